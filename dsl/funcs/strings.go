@@ -2,6 +2,7 @@ package funcs
 
 import (
 	"net/url"
+	"regexp"
 	"strings"
 
 	"github.com/zclconf/go-cty/cty"
@@ -51,8 +52,11 @@ var ReplaceFunc = function.New(&function.Spec{
 	Impl: func(args []cty.Value, _ cty.Type) (cty.Value, error) {
 		substr := args[1].AsString()
 		if len(substr) > 1 && strings.HasPrefix(substr, "/") && strings.HasSuffix(substr, "/") {
-			pattern := cty.StringVal(substr[1 : len(substr)-1])
-			return stdlib.RegexReplace(args[0], pattern, args[2])
+			pattern := substr[1 : len(substr)-1]
+			if _, err := regexp.Compile(pattern); err != nil {
+				return cty.NilVal, function.NewArgErrorf(1, "invalid regular expression %s: %s", substr, err)
+			}
+			return stdlib.RegexReplace(args[0], cty.StringVal(pattern), args[2])
 		}
 		return stdlib.Replace(args[0], args[1], args[2])
 	},

@@ -2,6 +2,7 @@ package funcs
 
 import (
 	"errors"
+	"strings"
 	"unicode/utf8"
 
 	"github.com/hashicorp/hcl/v2"
@@ -29,7 +30,7 @@ func MakeTemplateFileFunc(baseDir string, table func() map[string]function.Funct
 		}
 		v, diags := expr.Value(ctx)
 		if diags.HasErrors() {
-			return cty.DynamicVal, diags
+			return cty.DynamicVal, templateError{diags}
 		}
 		return v, nil
 	}
@@ -61,7 +62,7 @@ func loadTemplate(baseDir, path string) (hclsyntax.Expression, error) {
 	}
 	expr, diags := hclsyntax.ParseTemplate(src, path, hcl.InitialPos)
 	if diags.HasErrors() {
-		return nil, diags
+		return nil, templateError{diags}
 	}
 	return expr, nil
 }
@@ -98,3 +99,10 @@ func templateContext(expr hclsyntax.Expression, vars cty.Value, table map[string
 	})
 	return &hcl.EvalContext{Variables: variables, Functions: funcs}, nil
 }
+
+// templateError carries a template's diagnostics (file:line:column inside the
+// template). Its message drops the final period, which HCL adds again.
+type templateError struct{ diags hcl.Diagnostics }
+
+func (e templateError) Error() string { return strings.TrimSuffix(e.diags.Error(), ".") }
+func (e templateError) Unwrap() error { return e.diags }
