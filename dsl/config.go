@@ -1,0 +1,193 @@
+// Package dsl turns pipectl's HCL pipeline language into a typed configuration:
+// Load parses and checks the static structure (blocks, meta-arguments,
+// references), Bind resolves variables, the selected environment and locals,
+// and Scope builds the evaluation contexts in which steps, meta-arguments and
+// action configurations (DecodeBody, against a plugin's schema) are evaluated.
+//
+// Every problem is reported as an hcl.Diagnostic with a source range; no input
+// makes this package panic.
+package dsl
+
+import (
+	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/ext/typeexpr"
+	"github.com/zclconf/go-cty/cty"
+)
+
+// SensitiveMark is the cty mark carried by sensitive values (sensitive
+// variables, sensitive attributes of an action's schema). It is the same
+// string as the SDK's sdk.Sensitive; dsl does not import the SDK.
+const SensitiveMark = "sensitive"
+
+// Config is the static structure of a pipeline: every block of every file,
+// decoded and cross-checked, but nothing evaluated yet.
+type Config struct {
+	Dir          string               // path.root: the pipeline's directory
+	Files        map[string]*hcl.File // by filename, for source snippets in diagnostics
+	Pipeline     *Pipeline
+	Variables    map[string]*Variable
+	Locals       map[string]*Local
+	Environments map[string]*Environment
+	Plugins      map[string]*PluginRequirement
+	Stages       []*Stage // declaration order
+	OnFailure    []*Step  // pipeline-level failure handlers (Kind PipelineOnFailure)
+	Finally      []*Step  // always-run handlers (Kind Finally)
+	Outputs      map[string]*Output
+
+	steps     []*Step
+	stepIndex map[string]*Step
+	stages    map[string]*Stage
+}
+
+// Steps returns every step, handlers included, in declaration order.
+func (c *Config) Steps() []*Step { return c.steps }
+
+// Step returns the step with the given name, or nil. Step names are unique
+// across the whole pipeline.
+func (c *Config) Step(name string) *Step { return c.stepIndex[name] }
+
+// Stage returns the stage with the given name, or nil.
+func (c *Config) Stage(name string) *Stage { return c.stages[name] }
+
+// EnvironmentNames returns the declared environment names, sorted.
+func (c *Config) EnvironmentNames() []string { return sortedKeys(c.Environments) }
+
+// Pipeline is the `pipeline "name"` block.
+type Pipeline struct {
+	Name, Description string
+	DeclRange         hcl.Range
+}
+
+// Variable is a `variable "name"` block.
+type Variable struct {
+	Name, Description string
+	Type              cty.Type  // cty.DynamicPseudoType when no type is given
+	Default           cty.Value // cty.NilVal when the variable is required
+	Sensitive         bool
+	Validations       []*Validation
+	DeclRange         hcl.Range
+
+	defaults     *typeexpr.Defaults // optional(...) attribute defaults of Type
+	defaultRange hcl.Range
+}
+
+// Required reports whether the variable has no default.
+func (v *Variable) Required() bool { return v.Default == cty.NilVal }
+
+// Validation is a `validation { condition, error_message }` block.
+type Validation struct {
+	Condition, ErrorMessage hcl.Expression
+	DeclRange               hcl.Range
+}
+
+// Local is one attribute of a `locals` block.
+type Local struct {
+	Name      string
+	Expr      hcl.Expression
+	DeclRange hcl.Range
+}
+
+// Environment is an `environment "name"` block; its attributes are free and
+// become `env.*` when the environment is selected.
+type Environment struct {
+	Name      string
+	Attrs     hcl.Attributes
+	DeclRange hcl.Range
+}
+
+// PluginRequirement is a `plugin "name"` block.
+type PluginRequirement struct {
+	Name, Source string
+	Version      string // a go-version constraint string, already checked to parse
+	DeclRange    hcl.Range
+}
+
+// Output is an `output "name"` block.
+type Output struct {
+	Name, Description string
+	Value             hcl.Expression
+	Sensitive         bool
+	DeclRange         hcl.Range
+}
+
+// Stage is a `stage "name"` block.
+type Stage struct {
+	Name      string
+	DependsOn []Ref          // stage.X or step.X
+	When      hcl.Expression // nil when absent
+	Steps     []*Step
+	OnFailure []*Step // Kind StageOnFailure
+	DeclRange hcl.Range
+}
+
+// StepKind tells where a step is declared, and so when it runs.
+type StepKind int
+
+const (
+	Main              StepKind = iota // a stage's step
+	StageOnFailure                    // in a stage's on_failure block
+	PipelineOnFailure                 // in the pipeline-level on_failure block
+	Finally                           // in the pipeline-level finally block
+)
+
+func (k StepKind) String() string {
+	switch k {
+	case Main:
+		return "step"
+	case StageOnFailure:
+		return "stage on_failure"
+	case PipelineOnFailure:
+		return "pipeline on_failure"
+	case Finally:
+		return "finally"
+	}
+	return "unknown"
+}
+
+// Step is a `step "name"` block: meta-arguments plus the action's
+// configuration, which stays an undecoded body until the plugin's schema is
+// known (see DecodeBody).
+type Step struct {
+	Name, Stage string // Stage is "" for pipeline-level handlers
+	Kind        StepKind
+	Action      ActionRef
+	DependsOn   []Ref
+	// Meta-argument expressions; nil when absent.
+	When, ForEach, Timeout, ContinueOnError hcl.Expression
+	Retry                                   *Retry
+	Config                                  hcl.Body // everything but the meta-arguments
+	DeclRange                               hcl.Range
+
+	body hcl.Body // the whole step body, for References
+	refs []Ref
+}
+
+// ActionRef is the value of `action = plugin.name`.
+type ActionRef struct {
+	Plugin, Name string
+	Range        hcl.Range
+}
+
+func (a ActionRef) String() string { return a.Plugin + "." + a.Name }
+
+// Retry is a step's `retry { attempts, backoff }` block.
+type Retry struct {
+	Attempts, Backoff hcl.Expression // Backoff is nil when absent
+	DeclRange         hcl.Range
+}
+
+// Ref is a reference to a step or a stage, from depends_on or from an
+// expression.
+type Ref struct {
+	Kind  string // "step" or "stage"
+	Name  string
+	Range hcl.Range
+}
+
+func (r Ref) String() string { return r.Kind + "." + r.Name }
+
+// References returns every reference to another step made by the step's
+// expressions: its configuration (nested blocks included), when, for_each,
+// timeout, retry and continue_on_error. depends_on is not included (see
+// DependsOn). These are the step's implicit dependencies.
+func (s *Step) References() []Ref { return s.refs }

@@ -1,0 +1,223 @@
+package dsl
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hclparse"
+)
+
+// Load reads a pipeline: a directory (every *.hcl file in it, in name order)
+// or a single file. It decodes and cross-checks the static structure — blocks,
+// meta-arguments, names, references — without evaluating anything, and
+// reports every problem it finds, not just the first.
+//
+// The returned Config is never nil, even with errors, so that callers can
+// still render diagnostics with its Files.
+func Load(path string) (*Config, hcl.Diagnostics) {
+	info, err := os.Stat(path)
+	if err != nil {
+		return emptyConfig(path), hcl.Diagnostics{{
+			Severity: hcl.DiagError,
+			Summary:  "Cannot read pipeline",
+			Detail:   fmt.Sprintf("%s. Give the path of a pipeline directory or of one .hcl file.", err),
+		}}
+	}
+	dir, files := filepath.Dir(path), []string{path}
+	if info.IsDir() {
+		dir = path
+		files, _ = filepath.Glob(filepath.Join(path, "*.hcl")) // the pattern is valid
+		sort.Strings(files)
+		if len(files) == 0 {
+			return emptyConfig(dir), hcl.Diagnostics{{
+				Severity: hcl.DiagError,
+				Summary:  "No pipeline files",
+				Detail:   fmt.Sprintf("The directory %s contains no .hcl files.", path),
+			}}
+		}
+	}
+	sources := make([]source, 0, len(files))
+	var diags hcl.Diagnostics
+	for _, name := range files {
+		src, err := os.ReadFile(name)
+		if err != nil {
+			diags = append(diags, &hcl.Diagnostic{
+				Severity: hcl.DiagError,
+				Summary:  "Cannot read pipeline file",
+				Detail:   err.Error(),
+			})
+			continue
+		}
+		sources = append(sources, source{name, src})
+	}
+	cfg, moreDiags := load(dir, sources)
+	return cfg, append(diags, moreDiags...)
+}
+
+// LoadSource is Load for a single file given in memory; filename is used in
+// diagnostics and its directory becomes path.root.
+func LoadSource(filename string, src []byte) (*Config, hcl.Diagnostics) {
+	return load(filepath.Dir(filename), []source{{filename, src}})
+}
+
+type source struct {
+	name string
+	src  []byte
+}
+
+func emptyConfig(dir string) *Config {
+	return &Config{
+		Dir:          dir,
+		Files:        map[string]*hcl.File{},
+		Variables:    map[string]*Variable{},
+		Locals:       map[string]*Local{},
+		Environments: map[string]*Environment{},
+		Plugins:      map[string]*PluginRequirement{},
+		Outputs:      map[string]*Output{},
+		stepIndex:    map[string]*Step{},
+		stages:       map[string]*Stage{},
+	}
+}
+
+var rootSchema = &hcl.BodySchema{Blocks: []hcl.BlockHeaderSchema{
+	{Type: "pipeline", LabelNames: []string{"name"}},
+	{Type: "variable", LabelNames: []string{"name"}},
+	{Type: "locals"},
+	{Type: "environment", LabelNames: []string{"name"}},
+	{Type: "plugin", LabelNames: []string{"name"}},
+	{Type: "stage", LabelNames: []string{"name"}},
+	{Type: "on_failure"},
+	{Type: "finally"},
+	{Type: "output", LabelNames: []string{"name"}},
+}}
+
+// loader accumulates a Config and its diagnostics over all files, then
+// checks what spans files: references, required blocks.
+type loader struct {
+	cfg           *Config
+	diags         hcl.Diagnostics
+	exprs         []scopedExpr // expressions whose references are checked at the end
+	onFailureDecl *hcl.Range
+	finallyDecl   *hcl.Range
+}
+
+func load(dir string, sources []source) (*Config, hcl.Diagnostics) {
+	l := &loader{cfg: emptyConfig(dir)}
+	parser := hclparse.NewParser()
+	for _, s := range sources {
+		file, diags := parser.ParseHCL(s.src, s.name)
+		l.diags = append(l.diags, diags...)
+		if file == nil || file.Body == nil {
+			continue
+		}
+		l.cfg.Files[s.name] = file
+		l.file(file)
+	}
+	l.finish(sources)
+	sortDiagnostics(l.diags)
+	return l.cfg, l.diags
+}
+
+func (l *loader) file(file *hcl.File) {
+	content, diags := file.Body.Content(rootSchema)
+	l.diags = append(l.diags, diags...)
+	for _, block := range content.Blocks {
+		switch block.Type {
+		case "pipeline":
+			l.pipeline(block)
+		case "variable":
+			l.variable(block)
+		case "locals":
+			l.locals(block)
+		case "environment":
+			l.environment(block)
+		case "plugin":
+			l.plugin(block)
+		case "stage":
+			l.stage(block)
+		case "on_failure":
+			if l.unique(&l.onFailureDecl, block) {
+				l.cfg.OnFailure = l.handlerSteps(block, "", PipelineOnFailure)
+			}
+		case "finally":
+			if l.unique(&l.finallyDecl, block) {
+				l.cfg.Finally = l.handlerSteps(block, "", Finally)
+			}
+		case "output":
+			l.output(block)
+		}
+	}
+}
+
+// finish runs the checks that need every file: the pipeline block, the
+// step index and the references.
+func (l *loader) finish(sources []source) {
+	if l.cfg.Pipeline == nil {
+		d := &hcl.Diagnostic{
+			Severity: hcl.DiagError,
+			Summary:  "Missing pipeline block",
+			Detail:   `A pipeline needs exactly one pipeline block, like: pipeline "my-app" { description = "..." }`,
+		}
+		if len(sources) > 0 {
+			d.Subject = &hcl.Range{Filename: sources[0].name, Start: hcl.InitialPos, End: hcl.InitialPos}
+		}
+		l.diags = append(l.diags, d)
+	}
+	for _, st := range l.cfg.Stages {
+		l.indexSteps(st.Steps)
+		l.indexSteps(st.OnFailure)
+	}
+	l.indexSteps(l.cfg.OnFailure)
+	l.indexSteps(l.cfg.Finally)
+	l.checkDependsOn()
+	l.checkReferences()
+}
+
+func (l *loader) errorf(subject hcl.Range, summary, format string, args ...any) {
+	l.diags = append(l.diags, &hcl.Diagnostic{
+		Severity: hcl.DiagError,
+		Summary:  summary,
+		Detail:   fmt.Sprintf(format, args...),
+		Subject:  subject.Ptr(),
+	})
+}
+
+// unique records the first block of a kind that may appear once per
+// pipeline, and reports any later one.
+func (l *loader) unique(first **hcl.Range, block *hcl.Block) bool {
+	if *first != nil {
+		l.errorf(block.DefRange, "Duplicate "+block.Type+" block",
+			"A pipeline has at most one top-level %s block; the first one is at %s. Move these steps into it.",
+			block.Type, *first)
+		return false
+	}
+	r := block.DefRange
+	*first = &r
+	return true
+}
+
+func sortDiagnostics(diags hcl.Diagnostics) {
+	sort.SliceStable(diags, func(i, j int) bool {
+		a, b := diags[i].Subject, diags[j].Subject
+		switch {
+		case a == nil || b == nil:
+			return a == nil && b != nil
+		case a.Filename != b.Filename:
+			return a.Filename < b.Filename
+		default:
+			return a.Start.Byte < b.Start.Byte
+		}
+	})
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}

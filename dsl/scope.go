@@ -1,0 +1,208 @@
+package dsl
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/zclconf/go-cty/cty"
+	"github.com/zclconf/go-cty/cty/function"
+)
+
+// Scope holds the values of one run that do not depend on steps: variables,
+// the selected environment and locals. It builds the evaluation contexts for
+// every expression of the pipeline.
+type Scope struct {
+	Config      *Config
+	Environment string               // the selected environment, "" when the pipeline has none
+	Vars        map[string]cty.Value // sensitive variables carry SensitiveMark
+	Env         cty.Value            // object of the selected environment's attributes
+	Locals      map[string]cty.Value
+	Functions   map[string]function.Function
+
+	base *hcl.EvalContext
+}
+
+// Each is the current instance of a for_each step.
+type Each struct{ Key, Value cty.Value }
+
+// EvalContext is the context for a step's, a stage's or an output's
+// expressions. steps maps a step name to its value: an object of its
+// outputs, or for a for_each step a map of instance key to such object. A
+// declared step absent from the map is unknown (cty.DynamicVal), which is
+// what plan-time evaluation needs. each is nil outside a for_each step.
+//
+// It costs time proportional to the number of steps; to evaluate one step's
+// expressions, StepEvalContext is cheaper.
+func (s *Scope) EvalContext(steps map[string]cty.Value, each *Each) *hcl.EvalContext {
+	all := make(map[string]cty.Value, len(s.Config.steps))
+	for _, st := range s.Config.steps {
+		all[st.Name] = stepValue(steps, st.Name)
+	}
+	return s.child(all, each)
+}
+
+// StepEvalContext is EvalContext restricted to the steps that st refers to,
+// which is all its expressions can see.
+func (s *Scope) StepEvalContext(st *Step, steps map[string]cty.Value, each *Each) *hcl.EvalContext {
+	refs := make(map[string]cty.Value, len(st.refs))
+	for _, r := range st.refs {
+		refs[r.Name] = stepValue(steps, r.Name)
+	}
+	return s.child(refs, each)
+}
+
+func stepValue(steps map[string]cty.Value, name string) cty.Value {
+	if v, ok := steps[name]; ok && v != cty.NilVal {
+		return v
+	}
+	return cty.DynamicVal
+}
+
+func (s *Scope) child(steps map[string]cty.Value, each *Each) *hcl.EvalContext {
+	ctx := s.base.NewChild()
+	ctx.Variables = map[string]cty.Value{"step": cty.ObjectVal(steps)}
+	if each != nil {
+		ctx.Variables["each"] = cty.ObjectVal(map[string]cty.Value{"key": each.Key, "value": each.Value})
+	}
+	return ctx
+}
+
+// baseContext holds what every expression may see: var, env, local, path,
+// pipeline and the functions. Before locals are bound it omits them.
+func (s *Scope) baseContext(withLocals bool) *hcl.EvalContext {
+	pipeline := map[string]cty.Value{"name": cty.StringVal(""), "environment": cty.NullVal(cty.String)}
+	if s.Config.Pipeline != nil {
+		pipeline["name"] = cty.StringVal(s.Config.Pipeline.Name)
+	}
+	if s.Environment != "" {
+		pipeline["environment"] = cty.StringVal(s.Environment)
+	}
+	vars := map[string]cty.Value{
+		"var":      cty.ObjectVal(s.Vars),
+		"env":      s.Env,
+		"path":     cty.ObjectVal(map[string]cty.Value{"root": cty.StringVal(s.Config.Dir)}),
+		"pipeline": cty.ObjectVal(pipeline),
+	}
+	if withLocals {
+		vars["local"] = cty.ObjectVal(s.Locals)
+	}
+	return &hcl.EvalContext{Variables: vars, Functions: s.Functions}
+}
+
+// bindLocals evaluates the locals in dependency order. A cycle is an error
+// on each local of it; locals in a cycle, or depending on a failed one, are
+// unknown so that errors do not cascade.
+func (s *Scope) bindLocals() hcl.Diagnostics {
+	locals := s.Config.Locals
+	ctx := s.baseContext(false)
+	const (
+		unvisited = iota
+		visiting
+		done
+	)
+	state := map[string]int{}
+	var diags hcl.Diagnostics
+	var visit func(name string, path []string)
+	visit = func(name string, path []string) {
+		switch state[name] {
+		case done:
+			return
+		case visiting:
+			cycle := append(path[indexOf(path, name):], name)
+			l := locals[name]
+			diags = append(diags, &hcl.Diagnostic{
+				Severity: hcl.DiagError,
+				Summary:  "Cycle in local values",
+				Detail:   fmt.Sprintf("Local values refer to each other in a loop: %s. Break the loop.", "local."+strings.Join(cycle, " → local.")),
+				Subject:  l.DeclRange.Ptr(),
+			})
+			for _, n := range cycle {
+				s.Locals[n] = cty.DynamicVal
+			}
+			return
+		}
+		state[name] = visiting
+		deps := localDeps(locals[name])
+		for _, dep := range deps {
+			if locals[dep] != nil {
+				visit(dep, append(path, name))
+			}
+		}
+		state[name] = done
+		if _, failed := s.Locals[name]; failed {
+			return // part of a cycle
+		}
+		s.Locals[name] = s.evalLocal(locals[name], deps, ctx, &diags)
+	}
+	for _, name := range sortedKeys(locals) {
+		visit(name, nil)
+	}
+	return diags
+}
+
+func (s *Scope) evalLocal(l *Local, deps []string, parent *hcl.EvalContext, diags *hcl.Diagnostics) cty.Value {
+	visible := make(map[string]cty.Value, len(deps))
+	for _, dep := range deps {
+		if v, ok := s.Locals[dep]; ok {
+			visible[dep] = v
+		} else {
+			visible[dep] = cty.DynamicVal
+		}
+	}
+	ctx := parent.NewChild()
+	ctx.Variables = map[string]cty.Value{"local": cty.ObjectVal(visible)}
+	val, d := l.Expr.Value(ctx)
+	*diags = append(*diags, d...)
+	if d.HasErrors() {
+		return cty.DynamicVal
+	}
+	return val
+}
+
+// localDeps returns the names of the locals an expression refers to.
+func localDeps(l *Local) []string {
+	var deps []string
+	for _, t := range l.Expr.Variables() {
+		if t.RootName() != "local" {
+			continue
+		}
+		if name, ok := traversalName(t); ok && !contains(deps, name) {
+			deps = append(deps, name)
+		}
+	}
+	return deps
+}
+
+func indexOf(list []string, s string) int {
+	for i, x := range list {
+		if x == s {
+			return i
+		}
+	}
+	return 0
+}
+
+// Outputs evaluates the pipeline's outputs with the given step values (see
+// EvalContext). Sensitive outputs carry SensitiveMark.
+func (s *Scope) Outputs(steps map[string]cty.Value) (map[string]cty.Value, hcl.Diagnostics) {
+	ctx := s.EvalContext(steps, nil)
+	out := make(map[string]cty.Value, len(s.Config.Outputs))
+	var diags hcl.Diagnostics
+	for _, name := range sortedKeys(s.Config.Outputs) {
+		o := s.Config.Outputs[name]
+		if o.Value == nil {
+			continue
+		}
+		val, d := o.Value.Value(ctx)
+		diags = append(diags, d...)
+		if d.HasErrors() {
+			val = cty.DynamicVal
+		}
+		if o.Sensitive {
+			val = val.Mark(SensitiveMark)
+		}
+		out[name] = val
+	}
+	return out, diags
+}

@@ -1,0 +1,189 @@
+package dsl
+
+import (
+	"github.com/hashicorp/hcl/v2"
+)
+
+var stageSchema = &hcl.BodySchema{
+	Attributes: []hcl.AttributeSchema{{Name: "depends_on"}, {Name: "when"}},
+	Blocks:     []hcl.BlockHeaderSchema{{Type: "step", LabelNames: []string{"name"}}, {Type: "on_failure"}},
+}
+
+var handlersSchema = &hcl.BodySchema{Blocks: []hcl.BlockHeaderSchema{{Type: "step", LabelNames: []string{"name"}}}}
+
+// metaSchema lists a step's meta-arguments; everything else in a step body is
+// the action's configuration.
+var metaSchema = &hcl.BodySchema{
+	Attributes: []hcl.AttributeSchema{
+		{Name: "action"}, {Name: "depends_on"}, {Name: "when"}, {Name: "for_each"},
+		{Name: "timeout"}, {Name: "continue_on_error"},
+	},
+	Blocks: []hcl.BlockHeaderSchema{{Type: "retry"}},
+}
+
+var retrySchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{
+	{Name: "attempts", Required: true}, {Name: "backoff"},
+}}
+
+func (l *loader) stage(block *hcl.Block) {
+	name := block.Labels[0]
+	if !l.validName(block, "stage") {
+		return
+	}
+	if prev, dup := l.cfg.stages[name]; dup {
+		l.duplicate(block, "stage", prev.DeclRange)
+		return
+	}
+	st := &Stage{Name: name, DeclRange: block.DefRange}
+	l.cfg.stages[name] = st
+	l.cfg.Stages = append(l.cfg.Stages, st)
+
+	content, diags := block.Body.Content(stageSchema)
+	l.diags = append(l.diags, diags...)
+	if attr := content.Attributes["depends_on"]; attr != nil {
+		st.DependsOn = l.dependsOn(attr)
+	}
+	if attr := content.Attributes["when"]; attr != nil {
+		st.When = attr.Expr
+		l.scoped(attr.Expr, exprStage, nil)
+	}
+	var onFailure *hcl.Range
+	for _, b := range content.Blocks {
+		switch b.Type {
+		case "step":
+			if s := l.step(b, name, Main); s != nil {
+				st.Steps = append(st.Steps, s)
+			}
+		case "on_failure":
+			if onFailure != nil {
+				l.errorf(b.DefRange, "Duplicate on_failure block",
+					"Stage %q already has an on_failure block at %s. Move these steps into it.", name, *onFailure)
+				continue
+			}
+			onFailure = b.DefRange.Ptr()
+			st.OnFailure = l.handlerSteps(b, name, StageOnFailure)
+		}
+	}
+	if len(st.Steps) == 0 {
+		l.errorf(block.DefRange, "Empty stage", "Stage %q has no steps. Add at least one step block, or remove the stage.", name)
+	}
+}
+
+// handlerSteps decodes the steps of an on_failure or finally block.
+func (l *loader) handlerSteps(block *hcl.Block, stage string, kind StepKind) []*Step {
+	content, diags := block.Body.Content(handlersSchema)
+	l.diags = append(l.diags, diags...)
+	var steps []*Step
+	for _, b := range content.Blocks {
+		if s := l.step(b, stage, kind); s != nil {
+			steps = append(steps, s)
+		}
+	}
+	return steps
+}
+
+func (l *loader) step(block *hcl.Block, stage string, kind StepKind) *Step {
+	if !l.validName(block, "step") {
+		return nil
+	}
+	s := &Step{Name: block.Labels[0], Stage: stage, Kind: kind, DeclRange: block.DefRange, body: block.Body}
+	content, config, diags := block.Body.PartialContent(metaSchema)
+	l.diags = append(l.diags, diags...)
+	s.Config = config
+	attrs := content.Attributes
+
+	if attr := attrs["action"]; attr != nil {
+		s.Action = l.action(attr)
+	} else {
+		l.errorf(block.DefRange, "Missing action",
+			"Step %q has no action. Say what it does with action = PLUGIN.ACTION, for example action = std.exec.", s.Name)
+	}
+	if attr := attrs["depends_on"]; attr != nil {
+		s.DependsOn = l.dependsOn(attr)
+	}
+	s.When = exprOf(attrs["when"])
+	s.ForEach = exprOf(attrs["for_each"])
+	s.Timeout = exprOf(attrs["timeout"])
+	s.ContinueOnError = exprOf(attrs["continue_on_error"])
+	for _, b := range content.Blocks { // only retry blocks
+		if s.Retry != nil {
+			l.errorf(b.DefRange, "Duplicate retry block", "Step %q already has a retry block at %s.", s.Name, s.Retry.DeclRange)
+			continue
+		}
+		rc, diags := b.Body.Content(retrySchema)
+		l.diags = append(l.diags, diags...)
+		s.Retry = &Retry{Attempts: exprOf(rc.Attributes["attempts"]), Backoff: exprOf(rc.Attributes["backoff"]), DeclRange: b.DefRange}
+	}
+	for _, expr := range stepExpressions(block.Body) {
+		l.scoped(expr, exprStep, s)
+	}
+	return s
+}
+
+func exprOf(attr *hcl.Attribute) hcl.Expression {
+	if attr == nil {
+		return nil
+	}
+	return attr.Expr
+}
+
+// action decodes `action = plugin.name`.
+func (l *loader) action(attr *hcl.Attribute) ActionRef {
+	traversal, diags := hcl.AbsTraversalForExpr(attr.Expr)
+	if !diags.HasErrors() && len(traversal) == 2 {
+		if name, ok := traversal[1].(hcl.TraverseAttr); ok {
+			return ActionRef{Plugin: traversal.RootName(), Name: name.Name, Range: attr.Expr.Range()}
+		}
+	}
+	l.errorf(attr.Expr.Range(), "Invalid action",
+		"An action is a plugin name and an action name, without quotes, like action = helm.upgrade.")
+	return ActionRef{Range: attr.Expr.Range()}
+}
+
+// dependsOn decodes a list of step.NAME / stage.NAME references; whether
+// they exist is checked once every file is loaded.
+func (l *loader) dependsOn(attr *hcl.Attribute) []Ref {
+	exprs, diags := hcl.ExprList(attr.Expr)
+	if diags.HasErrors() {
+		l.errorf(attr.Expr.Range(), "Invalid depends_on",
+			"depends_on must be a list of references, like depends_on = [step.lint, stage.pre_deploy].")
+		return nil
+	}
+	refs := make([]Ref, 0, len(exprs))
+	for _, expr := range exprs {
+		if ref, ok := dependsOnRef(expr); ok {
+			refs = append(refs, ref)
+			continue
+		}
+		l.errorf(expr.Range(), "Invalid depends_on reference",
+			"Each depends_on entry is a step or a stage, like step.lint or stage.pre_deploy, without quotes or attributes.")
+	}
+	return refs
+}
+
+func dependsOnRef(expr hcl.Expression) (Ref, bool) {
+	traversal, diags := hcl.AbsTraversalForExpr(expr)
+	if diags.HasErrors() || len(traversal) != 2 {
+		return Ref{}, false
+	}
+	kind := traversal.RootName()
+	name, ok := traversal[1].(hcl.TraverseAttr)
+	if !ok || (kind != "step" && kind != "stage") {
+		return Ref{}, false
+	}
+	return Ref{Kind: kind, Name: name.Name, Range: expr.Range()}, true
+}
+
+// indexSteps registers steps by name, reporting names used twice.
+func (l *loader) indexSteps(steps []*Step) {
+	for _, s := range steps {
+		if prev, dup := l.cfg.stepIndex[s.Name]; dup {
+			l.errorf(s.DeclRange, "Duplicate step declaration",
+				"A step named %q was already declared at %s. Step names must be unique in the whole pipeline.",
+				s.Name, prev.DeclRange)
+			continue
+		}
+		l.cfg.stepIndex[s.Name] = s
+		l.cfg.steps = append(l.cfg.steps, s)
+	}
+}
