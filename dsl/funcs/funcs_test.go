@@ -168,6 +168,7 @@ func TestLength(t *testing.T) {
 		{args: []cty.Value{cty.ListVal([]cty.Value{unknown(cty.String), str("x")})}, want: num(2)},
 		{args: []cty.Value{unknown(cty.List(cty.String))}, want: num(0), unknown: true},
 		{args: []cty.Value{cty.DynamicVal}, want: num(0), unknown: true},
+		{args: []cty.Value{unknown(cty.String)}, want: num(0), unknown: true},
 		{args: []cty.Value{secret(strs("a"))}, want: secret(num(1))},
 		{args: []cty.Value{num(3)}, err: "must be a string, a collection or a structural type, not number"},
 	})
