@@ -1,0 +1,442 @@
+# The Alpha Members Platform deployment: four stages, three environments,
+# an atomic Helm deploy with automatic rollback.
+#
+#   pipectl plan  -env dev -var image_tag=1.4.2
+#   pipectl apply -env prod -var image_tag=1.4.2
+#
+# Stage by stage it follows the deployment workflow: pre-deploy checks (in
+# parallel), deployment, validation, post-deploy. A failed deploy or
+# validation rolls the release back and collects diagnostics; stakeholders
+# hear about success and failure alike, and every run leaves a summary.
+
+pipeline "alpha-members" {
+  description = "Deploy the Alpha Members Platform to Kubernetes with Helm"
+}
+
+# ---------------------------------------------------------------- inputs
+
+variable "image_tag" {
+  type        = string
+  description = "Tag of the alpha-members image to deploy."
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$", var.image_tag))
+    error_message = "The image tag must be a valid OCI tag: letters, digits, '_', '.' and '-', at most 128 characters."
+  }
+  validation {
+    condition     = var.image_tag != "latest"
+    error_message = "Deploy an immutable tag, not \"latest\": rollback needs to know what ran before."
+  }
+}
+
+variable "image_repository" {
+  type        = string
+  default     = "registry.local/alpha-members"
+  description = "Image repository of the platform."
+}
+
+variable "release_name" {
+  type        = string
+  default     = "alpha-members"
+  description = "Name of the Helm release."
+}
+
+variable "scan_severities" {
+  type        = list(string)
+  default     = ["CRITICAL", "HIGH"]
+  description = "Vulnerability severities that fail the image scan."
+
+  validation {
+    condition     = alltrue([for s in var.scan_severities : contains(["UNKNOWN", "LOW", "MEDIUM", "HIGH", "CRITICAL"], s)])
+    error_message = "Severities are UNKNOWN, LOW, MEDIUM, HIGH or CRITICAL."
+  }
+}
+
+variable "notify_webhook" {
+  type        = string
+  default     = ""
+  sensitive   = true
+  description = "Webhook that receives deployment notifications (Slack-compatible); empty: no notification."
+}
+
+variable "smoke_tests" {
+  type = map(object({
+    path   = string
+    status = optional(number, 200)
+  }))
+  default = {
+    home    = { path = "/" }
+    login   = { path = "/api/v1/auth/status" }
+    members = { path = "/api/v1/members?limit=1", status = 401 }
+  }
+  description = "Smoke tests: HTTP paths of the platform and the status each must answer."
+}
+
+# ---------------------------------------------------------- environments
+
+environment "dev" {
+  namespace        = "development"
+  replicas         = 1
+  autoscaling      = { enabled = false, min = 1, max = 1 }
+  resources        = { requests = { cpu = "100m", memory = "128Mi" }, limits = { cpu = "250m", memory = "256Mi" } }
+  host             = "dev.members.example.com"
+  secrets_path     = "secret/data/alpha-members/dev"
+  values           = ["values/dev.yaml"]
+  approval         = false
+  monitor_window   = "1m"
+  rollout_deadline = "5m"
+}
+
+environment "staging" {
+  namespace        = "staging"
+  replicas         = 2
+  autoscaling      = { enabled = false, min = 2, max = 2 }
+  resources        = { requests = { cpu = "250m", memory = "256Mi" }, limits = { cpu = "500m", memory = "512Mi" } }
+  host             = "staging.members.example.com"
+  secrets_path     = "secret/data/alpha-members/staging"
+  values           = ["values/staging.yaml"]
+  approval         = false
+  monitor_window   = "5m"
+  rollout_deadline = "10m"
+}
+
+environment "prod" {
+  namespace        = "production"
+  replicas         = 3
+  autoscaling      = { enabled = true, min = 3, max = 20 }
+  resources        = { requests = { cpu = "500m", memory = "512Mi" }, limits = { cpu = "1", memory = "1Gi" } }
+  host             = "members.example.com"
+  secrets_path     = "secret/data/alpha-members/production"
+  values           = ["values/prod.yaml"]
+  approval         = true # apply asks before the deploy stage
+  monitor_window   = "5m"
+  rollout_deadline = "15m"
+}
+
+# --------------------------------------------------------------- plugins
+
+plugin "helm" { version = ">= 0.1" }
+plugin "k8s" { version = ">= 0.1" }
+plugin "trivy" { version = ">= 0.1" }
+plugin "std" { version = ">= 0.1" }
+
+# ---------------------------------------------------------------- locals
+
+locals {
+  chart       = "${path.root}/alpha-members"
+  image       = "${var.image_repository}:${var.image_tag}"
+  namespace   = env.namespace
+  base_url    = "https://${env.host}"
+  selector    = { "app.kubernetes.io/instance" = var.release_name }
+  values      = [for f in env.values : "${local.chart}/${f}"]
+  max_pods    = env.autoscaling.enabled ? env.autoscaling.max : env.replicas
+  secret_list = ["alpha-members-db", "alpha-members-jwt", "alpha-members-smtp"]
+  work_dir    = "${path.root}/.pipectl/${pipeline.name}/${pipeline.environment}"
+
+  # What the pipeline sets on top of the environment's values file.
+  overrides = {
+    image        = { repository = var.image_repository, tag = var.image_tag }
+    replicaCount = env.replicas
+    autoscaling = {
+      enabled     = env.autoscaling.enabled
+      minReplicas = env.autoscaling.min
+      maxReplicas = env.autoscaling.max
+    }
+    resources = env.resources
+    ingress = {
+      enabled = true
+      hosts   = [{ host = env.host, paths = [{ path = "/", pathType = "Prefix" }] }]
+    }
+    secrets = { vaultPath = env.secrets_path, names = local.secret_list }
+  }
+}
+
+# ------------------------------------------------- stage 1: pre-deploy checks
+# Every check runs in parallel: none refers to another.
+
+stage "pre_deploy" {
+  step "chart_lint" {
+    action = helm.lint
+    chart  = local.chart
+    values = local.values
+    set    = local.overrides
+    strict = true
+  }
+
+  step "values_validate" {
+    action = helm.template # renders with values.schema.json checks: the values validate against the chart's schema
+    chart  = local.chart
+    values = local.values
+    set    = local.overrides
+  }
+
+  step "secrets_check" {
+    action    = k8s.secrets_exist
+    namespace = local.namespace
+    names     = local.secret_list
+    source    = env.secrets_path
+  }
+
+  step "cluster_access" {
+    action    = k8s.check_access
+    namespace = local.namespace
+    permissions = [
+      { resource = "deployments", verbs = ["get", "list", "create", "update", "patch"] },
+      { resource = "services", verbs = ["get", "create", "update"] },
+      { resource = "secrets", verbs = ["get", "list", "create", "update"] },
+      { resource = "pods", verbs = ["get", "list", "watch"] },
+    ]
+  }
+
+  step "image_scan" {
+    action         = trivy.image
+    image          = local.image
+    severities     = var.scan_severities
+    ignore_unfixed = true
+  }
+
+  step "chart_scan" {
+    action     = trivy.config
+    target     = local.chart
+    severities = var.scan_severities
+  }
+
+  step "secret_scan" {
+    action = trivy.secret
+    target = local.chart
+  }
+
+  step "capacity" {
+    action    = k8s.capacity
+    namespace = local.namespace
+    pods      = local.max_pods
+    requests  = env.resources.requests
+  }
+}
+
+# ------------------------------------------------------- stage 2: deployment
+
+stage "deploy" {
+  depends_on = [stage.pre_deploy]
+
+  step "select_values" {
+    action  = std.render
+    path    = "${local.work_dir}/values.yaml"
+    content = yamlencode(local.overrides)
+  }
+
+  step "manifests" {
+    action    = helm.template
+    chart     = local.chart
+    release   = var.release_name
+    namespace = local.namespace
+    values    = concat(local.values, [step.select_values.path])
+    validate  = true # against the cluster's API, not only the chart's schema
+  }
+
+  step "release" {
+    action           = helm.upgrade
+    release          = var.release_name
+    chart            = local.chart
+    namespace        = local.namespace
+    values           = concat(local.values, [step.select_values.path])
+    install          = true
+    atomic           = true # Helm rolls back by itself when the upgrade fails
+    wait             = true
+    create_namespace = true
+    depends_on       = [step.manifests]
+    timeout          = env.rollout_deadline
+  }
+
+  step "rollout" {
+    action     = k8s.rollout_status
+    namespace  = local.namespace
+    deployment = step.release.name
+    timeout    = env.rollout_deadline
+  }
+
+  # Handle deployment failures: back to the previous revision, then find out why.
+  on_failure {
+    step "rollback" {
+      action            = helm.rollback
+      release           = var.release_name
+      namespace         = local.namespace
+      wait              = true
+      continue_on_error = true # diagnose even when there is nothing to roll back to
+      timeout           = "5m"
+    }
+    step "investigate" {
+      action     = k8s.diagnose
+      namespace  = local.namespace
+      selector   = local.selector
+      depends_on = [step.rollback]
+    }
+  }
+}
+
+# ------------------------------------------------------- stage 3: validation
+
+stage "validate" {
+  depends_on = [stage.deploy]
+
+  step "pods_ready" {
+    action    = k8s.wait_ready
+    namespace = local.namespace
+    selector  = local.selector
+    min_ready = env.replicas
+    timeout   = "5m"
+  }
+
+  step "helm_tests" {
+    action     = helm.test
+    release    = step.release.name
+    namespace  = local.namespace
+    depends_on = [step.pods_ready]
+    timeout    = "5m"
+  }
+
+  step "endpoints" {
+    action     = k8s.endpoints
+    namespace  = local.namespace
+    service    = step.release.name
+    min_ready  = env.replicas
+    depends_on = [step.pods_ready]
+  }
+
+  step "health" {
+    action     = std.http_check
+    url        = "${local.base_url}/healthz"
+    status     = 200
+    depends_on = [step.endpoints]
+    retry {
+      attempts = 5
+      backoff  = "10s"
+    }
+  }
+
+  step "smoke" {
+    action     = std.http_check
+    for_each   = var.smoke_tests
+    url        = "${local.base_url}${each.value.path}"
+    status     = each.value.status
+    depends_on = [step.health]
+    retry {
+      attempts = 3
+      backoff  = "5s"
+    }
+  }
+
+  on_failure {
+    step "validation_rollback" {
+      action            = helm.rollback
+      release           = var.release_name
+      namespace         = local.namespace
+      wait              = true
+      continue_on_error = true
+      when              = pipeline.environment != "dev" # keep a broken dev release around for debugging
+    }
+    step "validation_investigate" {
+      action    = k8s.diagnose
+      namespace = local.namespace
+      selector  = local.selector
+    }
+  }
+}
+
+# ----------------------------------------------------- stage 4: post-deploy
+
+stage "post_deploy" {
+  depends_on = [stage.validate]
+
+  step "security_posture" {
+    action     = trivy.config
+    manifest   = step.release.manifest # what is deployed, not what the chart could render
+    severities = var.scan_severities
+  }
+
+  step "release_notes" {
+    action   = std.render
+    path     = "${local.work_dir}/release-notes.md"
+    template = "${local.chart}/docs/release-notes.md.tpl"
+    vars = {
+      version     = var.image_tag
+      image       = local.image
+      environment = pipeline.environment
+      revision    = step.release.revision
+      url         = local.base_url
+    }
+  }
+
+  step "documentation" {
+    action   = std.render
+    path     = "${local.work_dir}/DEPLOYMENT.md"
+    template = "${local.chart}/docs/deployment.md.tpl"
+    vars = {
+      environment = pipeline.environment
+      namespace   = local.namespace
+      release     = step.release.name
+      revision    = step.release.revision
+      host        = env.host
+      replicas    = env.replicas
+      autoscaling = env.autoscaling
+    }
+  }
+
+  step "notify" {
+    action  = std.webhook
+    when    = var.notify_webhook != ""
+    url     = var.notify_webhook
+    message = "alpha-members ${var.image_tag} is live in ${pipeline.environment} (revision ${step.release.revision}): ${local.base_url}"
+    attachments = {
+      release_notes = step.release_notes.path
+    }
+  }
+
+  step "monitor" {
+    action    = k8s.no_restarts
+    namespace = local.namespace
+    selector  = local.selector
+    window    = env.monitor_window
+  }
+}
+
+# ------------------------------------------------- pipeline-level handlers
+
+on_failure {
+  step "notify_failure" {
+    action  = std.webhook
+    when    = var.notify_webhook != ""
+    url     = var.notify_webhook
+    message = "alpha-members ${var.image_tag} failed to deploy to ${pipeline.environment}; the release was rolled back."
+  }
+}
+
+finally {
+  step "record" {
+    action = std.render
+    path   = "${local.work_dir}/summary.json"
+    content = jsonencode({
+      pipeline    = pipeline.name
+      environment = pipeline.environment
+      image       = local.image
+      release     = var.release_name
+      namespace   = local.namespace
+    })
+  }
+}
+
+# ---------------------------------------------------------------- outputs
+
+output "url" {
+  value       = local.base_url
+  description = "Where the platform answers."
+}
+
+output "revision" {
+  value       = step.release.revision
+  description = "The Helm revision this run deployed."
+}
+
+output "release_notes" {
+  value = step.release_notes.path
+}
