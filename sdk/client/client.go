@@ -1,0 +1,356 @@
+// Package client is the host side of the pipectl plugin protocol: it starts
+// a plugin binary, checks its checksum and handshake, and calls its actions.
+// The engine uses it to run steps; sdk/plugintest uses it to test plugins.
+package client
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sync"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/hashicorp/go-plugin"
+	"github.com/zclconf/go-cty/cty"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/pipectl/pipectl/sdk"
+	pb "github.com/pipectl/pipectl/sdk/internal/pluginpb"
+	"github.com/pipectl/pipectl/sdk/internal/wire"
+)
+
+// LaunchConfig says which plugin binary to start and how.
+type LaunchConfig struct {
+	Path   string       // the plugin binary
+	SHA256 []byte       // optional: its expected checksum (from the lock file)
+	Logger hclog.Logger // the plugin's logs and stray output go here
+	Env    []string     // added to the host's environment
+}
+
+// Plugin is a running plugin process. Its methods are safe for concurrent
+// use; one process serves every step of a run.
+type Plugin struct {
+	name   string
+	client *plugin.Client
+	rpc    pb.PluginClient
+	cmd    *exec.Cmd
+	stdio  []io.Closer // the log writers for the plugin's stray output
+
+	schemaMu sync.Mutex
+	schema   *sdk.Schema
+
+	closeOnce sync.Once
+}
+
+// Launch starts the plugin in its own process group, checks its checksum
+// (when cfg.SHA256 is set), does the handshake and sets up mutual TLS.
+// Cancelling ctx aborts a launch still in progress.
+func Launch(ctx context.Context, cfg LaunchConfig) (*Plugin, error) {
+	name := filepath.Base(cfg.Path)
+	logger := cfg.Logger
+	if logger == nil {
+		logger = hclog.NewNullLogger()
+	}
+	logger = logger.Named(name)
+	if _, err := os.Stat(cfg.Path); err != nil {
+		return nil, fmt.Errorf("plugin %s: %w", name, err)
+	}
+	var secure *plugin.SecureConfig
+	if len(cfg.SHA256) > 0 {
+		if err := checkSum(cfg.Path, cfg.SHA256); err != nil {
+			return nil, err
+		}
+		// go-plugin checks again right before it executes the binary.
+		secure = &plugin.SecureConfig{Checksum: cfg.SHA256, Hash: sha256.New()}
+	}
+	stdout, stderr := logWriter(logger, "stdout"), logWriter(logger, "stderr")
+	cmd := exec.Command(cfg.Path)
+	cmd.Env = append(os.Environ(), cfg.Env...)
+	setProcessGroup(cmd)
+	pc := plugin.NewClient(&plugin.ClientConfig{
+		HandshakeConfig:  wire.Handshake,
+		Plugins:          plugin.PluginSet{wire.PluginName: &grpcPlugin{}},
+		Cmd:              cmd,
+		SkipHostEnv:      true, // cmd.Env already has it
+		SecureConfig:     secure,
+		AllowedProtocols: []plugin.Protocol{plugin.ProtocolGRPC},
+		AutoMTLS:         true,
+		Logger:           logger,
+		Stderr:           io.Discard, // non-JSON stderr lines are logged by go-plugin too
+		SyncStdout:       stdout,
+		SyncStderr:       stderr,
+		GRPCDialOptions: []grpc.DialOption{grpc.WithDefaultCallOptions(
+			grpc.MaxCallRecvMsgSize(wire.MaxMessageSize),
+			grpc.MaxCallSendMsgSize(wire.MaxMessageSize))},
+	})
+	p := &Plugin{name: name, client: pc, cmd: cmd, stdio: []io.Closer{stdout, stderr}}
+	type started struct {
+		rpc pb.PluginClient
+		err error
+	}
+	ch := make(chan started, 1)
+	go func() {
+		rpc, err := dispense(pc)
+		ch <- started{rpc, err}
+	}()
+	select {
+	case s := <-ch:
+		if s.err != nil {
+			p.Close()
+			return nil, fmt.Errorf("plugin %s: %w", name, s.err)
+		}
+		p.rpc = s.rpc
+	case <-ctx.Done():
+		go func() { <-ch; p.Close() }()
+		return nil, fmt.Errorf("plugin %s: launch cancelled: %w", name, ctx.Err())
+	}
+	return p, nil
+}
+
+func dispense(pc *plugin.Client) (pb.PluginClient, error) {
+	rpcClient, err := pc.Client()
+	if err != nil {
+		return nil, err
+	}
+	raw, err := rpcClient.Dispense(wire.PluginName)
+	if err != nil {
+		return nil, err
+	}
+	return raw.(pb.PluginClient), nil
+}
+
+func checkSum(path string, want []byte) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return fmt.Errorf("plugin %s: reading for checksum: %w", filepath.Base(path), err)
+	}
+	if got := h.Sum(nil); !equalBytes(got, want) {
+		return fmt.Errorf("plugin %s: checksum mismatch: the binary's SHA-256 is %s but %s was expected; "+
+			"the plugin changed since it was locked (run `pipectl init` to re-lock it if the change is intended)",
+			path, hex.EncodeToString(got), hex.EncodeToString(want))
+	}
+	return nil
+}
+
+func equalBytes(a, b []byte) bool {
+	return len(a) == len(b) && string(a) == string(b)
+}
+
+// Schema returns the plugin's schema, asking the plugin once.
+func (p *Plugin) Schema(ctx context.Context) (*sdk.Schema, error) {
+	p.schemaMu.Lock()
+	defer p.schemaMu.Unlock()
+	if p.schema != nil {
+		return p.schema, nil
+	}
+	resp, err := p.rpc.GetSchema(ctx, &pb.GetSchema_Request{})
+	if err != nil {
+		return nil, p.callErr("GetSchema", err)
+	}
+	s, err := decodeSchema(resp)
+	if err != nil {
+		return nil, fmt.Errorf("plugin %s: invalid schema: %w", p.name, err)
+	}
+	p.schema = s
+	return s, nil
+}
+
+// ValidateConfig checks one step's config statically (it may contain
+// unknown values). Problems with the config come back as diagnostics;
+// the error is for failures to talk to the plugin.
+func (p *Plugin) ValidateConfig(ctx context.Context, action string, config cty.Value) (sdk.Diagnostics, error) {
+	dv, err := wire.EncodeValue(config)
+	if err != nil {
+		return nil, fmt.Errorf("plugin %s: %s config: %w", p.name, action, err)
+	}
+	resp, err := p.rpc.ValidateConfig(ctx, &pb.ValidateConfig_Request{Action: action, Config: dv})
+	if err != nil {
+		return nil, p.callErr("ValidateConfig", err)
+	}
+	return decodeDiags(resp.Diagnostics)
+}
+
+// PlanRequest asks what an action would do.
+type PlanRequest struct {
+	Action string
+	StepID string
+	Config cty.Value // may be marked sensitive and contain unknowns
+}
+
+// PlanResult is what the action would do.
+type PlanResult struct {
+	Summary, Change string
+	PlannedOutputs  cty.Value // unknown where known only after apply
+	Fingerprint     string
+	Diagnostics     sdk.Diagnostics
+}
+
+// Plan asks the plugin what the action would do.
+func (p *Plugin) Plan(ctx context.Context, req PlanRequest) (*PlanResult, error) {
+	dv, err := wire.EncodeValue(req.Config)
+	if err != nil {
+		return nil, fmt.Errorf("plugin %s: %s config: %w", p.name, req.Action, err)
+	}
+	resp, err := p.rpc.Plan(ctx, &pb.Plan_Request{Action: req.Action, StepId: req.StepID, Config: dv})
+	if err != nil {
+		return nil, p.callErr("Plan", err)
+	}
+	diags, err := decodeDiags(resp.Diagnostics)
+	if err != nil {
+		return nil, fmt.Errorf("plugin %s: Plan: %w", p.name, err)
+	}
+	planned, err := wire.DecodeValue(resp.PlannedOutputs)
+	if err != nil {
+		return nil, fmt.Errorf("plugin %s: Plan: planned outputs: %w", p.name, err)
+	}
+	return &PlanResult{Summary: resp.Summary, Change: resp.Change, PlannedOutputs: planned,
+		Fingerprint: resp.Fingerprint, Diagnostics: diags}, nil
+}
+
+// ApplyRequest asks the plugin to do an action.
+type ApplyRequest struct {
+	Action string
+	StepID string
+	Config cty.Value // wholly known
+}
+
+// ApplyResult is what an action did.
+type ApplyResult struct {
+	Outputs     cty.Value // sensitive paths re-marked
+	Diagnostics sdk.Diagnostics
+}
+
+// EventKind tells what an Event carries.
+type EventKind int
+
+const (
+	EventLog      EventKind = iota + 1 // Stream and Line
+	EventProgress                      // Fraction and Message
+	EventArtifact                      // Artifact
+)
+
+// Event is something an action reports while it applies.
+type Event struct {
+	Kind     EventKind
+	Stream   string // stdout or stderr
+	Line     string
+	Fraction float64 // 0..1, negative when unknown
+	Message  string
+	Artifact *Artifact
+}
+
+// Artifact is a file an action attaches to the run: a report, a document.
+type Artifact struct {
+	Name, MediaType string
+	Data            []byte
+}
+
+// Apply runs the action, calling onEvent (which may be nil) for every event
+// in order, from the calling goroutine. Cancelling ctx cancels the action in
+// the plugin; a plugin that dies makes Apply return an error at once.
+func (p *Plugin) Apply(ctx context.Context, req ApplyRequest, onEvent func(Event)) (*ApplyResult, error) {
+	dv, err := wire.EncodeValue(req.Config)
+	if err != nil {
+		return nil, fmt.Errorf("plugin %s: %s config: %w", p.name, req.Action, err)
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel() // ends the stream if we stop reading early
+	stream, err := p.rpc.Apply(ctx, &pb.Apply_Request{Action: req.Action, StepId: req.StepID, Config: dv})
+	if err != nil {
+		return nil, p.callErr("Apply", err)
+	}
+	for {
+		msg, err := stream.Recv()
+		if err == io.EOF {
+			return nil, fmt.Errorf("plugin %s: Apply of %s ended without a result (a bug in the plugin)", p.name, req.Action)
+		}
+		if err != nil {
+			return nil, p.callErr("Apply", err)
+		}
+		if r, ok := msg.Event.(*pb.Apply_Event_Result); ok {
+			return p.applyResult(r.Result)
+		}
+		if ev, ok := decodeEvent(msg); ok && onEvent != nil {
+			onEvent(ev)
+		}
+	}
+}
+
+func (p *Plugin) applyResult(r *pb.Apply_Result) (*ApplyResult, error) {
+	diags, err := decodeDiags(r.GetDiagnostics())
+	if err != nil {
+		return nil, fmt.Errorf("plugin %s: Apply: %w", p.name, err)
+	}
+	outputs, err := wire.DecodeValue(r.GetOutputs())
+	if err != nil {
+		return nil, fmt.Errorf("plugin %s: Apply: outputs: %w", p.name, err)
+	}
+	return &ApplyResult{Outputs: outputs, Diagnostics: diags}, nil
+}
+
+// Stop asks the plugin to cancel every Plan and Apply in progress.
+func (p *Plugin) Stop(ctx context.Context) error {
+	if _, err := p.rpc.Stop(ctx, &pb.Stop_Request{}); err != nil {
+		return p.callErr("Stop", err)
+	}
+	return nil
+}
+
+// Close ends the plugin: gracefully first (in-flight actions are cancelled
+// and clean up), then it kills the plugin's whole process group. Close is
+// idempotent and safe to call concurrently; it always returns nil.
+func (p *Plugin) Close() error {
+	p.closeOnce.Do(func() {
+		p.client.Kill()
+		if p.cmd.Process != nil {
+			killProcessGroup(p.cmd.Process.Pid) // Setpgid: group id = leader's pid
+		}
+		for _, c := range p.stdio {
+			_ = c.Close()
+		}
+	})
+	return nil
+}
+
+// Exited reports whether the plugin process has exited.
+func (p *Plugin) Exited() bool { return p.client.Exited() }
+
+// callErr explains a failed call: a dead plugin, a cancelled call, or an
+// error from the plugin.
+func (p *Plugin) callErr(method string, err error) error {
+	switch {
+	case p.client.Exited():
+		return fmt.Errorf("plugin %s exited during %s (its log may say why): %w", p.name, method, err)
+	case status.Code(err) == codes.Canceled:
+		return fmt.Errorf("plugin %s: %s: %w", p.name, method, context.Canceled)
+	case status.Code(err) == codes.DeadlineExceeded:
+		return fmt.Errorf("plugin %s: %s: %w", p.name, method, context.DeadlineExceeded)
+	}
+	return fmt.Errorf("plugin %s: %s: %w", p.name, method, err)
+}
+
+// grpcPlugin gives go-plugin the client stub for our service.
+type grpcPlugin struct {
+	plugin.NetRPCUnsupportedPlugin
+}
+
+func (grpcPlugin) GRPCServer(*plugin.GRPCBroker, *grpc.Server) error {
+	return errors.New("sdk/client is the host side; plugins use sdk.Serve")
+}
+
+func (grpcPlugin) GRPCClient(_ context.Context, _ *plugin.GRPCBroker, cc *grpc.ClientConn) (any, error) {
+	return pb.NewPluginClient(cc), nil
+}

@@ -1,0 +1,412 @@
+package client
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/zclconf/go-cty/cty"
+
+	"github.com/pipectl/pipectl/sdk"
+)
+
+// testPlugin is sdk/internal/testplugin, built once for the package.
+var testPlugin string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "sdk-client-test")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	testPlugin = filepath.Join(dir, "pipectl-plugin-testplugin")
+	if out, err := exec.Command("go", "build", "-o", testPlugin, "../internal/testplugin").CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "building the test plugin: %v\n%s", err, out)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+func launch(t *testing.T, cfg LaunchConfig) *Plugin {
+	t.Helper()
+	if cfg.Path == "" {
+		cfg.Path = testPlugin
+	}
+	p, err := Launch(t.Context(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.Close() })
+	return p
+}
+
+func obj(attrs map[string]cty.Value) cty.Value { return cty.ObjectVal(attrs) }
+
+func TestSchemaCrossesTheWire(t *testing.T) {
+	p := launch(t, LaunchConfig{})
+	s, err := p.Schema(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Name != "testplugin" || s.Version != "1.2.3" || len(s.Actions) != 4 {
+		t.Fatalf("got %s %s with %d actions", s.Name, s.Version, len(s.Actions))
+	}
+	echo := s.Actions["echo"]
+	msg, secret := echo.Block.Attributes["message"], echo.Block.Attributes["secret"]
+	if !msg.Required || msg.Description != "What to say." || msg.Type != cty.String {
+		t.Errorf("message attribute: %+v", msg)
+	}
+	if secret.Required || !secret.Sensitive {
+		t.Errorf("secret attribute: %+v", secret)
+	}
+	if ty := echo.Block.Attributes["tags"].Type; !ty.Equals(cty.List(cty.String)) {
+		t.Errorf("tags type: %s", ty.FriendlyName())
+	}
+	if ty := echo.Block.Attributes["extra"].Type; ty != cty.DynamicPseudoType {
+		t.Errorf("extra type: %s", ty.FriendlyName())
+	}
+	settings := echo.Block.Blocks["settings"]
+	if settings == nil || settings.Nesting != sdk.NestingSingle || !settings.Block.Attributes["level"].Required {
+		t.Errorf("settings block: %+v", settings)
+	}
+	if !echo.Outputs["token"].Sensitive || echo.Outputs["message"].Sensitive {
+		t.Errorf("outputs: token %+v, message %+v", echo.Outputs["token"], echo.Outputs["message"])
+	}
+	again, _ := p.Schema(t.Context())
+	if again != s {
+		t.Error("schema was not cached")
+	}
+}
+
+func TestValidateConfig(t *testing.T) {
+	p := launch(t, LaunchConfig{})
+	cases := []struct {
+		name    string
+		action  string
+		config  cty.Value
+		summary string // "" = no diagnostics
+		path    string
+	}{
+		{"valid", "echo", obj(map[string]cty.Value{"message": cty.StringVal("hi")}), "", ""},
+		{"unknown values are fine", "echo", obj(map[string]cty.Value{"message": cty.UnknownVal(cty.String)}), "", ""},
+		{"missing required", "echo", obj(map[string]cty.Value{"tags": cty.ListValEmpty(cty.String)}), `Missing required argument "message"`, "message"},
+		{"null required", "echo", obj(map[string]cty.Value{"message": cty.NullVal(cty.String)}), `Missing required argument "message"`, "message"},
+		{"unsupported argument", "echo", obj(map[string]cty.Value{"message": cty.StringVal("hi"), "mesage": cty.True}), `Unsupported argument "mesage"`, "mesage"},
+		{"wrong type", "echo", obj(map[string]cty.Value{"message": cty.StringVal("hi"), "tags": cty.StringVal("x")}), "Invalid value for tags", "tags"},
+		{"nested required", "echo", obj(map[string]cty.Value{"message": cty.StringVal("hi"), "settings": obj(map[string]cty.Value{})}), `Missing required argument "level"`, "settings.level"},
+		{"action's own check", "echo", obj(map[string]cty.Value{"message": cty.StringVal("bad")}), "Message is bad", "message"},
+		{"unknown action", "ech", obj(nil), `Plugin testplugin has no action "ech"`, ""},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			diags, err := p.ValidateConfig(t.Context(), c.action, c.config)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.summary == "" {
+				if len(diags) > 0 {
+					t.Fatalf("unexpected diagnostics: %v", diags.Err())
+				}
+				return
+			}
+			if len(diags) != 1 || diags[0].Severity != sdk.Error || diags[0].Summary != c.summary {
+				t.Fatalf("want one error %q, got %#v", c.summary, diags)
+			}
+			if got := sdk.FormatPath(diags[0].Attribute); got != c.path {
+				t.Errorf("path: got %q, want %q", got, c.path)
+			}
+		})
+	}
+}
+
+func TestPlanWithUnknownAndSensitiveConfig(t *testing.T) {
+	p := launch(t, LaunchConfig{})
+	res, err := p.Plan(t.Context(), PlanRequest{Action: "echo", StepID: "s1", Config: obj(map[string]cty.Value{
+		"message": cty.UnknownVal(cty.String),
+		"secret":  cty.StringVal("hunter2").Mark(sdk.Sensitive),
+	})})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Diagnostics.HasErrors() {
+		t.Fatal(res.Diagnostics.Err())
+	}
+	if res.Summary != "echo a message" || res.Change != "+ message" || res.Fingerprint != "fp-s1" {
+		t.Errorf("plan: %+v", res)
+	}
+	planned := res.PlannedOutputs
+	for _, name := range []string{"message", "upper", "token", "extra"} {
+		if planned.GetAttr(name).IsKnown() {
+			t.Errorf("planned output %s should be unknown, got %#v", name, planned.GetAttr(name))
+		}
+	}
+	if !planned.GetAttr("token").HasMark(sdk.Sensitive) {
+		t.Error("planned sensitive output lost its mark")
+	}
+
+	res, err = p.Plan(t.Context(), PlanRequest{Action: "echo", Config: obj(map[string]cty.Value{"message": cty.StringVal("hi")})})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := res.PlannedOutputs.GetAttr("message"); !got.RawEquals(cty.StringVal("hi")) {
+		t.Errorf("planned message: %#v", got)
+	}
+}
+
+func TestApplyStreamsEventsAndRemarksOutputs(t *testing.T) {
+	var logs bytes.Buffer
+	var logsMu sync.Mutex
+	logger := hclog.New(&hclog.LoggerOptions{Level: hclog.Debug, Output: lockedWriter{&logs, &logsMu}})
+	p := launch(t, LaunchConfig{Logger: logger})
+	extra := obj(map[string]cty.Value{"n": cty.NumberIntVal(3), "l": cty.TupleVal([]cty.Value{cty.True, cty.StringVal("x")})})
+	var events []Event
+	res, err := p.Apply(t.Context(), ApplyRequest{Action: "echo", StepID: "s1", Config: obj(map[string]cty.Value{
+		"message":  cty.StringVal("hello"),
+		"secret":   cty.StringVal("hunter2").Mark(sdk.Sensitive),
+		"tags":     cty.ListVal([]cty.Value{cty.StringVal("a"), cty.StringVal("b")}),
+		"extra":    extra,
+		"settings": obj(map[string]cty.Value{"level": cty.NumberIntVal(2)}),
+	})}, func(ev Event) { events = append(events, ev) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []Event{
+		{Kind: EventLog, Stream: "stdout", Line: "hello"},
+		{Kind: EventLog, Stream: "stderr", Line: "tags: a,b"},
+		{Kind: EventProgress, Fraction: 0.5, Message: "halfway"},
+	}
+	if len(events) != 4 {
+		t.Fatalf("got %d events: %+v", len(events), events)
+	}
+	for i, w := range want {
+		if events[i] != w {
+			t.Errorf("event %d: got %+v, want %+v", i, events[i], w)
+		}
+	}
+	if a := events[3].Artifact; events[3].Kind != EventArtifact || a.Name != "report.txt" || string(a.Data) != "report of hello" {
+		t.Errorf("artifact event: %+v", events[3])
+	}
+	if len(res.Diagnostics) != 1 || res.Diagnostics[0].Severity != sdk.Warning {
+		t.Errorf("want one warning, got %v", res.Diagnostics)
+	}
+	out := res.Outputs
+	if got := out.GetAttr("upper"); !got.RawEquals(cty.StringVal("HELLO")) {
+		t.Errorf("upper: %#v", got)
+	}
+	if !out.GetAttr("secret").HasMark(sdk.Sensitive) {
+		t.Error("an output copied from a sensitive input lost its mark")
+	}
+	if !out.GetAttr("token").HasMark(sdk.Sensitive) {
+		t.Error("an output sensitive by schema is not marked")
+	}
+	if out.GetAttr("message").IsMarked() {
+		t.Error("a plain output is marked")
+	}
+	if got := out.GetAttr("extra"); !got.RawEquals(extra) {
+		t.Errorf("dynamic output: got %#v, want %#v", got, extra)
+	}
+
+	p.Close() // flushes the plugin's log
+	logsMu.Lock()
+	defer logsMu.Unlock()
+	for _, want := range []string{"echo applying", "stray stderr output"} {
+		if !strings.Contains(logs.String(), want) {
+			t.Errorf("host log lacks %q:\n%s", want, logs.String())
+		}
+	}
+}
+
+type lockedWriter struct {
+	b  *bytes.Buffer
+	mu *sync.Mutex
+}
+
+func (w lockedWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.b.Write(p)
+}
+
+// applyUntilWaiting starts a long wait and returns once the plugin is in it.
+func applyUntilWaiting(t *testing.T, ctx context.Context, p *Plugin) (<-chan *ApplyResult, <-chan error) {
+	started := make(chan struct{})
+	results, errs := make(chan *ApplyResult, 1), make(chan error, 1)
+	go func() {
+		var once sync.Once
+		res, err := p.Apply(ctx, ApplyRequest{Action: "wait", Config: obj(map[string]cty.Value{"duration": cty.StringVal("1h")})},
+			func(Event) { once.Do(func() { close(started) }) })
+		results <- res
+		errs <- err
+	}()
+	select {
+	case <-started:
+	case err := <-errs:
+		t.Fatalf("apply ended early: %v", err)
+	}
+	return results, errs
+}
+
+func TestCancelledApplyReturnsAndPluginStaysUsable(t *testing.T) {
+	p := launch(t, LaunchConfig{})
+	ctx, cancel := context.WithCancel(t.Context())
+	_, errs := applyUntilWaiting(t, ctx, p)
+	cancel()
+	if err := <-errs; !errors.Is(err, context.Canceled) {
+		t.Fatalf("want context.Canceled, got %v", err)
+	}
+	res, err := p.Apply(t.Context(), ApplyRequest{Action: "echo", Config: obj(map[string]cty.Value{"message": cty.StringVal("again")})}, nil)
+	if err != nil || res.Diagnostics.HasErrors() {
+		t.Fatalf("plugin unusable after a cancel: %v %v", err, res)
+	}
+}
+
+func TestStopCancelsRunningActions(t *testing.T) {
+	p := launch(t, LaunchConfig{})
+	results, errs := applyUntilWaiting(t, t.Context(), p)
+	if err := p.Stop(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	res, err := <-results, <-errs
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Diagnostics) != 1 || res.Diagnostics[0].Summary != "Cancelled" {
+		t.Fatalf("want the action's Cancelled error, got %v", res.Diagnostics)
+	}
+}
+
+func TestCrashedPluginFailsInFlightApply(t *testing.T) {
+	p := launch(t, LaunchConfig{})
+	var lines []string
+	_, err := p.Apply(t.Context(), ApplyRequest{Action: "crash", Config: obj(nil)}, func(ev Event) { lines = append(lines, ev.Line) })
+	if err == nil {
+		t.Fatal("apply of a crashing plugin succeeded")
+	}
+	if len(lines) != 1 || lines[0] != "about to crash" {
+		t.Errorf("events before the crash: %q", lines)
+	}
+	// go-plugin notices the exit asynchronously; the next call must fail
+	// rather than hang.
+	if _, err := p.Plan(t.Context(), PlanRequest{Action: "echo", Config: obj(map[string]cty.Value{"message": cty.StringVal("x")})}); err == nil {
+		t.Fatal("plan on a dead plugin succeeded")
+	}
+	for i := 0; !p.Exited() && i < 100; i++ {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if !p.Exited() {
+		t.Error("Exited() is false after the plugin died")
+	}
+}
+
+func TestPanicInActionBecomesDiagnostic(t *testing.T) {
+	p := launch(t, LaunchConfig{})
+	res, err := p.Plan(t.Context(), PlanRequest{Action: "panic", Config: obj(nil)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Diagnostics) != 1 || !strings.Contains(res.Diagnostics[0].Detail, "plan exploded") {
+		t.Fatalf("diagnostics: %v", res.Diagnostics)
+	}
+	ares, err := p.Apply(t.Context(), ApplyRequest{Action: "panic", Config: obj(nil)}, nil)
+	if err != nil || !ares.Diagnostics.HasErrors() {
+		t.Fatalf("apply: %v %v", err, ares)
+	}
+	if p.Exited() {
+		t.Fatal("a panicking action took the plugin down")
+	}
+}
+
+func TestConcurrentApplies(t *testing.T) {
+	p := launch(t, LaunchConfig{})
+	var wg sync.WaitGroup
+	errs := make(chan error, 16)
+	for i := range 16 {
+		wg.Go(func() {
+			msg := fmt.Sprintf("m%d", i)
+			var got []string
+			res, err := p.Apply(t.Context(), ApplyRequest{Action: "echo", Config: obj(map[string]cty.Value{"message": cty.StringVal(msg)})},
+				func(ev Event) {
+					if ev.Kind == EventLog && ev.Stream == "stdout" {
+						got = append(got, ev.Line)
+					}
+				})
+			switch {
+			case err != nil:
+				errs <- err
+			case !res.Outputs.GetAttr("message").RawEquals(cty.StringVal(msg)):
+				errs <- fmt.Errorf("%s: outputs %#v", msg, res.Outputs)
+			case len(got) != 1 || got[0] != msg:
+				errs <- fmt.Errorf("%s: events %q", msg, got)
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+}
+
+func TestChecksum(t *testing.T) {
+	data, err := os.ReadFile(testPlugin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256(data)
+	launch(t, LaunchConfig{SHA256: sum[:]})
+
+	wrong := sha256.Sum256([]byte("something else"))
+	_, err = Launch(t.Context(), LaunchConfig{Path: testPlugin, SHA256: wrong[:]})
+	if err == nil || !strings.Contains(err.Error(), "checksum mismatch") {
+		t.Fatalf("want a checksum mismatch, got %v", err)
+	}
+}
+
+func TestLaunchRefusesNonPlugins(t *testing.T) {
+	script := filepath.Join(t.TempDir(), "pipectl-plugin-fake")
+	if err := os.WriteFile(script, []byte("#!/bin/sh\necho hello\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Launch(t.Context(), LaunchConfig{Path: script}); err == nil {
+		t.Fatal("a script that is not a plugin was launched")
+	}
+	if _, err := Launch(t.Context(), LaunchConfig{Path: filepath.Join(t.TempDir(), "missing")}); err == nil {
+		t.Fatal("a missing binary was launched")
+	}
+}
+
+func TestCloseIsIdempotentAndKillsTheProcessGroup(t *testing.T) {
+	p := launch(t, LaunchConfig{})
+	pgid := p.cmd.Process.Pid
+	if got, err := syscall.Getpgid(pgid); err != nil || got != pgid {
+		t.Fatalf("plugin is not its own process group leader: pgid %d, err %v", got, err)
+	}
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Go(func() { p.Close() })
+	}
+	wg.Wait()
+	if !p.Exited() {
+		t.Error("plugin still running after Close")
+	}
+	if err := syscall.Kill(-pgid, 0); !errors.Is(err, syscall.ESRCH) {
+		t.Errorf("process group %d still has members (kill -0: %v)", pgid, err)
+	}
+	if _, err := p.Schema(t.Context()); err == nil {
+		// the schema is cached only after a first call; none was made
+		t.Error("a call on a closed plugin succeeded")
+	}
+}

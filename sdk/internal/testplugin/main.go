@@ -1,0 +1,168 @@
+// Command testplugin is a plugin that exercises every part of the protocol,
+// for the tests of sdk/client and sdk/plugintest.
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/zclconf/go-cty/cty"
+
+	"github.com/pipectl/pipectl/sdk"
+)
+
+func main() {
+	sdk.Serve(sdk.Plugin{
+		Name:    "testplugin",
+		Version: "1.2.3",
+		Actions: map[string]sdk.Action{
+			"echo":  echo{},
+			"wait":  wait{},
+			"crash": crash{},
+			"panic": panicky{},
+		},
+	})
+}
+
+// echo returns its config, streams one event of each kind and checks
+// `message` statically.
+type echo struct{}
+
+type echoConfig struct {
+	Message  string            `cty:"message"`
+	Secret   *string           `cty:"secret"`
+	Tags     []string          `cty:"tags"`
+	Extra    cty.Value         `cty:"extra"`
+	Settings *echoSettings     `cty:"settings"`
+	Labels   map[string]string `cty:"labels"`
+}
+
+type echoSettings struct {
+	Level int `cty:"level"`
+}
+
+func (echo) Schema() sdk.ActionSchema {
+	return sdk.ActionSchema{
+		Description: "Echo the config back.",
+		Block: sdk.Block{
+			Attributes: map[string]*sdk.Attribute{
+				"message": {Type: cty.String, Required: true, Description: "What to say."},
+				"secret":  {Type: cty.String, Sensitive: true},
+				"tags":    {Type: cty.List(cty.String)},
+				"extra":   {Type: cty.DynamicPseudoType},
+				"labels":  {Type: cty.Map(cty.String)},
+			},
+			Blocks: map[string]*sdk.NestedBlock{
+				"settings": {Nesting: sdk.NestingSingle, Block: sdk.Block{Attributes: map[string]*sdk.Attribute{
+					"level": {Type: cty.Number, Required: true},
+				}}},
+			},
+		},
+		Outputs: map[string]*sdk.Attribute{
+			"message": {Type: cty.String},
+			"upper":   {Type: cty.String},
+			"secret":  {Type: cty.String},
+			"token":   {Type: cty.String, Sensitive: true},
+			"extra":   {Type: cty.DynamicPseudoType},
+		},
+	}
+}
+
+func (echo) ValidateConfig(_ context.Context, req sdk.ValidateConfigRequest, resp *sdk.ValidateConfigResponse) {
+	msg := req.Config.GetAttr("message")
+	if msg.IsKnown() && msg.AsString() == "bad" {
+		resp.Diagnostics.AddAttributeError(cty.GetAttrPath("message"), "Message is bad", "Say something else.")
+	}
+}
+
+func (echo) Plan(_ context.Context, req sdk.PlanRequest, resp *sdk.PlanResponse) {
+	msg := req.Config.GetAttr("message")
+	resp.Summary = "echo a message"
+	if msg.IsKnown() {
+		resp.Summary = "echo " + msg.AsString()
+	}
+	resp.Change = "+ message"
+	resp.Fingerprint = "fp-" + req.StepID
+	resp.PlannedOutputs = cty.ObjectVal(map[string]cty.Value{"message": msg})
+}
+
+func (echo) Apply(ctx context.Context, req sdk.ApplyRequest, resp *sdk.ApplyResponse) {
+	var cfg echoConfig
+	if err := req.Decode(&cfg); err != nil {
+		resp.Diagnostics.AddError("Invalid config", err.Error())
+		return
+	}
+	sdk.Logger(ctx).Info("echo applying", "step", req.StepID)
+	fmt.Fprintln(os.Stderr, "stray stderr output")
+	req.Events.Log(sdk.Stdout, cfg.Message)
+	req.Events.Log(sdk.Stderr, "tags: "+strings.Join(cfg.Tags, ","))
+	req.Events.Progress(0.5, "halfway")
+	req.Events.Artifact("report.txt", "text/plain", []byte("report of "+cfg.Message))
+	outputs := map[string]cty.Value{
+		"message": cty.StringVal(cfg.Message),
+		"upper":   cty.StringVal(strings.ToUpper(cfg.Message)),
+		"secret":  req.Config.GetAttr("secret"), // keeps its mark
+		"token":   cty.StringVal("tok-" + cfg.Message),
+		"extra":   cfg.Extra,
+	}
+	if cfg.Settings != nil && cfg.Settings.Level > 1 {
+		resp.Diagnostics.AddWarning("Loud", fmt.Sprintf("level %d", cfg.Settings.Level))
+	}
+	resp.Outputs = cty.ObjectVal(outputs)
+}
+
+// wait blocks until its duration passes or it is cancelled.
+type wait struct{}
+
+func (wait) Schema() sdk.ActionSchema {
+	return sdk.ActionSchema{
+		Block: sdk.Block{Attributes: map[string]*sdk.Attribute{
+			"duration": {Type: cty.String, Required: true},
+		}},
+		Outputs: map[string]*sdk.Attribute{"waited": {Type: cty.String}},
+	}
+}
+
+func (wait) Plan(_ context.Context, _ sdk.PlanRequest, resp *sdk.PlanResponse) {
+	resp.Summary = "wait"
+}
+
+func (wait) Apply(ctx context.Context, req sdk.ApplyRequest, resp *sdk.ApplyResponse) {
+	d, err := time.ParseDuration(req.Config.GetAttr("duration").AsString())
+	if err != nil {
+		resp.Diagnostics.AddAttributeError(cty.GetAttrPath("duration"), "Invalid duration", err.Error())
+		return
+	}
+	req.Events.Log(sdk.Stdout, "waiting")
+	select {
+	case <-time.After(d):
+		resp.Outputs = cty.ObjectVal(map[string]cty.Value{"waited": cty.StringVal(d.String())})
+	case <-ctx.Done():
+		resp.Diagnostics.AddError("Cancelled", ctx.Err().Error())
+	}
+}
+
+// crash kills the plugin process in the middle of an Apply.
+type crash struct{}
+
+func (crash) Schema() sdk.ActionSchema { return sdk.ActionSchema{} }
+
+func (crash) Plan(context.Context, sdk.PlanRequest, *sdk.PlanResponse) {}
+
+func (crash) Apply(_ context.Context, req sdk.ApplyRequest, _ *sdk.ApplyResponse) {
+	req.Events.Log(sdk.Stdout, "about to crash")
+	time.Sleep(100 * time.Millisecond) // let the line reach the host
+	os.Exit(3)
+}
+
+// panicky panics: the SDK must turn that into a diagnostic.
+type panicky struct{}
+
+func (panicky) Schema() sdk.ActionSchema { return sdk.ActionSchema{} }
+
+func (panicky) Plan(context.Context, sdk.PlanRequest, *sdk.PlanResponse) { panic("plan exploded") }
+
+func (panicky) Apply(context.Context, sdk.ApplyRequest, *sdk.ApplyResponse) { panic("apply exploded") }
