@@ -57,32 +57,42 @@ func (c *Config) Bind(in Inputs) (*Scope, hcl.Diagnostics) {
 	return s, diags
 }
 
+// selectEnvironment checks the -env choice. Its errors point at the first
+// environment block (or the pipeline block), where the choices are declared.
 func (c *Config) selectEnvironment(name string) (string, hcl.Diagnostics) {
 	names := c.EnvironmentNames()
+	fail := func(summary, detail string) (string, hcl.Diagnostics) {
+		return "", hcl.Diagnostics{{Severity: hcl.DiagError, Summary: summary, Detail: detail, Subject: c.environmentsRange()}}
+	}
 	switch {
 	case len(names) == 0 && name == "":
 		return "", nil
 	case len(names) == 0:
-		return "", hcl.Diagnostics{{
-			Severity: hcl.DiagError,
-			Summary:  "Unknown environment",
-			Detail:   fmt.Sprintf("Environment %q was selected, but this pipeline declares no environment blocks. Run without -env.", name),
-		}}
+		return fail("Unknown environment",
+			fmt.Sprintf("Environment %q was selected, but this pipeline declares no environment blocks. Run without -env.", name))
 	case name == "":
-		return "", hcl.Diagnostics{{
-			Severity: hcl.DiagError,
-			Summary:  "No environment selected",
-			Detail:   fmt.Sprintf("This pipeline declares environments; choose one with -env: %s.", strings.Join(names, ", ")),
-		}}
+		return fail("No environment selected",
+			fmt.Sprintf("This pipeline declares environments; choose one with -env: %s.", strings.Join(names, ", ")))
 	case c.Environments[name] == nil:
-		return "", hcl.Diagnostics{{
-			Severity: hcl.DiagError,
-			Summary:  "Unknown environment",
-			Detail: fmt.Sprintf("This pipeline declares no environment %q.%s Choose one of: %s.",
-				name, suggest(name, names, ""), strings.Join(names, ", ")),
-		}}
+		return fail("Unknown environment",
+			fmt.Sprintf("This pipeline declares no environment %q.%s Choose one with -env: %s.",
+				name, suggest(name, names, ""), strings.Join(names, ", ")))
 	}
 	return name, nil
+}
+
+func (c *Config) environmentsRange() *hcl.Range {
+	var first *hcl.Range
+	for _, e := range c.Environments {
+		r := e.DeclRange
+		if first == nil || r.Filename < first.Filename || (r.Filename == first.Filename && r.Start.Byte < first.Start.Byte) {
+			first = &r
+		}
+	}
+	if first == nil && c.Pipeline != nil {
+		first = c.Pipeline.DeclRange.Ptr()
+	}
+	return first
 }
 
 // rawValue is a variable value before type conversion, with where it came from.

@@ -262,8 +262,9 @@ func collectExpressions(b *hclsyntax.Body, top bool, out *[]hcl.Expression) {
 	}
 }
 
-// suggest returns " Did you mean PREFIXname?" for the closest candidate, as
-// Terraform does, or "" when none is close.
+// suggest returns ` Did you mean PREFIXname?` (` Did you mean "name"?`
+// without a prefix) for the closest candidate, as Terraform does, or "" when
+// none is close.
 func suggest(given string, candidates []string, prefix string) string {
 	best, bestDist := "", 3
 	for _, c := range candidates {
@@ -273,6 +274,9 @@ func suggest(given string, candidates []string, prefix string) string {
 	}
 	if best == "" {
 		return ""
+	}
+	if prefix == "" {
+		return fmt.Sprintf(" Did you mean %q?", best)
 	}
 	return fmt.Sprintf(" Did you mean %s%s?", prefix, best)
 }

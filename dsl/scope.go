@@ -61,6 +61,7 @@ func stepValue(steps map[string]cty.Value, name string) cty.Value {
 
 func (s *Scope) child(steps map[string]cty.Value, each *Each) *hcl.EvalContext {
 	ctx := s.base.NewChild()
+	ctx.Functions = s.Functions // where hcl looks for "did you mean" suggestions
 	ctx.Variables = map[string]cty.Value{"step": cty.ObjectVal(steps)}
 	if each != nil {
 		ctx.Variables["each"] = cty.ObjectVal(map[string]cty.Value{"key": each.Key, "value": each.Value})
@@ -151,6 +152,7 @@ func (s *Scope) evalLocal(l *Local, deps []string, parent *hcl.EvalContext, diag
 		}
 	}
 	ctx := parent.NewChild()
+	ctx.Functions = s.Functions
 	ctx.Variables = map[string]cty.Value{"local": cty.ObjectVal(visible)}
 	val, d := l.Expr.Value(ctx)
 	*diags = append(*diags, d...)

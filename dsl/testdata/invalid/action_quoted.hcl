@@ -1,0 +1,7 @@
+# expect: 5:14 Invalid action
+pipeline "p" {}
+stage "s" {
+  step "a" {
+    action = "std.exec"
+  }
+}

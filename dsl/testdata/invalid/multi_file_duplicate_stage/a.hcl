@@ -1,0 +1,6 @@
+pipeline "p" {}
+stage "build" {
+  step "compile" {
+    action = std.exec
+  }
+}

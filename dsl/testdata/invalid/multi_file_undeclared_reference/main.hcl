@@ -1,0 +1,2 @@
+pipeline "p" {}
+variable "image_tag" {}

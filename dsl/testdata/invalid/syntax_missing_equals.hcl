@@ -1,0 +1,7 @@
+# expect: 4:8 Missing name for step
+pipeline "p" {}
+stage "s" {
+  step {
+    action = std.exec
+  }
+}

@@ -1,0 +1,8 @@
+# expect: 6:15 is not a positive duration
+pipeline "p" {}
+stage "s" {
+  step "a" {
+    action = std.exec
+    timeout = 10
+  }
+}
