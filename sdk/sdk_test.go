@@ -1,0 +1,233 @@
+package sdk
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hclparse"
+	"github.com/hashicorp/hcl/v2/hcldec"
+	"github.com/zclconf/go-cty/cty"
+
+	"github.com/pipectl/pipectl/sdk/internal/wire"
+)
+
+var testBlock = Block{
+	Attributes: map[string]*Attribute{
+		"url":     {Type: cty.String, Required: true},
+		"token":   {Type: cty.String, Sensitive: true},
+		"retries": {Type: cty.Number},
+		"tags":    {Type: cty.List(cty.String)},
+		"vars":    {Type: cty.DynamicPseudoType},
+	},
+	Blocks: map[string]*NestedBlock{
+		"retry":  {Nesting: NestingSingle, Block: Block{Attributes: map[string]*Attribute{"attempts": {Type: cty.Number, Required: true}}}},
+		"header": {Nesting: NestingList, MaxItems: 2, Block: Block{Attributes: map[string]*Attribute{"name": {Type: cty.String, Required: true}}}},
+	},
+}
+
+func TestSensitiveConstantMatchesTheWire(t *testing.T) {
+	if Sensitive != wire.SensitiveMark {
+		t.Fatal("sdk.Sensitive and the wire's mark differ")
+	}
+}
+
+func TestConformConfigFillsOptionalAndMarksSensitive(t *testing.T) {
+	got, diags := conformConfig(&testBlock, cty.ObjectVal(map[string]cty.Value{
+		"url":     cty.StringVal("http://x"),
+		"token":   cty.StringVal("t"),
+		"retries": cty.StringVal("3"), // converted
+	}))
+	if diags.HasErrors() {
+		t.Fatal(diags.Err())
+	}
+	if !got.GetAttr("retries").RawEquals(cty.NumberIntVal(3)) {
+		t.Errorf("retries: %#v", got.GetAttr("retries"))
+	}
+	for _, name := range []string{"tags", "vars", "retry", "header"} {
+		if !got.GetAttr(name).IsNull() {
+			t.Errorf("%s should be null, got %#v", name, got.GetAttr(name))
+		}
+	}
+	if !got.GetAttr("token").HasMark(Sensitive) {
+		t.Error("token is not marked sensitive")
+	}
+}
+
+func TestConformConfigDiagnostics(t *testing.T) {
+	cases := map[string]struct {
+		config cty.Value
+		want   string // Error() of the only diagnostic
+	}{
+		"missing": {cty.EmptyObjectVal, `error in url: Missing required argument "url": Set url (string).`},
+		"unsupported": {cty.ObjectVal(map[string]cty.Value{"url": cty.StringVal("u"), "urll": cty.True}),
+			`error in urll: Unsupported argument "urll": This action accepts: retries, tags, token, url, vars, header {}, retry {}.`},
+		"wrong type": {cty.ObjectVal(map[string]cty.Value{"url": cty.StringVal("u"), "retries": cty.StringVal("many")}),
+			`error in retries: Invalid value for retries: A number is required.`},
+		"nested": {cty.ObjectVal(map[string]cty.Value{"url": cty.StringVal("u"), "header": cty.TupleVal([]cty.Value{cty.EmptyObjectVal})}),
+			`error in header[0].name: Missing required argument "name": Set name (string).`},
+		"too many blocks": {cty.ObjectVal(map[string]cty.Value{"url": cty.StringVal("u"), "header": cty.ListVal([]cty.Value{
+			cty.ObjectVal(map[string]cty.Value{"name": cty.StringVal("a")}),
+			cty.ObjectVal(map[string]cty.Value{"name": cty.StringVal("b")}),
+			cty.ObjectVal(map[string]cty.Value{"name": cty.StringVal("c")}),
+		})}), `error in header: Wrong number of "header" blocks: Found 3; between 0 and 2 expected.`},
+	}
+	for name, c := range cases {
+		t.Run(name, func(t *testing.T) {
+			_, diags := conformConfig(&testBlock, c.config)
+			if len(diags) != 1 || diags[0].Error() != c.want {
+				t.Fatalf("got %v\nwant %s", diags, c.want)
+			}
+		})
+	}
+}
+
+func TestConformConfigKeepsUnknownsAndMarks(t *testing.T) {
+	got, diags := conformConfig(&testBlock, cty.ObjectVal(map[string]cty.Value{
+		"url":  cty.UnknownVal(cty.String),
+		"tags": cty.ListVal([]cty.Value{cty.StringVal("a").Mark(Sensitive)}),
+	}))
+	if diags.HasErrors() {
+		t.Fatal(diags.Err())
+	}
+	if got.GetAttr("url").IsKnown() {
+		t.Error("url became known")
+	}
+	tags, _ := got.GetAttr("tags").Unmark()
+	if !tags.Index(cty.Zero).HasMark(Sensitive) || got.GetAttr("url").IsMarked() {
+		t.Errorf("marks moved: %#v", got)
+	}
+	whole, diags := conformConfig(&testBlock, cty.DynamicVal)
+	if diags.HasErrors() || whole.IsKnown() {
+		t.Errorf("a wholly unknown config: %#v %v", whole, diags)
+	}
+}
+
+func TestConformOutputs(t *testing.T) {
+	s := &ActionSchema{Outputs: map[string]*Attribute{
+		"id":     {Type: cty.String},
+		"count":  {Type: cty.Number},
+		"secret": {Type: cty.String, Sensitive: true},
+	}}
+	planned, diags := conformOutputs(s, cty.NilVal, true)
+	if diags.HasErrors() || planned.GetAttr("id").IsKnown() || !planned.GetAttr("secret").HasMark(Sensitive) {
+		t.Errorf("planned: %#v %v", planned, diags)
+	}
+	applied, diags := conformOutputs(s, cty.ObjectVal(map[string]cty.Value{"count": cty.StringVal("2"), "secret": cty.StringVal("s")}), false)
+	if diags.HasErrors() {
+		t.Fatal(diags.Err())
+	}
+	if !applied.GetAttr("id").IsNull() || !applied.GetAttr("count").RawEquals(cty.NumberIntVal(2)) {
+		t.Errorf("applied: %#v", applied)
+	}
+	_, diags = conformOutputs(s, cty.ObjectVal(map[string]cty.Value{"idd": cty.StringVal("x")}), false)
+	if len(diags) != 1 || !strings.Contains(diags[0].Summary, `undeclared output "idd"`) {
+		t.Errorf("undeclared output: %v", diags)
+	}
+	_, diags = conformOutputs(s, cty.ObjectVal(map[string]cty.Value{"count": cty.StringVal("many")}), false)
+	if !diags.HasErrors() {
+		t.Error("an output of the wrong type passed")
+	}
+}
+
+type decodeTarget struct {
+	URL     string    `cty:"url"`
+	Token   *string   `cty:"token"`
+	Retries int       `cty:"retries"`
+	Tags    []string  `cty:"tags"`
+	Vars    cty.Value `cty:"vars"`
+	Retry   *struct {
+		Attempts int `cty:"attempts"`
+	} `cty:"retry"`
+	Header []struct {
+		Name string `cty:"name"`
+	} `cty:"header"`
+}
+
+func TestDecodeNullsAsZeroValues(t *testing.T) {
+	cfg, diags := conformConfig(&testBlock, cty.ObjectVal(map[string]cty.Value{
+		"url":    cty.StringVal("http://x"),
+		"header": cty.ListVal([]cty.Value{cty.ObjectVal(map[string]cty.Value{"name": cty.StringVal("h")})}),
+		"vars":   cty.ObjectVal(map[string]cty.Value{"v": cty.UnknownVal(cty.String)}),
+	}))
+	if diags.HasErrors() {
+		t.Fatal(diags.Err())
+	}
+	var got decodeTarget
+	if err := Decode(cfg, &got); err != nil {
+		t.Fatal(err)
+	}
+	if got.URL != "http://x" || got.Token != nil || got.Retries != 0 || len(got.Tags) != 0 || got.Retry != nil {
+		t.Errorf("decoded %+v", got)
+	}
+	if len(got.Header) != 1 || got.Header[0].Name != "h" || got.Vars.GetAttr("v").IsKnown() {
+		t.Errorf("decoded %+v", got)
+	}
+}
+
+func TestDecodeErrors(t *testing.T) {
+	var target decodeTarget
+	cfg, _ := conformConfig(&testBlock, cty.ObjectVal(map[string]cty.Value{"url": cty.UnknownVal(cty.String)}))
+	if err := Decode(cfg, &target); err == nil || !strings.HasPrefix(err.Error(), "url: ") {
+		t.Errorf("unknown into a string: %v", err)
+	}
+	if err := Decode(cfg, target); err == nil {
+		t.Error("decoding into a non-pointer succeeded")
+	}
+}
+
+func TestSchemaValidate(t *testing.T) {
+	cases := map[string]ActionSchema{
+		"no type":     {Block: Block{Attributes: map[string]*Attribute{"a": {}}}},
+		"bad name":    {Block: Block{Attributes: map[string]*Attribute{"a-b": {Type: cty.String}}}},
+		"clash":       {Block: Block{Attributes: map[string]*Attribute{"a": {Type: cty.String}}, Blocks: map[string]*NestedBlock{"a": {Nesting: NestingList}}}},
+		"no nesting":  {Block: Block{Blocks: map[string]*NestedBlock{"b": {}}}},
+		"bad range":   {Block: Block{Blocks: map[string]*NestedBlock{"b": {Nesting: NestingList, MinItems: 3, MaxItems: 1}}}},
+		"nil output":  {Outputs: map[string]*Attribute{"o": nil}},
+		"nested type": {Block: Block{Blocks: map[string]*NestedBlock{"b": {Nesting: NestingSingle, Block: Block{Attributes: map[string]*Attribute{"x": {}}}}}}},
+	}
+	for name, s := range cases {
+		if err := s.Validate(); err == nil {
+			t.Errorf("%s: schema accepted", name)
+		}
+	}
+	ok := ActionSchema{Block: testBlock}
+	if err := ok.Validate(); err != nil {
+		t.Errorf("valid schema refused: %v", err)
+	}
+}
+
+func TestHCLSpecDecodesABody(t *testing.T) {
+	src := `
+url = "http://x"
+retries = 2
+header { name = "a" }
+header { name = "b" }
+retry { attempts = 3 }
+`
+	f, diags := hclparse.NewParser().ParseHCL([]byte(src), "step.hcl")
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	v, diags := hcldec.Decode(f.Body, testBlock.HCLSpec(), &hcl.EvalContext{})
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	conformed, cdiags := conformConfig(&testBlock, v)
+	if cdiags.HasErrors() {
+		t.Fatal(cdiags.Err())
+	}
+	if n := conformed.GetAttr("header").LengthInt(); n != 2 {
+		t.Errorf("headers: %d", n)
+	}
+	if !conformed.GetAttr("retry").GetAttr("attempts").RawEquals(cty.NumberIntVal(3)) {
+		t.Errorf("retry: %#v", conformed.GetAttr("retry"))
+	}
+}
+
+func TestFormatPath(t *testing.T) {
+	p := cty.GetAttrPath("headers").Index(cty.StringVal("X-Token")).GetAttr("v").IndexInt(2)
+	if got := FormatPath(p); got != `headers["X-Token"].v[2]` {
+		t.Errorf("got %s", got)
+	}
+}
