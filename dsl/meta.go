@@ -70,8 +70,10 @@ func (s *Step) EvalMeta(ctx *hcl.EvalContext) (*StepMeta, hcl.Diagnostics) {
 	}
 	if s.Retry != nil {
 		var d hcl.Diagnostics
-		m.RetryAttempts, d = evalAttempts(s.Retry.Attempts, ctx)
-		diags = append(diags, d...)
+		if s.Retry.Attempts != nil { // missing: reported by Load
+			m.RetryAttempts, d = evalAttempts(s.Retry.Attempts, ctx)
+			diags = append(diags, d...)
+		}
 		if s.Retry.Backoff != nil {
 			m.RetryBackoff, d = evalDuration(s.Retry.Backoff, ctx, "backoff")
 			diags = append(diags, d...)

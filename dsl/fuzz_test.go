@@ -1,0 +1,56 @@
+package dsl
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/zclconf/go-cty/cty"
+)
+
+// FuzzLoad feeds arbitrary bytes through everything the language does with
+// a pipeline file — parse, decode, bind, evaluate, render diagnostics — and
+// fails on any panic. It is seeded with the flagship pipeline and the corpus
+// of invalid ones.
+//
+//	go test -run='^$' -fuzz=FuzzLoad -fuzztime=20s ./dsl
+func FuzzLoad(f *testing.F) {
+	seeds, _ := filepath.Glob("testdata/invalid/*.hcl")
+	more, _ := filepath.Glob("testdata/invalid/*/*.hcl")
+	seeds = append(append(seeds, more...), alphaMembers)
+	for _, path := range seeds {
+		src, err := os.ReadFile(path)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(src)
+	}
+	f.Fuzz(func(t *testing.T, src []byte) {
+		cfg, diags := LoadSource("fuzz.hcl", src)
+		_ = render(cfg, diags)
+		_ = DiagnosticsJSON(diags, cfg.Files)
+
+		in := Inputs{Vars: map[string]string{}, Getenv: noEnv}
+		if names := cfg.EnvironmentNames(); len(names) > 0 {
+			in.Environment = names[0]
+		}
+		for name, v := range cfg.Variables {
+			if v.Required() {
+				in.Vars[name] = "1"
+			}
+		}
+		scope, diags := cfg.Bind(in)
+		_ = render(cfg, diags)
+		diags = evalEverything(scope)
+		_ = render(cfg, diags)
+		for _, st := range cfg.Steps() {
+			for _, path := range []cty.Path{
+				cty.GetAttrPath("x"),
+				cty.GetAttrPath("x").Index(cty.NumberIntVal(0)).GetAttr("y"),
+				cty.GetAttrPath("x").Index(cty.StringVal("k")),
+			} {
+				_ = AttributeRange(st.Config, path)
+			}
+		}
+	})
+}
