@@ -1,0 +1,109 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/hashicorp/hcl/v2"
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+
+	"github.com/pipectl/pipectl/dsl"
+	"github.com/pipectl/pipectl/engine"
+	"github.com/pipectl/pipectl/internal/view"
+)
+
+// pipelineFlags are the flags of every command that evaluates a pipeline.
+type pipelineFlags struct {
+	env      string
+	vars     []string
+	varFiles []string
+	json     bool
+	noColor  bool
+}
+
+func (f *pipelineFlags) register(cmd *cobra.Command) {
+	fl := cmd.Flags()
+	fl.StringVar(&f.env, "env", "", "the environment to use (one of the pipeline's environment blocks)")
+	fl.StringArrayVar(&f.vars, "var", nil, "set a variable: -var NAME=VALUE (repeatable)")
+	fl.StringArrayVar(&f.varFiles, "var-file", nil, "read variables from an HCL file of NAME = value (repeatable)")
+	fl.BoolVar(&f.json, "json", false, "machine-readable JSON output")
+	fl.BoolVar(&f.noColor, "no-color", false, "no colors in the output")
+}
+
+func (f *pipelineFlags) inputs() (dsl.Inputs, error) {
+	in := dsl.Inputs{Environment: f.env, VarFiles: f.varFiles, Vars: map[string]string{}}
+	for _, kv := range f.vars {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok || k == "" {
+			return in, fmt.Errorf("invalid -var %q: expected NAME=VALUE, for example -var image_tag=1.4.2", kv)
+		}
+		in.Vars[k] = v
+	}
+	return in, nil
+}
+
+// base builds the view base of a command for a pipeline (which may be nil
+// before it is loaded).
+func (f *pipelineFlags) base(cmd *cobra.Command, p **engine.Pipeline, r *engine.Redactor) view.Base {
+	return view.Base{
+		Streams: view.Streams{
+			Out:   cmd.OutOrStdout(),
+			Err:   cmd.ErrOrStderr(),
+			Color: !f.noColor && isTerminal(os.Stdout) && os.Getenv("NO_COLOR") == "",
+			Width: 100,
+		},
+		JSON: f.json,
+		Files: func() map[string]*hcl.File {
+			if *p == nil || (*p).Config == nil {
+				return nil
+			}
+			return (*p).Config.Files
+		},
+		Redactor: r,
+	}
+}
+
+func isTerminal(f *os.File) bool { return term.IsTerminal(int(f.Fd())) }
+
+// pathArg is a command's pipeline path: its argument or the current directory.
+func pathArg(args []string) string {
+	if len(args) > 0 {
+		return args[0]
+	}
+	return "."
+}
+
+// pluginLogger sends plugin logs to $PIPECTL_LOG_FILE (or nowhere), never to
+// the user's terminal, where they would interleave with the run's output.
+func pluginLogger(r *engine.Redactor) hclog.Logger {
+	path := os.Getenv("PIPECTL_LOG_FILE")
+	if path == "" {
+		return hclog.NewNullLogger()
+	}
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
+	if err != nil {
+		return hclog.NewNullLogger()
+	}
+	level := hclog.LevelFromString(os.Getenv("PIPECTL_LOG"))
+	if level == hclog.NoLevel {
+		level = hclog.Info
+	}
+	return hclog.New(&hclog.LoggerOptions{Name: "pipectl", Output: redactingWriter{f, r}, Level: level})
+}
+
+// redactingWriter keeps secrets out of the plugin log file.
+type redactingWriter struct {
+	w io.Writer
+	r *engine.Redactor
+}
+
+func (w redactingWriter) Write(b []byte) (int, error) {
+	if _, err := io.WriteString(w.w, w.r.String(string(b))); err != nil {
+		return 0, err
+	}
+	return len(b), nil
+}

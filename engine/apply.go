@@ -1,0 +1,452 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/zclconf/go-cty/cty"
+
+	"github.com/pipectl/pipectl/dsl"
+	"github.com/pipectl/pipectl/engine/dag"
+	"github.com/pipectl/pipectl/engine/pluginhost"
+	"github.com/pipectl/pipectl/sdk"
+	"github.com/pipectl/pipectl/sdk/client"
+)
+
+// Runner applies a pipeline: it schedules the steps of each phase as soon
+// as what they depend on has succeeded, up to Parallelism at once, and runs
+// the failure handlers and finally steps.
+type Runner struct {
+	Pipeline    *Pipeline
+	Host        *pluginhost.Host
+	Redactor    *Redactor
+	Events      EventSink
+	Parallelism int // instances applied at once; <1 means 10
+}
+
+// Result is the outcome of a run.
+type Result struct {
+	Status  Status
+	Steps   map[string]Status    // by step name
+	Outputs map[string]cty.Value // the pipeline's outputs, when the run succeeded
+}
+
+// run is the mutable state of one Apply.
+type run struct {
+	*Runner
+	sem chan struct{}
+
+	mu     sync.Mutex
+	values map[string]cty.Value // step name → what step.NAME evaluates to
+	status map[string]Status    // step name → outcome
+	events sync.Mutex           // serializes Events
+}
+
+// Apply runs the pipeline. Cancelling ctx (a first Ctrl-C) stops the main
+// steps — running ones through their contexts — and goes on to the failure
+// handlers and finally steps; cancelling kill (a second Ctrl-C) stops
+// those too.
+func (r *Runner) Apply(ctx, kill context.Context) *Result {
+	n := r.Parallelism
+	if n < 1 {
+		n = 10
+	}
+	rn := &run{Runner: r, sem: make(chan struct{}, n), values: map[string]cty.Value{}, status: map[string]Status{}}
+	for _, v := range r.Pipeline.Scope.Vars {
+		r.Redactor.AddValue(v)
+	}
+	rn.emit(Event{Type: RunStarted, Message: r.Pipeline.Config.Pipeline.Name})
+	phases := r.Pipeline.Graph.Phases()
+
+	mainFailed := rn.runPhase(ctx, phases[0], true)
+	cancelled := ctx.Err() != nil
+	handlersFailed := false
+	if mainFailed || cancelled {
+		if cancelled {
+			rn.emit(Event{Type: RunCancelling, Message: "cancelled: running failure handlers (press Ctrl-C again to stop them)"})
+		}
+		for _, ph := range phases[1:] {
+			if ph.Name == "finally" || (ph.Name == "stage_on_failure" && !rn.stageFailed(ph.Stage)) {
+				continue
+			}
+			handlersFailed = rn.runPhase(kill, ph, false) || handlersFailed
+		}
+	}
+	handlersFailed = rn.runPhase(kill, phases[len(phases)-1], false) || handlersFailed
+
+	res := &Result{Status: StatusSucceeded, Steps: rn.status}
+	switch {
+	case cancelled:
+		res.Status = StatusCancelled
+	case mainFailed || handlersFailed:
+		res.Status = StatusFailed
+	default:
+		res.Outputs = rn.outputs()
+	}
+	rn.emit(Event{Type: RunFinished, Status: res.Status, Outputs: jsonOutputs(res.Outputs)})
+	return res
+}
+
+func (rn *run) outputs() map[string]cty.Value {
+	rn.mu.Lock()
+	values := rn.values
+	rn.mu.Unlock()
+	out, diags := rn.Pipeline.Scope.Outputs(values)
+	if diags.HasErrors() {
+		rn.emit(Event{Type: RunFinished, Message: "outputs: " + diags.Error()})
+	}
+	for _, v := range out {
+		rn.Redactor.AddValue(v)
+	}
+	return out
+}
+
+func jsonOutputs(out map[string]cty.Value) map[string]any {
+	if len(out) == 0 {
+		return nil
+	}
+	m := make(map[string]any, len(out))
+	for k, v := range out {
+		m[k] = JSONValue(v)
+	}
+	return m
+}
+
+// stageFailed reports whether a main step of the stage failed (and was not
+// allowed to with continue_on_error) or was cancelled.
+func (rn *run) stageFailed(stage string) bool {
+	st := rn.Pipeline.Config.Stage(stage)
+	rn.mu.Lock()
+	defer rn.mu.Unlock()
+	for _, s := range st.Steps {
+		if s := rn.status[s.Name]; s == StatusFailed || s == StatusCancelled {
+			return true
+		}
+	}
+	return false
+}
+
+type nodeDone struct {
+	addr   string
+	status Status
+}
+
+// runPhase schedules one graph. In the main phase a failure (or ctx being
+// cancelled) stops new starts; in handler phases independent handlers go
+// on after one fails. It reports whether any step failed.
+func (rn *run) runPhase(ctx context.Context, ph PhaseGraph, stopOnFailure bool) (failed bool) {
+	g := ph.Graph
+	if g.Len() == 0 {
+		return false
+	}
+	if ph.Name != "main" {
+		rn.emit(Event{Type: PhaseStarted, Phase: ph.Name, Stage: ph.Stage})
+	}
+	state := map[string]Status{}
+	const running Status = "running"
+	done := func(a string) bool {
+		s := state[a]
+		return s == StatusSucceeded || s == StatusSkipped || s == StatusFailedContinued
+	}
+	started := func(a string) bool { _, ok := state[a]; return ok }
+	results := make(chan nodeDone)
+	inFlight := 0
+	stopping := false
+	for {
+		if ctx.Err() != nil && stopOnFailure {
+			stopping = true
+		}
+		if !stopping {
+			rn.startReady(ctx, g, ph, state, done, started, results, &inFlight, running)
+		}
+		if inFlight == 0 {
+			break
+		}
+		res := <-results
+		inFlight--
+		state[res.addr] = res.status
+		if res.status == StatusFailed || res.status == StatusCancelled {
+			failed = true
+			stopping = stopping || stopOnFailure
+		}
+	}
+	rn.markNotRun(g, ph, started)
+	return failed
+}
+
+// startReady starts every node whose dependencies are done. Stage nodes
+// complete at once, which may make more nodes ready, hence the loop.
+func (rn *run) startReady(ctx context.Context, g *dag.Graph[string], ph PhaseGraph, state map[string]Status,
+	done, started func(string) bool, results chan<- nodeDone, inFlight *int, running Status) {
+	for {
+		progressed := false
+		for _, addr := range g.Ready(done, started) {
+			name, isStep := cutStep(addr)
+			if !isStep {
+				state[addr] = StatusSucceeded
+				progressed = true
+				continue
+			}
+			state[addr] = running
+			*inFlight++
+			go func() { results <- nodeDone{addr, rn.runStep(ctx, rn.Pipeline.Config.Step(name), ph)} }()
+		}
+		if !progressed {
+			return
+		}
+	}
+}
+
+// markNotRun records the steps an earlier failure kept from starting.
+func (rn *run) markNotRun(g *dag.Graph[string], ph PhaseGraph, started func(string) bool) {
+	for _, name := range StepNames(g) {
+		if started(stepAddr(name)) {
+			continue
+		}
+		s := rn.Pipeline.Config.Step(name)
+		rn.finish(s, StatusNotRun, cty.NullVal(cty.DynamicPseudoType))
+		rn.emit(Event{Type: StepFinished, Phase: ph.Name, Stage: s.Stage, Step: name, Action: s.Action.String(),
+			Status: StatusNotRun, Message: "not started: an earlier step failed or the run was cancelled"})
+	}
+}
+
+func (rn *run) finish(s *dsl.Step, st Status, value cty.Value) {
+	rn.mu.Lock()
+	rn.status[s.Name] = st
+	rn.values[s.Name] = value
+	rn.mu.Unlock()
+}
+
+// knownValues is what expressions see at apply time: finished steps'
+// outputs, and null for steps that did not run (so try() and
+// conditionals can handle them).
+func (rn *run) knownValues(s *dsl.Step) map[string]cty.Value {
+	rn.mu.Lock()
+	defer rn.mu.Unlock()
+	out := map[string]cty.Value{}
+	refs := s.References()
+	if st := rn.Pipeline.Config.Stage(s.Stage); st != nil {
+		refs = append(refs, stageConditionRefs(st)...)
+	}
+	for _, r := range refs {
+		if v, ok := rn.values[r.Name]; ok {
+			out[r.Name] = v
+		} else {
+			out[r.Name] = cty.NullVal(cty.DynamicPseudoType)
+		}
+	}
+	return out
+}
+
+// runStep evaluates a step's conditions and meta-arguments with the values
+// known now, then applies each of its instances.
+func (rn *run) runStep(ctx context.Context, s *dsl.Step, ph PhaseGraph) Status {
+	base := Event{Phase: ph.Name, Stage: s.Stage, Step: s.Name, Action: s.Action.String()}
+	fail := func(msg string) Status {
+		ev := base
+		ev.Type, ev.Status, ev.Message = StepFinished, StatusFailed, msg
+		rn.emit(ev)
+		rn.finish(s, StatusFailed, cty.NullVal(cty.DynamicPseudoType))
+		return StatusFailed
+	}
+	plugin, schema, err := rn.Host.Plugin(ctx, s.Action.Plugin)
+	if err != nil {
+		return fail(err.Error())
+	}
+	as, diags := actionSchema(s, schema)
+	if diags.HasErrors() {
+		return fail(diags.Error())
+	}
+	values := rn.knownValues(s)
+	scope := rn.Pipeline.Scope
+	if st := rn.Pipeline.Config.Stage(s.Stage); st != nil && st.When != nil && s.Kind == dsl.Main {
+		when, d := st.EvalWhen(scope.EvalContext(values, nil))
+		if d.HasErrors() {
+			return fail(d.Error())
+		}
+		if when.False() {
+			return rn.skip(s, base, "stage condition is false")
+		}
+	}
+	meta, d := s.EvalMeta(scope.StepEvalContext(s, values, nil))
+	if d.HasErrors() {
+		return fail(d.Error())
+	}
+	if run, known := meta.Runs(); !run || !known {
+		return rn.skip(s, base, "when condition is false")
+	}
+	keys, eachOf := instanceKeys(meta)
+	statuses := make([]Status, len(keys))
+	outputs := make(map[string]cty.Value, len(keys))
+	var outMu sync.Mutex
+	var wg sync.WaitGroup
+	for i, key := range keys {
+		wg.Go(func() {
+			inst := instance{run: rn, step: s, meta: meta, key: key, base: base, plugin: plugin, block: &as.Block}
+			inst.base.Instance = key
+			st, out := inst.apply(ctx, scope.StepEvalContext(s, values, eachOf(key)))
+			statuses[i] = st
+			outMu.Lock()
+			outputs[key] = out
+			outMu.Unlock()
+		})
+	}
+	wg.Wait()
+	status := worst(statuses)
+	if status == StatusFailed && meta.ContinueOnError {
+		status = StatusFailedContinued
+	}
+	value := stepValue(meta, outputs)
+	if !value.IsWhollyKnown() {
+		value = cty.NullVal(cty.DynamicPseudoType)
+	}
+	rn.finish(s, status, value)
+	return status
+}
+
+func (rn *run) skip(s *dsl.Step, base Event, why string) Status {
+	ev := base
+	ev.Type, ev.Status, ev.Message = StepFinished, StatusSkipped, why
+	rn.emit(ev)
+	rn.finish(s, StatusSkipped, cty.NullVal(cty.DynamicPseudoType))
+	return StatusSkipped
+}
+
+// worst is the step's outcome from its instances'.
+func worst(statuses []Status) Status {
+	rank := map[Status]int{StatusSucceeded: 0, StatusSkipped: 0, StatusFailedContinued: 1, StatusCancelled: 2, StatusFailed: 3}
+	out := StatusSucceeded
+	for _, s := range statuses {
+		if rank[s] > rank[out] {
+			out = s
+		}
+	}
+	return out
+}
+
+// instance is one instance of a step being applied.
+type instance struct {
+	*run
+	step   *dsl.Step
+	meta   *dsl.StepMeta
+	key    string
+	base   Event
+	plugin *client.Plugin
+	block  *sdk.Block
+}
+
+// apply decodes the instance's config with known values and applies it,
+// with retries and a timeout per attempt.
+func (in *instance) apply(ctx context.Context, ectx *hcl.EvalContext) (Status, cty.Value) {
+	null := cty.NullVal(cty.DynamicPseudoType)
+	config, diags := dsl.DecodeBody(in.step.Config, blockSchema(in.block), ectx)
+	in.Redactor.AddValue(config)
+	if diags.HasErrors() {
+		return in.finished(StatusFailed, "invalid configuration: "+diags.Error(), 0, 1, null)
+	}
+	if !wholeKnown(config) {
+		return in.finished(StatusFailed, "configuration still has unknown values: a step it refers to did not produce them", 0, 1, null)
+	}
+	var lastErr string
+	for attempt := 1; attempt <= in.meta.RetryAttempts; attempt++ {
+		if ctx.Err() != nil {
+			return in.finished(StatusCancelled, "cancelled before it started", 0, attempt, null)
+		}
+		start := time.Now()
+		status, out, msg := in.attempt(ctx, config, attempt)
+		if status != StatusFailed || attempt == in.meta.RetryAttempts {
+			return in.finished(status, msg, time.Since(start), attempt, out)
+		}
+		lastErr = msg
+		wait := in.meta.RetryBackoff << (attempt - 1)
+		ev := in.base
+		ev.Type, ev.Attempt, ev.Message = StepRetrying, attempt, fmt.Sprintf("attempt %d of %d failed: %s; retrying in %s", attempt, in.meta.RetryAttempts, lastErr, wait)
+		in.emit(ev)
+		select {
+		case <-time.After(wait):
+		case <-ctx.Done():
+			return in.finished(StatusCancelled, "cancelled while waiting to retry: "+lastErr, 0, attempt, null)
+		}
+	}
+	return in.finished(StatusFailed, lastErr, 0, in.meta.RetryAttempts, null) // unreachable: the loop returns
+}
+
+// attempt is one call of the action, bounded by the step's timeout.
+func (in *instance) attempt(ctx context.Context, config cty.Value, attempt int) (Status, cty.Value, string) {
+	in.sem <- struct{}{}
+	defer func() { <-in.sem }()
+	ev := in.base
+	ev.Type, ev.Attempt = StepStarted, attempt
+	in.emit(ev)
+	actx, cancel := ctx, context.CancelFunc(func() {})
+	if in.meta.Timeout > 0 {
+		actx, cancel = context.WithTimeout(ctx, in.meta.Timeout)
+	}
+	defer cancel()
+	res, err := in.plugin.Apply(actx, client.ApplyRequest{Action: in.step.Action.Name, StepID: instanceID(in.step.Name, in.key), Config: config},
+		func(e client.Event) { in.pluginEvent(e, attempt) })
+	null := cty.NullVal(cty.DynamicPseudoType)
+	switch {
+	case ctx.Err() != nil:
+		return StatusCancelled, null, "cancelled"
+	case err != nil && errors.Is(actx.Err(), context.DeadlineExceeded):
+		return StatusFailed, null, fmt.Sprintf("timed out after %s", in.meta.Timeout)
+	case err != nil:
+		return StatusFailed, null, err.Error()
+	case res.Diagnostics.HasErrors():
+		return StatusFailed, null, diagnosticsText(res.Diagnostics)
+	}
+	in.Redactor.AddValue(res.Outputs)
+	return StatusSucceeded, res.Outputs, ""
+}
+
+func (in *instance) pluginEvent(e client.Event, attempt int) {
+	ev := in.base
+	ev.Attempt = attempt
+	switch e.Kind {
+	case client.EventLog:
+		ev.Type, ev.Stream, ev.Message = StepLog, e.Stream, e.Line
+	case client.EventProgress:
+		ev.Type, ev.Fraction, ev.Message = StepProgress, e.Fraction, e.Message
+	case client.EventArtifact:
+		if e.Artifact == nil {
+			return
+		}
+		ev.Type, ev.Artifact, ev.Message = StepArtifact, e.Artifact.Name, e.Artifact.MediaType
+	default:
+		return
+	}
+	in.emit(ev)
+}
+
+func (in *instance) finished(st Status, msg string, d time.Duration, attempt int, out cty.Value) (Status, cty.Value) {
+	ev := in.base
+	ev.Type, ev.Status, ev.Message, ev.Duration, ev.Attempt = StepFinished, st, msg, d, attempt
+	if st == StatusSucceeded && out != cty.NilVal {
+		if m, ok := JSONValue(out).(map[string]any); ok {
+			ev.Outputs = m
+		}
+	}
+	in.emit(ev)
+	return st, out
+}
+
+// emit stamps, redacts and delivers an event.
+func (rn *run) emit(e Event) {
+	e.Time = time.Now()
+	e.Message = rn.Redactor.String(e.Message)
+	rn.events.Lock()
+	defer rn.events.Unlock()
+	if rn.Events != nil {
+		rn.Events.Event(e)
+	}
+}
+
+func diagnosticsText(ds sdk.Diagnostics) string {
+	return strings.TrimSpace(ds.Err().Error())
+}

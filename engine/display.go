@@ -1,0 +1,126 @@
+package engine
+
+import (
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/zclconf/go-cty/cty"
+
+	"github.com/pipectl/pipectl/dsl"
+)
+
+// Unknown stands for a value that is known only after apply.
+const Unknown = "(known after apply)"
+
+// FormatValue renders a value in HCL syntax for people, sensitive parts
+// as Redacted and unknown parts as Unknown.
+func FormatValue(v cty.Value) string {
+	var b strings.Builder
+	formatValue(&b, v)
+	return b.String()
+}
+
+func formatValue(b *strings.Builder, v cty.Value) {
+	if v.HasMark(dsl.SensitiveMark) {
+		b.WriteString(Redacted)
+		return
+	}
+	v, _ = v.Unmark()
+	switch {
+	case v == cty.NilVal || v.IsNull():
+		b.WriteString("null")
+		return
+	case !v.IsKnown():
+		b.WriteString(Unknown)
+		return
+	}
+	ty := v.Type()
+	switch {
+	case ty == cty.String:
+		b.WriteString(strconv.Quote(v.AsString()))
+	case ty == cty.Number:
+		b.WriteString(v.AsBigFloat().Text('f', -1))
+	case ty == cty.Bool:
+		b.WriteString(strconv.FormatBool(v.True()))
+	case ty.IsListType() || ty.IsSetType() || ty.IsTupleType():
+		b.WriteByte('[')
+		i := 0
+		for it := v.ElementIterator(); it.Next(); i++ {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			_, e := it.Element()
+			formatValue(b, e)
+		}
+		b.WriteByte(']')
+	case ty.IsMapType() || ty.IsObjectType():
+		b.WriteByte('{')
+		i := 0
+		for it := v.ElementIterator(); it.Next(); i++ {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			k, e := it.Element()
+			b.WriteString(k.AsString())
+			b.WriteString(" = ")
+			formatValue(b, e)
+		}
+		b.WriteByte('}')
+	default:
+		b.WriteString(ty.FriendlyName())
+	}
+}
+
+// JSONValue converts a value for JSON output: sensitive parts become
+// Redacted and unknown parts Unknown, so no secret reaches a machine view.
+func JSONValue(v cty.Value) any {
+	if v.HasMark(dsl.SensitiveMark) {
+		return Redacted
+	}
+	v, _ = v.Unmark()
+	switch {
+	case v == cty.NilVal || v.IsNull():
+		return nil
+	case !v.IsKnown():
+		return Unknown
+	}
+	ty := v.Type()
+	switch {
+	case ty == cty.String:
+		return v.AsString()
+	case ty == cty.Number:
+		if i, acc := v.AsBigFloat().Int64(); acc == 0 {
+			return i
+		}
+		f, _ := v.AsBigFloat().Float64()
+		return f
+	case ty == cty.Bool:
+		return v.True()
+	case ty.IsListType() || ty.IsSetType() || ty.IsTupleType():
+		out := []any{}
+		for it := v.ElementIterator(); it.Next(); {
+			_, e := it.Element()
+			out = append(out, JSONValue(e))
+		}
+		return out
+	case ty.IsMapType() || ty.IsObjectType():
+		out := map[string]any{}
+		for it := v.ElementIterator(); it.Next(); {
+			k, e := it.Element()
+			out[k.AsString()] = JSONValue(e)
+		}
+		return out
+	}
+	return ty.FriendlyName()
+}
+
+// sortedKeys returns a map's keys in order.
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}

@@ -1,0 +1,63 @@
+package engine
+
+import "time"
+
+// EventType names what happened in a run.
+type EventType string
+
+const (
+	RunStarted    EventType = "run_started"
+	PhaseStarted  EventType = "phase_started" // handlers begin: stage_on_failure, on_failure, finally
+	StepStarted   EventType = "step_started"  // one attempt of one instance
+	StepLog       EventType = "step_log"
+	StepProgress  EventType = "step_progress"
+	StepArtifact  EventType = "step_artifact"
+	StepRetrying  EventType = "step_retrying"
+	StepFinished  EventType = "step_finished" // one instance, after its last attempt
+	RunFinished   EventType = "run_finished"
+	RunCancelling EventType = "run_cancelling"
+)
+
+// Status is the outcome of a step instance or a run.
+type Status string
+
+const (
+	StatusSucceeded Status = "succeeded"
+	StatusFailed    Status = "failed"
+	// StatusFailedContinued is a failed step with continue_on_error: the run goes on.
+	StatusFailedContinued Status = "failed_continued"
+	StatusSkipped         Status = "skipped"   // its when condition was false
+	StatusCancelled       Status = "cancelled" // stopped by Ctrl-C
+	StatusNotRun          Status = "not_run"   // never started: an earlier failure stopped the run
+)
+
+// Event is one thing that happened in a run. Every text in it has been
+// through the run's Redactor.
+type Event struct {
+	Type     EventType      `json:"type"`
+	Time     time.Time      `json:"time"`
+	Phase    string         `json:"phase,omitempty"`
+	Stage    string         `json:"stage,omitempty"`
+	Step     string         `json:"step,omitempty"`
+	Instance string         `json:"instance,omitempty"` // the for_each key
+	Action   string         `json:"action,omitempty"`
+	Attempt  int            `json:"attempt,omitempty"`
+	Status   Status         `json:"status,omitempty"`
+	Stream   string         `json:"stream,omitempty"`
+	Message  string         `json:"message,omitempty"`
+	Fraction float64        `json:"fraction,omitempty"`
+	Artifact string         `json:"artifact,omitempty"`
+	Outputs  map[string]any `json:"outputs,omitempty"`
+	Duration time.Duration  `json:"duration_ns,omitempty"`
+}
+
+// EventSink receives the events of a run, one at a time, in order.
+type EventSink interface {
+	Event(Event)
+}
+
+// EventFunc adapts a function to an EventSink.
+type EventFunc func(Event)
+
+// Event calls f.
+func (f EventFunc) Event(e Event) { f(e) }

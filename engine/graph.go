@@ -1,0 +1,275 @@
+// Package engine turns a pipeline configuration into a plan and a plan into
+// a run: the step graph, plugin calls, scheduling, failure handlers and the
+// events every view renders.
+package engine
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/hashicorp/hcl/v2"
+
+	"github.com/pipectl/pipectl/dsl"
+	"github.com/pipectl/pipectl/engine/dag"
+)
+
+// Node addresses are the names users write: "step.NAME" or "stage.NAME".
+// Stage nodes do no work; they stand for "every step of the stage", so a
+// dependency on an empty stage still orders what comes before and after it.
+func stepAddr(name string) string  { return "step." + name }
+func stageAddr(name string) string { return "stage." + name }
+
+// Phase is one of the graphs of a pipeline, run in this order: Main, then
+// after a failure each failed stage's on_failure and the pipeline's
+// on_failure, and Finally always.
+type Phase int
+
+const (
+	PhaseMain Phase = iota
+	PhaseStageOnFailure
+	PhaseOnFailure
+	PhaseFinally
+)
+
+// Graph is the dependency structure of a pipeline: one DAG for the main
+// steps and stages, and one per block of failure handlers.
+type Graph struct {
+	Config *dsl.Config
+	Main   *dag.Graph[string]
+	// StageHandlers maps a stage name to the graph of its on_failure steps.
+	StageHandlers map[string]*dag.Graph[string]
+	OnFailure     *dag.Graph[string]
+	Finally       *dag.Graph[string]
+
+	edgeRanges map[[2]string]hcl.Range // where each edge comes from
+}
+
+// BuildGraph compiles the step graph from depends_on (of steps and stages)
+// and from every reference to another step. Cycles are reported with their
+// full path and the source ranges that create them.
+func BuildGraph(cfg *dsl.Config) (*Graph, hcl.Diagnostics) {
+	g := &Graph{
+		Config:        cfg,
+		Main:          dag.New[string](),
+		StageHandlers: map[string]*dag.Graph[string]{},
+		OnFailure:     dag.New[string](),
+		Finally:       dag.New[string](),
+		edgeRanges:    map[[2]string]hcl.Range{},
+	}
+	var diags hcl.Diagnostics
+	for _, st := range cfg.Stages {
+		g.Main.Add(stageAddr(st.Name))
+		for _, s := range st.Steps {
+			g.Main.Add(stepAddr(s.Name))
+			g.Main.Connect(stageAddr(st.Name), stepAddr(s.Name))
+		}
+		if len(st.OnFailure) > 0 {
+			g.StageHandlers[st.Name] = handlerGraph(st.OnFailure)
+		}
+	}
+	g.OnFailure = handlerGraph(cfg.OnFailure)
+	g.Finally = handlerGraph(cfg.Finally)
+
+	for _, st := range cfg.Stages {
+		for _, s := range st.Steps {
+			diags = append(diags, g.connectStep(g.Main, s, st)...)
+		}
+		for _, s := range st.OnFailure {
+			diags = append(diags, g.connectStep(g.StageHandlers[st.Name], s, nil)...)
+		}
+	}
+	for _, s := range cfg.OnFailure {
+		diags = append(diags, g.connectStep(g.OnFailure, s, nil)...)
+	}
+	for _, s := range cfg.Finally {
+		diags = append(diags, g.connectStep(g.Finally, s, nil)...)
+	}
+	for _, graph := range g.all() {
+		diags = append(diags, g.cycleDiagnostics(graph)...)
+	}
+	return g, diags
+}
+
+func handlerGraph(steps []*dsl.Step) *dag.Graph[string] {
+	g := dag.New[string]()
+	for _, s := range steps {
+		g.Add(stepAddr(s.Name))
+	}
+	return g
+}
+
+func (g *Graph) all() []*dag.Graph[string] {
+	out := []*dag.Graph[string]{g.Main}
+	for _, st := range g.Config.Stages {
+		if h := g.StageHandlers[st.Name]; h != nil {
+			out = append(out, h)
+		}
+	}
+	return append(out, g.OnFailure, g.Finally)
+}
+
+// connectStep adds the edges of one step: its depends_on, its stage's
+// depends_on and stage condition references, and its own references. An
+// edge is only drawn inside one graph: a handler may read a main step's
+// outputs (it has finished by then), but a main step cannot wait for a
+// handler, which only runs after a failure.
+func (g *Graph) connectStep(graph *dag.Graph[string], s *dsl.Step, st *dsl.Stage) hcl.Diagnostics {
+	var diags hcl.Diagnostics
+	from := stepAddr(s.Name)
+	refs := append([]dsl.Ref{}, s.DependsOn...)
+	if st != nil {
+		refs = append(refs, st.DependsOn...)
+		refs = append(refs, stageConditionRefs(st)...)
+	}
+	explicit := len(s.DependsOn)
+	for i, r := range refs {
+		to := r.String()
+		if graph.Has(to) {
+			g.connect(graph, from, to, r.Range)
+			continue
+		}
+		if r.Kind == "stage" && graph == g.Main {
+			continue // an unknown stage is reported by dsl.Load
+		}
+		target := g.Config.Step(r.Name)
+		if target == nil || (i >= explicit && graph != g.Main) {
+			continue // unknown step: dsl.Load reports it; a handler reading a finished step: no edge
+		}
+		if graph == g.Main && target.Kind != dsl.Main {
+			diags = append(diags, &hcl.Diagnostic{
+				Severity: hcl.DiagError,
+				Summary:  "Dependency on a failure handler",
+				Detail: fmt.Sprintf("Step %q depends on %s, a %s step, which runs only after a failure. "+
+					"Move the dependency into a handler, or make %s a regular step.", s.Name, r, target.Kind, r),
+				Subject: r.Range.Ptr(),
+			})
+		}
+	}
+	for _, r := range s.References() {
+		if r.Kind == "step" && graph.Has(stepAddr(r.Name)) {
+			g.connect(graph, from, stepAddr(r.Name), r.Range)
+		} else if t := g.Config.Step(r.Name); graph == g.Main && t != nil && t.Kind != dsl.Main {
+			diags = append(diags, &hcl.Diagnostic{
+				Severity: hcl.DiagError,
+				Summary:  "Reference to a failure handler",
+				Detail:   fmt.Sprintf("Step %q refers to step %q, a %s step that runs only after a failure, so its outputs never exist when %q runs.", s.Name, r.Name, t.Kind, s.Name),
+				Subject:  r.Range.Ptr(),
+			})
+		}
+	}
+	return diags
+}
+
+func (g *Graph) connect(graph *dag.Graph[string], from, to string, rng hcl.Range) {
+	graph.Connect(from, to)
+	if _, ok := g.edgeRanges[[2]string{from, to}]; !ok {
+		g.edgeRanges[[2]string{from, to}] = rng
+	}
+}
+
+// stageConditionRefs are the steps a stage's `when` reads: every step of the
+// stage waits for them before the condition is evaluated.
+func stageConditionRefs(st *dsl.Stage) []dsl.Ref {
+	if st.When == nil {
+		return nil
+	}
+	var refs []dsl.Ref
+	for _, t := range st.When.Variables() {
+		if t.RootName() != "step" || len(t) < 2 {
+			continue
+		}
+		if a, ok := t[1].(hcl.TraverseAttr); ok {
+			refs = append(refs, dsl.Ref{Kind: "step", Name: a.Name, Range: t.SourceRange()})
+		}
+	}
+	return refs
+}
+
+func (g *Graph) cycleDiagnostics(graph *dag.Graph[string]) hcl.Diagnostics {
+	var diags hcl.Diagnostics
+	for _, cycle := range graph.Cycles() {
+		path := append(cycle, cycle[0])
+		var lines []string
+		var subject *hcl.Range
+		for i := 0; i+1 < len(path); i++ {
+			from, to := path[i], path[i+1]
+			rng, ok := g.edgeRanges[[2]string{from, to}]
+			if !ok {
+				lines = append(lines, fmt.Sprintf("  %s is part of %s", to, from))
+				continue
+			}
+			if subject == nil {
+				subject = rng.Ptr()
+			}
+			lines = append(lines, fmt.Sprintf("  %s depends on %s (%s)", from, to, rangeString(rng)))
+		}
+		diags = append(diags, &hcl.Diagnostic{
+			Severity: hcl.DiagError,
+			Summary:  "Dependency cycle: " + strings.Join(path, " → "),
+			Detail: "These dependencies form a cycle, so none of these steps could ever start:\n" +
+				strings.Join(lines, "\n") + "\nRemove one of these references or depends_on entries.",
+			Subject: subject,
+		})
+	}
+	return diags
+}
+
+func rangeString(r hcl.Range) string {
+	return fmt.Sprintf("%s:%d:%d", r.Filename, r.Start.Line, r.Start.Column)
+}
+
+// StepNames lists the steps of a graph in an order that respects their
+// dependencies (stage nodes left out).
+func StepNames(graph *dag.Graph[string]) []string {
+	order, _ := graph.TopoSort()
+	var names []string
+	for _, addr := range order {
+		if name, ok := strings.CutPrefix(addr, "step."); ok {
+			names = append(names, name)
+		}
+	}
+	return names
+}
+
+// PhaseGraph is one graph of the pipeline with the name of its phase.
+type PhaseGraph struct {
+	Name  string // main, stage_on_failure, on_failure, finally
+	Stage string // for stage_on_failure
+	Graph *dag.Graph[string]
+}
+
+// Phases lists the graphs in the order a failed run would go through them.
+func (g *Graph) Phases() []PhaseGraph {
+	out := []PhaseGraph{{Name: "main", Graph: g.Main}}
+	for _, st := range g.Config.Stages {
+		if h := g.StageHandlers[st.Name]; h != nil {
+			out = append(out, PhaseGraph{Name: "stage_on_failure", Stage: st.Name, Graph: h})
+		}
+	}
+	return append(out, PhaseGraph{Name: "on_failure", Graph: g.OnFailure}, PhaseGraph{Name: "finally", Graph: g.Finally})
+}
+
+// DirectSteps lists the steps a node waits for directly, looking through
+// stage nodes (which stand for all the steps of their stage).
+func DirectSteps(graph *dag.Graph[string], addr string) []string {
+	var out []string
+	seen := map[string]bool{}
+	var walk func(string)
+	walk = func(a string) {
+		for _, d := range graph.DependenciesOf(a) {
+			if seen[d] {
+				continue
+			}
+			seen[d] = true
+			if name, ok := cutStep(d); ok {
+				out = append(out, name)
+			} else {
+				walk(d)
+			}
+		}
+	}
+	walk(addr)
+	return out
+}
+
+func cutStep(addr string) (string, bool) { return strings.CutPrefix(addr, "step.") }

@@ -1,0 +1,68 @@
+package engine
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"sort"
+
+	"github.com/hashicorp/hcl/v2"
+
+	"github.com/pipectl/pipectl/dsl"
+)
+
+// Pipeline is a loaded, bound pipeline: its configuration, the values of
+// this run (variables, environment, locals) and its step graph.
+type Pipeline struct {
+	Config *dsl.Config
+	Scope  *dsl.Scope
+	Graph  *Graph
+}
+
+// Load reads, binds and compiles a pipeline. The result is never nil, so
+// diagnostics can be rendered with its Config.Files.
+func Load(path string, in dsl.Inputs) (*Pipeline, hcl.Diagnostics) {
+	cfg, diags := dsl.Load(path)
+	p := &Pipeline{Config: cfg}
+	if diags.HasErrors() {
+		return p, diags
+	}
+	var more hcl.Diagnostics
+	p.Scope, more = cfg.Bind(in)
+	diags = append(diags, more...)
+	p.Graph, more = BuildGraph(cfg)
+	return p, append(diags, more...)
+}
+
+// Plugins maps every plugin the pipeline uses, from its plugin blocks and
+// its steps' actions, to the source of its plugin block ("" without one).
+func (p *Pipeline) Plugins() map[string]string {
+	out := map[string]string{}
+	for _, s := range p.Config.Steps() {
+		if s.Action.Plugin != "" {
+			out[s.Action.Plugin] = ""
+		}
+	}
+	for name, req := range p.Config.Plugins {
+		out[name] = req.Source
+	}
+	return out
+}
+
+// ConfigDigest is a checksum of every file of the pipeline, so that a saved
+// plan is refused once the pipeline it was made from has changed.
+func (p *Pipeline) ConfigDigest() string {
+	names := make([]string, 0, len(p.Config.Files))
+	for n := range p.Config.Files {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	h := sha256.New()
+	for _, n := range names {
+		if f := p.Config.Files[n]; f != nil {
+			fmt.Fprintf(h, "%s\x00%d\x00", n, len(f.Bytes))
+			h.Write(f.Bytes)
+		}
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}

@@ -1,0 +1,267 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/zclconf/go-cty/cty"
+	"github.com/zclconf/go-cty/cty/convert"
+	ctyjson "github.com/zclconf/go-cty/cty/json"
+
+	"github.com/pipectl/pipectl/dsl"
+		"github.com/pipectl/pipectl/engine/pluginhost"
+	"github.com/pipectl/pipectl/sdk/client"
+)
+
+// PlanFormatVersion changes whenever a saved plan's layout does.
+const PlanFormatVersion = 1
+
+// Plan is what apply will do: every step, in dependency order, with what
+// its action said it would do and a fingerprint of what it observed.
+// Sensitive values never appear in it.
+type Plan struct {
+	FormatVersion int                        `json:"format_version"`
+	Pipeline      string                     `json:"pipeline"`
+	Dir           string                     `json:"dir"`
+	Environment   string                     `json:"environment,omitempty"`
+	ConfigDigest  string                     `json:"config_digest"`
+	Variables     map[string]PlannedVariable `json:"variables"`
+	Steps         []*PlannedStep             `json:"steps"`
+	CreatedAt     time.Time                  `json:"created_at"`
+}
+
+// PlannedVariable is a variable's value as planned; a sensitive value is
+// not saved and must be given again to apply the plan.
+type PlannedVariable struct {
+	Value     string `json:"value,omitempty"` // as -var would give it
+	Sensitive bool   `json:"sensitive,omitempty"`
+}
+
+// PlannedStep is one step of the plan.
+type PlannedStep struct {
+	Name      string   `json:"name"`
+	Stage     string   `json:"stage,omitempty"`
+	Phase     string   `json:"phase"` // main, stage_on_failure, on_failure, finally
+	Action    string   `json:"action"`
+	DependsOn []string `json:"depends_on,omitempty"`
+	// Run is "yes", "no" (its when condition is false) or "unknown" (decided at apply).
+	Run string `json:"run"`
+	// Deferred is true when for_each depends on outputs not known yet: the
+	// instances are decided at apply.
+	Deferred  bool               `json:"deferred,omitempty"`
+	Instances []*PlannedInstance `json:"instances,omitempty"`
+}
+
+// PlannedInstance is one instance of a step (one per for_each key).
+type PlannedInstance struct {
+	Key         string `json:"key,omitempty"`
+	Summary     string `json:"summary"`
+	Change      string `json:"change,omitempty"`
+	Fingerprint string `json:"fingerprint,omitempty"`
+	Config      any    `json:"config,omitempty"` // redacted, unknowns marked
+}
+
+// HasChanges reports whether any step's action announced a change.
+func (p *Plan) HasChanges() bool {
+	for _, s := range p.Steps {
+		for _, in := range s.Instances {
+			if in.Change != "" {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// Step returns the planned step by name, or nil.
+func (p *Plan) Step(name string) *PlannedStep {
+	for _, s := range p.Steps {
+		if s.Name == name {
+			return s
+		}
+	}
+	return nil
+}
+
+// Planner plans a pipeline with the plugins of a host.
+type Planner struct {
+	Pipeline *Pipeline
+	Host     *pluginhost.Host
+	Redactor *Redactor
+}
+
+// Plan asks every step's action what it would do. Values from upstream
+// steps are what their plan announced, unknown where known only after
+// apply. All problems are reported, not just the first.
+func (pl *Planner) Plan(ctx context.Context) (*Plan, hcl.Diagnostics) {
+	p := pl.Pipeline
+	plan := &Plan{
+		FormatVersion: PlanFormatVersion,
+		Pipeline:      p.Config.Pipeline.Name,
+		Dir:           p.Config.Dir,
+		Environment:   p.Scope.Environment,
+		ConfigDigest:  p.ConfigDigest(),
+		Variables:     plannedVariables(p),
+		CreatedAt:     time.Now().UTC(),
+	}
+	for _, v := range p.Scope.Vars {
+		pl.Redactor.AddValue(v)
+	}
+	planned := map[string]cty.Value{}
+	var diags hcl.Diagnostics
+	for _, phase := range p.Graph.Phases() {
+		for _, name := range StepNames(phase.Graph) {
+			s := p.Config.Step(name)
+			ps, value, d := pl.planStep(ctx, s, phase, planned)
+			diags = append(diags, d...)
+			plan.Steps = append(plan.Steps, ps)
+			planned[name] = value
+		}
+	}
+	return plan, diags
+}
+
+// planStep plans one step and returns the value downstream steps see.
+func (pl *Planner) planStep(ctx context.Context, s *dsl.Step, phase PhaseGraph, planned map[string]cty.Value) (*PlannedStep, cty.Value, hcl.Diagnostics) {
+	ps := &PlannedStep{
+		Name: s.Name, Stage: s.Stage, Phase: phase.Name, Action: s.Action.String(),
+		DependsOn: DirectSteps(phase.Graph, stepAddr(s.Name)), Run: "yes",
+	}
+	plugin, schema, err := pl.Host.Plugin(ctx, s.Action.Plugin)
+	if err != nil {
+		return ps, cty.DynamicVal, hcl.Diagnostics{pluginError(s, err)}
+	}
+	as, diags := actionSchema(s, schema)
+	if diags.HasErrors() {
+		return ps, cty.DynamicVal, diags
+	}
+	scope := pl.Pipeline.Scope
+	meta, d := s.EvalMeta(scope.StepEvalContext(s, planned, nil))
+	diags = append(diags, d...)
+	runs, known := meta.Runs()
+	if st := pl.Pipeline.Config.Stage(s.Stage); st != nil && st.When != nil {
+		when, d := st.EvalWhen(scope.EvalContext(planned, nil))
+		diags = append(diags, d...)
+		switch {
+		case when.IsKnown() && when.False():
+			runs, known = false, true
+		case !when.IsKnown() && (runs || !known):
+			known = false
+		}
+	}
+	switch {
+	case !known:
+		ps.Run = "unknown"
+	case !runs:
+		ps.Run = "no"
+	}
+	keys, eachOf := instanceKeys(meta)
+	ps.Deferred = meta.ForEachUnknown
+	outputs := map[string]cty.Value{}
+	for _, key := range keys {
+		in := &PlannedInstance{Key: key}
+		config, d := dsl.DecodeBody(s.Config, blockSchema(&as.Block), scope.StepEvalContext(s, planned, eachOf(key)))
+		diags = append(diags, d...)
+		pl.Redactor.AddValue(config)
+		in.Config = JSONValue(config)
+		ps.Instances = append(ps.Instances, in)
+		if d.HasErrors() || ps.Run == "no" {
+			continue
+		}
+		res, err := plugin.Plan(ctx, client.PlanRequest{Action: s.Action.Name, StepID: instanceID(s.Name, key), Config: config})
+		if err != nil {
+			diags = append(diags, pluginError(s, err))
+			continue
+		}
+		diags = append(diags, pluginDiagnostics(s, res.Diagnostics)...)
+		in.Summary = pl.Redactor.String(res.Summary)
+		in.Change = pl.Redactor.String(res.Change)
+		in.Fingerprint = res.Fingerprint
+		pl.Redactor.AddValue(res.PlannedOutputs)
+		outputs[key] = res.PlannedOutputs
+	}
+	if ps.Run == "no" {
+		return ps, cty.NullVal(cty.DynamicPseudoType), diags
+	}
+	return ps, stepValue(meta, outputs), diags
+}
+
+// instanceKeys lists the instances a step plans: one unnamed instance,
+// one per for_each key, or (for_each unknown) one placeholder whose each.*
+// is unknown, so its config is still checked.
+func instanceKeys(meta *dsl.StepMeta) ([]string, func(string) *dsl.Each) {
+	switch {
+	case meta.ForEachUnknown:
+		return []string{"*"}, func(string) *dsl.Each { return &dsl.Each{Key: cty.UnknownVal(cty.String), Value: cty.DynamicVal} }
+	case meta.ForEach != nil:
+		return meta.InstanceKeys(), func(k string) *dsl.Each { return &dsl.Each{Key: cty.StringVal(k), Value: meta.ForEach[k]} }
+	}
+	return []string{""}, func(string) *dsl.Each { return nil }
+}
+
+// stepValue is what step.NAME evaluates to: the outputs object, or for a
+// for_each step an object of instance key to outputs.
+func stepValue(meta *dsl.StepMeta, outputs map[string]cty.Value) cty.Value {
+	switch {
+	case meta.ForEachUnknown:
+		return cty.DynamicVal
+	case meta.ForEach != nil:
+		return cty.ObjectVal(outputs)
+	}
+	if v, ok := outputs[""]; ok && v != cty.NilVal {
+		return v
+	}
+	return cty.DynamicVal
+}
+
+func instanceID(step, key string) string {
+	if key == "" {
+		return step
+	}
+	return fmt.Sprintf("%s[%q]", step, key)
+}
+
+
+func pluginError(s *dsl.Step, err error) *hcl.Diagnostic {
+	return &hcl.Diagnostic{
+		Severity: hcl.DiagError,
+		Summary:  fmt.Sprintf("Plugin %q failed for step %q", s.Action.Plugin, s.Name),
+		Detail:   err.Error(),
+		Subject:  s.Action.Range.Ptr(),
+	}
+}
+
+// plannedVariables records the variables as -var would give them again;
+// sensitive values are left out.
+func plannedVariables(p *Pipeline) map[string]PlannedVariable {
+	out := map[string]PlannedVariable{}
+	for name, v := range p.Scope.Vars {
+		if v.HasMark(dsl.SensitiveMark) || p.Config.Variables[name].Sensitive {
+			out[name] = PlannedVariable{Sensitive: true}
+			continue
+		}
+		if d := p.Config.Variables[name].Default; d != cty.NilVal && d.RawEquals(v) {
+			continue // binding again gives the default
+		}
+		out[name] = PlannedVariable{Value: rawValue(v)}
+	}
+	return out
+}
+
+// rawValue is the -var text that gives v back: primitives literally,
+// collections in JSON, which is valid HCL.
+func rawValue(v cty.Value) string {
+	if v.Type().IsPrimitiveType() {
+		s, err := convert.Convert(v, cty.String)
+		if err == nil && !s.IsNull() {
+			return s.AsString()
+		}
+	}
+	b, err := ctyjson.Marshal(v, v.Type())
+	if err != nil {
+		return ""
+	}
+	return string(b)
+}

@@ -1,0 +1,134 @@
+package pluginhost
+
+import (
+	"context"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"sync"
+
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/pipectl/pipectl/sdk"
+	"github.com/pipectl/pipectl/sdk/client"
+)
+
+// Host launches the plugins of one run on first use, verified against the
+// lock, and shares each process between every step that uses it. Its
+// methods are safe for concurrent use.
+type Host struct {
+	dir     string            // the pipeline directory
+	sources map[string]string // plugin name → source from its plugin block
+	lock    *Lock
+	logger  hclog.Logger
+
+	mu      sync.Mutex
+	running map[string]*launch // the current process of each plugin
+	all     []*launch          // every launch, for Close
+	closed  bool
+}
+
+type launch struct {
+	done   chan struct{}
+	plugin *client.Plugin
+	schema *sdk.Schema
+	err    error
+}
+
+// NewHost prepares a host; nothing is started until a plugin is asked for.
+func NewHost(dir string, sources map[string]string, lock *Lock, logger hclog.Logger) *Host {
+	if logger == nil {
+		logger = hclog.NewNullLogger()
+	}
+	return &Host{dir: dir, sources: sources, lock: lock, logger: logger, running: map[string]*launch{}}
+}
+
+// ErrNotLocked means the plugin has no entry in the lock file.
+var ErrNotLocked = errors.New("not in the lock file")
+
+// Plugin returns the running plugin, launching it (once) if needed.
+func (h *Host) Plugin(ctx context.Context, name string) (*client.Plugin, *sdk.Schema, error) {
+	h.mu.Lock()
+	if h.closed {
+		h.mu.Unlock()
+		return nil, nil, fmt.Errorf("plugin %s: the run is over", name)
+	}
+	l, ok := h.running[name]
+	if ok && l.crashed() {
+		// A plugin that died (killed, crashed) fails the steps it was
+		// running; a fresh process serves the steps that come after, such
+		// as the failure handlers.
+		h.logger.Warn("plugin exited; starting it again", "plugin", name)
+		ok = false
+	}
+	if !ok {
+		l = &launch{done: make(chan struct{})}
+		h.running[name] = l
+		h.all = append(h.all, l)
+		go func() {
+			defer close(l.done)
+			l.plugin, l.schema, l.err = h.start(context.WithoutCancel(ctx), name)
+		}()
+	}
+	h.mu.Unlock()
+	select {
+	case <-l.done:
+		return l.plugin, l.schema, l.err
+	case <-ctx.Done():
+		return nil, nil, ctx.Err()
+	}
+}
+
+func (h *Host) start(ctx context.Context, name string) (*client.Plugin, *sdk.Schema, error) {
+	locked, ok := h.lock.Plugins[name]
+	if !ok {
+		return nil, nil, fmt.Errorf("plugin %q is %w %s: run `pipectl init` to install and lock it", name, ErrNotLocked, LockFileName)
+	}
+	sum, err := hex.DecodeString(locked.SHA256)
+	if err != nil || len(sum) != 32 {
+		return nil, nil, fmt.Errorf("plugin %q: the sha256 in %s is not a valid checksum: run `pipectl init` again", name, LockFileName)
+	}
+	path, err := Find(name, h.sources[name], h.dir)
+	if err != nil {
+		return nil, nil, err
+	}
+	p, err := client.Launch(ctx, client.LaunchConfig{Path: path, SHA256: sum, Logger: h.logger})
+	if err != nil {
+		if actual, cerr := Checksum(path); cerr == nil && actual != locked.SHA256 {
+			return nil, nil, fmt.Errorf("plugin %q at %s does not match %s (sha256 %s, locked %s): "+
+				"the binary changed since `pipectl init`. If you trust the new binary, run `pipectl init -upgrade`",
+				name, path, LockFileName, actual[:12], locked.SHA256[:12])
+		}
+		return nil, nil, err
+	}
+	schema, err := p.Schema(ctx)
+	if err != nil {
+		p.Close()
+		return nil, nil, err
+	}
+	return p, schema, nil
+}
+
+func (l *launch) crashed() bool {
+	select {
+	case <-l.done:
+		return l.plugin != nil && l.plugin.Exited()
+	default:
+		return false
+	}
+}
+
+// Close stops every plugin process this host started, with its process
+// group. It waits for launches in progress.
+func (h *Host) Close() {
+	h.mu.Lock()
+	h.closed = true
+	all := h.all
+	h.mu.Unlock()
+	for _, l := range all {
+		<-l.done
+		if l.plugin != nil {
+			l.plugin.Close()
+		}
+	}
+}

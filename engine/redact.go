@@ -1,0 +1,115 @@
+package engine
+
+import (
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/zclconf/go-cty/cty"
+
+	"github.com/pipectl/pipectl/dsl"
+)
+
+// Redacted replaces a sensitive value wherever pipectl shows or records one.
+const Redacted = "(sensitive value)"
+
+// minSecretLen keeps one- and two-character values out of the redactor:
+// replacing every "1" or "ok" in every log line would destroy the logs
+// without protecting anything worth protecting.
+const minSecretLen = 3
+
+// Redactor knows every sensitive value a run has seen — sensitive
+// variables, sensitive config attributes, sensitive outputs — and removes
+// them from any text before it reaches a terminal, a log, a plan file or a
+// record. Plugins may print a secret they were given; this is the last
+// line of defence. Safe for concurrent use.
+type Redactor struct {
+	mu       sync.RWMutex
+	secrets  map[string]struct{}
+	replacer *strings.Replacer
+}
+
+// NewRedactor returns an empty redactor.
+func NewRedactor() *Redactor { return &Redactor{secrets: map[string]struct{}{}} }
+
+// AddValue learns every sensitive part of v.
+func (r *Redactor) AddValue(v cty.Value) {
+	var found []string
+	collectSecrets(v, false, &found)
+	if len(found) == 0 {
+		return
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, s := range found {
+		if _, ok := r.secrets[s]; !ok && len(s) >= minSecretLen {
+			r.secrets[s] = struct{}{}
+			r.replacer = nil
+		}
+	}
+}
+
+func collectSecrets(v cty.Value, sensitive bool, out *[]string) {
+	if v.HasMark(dsl.SensitiveMark) {
+		sensitive = true
+	}
+	v, _ = v.Unmark()
+	if v.IsNull() || !v.IsKnown() {
+		return
+	}
+	ty := v.Type()
+	switch {
+	case ty == cty.String:
+		if sensitive {
+			*out = append(*out, v.AsString())
+		}
+	case ty == cty.Number:
+		if sensitive {
+			*out = append(*out, v.AsBigFloat().Text('f', -1))
+		}
+	case ty.IsListType() || ty.IsSetType() || ty.IsTupleType() || ty.IsMapType() || ty.IsObjectType():
+		for it := v.ElementIterator(); it.Next(); {
+			_, e := it.Element()
+			collectSecrets(e, sensitive, out)
+		}
+	}
+}
+
+// String returns s with every known secret replaced by Redacted.
+func (r *Redactor) String(s string) string {
+	if r == nil {
+		return s
+	}
+	r.mu.RLock()
+	rep := r.replacer
+	n := len(r.secrets)
+	r.mu.RUnlock()
+	if n == 0 {
+		return s
+	}
+	if rep == nil {
+		rep = r.build()
+	}
+	return rep.Replace(s)
+}
+
+// build makes the replacer, longest secrets first so that a secret that
+// contains another is replaced whole.
+func (r *Redactor) build() *strings.Replacer {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.replacer != nil {
+		return r.replacer
+	}
+	secrets := make([]string, 0, len(r.secrets))
+	for s := range r.secrets {
+		secrets = append(secrets, s)
+	}
+	sort.Slice(secrets, func(i, j int) bool { return len(secrets[i]) > len(secrets[j]) })
+	pairs := make([]string, 0, 2*len(secrets))
+	for _, s := range secrets {
+		pairs = append(pairs, s, Redacted)
+	}
+	r.replacer = strings.NewReplacer(pairs...)
+	return r.replacer
+}

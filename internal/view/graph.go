@@ -1,0 +1,101 @@
+package view
+
+import (
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/pipectl/pipectl/engine"
+	"github.com/pipectl/pipectl/engine/dag"
+)
+
+// cluster is one box of the drawing: a stage, or a block of handlers.
+type cluster struct {
+	id, label string
+	handlers  bool
+	steps     []string
+	graph     *dag.Graph[string]
+}
+
+func clusters(g *engine.Graph) []cluster {
+	var out []cluster
+	for _, st := range g.Config.Stages {
+		c := cluster{id: st.Name, label: "stage " + st.Name, graph: g.Main}
+		for _, s := range st.Steps {
+			c.steps = append(c.steps, s.Name)
+		}
+		out = append(out, c)
+	}
+	for _, ph := range g.Phases()[1:] {
+		c := cluster{id: ph.Name, label: ph.Name, handlers: true, steps: engine.StepNames(ph.Graph), graph: ph.Graph}
+		if ph.Stage != "" {
+			c.id, c.label = ph.Stage+"_on_failure", "on_failure of stage "+ph.Stage
+		}
+		if len(c.steps) > 0 {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// edges lists "from runs before to" pairs of a cluster's steps, with
+// stage dependencies kept as stage nodes.
+func edges(c cluster, fn func(from, to string)) {
+	for _, s := range c.steps {
+		for _, d := range c.graph.DependenciesOf("step." + s) {
+			if d == "stage."+c.id && !c.handlers {
+				continue // a step's own stage
+			}
+			fn(d, "step."+s)
+		}
+	}
+}
+
+// WriteDOT draws the graph for Graphviz: stages as clusters, arrows from
+// what runs first to what runs after.
+func WriteDOT(w io.Writer, g *engine.Graph) {
+	fmt.Fprintf(w, "digraph %q {\n  compound=true;\n  rankdir=LR;\n  node [shape=box, style=rounded, fontname=\"Helvetica\"];\n", g.Config.Pipeline.Name)
+	for _, c := range clusters(g) {
+		style := "rounded"
+		if c.handlers {
+			style = "dashed"
+		}
+		fmt.Fprintf(w, "  subgraph %q {\n    label=%q;\n    style=%s;\n", "cluster_"+c.id, c.label, style)
+		if !c.handlers {
+			fmt.Fprintf(w, "    %q [shape=point, style=invis];\n", "stage."+c.id)
+		}
+		for _, s := range c.steps {
+			fmt.Fprintf(w, "    %q [label=%q];\n", "step."+s, s+"\n"+g.Config.Step(s).Action.String())
+		}
+		fmt.Fprintf(w, "  }\n")
+	}
+	for _, c := range clusters(g) {
+		edges(c, func(from, to string) {
+			attrs := ""
+			if stage, ok := strings.CutPrefix(from, "stage."); ok {
+				attrs = fmt.Sprintf(" [ltail=%q]", "cluster_"+stage)
+			}
+			fmt.Fprintf(w, "  %q -> %q%s;\n", from, to, attrs)
+		})
+	}
+	fmt.Fprintf(w, "}\n")
+}
+
+// WriteMermaid draws the graph as a Mermaid flowchart.
+func WriteMermaid(w io.Writer, g *engine.Graph) {
+	id := func(addr string) string {
+		kind, name, _ := strings.Cut(addr, ".")
+		return kind + "_" + strings.NewReplacer("-", "_", ".", "_").Replace(name)
+	}
+	fmt.Fprintf(w, "flowchart LR\n")
+	for _, c := range clusters(g) {
+		fmt.Fprintf(w, "  subgraph %s[%q]\n", id("stage."+c.id), c.label)
+		for _, s := range c.steps {
+			fmt.Fprintf(w, "    %s[\"%s<br/>%s\"]\n", id("step."+s), s, g.Config.Step(s).Action)
+		}
+		fmt.Fprintf(w, "  end\n")
+	}
+	for _, c := range clusters(g) {
+		edges(c, func(from, to string) { fmt.Fprintf(w, "  %s --> %s\n", id(from), id(to)) })
+	}
+}

@@ -1,0 +1,126 @@
+package view
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/pipectl/pipectl/engine"
+)
+
+// Plan is the output of `pipectl plan` (and of apply before it asks).
+type Plan struct{ Base }
+
+// Show prints the plan grouped by stage, then the failure handlers and
+// finally steps, each with its action's summary and change text.
+func (v *Plan) Show(p *engine.Plan) {
+	if v.JSON {
+		v.writeJSON(map[string]any{"type": "plan", "plan": p})
+		return
+	}
+	env := ""
+	if p.Environment != "" {
+		env = fmt.Sprintf(" in environment %q", p.Environment)
+	}
+	v.Printf("pipectl will run pipeline %q%s:\n", p.Pipeline, env)
+	group := ""
+	for _, s := range p.Steps {
+		if h := heading(s); h != group {
+			group = h
+			v.Printf("\n%s\n", v.bold(h))
+		}
+		v.step(s)
+	}
+	v.Printf("\n%s\n", Summary(p))
+}
+
+func heading(s *engine.PlannedStep) string {
+	switch s.Phase {
+	case "stage_on_failure":
+		return fmt.Sprintf("On failure of stage %s", s.Stage)
+	case "on_failure":
+		return "On failure of the pipeline"
+	case "finally":
+		return "Finally (always)"
+	}
+	return "Stage " + s.Stage
+}
+
+func (v *Plan) step(s *engine.PlannedStep) {
+	mark, note := "+", ""
+	switch {
+	case s.Phase != "main":
+		mark = "!"
+	case s.Run == "no":
+		mark, note = "-", "  (skipped: its when condition is false)"
+	case s.Run == "unknown":
+		mark, note = "?", "  (runs if its when condition holds at apply)"
+	}
+	if s.Deferred {
+		note += "  (for_each decided at apply)"
+	}
+	for _, in := range s.Instances {
+		name := s.Name
+		if in.Key != "" && in.Key != "*" {
+			name = fmt.Sprintf("%s[%q]", s.Name, in.Key)
+		}
+		v.Printf("  %s %s %s%s\n", v.colored(mark), pad(name, 24), s.Action, note)
+		if in.Summary != "" {
+			v.Printf("      %s\n", in.Summary)
+		}
+		if in.Change != "" {
+			v.Printf("%s\n", indent(strings.TrimRight(in.Change, "\n"), "        "))
+		}
+	}
+	if len(s.DependsOn) > 0 && s.Phase == "main" {
+		v.Printf("      after: %s\n", strings.Join(s.DependsOn, ", "))
+	}
+}
+
+// Summary is the plan's one-line count.
+func Summary(p *engine.Plan) string {
+	var run, skipped, unknown, handlers int
+	for _, s := range p.Steps {
+		switch {
+		case s.Phase != "main":
+			handlers++
+		case s.Run == "no":
+			skipped++
+		case s.Run == "unknown":
+			unknown++
+		default:
+			run++
+		}
+	}
+	return fmt.Sprintf("Plan: %d steps to run, %d skipped, %d decided at apply; %d failure handler and finally steps.",
+		run, skipped, unknown, handlers)
+}
+
+func (v *Plan) bold(s string) string {
+	if !v.Color {
+		return s
+	}
+	return "\x1b[1m" + s + "\x1b[0m"
+}
+
+func (v *Plan) colored(mark string) string {
+	if !v.Color {
+		return mark
+	}
+	code := map[string]string{"+": "32", "-": "90", "?": "33", "!": "35"}[mark]
+	return "\x1b[" + code + "m" + mark + "\x1b[0m"
+}
+
+func pad(s string, n int) string {
+	if len(s) >= n {
+		return s
+	}
+	return s + strings.Repeat(" ", n-len(s))
+}
+
+func indent(s, prefix string) string {
+	lines := strings.Split(s, "\n")
+	for i, l := range lines {
+		lines[i] = prefix + l
+	}
+	return strings.Join(lines, "\n")
+}

@@ -1,0 +1,95 @@
+// Package view renders what each command has to say, behind one interface
+// per command with a human and a JSON implementation, as Terraform does:
+// commands decide, views only present. Every text goes through the run's
+// redactor first.
+package view
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"sort"
+
+	"github.com/hashicorp/hcl/v2"
+
+	"github.com/pipectl/pipectl/dsl"
+	"github.com/pipectl/pipectl/engine"
+)
+
+// Streams are where a view writes.
+type Streams struct {
+	Out, Err io.Writer
+	Color    bool
+	Width    uint
+}
+
+// Base is what every view shares: diagnostics, with source snippets from
+// the pipeline's files, redacted.
+type Base struct {
+	Streams
+	JSON     bool
+	Files    func() map[string]*hcl.File
+	Redactor *engine.Redactor
+}
+
+// Diagnostics reports problems: on stderr for people, as one JSON object
+// on stdout for machines.
+func (b *Base) Diagnostics(diags hcl.Diagnostics) {
+	if len(diags) == 0 {
+		return
+	}
+	diags = b.redact(diags)
+	if b.JSON {
+		b.writeJSON(map[string]any{"type": "diagnostics", "diagnostics": dsl.DiagnosticsJSON(diags, b.files())})
+		return
+	}
+	_ = dsl.WriteDiagnostics(b.Err, diags, b.files(), b.Width, b.Color)
+}
+
+func (b *Base) files() map[string]*hcl.File {
+	if b.Files == nil {
+		return nil
+	}
+	return b.Files()
+}
+
+func (b *Base) redact(diags hcl.Diagnostics) hcl.Diagnostics {
+	if b.Redactor == nil {
+		return diags
+	}
+	out := make(hcl.Diagnostics, len(diags))
+	for i, d := range diags {
+		c := *d
+		c.Summary, c.Detail = b.Redactor.String(d.Summary), b.Redactor.String(d.Detail)
+		out[i] = &c
+	}
+	return out
+}
+
+func (b *Base) writeJSON(v any) {
+	enc := json.NewEncoder(b.Out)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		fmt.Fprintf(b.Err, "pipectl: cannot encode JSON output: %v\n", err)
+	}
+}
+
+// Printf writes a line for people; JSON views stay silent.
+func (b *Base) Printf(format string, args ...any) {
+	if !b.JSON {
+		fmt.Fprintf(b.Out, format, args...)
+	}
+}
+
+func diagnosticsJSON(b *Base, diags hcl.Diagnostics) []dsl.DiagnosticJSON {
+	return dsl.DiagnosticsJSON(b.redact(diags), b.files())
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
