@@ -13,8 +13,9 @@ import (
 var ctyValueType = reflect.TypeFor[cty.Value]()
 
 // Decode decodes a config (or any object value) into target, a pointer to a
-// struct whose fields carry `cty:"name"` tags, one for every attribute and
-// nested block of the schema (gocty rules). Unlike plain gocty, a null
+// struct whose fields carry `cty:"name"` tags (gocty rules). Attributes
+// without a field are skipped, so a struct may take just what it needs; a
+// field without an attribute is an error. Unlike plain gocty, a null
 // (unset optional) attribute decodes as the zero value into a non-pointer
 // field; use a pointer field to tell "unset" from zero, and a cty.Value
 // field to keep unknown values (in Plan) or any type. Marks are dropped.
@@ -56,10 +57,9 @@ func zeroNulls(v cty.Value, t reflect.Type) cty.Value {
 		fields := structFields(t)
 		attrs := make(map[string]cty.Value, len(ty.AttributeTypes()))
 		for name, av := range v.AsValueMap() {
-			if ft, ok := fields[name]; ok {
-				av = zeroNulls(av, ft)
+			if ft, ok := fields[name]; ok { // attributes without a field are skipped
+				attrs[name] = zeroNulls(av, ft)
 			}
-			attrs[name] = av
 		}
 		return cty.ObjectVal(attrs)
 	case (ty.IsListType() || ty.IsSetType() || ty.IsTupleType()) && t.Kind() == reflect.Slice && v.LengthInt() > 0:

@@ -12,6 +12,7 @@ package plugintest
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -31,14 +32,26 @@ import (
 // t.TempDir() and returns the binary's path.
 func Build(t testing.TB, pkg string) string {
 	t.Helper()
-	name := "pipectl-plugin-" + filepath.Base(mustAbs(t, pkg))
-	bin := filepath.Join(t.TempDir(), name)
-	cmd := exec.Command(goTool(), "build", "-o", bin, pkg)
-	cmd.Env = os.Environ()
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("plugintest: go build %s: %v\n%s", pkg, err, out)
+	bin, err := BuildBinary(pkg, t.TempDir())
+	if err != nil {
+		t.Fatalf("plugintest: %v", err)
 	}
 	return bin
+}
+
+// BuildBinary is Build for TestMain: it compiles pkg into dir once, for
+// every test of the package to Start.
+func BuildBinary(pkg, dir string) (string, error) {
+	abs, err := filepath.Abs(pkg)
+	if err != nil {
+		return "", err
+	}
+	bin := filepath.Join(dir, "pipectl-plugin-"+filepath.Base(abs))
+	cmd := exec.Command(goTool(), "build", "-o", bin, pkg)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("go build %s: %v\n%s", pkg, err, out)
+	}
+	return bin, nil
 }
 
 // Start launches the plugin binary at path; it is closed when the test ends.
@@ -253,14 +266,6 @@ func (w *testWriter) Write(b []byte) (int, error) {
 		w.t.Log(strings.TrimRight(string(b), "\n"))
 	}
 	return len(b), nil
-}
-
-func mustAbs(t testing.TB, p string) string {
-	abs, err := filepath.Abs(p)
-	if err != nil {
-		t.Fatalf("plugintest: %v", err)
-	}
-	return abs
 }
 
 func goTool() string {

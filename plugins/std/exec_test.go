@@ -1,0 +1,144 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/zclconf/go-cty/cty"
+)
+
+func TestExecStreamsOutputAndReturnsIt(t *testing.T) {
+	p := start(t)
+	run := p.Apply("exec", cfg(map[string]any{
+		"command": "sh",
+		"args":    []string{"-c", `echo one; echo "two $GREETING" >&2; printf three`},
+		"env":     map[string]string{"GREETING": "hello"},
+	}))
+	run.RequireSuccess(t)
+	if got := run.Logs("stdout"); !slices.Equal(got, []string{"one", "three"}) {
+		t.Errorf("stdout lines: %q", got)
+	}
+	if got := run.Logs("stderr"); !slices.Equal(got, []string{"two hello"}) {
+		t.Errorf("stderr lines: %q", got)
+	}
+	if got := run.Output("stdout").AsString(); got != "one\nthree" {
+		t.Errorf("stdout output: %q", got)
+	}
+	if !run.Output("exit_code").RawEquals(cty.Zero) {
+		t.Errorf("exit code: %#v", run.Output("exit_code"))
+	}
+}
+
+func TestExecRunsInDir(t *testing.T) {
+	dir := t.TempDir()
+	run := start(t).Apply("exec", cfg(map[string]any{"command": "pwd", "dir": dir}))
+	run.RequireSuccess(t)
+	if got := strings.TrimSpace(run.Output("stdout").AsString()); got != dir {
+		t.Errorf("pwd: %q, want %q", got, dir)
+	}
+}
+
+func TestExecNonZeroExit(t *testing.T) {
+	p := start(t)
+	script := []string{"-c", "echo broken >&2; exit 3"}
+	run := p.Apply("exec", cfg(map[string]any{"command": "sh", "args": script}))
+	if run.Err != nil {
+		t.Fatal(run.Err)
+	}
+	d := requireError(t, run.Diagnostics, "sh exited with status 3")
+	if !strings.Contains(d.Detail, "broken") {
+		t.Errorf("detail lacks stderr: %q", d.Detail)
+	}
+	if !run.Output("exit_code").RawEquals(cty.NumberIntVal(3)) {
+		t.Errorf("exit code output: %#v", run.Output("exit_code"))
+	}
+
+	allowed := p.Apply("exec", cfg(map[string]any{"command": "sh", "args": script,
+		"allowed_exit_codes": cty.ListVal([]cty.Value{cty.Zero, cty.NumberIntVal(3)})}))
+	allowed.RequireSuccess(t)
+}
+
+func TestExecMissingCommand(t *testing.T) {
+	p := start(t)
+	plan := p.Plan("exec", cfg(map[string]any{"command": "no-such-command-xyz"}))
+	if len(plan.Diagnostics) != 1 || !strings.Contains(plan.Diagnostics[0].Summary, "not in PATH") {
+		t.Errorf("plan diagnostics: %v", plan.Diagnostics)
+	}
+	run := p.Apply("exec", cfg(map[string]any{"command": "no-such-command-xyz"}))
+	requireError(t, run.Diagnostics, "Cannot run no-such-command-xyz")
+	requireError(t, p.Validate("exec", cfg(map[string]any{"command": " "})), "Empty command")
+}
+
+func TestExecPlanDescribesWithoutSecrets(t *testing.T) {
+	plan := start(t).Plan("exec", cfg(map[string]any{
+		"command": "deploy",
+		"args":    cty.ListVal([]cty.Value{cty.StringVal("--token"), cty.StringVal("s3cret").Mark("sensitive")}),
+		"env":     cty.MapVal(map[string]cty.Value{"API_KEY": cty.StringVal("k3y").Mark("sensitive")}),
+		"dir":     "/srv/app",
+	}))
+	if plan.Summary != "run deploy --token (sensitive) in /srv/app" {
+		t.Errorf("summary: %q", plan.Summary)
+	}
+	if !strings.Contains(plan.Change, "env:     API_KEY") {
+		t.Errorf("change: %q", plan.Change)
+	}
+	for _, secret := range []string{"s3cret", "k3y"} {
+		if strings.Contains(plan.Summary+plan.Change, secret) {
+			t.Errorf("plan leaks %q", secret)
+		}
+	}
+}
+
+func TestExecCancelKillsTheProcessGroup(t *testing.T) {
+	p := start(t)
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	// The shell starts a grandchild and reports its pid; cancelling must
+	// kill both, not just the shell.
+	done := make(chan struct{})
+	var grandchild int
+	go func() {
+		defer close(done)
+		_, _ = p.Plugin.Apply(ctx, applyReq("exec", cfg(map[string]any{
+			"command": "sh", "args": []string{"-c", "sleep 300 & echo $!; wait"},
+		})), func(ev event) {
+			if pid, err := strconv.Atoi(ev.Line); err == nil {
+				grandchild = pid
+				cancel()
+			}
+		})
+	}()
+	<-done
+	if grandchild == 0 {
+		t.Fatal("never saw the grandchild's pid")
+	}
+	for i := 0; i < 250 && alive(grandchild); i++ {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if alive(grandchild) {
+		t.Fatalf("grandchild %d survived the cancel", grandchild)
+	}
+}
+
+// alive reports whether pid runs; a zombie (dead, not yet reaped by an
+// init that may not reap in a container) counts as dead.
+func alive(pid int) bool {
+	if err := syscall.Kill(pid, 0); errors.Is(err, syscall.ESRCH) {
+		return false
+	}
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return false
+	}
+	fields := strings.Fields(string(stat[bytes.LastIndexByte(stat, ')')+1:]))
+	return len(fields) == 0 || fields[0] != "Z"
+}

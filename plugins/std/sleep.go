@@ -1,0 +1,47 @@
+package main
+
+import (
+	"context"
+	"time"
+
+	"github.com/zclconf/go-cty/cty"
+
+	"github.com/pipectl/pipectl/sdk"
+)
+
+type sleep struct{}
+
+func (sleep) Schema() sdk.ActionSchema {
+	return sdk.ActionSchema{
+		Description: "Wait for a while: let a rollout settle, space out checks.",
+		Block: sdk.Block{Attributes: map[string]*sdk.Attribute{
+			"duration": {Type: cty.String, Required: true, Description: `How long, as a Go duration: "30s", "2m".`},
+		}},
+		Outputs: map[string]*sdk.Attribute{
+			"slept": {Type: cty.String, Description: "The duration slept."},
+		},
+	}
+}
+
+func (sleep) ValidateConfig(_ context.Context, req sdk.ValidateConfigRequest, resp *sdk.ValidateConfigResponse) {
+	checkDuration(req.Config, "duration", &resp.Diagnostics)
+}
+
+func (sleep) Plan(_ context.Context, req sdk.PlanRequest, resp *sdk.PlanResponse) {
+	resp.Summary = "sleep " + show(req.Config.GetAttr("duration"))
+	if d, ok := knownString(req.Config, "duration"); ok {
+		resp.PlannedOutputs = cty.ObjectVal(map[string]cty.Value{"slept": cty.StringVal(durationOr(d, 0).String())})
+	}
+}
+
+func (sleep) Apply(ctx context.Context, req sdk.ApplyRequest, resp *sdk.ApplyResponse) {
+	d := durationOr(req.Config.GetAttr("duration").AsString(), 0)
+	req.Events.Progress(0, "sleeping "+d.String())
+	start := time.Now()
+	if !sleepCtx(ctx, d) {
+		resp.Diagnostics.AddError("Sleep cancelled", "after "+time.Since(start).Round(time.Millisecond).String())
+		return
+	}
+	req.Events.Progress(1, "done")
+	resp.Outputs = cty.ObjectVal(map[string]cty.Value{"slept": cty.StringVal(d.String())})
+}
