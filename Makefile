@@ -20,6 +20,16 @@ all: build
 
 include $(wildcard mk/*.mk)
 
+# Every plugin of the main module: plugins/<name>/ -> bin/pipectl-plugin-<name>.
+# (A plugin with its own go.mod builds from its own mk/<name>.mk instead.)
+MAIN_PLUGINS := $(patsubst plugins/%/,%,$(dir $(wildcard plugins/*/main.go)))
+MAIN_PLUGINS := $(foreach p,$(MAIN_PLUGINS),$(if $(wildcard plugins/$(p)/go.mod),,$(p)))
+BUILD_TARGETS += $(addprefix bin/pipectl-plugin-,$(MAIN_PLUGINS))
+
+.PHONY: $(addprefix bin/pipectl-plugin-,$(MAIN_PLUGINS))
+$(addprefix bin/pipectl-plugin-,$(MAIN_PLUGINS)): bin/pipectl-plugin-%:
+	$(GO) build -ldflags '$(LDFLAGS)' -o $@ ./plugins/$*
+
 build: $(BUILD_TARGETS)
 
 # Go decides what is stale; make just asks every time.
@@ -36,13 +46,3 @@ test-unit:
 lint:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go' | grep -v '\.pb\.go$$'))" || (gofmt -l $$(git ls-files '*.go' | grep -v '\.pb\.go$$'); exit 1)
 	$(GO) vet ./...
-
-# Every plugin of the main module: plugins/<name>/ -> bin/pipectl-plugin-<name>.
-# (A plugin with its own go.mod builds from its own mk/<name>.mk instead.)
-MAIN_PLUGINS := $(patsubst plugins/%/,%,$(dir $(wildcard plugins/*/main.go)))
-MAIN_PLUGINS := $(foreach p,$(MAIN_PLUGINS),$(if $(wildcard plugins/$(p)/go.mod),,$(p)))
-BUILD_TARGETS += $(addprefix bin/pipectl-plugin-,$(MAIN_PLUGINS))
-
-.PHONY: $(addprefix bin/pipectl-plugin-,$(MAIN_PLUGINS))
-$(addprefix bin/pipectl-plugin-,$(MAIN_PLUGINS)): bin/pipectl-plugin-%:
-	$(GO) build -ldflags '$(LDFLAGS)' -o $@ ./plugins/$*

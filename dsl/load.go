@@ -4,10 +4,11 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
+	"strings"
 
 	"github.com/hashicorp/hcl/v2"
-	"github.com/hashicorp/hcl/v2/hclparse"
 )
 
 // Load reads a pipeline: a directory (every *.hcl file in it, in name order)
@@ -30,6 +31,7 @@ func Load(path string) (*Config, hcl.Diagnostics) {
 	if info.IsDir() {
 		dir = path
 		files, _ = filepath.Glob(filepath.Join(path, "*.hcl")) // the pattern is valid
+		files = slices.DeleteFunc(files, isHidden)             // .pipectl.lock.hcl and editor files
 		sort.Strings(files)
 		if len(files) == 0 {
 			return emptyConfig(dir), hcl.Diagnostics{{
@@ -106,9 +108,8 @@ type loader struct {
 
 func load(dir string, sources []source) (*Config, hcl.Diagnostics) {
 	l := &loader{cfg: emptyConfig(dir)}
-	parser := hclparse.NewParser()
 	for _, s := range sources {
-		file, diags := parser.ParseHCL(s.src, s.name)
+		file, diags := parseFile(s.src, s.name)
 		l.diags = append(l.diags, diags...)
 		if file == nil || file.Body == nil {
 			continue
@@ -221,3 +222,7 @@ func sortedKeys[V any](m map[string]V) []string {
 	sort.Strings(keys)
 	return keys
 }
+
+// isHidden reports whether a file is a dotfile, such as the lock file
+// `pipectl init` writes beside the pipeline: not part of the pipeline.
+func isHidden(path string) bool { return strings.HasPrefix(filepath.Base(path), ".") }

@@ -440,6 +440,9 @@ func (in *instance) finished(st Status, msg string, d time.Duration, attempt int
 func (rn *run) emit(e Event) {
 	e.Time = time.Now()
 	e.Message = rn.Redactor.String(e.Message)
+	if e.Outputs != nil {
+		e.Outputs = rn.Redactor.Any(e.Outputs).(map[string]any)
+	}
 	rn.events.Lock()
 	defer rn.events.Unlock()
 	if rn.Events != nil {

@@ -11,7 +11,7 @@ import (
 	ctyjson "github.com/zclconf/go-cty/cty/json"
 
 	"github.com/pipectl/pipectl/dsl"
-		"github.com/pipectl/pipectl/engine/pluginhost"
+	"github.com/pipectl/pipectl/engine/pluginhost"
 	"github.com/pipectl/pipectl/sdk/client"
 )
 
@@ -222,7 +222,6 @@ func instanceID(step, key string) string {
 	}
 	return fmt.Sprintf("%s[%q]", step, key)
 }
-
 
 func pluginError(s *dsl.Step, err error) *hcl.Diagnostic {
 	return &hcl.Diagnostic{

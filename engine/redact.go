@@ -113,3 +113,24 @@ func (r *Redactor) build() *strings.Replacer {
 	r.replacer = strings.NewReplacer(pairs...)
 	return r.replacer
 }
+
+// Any redacts every string inside a JSON-like value (maps, slices, strings).
+func (r *Redactor) Any(v any) any {
+	switch v := v.(type) {
+	case string:
+		return r.String(v)
+	case map[string]any:
+		out := make(map[string]any, len(v))
+		for k, e := range v {
+			out[k] = r.Any(e)
+		}
+		return out
+	case []any:
+		out := make([]any, len(v))
+		for i, e := range v {
+			out[i] = r.Any(e)
+		}
+		return out
+	}
+	return v
+}

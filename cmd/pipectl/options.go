@@ -53,7 +53,7 @@ func (f *pipelineFlags) base(cmd *cobra.Command, p **engine.Pipeline, r *engine.
 		Streams: view.Streams{
 			Out:   cmd.OutOrStdout(),
 			Err:   cmd.ErrOrStderr(),
-			Color: !f.noColor && isTerminal(os.Stdout) && os.Getenv("NO_COLOR") == "",
+			Color: useColor(cmd, f.noColor),
 			Width: 100,
 		},
 		JSON: f.json,
@@ -66,8 +66,6 @@ func (f *pipelineFlags) base(cmd *cobra.Command, p **engine.Pipeline, r *engine.
 		Redactor: r,
 	}
 }
-
-func isTerminal(f *os.File) bool { return term.IsTerminal(int(f.Fd())) }
 
 // pathArg is a command's pipeline path: its argument or the current directory.
 func pathArg(args []string) string {
@@ -106,4 +104,10 @@ func (w redactingWriter) Write(b []byte) (int, error) {
 		return 0, err
 	}
 	return len(b), nil
+}
+
+// useColor is true when output goes to a terminal and nobody said no.
+func useColor(cmd *cobra.Command, noColor bool) bool {
+	f, ok := cmd.OutOrStdout().(*os.File)
+	return ok && !noColor && os.Getenv("NO_COLOR") == "" && term.IsTerminal(int(f.Fd()))
 }

@@ -23,6 +23,9 @@ func newRootCommand() *cobra.Command {
 		newFmtCommand(),
 		newValidateCommand(),
 		newGraphCommand(),
+		newInitCommand(),
+		newPlanCommand(),
+		newApplyCommand(),
 	)
 	return root
 }

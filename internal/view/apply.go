@@ -93,7 +93,7 @@ func (v *Apply) Result(res *engine.Result) {
 	if len(res.Outputs) > 0 {
 		v.Printf("\nOutputs:\n")
 		for _, k := range sortedKeys(res.Outputs) {
-			v.Printf("  %s = %s\n", k, engine.FormatValue(res.Outputs[k]))
+			v.Printf("  %s = %s\n", k, v.Redactor.String(engine.FormatValue(res.Outputs[k])))
 		}
 	}
 }

@@ -1,0 +1,135 @@
+package main
+
+import (
+	"bufio"
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/pipectl/pipectl/engine"
+	"github.com/pipectl/pipectl/internal/view"
+)
+
+func newApplyCommand() *cobra.Command {
+	var f pipelineFlags
+	var autoApprove bool
+	var parallelism int
+	cmd := &cobra.Command{
+		Use:   "apply [PLAN|DIR|FILE]",
+		Short: "Run the pipeline: a saved plan, or plan and confirm",
+		Long: `Runs a pipeline. Given a plan saved by ` + "`pipectl plan -out PLAN`" + `, it first
+plans again and refuses the saved plan if the pipeline's files, its variables or
+what any action observes changed since (a stale plan); sensitive variables are
+never saved in a plan, so give them again (-var, -var-file, PIPECTL_VAR_*).
+Otherwise it plans, shows the plan and asks for confirmation (-auto-approve
+skips the question).
+
+Steps start as soon as everything they depend on has succeeded, up to
+-parallelism at once. When a step fails nothing new starts; the failed stages'
+on_failure steps run, then the pipeline's on_failure, then finally. Ctrl-C
+cancels the running steps and runs the failure handlers; a second Ctrl-C stops
+at once. Exit status: 0 succeeded, 1 failed, 130 cancelled.`,
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runApply(cmd, &f, pathArg(args), autoApprove, parallelism)
+		},
+	}
+	f.register(cmd)
+	cmd.Flags().BoolVar(&autoApprove, "auto-approve", false, "do not ask for confirmation")
+	cmd.Flags().IntVar(&parallelism, "parallelism", 10, "how many steps may run at once")
+	return cmd
+}
+
+func runApply(cmd *cobra.Command, f *pipelineFlags, path string, autoApprove bool, parallelism int) error {
+	if parallelism < 1 {
+		return fmt.Errorf("-parallelism must be at least 1, not %d", parallelism)
+	}
+	s, plan, err := planForApply(cmd, f, path, autoApprove)
+	if err != nil || plan == nil {
+		return err
+	}
+	defer s.close()
+	v := &view.Apply{Base: s.base}
+	ctx, kill, stop := interruptible(cmd.Context(), func() {
+		v.Event(engine.Event{Type: engine.RunCancelling, Message: "Interrupt received: cancelling the running steps…"})
+	})
+	defer stop()
+	runner := &engine.Runner{Pipeline: s.pipeline, Host: s.host, Redactor: s.redactor, Events: v, Parallelism: parallelism}
+	res := runner.Apply(ctx, kill)
+	v.Result(res)
+	switch res.Status {
+	case engine.StatusSucceeded:
+		return nil
+	case engine.StatusCancelled:
+		return exitError(130)
+	}
+	return exitError(1)
+}
+
+// planForApply returns the plan to apply: a saved one, checked against the
+// world, or a fresh one the user confirmed. A nil plan with a nil error
+// means the user declined.
+func planForApply(cmd *cobra.Command, f *pipelineFlags, path string, autoApprove bool) (*session, *engine.Plan, error) {
+	if isPlanFile(path) {
+		return savedPlan(cmd, f, path)
+	}
+	if f.json && !autoApprove {
+		return nil, nil, fmt.Errorf("-json needs -auto-approve (or a saved plan): there is no one to answer the confirmation")
+	}
+	s, err := openSession(cmd, f, path)
+	if err != nil {
+		return nil, nil, err
+	}
+	pv := &view.Plan{Base: s.base}
+	plan, diags := s.planner.Plan(cmd.Context())
+	pv.Diagnostics(diags)
+	if diags.HasErrors() {
+		s.close()
+		return nil, nil, exitError(1)
+	}
+	if !autoApprove {
+		pv.Show(plan)
+		if !confirm(cmd) {
+			s.close()
+			fmt.Fprintln(cmd.OutOrStdout(), "Apply cancelled: nothing was done.")
+			return nil, nil, nil
+		}
+	}
+	return s, plan, nil
+}
+
+func savedPlan(cmd *cobra.Command, f *pipelineFlags, path string) (*session, *engine.Plan, error) {
+	saved, err := engine.ReadPlan(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	given, err := f.inputs()
+	if err != nil {
+		return nil, nil, err
+	}
+	s, err := openSessionWith(cmd, f, saved.Dir, saved.Inputs(given))
+	if err != nil {
+		return nil, nil, err
+	}
+	plan, diags := s.planner.CheckSaved(cmd.Context(), saved)
+	s.base.Diagnostics(diags)
+	if diags.HasErrors() {
+		s.close()
+		return nil, nil, exitError(1)
+	}
+	return s, plan, nil
+}
+
+// isPlanFile tells a saved plan from a pipeline file or directory.
+func isPlanFile(path string) bool {
+	info, err := os.Stat(path)
+	return err == nil && !info.IsDir() && !strings.HasSuffix(path, ".hcl")
+}
+
+func confirm(cmd *cobra.Command) bool {
+	fmt.Fprint(cmd.OutOrStdout(), "\nDo you want to run this plan? Only 'yes' will be accepted: ")
+	line, _ := bufio.NewReader(cmd.InOrStdin()).ReadString('\n')
+	return strings.TrimSpace(line) == "yes"
+}
