@@ -1,0 +1,26 @@
+package client
+
+import (
+	"os/exec"
+	"path/filepath"
+	"testing"
+)
+
+// BenchmarkLaunch measures what a run pays per plugin: start the std
+// plugin, handshake (mTLS), GetSchema, and Close.
+func BenchmarkLaunch(b *testing.B) {
+	bin := filepath.Join(b.TempDir(), "pipectl-plugin-std")
+	if out, err := exec.Command("go", "build", "-o", bin, "../../plugins/std").CombinedOutput(); err != nil {
+		b.Fatalf("building the std plugin: %v\n%s", err, out)
+	}
+	for b.Loop() {
+		p, err := Launch(b.Context(), LaunchConfig{Path: bin})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := p.Schema(b.Context()); err != nil {
+			b.Fatal(err)
+		}
+		p.Close()
+	}
+}

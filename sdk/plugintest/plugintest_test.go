@@ -1,0 +1,58 @@
+package plugintest_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+
+	"github.com/zclconf/go-cty/cty"
+
+	"github.com/pipectl/pipectl/sdk/plugintest"
+)
+
+func TestHarnessDrivesARealPlugin(t *testing.T) {
+	p := plugintest.BuildAndStart(t, "../internal/testplugin")
+	if s := p.Schema(); s.Name != "testplugin" {
+		t.Fatalf("schema name %q", s.Name)
+	}
+	if diags := p.Validate("echo", plugintest.Object(map[string]any{"message": "bad"})); len(diags) != 1 {
+		t.Errorf("validate: %v", diags)
+	}
+	plan := p.Plan("echo", plugintest.Object(map[string]any{"message": "hi"}))
+	if plan.Summary != "echo hi" || plan.Fingerprint != "fp-"+t.Name() {
+		t.Errorf("plan: %+v", plan)
+	}
+	run := p.Apply("echo", plugintest.Object(map[string]any{"message": "hi", "tags": []string{"x", "y"}}))
+	run.RequireSuccess(t)
+	if got := run.Logs("stdout"); len(got) != 1 || got[0] != "hi" {
+		t.Errorf("stdout logs %q", got)
+	}
+	if got := run.Logs(""); len(got) != 2 || got[1] != "tags: x,y" {
+		t.Errorf("all logs %q", got)
+	}
+	if arts := run.Artifacts(); len(arts) != 1 || string(arts[0].Data) != "report of hi" {
+		t.Errorf("artifacts %+v", arts)
+	}
+	if prog := run.Progress(); len(prog) != 1 || prog[0].Fraction != 0.5 {
+		t.Errorf("progress %+v", prog)
+	}
+	if got := run.Output("upper"); !got.RawEquals(cty.StringVal("HI")) {
+		t.Errorf("upper %#v", got)
+	}
+	if got := run.Output("token"); got.IsMarked() || got.AsString() != "tok-hi" {
+		t.Errorf("Output should unmark: %#v", got)
+	}
+	if run.Output("nonexistent") != cty.NilVal {
+		t.Error("a missing output is not NilVal")
+	}
+}
+
+func TestApplyContextReportsCancellation(t *testing.T) {
+	p := plugintest.Start(t, plugintest.Build(t, "../internal/testplugin"))
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	run := p.ApplyContext(ctx, "wait", plugintest.Object(map[string]any{"duration": "1h"}))
+	if !errors.Is(run.Err, context.Canceled) {
+		t.Fatalf("want context.Canceled, got %v", run.Err)
+	}
+}
