@@ -142,3 +142,25 @@ func alive(pid int) bool {
 	fields := strings.Fields(string(stat[bytes.LastIndexByte(stat, ')')+1:]))
 	return len(fields) == 0 || fields[0] != "Z"
 }
+
+func TestClosingThePluginKillsRunningCommands(t *testing.T) {
+	p := start(t)
+	pids := make(chan int, 1)
+	go func() {
+		_, _ = p.Plugin.Apply(t.Context(), applyReq("exec", cfg(map[string]any{
+			"command": "sh", "args": []string{"-c", "sleep 300 & echo $!; wait"},
+		})), func(ev event) {
+			if pid, err := strconv.Atoi(ev.Line); err == nil {
+				pids <- pid
+			}
+		})
+	}()
+	grandchild := <-pids
+	p.Close()
+	for i := 0; i < 250 && alive(grandchild); i++ {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if alive(grandchild) {
+		t.Fatalf("grandchild %d survived closing the plugin", grandchild)
+	}
+}
