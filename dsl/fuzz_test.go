@@ -26,6 +26,7 @@ func FuzzLoad(f *testing.F) {
 		f.Add(src)
 	}
 	f.Fuzz(func(t *testing.T, src []byte) {
+		assertChunkedParse(t, "fuzz.hcl", src, 1)
 		cfg, diags := LoadSource("fuzz.hcl", src)
 		_ = render(cfg, diags)
 		_ = DiagnosticsJSON(diags, cfg.Files)

@@ -1,0 +1,145 @@
+package dsl
+
+import (
+	"bytes"
+	"fmt"
+	"runtime"
+	"sync"
+	"unicode/utf8"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
+)
+
+// chunkSize is the size above which a file is parsed in chunks of
+// top-level blocks. HCL's lexer keeps every token of a file in memory at once
+// (about 100 bytes a token), so a 10,000-step file would need hundreds of
+// megabytes; chunks bound that, and parse in parallel.
+const chunkSize = 128 << 10
+
+// parseFile parses a pipeline file in HCL native syntax. A large file is
+// split where a top-level block ends ("}" alone at the start of a line)
+// and the next begins (a name at the start of the next line); the chunks
+// parse separately and their bodies are merged. A split at the wrong place
+// (inside a heredoc or a comment, say) makes a chunk fail to parse, and then
+// the whole file is parsed at once, so the result and its diagnostics are
+// always those of a plain parse.
+func parseFile(src []byte, filename string) (*hcl.File, hcl.Diagnostics) {
+	chunks := splitTopLevel(src, chunkSize)
+	if len(chunks) > 1 {
+		if file, ok := parseChunks(src, filename, chunks); ok {
+			return file, nil
+		}
+	}
+	return hclsyntax.ParseConfig(src, filename, hcl.InitialPos)
+}
+
+// chunk is a part of a file, starting at the beginning of a line.
+type chunk struct {
+	start hcl.Pos
+	end   int // byte offset
+}
+
+func splitTopLevel(src []byte, size int) []chunk {
+	if len(src) <= size {
+		return nil
+	}
+	chunks := []chunk{{start: hcl.InitialPos}}
+	line, afterClose := 1, false
+	for off := 0; off < len(src); {
+		next := bytes.IndexByte(src[off:], '\n')
+		lineEnd := len(src)
+		if next >= 0 {
+			lineEnd = off + next + 1
+		}
+		text := bytes.TrimRight(src[off:lineEnd], " \t\r\n")
+		cur := &chunks[len(chunks)-1]
+		if afterClose && len(text) > 0 && isNameStart(text[0]) && off-cur.start.Byte >= size {
+			cur.end = off
+			chunks = append(chunks, chunk{start: hcl.Pos{Line: line, Column: 1, Byte: off}})
+		}
+		if len(text) > 0 && text[0] != '#' {
+			afterClose = string(text) == "}"
+		}
+		off, line = lineEnd, line+1
+	}
+	chunks[len(chunks)-1].end = len(src)
+	return chunks
+}
+
+func isNameStart(c byte) bool {
+	return c == '_' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
+}
+
+func parseChunks(src []byte, filename string, chunks []chunk) (*hcl.File, bool) {
+	bodies := make([]*hclsyntax.Body, len(chunks))
+	failed := make([]bool, len(chunks))
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, runtime.GOMAXPROCS(0))
+	for i, c := range chunks {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			f, diags := hclsyntax.ParseConfig(src[c.start.Byte:c.end], filename, c.start)
+			bodies[i], failed[i] = f.Body.(*hclsyntax.Body), diags.HasErrors()
+		}()
+	}
+	wg.Wait()
+	end := endPos(src)
+	root := &hclsyntax.Body{
+		Attributes: hclsyntax.Attributes{},
+		SrcRange:   hcl.Range{Filename: filename, Start: hcl.InitialPos, End: end},
+		EndRange:   hcl.Range{Filename: filename, Start: end, End: end},
+	}
+	for i, b := range bodies {
+		if failed[i] {
+			return nil, false
+		}
+		for name, attr := range b.Attributes {
+			if root.Attributes[name] != nil {
+				return nil, false // let the plain parse report it
+			}
+			root.Attributes[name] = attr
+		}
+		root.Blocks = append(root.Blocks, b.Blocks...)
+	}
+	return &hcl.File{Body: root, Bytes: src, Nav: navigation{root}}, true
+}
+
+func endPos(src []byte) hcl.Pos {
+	lastLine := src[bytes.LastIndexByte(src, '\n')+1:]
+	return hcl.Pos{Line: bytes.Count(src, []byte{'\n'}) + 1, Column: utf8.RuneCount(lastLine) + 1, Byte: len(src)}
+}
+
+// navigation gives diagnostics their context (`in stage "deploy"`) for a
+// file parsed in chunks, as hclsyntax does for a file parsed whole.
+type navigation struct{ root *hclsyntax.Body }
+
+func (n navigation) block(offset int) *hclsyntax.Block {
+	for _, b := range n.root.Blocks {
+		if b.Range().ContainsOffset(offset) {
+			return b
+		}
+	}
+	return nil
+}
+
+func (n navigation) ContextString(offset int) string {
+	b := n.block(offset)
+	if b == nil {
+		return ""
+	}
+	s := b.Type
+	for _, label := range b.Labels {
+		s += fmt.Sprintf(" %q", label)
+	}
+	return s
+}
+
+func (n navigation) ContextDefRange(offset int) hcl.Range {
+	if b := n.block(offset); b != nil {
+		return b.DefRange()
+	}
+	return hcl.Range{}
+}

@@ -1,0 +1,78 @@
+package dsl
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
+)
+
+// Parsing in chunks gives exactly the structure of a plain parse: same
+// blocks, labels, attributes and source ranges.
+func TestChunkedParseMatchesPlainParse(t *testing.T) {
+	files, _ := filepath.Glob("testdata/invalid/*.hcl")
+	files = append(files, alphaMembers)
+	for _, path := range files {
+		src, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		assertChunkedParse(t, path, src, 1)
+	}
+	assertChunkedParse(t, "generated", generatePipeline(2000), chunkSize)
+}
+
+// A "}" line inside a heredoc is not the end of a block: the chunk that
+// splits there fails to parse and the file is parsed whole.
+func TestChunkedParseFallsBackInsideHeredoc(t *testing.T) {
+	src := []byte("pipeline \"p\" {}\nlocals {\n  script = <<EOT\n}\nstage \"fake\" {\nEOT\n}\nstage \"s\" {\n  step \"a\" {\n    action = std.exec\n  }\n}\n")
+	if chunks := splitTopLevel(src, 1); len(chunks) < 3 {
+		t.Fatalf("expected a split inside the heredoc, got %d chunks", len(chunks))
+	}
+	if _, ok := parseChunks(src, "h.hcl", splitTopLevel(src, 1)); ok {
+		t.Fatal("chunks split inside a heredoc parsed without error")
+	}
+	cfg, diags := LoadSource("h.hcl", src)
+	requireNoDiags(t, cfg, diags)
+	if len(cfg.Stages) != 1 || cfg.Stages[0].Name != "s" {
+		t.Fatalf("stages = %v", cfg.Stages)
+	}
+}
+
+func assertChunkedParse(t testing.TB, name string, src []byte, size int) {
+	t.Helper()
+	plain, diags := hclsyntax.ParseConfig(src, name, hcl.InitialPos)
+	chunks := splitTopLevel(src, size)
+	if len(chunks) < 2 {
+		return
+	}
+	chunked, ok := parseChunks(src, name, chunks)
+	if !ok {
+		return // falls back to the plain parse
+	}
+	if diags.HasErrors() {
+		t.Fatalf("%s: chunks parsed, but the whole file does not: %s", name, diags.Error())
+	}
+	want, got := describeBody(plain.Body.(*hclsyntax.Body)), describeBody(chunked.Body.(*hclsyntax.Body))
+	if got != want {
+		t.Fatalf("%s: chunked parse differs\n got: %s\nwant: %s", name, got, want)
+	}
+}
+
+// describeBody renders a body's structure and ranges.
+func describeBody(b *hclsyntax.Body) string {
+	var parts []string
+	for name, attr := range b.Attributes {
+		parts = append(parts, fmt.Sprintf("%s@%v=%v", name, attr.SrcRange, attr.Expr.Range()))
+	}
+	sort.Strings(parts)
+	for _, block := range b.Blocks {
+		parts = append(parts, fmt.Sprintf("%s%q@%v{%s}", block.Type, block.Labels, block.DefRange(), describeBody(block.Body)))
+	}
+	return strings.Join(parts, " ")
+}
