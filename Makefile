@@ -13,9 +13,9 @@ export PATH    := $(BIN):$(PATH)
 LDFLAGS := -X github.com/pipectl/pipectl/internal/version.Version=$(VERSION)
 
 BUILD_TARGETS := bin/pipectl
-TEST_TARGETS  := test-unit
+TEST_TARGETS  := test-unit test-race
 
-.PHONY: all build test test-unit lint
+.PHONY: all build test test-unit test-race lint
 all: build
 
 include $(wildcard mk/*.mk)
@@ -42,6 +42,10 @@ test: build $(TEST_TARGETS)
 
 test-unit:
 	$(GO) test -count=1 ./...
+
+# The engine and the SDK are concurrent by design: keep them race-free.
+test-race:
+	$(GO) test -race -count=1 ./engine/... ./sdk/...
 
 lint:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go' | grep -v '\.pb\.go$$'))" || (gofmt -l $$(git ls-files '*.go' | grep -v '\.pb\.go$$'); exit 1)
