@@ -1,0 +1,315 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"text/tabwriter"
+	"time"
+
+	"github.com/pipectl/pipectl/sandbox/cluster"
+	"github.com/pipectl/pipectl/sandbox/registry"
+)
+
+// commands are the sandbox-management subcommands.
+var commands = map[string]func(args []string) int{
+	"up":       cmdUp,
+	"down":     cmdDown,
+	"status":   cmdStatus,
+	"env":      cmdEnv,
+	"registry": cmdRegistry,
+	"reap":     cmdReap,
+}
+
+// Exit codes of status (and of commands that find no sandbox).
+const (
+	exitDead       = 1 // some process of the sandbox has exited
+	exitUsage      = 2
+	exitNotRunning = 3
+)
+
+// where holds the flags that locate a sandbox.
+type where struct{ name, dir string }
+
+func (w *where) register(fs *flag.FlagSet) {
+	fs.StringVar(&w.name, "name", "default", "sandbox name; several sandboxes can run side by side")
+	fs.StringVar(&w.dir, "dir", "", "state directory (default: .pipectl/sandbox/NAME under the repository root, or under the current directory outside one)")
+}
+
+func (w *where) resolve() (string, error) {
+	if w.dir != "" {
+		return filepath.Abs(w.dir)
+	}
+	if w.name == "" || strings.ContainsAny(w.name, `/\`) || w.name == "." || w.name == ".." {
+		return "", fmt.Errorf("--name %q: want a plain name such as default or test-1", w.name)
+	}
+	root, err := projectRoot()
+	if err != nil {
+		return "", err
+	}
+	return filepath.Join(root, ".pipectl", "sandbox", w.name), nil
+}
+
+// projectRoot is the nearest directory, from the working directory up,
+// whose go.mod declares pipectl's main module; else the working directory.
+func projectRoot() (string, error) {
+	wd, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for d := wd; ; d = filepath.Dir(d) {
+		if b, err := os.ReadFile(filepath.Join(d, "go.mod")); err == nil &&
+			strings.HasPrefix(strings.TrimSpace(string(b)), "module github.com/pipectl/pipectl\n") {
+			return d, nil
+		}
+		if filepath.Dir(d) == d {
+			return wd, nil
+		}
+	}
+}
+
+func newFlags(name, usage string) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "Usage: pipectl-sandbox %s [flags]\n\n%s\n\nFlags:\n", name, usage)
+		fs.PrintDefaults()
+	}
+	return fs
+}
+
+// parse parses flags; ok is false when the command should exit with code.
+func parse(fs *flag.FlagSet, args []string) (code int, ok bool) {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0, false
+		}
+		return exitUsage, false
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(os.Stderr, "pipectl-sandbox %s: unexpected argument %q\n", fs.Name(), fs.Arg(0))
+		return exitUsage, false
+	}
+	return 0, true
+}
+
+func fail(cmd string, err error) int {
+	fmt.Fprintf(os.Stderr, "pipectl-sandbox %s: %v\n", cmd, err)
+	if errors.Is(err, cluster.ErrNotRunning) {
+		return exitNotRunning
+	}
+	return 1
+}
+
+func cmdUp(args []string) int {
+	fs := newFlags("up", "Start a sandbox and return once it is usable (nodes Ready, default ServiceAccount, registry with the demo images).")
+	var w where
+	w.register(fs)
+	nodes := cluster.NodeSpec{}
+	fs.IntVar(&nodes.Count, "nodes", 1, "number of fake nodes")
+	fs.StringVar(&nodes.CPU, "node-cpu", "4", "allocatable CPU of each node (a Kubernetes quantity)")
+	fs.StringVar(&nodes.Memory, "node-memory", "8Gi", "allocatable memory of each node (a Kubernetes quantity)")
+	fs.IntVar(&nodes.Pods, "node-pods", 110, "maximum pods per node")
+	timeout := fs.Duration("timeout", 2*time.Minute, "give up (and clean up) if the sandbox is not usable by then")
+	watchPID := fs.Int("watch-pid", 0, "stop the sandbox by itself once this process has exited (used by tests)")
+	quiet := fs.Bool("quiet", false, "do not report each step on stderr")
+	if code, ok := parse(fs, args); !ok {
+		return code
+	}
+	dir, err := w.resolve()
+	if err != nil {
+		return fail("up", err)
+	}
+	bin, err := os.Executable()
+	if err != nil {
+		return fail("up", err)
+	}
+	var progress io.Writer = os.Stderr
+	if *quiet {
+		progress = nil
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	st, err := cluster.Up(ctx, cluster.Options{
+		Name: w.name, Dir: dir, Binary: bin, Nodes: nodes, Timeout: *timeout,
+		WatchPID: *watchPID, Progress: progress,
+	})
+	if err != nil {
+		return fail("up", err)
+	}
+	self := os.Args[0]
+	fmt.Printf(`sandbox %q is up after %.1fs: %d fake node(s) of %s CPU / %s, Kubernetes v1.37.2
+  kubeconfig  %s
+  api server  %s
+  registry    %s (%s)
+Use it:
+  eval "$(%s env%s)"
+  kubectl get nodes
+Stop it:
+  %s down%s
+`, st.Name, st.StartSeconds, len(st.Nodes), nodes.CPU, nodes.Memory, st.Kubeconfig, st.Server,
+		st.Registry, strings.Join(st.Images, ", "), self, w.flagsForEcho(), self, w.flagsForEcho())
+	return 0
+}
+
+// flagsForEcho repeats the flags that located this sandbox, for the hints.
+func (w *where) flagsForEcho() string {
+	switch {
+	case w.dir != "":
+		return " --dir " + w.dir
+	case w.name != "default":
+		return " --name " + w.name
+	}
+	return ""
+}
+
+func cmdDown(args []string) int {
+	fs := newFlags("down", "Stop every process of a sandbox (whole process groups) and remove its state directory.")
+	var w where
+	w.register(fs)
+	keep := fs.Bool("keep-state", false, "keep the state directory (logs, etcd data) after stopping")
+	if code, ok := parse(fs, args); !ok {
+		return code
+	}
+	dir, err := w.resolve()
+	if err != nil {
+		return fail("down", err)
+	}
+	if err := cluster.Down(dir, *keep); err != nil {
+		return fail("down", err)
+	}
+	fmt.Fprintf(os.Stderr, "sandbox in %s stopped\n", dir)
+	return 0
+}
+
+// processStatus is one line of `status --json`.
+type processStatus struct {
+	cluster.Process
+	Alive bool `json:"alive"`
+}
+
+func cmdStatus(args []string) int {
+	fs := newFlags("status", "Tell which processes of a sandbox are alive, with the log tail of any that died.\nExit code: 0 all alive, 1 some died, 3 no sandbox.")
+	var w where
+	w.register(fs)
+	asJSON := fs.Bool("json", false, "print the sandbox state and each process's liveness as JSON")
+	if code, ok := parse(fs, args); !ok {
+		return code
+	}
+	dir, err := w.resolve()
+	if err != nil {
+		return fail("status", err)
+	}
+	st, err := cluster.Load(dir)
+	if err != nil {
+		return fail("status", err)
+	}
+	var procs []processStatus
+	dead := 0
+	for _, p := range st.Processes {
+		alive := p.Alive()
+		if !alive {
+			dead++
+		}
+		procs = append(procs, processStatus{p, alive})
+	}
+	if *asJSON {
+		out := struct {
+			*cluster.State
+			Processes []processStatus `json:"processes"`
+		}{st, procs}
+		enc := json.NewEncoder(os.Stdout)
+		enc.SetIndent("", "  ")
+		_ = enc.Encode(out)
+	} else {
+		printStatus(st, procs, dead)
+	}
+	if dead > 0 {
+		return exitDead
+	}
+	return 0
+}
+
+func printStatus(st *cluster.State, procs []processStatus, dead int) {
+	health := "running"
+	switch {
+	case !st.Ready:
+		health = "not ready (its start did not finish)"
+	case dead > 0:
+		health = fmt.Sprintf("DEGRADED: %d of %d processes exited", dead, len(procs))
+	}
+	fmt.Printf("sandbox %q: %s\n  dir         %s\n  kubeconfig  %s\n  api server  %s\n  registry    %s\n\n",
+		st.Name, health, st.Dir, st.Kubeconfig, st.Server, st.Registry)
+	tw := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "PROCESS\tPID\tSTATE\tLOG")
+	for _, p := range procs {
+		state := "running"
+		if !p.Alive {
+			state = "EXITED"
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\n", p.Name, p.PID, state, p.Log)
+	}
+	tw.Flush()
+	for _, p := range procs {
+		if !p.Alive {
+			fmt.Printf("\n%s exited; last lines of %s:\n%s\n", p.Name, p.Log, p.Tail(20))
+		}
+	}
+}
+
+func cmdEnv(args []string) int {
+	fs := newFlags("env", "Print the shell lines that point kubectl, helm and pipectl at a sandbox:\n  eval \"$(pipectl-sandbox env)\"")
+	var w where
+	w.register(fs)
+	if code, ok := parse(fs, args); !ok {
+		return code
+	}
+	dir, err := w.resolve()
+	if err != nil {
+		return fail("env", err)
+	}
+	st, err := cluster.Load(dir)
+	if err != nil {
+		return fail("env", err)
+	}
+	fmt.Print(st.Env())
+	return 0
+}
+
+func cmdRegistry(args []string) int {
+	fs := newFlags("registry", "Serve an in-memory OCI registry over plain HTTP on a loopback address (what up starts).")
+	addr := fs.String("addr", "127.0.0.1:5000", "loopback host:port to listen on")
+	if code, ok := parse(fs, args); !ok {
+		return code
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := registry.Serve(ctx, *addr); err != nil {
+		return fail("registry", err)
+	}
+	return 0
+}
+
+func cmdReap(args []string) int {
+	fs := newFlags("reap", "Stop the sandbox in --dir once process --pid has exited (what up --watch-pid starts).")
+	dir := fs.String("dir", "", "the sandbox's state directory")
+	pid := fs.Int("pid", 0, "the process to watch")
+	if code, ok := parse(fs, args); !ok {
+		return code
+	}
+	if *dir == "" || *pid <= 0 {
+		fmt.Fprintln(os.Stderr, "pipectl-sandbox reap: --dir and --pid are required")
+		return exitUsage
+	}
+	if err := cluster.Reap(*dir, *pid); err != nil {
+		return fail("reap", err)
+	}
+	return 0
+}
