@@ -231,3 +231,19 @@ func TestFormatPath(t *testing.T) {
 		t.Errorf("got %s", got)
 	}
 }
+
+func TestDecodeTakesASubset(t *testing.T) {
+	cfg, _ := conformConfig(&testBlock, cty.ObjectVal(map[string]cty.Value{"url": cty.StringVal("u"), "retries": cty.NumberIntVal(2)}))
+	var just struct {
+		Retries int `cty:"retries"`
+	}
+	if err := Decode(cfg, &just); err != nil || just.Retries != 2 {
+		t.Fatalf("got %+v, %v", just, err)
+	}
+	var extra struct {
+		Nope string `cty:"nope"`
+	}
+	if err := Decode(cfg, &extra); err == nil {
+		t.Error("a field without an attribute decoded")
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"runtime/debug"
+	"strings"
 	"sync"
 	"time"
 
@@ -242,14 +243,4 @@ func (e *eventSink) Artifact(name, mediaType string, data []byte) {
 	e.send(&pb.Apply_Event{Event: &pb.Apply_Event_Artifact{Artifact: &pb.Apply_Artifact{Name: name, MediaType: mediaType, Data: data}}})
 }
 
-func joinKeys[V any](m map[string]V) string {
-	keys := sortedKeys(m)
-	out := ""
-	for i, k := range keys {
-		if i > 0 {
-			out += ", "
-		}
-		out += k
-	}
-	return out
-}
+func joinKeys[V any](m map[string]V) string { return strings.Join(sortedKeys(m), ", ") }

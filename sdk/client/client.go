@@ -4,6 +4,7 @@
 package client
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -137,16 +138,12 @@ func checkSum(path string, want []byte) error {
 	if _, err := io.Copy(h, f); err != nil {
 		return fmt.Errorf("plugin %s: reading for checksum: %w", filepath.Base(path), err)
 	}
-	if got := h.Sum(nil); !equalBytes(got, want) {
+	if got := h.Sum(nil); !bytes.Equal(got, want) {
 		return fmt.Errorf("plugin %s: checksum mismatch: the binary's SHA-256 is %s but %s was expected; "+
 			"the plugin changed since it was locked (run `pipectl init` to re-lock it if the change is intended)",
 			path, hex.EncodeToString(got), hex.EncodeToString(want))
 	}
 	return nil
-}
-
-func equalBytes(a, b []byte) bool {
-	return len(a) == len(b) && string(a) == string(b)
 }
 
 // Schema returns the plugin's schema, asking the plugin once.
