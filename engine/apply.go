@@ -10,6 +10,8 @@ import (
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/zclconf/go-cty/cty"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	"github.com/pipectl/pipectl/dsl"
 	"github.com/pipectl/pipectl/engine/dag"
@@ -254,7 +256,7 @@ func (rn *run) runStep(ctx context.Context, s *dsl.Step, ph PhaseGraph) Status {
 		rn.finish(s, StatusFailed, cty.NullVal(cty.DynamicPseudoType))
 		return StatusFailed
 	}
-	plugin, schema, err := rn.Host.Plugin(ctx, s.Action.Plugin)
+	_, schema, err := rn.Host.Plugin(ctx, s.Action.Plugin)
 	if err != nil {
 		return fail(err.Error())
 	}
@@ -287,7 +289,7 @@ func (rn *run) runStep(ctx context.Context, s *dsl.Step, ph PhaseGraph) Status {
 	var wg sync.WaitGroup
 	for i, key := range keys {
 		wg.Go(func() {
-			inst := instance{run: rn, step: s, meta: meta, key: key, base: base, plugin: plugin, block: &as.Block}
+			inst := instance{run: rn, step: s, meta: meta, key: key, base: base, block: &as.Block}
 			inst.base.Instance = key
 			st, out := inst.apply(ctx, scope.StepEvalContext(s, values, eachOf(key)))
 			statuses[i] = st
@@ -336,7 +338,6 @@ type instance struct {
 	meta   *dsl.StepMeta
 	key    string
 	base   Event
-	plugin *client.Plugin
 	block  *sdk.Block
 }
 
@@ -388,7 +389,11 @@ func (in *instance) attempt(ctx context.Context, config cty.Value, attempt int) 
 		actx, cancel = context.WithTimeout(ctx, in.meta.Timeout)
 	}
 	defer cancel()
-	res, err := in.plugin.Apply(actx, client.ApplyRequest{Action: in.step.Action.Name, StepID: instanceID(in.step.Name, in.key), Config: config},
+	plugin, _, err := in.Host.Plugin(ctx, in.step.Action.Plugin) // a fresh process if the last one died
+	if err != nil {
+		return StatusFailed, cty.NullVal(cty.DynamicPseudoType), err.Error()
+	}
+	res, err := plugin.Apply(actx, client.ApplyRequest{Action: in.step.Action.Name, StepID: instanceID(in.step.Name, in.key), Config: config},
 		func(e client.Event) { in.pluginEvent(e, attempt) })
 	null := cty.NullVal(cty.DynamicPseudoType)
 	switch {
@@ -397,6 +402,10 @@ func (in *instance) attempt(ctx context.Context, config cty.Value, attempt int) 
 	case err != nil && errors.Is(actx.Err(), context.DeadlineExceeded):
 		return StatusFailed, null, fmt.Sprintf("timed out after %s", in.meta.Timeout)
 	case err != nil:
+		if status.Code(err) == codes.Unavailable {
+			in.Host.Retire(in.step.Action.Plugin, plugin)
+			return StatusFailed, null, fmt.Sprintf("plugin %s exited or stopped answering during the step: %v", in.step.Action.Plugin, err)
+		}
 		return StatusFailed, null, err.Error()
 	case res.Diagnostics.HasErrors():
 		return StatusFailed, null, diagnosticsText(res.Diagnostics)

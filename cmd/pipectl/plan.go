@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 
-
 	"github.com/hashicorp/hcl/v2"
 	"github.com/spf13/cobra"
 
@@ -132,4 +131,3 @@ func interruptible(parent context.Context, onFirst func()) (ctx, kill context.Co
 		cancelKill()
 	}
 }
-

@@ -109,6 +109,22 @@ func (h *Host) start(ctx context.Context, name string) (*client.Plugin, *sdk.Sch
 	return p, schema, nil
 }
 
+// Retire drops a plugin process that stopped answering (its connection
+// broke), so that the next step that needs the plugin gets a fresh one
+// rather than the same dead end.
+func (h *Host) Retire(name string, p *client.Plugin) {
+	h.mu.Lock()
+	l, ok := h.running[name]
+	if ok && l.plugin == p {
+		delete(h.running, name)
+	}
+	h.mu.Unlock()
+	if ok && l.plugin == p {
+		h.logger.Warn("plugin stopped answering; the next step starts it again", "plugin", name)
+		p.Close()
+	}
+}
+
 func (l *launch) crashed() bool {
 	select {
 	case <-l.done:

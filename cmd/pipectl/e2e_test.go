@@ -1,0 +1,421 @@
+package main_test
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/pipectl/pipectl/engine"
+)
+
+// End-to-end tests: the real pipectl binary and the real std plugin, as a
+// user runs them.
+
+var binDir string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "pipectl-e2e")
+	if err != nil {
+		panic(err)
+	}
+	binDir = dir
+	for out, pkg := range map[string]string{
+		"pipectl":            "github.com/pipectl/pipectl/cmd/pipectl",
+		"pipectl-plugin-std": "github.com/pipectl/pipectl/plugins/std",
+	} {
+		build := exec.Command("go", "build", "-o", filepath.Join(dir, out), pkg)
+		build.Stderr = os.Stderr
+		if err := build.Run(); err != nil {
+			fmt.Fprintln(os.Stderr, "build", pkg, err)
+			os.Exit(1)
+		}
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+type project struct {
+	t   *testing.T
+	dir string
+	env []string
+}
+
+// newProject writes a pipeline into a fresh directory and runs pipectl init.
+func newProject(t *testing.T, src string) *project {
+	t.Helper()
+	p := &project{t: t, dir: t.TempDir()}
+	p.env = append(os.Environ(), "PIPECTL_PLUGIN_PATH="+binDir, "NO_COLOR=1")
+	p.write("pipeline.hcl", src)
+	if out, errOut, code := p.run("init"); code != 0 {
+		t.Fatalf("init: %d\n%s%s", code, out, errOut)
+	}
+	return p
+}
+
+func (p *project) write(name, content string) {
+	p.t.Helper()
+	if err := os.WriteFile(filepath.Join(p.dir, name), []byte(content), 0o644); err != nil {
+		p.t.Fatal(err)
+	}
+}
+
+func (p *project) command(args ...string) *exec.Cmd {
+	cmd := exec.Command(filepath.Join(binDir, "pipectl"), args...)
+	cmd.Dir, cmd.Env = p.dir, p.env
+	return cmd
+}
+
+func (p *project) run(args ...string) (stdout, stderr string, code int) {
+	p.t.Helper()
+	var out, errOut bytes.Buffer
+	cmd := p.command(args...)
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	err := cmd.Run()
+	var exit *exec.ExitError
+	switch {
+	case errors.As(err, &exit):
+		code = exit.ExitCode()
+	case err != nil:
+		p.t.Fatal(err)
+	}
+	return out.String(), errOut.String(), code
+}
+
+// events decodes a -json event stream.
+func events(t *testing.T, stream string) []engine.Event {
+	t.Helper()
+	var out []engine.Event
+	for _, line := range strings.Split(strings.TrimSpace(stream), "\n") {
+		var e engine.Event
+		if err := json.Unmarshal([]byte(line), &e); err != nil {
+			t.Fatalf("not a JSON event: %q", line)
+		}
+		out = append(out, e)
+	}
+	return out
+}
+
+func statusOf(evs []engine.Event, step string) engine.Status {
+	for _, e := range evs {
+		if e.Type == engine.StepFinished && e.Step == step {
+			return e.Status
+		}
+	}
+	return ""
+}
+
+const handlersPipeline = `
+pipeline "e2e" {}
+stage "work" {
+  step "long" {
+    action  = std.exec
+    command = "sh"
+    args    = ["-c", "echo pid $PPID; exec sleep 60"]
+  }
+  on_failure {
+    step "rollback" {
+      action  = std.exec
+      command = "echo"
+      args    = ["rolled back"]
+    }
+  }
+}
+finally {
+  step "record" {
+    action = std.noop
+  }
+}
+`
+
+// startJSON starts `pipectl apply -json` and returns the command and a
+// channel of its events as they come.
+func startJSON(t *testing.T, p *project) (*exec.Cmd, <-chan engine.Event, *bytes.Buffer) {
+	t.Helper()
+	cmd := p.command("apply", "-auto-approve", "-json")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	ch := make(chan engine.Event, 100)
+	go func() {
+		defer close(ch)
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			var e engine.Event
+			if json.Unmarshal(sc.Bytes(), &e) == nil {
+				ch <- e
+			}
+		}
+		_, _ = io.Copy(io.Discard, stdout)
+	}()
+	return cmd, ch, &stderr
+}
+
+// waitFor reads events until one matches, collecting them all.
+func waitFor(t *testing.T, ch <-chan engine.Event, seen *[]engine.Event, match func(engine.Event) bool) engine.Event {
+	t.Helper()
+	timeout := time.After(30 * time.Second)
+	for {
+		select {
+		case e, ok := <-ch:
+			if !ok {
+				t.Fatalf("the event stream ended first: %+v", *seen)
+			}
+			*seen = append(*seen, e)
+			if match(e) {
+				return e
+			}
+		case <-timeout:
+			t.Fatalf("timed out waiting; events so far: %+v", *seen)
+		}
+	}
+}
+
+func drain(ch <-chan engine.Event, seen *[]engine.Event) {
+	for e := range ch {
+		*seen = append(*seen, e)
+	}
+}
+
+func exitCode(err error) int {
+	var exit *exec.ExitError
+	if errors.As(err, &exit) {
+		return exit.ExitCode()
+	}
+	return 0
+}
+
+func TestInterruptCancelsRunningStepsAndRunsHandlers(t *testing.T) {
+	p := newProject(t, handlersPipeline)
+	cmd, ch, stderr := startJSON(t, p)
+	var seen []engine.Event
+	log := waitFor(t, ch, &seen, func(e engine.Event) bool { return e.Type == engine.StepLog && e.Step == "long" })
+	pluginPID, _ := strconv.Atoi(strings.TrimPrefix(log.Message, "pid "))
+	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	drain(ch, &seen)
+	if code := exitCode(cmd.Wait()); code != 130 {
+		t.Fatalf("exit code %d, want 130; stderr %s", code, stderr)
+	}
+	for step, want := range map[string]engine.Status{"long": engine.StatusCancelled, "rollback": engine.StatusSucceeded, "record": engine.StatusSucceeded} {
+		if got := statusOf(seen, step); got != want {
+			t.Errorf("%s: %s, want %s", step, got, want)
+		}
+	}
+	// The plugin's process group ended with the run: no orphaned sleep.
+	if pluginPID > 0 && syscall.Kill(pluginPID, 0) == nil {
+		t.Errorf("plugin process %d still alive after the run", pluginPID)
+	}
+}
+
+func TestKilledPluginFailsItsStepAndHandlersStillRun(t *testing.T) {
+	p := newProject(t, handlersPipeline)
+	cmd, ch, stderr := startJSON(t, p)
+	var seen []engine.Event
+	log := waitFor(t, ch, &seen, func(e engine.Event) bool { return e.Type == engine.StepLog && e.Step == "long" })
+	pid, err := strconv.Atoi(strings.TrimPrefix(log.Message, "pid "))
+	if err != nil {
+		t.Fatalf("no plugin pid in %q", log.Message)
+	}
+	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	drain(ch, &seen)
+	if code := exitCode(cmd.Wait()); code != 1 {
+		t.Fatalf("exit code %d, want 1; stderr %s", code, stderr)
+	}
+	if got := statusOf(seen, "long"); got != engine.StatusFailed {
+		t.Errorf("long: %s, want failed", got)
+	}
+	for _, e := range seen {
+		if e.Type == engine.StepFinished && e.Step == "long" && !strings.Contains(e.Message, "exited") {
+			t.Errorf("failure message does not say the plugin died: %q", e.Message)
+		}
+	}
+	if statusOf(seen, "rollback") != engine.StatusSucceeded || statusOf(seen, "record") != engine.StatusSucceeded {
+		t.Errorf("handlers did not run on a fresh plugin: %+v", seen)
+	}
+}
+
+func TestTamperedPluginIsRefused(t *testing.T) {
+	p := newProject(t, `
+pipeline "e2e" {}
+stage "s" {
+  step "a" {
+    action = std.noop
+  }
+}`)
+	// Install a copy of the plugin in the project, lock it, then change it.
+	plugins := filepath.Join(p.dir, ".pipectl", "plugins")
+	if err := os.MkdirAll(plugins, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	bin, err := os.ReadFile(filepath.Join(binDir, "pipectl-plugin-std"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	copyPath := filepath.Join(plugins, "pipectl-plugin-std")
+	if err := os.WriteFile(copyPath, bin, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if _, e, code := p.run("init", "-upgrade"); code != 0 {
+		t.Fatalf("init: %s", e)
+	}
+	if err := os.WriteFile(copyPath, append(bin, "tampered"...), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	_, errOut, code := p.run("plan")
+	if code != 1 || !strings.Contains(errOut, "does not match .pipectl.lock.hcl") {
+		t.Fatalf("plan of a tampered plugin: exit %d\n%s", code, errOut)
+	}
+	if _, errOut, code := p.run("init"); code != 1 || !strings.Contains(errOut, "init -upgrade") {
+		t.Fatalf("init over a tampered plugin: exit %d\n%s", code, errOut)
+	}
+}
+
+func TestStalePlanIsRefused(t *testing.T) {
+	p := newProject(t, `
+pipeline "e2e" {}
+stage "s" {
+  step "observe" {
+    action      = std.noop
+    fingerprint = trimspace(file("world.txt"))
+  }
+}`)
+	p.write("world.txt", "revision 1")
+	if _, errOut, code := p.run("plan", "-out", "plan.json"); code != 0 {
+		t.Fatalf("plan: %s", errOut)
+	}
+	p.write("world.txt", "revision 2")
+	out, errOut, code := p.run("apply", "plan.json")
+	if code != 1 || !strings.Contains(errOut, "Saved plan is stale") {
+		t.Fatalf("apply of a stale plan: exit %d\n%s%s", code, out, errOut)
+	}
+	if strings.Contains(out, "observe: std.noop started") {
+		t.Fatal("a step ran from the stale plan")
+	}
+	p.write("world.txt", "revision 1")
+	if out, errOut, code := p.run("apply", "plan.json"); code != 0 || !strings.Contains(out, "Run succeeded") {
+		t.Fatalf("apply of a fresh plan: exit %d\n%s%s", code, out, errOut)
+	}
+}
+
+func TestSensitiveVariableNeverLeaks(t *testing.T) {
+	const secret = "Sup3r-S3cret-Value"
+	p := newProject(t, `
+pipeline "e2e" {}
+variable "password" {
+  type      = string
+  sensitive = true
+}
+stage "s" {
+  step "use" {
+    action  = std.exec
+    command = "sh"
+    args    = ["-c", "echo connecting with ${var.password}"]
+  }
+  step "fail" {
+    action = std.noop
+    fail   = "rejected ${var.password}"
+  }
+}
+output "password_echo" {
+  value = step.use.stdout
+}`)
+	t.Setenv("unused", "")
+	p.env = append(p.env, "PIPECTL_VAR_password="+secret)
+	planOut, planErr, code := p.run("plan", "-out", "plan.json")
+	if code != 0 {
+		t.Fatalf("plan: %s", planErr)
+	}
+	planJSON, _, _ := p.run("plan", "-json")
+	planFile, err := os.ReadFile(filepath.Join(p.dir, "plan.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	applyOut, applyErr, _ := p.run("apply", "plan.json")
+	jsonOut, jsonErr, _ := p.run("apply", "-auto-approve", "-json")
+	for name, text := range map[string]string{
+		"plan stdout": planOut + planErr, "plan -json": planJSON, "plan file": string(planFile),
+		"apply stdout": applyOut + applyErr, "apply -json": jsonOut + jsonErr,
+	} {
+		if strings.Contains(text, secret) {
+			t.Errorf("the secret appears in %s:\n%s", name, text)
+		}
+	}
+	if !strings.Contains(applyOut, "connecting with (sensitive value)") {
+		t.Errorf("apply output does not show the redacted log line:\n%s", applyOut)
+	}
+}
+
+func TestValidateReportsEveryErrorWithPositions(t *testing.T) {
+	p := newProject(t, `
+pipeline "e2e" {}
+stage "s" {
+  step "a" {
+    action = std.noop
+  }
+}`)
+	p.write("pipeline.hcl", `
+pipeline "e2e" {}
+stage "s" {
+  step "a" {
+    action = std.noop
+    inptus = 1
+  }
+  step "b" {
+    action = std.nop
+  }
+}`)
+	out, errOut, code := p.run("validate")
+	if code != 1 {
+		t.Fatalf("exit %d\n%s", code, out)
+	}
+	for _, want := range []string{
+		"on pipeline.hcl line 6", `Did you mean "inputs"?`,
+		"on pipeline.hcl line 9", "Did you mean std.noop?",
+	} {
+		if !strings.Contains(errOut, want) {
+			t.Errorf("validate output lacks %q:\n%s", want, errOut)
+		}
+	}
+}
+
+func TestPlanDetailedExitCode(t *testing.T) {
+	p := newProject(t, `
+pipeline "e2e" {}
+stage "s" {
+  step "a" {
+    action   = std.render
+    template = "hello"
+    output   = "out.txt"
+  }
+}`)
+	if _, errOut, code := p.run("plan", "-detailed-exitcode"); code != 2 {
+		t.Fatalf("plan with a change: exit %d, want 2\n%s", code, errOut)
+	}
+	if _, errOut, code := p.run("apply", "-auto-approve"); code != 0 {
+		t.Fatalf("apply: %s", errOut)
+	}
+	if _, errOut, code := p.run("plan", "-detailed-exitcode"); code != 0 {
+		t.Fatalf("plan with nothing to change: exit %d, want 0\n%s", code, errOut)
+	}
+}
