@@ -41,7 +41,7 @@ func TestMain(m *testing.M) {
 }
 
 type fixture struct {
-	t        *testing.T
+	t        testing.TB
 	pipeline *engine.Pipeline
 	host     *pluginhost.Host
 	redactor *engine.Redactor
@@ -51,7 +51,7 @@ type fixture struct {
 
 // load writes a pipeline into a fresh directory with the std plugin
 // installed and locked there, and loads it.
-func load(t *testing.T, src string, in dsl.Inputs) *fixture {
+func load(t testing.TB, src string, in dsl.Inputs) *fixture {
 	t.Helper()
 	dir := t.TempDir()
 	if err := os.WriteFile(filepath.Join(dir, "pipeline.hcl"), []byte(src), 0o644); err != nil {

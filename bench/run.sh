@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Runs pipectl's benchmarks and prints their numbers. Anyone can run it:
+#   bench/run.sh            # everything
+#   bench/run.sh engine     # one group: dsl, engine, plugins
+# Targets (see docs/architecture.md): validate 10,000 steps < 1 s and
+# < 200 MB; < 1 ms of engine overhead per step; wall time within 5% of the
+# critical path; plugin launch + handshake < 100 ms.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export GOFLAGS=-buildvcs=false
+what=${1:-all}
+
+run() { echo "== $1"; shift; go test -run '^$' "$@" | grep -E '^(Benchmark|ok|FAIL)' ; }
+
+if [[ $what == all || $what == dsl ]]; then
+  run "language: Load + Bind + decode of generated pipelines" -bench 'LoadBindDecode|PeakMemory' -benchmem ./dsl
+fi
+if [[ $what == all || $what == engine ]]; then
+  run "engine: 1,000 noop steps (per-step cost incl. the plugin round trip)" -bench ApplyNoop1000 -benchtime 5x ./engine
+  run "engine: sleep DAG against its 900 ms critical path" -bench CriticalPath -benchtime 5x ./engine
+  run "engine: DAG sort and cycle search, 10,000 nodes" -bench . -benchmem ./engine/dag
+fi
+if [[ $what == all || $what == plugins ]]; then
+  run "plugins: launch + handshake + GetSchema + Close of the std plugin" -bench Launch -benchtime 20x ./sdk/client
+fi

@@ -1,0 +1,83 @@
+package engine_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pipectl/pipectl/dsl"
+	"github.com/pipectl/pipectl/engine"
+)
+
+// noopPipeline is n noop steps in stages of ten, each step depending on
+// one step of the stage before, so the scheduler works on a real graph.
+func noopPipeline(n int) string {
+	var b strings.Builder
+	b.WriteString("pipeline \"bench\" {}\n")
+	for s := 0; s*10 < n; s++ {
+		fmt.Fprintf(&b, "stage \"s%d\" {\n", s)
+		for i := s * 10; i < min(n, s*10+10); i++ {
+			fmt.Fprintf(&b, "  step \"n%d\" {\n    action = std.noop\n", i)
+			if i >= 10 {
+				fmt.Fprintf(&b, "    inputs = step.n%d.step_id\n", i-10)
+			}
+			b.WriteString("  }\n")
+		}
+		b.WriteString("}\n")
+	}
+	return b.String()
+}
+
+// BenchmarkApplyNoop1000 measures the engine's cost per step: scheduling,
+// evaluation, decoding and one Apply round trip to the plugin process.
+func BenchmarkApplyNoop1000(b *testing.B) {
+	f := load(b, noopPipeline(1000), dsl.Inputs{})
+	f.apply(context.Background(), 10) // warm: the plugin is launched
+	b.ResetTimer()
+	for b.Loop() {
+		f.events = f.events[:0]
+		if res := f.apply(context.Background(), 10); res.Status != engine.StatusSucceeded {
+			b.Fatalf("status %s", res.Status)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/1000/1e6, "ms/step")
+}
+
+// BenchmarkCriticalPath runs a DAG of sleep steps whose critical path is
+// known, and reports how far the wall time is above it.
+func BenchmarkCriticalPath(b *testing.B) {
+	// Three chains: 4×200ms (the critical path, 800ms), 3×150ms, 6×50ms,
+	// joined by a final 100ms step: critical path 900ms.
+	var src strings.Builder
+	src.WriteString("pipeline \"cp\" {}\nstage \"s\" {\n")
+	chain := func(name string, n int, d string) {
+		for i := 0; i < n; i++ {
+			fmt.Fprintf(&src, "  step \"%s%d\" {\n    action = std.sleep\n    duration = %q\n", name, i, d)
+			if i > 0 {
+				fmt.Fprintf(&src, "    depends_on = [step.%s%d]\n", name, i-1)
+			}
+			src.WriteString("  }\n")
+		}
+	}
+	chain("a", 4, "200ms")
+	chain("b", 3, "150ms")
+	chain("c", 6, "50ms")
+	src.WriteString("  step \"join\" {\n    action = std.sleep\n    duration = \"100ms\"\n    depends_on = [step.a3, step.b2, step.c5]\n  }\n}\n")
+	const critical = 900 * time.Millisecond
+	f := load(b, src.String(), dsl.Inputs{})
+	f.apply(context.Background(), 10)
+	b.ResetTimer()
+	var total time.Duration
+	for b.Loop() {
+		start := time.Now()
+		if res := f.apply(context.Background(), 10); res.Status != engine.StatusSucceeded {
+			b.Fatalf("status %s", res.Status)
+		}
+		total += time.Since(start)
+	}
+	wall := total / time.Duration(b.N)
+	b.ReportMetric(float64(wall.Milliseconds()), "wall-ms")
+	b.ReportMetric(100*float64(wall-critical)/float64(critical), "%-over-critical-path")
+}
