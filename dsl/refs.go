@@ -234,21 +234,21 @@ func (l *loader) checkRef(ref Ref) {
 
 // stepExpressions returns every expression of a step body in source order,
 // nested blocks included, except action and depends_on, which are not
-// value expressions.
-func stepExpressions(body hcl.Body) []hcl.Expression {
+// value expressions, and skip (a misspelled action).
+func stepExpressions(body hcl.Body, skip string) []hcl.Expression {
 	sb, ok := body.(*hclsyntax.Body)
 	if !ok {
 		return nil
 	}
 	var out []hcl.Expression
-	collectExpressions(sb, true, &out)
+	collectExpressions(sb, skip, true, &out)
 	return out
 }
 
-func collectExpressions(b *hclsyntax.Body, top bool, out *[]hcl.Expression) {
+func collectExpressions(b *hclsyntax.Body, skip string, top bool, out *[]hcl.Expression) {
 	attrs := make([]*hclsyntax.Attribute, 0, len(b.Attributes))
 	for name, attr := range b.Attributes {
-		if top && (name == "action" || name == "depends_on") {
+		if top && (name == "action" || name == "depends_on" || name == skip) {
 			continue
 		}
 		attrs = append(attrs, attr)
@@ -258,7 +258,7 @@ func collectExpressions(b *hclsyntax.Body, top bool, out *[]hcl.Expression) {
 		*out = append(*out, attr.Expr)
 	}
 	for _, block := range b.Blocks {
-		collectExpressions(block.Body, false, out)
+		collectExpressions(block.Body, "", false, out)
 	}
 }
 

@@ -2,6 +2,7 @@ package dsl
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/ext/typeexpr"
@@ -325,4 +326,40 @@ func exprRange(expr hclsyntax.Expression, path cty.Path) hcl.Range {
 		}
 	}
 	return expr.Range()
+}
+
+// DecodeConfig decodes the step's configuration against its action's
+// schema, as DecodeBody does. A name the schema does not know and that looks
+// like a misspelled meta-argument ("depend_on", "retyr") gets that
+// suggestion.
+func (s *Step) DecodeConfig(schema *BlockSchema, ctx *hcl.EvalContext) (cty.Value, hcl.Diagnostics) {
+	val, diags := DecodeBody(s.Config, schema, ctx)
+	body, ok := s.Config.(*hclsyntax.Body)
+	if !ok {
+		return val, diags
+	}
+	for _, d := range diags {
+		if d.Subject == nil || strings.Contains(d.Detail, "Did you mean") {
+			continue
+		}
+		var name string
+		switch d.Summary {
+		case "Unsupported argument":
+			for n, attr := range body.Attributes {
+				if attr.NameRange == *d.Subject {
+					name = n
+				}
+			}
+		case "Unsupported block type":
+			for _, b := range body.Blocks {
+				if b.TypeRange == *d.Subject {
+					name = b.Type
+				}
+			}
+		}
+		if hint := suggest(name, metaArgumentNames(), ""); name != "" && hint != "" {
+			d.Detail += strings.Replace(hint, "Did you mean", "Did you mean the meta-argument", 1)
+		}
+	}
+	return val, diags
 }

@@ -232,3 +232,29 @@ stage "s" {
 		}
 	}
 }
+
+// A misspelled meta-argument is an unknown configuration name to the
+// schema; DecodeConfig says which meta-argument was meant.
+func TestDecodeConfigSuggestsMetaArguments(t *testing.T) {
+	cfg := mustLoad(t, `pipeline "p" {}
+stage "s" {
+  step "b" {
+    action = std.exec
+  }
+  step "a" {
+    action    = helm.upgrade
+    release   = "members"
+    chart     = "c"
+    depend_on = [step.b]
+    retyr {
+      attempts = 2
+    }
+  }
+}
+`)
+	scope, _ := cfg.Bind(Inputs{Getenv: noEnv})
+	st := cfg.Step("a")
+	_, diags := st.DecodeConfig(upgradeSchema, scope.StepEvalContext(st, nil, nil))
+	wantDiag(t, diags, "Unsupported argument", `Did you mean the meta-argument "depends_on"?`)
+	wantDiag(t, diags, "Unsupported block type", `Did you mean the meta-argument "retry"?`)
+}

@@ -2,6 +2,7 @@ package dsl
 
 import (
 	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
 )
 
 var stageSchema = &hcl.BodySchema{
@@ -92,8 +93,13 @@ func (l *loader) step(block *hcl.Block, stage string, kind StepKind) *Step {
 	s.Config = config
 	attrs := content.Attributes
 
+	misspelled := ""
 	if attr := attrs["action"]; attr != nil {
 		s.Action = l.action(attr)
+	} else if misspelled = misspelledMeta(config, "action"); misspelled != "" {
+		attr := config.(*hclsyntax.Body).Attributes[misspelled]
+		l.errorf(attr.NameRange, "Missing action",
+			"Step %q has no action. Did you mean \"action\" instead of %q?", s.Name, misspelled)
 	} else {
 		l.errorf(block.DefRange, "Missing action",
 			"Step %q has no action. Say what it does with action = PLUGIN.ACTION, for example action = std.exec.", s.Name)
@@ -114,7 +120,7 @@ func (l *loader) step(block *hcl.Block, stage string, kind StepKind) *Step {
 		l.diags = append(l.diags, diags...)
 		s.Retry = &Retry{Attempts: exprOf(rc.Attributes["attempts"]), Backoff: exprOf(rc.Attributes["backoff"]), DeclRange: b.DefRange}
 	}
-	for _, expr := range stepExpressions(block.Body) {
+	for _, expr := range stepExpressions(block.Body, misspelled) {
 		l.scoped(expr, exprStep, s)
 	}
 	return s
@@ -186,4 +192,37 @@ func (l *loader) indexSteps(steps []*Step) {
 		l.cfg.stepIndex[s.Name] = s
 		l.cfg.steps = append(l.cfg.steps, s)
 	}
+}
+
+// misspelledMeta returns the configuration attribute that looks like a
+// misspelling of the given meta-argument, or "".
+func misspelledMeta(config hcl.Body, meta string) string {
+	body, ok := config.(*hclsyntax.Body)
+	if !ok {
+		return ""
+	}
+	for _, name := range sortedKeys(body.Attributes) {
+		if !isMetaArgument(name) && suggest(name, []string{meta}, "") != "" {
+			return name
+		}
+	}
+	return ""
+}
+
+func isMetaArgument(name string) bool {
+	for _, a := range metaSchema.Attributes {
+		if a.Name == name {
+			return true
+		}
+	}
+	return name == "retry"
+}
+
+// metaArgumentNames lists the meta-arguments, for suggestions.
+func metaArgumentNames() []string {
+	names := []string{"retry"}
+	for _, a := range metaSchema.Attributes {
+		names = append(names, a.Name)
+	}
+	return names
 }

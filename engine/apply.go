@@ -334,11 +334,11 @@ func worst(statuses []Status) Status {
 // instance is one instance of a step being applied.
 type instance struct {
 	*run
-	step   *dsl.Step
-	meta   *dsl.StepMeta
-	key    string
-	base   Event
-	block  *sdk.Block
+	step  *dsl.Step
+	meta  *dsl.StepMeta
+	key   string
+	base  Event
+	block *sdk.Block
 }
 
 // apply decodes the instance's config with known values and applies it,
