@@ -84,6 +84,7 @@ func (s *Step) EvalMeta(ctx *hcl.EvalContext) (*StepMeta, hcl.Diagnostics) {
 		diags = append(diags, d...)
 		m.ContinueOnError = !d.HasErrors() && val.True()
 	}
+	sortDiagnostics(diags)
 	return m, diags
 }
 
@@ -146,9 +147,11 @@ func evalForEach(expr hcl.Expression, ctx *hcl.EvalContext) (map[string]cty.Valu
 			instances[v.AsString()] = v
 		}
 		return instances, false, nil
-	case ty.IsListType() || ty.IsTupleType() || ty.IsSetType():
+	case ty.IsListType() || ty.IsTupleType():
 		return nil, false, metaError(expr, summary,
-			"for_each must be a map, an object or a set of strings, not a %s. Convert a list of strings with toset(...).", ty.FriendlyName())
+			"for_each must be a map, an object or a set of strings, not a list. Convert a list of strings with toset(...).")
+	case ty.IsSetType():
+		return nil, false, metaError(expr, summary, "for_each must be a map, an object or a set of strings, not a %s.", ty.FriendlyName())
 	}
 	return nil, false, metaError(expr, summary, "for_each must be a map, an object or a set of strings, not a %s.", ty.FriendlyName())
 }
