@@ -191,3 +191,20 @@ func (r Ref) String() string { return r.Kind + "." + r.Name }
 // timeout, retry and continue_on_error. depends_on is not included (see
 // DependsOn). These are the step's implicit dependencies.
 func (s *Step) References() []Ref { return s.refs }
+
+// PluginRequirements returns every plugin the pipeline needs: those its
+// actions use, with the version constraint and source of their plugin block
+// when there is one (a plugin used without a block gets source = its name and
+// no constraint), plus declared plugins no action uses.
+func (c *Config) PluginRequirements() map[string]*PluginRequirement {
+	reqs := make(map[string]*PluginRequirement, len(c.Plugins))
+	for name, p := range c.Plugins {
+		reqs[name] = p
+	}
+	for _, s := range c.steps {
+		if p := s.Action.Plugin; p != "" && reqs[p] == nil {
+			reqs[p] = &PluginRequirement{Name: p, Source: p, DeclRange: s.Action.Range}
+		}
+	}
+	return reqs
+}

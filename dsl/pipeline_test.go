@@ -117,3 +117,27 @@ func refsString(refs []Ref) string {
 	}
 	return strings.Join(parts, " ")
 }
+
+func TestPluginRequirements(t *testing.T) {
+	cfg := mustLoad(t, `pipeline "p" {}
+plugin "helm" {
+  source  = "registry.local/helm"
+  version = "~> 1.2"
+}
+stage "s" {
+  step "a" {
+    action = helm.lint
+  }
+  step "b" {
+    action = trivy.image
+  }
+}
+`)
+	reqs := cfg.PluginRequirements()
+	if len(reqs) != 2 || reqs["helm"].Version != "~> 1.2" || reqs["helm"].Source != "registry.local/helm" {
+		t.Errorf("helm requirement = %+v", reqs["helm"])
+	}
+	if r := reqs["trivy"]; r == nil || r.Version != "" || r.Source != "trivy" || r.DeclRange.Start.Line != 11 {
+		t.Errorf("implicit trivy requirement = %+v", r)
+	}
+}
