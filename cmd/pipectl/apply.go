@@ -51,7 +51,7 @@ func runApply(cmd *cobra.Command, f *pipelineFlags, path string, autoApprove boo
 		return err
 	}
 	defer s.close()
-	v := &view.Apply{Base: s.base}
+	v := view.NewApply(s.base, isTerminal(cmd))
 	ctx, kill, stop := interruptible(cmd.Context(), func() {
 		v.Event(engine.Event{Type: engine.RunCancelling, Message: "Interrupt received: cancelling the running steps…"})
 	})

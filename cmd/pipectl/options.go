@@ -108,6 +108,11 @@ func (w redactingWriter) Write(b []byte) (int, error) {
 
 // useColor is true when output goes to a terminal and nobody said no.
 func useColor(cmd *cobra.Command, noColor bool) bool {
+	return !noColor && os.Getenv("NO_COLOR") == "" && isTerminal(cmd)
+}
+
+// isTerminal reports whether the command's output is a terminal.
+func isTerminal(cmd *cobra.Command) bool {
 	f, ok := cmd.OutOrStdout().(*os.File)
-	return ok && !noColor && os.Getenv("NO_COLOR") == "" && term.IsTerminal(int(f.Fd()))
+	return ok && term.IsTerminal(int(f.Fd()))
 }

@@ -8,6 +8,21 @@ import (
 	"github.com/pipectl/pipectl/engine"
 )
 
+// ApplyView is what apply reports to: the run's events, then its result.
+type ApplyView interface {
+	engine.EventSink
+	Result(*engine.Result)
+}
+
+// NewApply picks the view: JSON lines, a live panel on a terminal, or
+// plain lines (CI logs, pipes).
+func NewApply(base Base, terminal bool) ApplyView {
+	if terminal && !base.JSON {
+		return NewLiveApply(base)
+	}
+	return &Apply{Base: base}
+}
+
 // Apply renders a run's events: plain lines for people (one per event,
 // prefixed with the step, readable in CI logs and terminals alike), or one
 // JSON object per line for machines.
