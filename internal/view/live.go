@@ -30,7 +30,7 @@ type liveBar struct {
 func NewLiveApply(base Base) *LiveApply {
 	out := base.Out
 	p := mpb.New(mpb.WithOutput(out), mpb.WithWidth(24), mpb.WithAutoRefresh()) // refresh even when out is not detected as a terminal
-	base.Out = p // lines are printed above the panel
+	base.Out = p                                                                // lines are printed above the panel
 	return &LiveApply{Apply: &Apply{Base: base}, progress: p, out: out, bars: map[string]*liveBar{}}
 }
 
