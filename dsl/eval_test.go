@@ -221,3 +221,30 @@ stage "t" {
 		}
 	}
 }
+
+// when may use each.*: unknown for the step as a whole, known per instance.
+func TestWhenPerInstance(t *testing.T) {
+	cfg := mustLoad(t, `pipeline "p" {}
+stage "s" {
+  step "a" {
+    action   = std.exec
+    for_each = { eu = true, us = false }
+    when     = each.value
+  }
+}
+`)
+	scope, _ := cfg.Bind(Inputs{Getenv: noEnv})
+	st := cfg.Step("a")
+	meta, diags := st.EvalMeta(scope.StepEvalContext(st, nil, nil))
+	requireNoDiags(t, cfg, diags)
+	if _, known := meta.Runs(); known {
+		t.Error("when without an instance should be unknown")
+	}
+	for key, want := range map[string]bool{"eu": true, "us": false} {
+		m, diags := st.EvalMeta(scope.StepEvalContext(st, nil, &Each{Key: cty.StringVal(key), Value: meta.ForEach[key]}))
+		requireNoDiags(t, cfg, diags)
+		if run, known := m.Runs(); !known || run != want {
+			t.Errorf("instance %s: run=%v known=%v", key, run, known)
+		}
+	}
+}

@@ -48,10 +48,12 @@ func (m *StepMeta) InstanceKeys() []string {
 	return sortedKeys(m.ForEach)
 }
 
-// EvalMeta evaluates a step's meta-arguments. when and for_each may be
-// unknown (plan time); timeout, retry and continue_on_error must be known,
-// since they decide how the step is run. Evaluate with a context without
-// each.* (for_each is evaluated once for the step, not per instance).
+// EvalMeta evaluates a step's meta-arguments in ctx, normally
+// Scope.StepEvalContext. when and for_each may be unknown (plan time);
+// timeout, retry and continue_on_error must be known, since they decide how
+// the step is run. Only when may use each.*: evaluated without an instance,
+// such a condition is unknown; evaluate again with the instance's context
+// to know whether that instance runs.
 func (s *Step) EvalMeta(ctx *hcl.EvalContext) (*StepMeta, hcl.Diagnostics) {
 	m := &StepMeta{When: cty.True, RetryAttempts: 1}
 	var diags hcl.Diagnostics

@@ -43,11 +43,16 @@ func (s *Scope) EvalContext(steps map[string]cty.Value, each *Each) *hcl.EvalCon
 }
 
 // StepEvalContext is EvalContext restricted to the steps that st refers to,
-// which is all its expressions can see.
+// which is all its expressions can see. For a for_each step, each is the
+// instance to evaluate; when nil, each.key and each.value are unknown, which
+// type-checks the configuration for every instance at once.
 func (s *Scope) StepEvalContext(st *Step, steps map[string]cty.Value, each *Each) *hcl.EvalContext {
 	refs := make(map[string]cty.Value, len(st.refs))
 	for _, r := range st.refs {
 		refs[r.Name] = stepValue(steps, r.Name)
+	}
+	if each == nil && st.ForEach != nil {
+		each = &Each{Key: cty.UnknownVal(cty.String), Value: cty.DynamicVal}
 	}
 	return s.child(refs, each)
 }

@@ -123,7 +123,29 @@ func (l *loader) step(block *hcl.Block, stage string, kind StepKind) *Step {
 	for _, expr := range stepExpressions(block.Body, misspelled) {
 		l.scoped(expr, exprStep, s)
 	}
+	l.noEach(s)
 	return s
+}
+
+// noEach rejects each.* in the meta-arguments that apply to the step as a
+// whole rather than to one instance: for_each itself, timeout, retry and
+// continue_on_error. (when may use each, to skip some instances.)
+func (l *loader) noEach(s *Step) {
+	exprs := map[string]hcl.Expression{"for_each": s.ForEach, "timeout": s.Timeout, "continue_on_error": s.ContinueOnError}
+	if s.Retry != nil {
+		exprs["attempts"], exprs["backoff"] = s.Retry.Attempts, s.Retry.Backoff
+	}
+	for _, name := range sortedKeys(exprs) {
+		if exprs[name] == nil {
+			continue
+		}
+		for _, t := range exprs[name].Variables() {
+			if t.RootName() == "each" {
+				l.errorf(t.SourceRange(), "Invalid reference",
+					"%s cannot refer to each.*: it applies to the step as a whole, not to one instance.", name)
+			}
+		}
+	}
 }
 
 func exprOf(attr *hcl.Attribute) hcl.Expression {
