@@ -49,8 +49,11 @@ func (c *Config) Bind(in Inputs) (*Scope, hcl.Diagnostics) {
 	s.Environment, diags = c.selectEnvironment(in.Environment)
 	diags = append(diags, s.bindVariables(in)...)
 	diags = append(diags, s.validateVariables()...)
-	if s.Environment != "" {
+	switch {
+	case s.Environment != "":
 		diags = append(diags, s.bindEnvironment()...)
+	case len(c.Environments) > 0:
+		s.Env = cty.DynamicVal // none selected (an error): env.* unknown, without more errors
 	}
 	diags = append(diags, s.bindLocals()...)
 	s.base = s.baseContext(true)

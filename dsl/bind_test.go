@@ -233,3 +233,16 @@ func wantDiag(t *testing.T, diags hcl.Diagnostics, summary, detail string) *hcl.
 	t.Errorf("no %q diagnostic containing %q in:\n%s", summary, detail, listDiags(diags))
 	return nil
 }
+
+// Without a valid environment, the one error says so: expressions using
+// env.* do not add errors of their own.
+func TestNoEnvironmentDoesNotCascade(t *testing.T) {
+	cfg := mustLoad(t, basePipeline+`
+environment "dev" { host = "dev.example.com" }
+locals { url = "https://${env.host}/${pipeline.environment}" }
+`)
+	_, diags := cfg.Bind(Inputs{Environment: "qa", Getenv: noEnv})
+	if len(diags) != 1 || diags[0].Summary != "Unknown environment" {
+		t.Errorf("want only the unknown environment error, got:\n%s", listDiags(diags))
+	}
+}

@@ -77,12 +77,12 @@ func (s *Scope) child(steps map[string]cty.Value, each *Each) *hcl.EvalContext {
 // baseContext holds what every expression may see: var, env, local, path,
 // pipeline and the functions. Before locals are bound it omits them.
 func (s *Scope) baseContext(withLocals bool) *hcl.EvalContext {
-	pipeline := map[string]cty.Value{"name": cty.StringVal(""), "environment": cty.NullVal(cty.String)}
+	pipeline := map[string]cty.Value{"name": cty.StringVal(""), "environment": cty.StringVal(s.Environment)}
 	if s.Config.Pipeline != nil {
 		pipeline["name"] = cty.StringVal(s.Config.Pipeline.Name)
 	}
-	if s.Environment != "" {
-		pipeline["environment"] = cty.StringVal(s.Environment)
+	if s.Environment == "" && len(s.Config.Environments) > 0 {
+		pipeline["environment"] = cty.UnknownVal(cty.String) // none selected: an error already
 	}
 	vars := map[string]cty.Value{
 		"var":      cty.ObjectVal(s.Vars),
