@@ -26,6 +26,10 @@ type Inputs struct {
 	VarFiles    []string          // -var-file, HCL (or .json) files of NAME = value
 	// Getenv looks up PIPECTL_VAR_<name>; nil means os.LookupEnv.
 	Getenv func(string) (string, bool)
+	// AllowUnset makes a required variable without a value unknown instead
+	// of an error, as `terraform validate` does: the pipeline can be checked
+	// before anyone decides the values.
+	AllowUnset bool
 }
 
 // Bind resolves a loaded pipeline's values for one run: variables (from
@@ -112,6 +116,7 @@ func (s *Scope) bindVariables(in Inputs) hcl.Diagnostics {
 		getenv = os.LookupEnv
 	}
 	raw := map[string]rawValue{}
+	s.allowUnset = in.AllowUnset
 	var diags hcl.Diagnostics
 	for name, v := range c.Variables {
 		if v.Default != cty.NilVal {
@@ -150,6 +155,13 @@ func (s *Scope) bindVariables(in Inputs) hcl.Diagnostics {
 // finalValue converts a variable's value to its type and marks it sensitive.
 func (s *Scope) finalValue(v *Variable, raw map[string]rawValue, diags hcl.Diagnostics) (cty.Value, hcl.Diagnostics) {
 	r, ok := raw[v.Name]
+	if !ok && s.allowUnset {
+		unknown := cty.UnknownVal(v.Type)
+		if v.Sensitive {
+			unknown = unknown.Mark(SensitiveMark)
+		}
+		return unknown, diags
+	}
 	if !ok {
 		return cty.DynamicVal, append(diags, &hcl.Diagnostic{
 			Severity: hcl.DiagError,

@@ -246,3 +246,38 @@ locals { url = "https://${env.host}/${pipeline.environment}" }
 		t.Errorf("want only the unknown environment error, got:\n%s", listDiags(diags))
 	}
 }
+
+// With AllowUnset (validate), a required variable without a value is
+// unknown and keeps its type and sensitivity; without it, an error.
+func TestAllowUnsetMakesMissingVariablesUnknown(t *testing.T) {
+	cfg := mustLoad(t, basePipeline+`
+variable "tag" {
+  type = string
+  validation {
+    condition     = var.tag != "latest"
+    error_message = "no latest"
+  }
+}
+variable "token" {
+  type      = string
+  sensitive = true
+}
+locals {
+  image = "app:${var.tag}"
+}`)
+	noEnv := func(string) (string, bool) { return "", false }
+	if _, diags := cfg.Bind(Inputs{Getenv: noEnv}); !diags.HasErrors() {
+		t.Fatal("a missing required variable was accepted without AllowUnset")
+	}
+	scope, diags := cfg.Bind(Inputs{Getenv: noEnv, AllowUnset: true})
+	requireNoDiags(t, cfg, diags)
+	if tag := scope.Vars["tag"]; tag.IsKnown() || tag.Type() != cty.String {
+		t.Errorf("var.tag = %#v, want an unknown string", tag)
+	}
+	if !scope.Vars["token"].HasMark(SensitiveMark) {
+		t.Error("the unknown sensitive variable lost its mark")
+	}
+	if scope.Locals["image"].IsKnown() {
+		t.Error("a local built from an unknown variable is known")
+	}
+}

@@ -20,7 +20,8 @@ type Scope struct {
 	Locals      map[string]cty.Value
 	Functions   map[string]function.Function
 
-	base *hcl.EvalContext
+	base       *hcl.EvalContext
+	allowUnset bool
 }
 
 // Each is the current instance of a for_each step.

@@ -25,6 +25,7 @@ after. -format dot (Graphviz: pipectl graph | dot -Tsvg > graph.svg) or
 			if err != nil {
 				return err
 			}
+			in.AllowUnset = true // the graph does not depend on values
 			var p *engine.Pipeline
 			base := f.base(cmd, &p, engine.NewRedactor())
 			p, diags := engine.Load(pathArg(args), in)

@@ -36,6 +36,7 @@ func runValidate(cmd *cobra.Command, f *pipelineFlags, path string) error {
 	if err != nil {
 		return err
 	}
+	in.AllowUnset = true // like terraform validate: values may be decided later
 	redactor := engine.NewRedactor()
 	var p *engine.Pipeline
 	v := &view.Validate{Base: f.base(cmd, &p, redactor)}
