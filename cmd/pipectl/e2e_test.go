@@ -419,3 +419,144 @@ stage "s" {
 		t.Fatalf("plan with nothing to change: exit %d, want 0\n%s", code, errOut)
 	}
 }
+
+// TestApplyScheduling runs testdata/branches.hcl through the real binaries
+// and checks the whole run from its JSON events.
+func TestApplyScheduling(t *testing.T) {
+	src, err := os.ReadFile("testdata/branches.hcl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := newProject(t, string(src))
+	counter := filepath.Join(p.dir, "counter")
+	if _, errOut, code := p.run("plan", "-var", "counter="+counter); code != 0 {
+		t.Fatalf("plan: %s", errOut)
+	}
+	out, errOut, code := p.run("apply", "-auto-approve", "-json", "-var", "counter="+counter)
+	if code != 1 {
+		t.Fatalf("exit %d, want 1 (publish times out)\n%s", code, errOut)
+	}
+	evs := events(t, out)
+	at := func(typ engine.EventType, step string) time.Time {
+		for _, e := range evs {
+			if e.Type == typ && e.Step == step {
+				return e.Time
+			}
+		}
+		t.Fatalf("no %s event for %s", typ, step)
+		return time.Time{}
+	}
+	if !at(engine.StepStarted, "right").Before(at(engine.StepFinished, "left")) {
+		t.Error("the two branches did not run in parallel")
+	}
+	if at(engine.StepStarted, "join").Before(at(engine.StepFinished, "right")) {
+		t.Error("join started before the step it refers to finished")
+	}
+	if at(engine.StepStarted, "publish").Before(at(engine.StepFinished, "flaky")) {
+		t.Error("publish started before its depends_on finished")
+	}
+	want := map[string]engine.Status{
+		"left": engine.StatusSucceeded, "right": engine.StatusSucceeded, "flaky": engine.StatusSucceeded,
+		"join": engine.StatusSucceeded, "publish": engine.StatusFailed, "announce": engine.StatusNotRun,
+		"undo": engine.StatusSucceeded, "record": engine.StatusSucceeded,
+	}
+	for step, st := range want {
+		if got := statusOf(evs, step); got != st {
+			t.Errorf("%s: %s, want %s", step, got, st)
+		}
+	}
+	retries := 0
+	for _, e := range evs {
+		if e.Type == engine.StepRetrying && e.Step == "flaky" {
+			retries++
+		}
+		if e.Type == engine.StepFinished && e.Step == "publish" && !strings.Contains(e.Message, "timed out after 200ms") {
+			t.Errorf("publish failed with %q, want a timeout", e.Message)
+		}
+	}
+	if retries != 1 {
+		t.Errorf("flaky retried %d times, want 1", retries)
+	}
+}
+
+func TestSecondInterruptStopsTheHandlers(t *testing.T) {
+	p := newProject(t, `
+pipeline "e2e" {}
+stage "s" {
+  step "long" {
+    action   = std.sleep
+    duration = "60s"
+  }
+}
+finally {
+  step "slow_cleanup" {
+    action   = std.sleep
+    duration = "60s"
+  }
+}`)
+	cmd, ch, stderr := startJSON(t, p)
+	var seen []engine.Event
+	waitFor(t, ch, &seen, func(e engine.Event) bool { return e.Type == engine.StepStarted && e.Step == "long" })
+	_ = cmd.Process.Signal(syscall.SIGINT)
+	waitFor(t, ch, &seen, func(e engine.Event) bool { return e.Type == engine.StepStarted && e.Step == "slow_cleanup" })
+	start := time.Now()
+	_ = cmd.Process.Signal(syscall.SIGINT)
+	drain(ch, &seen)
+	if code := exitCode(cmd.Wait()); code != 130 {
+		t.Fatalf("exit %d, want 130; stderr %s", code, stderr)
+	}
+	if time.Since(start) > 20*time.Second {
+		t.Fatal("the second interrupt did not stop the finally step")
+	}
+	if got := statusOf(seen, "slow_cleanup"); got != engine.StatusCancelled {
+		t.Errorf("slow_cleanup: %s, want cancelled", got)
+	}
+}
+
+func TestFmt(t *testing.T) {
+	p := &project{t: t, dir: t.TempDir(), env: os.Environ()}
+	p.write("a.hcl", "pipeline \"x\" {\ndescription=\"a\"\n}\n")
+	p.write("ok.hcl", "pipeline \"y\" {}\n")
+	out, _, code := p.run("fmt", "-check", "-diff")
+	if code != 3 || !strings.Contains(out, "a.hcl") || strings.Contains(out, "ok.hcl") ||
+		!strings.Contains(out, "+  description = \"a\"") {
+		t.Fatalf("fmt -check -diff: exit %d\n%s", code, out)
+	}
+	if _, _, code := p.run("fmt"); code != 0 {
+		t.Fatalf("fmt: exit %d", code)
+	}
+	if b, _ := os.ReadFile(filepath.Join(p.dir, "a.hcl")); string(b) != "pipeline \"x\" {\n  description = \"a\"\n}\n" {
+		t.Fatalf("formatted file:\n%s", b)
+	}
+	if _, _, code := p.run("fmt", "-check"); code != 0 {
+		t.Fatalf("fmt -check after fmt: exit %d", code)
+	}
+	p.write("broken.hcl", "pipeline \"z\" {\n")
+	_, errOut, code := p.run("fmt", "broken.hcl")
+	if code != 1 || !strings.Contains(errOut, "on broken.hcl line 1") {
+		t.Fatalf("fmt of a broken file: exit %d\n%s", code, errOut)
+	}
+}
+
+func TestGraphFormats(t *testing.T) {
+	src, err := os.ReadFile("testdata/branches.hcl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := newProject(t, string(src))
+	dot, errOut, code := p.run("graph")
+	if code != 0 {
+		t.Fatalf("graph: %s", errOut)
+	}
+	for _, want := range []string{`subgraph "cluster_build"`, `"step.left" -> "step.join";`, `"step.flaky" -> "step.publish";`, `subgraph "cluster_finally"`} {
+		if !strings.Contains(dot, want) {
+			t.Errorf("dot lacks %s:\n%s", want, dot)
+		}
+	}
+	mermaid, _, _ := p.run("graph", "-format", "mermaid")
+	for _, want := range []string{"flowchart LR", `subgraph stage_ship["stage ship"]`, "step_join --> step_publish"} {
+		if !strings.Contains(mermaid, want) {
+			t.Errorf("mermaid lacks %s:\n%s", want, mermaid)
+		}
+	}
+}
