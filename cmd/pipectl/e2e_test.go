@@ -560,3 +560,17 @@ func TestGraphFormats(t *testing.T) {
 		}
 	}
 }
+
+func TestPluginsListsLockedPluginsAndTheirActions(t *testing.T) {
+	p := newProject(t, `
+pipeline "e2e" {}
+stage "s" {
+  step "a" {
+    action = std.noop
+  }
+}`)
+	out, errOut, code := p.run("plugins")
+	if code != 0 || !strings.Contains(out, "actions: exec, http_check, noop, render, sleep, webhook") || !strings.Contains(out, "sha256: ") {
+		t.Fatalf("plugins: exit %d\n%s%s", code, out, errOut)
+	}
+}

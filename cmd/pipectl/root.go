@@ -26,6 +26,7 @@ func newRootCommand() *cobra.Command {
 		newInitCommand(),
 		newPlanCommand(),
 		newApplyCommand(),
+		newPluginsCommand(),
 	)
 	return root
 }
