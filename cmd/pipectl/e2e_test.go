@@ -116,6 +116,15 @@ func statusOf(evs []engine.Event, step string) engine.Status {
 	return ""
 }
 
+// onePipeline is the smallest pipeline: one noop step.
+const onePipeline = `
+pipeline "e2e" {}
+stage "s" {
+  step "a" {
+    action = std.noop
+  }
+}`
+
 const handlersPipeline = `
 pipeline "e2e" {}
 stage "work" {
@@ -256,13 +265,7 @@ func TestKilledPluginFailsItsStepAndHandlersStillRun(t *testing.T) {
 }
 
 func TestTamperedPluginIsRefused(t *testing.T) {
-	p := newProject(t, `
-pipeline "e2e" {}
-stage "s" {
-  step "a" {
-    action = std.noop
-  }
-}`)
+	p := newProject(t, onePipeline)
 	// Install a copy of the plugin in the project, lock it, then change it.
 	plugins := filepath.Join(p.dir, ".pipectl", "plugins")
 	if err := os.MkdirAll(plugins, 0o755); err != nil {
@@ -367,13 +370,7 @@ output "password_echo" {
 }
 
 func TestValidateReportsEveryErrorWithPositions(t *testing.T) {
-	p := newProject(t, `
-pipeline "e2e" {}
-stage "s" {
-  step "a" {
-    action = std.noop
-  }
-}`)
+	p := newProject(t, onePipeline)
 	p.write("pipeline.hcl", `
 pipeline "e2e" {}
 stage "s" {
@@ -562,13 +559,7 @@ func TestGraphFormats(t *testing.T) {
 }
 
 func TestPluginsListsLockedPluginsAndTheirActions(t *testing.T) {
-	p := newProject(t, `
-pipeline "e2e" {}
-stage "s" {
-  step "a" {
-    action = std.noop
-  }
-}`)
+	p := newProject(t, onePipeline)
 	out, errOut, code := p.run("plugins")
 	if code != 0 || !strings.Contains(out, "actions: exec, http_check, noop, render, sleep, webhook") || !strings.Contains(out, "sha256: ") {
 		t.Fatalf("plugins: exit %d\n%s%s", code, out, errOut)
