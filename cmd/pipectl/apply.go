@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/pipectl/pipectl/engine"
+	"github.com/pipectl/pipectl/engine/runs"
 	"github.com/pipectl/pipectl/internal/view"
 )
 
@@ -51,14 +52,29 @@ func runApply(cmd *cobra.Command, f *pipelineFlags, path string, autoApprove boo
 		return err
 	}
 	defer s.close()
+	store, err := runs.Open(s.pipeline.Config.Dir) // also keeps a second run of this pipeline out
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	recorder, err := store.Start(plan)
+	if err != nil {
+		return fmt.Errorf("recording the run: %w", err)
+	}
 	v := view.NewApply(s.base, isTerminal(cmd))
 	ctx, kill, stop := interruptible(cmd.Context(), func() {
 		v.Event(engine.Event{Type: engine.RunCancelling, Message: "Interrupt received: cancelling the running steps…"})
 	})
 	defer stop()
-	runner := &engine.Runner{Pipeline: s.pipeline, Host: s.host, Redactor: s.redactor, Events: v, Parallelism: parallelism}
+	runner := &engine.Runner{Pipeline: s.pipeline, Host: s.host, Redactor: s.redactor, Parallelism: parallelism,
+		Events: engine.EventFunc(func(e engine.Event) { v.Event(e); recorder.Event(e) })}
 	res := runner.Apply(ctx, kill)
 	v.Result(res)
+	if err := recorder.Finish(); err != nil {
+		fmt.Fprintf(cmd.ErrOrStderr(), "Warning: the run record %s is incomplete: %v\n", recorder.ID(), err)
+	} else if !f.json {
+		fmt.Fprintf(cmd.OutOrStdout(), "Recorded as run %s: pipectl runs show %s\n", recorder.ID(), recorder.ID())
+	}
 	switch res.Status {
 	case engine.StatusSucceeded:
 		return nil

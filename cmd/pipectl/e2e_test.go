@@ -356,9 +356,13 @@ output "password_echo" {
 	}
 	applyOut, applyErr, _ := p.run("apply", "plan.json")
 	jsonOut, jsonErr, _ := p.run("apply", "-auto-approve", "-json")
+	record, err := os.ReadFile(filepath.Join(p.dir, ".pipectl", "runs.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
 	for name, text := range map[string]string{
 		"plan stdout": planOut + planErr, "plan -json": planJSON, "plan file": string(planFile),
-		"apply stdout": applyOut + applyErr, "apply -json": jsonOut + jsonErr,
+		"apply stdout": applyOut + applyErr, "apply -json": jsonOut + jsonErr, "run records": string(record),
 	} {
 		if strings.Contains(text, secret) {
 			t.Errorf("the secret appears in %s:\n%s", name, text)
@@ -563,5 +567,66 @@ func TestPluginsListsLockedPluginsAndTheirActions(t *testing.T) {
 	out, errOut, code := p.run("plugins")
 	if code != 0 || !strings.Contains(out, "actions: exec, http_check, noop, render, sleep, webhook") || !strings.Contains(out, "sha256: ") {
 		t.Fatalf("plugins: exit %d\n%s%s", code, out, errOut)
+	}
+}
+
+// A pipectl killed mid-run leaves a record of everything up to then, shown
+// as interrupted; and while a run goes on, a second one is refused.
+func TestRunRecordSurvivesAKilledPipectl(t *testing.T) {
+	p := newProject(t, `
+pipeline "e2e" {}
+stage "s" {
+  step "quick" {
+    action = std.noop
+    inputs = "done"
+  }
+  step "long" {
+    action     = std.exec
+    command    = "sh"
+    args       = ["-c", "echo pid $PPID; exec sleep 60"]
+    depends_on = [step.quick]
+  }
+}`)
+	cmd, ch, _ := startJSON(t, p)
+	var seen []engine.Event
+	log := waitFor(t, ch, &seen, func(e engine.Event) bool { return e.Type == engine.StepLog && e.Step == "long" })
+	pluginPID, _ := strconv.Atoi(strings.TrimPrefix(log.Message, "pid "))
+	if _, errOut, code := p.run("apply", "-auto-approve"); code != 1 || !strings.Contains(errOut, "another pipectl is running this pipeline") {
+		t.Errorf("a concurrent apply: exit %d\n%s", code, errOut)
+	}
+	time.Sleep(500 * time.Millisecond) // let the recorder flush (every 200ms)
+	_ = cmd.Process.Kill()
+	_ = cmd.Wait()
+	drain(ch, &seen)
+	deadline := time.Now().Add(10 * time.Second)
+	for pluginPID > 0 && syscall.Kill(pluginPID, 0) == nil && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	if pluginPID <= 0 || syscall.Kill(pluginPID, 0) == nil {
+		t.Errorf("the plugin process (%d) outlived the killed pipectl", pluginPID)
+	}
+
+	out, errOut, code := p.run("runs", "-json")
+	if code != 0 {
+		t.Fatalf("runs: %s", errOut)
+	}
+	var list []struct {
+		ID     string
+		Status string
+		Steps  []struct{ Step, Status string }
+	}
+	if err := json.Unmarshal([]byte(out), &list); err != nil || len(list) != 1 {
+		t.Fatalf("runs -json: %v\n%s", err, out)
+	}
+	got := map[string]string{}
+	for _, s := range list[0].Steps {
+		got[s.Step] = s.Status
+	}
+	if list[0].Status != "interrupted" || got["quick"] != "succeeded" || got["long"] != "interrupted" {
+		t.Fatalf("record of the killed run: %+v", list[0])
+	}
+	show, _, code := p.run("runs", "show", list[0].ID, "-logs")
+	if code != 0 || !strings.Contains(show, "step_finished  quick") {
+		t.Errorf("runs show:\n%s", show)
 	}
 }

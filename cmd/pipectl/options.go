@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/hashicorp/go-hclog"
@@ -115,4 +116,12 @@ func useColor(cmd *cobra.Command, noColor bool) bool {
 func isTerminal(cmd *cobra.Command) bool {
 	f, ok := cmd.OutOrStdout().(*os.File)
 	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+// pathDir is the pipeline directory of a path: itself, or a file's directory.
+func pathDir(path string) string {
+	if info, err := os.Stat(path); err == nil && !info.IsDir() {
+		return filepath.Dir(path)
+	}
+	return path
 }

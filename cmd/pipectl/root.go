@@ -27,6 +27,7 @@ func newRootCommand() *cobra.Command {
 		newPlanCommand(),
 		newApplyCommand(),
 		newPluginsCommand(),
+		newRunsCommand(),
 	)
 	return root
 }
