@@ -14,7 +14,6 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/pipectl/pipectl/dsl"
-	"github.com/pipectl/pipectl/engine/dag"
 	"github.com/pipectl/pipectl/engine/pluginhost"
 	"github.com/pipectl/pipectl/sdk"
 	"github.com/pipectl/pipectl/sdk/client"
@@ -82,30 +81,35 @@ func (r *Runner) Apply(ctx, kill context.Context) *Result {
 	handlersFailed = rn.runPhase(kill, phases[len(phases)-1], false) || handlersFailed
 
 	res := &Result{Status: StatusSucceeded, Steps: rn.status}
+	var problem string
 	switch {
 	case cancelled:
 		res.Status = StatusCancelled
 	case mainFailed || handlersFailed:
 		res.Status = StatusFailed
 	default:
-		res.Outputs = rn.outputs()
+		if res.Outputs, problem = rn.outputs(); problem != "" {
+			res.Status = StatusFailed
+		}
 	}
-	rn.emit(Event{Type: RunFinished, Status: res.Status, Outputs: jsonOutputs(res.Outputs)})
+	rn.emit(Event{Type: RunFinished, Status: res.Status, Outputs: jsonOutputs(res.Outputs), Message: problem})
 	return res
 }
 
-func (rn *run) outputs() map[string]cty.Value {
+// outputs evaluates the pipeline's outputs once every step succeeded; an
+// output that cannot be evaluated fails the run, as in Terraform.
+func (rn *run) outputs() (map[string]cty.Value, string) {
 	rn.mu.Lock()
 	values := rn.values
 	rn.mu.Unlock()
 	out, diags := rn.Pipeline.Scope.Outputs(values)
-	if diags.HasErrors() {
-		rn.emit(Event{Type: RunFinished, Message: "outputs: " + diags.Error()})
-	}
 	for _, v := range out {
 		rn.Redactor.AddValue(v)
 	}
-	return out
+	if diags.HasErrors() {
+		return out, "the pipeline's outputs could not be evaluated: " + diags.Error()
+	}
+	return out, ""
 }
 
 func jsonOutputs(out map[string]cty.Value) map[string]any {
@@ -133,70 +137,78 @@ func (rn *run) stageFailed(stage string) bool {
 	return false
 }
 
+// phaseRun is the scheduling state of one phase's graph.
+type phaseRun struct {
+	*run
+	ph       PhaseGraph
+	state    map[string]Status // node address → status ("running" while it runs)
+	results  chan nodeDone
+	inFlight int
+}
+
 type nodeDone struct {
 	addr   string
 	status Status
 }
 
+const statusRunning Status = "running"
+
+// done: the node's dependants may start.
+func (p *phaseRun) done(addr string) bool {
+	s := p.state[addr]
+	return s == StatusSucceeded || s == StatusSkipped || s == StatusFailedContinued
+}
+
+func (p *phaseRun) started(addr string) bool { _, ok := p.state[addr]; return ok }
+
 // runPhase schedules one graph. In the main phase a failure (or ctx being
 // cancelled) stops new starts; in handler phases independent handlers go
 // on after one fails. It reports whether any step failed.
 func (rn *run) runPhase(ctx context.Context, ph PhaseGraph, stopOnFailure bool) (failed bool) {
-	g := ph.Graph
-	if g.Len() == 0 {
+	if ph.Graph.Len() == 0 {
 		return false
 	}
 	if ph.Name != "main" {
 		rn.emit(Event{Type: PhaseStarted, Phase: ph.Name, Stage: ph.Stage})
 	}
-	state := map[string]Status{}
-	const running Status = "running"
-	done := func(a string) bool {
-		s := state[a]
-		return s == StatusSucceeded || s == StatusSkipped || s == StatusFailedContinued
-	}
-	started := func(a string) bool { _, ok := state[a]; return ok }
-	results := make(chan nodeDone)
-	inFlight := 0
+	p := &phaseRun{run: rn, ph: ph, state: map[string]Status{}, results: make(chan nodeDone)}
 	stopping := false
 	for {
-		if ctx.Err() != nil && stopOnFailure {
-			stopping = true
-		}
+		stopping = stopping || (stopOnFailure && ctx.Err() != nil)
 		if !stopping {
-			rn.startReady(ctx, g, ph, state, done, started, results, &inFlight, running)
+			p.startReady(ctx)
 		}
-		if inFlight == 0 {
+		if p.inFlight == 0 {
 			break
 		}
-		res := <-results
-		inFlight--
-		state[res.addr] = res.status
+		res := <-p.results
+		p.inFlight--
+		p.state[res.addr] = res.status
 		if res.status == StatusFailed || res.status == StatusCancelled {
 			failed = true
 			stopping = stopping || stopOnFailure
 		}
 	}
-	rn.markNotRun(g, ph, started)
+	p.markNotRun()
 	return failed
 }
 
-// startReady starts every node whose dependencies are done. Stage nodes
-// complete at once, which may make more nodes ready, hence the loop.
-func (rn *run) startReady(ctx context.Context, g *dag.Graph[string], ph PhaseGraph, state map[string]Status,
-	done, started func(string) bool, results chan<- nodeDone, inFlight *int, running Status) {
+// startReady starts every node whose dependencies are done (the pure
+// dag.Ready decides). Stage nodes complete at once, which may make more
+// nodes ready, hence the loop.
+func (p *phaseRun) startReady(ctx context.Context) {
 	for {
 		progressed := false
-		for _, addr := range g.Ready(done, started) {
+		for _, addr := range p.ph.Graph.Ready(p.done, p.started) {
 			name, isStep := cutStep(addr)
 			if !isStep {
-				state[addr] = StatusSucceeded
+				p.state[addr] = StatusSucceeded
 				progressed = true
 				continue
 			}
-			state[addr] = running
-			*inFlight++
-			go func() { results <- nodeDone{addr, rn.runStep(ctx, rn.Pipeline.Config.Step(name), ph)} }()
+			p.state[addr] = statusRunning
+			p.inFlight++
+			go func() { p.results <- nodeDone{addr, p.runStep(ctx, p.Pipeline.Config.Step(name), p.ph)} }()
 		}
 		if !progressed {
 			return
@@ -205,14 +217,14 @@ func (rn *run) startReady(ctx context.Context, g *dag.Graph[string], ph PhaseGra
 }
 
 // markNotRun records the steps an earlier failure kept from starting.
-func (rn *run) markNotRun(g *dag.Graph[string], ph PhaseGraph, started func(string) bool) {
-	for _, name := range StepNames(g) {
-		if started(stepAddr(name)) {
+func (p *phaseRun) markNotRun() {
+	for _, name := range StepNames(p.ph.Graph) {
+		if p.started(stepAddr(name)) {
 			continue
 		}
-		s := rn.Pipeline.Config.Step(name)
-		rn.finish(s, StatusNotRun, cty.NullVal(cty.DynamicPseudoType))
-		rn.emit(Event{Type: StepFinished, Phase: ph.Name, Stage: s.Stage, Step: name, Action: s.Action.String(),
+		s := p.Pipeline.Config.Step(name)
+		p.finish(s, StatusNotRun, cty.NullVal(cty.DynamicPseudoType))
+		p.emit(Event{Type: StepFinished, Phase: p.ph.Name, Stage: s.Stage, Step: name, Action: s.Action.String(),
 			Status: StatusNotRun, Message: "not started: an earlier step failed or the run was cancelled"})
 	}
 }
@@ -279,9 +291,9 @@ func (rn *run) runStep(ctx context.Context, s *dsl.Step, ph PhaseGraph) Status {
 	if d.HasErrors() {
 		return fail(d.Error())
 	}
-	if run, known := meta.Runs(); !run || !known {
+	if run, known := meta.Runs(); !run && (known || s.ForEach == nil) {
 		return rn.skip(s, base, "when condition is false")
-	}
+	} // unknown with for_each: it reads each.*, decided per instance
 	keys, eachOf := instanceKeys(meta)
 	statuses := make([]Status, len(keys))
 	outputs := make(map[string]cty.Value, len(keys))
@@ -345,6 +357,12 @@ type instance struct {
 // with retries and a timeout per attempt.
 func (in *instance) apply(ctx context.Context, ectx *hcl.EvalContext) (Status, cty.Value) {
 	null := cty.NullVal(cty.DynamicPseudoType)
+	if skip, msg := instanceSkipped(in.step, ectx); skip || msg != "" {
+		if msg != "" {
+			return in.finished(StatusFailed, msg, 0, 1, null)
+		}
+		return in.finished(StatusSkipped, "when condition is false for this instance", 0, 0, null)
+	}
 	config, diags := dsl.DecodeBody(in.step.Config, blockSchema(in.block), ectx)
 	in.Redactor.AddValue(config)
 	if diags.HasErrors() {
@@ -353,28 +371,25 @@ func (in *instance) apply(ctx context.Context, ectx *hcl.EvalContext) (Status, c
 	if !wholeKnown(config) {
 		return in.finished(StatusFailed, "configuration still has unknown values: a step it refers to did not produce them", 0, 1, null)
 	}
-	var lastErr string
-	for attempt := 1; attempt <= in.meta.RetryAttempts; attempt++ {
+	for attempt := 1; ; attempt++ {
 		if ctx.Err() != nil {
 			return in.finished(StatusCancelled, "cancelled before it started", 0, attempt, null)
 		}
 		start := time.Now()
 		status, out, msg := in.attempt(ctx, config, attempt)
-		if status != StatusFailed || attempt == in.meta.RetryAttempts {
+		if status != StatusFailed || attempt >= in.meta.RetryAttempts {
 			return in.finished(status, msg, time.Since(start), attempt, out)
 		}
-		lastErr = msg
-		wait := in.meta.RetryBackoff << (attempt - 1)
+		wait := in.meta.RetryBackoff << (attempt - 1) // doubles each time
 		ev := in.base
-		ev.Type, ev.Attempt, ev.Message = StepRetrying, attempt, fmt.Sprintf("attempt %d of %d failed: %s; retrying in %s", attempt, in.meta.RetryAttempts, lastErr, wait)
+		ev.Type, ev.Attempt, ev.Message = StepRetrying, attempt, fmt.Sprintf("attempt %d of %d failed: %s; retrying in %s", attempt, in.meta.RetryAttempts, msg, wait)
 		in.emit(ev)
 		select {
 		case <-time.After(wait):
 		case <-ctx.Done():
-			return in.finished(StatusCancelled, "cancelled while waiting to retry: "+lastErr, 0, attempt, null)
+			return in.finished(StatusCancelled, "cancelled while waiting to retry: "+msg, 0, attempt, null)
 		}
 	}
-	return in.finished(StatusFailed, lastErr, 0, in.meta.RetryAttempts, null) // unreachable: the loop returns
 }
 
 // attempt is one call of the action, bounded by the step's timeout.
@@ -461,4 +476,20 @@ func (rn *run) emit(e Event) {
 
 func diagnosticsText(ds sdk.Diagnostics) string {
 	return strings.TrimSpace(ds.Err().Error())
+}
+
+// instanceSkipped evaluates, for one for_each instance, a when condition
+// that reads each.*: a step-level when cannot decide for every instance.
+func instanceSkipped(s *dsl.Step, ectx *hcl.EvalContext) (skip bool, problem string) {
+	if s.When == nil || s.ForEach == nil {
+		return false, ""
+	}
+	when, diags := dsl.EvalCondition(s.When, ectx)
+	switch {
+	case diags.HasErrors():
+		return false, diags.Error()
+	case !when.IsKnown():
+		return false, ""
+	}
+	return when.False(), ""
 }

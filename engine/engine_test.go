@@ -486,3 +486,40 @@ stage "s" {
 		t.Errorf("the log line was not redacted in place: %+v", f.events)
 	}
 }
+
+func TestWhenReadingEachDecidesPerInstance(t *testing.T) {
+	f := load(t, `
+pipeline "p" {}
+stage "s" {
+  step "deploy" {
+    action   = std.noop
+    for_each = toset(["eu", "us", "ap"])
+    when     = each.key != "us"
+    inputs   = each.key
+  }
+}`, dsl.Inputs{})
+	plan := f.plan()
+	var skipped []string
+	for _, in := range plan.Step("deploy").Instances {
+		if in.Skipped {
+			skipped = append(skipped, in.Key)
+		}
+	}
+	if !slices.Equal(skipped, []string{"us"}) {
+		t.Fatalf("planned skips %v, want [us]", skipped)
+	}
+	res := f.apply(context.Background(), 10)
+	if res.Status != engine.StatusSucceeded {
+		t.Fatalf("status %s", res.Status)
+	}
+	got := map[string]engine.Status{}
+	for _, e := range f.events {
+		if e.Type == engine.StepFinished {
+			got[e.Instance] = e.Status
+		}
+	}
+	want := map[string]engine.Status{"eu": engine.StatusSucceeded, "us": engine.StatusSkipped, "ap": engine.StatusSucceeded}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("instances %v, want %v", got, want)
+	}
+}

@@ -57,6 +57,7 @@ type PlannedStep struct {
 // PlannedInstance is one instance of a step (one per for_each key).
 type PlannedInstance struct {
 	Key         string `json:"key,omitempty"`
+	Skipped     bool   `json:"skipped,omitempty"` // its when condition is false for this instance
 	Summary     string `json:"summary"`
 	Change      string `json:"change,omitempty"`
 	Fingerprint string `json:"fingerprint,omitempty"`
@@ -141,6 +142,9 @@ func (pl *Planner) planStep(ctx context.Context, s *dsl.Step, phase PhaseGraph, 
 	meta, d := s.EvalMeta(scope.StepEvalContext(s, planned, nil))
 	diags = append(diags, d...)
 	runs, known := meta.Runs()
+	if !known && s.ForEach != nil && meta.ForEach != nil {
+		runs, known = true, true // when reads each.*: decided per instance below
+	}
 	if st := pl.Pipeline.Config.Stage(s.Stage); st != nil && st.When != nil {
 		when, d := st.EvalWhen(scope.EvalContext(planned, nil))
 		diags = append(diags, d...)
@@ -162,7 +166,17 @@ func (pl *Planner) planStep(ctx context.Context, s *dsl.Step, phase PhaseGraph, 
 	outputs := map[string]cty.Value{}
 	for _, key := range keys {
 		in := &PlannedInstance{Key: key}
-		config, d := dsl.DecodeBody(s.Config, blockSchema(&as.Block), scope.StepEvalContext(s, planned, eachOf(key)))
+		ectx := scope.StepEvalContext(s, planned, eachOf(key))
+		skip, problem := instanceSkipped(s, ectx)
+		if problem != "" {
+			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid when condition", Detail: problem, Subject: s.When.Range().Ptr()})
+		}
+		if skip {
+			in.Skipped = true
+			ps.Instances = append(ps.Instances, in)
+			continue
+		}
+		config, d := dsl.DecodeBody(s.Config, blockSchema(&as.Block), ectx)
 		diags = append(diags, d...)
 		pl.Redactor.AddValue(config)
 		in.Config = JSONValue(config)

@@ -63,6 +63,10 @@ func (v *Plan) step(s *engine.PlannedStep) {
 		if in.Key != "" && in.Key != "*" {
 			name = fmt.Sprintf("%s[%q]", s.Name, in.Key)
 		}
+		if in.Skipped {
+			v.Printf("  %s %s %s  (skipped: its when condition is false for this instance)\n", v.colored("-"), pad(name, 24), s.Action)
+			continue
+		}
 		v.Printf("  %s %s %s%s\n", v.colored(mark), pad(name, 24), s.Action, note)
 		if in.Summary != "" {
 			v.Printf("      %s\n", in.Summary)
