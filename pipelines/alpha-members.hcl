@@ -221,7 +221,7 @@ stage "deploy" {
 
   step "select_values" {
     action  = std.render
-    path    = "${local.work_dir}/values.yaml"
+    output  = "${local.work_dir}/values.yaml"
     content = yamlencode(local.overrides)
   }
 
@@ -304,10 +304,10 @@ stage "validate" {
   }
 
   step "health" {
-    action     = std.http_check
-    url        = "${local.base_url}/healthz"
-    status     = 200
-    depends_on = [step.endpoints]
+    action          = std.http_check
+    url             = "${local.base_url}/healthz"
+    expected_status = 200
+    depends_on      = [step.endpoints]
     retry {
       attempts = 5
       backoff  = "10s"
@@ -315,11 +315,11 @@ stage "validate" {
   }
 
   step "smoke" {
-    action     = std.http_check
-    for_each   = var.smoke_tests
-    url        = "${local.base_url}${each.value.path}"
-    status     = each.value.status
-    depends_on = [step.health]
+    action          = std.http_check
+    for_each        = var.smoke_tests
+    url             = "${local.base_url}${each.value.path}"
+    expected_status = each.value.status
+    depends_on      = [step.health]
     retry {
       attempts = 3
       backoff  = "5s"
@@ -355,9 +355,9 @@ stage "post_deploy" {
   }
 
   step "release_notes" {
-    action   = std.render
-    path     = "${local.work_dir}/release-notes.md"
-    template = "${local.chart}/docs/release-notes.md.tpl"
+    action        = std.render
+    output        = "${local.work_dir}/release-notes.md"
+    template_file = "${local.chart}/docs/release-notes.md.tpl"
     vars = {
       version     = var.image_tag
       image       = local.image
@@ -368,9 +368,9 @@ stage "post_deploy" {
   }
 
   step "documentation" {
-    action   = std.render
-    path     = "${local.work_dir}/DEPLOYMENT.md"
-    template = "${local.chart}/docs/deployment.md.tpl"
+    action        = std.render
+    output        = "${local.work_dir}/DEPLOYMENT.md"
+    template_file = "${local.chart}/docs/deployment.md.tpl"
     vars = {
       environment = pipeline.environment
       namespace   = local.namespace
@@ -383,12 +383,12 @@ stage "post_deploy" {
   }
 
   step "notify" {
-    action  = std.webhook
-    when    = var.notify_webhook != ""
-    url     = var.notify_webhook
-    message = "alpha-members ${var.image_tag} is live in ${pipeline.environment} (revision ${step.release.revision}): ${local.base_url}"
-    attachments = {
-      release_notes = step.release_notes.path
+    action = std.webhook
+    when   = var.notify_webhook != ""
+    url    = var.notify_webhook
+    text   = "alpha-members ${var.image_tag} is live in ${pipeline.environment} (revision ${step.release.revision}): ${local.base_url}"
+    payload = {
+      release_notes = step.release_notes.content
     }
   }
 
@@ -404,17 +404,17 @@ stage "post_deploy" {
 
 on_failure {
   step "notify_failure" {
-    action  = std.webhook
-    when    = var.notify_webhook != ""
-    url     = var.notify_webhook
-    message = "alpha-members ${var.image_tag} failed to deploy to ${pipeline.environment}; the release was rolled back."
+    action = std.webhook
+    when   = var.notify_webhook != ""
+    url    = var.notify_webhook
+    text   = "alpha-members ${var.image_tag} failed to deploy to ${pipeline.environment}; the release was rolled back."
   }
 }
 
 finally {
   step "record" {
     action = std.render
-    path   = "${local.work_dir}/summary.json"
+    output = "${local.work_dir}/summary.json"
     content = jsonencode({
       pipeline    = pipeline.name
       environment = pipeline.environment

@@ -25,6 +25,7 @@ import (
 type render struct{}
 
 type renderConfig struct {
+	Content      string `cty:"content"`
 	Template     string `cty:"template"`
 	TemplateFile string `cty:"template_file"`
 	Output       string `cty:"output"`
@@ -33,10 +34,11 @@ type renderConfig struct {
 
 func (render) Schema() sdk.ActionSchema {
 	return sdk.ActionSchema{
-		Description: "Render a Go text/template with variables into a file: release notes, deployment records. Plan shows the diff.",
+		Description: "Write a file — literal content, or a Go text/template rendered with variables: values files, release notes, deployment records. Plan shows the diff.",
 		Block: sdk.Block{Attributes: map[string]*sdk.Attribute{
-			"template":      {Type: cty.String, Description: "The template text (or use template_file)."},
-			"template_file": {Type: cty.String, Description: "Path of the template (or use template)."},
+			"content":       {Type: cty.String, Description: "The text itself, written as is (or use template or template_file)."},
+			"template":      {Type: cty.String, Description: "The template text (or use content or template_file)."},
+			"template_file": {Type: cty.String, Description: "Path of the template (or use content or template)."},
 			"vars":          {Type: cty.DynamicPseudoType, Description: "An object: the template's dot (.name)."},
 			"output":        {Type: cty.String, Required: true, Description: "The file to write."},
 			"mode":          {Type: cty.String, Description: `File permissions in octal (default "0644").`},
@@ -52,11 +54,12 @@ func (render) Schema() sdk.ActionSchema {
 
 func (render) ValidateConfig(_ context.Context, req sdk.ValidateConfigRequest, resp *sdk.ValidateConfigResponse) {
 	d := &resp.Diagnostics
-	tmpl, file := req.Config.GetAttr("template"), req.Config.GetAttr("template_file")
-	switch {
-	case tmpl.IsKnown() && file.IsKnown() && tmpl.IsNull() == file.IsNull():
-		d.AddError("Set exactly one of template and template_file", "template is the text itself; template_file a path to it.")
-	case tmpl.IsWhollyKnown() && !tmpl.IsNull():
+	tmpl := req.Config.GetAttr("template")
+	if set, known := countSet(req.Config, "content", "template", "template_file"); known && set != 1 {
+		d.AddError("Set exactly one of content, template and template_file",
+			"content is the text to write as is; template a Go template rendered with vars; template_file a path to such a template.")
+	}
+	if tmpl.IsWhollyKnown() && !tmpl.IsNull() {
 		t, _ := tmpl.Unmark()
 		if _, err := parseTemplate("template", t.AsString()); err != nil {
 			d.AddAttributeError(attr("template"), "Invalid template", err.Error())
@@ -114,7 +117,7 @@ func (render) Plan(_ context.Context, req sdk.PlanRequest, resp *sdk.PlanRespons
 	default:
 		resp.Summary = fmt.Sprintf("update %s", out)
 	}
-	if req.Config.GetAttr("vars").ContainsMarked() {
+	if req.Config.ContainsMarked() {
 		resp.Change = "(the diff has sensitive values)\n"
 		return
 	}
@@ -148,7 +151,7 @@ func (render) Apply(ctx context.Context, req sdk.ApplyRequest, resp *sdk.ApplyRe
 	} else {
 		req.Events.Log(sdk.Stdout, cfg.Output+" is up to date")
 	}
-	if !req.Config.GetAttr("vars").ContainsMarked() {
+	if !req.Config.ContainsMarked() {
 		req.Events.Artifact(filepath.Base(cfg.Output), mediaType(cfg.Output), []byte(content))
 	}
 	sum := sha256.Sum256([]byte(content))
@@ -159,7 +162,7 @@ func (render) Apply(ctx context.Context, req sdk.ApplyRequest, resp *sdk.ApplyRe
 		"content": cty.StringVal(content),
 	})
 	// The content of a template fed secrets is itself secret.
-	if req.Config.GetAttr("vars").ContainsMarked() {
+	if req.Config.ContainsMarked() {
 		resp.Outputs = cty.ObjectVal(map[string]cty.Value{
 			"path":    resp.Outputs.GetAttr("path"),
 			"sha256":  resp.Outputs.GetAttr("sha256"),
@@ -171,6 +174,9 @@ func (render) Apply(ctx context.Context, req sdk.ApplyRequest, resp *sdk.ApplyRe
 
 func renderTemplate(cfg *renderConfig, vars cty.Value) (string, sdk.Diagnostics) {
 	var diags sdk.Diagnostics
+	if cfg.Content != "" {
+		return cfg.Content, diags
+	}
 	text, where, name := cfg.Template, attr("template"), "template"
 	if cfg.TemplateFile != "" {
 		data, err := os.ReadFile(cfg.TemplateFile)
@@ -318,4 +324,19 @@ func mediaType(path string) string {
 
 func countLines(s string) int {
 	return len(difflib.SplitLines(strings.TrimSuffix(s, "\n")))
+}
+
+// countSet counts the attributes that are set; known is false while any
+// of them is unknown.
+func countSet(config cty.Value, names ...string) (set int, known bool) {
+	for _, n := range names {
+		v := config.GetAttr(n)
+		if !v.IsKnown() {
+			return 0, false
+		}
+		if !v.IsNull() {
+			set++
+		}
+	}
+	return set, true
 }

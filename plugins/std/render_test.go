@@ -89,7 +89,7 @@ func TestRenderFromFileWithUnknownVars(t *testing.T) {
 func TestRenderErrors(t *testing.T) {
 	p := start(t)
 	out := filepath.Join(t.TempDir(), "x")
-	requireError(t, p.Validate("render", cfg(map[string]any{"output": out})), "Set exactly one of template and template_file")
+	requireError(t, p.Validate("render", cfg(map[string]any{"output": out})), "Set exactly one of content, template and template_file")
 	requireError(t, p.Validate("render", cfg(map[string]any{"output": out, "template": "{{ .x "})), "Invalid template")
 	requireError(t, p.Validate("render", cfg(map[string]any{"output": out, "template": "x", "mode": "rw"})), `Invalid mode "rw"`)
 	run := p.Apply("render", cfg(map[string]any{"output": out, "template": "{{ .missing }}", "vars": cfg(map[string]any{"x": "1"})}))
@@ -99,5 +99,20 @@ func TestRenderErrors(t *testing.T) {
 	}
 	if _, err := os.Stat(out); !os.IsNotExist(err) {
 		t.Error("a failed render wrote the file")
+	}
+}
+
+func TestRenderWritesLiteralContent(t *testing.T) {
+	p := start(t)
+	out := filepath.Join(t.TempDir(), "values.yaml")
+	config := cfg(map[string]any{"content": "replicas: 2\nhost: {{ not a template }}\n", "output": out})
+	requireNoErrors(t, p.Validate("render", config))
+	p.Apply("render", config).RequireSuccess(t)
+	if data, _ := os.ReadFile(out); string(data) != "replicas: 2\nhost: {{ not a template }}\n" {
+		t.Errorf("file:\n%s", data)
+	}
+	both := cfg(map[string]any{"content": "x", "template": "y", "output": out})
+	if diags := p.Validate("render", both); !diags.HasErrors() || !strings.Contains(diags.Err().Error(), "exactly one of content, template and template_file") {
+		t.Errorf("content and template together: %v", diags)
 	}
 }
