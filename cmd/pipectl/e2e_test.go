@@ -2,6 +2,7 @@ package main_test
 
 import (
 	"bufio"
+	"crypto/sha256"
 	"bytes"
 	"encoding/json"
 	"errors"
@@ -629,4 +630,36 @@ stage "s" {
 	if code != 0 || !strings.Contains(show, "step_finished  quick") {
 		t.Errorf("runs show:\n%s", show)
 	}
+}
+
+// The flagship pipeline validates for every environment, its std steps
+// checked against the real std plugin's schema.
+func TestAlphaMembersValidates(t *testing.T) {
+	p := &project{t: t, dir: t.TempDir()}
+	p.env = append(os.Environ(), "PIPECTL_PLUGIN_PATH="+binDir, "NO_COLOR=1")
+	if err := os.CopyFS(p.dir, os.DirFS("../../pipelines")); err != nil {
+		t.Fatal(err)
+	}
+	sum, err := checksum(filepath.Join(binDir, "pipectl-plugin-std"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.write(".pipectl.lock.hcl", fmt.Sprintf("plugin \"std\" {\n  version = \"0.1.0\"\n  sha256  = %q\n}\n", sum))
+	for _, env := range []string{"dev", "staging", "prod"} {
+		out, errOut, code := p.run("validate", "-env", env)
+		if code != 0 || !strings.Contains(out, "Success!") {
+			t.Errorf("validate -env %s: exit %d\n%s%s", env, code, out, errOut)
+		}
+		if !strings.Contains(errOut, `Plugin "helm" is not installed`) {
+			t.Errorf("validate -env %s does not say helm steps were not checked:\n%s", env, errOut)
+		}
+	}
+}
+
+func checksum(path string) (string, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("%x", sha256.Sum256(b)), nil
 }
