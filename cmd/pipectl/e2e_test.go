@@ -2,8 +2,8 @@ package main_test
 
 import (
 	"bufio"
-	"crypto/sha256"
 	"bytes"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
