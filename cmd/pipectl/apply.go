@@ -48,7 +48,7 @@ func runApply(cmd *cobra.Command, f *pipelineFlags, path string, autoApprove boo
 		return fmt.Errorf("-parallelism must be at least 1, not %d", parallelism)
 	}
 	s, plan, err := planForApply(cmd, f, path, autoApprove)
-	if err != nil || plan == nil {
+	if err != nil {
 		return err
 	}
 	defer s.close()
@@ -85,8 +85,7 @@ func runApply(cmd *cobra.Command, f *pipelineFlags, path string, autoApprove boo
 }
 
 // planForApply returns the plan to apply: a saved one, checked against the
-// world, or a fresh one the user confirmed. A nil plan with a nil error
-// means the user declined.
+// world, or a fresh one the user confirmed.
 func planForApply(cmd *cobra.Command, f *pipelineFlags, path string, autoApprove bool) (*session, *engine.Plan, error) {
 	if isPlanFile(path) {
 		return savedPlan(cmd, f, path)
@@ -110,7 +109,7 @@ func planForApply(cmd *cobra.Command, f *pipelineFlags, path string, autoApprove
 		if !confirm(cmd) {
 			s.close()
 			fmt.Fprintln(cmd.OutOrStdout(), "Apply cancelled: nothing was done.")
-			return nil, nil, nil
+			return nil, nil, exitError(1)
 		}
 	}
 	return s, plan, nil

@@ -663,3 +663,32 @@ func checksum(path string) (string, error) {
 	}
 	return fmt.Sprintf("%x", sha256.Sum256(b)), nil
 }
+
+func TestApplyAsksBeforeRunning(t *testing.T) {
+	p := newProject(t, `
+pipeline "e2e" {}
+stage "s" {
+  step "write" {
+    action  = std.render
+    content = "done"
+    output  = "out.txt"
+  }
+}`)
+	cmd := p.command("apply")
+	cmd.Stdin = strings.NewReader("no\n")
+	out, _ := cmd.CombinedOutput()
+	if code := cmd.ProcessState.ExitCode(); code != 1 || !strings.Contains(string(out), "Apply cancelled: nothing was done.") {
+		t.Fatalf("declined apply: exit %d\n%s", code, out)
+	}
+	if _, err := os.Stat(filepath.Join(p.dir, "out.txt")); err == nil {
+		t.Fatal("a declined apply wrote the file")
+	}
+	cmd = p.command("apply")
+	cmd.Stdin = strings.NewReader("yes\n")
+	if out, err := cmd.CombinedOutput(); err != nil || !strings.Contains(string(out), "+ write") {
+		t.Fatalf("confirmed apply: %v\n%s", err, out)
+	}
+	if b, _ := os.ReadFile(filepath.Join(p.dir, "out.txt")); string(b) != "done" {
+		t.Fatalf("out.txt = %q", b)
+	}
+}
