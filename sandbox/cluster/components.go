@@ -113,6 +113,9 @@ func kwokArgs(l layout) []string {
 		"--config=" + l.path("kwok-stages.yaml"),
 		fmt.Sprintf("--manage-nodes-with-annotation-selector=%s=fake", fakeNodeAnnotation),
 		"--cidr=" + podCIDR,
+		// Renew node Leases like a kubelet, so the node lifecycle controller
+		// keeps the nodes Ready (kwok leaves leases off without an explicit value).
+		"--node-lease-duration-seconds=40",
 	}
 }
 

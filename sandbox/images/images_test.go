@@ -1,0 +1,90 @@
+package images
+
+import (
+	"archive/tar"
+	"io"
+	"strings"
+	"testing"
+)
+
+func TestBuildIsReproducible(t *testing.T) {
+	for _, im := range Images {
+		a, err := Build(im)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := Build(im)
+		if err != nil {
+			t.Fatal(err)
+		}
+		da, _ := a.Digest()
+		db, _ := b.Digest()
+		if da != db {
+			t.Errorf("%s: two builds differ: %s vs %s", im.Tag, da, db)
+		}
+	}
+}
+
+// The fixture must stay coherent: the good image holds every vulnerable
+// package at its fixed version, the vulnerable image below it, and only the
+// vulnerable image expects findings.
+func TestFixturesAreCoherent(t *testing.T) {
+	fixed := map[string]string{}
+	for _, v := range Vulnerabilities {
+		fixed[v.Origin] = v.FixedVersion
+	}
+	for _, im := range Images {
+		vulnerable := false
+		for _, p := range im.Packages {
+			if f, ok := fixed[p.Origin]; ok && p.Version != f {
+				vulnerable = true
+			}
+		}
+		if vulnerable != (len(im.Findings) > 0) {
+			t.Errorf("%s: vulnerable packages %v but expected findings %v", im.Tag, vulnerable, im.Findings)
+		}
+	}
+}
+
+func TestLayerHoldsReleaseAndApkDatabase(t *testing.T) {
+	img, err := Build(Images[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	layers, err := img.Layers()
+	if err != nil || len(layers) != 1 {
+		t.Fatalf("want one layer, got %d (%v)", len(layers), err)
+	}
+	rc, err := layers[0].Uncompressed()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rc.Close()
+	files := map[string]string{}
+	tr := tar.NewReader(rc)
+	for {
+		hdr, err := tr.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(tr)
+		files[hdr.Name] = string(b)
+	}
+	if files["etc/alpine-release"] != AlpineRelease+"\n" {
+		t.Errorf("etc/alpine-release = %q", files["etc/alpine-release"])
+	}
+	want := "P:libssl3\nV:3.5.0-r0\nA:x86_64\no:openssl\nL:Apache-2.0\n\n"
+	if !strings.Contains(files["lib/apk/db/installed"], want) {
+		t.Errorf("apk database lacks the vulnerable libssl3 stanza:\n%s", files["lib/apk/db/installed"])
+	}
+	cfg, err := img.ConfigFile()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.OS != "linux" || cfg.Architecture != "amd64" {
+		t.Errorf("platform %s/%s, want linux/amd64", cfg.OS, cfg.Architecture)
+	}
+}
