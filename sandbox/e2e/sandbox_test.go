@@ -307,3 +307,35 @@ func TestFailedStartCleansUp(t *testing.T) {
 		t.Errorf("processes of the failed sandbox still run: %v", procs)
 	}
 }
+
+// Mistakes on the command line get a clear message and a distinct exit
+// code, and start nothing.
+func TestCommandLineMistakes(t *testing.T) {
+	bin := binary(t)
+	wd := t.TempDir()
+	for _, c := range []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"env", "--name", "nothing-here"}, 3, "no sandbox in " + filepath.Join(wd, ".pipectl", "sandbox", "nothing-here")},
+		{[]string{"status", "--name", "nothing-here"}, 3, "no sandbox in"},
+		{[]string{"down", "--name", "nothing-here"}, 3, "no sandbox in"},
+		{[]string{"up", "--name", "../escape"}, 1, `--name "../escape": want a plain name`},
+		{[]string{"up", "--nodes", "0"}, 1, "--nodes must be at least 1"},
+		{[]string{"up", "--node-memory", "lots"}, 1, `--node-memory "lots" is not a Kubernetes quantity`},
+		{[]string{"up", "extra"}, 2, `unexpected argument "extra"`},
+		{[]string{"launch"}, 2, `unknown command "launch"`},
+	} {
+		cmd := exec.Command(bin, c.args...)
+		cmd.Dir = wd
+		out, _ := cmd.CombinedOutput()
+		if code := cmd.ProcessState.ExitCode(); code != c.code {
+			t.Errorf("%v: exit %d, want %d:\n%s", c.args, code, c.code, out)
+		}
+		contains(t, fmt.Sprint(c.args), string(out), c.want)
+	}
+	if entries, _ := os.ReadDir(filepath.Join(wd, ".pipectl", "sandbox")); len(entries) > 0 {
+		t.Errorf("a refused command left sandbox directories: %v", entries)
+	}
+}
