@@ -137,7 +137,7 @@ func Up(ctx context.Context, o Options) (*State, error) {
 		if survivors := stopAll(s.st.Processes, 5*time.Second); len(survivors) > 0 {
 			return nil, fmt.Errorf("%w\n(and could not stop %s; state kept in %s)", err, strings.Join(survivors, ", "), dir)
 		}
-		clearDir(dir)
+		os.RemoveAll(dir)
 		return nil, err
 	}
 	return s.st, nil

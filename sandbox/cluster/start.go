@@ -167,6 +167,9 @@ func (s *starter) waitFor(ctx context.Context, what, blame string, cond conditio
 		case e := <-s.exits:
 			return died(e)
 		case <-ctx.Done():
+			if errors.Is(ctx.Err(), context.Canceled) {
+				return fmt.Errorf("interrupted while waiting for %s", what)
+			}
 			return s.timedOut(what, blame, lastErr)
 		case <-time.After(100 * time.Millisecond):
 		}

@@ -295,8 +295,8 @@ func TestFailedStartCleansUp(t *testing.T) {
 	}
 	contains(t, "the error", err.Error(), "kube-apiserver exited while the sandbox was starting (exit status 7)",
 		"E0101 simulated failure: cannot bind")
-	if _, err := cluster.Load(dir); err == nil {
-		t.Error("the failed start left its state file")
+	if _, err := os.Stat(dir); !os.IsNotExist(err) {
+		t.Errorf("the failed start left its state directory %s (err %v)", dir, err)
 	}
 	// The processes started before the failure (registry, etcd) must be gone.
 	started := strings.Count(progress.String(), "starting ")
