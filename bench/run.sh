@@ -14,6 +14,7 @@ run() { echo "== $1"; shift; go test -run '^$' "$@" | grep -E '^(Benchmark|ok|FA
 
 if [[ $what == all || $what == dsl ]]; then
   run "language: Load + Bind + decode of generated pipelines" -bench 'LoadBindDecode|PeakMemory' -benchmem ./dsl
+  run "validate: Load + Bind + step graph (cycle search included)" -bench 'BenchmarkLoad$' -benchmem ./engine
 fi
 if [[ $what == all || $what == engine ]]; then
   run "engine: 1,000 noop steps (per-step cost incl. the plugin round trip)" -bench ApplyNoop1000 -benchtime 5x ./engine

@@ -3,6 +3,8 @@ package engine_test
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -80,4 +82,23 @@ func BenchmarkCriticalPath(b *testing.B) {
 	wall := total / time.Duration(b.N)
 	b.ReportMetric(float64(wall.Milliseconds()), "wall-ms")
 	b.ReportMetric(100*float64(wall-critical)/float64(critical), "%-over-critical-path")
+}
+
+// BenchmarkLoad is what `pipectl validate` does before it asks plugins:
+// parse, decode, bind and build the graph (cycle search included).
+func BenchmarkLoad(b *testing.B) {
+	for _, n := range []int{1000, 10000} {
+		b.Run(fmt.Sprintf("steps=%d", n), func(b *testing.B) {
+			dir := b.TempDir()
+			if err := os.WriteFile(filepath.Join(dir, "pipeline.hcl"), []byte(noopPipeline(n)), 0o644); err != nil {
+				b.Fatal(err)
+			}
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, diags := engine.Load(dir, dsl.Inputs{}); diags.HasErrors() {
+					b.Fatal(diags.Error())
+				}
+			}
+		})
+	}
 }
