@@ -9,8 +9,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"sort"
-	"strings"
 )
 
 var components = map[string]func(args []string) int{
@@ -43,22 +41,21 @@ func main() {
 }
 
 func usage() {
-	var names []string
-	for n := range components {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	fmt.Fprintf(os.Stderr, `Usage: pipectl-sandbox COMMAND [flags]
+	fmt.Fprint(os.Stderr, `Usage: pipectl-sandbox COMMAND [flags]
 
 Sandbox commands:
   up        start a sandbox (control plane, fake nodes, OCI registry) and return when usable
   down      stop every process a sandbox started and remove its state
   status    tell which of a sandbox's processes are alive
-  env       print the shell lines that point kubectl/pipectl at a sandbox
+  env       print the shell lines that point kubectl/helm/pipectl at a sandbox
 
-Component commands (what up starts; each is its upstream entry point):
-  %s
+Processes that up starts (each component through its upstream entry point):
+  etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kwok,
+  registry (an in-memory OCI registry), reap (stops the sandbox when a watched process exits)
 
-Run "pipectl-sandbox COMMAND -h" for a command's flags.
-`, strings.Join(names, ", "))
+Also:
+  kubectl   kubectl itself (a bin/kubectl symlink to this binary runs it too)
+
+Run "pipectl-sandbox COMMAND -h" for a command's flags. See docs/sandbox.md.
+`)
 }
