@@ -325,6 +325,7 @@ func TestCommandLineMistakes(t *testing.T) {
 		{[]string{"up", "--nodes", "0"}, 1, "--nodes must be at least 1"},
 		{[]string{"up", "--node-memory", "lots"}, 1, `--node-memory "lots" is not a Kubernetes quantity`},
 		{[]string{"up", "extra"}, 2, `unexpected argument "extra"`},
+		{[]string{"up", "--watch-pid", "999999999"}, 1, "--watch-pid 999999999: no such process"},
 		{[]string{"launch"}, 2, `unknown command "launch"`},
 	} {
 		cmd := exec.Command(bin, c.args...)

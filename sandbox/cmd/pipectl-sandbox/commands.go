@@ -127,6 +127,9 @@ func cmdUp(args []string) int {
 	if err != nil {
 		return fail("up", err)
 	}
+	if *watchPID != 0 && syscall.Kill(*watchPID, 0) != nil {
+		return fail("up", fmt.Errorf("--watch-pid %d: no such process", *watchPID))
+	}
 	bin, err := os.Executable()
 	if err != nil {
 		return fail("up", err)
