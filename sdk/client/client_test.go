@@ -219,12 +219,18 @@ func TestApplyStreamsEventsAndRemarksOutputs(t *testing.T) {
 		t.Errorf("dynamic output: got %#v, want %#v", got, extra)
 	}
 
-	p.Close() // flushes the plugin's log
-	logsMu.Lock()
-	defer logsMu.Unlock()
+	// Stray output travels on its own stream, beside the Apply call: wait
+	// for it (a bounded wait; the test fails if it never comes).
+	logged := func() string { logsMu.Lock(); defer logsMu.Unlock(); return logs.String() }
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if strings.Contains(logged(), "stray stderr output") {
+			break
+		}
+	}
+	p.Close()
 	for _, want := range []string{"echo applying", "stray stderr output"} {
-		if !strings.Contains(logs.String(), want) {
-			t.Errorf("host log lacks %q:\n%s", want, logs.String())
+		if !strings.Contains(logged(), want) {
+			t.Errorf("host log lacks %q:\n%s", want, logged())
 		}
 	}
 }
