@@ -412,9 +412,14 @@ func (in *instance) attempt(ctx context.Context, config cty.Value, attempt int) 
 		func(e client.Event) { in.pluginEvent(e, attempt) })
 	null := cty.NullVal(cty.DynamicPseudoType)
 	switch {
+	case err == nil && !res.Diagnostics.HasErrors():
+		in.Redactor.AddValue(res.Outputs)
+		return StatusSucceeded, res.Outputs, ""
+	// From here it failed; an action may report its own cancellation, so
+	// the contexts tell the cause.
 	case ctx.Err() != nil:
 		return StatusCancelled, null, "cancelled"
-	case err != nil && errors.Is(actx.Err(), context.DeadlineExceeded):
+	case reachedDeadline(actx):
 		return StatusFailed, null, fmt.Sprintf("timed out after %s", in.meta.Timeout)
 	case err != nil:
 		if status.Code(err) == codes.Unavailable {
@@ -422,11 +427,8 @@ func (in *instance) attempt(ctx context.Context, config cty.Value, attempt int) 
 			return StatusFailed, null, fmt.Sprintf("plugin %s exited or stopped answering during the step: %v", in.step.Action.Plugin, err)
 		}
 		return StatusFailed, null, err.Error()
-	case res.Diagnostics.HasErrors():
-		return StatusFailed, null, diagnosticsText(res.Diagnostics)
 	}
-	in.Redactor.AddValue(res.Outputs)
-	return StatusSucceeded, res.Outputs, ""
+	return StatusFailed, null, diagnosticsText(res.Diagnostics)
 }
 
 func (in *instance) pluginEvent(e client.Event, attempt int) {
@@ -492,4 +494,12 @@ func instanceSkipped(s *dsl.Step, ectx *hcl.EvalContext) (skip bool, problem str
 		return false, ""
 	}
 	return when.False(), ""
+}
+
+// reachedDeadline tells whether a failure came from the step's timeout. The
+// plugin sees the deadline through gRPC and may fail a few milliseconds
+// before the host's own timer fires, hence the tolerance.
+func reachedDeadline(ctx context.Context) bool {
+	deadline, ok := ctx.Deadline()
+	return ok && (errors.Is(ctx.Err(), context.DeadlineExceeded) || time.Until(deadline) < 50*time.Millisecond)
 }
