@@ -371,6 +371,14 @@ func (in *instance) apply(ctx context.Context, ectx *hcl.EvalContext) (Status, c
 	if !wholeKnown(config) {
 		return in.finished(StatusFailed, "configuration still has unknown values: a step it refers to did not produce them", 0, 1, null)
 	}
+	// One slot of -parallelism from the first attempt until the outcome is
+	// reported, so events never show more instances at work than allowed.
+	select {
+	case in.sem <- struct{}{}:
+		defer func() { <-in.sem }()
+	case <-ctx.Done():
+		return in.finished(StatusCancelled, "cancelled before it started", 0, 0, null)
+	}
 	for attempt := 1; ; attempt++ {
 		if ctx.Err() != nil {
 			return in.finished(StatusCancelled, "cancelled before it started", 0, attempt, null)
@@ -394,8 +402,6 @@ func (in *instance) apply(ctx context.Context, ectx *hcl.EvalContext) (Status, c
 
 // attempt is one call of the action, bounded by the step's timeout.
 func (in *instance) attempt(ctx context.Context, config cty.Value, attempt int) (Status, cty.Value, string) {
-	in.sem <- struct{}{}
-	defer func() { <-in.sem }()
 	ev := in.base
 	ev.Type, ev.Attempt = StepStarted, attempt
 	in.emit(ev)
