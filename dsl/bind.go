@@ -2,8 +2,10 @@ package dsl
 
 import (
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/hashicorp/hcl/v2"
@@ -131,14 +133,14 @@ func (s *Scope) bindVariables(in Inputs) hcl.Diagnostics {
 	for _, file := range in.VarFiles {
 		diags = append(diags, s.readVarFile(file, raw)...)
 	}
-	for _, name := range sortedKeys(in.Vars) {
+	for _, name := range slices.Sorted(maps.Keys(in.Vars)) {
 		v := c.Variables[name]
 		if v == nil {
 			diags = append(diags, &hcl.Diagnostic{
 				Severity: hcl.DiagError,
 				Summary:  "Value for undeclared variable",
 				Detail: fmt.Sprintf("-var sets %q, but the pipeline declares no such variable.%s Declare it with a variable block, or remove the option.",
-					name, suggest(name, sortedKeys(c.Variables), "")),
+					name, suggest(name, slices.Sorted(maps.Keys(c.Variables)), "")),
 			})
 			continue
 		}
@@ -146,7 +148,7 @@ func (s *Scope) bindVariables(in Inputs) hcl.Diagnostics {
 		diags = append(diags, d...)
 		raw[name] = rawValue{val, "-var", nil}
 	}
-	for _, name := range sortedKeys(c.Variables) {
+	for _, name := range slices.Sorted(maps.Keys(c.Variables)) {
 		s.Vars[name], diags = s.finalValue(c.Variables[name], raw, diags)
 	}
 	return diags
@@ -236,14 +238,14 @@ func (s *Scope) readVarFile(path string, raw map[string]rawValue) hcl.Diagnostic
 	s.Config.Files[path] = file
 	attrs, d := file.Body.JustAttributes()
 	diags = append(diags, d...)
-	for _, name := range sortedKeys(attrs) {
+	for _, name := range slices.Sorted(maps.Keys(attrs)) {
 		attr := attrs[name]
 		if s.Config.Variables[name] == nil {
 			diags = append(diags, &hcl.Diagnostic{
 				Severity: hcl.DiagWarning,
 				Summary:  "Value for undeclared variable",
 				Detail: fmt.Sprintf("The pipeline declares no variable %q; this value is ignored.%s",
-					name, suggest(name, sortedKeys(s.Config.Variables), "")),
+					name, suggest(name, slices.Sorted(maps.Keys(s.Config.Variables)), "")),
 				Subject: attr.NameRange.Ptr(),
 			})
 			continue
@@ -262,7 +264,7 @@ func (s *Scope) readVarFile(path string, raw map[string]rawValue) hcl.Diagnostic
 func (s *Scope) validateVariables() hcl.Diagnostics {
 	ctx := s.baseContext(false)
 	var diags hcl.Diagnostics
-	for _, name := range sortedKeys(s.Config.Variables) {
+	for _, name := range slices.Sorted(maps.Keys(s.Config.Variables)) {
 		v := s.Config.Variables[name]
 		if !s.Vars[name].IsWhollyKnown() {
 			continue // no value, or an invalid one: already reported
@@ -318,7 +320,7 @@ func (s *Scope) bindEnvironment() hcl.Diagnostics {
 	ctx := s.baseContext(false)
 	attrs := make(map[string]cty.Value, len(e.Attrs))
 	var diags hcl.Diagnostics
-	for _, name := range sortedKeys(e.Attrs) {
+	for _, name := range slices.Sorted(maps.Keys(e.Attrs)) {
 		val, d := e.Attrs[name].Expr.Value(ctx)
 		diags = append(diags, d...)
 		if d.HasErrors() {

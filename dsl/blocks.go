@@ -2,6 +2,8 @@ package dsl
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 
 	"github.com/hashicorp/go-version"
 	"github.com/hashicorp/hcl/v2"
@@ -100,7 +102,7 @@ func (l *loader) convertDefault(v *Variable, val cty.Value) cty.Value {
 func (l *loader) locals(block *hcl.Block) {
 	attrs, diags := block.Body.JustAttributes()
 	l.diags = append(l.diags, diags...)
-	for _, name := range sortedKeys(attrs) {
+	for _, name := range slices.Sorted(maps.Keys(attrs)) {
 		attr := attrs[name]
 		if prev, dup := l.cfg.Locals[name]; dup {
 			l.errorf(attr.NameRange, "Duplicate local value",

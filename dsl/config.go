@@ -12,6 +12,8 @@ import (
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/ext/typeexpr"
 	"github.com/zclconf/go-cty/cty"
+	"maps"
+	"slices"
 )
 
 // SensitiveMark is the cty mark carried by sensitive values (sensitive
@@ -50,7 +52,7 @@ func (c *Config) Step(name string) *Step { return c.stepIndex[name] }
 func (c *Config) Stage(name string) *Stage { return c.stages[name] }
 
 // EnvironmentNames returns the declared environment names, sorted.
-func (c *Config) EnvironmentNames() []string { return sortedKeys(c.Environments) }
+func (c *Config) EnvironmentNames() []string { return slices.Sorted(maps.Keys(c.Environments)) }
 
 // Pipeline is the `pipeline "name"` block.
 type Pipeline struct {

@@ -214,15 +214,6 @@ func sortDiagnostics(diags hcl.Diagnostics) {
 	})
 }
 
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
-}
-
 // isHidden reports whether a file is a dotfile, such as the lock file
 // `pipectl init` writes beside the pipeline: not part of the pipeline.
 func isHidden(path string) bool { return strings.HasPrefix(filepath.Base(path), ".") }

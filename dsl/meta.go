@@ -2,7 +2,9 @@ package dsl
 
 import (
 	"fmt"
+	"maps"
 	"math/big"
+	"slices"
 	"time"
 
 	"github.com/hashicorp/hcl/v2"
@@ -45,7 +47,7 @@ func (m *StepMeta) InstanceKeys() []string {
 	if m.ForEach == nil {
 		return nil
 	}
-	return sortedKeys(m.ForEach)
+	return slices.Sorted(maps.Keys(m.ForEach))
 }
 
 // EvalMeta evaluates a step's meta-arguments in ctx, normally

@@ -2,6 +2,8 @@ package dsl
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"strings"
 
@@ -84,16 +86,16 @@ func (l *loader) checkTraversal(t hcl.Traversal, se scopedExpr) {
 	name, hasName := traversalName(t)
 	switch root {
 	case "var":
-		l.checkName(t, name, hasName, "var", "variable", l.cfg.Variables[name] != nil, func() []string { return sortedKeys(l.cfg.Variables) })
+		l.checkName(t, name, hasName, "var", "variable", l.cfg.Variables[name] != nil, func() []string { return slices.Sorted(maps.Keys(l.cfg.Variables)) })
 	case "local":
-		l.checkName(t, name, hasName, "local", "local value", l.cfg.Locals[name] != nil, func() []string { return sortedKeys(l.cfg.Locals) })
+		l.checkName(t, name, hasName, "local", "local value", l.cfg.Locals[name] != nil, func() []string { return slices.Sorted(maps.Keys(l.cfg.Locals)) })
 	case "env":
 		if len(t) > 1 {
 			l.checkEnvAttr(t, name, hasName)
 		}
 	case "step":
 		exists := l.cfg.stepIndex[name] != nil
-		if l.checkName(t, name, hasName, "step", "step", exists, func() []string { return sortedKeys(l.cfg.stepIndex) }) && se.step != nil {
+		if l.checkName(t, name, hasName, "step", "step", exists, func() []string { return slices.Sorted(maps.Keys(l.cfg.stepIndex)) }) && se.step != nil {
 			l.stepReference(se.step, Ref{Kind: "step", Name: name, Range: rng})
 		}
 	case "each":
@@ -171,7 +173,7 @@ func (l *loader) checkEnvAttr(t hcl.Traversal, name string, hasName bool) {
 	}
 	if !seen[name] {
 		l.errorf(rng, "Reference to undeclared environment attribute",
-			"No environment sets %q.%s", name, suggest(name, sortedKeys(seen), "env."))
+			"No environment sets %q.%s", name, suggest(name, slices.Sorted(maps.Keys(seen)), "env."))
 	}
 }
 
@@ -221,12 +223,12 @@ func (l *loader) checkRef(ref Ref) {
 		if l.cfg.stepIndex[ref.Name] != nil {
 			return
 		}
-		declared = sortedKeys(l.cfg.stepIndex)
+		declared = slices.Sorted(maps.Keys(l.cfg.stepIndex))
 	} else {
 		if l.cfg.stages[ref.Name] != nil {
 			return
 		}
-		declared = sortedKeys(l.cfg.stages)
+		declared = slices.Sorted(maps.Keys(l.cfg.stages))
 	}
 	l.errorf(ref.Range, "Reference to undeclared "+ref.Kind,
 		"No %s named %q is declared.%s", ref.Kind, ref.Name, suggest(ref.Name, declared, ref.Kind+"."))

@@ -2,6 +2,8 @@ package dsl
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/hashicorp/hcl/v2"
@@ -74,10 +76,10 @@ func (nb *NestedBlockSchema) impliedType() cty.Type {
 
 func (b *BlockSchema) hclSchema() *hcl.BodySchema {
 	s := &hcl.BodySchema{}
-	for _, name := range sortedKeys(b.Attributes) {
+	for _, name := range slices.Sorted(maps.Keys(b.Attributes)) {
 		s.Attributes = append(s.Attributes, hcl.AttributeSchema{Name: name, Required: b.Attributes[name].Required})
 	}
-	for _, name := range sortedKeys(b.Blocks) {
+	for _, name := range slices.Sorted(maps.Keys(b.Blocks)) {
 		var labels []string
 		if b.Blocks[name].Nesting == NestingMap {
 			labels = []string{"name"}

@@ -2,6 +2,8 @@ package dsl
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/hashicorp/hcl/v2"
@@ -142,7 +144,7 @@ func (s *Scope) bindLocals() hcl.Diagnostics {
 		}
 		s.Locals[name] = s.evalLocal(locals[name], deps, ctx, &diags)
 	}
-	for _, name := range sortedKeys(locals) {
+	for _, name := range slices.Sorted(maps.Keys(locals)) {
 		visit(name, nil)
 	}
 	return diags
@@ -197,7 +199,7 @@ func (s *Scope) Outputs(steps map[string]cty.Value) (map[string]cty.Value, hcl.D
 	ctx := s.EvalContext(steps, nil)
 	out := make(map[string]cty.Value, len(s.Config.Outputs))
 	var diags hcl.Diagnostics
-	for _, name := range sortedKeys(s.Config.Outputs) {
+	for _, name := range slices.Sorted(maps.Keys(s.Config.Outputs)) {
 		o := s.Config.Outputs[name]
 		if o.Value == nil {
 			continue

@@ -3,6 +3,8 @@ package dsl
 import (
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
+	"maps"
+	"slices"
 )
 
 var stageSchema = &hcl.BodySchema{
@@ -135,7 +137,7 @@ func (l *loader) noEach(s *Step) {
 	if s.Retry != nil {
 		exprs["attempts"], exprs["backoff"] = s.Retry.Attempts, s.Retry.Backoff
 	}
-	for _, name := range sortedKeys(exprs) {
+	for _, name := range slices.Sorted(maps.Keys(exprs)) {
 		if exprs[name] == nil {
 			continue
 		}
@@ -223,7 +225,7 @@ func misspelledMeta(config hcl.Body, meta string) string {
 	if !ok {
 		return ""
 	}
-	for _, name := range sortedKeys(body.Attributes) {
+	for _, name := range slices.Sorted(maps.Keys(body.Attributes)) {
 		if !isMetaArgument(name) && suggest(name, []string{meta}, "") != "" {
 			return name
 		}

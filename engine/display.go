@@ -1,7 +1,6 @@
 package engine
 
 import (
-	"sort"
 	"strconv"
 	"strings"
 
@@ -113,14 +112,4 @@ func JSONValue(v cty.Value) any {
 		return out
 	}
 	return ty.FriendlyName()
-}
-
-// sortedKeys returns a map's keys in order.
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }

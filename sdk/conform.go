@@ -2,6 +2,8 @@ package sdk
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/zclconf/go-cty/cty"
@@ -44,7 +46,7 @@ func checkNames(b *Block, v cty.Value, path cty.Path, diags *Diagnostics) {
 	if !v.IsKnown() || v.IsNull() || !(v.Type().IsObjectType() || v.Type().IsMapType()) {
 		return
 	}
-	for _, name := range sortedKeys(b.Attributes) {
+	for _, name := range slices.Sorted(maps.Keys(b.Attributes)) {
 		a := b.Attributes[name]
 		if a.Required && v.Type().IsObjectType() && !v.Type().HasAttribute(name) {
 			diags.Append(Diagnostic{Severity: Error, Summary: fmt.Sprintf("Missing required argument %q", name),
@@ -52,7 +54,7 @@ func checkNames(b *Block, v cty.Value, path cty.Path, diags *Diagnostics) {
 		}
 	}
 	vals := v.AsValueMap()
-	for _, name := range sortedKeys(vals) {
+	for _, name := range slices.Sorted(maps.Keys(vals)) {
 		av := vals[name]
 		p := path.Copy().GetAttr(name)
 		if a, ok := b.Attributes[name]; ok {
@@ -166,7 +168,7 @@ func conformOutputs(s *ActionSchema, v cty.Value, planned bool) (cty.Value, Diag
 		}
 		attrs[name] = cv
 	}
-	for _, name := range sortedKeys(given) {
+	for _, name := range slices.Sorted(maps.Keys(given)) {
 		diags.AddError(fmt.Sprintf("Plugin returned an undeclared output %q", name),
 			"Every output must be in the action's schema; this is a bug in the plugin.")
 	}
@@ -218,8 +220,8 @@ func upperFirst(s string) string {
 }
 
 func (b *Block) names() []string {
-	names := sortedKeys(b.Attributes)
-	for _, n := range sortedKeys(b.Blocks) {
+	names := slices.Sorted(maps.Keys(b.Attributes))
+	for _, n := range slices.Sorted(maps.Keys(b.Blocks)) {
 		names = append(names, n+" {}")
 	}
 	return names

@@ -2,7 +2,8 @@ package sdk
 
 import (
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 
 	"github.com/hashicorp/hcl/v2/hcldec"
 	"github.com/zclconf/go-cty/cty"
@@ -134,7 +135,7 @@ func (s *ActionSchema) Validate() error {
 	if err := s.Block.validate(""); err != nil {
 		return err
 	}
-	for _, name := range sortedKeys(s.Outputs) {
+	for _, name := range slices.Sorted(maps.Keys(s.Outputs)) {
 		if err := validateAttr("output ", name, s.Outputs[name]); err != nil {
 			return err
 		}
@@ -143,12 +144,12 @@ func (s *ActionSchema) Validate() error {
 }
 
 func (b *Block) validate(prefix string) error {
-	for _, name := range sortedKeys(b.Attributes) {
+	for _, name := range slices.Sorted(maps.Keys(b.Attributes)) {
 		if err := validateAttr("attribute "+prefix, name, b.Attributes[name]); err != nil {
 			return err
 		}
 	}
-	for _, name := range sortedKeys(b.Blocks) {
+	for _, name := range slices.Sorted(maps.Keys(b.Blocks)) {
 		nb := b.Blocks[name]
 		where := "block " + prefix + name
 		switch {
@@ -194,13 +195,4 @@ func validName(s string) bool {
 		}
 	}
 	return true
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }

@@ -3,7 +3,9 @@ package sdk
 import (
 	"context"
 	"fmt"
+	"maps"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -39,7 +41,7 @@ func newServer(p Plugin, logger hclog.Logger) (*server, error) {
 		return nil, fmt.Errorf("plugin %s has no actions", p.Name)
 	}
 	s := &server{plugin: p, schemas: map[string]*ActionSchema{}, logger: logger, running: map[int]context.CancelFunc{}}
-	for _, name := range sortedKeys(p.Actions) {
+	for _, name := range slices.Sorted(maps.Keys(p.Actions)) {
 		if !validName(name) || p.Actions[name] == nil {
 			return nil, fmt.Errorf("action %q: a valid name and a non-nil Action are required", name)
 		}
@@ -243,4 +245,4 @@ func (e *eventSink) Artifact(name, mediaType string, data []byte) {
 	e.send(&pb.Apply_Event{Event: &pb.Apply_Event_Artifact{Artifact: &pb.Apply_Artifact{Name: name, MediaType: mediaType, Data: data}}})
 }
 
-func joinKeys[V any](m map[string]V) string { return strings.Join(sortedKeys(m), ", ") }
+func joinKeys[V any](m map[string]V) string { return strings.Join(slices.Sorted(maps.Keys(m)), ", ") }

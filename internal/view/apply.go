@@ -2,6 +2,8 @@ package view
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 
@@ -107,7 +109,7 @@ func (v *Apply) Result(res *engine.Result) {
 	v.Printf("\n%s %s\n", v.paint(color, "Run "+string(res.Status)+"."), strings.Join(parts, ", "))
 	if len(res.Outputs) > 0 {
 		v.Printf("\nOutputs:\n")
-		for _, k := range sortedKeys(res.Outputs) {
+		for _, k := range slices.Sorted(maps.Keys(res.Outputs)) {
 			v.Printf("  %s = %s\n", k, v.Redactor.String(engine.FormatValue(res.Outputs[k])))
 		}
 	}
@@ -128,7 +130,7 @@ func outputs(o map[string]any) string {
 		return ""
 	}
 	var parts []string
-	for _, k := range sortedKeys(o) {
+	for _, k := range slices.Sorted(maps.Keys(o)) {
 		s := fmt.Sprint(o[k])
 		if len(s) > 60 {
 			s = s[:57] + "..."

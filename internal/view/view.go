@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"sort"
 
 	"github.com/hashicorp/hcl/v2"
 
@@ -83,13 +82,4 @@ func (b *Base) Printf(format string, args ...any) {
 
 func diagnosticsJSON(b *Base, diags hcl.Diagnostics) []dsl.DiagnosticJSON {
 	return dsl.DiagnosticsJSON(b.redact(diags), b.files())
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
