@@ -12,6 +12,7 @@ import (
 
 	"github.com/pipectl/pipectl/dsl"
 	"github.com/pipectl/pipectl/engine/pluginhost"
+	"github.com/pipectl/pipectl/sdk"
 	"github.com/pipectl/pipectl/sdk/client"
 )
 
@@ -91,6 +92,25 @@ type Planner struct {
 	Pipeline *Pipeline
 	Host     *pluginhost.Host
 	Redactor *Redactor
+
+	unavailable map[string]bool // plugins whose launch failure was reported
+}
+
+// plugin gets a step's plugin; a plugin that cannot start is reported on
+// its first step only, not on every step that uses it.
+func (pl *Planner) plugin(ctx context.Context, s *dsl.Step) (*client.Plugin, *sdk.Schema, hcl.Diagnostics) {
+	p, schema, err := pl.Host.Plugin(ctx, s.Action.Plugin)
+	if err == nil {
+		return p, schema, nil
+	}
+	if pl.unavailable[s.Action.Plugin] {
+		return nil, nil, nil
+	}
+	if pl.unavailable == nil {
+		pl.unavailable = map[string]bool{}
+	}
+	pl.unavailable[s.Action.Plugin] = true
+	return nil, nil, hcl.Diagnostics{pluginError(s, err)}
 }
 
 // Plan asks every step's action what it would do. Values from upstream
@@ -130,9 +150,9 @@ func (pl *Planner) planStep(ctx context.Context, s *dsl.Step, phase PhaseGraph, 
 		Name: s.Name, Stage: s.Stage, Phase: phase.Name, Action: s.Action.String(),
 		DependsOn: DirectSteps(phase.Graph, stepAddr(s.Name)), Run: "yes",
 	}
-	plugin, schema, err := pl.Host.Plugin(ctx, s.Action.Plugin)
-	if err != nil {
-		return ps, cty.DynamicVal, hcl.Diagnostics{pluginError(s, err)}
+	plugin, schema, diags := pl.plugin(ctx, s)
+	if plugin == nil {
+		return ps, cty.DynamicVal, diags
 	}
 	as, diags := actionSchema(s, schema)
 	if diags.HasErrors() {

@@ -41,9 +41,9 @@ func (pl *Planner) Validate(ctx context.Context, skip func(plugin string) bool) 
 }
 
 func (pl *Planner) validateStep(ctx context.Context, s *dsl.Step) hcl.Diagnostics {
-	plugin, schema, err := pl.Host.Plugin(ctx, s.Action.Plugin)
-	if err != nil {
-		return hcl.Diagnostics{pluginError(s, err)}
+	plugin, schema, diags := pl.plugin(ctx, s)
+	if plugin == nil {
+		return diags
 	}
 	as, diags := actionSchema(s, schema)
 	if diags.HasErrors() {

@@ -692,3 +692,21 @@ stage "s" {
 		t.Fatalf("out.txt = %q", b)
 	}
 }
+
+func TestPlanBeforeInitSaysSoOnce(t *testing.T) {
+	p := &project{t: t, dir: t.TempDir(), env: append(os.Environ(), "PIPECTL_PLUGIN_PATH="+binDir)}
+	p.write("pipeline.hcl", `
+pipeline "e2e" {}
+stage "s" {
+  step "a" {
+    action = std.noop
+  }
+  step "b" {
+    action = std.noop
+  }
+}`)
+	_, errOut, code := p.run("plan")
+	if code != 1 || strings.Count(errOut, "run `pipectl init`") != 1 {
+		t.Fatalf("plan before init: exit %d, want one error asking for init:\n%s", code, errOut)
+	}
+}
