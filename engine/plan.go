@@ -161,26 +161,8 @@ func (pl *Planner) planStep(ctx context.Context, s *dsl.Step, phase PhaseGraph, 
 	scope := pl.Pipeline.Scope
 	meta, d := s.EvalMeta(scope.StepEvalContext(s, planned, nil))
 	diags = append(diags, d...)
-	runs, known := meta.Runs()
-	if !known && s.ForEach != nil && meta.ForEach != nil {
-		runs, known = true, true // when reads each.*: decided per instance below
-	}
-	if st := pl.Pipeline.Config.Stage(s.Stage); st != nil && st.When != nil {
-		when, d := st.EvalWhen(scope.EvalContext(planned, nil))
-		diags = append(diags, d...)
-		switch {
-		case when.IsKnown() && when.False():
-			runs, known = false, true
-		case !when.IsKnown() && (runs || !known):
-			known = false
-		}
-	}
-	switch {
-	case !known:
-		ps.Run = "unknown"
-	case !runs:
-		ps.Run = "no"
-	}
+	ps.Run, d = pl.willRun(s, meta, planned)
+	diags = append(diags, d...)
 	keys, eachOf := instanceKeys(meta)
 	ps.Deferred = meta.ForEachUnknown
 	outputs := map[string]cty.Value{}
@@ -216,10 +198,40 @@ func (pl *Planner) planStep(ctx context.Context, s *dsl.Step, phase PhaseGraph, 
 		pl.Redactor.AddValue(res.PlannedOutputs)
 		outputs[key] = res.PlannedOutputs
 	}
-	if ps.Run == "no" {
+	switch ps.Run {
+	case "no":
 		return ps, cty.NullVal(cty.DynamicPseudoType), diags
+	case "unknown":
+		return ps, cty.DynamicVal, diags
 	}
 	return ps, stepValue(meta, outputs), diags
+}
+
+// willRun says whether a step runs, from its own when and its stage's:
+// "yes", "no", or "unknown" until apply.
+func (pl *Planner) willRun(s *dsl.Step, meta *dsl.StepMeta, planned map[string]cty.Value) (string, hcl.Diagnostics) {
+	runs, known := meta.Runs()
+	if !known && s.ForEach != nil && meta.ForEach != nil {
+		runs, known = true, true // when reads each.*: decided per instance
+	}
+	var diags hcl.Diagnostics
+	if st := pl.Pipeline.Config.Stage(s.Stage); st != nil && st.When != nil && s.Kind == dsl.Main {
+		var when cty.Value
+		when, diags = st.EvalWhen(pl.Pipeline.Scope.EvalContext(planned, nil))
+		switch {
+		case when.IsKnown() && when.False():
+			runs, known = false, true
+		case !when.IsKnown() && (runs || !known):
+			known = false
+		}
+	}
+	switch {
+	case !known:
+		return "unknown", diags
+	case !runs:
+		return "no", diags
+	}
+	return "yes", diags
 }
 
 // instanceKeys lists the instances a step plans: one unnamed instance,
