@@ -523,3 +523,41 @@ stage "s" {
 		t.Fatalf("instances %v, want %v", got, want)
 	}
 }
+
+func TestStageWhenSkipsItsSteps(t *testing.T) {
+	f := load(t, `
+pipeline "p" {}
+variable "deploy" {
+  type    = bool
+  default = false
+}
+stage "build" {
+  step "compile" {
+    action = std.noop
+  }
+}
+stage "deploy" {
+  depends_on = [stage.build]
+  when       = var.deploy
+  step "release" {
+    action = std.noop
+  }
+}
+stage "report" {
+  depends_on = [stage.deploy]
+  step "summary" {
+    action = std.noop
+    inputs = try(step.release.step_id, "no release")
+  }
+}`, dsl.Inputs{})
+	if run := f.plan().Step("release").Run; run != "no" {
+		t.Fatalf("release planned as %q", run)
+	}
+	res := f.apply(context.Background(), 10)
+	if res.Status != engine.StatusSucceeded || res.Steps["release"] != engine.StatusSkipped {
+		t.Fatalf("status %s, steps %v", res.Status, res.Steps)
+	}
+	if got := f.finished("summary").Outputs["inputs"]; got != "no release" {
+		t.Errorf("summary saw %v: a skipped step must read as null", got)
+	}
+}
