@@ -58,9 +58,7 @@ func (r *Runner) Apply(ctx, kill context.Context) *Result {
 		n = 10
 	}
 	rn := &run{Runner: r, sem: make(chan struct{}, n), values: map[string]cty.Value{}, status: map[string]Status{}}
-	for _, v := range r.Pipeline.Scope.Vars {
-		r.Redactor.AddValue(v)
-	}
+	r.Pipeline.LearnSecrets(r.Redactor)
 	rn.emit(Event{Type: RunStarted, Message: r.Pipeline.Config.Pipeline.Name})
 	phases := r.Pipeline.Graph.Phases()
 

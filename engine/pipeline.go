@@ -34,6 +34,17 @@ func Load(path string, in dsl.Inputs) (*Pipeline, hcl.Diagnostics) {
 	return p, append(diags, more...)
 }
 
+// LearnSecrets teaches a redactor the run's sensitive variables, so that
+// even a diagnostic that quotes one (a validation message, say) is redacted.
+func (p *Pipeline) LearnSecrets(r *Redactor) {
+	if p.Scope == nil {
+		return
+	}
+	for _, v := range p.Scope.Vars {
+		r.AddValue(v)
+	}
+}
+
 // Plugins maps every plugin the pipeline uses, from its plugin blocks and
 // its steps' actions, to the source of its plugin block ("" without one).
 func (p *Pipeline) Plugins() map[string]string {

@@ -127,9 +127,7 @@ func (pl *Planner) Plan(ctx context.Context) (*Plan, hcl.Diagnostics) {
 		Variables:     plannedVariables(p),
 		CreatedAt:     time.Now().UTC(),
 	}
-	for _, v := range p.Scope.Vars {
-		pl.Redactor.AddValue(v)
-	}
+	p.LearnSecrets(pl.Redactor)
 	planned := map[string]cty.Value{}
 	var diags hcl.Diagnostics
 	for _, phase := range p.Graph.Phases() {

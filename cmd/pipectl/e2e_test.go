@@ -710,3 +710,22 @@ stage "s" {
 		t.Fatalf("plan before init: exit %d, want one error asking for init:\n%s", code, errOut)
 	}
 }
+
+func TestValidateNeverQuotesASecret(t *testing.T) {
+	const secret = "not-the-right-format-S3cret"
+	p := newProject(t, onePipeline+`
+variable "token" {
+  type      = string
+  sensitive = true
+  validation {
+    condition     = startswith(var.token, "tok_")
+    error_message = "The token ${var.token} must start with tok_."
+  }
+}`)
+	for _, args := range [][]string{{"validate"}, {"validate", "-json"}, {"plan"}, {"graph"}} {
+		out, errOut, code := p.run(append(args, "-var", "token="+secret)...)
+		if code != 1 || strings.Contains(out+errOut, secret) || !strings.Contains(out+errOut, "must start with tok_") {
+			t.Errorf("%v: exit %d, the secret must be redacted from the message:\n%s%s", args, code, out, errOut)
+		}
+	}
+}

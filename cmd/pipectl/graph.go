@@ -29,6 +29,7 @@ after. -format dot (Graphviz: pipectl graph | dot -Tsvg > graph.svg) or
 			var p *engine.Pipeline
 			base := f.base(cmd, &p, engine.NewRedactor())
 			p, diags := engine.Load(pathArg(args), in)
+			p.LearnSecrets(base.Redactor)
 			base.Diagnostics(diags)
 			if diags.HasErrors() {
 				return exitError(1)

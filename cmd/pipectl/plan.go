@@ -81,11 +81,7 @@ func openSessionWith(cmd *cobra.Command, f *pipelineFlags, path string, in dsl.I
 	s.base = f.base(cmd, &s.pipeline, s.redactor)
 	var diags hcl.Diagnostics
 	s.pipeline, diags = engine.Load(path, in)
-	if s.pipeline.Scope != nil {
-		for _, v := range s.pipeline.Scope.Vars {
-			s.redactor.AddValue(v)
-		}
-	}
+	s.pipeline.LearnSecrets(s.redactor)
 	if diags.HasErrors() {
 		s.base.Diagnostics(diags)
 		return nil, exitError(1)

@@ -41,6 +41,7 @@ func runValidate(cmd *cobra.Command, f *pipelineFlags, path string) error {
 	var p *engine.Pipeline
 	v := &view.Validate{Base: f.base(cmd, &p, redactor)}
 	p, diags := engine.Load(path, in)
+	p.LearnSecrets(redactor)
 	if !diags.HasErrors() {
 		diags = append(diags, checkSchemas(cmd.Context(), p, redactor)...)
 	}
