@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -726,6 +727,42 @@ variable "token" {
 		out, errOut, code := p.run(append(args, "-var", "token="+secret)...)
 		if code != 1 || strings.Contains(out+errOut, secret) || !strings.Contains(out+errOut, "must start with tok_") {
 			t.Errorf("%v: exit %d, the secret must be redacted from the message:\n%s%s", args, code, out, errOut)
+		}
+	}
+}
+
+func TestPlanJSONAndSavedPlanDescribeEveryStep(t *testing.T) {
+	src, err := os.ReadFile("testdata/branches.hcl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := newProject(t, string(src))
+	out, errOut, code := p.run("plan", "-json", "-var", "counter=x", "-out", "plan.json")
+	if code != 0 {
+		t.Fatalf("plan -json: %s", errOut)
+	}
+	var printed struct {
+		Type string
+		Plan engine.Plan
+	}
+	if err := json.Unmarshal([]byte(out), &printed); err != nil || printed.Type != "plan" {
+		t.Fatalf("plan -json is not one plan object: %v\n%s", err, out)
+	}
+	saved, err := engine.ReadPlan(filepath.Join(p.dir, "plan.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, plan := range []engine.Plan{printed.Plan, *saved} {
+		if len(plan.Steps) != 8 || plan.Variables["counter"].Value != "x" {
+			t.Fatalf("plan has %d steps, variables %v", len(plan.Steps), plan.Variables)
+		}
+		publish := plan.Step("publish")
+		if publish == nil || publish.Stage != "ship" || publish.Phase != "main" ||
+			!slices.Equal(publish.DependsOn, []string{"flaky", "join"}) || publish.Instances[0].Summary == "" {
+			t.Errorf("publish planned as %+v", publish)
+		}
+		if undo := plan.Step("undo"); undo == nil || undo.Phase != "stage_on_failure" {
+			t.Errorf("undo planned as %+v", undo)
 		}
 	}
 }
