@@ -138,11 +138,11 @@ pipeline "p" {}
 stage "s" {
   step "a" {
     action   = std.sleep
-    duration = "400ms"
+    duration = "800ms"
   }
   step "b" {
     action   = std.sleep
-    duration = "400ms"
+    duration = "800ms"
   }
 }`, dsl.Inputs{})
 	res := f.apply(context.Background(), 4)

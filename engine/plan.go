@@ -51,8 +51,12 @@ type PlannedStep struct {
 	Run string `json:"run"`
 	// Deferred is true when for_each depends on outputs not known yet: the
 	// instances are decided at apply.
-	Deferred  bool               `json:"deferred,omitempty"`
-	Instances []*PlannedInstance `json:"instances,omitempty"`
+	Deferred bool `json:"deferred,omitempty"`
+	// How it runs: per-attempt timeout, total attempts, continue_on_error.
+	Timeout         string             `json:"timeout,omitempty"`
+	Attempts        int                `json:"attempts,omitempty"`
+	ContinueOnError bool               `json:"continue_on_error,omitempty"`
+	Instances       []*PlannedInstance `json:"instances,omitempty"`
 }
 
 // PlannedInstance is one instance of a step (one per for_each key).
@@ -160,6 +164,10 @@ func (pl *Planner) planStep(ctx context.Context, s *dsl.Step, phase PhaseGraph, 
 	meta, d := s.EvalMeta(scope.StepEvalContext(s, planned, nil))
 	diags = append(diags, d...)
 	ps.Run, d = pl.willRun(s, meta, planned)
+	ps.Attempts, ps.ContinueOnError = meta.RetryAttempts, meta.ContinueOnError
+	if meta.Timeout > 0 {
+		ps.Timeout = meta.Timeout.String()
+	}
 	diags = append(diags, d...)
 	keys, eachOf := instanceKeys(meta)
 	ps.Deferred = meta.ForEachUnknown

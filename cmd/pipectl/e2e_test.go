@@ -596,7 +596,18 @@ stage "s" {
 	if _, errOut, code := p.run("apply", "-auto-approve"); code != 1 || !strings.Contains(errOut, "another pipectl is running this pipeline") {
 		t.Errorf("a concurrent apply: exit %d\n%s", code, errOut)
 	}
-	time.Sleep(500 * time.Millisecond) // let the recorder flush (every 200ms)
+	// Kill only once quick's outcome is on disk (the recorder flushes every
+	// 200 ms); the database is locked, so look at its bytes.
+	flushed := `"step":"quick","action":"std.noop","attempt":1,"status":"succeeded"`
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		db, _ := os.ReadFile(filepath.Join(p.dir, ".pipectl", "runs.db"))
+		if bytes.Contains(db, []byte(flushed)) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the outcome of step quick never reached the run database")
+		}
+	}
 	_ = cmd.Process.Kill()
 	_ = cmd.Wait()
 	drain(ch, &seen)
@@ -758,7 +769,7 @@ func TestPlanJSONAndSavedPlanDescribeEveryStep(t *testing.T) {
 		}
 		publish := plan.Step("publish")
 		if publish == nil || publish.Stage != "ship" || publish.Phase != "main" ||
-			!slices.Equal(publish.DependsOn, []string{"flaky", "join"}) || publish.Instances[0].Summary == "" {
+			!slices.Equal(publish.DependsOn, []string{"flaky", "join"}) || publish.Instances[0].Summary == "" || publish.Timeout != "200ms" {
 			t.Errorf("publish planned as %+v", publish)
 		}
 		if undo := plan.Step("undo"); undo == nil || undo.Phase != "stage_on_failure" {

@@ -78,6 +78,24 @@ func (v *Plan) step(s *engine.PlannedStep) {
 	if len(s.DependsOn) > 0 && s.Phase == "main" {
 		v.Printf("      after: %s\n", strings.Join(s.DependsOn, ", "))
 	}
+	if how := runsHow(s); how != "" {
+		v.Printf("      %s\n", how)
+	}
+}
+
+// runsHow summarizes the meta-arguments that change how a step runs.
+func runsHow(s *engine.PlannedStep) string {
+	var parts []string
+	if s.Timeout != "" {
+		parts = append(parts, "timeout "+s.Timeout)
+	}
+	if s.Attempts > 1 {
+		parts = append(parts, fmt.Sprintf("up to %d attempts", s.Attempts))
+	}
+	if s.ContinueOnError {
+		parts = append(parts, "continues on error")
+	}
+	return strings.Join(parts, " · ")
 }
 
 // Summary is the plan's one-line count.

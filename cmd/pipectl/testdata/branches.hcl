@@ -10,11 +10,11 @@ variable "counter" {
 stage "build" {
   step "left" {
     action   = std.sleep
-    duration = "300ms"
+    duration = "1s"
   }
   step "right" {
     action   = std.sleep
-    duration = "300ms"
+    duration = "1s"
   }
   step "flaky" {
     action  = std.exec
