@@ -28,6 +28,15 @@ type Runner struct {
 	Redactor    *Redactor
 	Events      EventSink
 	Parallelism int // instances applied at once; <1 means 10
+
+	// Done resumes a run: main steps that succeeded in it, with their
+	// values, are not run again (see Resumed).
+	Done map[string]cty.Value
+	// Resumed names the run Done comes from, for the events.
+	Resumed string
+	// OnStepValue, when set, receives every main step that succeeded with
+	// its value, so that a later run can resume after it.
+	OnStepValue func(step string, value cty.Value)
 }
 
 // Result is the outcome of a run.
@@ -170,6 +179,9 @@ func (rn *run) runPhase(ctx context.Context, ph PhaseGraph, stopOnFailure bool) 
 		rn.emit(Event{Type: PhaseStarted, Phase: ph.Name, Stage: ph.Stage})
 	}
 	p := &phaseRun{run: rn, ph: ph, state: map[string]Status{}, results: make(chan nodeDone)}
+	if ph.Name == "main" {
+		p.reuse()
+	}
 	stopping := false
 	for {
 		stopping = stopping || (stopOnFailure && ctx.Err() != nil)
@@ -232,6 +244,25 @@ func (rn *run) finish(s *dsl.Step, st Status, value cty.Value) {
 	rn.status[s.Name] = st
 	rn.values[s.Name] = value
 	rn.mu.Unlock()
+	if st == StatusSucceeded && s.Kind == dsl.Main && rn.OnStepValue != nil {
+		rn.OnStepValue(s.Name, value)
+	}
+}
+
+// reuse marks the steps a resumed run already completed as done, without
+// running them again.
+func (p *phaseRun) reuse() {
+	for _, name := range StepNames(p.ph.Graph) {
+		value, ok := p.Done[name]
+		if !ok {
+			continue
+		}
+		s := p.Pipeline.Config.Step(name)
+		p.state[stepAddr(name)] = StatusSucceeded
+		p.finish(s, StatusSucceeded, value)
+		p.emit(Event{Type: StepFinished, Phase: p.ph.Name, Stage: s.Stage, Step: name, Action: s.Action.String(),
+			Status: StatusSucceeded, Message: "succeeded in run " + p.Resumed + "; not run again"})
+	}
 }
 
 // knownValues is what expressions see at apply time: finished steps'

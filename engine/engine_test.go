@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/zclconf/go-cty/cty"
+
 	"github.com/pipectl/pipectl/dsl"
 	"github.com/pipectl/pipectl/engine"
 	"github.com/pipectl/pipectl/engine/pluginhost"
@@ -559,5 +561,39 @@ stage "report" {
 	}
 	if got := f.finished("summary").Outputs["inputs"]; got != "no release" {
 		t.Errorf("summary saw %v: a skipped step must read as null", got)
+	}
+}
+
+func TestResumeReusesDoneStepsAndReportsValues(t *testing.T) {
+	f := load(t, `
+pipeline "p" {}
+stage "s" {
+  step "first" {
+    action = std.noop
+    fail   = "must not run again"
+  }
+  step "second" {
+    action = std.noop
+    inputs = step.first.inputs
+  }
+}`, dsl.Inputs{})
+	kept := map[string]cty.Value{}
+	r := &engine.Runner{Pipeline: f.pipeline, Host: f.host, Redactor: f.redactor, Parallelism: 2,
+		Done:        map[string]cty.Value{"first": cty.ObjectVal(map[string]cty.Value{"inputs": cty.StringVal("from before")})},
+		Resumed:     "run-1",
+		Events:      engine.EventFunc(func(e engine.Event) { f.events = append(f.events, e) }),
+		OnStepValue: func(step string, v cty.Value) { kept[step] = v }}
+	res := r.Apply(context.Background(), context.Background())
+	if res.Status != engine.StatusSucceeded {
+		t.Fatalf("status %s: %+v", res.Status, f.events)
+	}
+	if got := f.finished("second").Outputs["inputs"]; got != "from before" {
+		t.Errorf("second saw %v", got)
+	}
+	if !strings.Contains(f.finished("first").Message, "run-1") {
+		t.Errorf("first: %q", f.finished("first").Message)
+	}
+	if len(kept) != 2 || kept["second"].GetAttr("inputs").AsString() != "from before" {
+		t.Errorf("values reported for the record: %#v", kept)
 	}
 }

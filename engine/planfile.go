@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/hashicorp/hcl/v2"
@@ -63,6 +65,17 @@ func (p *Plan) Inputs(given dsl.Inputs) dsl.Inputs {
 // action's Plan now observes a different world (its fingerprint differs).
 // It returns the fresh plan to apply.
 func (pl *Planner) CheckSaved(ctx context.Context, saved *Plan) (*Plan, hcl.Diagnostics) {
+	return pl.replan(ctx, saved, true)
+}
+
+// CheckResume is CheckSaved for resuming a run: the steps that already ran
+// changed the world on purpose, so fingerprints are not compared; the
+// pipeline and its variables must still be the same.
+func (pl *Planner) CheckResume(ctx context.Context, saved *Plan) (*Plan, hcl.Diagnostics) {
+	return pl.replan(ctx, saved, false)
+}
+
+func (pl *Planner) replan(ctx context.Context, saved *Plan, fingerprints bool) (*Plan, hcl.Diagnostics) {
 	if d := pl.Pipeline.ConfigDigest(); d != saved.ConfigDigest {
 		return nil, stale("The pipeline's files changed since the plan was made.")
 	}
@@ -70,12 +83,31 @@ func (pl *Planner) CheckSaved(ctx context.Context, saved *Plan) (*Plan, hcl.Diag
 	if diags.HasErrors() {
 		return nil, diags
 	}
+	moved := changedVariables(saved, fresh)
+	if fingerprints {
+		moved = append(moved, changedSteps(saved, fresh)...)
+	}
+	if len(moved) > 0 {
+		return nil, stale("What this plan depends on changed since it was made:\n  - " + strings.Join(moved, "\n  - "))
+	}
+	return fresh, diags
+}
+
+func changedVariables(saved, fresh *Plan) []string {
 	var moved []string
-	for name, v := range fresh.Variables {
+	for _, name := range slices.Sorted(maps.Keys(fresh.Variables)) {
+		v := fresh.Variables[name]
 		if sv := saved.Variables[name]; sv != v && !v.Sensitive {
 			moved = append(moved, fmt.Sprintf("variable %q is %q now, %q in the plan", name, v.Value, sv.Value))
 		}
 	}
+	return moved
+}
+
+// changedSteps lists the step instances whose action observes something
+// else than when the plan was made.
+func changedSteps(saved, fresh *Plan) []string {
+	var moved []string
 	for _, fs := range fresh.Steps {
 		ss := saved.Step(fs.Name)
 		if ss == nil || len(ss.Instances) != len(fs.Instances) {
@@ -84,14 +116,11 @@ func (pl *Planner) CheckSaved(ctx context.Context, saved *Plan) (*Plan, hcl.Diag
 		}
 		for i, in := range fs.Instances {
 			if old := ss.Instances[i]; old.Key != in.Key || old.Fingerprint != in.Fingerprint {
-				moved = append(moved, fmt.Sprintf("step %s (%s): %s", instanceID(fs.Name, in.Key), fs.Action, orNothing(in.Summary)))
+				moved = append(moved, fmt.Sprintf("step %s (%s) observes a change: %s", instanceID(fs.Name, in.Key), fs.Action, orNothing(in.Summary)))
 			}
 		}
 	}
-	if len(moved) > 0 {
-		return nil, stale("What these steps observe changed since the plan was made:\n  - " + strings.Join(moved, "\n  - "))
-	}
-	return fresh, diags
+	return moved
 }
 
 func orNothing(s string) string {

@@ -2,10 +2,12 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"fmt"
 	"os"
 	"strings"
 
+	"github.com/hashicorp/hcl/v2"
 	"github.com/spf13/cobra"
 
 	"github.com/pipectl/pipectl/engine"
@@ -15,8 +17,7 @@ import (
 
 func newApplyCommand() *cobra.Command {
 	var f pipelineFlags
-	var autoApprove bool
-	var parallelism int
+	var o applyOptions
 	cmd := &cobra.Command{
 		Use:   "apply [PLAN|DIR|FILE]",
 		Short: "Run the pipeline: a saved plan, or plan and confirm",
@@ -34,30 +35,51 @@ cancels the running steps and runs the failure handlers; a second Ctrl-C stops
 at once. Exit status: 0 succeeded, 1 failed, 130 cancelled.`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return runApply(cmd, &f, pathArg(args), autoApprove, parallelism)
+			return runApply(cmd, &f, pathArg(args), o)
 		},
 	}
 	f.register(cmd)
-	cmd.Flags().BoolVar(&autoApprove, "auto-approve", false, "do not ask for confirmation")
-	cmd.Flags().IntVar(&parallelism, "parallelism", 10, "how many steps may run at once")
+	cmd.Flags().BoolVar(&o.autoApprove, "auto-approve", false, "do not ask for confirmation")
+	cmd.Flags().IntVar(&o.parallelism, "parallelism", 10, "how many steps may run at once")
+	cmd.Flags().StringVar(&o.resume, "resume", "", "resume a failed, cancelled or interrupted run (its id, from pipectl runs)")
 	return cmd
 }
 
-func runApply(cmd *cobra.Command, f *pipelineFlags, path string, autoApprove bool, parallelism int) error {
-	if parallelism < 1 {
-		return fmt.Errorf("-parallelism must be at least 1, not %d", parallelism)
+// applyOptions are apply's own flags.
+type applyOptions struct {
+	autoApprove bool
+	parallelism int
+	resume      string // a run id
+}
+
+func runApply(cmd *cobra.Command, f *pipelineFlags, path string, o applyOptions) error {
+	if o.parallelism < 1 {
+		return fmt.Errorf("-parallelism must be at least 1, not %d", o.parallelism)
 	}
-	s, plan, err := planForApply(cmd, f, path, autoApprove)
+	var store *runs.Store // held for the whole run: it keeps a second run of this pipeline out
+	var res *resumption
+	if o.resume != "" {
+		var err error
+		if store, err = runs.Open(pathDir(path)); err != nil {
+			return err
+		}
+		defer store.Close()
+		if res, err = loadResumption(store, o.resume); err != nil {
+			return err
+		}
+	}
+	s, plan, err := planForApply(cmd, f, path, o.autoApprove, res)
 	if err != nil {
 		return err
 	}
 	defer s.close()
-	store, err := runs.Open(s.pipeline.Config.Dir) // also keeps a second run of this pipeline out
-	if err != nil {
-		return err
+	if store == nil {
+		if store, err = runs.Open(s.pipeline.Config.Dir); err != nil {
+			return err
+		}
+		defer store.Close()
 	}
-	defer store.Close()
-	recorder, err := store.Start(plan)
+	recorder, err := store.Start(plan, s.redactor)
 	if err != nil {
 		return fmt.Errorf("recording the run: %w", err)
 	}
@@ -66,16 +88,21 @@ func runApply(cmd *cobra.Command, f *pipelineFlags, path string, autoApprove boo
 		v.Event(engine.Event{Type: engine.RunCancelling, Message: "Interrupt received: cancelling the running steps…"})
 	})
 	defer stop()
-	runner := &engine.Runner{Pipeline: s.pipeline, Host: s.host, Redactor: s.redactor, Parallelism: parallelism,
-		Events: engine.EventFunc(func(e engine.Event) { v.Event(e); recorder.Event(e) })}
-	res := runner.Apply(ctx, kill)
-	v.Result(res)
+	runner := &engine.Runner{Pipeline: s.pipeline, Host: s.host, Redactor: s.redactor, Parallelism: o.parallelism,
+		Events:      engine.EventFunc(func(e engine.Event) { v.Event(e); recorder.Event(e) }),
+		OnStepValue: recorder.StepValue}
+	if res != nil {
+		runner.Done, runner.Resumed = res.done(s.pipeline), res.id
+		recorder.ResumeOf(res.id)
+	}
+	result := runner.Apply(ctx, kill)
+	v.Result(result)
 	if err := recorder.Finish(); err != nil {
 		fmt.Fprintf(cmd.ErrOrStderr(), "Warning: the run record %s is incomplete: %v\n", recorder.ID(), err)
 	} else if !f.json {
 		fmt.Fprintf(cmd.OutOrStdout(), "Recorded as run %s: pipectl runs show %s\n", recorder.ID(), recorder.ID())
 	}
-	switch res.Status {
+	switch result.Status {
 	case engine.StatusSucceeded:
 		return nil
 	case engine.StatusCancelled:
@@ -86,9 +113,16 @@ func runApply(cmd *cobra.Command, f *pipelineFlags, path string, autoApprove boo
 
 // planForApply returns the plan to apply: a saved one, checked against the
 // world, or a fresh one the user confirmed.
-func planForApply(cmd *cobra.Command, f *pipelineFlags, path string, autoApprove bool) (*session, *engine.Plan, error) {
+func planForApply(cmd *cobra.Command, f *pipelineFlags, path string, autoApprove bool, res *resumption) (*session, *engine.Plan, error) {
+	if res != nil {
+		return checkedPlan(cmd, f, res.plan, (*engine.Planner).CheckResume)
+	}
 	if isPlanFile(path) {
-		return savedPlan(cmd, f, path)
+		saved, err := engine.ReadPlan(path)
+		if err != nil {
+			return nil, nil, err
+		}
+		return checkedPlan(cmd, f, saved, (*engine.Planner).CheckSaved)
 	}
 	if f.json && !autoApprove {
 		return nil, nil, fmt.Errorf("-json needs -auto-approve (or a saved plan): there is no one to answer the confirmation")
@@ -115,11 +149,10 @@ func planForApply(cmd *cobra.Command, f *pipelineFlags, path string, autoApprove
 	return s, plan, nil
 }
 
-func savedPlan(cmd *cobra.Command, f *pipelineFlags, path string) (*session, *engine.Plan, error) {
-	saved, err := engine.ReadPlan(path)
-	if err != nil {
-		return nil, nil, err
-	}
+// checkedPlan opens the pipeline a plan was made from, with the plan's
+// choices, and checks the plan still holds.
+func checkedPlan(cmd *cobra.Command, f *pipelineFlags, saved *engine.Plan,
+	check func(*engine.Planner, context.Context, *engine.Plan) (*engine.Plan, hcl.Diagnostics)) (*session, *engine.Plan, error) {
 	given, err := f.inputs()
 	if err != nil {
 		return nil, nil, err
@@ -128,7 +161,7 @@ func savedPlan(cmd *cobra.Command, f *pipelineFlags, path string) (*session, *en
 	if err != nil {
 		return nil, nil, err
 	}
-	plan, diags := s.planner.CheckSaved(cmd.Context(), saved)
+	plan, diags := check(s.planner, cmd.Context(), saved)
 	s.base.Diagnostics(diags)
 	if diags.HasErrors() {
 		s.close()

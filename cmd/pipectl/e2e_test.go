@@ -777,3 +777,72 @@ func TestPlanJSONAndSavedPlanDescribeEveryStep(t *testing.T) {
 		}
 	}
 }
+
+// A failed run resumes where it stopped: what succeeded is not run again,
+// and its outputs still feed the steps after it.
+func TestResumeAFailedRun(t *testing.T) {
+	p := newProject(t, `
+pipeline "e2e" {}
+stage "one" {
+  step "build" {
+    action  = std.exec
+    command = "sh"
+    args    = ["-c", "echo built >> builds.log; echo v1"]
+  }
+}
+stage "two" {
+  depends_on = [stage.one]
+  step "deploy" {
+    action  = std.exec
+    command = "sh"
+    args    = ["-c", "test -f ready"]
+  }
+  step "report" {
+    action     = std.noop
+    inputs     = trimspace(step.build.stdout)
+    depends_on = [step.deploy]
+  }
+}`)
+	if _, _, code := p.run("apply", "-auto-approve"); code != 1 {
+		t.Fatalf("first run: exit %d, want 1 (deploy fails)", code)
+	}
+	list, _, _ := p.run("runs", "-json")
+	var runsList []struct{ ID string }
+	if err := json.Unmarshal([]byte(list), &runsList); err != nil || len(runsList) != 1 {
+		t.Fatalf("runs: %v %s", err, list)
+	}
+	failed := runsList[0].ID
+	p.write("ready", "")
+
+	out, errOut, code := p.run("apply", "-resume", failed, "-json")
+	if code != 0 {
+		t.Fatalf("resume: exit %d\n%s%s", code, out, errOut)
+	}
+	evs := events(t, out)
+	for _, e := range evs {
+		if e.Type == engine.StepStarted && e.Step == "build" {
+			t.Error("build ran again on resume")
+		}
+		if e.Type == engine.StepFinished && e.Step == "report" && e.Outputs["inputs"] != "v1" {
+			t.Errorf("report got %v from the resumed build, want v1", e.Outputs["inputs"])
+		}
+	}
+	if b, _ := os.ReadFile(filepath.Join(p.dir, "builds.log")); string(b) != "built\n" {
+		t.Errorf("builds.log = %q: build ran more than once", b)
+	}
+	if _, errOut, code := p.run("apply", "-resume", failed); code != 1 || !strings.Contains(errOut, "was already resumed by run") {
+		t.Errorf("second resume of the same run: exit %d\n%s", code, errOut)
+	}
+	list, _, _ = p.run("runs", "-json")
+	var again []struct {
+		ID, Status  string
+		ResumedFrom string `json:"resumed_from"`
+	}
+	_ = json.Unmarshal([]byte(list), &again)
+	if len(again) != 2 || again[0].Status != "succeeded" || again[0].ResumedFrom != failed {
+		t.Fatalf("runs after resume: %s", list)
+	}
+	if _, errOut, code := p.run("apply", "-resume", again[0].ID); code != 1 || !strings.Contains(errOut, "nothing to resume") {
+		t.Errorf("resume of a succeeded run: exit %d\n%s", code, errOut)
+	}
+}

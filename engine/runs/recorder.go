@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/zclconf/go-cty/cty"
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/pipectl/pipectl/engine"
@@ -19,12 +20,14 @@ const flushEvery = 200 * time.Millisecond
 
 // Recorder is an engine.EventSink that records a run as it happens.
 type Recorder struct {
-	store *Store
-	run   *Run
-	steps map[string]int // step+instance → index in run.Steps
+	store    *Store
+	run      *Run
+	steps    map[string]int // step+instance → index in run.Steps
+	redactor *engine.Redactor
 
 	mu      sync.Mutex
 	pending []engine.Event
+	values  map[string][]byte // step → typed value, for a resume
 	seq     uint64
 	err     error
 	stop    chan struct{}
@@ -32,14 +35,17 @@ type Recorder struct {
 }
 
 // Start records a new run of a plan and returns its recorder; call Finish.
-func (s *Store) Start(plan *engine.Plan) (*Recorder, error) {
+// The redactor decides which step values may be kept for a resume.
+func (s *Store) Start(plan *engine.Plan, redactor *engine.Redactor) (*Recorder, error) {
 	r := &Recorder{
 		store: s,
 		run: &Run{ID: newID(), Pipeline: plan.Pipeline, Environment: plan.Environment,
 			Started: time.Now().UTC(), Status: StatusRunning},
-		steps: map[string]int{},
-		stop:  make(chan struct{}),
-		done:  make(chan struct{}),
+		steps:    map[string]int{},
+		redactor: redactor,
+		values:   map[string][]byte{},
+		stop:     make(chan struct{}),
+		done:     make(chan struct{}),
 	}
 	planJSON, err := json.Marshal(plan)
 	if err != nil {
@@ -51,6 +57,9 @@ func (s *Store) Start(plan *engine.Plan) (*Recorder, error) {
 			return err
 		}
 		if _, err := b.CreateBucket(eventsBucket); err != nil {
+			return err
+		}
+		if _, err := b.CreateBucket(valuesBucket); err != nil {
 			return err
 		}
 		if err := b.Put(planKey, planJSON); err != nil {
@@ -65,6 +74,13 @@ func (s *Store) Start(plan *engine.Plan) (*Recorder, error) {
 	return r, nil
 }
 
+// ResumeOf records that this run resumes another.
+func (r *Recorder) ResumeOf(id string) {
+	r.mu.Lock()
+	r.run.ResumedFrom = id
+	r.mu.Unlock()
+}
+
 // ID is the run's identifier.
 func (r *Recorder) ID() string { return r.run.ID }
 
@@ -74,6 +90,19 @@ func (r *Recorder) Event(e engine.Event) {
 	defer r.mu.Unlock()
 	r.pending = append(r.pending, e)
 	r.summarize(e)
+}
+
+// StepValue keeps a succeeded step's value (what step.NAME evaluates to),
+// so that a resumed run can feed it to the steps that come after. A value
+// that holds a secret is not kept: a resume runs that step again.
+func (r *Recorder) StepValue(step string, v cty.Value) {
+	b, ok := encodeValue(v, r.redactor)
+	if !ok {
+		return
+	}
+	r.mu.Lock()
+	r.values[step] = b
+	r.mu.Unlock()
 }
 
 // summarize keeps the per-step summary and the run's status current.
@@ -128,12 +157,18 @@ func (r *Recorder) flushLoop() {
 // flush writes the pending events and the current summary in one transaction.
 func (r *Recorder) flush() {
 	r.mu.Lock()
-	events := r.pending
-	r.pending = nil
+	events, values := r.pending, r.values
+	r.pending, r.values = nil, map[string][]byte{}
 	meta, _ := json.Marshal(r.run)
 	r.mu.Unlock()
 	err := r.store.db.Update(func(tx *bolt.Tx) error {
 		b := tx.Bucket(runsBucket).Bucket([]byte(r.run.ID))
+		vb := b.Bucket(valuesBucket)
+		for step, v := range values {
+			if err := vb.Put([]byte(step), v); err != nil {
+				return err
+			}
+		}
 		ev := b.Bucket(eventsBucket)
 		for _, e := range events {
 			v, err := json.Marshal(e)

@@ -15,6 +15,8 @@ import (
 	"sort"
 	"time"
 
+	"github.com/zclconf/go-cty/cty"
+	ctyjson "github.com/zclconf/go-cty/cty/json"
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/pipectl/pipectl/engine"
@@ -28,6 +30,7 @@ var (
 	metaKey      = []byte("meta")
 	planKey      = []byte("plan")
 	eventsBucket = []byte("events")
+	valuesBucket = []byte("values")
 )
 
 // Store is the run database of one pipeline directory.
@@ -72,6 +75,7 @@ type Run struct {
 	Status      engine.Status  `json:"status"` // "running" until it finishes
 	Steps       []StepRecord   `json:"steps"`
 	Outputs     map[string]any `json:"outputs,omitempty"`
+	ResumedFrom string         `json:"resumed_from,omitempty"`
 }
 
 // StatusRunning is recorded while a run goes on. A run holds the database
@@ -109,7 +113,7 @@ func (s *Store) List() ([]*Run, error) {
 			return err
 		})
 	})
-	sort.Slice(out, func(i, j int) bool { return out[i].ID > out[j].ID })
+	sort.Slice(out, func(i, j int) bool { return out[i].Started.After(out[j].Started) })
 	return out, err
 }
 
@@ -160,4 +164,65 @@ func seqKey(n uint64) []byte {
 	k := make([]byte, 8)
 	binary.BigEndian.PutUint64(k, n)
 	return k
+}
+
+// Values returns the kept values of a run's succeeded steps (see
+// Recorder.StepValue): what a resume starts from.
+func (s *Store) Values(id string) (map[string]cty.Value, error) {
+	out := map[string]cty.Value{}
+	err := s.db.View(func(tx *bolt.Tx) error {
+		b := tx.Bucket(runsBucket).Bucket([]byte(id))
+		if b == nil {
+			return fmt.Errorf("no run %q: `pipectl runs` lists them", id)
+		}
+		vb := b.Bucket(valuesBucket)
+		if vb == nil {
+			return nil
+		}
+		return vb.ForEach(func(k, v []byte) error {
+			val, err := decodeValue(v)
+			if err != nil {
+				return fmt.Errorf("the kept value of step %s is damaged: %w", k, err)
+			}
+			out[string(k)] = val
+			return nil
+		})
+	})
+	return out, err
+}
+
+// storedValue is a value with its type, as cty's JSON encoding needs both.
+type storedValue struct {
+	Type  json.RawMessage `json:"type"`
+	Value json.RawMessage `json:"value"`
+}
+
+// encodeValue keeps a value that holds no secret: no sensitive mark, and
+// no string the redactor knows (a plugin may echo a secret in a plain output).
+func encodeValue(v cty.Value, redactor *engine.Redactor) ([]byte, bool) {
+	if v.ContainsMarked() || !v.IsWhollyKnown() {
+		return nil, false
+	}
+	ty, err := v.Type().MarshalJSON()
+	if err != nil {
+		return nil, false
+	}
+	val, err := ctyjson.Marshal(v, v.Type())
+	if err != nil || redactor.String(string(val)) != string(val) {
+		return nil, false
+	}
+	b, err := json.Marshal(storedValue{Type: ty, Value: val})
+	return b, err == nil
+}
+
+func decodeValue(b []byte) (cty.Value, error) {
+	var sv storedValue
+	if err := json.Unmarshal(b, &sv); err != nil {
+		return cty.NilVal, err
+	}
+	var ty cty.Type
+	if err := ty.UnmarshalJSON(sv.Type); err != nil {
+		return cty.NilVal, err
+	}
+	return ctyjson.Unmarshal(sv.Value, ty)
 }

@@ -2,6 +2,8 @@ package runs
 
 import (
 	"testing"
+
+	"github.com/zclconf/go-cty/cty"
 	"time"
 
 	"github.com/pipectl/pipectl/engine"
@@ -13,7 +15,7 @@ func TestRecordListAndGet(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rec, err := store.Start(&engine.Plan{Pipeline: "p", Environment: "dev"})
+	rec, err := store.Start(&engine.Plan{Pipeline: "p", Environment: "dev"}, engine.NewRedactor())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -66,5 +68,33 @@ func TestASecondOpenWaitsForTheFirst(t *testing.T) {
 	defer first.Close()
 	if _, err := Open(dir); err == nil {
 		t.Fatal("a second Open of a held run database succeeded")
+	}
+}
+
+func TestStepValuesKeptForResumeNeverHoldSecrets(t *testing.T) {
+	store, err := Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	redactor := engine.NewRedactor()
+	redactor.AddValue(cty.StringVal("s3cr3t-token").Mark("sensitive"))
+	rec, err := store.Start(&engine.Plan{Pipeline: "p"}, redactor)
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain := cty.ObjectVal(map[string]cty.Value{"revision": cty.NumberIntVal(3), "tags": cty.ListVal([]cty.Value{cty.StringVal("a")})})
+	rec.StepValue("plain", plain)
+	rec.StepValue("marked", cty.ObjectVal(map[string]cty.Value{"token": cty.StringVal("x").Mark("sensitive")}))
+	rec.StepValue("echoed", cty.ObjectVal(map[string]cty.Value{"stdout": cty.StringVal("token is s3cr3t-token")}))
+	if err := rec.Finish(); err != nil {
+		t.Fatal(err)
+	}
+	values, err := store.Values(rec.ID())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(values) != 1 || !values["plain"].RawEquals(plain) {
+		t.Fatalf("kept values %#v, want only plain, with its type", values)
 	}
 }

@@ -1,0 +1,59 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+
+	"github.com/zclconf/go-cty/cty"
+
+	"github.com/pipectl/pipectl/dsl"
+	"github.com/pipectl/pipectl/engine"
+	"github.com/pipectl/pipectl/engine/runs"
+)
+
+// resumption is what `apply -resume` starts from: the run's plan and the
+// values of the steps that succeeded in it.
+type resumption struct {
+	id     string
+	plan   *engine.Plan
+	values map[string]cty.Value
+}
+
+func loadResumption(store *runs.Store, id string) (*resumption, error) {
+	run, _, planJSON, err := store.Get(id)
+	if err != nil {
+		return nil, err
+	}
+	if run.Status == engine.StatusSucceeded {
+		return nil, fmt.Errorf("run %s succeeded: there is nothing to resume", id)
+	}
+	all, err := store.List()
+	if err != nil {
+		return nil, err
+	}
+	for _, later := range all {
+		if later.ResumedFrom == id {
+			return nil, fmt.Errorf("run %s was already resumed by run %s: resume that one if it did not succeed", id, later.ID)
+		}
+	}
+	var plan engine.Plan
+	if err := json.Unmarshal(planJSON, &plan); err != nil {
+		return nil, fmt.Errorf("the plan of run %s is damaged: %w", id, err)
+	}
+	values, err := store.Values(id)
+	if err != nil {
+		return nil, err
+	}
+	return &resumption{id: id, plan: &plan, values: values}, nil
+}
+
+// done keeps the values of main steps that still exist; the others run.
+func (r *resumption) done(p *engine.Pipeline) map[string]cty.Value {
+	out := map[string]cty.Value{}
+	for name, v := range r.values {
+		if s := p.Config.Step(name); s != nil && s.Kind == dsl.Main {
+			out[name] = v
+		}
+	}
+	return out
+}
