@@ -360,12 +360,14 @@ func (rn *run) skip(s *dsl.Step, base Event, why string) Status {
 	return StatusSkipped
 }
 
+// severity orders instance outcomes: a step is as bad as its worst instance.
+var severity = map[Status]int{StatusSucceeded: 0, StatusSkipped: 0, StatusFailedContinued: 1, StatusCancelled: 2, StatusFailed: 3}
+
 // worst is the step's outcome from its instances'.
 func worst(statuses []Status) Status {
-	rank := map[Status]int{StatusSucceeded: 0, StatusSkipped: 0, StatusFailedContinued: 1, StatusCancelled: 2, StatusFailed: 3}
 	out := StatusSucceeded
 	for _, s := range statuses {
-		if rank[s] > rank[out] {
+		if severity[s] > severity[out] {
 			out = s
 		}
 	}

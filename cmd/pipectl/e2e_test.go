@@ -66,6 +66,26 @@ func newProject(t *testing.T, src string) *project {
 	return p
 }
 
+// newProjectFrom is newProject with a pipeline from testdata.
+func newProjectFrom(t *testing.T, file string) *project {
+	t.Helper()
+	src, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return newProject(t, string(src))
+}
+
+// pidFrom reads the plugin pid that a step printed as "pid N".
+func pidFrom(t *testing.T, log engine.Event) int {
+	t.Helper()
+	pid, err := strconv.Atoi(strings.TrimPrefix(log.Message, "pid "))
+	if err != nil || pid <= 0 {
+		t.Fatalf("no plugin pid in %q", log.Message)
+	}
+	return pid
+}
+
 func (p *project) write(name, content string) {
 	p.t.Helper()
 	if err := os.WriteFile(filepath.Join(p.dir, name), []byte(content), 0o644); err != nil {
@@ -218,7 +238,7 @@ func TestInterruptCancelsRunningStepsAndRunsHandlers(t *testing.T) {
 	cmd, ch, stderr := startJSON(t, p)
 	var seen []engine.Event
 	log := waitFor(t, ch, &seen, func(e engine.Event) bool { return e.Type == engine.StepLog && e.Step == "long" })
-	pluginPID, _ := strconv.Atoi(strings.TrimPrefix(log.Message, "pid "))
+	pluginPID := pidFrom(t, log)
 	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
 		t.Fatal(err)
 	}
@@ -232,7 +252,7 @@ func TestInterruptCancelsRunningStepsAndRunsHandlers(t *testing.T) {
 		}
 	}
 	// The plugin's process group ended with the run: no orphaned sleep.
-	if pluginPID > 0 && syscall.Kill(pluginPID, 0) == nil {
+	if syscall.Kill(pluginPID, 0) == nil {
 		t.Errorf("plugin process %d still alive after the run", pluginPID)
 	}
 }
@@ -242,10 +262,7 @@ func TestKilledPluginFailsItsStepAndHandlersStillRun(t *testing.T) {
 	cmd, ch, stderr := startJSON(t, p)
 	var seen []engine.Event
 	log := waitFor(t, ch, &seen, func(e engine.Event) bool { return e.Type == engine.StepLog && e.Step == "long" })
-	pid, err := strconv.Atoi(strings.TrimPrefix(log.Message, "pid "))
-	if err != nil {
-		t.Fatalf("no plugin pid in %q", log.Message)
-	}
+	pid := pidFrom(t, log)
 	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
@@ -345,7 +362,6 @@ stage "s" {
 output "password_echo" {
   value = step.use.stdout
 }`)
-	t.Setenv("unused", "")
 	p.env = append(p.env, "PIPECTL_VAR_password="+secret)
 	planOut, planErr, code := p.run("plan", "-out", "plan.json")
 	if code != 0 {
@@ -426,11 +442,7 @@ stage "s" {
 // TestApplyScheduling runs testdata/branches.hcl through the real binaries
 // and checks the whole run from its JSON events.
 func TestApplyScheduling(t *testing.T) {
-	src, err := os.ReadFile("testdata/branches.hcl")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := newProject(t, string(src))
+	p := newProjectFrom(t, "testdata/branches.hcl")
 	counter := filepath.Join(p.dir, "counter")
 	if _, errOut, code := p.run("plan", "-var", "counter="+counter); code != 0 {
 		t.Fatalf("plan: %s", errOut)
@@ -542,11 +554,7 @@ func TestFmt(t *testing.T) {
 }
 
 func TestGraphFormats(t *testing.T) {
-	src, err := os.ReadFile("testdata/branches.hcl")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := newProject(t, string(src))
+	p := newProjectFrom(t, "testdata/branches.hcl")
 	dot, errOut, code := p.run("graph")
 	if code != 0 {
 		t.Fatalf("graph: %s", errOut)
@@ -592,7 +600,7 @@ stage "s" {
 	cmd, ch, _ := startJSON(t, p)
 	var seen []engine.Event
 	log := waitFor(t, ch, &seen, func(e engine.Event) bool { return e.Type == engine.StepLog && e.Step == "long" })
-	pluginPID, _ := strconv.Atoi(strings.TrimPrefix(log.Message, "pid "))
+	pluginPID := pidFrom(t, log)
 	if _, errOut, code := p.run("apply", "-auto-approve"); code != 1 || !strings.Contains(errOut, "another pipectl is running this pipeline") {
 		t.Errorf("a concurrent apply: exit %d\n%s", code, errOut)
 	}
@@ -612,10 +620,10 @@ stage "s" {
 	_ = cmd.Wait()
 	drain(ch, &seen)
 	deadline := time.Now().Add(10 * time.Second)
-	for pluginPID > 0 && syscall.Kill(pluginPID, 0) == nil && time.Now().Before(deadline) {
+	for syscall.Kill(pluginPID, 0) == nil && time.Now().Before(deadline) {
 		time.Sleep(50 * time.Millisecond)
 	}
-	if pluginPID <= 0 || syscall.Kill(pluginPID, 0) == nil {
+	if syscall.Kill(pluginPID, 0) == nil {
 		t.Errorf("the plugin process (%d) outlived the killed pipectl", pluginPID)
 	}
 
@@ -743,11 +751,7 @@ variable "token" {
 }
 
 func TestPlanJSONAndSavedPlanDescribeEveryStep(t *testing.T) {
-	src, err := os.ReadFile("testdata/branches.hcl")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := newProject(t, string(src))
+	p := newProjectFrom(t, "testdata/branches.hcl")
 	out, errOut, code := p.run("plan", "-json", "-var", "counter=x", "-out", "plan.json")
 	if code != 0 {
 		t.Fatalf("plan -json: %s", errOut)

@@ -1,8 +1,6 @@
 package main
 
 import (
-	"context"
-
 	"github.com/hashicorp/hcl/v2"
 	"github.com/spf13/cobra"
 
@@ -98,32 +96,3 @@ func openSessionWith(cmd *cobra.Command, f *pipelineFlags, path string, in dsl.I
 }
 
 func (s *session) close() { s.host.Close() }
-
-// interruptible returns a context for the main work, cancelled by a first
-// interrupt, and one cancelled by a second, for failure handlers.
-func interruptible(parent context.Context, onFirst func()) (ctx, kill context.Context, stop func()) {
-	ctx, cancel := context.WithCancel(parent)
-	kill, cancelKill := context.WithCancel(parent)
-	sigs := notifyInterrupts()
-	done := make(chan struct{})
-	go func() {
-		select {
-		case <-sigs:
-			onFirst()
-			cancel()
-		case <-done:
-			return
-		}
-		select {
-		case <-sigs:
-			cancelKill()
-		case <-done:
-		}
-	}()
-	return ctx, kill, func() {
-		close(done)
-		stopInterrupts(sigs)
-		cancel()
-		cancelKill()
-	}
-}
