@@ -158,6 +158,10 @@ func (r *Recorder) flushLoop() {
 func (r *Recorder) flush() {
 	r.mu.Lock()
 	events, values := r.pending, r.values
+	if len(events) == 0 && len(values) == 0 {
+		r.mu.Unlock()
+		return // nothing happened: no write, no fsync, during a long step
+	}
 	r.pending, r.values = nil, map[string][]byte{}
 	meta, _ := json.Marshal(r.run)
 	r.mu.Unlock()
