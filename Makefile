@@ -20,15 +20,20 @@ all: build
 
 include $(wildcard mk/*.mk)
 
-# Every plugin of the main module: plugins/<name>/ -> bin/pipectl-plugin-<name>.
-# (A plugin with its own go.mod builds from its own mk/<name>.mk instead.)
-MAIN_PLUGINS := $(patsubst plugins/%/,%,$(dir $(wildcard plugins/*/main.go)))
-MAIN_PLUGINS := $(foreach p,$(MAIN_PLUGINS),$(if $(wildcard plugins/$(p)/go.mod),,$(p)))
-BUILD_TARGETS += $(addprefix bin/pipectl-plugin-,$(MAIN_PLUGINS))
+# Every Go module of the repository but the sandbox (mk/sandbox.mk). Each
+# builds and tests on its own go.mod (GOWORK=off), exactly as a user of that
+# module gets it; go.work ties them together for editors and `go` by hand.
+export GOWORK := off
+MODULES := . sdk internal/sandboxtest $(patsubst %/go.mod,%,$(wildcard plugins/*/go.mod examples/plugins/*/go.mod))
 
-.PHONY: $(addprefix bin/pipectl-plugin-,$(MAIN_PLUGINS))
-$(addprefix bin/pipectl-plugin-,$(MAIN_PLUGINS)): bin/pipectl-plugin-%:
-	$(GO) build -ldflags '$(LDFLAGS)' -o $@ ./plugins/$*
+# Every first-party plugin is a module of its own: plugins/<name>/ ->
+# bin/pipectl-plugin-<name>, versioned by its own ldflag.
+PLUGINS := $(patsubst plugins/%/go.mod,%,$(wildcard plugins/*/go.mod))
+BUILD_TARGETS += $(addprefix bin/pipectl-plugin-,$(PLUGINS))
+
+.PHONY: $(addprefix bin/pipectl-plugin-,$(PLUGINS))
+$(addprefix bin/pipectl-plugin-,$(PLUGINS)): bin/pipectl-plugin-%:
+	cd plugins/$* && $(GO) build -ldflags '-X main.version=$(VERSION)' -o $(BIN)/pipectl-plugin-$* .
 
 build: $(BUILD_TARGETS)
 
@@ -40,13 +45,21 @@ bin/pipectl:
 # Every test of the project, the one command CI runs.
 test: build $(TEST_TARGETS)
 
+# `go test ./...` stops at a nested go.mod, so walk every module.
 test-unit:
-	$(GO) test -count=1 ./...
+	@for m in $(MODULES); do \
+	  echo "==> go test $$m"; \
+	  (cd $$m && $(GO) test -count=1 ./...) || exit 1; \
+	done
 
 # The engine and the SDK are concurrent by design: keep them race-free.
 test-race:
-	$(GO) test -race -count=1 ./engine/... ./sdk/...
+	$(GO) test -race -count=1 ./engine/...
+	cd sdk && $(GO) test -race -count=1 ./...
 
 lint:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go' | grep -v '\.pb\.go$$'))" || (gofmt -l $$(git ls-files '*.go' | grep -v '\.pb\.go$$'); exit 1)
-	$(GO) vet ./...
+	@for m in $(MODULES) sandbox; do \
+	  echo "==> go vet $$m"; \
+	  (cd $$m && $(GO) vet ./...) || exit 1; \
+	done

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -17,6 +16,7 @@ import (
 	"github.com/pipectl/pipectl/dsl"
 	"github.com/pipectl/pipectl/engine"
 	"github.com/pipectl/pipectl/engine/pluginhost"
+	"github.com/pipectl/pipectl/internal/testbin"
 )
 
 // These tests drive the engine in-process against the real std plugin,
@@ -31,10 +31,8 @@ func TestMain(m *testing.M) {
 		panic(err)
 	}
 	stdPlugin = filepath.Join(dir, pluginhost.BinaryName("std"))
-	build := exec.Command("go", "build", "-o", stdPlugin, "github.com/pipectl/pipectl/plugins/std")
-	build.Stderr = os.Stderr
-	if err := build.Run(); err != nil {
-		fmt.Fprintln(os.Stderr, "building the std plugin:", err)
+	if err := testbin.Build(stdPlugin, "plugins/std"); err != nil {
+		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
 	code := m.Run()

@@ -11,7 +11,7 @@ PROTOC_GEN_GO_GRPC_VERSION := v1.6.0
 PROTO_DIR                  := sdk/proto/pipectl/plugin/v1
 PROTO_OUT                  := sdk/internal/pluginpb
 
-.PHONY: proto proto-tools test-examples
+.PHONY: proto proto-tools
 
 proto: proto-tools
 	protoc --proto_path=$(PROTO_DIR) \
@@ -31,15 +31,3 @@ $(TOOLS)/protoc-gen-go:
 
 $(TOOLS)/protoc-gen-go-grpc:
 	GOBIN=$(TOOLS) $(GO) install google.golang.org/grpc/cmd/protoc-gen-go-grpc@$(PROTOC_GEN_GO_GRPC_VERSION)
-
-# Example plugins have their own go.mod (replace => the repository root) so
-# they build the way a third party's plugin does, outside the main module.
-EXAMPLE_PLUGINS := $(patsubst %/go.mod,%,$(wildcard examples/plugins/*/go.mod))
-
-test-examples:
-	@for d in $(EXAMPLE_PLUGINS); do \
-	  echo "==> $$d"; \
-	  (cd $$d && GOWORK=off GOFLAGS='-mod=mod -buildvcs=false' $(GO) test -count=1 ./...) || exit 1; \
-	done
-
-TEST_TARGETS += test-examples

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/pipectl/pipectl/engine"
+	"github.com/pipectl/pipectl/internal/testbin"
 )
 
 // End-to-end tests: the real pipectl binary and the real std plugin, as a
@@ -32,14 +33,12 @@ func TestMain(m *testing.M) {
 		panic(err)
 	}
 	binDir = dir
-	for out, pkg := range map[string]string{
-		"pipectl":            "github.com/pipectl/pipectl/cmd/pipectl",
-		"pipectl-plugin-std": "github.com/pipectl/pipectl/plugins/std",
+	for out, src := range map[string]string{
+		"pipectl":            "cmd/pipectl",
+		"pipectl-plugin-std": "plugins/std",
 	} {
-		build := exec.Command("go", "build", "-o", filepath.Join(dir, out), pkg)
-		build.Stderr = os.Stderr
-		if err := build.Run(); err != nil {
-			fmt.Fprintln(os.Stderr, "build", pkg, err)
+		if err := testbin.Build(filepath.Join(dir, out), src); err != nil {
+			fmt.Fprintln(os.Stderr, err)
 			os.Exit(1)
 		}
 	}

@@ -3,15 +3,15 @@
 // webhook, render a file, wait) and noop for tests and benchmarks.
 package main
 
-import (
-	"github.com/pipectl/pipectl/internal/version"
-	"github.com/pipectl/pipectl/sdk"
-)
+import "github.com/pipectl/pipectl/sdk"
+
+// version is set at link time: -ldflags "-X main.version=1.2.3".
+var version = "dev"
 
 func main() {
 	sdk.Serve(sdk.Plugin{
 		Name:    "std",
-		Version: version.Version,
+		Version: version,
 		Actions: map[string]sdk.Action{
 			"exec":       execAction{},
 			"http_check": httpCheck{},

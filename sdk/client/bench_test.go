@@ -6,12 +6,12 @@ import (
 	"testing"
 )
 
-// BenchmarkLaunch measures what a run pays per plugin: start the std
-// plugin, handshake (mTLS), GetSchema, and Close.
+// BenchmarkLaunch measures what a run pays per plugin: start a plugin,
+// handshake (mTLS), GetSchema, and Close.
 func BenchmarkLaunch(b *testing.B) {
-	bin := filepath.Join(b.TempDir(), "pipectl-plugin-std")
-	if out, err := exec.Command("go", "build", "-o", bin, "../../plugins/std").CombinedOutput(); err != nil {
-		b.Fatalf("building the std plugin: %v\n%s", err, out)
+	bin := filepath.Join(b.TempDir(), "pipectl-plugin-testplugin")
+	if out, err := exec.Command("go", "build", "-o", bin, "../internal/testplugin").CombinedOutput(); err != nil {
+		b.Fatalf("building the test plugin: %v\n%s", err, out)
 	}
 	for b.Loop() {
 		p, err := Launch(b.Context(), LaunchConfig{Path: bin})

@@ -3,12 +3,12 @@ module github.com/pipectl/pipectl/examples/plugins/greeter
 go 1.26.0
 
 require (
-	github.com/pipectl/pipectl v0.0.0
+	github.com/pipectl/pipectl/sdk v0.1.0
 	github.com/zclconf/go-cty v1.20.0
 )
 
 require (
-	github.com/agext/levenshtein v1.2.3 // indirect
+	github.com/agext/levenshtein v1.2.1 // indirect
 	github.com/apparentlymart/go-textseg/v15 v15.0.0 // indirect
 	github.com/apparentlymart/go-textseg/v17 v17.0.1 // indirect
 	github.com/fatih/color v1.13.0 // indirect
@@ -26,7 +26,7 @@ require (
 	golang.org/x/mod v0.41.0 // indirect
 	golang.org/x/net v0.60.0 // indirect
 	golang.org/x/sync v0.23.0 // indirect
-	golang.org/x/sys v0.50.0 // indirect
+	golang.org/x/sys v0.48.0 // indirect
 	golang.org/x/text v0.42.0 // indirect
 	golang.org/x/tools v0.49.0 // indirect
 	google.golang.org/genproto/googleapis/rpc v0.0.0-20260817212433-ac3dfec99bb1 // indirect
@@ -35,5 +35,6 @@ require (
 )
 
 // Inside the pipectl repository the SDK comes from the working tree; a
-// plugin of your own requires a released pipectl version instead.
-replace github.com/pipectl/pipectl => ../../..
+// plugin of your own requires a tagged SDK release instead:
+//   go get github.com/pipectl/pipectl/sdk@v0.1.0
+replace github.com/pipectl/pipectl/sdk => ../../../sdk
