@@ -1,0 +1,149 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"sync"
+
+	"github.com/zclconf/go-cty/cty"
+	"helm.sh/helm/v3/pkg/action"
+	"helm.sh/helm/v3/pkg/cli"
+	"helm.sh/helm/v3/pkg/kube"
+	"helm.sh/helm/v3/pkg/registry"
+
+	"github.com/pipectl/pipectl/sdk"
+)
+
+// settings are the plugin's own settings: the `plugin "helm" { ... }`
+// block. Unset, they are what kubectl and helm would use: $KUBECONFIG or
+// ~/.kube/config, its current context, the context's namespace, and Helm's
+// own HELM_* environment variables.
+type settings struct {
+	Kubeconfig        string `cty:"kubeconfig"`
+	Context           string `cty:"context"`
+	Namespace         string `cty:"namespace"`
+	RegistryPlainHTTP bool   `cty:"registry_plain_http"`
+	RegistryConfig    string `cty:"registry_config"`
+}
+
+func settingsSchema() *sdk.Block {
+	return &sdk.Block{Attributes: map[string]*sdk.Attribute{
+		"kubeconfig": {Type: cty.String, Description: "Path of the kubeconfig file. Default: $KUBECONFIG, else ~/.kube/config."},
+		"context":    {Type: cty.String, Description: "Kubeconfig context. Default: the current context ($HELM_KUBECONTEXT when set)."},
+		"namespace":  {Type: cty.String, Description: "Namespace of steps that set none. Default: the context's namespace ($HELM_NAMESPACE when set), else \"default\"."},
+		"registry_plain_http": {Type: cty.Bool,
+			Description: "Talk to OCI registries over plain HTTP (a local registry such as the sandbox's). Default false."},
+		"registry_config": {Type: cty.String,
+			Description: "Registry credentials file (docker config.json format, as written by `helm registry login`). Default: $HELM_REGISTRY_CONFIG, else Helm's."},
+	}}
+}
+
+// helmEnv turns the settings into Helm SDK objects. It keeps one
+// EnvSettings per namespace, so the discovery cache and REST mapper of a
+// namespace are built once per plugin process, not once per step.
+type helmEnv struct {
+	mu    sync.Mutex
+	set   settings
+	byNS  map[string]*cli.EnvSettings
+	regs  *registry.Client
+	debug io.Writer
+}
+
+func newHelmEnv() *helmEnv { return &helmEnv{byNS: map[string]*cli.EnvSettings{}} }
+
+// configure applies the plugin settings; it is called before any action.
+func (e *helmEnv) configure(s settings) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if s.Kubeconfig != "" {
+		if _, err := os.Stat(s.Kubeconfig); err != nil {
+			return fmt.Errorf("kubeconfig: %w", err)
+		}
+	}
+	e.set, e.byNS, e.regs = s, map[string]*cli.EnvSettings{}, nil
+	return nil
+}
+
+// envSettings returns Helm's settings for a namespace ("" = the default).
+func (e *helmEnv) envSettings(namespace string) *cli.EnvSettings {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if s, ok := e.byNS[namespace]; ok {
+		return s
+	}
+	s := cli.New() // reads HELM_* and KUBECONFIG, as the helm CLI does
+	if e.set.Kubeconfig != "" {
+		s.KubeConfig = e.set.Kubeconfig
+	}
+	if e.set.Context != "" {
+		s.KubeContext = e.set.Context
+	}
+	if e.set.RegistryConfig != "" {
+		s.RegistryConfig = e.set.RegistryConfig
+	}
+	// A high client-side rate limit: a plugin process serves a whole run.
+	s.QPS, s.BurstLimit = 100, 200
+	switch {
+	case namespace != "":
+		s.SetNamespace(namespace)
+	case e.set.Namespace != "":
+		s.SetNamespace(e.set.Namespace)
+	}
+	e.byNS[namespace] = s
+	return s
+}
+
+// namespace resolves a step's namespace: its own, else the plugin's, else
+// the kubeconfig context's, else "default".
+func (e *helmEnv) namespace(stepNamespace string) string {
+	if stepNamespace != "" {
+		return stepNamespace
+	}
+	return e.envSettings("").Namespace()
+}
+
+// registryClient is shared: it holds credentials and an HTTP client.
+func (e *helmEnv) registryClient() (*registry.Client, error) {
+	s := e.envSettings("")
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.regs != nil {
+		return e.regs, nil
+	}
+	opts := []registry.ClientOption{
+		registry.ClientOptWriter(io.Discard),
+		registry.ClientOptCredentialsFile(s.RegistryConfig),
+		registry.ClientOptEnableCache(true),
+	}
+	if e.set.RegistryPlainHTTP {
+		opts = append(opts, registry.ClientOptPlainHTTP())
+	}
+	c, err := registry.NewClient(opts...)
+	if err != nil {
+		return nil, fmt.Errorf("registry client: %w", err)
+	}
+	e.regs = c
+	return c, nil
+}
+
+// actionConfig is a Helm action.Configuration for one step in namespace,
+// whose waits go through a watcher that streams progress to events and
+// honours ctx (see waiter).
+func (e *helmEnv) actionConfig(ctx context.Context, namespace string, events sdk.Events) (*action.Configuration, *watchingClient, error) {
+	s := e.envSettings(namespace)
+	cfg := new(action.Configuration)
+	logf := func(format string, v ...any) { sdk.Logger(ctx).Debug(fmt.Sprintf(format, v...)) }
+	if err := cfg.Init(s.RESTClientGetter(), namespace, os.Getenv("HELM_DRIVER"), logf); err != nil {
+		return nil, nil, fmt.Errorf("helm: %w", err)
+	}
+	regs, err := e.registryClient()
+	if err != nil {
+		return nil, nil, err
+	}
+	cfg.RegistryClient = regs
+	wc := &watchingClient{Client: cfg.KubeClient.(*kube.Client), ctx: ctx, events: events, getter: s.RESTClientGetter(), namespace: namespace}
+	cfg.KubeClient = wc
+	return cfg, wc, nil
+}

@@ -1,0 +1,479 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"helm.sh/helm/v3/pkg/kube"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/cli-runtime/pkg/genericclioptions"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/informers"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/cache"
+	"sigs.k8s.io/cli-utils/pkg/kstatus/polling/event"
+	"sigs.k8s.io/cli-utils/pkg/kstatus/status"
+	"sigs.k8s.io/cli-utils/pkg/kstatus/watcher"
+	"sigs.k8s.io/cli-utils/pkg/object"
+
+	"github.com/pipectl/pipectl/sdk"
+)
+
+// defaultFailureGrace is how long a pod may stay Unschedulable, in
+// ImagePullBackOff or CrashLoopBackOff before the wait gives up on it: long
+// enough for a cluster autoscaler to add a node or a registry hiccup to pass,
+// short enough that a broken release is not waited on for the full timeout.
+const defaultFailureGrace = 30 * time.Second
+
+// recoveryBudget bounds a wait that runs after the step was cancelled: the
+// wait of Helm's atomic rollback, which must still confirm that the previous
+// revision is Ready although the step's own context is gone.
+const recoveryBudget = 60 * time.Second
+
+// watchingClient is Helm's kube client with its waits replaced: instead of
+// Helm 3's 2-second polling, a wait watches the release's objects with
+// kstatus (sigs.k8s.io/cli-utils, what Helm 4 adopted), streams each
+// object's progress to the step's events, ends early on pods that cannot
+// start, honours the step's context, and on failure names every object that
+// is not ready with its status and latest events. Everything else (apply,
+// hooks, deletes) is Helm's own.
+type watchingClient struct {
+	*kube.Client
+	ctx          context.Context
+	events       sdk.Events
+	getter       genericclioptions.RESTClientGetter
+	namespace    string
+	failureGrace time.Duration
+
+	mu    sync.Mutex
+	waits []waitResult // every wait of this step, in order
+}
+
+// waitResult is the outcome of one wait, for the step's outputs.
+type waitResult struct {
+	Resources int
+	Err       error
+	Summary   []string // "Deployment/podinfo: Current: Deployment is available. Replicas: 1"
+}
+
+var _ kube.Interface = (*watchingClient)(nil)
+var _ kube.InterfaceExt = (*watchingClient)(nil)
+
+func (w *watchingClient) Wait(resources kube.ResourceList, timeout time.Duration) error {
+	return w.wait(resources, timeout, false)
+}
+
+func (w *watchingClient) WaitWithJobs(resources kube.ResourceList, timeout time.Duration) error {
+	return w.wait(resources, timeout, true)
+}
+
+// results returns the waits done so far.
+func (w *watchingClient) results() []waitResult {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return slices.Clone(w.waits)
+}
+
+// waitContext is the step's context for the first wait of a step. A later
+// wait is a recovery (Helm's atomic rollback after a failed or cancelled
+// wait): it runs even when the step was cancelled, within recoveryBudget.
+func (w *watchingClient) waitContext() (context.Context, context.CancelFunc, bool) {
+	w.mu.Lock()
+	first := len(w.waits) == 0
+	w.mu.Unlock()
+	if first || w.ctx.Err() == nil {
+		ctx, cancel := context.WithCancel(w.ctx)
+		return ctx, cancel, !first
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(w.ctx), recoveryBudget)
+	return ctx, cancel, true
+}
+
+func (w *watchingClient) wait(resources kube.ResourceList, timeout time.Duration, withJobs bool) error {
+	ctx, cancel, recovery := w.waitContext()
+	defer cancel()
+	if recovery {
+		w.events.Log(sdk.Stdout, "rolling back: waiting for the previous revision's objects to be Ready again")
+	}
+	rw, err := w.newRun(resources, withJobs)
+	if err == nil {
+		err = rw.run(ctx, timeout)
+	}
+	w.mu.Lock()
+	w.waits = append(w.waits, waitResult{Resources: len(rw.ids()), Err: err, Summary: rw.summary()})
+	w.mu.Unlock()
+	return err
+}
+
+// WatchUntilReady runs hooks (including test hooks): Helm's own watch, with
+// each hook's start and outcome streamed, and returning when ctx ends.
+func (w *watchingClient) WatchUntilReady(resources kube.ResourceList, timeout time.Duration) error {
+	for _, r := range resources {
+		w.events.Log(sdk.Stdout, fmt.Sprintf("hook %s/%s: running", kindOf(r.Object), r.Name))
+	}
+	done := make(chan error, 1)
+	go func() { done <- w.Client.WatchUntilReady(resources, timeout) }()
+	var err error
+	select {
+	case err = <-done:
+	case <-w.ctx.Done():
+		err = fmt.Errorf("cancelled while waiting for hooks: %w", w.ctx.Err())
+	}
+	outcome := "succeeded"
+	if err != nil {
+		outcome = "failed: " + err.Error()
+	}
+	for _, r := range resources {
+		w.events.Log(sdk.Stdout, fmt.Sprintf("hook %s/%s: %s", kindOf(r.Object), r.Name, outcome))
+	}
+	return err
+}
+
+// rolloutWatch is one wait in progress.
+type rolloutWatch struct {
+	w         *watchingClient
+	objects   []object.ObjMetadata
+	selectors map[string][]labels.Selector // namespace -> workload pod selectors
+	clientset kubernetes.Interface
+	dynamic   dynamic.Interface
+
+	state    map[object.ObjMetadata]*event.ResourceStatus
+	problems map[string]*podProblem // pod namespace/name -> problem
+}
+
+type podProblem struct {
+	pod, namespace, reason, message string
+	since                           time.Time
+}
+
+func (w *watchingClient) newRun(resources kube.ResourceList, withJobs bool) (*rolloutWatch, error) {
+	rw := &rolloutWatch{w: w, selectors: map[string][]labels.Selector{},
+		state: map[object.ObjMetadata]*event.ResourceStatus{}, problems: map[string]*podProblem{}}
+	for _, info := range resources {
+		gvk := info.Object.GetObjectKind().GroupVersionKind()
+		if gvk.Kind == "Job" && gvk.Group == "batch" && !withJobs {
+			continue // as Helm: Jobs are waited on only with wait_for_jobs
+		}
+		rw.objects = append(rw.objects, object.ObjMetadata{Namespace: info.Namespace, Name: info.Name, GroupKind: gvk.GroupKind()})
+		if sel, err := kube.SelectorsForObject(kube.AsVersioned(info)); err == nil && !sel.Empty() {
+			rw.selectors[info.Namespace] = append(rw.selectors[info.Namespace], sel)
+		}
+	}
+	restConfig, err := w.getter.ToRESTConfig()
+	if err != nil {
+		return rw, err
+	}
+	if rw.clientset, err = kubernetes.NewForConfig(restConfig); err != nil {
+		return rw, err
+	}
+	rw.dynamic, err = dynamic.NewForConfig(restConfig)
+	return rw, err
+}
+
+func (rw *rolloutWatch) ids() []object.ObjMetadata { return rw.objects }
+
+// run waits until every object is Current (kstatus), one fails, a pod
+// problem outlasts the grace, the timeout passes or ctx ends.
+func (rw *rolloutWatch) run(ctx context.Context, timeout time.Duration) error {
+	if len(rw.objects) == 0 {
+		return nil
+	}
+	mapper, err := rw.w.getter.ToRESTMapper()
+	if err != nil {
+		return err
+	}
+	deadline, cancelDeadline := context.WithTimeout(ctx, timeout)
+	defer cancelDeadline()
+	watchCtx, stopWatch := context.WithCancel(deadline)
+	defer stopWatch()
+
+	statuses := watcher.NewDefaultStatusWatcher(rw.dynamic, mapper).Watch(watchCtx, rw.objects, watcher.Options{})
+	pods := rw.watchPods(watchCtx)
+	grace := rw.w.failureGrace
+	if grace <= 0 {
+		grace = defaultFailureGrace
+	}
+	tick := time.NewTicker(time.Second) // only re-reads what the watches told us: no API calls
+	defer tick.Stop()
+	rw.w.events.Progress(0, fmt.Sprintf("waiting for %d objects", len(rw.objects)))
+	for {
+		select {
+		case ev, ok := <-statuses:
+			if !ok {
+				return rw.ended(ctx, timeout)
+			}
+			if ev.Type == event.ErrorEvent {
+				return fmt.Errorf("watching the release's objects: %w", ev.Error)
+			}
+			if ev.Type != event.ResourceUpdateEvent || ev.Resource == nil {
+				continue
+			}
+			rw.update(ev.Resource)
+			if failed := rw.failed(); failed != "" {
+				return errors.New(failed)
+			}
+			if rw.allCurrent() {
+				rw.w.events.Progress(1, fmt.Sprintf("%d/%d objects ready", len(rw.objects), len(rw.objects)))
+				return nil
+			}
+		case pod := <-pods:
+			rw.podChanged(pod)
+		case <-tick.C:
+		case <-deadline.Done():
+			return rw.ended(ctx, timeout)
+		}
+		if p := rw.stuckPod(grace); p != nil {
+			return fmt.Errorf("pod %s cannot start: %s: %s (for more than %s); not ready: %s",
+				p.pod, p.reason, p.message, grace, strings.Join(rw.notReady(), "; "))
+		}
+	}
+}
+
+// update records an object's new status and reports it when it changed.
+func (rw *rolloutWatch) update(rs *event.ResourceStatus) {
+	prev := rw.state[rs.Identifier]
+	rw.state[rs.Identifier] = rs
+	if prev != nil && prev.Status == rs.Status && prev.Message == rs.Message {
+		return
+	}
+	line := fmt.Sprintf("%s: %s", objName(rs.Identifier), rs.Status)
+	if rs.Message != "" {
+		line += ": " + rs.Message
+	}
+	rw.w.events.Log(sdk.Stdout, line)
+	ready := 0
+	for _, id := range rw.objects {
+		if s := rw.state[id]; s != nil && s.Status == status.CurrentStatus {
+			ready++
+		}
+	}
+	rw.w.events.Progress(float64(ready)/float64(len(rw.objects)), fmt.Sprintf("%d/%d objects ready", ready, len(rw.objects)))
+}
+
+func (rw *rolloutWatch) allCurrent() bool {
+	for _, id := range rw.objects {
+		if s := rw.state[id]; s == nil || s.Status != status.CurrentStatus {
+			return false
+		}
+	}
+	return true
+}
+
+func (rw *rolloutWatch) failed() string {
+	for _, id := range rw.objects {
+		if s := rw.state[id]; s != nil && s.Status == status.FailedStatus {
+			return fmt.Sprintf("%s failed: %s", objName(id), s.Message)
+		}
+	}
+	return ""
+}
+
+// notReady lists each object that is not Current, with its status.
+func (rw *rolloutWatch) notReady() []string {
+	var out []string
+	for _, id := range rw.objects {
+		s := rw.state[id]
+		switch {
+		case s == nil:
+			out = append(out, objName(id)+": no status yet")
+		case s.Status != status.CurrentStatus:
+			out = append(out, fmt.Sprintf("%s: %s: %s", objName(id), s.Status, s.Message))
+		}
+	}
+	return out
+}
+
+// summary is the final status of every object.
+func (rw *rolloutWatch) summary() []string {
+	if rw == nil {
+		return nil
+	}
+	var out []string
+	for _, id := range rw.objects {
+		if s := rw.state[id]; s != nil {
+			out = append(out, fmt.Sprintf("%s: %s", objName(id), s.Status))
+		} else {
+			out = append(out, objName(id)+": Unknown")
+		}
+	}
+	return out
+}
+
+// ended explains why the wait stopped before everything was ready: the
+// timeout or a cancellation, naming what is not ready and its latest events.
+func (rw *rolloutWatch) ended(ctx context.Context, timeout time.Duration) error {
+	var b strings.Builder
+	if ctx.Err() != nil {
+		fmt.Fprintf(&b, "cancelled while waiting for the release's objects")
+	} else {
+		fmt.Fprintf(&b, "timed out after %s waiting for the release's objects", timeout)
+	}
+	b.WriteString("; not ready:")
+	for _, line := range rw.notReady() {
+		b.WriteString("\n  - " + line)
+		name := strings.SplitN(line, ":", 2)[0]
+		for _, e := range rw.latestEvents(name) {
+			b.WriteString("\n      event: " + e)
+		}
+	}
+	for _, p := range rw.problems {
+		fmt.Fprintf(&b, "\n  - pod %s: %s: %s", p.pod, p.reason, p.message)
+	}
+	return errors.New(b.String())
+}
+
+// latestEvents returns the last three events of an object ("Kind/name" in
+// the watch's namespaces), read with a short context of its own: the wait's
+// context is over by now.
+func (rw *rolloutWatch) latestEvents(kindName string) []string {
+	kind, name, ok := strings.Cut(kindName, "/")
+	if !ok {
+		return nil
+	}
+	var ns string
+	for _, id := range rw.objects {
+		if id.GroupKind.Kind == kind && id.Name == name {
+			ns = id.Namespace
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(rw.w.ctx), 3*time.Second)
+	defer cancel()
+	list, err := rw.clientset.CoreV1().Events(ns).List(ctx, metav1.ListOptions{FieldSelector: fields.AndSelectors(
+		fields.OneTermEqualSelector("involvedObject.kind", kind),
+		fields.OneTermEqualSelector("involvedObject.name", name)).String()})
+	if err != nil {
+		return nil
+	}
+	evs := list.Items
+	sort.Slice(evs, func(i, j int) bool { return eventTime(evs[i]).Before(eventTime(evs[j])) })
+	if len(evs) > 3 {
+		evs = evs[len(evs)-3:]
+	}
+	var out []string
+	for _, e := range evs {
+		out = append(out, fmt.Sprintf("%s %s: %s", e.Type, e.Reason, strings.TrimSpace(e.Message)))
+	}
+	return out
+}
+
+func eventTime(e corev1.Event) time.Time {
+	switch {
+	case !e.LastTimestamp.IsZero():
+		return e.LastTimestamp.Time
+	case !e.EventTime.IsZero():
+		return e.EventTime.Time
+	}
+	return e.CreationTimestamp.Time
+}
+
+// watchPods streams the pods of the release's workloads (by their
+// selectors) through an informer: a watch, not polling.
+func (rw *rolloutWatch) watchPods(ctx context.Context) <-chan *corev1.Pod {
+	out := make(chan *corev1.Pod, 64)
+	for ns, sels := range rw.selectors {
+		factory := informers.NewSharedInformerFactoryWithOptions(rw.clientset, 0, informers.WithNamespace(ns))
+		inf := factory.Core().V1().Pods().Informer()
+		send := func(obj any) {
+			pod, ok := obj.(*corev1.Pod)
+			if !ok || !matchesAny(sels, pod.Labels) {
+				return
+			}
+			select {
+			case out <- pod:
+			case <-ctx.Done():
+			}
+		}
+		_, _ = inf.AddEventHandler(cache.ResourceEventHandlerFuncs{
+			AddFunc:    send,
+			UpdateFunc: func(_, obj any) { send(obj) },
+			DeleteFunc: func(obj any) {
+				if pod, ok := obj.(*corev1.Pod); ok {
+					gone := pod.DeepCopy()
+					gone.DeletionTimestamp = &metav1.Time{Time: time.Now()}
+					send(gone)
+				}
+			},
+		})
+		factory.Start(ctx.Done())
+	}
+	return out
+}
+
+func matchesAny(sels []labels.Selector, l map[string]string) bool {
+	for _, s := range sels {
+		if s.Matches(labels.Set(l)) {
+			return true
+		}
+	}
+	return false
+}
+
+// podChanged records (or clears) a pod's problem and reports a new one.
+func (rw *rolloutWatch) podChanged(pod *corev1.Pod) {
+	key := pod.Namespace + "/" + pod.Name
+	reason, message := podProblemOf(pod)
+	if reason == "" || pod.DeletionTimestamp != nil {
+		if p := rw.problems[key]; p != nil {
+			rw.w.events.Log(sdk.Stdout, fmt.Sprintf("Pod/%s: %s cleared", pod.Name, p.reason))
+		}
+		delete(rw.problems, key)
+		return
+	}
+	if p := rw.problems[key]; p != nil && p.reason == reason {
+		p.message = message
+		return
+	}
+	rw.problems[key] = &podProblem{pod: pod.Name, namespace: pod.Namespace, reason: reason, message: message, since: time.Now()}
+	rw.w.events.Log(sdk.Stderr, fmt.Sprintf("Pod/%s: %s: %s", pod.Name, reason, message))
+}
+
+// stuckPod is a pod whose problem outlasted the grace while the release is
+// not yet ready.
+func (rw *rolloutWatch) stuckPod(grace time.Duration) *podProblem {
+	if rw.allCurrent() {
+		return nil
+	}
+	for _, p := range rw.problems {
+		if time.Since(p.since) >= grace {
+			return p
+		}
+	}
+	return nil
+}
+
+// waitingReasons are container states that do not heal by waiting.
+var waitingReasons = map[string]bool{
+	"ImagePullBackOff": true, "ErrImagePull": true, "InvalidImageName": true,
+	"CrashLoopBackOff": true, "CreateContainerConfigError": true, "CreateContainerError": true,
+	"RunContainerError": true,
+}
+
+// podProblemOf says why a pod cannot become ready, if it is one of the
+// reasons that end a wait early.
+func podProblemOf(pod *corev1.Pod) (reason, message string) {
+	for _, c := range pod.Status.Conditions {
+		if c.Type == corev1.PodScheduled && c.Status == corev1.ConditionFalse && c.Reason == corev1.PodReasonUnschedulable {
+			return "Unschedulable", c.Message
+		}
+	}
+	for _, cs := range slices.Concat(pod.Status.InitContainerStatuses, pod.Status.ContainerStatuses) {
+		if w := cs.State.Waiting; w != nil && waitingReasons[w.Reason] {
+			return w.Reason, fmt.Sprintf("container %s: %s", cs.Name, w.Message)
+		}
+	}
+	return "", ""
+}
+
+func objName(id object.ObjMetadata) string { return id.GroupKind.Kind + "/" + id.Name }
+
+func kindOf(obj runtime.Object) string { return obj.GetObjectKind().GroupVersionKind().Kind }
