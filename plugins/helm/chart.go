@@ -13,6 +13,7 @@ import (
 	"helm.sh/helm/v3/pkg/action"
 	"helm.sh/helm/v3/pkg/chart"
 	"helm.sh/helm/v3/pkg/chart/loader"
+	"helm.sh/helm/v3/pkg/chartutil"
 	"helm.sh/helm/v3/pkg/cli/values"
 	"helm.sh/helm/v3/pkg/downloader"
 	"helm.sh/helm/v3/pkg/getter"
@@ -184,4 +185,23 @@ func mergeMaps(a, b map[string]any) map[string]any {
 		out[k] = v
 	}
 	return out
+}
+
+// helmKubeVersion is the Kubernetes version the official helm v3.22.0
+// binary assumes without a cluster (its release build sets it from its
+// client-go, v0.37.0); a plain `go build` of the SDK would assume v1.20.0
+// and refuse charts such as podinfo (kubeVersion >=1.23).
+const helmKubeVersion = "v1.37.0"
+
+func kubeVersionAttribute() *sdk.Attribute {
+	return &sdk.Attribute{Type: cty.String, Description: "Kubernetes version assumed without a cluster (helm --kube-version). " +
+		"Default \"" + helmKubeVersion + "\", as helm v3.22.0."}
+}
+
+// kubeVersion parses kube_version, defaulting to helm's.
+func kubeVersion(s string) (*chartutil.KubeVersion, error) {
+	if s == "" {
+		s = helmKubeVersion
+	}
+	return chartutil.ParseKubeVersion(s)
 }

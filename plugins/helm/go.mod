@@ -3,6 +3,7 @@ module github.com/pipectl/pipectl/plugins/helm
 go 1.26.0
 
 require (
+	github.com/pipectl/pipectl/internal/sandboxtest v0.0.0
 	github.com/pipectl/pipectl/sdk v0.1.0
 	github.com/pmezard/go-difflib v1.0.1-0.20181226105442-5d4384ee4fb2
 	github.com/zclconf/go-cty v1.20.0

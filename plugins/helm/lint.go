@@ -18,8 +18,14 @@ type lint struct{ env *helmEnv }
 var _ sdk.ActionWithValidateConfig = (*lint)(nil)
 
 type lintConfig struct {
-	Strict    bool   `cty:"strict"`
-	Namespace string `cty:"namespace"`
+	Chart       string    `cty:"chart"`
+	Version     string    `cty:"version"`
+	Repository  string    `cty:"repository"`
+	Values      []string  `cty:"values"`
+	Set         cty.Value `cty:"set"`
+	Strict      bool      `cty:"strict"`
+	Namespace   string    `cty:"namespace"`
+	KubeVersion string    `cty:"kube_version"`
 }
 
 var messageType = cty.Object(map[string]cty.Type{"severity": cty.String, "path": cty.String, "message": cty.String})
@@ -29,6 +35,7 @@ func (lint) Schema() sdk.ActionSchema {
 	delete(attrs, "dependency_update") // helm lint reports missing dependencies; it never fetches them
 	attrs["strict"] = &sdk.Attribute{Type: cty.Bool, Description: "Fail on warnings too (helm lint --strict)."}
 	attrs["namespace"] = &sdk.Attribute{Type: cty.String, Description: "Namespace the chart is linted for (.Release.Namespace). Default: the plugin's."}
+	attrs["kube_version"] = kubeVersionAttribute()
 	return sdk.ActionSchema{
 		Description: "Lint a chart with Helm's linter (helm lint): errors fail the step; warnings fail it only with strict.",
 		Block:       sdk.Block{Attributes: attrs},
@@ -57,14 +64,15 @@ func (lint) Plan(_ context.Context, req sdk.PlanRequest, resp *sdk.PlanResponse)
 
 func (l lint) Apply(ctx context.Context, req sdk.ApplyRequest, resp *sdk.ApplyResponse) {
 	d := &resp.Diagnostics
-	var cc chartConfig
 	var lc lintConfig
-	if err := req.Decode(&cc); err != nil {
+	if err := req.Decode(&lc); err != nil {
 		d.AddError("Invalid config", err.Error())
 		return
 	}
-	if err := req.Decode(&lc); err != nil {
-		d.AddError("Invalid config", err.Error())
+	cc := chartConfig{Chart: lc.Chart, Version: lc.Version, Repository: lc.Repository, Values: lc.Values, Set: lc.Set}
+	kv, err := kubeVersion(lc.KubeVersion)
+	if err != nil {
+		d.AddAttributeError(attr("kube_version"), "Invalid kube_version", err.Error())
 		return
 	}
 	red := sensitiveStrings(req.Config)
@@ -84,7 +92,7 @@ func (l lint) Apply(ctx context.Context, req sdk.ApplyRequest, resp *sdk.ApplyRe
 		return
 	}
 	client := action.NewLint()
-	client.Strict, client.Namespace = lc.Strict, l.env.namespace(lc.Namespace)
+	client.Strict, client.Namespace, client.KubeVersion = lc.Strict, l.env.namespace(lc.Namespace), kv
 	result := client.Run([]string{path}, vals)
 
 	counts := map[int]int{}

@@ -28,9 +28,10 @@ type template struct{ env *helmEnv }
 var _ sdk.ActionWithValidateConfig = (*template)(nil)
 
 type templateConfig struct {
-	Release   string `cty:"release"`
-	Namespace string `cty:"namespace"`
-	Validate  bool   `cty:"validate"`
+	Release     string `cty:"release"`
+	Namespace   string `cty:"namespace"`
+	Validate    bool   `cty:"validate"`
+	KubeVersion string `cty:"kube_version"`
 }
 
 var objectType = cty.Object(map[string]cty.Type{"api_version": cty.String, "kind": cty.String, "namespace": cty.String, "name": cty.String})
@@ -39,6 +40,7 @@ func (template) Schema() sdk.ActionSchema {
 	attrs := chartAttributes(true)
 	attrs["release"] = &sdk.Attribute{Type: cty.String, Description: "Release name the chart is rendered for. Default \"release-name\" (as helm template)."}
 	attrs["namespace"] = &sdk.Attribute{Type: cty.String, Description: "Namespace rendered into (.Release.Namespace). Default: the plugin's."}
+	attrs["kube_version"] = kubeVersionAttribute()
 	attrs["validate"] = &sdk.Attribute{Type: cty.Bool, Description: "Render with the cluster's API versions and verify every object " +
 		"with a server-side dry run (admission, schemas, immutable fields). Default false: no cluster needed."}
 	return sdk.ActionSchema{
@@ -97,6 +99,9 @@ func (t template) Apply(ctx context.Context, req sdk.ApplyRequest, resp *sdk.App
 	inst.ReleaseName, inst.Namespace = tc.Release, ns
 	if tc.Validate {
 		inst.DryRunOption = "server"
+	} else if inst.KubeVersion, err = kubeVersion(tc.KubeVersion); err != nil {
+		d.AddAttributeError(attr("kube_version"), "Invalid kube_version", err.Error())
+		return
 	}
 	rel, err := inst.RunWithContext(ctx, ch, vals)
 	if err != nil {
