@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
+	"strings"
 	"sync"
 
 	"github.com/zclconf/go-cty/cty"
@@ -57,6 +59,8 @@ func newHelmEnv() *helmEnv { return &helmEnv{byNS: map[string]*cli.EnvSettings{}
 func (e *helmEnv) configure(s settings) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	s.Kubeconfig = expandHome(s.Kubeconfig)
+	s.RegistryConfig = expandHome(s.RegistryConfig)
 	if s.Kubeconfig != "" {
 		if _, err := os.Stat(s.Kubeconfig); err != nil {
 			return fmt.Errorf("kubeconfig: %w", err)
@@ -146,4 +150,14 @@ func (e *helmEnv) actionConfig(ctx context.Context, namespace string, events sdk
 	wc := &watchingClient{Client: cfg.KubeClient.(*kube.Client), ctx: ctx, events: events, getter: s.RESTClientGetter(), namespace: namespace}
 	cfg.KubeClient = wc
 	return cfg, wc, nil
+}
+
+// expandHome expands a leading ~/ as a shell would.
+func expandHome(p string) string {
+	if rest, ok := strings.CutPrefix(p, "~/"); ok {
+		if home, err := os.UserHomeDir(); err == nil {
+			return filepath.Join(home, rest)
+		}
+	}
+	return p
 }

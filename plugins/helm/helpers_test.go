@@ -51,7 +51,9 @@ func abs(p string) string {
 }
 
 // start runs the plugin as pipectl does, configured for the sandbox.
-func start(t *testing.T, env *sandboxtest.Env) *plugintest.Plugin {
+func start(t *testing.T, env *sandboxtest.Env) *plugintest.Plugin { return startB(t, env) }
+
+func startB(t testing.TB, env *sandboxtest.Env) *plugintest.Plugin {
 	t.Helper()
 	p := plugintest.Start(t, pluginBin)
 	settings := cty.ObjectVal(map[string]cty.Value{
