@@ -22,18 +22,16 @@ func attr(name string) cty.Path { return cty.GetAttrPath(name) }
 const defaultTimeout = 5 * time.Minute
 
 // helmTimeout is how long Helm may wait (hooks, readiness). pipectl's step
-// `timeout` (a meta-argument) arrives as the context's deadline; an atomic
-// upgrade keeps a fifth of it (at most a minute) for the rollback, so the
-// rollback fits in the step's time.
-func helmTimeout(ctx context.Context, reserveForRollback bool) time.Duration {
+// `timeout` (a meta-argument) arrives as the context's deadline; Helm gets
+// four fifths of the time left (all but at most a minute), so an atomic
+// rollback and the report of what was not ready fit in the step's time.
+func helmTimeout(ctx context.Context) time.Duration {
 	deadline, ok := ctx.Deadline()
 	if !ok {
 		return defaultTimeout
 	}
 	left := time.Until(deadline)
-	if reserveForRollback {
-		left -= min(left/5, time.Minute)
-	}
+	left -= min(left/5, time.Minute)
 	return max(left, time.Second)
 }
 

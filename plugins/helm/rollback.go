@@ -149,7 +149,7 @@ func (r rollback) Apply(ctx context.Context, req sdk.ApplyRequest, resp *sdk.App
 	last := revs[len(revs)-1]
 	req.Events.Log(sdk.Stdout, fmt.Sprintf("rolling back %s from revision %d (%s) to revision %d", rc.Release, last.Version, last.Info.Status, target.Version))
 	rb := action.NewRollback(cfg)
-	rb.Version, rb.Wait, rb.WaitForJobs, rb.Timeout = target.Version, rc.Wait, rc.WaitForJobs, helmTimeout(ctx, false)
+	rb.Version, rb.Wait, rb.WaitForJobs, rb.Timeout = target.Version, rc.Wait, rc.WaitForJobs, helmTimeout(ctx)
 	rb.MaxHistory = r.env.envSettings("").MaxHistory
 	if err := rb.Run(rc.Release); err != nil {
 		d.AddError(fmt.Sprintf("Rollback of %s to revision %d failed", rc.Release, target.Version), red.apply(err.Error()))

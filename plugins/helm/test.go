@@ -75,7 +75,7 @@ func (t test) Apply(ctx context.Context, req sdk.ApplyRequest, resp *sdk.ApplyRe
 		return
 	}
 	rt := action.NewReleaseTesting(cfg)
-	rt.Namespace, rt.Timeout = ns, helmTimeout(ctx, false)
+	rt.Namespace, rt.Timeout = ns, helmTimeout(ctx)
 	if len(tc.Filter) > 0 {
 		rt.Filters = map[string][]string{"name": tc.Filter}
 	}

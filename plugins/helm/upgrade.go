@@ -304,7 +304,7 @@ func (u upgrade) Apply(ctx context.Context, req sdk.ApplyRequest, resp *sdk.Appl
 func (u upgrade) run(ctx context.Context, cfg *action.Configuration, uc upgradeConfig, ns string, ch *chart.Chart,
 	vals map[string]any, last *release.Release) (*release.Release, error) {
 	helmCtx := context.WithoutCancel(ctx)
-	timeout := helmTimeout(ctx, uc.Atomic)
+	timeout := helmTimeout(ctx)
 	if last == nil || last.Info.Status == release.StatusUninstalled {
 		inst := action.NewInstall(cfg)
 		inst.ReleaseName, inst.Namespace, inst.CreateNamespace = uc.Release, ns, uc.CreateNamespace
@@ -358,7 +358,7 @@ func (u upgrade) recoverPending(ctx context.Context, uc upgradeConfig, ns string
 		return nil
 	}
 	rb := action.NewRollback(cfg)
-	rb.Version, rb.Wait, rb.Timeout = good.Version, true, helmTimeout(ctx, false)
+	rb.Version, rb.Wait, rb.Timeout = good.Version, true, helmTimeout(ctx)
 	if err := rb.Run(uc.Release); err != nil {
 		d.AddAttributeError(attr("release"), fmt.Sprintf("Rolling back the pending release %s to revision %d failed", uc.Release, good.Version), err.Error())
 		return nil
