@@ -2,6 +2,8 @@ package main
 
 import (
 	"encoding/base64"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -10,6 +12,7 @@ import (
 	"github.com/zclconf/go-cty/cty"
 	"helm.sh/helm/v3/pkg/action"
 	"helm.sh/helm/v3/pkg/registry"
+	"helm.sh/helm/v3/pkg/repo"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/pipectl/pipectl/internal/sandboxtest"
@@ -98,6 +101,10 @@ func TestLint(t *testing.T) {
 }
 
 func TestTemplate(t *testing.T) {
+	// Helm's repository cache and config, private to the test (the plugin
+	// process inherits the environment).
+	t.Setenv("HELM_REPOSITORY_CACHE", t.TempDir())
+	t.Setenv("HELM_REPOSITORY_CONFIG", filepath.Join(t.TempDir(), "repositories.yaml"))
 	p := plugintest.Start(t, pluginBin)
 
 	t.Run("podinfo", func(t *testing.T) {
@@ -142,6 +149,35 @@ func TestTemplate(t *testing.T) {
 		run := p.Apply("template", obj(map[string]any{"chart": dir}))
 		if err := contains2(diagText(run.Diagnostics), "missing in charts/ directory: redis", "dependency_update = true"); err != nil {
 			t.Fatal(err)
+		}
+	})
+
+	t.Run("dependency_update fetches them", func(t *testing.T) {
+		dir := writeChart(t, map[string]string{
+			"Chart.yaml":        chartYAML + "dependencies:\n  - name: fixture\n    version: 0.1.0\n    repository: file://" + fixtureChart + "\n",
+			"templates/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n"})
+		run := p.Apply("template", obj(map[string]any{"chart": dir, "dependency_update": true, "release": "dep"}))
+		requireOK(t, run)
+		if !hasObject(run.Output("objects"), "Deployment", "default", "dep") || !hasObject(run.Output("objects"), "ConfigMap", "default", "x") {
+			t.Fatalf("objects %#v", run.Output("objects"))
+		}
+	})
+
+	t.Run("chart repository", func(t *testing.T) {
+		dir := filepath.Dir(packageFixture(t))
+		index, err := repo.IndexDirectory(dir, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := index.WriteFile(filepath.Join(dir, "index.yaml"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		srv := httptest.NewServer(http.FileServer(http.Dir(dir)))
+		defer srv.Close()
+		run := p.Apply("template", obj(map[string]any{"chart": "fixture", "repository": srv.URL, "version": "0.1.0", "release": "fromrepo"}))
+		requireOK(t, run)
+		if !hasObject(run.Output("objects"), "Deployment", "default", "fromrepo") {
+			t.Fatalf("objects %#v", run.Output("objects"))
 		}
 	})
 
