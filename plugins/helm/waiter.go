@@ -198,6 +198,16 @@ func (rw *rolloutWatch) run(ctx context.Context, timeout time.Duration) error {
 	defer stopWatch()
 
 	statuses := watcher.NewDefaultStatusWatcher(rw.dynamic, mapper).Watch(watchCtx, rw.objects, watcher.Options{})
+	defer func() {
+		// The watcher stops on the cancelled context, but only once the
+		// events in flight are read: drain them so none of its goroutines
+		// stays blocked.
+		stopWatch()
+		go func() {
+			for range statuses {
+			}
+		}()
+	}()
 	pods := rw.watchPods(watchCtx)
 	grace := rw.w.failureGrace
 	if grace <= 0 {
