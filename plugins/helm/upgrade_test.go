@@ -129,7 +129,7 @@ func TestPodinfoLifecycle(t *testing.T) {
 		}
 		up := action.NewUpgrade(cfg)
 		up.Namespace = env.Namespace
-		if _, err := up.Run("podinfo", ch, map[string]any{"ui": map[string]any{"message": "out of band"}}); err != nil {
+		if _, err := up.Run("podinfo", ch, map[string]any{"replicaCount": 2, "ui": map[string]any{"message": "out of band"}}); err != nil {
 			t.Fatal(err)
 		}
 		again := p.Plan("upgrade", with(base, map[string]any{"set": obj(map[string]any{"replicaCount": 3})}))
