@@ -55,7 +55,7 @@ func (e *helmEnv) locate(cfg *action.Configuration, c chartConfig) (string, erro
 	if c.Chart == "" {
 		return "", fmt.Errorf("no chart given")
 	}
-	if registry.IsOCI(c.Chart) && c.Version == "" && !strings.Contains(strings.TrimPrefix(c.Chart, "oci://"), ":") {
+	if registry.IsOCI(c.Chart) && c.Version == "" && !strings.Contains(c.Chart[strings.LastIndex(c.Chart, "/")+1:], ":") {
 		// Helm would pick the newest tag; a pipeline should say which.
 		return "", fmt.Errorf("%s: an oci:// chart needs `version` (or a :tag in the reference)", c.Chart)
 	}
