@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -14,6 +15,8 @@ import (
 	"helm.sh/helm/v3/pkg/cli"
 	"helm.sh/helm/v3/pkg/kube"
 	"helm.sh/helm/v3/pkg/registry"
+	"k8s.io/cli-runtime/pkg/genericclioptions"
+	"k8s.io/client-go/rest"
 
 	"github.com/pipectl/pipectl/sdk"
 )
@@ -46,14 +49,17 @@ func settingsSchema() *sdk.Block {
 // EnvSettings per namespace, so the discovery cache and REST mapper of a
 // namespace are built once per plugin process, not once per step.
 type helmEnv struct {
-	mu    sync.Mutex
-	set   settings
-	byNS  map[string]*cli.EnvSettings
-	regs  *registry.Client
-	debug io.Writer
+	mu      sync.Mutex
+	set     settings
+	byNS    map[string]*cli.EnvSettings
+	getters map[string]*genericclioptions.ConfigFlags
+	kube    map[string]*kube.Client
+	regs    *registry.Client
 }
 
-func newHelmEnv() *helmEnv { return &helmEnv{byNS: map[string]*cli.EnvSettings{}} }
+func newHelmEnv() *helmEnv {
+	return &helmEnv{byNS: map[string]*cli.EnvSettings{}, getters: map[string]*genericclioptions.ConfigFlags{}, kube: map[string]*kube.Client{}}
+}
 
 // configure applies the plugin settings; it is called before any action.
 func (e *helmEnv) configure(s settings) error {
@@ -67,6 +73,7 @@ func (e *helmEnv) configure(s settings) error {
 		}
 	}
 	e.set, e.byNS, e.regs = s, map[string]*cli.EnvSettings{}, nil
+	e.getters, e.kube = map[string]*genericclioptions.ConfigFlags{}, map[string]*kube.Client{}
 	return nil
 }
 
@@ -132,14 +139,56 @@ func (e *helmEnv) registryClient() (*registry.Client, error) {
 	return c, nil
 }
 
+// getter is the kubeconfig access of a namespace: Helm's flags (settings
+// and HELM_* variables) in a persistent ConfigFlags, so the discovery client
+// and REST mapper are kept for the plugin process rather than rebuilt (and
+// re-read from the disk cache) by every step, as a fresh helm process does.
+func (e *helmEnv) getter(namespace string) *genericclioptions.ConfigFlags {
+	s := e.envSettings(namespace)
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if f, ok := e.getters[namespace]; ok {
+		return f
+	}
+	ns := s.Namespace()
+	f := genericclioptions.NewConfigFlags(true)
+	f.Namespace, f.Context, f.KubeConfig = &ns, &s.KubeContext, &s.KubeConfig
+	f.BearerToken, f.APIServer, f.CAFile = &s.KubeToken, &s.KubeAPIServer, &s.KubeCaFile
+	f.Impersonate, f.ImpersonateGroup = &s.KubeAsUser, &s.KubeAsGroups
+	f.Insecure, f.TLSServerName = &s.KubeInsecureSkipTLSVerify, &s.KubeTLSServerName
+	f.WrapConfigFn = func(c *rest.Config) *rest.Config {
+		c.QPS, c.Burst = s.QPS, s.BurstLimit
+		c.Wrap(func(rt http.RoundTripper) http.RoundTripper { return &kube.RetryingRoundTripper{Wrapped: rt} })
+		c.UserAgent = "pipectl-plugin-helm/" + version
+		return c
+	}
+	e.getters[namespace] = f
+	return f
+}
+
+// kubeClient is Helm's kube client of a namespace, shared by the steps of
+// the plugin process: its factory keeps the parsed OpenAPI schema that
+// validation needs.
+func (e *helmEnv) kubeClient(namespace string, getter genericclioptions.RESTClientGetter) *kube.Client {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if kc, ok := e.kube[namespace]; ok {
+		return kc
+	}
+	kc := kube.New(getter)
+	_ = kc.IsReachable() // creates its clientset now, before steps share it
+	e.kube[namespace] = kc
+	return kc
+}
+
 // actionConfig is a Helm action.Configuration for one step in namespace,
 // whose waits go through a watcher that streams progress to events and
-// honours ctx (see waiter).
+// honours ctx (see watchingClient).
 func (e *helmEnv) actionConfig(ctx context.Context, namespace string, events sdk.Events) (*action.Configuration, *watchingClient, error) {
-	s := e.envSettings(namespace)
+	getter := e.getter(namespace)
 	cfg := new(action.Configuration)
 	logf := func(format string, v ...any) { sdk.Logger(ctx).Debug(fmt.Sprintf(format, v...)) }
-	if err := cfg.Init(s.RESTClientGetter(), namespace, os.Getenv("HELM_DRIVER"), logf); err != nil {
+	if err := cfg.Init(getter, namespace, os.Getenv("HELM_DRIVER"), logf); err != nil {
 		return nil, nil, fmt.Errorf("helm: %w", err)
 	}
 	regs, err := e.registryClient()
@@ -147,7 +196,7 @@ func (e *helmEnv) actionConfig(ctx context.Context, namespace string, events sdk
 		return nil, nil, err
 	}
 	cfg.RegistryClient = regs
-	wc := &watchingClient{Client: cfg.KubeClient.(*kube.Client), ctx: ctx, events: events, getter: s.RESTClientGetter(), namespace: namespace}
+	wc := &watchingClient{Client: e.kubeClient(namespace, getter), ctx: ctx, events: events, getter: getter, namespace: namespace}
 	cfg.KubeClient = wc
 	return cfg, wc, nil
 }

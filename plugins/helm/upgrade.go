@@ -152,7 +152,7 @@ func (u upgrade) Plan(ctx context.Context, req sdk.PlanRequest, resp *sdk.PlanRe
 	if !ok {
 		return
 	}
-	proposed, err := u.render(ctx, cfg, name, ns, ch, vals, last, recovering != "")
+	proposed, err := u.render(ctx, cfg, name, ns, ch, vals, last, recovering != "", true)
 	if err != nil {
 		addRenderError(d, red, err)
 		return
@@ -194,17 +194,20 @@ func (u upgrade) Plan(ctx context.Context, req sdk.PlanRequest, resp *sdk.PlanRe
 }
 
 // render is a dry run of the upgrade (or install) against the cluster: the
-// manifest Helm would apply, with the values Helm would use.
+// manifest Helm would apply, with the values Helm would use; validate checks
+// it against the API's OpenAPI schemas too.
 func (u upgrade) render(ctx context.Context, cfg *action.Configuration, name, ns string, ch *chart.Chart,
-	vals map[string]any, last *release.Release, pending bool) (*release.Release, error) {
+	vals map[string]any, last *release.Release, pending, validate bool) (*release.Release, error) {
 	if last == nil || pending || last.Info.Status == release.StatusUninstalled {
 		inst := action.NewInstall(cfg)
 		inst.DryRun, inst.DryRunOption, inst.Replace = true, "server", true
 		inst.ReleaseName, inst.Namespace, inst.IsUpgrade = name, ns, last != nil
+		inst.DisableOpenAPIValidation = !validate
 		return inst.RunWithContext(ctx, ch, vals)
 	}
 	up := action.NewUpgrade(cfg)
 	up.DryRun, up.DryRunOption, up.Namespace = true, "server", ns
+	up.DisableOpenAPIValidation = !validate
 	return up.RunWithContext(ctx, name, ch, vals)
 }
 
@@ -270,10 +273,13 @@ func (u upgrade) Apply(ctx context.Context, req sdk.ApplyRequest, resp *sdk.Appl
 			return
 		}
 	}
+	log := sdk.Logger(ctx)
+	log.Debug("upgrade: release read", "revision", revisionOf(last))
 	ch, vals, ok := u.env.chartAndValues(cfg, cc, d)
 	if !ok {
 		return
 	}
+	log.Debug("upgrade: chart loaded", "chart", ch.Name())
 	if last == nil || last.Info.Status == release.StatusUninstalled {
 		if uc.Install != nil && !*uc.Install {
 			d.AddAttributeError(attr("release"), fmt.Sprintf("Release %s does not exist in %s", uc.Release, ns),
@@ -286,8 +292,10 @@ func (u upgrade) Apply(ctx context.Context, req sdk.ApplyRequest, resp *sdk.Appl
 		return
 	}
 
+	log.Debug("upgrade: changes to apply")
 	started := time.Now()
 	rel, runErr := u.run(ctx, cfg, uc, ns, ch, vals, last)
+	log.Debug("upgrade: helm returned", "took", time.Since(started), "err", runErr)
 	waits := wc.results()
 	if runErr == nil {
 		events.Log(sdk.Stdout, fmt.Sprintf("release %s: revision %d %s in %s", rel.Name, rel.Version, rel.Info.Status, time.Since(started).Round(time.Millisecond)))
@@ -323,7 +331,8 @@ func (u upgrade) run(ctx context.Context, cfg *action.Configuration, uc upgradeC
 // manifest: then Apply leaves the release alone, as its plan said.
 func (u upgrade) unchanged(ctx context.Context, cfg *action.Configuration, name, ns string, ch *chart.Chart,
 	vals map[string]any, last *release.Release) bool {
-	proposed, err := u.render(ctx, cfg, name, ns, ch, vals, last, false)
+	// No schema validation here: the upgrade that follows validates.
+	proposed, err := u.render(ctx, cfg, name, ns, ch, vals, last, false, false)
 	if err != nil {
 		return false // the real upgrade reports it
 	}
@@ -516,3 +525,10 @@ func validateSet(config cty.Value, d *sdk.Diagnostics) {
 
 // releaseName is Helm's rule for release names (DNS-1123 label).
 var releaseName = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`)
+
+func revisionOf(rel *release.Release) int {
+	if rel == nil {
+		return 0
+	}
+	return rel.Version
+}

@@ -216,6 +216,10 @@ func (rw *rolloutWatch) run(ctx context.Context, timeout time.Duration) error {
 	tick := time.NewTicker(time.Second) // only re-reads what the watches told us: no API calls
 	defer tick.Stop()
 	rw.w.events.Progress(0, fmt.Sprintf("waiting for %d objects", len(rw.objects)))
+	started := time.Now()
+	defer func() {
+		sdk.Logger(rw.w.ctx).Debug("wait: done", "objects", len(rw.objects), "took", time.Since(started))
+	}()
 	for {
 		select {
 		case ev, ok := <-statuses:
@@ -261,6 +265,7 @@ func (rw *rolloutWatch) update(rs *event.ResourceStatus) {
 		line += ": " + rs.Message
 	}
 	rw.w.events.Log(sdk.Stdout, line)
+	sdk.Logger(rw.w.ctx).Debug("wait: " + line)
 	ready := 0
 	for _, id := range rw.objects {
 		if s := rw.state[id]; s != nil && s.Status == status.CurrentStatus {
