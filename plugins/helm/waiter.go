@@ -22,6 +22,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/cache"
 	"sigs.k8s.io/cli-utils/pkg/kstatus/polling/event"
+	"sigs.k8s.io/cli-utils/pkg/kstatus/polling/statusreaders"
 	"sigs.k8s.io/cli-utils/pkg/kstatus/status"
 	"sigs.k8s.io/cli-utils/pkg/kstatus/watcher"
 	"sigs.k8s.io/cli-utils/pkg/object"
@@ -197,7 +198,14 @@ func (rw *rolloutWatch) run(ctx context.Context, timeout time.Duration) error {
 	watchCtx, stopWatch := context.WithCancel(deadline)
 	defer stopWatch()
 
-	statuses := watcher.NewDefaultStatusWatcher(rw.dynamic, mapper).Watch(watchCtx, rw.objects, watcher.Options{})
+	sdk.Logger(rw.w.ctx).Debug("wait: start", "objects", len(rw.objects))
+	sw := watcher.NewDefaultStatusWatcher(rw.dynamic, mapper)
+	// Status from each object alone (kstatus' Compute: conditions,
+	// replicas, generations): the default readers also list a Deployment's
+	// ReplicaSets and Pods on every event, which only feeds detail we take
+	// from the pod informer instead.
+	sw.StatusReader = statusreaders.NewGenericStatusReader(mapper, status.Compute)
+	statuses := sw.Watch(watchCtx, rw.objects, watcher.Options{})
 	defer func() {
 		// The watcher stops on the cancelled context, but only once the
 		// events in flight are read: drain them so none of its goroutines
