@@ -56,6 +56,9 @@ func runApply(cmd *cobra.Command, f *pipelineFlags, path string, o applyOptions)
 	if o.parallelism < 1 {
 		return fmt.Errorf("-parallelism must be at least 1, not %d", o.parallelism)
 	}
+	out, errOut, outputGone := watchOutput(cmd.OutOrStdout(), cmd.ErrOrStderr())
+	cmd.SetOut(out)
+	cmd.SetErr(errOut)
 	var store *runs.Store // held for the whole run: it keeps a second run of this pipeline out
 	var res *resumption
 	if o.resume != "" {
@@ -84,7 +87,7 @@ func runApply(cmd *cobra.Command, f *pipelineFlags, path string, o applyOptions)
 		return fmt.Errorf("recording the run: %w", err)
 	}
 	v := view.NewApply(s.base, isTerminal(cmd))
-	ctx, kill, stop := interruptible(cmd.Context(), func() {
+	ctx, kill, stop := interruptible(cmd.Context(), outputGone, func() {
 		v.Event(engine.Event{Type: engine.RunCancelling, Message: "Interrupt received: cancelling the running steps…"})
 	})
 	defer stop()

@@ -114,7 +114,11 @@ func useColor(cmd *cobra.Command, noColor bool) bool {
 
 // isTerminal reports whether the command's output is a terminal.
 func isTerminal(cmd *cobra.Command) bool {
-	f, ok := cmd.OutOrStdout().(*os.File)
+	w := cmd.OutOrStdout()
+	if o, ok := w.(outputWatch); ok {
+		w = o.w
+	}
+	f, ok := w.(*os.File)
 	return ok && term.IsTerminal(int(f.Fd()))
 }
 

@@ -60,6 +60,7 @@ func (h *Host) Plugin(ctx context.Context, name string) (*client.Plugin, *sdk.Sc
 		// as the failure handlers.
 		h.logger.Warn("plugin exited; starting it again", "plugin", name)
 		ok = false
+		defer h.killStrays()
 	}
 	if !ok {
 		l = &launch{done: make(chan struct{})}
@@ -122,7 +123,30 @@ func (h *Host) Retire(name string, p *client.Plugin) {
 	if ok && l.plugin == p {
 		h.logger.Warn("plugin stopped answering; the next step starts it again", "plugin", name)
 		p.Close()
+		h.killStrays()
 	}
+}
+
+// killStrays kills what a dead plugin left running (its orphans are
+// re-parented to pipectl, a subreaper: see client.BecomeSubreaper). While
+// a plugin is starting, its pid is not known yet and it could be taken
+// for a stray: then Close, which waits for launches, does it.
+func (h *Host) killStrays() {
+	h.mu.Lock()
+	var plugins []int
+	for _, l := range h.all {
+		select {
+		case <-l.done:
+			if l.plugin != nil {
+				plugins = append(plugins, l.plugin.Pid())
+			}
+		default:
+			h.mu.Unlock()
+			return
+		}
+	}
+	h.mu.Unlock()
+	client.KillStrays(plugins)
 }
 
 func (l *launch) crashed() bool {
@@ -147,4 +171,5 @@ func (h *Host) Close() {
 			l.plugin.Close()
 		}
 	}
+	h.killStrays()
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"sort"
@@ -102,21 +103,14 @@ func (execAction) Apply(ctx context.Context, req sdk.ApplyRequest, resp *sdk.App
 	}
 	stdout := &lineSink{stream: sdk.Stdout, events: req.Events}
 	stderr := &lineSink{stream: sdk.Stderr, events: req.Events}
+	sdk.Logger(ctx).Debug("exec", "command", cfg.Command, "args", cfg.Args, "dir", cfg.Dir)
 	cmd := exec.CommandContext(ctx, cfg.Command, cfg.Args...)
 	cmd.Dir = cfg.Dir
 	cmd.Env = os.Environ()
 	for k, v := range cfg.Env {
 		cmd.Env = append(cmd.Env, k+"="+v)
 	}
-	cmd.Stdout, cmd.Stderr = stdout, stderr
-	// Its own process group, so cancelling kills everything it started;
-	// Pdeathsig, so it dies with the plugin even if the plugin is killed.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	cmd.Cancel = func() error { return killGroup(cmd.Process.Pid) }
-	cmd.WaitDelay = killGrace + time.Second // a daemon holding the pipes must not hang us
-
-	sdk.Logger(ctx).Debug("exec", "command", cfg.Command, "args", cfg.Args, "dir", cfg.Dir)
-	err := cmd.Run()
+	err := runGroup(cmd, stdout, stderr)
 	stdout.flush()
 	stderr.flush()
 
@@ -141,6 +135,59 @@ func (execAction) Apply(ctx context.Context, req sdk.ApplyRequest, resp *sdk.App
 			detail = "Last lines of stderr:\n" + tail + "\n" + detail
 		}
 		resp.Diagnostics.AddError(fmt.Sprintf("%s exited with status %d", cfg.Command, code), detail)
+	}
+}
+
+// runGroup runs the command in a process group of its own and, once the
+// command exited, kills what is left of the group: nothing a step started
+// outlives the step (a background job, a daemon that kept the group). A
+// process that left the group is re-parented to the plugin, a subreaper,
+// which kills it at the latest when the run ends.
+func runGroup(cmd *exec.Cmd, stdout, stderr *lineSink) error {
+	// Pdeathsig: it dies with the plugin even if the plugin is killed.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	cmd.Cancel = func() error { return killGroup(cmd.Process.Pid) }
+	cmd.WaitDelay = killGrace + time.Second // after a cancel, SIGKILL at the latest then
+	// Our own pipes rather than exec's copying goroutines, so that Wait
+	// returns when the command exits, even if a leftover holds its output.
+	outR, outW, err := os.Pipe()
+	if err != nil {
+		return err
+	}
+	errR, errW, err := os.Pipe()
+	if err != nil {
+		outR.Close()
+		outW.Close()
+		return err
+	}
+	readers := []*os.File{outR, errR}
+	defer closeAll(readers)
+	cmd.Stdout, cmd.Stderr = outW, errW
+	err = cmd.Start()
+	outW.Close() // the command has its copies
+	errW.Close()
+	if err != nil {
+		return err
+	}
+	var copying sync.WaitGroup
+	copying.Go(func() { _, _ = io.Copy(stdout, outR) })
+	copying.Go(func() { _, _ = io.Copy(stderr, errR) })
+	err = cmd.Wait()
+	_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) // what it left in its group
+	drained := make(chan struct{})
+	go func() { copying.Wait(); close(drained) }()
+	select {
+	case <-drained:
+	case <-time.After(time.Second): // an escaped process still holds the pipe
+		closeAll(readers)
+		<-drained
+	}
+	return err
+}
+
+func closeAll(files []*os.File) {
+	for _, f := range files {
+		f.Close()
 	}
 }
 
