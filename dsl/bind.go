@@ -149,6 +149,9 @@ func (s *Scope) bindVariables(in Inputs) hcl.Diagnostics {
 		raw[name] = rawValue{val, "-var", nil}
 	}
 	for _, name := range slices.Sorted(maps.Keys(c.Variables)) {
+		if r, ok := raw[name]; ok && c.Variables[name].Sensitive {
+			s.RawSecrets = append(s.RawSecrets, r.val)
+		}
 		s.Vars[name], diags = s.finalValue(c.Variables[name], raw, diags)
 	}
 	return diags
@@ -180,7 +183,8 @@ func (s *Scope) finalValue(v *Variable, raw map[string]rawValue, diags hcl.Diagn
 	converted, err := convert.Convert(val, v.Type)
 	if err != nil {
 		subject := r.subject
-		if subject == nil {
+		if subject == nil || v.Sensitive {
+			// A sensitive value's own line would be quoted in the snippet.
 			subject = v.DeclRange.Ptr()
 		}
 		return cty.DynamicVal, append(diags, &hcl.Diagnostic{

@@ -290,15 +290,19 @@ func (rn *run) knownValues(s *dsl.Step) map[string]cty.Value {
 // known now, then applies each of its instances.
 func (rn *run) runStep(ctx context.Context, s *dsl.Step, ph PhaseGraph) Status {
 	base := Event{Phase: ph.Name, Stage: s.Stage, Step: s.Name, Action: s.Action.String()}
-	fail := func(msg string) Status {
+	end := func(st Status, msg string) Status {
 		ev := base
-		ev.Type, ev.Status, ev.Message = StepFinished, StatusFailed, msg
+		ev.Type, ev.Status, ev.Message = StepFinished, st, msg
 		rn.emit(ev)
-		rn.finish(s, StatusFailed, cty.NullVal(cty.DynamicPseudoType))
-		return StatusFailed
+		rn.finish(s, st, cty.NullVal(cty.DynamicPseudoType))
+		return st
 	}
+	fail := func(msg string) Status { return end(StatusFailed, msg) }
 	_, schema, err := rn.Host.Plugin(ctx, s.Action.Plugin)
 	if err != nil {
+		if ctx.Err() != nil { // cancelled while the plugin started
+			return end(StatusCancelled, "cancelled before it started")
+		}
 		return fail(err.Error())
 	}
 	as, diags := actionSchema(s, schema)
@@ -443,6 +447,9 @@ func (in *instance) attempt(ctx context.Context, config cty.Value, attempt int) 
 	defer cancel()
 	plugin, _, err := in.Host.Plugin(ctx, in.step.Action.Plugin) // a fresh process if the last one died
 	if err != nil {
+		if ctx.Err() != nil { // cancelled while the plugin started
+			return StatusCancelled, cty.NullVal(cty.DynamicPseudoType), "cancelled"
+		}
 		return StatusFailed, cty.NullVal(cty.DynamicPseudoType), err.Error()
 	}
 	res, err := plugin.Apply(actx, client.ApplyRequest{Action: in.step.Action.Name, StepID: instanceID(in.step.Name, in.key), Config: config},

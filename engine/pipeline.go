@@ -43,6 +43,9 @@ func (p *Pipeline) LearnSecrets(r *Redactor) {
 	for _, v := range p.Scope.Vars {
 		r.AddValue(v)
 	}
+	for _, v := range p.Scope.RawSecrets {
+		r.AddValue(v.Mark(dsl.SensitiveMark))
+	}
 }
 
 // Plugins maps every plugin the pipeline uses, from its plugin blocks and

@@ -37,10 +37,11 @@ func (f *pipelineFlags) register(cmd *cobra.Command) {
 
 func (f *pipelineFlags) inputs() (dsl.Inputs, error) {
 	in := dsl.Inputs{Environment: f.env, VarFiles: f.varFiles, Vars: map[string]string{}}
-	for _, kv := range f.vars {
+	for i, kv := range f.vars {
 		k, v, ok := strings.Cut(kv, "=")
 		if !ok || k == "" {
-			return in, fmt.Errorf("invalid -var %q: expected NAME=VALUE, for example -var image_tag=1.4.2", kv)
+			// Not quoted: it may be a secret with its = forgotten.
+			return in, fmt.Errorf("invalid -var (the %s one; not shown, it may hold a secret): expected NAME=VALUE, for example -var image_tag=1.4.2", ordinal(i+1))
 		}
 		in.Vars[k] = v
 	}
@@ -128,4 +129,19 @@ func pathDir(path string) string {
 		return filepath.Dir(path)
 	}
 	return path
+}
+
+// ordinal is 1st, 2nd, 3rd, 4th...
+func ordinal(n int) string {
+	suffix := "th"
+	switch {
+	case n%100 >= 11 && n%100 <= 13:
+	case n%10 == 1:
+		suffix = "st"
+	case n%10 == 2:
+		suffix = "nd"
+	case n%10 == 3:
+		suffix = "rd"
+	}
+	return fmt.Sprintf("%d%s", n, suffix)
 }

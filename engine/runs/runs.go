@@ -207,12 +207,30 @@ func encodeValue(v cty.Value, redactor *engine.Redactor) ([]byte, bool) {
 	if err != nil {
 		return nil, false
 	}
+	if holdsSecret(v, redactor) {
+		return nil, false
+	}
 	val, err := ctyjson.Marshal(v, v.Type())
-	if err != nil || redactor.String(string(val)) != string(val) {
+	if err != nil {
 		return nil, false
 	}
 	b, err := json.Marshal(storedValue{Type: ty, Value: val})
 	return b, err == nil
+}
+
+// holdsSecret looks for a known secret in every string of v, before any
+// encoding: JSON escapes characters such as & < > " (\u0026...), and the
+// redactor searches for the raw text.
+func holdsSecret(v cty.Value, redactor *engine.Redactor) bool {
+	found := false
+	v, _ = v.UnmarkDeep()
+	_ = cty.Walk(v, func(_ cty.Path, e cty.Value) (bool, error) {
+		if !found && e.IsKnown() && !e.IsNull() && e.Type() == cty.String && redactor.Contains(e.AsString()) {
+			found = true
+		}
+		return !found, nil
+	})
+	return found
 }
 
 func decodeValue(b []byte) (cty.Value, error) {

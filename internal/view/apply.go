@@ -110,7 +110,7 @@ func (v *Apply) Result(res *engine.Result) {
 	if len(res.Outputs) > 0 {
 		v.Printf("\nOutputs:\n")
 		for _, k := range slices.Sorted(maps.Keys(res.Outputs)) {
-			v.Printf("  %s = %s\n", k, v.Redactor.String(engine.FormatValue(res.Outputs[k])))
+			v.Printf("  %s = %s\n", k, v.Redactor.String(engine.FormatValue(v.Redactor.Value(res.Outputs[k]))))
 		}
 	}
 }

@@ -5,6 +5,7 @@
 package view
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -45,11 +46,30 @@ func (b *Base) Diagnostics(diags hcl.Diagnostics) {
 	_ = dsl.WriteDiagnostics(b.Err, diags, b.files(), b.Width, b.Color)
 }
 
+// files are the sources snippets are quoted from, with every known secret
+// masked: a diagnostic about one value may quote a line that holds
+// another (a one-line JSON var file).
 func (b *Base) files() map[string]*hcl.File {
 	if b.Files == nil {
 		return nil
 	}
-	return b.Files()
+	files := b.Files()
+	if b.Redactor == nil {
+		return files
+	}
+	out := make(map[string]*hcl.File, len(files))
+	for name, f := range files {
+		out[name] = f
+		if f == nil {
+			continue
+		}
+		if masked := b.Redactor.Mask(f.Bytes); !bytes.Equal(masked, f.Bytes) {
+			c := *f
+			c.Bytes = masked
+			out[name] = &c
+		}
+	}
+	return out
 }
 
 func (b *Base) redact(diags hcl.Diagnostics) hcl.Diagnostics {

@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
 
 	"github.com/hashicorp/go-hclog"
@@ -74,7 +75,7 @@ func Launch(ctx context.Context, cfg LaunchConfig) (*Plugin, error) {
 	}
 	stdout, stderr := logWriter(logger, "stdout"), logWriter(logger, "stderr")
 	cmd := exec.Command(cfg.Path)
-	cmd.Env = append(os.Environ(), cfg.Env...)
+	cmd.Env = append(pluginEnv(os.Environ()), cfg.Env...)
 	setProcessGroup(cmd)
 	pc := plugin.NewClient(&plugin.ClientConfig{
 		HandshakeConfig:  wire.Handshake,
@@ -114,6 +115,20 @@ func Launch(ctx context.Context, cfg LaunchConfig) (*Plugin, error) {
 		return nil, fmt.Errorf("plugin %s: launch cancelled: %w", name, ctx.Err())
 	}
 	return p, nil
+}
+
+// pluginEnv is the host's environment without pipectl's variables
+// (PIPECTL_VAR_*, which may hold secrets): a plugin gets the values its
+// steps' configs ask for, and passes the rest of the environment to what
+// it runs (an exec step's command).
+func pluginEnv(env []string) []string {
+	out := make([]string, 0, len(env))
+	for _, kv := range env {
+		if !strings.HasPrefix(kv, "PIPECTL_VAR_") {
+			out = append(out, kv)
+		}
+	}
+	return out
 }
 
 func dispense(pc *plugin.Client) (pb.PluginClient, error) {
