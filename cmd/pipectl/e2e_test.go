@@ -600,7 +600,7 @@ stage "s" {
 	var seen []engine.Event
 	log := waitFor(t, ch, &seen, func(e engine.Event) bool { return e.Type == engine.StepLog && e.Step == "long" })
 	pluginPID := pidFrom(t, log)
-	if _, errOut, code := p.run("apply", "-auto-approve"); code != 1 || !strings.Contains(errOut, "another pipectl is running this pipeline") {
+	if _, errOut, code := p.run("apply", "-auto-approve"); code != 1 || !strings.Contains(errOut, "another pipectl is applying this pipeline") {
 		t.Errorf("a concurrent apply: exit %d\n%s", code, errOut)
 	}
 	// Kill only once quick's outcome is on disk (the recorder flushes every

@@ -13,6 +13,7 @@ import (
 	"sync"
 	"syscall"
 	"time"
+	"unicode/utf8"
 
 	"github.com/zclconf/go-cty/cty"
 
@@ -239,6 +240,22 @@ func (s *lineSink) Write(p []byte) (int, error) {
 		}
 		s.events.Log(s.stream, strings.TrimSuffix(string(s.partial[:i]), "\r"))
 		s.partial = s.partial[i+1:]
+	}
+	// A line without end is sent in pieces rather than held whole: 80 MB
+	// without a newline is still output, not a reason to fail.
+	for len(s.partial) > sdk.MaxLogLine {
+		n := sdk.MaxLogLine
+		for n > 0 && !utf8.RuneStart(s.partial[n]) {
+			n--
+		}
+		if n == 0 {
+			n = sdk.MaxLogLine
+		}
+		s.events.Log(s.stream, string(s.partial[:n]))
+		s.partial = s.partial[n:]
+	}
+	if len(s.partial) == 0 {
+		s.partial = nil // let the big buffer go
 	}
 	return len(p), nil
 }
