@@ -52,6 +52,7 @@ func (webhook) Plan(_ context.Context, req sdk.PlanRequest, resp *sdk.PlanRespon
 	if u.IsKnown() {
 		target = redactURL(u.AsString())
 	}
+	resp.Kind = sdk.PlanRun
 	resp.Summary = "POST a webhook to " + target
 	body, err := webhookBody(req.Config)
 	switch {
