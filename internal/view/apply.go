@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/pipectl/pipectl/dsl"
 	"github.com/pipectl/pipectl/engine"
 )
 
@@ -35,7 +36,7 @@ type Apply struct {
 // Event implements engine.EventSink.
 func (v *Apply) Event(e engine.Event) {
 	if v.JSON {
-		v.writeJSON(e)
+		v.writeJSON(eventJSON{Event: e, Diagnostics: diagnosticsJSON(&v.Base, e.Diagnostics)})
 		return
 	}
 	name := e.Step
@@ -85,6 +86,12 @@ func (v *Apply) finished(name string, e engine.Event) {
 	case engine.StatusCancelled:
 		v.Printf("%s %s: cancelled\n", v.paint("33", "✗"), name)
 	default:
+		if len(e.Diagnostics) > 0 {
+			v.Printf("%s %s: failed\n", v.paint("31", "✗"), name)
+			// On Out, in order with the step lines (and above a live panel).
+			_ = dsl.WriteDiagnostics(v.Out, v.redact(e.Diagnostics), v.files(), v.Width, v.Color)
+			return
+		}
 		v.Printf("%s %s: failed: %s\n", v.paint("31", "✗"), name, e.Message)
 	}
 }
@@ -113,6 +120,13 @@ func (v *Apply) Result(res *engine.Result) {
 			v.Printf("  %s = %s\n", k, v.Redactor.String(engine.FormatValue(v.Redactor.Value(res.Outputs[k]))))
 		}
 	}
+}
+
+// eventJSON is an event as -json prints it: a failed step's diagnostics
+// with their ranges and snippets, as plan-time ones.
+type eventJSON struct {
+	engine.Event
+	Diagnostics []dsl.DiagnosticJSON `json:"diagnostics,omitempty"`
 }
 
 func phaseTitle(e engine.Event) string {

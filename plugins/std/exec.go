@@ -26,7 +26,7 @@ const killGrace = 2 * time.Second
 // maxCapture bounds the stdout/stderr kept for outputs; logs get every line.
 const maxCapture = 1 << 20
 
-type execAction struct{}
+type execAction struct{ defaults *settings }
 
 type execConfig struct {
 	Command          string            `cty:"command"`
@@ -60,7 +60,7 @@ func (execAction) ValidateConfig(_ context.Context, req sdk.ValidateConfigReques
 	}
 }
 
-func (execAction) Plan(_ context.Context, req sdk.PlanRequest, resp *sdk.PlanResponse) {
+func (a execAction) Plan(_ context.Context, req sdk.PlanRequest, resp *sdk.PlanResponse) {
 	cfg := req.Config
 	line := []string{show(cfg.GetAttr("command"))}
 	if args, _ := cfg.GetAttr("args").Unmark(); args.IsKnown() && !args.IsNull() {
@@ -71,10 +71,15 @@ func (execAction) Plan(_ context.Context, req sdk.PlanRequest, resp *sdk.PlanRes
 	} else if !args.IsNull() {
 		line = append(line, "(args known after apply)")
 	}
+	resp.Kind = sdk.PlanRun
 	resp.Summary = "run " + strings.Join(line, " ")
 	var change strings.Builder
 	fmt.Fprintf(&change, "command: %s\n", strings.Join(line, " "))
-	if dir := cfg.GetAttr("dir"); !dir.IsNull() {
+	dir := cfg.GetAttr("dir")
+	if dir.IsNull() && a.defaults.WorkingDir != "" {
+		dir = cty.StringVal(a.defaults.WorkingDir)
+	}
+	if !dir.IsNull() {
 		fmt.Fprintf(&change, "dir:     %s\n", show(dir))
 		resp.Summary += " in " + show(dir)
 	}
@@ -96,12 +101,13 @@ func (execAction) Plan(_ context.Context, req sdk.PlanRequest, resp *sdk.PlanRes
 	resp.Change = change.String()
 }
 
-func (execAction) Apply(ctx context.Context, req sdk.ApplyRequest, resp *sdk.ApplyResponse) {
+func (a execAction) Apply(ctx context.Context, req sdk.ApplyRequest, resp *sdk.ApplyResponse) {
 	var cfg execConfig
 	if err := req.Decode(&cfg); err != nil {
 		resp.Diagnostics.AddError("Invalid config", err.Error())
 		return
 	}
+	a.defaults.execDefaults(&cfg)
 	stdout := &lineSink{stream: sdk.Stdout, events: req.Events}
 	stderr := &lineSink{stream: sdk.Stderr, events: req.Events}
 	sdk.Logger(ctx).Debug("exec", "command", cfg.Command, "args", cfg.Args, "dir", cfg.Dir)

@@ -91,6 +91,7 @@ func (httpCheck) Plan(_ context.Context, req sdk.PlanRequest, resp *sdk.PlanResp
 			status = v.AsBigFloat().Text('f', -1)
 		}
 	}
+	resp.Kind = sdk.PlanRun
 	resp.Summary = fmt.Sprintf("check %s %s answers %s", method, show(req.Config.GetAttr("url")), status)
 	if re, ok := knownString(req.Config, "body_match"); ok {
 		resp.Change = fmt.Sprintf("body must match /%s/\n", re)

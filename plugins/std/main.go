@@ -9,11 +9,14 @@ import "github.com/pipectl/pipectl/sdk"
 var version = "dev"
 
 func main() {
+	defaults := &settings{}
 	sdk.Serve(sdk.Plugin{
-		Name:    "std",
-		Version: version,
+		Name:      "std",
+		Version:   version,
+		Settings:  settingsSchema,
+		Configure: defaults.configure,
 		Actions: map[string]sdk.Action{
-			"exec":       execAction{},
+			"exec":       execAction{defaults},
 			"http_check": httpCheck{},
 			"webhook":    webhook{},
 			"render":     render{},

@@ -28,6 +28,7 @@ func (noop) Schema() sdk.ActionSchema {
 }
 
 func (noop) Plan(_ context.Context, req sdk.PlanRequest, resp *sdk.PlanResponse) {
+	resp.Kind = sdk.PlanRun
 	resp.Summary = "do nothing"
 	if fp, ok := knownString(req.Config, "fingerprint"); ok {
 		resp.Fingerprint = fp

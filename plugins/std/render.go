@@ -76,6 +76,7 @@ func (render) ValidateConfig(_ context.Context, req sdk.ValidateConfigRequest, r
 }
 
 func (render) Plan(_ context.Context, req sdk.PlanRequest, resp *sdk.PlanResponse) {
+	resp.Kind = sdk.PlanChange
 	out, ok := knownString(req.Config, "output")
 	if !ok {
 		resp.Summary = "render a file (path known after apply)"
@@ -112,6 +113,7 @@ func (render) Plan(_ context.Context, req sdk.PlanRequest, resp *sdk.PlanRespons
 	case !exists:
 		resp.Summary = fmt.Sprintf("create %s (%d lines)", out, countLines(content))
 	case old == content:
+		resp.Kind = sdk.PlanNoChange
 		resp.Summary = fmt.Sprintf("%s is up to date", out)
 		return
 	default:

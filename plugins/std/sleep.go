@@ -28,6 +28,7 @@ func (sleep) ValidateConfig(_ context.Context, req sdk.ValidateConfigRequest, re
 }
 
 func (sleep) Plan(_ context.Context, req sdk.PlanRequest, resp *sdk.PlanResponse) {
+	resp.Kind = sdk.PlanRun
 	resp.Summary = "sleep " + show(req.Config.GetAttr("duration"))
 	if d, ok := knownString(req.Config, "duration"); ok {
 		resp.PlannedOutputs = cty.ObjectVal(map[string]cty.Value{"slept": cty.StringVal(durationOr(d, 0).String())})

@@ -47,6 +47,7 @@ func (webhook) ValidateConfig(_ context.Context, req sdk.ValidateConfigRequest, 
 }
 
 func (webhook) Plan(_ context.Context, req sdk.PlanRequest, resp *sdk.PlanResponse) {
+	resp.Kind = sdk.PlanRun
 	resp.Summary = "POST a webhook to its URL (not shown: it is sensitive)"
 	body, err := webhookBody(req.Config)
 	switch {
