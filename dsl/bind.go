@@ -240,6 +240,10 @@ func (s *Scope) readVarFile(path string, raw map[string]rawValue) hcl.Diagnostic
 		return diags
 	}
 	s.Config.Files[path] = file
+	if s.Config.VarFiles == nil {
+		s.Config.VarFiles = map[string]bool{}
+	}
+	s.Config.VarFiles[path] = true
 	attrs, d := file.Body.JustAttributes()
 	diags = append(diags, d...)
 	for _, name := range slices.Sorted(maps.Keys(attrs)) {

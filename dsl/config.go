@@ -27,6 +27,9 @@ const SensitiveMark = "sensitive"
 type Config struct {
 	Dir          string               // path.root: the pipeline's directory
 	Files        map[string]*hcl.File // by filename, for source snippets in diagnostics
+	// VarFiles are the files in Files that Bind read variables from: they
+	// are not part of the pipeline (their values are the variables').
+	VarFiles map[string]bool
 	Pipeline     *Pipeline
 	Variables    map[string]*Variable
 	Locals       map[string]*Local

@@ -68,7 +68,7 @@ func (r *Runner) Apply(ctx, kill context.Context) *Result {
 	}
 	rn := &run{Runner: r, sem: make(chan struct{}, n), values: map[string]cty.Value{}, status: map[string]Status{}}
 	r.Pipeline.LearnSecrets(r.Redactor)
-	rn.emit(Event{Type: RunStarted, Message: r.Pipeline.Config.Pipeline.Name})
+	rn.emit(Event{Type: RunStarted, Message: r.Pipeline.Config.Pipeline.Name, Environment: r.Pipeline.Scope.Environment})
 	phases := r.Pipeline.Graph.Phases()
 
 	mainFailed := rn.runPhase(ctx, phases[0], true)

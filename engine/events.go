@@ -38,20 +38,21 @@ const (
 // Event is one thing that happened in a run. Every text in it has been
 // through the run's Redactor.
 type Event struct {
-	Type     EventType      `json:"type"`
-	Time     time.Time      `json:"time"`
-	Phase    string         `json:"phase,omitempty"`
-	Stage    string         `json:"stage,omitempty"`
-	Step     string         `json:"step,omitempty"`
-	Instance string         `json:"instance,omitempty"` // the for_each key
-	Action   string         `json:"action,omitempty"`
-	Attempt  int            `json:"attempt,omitempty"`
-	Status   Status         `json:"status,omitempty"`
-	Stream   string         `json:"stream,omitempty"`
-	Message  string         `json:"message,omitempty"`
-	Fraction float64        `json:"fraction,omitempty"`
-	Artifact string         `json:"artifact,omitempty"`
-	Outputs  map[string]any `json:"outputs,omitempty"`
+	Type        EventType      `json:"type"`
+	Time        time.Time      `json:"time"`
+	Environment string         `json:"environment,omitempty"` // run_started
+	Phase       string         `json:"phase,omitempty"`
+	Stage       string         `json:"stage,omitempty"`
+	Step        string         `json:"step,omitempty"`
+	Instance    string         `json:"instance,omitempty"` // the for_each key
+	Action      string         `json:"action,omitempty"`
+	Attempt     int            `json:"attempt,omitempty"`
+	Status      Status         `json:"status,omitempty"`
+	Stream      string         `json:"stream,omitempty"`
+	Message     string         `json:"message,omitempty"`
+	Fraction    float64        `json:"fraction,omitempty"`
+	Artifact    string         `json:"artifact,omitempty"`
+	Outputs     map[string]any `json:"outputs,omitempty"`
 	// Diagnostics of a failed step, on its source like plan-time ones;
 	// views render them (the JSON view with ranges and snippets).
 	Diagnostics hcl.Diagnostics `json:"-"`

@@ -43,6 +43,7 @@ at once. Exit status: 0 succeeded, 1 failed, 130 cancelled.`,
 	cmd.Flags().BoolVar(&o.autoApprove, "auto-approve", false, "do not ask for confirmation")
 	cmd.Flags().IntVar(&o.parallelism, "parallelism", 10, "how many steps may run at once")
 	cmd.Flags().StringVar(&o.resume, "resume", "", "resume a failed, cancelled or interrupted run (its id, from pipectl runs)")
+	cmd.Flags().BoolVar(&o.reapply, "allow-reapply", false, "apply a saved plan that was applied before")
 	return cmd
 }
 
@@ -51,6 +52,7 @@ type applyOptions struct {
 	autoApprove bool
 	parallelism int
 	resume      string // a run id
+	reapply     bool   // a saved plan a second time
 }
 
 func runApply(cmd *cobra.Command, f *pipelineFlags, path string, o applyOptions) error {
@@ -80,6 +82,11 @@ func runApply(cmd *cobra.Command, f *pipelineFlags, path string, o applyOptions)
 			return err
 		}
 	}
+	if target.saved != nil && !o.reapply {
+		if err := appliedBefore(store, path, target.saved); err != nil {
+			return err
+		}
+	}
 	s, plan, err := planForApply(cmd, f, path, o.autoApprove, target)
 	if err != nil {
 		return err
@@ -90,6 +97,9 @@ func runApply(cmd *cobra.Command, f *pipelineFlags, path string, o applyOptions)
 		return fmt.Errorf("cannot record the run in %s, so it does not start: %w", store.Path(), err)
 	}
 	_ = lock.SetRun(recorder.ID())
+	if target.saved != nil {
+		recorder.FromSavedPlan(target.saved.ContentHash)
+	}
 	v := view.NewApply(s.base, isTerminal(cmd))
 	recordFailed, once := make(chan struct{}), sync.Once{}
 	recorder.OnWriteError(func(err error) {
@@ -164,6 +174,10 @@ func applyTarget(f *pipelineFlags, path, resume string) (*target, error) {
 		if err != nil {
 			return nil, err
 		}
+		if f.env != "" && f.env != saved.Environment {
+			return nil, fmt.Errorf("%s is a plan of pipeline %q for environment %s, not %s: "+
+				"plan for %s with pipectl plan -env %s -out FILE", path, saved.Pipeline, orNone(saved.Environment), f.env, f.env, f.env)
+		}
 		return &target{dir: saved.Dir, env: saved.Environment, saved: saved}, nil
 	}
 	return &target{dir: pathDir(path), env: f.env}, nil
@@ -234,4 +248,28 @@ func confirm(cmd *cobra.Command) bool {
 	fmt.Fprint(cmd.OutOrStdout(), "\nDo you want to run this plan? Only 'yes' will be accepted: ")
 	line, _ := bufio.NewReader(cmd.InOrStdin()).ReadString('\n')
 	return strings.TrimSpace(line) == "yes"
+}
+
+func orNone(env string) string {
+	if env == "" {
+		return "(none)"
+	}
+	return env
+}
+
+// appliedBefore refuses a saved plan a recorded run already applied, as
+// Terraform does: applying it again would do it all again.
+func appliedBefore(store *runs.Store, path string, saved *engine.Plan) error {
+	list, err := store.List()
+	if err != nil {
+		return err
+	}
+	for _, r := range list {
+		if r.SavedPlan != "" && r.SavedPlan == saved.ContentHash {
+			return fmt.Errorf("the plan %s was already applied, by run %s (%s): a saved plan is applied once. "+
+				"Plan again; or resume that run (pipectl apply -resume %s); or, to really apply it again, -allow-reapply",
+				path, r.ID, r.Status, r.ID)
+		}
+	}
+	return nil
 }

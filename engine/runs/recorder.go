@@ -117,6 +117,13 @@ func (r *Recorder) OnWriteError(fn func(error)) {
 	r.mu.Unlock()
 }
 
+// FromSavedPlan records the content hash of the saved plan the run applies.
+func (r *Recorder) FromSavedPlan(hash string) {
+	r.mu.Lock()
+	r.run.SavedPlan = hash
+	r.mu.Unlock()
+}
+
 // ID is the run's identifier.
 func (r *Recorder) ID() string { return r.run.ID }
 

@@ -188,6 +188,9 @@ type Run struct {
 	Steps       []StepRecord   `json:"steps"`
 	Outputs     map[string]any `json:"outputs,omitempty"`
 	ResumedFrom string         `json:"resumed_from,omitempty"`
+	// SavedPlan is the content hash of the saved plan the run applied: a
+	// saved plan is applied once.
+	SavedPlan string `json:"saved_plan,omitempty"`
 	// RecordFailed says why the record is incomplete: a write to the
 	// database failed during the run. Such a run cannot be resumed.
 	RecordFailed string `json:"record_failed,omitempty"`

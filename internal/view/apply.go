@@ -45,7 +45,11 @@ func (v *Apply) Event(e engine.Event) {
 	}
 	switch e.Type {
 	case engine.RunStarted:
-		v.Printf("Applying pipeline %q\n", e.Message)
+		if e.Environment != "" {
+			v.Printf("Applying pipeline %q to environment %s\n", e.Message, e.Environment)
+		} else {
+			v.Printf("Applying pipeline %q\n", e.Message)
+		}
 	case engine.PhaseStarted:
 		v.Printf("%s\n", v.paint("35", phaseTitle(e)))
 	case engine.StepStarted:
