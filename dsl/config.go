@@ -25,11 +25,11 @@ const SensitiveMark = "sensitive"
 // Config is the static structure of a pipeline: every block of every file,
 // decoded and cross-checked, but nothing evaluated yet.
 type Config struct {
-	Dir          string               // path.root: the pipeline's directory
-	Files        map[string]*hcl.File // by filename, for source snippets in diagnostics
+	Dir   string               // path.root: the pipeline's directory
+	Files map[string]*hcl.File // by filename, for source snippets in diagnostics
 	// VarFiles are the files in Files that Bind read variables from: they
 	// are not part of the pipeline (their values are the variables').
-	VarFiles map[string]bool
+	VarFiles     map[string]bool
 	Pipeline     *Pipeline
 	Variables    map[string]*Variable
 	Locals       map[string]*Local
