@@ -220,7 +220,7 @@ func parseRawValue(v *Variable, text, origin string) (cty.Value, hcl.Diagnostics
 }
 
 func (s *Scope) readVarFile(path string, raw map[string]rawValue) hcl.Diagnostics {
-	src, err := os.ReadFile(path)
+	src, err := funcs.ReadRegular(path)
 	if err != nil {
 		return hcl.Diagnostics{{
 			Severity: hcl.DiagError,

@@ -101,7 +101,7 @@ func (h *Host) start(ctx context.Context, key string) (*client.Plugin, *sdk.Sche
 	if err != nil {
 		return nil, nil, err
 	}
-	p, err := client.Launch(ctx, client.LaunchConfig{Path: path, SHA256: sum, Logger: h.logger})
+	p, err := Launch(ctx, client.LaunchConfig{Path: path, SHA256: sum, Logger: h.logger})
 	if err != nil {
 		if actual, cerr := Checksum(path); cerr == nil && actual != locked.SHA256 {
 			return nil, nil, fmt.Errorf("plugin %q at %s does not match %s (sha256 %s, locked %s): "+

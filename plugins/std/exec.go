@@ -108,6 +108,10 @@ func (a execAction) Apply(ctx context.Context, req sdk.ApplyRequest, resp *sdk.A
 		return
 	}
 	a.defaults.execDefaults(&cfg)
+	if problem := checkDir(cfg.Dir); problem != "" {
+		resp.Diagnostics.AddAttributeError(attr("dir"), "Cannot run in "+cfg.Dir, problem)
+		return
+	}
 	stdout := &lineSink{stream: sdk.Stdout, events: req.Events}
 	stderr := &lineSink{stream: sdk.Stderr, events: req.Events}
 	sdk.Logger(ctx).Debug("exec", "command", cfg.Command, "args", cfg.Args, "dir", cfg.Dir)
@@ -143,6 +147,26 @@ func (a execAction) Apply(ctx context.Context, req sdk.ApplyRequest, resp *sdk.A
 		}
 		resp.Diagnostics.AddError(fmt.Sprintf("%s exited with status %d", cfg.Command, code), detail)
 	}
+}
+
+// checkDir explains a working directory the command cannot run in, which
+// exec would report as the command not found ("fork/exec /usr/bin/pwd: no
+// such file or directory").
+func checkDir(dir string) string {
+	if dir == "" {
+		return ""
+	}
+	info, err := os.Stat(dir)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		wd, _ := os.Getwd()
+		return fmt.Sprintf("The directory %q does not exist (a relative dir is taken from %s). Create it in an earlier step, or fix dir.", dir, wd)
+	case err != nil:
+		return err.Error()
+	case !info.IsDir():
+		return fmt.Sprintf("%q is not a directory.", dir)
+	}
+	return ""
 }
 
 // runGroup runs the command in a process group of its own and, once the
