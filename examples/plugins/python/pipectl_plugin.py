@@ -8,7 +8,8 @@ and out (msgpack, unknowns, sensitive paths), the order of calls.
 Values are plain Python: str, int/float (Decimal for numbers that fit
 neither), bool, None for null, list, dict, and UNKNOWN for a value known only
 after apply. Paths are tuples: attribute names as str, list indices as int,
-map keys as Key("...").
+map keys as Key("..."). A value of type any ("dynamic") is sent with a type
+inferred from the Python value: a list goes as a tuple, a dict as an object.
 
 Not covered, to stay small: nested blocks in schemas, and the optional
 go-plugin services (GRPCStdio, GRPCBroker).
