@@ -180,13 +180,19 @@ func TestBadSettings(t *testing.T) {
 }
 
 // Close asks the plugin to shut down (go-plugin's controller service): it
-// must exit by itself, well before go-plugin's 2 s grace period.
+// exits by itself and removes its socket, which it made where the host's
+// PLUGIN_UNIX_SOCKET_DIR says. A plugin killed instead leaves the socket.
 func TestShutdown(t *testing.T) {
+	sockets := t.TempDir()
+	t.Setenv("PLUGIN_UNIX_SOCKET_DIR", sockets)
 	p := plugintest.Start(t, plugin)
 	p.Schema()
+	if left, _ := os.ReadDir(sockets); len(left) != 1 {
+		t.Fatalf("the plugin made %d entries in PLUGIN_UNIX_SOCKET_DIR, want its socket's directory", len(left))
+	}
 	p.Close()
-	if !p.Exited() {
-		t.Fatal("the plugin did not exit when closed")
+	if left, _ := os.ReadDir(sockets); !p.Exited() || len(left) != 0 {
+		t.Fatalf("the plugin did not shut down cleanly (exited: %v, left %d entries)", p.Exited(), len(left))
 	}
 }
 
@@ -261,9 +267,11 @@ stage "s" {
   }
 }`)
 	run(t, dir, 0, "init")
-	out := run(t, dir, 1, "plan")
-	if !strings.Contains(out, "Empty message") || !strings.Contains(out, "pipeline.hcl line 9") {
-		t.Fatalf("plan of an empty message:\n%s", out)
+	for _, cmd := range []string{"validate", "plan"} {
+		out := run(t, dir, 1, cmd)
+		if !strings.Contains(out, "Empty message") || !strings.Contains(out, "pipeline.hcl line 9") {
+			t.Fatalf("%s of an empty message:\n%s", cmd, out)
+		}
 	}
 }
 
