@@ -32,19 +32,26 @@ from concurrent import futures
 # The stubs that gen-stubs writes beside this file.
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.realpath(__file__)), "gen"))
 
-import grpc  # noqa: E402
-import msgpack  # noqa: E402
-from cryptography import x509  # noqa: E402
-from cryptography.hazmat.primitives import hashes, serialization  # noqa: E402
-from cryptography.hazmat.primitives.asymmetric import ec  # noqa: E402
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID  # noqa: E402
+try:
+    import grpc
+    import msgpack
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-import controller_pb2  # noqa: E402
-import controller_pb2_grpc  # noqa: E402
-import health_pb2  # noqa: E402
-import health_pb2_grpc  # noqa: E402
-from pipectl.plugin.v1 import plugin_pb2 as pb  # noqa: E402
-from pipectl.plugin.v1 import plugin_pb2_grpc  # noqa: E402
+    import controller_pb2
+    import controller_pb2_grpc
+    import health_pb2
+    import health_pb2_grpc
+    from pipectl.plugin.v1 import plugin_pb2 as pb
+    from pipectl.plugin.v1 import plugin_pb2_grpc
+except ImportError as e:
+    # A line on stdout instead of the handshake is what the host shows
+    # the user ("Unrecognized remote plugin message: ...").
+    print(f"cannot start: {e}: install python3-grpcio, python3-msgpack and python3-cryptography, "
+          f"and run gen-stubs beside {os.path.basename(__file__)}", flush=True)
+    sys.exit(1)
 
 # The handshake (sdk/internal/wire in the Go SDK).
 MAGIC_COOKIE_KEY = "PIPECTL_PLUGIN_MAGIC_COOKIE"

@@ -26,7 +26,9 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	os.Exit(m.Run())
+	code := m.Run()
+	os.RemoveAll(filepath.Dir(pipectl))
+	os.Exit(code)
 }
 
 func setup() error {
