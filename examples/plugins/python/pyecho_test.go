@@ -306,3 +306,21 @@ func run(t *testing.T, dir string, want int, args ...string) string {
 	}
 	return out.String()
 }
+
+// BenchmarkStart measures what a run pays per Python plugin process: start
+// (interpreter, imports, key generation, handshake), one call, shutdown.
+func BenchmarkStart(b *testing.B) {
+	for b.Loop() {
+		p := plugintest.Start(b, plugin)
+		p.Schema()
+		p.Close()
+	}
+}
+
+// BenchmarkApply measures one Apply round trip on a running plugin.
+func BenchmarkApply(b *testing.B) {
+	p := plugintest.Start(b, plugin)
+	for b.Loop() {
+		p.Apply("upper", config("hello")).RequireSuccess(b)
+	}
+}
