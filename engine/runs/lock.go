@@ -6,7 +6,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 )
 
 // Lock is an apply's hold on one environment of a pipeline: an exclusive
@@ -36,13 +35,13 @@ func LockEnvironment(pipelineDir, env string) (*Lock, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+	if err := tryLock(f); err != nil {
 		f.Close()
 		what := "this pipeline"
 		if env != "" {
 			what = fmt.Sprintf("environment %q of this pipeline", env)
 		}
-		if errors.Is(err, syscall.EWOULDBLOCK) {
+		if errors.Is(err, errLocked) {
 			holder := ""
 			if id := readHolder(path); id != "" {
 				holder = fmt.Sprintf(" (run %s)", id)
@@ -82,11 +81,7 @@ func held(path string) bool {
 		return false
 	}
 	defer f.Close()
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_SH|syscall.LOCK_NB); err != nil {
-		return errors.Is(err, syscall.EWOULDBLOCK)
-	}
-	_ = syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
-	return false
+	return isLocked(f)
 }
 
 // stillRunning: the run's environment is locked, by this run.
