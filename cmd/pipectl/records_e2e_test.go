@@ -9,7 +9,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -221,5 +220,3 @@ stage "s" {
 		t.Errorf("runs show -json: exit %d %s (%d bytes of output)", code, errShow, len(show))
 	}
 }
-
-var _ = syscall.Kill

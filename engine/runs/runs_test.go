@@ -158,8 +158,10 @@ func TestDamagedDatabaseIsAClearError(t *testing.T) {
 	f, _ := os.OpenFile(store.Path(), os.O_WRONLY, 0)
 	_, _ = f.WriteAt([]byte(strings.Repeat("\xff", 3*4096)), 2*4096)
 	f.Close()
-	if _, err := store.List(); err == nil {
-		t.Error("a database with a damaged page reads without error")
+	if _, err := store.List(); err == nil || !strings.Contains(err.Error(), store.Path()) {
+		t.Errorf("a database with a damaged page: %v", err)
+	} else {
+		t.Log(err)
 	}
 }
 
