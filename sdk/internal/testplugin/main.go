@@ -69,10 +69,13 @@ func (g greet) Plan(_ context.Context, _ sdk.PlanRequest, resp *sdk.PlanResponse
 }
 
 func (g greet) Apply(_ context.Context, req sdk.ApplyRequest, resp *sdk.ApplyResponse) {
-	said := g.settings.Greeting + ", " + req.Config.GetAttr("name").AsString()
-	resp.Outputs = cty.ObjectVal(map[string]cty.Value{
-		"said": cty.StringVal(said), "token_set": cty.BoolVal(g.settings.Token != ""),
-	})
+	name, _ := sdk.KnownString(req.Config, "name")
+	resp.SetOutputs(greetOutputs{Said: g.settings.Greeting + ", " + name, TokenSet: g.settings.Token != ""})
+}
+
+type greetOutputs struct {
+	Said     string `cty:"said"`
+	TokenSet bool   `cty:"token_set"`
 }
 
 // echo returns its config, streams one event of each kind and checks
@@ -134,7 +137,9 @@ func (echo) Plan(_ context.Context, req sdk.PlanRequest, resp *sdk.PlanResponse)
 	}
 	resp.Change = "+ message"
 	resp.Fingerprint = "fp-" + req.StepID
-	resp.PlannedOutputs = cty.ObjectVal(map[string]cty.Value{"message": msg})
+	resp.SetPlannedOutputs(struct { // the other outputs stay unknown
+		Message cty.Value `cty:"message"`
+	}{msg})
 }
 
 func (echo) Apply(ctx context.Context, req sdk.ApplyRequest, resp *sdk.ApplyResponse) {
