@@ -1,6 +1,7 @@
 package sdk
 
 import (
+	"context"
 	"fmt"
 	"math/big"
 	"strings"
@@ -150,6 +151,20 @@ func Display(v cty.Value) string {
 		return v.GoString()
 	}
 	return string(b)
+}
+
+// Sleep waits d, or until ctx is done: then it returns ctx's error at
+// once. Every wait of an action (between polls of a rollout, between
+// retries) must honour cancellation: use it rather than time.Sleep.
+func Sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 // ParseDuration parses a duration attribute: a Go duration such as "500ms",

@@ -1,6 +1,8 @@
 package sdk
 
 import (
+	"context"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -148,6 +150,24 @@ func TestDurations(t *testing.T) {
 	if len(diags) != 2 || diags[0].Error() != `error in bad: Invalid duration "forever": Use a positive Go duration such as "500ms", "30s" or "2m".` ||
 		FormatPath(diags[1].Attribute) != "retry.interval" {
 		t.Errorf("diagnostics: %v", diags)
+	}
+}
+
+func TestSleepHonoursCancellation(t *testing.T) {
+	if err := Sleep(t.Context(), time.Millisecond); err != nil {
+		t.Errorf("a short sleep: %v", err)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	time.AfterFunc(10*time.Millisecond, cancel)
+	done := make(chan error, 1)
+	go func() { done <- Sleep(ctx, time.Hour) }()
+	select {
+	case err := <-done:
+		if !errors.Is(err, context.Canceled) {
+			t.Errorf("got %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Sleep did not return when its context was cancelled")
 	}
 }
 

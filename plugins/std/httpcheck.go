@@ -129,7 +129,7 @@ func (httpCheck) Apply(ctx context.Context, req sdk.ApplyRequest, resp *sdk.Appl
 		}
 		req.Events.Log(sdk.Stderr, fmt.Sprintf("attempt %d/%d: %s", i, attempts, problem))
 		req.Events.Progress(float64(i)/float64(attempts), problem)
-		if i < attempts && !sleepCtx(ctx, interval) {
+		if i < attempts && sdk.Sleep(ctx, interval) != nil {
 			break
 		}
 		if ctx.Err() != nil {

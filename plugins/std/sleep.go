@@ -40,7 +40,7 @@ func (sleep) Apply(ctx context.Context, req sdk.ApplyRequest, resp *sdk.ApplyRes
 	d := sdk.DurationOr(text, 0)
 	req.Events.Progress(0, "sleeping "+d.String())
 	start := time.Now()
-	if !sleepCtx(ctx, d) {
+	if sdk.Sleep(ctx, d) != nil {
 		resp.Diagnostics.AddError("Sleep cancelled", "after "+time.Since(start).Round(time.Millisecond).String())
 		return
 	}
