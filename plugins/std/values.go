@@ -1,13 +1,11 @@
 package main
 
-import (
-	"strings"
-)
+import "strings"
 
 // Reading config values (sdk.KnownString, sdk.Display, sdk.IsSensitive),
-// attribute paths (cty.GetAttrPath, sdk.AttrPath) and durations
-// (sdk.ValidateDuration, sdk.DurationOr) and waits (sdk.Sleep) come from the SDK; what is left
-// here is std's own.
+// attribute paths (cty.GetAttrPath, sdk.AttrPath), durations
+// (sdk.ValidateDuration, sdk.DurationOr) and waits (sdk.Sleep) come from
+// the SDK; what is left here is std's own.
 
 // lastLines keeps the tail of an output for an error message.
 func lastLines(s string, n int) string {
