@@ -12,21 +12,7 @@ import (
 	ctyjson "github.com/zclconf/go-cty/cty/json"
 )
 
-// Reading config values without panics.
-//
-// A value in a config may be null (an optional attribute not set), unknown
-// (in ValidateConfig and Plan: it depends on a step not yet applied) and
-// marked sensitive. cty panics on most operations on such values:
-// AsString on a null, an unknown or a marked string, GetAttr on a null
-// object. The helpers below never panic; they take the config (or any
-// object) and a path of attribute names into nested objects:
-//
-//	name, ok := sdk.KnownString(req.Config, "name")           // set and known
-//	n, ok := sdk.KnownInt(req.Config, "retry", "attempts")    // in a nested block
-//	if sdk.IsSensitive(req.Config.GetAttr("token")) { ... }   // before showing it
-//
-// The Known* helpers drop marks: check IsSensitive before a value goes into
-// a Summary, a Change, an event or a diagnostic.
+// Helpers to read config values without panics: see the package doc.
 
 // AttrPath is the path of a (nested) attribute, for diagnostics:
 // AttrPath("retry", "attempts") is retry.attempts. For one name it is
