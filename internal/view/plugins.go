@@ -206,7 +206,7 @@ func PluginMarkdown(w io.Writer, s *sdk.Schema, examples map[string]string) {
 
 	fmt.Fprintf(w, "## Settings\n\n")
 	if s.Settings == nil || len(s.Settings.Attributes)+len(s.Settings.Blocks) == 0 {
-		fmt.Fprintf(w, "The plugin takes no settings: its `plugin \"%s\" {}` block has only `source` and `version`.\n\n", s.Name)
+		fmt.Fprintf(w, "The plugin takes no settings: its `plugin \"%s\" {}` block has only the meta-arguments `source`, `version` and `alias`.\n\n", s.Name)
 	} else {
 		fmt.Fprintf(w, "Attributes of the `plugin \"%s\" { ... }` block, shared by every step of the plugin.\n\n", s.Name)
 		writeExample(w, examples["plugin"])
