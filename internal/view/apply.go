@@ -1,6 +1,7 @@
 package view
 
 import (
+	"encoding/json"
 	"fmt"
 	"maps"
 	"slices"
@@ -149,13 +150,26 @@ func outputs(o map[string]any) string {
 	}
 	var parts []string
 	for _, k := range slices.Sorted(maps.Keys(o)) {
-		s := fmt.Sprint(o[k])
+		s := outputText(o[k])
 		if len(s) > 60 {
 			s = s[:57] + "..."
 		}
 		parts = append(parts, k+"="+strings.ReplaceAll(s, "\n", " "))
 	}
 	return " (" + strings.Join(parts, ", ") + ")"
+}
+
+// outputText is one output of a step, as the step line shows it: a string
+// as itself, anything else as JSON (null, not Go's <nil>).
+func outputText(v any) string {
+	if s, ok := v.(string); ok {
+		return s
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Sprint(v)
+	}
+	return string(b)
 }
 
 func (v *Apply) paint(code, s string) string {
