@@ -109,7 +109,7 @@ func (a execAction) Apply(ctx context.Context, req sdk.ApplyRequest, resp *sdk.A
 	}
 	a.defaults.execDefaults(&cfg)
 	if problem := checkDir(cfg.Dir); problem != "" {
-		resp.Diagnostics.AddAttributeError(attr("dir"), "Cannot run in "+cfg.Dir, problem)
+		resp.Diagnostics.AddAttributeError(cty.GetAttrPath("dir"), "Cannot run in "+cfg.Dir, problem)
 		return
 	}
 	stdout := &lineSink{stream: sdk.Stdout, events: req.Events}
