@@ -32,7 +32,8 @@ Steps start as soon as everything they depend on has succeeded, up to
 -parallelism at once. When a step fails nothing new starts; the failed stages'
 on_failure steps run, then the pipeline's on_failure, then finally. Ctrl-C
 cancels the running steps and runs the failure handlers; a second Ctrl-C stops
-at once. Exit status: 0 succeeded, 1 failed, 130 cancelled.`,
+at once. Exit status: 0 succeeded, 1 failed, 3 every step succeeded but the
+pipeline's outputs could not be evaluated, 130 cancelled.`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runApply(cmd, &f, pathArg(args), o)
@@ -88,7 +89,7 @@ func runApply(cmd *cobra.Command, f *pipelineFlags, path string, o applyOptions)
 		v.Event(engine.Event{Type: engine.RunCancelling, Message: "Interrupt received: cancelling the running steps…"})
 	})
 	defer stop()
-	runner := &engine.Runner{Pipeline: s.pipeline, Host: s.host, Redactor: s.redactor, Parallelism: o.parallelism,
+	runner := &engine.Runner{Pipeline: s.pipeline, Host: s.host, Redactor: s.redactor, Parallelism: o.parallelism, Plan: plan,
 		Events:      engine.EventFunc(func(e engine.Event) { v.Event(e); recorder.Event(e) }),
 		OnStepValue: recorder.StepValue}
 	if res != nil {
@@ -104,6 +105,9 @@ func runApply(cmd *cobra.Command, f *pipelineFlags, path string, o applyOptions)
 	}
 	switch result.Status {
 	case engine.StatusSucceeded:
+		if result.OutputDiagnostics.HasErrors() {
+			return exitError(exitOutputsFailed)
+		}
 		return nil
 	case engine.StatusCancelled:
 		return exitError(130)
@@ -181,3 +185,7 @@ func confirm(cmd *cobra.Command) bool {
 	line, _ := bufio.NewReader(cmd.InOrStdin()).ReadString('\n')
 	return strings.TrimSpace(line) == "yes"
 }
+
+// exitOutputsFailed: the steps succeeded (and were recorded so) but an
+// output block could not be evaluated; scripts can tell it from a failure.
+const exitOutputsFailed = 3

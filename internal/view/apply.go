@@ -66,6 +66,9 @@ func (v *Apply) Event(e engine.Event) {
 		v.finished(name, e)
 	case engine.RunCancelling:
 		v.Printf("%s\n", v.paint("33", e.Message))
+	case engine.OutputsFailed:
+		v.Printf("%s\n", v.paint("31", "The steps succeeded, but the pipeline's outputs could not be evaluated:"))
+		_ = dsl.WriteDiagnostics(v.Out, v.redact(e.Diagnostics), v.files(), v.Width, v.Color)
 	case engine.RunFinished:
 		if e.Message != "" {
 			v.Printf("%s\n", e.Message)
@@ -77,6 +80,8 @@ func (v *Apply) finished(name string, e engine.Event) {
 	switch e.Status {
 	case engine.StatusSucceeded:
 		v.Printf("%s %s: succeeded in %s%s\n", v.paint("32", "✓"), name, e.Duration.Round(time.Millisecond), outputs(e.Outputs))
+	case engine.StatusUnchanged:
+		v.Printf("%s %s: unchanged, not applied (%s)\n", v.paint("90", "="), name, e.Message)
 	case engine.StatusSkipped:
 		v.Printf("%s %s: skipped (%s)\n", v.paint("90", "-"), name, e.Message)
 	case engine.StatusNotRun:
@@ -102,11 +107,11 @@ func (v *Apply) Result(res *engine.Result) {
 		return // the run_finished event carried it
 	}
 	counts := map[engine.Status]int{}
-	for _, s := range res.Steps {
+	for _, s := range res.Instances { // as pipectl runs counts them
 		counts[s]++
 	}
 	var parts []string
-	for _, s := range []engine.Status{engine.StatusSucceeded, engine.StatusFailed, engine.StatusFailedContinued,
+	for _, s := range []engine.Status{engine.StatusSucceeded, engine.StatusUnchanged, engine.StatusFailed, engine.StatusFailedContinued,
 		engine.StatusCancelled, engine.StatusSkipped, engine.StatusNotRun} {
 		if counts[s] > 0 {
 			parts = append(parts, fmt.Sprintf("%d %s", counts[s], strings.ReplaceAll(string(s), "_", " ")))
@@ -114,6 +119,9 @@ func (v *Apply) Result(res *engine.Result) {
 	}
 	color := map[engine.Status]string{engine.StatusSucceeded: "32", engine.StatusFailed: "31", engine.StatusCancelled: "33"}[res.Status]
 	v.Printf("\n%s %s\n", v.paint(color, "Run "+string(res.Status)+"."), strings.Join(parts, ", "))
+	if res.OutputDiagnostics.HasErrors() {
+		v.Printf("%s\n", v.paint("31", "The pipeline's outputs could not be evaluated (see above)."))
+	}
 	if len(res.Outputs) > 0 {
 		v.Printf("\nOutputs:\n")
 		for _, k := range slices.Sorted(maps.Keys(res.Outputs)) {
