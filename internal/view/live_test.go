@@ -22,7 +22,8 @@ func TestLiveApplyPrintsEventLinesAndClosesThePanel(t *testing.T) {
 		e.Step, e.Action = base.Step, base.Action
 		v.Event(e)
 	}
-	v.Result(&engine.Result{Status: engine.StatusSucceeded, Steps: map[string]engine.Status{"release": engine.StatusSucceeded}})
+	v.Result(&engine.Result{Status: engine.StatusSucceeded, Steps: map[string]engine.Status{"release": engine.StatusSucceeded},
+		Instances: map[string]engine.Status{"release": engine.StatusSucceeded}})
 	text := out.String()
 	for _, want := range []string{"release: helm.upgrade started", "release │ deployment ready", "release: succeeded in 1s", "Run succeeded. 1 succeeded"} {
 		if !strings.Contains(text, want) {
