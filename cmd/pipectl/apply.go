@@ -97,12 +97,12 @@ func runApply(cmd *cobra.Command, f *pipelineFlags, path string, o applyOptions)
 		recorder.ResumeOf(res.id)
 	}
 	result := runner.Apply(ctx, kill)
-	v.Result(result)
+	runID := recorder.ID()
 	if err := recorder.Finish(); err != nil {
 		fmt.Fprintf(cmd.ErrOrStderr(), "Warning: the run record %s is incomplete: %v\n", recorder.ID(), err)
-	} else if !f.json {
-		fmt.Fprintf(cmd.OutOrStdout(), "Recorded as run %s: pipectl runs show %s\n", recorder.ID(), recorder.ID())
+		runID = ""
 	}
+	v.Result(result, runID)
 	switch result.Status {
 	case engine.StatusSucceeded:
 		if result.OutputDiagnostics.HasErrors() {

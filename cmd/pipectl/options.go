@@ -50,7 +50,12 @@ func (f *pipelineFlags) inputs() (dsl.Inputs, error) {
 // base builds the view base of a command for a pipeline (which may be nil
 // before it is loaded).
 func (f *pipelineFlags) base(cmd *cobra.Command, p **engine.Pipeline, r *engine.Redactor) view.Base {
+	var stream *view.JSONStream
+	if f.json {
+		stream = view.NewJSONStream(cmd.OutOrStdout(), cmd.ErrOrStderr())
+	}
 	return view.Base{
+		JSONOut: stream,
 		Streams: view.Streams{
 			Out:   cmd.OutOrStdout(),
 			Err:   cmd.ErrOrStderr(),

@@ -11,11 +11,17 @@ import (
 	"github.com/pipectl/pipectl/engine"
 )
 
-// ApplyView is what apply reports to: the run's events, then its result.
+// ApplyView is what apply reports to: the run's events, then its result
+// and the id of its run record ("" when it could not be recorded).
 type ApplyView interface {
 	engine.EventSink
-	Result(*engine.Result)
+	Result(res *engine.Result, runID string)
 }
+
+var (
+	_ ApplyView = (*Apply)(nil)
+	_ ApplyView = (*LiveApply)(nil)
+)
 
 // NewApply picks the view: JSON lines, a live panel on a terminal, or
 // plain lines (CI logs, pipes).
@@ -36,7 +42,9 @@ type Apply struct {
 // Event implements engine.EventSink.
 func (v *Apply) Event(e engine.Event) {
 	if v.JSON {
-		v.writeJSON(eventJSON{Event: e, Diagnostics: diagnosticsJSON(&v.Base, e.Diagnostics)})
+		if e.Type != engine.RunFinished { // Result says it, with the counts and the record
+			v.emit(eventMessage(e, func(e engine.Event) []dsl.DiagnosticJSON { return diagnosticsJSON(&v.Base, e.Diagnostics) }))
+		}
 		return
 	}
 	name := e.Step
@@ -102,13 +110,21 @@ func (v *Apply) finished(name string, e engine.Event) {
 }
 
 // Result prints the run's outcome and outputs.
-func (v *Apply) Result(res *engine.Result) {
-	if v.JSON {
-		return // the run_finished event carried it
-	}
+func (v *Apply) Result(res *engine.Result, runID string) {
 	counts := map[engine.Status]int{}
 	for _, s := range res.Instances { // as pipectl runs counts them
 		counts[s]++
+	}
+	if v.JSON {
+		m := &RunMessage{Status: res.Status, Counts: map[string]int{}, RunID: runID, Outputs: map[string]any{}}
+		for s, n := range counts {
+			m.Counts[string(s)] = n
+		}
+		for k, val := range res.Outputs {
+			m.Outputs[k] = v.Redactor.Any(engine.JSONValue(val))
+		}
+		v.emit(string(engine.RunFinished), m)
+		return
 	}
 	var parts []string
 	for _, s := range []engine.Status{engine.StatusSucceeded, engine.StatusUnchanged, engine.StatusFailed, engine.StatusFailedContinued,
@@ -128,13 +144,9 @@ func (v *Apply) Result(res *engine.Result) {
 			v.Printf("  %s = %s\n", k, v.Redactor.String(engine.FormatValue(res.Outputs[k])))
 		}
 	}
-}
-
-// eventJSON is an event as -json prints it: a failed step's diagnostics
-// with their ranges and snippets, as plan-time ones.
-type eventJSON struct {
-	engine.Event
-	Diagnostics []dsl.DiagnosticJSON `json:"diagnostics,omitempty"`
+	if runID != "" {
+		v.Printf("Recorded as run %s: pipectl runs show %s\n", runID, runID)
+	}
 }
 
 func phaseTitle(e engine.Event) string {

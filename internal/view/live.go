@@ -76,12 +76,12 @@ func (v *LiveApply) start(key string, e engine.Event) {
 }
 
 // Result closes the panel and prints the outcome.
-func (v *LiveApply) Result(res *engine.Result) {
+func (v *LiveApply) Result(res *engine.Result, runID string) {
 	for key, b := range v.bars {
 		b.bar.Abort(true)
 		delete(v.bars, key)
 	}
 	v.progress.Wait()
 	v.Out = v.out
-	v.Apply.Result(res)
+	v.Apply.Result(res, runID)
 }

@@ -23,7 +23,7 @@ func TestLiveApplyPrintsEventLinesAndClosesThePanel(t *testing.T) {
 		v.Event(e)
 	}
 	v.Result(&engine.Result{Status: engine.StatusSucceeded, Steps: map[string]engine.Status{"release": engine.StatusSucceeded},
-		Instances: map[string]engine.Status{"release": engine.StatusSucceeded}})
+		Instances: map[string]engine.Status{"release": engine.StatusSucceeded}}, "")
 	text := out.String()
 	for _, want := range []string{"release: helm.upgrade started", "release │ deployment ready", "release: succeeded in 1s", "Run succeeded. 1 succeeded"} {
 		if !strings.Contains(text, want) {

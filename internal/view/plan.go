@@ -17,7 +17,11 @@ type Plan struct{ Base }
 // finally steps, each with its action's summary and change text.
 func (v *Plan) Show(p *engine.Plan) {
 	if v.JSON {
-		v.writeJSON(map[string]any{"type": "plan", "plan": p})
+		for _, s := range p.Steps {
+			v.emit(MsgStepPlanned, stepPlannedMessage(s))
+		}
+		v.emit(MsgPlan, &PlanMessage{Pipeline: p.Pipeline, Environment: p.Environment, HasChanges: p.HasChanges(),
+			Summary: Summary(p), Outputs: p.Outputs})
 		return
 	}
 	env := ""
