@@ -84,7 +84,7 @@ func runApply(cmd *cobra.Command, f *pipelineFlags, path string, o applyOptions)
 	if err != nil {
 		return fmt.Errorf("recording the run: %w", err)
 	}
-	v := view.NewApply(s.base, isTerminal(cmd))
+	v := view.NewApply(s.base, isTerminal(cmd) && !f.noColor, plan) // -no-color: plain lines, as in CI
 	ctx, kill, stop := interruptible(cmd.Context(), func() {
 		v.Event(engine.Event{Type: engine.RunCancelling, Message: "Interrupt received: cancelling the running steps…"})
 	})

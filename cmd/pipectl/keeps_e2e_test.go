@@ -61,7 +61,7 @@ stage "s" {
 		t.Fatalf("plan: %d\n%s%s", code, out, errOut)
 	}
 	out, errOut, code := p.run("apply", "plan.json")
-	if code != 0 || !strings.Contains(out, "notes: unchanged") || !strings.Contains(out, "1 unchanged") {
+	if code != 0 || !strings.Contains(out, "= notes unchanged, not applied") || !strings.Contains(out, "1 unchanged") {
 		t.Fatalf("apply of an unchanged plan: %d\n%s%s", code, out, errOut)
 	}
 }

@@ -60,7 +60,7 @@ func (f *pipelineFlags) base(cmd *cobra.Command, p **engine.Pipeline, r *engine.
 			Out:   cmd.OutOrStdout(),
 			Err:   cmd.ErrOrStderr(),
 			Color: useColor(cmd, f.noColor),
-			Width: 100,
+			Width: terminalWidth(cmd),
 		},
 		JSON: f.json,
 		Files: func() map[string]*hcl.File {
@@ -121,6 +121,16 @@ func useColor(cmd *cobra.Command, noColor bool) bool {
 func isTerminal(cmd *cobra.Command) bool {
 	f, ok := cmd.OutOrStdout().(*os.File)
 	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+// terminalWidth is the width of the terminal the output goes to, or 100.
+func terminalWidth(cmd *cobra.Command) uint {
+	if f, ok := cmd.OutOrStdout().(*os.File); ok {
+		if w, _, err := term.GetSize(int(f.Fd())); err == nil && w > 20 {
+			return uint(w)
+		}
+	}
+	return 100
 }
 
 // pathDir is the pipeline directory of a path: itself, or a file's directory.
