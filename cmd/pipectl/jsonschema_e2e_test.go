@@ -75,7 +75,11 @@ func checkJSONLines(t *testing.T, out string) {
 	}
 }
 
-func isJSON(args []string) bool { return slices.Contains(args, "-json") }
+// isJSON tells the commands whose -json output is the JSON lines contract
+// (plugins show -json is a schema document of its own).
+func isJSON(args []string) bool {
+	return len(args) > 0 && slices.Contains([]string{"validate", "plan", "apply", "runs"}, args[0]) && slices.Contains(args, "-json")
+}
 
 // streamed holds the output of commands read as they ran, checked by
 // TestMain once every test is done.

@@ -59,7 +59,7 @@ stage "s" {
 	want := map[string]string{
 		"here":  "ahoy from default in home",
 		"there": "none from eu in " + filepath.Base(p.dir), // the alias has its own settings only
-		"mine":  "the step",                                 // a step's env wins over the settings
+		"mine":  "the step",                                // a step's env wins over the settings
 	}
 	for step, w := range want {
 		if logs[step] != w {

@@ -5,6 +5,7 @@
 package view
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 
@@ -67,6 +68,17 @@ func (b *Base) redact(diags hcl.Diagnostics) hcl.Diagnostics {
 		out[i] = &c
 	}
 	return out
+}
+
+// writeJSON writes one JSON document: the output of commands that are
+// not part of the JSON lines contract (plugins show -json, a schema
+// document like Terraform's providers schema -json).
+func (b *Base) writeJSON(v any) {
+	enc := json.NewEncoder(b.Out)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		fmt.Fprintf(b.Err, "pipectl: cannot encode JSON output: %v\n", err)
+	}
 }
 
 // emit writes one message of the JSON contract.

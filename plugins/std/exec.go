@@ -53,18 +53,18 @@ func (execAction) Schema() sdk.ActionSchema {
 }
 
 func (execAction) ValidateConfig(_ context.Context, req sdk.ValidateConfigRequest, resp *sdk.ValidateConfigResponse) {
-	if cmd, ok := knownString(req.Config, "command"); ok && strings.TrimSpace(cmd) == "" {
-		resp.Diagnostics.AddAttributeError(attr("command"), "Empty command", "Set command to the program to run.")
+	if cmd, ok := sdk.KnownString(req.Config, "command"); ok && strings.TrimSpace(cmd) == "" {
+		resp.Diagnostics.AddAttributeError(cty.GetAttrPath("command"), "Empty command", "Set command to the program to run.")
 	}
 }
 
 func (a execAction) Plan(_ context.Context, req sdk.PlanRequest, resp *sdk.PlanResponse) {
 	cfg := req.Config
-	line := []string{show(cfg.GetAttr("command"))}
+	line := []string{sdk.Display(cfg.GetAttr("command"))}
 	if args, _ := cfg.GetAttr("args").Unmark(); args.IsKnown() && !args.IsNull() {
 		for it := args.ElementIterator(); it.Next(); {
 			_, a := it.Element()
-			line = append(line, show(a))
+			line = append(line, sdk.Display(a))
 		}
 	} else if !args.IsNull() {
 		line = append(line, "(args known after apply)")
@@ -78,8 +78,8 @@ func (a execAction) Plan(_ context.Context, req sdk.PlanRequest, resp *sdk.PlanR
 		dir = cty.StringVal(a.defaults.WorkingDir)
 	}
 	if !dir.IsNull() {
-		fmt.Fprintf(&change, "dir:     %s\n", show(dir))
-		resp.Summary += " in " + show(dir)
+		fmt.Fprintf(&change, "dir:     %s\n", sdk.Display(dir))
+		resp.Summary += " in " + sdk.Display(dir)
 	}
 	if env, _ := cfg.GetAttr("env").Unmark(); env.IsKnown() && !env.IsNull() && env.LengthInt() > 0 {
 		keys := make([]string, 0, env.LengthInt())
@@ -89,9 +89,9 @@ func (a execAction) Plan(_ context.Context, req sdk.PlanRequest, resp *sdk.PlanR
 		sort.Strings(keys)
 		fmt.Fprintf(&change, "env:     %s\n", strings.Join(keys, ", "))
 	}
-	if cmd, ok := knownString(cfg, "command"); ok && !strings.Contains(cmd, "/") {
+	if cmd, ok := sdk.KnownString(cfg, "command"); ok && !strings.Contains(cmd, "/") {
 		if _, err := exec.LookPath(cmd); err != nil {
-			resp.Diagnostics.Append(sdk.Diagnostic{Severity: sdk.Warning, Attribute: attr("command"),
+			resp.Diagnostics.Append(sdk.Diagnostic{Severity: sdk.Warning, Attribute: cty.GetAttrPath("command"),
 				Summary: fmt.Sprintf("Command %q is not in PATH", cmd),
 				Detail:  "Apply will fail unless an earlier step installs it."})
 		}
@@ -140,7 +140,7 @@ func (a execAction) Apply(ctx context.Context, req sdk.ApplyRequest, resp *sdk.A
 	case ctx.Err() != nil:
 		resp.Diagnostics.AddError(fmt.Sprintf("%s was cancelled", cfg.Command), "Its process group was killed.")
 	case err != nil && !errors.As(err, &exitErr):
-		resp.Diagnostics.AddAttributeError(attr("command"), fmt.Sprintf("Cannot run %s", cfg.Command), err.Error())
+		resp.Diagnostics.AddAttributeError(cty.GetAttrPath("command"), fmt.Sprintf("Cannot run %s", cfg.Command), err.Error())
 	case !allowed(code, cfg.AllowedExitCodes):
 		detail := fmt.Sprintf("Allowed exit codes: %v.", allowedCodes(cfg.AllowedExitCodes))
 		if tail := lastLines(stderr.captured(), 5); tail != "" {
