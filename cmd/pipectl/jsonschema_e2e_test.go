@@ -145,6 +145,7 @@ output "said" {
   value = step.say.stdout
 }`)
 	seen := map[string]bool{}
+	counted := 0 // step instances in run_finished's counts
 	for _, args := range [][]string{
 		{"validate", "-json"},
 		{"plan", "-json"},
@@ -153,17 +154,29 @@ output "said" {
 	} {
 		out, _, _ := p.run(args...)
 		for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
-			var m struct{ Type string }
+			var m struct {
+				Type   string
+				Counts map[string]int
+			}
 			_ = json.Unmarshal([]byte(line), &m)
 			seen[m.Type] = true
+			for _, n := range m.Counts {
+				counted += n
+			}
 		}
 		if strings.Contains(out, "s3cr3t-token") {
 			t.Errorf("%v leaks the secret:\n%s", args, out)
 		}
 	}
-	var run struct{ ID string }
+	var run struct {
+		ID    string
+		Steps []struct{ Step string }
+	}
 	list, _, _ := p.run("runs", "-json")
 	_ = json.Unmarshal([]byte(strings.Split(strings.TrimSpace(list), "\n")[1]), &run)
+	if counted != len(run.Steps) || counted != 6 { // say, each["a"], each["b"], wait, broken, undo
+		t.Errorf("run_finished counts %d instances, the run record %d; want 6 both", counted, len(run.Steps))
+	}
 	p.run("runs", "show", run.ID, "-json")
 
 	p.write("pipeline.hcl", `

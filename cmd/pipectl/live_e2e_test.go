@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -97,5 +98,39 @@ func TestLiveViewLeavesNoStaleBarsOnTheTerminal(t *testing.T) {
 	}
 	if strings.Contains(screen, "│") {
 		t.Errorf("final screen shows log lines (finished steps collapse to one line):\n%s", screen)
+	}
+}
+
+// With -no-color, even on a terminal, apply prints plain timestamped lines:
+// no panel, every line with its time.
+func TestNoColorPrintsPlainTimestampedLinesOnATerminal(t *testing.T) {
+	tmux, err := exec.LookPath("tmux")
+	if err != nil {
+		t.Skip("tmux is not installed (apt-get install tmux): this test needs a terminal emulator")
+	}
+	p := newProject(t, onePipeline)
+	socket := fmt.Sprintf("pipectl-test-nc-%d", os.Getpid())
+	tm := func(args ...string) string {
+		out, _ := exec.Command(tmux, append([]string{"-L", socket, "-f", "/dev/null"}, args...)...).CombinedOutput()
+		return string(out)
+	}
+	t.Cleanup(func() { tm("kill-server") })
+	tm("new-session", "-d", "-x", "120", "-y", "30", fmt.Sprintf("cd %s && env PIPECTL_PLUGIN_PATH=%s %s apply -auto-approve -no-color; echo EXIT=$?; sleep 120",
+		p.dir, binDir, filepath.Join(binDir, "pipectl")))
+	var screen string
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		if screen = tm("capture-pane", "-p"); strings.Contains(screen, "EXIT=") {
+			break
+		}
+	}
+	if !strings.Contains(screen, "EXIT=0") {
+		t.Fatalf("pipectl did not succeed; screen:\n%s", screen)
+	}
+	if !regexp.MustCompile(`(?m)^\d\d:\d\d:\d\d Applying pipeline "e2e"$`).MatchString(screen) ||
+		!regexp.MustCompile(`(?m)^\d\d:\d\d:\d\d ✓ a `).MatchString(screen) {
+		t.Errorf("no plain timestamped lines:\n%s", screen)
+	}
+	if withEscapes := tm("capture-pane", "-p", "-e"); strings.Contains(withEscapes, "\x1b[") {
+		t.Errorf("colors despite -no-color:\n%q", withEscapes)
 	}
 }
