@@ -61,7 +61,10 @@ func (c *Config) EnvironmentNames() []string { return slices.Sorted(maps.Keys(c.
 // Pipeline is the `pipeline "name"` block.
 type Pipeline struct {
 	Name, Description string
-	DeclRange         hcl.Range
+	// FailFast (the default) stops starting main steps once one fails;
+	// false lets independent branches finish (Argo's failFast).
+	FailFast  bool
+	DeclRange hcl.Range
 }
 
 // Variable is a `variable "name"` block.

@@ -20,6 +20,9 @@ const (
 	StepFinished  EventType = "step_finished" // one instance, after its last attempt
 	RunFinished   EventType = "run_finished"
 	RunCancelling EventType = "run_cancelling"
+	// OutputsFailed: every step finished as the run's status says, but the
+	// pipeline's outputs could not be evaluated (Diagnostics say why).
+	OutputsFailed EventType = "outputs_failed"
 )
 
 // Status is the outcome of a step instance or a run.
@@ -33,6 +36,9 @@ const (
 	StatusSkipped         Status = "skipped"   // its when condition was false
 	StatusCancelled       Status = "cancelled" // stopped by Ctrl-C
 	StatusNotRun          Status = "not_run"   // never started: an earlier failure stopped the run
+	// StatusUnchanged: its plan said "no change" for the very config it has
+	// at apply, so it was not applied; its outputs are the planned ones.
+	StatusUnchanged Status = "unchanged"
 )
 
 // Event is one thing that happened in a run. Every text in it has been

@@ -35,8 +35,11 @@ type Plan struct {
 	ConfigDigest  string                     `json:"config_digest"`
 	Variables     map[string]PlannedVariable `json:"variables"`
 	// Salt of the digests of sensitive variables (see PlannedVariable).
-	Salt      string         `json:"salt,omitempty"`
-	Steps     []*PlannedStep `json:"steps"`
+	Salt  string         `json:"salt,omitempty"`
+	Steps []*PlannedStep `json:"steps"`
+	// Outputs are the pipeline's outputs as planned: unknown where they
+	// read what only apply knows, redacted where sensitive.
+	Outputs   map[string]any `json:"outputs,omitempty"`
 	CreatedAt time.Time      `json:"created_at"`
 	// ContentHash is the sha256 of the rest of the saved plan: an edited
 	// plan file is refused (see WritePlan).
@@ -83,6 +86,42 @@ type PlannedInstance struct {
 	Change      string `json:"change,omitempty"`
 	Fingerprint string `json:"fingerprint,omitempty"`
 	Config      any    `json:"config,omitempty"` // redacted, unknowns marked
+
+	// What the action was planned with and said it would output, for the
+	// Runner to leave an unchanged instance alone; never saved (they may
+	// hold secrets), so a plan read from a file has none. Behind a pointer
+	// so that even printing the plan with %+v shows no secret.
+	held *heldValues
+}
+
+type heldValues struct{ config, outputs cty.Value }
+
+// unchangedFor reports whether apply may leave the instance alone: its
+// plan said "no change" for exactly this config, with outputs known.
+func (in *PlannedInstance) unchangedFor(config cty.Value) bool {
+	if in == nil || in.Kind != sdk.PlanNoChange.String() || in.held == nil {
+		return false
+	}
+	h := in.held
+	if h.config == cty.NilVal || h.outputs == cty.NilVal || !h.config.IsWhollyKnown() || !h.outputs.IsWhollyKnown() {
+		return false
+	}
+	planned, _ := h.config.UnmarkDeep()
+	now, _ := config.UnmarkDeep()
+	return planned.RawEquals(now)
+}
+
+// Instance returns the planned instance of a step by key, or nil.
+func (s *PlannedStep) Instance(key string) *PlannedInstance {
+	if s == nil {
+		return nil
+	}
+	for _, in := range s.Instances {
+		if in.Key == key {
+			return in
+		}
+	}
+	return nil
 }
 
 // HasChanges reports whether any step that may run would change the world
@@ -168,7 +207,23 @@ func (pl *Planner) Plan(ctx context.Context) (*Plan, hcl.Diagnostics) {
 			planned[name] = value
 		}
 	}
+	outputs, d := p.Scope.Outputs(planned)
+	diags = append(diags, d...)
+	plan.Outputs = pl.plannedOutputs(outputs)
 	return plan, diags
+}
+
+// plannedOutputs is the outputs for the plan: redacted, unknowns marked.
+func (pl *Planner) plannedOutputs(out map[string]cty.Value) map[string]any {
+	if len(out) == 0 {
+		return nil
+	}
+	m := make(map[string]any, len(out))
+	for k, v := range out {
+		pl.Redactor.AddValue(v)
+		m[k] = pl.Redactor.Any(JSONValue(v))
+	}
+	return m
 }
 
 // planStep plans one step and returns the value downstream steps see.
@@ -227,6 +282,7 @@ func (pl *Planner) planStep(ctx context.Context, s *dsl.Step, phase PhaseGraph, 
 		in.Summary = pl.Redactor.String(res.Summary)
 		in.Change = pl.Redactor.String(res.Change)
 		in.Fingerprint = res.Fingerprint
+		in.held = &heldValues{config: config, outputs: res.PlannedOutputs}
 		pl.Redactor.AddValue(res.PlannedOutputs)
 		outputs[key] = res.PlannedOutputs
 	}
@@ -362,4 +418,12 @@ func secretDigest(salt, name string, v cty.Value) string {
 		return ""
 	}
 	return hex.EncodeToString(key)
+}
+
+// plannedStep is Step on a plan that may be nil (a Runner without one).
+func (p *Plan) plannedStep(name string) *PlannedStep {
+	if p == nil {
+		return nil
+	}
+	return p.Step(name)
 }

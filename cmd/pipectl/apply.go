@@ -33,7 +33,8 @@ Steps start as soon as everything they depend on has succeeded, up to
 -parallelism at once. When a step fails nothing new starts; the failed stages'
 on_failure steps run, then the pipeline's on_failure, then finally. Ctrl-C
 cancels the running steps and runs the failure handlers; a second Ctrl-C stops
-at once. Exit status: 0 succeeded, 1 failed, 130 cancelled.`,
+at once. Exit status: 0 succeeded, 1 failed, 3 every step succeeded but the
+pipeline's outputs could not be evaluated, 130 cancelled.`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runApply(cmd, &f, pathArg(args), o)
@@ -100,7 +101,7 @@ func runApply(cmd *cobra.Command, f *pipelineFlags, path string, o applyOptions)
 	if target.saved != nil {
 		recorder.FromSavedPlan(target.saved.ContentHash)
 	}
-	v := view.NewApply(s.base, isTerminal(cmd))
+	v := view.NewApply(s.base, isTerminal(cmd) && !f.noColor, plan) // -no-color: plain lines, as in CI
 	recordFailed, once := make(chan struct{}), sync.Once{}
 	recorder.OnWriteError(func(err error) {
 		defer once.Do(func() { close(recordFailed) })
@@ -111,7 +112,7 @@ func runApply(cmd *cobra.Command, f *pipelineFlags, path string, o applyOptions)
 		v.Event(engine.Event{Type: engine.RunCancelling, Message: "Interrupt received: cancelling the running steps…"})
 	})
 	defer stop()
-	runner := &engine.Runner{Pipeline: s.pipeline, Host: s.host, Redactor: s.redactor, Parallelism: o.parallelism,
+	runner := &engine.Runner{Pipeline: s.pipeline, Host: s.host, Redactor: s.redactor, Parallelism: o.parallelism, Plan: plan,
 		Events:      engine.EventFunc(func(e engine.Event) { v.Event(e); recorder.Event(e) }),
 		OnStepValue: recorder.StepValue}
 	if res := target.resume; res != nil {
@@ -119,17 +120,19 @@ func runApply(cmd *cobra.Command, f *pipelineFlags, path string, o applyOptions)
 		recorder.ResumeOf(res.id)
 	}
 	result := runner.Apply(ctx, kill)
-	v.Result(result)
+	runID := recorder.ID()
 	if err := recorder.Finish(); err != nil {
+		v.Result(result, "")
 		fmt.Fprintf(cmd.ErrOrStderr(), "Error: the record of run %s is incomplete: %v\n"+
-			"It is marked so: it cannot be resumed. Check what the run did before applying again.\n", recorder.ID(), err)
+			"It is marked so: it cannot be resumed. Check what the run did before applying again.\n", runID, err)
 		return exitError(1)
 	}
-	if !f.json {
-		fmt.Fprintf(cmd.OutOrStdout(), "Recorded as run %s: pipectl runs show %s\n", recorder.ID(), recorder.ID())
-	}
+	v.Result(result, runID)
 	switch result.Status {
 	case engine.StatusSucceeded:
+		if result.OutputDiagnostics.HasErrors() {
+			return exitError(exitOutputsFailed)
+		}
 		return nil
 	case engine.StatusCancelled:
 		if isClosed(recordFailed) {
@@ -273,3 +276,7 @@ func appliedBefore(store *runs.Store, path string, saved *engine.Plan) error {
 	}
 	return nil
 }
+
+// exitOutputsFailed: the steps succeeded (and were recorded so) but an
+// output block could not be evaluated; scripts can tell it from a failure.
+const exitOutputsFailed = 3

@@ -51,12 +51,17 @@ func (f *pipelineFlags) inputs() (dsl.Inputs, error) {
 // base builds the view base of a command for a pipeline (which may be nil
 // before it is loaded).
 func (f *pipelineFlags) base(cmd *cobra.Command, p **engine.Pipeline, r *engine.Redactor) view.Base {
+	var stream *view.JSONStream
+	if f.json {
+		stream = view.NewJSONStream(cmd.OutOrStdout(), cmd.ErrOrStderr())
+	}
 	return view.Base{
+		JSONOut: stream,
 		Streams: view.Streams{
 			Out:   cmd.OutOrStdout(),
 			Err:   cmd.ErrOrStderr(),
 			Color: useColor(cmd, f.noColor),
-			Width: 100,
+			Width: terminalWidth(cmd),
 		},
 		JSON: f.json,
 		Files: func() map[string]*hcl.File {
@@ -142,6 +147,16 @@ func isTerminal(cmd *cobra.Command) bool {
 	}
 	f, ok := w.(*os.File)
 	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+// terminalWidth is the width of the terminal the output goes to, or 100.
+func terminalWidth(cmd *cobra.Command) uint {
+	if f, ok := cmd.OutOrStdout().(*os.File); ok {
+		if w, _, err := term.GetSize(int(f.Fd())); err == nil && w > 20 {
+			return uint(w)
+		}
+	}
+	return 100
 }
 
 // pathDir is the pipeline directory of a path: itself, or a file's directory.

@@ -1,17 +1,13 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
-	"io"
-	"strings"
-	"text/tabwriter"
-	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/pipectl/pipectl/engine"
 	"github.com/pipectl/pipectl/engine/runs"
+	"github.com/pipectl/pipectl/internal/view"
 )
 
 func newRunsCommand() *cobra.Command {
@@ -33,19 +29,11 @@ everything recorded until then.`,
 			if err != nil {
 				return err
 			}
-			if asJSON {
-				return json.NewEncoder(cmd.OutOrStdout()).Encode(list)
-			}
-			w := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
-			fmt.Fprintln(w, "RUN\tPIPELINE\tENV\tSTATUS\tSTARTED\tDURATION\tSTEPS")
-			for _, r := range list {
-				fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%d\n", r.ID, r.Pipeline, dash(r.Environment), r.Status,
-					r.Started.Local().Format(time.DateTime), duration(r.Started, r.Finished), len(r.Steps))
-			}
-			return w.Flush()
+			runsView(cmd, asJSON).List(list)
+			return nil
 		},
 	}
-	cmd.Flags().BoolVar(&asJSON, "json", false, "machine-readable JSON output")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "machine-readable JSON lines (docs/json-events.md)")
 	cmd.AddCommand(newRunsShowCommand(), newRunsPruneCommand())
 	return cmd
 }
@@ -61,111 +49,27 @@ func newRunsShowCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if asJSON {
-				return showJSON(cmd.OutOrStdout(), store, args[0])
+			run, plan, err := store.Show(args[0], nil)
+			if err != nil {
+				return err
 			}
-			return showText(cmd.OutOrStdout(), store, args[0], logs)
+			return runsView(cmd, asJSON).Show(run, plan, logs, func(fn func(engine.Event) error) error {
+				_, _, err := store.Show(args[0], fn)
+				return err
+			})
 		},
 	}
-	cmd.Flags().BoolVar(&asJSON, "json", false, "the run, its plan and every event as JSON")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "the run, its plan and every event as JSON lines (docs/json-events.md)")
 	cmd.Flags().BoolVar(&logs, "logs", false, "also print every event: log lines, retries, outcomes")
 	return cmd
 }
 
-func dash(s string) string {
-	if s == "" {
-		return "-"
+func runsView(cmd *cobra.Command, asJSON bool) *view.Runs {
+	base := view.Base{Streams: view.Streams{Out: cmd.OutOrStdout(), Err: cmd.ErrOrStderr()}, JSON: asJSON}
+	if asJSON {
+		base.JSONOut = view.NewJSONStream(cmd.OutOrStdout(), cmd.ErrOrStderr())
 	}
-	return s
-}
-
-func duration(start, end time.Time) string {
-	if start.IsZero() || end.IsZero() {
-		return "-"
-	}
-	return end.Sub(start).Round(time.Millisecond).String()
-}
-
-func firstLine(s string) string {
-	line, _, _ := strings.Cut(s, "\n")
-	return line
-}
-
-// showText prints a run's summary, then (with logs) its events as they are
-// read from the database.
-func showText(out io.Writer, store *runs.Store, id string, logs bool) error {
-	run, _, err := store.Show(id, nil)
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(out, "Run %s of pipeline %q", run.ID, run.Pipeline)
-	if run.Environment != "" {
-		fmt.Fprintf(out, " in %s", run.Environment)
-	}
-	fmt.Fprintf(out, ": %s, started %s, took %s\n", run.Status, run.Started.Local().Format(time.DateTime), duration(run.Started, run.Finished))
-	if run.RecordFailed != "" {
-		fmt.Fprintf(out, "The record is incomplete: %s.\n", run.RecordFailed)
-	}
-	fmt.Fprintln(out)
-	w := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(w, "STEP\tPHASE\tACTION\tSTATUS\tATTEMPTS\tDURATION\tOUTPUT\tMESSAGE")
-	for _, s := range run.Steps {
-		name := s.Step
-		if s.Instance != "" {
-			name = fmt.Sprintf("%s[%q]", s.Step, s.Instance)
-		}
-		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\n", name, s.Phase, s.Action, s.Status, s.Attempts,
-			duration(s.Started, s.Finished), outputSize(s), firstLine(s.Message))
-	}
-	_ = w.Flush()
-	if !logs {
-		return nil
-	}
-	fmt.Fprintln(out, "\nEvents:")
-	_, _, err = store.Show(id, func(e engine.Event) error {
-		_, err := fmt.Fprintf(out, "%s %-14s %s %s\n", e.Time.Local().Format("15:04:05.000"), e.Type, e.Step, firstLine(e.Message))
-		return err
-	})
-	return err
-}
-
-// showJSON writes {"run": ..., "plan": ..., "events": [...]}, each event
-// as it is read.
-func showJSON(out io.Writer, store *runs.Store, id string) error {
-	run, plan, err := store.Show(id, nil)
-	if err != nil {
-		return err
-	}
-	runJSON, err := json.Marshal(run)
-	if err != nil {
-		return err
-	}
-	if len(plan) == 0 {
-		plan = json.RawMessage("null")
-	}
-	fmt.Fprintf(out, `{"run":%s,"plan":%s,"events":[`, runJSON, plan)
-	first := true
-	_, _, err = store.Show(id, func(e engine.Event) error {
-		b, err := json.Marshal(e)
-		if err != nil {
-			return err
-		}
-		if !first {
-			out.Write([]byte{','})
-		}
-		first = false
-		_, err = out.Write(b)
-		return err
-	})
-	fmt.Fprintln(out, "]}")
-	return err
-}
-
-func outputSize(s runs.StepRecord) string {
-	if s.OutputBytes == 0 {
-		return "-"
-	}
-	return fmt.Sprintf("%d lines, %d B", s.OutputLines, s.OutputBytes)
+	return &view.Runs{Base: base}
 }
 
 func newRunsPruneCommand() *cobra.Command {

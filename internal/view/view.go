@@ -30,6 +30,9 @@ type Base struct {
 	JSON     bool
 	Files    func() map[string]*hcl.File
 	Redactor *engine.Redactor
+	// JSONOut is the command's JSON lines stream when JSON is set; views
+	// of one command share it, so the version line comes once, first.
+	JSONOut *JSONStream
 }
 
 // Diagnostics reports problems: on stderr for people, as one JSON object
@@ -40,7 +43,9 @@ func (b *Base) Diagnostics(diags hcl.Diagnostics) {
 	}
 	diags = b.redact(diags)
 	if b.JSON {
-		b.writeJSON(map[string]any{"type": "diagnostics", "diagnostics": dsl.DiagnosticsJSON(diags, b.files())})
+		for _, d := range dsl.DiagnosticsJSON(diags, b.files()) {
+			b.emit(MsgDiagnostic, &DiagnosticMessage{Diagnostic: d})
+		}
 		return
 	}
 	_ = dsl.WriteDiagnostics(b.Err, diags, b.files(), b.Width, b.Color)
@@ -85,12 +90,23 @@ func (b *Base) redact(diags hcl.Diagnostics) hcl.Diagnostics {
 	return out
 }
 
+// writeJSON writes one JSON document: the output of commands that are
+// not part of the JSON lines contract (plugins show -json, a schema
+// document like Terraform's providers schema -json).
 func (b *Base) writeJSON(v any) {
 	enc := json.NewEncoder(b.Out)
 	enc.SetEscapeHTML(false)
 	if err := enc.Encode(v); err != nil {
 		fmt.Fprintf(b.Err, "pipectl: cannot encode JSON output: %v\n", err)
 	}
+}
+
+// emit writes one message of the JSON contract.
+func (b *Base) emit(typ string, msg any) {
+	if b.JSONOut == nil {
+		b.JSONOut = NewJSONStream(b.Out, b.Err)
+	}
+	b.JSONOut.Write(typ, msg)
 }
 
 // Printf writes a line for people; JSON views stay silent.
