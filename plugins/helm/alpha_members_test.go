@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/zclconf/go-cty/cty"
+
 	"github.com/pipectl/pipectl/internal/sandboxtest"
 )
 
@@ -20,6 +22,9 @@ func TestAlphaMembersChart(t *testing.T) {
 		"image":        obj(map[string]any{"repository": env.Registry + "/alpha-members", "tag": "1.0.0"}),
 		"replicaCount": 1,
 		"resources":    obj(map[string]any{"requests": obj(map[string]any{"cpu": "100m", "memory": "128Mi"})}),
+		// The sandbox has no Prometheus Operator (no PrometheusRule CRD), and
+		// CRDs are cluster-wide: other tests' business.
+		"monitoring": obj(map[string]any{"enabled": false}),
 	})
 
 	lint := p.Apply("lint", obj(map[string]any{"chart": chart, "values": values, "set": overrides, "strict": true}))
@@ -39,6 +44,36 @@ func TestAlphaMembersChart(t *testing.T) {
 	if num(t, run.Output("revision")) != 1 || run.Output("status").AsString() != "deployed" || !strings.HasPrefix(run.Output("chart").AsString(), "alpha-members-") {
 		t.Fatalf("outputs %#v", run.Outputs)
 	}
-	status := p.Apply("status", obj(map[string]any{"release": "alpha-members", "namespace": env.Namespace}))
-	requireOK(t, status)
+	tests := p.Apply("test", obj(map[string]any{"release": "alpha-members", "namespace": env.Namespace}))
+	requireOK(t, tests)
+	if num(t, tests.Output("passed")) < 1 {
+		t.Fatalf("tests %#v", tests.Outputs)
+	}
+
+	// The next image: the plan shows the one line that changes.
+	next := obj(map[string]any{"release": "alpha-members", "chart": chart, "namespace": env.Namespace, "values": values,
+		"set":    mergeObj(overrides, "image", obj(map[string]any{"repository": env.Registry + "/alpha-members", "tag": "1.0.1-vuln"})),
+		"atomic": true, "wait": true})
+	plan := p.Plan("upgrade", next)
+	requirePlanOK(t, plan)
+	if !hasLine(plan.Change, "-", "image: "+env.Image("1.0.0")) || !hasLine(plan.Change, "+", "image: "+env.Image("1.0.1-vuln")) {
+		t.Fatalf("the image change is not in the plan:\n%s", plan.Change)
+	}
+}
+
+// mergeObj returns the object with one attribute replaced.
+func mergeObj(o cty.Value, name string, v cty.Value) cty.Value {
+	m := o.AsValueMap()
+	m[name] = v
+	return cty.ObjectVal(m)
+}
+
+// hasLine says whether a diff line starts with sign and holds text.
+func hasLine(diff, sign, text string) bool {
+	for _, line := range strings.Split(diff, "\n") {
+		if l := strings.TrimSpace(line); strings.HasPrefix(l, sign) && strings.Contains(l, text) {
+			return true
+		}
+	}
+	return false
 }
