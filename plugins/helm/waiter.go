@@ -245,8 +245,7 @@ func (rw *rolloutWatch) run(ctx context.Context, timeout time.Duration) error {
 				return errors.New(failed)
 			}
 			if rw.allCurrent() {
-				rw.w.events.Progress(1, fmt.Sprintf("%d/%d objects ready", len(rw.objects), len(rw.objects)))
-				return nil
+				return nil // update reported 100%
 			}
 		case pod := <-pods:
 			rw.podChanged(pod)
