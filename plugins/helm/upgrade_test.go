@@ -382,3 +382,22 @@ type runResult struct {
 	outputs cty.Value
 	logs    []string
 }
+
+// An atomic install that cannot become ready is uninstalled.
+func TestAtomicInstallFailureUninstalls(t *testing.T) {
+	env := sandboxtest.Cluster(t)
+	p := start(t, env)
+	run := p.Apply("upgrade", with(fixtureBase(env), map[string]any{"atomic": true, "failure_grace": "1s", "set": hugeRequests(env)}))
+	if err := contains2(diagText(run.Diagnostics), "Install of fx failed and was uninstalled (atomic)", "Insufficient cpu"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := helmConfig(t, env).Releases.Last("fx"); err == nil {
+		t.Fatal("the failed install is still recorded")
+	}
+	eventually(t, 20*time.Second, "the Deployment deleted", func() error {
+		if _, err := env.Client.AppsV1().Deployments(env.Namespace).Get(t.Context(), "fx", metav1.GetOptions{}); err == nil {
+			return errors.New("still there")
+		}
+		return nil
+	})
+}
