@@ -109,28 +109,13 @@ func (u upgrade) Plan(ctx context.Context, req sdk.PlanRequest, resp *sdk.PlanRe
 	}
 	resp.Fingerprint = fingerprint(last)
 
-	var uc upgradeConfig
+	recover := false
 	if rp, _ := req.Config.GetAttr("recover_pending").Unmark(); rp.IsKnown() && !rp.IsNull() {
-		uc.RecoverPending = rp.True()
+		recover = rp.True()
 	}
-	next, recovering := 1, ""
-	if last != nil {
-		next = last.Version + 1
-		if last.Info.Status.IsPending() {
-			summary, detail := pendingAdvice(last, revs)
-			if !uc.RecoverPending {
-				d.AddAttributeError(attr("release"), summary, detail)
-				return
-			}
-			good := lastGood(revs)
-			if good == nil {
-				d.AddAttributeError(attr("release"), summary, detail)
-				return
-			}
-			recovering = fmt.Sprintf("recover_pending: revision %d is %s; it will be rolled back to revision %d (as revision %d) first\n",
-				last.Version, last.Info.Status, good.Version, next)
-			next++
-		}
+	next, recovering, ok := planRevision(last, revs, recover, d)
+	if !ok {
+		return
 	}
 	if !req.Config.IsWhollyKnown() {
 		resp.Kind = sdk.PlanChange
@@ -140,10 +125,6 @@ func (u upgrade) Plan(ctx context.Context, req sdk.PlanRequest, resp *sdk.PlanRe
 	}
 	var cc chartConfig
 	if err := req.Decode(&cc); err != nil {
-		d.AddError("Invalid config", err.Error())
-		return
-	}
-	if err := req.Decode(&uc); err != nil {
 		d.AddError("Invalid config", err.Error())
 		return
 	}
@@ -191,6 +172,28 @@ func (u upgrade) Plan(ctx context.Context, req sdk.PlanRequest, resp *sdk.PlanRe
 	}
 	known["revision"], known["manifest"] = numVal(next), strVal(red.apply(maskManifest(proposed.Manifest, ns)))
 	resp.PlannedOutputs = plannedOutputs(known)
+}
+
+// planRevision is the revision the upgrade will create. A release stuck in
+// pending-* is refused with advice, unless recover_pending rolls it back
+// first (one more revision), which the plan then says.
+func planRevision(last *release.Release, revs []*release.Release, recover bool, d *sdk.Diagnostics) (next int, recovering string, ok bool) {
+	if last == nil {
+		return 1, "", true
+	}
+	next = last.Version + 1
+	if !last.Info.Status.IsPending() {
+		return next, "", true
+	}
+	summary, detail := pendingAdvice(last, revs)
+	good := lastGood(revs)
+	if !recover || good == nil {
+		d.AddAttributeError(attr("release"), summary, detail)
+		return 0, "", false
+	}
+	recovering = fmt.Sprintf("recover_pending: revision %d is %s; it will be rolled back to revision %d (as revision %d) first\n",
+		last.Version, last.Info.Status, good.Version, next)
+	return next + 1, recovering, true
 }
 
 // render is a dry run of the upgrade (or install) against the cluster: the
