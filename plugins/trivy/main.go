@@ -1,0 +1,24 @@
+// Command pipectl-plugin-trivy is pipectl's trivy plugin: vulnerability
+// scans of images, misconfiguration scans of charts and manifests, and
+// secret scans of directories, each a gate that fails the step on the
+// severities it is given. It runs a pinned trivy binary (see
+// docs/plugins/trivy.md and docs/architecture.md for why).
+package main
+
+import "github.com/pipectl/pipectl/sdk"
+
+// version is set at link time: -ldflags "-X main.version=1.2.3".
+var version = "dev"
+
+func main() {
+	p := &plugin{}
+	sdk.Serve(sdk.Plugin{
+		Name:    "trivy",
+		Version: version,
+		Actions: map[string]sdk.Action{
+			"image":  &imageScan{p},
+			"config": &configScan{p},
+			"secret": &secretScan{p},
+		},
+	})
+}
