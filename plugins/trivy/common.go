@@ -196,8 +196,3 @@ func countSet(config cty.Value, names ...string) (set int, known bool) {
 	}
 	return set, true
 }
-
-// Plan kinds: until sdk.PlanResponse.Kind lands on main.
-const kindRun = 3
-
-func setKind(resp *sdk.PlanResponse, kind int) {}

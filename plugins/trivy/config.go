@@ -113,7 +113,7 @@ func (c *configConfig) describe() string {
 }
 
 func (a *configScan) Plan(ctx context.Context, req sdk.PlanRequest, resp *sdk.PlanResponse) {
-	setKind(resp, kindRun)
+	resp.Kind = sdk.PlanRun
 	trivy, err := a.p.trivy.get(ctx, a.p.current().TrivyPath)
 	if err != nil {
 		resp.Diagnostics.AddError("trivy is not available", err.Error())

@@ -115,7 +115,7 @@ func (c *imageConfig) gate() []string {
 }
 
 func (a *imageScan) Plan(ctx context.Context, req sdk.PlanRequest, resp *sdk.PlanResponse) {
-	setKind(resp, kindRun)
+	resp.Kind = sdk.PlanRun
 	trivy, err := a.p.trivy.get(ctx, a.p.current().TrivyPath)
 	if err != nil {
 		resp.Diagnostics.AddError("trivy is not available", err.Error())

@@ -194,6 +194,9 @@ func TestImageVulnerableFailsTheGate(t *testing.T) {
 
 	plan := w.plugin.Plan("image", config)
 	requireNoErrors(t, plan.Diagnostics)
+	if plan.Kind != sdk.PlanRun {
+		t.Errorf("plan kind %v, want run", plan.Kind)
+	}
 	if !strings.Contains(plan.Summary, image) || !strings.Contains(plan.Summary, "downloaded from "+w.dbRepo) {
 		t.Errorf("plan summary %q", plan.Summary)
 	}
@@ -248,6 +251,35 @@ func TestImageCleanPasses(t *testing.T) {
 	}
 	if !strings.Contains(artifact(t, run, "trivy-image-report.md"), "# Vulnerability scan: PASSED") {
 		t.Error("report does not say PASSED")
+	}
+}
+
+// The plugin block's settings give every step its trivy, DB mirror and cache.
+func TestPluginSettings(t *testing.T) {
+	w := setup(t)
+	diags, err := w.plugin.Configure(t.Context(), plugintest.Object(map[string]any{
+		"trivy_path": trivyBin, "db_repository": w.dbRepo, "cache_dir": w.cache, "max_db_age": "2d",
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	requireNoErrors(t, diags)
+	run := w.plugin.Apply("image", plugintest.Object(map[string]any{"image": w.env.Image("1.0.0")}))
+	run.RequireSuccess(t)
+	if logs := strings.Join(run.Logs(""), "\n"); !strings.Contains(logs, "("+trivyBin+", trivy_path)") {
+		t.Errorf("logs do not say the trivy of trivy_path ran:\n%s", logs)
+	}
+	if _, err := os.Stat(filepath.Join(w.cache, "db", "trivy.db")); err != nil {
+		t.Errorf("the DB did not land in the cache_dir setting: %v", err)
+	}
+
+	bad := plugintest.Start(t, pluginBin)
+	diags, err = bad.Configure(t.Context(), plugintest.Object(map[string]any{"max_db_age": "soon"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := requireError(t, diags, "Invalid max_db_age"); sdk.FormatPath(d.Attribute) != "max_db_age" {
+		t.Errorf("attribute %q", sdk.FormatPath(d.Attribute))
 	}
 }
 

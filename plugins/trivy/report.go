@@ -15,7 +15,10 @@ type trivyReport struct {
 	Metadata      struct {
 		ImageID     string
 		RepoDigests []string
-		OS          *struct{ Family, Name string; EOSL bool }
+		OS          *struct {
+			Family, Name string
+			EOSL         bool
+		}
 	}
 	Results []trivyResult
 }

@@ -182,4 +182,3 @@ func findingByID(t *testing.T, findings cty.Value, id string) map[string]cty.Val
 	t.Fatalf("no finding %s in %#v", id, findings)
 	return nil
 }
-

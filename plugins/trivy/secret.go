@@ -105,7 +105,7 @@ func (c *secretConfig) gate() []string {
 }
 
 func (a *secretScan) Plan(ctx context.Context, req sdk.PlanRequest, resp *sdk.PlanResponse) {
-	setKind(resp, kindRun)
+	resp.Kind = sdk.PlanRun
 	trivy, err := a.p.trivy.get(ctx, a.p.current().TrivyPath)
 	if err != nil {
 		resp.Diagnostics.AddError("trivy is not available", err.Error())

@@ -53,7 +53,7 @@ func TestWriteStoresWhatTrivyReads(t *testing.T) {
 		t.Fatal(err)
 	}
 	var meta struct {
-		Version              int
+		Version               int
 		UpdatedAt, NextUpdate time.Time
 	}
 	if err := json.Unmarshal(raw, &meta); err != nil || meta.Version != 2 || !meta.UpdatedAt.Equal(built) || !meta.NextUpdate.After(built) {
