@@ -38,8 +38,8 @@ var configFindingType = cty.Object(map[string]cty.Type{
 	"message": cty.String, "resolution": cty.String,
 })
 
-// manifestFile is the name the manifest text is scanned under; findings
-// point into it.
+// manifestFile is the name the manifest text is scanned under when it does
+// not say which template each document came from; findings point into it.
 const manifestFile = "manifest.yaml"
 
 func (a *configScan) Schema() sdk.ActionSchema {
@@ -248,7 +248,7 @@ func (c *configConfig) args(work string) ([]string, string, error) {
 		if err := os.Mkdir(dir, 0o700); err != nil {
 			return nil, "manifest", err
 		}
-		if err := os.WriteFile(filepath.Join(dir, manifestFile), []byte(c.Manifest), 0o600); err != nil {
+		if err := writeManifests(dir, c.Manifest); err != nil {
 			return nil, "manifest", err
 		}
 		target = dir
@@ -304,4 +304,59 @@ func configFindings(fs []finding) cty.Value {
 		})
 	}
 	return cty.ListVal(out)
+}
+
+// writeManifests writes the manifest text into dir for trivy. Helm's
+// manifests mark each document's template ("# Source: chart/templates/x.yaml"):
+// each document is written to that path, so findings name the template
+// (the line is the line among its rendered documents). Documents without
+// such a mark go to manifest.yaml.
+func writeManifests(dir, manifest string) error {
+	files := map[string][]string{}
+	var order []string
+	for _, doc := range splitDocuments(manifest) {
+		name := manifestFile
+		for _, line := range strings.Split(doc, "\n") {
+			if src, ok := strings.CutPrefix(strings.TrimSpace(line), "# Source: "); ok && filepath.IsLocal(src) {
+				name = filepath.Clean(src)
+				break
+			}
+		}
+		if _, seen := files[name]; !seen {
+			order = append(order, name)
+		}
+		files[name] = append(files[name], doc)
+	}
+	for _, name := range order {
+		path := filepath.Join(dir, name)
+		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+			return err
+		}
+		if err := os.WriteFile(path, []byte(strings.Join(files[name], "---\n")), 0o600); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// splitDocuments splits multi-document YAML at its "---" lines, dropping
+// empty documents.
+func splitDocuments(text string) []string {
+	var docs []string
+	var cur strings.Builder
+	flush := func() {
+		if strings.TrimSpace(cur.String()) != "" {
+			docs = append(docs, cur.String())
+		}
+		cur.Reset()
+	}
+	for _, line := range strings.SplitAfter(text, "\n") {
+		if strings.TrimRight(line, " \r\n") == "---" {
+			flush()
+			continue
+		}
+		cur.WriteString(line)
+	}
+	flush()
+	return docs
 }
