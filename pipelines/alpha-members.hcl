@@ -198,6 +198,8 @@ stage "pre_deploy" {
   step "chart_scan" {
     action     = trivy.config
     target     = local.chart
+    values     = local.values # scanned as this environment deploys it
+    set        = local.overrides
     severities = var.scan_severities
   }
 

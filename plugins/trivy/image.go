@@ -11,6 +11,7 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/authn"
@@ -322,6 +323,7 @@ func (a *imageScan) scanAll(ctx context.Context, trivy *trivyBinary, cfg *imageC
 	results := make(imageResults, len(targets))
 	sem := make(chan struct{}, limit)
 	var wg sync.WaitGroup
+	var done atomic.Int32
 	for i, target := range targets {
 		wg.Add(1)
 		go func() {
@@ -338,7 +340,7 @@ func (a *imageScan) scanAll(ctx context.Context, trivy *trivyBinary, cfg *imageC
 				return
 			}
 			results[i] = r
-			events.Progress(-1, "scanned "+target)
+			events.Progress(float64(done.Add(1))/float64(len(targets)), "scanned "+target)
 		}()
 	}
 	wg.Wait()

@@ -176,4 +176,4 @@ func firstLines(s string, n int) string {
 
 // commonFlags keep trivy from reaching out: no version check, no
 // telemetry, no progress bars in the logs.
-var commonFlags = []string{"--quiet=false", "--no-progress", "--skip-version-check", "--disable-telemetry", "--format", "json"}
+var commonFlags = []string{"--no-progress", "--skip-version-check", "--disable-telemetry", "--format", "json"}
