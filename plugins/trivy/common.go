@@ -125,7 +125,30 @@ func logVerdict(events sdk.Events, v *verdict) {
 		}
 		events.Log(sdk.Stdout, fmt.Sprintf("%s %s: %s%s", f.Severity, f.ID, describeFinding(f), mark))
 	}
-	events.Log(sdk.Stdout, fmt.Sprintf("%s; gate %s: %s", countsLine(v.Counts), strings.Join(v.Gate, ", "), passFail(v.Passed())))
+	events.Log(sdk.Stdout, fmt.Sprintf("%s; %s: %s", countsLine(v.Counts), gateText(v.Gate), passFail(v.Passed())))
+}
+
+// gateSeverities is the severities attribute, or def when it is not set
+// (an empty list is a report-only scan: nothing fails).
+func gateSeverities(v cty.Value, def []string) []string {
+	v, _ = v.UnmarkDeep()
+	if v == cty.NilVal || v.IsNull() || !v.IsWhollyKnown() {
+		return def
+	}
+	out := []string{}
+	for it := v.ElementIterator(); it.Next(); {
+		_, e := it.Element()
+		out = append(out, e.AsString())
+	}
+	return out
+}
+
+// gateText says what fails the step.
+func gateText(gate []string) string {
+	if len(gate) == 0 {
+		return "report only (severities is empty: nothing fails)"
+	}
+	return "fail on " + strings.Join(gate, ", ")
 }
 
 func countsLine(counts map[string]int) string {
@@ -146,7 +169,7 @@ func passFail(ok bool) string {
 // writePlanGate adds the gate and the ignore entries to a plan's change,
 // warning about entries that have expired.
 func writePlanGate(b *strings.Builder, gate []string, entries []ignoreEntry, now time.Time) {
-	fmt.Fprintf(b, "gate   fail on %s\n", strings.Join(gate, ", "))
+	fmt.Fprintf(b, "gate   %s\n", gateText(gate))
 	for _, e := range entries {
 		state := "until " + e.Expires
 		if until, err := e.expiry(); err == nil && !now.Before(until) {

@@ -29,7 +29,7 @@ type configConfig struct {
 	Manifest   string        `cty:"manifest"`
 	Values     []string      `cty:"values"`
 	Set        cty.Value     `cty:"set"`
-	Severities []string      `cty:"severities"`
+	Severities cty.Value     `cty:"severities"`
 	Ignore     []ignoreEntry `cty:"ignore"`
 }
 
@@ -88,10 +88,7 @@ func (a *configScan) ValidateConfig(_ context.Context, req sdk.ValidateConfigReq
 }
 
 func (c *configConfig) gate() []string {
-	if c.Severities == nil {
-		return []string{"CRITICAL", "HIGH"}
-	}
-	return c.Severities
+	return gateSeverities(c.Severities, []string{"CRITICAL", "HIGH"})
 }
 
 func (c *configConfig) describe() string {
@@ -137,7 +134,7 @@ func (a *configScan) Plan(ctx context.Context, req sdk.PlanRequest, resp *sdk.Pl
 		resp.Diagnostics.AddAttributeError(cty.GetAttrPath("target"), "Cannot read the target", err.Error())
 		return
 	}
-	resp.Summary = fmt.Sprintf("scan %s for misconfigurations with trivy %s's built-in checks; fail on %s", cfg.describe(), trivy.Version, strings.Join(cfg.gate(), ", "))
+	resp.Summary = fmt.Sprintf("scan %s for misconfigurations with trivy %s's built-in checks; %s", cfg.describe(), trivy.Version, gateText(cfg.gate()))
 	var change strings.Builder
 	fmt.Fprintf(&change, "scan   %s\ntrivy  %s\n", cfg.describe(), trivy)
 	writePlanGate(&change, cfg.gate(), cfg.Ignore, time.Now())

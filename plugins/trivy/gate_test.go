@@ -108,3 +108,10 @@ func TestToolModulePinsTheTrivyVersion(t *testing.T) {
 	}
 	t.Fatal("tool/go.mod does not require github.com/aquasecurity/trivy")
 }
+
+func TestCheckAliases(t *testing.T) {
+	got := strings.Join(checkAliases("KSV-0017", ""), ",")
+	if got != "AVD-KSV-0017,KSV017" {
+		t.Errorf("aliases %s", got)
+	}
+}

@@ -31,7 +31,7 @@ type imageConfig struct {
 	Image         string        `cty:"image"`
 	Images        []string      `cty:"images"`
 	Input         string        `cty:"input"`
-	Severities    []string      `cty:"severities"`
+	Severities    cty.Value     `cty:"severities"`
 	IgnoreUnfixed bool          `cty:"ignore_unfixed"`
 	Ignore        []ignoreEntry `cty:"ignore"`
 	DBRepository  string        `cty:"db_repository"`
@@ -109,10 +109,7 @@ func (c *imageConfig) targets() []string {
 }
 
 func (c *imageConfig) gate() []string {
-	if c.Severities == nil {
-		return []string{"CRITICAL", "HIGH"}
-	}
-	return c.Severities
+	return gateSeverities(c.Severities, []string{"CRITICAL", "HIGH"})
 }
 
 func (a *imageScan) Plan(ctx context.Context, req sdk.PlanRequest, resp *sdk.PlanResponse) {
@@ -153,7 +150,7 @@ func (a *imageScan) Plan(ctx context.Context, req sdk.PlanRequest, resp *sdk.Pla
 		return
 	}
 	targets := cfg.targets()
-	resp.Summary = fmt.Sprintf("scan %s for vulnerabilities with %s; fail on %s", listNames(targets), dbLine, strings.Join(cfg.gate(), ", "))
+	resp.Summary = fmt.Sprintf("scan %s for vulnerabilities with %s; %s", listNames(targets), dbLine, gateText(cfg.gate()))
 	var change strings.Builder
 	for _, t := range targets {
 		fmt.Fprintf(&change, "image  %s\n       %s\n", t, digests[t])
@@ -352,7 +349,7 @@ func (a *imageScan) scanAll(ctx context.Context, trivy *trivyBinary, cfg *imageC
 
 func scanImage(ctx context.Context, trivy *trivyBinary, cfg *imageConfig, src dbSource, target string, events sdk.Events) (imageResult, error) {
 	args := append([]string{"image"}, commonFlags...)
-	args = append(args, "--scanners", "vuln", "--cache-dir", src.CacheDir, "--cache-backend", "memory",
+	args = append(args, "--no-progress", "--scanners", "vuln", "--cache-dir", src.CacheDir, "--cache-backend", "memory",
 		"--skip-db-update", "--skip-java-db-update", "--offline-scan")
 	if cfg.IgnoreUnfixed {
 		args = append(args, "--ignore-unfixed")

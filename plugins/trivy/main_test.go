@@ -305,7 +305,7 @@ func TestImageIgnoreEntries(t *testing.T) {
 	}
 	run := w.plugin.Apply("image", expired)
 	d := requireError(t, run.Diagnostics, "CVE-2025-9230")
-	if !strings.Contains(d.Detail, "ignore entry for CVE-2025-9230 expired on 2020-01-31") {
+	if !strings.Contains(d.Detail, "entry for CVE-2025-9230 expired on 2020-01-31") {
 		t.Errorf("error detail does not say the entry expired:\n%s", d.Detail)
 	}
 	if logs := strings.Join(run.Logs(sdk.Stderr), "\n"); !strings.Contains(logs, "expired on 2020-01-31") {
@@ -355,7 +355,7 @@ func TestMissingDBIsAClearErrorNotADownload(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d := requireError(t, plan.Diagnostics, "there is no trivy vulnerability DB")
+	d := requireError(t, plan.Diagnostics, "There is no trivy vulnerability DB")
 	if sdk.FormatPath(d.Attribute) != "db_repository" || !strings.Contains(d.Detail, "oras copy ghcr.io/aquasecurity/trivy-db:2") {
 		t.Errorf("diagnostic %v", d)
 	}

@@ -33,7 +33,7 @@ func markdownReport(h reportHeader, v *verdict) string {
 	if h.DB != "" {
 		fmt.Fprintf(&b, "- Database: %s\n", h.DB)
 	}
-	fmt.Fprintf(&b, "- Gate: fails on %s\n", strings.Join(v.Gate, ", "))
+	fmt.Fprintf(&b, "- Gate: %s\n", gateText(v.Gate))
 	for _, n := range h.Notes {
 		fmt.Fprintf(&b, "- %s\n", n)
 	}

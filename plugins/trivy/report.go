@@ -3,6 +3,8 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"regexp"
+	"strconv"
 	"strings"
 )
 
@@ -85,8 +87,24 @@ func (r *trivyReport) misconfigurations() []finding {
 				continue
 			}
 			out = append(out, finding{ID: m.ID, Severity: m.Severity, Title: m.Title, Target: res.Target,
-				Line: m.CauseMetadata.StartLine, Message: m.Message, Resolution: m.Resolution, aliases: []string{m.AVDID}})
+				Line: m.CauseMetadata.StartLine, Message: m.Message, Resolution: m.Resolution, aliases: checkAliases(m.ID, m.AVDID)})
 		}
+	}
+	return out
+}
+
+var checkID = regexp.MustCompile(`^([A-Z]+)-0*(\d+)$`)
+
+// checkAliases are the other names of a check an ignore entry may use: its
+// AVD id (AVD-KSV-0017) and the id of trivy releases before 0.60 (KSV017).
+func checkAliases(id, avdID string) []string {
+	out := []string{"AVD-" + id}
+	if avdID != "" {
+		out = append(out, avdID)
+	}
+	if m := checkID.FindStringSubmatch(id); m != nil {
+		n, _ := strconv.Atoi(m[2])
+		out = append(out, fmt.Sprintf("%s%03d", m[1], n))
 	}
 	return out
 }

@@ -23,21 +23,21 @@ type secretScan struct{ p *plugin }
 
 type secretConfig struct {
 	Target            string        `cty:"target"`
-	Severities        []string      `cty:"severities"`
+	Severities        cty.Value     `cty:"severities"`
 	Ignore            []ignoreEntry `cty:"ignore"`
 	SkipDirs          []string      `cty:"skip_dirs"`
 	SkipFiles         []string      `cty:"skip_files"`
 	AllowRules        []allowRule   `cty:"allow_rules"`
-	BuiltinAllowRules *bool         `cty:"builtin_allow_rules"`
+	BuiltinAllowRules cty.Value     `cty:"builtin_allow_rules"`
 }
 
 // allowRule is one of trivy's secret allow rules: a match in a file whose
 // path matches Path, or whose text matches Regex, is not a finding.
 type allowRule struct {
-	ID          string  `cty:"id" yaml:"id"`
-	Description *string `cty:"description" yaml:"description,omitempty"`
-	Path        *string `cty:"path" yaml:"path,omitempty"`
-	Regex       *string `cty:"regex" yaml:"regex,omitempty"`
+	ID          string `cty:"id" yaml:"id"`
+	Description string `cty:"description" yaml:"description,omitempty"`
+	Path        string `cty:"path" yaml:"path,omitempty"`
+	Regex       string `cty:"regex" yaml:"regex,omitempty"`
 }
 
 var allowRuleType = cty.List(cty.ObjectWithOptionalAttrs(map[string]cty.Type{
@@ -90,7 +90,7 @@ func (a *secretScan) ValidateConfig(_ context.Context, req sdk.ValidateConfigReq
 		return
 	}
 	for i, r := range rs {
-		if r.ID == "" || (r.Path == nil && r.Regex == nil) {
+		if r.ID == "" || (r.Path == "" && r.Regex == "") {
 			resp.Diagnostics.AddAttributeError(cty.GetAttrPath("allow_rules").Index(cty.NumberIntVal(int64(i))),
 				"An allow rule needs an id and a path or a regex", `Such as { id = "fixtures", path = "testdata/.*" }.`)
 		}
@@ -98,10 +98,7 @@ func (a *secretScan) ValidateConfig(_ context.Context, req sdk.ValidateConfigReq
 }
 
 func (c *secretConfig) gate() []string {
-	if c.Severities == nil {
-		return severityOrder
-	}
-	return c.Severities
+	return gateSeverities(c.Severities, severityOrder)
 }
 
 func (a *secretScan) Plan(ctx context.Context, req sdk.PlanRequest, resp *sdk.PlanResponse) {
@@ -125,11 +122,11 @@ func (a *secretScan) Plan(ctx context.Context, req sdk.PlanRequest, resp *sdk.Pl
 		resp.Diagnostics.AddAttributeError(cty.GetAttrPath("target"), "Cannot read the target", err.Error())
 		return
 	}
-	resp.Summary = fmt.Sprintf("scan %s for secrets with trivy %s; fail on %s", cfg.Target, trivy.Version, strings.Join(cfg.gate(), ", "))
+	resp.Summary = fmt.Sprintf("scan %s for secrets with trivy %s; %s", cfg.Target, trivy.Version, gateText(cfg.gate()))
 	var change strings.Builder
 	fmt.Fprintf(&change, "scan   %s\ntrivy  %s\n", cfg.Target, trivy)
 	writePlanGate(&change, cfg.gate(), cfg.Ignore, time.Now())
-	if cfg.BuiltinAllowRules != nil && !*cfg.BuiltinAllowRules {
+	if !cfg.builtinRules() {
 		change.WriteString("trivy's built-in allow rules are off: test and example paths are scanned too\n")
 	}
 	resp.Change = change.String()
@@ -196,9 +193,15 @@ func (a *secretScan) Apply(ctx context.Context, req sdk.ApplyRequest, resp *sdk.
 	}
 }
 
+// builtinRules says whether trivy's built-in allow rules apply (default yes).
+func (c *secretConfig) builtinRules() bool {
+	v, _ := c.BuiltinAllowRules.Unmark()
+	return v == cty.NilVal || v.IsNull() || v.True()
+}
+
 func (c *secretConfig) notes() []string {
 	notes := []string{"The secrets themselves are not shown; the JSON report has trivy's Match and Code fields removed."}
-	if c.BuiltinAllowRules != nil && !*c.BuiltinAllowRules {
+	if !c.builtinRules() {
 		notes = append(notes, "trivy's built-in allow rules were off.")
 	}
 	for _, r := range c.AllowRules {
@@ -214,7 +217,7 @@ func (c *secretConfig) args(work string) ([]string, error) {
 		AllowRules        []allowRule `yaml:"allow-rules,omitempty"`
 		DisableAllowRules []string    `yaml:"disable-allow-rules,omitempty"`
 	}{AllowRules: c.AllowRules}
-	if c.BuiltinAllowRules != nil && !*c.BuiltinAllowRules {
+	if !c.builtinRules() {
 		conf.DisableAllowRules = builtinAllowRules
 	}
 	raw, err := yaml.Marshal(conf)
@@ -226,7 +229,7 @@ func (c *secretConfig) args(work string) ([]string, error) {
 		return nil, err
 	}
 	args := append([]string{"fs"}, commonFlags...)
-	args = append(args, "--scanners", "secret", "--secret-config", confPath,
+	args = append(args, "--no-progress", "--scanners", "secret", "--secret-config", confPath,
 		"--cache-dir", filepath.Join(work, "cache"), "--cache-backend", "memory", "--skip-db-update", "--offline-scan")
 	for _, d := range c.SkipDirs {
 		args = append(args, "--skip-dirs", d)

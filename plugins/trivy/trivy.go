@@ -174,6 +174,7 @@ func firstLines(s string, n int) string {
 	return strings.Join(lines, "\n")
 }
 
-// commonFlags keep trivy from reaching out: no version check, no
-// telemetry, no progress bars in the logs.
-var commonFlags = []string{"--no-progress", "--skip-version-check", "--disable-telemetry", "--format", "json"}
+// commonFlags keep trivy from reaching out (no version check, no
+// telemetry) and ask for JSON. image and fs also take --no-progress
+// (config has no progress bar, and no such flag).
+var commonFlags = []string{"--skip-version-check", "--disable-telemetry", "--format", "json"}
