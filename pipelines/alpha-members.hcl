@@ -52,6 +52,12 @@ variable "scan_severities" {
   }
 }
 
+variable "trivy_db_repository" {
+  type        = string
+  default     = ""
+  description = "OCI repository of the trivy vulnerability DB (a mirror of ghcr.io/aquasecurity/trivy-db:2); empty: the DB already in trivy's cache. See docs/plugins/trivy.md."
+}
+
 variable "notify_webhook" {
   type        = string
   default     = ""
@@ -117,7 +123,10 @@ environment "prod" {
 
 plugin "helm" { version = ">= 0.1" }
 plugin "k8s" { version = ">= 0.1" }
-plugin "trivy" { version = ">= 0.1" }
+plugin "trivy" {
+  version       = ">= 0.1"
+  db_repository = var.trivy_db_repository
+}
 plugin "std" { version = ">= 0.1" }
 
 # ---------------------------------------------------------------- locals

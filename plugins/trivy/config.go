@@ -136,7 +136,7 @@ func (a *configScan) Plan(ctx context.Context, req sdk.PlanRequest, resp *sdk.Pl
 	}
 	resp.Summary = fmt.Sprintf("scan %s for misconfigurations with trivy %s's built-in checks; %s", cfg.describe(), trivy.Version, gateText(cfg.gate()))
 	var change strings.Builder
-	fmt.Fprintf(&change, "scan   %s\ntrivy  %s\n", cfg.describe(), trivy)
+	fmt.Fprintf(&change, "scan   %s\ntrivy  %s\n", cfg.describe(), trivy.describe())
 	writePlanGate(&change, cfg.gate(), cfg.Ignore, time.Now())
 	resp.Change = change.String()
 	resp.Fingerprint = "input=" + sum

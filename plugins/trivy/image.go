@@ -155,7 +155,7 @@ func (a *imageScan) Plan(ctx context.Context, req sdk.PlanRequest, resp *sdk.Pla
 	for _, t := range targets {
 		fmt.Fprintf(&change, "image  %s\n       %s\n", t, digests[t])
 	}
-	fmt.Fprintf(&change, "trivy  %s\nDB     %s\n", trivy, dbLine)
+	fmt.Fprintf(&change, "trivy  %s\nDB     %s\n", trivy.describe(), dbLine)
 	writePlanGate(&change, cfg.gate(), cfg.Ignore, time.Now())
 	if cfg.IgnoreUnfixed {
 		change.WriteString("unfixed vulnerabilities are left out\n")

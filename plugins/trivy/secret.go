@@ -124,7 +124,7 @@ func (a *secretScan) Plan(ctx context.Context, req sdk.PlanRequest, resp *sdk.Pl
 	}
 	resp.Summary = fmt.Sprintf("scan %s for secrets with trivy %s; %s", cfg.Target, trivy.Version, gateText(cfg.gate()))
 	var change strings.Builder
-	fmt.Fprintf(&change, "scan   %s\ntrivy  %s\n", cfg.Target, trivy)
+	fmt.Fprintf(&change, "scan   %s\ntrivy  %s\n", cfg.Target, trivy.describe())
 	writePlanGate(&change, cfg.gate(), cfg.Ignore, time.Now())
 	if !cfg.builtinRules() {
 		change.WriteString("trivy's built-in allow rules are off: test and example paths are scanned too\n")

@@ -30,8 +30,11 @@ type trivyBinary struct {
 	From    string // how it was found: "trivy_path", "beside the plugin", "PATH"
 }
 
-func (t *trivyBinary) String() string {
-	return fmt.Sprintf("trivy %s (%s, %s)", t.Version, t.Path, t.From)
+func (t *trivyBinary) String() string { return "trivy " + t.describe() }
+
+// describe is the version, where the binary is and how it was found.
+func (t *trivyBinary) describe() string {
+	return fmt.Sprintf("%s (%s, %s)", t.Version, t.Path, t.From)
 }
 
 // trivyFinder finds trivy once per plugin process (and again after a
