@@ -14,6 +14,7 @@ import (
 	"github.com/zclconf/go-cty/cty"
 	"maps"
 	"slices"
+	"strings"
 )
 
 // SensitiveMark is the cty mark carried by sensitive values (sensitive
@@ -24,8 +25,11 @@ const SensitiveMark = "sensitive"
 // Config is the static structure of a pipeline: every block of every file,
 // decoded and cross-checked, but nothing evaluated yet.
 type Config struct {
-	Dir          string               // path.root: the pipeline's directory
-	Files        map[string]*hcl.File // by filename, for source snippets in diagnostics
+	Dir   string               // path.root: the pipeline's directory
+	Files map[string]*hcl.File // by filename, for source snippets in diagnostics
+	// VarFiles are the files in Files that Bind read variables from: they
+	// are not part of the pipeline (their values are the variables').
+	VarFiles     map[string]bool
 	Pipeline     *Pipeline
 	Variables    map[string]*Variable
 	Locals       map[string]*Local
@@ -57,7 +61,10 @@ func (c *Config) EnvironmentNames() []string { return slices.Sorted(maps.Keys(c.
 // Pipeline is the `pipeline "name"` block.
 type Pipeline struct {
 	Name, Description string
-	DeclRange         hcl.Range
+	// FailFast (the default) stops starting main steps once one fails;
+	// false lets independent branches finish (Argo's failFast).
+	FailFast  bool
+	DeclRange hcl.Range
 }
 
 // Variable is a `variable "name"` block.
@@ -117,6 +124,23 @@ type PluginAlias struct {
 	Plugin, Alias string
 	Settings      hcl.Body
 	DeclRange     hcl.Range
+}
+
+// PluginSettings returns the settings body of a plugin configuration
+// ("k8s" or "k8s.eu") and the range of its block; the body is nil when the
+// plugin has no block for it.
+func (c *Config) PluginSettings(key string) (hcl.Body, hcl.Range) {
+	name, alias, _ := strings.Cut(key, ".")
+	req := c.Plugins[name]
+	switch {
+	case req == nil:
+		return nil, hcl.Range{}
+	case alias == "":
+		return req.Settings, req.DeclRange
+	case req.Aliases[alias] != nil:
+		return req.Aliases[alias].Settings, req.Aliases[alias].DeclRange
+	}
+	return nil, req.DeclRange
 }
 
 // PluginConfigKey names one configuration of a plugin: "k8s" or "k8s.eu".

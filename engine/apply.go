@@ -28,6 +28,10 @@ type Runner struct {
 	Redactor    *Redactor
 	Events      EventSink
 	Parallelism int // instances applied at once; <1 means 10
+	// Plan is what was planned (and shown) for this run: an instance its
+	// plan said is unchanged is not applied unless its action says
+	// AlwaysApply. Without a plan every instance is applied.
+	Plan *Plan
 
 	// Done resumes a run: main steps that succeeded in it, with their
 	// values, are not run again (see Resumed).
@@ -41,9 +45,15 @@ type Runner struct {
 
 // Result is the outcome of a run.
 type Result struct {
-	Status  Status
-	Steps   map[string]Status    // by step name
-	Outputs map[string]cty.Value // the pipeline's outputs, when the run succeeded
+	Status Status
+	Steps  map[string]Status // by step name
+	// Instances is the outcome of every step instance (for_each key), as
+	// run records count them; a step that never started counts once.
+	Instances map[string]Status
+	Outputs   map[string]cty.Value // the pipeline's outputs, when the run succeeded
+	// OutputDiagnostics: the steps succeeded but the outputs could not be
+	// evaluated. It does not change Status: what ran, ran.
+	OutputDiagnostics hcl.Diagnostics
 }
 
 // run is the mutable state of one Apply.
@@ -51,10 +61,11 @@ type run struct {
 	*Runner
 	sem chan struct{}
 
-	mu     sync.Mutex
-	values map[string]cty.Value // step name → what step.NAME evaluates to
-	status map[string]Status    // step name → outcome
-	events sync.Mutex           // serializes Events
+	mu        sync.Mutex
+	values    map[string]cty.Value // step name → what step.NAME evaluates to
+	status    map[string]Status    // step name → outcome
+	instances map[string]Status    // instance id → outcome, from step_finished events
+	events    sync.Mutex           // serializes Events
 }
 
 // Apply runs the pipeline. Cancelling ctx (a first Ctrl-C) stops the main
@@ -66,12 +77,12 @@ func (r *Runner) Apply(ctx, kill context.Context) *Result {
 	if n < 1 {
 		n = 10
 	}
-	rn := &run{Runner: r, sem: make(chan struct{}, n), values: map[string]cty.Value{}, status: map[string]Status{}}
+	rn := &run{Runner: r, sem: make(chan struct{}, n), values: map[string]cty.Value{}, status: map[string]Status{}, instances: map[string]Status{}}
 	r.Pipeline.LearnSecrets(r.Redactor)
-	rn.emit(Event{Type: RunStarted, Message: r.Pipeline.Config.Pipeline.Name})
+	rn.emit(Event{Type: RunStarted, Message: r.Pipeline.Config.Pipeline.Name, Environment: r.Pipeline.Scope.Environment})
 	phases := r.Pipeline.Graph.Phases()
 
-	mainFailed := rn.runPhase(ctx, phases[0], true)
+	mainFailed := rn.runPhase(ctx, phases[0], r.Pipeline.Config.Pipeline.FailFast)
 	cancelled := ctx.Err() != nil
 	handlersFailed := false
 	if mainFailed || cancelled {
@@ -87,25 +98,28 @@ func (r *Runner) Apply(ctx, kill context.Context) *Result {
 	}
 	handlersFailed = rn.runPhase(kill, phases[len(phases)-1], false) || handlersFailed
 
-	res := &Result{Status: StatusSucceeded, Steps: rn.status}
-	var problem string
+	res := &Result{Status: StatusSucceeded, Steps: rn.status, Instances: rn.instances}
 	switch {
 	case cancelled:
 		res.Status = StatusCancelled
 	case mainFailed || handlersFailed:
 		res.Status = StatusFailed
 	default:
-		if res.Outputs, problem = rn.outputs(); problem != "" {
-			res.Status = StatusFailed
-		}
+		res.Outputs, res.OutputDiagnostics = rn.outputs()
 	}
-	rn.emit(Event{Type: RunFinished, Status: res.Status, Outputs: jsonOutputs(res.Outputs), Message: problem})
+	if res.OutputDiagnostics.HasErrors() {
+		rn.emit(Event{Type: OutputsFailed, Status: res.Status, Message: "the pipeline's outputs could not be evaluated: " + diagnosticsText(res.OutputDiagnostics),
+			Diagnostics: res.OutputDiagnostics})
+	}
+	rn.emit(Event{Type: RunFinished, Status: res.Status, Outputs: jsonOutputs(res.Outputs)})
 	return res
 }
 
-// outputs evaluates the pipeline's outputs once every step succeeded; an
-// output that cannot be evaluated fails the run, as in Terraform.
-func (rn *run) outputs() (map[string]cty.Value, string) {
+// outputs evaluates the pipeline's outputs once every step succeeded. An
+// output that cannot be evaluated (plan checked them, but a value known
+// only now may still not fit) is reported on its own: it never turns
+// steps that succeeded into a failed run.
+func (rn *run) outputs() (map[string]cty.Value, hcl.Diagnostics) {
 	rn.mu.Lock()
 	values := rn.values
 	rn.mu.Unlock()
@@ -114,9 +128,13 @@ func (rn *run) outputs() (map[string]cty.Value, string) {
 		rn.Redactor.AddValue(v)
 	}
 	if diags.HasErrors() {
-		return out, "the pipeline's outputs could not be evaluated: " + diags.Error()
+		for k, v := range out {
+			if !v.IsWhollyKnown() {
+				delete(out, k)
+			}
+		}
 	}
-	return out, ""
+	return out, diags
 }
 
 func jsonOutputs(out map[string]cty.Value) map[string]any {
@@ -163,15 +181,16 @@ const statusRunning Status = "running"
 // done: the node's dependants may start.
 func (p *phaseRun) done(addr string) bool {
 	s := p.state[addr]
-	return s == StatusSucceeded || s == StatusSkipped || s == StatusFailedContinued
+	return s == StatusSucceeded || s == StatusUnchanged || s == StatusSkipped || s == StatusFailedContinued
 }
 
 func (p *phaseRun) started(addr string) bool { _, ok := p.state[addr]; return ok }
 
-// runPhase schedules one graph. In the main phase a failure (or ctx being
-// cancelled) stops new starts; in handler phases independent handlers go
-// on after one fails. It reports whether any step failed.
-func (rn *run) runPhase(ctx context.Context, ph PhaseGraph, stopOnFailure bool) (failed bool) {
+// runPhase schedules one graph. In the main phase ctx being cancelled
+// stops new starts, and so does a failure when failFast; otherwise (and in
+// handler phases) steps independent of the failure go on. What depends on
+// a failed step never starts. It reports whether any step failed.
+func (rn *run) runPhase(ctx context.Context, ph PhaseGraph, failFast bool) (failed bool) {
 	if ph.Graph.Len() == 0 {
 		return false
 	}
@@ -184,7 +203,7 @@ func (rn *run) runPhase(ctx context.Context, ph PhaseGraph, stopOnFailure bool) 
 	}
 	stopping := false
 	for {
-		stopping = stopping || (stopOnFailure && ctx.Err() != nil)
+		stopping = stopping || (ph.Name == "main" && ctx.Err() != nil)
 		if !stopping {
 			p.startReady(ctx)
 		}
@@ -196,7 +215,7 @@ func (rn *run) runPhase(ctx context.Context, ph PhaseGraph, stopOnFailure bool) 
 		p.state[res.addr] = res.status
 		if res.status == StatusFailed || res.status == StatusCancelled {
 			failed = true
-			stopping = stopping || stopOnFailure
+			stopping = stopping || failFast
 		}
 	}
 	p.markNotRun()
@@ -244,7 +263,7 @@ func (rn *run) finish(s *dsl.Step, st Status, value cty.Value) {
 	rn.status[s.Name] = st
 	rn.values[s.Name] = value
 	rn.mu.Unlock()
-	if st == StatusSucceeded && s.Kind == dsl.Main && rn.OnStepValue != nil {
+	if (st == StatusSucceeded || st == StatusUnchanged) && s.Kind == dsl.Main && rn.OnStepValue != nil {
 		rn.OnStepValue(s.Name, value)
 	}
 }
@@ -290,27 +309,30 @@ func (rn *run) knownValues(s *dsl.Step) map[string]cty.Value {
 // known now, then applies each of its instances.
 func (rn *run) runStep(ctx context.Context, s *dsl.Step, ph PhaseGraph) Status {
 	base := Event{Phase: ph.Name, Stage: s.Stage, Step: s.Name, Action: s.Action.String()}
-	fail := func(msg string) Status {
+	fail := func(diags hcl.Diagnostics) Status {
 		ev := base
-		ev.Type, ev.Status, ev.Message = StepFinished, StatusFailed, msg
+		ev.Type, ev.Status, ev.Message, ev.Diagnostics = StepFinished, StatusFailed, diagnosticsText(diags), diags
+		if ctx.Err() != nil {
+			ev.Status, ev.Message, ev.Diagnostics = StatusCancelled, "cancelled before it started", nil
+		}
 		rn.emit(ev)
-		rn.finish(s, StatusFailed, cty.NullVal(cty.DynamicPseudoType))
-		return StatusFailed
+		rn.finish(s, ev.Status, cty.NullVal(cty.DynamicPseudoType))
+		return ev.Status
 	}
-	_, schema, err := rn.Host.Plugin(ctx, s.Action.Plugin)
+	_, schema, err := rn.Host.Plugin(ctx, s.PluginConfigKey())
 	if err != nil {
-		return fail(err.Error())
+		return fail(launchDiagnostics(s, err))
 	}
 	as, diags := actionSchema(s, schema)
 	if diags.HasErrors() {
-		return fail(diags.Error())
+		return fail(diags)
 	}
 	values := rn.knownValues(s)
 	scope := rn.Pipeline.Scope
 	if st := rn.Pipeline.Config.Stage(s.Stage); st != nil && st.When != nil && s.Kind == dsl.Main {
 		when, d := st.EvalWhen(scope.EvalContext(values, nil))
 		if d.HasErrors() {
-			return fail(d.Error())
+			return fail(d)
 		}
 		if when.False() {
 			return rn.skip(s, base, "stage condition is false")
@@ -318,12 +340,13 @@ func (rn *run) runStep(ctx context.Context, s *dsl.Step, ph PhaseGraph) Status {
 	}
 	meta, d := s.EvalMeta(scope.StepEvalContext(s, values, nil))
 	if d.HasErrors() {
-		return fail(d.Error())
+		return fail(d)
 	}
 	if run, known := meta.Runs(); !run && (known || s.ForEach == nil) {
 		return rn.skip(s, base, "when condition is false")
 	} // unknown with for_each: it reads each.*, decided per instance
 	keys, eachOf := instanceKeys(meta)
+	planned := rn.Plan.plannedStep(s.Name)
 	statuses := make([]Status, len(keys))
 	outputs := make(map[string]cty.Value, len(keys))
 	var outMu sync.Mutex
@@ -331,6 +354,9 @@ func (rn *run) runStep(ctx context.Context, s *dsl.Step, ph PhaseGraph) Status {
 	for i, key := range keys {
 		wg.Go(func() {
 			inst := instance{run: rn, step: s, meta: meta, key: key, base: base, block: &as.Block}
+			if !as.AlwaysApply {
+				inst.planned = planned.Instance(key)
+			}
 			inst.base.Instance = key
 			st, out := inst.apply(ctx, scope.StepEvalContext(s, values, eachOf(key)))
 			statuses[i] = st
@@ -361,15 +387,21 @@ func (rn *run) skip(s *dsl.Step, base Event, why string) Status {
 }
 
 // severity orders instance outcomes: a step is as bad as its worst instance.
-var severity = map[Status]int{StatusSucceeded: 0, StatusSkipped: 0, StatusFailedContinued: 1, StatusCancelled: 2, StatusFailed: 3}
+var severity = map[Status]int{StatusSucceeded: 0, StatusUnchanged: 0, StatusSkipped: 0, StatusFailedContinued: 1, StatusCancelled: 2, StatusFailed: 3}
 
-// worst is the step's outcome from its instances'.
+// worst is the step's outcome from its instances': unchanged when none
+// was applied, else as bad as the worst.
 func worst(statuses []Status) Status {
 	out := StatusSucceeded
+	unchanged := len(statuses) > 0
 	for _, s := range statuses {
+		unchanged = unchanged && s == StatusUnchanged
 		if severity[s] > severity[out] {
 			out = s
 		}
+	}
+	if unchanged {
+		return StatusUnchanged
 	}
 	return out
 }
@@ -382,6 +414,10 @@ type instance struct {
 	key   string
 	base  Event
 	block *sdk.Block
+	diags hcl.Diagnostics // of the last failure, on the step's source
+	// planned is the instance's plan when apply may skip it (no change
+	// planned and the action does not AlwaysApply), else nil.
+	planned *PlannedInstance
 }
 
 // apply decodes the instance's config with known values and applies it,
@@ -397,10 +433,14 @@ func (in *instance) apply(ctx context.Context, ectx *hcl.EvalContext) (Status, c
 	config, diags := dsl.DecodeBody(in.step.Config, blockSchema(in.block), ectx)
 	in.Redactor.AddValue(config)
 	if diags.HasErrors() {
-		return in.finished(StatusFailed, "invalid configuration: "+diags.Error(), 0, 1, null)
+		in.diags = diags
+		return in.finished(StatusFailed, diagnosticsText(diags), 0, 1, null)
 	}
 	if !wholeKnown(config) {
 		return in.finished(StatusFailed, "configuration still has unknown values: a step it refers to did not produce them", 0, 1, null)
+	}
+	if in.planned.unchangedFor(config) {
+		return in.finished(StatusUnchanged, unchangedMessage(in.planned), 0, 0, in.planned.held.outputs)
 	}
 	// One slot of -parallelism from the first attempt until the outcome is
 	// reported, so events never show more instances at work than allowed.
@@ -441,9 +481,13 @@ func (in *instance) attempt(ctx context.Context, config cty.Value, attempt int) 
 		actx, cancel = context.WithTimeout(ctx, in.meta.Timeout)
 	}
 	defer cancel()
-	plugin, _, err := in.Host.Plugin(ctx, in.step.Action.Plugin) // a fresh process if the last one died
-	if err != nil {
-		return StatusFailed, cty.NullVal(cty.DynamicPseudoType), err.Error()
+	plugin, _, err := in.Host.Plugin(ctx, in.step.PluginConfigKey()) // a fresh process if the last one died
+	switch {
+	case err != nil && ctx.Err() != nil:
+		return StatusCancelled, cty.NullVal(cty.DynamicPseudoType), "cancelled while its plugin started"
+	case err != nil:
+		in.diags = launchDiagnostics(in.step, err)
+		return StatusFailed, cty.NullVal(cty.DynamicPseudoType), diagnosticsText(in.diags)
 	}
 	res, err := plugin.Apply(actx, client.ApplyRequest{Action: in.step.Action.Name, StepID: instanceID(in.step.Name, in.key), Config: config},
 		func(e client.Event) { in.pluginEvent(e, attempt) })
@@ -460,12 +504,13 @@ func (in *instance) attempt(ctx context.Context, config cty.Value, attempt int) 
 		return StatusFailed, null, fmt.Sprintf("timed out after %s", in.meta.Timeout)
 	case err != nil:
 		if status.Code(err) == codes.Unavailable {
-			in.Host.Retire(in.step.Action.Plugin, plugin)
+			in.Host.Retire(in.step.PluginConfigKey(), plugin)
 			return StatusFailed, null, fmt.Sprintf("plugin %s exited or stopped answering during the step: %v", in.step.Action.Plugin, err)
 		}
 		return StatusFailed, null, err.Error()
 	}
-	return StatusFailed, null, diagnosticsText(res.Diagnostics)
+	in.diags = pluginDiagnostics(in.step, res.Diagnostics)
+	return StatusFailed, null, diagnosticsText(in.diags)
 }
 
 func (in *instance) pluginEvent(e client.Event, attempt int) {
@@ -490,7 +535,10 @@ func (in *instance) pluginEvent(e client.Event, attempt int) {
 func (in *instance) finished(st Status, msg string, d time.Duration, attempt int, out cty.Value) (Status, cty.Value) {
 	ev := in.base
 	ev.Type, ev.Status, ev.Message, ev.Duration, ev.Attempt = StepFinished, st, msg, d, attempt
-	if st == StatusSucceeded && out != cty.NilVal {
+	if st == StatusFailed || st == StatusFailedContinued {
+		ev.Diagnostics = in.diags
+	}
+	if (st == StatusSucceeded || st == StatusUnchanged) && out != cty.NilVal {
 		if m, ok := JSONValue(out).(map[string]any); ok {
 			ev.Outputs = m
 		}
@@ -503,18 +551,38 @@ func (in *instance) finished(st Status, msg string, d time.Duration, attempt int
 func (rn *run) emit(e Event) {
 	e.Time = time.Now()
 	e.Message = rn.Redactor.String(e.Message)
+	e.Diagnostics = rn.Redactor.Diagnostics(e.Diagnostics)
 	if e.Outputs != nil {
 		e.Outputs = rn.Redactor.Any(e.Outputs).(map[string]any)
 	}
 	rn.events.Lock()
 	defer rn.events.Unlock()
+	if e.Type == StepFinished {
+		rn.instances[instanceID(e.Step, e.Instance)] = e.Status
+	}
 	if rn.Events != nil {
 		rn.Events.Event(e)
 	}
 }
 
-func diagnosticsText(ds sdk.Diagnostics) string {
-	return strings.TrimSpace(ds.Err().Error())
+// diagnosticsText is the errors as one line each, with where they are:
+// "pipeline.hcl:12:5: Invalid pattern: ...". Run records keep this text.
+func diagnosticsText(ds hcl.Diagnostics) string {
+	var lines []string
+	for _, d := range ds {
+		if d.Severity != hcl.DiagError {
+			continue
+		}
+		line := d.Summary
+		if d.Detail != "" {
+			line += ": " + d.Detail
+		}
+		if d.Subject != nil {
+			line = fmt.Sprintf("%s:%d:%d: %s", d.Subject.Filename, d.Subject.Start.Line, d.Subject.Start.Column, line)
+		}
+		lines = append(lines, line)
+	}
+	return strings.Join(lines, "\n")
 }
 
 // instanceSkipped evaluates, for one for_each instance, a when condition
@@ -539,4 +607,12 @@ func instanceSkipped(s *dsl.Step, ectx *hcl.EvalContext) (skip bool, problem str
 func reachedDeadline(ctx context.Context) bool {
 	deadline, ok := ctx.Deadline()
 	return ok && (errors.Is(ctx.Err(), context.DeadlineExceeded) || time.Until(deadline) < 50*time.Millisecond)
+}
+
+// unchangedMessage is what an unchanged instance reports: its plan's summary.
+func unchangedMessage(in *PlannedInstance) string {
+	if in.Summary == "" {
+		return "no changes"
+	}
+	return in.Summary
 }

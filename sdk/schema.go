@@ -25,6 +25,12 @@ type ActionSchema struct {
 	// HasValidateConfig is set by the SDK (from GetSchema) when the action
 	// implements ActionWithValidateConfig; authors leave it alone.
 	HasValidateConfig bool
+	// AlwaysApply: the host calls Apply even when Plan said PlanNoChange.
+	// Without it a step planned as unchanged is not applied at all (as
+	// Terraform leaves an unchanged resource alone); set it for actions
+	// whose Apply must run every time, such as a health check that also
+	// plans "no change".
+	AlwaysApply bool
 }
 
 // Block is a set of attributes and nested blocks: a step's config body.
@@ -112,8 +118,11 @@ func (s *ActionSchema) OutputType() cty.Type {
 	return cty.Object(attrs)
 }
 
-// HCLSpec is the hcldec specification of the block, for hosts that decode a
-// step's HCL body against the plugin's schema.
+// HCLSpec is the hcldec specification of the block, for hosts and tests
+// that decode a step's HCL body against the plugin's schema (as
+// plugintest.DecodeHCL does). A NestingMap block's label is its "name".
+// hcldec does not mark sensitive attributes: the SDK's server does, on
+// arrival.
 func (b *Block) HCLSpec() hcldec.Spec {
 	spec := hcldec.ObjectSpec{}
 	for name, a := range b.Attributes {
@@ -125,7 +134,7 @@ func (b *Block) HCLSpec() hcldec.Spec {
 		case NestingList:
 			spec[name] = &hcldec.BlockListSpec{TypeName: name, Nested: inner, MinItems: nb.MinItems, MaxItems: nb.MaxItems}
 		case NestingMap:
-			spec[name] = &hcldec.BlockMapSpec{TypeName: name, LabelNames: []string{"key"}, Nested: inner}
+			spec[name] = &hcldec.BlockMapSpec{TypeName: name, LabelNames: []string{"name"}, Nested: inner}
 		default:
 			spec[name] = &hcldec.BlockSpec{TypeName: name, Nested: inner, Required: nb.MinItems > 0}
 		}

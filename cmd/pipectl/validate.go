@@ -49,7 +49,8 @@ func runValidate(cmd *cobra.Command, f *pipelineFlags, path string) error {
 	if p.Config != nil {
 		steps = len(p.Config.Steps())
 	}
-	v.Result(diags, fmt.Sprintf("The pipeline is valid: %d steps in %d stages.", steps, len(p.Config.Stages)))
+	v.Result(diags, fmt.Sprintf("The pipeline is valid: %d %s in %d %s.",
+		steps, plural(steps, "step", "steps"), len(p.Config.Stages), plural(len(p.Config.Stages), "stage", "stages")))
 	if diags.HasErrors() {
 		return exitError(1)
 	}
@@ -62,7 +63,7 @@ func checkSchemas(ctx context.Context, p *engine.Pipeline, redactor *engine.Reda
 	if diags.HasErrors() {
 		return diags
 	}
-	host := pluginhost.NewHost(p.Config.Dir, p.Plugins(), lock, pluginLogger(redactor))
+	host := p.NewHost(lock, pluginLogger(redactor), redactor)
 	defer host.Close()
 	pl := &engine.Planner{Pipeline: p, Host: host, Redactor: redactor}
 	return pl.Validate(ctx, func(name string) bool { _, ok := lock.Plugins[name]; return !ok })

@@ -1,7 +1,10 @@
 package view
 
 import (
+	"encoding/json"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/pipectl/pipectl/engine"
@@ -14,7 +17,11 @@ type Plan struct{ Base }
 // finally steps, each with its action's summary and change text.
 func (v *Plan) Show(p *engine.Plan) {
 	if v.JSON {
-		v.writeJSON(map[string]any{"type": "plan", "plan": p})
+		for _, s := range p.Steps {
+			v.emit(MsgStepPlanned, stepPlannedMessage(s))
+		}
+		v.emit(MsgPlan, &PlanMessage{Pipeline: p.Pipeline, Environment: p.Environment, HasChanges: p.HasChanges(),
+			Summary: Summary(p), Outputs: p.Outputs})
 		return
 	}
 	env := ""
@@ -30,7 +37,25 @@ func (v *Plan) Show(p *engine.Plan) {
 		}
 		v.step(s)
 	}
+	if len(p.Outputs) > 0 {
+		v.Printf("\n%s\n", v.bold("Outputs"))
+		for _, k := range slices.Sorted(maps.Keys(p.Outputs)) {
+			v.Printf("  %s = %s\n", k, planValue(p.Outputs[k]))
+		}
+	}
 	v.Printf("\n%s\n", Summary(p))
+}
+
+// planValue renders a planned output (JSON-shaped, unknowns marked).
+func planValue(x any) string {
+	if s, ok := x.(string); ok && (s == engine.Unknown || s == engine.Redacted) {
+		return s
+	}
+	b, err := json.Marshal(x)
+	if err != nil {
+		return fmt.Sprint(x)
+	}
+	return string(b)
 }
 
 func heading(s *engine.PlannedStep) string {
@@ -67,14 +92,25 @@ func (v *Plan) step(s *engine.PlannedStep) {
 			v.Printf("  %s %s %s  (skipped: its when condition is false for this instance)\n", v.colored("-"), pad(name, 24), s.Action)
 			continue
 		}
-		v.Printf("  %s %s %s%s\n", v.colored(mark), pad(name, 24), s.Action, note)
+		m, n := mark, note
+		if in.Kind == "no-change" && mark == "+" {
+			m, n = "=", note+"  (no changes: not applied)"
+		} else if in.Kind == "change" && mark == "+" {
+			m = "~"
+		}
+		v.Printf("  %s %s %s%s\n", v.colored(m), pad(name, 24), s.Action, n)
 		if in.Summary != "" {
 			v.Printf("      %s\n", in.Summary)
 		}
 		if in.Change != "" {
 			v.Printf("%s\n", indent(strings.TrimRight(in.Change, "\n"), "        "))
 		}
+		v.how(s) // under every instance: each one waits and times out on its own
 	}
+}
+
+// how prints what a step waits for and how it runs.
+func (v *Plan) how(s *engine.PlannedStep) {
 	if len(s.DependsOn) > 0 && s.Phase == "main" {
 		v.Printf("      after: %s\n", strings.Join(s.DependsOn, ", "))
 	}
@@ -100,7 +136,7 @@ func runsHow(s *engine.PlannedStep) string {
 
 // Summary is the plan's one-line count.
 func Summary(p *engine.Plan) string {
-	var run, skipped, unknown, handlers int
+	var run, changes, unchanged, skipped, unknown, handlers int
 	for _, s := range p.Steps {
 		switch {
 		case s.Phase != "main":
@@ -111,10 +147,29 @@ func Summary(p *engine.Plan) string {
 			unknown++
 		default:
 			run++
+			changes += countKind(s, "change")
+			unchanged += countKind(s, "no-change")
 		}
 	}
-	return fmt.Sprintf("Plan: %d steps to run, %d skipped, %d decided at apply; %d failure handler and finally steps.",
-		run, skipped, unknown, handlers)
+	return fmt.Sprintf("Plan: %s to run (%d to change, %d unchanged), %d skipped, %d decided at apply; %s.",
+		plural(run, "step"), changes, unchanged, skipped, unknown, plural(handlers, "failure handler and finally step"))
+}
+
+func countKind(s *engine.PlannedStep, kind string) int {
+	n := 0
+	for _, in := range s.Instances {
+		if !in.Skipped && in.Kind == kind {
+			n++
+		}
+	}
+	return n
+}
+
+func plural(n int, noun string) string {
+	if n == 1 {
+		return fmt.Sprintf("%d %s", n, noun)
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }
 
 func (v *Plan) bold(s string) string {
@@ -128,7 +183,7 @@ func (v *Plan) colored(mark string) string {
 	if !v.Color {
 		return mark
 	}
-	code := map[string]string{"+": "32", "-": "90", "?": "33", "!": "35"}[mark]
+	code := map[string]string{"+": "32", "~": "33", "=": "90", "-": "90", "?": "33", "!": "35"}[mark]
 	return "\x1b[" + code + "m" + mark + "\x1b[0m"
 }
 

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"sort"
@@ -12,6 +13,7 @@ import (
 	"sync"
 	"syscall"
 	"time"
+	"unicode/utf8"
 
 	"github.com/zclconf/go-cty/cty"
 
@@ -24,7 +26,7 @@ const killGrace = 2 * time.Second
 // maxCapture bounds the stdout/stderr kept for outputs; logs get every line.
 const maxCapture = 1 << 20
 
-type execAction struct{}
+type execAction struct{ defaults *settings }
 
 type execConfig struct {
 	Command          string            `cty:"command"`
@@ -53,28 +55,33 @@ func (execAction) Schema() sdk.ActionSchema {
 }
 
 func (execAction) ValidateConfig(_ context.Context, req sdk.ValidateConfigRequest, resp *sdk.ValidateConfigResponse) {
-	if cmd, ok := knownString(req.Config, "command"); ok && strings.TrimSpace(cmd) == "" {
-		resp.Diagnostics.AddAttributeError(attr("command"), "Empty command", "Set command to the program to run.")
+	if cmd, ok := sdk.KnownString(req.Config, "command"); ok && strings.TrimSpace(cmd) == "" {
+		resp.Diagnostics.AddAttributeError(cty.GetAttrPath("command"), "Empty command", "Set command to the program to run.")
 	}
 }
 
-func (execAction) Plan(_ context.Context, req sdk.PlanRequest, resp *sdk.PlanResponse) {
+func (a execAction) Plan(_ context.Context, req sdk.PlanRequest, resp *sdk.PlanResponse) {
 	cfg := req.Config
-	line := []string{show(cfg.GetAttr("command"))}
+	line := []string{sdk.Display(cfg.GetAttr("command"))}
 	if args, _ := cfg.GetAttr("args").Unmark(); args.IsKnown() && !args.IsNull() {
 		for it := args.ElementIterator(); it.Next(); {
 			_, a := it.Element()
-			line = append(line, show(a))
+			line = append(line, sdk.Display(a))
 		}
 	} else if !args.IsNull() {
 		line = append(line, "(args known after apply)")
 	}
+	resp.Kind = sdk.PlanRun
 	resp.Summary = "run " + strings.Join(line, " ")
 	var change strings.Builder
 	fmt.Fprintf(&change, "command: %s\n", strings.Join(line, " "))
-	if dir := cfg.GetAttr("dir"); !dir.IsNull() {
-		fmt.Fprintf(&change, "dir:     %s\n", show(dir))
-		resp.Summary += " in " + show(dir)
+	dir := cfg.GetAttr("dir")
+	if dir.IsNull() && a.defaults.WorkingDir != "" {
+		dir = cty.StringVal(a.defaults.WorkingDir)
+	}
+	if !dir.IsNull() {
+		fmt.Fprintf(&change, "dir:     %s\n", sdk.Display(dir))
+		resp.Summary += " in " + sdk.Display(dir)
 	}
 	if env, _ := cfg.GetAttr("env").Unmark(); env.IsKnown() && !env.IsNull() && env.LengthInt() > 0 {
 		keys := make([]string, 0, env.LengthInt())
@@ -84,9 +91,9 @@ func (execAction) Plan(_ context.Context, req sdk.PlanRequest, resp *sdk.PlanRes
 		sort.Strings(keys)
 		fmt.Fprintf(&change, "env:     %s\n", strings.Join(keys, ", "))
 	}
-	if cmd, ok := knownString(cfg, "command"); ok && !strings.Contains(cmd, "/") {
+	if cmd, ok := sdk.KnownString(cfg, "command"); ok && !strings.Contains(cmd, "/") {
 		if _, err := exec.LookPath(cmd); err != nil {
-			resp.Diagnostics.Append(sdk.Diagnostic{Severity: sdk.Warning, Attribute: attr("command"),
+			resp.Diagnostics.Append(sdk.Diagnostic{Severity: sdk.Warning, Attribute: cty.GetAttrPath("command"),
 				Summary: fmt.Sprintf("Command %q is not in PATH", cmd),
 				Detail:  "Apply will fail unless an earlier step installs it."})
 		}
@@ -94,29 +101,27 @@ func (execAction) Plan(_ context.Context, req sdk.PlanRequest, resp *sdk.PlanRes
 	resp.Change = change.String()
 }
 
-func (execAction) Apply(ctx context.Context, req sdk.ApplyRequest, resp *sdk.ApplyResponse) {
+func (a execAction) Apply(ctx context.Context, req sdk.ApplyRequest, resp *sdk.ApplyResponse) {
 	var cfg execConfig
 	if err := req.Decode(&cfg); err != nil {
 		resp.Diagnostics.AddError("Invalid config", err.Error())
 		return
 	}
+	a.defaults.execDefaults(&cfg)
+	if problem := checkDir(cfg.Dir); problem != "" {
+		resp.Diagnostics.AddAttributeError(cty.GetAttrPath("dir"), "Cannot run in "+cfg.Dir, problem)
+		return
+	}
 	stdout := &lineSink{stream: sdk.Stdout, events: req.Events}
 	stderr := &lineSink{stream: sdk.Stderr, events: req.Events}
+	sdk.Logger(ctx).Debug("exec", "command", cfg.Command, "args", cfg.Args, "dir", cfg.Dir)
 	cmd := exec.CommandContext(ctx, cfg.Command, cfg.Args...)
 	cmd.Dir = cfg.Dir
 	cmd.Env = os.Environ()
 	for k, v := range cfg.Env {
 		cmd.Env = append(cmd.Env, k+"="+v)
 	}
-	cmd.Stdout, cmd.Stderr = stdout, stderr
-	// Its own process group, so cancelling kills everything it started;
-	// Pdeathsig, so it dies with the plugin even if the plugin is killed.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	cmd.Cancel = func() error { return killGroup(cmd.Process.Pid) }
-	cmd.WaitDelay = killGrace + time.Second // a daemon holding the pipes must not hang us
-
-	sdk.Logger(ctx).Debug("exec", "command", cfg.Command, "args", cfg.Args, "dir", cfg.Dir)
-	err := cmd.Run()
+	err := runGroup(cmd, stdout, stderr)
 	stdout.flush()
 	stderr.flush()
 
@@ -134,13 +139,86 @@ func (execAction) Apply(ctx context.Context, req sdk.ApplyRequest, resp *sdk.App
 	case ctx.Err() != nil:
 		resp.Diagnostics.AddError(fmt.Sprintf("%s was cancelled", cfg.Command), "Its process group was killed.")
 	case err != nil && !errors.As(err, &exitErr):
-		resp.Diagnostics.AddAttributeError(attr("command"), fmt.Sprintf("Cannot run %s", cfg.Command), err.Error())
+		resp.Diagnostics.AddAttributeError(cty.GetAttrPath("command"), fmt.Sprintf("Cannot run %s", cfg.Command), err.Error())
 	case !allowed(code, cfg.AllowedExitCodes):
 		detail := fmt.Sprintf("Allowed exit codes: %v.", allowedCodes(cfg.AllowedExitCodes))
 		if tail := lastLines(stderr.captured(), 5); tail != "" {
 			detail = "Last lines of stderr:\n" + tail + "\n" + detail
 		}
 		resp.Diagnostics.AddError(fmt.Sprintf("%s exited with status %d", cfg.Command, code), detail)
+	}
+}
+
+// checkDir explains a working directory the command cannot run in, which
+// exec would report as the command not found ("fork/exec /usr/bin/pwd: no
+// such file or directory").
+func checkDir(dir string) string {
+	if dir == "" {
+		return ""
+	}
+	info, err := os.Stat(dir)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		wd, _ := os.Getwd()
+		return fmt.Sprintf("The directory %q does not exist (a relative dir is taken from %s). Create it in an earlier step, or fix dir.", dir, wd)
+	case err != nil:
+		return err.Error()
+	case !info.IsDir():
+		return fmt.Sprintf("%q is not a directory.", dir)
+	}
+	return ""
+}
+
+// runGroup runs the command in a process group of its own and, once the
+// command exited, kills what is left of the group: nothing a step started
+// outlives the step (a background job, a daemon that kept the group). A
+// process that left the group is re-parented to the plugin, a subreaper,
+// which kills it at the latest when the run ends.
+func runGroup(cmd *exec.Cmd, stdout, stderr *lineSink) error {
+	// Pdeathsig: it dies with the plugin even if the plugin is killed.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	cmd.Cancel = func() error { return killGroup(cmd.Process.Pid) }
+	cmd.WaitDelay = killGrace + time.Second // after a cancel, SIGKILL at the latest then
+	// Our own pipes rather than exec's copying goroutines, so that Wait
+	// returns when the command exits, even if a leftover holds its output.
+	outR, outW, err := os.Pipe()
+	if err != nil {
+		return err
+	}
+	errR, errW, err := os.Pipe()
+	if err != nil {
+		outR.Close()
+		outW.Close()
+		return err
+	}
+	readers := []*os.File{outR, errR}
+	defer closeAll(readers)
+	cmd.Stdout, cmd.Stderr = outW, errW
+	err = cmd.Start()
+	outW.Close() // the command has its copies
+	errW.Close()
+	if err != nil {
+		return err
+	}
+	var copying sync.WaitGroup
+	copying.Go(func() { _, _ = io.Copy(stdout, outR) })
+	copying.Go(func() { _, _ = io.Copy(stderr, errR) })
+	err = cmd.Wait()
+	_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) // what it left in its group
+	drained := make(chan struct{})
+	go func() { copying.Wait(); close(drained) }()
+	select {
+	case <-drained:
+	case <-time.After(time.Second): // an escaped process still holds the pipe
+		closeAll(readers)
+		<-drained
+	}
+	return err
+}
+
+func closeAll(files []*os.File) {
+	for _, f := range files {
+		f.Close()
 	}
 }
 
@@ -192,6 +270,22 @@ func (s *lineSink) Write(p []byte) (int, error) {
 		}
 		s.events.Log(s.stream, strings.TrimSuffix(string(s.partial[:i]), "\r"))
 		s.partial = s.partial[i+1:]
+	}
+	// A line without end is sent in pieces rather than held whole: 80 MB
+	// without a newline is still output, not a reason to fail.
+	for len(s.partial) > sdk.MaxLogLine {
+		n := sdk.MaxLogLine
+		for n > 0 && !utf8.RuneStart(s.partial[n]) {
+			n--
+		}
+		if n == 0 {
+			n = sdk.MaxLogLine
+		}
+		s.events.Log(s.stream, string(s.partial[:n]))
+		s.partial = s.partial[n:]
+	}
+	if len(s.partial) == 0 {
+		s.partial = nil // let the big buffer go
 	}
 	return len(p), nil
 }

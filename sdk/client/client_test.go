@@ -61,7 +61,7 @@ func TestSchemaCrossesTheWire(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s.Name != "testplugin" || s.Version != "1.2.3" || len(s.Actions) != 5 {
+	if s.Name != "testplugin" || s.Version != "1.2.3" || len(s.Actions) != 6 {
 		t.Fatalf("got %s %s with %d actions", s.Name, s.Version, len(s.Actions))
 	}
 	echo := s.Actions["echo"]
@@ -515,6 +515,9 @@ func TestPlanKind(t *testing.T) {
 	s, _ := p.Schema(t.Context())
 	if !s.Actions["echo"].HasValidateConfig || s.Actions["wait"].HasValidateConfig {
 		t.Errorf("HasValidateConfig: echo %v, wait %v", s.Actions["echo"].HasValidateConfig, s.Actions["wait"].HasValidateConfig)
+	}
+	if !s.Actions["greet"].AlwaysApply || s.Actions["echo"].AlwaysApply {
+		t.Errorf("AlwaysApply does not cross the wire: greet %v, echo %v", s.Actions["greet"].AlwaysApply, s.Actions["echo"].AlwaysApply)
 	}
 	for action, want := range map[string]sdk.PlanKind{
 		"greet": sdk.PlanNoChange, // said so
