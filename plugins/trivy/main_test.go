@@ -430,3 +430,39 @@ func TestOldTrivyIsRefused(t *testing.T) {
 		t.Errorf("detail %q", d.Detail)
 	}
 }
+
+// Steps of one run call the plugin concurrently; with one fresh cache the
+// DB is downloaded once and no scan reads it half-written.
+func TestConcurrentStepsShareOneCache(t *testing.T) {
+	w := setup(t)
+	runs := make([]*plugintest.Run, 4)
+	var wg sync.WaitGroup
+	for i := range runs {
+		tag := []string{"1.0.0", "1.0.1-vuln"}[i%2]
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			runs[i] = w.plugin.ApplyContext(t.Context(), "image", w.imageConfig(map[string]any{"image": w.env.Image(tag)}))
+		}()
+	}
+	wg.Wait()
+	downloads := 0
+	for i, run := range runs {
+		if run.Err != nil {
+			t.Fatalf("run %d: %v", i, run.Err)
+		}
+		if i%2 == 0 {
+			run.RequireSuccess(t)
+		} else {
+			requireError(t, run.Diagnostics, "CVE-2025-9230")
+		}
+		for _, l := range run.Logs("") {
+			if strings.Contains(l, "downloading it from") {
+				downloads++
+			}
+		}
+	}
+	if downloads != 1 {
+		t.Errorf("the DB was downloaded %d times, want once", downloads)
+	}
+}
