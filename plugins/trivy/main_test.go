@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -465,4 +466,38 @@ func TestConcurrentStepsShareOneCache(t *testing.T) {
 	if downloads != 1 {
 		t.Errorf("the DB was downloaded %d times, want once", downloads)
 	}
+}
+
+// A mirror that accepts connections and never answers must not hang the
+// step: cancelling it kills trivy's download and frees the cache for the
+// next step.
+func TestCancelledDownloadFreesTheCache(t *testing.T) {
+	w := setup(t)
+	silent, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer silent.Close()
+	go func() {
+		for {
+			c, err := silent.Accept()
+			if err != nil {
+				return
+			}
+			defer c.Close() // held open, never answered
+		}
+	}()
+	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Second)
+	defer cancel()
+	hung := w.plugin.ApplyContext(ctx, "image", plugintest.Object(map[string]any{"image": w.env.Image("1.0.0"),
+		"db_repository": silent.Addr().String() + "/trivy-db:2", "cache_dir": w.cache}))
+	if hung.Err == nil {
+		t.Fatalf("the download from a silent mirror did not stop at the deadline: %v", hung.Diagnostics)
+	}
+	next, cancel2 := context.WithTimeout(t.Context(), time.Minute) // a cache still locked fails here
+	defer cancel2()
+	start := time.Now()
+	run := w.plugin.ApplyContext(next, "image", w.imageConfig(map[string]any{"image": w.env.Image("1.0.0")}))
+	run.RequireSuccess(t)
+	t.Logf("the next step took %s", time.Since(start))
 }
