@@ -1,0 +1,98 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+)
+
+func TestRolloutStatusRollsOut(t *testing.T) {
+	env, p := sandbox(t)
+	deployment(t, env, "web", 2, "100m")
+	run := applyWithin(t, p, time.Minute, "rollout_status", cfg(map[string]any{"namespace": env.Namespace, "deployment": "web"}))
+	run.RequireSuccess(t)
+	if got := run.Output("workloads"); !got.Equals(stringList([]string{"deployment/web"})).True() {
+		t.Errorf("workloads %#v", got)
+	}
+	if len(run.Progress()) == 0 {
+		t.Error("no progress streamed")
+	}
+	if !logsContain(run, "deployment/web: 2/2 updated, 2/2 ready, 2/2 available") {
+		t.Errorf("no final progress line; logs:\n%v", run.Logs(""))
+	}
+}
+
+// A manifest names the workloads; a StatefulSet rolls out too.
+func TestRolloutStatusFromManifest(t *testing.T) {
+	env, p := sandbox(t)
+	deployment(t, env, "api", 1, "50m")
+	statefulSet(t, env, "cache", 2)
+	manifest := `
+apiVersion: v1
+kind: Service
+metadata: {name: api}
+spec: {ports: [{port: 80}]}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: api}
+---
+apiVersion: apps/v1
+kind: StatefulSet
+metadata: {name: cache}
+`
+	run := applyWithin(t, p, time.Minute, "rollout_status", cfg(map[string]any{"namespace": env.Namespace, "manifest": manifest}))
+	run.RequireSuccess(t)
+	want := stringList([]string{"deployment/api", "statefulset/cache"})
+	if got := run.Output("workloads"); !got.Equals(want).True() {
+		t.Errorf("workloads %#v, want %#v", got, want)
+	}
+}
+
+func TestRolloutStatusBySelector(t *testing.T) {
+	env, p := sandbox(t)
+	deployment(t, env, "one", 1, "50m")
+	run := applyWithin(t, p, time.Minute, "rollout_status", cfg(map[string]any{
+		"namespace": env.Namespace, "selector": map[string]any{"app": "one"}}))
+	run.RequireSuccess(t)
+	if got := run.Output("workloads"); !got.Equals(stringList([]string{"deployment/one"})).True() {
+		t.Errorf("workloads %#v", got)
+	}
+}
+
+// A deployment whose pods cannot be scheduled never rolls out: the step
+// fails at its deadline saying why.
+func TestRolloutStatusNeverReady(t *testing.T) {
+	env, p := sandbox(t)
+	deployment(t, env, "huge", 1, "100")
+	run := applyWithin(t, p, 6*time.Second, "rollout_status", cfg(map[string]any{"namespace": env.Namespace, "deployment": "huge"}))
+	requireFailure(t, run, "Not rolled out", "deployment/huge: 0/1 updated", "unschedulable", "Insufficient cpu")
+	if !logsContain(run, "Insufficient cpu") {
+		t.Errorf("the progress stream does not say why; logs:\n%v", run.Logs(""))
+	}
+}
+
+// Cancelling the step stops the watch promptly.
+func TestRolloutStatusCancelled(t *testing.T) {
+	env, p := sandbox(t)
+	deployment(t, env, "stuck", 1, "100")
+	ctx, cancel := context.WithCancel(t.Context())
+	time.AfterFunc(2*time.Second, cancel)
+	began := time.Now()
+	run := p.ApplyContext(ctx, "rollout_status", cfg(map[string]any{"namespace": env.Namespace, "deployment": "stuck"}))
+	took := time.Since(began)
+	if !errors.Is(run.Err, context.Canceled) {
+		t.Fatalf("want a cancelled call, got err %v, diagnostics %v", run.Err, run.Diagnostics)
+	}
+	if took > 10*time.Second {
+		t.Errorf("the watch took %s to stop after the cancel at 2s", took)
+	}
+	if len(run.Progress()) == 0 {
+		t.Error("no progress streamed before the cancel")
+	}
+	// The plugin process is still serving after a cancelled step.
+	if s := p.Schema(); s.Actions["rollout_status"] == nil {
+		t.Error("the plugin lost its schema")
+	}
+}
