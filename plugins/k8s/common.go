@@ -157,7 +157,7 @@ func stringList(items []string) cty.Value {
 }
 
 // sortedKeys returns the keys of m in order.
-func sortedKeys[V any](m map[string]V) []string { return slices.Sorted(maps.Keys(m)) }
+func sortedKeys[K ~string, V any](m map[K]V) []K { return slices.Sorted(maps.Keys(m)) }
 
 // plural is "1 pod" or "2 pods".
 func plural(n int, word string) string {

@@ -26,6 +26,7 @@ func newPlugin() sdk.Plugin {
 			"endpoints":      endpoints{c},
 			"no_restarts":    noRestarts{c},
 			"diagnose":       diagnose{c},
+			"capacity":       capacity{c},
 		},
 	}
 }
