@@ -27,6 +27,7 @@ func newPlugin() sdk.Plugin {
 			"no_restarts":    noRestarts{c},
 			"diagnose":       diagnose{c},
 			"capacity":       capacity{c},
+			"pod_security":   podSecurity{c},
 		},
 	}
 }

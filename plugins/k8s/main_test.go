@@ -209,3 +209,5 @@ func waitPending(t *testing.T, env *sandboxtest.Env, name string) {
 	}
 	t.Fatalf("no pod of %s reported unschedulable within 30s", name)
 }
+
+func stringVal(s string) cty.Value { return cty.StringVal(s) }
