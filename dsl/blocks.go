@@ -132,33 +132,78 @@ func (l *loader) environment(block *hcl.Block) {
 	}
 }
 
-var pluginSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{{Name: "source"}, {Name: "version"}}}
+// pluginMeta lists the plugin block's own arguments; every other attribute
+// is a setting of the plugin, checked against the schema it publishes.
+var pluginMeta = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{{Name: "source"}, {Name: "version"}, {Name: "alias"}}}
 
 func (l *loader) plugin(block *hcl.Block) {
 	name := block.Labels[0]
 	if !l.validName(block, "plugin") {
 		return
 	}
-	if prev, dup := l.cfg.Plugins[name]; dup {
-		l.duplicate(block, "plugin", prev.DeclRange)
+	content, settings, diags := block.Body.PartialContent(pluginMeta)
+	l.diags = append(l.diags, diags...)
+	for _, expr := range bodyExpressions(settings) {
+		l.scoped(expr, exprPlugin, nil)
+	}
+	req := l.pluginRequirement(name, block.DefRange)
+	if attr := content.Attributes["alias"]; attr != nil {
+		l.pluginAlias(req, attr, content, settings, block.DefRange)
 		return
 	}
-	content, diags := block.Body.Content(pluginSchema)
-	l.diags = append(l.diags, diags...)
-	p := &PluginRequirement{Name: name, Source: name, DeclRange: block.DefRange}
+	if req.Settings != nil {
+		l.duplicate(block, "plugin", req.DeclRange)
+		return
+	}
+	req.Settings, req.DeclRange = settings, block.DefRange
 	if attr := content.Attributes["source"]; attr != nil {
 		if s := l.staticString(attr); s != "" {
-			p.Source = s
+			req.Source = s
 		}
 	}
 	if attr := content.Attributes["version"]; attr != nil {
-		p.Version = l.staticString(attr)
-		if _, err := version.NewConstraint(p.Version); err != nil && p.Version != "" {
+		req.Version = l.staticString(attr)
+		if _, err := version.NewConstraint(req.Version); err != nil && req.Version != "" {
 			l.errorf(attr.Expr.Range(), "Invalid version constraint",
-				"%q is not a version constraint: %s. Write constraints like \">= 1.0, < 2.0\" or \"~> 1.2\".", p.Version, err)
+				"%q is not a version constraint: %s. Write constraints like \">= 1.0, < 2.0\" or \"~> 1.2\".", req.Version, err)
 		}
 	}
-	l.cfg.Plugins[name] = p
+}
+
+// pluginRequirement returns the plugin's requirement, adding it on first use.
+func (l *loader) pluginRequirement(name string, rng hcl.Range) *PluginRequirement {
+	req := l.cfg.Plugins[name]
+	if req == nil {
+		req = &PluginRequirement{Name: name, Source: name, Aliases: map[string]*PluginAlias{}, DeclRange: rng}
+		l.cfg.Plugins[name] = req
+	}
+	return req
+}
+
+// pluginAlias adds a `plugin "name" { alias = "x" }` configuration. Source
+// and version belong to the plugin, so only its unaliased block has them.
+func (l *loader) pluginAlias(req *PluginRequirement, attr *hcl.Attribute, content *hcl.BodyContent, settings hcl.Body, rng hcl.Range) {
+	alias := l.staticString(attr)
+	if alias == "" {
+		return
+	}
+	if !hclsyntax.ValidIdentifier(alias) {
+		l.errorf(attr.Expr.Range(), "Invalid plugin alias",
+			"%q is not a valid alias: use letters, digits, underscores and dashes, starting with a letter.", alias)
+		return
+	}
+	for _, meta := range []string{"source", "version"} {
+		if a := content.Attributes[meta]; a != nil {
+			l.errorf(a.NameRange, "Unexpected "+meta,
+				"An aliased plugin block configures the plugin again; its %s belongs in the plugin's block without alias.", meta)
+		}
+	}
+	if prev := req.Aliases[alias]; prev != nil {
+		l.errorf(attr.Expr.Range(), "Duplicate plugin alias",
+			"Plugin %q already has a configuration with alias %q at %s.", req.Name, alias, prev.DeclRange)
+		return
+	}
+	req.Aliases[alias] = &PluginAlias{Plugin: req.Name, Alias: alias, Settings: settings, DeclRange: rng}
 }
 
 var outputSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{

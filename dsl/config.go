@@ -97,11 +97,34 @@ type Environment struct {
 	DeclRange hcl.Range
 }
 
-// PluginRequirement is a `plugin "name"` block.
+// PluginRequirement is a plugin the pipeline uses: its unaliased
+// `plugin "name"` block, or just its name when it has none.
 type PluginRequirement struct {
 	Name, Source string
 	Version      string // a go-version constraint string, already checked to parse
-	DeclRange    hcl.Range
+	// Settings is the block's own attributes (beyond source, version and
+	// alias), decoded against the plugin's settings schema once it is
+	// known; nil when the plugin has no unaliased block.
+	Settings  hcl.Body
+	Aliases   map[string]*PluginAlias
+	DeclRange hcl.Range
+}
+
+// PluginAlias is a `plugin "name" { alias = "x" ... }` block: one more
+// configuration of the plugin, selected by a step's `plugin = name.x`, and
+// served by a process of its own.
+type PluginAlias struct {
+	Plugin, Alias string
+	Settings      hcl.Body
+	DeclRange     hcl.Range
+}
+
+// PluginConfigKey names one configuration of a plugin: "k8s" or "k8s.eu".
+func PluginConfigKey(plugin, alias string) string {
+	if alias == "" {
+		return plugin
+	}
+	return plugin + "." + alias
 }
 
 // Output is an `output "name"` block.
@@ -153,6 +176,9 @@ type Step struct {
 	Name, Stage string // Stage is "" for pipeline-level handlers
 	Kind        StepKind
 	Action      ActionRef
+	// PluginAlias selects a configuration of the action's plugin
+	// (`plugin = k8s.eu`); "" for the default one.
+	PluginAlias string
 	DependsOn   []Ref
 	// Meta-argument expressions; nil when absent.
 	When, ForEach, Timeout, ContinueOnError hcl.Expression
@@ -160,8 +186,9 @@ type Step struct {
 	Config                                  hcl.Body // everything but the meta-arguments
 	DeclRange                               hcl.Range
 
-	body hcl.Body // the whole step body, for References
-	refs []Ref
+	body        hcl.Body // the whole step body, for References
+	refs        []Ref
+	pluginRange hcl.Range // of the plugin meta-argument
 }
 
 // ActionRef is the value of `action = plugin.name`.
@@ -171,6 +198,9 @@ type ActionRef struct {
 }
 
 func (a ActionRef) String() string { return a.Plugin + "." + a.Name }
+
+// PluginConfigKey is the plugin configuration that runs the step.
+func (s *Step) PluginConfigKey() string { return PluginConfigKey(s.Action.Plugin, s.PluginAlias) }
 
 // Retry is a step's `retry { attempts, backoff }` block.
 type Retry struct {
@@ -193,20 +223,3 @@ func (r Ref) String() string { return r.Kind + "." + r.Name }
 // timeout, retry and continue_on_error. depends_on is not included (see
 // DependsOn). These are the step's implicit dependencies.
 func (s *Step) References() []Ref { return s.refs }
-
-// PluginRequirements returns every plugin the pipeline needs: those its
-// actions use, with the version constraint and source of their plugin block
-// when there is one (a plugin used without a block gets source = its name and
-// no constraint), plus declared plugins no action uses.
-func (c *Config) PluginRequirements() map[string]*PluginRequirement {
-	reqs := make(map[string]*PluginRequirement, len(c.Plugins))
-	for name, p := range c.Plugins {
-		reqs[name] = p
-	}
-	for _, s := range c.steps {
-		if p := s.Action.Plugin; p != "" && reqs[p] == nil {
-			reqs[p] = &PluginRequirement{Name: p, Source: p, DeclRange: s.Action.Range}
-		}
-	}
-	return reqs
-}

@@ -175,6 +175,7 @@ func (l *loader) finish(sources []source) {
 	l.indexSteps(l.cfg.Finally)
 	l.checkDependsOn()
 	l.checkReferences()
+	l.checkPlugins()
 }
 
 func (l *loader) errorf(subject hcl.Range, summary, format string, args ...any) {

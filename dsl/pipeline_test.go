@@ -133,7 +133,7 @@ stage "s" {
   }
 }
 `)
-	reqs := cfg.PluginRequirements()
+	reqs := cfg.Plugins
 	if len(reqs) != 2 || reqs["helm"].Version != "~> 1.2" || reqs["helm"].Source != "registry.local/helm" {
 		t.Errorf("helm requirement = %+v", reqs["helm"])
 	}

@@ -25,6 +25,7 @@ const (
 	exprStage
 	exprStep
 	exprOutput
+	exprPlugin
 )
 
 var scopes = map[exprScope]struct {
@@ -37,6 +38,7 @@ var scopes = map[exprScope]struct {
 	exprStage:       {"a stage", []string{"var", "local", "env", "step", "path", "pipeline"}},
 	exprStep:        {"a step", []string{"var", "local", "env", "step", "each", "path", "pipeline"}},
 	exprOutput:      {"an output", []string{"var", "local", "env", "step", "path", "pipeline"}},
+	exprPlugin:      {"a plugin block", []string{"var", "local", "env", "path", "pipeline"}},
 }
 
 // whyNot explains why a known root cannot be used in a scope.
@@ -217,6 +219,23 @@ func (l *loader) checkDependsOn() {
 	}
 }
 
+// checkPlugins gives every plugin a step uses a requirement (its name as
+// source, no constraint, when it has no block) and checks each step's
+// plugin alias.
+func (l *loader) checkPlugins() {
+	for _, s := range l.cfg.steps {
+		if s.Action.Plugin == "" {
+			continue
+		}
+		req := l.pluginRequirement(s.Action.Plugin, s.Action.Range)
+		if s.PluginAlias != "" && req.Aliases[s.PluginAlias] == nil {
+			l.errorf(s.pluginRange, "Unknown plugin configuration",
+				"Plugin %q has no configuration with alias %q.%s Declare it with plugin %q { alias = %q ... }.",
+				req.Name, s.PluginAlias, suggest(s.PluginAlias, slices.Sorted(maps.Keys(req.Aliases)), ""), req.Name, s.PluginAlias)
+		}
+	}
+}
+
 func (l *loader) checkRef(ref Ref) {
 	var declared []string
 	if ref.Kind == "step" {
@@ -244,6 +263,17 @@ func stepExpressions(body hcl.Body, skip string) []hcl.Expression {
 	}
 	var out []hcl.Expression
 	collectExpressions(sb, skip, true, &out)
+	return out
+}
+
+// bodyExpressions returns every expression of a body, nested blocks included.
+func bodyExpressions(body hcl.Body) []hcl.Expression {
+	sb, ok := body.(*hclsyntax.Body)
+	if !ok {
+		return nil
+	}
+	var out []hcl.Expression
+	collectExpressions(sb, "", false, &out)
 	return out
 }
 

@@ -18,7 +18,7 @@ var handlersSchema = &hcl.BodySchema{Blocks: []hcl.BlockHeaderSchema{{Type: "ste
 // the action's configuration.
 var metaSchema = &hcl.BodySchema{
 	Attributes: []hcl.AttributeSchema{
-		{Name: "action"}, {Name: "depends_on"}, {Name: "when"}, {Name: "for_each"},
+		{Name: "action"}, {Name: "plugin"}, {Name: "depends_on"}, {Name: "when"}, {Name: "for_each"},
 		{Name: "timeout"}, {Name: "continue_on_error"},
 	},
 	Blocks: []hcl.BlockHeaderSchema{{Type: "retry"}},
@@ -106,6 +106,9 @@ func (l *loader) step(block *hcl.Block, stage string, kind StepKind) *Step {
 		l.errorf(block.DefRange, "Missing action",
 			"Step %q has no action. Say what it does with action = PLUGIN.ACTION, for example action = std.exec.", s.Name)
 	}
+	if attr := attrs["plugin"]; attr != nil {
+		s.PluginAlias, s.pluginRange = l.stepPlugin(attr, s.Action)
+	}
 	if attr := attrs["depends_on"]; attr != nil {
 		s.DependsOn = l.dependsOn(attr)
 	}
@@ -168,6 +171,28 @@ func (l *loader) action(attr *hcl.Attribute) ActionRef {
 	l.errorf(attr.Expr.Range(), "Invalid action",
 		"An action is a plugin name and an action name, without quotes, like action = helm.upgrade.")
 	return ActionRef{Range: attr.Expr.Range()}
+}
+
+// stepPlugin decodes `plugin = k8s.eu`, the aliased configuration of the
+// action's plugin that runs the step; whether it exists is checked once
+// every file is loaded (checkPluginAliases).
+func (l *loader) stepPlugin(attr *hcl.Attribute, action ActionRef) (string, hcl.Range) {
+	rng := attr.Expr.Range()
+	traversal, diags := hcl.AbsTraversalForExpr(attr.Expr)
+	if !diags.HasErrors() && len(traversal) == 2 {
+		if alias, ok := traversal[1].(hcl.TraverseAttr); ok {
+			if action.Plugin != "" && traversal.RootName() != action.Plugin {
+				l.errorf(rng, "Plugin does not match the action",
+					"The step's action is from plugin %q, so its plugin configuration must be one of %q's, like plugin = %s.%s.",
+					action.Plugin, action.Plugin, action.Plugin, alias.Name)
+				return "", rng
+			}
+			return alias.Name, rng
+		}
+	}
+	l.errorf(rng, "Invalid plugin configuration",
+		"plugin selects an aliased configuration of the action's plugin, without quotes, like plugin = k8s.eu.")
+	return "", rng
 }
 
 // dependsOn decodes a list of step.NAME / stage.NAME references; whether

@@ -32,6 +32,37 @@ type ActionWithValidateConfig interface {
 type Plugin struct {
 	Name, Version string
 	Actions       map[string]Action
+
+	// Settings is the schema of the plugin block's own attributes, shared
+	// by every step of the plugin (Terraform's provider configuration):
+	//
+	//	plugin "k8s" {
+	//	  context = env.kube_context
+	//	}
+	//
+	// Nil: the plugin takes no settings, and a plugin block with any is an
+	// error at validate.
+	Settings *Block
+	// Configure receives the settings once per process, before any
+	// ValidateConfig, Plan or Apply; the SDK holds those calls until it
+	// has returned. Keep what it decodes where the actions can read it.
+	// Nil: the settings are checked against Settings and otherwise ignored.
+	Configure func(ctx context.Context, req ConfigureRequest, resp *ConfigureResponse)
+}
+
+// ConfigureRequest carries the plugin block's settings, conformed to
+// Plugin.Settings and wholly known. Sensitive attributes are marked.
+type ConfigureRequest struct {
+	Config cty.Value
+}
+
+// Decode decodes the settings into a struct with `cty:"name"` tags; see Decode.
+func (r ConfigureRequest) Decode(target any) error { return Decode(r.Config, target) }
+
+// ConfigureResponse collects the problems with the settings; attribute
+// paths point into the plugin block.
+type ConfigureResponse struct {
+	Diagnostics Diagnostics
 }
 
 // ValidateConfigRequest carries a step's config. It conforms to the schema:
@@ -58,8 +89,38 @@ type PlanRequest struct {
 // Decode decodes the config into a struct with `cty:"name"` tags; see Decode.
 func (r PlanRequest) Decode(target any) error { return Decode(r.Config, target) }
 
+// PlanKind says what Apply would do to the world.
+type PlanKind int
+
+const (
+	// PlanUnspecified leaves it to the host: a non-empty Change counts as
+	// PlanChange, an empty one as PlanRun.
+	PlanUnspecified PlanKind = iota
+	// PlanNoChange: the world already is as configured (a release with the
+	// same manifests and values). The host shows the step as unchanged.
+	PlanNoChange
+	// PlanChange: Apply changes the world; Change says how.
+	PlanChange
+	// PlanRun: Apply runs something whose effect is not a diff: a check,
+	// a scan, a command, a notification.
+	PlanRun
+)
+
+func (k PlanKind) String() string {
+	switch k {
+	case PlanNoChange:
+		return "no-change"
+	case PlanChange:
+		return "change"
+	case PlanRun:
+		return "run"
+	}
+	return "unspecified"
+}
+
 // PlanResponse says what Apply would do.
 type PlanResponse struct {
+	Kind    PlanKind
 	Summary string // one line: "run `make deploy` in ./app"
 	Change  string // human-readable detail, such as a diff; may be empty
 	// PlannedOutputs are the outputs as far as they are known now. Left as

@@ -10,8 +10,15 @@ import (
 // The plugin side's half of the wire format for schemas and diagnostics;
 // sdk/client decodes them.
 
-func encodeSchema(s *Schema) (*pb.GetSchema_Response, error) {
+func encodeSchema(s *Schema, validators map[string]bool) (*pb.GetSchema_Response, error) {
 	out := &pb.GetSchema_Response{Name: s.Name, Version: s.Version, Actions: map[string]*pb.Schema_Action{}}
+	if s.Settings != nil {
+		settings, err := encodeBlock(s.Settings)
+		if err != nil {
+			return nil, fmt.Errorf("plugin settings: %w", err)
+		}
+		out.PluginSettings = settings
+	}
 	for name, a := range s.Actions {
 		block, err := encodeBlock(&a.Block)
 		if err != nil {
@@ -21,7 +28,8 @@ func encodeSchema(s *Schema) (*pb.GetSchema_Response, error) {
 		if err != nil {
 			return nil, fmt.Errorf("action %s outputs: %w", name, err)
 		}
-		out.Actions[name] = &pb.Schema_Action{Description: a.Description, Block: block, Outputs: outputs}
+		out.Actions[name] = &pb.Schema_Action{Description: a.Description, Block: block, Outputs: outputs,
+			HasValidateConfig: validators[name]}
 	}
 	return out, nil
 }

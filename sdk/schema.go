@@ -9,9 +9,10 @@ import (
 	"github.com/zclconf/go-cty/cty"
 )
 
-// Schema is what a plugin publishes: its name, version and actions.
+// Schema is what a plugin publishes: its name, version, settings and actions.
 type Schema struct {
 	Name, Version string
+	Settings      *Block // the plugin block's attributes; nil: none
 	Actions       map[string]*ActionSchema
 }
 
@@ -21,6 +22,9 @@ type ActionSchema struct {
 	Description string
 	Block       Block // the config
 	Outputs     map[string]*Attribute
+	// HasValidateConfig is set by the SDK (from GetSchema) when the action
+	// implements ActionWithValidateConfig; authors leave it alone.
+	HasValidateConfig bool
 }
 
 // Block is a set of attributes and nested blocks: a step's config body.

@@ -31,6 +31,10 @@ type server struct {
 	running map[int]context.CancelFunc // for Stop
 	nextID  int
 	wg      sync.WaitGroup
+
+	configMu   sync.Mutex
+	configured bool
+	configDiag Diagnostics // what Configure said: its errors fail every later call
 }
 
 func newServer(p Plugin, logger hclog.Logger) (*server, error) {
@@ -51,11 +55,27 @@ func newServer(p Plugin, logger hclog.Logger) (*server, error) {
 		}
 		s.schemas[name] = &sch
 	}
+	if p.Settings != nil {
+		if err := p.Settings.validate(""); err != nil {
+			return nil, fmt.Errorf("plugin settings: invalid schema: %w", err)
+		}
+	}
 	var err error
-	if s.schema, err = encodeSchema(&Schema{Name: p.Name, Version: p.Version, Actions: s.schemas}); err != nil {
+	schema := &Schema{Name: p.Name, Version: p.Version, Settings: p.Settings, Actions: s.schemas}
+	if s.schema, err = encodeSchema(schema, s.validators()); err != nil {
 		return nil, err
 	}
 	return s, nil
+}
+
+// validators lists the actions with checks of their own, so hosts can skip
+// the ValidateConfig round trip for the others.
+func (s *server) validators() map[string]bool {
+	out := map[string]bool{}
+	for name, act := range s.plugin.Actions {
+		_, out[name] = act.(ActionWithValidateConfig)
+	}
+	return out
 }
 
 // begin registers a call so Stop and shutdown can cancel it.
@@ -106,8 +126,68 @@ func (s *server) GetSchema(context.Context, *pb.GetSchema_Request) (*pb.GetSchem
 	return s.schema, nil
 }
 
+func (s *server) ConfigurePlugin(ctx context.Context, req *pb.ConfigurePlugin_Request) (*pb.ConfigurePlugin_Response, error) {
+	ctx, done := s.begin(ctx)
+	defer done()
+	cfg, err := wire.DecodeValue(req.Config)
+	if err != nil {
+		return nil, status.Errorf(codes.InvalidArgument, "config: %v", err)
+	}
+	s.configMu.Lock()
+	defer s.configMu.Unlock()
+	if s.configured {
+		return nil, status.Error(codes.FailedPrecondition, "the plugin is already configured: ConfigurePlugin is called once per process")
+	}
+	s.configure(ctx, cfg)
+	return &pb.ConfigurePlugin_Response{Diagnostics: encodeDiags(s.configDiag)}, nil
+}
+
+// configure conforms the settings and hands them to the plugin's Configure.
+// The caller holds configMu.
+func (s *server) configure(ctx context.Context, cfg cty.Value) {
+	s.configured = true
+	settings := s.plugin.Settings
+	if settings == nil {
+		settings = &Block{}
+	}
+	cfg, diags := conformConfig(settings, cfg)
+	if !diags.HasErrors() && !cfg.IsWhollyKnown() {
+		diags.AddError("Plugin settings have unknown values",
+			"A plugin block may use variables, env, locals and functions, but not step outputs.")
+	}
+	if !diags.HasErrors() && s.plugin.Configure != nil {
+		var resp ConfigureResponse
+		s.guard("(configure)", &resp.Diagnostics, func() {
+			s.plugin.Configure(ctx, ConfigureRequest{Config: cfg}, &resp)
+		})
+		diags.Append(resp.Diagnostics...)
+	}
+	s.configDiag = diags
+}
+
+// ready configures the plugin with empty settings if the host did not (a
+// host older than ConfigurePlugin), and returns Configure's errors, which
+// fail every call: a plugin with bad settings serves nothing.
+func (s *server) ready(ctx context.Context) Diagnostics {
+	s.configMu.Lock()
+	defer s.configMu.Unlock()
+	if !s.configured {
+		s.configure(ctx, cty.EmptyObjectVal)
+	}
+	if !s.configDiag.HasErrors() {
+		return nil
+	}
+	var diags Diagnostics
+	diags.AddError(fmt.Sprintf("Plugin %s is not configured", s.plugin.Name),
+		fmt.Sprintf("Its settings were refused: %v", s.configDiag.Err()))
+	return diags
+}
+
 // prepare finds the action and conforms its config to the schema.
-func (s *server) prepare(action string, dv *pb.DynamicValue) (Action, *ActionSchema, cty.Value, Diagnostics, error) {
+func (s *server) prepare(ctx context.Context, action string, dv *pb.DynamicValue) (Action, *ActionSchema, cty.Value, Diagnostics, error) {
+	if diags := s.ready(ctx); diags.HasErrors() {
+		return nil, nil, cty.NilVal, diags, nil
+	}
 	act, ok := s.plugin.Actions[action]
 	if !ok {
 		var diags Diagnostics
@@ -121,22 +201,33 @@ func (s *server) prepare(action string, dv *pb.DynamicValue) (Action, *ActionSch
 	}
 	sch := s.schemas[action]
 	cfg, diags := conformConfig(&sch.Block, cfg)
+	if !diags.HasErrors() {
+		diags.Append(s.validate(ctx, action, act, cfg)...)
+	}
 	return act, sch, cfg, diags, nil
+}
+
+// validate runs the action's own checks. Every call runs them, not only
+// ValidateConfig: a config that would crash Plan or Apply (a bad regexp)
+// is refused with a diagnostic on its attribute by whatever host calls.
+func (s *server) validate(ctx context.Context, name string, act Action, cfg cty.Value) Diagnostics {
+	v, ok := act.(ActionWithValidateConfig)
+	if !ok {
+		return nil
+	}
+	var resp ValidateConfigResponse
+	s.guard(name, &resp.Diagnostics, func() {
+		v.ValidateConfig(ctx, ValidateConfigRequest{Config: cfg}, &resp)
+	})
+	return resp.Diagnostics
 }
 
 func (s *server) ValidateConfig(ctx context.Context, req *pb.ValidateConfig_Request) (*pb.ValidateConfig_Response, error) {
 	ctx, done := s.begin(ctx)
 	defer done()
-	act, _, cfg, diags, err := s.prepare(req.Action, req.Config)
+	_, _, _, diags, err := s.prepare(ctx, req.Action, req.Config)
 	if err != nil {
 		return nil, err
-	}
-	if v, ok := act.(ActionWithValidateConfig); ok && !diags.HasErrors() {
-		var resp ValidateConfigResponse
-		s.guard(req.Action, &resp.Diagnostics, func() {
-			v.ValidateConfig(ctx, ValidateConfigRequest{Config: cfg}, &resp)
-		})
-		diags.Append(resp.Diagnostics...)
 	}
 	return &pb.ValidateConfig_Response{Diagnostics: encodeDiags(diags)}, nil
 }
@@ -144,7 +235,7 @@ func (s *server) ValidateConfig(ctx context.Context, req *pb.ValidateConfig_Requ
 func (s *server) Plan(ctx context.Context, req *pb.Plan_Request) (*pb.Plan_Response, error) {
 	ctx, done := s.begin(ctx)
 	defer done()
-	act, sch, cfg, diags, err := s.prepare(req.Action, req.Config)
+	act, sch, cfg, diags, err := s.prepare(ctx, req.Action, req.Config)
 	if err != nil {
 		return nil, err
 	}
@@ -156,7 +247,7 @@ func (s *server) Plan(ctx context.Context, req *pb.Plan_Request) (*pb.Plan_Respo
 		act.Plan(ctx, PlanRequest{StepID: req.StepId, Config: cfg}, &resp)
 	})
 	diags.Append(resp.Diagnostics...)
-	out := &pb.Plan_Response{Summary: resp.Summary, Change: resp.Change, Fingerprint: resp.Fingerprint}
+	out := &pb.Plan_Response{Kind: pb.Plan_Response_Kind(resp.Kind), Summary: resp.Summary, Change: resp.Change, Fingerprint: resp.Fingerprint}
 	if !diags.HasErrors() {
 		planned, odiags := conformOutputs(sch, resp.PlannedOutputs, true)
 		diags.Append(odiags...)
@@ -171,7 +262,7 @@ func (s *server) Plan(ctx context.Context, req *pb.Plan_Request) (*pb.Plan_Respo
 func (s *server) Apply(req *pb.Apply_Request, stream pb.Plugin_ApplyServer) error {
 	ctx, done := s.begin(stream.Context())
 	defer done()
-	act, sch, cfg, diags, err := s.prepare(req.Action, req.Config)
+	act, sch, cfg, diags, err := s.prepare(ctx, req.Action, req.Config)
 	if err != nil {
 		return err
 	}

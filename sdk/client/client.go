@@ -180,6 +180,25 @@ func (p *Plugin) ValidateConfig(ctx context.Context, action string, config cty.V
 	return decodeDiags(resp.Diagnostics)
 }
 
+// Configure sends the plugin block's settings (wholly known; cty.NilVal:
+// none). Call it once, after Schema and before any other call. Problems
+// with the settings come back as diagnostics whose paths point into the
+// plugin block.
+func (p *Plugin) Configure(ctx context.Context, settings cty.Value) (sdk.Diagnostics, error) {
+	if settings == cty.NilVal {
+		settings = cty.EmptyObjectVal
+	}
+	dv, err := wire.EncodeValue(settings)
+	if err != nil {
+		return nil, fmt.Errorf("plugin %s: settings: %w", p.name, err)
+	}
+	resp, err := p.rpc.ConfigurePlugin(ctx, &pb.ConfigurePlugin_Request{Config: dv})
+	if err != nil {
+		return nil, p.callErr("ConfigurePlugin", err)
+	}
+	return decodeDiags(resp.Diagnostics)
+}
+
 // PlanRequest asks what an action would do.
 type PlanRequest struct {
 	Action string
@@ -189,6 +208,7 @@ type PlanRequest struct {
 
 // PlanResult is what the action would do.
 type PlanResult struct {
+	Kind            sdk.PlanKind // never PlanUnspecified: derived from Change for older plugins
 	Summary, Change string
 	PlannedOutputs  cty.Value // unknown where known only after apply
 	Fingerprint     string
@@ -213,8 +233,20 @@ func (p *Plugin) Plan(ctx context.Context, req PlanRequest) (*PlanResult, error)
 	if err != nil {
 		return nil, fmt.Errorf("plugin %s: Plan: planned outputs: %w", p.name, err)
 	}
-	return &PlanResult{Summary: resp.Summary, Change: resp.Change, PlannedOutputs: planned,
+	return &PlanResult{Kind: planKind(resp), Summary: resp.Summary, Change: resp.Change, PlannedOutputs: planned,
 		Fingerprint: resp.Fingerprint, Diagnostics: diags}, nil
+}
+
+// planKind is what the plugin said, or for a plugin older than the field:
+// a change when it described one, a run otherwise.
+func planKind(resp *pb.Plan_Response) sdk.PlanKind {
+	switch k := sdk.PlanKind(resp.Kind); {
+	case k >= sdk.PlanNoChange && k <= sdk.PlanRun:
+		return k
+	case resp.Change != "":
+		return sdk.PlanChange
+	}
+	return sdk.PlanRun
 }
 
 // ApplyRequest asks the plugin to do an action.

@@ -61,7 +61,7 @@ func TestSchemaCrossesTheWire(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s.Name != "testplugin" || s.Version != "1.2.3" || len(s.Actions) != 4 {
+	if s.Name != "testplugin" || s.Version != "1.2.3" || len(s.Actions) != 5 {
 		t.Fatalf("got %s %s with %d actions", s.Name, s.Version, len(s.Actions))
 	}
 	echo := s.Actions["echo"]
@@ -414,5 +414,124 @@ func TestCloseIsIdempotentAndKillsTheProcessGroup(t *testing.T) {
 	if _, err := p.Schema(t.Context()); err == nil {
 		// the schema is cached only after a first call; none was made
 		t.Error("a call on a closed plugin succeeded")
+	}
+}
+
+func TestSettingsReachActions(t *testing.T) {
+	p := launch(t, LaunchConfig{})
+	s, err := p.Schema(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Settings == nil || !s.Settings.Attributes["token"].Sensitive || s.Settings.Attributes["greeting"].Description == "" {
+		t.Fatalf("settings schema did not cross the wire: %+v", s.Settings)
+	}
+	diags, err := p.Configure(t.Context(), obj(map[string]cty.Value{
+		"greeting": cty.StringVal("ahoy"), "token": cty.StringVal("s3cret").Mark(sdk.Sensitive),
+	}))
+	if err != nil || len(diags) > 0 {
+		t.Fatalf("Configure: %v %v", diags, err)
+	}
+	res, err := p.Apply(t.Context(), ApplyRequest{Action: "greet", Config: obj(map[string]cty.Value{"name": cty.StringVal("Ann")})}, nil)
+	if err != nil || res.Diagnostics.HasErrors() {
+		t.Fatalf("Apply: %v %v", res, err)
+	}
+	if got := res.Outputs.GetAttr("said").AsString(); got != "ahoy, Ann" {
+		t.Errorf("said %q, want the configured greeting", got)
+	}
+	if !res.Outputs.GetAttr("token_set").True() {
+		t.Error("the sensitive setting did not arrive")
+	}
+	if _, err := p.Configure(t.Context(), cty.EmptyObjectVal); err == nil {
+		t.Error("a second Configure was accepted")
+	}
+}
+
+func TestRefusedSettingsFailEveryCall(t *testing.T) {
+	p := launch(t, LaunchConfig{})
+	diags, err := p.Configure(t.Context(), obj(map[string]cty.Value{"greeting": cty.StringVal("refuse")}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(diags) != 1 || diags[0].Summary != "Greeting refused" || sdk.FormatPath(diags[0].Attribute) != "greeting" {
+		t.Fatalf("diagnostics = %v", diags)
+	}
+	res, err := p.Plan(t.Context(), PlanRequest{Action: "greet", Config: obj(map[string]cty.Value{"name": cty.StringVal("Ann")})})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res.Diagnostics.HasErrors() || !strings.Contains(res.Diagnostics.Err().Error(), "Greeting refused") {
+		t.Errorf("Plan after refused settings: %v", res.Diagnostics)
+	}
+}
+
+func TestUnknownSettingIsRefused(t *testing.T) {
+	p := launch(t, LaunchConfig{})
+	diags, err := p.Configure(t.Context(), obj(map[string]cty.Value{"greting": cty.StringVal("hi")}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !diags.HasErrors() || !strings.Contains(diags.Err().Error(), "greting") {
+		t.Errorf("diagnostics = %v", diags)
+	}
+}
+
+// A host that never calls ConfigurePlugin (older than it) still gets a
+// configured plugin: Configure runs with every setting null.
+func TestUnconfiguredPluginUsesDefaults(t *testing.T) {
+	p := launch(t, LaunchConfig{})
+	res, err := p.Apply(t.Context(), ApplyRequest{Action: "greet", Config: obj(map[string]cty.Value{"name": cty.StringVal("Ann")})}, nil)
+	if err != nil || res.Diagnostics.HasErrors() {
+		t.Fatalf("Apply: %v %v", res, err)
+	}
+	if got := res.Outputs.GetAttr("said").AsString(); got != "hello, Ann" {
+		t.Errorf("said %q", got)
+	}
+}
+
+// ValidateConfig's checks guard Plan and Apply too, whatever the host calls.
+func TestValidateConfigRunsBeforePlanAndApply(t *testing.T) {
+	p := launch(t, LaunchConfig{})
+	bad := obj(map[string]cty.Value{"message": cty.StringVal("bad")})
+	plan, err := p.Plan(t.Context(), PlanRequest{Action: "echo", Config: bad})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(plan.Diagnostics) != 1 || plan.Diagnostics[0].Summary != "Message is bad" || plan.Summary != "" {
+		t.Errorf("Plan of an invalid config: %+v", plan)
+	}
+	var events []Event
+	res, err := p.Apply(t.Context(), ApplyRequest{Action: "echo", Config: bad}, func(e Event) { events = append(events, e) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Diagnostics) != 1 || sdk.FormatPath(res.Diagnostics[0].Attribute) != "message" || len(events) > 0 {
+		t.Errorf("Apply of an invalid config ran: %v, %d events", res.Diagnostics, len(events))
+	}
+}
+
+func TestPlanKind(t *testing.T) {
+	p := launch(t, LaunchConfig{})
+	s, _ := p.Schema(t.Context())
+	if !s.Actions["echo"].HasValidateConfig || s.Actions["wait"].HasValidateConfig {
+		t.Errorf("HasValidateConfig: echo %v, wait %v", s.Actions["echo"].HasValidateConfig, s.Actions["wait"].HasValidateConfig)
+	}
+	for action, want := range map[string]sdk.PlanKind{
+		"greet": sdk.PlanNoChange, // said so
+		"echo":  sdk.PlanChange,   // unspecified, with a change
+		"wait":  sdk.PlanRun,      // unspecified, without
+	} {
+		cfg := map[string]cty.Value{
+			"greet": obj(map[string]cty.Value{"name": cty.StringVal("x")}),
+			"echo":  obj(map[string]cty.Value{"message": cty.StringVal("x")}),
+			"wait":  obj(map[string]cty.Value{"duration": cty.StringVal("1s")}),
+		}[action]
+		res, err := p.Plan(t.Context(), PlanRequest{Action: action, Config: cfg})
+		if err != nil || res.Diagnostics.HasErrors() {
+			t.Fatalf("%s: %v %v", action, res, err)
+		}
+		if res.Kind != want {
+			t.Errorf("%s: kind %s, want %s", action, res.Kind, want)
+		}
 	}
 }

@@ -22,7 +22,15 @@ func decodeSchema(resp *pb.GetSchema_Response) (*sdk.Schema, error) {
 		if err != nil {
 			return nil, fmt.Errorf("action %s outputs: %w", name, err)
 		}
-		s.Actions[name] = &sdk.ActionSchema{Description: a.Description, Block: block, Outputs: outputs}
+		s.Actions[name] = &sdk.ActionSchema{Description: a.Description, Block: block, Outputs: outputs,
+			HasValidateConfig: a.HasValidateConfig}
+	}
+	if resp.PluginSettings != nil {
+		settings, err := decodeBlock(resp.PluginSettings)
+		if err != nil {
+			return nil, fmt.Errorf("plugin settings: %w", err)
+		}
+		s.Settings = &settings
 	}
 	return s, nil
 }

@@ -132,6 +132,60 @@ func (Schema_NestedBlock_Nesting) EnumDescriptor() ([]byte, []int) {
 	return file_plugin_proto_rawDescGZIP(), []int{3, 2, 0}
 }
 
+// What apply would do. UNSPECIFIED (a plugin older than this field):
+// the host treats a non-empty change as CHANGE and an empty one as RUN.
+type Plan_Response_Kind int32
+
+const (
+	Plan_Response_UNSPECIFIED Plan_Response_Kind = 0
+	Plan_Response_NO_CHANGE   Plan_Response_Kind = 1 // the world already is as configured: apply skips the step
+	Plan_Response_CHANGE      Plan_Response_Kind = 2 // apply changes the world; change says how
+	Plan_Response_RUN         Plan_Response_Kind = 3 // apply runs (a check, a scan, a command); nothing to diff
+)
+
+// Enum value maps for Plan_Response_Kind.
+var (
+	Plan_Response_Kind_name = map[int32]string{
+		0: "UNSPECIFIED",
+		1: "NO_CHANGE",
+		2: "CHANGE",
+		3: "RUN",
+	}
+	Plan_Response_Kind_value = map[string]int32{
+		"UNSPECIFIED": 0,
+		"NO_CHANGE":   1,
+		"CHANGE":      2,
+		"RUN":         3,
+	}
+)
+
+func (x Plan_Response_Kind) Enum() *Plan_Response_Kind {
+	p := new(Plan_Response_Kind)
+	*p = x
+	return p
+}
+
+func (x Plan_Response_Kind) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (Plan_Response_Kind) Descriptor() protoreflect.EnumDescriptor {
+	return file_plugin_proto_enumTypes[2].Descriptor()
+}
+
+func (Plan_Response_Kind) Type() protoreflect.EnumType {
+	return &file_plugin_proto_enumTypes[2]
+}
+
+func (x Plan_Response_Kind) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use Plan_Response_Kind.Descriptor instead.
+func (Plan_Response_Kind) EnumDescriptor() ([]byte, []int) {
+	return file_plugin_proto_rawDescGZIP(), []int{7, 1, 0}
+}
+
 // A cty value: msgpack (cty's own encoding, which keeps unknown values) plus
 // its type as cty JSON. Marks do not survive msgpack, so the paths of the
 // sensitive parts travel beside it and are re-marked on arrival.
@@ -381,6 +435,42 @@ func (*GetSchema) Descriptor() ([]byte, []int) {
 	return file_plugin_proto_rawDescGZIP(), []int{4}
 }
 
+type ConfigurePlugin struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ConfigurePlugin) Reset() {
+	*x = ConfigurePlugin{}
+	mi := &file_plugin_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ConfigurePlugin) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ConfigurePlugin) ProtoMessage() {}
+
+func (x *ConfigurePlugin) ProtoReflect() protoreflect.Message {
+	mi := &file_plugin_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ConfigurePlugin.ProtoReflect.Descriptor instead.
+func (*ConfigurePlugin) Descriptor() ([]byte, []int) {
+	return file_plugin_proto_rawDescGZIP(), []int{5}
+}
+
 type ValidateConfig struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	unknownFields protoimpl.UnknownFields
@@ -389,7 +479,7 @@ type ValidateConfig struct {
 
 func (x *ValidateConfig) Reset() {
 	*x = ValidateConfig{}
-	mi := &file_plugin_proto_msgTypes[5]
+	mi := &file_plugin_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -401,7 +491,7 @@ func (x *ValidateConfig) String() string {
 func (*ValidateConfig) ProtoMessage() {}
 
 func (x *ValidateConfig) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[5]
+	mi := &file_plugin_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -414,7 +504,7 @@ func (x *ValidateConfig) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ValidateConfig.ProtoReflect.Descriptor instead.
 func (*ValidateConfig) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{5}
+	return file_plugin_proto_rawDescGZIP(), []int{6}
 }
 
 type Plan struct {
@@ -425,7 +515,7 @@ type Plan struct {
 
 func (x *Plan) Reset() {
 	*x = Plan{}
-	mi := &file_plugin_proto_msgTypes[6]
+	mi := &file_plugin_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -437,7 +527,7 @@ func (x *Plan) String() string {
 func (*Plan) ProtoMessage() {}
 
 func (x *Plan) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[6]
+	mi := &file_plugin_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -450,7 +540,7 @@ func (x *Plan) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Plan.ProtoReflect.Descriptor instead.
 func (*Plan) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{6}
+	return file_plugin_proto_rawDescGZIP(), []int{7}
 }
 
 type Apply struct {
@@ -461,7 +551,7 @@ type Apply struct {
 
 func (x *Apply) Reset() {
 	*x = Apply{}
-	mi := &file_plugin_proto_msgTypes[7]
+	mi := &file_plugin_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -473,7 +563,7 @@ func (x *Apply) String() string {
 func (*Apply) ProtoMessage() {}
 
 func (x *Apply) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[7]
+	mi := &file_plugin_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -486,7 +576,7 @@ func (x *Apply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Apply.ProtoReflect.Descriptor instead.
 func (*Apply) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{7}
+	return file_plugin_proto_rawDescGZIP(), []int{8}
 }
 
 type Stop struct {
@@ -497,7 +587,7 @@ type Stop struct {
 
 func (x *Stop) Reset() {
 	*x = Stop{}
-	mi := &file_plugin_proto_msgTypes[8]
+	mi := &file_plugin_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -509,7 +599,7 @@ func (x *Stop) String() string {
 func (*Stop) ProtoMessage() {}
 
 func (x *Stop) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[8]
+	mi := &file_plugin_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -522,7 +612,7 @@ func (x *Stop) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Stop.ProtoReflect.Descriptor instead.
 func (*Stop) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{8}
+	return file_plugin_proto_rawDescGZIP(), []int{9}
 }
 
 type AttributePath_Step struct {
@@ -539,7 +629,7 @@ type AttributePath_Step struct {
 
 func (x *AttributePath_Step) Reset() {
 	*x = AttributePath_Step{}
-	mi := &file_plugin_proto_msgTypes[9]
+	mi := &file_plugin_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -551,7 +641,7 @@ func (x *AttributePath_Step) String() string {
 func (*AttributePath_Step) ProtoMessage() {}
 
 func (x *AttributePath_Step) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[9]
+	mi := &file_plugin_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -635,7 +725,7 @@ type Schema_Attribute struct {
 
 func (x *Schema_Attribute) Reset() {
 	*x = Schema_Attribute{}
-	mi := &file_plugin_proto_msgTypes[10]
+	mi := &file_plugin_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -647,7 +737,7 @@ func (x *Schema_Attribute) String() string {
 func (*Schema_Attribute) ProtoMessage() {}
 
 func (x *Schema_Attribute) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[10]
+	mi := &file_plugin_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -701,7 +791,7 @@ type Schema_Block struct {
 
 func (x *Schema_Block) Reset() {
 	*x = Schema_Block{}
-	mi := &file_plugin_proto_msgTypes[11]
+	mi := &file_plugin_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -713,7 +803,7 @@ func (x *Schema_Block) String() string {
 func (*Schema_Block) ProtoMessage() {}
 
 func (x *Schema_Block) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[11]
+	mi := &file_plugin_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -755,7 +845,7 @@ type Schema_NestedBlock struct {
 
 func (x *Schema_NestedBlock) Reset() {
 	*x = Schema_NestedBlock{}
-	mi := &file_plugin_proto_msgTypes[12]
+	mi := &file_plugin_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -767,7 +857,7 @@ func (x *Schema_NestedBlock) String() string {
 func (*Schema_NestedBlock) ProtoMessage() {}
 
 func (x *Schema_NestedBlock) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[12]
+	mi := &file_plugin_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -812,17 +902,20 @@ func (x *Schema_NestedBlock) GetMaxItems() int64 {
 }
 
 type Schema_Action struct {
-	state         protoimpl.MessageState       `protogen:"open.v1"`
-	Description   string                       `protobuf:"bytes,1,opt,name=description,proto3" json:"description,omitempty"`
-	Block         *Schema_Block                `protobuf:"bytes,2,opt,name=block,proto3" json:"block,omitempty"`                                                                               // the step's config
-	Outputs       map[string]*Schema_Attribute `protobuf:"bytes,3,rep,name=outputs,proto3" json:"outputs,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"` // step.<name>.<output>
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	state       protoimpl.MessageState       `protogen:"open.v1"`
+	Description string                       `protobuf:"bytes,1,opt,name=description,proto3" json:"description,omitempty"`
+	Block       *Schema_Block                `protobuf:"bytes,2,opt,name=block,proto3" json:"block,omitempty"`                                                                               // the step's config
+	Outputs     map[string]*Schema_Attribute `protobuf:"bytes,3,rep,name=outputs,proto3" json:"outputs,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"` // step.<name>.<output>
+	// The action has checks of its own beyond the schema: a host that
+	// validates many steps may skip ValidateConfig for actions without.
+	HasValidateConfig bool `protobuf:"varint,4,opt,name=has_validate_config,json=hasValidateConfig,proto3" json:"has_validate_config,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
 }
 
 func (x *Schema_Action) Reset() {
 	*x = Schema_Action{}
-	mi := &file_plugin_proto_msgTypes[13]
+	mi := &file_plugin_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -834,7 +927,7 @@ func (x *Schema_Action) String() string {
 func (*Schema_Action) ProtoMessage() {}
 
 func (x *Schema_Action) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[13]
+	mi := &file_plugin_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -871,6 +964,13 @@ func (x *Schema_Action) GetOutputs() map[string]*Schema_Attribute {
 	return nil
 }
 
+func (x *Schema_Action) GetHasValidateConfig() bool {
+	if x != nil {
+		return x.HasValidateConfig
+	}
+	return false
+}
+
 type GetSchema_Request struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	unknownFields protoimpl.UnknownFields
@@ -879,7 +979,7 @@ type GetSchema_Request struct {
 
 func (x *GetSchema_Request) Reset() {
 	*x = GetSchema_Request{}
-	mi := &file_plugin_proto_msgTypes[17]
+	mi := &file_plugin_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -891,7 +991,7 @@ func (x *GetSchema_Request) String() string {
 func (*GetSchema_Request) ProtoMessage() {}
 
 func (x *GetSchema_Request) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[17]
+	mi := &file_plugin_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -908,17 +1008,20 @@ func (*GetSchema_Request) Descriptor() ([]byte, []int) {
 }
 
 type GetSchema_Response struct {
-	state         protoimpl.MessageState    `protogen:"open.v1"`
-	Name          string                    `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
-	Version       string                    `protobuf:"bytes,2,opt,name=version,proto3" json:"version,omitempty"`
-	Actions       map[string]*Schema_Action `protobuf:"bytes,3,rep,name=actions,proto3" json:"actions,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	state   protoimpl.MessageState    `protogen:"open.v1"`
+	Name    string                    `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	Version string                    `protobuf:"bytes,2,opt,name=version,proto3" json:"version,omitempty"`
+	Actions map[string]*Schema_Action `protobuf:"bytes,3,rep,name=actions,proto3" json:"actions,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	// The attributes of the plugin block (kubeconfig, context, ...);
+	// absent: the plugin takes no settings.
+	PluginSettings *Schema_Block `protobuf:"bytes,4,opt,name=plugin_settings,json=pluginSettings,proto3" json:"plugin_settings,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *GetSchema_Response) Reset() {
 	*x = GetSchema_Response{}
-	mi := &file_plugin_proto_msgTypes[18]
+	mi := &file_plugin_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -930,7 +1033,7 @@ func (x *GetSchema_Response) String() string {
 func (*GetSchema_Response) ProtoMessage() {}
 
 func (x *GetSchema_Response) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[18]
+	mi := &file_plugin_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -967,6 +1070,101 @@ func (x *GetSchema_Response) GetActions() map[string]*Schema_Action {
 	return nil
 }
 
+func (x *GetSchema_Response) GetPluginSettings() *Schema_Block {
+	if x != nil {
+		return x.PluginSettings
+	}
+	return nil
+}
+
+type ConfigurePlugin_Request struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Config        *DynamicValue          `protobuf:"bytes,1,opt,name=config,proto3" json:"config,omitempty"` // wholly known; conforms to plugin_settings
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ConfigurePlugin_Request) Reset() {
+	*x = ConfigurePlugin_Request{}
+	mi := &file_plugin_proto_msgTypes[21]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ConfigurePlugin_Request) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ConfigurePlugin_Request) ProtoMessage() {}
+
+func (x *ConfigurePlugin_Request) ProtoReflect() protoreflect.Message {
+	mi := &file_plugin_proto_msgTypes[21]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ConfigurePlugin_Request.ProtoReflect.Descriptor instead.
+func (*ConfigurePlugin_Request) Descriptor() ([]byte, []int) {
+	return file_plugin_proto_rawDescGZIP(), []int{5, 0}
+}
+
+func (x *ConfigurePlugin_Request) GetConfig() *DynamicValue {
+	if x != nil {
+		return x.Config
+	}
+	return nil
+}
+
+type ConfigurePlugin_Response struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Diagnostics   []*Diagnostic          `protobuf:"bytes,1,rep,name=diagnostics,proto3" json:"diagnostics,omitempty"` // paths into the plugin block
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ConfigurePlugin_Response) Reset() {
+	*x = ConfigurePlugin_Response{}
+	mi := &file_plugin_proto_msgTypes[22]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ConfigurePlugin_Response) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ConfigurePlugin_Response) ProtoMessage() {}
+
+func (x *ConfigurePlugin_Response) ProtoReflect() protoreflect.Message {
+	mi := &file_plugin_proto_msgTypes[22]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ConfigurePlugin_Response.ProtoReflect.Descriptor instead.
+func (*ConfigurePlugin_Response) Descriptor() ([]byte, []int) {
+	return file_plugin_proto_rawDescGZIP(), []int{5, 1}
+}
+
+func (x *ConfigurePlugin_Response) GetDiagnostics() []*Diagnostic {
+	if x != nil {
+		return x.Diagnostics
+	}
+	return nil
+}
+
 type ValidateConfig_Request struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Action        string                 `protobuf:"bytes,1,opt,name=action,proto3" json:"action,omitempty"`
@@ -977,7 +1175,7 @@ type ValidateConfig_Request struct {
 
 func (x *ValidateConfig_Request) Reset() {
 	*x = ValidateConfig_Request{}
-	mi := &file_plugin_proto_msgTypes[20]
+	mi := &file_plugin_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -989,7 +1187,7 @@ func (x *ValidateConfig_Request) String() string {
 func (*ValidateConfig_Request) ProtoMessage() {}
 
 func (x *ValidateConfig_Request) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[20]
+	mi := &file_plugin_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1002,7 +1200,7 @@ func (x *ValidateConfig_Request) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ValidateConfig_Request.ProtoReflect.Descriptor instead.
 func (*ValidateConfig_Request) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{5, 0}
+	return file_plugin_proto_rawDescGZIP(), []int{6, 0}
 }
 
 func (x *ValidateConfig_Request) GetAction() string {
@@ -1028,7 +1226,7 @@ type ValidateConfig_Response struct {
 
 func (x *ValidateConfig_Response) Reset() {
 	*x = ValidateConfig_Response{}
-	mi := &file_plugin_proto_msgTypes[21]
+	mi := &file_plugin_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1040,7 +1238,7 @@ func (x *ValidateConfig_Response) String() string {
 func (*ValidateConfig_Response) ProtoMessage() {}
 
 func (x *ValidateConfig_Response) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[21]
+	mi := &file_plugin_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1053,7 +1251,7 @@ func (x *ValidateConfig_Response) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ValidateConfig_Response.ProtoReflect.Descriptor instead.
 func (*ValidateConfig_Response) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{5, 1}
+	return file_plugin_proto_rawDescGZIP(), []int{6, 1}
 }
 
 func (x *ValidateConfig_Response) GetDiagnostics() []*Diagnostic {
@@ -1074,7 +1272,7 @@ type Plan_Request struct {
 
 func (x *Plan_Request) Reset() {
 	*x = Plan_Request{}
-	mi := &file_plugin_proto_msgTypes[22]
+	mi := &file_plugin_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1086,7 +1284,7 @@ func (x *Plan_Request) String() string {
 func (*Plan_Request) ProtoMessage() {}
 
 func (x *Plan_Request) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[22]
+	mi := &file_plugin_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1099,7 +1297,7 @@ func (x *Plan_Request) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Plan_Request.ProtoReflect.Descriptor instead.
 func (*Plan_Request) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{6, 0}
+	return file_plugin_proto_rawDescGZIP(), []int{7, 0}
 }
 
 func (x *Plan_Request) GetAction() string {
@@ -1130,13 +1328,14 @@ type Plan_Response struct {
 	PlannedOutputs *DynamicValue          `protobuf:"bytes,3,opt,name=planned_outputs,json=plannedOutputs,proto3" json:"planned_outputs,omitempty"` // unknown where known only after apply
 	Fingerprint    string                 `protobuf:"bytes,4,opt,name=fingerprint,proto3" json:"fingerprint,omitempty"`                             // of what the plan observed
 	Diagnostics    []*Diagnostic          `protobuf:"bytes,5,rep,name=diagnostics,proto3" json:"diagnostics,omitempty"`
+	Kind           Plan_Response_Kind     `protobuf:"varint,6,opt,name=kind,proto3,enum=pipectl.plugin.v1.Plan_Response_Kind" json:"kind,omitempty"`
 	unknownFields  protoimpl.UnknownFields
 	sizeCache      protoimpl.SizeCache
 }
 
 func (x *Plan_Response) Reset() {
 	*x = Plan_Response{}
-	mi := &file_plugin_proto_msgTypes[23]
+	mi := &file_plugin_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1148,7 +1347,7 @@ func (x *Plan_Response) String() string {
 func (*Plan_Response) ProtoMessage() {}
 
 func (x *Plan_Response) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[23]
+	mi := &file_plugin_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1161,7 +1360,7 @@ func (x *Plan_Response) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Plan_Response.ProtoReflect.Descriptor instead.
 func (*Plan_Response) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{6, 1}
+	return file_plugin_proto_rawDescGZIP(), []int{7, 1}
 }
 
 func (x *Plan_Response) GetSummary() string {
@@ -1199,6 +1398,13 @@ func (x *Plan_Response) GetDiagnostics() []*Diagnostic {
 	return nil
 }
 
+func (x *Plan_Response) GetKind() Plan_Response_Kind {
+	if x != nil {
+		return x.Kind
+	}
+	return Plan_Response_UNSPECIFIED
+}
+
 type Apply_Request struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Action        string                 `protobuf:"bytes,1,opt,name=action,proto3" json:"action,omitempty"`
@@ -1210,7 +1416,7 @@ type Apply_Request struct {
 
 func (x *Apply_Request) Reset() {
 	*x = Apply_Request{}
-	mi := &file_plugin_proto_msgTypes[24]
+	mi := &file_plugin_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1222,7 +1428,7 @@ func (x *Apply_Request) String() string {
 func (*Apply_Request) ProtoMessage() {}
 
 func (x *Apply_Request) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[24]
+	mi := &file_plugin_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1235,7 +1441,7 @@ func (x *Apply_Request) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Apply_Request.ProtoReflect.Descriptor instead.
 func (*Apply_Request) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{7, 0}
+	return file_plugin_proto_rawDescGZIP(), []int{8, 0}
 }
 
 func (x *Apply_Request) GetAction() string {
@@ -1269,7 +1475,7 @@ type Apply_Log struct {
 
 func (x *Apply_Log) Reset() {
 	*x = Apply_Log{}
-	mi := &file_plugin_proto_msgTypes[25]
+	mi := &file_plugin_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1281,7 +1487,7 @@ func (x *Apply_Log) String() string {
 func (*Apply_Log) ProtoMessage() {}
 
 func (x *Apply_Log) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[25]
+	mi := &file_plugin_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1294,7 +1500,7 @@ func (x *Apply_Log) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Apply_Log.ProtoReflect.Descriptor instead.
 func (*Apply_Log) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{7, 1}
+	return file_plugin_proto_rawDescGZIP(), []int{8, 1}
 }
 
 func (x *Apply_Log) GetStream() string {
@@ -1321,7 +1527,7 @@ type Apply_Progress struct {
 
 func (x *Apply_Progress) Reset() {
 	*x = Apply_Progress{}
-	mi := &file_plugin_proto_msgTypes[26]
+	mi := &file_plugin_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1333,7 +1539,7 @@ func (x *Apply_Progress) String() string {
 func (*Apply_Progress) ProtoMessage() {}
 
 func (x *Apply_Progress) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[26]
+	mi := &file_plugin_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1346,7 +1552,7 @@ func (x *Apply_Progress) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Apply_Progress.ProtoReflect.Descriptor instead.
 func (*Apply_Progress) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{7, 2}
+	return file_plugin_proto_rawDescGZIP(), []int{8, 2}
 }
 
 func (x *Apply_Progress) GetFraction() float64 {
@@ -1374,7 +1580,7 @@ type Apply_Artifact struct {
 
 func (x *Apply_Artifact) Reset() {
 	*x = Apply_Artifact{}
-	mi := &file_plugin_proto_msgTypes[27]
+	mi := &file_plugin_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1386,7 +1592,7 @@ func (x *Apply_Artifact) String() string {
 func (*Apply_Artifact) ProtoMessage() {}
 
 func (x *Apply_Artifact) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[27]
+	mi := &file_plugin_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1399,7 +1605,7 @@ func (x *Apply_Artifact) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Apply_Artifact.ProtoReflect.Descriptor instead.
 func (*Apply_Artifact) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{7, 3}
+	return file_plugin_proto_rawDescGZIP(), []int{8, 3}
 }
 
 func (x *Apply_Artifact) GetName() string {
@@ -1433,7 +1639,7 @@ type Apply_Result struct {
 
 func (x *Apply_Result) Reset() {
 	*x = Apply_Result{}
-	mi := &file_plugin_proto_msgTypes[28]
+	mi := &file_plugin_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1445,7 +1651,7 @@ func (x *Apply_Result) String() string {
 func (*Apply_Result) ProtoMessage() {}
 
 func (x *Apply_Result) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[28]
+	mi := &file_plugin_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1458,7 +1664,7 @@ func (x *Apply_Result) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Apply_Result.ProtoReflect.Descriptor instead.
 func (*Apply_Result) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{7, 4}
+	return file_plugin_proto_rawDescGZIP(), []int{8, 4}
 }
 
 func (x *Apply_Result) GetOutputs() *DynamicValue {
@@ -1490,7 +1696,7 @@ type Apply_Event struct {
 
 func (x *Apply_Event) Reset() {
 	*x = Apply_Event{}
-	mi := &file_plugin_proto_msgTypes[29]
+	mi := &file_plugin_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1502,7 +1708,7 @@ func (x *Apply_Event) String() string {
 func (*Apply_Event) ProtoMessage() {}
 
 func (x *Apply_Event) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[29]
+	mi := &file_plugin_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1515,7 +1721,7 @@ func (x *Apply_Event) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Apply_Event.ProtoReflect.Descriptor instead.
 func (*Apply_Event) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{7, 5}
+	return file_plugin_proto_rawDescGZIP(), []int{8, 5}
 }
 
 func (x *Apply_Event) GetEvent() isApply_Event_Event {
@@ -1597,7 +1803,7 @@ type Stop_Request struct {
 
 func (x *Stop_Request) Reset() {
 	*x = Stop_Request{}
-	mi := &file_plugin_proto_msgTypes[30]
+	mi := &file_plugin_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1609,7 +1815,7 @@ func (x *Stop_Request) String() string {
 func (*Stop_Request) ProtoMessage() {}
 
 func (x *Stop_Request) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[30]
+	mi := &file_plugin_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1622,7 +1828,7 @@ func (x *Stop_Request) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Stop_Request.ProtoReflect.Descriptor instead.
 func (*Stop_Request) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{8, 0}
+	return file_plugin_proto_rawDescGZIP(), []int{9, 0}
 }
 
 type Stop_Response struct {
@@ -1633,7 +1839,7 @@ type Stop_Response struct {
 
 func (x *Stop_Response) Reset() {
 	*x = Stop_Response{}
-	mi := &file_plugin_proto_msgTypes[31]
+	mi := &file_plugin_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1645,7 +1851,7 @@ func (x *Stop_Response) String() string {
 func (*Stop_Response) ProtoMessage() {}
 
 func (x *Stop_Response) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[31]
+	mi := &file_plugin_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1658,7 +1864,7 @@ func (x *Stop_Response) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Stop_Response.ProtoReflect.Descriptor instead.
 func (*Stop_Response) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{8, 1}
+	return file_plugin_proto_rawDescGZIP(), []int{9, 1}
 }
 
 var File_plugin_proto protoreflect.FileDescriptor
@@ -1687,7 +1893,7 @@ const file_plugin_proto_rawDesc = "" +
 	"\bSeverity\x12\v\n" +
 	"\aINVALID\x10\x00\x12\t\n" +
 	"\x05ERROR\x10\x01\x12\v\n" +
-	"\aWARNING\x10\x02\"\x84\b\n" +
+	"\aWARNING\x10\x02\"\xb4\b\n" +
 	"\x06Schema\x1a\x84\x01\n" +
 	"\tAttribute\x12\x1b\n" +
 	"\ttype_json\x18\x01 \x01(\fR\btypeJson\x12\x1a\n" +
@@ -1715,40 +1921,54 @@ const file_plugin_proto_rawDesc = "" +
 	"\n" +
 	"\x06SINGLE\x10\x01\x12\b\n" +
 	"\x04LIST\x10\x02\x12\a\n" +
-	"\x03MAP\x10\x03\x1a\x8b\x02\n" +
+	"\x03MAP\x10\x03\x1a\xbb\x02\n" +
 	"\x06Action\x12 \n" +
 	"\vdescription\x18\x01 \x01(\tR\vdescription\x125\n" +
 	"\x05block\x18\x02 \x01(\v2\x1f.pipectl.plugin.v1.Schema.BlockR\x05block\x12G\n" +
-	"\aoutputs\x18\x03 \x03(\v2-.pipectl.plugin.v1.Schema.Action.OutputsEntryR\aoutputs\x1a_\n" +
+	"\aoutputs\x18\x03 \x03(\v2-.pipectl.plugin.v1.Schema.Action.OutputsEntryR\aoutputs\x12.\n" +
+	"\x13has_validate_config\x18\x04 \x01(\bR\x11hasValidateConfig\x1a_\n" +
 	"\fOutputsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x129\n" +
-	"\x05value\x18\x02 \x01(\v2#.pipectl.plugin.v1.Schema.AttributeR\x05value:\x028\x01\"\xfd\x01\n" +
+	"\x05value\x18\x02 \x01(\v2#.pipectl.plugin.v1.Schema.AttributeR\x05value:\x028\x01\"\xc7\x02\n" +
 	"\tGetSchema\x1a\t\n" +
-	"\aRequest\x1a\xe4\x01\n" +
+	"\aRequest\x1a\xae\x02\n" +
 	"\bResponse\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x18\n" +
 	"\aversion\x18\x02 \x01(\tR\aversion\x12L\n" +
-	"\aactions\x18\x03 \x03(\v22.pipectl.plugin.v1.GetSchema.Response.ActionsEntryR\aactions\x1a\\\n" +
+	"\aactions\x18\x03 \x03(\v22.pipectl.plugin.v1.GetSchema.Response.ActionsEntryR\aactions\x12H\n" +
+	"\x0fplugin_settings\x18\x04 \x01(\v2\x1f.pipectl.plugin.v1.Schema.BlockR\x0epluginSettings\x1a\\\n" +
 	"\fActionsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x126\n" +
-	"\x05value\x18\x02 \x01(\v2 .pipectl.plugin.v1.Schema.ActionR\x05value:\x028\x01\"\xb9\x01\n" +
+	"\x05value\x18\x02 \x01(\v2 .pipectl.plugin.v1.Schema.ActionR\x05value:\x028\x01\"\xa2\x01\n" +
+	"\x0fConfigurePlugin\x1aB\n" +
+	"\aRequest\x127\n" +
+	"\x06config\x18\x01 \x01(\v2\x1f.pipectl.plugin.v1.DynamicValueR\x06config\x1aK\n" +
+	"\bResponse\x12?\n" +
+	"\vdiagnostics\x18\x01 \x03(\v2\x1d.pipectl.plugin.v1.DiagnosticR\vdiagnostics\"\xb9\x01\n" +
 	"\x0eValidateConfig\x1aZ\n" +
 	"\aRequest\x12\x16\n" +
 	"\x06action\x18\x01 \x01(\tR\x06action\x127\n" +
 	"\x06config\x18\x02 \x01(\v2\x1f.pipectl.plugin.v1.DynamicValueR\x06config\x1aK\n" +
 	"\bResponse\x12?\n" +
-	"\vdiagnostics\x18\x01 \x03(\v2\x1d.pipectl.plugin.v1.DiagnosticR\vdiagnostics\"\xe7\x02\n" +
+	"\vdiagnostics\x18\x01 \x03(\v2\x1d.pipectl.plugin.v1.DiagnosticR\vdiagnostics\"\xdf\x03\n" +
 	"\x04Plan\x1as\n" +
 	"\aRequest\x12\x16\n" +
 	"\x06action\x18\x01 \x01(\tR\x06action\x12\x17\n" +
 	"\astep_id\x18\x02 \x01(\tR\x06stepId\x127\n" +
-	"\x06config\x18\x03 \x01(\v2\x1f.pipectl.plugin.v1.DynamicValueR\x06config\x1a\xe9\x01\n" +
+	"\x06config\x18\x03 \x01(\v2\x1f.pipectl.plugin.v1.DynamicValueR\x06config\x1a\xe1\x02\n" +
 	"\bResponse\x12\x18\n" +
 	"\asummary\x18\x01 \x01(\tR\asummary\x12\x16\n" +
 	"\x06change\x18\x02 \x01(\tR\x06change\x12H\n" +
 	"\x0fplanned_outputs\x18\x03 \x01(\v2\x1f.pipectl.plugin.v1.DynamicValueR\x0eplannedOutputs\x12 \n" +
 	"\vfingerprint\x18\x04 \x01(\tR\vfingerprint\x12?\n" +
-	"\vdiagnostics\x18\x05 \x03(\v2\x1d.pipectl.plugin.v1.DiagnosticR\vdiagnostics\"\xcd\x05\n" +
+	"\vdiagnostics\x18\x05 \x03(\v2\x1d.pipectl.plugin.v1.DiagnosticR\vdiagnostics\x129\n" +
+	"\x04kind\x18\x06 \x01(\x0e2%.pipectl.plugin.v1.Plan.Response.KindR\x04kind\";\n" +
+	"\x04Kind\x12\x0f\n" +
+	"\vUNSPECIFIED\x10\x00\x12\r\n" +
+	"\tNO_CHANGE\x10\x01\x12\n" +
+	"\n" +
+	"\x06CHANGE\x10\x02\x12\a\n" +
+	"\x03RUN\x10\x03\"\xcd\x05\n" +
 	"\x05Apply\x1as\n" +
 	"\aRequest\x12\x16\n" +
 	"\x06action\x18\x01 \x01(\tR\x06action\x12\x17\n" +
@@ -1777,9 +1997,10 @@ const file_plugin_proto_rawDesc = "" +
 	"\x04Stop\x1a\t\n" +
 	"\aRequest\x1a\n" +
 	"\n" +
-	"\bResponse2\xae\x03\n" +
+	"\bResponse2\x9a\x04\n" +
 	"\x06Plugin\x12X\n" +
-	"\tGetSchema\x12$.pipectl.plugin.v1.GetSchema.Request\x1a%.pipectl.plugin.v1.GetSchema.Response\x12g\n" +
+	"\tGetSchema\x12$.pipectl.plugin.v1.GetSchema.Request\x1a%.pipectl.plugin.v1.GetSchema.Response\x12j\n" +
+	"\x0fConfigurePlugin\x12*.pipectl.plugin.v1.ConfigurePlugin.Request\x1a+.pipectl.plugin.v1.ConfigurePlugin.Response\x12g\n" +
 	"\x0eValidateConfig\x12).pipectl.plugin.v1.ValidateConfig.Request\x1a*.pipectl.plugin.v1.ValidateConfig.Response\x12I\n" +
 	"\x04Plan\x12\x1f.pipectl.plugin.v1.Plan.Request\x1a .pipectl.plugin.v1.Plan.Response\x12K\n" +
 	"\x05Apply\x12 .pipectl.plugin.v1.Apply.Request\x1a\x1e.pipectl.plugin.v1.Apply.Event0\x01\x12I\n" +
@@ -1797,87 +2018,97 @@ func file_plugin_proto_rawDescGZIP() []byte {
 	return file_plugin_proto_rawDescData
 }
 
-var file_plugin_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_plugin_proto_msgTypes = make([]protoimpl.MessageInfo, 32)
+var file_plugin_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
+var file_plugin_proto_msgTypes = make([]protoimpl.MessageInfo, 35)
 var file_plugin_proto_goTypes = []any{
-	(Diagnostic_Severity)(0),        // 0: pipectl.plugin.v1.Diagnostic.Severity
-	(Schema_NestedBlock_Nesting)(0), // 1: pipectl.plugin.v1.Schema.NestedBlock.Nesting
-	(*DynamicValue)(nil),            // 2: pipectl.plugin.v1.DynamicValue
-	(*AttributePath)(nil),           // 3: pipectl.plugin.v1.AttributePath
-	(*Diagnostic)(nil),              // 4: pipectl.plugin.v1.Diagnostic
-	(*Schema)(nil),                  // 5: pipectl.plugin.v1.Schema
-	(*GetSchema)(nil),               // 6: pipectl.plugin.v1.GetSchema
-	(*ValidateConfig)(nil),          // 7: pipectl.plugin.v1.ValidateConfig
-	(*Plan)(nil),                    // 8: pipectl.plugin.v1.Plan
-	(*Apply)(nil),                   // 9: pipectl.plugin.v1.Apply
-	(*Stop)(nil),                    // 10: pipectl.plugin.v1.Stop
-	(*AttributePath_Step)(nil),      // 11: pipectl.plugin.v1.AttributePath.Step
-	(*Schema_Attribute)(nil),        // 12: pipectl.plugin.v1.Schema.Attribute
-	(*Schema_Block)(nil),            // 13: pipectl.plugin.v1.Schema.Block
-	(*Schema_NestedBlock)(nil),      // 14: pipectl.plugin.v1.Schema.NestedBlock
-	(*Schema_Action)(nil),           // 15: pipectl.plugin.v1.Schema.Action
-	nil,                             // 16: pipectl.plugin.v1.Schema.Block.AttributesEntry
-	nil,                             // 17: pipectl.plugin.v1.Schema.Block.BlocksEntry
-	nil,                             // 18: pipectl.plugin.v1.Schema.Action.OutputsEntry
-	(*GetSchema_Request)(nil),       // 19: pipectl.plugin.v1.GetSchema.Request
-	(*GetSchema_Response)(nil),      // 20: pipectl.plugin.v1.GetSchema.Response
-	nil,                             // 21: pipectl.plugin.v1.GetSchema.Response.ActionsEntry
-	(*ValidateConfig_Request)(nil),  // 22: pipectl.plugin.v1.ValidateConfig.Request
-	(*ValidateConfig_Response)(nil), // 23: pipectl.plugin.v1.ValidateConfig.Response
-	(*Plan_Request)(nil),            // 24: pipectl.plugin.v1.Plan.Request
-	(*Plan_Response)(nil),           // 25: pipectl.plugin.v1.Plan.Response
-	(*Apply_Request)(nil),           // 26: pipectl.plugin.v1.Apply.Request
-	(*Apply_Log)(nil),               // 27: pipectl.plugin.v1.Apply.Log
-	(*Apply_Progress)(nil),          // 28: pipectl.plugin.v1.Apply.Progress
-	(*Apply_Artifact)(nil),          // 29: pipectl.plugin.v1.Apply.Artifact
-	(*Apply_Result)(nil),            // 30: pipectl.plugin.v1.Apply.Result
-	(*Apply_Event)(nil),             // 31: pipectl.plugin.v1.Apply.Event
-	(*Stop_Request)(nil),            // 32: pipectl.plugin.v1.Stop.Request
-	(*Stop_Response)(nil),           // 33: pipectl.plugin.v1.Stop.Response
+	(Diagnostic_Severity)(0),         // 0: pipectl.plugin.v1.Diagnostic.Severity
+	(Schema_NestedBlock_Nesting)(0),  // 1: pipectl.plugin.v1.Schema.NestedBlock.Nesting
+	(Plan_Response_Kind)(0),          // 2: pipectl.plugin.v1.Plan.Response.Kind
+	(*DynamicValue)(nil),             // 3: pipectl.plugin.v1.DynamicValue
+	(*AttributePath)(nil),            // 4: pipectl.plugin.v1.AttributePath
+	(*Diagnostic)(nil),               // 5: pipectl.plugin.v1.Diagnostic
+	(*Schema)(nil),                   // 6: pipectl.plugin.v1.Schema
+	(*GetSchema)(nil),                // 7: pipectl.plugin.v1.GetSchema
+	(*ConfigurePlugin)(nil),          // 8: pipectl.plugin.v1.ConfigurePlugin
+	(*ValidateConfig)(nil),           // 9: pipectl.plugin.v1.ValidateConfig
+	(*Plan)(nil),                     // 10: pipectl.plugin.v1.Plan
+	(*Apply)(nil),                    // 11: pipectl.plugin.v1.Apply
+	(*Stop)(nil),                     // 12: pipectl.plugin.v1.Stop
+	(*AttributePath_Step)(nil),       // 13: pipectl.plugin.v1.AttributePath.Step
+	(*Schema_Attribute)(nil),         // 14: pipectl.plugin.v1.Schema.Attribute
+	(*Schema_Block)(nil),             // 15: pipectl.plugin.v1.Schema.Block
+	(*Schema_NestedBlock)(nil),       // 16: pipectl.plugin.v1.Schema.NestedBlock
+	(*Schema_Action)(nil),            // 17: pipectl.plugin.v1.Schema.Action
+	nil,                              // 18: pipectl.plugin.v1.Schema.Block.AttributesEntry
+	nil,                              // 19: pipectl.plugin.v1.Schema.Block.BlocksEntry
+	nil,                              // 20: pipectl.plugin.v1.Schema.Action.OutputsEntry
+	(*GetSchema_Request)(nil),        // 21: pipectl.plugin.v1.GetSchema.Request
+	(*GetSchema_Response)(nil),       // 22: pipectl.plugin.v1.GetSchema.Response
+	nil,                              // 23: pipectl.plugin.v1.GetSchema.Response.ActionsEntry
+	(*ConfigurePlugin_Request)(nil),  // 24: pipectl.plugin.v1.ConfigurePlugin.Request
+	(*ConfigurePlugin_Response)(nil), // 25: pipectl.plugin.v1.ConfigurePlugin.Response
+	(*ValidateConfig_Request)(nil),   // 26: pipectl.plugin.v1.ValidateConfig.Request
+	(*ValidateConfig_Response)(nil),  // 27: pipectl.plugin.v1.ValidateConfig.Response
+	(*Plan_Request)(nil),             // 28: pipectl.plugin.v1.Plan.Request
+	(*Plan_Response)(nil),            // 29: pipectl.plugin.v1.Plan.Response
+	(*Apply_Request)(nil),            // 30: pipectl.plugin.v1.Apply.Request
+	(*Apply_Log)(nil),                // 31: pipectl.plugin.v1.Apply.Log
+	(*Apply_Progress)(nil),           // 32: pipectl.plugin.v1.Apply.Progress
+	(*Apply_Artifact)(nil),           // 33: pipectl.plugin.v1.Apply.Artifact
+	(*Apply_Result)(nil),             // 34: pipectl.plugin.v1.Apply.Result
+	(*Apply_Event)(nil),              // 35: pipectl.plugin.v1.Apply.Event
+	(*Stop_Request)(nil),             // 36: pipectl.plugin.v1.Stop.Request
+	(*Stop_Response)(nil),            // 37: pipectl.plugin.v1.Stop.Response
 }
 var file_plugin_proto_depIdxs = []int32{
-	3,  // 0: pipectl.plugin.v1.DynamicValue.sensitive_paths:type_name -> pipectl.plugin.v1.AttributePath
-	11, // 1: pipectl.plugin.v1.AttributePath.steps:type_name -> pipectl.plugin.v1.AttributePath.Step
+	4,  // 0: pipectl.plugin.v1.DynamicValue.sensitive_paths:type_name -> pipectl.plugin.v1.AttributePath
+	13, // 1: pipectl.plugin.v1.AttributePath.steps:type_name -> pipectl.plugin.v1.AttributePath.Step
 	0,  // 2: pipectl.plugin.v1.Diagnostic.severity:type_name -> pipectl.plugin.v1.Diagnostic.Severity
-	3,  // 3: pipectl.plugin.v1.Diagnostic.attribute:type_name -> pipectl.plugin.v1.AttributePath
-	16, // 4: pipectl.plugin.v1.Schema.Block.attributes:type_name -> pipectl.plugin.v1.Schema.Block.AttributesEntry
-	17, // 5: pipectl.plugin.v1.Schema.Block.blocks:type_name -> pipectl.plugin.v1.Schema.Block.BlocksEntry
+	4,  // 3: pipectl.plugin.v1.Diagnostic.attribute:type_name -> pipectl.plugin.v1.AttributePath
+	18, // 4: pipectl.plugin.v1.Schema.Block.attributes:type_name -> pipectl.plugin.v1.Schema.Block.AttributesEntry
+	19, // 5: pipectl.plugin.v1.Schema.Block.blocks:type_name -> pipectl.plugin.v1.Schema.Block.BlocksEntry
 	1,  // 6: pipectl.plugin.v1.Schema.NestedBlock.nesting:type_name -> pipectl.plugin.v1.Schema.NestedBlock.Nesting
-	13, // 7: pipectl.plugin.v1.Schema.NestedBlock.block:type_name -> pipectl.plugin.v1.Schema.Block
-	13, // 8: pipectl.plugin.v1.Schema.Action.block:type_name -> pipectl.plugin.v1.Schema.Block
-	18, // 9: pipectl.plugin.v1.Schema.Action.outputs:type_name -> pipectl.plugin.v1.Schema.Action.OutputsEntry
-	12, // 10: pipectl.plugin.v1.Schema.Block.AttributesEntry.value:type_name -> pipectl.plugin.v1.Schema.Attribute
-	14, // 11: pipectl.plugin.v1.Schema.Block.BlocksEntry.value:type_name -> pipectl.plugin.v1.Schema.NestedBlock
-	12, // 12: pipectl.plugin.v1.Schema.Action.OutputsEntry.value:type_name -> pipectl.plugin.v1.Schema.Attribute
-	21, // 13: pipectl.plugin.v1.GetSchema.Response.actions:type_name -> pipectl.plugin.v1.GetSchema.Response.ActionsEntry
-	15, // 14: pipectl.plugin.v1.GetSchema.Response.ActionsEntry.value:type_name -> pipectl.plugin.v1.Schema.Action
-	2,  // 15: pipectl.plugin.v1.ValidateConfig.Request.config:type_name -> pipectl.plugin.v1.DynamicValue
-	4,  // 16: pipectl.plugin.v1.ValidateConfig.Response.diagnostics:type_name -> pipectl.plugin.v1.Diagnostic
-	2,  // 17: pipectl.plugin.v1.Plan.Request.config:type_name -> pipectl.plugin.v1.DynamicValue
-	2,  // 18: pipectl.plugin.v1.Plan.Response.planned_outputs:type_name -> pipectl.plugin.v1.DynamicValue
-	4,  // 19: pipectl.plugin.v1.Plan.Response.diagnostics:type_name -> pipectl.plugin.v1.Diagnostic
-	2,  // 20: pipectl.plugin.v1.Apply.Request.config:type_name -> pipectl.plugin.v1.DynamicValue
-	2,  // 21: pipectl.plugin.v1.Apply.Result.outputs:type_name -> pipectl.plugin.v1.DynamicValue
-	4,  // 22: pipectl.plugin.v1.Apply.Result.diagnostics:type_name -> pipectl.plugin.v1.Diagnostic
-	27, // 23: pipectl.plugin.v1.Apply.Event.log:type_name -> pipectl.plugin.v1.Apply.Log
-	28, // 24: pipectl.plugin.v1.Apply.Event.progress:type_name -> pipectl.plugin.v1.Apply.Progress
-	29, // 25: pipectl.plugin.v1.Apply.Event.artifact:type_name -> pipectl.plugin.v1.Apply.Artifact
-	30, // 26: pipectl.plugin.v1.Apply.Event.result:type_name -> pipectl.plugin.v1.Apply.Result
-	19, // 27: pipectl.plugin.v1.Plugin.GetSchema:input_type -> pipectl.plugin.v1.GetSchema.Request
-	22, // 28: pipectl.plugin.v1.Plugin.ValidateConfig:input_type -> pipectl.plugin.v1.ValidateConfig.Request
-	24, // 29: pipectl.plugin.v1.Plugin.Plan:input_type -> pipectl.plugin.v1.Plan.Request
-	26, // 30: pipectl.plugin.v1.Plugin.Apply:input_type -> pipectl.plugin.v1.Apply.Request
-	32, // 31: pipectl.plugin.v1.Plugin.Stop:input_type -> pipectl.plugin.v1.Stop.Request
-	20, // 32: pipectl.plugin.v1.Plugin.GetSchema:output_type -> pipectl.plugin.v1.GetSchema.Response
-	23, // 33: pipectl.plugin.v1.Plugin.ValidateConfig:output_type -> pipectl.plugin.v1.ValidateConfig.Response
-	25, // 34: pipectl.plugin.v1.Plugin.Plan:output_type -> pipectl.plugin.v1.Plan.Response
-	31, // 35: pipectl.plugin.v1.Plugin.Apply:output_type -> pipectl.plugin.v1.Apply.Event
-	33, // 36: pipectl.plugin.v1.Plugin.Stop:output_type -> pipectl.plugin.v1.Stop.Response
-	32, // [32:37] is the sub-list for method output_type
-	27, // [27:32] is the sub-list for method input_type
-	27, // [27:27] is the sub-list for extension type_name
-	27, // [27:27] is the sub-list for extension extendee
-	0,  // [0:27] is the sub-list for field type_name
+	15, // 7: pipectl.plugin.v1.Schema.NestedBlock.block:type_name -> pipectl.plugin.v1.Schema.Block
+	15, // 8: pipectl.plugin.v1.Schema.Action.block:type_name -> pipectl.plugin.v1.Schema.Block
+	20, // 9: pipectl.plugin.v1.Schema.Action.outputs:type_name -> pipectl.plugin.v1.Schema.Action.OutputsEntry
+	14, // 10: pipectl.plugin.v1.Schema.Block.AttributesEntry.value:type_name -> pipectl.plugin.v1.Schema.Attribute
+	16, // 11: pipectl.plugin.v1.Schema.Block.BlocksEntry.value:type_name -> pipectl.plugin.v1.Schema.NestedBlock
+	14, // 12: pipectl.plugin.v1.Schema.Action.OutputsEntry.value:type_name -> pipectl.plugin.v1.Schema.Attribute
+	23, // 13: pipectl.plugin.v1.GetSchema.Response.actions:type_name -> pipectl.plugin.v1.GetSchema.Response.ActionsEntry
+	15, // 14: pipectl.plugin.v1.GetSchema.Response.plugin_settings:type_name -> pipectl.plugin.v1.Schema.Block
+	17, // 15: pipectl.plugin.v1.GetSchema.Response.ActionsEntry.value:type_name -> pipectl.plugin.v1.Schema.Action
+	3,  // 16: pipectl.plugin.v1.ConfigurePlugin.Request.config:type_name -> pipectl.plugin.v1.DynamicValue
+	5,  // 17: pipectl.plugin.v1.ConfigurePlugin.Response.diagnostics:type_name -> pipectl.plugin.v1.Diagnostic
+	3,  // 18: pipectl.plugin.v1.ValidateConfig.Request.config:type_name -> pipectl.plugin.v1.DynamicValue
+	5,  // 19: pipectl.plugin.v1.ValidateConfig.Response.diagnostics:type_name -> pipectl.plugin.v1.Diagnostic
+	3,  // 20: pipectl.plugin.v1.Plan.Request.config:type_name -> pipectl.plugin.v1.DynamicValue
+	3,  // 21: pipectl.plugin.v1.Plan.Response.planned_outputs:type_name -> pipectl.plugin.v1.DynamicValue
+	5,  // 22: pipectl.plugin.v1.Plan.Response.diagnostics:type_name -> pipectl.plugin.v1.Diagnostic
+	2,  // 23: pipectl.plugin.v1.Plan.Response.kind:type_name -> pipectl.plugin.v1.Plan.Response.Kind
+	3,  // 24: pipectl.plugin.v1.Apply.Request.config:type_name -> pipectl.plugin.v1.DynamicValue
+	3,  // 25: pipectl.plugin.v1.Apply.Result.outputs:type_name -> pipectl.plugin.v1.DynamicValue
+	5,  // 26: pipectl.plugin.v1.Apply.Result.diagnostics:type_name -> pipectl.plugin.v1.Diagnostic
+	31, // 27: pipectl.plugin.v1.Apply.Event.log:type_name -> pipectl.plugin.v1.Apply.Log
+	32, // 28: pipectl.plugin.v1.Apply.Event.progress:type_name -> pipectl.plugin.v1.Apply.Progress
+	33, // 29: pipectl.plugin.v1.Apply.Event.artifact:type_name -> pipectl.plugin.v1.Apply.Artifact
+	34, // 30: pipectl.plugin.v1.Apply.Event.result:type_name -> pipectl.plugin.v1.Apply.Result
+	21, // 31: pipectl.plugin.v1.Plugin.GetSchema:input_type -> pipectl.plugin.v1.GetSchema.Request
+	24, // 32: pipectl.plugin.v1.Plugin.ConfigurePlugin:input_type -> pipectl.plugin.v1.ConfigurePlugin.Request
+	26, // 33: pipectl.plugin.v1.Plugin.ValidateConfig:input_type -> pipectl.plugin.v1.ValidateConfig.Request
+	28, // 34: pipectl.plugin.v1.Plugin.Plan:input_type -> pipectl.plugin.v1.Plan.Request
+	30, // 35: pipectl.plugin.v1.Plugin.Apply:input_type -> pipectl.plugin.v1.Apply.Request
+	36, // 36: pipectl.plugin.v1.Plugin.Stop:input_type -> pipectl.plugin.v1.Stop.Request
+	22, // 37: pipectl.plugin.v1.Plugin.GetSchema:output_type -> pipectl.plugin.v1.GetSchema.Response
+	25, // 38: pipectl.plugin.v1.Plugin.ConfigurePlugin:output_type -> pipectl.plugin.v1.ConfigurePlugin.Response
+	27, // 39: pipectl.plugin.v1.Plugin.ValidateConfig:output_type -> pipectl.plugin.v1.ValidateConfig.Response
+	29, // 40: pipectl.plugin.v1.Plugin.Plan:output_type -> pipectl.plugin.v1.Plan.Response
+	35, // 41: pipectl.plugin.v1.Plugin.Apply:output_type -> pipectl.plugin.v1.Apply.Event
+	37, // 42: pipectl.plugin.v1.Plugin.Stop:output_type -> pipectl.plugin.v1.Stop.Response
+	37, // [37:43] is the sub-list for method output_type
+	31, // [31:37] is the sub-list for method input_type
+	31, // [31:31] is the sub-list for extension type_name
+	31, // [31:31] is the sub-list for extension extendee
+	0,  // [0:31] is the sub-list for field type_name
 }
 
 func init() { file_plugin_proto_init() }
@@ -1885,12 +2116,12 @@ func file_plugin_proto_init() {
 	if File_plugin_proto != nil {
 		return
 	}
-	file_plugin_proto_msgTypes[9].OneofWrappers = []any{
+	file_plugin_proto_msgTypes[10].OneofWrappers = []any{
 		(*AttributePath_Step_AttributeName)(nil),
 		(*AttributePath_Step_ElementKeyString)(nil),
 		(*AttributePath_Step_ElementKeyInt)(nil),
 	}
-	file_plugin_proto_msgTypes[29].OneofWrappers = []any{
+	file_plugin_proto_msgTypes[32].OneofWrappers = []any{
 		(*Apply_Event_Log)(nil),
 		(*Apply_Event_Progress)(nil),
 		(*Apply_Event_Artifact)(nil),
@@ -1901,8 +2132,8 @@ func file_plugin_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_plugin_proto_rawDesc), len(file_plugin_proto_rawDesc)),
-			NumEnums:      2,
-			NumMessages:   32,
+			NumEnums:      3,
+			NumMessages:   35,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

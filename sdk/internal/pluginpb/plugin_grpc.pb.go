@@ -29,19 +29,24 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	Plugin_GetSchema_FullMethodName      = "/pipectl.plugin.v1.Plugin/GetSchema"
-	Plugin_ValidateConfig_FullMethodName = "/pipectl.plugin.v1.Plugin/ValidateConfig"
-	Plugin_Plan_FullMethodName           = "/pipectl.plugin.v1.Plugin/Plan"
-	Plugin_Apply_FullMethodName          = "/pipectl.plugin.v1.Plugin/Apply"
-	Plugin_Stop_FullMethodName           = "/pipectl.plugin.v1.Plugin/Stop"
+	Plugin_GetSchema_FullMethodName       = "/pipectl.plugin.v1.Plugin/GetSchema"
+	Plugin_ConfigurePlugin_FullMethodName = "/pipectl.plugin.v1.Plugin/ConfigurePlugin"
+	Plugin_ValidateConfig_FullMethodName  = "/pipectl.plugin.v1.Plugin/ValidateConfig"
+	Plugin_Plan_FullMethodName            = "/pipectl.plugin.v1.Plugin/Plan"
+	Plugin_Apply_FullMethodName           = "/pipectl.plugin.v1.Plugin/Apply"
+	Plugin_Stop_FullMethodName            = "/pipectl.plugin.v1.Plugin/Stop"
 )
 
 // PluginClient is the client API for Plugin service.
 //
 // For semantics around ctx use and closing/ending streaming RPCs, please refer to https://pkg.go.dev/google.golang.org/grpc/?tab=doc#ClientConn.NewStream.
 type PluginClient interface {
-	// The plugin's name, version and the schema of every action.
+	// The plugin's name, version, its settings' schema and every action's.
 	GetSchema(ctx context.Context, in *GetSchema_Request, opts ...grpc.CallOption) (*GetSchema_Response, error)
+	// The plugin block's settings, once per process, after GetSchema and
+	// before any ValidateConfig, Plan or Apply. A host may skip it when the
+	// plugin declares no settings (plugin_settings absent).
+	ConfigurePlugin(ctx context.Context, in *ConfigurePlugin_Request, opts ...grpc.CallOption) (*ConfigurePlugin_Response, error)
 	// Static checks of one step's config (may contain unknown values).
 	ValidateConfig(ctx context.Context, in *ValidateConfig_Request, opts ...grpc.CallOption) (*ValidateConfig_Response, error)
 	// What the action would do with this config, against the live world.
@@ -65,6 +70,16 @@ func (c *pluginClient) GetSchema(ctx context.Context, in *GetSchema_Request, opt
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(GetSchema_Response)
 	err := c.cc.Invoke(ctx, Plugin_GetSchema_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *pluginClient) ConfigurePlugin(ctx context.Context, in *ConfigurePlugin_Request, opts ...grpc.CallOption) (*ConfigurePlugin_Response, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ConfigurePlugin_Response)
+	err := c.cc.Invoke(ctx, Plugin_ConfigurePlugin_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -124,8 +139,12 @@ func (c *pluginClient) Stop(ctx context.Context, in *Stop_Request, opts ...grpc.
 // All implementations must embed UnimplementedPluginServer
 // for forward compatibility.
 type PluginServer interface {
-	// The plugin's name, version and the schema of every action.
+	// The plugin's name, version, its settings' schema and every action's.
 	GetSchema(context.Context, *GetSchema_Request) (*GetSchema_Response, error)
+	// The plugin block's settings, once per process, after GetSchema and
+	// before any ValidateConfig, Plan or Apply. A host may skip it when the
+	// plugin declares no settings (plugin_settings absent).
+	ConfigurePlugin(context.Context, *ConfigurePlugin_Request) (*ConfigurePlugin_Response, error)
 	// Static checks of one step's config (may contain unknown values).
 	ValidateConfig(context.Context, *ValidateConfig_Request) (*ValidateConfig_Response, error)
 	// What the action would do with this config, against the live world.
@@ -147,6 +166,9 @@ type UnimplementedPluginServer struct{}
 
 func (UnimplementedPluginServer) GetSchema(context.Context, *GetSchema_Request) (*GetSchema_Response, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetSchema not implemented")
+}
+func (UnimplementedPluginServer) ConfigurePlugin(context.Context, *ConfigurePlugin_Request) (*ConfigurePlugin_Response, error) {
+	return nil, status.Error(codes.Unimplemented, "method ConfigurePlugin not implemented")
 }
 func (UnimplementedPluginServer) ValidateConfig(context.Context, *ValidateConfig_Request) (*ValidateConfig_Response, error) {
 	return nil, status.Error(codes.Unimplemented, "method ValidateConfig not implemented")
@@ -195,6 +217,24 @@ func _Plugin_GetSchema_Handler(srv interface{}, ctx context.Context, dec func(in
 	}
 	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
 		return srv.(PluginServer).GetSchema(ctx, req.(*GetSchema_Request))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Plugin_ConfigurePlugin_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ConfigurePlugin_Request)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(PluginServer).ConfigurePlugin(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Plugin_ConfigurePlugin_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(PluginServer).ConfigurePlugin(ctx, req.(*ConfigurePlugin_Request))
 	}
 	return interceptor(ctx, in, info, handler)
 }
@@ -274,6 +314,10 @@ var Plugin_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "GetSchema",
 			Handler:    _Plugin_GetSchema_Handler,
+		},
+		{
+			MethodName: "ConfigurePlugin",
+			Handler:    _Plugin_ConfigurePlugin_Handler,
 		},
 		{
 			MethodName: "ValidateConfig",

@@ -15,15 +15,63 @@ import (
 )
 
 func main() {
+	p := &settings{}
 	sdk.Serve(sdk.Plugin{
 		Name:    "testplugin",
 		Version: "1.2.3",
+		Settings: &sdk.Block{Attributes: map[string]*sdk.Attribute{
+			"greeting": {Type: cty.String, Description: "How greet says hello."},
+			"token":    {Type: cty.String, Sensitive: true},
+		}},
+		Configure: p.configure,
 		Actions: map[string]sdk.Action{
 			"echo":  echo{},
 			"wait":  wait{},
 			"crash": crash{},
 			"panic": panicky{},
+			"greet": greet{p},
 		},
+	})
+}
+
+// settings are the plugin block's; Configure fills them before any call.
+type settings struct {
+	Greeting string `cty:"greeting"`
+	Token    string `cty:"token"`
+}
+
+func (s *settings) configure(_ context.Context, req sdk.ConfigureRequest, resp *sdk.ConfigureResponse) {
+	if err := req.Decode(s); err != nil {
+		resp.Diagnostics.AddError("Invalid settings", err.Error())
+		return
+	}
+	if s.Greeting == "refuse" {
+		resp.Diagnostics.AddAttributeError(cty.GetAttrPath("greeting"), "Greeting refused", "Pick a friendlier greeting.")
+	}
+	if s.Greeting == "" {
+		s.Greeting = "hello"
+	}
+}
+
+// greet says the configured greeting; it shows that settings reach actions.
+type greet struct{ settings *settings }
+
+func (greet) Schema() sdk.ActionSchema {
+	return sdk.ActionSchema{
+		Block:   sdk.Block{Attributes: map[string]*sdk.Attribute{"name": {Type: cty.String, Required: true}}},
+		Outputs: map[string]*sdk.Attribute{"said": {Type: cty.String}, "token_set": {Type: cty.Bool}},
+	}
+}
+
+func (g greet) Plan(_ context.Context, _ sdk.PlanRequest, resp *sdk.PlanResponse) {
+	resp.Kind = sdk.PlanNoChange
+	resp.Summary = "greet with " + g.settings.Greeting
+}
+
+func (g greet) Apply(_ context.Context, req sdk.ApplyRequest, resp *sdk.ApplyResponse) {
+	said := g.settings.Greeting + ", " + req.Config.GetAttr("name").AsString()
+	resp.Outputs = cty.ObjectVal(map[string]cty.Value{
+		"said": cty.StringVal(said), "token_set": cty.BoolVal(g.settings.Token != ""),
 	})
 }
 
