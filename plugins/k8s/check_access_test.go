@@ -45,9 +45,10 @@ func TestCheckAccessAsAdmin(t *testing.T) {
 // A ServiceAccount that may only read pods is refused everything else, and
 // the error lists every missing permission at once.
 func TestCheckAccessListsEveryMissingPermission(t *testing.T) {
+	t.Parallel()
 	env := sandboxtest.Cluster(t)
 	kubeconfig := limitedServiceAccount(t, env, "reader", []string{"get", "list"}, "pods")
-	p := start(t, kubeconfig)
+	p := start(t, map[string]any{"kubeconfig": kubeconfig})
 	run := p.Apply("check_access", cfg(map[string]any{
 		"namespace": env.Namespace,
 		"permissions": permissions(

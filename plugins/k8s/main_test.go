@@ -39,19 +39,29 @@ func TestMain(m *testing.M) {
 	sandboxtest.Main(m)
 }
 
-// start runs the plugin as a real subprocess pointed at kubeconfig.
-func start(t *testing.T, kubeconfig string) *plugintest.Plugin {
+// start runs the plugin as a real subprocess configured with settings,
+// as a pipeline's plugin "k8s" { ... } block does.
+func start(t *testing.T, settings map[string]any) *plugintest.Plugin {
 	t.Helper()
-	t.Setenv("KUBECONFIG", kubeconfig) // found as kubectl finds it
-	return plugintest.Start(t, pluginBin)
+	p := plugintest.Start(t, pluginBin)
+	diags, err := p.Configure(t.Context(), cfg(settings))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diags.HasErrors() {
+		t.Fatalf("configure: %v", diags.Err())
+	}
+	return p
 }
 
 // sandbox is a test's namespace of the shared sandbox and a plugin
-// pointed at it.
+// pointed at it. Tests that use it run in parallel: most of their time is
+// spent waiting on the cluster.
 func sandbox(t *testing.T) (*sandboxtest.Env, *plugintest.Plugin) {
 	t.Helper()
+	t.Parallel()
 	env := sandboxtest.Cluster(t)
-	return env, start(t, env.Kubeconfig)
+	return env, start(t, map[string]any{"kubeconfig": env.Kubeconfig})
 }
 
 func cfg(attrs map[string]any) cty.Value { return plugintest.Object(attrs) }
