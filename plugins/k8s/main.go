@@ -28,6 +28,7 @@ func newPlugin() sdk.Plugin {
 			"diagnose":       diagnose{c},
 			"capacity":       capacity{c},
 			"pod_security":   podSecurity{c},
+			"apply":          applyAction{c},
 		},
 	}
 }

@@ -16,7 +16,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/pipectl/pipectl/internal/sandboxtest"
-	"github.com/pipectl/pipectl/sdk"
 	"github.com/pipectl/pipectl/sdk/plugintest"
 )
 
@@ -176,8 +175,6 @@ func waitPodsReady(t *testing.T, env *sandboxtest.Env, name string, n int) []cor
 	t.Fatalf("%d pods of %s not ready within 30s", n, name)
 	return nil
 }
-
-var _ = sdk.Error
 
 func contains(s, sub string) bool { return strings.Contains(s, sub) }
 
