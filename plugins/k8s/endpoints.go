@@ -95,8 +95,7 @@ func waitEndpoints(ctx context.Context, cn *conn, ns, service string, want int, 
 		informers.WithTweakListOptions(func(o *metav1.ListOptions) { o.LabelSelector = sel.String() }))
 	epSlices := f.Discovery().V1().EndpointSlices()
 	inf := epSlices.Informer()
-	f.Start(wctx.Done())
-	defer f.Shutdown()
+	defer startInformers(wctx, f)()
 	prog := progress{events: events}
 	err = watchUntil(wctx, func() (bool, error) {
 		list, err := epSlices.Lister().EndpointSlices(ns).List(sel)

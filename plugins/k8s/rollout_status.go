@@ -148,8 +148,7 @@ func (w *rolloutWatch) run(ctx context.Context, cn *conn) error {
 	f := informers.NewSharedInformerFactoryWithOptions(cn.client, 0, informers.WithNamespace(w.ns))
 	deps, sts, dss, pods := f.Apps().V1().Deployments(), f.Apps().V1().StatefulSets(), f.Apps().V1().DaemonSets(), f.Core().V1().Pods()
 	infs := []cache.SharedIndexInformer{deps.Informer(), sts.Informer(), dss.Informer(), pods.Informer()}
-	f.Start(ctx.Done())
-	defer f.Shutdown()
+	defer startInformers(ctx, f)()
 	check := func() (bool, error) {
 		all, err := w.collect(deps.Lister().Deployments(w.ns), sts.Lister().StatefulSets(w.ns), dss.Lister().DaemonSets(w.ns))
 		if err != nil {

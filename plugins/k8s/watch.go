@@ -76,8 +76,7 @@ func watchPods(ctx context.Context, cn *conn, ns string, sel labels.Selector) (*
 		informers.WithTweakListOptions(func(o *metav1.ListOptions) { o.LabelSelector = sel.String() }))
 	pods := f.Core().V1().Pods()
 	w := &podWatch{informer: pods.Informer(), lister: pods.Lister().Pods(ns), selector: sel}
-	f.Start(ctx.Done())
-	return w, f.Shutdown
+	return w, startInformers(ctx, f)
 }
 
 // list returns the pods now, by name.
@@ -85,4 +84,16 @@ func (w *podWatch) list() ([]*corev1.Pod, error) {
 	pods, err := w.lister.List(w.selector)
 	slices.SortFunc(pods, func(a, b *corev1.Pod) int { return strings.Compare(a.Name, b.Name) })
 	return pods, err
+}
+
+// startInformers starts the factory's informers; the returned func stops
+// them and waits for them to end (Shutdown alone would wait forever for
+// informers whose stop channel is still open).
+func startInformers(ctx context.Context, f informers.SharedInformerFactory) (stop func()) {
+	ictx, cancel := context.WithCancel(ctx)
+	f.Start(ictx.Done())
+	return func() {
+		cancel()
+		f.Shutdown()
+	}
 }
