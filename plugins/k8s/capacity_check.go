@@ -99,10 +99,11 @@ func outOfRange(lrName, who string, item corev1.LimitRangeItem, requests, limits
 			out = append(out, fmt.Sprintf("limit range %s: %s requests %s %s, below the minimum %s", lrName, who, r, req.String(), min.String()))
 		}
 		if max, ok := item.Max[r]; ok {
+			if hasReq && req.Cmp(max) > 0 {
+				out = append(out, fmt.Sprintf("limit range %s: %s requests %s %s, above the maximum %s", lrName, who, r, req.String(), max.String()))
+			}
 			if hasLim && lim.Cmp(max) > 0 {
 				out = append(out, fmt.Sprintf("limit range %s: %s has a %s limit of %s, above the maximum %s", lrName, who, r, lim.String(), max.String()))
-			} else if !hasLim && hasReq && req.Cmp(max) > 0 {
-				out = append(out, fmt.Sprintf("limit range %s: %s requests %s %s, above the maximum %s", lrName, who, r, req.String(), max.String()))
 			}
 		}
 	}

@@ -67,7 +67,7 @@ func TestRolloutStatusNeverReady(t *testing.T) {
 	env, p := sandbox(t)
 	deployment(t, env, "huge", 1, "100")
 	run := applyWithin(t, p, 6*time.Second, "rollout_status", cfg(map[string]any{"namespace": env.Namespace, "deployment": "huge"}))
-	requireFailure(t, run, "Not rolled out", "deployment/huge: 0/1 updated", "unschedulable", "Insufficient cpu")
+	requireFailure(t, run, "Not rolled out", "deployment/huge:", "0/1 ready", "unschedulable", "Insufficient cpu")
 	if !logsContain(run, "Insufficient cpu") {
 		t.Errorf("the progress stream does not say why; logs:\n%v", run.Logs(""))
 	}
