@@ -82,24 +82,7 @@ func (a noRestarts) Apply(ctx context.Context, req sdk.ApplyRequest, resp *sdk.A
 	pw, stop := watchPods(wctx, cn, ns, sel)
 	defer stop()
 	m := &restartMonitor{start: time.Now(), window: window, progress: progress{events: req.Events}}
-	// Every pod update is checked as it arrives: a restart or a moment of
-	// unreadiness counts even if the pod is fine again by the next look.
-	reg, err := pw.informer.AddEventHandler(cache.ResourceEventHandlerFuncs{
-		AddFunc:    func(obj any) { m.update(obj) },
-		UpdateFunc: func(_, obj any) { m.update(obj) },
-	})
-	if err != nil {
-		resp.Diagnostics.AddError("Cannot watch pods", err.Error())
-		return
-	}
-	defer pw.informer.RemoveEventHandler(reg) //nolint:errcheck // best effort on the way out
-	err = watchUntil(wctx, func() (bool, error) {
-		pods, err := pw.list()
-		if err != nil {
-			return false, err
-		}
-		return false, m.check(pods)
-	}, pw.informer)
+	err = m.watch(wctx, pw)
 	failure, violations, pods := m.result()
 	switch {
 	case ctx.Err() != nil:
@@ -129,6 +112,27 @@ type restartMonitor struct {
 type podBaseline struct {
 	ready    bool
 	restarts map[string]int32 // by container
+}
+
+// watch checks every pod update as it arrives — a restart or a moment of
+// unreadiness counts even if the pod is fine again by the next look — and
+// the whole set on each change, until a violation or the window's end.
+func (m *restartMonitor) watch(ctx context.Context, pw *podWatch) error {
+	reg, err := pw.informer.AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc:    func(obj any) { m.update(obj) },
+		UpdateFunc: func(_, obj any) { m.update(obj) },
+	})
+	if err != nil {
+		return err
+	}
+	defer pw.informer.RemoveEventHandler(reg) //nolint:errcheck // best effort on the way out
+	return watchUntil(ctx, func() (bool, error) {
+		pods, err := pw.list()
+		if err != nil {
+			return false, err
+		}
+		return false, m.check(pods)
+	}, pw.informer)
 }
 
 // result is what the watch concluded, and the pods it watched.

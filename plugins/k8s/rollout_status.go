@@ -80,7 +80,7 @@ func (a rolloutStatus) Apply(ctx context.Context, req sdk.ApplyRequest, resp *sd
 		resp.Diagnostics.AddAttributeError(attr("selector"), "Invalid label selector", err.Error())
 		return
 	}
-	targets, err := rolloutTargets(cfg, req.Config.GetAttr("selector").IsNull())
+	targets, err := rolloutTargets(cfg)
 	if err != nil {
 		resp.Diagnostics.AddAttributeError(attr("manifest"), "Invalid manifest", err.Error())
 		return
@@ -104,9 +104,9 @@ func (a rolloutStatus) Apply(ctx context.Context, req sdk.ApplyRequest, resp *sd
 	resp.Outputs = cty.ObjectVal(map[string]cty.Value{"workloads": stringList(w.done)})
 }
 
-// rolloutTargets lists the named workloads as kind/name; bySelectorOnly
-// when selector is the only way they are named.
-func rolloutTargets(cfg rolloutConfig, noSelector bool) ([]string, error) {
+// rolloutTargets lists the workloads named by name or manifest, as
+// kind/name (the selector finds more as it watches).
+func rolloutTargets(cfg rolloutConfig) ([]string, error) {
 	var t []string
 	add := func(kind string, names []string) {
 		for _, n := range names {
