@@ -126,6 +126,10 @@ func (d *diagnosis) gather(ctx context.Context, cn *conn) error {
 	return nil
 }
 
+// maxLogFailures bounds the time lost on a cluster that serves no logs:
+// after that many failures and no success, the rest are not asked for.
+const maxLogFailures = 3
+
 // gatherLogs keeps the tail of each container's log; where the cluster
 // serves none (no kubelet, container never started) it keeps the reason.
 func (d *diagnosis) gatherLogs(ctx context.Context, cn *conn) {
@@ -136,16 +140,25 @@ func (d *diagnosis) gatherLogs(ctx context.Context, cn *conn) {
 	for _, p := range d.pods {
 		for _, c := range p.Spec.Containers {
 			key := p.Name + "/" + c.Name
-			lctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-			raw, err := cn.client.CoreV1().Pods(d.ns).GetLogs(p.Name, &corev1.PodLogOptions{Container: c.Name, TailLines: &d.logLines}).DoRaw(lctx)
-			cancel()
+			if len(d.logs) == 0 && len(d.logErrors) >= maxLogFailures {
+				d.logErrors[key] = fmt.Sprintf("not asked: the first %d requests for logs failed", maxLogFailures)
+				continue
+			}
+			text, err := d.tail(ctx, cn, p.Name, c.Name)
 			if err != nil {
 				d.logErrors[key] = firstLine(err.Error())
 				continue
 			}
-			d.logs[key] = string(raw)
+			d.logs[key] = text
 		}
 	}
+}
+
+func (d *diagnosis) tail(ctx context.Context, cn *conn, pod, container string) (string, error) {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	raw, err := cn.client.CoreV1().Pods(d.ns).GetLogs(pod, &corev1.PodLogOptions{Container: container, TailLines: &d.logLines}).DoRaw(ctx)
+	return string(raw), err
 }
 
 func firstLine(s string) string {
