@@ -69,7 +69,7 @@ func TestApplyPlanApplyNoChange(t *testing.T) {
 	}
 
 	upgrade := p.Plan("apply", cfg(map[string]any{"namespace": env.Namespace, "manifest": webManifest(env, "1.0.1-vuln")}))
-	if upgrade.Kind != sdk.PlanChange || !strings.Contains(upgrade.Change, "+        image: "+env.Image("1.0.1-vuln")) ||
+	if upgrade.Kind != sdk.PlanChange || !strings.Contains(upgrade.Change, "+      - image: "+env.Image("1.0.1-vuln")) ||
 		strings.Contains(upgrade.Change, "web-config") {
 		t.Errorf("upgrade plan %v %q:\n%s", upgrade.Kind, upgrade.Summary, upgrade.Change)
 	}

@@ -57,7 +57,11 @@ func (capacity) ValidateConfig(_ context.Context, req sdk.ValidateConfigRequest,
 		if !v.IsWhollyKnown() || v.IsNull() {
 			continue
 		}
-		if _, err := resourceList(v); err != nil {
+		m := map[string]string{}
+		for k, q := range v.AsValueMap() {
+			m[k] = q.AsString()
+		}
+		if _, err := resourceList(m); err != nil {
 			resp.Diagnostics.AddAttributeError(attr(name), "Invalid "+name, err.Error())
 		}
 	}
@@ -136,11 +140,11 @@ func capacityNeed(cfg capacityConfig, ranges []corev1.LimitRange, nodes int) (ne
 		}
 		return n, nil
 	}
-	requests, err := resourceList(cty.MapVal(stringMap(cfg.Requests)))
+	requests, err := resourceList(cfg.Requests)
 	if err != nil {
 		return need{}, &attrError{"requests", err}
 	}
-	limits, err := resourceList(cty.MapVal(stringMap(cfg.Limits)))
+	limits, err := resourceList(cfg.Limits)
 	if err != nil {
 		return need{}, &attrError{"limits", err}
 	}
@@ -154,18 +158,15 @@ func capacityNeed(cfg capacityConfig, ranges []corev1.LimitRange, nodes int) (ne
 }
 
 // resourceList reads { cpu = "500m", memory = "512Mi" }.
-func resourceList(v cty.Value) (corev1.ResourceList, error) {
+func resourceList(m map[string]string) (corev1.ResourceList, error) {
 	out := corev1.ResourceList{}
-	if v.IsNull() || v.LengthInt() == 0 {
-		return out, nil
-	}
-	for k, q := range v.AsValueMap() {
+	for _, k := range sortedKeys(m) {
 		if k != "cpu" && k != "memory" && k != "ephemeral-storage" {
 			return nil, fmt.Errorf("unknown resource %q: use cpu, memory or ephemeral-storage", k)
 		}
-		parsed, err := resource.ParseQuantity(q.AsString())
+		parsed, err := resource.ParseQuantity(m[k])
 		if err != nil {
-			return nil, fmt.Errorf("%s = %q is not a quantity (write \"500m\", \"1\", \"512Mi\", \"2Gi\")", k, q.AsString())
+			return nil, fmt.Errorf("%s = %q is not a quantity (write \"500m\", \"1\", \"512Mi\", \"2Gi\")", k, m[k])
 		}
 		out[corev1.ResourceName(k)] = parsed
 	}

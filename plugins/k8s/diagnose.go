@@ -140,6 +140,10 @@ func (d *diagnosis) gatherLogs(ctx context.Context, cn *conn) {
 	for _, p := range d.pods {
 		for _, c := range p.Spec.Containers {
 			key := p.Name + "/" + c.Name
+			if p.Spec.NodeName == "" {
+				d.logErrors[key] = "the pod was never scheduled to a node: it has no logs"
+				continue
+			}
 			if len(d.logs) == 0 && len(d.logErrors) >= maxLogFailures {
 				d.logErrors[key] = fmt.Sprintf("not asked: the first %d requests for logs failed", maxLogFailures)
 				continue

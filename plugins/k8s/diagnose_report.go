@@ -95,7 +95,11 @@ func (d *diagnosis) writeLogs(b *strings.Builder) {
 		b.WriteString("\nThe cluster served no logs (a cluster without kubelets, such as a kwok sandbox, has none; containers that never started have none either).\n")
 	}
 	for _, key := range sortedKeys(d.logs) {
-		fmt.Fprintf(b, "\n### %s (last %d lines)\n\n```\n%s\n```\n", key, d.logLines, strings.TrimRight(d.logs[key], "\n"))
+		text := strings.TrimRight(d.logs[key], "\n")
+		if text == "" {
+			text = "(empty)"
+		}
+		fmt.Fprintf(b, "\n### %s (last %d lines)\n\n```\n%s\n```\n", key, d.logLines, text)
 	}
 	for _, key := range sortedKeys(d.logErrors) {
 		fmt.Fprintf(b, "\n- %s: logs unavailable: %s\n", key, d.logErrors[key])

@@ -10,7 +10,6 @@ import (
 
 	"github.com/zclconf/go-cty/cty"
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/client-go/tools/cache"
 
 	"github.com/pipectl/pipectl/sdk"
 )
@@ -118,15 +117,7 @@ type podBaseline struct {
 // unreadiness counts even if the pod is fine again by the next look — and
 // the whole set on each change, until a violation or the window's end.
 func (m *restartMonitor) watch(ctx context.Context, pw *podWatch) error {
-	reg, err := pw.informer.AddEventHandler(cache.ResourceEventHandlerFuncs{
-		AddFunc:    func(obj any) { m.update(obj) },
-		UpdateFunc: func(_, obj any) { m.update(obj) },
-	})
-	if err != nil {
-		return err
-	}
-	defer pw.informer.RemoveEventHandler(reg) //nolint:errcheck // best effort on the way out
-	return watchUntil(ctx, func() (bool, error) {
+	return watchEach(ctx, m.update, func() (bool, error) {
 		pods, err := pw.list()
 		if err != nil {
 			return false, err

@@ -23,6 +23,12 @@ const resyncEvery = 5 * time.Second
 // must be started with ctx; watchUntil waits for their caches first. It is
 // watch-based: the API server pushes changes, nothing is polled.
 func watchUntil(ctx context.Context, check func() (done bool, err error), informers ...cache.SharedIndexInformer) error {
+	return watchEach(ctx, nil, check, informers...)
+}
+
+// watchEach is watchUntil that also hands every added or updated object to
+// seen (when not nil) before check runs for it.
+func watchEach(ctx context.Context, seen func(obj any), check func() (done bool, err error), informers ...cache.SharedIndexInformer) error {
 	changed := make(chan struct{}, 1)
 	notify := func() {
 		select {
@@ -30,9 +36,15 @@ func watchUntil(ctx context.Context, check func() (done bool, err error), inform
 		default:
 		}
 	}
+	see := func(obj any) {
+		if seen != nil {
+			seen(obj)
+		}
+		notify()
+	}
 	handler := cache.ResourceEventHandlerFuncs{
-		AddFunc:    func(any) { notify() },
-		UpdateFunc: func(any, any) { notify() },
+		AddFunc:    func(obj any) { see(obj) },
+		UpdateFunc: func(_, obj any) { see(obj) },
 		DeleteFunc: func(any) { notify() },
 	}
 	synced := make([]cache.InformerSynced, 0, len(informers))
