@@ -218,3 +218,18 @@ func waitPending(t *testing.T, env *sandboxtest.Env, name string) {
 }
 
 func stringVal(s string) cty.Value { return cty.StringVal(s) }
+
+func daemonSet(t *testing.T, env *sandboxtest.Env, name string) {
+	t.Helper()
+	labels := map[string]string{"app": name}
+	d := &appsv1.DaemonSet{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Labels: labels},
+		Spec: appsv1.DaemonSetSpec{
+			Selector: &metav1.LabelSelector{MatchLabels: labels},
+			Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: labels}, Spec: podSpec(env, "10m")},
+		},
+	}
+	if _, err := env.Client.AppsV1().DaemonSets(env.Namespace).Create(t.Context(), d, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"testing"
 	"time"
+
+	"github.com/pipectl/pipectl/sdk"
 )
 
 func TestRolloutStatusRollsOut(t *testing.T) {
@@ -23,11 +25,12 @@ func TestRolloutStatusRollsOut(t *testing.T) {
 	}
 }
 
-// A manifest names the workloads; a StatefulSet rolls out too.
+// A manifest names the workloads; StatefulSets and DaemonSets roll out too.
 func TestRolloutStatusFromManifest(t *testing.T) {
 	env, p := sandbox(t)
 	deployment(t, env, "api", 1, "50m")
 	statefulSet(t, env, "cache", 2)
+	daemonSet(t, env, "agent")
 	manifest := `
 apiVersion: v1
 kind: Service
@@ -41,10 +44,14 @@ metadata: {name: api}
 apiVersion: apps/v1
 kind: StatefulSet
 metadata: {name: cache}
+---
+apiVersion: apps/v1
+kind: DaemonSet
+metadata: {name: agent}
 `
 	run := applyWithin(t, p, time.Minute, "rollout_status", cfg(map[string]any{"namespace": env.Namespace, "manifest": manifest}))
 	run.RequireSuccess(t)
-	want := stringList([]string{"deployment/api", "statefulset/cache"})
+	want := stringList([]string{"daemonset/agent", "deployment/api", "statefulset/cache"})
 	if got := run.Output("workloads"); !got.Equals(want).True() {
 		t.Errorf("workloads %#v, want %#v", got, want)
 	}
@@ -94,5 +101,26 @@ func TestRolloutStatusCancelled(t *testing.T) {
 	// The plugin process is still serving after a cancelled step.
 	if s := p.Schema(); s.Actions["rollout_status"] == nil {
 		t.Error("the plugin lost its schema")
+	}
+}
+
+// Every check and wait plans as a run: it changes nothing.
+func TestChecksPlanAsRuns(t *testing.T) {
+	p := plugintestStart(t)
+	for action, config := range map[string]map[string]any{
+		"check_access":   {},
+		"secrets_exist":  {"names": []string{"db"}},
+		"capacity":       {"pods": 1, "requests": map[string]string{"cpu": "1"}},
+		"rollout_status": {"deployment": "web"},
+		"wait_ready":     {"selector": "app=web"},
+		"endpoints":      {"service": "web"},
+		"no_restarts":    {"selector": "app=web", "window": "1m"},
+		"pod_security":   {},
+		"diagnose":       {},
+	} {
+		plan := p.Plan(action, cfg(config))
+		if plan.Kind != sdk.PlanRun || plan.Summary == "" || plan.Diagnostics.HasErrors() {
+			t.Errorf("%s plans as %v %q %v", action, plan.Kind, plan.Summary, plan.Diagnostics)
+		}
 	}
 }
