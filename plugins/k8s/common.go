@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -122,24 +123,34 @@ func waitEnded(parent context.Context, diags *sdk.Diagnostics, summary string, w
 	diags.AddError(summary, strings.Join(why, "\n"))
 }
 
-// progress streams what a wait sees, as log lines when it changes and as
-// progress events.
+// waitError is the error that ended a wait, unless it is only the deadline
+// (which the summary already says).
+func waitError(err error) []string {
+	if err == nil || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+		return nil
+	}
+	return []string{err.Error()}
+}
+
+// progress streams what a wait sees: a progress event when the summary
+// changes, and the detail lines (per workload, per pod) as log lines when
+// they change.
 type progress struct {
-	events sdk.Events
-	last   string
+	events        sdk.Events
+	last, details string
 }
 
 func (p *progress) report(fraction float64, message string, details []string) {
-	line := message
-	if len(details) > 0 {
-		line += "\n  " + strings.Join(details, "\n  ")
+	if message != p.last {
+		p.last = message
+		p.events.Progress(fraction, message)
 	}
-	if line == p.last {
+	text := strings.Join(details, "\n")
+	if text == p.details {
 		return
 	}
-	p.last = line
-	p.events.Progress(fraction, message)
-	for _, l := range strings.Split(line, "\n") {
+	p.details = text
+	for _, l := range details {
 		p.events.Log(sdk.Stdout, l)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/zclconf/go-cty/cty"
 	discoveryv1 "k8s.io/api/discovery/v1"
@@ -77,9 +78,11 @@ func (a endpoints) Apply(ctx context.Context, req sdk.ApplyRequest, resp *sdk.Ap
 		resp.Diagnostics.AddAttributeError(attr("service"), summary, err.Error())
 		return
 	}
+	began := time.Now()
 	ready, report, err := waitEndpoints(ctx, cn, ns, cfg.Service, want, req.Events)
 	if err != nil {
-		waitEnded(ctx, &resp.Diagnostics, fmt.Sprintf("Service %s/%s has %d of %d ready endpoints", ns, cfg.Service, len(ready), want), report)
+		summary := fmt.Sprintf("Service %s/%s has %d of %d ready endpoints after %s", ns, cfg.Service, len(ready), want, time.Since(began).Round(100*time.Millisecond))
+		waitEnded(ctx, &resp.Diagnostics, summary, append(waitError(err), report...))
 		return
 	}
 	resp.Outputs = cty.ObjectVal(map[string]cty.Value{"ready": cty.NumberIntVal(int64(len(ready))), "addresses": stringList(ready)})
@@ -103,6 +106,9 @@ func waitEndpoints(ctx context.Context, cn *conn, ns, service string, want int, 
 			return false, err
 		}
 		ready, report = endpointStates(list)
+		if len(ready) == 0 && len(report) == 0 {
+			report = []string{"no endpoints at all: does the Service's selector match running pods?"}
+		}
 		prog.report(fraction(int32(len(ready)), int32(want)), fmt.Sprintf("service/%s: %d/%d ready endpoints", service, len(ready), want), report)
 		return len(ready) >= want, nil
 	}, inf)

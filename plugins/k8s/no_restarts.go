@@ -192,7 +192,9 @@ func (m *restartMonitor) begin(pods []*corev1.Pod) error {
 	case len(m.violations) > 0:
 		m.failure = "Pods are not ready at the start of the window"
 	default:
-		m.progress.report(0, fmt.Sprintf("watching %s for %s", plural(len(pods), "pod"), m.window), nil)
+		msg := fmt.Sprintf("watching %s for %s: %s", plural(len(pods), "pod"), m.window, strings.Join(sortedKeys(m.baseline), ", "))
+		m.progress.events.Log(sdk.Stdout, msg)
+		m.progress.report(0, msg, nil)
 		return nil
 	}
 	return fmt.Errorf("%s", m.failure)

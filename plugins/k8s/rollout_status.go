@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/zclconf/go-cty/cty"
 	corev1 "k8s.io/api/core/v1"
@@ -92,13 +93,14 @@ func (a rolloutStatus) Apply(ctx context.Context, req sdk.ApplyRequest, resp *sd
 	w := &rolloutWatch{ns: cn.namespaceOr(cfg.Namespace), targets: targets, selector: sel, progress: progress{events: req.Events}}
 	wctx, cancel := waitContext(ctx, defaultWait)
 	defer cancel()
+	began := time.Now()
 	if err := w.run(wctx, cn); err != nil {
-		why := append([]string{err.Error()}, w.lines...)
 		if w.failed {
-			resp.Diagnostics.AddError("Rollout failed", joinLines(why))
+			resp.Diagnostics.AddError("Rollout failed", joinLines(append([]string{err.Error()}, w.lines...)))
 			return
 		}
-		waitEnded(ctx, &resp.Diagnostics, fmt.Sprintf("Not rolled out in namespace %s", w.ns), why)
+		summary := fmt.Sprintf("Not rolled out in namespace %s after %s", w.ns, time.Since(began).Round(100*time.Millisecond))
+		waitEnded(ctx, &resp.Diagnostics, summary, append(waitError(err), w.lines...))
 		return
 	}
 	resp.Outputs = cty.ObjectVal(map[string]cty.Value{"workloads": stringList(w.done)})

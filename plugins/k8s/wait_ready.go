@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/zclconf/go-cty/cty"
 	corev1 "k8s.io/api/core/v1"
@@ -80,6 +81,7 @@ func (a waitReady) Apply(ctx context.Context, req sdk.ApplyRequest, resp *sdk.Ap
 	pw, stop := watchPods(wctx, cn, ns, sel)
 	defer stop()
 	prog := progress{events: req.Events}
+	began := time.Now()
 	var ready []string
 	var report []string
 	err = watchUntil(wctx, func() (bool, error) {
@@ -92,8 +94,9 @@ func (a waitReady) Apply(ctx context.Context, req sdk.ApplyRequest, resp *sdk.Ap
 		return len(ready) >= want, nil
 	}, pw.informer)
 	if err != nil {
-		summary := fmt.Sprintf("Only %d of %d pods ready in namespace %s", len(ready), want, ns)
-		waitEnded(ctx, &resp.Diagnostics, summary, append([]string{fmt.Sprintf("selector %s", sel)}, report...))
+		summary := fmt.Sprintf("Only %d of %d pods ready in namespace %s after %s", len(ready), want, ns, time.Since(began).Round(100*time.Millisecond))
+		why := append(waitError(err), fmt.Sprintf("selector %s", sel))
+		waitEnded(ctx, &resp.Diagnostics, summary, append(why, report...))
 		return
 	}
 	resp.Outputs = cty.ObjectVal(map[string]cty.Value{"ready": cty.NumberIntVal(int64(len(ready))), "pods": stringList(ready)})
