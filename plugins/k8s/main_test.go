@@ -40,7 +40,7 @@ func TestMain(m *testing.M) {
 
 // start runs the plugin as a real subprocess configured with settings,
 // as a pipeline's plugin "k8s" { ... } block does.
-func start(t *testing.T, settings map[string]any) *plugintest.Plugin {
+func start(t testing.TB, settings map[string]any) *plugintest.Plugin {
 	t.Helper()
 	p := plugintest.Start(t, pluginBin)
 	diags, err := p.Configure(t.Context(), cfg(settings))
@@ -121,7 +121,7 @@ func TestSchemaDocumentsEveryAction(t *testing.T) {
 
 // deployment creates a Deployment of replicas pods asking for cpu each,
 // labelled app=name.
-func deployment(t *testing.T, env *sandboxtest.Env, name string, replicas int32, cpu string) *appsv1.Deployment {
+func deployment(t testing.TB, env *sandboxtest.Env, name string, replicas int32, cpu string) *appsv1.Deployment {
 	t.Helper()
 	labels := map[string]string{"app": name}
 	d := &appsv1.Deployment{
