@@ -30,9 +30,11 @@ func TestNoRestartsRestartInsideTheWindow(t *testing.T) {
 	env, p := sandbox(t)
 	deployment(t, env, "flaky", 1, "50m")
 	pod := waitPodsReady(t, env, "flaky", 1)[0]
-	time.AfterFunc(1500*time.Millisecond, func() { simulateRestart(t, env, pod.Name, "OOMKilled") })
+	restarted := make(chan time.Time, 1)
+	time.AfterFunc(1500*time.Millisecond, func() { simulateRestart(t, env, pod.Name, "OOMKilled"); restarted <- time.Now() })
 	run := applyWithin(t, p, time.Minute, "no_restarts", cfg(map[string]any{"namespace": env.Namespace, "selector": "app=flaky", "window": "30s"}))
 	requireFailure(t, run, "restarted or became unready", "pod "+pod.Name+", container app: restarted 1 time", "OOMKilled")
+	t.Logf("failed %s after the restart was written", time.Since(<-restarted))
 }
 
 func TestNoRestartsPodBecomesUnready(t *testing.T) {

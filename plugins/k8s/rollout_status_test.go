@@ -95,6 +95,7 @@ func TestRolloutStatusCancelled(t *testing.T) {
 	if took > 10*time.Second {
 		t.Errorf("the watch took %s to stop after the cancel at 2s", took)
 	}
+	t.Logf("returned %s after the cancel", took-2*time.Second)
 	if len(run.Progress()) == 0 {
 		t.Error("no progress streamed before the cancel")
 	}
