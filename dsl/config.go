@@ -14,6 +14,7 @@ import (
 	"github.com/zclconf/go-cty/cty"
 	"maps"
 	"slices"
+	"strings"
 )
 
 // SensitiveMark is the cty mark carried by sensitive values (sensitive
@@ -117,6 +118,23 @@ type PluginAlias struct {
 	Plugin, Alias string
 	Settings      hcl.Body
 	DeclRange     hcl.Range
+}
+
+// PluginSettings returns the settings body of a plugin configuration
+// ("k8s" or "k8s.eu") and the range of its block; the body is nil when the
+// plugin has no block for it.
+func (c *Config) PluginSettings(key string) (hcl.Body, hcl.Range) {
+	name, alias, _ := strings.Cut(key, ".")
+	req := c.Plugins[name]
+	switch {
+	case req == nil:
+		return nil, hcl.Range{}
+	case alias == "":
+		return req.Settings, req.DeclRange
+	case req.Aliases[alias] != nil:
+		return req.Aliases[alias].Settings, req.Aliases[alias].DeclRange
+	}
+	return nil, req.DeclRange
 }
 
 // PluginConfigKey names one configuration of a plugin: "k8s" or "k8s.eu".

@@ -280,7 +280,7 @@ func bodyExpressions(body hcl.Body) []hcl.Expression {
 func collectExpressions(b *hclsyntax.Body, skip string, top bool, out *[]hcl.Expression) {
 	attrs := make([]*hclsyntax.Attribute, 0, len(b.Attributes))
 	for name, attr := range b.Attributes {
-		if top && (name == "action" || name == "depends_on" || name == skip) {
+		if top && (name == "action" || name == "plugin" || name == "depends_on" || name == skip) {
 			continue
 		}
 		attrs = append(attrs, attr)

@@ -290,27 +290,30 @@ func (rn *run) knownValues(s *dsl.Step) map[string]cty.Value {
 // known now, then applies each of its instances.
 func (rn *run) runStep(ctx context.Context, s *dsl.Step, ph PhaseGraph) Status {
 	base := Event{Phase: ph.Name, Stage: s.Stage, Step: s.Name, Action: s.Action.String()}
-	fail := func(msg string) Status {
+	fail := func(diags hcl.Diagnostics) Status {
 		ev := base
-		ev.Type, ev.Status, ev.Message = StepFinished, StatusFailed, msg
+		ev.Type, ev.Status, ev.Message, ev.Diagnostics = StepFinished, StatusFailed, diagnosticsText(diags), diags
+		if ctx.Err() != nil {
+			ev.Status, ev.Message, ev.Diagnostics = StatusCancelled, "cancelled before it started", nil
+		}
 		rn.emit(ev)
-		rn.finish(s, StatusFailed, cty.NullVal(cty.DynamicPseudoType))
-		return StatusFailed
+		rn.finish(s, ev.Status, cty.NullVal(cty.DynamicPseudoType))
+		return ev.Status
 	}
-	_, schema, err := rn.Host.Plugin(ctx, s.Action.Plugin)
+	_, schema, err := rn.Host.Plugin(ctx, s.PluginConfigKey())
 	if err != nil {
-		return fail(err.Error())
+		return fail(launchDiagnostics(s, err))
 	}
 	as, diags := actionSchema(s, schema)
 	if diags.HasErrors() {
-		return fail(diags.Error())
+		return fail(diags)
 	}
 	values := rn.knownValues(s)
 	scope := rn.Pipeline.Scope
 	if st := rn.Pipeline.Config.Stage(s.Stage); st != nil && st.When != nil && s.Kind == dsl.Main {
 		when, d := st.EvalWhen(scope.EvalContext(values, nil))
 		if d.HasErrors() {
-			return fail(d.Error())
+			return fail(d)
 		}
 		if when.False() {
 			return rn.skip(s, base, "stage condition is false")
@@ -318,7 +321,7 @@ func (rn *run) runStep(ctx context.Context, s *dsl.Step, ph PhaseGraph) Status {
 	}
 	meta, d := s.EvalMeta(scope.StepEvalContext(s, values, nil))
 	if d.HasErrors() {
-		return fail(d.Error())
+		return fail(d)
 	}
 	if run, known := meta.Runs(); !run && (known || s.ForEach == nil) {
 		return rn.skip(s, base, "when condition is false")
@@ -382,6 +385,7 @@ type instance struct {
 	key   string
 	base  Event
 	block *sdk.Block
+	diags hcl.Diagnostics // of the last failure, on the step's source
 }
 
 // apply decodes the instance's config with known values and applies it,
@@ -397,7 +401,8 @@ func (in *instance) apply(ctx context.Context, ectx *hcl.EvalContext) (Status, c
 	config, diags := dsl.DecodeBody(in.step.Config, blockSchema(in.block), ectx)
 	in.Redactor.AddValue(config)
 	if diags.HasErrors() {
-		return in.finished(StatusFailed, "invalid configuration: "+diags.Error(), 0, 1, null)
+		in.diags = diags
+		return in.finished(StatusFailed, diagnosticsText(diags), 0, 1, null)
 	}
 	if !wholeKnown(config) {
 		return in.finished(StatusFailed, "configuration still has unknown values: a step it refers to did not produce them", 0, 1, null)
@@ -441,9 +446,13 @@ func (in *instance) attempt(ctx context.Context, config cty.Value, attempt int) 
 		actx, cancel = context.WithTimeout(ctx, in.meta.Timeout)
 	}
 	defer cancel()
-	plugin, _, err := in.Host.Plugin(ctx, in.step.Action.Plugin) // a fresh process if the last one died
-	if err != nil {
-		return StatusFailed, cty.NullVal(cty.DynamicPseudoType), err.Error()
+	plugin, _, err := in.Host.Plugin(ctx, in.step.PluginConfigKey()) // a fresh process if the last one died
+	switch {
+	case err != nil && ctx.Err() != nil:
+		return StatusCancelled, cty.NullVal(cty.DynamicPseudoType), "cancelled while its plugin started"
+	case err != nil:
+		in.diags = launchDiagnostics(in.step, err)
+		return StatusFailed, cty.NullVal(cty.DynamicPseudoType), diagnosticsText(in.diags)
 	}
 	res, err := plugin.Apply(actx, client.ApplyRequest{Action: in.step.Action.Name, StepID: instanceID(in.step.Name, in.key), Config: config},
 		func(e client.Event) { in.pluginEvent(e, attempt) })
@@ -460,12 +469,13 @@ func (in *instance) attempt(ctx context.Context, config cty.Value, attempt int) 
 		return StatusFailed, null, fmt.Sprintf("timed out after %s", in.meta.Timeout)
 	case err != nil:
 		if status.Code(err) == codes.Unavailable {
-			in.Host.Retire(in.step.Action.Plugin, plugin)
+			in.Host.Retire(in.step.PluginConfigKey(), plugin)
 			return StatusFailed, null, fmt.Sprintf("plugin %s exited or stopped answering during the step: %v", in.step.Action.Plugin, err)
 		}
 		return StatusFailed, null, err.Error()
 	}
-	return StatusFailed, null, diagnosticsText(res.Diagnostics)
+	in.diags = pluginDiagnostics(in.step, res.Diagnostics)
+	return StatusFailed, null, diagnosticsText(in.diags)
 }
 
 func (in *instance) pluginEvent(e client.Event, attempt int) {
@@ -490,6 +500,9 @@ func (in *instance) pluginEvent(e client.Event, attempt int) {
 func (in *instance) finished(st Status, msg string, d time.Duration, attempt int, out cty.Value) (Status, cty.Value) {
 	ev := in.base
 	ev.Type, ev.Status, ev.Message, ev.Duration, ev.Attempt = StepFinished, st, msg, d, attempt
+	if st == StatusFailed || st == StatusFailedContinued {
+		ev.Diagnostics = in.diags
+	}
 	if st == StatusSucceeded && out != cty.NilVal {
 		if m, ok := JSONValue(out).(map[string]any); ok {
 			ev.Outputs = m
@@ -503,6 +516,7 @@ func (in *instance) finished(st Status, msg string, d time.Duration, attempt int
 func (rn *run) emit(e Event) {
 	e.Time = time.Now()
 	e.Message = rn.Redactor.String(e.Message)
+	e.Diagnostics = rn.Redactor.Diagnostics(e.Diagnostics)
 	if e.Outputs != nil {
 		e.Outputs = rn.Redactor.Any(e.Outputs).(map[string]any)
 	}
@@ -513,8 +527,24 @@ func (rn *run) emit(e Event) {
 	}
 }
 
-func diagnosticsText(ds sdk.Diagnostics) string {
-	return strings.TrimSpace(ds.Err().Error())
+// diagnosticsText is the errors as one line each, with where they are:
+// "pipeline.hcl:12:5: Invalid pattern: ...". Run records keep this text.
+func diagnosticsText(ds hcl.Diagnostics) string {
+	var lines []string
+	for _, d := range ds {
+		if d.Severity != hcl.DiagError {
+			continue
+		}
+		line := d.Summary
+		if d.Detail != "" {
+			line += ": " + d.Detail
+		}
+		if d.Subject != nil {
+			line = fmt.Sprintf("%s:%d:%d: %s", d.Subject.Filename, d.Subject.Start.Line, d.Subject.Start.Column, line)
+		}
+		lines = append(lines, line)
+	}
+	return strings.Join(lines, "\n")
 }
 
 // instanceSkipped evaluates, for one for_each instance, a when condition

@@ -102,3 +102,37 @@ func BenchmarkLoad(b *testing.B) {
 		})
 	}
 }
+
+// execPipeline is n exec steps: an action with checks of its own, so
+// validate asks the plugin about every step.
+func execPipeline(n int) string {
+	var b strings.Builder
+	b.WriteString("pipeline \"bench\" {}\n")
+	for s := 0; s*10 < n; s++ {
+		fmt.Fprintf(&b, "stage \"s%d\" {\n", s)
+		for i := s * 10; i < min(n, s*10+10); i++ {
+			fmt.Fprintf(&b, "  step \"n%d\" {\n    action  = std.exec\n    command = \"echo\"\n    args    = [\"%d\"]\n  }\n", i, i)
+		}
+		b.WriteString("}\n")
+	}
+	return b.String()
+}
+
+// BenchmarkValidate10000 is `pipectl validate` of 10,000 steps after the
+// load: every config decoded against its action's schema, and the plugin's
+// own checks where the action has some (exec) — noop has none, so its
+// steps cost no round trip.
+func BenchmarkValidate10000(b *testing.B) {
+	for name, src := range map[string]string{"noop": noopPipeline(10000), "exec": execPipeline(10000)} {
+		b.Run(name, func(b *testing.B) {
+			f := load(b, src, dsl.Inputs{})
+			pl := &engine.Planner{Pipeline: f.pipeline, Host: f.host, Redactor: f.redactor}
+			noSkip := func(string) bool { return false }
+			for b.Loop() {
+				if diags := pl.Validate(context.Background(), noSkip); diags.HasErrors() {
+					b.Fatal(diags.Error())
+				}
+			}
+		})
+	}
+}

@@ -74,7 +74,7 @@ func load(t testing.TB, src string, in dsl.Inputs) *fixture {
 		t.Fatalf("load: %s", diags.Error())
 	}
 	f := &fixture{t: t, pipeline: p, redactor: engine.NewRedactor()}
-	f.host = pluginhost.NewHost(dir, p.Plugins(), lock, nil)
+	f.host = p.NewHost(lock, nil, f.redactor)
 	t.Cleanup(f.host.Close)
 	return f
 }

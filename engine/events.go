@@ -1,6 +1,10 @@
 package engine
 
-import "time"
+import (
+	"time"
+
+	"github.com/hashicorp/hcl/v2"
+)
 
 // EventType names what happened in a run.
 type EventType string
@@ -48,7 +52,10 @@ type Event struct {
 	Fraction float64        `json:"fraction,omitempty"`
 	Artifact string         `json:"artifact,omitempty"`
 	Outputs  map[string]any `json:"outputs,omitempty"`
-	Duration time.Duration  `json:"duration_ns,omitempty"`
+	// Diagnostics of a failed step, on its source like plan-time ones;
+	// views render them (the JSON view with ranges and snippets).
+	Diagnostics hcl.Diagnostics `json:"-"`
+	Duration    time.Duration   `json:"duration_ns,omitempty"`
 }
 
 // EventSink receives the events of a run, one at a time, in order.

@@ -61,19 +61,24 @@ type PlannedStep struct {
 
 // PlannedInstance is one instance of a step (one per for_each key).
 type PlannedInstance struct {
-	Key         string `json:"key,omitempty"`
-	Skipped     bool   `json:"skipped,omitempty"` // its when condition is false for this instance
+	Key     string `json:"key,omitempty"`
+	Skipped bool   `json:"skipped,omitempty"` // its when condition is false for this instance
+	// Kind is what the action said apply would do: "no-change", "change"
+	// (Change says how) or "run" (a check, a command); "" when not planned.
+	Kind        string `json:"kind,omitempty"`
 	Summary     string `json:"summary"`
 	Change      string `json:"change,omitempty"`
 	Fingerprint string `json:"fingerprint,omitempty"`
 	Config      any    `json:"config,omitempty"` // redacted, unknowns marked
 }
 
-// HasChanges reports whether any step's action announced a change.
+// HasChanges reports whether any step that may run would change the world
+// (kind "change"). Steps that only run (checks, scans, commands) do not
+// count, as Terraform does not count reading a data source.
 func (p *Plan) HasChanges() bool {
 	for _, s := range p.Steps {
 		for _, in := range s.Instances {
-			if in.Change != "" {
+			if s.Run != "no" && !in.Skipped && in.Kind == sdk.PlanChange.String() {
 				return true
 			}
 		}
@@ -103,18 +108,19 @@ type Planner struct {
 // plugin gets a step's plugin; a plugin that cannot start is reported on
 // its first step only, not on every step that uses it.
 func (pl *Planner) plugin(ctx context.Context, s *dsl.Step) (*client.Plugin, *sdk.Schema, hcl.Diagnostics) {
-	p, schema, err := pl.Host.Plugin(ctx, s.Action.Plugin)
+	key := s.PluginConfigKey()
+	p, schema, err := pl.Host.Plugin(ctx, key)
 	if err == nil {
 		return p, schema, nil
 	}
-	if pl.unavailable[s.Action.Plugin] {
+	if pl.unavailable[key] {
 		return nil, nil, nil
 	}
 	if pl.unavailable == nil {
 		pl.unavailable = map[string]bool{}
 	}
-	pl.unavailable[s.Action.Plugin] = true
-	return nil, nil, hcl.Diagnostics{pluginError(s, err)}
+	pl.unavailable[key] = true
+	return nil, nil, launchDiagnostics(s, err)
 }
 
 // Plan asks every step's action what it would do. Values from upstream
@@ -198,6 +204,7 @@ func (pl *Planner) planStep(ctx context.Context, s *dsl.Step, phase PhaseGraph, 
 			continue
 		}
 		diags = append(diags, pluginDiagnostics(s, res.Diagnostics)...)
+		in.Kind = res.Kind.String()
 		in.Summary = pl.Redactor.String(res.Summary)
 		in.Change = pl.Redactor.String(res.Change)
 		in.Fingerprint = res.Fingerprint

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/hashicorp/hcl/v2"
 	"github.com/zclconf/go-cty/cty"
 
 	"github.com/pipectl/pipectl/dsl"
@@ -133,4 +134,20 @@ func (r *Redactor) Any(v any) any {
 		return out
 	}
 	return v
+}
+
+// Diagnostics returns copies of diags with summaries and details redacted.
+// (Snippets are quoted from the source by whoever renders them, which
+// redacts them there.)
+func (r *Redactor) Diagnostics(diags hcl.Diagnostics) hcl.Diagnostics {
+	if len(diags) == 0 {
+		return diags
+	}
+	out := make(hcl.Diagnostics, len(diags))
+	for i, d := range diags {
+		c := *d
+		c.Summary, c.Detail = r.String(d.Summary), r.String(d.Detail)
+		out[i] = &c
+	}
+	return out
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/zclconf/go-cty/cty"
+	"github.com/zclconf/go-cty/cty/gocty"
 )
 
 // Action is one thing a plugin can do: a step's `action = <plugin>.<name>`.
@@ -131,6 +132,16 @@ type PlanResponse struct {
 	// now returns another fingerprint. Empty: nothing observed.
 	Fingerprint string
 	Diagnostics Diagnostics
+
+	outputType cty.Type // the action's, set by the SDK for SetPlannedOutputs
+}
+
+// SetPlannedOutputs sets PlannedOutputs from a struct with `cty:"name"`
+// tags (see Encode), converted to the action's output types. Outputs the
+// struct has no field for stay unknown: give a plan struct only the fields
+// known now. A value that does not fit is an error diagnostic.
+func (r *PlanResponse) SetPlannedOutputs(v any) {
+	r.PlannedOutputs = setOutputs(v, r.outputType, missingUnknown, &r.Diagnostics)
 }
 
 // ApplyRequest carries a step's config (wholly known) and the sink for the
@@ -151,6 +162,31 @@ type ApplyResponse struct {
 	// on the host.
 	Outputs     cty.Value
 	Diagnostics Diagnostics
+
+	outputType cty.Type // the action's, set by the SDK for SetOutputs
+}
+
+// SetOutputs sets Outputs from a struct with `cty:"name"` tags (see
+// Encode), converted to the action's output types; outputs the struct has
+// no field for are null. A value that does not fit is an error diagnostic.
+func (r *ApplyResponse) SetOutputs(v any) {
+	r.Outputs = setOutputs(v, r.outputType, missingNull, &r.Diagnostics)
+}
+
+func setOutputs(v any, ty cty.Type, missing func(cty.Type) cty.Value, diags *Diagnostics) cty.Value {
+	if ty == cty.NilType { // a response made by hand, as in a unit test
+		var err error
+		if ty, err = gocty.ImpliedType(v); err != nil {
+			diags.AddError("Plugin returned invalid outputs", err.Error()+"; this is a bug in the plugin.")
+			return cty.NilVal
+		}
+	}
+	out, err := encodeValue(v, ty, missing)
+	if err != nil {
+		diags.AddError("Plugin returned invalid outputs", err.Error()+"; this is a bug in the plugin.")
+		return cty.NilVal
+	}
+	return out
 }
 
 // Streams of a log line.

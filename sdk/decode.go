@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
-	"strings"
 
 	"github.com/zclconf/go-cty/cty"
 	"github.com/zclconf/go-cty/cty/gocty"
@@ -18,13 +17,19 @@ var ctyValueType = reflect.TypeFor[cty.Value]()
 // field without an attribute is an error. Unlike plain gocty, a null
 // (unset optional) attribute decodes as the zero value into a non-pointer
 // field; use a pointer field to tell "unset" from zero, and a cty.Value
-// field to keep unknown values (in Plan) or any type. Marks are dropped.
+// field to keep unknown values (in Plan) or any type. Encode is the mirror.
+//
+// Marks are dropped, except in cty.Value fields: a sensitive attribute
+// decodes into a plain Go string like any other, so check IsSensitive on
+// req.Config (or decode into a cty.Value field) before a value goes into a
+// Summary, a Change, an event or a diagnostic. An unknown value decodes
+// only into a cty.Value field: into any other field it is an error naming
+// the attribute (KnownString and friends read one attribute without that).
 func Decode(v cty.Value, target any) error {
 	rv := reflect.ValueOf(target)
 	if rv.Kind() != reflect.Pointer || rv.IsNil() {
 		return fmt.Errorf("sdk.Decode: target must be a non-nil pointer, got %T", target)
 	}
-	v, _ = v.UnmarkDeep()
 	v = zeroNulls(v, rv.Type().Elem())
 	if err := gocty.FromCtyValue(v, target); err != nil {
 		var pe cty.PathError
@@ -37,9 +42,15 @@ func Decode(v cty.Value, target any) error {
 }
 
 // zeroNulls replaces null values that are headed for Go fields which cannot
-// hold null (strings, numbers, bools, slices, maps, structs) by zero values.
+// hold null (strings, numbers, bools, slices, maps, structs) by zero values,
+// and drops the marks of all but the values headed for cty.Value fields.
 func zeroNulls(v cty.Value, t reflect.Type) cty.Value {
-	if t == ctyValueType || !v.IsKnown() || t.Kind() == reflect.Interface {
+	if t == ctyValueType {
+		return v
+	}
+	v, _ = v.Unmark()
+	if !v.IsKnown() || t.Kind() == reflect.Interface {
+		v, _ = v.UnmarkDeep()
 		return v
 	}
 	if v.IsNull() {
@@ -82,6 +93,7 @@ func zeroNulls(v cty.Value, t reflect.Type) cty.Value {
 		}
 		return cty.MapVal(elems)
 	}
+	v, _ = v.UnmarkDeep()
 	return v
 }
 
@@ -113,10 +125,8 @@ func zeroValue(ty cty.Type, t reflect.Type) cty.Value {
 func structFields(t reflect.Type) map[string]reflect.Type {
 	fields := make(map[string]reflect.Type, t.NumField())
 	for i := range t.NumField() {
-		f := t.Field(i)
-		name, _, _ := strings.Cut(f.Tag.Get("cty"), ",")
-		if name != "" {
-			fields[name] = f.Type
+		if name := tagName(t.Field(i)); name != "" {
+			fields[name] = t.Field(i).Type
 		}
 	}
 	return fields

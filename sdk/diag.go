@@ -88,6 +88,12 @@ func (ds *Diagnostics) AddAttributeError(path cty.Path, summary, detail string) 
 	ds.Append(Diagnostic{Severity: Error, Summary: summary, Detail: detail, Attribute: path})
 }
 
+// AddAttributeWarning adds a warning about the attribute at path: a
+// deprecated argument, a value that works but is probably a mistake.
+func (ds *Diagnostics) AddAttributeWarning(path cty.Path, summary, detail string) {
+	ds.Append(Diagnostic{Severity: Warning, Summary: summary, Detail: detail, Attribute: path})
+}
+
 // Err is the errors joined as one error, or nil when there are none.
 func (ds Diagnostics) Err() error {
 	var msgs []string

@@ -112,8 +112,11 @@ func (s *ActionSchema) OutputType() cty.Type {
 	return cty.Object(attrs)
 }
 
-// HCLSpec is the hcldec specification of the block, for hosts that decode a
-// step's HCL body against the plugin's schema.
+// HCLSpec is the hcldec specification of the block, for hosts and tests
+// that decode a step's HCL body against the plugin's schema (as
+// plugintest.DecodeHCL does). A NestingMap block's label is its "name".
+// hcldec does not mark sensitive attributes: the SDK's server does, on
+// arrival.
 func (b *Block) HCLSpec() hcldec.Spec {
 	spec := hcldec.ObjectSpec{}
 	for name, a := range b.Attributes {
@@ -125,7 +128,7 @@ func (b *Block) HCLSpec() hcldec.Spec {
 		case NestingList:
 			spec[name] = &hcldec.BlockListSpec{TypeName: name, Nested: inner, MinItems: nb.MinItems, MaxItems: nb.MaxItems}
 		case NestingMap:
-			spec[name] = &hcldec.BlockMapSpec{TypeName: name, LabelNames: []string{"key"}, Nested: inner}
+			spec[name] = &hcldec.BlockMapSpec{TypeName: name, LabelNames: []string{"name"}, Nested: inner}
 		default:
 			spec[name] = &hcldec.BlockSpec{TypeName: name, Nested: inner, Required: nb.MinItems > 0}
 		}

@@ -52,7 +52,9 @@ func Serve(p Plugin) {
 }
 
 // Logger is the plugin's logger, from an action's ctx. Its output reaches
-// the host's log (pipectl -log-level / PIPECTL_LOG), never the user's terminal.
+// the host's log, never the user's terminal: pipectl writes it to
+// -log-file ($PIPECTL_LOG_FILE) at -log-level ($PIPECTL_LOG, default info);
+// plugintest sends it to t.Log.
 func Logger(ctx context.Context) hclog.Logger {
 	return hclog.FromContext(ctx)
 }

@@ -242,7 +242,7 @@ func (s *server) Plan(ctx context.Context, req *pb.Plan_Request) (*pb.Plan_Respo
 	if diags.HasErrors() {
 		return &pb.Plan_Response{Diagnostics: encodeDiags(diags)}, nil
 	}
-	var resp PlanResponse
+	resp := PlanResponse{outputType: sch.OutputType()}
 	s.guard(req.Action, &resp.Diagnostics, func() {
 		act.Plan(ctx, PlanRequest{StepID: req.StepId, Config: cfg}, &resp)
 	})
@@ -273,7 +273,7 @@ func (s *server) Apply(req *pb.Apply_Request, stream pb.Plugin_ApplyServer) erro
 	}
 	if !diags.HasErrors() {
 		sink := &eventSink{stream: stream}
-		var resp ApplyResponse
+		resp := ApplyResponse{outputType: sch.OutputType()}
 		s.guard(req.Action, &resp.Diagnostics, func() {
 			act.Apply(ctx, ApplyRequest{StepID: req.StepId, Config: cfg, Events: sink}, &resp)
 		})

@@ -704,7 +704,7 @@ stage "s" {
 	}
 	cmd = p.command("apply")
 	cmd.Stdin = strings.NewReader("yes\n")
-	if out, err := cmd.CombinedOutput(); err != nil || !strings.Contains(string(out), "+ write") {
+	if out, err := cmd.CombinedOutput(); err != nil || !strings.Contains(string(out), "~ write") {
 		t.Fatalf("confirmed apply: %v\n%s", err, out)
 	}
 	if b, _ := os.ReadFile(filepath.Join(p.dir, "out.txt")); string(b) != "done" {

@@ -76,18 +76,39 @@ func pathArg(args []string) string {
 	return "."
 }
 
-// pluginLogger sends plugin logs to $PIPECTL_LOG_FILE (or nowhere), never to
-// the user's terminal, where they would interleave with the run's output.
+// logOptions are the root's -log-file and -log-level, which default to
+// $PIPECTL_LOG_FILE and $PIPECTL_LOG. Every command that starts plugins
+// reads them through pluginLogger.
+var logOptions struct{ file, level string }
+
+func registerLogFlags(root *cobra.Command) {
+	fl := root.PersistentFlags()
+	fl.StringVar(&logOptions.file, "log-file", os.Getenv("PIPECTL_LOG_FILE"),
+		"write plugin and host logs to this file, secrets redacted (default $PIPECTL_LOG_FILE; none: logs are dropped)")
+	fl.StringVar(&logOptions.level, "log-level", os.Getenv("PIPECTL_LOG"),
+		"level of that log: trace, debug, info, warn or error (default $PIPECTL_LOG, else info)")
+	root.PersistentPreRunE = func(cmd *cobra.Command, _ []string) error {
+		if logOptions.level != "" && hclog.LevelFromString(logOptions.level) == hclog.NoLevel {
+			return fmt.Errorf("invalid log level %q: use trace, debug, info, warn or error", logOptions.level)
+		}
+		if cmd.Flags().Changed("log-level") && logOptions.file == "" {
+			fmt.Fprintln(cmd.ErrOrStderr(), "pipectl: -log-level has no effect without -log-file (or $PIPECTL_LOG_FILE): logs never go to the terminal")
+		}
+		return nil
+	}
+}
+
+// pluginLogger sends plugin logs to the -log-file (or nowhere), never to the
+// user's terminal, where they would interleave with the run's output.
 func pluginLogger(r *engine.Redactor) hclog.Logger {
-	path := os.Getenv("PIPECTL_LOG_FILE")
-	if path == "" {
+	if logOptions.file == "" {
 		return hclog.NewNullLogger()
 	}
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
+	f, err := os.OpenFile(logOptions.file, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
 	if err != nil {
 		return hclog.NewNullLogger()
 	}
-	level := hclog.LevelFromString(os.Getenv("PIPECTL_LOG"))
+	level := hclog.LevelFromString(logOptions.level)
 	if level == hclog.NoLevel {
 		level = hclog.Info
 	}

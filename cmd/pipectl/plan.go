@@ -90,7 +90,7 @@ func openSessionWith(cmd *cobra.Command, f *pipelineFlags, path string, in dsl.I
 		return nil, exitError(1)
 	}
 	s.base.Diagnostics(diags) // warnings
-	s.host = pluginhost.NewHost(s.pipeline.Config.Dir, s.pipeline.Plugins(), lock, pluginLogger(s.redactor))
+	s.host = s.pipeline.NewHost(lock, pluginLogger(s.redactor), s.redactor)
 	s.planner = &engine.Planner{Pipeline: s.pipeline, Host: s.host, Redactor: s.redactor}
 	return s, nil
 }

@@ -18,6 +18,7 @@ func newRootCommand() *cobra.Command {
 		Version:       version.Version,
 	}
 	root.SetVersionTemplate("pipectl {{.Version}}\n")
+	registerLogFlags(root)
 	root.AddCommand(
 		newVersionCommand(),
 		newFmtCommand(),

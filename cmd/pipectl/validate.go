@@ -62,7 +62,7 @@ func checkSchemas(ctx context.Context, p *engine.Pipeline, redactor *engine.Reda
 	if diags.HasErrors() {
 		return diags
 	}
-	host := pluginhost.NewHost(p.Config.Dir, p.Plugins(), lock, pluginLogger(redactor))
+	host := p.NewHost(lock, pluginLogger(redactor), redactor)
 	defer host.Close()
 	pl := &engine.Planner{Pipeline: p, Host: host, Redactor: redactor}
 	return pl.Validate(ctx, func(name string) bool { _, ok := lock.Plugins[name]; return !ok })

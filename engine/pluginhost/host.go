@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 
 	"github.com/hashicorp/go-hclog"
@@ -14,16 +15,20 @@ import (
 )
 
 // Host launches the plugins of one run on first use, verified against the
-// lock, and shares each process between every step that uses it. Its
-// methods are safe for concurrent use.
+// lock, configured, and shares each process between every step that uses
+// that configuration of the plugin. Its methods are safe for concurrent use.
 type Host struct {
 	dir     string            // the pipeline directory
 	sources map[string]string // plugin name → source from its plugin block
 	lock    *Lock
 	logger  hclog.Logger
 
+	// Configure, when set, sends a freshly launched plugin its settings for
+	// the configuration key ("k8s" or "k8s.eu"); its error fails the launch.
+	Configure func(ctx context.Context, key string, p *client.Plugin, schema *sdk.Schema) error
+
 	mu      sync.Mutex
-	running map[string]*launch // the current process of each plugin
+	running map[string]*launch // the current process of each configuration
 	all     []*launch          // every launch, for Close
 	closed  bool
 }
@@ -46,28 +51,30 @@ func NewHost(dir string, sources map[string]string, lock *Lock, logger hclog.Log
 // ErrNotLocked means the plugin has no entry in the lock file.
 var ErrNotLocked = errors.New("not in the lock file")
 
-// Plugin returns the running plugin, launching it (once) if needed.
-func (h *Host) Plugin(ctx context.Context, name string) (*client.Plugin, *sdk.Schema, error) {
+// Plugin returns the running process of a plugin configuration, "k8s" or
+// "k8s.eu" (see dsl.PluginConfigKey), launching and configuring it (once)
+// if needed.
+func (h *Host) Plugin(ctx context.Context, key string) (*client.Plugin, *sdk.Schema, error) {
 	h.mu.Lock()
 	if h.closed {
 		h.mu.Unlock()
-		return nil, nil, fmt.Errorf("plugin %s: the run is over", name)
+		return nil, nil, fmt.Errorf("plugin %s: the run is over", key)
 	}
-	l, ok := h.running[name]
+	l, ok := h.running[key]
 	if ok && l.crashed() {
 		// A plugin that died (killed, crashed) fails the steps it was
 		// running; a fresh process serves the steps that come after, such
 		// as the failure handlers.
-		h.logger.Warn("plugin exited; starting it again", "plugin", name)
+		h.logger.Warn("plugin exited; starting it again", "plugin", key)
 		ok = false
 	}
 	if !ok {
 		l = &launch{done: make(chan struct{})}
-		h.running[name] = l
+		h.running[key] = l
 		h.all = append(h.all, l)
 		go func() {
 			defer close(l.done)
-			l.plugin, l.schema, l.err = h.start(context.WithoutCancel(ctx), name)
+			l.plugin, l.schema, l.err = h.start(context.WithoutCancel(ctx), key)
 		}()
 	}
 	h.mu.Unlock()
@@ -79,7 +86,8 @@ func (h *Host) Plugin(ctx context.Context, name string) (*client.Plugin, *sdk.Sc
 	}
 }
 
-func (h *Host) start(ctx context.Context, name string) (*client.Plugin, *sdk.Schema, error) {
+func (h *Host) start(ctx context.Context, key string) (*client.Plugin, *sdk.Schema, error) {
+	name, _, _ := strings.Cut(key, ".")
 	locked, ok := h.lock.Plugins[name]
 	if !ok {
 		return nil, nil, fmt.Errorf("plugin %q is %w %s: run `pipectl init` to install and lock it", name, ErrNotLocked, LockFileName)
@@ -102,6 +110,9 @@ func (h *Host) start(ctx context.Context, name string) (*client.Plugin, *sdk.Sch
 		return nil, nil, err
 	}
 	schema, err := p.Schema(ctx)
+	if err == nil && h.Configure != nil {
+		err = h.Configure(ctx, key, p, schema)
+	}
 	if err != nil {
 		p.Close()
 		return nil, nil, err
@@ -112,15 +123,15 @@ func (h *Host) start(ctx context.Context, name string) (*client.Plugin, *sdk.Sch
 // Retire drops a plugin process that stopped answering (its connection
 // broke), so that the next step that needs the plugin gets a fresh one
 // rather than the same dead end.
-func (h *Host) Retire(name string, p *client.Plugin) {
+func (h *Host) Retire(key string, p *client.Plugin) {
 	h.mu.Lock()
-	l, ok := h.running[name]
+	l, ok := h.running[key]
 	if ok && l.plugin == p {
-		delete(h.running, name)
+		delete(h.running, key)
 	}
 	h.mu.Unlock()
 	if ok && l.plugin == p {
-		h.logger.Warn("plugin stopped answering; the next step starts it again", "plugin", name)
+		h.logger.Warn("plugin stopped answering; the next step starts it again", "plugin", key)
 		p.Close()
 	}
 }

@@ -1,12 +1,14 @@
 package view
 
 import (
+	"encoding/json"
 	"fmt"
 	"maps"
 	"slices"
 	"strings"
 	"time"
 
+	"github.com/pipectl/pipectl/dsl"
 	"github.com/pipectl/pipectl/engine"
 )
 
@@ -35,7 +37,7 @@ type Apply struct {
 // Event implements engine.EventSink.
 func (v *Apply) Event(e engine.Event) {
 	if v.JSON {
-		v.writeJSON(e)
+		v.writeJSON(eventJSON{Event: e, Diagnostics: diagnosticsJSON(&v.Base, e.Diagnostics)})
 		return
 	}
 	name := e.Step
@@ -85,6 +87,12 @@ func (v *Apply) finished(name string, e engine.Event) {
 	case engine.StatusCancelled:
 		v.Printf("%s %s: cancelled\n", v.paint("33", "✗"), name)
 	default:
+		if len(e.Diagnostics) > 0 {
+			v.Printf("%s %s: failed\n", v.paint("31", "✗"), name)
+			// On Out, in order with the step lines (and above a live panel).
+			_ = dsl.WriteDiagnostics(v.Out, v.redact(e.Diagnostics), v.files(), v.Width, v.Color)
+			return
+		}
 		v.Printf("%s %s: failed: %s\n", v.paint("31", "✗"), name, e.Message)
 	}
 }
@@ -115,6 +123,13 @@ func (v *Apply) Result(res *engine.Result) {
 	}
 }
 
+// eventJSON is an event as -json prints it: a failed step's diagnostics
+// with their ranges and snippets, as plan-time ones.
+type eventJSON struct {
+	engine.Event
+	Diagnostics []dsl.DiagnosticJSON `json:"diagnostics,omitempty"`
+}
+
 func phaseTitle(e engine.Event) string {
 	switch e.Phase {
 	case "stage_on_failure":
@@ -131,13 +146,26 @@ func outputs(o map[string]any) string {
 	}
 	var parts []string
 	for _, k := range slices.Sorted(maps.Keys(o)) {
-		s := fmt.Sprint(o[k])
+		s := outputText(o[k])
 		if len(s) > 60 {
 			s = s[:57] + "..."
 		}
 		parts = append(parts, k+"="+strings.ReplaceAll(s, "\n", " "))
 	}
 	return " (" + strings.Join(parts, ", ") + ")"
+}
+
+// outputText is one output of a step, as the step line shows it: a string
+// as itself, anything else as JSON (null, not Go's <nil>).
+func outputText(v any) string {
+	if s, ok := v.(string); ok {
+		return s
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Sprint(v)
+	}
+	return string(b)
 }
 
 func (v *Apply) paint(code, s string) string {

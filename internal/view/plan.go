@@ -67,7 +67,13 @@ func (v *Plan) step(s *engine.PlannedStep) {
 			v.Printf("  %s %s %s  (skipped: its when condition is false for this instance)\n", v.colored("-"), pad(name, 24), s.Action)
 			continue
 		}
-		v.Printf("  %s %s %s%s\n", v.colored(mark), pad(name, 24), s.Action, note)
+		m, n := mark, note
+		if in.Kind == "no-change" && mark == "+" {
+			m, n = "=", note+"  (no changes)"
+		} else if in.Kind == "change" && mark == "+" {
+			m = "~"
+		}
+		v.Printf("  %s %s %s%s\n", v.colored(m), pad(name, 24), s.Action, n)
 		if in.Summary != "" {
 			v.Printf("      %s\n", in.Summary)
 		}
@@ -100,7 +106,7 @@ func runsHow(s *engine.PlannedStep) string {
 
 // Summary is the plan's one-line count.
 func Summary(p *engine.Plan) string {
-	var run, skipped, unknown, handlers int
+	var run, changes, unchanged, skipped, unknown, handlers int
 	for _, s := range p.Steps {
 		switch {
 		case s.Phase != "main":
@@ -111,10 +117,29 @@ func Summary(p *engine.Plan) string {
 			unknown++
 		default:
 			run++
+			changes += countKind(s, "change")
+			unchanged += countKind(s, "no-change")
 		}
 	}
-	return fmt.Sprintf("Plan: %d steps to run, %d skipped, %d decided at apply; %d failure handler and finally steps.",
-		run, skipped, unknown, handlers)
+	return fmt.Sprintf("Plan: %s to run (%d to change, %d unchanged), %d skipped, %d decided at apply; %s.",
+		plural(run, "step"), changes, unchanged, skipped, unknown, plural(handlers, "failure handler and finally step"))
+}
+
+func countKind(s *engine.PlannedStep, kind string) int {
+	n := 0
+	for _, in := range s.Instances {
+		if !in.Skipped && in.Kind == kind {
+			n++
+		}
+	}
+	return n
+}
+
+func plural(n int, noun string) string {
+	if n == 1 {
+		return fmt.Sprintf("%d %s", n, noun)
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }
 
 func (v *Plan) bold(s string) string {
@@ -128,7 +153,7 @@ func (v *Plan) colored(mark string) string {
 	if !v.Color {
 		return mark
 	}
-	code := map[string]string{"+": "32", "-": "90", "?": "33", "!": "35"}[mark]
+	code := map[string]string{"+": "32", "~": "33", "=": "90", "-": "90", "?": "33", "!": "35"}[mark]
 	return "\x1b[" + code + "m" + mark + "\x1b[0m"
 }
 

@@ -24,7 +24,7 @@ const killGrace = 2 * time.Second
 // maxCapture bounds the stdout/stderr kept for outputs; logs get every line.
 const maxCapture = 1 << 20
 
-type execAction struct{}
+type execAction struct{ defaults *settings }
 
 type execConfig struct {
 	Command          string            `cty:"command"`
@@ -53,28 +53,33 @@ func (execAction) Schema() sdk.ActionSchema {
 }
 
 func (execAction) ValidateConfig(_ context.Context, req sdk.ValidateConfigRequest, resp *sdk.ValidateConfigResponse) {
-	if cmd, ok := knownString(req.Config, "command"); ok && strings.TrimSpace(cmd) == "" {
-		resp.Diagnostics.AddAttributeError(attr("command"), "Empty command", "Set command to the program to run.")
+	if cmd, ok := sdk.KnownString(req.Config, "command"); ok && strings.TrimSpace(cmd) == "" {
+		resp.Diagnostics.AddAttributeError(cty.GetAttrPath("command"), "Empty command", "Set command to the program to run.")
 	}
 }
 
-func (execAction) Plan(_ context.Context, req sdk.PlanRequest, resp *sdk.PlanResponse) {
+func (a execAction) Plan(_ context.Context, req sdk.PlanRequest, resp *sdk.PlanResponse) {
 	cfg := req.Config
-	line := []string{show(cfg.GetAttr("command"))}
+	line := []string{sdk.Display(cfg.GetAttr("command"))}
 	if args, _ := cfg.GetAttr("args").Unmark(); args.IsKnown() && !args.IsNull() {
 		for it := args.ElementIterator(); it.Next(); {
 			_, a := it.Element()
-			line = append(line, show(a))
+			line = append(line, sdk.Display(a))
 		}
 	} else if !args.IsNull() {
 		line = append(line, "(args known after apply)")
 	}
+	resp.Kind = sdk.PlanRun
 	resp.Summary = "run " + strings.Join(line, " ")
 	var change strings.Builder
 	fmt.Fprintf(&change, "command: %s\n", strings.Join(line, " "))
-	if dir := cfg.GetAttr("dir"); !dir.IsNull() {
-		fmt.Fprintf(&change, "dir:     %s\n", show(dir))
-		resp.Summary += " in " + show(dir)
+	dir := cfg.GetAttr("dir")
+	if dir.IsNull() && a.defaults.WorkingDir != "" {
+		dir = cty.StringVal(a.defaults.WorkingDir)
+	}
+	if !dir.IsNull() {
+		fmt.Fprintf(&change, "dir:     %s\n", sdk.Display(dir))
+		resp.Summary += " in " + sdk.Display(dir)
 	}
 	if env, _ := cfg.GetAttr("env").Unmark(); env.IsKnown() && !env.IsNull() && env.LengthInt() > 0 {
 		keys := make([]string, 0, env.LengthInt())
@@ -84,9 +89,9 @@ func (execAction) Plan(_ context.Context, req sdk.PlanRequest, resp *sdk.PlanRes
 		sort.Strings(keys)
 		fmt.Fprintf(&change, "env:     %s\n", strings.Join(keys, ", "))
 	}
-	if cmd, ok := knownString(cfg, "command"); ok && !strings.Contains(cmd, "/") {
+	if cmd, ok := sdk.KnownString(cfg, "command"); ok && !strings.Contains(cmd, "/") {
 		if _, err := exec.LookPath(cmd); err != nil {
-			resp.Diagnostics.Append(sdk.Diagnostic{Severity: sdk.Warning, Attribute: attr("command"),
+			resp.Diagnostics.Append(sdk.Diagnostic{Severity: sdk.Warning, Attribute: cty.GetAttrPath("command"),
 				Summary: fmt.Sprintf("Command %q is not in PATH", cmd),
 				Detail:  "Apply will fail unless an earlier step installs it."})
 		}
@@ -94,12 +99,13 @@ func (execAction) Plan(_ context.Context, req sdk.PlanRequest, resp *sdk.PlanRes
 	resp.Change = change.String()
 }
 
-func (execAction) Apply(ctx context.Context, req sdk.ApplyRequest, resp *sdk.ApplyResponse) {
+func (a execAction) Apply(ctx context.Context, req sdk.ApplyRequest, resp *sdk.ApplyResponse) {
 	var cfg execConfig
 	if err := req.Decode(&cfg); err != nil {
 		resp.Diagnostics.AddError("Invalid config", err.Error())
 		return
 	}
+	a.defaults.execDefaults(&cfg)
 	stdout := &lineSink{stream: sdk.Stdout, events: req.Events}
 	stderr := &lineSink{stream: sdk.Stderr, events: req.Events}
 	cmd := exec.CommandContext(ctx, cfg.Command, cfg.Args...)
@@ -134,7 +140,7 @@ func (execAction) Apply(ctx context.Context, req sdk.ApplyRequest, resp *sdk.App
 	case ctx.Err() != nil:
 		resp.Diagnostics.AddError(fmt.Sprintf("%s was cancelled", cfg.Command), "Its process group was killed.")
 	case err != nil && !errors.As(err, &exitErr):
-		resp.Diagnostics.AddAttributeError(attr("command"), fmt.Sprintf("Cannot run %s", cfg.Command), err.Error())
+		resp.Diagnostics.AddAttributeError(cty.GetAttrPath("command"), fmt.Sprintf("Cannot run %s", cfg.Command), err.Error())
 	case !allowed(code, cfg.AllowedExitCodes):
 		detail := fmt.Sprintf("Allowed exit codes: %v.", allowedCodes(cfg.AllowedExitCodes))
 		if tail := lastLines(stderr.captured(), 5); tail != "" {

@@ -54,45 +54,43 @@ func (httpCheck) Schema() sdk.ActionSchema {
 
 func (httpCheck) ValidateConfig(_ context.Context, req sdk.ValidateConfigRequest, resp *sdk.ValidateConfigResponse) {
 	d := &resp.Diagnostics
-	if u, ok := knownString(req.Config, "url"); ok {
+	if u, ok := sdk.KnownString(req.Config, "url"); ok {
 		if parsed, err := url.Parse(u); err != nil || (parsed.Scheme != "http" && parsed.Scheme != "https") || parsed.Host == "" {
-			d.AddAttributeError(attr("url"), "Invalid URL", `Use an absolute http:// or https:// URL.`)
+			d.AddAttributeError(cty.GetAttrPath("url"), "Invalid URL", `Use an absolute http:// or https:// URL.`)
 		}
 	}
-	if m, ok := knownString(req.Config, "method"); ok && (m == "" || strings.ContainsAny(m, " \t\r\n")) {
-		d.AddAttributeError(attr("method"), fmt.Sprintf("Invalid method %q", m), `Use an HTTP method such as "GET" or "HEAD".`)
+	if m, ok := sdk.KnownString(req.Config, "method"); ok && (m == "" || strings.ContainsAny(m, " \t\r\n")) {
+		d.AddAttributeError(cty.GetAttrPath("method"), fmt.Sprintf("Invalid method %q", m), `Use an HTTP method such as "GET" or "HEAD".`)
 	}
-	if re, ok := knownString(req.Config, "body_match"); ok {
+	if re, ok := sdk.KnownString(req.Config, "body_match"); ok {
 		if _, err := regexp.Compile(re); err != nil {
-			d.AddAttributeError(attr("body_match"), "Invalid regular expression", err.Error())
+			d.AddAttributeError(cty.GetAttrPath("body_match"), "Invalid regular expression", err.Error())
 		}
 	}
 	for _, name := range []string{"expected_status", "retries"} {
 		v, _ := req.Config.GetAttr(name).Unmark()
 		if v.IsKnown() && !v.IsNull() {
 			if n, acc := v.AsBigFloat().Int64(); acc != 0 || n < 0 || (name == "expected_status" && (n < 100 || n > 599)) {
-				d.AddAttributeError(attr(name), fmt.Sprintf("Invalid %s", name), "Use a whole number (a status between 100 and 599).")
+				d.AddAttributeError(cty.GetAttrPath(name), fmt.Sprintf("Invalid %s", name), "Use a whole number (a status between 100 and 599).")
 			}
 		}
 	}
-	checkDuration(req.Config, "interval", d)
-	checkDuration(req.Config, "timeout", d)
+	sdk.ValidateDuration(d, req.Config, "interval")
+	sdk.ValidateDuration(d, req.Config, "timeout")
 }
 
 func (httpCheck) Plan(_ context.Context, req sdk.PlanRequest, resp *sdk.PlanResponse) {
-	method, ok := knownString(req.Config, "method")
+	method, ok := sdk.KnownString(req.Config, "method")
 	if !ok {
 		method = http.MethodGet
 	}
 	status := "200"
 	if v := req.Config.GetAttr("expected_status"); !v.IsNull() {
-		status = show(v)
-		if v.IsKnown() && !v.IsMarked() {
-			status = v.AsBigFloat().Text('f', -1)
-		}
+		status = sdk.Display(v) // 201, (sensitive) or (known after apply)
 	}
-	resp.Summary = fmt.Sprintf("check %s %s answers %s", method, show(req.Config.GetAttr("url")), status)
-	if re, ok := knownString(req.Config, "body_match"); ok {
+	resp.Kind = sdk.PlanRun
+	resp.Summary = fmt.Sprintf("check %s %s answers %s", method, sdk.Display(req.Config.GetAttr("url")), status)
+	if re, ok := sdk.KnownString(req.Config, "body_match"); ok {
 		resp.Change = fmt.Sprintf("body must match /%s/\n", re)
 	}
 }
@@ -117,7 +115,7 @@ func (httpCheck) Apply(ctx context.Context, req sdk.ApplyRequest, resp *sdk.Appl
 	if req.Config.GetAttr("url").HasMark(sdk.Sensitive) {
 		shown = redactURL(cfg.URL)
 	}
-	interval, timeout := durationOr(cfg.Interval, 2*time.Second), durationOr(cfg.Timeout, 10*time.Second)
+	interval, timeout := sdk.DurationOr(cfg.Interval, 2*time.Second), sdk.DurationOr(cfg.Timeout, 10*time.Second)
 	attempts := cfg.Retries + 1
 	var status int
 	var body, problem string
@@ -126,19 +124,19 @@ func (httpCheck) Apply(ctx context.Context, req sdk.ApplyRequest, resp *sdk.Appl
 		if problem == "" {
 			req.Events.Log(sdk.Stdout, fmt.Sprintf("attempt %d/%d: %d, as expected", i, attempts, status))
 			req.Events.Progress(1, "passed")
-			resp.Outputs = httpOutputs(status, body, i)
+			resp.SetOutputs(httpCheckOutputs{status, body, i})
 			return
 		}
 		req.Events.Log(sdk.Stderr, fmt.Sprintf("attempt %d/%d: %s", i, attempts, problem))
 		req.Events.Progress(float64(i)/float64(attempts), problem)
-		if i < attempts && !sleepCtx(ctx, interval) {
+		if i < attempts && sdk.Sleep(ctx, interval) != nil {
 			break
 		}
 		if ctx.Err() != nil {
 			break
 		}
 	}
-	resp.Outputs = httpOutputs(status, body, attempts)
+	resp.SetOutputs(httpCheckOutputs{status, body, attempts})
 	if ctx.Err() != nil {
 		resp.Diagnostics.AddError("HTTP check cancelled", problem)
 		return
@@ -178,12 +176,10 @@ func checkOnce(ctx context.Context, cfg *httpCheckConfig, bodyRE *regexp.Regexp,
 	return res.StatusCode, body, ""
 }
 
-func httpOutputs(status int, body string, attempts int) cty.Value {
-	return cty.ObjectVal(map[string]cty.Value{
-		"status_code": cty.NumberIntVal(int64(status)),
-		"body":        cty.StringVal(body),
-		"attempts":    cty.NumberIntVal(int64(attempts)),
-	})
+type httpCheckOutputs struct {
+	StatusCode int    `cty:"status_code"`
+	Body       string `cty:"body"`
+	Attempts   int    `cty:"attempts"`
 }
 
 // redactURL drops credentials, query and path from a URL for messages:

@@ -108,3 +108,18 @@ func TestHTTPCheckCancel(t *testing.T) {
 	}
 	<-abandoned // the plugin closed the request: its work stopped
 }
+
+func TestHTTPCheckPlanShowsTheExpectedStatus(t *testing.T) {
+	p := start(t)
+	cases := map[string]string{
+		"url = \"http://example.test\"\nexpected_status = 201\n":            "check GET http://example.test answers 201",
+		"url = \"http://example.test\"\nexpected_status = unknown\n":        "check GET http://example.test answers (known after apply)",
+		"url = \"http://example.test\"\nmethod = \"HEAD\"\n":                "check HEAD http://example.test answers 200",
+		"url = sensitive(\"http://example.test\")\nexpected_status = 204\n": "check GET (sensitive) answers 204",
+	}
+	for src, want := range cases {
+		if plan := p.PlanHCL("http_check", src); plan.Summary != want {
+			t.Errorf("%q: summary %q, want %q", src, plan.Summary, want)
+		}
+	}
+}

@@ -5,15 +5,29 @@ package main
 
 import "github.com/pipectl/pipectl/sdk"
 
+// What each action can do, checked at compile time: an action that lost
+// its ValidateConfig (a typo in the signature) would silently skip its checks.
+var (
+	_ sdk.ActionWithValidateConfig = execAction{}
+	_ sdk.ActionWithValidateConfig = httpCheck{}
+	_ sdk.ActionWithValidateConfig = webhook{}
+	_ sdk.ActionWithValidateConfig = render{}
+	_ sdk.ActionWithValidateConfig = sleep{}
+	_ sdk.Action                   = noop{}
+)
+
 // version is set at link time: -ldflags "-X main.version=1.2.3".
 var version = "dev"
 
 func main() {
+	defaults := &settings{}
 	sdk.Serve(sdk.Plugin{
-		Name:    "std",
-		Version: version,
+		Name:      "std",
+		Version:   version,
+		Settings:  settingsSchema,
+		Configure: defaults.configure,
 		Actions: map[string]sdk.Action{
-			"exec":       execAction{},
+			"exec":       execAction{defaults},
 			"http_check": httpCheck{},
 			"webhook":    webhook{},
 			"render":     render{},

@@ -71,3 +71,26 @@ func TestSchema(t *testing.T) {
 		t.Error("webhook url is not sensitive")
 	}
 }
+
+// docs/plugins/std.md is generated from the schema: everything in it needs
+// a description.
+func TestEverythingIsDescribed(t *testing.T) {
+	s := start(t).Schema()
+	for name, a := range s.Settings.Attributes {
+		if a.Description == "" {
+			t.Errorf("setting %s has no description", name)
+		}
+	}
+	for action, as := range s.Actions {
+		for name, a := range as.Block.Attributes {
+			if a.Description == "" {
+				t.Errorf("%s: attribute %s has no description", action, name)
+			}
+		}
+		for name, a := range as.Outputs {
+			if a.Description == "" {
+				t.Errorf("%s: output %s has no description", action, name)
+			}
+		}
+	}
+}

@@ -28,8 +28,9 @@ func (noop) Schema() sdk.ActionSchema {
 }
 
 func (noop) Plan(_ context.Context, req sdk.PlanRequest, resp *sdk.PlanResponse) {
+	resp.Kind = sdk.PlanRun
 	resp.Summary = "do nothing"
-	if fp, ok := knownString(req.Config, "fingerprint"); ok {
+	if fp, ok := sdk.KnownString(req.Config, "fingerprint"); ok {
 		resp.Fingerprint = fp
 	}
 	resp.PlannedOutputs = cty.ObjectVal(map[string]cty.Value{
@@ -39,7 +40,7 @@ func (noop) Plan(_ context.Context, req sdk.PlanRequest, resp *sdk.PlanResponse)
 }
 
 func (noop) Apply(_ context.Context, req sdk.ApplyRequest, resp *sdk.ApplyResponse) {
-	if msg, ok := knownString(req.Config, "fail"); ok {
+	if msg, ok := sdk.KnownString(req.Config, "fail"); ok {
 		resp.Diagnostics.AddError(msg, "noop was asked to fail.")
 		return
 	}

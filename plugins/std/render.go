@@ -62,28 +62,29 @@ func (render) ValidateConfig(_ context.Context, req sdk.ValidateConfigRequest, r
 	if tmpl.IsWhollyKnown() && !tmpl.IsNull() {
 		t, _ := tmpl.Unmark()
 		if _, err := parseTemplate("template", t.AsString()); err != nil {
-			d.AddAttributeError(attr("template"), "Invalid template", err.Error())
+			d.AddAttributeError(cty.GetAttrPath("template"), "Invalid template", err.Error())
 		}
 	}
-	if m, ok := knownString(req.Config, "mode"); ok {
+	if m, ok := sdk.KnownString(req.Config, "mode"); ok {
 		if _, err := parseMode(m); err != nil {
-			d.AddAttributeError(attr("mode"), fmt.Sprintf("Invalid mode %q", m), `Use octal permissions such as "0644".`)
+			d.AddAttributeError(cty.GetAttrPath("mode"), fmt.Sprintf("Invalid mode %q", m), `Use octal permissions such as "0644".`)
 		}
 	}
 	if v, _ := req.Config.GetAttr("vars").Unmark(); v.IsKnown() && !v.IsNull() && !v.Type().IsObjectType() && !v.Type().IsMapType() {
-		d.AddAttributeError(attr("vars"), "vars must be an object", fmt.Sprintf("Got %s; use vars = { name = ... }.", v.Type().FriendlyName()))
+		d.AddAttributeError(cty.GetAttrPath("vars"), "vars must be an object", fmt.Sprintf("Got %s; use vars = { name = ... }.", v.Type().FriendlyName()))
 	}
 }
 
 func (render) Plan(_ context.Context, req sdk.PlanRequest, resp *sdk.PlanResponse) {
-	out, ok := knownString(req.Config, "output")
+	resp.Kind = sdk.PlanChange
+	out, ok := sdk.KnownString(req.Config, "output")
 	if !ok {
 		resp.Summary = "render a file (path known after apply)"
 		return
 	}
 	old, exists, err := readExisting(out)
 	if err != nil {
-		resp.Diagnostics.AddAttributeError(attr("output"), "Cannot read the output file", err.Error())
+		resp.Diagnostics.AddAttributeError(cty.GetAttrPath("output"), "Cannot read the output file", err.Error())
 		return
 	}
 	resp.Fingerprint = fingerprint(old, exists)
@@ -112,6 +113,7 @@ func (render) Plan(_ context.Context, req sdk.PlanRequest, resp *sdk.PlanRespons
 	case !exists:
 		resp.Summary = fmt.Sprintf("create %s (%d lines)", out, countLines(content))
 	case old == content:
+		resp.Kind = sdk.PlanNoChange
 		resp.Summary = fmt.Sprintf("%s is up to date", out)
 		return
 	default:
@@ -138,13 +140,13 @@ func (render) Apply(ctx context.Context, req sdk.ApplyRequest, resp *sdk.ApplyRe
 	mode, _ := parseMode(cfg.Mode)
 	old, exists, err := readExisting(cfg.Output)
 	if err != nil {
-		resp.Diagnostics.AddAttributeError(attr("output"), "Cannot read the output file", err.Error())
+		resp.Diagnostics.AddAttributeError(cty.GetAttrPath("output"), "Cannot read the output file", err.Error())
 		return
 	}
 	changed := !exists || old != content
 	if changed {
 		if err := writeAtomic(cfg.Output, []byte(content), mode); err != nil {
-			resp.Diagnostics.AddAttributeError(attr("output"), "Cannot write the output file", err.Error())
+			resp.Diagnostics.AddAttributeError(cty.GetAttrPath("output"), "Cannot write the output file", err.Error())
 			return
 		}
 		req.Events.Log(sdk.Stdout, fmt.Sprintf("wrote %s (%d bytes)", cfg.Output, len(content)))
@@ -177,14 +179,14 @@ func renderTemplate(cfg *renderConfig, vars cty.Value) (string, sdk.Diagnostics)
 	if cfg.Content != "" {
 		return cfg.Content, diags
 	}
-	text, where, name := cfg.Template, attr("template"), "template"
+	text, where, name := cfg.Template, cty.GetAttrPath("template"), "template"
 	if cfg.TemplateFile != "" {
 		data, err := os.ReadFile(cfg.TemplateFile)
 		if err != nil {
-			diags.AddAttributeError(attr("template_file"), "Cannot read the template", err.Error())
+			diags.AddAttributeError(cty.GetAttrPath("template_file"), "Cannot read the template", err.Error())
 			return "", diags
 		}
-		text, where, name = string(data), attr("template_file"), cfg.TemplateFile
+		text, where, name = string(data), cty.GetAttrPath("template_file"), cfg.TemplateFile
 	}
 	tmpl, err := parseTemplate(name, text)
 	if err != nil {
@@ -193,7 +195,7 @@ func renderTemplate(cfg *renderConfig, vars cty.Value) (string, sdk.Diagnostics)
 	}
 	data, err := goValue(vars)
 	if err != nil {
-		diags.AddAttributeError(attr("vars"), "Invalid vars", err.Error())
+		diags.AddAttributeError(cty.GetAttrPath("vars"), "Invalid vars", err.Error())
 		return "", diags
 	}
 	var out bytes.Buffer

@@ -24,21 +24,23 @@ func (sleep) Schema() sdk.ActionSchema {
 }
 
 func (sleep) ValidateConfig(_ context.Context, req sdk.ValidateConfigRequest, resp *sdk.ValidateConfigResponse) {
-	checkDuration(req.Config, "duration", &resp.Diagnostics)
+	sdk.ValidateDuration(&resp.Diagnostics, req.Config, "duration")
 }
 
 func (sleep) Plan(_ context.Context, req sdk.PlanRequest, resp *sdk.PlanResponse) {
-	resp.Summary = "sleep " + show(req.Config.GetAttr("duration"))
-	if d, ok := knownString(req.Config, "duration"); ok {
-		resp.PlannedOutputs = cty.ObjectVal(map[string]cty.Value{"slept": cty.StringVal(durationOr(d, 0).String())})
+	resp.Kind = sdk.PlanRun
+	resp.Summary = "sleep " + sdk.Display(req.Config.GetAttr("duration"))
+	if d, ok := sdk.KnownString(req.Config, "duration"); ok {
+		resp.PlannedOutputs = cty.ObjectVal(map[string]cty.Value{"slept": cty.StringVal(sdk.DurationOr(d, 0).String())})
 	}
 }
 
 func (sleep) Apply(ctx context.Context, req sdk.ApplyRequest, resp *sdk.ApplyResponse) {
-	d := durationOr(req.Config.GetAttr("duration").AsString(), 0)
+	text, _ := sdk.KnownString(req.Config, "duration") // sensitive or not
+	d := sdk.DurationOr(text, 0)
 	req.Events.Progress(0, "sleeping "+d.String())
 	start := time.Now()
-	if !sleepCtx(ctx, d) {
+	if sdk.Sleep(ctx, d) != nil {
 		resp.Diagnostics.AddError("Sleep cancelled", "after "+time.Since(start).Round(time.Millisecond).String())
 		return
 	}

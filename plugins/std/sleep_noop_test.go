@@ -64,3 +64,18 @@ func TestNoopPlanFailAndFingerprint(t *testing.T) {
 	run := p.Apply("noop", cfg(map[string]any{"fail": "boom"}))
 	requireError(t, run.Diagnostics, "boom")
 }
+
+// A duration from a sensitive variable: reading it must not panic (cty's
+// AsString does on a marked value), and the plan must not show it.
+func TestSleepWithASensitiveDuration(t *testing.T) {
+	p := start(t)
+	plan := p.PlanHCL("sleep", `duration = sensitive("10ms")`)
+	if plan.Diagnostics.HasErrors() || plan.Summary != "sleep (sensitive)" {
+		t.Errorf("plan: %+v", plan)
+	}
+	run := p.ApplyHCL("sleep", `duration = sensitive("10ms")`)
+	run.RequireSuccess(t)
+	if got := run.Output("slept").AsString(); got != "10ms" {
+		t.Errorf("slept %q", got)
+	}
+}

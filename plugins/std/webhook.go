@@ -40,10 +40,10 @@ func (webhook) ValidateConfig(_ context.Context, req sdk.ValidateConfigRequest, 
 		resp.Diagnostics.AddError("Nothing to send", `Set text, payload, or both.`)
 	}
 	if p, _ := payload.UnmarkDeep(); p.IsKnown() && !p.IsNull() && !p.Type().IsObjectType() && !p.Type().IsMapType() {
-		resp.Diagnostics.AddAttributeError(attr("payload"), "Payload must be an object",
+		resp.Diagnostics.AddAttributeError(cty.GetAttrPath("payload"), "Payload must be an object",
 			fmt.Sprintf("Got %s; use payload = { ... }.", p.Type().FriendlyName()))
 	}
-	checkDuration(req.Config, "timeout", &resp.Diagnostics)
+	sdk.ValidateDuration(&resp.Diagnostics, req.Config, "timeout")
 }
 
 func (webhook) Plan(_ context.Context, req sdk.PlanRequest, resp *sdk.PlanResponse) {
@@ -52,6 +52,7 @@ func (webhook) Plan(_ context.Context, req sdk.PlanRequest, resp *sdk.PlanRespon
 	if u.IsKnown() {
 		target = redactURL(u.AsString())
 	}
+	resp.Kind = sdk.PlanRun
 	resp.Summary = "POST a webhook to " + target
 	body, err := webhookBody(req.Config)
 	switch {
@@ -83,11 +84,11 @@ func (webhook) Apply(ctx context.Context, req sdk.ApplyRequest, resp *sdk.ApplyR
 		resp.Diagnostics.AddError("Invalid payload", err.Error())
 		return
 	}
-	ctx, cancel := context.WithTimeout(ctx, durationOr(cfg.Timeout, 10*time.Second))
+	ctx, cancel := context.WithTimeout(ctx, sdk.DurationOr(cfg.Timeout, 10*time.Second))
 	defer cancel()
 	hreq, err := http.NewRequestWithContext(ctx, http.MethodPost, cfg.URL, bytes.NewReader(body))
 	if err != nil {
-		resp.Diagnostics.AddAttributeError(attr("url"), "Invalid webhook URL", "The URL does not parse (it is not shown: it is a secret).")
+		resp.Diagnostics.AddAttributeError(cty.GetAttrPath("url"), "Invalid webhook URL", "The URL does not parse (it is not shown: it is a secret).")
 		return
 	}
 	hreq.Header.Set("Content-Type", "application/json")

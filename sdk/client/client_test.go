@@ -61,7 +61,7 @@ func TestSchemaCrossesTheWire(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s.Name != "testplugin" || s.Version != "1.2.3" || len(s.Actions) != 5 {
+	if s.Name != "testplugin" || s.Version != "1.2.3" || len(s.Actions) != 6 {
 		t.Fatalf("got %s %s with %d actions", s.Name, s.Version, len(s.Actions))
 	}
 	echo := s.Actions["echo"]

@@ -4,10 +4,14 @@
 //
 //	func TestGreet(t *testing.T) {
 //		p := plugintest.BuildAndStart(t, ".")
-//		run := p.Apply("greet", cty.ObjectVal(map[string]cty.Value{"name": cty.StringVal("Ada")}))
+//		run := p.ApplyHCL("greet", `name = "Ada"`)
 //		run.RequireSuccess(t)
-//		if got := run.Output("greeting").AsString(); got != "Hello, Ada!" { ... }
+//		if got := run.Output("message").AsString(); got != "Hi, Ada!" { ... }
 //	}
+//
+// (the greet action of examples/plugins/greeter). A config is written in
+// HCL, as in a pipeline (PlanHCL, ApplyHCL, ValidateHCL, DecodeHCL), or
+// built from Go values with Object.
 package plugintest
 
 import (
@@ -198,8 +202,11 @@ func outputAttr(v cty.Value, name string) cty.Value {
 	return v.GetAttr(name)
 }
 
-// Object builds a config object from Go values: strings, ints, floats, bools,
-// []string, map[string]string and cty.Values.
+// Object builds a config object from Go values: strings, ints, floats,
+// bools, []string, map[string]string, []any (a tuple), nested
+// map[string]any (objects) and any cty.Value (unknown, marked). The
+// plugin's SDK converts it to the schema's types, as it does what pipectl
+// sends. To write a config as a pipeline does, use DecodeHCL.
 func Object(attrs map[string]any) cty.Value {
 	vals := make(map[string]cty.Value, len(attrs))
 	for k, v := range attrs {
@@ -240,6 +247,12 @@ func toValue(v any) cty.Value {
 		return cty.MapVal(elems)
 	case map[string]any:
 		return Object(v)
+	case []any:
+		elems := make([]cty.Value, len(v))
+		for i, e := range v {
+			elems[i] = toValue(e)
+		}
+		return cty.TupleVal(elems)
 	}
 	panic("plugintest.Object: unsupported value type; pass a cty.Value")
 }

@@ -3,6 +3,8 @@ package plugintest_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"os"
 	"testing"
 
 	"github.com/zclconf/go-cty/cty"
@@ -10,8 +12,32 @@ import (
 	"github.com/pipectl/pipectl/sdk/plugintest"
 )
 
+// testplugin is sdk/internal/testplugin, built once for every test here.
+var testplugin string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "plugintest")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	if testplugin, err = plugintest.BuildBinary("../internal/testplugin", dir); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+func TestBuildAndStart(t *testing.T) {
+	if s := plugintest.BuildAndStart(t, "../internal/testplugin").Schema(); s.Name != "testplugin" {
+		t.Fatalf("schema name %q", s.Name)
+	}
+}
+
 func TestHarnessDrivesARealPlugin(t *testing.T) {
-	p := plugintest.BuildAndStart(t, "../internal/testplugin")
+	p := plugintest.Start(t, testplugin)
 	if s := p.Schema(); s.Name != "testplugin" {
 		t.Fatalf("schema name %q", s.Name)
 	}
@@ -48,7 +74,7 @@ func TestHarnessDrivesARealPlugin(t *testing.T) {
 }
 
 func TestApplyContextReportsCancellation(t *testing.T) {
-	p := plugintest.Start(t, plugintest.Build(t, "../internal/testplugin"))
+	p := plugintest.Start(t, testplugin)
 	ctx, cancel := context.WithCancel(t.Context())
 	cancel()
 	run := p.ApplyContext(ctx, "wait", plugintest.Object(map[string]any{"duration": "1h"}))

@@ -15,12 +15,31 @@ import (
 // schema, static validation, a plan with planned outputs, events, outputs.
 type greet struct{}
 
+// greet has static checks: say so at compile time, so that a typo in
+// ValidateConfig's signature cannot silently turn them off.
+var _ sdk.ActionWithValidateConfig = greet{}
+
 // greetConfig is the config, decoded with req.Decode. Optional attributes
 // decode as zero values when unset; *bool tells "unset" from false.
 type greetConfig struct {
 	Name  string `cty:"name"`
 	Style string `cty:"style"`
 	Shout *bool  `cty:"shout"`
+}
+
+// greetOutputs are the outputs, set with resp.SetOutputs (see sdk.Encode).
+// A cty.Value field keeps its marks: the greeting of a sensitive name is
+// sensitive too.
+type greetOutputs struct {
+	Message cty.Value `cty:"message"`
+}
+
+func outputs(msg string, sensitive bool) greetOutputs {
+	v := cty.StringVal(msg)
+	if sensitive {
+		v = v.Mark(sdk.Sensitive)
+	}
+	return greetOutputs{Message: v}
 }
 
 var styles = map[string]string{
@@ -46,33 +65,40 @@ func (greet) Schema() sdk.ActionSchema {
 // ValidateConfig runs at plan time before Plan, and in `pipectl validate`.
 // Values may be unknown here: check only what is known.
 func (greet) ValidateConfig(_ context.Context, req sdk.ValidateConfigRequest, resp *sdk.ValidateConfigResponse) {
-	style := req.Config.GetAttr("style")
-	if !style.IsKnown() || style.IsNull() {
+	// KnownString is false while style is unset or unknown, and never
+	// panics (cty's AsString does on a null, unknown or sensitive value).
+	style, ok := sdk.KnownString(req.Config, "style")
+	if !ok {
 		return
 	}
-	if _, ok := styles[style.AsString()]; !ok {
+	if _, ok := styles[style]; !ok {
 		resp.Diagnostics.AddAttributeError(cty.GetAttrPath("style"),
-			fmt.Sprintf("Unknown style %q", style.AsString()),
+			fmt.Sprintf("Unknown style %q", style),
 			"Use one of: "+strings.Join(styleNames(), ", ")+".")
 	}
 }
 
 // Plan says what Apply will do. Nothing is observed, so no fingerprint;
-// the message is known at plan time unless the config has unknowns.
+// the message is known at plan time unless the config has unknowns. A
+// sensitive name (from a secret variable) is never shown.
 func (greet) Plan(_ context.Context, req sdk.PlanRequest, resp *sdk.PlanResponse) {
+	resp.Kind = sdk.PlanRun // it changes nothing in the world: it runs
+	// Display says "(sensitive)" or "(known after apply)" when it must.
+	resp.Summary = "greet " + sdk.Display(req.Config.GetAttr("name"))
 	if !req.Config.IsWhollyKnown() {
-		resp.Summary = "greet someone (known after earlier steps apply)"
 		return // planned outputs default to unknown
 	}
 	var cfg greetConfig
-	if err := req.Decode(&cfg); err != nil {
+	if err := req.Decode(&cfg); err != nil { // Decode drops marks: see below
 		resp.Diagnostics.AddError("Invalid config", err.Error())
 		return
 	}
-	msg := compose(cfg)
-	resp.Summary = "greet " + cfg.Name
+	msg, secret := compose(cfg), sdk.IsSensitive(req.Config)
 	resp.Change = "+ " + msg
-	resp.PlannedOutputs = cty.ObjectVal(map[string]cty.Value{"message": cty.StringVal(msg)})
+	if secret {
+		resp.Change = "+ (sensitive)"
+	}
+	resp.SetPlannedOutputs(outputs(msg, secret))
 }
 
 // Apply does it, streaming a log line and a progress event.
@@ -86,11 +112,15 @@ func (greet) Apply(ctx context.Context, req sdk.ApplyRequest, resp *sdk.ApplyRes
 		resp.Diagnostics.AddError("Cancelled", err.Error())
 		return
 	}
-	msg := compose(cfg)
-	sdk.Logger(ctx).Debug("greeting", "name", cfg.Name) // to pipectl's log
-	req.Events.Log(sdk.Stdout, msg)                     // to the user
+	msg, secret := compose(cfg), sdk.IsSensitive(req.Config)
+	shown := msg
+	if secret {
+		shown = "(sensitive greeting)"
+	}
+	sdk.Logger(ctx).Debug("greeting", "style", cfg.Style) // to pipectl's log
+	req.Events.Log(sdk.Stdout, shown)                     // to the user
 	req.Events.Progress(1, "greeted")
-	resp.Outputs = cty.ObjectVal(map[string]cty.Value{"message": cty.StringVal(msg)})
+	resp.SetOutputs(outputs(msg, secret))
 }
 
 func compose(cfg greetConfig) string {

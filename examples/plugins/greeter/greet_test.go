@@ -1,10 +1,12 @@
 package main
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/zclconf/go-cty/cty"
 
+	"github.com/pipectl/pipectl/sdk"
 	"github.com/pipectl/pipectl/sdk/plugintest"
 )
 
@@ -40,8 +42,39 @@ func TestGreet(t *testing.T) {
 		}
 	})
 
+	t.Run("plan with unknowns, in HCL", func(t *testing.T) {
+		plan := p.PlanHCL("greet", `
+name  = unknown # known only after an earlier step applies
+style = "formal"
+`)
+		if plan.Summary != "greet (known after apply)" || plan.PlannedOutputs.GetAttr("message").IsKnown() {
+			t.Fatalf("plan: %+v", plan)
+		}
+	})
+
+	t.Run("a sensitive name is never shown", func(t *testing.T) {
+		plan := p.PlanHCL("greet", `name = sensitive("Agent 47")`)
+		if plan.Summary != "greet (sensitive)" || plan.Change != "+ (sensitive)" || plan.Diagnostics.HasErrors() {
+			t.Fatalf("plan: %+v", plan)
+		}
+		run := p.ApplyHCL("greet", `name = sensitive("Agent 47")`)
+		run.RequireSuccess(t)
+		if msg := run.Outputs.GetAttr("message"); !msg.HasMark(sdk.Sensitive) {
+			t.Errorf("the greeting of a sensitive name is not sensitive: %#v", msg)
+		}
+		for _, line := range run.Logs("") {
+			if strings.Contains(line, "Agent 47") {
+				t.Errorf("the name leaked into the logs: %q", line)
+			}
+		}
+	})
+
 	t.Run("apply", func(t *testing.T) {
-		run := p.Apply("greet", plugintest.Object(map[string]any{"name": "Ada", "style": "pirate", "shout": true}))
+		run := p.ApplyHCL("greet", `
+name  = "Ada"
+style = "pirate"
+shout = true
+`)
 		run.RequireSuccess(t)
 		if got := run.Output("message").AsString(); got != "AHOY, ADA!" {
 			t.Fatalf("message %q", got)

@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -25,11 +26,12 @@ func main() {
 		}},
 		Configure: p.configure,
 		Actions: map[string]sdk.Action{
-			"echo":  echo{},
-			"wait":  wait{},
-			"crash": crash{},
-			"panic": panicky{},
-			"greet": greet{p},
+			"echo":   echo{},
+			"wait":   wait{},
+			"crash":  crash{},
+			"panic":  panicky{},
+			"greet":  greet{p},
+			"deploy": deploy{},
 		},
 	})
 }
@@ -69,10 +71,13 @@ func (g greet) Plan(_ context.Context, _ sdk.PlanRequest, resp *sdk.PlanResponse
 }
 
 func (g greet) Apply(_ context.Context, req sdk.ApplyRequest, resp *sdk.ApplyResponse) {
-	said := g.settings.Greeting + ", " + req.Config.GetAttr("name").AsString()
-	resp.Outputs = cty.ObjectVal(map[string]cty.Value{
-		"said": cty.StringVal(said), "token_set": cty.BoolVal(g.settings.Token != ""),
-	})
+	name, _ := sdk.KnownString(req.Config, "name")
+	resp.SetOutputs(greetOutputs{Said: g.settings.Greeting + ", " + name, TokenSet: g.settings.Token != ""})
+}
+
+type greetOutputs struct {
+	Said     string `cty:"said"`
+	TokenSet bool   `cty:"token_set"`
 }
 
 // echo returns its config, streams one event of each kind and checks
@@ -134,7 +139,9 @@ func (echo) Plan(_ context.Context, req sdk.PlanRequest, resp *sdk.PlanResponse)
 	}
 	resp.Change = "+ message"
 	resp.Fingerprint = "fp-" + req.StepID
-	resp.PlannedOutputs = cty.ObjectVal(map[string]cty.Value{"message": msg})
+	resp.SetPlannedOutputs(struct { // the other outputs stay unknown
+		Message cty.Value `cty:"message"`
+	}{msg})
 }
 
 func (echo) Apply(ctx context.Context, req sdk.ApplyRequest, resp *sdk.ApplyResponse) {
@@ -160,6 +167,102 @@ func (echo) Apply(ctx context.Context, req sdk.ApplyRequest, resp *sdk.ApplyResp
 		resp.Diagnostics.AddWarning("Loud", fmt.Sprintf("level %d", cfg.Settings.Level))
 	}
 	resp.Outputs = cty.ObjectVal(outputs)
+}
+
+// deploy has nested blocks, sensitive attributes inside them and a
+// duration: what plugintest's HCL decoding and the SDK's helpers serve.
+type deploy struct{}
+
+var (
+	_ sdk.ActionWithValidateConfig = echo{}
+	_ sdk.ActionWithValidateConfig = deploy{}
+)
+
+type deployOutputs struct {
+	Targets   []string `cty:"targets"`
+	Headers   int      `cty:"headers"`
+	Sensitive []string `cty:"sensitive"`
+	Timeout   *string  `cty:"timeout"`
+}
+
+func (deploy) Schema() sdk.ActionSchema {
+	return sdk.ActionSchema{
+		Description: "Deploy to targets.",
+		Block: sdk.Block{
+			Attributes: map[string]*sdk.Attribute{
+				"image":   {Type: cty.String, Required: true},
+				"timeout": {Type: cty.String},
+			},
+			Blocks: map[string]*sdk.NestedBlock{
+				"target": {Nesting: sdk.NestingList, MinItems: 1, Block: sdk.Block{Attributes: map[string]*sdk.Attribute{
+					"name":     {Type: cty.String, Required: true},
+					"password": {Type: cty.String, Sensitive: true},
+					"replicas": {Type: cty.Number},
+				}}},
+				"header": {Nesting: sdk.NestingMap, Block: sdk.Block{Attributes: map[string]*sdk.Attribute{
+					"value": {Type: cty.String, Sensitive: true},
+				}}},
+			},
+		},
+		Outputs: map[string]*sdk.Attribute{
+			"targets":   {Type: cty.List(cty.String)},
+			"headers":   {Type: cty.Number},
+			"sensitive": {Type: cty.List(cty.String)},
+			"timeout":   {Type: cty.String},
+		},
+	}
+}
+
+func (deploy) ValidateConfig(_ context.Context, req sdk.ValidateConfigRequest, resp *sdk.ValidateConfigResponse) {
+	sdk.ValidateDuration(&resp.Diagnostics, req.Config, "timeout")
+}
+
+func (deploy) Plan(_ context.Context, req sdk.PlanRequest, resp *sdk.PlanResponse) {
+	resp.Kind = sdk.PlanChange
+	resp.Summary = "deploy " + sdk.Display(req.Config.GetAttr("image"))
+	if t, ok := sdk.KnownString(req.Config, "timeout"); ok {
+		resp.SetPlannedOutputs(struct {
+			Timeout string `cty:"timeout"`
+		}{sdk.DurationOr(t, 0).String()})
+	}
+}
+
+func (deploy) Apply(_ context.Context, req sdk.ApplyRequest, resp *sdk.ApplyResponse) {
+	var cfg struct {
+		Timeout string `cty:"timeout"`
+		Target  []struct {
+			Name     string    `cty:"name"`
+			Password cty.Value `cty:"password"`
+		} `cty:"target"`
+		Header map[string]struct {
+			Value cty.Value `cty:"value"`
+		} `cty:"header"`
+	}
+	if err := req.Decode(&cfg); err != nil {
+		resp.Diagnostics.AddError("Invalid config", err.Error())
+		return
+	}
+	out := deployOutputs{Headers: len(cfg.Header)}
+	for _, t := range cfg.Target {
+		out.Targets = append(out.Targets, t.Name)
+		if sdk.IsSensitive(t.Password) {
+			out.Sensitive = append(out.Sensitive, "target "+t.Name)
+		}
+	}
+	for k, h := range cfg.Header {
+		if sdk.IsSensitive(h.Value) {
+			out.Sensitive = append(out.Sensitive, "header "+k)
+		}
+	}
+	if sdk.IsSensitive(req.Config.GetAttr("image")) {
+		out.Sensitive = append(out.Sensitive, "image")
+	}
+	slices.Sort(out.Sensitive)
+	if cfg.Timeout != "" {
+		d := sdk.DurationOr(cfg.Timeout, 0).String()
+		out.Timeout = &d
+	}
+	resp.SetOutputs(out)
 }
 
 // wait blocks until its duration passes or it is cancelled.

@@ -1,0 +1,163 @@
+package main_test
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/pipectl/pipectl/internal/testbin"
+)
+
+// stdExamples are the examples docs/plugins/std.md shows.
+var stdExamples = filepath.Join(testbin.Root(), "plugins", "std", "examples")
+
+func TestPluginsShowPrintsTheSchema(t *testing.T) {
+	p := newProject(t, onePipeline)
+	out, errOut, code := p.run("plugins", "show", "std.http_check")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	for _, want := range []string{
+		"Action std.http_check\n  Check that an HTTP endpoint answers as expected",
+		"    url  (string, required)\n        The URL to request.",
+		"    headers  (map(string), optional)",
+		"  Outputs (step.<name>.<output>):\n    attempts  (number)\n        Requests made.",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "std.exec") || strings.Contains(out, "Settings") {
+		t.Errorf("show of one action printed more:\n%s", out)
+	}
+
+	out, _, _ = p.run("plugins", "show", "std")
+	for _, want := range []string{"Plugin std ", `Settings (plugin "std" { ... }):`, "  working_dir  (string, optional)",
+		"Action std.webhook", "    url  (string, required, sensitive)", "Action std.noop"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("show std lacks %q:\n%s", want, out)
+		}
+	}
+
+	out, errOut, code = p.run("plugins", "show", "std.exec", "-json")
+	var doc struct {
+		Name    string `json:"name"`
+		Actions map[string]struct {
+			Block struct {
+				Attributes map[string]struct {
+					Type     json.RawMessage `json:"type"`
+					Required bool            `json:"required"`
+				} `json:"attributes"`
+			} `json:"block"`
+			Outputs map[string]json.RawMessage `json:"outputs"`
+		} `json:"actions"`
+	}
+	if err := json.Unmarshal([]byte(out), &doc); err != nil || code != 0 {
+		t.Fatalf("-json: %v (exit %d)\n%s%s", err, code, out, errOut)
+	}
+	exec := doc.Actions["exec"]
+	if doc.Name != "std" || len(doc.Actions) != 1 || !exec.Block.Attributes["command"].Required ||
+		string(exec.Block.Attributes["args"].Type) != `["list","string"]` || exec.Outputs["exit_code"] == nil {
+		t.Errorf("-json document:\n%s", out)
+	}
+}
+
+func TestPluginsShowErrors(t *testing.T) {
+	p := newProject(t, onePipeline)
+	if _, errOut, code := p.run("plugins", "show", "std.nope"); code != 1 || !strings.Contains(errOut, `plugin std has no action "nope"; its actions are: exec, http_check, noop, render, sleep, webhook`) {
+		t.Errorf("an unknown action: exit %d: %s", code, errOut)
+	}
+	if _, errOut, code := p.run("plugins", "show", "nosuch"); code != 1 || !strings.Contains(errOut, `plugin "nosuch" not found`) {
+		t.Errorf("an unknown plugin: exit %d: %s", code, errOut)
+	}
+	// A plugin binary by path: what a third party points at its own build.
+	if out, errOut, code := p.run("plugins", "show", filepath.Join(binDir, "pipectl-plugin-std")); code != 0 || !strings.Contains(out, "Plugin std ") {
+		t.Errorf("a plugin by path: exit %d: %s%s", code, out, errOut)
+	}
+}
+
+// docs/plugins/std.md is generated from the std plugin's schema and
+// examples; this fails when it is not what the plugin says today.
+func TestStdReferenceIsCurrent(t *testing.T) {
+	p := newProject(t, onePipeline)
+	out, errOut, code := p.run("plugins", "docs", "std", "-examples", stdExamples)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	committed, err := os.ReadFile(filepath.Join(testbin.Root(), "docs", "plugins", "std.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out != string(committed) {
+		t.Fatalf("docs/plugins/std.md is not current: run `make docs` and commit it.\nIt should be:\n%s", out)
+	}
+}
+
+// Every example of the std reference is a step that validates.
+func TestStdExamplesValidate(t *testing.T) {
+	settings, err := os.ReadFile(filepath.Join(stdExamples, "plugin.hcl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	files, _ := filepath.Glob(filepath.Join(stdExamples, "*.hcl"))
+	for _, f := range files {
+		if filepath.Base(f) == "plugin.hcl" {
+			continue
+		}
+		t.Run(filepath.Base(f), func(t *testing.T) {
+			step, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			p := newProject(t, "pipeline \"examples\" {}\n"+string(settings)+"stage \"s\" {\n"+string(step)+"}\n")
+			if out, errOut, code := p.run("validate"); code != 0 {
+				t.Errorf("exit %d:\n%s%s", code, out, errOut)
+			}
+		})
+	}
+}
+
+func TestLogLevel(t *testing.T) {
+	p := newProject(t, `
+pipeline "e2e" {}
+stage "s" {
+  step "a" {
+    action  = std.exec
+    command = "true"
+  }
+}`)
+	logFile := filepath.Join(t.TempDir(), "pipectl.log")
+	if out, errOut, code := p.run("apply", "-auto-approve", "-log-file", logFile, "-log-level", "debug"); code != 0 {
+		t.Fatalf("apply: exit %d\n%s%s", code, out, errOut)
+	}
+	data, _ := os.ReadFile(logFile)
+	// The plugin's own sdk.Logger(ctx).Debug("exec", "command", ...) line.
+	if !regexp.MustCompile(`\[DEBUG\] .*: exec: .*command=true`).Match(data) {
+		t.Errorf("no debug line of the plugin in the log:\n%s", data)
+	}
+	quiet := filepath.Join(t.TempDir(), "quiet.log")
+	p.env = append(p.env, "PIPECTL_LOG=warn", "PIPECTL_LOG_FILE="+quiet)
+	if _, errOut, code := p.run("apply", "-auto-approve"); code != 0 {
+		t.Fatalf("apply: exit %d\n%s", code, errOut)
+	}
+	if data, _ := os.ReadFile(quiet); strings.Contains(string(data), "[DEBUG]") || strings.Contains(string(data), "[INFO]") {
+		t.Errorf("PIPECTL_LOG=warn let lower levels through:\n%s", data)
+	}
+	if _, errOut, code := p.run("validate", "-log-level", "loud"); code != 1 || !strings.Contains(errOut, `invalid log level "loud"`) {
+		t.Errorf("a bad level: exit %d: %s", code, errOut)
+	}
+}
+
+func TestNullOutputsPrintAsNull(t *testing.T) {
+	p := newProject(t, onePipeline)
+	out, errOut, code := p.run("apply", "-auto-approve", "-no-color")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	if !strings.Contains(out, "inputs=null") || strings.Contains(out, "<nil>") {
+		t.Errorf("the noop step's null output:\n%s", out)
+	}
+}

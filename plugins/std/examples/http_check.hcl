@@ -1,0 +1,9 @@
+step "smoke" {
+  action          = std.http_check
+  url             = "https://members.example.com/healthz"
+  expected_status = 200
+  body_match      = "\"status\":\\s*\"ok\""
+  retries         = 10
+  interval        = "3s"
+  timeout         = "5s"
+}

@@ -1,0 +1,4 @@
+plugin "std" {
+  working_dir = "${path.root}/app"
+  env         = { KUBECONFIG = "/etc/deploy/kubeconfig" }
+}

@@ -1,0 +1,4 @@
+step "settle" {
+  action   = std.sleep
+  duration = "30s"
+}
