@@ -78,25 +78,30 @@ func eventTime(e corev1.Event) metav1.Time {
 	return e.CreationTimestamp
 }
 
-// findCauses concludes the probable causes, most telling first.
+// findCauses concludes the probable causes, most telling first. Events
+// count once per object and reason: a ReplicaSet refused by a quota says
+// so for every pod it tries to create.
 func (d *diagnosis) findCauses() {
 	add := func(c string) {
 		if !slices.Contains(d.causes, c) {
 			d.causes = append(d.causes, c)
 		}
 	}
+	if len(d.pods) == 0 {
+		add(fmt.Sprintf("no pods match %s in namespace %s", selectorText(d.selector), d.ns))
+	}
 	for _, p := range d.pods {
 		for _, c := range podCauses(&p) {
 			add(c)
 		}
 	}
-	for _, e := range d.events {
-		if c := eventCause(e); c != "" {
+	seen := map[string]bool{}
+	for _, e := range slices.Backward(d.events) { // the latest of each kind
+		key := e.Reason + "/" + e.InvolvedObject.Kind + "/" + e.InvolvedObject.Name
+		if c := eventCause(e); c != "" && !seen[key] {
+			seen[key] = true
 			add(c)
 		}
-	}
-	if len(d.pods) == 0 {
-		add(fmt.Sprintf("no pods match %s in namespace %s", selectorText(d.selector), d.ns))
 	}
 }
 
@@ -136,7 +141,7 @@ func eventCause(e corev1.Event) string {
 		return ""
 	}
 	who := strings.ToLower(e.InvolvedObject.Kind) + " " + e.InvolvedObject.Name
-	msg := firstLine(e.Message)
+	msg := strings.TrimPrefix(firstLine(e.Message), "(combined from similar events): ")
 	switch {
 	case e.Reason == "FailedScheduling":
 		return fmt.Sprintf("unschedulable: %s: %s", who, msg)

@@ -3,6 +3,10 @@ package main
 import (
 	"strings"
 	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 )
 
 // The classic failed deploy: pods that no node can take. The report names
@@ -47,5 +51,30 @@ func TestDiagnoseHealthy(t *testing.T) {
 	// The sandbox has no kubelet to serve logs: said, not failed.
 	if report := run.Output("report").AsString(); !strings.Contains(report, "fine-") || !strings.Contains(report, "logs unavailable") {
 		t.Errorf("report:\n%s", report)
+	}
+}
+
+// Pods a quota keeps from being created leave no pod to look at: the
+// ReplicaSet's events tell.
+func TestDiagnosePodsNotCreated(t *testing.T) {
+	env, p := sandbox(t)
+	quota(t, env, corev1.ResourceList{"pods": resource.MustParse("0")})
+	deployment(t, env, "blocked", 1, "10m")
+	var causes []string
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(500 * time.Millisecond) {
+		run := p.Apply("diagnose", cfg(map[string]any{"namespace": env.Namespace, "selector": "app=blocked"}))
+		run.RequireSuccess(t)
+		causes = nil
+		for it := run.Output("causes").ElementIterator(); it.Next(); {
+			_, v := it.Element()
+			causes = append(causes, v.AsString())
+		}
+		if len(causes) == 2 && strings.Contains(causes[1], "exceeded quota") {
+			break
+		}
+	}
+	if len(causes) != 2 || !strings.HasPrefix(causes[0], "no pods match app=blocked") ||
+		!strings.HasPrefix(causes[1], "pods not created: replicaset blocked-") || !strings.Contains(causes[1], "exceeded quota: limits") {
+		t.Errorf("causes %q", causes)
 	}
 }

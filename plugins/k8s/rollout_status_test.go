@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
 	"github.com/pipectl/pipectl/sdk"
 )
 
@@ -125,3 +127,22 @@ func TestChecksPlanAsRuns(t *testing.T) {
 		}
 	}
 }
+
+// A Deployment past its progress deadline fails the step at once, without
+// waiting for the step's timeout.
+func TestRolloutStatusProgressDeadlineExceeded(t *testing.T) {
+	env, p := sandbox(t)
+	d := deployment(t, env, "late", 1, "100")
+	d.Spec.ProgressDeadlineSeconds = ptrInt32(1)
+	if _, err := env.Client.AppsV1().Deployments(env.Namespace).Update(t.Context(), d, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	began := time.Now()
+	run := applyWithin(t, p, time.Minute, "rollout_status", cfg(map[string]any{"namespace": env.Namespace, "deployment": "late"}))
+	requireFailure(t, run, "Rollout failed", "progress deadline exceeded", "Insufficient cpu")
+	if took := time.Since(began); took > 30*time.Second {
+		t.Errorf("took %s: the step waited for its timeout", took)
+	}
+}
+
+func ptrInt32(v int32) *int32 { return &v }
