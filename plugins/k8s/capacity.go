@@ -67,9 +67,12 @@ func (capacity) ValidateConfig(_ context.Context, req sdk.ValidateConfigRequest,
 	}
 }
 
-func (capacity) Plan(_ context.Context, _ sdk.PlanRequest, resp *sdk.PlanResponse) {
+func (capacity) Plan(_ context.Context, req sdk.PlanRequest, resp *sdk.PlanResponse) {
 	resp.Kind = sdk.PlanRun
 	resp.Summary = "check quota, limit ranges and node capacity for the release"
+	if v, _ := req.Config.GetAttr("pods").Unmark(); v.IsKnown() && !v.IsNull() {
+		resp.Summary = fmt.Sprintf("check quota, limit ranges and node capacity for %s", plural(int(bigInt(v)), "pod"))
+	}
 }
 
 func (a capacity) Apply(ctx context.Context, req sdk.ApplyRequest, resp *sdk.ApplyResponse) {

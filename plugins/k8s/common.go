@@ -196,3 +196,22 @@ func countNonNull(config cty.Value, names ...string) (set int, known bool) {
 func lower(s string) string { return strings.ToLower(s) }
 
 func joinLines(lines []string) string { return strings.Join(lines, "\n") }
+
+// knownSelector is a known selector attribute, as text.
+func knownSelector(config cty.Value) (string, bool) {
+	v := config.GetAttr("selector")
+	if !v.IsWhollyKnown() || v.IsNull() {
+		return "", false
+	}
+	sel, err := parseSelector(v)
+	if err != nil {
+		return "", false
+	}
+	return selectorText(sel), true
+}
+
+// bigInt is a known number as an int64 (truncated).
+func bigInt(v cty.Value) int64 {
+	n, _ := v.AsBigFloat().Int64()
+	return n
+}

@@ -52,9 +52,12 @@ func (diagnose) ValidateConfig(_ context.Context, req sdk.ValidateConfigRequest,
 	}
 }
 
-func (diagnose) Plan(_ context.Context, _ sdk.PlanRequest, resp *sdk.PlanResponse) {
+func (diagnose) Plan(_ context.Context, req sdk.PlanRequest, resp *sdk.PlanResponse) {
 	resp.Kind = sdk.PlanRun
 	resp.Summary = "collect pods, events and logs into a diagnosis report"
+	if sel, ok := knownSelector(req.Config); ok {
+		resp.Summary = fmt.Sprintf("diagnose pods of %s: events, states, logs", sel)
+	}
 }
 
 func (a diagnose) Apply(ctx context.Context, req sdk.ApplyRequest, resp *sdk.ApplyResponse) {

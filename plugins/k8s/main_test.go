@@ -123,8 +123,21 @@ func TestSchemaDocumentsEveryAction(t *testing.T) {
 // labelled app=name.
 func deployment(t testing.TB, env *sandboxtest.Env, name string, replicas int32, cpu string) *appsv1.Deployment {
 	t.Helper()
+	return create(t, env, newDeployment(env, name, replicas, cpu))
+}
+
+func create(t testing.TB, env *sandboxtest.Env, d *appsv1.Deployment) *appsv1.Deployment {
+	t.Helper()
+	d, err := env.Client.AppsV1().Deployments(env.Namespace).Create(t.Context(), d, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+func newDeployment(env *sandboxtest.Env, name string, replicas int32, cpu string) *appsv1.Deployment {
 	labels := map[string]string{"app": name}
-	d := &appsv1.Deployment{
+	return &appsv1.Deployment{
 		ObjectMeta: metav1.ObjectMeta{Name: name, Labels: labels},
 		Spec: appsv1.DeploymentSpec{
 			Replicas: &replicas,
@@ -135,11 +148,6 @@ func deployment(t testing.TB, env *sandboxtest.Env, name string, replicas int32,
 			},
 		},
 	}
-	d, err := env.Client.AppsV1().Deployments(env.Namespace).Create(t.Context(), d, metav1.CreateOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return d
 }
 
 func podSpec(env *sandboxtest.Env, cpu string) corev1.PodSpec {

@@ -53,6 +53,9 @@ func (noRestarts) Plan(_ context.Context, req sdk.PlanRequest, resp *sdk.PlanRes
 		window = w.AsString()
 	}
 	resp.Summary = fmt.Sprintf("watch pods for restarts for %s", window)
+	if sel, ok := knownSelector(req.Config); ok {
+		resp.Summary = fmt.Sprintf("watch pods of %s for restarts for %s", sel, window)
+	}
 }
 
 func (a noRestarts) Apply(ctx context.Context, req sdk.ApplyRequest, resp *sdk.ApplyResponse) {

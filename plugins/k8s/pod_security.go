@@ -67,9 +67,10 @@ func parseLevel(s string) (psaapi.Level, error) {
 	return psaapi.Level(s), nil
 }
 
-func (podSecurity) Plan(_ context.Context, _ sdk.PlanRequest, resp *sdk.PlanResponse) {
+func (podSecurity) Plan(_ context.Context, req sdk.PlanRequest, resp *sdk.PlanResponse) {
 	resp.Kind = sdk.PlanRun
-	resp.Summary = "evaluate pods against the Pod Security Standards"
+	level, _ := knownString(req.Config, "level")
+	resp.Summary = fmt.Sprintf("evaluate pods against the %s Pod Security Standard", orReason(level, "restricted"))
 }
 
 func (a podSecurity) Apply(ctx context.Context, req sdk.ApplyRequest, resp *sdk.ApplyResponse) {

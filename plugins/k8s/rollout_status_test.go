@@ -6,8 +6,6 @@ import (
 	"testing"
 	"time"
 
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-
 	"github.com/pipectl/pipectl/sdk"
 )
 
@@ -132,11 +130,9 @@ func TestChecksPlanAsRuns(t *testing.T) {
 // waiting for the step's timeout.
 func TestRolloutStatusProgressDeadlineExceeded(t *testing.T) {
 	env, p := sandbox(t)
-	d := deployment(t, env, "late", 1, "100")
+	d := newDeployment(env, "late", 1, "100")
 	d.Spec.ProgressDeadlineSeconds = ptrInt32(1)
-	if _, err := env.Client.AppsV1().Deployments(env.Namespace).Update(t.Context(), d, metav1.UpdateOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	create(t, env, d)
 	began := time.Now()
 	run := applyWithin(t, p, time.Minute, "rollout_status", cfg(map[string]any{"namespace": env.Namespace, "deployment": "late"}))
 	requireFailure(t, run, "Rollout failed", "progress deadline exceeded", "Insufficient cpu")

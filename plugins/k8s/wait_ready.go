@@ -54,6 +54,13 @@ func validateMinReady(config cty.Value, diags *sdk.Diagnostics) {
 func (waitReady) Plan(_ context.Context, req sdk.PlanRequest, resp *sdk.PlanResponse) {
 	resp.Kind = sdk.PlanRun
 	resp.Summary = "wait for pods to be Ready"
+	if sel, ok := knownSelector(req.Config); ok {
+		n := "1 pod"
+		if v, _ := req.Config.GetAttr("min_ready").Unmark(); v.IsKnown() && !v.IsNull() {
+			n = plural(int(bigInt(v)), "pod")
+		}
+		resp.Summary = fmt.Sprintf("wait for %s of %s to be Ready", n, sel)
+	}
 }
 
 func (a waitReady) Apply(ctx context.Context, req sdk.ApplyRequest, resp *sdk.ApplyResponse) {
