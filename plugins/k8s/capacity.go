@@ -110,6 +110,9 @@ func (a capacity) Apply(ctx context.Context, req sdk.ApplyRequest, resp *sdk.App
 	}
 	report := r.markdown()
 	req.Events.Artifact("capacity.md", "text/markdown", []byte(report))
+	if nodesErr != nil {
+		req.Events.Log(sdk.Stderr, fmt.Sprintf("nodes not checked: %v", nodesErr))
+	}
 	req.Events.Log(sdk.Stdout, r.verdict())
 	if problems := r.problems(); len(problems) > 0 {
 		resp.Diagnostics.AddError(fmt.Sprintf("The release does not fit in namespace %s", ns), "- "+strings.Join(problems, "\n- "))

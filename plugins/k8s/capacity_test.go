@@ -100,6 +100,20 @@ spec:
 	}
 }
 
+// An identity that may not list nodes still gets the namespace's checks;
+// the report says the nodes were not checked.
+func TestCapacityWithoutClusterWideAccess(t *testing.T) {
+	t.Parallel()
+	env := sandboxtest.Cluster(t)
+	kubeconfig := limitedServiceAccount(t, env, "deployer", []string{"list"}, "resourcequotas", "limitranges")
+	p := start(t, map[string]any{"kubeconfig": kubeconfig})
+	run := p.Apply("capacity", cfg(map[string]any{"namespace": env.Namespace, "pods": 2, "requests": map[string]string{"cpu": "64"}}))
+	run.RequireSuccess(t)
+	if report := run.Output("report").AsString(); !strings.Contains(report, "Not checked: nodes is forbidden") {
+		t.Errorf("report:\n%s", report)
+	}
+}
+
 func quota(t *testing.T, env *sandboxtest.Env, hard corev1.ResourceList) {
 	t.Helper()
 	q := &corev1.ResourceQuota{ObjectMeta: metav1.ObjectMeta{Name: "limits"}, Spec: corev1.ResourceQuotaSpec{Hard: hard}}

@@ -77,7 +77,7 @@ func TestCheckAccessUnknownResource(t *testing.T) {
 
 // limitedServiceAccount creates a ServiceAccount allowed only verbs on
 // resource in the test's namespace, and a kubeconfig with its token.
-func limitedServiceAccount(t *testing.T, env *sandboxtest.Env, name string, verbs []string, resource string) string {
+func limitedServiceAccount(t *testing.T, env *sandboxtest.Env, name string, verbs []string, resources ...string) string {
 	t.Helper()
 	ctx, ns := t.Context(), env.Namespace
 	core, rbac := env.Client.CoreV1(), env.Client.RbacV1()
@@ -85,7 +85,7 @@ func limitedServiceAccount(t *testing.T, env *sandboxtest.Env, name string, verb
 		t.Fatal(err)
 	}
 	role := &rbacv1.Role{ObjectMeta: metav1.ObjectMeta{Name: name},
-		Rules: []rbacv1.PolicyRule{{APIGroups: []string{""}, Resources: []string{resource}, Verbs: verbs}}}
+		Rules: []rbacv1.PolicyRule{{APIGroups: []string{""}, Resources: resources, Verbs: verbs}}}
 	if _, err := rbac.Roles(ns).Create(ctx, role, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
