@@ -2,6 +2,7 @@ package main
 
 import (
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"k8s.io/client-go/tools/clientcmd"
@@ -37,18 +38,27 @@ func TestSettingsContextAndNamespace(t *testing.T) {
 
 func TestSettingsInvalid(t *testing.T) {
 	p := plugintest.Start(t, pluginBin)
-	diags, err := p.Configure(t.Context(), cfg(map[string]any{"qps": -1, "kubeconfig": "/nonexistent/kubeconfig"}))
+	diags, err := p.Configure(t.Context(), cfg(map[string]any{"qps": -1, "burst": 10, "kubeconfig": "/nonexistent/kubeconfig"}))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !diags.HasErrors() || diags[0].Summary != "qps must be positive" {
-		t.Fatalf("want an error on qps, got %v", diags)
+	if len(diags) != 2 || !diags[0].Attribute.Equals(attr("kubeconfig")) || !strings.Contains(diags[0].Detail, "/nonexistent/kubeconfig") ||
+		!diags[1].Attribute.Equals(attr("qps")) {
+		t.Fatalf("want errors on kubeconfig and qps, got %v", diags)
+	}
+	// Every step then fails with the settings' errors.
+	if run := p.Apply("check_access", cfg(map[string]any{})); !run.Diagnostics.HasErrors() {
+		t.Error("a step ran with invalid settings")
 	}
 }
 
-func TestSettingsMissingKubeconfig(t *testing.T) {
-	p := start(t, map[string]any{"kubeconfig": "/nonexistent/kubeconfig"})
-	requireFailure(t, p.Apply("check_access", cfg(map[string]any{})), "Cannot reach the Kubernetes cluster", "/nonexistent/kubeconfig")
+// No kubeconfig anywhere: every step says where it looked.
+func TestSettingsNoKubeconfigAnywhere(t *testing.T) {
+	t.Setenv("KUBECONFIG", "")
+	t.Setenv("HOME", t.TempDir())
+	t.Setenv("KUBERNETES_SERVICE_HOST", "")
+	p := start(t, map[string]any{})
+	requireFailure(t, p.Apply("check_access", cfg(map[string]any{})), "Cannot reach the Kubernetes cluster", "KUBECONFIG or ~/.kube/config")
 }
 
 // twoContexts writes a kubeconfig whose current context points nowhere
