@@ -149,6 +149,9 @@ func (s *Scope) bindVariables(in Inputs) hcl.Diagnostics {
 		raw[name] = rawValue{val, "-var", nil}
 	}
 	for _, name := range slices.Sorted(maps.Keys(c.Variables)) {
+		if r, ok := raw[name]; ok && c.Variables[name].Sensitive {
+			s.RawSecrets = append(s.RawSecrets, r.val)
+		}
 		s.Vars[name], diags = s.finalValue(c.Variables[name], raw, diags)
 	}
 	return diags
@@ -180,7 +183,8 @@ func (s *Scope) finalValue(v *Variable, raw map[string]rawValue, diags hcl.Diagn
 	converted, err := convert.Convert(val, v.Type)
 	if err != nil {
 		subject := r.subject
-		if subject == nil {
+		if subject == nil || v.Sensitive {
+			// A sensitive value's own line would be quoted in the snippet.
 			subject = v.DeclRange.Ptr()
 		}
 		return cty.DynamicVal, append(diags, &hcl.Diagnostic{
@@ -216,7 +220,7 @@ func parseRawValue(v *Variable, text, origin string) (cty.Value, hcl.Diagnostics
 }
 
 func (s *Scope) readVarFile(path string, raw map[string]rawValue) hcl.Diagnostics {
-	src, err := os.ReadFile(path)
+	src, err := funcs.ReadRegular(path)
 	if err != nil {
 		return hcl.Diagnostics{{
 			Severity: hcl.DiagError,
@@ -236,6 +240,10 @@ func (s *Scope) readVarFile(path string, raw map[string]rawValue) hcl.Diagnostic
 		return diags
 	}
 	s.Config.Files[path] = file
+	if s.Config.VarFiles == nil {
+		s.Config.VarFiles = map[string]bool{}
+	}
+	s.Config.VarFiles[path] = true
 	attrs, d := file.Body.JustAttributes()
 	diags = append(diags, d...)
 	for _, name := range slices.Sorted(maps.Keys(attrs)) {

@@ -13,7 +13,7 @@ import (
 	"github.com/zclconf/go-cty/cty/convert"
 )
 
-var pipelineSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{{Name: "description"}}}
+var pipelineSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{{Name: "description"}, {Name: "fail_fast"}}}
 
 func (l *loader) pipeline(block *hcl.Block) {
 	if p := l.cfg.Pipeline; p != nil {
@@ -28,6 +28,10 @@ func (l *loader) pipeline(block *hcl.Block) {
 	content, diags := block.Body.Content(pipelineSchema)
 	l.diags = append(l.diags, diags...)
 	p.Description = l.staticString(content.Attributes["description"])
+	p.FailFast = true
+	if attr := content.Attributes["fail_fast"]; attr != nil {
+		p.FailFast = l.staticBool(attr)
+	}
 	l.cfg.Pipeline = p
 }
 

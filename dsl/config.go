@@ -25,8 +25,11 @@ const SensitiveMark = "sensitive"
 // Config is the static structure of a pipeline: every block of every file,
 // decoded and cross-checked, but nothing evaluated yet.
 type Config struct {
-	Dir          string               // path.root: the pipeline's directory
-	Files        map[string]*hcl.File // by filename, for source snippets in diagnostics
+	Dir   string               // path.root: the pipeline's directory
+	Files map[string]*hcl.File // by filename, for source snippets in diagnostics
+	// VarFiles are the files in Files that Bind read variables from: they
+	// are not part of the pipeline (their values are the variables').
+	VarFiles     map[string]bool
 	Pipeline     *Pipeline
 	Variables    map[string]*Variable
 	Locals       map[string]*Local
@@ -58,7 +61,10 @@ func (c *Config) EnvironmentNames() []string { return slices.Sorted(maps.Keys(c.
 // Pipeline is the `pipeline "name"` block.
 type Pipeline struct {
 	Name, Description string
-	DeclRange         hcl.Range
+	// FailFast (the default) stops starting main steps once one fails;
+	// false lets independent branches finish (Argo's failFast).
+	FailFast  bool
+	DeclRange hcl.Range
 }
 
 // Variable is a `variable "name"` block.

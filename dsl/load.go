@@ -9,6 +9,8 @@ import (
 	"strings"
 
 	"github.com/hashicorp/hcl/v2"
+
+	"github.com/pipectl/pipectl/dsl/funcs"
 )
 
 // Load reads a pipeline: a directory (every *.hcl file in it, in name order)
@@ -44,7 +46,7 @@ func Load(path string) (*Config, hcl.Diagnostics) {
 	sources := make([]source, 0, len(files))
 	var diags hcl.Diagnostics
 	for _, name := range files {
-		src, err := os.ReadFile(name)
+		src, err := funcs.ReadRegular(name)
 		if err != nil {
 			diags = append(diags, &hcl.Diagnostic{
 				Severity: hcl.DiagError,

@@ -21,6 +21,10 @@ type Scope struct {
 	Env         cty.Value            // object of the selected environment's attributes
 	Locals      map[string]cty.Value
 	Functions   map[string]function.Function
+	// RawSecrets are the values given to sensitive variables, as given,
+	// even those that failed to convert to their type: no message may
+	// quote them (see engine.Pipeline.LearnSecrets).
+	RawSecrets []cty.Value
 
 	base       *hcl.EvalContext
 	allowUnset bool

@@ -28,6 +28,10 @@ type Runner struct {
 	Redactor    *Redactor
 	Events      EventSink
 	Parallelism int // instances applied at once; <1 means 10
+	// Plan is what was planned (and shown) for this run: an instance its
+	// plan said is unchanged is not applied unless its action says
+	// AlwaysApply. Without a plan every instance is applied.
+	Plan *Plan
 
 	// Done resumes a run: main steps that succeeded in it, with their
 	// values, are not run again (see Resumed).
@@ -41,9 +45,15 @@ type Runner struct {
 
 // Result is the outcome of a run.
 type Result struct {
-	Status  Status
-	Steps   map[string]Status    // by step name
-	Outputs map[string]cty.Value // the pipeline's outputs, when the run succeeded
+	Status Status
+	Steps  map[string]Status // by step name
+	// Instances is the outcome of every step instance (for_each key), as
+	// run records count them; a step that never started counts once.
+	Instances map[string]Status
+	Outputs   map[string]cty.Value // the pipeline's outputs, when the run succeeded
+	// OutputDiagnostics: the steps succeeded but the outputs could not be
+	// evaluated. It does not change Status: what ran, ran.
+	OutputDiagnostics hcl.Diagnostics
 }
 
 // run is the mutable state of one Apply.
@@ -51,10 +61,11 @@ type run struct {
 	*Runner
 	sem chan struct{}
 
-	mu     sync.Mutex
-	values map[string]cty.Value // step name → what step.NAME evaluates to
-	status map[string]Status    // step name → outcome
-	events sync.Mutex           // serializes Events
+	mu        sync.Mutex
+	values    map[string]cty.Value // step name → what step.NAME evaluates to
+	status    map[string]Status    // step name → outcome
+	instances map[string]Status    // instance id → outcome, from step_finished events
+	events    sync.Mutex           // serializes Events
 }
 
 // Apply runs the pipeline. Cancelling ctx (a first Ctrl-C) stops the main
@@ -66,12 +77,12 @@ func (r *Runner) Apply(ctx, kill context.Context) *Result {
 	if n < 1 {
 		n = 10
 	}
-	rn := &run{Runner: r, sem: make(chan struct{}, n), values: map[string]cty.Value{}, status: map[string]Status{}}
+	rn := &run{Runner: r, sem: make(chan struct{}, n), values: map[string]cty.Value{}, status: map[string]Status{}, instances: map[string]Status{}}
 	r.Pipeline.LearnSecrets(r.Redactor)
-	rn.emit(Event{Type: RunStarted, Message: r.Pipeline.Config.Pipeline.Name})
+	rn.emit(Event{Type: RunStarted, Message: r.Pipeline.Config.Pipeline.Name, Environment: r.Pipeline.Scope.Environment})
 	phases := r.Pipeline.Graph.Phases()
 
-	mainFailed := rn.runPhase(ctx, phases[0], true)
+	mainFailed := rn.runPhase(ctx, phases[0], r.Pipeline.Config.Pipeline.FailFast)
 	cancelled := ctx.Err() != nil
 	handlersFailed := false
 	if mainFailed || cancelled {
@@ -87,25 +98,28 @@ func (r *Runner) Apply(ctx, kill context.Context) *Result {
 	}
 	handlersFailed = rn.runPhase(kill, phases[len(phases)-1], false) || handlersFailed
 
-	res := &Result{Status: StatusSucceeded, Steps: rn.status}
-	var problem string
+	res := &Result{Status: StatusSucceeded, Steps: rn.status, Instances: rn.instances}
 	switch {
 	case cancelled:
 		res.Status = StatusCancelled
 	case mainFailed || handlersFailed:
 		res.Status = StatusFailed
 	default:
-		if res.Outputs, problem = rn.outputs(); problem != "" {
-			res.Status = StatusFailed
-		}
+		res.Outputs, res.OutputDiagnostics = rn.outputs()
 	}
-	rn.emit(Event{Type: RunFinished, Status: res.Status, Outputs: jsonOutputs(res.Outputs), Message: problem})
+	if res.OutputDiagnostics.HasErrors() {
+		rn.emit(Event{Type: OutputsFailed, Status: res.Status, Message: "the pipeline's outputs could not be evaluated: " + diagnosticsText(res.OutputDiagnostics),
+			Diagnostics: res.OutputDiagnostics})
+	}
+	rn.emit(Event{Type: RunFinished, Status: res.Status, Outputs: jsonOutputs(res.Outputs)})
 	return res
 }
 
-// outputs evaluates the pipeline's outputs once every step succeeded; an
-// output that cannot be evaluated fails the run, as in Terraform.
-func (rn *run) outputs() (map[string]cty.Value, string) {
+// outputs evaluates the pipeline's outputs once every step succeeded. An
+// output that cannot be evaluated (plan checked them, but a value known
+// only now may still not fit) is reported on its own: it never turns
+// steps that succeeded into a failed run.
+func (rn *run) outputs() (map[string]cty.Value, hcl.Diagnostics) {
 	rn.mu.Lock()
 	values := rn.values
 	rn.mu.Unlock()
@@ -114,9 +128,13 @@ func (rn *run) outputs() (map[string]cty.Value, string) {
 		rn.Redactor.AddValue(v)
 	}
 	if diags.HasErrors() {
-		return out, "the pipeline's outputs could not be evaluated: " + diags.Error()
+		for k, v := range out {
+			if !v.IsWhollyKnown() {
+				delete(out, k)
+			}
+		}
 	}
-	return out, ""
+	return out, diags
 }
 
 func jsonOutputs(out map[string]cty.Value) map[string]any {
@@ -163,15 +181,16 @@ const statusRunning Status = "running"
 // done: the node's dependants may start.
 func (p *phaseRun) done(addr string) bool {
 	s := p.state[addr]
-	return s == StatusSucceeded || s == StatusSkipped || s == StatusFailedContinued
+	return s == StatusSucceeded || s == StatusUnchanged || s == StatusSkipped || s == StatusFailedContinued
 }
 
 func (p *phaseRun) started(addr string) bool { _, ok := p.state[addr]; return ok }
 
-// runPhase schedules one graph. In the main phase a failure (or ctx being
-// cancelled) stops new starts; in handler phases independent handlers go
-// on after one fails. It reports whether any step failed.
-func (rn *run) runPhase(ctx context.Context, ph PhaseGraph, stopOnFailure bool) (failed bool) {
+// runPhase schedules one graph. In the main phase ctx being cancelled
+// stops new starts, and so does a failure when failFast; otherwise (and in
+// handler phases) steps independent of the failure go on. What depends on
+// a failed step never starts. It reports whether any step failed.
+func (rn *run) runPhase(ctx context.Context, ph PhaseGraph, failFast bool) (failed bool) {
 	if ph.Graph.Len() == 0 {
 		return false
 	}
@@ -184,7 +203,7 @@ func (rn *run) runPhase(ctx context.Context, ph PhaseGraph, stopOnFailure bool) 
 	}
 	stopping := false
 	for {
-		stopping = stopping || (stopOnFailure && ctx.Err() != nil)
+		stopping = stopping || (ph.Name == "main" && ctx.Err() != nil)
 		if !stopping {
 			p.startReady(ctx)
 		}
@@ -196,7 +215,7 @@ func (rn *run) runPhase(ctx context.Context, ph PhaseGraph, stopOnFailure bool) 
 		p.state[res.addr] = res.status
 		if res.status == StatusFailed || res.status == StatusCancelled {
 			failed = true
-			stopping = stopping || stopOnFailure
+			stopping = stopping || failFast
 		}
 	}
 	p.markNotRun()
@@ -244,7 +263,7 @@ func (rn *run) finish(s *dsl.Step, st Status, value cty.Value) {
 	rn.status[s.Name] = st
 	rn.values[s.Name] = value
 	rn.mu.Unlock()
-	if st == StatusSucceeded && s.Kind == dsl.Main && rn.OnStepValue != nil {
+	if (st == StatusSucceeded || st == StatusUnchanged) && s.Kind == dsl.Main && rn.OnStepValue != nil {
 		rn.OnStepValue(s.Name, value)
 	}
 }
@@ -327,6 +346,7 @@ func (rn *run) runStep(ctx context.Context, s *dsl.Step, ph PhaseGraph) Status {
 		return rn.skip(s, base, "when condition is false")
 	} // unknown with for_each: it reads each.*, decided per instance
 	keys, eachOf := instanceKeys(meta)
+	planned := rn.Plan.plannedStep(s.Name)
 	statuses := make([]Status, len(keys))
 	outputs := make(map[string]cty.Value, len(keys))
 	var outMu sync.Mutex
@@ -334,6 +354,9 @@ func (rn *run) runStep(ctx context.Context, s *dsl.Step, ph PhaseGraph) Status {
 	for i, key := range keys {
 		wg.Go(func() {
 			inst := instance{run: rn, step: s, meta: meta, key: key, base: base, block: &as.Block}
+			if !as.AlwaysApply {
+				inst.planned = planned.Instance(key)
+			}
 			inst.base.Instance = key
 			st, out := inst.apply(ctx, scope.StepEvalContext(s, values, eachOf(key)))
 			statuses[i] = st
@@ -364,15 +387,21 @@ func (rn *run) skip(s *dsl.Step, base Event, why string) Status {
 }
 
 // severity orders instance outcomes: a step is as bad as its worst instance.
-var severity = map[Status]int{StatusSucceeded: 0, StatusSkipped: 0, StatusFailedContinued: 1, StatusCancelled: 2, StatusFailed: 3}
+var severity = map[Status]int{StatusSucceeded: 0, StatusUnchanged: 0, StatusSkipped: 0, StatusFailedContinued: 1, StatusCancelled: 2, StatusFailed: 3}
 
-// worst is the step's outcome from its instances'.
+// worst is the step's outcome from its instances': unchanged when none
+// was applied, else as bad as the worst.
 func worst(statuses []Status) Status {
 	out := StatusSucceeded
+	unchanged := len(statuses) > 0
 	for _, s := range statuses {
+		unchanged = unchanged && s == StatusUnchanged
 		if severity[s] > severity[out] {
 			out = s
 		}
+	}
+	if unchanged {
+		return StatusUnchanged
 	}
 	return out
 }
@@ -386,6 +415,9 @@ type instance struct {
 	base  Event
 	block *sdk.Block
 	diags hcl.Diagnostics // of the last failure, on the step's source
+	// planned is the instance's plan when apply may skip it (no change
+	// planned and the action does not AlwaysApply), else nil.
+	planned *PlannedInstance
 }
 
 // apply decodes the instance's config with known values and applies it,
@@ -406,6 +438,9 @@ func (in *instance) apply(ctx context.Context, ectx *hcl.EvalContext) (Status, c
 	}
 	if !wholeKnown(config) {
 		return in.finished(StatusFailed, "configuration still has unknown values: a step it refers to did not produce them", 0, 1, null)
+	}
+	if in.planned.unchangedFor(config) {
+		return in.finished(StatusUnchanged, unchangedMessage(in.planned), 0, 0, in.planned.held.outputs)
 	}
 	// One slot of -parallelism from the first attempt until the outcome is
 	// reported, so events never show more instances at work than allowed.
@@ -503,7 +538,7 @@ func (in *instance) finished(st Status, msg string, d time.Duration, attempt int
 	if st == StatusFailed || st == StatusFailedContinued {
 		ev.Diagnostics = in.diags
 	}
-	if st == StatusSucceeded && out != cty.NilVal {
+	if (st == StatusSucceeded || st == StatusUnchanged) && out != cty.NilVal {
 		if m, ok := JSONValue(out).(map[string]any); ok {
 			ev.Outputs = m
 		}
@@ -522,6 +557,9 @@ func (rn *run) emit(e Event) {
 	}
 	rn.events.Lock()
 	defer rn.events.Unlock()
+	if e.Type == StepFinished {
+		rn.instances[instanceID(e.Step, e.Instance)] = e.Status
+	}
 	if rn.Events != nil {
 		rn.Events.Event(e)
 	}
@@ -569,4 +607,12 @@ func instanceSkipped(s *dsl.Step, ectx *hcl.EvalContext) (skip bool, problem str
 func reachedDeadline(ctx context.Context) bool {
 	deadline, ok := ctx.Deadline()
 	return ok && (errors.Is(ctx.Err(), context.DeadlineExceeded) || time.Until(deadline) < 50*time.Millisecond)
+}
+
+// unchangedMessage is what an unchanged instance reports: its plan's summary.
+func unchangedMessage(in *PlannedInstance) string {
+	if in.Summary == "" {
+		return "no changes"
+	}
+	return in.Summary
 }

@@ -53,6 +53,12 @@ type fixture struct {
 // installed and locked there, and loads it.
 func load(t testing.TB, src string, in dsl.Inputs) *fixture {
 	t.Helper()
+	return loadWith(t, src, in, map[string]string{"std": stdPlugin})
+}
+
+// loadWith is load with the given plugins (name → binary) installed.
+func loadWith(t testing.TB, src string, in dsl.Inputs, binaries map[string]string) *fixture {
+	t.Helper()
 	dir := t.TempDir()
 	if err := os.WriteFile(filepath.Join(dir, "pipeline.hcl"), []byte(src), 0o644); err != nil {
 		t.Fatal(err)
@@ -61,14 +67,17 @@ func load(t testing.TB, src string, in dsl.Inputs) *fixture {
 	if err := os.MkdirAll(plugins, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.Symlink(stdPlugin, filepath.Join(plugins, pluginhost.BinaryName("std"))); err != nil {
-		t.Fatal(err)
+	lock := &pluginhost.Lock{Plugins: map[string]pluginhost.LockedPlugin{}}
+	for name, bin := range binaries {
+		if err := os.Symlink(bin, filepath.Join(plugins, pluginhost.BinaryName(name))); err != nil {
+			t.Fatal(err)
+		}
+		sum, err := pluginhost.Checksum(bin)
+		if err != nil {
+			t.Fatal(err)
+		}
+		lock.Plugins[name] = pluginhost.LockedPlugin{Version: "test", SHA256: sum}
 	}
-	sum, err := pluginhost.Checksum(stdPlugin)
-	if err != nil {
-		t.Fatal(err)
-	}
-	lock := &pluginhost.Lock{Plugins: map[string]pluginhost.LockedPlugin{"std": {Version: "test", SHA256: sum}}}
 	p, diags := engine.Load(dir, in)
 	if diags.HasErrors() {
 		t.Fatalf("load: %s", diags.Error())
@@ -90,7 +99,12 @@ func (f *fixture) plan() *engine.Plan {
 }
 
 func (f *fixture) apply(ctx context.Context, parallelism int) *engine.Result {
-	r := &engine.Runner{Pipeline: f.pipeline, Host: f.host, Redactor: f.redactor, Parallelism: parallelism,
+	return f.applyPlan(ctx, parallelism, nil)
+}
+
+// applyPlan applies with the plan shown to the user, as pipectl apply does.
+func (f *fixture) applyPlan(ctx context.Context, parallelism int, plan *engine.Plan) *engine.Result {
+	r := &engine.Runner{Pipeline: f.pipeline, Host: f.host, Redactor: f.redactor, Parallelism: parallelism, Plan: plan,
 		Events: engine.EventFunc(func(e engine.Event) {
 			f.mu.Lock()
 			f.events = append(f.events, e)

@@ -20,6 +20,9 @@ const (
 	StepFinished  EventType = "step_finished" // one instance, after its last attempt
 	RunFinished   EventType = "run_finished"
 	RunCancelling EventType = "run_cancelling"
+	// OutputsFailed: every step finished as the run's status says, but the
+	// pipeline's outputs could not be evaluated (Diagnostics say why).
+	OutputsFailed EventType = "outputs_failed"
 )
 
 // Status is the outcome of a step instance or a run.
@@ -33,25 +36,29 @@ const (
 	StatusSkipped         Status = "skipped"   // its when condition was false
 	StatusCancelled       Status = "cancelled" // stopped by Ctrl-C
 	StatusNotRun          Status = "not_run"   // never started: an earlier failure stopped the run
+	// StatusUnchanged: its plan said "no change" for the very config it has
+	// at apply, so it was not applied; its outputs are the planned ones.
+	StatusUnchanged Status = "unchanged"
 )
 
 // Event is one thing that happened in a run. Every text in it has been
 // through the run's Redactor.
 type Event struct {
-	Type     EventType      `json:"type"`
-	Time     time.Time      `json:"time"`
-	Phase    string         `json:"phase,omitempty"`
-	Stage    string         `json:"stage,omitempty"`
-	Step     string         `json:"step,omitempty"`
-	Instance string         `json:"instance,omitempty"` // the for_each key
-	Action   string         `json:"action,omitempty"`
-	Attempt  int            `json:"attempt,omitempty"`
-	Status   Status         `json:"status,omitempty"`
-	Stream   string         `json:"stream,omitempty"`
-	Message  string         `json:"message,omitempty"`
-	Fraction float64        `json:"fraction,omitempty"`
-	Artifact string         `json:"artifact,omitempty"`
-	Outputs  map[string]any `json:"outputs,omitempty"`
+	Type        EventType      `json:"type"`
+	Time        time.Time      `json:"time"`
+	Environment string         `json:"environment,omitempty"` // run_started
+	Phase       string         `json:"phase,omitempty"`
+	Stage       string         `json:"stage,omitempty"`
+	Step        string         `json:"step,omitempty"`
+	Instance    string         `json:"instance,omitempty"` // the for_each key
+	Action      string         `json:"action,omitempty"`
+	Attempt     int            `json:"attempt,omitempty"`
+	Status      Status         `json:"status,omitempty"`
+	Stream      string         `json:"stream,omitempty"`
+	Message     string         `json:"message,omitempty"`
+	Fraction    float64        `json:"fraction,omitempty"`
+	Artifact    string         `json:"artifact,omitempty"`
+	Outputs     map[string]any `json:"outputs,omitempty"`
 	// Diagnostics of a failed step, on its source like plan-time ones;
 	// views render them (the JSON view with ranges and snippets).
 	Diagnostics hcl.Diagnostics `json:"-"`

@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"path/filepath"
 	"sort"
 
 	"github.com/hashicorp/hcl/v2"
@@ -43,6 +44,9 @@ func (p *Pipeline) LearnSecrets(r *Redactor) {
 	for _, v := range p.Scope.Vars {
 		r.AddValue(v)
 	}
+	for _, v := range p.Scope.RawSecrets {
+		r.AddValue(v.Mark(dsl.SensitiveMark))
+	}
 }
 
 // Plugins maps every plugin the pipeline uses, from its plugin blocks and
@@ -61,17 +65,26 @@ func (p *Pipeline) Plugins() map[string]string {
 }
 
 // ConfigDigest is a checksum of every file of the pipeline, so that a saved
-// plan is refused once the pipeline it was made from has changed.
+// plan is refused once the pipeline it was made from has changed. Var
+// files are not the pipeline: their values are compared as variables.
 func (p *Pipeline) ConfigDigest() string {
 	names := make([]string, 0, len(p.Config.Files))
 	for n := range p.Config.Files {
-		names = append(names, n)
+		if !p.Config.VarFiles[n] {
+			names = append(names, n)
+		}
 	}
 	sort.Strings(names)
 	h := sha256.New()
 	for _, n := range names {
 		if f := p.Config.Files[n]; f != nil {
-			fmt.Fprintf(h, "%s\x00%d\x00", n, len(f.Bytes))
+			// Named relative to the pipeline: a plan made in the directory
+			// applies from anywhere (Load names files after the path given).
+			name := n
+			if rel, err := filepath.Rel(p.Config.Dir, n); err == nil {
+				name = rel
+			}
+			fmt.Fprintf(h, "%s\x00%d\x00", name, len(f.Bytes))
 			h.Write(f.Bytes)
 		}
 	}

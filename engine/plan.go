@@ -2,7 +2,12 @@ package engine
 
 import (
 	"context"
+	"crypto/pbkdf2"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
+	"path/filepath"
 	"time"
 
 	"github.com/hashicorp/hcl/v2"
@@ -17,7 +22,7 @@ import (
 )
 
 // PlanFormatVersion changes whenever a saved plan's layout does.
-const PlanFormatVersion = 1
+const PlanFormatVersion = 2
 
 // Plan is what apply will do: every step, in dependency order, with what
 // its action said it would do and a fingerprint of what it observed.
@@ -29,15 +34,26 @@ type Plan struct {
 	Environment   string                     `json:"environment,omitempty"`
 	ConfigDigest  string                     `json:"config_digest"`
 	Variables     map[string]PlannedVariable `json:"variables"`
-	Steps         []*PlannedStep             `json:"steps"`
-	CreatedAt     time.Time                  `json:"created_at"`
+	// Salt of the digests of sensitive variables (see PlannedVariable).
+	Salt  string         `json:"salt,omitempty"`
+	Steps []*PlannedStep `json:"steps"`
+	// Outputs are the pipeline's outputs as planned: unknown where they
+	// read what only apply knows, redacted where sensitive.
+	Outputs   map[string]any `json:"outputs,omitempty"`
+	CreatedAt time.Time      `json:"created_at"`
+	// ContentHash is the sha256 of the rest of the saved plan: an edited
+	// plan file is refused (see WritePlan).
+	ContentHash string `json:"content_hash,omitempty"`
 }
 
 // PlannedVariable is a variable's value as planned; a sensitive value is
-// not saved and must be given again to apply the plan.
+// not saved and must be given again to apply the plan. Its salted digest
+// is saved, so that a value given again that differs — or a default that
+// stands in for a value not given again — is refused.
 type PlannedVariable struct {
 	Value     string `json:"value,omitempty"` // as -var would give it
 	Sensitive bool   `json:"sensitive,omitempty"`
+	Digest    string `json:"digest,omitempty"` // sensitive: PBKDF2-SHA256 of the value, with the plan's salt
 }
 
 // PlannedStep is one step of the plan.
@@ -70,6 +86,42 @@ type PlannedInstance struct {
 	Change      string `json:"change,omitempty"`
 	Fingerprint string `json:"fingerprint,omitempty"`
 	Config      any    `json:"config,omitempty"` // redacted, unknowns marked
+
+	// What the action was planned with and said it would output, for the
+	// Runner to leave an unchanged instance alone; never saved (they may
+	// hold secrets), so a plan read from a file has none. Behind a pointer
+	// so that even printing the plan with %+v shows no secret.
+	held *heldValues
+}
+
+type heldValues struct{ config, outputs cty.Value }
+
+// unchangedFor reports whether apply may leave the instance alone: its
+// plan said "no change" for exactly this config, with outputs known.
+func (in *PlannedInstance) unchangedFor(config cty.Value) bool {
+	if in == nil || in.Kind != sdk.PlanNoChange.String() || in.held == nil {
+		return false
+	}
+	h := in.held
+	if h.config == cty.NilVal || h.outputs == cty.NilVal || !h.config.IsWhollyKnown() || !h.outputs.IsWhollyKnown() {
+		return false
+	}
+	planned, _ := h.config.UnmarkDeep()
+	now, _ := config.UnmarkDeep()
+	return planned.RawEquals(now)
+}
+
+// Instance returns the planned instance of a step by key, or nil.
+func (s *PlannedStep) Instance(key string) *PlannedInstance {
+	if s == nil {
+		return nil
+	}
+	for _, in := range s.Instances {
+		if in.Key == key {
+			return in
+		}
+	}
+	return nil
 }
 
 // HasChanges reports whether any step that may run would change the world
@@ -128,13 +180,19 @@ func (pl *Planner) plugin(ctx context.Context, s *dsl.Step) (*client.Plugin, *sd
 // apply. All problems are reported, not just the first.
 func (pl *Planner) Plan(ctx context.Context) (*Plan, hcl.Diagnostics) {
 	p := pl.Pipeline
+	dir, err := filepath.Abs(p.Config.Dir) // applied from anywhere
+	if err != nil {
+		dir = p.Config.Dir
+	}
+	salt := newSalt()
 	plan := &Plan{
 		FormatVersion: PlanFormatVersion,
 		Pipeline:      p.Config.Pipeline.Name,
-		Dir:           p.Config.Dir,
+		Dir:           dir,
 		Environment:   p.Scope.Environment,
 		ConfigDigest:  p.ConfigDigest(),
-		Variables:     plannedVariables(p),
+		Variables:     plannedVariables(p, salt),
+		Salt:          salt,
 		CreatedAt:     time.Now().UTC(),
 	}
 	p.LearnSecrets(pl.Redactor)
@@ -149,7 +207,23 @@ func (pl *Planner) Plan(ctx context.Context) (*Plan, hcl.Diagnostics) {
 			planned[name] = value
 		}
 	}
+	outputs, d := p.Scope.Outputs(planned)
+	diags = append(diags, d...)
+	plan.Outputs = pl.plannedOutputs(outputs)
 	return plan, diags
+}
+
+// plannedOutputs is the outputs for the plan: redacted, unknowns marked.
+func (pl *Planner) plannedOutputs(out map[string]cty.Value) map[string]any {
+	if len(out) == 0 {
+		return nil
+	}
+	m := make(map[string]any, len(out))
+	for k, v := range out {
+		pl.Redactor.AddValue(v)
+		m[k] = pl.Redactor.Any(JSONValue(v))
+	}
+	return m
 }
 
 // planStep plans one step and returns the value downstream steps see.
@@ -208,6 +282,7 @@ func (pl *Planner) planStep(ctx context.Context, s *dsl.Step, phase PhaseGraph, 
 		in.Summary = pl.Redactor.String(res.Summary)
 		in.Change = pl.Redactor.String(res.Change)
 		in.Fingerprint = res.Fingerprint
+		in.held = &heldValues{config: config, outputs: res.PlannedOutputs}
 		pl.Redactor.AddValue(res.PlannedOutputs)
 		outputs[key] = res.PlannedOutputs
 	}
@@ -293,11 +368,11 @@ func pluginError(s *dsl.Step, err error) *hcl.Diagnostic {
 
 // plannedVariables records the variables as -var would give them again;
 // sensitive values are left out.
-func plannedVariables(p *Pipeline) map[string]PlannedVariable {
+func plannedVariables(p *Pipeline, salt string) map[string]PlannedVariable {
 	out := map[string]PlannedVariable{}
 	for name, v := range p.Scope.Vars {
 		if v.HasMark(dsl.SensitiveMark) || p.Config.Variables[name].Sensitive {
-			out[name] = PlannedVariable{Sensitive: true}
+			out[name] = PlannedVariable{Sensitive: true, Digest: secretDigest(salt, name, v)}
 			continue
 		}
 		if d := p.Config.Variables[name].Default; d != cty.NilVal && d.RawEquals(v) {
@@ -322,4 +397,33 @@ func rawValue(v cty.Value) string {
 		return ""
 	}
 	return string(b)
+}
+
+func newSalt() string {
+	b := make([]byte, 16)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// secretDigest is what a plan keeps of a sensitive value: enough to tell
+// whether the value given at apply is the same, slow to guess from (PBKDF2,
+// salted per plan and per variable), never the value.
+func secretDigest(salt, name string, v cty.Value) string {
+	v, _ = v.UnmarkDeep()
+	if !v.IsWhollyKnown() {
+		return ""
+	}
+	key, err := pbkdf2.Key(sha256.New, rawValue(v), []byte(salt+"\x00"+name), 100_000, 32)
+	if err != nil {
+		return ""
+	}
+	return hex.EncodeToString(key)
+}
+
+// plannedStep is Step on a plan that may be nil (a Runner without one).
+func (p *Plan) plannedStep(name string) *PlannedStep {
+	if p == nil {
+		return nil
+	}
+	return p.Step(name)
 }

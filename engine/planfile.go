@@ -2,6 +2,8 @@ package engine
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"maps"
@@ -15,16 +17,42 @@ import (
 )
 
 // WritePlan saves a plan (JSON, with no sensitive value in it) for a later
-// `pipectl apply FILE`.
+// `pipectl apply FILE`, with a hash of its content: a plan edited by hand
+// (its environment, a variable) is refused. The hash detects edits, it
+// does not authenticate: whoever can recompute it can forge a plan, as
+// whoever can write the pipeline's files can change what it does.
 func WritePlan(path string, p *Plan) error {
-	b, err := json.MarshalIndent(p, "", "  ")
+	// Hashed in the form ReadPlan will see: a JSON round trip, so that
+	// numbers and maps encode the same way both times.
+	b, err := json.Marshal(p)
 	if err != nil {
 		return err
 	}
-	return os.WriteFile(path, append(b, '\n'), 0o600)
+	var normal Plan
+	if err := json.Unmarshal(b, &normal); err != nil {
+		return err
+	}
+	normal.ContentHash = ""
+	if normal.ContentHash, err = contentHash(&normal); err != nil {
+		return err
+	}
+	out, err := json.MarshalIndent(&normal, "", "  ")
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, append(out, '\n'), 0o600)
 }
 
-// ReadPlan loads a saved plan.
+func contentHash(p *Plan) (string, error) {
+	b, err := json.Marshal(p)
+	if err != nil {
+		return "", err
+	}
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:]), nil
+}
+
+// ReadPlan loads a saved plan and checks it was not edited.
 func ReadPlan(path string) (*Plan, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
@@ -32,17 +60,32 @@ func ReadPlan(path string) (*Plan, error) {
 	}
 	var p Plan
 	if err := json.Unmarshal(b, &p); err != nil {
-		return nil, fmt.Errorf("%s is not a pipectl plan file: %v", path, err)
+		// Not the decoder's message: it quotes the offending byte, which in
+		// a binary file is anything (a terminal escape, say).
+		where := ""
+		if se, ok := err.(*json.SyntaxError); ok {
+			where = fmt.Sprintf(" (invalid JSON at byte %d)", se.Offset)
+		}
+		return nil, fmt.Errorf("%s is not a pipectl plan file%s: save one with pipectl plan -out FILE", path, where)
 	}
 	if p.FormatVersion != PlanFormatVersion {
 		return nil, fmt.Errorf("%s was saved in plan format %d; this pipectl reads format %d: run `pipectl plan` again",
 			path, p.FormatVersion, PlanFormatVersion)
 	}
+	saved := p.ContentHash
+	p.ContentHash = ""
+	if sum, err := contentHash(&p); err != nil || sum != saved {
+		return nil, fmt.Errorf("%s was modified after pipectl saved it (its content hash does not match): "+
+			"what it would apply is not what was reviewed. Run `pipectl plan -out` again", path)
+	}
+	p.ContentHash = saved
 	return &p, nil
 }
 
-// Inputs gives back the choices a saved plan was made with; given adds the
-// sensitive variables, which a plan never stores.
+// Inputs gives back the choices a saved plan was made with. given adds
+// the sensitive variables, which a plan never stores; a variable given
+// that the plan has another value for is kept, so that the check refuses
+// the plan and says why (rather than apply ignoring the flag).
 func (p *Plan) Inputs(given dsl.Inputs) dsl.Inputs {
 	in := given
 	in.Environment = p.Environment
@@ -53,9 +96,7 @@ func (p *Plan) Inputs(given dsl.Inputs) dsl.Inputs {
 		}
 	}
 	for name, raw := range given.Vars {
-		if pv, ok := p.Variables[name]; !ok || pv.Sensitive {
-			in.Vars[name] = raw
-		}
+		in.Vars[name] = raw
 	}
 	return in
 }
@@ -83,7 +124,7 @@ func (pl *Planner) replan(ctx context.Context, saved *Plan, fingerprints bool) (
 	if diags.HasErrors() {
 		return nil, diags
 	}
-	moved := changedVariables(saved, fresh)
+	moved := pl.changedVariables(saved, fresh)
 	if fingerprints {
 		moved = append(moved, changedSteps(saved, fresh)...)
 	}
@@ -93,19 +134,38 @@ func (pl *Planner) replan(ctx context.Context, saved *Plan, fingerprints bool) (
 	return fresh, diags
 }
 
-func changedVariables(saved, fresh *Plan) []string {
+// changedVariables compares the variables of a fresh plan with the saved
+// ones: values, and for sensitive ones their digests (with the saved salt).
+func (pl *Planner) changedVariables(saved, fresh *Plan) []string {
 	var moved []string
 	for _, name := range slices.Sorted(maps.Keys(fresh.Variables)) {
-		v := fresh.Variables[name]
-		if sv := saved.Variables[name]; sv != v && !v.Sensitive {
+		v, sv := fresh.Variables[name], saved.Variables[name]
+		_, planned := saved.Variables[name]
+		switch {
+		case v.Sensitive && sv.Digest != "":
+			if secretDigest(saved.Salt, name, pl.Pipeline.Scope.Vars[name]) != sv.Digest {
+				moved = append(moved, fmt.Sprintf("sensitive variable %q is not the value planned (give it again, the same: -var, -var-file or %s%s)",
+					name, dsl.VarEnvPrefix, name))
+			}
+		case v.Sensitive:
+		case sv == v:
+		case !planned:
+			moved = append(moved, fmt.Sprintf("variable %q is %q now; the plan used its default", name, v.Value))
+		default:
 			moved = append(moved, fmt.Sprintf("variable %q is %q now, %q in the plan", name, v.Value, sv.Value))
+		}
+	}
+	for _, name := range slices.Sorted(maps.Keys(saved.Variables)) {
+		if _, ok := fresh.Variables[name]; !ok && !saved.Variables[name].Sensitive {
+			moved = append(moved, fmt.Sprintf("variable %q is its default now, %q in the plan", name, saved.Variables[name].Value))
 		}
 	}
 	return moved
 }
 
 // changedSteps lists the step instances whose action observes something
-// else than when the plan was made.
+// else than when the plan was made, or whose configuration evaluates to
+// something else (a file a function reads changed, say).
 func changedSteps(saved, fresh *Plan) []string {
 	var moved []string
 	for _, fs := range fresh.Steps {
@@ -115,12 +175,29 @@ func changedSteps(saved, fresh *Plan) []string {
 			continue
 		}
 		for i, in := range fs.Instances {
-			if old := ss.Instances[i]; old.Key != in.Key || old.Fingerprint != in.Fingerprint {
+			old := ss.Instances[i]
+			switch {
+			case old.Key != in.Key || old.Fingerprint != in.Fingerprint:
 				moved = append(moved, fmt.Sprintf("step %s (%s) observes a change: %s", instanceID(fs.Name, in.Key), fs.Action, orNothing(in.Summary)))
+			case !sameJSON(old.Config, in.Config):
+				moved = append(moved, fmt.Sprintf("step %s (%s): its configuration evaluates to something else (a file or value it reads changed): %s",
+					instanceID(fs.Name, in.Key), fs.Action, orNothing(in.Summary)))
 			}
 		}
 	}
 	return moved
+}
+
+// sameJSON compares two JSON-like values as JSON: one comes from a file.
+func sameJSON(a, b any) bool {
+	norm := func(v any) string {
+		raw, _ := json.Marshal(v)
+		var back any
+		_ = json.Unmarshal(raw, &back)
+		out, _ := json.Marshal(back)
+		return string(out)
+	}
+	return norm(a) == norm(b)
 }
 
 func orNothing(s string) string {

@@ -1,7 +1,9 @@
 package engine
 
 import (
+	"encoding/json"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -28,6 +30,7 @@ type Redactor struct {
 	mu       sync.RWMutex
 	secrets  map[string]struct{}
 	replacer *strings.Replacer
+	masker   *strings.Replacer
 }
 
 // NewRedactor returns an empty redactor.
@@ -45,7 +48,7 @@ func (r *Redactor) AddValue(v cty.Value) {
 	for _, s := range found {
 		if _, ok := r.secrets[s]; !ok && len(s) >= minSecretLen {
 			r.secrets[s] = struct{}{}
-			r.replacer = nil
+			r.replacer, r.masker = nil, nil
 		}
 	}
 }
@@ -113,6 +116,67 @@ func (r *Redactor) build() *strings.Replacer {
 	}
 	r.replacer = strings.NewReplacer(pairs...)
 	return r.replacer
+}
+
+// Contains reports whether s holds a secret the redactor knows.
+func (r *Redactor) Contains(s string) bool { return r.String(s) != s }
+
+// Mask hides every known secret in a source file's bytes, as it is written
+// there (raw, or escaped as a JSON string), behind asterisks of the same
+// length: the positions of diagnostics in the file stay right, so a
+// snippet can be shown without the secret on the same line.
+func (r *Redactor) Mask(src []byte) []byte {
+	if r == nil {
+		return src
+	}
+	r.mu.Lock()
+	if r.masker == nil {
+		var pairs []string
+		for s := range r.secrets {
+			forms := []string{s}
+			if q, err := json.Marshal(s); err == nil {
+				forms = append(forms, string(q[1:len(q)-1])) // \u0026 for &
+			}
+			forms = append(forms, strings.Trim(strconv.Quote(s), `"`)) // \" and \\ as in HCL
+			for _, f := range forms {
+				pairs = append(pairs, f, strings.Repeat("*", len(f)))
+			}
+		}
+		sortLongestFirst(pairs)
+		r.masker = strings.NewReplacer(pairs...)
+	}
+	m := r.masker
+	r.mu.Unlock()
+	return []byte(m.Replace(string(src)))
+}
+
+// sortLongestFirst sorts old/new pairs by the length of old, longest first.
+func sortLongestFirst(pairs []string) {
+	type pair struct{ old, new string }
+	ps := make([]pair, 0, len(pairs)/2)
+	for i := 0; i < len(pairs); i += 2 {
+		ps = append(ps, pair{pairs[i], pairs[i+1]})
+	}
+	sort.SliceStable(ps, func(i, j int) bool { return len(ps[i].old) > len(ps[j].old) })
+	for i, p := range ps {
+		pairs[2*i], pairs[2*i+1] = p.old, p.new
+	}
+}
+
+// Value replaces every known secret in the strings of v, before v is
+// formatted (formatting escapes characters such as " and &, after which the
+// raw secret would no longer be found).
+func (r *Redactor) Value(v cty.Value) cty.Value {
+	v, marks := v.UnmarkDeepWithPaths()
+	out, _ := cty.Transform(v, func(_ cty.Path, e cty.Value) (cty.Value, error) {
+		if e.IsKnown() && !e.IsNull() && e.Type() == cty.String {
+			if s := e.AsString(); r.Contains(s) {
+				return cty.StringVal(r.String(s)), nil
+			}
+		}
+		return e, nil
+	})
+	return out.MarkWithPaths(marks)
 }
 
 // Any redacts every string inside a JSON-like value (maps, slices, strings).

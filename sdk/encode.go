@@ -29,7 +29,7 @@ func encodeSchema(s *Schema, validators map[string]bool) (*pb.GetSchema_Response
 			return nil, fmt.Errorf("action %s outputs: %w", name, err)
 		}
 		out.Actions[name] = &pb.Schema_Action{Description: a.Description, Block: block, Outputs: outputs,
-			HasValidateConfig: validators[name]}
+			HasValidateConfig: validators[name], AlwaysApply: a.AlwaysApply}
 	}
 	return out, nil
 }

@@ -25,6 +25,12 @@ type ActionSchema struct {
 	// HasValidateConfig is set by the SDK (from GetSchema) when the action
 	// implements ActionWithValidateConfig; authors leave it alone.
 	HasValidateConfig bool
+	// AlwaysApply: the host calls Apply even when Plan said PlanNoChange.
+	// Without it a step planned as unchanged is not applied at all (as
+	// Terraform leaves an unchanged resource alone); set it for actions
+	// whose Apply must run every time, such as a health check that also
+	// plans "no change".
+	AlwaysApply bool
 }
 
 // Block is a set of attributes and nested blocks: a step's config body.

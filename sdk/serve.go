@@ -38,6 +38,7 @@ func Serve(p Plugin) {
 		fmt.Fprintf(os.Stderr, "pipectl-plugin-%s: %v\n", p.Name, err)
 		os.Exit(1)
 	}
+	guardChildren(srv, logger)
 	plugin.Serve(&plugin.ServeConfig{
 		HandshakeConfig: wire.Handshake,
 		Plugins:         plugin.PluginSet{wire.PluginName: &grpcPlugin{server: srv}},
@@ -49,6 +50,7 @@ func Serve(p Plugin) {
 		Logger: logger,
 	})
 	srv.shutdown(shutdownGrace)
+	killChildren() // what did not stop within the grace, and orphans
 }
 
 // Logger is the plugin's logger, from an action's ctx. Its output reaches

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/zclconf/go-cty/cty"
@@ -324,8 +325,37 @@ func (e *eventSink) close() {
 	e.mu.Unlock()
 }
 
+// MaxLogLine is the longest log line sent as one event: a longer line is
+// sent in pieces of at most this many bytes (cut between characters), so a
+// command that prints 80 MB without a newline never exceeds the protocol's
+// message size. Invalid UTF-8 is replaced (protobuf strings must be valid).
+const MaxLogLine = 64 << 10
+
 func (e *eventSink) Log(stream, line string) {
-	e.send(&pb.Apply_Event{Event: &pb.Apply_Event_Log{Log: &pb.Apply_Log{Stream: stream, Line: line}}})
+	line = strings.ToValidUTF8(line, "\uFFFD")
+	for {
+		piece, rest := cutLine(line, MaxLogLine)
+		e.send(&pb.Apply_Event{Event: &pb.Apply_Event_Log{Log: &pb.Apply_Log{Stream: stream, Line: piece}}})
+		if rest == "" {
+			return
+		}
+		line = rest
+	}
+}
+
+// cutLine splits s after at most n bytes, at the start of a character.
+func cutLine(s string, n int) (string, string) {
+	if len(s) <= n {
+		return s, ""
+	}
+	i := n
+	for i > 0 && !utf8.RuneStart(s[i]) {
+		i--
+	}
+	if i == 0 {
+		i = n
+	}
+	return s[:i], s[i:]
 }
 
 func (e *eventSink) Progress(fraction float64, message string) {

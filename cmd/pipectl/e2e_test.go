@@ -20,6 +20,7 @@ import (
 
 	"github.com/pipectl/pipectl/engine"
 	"github.com/pipectl/pipectl/internal/testbin"
+	"github.com/pipectl/pipectl/internal/view"
 )
 
 // End-to-end tests: the real pipectl binary and the real std plugin, as a
@@ -43,6 +44,10 @@ func TestMain(m *testing.M) {
 		}
 	}
 	code := m.Run()
+	if problems := checkStreamed(); len(problems) > 0 {
+		fmt.Fprintf(os.Stderr, "streamed -json output breaks the contract:\n%s\n", strings.Join(problems, "\n"))
+		code = 1
+	}
 	os.RemoveAll(dir)
 	os.Exit(code)
 }
@@ -111,6 +116,9 @@ func (p *project) run(args ...string) (stdout, stderr string, code int) {
 	case err != nil:
 		p.t.Fatal(err)
 	}
+	if isJSON(args) {
+		checkJSONLines(p.t, out.String())
+	}
 	return out.String(), errOut.String(), code
 }
 
@@ -126,6 +134,22 @@ func events(t *testing.T, stream string) []engine.Event {
 		out = append(out, e)
 	}
 	return out
+}
+
+// runsJSON decodes the run messages of `pipectl runs -json` into list.
+func runsJSON(out string, list any) error {
+	var raw []json.RawMessage
+	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+		var m struct{ Type string }
+		if err := json.Unmarshal([]byte(line), &m); err != nil {
+			return err
+		}
+		if m.Type == "run" {
+			raw = append(raw, json.RawMessage(line))
+		}
+	}
+	b, _ := json.Marshal(raw)
+	return json.Unmarshal(b, list)
 }
 
 func statusOf(evs []engine.Event, step string) engine.Status {
@@ -184,10 +208,12 @@ func startJSON(t *testing.T, p *project) (*exec.Cmd, <-chan engine.Event, *bytes
 		t.Fatal(err)
 	}
 	ch := make(chan engine.Event, 100)
+	record := streamBuffer()
 	go func() {
 		defer close(ch)
 		sc := bufio.NewScanner(stdout)
 		for sc.Scan() {
+			record.Write(append(sc.Bytes(), '\n'))
 			var e engine.Event
 			if json.Unmarshal(sc.Bytes(), &e) == nil {
 				ch <- e
@@ -600,7 +626,7 @@ stage "s" {
 	var seen []engine.Event
 	log := waitFor(t, ch, &seen, func(e engine.Event) bool { return e.Type == engine.StepLog && e.Step == "long" })
 	pluginPID := pidFrom(t, log)
-	if _, errOut, code := p.run("apply", "-auto-approve"); code != 1 || !strings.Contains(errOut, "another pipectl is running this pipeline") {
+	if _, errOut, code := p.run("apply", "-auto-approve"); code != 1 || !strings.Contains(errOut, "another pipectl is applying this pipeline") {
 		t.Errorf("a concurrent apply: exit %d\n%s", code, errOut)
 	}
 	// Kill only once quick's outcome is on disk (the recorder flushes every
@@ -635,7 +661,7 @@ stage "s" {
 		Status string
 		Steps  []struct{ Step, Status string }
 	}
-	if err := json.Unmarshal([]byte(out), &list); err != nil || len(list) != 1 {
+	if err := runsJSON(out, &list); err != nil || len(list) != 1 {
 		t.Fatalf("runs -json: %v\n%s", err, out)
 	}
 	got := map[string]string{}
@@ -755,18 +781,28 @@ func TestPlanJSONAndSavedPlanDescribeEveryStep(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("plan -json: %s", errOut)
 	}
-	var printed struct {
-		Type string
-		Plan engine.Plan
-	}
-	if err := json.Unmarshal([]byte(out), &printed); err != nil || printed.Type != "plan" {
-		t.Fatalf("plan -json is not one plan object: %v\n%s", err, out)
+	printed := engine.Plan{Variables: map[string]engine.PlannedVariable{"counter": {Value: "x"}}} // not in -json
+	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+		var m struct {
+			Type string `json:"type"`
+			view.StepPlannedMessage
+		}
+		if err := json.Unmarshal([]byte(line), &m); err != nil {
+			t.Fatalf("plan -json line: %v\n%s", err, line)
+		}
+		if m.Type == "step_planned" {
+			s := &engine.PlannedStep{Name: m.Step, Stage: m.Stage, Phase: m.Phase, DependsOn: m.DependsOn, Timeout: m.Timeout}
+			for _, in := range m.Instances {
+				s.Instances = append(s.Instances, &engine.PlannedInstance{Key: in.Key, Summary: in.Summary})
+			}
+			printed.Steps = append(printed.Steps, s)
+		}
 	}
 	saved, err := engine.ReadPlan(filepath.Join(p.dir, "plan.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, plan := range []engine.Plan{printed.Plan, *saved} {
+	for _, plan := range []engine.Plan{printed, *saved} {
 		if len(plan.Steps) != 8 || plan.Variables["counter"].Value != "x" {
 			t.Fatalf("plan has %d steps, variables %v", len(plan.Steps), plan.Variables)
 		}
@@ -811,7 +847,7 @@ stage "two" {
 	}
 	list, _, _ := p.run("runs", "-json")
 	var runsList []struct{ ID string }
-	if err := json.Unmarshal([]byte(list), &runsList); err != nil || len(runsList) != 1 {
+	if err := runsJSON(list, &runsList); err != nil || len(runsList) != 1 {
 		t.Fatalf("runs: %v %s", err, list)
 	}
 	failed := runsList[0].ID
@@ -841,7 +877,7 @@ stage "two" {
 		ID, Status  string
 		ResumedFrom string `json:"resumed_from"`
 	}
-	_ = json.Unmarshal([]byte(list), &again)
+	_ = runsJSON(list, &again)
 	if len(again) != 2 || again[0].Status != "succeeded" || again[0].ResumedFrom != failed {
 		t.Fatalf("runs after resume: %s", list)
 	}

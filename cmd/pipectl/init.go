@@ -90,7 +90,7 @@ func lockPlugin(ctx context.Context, cfg *dsl.Config, name, source string, lock 
 		return none, fmt.Errorf("%s does not match the checksum locked in %s (%s…, found %s…): "+
 			"if you trust this binary, run `pipectl init -upgrade`", path, pluginhost.LockFileName, old.SHA256[:12], sum[:12])
 	}
-	plugin, err := client.Launch(ctx, client.LaunchConfig{Path: path})
+	plugin, err := pluginhost.Launch(ctx, client.LaunchConfig{Path: path})
 	if err != nil {
 		return none, err
 	}

@@ -5,9 +5,14 @@ import (
 	"fmt"
 	"os"
 	"strings"
+
+	"github.com/pipectl/pipectl/sdk/client"
 )
 
 func main() {
+	// Whatever a plugin started and left behind when it died becomes
+	// pipectl's to kill (see pluginhost), rather than init's.
+	_ = client.BecomeSubreaper()
 	os.Exit(run(os.Args[1:]))
 }
 

@@ -37,10 +37,11 @@ func (f *pipelineFlags) register(cmd *cobra.Command) {
 
 func (f *pipelineFlags) inputs() (dsl.Inputs, error) {
 	in := dsl.Inputs{Environment: f.env, VarFiles: f.varFiles, Vars: map[string]string{}}
-	for _, kv := range f.vars {
+	for i, kv := range f.vars {
 		k, v, ok := strings.Cut(kv, "=")
 		if !ok || k == "" {
-			return in, fmt.Errorf("invalid -var %q: expected NAME=VALUE, for example -var image_tag=1.4.2", kv)
+			// Not quoted: it may be a secret with its = forgotten.
+			return in, fmt.Errorf("invalid -var (the %s one; not shown, it may hold a secret): expected NAME=VALUE, for example -var image_tag=1.4.2", ordinal(i+1))
 		}
 		in.Vars[k] = v
 	}
@@ -50,12 +51,17 @@ func (f *pipelineFlags) inputs() (dsl.Inputs, error) {
 // base builds the view base of a command for a pipeline (which may be nil
 // before it is loaded).
 func (f *pipelineFlags) base(cmd *cobra.Command, p **engine.Pipeline, r *engine.Redactor) view.Base {
+	var stream *view.JSONStream
+	if f.json {
+		stream = view.NewJSONStream(cmd.OutOrStdout(), cmd.ErrOrStderr())
+	}
 	return view.Base{
+		JSONOut: stream,
 		Streams: view.Streams{
 			Out:   cmd.OutOrStdout(),
 			Err:   cmd.ErrOrStderr(),
 			Color: useColor(cmd, f.noColor),
-			Width: 100,
+			Width: terminalWidth(cmd),
 		},
 		JSON: f.json,
 		Files: func() map[string]*hcl.File {
@@ -135,8 +141,22 @@ func useColor(cmd *cobra.Command, noColor bool) bool {
 
 // isTerminal reports whether the command's output is a terminal.
 func isTerminal(cmd *cobra.Command) bool {
-	f, ok := cmd.OutOrStdout().(*os.File)
+	w := cmd.OutOrStdout()
+	if o, ok := w.(outputWatch); ok {
+		w = o.w
+	}
+	f, ok := w.(*os.File)
 	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+// terminalWidth is the width of the terminal the output goes to, or 100.
+func terminalWidth(cmd *cobra.Command) uint {
+	if f, ok := cmd.OutOrStdout().(*os.File); ok {
+		if w, _, err := term.GetSize(int(f.Fd())); err == nil && w > 20 {
+			return uint(w)
+		}
+	}
+	return 100
 }
 
 // pathDir is the pipeline directory of a path: itself, or a file's directory.
@@ -145,4 +165,19 @@ func pathDir(path string) string {
 		return filepath.Dir(path)
 	}
 	return path
+}
+
+// ordinal is 1st, 2nd, 3rd, 4th...
+func ordinal(n int) string {
+	suffix := "th"
+	switch {
+	case n%100 >= 11 && n%100 <= 13:
+	case n%10 == 1:
+		suffix = "st"
+	case n%10 == 2:
+		suffix = "nd"
+	case n%10 == 3:
+		suffix = "rd"
+	}
+	return fmt.Sprintf("%d%s", n, suffix)
 }

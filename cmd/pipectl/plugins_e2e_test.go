@@ -151,13 +151,19 @@ stage "s" {
 	}
 }
 
-func TestNullOutputsPrintAsNull(t *testing.T) {
+// A finished step is one line without its output values (issue 8), so a
+// null output cannot print as Go's <nil>; -json keeps it as null.
+func TestNullOutputsNeverPrintAsGoNil(t *testing.T) {
 	p := newProject(t, onePipeline)
 	out, errOut, code := p.run("apply", "-auto-approve", "-no-color")
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
-	if !strings.Contains(out, "inputs=null") || strings.Contains(out, "<nil>") {
-		t.Errorf("the noop step's null output:\n%s", out)
+	if strings.Contains(out, "inputs=") || strings.Contains(out, "<nil>") {
+		t.Errorf("the step line shows output values:\n%s", out)
+	}
+	jsonOut, _, _ := p.run("apply", "-auto-approve", "-json")
+	if !strings.Contains(jsonOut, `"inputs":null`) {
+		t.Errorf("-json lost the null output:\n%s", jsonOut)
 	}
 }

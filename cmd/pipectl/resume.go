@@ -20,9 +20,16 @@ type resumption struct {
 }
 
 func loadResumption(store *runs.Store, id string) (*resumption, error) {
-	run, _, planJSON, err := store.Get(id)
+	run, planJSON, err := store.Show(id, nil)
 	if err != nil {
 		return nil, err
+	}
+	if run.RecordFailed != "" {
+		return nil, fmt.Errorf("run %s cannot be resumed: its record is incomplete (%s), so which steps succeeded is not known. "+
+			"Check what it did, then plan and apply afresh", id, run.RecordFailed)
+	}
+	if run.Status == runs.StatusRunning {
+		return nil, fmt.Errorf("run %s is still running", id)
 	}
 	if run.Status == engine.StatusSucceeded {
 		return nil, fmt.Errorf("run %s succeeded: there is nothing to resume", id)

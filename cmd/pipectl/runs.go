@@ -1,15 +1,13 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
-	"strings"
-	"text/tabwriter"
-	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/pipectl/pipectl/engine"
 	"github.com/pipectl/pipectl/engine/runs"
+	"github.com/pipectl/pipectl/internal/view"
 )
 
 func newRunsCommand() *cobra.Command {
@@ -23,29 +21,20 @@ and a summary per step. A run whose process died shows as interrupted, with
 everything recorded until then.`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			store, err := runs.Open(pathDir(pathArg(args)))
+			store, err := runs.OpenExisting(pathDir(pathArg(args)))
 			if err != nil {
 				return err
 			}
-			defer store.Close()
 			list, err := store.List()
 			if err != nil {
 				return err
 			}
-			if asJSON {
-				return json.NewEncoder(cmd.OutOrStdout()).Encode(list)
-			}
-			w := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
-			fmt.Fprintln(w, "RUN\tPIPELINE\tENV\tSTATUS\tSTARTED\tDURATION\tSTEPS")
-			for _, r := range list {
-				fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%d\n", r.ID, r.Pipeline, dash(r.Environment), r.Status,
-					r.Started.Local().Format(time.DateTime), duration(r.Started, r.Finished), len(r.Steps))
-			}
-			return w.Flush()
+			runsView(cmd, asJSON).List(list)
+			return nil
 		},
 	}
-	cmd.Flags().BoolVar(&asJSON, "json", false, "machine-readable JSON output")
-	cmd.AddCommand(newRunsShowCommand())
+	cmd.Flags().BoolVar(&asJSON, "json", false, "machine-readable JSON lines (docs/json-events.md)")
+	cmd.AddCommand(newRunsShowCommand(), newRunsPruneCommand())
 	return cmd
 }
 
@@ -56,64 +45,65 @@ func newRunsShowCommand() *cobra.Command {
 		Short: "Show one run: its steps, their outcomes and outputs, and (with -logs) every event",
 		Args:  cobra.RangeArgs(1, 2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			store, err := runs.Open(pathDir(pathArg(args[1:])))
+			store, err := runs.OpenExisting(pathDir(pathArg(args[1:])))
 			if err != nil {
 				return err
 			}
-			defer store.Close()
-			run, events, plan, err := store.Get(args[0])
+			run, plan, err := store.Show(args[0], nil)
 			if err != nil {
 				return err
 			}
-			out := cmd.OutOrStdout()
-			if asJSON {
-				return json.NewEncoder(out).Encode(map[string]any{"run": run, "plan": plan, "events": events})
-			}
-			fmt.Fprintf(out, "Run %s of pipeline %q", run.ID, run.Pipeline)
-			if run.Environment != "" {
-				fmt.Fprintf(out, " in %s", run.Environment)
-			}
-			fmt.Fprintf(out, ": %s, started %s, took %s\n\n", run.Status, run.Started.Local().Format(time.DateTime), duration(run.Started, run.Finished))
-			w := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(w, "STEP\tPHASE\tACTION\tSTATUS\tATTEMPTS\tDURATION\tMESSAGE")
-			for _, s := range run.Steps {
-				name := s.Step
-				if s.Instance != "" {
-					name = fmt.Sprintf("%s[%q]", s.Step, s.Instance)
-				}
-				fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%d\t%s\t%s\n", name, s.Phase, s.Action, s.Status, s.Attempts,
-					duration(s.Started, s.Finished), firstLine(s.Message))
-			}
-			_ = w.Flush()
-			if logs {
-				fmt.Fprintln(out, "\nEvents:")
-				for _, e := range events {
-					fmt.Fprintf(out, "%s %-14s %s %s\n", e.Time.Local().Format("15:04:05.000"), e.Type, e.Step, firstLine(e.Message))
-				}
-			}
-			return nil
+			return runsView(cmd, asJSON).Show(run, plan, logs, func(fn func(engine.Event) error) error {
+				_, _, err := store.Show(args[0], fn)
+				return err
+			})
 		},
 	}
-	cmd.Flags().BoolVar(&asJSON, "json", false, "the run, its plan and every event as JSON")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "the run, its plan and every event as JSON lines (docs/json-events.md)")
 	cmd.Flags().BoolVar(&logs, "logs", false, "also print every event: log lines, retries, outcomes")
 	return cmd
 }
 
-func dash(s string) string {
-	if s == "" {
-		return "-"
+func runsView(cmd *cobra.Command, asJSON bool) *view.Runs {
+	base := view.Base{Streams: view.Streams{Out: cmd.OutOrStdout(), Err: cmd.ErrOrStderr()}, JSON: asJSON}
+	if asJSON {
+		base.JSONOut = view.NewJSONStream(cmd.OutOrStdout(), cmd.ErrOrStderr())
 	}
-	return s
+	return &view.Runs{Base: base}
 }
 
-func duration(start, end time.Time) string {
-	if start.IsZero() || end.IsZero() {
-		return "-"
+func newRunsPruneCommand() *cobra.Command {
+	var keep int
+	cmd := &cobra.Command{
+		Use:   "prune [DIR]",
+		Short: "Delete the oldest recorded runs, keeping the newest -keep",
+		Long: fmt.Sprintf(`Deletes the oldest finished runs from DIR/.pipectl/runs.db, keeping the newest
+-keep (runs still going on are always kept). Every apply already keeps at most
+the newest %d runs.`, runs.DefaultKeep),
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if keep < 0 {
+				return fmt.Errorf("-keep must be 0 or more, not %d", keep)
+			}
+			store, err := runs.OpenExisting(pathDir(pathArg(args)))
+			if err != nil {
+				return err
+			}
+			n, err := store.Prune(keep)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "Deleted %d %s.\n", n, plural(n, "run", "runs"))
+			return nil
+		},
 	}
-	return end.Sub(start).Round(time.Millisecond).String()
+	cmd.Flags().IntVar(&keep, "keep", 20, "how many of the newest runs to keep")
+	return cmd
 }
 
-func firstLine(s string) string {
-	line, _, _ := strings.Cut(s, "\n")
-	return line
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
 }

@@ -1,7 +1,6 @@
 package main_test
 
 import (
-	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -163,7 +162,7 @@ stage "s" {
 	}
 	list, _, _ := p.run("runs", "-json")
 	var runsList []struct{ ID string }
-	if err := json.Unmarshal([]byte(list), &runsList); err != nil || len(runsList) != 1 {
+	if err := runsJSON(list, &runsList); err != nil || len(runsList) != 1 {
 		t.Fatalf("runs: %v %s", err, list)
 	}
 	shown, _, _ := p.run("runs", "show", runsList[0].ID)

@@ -2,27 +2,40 @@ package main
 
 import (
 	"context"
+	"errors"
+	"io"
 	"os"
 	"os/signal"
+	"sync"
 	"syscall"
 )
 
+// interruptSignals stop a run the same way: Ctrl-C, a termination, and a
+// dropped terminal or ssh session (SIGHUP). A reader of our output that
+// went away (`apply | head`) does too: see outputWatch. In every case the
+// failure handlers and finally steps still run.
+var interruptSignals = []os.Signal{os.Interrupt, syscall.SIGTERM, syscall.SIGHUP}
+
 // interruptible returns a context for the main work, cancelled by a first
-// interrupt, and one cancelled by a second, for failure handlers.
-func interruptible(parent context.Context, onFirst func()) (ctx, kill context.Context, stop func()) {
+// interrupt (or when the output's reader is gone, or the run can no longer
+// be recorded), and one cancelled by a
+// second, for failure handlers.
+func interruptible(parent context.Context, outputGone, recordFailed <-chan struct{}, onFirst func()) (ctx, kill context.Context, stop func()) {
 	ctx, cancel := context.WithCancel(parent)
 	kill, cancelKill := context.WithCancel(parent)
 	sigs := make(chan os.Signal, 2)
-	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	signal.Notify(sigs, interruptSignals...)
 	done := make(chan struct{})
 	go func() {
 		select {
 		case <-sigs:
-			onFirst()
-			cancel()
+		case <-outputGone:
+		case <-recordFailed:
 		case <-done:
 			return
 		}
+		onFirst()
+		cancel()
 		select {
 		case <-sigs:
 			cancelKill()
@@ -35,4 +48,29 @@ func interruptible(parent context.Context, onFirst func()) (ctx, kill context.Co
 		cancel()
 		cancelKill()
 	}
+}
+
+// outputWatch is a command's output that notices when its reader went
+// away (EPIPE). Go would otherwise end pipectl with SIGPIPE at the next
+// write to stdout, in the middle of a step, with no failure handler and no
+// finally; watchOutput makes such writes fail instead, and Gone is closed.
+type outputWatch struct {
+	w    io.Writer
+	gone chan struct{}
+	once *sync.Once
+}
+
+// watchOutput wraps stdout and stderr; both close the same channel.
+func watchOutput(stdout, stderr io.Writer) (out, errOut io.Writer, gone <-chan struct{}) {
+	signal.Ignore(syscall.SIGPIPE)
+	ch, once := make(chan struct{}), &sync.Once{}
+	return outputWatch{stdout, ch, once}, outputWatch{stderr, ch, once}, ch
+}
+
+func (o outputWatch) Write(b []byte) (int, error) {
+	n, err := o.w.Write(b)
+	if errors.Is(err, syscall.EPIPE) {
+		o.once.Do(func() { close(o.gone) })
+	}
+	return n, err
 }

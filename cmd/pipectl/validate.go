@@ -49,7 +49,8 @@ func runValidate(cmd *cobra.Command, f *pipelineFlags, path string) error {
 	if p.Config != nil {
 		steps = len(p.Config.Steps())
 	}
-	v.Result(diags, fmt.Sprintf("The pipeline is valid: %d steps in %d stages.", steps, len(p.Config.Stages)))
+	v.Result(diags, fmt.Sprintf("The pipeline is valid: %d %s in %d %s.",
+		steps, plural(steps, "step", "steps"), len(p.Config.Stages), plural(len(p.Config.Stages), "stage", "stages")))
 	if diags.HasErrors() {
 		return exitError(1)
 	}

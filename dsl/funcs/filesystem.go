@@ -75,7 +75,7 @@ func readFile(baseDir, path string) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	data, err := os.ReadFile(full)
+	data, err := ReadRegular(full)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		return nil, fmt.Errorf("no file exists at %q%s; this function works only with files that are distributed as part of the pipeline directory",

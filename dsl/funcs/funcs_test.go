@@ -298,7 +298,7 @@ func TestFile(t *testing.T) {
 		{args: []cty.Value{str("x.yaml")}, err: `no file exists at "x.yaml" (relative to the pipeline directory ` +
 			absTestdata(t, "") + `); this function works only with files that are distributed as part of the pipeline directory`},
 		{args: []cty.Value{str("binary.bin")}, err: `the file at "binary.bin" is not valid UTF-8 text; use filebase64`},
-		{args: []cty.Value{str("values")}, err: `cannot read "values": is a directory`},
+		{args: []cty.Value{str("values")}, err: `cannot read "values": not a regular file (it is a directory)`},
 		{args: []cty.Value{unknown(cty.String)}, want: str(""), unknown: true},
 	})
 	runCases(t, "filebase64", []testCase{

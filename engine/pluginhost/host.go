@@ -67,6 +67,7 @@ func (h *Host) Plugin(ctx context.Context, key string) (*client.Plugin, *sdk.Sch
 		// as the failure handlers.
 		h.logger.Warn("plugin exited; starting it again", "plugin", key)
 		ok = false
+		defer h.killStrays()
 	}
 	if !ok {
 		l = &launch{done: make(chan struct{})}
@@ -100,7 +101,7 @@ func (h *Host) start(ctx context.Context, key string) (*client.Plugin, *sdk.Sche
 	if err != nil {
 		return nil, nil, err
 	}
-	p, err := client.Launch(ctx, client.LaunchConfig{Path: path, SHA256: sum, Logger: h.logger})
+	p, err := Launch(ctx, client.LaunchConfig{Path: path, SHA256: sum, Logger: h.logger})
 	if err != nil {
 		if actual, cerr := Checksum(path); cerr == nil && actual != locked.SHA256 {
 			return nil, nil, fmt.Errorf("plugin %q at %s does not match %s (sha256 %s, locked %s): "+
@@ -133,7 +134,30 @@ func (h *Host) Retire(key string, p *client.Plugin) {
 	if ok && l.plugin == p {
 		h.logger.Warn("plugin stopped answering; the next step starts it again", "plugin", key)
 		p.Close()
+		h.killStrays()
 	}
+}
+
+// killStrays kills what a dead plugin left running (its orphans are
+// re-parented to pipectl, a subreaper: see client.BecomeSubreaper). While
+// a plugin is starting, its pid is not known yet and it could be taken
+// for a stray: then Close, which waits for launches, does it.
+func (h *Host) killStrays() {
+	h.mu.Lock()
+	var plugins []int
+	for _, l := range h.all {
+		select {
+		case <-l.done:
+			if l.plugin != nil {
+				plugins = append(plugins, l.plugin.Pid())
+			}
+		default:
+			h.mu.Unlock()
+			return
+		}
+	}
+	h.mu.Unlock()
+	client.KillStrays(plugins)
 }
 
 func (l *launch) crashed() bool {
@@ -158,4 +182,5 @@ func (h *Host) Close() {
 			l.plugin.Close()
 		}
 	}
+	h.killStrays()
 }

@@ -4,6 +4,9 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
 	"sync"
 	"time"
 
@@ -28,10 +31,27 @@ type Recorder struct {
 	mu      sync.Mutex
 	pending []engine.Event
 	values  map[string][]byte // step → typed value, for a resume
+	logs    map[string]*stepLog
 	seq     uint64
-	err     error
+	err     error // the last write's
+	failed  bool  // some write failed (the record is marked incomplete)
+	onError func(error)
 	stop    chan struct{}
 	done    chan struct{}
+}
+
+// What is kept of each step instance's output: the first and the last
+// logCap bytes, and how much there was. A step that prints gigabytes
+// must not make the record, or reading it, that big.
+const logCap = 1 << 20
+
+// stepLog is the output of one step instance so far.
+type stepLog struct {
+	bytes, lines int64
+	tail         []engine.Event // past the head: the last logCap bytes
+	tailBytes    int
+	dropped      int64 // lines between head and tail, not kept
+	droppedBytes int64
 }
 
 // Start records a new run of a plan and returns its recorder; call Finish.
@@ -44,6 +64,7 @@ func (s *Store) Start(plan *engine.Plan, redactor *engine.Redactor) (*Recorder, 
 		steps:    map[string]int{},
 		redactor: redactor,
 		values:   map[string][]byte{},
+		logs:     map[string]*stepLog{},
 		stop:     make(chan struct{}),
 		done:     make(chan struct{}),
 	}
@@ -51,7 +72,13 @@ func (s *Store) Start(plan *engine.Plan, redactor *engine.Redactor) (*Recorder, 
 	if err != nil {
 		return nil, err
 	}
-	err = s.db.Update(func(tx *bolt.Tx) error {
+	// Where a failed write is marked, made now: an empty file needs no
+	// free space, the directory would.
+	if err := os.MkdirAll(filepath.Join(s.dir, "incomplete"), 0o755); err != nil {
+		return nil, err
+	}
+	s.prune(DefaultKeep)
+	err = s.update(func(tx *bolt.Tx) error {
 		b, err := tx.Bucket(runsBucket).CreateBucket([]byte(r.run.ID))
 		if err != nil {
 			return err
@@ -81,6 +108,22 @@ func (r *Recorder) ResumeOf(id string) {
 	r.mu.Unlock()
 }
 
+// OnWriteError sets what to do when a write to the database fails (it is
+// called once, from the recorder's goroutine): the apply stops, since what
+// happens next could not be recorded.
+func (r *Recorder) OnWriteError(fn func(error)) {
+	r.mu.Lock()
+	r.onError = fn
+	r.mu.Unlock()
+}
+
+// FromSavedPlan records the content hash of the saved plan the run applies.
+func (r *Recorder) FromSavedPlan(hash string) {
+	r.mu.Lock()
+	r.run.SavedPlan = hash
+	r.mu.Unlock()
+}
+
 // ID is the run's identifier.
 func (r *Recorder) ID() string { return r.run.ID }
 
@@ -88,8 +131,59 @@ func (r *Recorder) ID() string { return r.run.ID }
 func (r *Recorder) Event(e engine.Event) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.pending = append(r.pending, e)
 	r.summarize(e)
+	key := e.Step + "\x00" + e.Instance
+	switch e.Type {
+	case engine.StepLog:
+		r.log(key, e)
+		return
+	case engine.StepFinished:
+		r.endLog(key)
+	}
+	r.pending = append(r.pending, e)
+}
+
+// log keeps a log line if it is in the head or, for now, the tail of the
+// step's output.
+func (r *Recorder) log(key string, e engine.Event) {
+	l := r.logs[key]
+	if l == nil {
+		l = &stepLog{}
+		r.logs[key] = l
+	}
+	n := len(e.Message)
+	l.bytes += int64(n)
+	l.lines++
+	if l.bytes <= logCap {
+		r.pending = append(r.pending, e)
+		return
+	}
+	l.tail = append(l.tail, e)
+	l.tailBytes += n
+	for l.tailBytes > logCap && len(l.tail) > 1 {
+		l.dropped++
+		l.droppedBytes += int64(len(l.tail[0].Message))
+		l.tailBytes -= len(l.tail[0].Message)
+		l.tail = l.tail[1:]
+	}
+}
+
+// endLog writes the tail of a finished step's output, after a line that
+// says what was left out.
+func (r *Recorder) endLog(key string) {
+	l := r.logs[key]
+	if l == nil || len(l.tail) == 0 {
+		return
+	}
+	if l.dropped > 0 {
+		gap := l.tail[0]
+		gap.Stream = "pipectl"
+		gap.Message = fmt.Sprintf("… %d lines (%d bytes) of output not kept: the record keeps the first and the last %d bytes of a step's output …",
+			l.dropped, l.droppedBytes, logCap)
+		r.pending = append(r.pending, gap)
+	}
+	r.pending = append(r.pending, l.tail...)
+	l.tail, l.tailBytes, l.dropped, l.droppedBytes = nil, 0, 0, 0
 }
 
 // StepValue keeps a succeeded step's value (what step.NAME evaluates to),
@@ -134,6 +228,9 @@ func (r *Recorder) summarize(e engine.Event) {
 		return
 	}
 	s.Status, s.Finished, s.Message, s.Outputs = e.Status, e.Time.UTC(), e.Message, e.Outputs
+	if l := r.logs[key]; l != nil {
+		s.OutputBytes, s.OutputLines = l.bytes, l.lines
+	}
 	if e.Attempt > 0 {
 		s.Attempts = e.Attempt
 	}
@@ -154,7 +251,9 @@ func (r *Recorder) flushLoop() {
 	}
 }
 
-// flush writes the pending events and the current summary in one transaction.
+// flush writes the pending events and the current summary in one
+// transaction. When the write fails, they are kept for the next flush,
+// the record is marked incomplete until one succeeds, and onError is told.
 func (r *Recorder) flush() {
 	r.mu.Lock()
 	events, values := r.pending, r.values
@@ -164,8 +263,9 @@ func (r *Recorder) flush() {
 	}
 	r.pending, r.values = nil, map[string][]byte{}
 	meta, _ := json.Marshal(r.run)
+	seq := r.seq
 	r.mu.Unlock()
-	err := r.store.db.Update(func(tx *bolt.Tx) error {
+	err := r.store.update(func(tx *bolt.Tx) error {
 		b := tx.Bucket(runsBucket).Bucket([]byte(r.run.ID))
 		vb := b.Bucket(valuesBucket)
 		for step, v := range values {
@@ -179,22 +279,48 @@ func (r *Recorder) flush() {
 			if err != nil {
 				return err
 			}
-			r.seq++
-			if err := ev.Put(seqKey(r.seq), v); err != nil {
+			seq++
+			if err := ev.Put(seqKey(seq), v); err != nil {
 				return err
 			}
 		}
 		return b.Put(metaKey, meta)
 	})
-	if err != nil {
-		r.mu.Lock()
-		r.err = err
-		r.mu.Unlock()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.err = err
+	if err == nil {
+		r.seq = seq
+		if r.failed { // everything is in after all
+			r.failed = false
+			_ = os.Remove(r.incompletePath())
+		}
+		return
+	}
+	r.pending = append(events, r.pending...)
+	for step, v := range values {
+		if _, newer := r.values[step]; !newer {
+			r.values[step] = v
+		}
+	}
+	if !r.failed {
+		r.failed = true
+		if f, ferr := os.Create(r.incompletePath()); ferr == nil {
+			f.Close()
+		}
+		if r.onError != nil {
+			go r.onError(err)
+		}
 	}
 }
 
-// Finish writes everything still pending and returns the first error the
-// recording met, if any.
+func (r *Recorder) incompletePath() string {
+	return filepath.Join(r.store.dir, "incomplete", r.run.ID)
+}
+
+// Finish writes everything still pending and returns the error of the
+// last write, if it failed: the record is then incomplete (and marked so:
+// it cannot be resumed).
 func (r *Recorder) Finish() error {
 	close(r.stop)
 	<-r.done

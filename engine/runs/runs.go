@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"sort"
 	"time"
 
@@ -33,37 +34,148 @@ var (
 	valuesBucket = []byte("values")
 )
 
-// Store is the run database of one pipeline directory.
+// Store is the run database of one pipeline directory. Nobody holds the
+// database open for long: a recorder opens it for each write (a few
+// milliseconds every 200 ms at most), readers open it read-only, so
+// `pipectl runs` works while applies run, and applies of two environments
+// of one pipeline record side by side. What keeps two applies of one
+// environment apart is the environment's lock file (LockEnvironment).
 type Store struct {
-	db *bolt.DB
+	dir  string // the pipeline's .pipectl directory
+	path string // the database
 }
 
-// Open opens (creating if needed) the run database of a pipeline directory.
-// It waits at most a few seconds for another pipectl holding it.
+// openTimeout bounds the wait for another pipectl's write transaction.
+const openTimeout = 10 * time.Second
+
+// Open returns the run database of a pipeline directory for recording:
+// it creates the .pipectl directory and the database if needed, and
+// refuses a damaged database (see ErrDamaged).
 func Open(pipelineDir string) (*Store, error) {
-	dir := filepath.Join(pipelineDir, ".pipectl")
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	s := storeOf(pipelineDir)
+	if err := os.MkdirAll(s.dir, 0o755); err != nil {
 		return nil, err
 	}
-	db, err := bolt.Open(filepath.Join(dir, FileName), 0o600, &bolt.Options{Timeout: time.Second})
-	if errors.Is(err, bolt.ErrTimeout) {
-		return nil, fmt.Errorf("another pipectl is running this pipeline (it holds %s): wait for it to finish", filepath.Join(dir, FileName))
-	}
-	if err != nil {
-		return nil, fmt.Errorf("opening the run database: %w", err)
-	}
-	if err := db.Update(func(tx *bolt.Tx) error {
+	if err := s.update(func(tx *bolt.Tx) error {
 		_, err := tx.CreateBucketIfNotExists(runsBucket)
 		return err
 	}); err != nil {
-		db.Close()
 		return nil, err
 	}
-	return &Store{db: db}, nil
+	if _, err := s.List(); err != nil { // reads every run's summary: a damaged page shows now
+		return nil, err
+	}
+	return s, nil
 }
 
-// Close closes the database.
-func (s *Store) Close() error { return s.db.Close() }
+// OpenExisting returns the run database of a pipeline directory for
+// reading. It creates nothing: a directory that does not exist is an
+// error, one without a database has no runs.
+func OpenExisting(pipelineDir string) (*Store, error) {
+	info, err := os.Stat(pipelineDir)
+	if err != nil || !info.IsDir() {
+		return nil, fmt.Errorf("%s is not a pipeline directory", pipelineDir)
+	}
+	return storeOf(pipelineDir), nil
+}
+
+func storeOf(pipelineDir string) *Store {
+	dir := filepath.Join(pipelineDir, ".pipectl")
+	return &Store{dir: dir, path: filepath.Join(dir, FileName)}
+}
+
+// Path is the database file.
+func (s *Store) Path() string { return s.path }
+
+// Close is kept for callers of the former API: nothing stays open.
+func (s *Store) Close() error { return nil }
+
+// ErrDamaged is the error of a database that cannot be read.
+var ErrDamaged = errors.New("the run database is damaged")
+
+func (s *Store) damaged(cause any) error {
+	path := s.path
+	if abs, err := filepath.Abs(path); err == nil {
+		path = abs
+	}
+	return fmt.Errorf("%w: %s (%v). Move it aside (mv %s %s.damaged): pipectl then starts a fresh one; "+
+		"the runs recorded in it are lost to pipectl, not to the file", ErrDamaged, path, cause, path, path)
+}
+
+// update runs fn in a write transaction of a freshly opened database.
+func (s *Store) update(fn func(*bolt.Tx) error) error {
+	return s.with(false, func(db *bolt.DB) error { return db.Update(fn) })
+}
+
+// view runs fn in a read transaction; without a database there is nothing
+// to read and fn is not called.
+func (s *Store) view(fn func(*bolt.Tx) error) error {
+	if _, err := os.Stat(s.path); errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	return s.with(true, func(db *bolt.DB) error {
+		return db.View(func(tx *bolt.Tx) error {
+			if tx.Bucket(runsBucket) == nil {
+				return nil
+			}
+			return fn(tx)
+		})
+	})
+}
+
+// with opens the database and calls fn. A damaged file must give an error
+// naming it, never a crash: bbolt maps the file in memory and trusts its
+// pages, so a truncated file faults (SIGBUS) and a damaged page panics.
+// Both become errors here; the database is then left as it is (a panicked
+// transaction may hold its locks: closing could hang), the process ends
+// soon after.
+func (s *Store) with(readOnly bool, fn func(*bolt.DB) error) (err error) {
+	if err := s.checkSize(); err != nil {
+		return err
+	}
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	defer func() {
+		if r := recover(); r != nil {
+			err = s.damaged(r)
+		}
+	}()
+	db, err := bolt.Open(s.path, 0o600, &bolt.Options{Timeout: openTimeout, ReadOnly: readOnly})
+	switch {
+	case errors.Is(err, bolt.ErrTimeout):
+		return fmt.Errorf("the run database %s stayed locked for %s by another pipectl", s.path, openTimeout)
+	case errors.Is(err, bolt.ErrInvalid), errors.Is(err, bolt.ErrChecksum), errors.Is(err, bolt.ErrVersionMismatch):
+		return s.damaged(err)
+	case err != nil:
+		return fmt.Errorf("opening the run database %s: %w", s.path, err)
+	}
+	if err := fn(db); err != nil {
+		db.Close()
+		return err
+	}
+	return db.Close()
+}
+
+// checkSize refuses a file shorter than its own header says: bbolt would
+// fault reading the missing pages.
+func (s *Store) checkSize() error {
+	f, err := os.Open(s.path)
+	if err != nil {
+		return nil // bbolt creates it, or reports why not
+	}
+	defer f.Close()
+	info, err := f.Stat()
+	if err != nil || info.Size() == 0 {
+		return nil // a new file
+	}
+	need, err := highWaterMark(f)
+	if err != nil {
+		return s.damaged(err)
+	}
+	if need > info.Size() {
+		return s.damaged(fmt.Errorf("it is %d bytes long but holds %d: it was truncated", info.Size(), need))
+	}
+	return nil
+}
 
 // Run is the summary of one run.
 type Run struct {
@@ -76,12 +188,18 @@ type Run struct {
 	Steps       []StepRecord   `json:"steps"`
 	Outputs     map[string]any `json:"outputs,omitempty"`
 	ResumedFrom string         `json:"resumed_from,omitempty"`
+	// SavedPlan is the content hash of the saved plan the run applied: a
+	// saved plan is applied once.
+	SavedPlan string `json:"saved_plan,omitempty"`
+	// RecordFailed says why the record is incomplete: a write to the
+	// database failed during the run. Such a run cannot be resumed.
+	RecordFailed string `json:"record_failed,omitempty"`
 }
 
-// StatusRunning is recorded while a run goes on. A run holds the database
-// for its whole duration (which also keeps two runs of one pipeline from
-// overlapping), so whoever can read a run still marked running knows its
-// process died: it is reported as StatusInterrupted.
+// StatusRunning is recorded while a run goes on. A run holds the lock of
+// its environment for its whole duration (LockEnvironment); a run still
+// marked running whose lock is free had its process die: it is reported as
+// StatusInterrupted.
 const (
 	StatusRunning     engine.Status = "running"
 	StatusInterrupted engine.Status = "interrupted"
@@ -99,14 +217,17 @@ type StepRecord struct {
 	Finished time.Time      `json:"finished,omitzero"`
 	Message  string         `json:"message,omitempty"`
 	Outputs  map[string]any `json:"outputs,omitempty"`
+	// What the step printed in all; the record keeps its head and tail.
+	OutputBytes int64 `json:"output_bytes,omitempty"`
+	OutputLines int64 `json:"output_lines,omitempty"`
 }
 
 // List returns every run, newest first.
 func (s *Store) List() ([]*Run, error) {
 	var out []*Run
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.view(func(tx *bolt.Tx) error {
 		return tx.Bucket(runsBucket).ForEachBucket(func(id []byte) error {
-			r, err := readMeta(tx.Bucket(runsBucket).Bucket(id))
+			r, err := s.readMeta(tx.Bucket(runsBucket).Bucket(id))
 			if err == nil {
 				out = append(out, r)
 			}
@@ -119,38 +240,62 @@ func (s *Store) List() ([]*Run, error) {
 
 // Get returns one run with its events and the plan it applied (JSON).
 func (s *Store) Get(id string) (*Run, []engine.Event, json.RawMessage, error) {
-	var run *Run
 	var events []engine.Event
+	run, plan, err := s.Show(id, func(e engine.Event) error {
+		events = append(events, e)
+		return nil
+	})
+	return run, events, plan, err
+}
+
+// Show returns one run and the plan it applied (JSON), and hands each of
+// its events to onEvent (when not nil) as it reads them: a run's events
+// are never all in memory at once.
+func (s *Store) Show(id string, onEvent func(engine.Event) error) (*Run, json.RawMessage, error) {
+	var run *Run
 	var plan json.RawMessage
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.view(func(tx *bolt.Tx) error {
 		b := tx.Bucket(runsBucket).Bucket([]byte(id))
 		if b == nil {
-			return fmt.Errorf("no run %q: `pipectl runs` lists them", id)
+			return nil
 		}
 		var err error
-		if run, err = readMeta(b); err != nil {
+		if run, err = s.readMeta(b); err != nil {
 			return err
 		}
 		plan = append(json.RawMessage(nil), b.Get(planKey)...)
+		if onEvent == nil {
+			return nil
+		}
 		return b.Bucket(eventsBucket).ForEach(func(_, v []byte) error {
 			var e engine.Event
 			if err := json.Unmarshal(v, &e); err != nil {
 				return err
 			}
-			events = append(events, e)
-			return nil
+			return onEvent(e)
 		})
 	})
-	return run, events, plan, err
+	if err == nil && run == nil {
+		err = fmt.Errorf("no run %q: `pipectl runs` lists them", id)
+	}
+	return run, plan, err
 }
 
-func readMeta(b *bolt.Bucket) (*Run, error) {
+// readMeta reads a run's summary. A run recorded as running whose process
+// no longer holds its environment's lock died: it reads as interrupted.
+func (s *Store) readMeta(b *bolt.Bucket) (*Run, error) {
 	var r Run
 	if err := json.Unmarshal(b.Get(metaKey), &r); err != nil {
 		return nil, fmt.Errorf("a run record is damaged: %w", err)
 	}
+	if r.RecordFailed == "" && s.recordFailed(r.ID) {
+		r.RecordFailed = "a write to the run database failed: what happened after it is not recorded"
+	}
+	if r.Status == StatusRunning && s.stillRunning(&r) {
+		return &r, nil
+	}
 	if r.Status == StatusRunning {
-		r.Status = StatusInterrupted // its process died: see StatusRunning
+		r.Status = StatusInterrupted
 	}
 	for i := range r.Steps {
 		if r.Steps[i].Status == StatusRunning {
@@ -170,7 +315,7 @@ func seqKey(n uint64) []byte {
 // Recorder.StepValue): what a resume starts from.
 func (s *Store) Values(id string) (map[string]cty.Value, error) {
 	out := map[string]cty.Value{}
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.view(func(tx *bolt.Tx) error {
 		b := tx.Bucket(runsBucket).Bucket([]byte(id))
 		if b == nil {
 			return fmt.Errorf("no run %q: `pipectl runs` lists them", id)
@@ -207,12 +352,30 @@ func encodeValue(v cty.Value, redactor *engine.Redactor) ([]byte, bool) {
 	if err != nil {
 		return nil, false
 	}
+	if holdsSecret(v, redactor) {
+		return nil, false
+	}
 	val, err := ctyjson.Marshal(v, v.Type())
-	if err != nil || redactor.String(string(val)) != string(val) {
+	if err != nil {
 		return nil, false
 	}
 	b, err := json.Marshal(storedValue{Type: ty, Value: val})
 	return b, err == nil
+}
+
+// holdsSecret looks for a known secret in every string of v, before any
+// encoding: JSON escapes characters such as & < > " (\u0026...), and the
+// redactor searches for the raw text.
+func holdsSecret(v cty.Value, redactor *engine.Redactor) bool {
+	found := false
+	v, _ = v.UnmarkDeep()
+	_ = cty.Walk(v, func(_ cty.Path, e cty.Value) (bool, error) {
+		if !found && e.IsKnown() && !e.IsNull() && e.Type() == cty.String && redactor.Contains(e.AsString()) {
+			found = true
+		}
+		return !found, nil
+	})
+	return found
 }
 
 func decodeValue(b []byte) (cty.Value, error) {
@@ -226,3 +389,41 @@ func decodeValue(b []byte) (cty.Value, error) {
 	}
 	return ctyjson.Unmarshal(sv.Value, ty)
 }
+
+// DefaultKeep is how many runs the database keeps: starting a run deletes
+// the oldest beyond it (bbolt reuses their space).
+const DefaultKeep = 100
+
+// Prune deletes the oldest finished runs beyond keep, and returns how many
+// it deleted. Runs still going on are kept.
+func (s *Store) Prune(keep int) (int, error) {
+	list, err := s.List()
+	if err != nil {
+		return 0, err
+	}
+	var old [][]byte
+	kept := 0
+	for _, r := range list { // newest first
+		if r.Status == StatusRunning || kept < keep {
+			kept++
+			continue
+		}
+		old = append(old, []byte(r.ID))
+	}
+	if len(old) == 0 {
+		return 0, nil
+	}
+	err = s.update(func(tx *bolt.Tx) error {
+		for _, id := range old {
+			if err := tx.Bucket(runsBucket).DeleteBucket(id); err != nil {
+				return err
+			}
+			_ = os.Remove(filepath.Join(s.dir, "incomplete", string(id)))
+		}
+		return nil
+	})
+	return len(old), err
+}
+
+// prune is Prune for Start: retention must not keep a run from starting.
+func (s *Store) prune(keep int) { _, _ = s.Prune(keep) }

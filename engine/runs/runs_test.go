@@ -1,6 +1,11 @@
 package runs
 
 import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/zclconf/go-cty/cty"
@@ -59,15 +64,165 @@ func TestRecordListAndGet(t *testing.T) {
 	store.Close()
 }
 
-func TestASecondOpenWaitsForTheFirst(t *testing.T) {
+// One apply per environment: a second of the same environment is refused,
+// another environment is not, and reading never waits for either.
+func TestEnvironmentLocks(t *testing.T) {
 	dir := t.TempDir()
-	first, err := Open(dir)
+	dev, err := LockEnvironment(dir, "dev")
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer first.Close()
-	if _, err := Open(dir); err == nil {
-		t.Fatal("a second Open of a held run database succeeded")
+	if _, err := LockEnvironment(dir, "dev"); err == nil || !strings.Contains(err.Error(), `environment "dev"`) {
+		t.Fatalf("a second lock of dev: %v", err)
+	}
+	prod, err := LockEnvironment(dir, "prod")
+	if err != nil {
+		t.Fatalf("prod while dev is applied: %v", err)
+	}
+	store, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec, err := store.Start(&engine.Plan{Pipeline: "p", Environment: "dev"}, engine.NewRedactor())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := dev.SetRun(rec.ID()); err != nil {
+		t.Fatal(err)
+	}
+	rec.Event(engine.Event{Type: engine.StepStarted, Step: "a", Attempt: 1})
+	rec.flush()
+	list, err := store.List()
+	if err != nil || len(list) != 1 || list[0].Status != StatusRunning {
+		t.Fatalf("a run in progress reads as %+v (%v)", list, err)
+	}
+	dev.Release()
+	prod.Release()
+	if list, _ := store.List(); list[0].Status != StatusInterrupted {
+		t.Errorf("a run whose lock is free reads as %s, want interrupted", list[0].Status)
+	}
+	if _, err := LockEnvironment(dir, "dev"); err != nil {
+		t.Errorf("dev after release: %v", err)
+	}
+	_ = rec.Finish()
+}
+
+// Reading creates nothing.
+func TestReadingCreatesNothing(t *testing.T) {
+	dir := t.TempDir()
+	if _, err := OpenExisting(filepath.Join(dir, "typo")); err == nil {
+		t.Error("a directory that does not exist was accepted")
+	}
+	store, err := OpenExisting(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if list, err := store.List(); err != nil || len(list) != 0 {
+		t.Fatalf("List: %v %v", list, err)
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
+		t.Errorf("reading created %v", entries)
+	}
+}
+
+// A truncated database is reported by name with the way out, never a
+// crash (bbolt would fault on the missing pages).
+func TestDamagedDatabaseIsAClearError(t *testing.T) {
+	dir := t.TempDir()
+	store, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec, _ := store.Start(&engine.Plan{Pipeline: "p"}, engine.NewRedactor())
+	for i := 0; i < 2000; i++ {
+		rec.Event(engine.Event{Type: engine.StepLog, Step: "a", Message: strings.Repeat("x", 100)})
+	}
+	_ = rec.Finish()
+	info, _ := os.Stat(store.Path())
+	if err := os.Truncate(store.Path(), info.Size()/2); err != nil {
+		t.Fatal(err)
+	}
+	for name, open := range map[string]func() error{
+		"Open": func() error { _, err := Open(dir); return err },
+		"List": func() error { _, err := store.List(); return err },
+	} {
+		err := open()
+		if !errors.Is(err, ErrDamaged) || !strings.Contains(err.Error(), store.Path()) || !strings.Contains(err.Error(), "Move it aside") {
+			t.Errorf("%s of a truncated database: %v", name, err)
+		}
+	}
+	// A damaged page, not a truncation: garbage over the middle of the file.
+	if err := os.Truncate(store.Path(), info.Size()); err != nil {
+		t.Fatal(err)
+	}
+	f, _ := os.OpenFile(store.Path(), os.O_WRONLY, 0)
+	_, _ = f.WriteAt([]byte(strings.Repeat("\xff", 3*4096)), 2*4096)
+	f.Close()
+	if _, err := store.List(); err == nil || !strings.Contains(err.Error(), store.Path()) {
+		t.Errorf("a database with a damaged page: %v", err)
+	} else {
+		t.Log(err)
+	}
+}
+
+// A step that prints a lot keeps its head and tail, and how much it printed.
+func TestStepOutputIsCappedHeadAndTail(t *testing.T) {
+	store, err := Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec, _ := store.Start(&engine.Plan{Pipeline: "p"}, engine.NewRedactor())
+	line := strings.Repeat("y", 1023)
+	const lines = 5000 // ~5 MB
+	rec.Event(engine.Event{Type: engine.StepStarted, Step: "big", Attempt: 1})
+	for i := 0; i < lines; i++ {
+		rec.Event(engine.Event{Type: engine.StepLog, Step: "big", Message: fmt.Sprintf("%05d%s", i, line)})
+	}
+	rec.Event(engine.Event{Type: engine.StepFinished, Step: "big", Status: engine.StatusSucceeded})
+	if err := rec.Finish(); err != nil {
+		t.Fatal(err)
+	}
+	run, events, _, err := store.Get(rec.ID())
+	if err != nil {
+		t.Fatal(err)
+	}
+	kept := 0
+	var gap string
+	for _, e := range events {
+		kept += len(e.Message)
+		if e.Stream == "pipectl" {
+			gap = e.Message
+		}
+	}
+	if kept > 2*logCap+4096 || !strings.HasPrefix(events[1].Message, "00000") ||
+		!strings.HasPrefix(events[len(events)-2].Message, fmt.Sprintf("%05d", lines-1)) {
+		t.Errorf("kept %d bytes; first %.5s, last %.5s", kept, events[1].Message, events[len(events)-2].Message)
+	}
+	if !strings.Contains(gap, "not kept") {
+		t.Errorf("no line says what was left out: %q", gap)
+	}
+	if s := run.Steps[0]; s.OutputLines != lines || s.OutputBytes != lines*1028 {
+		t.Errorf("recorded size %d lines, %d bytes", s.OutputLines, s.OutputBytes)
+	}
+}
+
+func TestPruneKeepsTheNewest(t *testing.T) {
+	store, err := Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 5; i++ {
+		rec, _ := store.Start(&engine.Plan{Pipeline: "p"}, engine.NewRedactor())
+		rec.Event(engine.Event{Type: engine.RunFinished, Status: engine.StatusSucceeded, Time: time.Now().Add(time.Duration(i) * time.Second)})
+		_ = rec.Finish()
+		time.Sleep(2 * time.Millisecond)
+	}
+	n, err := store.Prune(2)
+	if err != nil || n != 3 {
+		t.Fatalf("Prune: %d, %v", n, err)
+	}
+	if list, _ := store.List(); len(list) != 2 {
+		t.Errorf("%d runs left", len(list))
 	}
 }
 

@@ -19,8 +19,15 @@ func Root() string {
 
 // Build builds the main package in dir (relative to the repository root)
 // into out. Each module builds on its own requirements (GOWORK=off), as in CI.
+// With PIPECTL_TEST_COVER set, it builds with -cover.
 func Build(out, dir string) error {
-	cmd := exec.Command("go", "build", "-o", out, ".")
+	args := []string{"build", "-o", out}
+	if os.Getenv("PIPECTL_TEST_COVER") != "" {
+		// Coverage of the binaries the tests run: they write it to the
+		// GOCOVERDIR they inherit (go tool covdata percent -i DIR).
+		args = append(args, "-cover")
+	}
+	cmd := exec.Command("go", append(args, ".")...)
 	cmd.Dir = filepath.Join(Root(), dir)
 	cmd.Env = append(os.Environ(), "GOWORK=off")
 	if b, err := cmd.CombinedOutput(); err != nil {

@@ -1,176 +1,381 @@
 package view
 
 import (
-	"encoding/json"
+	"bytes"
 	"fmt"
 	"maps"
 	"slices"
 	"strings"
+	"sync"
+	"text/tabwriter"
 	"time"
 
 	"github.com/pipectl/pipectl/dsl"
 	"github.com/pipectl/pipectl/engine"
 )
 
-// ApplyView is what apply reports to: the run's events, then its result.
+// ApplyView is what apply reports to: the run's events, then its result
+// and the id of its run record ("" when it could not be recorded).
 type ApplyView interface {
 	engine.EventSink
-	Result(*engine.Result)
+	Result(res *engine.Result, runID string)
 }
+
+var (
+	_ ApplyView = (*Apply)(nil)
+	_ ApplyView = (*LiveApply)(nil)
+)
 
 // NewApply picks the view: JSON lines, a live panel on a terminal, or
-// plain lines (CI logs, pipes).
-func NewApply(base Base, terminal bool) ApplyView {
-	if terminal && !base.JSON {
-		return NewLiveApply(base)
+// plain timestamped lines (CI logs, pipes, -no-color). plan is the plan
+// being applied (nil when unknown): it names the steps ahead of time, so
+// columns line up and the summary follows the plan's order.
+func NewApply(base Base, live bool, plan *engine.Plan) ApplyView {
+	if live && !base.JSON {
+		return NewLiveApply(base, plan)
 	}
-	return &Apply{Base: base}
+	return newPlainApply(base, plan)
 }
 
-// Apply renders a run's events: plain lines for people (one per event,
-// prefixed with the step, readable in CI logs and terminals alike), or one
-// JSON object per line for machines.
+// Apply renders a run's events as plain lines for people, one per event
+// with its time, readable in CI logs; or as JSON lines for machines.
 type Apply struct {
 	Base
+	mu    sync.Mutex // the interrupt handler reports from its own goroutine
+	width int        // of the step names column
+	steps *outcomes
+	now   func() time.Time
+}
+
+func newPlainApply(base Base, plan *engine.Plan) *Apply {
+	return &Apply{Base: base, width: nameWidth(plan), steps: newOutcomes(plan), now: time.Now}
 }
 
 // Event implements engine.EventSink.
 func (v *Apply) Event(e engine.Event) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
 	if v.JSON {
-		v.writeJSON(eventJSON{Event: e, Diagnostics: diagnosticsJSON(&v.Base, e.Diagnostics)})
+		if e.Type != engine.RunFinished { // Result says it, with the counts and the record
+			v.emit(eventMessage(e, func(e engine.Event) []dsl.DiagnosticJSON { return diagnosticsJSON(&v.Base, e.Diagnostics) }))
+		}
 		return
 	}
-	name := e.Step
-	if e.Instance != "" {
-		name = fmt.Sprintf("%s[%q]", e.Step, e.Instance)
+	if e.Type == engine.StepFinished {
+		v.steps.finished(e)
 	}
+	var b bytes.Buffer
+	v.render(&b, e, true)
+	if b.Len() > 0 {
+		fmt.Fprint(v.Out, v.stamp(e.Time, b.String()))
+	}
+}
+
+// stamp prefixes every line with the time, as CI logs want.
+func (v *Apply) stamp(t time.Time, text string) string {
+	if t.IsZero() {
+		t = v.now()
+	}
+	prefix := t.Local().Format("15:04:05") + " "
+	lines := strings.SplitAfter(text, "\n")
+	var b strings.Builder
+	for _, l := range lines {
+		switch l {
+		case "":
+		case "\n":
+			b.WriteString(l) // a blank line stays blank
+		default:
+			b.WriteString(prefix + l)
+		}
+	}
+	return b.String()
+}
+
+// render writes what an event says for people; logs and progress only
+// when withLogs (the live panel shows them in place instead).
+func (v *Apply) render(b *bytes.Buffer, e engine.Event, withLogs bool) {
+	name := pad(instanceName(e.Step, e.Instance), v.width)
 	switch e.Type {
 	case engine.RunStarted:
-		v.Printf("Applying pipeline %q\n", e.Message)
+		if e.Environment != "" {
+			fmt.Fprintf(b, "Applying pipeline %q to environment %s\n", e.Message, e.Environment)
+		} else {
+			fmt.Fprintf(b, "Applying pipeline %q\n", e.Message)
+		}
 	case engine.PhaseStarted:
-		v.Printf("%s\n", v.paint("35", phaseTitle(e)))
+		fmt.Fprintf(b, "%s\n", v.paint("35", phaseTitle(e.Phase, e.Stage)))
 	case engine.StepStarted:
-		attempt := ""
-		if e.Attempt > 1 {
-			attempt = fmt.Sprintf(" (attempt %d)", e.Attempt)
+		if withLogs {
+			fmt.Fprintf(b, "%s %s %s%s\n", v.paint("36", "→"), name, e.Action, attemptNote(e.Attempt))
 		}
-		v.Printf("%s %s: %s started%s\n", v.paint("36", "→"), name, e.Action, attempt)
 	case engine.StepLog:
-		v.Printf("  %s │ %s\n", name, e.Message)
-	case engine.StepProgress:
-		v.Printf("  %s │ %3.0f%% %s\n", name, e.Fraction*100, e.Message)
-	case engine.StepArtifact:
-		v.Printf("  %s │ artifact %s (%s)\n", name, e.Artifact, e.Message)
-	case engine.StepRetrying:
-		v.Printf("%s %s: %s\n", v.paint("33", "↻"), name, e.Message)
-	case engine.StepFinished:
-		v.finished(name, e)
-	case engine.RunCancelling:
-		v.Printf("%s\n", v.paint("33", e.Message))
-	case engine.RunFinished:
-		if e.Message != "" {
-			v.Printf("%s\n", e.Message)
+		if withLogs {
+			fmt.Fprintf(b, "  %s │ %s\n", name, e.Message)
 		}
+	case engine.StepProgress:
+		if withLogs {
+			fmt.Fprintf(b, "  %s │ %s\n", name, progressText(e))
+		}
+	case engine.StepArtifact:
+		if withLogs {
+			fmt.Fprintf(b, "  %s │ artifact %s (%s)\n", name, e.Artifact, e.Message)
+		}
+	case engine.StepRetrying:
+		fmt.Fprintf(b, "%s %s %s\n", v.paint("33", "↻"), name, e.Message)
+	case engine.StepFinished:
+		v.finishedLine(b, name, e)
+	case engine.RunCancelling:
+		fmt.Fprintf(b, "%s\n", v.paint("33", e.Message))
+	case engine.OutputsFailed:
+		fmt.Fprintf(b, "%s\n", v.paint("31", "The steps succeeded, but the pipeline's outputs could not be evaluated:"))
+		_ = dsl.WriteDiagnostics(b, v.redact(e.Diagnostics), v.files(), v.Width, v.Color)
 	}
 }
 
-func (v *Apply) finished(name string, e engine.Event) {
+// finishedLine collapses a finished instance to one line — mark, name,
+// duration, a one-line summary — and a failure's diagnostics under it.
+func (v *Apply) finishedLine(b *bytes.Buffer, name string, e engine.Event) {
+	mark, color := statusMark(e.Status)
+	fmt.Fprintf(b, "%s %s %s\n", v.paint(color, mark), name, strings.TrimRight(oneLine(e, v.steps.summary(e)), " "))
+	if (e.Status == engine.StatusFailed || e.Status == engine.StatusFailedContinued) && len(e.Diagnostics) > 0 {
+		_ = dsl.WriteDiagnostics(b, v.redact(e.Diagnostics), v.files(), v.Width, v.Color)
+	}
+}
+
+// oneLine is what a finished instance says after its name.
+func oneLine(e engine.Event, planned string) string {
+	d := e.Duration.Round(time.Millisecond).String()
 	switch e.Status {
 	case engine.StatusSucceeded:
-		v.Printf("%s %s: succeeded in %s%s\n", v.paint("32", "✓"), name, e.Duration.Round(time.Millisecond), outputs(e.Outputs))
+		return fmt.Sprintf("%-8s %s", d, planned)
+	case engine.StatusUnchanged:
+		return "unchanged, not applied: " + firstLine(e.Message)
 	case engine.StatusSkipped:
-		v.Printf("%s %s: skipped (%s)\n", v.paint("90", "-"), name, e.Message)
+		return "skipped: " + firstLine(e.Message)
 	case engine.StatusNotRun:
-		v.Printf("%s %s: not run\n", v.paint("90", "·"), name)
-	case engine.StatusFailedContinued:
-		v.Printf("%s %s: failed, continuing (continue_on_error): %s\n", v.paint("33", "✗"), name, e.Message)
+		return "not run: " + firstLine(e.Message)
 	case engine.StatusCancelled:
-		v.Printf("%s %s: cancelled\n", v.paint("33", "✗"), name)
-	default:
-		if len(e.Diagnostics) > 0 {
-			v.Printf("%s %s: failed\n", v.paint("31", "✗"), name)
-			// On Out, in order with the step lines (and above a live panel).
-			_ = dsl.WriteDiagnostics(v.Out, v.redact(e.Diagnostics), v.files(), v.Width, v.Color)
-			return
-		}
-		v.Printf("%s %s: failed: %s\n", v.paint("31", "✗"), name, e.Message)
+		return "cancelled: " + firstLine(e.Message)
+	case engine.StatusFailedContinued:
+		return fmt.Sprintf("%-8s failed, continuing (continue_on_error): %s", d, failureSummary(e))
 	}
+	return fmt.Sprintf("%-8s failed: %s", d, failureSummary(e))
 }
 
-// Result prints the run's outcome and outputs.
-func (v *Apply) Result(res *engine.Result) {
-	if v.JSON {
-		return // the run_finished event carried it
+// failureSummary is a failure in one line: its first diagnostic's summary,
+// or the first line of its message.
+func failureSummary(e engine.Event) string {
+	for _, d := range e.Diagnostics {
+		if d.Summary != "" {
+			return d.Summary
+		}
 	}
+	return firstLine(e.Message)
+}
+
+func statusMark(s engine.Status) (mark, color string) {
+	switch s {
+	case engine.StatusSucceeded:
+		return "✓", "32"
+	case engine.StatusUnchanged:
+		return "=", "90"
+	case engine.StatusSkipped:
+		return "-", "90"
+	case engine.StatusNotRun:
+		return "·", "90"
+	case engine.StatusCancelled, engine.StatusFailedContinued:
+		return "✗", "33"
+	}
+	return "✗", "31"
+}
+
+func attemptNote(attempt int) string {
+	if attempt > 1 {
+		return fmt.Sprintf(" (attempt %d)", attempt)
+	}
+	return ""
+}
+
+func progressText(e engine.Event) string {
+	if e.Fraction < 0 {
+		return e.Message
+	}
+	return fmt.Sprintf("%3.0f%% %s", e.Fraction*100, e.Message)
+}
+
+// Result prints the run's outcome: a table of every instance, the
+// counts, the outputs and where the run is recorded.
+func (v *Apply) Result(res *engine.Result, runID string) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
 	counts := map[engine.Status]int{}
-	for _, s := range res.Steps {
+	for _, s := range res.Instances { // as pipectl runs counts them
 		counts[s]++
 	}
+	if v.JSON {
+		m := &RunMessage{Status: res.Status, Counts: map[string]int{}, RunID: runID, Outputs: map[string]any{}}
+		for s, n := range counts {
+			m.Counts[string(s)] = n
+		}
+		for k, val := range res.Outputs {
+			m.Outputs[k] = v.Redactor.Any(engine.JSONValue(val))
+		}
+		v.emit(string(engine.RunFinished), m)
+		return
+	}
+	var b bytes.Buffer
+	v.steps.table(&b, v.paint)
 	var parts []string
-	for _, s := range []engine.Status{engine.StatusSucceeded, engine.StatusFailed, engine.StatusFailedContinued,
+	for _, s := range []engine.Status{engine.StatusSucceeded, engine.StatusUnchanged, engine.StatusFailed, engine.StatusFailedContinued,
 		engine.StatusCancelled, engine.StatusSkipped, engine.StatusNotRun} {
 		if counts[s] > 0 {
 			parts = append(parts, fmt.Sprintf("%d %s", counts[s], strings.ReplaceAll(string(s), "_", " ")))
 		}
 	}
 	color := map[engine.Status]string{engine.StatusSucceeded: "32", engine.StatusFailed: "31", engine.StatusCancelled: "33"}[res.Status]
-	v.Printf("\n%s %s\n", v.paint(color, "Run "+string(res.Status)+"."), strings.Join(parts, ", "))
+	fmt.Fprintf(&b, "\n%s %s\n", v.paint(color, "Run "+string(res.Status)+"."), strings.Join(parts, ", "))
+	if res.OutputDiagnostics.HasErrors() {
+		fmt.Fprintf(&b, "%s\n", v.paint("31", "The pipeline's outputs could not be evaluated (see above)."))
+	}
 	if len(res.Outputs) > 0 {
-		v.Printf("\nOutputs:\n")
+		fmt.Fprintf(&b, "\nOutputs:\n")
 		for _, k := range slices.Sorted(maps.Keys(res.Outputs)) {
-			v.Printf("  %s = %s\n", k, v.Redactor.String(engine.FormatValue(res.Outputs[k])))
+			fmt.Fprintf(&b, "  %s = %s\n", k, v.Redactor.String(engine.FormatValue(v.Redactor.Value(res.Outputs[k]))))
 		}
 	}
+	if runID != "" {
+		fmt.Fprintf(&b, "\nRecorded as run %s: pipectl runs show %s\n", runID, runID)
+	}
+	fmt.Fprint(v.Out, b.String())
 }
 
-// eventJSON is an event as -json prints it: a failed step's diagnostics
-// with their ranges and snippets, as plan-time ones.
-type eventJSON struct {
-	engine.Event
-	Diagnostics []dsl.DiagnosticJSON `json:"diagnostics,omitempty"`
-}
-
-func phaseTitle(e engine.Event) string {
-	switch e.Phase {
+func phaseTitle(phase, stage string) string {
+	switch phase {
+	case "main":
+		return "Stage " + stage
 	case "stage_on_failure":
-		return fmt.Sprintf("Stage %s failed: running its on_failure steps", e.Stage)
+		return fmt.Sprintf("Stage %s failed: running its on_failure steps", stage)
 	case "on_failure":
 		return "Running the pipeline's on_failure steps"
 	}
 	return "Running the finally steps"
 }
 
-func outputs(o map[string]any) string {
-	if len(o) == 0 {
-		return ""
-	}
-	var parts []string
-	for _, k := range slices.Sorted(maps.Keys(o)) {
-		s := outputText(o[k])
-		if len(s) > 60 {
-			s = s[:57] + "..."
-		}
-		parts = append(parts, k+"="+strings.ReplaceAll(s, "\n", " "))
-	}
-	return " (" + strings.Join(parts, ", ") + ")"
-}
-
-// outputText is one output of a step, as the step line shows it: a string
-// as itself, anything else as JSON (null, not Go's <nil>).
-func outputText(v any) string {
-	if s, ok := v.(string); ok {
-		return s
-	}
-	b, err := json.Marshal(v)
-	if err != nil {
-		return fmt.Sprint(v)
-	}
-	return string(b)
-}
-
-func (v *Apply) paint(code, s string) string {
-	if !v.Color || code == "" {
+func (b *Base) paint(code, s string) string {
+	if !b.Color || code == "" {
 		return s
 	}
 	return "\x1b[" + code + "m" + s + "\x1b[0m"
+}
+
+// nameWidth is the width of the widest instance name of the plan, so
+// that step names line up; 0 without a plan.
+func nameWidth(plan *engine.Plan) int {
+	w := 0
+	if plan == nil {
+		return w
+	}
+	for _, s := range plan.Steps {
+		for _, in := range s.Instances {
+			key := in.Key
+			if key == "*" {
+				key = ""
+			}
+			w = max(w, len(instanceName(s.Name, key)))
+		}
+	}
+	return min(w, 40)
+}
+
+// outcomes are the finished instances of a run, for the summary table.
+type outcomes struct {
+	plan  *engine.Plan
+	order []string // instance ids, as they finished
+	rows  map[string]engine.Event
+}
+
+func newOutcomes(plan *engine.Plan) *outcomes {
+	return &outcomes{plan: plan, rows: map[string]engine.Event{}}
+}
+
+func (o *outcomes) finished(e engine.Event) {
+	id := instanceName(e.Step, e.Instance)
+	if _, seen := o.rows[id]; !seen {
+		o.order = append(o.order, id)
+	}
+	o.rows[id] = e
+}
+
+// summary is the plan's one-line summary of an instance ("" without).
+func (o *outcomes) summary(e engine.Event) string {
+	if o.plan == nil {
+		return ""
+	}
+	s := o.plan.Step(e.Step)
+	if s == nil {
+		return ""
+	}
+	if in := s.Instance(e.Instance); in != nil {
+		return firstLine(in.Summary)
+	}
+	return ""
+}
+
+// ordered lists the finished instances in the plan's order, then any the
+// plan did not name (instances of a for_each decided at apply).
+func (o *outcomes) ordered() []engine.Event {
+	var out []engine.Event
+	done := map[string]bool{}
+	if o.plan != nil {
+		for _, s := range o.plan.Steps {
+			for _, id := range o.order {
+				if e := o.rows[id]; e.Step == s.Name && !done[id] {
+					out, done[id] = append(out, e), true
+				}
+			}
+		}
+	}
+	for _, id := range o.order {
+		if !done[id] {
+			out = append(out, o.rows[id])
+		}
+	}
+	return out
+}
+
+// table writes what ran and how it ended, one row per instance.
+func (o *outcomes) table(b *bytes.Buffer, paint func(code, s string) string) {
+	rows := o.ordered()
+	if len(rows) == 0 {
+		return
+	}
+	fmt.Fprintln(b)
+	w := tabwriter.NewWriter(b, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(w, "  STEP\tSTAGE\tSTATUS\tDURATION\tNOTE")
+	for _, e := range rows {
+		mark, _ := statusMark(e.Status)
+		d := "-"
+		if e.Duration > 0 {
+			d = e.Duration.Round(time.Millisecond).String()
+		}
+		note := ""
+		switch e.Status {
+		case engine.StatusSucceeded:
+			note = o.summary(e)
+		case engine.StatusFailed, engine.StatusFailedContinued:
+			note = failureSummary(e)
+		default:
+			note = firstLine(e.Message)
+		}
+		fmt.Fprintf(w, "%s %s\t%s\t%s\t%s\t%s\n", mark, instanceName(e.Step, e.Instance), dash(e.Stage), e.Status, d, truncate(note, 60))
+	}
+	_ = w.Flush()
+}
+
+func truncate(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	return string(r[:n-1]) + "…"
 }

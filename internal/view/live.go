@@ -1,9 +1,12 @@
 package view
 
 import (
+	"bytes"
 	"fmt"
 	"io"
-	"sync/atomic"
+	"strings"
+	"sync"
+	"time"
 
 	"github.com/vbauerster/mpb/v8"
 	"github.com/vbauerster/mpb/v8/decor"
@@ -11,77 +14,236 @@ import (
 	"github.com/pipectl/pipectl/engine"
 )
 
-// LiveApply is Apply on a terminal: the same lines scroll above a live
-// panel with one spinner per running step (elapsed time, progress, latest
-// message), drawn with mpb. CI logs and pipes get plain Apply instead.
+// LiveApply is Apply on a terminal: a live panel (drawn with mpb) of the
+// steps at work, grouped by stage, each with its state, elapsed time and
+// latest log or progress line. A finished step collapses to one line that
+// scrolls above the panel (a failure with its diagnostics and last log
+// lines); at the end the panel is gone and a summary table follows.
+//
+// Every row is one line cut to the terminal's width: a row that wrapped
+// would make the panel miscount its lines and leave stale rows behind.
 type LiveApply struct {
 	*Apply
 	progress *mpb.Progress
 	out      io.Writer // the terminal, under the panel
-	bars     map[string]*liveBar
+	groups   map[string]*liveGroup
+	rows     map[string]*liveRow // by instance id
+	order    map[string]int      // group title → position, from the plan
+	seq      int
+	heading  string // the group of the last lines printed above the panel
 }
 
-type liveBar struct {
-	bar     *mpb.Bar
-	message atomic.Value // string
+// liveGroup is a stage (or a handler phase) with steps at work: its
+// heading row, shown while it has any.
+type liveGroup struct {
+	title   string
+	index   int
+	header  *mpb.Bar
+	running int
 }
+
+// liveRow is one instance at work.
+type liveRow struct {
+	mu      sync.Mutex
+	bar     *mpb.Bar
+	group   *liveGroup
+	name    string
+	action  string
+	state   string // running, retrying
+	started time.Time
+	latest  string
+	logs    []string // the last few, shown under a failure
+}
+
+const keptLogLines = 5
+
+var spinner = []string{"⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"}
 
 // NewLiveApply draws on base's Out, which should be a terminal.
-func NewLiveApply(base Base) *LiveApply {
+func NewLiveApply(base Base, plan *engine.Plan) *LiveApply {
 	out := base.Out
-	p := mpb.New(mpb.WithOutput(out), mpb.WithWidth(24), mpb.WithAutoRefresh()) // refresh even when out is not detected as a terminal
-	base.Out = p                                                                // lines are printed above the panel
-	return &LiveApply{Apply: &Apply{Base: base}, progress: p, out: out, bars: map[string]*liveBar{}}
+	p := mpb.New(mpb.WithOutput(out), mpb.WithWidth(int(base.Width)), mpb.WithRefreshRate(120*time.Millisecond),
+		mpb.WithAutoRefresh()) // refresh even when out is not detected as a terminal
+	base.Out = p // lines are printed above the panel
+	return &LiveApply{Apply: newPlainApply(base, plan), progress: p, out: out,
+		groups: map[string]*liveGroup{}, rows: map[string]*liveRow{}, order: groupOrder(plan)}
+}
+
+// groupOrder places the groups as the plan lists them.
+func groupOrder(plan *engine.Plan) map[string]int {
+	out := map[string]int{}
+	if plan == nil {
+		return out
+	}
+	for _, s := range plan.Steps {
+		if t := phaseTitle(s.Phase, s.Stage); s.Phase == "main" {
+			if _, ok := out[t]; !ok {
+				out[t] = len(out)
+			}
+		}
+	}
+	return out
 }
 
 // Event implements engine.EventSink.
 func (v *LiveApply) Event(e engine.Event) {
-	key := e.Step + "\x00" + e.Instance
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	id := instanceName(e.Step, e.Instance)
 	switch e.Type {
 	case engine.StepStarted:
-		v.start(key, e)
+		v.start(id, e)
+		return
+	case engine.StepLog:
+		v.update(id, e.Message, true)
+		return
 	case engine.StepProgress:
-		if b := v.bars[key]; b != nil {
-			b.message.Store(e.Message)
-			if e.Fraction >= 0 {
-				b.bar.SetCurrent(int64(e.Fraction * 100))
+		v.update(id, progressText(e), false)
+		return
+	case engine.StepArtifact:
+		v.update(id, "artifact "+e.Artifact, false)
+		return
+	case engine.StepRetrying:
+		if r := v.rows[id]; r != nil {
+			r.set(func() { r.state, r.latest = "retrying", e.Message })
+		}
+	case engine.StepFinished:
+		v.steps.finished(e)
+	}
+	var b bytes.Buffer
+	switch e.Type {
+	case engine.PhaseStarted:
+		v.heading = phaseTitle(e.Phase, e.Stage)
+	case engine.StepFinished:
+		// Finished lines scroll up grouped: a heading when the group changes.
+		if title := phaseTitle(e.Phase, e.Stage); title != v.heading && e.Phase == "main" {
+			v.heading = title
+			fmt.Fprintf(&b, "%s\n", v.paint("1", title))
+		}
+	}
+	v.render(&b, e, false)
+	if e.Type == engine.StepFinished {
+		v.finish(id, &b, e)
+	}
+	if b.Len() > 0 {
+		_, _ = v.progress.Write(b.Bytes()) // one write: a whole block above the panel
+	}
+}
+
+func (v *LiveApply) start(id string, e engine.Event) {
+	if r := v.rows[id]; r != nil { // a new attempt
+		r.set(func() { r.state, r.latest = fmt.Sprintf("attempt %d", e.Attempt), "" })
+		return
+	}
+	g := v.group(e)
+	g.running++
+	v.seq++
+	r := &liveRow{group: g, name: id, action: e.Action, state: "running", started: time.Now()}
+	r.bar = v.progress.New(0, mpb.NopStyle(), mpb.BarFillerTrim(), mpb.BarPriority(g.index*10000+1+v.seq%9999),
+		mpb.PrependDecorators(decor.Any(func(decor.Statistics) string { return r.line(v.width, int(v.Width)) })))
+	v.rows[id] = r
+}
+
+// group returns the row group of an event's stage or phase, showing its
+// heading.
+func (v *LiveApply) group(e engine.Event) *liveGroup {
+	title := phaseTitle(e.Phase, e.Stage)
+	g := v.groups[title]
+	if g == nil {
+		index, ok := v.order[title]
+		if !ok {
+			index = len(v.order) + len(v.groups)
+		}
+		g = &liveGroup{title: title, index: index}
+		v.groups[title] = g
+	}
+	if g.header == nil {
+		heading := v.paint("1", g.title)
+		g.header = v.progress.New(0, mpb.NopStyle(), mpb.BarFillerTrim(), mpb.BarPriority(g.index*10000),
+			mpb.PrependDecorators(decor.Any(func(decor.Statistics) string { return heading })))
+	}
+	return g
+}
+
+func (v *LiveApply) update(id, text string, isLog bool) {
+	r := v.rows[id]
+	if r == nil {
+		return
+	}
+	r.set(func() {
+		r.latest = text
+		if isLog {
+			r.logs = append(r.logs, text)
+			if len(r.logs) > keptLogLines {
+				r.logs = r.logs[1:]
 			}
 		}
-	case engine.StepRetrying, engine.StepFinished:
-		if b := v.bars[key]; b != nil {
-			b.bar.Abort(true)
-			delete(v.bars, key)
+	})
+}
+
+// finish removes an instance's row (and its group's heading when it was
+// the last at work); a failure's last log lines follow its diagnostics.
+func (v *LiveApply) finish(id string, b *bytes.Buffer, e engine.Event) {
+	r := v.rows[id]
+	if r == nil {
+		return
+	}
+	delete(v.rows, id)
+	r.bar.Abort(true)
+	r.group.running--
+	if r.group.running == 0 {
+		r.group.header.Abort(true)
+		r.group.header = nil
+	}
+	if e.Status == engine.StatusFailed || e.Status == engine.StatusFailedContinued {
+		r.mu.Lock()
+		logs := r.logs
+		r.mu.Unlock()
+		if len(logs) > 0 {
+			fmt.Fprintf(b, "  last output of %s:\n", id)
+			for _, l := range logs {
+				fmt.Fprintf(b, "    │ %s\n", l)
+			}
 		}
 	}
-	v.Apply.Event(e)
 }
 
-func (v *LiveApply) start(key string, e engine.Event) {
-	name := e.Step
-	if e.Instance != "" {
-		name = fmt.Sprintf("%s[%q]", e.Step, e.Instance)
-	}
-	b := &liveBar{}
-	b.message.Store("")
-	b.bar = v.progress.New(100, mpb.BarStyle().Lbound("[").Rbound("]"),
-		mpb.PrependDecorators(
-			decor.Spinner(nil, decor.WCSyncSpaceR),
-			decor.Name(name, decor.WCSyncSpaceR),
-			decor.Name(e.Action, decor.WCSyncSpaceR),
-			decor.Elapsed(decor.ET_STYLE_GO, decor.WCSyncSpaceR),
-		),
-		mpb.AppendDecorators(decor.Any(func(decor.Statistics) string { return b.message.Load().(string) })),
-	)
-	v.bars[key] = b
+func (r *liveRow) set(f func()) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	f()
 }
 
-// Result closes the panel and prints the outcome.
-func (v *LiveApply) Result(res *engine.Result) {
-	for key, b := range v.bars {
-		b.bar.Abort(true)
-		delete(v.bars, key)
+// line is the row as drawn now, cut to width.
+func (r *liveRow) line(nameWidth, width int) string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	elapsed := time.Since(r.started)
+	frame := spinner[int(elapsed/(100*time.Millisecond))%len(spinner)]
+	s := fmt.Sprintf("  %s %s %s %-9s %6s  %s", frame, pad(r.name, nameWidth), r.action, r.state,
+		elapsed.Truncate(time.Second).String(), strings.ReplaceAll(r.latest, "\t", " "))
+	if width <= 0 {
+		width = 100
 	}
+	return truncate(strings.TrimRight(s, " "), width-1)
+}
+
+// Result takes the panel down — every row, so nothing stale stays on the
+// screen — then prints the outcome below where it was.
+func (v *LiveApply) Result(res *engine.Result, runID string) {
+	v.mu.Lock()
+	for id, r := range v.rows {
+		r.bar.Abort(true)
+		delete(v.rows, id)
+	}
+	for _, g := range v.groups {
+		if g.header != nil {
+			g.header.Abort(true)
+			g.header = nil
+		}
+	}
+	v.mu.Unlock()
 	v.progress.Wait()
 	v.Out = v.out
-	v.Apply.Result(res)
+	v.Apply.Result(res, runID)
 }

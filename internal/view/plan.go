@@ -1,7 +1,10 @@
 package view
 
 import (
+	"encoding/json"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/pipectl/pipectl/engine"
@@ -14,7 +17,11 @@ type Plan struct{ Base }
 // finally steps, each with its action's summary and change text.
 func (v *Plan) Show(p *engine.Plan) {
 	if v.JSON {
-		v.writeJSON(map[string]any{"type": "plan", "plan": p})
+		for _, s := range p.Steps {
+			v.emit(MsgStepPlanned, stepPlannedMessage(s))
+		}
+		v.emit(MsgPlan, &PlanMessage{Pipeline: p.Pipeline, Environment: p.Environment, HasChanges: p.HasChanges(),
+			Summary: Summary(p), Outputs: p.Outputs})
 		return
 	}
 	env := ""
@@ -30,7 +37,25 @@ func (v *Plan) Show(p *engine.Plan) {
 		}
 		v.step(s)
 	}
+	if len(p.Outputs) > 0 {
+		v.Printf("\n%s\n", v.bold("Outputs"))
+		for _, k := range slices.Sorted(maps.Keys(p.Outputs)) {
+			v.Printf("  %s = %s\n", k, planValue(p.Outputs[k]))
+		}
+	}
 	v.Printf("\n%s\n", Summary(p))
+}
+
+// planValue renders a planned output (JSON-shaped, unknowns marked).
+func planValue(x any) string {
+	if s, ok := x.(string); ok && (s == engine.Unknown || s == engine.Redacted) {
+		return s
+	}
+	b, err := json.Marshal(x)
+	if err != nil {
+		return fmt.Sprint(x)
+	}
+	return string(b)
 }
 
 func heading(s *engine.PlannedStep) string {
@@ -69,7 +94,7 @@ func (v *Plan) step(s *engine.PlannedStep) {
 		}
 		m, n := mark, note
 		if in.Kind == "no-change" && mark == "+" {
-			m, n = "=", note+"  (no changes)"
+			m, n = "=", note+"  (no changes: not applied)"
 		} else if in.Kind == "change" && mark == "+" {
 			m = "~"
 		}
@@ -80,7 +105,12 @@ func (v *Plan) step(s *engine.PlannedStep) {
 		if in.Change != "" {
 			v.Printf("%s\n", indent(strings.TrimRight(in.Change, "\n"), "        "))
 		}
+		v.how(s) // under every instance: each one waits and times out on its own
 	}
+}
+
+// how prints what a step waits for and how it runs.
+func (v *Plan) how(s *engine.PlannedStep) {
 	if len(s.DependsOn) > 0 && s.Phase == "main" {
 		v.Printf("      after: %s\n", strings.Join(s.DependsOn, ", "))
 	}

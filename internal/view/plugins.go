@@ -135,6 +135,7 @@ type actionJSON struct {
 	Block             *blockJSON           `json:"block"`
 	Outputs           map[string]*attrJSON `json:"outputs"`
 	HasValidateConfig bool                 `json:"has_validate_config"`
+	AlwaysApply       bool                 `json:"always_apply,omitempty"`
 }
 
 type blockJSON struct {
@@ -166,7 +167,7 @@ func schemaJSON(s *sdk.Schema, actions []string, withSettings bool) pluginJSON {
 	for _, name := range actions {
 		a := s.Actions[name]
 		out.Actions[name] = &actionJSON{Description: a.Description, Block: blockToJSON(&a.Block),
-			Outputs: attrsToJSON(a.Outputs, false), HasValidateConfig: a.HasValidateConfig}
+			Outputs: attrsToJSON(a.Outputs, false), HasValidateConfig: a.HasValidateConfig, AlwaysApply: a.AlwaysApply}
 	}
 	return out
 }

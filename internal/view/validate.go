@@ -10,13 +10,9 @@ type Validate struct{ Base }
 // Result reports the outcome, with every diagnostic.
 func (v *Validate) Result(diags hcl.Diagnostics, summary string) {
 	if v.JSON {
+		v.Diagnostics(diags)
 		errs, warns := count(diags)
-		v.writeJSON(map[string]any{
-			"valid":         !diags.HasErrors(),
-			"error_count":   errs,
-			"warning_count": warns,
-			"diagnostics":   diagnosticsJSON(&v.Base, diags),
-		})
+		v.emit(MsgValidateResult, &ValidateResultMessage{Valid: !diags.HasErrors(), ErrorCount: errs, WarningCount: warns})
 		return
 	}
 	v.Diagnostics(diags)

@@ -5,6 +5,7 @@
 package view
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -29,6 +30,9 @@ type Base struct {
 	JSON     bool
 	Files    func() map[string]*hcl.File
 	Redactor *engine.Redactor
+	// JSONOut is the command's JSON lines stream when JSON is set; views
+	// of one command share it, so the version line comes once, first.
+	JSONOut *JSONStream
 }
 
 // Diagnostics reports problems: on stderr for people, as one JSON object
@@ -39,17 +43,38 @@ func (b *Base) Diagnostics(diags hcl.Diagnostics) {
 	}
 	diags = b.redact(diags)
 	if b.JSON {
-		b.writeJSON(map[string]any{"type": "diagnostics", "diagnostics": dsl.DiagnosticsJSON(diags, b.files())})
+		for _, d := range dsl.DiagnosticsJSON(diags, b.files()) {
+			b.emit(MsgDiagnostic, &DiagnosticMessage{Diagnostic: d})
+		}
 		return
 	}
 	_ = dsl.WriteDiagnostics(b.Err, diags, b.files(), b.Width, b.Color)
 }
 
+// files are the sources snippets are quoted from, with every known secret
+// masked: a diagnostic about one value may quote a line that holds
+// another (a one-line JSON var file).
 func (b *Base) files() map[string]*hcl.File {
 	if b.Files == nil {
 		return nil
 	}
-	return b.Files()
+	files := b.Files()
+	if b.Redactor == nil {
+		return files
+	}
+	out := make(map[string]*hcl.File, len(files))
+	for name, f := range files {
+		out[name] = f
+		if f == nil {
+			continue
+		}
+		if masked := b.Redactor.Mask(f.Bytes); !bytes.Equal(masked, f.Bytes) {
+			c := *f
+			c.Bytes = masked
+			out[name] = &c
+		}
+	}
+	return out
 }
 
 func (b *Base) redact(diags hcl.Diagnostics) hcl.Diagnostics {
@@ -65,12 +90,23 @@ func (b *Base) redact(diags hcl.Diagnostics) hcl.Diagnostics {
 	return out
 }
 
+// writeJSON writes one JSON document: the output of commands that are
+// not part of the JSON lines contract (plugins show -json, a schema
+// document like Terraform's providers schema -json).
 func (b *Base) writeJSON(v any) {
 	enc := json.NewEncoder(b.Out)
 	enc.SetEscapeHTML(false)
 	if err := enc.Encode(v); err != nil {
 		fmt.Fprintf(b.Err, "pipectl: cannot encode JSON output: %v\n", err)
 	}
+}
+
+// emit writes one message of the JSON contract.
+func (b *Base) emit(typ string, msg any) {
+	if b.JSONOut == nil {
+		b.JSONOut = NewJSONStream(b.Out, b.Err)
+	}
+	b.JSONOut.Write(typ, msg)
 }
 
 // Printf writes a line for people; JSON views stay silent.

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"sort"
@@ -12,6 +13,7 @@ import (
 	"sync"
 	"syscall"
 	"time"
+	"unicode/utf8"
 
 	"github.com/zclconf/go-cty/cty"
 
@@ -106,23 +108,20 @@ func (a execAction) Apply(ctx context.Context, req sdk.ApplyRequest, resp *sdk.A
 		return
 	}
 	a.defaults.execDefaults(&cfg)
+	if problem := checkDir(cfg.Dir); problem != "" {
+		resp.Diagnostics.AddAttributeError(cty.GetAttrPath("dir"), "Cannot run in "+cfg.Dir, problem)
+		return
+	}
 	stdout := &lineSink{stream: sdk.Stdout, events: req.Events}
 	stderr := &lineSink{stream: sdk.Stderr, events: req.Events}
+	sdk.Logger(ctx).Debug("exec", "command", cfg.Command, "args", cfg.Args, "dir", cfg.Dir)
 	cmd := exec.CommandContext(ctx, cfg.Command, cfg.Args...)
 	cmd.Dir = cfg.Dir
 	cmd.Env = os.Environ()
 	for k, v := range cfg.Env {
 		cmd.Env = append(cmd.Env, k+"="+v)
 	}
-	cmd.Stdout, cmd.Stderr = stdout, stderr
-	// Its own process group, so cancelling kills everything it started;
-	// Pdeathsig, so it dies with the plugin even if the plugin is killed.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	cmd.Cancel = func() error { return killGroup(cmd.Process.Pid) }
-	cmd.WaitDelay = killGrace + time.Second // a daemon holding the pipes must not hang us
-
-	sdk.Logger(ctx).Debug("exec", "command", cfg.Command, "args", cfg.Args, "dir", cfg.Dir)
-	err := cmd.Run()
+	err := runGroup(cmd, stdout, stderr)
 	stdout.flush()
 	stderr.flush()
 
@@ -147,6 +146,79 @@ func (a execAction) Apply(ctx context.Context, req sdk.ApplyRequest, resp *sdk.A
 			detail = "Last lines of stderr:\n" + tail + "\n" + detail
 		}
 		resp.Diagnostics.AddError(fmt.Sprintf("%s exited with status %d", cfg.Command, code), detail)
+	}
+}
+
+// checkDir explains a working directory the command cannot run in, which
+// exec would report as the command not found ("fork/exec /usr/bin/pwd: no
+// such file or directory").
+func checkDir(dir string) string {
+	if dir == "" {
+		return ""
+	}
+	info, err := os.Stat(dir)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		wd, _ := os.Getwd()
+		return fmt.Sprintf("The directory %q does not exist (a relative dir is taken from %s). Create it in an earlier step, or fix dir.", dir, wd)
+	case err != nil:
+		return err.Error()
+	case !info.IsDir():
+		return fmt.Sprintf("%q is not a directory.", dir)
+	}
+	return ""
+}
+
+// runGroup runs the command in a process group of its own and, once the
+// command exited, kills what is left of the group: nothing a step started
+// outlives the step (a background job, a daemon that kept the group). A
+// process that left the group is re-parented to the plugin, a subreaper,
+// which kills it at the latest when the run ends.
+func runGroup(cmd *exec.Cmd, stdout, stderr *lineSink) error {
+	// Pdeathsig: it dies with the plugin even if the plugin is killed.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	cmd.Cancel = func() error { return killGroup(cmd.Process.Pid) }
+	cmd.WaitDelay = killGrace + time.Second // after a cancel, SIGKILL at the latest then
+	// Our own pipes rather than exec's copying goroutines, so that Wait
+	// returns when the command exits, even if a leftover holds its output.
+	outR, outW, err := os.Pipe()
+	if err != nil {
+		return err
+	}
+	errR, errW, err := os.Pipe()
+	if err != nil {
+		outR.Close()
+		outW.Close()
+		return err
+	}
+	readers := []*os.File{outR, errR}
+	defer closeAll(readers)
+	cmd.Stdout, cmd.Stderr = outW, errW
+	err = cmd.Start()
+	outW.Close() // the command has its copies
+	errW.Close()
+	if err != nil {
+		return err
+	}
+	var copying sync.WaitGroup
+	copying.Go(func() { _, _ = io.Copy(stdout, outR) })
+	copying.Go(func() { _, _ = io.Copy(stderr, errR) })
+	err = cmd.Wait()
+	_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) // what it left in its group
+	drained := make(chan struct{})
+	go func() { copying.Wait(); close(drained) }()
+	select {
+	case <-drained:
+	case <-time.After(time.Second): // an escaped process still holds the pipe
+		closeAll(readers)
+		<-drained
+	}
+	return err
+}
+
+func closeAll(files []*os.File) {
+	for _, f := range files {
+		f.Close()
 	}
 }
 
@@ -198,6 +270,22 @@ func (s *lineSink) Write(p []byte) (int, error) {
 		}
 		s.events.Log(s.stream, strings.TrimSuffix(string(s.partial[:i]), "\r"))
 		s.partial = s.partial[i+1:]
+	}
+	// A line without end is sent in pieces rather than held whole: 80 MB
+	// without a newline is still output, not a reason to fail.
+	for len(s.partial) > sdk.MaxLogLine {
+		n := sdk.MaxLogLine
+		for n > 0 && !utf8.RuneStart(s.partial[n]) {
+			n--
+		}
+		if n == 0 {
+			n = sdk.MaxLogLine
+		}
+		s.events.Log(s.stream, string(s.partial[:n]))
+		s.partial = s.partial[n:]
+	}
+	if len(s.partial) == 0 {
+		s.partial = nil // let the big buffer go
 	}
 	return len(p), nil
 }

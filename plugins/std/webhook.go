@@ -47,13 +47,8 @@ func (webhook) ValidateConfig(_ context.Context, req sdk.ValidateConfigRequest, 
 }
 
 func (webhook) Plan(_ context.Context, req sdk.PlanRequest, resp *sdk.PlanResponse) {
-	u, _ := req.Config.GetAttr("url").Unmark()
-	target := "(known after apply)"
-	if u.IsKnown() {
-		target = redactURL(u.AsString())
-	}
 	resp.Kind = sdk.PlanRun
-	resp.Summary = "POST a webhook to " + target
+	resp.Summary = "POST a webhook to its URL (not shown: it is sensitive)"
 	body, err := webhookBody(req.Config)
 	switch {
 	case req.Config.GetAttr("text").ContainsMarked() || req.Config.GetAttr("payload").ContainsMarked():

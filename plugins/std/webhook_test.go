@@ -41,11 +41,9 @@ func TestWebhookPostsSlackCompatibleJSON(t *testing.T) {
 	})
 	requireNoErrors(t, p.Validate("webhook", config))
 	plan := p.Plan("webhook", config)
-	if plan.Summary != "POST a webhook to "+srv.URL {
-		t.Errorf("summary %q", plan.Summary)
-	}
-	if strings.Contains(plan.Summary+plan.Change, "s3cret") {
-		t.Error("the plan shows the webhook's secret path")
+	// No part of a sensitive URL is shown, not even its host and port.
+	if host := strings.TrimPrefix(srv.URL, "http://"); strings.Contains(plan.Summary+plan.Change, host) || strings.Contains(plan.Summary+plan.Change, "s3cret") {
+		t.Errorf("the plan shows part of the webhook's URL: %q", plan.Summary+plan.Change)
 	}
 	if !strings.Contains(plan.Change, `"channel": "#deploys"`) {
 		t.Errorf("change should show the body: %q", plan.Change)

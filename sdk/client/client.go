@@ -14,7 +14,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
+	"time"
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/go-plugin"
@@ -34,7 +36,17 @@ type LaunchConfig struct {
 	SHA256 []byte       // optional: its expected checksum (from the lock file)
 	Logger hclog.Logger // the plugin's logs and stray output go here
 	Env    []string     // added to the host's environment
+	// StartTimeout bounds the wait for the plugin's handshake (default
+	// DefaultStartTimeout): a plugin that hangs before it is a failure
+	// that says so, not a silent wait.
+	StartTimeout time.Duration
 }
+
+// ErrStartTimeout is the error of a plugin that did not start in time.
+var ErrStartTimeout = errors.New("it hangs, or is not a pipectl plugin")
+
+// DefaultStartTimeout is how long Launch waits for a plugin's handshake.
+const DefaultStartTimeout = time.Minute
 
 // Plugin is a running plugin process. Its methods are safe for concurrent
 // use; one process serves every step of a run.
@@ -74,9 +86,14 @@ func Launch(ctx context.Context, cfg LaunchConfig) (*Plugin, error) {
 	}
 	stdout, stderr := logWriter(logger, "stdout"), logWriter(logger, "stderr")
 	cmd := exec.Command(cfg.Path)
-	cmd.Env = append(os.Environ(), cfg.Env...)
+	cmd.Env = append(pluginEnv(os.Environ()), cfg.Env...)
 	setProcessGroup(cmd)
+	startTimeout := cfg.StartTimeout
+	if startTimeout <= 0 {
+		startTimeout = DefaultStartTimeout
+	}
 	pc := plugin.NewClient(&plugin.ClientConfig{
+		StartTimeout:     startTimeout,
 		HandshakeConfig:  wire.Handshake,
 		Plugins:          plugin.PluginSet{wire.PluginName: &grpcPlugin{}},
 		Cmd:              cmd,
@@ -106,6 +123,9 @@ func Launch(ctx context.Context, cfg LaunchConfig) (*Plugin, error) {
 	case s := <-ch:
 		if s.err != nil {
 			p.Close()
+			if strings.Contains(s.err.Error(), "timeout while waiting for plugin to start") {
+				return nil, fmt.Errorf("plugin %s did not complete its handshake within %s: %w", name, startTimeout, ErrStartTimeout)
+			}
 			return nil, fmt.Errorf("plugin %s: %w", name, s.err)
 		}
 		p.rpc = s.rpc
@@ -114,6 +134,20 @@ func Launch(ctx context.Context, cfg LaunchConfig) (*Plugin, error) {
 		return nil, fmt.Errorf("plugin %s: launch cancelled: %w", name, ctx.Err())
 	}
 	return p, nil
+}
+
+// pluginEnv is the host's environment without pipectl's variables
+// (PIPECTL_VAR_*, which may hold secrets): a plugin gets the values its
+// steps' configs ask for, and passes the rest of the environment to what
+// it runs (an exec step's command).
+func pluginEnv(env []string) []string {
+	out := make([]string, 0, len(env))
+	for _, kv := range env {
+		if !strings.HasPrefix(kv, "PIPECTL_VAR_") {
+			out = append(out, kv)
+		}
+	}
+	return out
 }
 
 func dispense(pc *plugin.Client) (pb.PluginClient, error) {

@@ -516,6 +516,9 @@ func TestPlanKind(t *testing.T) {
 	if !s.Actions["echo"].HasValidateConfig || s.Actions["wait"].HasValidateConfig {
 		t.Errorf("HasValidateConfig: echo %v, wait %v", s.Actions["echo"].HasValidateConfig, s.Actions["wait"].HasValidateConfig)
 	}
+	if !s.Actions["greet"].AlwaysApply || s.Actions["echo"].AlwaysApply {
+		t.Errorf("AlwaysApply does not cross the wire: greet %v, echo %v", s.Actions["greet"].AlwaysApply, s.Actions["echo"].AlwaysApply)
+	}
 	for action, want := range map[string]sdk.PlanKind{
 		"greet": sdk.PlanNoChange, // said so
 		"echo":  sdk.PlanChange,   // unspecified, with a change

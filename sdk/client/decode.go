@@ -23,7 +23,7 @@ func decodeSchema(resp *pb.GetSchema_Response) (*sdk.Schema, error) {
 			return nil, fmt.Errorf("action %s outputs: %w", name, err)
 		}
 		s.Actions[name] = &sdk.ActionSchema{Description: a.Description, Block: block, Outputs: outputs,
-			HasValidateConfig: a.HasValidateConfig}
+			HasValidateConfig: a.HasValidateConfig, AlwaysApply: a.AlwaysApply}
 	}
 	if resp.PluginSettings != nil {
 		settings, err := decodeBlock(resp.PluginSettings)

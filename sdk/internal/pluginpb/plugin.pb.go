@@ -909,8 +909,11 @@ type Schema_Action struct {
 	// The action has checks of its own beyond the schema: a host that
 	// validates many steps may skip ValidateConfig for actions without.
 	HasValidateConfig bool `protobuf:"varint,4,opt,name=has_validate_config,json=hasValidateConfig,proto3" json:"has_validate_config,omitempty"`
-	unknownFields     protoimpl.UnknownFields
-	sizeCache         protoimpl.SizeCache
+	// Apply must run even when Plan said PlanNoChange (a health check, a
+	// smoke test): the host skips an unchanged step's Apply otherwise.
+	AlwaysApply   bool `protobuf:"varint,5,opt,name=always_apply,json=alwaysApply,proto3" json:"always_apply,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Schema_Action) Reset() {
@@ -967,6 +970,13 @@ func (x *Schema_Action) GetOutputs() map[string]*Schema_Attribute {
 func (x *Schema_Action) GetHasValidateConfig() bool {
 	if x != nil {
 		return x.HasValidateConfig
+	}
+	return false
+}
+
+func (x *Schema_Action) GetAlwaysApply() bool {
+	if x != nil {
+		return x.AlwaysApply
 	}
 	return false
 }
@@ -1893,7 +1903,7 @@ const file_plugin_proto_rawDesc = "" +
 	"\bSeverity\x12\v\n" +
 	"\aINVALID\x10\x00\x12\t\n" +
 	"\x05ERROR\x10\x01\x12\v\n" +
-	"\aWARNING\x10\x02\"\xb4\b\n" +
+	"\aWARNING\x10\x02\"\xd7\b\n" +
 	"\x06Schema\x1a\x84\x01\n" +
 	"\tAttribute\x12\x1b\n" +
 	"\ttype_json\x18\x01 \x01(\fR\btypeJson\x12\x1a\n" +
@@ -1921,12 +1931,13 @@ const file_plugin_proto_rawDesc = "" +
 	"\n" +
 	"\x06SINGLE\x10\x01\x12\b\n" +
 	"\x04LIST\x10\x02\x12\a\n" +
-	"\x03MAP\x10\x03\x1a\xbb\x02\n" +
+	"\x03MAP\x10\x03\x1a\xde\x02\n" +
 	"\x06Action\x12 \n" +
 	"\vdescription\x18\x01 \x01(\tR\vdescription\x125\n" +
 	"\x05block\x18\x02 \x01(\v2\x1f.pipectl.plugin.v1.Schema.BlockR\x05block\x12G\n" +
 	"\aoutputs\x18\x03 \x03(\v2-.pipectl.plugin.v1.Schema.Action.OutputsEntryR\aoutputs\x12.\n" +
-	"\x13has_validate_config\x18\x04 \x01(\bR\x11hasValidateConfig\x1a_\n" +
+	"\x13has_validate_config\x18\x04 \x01(\bR\x11hasValidateConfig\x12!\n" +
+	"\falways_apply\x18\x05 \x01(\bR\valwaysApply\x1a_\n" +
 	"\fOutputsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x129\n" +
 	"\x05value\x18\x02 \x01(\v2#.pipectl.plugin.v1.Schema.AttributeR\x05value:\x028\x01\"\xc7\x02\n" +

@@ -62,22 +62,29 @@ func (greet) Schema() sdk.ActionSchema {
 	return sdk.ActionSchema{
 		Block:   sdk.Block{Attributes: map[string]*sdk.Attribute{"name": {Type: cty.String, Required: true}}},
 		Outputs: map[string]*sdk.Attribute{"said": {Type: cty.String}, "token_set": {Type: cty.Bool}},
+		// It plans "no change" but greets on every apply.
+		AlwaysApply: true,
 	}
 }
 
-func (g greet) Plan(_ context.Context, _ sdk.PlanRequest, resp *sdk.PlanResponse) {
+func (g greet) Plan(_ context.Context, req sdk.PlanRequest, resp *sdk.PlanResponse) {
 	resp.Kind = sdk.PlanNoChange
 	resp.Summary = "greet with " + g.settings.Greeting
+	if name := req.Config.GetAttr("name"); name.IsKnown() {
+		resp.PlannedOutputs = g.outputs(name.AsString())
+	}
+}
+
+func (g greet) outputs(name string) cty.Value {
+	return cty.ObjectVal(map[string]cty.Value{
+		"said": cty.StringVal(g.settings.Greeting + ", " + name), "token_set": cty.BoolVal(g.settings.Token != ""),
+	})
 }
 
 func (g greet) Apply(_ context.Context, req sdk.ApplyRequest, resp *sdk.ApplyResponse) {
 	name, _ := sdk.KnownString(req.Config, "name")
-	resp.SetOutputs(greetOutputs{Said: g.settings.Greeting + ", " + name, TokenSet: g.settings.Token != ""})
-}
-
-type greetOutputs struct {
-	Said     string `cty:"said"`
-	TokenSet bool   `cty:"token_set"`
+	req.Events.Log(sdk.Stdout, "greeting")
+	resp.Outputs = g.outputs(name)
 }
 
 // echo returns its config, streams one event of each kind and checks

@@ -1,0 +1,222 @@
+package main_test
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pipectl/pipectl/engine"
+)
+
+// runsJSON is `pipectl runs -json`.
+type runSummary struct {
+	ID           string
+	Status       string
+	Environment  string
+	RecordFailed string `json:"record_failed"`
+	Steps        []struct{ Step, Status string }
+}
+
+func listRuns(t *testing.T, p *project) []runSummary {
+	t.Helper()
+	out, errOut, code := p.run("runs", "-json")
+	if code != 0 {
+		t.Fatalf("runs: exit %d\n%s", code, errOut)
+	}
+	var list []runSummary
+	if err := json.Unmarshal([]byte(out), &list); err != nil {
+		t.Fatalf("runs -json: %v\n%s", err, out)
+	}
+	return list
+}
+
+// On a full disk the run cannot be recorded: the apply stops and fails
+// loudly, and the run cannot be resumed (which would run again what
+// succeeded after the last write).
+func TestFullDiskFailsTheApplyAndTheRunCannotBeResumed(t *testing.T) {
+	p := newProject(t, `
+pipeline "e2e" {}
+stage "s" {
+  step "first" {
+    action = std.noop
+  }
+  step "big" {
+    action     = std.exec
+    command    = "sh"
+    args       = ["-c", "head -c 3000000 /dev/zero | tr '\\0' 'x' | fold -w 1000; sleep 1"]
+    depends_on = [step.first]
+  }
+  step "after" {
+    action     = std.noop
+    depends_on = [step.big]
+  }
+}`)
+	records := filepath.Join(p.dir, ".pipectl")
+	if err := os.MkdirAll(records, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=600k", "tmpfs", records).CombinedOutput(); err != nil {
+		t.Skipf("cannot mount a small tmpfs to fill (needs root): %v %s", err, out)
+	}
+	t.Cleanup(func() { _ = exec.Command("umount", records).Run() })
+	out, errOut, code := p.run("apply", "-auto-approve")
+	if code != 1 || !strings.Contains(errOut, "cannot record the run") || !strings.Contains(errOut, "no space left on device") {
+		t.Fatalf("apply on a full disk: exit %d\n%s%s", code, out, errOut)
+	}
+	if strings.Contains(out, "after: std.noop started") {
+		t.Error("a step started after the record failed")
+	}
+	list := listRuns(t, p)
+	if len(list) != 1 || list[0].RecordFailed == "" {
+		t.Fatalf("the run is not marked incomplete: %+v", list)
+	}
+	out, errOut, code = p.run("apply", "-resume", list[0].ID, "-auto-approve")
+	if code != 1 || !strings.Contains(errOut, "cannot be resumed") || strings.Contains(out, "started") {
+		t.Fatalf("resume of an incompletely recorded run: exit %d\n%s%s", code, out, errOut)
+	}
+}
+
+// A damaged run database is named, with the way out; no crash, and apply
+// refuses before planning anything.
+func TestDamagedRunDatabaseIsAClearError(t *testing.T) {
+	p := newProject(t, onePipeline)
+	if _, errOut, code := p.run("apply", "-auto-approve"); code != 0 {
+		t.Fatalf("apply: %s", errOut)
+	}
+	db := filepath.Join(p.dir, ".pipectl", "runs.db")
+	info, _ := os.Stat(db)
+	if err := os.Truncate(db, info.Size()/2); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{{"runs"}, {"apply", "-auto-approve"}} {
+		out, errOut, code := p.run(args...)
+		if code != 1 || !strings.Contains(errOut, db) || !strings.Contains(errOut, "Move it aside") {
+			t.Errorf("%v on a truncated database: exit %d\n%s%s", args, code, out, errOut)
+		}
+		if strings.Contains(errOut, "goroutine") || strings.Contains(errOut, "SIGBUS") || strings.Contains(out, "started") {
+			t.Errorf("%v crashed or ran:\n%s%s", args, out, errOut)
+		}
+	}
+	if err := os.Rename(db, db+".damaged"); err != nil {
+		t.Fatal(err)
+	}
+	if _, errOut, code := p.run("apply", "-auto-approve"); code != 0 {
+		t.Errorf("apply after moving the database aside: %s", errOut)
+	}
+}
+
+// While an apply runs: `runs` reads, another environment applies, and a
+// second apply of the same environment is refused before planning.
+func TestRunsAndOtherEnvironmentsDuringAnApply(t *testing.T) {
+	p := newProject(t, `
+pipeline "e2e" {}
+environment "dev" {
+  seconds = 60
+}
+environment "prod" {
+  seconds = 0
+}
+stage "s" {
+  step "work" {
+    action  = std.exec
+    command = "sh"
+    args    = ["-c", "echo pid $PPID; exec sleep ${env.seconds}"]
+  }
+}`)
+	cmd := p.command("apply", "-env", "dev", "-auto-approve", "-json")
+	stdout, _ := cmd.StdoutPipe()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	sc := bufio.NewScanner(stdout)
+	for sc.Scan() && !strings.Contains(sc.Text(), `"step_log"`) {
+	}
+	go func() { _, _ = io.Copy(io.Discard, stdout) }()
+
+	list := listRuns(t, p)
+	if len(list) != 1 || list[0].Status != "running" {
+		t.Errorf("runs during an apply: %+v", list)
+	}
+	out, errOut, code := p.run("apply", "-env", "dev", "-auto-approve")
+	if code != 1 || !strings.Contains(errOut, `another pipectl is applying environment "dev"`) || out != "" {
+		t.Errorf("a second apply of dev: exit %d\n%s%s", code, out, errOut)
+	}
+	if out, errOut, code := p.run("apply", "-env", "prod", "-auto-approve"); code != 0 {
+		t.Errorf("prod while dev applies: exit %d\n%s%s", code, out, errOut)
+	}
+	byEnv := map[string]string{}
+	for _, r := range listRuns(t, p) {
+		byEnv[r.Environment] = r.Status
+	}
+	if byEnv["dev"] != "running" || byEnv["prod"] != "succeeded" {
+		t.Errorf("runs: %v", byEnv)
+	}
+}
+
+// Reading runs creates nothing.
+func TestRunsOfAMissingDirectoryCreatesNothing(t *testing.T) {
+	p := newProject(t, onePipeline)
+	typo := filepath.Join(p.dir, "typo", "dir")
+	if _, errOut, code := p.run("runs", typo); code != 1 || !strings.Contains(errOut, "not a pipeline directory") {
+		t.Errorf("runs of a missing directory: exit %d\n%s", code, errOut)
+	}
+	if _, err := os.Stat(filepath.Join(p.dir, "typo")); err == nil {
+		t.Error("runs created the directory")
+	}
+	if _, errOut, code := p.run("runs"); code != 0 {
+		t.Errorf("runs before any apply: %s", errOut)
+	}
+	if _, err := os.Stat(filepath.Join(p.dir, ".pipectl")); err == nil {
+		t.Error("runs created .pipectl")
+	}
+}
+
+// An 80 MB line without a newline is output like any other: the step
+// succeeds, and the record keeps its head and tail only.
+func TestHugeLineWithoutNewlineDoesNotFailTheStep(t *testing.T) {
+	p := newProject(t, `
+pipeline "e2e" {}
+stage "s" {
+  step "flood" {
+    action  = std.exec
+    command = "sh"
+    args    = ["-c", "head -c 83886080 /dev/zero | tr '\\0' 'x'"]
+  }
+}`)
+	cmd := p.command("apply", "-auto-approve")
+	var errOut bytes.Buffer
+	cmd.Stdout, cmd.Stderr = io.Discard, &errOut
+	start := time.Now()
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("apply: %v\n%s", err, errOut.String())
+	}
+	t.Logf("80 MB line applied in %s", time.Since(start))
+	list := listRuns(t, p)
+	if list[0].Status != "succeeded" {
+		t.Fatalf("run %+v", list[0])
+	}
+	info, _ := os.Stat(filepath.Join(p.dir, ".pipectl", "runs.db"))
+	if info.Size() > 16<<20 {
+		t.Errorf("the run database is %d bytes for one capped run", info.Size())
+	}
+	show, errShow, code := p.run("runs", "show", list[0].ID, "-json")
+	var got struct {
+		Run struct {
+			Steps []struct {
+				OutputBytes int64 `json:"output_bytes"`
+			}
+		}
+		Events []engine.Event
+	}
+	if code != 0 || json.Unmarshal([]byte(show), &got) != nil || got.Run.Steps[0].OutputBytes != 83886080 {
+		t.Errorf("runs show -json: exit %d %s (%d bytes of output)", code, errShow, len(show))
+	}
+}

@@ -1,0 +1,44 @@
+package runs
+
+import (
+	"testing"
+
+	"github.com/pipectl/pipectl/engine"
+)
+
+// BenchmarkFlush measures one recorder write: the database is opened,
+// written in one transaction (with its fsync) and closed each time, so
+// that nobody holds it between writes. A run writes at most every 200 ms.
+func BenchmarkFlush(b *testing.B) {
+	store, err := Open(b.TempDir())
+	if err != nil {
+		b.Fatal(err)
+	}
+	rec, err := store.Start(&engine.Plan{Pipeline: "p"}, engine.NewRedactor())
+	if err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		rec.Event(engine.Event{Type: engine.StepLog, Step: "a", Message: "a line of output"})
+		rec.flush()
+	}
+	_ = rec.Finish()
+}
+
+// BenchmarkList measures `pipectl runs` over a database of DefaultKeep runs.
+func BenchmarkList(b *testing.B) {
+	store, err := Open(b.TempDir())
+	if err != nil {
+		b.Fatal(err)
+	}
+	for range DefaultKeep {
+		rec, _ := store.Start(&engine.Plan{Pipeline: "p"}, engine.NewRedactor())
+		rec.Event(engine.Event{Type: engine.RunFinished, Status: engine.StatusSucceeded})
+		_ = rec.Finish()
+	}
+	for b.Loop() {
+		if _, err := store.List(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -1,0 +1,15 @@
+//go:build !unix
+
+package runs
+
+import (
+	"errors"
+	"os"
+)
+
+// Without flock, applies of one environment are not kept apart.
+var errLocked = errors.New("locked")
+
+func tryLock(*os.File) error { return nil }
+
+func isLocked(*os.File) bool { return false }

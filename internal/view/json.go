@@ -1,0 +1,273 @@
+package view
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"sync"
+	"time"
+
+	"github.com/pipectl/pipectl/dsl"
+	"github.com/pipectl/pipectl/engine"
+	"github.com/pipectl/pipectl/internal/version"
+)
+
+// The machine-readable contract of every -json output (validate, plan,
+// apply, runs): JSON lines, the first a version message, each line one of
+// the closed set of messages below. docs/json-events.md documents them and
+// docs/json-events.schema.json is their JSON Schema. These types are the
+// contract: engine.Event and the run record may change, these may only
+// grow (a new optional field, a new message type keeps the major version;
+// anything else is a new major version).
+
+// JSONFormatVersion is the version of the -json format: major.minor.
+const JSONFormatVersion = "1.0"
+
+// Message types.
+const (
+	MsgVersion        = "version"
+	MsgDiagnostic     = "diagnostic"
+	MsgValidateResult = "validate_result"
+	MsgStepPlanned    = "step_planned"
+	MsgPlan           = "plan"
+	MsgRun            = "run" // a run record (pipectl runs)
+)
+
+// envelope is what every message has: its type and when it was written.
+type envelope struct {
+	Type string    `json:"type"`
+	Time time.Time `json:"time"`
+}
+
+// VersionMessage is the first line of every -json output.
+type VersionMessage struct {
+	envelope
+	FormatVersion string `json:"format_version"`
+	Pipectl       string `json:"pipectl"`
+}
+
+// DiagnosticMessage is one error or warning, with its source range and
+// snippet when it has a place in the pipeline.
+type DiagnosticMessage struct {
+	envelope
+	Diagnostic dsl.DiagnosticJSON `json:"diagnostic"`
+}
+
+// ValidateResultMessage closes `pipectl validate -json`.
+type ValidateResultMessage struct {
+	envelope
+	Valid        bool `json:"valid"`
+	ErrorCount   int  `json:"error_count"`
+	WarningCount int  `json:"warning_count"`
+}
+
+// StepPlannedMessage is one step of a plan, with its instances.
+type StepPlannedMessage struct {
+	envelope
+	Step            string                `json:"step"`
+	Stage           string                `json:"stage,omitempty"`
+	Phase           string                `json:"phase"`
+	Action          string                `json:"action"`
+	DependsOn       []string              `json:"depends_on,omitempty"`
+	Run             string                `json:"run"`
+	Deferred        bool                  `json:"deferred,omitempty"`
+	Timeout         string                `json:"timeout,omitempty"`
+	Attempts        int                   `json:"attempts,omitempty"`
+	ContinueOnError bool                  `json:"continue_on_error,omitempty"`
+	Instances       []PlannedInstanceJSON `json:"instances"`
+}
+
+// PlannedInstanceJSON is one instance of a planned step.
+type PlannedInstanceJSON struct {
+	Key     string `json:"key,omitempty"`
+	Skipped bool   `json:"skipped,omitempty"`
+	Kind    string `json:"kind,omitempty"`
+	Summary string `json:"summary,omitempty"`
+	Change  string `json:"change,omitempty"`
+	Config  any    `json:"config,omitempty"`
+}
+
+// PlanMessage closes a plan: its totals and the outputs as planned.
+type PlanMessage struct {
+	envelope
+	Pipeline    string         `json:"pipeline"`
+	Environment string         `json:"environment,omitempty"`
+	HasChanges  bool           `json:"has_changes"`
+	Summary     string         `json:"summary"`
+	Outputs     map[string]any `json:"outputs,omitempty"`
+}
+
+// StepMessage is every step_* message of a run: started, log, progress,
+// artifact, retrying, finished. Fields that do not apply are left out.
+type StepMessage struct {
+	envelope
+	Phase    string `json:"phase"`
+	Stage    string `json:"stage,omitempty"`
+	Step     string `json:"step"`
+	Instance string `json:"instance,omitempty"`
+	Action   string `json:"action"`
+	Attempt  int    `json:"attempt,omitempty"`
+	// step_log: the line and its stream; step_progress: the message and
+	// the fraction done (0..1, or -1 when unknown); step_retrying and
+	// step_finished: why.
+	Stream   string   `json:"stream,omitempty"`
+	Message  string   `json:"message,omitempty"`
+	Fraction *float64 `json:"fraction,omitempty"`
+	// step_artifact.
+	Artifact  string `json:"artifact,omitempty"`
+	MediaType string `json:"media_type,omitempty"`
+	// step_finished.
+	Status      engine.Status        `json:"status,omitempty"`
+	DurationMS  *int64               `json:"duration_ms,omitempty"`
+	Outputs     map[string]any       `json:"outputs,omitempty"`
+	Diagnostics []dsl.DiagnosticJSON `json:"diagnostics,omitempty"`
+}
+
+// RunMessage is a run's start, a handler phase starting, cancellation,
+// outputs that failed, and the run's end.
+type RunMessage struct {
+	envelope
+	Pipeline    string               `json:"pipeline,omitempty"`    // run_started
+	Phase       string               `json:"phase,omitempty"`       // phase_started
+	Stage       string               `json:"stage,omitempty"`       // phase_started of a stage's on_failure
+	Message     string               `json:"message,omitempty"`     // run_cancelling, outputs_failed
+	Status      engine.Status        `json:"status,omitempty"`      // run_finished
+	Outputs     map[string]any       `json:"outputs,omitempty"`     // run_finished
+	Counts      map[string]int       `json:"counts,omitempty"`      // run_finished: instances by status
+	RunID       string               `json:"run_id,omitempty"`      // run_finished: the run record
+	Diagnostics []dsl.DiagnosticJSON `json:"diagnostics,omitempty"` // outputs_failed
+}
+
+// RunRecordMessage is a recorded run, as `pipectl runs` lists it.
+type RunRecordMessage struct {
+	envelope
+	ID          string           `json:"id"`
+	Pipeline    string           `json:"pipeline"`
+	Environment string           `json:"environment,omitempty"`
+	Status      string           `json:"status"`
+	Started     time.Time        `json:"started"`
+	Finished    *time.Time       `json:"finished,omitempty"`
+	ResumedFrom string           `json:"resumed_from,omitempty"`
+	Outputs     map[string]any   `json:"outputs,omitempty"`
+	Steps       []StepRecordJSON `json:"steps"`
+}
+
+// StepRecordJSON is one step instance of a recorded run.
+type StepRecordJSON struct {
+	Step     string         `json:"step"`
+	Instance string         `json:"instance,omitempty"`
+	Phase    string         `json:"phase"`
+	Action   string         `json:"action"`
+	Status   string         `json:"status"`
+	Attempts int            `json:"attempts,omitempty"`
+	Started  *time.Time     `json:"started,omitempty"`
+	Finished *time.Time     `json:"finished,omitempty"`
+	Message  string         `json:"message,omitempty"`
+	Outputs  map[string]any `json:"outputs,omitempty"`
+}
+
+// JSONStream writes the messages of one command: the version line first,
+// then one message per line. Views of one command share it.
+type JSONStream struct {
+	mu      sync.Mutex
+	w       io.Writer
+	errs    io.Writer
+	started bool
+	now     func() time.Time
+}
+
+// NewJSONStream writes to w; encoding problems go to errs.
+func NewJSONStream(w, errs io.Writer) *JSONStream {
+	return &JSONStream{w: w, errs: errs, now: time.Now}
+}
+
+// Write writes a message of the given type; msg is one of the message
+// types above, its envelope filled here.
+func (s *JSONStream) Write(typ string, msg any) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.started {
+		s.started = true
+		s.encode(&VersionMessage{envelope: envelope{Type: MsgVersion, Time: s.now()}, FormatVersion: JSONFormatVersion, Pipectl: version.Version})
+	}
+	if e := envelopeOf(msg); e != nil {
+		e.Type = typ
+		if e.Time.IsZero() {
+			e.Time = s.now()
+		}
+	}
+	s.encode(msg)
+}
+
+func (s *JSONStream) encode(v any) {
+	enc := json.NewEncoder(s.w)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		fmt.Fprintf(s.errs, "pipectl: cannot encode JSON output: %v\n", err)
+	}
+}
+
+func envelopeOf(msg any) *envelope {
+	switch m := msg.(type) {
+	case *DiagnosticMessage:
+		return &m.envelope
+	case *ValidateResultMessage:
+		return &m.envelope
+	case *StepPlannedMessage:
+		return &m.envelope
+	case *PlanMessage:
+		return &m.envelope
+	case *StepMessage:
+		return &m.envelope
+	case *RunMessage:
+		return &m.envelope
+	case *RunRecordMessage:
+		return &m.envelope
+	}
+	return nil
+}
+
+// eventMessage converts an engine event to its public message; Time is
+// the event's own. diags renders diagnostics with ranges and snippets.
+func eventMessage(e engine.Event, diags func(engine.Event) []dsl.DiagnosticJSON) (string, any) {
+	env := envelope{Time: e.Time}
+	switch e.Type {
+	case engine.RunStarted:
+		return string(e.Type), &RunMessage{envelope: env, Pipeline: e.Message}
+	case engine.PhaseStarted:
+		return string(e.Type), &RunMessage{envelope: env, Phase: e.Phase, Stage: e.Stage}
+	case engine.RunCancelling:
+		return string(e.Type), &RunMessage{envelope: env, Message: e.Message}
+	case engine.OutputsFailed:
+		return string(e.Type), &RunMessage{envelope: env, Message: e.Message, Diagnostics: diags(e)}
+	case engine.RunFinished:
+		return string(e.Type), &RunMessage{envelope: env, Status: e.Status, Outputs: e.Outputs}
+	}
+	m := &StepMessage{envelope: env, Phase: e.Phase, Stage: e.Stage, Step: e.Step, Instance: e.Instance, Action: e.Action, Attempt: e.Attempt}
+	switch e.Type {
+	case engine.StepLog:
+		m.Stream, m.Message = e.Stream, e.Message
+	case engine.StepProgress:
+		f := e.Fraction
+		m.Fraction, m.Message = &f, e.Message
+	case engine.StepArtifact:
+		m.Artifact, m.MediaType = e.Artifact, e.Message
+	case engine.StepRetrying:
+		m.Message = e.Message
+	case engine.StepFinished:
+		ms := e.Duration.Milliseconds()
+		m.Status, m.DurationMS, m.Message, m.Outputs, m.Diagnostics = e.Status, &ms, e.Message, e.Outputs, diags(e)
+	}
+	return string(e.Type), m
+}
+
+func stepPlannedMessage(s *engine.PlannedStep) *StepPlannedMessage {
+	m := &StepPlannedMessage{Step: s.Name, Stage: s.Stage, Phase: s.Phase, Action: s.Action, DependsOn: s.DependsOn,
+		Run: s.Run, Deferred: s.Deferred, Timeout: s.Timeout, Attempts: s.Attempts, ContinueOnError: s.ContinueOnError,
+		Instances: []PlannedInstanceJSON{}}
+	for _, in := range s.Instances {
+		m.Instances = append(m.Instances, PlannedInstanceJSON{Key: in.Key, Skipped: in.Skipped, Kind: in.Kind,
+			Summary: in.Summary, Change: in.Change, Config: in.Config})
+	}
+	return m
+}

@@ -1,0 +1,129 @@
+package view
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/pipectl/pipectl/dsl"
+	"github.com/pipectl/pipectl/engine"
+	"github.com/pipectl/pipectl/engine/runs"
+)
+
+// Runs is the output of `pipectl runs` and `pipectl runs show`.
+type Runs struct{ Base }
+
+// List prints the runs, newest first: a table, or one run message each.
+func (v *Runs) List(list []*runs.Run) {
+	if v.JSON {
+		for _, r := range list {
+			v.emit(MsgRun, runRecordMessage(r))
+		}
+		return
+	}
+	w := tabwriter.NewWriter(v.Out, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(w, "RUN\tPIPELINE\tENV\tSTATUS\tSTARTED\tDURATION\tSTEPS")
+	for _, r := range list {
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%d\n", r.ID, r.Pipeline, dash(r.Environment), r.Status,
+			r.Started.Local().Format(time.DateTime), span(r.Started, r.Finished), len(r.Steps))
+	}
+	_ = w.Flush()
+}
+
+// Show prints one run: with -json its run message, then its plan as
+// step_planned messages and its events as the messages apply -json wrote.
+// Events are streamed from the record by each, never held all at once.
+func (v *Runs) Show(run *runs.Run, planJSON json.RawMessage, logs bool, each func(func(engine.Event) error) error) error {
+	if v.JSON {
+		v.emit(MsgRun, runRecordMessage(run))
+		var plan engine.Plan
+		if json.Unmarshal(planJSON, &plan) == nil {
+			for _, s := range plan.Steps {
+				v.emit(MsgStepPlanned, stepPlannedMessage(s))
+			}
+		}
+		return each(func(e engine.Event) error {
+			v.emit(eventMessage(e, func(engine.Event) []dsl.DiagnosticJSON { return nil }))
+			return nil
+		})
+	}
+	fmt.Fprintf(v.Out, "Run %s of pipeline %q", run.ID, run.Pipeline)
+	if run.Environment != "" {
+		fmt.Fprintf(v.Out, " in %s", run.Environment)
+	}
+	fmt.Fprintf(v.Out, ": %s, started %s, took %s\n", run.Status, run.Started.Local().Format(time.DateTime), span(run.Started, run.Finished))
+	if run.RecordFailed != "" {
+		fmt.Fprintf(v.Out, "The record is incomplete: %s.\n", run.RecordFailed)
+	}
+	fmt.Fprintln(v.Out)
+	w := tabwriter.NewWriter(v.Out, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(w, "STEP\tPHASE\tACTION\tSTATUS\tATTEMPTS\tDURATION\tOUTPUT\tMESSAGE")
+	for _, s := range run.Steps {
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\n", instanceName(s.Step, s.Instance), s.Phase, s.Action, s.Status, s.Attempts,
+			span(s.Started, s.Finished), outputSize(s), firstLine(s.Message))
+	}
+	_ = w.Flush()
+	if !logs {
+		return nil
+	}
+	fmt.Fprintln(v.Out, "\nEvents:")
+	return each(func(e engine.Event) error {
+		_, err := fmt.Fprintf(v.Out, "%s %-14s %s %s\n", e.Time.Local().Format("15:04:05.000"), e.Type, e.Step, firstLine(e.Message))
+		return err
+	})
+}
+
+// outputSize is how much a step printed, as recorded (the record keeps its
+// head and tail).
+func outputSize(s runs.StepRecord) string {
+	if s.OutputBytes == 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%d lines, %d B", s.OutputLines, s.OutputBytes)
+}
+
+func runRecordMessage(r *runs.Run) *RunRecordMessage {
+	m := &RunRecordMessage{ID: r.ID, Pipeline: r.Pipeline, Environment: r.Environment, Status: string(r.Status),
+		Started: r.Started, Finished: timePtr(r.Finished), ResumedFrom: r.ResumedFrom, Outputs: r.Outputs, Steps: []StepRecordJSON{}}
+	for _, s := range r.Steps {
+		m.Steps = append(m.Steps, StepRecordJSON{Step: s.Step, Instance: s.Instance, Phase: s.Phase, Action: s.Action,
+			Status: string(s.Status), Attempts: s.Attempts, Started: timePtr(s.Started), Finished: timePtr(s.Finished),
+			Message: s.Message, Outputs: s.Outputs})
+	}
+	return m
+}
+
+func timePtr(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	return &t
+}
+
+func instanceName(step, instance string) string {
+	if instance == "" {
+		return step
+	}
+	return fmt.Sprintf("%s[%q]", step, instance)
+}
+
+func dash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+func span(start, end time.Time) string {
+	if start.IsZero() || end.IsZero() {
+		return "-"
+	}
+	return end.Sub(start).Round(time.Millisecond).String()
+}
+
+func firstLine(s string) string {
+	line, _, _ := strings.Cut(s, "\n")
+	return line
+}
