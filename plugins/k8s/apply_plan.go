@@ -10,6 +10,7 @@ import (
 
 	"github.com/pmezard/go-difflib/difflib"
 	"github.com/zclconf/go-cty/cty"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/yaml"
 
@@ -89,6 +90,12 @@ func planObject(ctx context.Context, cn *conn, u *unstructured.Unstructured, cfg
 		forced := cfg
 		forced.ForceConflicts = true
 		after, err = ssa(ctx, cn, u, forced, true)
+	}
+	if apierrors.IsNotFound(err) && before == nil {
+		// Its namespace does not exist yet (an earlier step creates it):
+		// nothing to dry-run against, so the plan shows the manifest as is.
+		after = u
+		err = nil
 	}
 	if err != nil {
 		return p, err

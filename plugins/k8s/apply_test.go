@@ -154,6 +154,17 @@ func TestApplyObjectsKeepSecretValuesOut(t *testing.T) {
 	}
 }
 
+// Objects of a namespace an earlier step will create still plan: the diff
+// is the manifest itself.
+func TestApplyPlansIntoANamespaceNotYetCreated(t *testing.T) {
+	env, p := sandbox(t)
+	plan := p.Plan("apply", cfg(map[string]any{"namespace": env.Namespace + "-later", "manifest": webManifest(env, "1.0.0")}))
+	requireNoErrors(t, plan.Diagnostics)
+	if plan.Kind != sdk.PlanChange || !strings.Contains(plan.Change, "+++ applied Deployment/"+env.Namespace+"-later/web") {
+		t.Errorf("plan %v %q:\n%s", plan.Kind, plan.Summary, plan.Change)
+	}
+}
+
 func TestApplyRejectsNothingToApply(t *testing.T) {
 	diags := plugintestStart(t).Validate("apply", cfg(map[string]any{"field_manager": "x"}))
 	if !diags.HasErrors() || !strings.Contains(diags.Err().Error(), "Nothing to apply") {
