@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs pipectl's benchmarks and prints their numbers. Anyone can run it:
 #   bench/run.sh            # everything
-#   bench/run.sh engine     # one group: dsl, engine, plugins
+#   bench/run.sh engine     # one group: dsl, engine, plugins, k8s
 # Targets (see docs/architecture.md): validate 10,000 steps < 1 s and
 # < 200 MB; < 1 ms of engine overhead per step; wall time within 5% of the
 # critical path; plugin launch + handshake < 100 ms.
@@ -23,4 +23,8 @@ if [[ $what == all || $what == engine ]]; then
 fi
 if [[ $what == all || $what == plugins ]]; then
   run "plugins: launch + handshake + GetSchema + Close of the std plugin" -bench Launch -benchtime 20x ./sdk/client
+fi
+if [[ $what == all || $what == k8s ]]; then
+  # Against the sandbox (bin/pipectl-sandbox; `make sandbox`).
+  (cd plugins/k8s && GOWORK=off run "k8s: rollout_status of a 2-replica Deployment from create; check_access with 14 pairs" -bench . -benchtime 20x .)
 fi

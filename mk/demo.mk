@@ -1,17 +1,19 @@
-# The main job of the project: the Alpha Members pipeline.
-#
-# Until the helm, trivy and k8s plugins land, the demo checks the flagship
-# pipeline for every environment and draws its graph; plan and apply join
-# it with those plugins (see README.md).
+# The main job of the project: the Alpha Members pipeline, planned and
+# applied for real against a local sandbox that pipelines/demo/run.sh starts
+# and stops (KEEP=1 leaves it running; DEMO_ENV=staging|prod picks another
+# environment). See README.md.
 
-DEMO_PIPELINE := pipelines
-DEMO_TAG      ?= 1.0.0
+BUILD_TARGETS += bin/alpha-members bin/trivy-dbfixture
 
-.PHONY: demo
+.PHONY: demo bin/alpha-members bin/trivy-dbfixture
+
 demo: build
-	@for env in dev staging prod; do \
-	  echo "==> pipectl validate -env $$env $(DEMO_PIPELINE)"; \
-	  bin/pipectl validate -env $$env -var image_tag=$(DEMO_TAG) $(DEMO_PIPELINE) || exit 1; \
-	done
-	@echo "==> pipectl graph -format mermaid -env prod $(DEMO_PIPELINE)"
-	@bin/pipectl graph -format mermaid -env prod -var image_tag=$(DEMO_TAG) $(DEMO_PIPELINE)
+	pipelines/demo/run.sh
+
+# The stand-in of the platform that the demo's health checks reach.
+bin/alpha-members:
+	$(GO) build -o $@ ./cmd/alpha-members
+
+# Writes the demo's trivy vulnerability DB and pushes it to a registry.
+bin/trivy-dbfixture:
+	cd plugins/trivy && $(GO) build -o $(BIN)/trivy-dbfixture ./cmd/trivy-dbfixture

@@ -52,11 +52,41 @@ variable "scan_severities" {
   }
 }
 
+variable "trivy_db_repository" {
+  type        = string
+  default     = ""
+  description = "OCI repository of the trivy vulnerability DB (a mirror of ghcr.io/aquasecurity/trivy-db:2); empty: the DB already in trivy's cache. See docs/plugins/trivy.md."
+}
+
 variable "notify_webhook" {
   type        = string
   default     = ""
   sensitive   = true
   description = "Webhook that receives deployment notifications (Slack-compatible); empty: no notification."
+}
+
+variable "kubeconfig" {
+  type        = string
+  default     = ""
+  description = "Kubeconfig of the target cluster; empty: found as kubectl finds it (KUBECONFIG, ~/.kube/config)."
+}
+
+variable "kube_context" {
+  type        = string
+  default     = ""
+  description = "Kubeconfig context; empty: the current one."
+}
+
+variable "registry_plain_http" {
+  type        = bool
+  default     = false
+  description = "Pull charts from OCI registries over plain HTTP (a local registry)."
+}
+
+variable "base_url" {
+  type        = string
+  default     = ""
+  description = "Where health checks and smoke tests reach the platform; empty: https:// and the environment's host."
 }
 
 variable "smoke_tests" {
@@ -115,9 +145,26 @@ environment "prod" {
 
 # --------------------------------------------------------------- plugins
 
-plugin "helm" { version = ">= 0.1" }
-plugin "k8s" { version = ">= 0.1" }
-plugin "trivy" { version = ">= 0.1" }
+# helm and k8s talk to the same cluster: the one the kubeconfig names.
+plugin "helm" {
+  version             = ">= 0.1"
+  kubeconfig          = var.kubeconfig != "" ? var.kubeconfig : null
+  context             = var.kube_context != "" ? var.kube_context : null
+  registry_plain_http = var.registry_plain_http
+}
+
+plugin "k8s" {
+  version    = ">= 0.1"
+  kubeconfig = var.kubeconfig != "" ? var.kubeconfig : null
+  context    = var.kube_context != "" ? var.kube_context : null
+}
+
+plugin "trivy" {
+  version       = ">= 0.1"
+  db_repository = var.trivy_db_repository != "" ? var.trivy_db_repository : null
+  cache_dir     = "${path.root}/.pipectl/trivy-cache"
+}
+
 plugin "std" { version = ">= 0.1" }
 
 # ---------------------------------------------------------------- locals
@@ -126,7 +173,7 @@ locals {
   chart       = "${path.root}/alpha-members"
   image       = "${var.image_repository}:${var.image_tag}"
   namespace   = env.namespace
-  base_url    = "https://${env.host}"
+  base_url    = var.base_url != "" ? var.base_url : "https://${env.host}"
   selector    = { "app.kubernetes.io/instance" = var.release_name }
   values      = [for f in env.values : "${local.chart}/${f}"]
   max_pods    = env.autoscaling.enabled ? env.autoscaling.max : env.replicas
@@ -198,6 +245,8 @@ stage "pre_deploy" {
   step "chart_scan" {
     action     = trivy.config
     target     = local.chart
+    values     = local.values # scanned as this environment deploys it
+    set        = local.overrides
     severities = var.scan_severities
   }
 
@@ -225,13 +274,18 @@ stage "deploy" {
     content = yamlencode(local.overrides)
   }
 
+  # The environment's values file, then the pipeline's overrides: the same
+  # values select_values records, given to Helm directly so that the plan
+  # can diff the release before anything is written.
   step "manifests" {
-    action    = helm.template
-    chart     = local.chart
-    release   = var.release_name
-    namespace = local.namespace
-    values    = concat(local.values, [step.select_values.path])
-    validate  = true # against the cluster's API, not only the chart's schema
+    action     = helm.template
+    chart      = local.chart
+    release    = var.release_name
+    namespace  = local.namespace
+    values     = local.values
+    set        = local.overrides
+    validate   = true # against the cluster's API, not only the chart's schema
+    depends_on = [step.select_values]
   }
 
   step "release" {
@@ -239,7 +293,8 @@ stage "deploy" {
     release          = var.release_name
     chart            = local.chart
     namespace        = local.namespace
-    values           = concat(local.values, [step.select_values.path])
+    values           = local.values
+    set              = local.overrides
     install          = true
     atomic           = true # Helm rolls back by itself when the upgrade fails
     wait             = true

@@ -140,11 +140,9 @@ func useColor(cmd *cobra.Command, noColor bool) bool {
 }
 
 // isTerminal reports whether the command's output is a terminal.
-func isTerminal(cmd *cobra.Command) bool {
-	w := cmd.OutOrStdout()
-	if o, ok := w.(outputWatch); ok {
-		w = o.w
-	}
+func isTerminal(cmd *cobra.Command) bool { return terminal(cmd.OutOrStdout()) }
+
+func terminal(w io.Writer) bool {
 	f, ok := w.(*os.File)
 	return ok && term.IsTerminal(int(f.Fd()))
 }

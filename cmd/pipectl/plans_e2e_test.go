@@ -61,7 +61,7 @@ stage "after" {
 	os.Remove(filepath.Join(p.dir, "broken"))
 	id := listRuns(t, p)[0].ID
 	out, errOut, code = p.run("apply", "-resume", id, "-var-file", "prod.vars", "-auto-approve")
-	if code != 0 || strings.Contains(out, "deploy: std.noop started") || !strings.Contains(out, "flaky: std.noop started") {
+	if code != 0 || started(out, "deploy") || !started(out, "flaky") {
 		t.Fatalf("resume of a run started with -var-file: exit %d\n%s%s", code, out, errOut)
 	}
 }
@@ -228,7 +228,7 @@ stage "s" {
 	os.Remove(filepath.Join(p.dir, "broken"))
 	id := listRuns(t, p)[0].ID
 	out, errOut, code := elsewhere.run("apply", "-resume", id, p.dir, "-auto-approve")
-	if code != 0 || strings.Contains(out, "a: std.noop started") || !strings.Contains(out, "b: std.noop started") {
+	if code != 0 || started(out, "a") || !started(out, "b") {
 		t.Fatalf("apply -resume RUN DIR from another directory: exit %d\n%s%s", code, out, errOut)
 	}
 }

@@ -2,7 +2,6 @@ package main_test
 
 import (
 	"bufio"
-	"encoding/json"
 	"fmt"
 	"os/exec"
 	"strings"
@@ -250,7 +249,7 @@ func TestClosedOutputPipeCancelsLikeAnInterrupt(t *testing.T) {
 		Status string
 		Steps  []struct{ Step, Status string }
 	}
-	if err := json.Unmarshal([]byte(out), &list); err != nil || len(list) != 1 {
+	if err := runsJSON(out, &list); err != nil || len(list) != 1 {
 		t.Fatalf("runs -json: %v\n%s", err, out)
 	}
 	got := map[string]string{}

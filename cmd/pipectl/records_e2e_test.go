@@ -3,7 +3,6 @@ package main_test
 import (
 	"bufio"
 	"bytes"
-	"encoding/json"
 	"io"
 	"os"
 	"os/exec"
@@ -11,8 +10,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/pipectl/pipectl/engine"
 )
 
 // runsJSON is `pipectl runs -json`.
@@ -31,7 +28,7 @@ func listRuns(t *testing.T, p *project) []runSummary {
 		t.Fatalf("runs: exit %d\n%s", code, errOut)
 	}
 	var list []runSummary
-	if err := json.Unmarshal([]byte(out), &list); err != nil {
+	if err := runsJSON(out, &list); err != nil {
 		t.Fatalf("runs -json: %v\n%s", err, out)
 	}
 	return list
@@ -70,7 +67,7 @@ stage "s" {
 	if code != 1 || !strings.Contains(errOut, "cannot record the run") || !strings.Contains(errOut, "no space left on device") {
 		t.Fatalf("apply on a full disk: exit %d\n%s%s", code, out, errOut)
 	}
-	if strings.Contains(out, "after: std.noop started") {
+	if started(out, "after") {
 		t.Error("a step started after the record failed")
 	}
 	list := listRuns(t, p)
@@ -208,15 +205,12 @@ stage "s" {
 		t.Errorf("the run database is %d bytes for one capped run", info.Size())
 	}
 	show, errShow, code := p.run("runs", "show", list[0].ID, "-json")
-	var got struct {
-		Run struct {
-			Steps []struct {
-				OutputBytes int64 `json:"output_bytes"`
-			}
+	var got []struct {
+		Steps []struct {
+			OutputBytes int64 `json:"output_bytes"`
 		}
-		Events []engine.Event
 	}
-	if code != 0 || json.Unmarshal([]byte(show), &got) != nil || got.Run.Steps[0].OutputBytes != 83886080 {
-		t.Errorf("runs show -json: exit %d %s (%d bytes of output)", code, errShow, len(show))
+	if err := runsJSON(show, &got); code != 0 || err != nil || len(got) != 1 || got[0].Steps[0].OutputBytes != 83886080 {
+		t.Errorf("runs show -json: exit %d %v %s (%d bytes of output)", code, err, errShow, len(show))
 	}
 }

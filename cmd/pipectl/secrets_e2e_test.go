@@ -113,7 +113,9 @@ output "inherited" {
 	}
 	list, _, _ := p.run("runs", "-json")
 	var runs []struct{ ID string }
-	_ = json.Unmarshal([]byte(list), &runs)
+	if err := runsJSON(list, &runs); err != nil || len(runs) == 0 {
+		t.Fatalf("runs -json: %v\n%s", err, list)
+	}
 	show, _, _ := p.run("runs", "show", runs[0].ID, "-json")
 	db, err := os.ReadFile(filepath.Join(p.dir, ".pipectl", "runs.db"))
 	if err != nil {

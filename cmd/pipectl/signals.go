@@ -60,11 +60,18 @@ type outputWatch struct {
 	once *sync.Once
 }
 
-// watchOutput wraps stdout and stderr; both close the same channel.
+// watchOutput wraps stdout and stderr; both close the same channel. A
+// terminal is left as it is: it has no reader to go away (a closed one
+// hangs up: SIGHUP), and the live view needs the *os.File itself to size
+// and redraw its panel.
 func watchOutput(stdout, stderr io.Writer) (out, errOut io.Writer, gone <-chan struct{}) {
 	signal.Ignore(syscall.SIGPIPE)
 	ch, once := make(chan struct{}), &sync.Once{}
-	return outputWatch{stdout, ch, once}, outputWatch{stderr, ch, once}, ch
+	out, errOut = outputWatch{stdout, ch, once}, outputWatch{stderr, ch, once}
+	if terminal(stdout) {
+		out = stdout
+	}
+	return out, errOut, ch
 }
 
 func (o outputWatch) Write(b []byte) (int, error) {

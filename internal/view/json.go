@@ -141,15 +141,19 @@ type RunMessage struct {
 // RunRecordMessage is a recorded run, as `pipectl runs` lists it.
 type RunRecordMessage struct {
 	envelope
-	ID          string           `json:"id"`
-	Pipeline    string           `json:"pipeline"`
-	Environment string           `json:"environment,omitempty"`
-	Status      string           `json:"status"`
-	Started     time.Time        `json:"started"`
-	Finished    *time.Time       `json:"finished,omitempty"`
-	ResumedFrom string           `json:"resumed_from,omitempty"`
-	Outputs     map[string]any   `json:"outputs,omitempty"`
-	Steps       []StepRecordJSON `json:"steps"`
+	ID          string     `json:"id"`
+	Pipeline    string     `json:"pipeline"`
+	Environment string     `json:"environment,omitempty"`
+	Status      string     `json:"status"`
+	Started     time.Time  `json:"started"`
+	Finished    *time.Time `json:"finished,omitempty"`
+	ResumedFrom string     `json:"resumed_from,omitempty"`
+	// SavedPlan is the content hash of the saved plan the run applied.
+	SavedPlan string `json:"saved_plan,omitempty"`
+	// RecordFailed says why the record is incomplete (it cannot be resumed).
+	RecordFailed string           `json:"record_failed,omitempty"`
+	Outputs      map[string]any   `json:"outputs,omitempty"`
+	Steps        []StepRecordJSON `json:"steps"`
 }
 
 // StepRecordJSON is one step instance of a recorded run.
@@ -164,6 +168,9 @@ type StepRecordJSON struct {
 	Finished *time.Time     `json:"finished,omitempty"`
 	Message  string         `json:"message,omitempty"`
 	Outputs  map[string]any `json:"outputs,omitempty"`
+	// What the step printed in all; the record keeps its head and tail.
+	OutputBytes int64 `json:"output_bytes,omitempty"`
+	OutputLines int64 `json:"output_lines,omitempty"`
 }
 
 // JSONStream writes the messages of one command: the version line first,

@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# The main job: the Alpha Members pipeline, planned then applied for real
+# against a local sandbox that this script starts (and stops, unless
+# KEEP=1). `make demo` builds everything first and runs it.
+#
+#   pipelines/demo/run.sh            # dev
+#   DEMO_ENV=staging pipelines/demo/run.sh
+#   KEEP=1 pipelines/demo/run.sh     # leave the sandbox and service running to explore
+#
+# What it sets up is what a platform team has in place before the pipeline
+# runs: a cluster, the platform's Secrets, the Prometheus Operator's CRD,
+# a registry holding the image and a mirror of the trivy DB. The sandbox's
+# pods run no containers, so the health checks and smoke tests reach a
+# local stand-in of the platform (bin/alpha-members) through -var base_url.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/../.." && pwd)
+bin=$root/bin
+env=${DEMO_ENV:-dev}
+tag=${DEMO_TAG:-1.0.0}
+name=demo
+state=$root/.pipectl/demo
+export PATH=$bin:$PATH PIPECTL_PLUGIN_PATH=$bin
+
+say() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
+
+cleanup() {
+  [[ -n ${app_pid:-} ]] && kill "$app_pid" 2>/dev/null || true
+  if [[ ${KEEP:-} == 1 ]]; then
+    say "kept running: eval \"\$(bin/pipectl-sandbox env --name $name)\"; stop with: bin/pipectl-sandbox down --name $name"
+  else
+    "$bin/pipectl-sandbox" down --name "$name" >/dev/null 2>&1 || true
+  fi
+}
+
+say "starting the sandbox (Kubernetes API server, fake nodes, OCI registry)"
+"$bin/pipectl-sandbox" down --name "$name" >/dev/null 2>&1 || true
+"$bin/pipectl-sandbox" up --name "$name" --node-cpu 8 --node-memory 16Gi
+trap cleanup EXIT
+eval "$("$bin/pipectl-sandbox" env --name "$name")"
+registry=$PIPECTL_SANDBOX_REGISTRY
+ns=$(case $env in dev) echo development;; staging) echo staging;; prod) echo production;; esac)
+
+say "what the platform team provides: the namespace, its Secrets, the alert rules' CRD, the trivy DB mirror"
+kubectl apply -f "$root/pipelines/cluster/prometheusrules.crd.yaml"
+kubectl create namespace "$ns" --dry-run=client -o yaml | kubectl apply -f -
+for s in alpha-members-db alpha-members-jwt alpha-members-smtp; do
+  kubectl -n "$ns" create secret generic "$s" --from-literal=value="demo-$s-$RANDOM" --dry-run=client -o yaml | kubectl apply -f - >/dev/null
+done
+"$bin/trivy-dbfixture" -push "$registry/trivy-db:2"
+
+say "a local stand-in of the platform for health checks and smoke tests"
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+"$bin/alpha-members" -listen "127.0.0.1:$port" -version "$tag" &
+app_pid=$!
+
+mkdir -p "$state"
+cat > "$state/demo.vars" <<VARS
+image_tag           = "$tag"
+image_repository    = "$registry/alpha-members"
+kubeconfig          = "$KUBECONFIG"
+registry_plain_http = true
+trivy_db_repository = "$registry/trivy-db:2"
+base_url            = "http://127.0.0.1:$port"
+VARS
+
+cd "$root/pipelines"
+say "pipectl init"
+pipectl init
+say "pipectl plan -env $env"
+pipectl plan -env "$env" -var-file "$state/demo.vars"
+say "pipectl apply -env $env"
+pipectl apply -env "$env" -var-file "$state/demo.vars" -auto-approve
+say "the release in the cluster"
+kubectl -n "$ns" get deployments,services,ingresses,prometheusrules -l app.kubernetes.io/instance=alpha-members
+say "re-planning right after the deploy: the release has no changes"
+pipectl plan -env "$env" -var-file "$state/demo.vars" | grep -E "release|Plan:" || true
+say "the run is recorded: pipectl runs"
+pipectl runs
