@@ -88,8 +88,14 @@ func TestAlphaMembersShape(t *testing.T) {
 		t.Errorf("environments = %v", got)
 	}
 	// Implicit dependencies come from references in the configuration.
-	if got := refsString(cfg.Step("manifests").References()); got != "step.select_values" {
-		t.Errorf("manifests references %s", got)
+	if got := refsString(cfg.Step("smoke").References()); got != "" {
+		t.Errorf("smoke references %s", got)
+	}
+	if got := refsString(cfg.Step("helm_tests").References()); got != "step.release" {
+		t.Errorf("helm_tests references %s", got)
+	}
+	if got := refsString(cfg.Step("manifests").DependsOn); got != "step.select_values" {
+		t.Errorf("manifests depends_on %s", got)
 	}
 	if got := refsString(cfg.Step("release").DependsOn); got != "step.manifests" {
 		t.Errorf("release depends_on %s", got)

@@ -630,16 +630,21 @@ stage "s" {
 	if _, errOut, code := p.run("apply", "-auto-approve"); code != 1 || !strings.Contains(errOut, "another pipectl is applying this pipeline") {
 		t.Errorf("a concurrent apply: exit %d\n%s", code, errOut)
 	}
-	// Kill only once quick's outcome is on disk (the recorder flushes every
-	// 200 ms); the database is locked, so look at its bytes.
-	flushed := `"step":"quick","action":"std.noop","attempt":1,"status":"succeeded"`
+	// Kill only once quick's outcome is committed: reading the record
+	// needs no lock, so ask pipectl runs, as a user watching would. (The
+	// database's bytes are no sign: a transaction's pages are written
+	// before the commit that makes them count.)
 	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(50 * time.Millisecond) {
-		db, _ := os.ReadFile(filepath.Join(p.dir, ".pipectl", "runs.db"))
-		if bytes.Contains(db, []byte(flushed)) {
+		out, _, _ := p.run("runs", "-json")
+		var list []struct {
+			Steps []struct{ Step, Status string }
+		}
+		if runsJSON(out, &list) == nil && len(list) == 1 && slices.ContainsFunc(list[0].Steps,
+			func(s struct{ Step, Status string }) bool { return s.Step == "quick" && s.Status == "succeeded" }) {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatal("the outcome of step quick never reached the run database")
+			t.Fatal("the outcome of step quick never reached the run record")
 		}
 	}
 	_ = cmd.Process.Kill()
