@@ -64,8 +64,8 @@ base_url            = "http://127.0.0.1:$port"
 VARS
 
 cd "$root/pipelines"
-say "pipectl init"
-pipectl init
+say "pipectl init (-upgrade: lock the plugins make just built)"
+pipectl init -upgrade
 say "pipectl plan -env $env"
 pipectl plan -env "$env" -var-file "$state/demo.vars"
 say "pipectl apply -env $env"
