@@ -1,6 +1,6 @@
-# Alpha Members ${version}
+# Alpha Members {{ .version }}
 
-- Environment: ${environment}
-- Image: `${image}`
-- Helm revision: ${revision}
-- URL: ${url}
+- Environment: {{ .environment }}
+- Image: `{{ .image }}`
+- Helm revision: {{ .revision }}
+- URL: {{ .url }}
