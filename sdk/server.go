@@ -29,7 +29,9 @@ type server struct {
 	logger  hclog.Logger
 
 	mu      sync.Mutex
-	running map[int]context.CancelFunc // for Stop
+	running map[int]context.CancelFunc    // for Stop
+	calls   map[string]context.CancelFunc // Apply calls by call_id, for Cancel
+	early   map[string]bool               // ids cancelled before their Apply arrived
 	nextID  int
 	wg      sync.WaitGroup
 
@@ -115,6 +117,46 @@ func (s *server) shutdown(grace time.Duration) {
 	case <-done:
 	case <-time.After(grace):
 		s.logger.Warn("actions still running at shutdown", "grace", grace)
+	}
+}
+
+// Cancel cancels one Apply; its stream then ends with its Result, so the
+// host can wait for the action's clean-up.
+func (s *server) Cancel(_ context.Context, req *pb.Cancel_Request) (*pb.Cancel_Response, error) {
+	s.mu.Lock()
+	cancel := s.calls[req.CallId]
+	if cancel == nil && req.CallId != "" {
+		if s.early == nil {
+			s.early = map[string]bool{}
+		}
+		s.early[req.CallId] = true // the Apply is still on its way
+	}
+	s.mu.Unlock()
+	if cancel != nil {
+		cancel()
+	}
+	return &pb.Cancel_Response{}, nil
+}
+
+// track registers an Apply under its call id, for Cancel.
+func (s *server) track(callID string, cancel context.CancelFunc) func() {
+	if callID == "" {
+		return func() {}
+	}
+	s.mu.Lock()
+	if s.calls == nil {
+		s.calls = map[string]context.CancelFunc{}
+	}
+	s.calls[callID] = cancel
+	if s.early[callID] {
+		delete(s.early, callID)
+		cancel()
+	}
+	s.mu.Unlock()
+	return func() {
+		s.mu.Lock()
+		delete(s.calls, callID)
+		s.mu.Unlock()
 	}
 }
 
@@ -263,6 +305,9 @@ func (s *server) Plan(ctx context.Context, req *pb.Plan_Request) (*pb.Plan_Respo
 func (s *server) Apply(req *pb.Apply_Request, stream pb.Plugin_ApplyServer) error {
 	ctx, done := s.begin(stream.Context())
 	defer done()
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	defer s.track(req.CallId, cancel)()
 	act, sch, cfg, diags, err := s.prepare(ctx, req.Action, req.Config)
 	if err != nil {
 		return err

@@ -118,6 +118,23 @@ func TestStepTimeoutLeavesNothingRunning(t *testing.T) {
 	noLeftovers(t, mark, 0)
 }
 
+// A step that timed out is reported only once what it started is gone:
+// the host asks the plugin to cancel that one call and waits for its
+// result (the TERM→KILL grace), so the next step never races a leftover.
+func TestTimedOutStepIsReportedOnlyOnceItsProcessesAreGone(t *testing.T) {
+	const mark = 3109
+	t.Cleanup(func() { killLeftovers(mark) })
+	p := newProject(t, stubbornPipeline(mark, "1s"))
+	cmd, ch, _ := startJSON(t, p)
+	var seen []engine.Event
+	waitFor(t, ch, &seen, func(e engine.Event) bool { return e.Type == engine.StepFinished && e.Step == "long" })
+	left := leftovers(t, mark)
+	_ = cmd.Wait()
+	if len(left) > 0 {
+		t.Fatalf("the step was reported finished while its processes still ran:\n%s", strings.Join(left, "\n"))
+	}
+}
+
 func TestSignalsToPipectlLeaveNothingRunning(t *testing.T) {
 	for i, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP} {
 		t.Run(sig.String(), func(t *testing.T) {

@@ -14,8 +14,10 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -59,6 +61,8 @@ type Plugin struct {
 
 	schemaMu sync.Mutex
 	schema   *sdk.Schema
+
+	calls atomic.Int64 // Apply call ids
 
 	closeOnce sync.Once
 }
@@ -329,12 +333,20 @@ func (p *Plugin) Apply(ctx context.Context, req ApplyRequest, onEvent func(Event
 	if err != nil {
 		return nil, fmt.Errorf("plugin %s: %s config: %w", p.name, req.Action, err)
 	}
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel() // ends the stream if we stop reading early
-	stream, err := p.rpc.Apply(ctx, &pb.Apply_Request{Action: req.Action, StepId: req.StepID, Config: dv})
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("plugin %s: Apply of %s: %w", p.name, req.Action, err)
+	}
+	// The stream outlives ctx by a grace: a cancelled action is asked to
+	// stop (Cancel) and its result awaited, so that the step is reported
+	// only once what it started is gone.
+	streamCtx, cut := context.WithCancel(context.WithoutCancel(ctx))
+	defer cut() // ends the stream if we stop reading early
+	callID := strconv.FormatInt(p.calls.Add(1), 10)
+	stream, err := p.rpc.Apply(streamCtx, &pb.Apply_Request{Action: req.Action, StepId: req.StepID, Config: dv, CallId: callID})
 	if err != nil {
 		return nil, p.callErr("Apply", err)
 	}
+	defer context.AfterFunc(ctx, func() { p.cancelCall(callID, cut) })()
 	for {
 		msg, err := stream.Recv()
 		if err == io.EOF {
@@ -362,6 +374,23 @@ func (p *Plugin) applyResult(r *pb.Apply_Result) (*ApplyResult, error) {
 		return nil, fmt.Errorf("plugin %s: Apply: outputs: %w", p.name, err)
 	}
 	return &ApplyResult{Outputs: outputs, Diagnostics: diags}, nil
+}
+
+// CancelGrace is how long a cancelled Apply gets to clean up and end with
+// its result (an exec step's TERM→KILL grace is 2 s) before its stream is
+// cut.
+const CancelGrace = 5 * time.Second
+
+// cancelCall asks the plugin to cancel one Apply and gives it CancelGrace;
+// a plugin that cannot be asked (older than Cancel) has its stream cut now.
+func (p *Plugin) cancelCall(callID string, cut context.CancelFunc) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	if _, err := p.rpc.Cancel(ctx, &pb.Cancel_Request{CallId: callID}); err != nil {
+		cut()
+		return
+	}
+	time.AfterFunc(CancelGrace, cut)
 }
 
 // Stop asks the plugin to cancel every Plan and Apply in progress.

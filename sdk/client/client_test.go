@@ -265,15 +265,18 @@ func applyUntilWaiting(t *testing.T, ctx context.Context, p *Plugin) (<-chan *Ap
 	return results, errs
 }
 
+// A cancelled Apply is asked to stop (Cancel) and ends with the action's
+// own result, so the host learns when its clean-up is done.
 func TestCancelledApplyReturnsAndPluginStaysUsable(t *testing.T) {
 	p := launch(t, LaunchConfig{})
 	ctx, cancel := context.WithCancel(t.Context())
-	_, errs := applyUntilWaiting(t, ctx, p)
+	results, errs := applyUntilWaiting(t, ctx, p)
 	cancel()
-	if err := <-errs; !errors.Is(err, context.Canceled) {
-		t.Fatalf("want context.Canceled, got %v", err)
+	res, err := <-results, <-errs
+	if err != nil || !res.Diagnostics.HasErrors() || res.Diagnostics[0].Summary != "Cancelled" {
+		t.Fatalf("want the action's own cancellation result, got %v, %v", res, err)
 	}
-	res, err := p.Apply(t.Context(), ApplyRequest{Action: "echo", Config: obj(map[string]cty.Value{"message": cty.StringVal("again")})}, nil)
+	res, err = p.Apply(t.Context(), ApplyRequest{Action: "echo", Config: obj(map[string]cty.Value{"message": cty.StringVal("again")})}, nil)
 	if err != nil || res.Diagnostics.HasErrors() {
 		t.Fatalf("plugin unusable after a cancel: %v %v", err, res)
 	}

@@ -615,6 +615,42 @@ func (*Stop) Descriptor() ([]byte, []int) {
 	return file_plugin_proto_rawDescGZIP(), []int{9}
 }
 
+type Cancel struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Cancel) Reset() {
+	*x = Cancel{}
+	mi := &file_plugin_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Cancel) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Cancel) ProtoMessage() {}
+
+func (x *Cancel) ProtoReflect() protoreflect.Message {
+	mi := &file_plugin_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Cancel.ProtoReflect.Descriptor instead.
+func (*Cancel) Descriptor() ([]byte, []int) {
+	return file_plugin_proto_rawDescGZIP(), []int{10}
+}
+
 type AttributePath_Step struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Types that are valid to be assigned to Selector:
@@ -629,7 +665,7 @@ type AttributePath_Step struct {
 
 func (x *AttributePath_Step) Reset() {
 	*x = AttributePath_Step{}
-	mi := &file_plugin_proto_msgTypes[10]
+	mi := &file_plugin_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -641,7 +677,7 @@ func (x *AttributePath_Step) String() string {
 func (*AttributePath_Step) ProtoMessage() {}
 
 func (x *AttributePath_Step) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[10]
+	mi := &file_plugin_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -725,7 +761,7 @@ type Schema_Attribute struct {
 
 func (x *Schema_Attribute) Reset() {
 	*x = Schema_Attribute{}
-	mi := &file_plugin_proto_msgTypes[11]
+	mi := &file_plugin_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -737,7 +773,7 @@ func (x *Schema_Attribute) String() string {
 func (*Schema_Attribute) ProtoMessage() {}
 
 func (x *Schema_Attribute) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[11]
+	mi := &file_plugin_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -791,7 +827,7 @@ type Schema_Block struct {
 
 func (x *Schema_Block) Reset() {
 	*x = Schema_Block{}
-	mi := &file_plugin_proto_msgTypes[12]
+	mi := &file_plugin_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -803,7 +839,7 @@ func (x *Schema_Block) String() string {
 func (*Schema_Block) ProtoMessage() {}
 
 func (x *Schema_Block) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[12]
+	mi := &file_plugin_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -845,7 +881,7 @@ type Schema_NestedBlock struct {
 
 func (x *Schema_NestedBlock) Reset() {
 	*x = Schema_NestedBlock{}
-	mi := &file_plugin_proto_msgTypes[13]
+	mi := &file_plugin_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -857,7 +893,7 @@ func (x *Schema_NestedBlock) String() string {
 func (*Schema_NestedBlock) ProtoMessage() {}
 
 func (x *Schema_NestedBlock) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[13]
+	mi := &file_plugin_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -918,7 +954,7 @@ type Schema_Action struct {
 
 func (x *Schema_Action) Reset() {
 	*x = Schema_Action{}
-	mi := &file_plugin_proto_msgTypes[14]
+	mi := &file_plugin_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -930,7 +966,7 @@ func (x *Schema_Action) String() string {
 func (*Schema_Action) ProtoMessage() {}
 
 func (x *Schema_Action) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[14]
+	mi := &file_plugin_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -989,7 +1025,7 @@ type GetSchema_Request struct {
 
 func (x *GetSchema_Request) Reset() {
 	*x = GetSchema_Request{}
-	mi := &file_plugin_proto_msgTypes[18]
+	mi := &file_plugin_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1001,7 +1037,7 @@ func (x *GetSchema_Request) String() string {
 func (*GetSchema_Request) ProtoMessage() {}
 
 func (x *GetSchema_Request) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[18]
+	mi := &file_plugin_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1031,7 +1067,7 @@ type GetSchema_Response struct {
 
 func (x *GetSchema_Response) Reset() {
 	*x = GetSchema_Response{}
-	mi := &file_plugin_proto_msgTypes[19]
+	mi := &file_plugin_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1043,7 +1079,7 @@ func (x *GetSchema_Response) String() string {
 func (*GetSchema_Response) ProtoMessage() {}
 
 func (x *GetSchema_Response) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[19]
+	mi := &file_plugin_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1096,7 +1132,7 @@ type ConfigurePlugin_Request struct {
 
 func (x *ConfigurePlugin_Request) Reset() {
 	*x = ConfigurePlugin_Request{}
-	mi := &file_plugin_proto_msgTypes[21]
+	mi := &file_plugin_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1108,7 +1144,7 @@ func (x *ConfigurePlugin_Request) String() string {
 func (*ConfigurePlugin_Request) ProtoMessage() {}
 
 func (x *ConfigurePlugin_Request) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[21]
+	mi := &file_plugin_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1140,7 +1176,7 @@ type ConfigurePlugin_Response struct {
 
 func (x *ConfigurePlugin_Response) Reset() {
 	*x = ConfigurePlugin_Response{}
-	mi := &file_plugin_proto_msgTypes[22]
+	mi := &file_plugin_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1152,7 +1188,7 @@ func (x *ConfigurePlugin_Response) String() string {
 func (*ConfigurePlugin_Response) ProtoMessage() {}
 
 func (x *ConfigurePlugin_Response) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[22]
+	mi := &file_plugin_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1185,7 +1221,7 @@ type ValidateConfig_Request struct {
 
 func (x *ValidateConfig_Request) Reset() {
 	*x = ValidateConfig_Request{}
-	mi := &file_plugin_proto_msgTypes[23]
+	mi := &file_plugin_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1197,7 +1233,7 @@ func (x *ValidateConfig_Request) String() string {
 func (*ValidateConfig_Request) ProtoMessage() {}
 
 func (x *ValidateConfig_Request) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[23]
+	mi := &file_plugin_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1236,7 +1272,7 @@ type ValidateConfig_Response struct {
 
 func (x *ValidateConfig_Response) Reset() {
 	*x = ValidateConfig_Response{}
-	mi := &file_plugin_proto_msgTypes[24]
+	mi := &file_plugin_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1248,7 +1284,7 @@ func (x *ValidateConfig_Response) String() string {
 func (*ValidateConfig_Response) ProtoMessage() {}
 
 func (x *ValidateConfig_Response) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[24]
+	mi := &file_plugin_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1282,7 +1318,7 @@ type Plan_Request struct {
 
 func (x *Plan_Request) Reset() {
 	*x = Plan_Request{}
-	mi := &file_plugin_proto_msgTypes[25]
+	mi := &file_plugin_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1294,7 +1330,7 @@ func (x *Plan_Request) String() string {
 func (*Plan_Request) ProtoMessage() {}
 
 func (x *Plan_Request) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[25]
+	mi := &file_plugin_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1345,7 +1381,7 @@ type Plan_Response struct {
 
 func (x *Plan_Response) Reset() {
 	*x = Plan_Response{}
-	mi := &file_plugin_proto_msgTypes[26]
+	mi := &file_plugin_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1357,7 +1393,7 @@ func (x *Plan_Response) String() string {
 func (*Plan_Response) ProtoMessage() {}
 
 func (x *Plan_Response) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[26]
+	mi := &file_plugin_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1419,14 +1455,15 @@ type Apply_Request struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Action        string                 `protobuf:"bytes,1,opt,name=action,proto3" json:"action,omitempty"`
 	StepId        string                 `protobuf:"bytes,2,opt,name=step_id,json=stepId,proto3" json:"step_id,omitempty"`
-	Config        *DynamicValue          `protobuf:"bytes,3,opt,name=config,proto3" json:"config,omitempty"` // wholly known
+	Config        *DynamicValue          `protobuf:"bytes,3,opt,name=config,proto3" json:"config,omitempty"`               // wholly known
+	CallId        string                 `protobuf:"bytes,4,opt,name=call_id,json=callId,proto3" json:"call_id,omitempty"` // unique per call, for Cancel; may be empty
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Apply_Request) Reset() {
 	*x = Apply_Request{}
-	mi := &file_plugin_proto_msgTypes[27]
+	mi := &file_plugin_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1438,7 +1475,7 @@ func (x *Apply_Request) String() string {
 func (*Apply_Request) ProtoMessage() {}
 
 func (x *Apply_Request) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[27]
+	mi := &file_plugin_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1475,6 +1512,13 @@ func (x *Apply_Request) GetConfig() *DynamicValue {
 	return nil
 }
 
+func (x *Apply_Request) GetCallId() string {
+	if x != nil {
+		return x.CallId
+	}
+	return ""
+}
+
 type Apply_Log struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Stream        string                 `protobuf:"bytes,1,opt,name=stream,proto3" json:"stream,omitempty"` // "stdout" or "stderr"
@@ -1485,7 +1529,7 @@ type Apply_Log struct {
 
 func (x *Apply_Log) Reset() {
 	*x = Apply_Log{}
-	mi := &file_plugin_proto_msgTypes[28]
+	mi := &file_plugin_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1497,7 +1541,7 @@ func (x *Apply_Log) String() string {
 func (*Apply_Log) ProtoMessage() {}
 
 func (x *Apply_Log) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[28]
+	mi := &file_plugin_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1537,7 +1581,7 @@ type Apply_Progress struct {
 
 func (x *Apply_Progress) Reset() {
 	*x = Apply_Progress{}
-	mi := &file_plugin_proto_msgTypes[29]
+	mi := &file_plugin_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1549,7 +1593,7 @@ func (x *Apply_Progress) String() string {
 func (*Apply_Progress) ProtoMessage() {}
 
 func (x *Apply_Progress) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[29]
+	mi := &file_plugin_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1590,7 +1634,7 @@ type Apply_Artifact struct {
 
 func (x *Apply_Artifact) Reset() {
 	*x = Apply_Artifact{}
-	mi := &file_plugin_proto_msgTypes[30]
+	mi := &file_plugin_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1602,7 +1646,7 @@ func (x *Apply_Artifact) String() string {
 func (*Apply_Artifact) ProtoMessage() {}
 
 func (x *Apply_Artifact) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[30]
+	mi := &file_plugin_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1649,7 +1693,7 @@ type Apply_Result struct {
 
 func (x *Apply_Result) Reset() {
 	*x = Apply_Result{}
-	mi := &file_plugin_proto_msgTypes[31]
+	mi := &file_plugin_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1661,7 +1705,7 @@ func (x *Apply_Result) String() string {
 func (*Apply_Result) ProtoMessage() {}
 
 func (x *Apply_Result) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[31]
+	mi := &file_plugin_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1706,7 +1750,7 @@ type Apply_Event struct {
 
 func (x *Apply_Event) Reset() {
 	*x = Apply_Event{}
-	mi := &file_plugin_proto_msgTypes[32]
+	mi := &file_plugin_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1718,7 +1762,7 @@ func (x *Apply_Event) String() string {
 func (*Apply_Event) ProtoMessage() {}
 
 func (x *Apply_Event) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[32]
+	mi := &file_plugin_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1813,7 +1857,7 @@ type Stop_Request struct {
 
 func (x *Stop_Request) Reset() {
 	*x = Stop_Request{}
-	mi := &file_plugin_proto_msgTypes[33]
+	mi := &file_plugin_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1825,7 +1869,7 @@ func (x *Stop_Request) String() string {
 func (*Stop_Request) ProtoMessage() {}
 
 func (x *Stop_Request) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[33]
+	mi := &file_plugin_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1849,7 +1893,7 @@ type Stop_Response struct {
 
 func (x *Stop_Response) Reset() {
 	*x = Stop_Response{}
-	mi := &file_plugin_proto_msgTypes[34]
+	mi := &file_plugin_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1861,7 +1905,7 @@ func (x *Stop_Response) String() string {
 func (*Stop_Response) ProtoMessage() {}
 
 func (x *Stop_Response) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[34]
+	mi := &file_plugin_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1875,6 +1919,86 @@ func (x *Stop_Response) ProtoReflect() protoreflect.Message {
 // Deprecated: Use Stop_Response.ProtoReflect.Descriptor instead.
 func (*Stop_Response) Descriptor() ([]byte, []int) {
 	return file_plugin_proto_rawDescGZIP(), []int{9, 1}
+}
+
+type Cancel_Request struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	CallId        string                 `protobuf:"bytes,1,opt,name=call_id,json=callId,proto3" json:"call_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Cancel_Request) Reset() {
+	*x = Cancel_Request{}
+	mi := &file_plugin_proto_msgTypes[36]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Cancel_Request) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Cancel_Request) ProtoMessage() {}
+
+func (x *Cancel_Request) ProtoReflect() protoreflect.Message {
+	mi := &file_plugin_proto_msgTypes[36]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Cancel_Request.ProtoReflect.Descriptor instead.
+func (*Cancel_Request) Descriptor() ([]byte, []int) {
+	return file_plugin_proto_rawDescGZIP(), []int{10, 0}
+}
+
+func (x *Cancel_Request) GetCallId() string {
+	if x != nil {
+		return x.CallId
+	}
+	return ""
+}
+
+type Cancel_Response struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Cancel_Response) Reset() {
+	*x = Cancel_Response{}
+	mi := &file_plugin_proto_msgTypes[37]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Cancel_Response) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Cancel_Response) ProtoMessage() {}
+
+func (x *Cancel_Response) ProtoReflect() protoreflect.Message {
+	mi := &file_plugin_proto_msgTypes[37]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Cancel_Response.ProtoReflect.Descriptor instead.
+func (*Cancel_Response) Descriptor() ([]byte, []int) {
+	return file_plugin_proto_rawDescGZIP(), []int{10, 1}
 }
 
 var File_plugin_proto protoreflect.FileDescriptor
@@ -1979,12 +2103,13 @@ const file_plugin_proto_rawDesc = "" +
 	"\tNO_CHANGE\x10\x01\x12\n" +
 	"\n" +
 	"\x06CHANGE\x10\x02\x12\a\n" +
-	"\x03RUN\x10\x03\"\xcd\x05\n" +
-	"\x05Apply\x1as\n" +
+	"\x03RUN\x10\x03\"\xe7\x05\n" +
+	"\x05Apply\x1a\x8c\x01\n" +
 	"\aRequest\x12\x16\n" +
 	"\x06action\x18\x01 \x01(\tR\x06action\x12\x17\n" +
 	"\astep_id\x18\x02 \x01(\tR\x06stepId\x127\n" +
-	"\x06config\x18\x03 \x01(\v2\x1f.pipectl.plugin.v1.DynamicValueR\x06config\x1a1\n" +
+	"\x06config\x18\x03 \x01(\v2\x1f.pipectl.plugin.v1.DynamicValueR\x06config\x12\x17\n" +
+	"\acall_id\x18\x04 \x01(\tR\x06callId\x1a1\n" +
 	"\x03Log\x12\x16\n" +
 	"\x06stream\x18\x01 \x01(\tR\x06stream\x12\x12\n" +
 	"\x04line\x18\x02 \x01(\tR\x04line\x1a@\n" +
@@ -2008,14 +2133,20 @@ const file_plugin_proto_rawDesc = "" +
 	"\x04Stop\x1a\t\n" +
 	"\aRequest\x1a\n" +
 	"\n" +
-	"\bResponse2\x9a\x04\n" +
+	"\bResponse\"8\n" +
+	"\x06Cancel\x1a\"\n" +
+	"\aRequest\x12\x17\n" +
+	"\acall_id\x18\x01 \x01(\tR\x06callId\x1a\n" +
+	"\n" +
+	"\bResponse2\xeb\x04\n" +
 	"\x06Plugin\x12X\n" +
 	"\tGetSchema\x12$.pipectl.plugin.v1.GetSchema.Request\x1a%.pipectl.plugin.v1.GetSchema.Response\x12j\n" +
 	"\x0fConfigurePlugin\x12*.pipectl.plugin.v1.ConfigurePlugin.Request\x1a+.pipectl.plugin.v1.ConfigurePlugin.Response\x12g\n" +
 	"\x0eValidateConfig\x12).pipectl.plugin.v1.ValidateConfig.Request\x1a*.pipectl.plugin.v1.ValidateConfig.Response\x12I\n" +
 	"\x04Plan\x12\x1f.pipectl.plugin.v1.Plan.Request\x1a .pipectl.plugin.v1.Plan.Response\x12K\n" +
 	"\x05Apply\x12 .pipectl.plugin.v1.Apply.Request\x1a\x1e.pipectl.plugin.v1.Apply.Event0\x01\x12I\n" +
-	"\x04Stop\x12\x1f.pipectl.plugin.v1.Stop.Request\x1a .pipectl.plugin.v1.Stop.ResponseB2Z0github.com/pipectl/pipectl/sdk/internal/pluginpbb\x06proto3"
+	"\x04Stop\x12\x1f.pipectl.plugin.v1.Stop.Request\x1a .pipectl.plugin.v1.Stop.Response\x12O\n" +
+	"\x06Cancel\x12!.pipectl.plugin.v1.Cancel.Request\x1a\".pipectl.plugin.v1.Cancel.ResponseB2Z0github.com/pipectl/pipectl/sdk/internal/pluginpbb\x06proto3"
 
 var (
 	file_plugin_proto_rawDescOnce sync.Once
@@ -2030,7 +2161,7 @@ func file_plugin_proto_rawDescGZIP() []byte {
 }
 
 var file_plugin_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
-var file_plugin_proto_msgTypes = make([]protoimpl.MessageInfo, 35)
+var file_plugin_proto_msgTypes = make([]protoimpl.MessageInfo, 38)
 var file_plugin_proto_goTypes = []any{
 	(Diagnostic_Severity)(0),         // 0: pipectl.plugin.v1.Diagnostic.Severity
 	(Schema_NestedBlock_Nesting)(0),  // 1: pipectl.plugin.v1.Schema.NestedBlock.Nesting
@@ -2045,49 +2176,52 @@ var file_plugin_proto_goTypes = []any{
 	(*Plan)(nil),                     // 10: pipectl.plugin.v1.Plan
 	(*Apply)(nil),                    // 11: pipectl.plugin.v1.Apply
 	(*Stop)(nil),                     // 12: pipectl.plugin.v1.Stop
-	(*AttributePath_Step)(nil),       // 13: pipectl.plugin.v1.AttributePath.Step
-	(*Schema_Attribute)(nil),         // 14: pipectl.plugin.v1.Schema.Attribute
-	(*Schema_Block)(nil),             // 15: pipectl.plugin.v1.Schema.Block
-	(*Schema_NestedBlock)(nil),       // 16: pipectl.plugin.v1.Schema.NestedBlock
-	(*Schema_Action)(nil),            // 17: pipectl.plugin.v1.Schema.Action
-	nil,                              // 18: pipectl.plugin.v1.Schema.Block.AttributesEntry
-	nil,                              // 19: pipectl.plugin.v1.Schema.Block.BlocksEntry
-	nil,                              // 20: pipectl.plugin.v1.Schema.Action.OutputsEntry
-	(*GetSchema_Request)(nil),        // 21: pipectl.plugin.v1.GetSchema.Request
-	(*GetSchema_Response)(nil),       // 22: pipectl.plugin.v1.GetSchema.Response
-	nil,                              // 23: pipectl.plugin.v1.GetSchema.Response.ActionsEntry
-	(*ConfigurePlugin_Request)(nil),  // 24: pipectl.plugin.v1.ConfigurePlugin.Request
-	(*ConfigurePlugin_Response)(nil), // 25: pipectl.plugin.v1.ConfigurePlugin.Response
-	(*ValidateConfig_Request)(nil),   // 26: pipectl.plugin.v1.ValidateConfig.Request
-	(*ValidateConfig_Response)(nil),  // 27: pipectl.plugin.v1.ValidateConfig.Response
-	(*Plan_Request)(nil),             // 28: pipectl.plugin.v1.Plan.Request
-	(*Plan_Response)(nil),            // 29: pipectl.plugin.v1.Plan.Response
-	(*Apply_Request)(nil),            // 30: pipectl.plugin.v1.Apply.Request
-	(*Apply_Log)(nil),                // 31: pipectl.plugin.v1.Apply.Log
-	(*Apply_Progress)(nil),           // 32: pipectl.plugin.v1.Apply.Progress
-	(*Apply_Artifact)(nil),           // 33: pipectl.plugin.v1.Apply.Artifact
-	(*Apply_Result)(nil),             // 34: pipectl.plugin.v1.Apply.Result
-	(*Apply_Event)(nil),              // 35: pipectl.plugin.v1.Apply.Event
-	(*Stop_Request)(nil),             // 36: pipectl.plugin.v1.Stop.Request
-	(*Stop_Response)(nil),            // 37: pipectl.plugin.v1.Stop.Response
+	(*Cancel)(nil),                   // 13: pipectl.plugin.v1.Cancel
+	(*AttributePath_Step)(nil),       // 14: pipectl.plugin.v1.AttributePath.Step
+	(*Schema_Attribute)(nil),         // 15: pipectl.plugin.v1.Schema.Attribute
+	(*Schema_Block)(nil),             // 16: pipectl.plugin.v1.Schema.Block
+	(*Schema_NestedBlock)(nil),       // 17: pipectl.plugin.v1.Schema.NestedBlock
+	(*Schema_Action)(nil),            // 18: pipectl.plugin.v1.Schema.Action
+	nil,                              // 19: pipectl.plugin.v1.Schema.Block.AttributesEntry
+	nil,                              // 20: pipectl.plugin.v1.Schema.Block.BlocksEntry
+	nil,                              // 21: pipectl.plugin.v1.Schema.Action.OutputsEntry
+	(*GetSchema_Request)(nil),        // 22: pipectl.plugin.v1.GetSchema.Request
+	(*GetSchema_Response)(nil),       // 23: pipectl.plugin.v1.GetSchema.Response
+	nil,                              // 24: pipectl.plugin.v1.GetSchema.Response.ActionsEntry
+	(*ConfigurePlugin_Request)(nil),  // 25: pipectl.plugin.v1.ConfigurePlugin.Request
+	(*ConfigurePlugin_Response)(nil), // 26: pipectl.plugin.v1.ConfigurePlugin.Response
+	(*ValidateConfig_Request)(nil),   // 27: pipectl.plugin.v1.ValidateConfig.Request
+	(*ValidateConfig_Response)(nil),  // 28: pipectl.plugin.v1.ValidateConfig.Response
+	(*Plan_Request)(nil),             // 29: pipectl.plugin.v1.Plan.Request
+	(*Plan_Response)(nil),            // 30: pipectl.plugin.v1.Plan.Response
+	(*Apply_Request)(nil),            // 31: pipectl.plugin.v1.Apply.Request
+	(*Apply_Log)(nil),                // 32: pipectl.plugin.v1.Apply.Log
+	(*Apply_Progress)(nil),           // 33: pipectl.plugin.v1.Apply.Progress
+	(*Apply_Artifact)(nil),           // 34: pipectl.plugin.v1.Apply.Artifact
+	(*Apply_Result)(nil),             // 35: pipectl.plugin.v1.Apply.Result
+	(*Apply_Event)(nil),              // 36: pipectl.plugin.v1.Apply.Event
+	(*Stop_Request)(nil),             // 37: pipectl.plugin.v1.Stop.Request
+	(*Stop_Response)(nil),            // 38: pipectl.plugin.v1.Stop.Response
+	(*Cancel_Request)(nil),           // 39: pipectl.plugin.v1.Cancel.Request
+	(*Cancel_Response)(nil),          // 40: pipectl.plugin.v1.Cancel.Response
 }
 var file_plugin_proto_depIdxs = []int32{
 	4,  // 0: pipectl.plugin.v1.DynamicValue.sensitive_paths:type_name -> pipectl.plugin.v1.AttributePath
-	13, // 1: pipectl.plugin.v1.AttributePath.steps:type_name -> pipectl.plugin.v1.AttributePath.Step
+	14, // 1: pipectl.plugin.v1.AttributePath.steps:type_name -> pipectl.plugin.v1.AttributePath.Step
 	0,  // 2: pipectl.plugin.v1.Diagnostic.severity:type_name -> pipectl.plugin.v1.Diagnostic.Severity
 	4,  // 3: pipectl.plugin.v1.Diagnostic.attribute:type_name -> pipectl.plugin.v1.AttributePath
-	18, // 4: pipectl.plugin.v1.Schema.Block.attributes:type_name -> pipectl.plugin.v1.Schema.Block.AttributesEntry
-	19, // 5: pipectl.plugin.v1.Schema.Block.blocks:type_name -> pipectl.plugin.v1.Schema.Block.BlocksEntry
+	19, // 4: pipectl.plugin.v1.Schema.Block.attributes:type_name -> pipectl.plugin.v1.Schema.Block.AttributesEntry
+	20, // 5: pipectl.plugin.v1.Schema.Block.blocks:type_name -> pipectl.plugin.v1.Schema.Block.BlocksEntry
 	1,  // 6: pipectl.plugin.v1.Schema.NestedBlock.nesting:type_name -> pipectl.plugin.v1.Schema.NestedBlock.Nesting
-	15, // 7: pipectl.plugin.v1.Schema.NestedBlock.block:type_name -> pipectl.plugin.v1.Schema.Block
-	15, // 8: pipectl.plugin.v1.Schema.Action.block:type_name -> pipectl.plugin.v1.Schema.Block
-	20, // 9: pipectl.plugin.v1.Schema.Action.outputs:type_name -> pipectl.plugin.v1.Schema.Action.OutputsEntry
-	14, // 10: pipectl.plugin.v1.Schema.Block.AttributesEntry.value:type_name -> pipectl.plugin.v1.Schema.Attribute
-	16, // 11: pipectl.plugin.v1.Schema.Block.BlocksEntry.value:type_name -> pipectl.plugin.v1.Schema.NestedBlock
-	14, // 12: pipectl.plugin.v1.Schema.Action.OutputsEntry.value:type_name -> pipectl.plugin.v1.Schema.Attribute
-	23, // 13: pipectl.plugin.v1.GetSchema.Response.actions:type_name -> pipectl.plugin.v1.GetSchema.Response.ActionsEntry
-	15, // 14: pipectl.plugin.v1.GetSchema.Response.plugin_settings:type_name -> pipectl.plugin.v1.Schema.Block
-	17, // 15: pipectl.plugin.v1.GetSchema.Response.ActionsEntry.value:type_name -> pipectl.plugin.v1.Schema.Action
+	16, // 7: pipectl.plugin.v1.Schema.NestedBlock.block:type_name -> pipectl.plugin.v1.Schema.Block
+	16, // 8: pipectl.plugin.v1.Schema.Action.block:type_name -> pipectl.plugin.v1.Schema.Block
+	21, // 9: pipectl.plugin.v1.Schema.Action.outputs:type_name -> pipectl.plugin.v1.Schema.Action.OutputsEntry
+	15, // 10: pipectl.plugin.v1.Schema.Block.AttributesEntry.value:type_name -> pipectl.plugin.v1.Schema.Attribute
+	17, // 11: pipectl.plugin.v1.Schema.Block.BlocksEntry.value:type_name -> pipectl.plugin.v1.Schema.NestedBlock
+	15, // 12: pipectl.plugin.v1.Schema.Action.OutputsEntry.value:type_name -> pipectl.plugin.v1.Schema.Attribute
+	24, // 13: pipectl.plugin.v1.GetSchema.Response.actions:type_name -> pipectl.plugin.v1.GetSchema.Response.ActionsEntry
+	16, // 14: pipectl.plugin.v1.GetSchema.Response.plugin_settings:type_name -> pipectl.plugin.v1.Schema.Block
+	18, // 15: pipectl.plugin.v1.GetSchema.Response.ActionsEntry.value:type_name -> pipectl.plugin.v1.Schema.Action
 	3,  // 16: pipectl.plugin.v1.ConfigurePlugin.Request.config:type_name -> pipectl.plugin.v1.DynamicValue
 	5,  // 17: pipectl.plugin.v1.ConfigurePlugin.Response.diagnostics:type_name -> pipectl.plugin.v1.Diagnostic
 	3,  // 18: pipectl.plugin.v1.ValidateConfig.Request.config:type_name -> pipectl.plugin.v1.DynamicValue
@@ -2099,24 +2233,26 @@ var file_plugin_proto_depIdxs = []int32{
 	3,  // 24: pipectl.plugin.v1.Apply.Request.config:type_name -> pipectl.plugin.v1.DynamicValue
 	3,  // 25: pipectl.plugin.v1.Apply.Result.outputs:type_name -> pipectl.plugin.v1.DynamicValue
 	5,  // 26: pipectl.plugin.v1.Apply.Result.diagnostics:type_name -> pipectl.plugin.v1.Diagnostic
-	31, // 27: pipectl.plugin.v1.Apply.Event.log:type_name -> pipectl.plugin.v1.Apply.Log
-	32, // 28: pipectl.plugin.v1.Apply.Event.progress:type_name -> pipectl.plugin.v1.Apply.Progress
-	33, // 29: pipectl.plugin.v1.Apply.Event.artifact:type_name -> pipectl.plugin.v1.Apply.Artifact
-	34, // 30: pipectl.plugin.v1.Apply.Event.result:type_name -> pipectl.plugin.v1.Apply.Result
-	21, // 31: pipectl.plugin.v1.Plugin.GetSchema:input_type -> pipectl.plugin.v1.GetSchema.Request
-	24, // 32: pipectl.plugin.v1.Plugin.ConfigurePlugin:input_type -> pipectl.plugin.v1.ConfigurePlugin.Request
-	26, // 33: pipectl.plugin.v1.Plugin.ValidateConfig:input_type -> pipectl.plugin.v1.ValidateConfig.Request
-	28, // 34: pipectl.plugin.v1.Plugin.Plan:input_type -> pipectl.plugin.v1.Plan.Request
-	30, // 35: pipectl.plugin.v1.Plugin.Apply:input_type -> pipectl.plugin.v1.Apply.Request
-	36, // 36: pipectl.plugin.v1.Plugin.Stop:input_type -> pipectl.plugin.v1.Stop.Request
-	22, // 37: pipectl.plugin.v1.Plugin.GetSchema:output_type -> pipectl.plugin.v1.GetSchema.Response
-	25, // 38: pipectl.plugin.v1.Plugin.ConfigurePlugin:output_type -> pipectl.plugin.v1.ConfigurePlugin.Response
-	27, // 39: pipectl.plugin.v1.Plugin.ValidateConfig:output_type -> pipectl.plugin.v1.ValidateConfig.Response
-	29, // 40: pipectl.plugin.v1.Plugin.Plan:output_type -> pipectl.plugin.v1.Plan.Response
-	35, // 41: pipectl.plugin.v1.Plugin.Apply:output_type -> pipectl.plugin.v1.Apply.Event
-	37, // 42: pipectl.plugin.v1.Plugin.Stop:output_type -> pipectl.plugin.v1.Stop.Response
-	37, // [37:43] is the sub-list for method output_type
-	31, // [31:37] is the sub-list for method input_type
+	32, // 27: pipectl.plugin.v1.Apply.Event.log:type_name -> pipectl.plugin.v1.Apply.Log
+	33, // 28: pipectl.plugin.v1.Apply.Event.progress:type_name -> pipectl.plugin.v1.Apply.Progress
+	34, // 29: pipectl.plugin.v1.Apply.Event.artifact:type_name -> pipectl.plugin.v1.Apply.Artifact
+	35, // 30: pipectl.plugin.v1.Apply.Event.result:type_name -> pipectl.plugin.v1.Apply.Result
+	22, // 31: pipectl.plugin.v1.Plugin.GetSchema:input_type -> pipectl.plugin.v1.GetSchema.Request
+	25, // 32: pipectl.plugin.v1.Plugin.ConfigurePlugin:input_type -> pipectl.plugin.v1.ConfigurePlugin.Request
+	27, // 33: pipectl.plugin.v1.Plugin.ValidateConfig:input_type -> pipectl.plugin.v1.ValidateConfig.Request
+	29, // 34: pipectl.plugin.v1.Plugin.Plan:input_type -> pipectl.plugin.v1.Plan.Request
+	31, // 35: pipectl.plugin.v1.Plugin.Apply:input_type -> pipectl.plugin.v1.Apply.Request
+	37, // 36: pipectl.plugin.v1.Plugin.Stop:input_type -> pipectl.plugin.v1.Stop.Request
+	39, // 37: pipectl.plugin.v1.Plugin.Cancel:input_type -> pipectl.plugin.v1.Cancel.Request
+	23, // 38: pipectl.plugin.v1.Plugin.GetSchema:output_type -> pipectl.plugin.v1.GetSchema.Response
+	26, // 39: pipectl.plugin.v1.Plugin.ConfigurePlugin:output_type -> pipectl.plugin.v1.ConfigurePlugin.Response
+	28, // 40: pipectl.plugin.v1.Plugin.ValidateConfig:output_type -> pipectl.plugin.v1.ValidateConfig.Response
+	30, // 41: pipectl.plugin.v1.Plugin.Plan:output_type -> pipectl.plugin.v1.Plan.Response
+	36, // 42: pipectl.plugin.v1.Plugin.Apply:output_type -> pipectl.plugin.v1.Apply.Event
+	38, // 43: pipectl.plugin.v1.Plugin.Stop:output_type -> pipectl.plugin.v1.Stop.Response
+	40, // 44: pipectl.plugin.v1.Plugin.Cancel:output_type -> pipectl.plugin.v1.Cancel.Response
+	38, // [38:45] is the sub-list for method output_type
+	31, // [31:38] is the sub-list for method input_type
 	31, // [31:31] is the sub-list for extension type_name
 	31, // [31:31] is the sub-list for extension extendee
 	0,  // [0:31] is the sub-list for field type_name
@@ -2127,12 +2263,12 @@ func file_plugin_proto_init() {
 	if File_plugin_proto != nil {
 		return
 	}
-	file_plugin_proto_msgTypes[10].OneofWrappers = []any{
+	file_plugin_proto_msgTypes[11].OneofWrappers = []any{
 		(*AttributePath_Step_AttributeName)(nil),
 		(*AttributePath_Step_ElementKeyString)(nil),
 		(*AttributePath_Step_ElementKeyInt)(nil),
 	}
-	file_plugin_proto_msgTypes[32].OneofWrappers = []any{
+	file_plugin_proto_msgTypes[33].OneofWrappers = []any{
 		(*Apply_Event_Log)(nil),
 		(*Apply_Event_Progress)(nil),
 		(*Apply_Event_Artifact)(nil),
@@ -2144,7 +2280,7 @@ func file_plugin_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_plugin_proto_rawDesc), len(file_plugin_proto_rawDesc)),
 			NumEnums:      3,
-			NumMessages:   35,
+			NumMessages:   38,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -35,6 +35,7 @@ const (
 	Plugin_Plan_FullMethodName            = "/pipectl.plugin.v1.Plugin/Plan"
 	Plugin_Apply_FullMethodName           = "/pipectl.plugin.v1.Plugin/Apply"
 	Plugin_Stop_FullMethodName            = "/pipectl.plugin.v1.Plugin/Stop"
+	Plugin_Cancel_FullMethodName          = "/pipectl.plugin.v1.Plugin/Cancel"
 )
 
 // PluginClient is the client API for Plugin service.
@@ -56,6 +57,11 @@ type PluginClient interface {
 	Apply(ctx context.Context, in *Apply_Request, opts ...grpc.CallOption) (grpc.ServerStreamingClient[Apply_Event], error)
 	// Cancel every Plan and Apply in progress (the host is shutting down).
 	Stop(ctx context.Context, in *Stop_Request, opts ...grpc.CallOption) (*Stop_Response, error)
+	// Cancel one Apply, named by its call_id, and let its stream end with
+	// the Result once the action has cleaned up (its processes are gone).
+	// Cancelling the Apply call itself also cancels it, but then the host
+	// cannot wait for the clean-up. Unknown ids are ignored.
+	Cancel(ctx context.Context, in *Cancel_Request, opts ...grpc.CallOption) (*Cancel_Response, error)
 }
 
 type pluginClient struct {
@@ -135,6 +141,16 @@ func (c *pluginClient) Stop(ctx context.Context, in *Stop_Request, opts ...grpc.
 	return out, nil
 }
 
+func (c *pluginClient) Cancel(ctx context.Context, in *Cancel_Request, opts ...grpc.CallOption) (*Cancel_Response, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Cancel_Response)
+	err := c.cc.Invoke(ctx, Plugin_Cancel_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // PluginServer is the server API for Plugin service.
 // All implementations must embed UnimplementedPluginServer
 // for forward compatibility.
@@ -154,6 +170,11 @@ type PluginServer interface {
 	Apply(*Apply_Request, grpc.ServerStreamingServer[Apply_Event]) error
 	// Cancel every Plan and Apply in progress (the host is shutting down).
 	Stop(context.Context, *Stop_Request) (*Stop_Response, error)
+	// Cancel one Apply, named by its call_id, and let its stream end with
+	// the Result once the action has cleaned up (its processes are gone).
+	// Cancelling the Apply call itself also cancels it, but then the host
+	// cannot wait for the clean-up. Unknown ids are ignored.
+	Cancel(context.Context, *Cancel_Request) (*Cancel_Response, error)
 	mustEmbedUnimplementedPluginServer()
 }
 
@@ -181,6 +202,9 @@ func (UnimplementedPluginServer) Apply(*Apply_Request, grpc.ServerStreamingServe
 }
 func (UnimplementedPluginServer) Stop(context.Context, *Stop_Request) (*Stop_Response, error) {
 	return nil, status.Error(codes.Unimplemented, "method Stop not implemented")
+}
+func (UnimplementedPluginServer) Cancel(context.Context, *Cancel_Request) (*Cancel_Response, error) {
+	return nil, status.Error(codes.Unimplemented, "method Cancel not implemented")
 }
 func (UnimplementedPluginServer) mustEmbedUnimplementedPluginServer() {}
 func (UnimplementedPluginServer) testEmbeddedByValue()                {}
@@ -304,6 +328,24 @@ func _Plugin_Stop_Handler(srv interface{}, ctx context.Context, dec func(interfa
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Plugin_Cancel_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(Cancel_Request)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(PluginServer).Cancel(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Plugin_Cancel_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(PluginServer).Cancel(ctx, req.(*Cancel_Request))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // Plugin_ServiceDesc is the grpc.ServiceDesc for Plugin service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -330,6 +372,10 @@ var Plugin_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "Stop",
 			Handler:    _Plugin_Stop_Handler,
+		},
+		{
+			MethodName: "Cancel",
+			Handler:    _Plugin_Cancel_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{
