@@ -308,6 +308,11 @@ func (s *server) Apply(req *pb.Apply_Request, stream pb.Plugin_ApplyServer) erro
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	defer s.track(req.CallId, cancel)()
+	if req.DeadlineUnixNano > 0 { // the step's timeout, as the action's deadline
+		var stop context.CancelFunc
+		ctx, stop = context.WithDeadline(ctx, time.Unix(0, req.DeadlineUnixNano))
+		defer stop()
+	}
 	act, sch, cfg, diags, err := s.prepare(ctx, req.Action, req.Config)
 	if err != nil {
 		return err

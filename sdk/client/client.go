@@ -326,8 +326,10 @@ type Artifact struct {
 }
 
 // Apply runs the action, calling onEvent (which may be nil) for every event
-// in order, from the calling goroutine. Cancelling ctx cancels the action in
-// the plugin; a plugin that dies makes Apply return an error at once.
+// in order, from the calling goroutine. Cancelling ctx (or its deadline)
+// cancels the action in the plugin and waits up to CancelGrace for it to
+// clean up: a failed result then comes with an error wrapping ctx.Err(). A
+// plugin that dies makes Apply return an error at once.
 func (p *Plugin) Apply(ctx context.Context, req ApplyRequest, onEvent func(Event)) (*ApplyResult, error) {
 	dv, err := wire.EncodeValue(req.Config)
 	if err != nil {
@@ -342,7 +344,11 @@ func (p *Plugin) Apply(ctx context.Context, req ApplyRequest, onEvent func(Event
 	streamCtx, cut := context.WithCancel(context.WithoutCancel(ctx))
 	defer cut() // ends the stream if we stop reading early
 	callID := strconv.FormatInt(p.calls.Add(1), 10)
-	stream, err := p.rpc.Apply(streamCtx, &pb.Apply_Request{Action: req.Action, StepId: req.StepID, Config: dv, CallId: callID})
+	call := &pb.Apply_Request{Action: req.Action, StepId: req.StepID, Config: dv, CallId: callID}
+	if deadline, ok := ctx.Deadline(); ok {
+		call.DeadlineUnixNano = deadline.UnixNano()
+	}
+	stream, err := p.rpc.Apply(streamCtx, call)
 	if err != nil {
 		return nil, p.callErr("Apply", err)
 	}
@@ -356,7 +362,12 @@ func (p *Plugin) Apply(ctx context.Context, req ApplyRequest, onEvent func(Event
 			return nil, p.callErr("Apply", err)
 		}
 		if r, ok := msg.Event.(*pb.Apply_Event_Result); ok {
-			return p.applyResult(r.Result)
+			res, err := p.applyResult(r.Result)
+			if err == nil && ctx.Err() != nil && res.Diagnostics.HasErrors() {
+				// Cleaned up after a cancel or timeout: the result, and why.
+				err = fmt.Errorf("plugin %s: Apply of %s: %w", p.name, req.Action, ctx.Err())
+			}
+			return res, err
 		}
 		if ev, ok := decodeEvent(msg); ok && onEvent != nil {
 			onEvent(ev)

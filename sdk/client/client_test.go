@@ -273,8 +273,8 @@ func TestCancelledApplyReturnsAndPluginStaysUsable(t *testing.T) {
 	results, errs := applyUntilWaiting(t, ctx, p)
 	cancel()
 	res, err := <-results, <-errs
-	if err != nil || !res.Diagnostics.HasErrors() || res.Diagnostics[0].Summary != "Cancelled" {
-		t.Fatalf("want the action's own cancellation result, got %v, %v", res, err)
+	if !errors.Is(err, context.Canceled) || res == nil || !res.Diagnostics.HasErrors() || res.Diagnostics[0].Summary != "Cancelled" {
+		t.Fatalf("want context.Canceled with the action's own result, got %v, %v", res, err)
 	}
 	res, err = p.Apply(t.Context(), ApplyRequest{Action: "echo", Config: obj(map[string]cty.Value{"message": cty.StringVal("again")})}, nil)
 	if err != nil || res.Diagnostics.HasErrors() {

@@ -1452,13 +1452,17 @@ func (x *Plan_Response) GetKind() Plan_Response_Kind {
 }
 
 type Apply_Request struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Action        string                 `protobuf:"bytes,1,opt,name=action,proto3" json:"action,omitempty"`
-	StepId        string                 `protobuf:"bytes,2,opt,name=step_id,json=stepId,proto3" json:"step_id,omitempty"`
-	Config        *DynamicValue          `protobuf:"bytes,3,opt,name=config,proto3" json:"config,omitempty"`               // wholly known
-	CallId        string                 `protobuf:"bytes,4,opt,name=call_id,json=callId,proto3" json:"call_id,omitempty"` // unique per call, for Cancel; may be empty
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	Action string                 `protobuf:"bytes,1,opt,name=action,proto3" json:"action,omitempty"`
+	StepId string                 `protobuf:"bytes,2,opt,name=step_id,json=stepId,proto3" json:"step_id,omitempty"`
+	Config *DynamicValue          `protobuf:"bytes,3,opt,name=config,proto3" json:"config,omitempty"`               // wholly known
+	CallId string                 `protobuf:"bytes,4,opt,name=call_id,json=callId,proto3" json:"call_id,omitempty"` // unique per call, for Cancel; may be empty
+	// The step's deadline (Unix nanoseconds; 0: none). The call itself has
+	// no gRPC deadline, so that a timed-out action can still send its
+	// result after cleaning up: the plugin applies this one to the action.
+	DeadlineUnixNano int64 `protobuf:"varint,5,opt,name=deadline_unix_nano,json=deadlineUnixNano,proto3" json:"deadline_unix_nano,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
 }
 
 func (x *Apply_Request) Reset() {
@@ -1517,6 +1521,13 @@ func (x *Apply_Request) GetCallId() string {
 		return x.CallId
 	}
 	return ""
+}
+
+func (x *Apply_Request) GetDeadlineUnixNano() int64 {
+	if x != nil {
+		return x.DeadlineUnixNano
+	}
+	return 0
 }
 
 type Apply_Log struct {
@@ -2103,13 +2114,14 @@ const file_plugin_proto_rawDesc = "" +
 	"\tNO_CHANGE\x10\x01\x12\n" +
 	"\n" +
 	"\x06CHANGE\x10\x02\x12\a\n" +
-	"\x03RUN\x10\x03\"\xe7\x05\n" +
-	"\x05Apply\x1a\x8c\x01\n" +
+	"\x03RUN\x10\x03\"\x95\x06\n" +
+	"\x05Apply\x1a\xba\x01\n" +
 	"\aRequest\x12\x16\n" +
 	"\x06action\x18\x01 \x01(\tR\x06action\x12\x17\n" +
 	"\astep_id\x18\x02 \x01(\tR\x06stepId\x127\n" +
 	"\x06config\x18\x03 \x01(\v2\x1f.pipectl.plugin.v1.DynamicValueR\x06config\x12\x17\n" +
-	"\acall_id\x18\x04 \x01(\tR\x06callId\x1a1\n" +
+	"\acall_id\x18\x04 \x01(\tR\x06callId\x12,\n" +
+	"\x12deadline_unix_nano\x18\x05 \x01(\x03R\x10deadlineUnixNano\x1a1\n" +
 	"\x03Log\x12\x16\n" +
 	"\x06stream\x18\x01 \x01(\tR\x06stream\x12\x12\n" +
 	"\x04line\x18\x02 \x01(\tR\x04line\x1a@\n" +
