@@ -111,9 +111,8 @@ func (c *configConfig) describe() string {
 
 func (a *configScan) Plan(ctx context.Context, req sdk.PlanRequest, resp *sdk.PlanResponse) {
 	resp.Kind = sdk.PlanRun
-	trivy, err := a.p.trivy.get(ctx, a.p.current().TrivyPath)
-	if err != nil {
-		resp.Diagnostics.AddError("trivy is not available", err.Error())
+	trivy := a.p.trivyFor(ctx, &resp.Diagnostics)
+	if trivy == nil {
 		return
 	}
 	if !req.Config.IsWhollyKnown() {
@@ -188,14 +187,12 @@ func (a *configScan) Apply(ctx context.Context, req sdk.ApplyRequest, resp *sdk.
 		resp.Diagnostics.AddError("Invalid config", err.Error())
 		return
 	}
-	trivy, err := a.p.trivy.get(ctx, a.p.current().TrivyPath)
-	if err != nil {
-		resp.Diagnostics.AddError("trivy is not available", err.Error())
+	trivy := a.p.trivyFor(ctx, &resp.Diagnostics)
+	if trivy == nil {
 		return
 	}
-	work, err := os.MkdirTemp("", "pipectl-trivy-config-")
-	if err != nil {
-		resp.Diagnostics.AddError("Cannot create a work directory", err.Error())
+	work := workDir("config", &resp.Diagnostics)
+	if work == "" {
 		return
 	}
 	defer os.RemoveAll(work)

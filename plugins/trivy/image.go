@@ -114,9 +114,8 @@ func (c *imageConfig) gate() []string {
 
 func (a *imageScan) Plan(ctx context.Context, req sdk.PlanRequest, resp *sdk.PlanResponse) {
 	resp.Kind = sdk.PlanRun
-	trivy, err := a.p.trivy.get(ctx, a.p.current().TrivyPath)
-	if err != nil {
-		resp.Diagnostics.AddError("trivy is not available", err.Error())
+	trivy := a.p.trivyFor(ctx, &resp.Diagnostics)
+	if trivy == nil {
 		return
 	}
 	src, ok := planDBSource(a.p, req.Config, &resp.Diagnostics)
@@ -234,9 +233,8 @@ func (a *imageScan) Apply(ctx context.Context, req sdk.ApplyRequest, resp *sdk.A
 		resp.Diagnostics.AddError("Invalid config", err.Error())
 		return
 	}
-	trivy, err := a.p.trivy.get(ctx, a.p.current().TrivyPath)
-	if err != nil {
-		resp.Diagnostics.AddError("trivy is not available", err.Error())
+	trivy := a.p.trivyFor(ctx, &resp.Diagnostics)
+	if trivy == nil {
 		return
 	}
 	src, err := a.p.dbSource(cfg.DBRepository, cfg.CacheDir, cfg.MaxDBAge)

@@ -103,9 +103,8 @@ func (c *secretConfig) gate() []string {
 
 func (a *secretScan) Plan(ctx context.Context, req sdk.PlanRequest, resp *sdk.PlanResponse) {
 	resp.Kind = sdk.PlanRun
-	trivy, err := a.p.trivy.get(ctx, a.p.current().TrivyPath)
-	if err != nil {
-		resp.Diagnostics.AddError("trivy is not available", err.Error())
+	trivy := a.p.trivyFor(ctx, &resp.Diagnostics)
+	if trivy == nil {
 		return
 	}
 	if !req.Config.IsWhollyKnown() {
@@ -144,14 +143,12 @@ func (a *secretScan) Apply(ctx context.Context, req sdk.ApplyRequest, resp *sdk.
 		resp.Diagnostics.AddAttributeError(cty.GetAttrPath("target"), "Cannot read the target", err.Error())
 		return
 	}
-	trivy, err := a.p.trivy.get(ctx, a.p.current().TrivyPath)
-	if err != nil {
-		resp.Diagnostics.AddError("trivy is not available", err.Error())
+	trivy := a.p.trivyFor(ctx, &resp.Diagnostics)
+	if trivy == nil {
 		return
 	}
-	work, err := os.MkdirTemp("", "pipectl-trivy-secret-")
-	if err != nil {
-		resp.Diagnostics.AddError("Cannot create a work directory", err.Error())
+	work := workDir("secret", &resp.Diagnostics)
+	if work == "" {
 		return
 	}
 	defer os.RemoveAll(work)

@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"golang.org/x/mod/semver"
+
+	"github.com/pipectl/pipectl/sdk"
 )
 
 // PinnedTrivyVersion is the trivy the project builds (mk/trivy.mk,
@@ -181,3 +183,25 @@ func firstLines(s string, n int) string {
 // telemetry) and ask for JSON. image and fs also take --no-progress
 // (config has no progress bar, and no such flag).
 var commonFlags = []string{"--skip-version-check", "--disable-telemetry", "--format", "json"}
+
+// trivyFor finds the trivy the plugin's settings name; when there is none,
+// it says so in diags and returns nil.
+func (p *plugin) trivyFor(ctx context.Context, diags *sdk.Diagnostics) *trivyBinary {
+	trivy, err := p.trivy.get(ctx, p.current().TrivyPath)
+	if err != nil {
+		diags.AddError("trivy is not available", err.Error())
+		return nil
+	}
+	return trivy
+}
+
+// workDir makes a scan's scratch directory; remove it when done. On
+// failure it says so in diags and returns "".
+func workDir(kind string, diags *sdk.Diagnostics) string {
+	work, err := os.MkdirTemp("", "pipectl-trivy-"+kind+"-")
+	if err != nil {
+		diags.AddError("Cannot create a work directory", err.Error())
+		return ""
+	}
+	return work
+}
