@@ -41,6 +41,8 @@ type Runner struct {
 	// OnStepValue, when set, receives every main step that succeeded with
 	// its value, so that a later run can resume after it.
 	OnStepValue func(step string, value cty.Value)
+	// Gates says how approvals are answered and windows overridden (gate.go).
+	Gates GateOptions
 }
 
 // Result is the outcome of a run.
@@ -54,6 +56,12 @@ type Result struct {
 	// OutputDiagnostics: the steps succeeded but the outputs could not be
 	// evaluated. It does not change Status: what ran, ran.
 	OutputDiagnostics hcl.Diagnostics
+	// GateFailure: a gate stopped the run (rejected, timed out, outside
+	// its window); nil otherwise.
+	GateFailure *GateFailure
+	// HandlersRan: the run failed and failure handlers (on_failure) ran;
+	// HandlersFailed: one of them failed too.
+	HandlersRan, HandlersFailed bool
 }
 
 // run is the mutable state of one Apply.
@@ -66,6 +74,10 @@ type run struct {
 	status    map[string]Status    // step name → outcome
 	instances map[string]Status    // instance id → outcome, from step_finished events
 	events    sync.Mutex           // serializes Events
+
+	gates       map[string]*gateState // by address, once reached
+	gateFailure *GateFailure          // the first gate that stopped the run
+	handlersRan bool                  // an on_failure step ran
 }
 
 // Apply runs the pipeline. Cancelling ctx (a first Ctrl-C) stops the main
@@ -77,7 +89,8 @@ func (r *Runner) Apply(ctx, kill context.Context) *Result {
 	if n < 1 {
 		n = 10
 	}
-	rn := &run{Runner: r, sem: make(chan struct{}, n), values: map[string]cty.Value{}, status: map[string]Status{}, instances: map[string]Status{}}
+	rn := &run{Runner: r, sem: make(chan struct{}, n), values: map[string]cty.Value{}, status: map[string]Status{}, instances: map[string]Status{},
+		gates: map[string]*gateState{}}
 	r.Pipeline.LearnSecrets(r.Redactor)
 	rn.emit(Event{Type: RunStarted, Message: r.Pipeline.Config.Pipeline.Name, Environment: r.Pipeline.Scope.Environment})
 	phases := r.Pipeline.Graph.Phases()
@@ -94,11 +107,13 @@ func (r *Runner) Apply(ctx, kill context.Context) *Result {
 				continue
 			}
 			handlersFailed = rn.runPhase(kill, ph, false) || handlersFailed
+			rn.handlersRan = rn.handlersRan || rn.ranAny(ph)
 		}
 	}
 	handlersFailed = rn.runPhase(kill, phases[len(phases)-1], false) || handlersFailed
 
-	res := &Result{Status: StatusSucceeded, Steps: rn.status, Instances: rn.instances}
+	res := &Result{Status: StatusSucceeded, Steps: rn.status, Instances: rn.instances,
+		GateFailure: rn.gateFailure, HandlersRan: rn.handlersRan, HandlersFailed: handlersFailed}
 	switch {
 	case cancelled:
 		res.Status = StatusCancelled
@@ -213,7 +228,7 @@ func (rn *run) runPhase(ctx context.Context, ph PhaseGraph, failFast bool) (fail
 		res := <-p.results
 		p.inFlight--
 		p.state[res.addr] = res.status
-		if res.status == StatusFailed || res.status == StatusCancelled {
+		if res.status == StatusFailed || res.status == StatusCancelled || res.status == statusGateBlocked {
 			failed = true
 			stopping = stopping || failFast
 		}
@@ -338,6 +353,11 @@ func (rn *run) runStep(ctx context.Context, s *dsl.Step, ph PhaseGraph) Status {
 			return rn.skip(s, base, "stage condition is false")
 		}
 	}
+	if s.Kind == dsl.Main {
+		if f, cancelled := rn.awaitGate(ctx, stageAddr(s.Stage)); f != nil || cancelled {
+			return rn.gateBlocked(s, base, f, cancelled)
+		}
+	}
 	meta, d := s.EvalMeta(scope.StepEvalContext(s, values, nil))
 	if d.HasErrors() {
 		return fail(d)
@@ -345,6 +365,9 @@ func (rn *run) runStep(ctx context.Context, s *dsl.Step, ph PhaseGraph) Status {
 	if run, known := meta.Runs(); !run && (known || s.ForEach == nil) {
 		return rn.skip(s, base, "when condition is false")
 	} // unknown with for_each: it reads each.*, decided per instance
+	if f, cancelled := rn.awaitGate(ctx, stepAddr(s.Name)); f != nil || cancelled {
+		return rn.gateBlocked(s, base, f, cancelled)
+	}
 	keys, eachOf := instanceKeys(meta)
 	planned := rn.Plan.plannedStep(s.Name)
 	statuses := make([]Status, len(keys))
