@@ -33,8 +33,18 @@ Steps start as soon as everything they depend on has succeeded, up to
 -parallelism at once. When a step fails nothing new starts; the failed stages'
 on_failure steps run, then the pipeline's on_failure, then finally. Ctrl-C
 cancels the running steps and runs the failure handlers; a second Ctrl-C stops
-at once. Exit status: 0 succeeded, 1 failed, 3 every step succeeded but the
-pipeline's outputs could not be evaluated, 130 cancelled.`,
+at once.
+
+A stage with an approval gate waits before its first step: on a terminal apply
+asks; anyone may answer with pipectl approve or reject RUN; -approve STAGE
+approves ahead, for automation. A stage with deploy windows waits for the next
+one (or fails); -override-window "reason" lets it through, recorded.
+
+Exit status: 0 succeeded; 1 an error before anything ran; 3 every step
+succeeded but the pipeline's outputs could not be evaluated; 4 the run failed;
+5 the run failed and its failure handlers ran and succeeded (rolled back);
+6 a gate stopped the run (approval rejected or timed out, outside the deploy
+window); 130 cancelled.`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runApply(cmd, &f, pathArg(args), o)
@@ -45,6 +55,7 @@ pipeline's outputs could not be evaluated, 130 cancelled.`,
 	cmd.Flags().IntVar(&o.parallelism, "parallelism", 10, "how many steps may run at once")
 	cmd.Flags().StringVar(&o.resume, "resume", "", "resume a failed, cancelled or interrupted run (its id, from pipectl runs)")
 	cmd.Flags().BoolVar(&o.reapply, "allow-reapply", false, "apply a saved plan that was applied before")
+	o.gates.register(cmd)
 	return cmd
 }
 
@@ -54,6 +65,7 @@ type applyOptions struct {
 	parallelism int
 	resume      string // a run id
 	reapply     bool   // a saved plan a second time
+	gates       gateFlags
 }
 
 func runApply(cmd *cobra.Command, f *pipelineFlags, path string, o applyOptions) error {
@@ -93,11 +105,25 @@ func runApply(cmd *cobra.Command, f *pipelineFlags, path string, o applyOptions)
 		return err
 	}
 	defer s.close()
+	who, err := currentUser()
+	if err != nil {
+		return err
+	}
+	approvals, err := o.gates.preApprovals(plan, who)
+	if err != nil {
+		return err
+	}
 	recorder, err := store.Start(plan, s.redactor)
 	if err != nil {
 		return fmt.Errorf("cannot record the run in %s, so it does not start: %w", store.Path(), err)
 	}
 	_ = lock.SetRun(recorder.ID())
+	recorder.SetStartedBy(who)
+	for _, a := range approvals {
+		if err := recorder.PreApprove(a); err != nil {
+			return fmt.Errorf("cannot record -approve %s: %w", a.Gate, err)
+		}
+	}
 	if target.saved != nil {
 		recorder.FromSavedPlan(target.saved.ContentHash)
 	}
@@ -112,9 +138,20 @@ func runApply(cmd *cobra.Command, f *pipelineFlags, path string, o applyOptions)
 		v.Event(engine.Event{Type: engine.RunCancelling, Message: "Interrupt received: cancelling the running steps…"})
 	})
 	defer stop()
+	var prompter *gatePrompter
+	if stdinTerminal(cmd) && !f.json {
+		prompter = newGatePrompter(cmd.InOrStdin(), cmd.OutOrStdout(), store, recorder.ID(), who, plan)
+	}
 	runner := &engine.Runner{Pipeline: s.pipeline, Host: s.host, Redactor: s.redactor, Parallelism: o.parallelism, Plan: plan,
-		Events:      engine.EventFunc(func(e engine.Event) { v.Event(e); recorder.Event(e) }),
-		OnStepValue: recorder.StepValue}
+		Events: engine.EventFunc(func(e engine.Event) {
+			v.Event(e)
+			recorder.Event(e)
+			if prompter != nil {
+				prompter.Event(e)
+			}
+		}),
+		OnStepValue: recorder.StepValue,
+		Gates:       engine.GateOptions{Answers: recorder, StartedBy: who, OverrideWindow: o.gates.overrideWindow}}
 	if res := target.resume; res != nil {
 		runner.Done, runner.Resumed = res.done(s.pipeline), res.id
 		recorder.ResumeOf(res.id)
@@ -125,22 +162,16 @@ func runApply(cmd *cobra.Command, f *pipelineFlags, path string, o applyOptions)
 		v.Result(result, "")
 		fmt.Fprintf(cmd.ErrOrStderr(), "Error: the record of run %s is incomplete: %v\n"+
 			"It is marked so: it cannot be resumed. Check what the run did before applying again.\n", runID, err)
-		return exitError(1)
+		return exitError(exitRunFailed)
 	}
 	v.Result(result, runID)
-	switch result.Status {
-	case engine.StatusSucceeded:
-		if result.OutputDiagnostics.HasErrors() {
-			return exitError(exitOutputsFailed)
-		}
-		return nil
-	case engine.StatusCancelled:
-		if isClosed(recordFailed) {
-			return exitError(1)
-		}
-		return exitError(130)
+	if result.Status == engine.StatusCancelled && isClosed(recordFailed) {
+		return exitError(exitRunFailed) // stopped because the record failed, not by a person
 	}
-	return exitError(1)
+	if code := runExitCode(result); code != 0 {
+		return exitError(code)
+	}
+	return nil
 }
 
 func isClosed(ch chan struct{}) bool {

@@ -29,6 +29,8 @@ func newRootCommand() *cobra.Command {
 		newApplyCommand(),
 		newPluginsCommand(),
 		newRunsCommand(),
+		newApproveCommand(),
+		newRejectCommand(),
 	)
 	return root
 }
