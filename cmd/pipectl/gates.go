@@ -13,6 +13,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/pipectl/pipectl/engine"
+	"github.com/pipectl/pipectl/engine/operation"
 	"github.com/pipectl/pipectl/engine/runs"
 )
 
@@ -134,51 +135,20 @@ func (g *gateFlags) register(cmd *cobra.Command) {
 		"start gated stages outside their deploy windows and freezes; the reason is recorded (emergency fixes)")
 }
 
-// preApprovals checks -approve against the plan's gates before anything
-// runs: an unknown gate, or one that would refuse the approval of the user
-// who starts the run, is an error.
-func (g *gateFlags) preApprovals(plan *engine.Plan, who string) ([]engine.GateAnswer, error) {
-	var out []engine.GateAnswer
-	for _, name := range g.approve {
-		addr := name
-		if !strings.Contains(addr, ".") {
-			addr = "stage." + addr
+// options are the operation's gate options: who applies, -approve,
+// -override-window, and the terminal's questions when someone is there.
+func (g *gateFlags) options(cmd *cobra.Command, asJSON bool) (operation.Gates, error) {
+	who, err := currentUser()
+	if err != nil {
+		return operation.Gates{}, err
+	}
+	out := operation.Gates{User: who, PreApprove: g.approve, OverrideWindow: g.overrideWindow}
+	if stdinTerminal(cmd) && !asJSON {
+		out.Prompt = func(plan *engine.Plan, runID string, answer func(engine.GateAnswer) (string, error)) engine.EventSink {
+			return &gatePrompter{in: cmd.InOrStdin(), out: cmd.OutOrStdout(), answer: answer, runID: runID, who: who, plan: plan}
 		}
-		pg := plan.Gate(addr)
-		switch {
-		case pg == nil || (pg.Approval == nil && !pg.ApprovalUnknown):
-			return nil, fmt.Errorf("-approve %s: %s has no approval gate in this plan (%s)", name, addr, gateList(plan))
-		case pg.Approval != nil && !pg.Approval.AllowSelfApproval:
-			return nil, fmt.Errorf("-approve %s: %s needs the approval of someone other than who starts the run (allow_self_approval = false); "+
-				"-approve is yours. Have an approver run `pipectl approve` while the run waits", name, addr)
-		case pg.Approval != nil && len(pg.Approval.Approvers) > 0 && !contains(pg.Approval.Approvers, who):
-			return nil, fmt.Errorf("-approve %s: %s is not one of the approvers of %s (%s)", name, who, addr, strings.Join(pg.Approval.Approvers, ", "))
-		}
-		out = append(out, engine.GateAnswer{Gate: addr, Approve: true, User: who, Reason: "approved ahead with apply -approve"})
 	}
 	return out, nil
-}
-
-func gateList(plan *engine.Plan) string {
-	var names []string
-	for _, g := range plan.Gates {
-		if g.Approval != nil || g.ApprovalUnknown {
-			names = append(names, g.Gate)
-		}
-	}
-	if len(names) == 0 {
-		return "it has none"
-	}
-	return "its approval gates: " + strings.Join(names, ", ")
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // gatePrompter asks at the terminal when the run waits for approval: the
@@ -187,16 +157,12 @@ func contains(list []string, s string) bool {
 type gatePrompter struct {
 	in      io.Reader
 	out     io.Writer
-	store   *runs.Store
+	answer  func(engine.GateAnswer) (string, error)
 	runID   string
 	who     string
 	plan    *engine.Plan
 	once    sync.Once
 	answers chan string // lines read from in, by one reader for the whole run
-}
-
-func newGatePrompter(in io.Reader, out io.Writer, store *runs.Store, runID, who string, plan *engine.Plan) *gatePrompter {
-	return &gatePrompter{in: in, out: out, store: store, runID: runID, who: who, plan: plan}
 }
 
 // Event reacts to a gate waiting for approval.
@@ -236,7 +202,7 @@ func (p *gatePrompter) ask(e engine.Event, hint string) {
 	if !ans.Approve {
 		ans.Reason = "rejected at the terminal: " + line
 	}
-	if _, err := p.store.Answer(p.runID, ans); err != nil {
+	if _, err := p.answer(ans); err != nil {
 		fmt.Fprintf(p.out, "Your answer was not taken: %v\n", err)
 	}
 }
