@@ -83,7 +83,12 @@ func runApply(cmd *cobra.Command, f *pipelineFlags, path string, o applyOptions)
 	var v view.ApplyView
 	a := operation.NewApply(cfg)
 	a.Inputs, a.Parallelism, a.AutoApprove, a.Resume, a.AllowReapply = in, o.parallelism, o.autoApprove, o.resume, o.reapply
-	if a.Gates, err = o.gates.options(cmd, f.json); err != nil {
+	notice := func(text string) {
+		if n, ok := v.(interface{ Notice(string) }); ok {
+			n.Notice(text)
+		}
+	}
+	if a.Gates, err = o.gates.options(cmd, f.json, notice); err != nil {
 		return err
 	}
 	a.Diagnostics = func(loaded *engine.Pipeline, diags hcl.Diagnostics) { p = loaded; base.Diagnostics(diags) }
