@@ -7,6 +7,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/spf13/cobra"
@@ -45,6 +46,7 @@ pipeline's outputs could not be evaluated, 130 cancelled.`,
 	cmd.Flags().IntVar(&o.parallelism, "parallelism", 10, "how many steps may run at once")
 	cmd.Flags().StringVar(&o.resume, "resume", "", "resume a failed, cancelled or interrupted run (its id, from pipectl runs)")
 	cmd.Flags().BoolVar(&o.reapply, "allow-reapply", false, "apply a saved plan that was applied before")
+	cmd.Flags().DurationVar(&o.lockTimeout, "lock-timeout", 0, "how long to wait for another apply of the environment to finish (0: do not wait)")
 	return cmd
 }
 
@@ -54,6 +56,7 @@ type applyOptions struct {
 	parallelism int
 	resume      string // a run id
 	reapply     bool   // a saved plan a second time
+	lockTimeout time.Duration
 }
 
 func runApply(cmd *cobra.Command, f *pipelineFlags, path string, o applyOptions) error {
@@ -69,7 +72,7 @@ func runApply(cmd *cobra.Command, f *pipelineFlags, path string, o applyOptions)
 	if err != nil {
 		return err
 	}
-	lock, err := runs.LockEnvironment(target.dir, target.env)
+	lock, err := lockEnvironment(cmd, target, o)
 	if err != nil {
 		return err
 	}
@@ -93,11 +96,10 @@ func runApply(cmd *cobra.Command, f *pipelineFlags, path string, o applyOptions)
 		return err
 	}
 	defer s.close()
-	recorder, err := store.Start(plan, s.redactor)
+	recorder, err := store.StartRun(lock.RunID(), plan, s.redactor)
 	if err != nil {
 		return fmt.Errorf("cannot record the run in %s, so it does not start: %w", store.Path(), err)
 	}
-	_ = lock.SetRun(recorder.ID())
 	if target.saved != nil {
 		recorder.FromSavedPlan(target.saved.ContentHash)
 	}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/pipectl/pipectl/dsl"
 	"github.com/pipectl/pipectl/engine"
+	"github.com/pipectl/pipectl/engine/runs"
 	"github.com/pipectl/pipectl/internal/version"
 )
 
@@ -154,6 +155,9 @@ type RunRecordMessage struct {
 	RecordFailed string           `json:"record_failed,omitempty"`
 	Outputs      map[string]any   `json:"outputs,omitempty"`
 	Steps        []StepRecordJSON `json:"steps"`
+	// ForceUnlocked: the run's process died holding its environment's
+	// lock, broken since with pipectl force-unlock.
+	ForceUnlocked *runs.ForceUnlock `json:"force_unlocked,omitempty"`
 }
 
 // StepRecordJSON is one step instance of a recorded run.
