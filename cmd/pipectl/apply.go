@@ -116,7 +116,7 @@ func runApply(cmd *cobra.Command, f *pipelineFlags, path string, o applyOptions)
 	defer stop()
 	runner := &engine.Runner{Pipeline: s.pipeline, Host: s.host, Redactor: s.redactor, Parallelism: o.parallelism, Plan: plan,
 		Events:      engine.EventFunc(func(e engine.Event) { v.Event(e); recorder.Event(e) }),
-		OnStepValue: recorder.StepValue}
+		OnStepValue: recorder.StepValue, RunID: recorder.ID()}
 	if res := target.resume; res != nil {
 		runner.Done, runner.Resumed = res.done(s.pipeline), res.id
 		recorder.ResumeOf(res.id)
