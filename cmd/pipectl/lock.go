@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
@@ -12,20 +13,11 @@ import (
 	"github.com/pipectl/pipectl/engine/runs"
 )
 
-// lockEnvironment takes the lock of the environment applied, waiting up to
-// -lock-timeout, and says so while it waits. Resuming the run that left a
-// stale lock takes that lock over: the resume is the explicit recovery.
-func lockEnvironment(cmd *cobra.Command, t *target, o applyOptions) (*runs.Lock, error) {
-	if o.lockTimeout < 0 {
-		return nil, fmt.Errorf("-lock-timeout must not be negative, not %s", o.lockTimeout)
+// lockWaitMessage says on stderr, once, that apply waits for the lock.
+func lockWaitMessage(cmd *cobra.Command, timeout time.Duration) func(runs.Holder) {
+	return func(h runs.Holder) {
+		fmt.Fprintf(cmd.ErrOrStderr(), "Waiting up to %s for the lock of %s, held by %s…\n", timeout, envName(h.Environment), h)
 	}
-	return runs.AcquireLock(cmd.Context(), t.dir, t.env, runs.LockOptions{
-		Timeout:  o.lockTimeout,
-		TakeOver: o.resume,
-		OnWait: func(h runs.Holder) {
-			fmt.Fprintf(cmd.ErrOrStderr(), "Waiting up to %s for the lock of %s, held by %s…\n", o.lockTimeout, envName(t.env), h)
-		},
-	})
 }
 
 func envName(env string) string {
