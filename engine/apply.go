@@ -206,6 +206,7 @@ func (rn *run) runPhase(ctx context.Context, ph PhaseGraph, failFast bool) (fail
 	p := &phaseRun{run: rn, ph: ph, state: map[string]Status{}, results: make(chan nodeDone)}
 	if ph.Name == "main" {
 		p.reuse()
+		p.leaveOut()
 	}
 	stopping := false
 	for {

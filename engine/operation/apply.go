@@ -39,6 +39,9 @@ type Apply struct {
 	// when the wait starts, with who holds the lock.
 	LockTimeout time.Duration
 	OnLockWait  func(runs.Holder)
+	// Subset runs part of the pipeline (-target, -only); a saved or
+	// resumed plan carries its own.
+	Subset Subset
 
 	// Diagnostics receives warnings and errors as they come, with the
 	// pipeline they are about (for its source files). It is called once a
@@ -103,6 +106,9 @@ func (a *Apply) Run(ctx context.Context, path string) (*Applied, error) {
 	t, err := a.target(path)
 	if err != nil {
 		return nil, err
+	}
+	if (t.saved != nil || a.Resume != "") && !a.Subset.empty() {
+		return nil, fmt.Errorf("-target and -only apply to a fresh plan: a saved plan or a resumed run applies the steps it was planned with")
 	}
 	// Resuming the run that left a stale lock takes that lock over: the
 	// resume is the explicit recovery.
@@ -169,6 +175,9 @@ func (a *Apply) run(ctx context.Context, s *Session, plan *engine.Plan, t *apply
 	runner := &engine.Runner{Pipeline: s.Pipeline, Host: s.Host, Redactor: s.Redactor, Parallelism: a.Parallelism, Plan: plan,
 		Events:      engine.EventFunc(func(e engine.Event) { sink.Event(e); recorder.Event(e) }),
 		OnStepValue: recorder.StepValue, RunID: recorder.ID()}
+	if sel := s.Planner.Selection; sel != nil && sel.From != "" {
+		runner.Done, runner.Resumed = sel.Values, sel.From // -only: the outputs of the steps before
+	}
 	if res := t.resume; res != nil {
 		runner.Done, runner.Resumed = res.done(s.Pipeline), res.id
 		recorder.ResumeOf(res.id)
@@ -221,6 +230,11 @@ func (a *Apply) plan(ctx context.Context, path string, t *applyTarget) (*Session
 	if err != nil {
 		return nil, nil, err
 	}
+	if diags := selectSteps(s, t.dir, a.Subset); diags.HasErrors() {
+		a.diagnostics(s.Pipeline, diags)
+		s.Close()
+		return nil, nil, ErrDiagnostics
+	}
 	plan, diags := s.Planner.Plan(ctx)
 	a.diagnostics(s.Pipeline, diags)
 	if diags.HasErrors() {
@@ -241,6 +255,11 @@ func (a *Apply) checkedPlan(ctx context.Context, dir string, saved *engine.Plan,
 	s, err := a.open(dir, saved.Inputs(a.Inputs))
 	if err != nil {
 		return nil, nil, err
+	}
+	if diags := selectSteps(s, dir, subsetOf(saved)); diags.HasErrors() {
+		a.diagnostics(s.Pipeline, diags)
+		s.Close()
+		return nil, nil, ErrDiagnostics
 	}
 	plan, diags := check(s.Planner, ctx, saved)
 	a.diagnostics(s.Pipeline, diags)

@@ -76,6 +76,8 @@ type StepPlannedMessage struct {
 	Attempts        int                   `json:"attempts,omitempty"`
 	ContinueOnError bool                  `json:"continue_on_error,omitempty"`
 	Instances       []PlannedInstanceJSON `json:"instances"`
+	// LeftOut says why a subset run (-target, -only) leaves the step out.
+	LeftOut string `json:"left_out,omitempty"`
 }
 
 // PlannedInstanceJSON is one instance of a planned step.
@@ -275,7 +277,7 @@ func eventMessage(e engine.Event, diags func(engine.Event) []dsl.DiagnosticJSON)
 func stepPlannedMessage(s *engine.PlannedStep) *StepPlannedMessage {
 	m := &StepPlannedMessage{Step: s.Name, Stage: s.Stage, Phase: s.Phase, Action: s.Action, DependsOn: s.DependsOn,
 		Run: s.Run, Deferred: s.Deferred, Timeout: s.Timeout, Attempts: s.Attempts, ContinueOnError: s.ContinueOnError,
-		Instances: []PlannedInstanceJSON{}}
+		Instances: []PlannedInstanceJSON{}, LeftOut: s.LeftOut}
 	for _, in := range s.Instances {
 		m.Instances = append(m.Instances, PlannedInstanceJSON{Key: in.Key, Skipped: in.Skipped, Kind: in.Kind,
 			Summary: in.Summary, Change: in.Change, Config: in.Config})
