@@ -40,6 +40,8 @@ type Runner struct {
 	// OnStepValue, when set, receives every main step that succeeded with
 	// its value, so that a later run can resume after it.
 	OnStepValue func(step string, value cty.Value)
+	// RunID is the run's id, for run.id.
+	RunID string
 }
 
 // Result is the outcome of a run.
@@ -66,6 +68,7 @@ type run struct {
 	status    map[string]Status    // step name → outcome
 	instances map[string]Status    // instance id → outcome, from step_finished events
 	events    sync.Mutex           // serializes Events
+	state     *runState            // what run.* shows
 }
 
 // Apply runs the pipeline. Cancelling ctx (a first Ctrl-C) stops the main
@@ -77,7 +80,8 @@ func (r *Runner) Apply(ctx, kill context.Context) *Result {
 	if n < 1 {
 		n = 10
 	}
-	rn := &run{Runner: r, steps: newStepResolver(r.Pipeline), sem: make(chan struct{}, n), values: map[string]cty.Value{}, status: map[string]Status{}, instances: map[string]Status{}}
+	rn := &run{Runner: r, steps: newStepResolver(r.Pipeline), sem: make(chan struct{}, n), values: map[string]cty.Value{}, status: map[string]Status{}, instances: map[string]Status{},
+		state: newRunState(r.Pipeline.Config, r.RunID)}
 	r.Pipeline.LearnSecrets(r.Redactor)
 	rn.emit(Event{Type: RunStarted, Message: r.Pipeline.Config.Pipeline.Name, Environment: r.Pipeline.Scope.Environment})
 	phases := r.Pipeline.Graph.Phases()
@@ -85,6 +89,7 @@ func (r *Runner) Apply(ctx, kill context.Context) *Result {
 	mainFailed := rn.runPhase(ctx, phases[0], r.Pipeline.Config.Pipeline.FailFast)
 	cancelled := ctx.Err() != nil
 	handlersFailed := false
+	rn.state.setStatus(soFar(cancelled, mainFailed))
 	if mainFailed || cancelled {
 		if cancelled {
 			rn.emit(Event{Type: RunCancelling, Message: "cancelled: running failure handlers (press Ctrl-C again to stop them)"})
@@ -96,6 +101,7 @@ func (r *Runner) Apply(ctx, kill context.Context) *Result {
 			handlersFailed = rn.runPhase(kill, ph, false) || handlersFailed
 		}
 	}
+	rn.state.setStatus(soFar(cancelled, mainFailed || handlersFailed))
 	handlersFailed = rn.runPhase(kill, phases[len(phases)-1], false) || handlersFailed
 
 	res := &Result{Status: StatusSucceeded, Steps: rn.status, Instances: rn.instances}
@@ -200,6 +206,7 @@ func (rn *run) runPhase(ctx context.Context, ph PhaseGraph, failFast bool) (fail
 	p := &phaseRun{run: rn, ph: ph, state: map[string]Status{}, results: make(chan nodeDone)}
 	if ph.Name == "main" {
 		p.reuse()
+		p.leaveOut()
 	}
 	stopping := false
 	for {
@@ -259,6 +266,7 @@ func (p *phaseRun) markNotRun() {
 }
 
 func (rn *run) finish(s *dsl.Step, st Status, value cty.Value) {
+	rn.state.finished(s.Name, st)
 	rn.mu.Lock()
 	rn.status[s.Name] = st
 	rn.values[s.Name] = value
@@ -324,7 +332,7 @@ func (rn *run) runStep(ctx context.Context, s *dsl.Step, ph PhaseGraph) Status {
 		return fail(launchDiagnostics(s, err))
 	}
 	values := rn.knownValues(s)
-	rs := rn.steps.resolve(s, schema, values)
+	rs := rn.steps.resolve(s, schema, values, rn.state.value(rn.Pipeline.Config, s))
 	if rs.Reason == ReasonStageWhenFalse { // whatever the step's own arguments say
 		return rn.skip(s, base, rs.Reason)
 	}
@@ -555,6 +563,7 @@ func (rn *run) emit(e Event) {
 	if e.Type == StepFinished {
 		rn.instances[instanceID(e.Step, e.Instance)] = e.Status
 	}
+	rn.state.event(e)
 	if rn.Events != nil {
 		rn.Events.Event(e)
 	}
@@ -594,4 +603,15 @@ func unchangedMessage(in *PlannedInstance) string {
 		return "no changes"
 	}
 	return in.Summary
+}
+
+// soFar is run.status once the main steps (or the handlers) are over.
+func soFar(cancelled, failed bool) Status {
+	switch {
+	case cancelled:
+		return StatusCancelled
+	case failed:
+		return StatusFailed
+	}
+	return StatusSucceeded
 }

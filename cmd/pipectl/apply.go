@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/spf13/cobra"
@@ -18,6 +19,7 @@ import (
 func newApplyCommand() *cobra.Command {
 	var f pipelineFlags
 	var o applyOptions
+	var sub subsetFlags
 	cmd := &cobra.Command{
 		Use:   "apply [PLAN|DIR|FILE]",
 		Short: "Run the pipeline: a saved plan, or plan and confirm",
@@ -36,6 +38,7 @@ at once. Exit status: 0 succeeded, 1 failed, 3 every step succeeded but the
 pipeline's outputs could not be evaluated, 130 cancelled.`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			o.subset = sub.subset()
 			return runApply(cmd, &f, pathArg(args), o)
 		},
 	}
@@ -44,6 +47,8 @@ pipeline's outputs could not be evaluated, 130 cancelled.`,
 	cmd.Flags().IntVar(&o.parallelism, "parallelism", 10, "how many steps may run at once")
 	cmd.Flags().StringVar(&o.resume, "resume", "", "resume a failed, cancelled or interrupted run (its id, from pipectl runs)")
 	cmd.Flags().BoolVar(&o.reapply, "allow-reapply", false, "apply a saved plan that was applied before")
+	cmd.Flags().DurationVar(&o.lockTimeout, "lock-timeout", 0, "how long to wait for another apply of the environment to finish (0: do not wait)")
+	sub.register(cmd)
 	return cmd
 }
 
@@ -53,6 +58,8 @@ type applyOptions struct {
 	parallelism int
 	resume      string // a run id
 	reapply     bool   // a saved plan a second time
+	lockTimeout time.Duration
+	subset      operation.Subset // -target, -only
 }
 
 // runApply sets up the apply operation with the flags and the views; the
@@ -71,6 +78,8 @@ func runApply(cmd *cobra.Command, f *pipelineFlags, path string, o applyOptions)
 	var v view.ApplyView
 	a := operation.NewApply(cfg)
 	a.Inputs, a.Parallelism, a.AutoApprove, a.Resume, a.AllowReapply = in, o.parallelism, o.autoApprove, o.resume, o.reapply
+	a.LockTimeout, a.OnLockWait = o.lockTimeout, lockWaitMessage(cmd, o.lockTimeout)
+	a.Subset = o.subset
 	a.Diagnostics = func(loaded *engine.Pipeline, diags hcl.Diagnostics) { p = loaded; base.Diagnostics(diags) }
 	if !f.json {
 		a.Confirm = func(plan *engine.Plan) bool {

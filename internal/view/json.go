@@ -9,6 +9,7 @@ import (
 
 	"github.com/pipectl/pipectl/dsl"
 	"github.com/pipectl/pipectl/engine"
+	"github.com/pipectl/pipectl/engine/runs"
 	"github.com/pipectl/pipectl/internal/version"
 )
 
@@ -75,6 +76,8 @@ type StepPlannedMessage struct {
 	Attempts        int                   `json:"attempts,omitempty"`
 	ContinueOnError bool                  `json:"continue_on_error,omitempty"`
 	Instances       []PlannedInstanceJSON `json:"instances"`
+	// LeftOut says why a subset run (-target, -only) leaves the step out.
+	LeftOut string `json:"left_out,omitempty"`
 }
 
 // PlannedInstanceJSON is one instance of a planned step.
@@ -154,6 +157,9 @@ type RunRecordMessage struct {
 	RecordFailed string           `json:"record_failed,omitempty"`
 	Outputs      map[string]any   `json:"outputs,omitempty"`
 	Steps        []StepRecordJSON `json:"steps"`
+	// ForceUnlocked: the run's process died holding its environment's
+	// lock, broken since with pipectl force-unlock.
+	ForceUnlocked *runs.ForceUnlock `json:"force_unlocked,omitempty"`
 }
 
 // StepRecordJSON is one step instance of a recorded run.
@@ -271,7 +277,7 @@ func eventMessage(e engine.Event, diags func(engine.Event) []dsl.DiagnosticJSON)
 func stepPlannedMessage(s *engine.PlannedStep) *StepPlannedMessage {
 	m := &StepPlannedMessage{Step: s.Name, Stage: s.Stage, Phase: s.Phase, Action: s.Action, DependsOn: s.DependsOn,
 		Run: string(s.Run), Deferred: s.Deferred, Timeout: s.Timeout, Attempts: s.Attempts, ContinueOnError: s.ContinueOnError,
-		Instances: []PlannedInstanceJSON{}}
+		Instances: []PlannedInstanceJSON{}, LeftOut: s.LeftOut}
 	for _, in := range s.Instances {
 		m.Instances = append(m.Instances, PlannedInstanceJSON{Key: in.Key, Skipped: in.Skipped, Kind: in.Kind,
 			Summary: in.Summary, Change: in.Change, Config: in.Config})
