@@ -34,7 +34,7 @@ everything recorded until then.`,
 		},
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "machine-readable JSON lines (docs/json-events.md)")
-	cmd.AddCommand(newRunsShowCommand(), newRunsPruneCommand())
+	cmd.AddCommand(newRunsShowCommand(), newRunsPruneCommand(), newRunsLogsCommand(), newRunsArtifactsCommand())
 	return cmd
 }
 

@@ -21,7 +21,7 @@ import (
 // anything else is a new major version).
 
 // JSONFormatVersion is the version of the -json format: major.minor.
-const JSONFormatVersion = "1.0"
+const JSONFormatVersion = "1.1"
 
 // Message types.
 const (
@@ -30,7 +30,8 @@ const (
 	MsgValidateResult = "validate_result"
 	MsgStepPlanned    = "step_planned"
 	MsgPlan           = "plan"
-	MsgRun            = "run" // a run record (pipectl runs)
+	MsgRun            = "run"      // a run record (pipectl runs)
+	MsgArtifact       = "artifact" // a recorded artifact (pipectl runs artifacts)
 )
 
 // envelope is what every message has: its type and when it was written.
@@ -116,6 +117,7 @@ type StepMessage struct {
 	// step_artifact.
 	Artifact  string `json:"artifact,omitempty"`
 	MediaType string `json:"media_type,omitempty"`
+	Size      int    `json:"size,omitempty"`
 	// step_finished.
 	Status      engine.Status        `json:"status,omitempty"`
 	DurationMS  *int64               `json:"duration_ms,omitempty"`
@@ -171,6 +173,25 @@ type StepRecordJSON struct {
 	// What the step printed in all; the record keeps its head and tail.
 	OutputBytes int64 `json:"output_bytes,omitempty"`
 	OutputLines int64 `json:"output_lines,omitempty"`
+}
+
+// ArtifactMessage is an artifact a step attached, as the run record keeps
+// it (pipectl runs artifacts).
+type ArtifactMessage struct {
+	envelope
+	Phase     string `json:"phase"`
+	Stage     string `json:"stage,omitempty"`
+	Step      string `json:"step"`
+	Instance  string `json:"instance,omitempty"`
+	Attempt   int    `json:"attempt,omitempty"`
+	Name      string `json:"name"`
+	MediaType string `json:"media_type,omitempty"`
+	Size      int    `json:"size"`
+	// Kept: the record holds its content; else NotKept says why.
+	Kept    bool   `json:"kept"`
+	NotKept string `json:"not_kept,omitempty"`
+	// File is where -o wrote it.
+	File string `json:"file,omitempty"`
 }
 
 // JSONStream writes the messages of one command: the version line first,
@@ -230,6 +251,8 @@ func envelopeOf(msg any) *envelope {
 		return &m.envelope
 	case *RunRecordMessage:
 		return &m.envelope
+	case *ArtifactMessage:
+		return &m.envelope
 	}
 	return nil
 }
@@ -258,7 +281,7 @@ func eventMessage(e engine.Event, diags func(engine.Event) []dsl.DiagnosticJSON)
 		f := e.Fraction
 		m.Fraction, m.Message = &f, e.Message
 	case engine.StepArtifact:
-		m.Artifact, m.MediaType = e.Artifact, e.Message
+		m.Artifact, m.MediaType, m.Size = e.Artifact, e.Message, e.Size
 	case engine.StepRetrying:
 		m.Message = e.Message
 	case engine.StepFinished:
