@@ -45,6 +45,7 @@ pipeline's outputs could not be evaluated, 130 cancelled.`,
 	cmd.Flags().IntVar(&o.parallelism, "parallelism", 10, "how many steps may run at once")
 	cmd.Flags().StringVar(&o.resume, "resume", "", "resume a failed, cancelled or interrupted run (its id, from pipectl runs)")
 	cmd.Flags().BoolVar(&o.reapply, "allow-reapply", false, "apply a saved plan that was applied before")
+	cmd.Flags().StringVar(&o.report, "report", "", "when the run ends, write its HTML report to this file (as pipectl runs report)")
 	return cmd
 }
 
@@ -54,6 +55,7 @@ type applyOptions struct {
 	parallelism int
 	resume      string // a run id
 	reapply     bool   // a saved plan a second time
+	report      string // the HTML report's file
 }
 
 func runApply(cmd *cobra.Command, f *pipelineFlags, path string, o applyOptions) error {
@@ -128,6 +130,12 @@ func runApply(cmd *cobra.Command, f *pipelineFlags, path string, o applyOptions)
 		return exitError(1)
 	}
 	v.Result(result, runID)
+	if o.report != "" {
+		if err := writeReport(store, runID, o.report); err != nil {
+			fmt.Fprintf(cmd.ErrOrStderr(), "Error: %v\n", err)
+			return exitError(1)
+		}
+	}
 	switch result.Status {
 	case engine.StatusSucceeded:
 		if result.OutputDiagnostics.HasErrors() {
