@@ -151,6 +151,7 @@ func layout(id string, steps []*Step) *Graph {
 			n.row = i
 		}
 	}
+	implied := impliedEdges(order, func(n *node) []string { return n.deps }, func(n *node) string { return n.name })
 	g := &Graph{ID: id}
 	rows := 0
 	for _, layer := range layers {
@@ -178,7 +179,7 @@ func layout(id string, steps []*Step) *Graph {
 			Class: statusClass(status), Href: "#" + n.steps[0].Anchor, Title: title})
 		for _, d := range n.deps {
 			dn := nodes[d]
-			if dn == nil {
+			if dn == nil || implied[n.name+"\x00"+d] {
 				continue
 			}
 			x1, y1 := pos(dn)
@@ -188,6 +189,44 @@ func layout(id string, steps []*Step) *Graph {
 		}
 	}
 	return g
+}
+
+// maxReduced bounds the graphs whose implied edges are left out (the
+// ancestor sets grow with the square of the steps).
+const maxReduced = 500
+
+// impliedEdges finds the dependencies that another dependency already
+// implies (a → c when a → b → c): drawn, they would run behind the nodes
+// between and add nothing. nodes are in topological order.
+func impliedEdges[N any](nodes []N, deps func(N) []string, name func(N) string) map[string]bool {
+	implied := map[string]bool{}
+	if len(nodes) > maxReduced {
+		return implied
+	}
+	ancestors := map[string]map[string]bool{}
+	for _, n := range nodes {
+		set := map[string]bool{}
+		for _, d := range deps(n) {
+			if _, known := ancestors[d]; !known {
+				continue // outside this graph
+			}
+			set[d] = true
+			for a := range ancestors[d] {
+				set[a] = true
+			}
+		}
+		ancestors[name(n)] = set
+	}
+	for _, n := range nodes {
+		for _, d := range deps(n) {
+			for _, other := range deps(n) {
+				if other != d && ancestors[other][d] {
+					implied[name(n)+"\x00"+d] = true
+				}
+			}
+		}
+	}
+	return implied
 }
 
 // worstStatus is a step's status from its instances': the worst one.
