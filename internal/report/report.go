@@ -150,12 +150,17 @@ func countsOf(steps []*Step) []Count {
 	return out
 }
 
+// prettyJSON is v as indented JSON, < > & as they are (the template
+// escapes the text for HTML).
 func prettyJSON(v any) string {
-	b, err := json.MarshalIndent(v, "", "  ")
-	if err != nil {
+	var b strings.Builder
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(v); err != nil {
 		return fmt.Sprint(v)
 	}
-	return string(b)
+	return strings.TrimSuffix(b.String(), "\n")
 }
 
 // shortDuration is a duration for people: 12ms, 3.4s, 2m05s.
