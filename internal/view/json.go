@@ -293,7 +293,7 @@ func eventMessage(e engine.Event, diags func(engine.Event) []dsl.DiagnosticJSON)
 
 func stepPlannedMessage(s *engine.PlannedStep) *StepPlannedMessage {
 	m := &StepPlannedMessage{Step: s.Name, Stage: s.Stage, Phase: s.Phase, Action: s.Action, DependsOn: s.DependsOn,
-		Run: s.Run, Deferred: s.Deferred, Timeout: s.Timeout, Attempts: s.Attempts, ContinueOnError: s.ContinueOnError,
+		Run: string(s.Run), Deferred: s.Deferred, Timeout: s.Timeout, Attempts: s.Attempts, ContinueOnError: s.ContinueOnError,
 		Instances: []PlannedInstanceJSON{}}
 	for _, in := range s.Instances {
 		m.Instances = append(m.Instances, PlannedInstanceJSON{Key: in.Key, Skipped: in.Skipped, Kind: in.Kind,

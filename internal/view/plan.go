@@ -75,9 +75,9 @@ func (v *Plan) step(s *engine.PlannedStep) {
 	switch {
 	case s.Phase != "main":
 		mark = "!"
-	case s.Run == "no":
+	case s.Run == engine.DecisionSkip:
 		mark, note = "-", "  (skipped: its when condition is false)"
-	case s.Run == "unknown":
+	case s.Run == engine.DecisionUnknown:
 		mark, note = "?", "  (runs if its when condition holds at apply)"
 	}
 	if s.Deferred {
@@ -141,9 +141,9 @@ func Summary(p *engine.Plan) string {
 		switch {
 		case s.Phase != "main":
 			handlers++
-		case s.Run == "no":
+		case s.Run == engine.DecisionSkip:
 			skipped++
-		case s.Run == "unknown":
+		case s.Run == engine.DecisionUnknown:
 			unknown++
 		default:
 			run++
