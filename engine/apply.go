@@ -529,6 +529,8 @@ func (in *instance) pluginEvent(e client.Event, attempt int) {
 			return
 		}
 		ev.Type, ev.Artifact, ev.Message = StepArtifact, e.Artifact.Name, e.Artifact.MediaType
+		ev.Size = len(e.Artifact.Data)
+		ev.Data, ev.Withheld = ArtifactData(in.Redactor, e.Artifact.MediaType, e.Artifact.Data)
 	default:
 		return
 	}

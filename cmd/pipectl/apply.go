@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -13,6 +14,7 @@ import (
 
 	"github.com/pipectl/pipectl/engine"
 	"github.com/pipectl/pipectl/engine/operation"
+	"github.com/pipectl/pipectl/engine/runs"
 	"github.com/pipectl/pipectl/internal/view"
 )
 
@@ -49,6 +51,7 @@ pipeline's outputs could not be evaluated, 130 cancelled.`,
 	cmd.Flags().BoolVar(&o.reapply, "allow-reapply", false, "apply a saved plan that was applied before")
 	cmd.Flags().DurationVar(&o.lockTimeout, "lock-timeout", 0, "how long to wait for another apply of the environment to finish (0: do not wait)")
 	sub.register(cmd)
+	cmd.Flags().StringVar(&o.report, "report", "", "when the run ends, write its HTML report to this file (as pipectl runs report)")
 	return cmd
 }
 
@@ -60,6 +63,7 @@ type applyOptions struct {
 	reapply     bool   // a saved plan a second time
 	lockTimeout time.Duration
 	subset      operation.Subset // -target, -only
+	report      string           // the HTML report's file
 }
 
 // runApply sets up the apply operation with the flags and the views; the
@@ -112,11 +116,11 @@ func runApply(cmd *cobra.Command, f *pipelineFlags, path string, o applyOptions)
 	case err != nil:
 		return err
 	}
-	return applyResult(cmd, v, applied)
+	return applyResult(cmd, v, applied, o.report)
 }
 
 // applyResult shows how the run ended and turns it into the exit status.
-func applyResult(cmd *cobra.Command, v view.ApplyView, applied *operation.Applied) error {
+func applyResult(cmd *cobra.Command, v view.ApplyView, applied *operation.Applied, report string) error {
 	result := applied.Result
 	if applied.Incomplete != nil {
 		v.Result(result, "")
@@ -125,6 +129,17 @@ func applyResult(cmd *cobra.Command, v view.ApplyView, applied *operation.Applie
 		return exitError(1)
 	}
 	v.Result(result, applied.RunID)
+	if report != "" && applied.StorePath != "" {
+		// The store is DIR/.pipectl/runs.db.
+		store, err := runs.OpenExisting(filepath.Dir(filepath.Dir(applied.StorePath)))
+		if err == nil {
+			err = writeReport(store, applied.RunID, report)
+		}
+		if err != nil {
+			fmt.Fprintf(cmd.ErrOrStderr(), "Error: %v\n", err)
+			return exitError(1)
+		}
+	}
 	switch result.Status {
 	case engine.StatusSucceeded:
 		if result.OutputDiagnostics.HasErrors() {

@@ -22,7 +22,7 @@ import (
 // anything else is a new major version).
 
 // JSONFormatVersion is the version of the -json format: major.minor.
-const JSONFormatVersion = "1.0"
+const JSONFormatVersion = "1.1"
 
 // Message types.
 const (
@@ -31,7 +31,8 @@ const (
 	MsgValidateResult = "validate_result"
 	MsgStepPlanned    = "step_planned"
 	MsgPlan           = "plan"
-	MsgRun            = "run" // a run record (pipectl runs)
+	MsgRun            = "run"      // a run record (pipectl runs)
+	MsgArtifact       = "artifact" // a recorded artifact (pipectl runs artifacts)
 )
 
 // envelope is what every message has: its type and when it was written.
@@ -119,6 +120,7 @@ type StepMessage struct {
 	// step_artifact.
 	Artifact  string `json:"artifact,omitempty"`
 	MediaType string `json:"media_type,omitempty"`
+	Size      int    `json:"size,omitempty"`
 	// step_finished.
 	Status      engine.Status        `json:"status,omitempty"`
 	DurationMS  *int64               `json:"duration_ms,omitempty"`
@@ -179,6 +181,25 @@ type StepRecordJSON struct {
 	OutputLines int64 `json:"output_lines,omitempty"`
 }
 
+// ArtifactMessage is an artifact a step attached, as the run record keeps
+// it (pipectl runs artifacts).
+type ArtifactMessage struct {
+	envelope
+	Phase     string `json:"phase"`
+	Stage     string `json:"stage,omitempty"`
+	Step      string `json:"step"`
+	Instance  string `json:"instance,omitempty"`
+	Attempt   int    `json:"attempt,omitempty"`
+	Name      string `json:"name"`
+	MediaType string `json:"media_type,omitempty"`
+	Size      int    `json:"size"`
+	// Kept: the record holds its content; else NotKept says why.
+	Kept    bool   `json:"kept"`
+	NotKept string `json:"not_kept,omitempty"`
+	// File is where -o wrote it.
+	File string `json:"file,omitempty"`
+}
+
 // JSONStream writes the messages of one command: the version line first,
 // then one message per line. Views of one command share it.
 type JSONStream struct {
@@ -236,6 +257,8 @@ func envelopeOf(msg any) *envelope {
 		return &m.envelope
 	case *RunRecordMessage:
 		return &m.envelope
+	case *ArtifactMessage:
+		return &m.envelope
 	}
 	return nil
 }
@@ -264,7 +287,7 @@ func eventMessage(e engine.Event, diags func(engine.Event) []dsl.DiagnosticJSON)
 		f := e.Fraction
 		m.Fraction, m.Message = &f, e.Message
 	case engine.StepArtifact:
-		m.Artifact, m.MediaType = e.Artifact, e.Message
+		m.Artifact, m.MediaType, m.Size = e.Artifact, e.Message, e.Size
 	case engine.StepRetrying:
 		m.Message = e.Message
 	case engine.StepFinished:
