@@ -42,6 +42,8 @@ type Runner struct {
 	OnStepValue func(step string, value cty.Value)
 	// RunID is the run's id, for run.id.
 	RunID string
+	// Gates says how approvals are answered and windows overridden (gate.go).
+	Gates GateOptions
 }
 
 // Result is the outcome of a run.
@@ -55,6 +57,12 @@ type Result struct {
 	// OutputDiagnostics: the steps succeeded but the outputs could not be
 	// evaluated. It does not change Status: what ran, ran.
 	OutputDiagnostics hcl.Diagnostics
+	// GateFailure: a gate stopped the run (rejected, timed out, outside
+	// its window); nil otherwise.
+	GateFailure *GateFailure
+	// HandlersRan: the run failed and failure handlers (on_failure) ran;
+	// HandlersFailed: one of them failed too.
+	HandlersRan, HandlersFailed bool
 }
 
 // run is the mutable state of one Apply.
@@ -69,6 +77,10 @@ type run struct {
 	instances map[string]Status    // instance id → outcome, from step_finished events
 	events    sync.Mutex           // serializes Events
 	state     *runState            // what run.* shows
+
+	gates       map[string]*gateState // by address, once reached
+	gateFailure *GateFailure          // the first gate that stopped the run
+	handlersRan bool                  // an on_failure step ran
 }
 
 // Apply runs the pipeline. Cancelling ctx (a first Ctrl-C) stops the main
@@ -81,7 +93,8 @@ func (r *Runner) Apply(ctx, kill context.Context) *Result {
 		n = 10
 	}
 	rn := &run{Runner: r, steps: newStepResolver(r.Pipeline), sem: make(chan struct{}, n), values: map[string]cty.Value{}, status: map[string]Status{}, instances: map[string]Status{},
-		state: newRunState(r.Pipeline.Config, r.RunID)}
+		state: newRunState(r.Pipeline.Config, r.RunID),
+		gates: map[string]*gateState{}}
 	r.Pipeline.LearnSecrets(r.Redactor)
 	rn.emit(Event{Type: RunStarted, Message: r.Pipeline.Config.Pipeline.Name, Environment: r.Pipeline.Scope.Environment})
 	phases := r.Pipeline.Graph.Phases()
@@ -99,12 +112,14 @@ func (r *Runner) Apply(ctx, kill context.Context) *Result {
 				continue
 			}
 			handlersFailed = rn.runPhase(kill, ph, false) || handlersFailed
+			rn.handlersRan = rn.handlersRan || rn.ranAny(ph)
 		}
 	}
 	rn.state.setStatus(soFar(cancelled, mainFailed || handlersFailed))
 	handlersFailed = rn.runPhase(kill, phases[len(phases)-1], false) || handlersFailed
 
-	res := &Result{Status: StatusSucceeded, Steps: rn.status, Instances: rn.instances}
+	res := &Result{Status: StatusSucceeded, Steps: rn.status, Instances: rn.instances,
+		GateFailure: rn.gateFailure, HandlersRan: rn.handlersRan, HandlersFailed: handlersFailed}
 	switch {
 	case cancelled:
 		res.Status = StatusCancelled
@@ -220,7 +235,7 @@ func (rn *run) runPhase(ctx context.Context, ph PhaseGraph, failFast bool) (fail
 		res := <-p.results
 		p.inFlight--
 		p.state[res.addr] = res.status
-		if res.status == StatusFailed || res.status == StatusCancelled {
+		if res.status == StatusFailed || res.status == StatusCancelled || res.status == statusGateBlocked {
 			failed = true
 			stopping = stopping || failFast
 		}
@@ -336,6 +351,11 @@ func (rn *run) runStep(ctx context.Context, s *dsl.Step, ph PhaseGraph) Status {
 	if rs.Reason == ReasonStageWhenFalse { // whatever the step's own arguments say
 		return rn.skip(s, base, rs.Reason)
 	}
+	if s.Kind == dsl.Main {
+		if f, cancelled := rn.awaitGate(ctx, stageAddr(s.Stage)); f != nil || cancelled {
+			return rn.gateBlocked(s, base, f, cancelled)
+		}
+	}
 	if rs.Diagnostics.HasErrors() {
 		return fail(rs.Diagnostics)
 	}
@@ -345,6 +365,9 @@ func (rn *run) runStep(ctx context.Context, s *dsl.Step, ph PhaseGraph) Status {
 	case DecisionUnknown: // every value it reads is known by now, or null
 		return fail(hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Undecided when condition",
 			Detail: "The condition is still unknown at apply: a value it reads was not produced.", Subject: s.DeclRange.Ptr()}})
+	}
+	if f, cancelled := rn.awaitGate(ctx, stepAddr(s.Name)); f != nil || cancelled {
+		return rn.gateBlocked(s, base, f, cancelled)
 	}
 	meta := rs.Meta
 	planned := rn.Plan.plannedStep(s.Name)

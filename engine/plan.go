@@ -37,6 +37,9 @@ type Plan struct {
 	// Salt of the digests of sensitive variables (see PlannedVariable).
 	Salt  string         `json:"salt,omitempty"`
 	Steps []*PlannedStep `json:"steps"`
+	// Gates are the approvals and deploy windows that hold stages or
+	// steps back (gate.go), in declaration order.
+	Gates []*PlannedGate `json:"gates,omitempty"`
 	// Outputs are the pipeline's outputs as planned: unknown where they
 	// read what only apply knows, redacted where sensitive.
 	Outputs   map[string]any `json:"outputs,omitempty"`
@@ -230,6 +233,7 @@ func (pl *Planner) Plan(ctx context.Context) (*Plan, hcl.Diagnostics) {
 	outputs, d := p.Scope.Outputs(planned)
 	diags = append(diags, d...)
 	plan.Outputs = pl.plannedOutputs(outputs)
+	plan.Gates = plannedGates(p, plan.CreatedAt, pl.Redactor)
 	return plan, diags
 }
 

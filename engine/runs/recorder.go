@@ -216,6 +216,7 @@ func (r *Recorder) StepValue(step string, v cty.Value) {
 
 // summarize keeps the per-step summary and the run's status current.
 func (r *Recorder) summarize(e engine.Event) {
+	r.summarizeGate(e)
 	switch e.Type {
 	case engine.StepStarted, engine.StepFinished:
 	case engine.RunFinished:

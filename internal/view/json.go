@@ -33,6 +33,7 @@ const (
 	MsgPlan           = "plan"
 	MsgRun            = "run"      // a run record (pipectl runs)
 	MsgArtifact       = "artifact" // a recorded artifact (pipectl runs artifacts)
+	MsgGatePlanned    = "gate_planned"
 )
 
 // envelope is what every message has: its type and when it was written.
@@ -132,14 +133,17 @@ type StepMessage struct {
 // outputs that failed, and the run's end.
 type RunMessage struct {
 	envelope
-	Pipeline    string               `json:"pipeline,omitempty"`    // run_started
-	Phase       string               `json:"phase,omitempty"`       // phase_started
-	Stage       string               `json:"stage,omitempty"`       // phase_started of a stage's on_failure
-	Message     string               `json:"message,omitempty"`     // run_cancelling, outputs_failed
-	Status      engine.Status        `json:"status,omitempty"`      // run_finished
-	Outputs     map[string]any       `json:"outputs,omitempty"`     // run_finished
-	Counts      map[string]int       `json:"counts,omitempty"`      // run_finished: instances by status
-	RunID       string               `json:"run_id,omitempty"`      // run_finished: the run record
+	Pipeline string         `json:"pipeline,omitempty"` // run_started
+	Phase    string         `json:"phase,omitempty"`    // phase_started
+	Stage    string         `json:"stage,omitempty"`    // phase_started of a stage's on_failure
+	Message  string         `json:"message,omitempty"`  // run_cancelling, outputs_failed
+	Status   engine.Status  `json:"status,omitempty"`   // run_finished
+	Outputs  map[string]any `json:"outputs,omitempty"`  // run_finished
+	Counts   map[string]int `json:"counts,omitempty"`   // run_finished: instances by status
+	RunID    string         `json:"run_id,omitempty"`   // run_finished: the run record
+	// run_finished: the gate that stopped the run (rejected, timed out,
+	// outside its window), when one did.
+	GateFailure *engine.GateFailure  `json:"gate_failure,omitempty"`
 	Diagnostics []dsl.DiagnosticJSON `json:"diagnostics,omitempty"` // outputs_failed
 }
 
@@ -162,6 +166,9 @@ type RunRecordMessage struct {
 	// ForceUnlocked: the run's process died holding its environment's
 	// lock, broken since with pipectl force-unlock.
 	ForceUnlocked *runs.ForceUnlock `json:"force_unlocked,omitempty"`
+	// StartedBy is who started the run; Gates what happened at its gates.
+	StartedBy string            `json:"started_by,omitempty"`
+	Gates     []runs.GateRecord `json:"gates,omitempty"`
 }
 
 // StepRecordJSON is one step instance of a recorded run.
@@ -259,6 +266,10 @@ func envelopeOf(msg any) *envelope {
 		return &m.envelope
 	case *ArtifactMessage:
 		return &m.envelope
+	case *GateMessage:
+		return &m.envelope
+	case *GatePlannedMessage:
+		return &m.envelope
 	}
 	return nil
 }
@@ -278,6 +289,9 @@ func eventMessage(e engine.Event, diags func(engine.Event) []dsl.DiagnosticJSON)
 		return string(e.Type), &RunMessage{envelope: env, Message: e.Message, Diagnostics: diags(e)}
 	case engine.RunFinished:
 		return string(e.Type), &RunMessage{envelope: env, Status: e.Status, Outputs: e.Outputs}
+	}
+	if isGateEvent(e.Type) {
+		return string(e.Type), gateMessage(e)
 	}
 	m := &StepMessage{envelope: env, Phase: e.Phase, Stage: e.Stage, Step: e.Step, Instance: e.Instance, Action: e.Action, Attempt: e.Attempt}
 	switch e.Type {

@@ -20,6 +20,9 @@ func (v *Plan) Show(p *engine.Plan) {
 		for _, s := range p.Steps {
 			v.emit(MsgStepPlanned, stepPlannedMessage(s))
 		}
+		for _, g := range p.Gates {
+			v.emit(MsgGatePlanned, &GatePlannedMessage{PlannedGate: g})
+		}
 		v.emit(MsgPlan, &PlanMessage{Pipeline: p.Pipeline, Environment: p.Environment, HasChanges: p.HasChanges(),
 			Summary: Summary(p), Outputs: p.Outputs})
 		return
@@ -37,6 +40,7 @@ func (v *Plan) Show(p *engine.Plan) {
 		}
 		v.step(s)
 	}
+	writeGates(v.Out, p.Gates, v.paint)
 	if len(p.Outputs) > 0 {
 		v.Printf("\n%s\n", v.bold("Outputs"))
 		for _, k := range slices.Sorted(maps.Keys(p.Outputs)) {
