@@ -89,6 +89,24 @@ variable "base_url" {
   description = "Where health checks and smoke tests reach the platform; empty: https:// and the environment's host."
 }
 
+variable "namespace" {
+  type        = string
+  default     = ""
+  description = "Namespace of the release; empty: the environment's (development, staging, production)."
+}
+
+variable "rollout_deadline" {
+  type        = string
+  default     = ""
+  description = "How long the release may take to become ready, e.g. \"90s\"; empty: the environment's."
+}
+
+variable "monitor_window" {
+  type        = string
+  default     = ""
+  description = "How long post-deploy watches the pods for restarts, e.g. \"30s\"; empty: the environment's."
+}
+
 variable "smoke_tests" {
   type = map(object({
     path   = string
@@ -172,7 +190,9 @@ plugin "std" { version = ">= 0.1" }
 locals {
   chart       = "${path.root}/alpha-members"
   image       = "${var.image_repository}:${var.image_tag}"
-  namespace   = env.namespace
+  namespace   = var.namespace != "" ? var.namespace : env.namespace
+  deadline    = var.rollout_deadline != "" ? var.rollout_deadline : env.rollout_deadline
+  window      = var.monitor_window != "" ? var.monitor_window : env.monitor_window
   base_url    = var.base_url != "" ? var.base_url : "https://${env.host}"
   selector    = { "app.kubernetes.io/instance" = var.release_name }
   values      = [for f in env.values : "${local.chart}/${f}"]
@@ -300,14 +320,14 @@ stage "deploy" {
     wait             = true
     create_namespace = true
     depends_on       = [step.manifests]
-    timeout          = env.rollout_deadline
+    timeout          = local.deadline
   }
 
   step "rollout" {
     action     = k8s.rollout_status
     namespace  = local.namespace
     deployment = step.release.name
-    timeout    = env.rollout_deadline
+    timeout    = local.deadline
   }
 
   # Handle deployment failures: back to the previous revision, then find out why.
@@ -451,7 +471,7 @@ stage "post_deploy" {
     action    = k8s.no_restarts
     namespace = local.namespace
     selector  = local.selector
-    window    = env.monitor_window
+    window    = local.window
   }
 }
 

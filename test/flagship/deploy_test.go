@@ -1,0 +1,102 @@
+package flagship
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/dynamic"
+)
+
+// The whole pipeline, for real, in dev: every step succeeds, the release is
+// deployed and Ready in the cluster with its alert rules, stakeholders hear
+// about it, and a plan right after says the release has no changes.
+func TestDevDeploy(t *testing.T) {
+	t.Parallel()
+	f := newFlagship(t, "dev")
+	hook := newReceiver(t)
+	f.vars["notify_webhook"] = hook.URL
+
+	r := f.apply(nil)
+	requireSucceeded(t, r)
+	requireEveryStepSucceeded(t, r)
+	requireDeployed(t, f, 1, 1)
+
+	notes := hook.received()
+	if len(notes) != 1 || !strings.Contains(notes[0]["text"].(string), "alpha-members 1.0.0 is live in dev (revision 1)") {
+		t.Fatalf("the webhook received %v", notes)
+	}
+
+	// Re-planning right after the deploy: the release has no changes.
+	p := f.plan()
+	if p.code != 0 {
+		t.Fatalf("plan: exit %d\n%s", p.code, p)
+	}
+	requireNoChange(t, p, "release")
+}
+
+// requireEveryStepSucceeded: each step of the four stages ran and succeeded
+// (none skipped, none left out), and no failure handler ran.
+func requireEveryStepSucceeded(t *testing.T, r *run) {
+	t.Helper()
+	want := []string{
+		"chart_lint", "values_validate", "secrets_check", "cluster_access", "image_scan", "chart_scan", "secret_scan", "capacity",
+		"select_values", "manifests", "release", "rollout",
+		"pods_ready", "helm_tests", "endpoints", "health", "smoke[home]", "smoke[login]", "smoke[members]",
+		"security_posture", "release_notes", "documentation", "notify", "monitor",
+		"record",
+	}
+	got := r.statuses()
+	for _, step := range want {
+		if got[step] != "succeeded" {
+			t.Errorf("step %s: %q, want succeeded", step, got[step])
+		}
+	}
+	for _, handler := range []string{"rollback", "investigate", "validation_rollback", "validation_investigate", "notify_failure"} {
+		if r.ran(handler) {
+			t.Errorf("failure handler %s ran in a successful deploy", handler)
+		}
+	}
+	if t.Failed() {
+		t.Fatalf("the run:\n%s", r)
+	}
+}
+
+// requireDeployed checks the cluster: the release at revision rev,
+// deployed, with pods Ready, a Service and its alert rules.
+func requireDeployed(t *testing.T, f *flagship, rev, pods int) {
+	t.Helper()
+	hist := releaseHistory(t, f.env, "alpha-members")
+	if len(hist) == 0 || hist[len(hist)-1] != (revision{rev, "deployed"}) {
+		t.Fatalf("release history %v, want revision %d deployed last", hist, rev)
+	}
+	if ready := readyPods(t, f.env); len(ready) < pods {
+		t.Errorf("%d pods Ready, want %d", len(ready), pods)
+	}
+	ctx := context.Background()
+	if _, err := f.env.Client.CoreV1().Services(f.env.Namespace).Get(ctx, "alpha-members", metav1.GetOptions{}); err != nil {
+		t.Errorf("the release's Service: %v", err)
+	}
+	dyn, err := dynamic.NewForConfig(f.env.Config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := dyn.Resource(prometheusRules).Namespace(f.env.Namespace).Get(ctx, "alpha-members", metav1.GetOptions{}); err != nil {
+		t.Errorf("the release's alert rules (PrometheusRule): %v", err)
+	}
+}
+
+// requireNoChange: the plan says step has no changes.
+func requireNoChange(t *testing.T, p *run, step string) {
+	t.Helper()
+	for _, m := range p.messages {
+		if m.Type == "step_planned" && m.Step == step {
+			if len(m.Instances) != 1 || m.Instances[0].Kind != "no-change" || !strings.Contains(m.Instances[0].Summary, "no changes") {
+				t.Fatalf("plan of %s: %+v, want no changes", step, m.Instances)
+			}
+			return
+		}
+	}
+	t.Fatalf("no plan of step %s:\n%s", step, p)
+}
