@@ -200,6 +200,16 @@ locals {
   secret_list = ["alpha-members-db", "alpha-members-jwt", "alpha-members-smtp"]
   work_dir    = "${path.root}/.pipectl/${pipeline.name}/${pipeline.environment}"
 
+  # What every notification and the run's summary say about the deploy.
+  summary = {
+    pipeline    = pipeline.name
+    environment = pipeline.environment
+    image       = local.image
+    release     = var.release_name
+    namespace   = local.namespace
+    url         = local.base_url
+  }
+
   # What the pipeline sets on top of the environment's values file.
   overrides = {
     image        = { repository = var.image_repository, tag = var.image_tag }
@@ -383,9 +393,9 @@ stage "validate" {
     url             = "${local.base_url}/healthz"
     expected_status = 200
     depends_on      = [step.endpoints]
-    retry {
-      attempts = 5
-      backoff  = "10s"
+    retry { # about a minute in all: 2s, 4s, ... 32s between attempts
+      attempts = 6
+      backoff  = "2s"
     }
   }
 
@@ -463,6 +473,15 @@ stage "post_deploy" {
     url    = var.notify_webhook
     text   = "alpha-members ${var.image_tag} is live in ${pipeline.environment} (revision ${step.release.revision}): ${local.base_url}"
     payload = {
+      summary = merge(local.summary, {
+        status        = "deployed"
+        revision      = step.release.revision
+        chart         = step.release.chart
+        pods_ready    = step.pods_ready.ready
+        helm_tests    = step.helm_tests.passed
+        smoke_tests   = length(var.smoke_tests)
+        release_notes = step.release_notes.path
+      })
       release_notes = step.release_notes.content
     }
   }
@@ -482,7 +501,10 @@ on_failure {
     action = std.webhook
     when   = var.notify_webhook != ""
     url    = var.notify_webhook
-    text   = "alpha-members ${var.image_tag} failed to deploy to ${pipeline.environment}; the release was rolled back."
+    text   = "alpha-members ${var.image_tag} failed to deploy to ${pipeline.environment}. The run's record says which step failed and why: pipectl runs."
+    payload = {
+      summary = merge(local.summary, { status = "failed" })
+    }
   }
 }
 
@@ -490,13 +512,7 @@ finally {
   step "record" {
     action = std.render
     output = "${local.work_dir}/summary.json"
-    content = jsonencode({
-      pipeline    = pipeline.name
-      environment = pipeline.environment
-      image       = local.image
-      release     = var.release_name
-      namespace   = local.namespace
-    })
+    content = jsonencode(local.summary)
   }
 }
 

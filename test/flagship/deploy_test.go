@@ -2,6 +2,7 @@ package flagship
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -24,8 +25,13 @@ func TestDevDeploy(t *testing.T) {
 	requireDeployed(t, f, 1, 1)
 
 	notes := hook.received()
-	if len(notes) != 1 || !strings.Contains(notes[0]["text"].(string), "alpha-members 1.0.0 is live in dev (revision 1)") {
+	if len(notes) != 1 || !strings.Contains(fmt.Sprint(notes[0]["text"]), "alpha-members 1.0.0 is live in dev (revision 1)") {
 		t.Fatalf("the webhook received %v", notes)
+	}
+	summary, _ := notes[0]["summary"].(map[string]any)
+	if summary["status"] != "deployed" || summary["revision"] != 1.0 || summary["namespace"] != f.env.Namespace ||
+		summary["pods_ready"] != 1.0 || summary["image"] != f.env.Image("1.0.0") {
+		t.Errorf("the notification's run summary: %v", summary)
 	}
 
 	// Re-planning right after the deploy: the release has no changes.

@@ -153,10 +153,13 @@ type message struct {
 	HasChanges  bool           `json:"has_changes"`
 	Summary     string         `json:"summary"`
 	Instances   []instance     `json:"instances"`
-	Diagnostics []struct {
-		Summary string `json:"summary"`
-		Detail  string `json:"detail"`
-	} `json:"diagnostics"`
+	Diagnostics []diagnostic `json:"diagnostics"`
+	Diagnostic  diagnostic   `json:"diagnostic"`
+}
+
+type diagnostic struct {
+	Summary string `json:"summary"`
+	Detail  string `json:"detail"`
 }
 
 type instance struct {
@@ -268,8 +271,11 @@ func (r *run) String() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "exit %d\n", r.code)
 	for _, m := range r.messages {
-		if m.Type == "step_finished" || m.Type == "run_finished" {
+		switch m.Type {
+		case "step_finished", "run_finished":
 			fmt.Fprintf(&b, "  %s %s%s %s %s\n", m.Type, m.Step, bracket(m.Instance), m.Status, firstLines(m.Message, 6))
+		case "diagnostic":
+			fmt.Fprintf(&b, "  diagnostic: %s: %s\n", m.Diagnostic.Summary, firstLines(m.Diagnostic.Detail, 6))
 		}
 	}
 	if r.stderr != "" {
