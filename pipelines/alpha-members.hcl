@@ -298,6 +298,24 @@ stage "pre_deploy" {
 stage "deploy" {
   depends_on = [stage.pre_deploy]
 
+  # The workflow's "pre-deploy checklist": what each check established,
+  # written once every one of them passed (an artifact of the run).
+  step "checklist" {
+    action  = std.render
+    output  = "${local.work_dir}/pre-deploy-checklist.md"
+    content = <<-EOT
+      # Pre-deploy checklist: ${var.release_name} ${var.image_tag} to ${pipeline.environment}
+
+      - [x] Chart passes linting (strict): ${local.chart}
+      - [x] Values validate against values.schema.json: ${join(", ", env.values)} and the pipeline's overrides
+      - [x] Required secrets exist in ${local.namespace}: ${join(", ", step.secrets_check.names)} (from ${env.secrets_path})
+      - [x] Cluster access: ${step.cluster_access.server_version} as ${step.cluster_access.user}, ${step.cluster_access.checked} permissions allowed
+      - [x] Image passes security scan: ${local.image} has no ${join(" or ", var.scan_severities)} vulnerability
+      - [x] Chart configuration passes its scan; no secret in the chart's files
+      - [x] Resources available: needs ${lookup(step.capacity.needed, "cpu", "?")} CPU, ${lookup(step.capacity.needed, "memory", "?")} memory, ${lookup(step.capacity.needed, "pods", "?")} pods; free: ${lookup(step.capacity.available, "cpu", "?")} CPU, ${lookup(step.capacity.available, "memory", "?")} memory
+    EOT
+  }
+
   step "select_values" {
     action  = std.render
     output  = "${local.work_dir}/values.yaml"
@@ -338,6 +356,15 @@ stage "deploy" {
     namespace  = local.namespace
     deployment = step.release.name
     timeout    = local.deadline
+  }
+
+  # The workflow's "release status": the release and its recent history.
+  step "release_status" {
+    action     = helm.status
+    release    = step.release.name
+    namespace  = local.namespace
+    history    = 5
+    depends_on = [step.rollout]
   }
 
   # Handle deployment failures: back to the previous revision, then find out why.
@@ -411,6 +438,24 @@ stage "validate" {
     }
   }
 
+  # The workflow's "validation results": an artifact of the run.
+  step "validation_results" {
+    action  = std.render
+    output  = "${local.work_dir}/validation-results.md"
+    content = <<-EOT
+      # Validation of ${var.release_name} revision ${step.release.revision} in ${pipeline.environment}
+
+      - [x] Pods ready: ${step.pods_ready.ready} (${join(", ", step.pods_ready.pods)})
+      - [x] Helm tests: ${step.helm_tests.passed} passed, ${step.helm_tests.failed} failed
+      - [x] Service endpoints ready: ${step.endpoints.ready}
+      - [x] Health check: HTTP ${step.health.status_code} from ${local.base_url}/healthz after ${step.health.attempts} attempt(s)
+      %{~ for name, t in var.smoke_tests}
+      - [x] Smoke test ${name}: HTTP ${step.smoke[name].status_code} from ${t.path}
+      %{~ endfor}
+    EOT
+    depends_on = [step.smoke, step.helm_tests]
+  }
+
   on_failure {
     step "validation_rollback" {
       action            = helm.rollback
@@ -437,6 +482,14 @@ stage "post_deploy" {
     action     = trivy.config
     manifest   = step.release.manifest # what is deployed, not what the chart could render
     severities = var.scan_severities
+  }
+
+  # What runs meets the restricted Pod Security Standard.
+  step "pod_security" {
+    action    = k8s.pod_security
+    namespace = local.namespace
+    selector  = merge(local.selector, { "app.kubernetes.io/name" = "alpha-members" }) # the platform's pods, not its test hook
+    level     = "restricted"
   }
 
   step "release_notes" {
@@ -484,6 +537,38 @@ stage "post_deploy" {
       })
       release_notes = step.release_notes.content
     }
+  }
+
+  # The workflow's "deployment summary": an artifact of the run.
+  step "deployment_summary" {
+    action  = std.render
+    output  = "${local.work_dir}/deployment-summary.md"
+    content = <<-EOT
+      # ${var.release_name} ${var.image_tag} in ${pipeline.environment}
+
+      | | |
+      |---|---|
+      | release | ${step.release.name}, revision ${step.release.revision} (${step.release_status.status}), chart ${step.release.chart} |
+      | namespace | ${local.namespace} |
+      | image | ${local.image} |
+      | url | ${local.base_url} |
+      | pods ready | ${step.pods_ready.ready} |
+      | alert rules | ${join(", ", step.alerts_configured.found)} |
+      | release notes | ${step.release_notes.path} |
+
+      Revisions, newest first:
+      %{~ for h in step.release_status.history}
+      - ${h.revision}: ${h.status} (${h.chart}) ${h.description}
+      %{~ endfor}
+    EOT
+  }
+
+  # Monitoring alerts configured: the chart's alert rules are live API
+  # objects the Prometheus Operator picks up.
+  step "alerts_configured" {
+    action    = k8s.exists
+    namespace = local.namespace
+    objects   = [{ api_version = "monitoring.coreos.com/v1", kind = "PrometheusRule", name = step.release.name }]
   }
 
   step "monitor" {

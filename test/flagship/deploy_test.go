@@ -3,6 +3,9 @@ package flagship
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -23,6 +26,7 @@ func TestDevDeploy(t *testing.T) {
 	requireSucceeded(t, r)
 	requireEveryStepSucceeded(t, r)
 	requireDeployed(t, f, 1, 1)
+	requireWorkflowOutputs(t, f, r)
 
 	notes := hook.received()
 	if len(notes) != 1 || !strings.Contains(fmt.Sprint(notes[0]["text"]), "alpha-members 1.0.0 is live in dev (revision 1)") {
@@ -42,15 +46,55 @@ func TestDevDeploy(t *testing.T) {
 	requireNoChange(t, p, "release")
 }
 
+// Staging: two replicas, the same pipeline.
+func TestStagingDeploy(t *testing.T) {
+	t.Parallel()
+	f := newFlagship(t, "staging")
+	hook := newReceiver(t)
+	f.vars["notify_webhook"] = hook.URL
+
+	r := f.apply(nil)
+	requireSucceeded(t, r)
+	requireEveryStepSucceeded(t, r)
+	requireDeployed(t, f, 1, 2)
+	if notes := hook.received(); len(notes) != 1 || !strings.Contains(fmt.Sprint(notes[0]["text"]), "is live in staging") {
+		t.Errorf("the webhook received %v", notes)
+	}
+}
+
+// Prod: three replicas under an autoscaler (3 to 20), approved through its
+// gate (-auto-approve answers it).
+func TestProdDeploy(t *testing.T) {
+	t.Parallel()
+	f := newFlagship(t, "prod")
+	hook := newReceiver(t)
+	f.vars["notify_webhook"] = hook.URL
+
+	r := f.apply(nil)
+	requireSucceeded(t, r)
+	requireEveryStepSucceeded(t, r)
+	requireDeployed(t, f, 1, 3)
+	hpa, err := f.env.Client.AutoscalingV2().HorizontalPodAutoscalers(f.env.Namespace).Get(context.Background(), "alpha-members", metav1.GetOptions{})
+	if err != nil {
+		t.Fatalf("prod's autoscaler: %v", err)
+	}
+	if *hpa.Spec.MinReplicas != 3 || hpa.Spec.MaxReplicas != 20 {
+		t.Errorf("autoscaler %d–%d, want 3–20", *hpa.Spec.MinReplicas, hpa.Spec.MaxReplicas)
+	}
+	if notes := hook.received(); len(notes) != 1 || !strings.Contains(fmt.Sprint(notes[0]["text"]), "is live in prod") {
+		t.Errorf("the webhook received %v", notes)
+	}
+}
+
 // requireEveryStepSucceeded: each step of the four stages ran and succeeded
 // (none skipped, none left out), and no failure handler ran.
 func requireEveryStepSucceeded(t *testing.T, r *run) {
 	t.Helper()
 	want := []string{
 		"chart_lint", "values_validate", "secrets_check", "cluster_access", "image_scan", "chart_scan", "secret_scan", "capacity",
-		"select_values", "manifests", "release", "rollout",
-		"pods_ready", "helm_tests", "endpoints", "health", "smoke[home]", "smoke[login]", "smoke[members]",
-		"security_posture", "release_notes", "documentation", "notify", "monitor",
+		"checklist", "select_values", "manifests", "release", "rollout", "release_status",
+		"pods_ready", "helm_tests", "endpoints", "health", "smoke[home]", "smoke[login]", "smoke[members]", "validation_results",
+		"security_posture", "pod_security", "release_notes", "documentation", "deployment_summary", "notify", "alerts_configured", "monitor",
 		"record",
 	}
 	got := r.statuses()
@@ -105,4 +149,44 @@ func requireNoChange(t *testing.T, p *run, step string) {
 		}
 	}
 	t.Fatalf("no plan of step %s:\n%s", step, p)
+}
+
+// requireWorkflowOutputs: the workflow's outputs are artifacts of the run
+// (pre-deploy checklist, security scan results, resource availability
+// report, release status, validation results, deployment summary, release
+// notes), and the ones pipectl renders say what happened.
+func requireWorkflowOutputs(t *testing.T, f *flagship, r *run) {
+	t.Helper()
+	got := r.artifacts()
+	for _, want := range []string{
+		"checklist/pre-deploy-checklist.md",
+		"image_scan/trivy-image-report.md", "chart_scan/trivy-config-report.md", "secret_scan/trivy-secret-report.md",
+		"capacity/capacity.md",
+		"manifests/manifests.yaml",
+		"validation_results/validation-results.md",
+		"security_posture/trivy-config-report.md", "pod_security/pod-security.md",
+		"deployment_summary/deployment-summary.md", "release_notes/release-notes.md", "documentation/DEPLOYMENT.md",
+		"record/summary.json",
+	} {
+		if !slices.Contains(got, want) {
+			t.Errorf("artifact %s is missing; the run attached %v", want, got)
+		}
+	}
+	work := filepath.Join(f.dir, ".pipectl", "alpha-members", f.envName)
+	for file, want := range map[string][]string{
+		"pre-deploy-checklist.md": {"Required secrets exist in " + f.env.Namespace + ": alpha-members-db, alpha-members-jwt, alpha-members-smtp", "Image passes security scan: " + f.env.Image("1.0.0")},
+		"validation-results.md":   {"Pods ready: 1", "Helm tests: 1 passed, 0 failed", "Smoke test members: HTTP 401"},
+		"deployment-summary.md":   {"revision 1 (deployed)", "PrometheusRule/alpha-members", "- 1: deployed"},
+	} {
+		b, err := os.ReadFile(filepath.Join(work, file))
+		if err != nil {
+			t.Errorf("%s: %v", file, err)
+			continue
+		}
+		for _, w := range want {
+			if !strings.Contains(string(b), w) {
+				t.Errorf("%s does not say %q:\n%s", file, w, b)
+			}
+		}
+	}
 }

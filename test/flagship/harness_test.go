@@ -153,8 +153,8 @@ type message struct {
 	HasChanges  bool           `json:"has_changes"`
 	Summary     string         `json:"summary"`
 	Instances   []instance     `json:"instances"`
-	Diagnostics []diagnostic `json:"diagnostics"`
-	Diagnostic  diagnostic   `json:"diagnostic"`
+	Diagnostics []diagnostic   `json:"diagnostics"`
+	Diagnostic  diagnostic     `json:"diagnostic"`
 }
 
 type diagnostic struct {
