@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"strings"
 
 	"github.com/hashicorp/go-hclog"
@@ -14,6 +13,7 @@ import (
 
 	"github.com/pipectl/pipectl/dsl"
 	"github.com/pipectl/pipectl/engine"
+	"github.com/pipectl/pipectl/engine/operation"
 	"github.com/pipectl/pipectl/internal/view"
 )
 
@@ -121,6 +121,14 @@ func pluginLogger(r *engine.Redactor) hclog.Logger {
 	return hclog.New(&hclog.LoggerOptions{Name: "pipectl", Output: redactingWriter{f, r}, Level: level})
 }
 
+// newConfiguration is what a command's operations share: a redactor, and
+// the plugin log (-log-file) redacted with it.
+func newConfiguration() *operation.Configuration {
+	cfg := operation.NewConfiguration()
+	cfg.Logger = pluginLogger(cfg.Redactor)
+	return cfg
+}
+
 // redactingWriter keeps secrets out of the plugin log file.
 type redactingWriter struct {
 	w io.Writer
@@ -157,14 +165,6 @@ func terminalWidth(cmd *cobra.Command) uint {
 	return 100
 }
 
-// pathDir is the pipeline directory of a path: itself, or a file's directory.
-func pathDir(path string) string {
-	if info, err := os.Stat(path); err == nil && !info.IsDir() {
-		return filepath.Dir(path)
-	}
-	return path
-}
-
 // ordinal is 1st, 2nd, 3rd, 4th...
 func ordinal(n int) string {
 	suffix := "th"
@@ -179,3 +179,6 @@ func ordinal(n int) string {
 	}
 	return fmt.Sprintf("%d%s", n, suffix)
 }
+
+// pathDir is the pipeline directory of a path: itself, or a file's directory.
+func pathDir(path string) string { return operation.PipelineDir(path) }

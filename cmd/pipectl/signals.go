@@ -17,10 +17,10 @@ import (
 var interruptSignals = []os.Signal{os.Interrupt, syscall.SIGTERM, syscall.SIGHUP}
 
 // interruptible returns a context for the main work, cancelled by a first
-// interrupt (or when the output's reader is gone, or the run can no longer
-// be recorded), and one cancelled by a
-// second, for failure handlers.
-func interruptible(parent context.Context, outputGone, recordFailed <-chan struct{}, onFirst func()) (ctx, kill context.Context, stop func()) {
+// interrupt (or when the output's reader is gone), and one cancelled by a
+// second, for failure handlers. (A run that can no longer be recorded is
+// stopped by the apply operation itself.)
+func interruptible(parent context.Context, outputGone <-chan struct{}, onFirst func()) (ctx, kill context.Context, stop func()) {
 	ctx, cancel := context.WithCancel(parent)
 	kill, cancelKill := context.WithCancel(parent)
 	sigs := make(chan os.Signal, 2)
@@ -30,7 +30,6 @@ func interruptible(parent context.Context, outputGone, recordFailed <-chan struc
 		select {
 		case <-sigs:
 		case <-outputGone:
-		case <-recordFailed:
 		case <-done:
 			return
 		}

@@ -1,4 +1,4 @@
-package main
+package operation
 
 import (
 	"encoding/json"
@@ -19,6 +19,8 @@ type resumption struct {
 	values map[string]cty.Value
 }
 
+// loadResumption applies the resume rules: a run whose record is complete,
+// that did not succeed, is not running and was not resumed already.
 func loadResumption(store *runs.Store, id string) (*resumption, error) {
 	run, planJSON, err := store.Show(id, nil)
 	if err != nil {

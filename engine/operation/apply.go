@@ -1,0 +1,331 @@
+package operation
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/hashicorp/hcl/v2"
+
+	"github.com/pipectl/pipectl/dsl"
+	"github.com/pipectl/pipectl/engine"
+	"github.com/pipectl/pipectl/engine/runs"
+)
+
+// Apply runs a pipeline: a saved plan checked against the world, a failed
+// run resumed, or a fresh plan the user confirmed. It locks the
+// environment, records the run and runs it. The callbacks are the user
+// interface (cmd/pipectl's views); the fields are the command's options.
+type Apply struct {
+	cfg *Configuration
+
+	// Inputs are the -env, -var and -var-file values.
+	Inputs dsl.Inputs
+	// Parallelism is how many steps may run at once (at least 1).
+	Parallelism int
+	// AutoApprove applies a fresh plan without asking Confirm.
+	AutoApprove bool
+	// Resume is the id of a failed, cancelled or interrupted run to resume.
+	Resume string
+	// AllowReapply applies a saved plan a recorded run applied before.
+	AllowReapply bool
+	// LockTimeout is how long to wait for another apply of the
+	// environment to finish (0: do not wait); OnLockWait is told once
+	// when the wait starts, with who holds the lock.
+	LockTimeout time.Duration
+	OnLockWait  func(runs.Holder)
+	// Subset runs part of the pipeline (-target, -only); a saved or
+	// resumed plan carries its own.
+	Subset Subset
+	// Gates: who applies, approvals given ahead, window overrides (gates.go).
+	Gates Gates
+
+	// Diagnostics receives warnings and errors as they come, with the
+	// pipeline they are about (for its source files). It is called once a
+	// pipeline is loaded, and after planning, even with no diagnostics.
+	Diagnostics func(*engine.Pipeline, hcl.Diagnostics)
+	// Confirm shows a fresh plan and asks to run it. Without AutoApprove
+	// it must be set, or Run returns ErrNoConfirmation before planning.
+	Confirm func(*engine.Plan) bool
+	// Start is called with the plan once the run is recorded; the run's
+	// events go to the sink it returns (the view), and to the record.
+	Start func(*engine.Plan) engine.EventSink
+	// Interruptible, when set, gives the contexts of the run once it
+	// starts: ctx cancels the steps (failure handlers and finally still
+	// run), kill cancels those too. stop is called when the run is over.
+	Interruptible func(ctx context.Context) (run, kill context.Context, stop func())
+	// RecordError is told when the record can no longer be written; the
+	// run then stops as if cancelled (Applied.RecordFailed).
+	RecordError func(storePath string, err error)
+}
+
+// NewApply is an Apply on cfg, with the default parallelism.
+func NewApply(cfg *Configuration) *Apply { return &Apply{cfg: cfg, Parallelism: 10} }
+
+// ErrNoConfirmation: a fresh plan is to be applied, without AutoApprove,
+// and there is nobody to confirm it.
+var ErrNoConfirmation = errors.New("there is no one to answer the confirmation")
+
+// ErrNotConfirmed: the user did not confirm the plan; nothing was done.
+var ErrNotConfirmed = errors.New("apply cancelled: nothing was done")
+
+// Applied is what a run did.
+type Applied struct {
+	Plan      *engine.Plan
+	Result    *engine.Result
+	RunID     string
+	StorePath string
+	// RecordFailed: the record could not be written, so the run stopped.
+	RecordFailed bool
+	// Incomplete is why the record could not be finished (nil when it
+	// was): the run is marked so and cannot be resumed.
+	Incomplete error
+}
+
+// applyTarget is what an apply works on: the pipeline directory and the
+// environment (to lock them before planning), and, for Resume, the run.
+type applyTarget struct {
+	dir, env string
+	saved    *engine.Plan // a saved plan being applied
+	resume   *resumption
+}
+
+// Run applies path: a saved plan, or a pipeline directory or file.
+func (a *Apply) Run(ctx context.Context, path string) (*Applied, error) {
+	if a.Parallelism < 1 {
+		return nil, fmt.Errorf("-parallelism must be at least 1, not %d", a.Parallelism)
+	}
+	if a.LockTimeout < 0 {
+		return nil, fmt.Errorf("-lock-timeout must not be negative, not %s", a.LockTimeout)
+	}
+	// What is applied, where, is known before planning: a saved plan
+	// names its directory and environment, a run being resumed too.
+	t, err := a.target(path)
+	if err != nil {
+		return nil, err
+	}
+	if (t.saved != nil || a.Resume != "") && !a.Subset.empty() {
+		return nil, fmt.Errorf("-target and -only apply to a fresh plan: a saved plan or a resumed run applies the steps it was planned with")
+	}
+	// Resuming the run that left a stale lock takes that lock over: the
+	// resume is the explicit recovery.
+	lock, err := runs.AcquireLock(ctx, t.dir, t.env, runs.LockOptions{Timeout: a.LockTimeout, OnWait: a.OnLockWait, TakeOver: a.Resume})
+	if err != nil {
+		return nil, err
+	}
+	defer lock.Release()
+	store, err := runs.Open(t.dir) // a damaged database stops us here, before anything runs
+	if err != nil {
+		return nil, err
+	}
+	if a.Resume != "" {
+		if t.resume, err = loadResumption(store, a.Resume); err != nil {
+			return nil, err
+		}
+	}
+	if t.saved != nil && !a.AllowReapply {
+		if err := appliedBefore(store, path, t.saved); err != nil {
+			return nil, err
+		}
+	}
+	s, plan, err := a.plan(ctx, path, t)
+	if err != nil {
+		return nil, err
+	}
+	defer s.Close()
+	approvals, err := a.Gates.preApprovals(plan)
+	if err != nil {
+		return nil, err
+	}
+	recorder, err := store.StartRun(lock.RunID(), plan, s.Redactor)
+	if err != nil {
+		return nil, fmt.Errorf("cannot record the run in %s, so it does not start: %w", store.Path(), err)
+	}
+	if err := a.Gates.startGates(recorder, approvals); err != nil {
+		_ = recorder.Finish()
+		return nil, err
+	}
+	if t.saved != nil {
+		recorder.FromSavedPlan(t.saved.ContentHash)
+	}
+	return a.run(ctx, s, plan, t, store, recorder)
+}
+
+// run runs a recorded plan to its end and finishes the record.
+func (a *Apply) run(ctx context.Context, s *Session, plan *engine.Plan, t *applyTarget, store *runs.Store, recorder *runs.Recorder) (*Applied, error) {
+	var sink engine.EventSink = engine.EventFunc(func(engine.Event) {})
+	if a.Start != nil {
+		sink = a.Start(plan)
+	}
+	var prompt engine.EventSink = engine.EventFunc(func(engine.Event) {})
+	if a.Gates.Prompt != nil {
+		prompt = a.Gates.Prompt(plan, recorder.ID(), func(ans engine.GateAnswer) (string, error) { return store.Answer(recorder.ID(), ans) })
+	}
+	ctx, kill := ctx, ctx
+	if a.Interruptible != nil {
+		var stop func()
+		ctx, kill, stop = a.Interruptible(ctx)
+		defer stop()
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	out := &Applied{Plan: plan, RunID: recorder.ID(), StorePath: store.Path()}
+	var once sync.Once
+	var recordFailed atomic.Bool
+	recorder.OnWriteError(func(err error) {
+		once.Do(func() {
+			recordFailed.Store(true)
+			if a.RecordError != nil {
+				a.RecordError(store.Path(), err)
+			}
+			cancel()
+		})
+	})
+	runner := &engine.Runner{Pipeline: s.Pipeline, Host: s.Host, Redactor: s.Redactor, Parallelism: a.Parallelism, Plan: plan,
+		Events:      engine.EventFunc(func(e engine.Event) { sink.Event(e); recorder.Event(e); prompt.Event(e) }),
+		OnStepValue: recorder.StepValue, RunID: recorder.ID(), Gates: a.Gates.options(recorder)}
+	if sel := s.Planner.Selection; sel != nil && sel.From != "" {
+		runner.Done, runner.Resumed = sel.Values, sel.From // -only: the outputs of the steps before
+	}
+	if res := t.resume; res != nil {
+		runner.Done, runner.Resumed = res.done(s.Pipeline), res.id
+		recorder.ResumeOf(res.id)
+	}
+	out.Result = runner.Apply(ctx, kill)
+	out.Incomplete = recorder.Finish()
+	out.RecordFailed = recordFailed.Load()
+	return out, nil
+}
+
+func (a *Apply) target(path string) (*applyTarget, error) {
+	switch {
+	case a.Resume != "":
+		store, err := runs.OpenExisting(PipelineDir(path))
+		if err != nil {
+			return nil, err
+		}
+		run, _, err := store.Show(a.Resume, nil)
+		if err != nil {
+			return nil, err
+		}
+		return &applyTarget{dir: PipelineDir(path), env: run.Environment}, nil
+	case IsPlanFile(path):
+		saved, err := engine.ReadPlan(path)
+		if err != nil {
+			return nil, err
+		}
+		if env := a.Inputs.Environment; env != "" && env != saved.Environment {
+			return nil, fmt.Errorf("%s is a plan of pipeline %q for environment %s, not %s: "+
+				"plan for %s with pipectl plan -env %s -out FILE", path, saved.Pipeline, orNone(saved.Environment), env, env, env)
+		}
+		return &applyTarget{dir: saved.Dir, env: saved.Environment, saved: saved}, nil
+	}
+	return &applyTarget{dir: PipelineDir(path), env: a.Inputs.Environment}, nil
+}
+
+// plan returns the plan to apply: a saved one (or a resumed run's),
+// checked against the world, or a fresh one the user confirmed.
+func (a *Apply) plan(ctx context.Context, path string, t *applyTarget) (*Session, *engine.Plan, error) {
+	if t.resume != nil {
+		return a.checkedPlan(ctx, t.dir, t.resume.plan, (*engine.Planner).CheckResume)
+	}
+	if t.saved != nil {
+		return a.checkedPlan(ctx, t.dir, t.saved, (*engine.Planner).CheckSaved)
+	}
+	if !a.AutoApprove && a.Confirm == nil {
+		return nil, nil, ErrNoConfirmation
+	}
+	s, err := a.open(path, a.Inputs)
+	if err != nil {
+		return nil, nil, err
+	}
+	if diags := selectSteps(s, t.dir, a.Subset); diags.HasErrors() {
+		a.diagnostics(s.Pipeline, diags)
+		s.Close()
+		return nil, nil, ErrDiagnostics
+	}
+	plan, diags := s.Planner.Plan(ctx)
+	a.diagnostics(s.Pipeline, diags)
+	if diags.HasErrors() {
+		s.Close()
+		return nil, nil, ErrDiagnostics
+	}
+	if !a.AutoApprove && !a.Confirm(plan) {
+		s.Close()
+		return nil, nil, ErrNotConfirmed
+	}
+	return s, plan, nil
+}
+
+// checkedPlan opens the pipeline a plan was made from, with the plan's
+// choices, and checks the plan still holds.
+func (a *Apply) checkedPlan(ctx context.Context, dir string, saved *engine.Plan,
+	check func(*engine.Planner, context.Context, *engine.Plan) (*engine.Plan, hcl.Diagnostics)) (*Session, *engine.Plan, error) {
+	s, err := a.open(dir, saved.Inputs(a.Inputs))
+	if err != nil {
+		return nil, nil, err
+	}
+	if diags := selectSteps(s, dir, subsetOf(saved)); diags.HasErrors() {
+		a.diagnostics(s.Pipeline, diags)
+		s.Close()
+		return nil, nil, ErrDiagnostics
+	}
+	plan, diags := check(s.Planner, ctx, saved)
+	a.diagnostics(s.Pipeline, diags)
+	if diags.HasErrors() {
+		s.Close()
+		return nil, nil, ErrDiagnostics
+	}
+	return s, plan, nil
+}
+
+// open opens a session and reports its diagnostics (warnings too).
+func (a *Apply) open(path string, in dsl.Inputs) (*Session, error) {
+	s, p, diags := a.cfg.Open(path, in)
+	a.diagnostics(p, diags)
+	if s == nil {
+		return nil, ErrDiagnostics
+	}
+	return s, nil
+}
+
+func (a *Apply) diagnostics(p *engine.Pipeline, diags hcl.Diagnostics) {
+	if a.Diagnostics != nil {
+		a.Diagnostics(p, diags)
+	}
+}
+
+// IsPlanFile tells a saved plan from a pipeline file or directory.
+func IsPlanFile(path string) bool {
+	info, err := os.Stat(path)
+	return err == nil && !info.IsDir() && !strings.HasSuffix(path, ".hcl")
+}
+
+func orNone(env string) string {
+	if env == "" {
+		return "(none)"
+	}
+	return env
+}
+
+// appliedBefore refuses a saved plan a recorded run already applied, as
+// Terraform does: applying it again would do it all again.
+func appliedBefore(store *runs.Store, path string, saved *engine.Plan) error {
+	list, err := store.List()
+	if err != nil {
+		return err
+	}
+	for _, r := range list {
+		if r.SavedPlan != "" && r.SavedPlan == saved.ContentHash {
+			return fmt.Errorf("the plan %s was already applied, by run %s (%s): a saved plan is applied once. "+
+				"Plan again; or resume that run (pipectl apply -resume %s); or, to really apply it again, -allow-reapply",
+				path, r.ID, r.Status, r.ID)
+		}
+	}
+	return nil
+}
