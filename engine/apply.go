@@ -15,7 +15,6 @@ import (
 
 	"github.com/pipectl/pipectl/dsl"
 	"github.com/pipectl/pipectl/engine/pluginhost"
-	"github.com/pipectl/pipectl/sdk"
 	"github.com/pipectl/pipectl/sdk/client"
 )
 
@@ -41,6 +40,8 @@ type Runner struct {
 	// OnStepValue, when set, receives every main step that succeeded with
 	// its value, so that a later run can resume after it.
 	OnStepValue func(step string, value cty.Value)
+	// RunID is the run's id, for run.id.
+	RunID string
 	// Gates says how approvals are answered and windows overridden (gate.go).
 	Gates GateOptions
 }
@@ -67,13 +68,15 @@ type Result struct {
 // run is the mutable state of one Apply.
 type run struct {
 	*Runner
-	sem chan struct{}
+	steps *stepResolver
+	sem   chan struct{}
 
 	mu        sync.Mutex
 	values    map[string]cty.Value // step name → what step.NAME evaluates to
 	status    map[string]Status    // step name → outcome
 	instances map[string]Status    // instance id → outcome, from step_finished events
 	events    sync.Mutex           // serializes Events
+	state     *runState            // what run.* shows
 
 	gates       map[string]*gateState // by address, once reached
 	gateFailure *GateFailure          // the first gate that stopped the run
@@ -89,7 +92,8 @@ func (r *Runner) Apply(ctx, kill context.Context) *Result {
 	if n < 1 {
 		n = 10
 	}
-	rn := &run{Runner: r, sem: make(chan struct{}, n), values: map[string]cty.Value{}, status: map[string]Status{}, instances: map[string]Status{},
+	rn := &run{Runner: r, steps: newStepResolver(r.Pipeline), sem: make(chan struct{}, n), values: map[string]cty.Value{}, status: map[string]Status{}, instances: map[string]Status{},
+		state: newRunState(r.Pipeline.Config, r.RunID),
 		gates: map[string]*gateState{}}
 	r.Pipeline.LearnSecrets(r.Redactor)
 	rn.emit(Event{Type: RunStarted, Message: r.Pipeline.Config.Pipeline.Name, Environment: r.Pipeline.Scope.Environment})
@@ -98,6 +102,7 @@ func (r *Runner) Apply(ctx, kill context.Context) *Result {
 	mainFailed := rn.runPhase(ctx, phases[0], r.Pipeline.Config.Pipeline.FailFast)
 	cancelled := ctx.Err() != nil
 	handlersFailed := false
+	rn.state.setStatus(soFar(cancelled, mainFailed))
 	if mainFailed || cancelled {
 		if cancelled {
 			rn.emit(Event{Type: RunCancelling, Message: "cancelled: running failure handlers (press Ctrl-C again to stop them)"})
@@ -110,6 +115,7 @@ func (r *Runner) Apply(ctx, kill context.Context) *Result {
 			rn.handlersRan = rn.handlersRan || rn.ranAny(ph)
 		}
 	}
+	rn.state.setStatus(soFar(cancelled, mainFailed || handlersFailed))
 	handlersFailed = rn.runPhase(kill, phases[len(phases)-1], false) || handlersFailed
 
 	res := &Result{Status: StatusSucceeded, Steps: rn.status, Instances: rn.instances,
@@ -215,6 +221,7 @@ func (rn *run) runPhase(ctx context.Context, ph PhaseGraph, failFast bool) (fail
 	p := &phaseRun{run: rn, ph: ph, state: map[string]Status{}, results: make(chan nodeDone)}
 	if ph.Name == "main" {
 		p.reuse()
+		p.leaveOut()
 	}
 	stopping := false
 	for {
@@ -269,11 +276,12 @@ func (p *phaseRun) markNotRun() {
 		s := p.Pipeline.Config.Step(name)
 		p.finish(s, StatusNotRun, cty.NullVal(cty.DynamicPseudoType))
 		p.emit(Event{Type: StepFinished, Phase: p.ph.Name, Stage: s.Stage, Step: name, Action: s.Action.String(),
-			Status: StatusNotRun, Message: "not started: an earlier step failed or the run was cancelled"})
+			Status: StatusNotRun, Message: string(ReasonNotStarted)})
 	}
 }
 
 func (rn *run) finish(s *dsl.Step, st Status, value cty.Value) {
+	rn.state.finished(s.Name, st)
 	rn.mu.Lock()
 	rn.status[s.Name] = st
 	rn.values[s.Name] = value
@@ -338,53 +346,46 @@ func (rn *run) runStep(ctx context.Context, s *dsl.Step, ph PhaseGraph) Status {
 	if err != nil {
 		return fail(launchDiagnostics(s, err))
 	}
-	as, diags := actionSchema(s, schema)
-	if diags.HasErrors() {
-		return fail(diags)
-	}
 	values := rn.knownValues(s)
-	scope := rn.Pipeline.Scope
-	if st := rn.Pipeline.Config.Stage(s.Stage); st != nil && st.When != nil && s.Kind == dsl.Main {
-		when, d := st.EvalWhen(scope.EvalContext(values, nil))
-		if d.HasErrors() {
-			return fail(d)
-		}
-		if when.False() {
-			return rn.skip(s, base, "stage condition is false")
-		}
+	rs := rn.steps.resolve(s, schema, values, rn.state.value(rn.Pipeline.Config, s))
+	if rs.Reason == ReasonStageWhenFalse { // whatever the step's own arguments say
+		return rn.skip(s, base, rs.Reason)
 	}
 	if s.Kind == dsl.Main {
 		if f, cancelled := rn.awaitGate(ctx, stageAddr(s.Stage)); f != nil || cancelled {
 			return rn.gateBlocked(s, base, f, cancelled)
 		}
 	}
-	meta, d := s.EvalMeta(scope.StepEvalContext(s, values, nil))
-	if d.HasErrors() {
-		return fail(d)
+	if rs.Diagnostics.HasErrors() {
+		return fail(rs.Diagnostics)
 	}
-	if run, known := meta.Runs(); !run && (known || s.ForEach == nil) {
-		return rn.skip(s, base, "when condition is false")
-	} // unknown with for_each: it reads each.*, decided per instance
+	switch rs.Decision {
+	case DecisionSkip:
+		return rn.skip(s, base, rs.Reason)
+	case DecisionUnknown: // every value it reads is known by now, or null
+		return fail(hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Undecided when condition",
+			Detail: "The condition is still unknown at apply: a value it reads was not produced.", Subject: s.DeclRange.Ptr()}})
+	}
 	if f, cancelled := rn.awaitGate(ctx, stepAddr(s.Name)); f != nil || cancelled {
 		return rn.gateBlocked(s, base, f, cancelled)
 	}
-	keys, eachOf := instanceKeys(meta)
+	meta := rs.Meta
 	planned := rn.Plan.plannedStep(s.Name)
-	statuses := make([]Status, len(keys))
-	outputs := make(map[string]cty.Value, len(keys))
+	statuses := make([]Status, len(rs.Instances))
+	outputs := make(map[string]cty.Value, len(rs.Instances))
 	var outMu sync.Mutex
 	var wg sync.WaitGroup
-	for i, key := range keys {
+	for i, ri := range rs.Instances {
 		wg.Go(func() {
-			inst := instance{run: rn, step: s, meta: meta, key: key, base: base, block: &as.Block}
-			if !as.AlwaysApply {
-				inst.planned = planned.Instance(key)
+			inst := instance{run: rn, ResolvedInstance: ri, resolved: rs, step: s, meta: meta, key: ri.Key, base: base}
+			if !rs.Action.AlwaysApply {
+				inst.planned = planned.Instance(ri.Key)
 			}
-			inst.base.Instance = key
-			st, out := inst.apply(ctx, scope.StepEvalContext(s, values, eachOf(key)))
+			inst.base.Instance = ri.Key
+			st, out := inst.apply(ctx)
 			statuses[i] = st
 			outMu.Lock()
-			outputs[key] = out
+			outputs[ri.Key] = out
 			outMu.Unlock()
 		})
 	}
@@ -393,7 +394,7 @@ func (rn *run) runStep(ctx context.Context, s *dsl.Step, ph PhaseGraph) Status {
 	if status == StatusFailed && meta.ContinueOnError {
 		status = StatusFailedContinued
 	}
-	value := stepValue(meta, outputs)
+	value := rs.Value(outputs)
 	if !value.IsWhollyKnown() {
 		value = cty.NullVal(cty.DynamicPseudoType)
 	}
@@ -401,9 +402,9 @@ func (rn *run) runStep(ctx context.Context, s *dsl.Step, ph PhaseGraph) Status {
 	return status
 }
 
-func (rn *run) skip(s *dsl.Step, base Event, why string) Status {
+func (rn *run) skip(s *dsl.Step, base Event, why Reason) Status {
 	ev := base
-	ev.Type, ev.Status, ev.Message = StepFinished, StatusSkipped, why
+	ev.Type, ev.Status, ev.Message = StepFinished, StatusSkipped, string(why)
 	rn.emit(ev)
 	rn.finish(s, StatusSkipped, cty.NullVal(cty.DynamicPseudoType))
 	return StatusSkipped
@@ -432,12 +433,13 @@ func worst(statuses []Status) Status {
 // instance is one instance of a step being applied.
 type instance struct {
 	*run
-	step  *dsl.Step
-	meta  *dsl.StepMeta
-	key   string
-	base  Event
-	block *sdk.Block
-	diags hcl.Diagnostics // of the last failure, on the step's source
+	*ResolvedInstance
+	resolved *ResolvedStep
+	step     *dsl.Step
+	meta     *dsl.StepMeta
+	key      string
+	base     Event
+	diags    hcl.Diagnostics // of the last failure, on the step's source
 	// planned is the instance's plan when apply may skip it (no change
 	// planned and the action does not AlwaysApply), else nil.
 	planned *PlannedInstance
@@ -445,15 +447,16 @@ type instance struct {
 
 // apply decodes the instance's config with known values and applies it,
 // with retries and a timeout per attempt.
-func (in *instance) apply(ctx context.Context, ectx *hcl.EvalContext) (Status, cty.Value) {
+func (in *instance) apply(ctx context.Context) (Status, cty.Value) {
 	null := cty.NullVal(cty.DynamicPseudoType)
-	if skip, msg := instanceSkipped(in.step, ectx); skip || msg != "" {
-		if msg != "" {
-			return in.finished(StatusFailed, msg, 0, 1, null)
-		}
-		return in.finished(StatusSkipped, "when condition is false for this instance", 0, 0, null)
+	if in.Problem.HasErrors() {
+		in.diags = in.Problem
+		return in.finished(StatusFailed, diagnosticsText(in.Problem), 0, 1, null)
 	}
-	config, diags := dsl.DecodeBody(in.step.Config, blockSchema(in.block), ectx)
+	if in.Skipped {
+		return in.finished(StatusSkipped, string(ReasonInstanceWhenFalse), 0, 0, null)
+	}
+	config, diags := in.resolved.Decode(in.ResolvedInstance)
 	in.Redactor.AddValue(config)
 	if diags.HasErrors() {
 		in.diags = diags
@@ -549,6 +552,8 @@ func (in *instance) pluginEvent(e client.Event, attempt int) {
 			return
 		}
 		ev.Type, ev.Artifact, ev.Message = StepArtifact, e.Artifact.Name, e.Artifact.MediaType
+		ev.Size = len(e.Artifact.Data)
+		ev.Data, ev.Withheld = ArtifactData(in.Redactor, e.Artifact.MediaType, e.Artifact.Data)
 	default:
 		return
 	}
@@ -583,6 +588,7 @@ func (rn *run) emit(e Event) {
 	if e.Type == StepFinished {
 		rn.instances[instanceID(e.Step, e.Instance)] = e.Status
 	}
+	rn.state.event(e)
 	if rn.Events != nil {
 		rn.Events.Event(e)
 	}
@@ -608,22 +614,6 @@ func diagnosticsText(ds hcl.Diagnostics) string {
 	return strings.Join(lines, "\n")
 }
 
-// instanceSkipped evaluates, for one for_each instance, a when condition
-// that reads each.*: a step-level when cannot decide for every instance.
-func instanceSkipped(s *dsl.Step, ectx *hcl.EvalContext) (skip bool, problem string) {
-	if s.When == nil || s.ForEach == nil {
-		return false, ""
-	}
-	when, diags := dsl.EvalCondition(s.When, ectx)
-	switch {
-	case diags.HasErrors():
-		return false, diags.Error()
-	case !when.IsKnown():
-		return false, ""
-	}
-	return when.False(), ""
-}
-
 // reachedDeadline tells whether a failure came from the step's timeout. The
 // plugin sees the deadline through gRPC and may fail a few milliseconds
 // before the host's own timer fires, hence the tolerance.
@@ -638,4 +628,15 @@ func unchangedMessage(in *PlannedInstance) string {
 		return "no changes"
 	}
 	return in.Summary
+}
+
+// soFar is run.status once the main steps (or the handlers) are over.
+func soFar(cancelled, failed bool) Status {
+	switch {
+	case cancelled:
+		return StatusCancelled
+	case failed:
+		return StatusFailed
+	}
+	return StatusSucceeded
 }

@@ -58,6 +58,9 @@ type Event struct {
 	Message     string         `json:"message,omitempty"`
 	Fraction    float64        `json:"fraction,omitempty"`
 	Artifact    string         `json:"artifact,omitempty"`
+	Data        []byte         `json:"-"`                  // step_artifact: its content, redacted (ArtifactData); nil when Withheld
+	Size        int            `json:"size,omitempty"`     // step_artifact: its size as the plugin sent it
+	Withheld    bool           `json:"withheld,omitempty"` // step_artifact: it held a secret that could not be redacted
 	Outputs     map[string]any `json:"outputs,omitempty"`
 	// Diagnostics of a failed step, on its source like plan-time ones;
 	// views render them (the JSON view with ranges and snippets).

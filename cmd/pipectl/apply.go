@@ -5,19 +5,23 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/spf13/cobra"
 
 	"github.com/pipectl/pipectl/engine"
 	"github.com/pipectl/pipectl/engine/operation"
+	"github.com/pipectl/pipectl/engine/runs"
 	"github.com/pipectl/pipectl/internal/view"
 )
 
 func newApplyCommand() *cobra.Command {
 	var f pipelineFlags
 	var o applyOptions
+	var sub subsetFlags
 	cmd := &cobra.Command{
 		Use:   "apply [PLAN|DIR|FILE]",
 		Short: "Run the pipeline: a saved plan, or plan and confirm",
@@ -46,6 +50,7 @@ succeeded but the pipeline's outputs could not be evaluated; 4 the run failed;
 window); 130 cancelled.`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			o.subset = sub.subset()
 			return runApply(cmd, &f, pathArg(args), o)
 		},
 	}
@@ -54,6 +59,9 @@ window); 130 cancelled.`,
 	cmd.Flags().IntVar(&o.parallelism, "parallelism", 10, "how many steps may run at once")
 	cmd.Flags().StringVar(&o.resume, "resume", "", "resume a failed, cancelled or interrupted run (its id, from pipectl runs)")
 	cmd.Flags().BoolVar(&o.reapply, "allow-reapply", false, "apply a saved plan that was applied before")
+	cmd.Flags().DurationVar(&o.lockTimeout, "lock-timeout", 0, "how long to wait for another apply of the environment to finish (0: do not wait)")
+	sub.register(cmd)
+	cmd.Flags().StringVar(&o.report, "report", "", "when the run ends, write its HTML report to this file (as pipectl runs report)")
 	o.gates.register(cmd)
 	return cmd
 }
@@ -64,6 +72,9 @@ type applyOptions struct {
 	parallelism int
 	resume      string // a run id
 	reapply     bool   // a saved plan a second time
+	lockTimeout time.Duration
+	subset      operation.Subset // -target, -only
+	report      string           // the HTML report's file
 	gates       gateFlags
 }
 
@@ -83,6 +94,8 @@ func runApply(cmd *cobra.Command, f *pipelineFlags, path string, o applyOptions)
 	var v view.ApplyView
 	a := operation.NewApply(cfg)
 	a.Inputs, a.Parallelism, a.AutoApprove, a.Resume, a.AllowReapply = in, o.parallelism, o.autoApprove, o.resume, o.reapply
+	a.LockTimeout, a.OnLockWait = o.lockTimeout, lockWaitMessage(cmd, o.lockTimeout)
+	a.Subset = o.subset
 	notice := func(text string) {
 		if n, ok := v.(interface{ Notice(string) }); ok {
 			n.Notice(text)
@@ -123,11 +136,11 @@ func runApply(cmd *cobra.Command, f *pipelineFlags, path string, o applyOptions)
 	case err != nil:
 		return err
 	}
-	return applyResult(cmd, v, applied)
+	return applyResult(cmd, v, applied, o.report)
 }
 
 // applyResult shows how the run ended and turns it into the exit status.
-func applyResult(cmd *cobra.Command, v view.ApplyView, applied *operation.Applied) error {
+func applyResult(cmd *cobra.Command, v view.ApplyView, applied *operation.Applied, report string) error {
 	result := applied.Result
 	if applied.Incomplete != nil {
 		v.Result(result, "")
@@ -136,6 +149,16 @@ func applyResult(cmd *cobra.Command, v view.ApplyView, applied *operation.Applie
 		return exitError(exitRunFailed)
 	}
 	v.Result(result, applied.RunID)
+	if report != "" && applied.StorePath != "" {
+		// The store is DIR/.pipectl/runs.db.
+		store, err := runs.OpenExisting(filepath.Dir(filepath.Dir(applied.StorePath)))
+		if err == nil {
+			err = writeReport(store, applied.RunID, report)
+		}
+		if err != nil { // the exit status stays the run's: the report is not the run
+			fmt.Fprintf(cmd.ErrOrStderr(), "Warning: the run report was not written: %v\n", err)
+		}
+	}
 	if result.Status == engine.StatusCancelled && applied.RecordFailed {
 		return exitError(exitRunFailed) // stopped because the record failed, not by a person
 	}

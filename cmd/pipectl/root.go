@@ -29,6 +29,7 @@ func newRootCommand() *cobra.Command {
 		newApplyCommand(),
 		newPluginsCommand(),
 		newRunsCommand(),
+		newForceUnlockCommand(),
 		newApproveCommand(),
 		newRejectCommand(),
 	)

@@ -75,13 +75,17 @@ func heading(s *engine.PlannedStep) string {
 }
 
 func (v *Plan) step(s *engine.PlannedStep) {
+	if s.LeftOut != "" {
+		v.Printf("  %s %s %s  (left out: %s)\n", v.colored("-"), pad(s.Name, 24), s.Action, s.LeftOut)
+		return
+	}
 	mark, note := "+", ""
 	switch {
 	case s.Phase != "main":
 		mark = "!"
-	case s.Run == "no":
+	case s.Run == engine.DecisionSkip:
 		mark, note = "-", "  (skipped: its when condition is false)"
-	case s.Run == "unknown":
+	case s.Run == engine.DecisionUnknown:
 		mark, note = "?", "  (runs if its when condition holds at apply)"
 	}
 	if s.Deferred {
@@ -140,14 +144,16 @@ func runsHow(s *engine.PlannedStep) string {
 
 // Summary is the plan's one-line count.
 func Summary(p *engine.Plan) string {
-	var run, changes, unchanged, skipped, unknown, handlers int
+	var run, changes, unchanged, skipped, unknown, handlers, leftOut int
 	for _, s := range p.Steps {
 		switch {
+		case s.LeftOut != "":
+			leftOut++
 		case s.Phase != "main":
 			handlers++
-		case s.Run == "no":
+		case s.Run == engine.DecisionSkip:
 			skipped++
-		case s.Run == "unknown":
+		case s.Run == engine.DecisionUnknown:
 			unknown++
 		default:
 			run++
@@ -155,8 +161,12 @@ func Summary(p *engine.Plan) string {
 			unchanged += countKind(s, "no-change")
 		}
 	}
-	return fmt.Sprintf("Plan: %s to run (%d to change, %d unchanged), %d skipped, %d decided at apply; %s.",
+	out := fmt.Sprintf("Plan: %s to run (%d to change, %d unchanged), %d skipped, %d decided at apply; %s.",
 		plural(run, "step"), changes, unchanged, skipped, unknown, plural(handlers, "failure handler and finally step"))
+	if leftOut > 0 {
+		out += fmt.Sprintf(" %d left out (%s).", leftOut, subsetFlags(p))
+	}
+	return out
 }
 
 func countKind(s *engine.PlannedStep, kind string) int {
@@ -204,4 +214,12 @@ func indent(s, prefix string) string {
 		lines[i] = prefix + l
 	}
 	return strings.Join(lines, "\n")
+}
+
+// subsetFlags names the flags that made a subset plan.
+func subsetFlags(p *engine.Plan) string {
+	if p.Only != "" {
+		return "-only " + p.Only + ", outputs before it from run " + p.OnlyFrom
+	}
+	return "-target " + strings.Join(p.Targets, " -target ")
 }
