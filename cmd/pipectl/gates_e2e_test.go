@@ -381,10 +381,12 @@ func TestTerminalAsksAtTheGate(t *testing.T) {
 	t.Cleanup(func() { tm("kill-server") })
 	tm("new-session", "-d", "-x", "160", "-y", "40", fmt.Sprintf("cd %s && env PIPECTL_PLUGIN_PATH=%s PIPECTL_USER=carol %s apply -auto-approve; echo EXIT=$?; sleep 120",
 		p.dir, binDir, filepath.Join(binDir, "pipectl")))
-	screen := waitScreen(t, tm, "Type yes and Enter to approve")
+	screen := waitScreen(t, tm, "Type yes to approve, no REASON to reject")
 	if !strings.Contains(screen, "stage.deploy waits for approval") || strings.Contains(screen, "release") {
 		t.Fatalf("screen at the gate:\n%s", screen)
 	}
+	tm("send-keys", "Enter") // a stray Enter asks again, it does not reject
+	waitScreen(t, tm, "Type yes to approve stage.deploy, or no and why to reject it.")
 	tm("send-keys", "yes", "Enter")
 	screen = waitScreen(t, tm, "EXIT=")
 	if !strings.Contains(screen, "EXIT=0") || !strings.Contains(screen, "stage.deploy approved by carol (1 of 1): answered at the terminal") {
