@@ -74,7 +74,10 @@ stage "deploy" {
   }
 }
 on_failure {
-  step "notify" { action = std.noop }
+  step "notify" {
+    action = std.noop
+    inputs = join("; ", [for f in run.failed_steps : "${f.address}: ${f.error}"])
+  }
 }
 `
 
@@ -142,6 +145,9 @@ func TestRejectedGateFailsTheRunAndRunsThePipelineHandlers(t *testing.T) {
 	}
 	// Nothing of the stage ran, so there is nothing to roll back; the
 	// pipeline's handlers hear of the failure.
+	if got := f.finished("notify").Outputs["inputs"]; got != "stage.deploy: stage.deploy was rejected by bob: not on a Friday" {
+		t.Errorf("run.failed_steps in the handler: %v", f.finished("notify").Outputs)
+	}
 	if f.finished("notify").Status != engine.StatusSucceeded || f.count(engine.StepStarted, "rollback") != 0 {
 		t.Fatalf("handlers: notify %+v, rollback started %d times", f.finished("notify"), f.count(engine.StepStarted, "rollback"))
 	}
