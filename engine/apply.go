@@ -432,6 +432,8 @@ func (in *instance) apply(ctx context.Context) (Status, cty.Value) {
 		return in.finished(StatusFailed, diagnosticsText(diags), 0, 1, null)
 	}
 	if !wholeKnown(config) {
+		in.diags = hcl.Diagnostics{errorDiagnostic("Unknown values in the configuration",
+			errors.New("A step it refers to did not produce them."), in.step.DeclRange)}
 		return in.finished(StatusFailed, "configuration still has unknown values: a step it refers to did not produce them", 0, 1, null)
 	}
 	if in.planned.unchangedFor(config) {
@@ -496,12 +498,17 @@ func (in *instance) attempt(ctx context.Context, config cty.Value, attempt int) 
 	case ctx.Err() != nil:
 		return StatusCancelled, null, "cancelled"
 	case reachedDeadline(actx):
-		return StatusFailed, null, fmt.Sprintf("timed out after %s", in.meta.Timeout)
+		msg := fmt.Sprintf("timed out after %s", in.meta.Timeout)
+		in.diags = hcl.Diagnostics{errorDiagnostic("Step timed out", fmt.Errorf("The action did not finish within the step's timeout: %s.", msg), in.timeoutRange())}
+		return StatusFailed, null, msg
 	case err != nil:
 		if status.Code(err) == codes.Unavailable {
 			in.Host.Retire(in.step.PluginConfigKey(), plugin)
-			return StatusFailed, null, fmt.Sprintf("plugin %s exited or stopped answering during the step: %v", in.step.Action.Plugin, err)
+			msg := fmt.Sprintf("plugin %s exited or stopped answering during the step: %v", in.step.Action.Plugin, err)
+			in.diags = hcl.Diagnostics{errorDiagnostic("Plugin stopped during the step", errors.New(msg), in.step.Action.Range)}
+			return StatusFailed, null, msg
 		}
+		in.diags = AppendError(nil, "Action failed", err, in.step.DeclRange)
 		return StatusFailed, null, err.Error()
 	}
 	in.diags = pluginDiagnostics(in.step, res.Diagnostics)
@@ -547,6 +554,7 @@ func (rn *run) emit(e Event) {
 	e.Time = time.Now()
 	e.Message = rn.Redactor.String(e.Message)
 	e.Diagnostics = rn.Redactor.Diagnostics(e.Diagnostics)
+	e.RecordedDiagnostics = RecordedDiagnostics(e.Diagnostics, rn.Pipeline.Config.Files, rn.Redactor)
 	if e.Outputs != nil {
 		e.Outputs = rn.Redactor.Any(e.Outputs).(map[string]any)
 	}
@@ -578,6 +586,15 @@ func diagnosticsText(ds hcl.Diagnostics) string {
 		lines = append(lines, line)
 	}
 	return strings.Join(lines, "\n")
+}
+
+// timeoutRange is where a timeout is set: the step's timeout argument,
+// or the step when the timeout comes from elsewhere.
+func (in *instance) timeoutRange() hcl.Range {
+	if in.step.Timeout != nil {
+		return in.step.Timeout.Range()
+	}
+	return in.step.DeclRange
 }
 
 // reachedDeadline tells whether a failure came from the step's timeout. The

@@ -4,6 +4,8 @@ import (
 	"time"
 
 	"github.com/hashicorp/hcl/v2"
+
+	"github.com/pipectl/pipectl/dsl"
 )
 
 // EventType names what happened in a run.
@@ -62,7 +64,10 @@ type Event struct {
 	// Diagnostics of a failed step, on its source like plan-time ones;
 	// views render them (the JSON view with ranges and snippets).
 	Diagnostics hcl.Diagnostics `json:"-"`
-	Duration    time.Duration   `json:"duration_ns,omitempty"`
+	// RecordedDiagnostics are Diagnostics as records keep them: ranges
+	// and snippets (secrets masked), rendered later without the files.
+	RecordedDiagnostics []dsl.DiagnosticJSON `json:"diagnostics,omitempty"`
+	Duration            time.Duration        `json:"duration_ns,omitempty"`
 }
 
 // EventSink receives the events of a run, one at a time, in order.

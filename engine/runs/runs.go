@@ -20,6 +20,7 @@ import (
 	ctyjson "github.com/zclconf/go-cty/cty/json"
 	bolt "go.etcd.io/bbolt"
 
+	"github.com/pipectl/pipectl/dsl"
 	"github.com/pipectl/pipectl/engine"
 )
 
@@ -217,6 +218,8 @@ type StepRecord struct {
 	Finished time.Time      `json:"finished,omitzero"`
 	Message  string         `json:"message,omitempty"`
 	Outputs  map[string]any `json:"outputs,omitempty"`
+	// Diagnostics of a failure, with ranges and snippets, as apply showed them.
+	Diagnostics []dsl.DiagnosticJSON `json:"diagnostics,omitempty"`
 	// What the step printed in all; the record keeps its head and tail.
 	OutputBytes int64 `json:"output_bytes,omitempty"`
 	OutputLines int64 `json:"output_lines,omitempty"`

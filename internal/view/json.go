@@ -168,6 +168,8 @@ type StepRecordJSON struct {
 	Finished *time.Time     `json:"finished,omitempty"`
 	Message  string         `json:"message,omitempty"`
 	Outputs  map[string]any `json:"outputs,omitempty"`
+	// Diagnostics of a failure, with ranges and snippets.
+	Diagnostics []dsl.DiagnosticJSON `json:"diagnostics,omitempty"`
 	// What the step printed in all; the record keeps its head and tail.
 	OutputBytes int64 `json:"output_bytes,omitempty"`
 	OutputLines int64 `json:"output_lines,omitempty"`

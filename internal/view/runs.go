@@ -45,7 +45,7 @@ func (v *Runs) Show(run *runs.Run, planJSON json.RawMessage, logs bool, each fun
 			}
 		}
 		return each(func(e engine.Event) error {
-			v.emit(eventMessage(e, func(engine.Event) []dsl.DiagnosticJSON { return nil }))
+			v.emit(eventMessage(e, func(e engine.Event) []dsl.DiagnosticJSON { return e.RecordedDiagnostics }))
 			return nil
 		})
 	}
@@ -65,6 +65,12 @@ func (v *Runs) Show(run *runs.Run, planJSON json.RawMessage, logs bool, each fun
 			span(s.Started, s.Finished), outputSize(s), firstLine(s.Message))
 	}
 	_ = w.Flush()
+	for _, s := range run.Steps {
+		if len(s.Diagnostics) > 0 {
+			fmt.Fprintf(v.Out, "\n%s %s:\n", instanceName(s.Step, s.Instance), s.Status)
+			writeRecordedDiagnostics(v.Out, s.Diagnostics)
+		}
+	}
 	if !logs {
 		return nil
 	}
@@ -91,7 +97,7 @@ func runRecordMessage(r *runs.Run) *RunRecordMessage {
 	for _, s := range r.Steps {
 		m.Steps = append(m.Steps, StepRecordJSON{Step: s.Step, Instance: s.Instance, Phase: s.Phase, Action: s.Action,
 			Status: string(s.Status), Attempts: s.Attempts, Started: timePtr(s.Started), Finished: timePtr(s.Finished),
-			Message: s.Message, Outputs: s.Outputs, OutputBytes: s.OutputBytes, OutputLines: s.OutputLines})
+			Message: s.Message, Outputs: s.Outputs, Diagnostics: s.Diagnostics, OutputBytes: s.OutputBytes, OutputLines: s.OutputLines})
 	}
 	return m
 }
