@@ -49,7 +49,7 @@ type Event struct {
 	Type        EventType      `json:"type"`
 	Time        time.Time      `json:"time"`
 	Environment string         `json:"environment,omitempty"` // run_started
-	Phase       string         `json:"phase,omitempty"`
+	Phase       Phase          `json:"phase,omitempty"`
 	Stage       string         `json:"stage,omitempty"`
 	Step        string         `json:"step,omitempty"`
 	Instance    string         `json:"instance,omitempty"` // the for_each key

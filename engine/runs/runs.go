@@ -217,7 +217,7 @@ const (
 type StepRecord struct {
 	Step     string         `json:"step"`
 	Instance string         `json:"instance,omitempty"`
-	Phase    string         `json:"phase"`
+	Phase    engine.Phase   `json:"phase"`
 	Action   string         `json:"action"`
 	Status   engine.Status  `json:"status"`
 	Attempts int            `json:"attempts,omitempty"`

@@ -68,7 +68,7 @@ func (v *RunArtifacts) List(list []runs.Artifact, files map[uint64]string) {
 }
 
 func artifactMessage(a runs.Artifact, file string) *ArtifactMessage {
-	return &ArtifactMessage{envelope: envelope{Time: a.Time}, Phase: a.Phase, Stage: a.Stage, Step: a.Step, Instance: a.Instance,
+	return &ArtifactMessage{envelope: envelope{Time: a.Time}, Phase: string(a.Phase), Stage: a.Stage, Step: a.Step, Instance: a.Instance,
 		Attempt: a.Attempt, Name: a.Name, MediaType: a.MediaType, Size: a.Size, Kept: a.Kept(), NotKept: a.NotKept, File: file}
 }
 

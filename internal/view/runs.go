@@ -100,7 +100,7 @@ func runRecordMessage(r *runs.Run) *RunRecordMessage {
 		RecordFailed: r.RecordFailed, Outputs: r.Outputs, Steps: []StepRecordJSON{}, ForceUnlocked: r.ForceUnlocked,
 		StartedBy: r.StartedBy, Gates: r.Gates}
 	for _, s := range r.Steps {
-		m.Steps = append(m.Steps, StepRecordJSON{Step: s.Step, Instance: s.Instance, Phase: s.Phase, Action: s.Action,
+		m.Steps = append(m.Steps, StepRecordJSON{Step: s.Step, Instance: s.Instance, Phase: string(s.Phase), Action: s.Action,
 			Status: string(s.Status), Attempts: s.Attempts, Started: timePtr(s.Started), Finished: timePtr(s.Finished),
 			Message: s.Message, Outputs: s.Outputs, Diagnostics: s.Diagnostics, OutputBytes: s.OutputBytes, OutputLines: s.OutputLines})
 	}
