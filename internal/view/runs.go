@@ -143,7 +143,10 @@ func firstLine(s string) string {
 // runStatus is a run's status for people: a running run says where it waits.
 func runStatus(r *runs.Run) string {
 	if w := r.Waiting(); len(w) > 0 && r.Status == runs.StatusRunning {
-		return fmt.Sprintf("waiting for %s at %s", w[0].Kind, w[0].Gate)
+		if w[0].Kind == "window" {
+			return "waiting for the deploy window at " + w[0].Gate
+		}
+		return "waiting for approval at " + w[0].Gate
 	}
 	return string(r.Status)
 }
