@@ -179,6 +179,12 @@ func TestStaleLockIsReportedAndBrokenWithForceUnlock(t *testing.T) {
 	if _, errOut, code := p.run("apply", "-env", "dev", "-auto-approve", "-var", "pause=10ms"); code != 0 {
 		t.Errorf("apply after force-unlock: exit %d\n%s", code, errOut)
 	}
+	if show, _, _ := p.run("runs", "show", killed.ID); !strings.Contains(show, "broke the lock (pipectl force-unlock)") {
+		t.Errorf("runs show does not say the lock was broken:\n%s", show)
+	}
+	if show, _, _ := p.run("runs", "show", killed.ID); !strings.Contains(show, "broke the lock (pipectl force-unlock)") {
+		t.Errorf("runs show does not say the lock was broken:\n%s", show)
+	}
 	for _, r := range runsWithTimes(t, p) {
 		if r.ID != killed.ID {
 			continue

@@ -143,6 +143,14 @@ func TestOnlyRunsAStageWithTheLastRunsOutputs(t *testing.T) {
 		t.Errorf("a second -only: exit %d\n%s%s", code, out, errOut)
 	}
 
+	// What comes after the stage is left out, not taken from the run.
+	out, errOut, code = p.run("apply", "-auto-approve", "-var", "rev=1", "-only", "stage.deploy")
+	got := newestSteps(t, p)
+	if code != 0 || got["push"] != "succeeded" || got["smoke"] != "skipped" || !strings.Contains(out, "smoke") ||
+		!strings.Contains(out, "left out: not in stage.deploy (-only)") {
+		t.Errorf("apply -only stage.deploy: exit %d %v\n%s%s", code, got, out, errOut)
+	}
+
 	_, errOut, code = p.run("apply", "-auto-approve", "-var", "rev=2", "-only", "stage.verify")
 	if code != 1 || !strings.Contains(flat(errOut), `variable "rev" is "2" now, "1" in the plan`) {
 		t.Errorf("-only with another variable: exit %d\n%s", code, errOut)
