@@ -26,6 +26,7 @@ const (
 	exprStep
 	exprOutput
 	exprPlugin
+	exprGate
 )
 
 var scopes = map[exprScope]struct {
@@ -39,6 +40,7 @@ var scopes = map[exprScope]struct {
 	exprStep:        {"a step", []string{"var", "local", "env", "step", "each", "path", "pipeline", "run"}},
 	exprOutput:      {"an output", []string{"var", "local", "env", "step", "path", "pipeline"}},
 	exprPlugin:      {"a plugin block", []string{"var", "local", "env", "path", "pipeline"}},
+	exprGate:        {"an approval, window or freeze block", []string{"var", "local", "env", "path", "pipeline"}},
 }
 
 // whyNot explains why a known root cannot be used in a scope.
@@ -293,6 +295,9 @@ func collectExpressions(b *hclsyntax.Body, skip string, top bool, out *[]hcl.Exp
 		*out = append(*out, attr.Expr)
 	}
 	for _, block := range b.Blocks {
+		if top && block.Type == "approval" {
+			continue // a gate's expressions have their own scope (exprGate)
+		}
 		collectExpressions(block.Body, "", false, out)
 	}
 }

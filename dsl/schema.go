@@ -29,13 +29,19 @@ type AttributeSchema struct {
 }
 
 // Nesting is how many blocks of a type a body may have, and how they decode.
+// The values are the plugin SDK's (sdk.Nesting), so that a plugin's schema
+// converts as is; 0 is no nesting (engine refuses such a schema).
 type Nesting int
 
 const (
-	NestingSingle Nesting = iota // at most one block: an object, null when absent
-	NestingList                  // any number of blocks: a list of objects
-	NestingMap                   // blocks with one label each: a map of label to object
+	NestingSingle Nesting = iota + 1 // at most one block: an object, null when absent
+	NestingList                      // any number of blocks: a list of objects
+	NestingMap                       // blocks with one label each: a map of label to object
 )
+
+// MapBlockLabel is the name of a NestingMap block's one label, as the SDK
+// names it (sdk.MapBlockLabel).
+const MapBlockLabel = "name"
 
 // NestedBlockSchema describes a nested block type. MinItems and MaxItems
 // bound the number of blocks; 0 means no bound (MinItems 1 on a
@@ -82,7 +88,7 @@ func (b *BlockSchema) hclSchema() *hcl.BodySchema {
 	for _, name := range slices.Sorted(maps.Keys(b.Blocks)) {
 		var labels []string
 		if b.Blocks[name].Nesting == NestingMap {
-			labels = []string{"name"}
+			labels = []string{MapBlockLabel}
 		}
 		s.Blocks = append(s.Blocks, hcl.BlockHeaderSchema{Type: name, LabelNames: labels})
 	}

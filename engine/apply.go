@@ -15,7 +15,6 @@ import (
 
 	"github.com/pipectl/pipectl/dsl"
 	"github.com/pipectl/pipectl/engine/pluginhost"
-	"github.com/pipectl/pipectl/sdk"
 	"github.com/pipectl/pipectl/sdk/client"
 )
 
@@ -43,6 +42,8 @@ type Runner struct {
 	OnStepValue func(step string, value cty.Value)
 	// RunID is the run's id, for run.id.
 	RunID string
+	// Gates says how approvals are answered and windows overridden (gate.go).
+	Gates GateOptions
 }
 
 // Result is the outcome of a run.
@@ -56,12 +57,19 @@ type Result struct {
 	// OutputDiagnostics: the steps succeeded but the outputs could not be
 	// evaluated. It does not change Status: what ran, ran.
 	OutputDiagnostics hcl.Diagnostics
+	// GateFailure: a gate stopped the run (rejected, timed out, outside
+	// its window); nil otherwise.
+	GateFailure *GateFailure
+	// HandlersRan: the run failed and failure handlers (on_failure) ran;
+	// HandlersFailed: one of them failed too.
+	HandlersRan, HandlersFailed bool
 }
 
 // run is the mutable state of one Apply.
 type run struct {
 	*Runner
-	sem chan struct{}
+	steps *stepResolver
+	sem   chan struct{}
 
 	mu        sync.Mutex
 	values    map[string]cty.Value // step name → what step.NAME evaluates to
@@ -69,6 +77,10 @@ type run struct {
 	instances map[string]Status    // instance id → outcome, from step_finished events
 	events    sync.Mutex           // serializes Events
 	state     *runState            // what run.* shows
+
+	gates       map[string]*gateState // by address, once reached
+	gateFailure *GateFailure          // the first gate that stopped the run
+	handlersRan bool                  // an on_failure step ran
 }
 
 // Apply runs the pipeline. Cancelling ctx (a first Ctrl-C) stops the main
@@ -80,8 +92,9 @@ func (r *Runner) Apply(ctx, kill context.Context) *Result {
 	if n < 1 {
 		n = 10
 	}
-	rn := &run{Runner: r, sem: make(chan struct{}, n), values: map[string]cty.Value{}, status: map[string]Status{}, instances: map[string]Status{},
-		state: newRunState(r.Pipeline.Config, r.RunID)}
+	rn := &run{Runner: r, steps: newStepResolver(r.Pipeline), sem: make(chan struct{}, n), values: map[string]cty.Value{}, status: map[string]Status{}, instances: map[string]Status{},
+		state: newRunState(r.Pipeline.Config, r.RunID),
+		gates: map[string]*gateState{}}
 	r.Pipeline.LearnSecrets(r.Redactor)
 	rn.emit(Event{Type: RunStarted, Message: r.Pipeline.Config.Pipeline.Name, Environment: r.Pipeline.Scope.Environment})
 	phases := r.Pipeline.Graph.Phases()
@@ -99,12 +112,14 @@ func (r *Runner) Apply(ctx, kill context.Context) *Result {
 				continue
 			}
 			handlersFailed = rn.runPhase(kill, ph, false) || handlersFailed
+			rn.handlersRan = rn.handlersRan || rn.ranAny(ph)
 		}
 	}
 	rn.state.setStatus(soFar(cancelled, mainFailed || handlersFailed))
 	handlersFailed = rn.runPhase(kill, phases[len(phases)-1], false) || handlersFailed
 
-	res := &Result{Status: StatusSucceeded, Steps: rn.status, Instances: rn.instances}
+	res := &Result{Status: StatusSucceeded, Steps: rn.status, Instances: rn.instances,
+		GateFailure: rn.gateFailure, HandlersRan: rn.handlersRan, HandlersFailed: handlersFailed}
 	switch {
 	case cancelled:
 		res.Status = StatusCancelled
@@ -220,7 +235,7 @@ func (rn *run) runPhase(ctx context.Context, ph PhaseGraph, failFast bool) (fail
 		res := <-p.results
 		p.inFlight--
 		p.state[res.addr] = res.status
-		if res.status == StatusFailed || res.status == StatusCancelled {
+		if res.status == StatusFailed || res.status == StatusCancelled || res.status == statusGateBlocked {
 			failed = true
 			stopping = stopping || failFast
 		}
@@ -261,7 +276,7 @@ func (p *phaseRun) markNotRun() {
 		s := p.Pipeline.Config.Step(name)
 		p.finish(s, StatusNotRun, cty.NullVal(cty.DynamicPseudoType))
 		p.emit(Event{Type: StepFinished, Phase: p.ph.Name, Stage: s.Stage, Step: name, Action: s.Action.String(),
-			Status: StatusNotRun, Message: "not started: an earlier step failed or the run was cancelled"})
+			Status: StatusNotRun, Message: string(ReasonNotStarted)})
 	}
 }
 
@@ -331,46 +346,46 @@ func (rn *run) runStep(ctx context.Context, s *dsl.Step, ph PhaseGraph) Status {
 	if err != nil {
 		return fail(launchDiagnostics(s, err))
 	}
-	as, diags := actionSchema(s, schema)
-	if diags.HasErrors() {
-		return fail(diags)
-	}
 	values := rn.knownValues(s)
-	scope := rn.Pipeline.Scope
-	runValue := rn.state.value(rn.Pipeline.Config, s)
-	if st := rn.Pipeline.Config.Stage(s.Stage); st != nil && st.When != nil && s.Kind == dsl.Main {
-		when, d := st.EvalWhen(scope.EvalContext(values, nil))
-		if d.HasErrors() {
-			return fail(d)
-		}
-		if when.False() {
-			return rn.skip(s, base, "stage condition is false")
+	rs := rn.steps.resolve(s, schema, values, rn.state.value(rn.Pipeline.Config, s))
+	if rs.Reason == ReasonStageWhenFalse { // whatever the step's own arguments say
+		return rn.skip(s, base, rs.Reason)
+	}
+	if s.Kind == dsl.Main {
+		if f, cancelled := rn.awaitGate(ctx, stageAddr(s.Stage)); f != nil || cancelled {
+			return rn.gateBlocked(s, base, f, cancelled)
 		}
 	}
-	meta, d := s.EvalMeta(dsl.WithRun(scope.StepEvalContext(s, values, nil), runValue))
-	if d.HasErrors() {
-		return fail(d)
+	if rs.Diagnostics.HasErrors() {
+		return fail(rs.Diagnostics)
 	}
-	if run, known := meta.Runs(); !run && (known || s.ForEach == nil) {
-		return rn.skip(s, base, "when condition is false")
-	} // unknown with for_each: it reads each.*, decided per instance
-	keys, eachOf := instanceKeys(meta)
+	switch rs.Decision {
+	case DecisionSkip:
+		return rn.skip(s, base, rs.Reason)
+	case DecisionUnknown: // every value it reads is known by now, or null
+		return fail(hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Undecided when condition",
+			Detail: "The condition is still unknown at apply: a value it reads was not produced.", Subject: s.DeclRange.Ptr()}})
+	}
+	if f, cancelled := rn.awaitGate(ctx, stepAddr(s.Name)); f != nil || cancelled {
+		return rn.gateBlocked(s, base, f, cancelled)
+	}
+	meta := rs.Meta
 	planned := rn.Plan.plannedStep(s.Name)
-	statuses := make([]Status, len(keys))
-	outputs := make(map[string]cty.Value, len(keys))
+	statuses := make([]Status, len(rs.Instances))
+	outputs := make(map[string]cty.Value, len(rs.Instances))
 	var outMu sync.Mutex
 	var wg sync.WaitGroup
-	for i, key := range keys {
+	for i, ri := range rs.Instances {
 		wg.Go(func() {
-			inst := instance{run: rn, step: s, meta: meta, key: key, base: base, block: &as.Block}
-			if !as.AlwaysApply {
-				inst.planned = planned.Instance(key)
+			inst := instance{run: rn, ResolvedInstance: ri, resolved: rs, step: s, meta: meta, key: ri.Key, base: base}
+			if !rs.Action.AlwaysApply {
+				inst.planned = planned.Instance(ri.Key)
 			}
-			inst.base.Instance = key
-			st, out := inst.apply(ctx, dsl.WithRun(scope.StepEvalContext(s, values, eachOf(key)), runValue))
+			inst.base.Instance = ri.Key
+			st, out := inst.apply(ctx)
 			statuses[i] = st
 			outMu.Lock()
-			outputs[key] = out
+			outputs[ri.Key] = out
 			outMu.Unlock()
 		})
 	}
@@ -379,7 +394,7 @@ func (rn *run) runStep(ctx context.Context, s *dsl.Step, ph PhaseGraph) Status {
 	if status == StatusFailed && meta.ContinueOnError {
 		status = StatusFailedContinued
 	}
-	value := stepValue(meta, outputs)
+	value := rs.Value(outputs)
 	if !value.IsWhollyKnown() {
 		value = cty.NullVal(cty.DynamicPseudoType)
 	}
@@ -387,9 +402,9 @@ func (rn *run) runStep(ctx context.Context, s *dsl.Step, ph PhaseGraph) Status {
 	return status
 }
 
-func (rn *run) skip(s *dsl.Step, base Event, why string) Status {
+func (rn *run) skip(s *dsl.Step, base Event, why Reason) Status {
 	ev := base
-	ev.Type, ev.Status, ev.Message = StepFinished, StatusSkipped, why
+	ev.Type, ev.Status, ev.Message = StepFinished, StatusSkipped, string(why)
 	rn.emit(ev)
 	rn.finish(s, StatusSkipped, cty.NullVal(cty.DynamicPseudoType))
 	return StatusSkipped
@@ -418,12 +433,13 @@ func worst(statuses []Status) Status {
 // instance is one instance of a step being applied.
 type instance struct {
 	*run
-	step  *dsl.Step
-	meta  *dsl.StepMeta
-	key   string
-	base  Event
-	block *sdk.Block
-	diags hcl.Diagnostics // of the last failure, on the step's source
+	*ResolvedInstance
+	resolved *ResolvedStep
+	step     *dsl.Step
+	meta     *dsl.StepMeta
+	key      string
+	base     Event
+	diags    hcl.Diagnostics // of the last failure, on the step's source
 	// planned is the instance's plan when apply may skip it (no change
 	// planned and the action does not AlwaysApply), else nil.
 	planned *PlannedInstance
@@ -431,15 +447,16 @@ type instance struct {
 
 // apply decodes the instance's config with known values and applies it,
 // with retries and a timeout per attempt.
-func (in *instance) apply(ctx context.Context, ectx *hcl.EvalContext) (Status, cty.Value) {
+func (in *instance) apply(ctx context.Context) (Status, cty.Value) {
 	null := cty.NullVal(cty.DynamicPseudoType)
-	if skip, msg := instanceSkipped(in.step, ectx); skip || msg != "" {
-		if msg != "" {
-			return in.finished(StatusFailed, msg, 0, 1, null)
-		}
-		return in.finished(StatusSkipped, "when condition is false for this instance", 0, 0, null)
+	if in.Problem.HasErrors() {
+		in.diags = in.Problem
+		return in.finished(StatusFailed, diagnosticsText(in.Problem), 0, 1, null)
 	}
-	config, diags := dsl.DecodeBody(in.step.Config, blockSchema(in.block), ectx)
+	if in.Skipped {
+		return in.finished(StatusSkipped, string(ReasonInstanceWhenFalse), 0, 0, null)
+	}
+	config, diags := in.resolved.Decode(in.ResolvedInstance)
 	in.Redactor.AddValue(config)
 	if diags.HasErrors() {
 		in.diags = diags
@@ -535,6 +552,8 @@ func (in *instance) pluginEvent(e client.Event, attempt int) {
 			return
 		}
 		ev.Type, ev.Artifact, ev.Message = StepArtifact, e.Artifact.Name, e.Artifact.MediaType
+		ev.Size = len(e.Artifact.Data)
+		ev.Data, ev.Withheld = ArtifactData(in.Redactor, e.Artifact.MediaType, e.Artifact.Data)
 	default:
 		return
 	}
@@ -593,22 +612,6 @@ func diagnosticsText(ds hcl.Diagnostics) string {
 		lines = append(lines, line)
 	}
 	return strings.Join(lines, "\n")
-}
-
-// instanceSkipped evaluates, for one for_each instance, a when condition
-// that reads each.*: a step-level when cannot decide for every instance.
-func instanceSkipped(s *dsl.Step, ectx *hcl.EvalContext) (skip bool, problem string) {
-	if s.When == nil || s.ForEach == nil {
-		return false, ""
-	}
-	when, diags := dsl.EvalCondition(s.When, ectx)
-	switch {
-	case diags.HasErrors():
-		return false, diags.Error()
-	case !when.IsKnown():
-		return false, ""
-	}
-	return when.False(), ""
 }
 
 // reachedDeadline tells whether a failure came from the step's timeout. The

@@ -58,11 +58,20 @@ type Event struct {
 	Message     string         `json:"message,omitempty"`
 	Fraction    float64        `json:"fraction,omitempty"`
 	Artifact    string         `json:"artifact,omitempty"`
+	Data        []byte         `json:"-"`                  // step_artifact: its content, redacted (ArtifactData); nil when Withheld
+	Size        int            `json:"size,omitempty"`     // step_artifact: its size as the plugin sent it
+	Withheld    bool           `json:"withheld,omitempty"` // step_artifact: it held a secret that could not be redacted
 	Outputs     map[string]any `json:"outputs,omitempty"`
 	// Diagnostics of a failed step, on its source like plan-time ones;
 	// views render them (the JSON view with ranges and snippets).
 	Diagnostics hcl.Diagnostics `json:"-"`
 	Duration    time.Duration   `json:"duration_ns,omitempty"`
+	// Gate events (gate.go): which gate, waiting for what, who answered.
+	Gate     string    `json:"gate,omitempty"`      // stage.NAME or step.NAME
+	GateKind string    `json:"gate_kind,omitempty"` // "approval" or "window"
+	User     string    `json:"user,omitempty"`
+	Reason   string    `json:"reason,omitempty"`
+	Until    time.Time `json:"until,omitzero"` // gate_waiting: the approval's deadline, when the window opens
 }
 
 // EventSink receives the events of a run, one at a time, in order.

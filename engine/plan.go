@@ -37,6 +37,9 @@ type Plan struct {
 	// Salt of the digests of sensitive variables (see PlannedVariable).
 	Salt  string         `json:"salt,omitempty"`
 	Steps []*PlannedStep `json:"steps"`
+	// Gates are the approvals and deploy windows that hold stages or
+	// steps back (gate.go), in declaration order.
+	Gates []*PlannedGate `json:"gates,omitempty"`
 	// Outputs are the pipeline's outputs as planned: unknown where they
 	// read what only apply knows, redacted where sensitive.
 	Outputs   map[string]any `json:"outputs,omitempty"`
@@ -70,7 +73,7 @@ type PlannedStep struct {
 	DependsOn []string `json:"depends_on,omitempty"`
 	// Run is "yes", "no" (its when condition is false, or it is left out)
 	// or "unknown" (decided at apply).
-	Run string `json:"run"`
+	Run Decision `json:"run"`
 	// LeftOut says why a subset run (-target, -only) leaves the step out.
 	LeftOut string `json:"left_out,omitempty"`
 	// Deferred is true when for_each depends on outputs not known yet: the
@@ -138,7 +141,7 @@ func (s *PlannedStep) Instance(key string) *PlannedInstance {
 func (p *Plan) HasChanges() bool {
 	for _, s := range p.Steps {
 		for _, in := range s.Instances {
-			if s.Run != "no" && !in.Skipped && in.Kind == sdk.PlanChange.String() {
+			if s.Run != DecisionSkip && !in.Skipped && in.Kind == sdk.PlanChange.String() {
 				return true
 			}
 		}
@@ -166,6 +169,7 @@ type Planner struct {
 	Selection *Selection
 
 	unavailable map[string]bool // plugins whose launch failure was reported
+	steps       *stepResolver
 }
 
 // plugin gets a step's plugin; a plugin that cannot start is reported on
@@ -229,6 +233,7 @@ func (pl *Planner) Plan(ctx context.Context) (*Plan, hcl.Diagnostics) {
 	outputs, d := p.Scope.Outputs(planned)
 	diags = append(diags, d...)
 	plan.Outputs = pl.plannedOutputs(outputs)
+	plan.Gates = plannedGates(p, plan.CreatedAt, pl.Redactor)
 	return plan, diags
 }
 
@@ -249,49 +254,42 @@ func (pl *Planner) plannedOutputs(out map[string]cty.Value) map[string]any {
 func (pl *Planner) planStep(ctx context.Context, s *dsl.Step, phase PhaseGraph, planned map[string]cty.Value) (*PlannedStep, cty.Value, hcl.Diagnostics) {
 	ps := &PlannedStep{
 		Name: s.Name, Stage: s.Stage, Phase: phase.Name, Action: s.Action.String(),
-		DependsOn: DirectSteps(phase.Graph, stepAddr(s.Name)), Run: "yes",
+		DependsOn: DirectSteps(phase.Graph, stepAddr(s.Name)), Run: DecisionRun,
 	}
 	plugin, schema, diags := pl.plugin(ctx, s)
 	if plugin == nil {
 		return ps, cty.DynamicVal, diags
 	}
-	as, diags := actionSchema(s, schema)
-	if diags.HasErrors() {
+	rs := pl.resolver().resolve(s, schema, planned, cty.NilVal)
+	diags = rs.Diagnostics
+	if rs.Action == nil {
 		return ps, cty.DynamicVal, diags
 	}
-	scope := pl.Pipeline.Scope
-	meta, d := s.EvalMeta(scope.StepEvalContext(s, planned, nil))
-	diags = append(diags, d...)
-	ps.Run, d = pl.willRun(s, meta, planned)
+	meta := rs.Meta
+	ps.Run = rs.Decision
 	ps.Attempts, ps.ContinueOnError = meta.RetryAttempts, meta.ContinueOnError
 	if meta.Timeout > 0 {
 		ps.Timeout = meta.Timeout.String()
 	}
-	diags = append(diags, d...)
-	keys, eachOf := instanceKeys(meta)
 	ps.Deferred = meta.ForEachUnknown
 	outputs := map[string]cty.Value{}
-	for _, key := range keys {
-		in := &PlannedInstance{Key: key}
-		ectx := scope.StepEvalContext(s, planned, eachOf(key))
-		skip, problem := instanceSkipped(s, ectx)
-		if problem != "" {
-			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid when condition", Detail: problem, Subject: s.When.Range().Ptr()})
-		}
-		if skip {
+	for _, ri := range rs.Instances {
+		in := &PlannedInstance{Key: ri.Key}
+		diags = append(diags, ri.Problem...)
+		if ri.Skipped {
 			in.Skipped = true
 			ps.Instances = append(ps.Instances, in)
 			continue
 		}
-		config, d := dsl.DecodeBody(s.Config, blockSchema(&as.Block), ectx)
+		config, d := rs.Decode(ri)
 		diags = append(diags, d...)
 		pl.Redactor.AddValue(config)
 		in.Config = JSONValue(config)
 		ps.Instances = append(ps.Instances, in)
-		if d.HasErrors() || ps.Run == "no" {
+		if d.HasErrors() || rs.Decision == DecisionSkip {
 			continue
 		}
-		res, err := plugin.Plan(ctx, client.PlanRequest{Action: s.Action.Name, StepID: instanceID(s.Name, key), Config: config})
+		res, err := plugin.Plan(ctx, client.PlanRequest{Action: s.Action.Name, StepID: instanceID(s.Name, ri.Key), Config: config})
 		if err != nil {
 			diags = append(diags, pluginError(s, err))
 			continue
@@ -303,77 +301,17 @@ func (pl *Planner) planStep(ctx context.Context, s *dsl.Step, phase PhaseGraph, 
 		in.Fingerprint = res.Fingerprint
 		in.held = &heldValues{config: config, outputs: res.PlannedOutputs}
 		pl.Redactor.AddValue(res.PlannedOutputs)
-		outputs[key] = res.PlannedOutputs
+		outputs[ri.Key] = res.PlannedOutputs
 	}
-	switch ps.Run {
-	case "no":
-		return ps, cty.NullVal(cty.DynamicPseudoType), diags
-	case "unknown":
-		return ps, cty.DynamicVal, diags
-	}
-	return ps, stepValue(meta, outputs), diags
+	return ps, rs.Value(outputs), diags
 }
 
-// willRun says whether a step runs, from its own when and its stage's:
-// "yes", "no", or "unknown" until apply.
-func (pl *Planner) willRun(s *dsl.Step, meta *dsl.StepMeta, planned map[string]cty.Value) (string, hcl.Diagnostics) {
-	runs, known := meta.Runs()
-	if !known && s.ForEach != nil && meta.ForEach != nil {
-		runs, known = true, true // when reads each.*: decided per instance
+// resolver is the planner's step resolver, made on first use.
+func (pl *Planner) resolver() *stepResolver {
+	if pl.steps == nil {
+		pl.steps = newStepResolver(pl.Pipeline)
 	}
-	var diags hcl.Diagnostics
-	if st := pl.Pipeline.Config.Stage(s.Stage); st != nil && st.When != nil && s.Kind == dsl.Main {
-		var when cty.Value
-		when, diags = st.EvalWhen(pl.Pipeline.Scope.EvalContext(planned, nil))
-		switch {
-		case when.IsKnown() && when.False():
-			runs, known = false, true
-		case !when.IsKnown() && (runs || !known):
-			known = false
-		}
-	}
-	switch {
-	case !known:
-		return "unknown", diags
-	case !runs:
-		return "no", diags
-	}
-	return "yes", diags
-}
-
-// instanceKeys lists the instances a step plans: one unnamed instance,
-// one per for_each key, or (for_each unknown) one placeholder whose each.*
-// is unknown, so its config is still checked.
-func instanceKeys(meta *dsl.StepMeta) ([]string, func(string) *dsl.Each) {
-	switch {
-	case meta.ForEachUnknown:
-		return []string{"*"}, func(string) *dsl.Each { return &dsl.Each{Key: cty.UnknownVal(cty.String), Value: cty.DynamicVal} }
-	case meta.ForEach != nil:
-		return meta.InstanceKeys(), func(k string) *dsl.Each { return &dsl.Each{Key: cty.StringVal(k), Value: meta.ForEach[k]} }
-	}
-	return []string{""}, func(string) *dsl.Each { return nil }
-}
-
-// stepValue is what step.NAME evaluates to: the outputs object, or for a
-// for_each step an object of instance key to outputs.
-func stepValue(meta *dsl.StepMeta, outputs map[string]cty.Value) cty.Value {
-	switch {
-	case meta.ForEachUnknown:
-		return cty.DynamicVal
-	case meta.ForEach != nil:
-		return cty.ObjectVal(outputs)
-	}
-	if v, ok := outputs[""]; ok && v != cty.NilVal {
-		return v
-	}
-	return cty.DynamicVal
-}
-
-func instanceID(step, key string) string {
-	if key == "" {
-		return step
-	}
-	return fmt.Sprintf("%s[%q]", step, key)
+	return pl.steps
 }
 
 func pluginError(s *dsl.Step, err error) *hcl.Diagnostic {

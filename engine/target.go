@@ -169,7 +169,7 @@ func didYouMean(given string, names []string, prefix string) string {
 // leftOut is the plan of a step a subset run does not run.
 func (pl *Planner) leftOut(s *dsl.Step, phase PhaseGraph, why string) *PlannedStep {
 	return &PlannedStep{Name: s.Name, Stage: s.Stage, Phase: phase.Name, Action: s.Action.String(),
-		DependsOn: DirectSteps(phase.Graph, stepAddr(s.Name)), Run: "no", LeftOut: why}
+		DependsOn: DirectSteps(phase.Graph, stepAddr(s.Name)), Run: DecisionSkip, LeftOut: why}
 }
 
 // value is what a left-out step reads as: its outputs from the -only

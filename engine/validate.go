@@ -67,24 +67,20 @@ func (pl *Planner) decodeForValidate(ctx context.Context, s *dsl.Step) (*pluginC
 	if plugin == nil {
 		return nil, diags
 	}
-	as, diags := actionSchema(s, schema)
-	if diags.HasErrors() {
-		return nil, diags
+	rs := pl.resolver().resolve(s, schema, nil, cty.NilVal)
+	if rs.Action == nil {
+		return nil, rs.Diagnostics
 	}
-	scope := pl.Pipeline.Scope
-	meta, d := s.EvalMeta(scope.StepEvalContext(s, nil, nil))
-	diags = append(diags, d...)
-	var each *dsl.Each
-	if s.ForEach != nil {
-		each = &dsl.Each{Key: cty.UnknownVal(cty.String), Value: cty.DynamicVal}
-		if meta != nil && len(meta.ForEach) > 0 {
-			k := meta.InstanceKeys()[0]
-			each = &dsl.Each{Key: cty.StringVal(k), Value: meta.ForEach[k]}
-		}
+	// One instance stands for all: the first for_each key, or each.*
+	// unknown (for_each not known, or empty).
+	in := &ResolvedInstance{EvalContext: pl.Pipeline.Scope.StepEvalContext(s, nil, nil)}
+	if len(rs.Instances) > 0 && rs.Meta.ForEach != nil {
+		in = rs.Instances[0]
 	}
-	config, d := dsl.DecodeBody(s.Config, blockSchema(&as.Block), scope.StepEvalContext(s, nil, each))
+	diags = rs.Diagnostics
+	config, d := rs.Decode(in)
 	diags = append(diags, d...)
-	if d.HasErrors() || !as.HasValidateConfig {
+	if d.HasErrors() || !rs.Action.HasValidateConfig {
 		return nil, diags
 	}
 	return &pluginCheck{step: s, plugin: plugin, config: config}, diags

@@ -58,6 +58,10 @@ const (
 	NestingMap                       // blocks with one label: a map of objects by label
 )
 
+// MapBlockLabel is the name of a NestingMap block's one label: pipectl
+// decodes `hook "deploy" { ... }` as the map key "deploy" under it.
+const MapBlockLabel = "name"
+
 func (n Nesting) String() string {
 	switch n {
 	case NestingSingle:
@@ -134,7 +138,7 @@ func (b *Block) HCLSpec() hcldec.Spec {
 		case NestingList:
 			spec[name] = &hcldec.BlockListSpec{TypeName: name, Nested: inner, MinItems: nb.MinItems, MaxItems: nb.MaxItems}
 		case NestingMap:
-			spec[name] = &hcldec.BlockMapSpec{TypeName: name, LabelNames: []string{"name"}, Nested: inner}
+			spec[name] = &hcldec.BlockMapSpec{TypeName: name, LabelNames: []string{MapBlockLabel}, Nested: inner}
 		default:
 			spec[name] = &hcldec.BlockSpec{TypeName: name, Nested: inner, Required: nb.MinItems > 0}
 		}

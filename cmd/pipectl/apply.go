@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -13,6 +14,7 @@ import (
 
 	"github.com/pipectl/pipectl/engine"
 	"github.com/pipectl/pipectl/engine/operation"
+	"github.com/pipectl/pipectl/engine/runs"
 	"github.com/pipectl/pipectl/internal/view"
 )
 
@@ -34,8 +36,18 @@ Steps start as soon as everything they depend on has succeeded, up to
 -parallelism at once. When a step fails nothing new starts; the failed stages'
 on_failure steps run, then the pipeline's on_failure, then finally. Ctrl-C
 cancels the running steps and runs the failure handlers; a second Ctrl-C stops
-at once. Exit status: 0 succeeded, 1 failed, 3 every step succeeded but the
-pipeline's outputs could not be evaluated, 130 cancelled.`,
+at once.
+
+A stage with an approval gate waits before its first step: on a terminal apply
+asks; anyone may answer with pipectl approve or reject RUN; -approve STAGE
+approves ahead, for automation. A stage with deploy windows waits for the next
+one (or fails); -override-window "reason" lets it through, recorded.
+
+Exit status: 0 succeeded; 1 an error before anything ran; 3 every step
+succeeded but the pipeline's outputs could not be evaluated; 4 the run failed;
+5 the run failed and its failure handlers ran and succeeded (rolled back);
+6 a gate stopped the run (approval rejected or timed out, outside the deploy
+window); 130 cancelled.`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.subset = sub.subset()
@@ -49,6 +61,8 @@ pipeline's outputs could not be evaluated, 130 cancelled.`,
 	cmd.Flags().BoolVar(&o.reapply, "allow-reapply", false, "apply a saved plan that was applied before")
 	cmd.Flags().DurationVar(&o.lockTimeout, "lock-timeout", 0, "how long to wait for another apply of the environment to finish (0: do not wait)")
 	sub.register(cmd)
+	cmd.Flags().StringVar(&o.report, "report", "", "when the run ends, write its HTML report to this file (as pipectl runs report)")
+	o.gates.register(cmd)
 	return cmd
 }
 
@@ -60,6 +74,8 @@ type applyOptions struct {
 	reapply     bool   // a saved plan a second time
 	lockTimeout time.Duration
 	subset      operation.Subset // -target, -only
+	report      string           // the HTML report's file
+	gates       gateFlags
 }
 
 // runApply sets up the apply operation with the flags and the views; the
@@ -80,6 +96,9 @@ func runApply(cmd *cobra.Command, f *pipelineFlags, path string, o applyOptions)
 	a.Inputs, a.Parallelism, a.AutoApprove, a.Resume, a.AllowReapply = in, o.parallelism, o.autoApprove, o.resume, o.reapply
 	a.LockTimeout, a.OnLockWait = o.lockTimeout, lockWaitMessage(cmd, o.lockTimeout)
 	a.Subset = o.subset
+	if a.Gates, err = o.gates.options(cmd, f.json); err != nil {
+		return err
+	}
 	a.Diagnostics = func(loaded *engine.Pipeline, diags hcl.Diagnostics) { p = loaded; base.Diagnostics(diags) }
 	if !f.json {
 		a.Confirm = func(plan *engine.Plan) bool {
@@ -112,32 +131,36 @@ func runApply(cmd *cobra.Command, f *pipelineFlags, path string, o applyOptions)
 	case err != nil:
 		return err
 	}
-	return applyResult(cmd, v, applied)
+	return applyResult(cmd, v, applied, o.report)
 }
 
 // applyResult shows how the run ended and turns it into the exit status.
-func applyResult(cmd *cobra.Command, v view.ApplyView, applied *operation.Applied) error {
+func applyResult(cmd *cobra.Command, v view.ApplyView, applied *operation.Applied, report string) error {
 	result := applied.Result
 	if applied.Incomplete != nil {
 		v.Result(result, "")
 		fmt.Fprintf(cmd.ErrOrStderr(), "Error: the record of run %s is incomplete: %v\n"+
 			"It is marked so: it cannot be resumed. Check what the run did before applying again.\n", applied.RunID, applied.Incomplete)
-		return exitError(1)
+		return exitError(exitRunFailed)
 	}
 	v.Result(result, applied.RunID)
-	switch result.Status {
-	case engine.StatusSucceeded:
-		if result.OutputDiagnostics.HasErrors() {
-			return exitError(exitOutputsFailed)
+	if report != "" && applied.StorePath != "" {
+		// The store is DIR/.pipectl/runs.db.
+		store, err := runs.OpenExisting(filepath.Dir(filepath.Dir(applied.StorePath)))
+		if err == nil {
+			err = writeReport(store, applied.RunID, report)
 		}
-		return nil
-	case engine.StatusCancelled:
-		if applied.RecordFailed {
-			return exitError(1)
+		if err != nil { // the exit status stays the run's: the report is not the run
+			fmt.Fprintf(cmd.ErrOrStderr(), "Warning: the run report was not written: %v\n", err)
 		}
-		return exitError(130)
 	}
-	return exitError(1)
+	if result.Status == engine.StatusCancelled && applied.RecordFailed {
+		return exitError(exitRunFailed) // stopped because the record failed, not by a person
+	}
+	if code := runExitCode(result); code != 0 {
+		return exitError(code)
+	}
+	return nil
 }
 
 func confirm(cmd *cobra.Command) bool {

@@ -30,6 +30,8 @@ func newRootCommand() *cobra.Command {
 		newPluginsCommand(),
 		newRunsCommand(),
 		newForceUnlockCommand(),
+		newApproveCommand(),
+		newRejectCommand(),
 	)
 	return root
 }

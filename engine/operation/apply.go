@@ -42,6 +42,8 @@ type Apply struct {
 	// Subset runs part of the pipeline (-target, -only); a saved or
 	// resumed plan carries its own.
 	Subset Subset
+	// Gates: who applies, approvals given ahead, window overrides (gates.go).
+	Gates Gates
 
 	// Diagnostics receives warnings and errors as they come, with the
 	// pipeline they are about (for its source files). It is called once a
@@ -136,9 +138,17 @@ func (a *Apply) Run(ctx context.Context, path string) (*Applied, error) {
 		return nil, err
 	}
 	defer s.Close()
+	approvals, err := a.Gates.preApprovals(plan)
+	if err != nil {
+		return nil, err
+	}
 	recorder, err := store.StartRun(lock.RunID(), plan, s.Redactor)
 	if err != nil {
 		return nil, fmt.Errorf("cannot record the run in %s, so it does not start: %w", store.Path(), err)
+	}
+	if err := a.Gates.startGates(recorder, approvals); err != nil {
+		_ = recorder.Finish()
+		return nil, err
 	}
 	if t.saved != nil {
 		recorder.FromSavedPlan(t.saved.ContentHash)
@@ -151,6 +161,10 @@ func (a *Apply) run(ctx context.Context, s *Session, plan *engine.Plan, t *apply
 	var sink engine.EventSink = engine.EventFunc(func(engine.Event) {})
 	if a.Start != nil {
 		sink = a.Start(plan)
+	}
+	var prompt engine.EventSink = engine.EventFunc(func(engine.Event) {})
+	if a.Gates.Prompt != nil {
+		prompt = a.Gates.Prompt(plan, recorder.ID(), func(ans engine.GateAnswer) (string, error) { return store.Answer(recorder.ID(), ans) })
 	}
 	ctx, kill := ctx, ctx
 	if a.Interruptible != nil {
@@ -173,8 +187,8 @@ func (a *Apply) run(ctx context.Context, s *Session, plan *engine.Plan, t *apply
 		})
 	})
 	runner := &engine.Runner{Pipeline: s.Pipeline, Host: s.Host, Redactor: s.Redactor, Parallelism: a.Parallelism, Plan: plan,
-		Events:      engine.EventFunc(func(e engine.Event) { sink.Event(e); recorder.Event(e) }),
-		OnStepValue: recorder.StepValue, RunID: recorder.ID()}
+		Events:      engine.EventFunc(func(e engine.Event) { sink.Event(e); recorder.Event(e); prompt.Event(e) }),
+		OnStepValue: recorder.StepValue, RunID: recorder.ID(), Gates: a.Gates.options(recorder)}
 	if sel := s.Planner.Selection; sel != nil && sel.From != "" {
 		runner.Done, runner.Resumed = sel.Values, sel.From // -only: the outputs of the steps before
 	}

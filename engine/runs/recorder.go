@@ -38,6 +38,12 @@ type Recorder struct {
 	onError func(error)
 	stop    chan struct{}
 	done    chan struct{}
+
+	// Artifacts waiting for the next flush, how many the run attached and
+	// how many bytes of content the record keeps (artifacts.go).
+	artifacts     []pendingArtifact
+	artifactSeq   uint64
+	artifactBytes int64
 }
 
 // What is kept of each step instance's output: the first and the last
@@ -145,6 +151,9 @@ func (r *Recorder) Event(e engine.Event) {
 		return
 	case engine.StepFinished:
 		r.endLog(key)
+	case engine.StepArtifact:
+		r.artifact(e)
+		e.Data = nil
 	}
 	r.pending = append(r.pending, e)
 }
@@ -207,6 +216,7 @@ func (r *Recorder) StepValue(step string, v cty.Value) {
 
 // summarize keeps the per-step summary and the run's status current.
 func (r *Recorder) summarize(e engine.Event) {
+	r.summarizeGate(e)
 	switch e.Type {
 	case engine.StepStarted, engine.StepFinished:
 	case engine.RunFinished:
@@ -262,12 +272,12 @@ func (r *Recorder) flushLoop() {
 // the record is marked incomplete until one succeeds, and onError is told.
 func (r *Recorder) flush() {
 	r.mu.Lock()
-	events, values := r.pending, r.values
+	events, values, artifacts := r.pending, r.values, r.artifacts
 	if len(events) == 0 && len(values) == 0 {
 		r.mu.Unlock()
 		return // nothing happened: no write, no fsync, during a long step
 	}
-	r.pending, r.values = nil, map[string][]byte{}
+	r.pending, r.values, r.artifacts = nil, map[string][]byte{}, nil
 	meta, _ := json.Marshal(r.run)
 	seq := r.seq
 	r.mu.Unlock()
@@ -278,6 +288,9 @@ func (r *Recorder) flush() {
 			if err := vb.Put([]byte(step), v); err != nil {
 				return err
 			}
+		}
+		if err := putArtifacts(b, artifacts); err != nil {
+			return err
 		}
 		ev := b.Bucket(eventsBucket)
 		for _, e := range events {
@@ -304,6 +317,7 @@ func (r *Recorder) flush() {
 		return
 	}
 	r.pending = append(events, r.pending...)
+	r.artifacts = append(artifacts, r.artifacts...)
 	for step, v := range values {
 		if _, newer := r.values[step]; !newer {
 			r.values[step] = v

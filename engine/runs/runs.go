@@ -197,6 +197,10 @@ type Run struct {
 	// ForceUnlocked: the run's process died holding its environment's
 	// lock, which was broken with pipectl force-unlock.
 	ForceUnlocked *ForceUnlock `json:"force_unlocked,omitempty"`
+	// StartedBy is the user who started the run (PIPECTL_USER, or the
+	// OS user); Gates what happened at its approvals and windows (gates.go).
+	StartedBy string       `json:"started_by,omitempty"`
+	Gates     []GateRecord `json:"gates,omitempty"`
 }
 
 // StatusRunning is recorded while a run goes on. A run holds the lock of

@@ -22,7 +22,7 @@ import (
 // anything else is a new major version).
 
 // JSONFormatVersion is the version of the -json format: major.minor.
-const JSONFormatVersion = "1.0"
+const JSONFormatVersion = "1.1"
 
 // Message types.
 const (
@@ -31,7 +31,9 @@ const (
 	MsgValidateResult = "validate_result"
 	MsgStepPlanned    = "step_planned"
 	MsgPlan           = "plan"
-	MsgRun            = "run" // a run record (pipectl runs)
+	MsgRun            = "run"      // a run record (pipectl runs)
+	MsgArtifact       = "artifact" // a recorded artifact (pipectl runs artifacts)
+	MsgGatePlanned    = "gate_planned"
 )
 
 // envelope is what every message has: its type and when it was written.
@@ -119,6 +121,7 @@ type StepMessage struct {
 	// step_artifact.
 	Artifact  string `json:"artifact,omitempty"`
 	MediaType string `json:"media_type,omitempty"`
+	Size      int    `json:"size,omitempty"`
 	// step_finished.
 	Status      engine.Status        `json:"status,omitempty"`
 	DurationMS  *int64               `json:"duration_ms,omitempty"`
@@ -130,14 +133,17 @@ type StepMessage struct {
 // outputs that failed, and the run's end.
 type RunMessage struct {
 	envelope
-	Pipeline    string               `json:"pipeline,omitempty"`    // run_started
-	Phase       string               `json:"phase,omitempty"`       // phase_started
-	Stage       string               `json:"stage,omitempty"`       // phase_started of a stage's on_failure
-	Message     string               `json:"message,omitempty"`     // run_cancelling, outputs_failed
-	Status      engine.Status        `json:"status,omitempty"`      // run_finished
-	Outputs     map[string]any       `json:"outputs,omitempty"`     // run_finished
-	Counts      map[string]int       `json:"counts,omitempty"`      // run_finished: instances by status
-	RunID       string               `json:"run_id,omitempty"`      // run_finished: the run record
+	Pipeline string         `json:"pipeline,omitempty"` // run_started
+	Phase    string         `json:"phase,omitempty"`    // phase_started
+	Stage    string         `json:"stage,omitempty"`    // phase_started of a stage's on_failure
+	Message  string         `json:"message,omitempty"`  // run_cancelling, outputs_failed
+	Status   engine.Status  `json:"status,omitempty"`   // run_finished
+	Outputs  map[string]any `json:"outputs,omitempty"`  // run_finished
+	Counts   map[string]int `json:"counts,omitempty"`   // run_finished: instances by status
+	RunID    string         `json:"run_id,omitempty"`   // run_finished: the run record
+	// run_finished: the gate that stopped the run (rejected, timed out,
+	// outside its window), when one did.
+	GateFailure *engine.GateFailure  `json:"gate_failure,omitempty"`
 	Diagnostics []dsl.DiagnosticJSON `json:"diagnostics,omitempty"` // outputs_failed
 }
 
@@ -160,6 +166,9 @@ type RunRecordMessage struct {
 	// ForceUnlocked: the run's process died holding its environment's
 	// lock, broken since with pipectl force-unlock.
 	ForceUnlocked *runs.ForceUnlock `json:"force_unlocked,omitempty"`
+	// StartedBy is who started the run; Gates what happened at its gates.
+	StartedBy string            `json:"started_by,omitempty"`
+	Gates     []runs.GateRecord `json:"gates,omitempty"`
 }
 
 // StepRecordJSON is one step instance of a recorded run.
@@ -177,6 +186,25 @@ type StepRecordJSON struct {
 	// What the step printed in all; the record keeps its head and tail.
 	OutputBytes int64 `json:"output_bytes,omitempty"`
 	OutputLines int64 `json:"output_lines,omitempty"`
+}
+
+// ArtifactMessage is an artifact a step attached, as the run record keeps
+// it (pipectl runs artifacts).
+type ArtifactMessage struct {
+	envelope
+	Phase     string `json:"phase"`
+	Stage     string `json:"stage,omitempty"`
+	Step      string `json:"step"`
+	Instance  string `json:"instance,omitempty"`
+	Attempt   int    `json:"attempt,omitempty"`
+	Name      string `json:"name"`
+	MediaType string `json:"media_type,omitempty"`
+	Size      int    `json:"size"`
+	// Kept: the record holds its content; else NotKept says why.
+	Kept    bool   `json:"kept"`
+	NotKept string `json:"not_kept,omitempty"`
+	// File is where -o wrote it.
+	File string `json:"file,omitempty"`
 }
 
 // JSONStream writes the messages of one command: the version line first,
@@ -236,6 +264,12 @@ func envelopeOf(msg any) *envelope {
 		return &m.envelope
 	case *RunRecordMessage:
 		return &m.envelope
+	case *ArtifactMessage:
+		return &m.envelope
+	case *GateMessage:
+		return &m.envelope
+	case *GatePlannedMessage:
+		return &m.envelope
 	}
 	return nil
 }
@@ -256,6 +290,9 @@ func eventMessage(e engine.Event, diags func(engine.Event) []dsl.DiagnosticJSON)
 	case engine.RunFinished:
 		return string(e.Type), &RunMessage{envelope: env, Status: e.Status, Outputs: e.Outputs}
 	}
+	if isGateEvent(e.Type) {
+		return string(e.Type), gateMessage(e)
+	}
 	m := &StepMessage{envelope: env, Phase: e.Phase, Stage: e.Stage, Step: e.Step, Instance: e.Instance, Action: e.Action, Attempt: e.Attempt}
 	switch e.Type {
 	case engine.StepLog:
@@ -264,7 +301,7 @@ func eventMessage(e engine.Event, diags func(engine.Event) []dsl.DiagnosticJSON)
 		f := e.Fraction
 		m.Fraction, m.Message = &f, e.Message
 	case engine.StepArtifact:
-		m.Artifact, m.MediaType = e.Artifact, e.Message
+		m.Artifact, m.MediaType, m.Size = e.Artifact, e.Message, e.Size
 	case engine.StepRetrying:
 		m.Message = e.Message
 	case engine.StepFinished:
@@ -276,7 +313,7 @@ func eventMessage(e engine.Event, diags func(engine.Event) []dsl.DiagnosticJSON)
 
 func stepPlannedMessage(s *engine.PlannedStep) *StepPlannedMessage {
 	m := &StepPlannedMessage{Step: s.Name, Stage: s.Stage, Phase: s.Phase, Action: s.Action, DependsOn: s.DependsOn,
-		Run: s.Run, Deferred: s.Deferred, Timeout: s.Timeout, Attempts: s.Attempts, ContinueOnError: s.ContinueOnError,
+		Run: string(s.Run), Deferred: s.Deferred, Timeout: s.Timeout, Attempts: s.Attempts, ContinueOnError: s.ContinueOnError,
 		Instances: []PlannedInstanceJSON{}, LeftOut: s.LeftOut}
 	for _, in := range s.Instances {
 		m.Instances = append(m.Instances, PlannedInstanceJSON{Key: in.Key, Skipped: in.Skipped, Kind: in.Kind,

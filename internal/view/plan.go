@@ -20,6 +20,9 @@ func (v *Plan) Show(p *engine.Plan) {
 		for _, s := range p.Steps {
 			v.emit(MsgStepPlanned, stepPlannedMessage(s))
 		}
+		for _, g := range p.Gates {
+			v.emit(MsgGatePlanned, &GatePlannedMessage{PlannedGate: g})
+		}
 		v.emit(MsgPlan, &PlanMessage{Pipeline: p.Pipeline, Environment: p.Environment, HasChanges: p.HasChanges(),
 			Summary: Summary(p), Outputs: p.Outputs})
 		return
@@ -37,6 +40,7 @@ func (v *Plan) Show(p *engine.Plan) {
 		}
 		v.step(s)
 	}
+	writeGates(v.Out, p.Gates, v.paint)
 	if len(p.Outputs) > 0 {
 		v.Printf("\n%s\n", v.bold("Outputs"))
 		for _, k := range slices.Sorted(maps.Keys(p.Outputs)) {
@@ -79,9 +83,9 @@ func (v *Plan) step(s *engine.PlannedStep) {
 	switch {
 	case s.Phase != "main":
 		mark = "!"
-	case s.Run == "no":
+	case s.Run == engine.DecisionSkip:
 		mark, note = "-", "  (skipped: its when condition is false)"
-	case s.Run == "unknown":
+	case s.Run == engine.DecisionUnknown:
 		mark, note = "?", "  (runs if its when condition holds at apply)"
 	}
 	if s.Deferred {
@@ -147,9 +151,9 @@ func Summary(p *engine.Plan) string {
 			leftOut++
 		case s.Phase != "main":
 			handlers++
-		case s.Run == "no":
+		case s.Run == engine.DecisionSkip:
 			skipped++
-		case s.Run == "unknown":
+		case s.Run == engine.DecisionUnknown:
 			unknown++
 		default:
 			run++

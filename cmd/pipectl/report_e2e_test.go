@@ -1,0 +1,195 @@
+package main_test
+
+import (
+	"bufio"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+)
+
+// The token of testdata/report/pipeline.hcl: a sensitive variable that a
+// command prints and whose output ends up in a Markdown artifact.
+const reportSecret = "s3cr3t-t0ken-4242"
+
+// A failed and handled run, then everything pipectl can tell of it: the
+// logs, the artifacts extracted, the HTML report. Each says what happened,
+// and none holds the secret: not the outputs, not the files written, not
+// the run database itself.
+func TestRunLogsArtifactsAndReportOfAFailedRun(t *testing.T) {
+	p := newProjectFrom(t, "testdata/report/pipeline.hcl")
+	var said []string // everything pipectl printed
+	run := func(want int, args ...string) string {
+		t.Helper()
+		out, errOut, code := p.run(args...)
+		said = append(said, out, errOut)
+		if code != want {
+			t.Fatalf("pipectl %s: exit %d, want %d\n%s%s", strings.Join(args, " "), code, want, out, errOut)
+		}
+		return out
+	}
+	run(1, "apply", "-auto-approve", "-no-color", "-report", "applied.html")
+
+	logs := run(0, "runs", "logs", "latest")
+	for _, want := range []string{"compile  │ compiling 12 packages", "compile  │ using token (sensitive value)",
+		"── rollout: attempt 2 ──", "rollout  │ pod crashed", "rollback │ rolling back"} {
+		if !strings.Contains(logs, want) {
+			t.Errorf("runs logs lacks %q:\n%s", want, logs)
+		}
+	}
+	one := run(0, "runs", "logs", "latest", "step.rollout", "-json")
+	var lines int
+	for _, l := range strings.Split(strings.TrimSpace(one), "\n")[1:] {
+		var m struct{ Type, Step, Message string }
+		if err := json.Unmarshal([]byte(l), &m); err != nil || m.Type != "step_log" || m.Step != "rollout" {
+			t.Errorf("runs logs RUN step.rollout -json printed %q", l)
+		}
+		lines++
+	}
+	if lines != 4 { // two lines in each of two attempts
+		t.Errorf("runs logs of rollout: %d lines, want 4:\n%s", lines, one)
+	}
+	if _, errOut, code := p.run("runs", "logs", "latest", "rolout"); code != 1 || !strings.Contains(errOut, `no step "rolout"; its steps: compile, notes, rollout`) {
+		t.Errorf("a misspelled step: exit %d, %s", code, errOut)
+	}
+
+	listed := run(0, "runs", "artifacts", "latest", "-o", "extracted", "-json")
+	var art struct {
+		Step, Name, File string
+		Kept             bool
+	}
+	for _, l := range strings.Split(strings.TrimSpace(listed), "\n")[1:] {
+		if err := json.Unmarshal([]byte(l), &art); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if art.Step != "notes" || art.Name != "RELEASE.md" || !art.Kept || art.File != filepath.Join("extracted", "notes", "RELEASE.md") {
+		t.Fatalf("runs artifacts -json: %s", listed)
+	}
+	notes, err := os.ReadFile(filepath.Join(p.dir, art.File))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(notes), "# Release notes") || !strings.Contains(string(notes), "using token (sensitive value)") {
+		t.Errorf("the extracted artifact:\n%s", notes)
+	}
+
+	run(0, "runs", "report", "latest", "-o", "report.html")
+	for _, name := range []string{"applied.html", "report.html"} {
+		checkReport(t, readFile(t, filepath.Join(p.dir, name)))
+	}
+
+	for _, f := range append(said, string(notes), readFile(t, filepath.Join(p.dir, "report.html")),
+		readFile(t, filepath.Join(p.dir, "applied.html")), readFile(t, filepath.Join(p.dir, ".pipectl", "runs.db"))) {
+		if strings.Contains(f, reportSecret) {
+			t.Errorf("the secret leaked into:\n%.2000s", f)
+		}
+	}
+	if !strings.Contains(readFile(t, filepath.Join(p.dir, "RELEASE.md")), reportSecret) {
+		t.Error("the test proves nothing: the rendered file does not hold the secret the artifact had")
+	}
+}
+
+// checkReport checks what a report of testdata/report/pipeline.hcl shows.
+func checkReport(t *testing.T, html string) {
+	t.Helper()
+	for _, want := range []string{
+		`<meta http-equiv="Content-Security-Policy" content="default-src &#39;none&#39;;`,
+		`id="run-status">failed</span>`,
+		`<h3>On failure of stage deploy</h3>`, `<h3>Finally</h3>`,
+		`<td>faster start</td>`,         // the Markdown artifact's table, rendered
+		`using token (sensitive value)`, // its redacted build log
+		`<span class="pipectl">── attempt 2 ──</span>`,
+		`class="bar fail"`, `class="bar ok"`, // the timeline's attempts
+		`<em>(sensitive value)</em>`, // the token among the plan's variables
+	} {
+		if !strings.Contains(html, want) {
+			t.Errorf("the report lacks %s", want)
+		}
+	}
+	if n := strings.Count(html, `<details class="step `); n != 6 {
+		t.Errorf("the report shows %d steps, want 6", n)
+	}
+	if strings.Contains(html, "<script>alert") {
+		t.Error("the artifact's <script> reached the report")
+	}
+	if loads := regexp.MustCompile(`(?i)<(link|img|iframe)\b|\bsrc=|@import|url\(http`).FindAllString(html, -1); len(loads) > 0 {
+		t.Errorf("the report loads something: %q", loads)
+	}
+}
+
+func readFile(t *testing.T, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// runs logs -f, from another process, prints a live run's lines as they
+// are recorded, and ends when the run does.
+func TestRunsLogsFollowsALiveRun(t *testing.T) {
+	p := newProject(t, `
+pipeline "live" {}
+stage "s" {
+  step "count" {
+    action  = std.exec
+    command = "sh"
+    args    = ["-c", "for i in 1 2 3 4 5; do echo line $i; sleep 0.4; done"]
+  }
+}`)
+	apply := p.command("apply", "-auto-approve", "-no-color")
+	if err := apply.Start(); err != nil {
+		t.Fatal(err)
+	}
+	applied := make(chan struct{})
+	go func() { _ = apply.Wait(); close(applied) }()
+	t.Cleanup(func() { _ = apply.Process.Kill(); <-applied })
+
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		if _, _, code := p.run("runs", "logs", "latest"); code == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the run was never recorded")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	follow := p.command("runs", "logs", "latest", "count", "-f")
+	stdout, err := follow.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := follow.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	liveLines := 0
+	for sc := bufio.NewScanner(stdout); sc.Scan(); {
+		got = append(got, sc.Text())
+		select {
+		case <-applied:
+		default:
+			liveLines++
+		}
+	}
+	if err := follow.Wait(); err != nil {
+		t.Fatalf("runs logs -f: %v", err)
+	}
+	select {
+	case <-applied:
+	default:
+		t.Error("runs logs -f ended before the run did")
+	}
+	if strings.Join(got, ",") != "line 1,line 2,line 3,line 4,line 5" {
+		t.Errorf("runs logs -f printed %q", got)
+	}
+	if liveLines < 2 {
+		t.Errorf("only %d lines came while the run went on: -f did not follow it", liveLines)
+	}
+}

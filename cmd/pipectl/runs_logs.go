@@ -1,0 +1,189 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/pipectl/pipectl/engine"
+	"github.com/pipectl/pipectl/engine/runs"
+	"github.com/pipectl/pipectl/internal/view"
+)
+
+// followPoll is how often `runs logs -f` reads the record: the recorder
+// writes every 200 ms, so reading more often finds nothing new.
+const followPoll = 250 * time.Millisecond
+
+func newRunsLogsCommand() *cobra.Command {
+	var asJSON, follow bool
+	cmd := &cobra.Command{
+		Use:   "logs RUN [STEP] [DIR]",
+		Short: "Print the log lines of a run, or of one of its steps, as recorded; -f follows a run in progress",
+		Long: `Prints what the steps of a run printed, as the run record keeps it: secrets
+redacted, and of a long output its first and last MiB with a line saying how
+much was left out. STEP is a step's name (step.NAME works too), and NAME["KEY"]
+one for_each instance; without it every step's lines are printed, each named.
+RUN is a run id from ` + "`pipectl runs`" + `, or latest for the newest run.
+
+With -f it follows a run in progress, from another terminal or a CI job: it
+prints each line as the apply records it (within a fraction of a second) and
+exits when the run ends, or when the process applying it died.
+
+A second argument that is an existing directory is DIR, not a step.`,
+		Args: cobra.RangeArgs(1, 3),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			step, dir := logsArgs(args[1:])
+			store, id, err := openRun(dir, args[0])
+			if err != nil {
+				return err
+			}
+			plan, err := planOfRun(store, id)
+			if err != nil {
+				return err
+			}
+			filter, err := stepFilter(plan, id, step)
+			if err != nil {
+				return err
+			}
+			v := &view.RunLogs{Base: runsView(cmd, asJSON).Base, Named: step == "", NameWidth: nameWidth(plan)}
+			print := func(e engine.Event) error {
+				if filter(e) {
+					v.Event(e)
+				}
+				return nil
+			}
+			if !follow {
+				_, _, err := store.EventsSince(id, 0, print)
+				return err
+			}
+			ctx, stop := signal.NotifyContext(cmd.Context(), interruptSignals...)
+			defer stop()
+			return followRun(ctx, store, id, print)
+		},
+	}
+	cmd.Flags().BoolVarP(&follow, "follow", "f", false, "follow a run in progress until it ends")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "step_log messages as JSON lines (docs/json-events.md)")
+	return cmd
+}
+
+// logsArgs tells STEP from DIR in `runs logs RUN [STEP] [DIR]`.
+func logsArgs(args []string) (step, dir string) {
+	switch {
+	case len(args) == 2:
+		return args[0], args[1]
+	case len(args) == 1 && isDir(args[0]):
+		return "", args[0]
+	case len(args) == 1:
+		return args[0], "."
+	}
+	return "", "."
+}
+
+func isDir(path string) bool {
+	info, err := os.Stat(path)
+	return err == nil && info.IsDir()
+}
+
+// openRun opens the run database of a pipeline directory and resolves a
+// run id, or latest.
+func openRun(dir, id string) (*runs.Store, string, error) {
+	store, err := runs.OpenExisting(pathDir(dir))
+	if err != nil {
+		return nil, "", err
+	}
+	if id == "latest" {
+		id, err = store.Latest()
+	}
+	return store, id, err
+}
+
+// planOfRun is the plan a run applied.
+func planOfRun(store *runs.Store, id string) (*engine.Plan, error) {
+	_, planJSON, err := store.Show(id, nil)
+	if err != nil {
+		return nil, err
+	}
+	var plan engine.Plan
+	if err := json.Unmarshal(planJSON, &plan); err != nil {
+		return nil, fmt.Errorf("the plan of run %s cannot be read: %w", id, err)
+	}
+	return &plan, nil
+}
+
+// nameWidth is the width of the longest step name of a plan, so that the
+// lines of every step start in one column.
+func nameWidth(plan *engine.Plan) int {
+	n := 0
+	for _, s := range plan.Steps {
+		n = max(n, len(s.Name))
+	}
+	return n
+}
+
+// stepFilter selects the events of one step (or one instance of it), and
+// refuses a step the run's plan does not have, naming those it has.
+func stepFilter(plan *engine.Plan, id, arg string) (func(engine.Event) bool, error) {
+	if arg == "" {
+		return func(engine.Event) bool { return true }, nil
+	}
+	name, key, err := parseStepArg(arg)
+	if err != nil {
+		return nil, err
+	}
+	var names []string
+	found := false
+	for _, s := range plan.Steps {
+		names = append(names, s.Name)
+		found = found || s.Name == name
+	}
+	if !found {
+		return nil, fmt.Errorf("run %s has no step %q; its steps: %s", id, name, strings.Join(names, ", "))
+	}
+	return func(e engine.Event) bool { return e.Step == name && (key == "" || e.Instance == key) }, nil
+}
+
+// parseStepArg reads NAME, step.NAME, NAME["KEY"] or NAME[KEY].
+func parseStepArg(arg string) (name, key string, err error) {
+	name = strings.TrimPrefix(arg, "step.")
+	if i := strings.IndexByte(name, '['); i >= 0 {
+		if !strings.HasSuffix(name, "]") {
+			return "", "", fmt.Errorf("%q: an instance is written NAME[\"KEY\"]", arg)
+		}
+		name, key = name[:i], name[i+1:len(name)-1]
+		if unquoted, err := strconv.Unquote(key); err == nil {
+			key = unquoted
+		}
+	}
+	if name == "" {
+		return "", "", fmt.Errorf("%q names no step", arg)
+	}
+	return name, key, nil
+}
+
+// followRun hands on every event of a run as it is recorded, until the
+// run is no longer running (finished, or its process died) or ctx ends.
+func followRun(ctx context.Context, store *runs.Store, id string, fn func(engine.Event) error) error {
+	var after uint64
+	for {
+		run, last, err := store.EventsSince(id, after, fn)
+		if err != nil {
+			return err
+		}
+		after = last
+		if run.Status != runs.StatusRunning {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return nil // Ctrl-C: the user has seen enough
+		case <-time.After(followPoll):
+		}
+	}
+}

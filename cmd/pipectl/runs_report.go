@@ -1,0 +1,67 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/spf13/cobra"
+
+	"github.com/pipectl/pipectl/engine/runs"
+	"github.com/pipectl/pipectl/internal/report"
+)
+
+func newRunsReportCommand() *cobra.Command {
+	var out string
+	cmd := &cobra.Command{
+		Use:   "report RUN [DIR]",
+		Short: "Write the report of a run: one self-contained HTML file",
+		Long: `Writes the report of a recorded run as one HTML file that needs nothing else
+to open (no network, no server; its styles and script are inside): the graph of
+the steps, a timeline of every step and attempt, each step's status, duration,
+outputs, log and artifacts (Markdown ones rendered), the failure handlers,
+approvals, and the plan that was applied. It is made from the run record, in
+which secrets are already redacted. RUN is a run id, or latest.
+
+-o defaults to pipectl-run-RUN.html in the current directory.`,
+		Args: cobra.RangeArgs(1, 2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			store, id, err := openRun(pathArg(args[1:]), args[0])
+			if err != nil {
+				return err
+			}
+			if out == "" {
+				out = "pipectl-run-" + id + ".html"
+			}
+			if err := writeReport(store, id, out); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "Wrote the report of run %s to %s\n", id, out)
+			return nil
+		},
+	}
+	cmd.Flags().StringVarP(&out, "output", "o", "", "the HTML file to write")
+	return cmd
+}
+
+// writeReport writes the report of a run to path, whole or not at all:
+// into a temporary file beside it, renamed when complete.
+func writeReport(store *runs.Store, id, path string) error {
+	f, err := os.CreateTemp(filepath.Dir(path), ".pipectl-report-*")
+	if err != nil {
+		return fmt.Errorf("cannot write the report: %w", err)
+	}
+	defer os.Remove(f.Name())
+	if err := report.Write(f, store, id); err != nil {
+		f.Close()
+		return fmt.Errorf("cannot write the report of run %s: %w", id, err)
+	}
+	if err := f.Chmod(0o644); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	return os.Rename(f.Name(), path)
+}

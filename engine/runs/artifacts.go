@@ -1,0 +1,154 @@
+package runs
+
+import (
+	"encoding/json"
+	"fmt"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/pipectl/pipectl/engine"
+)
+
+// Artifacts are kept in the run's bucket: their descriptions under
+// "artifacts" and their content under "artifact_data", both keyed by the
+// artifact's number in the run, so listing them never reads the content.
+var (
+	artifactsBucket    = []byte("artifacts")
+	artifactDataBucket = []byte("artifact_data")
+)
+
+// What is kept of artifacts: the content of one up to ArtifactCap bytes
+// and of a run's artifacts up to RunArtifactsCap in all. Beyond, the
+// artifact is listed with its size and why its content was not kept: a
+// scan report of gigabytes must not make the record that big.
+const (
+	ArtifactCap     = 16 << 20
+	RunArtifactsCap = 64 << 20
+)
+
+// Artifact is a file a step attached to the run: a scan report, a
+// diagnosis, a rendered file. Its content was redacted by the engine.
+type Artifact struct {
+	Seq       uint64    `json:"seq"` // its number in the run, from 1
+	Phase     string    `json:"phase"`
+	Stage     string    `json:"stage,omitempty"`
+	Step      string    `json:"step"`
+	Instance  string    `json:"instance,omitempty"`
+	Attempt   int       `json:"attempt,omitempty"`
+	Name      string    `json:"name"`
+	MediaType string    `json:"media_type,omitempty"`
+	Size      int       `json:"size"`               // as the plugin sent it
+	Time      time.Time `json:"time"`               // when it was attached
+	NotKept   string    `json:"not_kept,omitempty"` // why the content is not in the record
+}
+
+// Kept reports whether the record holds the artifact's content.
+func (a *Artifact) Kept() bool { return a.NotKept == "" }
+
+// pendingArtifact is an artifact waiting for the next flush.
+type pendingArtifact struct {
+	meta Artifact
+	data []byte
+}
+
+// artifact takes a step_artifact event's content out of the event (events
+// are kept without it) and queues it, within the caps.
+func (r *Recorder) artifact(e engine.Event) {
+	r.artifactSeq++
+	a := Artifact{Seq: r.artifactSeq, Phase: e.Phase, Stage: e.Stage, Step: e.Step, Instance: e.Instance,
+		Attempt: e.Attempt, Name: e.Artifact, MediaType: e.Message, Size: e.Size, Time: e.Time.UTC()}
+	data := e.Data
+	switch {
+	case e.Withheld:
+		a.NotKept = "it holds a sensitive value and is not text that could be redacted"
+		data = nil
+	case len(data) > ArtifactCap:
+		a.NotKept = fmt.Sprintf("%d bytes is over the record's cap of %d bytes per artifact", len(data), ArtifactCap)
+		data = nil
+	case r.artifactBytes+int64(len(data)) > RunArtifactsCap:
+		a.NotKept = fmt.Sprintf("the run's artifacts already fill the record's cap of %d bytes per run", RunArtifactsCap)
+		data = nil
+	}
+	r.artifactBytes += int64(len(data))
+	r.artifacts = append(r.artifacts, pendingArtifact{meta: a, data: data})
+}
+
+// putArtifacts writes queued artifacts into a run's bucket.
+func putArtifacts(b *bolt.Bucket, list []pendingArtifact) error {
+	if len(list) == 0 {
+		return nil
+	}
+	meta, err := b.CreateBucketIfNotExists(artifactsBucket)
+	if err != nil {
+		return err
+	}
+	data, err := b.CreateBucketIfNotExists(artifactDataBucket)
+	if err != nil {
+		return err
+	}
+	for _, a := range list {
+		v, err := json.Marshal(a.meta)
+		if err != nil {
+			return err
+		}
+		if err := meta.Put(seqKey(a.meta.Seq), v); err != nil {
+			return err
+		}
+		if a.meta.Kept() {
+			if err := data.Put(seqKey(a.meta.Seq), a.data); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// Artifacts lists a run's artifacts in the order they were attached.
+func (s *Store) Artifacts(id string) ([]Artifact, error) {
+	var out []Artifact
+	err := s.runBucket(id, func(b *bolt.Bucket) error {
+		ab := b.Bucket(artifactsBucket)
+		if ab == nil {
+			return nil
+		}
+		return ab.ForEach(func(_, v []byte) error {
+			var a Artifact
+			if err := json.Unmarshal(v, &a); err != nil {
+				return fmt.Errorf("an artifact record of run %s is damaged: %w", id, err)
+			}
+			out = append(out, a)
+			return nil
+		})
+	})
+	return out, err
+}
+
+// ArtifactData returns the content of one artifact (nil when not kept).
+func (s *Store) ArtifactData(id string, seq uint64) ([]byte, error) {
+	var out []byte
+	err := s.runBucket(id, func(b *bolt.Bucket) error {
+		if db := b.Bucket(artifactDataBucket); db != nil {
+			out = append([]byte(nil), db.Get(seqKey(seq))...)
+		}
+		return nil
+	})
+	return out, err
+}
+
+// runBucket calls fn with a run's bucket in a read transaction.
+func (s *Store) runBucket(id string, fn func(*bolt.Bucket) error) error {
+	found := false
+	err := s.view(func(tx *bolt.Tx) error {
+		b := tx.Bucket(runsBucket).Bucket([]byte(id))
+		if b == nil {
+			return nil
+		}
+		found = true
+		return fn(b)
+	})
+	if err == nil && !found {
+		err = fmt.Errorf("no run %q: `pipectl runs` lists them", id)
+	}
+	return err
+}

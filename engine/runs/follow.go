@@ -1,0 +1,53 @@
+package runs
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/pipectl/pipectl/engine"
+)
+
+// EventsSince hands onEvent every event of a run recorded after the
+// event numbered after (0: from the first), and returns the run's summary
+// read in the same transaction and the number of the last event read. A
+// run that is no longer running has every event in: its summary and its
+// last events are written together. That is what following a run from
+// another process needs: call it again with the returned number.
+func (s *Store) EventsSince(id string, after uint64, onEvent func(engine.Event) error) (*Run, uint64, error) {
+	var run *Run
+	last := after
+	err := s.runBucket(id, func(b *bolt.Bucket) error {
+		var err error
+		if run, err = s.readMeta(b); err != nil {
+			return err
+		}
+		c := b.Bucket(eventsBucket).Cursor()
+		for k, v := c.Seek(seqKey(after + 1)); k != nil; k, v = c.Next() {
+			var e engine.Event
+			if err := json.Unmarshal(v, &e); err != nil {
+				return fmt.Errorf("an event of run %s is damaged: %w", id, err)
+			}
+			if err := onEvent(e); err != nil {
+				return err
+			}
+			last = binary.BigEndian.Uint64(k)
+		}
+		return nil
+	})
+	return run, last, err
+}
+
+// Latest is the id of the newest run, for `latest` in place of a run id.
+func (s *Store) Latest() (string, error) {
+	list, err := s.List()
+	if err != nil {
+		return "", err
+	}
+	if len(list) == 0 {
+		return "", fmt.Errorf("no run is recorded in %s yet", s.path)
+	}
+	return list[0].ID, nil
+}

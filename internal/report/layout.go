@@ -1,0 +1,321 @@
+package report
+
+import (
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/pipectl/pipectl/engine"
+	"github.com/pipectl/pipectl/engine/runs"
+)
+
+// Group is one graph of the run: the main steps, or one phase of handlers
+// (a stage's on_failure, the pipeline's on_failure, finally).
+type Group struct {
+	Title string
+	Phase string
+	Stage string
+	Steps []*Step // its step instances
+	Graph *Graph
+}
+
+// Graph is a group's DAG laid out in layers, left to right: a step's layer
+// is one more than the deepest of the steps it depends on. Sizes are SVG
+// user units.
+type Graph struct {
+	ID            string
+	Width, Height int
+	Nodes         []Node
+	Edges         []string // SVG path data
+}
+
+// Node is one step of a graph (its instances together).
+type Node struct {
+	X, Y, W, H int
+	Name       string
+	Sub        string // stage and outcome
+	Class      string // the status's CSS class
+	Href       string
+	Title      string // the tooltip
+}
+
+const (
+	nodeW, nodeH = 176, 44
+	colGap       = 48
+	rowGap       = 14
+	margin       = 8
+)
+
+// groupsOf groups the steps by phase in plan order and lays out each
+// group's graph.
+func groupsOf(plan *engine.Plan, steps []*Step) []*Group {
+	var out []*Group
+	byKey := map[string]*Group{}
+	for _, s := range steps {
+		key := s.Phase + "\x00" + s.Stage
+		if s.Phase == "main" {
+			key = "main"
+		}
+		g := byKey[key]
+		if g == nil {
+			g = &Group{Title: groupTitle(s.Phase, s.Stage), Phase: s.Phase, Stage: s.Stage}
+			if s.Phase == "main" {
+				g.Stage = ""
+			}
+			byKey[key] = g
+			out = append(out, g)
+		}
+		g.Steps = append(g.Steps, s)
+	}
+	for i, g := range out {
+		g.Graph = layout(fmt.Sprintf("g%d", i), g.Steps)
+	}
+	return out
+}
+
+func groupTitle(phase, stage string) string {
+	switch phase {
+	case "main":
+		return "Main steps"
+	case "stage_on_failure":
+		return fmt.Sprintf("On failure of stage %s", stage)
+	case "on_failure":
+		return "On failure of the pipeline"
+	case "finally":
+		return "Finally"
+	}
+	return phase
+}
+
+// layout places one node per step (its instances together) in layers.
+func layout(id string, steps []*Step) *Graph {
+	type node struct {
+		name      string
+		steps     []*Step
+		deps      []string
+		layer     int
+		row       int
+		sortKey   float64
+		firstSeen int
+	}
+	nodes := map[string]*node{}
+	var order []*node
+	for _, s := range steps {
+		n := nodes[s.Name]
+		if n == nil {
+			n = &node{name: s.Name, deps: s.DependsOn, firstSeen: len(order)}
+			nodes[s.Name] = n
+			order = append(order, n)
+		}
+		n.steps = append(n.steps, s)
+	}
+	// Plan order is a topological order: dependencies come first.
+	layers := [][]*node{}
+	for _, n := range order {
+		for _, d := range n.deps {
+			if dn := nodes[d]; dn != nil {
+				n.layer = max(n.layer, dn.layer+1)
+			}
+		}
+		for len(layers) <= n.layer {
+			layers = append(layers, nil)
+		}
+		layers[n.layer] = append(layers[n.layer], n)
+	}
+	// Within a layer, a node goes near the steps it depends on (their
+	// mean row), which keeps edges short and mostly straight.
+	for _, layer := range layers {
+		for _, n := range layer {
+			n.sortKey, n.row = float64(n.firstSeen), 0
+			sum, k := 0.0, 0
+			for _, d := range n.deps {
+				if dn := nodes[d]; dn != nil {
+					sum += float64(dn.row)
+					k++
+				}
+			}
+			if k > 0 {
+				n.sortKey = sum/float64(k) + float64(n.firstSeen)/1e6
+			}
+		}
+		slices.SortStableFunc(layer, func(a, b *node) int {
+			switch {
+			case a.sortKey < b.sortKey:
+				return -1
+			case a.sortKey > b.sortKey:
+				return 1
+			}
+			return 0
+		})
+		for i, n := range layer {
+			n.row = i
+		}
+	}
+	implied := impliedEdges(order, func(n *node) []string { return n.deps }, func(n *node) string { return n.name })
+	g := &Graph{ID: id}
+	rows := 0
+	for _, layer := range layers {
+		rows = max(rows, len(layer))
+	}
+	g.Width = 2*margin + len(layers)*(nodeW+colGap) - colGap
+	g.Height = 2*margin + rows*(nodeH+rowGap) - rowGap
+	pos := func(n *node) (int, int) {
+		return margin + n.layer*(nodeW+colGap), margin + n.row*(nodeH+rowGap)
+	}
+	for _, n := range order {
+		x, y := pos(n)
+		status := worstStatus(n.steps)
+		sub := status
+		if len(n.steps) > 1 {
+			sub = fmt.Sprintf("%s · %d instances", status, len(n.steps))
+		} else if d := n.steps[0].Duration(); d != "–" {
+			sub += " · " + d
+		}
+		title := n.name
+		if n.steps[0].Stage != "" {
+			title = fmt.Sprintf("%s (stage %s): %s", n.name, n.steps[0].Stage, n.steps[0].Action)
+		}
+		g.Nodes = append(g.Nodes, Node{X: x, Y: y, W: nodeW, H: nodeH, Name: clip(n.name, 22), Sub: clip(sub, 30),
+			Class: statusClass(status), Href: "#" + n.steps[0].Anchor, Title: title})
+		for _, d := range n.deps {
+			dn := nodes[d]
+			if dn == nil || implied[n.name+"\x00"+d] {
+				continue
+			}
+			x1, y1 := pos(dn)
+			x1, y1 = x1+nodeW, y1+nodeH/2
+			x2, y2 := x, y+nodeH/2
+			g.Edges = append(g.Edges, fmt.Sprintf("M%d %d C%d %d %d %d %d %d", x1, y1, x1+colGap/2, y1, x2-colGap/2, y2, x2-4, y2))
+		}
+	}
+	return g
+}
+
+// maxReduced bounds the graphs whose implied edges are left out (the
+// ancestor sets grow with the square of the steps).
+const maxReduced = 500
+
+// impliedEdges finds the dependencies that another dependency already
+// implies (a → c when a → b → c): drawn, they would run behind the nodes
+// between and add nothing. nodes are in topological order.
+func impliedEdges[N any](nodes []N, deps func(N) []string, name func(N) string) map[string]bool {
+	implied := map[string]bool{}
+	if len(nodes) > maxReduced {
+		return implied
+	}
+	ancestors := map[string]map[string]bool{}
+	for _, n := range nodes {
+		set := map[string]bool{}
+		for _, d := range deps(n) {
+			if _, known := ancestors[d]; !known {
+				continue // outside this graph
+			}
+			set[d] = true
+			for a := range ancestors[d] {
+				set[a] = true
+			}
+		}
+		ancestors[name(n)] = set
+	}
+	for _, n := range nodes {
+		for _, d := range deps(n) {
+			for _, other := range deps(n) {
+				if other != d && ancestors[other][d] {
+					implied[name(n)+"\x00"+d] = true
+				}
+			}
+		}
+	}
+	return implied
+}
+
+// worstStatus is a step's status from its instances': the worst one.
+func worstStatus(steps []*Step) string {
+	rank := map[string]int{"skip": 0, "ok": 1, "run": 2, "warn": 3, "fail": 4}
+	out := steps[0].Status
+	for _, s := range steps[1:] {
+		if rank[statusClass(s.Status)] > rank[statusClass(out)] {
+			out = s.Status
+		}
+	}
+	return out
+}
+
+func clip(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	return string(r[:n-1]) + "…"
+}
+
+// Timeline is every attempt of every step on one time axis.
+type Timeline struct {
+	Rows  []TimelineRow
+	Ticks []Tick
+}
+
+// TimelineRow is one step instance.
+type TimelineRow struct {
+	Label, Href, Class string
+	Bars               []Bar
+}
+
+// Bar is one attempt: where it starts and how long it is, in percent of
+// the run.
+type Bar struct {
+	X, W  string
+	Class string
+	Title string
+}
+
+// Tick is a mark of the time axis.
+type Tick struct {
+	X     string
+	Label string
+}
+
+// timelineOf places each attempt between the run's start and end.
+func timelineOf(run *runs.Run, steps []*Step, end time.Time) *Timeline {
+	start := run.Started
+	total := end.Sub(start)
+	if total <= 0 {
+		total = time.Millisecond
+	}
+	pct := func(t time.Time) float64 {
+		return min(100, max(0, 100*float64(t.Sub(start))/float64(total)))
+	}
+	tl := &Timeline{}
+	var rows []*Step
+	for _, s := range steps {
+		if len(s.Attempts) > 0 {
+			rows = append(rows, s)
+		}
+	}
+	slices.SortStableFunc(rows, func(a, b *Step) int { return a.Attempts[0].Start.Compare(b.Attempts[0].Start) })
+	for _, s := range rows {
+		row := TimelineRow{Label: s.Label(), Href: "#" + s.Anchor, Class: s.Class()}
+		for _, a := range s.Attempts {
+			aEnd := a.End
+			if aEnd.IsZero() {
+				aEnd = end
+			}
+			x := pct(a.Start)
+			w := max(0.4, pct(aEnd)-x)
+			class := "ok"
+			switch {
+			case a.Failed:
+				class = "fail"
+			case a.End.IsZero():
+				class = "run"
+			}
+			row.Bars = append(row.Bars, Bar{X: fmt.Sprintf("%.2f%%", min(x, 99.6)), W: fmt.Sprintf("%.2f%%", w), Class: class,
+				Title: fmt.Sprintf("%s attempt %d: %s, %s", s.Label(), a.N, shortDuration(aEnd.Sub(a.Start)), a.Outcome)})
+		}
+		tl.Rows = append(tl.Rows, row)
+	}
+	for i := 0; i <= 4; i++ {
+		tl.Ticks = append(tl.Ticks, Tick{X: fmt.Sprintf("%d%%", i*25), Label: "+" + shortDuration(total*time.Duration(i)/4)})
+	}
+	return tl
+}

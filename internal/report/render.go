@@ -1,0 +1,78 @@
+package report
+
+import (
+	"crypto/sha256"
+	"embed"
+	"encoding/base64"
+	"fmt"
+	"html/template"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/pipectl/pipectl/internal/version"
+)
+
+//go:embed assets
+var assets embed.FS
+
+var page = template.Must(template.New("report.html.tmpl").Funcs(template.FuncMap{
+	"class": func(status any) string { return statusClass(fmt.Sprint(status)) },
+	"dur":   shortDuration,
+	"since": func(a, b time.Time) time.Duration { return b.Sub(a) },
+	"stamp": func(t time.Time) string {
+		if t.IsZero() {
+			return "–"
+		}
+		return t.Local().Format("2006-01-02 15:04:05 MST")
+	},
+	"short": func(s string) string { return clip(s, 13) },
+	"join":  strings.Join,
+	"add":   func(a, b int) int { return a + b },
+}).ParseFS(assets, "assets/report.html.tmpl"))
+
+// pageData is what the template is given.
+type pageData struct {
+	R        *Report
+	Main     []*Step
+	Handlers []*Group
+	CSS      template.CSS
+	JS       template.JS
+	CSP      string
+	Version  string
+}
+
+// Render writes the report as one HTML file.
+func (r *Report) Render(w io.Writer) error {
+	css, err := assets.ReadFile("assets/report.css")
+	if err != nil {
+		return err
+	}
+	js, err := assets.ReadFile("assets/report.js")
+	if err != nil {
+		return err
+	}
+	d := pageData{R: r, CSS: template.CSS(css), JS: template.JS(js), Version: version.Version, CSP: csp(css, js)}
+	for _, g := range r.Groups {
+		if g.Phase == "main" {
+			d.Main = g.Steps
+		} else {
+			d.Handlers = append(d.Handlers, g)
+		}
+	}
+	return page.Execute(w, d)
+}
+
+// csp is the page's Content-Security-Policy: nothing is loaded from
+// anywhere (default-src 'none'), images only from data: URLs, and only
+// the page's own style and script run (by hash), so even HTML that got
+// into an artifact past the sanitizer could neither run nor phone home.
+func csp(css, js []byte) string {
+	return fmt.Sprintf("default-src 'none'; style-src '%s'; script-src '%s'; img-src data:; base-uri 'none'; form-action 'none'",
+		hash(css), hash(js))
+}
+
+func hash(b []byte) string {
+	sum := sha256.Sum256(b)
+	return "sha256-" + base64.StdEncoding.EncodeToString(sum[:])
+}

@@ -1,0 +1,177 @@
+// Package report writes the report of a recorded run: one self-contained
+// HTML file (styles and script inside, no request to any network: a
+// Content-Security-Policy says so) with the run's DAG, a timeline of every
+// step and attempt, each step's status, duration, outputs, logs and
+// artifacts (Markdown rendered), its failure handlers, approvals, and the
+// plan that was applied. It reads only the run record, whose texts the
+// engine already redacted, so no secret reaches it.
+package report
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/pipectl/pipectl/engine"
+	"github.com/pipectl/pipectl/engine/runs"
+)
+
+// Report is a run as the report shows it.
+type Report struct {
+	Run       *runs.Run
+	Plan      *engine.Plan
+	Generated time.Time
+	Duration  time.Duration
+	Groups    []*Group // the main phase, then each handler phase
+	Steps     []*Step  // every step instance, in plan order
+	Timeline  *Timeline
+	Approvals []Approval
+	Outputs   string // the pipeline's outputs, as JSON
+	Counts    []Count
+	Problems  []string // what the record lacks (an incomplete record, artifacts not kept)
+}
+
+// Count is how many step instances ended with a status.
+type Count struct {
+	Status string
+	N      int
+}
+
+// Approval is an answer to a gate, or a gate waiting, as recorded.
+type Approval struct {
+	Time    time.Time
+	Kind    string // the event: gate_waiting, gate_approved, ...
+	Where   string // the stage or step
+	Message string
+}
+
+// Write writes the report of run id of store as HTML to w.
+func Write(w io.Writer, store *runs.Store, id string) error {
+	r, err := FromStore(store, id)
+	if err != nil {
+		return err
+	}
+	return r.Render(w)
+}
+
+// FromStore reads a run from its record.
+func FromStore(store *runs.Store, id string) (*Report, error) {
+	var events []engine.Event
+	run, planJSON, err := store.Show(id, func(e engine.Event) error {
+		events = append(events, e)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	var plan engine.Plan
+	if err := json.Unmarshal(planJSON, &plan); err != nil {
+		return nil, fmt.Errorf("the plan of run %s cannot be read: %w", id, err)
+	}
+	arts, err := store.Artifacts(id)
+	if err != nil {
+		return nil, err
+	}
+	r := build(run, &plan, events)
+	for _, a := range arts {
+		data, err := store.ArtifactData(id, a.Seq)
+		if err != nil {
+			return nil, err
+		}
+		r.attach(a, data)
+	}
+	return r, nil
+}
+
+// build assembles the report of a run from its summary, plan and events.
+func build(run *runs.Run, plan *engine.Plan, events []engine.Event) *Report {
+	r := &Report{Run: run, Plan: plan, Generated: time.Now()}
+	r.Steps = stepsOf(run, plan, events)
+	r.Duration = runEnd(run, events).Sub(run.Started)
+	r.Groups = groupsOf(plan, r.Steps)
+	r.Timeline = timelineOf(run, r.Steps, runEnd(run, events))
+	r.Approvals = approvalsOf(events)
+	r.Counts = countsOf(r.Steps)
+	if len(run.Outputs) > 0 {
+		r.Outputs = prettyJSON(run.Outputs)
+	}
+	if run.RecordFailed != "" {
+		r.Problems = append(r.Problems, "The record is incomplete: "+run.RecordFailed+".")
+	}
+	return r
+}
+
+// runEnd is when the run finished, or its last event for one that did not.
+func runEnd(run *runs.Run, events []engine.Event) time.Time {
+	if !run.Finished.IsZero() {
+		return run.Finished
+	}
+	end := run.Started
+	for _, e := range events {
+		if e.Time.After(end) {
+			end = e.Time
+		}
+	}
+	return end
+}
+
+// approvalsOf gathers the gate events (approval gates, deploy windows):
+// who was asked, who answered, when.
+func approvalsOf(events []engine.Event) []Approval {
+	var out []Approval
+	for _, e := range events {
+		if !strings.HasPrefix(string(e.Type), "gate_") {
+			continue
+		}
+		where := e.Stage
+		if e.Step != "" {
+			where = e.Step
+		}
+		out = append(out, Approval{Time: e.Time, Kind: strings.TrimPrefix(string(e.Type), "gate_"), Where: where, Message: e.Message})
+	}
+	return out
+}
+
+func countsOf(steps []*Step) []Count {
+	n := map[string]int{}
+	var order []string
+	for _, s := range steps {
+		if n[s.Status] == 0 {
+			order = append(order, s.Status)
+		}
+		n[s.Status]++
+	}
+	out := make([]Count, 0, len(order))
+	for _, st := range order {
+		out = append(out, Count{Status: st, N: n[st]})
+	}
+	return out
+}
+
+// prettyJSON is v as indented JSON, < > & as they are (the template
+// escapes the text for HTML).
+func prettyJSON(v any) string {
+	var b strings.Builder
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(v); err != nil {
+		return fmt.Sprint(v)
+	}
+	return strings.TrimSuffix(b.String(), "\n")
+}
+
+// shortDuration is a duration for people: 12ms, 3.4s, 2m05s.
+func shortDuration(d time.Duration) string {
+	switch {
+	case d <= 0:
+		return "0s"
+	case d < time.Second:
+		return d.Round(time.Millisecond).String()
+	case d < time.Minute:
+		return d.Round(100 * time.Millisecond).String()
+	}
+	return d.Round(time.Second).String()
+}

@@ -1,0 +1,255 @@
+package report
+
+import (
+	"encoding/base64"
+	"fmt"
+	"html/template"
+	"mime"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/pipectl/pipectl/engine"
+	"github.com/pipectl/pipectl/engine/runs"
+)
+
+// What of a step's record the report carries: its last maxLogLines log
+// lines (the record keeps up to 2 MiB), and the content of artifacts up to
+// maxShown bytes shown and maxEmbedded bytes downloadable from the page.
+const (
+	maxLogLines = 5000
+	maxShown    = 256 << 10
+	maxEmbedded = 2 << 20
+)
+
+// Step is one step instance: what it was planned to do and what it did.
+type Step struct {
+	Anchor    string // its element id
+	Name      string
+	Instance  string
+	Stage     string
+	Phase     string
+	Action    string
+	DependsOn []string
+	Status    string // an engine status, "running", "interrupted", or "not triggered"
+	Started   time.Time
+	Finished  time.Time
+	Message   string
+	Outputs   string // as JSON
+	Attempts  []Attempt
+	Logs      []LogLine
+	LogsCut   int // lines left out of the report (the oldest)
+	Artifacts []*Artifact
+	Planned   *engine.PlannedInstance
+	Config    string // as planned, redacted, as JSON
+}
+
+// Attempt is one call of the step's action.
+type Attempt struct {
+	N          int
+	Start, End time.Time
+	Outcome    string // why it ended
+	Failed     bool
+}
+
+// LogLine is one line the step printed.
+type LogLine struct {
+	Attempt int
+	Stream  string
+	Text    string
+	// NewAttempt: the first line of an attempt after the first.
+	NewAttempt bool
+}
+
+// Artifact is a file the step attached.
+type Artifact struct {
+	Seq       uint64
+	Name      string
+	MediaType string
+	Size      int
+	Attempt   int
+	NotKept   string
+	HTML      template.HTML // Markdown, rendered and sanitized
+	Text      string        // other text, shown as is (its first maxShown bytes)
+	TextCut   bool
+	Download  template.URL // a data: URL, when small enough
+}
+
+// Label is the step's name with its for_each key.
+func (s *Step) Label() string {
+	if s.Instance == "" {
+		return s.Name
+	}
+	return fmt.Sprintf("%s[%q]", s.Name, s.Instance)
+}
+
+// Duration is how long the step took, first attempt to outcome.
+func (s *Step) Duration() string {
+	if s.Started.IsZero() || s.Finished.IsZero() {
+		return "–"
+	}
+	return shortDuration(s.Finished.Sub(s.Started))
+}
+
+// Class is the step's status as a CSS class: ok, fail, warn, skip, run.
+func (s *Step) Class() string { return statusClass(s.Status) }
+
+func statusClass(status string) string {
+	switch engine.Status(status) {
+	case engine.StatusSucceeded, engine.StatusUnchanged:
+		return "ok"
+	case engine.StatusFailed, engine.StatusCancelled, runs.StatusInterrupted:
+		return "fail"
+	case engine.StatusFailedContinued:
+		return "warn"
+	case runs.StatusRunning:
+		return "run"
+	}
+	return "skip"
+}
+
+// stepsOf lists every planned step's instances with what the record says
+// of them; a handler that never ran is "not triggered".
+func stepsOf(run *runs.Run, plan *engine.Plan, events []engine.Event) []*Step {
+	byKey := map[string]*Step{}
+	var out []*Step
+	add := func(s *Step) {
+		s.Anchor = fmt.Sprintf("step-%d", len(out)+1)
+		out = append(out, s)
+		byKey[s.Name+"\x00"+s.Instance] = s
+	}
+	recorded := map[string][]runs.StepRecord{}
+	for _, rec := range run.Steps {
+		recorded[rec.Step] = append(recorded[rec.Step], rec)
+	}
+	for _, ps := range plan.Steps {
+		base := Step{Name: ps.Name, Stage: ps.Stage, Phase: ps.Phase, Action: ps.Action, DependsOn: ps.DependsOn}
+		for _, rec := range recorded[ps.Name] {
+			s := base
+			s.Instance, s.Status, s.Started, s.Finished, s.Message = rec.Instance, string(rec.Status), rec.Started, rec.Finished, rec.Message
+			if len(rec.Outputs) > 0 {
+				s.Outputs = prettyJSON(rec.Outputs)
+			}
+			s.Planned = ps.Instance(rec.Instance)
+			add(&s)
+		}
+		if len(recorded[ps.Name]) == 0 {
+			s := base
+			s.Status = "not triggered"
+			if len(ps.Instances) > 0 {
+				s.Planned = ps.Instances[0]
+			}
+			add(&s)
+		}
+		delete(recorded, ps.Name)
+	}
+	for _, s := range out {
+		if s.Planned != nil && s.Planned.Config != nil {
+			s.Config = prettyJSON(s.Planned.Config)
+		}
+	}
+	for _, e := range events {
+		if s := byKey[e.Step+"\x00"+e.Instance]; s != nil {
+			s.event(e)
+		}
+	}
+	for _, s := range out {
+		if n := len(s.Logs) - maxLogLines; n > 0 {
+			s.LogsCut, s.Logs = n, s.Logs[n:]
+		}
+	}
+	return out
+}
+
+// event adds what one recorded event says of the step.
+func (s *Step) event(e engine.Event) {
+	switch e.Type {
+	case engine.StepStarted:
+		s.Attempts = append(s.Attempts, Attempt{N: e.Attempt, Start: e.Time})
+	case engine.StepRetrying:
+		if a := s.lastAttempt(); a != nil && a.End.IsZero() {
+			a.End, a.Outcome, a.Failed = e.Time, e.Message, true
+		}
+	case engine.StepFinished:
+		if a := s.lastAttempt(); a != nil && a.End.IsZero() {
+			a.End, a.Outcome = e.Time, string(e.Status)
+			a.Failed = statusClass(string(e.Status)) == "fail"
+			if e.Message != "" {
+				a.Outcome += ": " + firstLine(e.Message)
+			}
+		}
+	case engine.StepLog:
+		prev := 1
+		if n := len(s.Logs); n > 0 {
+			prev = s.Logs[n-1].Attempt
+		}
+		s.Logs = append(s.Logs, LogLine{Attempt: e.Attempt, Stream: e.Stream, Text: e.Message, NewAttempt: e.Attempt != prev})
+	}
+}
+
+func (s *Step) lastAttempt() *Attempt {
+	if len(s.Attempts) == 0 {
+		return nil
+	}
+	return &s.Attempts[len(s.Attempts)-1]
+}
+
+// attach adds a recorded artifact, with its content, to its step.
+func (r *Report) attach(a runs.Artifact, data []byte) {
+	var step *Step
+	for _, s := range r.Steps {
+		if s.Name == a.Step && s.Instance == a.Instance {
+			step = s
+		}
+	}
+	if step == nil {
+		return
+	}
+	art := &Artifact{Seq: a.Seq, Name: a.Name, MediaType: a.MediaType, Size: a.Size, Attempt: a.Attempt, NotKept: a.NotKept}
+	step.Artifacts = append(step.Artifacts, art)
+	if !a.Kept() {
+		r.Problems = append(r.Problems, fmt.Sprintf("Artifact %s of step %s is not in the record: %s.", a.Name, step.Label(), a.NotKept))
+		return
+	}
+	if len(data) <= maxEmbedded {
+		art.Download = template.URL("data:application/octet-stream;base64," + base64.StdEncoding.EncodeToString(data))
+	}
+	mt, _, _ := mime.ParseMediaType(a.MediaType)
+	switch {
+	case mt == "text/markdown" || strings.HasSuffix(strings.ToLower(a.Name), ".md"):
+		if html, err := renderMarkdown(data); err == nil {
+			art.HTML = html
+			return
+		}
+		fallthrough
+	case isShownAsText(mt, data):
+		art.Text, art.TextCut = string(data), false
+		if len(data) > maxShown {
+			art.Text, art.TextCut = strings.ToValidUTF8(string(data[:maxShown]), ""), true
+		}
+	}
+}
+
+// isShownAsText: text media types, and content that is valid UTF-8.
+func isShownAsText(mt string, data []byte) bool {
+	return strings.HasPrefix(mt, "text/") || strings.HasSuffix(mt, "json") || strings.HasSuffix(mt, "yaml") ||
+		strings.HasSuffix(mt, "xml") || utf8.Valid(data)
+}
+
+// SizeText is an artifact's size for people.
+func (a *Artifact) SizeText() string { return byteSize(int64(a.Size)) }
+
+func byteSize(n int64) string {
+	switch {
+	case n < 1<<10:
+		return fmt.Sprintf("%d B", n)
+	case n < 1<<20:
+		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
+	}
+	return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
+}
+
+func firstLine(s string) string {
+	line, _, _ := strings.Cut(s, "\n")
+	return line
+}
