@@ -31,7 +31,7 @@ func TestRunLogsArtifactsAndReportOfAFailedRun(t *testing.T) {
 		}
 		return out
 	}
-	run(1, "apply", "-auto-approve", "-no-color", "-report", "applied.html")
+	run(5, "apply", "-auto-approve", "-no-color", "-report", "applied.html") // failed, handlers ran
 
 	logs := run(0, "runs", "logs", "latest")
 	for _, want := range []string{"compile  │ compiling 12 packages", "compile  │ using token (sensitive value)",
