@@ -2,6 +2,7 @@ package main_test
 
 import (
 	"fmt"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -171,6 +172,14 @@ func TestStaleLockIsReportedAndBrokenWithForceUnlock(t *testing.T) {
 	}
 	if _, errOut, code := p.run("force-unlock", killed.ID); code != 1 || !strings.Contains(errOut, "-force") {
 		t.Errorf("force-unlock without a terminal or -force: exit %d\n%s", code, errOut)
+	}
+	// On a terminal it asks; anything but yes keeps the lock.
+	term := p.command()
+	term.Path, term.Args = "/usr/bin/script", []string{"script", "-qec", filepath.Join(binDir, "pipectl") + " force-unlock " + killed.ID, "/dev/null"}
+	term.Stdin = strings.NewReader("no\n")
+	asked, _ := term.CombinedOutput()
+	if code := term.ProcessState.ExitCode(); code != 1 || !strings.Contains(string(asked), "Do you want to break it?") || !strings.Contains(string(asked), "Not unlocked.") {
+		t.Errorf("force-unlock on a terminal, answered no: exit %d\n%s", code, asked)
 	}
 	out, errOut, code := p.run("force-unlock", killed.ID, "-force")
 	if code != 0 || !strings.Contains(out, "Unlocked environment \"dev\"") {
