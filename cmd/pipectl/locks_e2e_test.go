@@ -102,6 +102,7 @@ func TestAppliesOfOneEnvironmentSerializeWithLockTimeout(t *testing.T) {
 	if len(list) != 2 || list[1].ID != holder.ID || list[0].Status != "succeeded" || list[1].Status != "succeeded" {
 		t.Fatalf("runs: %+v", list)
 	}
+	t.Logf("the waiting apply's run started %s after the first run finished", list[0].Started.Sub(list[1].Finished))
 	if list[0].Started.Before(list[1].Finished) {
 		t.Errorf("the second run started at %s, before the first finished at %s", list[0].Started, list[1].Finished)
 	}

@@ -91,6 +91,17 @@ func TestTargetRunsWhatItNeeds(t *testing.T) {
 	if !strings.Contains(out, "left out: not targeted") {
 		t.Errorf("apply does not say smoke was left out:\n%s", out)
 	}
+	// A saved plan carries its targets.
+	if out, errOut, code := p.run("plan", "-var", "rev=1", "-target", "step.compile", "-out", "plan.json"); code != 0 {
+		t.Fatalf("plan -target -out: exit %d\n%s%s", code, out, errOut)
+	}
+	if _, errOut, code := p.run("apply", "-target", "step.push", "plan.json"); code != 1 || !strings.Contains(errOut, "a saved plan") {
+		t.Errorf("apply PLAN -target: exit %d\n%s", code, errOut)
+	}
+	out, errOut, code = p.run("apply", "plan.json")
+	if got := newestSteps(t, p); code != 0 || got["compile"] != "succeeded" || got["lint"] != "skipped" || got["push"] != "skipped" {
+		t.Errorf("apply of a saved -target plan: exit %d %v\n%s%s", code, got, out, errOut)
+	}
 	out, _, code = p.run("apply", "-auto-approve", "-var", "rev=1", "-target", "stage.build")
 	if got := newestSteps(t, p); code != 0 || got["compile"] != "succeeded" || got["push"] != "skipped" {
 		t.Errorf("apply -target stage.build: exit %d %v\n%s", code, got, out)
