@@ -60,6 +60,10 @@ func (v *Runs) Show(run *runs.Run, planJSON json.RawMessage, logs bool, each fun
 	if run.RecordFailed != "" {
 		fmt.Fprintf(v.Out, "The record is incomplete: %s.\n", run.RecordFailed)
 	}
+	if u := run.ForceUnlocked; u != nil {
+		fmt.Fprintf(v.Out, "Its process died holding the lock of its environment; %s broke the lock (pipectl force-unlock) at %s.\n",
+			u.By, u.At.Local().Format(time.DateTime))
+	}
 	writeRunGates(v.Out, run)
 	fmt.Fprintln(v.Out)
 	w := tabwriter.NewWriter(v.Out, 0, 4, 2, ' ', 0)
