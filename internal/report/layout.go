@@ -167,15 +167,18 @@ func layout(id string, steps []*Step) *Graph {
 		status := worstStatus(n.steps)
 		sub := status
 		if len(n.steps) > 1 {
-			sub = fmt.Sprintf("%s · %d instances", status, len(n.steps))
+			sub = fmt.Sprintf("%s · ×%d", status, len(n.steps))
 		} else if d := n.steps[0].Duration(); d != "–" {
 			sub += " · " + d
+		}
+		if stage := n.steps[0].Stage; stage != "" && n.steps[0].Phase == "main" {
+			sub = stage + " · " + sub
 		}
 		title := n.name
 		if n.steps[0].Stage != "" {
 			title = fmt.Sprintf("%s (stage %s): %s", n.name, n.steps[0].Stage, n.steps[0].Action)
 		}
-		g.Nodes = append(g.Nodes, Node{X: x, Y: y, W: nodeW, H: nodeH, Name: clip(n.name, 22), Sub: clip(sub, 30),
+		g.Nodes = append(g.Nodes, Node{X: x, Y: y, W: nodeW, H: nodeH, Name: clip(n.name, 22), Sub: clip(sub, 32),
 			Class: statusClass(status), Href: "#" + n.steps[0].Anchor, Title: title})
 		for _, d := range n.deps {
 			dn := nodes[d]
