@@ -166,6 +166,9 @@ type Stage struct {
 	When      hcl.Expression // nil when absent
 	Steps     []*Step
 	OnFailure []*Step // Kind StageOnFailure
+	// Gate holds the stage back before its first step: approval, deploy
+	// windows, freezes (see gate.go); nil when it has none.
+	Gate      *GateConfig
 	DeclRange hcl.Range
 }
 
@@ -207,7 +210,8 @@ type Step struct {
 	// Meta-argument expressions; nil when absent.
 	When, ForEach, Timeout, ContinueOnError hcl.Expression
 	Retry                                   *Retry
-	Config                                  hcl.Body // everything but the meta-arguments
+	Gate                                    *GateConfig // the step's approval; nil when none
+	Config                                  hcl.Body    // everything but the meta-arguments
 	DeclRange                               hcl.Range
 
 	body        hcl.Body // the whole step body, for References

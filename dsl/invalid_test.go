@@ -168,6 +168,10 @@ func evalEverything(scope *Scope) hcl.Diagnostics {
 	for _, st := range scope.Config.Stages {
 		_, d := st.EvalWhen(ctx)
 		diags = append(diags, d...)
+		if st.Gate != nil {
+			_, d = st.Gate.Eval("stage."+st.Name, ctx)
+			diags = append(diags, d...)
+		}
 	}
 	for _, st := range scope.Config.Steps() {
 		meta, d := st.EvalMeta(scope.StepEvalContext(st, nil, nil))

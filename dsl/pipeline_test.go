@@ -39,6 +39,15 @@ func TestAlphaMembersBindsForEveryEnvironment(t *testing.T) {
 			if !strings.HasSuffix(outputs["url"].AsString(), "members.example.com") {
 				t.Errorf("output url = %#v", outputs["url"])
 			}
+			// prod's approval = true is a real gate on the deploy stage; only there.
+			gate, diags := cfg.Stage("deploy").Gate.Eval("stage.deploy", scope.EvalContext(nil, nil))
+			requireNoDiags(t, cfg, diags)
+			switch {
+			case env == "prod" && (gate.Approval == nil || gate.Approval.Message != "Deploy alpha-members 1.4.2 to prod?" || gate.Approval.Timeout.String() != "1h0m0s"):
+				t.Errorf("prod's deploy gate: %+v", gate.Approval)
+			case env != "prod" && !gate.Empty():
+				t.Errorf("%s's deploy stage waits: %+v", env, gate)
+			}
 		})
 	}
 }

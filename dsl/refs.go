@@ -26,6 +26,7 @@ const (
 	exprStep
 	exprOutput
 	exprPlugin
+	exprGate
 )
 
 var scopes = map[exprScope]struct {
@@ -36,9 +37,10 @@ var scopes = map[exprScope]struct {
 	exprEnvironment: {"an environment block", []string{"var", "path", "pipeline"}},
 	exprLocal:       {"a local value", []string{"var", "local", "env", "path", "pipeline"}},
 	exprStage:       {"a stage", []string{"var", "local", "env", "step", "path", "pipeline"}},
-	exprStep:        {"a step", []string{"var", "local", "env", "step", "each", "path", "pipeline"}},
+	exprStep:        {"a step", []string{"var", "local", "env", "step", "each", "path", "pipeline", "run"}},
 	exprOutput:      {"an output", []string{"var", "local", "env", "step", "path", "pipeline"}},
 	exprPlugin:      {"a plugin block", []string{"var", "local", "env", "path", "pipeline"}},
+	exprGate:        {"an approval, window or freeze block", []string{"var", "local", "env", "path", "pipeline"}},
 }
 
 // whyNot explains why a known root cannot be used in a scope.
@@ -47,6 +49,7 @@ var whyNot = map[string]string{
 	"local": "Local values are evaluated after variables and the environment, and may depend on them.",
 	"env":   "The environment's attributes are evaluated after variables are validated.",
 	"each":  "each.key and each.value exist only in a step that has for_each.",
+	"run":   "run.* describes the run in progress: steps can use run.id, and on_failure and finally steps how the run went (run.status, run.failed_steps, run.steps).",
 }
 
 type scopedExpr struct {
@@ -110,6 +113,8 @@ func (l *loader) checkTraversal(t hcl.Traversal, se scopedExpr) {
 		l.checkFixed(t, name, hasName, "path", []string{"root"})
 	case "pipeline":
 		l.checkFixed(t, name, hasName, "pipeline", []string{"environment", "name"})
+	case "run":
+		l.checkRunRef(t, se.step)
 	}
 }
 
@@ -290,6 +295,9 @@ func collectExpressions(b *hclsyntax.Body, skip string, top bool, out *[]hcl.Exp
 		*out = append(*out, attr.Expr)
 	}
 	for _, block := range b.Blocks {
+		if top && block.Type == "approval" {
+			continue // a gate's expressions have their own scope (exprGate)
+		}
 		collectExpressions(block.Body, "", false, out)
 	}
 }

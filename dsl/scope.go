@@ -96,6 +96,8 @@ func (s *Scope) baseContext(withLocals bool) *hcl.EvalContext {
 		"env":      s.Env,
 		"path":     cty.ObjectVal(map[string]cty.Value{"root": cty.StringVal(s.Config.Dir)}),
 		"pipeline": cty.ObjectVal(pipeline),
+		// Known only while a run goes on: the engine sets it (WithRun).
+		"run": cty.UnknownVal(s.Config.RunType()),
 	}
 	if withLocals {
 		vars["local"] = cty.ObjectVal(s.Locals)

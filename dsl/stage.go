@@ -1,6 +1,8 @@
 package dsl
 
 import (
+	"strconv"
+
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"maps"
@@ -8,8 +10,9 @@ import (
 )
 
 var stageSchema = &hcl.BodySchema{
-	Attributes: []hcl.AttributeSchema{{Name: "depends_on"}, {Name: "when"}},
-	Blocks:     []hcl.BlockHeaderSchema{{Type: "step", LabelNames: []string{"name"}}, {Type: "on_failure"}},
+	Attributes: []hcl.AttributeSchema{{Name: "depends_on"}, {Name: "when"}, {Name: "outside_window"}},
+	Blocks: []hcl.BlockHeaderSchema{{Type: "step", LabelNames: []string{"name"}}, {Type: "on_failure"},
+		{Type: "approval"}, {Type: "window"}, {Type: "freeze"}},
 }
 
 var handlersSchema = &hcl.BodySchema{Blocks: []hcl.BlockHeaderSchema{{Type: "step", LabelNames: []string{"name"}}}}
@@ -21,7 +24,7 @@ var metaSchema = &hcl.BodySchema{
 		{Name: "action"}, {Name: "plugin"}, {Name: "depends_on"}, {Name: "when"}, {Name: "for_each"},
 		{Name: "timeout"}, {Name: "continue_on_error"},
 	},
-	Blocks: []hcl.BlockHeaderSchema{{Type: "retry"}},
+	Blocks: []hcl.BlockHeaderSchema{{Type: "retry"}, {Type: "approval"}},
 }
 
 var retrySchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{
@@ -50,9 +53,13 @@ func (l *loader) stage(block *hcl.Block) {
 		st.When = attr.Expr
 		l.scoped(attr.Expr, exprStage, nil)
 	}
+	gate := &GateConfig{OutsideWindow: exprOf(content.Attributes["outside_window"])}
+	l.gateExprs(gate.OutsideWindow)
 	var onFailure *hcl.Range
 	for _, b := range content.Blocks {
 		switch b.Type {
+		case "approval", "window", "freeze":
+			l.gateBlock(gate, b, "Stage "+strconv.Quote(name))
 		case "step":
 			if s := l.step(b, name, Main); s != nil {
 				st.Steps = append(st.Steps, s)
@@ -66,6 +73,10 @@ func (l *loader) stage(block *hcl.Block) {
 			onFailure = b.DefRange.Ptr()
 			st.OnFailure = l.handlerSteps(b, name, StageOnFailure)
 		}
+	}
+	if gate.Approval != nil || len(gate.Windows) > 0 || len(gate.Freezes) > 0 || gate.OutsideWindow != nil {
+		st.Gate = gate
+		l.checkGate(gate, "stage."+name)
 	}
 	if len(st.Steps) == 0 {
 		l.errorf(block.DefRange, "Empty stage", "Stage %q has no steps. Add at least one step block, or remove the stage.", name)
@@ -116,7 +127,11 @@ func (l *loader) step(block *hcl.Block, stage string, kind StepKind) *Step {
 	s.ForEach = exprOf(attrs["for_each"])
 	s.Timeout = exprOf(attrs["timeout"])
 	s.ContinueOnError = exprOf(attrs["continue_on_error"])
-	for _, b := range content.Blocks { // only retry blocks
+	for _, b := range content.Blocks {
+		if b.Type == "approval" {
+			l.stepApproval(s, b)
+			continue
+		}
 		if s.Retry != nil {
 			l.errorf(b.DefRange, "Duplicate retry block", "Step %q already has a retry block at %s.", s.Name, s.Retry.DeclRange)
 			continue
@@ -264,14 +279,30 @@ func isMetaArgument(name string) bool {
 			return true
 		}
 	}
-	return name == "retry"
+	return name == "retry" || name == "approval"
 }
 
 // metaArgumentNames lists the meta-arguments, for suggestions.
 func metaArgumentNames() []string {
-	names := []string{"retry"}
+	names := []string{"retry", "approval"}
 	for _, a := range metaSchema.Attributes {
 		names = append(names, a.Name)
 	}
 	return names
+}
+
+// stepApproval decodes a step's approval block: the step waits for it
+// before its first instance starts. A failure handler runs because
+// something failed: it never waits.
+func (l *loader) stepApproval(s *Step, b *hcl.Block) {
+	if s.Kind != Main {
+		l.errorf(b.DefRange, "Approval on a failure handler",
+			"Step %q is a %s step: it runs because something failed and must not wait for anyone. Put the approval on a stage or a main step.", s.Name, s.Kind)
+		return
+	}
+	if s.Gate == nil {
+		s.Gate = &GateConfig{}
+	}
+	l.gateBlock(s.Gate, b, "Step "+strconv.Quote(s.Name))
+	l.checkGate(s.Gate, "step."+s.Name)
 }

@@ -40,6 +40,10 @@ type Runner struct {
 	// OnStepValue, when set, receives every main step that succeeded with
 	// its value, so that a later run can resume after it.
 	OnStepValue func(step string, value cty.Value)
+	// RunID is the run's id, for run.id.
+	RunID string
+	// Gates says how approvals are answered and windows overridden (gate.go).
+	Gates GateOptions
 }
 
 // Result is the outcome of a run.
@@ -53,6 +57,12 @@ type Result struct {
 	// OutputDiagnostics: the steps succeeded but the outputs could not be
 	// evaluated. It does not change Status: what ran, ran.
 	OutputDiagnostics hcl.Diagnostics
+	// GateFailure: a gate stopped the run (rejected, timed out, outside
+	// its window); nil otherwise.
+	GateFailure *GateFailure
+	// HandlersRan: the run failed and failure handlers (on_failure) ran;
+	// HandlersFailed: one of them failed too.
+	HandlersRan, HandlersFailed bool
 }
 
 // run is the mutable state of one Apply.
@@ -66,6 +76,11 @@ type run struct {
 	status    map[string]Status    // step name → outcome
 	instances map[string]Status    // instance id → outcome, from step_finished events
 	events    sync.Mutex           // serializes Events
+	state     *runState            // what run.* shows
+
+	gates       map[string]*gateState // by address, once reached
+	gateFailure *GateFailure          // the first gate that stopped the run
+	handlersRan bool                  // an on_failure step ran
 }
 
 // Apply runs the pipeline. Cancelling ctx (a first Ctrl-C) stops the main
@@ -77,7 +92,9 @@ func (r *Runner) Apply(ctx, kill context.Context) *Result {
 	if n < 1 {
 		n = 10
 	}
-	rn := &run{Runner: r, steps: newStepResolver(r.Pipeline), sem: make(chan struct{}, n), values: map[string]cty.Value{}, status: map[string]Status{}, instances: map[string]Status{}}
+	rn := &run{Runner: r, steps: newStepResolver(r.Pipeline), sem: make(chan struct{}, n), values: map[string]cty.Value{}, status: map[string]Status{}, instances: map[string]Status{},
+		state: newRunState(r.Pipeline.Config, r.RunID),
+		gates: map[string]*gateState{}}
 	r.Pipeline.LearnSecrets(r.Redactor)
 	rn.emit(Event{Type: RunStarted, Message: r.Pipeline.Config.Pipeline.Name, Environment: r.Pipeline.Scope.Environment})
 	phases := r.Pipeline.Graph.Phases()
@@ -85,6 +102,7 @@ func (r *Runner) Apply(ctx, kill context.Context) *Result {
 	mainFailed := rn.runPhase(ctx, phases[0], r.Pipeline.Config.Pipeline.FailFast)
 	cancelled := ctx.Err() != nil
 	handlersFailed := false
+	rn.state.setStatus(soFar(cancelled, mainFailed))
 	if mainFailed || cancelled {
 		if cancelled {
 			rn.emit(Event{Type: RunCancelling, Message: "cancelled: running failure handlers (press Ctrl-C again to stop them)"})
@@ -94,11 +112,14 @@ func (r *Runner) Apply(ctx, kill context.Context) *Result {
 				continue
 			}
 			handlersFailed = rn.runPhase(kill, ph, false) || handlersFailed
+			rn.handlersRan = rn.handlersRan || rn.ranAny(ph)
 		}
 	}
+	rn.state.setStatus(soFar(cancelled, mainFailed || handlersFailed))
 	handlersFailed = rn.runPhase(kill, phases[len(phases)-1], false) || handlersFailed
 
-	res := &Result{Status: StatusSucceeded, Steps: rn.status, Instances: rn.instances}
+	res := &Result{Status: StatusSucceeded, Steps: rn.status, Instances: rn.instances,
+		GateFailure: rn.gateFailure, HandlersRan: rn.handlersRan, HandlersFailed: handlersFailed}
 	switch {
 	case cancelled:
 		res.Status = StatusCancelled
@@ -200,6 +221,7 @@ func (rn *run) runPhase(ctx context.Context, ph PhaseGraph, failFast bool) (fail
 	p := &phaseRun{run: rn, ph: ph, state: map[string]Status{}, results: make(chan nodeDone)}
 	if ph.Name == "main" {
 		p.reuse()
+		p.leaveOut()
 	}
 	stopping := false
 	for {
@@ -213,7 +235,7 @@ func (rn *run) runPhase(ctx context.Context, ph PhaseGraph, failFast bool) (fail
 		res := <-p.results
 		p.inFlight--
 		p.state[res.addr] = res.status
-		if res.status == StatusFailed || res.status == StatusCancelled {
+		if res.status == StatusFailed || res.status == StatusCancelled || res.status == statusGateBlocked {
 			failed = true
 			stopping = stopping || failFast
 		}
@@ -259,6 +281,7 @@ func (p *phaseRun) markNotRun() {
 }
 
 func (rn *run) finish(s *dsl.Step, st Status, value cty.Value) {
+	rn.state.finished(s.Name, st)
 	rn.mu.Lock()
 	rn.status[s.Name] = st
 	rn.values[s.Name] = value
@@ -324,9 +347,14 @@ func (rn *run) runStep(ctx context.Context, s *dsl.Step, ph PhaseGraph) Status {
 		return fail(launchDiagnostics(s, err))
 	}
 	values := rn.knownValues(s)
-	rs := rn.steps.resolve(s, schema, values)
+	rs := rn.steps.resolve(s, schema, values, rn.state.value(rn.Pipeline.Config, s))
 	if rs.Reason == ReasonStageWhenFalse { // whatever the step's own arguments say
 		return rn.skip(s, base, rs.Reason)
+	}
+	if s.Kind == dsl.Main {
+		if f, cancelled := rn.awaitGate(ctx, stageAddr(s.Stage)); f != nil || cancelled {
+			return rn.gateBlocked(s, base, f, cancelled)
+		}
 	}
 	if rs.Diagnostics.HasErrors() {
 		return fail(rs.Diagnostics)
@@ -337,6 +365,9 @@ func (rn *run) runStep(ctx context.Context, s *dsl.Step, ph PhaseGraph) Status {
 	case DecisionUnknown: // every value it reads is known by now, or null
 		return fail(hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Undecided when condition",
 			Detail: "The condition is still unknown at apply: a value it reads was not produced.", Subject: s.DeclRange.Ptr()}})
+	}
+	if f, cancelled := rn.awaitGate(ctx, stepAddr(s.Name)); f != nil || cancelled {
+		return rn.gateBlocked(s, base, f, cancelled)
 	}
 	meta := rs.Meta
 	planned := rn.Plan.plannedStep(s.Name)
@@ -557,6 +588,7 @@ func (rn *run) emit(e Event) {
 	if e.Type == StepFinished {
 		rn.instances[instanceID(e.Step, e.Instance)] = e.Status
 	}
+	rn.state.event(e)
 	if rn.Events != nil {
 		rn.Events.Event(e)
 	}
@@ -596,4 +628,15 @@ func unchangedMessage(in *PlannedInstance) string {
 		return "no changes"
 	}
 	return in.Summary
+}
+
+// soFar is run.status once the main steps (or the handlers) are over.
+func soFar(cancelled, failed bool) Status {
+	switch {
+	case cancelled:
+		return StatusCancelled
+	case failed:
+		return StatusFailed
+	}
+	return StatusSucceeded
 }

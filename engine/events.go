@@ -66,6 +66,12 @@ type Event struct {
 	// views render them (the JSON view with ranges and snippets).
 	Diagnostics hcl.Diagnostics `json:"-"`
 	Duration    time.Duration   `json:"duration_ns,omitempty"`
+	// Gate events (gate.go): which gate, waiting for what, who answered.
+	Gate     string    `json:"gate,omitempty"`      // stage.NAME or step.NAME
+	GateKind string    `json:"gate_kind,omitempty"` // "approval" or "window"
+	User     string    `json:"user,omitempty"`
+	Reason   string    `json:"reason,omitempty"`
+	Until    time.Time `json:"until,omitzero"` // gate_waiting: the approval's deadline, when the window opens
 }
 
 // EventSink receives the events of a run, one at a time, in order.

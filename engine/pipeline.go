@@ -18,6 +18,9 @@ type Pipeline struct {
 	Config *dsl.Config
 	Scope  *dsl.Scope
 	Graph  *Graph
+	// Gates are the evaluated approvals and windows by address
+	// (stage.NAME, step.NAME); only those that hold something back.
+	Gates map[string]*dsl.Gate
 }
 
 // Load reads, binds and compiles a pipeline. The result is never nil, so
@@ -32,7 +35,11 @@ func Load(path string, in dsl.Inputs) (*Pipeline, hcl.Diagnostics) {
 	p.Scope, more = cfg.Bind(in)
 	diags = append(diags, more...)
 	p.Graph, more = BuildGraph(cfg)
-	return p, append(diags, more...)
+	diags = append(diags, more...)
+	if !diags.HasErrors() {
+		diags = append(diags, p.EvalGates()...)
+	}
+	return p, diags
 }
 
 // LearnSecrets teaches a redactor the run's sensitive variables, so that

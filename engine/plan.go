@@ -37,6 +37,9 @@ type Plan struct {
 	// Salt of the digests of sensitive variables (see PlannedVariable).
 	Salt  string         `json:"salt,omitempty"`
 	Steps []*PlannedStep `json:"steps"`
+	// Gates are the approvals and deploy windows that hold stages or
+	// steps back (gate.go), in declaration order.
+	Gates []*PlannedGate `json:"gates,omitempty"`
 	// Outputs are the pipeline's outputs as planned: unknown where they
 	// read what only apply knows, redacted where sensitive.
 	Outputs   map[string]any `json:"outputs,omitempty"`
@@ -44,6 +47,11 @@ type Plan struct {
 	// ContentHash is the sha256 of the rest of the saved plan: an edited
 	// plan file is refused (see WritePlan).
 	ContentHash string `json:"content_hash,omitempty"`
+	// A subset run (see Selection): the -target addresses, or the -only
+	// stage and the run the outputs of the steps before it come from.
+	Targets  []string `json:"targets,omitempty"`
+	Only     string   `json:"only,omitempty"`
+	OnlyFrom string   `json:"only_from,omitempty"`
 }
 
 // PlannedVariable is a variable's value as planned; a sensitive value is
@@ -63,8 +71,11 @@ type PlannedStep struct {
 	Phase     string   `json:"phase"` // main, stage_on_failure, on_failure, finally
 	Action    string   `json:"action"`
 	DependsOn []string `json:"depends_on,omitempty"`
-	// Run is "yes", "no" (its when condition is false) or "unknown" (decided at apply).
+	// Run is "yes", "no" (its when condition is false, or it is left out)
+	// or "unknown" (decided at apply).
 	Run Decision `json:"run"`
+	// LeftOut says why a subset run (-target, -only) leaves the step out.
+	LeftOut string `json:"left_out,omitempty"`
 	// Deferred is true when for_each depends on outputs not known yet: the
 	// instances are decided at apply.
 	Deferred bool `json:"deferred,omitempty"`
@@ -130,7 +141,7 @@ func (s *PlannedStep) Instance(key string) *PlannedInstance {
 func (p *Plan) HasChanges() bool {
 	for _, s := range p.Steps {
 		for _, in := range s.Instances {
-			if s.Run != "no" && !in.Skipped && in.Kind == sdk.PlanChange.String() {
+			if s.Run != DecisionSkip && !in.Skipped && in.Kind == sdk.PlanChange.String() {
 				return true
 			}
 		}
@@ -153,6 +164,9 @@ type Planner struct {
 	Pipeline *Pipeline
 	Host     *pluginhost.Host
 	Redactor *Redactor
+	// Selection, when set, plans a subset run: the main steps it leaves
+	// out are not planned.
+	Selection *Selection
 
 	unavailable map[string]bool // plugins whose launch failure was reported
 	steps       *stepResolver
@@ -196,12 +210,20 @@ func (pl *Planner) Plan(ctx context.Context) (*Plan, hcl.Diagnostics) {
 		Salt:          salt,
 		CreatedAt:     time.Now().UTC(),
 	}
+	if sel := pl.Selection; sel != nil {
+		plan.Targets, plan.Only, plan.OnlyFrom = sel.Targets, sel.Only, sel.From
+	}
 	p.LearnSecrets(pl.Redactor)
 	planned := map[string]cty.Value{}
 	var diags hcl.Diagnostics
 	for _, phase := range p.Graph.Phases() {
 		for _, name := range StepNames(phase.Graph) {
 			s := p.Config.Step(name)
+			if why := pl.Selection.LeftOut(name); why != "" && s.Kind == dsl.Main {
+				plan.Steps = append(plan.Steps, pl.leftOut(s, phase, why))
+				planned[name] = pl.Selection.value(name)
+				continue
+			}
 			ps, value, d := pl.planStep(ctx, s, phase, planned)
 			diags = append(diags, d...)
 			plan.Steps = append(plan.Steps, ps)
@@ -211,6 +233,7 @@ func (pl *Planner) Plan(ctx context.Context) (*Plan, hcl.Diagnostics) {
 	outputs, d := p.Scope.Outputs(planned)
 	diags = append(diags, d...)
 	plan.Outputs = pl.plannedOutputs(outputs)
+	plan.Gates = plannedGates(p, plan.CreatedAt, pl.Redactor)
 	return plan, diags
 }
 
@@ -237,7 +260,7 @@ func (pl *Planner) planStep(ctx context.Context, s *dsl.Step, phase PhaseGraph, 
 	if plugin == nil {
 		return ps, cty.DynamicVal, diags
 	}
-	rs := pl.resolver().resolve(s, schema, planned)
+	rs := pl.resolver().resolve(s, schema, planned, cty.NilVal)
 	diags = rs.Diagnostics
 	if rs.Action == nil {
 		return ps, cty.DynamicVal, diags

@@ -100,8 +100,10 @@ func newStepResolver(p *Pipeline) *stepResolver {
 }
 
 // resolve decides about step s with its plugin's schema and the values
-// of the steps known so far (unknown where missing).
-func (r *stepResolver) resolve(s *dsl.Step, schema *sdk.Schema, values map[string]cty.Value) *ResolvedStep {
+// of the steps known so far (unknown where missing). run is what run.*
+// evaluates to while a run goes on (cty.NilVal at validate and plan,
+// where the scope leaves it unknown).
+func (r *stepResolver) resolve(s *dsl.Step, schema *sdk.Schema, values map[string]cty.Value, run cty.Value) *ResolvedStep {
 	rs := &ResolvedStep{Step: s, Decision: DecisionRun}
 	as, diags := actionSchema(s, schema)
 	if diags.HasErrors() {
@@ -110,14 +112,21 @@ func (r *stepResolver) resolve(s *dsl.Step, schema *sdk.Schema, values map[strin
 	}
 	rs.Action, rs.Schema = as, r.blockSchema(s, as)
 	scope := r.pipeline.Scope
+	evalContext := func(each *dsl.Each) *hcl.EvalContext {
+		ctx := scope.StepEvalContext(s, values, each)
+		if run != cty.NilVal {
+			ctx = dsl.WithRun(ctx, run)
+		}
+		return ctx
+	}
 	stageWhen, d := r.stageCondition(s, values)
 	rs.Diagnostics = append(rs.Diagnostics, d...)
-	rs.Meta, d = s.EvalMeta(scope.StepEvalContext(s, values, nil))
+	rs.Meta, d = s.EvalMeta(evalContext(nil))
 	rs.Diagnostics = append(rs.Diagnostics, d...)
 	rs.Decision, rs.Reason = decide(s, rs.Meta, stageWhen)
 	keys, eachOf := instanceKeys(rs.Meta)
 	for _, key := range keys {
-		in := &ResolvedInstance{Key: key, EvalContext: scope.StepEvalContext(s, values, eachOf(key))}
+		in := &ResolvedInstance{Key: key, EvalContext: evalContext(eachOf(key))}
 		in.Skipped, in.Problem = instanceSkipped(s, in.EvalContext)
 		rs.Instances = append(rs.Instances, in)
 	}

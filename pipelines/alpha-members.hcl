@@ -138,7 +138,7 @@ environment "prod" {
   host             = "members.example.com"
   secrets_path     = "secret/data/alpha-members/production"
   values           = ["values/prod.yaml"]
-  approval         = true # apply asks before the deploy stage
+  approval         = true # the deploy stage's approval gate applies here
   monitor_window   = "5m"
   rollout_deadline = "15m"
 }
@@ -267,6 +267,19 @@ stage "pre_deploy" {
 
 stage "deploy" {
   depends_on = [stage.pre_deploy]
+
+  # In prod the run pauses before the deploy until someone approves:
+  # apply asks on a terminal; otherwise `pipectl approve RUN` (or reject
+  # RUN -reason ...) from anywhere, or `apply -approve deploy` ahead for
+  # automation. Unanswered within the hour, the run fails and the
+  # pipeline's on_failure notifies. (A team that wants four eyes adds
+  # allow_self_approval = false; deploy windows and freezes go here too,
+  # see docs/language.md.)
+  approval {
+    when    = env.approval
+    message = "Deploy alpha-members ${var.image_tag} to ${pipeline.environment}?"
+    timeout = "1h"
+  }
 
   step "select_values" {
     action  = std.render

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/spf13/cobra"
@@ -20,6 +21,7 @@ import (
 func newApplyCommand() *cobra.Command {
 	var f pipelineFlags
 	var o applyOptions
+	var sub subsetFlags
 	cmd := &cobra.Command{
 		Use:   "apply [PLAN|DIR|FILE]",
 		Short: "Run the pipeline: a saved plan, or plan and confirm",
@@ -34,10 +36,21 @@ Steps start as soon as everything they depend on has succeeded, up to
 -parallelism at once. When a step fails nothing new starts; the failed stages'
 on_failure steps run, then the pipeline's on_failure, then finally. Ctrl-C
 cancels the running steps and runs the failure handlers; a second Ctrl-C stops
-at once. Exit status: 0 succeeded, 1 failed, 3 every step succeeded but the
-pipeline's outputs could not be evaluated, 130 cancelled.`,
+at once.
+
+A stage with an approval gate waits before its first step: on a terminal apply
+asks; anyone may answer with pipectl approve or reject RUN; -approve STAGE
+approves ahead, for automation. A stage with deploy windows waits for the next
+one (or fails); -override-window "reason" lets it through, recorded.
+
+Exit status: 0 succeeded; 1 an error before anything ran; 3 every step
+succeeded but the pipeline's outputs could not be evaluated; 4 the run failed;
+5 the run failed and its failure handlers ran and succeeded (rolled back);
+6 a gate stopped the run (approval rejected or timed out, outside the deploy
+window); 130 cancelled.`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			o.subset = sub.subset()
 			return runApply(cmd, &f, pathArg(args), o)
 		},
 	}
@@ -46,7 +59,10 @@ pipeline's outputs could not be evaluated, 130 cancelled.`,
 	cmd.Flags().IntVar(&o.parallelism, "parallelism", 10, "how many steps may run at once")
 	cmd.Flags().StringVar(&o.resume, "resume", "", "resume a failed, cancelled or interrupted run (its id, from pipectl runs)")
 	cmd.Flags().BoolVar(&o.reapply, "allow-reapply", false, "apply a saved plan that was applied before")
+	cmd.Flags().DurationVar(&o.lockTimeout, "lock-timeout", 0, "how long to wait for another apply of the environment to finish (0: do not wait)")
+	sub.register(cmd)
 	cmd.Flags().StringVar(&o.report, "report", "", "when the run ends, write its HTML report to this file (as pipectl runs report)")
+	o.gates.register(cmd)
 	return cmd
 }
 
@@ -56,7 +72,10 @@ type applyOptions struct {
 	parallelism int
 	resume      string // a run id
 	reapply     bool   // a saved plan a second time
-	report      string // the HTML report's file
+	lockTimeout time.Duration
+	subset      operation.Subset // -target, -only
+	report      string           // the HTML report's file
+	gates       gateFlags
 }
 
 // runApply sets up the apply operation with the flags and the views; the
@@ -75,6 +94,11 @@ func runApply(cmd *cobra.Command, f *pipelineFlags, path string, o applyOptions)
 	var v view.ApplyView
 	a := operation.NewApply(cfg)
 	a.Inputs, a.Parallelism, a.AutoApprove, a.Resume, a.AllowReapply = in, o.parallelism, o.autoApprove, o.resume, o.reapply
+	a.LockTimeout, a.OnLockWait = o.lockTimeout, lockWaitMessage(cmd, o.lockTimeout)
+	a.Subset = o.subset
+	if a.Gates, err = o.gates.options(cmd, f.json); err != nil {
+		return err
+	}
 	a.Diagnostics = func(loaded *engine.Pipeline, diags hcl.Diagnostics) { p = loaded; base.Diagnostics(diags) }
 	if !f.json {
 		a.Confirm = func(plan *engine.Plan) bool {
@@ -117,7 +141,7 @@ func applyResult(cmd *cobra.Command, v view.ApplyView, applied *operation.Applie
 		v.Result(result, "")
 		fmt.Fprintf(cmd.ErrOrStderr(), "Error: the record of run %s is incomplete: %v\n"+
 			"It is marked so: it cannot be resumed. Check what the run did before applying again.\n", applied.RunID, applied.Incomplete)
-		return exitError(1)
+		return exitError(exitRunFailed)
 	}
 	v.Result(result, applied.RunID)
 	if report != "" && applied.StorePath != "" {
@@ -126,24 +150,17 @@ func applyResult(cmd *cobra.Command, v view.ApplyView, applied *operation.Applie
 		if err == nil {
 			err = writeReport(store, applied.RunID, report)
 		}
-		if err != nil {
-			fmt.Fprintf(cmd.ErrOrStderr(), "Error: %v\n", err)
-			return exitError(1)
+		if err != nil { // the exit status stays the run's: the report is not the run
+			fmt.Fprintf(cmd.ErrOrStderr(), "Warning: the run report was not written: %v\n", err)
 		}
 	}
-	switch result.Status {
-	case engine.StatusSucceeded:
-		if result.OutputDiagnostics.HasErrors() {
-			return exitError(exitOutputsFailed)
-		}
-		return nil
-	case engine.StatusCancelled:
-		if applied.RecordFailed {
-			return exitError(1)
-		}
-		return exitError(130)
+	if result.Status == engine.StatusCancelled && applied.RecordFailed {
+		return exitError(exitRunFailed) // stopped because the record failed, not by a person
 	}
-	return exitError(1)
+	if code := runExitCode(result); code != 0 {
+		return exitError(code)
+	}
+	return nil
 }
 
 func confirm(cmd *cobra.Command) bool {

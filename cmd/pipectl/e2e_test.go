@@ -293,8 +293,8 @@ func TestKilledPluginFailsItsStepAndHandlersStillRun(t *testing.T) {
 		t.Fatal(err)
 	}
 	drain(ch, &seen)
-	if code := exitCode(cmd.Wait()); code != 1 {
-		t.Fatalf("exit code %d, want 1; stderr %s", code, stderr)
+	if code := exitCode(cmd.Wait()); code != 5 {
+		t.Fatalf("exit code %d, want 5 (failed, rolled back); stderr %s", code, stderr)
 	}
 	if got := statusOf(seen, "long"); got != engine.StatusFailed {
 		t.Errorf("long: %s, want failed", got)
@@ -474,8 +474,8 @@ func TestApplyScheduling(t *testing.T) {
 		t.Fatalf("plan: %s", errOut)
 	}
 	out, errOut, code := p.run("apply", "-auto-approve", "-json", "-var", "counter="+counter)
-	if code != 1 {
-		t.Fatalf("exit %d, want 1 (publish times out)\n%s", code, errOut)
+	if code != 5 {
+		t.Fatalf("exit %d, want 5 (publish times out, its handlers run)\n%s", code, errOut)
 	}
 	evs := events(t, out)
 	at := func(typ engine.EventType, step string) time.Time {
@@ -848,8 +848,8 @@ stage "two" {
     depends_on = [step.deploy]
   }
 }`)
-	if _, _, code := p.run("apply", "-auto-approve"); code != 1 {
-		t.Fatalf("first run: exit %d, want 1 (deploy fails)", code)
+	if _, _, code := p.run("apply", "-auto-approve"); code != 4 {
+		t.Fatalf("first run: exit %d, want 4 (deploy fails)", code)
 	}
 	list, _, _ := p.run("runs", "-json")
 	var runsList []struct{ ID string }

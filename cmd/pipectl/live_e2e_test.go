@@ -77,8 +77,8 @@ func TestLiveViewLeavesNoStaleBarsOnTheTerminal(t *testing.T) {
 		sawPanel = sawPanel || (strings.Contains(screen, "running") && strings.ContainsAny(screen, "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"))
 		time.Sleep(100 * time.Millisecond)
 	}
-	if !strings.Contains(screen, "EXIT=1") {
-		t.Fatalf("pipectl did not finish with exit 1; screen:\n%s", screen)
+	if !strings.Contains(screen, "EXIT=5") {
+		t.Fatalf("pipectl did not finish with exit 5 (failed, rolled back); screen:\n%s", screen)
 	}
 	if !sawPanel {
 		t.Errorf("the live panel (spinner rows of running steps) was never on screen")

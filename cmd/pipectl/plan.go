@@ -11,6 +11,7 @@ func newPlanCommand() *cobra.Command {
 	var f pipelineFlags
 	var out string
 	var detailed bool
+	var sub subsetFlags
 	cmd := &cobra.Command{
 		Use:   "plan [DIR|FILE]",
 		Short: "Show what apply would do, step by step",
@@ -28,7 +29,7 @@ action announces a change, 2 when some do, 1 on errors.`,
 			}
 			cfg := newConfiguration()
 			op := operation.NewPlan(cfg)
-			op.Inputs, op.Out = in, out
+			op.Inputs, op.Out, op.Subset = in, out, sub.subset()
 			planned, diags, err := op.Run(cmd.Context(), pathArg(args))
 			v := &view.Plan{Base: f.base(cmd, &planned.Pipeline, cfg.Redactor)}
 			v.Diagnostics(diags)
@@ -51,5 +52,6 @@ action announces a change, 2 when some do, 1 on errors.`,
 	f.register(cmd)
 	cmd.Flags().StringVar(&out, "out", "", "save the plan to FILE for pipectl apply")
 	cmd.Flags().BoolVar(&detailed, "detailed-exitcode", false, "exit 2 when the plan has changes, 0 when none, 1 on errors")
+	sub.register(cmd)
 	return cmd
 }

@@ -64,7 +64,7 @@ stage "s" {
 	}
 	t.Cleanup(func() { _ = exec.Command("umount", records).Run() })
 	out, errOut, code := p.run("apply", "-auto-approve")
-	if code != 1 || !strings.Contains(errOut, "cannot record the run") || !strings.Contains(errOut, "no space left on device") {
+	if code != 4 || !strings.Contains(errOut, "cannot record the run") || !strings.Contains(errOut, "no space left on device") {
 		t.Fatalf("apply on a full disk: exit %d\n%s%s", code, out, errOut)
 	}
 	if started(out, "after") {

@@ -29,6 +29,9 @@ func newRootCommand() *cobra.Command {
 		newApplyCommand(),
 		newPluginsCommand(),
 		newRunsCommand(),
+		newForceUnlockCommand(),
+		newApproveCommand(),
+		newRejectCommand(),
 	)
 	return root
 }

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/hashicorp/hcl/v2"
 
@@ -33,6 +34,16 @@ type Apply struct {
 	Resume string
 	// AllowReapply applies a saved plan a recorded run applied before.
 	AllowReapply bool
+	// LockTimeout is how long to wait for another apply of the
+	// environment to finish (0: do not wait); OnLockWait is told once
+	// when the wait starts, with who holds the lock.
+	LockTimeout time.Duration
+	OnLockWait  func(runs.Holder)
+	// Subset runs part of the pipeline (-target, -only); a saved or
+	// resumed plan carries its own.
+	Subset Subset
+	// Gates: who applies, approvals given ahead, window overrides (gates.go).
+	Gates Gates
 
 	// Diagnostics receives warnings and errors as they come, with the
 	// pipeline they are about (for its source files). It is called once a
@@ -89,13 +100,21 @@ func (a *Apply) Run(ctx context.Context, path string) (*Applied, error) {
 	if a.Parallelism < 1 {
 		return nil, fmt.Errorf("-parallelism must be at least 1, not %d", a.Parallelism)
 	}
+	if a.LockTimeout < 0 {
+		return nil, fmt.Errorf("-lock-timeout must not be negative, not %s", a.LockTimeout)
+	}
 	// What is applied, where, is known before planning: a saved plan
 	// names its directory and environment, a run being resumed too.
 	t, err := a.target(path)
 	if err != nil {
 		return nil, err
 	}
-	lock, err := runs.LockEnvironment(t.dir, t.env)
+	if (t.saved != nil || a.Resume != "") && !a.Subset.empty() {
+		return nil, fmt.Errorf("-target and -only apply to a fresh plan: a saved plan or a resumed run applies the steps it was planned with")
+	}
+	// Resuming the run that left a stale lock takes that lock over: the
+	// resume is the explicit recovery.
+	lock, err := runs.AcquireLock(ctx, t.dir, t.env, runs.LockOptions{Timeout: a.LockTimeout, OnWait: a.OnLockWait, TakeOver: a.Resume})
 	if err != nil {
 		return nil, err
 	}
@@ -119,11 +138,18 @@ func (a *Apply) Run(ctx context.Context, path string) (*Applied, error) {
 		return nil, err
 	}
 	defer s.Close()
-	recorder, err := store.Start(plan, s.Redactor)
+	approvals, err := a.Gates.preApprovals(plan)
+	if err != nil {
+		return nil, err
+	}
+	recorder, err := store.StartRun(lock.RunID(), plan, s.Redactor)
 	if err != nil {
 		return nil, fmt.Errorf("cannot record the run in %s, so it does not start: %w", store.Path(), err)
 	}
-	_ = lock.SetRun(recorder.ID())
+	if err := a.Gates.startGates(recorder, approvals); err != nil {
+		_ = recorder.Finish()
+		return nil, err
+	}
 	if t.saved != nil {
 		recorder.FromSavedPlan(t.saved.ContentHash)
 	}
@@ -135,6 +161,10 @@ func (a *Apply) run(ctx context.Context, s *Session, plan *engine.Plan, t *apply
 	var sink engine.EventSink = engine.EventFunc(func(engine.Event) {})
 	if a.Start != nil {
 		sink = a.Start(plan)
+	}
+	var prompt engine.EventSink = engine.EventFunc(func(engine.Event) {})
+	if a.Gates.Prompt != nil {
+		prompt = a.Gates.Prompt(plan, recorder.ID(), func(ans engine.GateAnswer) (string, error) { return store.Answer(recorder.ID(), ans) })
 	}
 	ctx, kill := ctx, ctx
 	if a.Interruptible != nil {
@@ -157,8 +187,11 @@ func (a *Apply) run(ctx context.Context, s *Session, plan *engine.Plan, t *apply
 		})
 	})
 	runner := &engine.Runner{Pipeline: s.Pipeline, Host: s.Host, Redactor: s.Redactor, Parallelism: a.Parallelism, Plan: plan,
-		Events:      engine.EventFunc(func(e engine.Event) { sink.Event(e); recorder.Event(e) }),
-		OnStepValue: recorder.StepValue}
+		Events:      engine.EventFunc(func(e engine.Event) { sink.Event(e); recorder.Event(e); prompt.Event(e) }),
+		OnStepValue: recorder.StepValue, RunID: recorder.ID(), Gates: a.Gates.options(recorder)}
+	if sel := s.Planner.Selection; sel != nil && sel.From != "" {
+		runner.Done, runner.Resumed = sel.Values, sel.From // -only: the outputs of the steps before
+	}
 	if res := t.resume; res != nil {
 		runner.Done, runner.Resumed = res.done(s.Pipeline), res.id
 		recorder.ResumeOf(res.id)
@@ -211,6 +244,11 @@ func (a *Apply) plan(ctx context.Context, path string, t *applyTarget) (*Session
 	if err != nil {
 		return nil, nil, err
 	}
+	if diags := selectSteps(s, t.dir, a.Subset); diags.HasErrors() {
+		a.diagnostics(s.Pipeline, diags)
+		s.Close()
+		return nil, nil, ErrDiagnostics
+	}
 	plan, diags := s.Planner.Plan(ctx)
 	a.diagnostics(s.Pipeline, diags)
 	if diags.HasErrors() {
@@ -231,6 +269,11 @@ func (a *Apply) checkedPlan(ctx context.Context, dir string, saved *engine.Plan,
 	s, err := a.open(dir, saved.Inputs(a.Inputs))
 	if err != nil {
 		return nil, nil, err
+	}
+	if diags := selectSteps(s, dir, subsetOf(saved)); diags.HasErrors() {
+		a.diagnostics(s.Pipeline, diags)
+		s.Close()
+		return nil, nil, ErrDiagnostics
 	}
 	plan, diags := check(s.Planner, ctx, saved)
 	a.diagnostics(s.Pipeline, diags)

@@ -15,6 +15,8 @@ type Plan struct {
 	Inputs dsl.Inputs
 	// Out, when set, is where the plan is saved for a later apply.
 	Out string
+	// Subset plans part of the pipeline (-target, -only).
+	Subset Subset
 }
 
 // NewPlan is a Plan on cfg.
@@ -36,6 +38,9 @@ func (o *Plan) Run(ctx context.Context, path string) (*Planned, hcl.Diagnostics,
 		return out, diags, nil
 	}
 	defer s.Close()
+	if more := selectSteps(s, PipelineDir(path), o.Subset); more.HasErrors() {
+		return out, append(diags, more...), nil
+	}
 	plan, more := s.Planner.Plan(ctx)
 	diags = append(diags, more...)
 	if diags.HasErrors() {

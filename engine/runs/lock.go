@@ -1,20 +1,99 @@
 package runs
 
 import (
+	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
+	"os/user"
 	"path/filepath"
 	"strings"
+	"time"
 )
 
 // Lock is an apply's hold on one environment of a pipeline: an exclusive
-// flock on .pipectl/locks/<environment>.lock, which names the run that
-// holds it. The kernel releases it when the process ends, however it ends.
+// flock on .pipectl/locks/<environment>.lock, which names who holds it
+// (Holder). The kernel releases the flock when the process ends, however
+// it ends; a process that ends without Release leaves its holder written
+// in the file, which is how the next apply knows the lock is stale.
 type Lock struct {
-	f    *os.File
-	path string
+	f      *os.File
+	path   string
+	holder Holder
 }
+
+// Holder is who holds (or held) a lock, as written in its file.
+type Holder struct {
+	// Run is the id of the run the apply records; it is decided when the
+	// lock is taken, before planning, so even an apply killed while it
+	// plans is named.
+	Run         string    `json:"run"`
+	User        string    `json:"user"`
+	Host        string    `json:"host"`
+	PID         int       `json:"pid"`
+	Started     time.Time `json:"started"`
+	Environment string    `json:"environment,omitempty"`
+}
+
+// String is the holder as messages name it.
+func (h Holder) String() string {
+	if h.Run == "" && h.PID == 0 {
+		return "an unknown holder"
+	}
+	return fmt.Sprintf("run %s (user %s, host %s, pid %d, started %s)", h.Run, orUnknown(h.User), orUnknown(h.Host), h.PID,
+		h.Started.Local().Format("2006-01-02 15:04:05 MST"))
+}
+
+func orUnknown(s string) string {
+	if s == "" {
+		return "unknown"
+	}
+	return s
+}
+
+// LockOptions say how to take a lock.
+type LockOptions struct {
+	// Timeout is how long to wait for another apply to finish; 0 does not wait.
+	Timeout time.Duration
+	// OnWait is told once, when the lock is held and the apply starts waiting.
+	OnWait func(Holder)
+	// TakeOver is a run whose stale lock may be taken: `apply -resume RUN`
+	// of the very run that was killed recovers it explicitly.
+	TakeOver string
+}
+
+// ErrLocked is the cause of every LockedError.
+var ErrLocked = errors.New("locked")
+
+// LockedError says who holds an environment, or left it locked.
+type LockedError struct {
+	What   string // "environment \"dev\" of this pipeline"
+	Holder Holder
+	Waited time.Duration
+	// Stale: the holder's process is gone without releasing the lock
+	// (killed): nobody holds the flock, the holder is still written.
+	Stale bool
+}
+
+func (e *LockedError) Error() string {
+	if e.Stale {
+		return fmt.Sprintf("%s is locked by %s, whose process ended without releasing it (killed?): the lock is stale. "+
+			"Its run may have stopped half-way: check it (pipectl runs show %s), then break the lock with pipectl force-unlock %s, "+
+			"or resume that run (pipectl apply -resume %s)", e.What, e.Holder, e.Holder.Run, e.Holder.Run, e.Holder.Run)
+	}
+	waited := "wait for it to finish, or give -lock-timeout to wait (e.g. -lock-timeout 10m)"
+	if e.Waited > 0 {
+		waited = fmt.Sprintf("waited %s (-lock-timeout) for it to finish", e.Waited)
+	}
+	gone := ""
+	if e.Holder.Host == hostname() && e.Holder.PID > 0 && !processAlive(e.Holder.PID) {
+		gone = fmt.Sprintf(" (pid %d is gone, yet the lock is held: a process that inherited it still runs)", e.Holder.PID)
+	}
+	return fmt.Sprintf("another pipectl is applying %s: %s%s; %s", e.What, e.Holder, gone, waited)
+}
+
+func (e *LockedError) Unwrap() error { return ErrLocked }
 
 func lockPath(dir, env string) string {
 	name := "pipeline.lock" // a pipeline without environments
@@ -24,9 +103,27 @@ func lockPath(dir, env string) string {
 	return filepath.Join(dir, "locks", name)
 }
 
-// LockEnvironment takes the lock of one environment of the pipeline, or
-// says who holds it. Applies of two environments run side by side.
+func lockedWhat(env string) string {
+	if env == "" {
+		return "this pipeline"
+	}
+	return fmt.Sprintf("environment %q of this pipeline", env)
+}
+
+// LockEnvironment takes the lock of one environment of the pipeline
+// without waiting, or says who holds it.
 func LockEnvironment(pipelineDir, env string) (*Lock, error) {
+	return AcquireLock(context.Background(), pipelineDir, env, LockOptions{})
+}
+
+// lockPoll is how often a waiting apply tries the lock again.
+const lockPoll = 100 * time.Millisecond
+
+// AcquireLock takes the lock of one environment of the pipeline, waiting
+// up to o.Timeout for its holder to finish. Applies of two environments
+// run side by side. A stale lock is never taken silently: it is an error
+// (LockedError.Stale) until force-unlocked, or taken over by o.TakeOver.
+func AcquireLock(ctx context.Context, pipelineDir, env string, o LockOptions) (*Lock, error) {
 	path := lockPath(filepath.Join(pipelineDir, ".pipectl"), env)
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return nil, err
@@ -35,43 +132,87 @@ func LockEnvironment(pipelineDir, env string) (*Lock, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := tryLock(f); err != nil {
-		f.Close()
-		what := "this pipeline"
-		if env != "" {
-			what = fmt.Sprintf("environment %q of this pipeline", env)
+	start, told := time.Now(), false
+	for {
+		err := tryLock(f)
+		if err == nil {
+			break
 		}
-		if errors.Is(err, errLocked) {
-			holder := ""
-			if id := readHolder(path); id != "" {
-				holder = fmt.Sprintf(" (run %s)", id)
-			}
-			return nil, fmt.Errorf("another pipectl is applying %s%s: wait for it to finish", what, holder)
+		if !errors.Is(err, errLocked) {
+			f.Close()
+			return nil, fmt.Errorf("locking %s: %w", path, err)
 		}
-		return nil, fmt.Errorf("locking %s: %w", path, err)
+		holder := readHolder(path)
+		if time.Since(start) >= o.Timeout {
+			f.Close()
+			return nil, &LockedError{What: lockedWhat(env), Holder: holder, Waited: o.Timeout}
+		}
+		if !told && o.OnWait != nil {
+			o.OnWait(holder)
+			told = true
+		}
+		select {
+		case <-ctx.Done():
+			f.Close()
+			return nil, fmt.Errorf("stopped waiting for the lock of %s, held by %s: %w", lockedWhat(env), holder, ctx.Err())
+		case <-time.After(min(lockPoll, o.Timeout-time.Since(start))):
+		}
 	}
-	return &Lock{f: f, path: path}, nil
+	if left := readHolder(path); left.Run != "" && left.Run != o.TakeOver {
+		f.Close() // releases the flock: the stale holder stays written
+		return nil, &LockedError{What: lockedWhat(env), Holder: left, Stale: true}
+	}
+	l := &Lock{f: f, path: path, holder: Holder{Run: newID(), User: userName(), Host: hostname(), PID: os.Getpid(),
+		Started: time.Now().UTC(), Environment: env}}
+	if err := l.write(); err != nil {
+		l.Release()
+		return nil, fmt.Errorf("writing the lock %s: %w", path, err)
+	}
+	return l, nil
 }
 
-// SetRun writes the id of the run that holds the lock, for readers.
+// RunID is the id of the run this lock is taken for (see Holder.Run).
+func (l *Lock) RunID() string { return l.holder.Run }
+
+// SetRun names another run as the holder, for readers.
 func (l *Lock) SetRun(id string) error {
-	if err := l.f.Truncate(0); err != nil {
+	l.holder.Run = id
+	return l.write()
+}
+
+// write puts the holder in the file: written over the old content, then
+// cut to length, so a reader never sees it empty while it is held.
+func (l *Lock) write() error {
+	b, err := json.Marshal(l.holder)
+	if err != nil {
 		return err
 	}
-	_, err := l.f.WriteAt([]byte(id+"\n"), 0)
-	return err
+	b = append(b, '\n')
+	if _, err := l.f.WriteAt(b, 0); err != nil {
+		return err
+	}
+	return l.f.Truncate(int64(len(b)))
 }
 
-// Release frees the environment.
+// Release frees the environment: the holder is erased first, while the
+// flock is still held, so that only a process that ended without Release
+// leaves a stale lock behind.
 func (l *Lock) Release() {
 	if l != nil {
+		_ = l.f.Truncate(0)
 		l.f.Close() // closing the file releases the flock
 	}
 }
 
-func readHolder(path string) string {
+// readHolder reads who holds (or held) a lock. The first lock files held
+// only a run id, on one line.
+func readHolder(path string) Holder {
 	b, _ := os.ReadFile(path)
-	return strings.TrimSpace(string(b))
+	var h Holder
+	if err := json.Unmarshal(b, &h); err != nil {
+		h = Holder{Run: strings.TrimSpace(string(b))}
+	}
+	return h
 }
 
 // held tells whether someone holds the lock file at path.
@@ -87,7 +228,7 @@ func held(path string) bool {
 // stillRunning: the run's environment is locked, by this run.
 func (s *Store) stillRunning(r *Run) bool {
 	path := lockPath(s.dir, r.Environment)
-	return readHolder(path) == r.ID && held(path)
+	return readHolder(path).Run == r.ID && held(path)
 }
 
 // recordFailed tells whether a recorder marked the run's record as
@@ -95,4 +236,16 @@ func (s *Store) stillRunning(r *Run) bool {
 func (s *Store) recordFailed(id string) bool {
 	_, err := os.Stat(filepath.Join(s.dir, "incomplete", id))
 	return err == nil
+}
+
+func userName() string {
+	if u, err := user.Current(); err == nil && u.Username != "" {
+		return u.Username
+	}
+	return os.Getenv("USER")
+}
+
+func hostname() string {
+	h, _ := os.Hostname()
+	return h
 }

@@ -23,3 +23,10 @@ func isLocked(f *os.File) bool {
 	_ = syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
 	return false
 }
+
+// processAlive tells whether a process of this host exists (EPERM: it
+// does, someone else's).
+func processAlive(pid int) bool {
+	err := syscall.Kill(pid, 0)
+	return err == nil || errors.Is(err, syscall.EPERM)
+}

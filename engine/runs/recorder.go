@@ -63,9 +63,15 @@ type stepLog struct {
 // Start records a new run of a plan and returns its recorder; call Finish.
 // The redactor decides which step values may be kept for a resume.
 func (s *Store) Start(plan *engine.Plan, redactor *engine.Redactor) (*Recorder, error) {
+	return s.StartRun(newID(), plan, redactor)
+}
+
+// StartRun is Start with the run's id decided beforehand: the id the
+// environment's lock names (Lock.RunID).
+func (s *Store) StartRun(id string, plan *engine.Plan, redactor *engine.Redactor) (*Recorder, error) {
 	r := &Recorder{
 		store: s,
-		run: &Run{ID: newID(), Pipeline: plan.Pipeline, Environment: plan.Environment,
+		run: &Run{ID: id, Pipeline: plan.Pipeline, Environment: plan.Environment,
 			Started: time.Now().UTC(), Status: StatusRunning},
 		steps:    map[string]int{},
 		redactor: redactor,
@@ -210,6 +216,7 @@ func (r *Recorder) StepValue(step string, v cty.Value) {
 
 // summarize keeps the per-step summary and the run's status current.
 func (r *Recorder) summarize(e engine.Event) {
+	r.summarizeGate(e)
 	switch e.Type {
 	case engine.StepStarted, engine.StepFinished:
 	case engine.RunFinished:

@@ -194,6 +194,13 @@ type Run struct {
 	// RecordFailed says why the record is incomplete: a write to the
 	// database failed during the run. Such a run cannot be resumed.
 	RecordFailed string `json:"record_failed,omitempty"`
+	// ForceUnlocked: the run's process died holding its environment's
+	// lock, which was broken with pipectl force-unlock.
+	ForceUnlocked *ForceUnlock `json:"force_unlocked,omitempty"`
+	// StartedBy is the user who started the run (PIPECTL_USER, or the
+	// OS user); Gates what happened at its approvals and windows (gates.go).
+	StartedBy string       `json:"started_by,omitempty"`
+	Gates     []GateRecord `json:"gates,omitempty"`
 }
 
 // StatusRunning is recorded while a run goes on. A run holds the lock of

@@ -129,6 +129,8 @@ func (v *Apply) render(b *bytes.Buffer, e engine.Event, withLogs bool) {
 	case engine.OutputsFailed:
 		fmt.Fprintf(b, "%s\n", v.paint("31", "The steps succeeded, but the pipeline's outputs could not be evaluated:"))
 		_ = dsl.WriteDiagnostics(b, v.redact(e.Diagnostics), v.files(), v.Width, v.Color)
+	default:
+		v.gateLine(b, e)
 	}
 }
 
@@ -213,7 +215,7 @@ func (v *Apply) Result(res *engine.Result, runID string) {
 		counts[s]++
 	}
 	if v.JSON {
-		m := &RunMessage{Status: res.Status, Counts: map[string]int{}, RunID: runID, Outputs: map[string]any{}}
+		m := &RunMessage{Status: res.Status, Counts: map[string]int{}, RunID: runID, Outputs: map[string]any{}, GateFailure: res.GateFailure}
 		for s, n := range counts {
 			m.Counts[string(s)] = n
 		}
@@ -236,6 +238,9 @@ func (v *Apply) Result(res *engine.Result, runID string) {
 	fmt.Fprintf(&b, "\n%s %s\n", v.paint(color, "Run "+string(res.Status)+"."), strings.Join(parts, ", "))
 	if res.OutputDiagnostics.HasErrors() {
 		fmt.Fprintf(&b, "%s\n", v.paint("31", "The pipeline's outputs could not be evaluated (see above)."))
+	}
+	if f := res.GateFailure; f != nil {
+		fmt.Fprintf(&b, "%s\n", v.paint("31", "Stopped at a gate: "+f.Message+"."))
 	}
 	if len(res.Outputs) > 0 {
 		fmt.Fprintf(&b, "\nOutputs:\n")

@@ -9,6 +9,7 @@ import (
 
 	"github.com/pipectl/pipectl/dsl"
 	"github.com/pipectl/pipectl/engine"
+	"github.com/pipectl/pipectl/engine/runs"
 	"github.com/pipectl/pipectl/internal/version"
 )
 
@@ -32,6 +33,7 @@ const (
 	MsgPlan           = "plan"
 	MsgRun            = "run"      // a run record (pipectl runs)
 	MsgArtifact       = "artifact" // a recorded artifact (pipectl runs artifacts)
+	MsgGatePlanned    = "gate_planned"
 )
 
 // envelope is what every message has: its type and when it was written.
@@ -76,6 +78,8 @@ type StepPlannedMessage struct {
 	Attempts        int                   `json:"attempts,omitempty"`
 	ContinueOnError bool                  `json:"continue_on_error,omitempty"`
 	Instances       []PlannedInstanceJSON `json:"instances"`
+	// LeftOut says why a subset run (-target, -only) leaves the step out.
+	LeftOut string `json:"left_out,omitempty"`
 }
 
 // PlannedInstanceJSON is one instance of a planned step.
@@ -129,14 +133,17 @@ type StepMessage struct {
 // outputs that failed, and the run's end.
 type RunMessage struct {
 	envelope
-	Pipeline    string               `json:"pipeline,omitempty"`    // run_started
-	Phase       string               `json:"phase,omitempty"`       // phase_started
-	Stage       string               `json:"stage,omitempty"`       // phase_started of a stage's on_failure
-	Message     string               `json:"message,omitempty"`     // run_cancelling, outputs_failed
-	Status      engine.Status        `json:"status,omitempty"`      // run_finished
-	Outputs     map[string]any       `json:"outputs,omitempty"`     // run_finished
-	Counts      map[string]int       `json:"counts,omitempty"`      // run_finished: instances by status
-	RunID       string               `json:"run_id,omitempty"`      // run_finished: the run record
+	Pipeline string         `json:"pipeline,omitempty"` // run_started
+	Phase    string         `json:"phase,omitempty"`    // phase_started
+	Stage    string         `json:"stage,omitempty"`    // phase_started of a stage's on_failure
+	Message  string         `json:"message,omitempty"`  // run_cancelling, outputs_failed
+	Status   engine.Status  `json:"status,omitempty"`   // run_finished
+	Outputs  map[string]any `json:"outputs,omitempty"`  // run_finished
+	Counts   map[string]int `json:"counts,omitempty"`   // run_finished: instances by status
+	RunID    string         `json:"run_id,omitempty"`   // run_finished: the run record
+	// run_finished: the gate that stopped the run (rejected, timed out,
+	// outside its window), when one did.
+	GateFailure *engine.GateFailure  `json:"gate_failure,omitempty"`
 	Diagnostics []dsl.DiagnosticJSON `json:"diagnostics,omitempty"` // outputs_failed
 }
 
@@ -156,6 +163,12 @@ type RunRecordMessage struct {
 	RecordFailed string           `json:"record_failed,omitempty"`
 	Outputs      map[string]any   `json:"outputs,omitempty"`
 	Steps        []StepRecordJSON `json:"steps"`
+	// ForceUnlocked: the run's process died holding its environment's
+	// lock, broken since with pipectl force-unlock.
+	ForceUnlocked *runs.ForceUnlock `json:"force_unlocked,omitempty"`
+	// StartedBy is who started the run; Gates what happened at its gates.
+	StartedBy string            `json:"started_by,omitempty"`
+	Gates     []runs.GateRecord `json:"gates,omitempty"`
 }
 
 // StepRecordJSON is one step instance of a recorded run.
@@ -253,6 +266,10 @@ func envelopeOf(msg any) *envelope {
 		return &m.envelope
 	case *ArtifactMessage:
 		return &m.envelope
+	case *GateMessage:
+		return &m.envelope
+	case *GatePlannedMessage:
+		return &m.envelope
 	}
 	return nil
 }
@@ -272,6 +289,9 @@ func eventMessage(e engine.Event, diags func(engine.Event) []dsl.DiagnosticJSON)
 		return string(e.Type), &RunMessage{envelope: env, Message: e.Message, Diagnostics: diags(e)}
 	case engine.RunFinished:
 		return string(e.Type), &RunMessage{envelope: env, Status: e.Status, Outputs: e.Outputs}
+	}
+	if isGateEvent(e.Type) {
+		return string(e.Type), gateMessage(e)
 	}
 	m := &StepMessage{envelope: env, Phase: e.Phase, Stage: e.Stage, Step: e.Step, Instance: e.Instance, Action: e.Action, Attempt: e.Attempt}
 	switch e.Type {
@@ -294,7 +314,7 @@ func eventMessage(e engine.Event, diags func(engine.Event) []dsl.DiagnosticJSON)
 func stepPlannedMessage(s *engine.PlannedStep) *StepPlannedMessage {
 	m := &StepPlannedMessage{Step: s.Name, Stage: s.Stage, Phase: s.Phase, Action: s.Action, DependsOn: s.DependsOn,
 		Run: string(s.Run), Deferred: s.Deferred, Timeout: s.Timeout, Attempts: s.Attempts, ContinueOnError: s.ContinueOnError,
-		Instances: []PlannedInstanceJSON{}}
+		Instances: []PlannedInstanceJSON{}, LeftOut: s.LeftOut}
 	for _, in := range s.Instances {
 		m.Instances = append(m.Instances, PlannedInstanceJSON{Key: in.Key, Skipped: in.Skipped, Kind: in.Kind,
 			Summary: in.Summary, Change: in.Change, Config: in.Config})

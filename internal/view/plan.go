@@ -20,6 +20,9 @@ func (v *Plan) Show(p *engine.Plan) {
 		for _, s := range p.Steps {
 			v.emit(MsgStepPlanned, stepPlannedMessage(s))
 		}
+		for _, g := range p.Gates {
+			v.emit(MsgGatePlanned, &GatePlannedMessage{PlannedGate: g})
+		}
 		v.emit(MsgPlan, &PlanMessage{Pipeline: p.Pipeline, Environment: p.Environment, HasChanges: p.HasChanges(),
 			Summary: Summary(p), Outputs: p.Outputs})
 		return
@@ -37,6 +40,7 @@ func (v *Plan) Show(p *engine.Plan) {
 		}
 		v.step(s)
 	}
+	writeGates(v.Out, p.Gates, v.paint)
 	if len(p.Outputs) > 0 {
 		v.Printf("\n%s\n", v.bold("Outputs"))
 		for _, k := range slices.Sorted(maps.Keys(p.Outputs)) {
@@ -71,6 +75,10 @@ func heading(s *engine.PlannedStep) string {
 }
 
 func (v *Plan) step(s *engine.PlannedStep) {
+	if s.LeftOut != "" {
+		v.Printf("  %s %s %s  (left out: %s)\n", v.colored("-"), pad(s.Name, 24), s.Action, s.LeftOut)
+		return
+	}
 	mark, note := "+", ""
 	switch {
 	case s.Phase != "main":
@@ -136,9 +144,11 @@ func runsHow(s *engine.PlannedStep) string {
 
 // Summary is the plan's one-line count.
 func Summary(p *engine.Plan) string {
-	var run, changes, unchanged, skipped, unknown, handlers int
+	var run, changes, unchanged, skipped, unknown, handlers, leftOut int
 	for _, s := range p.Steps {
 		switch {
+		case s.LeftOut != "":
+			leftOut++
 		case s.Phase != "main":
 			handlers++
 		case s.Run == engine.DecisionSkip:
@@ -151,8 +161,12 @@ func Summary(p *engine.Plan) string {
 			unchanged += countKind(s, "no-change")
 		}
 	}
-	return fmt.Sprintf("Plan: %s to run (%d to change, %d unchanged), %d skipped, %d decided at apply; %s.",
+	out := fmt.Sprintf("Plan: %s to run (%d to change, %d unchanged), %d skipped, %d decided at apply; %s.",
 		plural(run, "step"), changes, unchanged, skipped, unknown, plural(handlers, "failure handler and finally step"))
+	if leftOut > 0 {
+		out += fmt.Sprintf(" %d left out (%s).", leftOut, subsetFlags(p))
+	}
+	return out
 }
 
 func countKind(s *engine.PlannedStep, kind string) int {
@@ -200,4 +214,12 @@ func indent(s, prefix string) string {
 		lines[i] = prefix + l
 	}
 	return strings.Join(lines, "\n")
+}
+
+// subsetFlags names the flags that made a subset plan.
+func subsetFlags(p *engine.Plan) string {
+	if p.Only != "" {
+		return "-only " + p.Only + ", outputs before it from run " + p.OnlyFrom
+	}
+	return "-target " + strings.Join(p.Targets, " -target ")
 }

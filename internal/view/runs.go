@@ -26,7 +26,7 @@ func (v *Runs) List(list []*runs.Run) {
 	w := tabwriter.NewWriter(v.Out, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(w, "RUN\tPIPELINE\tENV\tSTATUS\tSTARTED\tDURATION\tSTEPS")
 	for _, r := range list {
-		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%d\n", r.ID, r.Pipeline, dash(r.Environment), r.Status,
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%d\n", r.ID, r.Pipeline, dash(r.Environment), runStatus(r),
 			r.Started.Local().Format(time.DateTime), span(r.Started, r.Finished), len(r.Steps))
 	}
 	_ = w.Flush()
@@ -43,6 +43,9 @@ func (v *Runs) Show(run *runs.Run, planJSON json.RawMessage, logs bool, each fun
 			for _, s := range plan.Steps {
 				v.emit(MsgStepPlanned, stepPlannedMessage(s))
 			}
+			for _, g := range plan.Gates {
+				v.emit(MsgGatePlanned, &GatePlannedMessage{PlannedGate: g})
+			}
 		}
 		return each(func(e engine.Event) error {
 			v.emit(eventMessage(e, func(engine.Event) []dsl.DiagnosticJSON { return nil }))
@@ -57,6 +60,7 @@ func (v *Runs) Show(run *runs.Run, planJSON json.RawMessage, logs bool, each fun
 	if run.RecordFailed != "" {
 		fmt.Fprintf(v.Out, "The record is incomplete: %s.\n", run.RecordFailed)
 	}
+	writeRunGates(v.Out, run)
 	fmt.Fprintln(v.Out)
 	w := tabwriter.NewWriter(v.Out, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(w, "STEP\tPHASE\tACTION\tSTATUS\tATTEMPTS\tDURATION\tOUTPUT\tMESSAGE")
@@ -87,7 +91,8 @@ func outputSize(s runs.StepRecord) string {
 func runRecordMessage(r *runs.Run) *RunRecordMessage {
 	m := &RunRecordMessage{ID: r.ID, Pipeline: r.Pipeline, Environment: r.Environment, Status: string(r.Status),
 		Started: r.Started, Finished: timePtr(r.Finished), ResumedFrom: r.ResumedFrom, SavedPlan: r.SavedPlan,
-		RecordFailed: r.RecordFailed, Outputs: r.Outputs, Steps: []StepRecordJSON{}}
+		RecordFailed: r.RecordFailed, Outputs: r.Outputs, Steps: []StepRecordJSON{}, ForceUnlocked: r.ForceUnlocked,
+		StartedBy: r.StartedBy, Gates: r.Gates}
 	for _, s := range r.Steps {
 		m.Steps = append(m.Steps, StepRecordJSON{Step: s.Step, Instance: s.Instance, Phase: s.Phase, Action: s.Action,
 			Status: string(s.Status), Attempts: s.Attempts, Started: timePtr(s.Started), Finished: timePtr(s.Finished),
@@ -127,4 +132,12 @@ func span(start, end time.Time) string {
 func firstLine(s string) string {
 	line, _, _ := strings.Cut(s, "\n")
 	return line
+}
+
+// runStatus is a run's status for people: a running run says where it waits.
+func runStatus(r *runs.Run) string {
+	if w := r.Waiting(); len(w) > 0 && r.Status == runs.StatusRunning {
+		return fmt.Sprintf("waiting for %s at %s", w[0].Kind, w[0].Gate)
+	}
+	return string(r.Status)
 }

@@ -1,0 +1,217 @@
+package main
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"os"
+	"os/user"
+	"strings"
+	"sync"
+
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+
+	"github.com/pipectl/pipectl/engine"
+	"github.com/pipectl/pipectl/engine/operation"
+	"github.com/pipectl/pipectl/engine/runs"
+)
+
+// Exit statuses of apply (docs/cli.md lists them all), distinct so that CI
+// can branch on what happened.
+const (
+	exitNotStarted  = 1   // an error before anything ran: nothing changed
+	exitRunFailed   = 4   // the run failed; no failure handler ran, or one failed too
+	exitRolledBack  = 5   // the run failed and its failure handlers ran and succeeded
+	exitGateStopped = 6   // a gate stopped the run: approval rejected or timed out, outside the deploy window
+	exitCancelled   = 130 // Ctrl-C or SIGTERM
+)
+
+// runExitCode is apply's exit status for a finished run.
+func runExitCode(res *engine.Result) int {
+	switch {
+	case res.Status == engine.StatusSucceeded && res.OutputDiagnostics.HasErrors():
+		return exitOutputsFailed
+	case res.Status == engine.StatusSucceeded:
+		return 0
+	case res.Status == engine.StatusCancelled:
+		return exitCancelled
+	case res.GateFailure != nil:
+		return exitGateStopped
+	case res.HandlersRan && !res.HandlersFailed:
+		return exitRolledBack
+	}
+	return exitRunFailed
+}
+
+// currentUser is who runs pipectl, as gates record and check it:
+// PIPECTL_USER when set (CI jobs give their identity so), else the OS user.
+func currentUser() (string, error) {
+	if u := strings.TrimSpace(os.Getenv("PIPECTL_USER")); u != "" {
+		return u, nil
+	}
+	if u, err := user.Current(); err == nil && u.Username != "" {
+		return u.Username, nil
+	}
+	if u := os.Getenv("USER"); u != "" {
+		return u, nil
+	}
+	return "", fmt.Errorf("cannot tell who you are (no OS user name): set PIPECTL_USER")
+}
+
+func newApproveCommand() *cobra.Command {
+	var stage, reason string
+	cmd := &cobra.Command{
+		Use:   "approve RUN [DIR]",
+		Short: "Approve a run waiting at an approval gate",
+		Long: `Approves the gate a running apply waits at (pipectl runs shows who waits
+where). -stage names the gate (a stage, or step.NAME for a step's approval)
+when the run waits at several. The approval is recorded with who gave it
+(PIPECTL_USER, or the OS user), when, and -reason. A gate may refuse it: not
+one of its approvers, or the user who started the run when it forbids
+self-approval (allow_self_approval = false).`,
+		Args: cobra.RangeArgs(1, 2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return answerGate(cmd, args, stage, reason, true)
+		},
+	}
+	cmd.Flags().StringVar(&stage, "stage", "", "the gate: a stage name, or step.NAME (needed when the run waits at several)")
+	cmd.Flags().StringVar(&reason, "reason", "", "why, recorded with the approval")
+	return cmd
+}
+
+func newRejectCommand() *cobra.Command {
+	var stage, reason string
+	cmd := &cobra.Command{
+		Use:   "reject RUN [DIR] -reason TEXT",
+		Short: "Reject a run waiting at an approval gate: the run fails",
+		Long: `Rejects the gate a running apply waits at: the stage does not start, the run
+fails (its on_failure handlers run) and apply exits with status 6. Who
+rejected (PIPECTL_USER, or the OS user), when and -reason are recorded.`,
+		Args: cobra.RangeArgs(1, 2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if strings.TrimSpace(reason) == "" {
+				return fmt.Errorf("say why with -reason: it is recorded and shown to whoever started the run")
+			}
+			return answerGate(cmd, args, stage, reason, false)
+		},
+	}
+	cmd.Flags().StringVar(&stage, "stage", "", "the gate: a stage name, or step.NAME (needed when the run waits at several)")
+	cmd.Flags().StringVar(&reason, "reason", "", "why (required)")
+	return cmd
+}
+
+func answerGate(cmd *cobra.Command, args []string, gate, reason string, approve bool) error {
+	who, err := currentUser()
+	if err != nil {
+		return err
+	}
+	store, err := runs.OpenExisting(pathDir(pathArg(args[1:])))
+	if err != nil {
+		return err
+	}
+	gate, err = store.Answer(args[0], engine.GateAnswer{Gate: gate, Approve: approve, User: who, Reason: reason})
+	if err != nil {
+		return err
+	}
+	verb := "Approved"
+	if !approve {
+		verb = "Rejected"
+	}
+	fmt.Fprintf(cmd.OutOrStdout(), "%s %s of run %s as %s.\n", verb, gate, args[0], who)
+	return nil
+}
+
+// gateFlags are apply's -approve and -override-window.
+type gateFlags struct {
+	approve        []string // gates approved ahead (stage names or step.NAME)
+	overrideWindow string
+}
+
+func (g *gateFlags) register(cmd *cobra.Command) {
+	cmd.Flags().StringArrayVar(&g.approve, "approve", nil,
+		"approve this stage's gate ahead (repeatable; step.NAME for a step's), for automation: the approval is recorded as yours")
+	cmd.Flags().StringVar(&g.overrideWindow, "override-window", "",
+		"start gated stages outside their deploy windows and freezes; the reason is recorded (emergency fixes)")
+}
+
+// options are the operation's gate options: who applies, -approve,
+// -override-window, and the terminal's questions when someone is there.
+func (g *gateFlags) options(cmd *cobra.Command, asJSON bool) (operation.Gates, error) {
+	who, err := currentUser()
+	if err != nil {
+		return operation.Gates{}, err
+	}
+	out := operation.Gates{User: who, PreApprove: g.approve, OverrideWindow: g.overrideWindow}
+	if stdinTerminal(cmd) && !asJSON {
+		out.Prompt = func(plan *engine.Plan, runID string, answer func(engine.GateAnswer) (string, error)) engine.EventSink {
+			return &gatePrompter{in: cmd.InOrStdin(), out: cmd.OutOrStdout(), answer: answer, runID: runID, who: who, plan: plan}
+		}
+	}
+	return out, nil
+}
+
+// gatePrompter asks at the terminal when the run waits for approval: the
+// user who started the run can answer there, anyone else with
+// `pipectl approve`.
+type gatePrompter struct {
+	in      io.Reader
+	out     io.Writer
+	answer  func(engine.GateAnswer) (string, error)
+	runID   string
+	who     string
+	plan    *engine.Plan
+	once    sync.Once
+	answers chan string // lines read from in, by one reader for the whole run
+}
+
+// Event reacts to a gate waiting for approval.
+func (p *gatePrompter) Event(e engine.Event) {
+	if e.Type != engine.GateWaiting || e.GateKind != "approval" {
+		return
+	}
+	hint := fmt.Sprintf("pipectl approve %s -stage %s (or reject %s -reason ...)", p.runID, gateFlagName(e.Gate), p.runID)
+	if pg := p.plan.Gate(e.Gate); pg != nil && pg.Approval != nil && !pg.Approval.AllowSelfApproval {
+		fmt.Fprintf(p.out, "\n%s waits for someone else's approval: %s\n", e.Gate, hint)
+		return
+	}
+	go p.ask(e, hint)
+}
+
+func (p *gatePrompter) ask(e engine.Event, hint string) {
+	p.once.Do(func() {
+		p.answers = make(chan string)
+		go func() {
+			r := bufio.NewReader(p.in)
+			for {
+				line, err := r.ReadString('\n')
+				if err != nil {
+					close(p.answers)
+					return
+				}
+				p.answers <- strings.TrimSpace(line)
+			}
+		}()
+	})
+	fmt.Fprintf(p.out, "\n%s: %s\nApprove? 'yes' approves, anything else rejects; or elsewhere: %s\n> ", e.Gate, e.Message, hint)
+	line, ok := <-p.answers
+	if !ok {
+		return
+	}
+	ans := engine.GateAnswer{Gate: e.Gate, Approve: line == "yes", User: p.who, Reason: "answered at the terminal"}
+	if !ans.Approve {
+		ans.Reason = "rejected at the terminal: " + line
+	}
+	if _, err := p.answer(ans); err != nil {
+		fmt.Fprintf(p.out, "Your answer was not taken: %v\n", err)
+	}
+}
+
+// gateFlagName is how -stage names a gate: the stage's name, step.NAME.
+func gateFlagName(addr string) string { return strings.TrimPrefix(addr, "stage.") }
+
+// stdinTerminal reports whether someone can answer at the terminal.
+func stdinTerminal(cmd *cobra.Command) bool {
+	f, ok := cmd.InOrStdin().(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}

@@ -1,0 +1,86 @@
+package main
+
+import (
+	"bufio"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+
+	"github.com/pipectl/pipectl/engine/runs"
+)
+
+// lockWaitMessage says on stderr, once, that apply waits for the lock.
+func lockWaitMessage(cmd *cobra.Command, timeout time.Duration) func(runs.Holder) {
+	return func(h runs.Holder) {
+		fmt.Fprintf(cmd.ErrOrStderr(), "Waiting up to %s for the lock of %s, held by %s…\n", timeout, envName(h.Environment), h)
+	}
+}
+
+func envName(env string) string {
+	if env == "" {
+		return "this pipeline"
+	}
+	return fmt.Sprintf("environment %q", env)
+}
+
+func newForceUnlockCommand() *cobra.Command {
+	var force bool
+	cmd := &cobra.Command{
+		Use:   "force-unlock RUN [DIR]",
+		Short: "Break the lock a killed apply left on its environment",
+		Long: `An apply holds its environment's lock until it ends. An apply that was killed
+(kill -9, a machine that went down) leaves the lock stale: the next apply of
+that environment refuses to start and names the run. Check what that run did
+(pipectl runs show RUN), then break its lock with force-unlock, or resume the
+run (pipectl apply -resume RUN), which takes the lock over.
+
+force-unlock refuses while the run's process still holds the lock: stop a
+live apply with Ctrl-C instead. It asks for confirmation on a terminal;
+-force skips the question (scripts). The break is recorded in the run's record
+(pipectl runs show RUN -json: force_unlocked) and in
+.pipectl/locks/force-unlocks.log.`,
+		Args: cobra.RangeArgs(1, 2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			dir := pathDir(pathArg(args[1:]))
+			stale, err := runs.FindStaleLock(dir, args[0])
+			if err != nil {
+				return err
+			}
+			what := envName(stale.Environment)
+			if !force {
+				if !unlockAsksTerminal(cmd) {
+					return fmt.Errorf("the lock of %s is stale, left by %s; not a terminal, so nobody can confirm: give -force to break it", what, stale.Holder)
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "The lock of %s was left by %s, whose process is gone.\n"+
+					"Breaking it lets the next apply start, whatever that run left half-done.\n"+
+					"Do you want to break it? Only 'yes' will be accepted: ", what, stale.Holder)
+				if !unlockAnsweredYes(cmd) {
+					fmt.Fprintln(cmd.OutOrStdout(), "Not unlocked.")
+					return exitError(1)
+				}
+			}
+			if err := stale.Break(dir); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "Unlocked %s (left by run %s); recorded in the run and in .pipectl/locks/force-unlocks.log.\n", what, stale.Holder.Run)
+			return nil
+		},
+	}
+	cmd.Flags().BoolVar(&force, "force", false, "do not ask for confirmation")
+	return cmd
+}
+
+// unlockAsksTerminal: someone at a terminal can answer the question.
+func unlockAsksTerminal(cmd *cobra.Command) bool {
+	f, ok := cmd.InOrStdin().(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+func unlockAnsweredYes(cmd *cobra.Command) bool {
+	line, _ := bufio.NewReader(cmd.InOrStdin()).ReadString('\n')
+	return strings.TrimSpace(line) == "yes"
+}

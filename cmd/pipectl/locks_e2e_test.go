@@ -1,0 +1,190 @@
+package main_test
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+)
+
+// runTimes is a run of `pipectl runs -json` with its times.
+type runTimes struct {
+	ID            string
+	Status        string
+	Environment   string
+	Started       time.Time
+	Finished      time.Time
+	ForceUnlocked *struct {
+		By     string
+		Holder struct{ Run string }
+	} `json:"force_unlocked"`
+}
+
+func runsWithTimes(t *testing.T, p *project) []runTimes {
+	t.Helper()
+	out, errOut, code := p.run("runs", "-json")
+	var list []runTimes
+	if strings.TrimSpace(out) == "" && code == 0 {
+		return nil // no run yet
+	}
+	if err := runsJSON(out, &list); code != 0 || err != nil {
+		t.Fatalf("runs -json: exit %d %v\n%s", code, err, errOut)
+	}
+	return list
+}
+
+// waitRunning waits until pipectl runs shows n runs in progress.
+func waitRunning(t *testing.T, p *project, n int) []runTimes {
+	t.Helper()
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		var running []runTimes
+		for _, r := range runsWithTimes(t, p) {
+			if r.Status == "running" {
+				running = append(running, r)
+			}
+		}
+		if len(running) == n {
+			return running
+		}
+	}
+	t.Fatalf("never saw %d runs in progress", n)
+	return nil
+}
+
+const sleepPipeline = `
+pipeline "e2e" {}
+variable "pause" {
+  type    = string
+  default = "4s"
+}
+environment "dev" {}
+environment "prod" {}
+stage "s" {
+  step "pause" {
+    action   = std.sleep
+    duration = var.pause
+  }
+}`
+
+// Two applies of one environment: the second waits (-lock-timeout) for
+// the first and runs after it; one that may not wait that long fails,
+// naming the holder; a live holder's lock cannot be broken.
+func TestAppliesOfOneEnvironmentSerializeWithLockTimeout(t *testing.T) {
+	p := newProject(t, sleepPipeline)
+	first := p.command("apply", "-env", "dev", "-auto-approve")
+	var firstErr strings.Builder
+	first.Stderr = &firstErr
+	if err := first.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = first.Process.Kill(); _ = first.Wait() })
+	holder := waitRunning(t, p, 1)[0]
+
+	_, errOut, code := p.run("apply", "-env", "dev", "-auto-approve", "-lock-timeout", "300ms")
+	for _, want := range []string{"run " + holder.ID, fmt.Sprintf("pid %d", first.Process.Pid), "user ", "host ", "started ", "waited 300ms"} {
+		if code != 1 || !strings.Contains(errOut, want) {
+			t.Errorf("an apply that may wait 300ms: exit %d, no %q in\n%s", code, want, errOut)
+		}
+	}
+	if _, errOut, code := p.run("force-unlock", holder.ID, "-force"); code != 1 || !strings.Contains(errOut, "is alive") {
+		t.Errorf("force-unlock of a live run: exit %d\n%s", code, errOut)
+	}
+
+	out, errOut, code := p.run("apply", "-env", "dev", "-auto-approve", "-lock-timeout", "2m")
+	if code != 0 || !strings.Contains(errOut, "Waiting up to 2m0s for the lock of environment \"dev\", held by run "+holder.ID) {
+		t.Fatalf("the waiting apply: exit %d\n%s%s", code, out, errOut)
+	}
+	if err := first.Wait(); err != nil {
+		t.Fatalf("the first apply: %v\n%s", err, firstErr.String())
+	}
+	list := runsWithTimes(t, p) // newest first
+	if len(list) != 2 || list[1].ID != holder.ID || list[0].Status != "succeeded" || list[1].Status != "succeeded" {
+		t.Fatalf("runs: %+v", list)
+	}
+	if list[0].Started.Before(list[1].Finished) {
+		t.Errorf("the second run started at %s, before the first finished at %s", list[0].Started, list[1].Finished)
+	}
+}
+
+// Applies of two environments of one pipeline run at the same time.
+func TestTwoEnvironmentsApplyAtOnce(t *testing.T) {
+	p := newProject(t, sleepPipeline)
+	done := make(chan string, 2)
+	for _, env := range []string{"dev", "prod"} {
+		go func() {
+			cmd := p.command("apply", "-env", env, "-auto-approve", "-var", "pause=3s")
+			out, err := cmd.CombinedOutput()
+			if err != nil {
+				done <- fmt.Sprintf("%s: %v\n%s", env, err, out)
+				return
+			}
+			done <- ""
+		}()
+	}
+	for range 2 {
+		if msg := <-done; msg != "" {
+			t.Fatal(msg)
+		}
+	}
+	list := runsWithTimes(t, p)
+	if len(list) != 2 {
+		t.Fatalf("runs: %+v", list)
+	}
+	a, b := list[0], list[1]
+	if a.Environment == b.Environment || !a.Started.Before(b.Finished) || !b.Started.Before(a.Finished) {
+		t.Errorf("the two environments did not apply at once: %+v", list)
+	}
+}
+
+// A pipectl killed with SIGKILL leaves its lock stale: the next apply is
+// refused and names it, until force-unlock breaks it (recorded).
+func TestStaleLockIsReportedAndBrokenWithForceUnlock(t *testing.T) {
+	p := newProject(t, strings.Replace(sleepPipeline, `default = "4s"`, `default = "60s"`, 1))
+	cmd := p.command("apply", "-env", "dev", "-auto-approve", "-json")
+	stdout, _ := cmd.StdoutPipe()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		buf := make([]byte, 4096)
+		for {
+			if _, err := stdout.Read(buf); err != nil {
+				return
+			}
+		}
+	}()
+	killed := waitRunning(t, p, 1)[0]
+	_ = cmd.Process.Kill() // SIGKILL: no Release
+	_ = cmd.Wait()
+
+	_, errOut, code := p.run("apply", "-env", "dev", "-auto-approve", "-var", "pause=10ms", "-lock-timeout", "5s")
+	for _, want := range []string{"stale", "run " + killed.ID, "pipectl force-unlock " + killed.ID} {
+		if code != 1 || !strings.Contains(errOut, want) {
+			t.Errorf("apply after a killed apply: exit %d, no %q in\n%s", code, want, errOut)
+		}
+	}
+	if _, errOut, code := p.run("apply", "-env", "prod", "-auto-approve", "-var", "pause=10ms"); code != 0 {
+		t.Errorf("another environment is not locked: exit %d\n%s", code, errOut)
+	}
+	if _, errOut, code := p.run("force-unlock", "nope", "-force"); code != 1 || !strings.Contains(errOut, "locks name: "+killed.ID) {
+		t.Errorf("force-unlock of an unknown run: exit %d\n%s", code, errOut)
+	}
+	if _, errOut, code := p.run("force-unlock", killed.ID); code != 1 || !strings.Contains(errOut, "-force") {
+		t.Errorf("force-unlock without a terminal or -force: exit %d\n%s", code, errOut)
+	}
+	out, errOut, code := p.run("force-unlock", killed.ID, "-force")
+	if code != 0 || !strings.Contains(out, "Unlocked environment \"dev\"") {
+		t.Fatalf("force-unlock -force: exit %d\n%s%s", code, out, errOut)
+	}
+	if _, errOut, code := p.run("apply", "-env", "dev", "-auto-approve", "-var", "pause=10ms"); code != 0 {
+		t.Errorf("apply after force-unlock: exit %d\n%s", code, errOut)
+	}
+	for _, r := range runsWithTimes(t, p) {
+		if r.ID != killed.ID {
+			continue
+		}
+		if r.Status != "interrupted" || r.ForceUnlocked == nil || r.ForceUnlocked.Holder.Run != killed.ID || r.ForceUnlocked.By == "" {
+			t.Errorf("the killed run's record: %+v", r)
+		}
+	}
+}

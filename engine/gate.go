@@ -1,0 +1,430 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/zclconf/go-cty/cty"
+
+	"github.com/pipectl/pipectl/dsl"
+)
+
+// Gate events: a stage (or step) with an approval block or deploy windows
+// waits before it starts.
+const (
+	// GateWaiting: the gate holds the stage back; GateKind says for what
+	// ("approval" or "window"), Until until when (the approval's deadline,
+	// or when the next window opens).
+	GateWaiting  EventType = "gate_waiting"
+	GateApproved EventType = "gate_approved" // one approval counted (User, Reason)
+	// GateRefused: an answer that does not count (a self-approval where the
+	// gate forbids it, someone not among the approvers, a second approval
+	// by the same person); Message says why.
+	GateRefused  EventType = "gate_refused"
+	GateRejected EventType = "gate_rejected" // the run fails (User, Reason)
+	GateTimedOut EventType = "gate_timed_out"
+	// GateWindowClosed: outside the windows with outside_window = "fail":
+	// the run fails.
+	GateWindowClosed EventType = "gate_window_closed"
+	// GateWindowOverridden: outside the windows, let through by
+	// apply -override-window (User, Reason).
+	GateWindowOverridden EventType = "gate_window_overridden"
+	GatePassed           EventType = "gate_passed" // the stage may start
+)
+
+// Clock is where gates read the time; tests give a fake one.
+type Clock interface {
+	Now() time.Time
+	After(d time.Duration) <-chan time.Time
+}
+
+type realClock struct{}
+
+func (realClock) Now() time.Time                         { return time.Now() }
+func (realClock) After(d time.Duration) <-chan time.Time { return time.After(d) }
+
+// GateAnswer is someone's answer to a gate.
+type GateAnswer struct {
+	Gate    string    `json:"gate"` // stage.NAME or step.NAME
+	Approve bool      `json:"approve"`
+	User    string    `json:"user"`
+	Reason  string    `json:"reason,omitempty"`
+	Time    time.Time `json:"time"`
+}
+
+// GateAnswers is where a waiting run reads the answers to a gate, oldest
+// first: the run record, where `pipectl approve` and `reject` write.
+type GateAnswers interface {
+	Answers(gate string) ([]GateAnswer, error)
+}
+
+// GateOptions is how a run's gates are answered.
+type GateOptions struct {
+	Answers GateAnswers // nil: nobody can answer (a gate waits until its timeout)
+	// StartedBy is who started the run: allow_self_approval = false
+	// refuses their approval.
+	StartedBy string
+	// OverrideWindow, when not empty, lets gated stages start outside their
+	// windows and freezes; it is the reason, recorded.
+	OverrideWindow string
+	Clock          Clock         // nil: the real one
+	PollEvery      time.Duration // how often answers are read; <=0: every second
+}
+
+// GateFailure is why a gate stopped the run.
+type GateFailure struct {
+	Gate    string `json:"gate"`
+	Reason  string `json:"reason"` // "rejected", "timed_out" or "window_closed"
+	Message string `json:"message"`
+}
+
+// gateState is one gate of a run: every step of a gated stage waits on
+// the same one.
+type gateState struct {
+	once      sync.Once
+	failure   *GateFailure
+	cancelled bool
+}
+
+func (o *GateOptions) clock() Clock {
+	if o.Clock == nil {
+		return realClock{}
+	}
+	return o.Clock
+}
+
+// EvalGates evaluates every stage's and step's gate with the run's
+// values. Gates read no step, so they are known before anything runs.
+func (p *Pipeline) EvalGates() hcl.Diagnostics {
+	p.Gates = map[string]*dsl.Gate{}
+	var diags hcl.Diagnostics
+	ctx := p.Scope.EvalContext(nil, nil)
+	add := func(addr string, cfg *dsl.GateConfig) {
+		if cfg == nil {
+			return
+		}
+		g, d := cfg.Eval(addr, ctx)
+		diags = append(diags, d...)
+		if !g.Empty() {
+			p.Gates[addr] = g
+		}
+	}
+	for _, st := range p.Config.Stages {
+		add(stageAddr(st.Name), st.Gate)
+		for _, s := range st.Steps {
+			add(stepAddr(s.Name), s.Gate)
+		}
+	}
+	return diags
+}
+
+// awaitGate holds a step back until its gate passes; nil when the step
+// may start (no gate, or it passed).
+func (rn *run) awaitGate(ctx context.Context, addr string) (failure *GateFailure, cancelled bool) {
+	g := rn.Pipeline.Gates[addr]
+	if g == nil {
+		return nil, false
+	}
+	rn.mu.Lock()
+	st := rn.gates[addr]
+	if st == nil {
+		st = &gateState{}
+		rn.gates[addr] = st
+	}
+	rn.mu.Unlock()
+	st.once.Do(func() {
+		st.failure, st.cancelled = rn.passGate(ctx, g)
+		if st.failure != nil {
+			rn.mu.Lock()
+			if rn.gateFailure == nil {
+				rn.gateFailure = st.failure
+			}
+			rn.mu.Unlock()
+		}
+	})
+	return st.failure, st.cancelled
+}
+
+// passGate waits for the window, then for the approvals, then checks the
+// window again: a stage starts inside its window even when approval took
+// long.
+func (rn *run) passGate(ctx context.Context, g *dsl.Gate) (*GateFailure, bool) {
+	if f, cancelled := rn.awaitWindow(ctx, g); f != nil || cancelled {
+		return f, cancelled
+	}
+	if g.Approval != nil || g.ApprovalUnknown {
+		a := g.Approval
+		if a == nil { // its condition was unknown: ask, the safe side
+			a = &dsl.Approval{Message: "Approve " + g.Address + "?", MinApprovals: 1, AllowSelfApproval: true}
+		}
+		if f, cancelled := rn.awaitApproval(ctx, g.Address, a); f != nil || cancelled {
+			return f, cancelled
+		}
+		if f, cancelled := rn.awaitWindow(ctx, g); f != nil || cancelled {
+			return f, cancelled
+		}
+	}
+	rn.emit(Event{Type: GatePassed, Gate: g.Address, Message: g.Address + " may start"})
+	return nil, false
+}
+
+// awaitWindow returns once the gate's windows are open (or overridden).
+func (rn *run) awaitWindow(ctx context.Context, g *dsl.Gate) (*GateFailure, bool) {
+	if !g.HasWindows() {
+		return nil, false
+	}
+	clock := rn.Gates.clock()
+	now := clock.Now()
+	open, why := g.WindowOpen(now)
+	switch {
+	case open:
+		return nil, false
+	case rn.Gates.OverrideWindow != "":
+		rn.emit(Event{Type: GateWindowOverridden, Gate: g.Address, GateKind: "window", User: rn.Gates.StartedBy,
+			Reason: rn.Redactor.String(rn.Gates.OverrideWindow), Message: fmt.Sprintf("%s is %s; let through by -override-window", g.Address, why)})
+		return nil, false
+	case g.OutsideWindow == "fail":
+		return rn.windowClosed(g, fmt.Sprintf("%s may not start now: it is %s (outside_window = \"fail\")", g.Address, why)), false
+	}
+	for {
+		next, ok := g.NextOpen(now)
+		if !ok {
+			return rn.windowClosed(g, fmt.Sprintf("%s may not start: it is %s, and no window opens within a year", g.Address, why)), false
+		}
+		rn.emit(Event{Type: GateWaiting, Gate: g.Address, GateKind: "window", Until: next,
+			Message: fmt.Sprintf("%s waits: it is %s; the next window opens at %s", g.Address, why, next.Format(time.RFC3339))})
+		// Wake at least every minute: a machine that slept must not oversleep the window.
+		for now.Before(next) {
+			select {
+			case <-clock.After(min(next.Sub(now), time.Minute)):
+			case <-ctx.Done():
+				return nil, true
+			}
+			now = clock.Now()
+		}
+		if open, why = g.WindowOpen(now); open {
+			return nil, false
+		}
+	}
+}
+
+func (rn *run) windowClosed(g *dsl.Gate, msg string) *GateFailure {
+	rn.emit(Event{Type: GateWindowClosed, Gate: g.Address, GateKind: "window", Message: msg})
+	return &GateFailure{Gate: g.Address, Reason: "window_closed", Message: msg}
+}
+
+// awaitApproval polls the answers until enough people approved, someone
+// rejected, or the timeout.
+func (rn *run) awaitApproval(ctx context.Context, addr string, a *dsl.Approval) (*GateFailure, bool) {
+	clock := rn.Gates.clock()
+	poll := rn.Gates.PollEvery
+	if poll <= 0 {
+		poll = time.Second
+	}
+	var deadline time.Time
+	if a.Timeout > 0 {
+		deadline = clock.Now().Add(a.Timeout)
+	}
+	rn.emit(Event{Type: GateWaiting, Gate: addr, GateKind: "approval", Until: deadline, Message: rn.Redactor.String(a.Message)})
+	approvedBy := map[string]bool{}
+	seen := 0
+	var readErr string
+	for {
+		var answers []GateAnswer
+		if rn.Gates.Answers != nil {
+			var err error
+			answers, err = rn.Gates.Answers.Answers(addr)
+			if err != nil && err.Error() != readErr { // say it once; keep trying
+				readErr = err.Error()
+				rn.emit(Event{Type: GateWaiting, Gate: addr, GateKind: "approval", Until: deadline,
+					Message: "cannot read the answers to " + addr + " (retrying): " + readErr})
+			}
+		}
+		for ; seen < len(answers); seen++ {
+			ans := answers[seen]
+			if f := rn.answer(addr, a, ans, approvedBy); f != nil {
+				return f, false
+			}
+			if len(approvedBy) >= a.MinApprovals {
+				return nil, false
+			}
+		}
+		wait := poll
+		if !deadline.IsZero() {
+			left := deadline.Sub(clock.Now())
+			if left <= 0 {
+				msg := fmt.Sprintf("%s was not approved within %s (%d of %d approvals)", addr, a.Timeout, len(approvedBy), a.MinApprovals)
+				rn.emit(Event{Type: GateTimedOut, Gate: addr, GateKind: "approval", Message: msg})
+				return &GateFailure{Gate: addr, Reason: "timed_out", Message: msg}, false
+			}
+			wait = min(wait, left)
+		}
+		select {
+		case <-clock.After(wait):
+		case <-ctx.Done():
+			return nil, true
+		}
+	}
+}
+
+// answer takes one answer into account: a rejection fails the gate, an
+// approval counts unless the gate refuses it.
+func (rn *run) answer(addr string, a *dsl.Approval, ans GateAnswer, approvedBy map[string]bool) *GateFailure {
+	reason := rn.Redactor.String(ans.Reason)
+	base := Event{Gate: addr, GateKind: "approval", User: ans.User, Reason: reason}
+	if why := refusal(a, ans, rn.Gates.StartedBy, approvedBy); why != "" {
+		ev := base
+		ev.Type, ev.Message = GateRefused, why
+		rn.emit(ev)
+		return nil
+	}
+	if !ans.Approve {
+		msg := fmt.Sprintf("%s was rejected by %s", addr, ans.User)
+		if reason != "" {
+			msg += ": " + reason
+		}
+		ev := base
+		ev.Type, ev.Message = GateRejected, msg
+		rn.emit(ev)
+		return &GateFailure{Gate: addr, Reason: "rejected", Message: msg}
+	}
+	approvedBy[ans.User] = true
+	ev := base
+	ev.Type, ev.Message = GateApproved, fmt.Sprintf("%s approved by %s (%d of %d)", addr, ans.User, len(approvedBy), a.MinApprovals)
+	rn.emit(ev)
+	return nil
+}
+
+// refusal says why an answer does not count, or "". Anyone allowed to
+// approve may reject; the user who started the run may always reject
+// (stop) it.
+func refusal(a *dsl.Approval, ans GateAnswer, startedBy string, approvedBy map[string]bool) string {
+	self := ans.User == startedBy && startedBy != ""
+	switch {
+	case ans.User == "":
+		return "an answer without a user name does not count"
+	case !ans.Approve && self:
+		return ""
+	case len(a.Approvers) > 0 && !slices.Contains(a.Approvers, ans.User):
+		return fmt.Sprintf("%s is not one of the approvers (%s)", ans.User, strings.Join(a.Approvers, ", "))
+	case ans.Approve && self && !a.AllowSelfApproval:
+		return fmt.Sprintf("%s started this run and cannot approve it: the gate needs someone else (allow_self_approval = false)", ans.User)
+	case ans.Approve && approvedBy[ans.User]:
+		return fmt.Sprintf("%s already approved: min_approvals counts different people", ans.User)
+	}
+	return ""
+}
+
+// gateBlocked finishes a step its gate kept from starting.
+func (rn *run) gateBlocked(s *dsl.Step, base Event, f *GateFailure, cancelled bool) Status {
+	ev := base
+	ev.Type, ev.Status = StepFinished, StatusNotRun
+	if cancelled {
+		ev.Status, ev.Message = StatusCancelled, "cancelled while waiting at its gate"
+	} else {
+		ev.Message = "not started: " + f.Message
+	}
+	rn.emit(ev)
+	rn.finish(s, ev.Status, cty.NullVal(cty.DynamicPseudoType))
+	if cancelled {
+		return StatusCancelled
+	}
+	return statusGateBlocked
+}
+
+// statusGateBlocked is what the scheduler sees of a step its gate stopped:
+// the run fails (its record says not_run).
+const statusGateBlocked Status = "gate_blocked"
+
+// PlannedGate is a gate as the plan shows it.
+type PlannedGate struct {
+	Gate     string           `json:"gate"` // stage.NAME or step.NAME
+	Approval *PlannedApproval `json:"approval,omitempty"`
+	// ApprovalUnknown: whether approval is needed is decided at apply.
+	ApprovalUnknown bool     `json:"approval_unknown,omitempty"`
+	Windows         []string `json:"windows,omitempty"` // "mon-fri 09:00-17:00 Europe/Berlin"
+	Freezes         []string `json:"freezes,omitempty"`
+	OutsideWindow   string   `json:"outside_window,omitempty"` // with windows: "wait" or "fail"
+	// OpenAt is, when the gate has windows, the first moment from planning
+	// on when the stage may start (the planning time when open already);
+	// absent when none within a year.
+	OpenAt *time.Time `json:"open_at,omitempty"`
+}
+
+// PlannedApproval is an approval as the plan shows it.
+type PlannedApproval struct {
+	Message           string   `json:"message"`
+	Timeout           string   `json:"timeout,omitempty"`
+	Approvers         []string `json:"approvers,omitempty"`
+	MinApprovals      int      `json:"min_approvals"`
+	AllowSelfApproval bool     `json:"allow_self_approval"`
+}
+
+// plannedGates lists the pipeline's gates in declaration order, as of now.
+func plannedGates(p *Pipeline, now time.Time, redact *Redactor) []*PlannedGate {
+	var out []*PlannedGate
+	var addrs []string
+	for _, st := range p.Config.Stages {
+		addrs = append(addrs, stageAddr(st.Name))
+		for _, s := range st.Steps {
+			addrs = append(addrs, stepAddr(s.Name))
+		}
+	}
+	for _, addr := range addrs {
+		g := p.Gates[addr]
+		if g == nil {
+			continue
+		}
+		pg := &PlannedGate{Gate: addr, ApprovalUnknown: g.ApprovalUnknown}
+		if a := g.Approval; a != nil {
+			pg.Approval = &PlannedApproval{Message: redact.String(a.Message), Approvers: a.Approvers, MinApprovals: a.MinApprovals, AllowSelfApproval: a.AllowSelfApproval}
+			if a.Timeout > 0 {
+				pg.Approval.Timeout = a.Timeout.String()
+			}
+		}
+		for _, w := range g.Windows {
+			pg.Windows = append(pg.Windows, w.String())
+		}
+		for _, f := range g.Freezes {
+			pg.Freezes = append(pg.Freezes, f.String())
+		}
+		if g.HasWindows() {
+			pg.OutsideWindow = g.OutsideWindow
+			if at, ok := g.NextOpen(now); ok {
+				at = at.UTC()
+				pg.OpenAt = &at
+			}
+		}
+		out = append(out, pg)
+	}
+	return out
+}
+
+// Gate returns the planned gate of an address (stage.NAME, step.NAME), or nil.
+func (p *Plan) Gate(addr string) *PlannedGate {
+	for _, g := range p.Gates {
+		if g.Gate == addr {
+			return g
+		}
+	}
+	return nil
+}
+
+// ranAny reports whether a step of a handler phase ran (was not skipped or
+// kept from starting).
+func (rn *run) ranAny(ph PhaseGraph) bool {
+	rn.mu.Lock()
+	defer rn.mu.Unlock()
+	for _, name := range StepNames(ph.Graph) {
+		switch rn.status[name] {
+		case StatusSucceeded, StatusFailed, StatusFailedContinued, StatusCancelled:
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,80 @@
+package operation
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/pipectl/pipectl/engine"
+	"github.com/pipectl/pipectl/engine/runs"
+)
+
+// Gates are Apply's approval and deploy-window options.
+type Gates struct {
+	// User is who starts the run (PIPECTL_USER, or the OS user): recorded,
+	// and refused as an approver where a gate forbids self-approval.
+	User string
+	// PreApprove approves these gates ahead (stage names, or step.NAME),
+	// as User, before the run starts.
+	PreApprove []string
+	// OverrideWindow, when not empty, is why gated stages may start
+	// outside their windows and freezes (recorded).
+	OverrideWindow string
+	// Prompt, when set, is told of the run's events once it is recorded,
+	// with a way to answer its gates (the terminal's questions).
+	Prompt func(plan *engine.Plan, runID string, answer func(engine.GateAnswer) (string, error)) engine.EventSink
+}
+
+// preApprovals checks PreApprove against the plan's gates before anything
+// runs: an unknown gate, or one that would refuse User's approval, is an
+// error.
+func (g *Gates) preApprovals(plan *engine.Plan) ([]engine.GateAnswer, error) {
+	var out []engine.GateAnswer
+	for _, name := range g.PreApprove {
+		addr := name
+		if !strings.Contains(addr, ".") {
+			addr = "stage." + addr
+		}
+		pg := plan.Gate(addr)
+		switch {
+		case pg == nil || (pg.Approval == nil && !pg.ApprovalUnknown):
+			return nil, fmt.Errorf("-approve %s: %s has no approval gate in this plan (%s)", name, addr, approvalGates(plan))
+		case pg.Approval != nil && !pg.Approval.AllowSelfApproval:
+			return nil, fmt.Errorf("-approve %s: %s needs the approval of someone other than who starts the run (allow_self_approval = false); "+
+				"-approve is yours. Have an approver run `pipectl approve` while the run waits", name, addr)
+		case pg.Approval != nil && len(pg.Approval.Approvers) > 0 && !slices.Contains(pg.Approval.Approvers, g.User):
+			return nil, fmt.Errorf("-approve %s: %s is not one of the approvers of %s (%s)", name, g.User, addr, strings.Join(pg.Approval.Approvers, ", "))
+		}
+		out = append(out, engine.GateAnswer{Gate: addr, Approve: true, User: g.User, Reason: "approved ahead with apply -approve"})
+	}
+	return out, nil
+}
+
+func approvalGates(plan *engine.Plan) string {
+	var names []string
+	for _, g := range plan.Gates {
+		if g.Approval != nil || g.ApprovalUnknown {
+			names = append(names, g.Gate)
+		}
+	}
+	if len(names) == 0 {
+		return "it has none"
+	}
+	return "its approval gates: " + strings.Join(names, ", ")
+}
+
+// startGates records who started the run and the approvals given ahead.
+func (g *Gates) startGates(recorder *runs.Recorder, approvals []engine.GateAnswer) error {
+	recorder.SetStartedBy(g.User)
+	for _, a := range approvals {
+		if err := recorder.PreApprove(a); err != nil {
+			return fmt.Errorf("cannot record -approve %s: %w", a.Gate, err)
+		}
+	}
+	return nil
+}
+
+// options are the engine's gate options for a recorded run.
+func (g *Gates) options(recorder *runs.Recorder) engine.GateOptions {
+	return engine.GateOptions{Answers: recorder, StartedBy: g.User, OverrideWindow: g.OverrideWindow}
+}

@@ -1,0 +1,235 @@
+package runs
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/pipectl/pipectl/engine"
+)
+
+// The answers to a run's gates live in its record: `pipectl approve` and
+// `reject` write them from any process (the database is opened per
+// write), the waiting apply reads them (Recorder.Answers).
+var answersBucket = []byte("answers")
+
+// GateRecord is what happened at one gate of a run.
+type GateRecord struct {
+	Gate string `json:"gate"` // stage.NAME or step.NAME
+	// Kind is what it waits (or waited) for last: "approval" or "window".
+	Kind string `json:"kind"`
+	// Status: "waiting", "passed", "rejected", "timed_out", "window_closed".
+	Status  string         `json:"status"`
+	Message string         `json:"message,omitempty"`
+	Since   time.Time      `json:"since"`
+	Until   time.Time      `json:"until,omitzero"` // the approval's deadline, or when the window opens
+	Answers []AnswerRecord `json:"answers,omitempty"`
+}
+
+// AnswerRecord is one answer at a gate, as the run took it.
+type AnswerRecord struct {
+	User string `json:"user"`
+	// Decision: "approved", "rejected", "refused" (it did not count:
+	// Message says why) or "window_overridden".
+	Decision string    `json:"decision"`
+	Reason   string    `json:"reason,omitempty"`
+	Message  string    `json:"message,omitempty"`
+	Time     time.Time `json:"time"`
+}
+
+// GateStatusWaiting is a gate the run waits at.
+const GateStatusWaiting = "waiting"
+
+// Waiting returns the gates the run waits at now.
+func (r *Run) Waiting() []GateRecord {
+	var out []GateRecord
+	for _, g := range r.Gates {
+		if g.Status == GateStatusWaiting {
+			out = append(out, g)
+		}
+	}
+	return out
+}
+
+// summarizeGate keeps the run's gate records current.
+func (r *Recorder) summarizeGate(e engine.Event) {
+	if e.Gate == "" {
+		return
+	}
+	var g *GateRecord
+	for i := range r.run.Gates {
+		if r.run.Gates[i].Gate == e.Gate {
+			g = &r.run.Gates[i]
+		}
+	}
+	if g == nil {
+		r.run.Gates = append(r.run.Gates, GateRecord{Gate: e.Gate, Kind: e.GateKind, Since: e.Time.UTC()})
+		g = &r.run.Gates[len(r.run.Gates)-1]
+	}
+	if e.GateKind != "" {
+		g.Kind = e.GateKind
+	}
+	answer := func(decision string) {
+		g.Answers = append(g.Answers, AnswerRecord{User: e.User, Decision: decision, Reason: e.Reason, Message: e.Message, Time: e.Time.UTC()})
+	}
+	switch e.Type {
+	case engine.GateWaiting:
+		g.Status, g.Message, g.Until = GateStatusWaiting, e.Message, e.Until.UTC()
+	case engine.GateApproved:
+		answer("approved")
+	case engine.GateRefused:
+		answer("refused")
+	case engine.GateWindowOverridden:
+		answer("window_overridden")
+	case engine.GateRejected:
+		answer("rejected")
+		g.Status, g.Message = "rejected", e.Message
+	case engine.GateTimedOut:
+		g.Status, g.Message = "timed_out", e.Message
+	case engine.GateWindowClosed:
+		g.Status, g.Message = "window_closed", e.Message
+	case engine.GatePassed:
+		g.Status, g.Message = "passed", e.Message
+	}
+	if g.Status != GateStatusWaiting {
+		g.Until = time.Time{}
+	}
+}
+
+// SetStartedBy records who started the run.
+func (r *Recorder) SetStartedBy(user string) {
+	r.mu.Lock()
+	r.run.StartedBy = user
+	r.mu.Unlock()
+}
+
+// Answers returns the answers given to a gate of the recorded run, oldest
+// first (engine.GateAnswers).
+func (r *Recorder) Answers(gate string) ([]engine.GateAnswer, error) {
+	var out []engine.GateAnswer
+	err := r.store.view(func(tx *bolt.Tx) error {
+		b := tx.Bucket(runsBucket).Bucket([]byte(r.run.ID))
+		if b == nil || b.Bucket(answersBucket) == nil {
+			return nil
+		}
+		return b.Bucket(answersBucket).ForEach(func(_, v []byte) error {
+			var a engine.GateAnswer
+			if err := json.Unmarshal(v, &a); err != nil {
+				return err
+			}
+			if a.Gate == gate {
+				out = append(out, a)
+			}
+			return nil
+		})
+	})
+	return out, err
+}
+
+// PreApprove records an approval given before the run reaches the gate
+// (apply -approve).
+func (r *Recorder) PreApprove(a engine.GateAnswer) error {
+	return r.store.putAnswer(r.run.ID, a)
+}
+
+func (s *Store) putAnswer(id string, a engine.GateAnswer) error {
+	v, err := json.Marshal(a)
+	if err != nil {
+		return err
+	}
+	return s.update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(runsBucket).Bucket([]byte(id))
+		if b == nil {
+			return fmt.Errorf("no run %q: `pipectl runs` lists them", id)
+		}
+		ab, err := b.CreateBucketIfNotExists(answersBucket)
+		if err != nil {
+			return err
+		}
+		n, err := ab.NextSequence()
+		if err != nil {
+			return err
+		}
+		return ab.Put(seqKey(n), v)
+	})
+}
+
+// ErrNotWaiting: the run does not wait at the gate (or at any).
+var ErrNotWaiting = errors.New("not waiting for approval")
+
+// Answer gives an answer to a gate of a running run, from any process.
+// The gate is stage.NAME, step.NAME or a stage's name; "" picks the one
+// approval the run waits for. An answer the gate would refuse (not an
+// approver, a self-approval where forbidden) is refused here, with why.
+// It returns the gate answered.
+func (s *Store) Answer(id string, a engine.GateAnswer) (string, error) {
+	run, planJSON, err := s.Show(id, nil)
+	if err != nil {
+		return "", err
+	}
+	if run.Status != StatusRunning {
+		return "", fmt.Errorf("run %s is %s: only a running run waits for approval", id, run.Status)
+	}
+	gate, err := waitingGate(run, a.Gate)
+	if err != nil {
+		return "", err
+	}
+	a.Gate = gate
+	var plan engine.Plan
+	if json.Unmarshal(planJSON, &plan) == nil {
+		if pg := plan.Gate(gate); pg != nil && pg.Approval != nil {
+			if why := refused(pg.Approval, a, run.StartedBy); why != "" {
+				return "", errors.New(why)
+			}
+		}
+	}
+	if a.Time.IsZero() {
+		a.Time = time.Now().UTC()
+	}
+	return gate, s.putAnswer(id, a)
+}
+
+// waitingGate resolves the gate an answer is for among those the run
+// waits at for approval.
+func waitingGate(run *Run, name string) (string, error) {
+	var waiting []string
+	for _, g := range run.Waiting() {
+		if g.Kind == "approval" {
+			waiting = append(waiting, g.Gate)
+		}
+	}
+	if name != "" && !strings.Contains(name, ".") {
+		name = "stage." + name
+	}
+	switch {
+	case len(waiting) == 0:
+		return "", fmt.Errorf("run %s is %w (it may not have reached its gate yet: `pipectl runs show %s`)", run.ID, ErrNotWaiting, run.ID)
+	case name == "" && len(waiting) == 1:
+		return waiting[0], nil
+	case name == "":
+		return "", fmt.Errorf("run %s waits for approval at %s: say which with -stage", run.ID, strings.Join(waiting, " and "))
+	case !slices.Contains(waiting, name):
+		return "", fmt.Errorf("run %s is %w at %s; it waits at %s", run.ID, ErrNotWaiting, name, strings.Join(waiting, ", "))
+	}
+	return name, nil
+}
+
+// refused is the engine's rule (a refused answer does not count), told
+// to the person answering rather than only recorded.
+func refused(a *engine.PlannedApproval, ans engine.GateAnswer, startedBy string) string {
+	self := ans.User == startedBy && startedBy != ""
+	switch {
+	case !ans.Approve && self:
+		return ""
+	case len(a.Approvers) > 0 && !slices.Contains(a.Approvers, ans.User):
+		return fmt.Sprintf("%s is not one of the approvers of %s (%s)", ans.User, ans.Gate, strings.Join(a.Approvers, ", "))
+	case ans.Approve && self && !a.AllowSelfApproval:
+		return fmt.Sprintf("%s started this run and cannot approve it: %s needs someone else's approval (allow_self_approval = false)", ans.User, ans.Gate)
+	}
+	return ""
+}

@@ -1,0 +1,78 @@
+package runs
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+)
+
+// A second apply waits for the first up to its timeout; past it, it fails
+// naming the holder.
+func TestLockWaitsUpToItsTimeout(t *testing.T) {
+	dir := t.TempDir()
+	first, err := LockEnvironment(dir, "dev")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = AcquireLock(context.Background(), dir, "dev", LockOptions{Timeout: 50 * time.Millisecond})
+	var locked *LockedError
+	if !errors.As(err, &locked) || locked.Stale || locked.Holder.Run != first.RunID() || !strings.Contains(err.Error(), "waited 50ms") {
+		t.Fatalf("a lock that timed out: %v", err)
+	}
+	waiting := make(chan struct{})
+	go func() { <-waiting; time.Sleep(100 * time.Millisecond); first.Release() }()
+	second, err := AcquireLock(context.Background(), dir, "dev", LockOptions{Timeout: 10 * time.Second,
+		OnWait: func(h Holder) { close(waiting) }})
+	if err != nil {
+		t.Fatalf("a lock waited for: %v", err)
+	}
+	second.Release()
+	ctx, cancel := context.WithCancel(context.Background())
+	third, _ := LockEnvironment(dir, "dev")
+	defer third.Release()
+	go func() { time.Sleep(50 * time.Millisecond); cancel() }()
+	if _, err := AcquireLock(ctx, dir, "dev", LockOptions{Timeout: time.Hour}); !errors.Is(err, context.Canceled) {
+		t.Errorf("a cancelled wait: %v", err)
+	}
+}
+
+// A holder that ends without Release (killed) leaves a stale lock: never
+// taken silently, taken over by a resume of that run, broken by force-unlock.
+func TestStaleLock(t *testing.T) {
+	dir := t.TempDir()
+	killed, err := LockEnvironment(dir, "dev")
+	if err != nil {
+		t.Fatal(err)
+	}
+	killed.f.Close() // the kernel frees the flock; the holder stays written
+	_, err = AcquireLock(context.Background(), dir, "dev", LockOptions{Timeout: time.Second})
+	var locked *LockedError
+	if !errors.As(err, &locked) || !locked.Stale || !strings.Contains(err.Error(), "pipectl force-unlock "+killed.RunID()) {
+		t.Fatalf("a stale lock: %v", err)
+	}
+	if _, err := FindStaleLock(dir, "other"); err == nil || !strings.Contains(err.Error(), killed.RunID()) {
+		t.Errorf("force-unlock of another run: %v", err)
+	}
+	resumed, err := AcquireLock(context.Background(), dir, "dev", LockOptions{TakeOver: killed.RunID()})
+	if err != nil {
+		t.Fatalf("a resume of the killed run: %v", err)
+	}
+	if _, err := FindStaleLock(dir, resumed.RunID()); err == nil || !strings.Contains(err.Error(), "is alive") {
+		t.Errorf("force-unlock of a live holder: %v", err)
+	}
+	resumed.f.Close()
+	stale, err := FindStaleLock(dir, resumed.RunID())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := stale.Break(dir); err != nil {
+		t.Fatal(err)
+	}
+	again, err := LockEnvironment(dir, "dev")
+	if err != nil {
+		t.Fatalf("after force-unlock: %v", err)
+	}
+	again.Release()
+}

@@ -1,0 +1,124 @@
+package runs
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// ForceUnlock is a broken lock, as recorded in the run that held it and in
+// .pipectl/locks/force-unlocks.log.
+type ForceUnlock struct {
+	Holder Holder    `json:"holder"` // who held it
+	By     string    `json:"by"`     // user@host that broke it
+	PID    int       `json:"pid"`
+	At     time.Time `json:"at"`
+}
+
+// StaleLock is the lock a run left behind.
+type StaleLock struct {
+	Environment string
+	Holder      Holder
+	path        string
+}
+
+// FindStaleLock finds the lock run holds or left in a pipeline directory,
+// and refuses when its process still holds it: a live apply is stopped
+// (Ctrl-C), never unlocked under its feet.
+func FindStaleLock(pipelineDir, run string) (*StaleLock, error) {
+	dir := filepath.Join(pipelineDir, ".pipectl", "locks")
+	paths, _ := filepath.Glob(filepath.Join(dir, "*.lock"))
+	var others []string
+	for _, path := range paths {
+		h := readHolder(path)
+		if h.Run == "" {
+			continue
+		}
+		if h.Run != run {
+			others = append(others, h.Run)
+			continue
+		}
+		what := lockedWhat(h.Environment)
+		if held(path) {
+			return nil, fmt.Errorf("run %s holds the lock of %s and is alive: %s. "+
+				"Stop it (Ctrl-C where it runs, or kill -INT %d on %s) rather than breaking its lock", run, what, h, h.PID, orUnknown(h.Host))
+		}
+		return &StaleLock{Environment: h.Environment, Holder: h, path: path}, nil
+	}
+	if len(others) == 0 {
+		return nil, fmt.Errorf("no lock of %s names run %s: nothing is locked", pipelineDir, run)
+	}
+	slices.Sort(others)
+	return nil, fmt.Errorf("no lock of %s names run %s; locks name: %s", pipelineDir, run, strings.Join(others, ", "))
+}
+
+// Break erases the stale holder, if it is still the one found, and
+// records who broke it.
+func (l *StaleLock) Break(pipelineDir string) error {
+	f, err := os.OpenFile(l.path, os.O_RDWR, 0o644)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	if err := tryLock(f); err != nil {
+		if errors.Is(err, errLocked) {
+			return fmt.Errorf("the lock of %s was taken again meanwhile: %s", lockedWhat(l.Environment), readHolder(l.path))
+		}
+		return err
+	}
+	if readHolder(l.path).Run != l.Holder.Run {
+		return fmt.Errorf("the lock of %s changed meanwhile: it names %s now", lockedWhat(l.Environment), readHolder(l.path))
+	}
+	u := ForceUnlock{Holder: l.Holder, By: userName() + "@" + hostname(), PID: os.Getpid(), At: time.Now().UTC()}
+	if err := appendUnlockLog(filepath.Dir(l.path), u); err != nil {
+		return fmt.Errorf("recording the force-unlock: %w", err)
+	}
+	if err := f.Truncate(0); err != nil {
+		return err
+	}
+	return storeOf(pipelineDir).recordUnlock(u)
+}
+
+func appendUnlockLog(dir string, u ForceUnlock) error {
+	f, err := os.OpenFile(filepath.Join(dir, "force-unlocks.log"), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
+	if err != nil {
+		return err
+	}
+	b, _ := json.Marshal(u)
+	if _, err := f.Write(append(b, '\n')); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+// recordUnlock notes the force-unlock in the run's record, when the run
+// got as far as being recorded (an apply killed while planning did not).
+func (s *Store) recordUnlock(u ForceUnlock) error {
+	if _, err := os.Stat(s.path); err != nil {
+		return nil
+	}
+	return s.update(func(tx *bolt.Tx) error {
+		runs := tx.Bucket(runsBucket)
+		if runs == nil {
+			return nil
+		}
+		b := runs.Bucket([]byte(u.Holder.Run))
+		if b == nil {
+			return nil
+		}
+		var r Run
+		if err := json.Unmarshal(b.Get(metaKey), &r); err != nil {
+			return err
+		}
+		r.ForceUnlocked = &u
+		return putMeta(b, &r)
+	})
+}

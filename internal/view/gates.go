@@ -1,0 +1,145 @@
+package view
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/pipectl/pipectl/engine"
+	"github.com/pipectl/pipectl/engine/runs"
+)
+
+// gateLine writes what a gate event says for people.
+func (v *Apply) gateLine(b *bytes.Buffer, e engine.Event) {
+	switch e.Type {
+	case engine.GateWaiting:
+		until := ""
+		if e.GateKind == "approval" && !e.Until.IsZero() {
+			until = " (until " + e.Until.Local().Format(time.DateTime) + ")"
+		}
+		fmt.Fprintf(b, "%s %s waits for %s%s: %s\n", v.paint("33", "⏸"), e.Gate, e.GateKind, until, e.Message)
+	case engine.GateApproved:
+		fmt.Fprintf(b, "%s %s%s\n", v.paint("32", "✓"), e.Message, reasonNote(e.Reason))
+	case engine.GateRefused:
+		fmt.Fprintf(b, "%s %s: answer by %s not counted: %s\n", v.paint("33", "!"), e.Gate, e.User, e.Message)
+	case engine.GateRejected, engine.GateTimedOut, engine.GateWindowClosed:
+		fmt.Fprintf(b, "%s %s\n", v.paint("31", "✗"), e.Message)
+	case engine.GateWindowOverridden:
+		fmt.Fprintf(b, "%s %s, by %s%s\n", v.paint("33", "!"), e.Message, e.User, reasonNote(e.Reason))
+	case engine.GatePassed:
+		fmt.Fprintf(b, "%s %s\n", v.paint("36", "▶"), e.Message)
+	}
+}
+
+func reasonNote(reason string) string {
+	if reason == "" {
+		return ""
+	}
+	return ": " + reason
+}
+
+// isGateEvent tells the gate events apart.
+func isGateEvent(t engine.EventType) bool {
+	switch t {
+	case engine.GateWaiting, engine.GateApproved, engine.GateRefused, engine.GateRejected, engine.GateTimedOut,
+		engine.GateWindowClosed, engine.GateWindowOverridden, engine.GatePassed:
+		return true
+	}
+	return false
+}
+
+// GateMessage is every gate_* message of a run.
+type GateMessage struct {
+	envelope
+	Gate     string     `json:"gate"`
+	GateKind string     `json:"gate_kind,omitempty"`
+	User     string     `json:"user,omitempty"`
+	Reason   string     `json:"reason,omitempty"`
+	Message  string     `json:"message,omitempty"`
+	Until    *time.Time `json:"until,omitempty"`
+}
+
+func gateMessage(e engine.Event) *GateMessage {
+	return &GateMessage{envelope: envelope{Time: e.Time}, Gate: e.Gate, GateKind: e.GateKind, User: e.User, Reason: e.Reason,
+		Message: e.Message, Until: timePtr(e.Until)}
+}
+
+// GatePlannedMessage is one gate of a plan (plan -json, runs show -json).
+type GatePlannedMessage struct {
+	envelope
+	*engine.PlannedGate
+}
+
+// writeGates lists a plan's gates for people.
+func writeGates(w io.Writer, gates []*engine.PlannedGate, paint func(code, s string) string) {
+	if len(gates) == 0 {
+		return
+	}
+	fmt.Fprintf(w, "\n%s\n", paint("1", "Gates (the stage or step waits here before it starts):"))
+	for _, g := range gates {
+		fmt.Fprintf(w, "  %s\n", g.Gate)
+		if a := g.Approval; a != nil {
+			var who []string
+			if len(a.Approvers) > 0 {
+				who = append(who, "from "+strings.Join(a.Approvers, ", "))
+			}
+			if !a.AllowSelfApproval {
+				who = append(who, "not by who applies")
+			}
+			if a.Timeout != "" {
+				who = append(who, "times out after "+a.Timeout)
+			}
+			n := "1 approval"
+			if a.MinApprovals > 1 {
+				n = fmt.Sprintf("%d approvals", a.MinApprovals)
+			}
+			extra := ""
+			if len(who) > 0 {
+				extra = "; " + strings.Join(who, "; ")
+			}
+			fmt.Fprintf(w, "    approval: %q (%s%s)\n", a.Message, n, extra)
+		}
+		if g.ApprovalUnknown {
+			fmt.Fprintf(w, "    approval: decided at apply\n")
+		}
+		for _, win := range g.Windows {
+			fmt.Fprintf(w, "    window: %s\n", win)
+		}
+		for _, f := range g.Freezes {
+			fmt.Fprintf(w, "    %s\n", f)
+		}
+		if g.OutsideWindow != "" {
+			switch {
+			case g.OpenAt == nil:
+				fmt.Fprintf(w, "    no window opens within a year: the stage cannot start\n")
+			case time.Since(*g.OpenAt) >= 0:
+				fmt.Fprintf(w, "    open now\n")
+			default:
+				fmt.Fprintf(w, "    closed now: it may start at %s (outside a window the run %ss)\n", g.OpenAt.Local().Format(time.DateTime+" MST"), g.OutsideWindow)
+			}
+		}
+	}
+}
+
+// writeRunGates lists a recorded run's gates for people.
+func writeRunGates(w io.Writer, run *runs.Run) {
+	if run.StartedBy != "" {
+		fmt.Fprintf(w, "Started by %s.\n", run.StartedBy)
+	}
+	for _, g := range run.Gates {
+		fmt.Fprintf(w, "Gate %s (%s): %s", g.Gate, g.Kind, g.Status)
+		if g.Message != "" {
+			fmt.Fprintf(w, " — %s", firstLine(g.Message))
+		}
+		fmt.Fprintln(w)
+		for _, a := range g.Answers {
+			fmt.Fprintf(w, "  %s %s by %s%s", a.Time.Local().Format(time.DateTime), a.Decision, a.User, reasonNote(a.Reason))
+			if a.Decision == "refused" {
+				fmt.Fprintf(w, " (%s)", a.Message)
+			}
+			fmt.Fprintln(w)
+		}
+	}
+}
