@@ -31,7 +31,8 @@ func TestRunLogsArtifactsAndReportOfAFailedRun(t *testing.T) {
 		}
 		return out
 	}
-	run(1, "apply", "-auto-approve", "-no-color", "-report", "applied.html")
+	p.env = append(p.env, "PIPECTL_USER=ci-bot")
+	run(5, "apply", "-auto-approve", "-no-color", "-approve", "deploy", "-report", "applied.html") // failed, handled
 
 	logs := run(0, "runs", "logs", "latest")
 	for _, want := range []string{"compile  │ compiling 12 packages", "compile  │ using token (sensitive value)",
