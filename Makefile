@@ -24,7 +24,7 @@ include $(wildcard mk/*.mk)
 # builds and tests on its own go.mod (GOWORK=off), exactly as a user of that
 # module gets it; go.work ties them together for editors and `go` by hand.
 export GOWORK := off
-MODULES := . sdk $(patsubst %/go.mod,%,$(wildcard internal/*/go.mod plugins/*/go.mod examples/plugins/*/go.mod))
+MODULES := . sdk $(patsubst %/go.mod,%,$(wildcard internal/*/go.mod plugins/*/go.mod examples/plugins/*/go.mod test/*/go.mod))
 
 # Every first-party plugin is a module of its own: plugins/<name>/ ->
 # bin/pipectl-plugin-<name>, versioned by its own ldflag.

@@ -89,6 +89,24 @@ variable "base_url" {
   description = "Where health checks and smoke tests reach the platform; empty: https:// and the environment's host."
 }
 
+variable "namespace" {
+  type        = string
+  default     = ""
+  description = "Namespace of the release; empty: the environment's (development, staging, production)."
+}
+
+variable "rollout_deadline" {
+  type        = string
+  default     = ""
+  description = "How long the release may take to become ready, e.g. \"90s\"; empty: the environment's."
+}
+
+variable "monitor_window" {
+  type        = string
+  default     = ""
+  description = "How long post-deploy watches the pods for restarts, e.g. \"30s\"; empty: the environment's."
+}
+
 variable "smoke_tests" {
   type = map(object({
     path   = string
@@ -172,13 +190,25 @@ plugin "std" { version = ">= 0.1" }
 locals {
   chart       = "${path.root}/alpha-members"
   image       = "${var.image_repository}:${var.image_tag}"
-  namespace   = env.namespace
+  namespace   = var.namespace != "" ? var.namespace : env.namespace
+  deadline    = var.rollout_deadline != "" ? var.rollout_deadline : env.rollout_deadline
+  window      = var.monitor_window != "" ? var.monitor_window : env.monitor_window
   base_url    = var.base_url != "" ? var.base_url : "https://${env.host}"
   selector    = { "app.kubernetes.io/instance" = var.release_name }
   values      = [for f in env.values : "${local.chart}/${f}"]
   max_pods    = env.autoscaling.enabled ? env.autoscaling.max : env.replicas
   secret_list = ["alpha-members-db", "alpha-members-jwt", "alpha-members-smtp"]
   work_dir    = "${path.root}/.pipectl/${pipeline.name}/${pipeline.environment}"
+
+  # What every notification and the run's summary say about the deploy.
+  summary = {
+    pipeline    = pipeline.name
+    environment = pipeline.environment
+    image       = local.image
+    release     = var.release_name
+    namespace   = local.namespace
+    url         = local.base_url
+  }
 
   # What the pipeline sets on top of the environment's values file.
   overrides = {
@@ -281,6 +311,24 @@ stage "deploy" {
     timeout = "1h"
   }
 
+  # The workflow's "pre-deploy checklist": what each check established,
+  # written once every one of them passed (an artifact of the run).
+  step "checklist" {
+    action  = std.render
+    output  = "${local.work_dir}/pre-deploy-checklist.md"
+    content = <<-EOT
+      # Pre-deploy checklist: ${var.release_name} ${var.image_tag} to ${pipeline.environment}
+
+      - [x] Chart passes linting (strict): ${local.chart}
+      - [x] Values validate against values.schema.json: ${join(", ", env.values)} and the pipeline's overrides
+      - [x] Required secrets exist in ${local.namespace}: ${join(", ", step.secrets_check.names)} (from ${env.secrets_path})
+      - [x] Cluster access: ${step.cluster_access.server_version} as ${step.cluster_access.user}, ${step.cluster_access.checked} permissions allowed
+      - [x] Image passes security scan: ${local.image} has no ${join(" or ", var.scan_severities)} vulnerability
+      - [x] Chart configuration passes its scan; no secret in the chart's files
+      - [x] Resources available: needs ${lookup(step.capacity.needed, "cpu", "?")} CPU, ${lookup(step.capacity.needed, "memory", "?")} memory, ${lookup(step.capacity.needed, "pods", "?")} pods; free: ${lookup(step.capacity.available, "cpu", "?")} CPU, ${lookup(step.capacity.available, "memory", "?")} memory
+    EOT
+  }
+
   step "select_values" {
     action  = std.render
     output  = "${local.work_dir}/values.yaml"
@@ -313,14 +361,23 @@ stage "deploy" {
     wait             = true
     create_namespace = true
     depends_on       = [step.manifests]
-    timeout          = env.rollout_deadline
+    timeout          = local.deadline
   }
 
   step "rollout" {
     action     = k8s.rollout_status
     namespace  = local.namespace
     deployment = step.release.name
-    timeout    = env.rollout_deadline
+    timeout    = local.deadline
+  }
+
+  # The workflow's "release status": the release and its recent history.
+  step "release_status" {
+    action     = helm.status
+    release    = step.release.name
+    namespace  = local.namespace
+    history    = 5
+    depends_on = [step.rollout]
   }
 
   # Handle deployment failures: back to the previous revision, then find out why.
@@ -376,9 +433,9 @@ stage "validate" {
     url             = "${local.base_url}/healthz"
     expected_status = 200
     depends_on      = [step.endpoints]
-    retry {
-      attempts = 5
-      backoff  = "10s"
+    retry { # about a minute in all: 2s, 4s, ... 32s between attempts
+      attempts = 6
+      backoff  = "2s"
     }
   }
 
@@ -392,6 +449,24 @@ stage "validate" {
       attempts = 3
       backoff  = "5s"
     }
+  }
+
+  # The workflow's "validation results": an artifact of the run.
+  step "validation_results" {
+    action  = std.render
+    output  = "${local.work_dir}/validation-results.md"
+    content = <<-EOT
+      # Validation of ${var.release_name} revision ${step.release.revision} in ${pipeline.environment}
+
+      - [x] Pods ready: ${step.pods_ready.ready} (${join(", ", step.pods_ready.pods)})
+      - [x] Helm tests: ${step.helm_tests.passed} passed, ${step.helm_tests.failed} failed
+      - [x] Service endpoints ready: ${step.endpoints.ready}
+      - [x] Health check: HTTP ${step.health.status_code} from ${local.base_url}/healthz after ${step.health.attempts} attempt(s)
+      %{~ for name, t in var.smoke_tests}
+      - [x] Smoke test ${name}: HTTP ${step.smoke[name].status_code} from ${t.path}
+      %{~ endfor}
+    EOT
+    depends_on = [step.smoke, step.helm_tests]
   }
 
   on_failure {
@@ -420,6 +495,14 @@ stage "post_deploy" {
     action     = trivy.config
     manifest   = step.release.manifest # what is deployed, not what the chart could render
     severities = var.scan_severities
+  }
+
+  # What runs meets the restricted Pod Security Standard.
+  step "pod_security" {
+    action    = k8s.pod_security
+    namespace = local.namespace
+    selector  = merge(local.selector, { "app.kubernetes.io/name" = "alpha-members" }) # the platform's pods, not its test hook
+    level     = "restricted"
   }
 
   step "release_notes" {
@@ -456,15 +539,56 @@ stage "post_deploy" {
     url    = var.notify_webhook
     text   = "alpha-members ${var.image_tag} is live in ${pipeline.environment} (revision ${step.release.revision}): ${local.base_url}"
     payload = {
+      summary = merge(local.summary, {
+        status        = "deployed"
+        revision      = step.release.revision
+        chart         = step.release.chart
+        pods_ready    = step.pods_ready.ready
+        helm_tests    = step.helm_tests.passed
+        smoke_tests   = length(var.smoke_tests)
+        release_notes = step.release_notes.path
+      })
       release_notes = step.release_notes.content
     }
+  }
+
+  # The workflow's "deployment summary": an artifact of the run.
+  step "deployment_summary" {
+    action  = std.render
+    output  = "${local.work_dir}/deployment-summary.md"
+    content = <<-EOT
+      # ${var.release_name} ${var.image_tag} in ${pipeline.environment}
+
+      | | |
+      |---|---|
+      | release | ${step.release.name}, revision ${step.release.revision} (${step.release_status.status}), chart ${step.release.chart} |
+      | namespace | ${local.namespace} |
+      | image | ${local.image} |
+      | url | ${local.base_url} |
+      | pods ready | ${step.pods_ready.ready} |
+      | alert rules | ${join(", ", step.alerts_configured.found)} |
+      | release notes | ${step.release_notes.path} |
+
+      Revisions, newest first:
+      %{~ for h in step.release_status.history}
+      - ${h.revision}: ${h.status} (${h.chart}) ${h.description}
+      %{~ endfor}
+    EOT
+  }
+
+  # Monitoring alerts configured: the chart's alert rules are live API
+  # objects the Prometheus Operator picks up.
+  step "alerts_configured" {
+    action    = k8s.exists
+    namespace = local.namespace
+    objects   = [{ api_version = "monitoring.coreos.com/v1", kind = "PrometheusRule", name = step.release.name }]
   }
 
   step "monitor" {
     action    = k8s.no_restarts
     namespace = local.namespace
     selector  = local.selector
-    window    = env.monitor_window
+    window    = local.window
   }
 }
 
@@ -475,7 +599,10 @@ on_failure {
     action = std.webhook
     when   = var.notify_webhook != ""
     url    = var.notify_webhook
-    text   = "alpha-members ${var.image_tag} failed to deploy to ${pipeline.environment}; the release was rolled back."
+    text   = "alpha-members ${var.image_tag} failed to deploy to ${pipeline.environment}. The run's record says which step failed and why: pipectl runs."
+    payload = {
+      summary = merge(local.summary, { status = "failed" })
+    }
   }
 }
 
@@ -483,13 +610,7 @@ finally {
   step "record" {
     action = std.render
     output = "${local.work_dir}/summary.json"
-    content = jsonencode({
-      pipeline    = pipeline.name
-      environment = pipeline.environment
-      image       = local.image
-      release     = var.release_name
-      namespace   = local.namespace
-    })
+    content = jsonencode(local.summary)
   }
 }
 

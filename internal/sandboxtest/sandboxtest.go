@@ -87,11 +87,15 @@ var shared struct {
 func Main(m *testing.M) { MainWith(m, Options{}) }
 
 // MainWith is Main with fake nodes sized by o.
-func MainWith(m *testing.M, o Options) {
+func MainWith(m *testing.M, o Options) { os.Exit(RunWith(m, o)) }
+
+// RunWith is MainWith without the exit: it returns m.Run's exit code, for a
+// TestMain that has clean-ups of its own to run after the sandbox stops.
+func RunWith(m *testing.M, o Options) int {
 	shared.inMain, shared.opts = true, o
 	code := m.Run()
 	stop()
-	os.Exit(code)
+	return code
 }
 
 // Cluster returns the running sandbox, starting it on first use, and a

@@ -51,7 +51,10 @@ func relatedOwners(ctx context.Context, cn *conn, ns string, sel labels.Selector
 }
 
 // relatedEvents keeps the events about the pods and their owners (all
-// events of the namespace when everything is selected), oldest first.
+// events of the namespace when everything is selected), oldest first. It
+// keeps those of pods that are gone too, when an owner's name says it made
+// them: after an atomic rollback the failed revision's pods are deleted,
+// and their events are all that is left of why they never became ready.
 func relatedEvents(all []corev1.Event, pods []corev1.Pod, owners map[string]bool, everything bool) []corev1.Event {
 	podNames := map[string]bool{}
 	for _, p := range pods {
@@ -60,12 +63,21 @@ func relatedEvents(all []corev1.Event, pods []corev1.Pod, owners map[string]bool
 	var out []corev1.Event
 	for _, e := range all {
 		o := e.InvolvedObject
-		if everything || (o.Kind == "Pod" && podNames[o.Name]) || (o.Kind != "Pod" && owners[o.Name]) {
+		if everything || (o.Kind == "Pod" && (podNames[o.Name] || madeBy(o.Name, owners))) || (o.Kind != "Pod" && owners[o.Name]) {
 			out = append(out, e)
 		}
 	}
 	slices.SortStableFunc(out, func(a, b corev1.Event) int { return eventTime(a).Compare(eventTime(b).Time) })
 	return out
+}
+
+// madeBy says whether a pod's name is one its owner gives the pods it
+// makes: a ReplicaSet's pods are named <replicaset>-<suffix>, a
+// StatefulSet's <statefulset>-<ordinal>: the owner's name, a dash and a
+// suffix without one.
+func madeBy(pod string, owners map[string]bool) bool {
+	i := strings.LastIndexByte(pod, '-')
+	return i > 0 && owners[pod[:i]]
 }
 
 func eventTime(e corev1.Event) metav1.Time {
@@ -100,6 +112,9 @@ func (d *diagnosis) findCauses() {
 		key := e.Reason + "/" + e.InvolvedObject.Kind + "/" + e.InvolvedObject.Name
 		if c := eventCause(e); c != "" && !seen[key] {
 			seen[key] = true
+			if e.InvolvedObject.Kind == "Pod" && !d.hasPod(e.InvolvedObject.Name) {
+				c += " (that pod is gone: replaced, or removed by a rollback)"
+			}
 			add(c)
 		}
 	}
@@ -157,6 +172,10 @@ func eventCause(e corev1.Event) string {
 		return fmt.Sprintf("OOMKilled: %s: %s", who, msg)
 	}
 	return ""
+}
+
+func (d *diagnosis) hasPod(name string) bool {
+	return slices.ContainsFunc(d.pods, func(p corev1.Pod) bool { return p.Name == name })
 }
 
 func selectorText(sel labels.Selector) string {

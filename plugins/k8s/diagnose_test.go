@@ -1,12 +1,14 @@
 package main
 
 import (
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
 // The classic failed deploy: pods that no node can take. The report names
@@ -76,5 +78,32 @@ func TestDiagnosePodsNotCreated(t *testing.T) {
 	if len(causes) != 2 || !strings.HasPrefix(causes[0], "no pods match app=blocked") ||
 		!strings.HasPrefix(causes[1], "pods not created: replicaset blocked-") || !strings.Contains(causes[1], "exceeded quota: limits") {
 		t.Errorf("causes %q", causes)
+	}
+}
+
+// The events of pods that are gone (an atomic rollback deleted them) are
+// kept when a related ReplicaSet or StatefulSet made them, not when another
+// object's name merely starts like theirs.
+func TestRelatedEventsKeepGonePodsOfOwners(t *testing.T) {
+	event := func(kind, name string) corev1.Event {
+		return corev1.Event{InvolvedObject: corev1.ObjectReference{Kind: kind, Name: name}, Reason: name}
+	}
+	all := []corev1.Event{
+		event("Pod", "web-7d9f-abcde"),         // gone, made by ReplicaSet web-7d9f
+		event("Pod", "db-0"),                   // gone, made by StatefulSet db
+		event("Pod", "web-other-xyz12"),        // another app's pod
+		event("ReplicaSet", "web-7d9f"),        // an owner
+		event("Pod", "web-7d9f-live1"),         // a pod still there
+		event("ReplicaSet", "other-5c4b3a2f1"), // not an owner
+	}
+	pods := []corev1.Pod{{ObjectMeta: metav1.ObjectMeta{Name: "web-7d9f-live1"}}}
+	owners := map[string]bool{"web": true, "web-7d9f": true, "db": true}
+	var got []string
+	for _, e := range relatedEvents(all, pods, owners, false) {
+		got = append(got, e.InvolvedObject.Name)
+	}
+	want := []string{"web-7d9f-abcde", "db-0", "web-7d9f", "web-7d9f-live1"}
+	if !slices.Equal(got, want) {
+		t.Fatalf("related events of %v, want %v", got, want)
 	}
 }

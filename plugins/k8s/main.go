@@ -29,6 +29,7 @@ func newPlugin() sdk.Plugin {
 			"capacity":       capacity{c},
 			"pod_security":   podSecurity{c},
 			"apply":          applyAction{c},
+			"exists":         exists{c},
 		},
 	}
 }

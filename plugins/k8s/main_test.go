@@ -98,7 +98,7 @@ func logsContain(run *plugintest.Run, s string) bool {
 
 func TestSchemaDocumentsEveryAction(t *testing.T) {
 	s := plugintest.Start(t, pluginBin).Schema()
-	want := []string{"check_access", "secrets_exist", "capacity", "rollout_status", "wait_ready", "endpoints", "no_restarts", "apply", "pod_security", "diagnose"}
+	want := []string{"check_access", "secrets_exist", "capacity", "rollout_status", "wait_ready", "endpoints", "no_restarts", "apply", "pod_security", "diagnose", "exists"}
 	for _, name := range want {
 		a := s.Actions[name]
 		if a == nil {

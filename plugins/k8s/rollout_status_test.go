@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/zclconf/go-cty/cty"
+
 	"github.com/pipectl/pipectl/sdk"
 )
 
@@ -118,6 +120,7 @@ func TestChecksPlanAsRuns(t *testing.T) {
 		"no_restarts":    {"selector": "app=web", "window": "1m"},
 		"pod_security":   {},
 		"diagnose":       {},
+		"exists":         {"objects": cty.ListVal([]cty.Value{ref("v1", "ConfigMap", "settings")})},
 	} {
 		plan := p.Plan(action, cfg(config))
 		if plan.Kind != sdk.PlanRun || plan.Summary == "" || plan.Diagnostics.HasErrors() {
