@@ -3,6 +3,7 @@ package report
 import (
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/pipectl/pipectl/engine"
@@ -262,6 +263,39 @@ type Timeline struct {
 type TimelineRow struct {
 	Label, Href, Class string
 	Bars               []Bar
+	start              time.Time
+}
+
+// gateWait is the time a run waited at a gate (an approval, a deploy
+// window), from the gate's events.
+type gateWait struct {
+	gate, kind, outcome string
+	class               string // of the bar: "" while waiting or passed, "fail" when it stopped the run
+	start, end          time.Time
+}
+
+// gateWaits pairs each gate_waiting with what ended the wait.
+func gateWaits(events []engine.Event) []gateWait {
+	var out []gateWait
+	open := map[string]int{} // gate → index in out, while it waits
+	for _, e := range events {
+		if e.Gate == "" {
+			continue
+		}
+		i, waiting := open[e.Gate]
+		switch {
+		case e.Type == engine.GateWaiting && !waiting:
+			open[e.Gate] = len(out)
+			out = append(out, gateWait{gate: e.Gate, kind: e.GateKind, outcome: "still waiting", start: e.Time})
+		case e.Type == engine.GatePassed && waiting:
+			out[i].end, out[i].outcome = e.Time, "passed"
+			delete(open, e.Gate)
+		case (e.Type == engine.GateRejected || e.Type == engine.GateTimedOut || e.Type == engine.GateWindowClosed) && waiting:
+			out[i].end, out[i].outcome, out[i].class = e.Time, strings.TrimPrefix(string(e.Type), "gate_"), "fail"
+			delete(open, e.Gate)
+		}
+	}
+	return out
 }
 
 // Bar is one attempt: where it starts and how long it is, in percent of
@@ -279,7 +313,7 @@ type Tick struct {
 }
 
 // timelineOf places each attempt between the run's start and end.
-func timelineOf(run *runs.Run, steps []*Step, end time.Time) *Timeline {
+func timelineOf(run *runs.Run, steps []*Step, waits []gateWait, end time.Time) *Timeline {
 	start := run.Started
 	total := end.Sub(start)
 	if total <= 0 {
@@ -296,8 +330,19 @@ func timelineOf(run *runs.Run, steps []*Step, end time.Time) *Timeline {
 		}
 	}
 	slices.SortStableFunc(rows, func(a, b *Step) int { return a.Attempts[0].Start.Compare(b.Attempts[0].Start) })
+	for _, w := range waits {
+		// A gate's wait goes just before the first step that started after it.
+		wEnd := w.end
+		if wEnd.IsZero() {
+			wEnd = end
+		}
+		x := pct(w.start)
+		tl.Rows = append(tl.Rows, TimelineRow{Label: "⏸ " + w.gate, Href: "#approvals", Class: "skip", start: w.start,
+			Bars: []Bar{{X: fmt.Sprintf("%.2f%%", min(x, 99.6)), W: fmt.Sprintf("%.2f%%", max(0.4, pct(wEnd)-x)), Class: "wait " + w.class,
+				Title: fmt.Sprintf("%s waited %s for %s: %s", w.gate, shortDuration(wEnd.Sub(w.start)), w.kind, w.outcome)}}})
+	}
 	for _, s := range rows {
-		row := TimelineRow{Label: s.Label(), Href: "#" + s.Anchor, Class: s.Class()}
+		row := TimelineRow{Label: s.Label(), Href: "#" + s.Anchor, Class: s.Class(), start: s.Attempts[0].Start}
 		for _, a := range s.Attempts {
 			aEnd := a.End
 			if aEnd.IsZero() {
@@ -317,6 +362,7 @@ func timelineOf(run *runs.Run, steps []*Step, end time.Time) *Timeline {
 		}
 		tl.Rows = append(tl.Rows, row)
 	}
+	slices.SortStableFunc(tl.Rows, func(a, b TimelineRow) int { return a.start.Compare(b.start) })
 	for i := 0; i <= 4; i++ {
 		tl.Ticks = append(tl.Ticks, Tick{X: fmt.Sprintf("%d%%", i*25), Label: "+" + shortDuration(total*time.Duration(i)/4)})
 	}

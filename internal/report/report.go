@@ -83,7 +83,7 @@ func build(run *runs.Run, plan *engine.Plan, events []engine.Event) *Report {
 	r.Steps = stepsOf(run, plan, events)
 	r.Duration = runEnd(run, events).Sub(run.Started)
 	r.Groups = groupsOf(plan, r.Steps)
-	r.Timeline = timelineOf(run, r.Steps, runEnd(run, events))
+	r.Timeline = timelineOf(run, r.Steps, gateWaits(events), runEnd(run, events))
 	r.Gates = run.Gates
 	r.Counts = countsOf(r.Steps)
 	if len(run.Outputs) > 0 {

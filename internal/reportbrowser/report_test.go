@@ -57,14 +57,17 @@ func TestReportInChromium(t *testing.T) {
 		rows: document.querySelectorAll('.tl-row a.tl-label').length,
 		bars: Array.from(document.querySelectorAll('rect.bar')).filter(r => r.getBoundingClientRect().width > 0).length,
 		failedBars: document.querySelectorAll('rect.bar.fail').length,
+		gateBars: document.querySelectorAll('rect.bar.wait').length,
 		mdTables: document.querySelectorAll('.md table').length,
 		scripts: document.querySelectorAll('.md script').length,
 		gates: document.querySelectorAll('#approvals .gate').length,
 		approvals: Array.from(document.querySelectorAll('#approvals td')).filter(td => td.textContent === 'ci-bot').length,
 		js: document.documentElement.classList.contains('js') ? 1 : 0,
 	})`)
-	want := map[string]float64{"steps": 6, "nodes": 6, "edges": 2, "rows": 6, "bars": 7, "failedBars": 2, "mdTables": 1, "scripts": 0,
-		"gates": 1, "approvals": 1, "js": 1}
+	// Rows: the 6 steps and the approval's wait; bars: their attempts
+	// (rollout's two failed) and the wait.
+	want := map[string]float64{"steps": 6, "nodes": 6, "edges": 2, "rows": 7, "bars": 8, "failedBars": 2, "gateBars": 1, "mdTables": 1,
+		"scripts": 0, "gates": 1, "approvals": 1, "js": 1}
 	for k, v := range want {
 		if counts[k] != v {
 			t.Errorf("%s: %v, want %v", k, counts[k], v)
