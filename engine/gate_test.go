@@ -307,3 +307,36 @@ stage "s" {
 		t.Fatalf("skipped: %+v", f.finished("skipped"))
 	}
 }
+
+// With fail_fast (the default), a failure elsewhere stops the wait at a
+// gate: the gated stage cannot start anyway.
+func TestFailureElsewhereEndsTheWaitAtAGate(t *testing.T) {
+	f := load(t, `
+pipeline "p" {}
+stage "deploy" {
+  approval {}
+  step "release" { action = std.noop }
+}
+stage "checks" {
+  step "lint" {
+    action  = std.exec
+    command = "sh"
+    args    = ["-c", "sleep 0.3; exit 1"]
+  }
+}`, dsl.Inputs{})
+	r := &engine.Runner{Pipeline: f.pipeline, Host: f.host, Redactor: f.redactor, Gates: engine.GateOptions{Answers: &scripted{}, PollEvery: 10 * time.Millisecond},
+		Events: engine.EventFunc(func(e engine.Event) { f.mu.Lock(); f.events = append(f.events, e); f.mu.Unlock() })}
+	done := make(chan *engine.Result)
+	go func() { done <- r.Apply(context.Background(), context.Background()) }()
+	select {
+	case res := <-done:
+		if len(f.gateEvents(engine.GateWaiting)) != 1 {
+			t.Fatal("the gate was not waiting when lint failed: the test proves nothing")
+		}
+		if res.Status != engine.StatusFailed || res.GateFailure != nil || res.Steps["release"] != engine.StatusNotRun {
+			t.Fatalf("status %s, gate failure %+v, release %s", res.Status, res.GateFailure, res.Steps["release"])
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("the run still waits at the gate after lint failed")
+	}
+}

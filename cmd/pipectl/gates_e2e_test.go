@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -404,4 +405,25 @@ func waitScreen(t *testing.T, tm func(...string) string, want string) string {
 	}
 	t.Fatalf("%q never showed; screen:\n%s", want, screen)
 	return ""
+}
+
+func TestCancelWhileWaitingAtAGate(t *testing.T) {
+	p := newProject(t, gatedPipeline)
+	cmd, ch, stderr := startApplyAs(t, p, "alice")
+	var seen []engine.Event
+	id := waitingRun(t, p, ch, &seen)
+	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	drain(ch, &seen)
+	if code := exitCode(cmd.Wait()); code != 130 {
+		t.Fatalf("exit %d, want 130\n%s", code, stderr)
+	}
+	if statusOf(seen, "release") != engine.StatusCancelled {
+		t.Fatalf("release: %s", statusOf(seen, "release"))
+	}
+	show, _, _ := p.run("runs", "show", id)
+	if !strings.Contains(show, "Gate stage.deploy (approval): cancelled — the run was cancelled while it waited") {
+		t.Fatalf("runs show:\n%s", show)
+	}
 }
