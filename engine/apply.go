@@ -558,7 +558,7 @@ func (in *instance) pluginEvent(e client.Event, attempt int) {
 		if e.Artifact == nil {
 			return
 		}
-		ev.Type, ev.Artifact, ev.Message = StepArtifact, e.Artifact.Name, e.Artifact.MediaType
+		ev.Type, ev.Artifact, ev.Message = StepArtifact, in.Redactor.String(e.Artifact.Name), e.Artifact.MediaType
 		ev.Size = len(e.Artifact.Data)
 		ev.Data, ev.Withheld = ArtifactData(in.Redactor, e.Artifact.MediaType, e.Artifact.Data)
 	default:

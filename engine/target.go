@@ -212,3 +212,18 @@ func (p *phaseRun) leaveOut() {
 			Status: StatusSkipped, Message: "left out: " + ps.LeftOut})
 	}
 }
+
+// Upstream lists the main steps left out that the selected ones wait
+// for, directly or not: what -only takes from an earlier run. The steps
+// after the selection are not upstream: they are simply left out.
+func (s *Selection) Upstream(p *Pipeline) map[string]bool {
+	up := map[string]bool{}
+	for name := range s.runs {
+		for _, n := range p.Graph.Main.Ancestors(StepAddr(name)) {
+			if dep, ok := n.Step(); ok && !s.Runs(dep) {
+				up[dep] = true
+			}
+		}
+	}
+	return up
+}

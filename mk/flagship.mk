@@ -9,3 +9,14 @@
 
 test-flagship: build
 	cd test/flagship && PIPECTL_E2E_BIN=$(BIN) PIPECTL_SANDBOX_BIN=$(BIN)/pipectl-sandbox $(GO) test -count=1 ./...
+
+# The helm CLI the benchmark's script runs, at the version the helm plugin
+# links (bench/tools: a tool module resolved on the plugin's Kubernetes
+# libraries, so it reuses their build cache: ~1.5 min warm).
+HELM_CLI_VERSION := v3.22.0
+
+bin/helm: bench/tools/go.mod bench/tools/go.sum
+	cd bench/tools && $(GO) build -ldflags '-s -w -X helm.sh/helm/v3/internal/version.version=$(HELM_CLI_VERSION)' -o $(BIN)/helm helm.sh/helm/v3/cmd/helm
+
+bench-flagship: build bin/helm
+	bench/flagship.sh

@@ -541,6 +541,7 @@ stage "post_deploy" {
     payload = {
       summary = merge(local.summary, {
         status        = "deployed"
+        run           = run.id
         revision      = step.release.revision
         chart         = step.release.chart
         pods_ready    = step.pods_ready.ready
@@ -599,9 +600,16 @@ on_failure {
     action = std.webhook
     when   = var.notify_webhook != ""
     url    = var.notify_webhook
-    text   = "alpha-members ${var.image_tag} failed to deploy to ${pipeline.environment}. The run's record says which step failed and why: pipectl runs."
+    text = join("\n", concat(
+      ["alpha-members ${var.image_tag} did not deploy to ${pipeline.environment}: run ${run.id} ${run.status}."],
+      [for f in run.failed_steps : "${f.address}: ${f.error}"],
+    ))
     payload = {
-      summary = merge(local.summary, { status = "failed" })
+      summary = merge(local.summary, {
+        status       = run.status
+        run          = run.id
+        failed_steps = [for f in run.failed_steps : f.address]
+      })
     }
   }
 }

@@ -31,10 +31,12 @@ func TestRunLogsArtifactsAndReportOfAFailedRun(t *testing.T) {
 		}
 		return out
 	}
-	run(5, "apply", "-auto-approve", "-no-color", "-report", "applied.html") // failed, handlers ran
+	p.env = append(p.env, "PIPECTL_USER=ci-bot")
+	run(5, "apply", "-auto-approve", "-no-color", "-approve", "deploy", "-report", "applied.html") // failed, handlers ran
 
 	logs := run(0, "runs", "logs", "latest")
 	for _, want := range []string{"compile  │ compiling 12 packages", "compile  │ using token (sensitive value)",
+		"── stage.deploy waits for approval: Roll out the release? ──", "── stage.deploy approved by ci-bot (1 of 1) ──",
 		"── rollout: attempt 2 ──", "rollout  │ pod crashed", "rollback │ rolling back"} {
 		if !strings.Contains(logs, want) {
 			t.Errorf("runs logs lacks %q:\n%s", want, logs)
@@ -104,6 +106,7 @@ func checkReport(t *testing.T, html string) {
 		`using token (sensitive value)`, // its redacted build log
 		`<span class="pipectl">── attempt 2 ──</span>`,
 		`class="bar fail"`, `class="bar ok"`, // the timeline's attempts
+		`⏸ stage.deploy`, `class="bar wait "`, // and the wait at the gate
 		`<em>(sensitive value)</em>`, // the token among the plan's variables
 	} {
 		if !strings.Contains(html, want) {

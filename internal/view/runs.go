@@ -60,6 +60,10 @@ func (v *Runs) Show(run *runs.Run, planJSON json.RawMessage, logs bool, each fun
 	if run.RecordFailed != "" {
 		fmt.Fprintf(v.Out, "The record is incomplete: %s.\n", run.RecordFailed)
 	}
+	if u := run.ForceUnlocked; u != nil {
+		fmt.Fprintf(v.Out, "Its process died holding the lock of its environment; %s broke the lock (pipectl force-unlock) at %s.\n",
+			u.By, u.At.Local().Format(time.DateTime))
+	}
 	writeRunGates(v.Out, run)
 	fmt.Fprintln(v.Out)
 	w := tabwriter.NewWriter(v.Out, 0, 4, 2, ' ', 0)
@@ -143,7 +147,10 @@ func firstLine(s string) string {
 // runStatus is a run's status for people: a running run says where it waits.
 func runStatus(r *runs.Run) string {
 	if w := r.Waiting(); len(w) > 0 && r.Status == runs.StatusRunning {
-		return fmt.Sprintf("waiting for %s at %s", w[0].Kind, w[0].Gate)
+		if w[0].Kind == "window" {
+			return "waiting for the deploy window at " + w[0].Gate
+		}
+		return "waiting for approval at " + w[0].Gate
 	}
 	return string(r.Status)
 }

@@ -62,15 +62,28 @@ func TestStagingDeploy(t *testing.T) {
 	}
 }
 
-// Prod: three replicas under an autoscaler (3 to 20), approved through its
-// gate (-auto-approve answers it).
+// Prod: the run waits at the deploy stage's approval gate until someone
+// approves it with pipectl approve; then three replicas under an
+// autoscaler (3 to 20).
 func TestProdDeploy(t *testing.T) {
 	t.Parallel()
 	f := newFlagship(t, "prod")
 	hook := newReceiver(t)
 	f.vars["notify_webhook"] = hook.URL
 
-	r := f.apply(nil)
+	approved := false
+	r := f.apply(func(m message) {
+		if m.Type == "gate_waiting" && m.Gate == "stage.deploy" && !approved {
+			approved = true
+			id := f.onlyRun()
+			if out, errOut, code := f.pipectl("approve", id, "-reason", "e2e: CHG-1 approved"); code != 0 {
+				t.Errorf("pipectl approve %s: exit %d\n%s%s", id, code, out, errOut)
+			}
+		}
+	})
+	if !approved {
+		t.Fatalf("prod never waited at its approval gate:\n%s", r)
+	}
 	requireSucceeded(t, r)
 	requireEveryStepSucceeded(t, r)
 	requireDeployed(t, f, 1, 3)

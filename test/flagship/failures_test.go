@@ -29,7 +29,7 @@ func TestVulnerableImageStopsPreDeploy(t *testing.T) {
 	r := f.apply(nil)
 	requireFailedAt(t, r, "pre_deploy", "image_scan", "CVE-2025-9230", "HIGH")
 	requireNothingDeployed(t, f, r)
-	requireFailureNotified(t, hook, "1.0.1-vuln")
+	requireFailureNotified(t, hook, "1.0.1-vuln", "image_scan", "CVE-2025-9230")
 }
 
 // A Secret the platform reads is missing: pre-deploy fails naming it and
@@ -44,7 +44,7 @@ func TestMissingSecretFailsPreDeploy(t *testing.T) {
 	r := f.apply(nil)
 	requireFailedAt(t, r, "pre_deploy", "secrets_check", "alpha-members-smtp: not found", "secret/data/alpha-members/dev")
 	requireNothingDeployed(t, f, r)
-	requireFailureNotified(t, hook, "1.0.0")
+	requireFailureNotified(t, hook, "1.0.0", "secrets_check", "alpha-members-smtp")
 }
 
 // Values the chart's schema refuses fail pre-deploy's values validation.
@@ -109,7 +109,7 @@ func TestUnreadyReleaseIsRolledBack(t *testing.T) {
 	if inv.Status != "succeeded" || !strings.Contains(summary, "node affinity/selector") {
 		t.Errorf("investigate: %s, summary %q: want the unmatched nodeSelector named", inv.Status, summary)
 	}
-	requireFailureNotified(t, hook, "1.0.0")
+	requireFailureNotified(t, hook, "1.0.0", "release", "rolled back")
 }
 
 // A health check that does not answer 200 fails validation, and the
@@ -240,8 +240,8 @@ func requireNothingDeployed(t *testing.T, f *flagship, r *run) {
 }
 
 // requireFailureNotified: exactly one message reached the webhook, the
-// failure's, with the run's summary.
-func requireFailureNotified(t *testing.T, hook *receiver, tag string) {
+// failure's, with the run's summary and the step that failed, with why.
+func requireFailureNotified(t *testing.T, hook *receiver, tag, failedStep, why string) {
 	t.Helper()
 	got := hook.received()
 	if len(got) != 1 {
@@ -249,7 +249,10 @@ func requireFailureNotified(t *testing.T, hook *receiver, tag string) {
 	}
 	text, _ := got[0]["text"].(string)
 	summary, _ := got[0]["summary"].(map[string]any)
-	if !strings.Contains(text, "alpha-members "+tag+" failed to deploy to dev") || summary["status"] != "failed" ||
+	failed, _ := summary["failed_steps"].([]any)
+	if !strings.Contains(text, "alpha-members "+tag+" did not deploy to dev: run ") || !strings.Contains(text, " failed.") ||
+		!strings.Contains(text, "step."+failedStep+": ") || !strings.Contains(text, why) ||
+		summary["status"] != "failed" || summary["run"] == "" || !slices.Contains(failed, any("step."+failedStep)) ||
 		!strings.HasSuffix(fmt.Sprint(summary["image"]), ":"+tag) {
 		t.Errorf("failure notification %v", got[0])
 	}

@@ -147,6 +147,8 @@ type message struct {
 	Status      string         `json:"status"`
 	Message     string         `json:"message"`
 	Artifact    string         `json:"artifact"`
+	Gate        string         `json:"gate"`
+	ID          string         `json:"id"`
 	Outputs     map[string]any `json:"outputs"`
 	RunID       string         `json:"run_id"`
 	Counts      map[string]int `json:"counts"`
@@ -174,6 +176,23 @@ func (f *flagship) apply(watch func(message)) *run {
 	f.t.Helper()
 	args := append([]string{"apply", "-auto-approve", "-json"}, f.args()...)
 	return f.stream(watch, args...)
+}
+
+// onlyRun is the id of the one run of the test's pipeline (pipectl runs).
+func (f *flagship) onlyRun() string {
+	f.t.Helper()
+	out, errOut, code := f.pipectl("runs", "-json")
+	var ids []string
+	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+		var m message
+		if json.Unmarshal([]byte(line), &m) == nil && m.Type == "run" {
+			ids = append(ids, m.ID)
+		}
+	}
+	if code != 0 || len(ids) != 1 {
+		f.t.Fatalf("pipectl runs: exit %d, runs %v\n%s", code, ids, errOut)
+	}
+	return ids[0]
 }
 
 // plan runs `pipectl plan -json`.
