@@ -15,12 +15,15 @@ import (
 	"maps"
 	"slices"
 	"strings"
+
+	"github.com/pipectl/pipectl/dsl/funcs"
 )
 
 // SensitiveMark is the cty mark carried by sensitive values (sensitive
-// variables, sensitive attributes of an action's schema). It is the same
-// string as the SDK's sdk.Sensitive; dsl does not import the SDK.
-const SensitiveMark = "sensitive"
+// variables, sensitive attributes of an action's schema): the one the
+// language's functions define and pass on. It is the SDK's sdk.Sensitive
+// (engine's schema_test.go checks); dsl does not import the SDK.
+const SensitiveMark = funcs.SensitiveMark
 
 // Config is the static structure of a pipeline: every block of every file,
 // decoded and cross-checked, but nothing evaluated yet.

@@ -22,10 +22,13 @@ import (
 //	# env: NAME                      the -env to bind with (default: the first)
 //	# var: NAME=VALUE                a -var
 //	# var-file: FILE                 a -var-file, relative to the case
+//	# accepts: NAME, NAME            the attributes every step's action accepts
+//	                                 (default: every attribute the step has)
 //
 // The case goes through everything the CLI does before talking to plugins:
-// Load, Bind, every step's meta-arguments and configuration (decoded with a
-// schema that accepts every attribute), stage conditions and outputs.
+// Load, Bind, every step's meta-arguments and configuration (decoded as the
+// engine decodes it, Step.DecodeConfig, with the schema above), stage
+// conditions and outputs.
 func TestInvalidPipelines(t *testing.T) {
 	cases, err := filepath.Glob("testdata/invalid/*")
 	if err != nil {
@@ -40,7 +43,7 @@ func TestInvalidPipelines(t *testing.T) {
 			if len(c.expect) == 0 {
 				t.Fatal("no # expect: line")
 			}
-			cfg, diags := runPipeline(path, c.inputs)
+			cfg, diags := runPipelineWith(path, c.inputs, c.schema)
 			if !diags.HasErrors() {
 				t.Fatalf("no error; want %v", c.expect)
 			}
@@ -59,6 +62,7 @@ func TestInvalidPipelines(t *testing.T) {
 type invalidCase struct {
 	expect []expectation
 	inputs Inputs
+	schema func(*Step) *BlockSchema
 }
 
 type expectation struct {
@@ -101,7 +105,7 @@ func readCase(t *testing.T, path string) invalidCase {
 		sort.Strings(files)
 		dir = path
 	}
-	c := invalidCase{inputs: Inputs{Vars: map[string]string{}, Getenv: noEnv, Environment: "?"}}
+	c := invalidCase{inputs: Inputs{Vars: map[string]string{}, Getenv: noEnv, Environment: "?"}, schema: permissiveSchema}
 	for _, file := range files {
 		f, err := os.Open(file)
 		if err != nil {
@@ -131,6 +135,12 @@ func readCase(t *testing.T, path string) invalidCase {
 				c.inputs.Vars[k] = v
 			case "var-file":
 				c.inputs.VarFiles = append(c.inputs.VarFiles, filepath.Join(dir, value))
+			case "accepts":
+				schema := &BlockSchema{Attributes: map[string]*AttributeSchema{}}
+				for _, name := range strings.Split(value, ",") {
+					schema.Attributes[strings.TrimSpace(name)] = &AttributeSchema{Type: cty.DynamicPseudoType}
+				}
+				c.schema = func(*Step) *BlockSchema { return schema }
 			}
 		}
 		f.Close()
@@ -142,6 +152,11 @@ func readCase(t *testing.T, path string) invalidCase {
 // without plugins, collecting every diagnostic. Environment "?" means the
 // first declared one.
 func runPipeline(path string, in Inputs) (*Config, hcl.Diagnostics) {
+	return runPipelineWith(path, in, permissiveSchema)
+}
+
+// runPipelineWith is runPipeline with the schema of each step's action.
+func runPipelineWith(path string, in Inputs, schema func(*Step) *BlockSchema) (*Config, hcl.Diagnostics) {
 	cfg, diags := Load(path)
 	if diags.HasErrors() {
 		return cfg, diags
@@ -157,12 +172,16 @@ func runPipeline(path string, in Inputs) (*Config, hcl.Diagnostics) {
 	if diags.HasErrors() {
 		return cfg, diags
 	}
-	return cfg, append(diags, evalEverything(scope)...)
+	return cfg, append(diags, evalEverythingWith(scope, schema)...)
 }
 
 // evalEverything evaluates every stage condition, step and output at plan
 // time.
 func evalEverything(scope *Scope) hcl.Diagnostics {
+	return evalEverythingWith(scope, permissiveSchema)
+}
+
+func evalEverythingWith(scope *Scope, schema func(*Step) *BlockSchema) hcl.Diagnostics {
 	var diags hcl.Diagnostics
 	ctx := scope.EvalContext(nil, nil)
 	for _, st := range scope.Config.Stages {
@@ -184,7 +203,7 @@ func evalEverything(scope *Scope) hcl.Diagnostics {
 		if st.ForEach != nil && each == nil {
 			each = &Each{Key: cty.UnknownVal(cty.String), Value: cty.DynamicVal}
 		}
-		_, d = DecodeBody(st.Config, permissiveSchema(st), scope.StepEvalContext(st, nil, each))
+		_, d = st.DecodeConfig(schema(st), scope.StepEvalContext(st, nil, each))
 		diags = append(diags, d...)
 	}
 	_, d := scope.Outputs(nil)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"runtime"
+	"strings"
 	"sync"
 	"unicode/utf8"
 
@@ -31,7 +32,52 @@ func parseFile(src []byte, filename string) (*hcl.File, hcl.Diagnostics) {
 			return file, nil
 		}
 	}
-	return hclsyntax.ParseConfig(src, filename, hcl.InitialPos)
+	file, diags := hclsyntax.ParseConfig(src, filename, hcl.InitialPos)
+	return file, pointAtOpenHeredoc(src, filename, diags)
+}
+
+// pointAtOpenHeredoc moves HCL's "Unterminated template string", which
+// points at the end of the file, to the line where the heredoc without its
+// closing marker was opened: that is where the mistake is.
+func pointAtOpenHeredoc(src []byte, filename string, diags hcl.Diagnostics) hcl.Diagnostics {
+	for _, d := range diags {
+		if d.Summary != "Unterminated template string" {
+			continue
+		}
+		open, ok := unclosedHeredoc(src, filename)
+		if !ok {
+			return diags
+		}
+		marker := strings.TrimSpace(string(open.Bytes))
+		name := strings.TrimLeft(marker, "<-")
+		rng := open.Range
+		rng.End = hcl.Pos{Line: rng.Start.Line, Column: rng.Start.Column + len(marker), Byte: rng.Start.Byte + len(marker)}
+		d.Summary = "Unterminated heredoc"
+		d.Detail = fmt.Sprintf("The heredoc opened here with %s has no closing %s: end it with a line that holds only %s"+
+			" (with %s, spaces may come before it).", marker, name, name, "<<-"+name)
+		d.Subject, d.Context = &rng, nil
+	}
+	return diags
+}
+
+// unclosedHeredoc finds the last heredoc opened and never closed.
+func unclosedHeredoc(src []byte, filename string) (hclsyntax.Token, bool) {
+	tokens, _ := hclsyntax.LexConfig(src, filename, hcl.InitialPos)
+	var open []hclsyntax.Token
+	for _, t := range tokens {
+		switch t.Type {
+		case hclsyntax.TokenOHeredoc:
+			open = append(open, t)
+		case hclsyntax.TokenCHeredoc:
+			if len(open) > 0 {
+				open = open[:len(open)-1]
+			}
+		}
+	}
+	if len(open) == 0 {
+		return hclsyntax.Token{}, false
+	}
+	return open[len(open)-1], true
 }
 
 // chunk is a part of a file, starting at the beginning of a line.

@@ -65,9 +65,9 @@ func TestAlphaMembersShape(t *testing.T) {
 		dependsOn string
 	}{
 		{"pre_deploy", "chart_lint=helm.lint values_validate=helm.template secrets_check=k8s.secrets_exist cluster_access=k8s.check_access image_scan=trivy.image chart_scan=trivy.config secret_scan=trivy.secret capacity=k8s.capacity", "", ""},
-		{"deploy", "select_values=std.render manifests=helm.template release=helm.upgrade rollout=k8s.rollout_status", "rollback=helm.rollback investigate=k8s.diagnose", "stage.pre_deploy"},
-		{"validate", "pods_ready=k8s.wait_ready helm_tests=helm.test endpoints=k8s.endpoints health=std.http_check smoke=std.http_check", "validation_rollback=helm.rollback validation_investigate=k8s.diagnose", "stage.deploy"},
-		{"post_deploy", "security_posture=trivy.config release_notes=std.render documentation=std.render notify=std.webhook monitor=k8s.no_restarts", "", "stage.validate"},
+		{"deploy", "checklist=std.render select_values=std.render manifests=helm.template release=helm.upgrade rollout=k8s.rollout_status release_status=helm.status", "rollback=helm.rollback investigate=k8s.diagnose", "stage.pre_deploy"},
+		{"validate", "pods_ready=k8s.wait_ready helm_tests=helm.test endpoints=k8s.endpoints health=std.http_check smoke=std.http_check validation_results=std.render", "validation_rollback=helm.rollback validation_investigate=k8s.diagnose", "stage.deploy"},
+		{"post_deploy", "security_posture=trivy.config pod_security=k8s.pod_security release_notes=std.render documentation=std.render notify=std.webhook deployment_summary=std.render alerts_configured=k8s.exists monitor=k8s.no_restarts", "", "stage.validate"},
 	}
 	if len(cfg.Stages) != len(want) {
 		t.Fatalf("%d stages, want %d", len(cfg.Stages), len(want))
@@ -109,7 +109,7 @@ func TestAlphaMembersShape(t *testing.T) {
 	if got := refsString(cfg.Step("release").DependsOn); got != "step.manifests" {
 		t.Errorf("release depends_on %s", got)
 	}
-	if got := refsString(cfg.Step("notify").References()); got != "step.release step.release_notes" {
+	if got := refsString(cfg.Step("notify").References()); got != "step.release step.pods_ready step.helm_tests step.release_notes" {
 		t.Errorf("notify references %s", got)
 	}
 	if !cfg.Variables["notify_webhook"].Sensitive {

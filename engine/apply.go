@@ -108,7 +108,7 @@ func (r *Runner) Apply(ctx, kill context.Context) *Result {
 			rn.emit(Event{Type: RunCancelling, Message: "cancelled: running failure handlers (press Ctrl-C again to stop them)"})
 		}
 		for _, ph := range phases[1:] {
-			if ph.Name == "finally" || (ph.Name == "stage_on_failure" && !rn.stageFailed(ph.Stage)) {
+			if ph.Name == PhaseFinally || (ph.Name == PhaseStageOnFailure && !rn.stageFailed(ph.Stage)) {
 				continue
 			}
 			handlersFailed = rn.runPhase(kill, ph, false) || handlersFailed
@@ -187,25 +187,25 @@ func (rn *run) stageFailed(stage string) bool {
 type phaseRun struct {
 	*run
 	ph       PhaseGraph
-	state    map[string]Status // node address → status ("running" while it runs)
+	state    map[Addr]Status // node address → status ("running" while it runs)
 	results  chan nodeDone
 	inFlight int
 }
 
 type nodeDone struct {
-	addr   string
+	addr   Addr
 	status Status
 }
 
 const statusRunning Status = "running"
 
 // done: the node's dependants may start.
-func (p *phaseRun) done(addr string) bool {
+func (p *phaseRun) done(addr Addr) bool {
 	s := p.state[addr]
 	return s == StatusSucceeded || s == StatusUnchanged || s == StatusSkipped || s == StatusFailedContinued
 }
 
-func (p *phaseRun) started(addr string) bool { _, ok := p.state[addr]; return ok }
+func (p *phaseRun) started(addr Addr) bool { _, ok := p.state[addr]; return ok }
 
 // runPhase schedules one graph. In the main phase ctx being cancelled
 // stops new starts, and so does a failure when failFast; otherwise (and in
@@ -215,17 +215,17 @@ func (rn *run) runPhase(ctx context.Context, ph PhaseGraph, failFast bool) (fail
 	if ph.Graph.Len() == 0 {
 		return false
 	}
-	if ph.Name != "main" {
+	if ph.Name != PhaseMain {
 		rn.emit(Event{Type: PhaseStarted, Phase: ph.Name, Stage: ph.Stage})
 	}
-	p := &phaseRun{run: rn, ph: ph, state: map[string]Status{}, results: make(chan nodeDone)}
-	if ph.Name == "main" {
+	p := &phaseRun{run: rn, ph: ph, state: map[Addr]Status{}, results: make(chan nodeDone)}
+	if ph.Name == PhaseMain {
 		p.reuse()
 		p.leaveOut()
 	}
 	stopping := false
 	for {
-		stopping = stopping || (ph.Name == "main" && ctx.Err() != nil)
+		stopping = stopping || (ph.Name == PhaseMain && ctx.Err() != nil)
 		if !stopping {
 			p.startReady(ctx)
 		}
@@ -251,7 +251,7 @@ func (p *phaseRun) startReady(ctx context.Context) {
 	for {
 		progressed := false
 		for _, addr := range p.ph.Graph.Ready(p.done, p.started) {
-			name, isStep := cutStep(addr)
+			name, isStep := addr.Step()
 			if !isStep {
 				p.state[addr] = StatusSucceeded
 				progressed = true
@@ -270,7 +270,7 @@ func (p *phaseRun) startReady(ctx context.Context) {
 // markNotRun records the steps an earlier failure kept from starting.
 func (p *phaseRun) markNotRun() {
 	for _, name := range StepNames(p.ph.Graph) {
-		if p.started(stepAddr(name)) {
+		if p.started(StepAddr(name)) {
 			continue
 		}
 		s := p.Pipeline.Config.Step(name)
@@ -300,7 +300,7 @@ func (p *phaseRun) reuse() {
 			continue
 		}
 		s := p.Pipeline.Config.Step(name)
-		p.state[stepAddr(name)] = StatusSucceeded
+		p.state[StepAddr(name)] = StatusSucceeded
 		p.finish(s, StatusSucceeded, value)
 		p.emit(Event{Type: StepFinished, Phase: p.ph.Name, Stage: s.Stage, Step: name, Action: s.Action.String(),
 			Status: StatusSucceeded, Message: "succeeded in run " + p.Resumed + "; not run again"})
@@ -352,7 +352,7 @@ func (rn *run) runStep(ctx context.Context, s *dsl.Step, ph PhaseGraph) Status {
 		return rn.skip(s, base, rs.Reason)
 	}
 	if s.Kind == dsl.Main {
-		if f, cancelled := rn.awaitGate(ctx, stageAddr(s.Stage)); f != nil || cancelled {
+		if f, cancelled := rn.awaitGate(ctx, StageAddr(s.Stage).String()); f != nil || cancelled {
 			return rn.gateBlocked(s, base, f, cancelled)
 		}
 	}
@@ -366,7 +366,7 @@ func (rn *run) runStep(ctx context.Context, s *dsl.Step, ph PhaseGraph) Status {
 		return fail(hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Undecided when condition",
 			Detail: "The condition is still unknown at apply: a value it reads was not produced.", Subject: s.DeclRange.Ptr()}})
 	}
-	if f, cancelled := rn.awaitGate(ctx, stepAddr(s.Name)); f != nil || cancelled {
+	if f, cancelled := rn.awaitGate(ctx, StepAddr(s.Name).String()); f != nil || cancelled {
 		return rn.gateBlocked(s, base, f, cancelled)
 	}
 	meta := rs.Meta
@@ -463,6 +463,8 @@ func (in *instance) apply(ctx context.Context) (Status, cty.Value) {
 		return in.finished(StatusFailed, diagnosticsText(diags), 0, 1, null)
 	}
 	if !wholeKnown(config) {
+		in.diags = hcl.Diagnostics{errorDiagnostic("Unknown values in the configuration",
+			errors.New("A step it refers to did not produce them."), in.step.DeclRange)}
 		return in.finished(StatusFailed, "configuration still has unknown values: a step it refers to did not produce them", 0, 1, null)
 	}
 	if in.planned.unchangedFor(config) {
@@ -527,12 +529,17 @@ func (in *instance) attempt(ctx context.Context, config cty.Value, attempt int) 
 	case ctx.Err() != nil:
 		return StatusCancelled, null, "cancelled"
 	case reachedDeadline(actx):
-		return StatusFailed, null, fmt.Sprintf("timed out after %s", in.meta.Timeout)
+		msg := fmt.Sprintf("timed out after %s", in.meta.Timeout)
+		in.diags = hcl.Diagnostics{errorDiagnostic("Step timed out", fmt.Errorf("The action did not finish within the step's timeout: %s.", msg), in.timeoutRange())}
+		return StatusFailed, null, msg
 	case err != nil:
 		if status.Code(err) == codes.Unavailable {
 			in.Host.Retire(in.step.PluginConfigKey(), plugin)
-			return StatusFailed, null, fmt.Sprintf("plugin %s exited or stopped answering during the step: %v", in.step.Action.Plugin, err)
+			msg := fmt.Sprintf("plugin %s exited or stopped answering during the step: %v", in.step.Action.Plugin, err)
+			in.diags = hcl.Diagnostics{errorDiagnostic("Plugin stopped during the step", errors.New(msg), in.step.Action.Range)}
+			return StatusFailed, null, msg
 		}
+		in.diags = AppendError(nil, "Action failed", err, in.step.DeclRange)
 		return StatusFailed, null, err.Error()
 	}
 	in.diags = pluginDiagnostics(in.step, res.Diagnostics)
@@ -551,7 +558,7 @@ func (in *instance) pluginEvent(e client.Event, attempt int) {
 		if e.Artifact == nil {
 			return
 		}
-		ev.Type, ev.Artifact, ev.Message = StepArtifact, e.Artifact.Name, e.Artifact.MediaType
+		ev.Type, ev.Artifact, ev.Message = StepArtifact, in.Redactor.String(e.Artifact.Name), e.Artifact.MediaType
 		ev.Size = len(e.Artifact.Data)
 		ev.Data, ev.Withheld = ArtifactData(in.Redactor, e.Artifact.MediaType, e.Artifact.Data)
 	default:
@@ -580,6 +587,7 @@ func (rn *run) emit(e Event) {
 	e.Time = time.Now()
 	e.Message = rn.Redactor.String(e.Message)
 	e.Diagnostics = rn.Redactor.Diagnostics(e.Diagnostics)
+	e.RecordedDiagnostics = RecordedDiagnostics(e.Diagnostics, rn.Pipeline.Config.Files, rn.Redactor)
 	if e.Outputs != nil {
 		e.Outputs = rn.Redactor.Any(e.Outputs).(map[string]any)
 	}
@@ -612,6 +620,15 @@ func diagnosticsText(ds hcl.Diagnostics) string {
 		lines = append(lines, line)
 	}
 	return strings.Join(lines, "\n")
+}
+
+// timeoutRange is where a timeout is set: the step's timeout argument,
+// or the step when the timeout comes from elsewhere.
+func (in *instance) timeoutRange() hcl.Range {
+	if in.step.Timeout != nil {
+		return in.step.Timeout.Range()
+	}
+	return in.step.DeclRange
 }
 
 // reachedDeadline tells whether a failure came from the step's timeout. The

@@ -362,6 +362,16 @@ stage "s" {
 	if msg := f.finished("slow").Message; !strings.Contains(msg, "timed out after 300ms") {
 		t.Errorf("message %q", msg)
 	}
+	// A plain error becomes a diagnostic on the source it is about, like
+	// plan-time ones, and the record's form keeps the snippet.
+	diags := f.finished("slow").Diagnostics
+	if len(diags) != 1 || diags[0].Summary != "Step timed out" || diags[0].Subject == nil || diags[0].Subject.Start.Line != 7 {
+		t.Fatalf("diagnostics %v", diags)
+	}
+	rec := f.finished("slow").RecordedDiagnostics
+	if len(rec) != 1 || rec[0].Snippet == nil || !strings.Contains(rec[0].Snippet.Code, `timeout  = "300ms"`) {
+		t.Errorf("recorded diagnostics %+v", rec)
+	}
 	if time.Since(start) > 20*time.Second {
 		t.Errorf("the timeout did not stop the step")
 	}

@@ -4,6 +4,8 @@ import (
 	"time"
 
 	"github.com/hashicorp/hcl/v2"
+
+	"github.com/pipectl/pipectl/dsl"
 )
 
 // EventType names what happened in a run.
@@ -47,7 +49,7 @@ type Event struct {
 	Type        EventType      `json:"type"`
 	Time        time.Time      `json:"time"`
 	Environment string         `json:"environment,omitempty"` // run_started
-	Phase       string         `json:"phase,omitempty"`
+	Phase       Phase          `json:"phase,omitempty"`
 	Stage       string         `json:"stage,omitempty"`
 	Step        string         `json:"step,omitempty"`
 	Instance    string         `json:"instance,omitempty"` // the for_each key
@@ -65,7 +67,10 @@ type Event struct {
 	// Diagnostics of a failed step, on its source like plan-time ones;
 	// views render them (the JSON view with ranges and snippets).
 	Diagnostics hcl.Diagnostics `json:"-"`
-	Duration    time.Duration   `json:"duration_ns,omitempty"`
+	// RecordedDiagnostics are Diagnostics as records keep them: ranges
+	// and snippets (secrets masked), rendered later without the files.
+	RecordedDiagnostics []dsl.DiagnosticJSON `json:"diagnostics,omitempty"`
+	Duration            time.Duration        `json:"duration_ns,omitempty"`
 	// Gate events (gate.go): which gate, waiting for what, who answered.
 	Gate     string    `json:"gate,omitempty"`      // stage.NAME or step.NAME
 	GateKind string    `json:"gate_kind,omitempty"` // "approval" or "window"

@@ -115,9 +115,9 @@ func (p *Pipeline) EvalGates() hcl.Diagnostics {
 		}
 	}
 	for _, st := range p.Config.Stages {
-		add(stageAddr(st.Name), st.Gate)
+		add(StageAddr(st.Name).String(), st.Gate)
 		for _, s := range st.Steps {
-			add(stepAddr(s.Name), s.Gate)
+			add(StepAddr(s.Name).String(), s.Gate)
 		}
 	}
 	return diags
@@ -370,9 +370,9 @@ func plannedGates(p *Pipeline, now time.Time, redact *Redactor) []*PlannedGate {
 	var out []*PlannedGate
 	var addrs []string
 	for _, st := range p.Config.Stages {
-		addrs = append(addrs, stageAddr(st.Name))
+		addrs = append(addrs, StageAddr(st.Name).String())
 		for _, s := range st.Steps {
-			addrs = append(addrs, stepAddr(s.Name))
+			addrs = append(addrs, StepAddr(s.Name).String())
 		}
 	}
 	for _, addr := range addrs {

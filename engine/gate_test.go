@@ -263,3 +263,41 @@ stage "verify" {
 		t.Fatalf("check gate %+v", c.Approval)
 	}
 }
+
+func TestStepApprovalHoldsOnlyThatStep(t *testing.T) {
+	f := load(t, `
+pipeline "p" {}
+stage "s" {
+  step "check" { action = std.noop }
+  step "migrate" {
+    action = std.noop
+    approval {
+      approvers = ["dba"]
+    }
+  }
+  step "skipped" {
+    action = std.noop
+    when   = false
+    approval {}
+  }
+}`, dsl.Inputs{})
+	answers := &scripted{answers: []engine.GateAnswer{
+		{Gate: "step.migrate", Approve: true, User: "dev"}, // not an approver
+		{Gate: "step.migrate", Approve: true, User: "dba"},
+	}}
+	res := f.applyGated(engine.GateOptions{Answers: answers, StartedBy: "dev", Clock: &fakeClock{now: time.Now()}})
+	if res.Status != engine.StatusSucceeded {
+		t.Fatalf("status %s", res.Status)
+	}
+	refused, approved := f.gateEvents(engine.GateRefused), f.gateEvents(engine.GateApproved)
+	if len(refused) != 1 || !strings.Contains(refused[0].Message, "dev is not one of the approvers (dba)") || len(approved) != 1 || approved[0].Gate != "step.migrate" {
+		t.Fatalf("refused %+v, approved %+v", refused, approved)
+	}
+	// Only migrate waits: a skipped step does not ask.
+	if w := f.gateEvents(engine.GateWaiting); len(w) != 1 || w[0].Gate != "step.migrate" || f.started("migrate").Time.Before(approved[0].Time) {
+		t.Fatalf("waiting: %+v", w)
+	}
+	if f.finished("skipped").Status != engine.StatusSkipped {
+		t.Fatalf("skipped: %+v", f.finished("skipped"))
+	}
+}

@@ -13,35 +13,30 @@ import (
 	"github.com/pipectl/pipectl/engine/dag"
 )
 
-// Node addresses are the names users write: "step.NAME" or "stage.NAME".
-// Stage nodes do no work; they stand for "every step of the stage", so a
-// dependency on an empty stage still orders what comes before and after it.
-func stepAddr(name string) string  { return "step." + name }
-func stageAddr(name string) string { return "stage." + name }
-
-// Phase is one of the graphs of a pipeline, run in this order: Main, then
+// Phase is one of the graphs of a pipeline, run in this order: main, then
 // after a failure each failed stage's on_failure and the pipeline's
-// on_failure, and Finally always.
-type Phase int
+// on_failure, and finally always. Its values are what events, plans and
+// records say.
+type Phase string
 
 const (
-	PhaseMain Phase = iota
-	PhaseStageOnFailure
-	PhaseOnFailure
-	PhaseFinally
+	PhaseMain           Phase = "main"
+	PhaseStageOnFailure Phase = "stage_on_failure"
+	PhaseOnFailure      Phase = "on_failure"
+	PhaseFinally        Phase = "finally"
 )
 
 // Graph is the dependency structure of a pipeline: one DAG for the main
 // steps and stages, and one per block of failure handlers.
 type Graph struct {
 	Config *dsl.Config
-	Main   *dag.Graph[string]
+	Main   *dag.Graph[Addr]
 	// StageHandlers maps a stage name to the graph of its on_failure steps.
-	StageHandlers map[string]*dag.Graph[string]
-	OnFailure     *dag.Graph[string]
-	Finally       *dag.Graph[string]
+	StageHandlers map[string]*dag.Graph[Addr]
+	OnFailure     *dag.Graph[Addr]
+	Finally       *dag.Graph[Addr]
 
-	edgeRanges map[[2]string]hcl.Range // where each edge comes from
+	edgeRanges map[[2]Addr]hcl.Range // where each edge comes from
 }
 
 // BuildGraph compiles the step graph from depends_on (of steps and stages)
@@ -50,18 +45,18 @@ type Graph struct {
 func BuildGraph(cfg *dsl.Config) (*Graph, hcl.Diagnostics) {
 	g := &Graph{
 		Config:        cfg,
-		Main:          dag.New[string](),
-		StageHandlers: map[string]*dag.Graph[string]{},
-		OnFailure:     dag.New[string](),
-		Finally:       dag.New[string](),
-		edgeRanges:    map[[2]string]hcl.Range{},
+		Main:          dag.New[Addr](),
+		StageHandlers: map[string]*dag.Graph[Addr]{},
+		OnFailure:     dag.New[Addr](),
+		Finally:       dag.New[Addr](),
+		edgeRanges:    map[[2]Addr]hcl.Range{},
 	}
 	var diags hcl.Diagnostics
 	for _, st := range cfg.Stages {
-		g.Main.Add(stageAddr(st.Name))
+		g.Main.Add(StageAddr(st.Name))
 		for _, s := range st.Steps {
-			g.Main.Add(stepAddr(s.Name))
-			g.Main.Connect(stageAddr(st.Name), stepAddr(s.Name))
+			g.Main.Add(StepAddr(s.Name))
+			g.Main.Connect(StageAddr(st.Name), StepAddr(s.Name))
 		}
 		if len(st.OnFailure) > 0 {
 			g.StageHandlers[st.Name] = handlerGraph(st.OnFailure)
@@ -90,16 +85,16 @@ func BuildGraph(cfg *dsl.Config) (*Graph, hcl.Diagnostics) {
 	return g, diags
 }
 
-func handlerGraph(steps []*dsl.Step) *dag.Graph[string] {
-	g := dag.New[string]()
+func handlerGraph(steps []*dsl.Step) *dag.Graph[Addr] {
+	g := dag.New[Addr]()
 	for _, s := range steps {
-		g.Add(stepAddr(s.Name))
+		g.Add(StepAddr(s.Name))
 	}
 	return g
 }
 
-func (g *Graph) all() []*dag.Graph[string] {
-	out := []*dag.Graph[string]{g.Main}
+func (g *Graph) all() []*dag.Graph[Addr] {
+	out := []*dag.Graph[Addr]{g.Main}
 	for _, st := range g.Config.Stages {
 		if h := g.StageHandlers[st.Name]; h != nil {
 			out = append(out, h)
@@ -113,9 +108,9 @@ func (g *Graph) all() []*dag.Graph[string] {
 // edge is only drawn inside one graph: a handler may read a main step's
 // outputs (it has finished by then), but a main step cannot wait for a
 // handler, which only runs after a failure.
-func (g *Graph) connectStep(graph *dag.Graph[string], s *dsl.Step, st *dsl.Stage) hcl.Diagnostics {
+func (g *Graph) connectStep(graph *dag.Graph[Addr], s *dsl.Step, st *dsl.Stage) hcl.Diagnostics {
 	var diags hcl.Diagnostics
-	from := stepAddr(s.Name)
+	from := StepAddr(s.Name)
 	refs := append([]dsl.Ref{}, s.DependsOn...)
 	if st != nil {
 		refs = append(refs, st.DependsOn...)
@@ -123,7 +118,7 @@ func (g *Graph) connectStep(graph *dag.Graph[string], s *dsl.Step, st *dsl.Stage
 	}
 	explicit := len(s.DependsOn)
 	for i, r := range refs {
-		to := r.String()
+		to := Addr(r.String())
 		if graph.Has(to) {
 			g.connect(graph, from, to, r.Range)
 			continue
@@ -146,8 +141,8 @@ func (g *Graph) connectStep(graph *dag.Graph[string], s *dsl.Step, st *dsl.Stage
 		}
 	}
 	for _, r := range s.References() {
-		if r.Kind == "step" && graph.Has(stepAddr(r.Name)) {
-			g.connect(graph, from, stepAddr(r.Name), r.Range)
+		if r.Kind == "step" && graph.Has(StepAddr(r.Name)) {
+			g.connect(graph, from, StepAddr(r.Name), r.Range)
 		} else if t := g.Config.Step(r.Name); graph == g.Main && t != nil && t.Kind != dsl.Main {
 			diags = append(diags, &hcl.Diagnostic{
 				Severity: hcl.DiagError,
@@ -160,10 +155,10 @@ func (g *Graph) connectStep(graph *dag.Graph[string], s *dsl.Step, st *dsl.Stage
 	return diags
 }
 
-func (g *Graph) connect(graph *dag.Graph[string], from, to string, rng hcl.Range) {
+func (g *Graph) connect(graph *dag.Graph[Addr], from, to Addr, rng hcl.Range) {
 	graph.Connect(from, to)
-	if _, ok := g.edgeRanges[[2]string{from, to}]; !ok {
-		g.edgeRanges[[2]string{from, to}] = rng
+	if _, ok := g.edgeRanges[[2]Addr{from, to}]; !ok {
+		g.edgeRanges[[2]Addr{from, to}] = rng
 	}
 }
 
@@ -185,7 +180,7 @@ func stageConditionRefs(st *dsl.Stage) []dsl.Ref {
 	return refs
 }
 
-func (g *Graph) cycleDiagnostics(graph *dag.Graph[string]) hcl.Diagnostics {
+func (g *Graph) cycleDiagnostics(graph *dag.Graph[Addr]) hcl.Diagnostics {
 	var diags hcl.Diagnostics
 	for _, cycle := range graph.Cycles() {
 		path := append(cycle, cycle[0])
@@ -193,7 +188,7 @@ func (g *Graph) cycleDiagnostics(graph *dag.Graph[string]) hcl.Diagnostics {
 		var subject *hcl.Range
 		for i := 0; i+1 < len(path); i++ {
 			from, to := path[i], path[i+1]
-			rng, ok := g.edgeRanges[[2]string{from, to}]
+			rng, ok := g.edgeRanges[[2]Addr{from, to}]
 			if !ok {
 				lines = append(lines, fmt.Sprintf("  %s is part of %s", to, from))
 				continue
@@ -205,7 +200,7 @@ func (g *Graph) cycleDiagnostics(graph *dag.Graph[string]) hcl.Diagnostics {
 		}
 		diags = append(diags, &hcl.Diagnostic{
 			Severity: hcl.DiagError,
-			Summary:  "Dependency cycle: " + strings.Join(path, " → "),
+			Summary:  "Dependency cycle: " + joinAddrs(path, " → "),
 			Detail: "These dependencies form a cycle, so none of these steps could ever start:\n" +
 				strings.Join(lines, "\n") + "\nRemove one of these references or depends_on entries.",
 			Subject: subject,
@@ -214,17 +209,25 @@ func (g *Graph) cycleDiagnostics(graph *dag.Graph[string]) hcl.Diagnostics {
 	return diags
 }
 
+func joinAddrs(addrs []Addr, sep string) string {
+	parts := make([]string, len(addrs))
+	for i, a := range addrs {
+		parts[i] = a.String()
+	}
+	return strings.Join(parts, sep)
+}
+
 func rangeString(r hcl.Range) string {
 	return fmt.Sprintf("%s:%d:%d", r.Filename, r.Start.Line, r.Start.Column)
 }
 
 // StepNames lists the steps of a graph in an order that respects their
 // dependencies (stage nodes left out).
-func StepNames(graph *dag.Graph[string]) []string {
+func StepNames(graph *dag.Graph[Addr]) []string {
 	order, _ := graph.TopoSort()
 	var names []string
 	for _, addr := range order {
-		if name, ok := strings.CutPrefix(addr, "step."); ok {
+		if name, ok := addr.Step(); ok {
 			names = append(names, name)
 		}
 	}
@@ -233,35 +236,35 @@ func StepNames(graph *dag.Graph[string]) []string {
 
 // PhaseGraph is one graph of the pipeline with the name of its phase.
 type PhaseGraph struct {
-	Name  string // main, stage_on_failure, on_failure, finally
+	Name  Phase
 	Stage string // for stage_on_failure
-	Graph *dag.Graph[string]
+	Graph *dag.Graph[Addr]
 }
 
 // Phases lists the graphs in the order a failed run would go through them.
 func (g *Graph) Phases() []PhaseGraph {
-	out := []PhaseGraph{{Name: "main", Graph: g.Main}}
+	out := []PhaseGraph{{Name: PhaseMain, Graph: g.Main}}
 	for _, st := range g.Config.Stages {
 		if h := g.StageHandlers[st.Name]; h != nil {
-			out = append(out, PhaseGraph{Name: "stage_on_failure", Stage: st.Name, Graph: h})
+			out = append(out, PhaseGraph{Name: PhaseStageOnFailure, Stage: st.Name, Graph: h})
 		}
 	}
-	return append(out, PhaseGraph{Name: "on_failure", Graph: g.OnFailure}, PhaseGraph{Name: "finally", Graph: g.Finally})
+	return append(out, PhaseGraph{Name: PhaseOnFailure, Graph: g.OnFailure}, PhaseGraph{Name: PhaseFinally, Graph: g.Finally})
 }
 
 // DirectSteps lists the steps a node waits for directly, looking through
 // stage nodes (which stand for all the steps of their stage).
-func DirectSteps(graph *dag.Graph[string], addr string) []string {
+func DirectSteps(graph *dag.Graph[Addr], addr Addr) []string {
 	var out []string
-	seen := map[string]bool{}
-	var walk func(string)
-	walk = func(a string) {
+	seen := map[Addr]bool{}
+	var walk func(Addr)
+	walk = func(a Addr) {
 		for _, d := range graph.DependenciesOf(a) {
 			if seen[d] {
 				continue
 			}
 			seen[d] = true
-			if name, ok := cutStep(d); ok {
+			if name, ok := d.Step(); ok {
 				out = append(out, name)
 			} else {
 				walk(d)
@@ -271,5 +274,3 @@ func DirectSteps(graph *dag.Graph[string], addr string) []string {
 	walk(addr)
 	return out
 }
-
-func cutStep(addr string) (string, bool) { return strings.CutPrefix(addr, "step.") }

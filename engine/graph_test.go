@@ -48,7 +48,7 @@ stage "c" {
 	}
 	check := func(step string, want ...string) {
 		t.Helper()
-		if got := engine.DirectSteps(g.Main, "step."+step); !slices.Equal(got, want) {
+		if got := engine.DirectSteps(g.Main, engine.StepAddr(step)); !slices.Equal(got, want) {
 			t.Errorf("%s waits for %v, want %v", step, got, want)
 		}
 	}

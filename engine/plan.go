@@ -68,7 +68,7 @@ type PlannedVariable struct {
 type PlannedStep struct {
 	Name      string   `json:"name"`
 	Stage     string   `json:"stage,omitempty"`
-	Phase     string   `json:"phase"` // main, stage_on_failure, on_failure, finally
+	Phase     Phase    `json:"phase"`
 	Action    string   `json:"action"`
 	DependsOn []string `json:"depends_on,omitempty"`
 	// Run is "yes", "no" (its when condition is false, or it is left out)
@@ -254,7 +254,7 @@ func (pl *Planner) plannedOutputs(out map[string]cty.Value) map[string]any {
 func (pl *Planner) planStep(ctx context.Context, s *dsl.Step, phase PhaseGraph, planned map[string]cty.Value) (*PlannedStep, cty.Value, hcl.Diagnostics) {
 	ps := &PlannedStep{
 		Name: s.Name, Stage: s.Stage, Phase: phase.Name, Action: s.Action.String(),
-		DependsOn: DirectSteps(phase.Graph, stepAddr(s.Name)), Run: DecisionRun,
+		DependsOn: DirectSteps(phase.Graph, StepAddr(s.Name)), Run: DecisionRun,
 	}
 	plugin, schema, diags := pl.plugin(ctx, s)
 	if plugin == nil {

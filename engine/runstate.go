@@ -41,7 +41,7 @@ func (st *runState) event(e Event) {
 			st.started[e.Step] = e.Time
 		}
 	case e.Type == StepFinished && e.Status == StatusFailed:
-		st.failed = append(st.failed, dsl.FailedStep{Address: stepAddr(instanceID(e.Step, e.Instance)), Step: e.Step, Error: e.Message})
+		st.failed = append(st.failed, dsl.FailedStep{Address: StepAddr(instanceID(e.Step, e.Instance)).String(), Step: e.Step, Error: e.Message})
 		msg := e.Message
 		if e.Instance != "" {
 			msg = instanceID(e.Step, e.Instance) + ": " + msg

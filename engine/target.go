@@ -56,11 +56,11 @@ func SelectTargets(p *Pipeline, targets []string) (*Selection, hcl.Diagnostics) 
 			continue
 		}
 		for _, n := range append(p.Graph.Main.Ancestors(addr), addr) {
-			if name, ok := cutStep(n); ok {
+			if name, ok := n.Step(); ok {
 				sel.runs[name] = true
 			}
 		}
-		if name, ok := strings.CutPrefix(addr, "stage."); ok {
+		if name, ok := addr.Stage(); ok {
 			for _, s := range p.Config.Stage(name).Steps {
 				sel.runs[s.Name] = true
 			}
@@ -77,12 +77,12 @@ func SelectOnly(p *Pipeline, only string) (*Selection, hcl.Diagnostics) {
 	if d != nil {
 		return nil, hcl.Diagnostics{d}
 	}
-	name, isStage := strings.CutPrefix(addr, "stage.")
+	name, isStage := addr.Stage()
 	if !isStage {
 		return nil, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Invalid -only",
 			Detail: fmt.Sprintf("-only takes a stage (stage.NAME), not %s: to run one step and what it depends on, use -target %s.", only, only)}}
 	}
-	sel := &Selection{Only: addr, runs: map[string]bool{}}
+	sel := &Selection{Only: addr.String(), runs: map[string]bool{}}
 	for _, s := range p.Config.Stage(name).Steps {
 		sel.runs[s.Name] = true
 	}
@@ -110,8 +110,8 @@ func (s *Selection) Needs(p *Pipeline) []string {
 
 // checkAddress checks a -target or -only address: step.NAME of a main
 // step or stage.NAME, with a suggestion for a misspelled one.
-func checkAddress(p *Pipeline, addr, flag string) (string, *hcl.Diagnostic) {
-	bad := func(detail string, args ...any) (string, *hcl.Diagnostic) {
+func checkAddress(p *Pipeline, addr, flag string) (Addr, *hcl.Diagnostic) {
+	bad := func(detail string, args ...any) (Addr, *hcl.Diagnostic) {
 		return "", &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid " + flag + " " + addr, Detail: fmt.Sprintf(detail, args...)}
 	}
 	kind, name, ok := strings.Cut(addr, ".")
@@ -122,7 +122,7 @@ func checkAddress(p *Pipeline, addr, flag string) (string, *hcl.Diagnostic) {
 		if p.Config.Stage(name) == nil {
 			return bad("No stage named %q.%s", name, didYouMean(name, stageNames(p.Config), "stage."))
 		}
-		return addr, nil
+		return Addr(addr), nil
 	}
 	s := p.Config.Step(name)
 	switch {
@@ -131,7 +131,7 @@ func checkAddress(p *Pipeline, addr, flag string) (string, *hcl.Diagnostic) {
 	case s.Kind != dsl.Main:
 		return bad("Step %q is a %s step: it runs after a failure or at the end of every run, never on its own. Target the stages' steps.", name, s.Kind)
 	}
-	return addr, nil
+	return Addr(addr), nil
 }
 
 func stageNames(c *dsl.Config) []string {
@@ -169,7 +169,7 @@ func didYouMean(given string, names []string, prefix string) string {
 // leftOut is the plan of a step a subset run does not run.
 func (pl *Planner) leftOut(s *dsl.Step, phase PhaseGraph, why string) *PlannedStep {
 	return &PlannedStep{Name: s.Name, Stage: s.Stage, Phase: phase.Name, Action: s.Action.String(),
-		DependsOn: DirectSteps(phase.Graph, stepAddr(s.Name)), Run: DecisionSkip, LeftOut: why}
+		DependsOn: DirectSteps(phase.Graph, StepAddr(s.Name)), Run: DecisionSkip, LeftOut: why}
 }
 
 // value is what a left-out step reads as: its outputs from the -only
@@ -199,16 +199,31 @@ func (p *phaseRun) leaveOut() {
 		return
 	}
 	for _, ps := range p.Plan.Steps {
-		if ps.LeftOut == "" || ps.Phase != "main" || p.started(stepAddr(ps.Name)) {
+		if ps.LeftOut == "" || ps.Phase != PhaseMain || p.started(StepAddr(ps.Name)) {
 			continue
 		}
 		s := p.Pipeline.Config.Step(ps.Name)
 		if s == nil {
 			continue
 		}
-		p.state[stepAddr(s.Name)] = StatusSkipped
+		p.state[StepAddr(s.Name)] = StatusSkipped
 		p.finish(s, StatusSkipped, cty.NullVal(cty.DynamicPseudoType))
 		p.emit(Event{Type: StepFinished, Phase: p.ph.Name, Stage: s.Stage, Step: s.Name, Action: s.Action.String(),
 			Status: StatusSkipped, Message: "left out: " + ps.LeftOut})
 	}
+}
+
+// Upstream lists the main steps left out that the selected ones wait
+// for, directly or not: what -only takes from an earlier run. The steps
+// after the selection are not upstream: they are simply left out.
+func (s *Selection) Upstream(p *Pipeline) map[string]bool {
+	up := map[string]bool{}
+	for name := range s.runs {
+		for _, n := range p.Graph.Main.Ancestors(StepAddr(name)) {
+			if dep, ok := n.Step(); ok && !s.Runs(dep) {
+				up[dep] = true
+			}
+		}
+	}
+	return up
 }

@@ -96,7 +96,12 @@ func runApply(cmd *cobra.Command, f *pipelineFlags, path string, o applyOptions)
 	a.Inputs, a.Parallelism, a.AutoApprove, a.Resume, a.AllowReapply = in, o.parallelism, o.autoApprove, o.resume, o.reapply
 	a.LockTimeout, a.OnLockWait = o.lockTimeout, lockWaitMessage(cmd, o.lockTimeout)
 	a.Subset = o.subset
-	if a.Gates, err = o.gates.options(cmd, f.json); err != nil {
+	notice := func(text string) {
+		if n, ok := v.(interface{ Notice(string) }); ok {
+			n.Notice(text)
+		}
+	}
+	if a.Gates, err = o.gates.options(cmd, f.json, notice); err != nil {
 		return err
 	}
 	a.Diagnostics = func(loaded *engine.Pipeline, diags hcl.Diagnostics) { p = loaded; base.Diagnostics(diags) }

@@ -797,7 +797,7 @@ func TestPlanJSONAndSavedPlanDescribeEveryStep(t *testing.T) {
 			t.Fatalf("plan -json line: %v\n%s", err, line)
 		}
 		if m.Type == "step_planned" {
-			s := &engine.PlannedStep{Name: m.Step, Stage: m.Stage, Phase: m.Phase, DependsOn: m.DependsOn, Timeout: m.Timeout}
+			s := &engine.PlannedStep{Name: m.Step, Stage: m.Stage, Phase: engine.Phase(m.Phase), DependsOn: m.DependsOn, Timeout: m.Timeout}
 			for _, in := range m.Instances {
 				s.Instances = append(s.Instances, &engine.PlannedInstance{Key: in.Key, Summary: in.Summary})
 			}

@@ -137,15 +137,15 @@ func (g *gateFlags) register(cmd *cobra.Command) {
 
 // options are the operation's gate options: who applies, -approve,
 // -override-window, and the terminal's questions when someone is there.
-func (g *gateFlags) options(cmd *cobra.Command, asJSON bool) (operation.Gates, error) {
+func (g *gateFlags) options(cmd *cobra.Command, asJSON bool, notice func(string)) (operation.Gates, error) {
 	who, err := currentUser()
 	if err != nil {
 		return operation.Gates{}, err
 	}
 	out := operation.Gates{User: who, PreApprove: g.approve, OverrideWindow: g.overrideWindow}
 	if stdinTerminal(cmd) && !asJSON {
-		out.Prompt = func(plan *engine.Plan, runID string, answer func(engine.GateAnswer) (string, error)) engine.EventSink {
-			return &gatePrompter{in: cmd.InOrStdin(), out: cmd.OutOrStdout(), answer: answer, runID: runID, who: who, plan: plan}
+		out.Prompt = func(plan *engine.Plan, runID string, answer func(engine.GateAnswer) error) engine.EventSink {
+			return &gatePrompter{in: cmd.InOrStdin(), notice: notice, answer: answer, runID: runID, who: who, plan: plan}
 		}
 	}
 	return out, nil
@@ -156,8 +156,8 @@ func (g *gateFlags) options(cmd *cobra.Command, asJSON bool) (operation.Gates, e
 // `pipectl approve`.
 type gatePrompter struct {
 	in      io.Reader
-	out     io.Writer
-	answer  func(engine.GateAnswer) (string, error)
+	notice  func(string) // writes in order with the view
+	answer  func(engine.GateAnswer) error
 	runID   string
 	who     string
 	plan    *engine.Plan
@@ -172,7 +172,7 @@ func (p *gatePrompter) Event(e engine.Event) {
 	}
 	hint := fmt.Sprintf("pipectl approve %s -stage %s (or reject %s -reason ...)", p.runID, gateFlagName(e.Gate), p.runID)
 	if pg := p.plan.Gate(e.Gate); pg != nil && pg.Approval != nil && !pg.Approval.AllowSelfApproval {
-		fmt.Fprintf(p.out, "\n%s waits for someone else's approval: %s\n", e.Gate, hint)
+		p.notice(fmt.Sprintf("%s needs someone else's approval: %s\n", e.Gate, hint))
 		return
 	}
 	go p.ask(e, hint)
@@ -193,7 +193,7 @@ func (p *gatePrompter) ask(e engine.Event, hint string) {
 			}
 		}()
 	})
-	fmt.Fprintf(p.out, "\n%s: %s\nApprove? 'yes' approves, anything else rejects; or elsewhere: %s\n> ", e.Gate, e.Message, hint)
+	p.notice(fmt.Sprintf("Approve %s? Type yes and Enter to approve, anything else to reject; or from elsewhere: %s\n", e.Gate, hint))
 	line, ok := <-p.answers
 	if !ok {
 		return
@@ -202,8 +202,8 @@ func (p *gatePrompter) ask(e engine.Event, hint string) {
 	if !ans.Approve {
 		ans.Reason = "rejected at the terminal: " + line
 	}
-	if _, err := p.answer(ans); err != nil {
-		fmt.Fprintf(p.out, "Your answer was not taken: %v\n", err)
+	if err := p.answer(ans); err != nil {
+		p.notice(fmt.Sprintf("Your answer was not taken: %v\n", err))
 	}
 }
 

@@ -6,7 +6,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -203,6 +205,10 @@ func TestGateTimeoutRunsTheFailureHandlers(t *testing.T) {
 
 func TestPreApprovalForCI(t *testing.T) {
 	p := newProject(t, gatedPipeline)
+	if out, errOut, code := p.run("plan", "-var", "self=false"); code != 0 ||
+		!strings.Contains(out, "  stage.deploy\n    approval: \"Deploy to prod?\" (1 approval; not by who applies; times out after 1h0m0s)") {
+		t.Fatalf("plan does not show the gate: exit %d\n%s%s", code, out, errOut)
+	}
 	if _, errOut, code := p.as("ci-bot", "apply", "-auto-approve", "-approve", "nosuch"); code != 1 ||
 		!strings.Contains(errOut, "stage.nosuch has no approval gate in this plan (its approval gates: stage.deploy)") {
 		t.Fatalf("-approve of an unknown stage: exit %d\n%s", code, errOut)
@@ -357,4 +363,43 @@ stage "s" {
 			}
 		})
 	}
+}
+
+// On a terminal apply asks at the gate; typing yes approves, recorded as
+// the user at the terminal. tmux is the terminal.
+func TestTerminalAsksAtTheGate(t *testing.T) {
+	tmux, err := exec.LookPath("tmux")
+	if err != nil {
+		needTmux(t)
+	}
+	p := newProject(t, gatedPipeline)
+	socket := fmt.Sprintf("pipectl-test-gate-%d", os.Getpid())
+	tm := func(args ...string) string {
+		out, _ := exec.Command(tmux, append([]string{"-L", socket, "-f", "/dev/null"}, args...)...).CombinedOutput()
+		return string(out)
+	}
+	t.Cleanup(func() { tm("kill-server") })
+	tm("new-session", "-d", "-x", "160", "-y", "40", fmt.Sprintf("cd %s && env PIPECTL_PLUGIN_PATH=%s PIPECTL_USER=carol %s apply -auto-approve; echo EXIT=$?; sleep 120",
+		p.dir, binDir, filepath.Join(binDir, "pipectl")))
+	screen := waitScreen(t, tm, "Type yes and Enter to approve")
+	if !strings.Contains(screen, "stage.deploy waits for approval") || strings.Contains(screen, "release") {
+		t.Fatalf("screen at the gate:\n%s", screen)
+	}
+	tm("send-keys", "yes", "Enter")
+	screen = waitScreen(t, tm, "EXIT=")
+	if !strings.Contains(screen, "EXIT=0") || !strings.Contains(screen, "stage.deploy approved by carol (1 of 1): answered at the terminal") {
+		t.Fatalf("final screen:\n%s", screen)
+	}
+}
+
+func waitScreen(t *testing.T, tm func(...string) string, want string) string {
+	t.Helper()
+	var screen string
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		if screen = tm("capture-pane", "-p", "-J"); strings.Contains(screen, want) {
+			return screen
+		}
+	}
+	t.Fatalf("%q never showed; screen:\n%s", want, screen)
+	return ""
 }

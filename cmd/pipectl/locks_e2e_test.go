@@ -2,6 +2,7 @@ package main_test
 
 import (
 	"fmt"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -101,6 +102,7 @@ func TestAppliesOfOneEnvironmentSerializeWithLockTimeout(t *testing.T) {
 	if len(list) != 2 || list[1].ID != holder.ID || list[0].Status != "succeeded" || list[1].Status != "succeeded" {
 		t.Fatalf("runs: %+v", list)
 	}
+	t.Logf("the waiting apply's run started %s after the first run finished", list[0].Started.Sub(list[1].Finished))
 	if list[0].Started.Before(list[1].Finished) {
 		t.Errorf("the second run started at %s, before the first finished at %s", list[0].Started, list[1].Finished)
 	}
@@ -172,12 +174,26 @@ func TestStaleLockIsReportedAndBrokenWithForceUnlock(t *testing.T) {
 	if _, errOut, code := p.run("force-unlock", killed.ID); code != 1 || !strings.Contains(errOut, "-force") {
 		t.Errorf("force-unlock without a terminal or -force: exit %d\n%s", code, errOut)
 	}
+	// On a terminal it asks; anything but yes keeps the lock.
+	term := p.command()
+	term.Path, term.Args = "/usr/bin/script", []string{"script", "-qec", filepath.Join(binDir, "pipectl") + " force-unlock " + killed.ID, "/dev/null"}
+	term.Stdin = strings.NewReader("no\n")
+	asked, _ := term.CombinedOutput()
+	if code := term.ProcessState.ExitCode(); code != 1 || !strings.Contains(string(asked), "Do you want to break it?") || !strings.Contains(string(asked), "Not unlocked.") {
+		t.Errorf("force-unlock on a terminal, answered no: exit %d\n%s", code, asked)
+	}
 	out, errOut, code := p.run("force-unlock", killed.ID, "-force")
 	if code != 0 || !strings.Contains(out, "Unlocked environment \"dev\"") {
 		t.Fatalf("force-unlock -force: exit %d\n%s%s", code, out, errOut)
 	}
 	if _, errOut, code := p.run("apply", "-env", "dev", "-auto-approve", "-var", "pause=10ms"); code != 0 {
 		t.Errorf("apply after force-unlock: exit %d\n%s", code, errOut)
+	}
+	if show, _, _ := p.run("runs", "show", killed.ID); !strings.Contains(show, "broke the lock (pipectl force-unlock)") {
+		t.Errorf("runs show does not say the lock was broken:\n%s", show)
+	}
+	if show, _, _ := p.run("runs", "show", killed.ID); !strings.Contains(show, "broke the lock (pipectl force-unlock)") {
+		t.Errorf("runs show does not say the lock was broken:\n%s", show)
 	}
 	for _, r := range runsWithTimes(t, p) {
 		if r.ID != killed.ID {

@@ -31,10 +31,12 @@ func TestRunLogsArtifactsAndReportOfAFailedRun(t *testing.T) {
 		}
 		return out
 	}
-	run(1, "apply", "-auto-approve", "-no-color", "-report", "applied.html")
+	p.env = append(p.env, "PIPECTL_USER=ci-bot")
+	run(5, "apply", "-auto-approve", "-no-color", "-approve", "deploy", "-report", "applied.html") // failed, handlers ran
 
 	logs := run(0, "runs", "logs", "latest")
 	for _, want := range []string{"compile  │ compiling 12 packages", "compile  │ using token (sensitive value)",
+		"── stage.deploy waits for approval: Roll out the release? ──", "── stage.deploy approved by ci-bot (1 of 1) ──",
 		"── rollout: attempt 2 ──", "rollout  │ pod crashed", "rollback │ rolling back"} {
 		if !strings.Contains(logs, want) {
 			t.Errorf("runs logs lacks %q:\n%s", want, logs)
@@ -104,6 +106,7 @@ func checkReport(t *testing.T, html string) {
 		`using token (sensitive value)`, // its redacted build log
 		`<span class="pipectl">── attempt 2 ──</span>`,
 		`class="bar fail"`, `class="bar ok"`, // the timeline's attempts
+		`⏸ stage.deploy`, `class="bar wait "`, // and the wait at the gate
 		`<em>(sensitive value)</em>`, // the token among the plan's variables
 	} {
 		if !strings.Contains(html, want) {
@@ -181,10 +184,10 @@ stage "s" {
 	if err := follow.Wait(); err != nil {
 		t.Fatalf("runs logs -f: %v", err)
 	}
-	select {
-	case <-applied:
-	default:
-		t.Error("runs logs -f ended before the run did")
+	// -f ends once the record says the run ended; the apply process may
+	// take a moment more to exit, so ask the record, not the process.
+	if out, _, _ := p.run("runs"); !strings.Contains(out, "succeeded") {
+		t.Errorf("runs logs -f ended before the run did:\n%s", out)
 	}
 	if strings.Join(got, ",") != "line 1,line 2,line 3,line 4,line 5" {
 		t.Errorf("runs logs -f printed %q", got)

@@ -46,16 +46,16 @@ func newRunsShowCommand() *cobra.Command {
 		Short: "Show one run: its steps, their outcomes and outputs, and (with -logs) every event",
 		Args:  cobra.RangeArgs(1, 2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			store, err := runs.OpenExisting(pathDir(pathArg(args[1:])))
+			store, id, err := openRun(pathArg(args[1:]), args[0]) // a run id, or latest
 			if err != nil {
 				return err
 			}
-			run, plan, err := store.Show(args[0], nil)
+			run, plan, err := store.Show(id, nil)
 			if err != nil {
 				return err
 			}
 			return runsView(cmd, asJSON).Show(run, plan, logs, func(fn func(engine.Event) error) error {
-				_, _, err := store.Show(args[0], fn)
+				_, _, err := store.Show(id, fn)
 				return err
 			})
 		},

@@ -173,4 +173,15 @@ stage "s" {
 	if !strings.Contains(jsonOut, `"diagnostics":[{`) || !strings.Contains(jsonOut, `"line":6`) {
 		t.Errorf("-json has no diagnostics with a range:\n%s", jsonOut)
 	}
+	// The record renders the failure as apply did, with the source as it
+	// was: the file has changed since.
+	p.write("pipeline.hcl", "pipeline \"e2e\" {}\nstage \"s\" {\n  step \"other\" {\n    action = std.noop\n  }\n}\n")
+	shown, _, _ = p.run("runs", "show", runsList[0].ID)
+	if !strings.Contains(shown, "on pipeline.hcl line 6:") || !strings.Contains(shown, `6:     command = "/no/such/program"`) {
+		t.Errorf("runs show does not render the recorded diagnostic:\n%s", shown)
+	}
+	shownJSON, _, _ := p.run("runs", "show", runsList[0].ID, "-json")
+	if !strings.Contains(shownJSON, `"diagnostics":[{`) || !strings.Contains(shownJSON, `"code":"    command = \"/no/such/program\""`) {
+		t.Errorf("runs show -json has no recorded diagnostics:\n%s", shownJSON)
+	}
 }

@@ -91,6 +91,17 @@ func TestTargetRunsWhatItNeeds(t *testing.T) {
 	if !strings.Contains(out, "left out: not targeted") {
 		t.Errorf("apply does not say smoke was left out:\n%s", out)
 	}
+	// A saved plan carries its targets.
+	if out, errOut, code := p.run("plan", "-var", "rev=1", "-target", "step.compile", "-out", "plan.json"); code != 0 {
+		t.Fatalf("plan -target -out: exit %d\n%s%s", code, out, errOut)
+	}
+	if _, errOut, code := p.run("apply", "-target", "step.push", "plan.json"); code != 1 || !strings.Contains(errOut, "a saved plan") {
+		t.Errorf("apply PLAN -target: exit %d\n%s", code, errOut)
+	}
+	out, errOut, code = p.run("apply", "plan.json")
+	if got := newestSteps(t, p); code != 0 || got["compile"] != "succeeded" || got["lint"] != "skipped" || got["push"] != "skipped" {
+		t.Errorf("apply of a saved -target plan: exit %d %v\n%s%s", code, got, out, errOut)
+	}
 	out, _, code = p.run("apply", "-auto-approve", "-var", "rev=1", "-target", "stage.build")
 	if got := newestSteps(t, p); code != 0 || got["compile"] != "succeeded" || got["push"] != "skipped" {
 		t.Errorf("apply -target stage.build: exit %d %v\n%s", code, got, out)
@@ -141,6 +152,14 @@ func TestOnlyRunsAStageWithTheLastRunsOutputs(t *testing.T) {
 	// The -only run keeps what it read: another -only reads it in turn.
 	if out, errOut, code := p.run("apply", "-auto-approve", "-var", "rev=1", "-only", "stage.verify"); code != 0 {
 		t.Errorf("a second -only: exit %d\n%s%s", code, out, errOut)
+	}
+
+	// What comes after the stage is left out, not taken from the run.
+	out, errOut, code = p.run("apply", "-auto-approve", "-var", "rev=1", "-only", "stage.deploy")
+	got := newestSteps(t, p)
+	if code != 0 || got["push"] != "succeeded" || got["smoke"] != "skipped" || !strings.Contains(out, "smoke") ||
+		!strings.Contains(out, "left out: not in stage.deploy (-only)") {
+		t.Errorf("apply -only stage.deploy: exit %d %v\n%s%s", code, got, out, errOut)
 	}
 
 	_, errOut, code = p.run("apply", "-auto-approve", "-var", "rev=2", "-only", "stage.verify")

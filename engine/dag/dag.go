@@ -54,29 +54,14 @@ func (g *Graph[K]) Connect(from, to K) {
 // Len is the number of nodes.
 func (g *Graph[K]) Len() int { return len(g.nodes) }
 
-// Nodes lists every node in insertion order.
-func (g *Graph[K]) Nodes() []K { return slices.Clone(g.nodes) }
-
 // DependenciesOf lists what k depends on, in insertion order.
 func (g *Graph[K]) DependenciesOf(k K) []K { return g.ordered(g.deps[k]) }
 
 // DependentsOf lists what depends on k, in insertion order.
 func (g *Graph[K]) DependentsOf(k K) []K { return g.ordered(g.users[k]) }
 
-// Edges calls fn for every edge "from depends on to", in insertion order.
-func (g *Graph[K]) Edges(fn func(from, to K)) {
-	for _, from := range g.nodes {
-		for _, to := range g.DependenciesOf(from) {
-			fn(from, to)
-		}
-	}
-}
-
 // Ancestors lists every node k depends on, directly or not, in insertion order.
 func (g *Graph[K]) Ancestors(k K) []K { return g.reach(k, g.deps) }
-
-// Descendants lists every node that depends on k, directly or not.
-func (g *Graph[K]) Descendants(k K) []K { return g.reach(k, g.users) }
 
 func (g *Graph[K]) reach(start K, edges map[K]map[K]struct{}) []K {
 	seen := map[K]struct{}{}

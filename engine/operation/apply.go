@@ -164,7 +164,7 @@ func (a *Apply) run(ctx context.Context, s *Session, plan *engine.Plan, t *apply
 	}
 	var prompt engine.EventSink = engine.EventFunc(func(engine.Event) {})
 	if a.Gates.Prompt != nil {
-		prompt = a.Gates.Prompt(plan, recorder.ID(), func(ans engine.GateAnswer) (string, error) { return store.Answer(recorder.ID(), ans) })
+		prompt = a.Gates.Prompt(plan, recorder.ID(), recorder.PutAnswer)
 	}
 	ctx, kill := ctx, ctx
 	if a.Interruptible != nil {

@@ -22,7 +22,7 @@ type Gates struct {
 	OverrideWindow string
 	// Prompt, when set, is told of the run's events once it is recorded,
 	// with a way to answer its gates (the terminal's questions).
-	Prompt func(plan *engine.Plan, runID string, answer func(engine.GateAnswer) (string, error)) engine.EventSink
+	Prompt func(plan *engine.Plan, runID string, answer func(engine.GateAnswer) error) engine.EventSink
 }
 
 // preApprovals checks PreApprove against the plan's gates before anything
@@ -67,7 +67,7 @@ func approvalGates(plan *engine.Plan) string {
 func (g *Gates) startGates(recorder *runs.Recorder, approvals []engine.GateAnswer) error {
 	recorder.SetStartedBy(g.User)
 	for _, a := range approvals {
-		if err := recorder.PreApprove(a); err != nil {
+		if err := recorder.PutAnswer(a); err != nil {
 			return fmt.Errorf("cannot record -approve %s: %w", a.Gate, err)
 		}
 	}

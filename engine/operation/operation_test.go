@@ -398,3 +398,20 @@ func recorded(t *testing.T, dir, id string) *runs.Run {
 	t.Fatalf("run %s is not recorded", id)
 	return nil
 }
+
+// The meta-argument hint reaches validate's diagnostics (it used to be
+// tested in dsl but never shown).
+func TestValidateHintsAtAMisspelledMetaArgument(t *testing.T) {
+	dir := initialized(t, `
+pipeline "op" {}
+stage "one" {
+  step "hello" {
+    action    = std.noop
+    depend_on = []
+  }
+}`)
+	_, diags := operation.NewValidate(operation.NewConfiguration()).Run(context.Background(), dir)
+	if !diags.HasErrors() || !strings.Contains(diags[0].Detail, `Did you mean the meta-argument "depends_on"?`) {
+		t.Fatalf("depend_on: %v", diags)
+	}
+}

@@ -7,7 +7,6 @@ import (
 
 	"github.com/hashicorp/hcl/v2"
 
-	"github.com/pipectl/pipectl/dsl"
 	"github.com/pipectl/pipectl/engine"
 	"github.com/pipectl/pipectl/engine/runs"
 )
@@ -92,9 +91,10 @@ func fillFromLastRun(s *Session, dir string, sel *engine.Selection, from string)
 		return refusal(summary, err.Error())
 	}
 	sel.From, sel.Values = from, values
+	upstream := sel.Upstream(p)
 	for name := range values {
-		if st := p.Config.Step(name); st == nil || st.Kind != dsl.Main || sel.Runs(name) {
-			delete(values, name) // the stage's own steps run again
+		if !upstream[name] {
+			delete(values, name) // the stage's own steps run again; those after it are left out
 		}
 	}
 	var missing []string

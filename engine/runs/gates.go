@@ -131,9 +131,13 @@ func (r *Recorder) Answers(gate string) ([]engine.GateAnswer, error) {
 	return out, err
 }
 
-// PreApprove records an approval given before the run reaches the gate
-// (apply -approve).
-func (r *Recorder) PreApprove(a engine.GateAnswer) error {
+// PutAnswer records an answer given by the process that runs the apply
+// (apply -approve ahead, the terminal's question), which knows the gate
+// without reading the record; the engine still refuses what does not count.
+func (r *Recorder) PutAnswer(a engine.GateAnswer) error {
+	if a.Time.IsZero() {
+		a.Time = time.Now().UTC()
+	}
 	return r.store.putAnswer(r.run.ID, a)
 }
 

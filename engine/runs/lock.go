@@ -158,7 +158,9 @@ func AcquireLock(ctx context.Context, pipelineDir, env string, o LockOptions) (*
 		case <-time.After(min(lockPoll, o.Timeout-time.Since(start))):
 		}
 	}
-	if left := readHolder(path); left.Run != "" && left.Run != o.TakeOver {
+	// A holder without a pid is a lock file of an older pipectl, which
+	// left the run id behind even when it ended well: not a sign of death.
+	if left := readHolder(path); left.Run != "" && left.PID != 0 && left.Run != o.TakeOver {
 		f.Close() // releases the flock: the stale holder stays written
 		return nil, &LockedError{What: lockedWhat(env), Holder: left, Stale: true}
 	}

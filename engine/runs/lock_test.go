@@ -3,6 +3,8 @@ package runs
 import (
 	"context"
 	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -75,4 +77,13 @@ func TestStaleLock(t *testing.T) {
 		t.Fatalf("after force-unlock: %v", err)
 	}
 	again.Release()
+	// An older pipectl left its run id in the file after a clean release.
+	if err := os.WriteFile(lockPath(filepath.Join(dir, ".pipectl"), "dev"), []byte("20261126T104900Z-3fa2\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	old, err := LockEnvironment(dir, "dev")
+	if err != nil {
+		t.Fatalf("a lock file of an older pipectl: %v", err)
+	}
+	old.Release()
 }

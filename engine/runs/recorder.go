@@ -243,7 +243,7 @@ func (r *Recorder) summarize(e engine.Event) {
 		s.Attempts = e.Attempt
 		return
 	}
-	s.Status, s.Finished, s.Message, s.Outputs = e.Status, e.Time.UTC(), e.Message, e.Outputs
+	s.Status, s.Finished, s.Message, s.Outputs, s.Diagnostics = e.Status, e.Time.UTC(), e.Message, e.Outputs, e.RecordedDiagnostics
 	if l := r.logs[key]; l != nil {
 		s.OutputBytes, s.OutputLines = l.bytes, l.lines
 	}

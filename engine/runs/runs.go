@@ -20,6 +20,7 @@ import (
 	ctyjson "github.com/zclconf/go-cty/cty/json"
 	bolt "go.etcd.io/bbolt"
 
+	"github.com/pipectl/pipectl/dsl"
 	"github.com/pipectl/pipectl/engine"
 )
 
@@ -216,7 +217,7 @@ const (
 type StepRecord struct {
 	Step     string         `json:"step"`
 	Instance string         `json:"instance,omitempty"`
-	Phase    string         `json:"phase"`
+	Phase    engine.Phase   `json:"phase"`
 	Action   string         `json:"action"`
 	Status   engine.Status  `json:"status"`
 	Attempts int            `json:"attempts,omitempty"`
@@ -224,6 +225,8 @@ type StepRecord struct {
 	Finished time.Time      `json:"finished,omitzero"`
 	Message  string         `json:"message,omitempty"`
 	Outputs  map[string]any `json:"outputs,omitempty"`
+	// Diagnostics of a failure, with ranges and snippets, as apply showed them.
+	Diagnostics []dsl.DiagnosticJSON `json:"diagnostics,omitempty"`
 	// What the step printed in all; the record keeps its head and tail.
 	OutputBytes int64 `json:"output_bytes,omitempty"`
 	OutputLines int64 `json:"output_lines,omitempty"`

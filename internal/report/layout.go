@@ -3,6 +3,7 @@ package report
 import (
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/pipectl/pipectl/engine"
@@ -87,71 +88,81 @@ func groupTitle(phase, stage string) string {
 	return phase
 }
 
-// layout places one node per step (its instances together) in layers.
+// layout places one node per step (its instances together) in layers, in
+// the manner of Sugiyama: an edge that spans several layers goes through
+// a waypoint in each layer between (a slot of its own), so that it never
+// runs behind a node.
 func layout(id string, steps []*Step) *Graph {
-	type node struct {
-		name      string
-		steps     []*Step
-		deps      []string
-		layer     int
-		row       int
-		sortKey   float64
-		firstSeen int
-	}
-	nodes := map[string]*node{}
-	var order []*node
+	nodes := map[string]*lnode{}
+	var order []*lnode // real nodes, in plan order (a topological order)
 	for _, s := range steps {
 		n := nodes[s.Name]
 		if n == nil {
-			n = &node{name: s.Name, deps: s.DependsOn, firstSeen: len(order)}
+			n = &lnode{name: s.Name, deps: s.DependsOn, seen: len(order)}
 			nodes[s.Name] = n
 			order = append(order, n)
 		}
 		n.steps = append(n.steps, s)
 	}
-	// Plan order is a topological order: dependencies come first.
-	layers := [][]*node{}
+	implied := impliedEdges(order, func(n *lnode) []string { return n.deps }, func(n *lnode) string { return n.name })
+	var layers [][]*lnode
+	place := func(n *lnode) {
+		for len(layers) <= n.layer {
+			layers = append(layers, nil)
+		}
+		layers[n.layer] = append(layers[n.layer], n)
+	}
 	for _, n := range order {
 		for _, d := range n.deps {
 			if dn := nodes[d]; dn != nil {
 				n.layer = max(n.layer, dn.layer+1)
 			}
 		}
-		for len(layers) <= n.layer {
-			layers = append(layers, nil)
-		}
-		layers[n.layer] = append(layers[n.layer], n)
+		place(n)
 	}
-	// Within a layer, a node goes near the steps it depends on (their
-	// mean row), which keeps edges short and mostly straight.
+	// Each edge drawn: from its step through one waypoint per layer between.
+	type edge struct{ points []*lnode }
+	var edges []edge
+	for _, n := range order {
+		for _, d := range n.deps {
+			dn := nodes[d]
+			if dn == nil || implied[n.name+"\x00"+d] {
+				continue
+			}
+			e := edge{points: []*lnode{dn}}
+			prev := dn
+			for l := dn.layer + 1; l < n.layer && len(order) <= maxReduced; l++ {
+				w := &lnode{waypoint: true, layer: l, from: prev, seen: n.seen}
+				place(w)
+				e.points = append(e.points, w)
+				prev = w
+			}
+			n.preds = append(n.preds, prev)
+			edges = append(edges, edge{points: append(e.points, n)})
+		}
+	}
+	// Within a layer, a node goes near what it comes from (the mean row),
+	// which keeps edges short and mostly straight.
 	for _, layer := range layers {
 		for _, n := range layer {
-			n.sortKey, n.row = float64(n.firstSeen), 0
-			sum, k := 0.0, 0
-			for _, d := range n.deps {
-				if dn := nodes[d]; dn != nil {
-					sum += float64(dn.row)
-					k++
-				}
+			n.key = float64(n.seen)
+			preds := n.preds
+			if n.waypoint {
+				preds = []*lnode{n.from}
 			}
-			if k > 0 {
-				n.sortKey = sum/float64(k) + float64(n.firstSeen)/1e6
+			if len(preds) > 0 {
+				sum := 0.0
+				for _, p := range preds {
+					sum += float64(p.row)
+				}
+				n.key = sum/float64(len(preds)) + float64(n.seen)/1e6
 			}
 		}
-		slices.SortStableFunc(layer, func(a, b *node) int {
-			switch {
-			case a.sortKey < b.sortKey:
-				return -1
-			case a.sortKey > b.sortKey:
-				return 1
-			}
-			return 0
-		})
+		slices.SortStableFunc(layer, func(a, b *lnode) int { return cmpFloat(a.key, b.key) })
 		for i, n := range layer {
 			n.row = i
 		}
 	}
-	implied := impliedEdges(order, func(n *node) []string { return n.deps }, func(n *node) string { return n.name })
 	g := &Graph{ID: id}
 	rows := 0
 	for _, layer := range layers {
@@ -159,40 +170,90 @@ func layout(id string, steps []*Step) *Graph {
 	}
 	g.Width = 2*margin + len(layers)*(nodeW+colGap) - colGap
 	g.Height = 2*margin + rows*(nodeH+rowGap) - rowGap
-	pos := func(n *node) (int, int) {
-		return margin + n.layer*(nodeW+colGap), margin + n.row*(nodeH+rowGap)
-	}
 	for _, n := range order {
-		x, y := pos(n)
-		status := worstStatus(n.steps)
-		sub := status
-		if len(n.steps) > 1 {
-			sub = fmt.Sprintf("%s · %d instances", status, len(n.steps))
-		} else if d := n.steps[0].Duration(); d != "–" {
-			sub += " · " + d
-		}
-		title := n.name
-		if n.steps[0].Stage != "" {
-			title = fmt.Sprintf("%s (stage %s): %s", n.name, n.steps[0].Stage, n.steps[0].Action)
-		}
-		g.Nodes = append(g.Nodes, Node{X: x, Y: y, W: nodeW, H: nodeH, Name: clip(n.name, 22), Sub: clip(sub, 30),
-			Class: statusClass(status), Href: "#" + n.steps[0].Anchor, Title: title})
-		for _, d := range n.deps {
-			dn := nodes[d]
-			if dn == nil || implied[n.name+"\x00"+d] {
-				continue
-			}
-			x1, y1 := pos(dn)
-			x1, y1 = x1+nodeW, y1+nodeH/2
-			x2, y2 := x, y+nodeH/2
-			g.Edges = append(g.Edges, fmt.Sprintf("M%d %d C%d %d %d %d %d %d", x1, y1, x1+colGap/2, y1, x2-colGap/2, y2, x2-4, y2))
-		}
+		g.Nodes = append(g.Nodes, n.draw())
+	}
+	for _, e := range edges {
+		g.Edges = append(g.Edges, edgePath(e.points))
 	}
 	return g
 }
 
+// lnode is a node being laid out: a step, or the waypoint of a long edge.
+type lnode struct {
+	name       string
+	steps      []*Step
+	deps       []string
+	preds      []*lnode // the nodes its drawn edges come from
+	waypoint   bool
+	from       *lnode // a waypoint's predecessor
+	layer, row int
+	key        float64
+	seen       int
+}
+
+func (n *lnode) pos() (x, y int) {
+	return margin + n.layer*(nodeW+colGap), margin + n.row*(nodeH+rowGap)
+}
+
+// draw is the node of a step.
+func (n *lnode) draw() Node {
+	x, y := n.pos()
+	status := worstStatus(n.steps)
+	sub := status
+	if len(n.steps) > 1 {
+		sub = fmt.Sprintf("%s · ×%d", status, len(n.steps))
+	} else if d := n.steps[0].Duration(); d != "–" {
+		sub += " · " + d
+	}
+	if stage := n.steps[0].Stage; stage != "" && n.steps[0].Phase == "main" {
+		sub = stage + " · " + sub
+	}
+	title := n.name
+	if n.steps[0].Stage != "" {
+		title = fmt.Sprintf("%s (stage %s): %s", n.name, n.steps[0].Stage, n.steps[0].Action)
+	}
+	return Node{X: x, Y: y, W: nodeW, H: nodeH, Name: clip(n.name, 22), Sub: clip(sub, 32),
+		Class: statusClass(status), Href: "#" + n.steps[0].Anchor, Title: title}
+}
+
+// edgePath is the SVG path of an edge: a curve from one node's right side
+// to the next point's left, straight across each waypoint's slot.
+func edgePath(points []*lnode) string {
+	x, y := points[0].pos()
+	x, y = x+nodeW, y+nodeH/2
+	var b strings.Builder
+	fmt.Fprintf(&b, "M%d %d", x, y)
+	for i, p := range points[1:] {
+		px, py := p.pos()
+		py += nodeH / 2
+		end := px
+		if i == len(points)-2 {
+			end = px - 4 // room for the arrowhead
+		}
+		fmt.Fprintf(&b, " C%d %d %d %d %d %d", x+colGap/2, y, px-colGap/2, py, end, py)
+		x, y = px, py
+		if p.waypoint {
+			x += nodeW
+			fmt.Fprintf(&b, " L%d %d", x, y)
+		}
+	}
+	return b.String()
+}
+
+func cmpFloat(a, b float64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
 // maxReduced bounds the graphs whose implied edges are left out (the
-// ancestor sets grow with the square of the steps).
+// ancestor sets grow with the square of the steps) and whose long edges
+// get waypoints.
 const maxReduced = 500
 
 // impliedEdges finds the dependencies that another dependency already
@@ -259,6 +320,39 @@ type Timeline struct {
 type TimelineRow struct {
 	Label, Href, Class string
 	Bars               []Bar
+	start              time.Time
+}
+
+// gateWait is the time a run waited at a gate (an approval, a deploy
+// window), from the gate's events.
+type gateWait struct {
+	gate, kind, outcome string
+	class               string // of the bar: "" while waiting or passed, "fail" when it stopped the run
+	start, end          time.Time
+}
+
+// gateWaits pairs each gate_waiting with what ended the wait.
+func gateWaits(events []engine.Event) []gateWait {
+	var out []gateWait
+	open := map[string]int{} // gate → index in out, while it waits
+	for _, e := range events {
+		if e.Gate == "" {
+			continue
+		}
+		i, waiting := open[e.Gate]
+		switch {
+		case e.Type == engine.GateWaiting && !waiting:
+			open[e.Gate] = len(out)
+			out = append(out, gateWait{gate: e.Gate, kind: e.GateKind, outcome: "still waiting", start: e.Time})
+		case e.Type == engine.GatePassed && waiting:
+			out[i].end, out[i].outcome = e.Time, "passed"
+			delete(open, e.Gate)
+		case (e.Type == engine.GateRejected || e.Type == engine.GateTimedOut || e.Type == engine.GateWindowClosed) && waiting:
+			out[i].end, out[i].outcome, out[i].class = e.Time, strings.TrimPrefix(string(e.Type), "gate_"), "fail"
+			delete(open, e.Gate)
+		}
+	}
+	return out
 }
 
 // Bar is one attempt: where it starts and how long it is, in percent of
@@ -276,7 +370,7 @@ type Tick struct {
 }
 
 // timelineOf places each attempt between the run's start and end.
-func timelineOf(run *runs.Run, steps []*Step, end time.Time) *Timeline {
+func timelineOf(run *runs.Run, steps []*Step, waits []gateWait, end time.Time) *Timeline {
 	start := run.Started
 	total := end.Sub(start)
 	if total <= 0 {
@@ -293,8 +387,19 @@ func timelineOf(run *runs.Run, steps []*Step, end time.Time) *Timeline {
 		}
 	}
 	slices.SortStableFunc(rows, func(a, b *Step) int { return a.Attempts[0].Start.Compare(b.Attempts[0].Start) })
+	for _, w := range waits {
+		// A gate's wait goes just before the first step that started after it.
+		wEnd := w.end
+		if wEnd.IsZero() {
+			wEnd = end
+		}
+		x := pct(w.start)
+		tl.Rows = append(tl.Rows, TimelineRow{Label: "⏸ " + w.gate, Href: "#approvals", Class: "skip", start: w.start,
+			Bars: []Bar{{X: fmt.Sprintf("%.2f%%", min(x, 99.6)), W: fmt.Sprintf("%.2f%%", max(0.4, pct(wEnd)-x)), Class: "wait " + w.class,
+				Title: fmt.Sprintf("%s waited %s for %s: %s", w.gate, shortDuration(wEnd.Sub(w.start)), w.kind, w.outcome)}}})
+	}
 	for _, s := range rows {
-		row := TimelineRow{Label: s.Label(), Href: "#" + s.Anchor, Class: s.Class()}
+		row := TimelineRow{Label: s.Label(), Href: "#" + s.Anchor, Class: s.Class(), start: s.Attempts[0].Start}
 		for _, a := range s.Attempts {
 			aEnd := a.End
 			if aEnd.IsZero() {
@@ -314,6 +419,7 @@ func timelineOf(run *runs.Run, steps []*Step, end time.Time) *Timeline {
 		}
 		tl.Rows = append(tl.Rows, row)
 	}
+	slices.SortStableFunc(tl.Rows, func(a, b TimelineRow) int { return a.start.Compare(b.start) })
 	for i := 0; i <= 4; i++ {
 		tl.Ticks = append(tl.Ticks, Tick{X: fmt.Sprintf("%d%%", i*25), Label: "+" + shortDuration(total*time.Duration(i)/4)})
 	}

@@ -28,7 +28,16 @@ var page = template.Must(template.New("report.html.tmpl").Funcs(template.FuncMap
 	},
 	"short": func(s string) string { return clip(s, 13) },
 	"join":  strings.Join,
-	"add":   func(a, b int) int { return a + b },
+	"gateClass": func(status string) string {
+		switch status {
+		case "passed":
+			return "ok"
+		case "waiting":
+			return "run"
+		}
+		return "fail"
+	},
+	"add": func(a, b int) int { return a + b },
 }).ParseFS(assets, "assets/report.html.tmpl"))
 
 // pageData is what the template is given.

@@ -27,8 +27,8 @@ type Report struct {
 	Groups    []*Group // the main phase, then each handler phase
 	Steps     []*Step  // every step instance, in plan order
 	Timeline  *Timeline
-	Approvals []Approval
-	Outputs   string // the pipeline's outputs, as JSON
+	Gates     []runs.GateRecord // the approval gates and deploy windows the run reached
+	Outputs   string            // the pipeline's outputs, as JSON
 	Counts    []Count
 	Problems  []string // what the record lacks (an incomplete record, artifacts not kept)
 }
@@ -37,14 +37,6 @@ type Report struct {
 type Count struct {
 	Status string
 	N      int
-}
-
-// Approval is an answer to a gate, or a gate waiting, as recorded.
-type Approval struct {
-	Time    time.Time
-	Kind    string // the event: gate_waiting, gate_approved, ...
-	Where   string // the stage or step
-	Message string
 }
 
 // Write writes the report of run id of store as HTML to w.
@@ -91,8 +83,8 @@ func build(run *runs.Run, plan *engine.Plan, events []engine.Event) *Report {
 	r.Steps = stepsOf(run, plan, events)
 	r.Duration = runEnd(run, events).Sub(run.Started)
 	r.Groups = groupsOf(plan, r.Steps)
-	r.Timeline = timelineOf(run, r.Steps, runEnd(run, events))
-	r.Approvals = approvalsOf(events)
+	r.Timeline = timelineOf(run, r.Steps, gateWaits(events), runEnd(run, events))
+	r.Gates = run.Gates
 	r.Counts = countsOf(r.Steps)
 	if len(run.Outputs) > 0 {
 		r.Outputs = prettyJSON(run.Outputs)
@@ -115,23 +107,6 @@ func runEnd(run *runs.Run, events []engine.Event) time.Time {
 		}
 	}
 	return end
-}
-
-// approvalsOf gathers the gate events (approval gates, deploy windows):
-// who was asked, who answered, when.
-func approvalsOf(events []engine.Event) []Approval {
-	var out []Approval
-	for _, e := range events {
-		if !strings.HasPrefix(string(e.Type), "gate_") {
-			continue
-		}
-		where := e.Stage
-		if e.Step != "" {
-			where = e.Step
-		}
-		out = append(out, Approval{Time: e.Time, Kind: strings.TrimPrefix(string(e.Type), "gate_"), Where: where, Message: e.Message})
-	}
-	return out
 }
 
 func countsOf(steps []*Step) []Count {

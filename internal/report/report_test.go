@@ -56,3 +56,26 @@ func TestLayout(t *testing.T) {
 		t.Errorf("classes: %+v", g.Nodes)
 	}
 }
+
+// An edge that spans layers goes through a slot of its own in each layer
+// between, never behind a node.
+func TestLongEdgesGoAroundNodes(t *testing.T) {
+	g := layout("g", []*Step{
+		{Name: "a", Status: "succeeded"},
+		{Name: "b", Status: "succeeded", DependsOn: []string{"a"}},
+		{Name: "c", Status: "succeeded", DependsOn: []string{"b", "x"}},
+		{Name: "x", Status: "succeeded"},
+	})
+	long := 0
+	for _, e := range g.Edges {
+		if strings.Contains(e, " L") {
+			long++
+		}
+	}
+	if long != 1 || len(g.Edges) != 3 {
+		t.Errorf("edges %q: want 3, one through a waypoint", g.Edges)
+	}
+	if g.Height < 2*(nodeH+rowGap) {
+		t.Errorf("the waypoint took no row: height %d", g.Height)
+	}
+}

@@ -123,7 +123,7 @@ func stepsOf(run *runs.Run, plan *engine.Plan, events []engine.Event) []*Step {
 		recorded[rec.Step] = append(recorded[rec.Step], rec)
 	}
 	for _, ps := range plan.Steps {
-		base := Step{Name: ps.Name, Stage: ps.Stage, Phase: ps.Phase, Action: ps.Action, DependsOn: ps.DependsOn}
+		base := Step{Name: ps.Name, Stage: ps.Stage, Phase: string(ps.Phase), Action: ps.Action, DependsOn: ps.DependsOn}
 		for _, rec := range recorded[ps.Name] {
 			s := base
 			s.Instance, s.Status, s.Started, s.Finished, s.Message = rec.Instance, string(rec.Status), rec.Started, rec.Finished, rec.Message

@@ -23,7 +23,7 @@ import (
 
 // The report of a real failed-and-handled run (the real pipectl and std
 // plugin, testdata/report/pipeline.hcl of cmd/pipectl), opened in headless
-// Chromium: the steps, the graph and the timeline render, the page's own
+// Chromium: the steps, the graph, the timeline and the approval render, the page's own
 // script runs under its Content-Security-Policy, the browser reports no
 // error and requests nothing but the file, and on a phone's screen the
 // page does not overflow. Screenshots are kept as test artifacts.
@@ -57,11 +57,17 @@ func TestReportInChromium(t *testing.T) {
 		rows: document.querySelectorAll('.tl-row a.tl-label').length,
 		bars: Array.from(document.querySelectorAll('rect.bar')).filter(r => r.getBoundingClientRect().width > 0).length,
 		failedBars: document.querySelectorAll('rect.bar.fail').length,
+		gateBars: document.querySelectorAll('rect.bar.wait').length,
 		mdTables: document.querySelectorAll('.md table').length,
 		scripts: document.querySelectorAll('.md script').length,
+		gates: document.querySelectorAll('#approvals .gate').length,
+		approvals: Array.from(document.querySelectorAll('#approvals td')).filter(td => td.textContent === 'ci-bot').length,
 		js: document.documentElement.classList.contains('js') ? 1 : 0,
 	})`)
-	want := map[string]float64{"steps": 6, "nodes": 6, "edges": 2, "rows": 6, "bars": 7, "failedBars": 2, "mdTables": 1, "scripts": 0, "js": 1}
+	// Rows: the 6 steps and the approval's wait; bars: their attempts
+	// (rollout's two failed) and the wait.
+	want := map[string]float64{"steps": 6, "nodes": 6, "edges": 2, "rows": 7, "bars": 8, "failedBars": 2, "gateBars": 1, "mdTables": 1,
+		"scripts": 0, "gates": 1, "approvals": 1, "js": 1}
 	for k, v := range want {
 		if counts[k] != v {
 			t.Errorf("%s: %v, want %v", k, counts[k], v)
@@ -228,7 +234,7 @@ func failedRunReport(t *testing.T) string {
 	}
 	pipectl := func(args ...string) (string, error) {
 		cmd := exec.Command(filepath.Join(bin, "pipectl"), args...)
-		cmd.Dir, cmd.Env = dir, append(os.Environ(), "PIPECTL_PLUGIN_PATH="+bin, "NO_COLOR=1")
+		cmd.Dir, cmd.Env = dir, append(os.Environ(), "PIPECTL_PLUGIN_PATH="+bin, "NO_COLOR=1", "PIPECTL_USER=ci-bot")
 		out, err := cmd.CombinedOutput()
 		return string(out), err
 	}
@@ -236,10 +242,10 @@ func failedRunReport(t *testing.T) string {
 		t.Fatalf("init: %v\n%s", err, out)
 	}
 	report := filepath.Join(dir, "report.html")
-	out, err := pipectl("apply", "-auto-approve", "-no-color", "-report", report)
+	out, err := pipectl("apply", "-auto-approve", "-no-color", "-approve", "deploy", "-report", report)
 	var exit *exec.ExitError
-	if !errors.As(err, &exit) || exit.ExitCode() != 1 {
-		t.Fatalf("apply: %v, want exit status 1 (the run fails)\n%s", err, out)
+	if !errors.As(err, &exit) || exit.ExitCode() != 5 {
+		t.Fatalf("apply: %v, want exit status 5 (the run failed, its handlers ran)\n%s", err, out)
 	}
 	if !strings.Contains(out, "Stage deploy failed: running its on_failure steps") {
 		t.Fatalf("the run's failure was not handled:\n%s", out)

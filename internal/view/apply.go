@@ -254,13 +254,13 @@ func (v *Apply) Result(res *engine.Result, runID string) {
 	fmt.Fprint(v.Out, b.String())
 }
 
-func phaseTitle(phase, stage string) string {
+func phaseTitle(phase engine.Phase, stage string) string {
 	switch phase {
-	case "main":
+	case engine.PhaseMain:
 		return "Stage " + stage
-	case "stage_on_failure":
+	case engine.PhaseStageOnFailure:
 		return fmt.Sprintf("Stage %s failed: running its on_failure steps", stage)
-	case "on_failure":
+	case engine.PhaseOnFailure:
 		return "Running the pipeline's on_failure steps"
 	}
 	return "Running the finally steps"

@@ -143,3 +143,21 @@ func writeRunGates(w io.Writer, run *runs.Run) {
 		}
 	}
 }
+
+// Notice writes text for people between events (the question of an
+// approval gate asked at the terminal), in order with the events: above
+// the live panel, or as plain timestamped lines. JSON output has none.
+func (v *Apply) Notice(text string) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if !v.JSON {
+		fmt.Fprint(v.Out, v.stamp(v.now(), text))
+	}
+}
+
+// Notice writes text above the live panel.
+func (v *LiveApply) Notice(text string) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	_, _ = v.progress.Write([]byte(text))
+}

@@ -14,7 +14,7 @@ type cluster struct {
 	id, label string
 	handlers  bool
 	steps     []string
-	graph     *dag.Graph[string]
+	graph     *dag.Graph[engine.Addr]
 }
 
 func clusters(g *engine.Graph) []cluster {
@@ -27,7 +27,7 @@ func clusters(g *engine.Graph) []cluster {
 		out = append(out, c)
 	}
 	for _, ph := range g.Phases()[1:] {
-		c := cluster{id: ph.Name, label: ph.Name, handlers: true, steps: engine.StepNames(ph.Graph), graph: ph.Graph}
+		c := cluster{id: string(ph.Name), label: string(ph.Name), handlers: true, steps: engine.StepNames(ph.Graph), graph: ph.Graph}
 		if ph.Stage != "" {
 			c.id, c.label = ph.Stage+"_on_failure", "on_failure of stage "+ph.Stage
 		}
@@ -42,11 +42,11 @@ func clusters(g *engine.Graph) []cluster {
 // stage dependencies kept as stage nodes.
 func edges(c cluster, fn func(from, to string)) {
 	for _, s := range c.steps {
-		for _, d := range c.graph.DependenciesOf("step." + s) {
-			if d == "stage."+c.id && !c.handlers {
+		for _, d := range c.graph.DependenciesOf(engine.StepAddr(s)) {
+			if d == engine.StageAddr(c.id) && !c.handlers {
 				continue // a step's own stage
 			}
-			fn(d, "step."+s)
+			fn(d.String(), engine.StepAddr(s).String())
 		}
 	}
 }

@@ -183,6 +183,8 @@ type StepRecordJSON struct {
 	Finished *time.Time     `json:"finished,omitempty"`
 	Message  string         `json:"message,omitempty"`
 	Outputs  map[string]any `json:"outputs,omitempty"`
+	// Diagnostics of a failure, with ranges and snippets.
+	Diagnostics []dsl.DiagnosticJSON `json:"diagnostics,omitempty"`
 	// What the step printed in all; the record keeps its head and tail.
 	OutputBytes int64 `json:"output_bytes,omitempty"`
 	OutputLines int64 `json:"output_lines,omitempty"`
@@ -282,7 +284,7 @@ func eventMessage(e engine.Event, diags func(engine.Event) []dsl.DiagnosticJSON)
 	case engine.RunStarted:
 		return string(e.Type), &RunMessage{envelope: env, Pipeline: e.Message}
 	case engine.PhaseStarted:
-		return string(e.Type), &RunMessage{envelope: env, Phase: e.Phase, Stage: e.Stage}
+		return string(e.Type), &RunMessage{envelope: env, Phase: string(e.Phase), Stage: e.Stage}
 	case engine.RunCancelling:
 		return string(e.Type), &RunMessage{envelope: env, Message: e.Message}
 	case engine.OutputsFailed:
@@ -293,7 +295,7 @@ func eventMessage(e engine.Event, diags func(engine.Event) []dsl.DiagnosticJSON)
 	if isGateEvent(e.Type) {
 		return string(e.Type), gateMessage(e)
 	}
-	m := &StepMessage{envelope: env, Phase: e.Phase, Stage: e.Stage, Step: e.Step, Instance: e.Instance, Action: e.Action, Attempt: e.Attempt}
+	m := &StepMessage{envelope: env, Phase: string(e.Phase), Stage: e.Stage, Step: e.Step, Instance: e.Instance, Action: e.Action, Attempt: e.Attempt}
 	switch e.Type {
 	case engine.StepLog:
 		m.Stream, m.Message = e.Stream, e.Message
@@ -312,7 +314,7 @@ func eventMessage(e engine.Event, diags func(engine.Event) []dsl.DiagnosticJSON)
 }
 
 func stepPlannedMessage(s *engine.PlannedStep) *StepPlannedMessage {
-	m := &StepPlannedMessage{Step: s.Name, Stage: s.Stage, Phase: s.Phase, Action: s.Action, DependsOn: s.DependsOn,
+	m := &StepPlannedMessage{Step: s.Name, Stage: s.Stage, Phase: string(s.Phase), Action: s.Action, DependsOn: s.DependsOn,
 		Run: string(s.Run), Deferred: s.Deferred, Timeout: s.Timeout, Attempts: s.Attempts, ContinueOnError: s.ContinueOnError,
 		Instances: []PlannedInstanceJSON{}, LeftOut: s.LeftOut}
 	for _, in := range s.Instances {

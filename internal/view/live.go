@@ -76,7 +76,7 @@ func groupOrder(plan *engine.Plan) map[string]int {
 		return out
 	}
 	for _, s := range plan.Steps {
-		if t := phaseTitle(s.Phase, s.Stage); s.Phase == "main" {
+		if t := phaseTitle(s.Phase, s.Stage); s.Phase == engine.PhaseMain {
 			if _, ok := out[t]; !ok {
 				out[t] = len(out)
 			}
@@ -116,7 +116,7 @@ func (v *LiveApply) Event(e engine.Event) {
 		v.heading = phaseTitle(e.Phase, e.Stage)
 	case engine.StepFinished:
 		// Finished lines scroll up grouped: a heading when the group changes.
-		if title := phaseTitle(e.Phase, e.Stage); title != v.heading && e.Phase == "main" {
+		if title := phaseTitle(e.Phase, e.Stage); title != v.heading && e.Phase == engine.PhaseMain {
 			v.heading = title
 			fmt.Fprintf(&b, "%s\n", v.paint("1", title))
 		}

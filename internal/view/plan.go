@@ -64,11 +64,11 @@ func planValue(x any) string {
 
 func heading(s *engine.PlannedStep) string {
 	switch s.Phase {
-	case "stage_on_failure":
+	case engine.PhaseStageOnFailure:
 		return fmt.Sprintf("On failure of stage %s", s.Stage)
-	case "on_failure":
+	case engine.PhaseOnFailure:
 		return "On failure of the pipeline"
-	case "finally":
+	case engine.PhaseFinally:
 		return "Finally (always)"
 	}
 	return "Stage " + s.Stage
@@ -81,7 +81,7 @@ func (v *Plan) step(s *engine.PlannedStep) {
 	}
 	mark, note := "+", ""
 	switch {
-	case s.Phase != "main":
+	case s.Phase != engine.PhaseMain:
 		mark = "!"
 	case s.Run == engine.DecisionSkip:
 		mark, note = "-", "  (skipped: its when condition is false)"
@@ -119,7 +119,7 @@ func (v *Plan) step(s *engine.PlannedStep) {
 
 // how prints what a step waits for and how it runs.
 func (v *Plan) how(s *engine.PlannedStep) {
-	if len(s.DependsOn) > 0 && s.Phase == "main" {
+	if len(s.DependsOn) > 0 && s.Phase == engine.PhaseMain {
 		v.Printf("      after: %s\n", strings.Join(s.DependsOn, ", "))
 	}
 	if how := runsHow(s); how != "" {
@@ -149,7 +149,7 @@ func Summary(p *engine.Plan) string {
 		switch {
 		case s.LeftOut != "":
 			leftOut++
-		case s.Phase != "main":
+		case s.Phase != engine.PhaseMain:
 			handlers++
 		case s.Run == engine.DecisionSkip:
 			skipped++

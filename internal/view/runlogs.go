@@ -36,6 +36,12 @@ func (v *RunLogs) Event(e engine.Event) {
 		fmt.Fprintln(v.Out, e.Message)
 	case e.Type == engine.StepStarted && e.Attempt > 1:
 		fmt.Fprintf(v.Out, "── %s: attempt %d ──\n", name, e.Attempt)
+	case v.Named && e.Type == engine.GateWaiting:
+		fmt.Fprintf(v.Out, "── %s waits for %s: %s ──\n", e.Gate, e.GateKind, firstLine(e.Message))
+	case v.Named && e.Gate != "" && e.Message != "":
+		// Where the run waits, and why it goes on: what someone
+		// following it wants to know.
+		fmt.Fprintf(v.Out, "── %s ──\n", firstLine(e.Message))
 	}
 }
 
@@ -68,7 +74,7 @@ func (v *RunArtifacts) List(list []runs.Artifact, files map[uint64]string) {
 }
 
 func artifactMessage(a runs.Artifact, file string) *ArtifactMessage {
-	return &ArtifactMessage{envelope: envelope{Time: a.Time}, Phase: a.Phase, Stage: a.Stage, Step: a.Step, Instance: a.Instance,
+	return &ArtifactMessage{envelope: envelope{Time: a.Time}, Phase: string(a.Phase), Stage: a.Stage, Step: a.Step, Instance: a.Instance,
 		Attempt: a.Attempt, Name: a.Name, MediaType: a.MediaType, Size: a.Size, Kept: a.Kept(), NotKept: a.NotKept, File: file}
 }
 

@@ -48,7 +48,7 @@ func (v *Runs) Show(run *runs.Run, planJSON json.RawMessage, logs bool, each fun
 			}
 		}
 		return each(func(e engine.Event) error {
-			v.emit(eventMessage(e, func(engine.Event) []dsl.DiagnosticJSON { return nil }))
+			v.emit(eventMessage(e, func(e engine.Event) []dsl.DiagnosticJSON { return e.RecordedDiagnostics }))
 			return nil
 		})
 	}
@@ -60,6 +60,10 @@ func (v *Runs) Show(run *runs.Run, planJSON json.RawMessage, logs bool, each fun
 	if run.RecordFailed != "" {
 		fmt.Fprintf(v.Out, "The record is incomplete: %s.\n", run.RecordFailed)
 	}
+	if u := run.ForceUnlocked; u != nil {
+		fmt.Fprintf(v.Out, "Its process died holding the lock of its environment; %s broke the lock (pipectl force-unlock) at %s.\n",
+			u.By, u.At.Local().Format(time.DateTime))
+	}
 	writeRunGates(v.Out, run)
 	fmt.Fprintln(v.Out)
 	w := tabwriter.NewWriter(v.Out, 0, 4, 2, ' ', 0)
@@ -69,6 +73,12 @@ func (v *Runs) Show(run *runs.Run, planJSON json.RawMessage, logs bool, each fun
 			span(s.Started, s.Finished), outputSize(s), firstLine(s.Message))
 	}
 	_ = w.Flush()
+	for _, s := range run.Steps {
+		if len(s.Diagnostics) > 0 {
+			fmt.Fprintf(v.Out, "\n%s %s:\n", instanceName(s.Step, s.Instance), s.Status)
+			writeRecordedDiagnostics(v.Out, s.Diagnostics)
+		}
+	}
 	if !logs {
 		return nil
 	}
@@ -94,9 +104,9 @@ func runRecordMessage(r *runs.Run) *RunRecordMessage {
 		RecordFailed: r.RecordFailed, Outputs: r.Outputs, Steps: []StepRecordJSON{}, ForceUnlocked: r.ForceUnlocked,
 		StartedBy: r.StartedBy, Gates: r.Gates}
 	for _, s := range r.Steps {
-		m.Steps = append(m.Steps, StepRecordJSON{Step: s.Step, Instance: s.Instance, Phase: s.Phase, Action: s.Action,
+		m.Steps = append(m.Steps, StepRecordJSON{Step: s.Step, Instance: s.Instance, Phase: string(s.Phase), Action: s.Action,
 			Status: string(s.Status), Attempts: s.Attempts, Started: timePtr(s.Started), Finished: timePtr(s.Finished),
-			Message: s.Message, Outputs: s.Outputs, OutputBytes: s.OutputBytes, OutputLines: s.OutputLines})
+			Message: s.Message, Outputs: s.Outputs, Diagnostics: s.Diagnostics, OutputBytes: s.OutputBytes, OutputLines: s.OutputLines})
 	}
 	return m
 }
@@ -137,7 +147,10 @@ func firstLine(s string) string {
 // runStatus is a run's status for people: a running run says where it waits.
 func runStatus(r *runs.Run) string {
 	if w := r.Waiting(); len(w) > 0 && r.Status == runs.StatusRunning {
-		return fmt.Sprintf("waiting for %s at %s", w[0].Kind, w[0].Gate)
+		if w[0].Kind == "window" {
+			return "waiting for the deploy window at " + w[0].Gate
+		}
+		return "waiting for approval at " + w[0].Gate
 	}
 	return string(r.Status)
 }

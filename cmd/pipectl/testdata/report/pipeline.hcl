@@ -1,6 +1,7 @@
 # A run that fails and is handled, for the run report's tests: logs, a
-# Markdown artifact, a retried step that fails, its stage's on_failure,
-# the pipeline's on_failure and finally. The token is sensitive: no
+# Markdown artifact, an approval gate (approved with apply -approve
+# deploy), a retried step that fails, its stage's on_failure, the
+# pipeline's on_failure and finally. The token is sensitive: no
 # output of pipectl may show it.
 pipeline "report-demo" {
   description = "A release that fails and rolls back"
@@ -30,6 +31,10 @@ stage "build" {
 
 stage "deploy" {
   depends_on = [stage.build]
+
+  approval {
+    message = "Roll out the release?"
+  }
 
   step "rollout" {
     action  = std.exec

@@ -1,0 +1,48 @@
+package report
+
+import (
+	"fmt"
+	"io"
+	"testing"
+	"time"
+
+	"github.com/pipectl/pipectl/engine"
+	"github.com/pipectl/pipectl/engine/runs"
+)
+
+// BenchmarkReport builds and renders the report of a run of 1,000 steps
+// in 10 chains, each step with 50 log lines.
+func BenchmarkReport(b *testing.B) {
+	run, plan, events := bigRun(1000, 50)
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := build(run, plan, events).Render(io.Discard); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func bigRun(steps, lines int) (*runs.Run, *engine.Plan, []engine.Event) {
+	start := time.Date(2026, 11, 29, 8, 0, 0, 0, time.UTC)
+	run := &runs.Run{ID: "r", Pipeline: "big", Started: start, Finished: start.Add(time.Hour), Status: engine.StatusSucceeded}
+	plan := &engine.Plan{Pipeline: "big"}
+	var events []engine.Event
+	for i := range steps {
+		name := fmt.Sprintf("step_%d", i)
+		ps := &engine.PlannedStep{Name: name, Stage: "s", Phase: "main", Action: "std.noop", Run: "yes",
+			Instances: []*engine.PlannedInstance{{Summary: "do nothing", Config: map[string]any{"i": i}}}}
+		if i >= 10 {
+			ps.DependsOn = []string{fmt.Sprintf("step_%d", i-10)}
+		}
+		plan.Steps = append(plan.Steps, ps)
+		t0 := start.Add(time.Duration(i) * time.Second)
+		run.Steps = append(run.Steps, runs.StepRecord{Step: name, Phase: "main", Action: "std.noop", Status: engine.StatusSucceeded,
+			Attempts: 1, Started: t0, Finished: t0.Add(time.Second), Outputs: map[string]any{"inputs": i}})
+		events = append(events, engine.Event{Type: engine.StepStarted, Step: name, Attempt: 1, Time: t0})
+		for l := range lines {
+			events = append(events, engine.Event{Type: engine.StepLog, Step: name, Attempt: 1, Stream: "stdout", Message: fmt.Sprintf("line %d of %s", l, name)})
+		}
+		events = append(events, engine.Event{Type: engine.StepFinished, Step: name, Attempt: 1, Status: engine.StatusSucceeded, Time: t0.Add(time.Second)})
+	}
+	return run, plan, events
+}
