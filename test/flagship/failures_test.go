@@ -161,6 +161,21 @@ func TestFailingSmokeTestFailsValidation(t *testing.T) {
 	}
 }
 
+// A release without its alert rules (monitoring turned off in the values)
+// deploys, but post-deploy fails on "monitoring alerts configured", naming
+// the missing PrometheusRule. (Success criterion: alerts configured.)
+func TestMissingAlertRulesFailPostDeploy(t *testing.T) {
+	t.Parallel()
+	f := newFlagship(t, "dev")
+	f.appendFile("alpha-members/values/dev.yaml", "monitoring:\n  enabled: false\n")
+
+	r := f.apply(nil)
+	requireFailedAt(t, r, "post_deploy", "alerts_configured", "PrometheusRule/alpha-members: not found")
+	if st := r.finished(t, "release").Status; st != "succeeded" {
+		t.Errorf("release: %s, want succeeded (only the alert rules are missing)", st)
+	}
+}
+
 // A container restart inside the monitor window fails post-deploy, naming
 // the pod. kwok runs no containers, so the test writes the restart into the
 // pod's status once the window is being watched. (Success criterion: no
