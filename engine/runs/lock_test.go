@@ -87,3 +87,22 @@ func TestStaleLock(t *testing.T) {
 	}
 	old.Release()
 }
+
+// An environment name comes from -env or a saved plan before the pipeline
+// is read; one that is not a name never becomes a path (../ would lock a
+// file outside .pipectl/locks).
+func TestLockRefusesAnEnvironmentThatIsNotAName(t *testing.T) {
+	dir := t.TempDir()
+	for _, env := range []string{"../../../../escaped", "../../escaped", "a/b", "dev prod"} {
+		if l, err := LockEnvironment(dir, env); err == nil || !strings.Contains(err.Error(), "is not an environment name") {
+			l.Release()
+			t.Errorf("-env %q: %v", env, err)
+		}
+	}
+	_ = filepath.WalkDir(dir, func(path string, _ os.DirEntry, err error) error {
+		if strings.HasSuffix(path, ".lock") {
+			t.Errorf("a lock file of a name refused: %s", path)
+		}
+		return err
+	})
+}
