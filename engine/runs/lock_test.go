@@ -69,8 +69,8 @@ func TestStaleLock(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := stale.Break(dir); err != nil {
-		t.Fatal(err)
+	if inRecord, err := stale.Break(dir); err != nil || inRecord {
+		t.Fatalf("breaking the lock of a run never recorded: in its record %v, %v", inRecord, err)
 	}
 	again, err := LockEnvironment(dir, "dev")
 	if err != nil {
