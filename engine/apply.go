@@ -573,6 +573,9 @@ func (in *instance) pluginEvent(e client.Event, attempt int) {
 }
 
 func (in *instance) finished(st Status, msg string, d time.Duration, attempt int, out cty.Value) (Status, cty.Value) {
+	if st == StatusFailed && in.meta.ContinueOnError {
+		st = StatusFailedContinued // as the step's record says: the run goes on
+	}
 	ev := in.base
 	ev.Type, ev.Status, ev.Message, ev.Duration, ev.Attempt = StepFinished, st, msg, d, attempt
 	if st == StatusFailed || st == StatusFailedContinued {
