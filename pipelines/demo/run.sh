@@ -68,11 +68,21 @@ say "pipectl init (-upgrade: lock the plugins make just built)"
 pipectl init -upgrade
 say "pipectl plan -env $env"
 pipectl plan -env "$env" -var-file "$state/demo.vars"
+if [[ $env == prod ]]; then
+  # Prod's deploy waits for a second person's approval (four eyes): play
+  # the release manager from "another terminal" once the run waits.
+  (
+    until id=$(pipectl runs 2>/dev/null | awk '/waiting for approval/ {print $1; exit}') && [[ -n $id ]]; do sleep 1; done
+    say "release-manager: pipectl approve $id"
+    PIPECTL_USER=release-manager pipectl approve "$id" -reason "demo: approved by a second person"
+  ) &
+fi
 say "pipectl apply -env $env"
-pipectl apply -env "$env" -var-file "$state/demo.vars" -auto-approve
+pipectl apply -env "$env" -var-file "$state/demo.vars" -auto-approve -report "$state/report.html"
 say "the release in the cluster"
 kubectl -n "$ns" get deployments,services,ingresses,prometheusrules -l app.kubernetes.io/instance=alpha-members
 say "re-planning right after the deploy: the release has no changes"
 pipectl plan -env "$env" -var-file "$state/demo.vars" | grep -E "release|Plan:" || true
 say "the run is recorded: pipectl runs"
 pipectl runs
+say "the run's report, one self-contained HTML file: $state/report.html"
