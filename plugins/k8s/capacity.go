@@ -77,11 +77,7 @@ func (capacity) Plan(_ context.Context, req sdk.PlanRequest, resp *sdk.PlanRespo
 
 func (a capacity) Apply(ctx context.Context, req sdk.ApplyRequest, resp *sdk.ApplyResponse) {
 	var cfg capacityConfig
-	if err := req.Decode(&cfg); err != nil {
-		resp.Diagnostics.AddError("Invalid config", err.Error())
-		return
-	}
-	cn := a.cluster.connectOr(&resp.Diagnostics)
+	cn := a.cluster.decodeAndConnect(req, &cfg, resp)
 	if cn == nil {
 		return
 	}

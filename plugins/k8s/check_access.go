@@ -85,11 +85,7 @@ func (checkAccess) Plan(_ context.Context, req sdk.PlanRequest, resp *sdk.PlanRe
 
 func (a checkAccess) Apply(ctx context.Context, req sdk.ApplyRequest, resp *sdk.ApplyResponse) {
 	var cfg checkAccessConfig
-	if err := req.Decode(&cfg); err != nil {
-		resp.Diagnostics.AddError("Invalid config", err.Error())
-		return
-	}
-	cn := a.cluster.connectOr(&resp.Diagnostics)
+	cn := a.cluster.decodeAndConnect(req, &cfg, resp)
 	if cn == nil {
 		return
 	}

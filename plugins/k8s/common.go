@@ -34,6 +34,16 @@ func (c *cluster) connectOr(diags *sdk.Diagnostics) *conn {
 	return cn
 }
 
+// decodeAndConnect starts most Apply methods: the step's config into cfg,
+// then the shared connection. nil when either failed (resp says why).
+func (c *cluster) decodeAndConnect(req sdk.ApplyRequest, cfg any, resp *sdk.ApplyResponse) *conn {
+	if err := req.Decode(cfg); err != nil {
+		resp.Diagnostics.AddError("Invalid config", err.Error())
+		return nil
+	}
+	return c.connectOr(&resp.Diagnostics)
+}
+
 // namespaceOr is ns, or the connection's default namespace when ns is empty.
 func (cn *conn) namespaceOr(ns string) string {
 	if ns != "" {

@@ -88,11 +88,7 @@ func (exists) Plan(_ context.Context, req sdk.PlanRequest, resp *sdk.PlanRespons
 
 func (a exists) Apply(ctx context.Context, req sdk.ApplyRequest, resp *sdk.ApplyResponse) {
 	var cfg existsConfig
-	if err := req.Decode(&cfg); err != nil {
-		resp.Diagnostics.AddError("Invalid config", err.Error())
-		return
-	}
-	cn := a.cluster.connectOr(&resp.Diagnostics)
+	cn := a.cluster.decodeAndConnect(req, &cfg, resp)
 	if cn == nil {
 		return
 	}
