@@ -32,10 +32,11 @@ func (s *Selection) Runs(step string) bool { return s == nil || s.runs[step] }
 
 // LeftOut says why a main step does not run, or "" when it does.
 func (s *Selection) LeftOut(step string) string {
+	if s.Runs(step) { // nil: every step runs
+		return ""
+	}
 	_, fromRun := s.Values[step]
 	switch {
-	case s.Runs(step):
-		return ""
 	case s.Only != "" && fromRun:
 		return fmt.Sprintf("not in %s (-only): its outputs come from run %s", s.Only, s.From)
 	case s.Only != "":
