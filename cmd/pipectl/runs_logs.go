@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"os"
 	"os/signal"
@@ -44,7 +43,7 @@ A second argument that is an existing directory is DIR, not a step.`,
 			if err != nil {
 				return err
 			}
-			plan, err := planOfRun(store, id)
+			plan, err := store.Plan(id)
 			if err != nil {
 				return err
 			}
@@ -102,19 +101,6 @@ func openRun(dir, id string) (*runs.Store, string, error) {
 		id, err = store.Latest()
 	}
 	return store, id, err
-}
-
-// planOfRun is the plan a run applied.
-func planOfRun(store *runs.Store, id string) (*engine.Plan, error) {
-	_, planJSON, err := store.Show(id, nil)
-	if err != nil {
-		return nil, err
-	}
-	var plan engine.Plan
-	if err := json.Unmarshal(planJSON, &plan); err != nil {
-		return nil, fmt.Errorf("the plan of run %s cannot be read: %w", id, err)
-	}
-	return &plan, nil
 }
 
 // nameWidth is the width of the longest step name of a plan, so that the
