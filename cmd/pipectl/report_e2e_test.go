@@ -57,6 +57,9 @@ func TestRunLogsArtifactsAndReportOfAFailedRun(t *testing.T) {
 	if _, errOut, code := p.run("runs", "logs", "latest", "rolout"); code != 1 || !strings.Contains(errOut, `no step "rolout"; its steps: compile, notes, rollout`) {
 		t.Errorf("a misspelled step: exit %d, %s", code, errOut)
 	}
+	if _, errOut, code := p.run("runs", "logs", "latest", "../elsewhere"); code != 1 || !strings.Contains(errOut, "../elsewhere is not a pipeline directory") {
+		t.Errorf("a mistyped DIR: exit %d, %s", code, errOut)
+	}
 
 	listed := run(0, "runs", "artifacts", "latest", "-o", "extracted", "-json")
 	var art struct {
@@ -79,6 +82,9 @@ func TestRunLogsArtifactsAndReportOfAFailedRun(t *testing.T) {
 		t.Errorf("the extracted artifact:\n%s", notes)
 	}
 
+	if _, errOut, code := p.run("runs", "report", "nope", "-o", "nope.html"); code != 1 || strings.TrimSpace(errOut) != `Error: no run "nope": `+"`pipectl runs` lists them" {
+		t.Errorf("the report of an unknown run: exit %d, %s", code, errOut)
+	}
 	run(0, "runs", "report", "latest", "-o", "report.html")
 	for _, name := range []string{"applied.html", "report.html"} {
 		checkReport(t, readFile(t, filepath.Join(p.dir, name)))

@@ -77,12 +77,18 @@ func logsArgs(args []string) (step, dir string) {
 	switch {
 	case len(args) == 2:
 		return args[0], args[1]
-	case len(args) == 1 && isDir(args[0]):
+	case len(args) == 1 && (isDir(args[0]) || looksLikePath(args[0])):
 		return "", args[0]
 	case len(args) == 1:
 		return args[0], "."
 	}
 	return "", "."
+}
+
+// looksLikePath: a step name has no slash, so a mistyped DIR is said to be
+// no pipeline directory rather than no step (NAME["a/b"] is a step).
+func looksLikePath(arg string) bool {
+	return strings.ContainsRune(arg, '/') && !strings.ContainsRune(arg, '[')
 }
 
 func isDir(path string) bool {

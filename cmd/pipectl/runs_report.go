@@ -47,12 +47,16 @@ which secrets are already redacted. RUN is a run id, or latest.
 // writeReport writes the report of a run to path, whole or not at all:
 // into a temporary file beside it, renamed when complete.
 func writeReport(store *runs.Store, id, path string) error {
+	r, err := report.FromStore(store, id) // no run, no file: nothing to clean up
+	if err != nil {
+		return err
+	}
 	f, err := os.CreateTemp(filepath.Dir(path), ".pipectl-report-*")
 	if err != nil {
 		return fmt.Errorf("cannot write the report: %w", err)
 	}
 	defer os.Remove(f.Name())
-	if err := report.Write(f, store, id); err != nil {
+	if err := r.Render(f); err != nil {
 		f.Close()
 		return fmt.Errorf("cannot write the report of run %s: %w", id, err)
 	}

@@ -10,7 +10,6 @@ package report
 import (
 	"encoding/json"
 	"fmt"
-	"io"
 	"strings"
 	"time"
 
@@ -37,15 +36,6 @@ type Report struct {
 type Count struct {
 	Status string
 	N      int
-}
-
-// Write writes the report of run id of store as HTML to w.
-func Write(w io.Writer, store *runs.Store, id string) error {
-	r, err := FromStore(store, id)
-	if err != nil {
-		return err
-	}
-	return r.Render(w)
 }
 
 // FromStore reads a run from its record.
