@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -33,13 +34,20 @@ RUN is a run id from ` + "`pipectl runs`" + `, or latest for the newest run.
 
 With -f it follows a run in progress, from another terminal or a CI job: it
 prints each line as the apply records it (within a fraction of a second) and
-exits when the run ends, or when the process applying it died.
+exits when the run ends, or when the process applying it died. Started while
+the apply still plans or asks for its confirmation, it follows that run
+(latest is that run) once it starts.
 
 A second argument that is an existing directory is DIR, not a step.`,
 		Args: cobra.RangeArgs(1, 3),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			step, dir := logsArgs(args[1:])
+			ctx, stop := signal.NotifyContext(cmd.Context(), interruptSignals...)
+			defer stop()
 			store, id, err := openRun(dir, args[0])
+			if follow {
+				store, id, err = openLiveRun(ctx, cmd, dir, args[0])
+			}
 			if err != nil {
 				return err
 			}
@@ -62,8 +70,6 @@ A second argument that is an existing directory is DIR, not a step.`,
 				_, _, err := store.EventsSince(id, 0, print)
 				return err
 			}
-			ctx, stop := signal.NotifyContext(cmd.Context(), interruptSignals...)
-			defer stop()
 			return followRun(ctx, store, id, print)
 		},
 	}
@@ -107,6 +113,35 @@ func openRun(dir, id string) (*runs.Store, string, error) {
 		id, err = store.Latest()
 	}
 	return store, id, err
+}
+
+// openLiveRun is openRun for -f, which may start before the run is
+// recorded: while its apply plans or waits for its confirmation, the run
+// is known only from the lock it holds. latest is then that run, not the
+// newest recorded one, and -f waits for the apply to record it.
+func openLiveRun(ctx context.Context, cmd *cobra.Command, dir, id string) (*runs.Store, string, error) {
+	store, err := runs.OpenExisting(pathDir(dir))
+	if err != nil {
+		return nil, "", err
+	}
+	if pending := store.Unrecorded(); id == "latest" && len(pending) > 0 {
+		id = pending[0]
+	}
+	if !slices.Contains(store.Unrecorded(), id) {
+		return openRun(dir, id)
+	}
+	fmt.Fprintf(cmd.ErrOrStderr(), "Run %s is being planned (or waits for its confirmation); following it once it starts…\n", id)
+	for slices.Contains(store.Unrecorded(), id) {
+		select {
+		case <-ctx.Done():
+			return nil, "", exitError(exitCancelled) // Ctrl-C: nothing more to say
+		case <-time.After(followPoll):
+		}
+	}
+	if _, _, err := store.Show(id, nil); err != nil {
+		return nil, "", fmt.Errorf("run %s ended before it started (its plan was not confirmed, or failed): nothing to follow", id)
+	}
+	return store, id, nil
 }
 
 // nameWidth is the width of the longest step name of a plan, so that the

@@ -106,3 +106,21 @@ func TestLockRefusesAnEnvironmentThatIsNotAName(t *testing.T) {
 		return err
 	})
 }
+
+// A run whose apply holds the lock but has not recorded it (planning,
+// asking) is known from the lock alone, until it is recorded or released.
+func TestUnrecordedRunIsKnownFromItsLock(t *testing.T) {
+	dir := t.TempDir()
+	store := storeOf(dir)
+	l, err := LockEnvironment(dir, "dev")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := store.Unrecorded(); len(got) != 1 || got[0] != l.RunID() {
+		t.Errorf("while planning: %v, want [%s]", got, l.RunID())
+	}
+	l.Release()
+	if got := store.Unrecorded(); len(got) != 0 {
+		t.Errorf("after the apply: %v", got)
+	}
+}
