@@ -66,8 +66,8 @@ func (s *Store) Unrecorded() []string {
 		if h.Run == "" || !held(path) {
 			continue
 		}
-		if _, _, err := s.Show(h.Run, nil); err == nil {
-			continue // recorded: pipectl runs lists it
+		if recorded, err := s.recorded(h.Run); recorded || err != nil {
+			continue // pipectl runs lists it, or says why it cannot
 		}
 		holders = append(holders, h)
 	}
@@ -77,4 +77,13 @@ func (s *Store) Unrecorded() []string {
 		ids[i] = h.Run
 	}
 	return ids
+}
+
+// recorded tells whether the record holds run id.
+func (s *Store) recorded(id string) (found bool, err error) {
+	err = s.view(func(tx *bolt.Tx) error {
+		found = tx.Bucket(runsBucket).Bucket([]byte(id)) != nil
+		return nil
+	})
+	return found, err
 }

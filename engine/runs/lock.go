@@ -76,9 +76,17 @@ type LockedError struct {
 	// Stale: the holder's process is gone without releasing the lock
 	// (killed): nobody holds the flock, the holder is still written.
 	Stale bool
+	// Unrecorded: the stale holder was killed before it recorded its run
+	// (while it planned or asked): none of its steps ran.
+	Unrecorded bool
 }
 
 func (e *LockedError) Error() string {
+	if e.Stale && e.Unrecorded {
+		return fmt.Sprintf("%s is locked by %s, whose process ended without releasing it (killed?): the lock is stale. "+
+			"It was killed before its run was recorded (while planning or asking for confirmation), so none of its steps ran: "+
+			"break the lock with pipectl force-unlock %s", e.What, e.Holder, e.Holder.Run)
+	}
 	if e.Stale {
 		return fmt.Sprintf("%s is locked by %s, whose process ended without releasing it (killed?): the lock is stale. "+
 			"Its run may have stopped half-way: check it (pipectl runs show %s), then break the lock with pipectl force-unlock %s, "+
@@ -169,7 +177,8 @@ func AcquireLock(ctx context.Context, pipelineDir, env string, o LockOptions) (*
 	// left the run id behind even when it ended well: not a sign of death.
 	if left := readHolder(path); left.Run != "" && left.PID != 0 && left.Run != o.TakeOver {
 		f.Close() // releases the flock: the stale holder stays written
-		return nil, &LockedError{What: lockedWhat(env), Holder: left, Stale: true}
+		recorded, err := storeOf(pipelineDir).recorded(left.Run)
+		return nil, &LockedError{What: lockedWhat(env), Holder: left, Stale: true, Unrecorded: err == nil && !recorded}
 	}
 	l := &Lock{f: f, path: path, holder: Holder{Run: newID(), User: userName(), Host: hostname(), PID: os.Getpid(),
 		Started: time.Now().UTC(), Environment: env}}

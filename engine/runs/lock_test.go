@@ -54,6 +54,10 @@ func TestStaleLock(t *testing.T) {
 	if !errors.As(err, &locked) || !locked.Stale || !strings.Contains(err.Error(), "pipectl force-unlock "+killed.RunID()) {
 		t.Fatalf("a stale lock: %v", err)
 	}
+	// Killed while planning: no record to show or resume, nothing ran.
+	if !locked.Unrecorded || !strings.Contains(err.Error(), "none of its steps ran") || strings.Contains(err.Error(), "-resume") {
+		t.Errorf("a stale lock of a run never recorded: %v", err)
+	}
 	if _, err := FindStaleLock(dir, "other"); err == nil || !strings.Contains(err.Error(), killed.RunID()) {
 		t.Errorf("force-unlock of another run: %v", err)
 	}
