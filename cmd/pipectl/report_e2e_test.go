@@ -57,6 +57,9 @@ func TestRunLogsArtifactsAndReportOfAFailedRun(t *testing.T) {
 	if _, errOut, code := p.run("runs", "logs", "latest", "rolout"); code != 1 || !strings.Contains(errOut, `no step "rolout"; its steps: compile, notes, rollout`) {
 		t.Errorf("a misspelled step: exit %d, %s", code, errOut)
 	}
+	if _, errOut, code := p.run("runs", "logs"); code != 1 || !strings.Contains(errOut, "runs logs needs RUN: a run id from `pipectl runs`, or latest") {
+		t.Errorf("runs logs without RUN: exit %d, %s", code, errOut)
+	}
 	if _, errOut, code := p.run("runs", "logs", "latest", "../elsewhere"); code != 1 || !strings.Contains(errOut, "../elsewhere is not a pipeline directory") {
 		t.Errorf("a mistyped DIR: exit %d, %s", code, errOut)
 	}

@@ -39,7 +39,7 @@ the apply still plans or asks for its confirmation, it follows that run
 (latest is that run) once it starts.
 
 A second argument that is an existing directory is DIR, not a step.`,
-		Args: cobra.RangeArgs(1, 3),
+		Args: runArgs(3, aRecordedRun),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			step, dir := logsArgs(args[1:])
 			ctx, stop := signal.NotifyContext(cmd.Context(), interruptSignals...)

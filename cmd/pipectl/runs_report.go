@@ -24,7 +24,7 @@ approvals, and the plan that was applied. It is made from the run record, in
 which secrets are already redacted. RUN is a run id, or latest.
 
 -o defaults to pipectl-run-RUN.html in the current directory.`,
-		Args: cobra.RangeArgs(1, 2),
+		Args: runArgs(2, aRecordedRun),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			store, id, err := openRun(pathArg(args[1:]), args[0])
 			if err != nil {
