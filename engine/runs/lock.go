@@ -147,31 +147,9 @@ func AcquireLock(ctx context.Context, pipelineDir, env string, o LockOptions) (*
 	if err != nil {
 		return nil, err
 	}
-	start, told := time.Now(), false
-	for {
-		err := tryLock(f)
-		if err == nil {
-			break
-		}
-		if !errors.Is(err, errLocked) {
-			f.Close()
-			return nil, fmt.Errorf("locking %s: %w", path, err)
-		}
-		holder := readHolder(path)
-		if time.Since(start) >= o.Timeout {
-			f.Close()
-			return nil, &LockedError{What: lockedWhat(env), Holder: holder, Waited: o.Timeout}
-		}
-		if !told && o.OnWait != nil {
-			o.OnWait(holder)
-			told = true
-		}
-		select {
-		case <-ctx.Done():
-			f.Close()
-			return nil, fmt.Errorf("stopped waiting for the lock of %s, held by %s: %w", lockedWhat(env), holder, ctx.Err())
-		case <-time.After(min(lockPoll, o.Timeout-time.Since(start))):
-		}
+	if err := waitForLock(ctx, f, path, env, o); err != nil {
+		f.Close()
+		return nil, err
 	}
 	// A holder without a pid is a lock file of an older pipectl, which
 	// left the run id behind even when it ended well: not a sign of death.
@@ -187,6 +165,34 @@ func AcquireLock(ctx context.Context, pipelineDir, env string, o LockOptions) (*
 		return nil, fmt.Errorf("writing the lock %s: %w", path, err)
 	}
 	return l, nil
+}
+
+// waitForLock takes the flock of f, waiting up to o.Timeout for its
+// holder to release it; ctx stops the wait.
+func waitForLock(ctx context.Context, f *os.File, path, env string, o LockOptions) error {
+	start, told := time.Now(), false
+	for {
+		err := tryLock(f)
+		if err == nil {
+			return nil
+		}
+		if !errors.Is(err, errLocked) {
+			return fmt.Errorf("locking %s: %w", path, err)
+		}
+		holder := readHolder(path)
+		if time.Since(start) >= o.Timeout {
+			return &LockedError{What: lockedWhat(env), Holder: holder, Waited: o.Timeout}
+		}
+		if !told && o.OnWait != nil {
+			o.OnWait(holder)
+			told = true
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("stopped waiting for the lock of %s, held by %s: %w", lockedWhat(env), holder, ctx.Err())
+		case <-time.After(min(lockPoll, o.Timeout-time.Since(start))):
+		}
+	}
 }
 
 // RunID is the id of the run this lock is taken for (see Holder.Run).
