@@ -32,7 +32,7 @@ func (s *Selection) Runs(step string) bool { return s == nil || s.runs[step] }
 
 // LeftOut says why a main step does not run, or "" when it does.
 func (s *Selection) LeftOut(step string) string {
-	if s.Runs(step) { // nil: every step runs
+	if s.Runs(step) { // first: s may be nil
 		return ""
 	}
 	_, fromRun := s.Values[step]

@@ -380,10 +380,13 @@ stage "deploy" {
     depends_on = [step.rollout]
   }
 
-  # Handle deployment failures: back to the previous revision, then find out why.
+  # Handle deployment failures: back to the previous revision, then find out
+  # why. A failed upgrade has rolled itself back already (atomic); this
+  # rollback is for a release that went in but whose rollout failed after.
   on_failure {
     step "rollback" {
       action            = helm.rollback
+      when              = run.steps.release.status == "succeeded"
       release           = var.release_name
       namespace         = local.namespace
       wait              = true

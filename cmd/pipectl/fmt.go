@@ -14,11 +14,11 @@ import (
 	"github.com/pmezard/go-difflib/difflib"
 	"github.com/spf13/cobra"
 
-	"github.com/pipectl/pipectl/dsl"
+	"github.com/pipectl/pipectl/internal/view"
 )
 
 type fmtOptions struct {
-	check, diff, recursive, list bool
+	check, diff, recursive, list, json bool
 }
 
 func newFmtCommand() *cobra.Command {
@@ -42,6 +42,7 @@ reported with their diagnostics and exit code 1.`,
 	f.BoolVar(&o.diff, "diff", false, "print the changes as a unified diff")
 	f.BoolVar(&o.recursive, "recursive", false, "also format files in subdirectories")
 	f.BoolVar(&o.list, "list", true, "list the files whose formatting differs")
+	f.BoolVar(&o.json, "json", false, "machine-readable JSON output")
 	return cmd
 }
 
@@ -52,6 +53,7 @@ func runFmt(cmd *cobra.Command, o fmtOptions, paths []string) error {
 	}
 	var diags hcl.Diagnostics
 	sources := map[string]*hcl.File{}
+	v := view.NewFmt(commandBase(cmd, o.json, true, nil, func() map[string]*hcl.File { return sources }), o.list)
 	unformatted := 0
 	for _, name := range files {
 		src, err := os.ReadFile(name)
@@ -69,20 +71,20 @@ func runFmt(cmd *cobra.Command, o fmtOptions, paths []string) error {
 			continue
 		}
 		unformatted++
-		if o.list {
-			fmt.Fprintln(cmd.OutOrStdout(), name)
-		}
-		if o.diff {
-			fmt.Fprint(cmd.OutOrStdout(), unifiedDiff(name, src, out))
-		}
 		if !o.check {
 			if err := os.WriteFile(name, out, 0o644); err != nil {
 				return err
 			}
 		}
+		diff := ""
+		if o.diff {
+			diff = unifiedDiff(name, src, out)
+		}
+		v.Unformatted(name, !o.check, diff)
 	}
+	v.Diagnostics(diags)
+	v.Result(len(files), unformatted)
 	if len(diags) > 0 {
-		_ = dsl.WriteDiagnostics(cmd.ErrOrStderr(), diags, sources, 100, false)
 		return exitError(1)
 	}
 	if o.check && unformatted > 0 {

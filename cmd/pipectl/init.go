@@ -1,17 +1,16 @@
 package main
 
 import (
-	"fmt"
-
+	"github.com/hashicorp/hcl/v2"
 	"github.com/spf13/cobra"
 
-	"github.com/pipectl/pipectl/dsl"
 	"github.com/pipectl/pipectl/engine/operation"
 	"github.com/pipectl/pipectl/engine/pluginhost"
+	"github.com/pipectl/pipectl/internal/view"
 )
 
 func newInitCommand() *cobra.Command {
-	var upgrade, noColor bool
+	var upgrade, noColor, asJSON bool
 	cmd := &cobra.Command{
 		Use:   "init [DIR]",
 		Short: "Find the pipeline's plugins and lock their versions and checksums",
@@ -23,36 +22,33 @@ Plugins are looked up in DIR/.pipectl/plugins, $PIPECTL_PLUGIN_PATH, beside the
 pipectl binary, then $PATH. Use -upgrade to accept binaries that changed.`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return runInit(cmd, pathArg(args), upgrade, noColor)
+			return runInit(cmd, pathArg(args), upgrade, noColor, asJSON)
 		},
 	}
 	cmd.Flags().BoolVar(&upgrade, "upgrade", false, "accept plugin binaries whose checksum changed")
 	cmd.Flags().BoolVar(&noColor, "no-color", false, "no colors in the output")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "machine-readable JSON output")
 	return cmd
 }
 
-func runInit(cmd *cobra.Command, path string, upgrade, noColor bool) error {
-	op := operation.NewInit(newConfiguration())
-	op.Upgrade = upgrade
-	out := cmd.OutOrStdout()
-	op.Locked = func(name string, entry pluginhost.LockedPlugin, err error) {
-		if err != nil {
-			fmt.Fprintf(cmd.ErrOrStderr(), "✗ %s: %v\n", name, err)
-			return
-		}
-		fmt.Fprintf(out, "✓ %s %s (sha256 %s…)\n", name, entry.Version, entry.SHA256[:12])
-	}
+func runInit(cmd *cobra.Command, path string, upgrade, noColor, asJSON bool) error {
+	cfg := newConfiguration()
+	var files map[string]*hcl.File
+	v := view.NewInit(commandBase(cmd, asJSON, noColor, cfg.Redactor, func() map[string]*hcl.File { return files }))
+	op := operation.NewInit(cfg)
+	op.Upgrade, op.Locked = upgrade, v.Locked
 	res, diags, err := op.Run(cmd.Context(), path)
+	files = res.Config.Files
+	v.Diagnostics(diags)
 	if diags.HasErrors() {
-		_ = dsl.WriteDiagnostics(cmd.ErrOrStderr(), diags, res.Config.Files, 100, useColor(cmd, noColor))
 		return exitError(1)
 	}
 	if err != nil {
 		return err
 	}
+	v.Result(res.Written)
 	if res.Failed > 0 {
 		return exitError(1)
 	}
-	fmt.Fprintf(out, "Wrote %s. pipectl is ready: run `pipectl plan`.\n", pluginhost.LockFileName)
 	return nil
 }

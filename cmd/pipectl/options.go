@@ -74,6 +74,17 @@ func (f *pipelineFlags) base(cmd *cobra.Command, p **engine.Pipeline, r *engine.
 	}
 }
 
+// commandBase is the view base of a command without pipeline flags (init,
+// fmt): its streams, -json, -no-color, the files its diagnostics quote.
+func commandBase(cmd *cobra.Command, asJSON, noColor bool, r *engine.Redactor, files func() map[string]*hcl.File) view.Base {
+	return view.Base{
+		Streams:  view.Streams{Out: cmd.OutOrStdout(), Err: cmd.ErrOrStderr(), Color: useColor(cmd, noColor), Width: terminalWidth(cmd)},
+		JSON:     asJSON,
+		Files:    files,
+		Redactor: r,
+	}
+}
+
 // pathArg is a command's pipeline path: its argument or the current directory.
 func pathArg(args []string) string {
 	if len(args) > 0 {

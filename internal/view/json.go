@@ -22,7 +22,7 @@ import (
 // anything else is a new major version).
 
 // JSONFormatVersion is the version of the -json format: major.minor.
-const JSONFormatVersion = "1.1"
+const JSONFormatVersion = "1.2"
 
 // Message types.
 const (
@@ -34,6 +34,10 @@ const (
 	MsgRun            = "run"      // a run record (pipectl runs)
 	MsgArtifact       = "artifact" // a recorded artifact (pipectl runs artifacts)
 	MsgGatePlanned    = "gate_planned"
+	MsgPluginLocked   = "plugin_locked" // pipectl init
+	MsgInitResult     = "init_result"
+	MsgFileFormatted  = "file_formatted" // pipectl fmt
+	MsgFmtResult      = "fmt_result"
 )
 
 // envelope is what every message has: its type and when it was written.
@@ -271,6 +275,14 @@ func envelopeOf(msg any) *envelope {
 	case *GateMessage:
 		return &m.envelope
 	case *GatePlannedMessage:
+		return &m.envelope
+	case *PluginLockedMessage:
+		return &m.envelope
+	case *InitResultMessage:
+		return &m.envelope
+	case *FileFormattedMessage:
+		return &m.envelope
+	case *FmtResultMessage:
 		return &m.envelope
 	}
 	return nil

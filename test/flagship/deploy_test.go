@@ -33,7 +33,7 @@ func TestDevDeploy(t *testing.T) {
 		t.Fatalf("the webhook received %v", notes)
 	}
 	summary, _ := notes[0]["summary"].(map[string]any)
-	if summary["status"] != "deployed" || summary["revision"] != 1.0 || summary["namespace"] != f.env.Namespace ||
+	if summary["status"] != "deployed" || summary["revision"] != 1.0 || summary["namespace"] != f.env.Namespace || fmt.Sprint(summary["run"]) == "" || summary["run"] == nil ||
 		summary["pods_ready"] != 1.0 || summary["image"] != f.env.Image("1.0.0") {
 		t.Errorf("the notification's run summary: %v", summary)
 	}
