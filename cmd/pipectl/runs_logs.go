@@ -38,44 +38,55 @@ exits when the run ends, or when the process applying it died. Started while
 the apply still plans or asks for its confirmation, it follows that run
 (latest is that run) once it starts.
 
-A second argument that is an existing directory is DIR, not a step.`,
+A second argument that is an existing directory, or a path with a /, is DIR,
+not a step.`,
 		Args: runArgs(3, aRecordedRun),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			step, dir := logsArgs(args[1:])
-			ctx, stop := signal.NotifyContext(cmd.Context(), interruptSignals...)
-			defer stop()
-			store, id, err := openRun(dir, args[0])
-			if follow {
-				store, id, err = openLiveRun(ctx, cmd, dir, args[0])
-			}
-			if err != nil {
-				return err
-			}
-			plan, err := store.Plan(id)
-			if err != nil {
-				return err
-			}
-			filter, err := stepFilter(plan, id, step)
-			if err != nil {
-				return err
-			}
-			v := &view.RunLogs{Base: runsView(cmd, asJSON).Base, Named: step == "", NameWidth: nameWidth(plan)}
-			print := func(e engine.Event) error {
-				if filter(e) {
-					v.Event(e)
-				}
-				return nil
-			}
-			if !follow {
-				_, _, err := store.EventsSince(id, 0, print)
-				return err
-			}
-			return followRun(ctx, store, id, print)
+			return printRunLogs(cmd, args, asJSON, follow)
 		},
 	}
 	cmd.Flags().BoolVarP(&follow, "follow", "f", false, "follow a run in progress until it ends")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "step_log messages as JSON lines (docs/json-events.md)")
 	return cmd
+}
+
+// printRunLogs prints the lines of a run, or of one step, as recorded;
+// with follow, those still to come too.
+func printRunLogs(cmd *cobra.Command, args []string, asJSON, follow bool) error {
+	step, dir := logsArgs(args[1:])
+	ctx, stop := signal.NotifyContext(cmd.Context(), interruptSignals...)
+	defer stop()
+	var store *runs.Store
+	var id string
+	var err error
+	if follow {
+		store, id, err = openLiveRun(ctx, cmd, dir, args[0])
+	} else {
+		store, id, err = openRun(dir, args[0])
+	}
+	if err != nil {
+		return err
+	}
+	plan, err := store.Plan(id)
+	if err != nil {
+		return err
+	}
+	filter, err := stepFilter(plan, id, step)
+	if err != nil {
+		return err
+	}
+	v := &view.RunLogs{Base: runsView(cmd, asJSON).Base, Named: step == "", NameWidth: nameWidth(plan)}
+	print := func(e engine.Event) error {
+		if filter(e) {
+			v.Event(e)
+		}
+		return nil
+	}
+	if !follow {
+		_, _, err := store.EventsSince(id, 0, print)
+		return err
+	}
+	return followRun(ctx, store, id, print)
 }
 
 // logsArgs tells STEP from DIR in `runs logs RUN [STEP] [DIR]`.
