@@ -89,6 +89,16 @@ func TestRunLogsArtifactsAndReportOfAFailedRun(t *testing.T) {
 		t.Errorf("the report of an unknown run: exit %d, %s", code, errOut)
 	}
 	run(0, "runs", "report", "latest", "-o", "report.html")
+	if err := os.Mkdir(filepath.Join(p.dir, "reports"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	run(0, "runs", "report", "latest", "-o", "reports") // a directory: the file goes in it
+	if found, _ := filepath.Glob(filepath.Join(p.dir, "reports", "pipectl-run-*.html")); len(found) != 1 {
+		t.Errorf("runs report -o DIR wrote %v", found)
+	}
+	if _, errOut, code := p.run("runs", "report", "latest", "-o", "nodir/r.html"); code != 1 || !strings.Contains(errOut, "cannot write the report to nodir/r.html: no such file or directory") {
+		t.Errorf("runs report -o into a missing directory: exit %d, %s", code, errOut)
+	}
 	for _, name := range []string{"applied.html", "report.html"} {
 		checkReport(t, readFile(t, filepath.Join(p.dir, name)))
 	}

@@ -58,11 +58,11 @@ gets -2, -3 before its extension. RUN is a run id, or latest.`,
 // safeName could not leave dir.
 func extractArtifacts(store *runs.Store, id string, list []runs.Artifact, dir string) (map[uint64]string, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("cannot write the artifacts into %s (-o): %w", dir, err)
 	}
 	root, err := os.OpenRoot(dir)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("cannot write the artifacts into %s (-o): %w", dir, err)
 	}
 	defer root.Close()
 	files := map[uint64]string{}
