@@ -43,7 +43,7 @@ live apply with Ctrl-C instead. It asks for confirmation on a terminal;
 -force skips the question (scripts). The break is recorded in the run's record
 (pipectl runs show RUN -json: force_unlocked) and in
 .pipectl/locks/force-unlocks.log.`,
-		Args: cobra.RangeArgs(1, 2),
+		Args: runArgs(2, "the run the stale lock names, as the refused apply printed it"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			dir := pathDir(pathArg(args[1:]))
 			stale, err := runs.FindStaleLock(dir, args[0])

@@ -57,6 +57,12 @@ func TestRunLogsArtifactsAndReportOfAFailedRun(t *testing.T) {
 	if _, errOut, code := p.run("runs", "logs", "latest", "rolout"); code != 1 || !strings.Contains(errOut, `no step "rolout"; its steps: compile, notes, rollout`) {
 		t.Errorf("a misspelled step: exit %d, %s", code, errOut)
 	}
+	if _, errOut, code := p.run("runs", "logs"); code != 1 || !strings.Contains(errOut, "runs logs needs RUN: a run id from `pipectl runs`, or latest") {
+		t.Errorf("runs logs without RUN: exit %d, %s", code, errOut)
+	}
+	if _, errOut, code := p.run("runs", "logs", "latest", "../elsewhere"); code != 1 || !strings.Contains(errOut, "../elsewhere is not a pipeline directory") {
+		t.Errorf("a mistyped DIR: exit %d, %s", code, errOut)
+	}
 
 	listed := run(0, "runs", "artifacts", "latest", "-o", "extracted", "-json")
 	var art struct {
@@ -79,7 +85,20 @@ func TestRunLogsArtifactsAndReportOfAFailedRun(t *testing.T) {
 		t.Errorf("the extracted artifact:\n%s", notes)
 	}
 
+	if _, errOut, code := p.run("runs", "report", "nope", "-o", "nope.html"); code != 1 || strings.TrimSpace(errOut) != `Error: no run "nope": `+"`pipectl runs` lists them" {
+		t.Errorf("the report of an unknown run: exit %d, %s", code, errOut)
+	}
 	run(0, "runs", "report", "latest", "-o", "report.html")
+	if err := os.Mkdir(filepath.Join(p.dir, "reports"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	run(0, "runs", "report", "latest", "-o", "reports") // a directory: the file goes in it
+	if found, _ := filepath.Glob(filepath.Join(p.dir, "reports", "pipectl-run-*.html")); len(found) != 1 {
+		t.Errorf("runs report -o DIR wrote %v", found)
+	}
+	if _, errOut, code := p.run("runs", "report", "latest", "-o", "nodir/r.html"); code != 1 || !strings.Contains(errOut, "cannot write the report to nodir/r.html: no such file or directory") {
+		t.Errorf("runs report -o into a missing directory: exit %d, %s", code, errOut)
+	}
 	for _, name := range []string{"applied.html", "report.html"} {
 		checkReport(t, readFile(t, filepath.Join(p.dir, name)))
 	}
@@ -194,5 +213,63 @@ stage "s" {
 	}
 	if liveLines < 2 {
 		t.Errorf("only %d lines came while the run went on: -f did not follow it", liveLines)
+	}
+}
+
+// runs logs -f latest started while the apply still waits for its
+// confirmation follows that run (known from its lock), not the newest
+// recorded one, and waits for it to start.
+func TestRunsLogsFollowsARunBeforeItIsRecorded(t *testing.T) {
+	p := newProject(t, `
+pipeline "live" {}
+variable "tag" {
+  type    = string
+  default = "of the new run"
+}
+stage "s" {
+  step "count" {
+    action  = std.exec
+    command = "echo"
+    args    = ["line", var.tag]
+  }
+}`)
+	if _, errOut, code := p.run("apply", "-auto-approve", "-no-color", "-var", "tag=of the old run"); code != 0 {
+		t.Fatalf("the first apply: exit %d\n%s", code, errOut)
+	}
+	apply := p.command("apply", "-no-color")
+	answer, err := apply.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := apply.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = apply.Process.Kill(); _ = apply.Wait() })
+	lock := filepath.Join(p.dir, ".pipectl", "locks", "pipeline.lock")
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if b, _ := os.ReadFile(lock); len(b) > 0 {
+			break // the apply holds the lock: it plans, then asks
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the apply never took its lock")
+		}
+	}
+	follow := p.command("runs", "logs", "latest", "-f")
+	var out, errOut strings.Builder
+	follow.Stdout, follow.Stderr = &out, &errOut
+	if err := follow.Start(); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(300 * time.Millisecond) // -f is waiting for the run to start
+	_, _ = answer.Write([]byte("yes\n"))
+	if err := follow.Wait(); err != nil {
+		t.Fatalf("runs logs -f: %v\n%s%s", err, out.String(), errOut.String())
+	}
+	list := listRuns(t, p)
+	if len(list) != 2 || !strings.Contains(errOut.String(), "Run "+list[0].ID+" is being planned") {
+		t.Errorf("runs logs -f latest did not wait for the new run %s:\n%s", list[0].ID, errOut.String())
+	}
+	if got := strings.Count(out.String(), "line of the new run"); got != 1 || strings.Contains(out.String(), "old run") {
+		t.Errorf("runs logs -f latest printed %d lines of the new run, want 1:\n%s", got, out.String())
 	}
 }

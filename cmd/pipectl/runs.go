@@ -44,7 +44,7 @@ func newRunsShowCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "show RUN [DIR]",
 		Short: "Show one run: its steps, their outcomes and outputs, and (with -logs) every event",
-		Args:  cobra.RangeArgs(1, 2),
+		Args:  runArgs(2, aRecordedRun),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			store, id, err := openRun(pathArg(args[1:]), args[0]) // a run id, or latest
 			if err != nil {

@@ -28,7 +28,7 @@ With -o DIR each kept artifact is written to DIR/STEP/NAME (DIR/STEP_KEY/NAME fo
 a for_each instance). Names are made safe: a name as a plugin gave it never
 leaves DIR (no .., no /), and a second artifact of the same name (a retry's)
 gets -2, -3 before its extension. RUN is a run id, or latest.`,
-		Args: cobra.RangeArgs(1, 2),
+		Args: runArgs(2, aRecordedRun),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			store, id, err := openRun(pathArg(args[1:]), args[0])
 			if err != nil {
@@ -58,11 +58,11 @@ gets -2, -3 before its extension. RUN is a run id, or latest.`,
 // safeName could not leave dir.
 func extractArtifacts(store *runs.Store, id string, list []runs.Artifact, dir string) (map[uint64]string, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("cannot write the artifacts into %s (-o): %w", dir, err)
 	}
 	root, err := os.OpenRoot(dir)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("cannot write the artifacts into %s (-o): %w", dir, err)
 	}
 	defer root.Close()
 	files := map[uint64]string{}

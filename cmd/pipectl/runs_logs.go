@@ -2,10 +2,10 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"os"
 	"os/signal"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -34,38 +34,15 @@ RUN is a run id from ` + "`pipectl runs`" + `, or latest for the newest run.
 
 With -f it follows a run in progress, from another terminal or a CI job: it
 prints each line as the apply records it (within a fraction of a second) and
-exits when the run ends, or when the process applying it died.
+exits when the run ends, or when the process applying it died. Started while
+the apply still plans or asks for its confirmation, it follows that run
+(latest is that run) once it starts.
 
-A second argument that is an existing directory is DIR, not a step.`,
-		Args: cobra.RangeArgs(1, 3),
+A second argument that is an existing directory, or a path with a /, is DIR,
+not a step.`,
+		Args: runArgs(3, aRecordedRun),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			step, dir := logsArgs(args[1:])
-			store, id, err := openRun(dir, args[0])
-			if err != nil {
-				return err
-			}
-			plan, err := planOfRun(store, id)
-			if err != nil {
-				return err
-			}
-			filter, err := stepFilter(plan, id, step)
-			if err != nil {
-				return err
-			}
-			v := &view.RunLogs{Base: runsView(cmd, asJSON).Base, Named: step == "", NameWidth: nameWidth(plan)}
-			print := func(e engine.Event) error {
-				if filter(e) {
-					v.Event(e)
-				}
-				return nil
-			}
-			if !follow {
-				_, _, err := store.EventsSince(id, 0, print)
-				return err
-			}
-			ctx, stop := signal.NotifyContext(cmd.Context(), interruptSignals...)
-			defer stop()
-			return followRun(ctx, store, id, print)
+			return printRunLogs(cmd, args, asJSON, follow)
 		},
 	}
 	cmd.Flags().BoolVarP(&follow, "follow", "f", false, "follow a run in progress until it ends")
@@ -73,17 +50,62 @@ A second argument that is an existing directory is DIR, not a step.`,
 	return cmd
 }
 
+// printRunLogs prints the lines of a run, or of one step, as recorded;
+// with follow, those still to come too.
+func printRunLogs(cmd *cobra.Command, args []string, asJSON, follow bool) error {
+	step, dir := logsArgs(args[1:])
+	ctx, stop := signal.NotifyContext(cmd.Context(), interruptSignals...)
+	defer stop()
+	var store *runs.Store
+	var id string
+	var err error
+	if follow {
+		store, id, err = openLiveRun(ctx, cmd, dir, args[0])
+	} else {
+		store, id, err = openRun(dir, args[0])
+	}
+	if err != nil {
+		return err
+	}
+	plan, err := store.Plan(id)
+	if err != nil {
+		return err
+	}
+	filter, err := stepFilter(plan, id, step)
+	if err != nil {
+		return err
+	}
+	v := &view.RunLogs{Base: runsView(cmd, asJSON).Base, Named: step == "", NameWidth: nameWidth(plan)}
+	print := func(e engine.Event) error {
+		if filter(e) {
+			v.Event(e)
+		}
+		return nil
+	}
+	if !follow {
+		_, _, err := store.EventsSince(id, 0, print)
+		return err
+	}
+	return followRun(ctx, store, id, print)
+}
+
 // logsArgs tells STEP from DIR in `runs logs RUN [STEP] [DIR]`.
 func logsArgs(args []string) (step, dir string) {
 	switch {
 	case len(args) == 2:
 		return args[0], args[1]
-	case len(args) == 1 && isDir(args[0]):
+	case len(args) == 1 && (isDir(args[0]) || looksLikePath(args[0])):
 		return "", args[0]
 	case len(args) == 1:
 		return args[0], "."
 	}
 	return "", "."
+}
+
+// looksLikePath: a step name has no slash, so a mistyped DIR is said to be
+// no pipeline directory rather than no step (NAME["a/b"] is a step).
+func looksLikePath(arg string) bool {
+	return strings.ContainsRune(arg, '/') && !strings.ContainsRune(arg, '[')
 }
 
 func isDir(path string) bool {
@@ -104,17 +126,33 @@ func openRun(dir, id string) (*runs.Store, string, error) {
 	return store, id, err
 }
 
-// planOfRun is the plan a run applied.
-func planOfRun(store *runs.Store, id string) (*engine.Plan, error) {
-	_, planJSON, err := store.Show(id, nil)
+// openLiveRun is openRun for -f, which may start before the run is
+// recorded: while its apply plans or waits for its confirmation, the run
+// is known only from the lock it holds. latest is then that run, not the
+// newest recorded one, and -f waits for the apply to record it.
+func openLiveRun(ctx context.Context, cmd *cobra.Command, dir, id string) (*runs.Store, string, error) {
+	store, err := runs.OpenExisting(pathDir(dir))
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
-	var plan engine.Plan
-	if err := json.Unmarshal(planJSON, &plan); err != nil {
-		return nil, fmt.Errorf("the plan of run %s cannot be read: %w", id, err)
+	if pending := store.Unrecorded(); id == "latest" && len(pending) > 0 {
+		id = pending[0]
 	}
-	return &plan, nil
+	if !slices.Contains(store.Unrecorded(), id) {
+		return openRun(dir, id)
+	}
+	fmt.Fprintf(cmd.ErrOrStderr(), "Run %s is being planned (or waits for its confirmation); following it once it starts…\n", id)
+	for slices.Contains(store.Unrecorded(), id) {
+		select {
+		case <-ctx.Done():
+			return nil, "", exitError(exitCancelled) // Ctrl-C: nothing more to say
+		case <-time.After(followPoll):
+		}
+	}
+	if _, _, err := store.Show(id, nil); err != nil {
+		return nil, "", fmt.Errorf("run %s ended before it started (its plan was not confirmed, or failed): nothing to follow", id)
+	}
+	return store, id, nil
 }
 
 // nameWidth is the width of the longest step name of a plan, so that the

@@ -1,7 +1,9 @@
 package main
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 
@@ -23,15 +25,20 @@ outputs, log and artifacts (Markdown ones rendered), the failure handlers,
 approvals, and the plan that was applied. It is made from the run record, in
 which secrets are already redacted. RUN is a run id, or latest.
 
--o defaults to pipectl-run-RUN.html in the current directory.`,
-		Args: cobra.RangeArgs(1, 2),
+-o defaults to pipectl-run-RUN.html in the current directory; -o DIR (an existing
+directory) writes that file in DIR.`,
+		Args: runArgs(2, aRecordedRun),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			store, id, err := openRun(pathArg(args[1:]), args[0])
 			if err != nil {
 				return err
 			}
-			if out == "" {
-				out = "pipectl-run-" + id + ".html"
+			name := "pipectl-run-" + id + ".html"
+			switch {
+			case out == "":
+				out = name
+			case isDir(out): // -o reports/: the file goes in it
+				out = filepath.Join(out, name)
 			}
 			if err := writeReport(store, id, out); err != nil {
 				return err
@@ -47,12 +54,20 @@ which secrets are already redacted. RUN is a run id, or latest.
 // writeReport writes the report of a run to path, whole or not at all:
 // into a temporary file beside it, renamed when complete.
 func writeReport(store *runs.Store, id, path string) error {
+	r, err := report.FromStore(store, id) // no run, no file: nothing to clean up
+	if err != nil {
+		return err
+	}
 	f, err := os.CreateTemp(filepath.Dir(path), ".pipectl-report-*")
 	if err != nil {
-		return fmt.Errorf("cannot write the report: %w", err)
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err // the temporary file's name means nothing to the user
+		}
+		return fmt.Errorf("cannot write the report to %s: %w", path, err)
 	}
 	defer os.Remove(f.Name())
-	if err := report.Write(f, store, id); err != nil {
+	if err := r.Render(f); err != nil {
 		f.Close()
 		return fmt.Errorf("cannot write the report of run %s: %w", id, err)
 	}

@@ -1,7 +1,6 @@
 package operation
 
 import (
-	"encoding/json"
 	"fmt"
 
 	"github.com/zclconf/go-cty/cty"
@@ -45,15 +44,15 @@ func loadResumption(store *runs.Store, id string) (*resumption, error) {
 			return nil, fmt.Errorf("run %s was already resumed by run %s: resume that one if it did not succeed", id, later.ID)
 		}
 	}
-	var plan engine.Plan
-	if err := json.Unmarshal(planJSON, &plan); err != nil {
-		return nil, fmt.Errorf("the plan of run %s is damaged: %w", id, err)
+	plan, err := runs.DecodePlan(id, planJSON)
+	if err != nil {
+		return nil, err
 	}
 	values, err := store.Values(id)
 	if err != nil {
 		return nil, err
 	}
-	return &resumption{id: id, plan: &plan, values: values}, nil
+	return &resumption{id: id, plan: plan, values: values}, nil
 }
 
 // done keeps the values of main steps that still exist; the others run.

@@ -1,7 +1,6 @@
 package operation
 
 import (
-	"encoding/json"
 	"fmt"
 	"strings"
 
@@ -74,15 +73,11 @@ func fillFromLastRun(s *Session, dir string, sel *engine.Selection, from string)
 				"Apply the whole pipeline first, or use -target %s, which runs what it depends on too.", sel.Only, p.Config.Pipeline.Name, inEnv(p), sel.Only))
 		}
 	}
-	_, planJSON, err := store.Show(from, nil)
+	applied, err := store.Plan(from)
 	if err != nil {
 		return refusal(summary, err.Error())
 	}
-	var applied engine.Plan
-	if err := json.Unmarshal(planJSON, &applied); err != nil {
-		return refusal(summary, fmt.Sprintf("the plan of run %s is damaged: %v", from, err))
-	}
-	if changes := s.Planner.ChangesSince(&applied); len(changes) > 0 {
+	if changes := s.Planner.ChangesSince(applied); len(changes) > 0 {
 		return refusal(summary, fmt.Sprintf("the outputs of run %s, the last successful run%s, were made by another pipeline than this one: %s since. "+
 			"Apply the whole pipeline, or use -target %s, which runs what it depends on too.", from, inEnv(p), strings.Join(changes, "; "), sel.Only))
 	}

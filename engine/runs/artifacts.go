@@ -64,14 +64,25 @@ func (r *Recorder) artifact(e engine.Event) {
 		a.NotKept = "it holds a sensitive value and is not text that could be redacted"
 		data = nil
 	case len(data) > ArtifactCap:
-		a.NotKept = fmt.Sprintf("%d bytes is over the record's cap of %d bytes per artifact", len(data), ArtifactCap)
+		a.NotKept = fmt.Sprintf("%s is over the record's cap of %s per artifact", ByteSize(int64(len(data))), ByteSize(ArtifactCap))
 		data = nil
 	case r.artifactBytes+int64(len(data)) > RunArtifactsCap:
-		a.NotKept = fmt.Sprintf("the run's artifacts already fill the record's cap of %d bytes per run", RunArtifactsCap)
+		a.NotKept = fmt.Sprintf("the run's artifacts already fill the record's cap of %s per run", ByteSize(RunArtifactsCap))
 		data = nil
 	}
 	r.artifactBytes += int64(len(data))
 	r.artifacts = append(r.artifacts, pendingArtifact{meta: a, data: data})
+}
+
+// ByteSize is a size for people: 812 B, 14.2 KiB, 3.0 MiB.
+func ByteSize(n int64) string {
+	switch {
+	case n < 1<<10:
+		return fmt.Sprintf("%d B", n)
+	case n < 1<<20:
+		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
+	}
+	return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
 }
 
 // putArtifacts writes queued artifacts into a run's bucket.

@@ -4,6 +4,8 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"path/filepath"
+	"slices"
 
 	bolt "go.etcd.io/bbolt"
 
@@ -50,4 +52,38 @@ func (s *Store) Latest() (string, error) {
 		return "", fmt.Errorf("no run is recorded in %s yet", s.path)
 	}
 	return list[0].ID, nil
+}
+
+// Unrecorded lists the runs whose apply holds a lock but has not
+// recorded them yet, newest first: it is planning, or waiting for its
+// confirmation. Their ids are known from the locks before anything of
+// them is in the record.
+func (s *Store) Unrecorded() []string {
+	paths, _ := filepath.Glob(filepath.Join(s.dir, "locks", "*.lock"))
+	var holders []Holder
+	for _, path := range paths {
+		h := readHolder(path)
+		if h.Run == "" || !held(path) {
+			continue
+		}
+		if recorded, err := s.recorded(h.Run); recorded || err != nil {
+			continue // pipectl runs lists it, or says why it cannot
+		}
+		holders = append(holders, h)
+	}
+	slices.SortFunc(holders, func(a, b Holder) int { return b.Started.Compare(a.Started) })
+	ids := make([]string, len(holders))
+	for i, h := range holders {
+		ids[i] = h.Run
+	}
+	return ids
+}
+
+// recorded tells whether the record holds run id.
+func (s *Store) recorded(id string) (found bool, err error) {
+	err = s.view(func(tx *bolt.Tx) error {
+		found = tx.Bucket(runsBucket).Bucket([]byte(id)) != nil
+		return nil
+	})
+	return found, err
 }

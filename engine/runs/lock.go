@@ -76,9 +76,17 @@ type LockedError struct {
 	// Stale: the holder's process is gone without releasing the lock
 	// (killed): nobody holds the flock, the holder is still written.
 	Stale bool
+	// Unrecorded: the stale holder was killed before it recorded its run
+	// (while it planned or asked): none of its steps ran.
+	Unrecorded bool
 }
 
 func (e *LockedError) Error() string {
+	if e.Stale && e.Unrecorded {
+		return fmt.Sprintf("%s is locked by %s, whose process ended without releasing it (killed?): the lock is stale. "+
+			"It was killed before its run was recorded (while planning or asking for confirmation), so none of its steps ran: "+
+			"break the lock with pipectl force-unlock %s", e.What, e.Holder, e.Holder.Run)
+	}
 	if e.Stale {
 		return fmt.Sprintf("%s is locked by %s, whose process ended without releasing it (killed?): the lock is stale. "+
 			"Its run may have stopped half-way: check it (pipectl runs show %s), then break the lock with pipectl force-unlock %s, "+
@@ -139,37 +147,16 @@ func AcquireLock(ctx context.Context, pipelineDir, env string, o LockOptions) (*
 	if err != nil {
 		return nil, err
 	}
-	start, told := time.Now(), false
-	for {
-		err := tryLock(f)
-		if err == nil {
-			break
-		}
-		if !errors.Is(err, errLocked) {
-			f.Close()
-			return nil, fmt.Errorf("locking %s: %w", path, err)
-		}
-		holder := readHolder(path)
-		if time.Since(start) >= o.Timeout {
-			f.Close()
-			return nil, &LockedError{What: lockedWhat(env), Holder: holder, Waited: o.Timeout}
-		}
-		if !told && o.OnWait != nil {
-			o.OnWait(holder)
-			told = true
-		}
-		select {
-		case <-ctx.Done():
-			f.Close()
-			return nil, fmt.Errorf("stopped waiting for the lock of %s, held by %s: %w", lockedWhat(env), holder, ctx.Err())
-		case <-time.After(min(lockPoll, o.Timeout-time.Since(start))):
-		}
+	if err := waitForLock(ctx, f, path, env, o); err != nil {
+		f.Close()
+		return nil, err
 	}
 	// A holder without a pid is a lock file of an older pipectl, which
 	// left the run id behind even when it ended well: not a sign of death.
 	if left := readHolder(path); left.Run != "" && left.PID != 0 && left.Run != o.TakeOver {
 		f.Close() // releases the flock: the stale holder stays written
-		return nil, &LockedError{What: lockedWhat(env), Holder: left, Stale: true}
+		recorded, err := storeOf(pipelineDir).recorded(left.Run)
+		return nil, &LockedError{What: lockedWhat(env), Holder: left, Stale: true, Unrecorded: err == nil && !recorded}
 	}
 	l := &Lock{f: f, path: path, holder: Holder{Run: newID(), User: userName(), Host: hostname(), PID: os.Getpid(),
 		Started: time.Now().UTC(), Environment: env}}
@@ -178,6 +165,34 @@ func AcquireLock(ctx context.Context, pipelineDir, env string, o LockOptions) (*
 		return nil, fmt.Errorf("writing the lock %s: %w", path, err)
 	}
 	return l, nil
+}
+
+// waitForLock takes the flock of f, waiting up to o.Timeout for its
+// holder to release it; ctx stops the wait.
+func waitForLock(ctx context.Context, f *os.File, path, env string, o LockOptions) error {
+	start, told := time.Now(), false
+	for {
+		err := tryLock(f)
+		if err == nil {
+			return nil
+		}
+		if !errors.Is(err, errLocked) {
+			return fmt.Errorf("locking %s: %w", path, err)
+		}
+		holder := readHolder(path)
+		if time.Since(start) >= o.Timeout {
+			return &LockedError{What: lockedWhat(env), Holder: holder, Waited: o.Timeout}
+		}
+		if !told && o.OnWait != nil {
+			o.OnWait(holder)
+			told = true
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("stopped waiting for the lock of %s, held by %s: %w", lockedWhat(env), holder, ctx.Err())
+		case <-time.After(min(lockPoll, o.Timeout-time.Since(start))):
+		}
+	}
 }
 
 // RunID is the id of the run this lock is taken for (see Holder.Run).

@@ -54,6 +54,10 @@ func TestStaleLock(t *testing.T) {
 	if !errors.As(err, &locked) || !locked.Stale || !strings.Contains(err.Error(), "pipectl force-unlock "+killed.RunID()) {
 		t.Fatalf("a stale lock: %v", err)
 	}
+	// Killed while planning: no record to show or resume, nothing ran.
+	if !locked.Unrecorded || !strings.Contains(err.Error(), "none of its steps ran") || strings.Contains(err.Error(), "-resume") {
+		t.Errorf("a stale lock of a run never recorded: %v", err)
+	}
 	if _, err := FindStaleLock(dir, "other"); err == nil || !strings.Contains(err.Error(), killed.RunID()) {
 		t.Errorf("force-unlock of another run: %v", err)
 	}
@@ -105,4 +109,22 @@ func TestLockRefusesAnEnvironmentThatIsNotAName(t *testing.T) {
 		}
 		return err
 	})
+}
+
+// A run whose apply holds the lock but has not recorded it (planning,
+// asking) is known from the lock alone, until it is recorded or released.
+func TestUnrecordedRunIsKnownFromItsLock(t *testing.T) {
+	dir := t.TempDir()
+	store := storeOf(dir)
+	l, err := LockEnvironment(dir, "dev")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := store.Unrecorded(); len(got) != 1 || got[0] != l.RunID() {
+		t.Errorf("while planning: %v, want [%s]", got, l.RunID())
+	}
+	l.Release()
+	if got := store.Unrecorded(); len(got) != 0 {
+		t.Errorf("after the apply: %v", got)
+	}
 }

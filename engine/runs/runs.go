@@ -291,6 +291,24 @@ func (s *Store) Show(id string, onEvent func(engine.Event) error) (*Run, json.Ra
 	return run, plan, err
 }
 
+// Plan returns the plan a run applied.
+func (s *Store) Plan(id string) (*engine.Plan, error) {
+	_, raw, err := s.Show(id, nil)
+	if err != nil {
+		return nil, err
+	}
+	return DecodePlan(id, raw)
+}
+
+// DecodePlan decodes the plan of run id, as Show and Get return it.
+func DecodePlan(id string, raw json.RawMessage) (*engine.Plan, error) {
+	var plan engine.Plan
+	if err := json.Unmarshal(raw, &plan); err != nil {
+		return nil, fmt.Errorf("the plan of run %s is damaged: %w", id, err)
+	}
+	return &plan, nil
+}
+
 // readMeta reads a run's summary. A run recorded as running whose process
 // no longer holds its environment's lock died: it reads as interrupted.
 func (s *Store) readMeta(b *bolt.Bucket) (*Run, error) {

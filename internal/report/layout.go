@@ -93,57 +93,87 @@ func groupTitle(phase, stage string) string {
 // a waypoint in each layer between (a slot of its own), so that it never
 // runs behind a node.
 func layout(id string, steps []*Step) *Graph {
-	nodes := map[string]*lnode{}
-	var order []*lnode // real nodes, in plan order (a topological order)
+	l := newLayering(steps)
+	l.assignLayers()
+	edges := l.routeEdges()
+	l.orderRows()
+	return l.draw(id, edges)
+}
+
+// layering is a graph being laid out: its nodes by name, in plan order
+// (a topological order), and placed in layers, waypoints included.
+type layering struct {
+	nodes  map[string]*lnode
+	order  []*lnode // real nodes, in plan order
+	layers [][]*lnode
+}
+
+// newLayering makes a node per step (the instances of a for_each step
+// share one).
+func newLayering(steps []*Step) *layering {
+	l := &layering{nodes: map[string]*lnode{}}
 	for _, s := range steps {
-		n := nodes[s.Name]
+		n := l.nodes[s.Name]
 		if n == nil {
-			n = &lnode{name: s.Name, deps: s.DependsOn, seen: len(order)}
-			nodes[s.Name] = n
-			order = append(order, n)
+			n = &lnode{name: s.Name, deps: s.DependsOn, seen: len(l.order)}
+			l.nodes[s.Name] = n
+			l.order = append(l.order, n)
 		}
 		n.steps = append(n.steps, s)
 	}
-	implied := impliedEdges(order, func(n *lnode) []string { return n.deps }, func(n *lnode) string { return n.name })
-	var layers [][]*lnode
-	place := func(n *lnode) {
-		for len(layers) <= n.layer {
-			layers = append(layers, nil)
-		}
-		layers[n.layer] = append(layers[n.layer], n)
+	return l
+}
+
+func (l *layering) place(n *lnode) {
+	for len(l.layers) <= n.layer {
+		l.layers = append(l.layers, nil)
 	}
-	for _, n := range order {
+	l.layers[n.layer] = append(l.layers[n.layer], n)
+}
+
+// assignLayers puts each node one layer right of its deepest dependency.
+func (l *layering) assignLayers() {
+	for _, n := range l.order {
 		for _, d := range n.deps {
-			if dn := nodes[d]; dn != nil {
+			if dn := l.nodes[d]; dn != nil {
 				n.layer = max(n.layer, dn.layer+1)
 			}
 		}
-		place(n)
+		l.place(n)
 	}
-	// Each edge drawn: from its step through one waypoint per layer between.
-	type edge struct{ points []*lnode }
-	var edges []edge
-	for _, n := range order {
+}
+
+// routeEdges is each edge drawn: from its step through one waypoint per
+// layer between, so that a long edge never passes behind a node. Edges
+// implied by longer paths are left out.
+func (l *layering) routeEdges() [][]*lnode {
+	implied := impliedEdges(l.order, func(n *lnode) []string { return n.deps }, func(n *lnode) string { return n.name })
+	var edges [][]*lnode
+	for _, n := range l.order {
 		for _, d := range n.deps {
-			dn := nodes[d]
+			dn := l.nodes[d]
 			if dn == nil || implied[n.name+"\x00"+d] {
 				continue
 			}
-			e := edge{points: []*lnode{dn}}
+			points := []*lnode{dn}
 			prev := dn
-			for l := dn.layer + 1; l < n.layer && len(order) <= maxReduced; l++ {
-				w := &lnode{waypoint: true, layer: l, from: prev, seen: n.seen}
-				place(w)
-				e.points = append(e.points, w)
+			for layer := dn.layer + 1; layer < n.layer && len(l.order) <= maxReduced; layer++ {
+				w := &lnode{waypoint: true, layer: layer, from: prev, seen: n.seen}
+				l.place(w)
+				points = append(points, w)
 				prev = w
 			}
 			n.preds = append(n.preds, prev)
-			edges = append(edges, edge{points: append(e.points, n)})
+			edges = append(edges, append(points, n))
 		}
 	}
-	// Within a layer, a node goes near what it comes from (the mean row),
-	// which keeps edges short and mostly straight.
-	for _, layer := range layers {
+	return edges
+}
+
+// orderRows puts a node near what it comes from within its layer (the
+// mean row), which keeps edges short and mostly straight.
+func (l *layering) orderRows() {
+	for _, layer := range l.layers {
 		for _, n := range layer {
 			n.key = float64(n.seen)
 			preds := n.preds
@@ -163,18 +193,21 @@ func layout(id string, steps []*Step) *Graph {
 			n.row = i
 		}
 	}
+}
+
+func (l *layering) draw(id string, edges [][]*lnode) *Graph {
 	g := &Graph{ID: id}
 	rows := 0
-	for _, layer := range layers {
+	for _, layer := range l.layers {
 		rows = max(rows, len(layer))
 	}
-	g.Width = 2*margin + len(layers)*(nodeW+colGap) - colGap
+	g.Width = 2*margin + len(l.layers)*(nodeW+colGap) - colGap
 	g.Height = 2*margin + rows*(nodeH+rowGap) - rowGap
-	for _, n := range order {
+	for _, n := range l.order {
 		g.Nodes = append(g.Nodes, n.draw())
 	}
-	for _, e := range edges {
-		g.Edges = append(g.Edges, edgePath(e.points))
+	for _, points := range edges {
+		g.Edges = append(g.Edges, edgePath(points))
 	}
 	return g
 }

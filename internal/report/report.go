@@ -10,7 +10,6 @@ package report
 import (
 	"encoding/json"
 	"fmt"
-	"io"
 	"strings"
 	"time"
 
@@ -39,34 +38,21 @@ type Count struct {
 	N      int
 }
 
-// Write writes the report of run id of store as HTML to w.
-func Write(w io.Writer, store *runs.Store, id string) error {
-	r, err := FromStore(store, id)
-	if err != nil {
-		return err
-	}
-	return r.Render(w)
-}
-
 // FromStore reads a run from its record.
 func FromStore(store *runs.Store, id string) (*Report, error) {
-	var events []engine.Event
-	run, planJSON, err := store.Show(id, func(e engine.Event) error {
-		events = append(events, e)
-		return nil
-	})
+	run, events, raw, err := store.Get(id)
 	if err != nil {
 		return nil, err
 	}
-	var plan engine.Plan
-	if err := json.Unmarshal(planJSON, &plan); err != nil {
-		return nil, fmt.Errorf("the plan of run %s cannot be read: %w", id, err)
+	plan, err := runs.DecodePlan(id, raw)
+	if err != nil {
+		return nil, err
 	}
 	arts, err := store.Artifacts(id)
 	if err != nil {
 		return nil, err
 	}
-	r := build(run, &plan, events)
+	r := build(run, plan, events)
 	for _, a := range arts {
 		data, err := store.ArtifactData(id, a.Seq)
 		if err != nil {

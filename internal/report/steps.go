@@ -237,17 +237,7 @@ func isShownAsText(mt string, data []byte) bool {
 }
 
 // SizeText is an artifact's size for people.
-func (a *Artifact) SizeText() string { return byteSize(int64(a.Size)) }
-
-func byteSize(n int64) string {
-	switch {
-	case n < 1<<10:
-		return fmt.Sprintf("%d B", n)
-	case n < 1<<20:
-		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
-	}
-	return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
-}
+func (a *Artifact) SizeText() string { return runs.ByteSize(int64(a.Size)) }
 
 func firstLine(s string) string {
 	line, _, _ := strings.Cut(s, "\n")

@@ -68,7 +68,7 @@ func (v *RunArtifacts) List(list []runs.Artifact, files map[uint64]string) {
 		if !a.Kept() {
 			file = "not kept: " + a.NotKept
 		}
-		fmt.Fprintf(w, "%s\t%d\t%s\t%s\t%s\t%s\n", instanceName(a.Step, a.Instance), a.Attempt, a.Name, dash(a.MediaType), byteSize(int64(a.Size)), dash(file))
+		fmt.Fprintf(w, "%s\t%d\t%s\t%s\t%s\t%s\n", instanceName(a.Step, a.Instance), a.Attempt, a.Name, dash(a.MediaType), runs.ByteSize(int64(a.Size)), dash(file))
 	}
 	_ = w.Flush()
 }
@@ -76,16 +76,4 @@ func (v *RunArtifacts) List(list []runs.Artifact, files map[uint64]string) {
 func artifactMessage(a runs.Artifact, file string) *ArtifactMessage {
 	return &ArtifactMessage{envelope: envelope{Time: a.Time}, Phase: string(a.Phase), Stage: a.Stage, Step: a.Step, Instance: a.Instance,
 		Attempt: a.Attempt, Name: a.Name, MediaType: a.MediaType, Size: a.Size, Kept: a.Kept(), NotKept: a.NotKept, File: file}
-}
-
-// byteSize is a size for people: 812 B, 14.2 KiB, 3.0 MiB.
-func byteSize(n int64) string {
-	switch {
-	case n < 1<<10:
-		return fmt.Sprintf("%d B", n)
-	case n < 1<<20:
-		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
-	default:
-		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
-	}
 }
