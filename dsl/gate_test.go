@@ -106,3 +106,32 @@ func TestApprovalDefaults(t *testing.T) {
 		t.Fatalf("approval with when = false: %+v", g)
 	}
 }
+
+// NextOpen in the worst case: a freeze over the next weeks and one narrow
+// window a week, searched from its closing.
+func BenchmarkNextOpen(b *testing.B) {
+	cfg, diags := LoadSource("p.hcl", []byte(`pipeline "p" {}
+stage "deploy" {
+  window {
+    days      = ["wed"]
+    hours     = "22:00-23:00"
+    time_zone = "America/New_York"
+  }
+  freeze {
+    from = "2026-11-01"
+    to   = "2026-12-31"
+  }
+  step "a" { action = std.noop }
+}`))
+	if diags.HasErrors() {
+		b.Fatal(diags.Error())
+	}
+	g, _ := cfg.Stage("deploy").Gate.Eval("stage.deploy", nil)
+	from := time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)
+	b.ResetTimer()
+	for b.Loop() {
+		if _, ok := g.NextOpen(from); !ok {
+			b.Fatal("no opening")
+		}
+	}
+}

@@ -81,6 +81,8 @@ type run struct {
 	gates       map[string]*gateState // by address, once reached
 	gateFailure *GateFailure          // the first gate that stopped the run
 	handlersRan bool                  // an on_failure step ran
+	gateStop    chan struct{}         // closed when the main steps stop starting: gates stop waiting
+	gateStopped sync.Once
 }
 
 // Apply runs the pipeline. Cancelling ctx (a first Ctrl-C) stops the main
@@ -94,7 +96,7 @@ func (r *Runner) Apply(ctx, kill context.Context) *Result {
 	}
 	rn := &run{Runner: r, steps: newStepResolver(r.Pipeline), sem: make(chan struct{}, n), values: map[string]cty.Value{}, status: map[string]Status{}, instances: map[string]Status{},
 		state: newRunState(r.Pipeline.Config, r.RunID),
-		gates: map[string]*gateState{}}
+		gates: map[string]*gateState{}, gateStop: make(chan struct{})}
 	r.Pipeline.LearnSecrets(r.Redactor)
 	rn.emit(Event{Type: RunStarted, Message: r.Pipeline.Config.Pipeline.Name, Environment: r.Pipeline.Scope.Environment})
 	phases := r.Pipeline.Graph.Phases()
@@ -238,6 +240,9 @@ func (rn *run) runPhase(ctx context.Context, ph PhaseGraph, failFast bool) (fail
 		if res.status == StatusFailed || res.status == StatusCancelled || res.status == statusGateBlocked {
 			failed = true
 			stopping = stopping || failFast
+		}
+		if stopping && ph.Name == PhaseMain {
+			rn.stopWaitingGates() // a gate waiting now would hold the run for a stage that cannot start
 		}
 	}
 	p.markNotRun()
@@ -568,6 +573,9 @@ func (in *instance) pluginEvent(e client.Event, attempt int) {
 }
 
 func (in *instance) finished(st Status, msg string, d time.Duration, attempt int, out cty.Value) (Status, cty.Value) {
+	if st == StatusFailed && in.meta.ContinueOnError {
+		st = StatusFailedContinued // as the step's record says: the run goes on
+	}
 	ev := in.base
 	ev.Type, ev.Status, ev.Message, ev.Duration, ev.Attempt = StepFinished, st, msg, d, attempt
 	if st == StatusFailed || st == StatusFailedContinued {

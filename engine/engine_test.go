@@ -412,6 +412,10 @@ stage "s" {
 	if res.Steps["optional"] != engine.StatusFailedContinued || res.Steps["next"] != engine.StatusSucceeded {
 		t.Fatalf("steps %v", res.Steps)
 	}
+	// The event says what the record says (views and -json read events).
+	if e := f.finished("optional"); e.Status != engine.StatusFailedContinued {
+		t.Errorf("step_finished of optional: status %s, want %s", e.Status, engine.StatusFailedContinued)
+	}
 }
 
 func TestWhenAndForEach(t *testing.T) {

@@ -91,6 +91,14 @@ type gateState struct {
 	cancelled bool
 }
 
+// abandoned is the GateFailure reason of a gate that stopped waiting
+// because the run stopped starting steps (an earlier failure): it is not
+// why the run failed.
+const abandoned = "abandoned"
+
+// stopWaitingGates ends every wait at a gate: the run starts nothing new.
+func (rn *run) stopWaitingGates() { rn.gateStopped.Do(func() { close(rn.gateStop) }) }
+
 func (o *GateOptions) clock() Clock {
 	if o.Clock == nil {
 		return realClock{}
@@ -139,7 +147,10 @@ func (rn *run) awaitGate(ctx context.Context, addr string) (failure *GateFailure
 	rn.mu.Unlock()
 	st.once.Do(func() {
 		st.failure, st.cancelled = rn.passGate(ctx, g)
-		if st.failure != nil {
+		if st.cancelled && ctx.Err() == nil { // stopped by an earlier failure, not by the user
+			st.failure, st.cancelled = &GateFailure{Gate: g.Address, Reason: abandoned, Message: "an earlier step failed"}, false
+		}
+		if st.failure != nil && st.failure.Reason != abandoned {
 			rn.mu.Lock()
 			if rn.gateFailure == nil {
 				rn.gateFailure = st.failure
@@ -203,6 +214,8 @@ func (rn *run) awaitWindow(ctx context.Context, g *dsl.Gate) (*GateFailure, bool
 			select {
 			case <-clock.After(min(next.Sub(now), time.Minute)):
 			case <-ctx.Done():
+				return nil, true
+			case <-rn.gateStop:
 				return nil, true
 			}
 			now = clock.Now()
@@ -268,6 +281,8 @@ func (rn *run) awaitApproval(ctx context.Context, addr string, a *dsl.Approval) 
 		case <-clock.After(wait):
 		case <-ctx.Done():
 			return nil, true
+		case <-rn.gateStop:
+			return nil, true
 		}
 	}
 }
@@ -324,6 +339,12 @@ func refusal(a *dsl.Approval, ans GateAnswer, startedBy string, approvedBy map[s
 func (rn *run) gateBlocked(s *dsl.Step, base Event, f *GateFailure, cancelled bool) Status {
 	ev := base
 	ev.Type, ev.Status = StepFinished, StatusNotRun
+	if f != nil && f.Reason == abandoned {
+		ev.Message = "not started: an earlier step failed while it waited at its gate"
+		rn.emit(ev)
+		rn.finish(s, ev.Status, cty.NullVal(cty.DynamicPseudoType))
+		return StatusNotRun
+	}
 	if cancelled {
 		ev.Status, ev.Message = StatusCancelled, "cancelled while waiting at its gate"
 	} else {

@@ -74,7 +74,10 @@ stage "deploy" {
   }
 }
 on_failure {
-  step "notify" { action = std.noop }
+  step "notify" {
+    action = std.noop
+    inputs = join("; ", [for f in run.failed_steps : "${f.address}: ${f.error}"])
+  }
 }
 `
 
@@ -142,6 +145,9 @@ func TestRejectedGateFailsTheRunAndRunsThePipelineHandlers(t *testing.T) {
 	}
 	// Nothing of the stage ran, so there is nothing to roll back; the
 	// pipeline's handlers hear of the failure.
+	if got := f.finished("notify").Outputs["inputs"]; got != "stage.deploy: stage.deploy was rejected by bob: not on a Friday" {
+		t.Errorf("run.failed_steps in the handler: %v", f.finished("notify").Outputs)
+	}
 	if f.finished("notify").Status != engine.StatusSucceeded || f.count(engine.StepStarted, "rollback") != 0 {
 		t.Fatalf("handlers: notify %+v, rollback started %d times", f.finished("notify"), f.count(engine.StepStarted, "rollback"))
 	}
@@ -299,5 +305,38 @@ stage "s" {
 	}
 	if f.finished("skipped").Status != engine.StatusSkipped {
 		t.Fatalf("skipped: %+v", f.finished("skipped"))
+	}
+}
+
+// With fail_fast (the default), a failure elsewhere stops the wait at a
+// gate: the gated stage cannot start anyway.
+func TestFailureElsewhereEndsTheWaitAtAGate(t *testing.T) {
+	f := load(t, `
+pipeline "p" {}
+stage "deploy" {
+  approval {}
+  step "release" { action = std.noop }
+}
+stage "checks" {
+  step "lint" {
+    action  = std.exec
+    command = "sh"
+    args    = ["-c", "sleep 0.3; exit 1"]
+  }
+}`, dsl.Inputs{})
+	r := &engine.Runner{Pipeline: f.pipeline, Host: f.host, Redactor: f.redactor, Gates: engine.GateOptions{Answers: &scripted{}, PollEvery: 10 * time.Millisecond},
+		Events: engine.EventFunc(func(e engine.Event) { f.mu.Lock(); f.events = append(f.events, e); f.mu.Unlock() })}
+	done := make(chan *engine.Result)
+	go func() { done <- r.Apply(context.Background(), context.Background()) }()
+	select {
+	case res := <-done:
+		if len(f.gateEvents(engine.GateWaiting)) != 1 {
+			t.Fatal("the gate was not waiting when lint failed: the test proves nothing")
+		}
+		if res.Status != engine.StatusFailed || res.GateFailure != nil || res.Steps["release"] != engine.StatusNotRun {
+			t.Fatalf("status %s, gate failure %+v, release %s", res.Status, res.GateFailure, res.Steps["release"])
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("the run still waits at the gate after lint failed")
 	}
 }

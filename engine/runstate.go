@@ -47,6 +47,13 @@ func (st *runState) event(e Event) {
 			msg = instanceID(e.Step, e.Instance) + ": " + msg
 		}
 		st.errors[e.Step] = append(st.errors[e.Step], msg)
+	case e.Type == GateRejected || e.Type == GateTimedOut || e.Type == GateWindowClosed:
+		// A gate that stopped the run is why it failed: handlers say so.
+		step := ""
+		if name, ok := strings.CutPrefix(e.Gate, "step."); ok {
+			step = name
+		}
+		st.failed = append(st.failed, dsl.FailedStep{Address: e.Gate, Step: step, Error: e.Message})
 	}
 }
 

@@ -6,7 +6,6 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/agext/levenshtein"
 	"github.com/hashicorp/hcl/v2"
 	"github.com/zclconf/go-cty/cty"
 
@@ -33,10 +32,12 @@ func (s *Selection) Runs(step string) bool { return s == nil || s.runs[step] }
 
 // LeftOut says why a main step does not run, or "" when it does.
 func (s *Selection) LeftOut(step string) string {
-	switch {
-	case s.Runs(step):
+	if s.Runs(step) { // first: s may be nil
 		return ""
-	case s.Only != "" && s.Values[step] != cty.NilVal:
+	}
+	_, fromRun := s.Values[step]
+	switch {
+	case s.Only != "" && fromRun:
 		return fmt.Sprintf("not in %s (-only): its outputs come from run %s", s.Only, s.From)
 	case s.Only != "":
 		return fmt.Sprintf("not in %s (-only)", s.Only)
@@ -116,22 +117,42 @@ func checkAddress(p *Pipeline, addr, flag string) (Addr, *hcl.Diagnostic) {
 	}
 	kind, name, ok := strings.Cut(addr, ".")
 	if !ok || (kind != "step" && kind != "stage") || name == "" {
-		return bad("%s takes step.NAME or stage.NAME.", flag)
+		takes := "step.NAME or stage.NAME"
+		if flag == "-only" {
+			takes = "stage.NAME"
+		}
+		return bad("%s takes %s.%s", flag, takes, addressOf(p, addr))
 	}
 	if kind == "stage" {
 		if p.Config.Stage(name) == nil {
-			return bad("No stage named %q.%s", name, didYouMean(name, stageNames(p.Config), "stage."))
+			return bad("No stage named %q.%s", name, dsl.Suggest(name, stageNames(p.Config), "stage."))
 		}
 		return Addr(addr), nil
 	}
 	s := p.Config.Step(name)
 	switch {
 	case s == nil:
-		return bad("No step named %q.%s", name, didYouMean(name, mainStepNames(p.Config), "step."))
+		return bad("No step named %q.%s", name, dsl.Suggest(name, mainStepNames(p.Config), "step."))
 	case s.Kind != dsl.Main:
 		return bad("Step %q is a %s step: it runs after a failure or at the end of every run, never on its own. Target the stages' steps.", name, s.Kind)
 	}
 	return Addr(addr), nil
+}
+
+// addressOf is " Did you mean step.NAME?" for a bare name that is a
+// main step's or a stage's (-target deploy), or "".
+func addressOf(p *Pipeline, name string) string {
+	var addrs []string
+	if s := p.Config.Step(name); s != nil && s.Kind == dsl.Main {
+		addrs = append(addrs, "step."+name)
+	}
+	if p.Config.Stage(name) != nil {
+		addrs = append(addrs, "stage."+name)
+	}
+	if len(addrs) == 0 {
+		return ""
+	}
+	return " Did you mean " + strings.Join(addrs, " or ") + "?"
 }
 
 func stageNames(c *dsl.Config) []string {
@@ -150,20 +171,6 @@ func mainStepNames(c *dsl.Config) []string {
 		}
 	}
 	return out
-}
-
-// didYouMean is " Did you mean PREFIXname?" for the closest name, or "".
-func didYouMean(given string, names []string, prefix string) string {
-	best, dist := "", 3
-	for _, n := range names {
-		if d := levenshtein.Distance(given, n, nil); d < dist {
-			best, dist = n, d
-		}
-	}
-	if best == "" {
-		return ""
-	}
-	return fmt.Sprintf(" Did you mean %s%s?", prefix, best)
 }
 
 // leftOut is the plan of a step a subset run does not run.

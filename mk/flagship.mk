@@ -7,6 +7,11 @@
 
 .PHONY: test-flagship bench-flagship
 
+# `make test` has built bin/ first: the e2e tests run those binaries rather
+# than building their own copies (minutes on a busy machine). A target
+# variable, so it reaches test-unit only through `make test`.
+test: export PIPECTL_E2E_BIN := $(BIN)
+
 test-flagship: build
 	cd test/flagship && PIPECTL_E2E_BIN=$(BIN) PIPECTL_SANDBOX_BIN=$(BIN)/pipectl-sandbox $(GO) test -count=1 ./...
 

@@ -298,17 +298,16 @@ stage "pre_deploy" {
 stage "deploy" {
   depends_on = [stage.pre_deploy]
 
-  # In prod the run pauses before the deploy until someone approves:
-  # apply asks on a terminal; otherwise `pipectl approve RUN` (or reject
-  # RUN -reason ...) from anywhere, or `apply -approve deploy` ahead for
-  # automation. Unanswered within the hour, the run fails and the
-  # pipeline's on_failure notifies. (A team that wants four eyes adds
-  # allow_self_approval = false; deploy windows and freezes go here too,
-  # see docs/language.md.)
+  # In prod the run pauses before the deploy until someone other than
+  # the person who started it approves (four eyes): `pipectl approve RUN`
+  # (or reject RUN -reason ...) from any terminal or CI job. Unanswered
+  # within the hour, the run fails and the pipeline's on_failure
+  # notifies. (Deploy windows and freezes go here too: docs/language.md.)
   approval {
-    when    = env.approval
-    message = "Deploy alpha-members ${var.image_tag} to ${pipeline.environment}?"
-    timeout = "1h"
+    when                = env.approval
+    message             = "Deploy alpha-members ${var.image_tag} to ${pipeline.environment}?"
+    timeout             = "1h"
+    allow_self_approval = false
   }
 
   # The workflow's "pre-deploy checklist": what each check established,
@@ -380,10 +379,13 @@ stage "deploy" {
     depends_on = [step.rollout]
   }
 
-  # Handle deployment failures: back to the previous revision, then find out why.
+  # Handle deployment failures: back to the previous revision, then find out
+  # why. A failed upgrade has rolled itself back already (atomic); this
+  # rollback is for a release that went in but whose rollout failed after.
   on_failure {
     step "rollback" {
       action            = helm.rollback
+      when              = run.steps.release.status == "succeeded"
       release           = var.release_name
       namespace         = local.namespace
       wait              = true

@@ -163,11 +163,26 @@ type gatePrompter struct {
 	plan    *engine.Plan
 	once    sync.Once
 	answers chan string // lines read from in, by one reader for the whole run
+	mu      sync.Mutex
+	decided map[string]bool // gates answered (here or elsewhere) or over
 }
 
-// Event reacts to a gate waiting for approval.
+// Event reacts to a gate waiting for approval, and to its end.
 func (p *gatePrompter) Event(e engine.Event) {
-	if e.Type != engine.GateWaiting || e.GateKind != "approval" {
+	switch e.Type {
+	case engine.GatePassed, engine.GateRejected, engine.GateTimedOut, engine.GateWindowClosed:
+		p.mu.Lock()
+		if p.decided == nil {
+			p.decided = map[string]bool{}
+		}
+		p.decided[e.Gate] = true
+		p.mu.Unlock()
+		return
+	case engine.GateWaiting:
+	default:
+		return
+	}
+	if e.GateKind != "approval" {
 		return
 	}
 	hint := fmt.Sprintf("pipectl approve %s -stage %s (or reject %s -reason ...)", p.runID, gateFlagName(e.Gate), p.runID)
@@ -178,6 +193,15 @@ func (p *gatePrompter) Event(e engine.Event) {
 	go p.ask(e, hint)
 }
 
+func (p *gatePrompter) over(gate string) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.decided[gate]
+}
+
+// ask reads answers until one decides: "yes" approves, "no" (with a
+// reason after it) rejects, anything else asks again — a stray Enter
+// must not reject a deploy.
 func (p *gatePrompter) ask(e engine.Event, hint string) {
 	p.once.Do(func() {
 		p.answers = make(chan string)
@@ -193,17 +217,29 @@ func (p *gatePrompter) ask(e engine.Event, hint string) {
 			}
 		}()
 	})
-	p.notice(fmt.Sprintf("Approve %s? Type yes and Enter to approve, anything else to reject; or from elsewhere: %s\n", e.Gate, hint))
-	line, ok := <-p.answers
-	if !ok {
+	p.notice(fmt.Sprintf("Approve %s? Type yes to approve, no REASON to reject; or from elsewhere: %s\n", e.Gate, hint))
+	for line := range p.answers {
+		if p.over(e.Gate) {
+			return // answered elsewhere meanwhile
+		}
+		word, reason, _ := strings.Cut(line, " ")
+		ans := engine.GateAnswer{Gate: e.Gate, User: p.who}
+		switch strings.ToLower(word) {
+		case "yes":
+			ans.Approve, ans.Reason = true, "answered at the terminal"
+		case "no":
+			ans.Reason = strings.TrimSpace(reason)
+			if ans.Reason == "" {
+				ans.Reason = "rejected at the terminal"
+			}
+		default:
+			p.notice(fmt.Sprintf("Type yes to approve %s, or no and why to reject it.\n", e.Gate))
+			continue
+		}
+		if err := p.answer(ans); err != nil {
+			p.notice(fmt.Sprintf("Your answer was not taken: %v\n", err))
+		}
 		return
-	}
-	ans := engine.GateAnswer{Gate: e.Gate, Approve: line == "yes", User: p.who, Reason: "answered at the terminal"}
-	if !ans.Approve {
-		ans.Reason = "rejected at the terminal: " + line
-	}
-	if err := p.answer(ans); err != nil {
-		p.notice(fmt.Sprintf("Your answer was not taken: %v\n", err))
 	}
 }
 

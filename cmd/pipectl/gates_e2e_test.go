@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -381,10 +382,12 @@ func TestTerminalAsksAtTheGate(t *testing.T) {
 	t.Cleanup(func() { tm("kill-server") })
 	tm("new-session", "-d", "-x", "160", "-y", "40", fmt.Sprintf("cd %s && env PIPECTL_PLUGIN_PATH=%s PIPECTL_USER=carol %s apply -auto-approve; echo EXIT=$?; sleep 120",
 		p.dir, binDir, filepath.Join(binDir, "pipectl")))
-	screen := waitScreen(t, tm, "Type yes and Enter to approve")
+	screen := waitScreen(t, tm, "Type yes to approve, no REASON to reject")
 	if !strings.Contains(screen, "stage.deploy waits for approval") || strings.Contains(screen, "release") {
 		t.Fatalf("screen at the gate:\n%s", screen)
 	}
+	tm("send-keys", "Enter") // a stray Enter asks again, it does not reject
+	waitScreen(t, tm, "Type yes to approve stage.deploy, or no and why to reject it.")
 	tm("send-keys", "yes", "Enter")
 	screen = waitScreen(t, tm, "EXIT=")
 	if !strings.Contains(screen, "EXIT=0") || !strings.Contains(screen, "stage.deploy approved by carol (1 of 1): answered at the terminal") {
@@ -402,4 +405,25 @@ func waitScreen(t *testing.T, tm func(...string) string, want string) string {
 	}
 	t.Fatalf("%q never showed; screen:\n%s", want, screen)
 	return ""
+}
+
+func TestCancelWhileWaitingAtAGate(t *testing.T) {
+	p := newProject(t, gatedPipeline)
+	cmd, ch, stderr := startApplyAs(t, p, "alice")
+	var seen []engine.Event
+	id := waitingRun(t, p, ch, &seen)
+	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	drain(ch, &seen)
+	if code := exitCode(cmd.Wait()); code != 130 {
+		t.Fatalf("exit %d, want 130\n%s", code, stderr)
+	}
+	if statusOf(seen, "release") != engine.StatusCancelled {
+		t.Fatalf("release: %s", statusOf(seen, "release"))
+	}
+	show, _, _ := p.run("runs", "show", id)
+	if !strings.Contains(show, "Gate stage.deploy (approval): cancelled — the run was cancelled while it waited") {
+		t.Fatalf("runs show:\n%s", show)
+	}
 }

@@ -63,10 +63,15 @@ live apply with Ctrl-C instead. It asks for confirmation on a terminal;
 					return exitError(1)
 				}
 			}
-			if err := stale.Break(dir); err != nil {
+			inRecord, err := stale.Break(dir)
+			if err != nil {
 				return err
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "Unlocked %s (left by run %s); recorded in the run and in .pipectl/locks/force-unlocks.log.\n", what, stale.Holder.Run)
+			where := "in .pipectl/locks/force-unlocks.log (the run was killed before it was recorded)"
+			if inRecord {
+				where = "in the run's record and in .pipectl/locks/force-unlocks.log"
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "Unlocked %s (left by run %s); recorded %s.\n", what, stale.Holder.Run, where)
 			return nil
 		},
 	}

@@ -113,7 +113,8 @@ func TestUnknownTargetsAreDiagnosed(t *testing.T) {
 	for _, c := range []struct{ flag, value, want string }{
 		{"-target", "step.pussh", "Did you mean step.push?"},
 		{"-target", "stage.deplyo", "Did you mean stage.deploy?"},
-		{"-target", "push", "-target takes step.NAME or stage.NAME"},
+		{"-target", "push", "-target takes step.NAME or stage.NAME. Did you mean step.push?"},
+		{"-only", "verify", "-only takes stage.NAME. Did you mean stage.verify?"},
 		{"-target", "step.report", `Step "report" is a finally step`},
 		{"-only", "step.push", "-only takes a stage (stage.NAME), not step.push: to run one step and what it depends on, use -target step.push"},
 		{"-only", "stage.verfiy", "Did you mean stage.verify?"},

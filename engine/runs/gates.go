@@ -23,7 +23,8 @@ type GateRecord struct {
 	Gate string `json:"gate"` // stage.NAME or step.NAME
 	// Kind is what it waits (or waited) for last: "approval" or "window".
 	Kind string `json:"kind"`
-	// Status: "waiting", "passed", "rejected", "timed_out", "window_closed".
+	// Status: "waiting", "passed", "rejected", "timed_out", "window_closed";
+	// "cancelled" or "abandoned" when the run ended while it waited.
 	Status  string         `json:"status"`
 	Message string         `json:"message,omitempty"`
 	Since   time.Time      `json:"since"`
@@ -58,6 +59,9 @@ func (r *Run) Waiting() []GateRecord {
 
 // summarizeGate keeps the run's gate records current.
 func (r *Recorder) summarizeGate(e engine.Event) {
+	if e.Type == engine.RunFinished {
+		r.closeWaitingGates(e.Status)
+	}
 	if e.Gate == "" {
 		return
 	}
@@ -98,6 +102,21 @@ func (r *Recorder) summarizeGate(e engine.Event) {
 	}
 	if g.Status != GateStatusWaiting {
 		g.Until = time.Time{}
+	}
+}
+
+// closeWaitingGates: a run that ends while waiting at a gate (cancelled,
+// or an earlier failure stopped it) did not pass it.
+func (r *Recorder) closeWaitingGates(status engine.Status) {
+	for i := range r.run.Gates {
+		g := &r.run.Gates[i]
+		if g.Status != GateStatusWaiting {
+			continue
+		}
+		g.Status, g.Message, g.Until = "abandoned", "the run ended while it waited: an earlier step failed", time.Time{}
+		if status == engine.StatusCancelled {
+			g.Status, g.Message = "cancelled", "the run was cancelled while it waited"
+		}
 	}
 }
 

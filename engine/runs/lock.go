@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/hashicorp/hcl/v2/hclsyntax"
 )
 
 // Lock is an apply's hold on one environment of a pipeline: an exclusive
@@ -124,6 +126,11 @@ const lockPoll = 100 * time.Millisecond
 // run side by side. A stale lock is never taken silently: it is an error
 // (LockedError.Stale) until force-unlocked, or taken over by o.TakeOver.
 func AcquireLock(ctx context.Context, pipelineDir, env string, o LockOptions) (*Lock, error) {
+	// The name becomes a file name, and comes from -env or a saved plan
+	// before the pipeline is read: "../x" must not lock a file elsewhere.
+	if env != "" && !hclsyntax.ValidIdentifier(env) {
+		return nil, fmt.Errorf("%q is not an environment name: an environment is named like environment \"prod\" {} (letters, digits, _ and -)", env)
+	}
 	path := lockPath(filepath.Join(pipelineDir, ".pipectl"), env)
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return nil, err

@@ -69,8 +69,8 @@ func TestStaleLock(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := stale.Break(dir); err != nil {
-		t.Fatal(err)
+	if inRecord, err := stale.Break(dir); err != nil || inRecord {
+		t.Fatalf("breaking the lock of a run never recorded: in its record %v, %v", inRecord, err)
 	}
 	again, err := LockEnvironment(dir, "dev")
 	if err != nil {
@@ -86,4 +86,23 @@ func TestStaleLock(t *testing.T) {
 		t.Fatalf("a lock file of an older pipectl: %v", err)
 	}
 	old.Release()
+}
+
+// An environment name comes from -env or a saved plan before the pipeline
+// is read; one that is not a name never becomes a path (../ would lock a
+// file outside .pipectl/locks).
+func TestLockRefusesAnEnvironmentThatIsNotAName(t *testing.T) {
+	dir := t.TempDir()
+	for _, env := range []string{"../../../../escaped", "../../escaped", "a/b", "dev prod"} {
+		if l, err := LockEnvironment(dir, env); err == nil || !strings.Contains(err.Error(), "is not an environment name") {
+			l.Release()
+			t.Errorf("-env %q: %v", env, err)
+		}
+	}
+	_ = filepath.WalkDir(dir, func(path string, _ os.DirEntry, err error) error {
+		if strings.HasSuffix(path, ".lock") {
+			t.Errorf("a lock file of a name refused: %s", path)
+		}
+		return err
+	})
 }

@@ -33,6 +33,13 @@ type StaleLock struct {
 // and refuses when its process still holds it: a live apply is stopped
 // (Ctrl-C), never unlocked under its feet.
 func FindStaleLock(pipelineDir, run string) (*StaleLock, error) {
+	if _, err := os.Stat(pipelineDir); err != nil {
+		return nil, fmt.Errorf("no pipeline directory %s: give the directory of the pipeline whose lock to break", pipelineDir)
+	}
+	where := pipelineDir
+	if abs, err := filepath.Abs(pipelineDir); err == nil {
+		where = abs // "no lock of ." says nothing of where pipectl looked
+	}
 	dir := filepath.Join(pipelineDir, ".pipectl", "locks")
 	paths, _ := filepath.Glob(filepath.Join(dir, "*.lock"))
 	var others []string
@@ -53,35 +60,36 @@ func FindStaleLock(pipelineDir, run string) (*StaleLock, error) {
 		return &StaleLock{Environment: h.Environment, Holder: h, path: path}, nil
 	}
 	if len(others) == 0 {
-		return nil, fmt.Errorf("no lock of %s names run %s: nothing is locked", pipelineDir, run)
+		return nil, fmt.Errorf("no lock in %s names run %s: nothing is locked there", where, run)
 	}
 	slices.Sort(others)
-	return nil, fmt.Errorf("no lock of %s names run %s; locks name: %s", pipelineDir, run, strings.Join(others, ", "))
+	return nil, fmt.Errorf("no lock in %s names run %s; locks name: %s", where, run, strings.Join(others, ", "))
 }
 
 // Break erases the stale holder, if it is still the one found, and
-// records who broke it.
-func (l *StaleLock) Break(pipelineDir string) error {
+// records who broke it in the force-unlock log and, when the run was
+// recorded (an apply killed while planning was not), in its record.
+func (l *StaleLock) Break(pipelineDir string) (inRecord bool, err error) {
 	f, err := os.OpenFile(l.path, os.O_RDWR, 0o644)
 	if err != nil {
-		return err
+		return false, err
 	}
 	defer f.Close()
 	if err := tryLock(f); err != nil {
 		if errors.Is(err, errLocked) {
-			return fmt.Errorf("the lock of %s was taken again meanwhile: %s", lockedWhat(l.Environment), readHolder(l.path))
+			return false, fmt.Errorf("the lock of %s was taken again meanwhile: %s", lockedWhat(l.Environment), readHolder(l.path))
 		}
-		return err
+		return false, err
 	}
 	if readHolder(l.path).Run != l.Holder.Run {
-		return fmt.Errorf("the lock of %s changed meanwhile: it names %s now", lockedWhat(l.Environment), readHolder(l.path))
+		return false, fmt.Errorf("the lock of %s changed meanwhile: it names %s now", lockedWhat(l.Environment), readHolder(l.path))
 	}
 	u := ForceUnlock{Holder: l.Holder, By: userName() + "@" + hostname(), PID: os.Getpid(), At: time.Now().UTC()}
 	if err := appendUnlockLog(filepath.Dir(l.path), u); err != nil {
-		return fmt.Errorf("recording the force-unlock: %w", err)
+		return false, fmt.Errorf("recording the force-unlock: %w", err)
 	}
 	if err := f.Truncate(0); err != nil {
-		return err
+		return false, err
 	}
 	return storeOf(pipelineDir).recordUnlock(u)
 }
@@ -99,13 +107,13 @@ func appendUnlockLog(dir string, u ForceUnlock) error {
 	return f.Close()
 }
 
-// recordUnlock notes the force-unlock in the run's record, when the run
-// got as far as being recorded (an apply killed while planning did not).
-func (s *Store) recordUnlock(u ForceUnlock) error {
+// recordUnlock notes the force-unlock in the run's record, and tells
+// whether the run was recorded at all.
+func (s *Store) recordUnlock(u ForceUnlock) (recorded bool, err error) {
 	if _, err := os.Stat(s.path); err != nil {
-		return nil
+		return false, nil
 	}
-	return s.update(func(tx *bolt.Tx) error {
+	err = s.update(func(tx *bolt.Tx) error {
 		runs := tx.Bucket(runsBucket)
 		if runs == nil {
 			return nil
@@ -119,6 +127,8 @@ func (s *Store) recordUnlock(u ForceUnlock) error {
 			return err
 		}
 		r.ForceUnlocked = &u
+		recorded = true
 		return putMeta(b, &r)
 	})
+	return recorded && err == nil, err
 }

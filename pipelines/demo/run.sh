@@ -34,7 +34,7 @@ cleanup() {
 
 say "starting the sandbox (Kubernetes API server, fake nodes, OCI registry)"
 "$bin/pipectl-sandbox" down --name "$name" >/dev/null 2>&1 || true
-"$bin/pipectl-sandbox" up --name "$name" --node-cpu 8 --node-memory 16Gi
+"$bin/pipectl-sandbox" up --name "$name" --nodes 2 --node-cpu 8 --node-memory 16Gi # prod's capacity check counts 20 pods of 500m
 trap cleanup EXIT
 eval "$("$bin/pipectl-sandbox" env --name "$name")"
 registry=$PIPECTL_SANDBOX_REGISTRY

@@ -78,7 +78,11 @@ func (exists) Plan(_ context.Context, req sdk.PlanRequest, resp *sdk.PlanRespons
 	resp.Kind = sdk.PlanRun
 	resp.Summary = "check that objects exist"
 	if objs := req.Config.GetAttr("objects"); objs.IsWhollyKnown() && !objs.IsNull() {
-		resp.Summary = fmt.Sprintf("check that %s exist", plural(objs.LengthInt(), "object"))
+		n := objs.LengthInt()
+		resp.Summary = fmt.Sprintf("check that %s exist", plural(n, "object"))
+		if n == 1 {
+			resp.Summary += "s"
+		}
 	}
 }
 

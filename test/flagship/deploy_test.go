@@ -33,7 +33,7 @@ func TestDevDeploy(t *testing.T) {
 		t.Fatalf("the webhook received %v", notes)
 	}
 	summary, _ := notes[0]["summary"].(map[string]any)
-	if summary["status"] != "deployed" || summary["revision"] != 1.0 || summary["namespace"] != f.env.Namespace ||
+	if summary["status"] != "deployed" || summary["revision"] != 1.0 || summary["namespace"] != f.env.Namespace || fmt.Sprint(summary["run"]) == "" || summary["run"] == nil ||
 		summary["pods_ready"] != 1.0 || summary["image"] != f.env.Image("1.0.0") {
 		t.Errorf("the notification's run summary: %v", summary)
 	}
@@ -63,8 +63,9 @@ func TestStagingDeploy(t *testing.T) {
 }
 
 // Prod: the run waits at the deploy stage's approval gate until someone
-// approves it with pipectl approve; then three replicas under an
-// autoscaler (3 to 20).
+// other than its starter approves it with pipectl approve (a
+// self-approval is refused); then three replicas under an autoscaler
+// (3 to 20).
 func TestProdDeploy(t *testing.T) {
 	t.Parallel()
 	f := newFlagship(t, "prod")
@@ -76,8 +77,14 @@ func TestProdDeploy(t *testing.T) {
 		if m.Type == "gate_waiting" && m.Gate == "stage.deploy" && !approved {
 			approved = true
 			id := f.onlyRun()
-			if out, errOut, code := f.pipectl("approve", id, "-reason", "e2e: CHG-1 approved"); code != 0 {
-				t.Errorf("pipectl approve %s: exit %d\n%s%s", id, code, out, errOut)
+			// Four eyes: whoever started the run cannot approve it.
+			if _, errOut, code := f.pipectl("approve", id, "-reason", "my own change"); code != 1 || !strings.Contains(errOut, "cannot approve it") {
+				t.Errorf("a self-approval: exit %d, want 1 with the reason\n%s", code, errOut)
+			}
+			approve := f.command("approve", id, "-reason", "e2e: CHG-1 approved")
+			approve.Env = append(approve.Env, "PIPECTL_USER=release-manager")
+			if out, err := approve.CombinedOutput(); err != nil {
+				t.Errorf("pipectl approve %s as release-manager: %v\n%s", id, err, out)
 			}
 		}
 	})

@@ -84,13 +84,18 @@ func TestUnreadyReleaseIsRolledBack(t *testing.T) {
 	if r.ran("pods_ready") || r.ran("notify") {
 		t.Errorf("validation or post-deploy ran after a failed deploy:\n%s", r)
 	}
+	// Helm's atomic upgrade rolled back by itself: the handler's rollback
+	// (for a failed rollout after a good upgrade) has nothing to add.
+	if st := r.finished(t, "rollback").Status; st != "skipped" {
+		t.Errorf("rollback: %s, want skipped after Helm's own rollback", st)
+	}
 
 	// In the cluster: the newest revision is deployed and is revision 1's
 	// configuration again; the failed one is recorded as failed.
 	hist := releaseHistory(t, f.env, "alpha-members")
 	last := hist[len(hist)-1]
-	if last.Status != "deployed" || last.Number < 3 || !hasStatus(hist, 2, "failed") {
-		t.Fatalf("release history %v: want revision 2 failed and a later one deployed (the rollback)", hist)
+	if last != (revision{3, "deployed"}) || !hasStatus(hist, 2, "failed") {
+		t.Fatalf("release history %v: want revision 2 failed and 3 (the rollback to 1) deployed", hist)
 	}
 	dep, err := f.env.Client.AppsV1().Deployments(f.env.Namespace).Get(context.Background(), "alpha-members", metav1.GetOptions{})
 	if err != nil {
@@ -153,6 +158,21 @@ func TestFailingSmokeTestFailsValidation(t *testing.T) {
 	}
 	if m := r.finished(t, "validation_investigate"); m.Status != "succeeded" {
 		t.Errorf("validation_investigate: %s %s", m.Status, m.Message)
+	}
+}
+
+// A release without its alert rules (monitoring turned off in the values)
+// deploys, but post-deploy fails on "monitoring alerts configured", naming
+// the missing PrometheusRule. (Success criterion: alerts configured.)
+func TestMissingAlertRulesFailPostDeploy(t *testing.T) {
+	t.Parallel()
+	f := newFlagship(t, "dev")
+	f.appendFile("alpha-members/values/dev.yaml", "monitoring:\n  enabled: false\n")
+
+	r := f.apply(nil)
+	requireFailedAt(t, r, "post_deploy", "alerts_configured", "PrometheusRule/alpha-members: not found")
+	if st := r.finished(t, "release").Status; st != "succeeded" {
+		t.Errorf("release: %s, want succeeded (only the alert rules are missing)", st)
 	}
 }
 
