@@ -84,6 +84,9 @@ output "ok" {
 	}
 }
 
+// branches has a failing branch and a slow one that goes on only once
+// the failure happened (the test creates the file release names when it
+// sees broken finish): no race between the branches' durations.
 const branches = `
 stage "s" {
   step "broken" {
@@ -95,28 +98,47 @@ stage "s" {
     depends_on = [step.broken]
   }
   step "slow" {
-    action   = std.sleep
-    duration = "300ms"
+    action  = std.exec
+    command = "sh"
+    args    = ["-c", "until [ -e \"$RELEASE\" ]; do sleep 0.05; done"]
+    env     = { RELEASE = var.release }
   }
   step "after_slow" {
     action     = std.noop
     depends_on = [step.slow]
   }
+}
+variable "release" {
+  type = string
 }`
 
+// applyBranches applies a pipeline with branches, releasing slow once
+// broken has finished.
+func applyBranches(t *testing.T, pipeline string) *engine.Result {
+	t.Helper()
+	release := filepath.Join(t.TempDir(), "release")
+	f := load(t, pipeline+branches, dsl.Inputs{Vars: map[string]string{"release": release}})
+	f.onEvent = func(e engine.Event) {
+		if e.Type == engine.StepFinished && e.Step == "broken" {
+			_ = os.WriteFile(release, nil, 0o644)
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), hangBound)
+	defer cancel()
+	return f.apply(ctx, 10)
+}
+
 func TestFailFastStopsNewStarts(t *testing.T) {
-	f := load(t, `pipeline "p" {}`+branches, dsl.Inputs{})
-	res := f.apply(context.Background(), 10)
+	res := applyBranches(t, `pipeline "p" {}`)
 	want := map[string]engine.Status{"broken": engine.StatusFailed, "needs_broken": engine.StatusNotRun,
 		"slow": engine.StatusSucceeded, "after_slow": engine.StatusNotRun}
 	checkSteps(t, res, engine.StatusFailed, want)
 }
 
 func TestFailFastFalseLetsIndependentBranchesFinish(t *testing.T) {
-	f := load(t, `pipeline "p" {
+	res := applyBranches(t, `pipeline "p" {
   fail_fast = false
-}`+branches, dsl.Inputs{})
-	res := f.apply(context.Background(), 10)
+}`)
 	want := map[string]engine.Status{"broken": engine.StatusFailed, "needs_broken": engine.StatusNotRun,
 		"slow": engine.StatusSucceeded, "after_slow": engine.StatusSucceeded}
 	checkSteps(t, res, engine.StatusFailed, want)

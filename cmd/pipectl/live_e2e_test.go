@@ -19,7 +19,7 @@ stage "build" {
   step "compile" {
     action  = std.exec
     command = "sh"
-    args    = ["-c", "for i in 1 2 3 4; do echo compiling part $i; sleep 0.3; done"]
+    args    = ["-c", "for i in 1 2 3 4; do echo compiling part $i; done; until [ -e panel-seen ]; do sleep 0.1; done"]
   }
   step "scan" {
     action   = std.sleep
@@ -48,7 +48,8 @@ stage "deploy" {
 
 // The real binary on a real terminal: tmux (a terminal emulator) runs
 // pipectl apply in a 120x50 window; the screen is read while it runs (the
-// live panel is there) and at the end (nothing of it is left: no spinner,
+// live panel is there: compile waits until the test has seen it, however
+// slow the machine) and at the end (nothing of it is left: no spinner,
 // no running row, each step once, the summary table and the record).
 func TestLiveViewLeavesNoStaleBarsOnTheTerminal(t *testing.T) {
 	tmux, err := exec.LookPath("tmux")
@@ -68,13 +69,18 @@ func TestLiveViewLeavesNoStaleBarsOnTheTerminal(t *testing.T) {
 
 	sawPanel := false
 	var screen string
-	deadline := time.Now().Add(60 * time.Second)
+	deadline := time.Now().Add(hangBound)
 	for time.Now().Before(deadline) {
 		screen = tm("capture-pane", "-p")
 		if strings.Contains(screen, "EXIT=") {
 			break
 		}
-		sawPanel = sawPanel || (strings.Contains(screen, "running") && strings.ContainsAny(screen, "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"))
+		if !sawPanel && strings.Contains(screen, "running") && strings.ContainsAny(screen, "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏") {
+			sawPanel = true
+			if err := os.WriteFile(filepath.Join(p.dir, "panel-seen"), nil, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
 		time.Sleep(100 * time.Millisecond)
 	}
 	if !strings.Contains(screen, "EXIT=5") {
@@ -118,7 +124,7 @@ func TestNoColorPrintsPlainTimestampedLinesOnATerminal(t *testing.T) {
 	tm("new-session", "-d", "-x", "120", "-y", "30", fmt.Sprintf("cd %s && env PIPECTL_PLUGIN_PATH=%s %s apply -auto-approve -no-color; echo EXIT=$?; sleep 120",
 		p.dir, binDir, filepath.Join(binDir, "pipectl")))
 	var screen string
-	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+	for deadline := time.Now().Add(hangBound); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
 		if screen = tm("capture-pane", "-p"); strings.Contains(screen, "EXIT=") {
 			break
 		}

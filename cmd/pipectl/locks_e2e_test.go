@@ -1,7 +1,12 @@
 package main_test
 
 import (
+	"bufio"
+	"context"
 	"fmt"
+	"io"
+	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -37,7 +42,7 @@ func runsWithTimes(t *testing.T, p *project) []runTimes {
 // waitRunning waits until pipectl runs shows n runs in progress.
 func waitRunning(t *testing.T, p *project, n int) []runTimes {
 	t.Helper()
-	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+	for deadline := time.Now().Add(hangBound); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
 		var running []runTimes
 		for _, r := range runsWithTimes(t, p) {
 			if r.Status == "running" {
@@ -67,12 +72,41 @@ stage "s" {
   }
 }`
 
+// handshakePipeline's step creates the file var.touch, then waits for the file
+// var.await: a test decides when a run ends, or makes two runs wait for
+// each other, rather than guessing with sleeps how long things take.
+const handshakePipeline = `
+pipeline "e2e" {}
+variable "touch" {
+  type = string
+}
+variable "await" {
+  type = string
+}
+environment "dev" {}
+environment "prod" {}
+stage "s" {
+  step "pause" {
+    action  = std.exec
+    command = "sh"
+    args    = ["-c", "touch \"$TOUCH\"; until [ -e \"$AWAIT\" ]; do sleep 0.05; done"]
+    env     = { TOUCH = var.touch, AWAIT = var.await }
+  }
+}`
+
+// handshake returns the -var flags for handshakePipeline.
+func handshake(touch, await string) []string {
+	return []string{"-var", "touch=" + touch, "-var", "await=" + await}
+}
+
 // Two applies of one environment: the second waits (-lock-timeout) for
 // the first and runs after it; one that may not wait that long fails,
-// naming the holder; a live holder's lock cannot be broken.
+// naming the holder; a live holder's lock cannot be broken. The first
+// holds the lock until the test has seen the second wait.
 func TestAppliesOfOneEnvironmentSerializeWithLockTimeout(t *testing.T) {
-	p := newProject(t, sleepPipeline)
-	first := p.command("apply", "-env", "dev", "-auto-approve")
+	p := newProject(t, handshakePipeline)
+	release := filepath.Join(p.dir, "release-first")
+	first := p.command(append([]string{"apply", "-env", "dev", "-auto-approve"}, handshake(filepath.Join(p.dir, "first-ran"), release)...)...)
 	var firstErr strings.Builder
 	first.Stderr = &firstErr
 	if err := first.Start(); err != nil {
@@ -81,7 +115,8 @@ func TestAppliesOfOneEnvironmentSerializeWithLockTimeout(t *testing.T) {
 	t.Cleanup(func() { _ = first.Process.Kill(); _ = first.Wait() })
 	holder := waitRunning(t, p, 1)[0]
 
-	_, errOut, code := p.run("apply", "-env", "dev", "-auto-approve", "-lock-timeout", "300ms")
+	now := filepath.Join(p.dir, "now")
+	_, errOut, code := p.run(append([]string{"apply", "-env", "dev", "-auto-approve", "-lock-timeout", "300ms"}, handshake(now, now)...)...)
 	for _, want := range []string{"run " + holder.ID, fmt.Sprintf("pid %d", first.Process.Pid), "user ", "host ", "started ", "waited 300ms"} {
 		if code != 1 || !strings.Contains(errOut, want) {
 			t.Errorf("an apply that may wait 300ms: exit %d, no %q in\n%s", code, want, errOut)
@@ -91,12 +126,28 @@ func TestAppliesOfOneEnvironmentSerializeWithLockTimeout(t *testing.T) {
 		t.Errorf("force-unlock of a live run: exit %d\n%s", code, errOut)
 	}
 
-	out, errOut, code := p.run("apply", "-env", "dev", "-auto-approve", "-lock-timeout", "2m")
-	if code != 0 || !strings.Contains(errOut, "Waiting up to 2m0s for the lock of environment \"dev\", held by run "+holder.ID) {
-		t.Fatalf("the waiting apply: exit %d\n%s%s", code, out, errOut)
+	waiting := p.command(append([]string{"apply", "-env", "dev", "-auto-approve", "-lock-timeout", "2m"}, handshake(now, now)...)...)
+	var waitingOut strings.Builder
+	waiting.Stdout = &waitingOut
+	stderr, err := waiting.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := waiting.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = waiting.Process.Kill() })
+	wantWait := "Waiting up to 2m0s for the lock of environment \"dev\", held by run " + holder.ID
+	errLines := readUntil(t, stderr, wantWait)
+	if err := os.WriteFile(release, nil, 0o644); err != nil {
+		t.Fatal(err)
 	}
 	if err := first.Wait(); err != nil {
 		t.Fatalf("the first apply: %v\n%s", err, firstErr.String())
+	}
+	rest, _ := io.ReadAll(stderr)
+	if err := waiting.Wait(); err != nil {
+		t.Fatalf("the waiting apply: %v\n%s%s%s", err, waitingOut.String(), errLines, rest)
 	}
 	list := runsWithTimes(t, p) // newest first
 	if len(list) != 2 || list[1].ID != holder.ID || list[0].Status != "succeeded" || list[1].Status != "succeeded" {
@@ -108,16 +159,52 @@ func TestAppliesOfOneEnvironmentSerializeWithLockTimeout(t *testing.T) {
 	}
 }
 
-// Applies of two environments of one pipeline run at the same time.
+// readUntil reads lines from r until one contains want, and returns what
+// it read; it fails the test if r ends first (bounded by hangBound).
+func readUntil(t *testing.T, r io.Reader, want string) string {
+	t.Helper()
+	found := make(chan bool, 1)
+	var read strings.Builder
+	go func() {
+		sc := bufio.NewScanner(r)
+		for sc.Scan() {
+			read.WriteString(sc.Text() + "\n")
+			if strings.Contains(sc.Text(), want) {
+				found <- true
+				return
+			}
+		}
+		found <- false
+	}()
+	select {
+	case ok := <-found:
+		if !ok {
+			t.Fatalf("no %q in\n%s", want, read.String())
+		}
+		return read.String()
+	case <-time.After(hangBound):
+		t.Fatalf("no %q within %s", want, hangBound)
+		return ""
+	}
+}
+
+// Applies of two environments of one pipeline run at the same time: each
+// run's step waits for the other's to have started (were one environment
+// to wait for the other, both would hang until hangBound).
 func TestTwoEnvironmentsApplyAtOnce(t *testing.T) {
-	p := newProject(t, sleepPipeline)
+	p := newProject(t, handshakePipeline)
+	started := func(env string) string { return filepath.Join(p.dir, env+"-started") }
 	done := make(chan string, 2)
-	for _, env := range []string{"dev", "prod"} {
+	for env, other := range map[string]string{"dev": "prod", "prod": "dev"} {
 		go func() {
-			cmd := p.command("apply", "-env", env, "-auto-approve", "-var", "pause=3s")
+			args := append([]string{"apply", "-env", env, "-auto-approve"}, handshake(started(env), started(other))...)
+			ctx, cancel := context.WithTimeout(context.Background(), hangBound)
+			defer cancel()
+			cmd := exec.CommandContext(ctx, filepath.Join(binDir, "pipectl"), args...)
+			cmd.Dir, cmd.Env = p.dir, p.env
 			out, err := cmd.CombinedOutput()
 			if err != nil {
-				done <- fmt.Sprintf("%s: %v\n%s", env, err, out)
+				done <- fmt.Sprintf("%s: %v (killed after %s: the environments did not apply at once?)\n%s", env, err, hangBound, out)
 				return
 			}
 			done <- ""

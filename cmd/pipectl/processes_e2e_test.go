@@ -3,6 +3,7 @@ package main_test
 import (
 	"bufio"
 	"fmt"
+	"os"
 	"os/exec"
 	"strings"
 	"syscall"
@@ -47,6 +48,14 @@ finally {
   }
 }
 `, mark, mark, t)
+}
+
+// uniqueMark makes a test's mark unique on the machine: ps sees every
+// process, and another run of this suite (a second checkout, a CI job on
+// the same host) runs the same tests at the same time. With a shared mark
+// each run counted, and its clean-up killed, the other's sleeps.
+func uniqueMark(base int) int {
+	return base*10_000_000 + os.Getpid() // a pid is below 2^22
 }
 
 // leftovers lists the live processes (not zombies) running `sleep MARK1`
@@ -95,11 +104,23 @@ func startedStubborn(t *testing.T, mark int) (*project, *exec.Cmd, <-chan engine
 	cmd, ch, _ := startJSON(t, p)
 	seen := &[]engine.Event{}
 	log := waitFor(t, ch, seen, func(e engine.Event) bool { return e.Type == engine.StepLog && e.Step == "long" })
-	if n := len(leftovers(t, mark)); n != 2 {
-		t.Fatalf("the step's two sleeps are not running (%d found)", n)
-	}
 	t.Cleanup(func() { killLeftovers(mark) })
+	waitSleeps(t, mark)
 	return p, cmd, ch, seen, pidFrom(t, log)
+}
+
+// waitSleeps waits until the step's two sleeps run: the shell echoes its
+// line right after forking them, and on a loaded machine a child may not
+// have exec'd sleep yet when the line arrives.
+func waitSleeps(t *testing.T, mark int) {
+	t.Helper()
+	deadline := time.Now().Add(hangBound)
+	for n := len(leftovers(t, mark)); n != 2; n = len(leftovers(t, mark)) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the step's two sleeps are not running (%d found)", n)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
 
 // killLeftovers keeps a failed test from leaving its sleeps behind.
@@ -108,7 +129,7 @@ func killLeftovers(mark int) {
 }
 
 func TestStepTimeoutLeavesNothingRunning(t *testing.T) {
-	const mark = 3101
+	mark := uniqueMark(3101)
 	t.Cleanup(func() { killLeftovers(mark) })
 	p := newProject(t, stubbornPipeline(mark, "1s"))
 	out, errOut, code := p.run("apply", "-auto-approve")
@@ -122,7 +143,7 @@ func TestStepTimeoutLeavesNothingRunning(t *testing.T) {
 // the host asks the plugin to cancel that one call and waits for its
 // result (the TERM→KILL grace), so the next step never races a leftover.
 func TestTimedOutStepIsReportedOnlyOnceItsProcessesAreGone(t *testing.T) {
-	const mark = 3109
+	mark := uniqueMark(3109)
 	t.Cleanup(func() { killLeftovers(mark) })
 	p := newProject(t, stubbornPipeline(mark, "1s"))
 	cmd, ch, _ := startJSON(t, p)
@@ -138,7 +159,7 @@ func TestTimedOutStepIsReportedOnlyOnceItsProcessesAreGone(t *testing.T) {
 func TestSignalsToPipectlLeaveNothingRunning(t *testing.T) {
 	for i, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP} {
 		t.Run(sig.String(), func(t *testing.T) {
-			mark := 3111 + 10*i
+			mark := uniqueMark(3111 + 10*i)
 			_, cmd, ch, seen, _ := startedStubborn(t, mark)
 			if err := cmd.Process.Signal(sig); err != nil {
 				t.Fatal(err)
@@ -159,15 +180,15 @@ func TestSignalsToPipectlLeaveNothingRunning(t *testing.T) {
 }
 
 func TestKilledPipectlLeavesNothingRunning(t *testing.T) {
-	const mark = 3141
+	mark := uniqueMark(3141)
 	_, cmd, ch, seen, pluginPID := startedStubborn(t, mark)
 	_ = cmd.Process.Kill()
 	_ = cmd.Wait()
 	drain(ch, seen)
 	// The plugin learns of pipectl's death from the kernel (SIGTERM as its
 	// parent-death signal) and kills everything its steps started.
-	noLeftovers(t, mark, 10*time.Second)
-	deadline := time.Now().Add(5 * time.Second)
+	noLeftovers(t, mark, hangBound)
+	deadline := time.Now().Add(hangBound)
 	for syscall.Kill(pluginPID, 0) == nil && time.Now().Before(deadline) {
 		time.Sleep(50 * time.Millisecond)
 	}
@@ -177,7 +198,7 @@ func TestKilledPipectlLeavesNothingRunning(t *testing.T) {
 }
 
 func TestKilledPluginLeavesNothingRunning(t *testing.T) {
-	const mark = 3151
+	mark := uniqueMark(3151)
 	_, cmd, ch, seen, pluginPID := startedStubborn(t, mark)
 	if err := syscall.Kill(pluginPID, syscall.SIGKILL); err != nil {
 		t.Fatal(err)
@@ -195,7 +216,7 @@ func TestKilledPluginLeavesNothingRunning(t *testing.T) {
 // A step's background job does not outlive the step, and does not keep
 // the step waiting for its output either.
 func TestStepBackgroundJobEndsWithTheStep(t *testing.T) {
-	const mark = 3161
+	mark := uniqueMark(3161)
 	t.Cleanup(func() { killLeftovers(mark) })
 	p := newProject(t, fmt.Sprintf(`
 pipeline "e2e" {}
@@ -215,8 +236,9 @@ stage "s" {
 output "left" {
   value = trimspace(step.look.stdout)
 }`, mark, mark))
-	start := time.Now()
-	out, errOut, code := p.run("apply", "-auto-approve", "-json")
+	// The sleep lasts hours: were the step to wait for it, apply would
+	// hang, which runBounded reports.
+	out, errOut, code := p.runBounded(hangBound, "the step waited for its background job", "apply", "-auto-approve", "-json")
 	if code != 0 {
 		t.Fatalf("exit %d\n%s%s", code, out, errOut)
 	}
@@ -224,16 +246,13 @@ output "left" {
 	if got := evs[len(evs)-1].Outputs["left"]; got != "0" {
 		t.Errorf("the next step still saw %v of the step's background sleeps", got)
 	}
-	if d := time.Since(start); d > 8*time.Second {
-		t.Errorf("apply took %s: the step waited for its background job", d)
-	}
 	noLeftovers(t, mark, 0)
 }
 
 // `pipectl apply | head -1`: the reader goes away; like Ctrl-C, the
 // failure handlers and finally run, and nothing is left running.
 func TestClosedOutputPipeCancelsLikeAnInterrupt(t *testing.T) {
-	const mark = 3171
+	mark := uniqueMark(3171)
 	t.Cleanup(func() { killLeftovers(mark) })
 	p := newProject(t, stubbornPipeline(mark, ""))
 	cmd := p.command("apply", "-auto-approve")

@@ -47,7 +47,7 @@ stage "s" {
   step "big" {
     action     = std.exec
     command    = "sh"
-    args       = ["-c", "head -c 3000000 /dev/zero | tr '\\0' 'x' | fold -w 1000; sleep 1"]
+    args       = ["-c", "head -c 3000000 /dev/zero | tr '\\0' 'x' | fold -w 1000; exec sleep 300"]
     depends_on = [step.first]
   }
   step "after" {
@@ -63,7 +63,9 @@ stage "s" {
 		t.Skipf("cannot mount a small tmpfs to fill (needs root): %v %s", err, out)
 	}
 	t.Cleanup(func() { _ = exec.Command("umount", records).Run() })
-	out, errOut, code := p.run("apply", "-auto-approve")
+	// big waits until the failed record stops the run (a fixed pause
+	// could end before the next flush on a loaded machine).
+	out, errOut, code := p.runBounded(hangBound, "the failed record did not stop the run", "apply", "-auto-approve")
 	if code != 4 || !strings.Contains(errOut, "cannot record the run") || !strings.Contains(errOut, "no space left on device") {
 		t.Fatalf("apply on a full disk: exit %d\n%s%s", code, out, errOut)
 	}

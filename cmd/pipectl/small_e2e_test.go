@@ -33,7 +33,7 @@ func TestPipelineFilesMustBeRegularFiles(t *testing.T) {
 	if err := os.Symlink("/dev/zero", filepath.Join(p.dir, "zero.hcl")); err != nil {
 		t.Fatal(err)
 	}
-	out, code := p.runWithin(20*time.Second, "validate")
+	out, code := p.runWithin(hangBound, "validate")
 	if code != 1 || !strings.Contains(out, "zero.hcl: not a regular file (it is a device)") {
 		t.Errorf("validate with a .hcl symlink to /dev/zero: exit %d\n%s", code, out)
 	}
@@ -41,7 +41,7 @@ func TestPipelineFilesMustBeRegularFiles(t *testing.T) {
 	if err := syscall.Mkfifo(filepath.Join(p.dir, "pipe.hcl"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	out, code = p.runWithin(20*time.Second, "validate")
+	out, code = p.runWithin(hangBound, "validate")
 	if code != 1 || !strings.Contains(out, "pipe.hcl: not a regular file (it is a FIFO)") {
 		t.Errorf("validate with a FIFO .hcl: exit %d\n%s", code, out)
 	}
@@ -74,19 +74,19 @@ stage "s" {
     action = ghost.noop
   }
 }`)
-	out, code := p.runWithin(20*time.Second, "init")
+	out, code := p.runWithin(hangBound, "init")
 	if code != 1 || !strings.Contains(out, "pipectl-plugin-ghost is not executable") || strings.Contains(out, "not found") {
 		t.Errorf("init with a plugin without the execute bit: exit %d\n%s", code, out)
 	}
 	ghost := filepath.Join(plugins, "pipectl-plugin-ghost")
-	if err := os.WriteFile(ghost, []byte("#!/bin/sh\nexec sleep 30\n"), 0o755); err != nil {
+	if err := os.WriteFile(ghost, []byte("#!/bin/sh\nexec sleep 300\n"), 0o755); err != nil {
 		t.Fatal(err)
 	}
 	if err := os.Chmod(ghost, 0o755); err != nil {
 		t.Fatal(err)
 	}
 	p.env = append(p.env, "PIPECTL_PLUGIN_START_TIMEOUT=1s")
-	out, code = p.runWithin(15*time.Second, "init")
+	out, code = p.runWithin(hangBound, "init")
 	if code != 1 || !strings.Contains(out, "did not complete its handshake within 1s") || !strings.Contains(out, "PIPECTL_PLUGIN_START_TIMEOUT") {
 		t.Errorf("init with a plugin that hangs: exit %d\n%s", code, out)
 	}

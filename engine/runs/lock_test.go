@@ -25,7 +25,7 @@ func TestLockWaitsUpToItsTimeout(t *testing.T) {
 	}
 	waiting := make(chan struct{})
 	go func() { <-waiting; time.Sleep(100 * time.Millisecond); first.Release() }()
-	second, err := AcquireLock(context.Background(), dir, "dev", LockOptions{Timeout: 10 * time.Second,
+	second, err := AcquireLock(context.Background(), dir, "dev", LockOptions{Timeout: time.Minute, // a bound on a hang only
 		OnWait: func(h Holder) { close(waiting) }})
 	if err != nil {
 		t.Fatalf("a lock waited for: %v", err)

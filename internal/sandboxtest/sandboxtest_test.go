@@ -65,7 +65,7 @@ func runToCompletion(t *testing.T, env *Env) {
 	if _, err := env.Client.CoreV1().Pods(env.Namespace).Create(ctx, pod, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+	for deadline := time.Now().Add(2 * time.Minute); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
 		p, err := env.Client.CoreV1().Pods(env.Namespace).Get(ctx, "job", metav1.GetOptions{})
 		if err != nil {
 			t.Fatal(err)
@@ -74,5 +74,5 @@ func runToCompletion(t *testing.T, env *Env) {
 			return
 		}
 	}
-	t.Fatal("the pod did not reach Succeeded within 30s")
+	t.Fatal("the pod did not reach Succeeded within 2m (a bound on a hang, not a speed target)")
 }
