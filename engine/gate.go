@@ -292,7 +292,7 @@ func (rn *run) awaitApproval(ctx context.Context, addr string, a *dsl.Approval) 
 func (rn *run) answer(addr string, a *dsl.Approval, ans GateAnswer, approvedBy map[string]bool) *GateFailure {
 	reason := rn.Redactor.String(ans.Reason)
 	base := Event{Gate: addr, GateKind: "approval", User: ans.User, Reason: reason}
-	if why := refusal(a, ans, rn.Gates.StartedBy, approvedBy); why != "" {
+	if why := (ApprovalRule{a.Approvers, a.AllowSelfApproval}).Refusal(ans, rn.Gates.StartedBy, approvedBy); why != "" {
 		ev := base
 		ev.Type, ev.Message = GateRefused, why
 		rn.emit(ev)
@@ -315,19 +315,27 @@ func (rn *run) answer(addr string, a *dsl.Approval, ans GateAnswer, approvedBy m
 	return nil
 }
 
-// refusal says why an answer does not count, or "". Anyone allowed to
+// ApprovalRule is what decides whether an answer to an approval gate
+// counts: the engine applies it, and `pipectl approve` tells the person
+// answering at once (engine/runs).
+type ApprovalRule struct {
+	Approvers         []string
+	AllowSelfApproval bool
+}
+
+// Refusal says why an answer does not count, or "". Anyone allowed to
 // approve may reject; the user who started the run may always reject
-// (stop) it.
-func refusal(a *dsl.Approval, ans GateAnswer, startedBy string, approvedBy map[string]bool) string {
+// (stop) it. approvedBy holds who approved already (nil: nobody yet).
+func (r ApprovalRule) Refusal(ans GateAnswer, startedBy string, approvedBy map[string]bool) string {
 	self := ans.User == startedBy && startedBy != ""
 	switch {
 	case ans.User == "":
 		return "an answer without a user name does not count"
 	case !ans.Approve && self:
 		return ""
-	case len(a.Approvers) > 0 && !slices.Contains(a.Approvers, ans.User):
-		return fmt.Sprintf("%s is not one of the approvers (%s)", ans.User, strings.Join(a.Approvers, ", "))
-	case ans.Approve && self && !a.AllowSelfApproval:
+	case len(r.Approvers) > 0 && !slices.Contains(r.Approvers, ans.User):
+		return fmt.Sprintf("%s is not one of the approvers (%s)", ans.User, strings.Join(r.Approvers, ", "))
+	case ans.Approve && self && !r.AllowSelfApproval:
 		return fmt.Sprintf("%s started this run and cannot approve it: the gate needs someone else (allow_self_approval = false)", ans.User)
 	case ans.Approve && approvedBy[ans.User]:
 		return fmt.Sprintf("%s already approved: min_approvals counts different people", ans.User)

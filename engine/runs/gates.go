@@ -206,7 +206,8 @@ func (s *Store) Answer(id string, a engine.GateAnswer) (string, error) {
 	var plan engine.Plan
 	if json.Unmarshal(planJSON, &plan) == nil {
 		if pg := plan.Gate(gate); pg != nil && pg.Approval != nil {
-			if why := refused(pg.Approval, a, run.StartedBy); why != "" {
+			rule := engine.ApprovalRule{Approvers: pg.Approval.Approvers, AllowSelfApproval: pg.Approval.AllowSelfApproval}
+			if why := rule.Refusal(a, run.StartedBy, nil); why != "" {
 				return "", errors.New(why)
 			}
 		}
@@ -240,19 +241,4 @@ func waitingGate(run *Run, name string) (string, error) {
 		return "", fmt.Errorf("run %s is %w at %s; it waits at %s", run.ID, ErrNotWaiting, name, strings.Join(waiting, ", "))
 	}
 	return name, nil
-}
-
-// refused is the engine's rule (a refused answer does not count), told
-// to the person answering rather than only recorded.
-func refused(a *engine.PlannedApproval, ans engine.GateAnswer, startedBy string) string {
-	self := ans.User == startedBy && startedBy != ""
-	switch {
-	case !ans.Approve && self:
-		return ""
-	case len(a.Approvers) > 0 && !slices.Contains(a.Approvers, ans.User):
-		return fmt.Sprintf("%s is not one of the approvers of %s (%s)", ans.User, ans.Gate, strings.Join(a.Approvers, ", "))
-	case ans.Approve && self && !a.AllowSelfApproval:
-		return fmt.Sprintf("%s started this run and cannot approve it: %s needs someone else's approval (allow_self_approval = false)", ans.User, ans.Gate)
-	}
-	return ""
 }
