@@ -3,6 +3,7 @@ package main_test
 import (
 	"bufio"
 	"encoding/json"
+	"io"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -252,7 +253,7 @@ stage "s" {
 	}
 	t.Cleanup(func() { _ = apply.Process.Kill(); _ = apply.Wait() })
 	lock := filepath.Join(p.dir, ".pipectl", "locks", "pipeline.lock")
-	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+	for deadline := time.Now().Add(hangBound); ; time.Sleep(20 * time.Millisecond) {
 		if b, _ := os.ReadFile(lock); len(b) > 0 {
 			break // the apply holds the lock: it plans, then asks
 		}
@@ -261,19 +262,28 @@ stage "s" {
 		}
 	}
 	follow := p.command("runs", "logs", "latest", "-f")
-	var out, errOut strings.Builder
-	follow.Stdout, follow.Stderr = &out, &errOut
+	var out strings.Builder
+	follow.Stdout = &out
+	stderr, err := follow.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
 	if err := follow.Start(); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(300 * time.Millisecond) // -f is waiting for the run to start
+	t.Cleanup(func() { _ = follow.Process.Kill() })
+	// Answered once -f says it waits for the run (a fixed pause could end
+	// before -f even started on a loaded machine).
+	errOut := readUntil(t, stderr, "is being planned")
 	_, _ = answer.Write([]byte("yes\n"))
+	rest, _ := io.ReadAll(stderr)
+	errOut += string(rest)
 	if err := follow.Wait(); err != nil {
-		t.Fatalf("runs logs -f: %v\n%s%s", err, out.String(), errOut.String())
+		t.Fatalf("runs logs -f: %v\n%s%s", err, out.String(), errOut)
 	}
 	list := listRuns(t, p)
-	if len(list) != 2 || !strings.Contains(errOut.String(), "Run "+list[0].ID+" is being planned") {
-		t.Errorf("runs logs -f latest did not wait for the new run %s:\n%s", list[0].ID, errOut.String())
+	if len(list) != 2 || !strings.Contains(errOut, "Run "+list[0].ID+" is being planned") {
+		t.Errorf("runs logs -f latest did not wait for the new run %s:\n%s", list[0].ID, errOut)
 	}
 	if got := strings.Count(out.String(), "line of the new run"); got != 1 || strings.Contains(out.String(), "old run") {
 		t.Errorf("runs logs -f latest printed %d lines of the new run, want 1:\n%s", got, out.String())
