@@ -70,7 +70,7 @@ when the run waits at several. The approval is recorded with who gave it
 (PIPECTL_USER, or the OS user), when, and -reason. A gate may refuse it: not
 one of its approvers, or the user who started the run when it forbids
 self-approval (allow_self_approval = false).`,
-		Args: cobra.RangeArgs(1, 2),
+		Args: runArgs(2, aWaitingRun),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return answerGate(cmd, args, stage, reason, true)
 		},
@@ -88,7 +88,7 @@ func newRejectCommand() *cobra.Command {
 		Long: `Rejects the gate a running apply waits at: the stage does not start, the run
 fails (its on_failure handlers run) and apply exits with status 6. Who
 rejected (PIPECTL_USER, or the OS user), when and -reason are recorded.`,
-		Args: cobra.RangeArgs(1, 2),
+		Args: runArgs(2, aWaitingRun),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if strings.TrimSpace(reason) == "" {
 				return fmt.Errorf("say why with -reason: it is recorded and shown to whoever started the run")
@@ -251,3 +251,6 @@ func stdinTerminal(cmd *cobra.Command) bool {
 	f, ok := cmd.InOrStdin().(*os.File)
 	return ok && term.IsTerminal(int(f.Fd()))
 }
+
+// aWaitingRun is where RUN comes from for approve and reject.
+const aWaitingRun = "the id of the run that waits, from `pipectl runs` (waiting for approval at ...)"

@@ -222,6 +222,11 @@ func TestPreApprovalForCI(t *testing.T) {
 
 func TestFourEyesRefusesSelfApproval(t *testing.T) {
 	p := newProject(t, gatedPipeline)
+	for _, cmd := range []string{"approve", "reject"} {
+		if _, errOut, code := p.run(cmd); code != 1 || !strings.Contains(errOut, cmd+" needs RUN: the id of the run that waits, from `pipectl runs`") {
+			t.Errorf("%s without RUN: exit %d, %s", cmd, code, errOut)
+		}
+	}
 	// Approving ahead is a self-approval: refused before anything runs.
 	if _, errOut, code := p.as("alice", "apply", "-auto-approve", "-var", "self=false", "-approve", "deploy"); code != 1 ||
 		!strings.Contains(errOut, "needs the approval of someone other than who starts the run") {
