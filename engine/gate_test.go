@@ -2,6 +2,9 @@ package engine_test
 
 import (
 	"context"
+	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -311,7 +314,8 @@ stage "s" {
 // With fail_fast (the default), a failure elsewhere stops the wait at a
 // gate: the gated stage cannot start anyway.
 func TestFailureElsewhereEndsTheWaitAtAGate(t *testing.T) {
-	f := load(t, `
+	gateWaits := filepath.Join(t.TempDir(), "gate-waits")
+	f := load(t, fmt.Sprintf(`
 pipeline "p" {}
 stage "deploy" {
   approval {}
@@ -321,11 +325,19 @@ stage "checks" {
   step "lint" {
     action  = std.exec
     command = "sh"
-    args    = ["-c", "sleep 0.3; exit 1"]
+    args    = ["-c", "while [ ! -e %s ]; do sleep 0.05; done; exit 1"]
   }
-}`, dsl.Inputs{})
+}`, gateWaits), dsl.Inputs{})
+	// lint fails once the gate waits (the file), not after some time.
 	r := &engine.Runner{Pipeline: f.pipeline, Host: f.host, Redactor: f.redactor, Gates: engine.GateOptions{Answers: &scripted{}, PollEvery: 10 * time.Millisecond},
-		Events: engine.EventFunc(func(e engine.Event) { f.mu.Lock(); f.events = append(f.events, e); f.mu.Unlock() })}
+		Events: engine.EventFunc(func(e engine.Event) {
+			f.mu.Lock()
+			f.events = append(f.events, e)
+			f.mu.Unlock()
+			if e.Type == engine.GateWaiting {
+				_ = os.WriteFile(gateWaits, nil, 0o644)
+			}
+		})}
 	done := make(chan *engine.Result)
 	go func() { done <- r.Apply(context.Background(), context.Background()) }()
 	select {
@@ -336,7 +348,7 @@ stage "checks" {
 		if res.Status != engine.StatusFailed || res.GateFailure != nil || res.Steps["release"] != engine.StatusNotRun {
 			t.Fatalf("status %s, gate failure %+v, release %s", res.Status, res.GateFailure, res.Steps["release"])
 		}
-	case <-time.After(20 * time.Second):
+	case <-time.After(time.Minute): // a hang bound
 		t.Fatal("the run still waits at the gate after lint failed")
 	}
 }

@@ -105,7 +105,7 @@ func waitingRun(t *testing.T, p *project, ch <-chan engine.Event, seen *[]engine
 		t.Fatalf("gate_waiting: %+v", e)
 	}
 	// The record says so once flushed (at most 200 ms later).
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(hangBound)
 	for {
 		out, _, _ := p.run("runs")
 		if strings.Contains(out, "waiting for approval at stage.deploy") {
@@ -291,14 +291,18 @@ func TestWindowFailsOutsideAndOverrideIsRecorded(t *testing.T) {
 }
 
 func TestWindowWaitsForAFreezeToEnd(t *testing.T) {
-	now := time.Now().UTC()
-	p := newProject(t, windowPipeline(fmt.Sprintf(`
+	p := newProject(t, `
+variable "freeze_to" { type = string }
+`+windowPipeline(`
   freeze {
-    from   = %q
-    to     = %q
+    from   = "2000-01-01T00:00:00Z"
+    to     = var.freeze_to
     reason = "release train"
-  }`, now.Add(-time.Hour).Format(time.RFC3339), now.Add(3*time.Second).Format(time.RFC3339))))
-	out, errOut, code := p.run("apply", "-auto-approve", "-json")
+  }`))
+	// The freeze ends a few seconds after apply starts: decided now, not
+	// when the project was set up, so a slow init cannot let it pass.
+	to := time.Now().UTC().Add(5 * time.Second).Format(time.RFC3339)
+	out, errOut, code := p.run("apply", "-auto-approve", "-json", "-var", "freeze_to="+to)
 	if code != 0 {
 		t.Fatalf("apply: exit %d\n%s", code, errOut)
 	}
