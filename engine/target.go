@@ -219,8 +219,8 @@ func (p *phaseRun) leaveOut() {
 func (s *Selection) Upstream(p *Pipeline) map[string]bool {
 	up := map[string]bool{}
 	for name := range s.runs {
-		for _, n := range p.Graph.Main.Ancestors(stepAddr(name)) {
-			if dep, ok := cutStep(n); ok && !s.Runs(dep) {
+		for _, n := range p.Graph.Main.Ancestors(StepAddr(name)) {
+			if dep, ok := n.Step(); ok && !s.Runs(dep) {
 				up[dep] = true
 			}
 		}
