@@ -43,6 +43,12 @@ asks; anyone may answer with pipectl approve or reject RUN; -approve STAGE
 approves ahead, for automation. A stage with deploy windows waits for the next
 one (or fails); -override-window "reason" lets it through, recorded.
 
+One apply at a time per environment: -lock-timeout waits for another one to
+finish (default: do not wait); a lock left by a killed apply is stale and
+refused until pipectl force-unlock RUN. -target step.X or stage.X (repeatable)
+runs those and what they depend on; -only stage.X runs that stage alone, with
+the outputs of the steps before it from the last successful run.
+
 Exit status: 0 succeeded; 1 an error before anything ran; 3 every step
 succeeded but the pipeline's outputs could not be evaluated; 4 the run failed;
 5 the run failed and its failure handlers ran and succeeded (rolled back);

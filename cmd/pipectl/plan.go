@@ -20,7 +20,8 @@ what it would do against the live world (values from upstream steps are
 unknown until apply). The plan is printed grouped by stage; -out saves it for
 ` + "`pipectl apply FILE`" + `, which refuses it if the world moved since.
 Sensitive values are never shown or saved. With -detailed-exitcode: 0 when no
-action announces a change, 2 when some do, 1 on errors.`,
+action announces a change, 2 when some do, 1 on errors. -target and -only plan
+part of the pipeline, as apply runs it; the plan shows what is left out.`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			in, err := f.inputs()
