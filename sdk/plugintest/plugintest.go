@@ -44,14 +44,20 @@ func Build(t testing.TB, pkg string) string {
 }
 
 // BuildBinary is Build for TestMain: it compiles pkg into dir once, for
-// every test of the package to Start.
+// every test of the package to Start. With PIPECTL_TEST_COVER set it
+// builds with -cover: the plugin, a process of its own, writes its
+// coverage to the GOCOVERDIR it inherits (go tool covdata percent -i DIR).
 func BuildBinary(pkg, dir string) (string, error) {
 	abs, err := filepath.Abs(pkg)
 	if err != nil {
 		return "", err
 	}
 	bin := filepath.Join(dir, "pipectl-plugin-"+filepath.Base(abs))
-	cmd := exec.Command(goTool(), "build", "-o", bin, pkg)
+	args := []string{"build", "-o", bin}
+	if os.Getenv("PIPECTL_TEST_COVER") != "" {
+		args = append(args, "-cover")
+	}
+	cmd := exec.Command(goTool(), append(args, pkg)...)
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return "", fmt.Errorf("go build %s: %v\n%s", pkg, err, out)
 	}
