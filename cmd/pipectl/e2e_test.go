@@ -161,6 +161,34 @@ func events(t *testing.T, stream string) []engine.Event {
 }
 
 // runsJSON decodes the run messages of `pipectl runs -json` into list.
+// recordedRun is a run as `pipectl runs -json` lists it, with its steps'
+// statuses by name.
+type recordedRun struct {
+	ID     string
+	Status string
+	Steps  []struct{ Step, Status string }
+	steps  map[string]string
+}
+
+// onlyRecordedRun is the one run the project's record holds.
+func onlyRecordedRun(t *testing.T, p *project) recordedRun {
+	t.Helper()
+	out, errOut, code := p.run("runs", "-json")
+	if code != 0 {
+		t.Fatalf("runs: %s", errOut)
+	}
+	var list []recordedRun
+	if err := runsJSON(out, &list); err != nil || len(list) != 1 {
+		t.Fatalf("runs -json: %v\n%s", err, out)
+	}
+	run := list[0]
+	run.steps = map[string]string{}
+	for _, s := range run.Steps {
+		run.steps[s.Step] = s.Status
+	}
+	return run
+}
+
 func runsJSON(out string, list any) error {
 	var raw []json.RawMessage
 	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
@@ -678,26 +706,11 @@ stage "s" {
 		t.Errorf("the plugin process (%d) outlived the killed pipectl", pluginPID)
 	}
 
-	out, errOut, code := p.run("runs", "-json")
-	if code != 0 {
-		t.Fatalf("runs: %s", errOut)
+	run := onlyRecordedRun(t, p)
+	if run.Status != "interrupted" || run.steps["quick"] != "succeeded" || run.steps["long"] != "interrupted" {
+		t.Fatalf("record of the killed run: %+v", run)
 	}
-	var list []struct {
-		ID     string
-		Status string
-		Steps  []struct{ Step, Status string }
-	}
-	if err := runsJSON(out, &list); err != nil || len(list) != 1 {
-		t.Fatalf("runs -json: %v\n%s", err, out)
-	}
-	got := map[string]string{}
-	for _, s := range list[0].Steps {
-		got[s.Step] = s.Status
-	}
-	if list[0].Status != "interrupted" || got["quick"] != "succeeded" || got["long"] != "interrupted" {
-		t.Fatalf("record of the killed run: %+v", list[0])
-	}
-	show, _, code := p.run("runs", "show", list[0].ID, "-logs")
+	show, _, code := p.run("runs", "show", run.ID, "-logs")
 	if code != 0 || !strings.Contains(show, "step_finished  quick") {
 		t.Errorf("runs show:\n%s", show)
 	}

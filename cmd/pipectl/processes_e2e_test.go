@@ -277,23 +277,9 @@ func TestClosedOutputPipeCancelsLikeAnInterrupt(t *testing.T) {
 	if code := exitCode(cmd.Wait()); code != 130 {
 		t.Fatalf("exit code %d, want 130 (cancelled)", code)
 	}
-	out, errOut, code := p.run("runs", "-json")
-	if code != 0 {
-		t.Fatalf("runs: %s", errOut)
-	}
-	var list []struct {
-		Status string
-		Steps  []struct{ Step, Status string }
-	}
-	if err := runsJSON(out, &list); err != nil || len(list) != 1 {
-		t.Fatalf("runs -json: %v\n%s", err, out)
-	}
-	got := map[string]string{}
-	for _, s := range list[0].Steps {
-		got[s.Step] = s.Status
-	}
-	if list[0].Status != "cancelled" || got["rollback"] != "succeeded" || got["record"] != "succeeded" {
-		t.Errorf("record of the run: %+v", list[0])
+	run := onlyRecordedRun(t, p)
+	if run.Status != "cancelled" || run.steps["rollback"] != "succeeded" || run.steps["record"] != "succeeded" {
+		t.Errorf("record of the run: %+v", run)
 	}
 	noLeftovers(t, mark, 0)
 }
