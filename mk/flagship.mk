@@ -25,3 +25,15 @@ bin/helm: bench/tools/go.mod bench/tools/go.sum
 
 bench-flagship: build bin/helm
 	bench/flagship.sh
+
+# bench/tools has no Go code of its own (a `tool` directive only), so it has
+# no tests; CI checks what the benchmark relies on instead: the helm CLI
+# builds, is the version the helm plugin links, and the scripts parse.
+TEST_TARGETS += test-bench-tools
+.PHONY: test-bench-tools
+test-bench-tools: bin/helm
+	@v=$$($(BIN)/helm version --short); case $$v in $(HELM_CLI_VERSION)*) ;; *) echo "bin/helm is $$v, want $(HELM_CLI_VERSION)"; exit 1;; esac
+	@a=$$(cd bench/tools && $(GO) list -m -f '{{.Version}}' helm.sh/helm/v3); b=$$(cd plugins/helm && $(GO) list -m -f '{{.Version}}' helm.sh/helm/v3); \
+	  [ "$$a" = "$$b" ] || { echo "bench/tools pins helm $$a, the helm plugin links $$b"; exit 1; }
+	@for s in bench/*.sh; do bash -n $$s || exit 1; done
+	@echo "bench tools: helm $(HELM_CLI_VERSION), as the plugin links; bench scripts parse"
