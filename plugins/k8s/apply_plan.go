@@ -74,18 +74,33 @@ type objectPlan struct {
 }
 
 // planObject dry-runs the apply on the server and diffs the result
-// against the live object. A conflict is planned again with force to
-// still show the diff.
-func planObject(ctx context.Context, cn *conn, u *unstructured.Unstructured, cfg applyConfig) (objectPlan, error) {
-	before, err := live(ctx, cn, u)
-	if err != nil {
-		return objectPlan{}, err
+// against the live object it was computed from: a controller may change
+// the object between the read and the dry run (the deployment
+// controller's revision annotation), and that is no change of ours, so a
+// dry run made on another version than the one read is made again.
+func planObject(ctx context.Context, cn *conn, u *unstructured.Unstructured, cfg applyConfig) (p objectPlan, err error) {
+	for range 5 {
+		var before, after *unstructured.Unstructured
+		if p, before, after, err = planObjectOnce(ctx, cn, u, cfg); err != nil || before == nil || after == nil ||
+			after.GetResourceVersion() == before.GetResourceVersion() {
+			break
+		}
 	}
-	p := objectPlan{observed: objectName(u) + "@absent"}
+	return p, err
+}
+
+// planObjectOnce reads the live object, dry-runs the apply and diffs the
+// two. A conflict is planned again with force to still show the diff.
+func planObjectOnce(ctx context.Context, cn *conn, u *unstructured.Unstructured, cfg applyConfig) (p objectPlan, before, after *unstructured.Unstructured, err error) {
+	before, err = live(ctx, cn, u)
+	if err != nil {
+		return objectPlan{}, nil, nil, err
+	}
+	p = objectPlan{observed: objectName(u) + "@absent"}
 	if before != nil {
 		p.observed = objectName(u) + "@" + before.GetResourceVersion()
 	}
-	after, err := ssa(ctx, cn, u, cfg, true)
+	after, err = ssa(ctx, cn, u, cfg, true)
 	if p.conflicts = conflicts(err); len(p.conflicts) > 0 {
 		forced := cfg
 		forced.ForceConflicts = true
@@ -98,10 +113,10 @@ func planObject(ctx context.Context, cn *conn, u *unstructured.Unstructured, cfg
 		err = nil
 	}
 	if err != nil {
-		return p, err
+		return p, before, nil, err
 	}
 	p.diff, err = diffObjects(objectName(u), before, after)
-	return p, err
+	return p, before, after, err
 }
 
 // diffObjects is a unified diff of the parts of two objects a person
