@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/dynamic"
@@ -77,8 +78,15 @@ func TestProdDeploy(t *testing.T) {
 		if m.Type == "gate_waiting" && m.Gate == "stage.deploy" && !approved {
 			approved = true
 			id := f.onlyRun()
-			// Four eyes: whoever started the run cannot approve it.
-			if _, errOut, code := f.pipectl("approve", id, "-reason", "my own change"); code != 1 || !strings.Contains(errOut, "cannot approve it") {
+			// Four eyes: whoever started the run cannot approve it. The
+			// record says the run waits a moment after the event: until
+			// then approve answers "not waiting", which proves nothing.
+			_, errOut, code := f.pipectl("approve", id, "-reason", "my own change")
+			for deadline := time.Now().Add(time.Minute); strings.Contains(errOut, "is not waiting for approval") && time.Now().Before(deadline); {
+				time.Sleep(100 * time.Millisecond)
+				_, errOut, code = f.pipectl("approve", id, "-reason", "my own change")
+			}
+			if code != 1 || !strings.Contains(errOut, "cannot approve it") {
 				t.Errorf("a self-approval: exit %d, want 1 with the reason\n%s", code, errOut)
 			}
 			approve := f.command("approve", id, "-reason", "e2e: CHG-1 approved")
