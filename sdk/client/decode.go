@@ -25,6 +25,9 @@ func decodeSchema(resp *pb.GetSchema_Response) (*sdk.Schema, error) {
 		s.Actions[name] = &sdk.ActionSchema{Description: a.Description, Block: block, Outputs: outputs,
 			HasValidateConfig: a.HasValidateConfig, AlwaysApply: a.AlwaysApply}
 	}
+	if c := resp.Capabilities; c != nil {
+		s.Capabilities = sdk.Capabilities{Declared: true, Cancel: c.Cancel, PlanReadPaths: c.PlanReadPaths}
+	}
 	if resp.PluginSettings != nil {
 		settings, err := decodeBlock(resp.PluginSettings)
 		if err != nil {
