@@ -135,7 +135,7 @@ type PlanResponse struct {
 	// directory, values files, manifests, templates), so that the host can
 	// fingerprint them for a saved plan. Relative paths are to the plugin's
 	// working directory (the host's); a directory stands for every file
-	// under it.
+	// under it, and a path that does not exist was looked for.
 	ReadPaths   []string
 	Diagnostics Diagnostics
 
