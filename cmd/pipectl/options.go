@@ -58,7 +58,7 @@ func (f *pipelineFlags) base(cmd *cobra.Command, p **engine.Pipeline, r *engine.
 	return view.Base{
 		JSONOut: stream,
 		Streams: view.NewStreams(cmd.OutOrStdout(), cmd.ErrOrStderr(), useColor(cmd, f.noColor), terminalWidth(cmd)),
-		JSON: f.json,
+		JSON:    f.json,
 		Files: func() map[string]*hcl.File {
 			if *p == nil || (*p).Config == nil {
 				return nil

@@ -33,7 +33,7 @@ func TestEscapedForms(t *testing.T) {
 	const secret = `O'Brien&"Co"<x>`
 	set := redact.New(secret)
 	for _, text := range []string{
-		`'O''Brien&"Co"<x>'`,                // YAML single-quoted
+		`'O''Brien&"Co"<x>'`,                 // YAML single-quoted
 		`"O'Brien\u0026\"Co\"\u003cx\u003e"`, // JSON with HTML escapes
 		`"O'Brien&\"Co\"<x>"`,                // JSON, YAML double-quoted
 		`'"O''Brien&\"Co\"<x>"'`,             // toJson | squote
