@@ -18,9 +18,9 @@ import (
 // everyPlace runs a pipeline the ways a user meets its secrets — plan
 // (-out), plan -json, apply, apply -json — and collects every place a
 // secret may then be seen or kept: those commands' stdout and stderr, the
-// plan file, runs.db's raw bytes, `runs show` (plain, -logs, -json), `runs
-// logs` (plain, -json) and the HTML report of the last run. Exit codes are
-// the tests' business (a failing webhook is a failing run).
+// plan file, runs.db's raw bytes, and of every recorded run `runs show`
+// (plain, -logs, -json), `runs logs` (plain, -json) and its HTML report.
+// Exit codes are the tests' business (a failing webhook is a failing run).
 func everyPlace(t *testing.T, p *project) map[string]string {
 	t.Helper()
 	places := map[string]string{}
@@ -32,13 +32,23 @@ func everyPlace(t *testing.T, p *project) map[string]string {
 	run("plan -json", "plan", "-json")
 	run("apply", "apply", "-auto-approve")
 	run("apply -json", "apply", "-auto-approve", "-json")
-	run("runs show", "runs", "show", "latest")
-	run("runs show -logs", "runs", "show", "latest", "-logs")
-	run("runs show -json", "runs", "show", "latest", "-json")
+	files := map[string]string{"plan file": "plan.json", "runs.db": ".pipectl/runs.db"}
+	list, _, _ := p.run("runs", "-json")
+	var runs []struct{ ID string }
+	if err := runsJSON(list, &runs); err != nil || len(runs) == 0 {
+		t.Fatalf("runs -json: %v\n%s", err, list)
+	}
+	for _, r := range runs {
+		run("runs show "+r.ID, "runs", "show", r.ID)
+		run("runs show -logs "+r.ID, "runs", "show", r.ID, "-logs")
+		run("runs show -json "+r.ID, "runs", "show", r.ID, "-json")
+		run("runs logs "+r.ID, "runs", "logs", r.ID)
+		run("runs logs -json "+r.ID, "runs", "logs", r.ID, "-json")
+		run("runs report "+r.ID, "runs", "report", r.ID, "-o", r.ID+".html")
+		files["report "+r.ID] = r.ID + ".html"
+	}
 	run("runs logs", "runs", "logs", "latest")
-	run("runs logs -json", "runs", "logs", "latest", "-json")
-	run("runs report", "runs", "report", "latest", "-o", "report.html")
-	for name, file := range map[string]string{"plan file": "plan.json", "runs.db": ".pipectl/runs.db", "report": "report.html"} {
+	for name, file := range files {
 		b, err := os.ReadFile(filepath.Join(p.dir, file))
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)
@@ -206,8 +216,10 @@ stage "s" {
 }`)
 	places := everyPlace(t, p)
 	terminal := map[string]string{}
-	for _, name := range []string{"plan stdout", "plan stderr", "apply stdout", "apply stderr", "runs show -logs stdout", "runs logs stdout"} {
-		terminal[name] = places[name]
+	for name, text := range places {
+		if !strings.Contains(name, "json") && !strings.Contains(name, "report") && name != "runs.db" && name != "plan file" {
+			terminal[name] = text
+		}
 	}
 	if !strings.Contains(places["runs logs stdout"], `title\x1b]0;pwned\x07`) || !strings.Contains(places["runs logs stdout"], "\x1b[31mred\x1b[0m") {
 		t.Errorf("runs logs does not show the sequences escaped, SGR kept:\n%q", places["runs logs stdout"])
