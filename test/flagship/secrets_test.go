@@ -32,7 +32,7 @@ metadata:
   name: {{ .Release.Name }}-values
 data:
   password: {{ .Values.password | quote }}
-  quoted: {{ toJson .Values.password | squote }}
+  quoted: {{ toJson .Values.password | quote }}
   key: |
 {{ .Values.key | indent 4 }}
 `)
