@@ -82,3 +82,18 @@ func TestSafeCutNeverSplitsASecret(t *testing.T) {
 		}
 	}
 }
+
+// A 64 KiB log line (the longest one event carries) against ten secrets,
+// one a multi-line key, in every form.
+func BenchmarkReplace64KiBLine(b *testing.B) {
+	secrets := []string{"-----BEGIN KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\nBKcwggSjAgEAAoIBAQC7VJTUt9Us8cKj\n-----END KEY-----"}
+	for i := range 9 {
+		secrets = append(secrets, strings.Repeat("s3cr3t", i+1))
+	}
+	r := redact.New(secrets...).Replacer(mask)
+	line := strings.Repeat("the quick brown fox jumps over the lazy dog 0123456789 ", 64<<10/55)
+	b.SetBytes(int64(len(line)))
+	for b.Loop() {
+		r.Replace(line)
+	}
+}
