@@ -105,7 +105,7 @@ func (v *LiveApply) Event(e engine.Event) {
 		return
 	case engine.StepRetrying:
 		if r := v.rows[id]; r != nil {
-			r.set(func() { r.state, r.latest = "retrying", e.Message })
+			r.set(func() { r.state, r.latest = "retrying", EscapeControls(e.Message) })
 		}
 	case engine.StepFinished:
 		v.steps.finished(e)
@@ -170,6 +170,7 @@ func (v *LiveApply) update(id, text string, isLog bool) {
 	if r == nil {
 		return
 	}
+	text = EscapeControls(text) // the panel is drawn on the terminal itself
 	r.set(func() {
 		r.latest = text
 		if isLog {
