@@ -184,7 +184,7 @@ func leafStrings(out []string, v any) []string {
 	switch v := v.(type) {
 	case string:
 		out = append(out, v)
-	case float64, int, int64, bool:
+	case float64, int, int64:
 		out = append(out, fmt.Sprint(v))
 	case map[string]any:
 		for _, e := range v {
