@@ -28,6 +28,11 @@ const Mask = "(sensitive value)"
 // anywhere in a text; shorter secrets are found only as whole tokens.
 const MinLen = 4
 
+// minURLPart is the length from which a part of a sensitive URL is found
+// anywhere; a shorter one ("hook" of https://example.com/hook) only as a
+// whole token, so that "webhook" stays readable.
+const minURLPart = 8
+
 // Set is what to find of some secrets: every form of each, and the short
 // ones as tokens. A Set does not change once made; it is safe for
 // concurrent use.
@@ -151,7 +156,8 @@ func straddling(text, f string, at int) int {
 // and URL alphabets) at each of the three alignments inside a larger
 // base64 value (the characters that depend on the secret alone); and of a
 // URL, its path (and each tail of it), query, query values, user info and
-// fragment. Forms shorter than MinLen are left out.
+// fragment — those under 8 bytes as whole tokens only. Forms shorter than
+// MinLen are left out.
 func Forms(secret string) (forms, tokens []string) {
 	if secret == "" {
 		return nil, nil
@@ -160,7 +166,14 @@ func Forms(secret string) (forms, tokens []string) {
 		return nil, []string{secret}
 	}
 	parts := append([]string{secret}, lines(secret)...)
-	parts = append(parts, urlParts(secret)...)
+	for _, p := range urlParts(secret) {
+		switch {
+		case len(p) >= minURLPart:
+			parts = append(parts, p)
+		case p != "":
+			tokens = append(tokens, p)
+		}
+	}
 	seen := map[string]bool{}
 	for _, p := range parts {
 		for _, f := range encodings(p) {
@@ -170,7 +183,7 @@ func Forms(secret string) (forms, tokens []string) {
 			}
 		}
 	}
-	return forms, nil
+	return forms, tokens
 }
 
 // lines are the lines of a multi-line secret, without their indentation.

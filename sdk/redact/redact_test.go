@@ -60,6 +60,10 @@ func TestURLPartsAreSecret(t *testing.T) {
 			t.Errorf("%q: got %q", text, out)
 		}
 	}
+	short := redact.New("https://example.com/hook?k=v1")
+	if out := replace(short, "webhook: no such hook /hook k=v1"); out != "webhook: no such (sensitive value) (sensitive value) (sensitive value)" {
+		t.Errorf("short URL parts: got %q", out)
+	}
 }
 
 // A secret under MinLen bytes is masked only where it stands alone.
