@@ -57,13 +57,8 @@ func (f *pipelineFlags) base(cmd *cobra.Command, p **engine.Pipeline, r *engine.
 	}
 	return view.Base{
 		JSONOut: stream,
-		Streams: view.Streams{
-			Out:   cmd.OutOrStdout(),
-			Err:   cmd.ErrOrStderr(),
-			Color: useColor(cmd, f.noColor),
-			Width: terminalWidth(cmd),
-		},
-		JSON: f.json,
+		Streams: view.NewStreams(cmd.OutOrStdout(), cmd.ErrOrStderr(), useColor(cmd, f.noColor), terminalWidth(cmd)),
+		JSON:    f.json,
 		Files: func() map[string]*hcl.File {
 			if *p == nil || (*p).Config == nil {
 				return nil
@@ -78,7 +73,7 @@ func (f *pipelineFlags) base(cmd *cobra.Command, p **engine.Pipeline, r *engine.
 // fmt): its streams, -json, -no-color, the files its diagnostics quote.
 func commandBase(cmd *cobra.Command, asJSON, noColor bool, r *engine.Redactor, files func() map[string]*hcl.File) view.Base {
 	return view.Base{
-		Streams:  view.Streams{Out: cmd.OutOrStdout(), Err: cmd.ErrOrStderr(), Color: useColor(cmd, noColor), Width: terminalWidth(cmd)},
+		Streams:  view.NewStreams(cmd.OutOrStdout(), cmd.ErrOrStderr(), useColor(cmd, noColor), terminalWidth(cmd)),
 		JSON:     asJSON,
 		Files:    files,
 		Redactor: r,
