@@ -30,8 +30,8 @@ const PlanFormatVersion = 3
 // its action said it would do and a fingerprint of what it observed.
 // Sensitive values never appear in it.
 type Plan struct {
-	FormatVersion int                        `json:"format_version"`
-	Pipeline      string                     `json:"pipeline"`
+	FormatVersion int    `json:"format_version"`
+	Pipeline      string `json:"pipeline"`
 	// PlannedIn is the directory the plan was made in, on the machine it
 	// was made on: a hint when apply finds no pipeline, never read from.
 	PlannedIn string `json:"planned_in"`
