@@ -69,8 +69,8 @@ func ReadPlan(path string) (*Plan, error) {
 		return nil, fmt.Errorf("%s is not a pipectl plan file%s: save one with pipectl plan -out FILE", path, where)
 	}
 	if p.FormatVersion != PlanFormatVersion {
-		return nil, fmt.Errorf("%s was saved in plan format %d; this pipectl reads format %d: run `pipectl plan` again",
-			path, p.FormatVersion, PlanFormatVersion)
+		return nil, fmt.Errorf("%s was saved in plan format %d; this pipectl reads format %d: plan again with this pipectl "+
+			"(pipectl plan -out FILE) and apply that plan", path, p.FormatVersion, PlanFormatVersion)
 	}
 	saved := p.ContentHash
 	p.ContentHash = ""

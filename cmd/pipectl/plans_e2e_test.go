@@ -199,7 +199,8 @@ func TestSensitiveValueMustBeGivenAgainTheSame(t *testing.T) {
 	}
 }
 
-// A plan applies from any directory; -resume RUN DIR resumes in DIR.
+// A plan applies from any directory (apply PLAN DIR); -resume RUN DIR
+// resumes in DIR.
 func TestPlansAndResumesWorkFromElsewhere(t *testing.T) {
 	p := newProject(t, `
 pipeline "e2e" {}
@@ -218,8 +219,8 @@ stage "s" {
 		t.Fatalf("plan: %s", errOut)
 	}
 	elsewhere := &project{t: t, dir: t.TempDir(), env: p.env}
-	if out, errOut, code := elsewhere.run("apply", planPath); code != 0 {
-		t.Fatalf("apply /abs/plan.json from another directory: exit %d\n%s%s", code, out, errOut)
+	if out, errOut, code := elsewhere.run("apply", planPath, p.dir); code != 0 {
+		t.Fatalf("apply /abs/plan.json DIR from another directory: exit %d\n%s%s", code, out, errOut)
 	}
 	p.write("broken", "")
 	if _, _, code := p.run("apply", "-auto-approve"); code != 4 {
