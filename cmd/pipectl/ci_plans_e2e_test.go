@@ -4,7 +4,10 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
+
+	"github.com/pipectl/pipectl/internal/testbin"
 )
 
 // The CI flow: a plan saved by one job, applied by another, maybe from
@@ -295,4 +298,59 @@ func testdataDir(t *testing.T) string {
 		t.Fatal(err)
 	}
 	return dir
+}
+
+// A local chart is what the helm plugin reads: a template changed between
+// plan and apply refuses the plan, naming the template. Linting needs no
+// cluster; the chart is the helm plugin's podinfo fixture.
+func TestChangedChartTemplateRefusesTheSavedPlan(t *testing.T) {
+	buildHelmPlugin(t)
+	p := newProject(t, `
+pipeline "charts" {}
+plugin "helm" {}
+stage "check" {
+  step "lint" {
+    action = helm.lint
+    chart  = "${path.root}/chart"
+  }
+}`)
+	copyTree(t, filepath.Join(testbin.Root(), "plugins", "helm", "testdata", "charts", "podinfo"), filepath.Join(p.dir, "chart"))
+	if _, errOut, code := p.run("plan", "-out", "../chart.plan"); code != 0 {
+		t.Fatalf("plan: exit %d\n%s", code, errOut)
+	}
+	other := &project{t: t, dir: filepath.Join(t.TempDir(), "clone"), env: p.env}
+	copyTree(t, p.dir, other.dir)
+	planFile := filepath.Join(filepath.Dir(p.dir), "chart.plan")
+	if out, errOut, code := in(p, filepath.Dir(other.dir)).run("apply", planFile, "clone"); code != 0 || !strings.Contains(out, "Run succeeded") {
+		t.Fatalf("apply of the chart's plan in a clone: exit %d\n%s%s", code, out, errOut)
+	}
+	deployment := filepath.Join(p.dir, "chart", "templates", "deployment.yaml")
+	b, err := os.ReadFile(deployment)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(deployment, append(b, "# unreviewed\n"...), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, errOut, code := p.run("apply", planFile)
+	if code != 1 || !strings.Contains(errOut, "chart/templates/deployment.yaml changed since the plan was made") || started(out, "lint") {
+		t.Fatalf("apply after a chart template changed: exit %d\n%s%s", code, out, errOut)
+	}
+}
+
+var helmPlugin struct {
+	once sync.Once
+	err  error
+}
+
+// buildHelmPlugin builds the helm plugin beside pipectl, once, for the
+// tests that need it (the others do without its build time).
+func buildHelmPlugin(t *testing.T) {
+	t.Helper()
+	helmPlugin.once.Do(func() {
+		helmPlugin.err = testbin.Build(filepath.Join(binDir, "pipectl-plugin-helm"), "plugins/helm")
+	})
+	if helmPlugin.err != nil {
+		t.Fatal(helmPlugin.err)
+	}
 }
