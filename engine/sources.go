@@ -57,7 +57,7 @@ func newSourceRecorder(p *Pipeline) *sourceRecorder {
 	return r
 }
 
-// add records a path the plan read: relative to the pipeline directory, or
+// add records a path the plan read: relative to the working directory, or
 // absolute. Paths outside it, the directory itself and hidden directories
 // (.pipectl, .git) are not recorded; neither is what does not exist (a file
 // a step will write).
@@ -89,8 +89,12 @@ func (r *sourceRecorder) relative(path string) (string, bool) {
 	if path == "" || len(path) > 4096 || strings.ContainsAny(path, "\n\x00") {
 		return "", false
 	}
-	if !filepath.IsAbs(path) {
-		path = filepath.Join(r.dir, path)
+	// Relative to the working directory, as the file functions, the
+	// loader and the plugins (which inherit it) resolve them; pipectl
+	// makes it the pipeline's directory.
+	path, err := filepath.Abs(path)
+	if err != nil {
+		return "", false
 	}
 	rel, err := filepath.Rel(r.dir, path)
 	if err != nil || rel == "." || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
