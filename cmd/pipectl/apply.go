@@ -101,11 +101,7 @@ func runApply(cmd *cobra.Command, f *pipelineFlags, args []string, o applyOption
 	case len(args) > 1:
 		return fmt.Errorf("%s is not a saved plan: apply takes a second argument only after one (pipectl apply PLAN DIR)", args[0])
 	}
-	named := []*string{&o.report, &planFile}
-	for i := range in.VarFiles {
-		named = append(named, &in.VarFiles[i])
-	}
-	if path, err = enterPipeline(path, named...); err != nil {
+	if path, err = enterPipeline(path, namedFiles(&in, &o.report, &planFile)...); err != nil {
 		return err
 	}
 	out, errOut, outputGone := watchOutput(cmd.OutOrStdout(), cmd.ErrOrStderr())

@@ -45,3 +45,12 @@ func enterPipeline(path string, named ...*string) (string, error) {
 	}
 	return ".", nil
 }
+
+// namedFiles are the files a command's flags name: its var files, and
+// more (-out, -report, a plan), for enterPipeline to rebase.
+func namedFiles(in *dsl.Inputs, more ...*string) []*string {
+	for i := range in.VarFiles {
+		more = append(more, &in.VarFiles[i])
+	}
+	return more
+}

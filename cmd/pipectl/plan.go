@@ -29,11 +29,7 @@ part of the pipeline, as apply runs it; the plan shows what is left out.`,
 				return err
 			}
 			file := out // the name the user gave, for the message
-			named := []*string{&file}
-			for i := range in.VarFiles {
-				named = append(named, &in.VarFiles[i])
-			}
-			path, err := enterPipeline(pathArg(args), named...)
+			path, err := enterPipeline(pathArg(args), namedFiles(&in, &file)...)
 			if err != nil {
 				return err
 			}

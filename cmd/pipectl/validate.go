@@ -33,11 +33,7 @@ func runValidate(cmd *cobra.Command, f *pipelineFlags, path string) error {
 	if err != nil {
 		return err
 	}
-	named := make([]*string, len(in.VarFiles))
-	for i := range in.VarFiles {
-		named[i] = &in.VarFiles[i]
-	}
-	if path, err = enterPipeline(path, named...); err != nil {
+	if path, err = enterPipeline(path, namedFiles(&in)...); err != nil {
 		return err
 	}
 	cfg := newConfiguration()
