@@ -40,9 +40,9 @@ type Inputs struct {
 }
 
 // Bind resolves a loaded pipeline's values for one run: variables (from
-// defaults, then a saved plan's values, then PIPECTL_VAR_* environment variables, then var files in
-// order, then -var, the later winning, as in Terraform), their types and
-// validation rules, the selected environment and the locals, in dependency
+// defaults, then a saved plan's values, then PIPECTL_VAR_* environment
+// variables, then var files in order, then -var, the later winning, as in
+// Terraform), their types and validation rules, the selected environment and the locals, in dependency
 // order. The Scope is never nil: after errors, the values that failed are
 // unknown.
 //
