@@ -83,7 +83,7 @@ func Files(path string) (dir string, files []string, err error) {
 }
 
 // LoadSource is Load for a single file given in memory; filename is used in
-// diagnostics and its directory becomes path.root.
+// diagnostics and its directory is the pipeline directory.
 func LoadSource(filename string, src []byte) (*Config, hcl.Diagnostics) {
 	return load(filepath.Dir(filename), []source{{filename, src}})
 }
