@@ -248,7 +248,7 @@ func (pl *Planner) Plan(ctx context.Context) (*Plan, hcl.Diagnostics) {
 	for _, path := range p.Scope.Reads.Paths() { // read while binding and planning
 		pl.sources.add(path)
 	}
-	plan.Sources = pl.sources.src
+	plan.Sources = pl.sources.withoutSecrets(pl.Redactor)
 	return plan, diags
 }
 

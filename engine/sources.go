@@ -125,6 +125,20 @@ func (r *sourceRecorder) addStrings(v cty.Value) {
 	})
 }
 
+// withoutSecrets is the record without the paths that hold a sensitive
+// value (file(var.token_file), say): a plan never holds one, not even as
+// a file name. Such a file is then compared only by what it gave the
+// steps.
+func (r *sourceRecorder) withoutSecrets(red *Redactor) *Sources {
+	for rel := range r.src.Files {
+		if red.Contains(rel) {
+			delete(r.src.Files, rel)
+		}
+	}
+	r.src.Dirs = slices.DeleteFunc(r.src.Dirs, red.Contains)
+	return r.src
+}
+
 // hashTree hashes every regular file under dir/rel, hidden directories
 // left out, by path relative to dir.
 func hashTree(dir, rel string) map[string]string {

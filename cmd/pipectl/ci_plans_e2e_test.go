@@ -354,3 +354,35 @@ func buildHelmPlugin(t *testing.T) {
 		t.Fatal(helmPlugin.err)
 	}
 }
+
+// A file named by a sensitive value is read, but its name is a secret
+// too: the plan records neither, and still applies.
+func TestSensitiveFileNameIsNotInThePlan(t *testing.T) {
+	const name = "vault-Path-91c2/token.txt"
+	p := newProject(t, `
+pipeline "e2e" {}
+variable "token_file" {
+  type      = string
+  sensitive = true
+}
+stage "s" {
+  step "a" {
+    action = std.noop
+    inputs = file(var.token_file)
+  }
+}`)
+	if err := os.MkdirAll(filepath.Join(p.dir, filepath.Dir(name)), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	p.write(name, "the token")
+	if _, errOut, code := p.run("plan", "-out", "plan.json", "-var", "token_file="+name); code != 0 {
+		t.Fatalf("plan: exit %d\n%s", code, errOut)
+	}
+	b, err := os.ReadFile(filepath.Join(p.dir, "plan.json"))
+	if err != nil || strings.Contains(string(b), "vault-Path-91c2") || strings.Contains(string(b), "the token") {
+		t.Fatalf("the plan file holds the sensitive file name or its content (%v):\n%s", err, b)
+	}
+	if out, errOut, code := p.run("apply", "plan.json", "-var", "token_file="+name); code != 0 {
+		t.Fatalf("apply: exit %d\n%s%s", code, out, errOut)
+	}
+}
