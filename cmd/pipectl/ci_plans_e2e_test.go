@@ -131,34 +131,30 @@ func TestSavedPlanAppliesFromWhereverItsContentIs(t *testing.T) {
 	const token = "ci-Secret-token-7f3a"
 	repo := newCIRepo(t)
 	out := t.TempDir()
-	given := []string{"-env", "dev", "-var-file", "ci.vars", "-var", "out_dir=" + out}
+	// -env, -var-file (named from where pipectl runs) and -var, as CI gives them.
+	given := func(varFile string, more ...string) []string {
+		return append([]string{"-env", "dev", "-var-file", varFile, "-var", "out_dir=" + out}, more...)
+	}
 	secret := "PIPECTL_VAR_token=" + token
 	plans := t.TempDir()
 	for _, c := range []struct {
 		name string
-		// plan runs in planDir with planArgs (its DIR last, if any); apply
-		// runs in applyDir with applyArgs after the plan file.
-		planDir   string
-		planArgs  []string
-		applyDir  func() string
-		applyArgs []string
+		// plan runs in planDir with planArgs after -out; apply runs in
+		// applyDir with applyArgs after the plan file.
+		planDir, applyDir   string
+		planArgs, applyArgs []string
 	}{
-		{"in the pipeline's directory", repo.deploy, nil, func() string { return repo.deploy }, nil},
-		{"from its parent", repo.deploy, nil, func() string { return repo.root }, []string{"deploy", "-var-file", "deploy/ci.vars"}},
-		{"planned from its parent, applied with an absolute DIR", repo.root, []string{"deploy"},
-			func() string { return t.TempDir() }, []string{repo.deploy}},
+		{"in the pipeline's directory", repo.deploy, repo.deploy, given("ci.vars"), nil},
+		{"from its parent", repo.deploy, repo.root, given("ci.vars"), []string{"deploy", "-var-file", "deploy/ci.vars"}},
+		{"planned from its parent, applied with an absolute DIR", repo.root, t.TempDir(), given("deploy/ci.vars", "deploy"), []string{repo.deploy}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			planFile := filepath.Join(plans, strings.ReplaceAll(c.name, " ", "-")+".plan")
-			args := append([]string{"plan", "-out", planFile}, given...)
-			if c.planDir == repo.root {
-				args = []string{"plan", "-out", planFile, "-env", "dev", "-var-file", "deploy/ci.vars", "-var", "out_dir=" + out}
-			}
-			if _, errOut, code := in(repo.p, c.planDir, secret).run(append(args, c.planArgs...)...); code != 0 {
+			if _, errOut, code := in(repo.p, c.planDir, secret).run(append([]string{"plan", "-out", planFile}, c.planArgs...)...); code != 0 {
 				t.Fatalf("plan: exit %d\n%s", code, errOut)
 			}
 			apply := append([]string{"apply", planFile}, c.applyArgs...)
-			stdout, errOut, code := in(repo.p, c.applyDir(), secret).run(apply...)
+			stdout, errOut, code := in(repo.p, c.applyDir, secret).run(apply...)
 			if code != 0 || !strings.Contains(stdout, "Run succeeded") {
 				t.Fatalf("pipectl %s: exit %d\n%s%s", strings.Join(apply, " "), code, stdout, errOut)
 			}
@@ -168,7 +164,7 @@ func TestSavedPlanAppliesFromWhereverItsContentIs(t *testing.T) {
 	// A second job: another checkout at another path, the plan file its
 	// artifact, the token given again (here in a var file outside it).
 	planFile := filepath.Join(plans, "ci.plan")
-	if _, errOut, code := in(repo.p, repo.deploy, secret).run(append([]string{"plan", "-out", planFile}, given...)...); code != 0 {
+	if _, errOut, code := in(repo.p, repo.deploy, secret).run(append([]string{"plan", "-out", planFile}, given("ci.vars")...)...); code != 0 {
 		t.Fatalf("plan: exit %d\n%s", code, errOut)
 	}
 	b, err := os.ReadFile(planFile)
