@@ -40,6 +40,11 @@ func enterPipeline(path string, named ...*string) (string, error) {
 	if err := os.Chdir(dir); err != nil {
 		return "", err
 	}
+	// What the plugins and their commands inherit says so too (a shell
+	// script's $PWD).
+	if err := os.Setenv("PWD", absDir); err != nil {
+		return "", err
+	}
 	if len(files) == 1 && dir != path {
 		return filepath.Base(path), nil
 	}

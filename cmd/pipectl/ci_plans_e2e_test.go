@@ -17,7 +17,8 @@ import (
 // ciPipeline reads what a checkout holds through path.root, file() and a
 // template, selects an environment, and takes a sensitive token, as a
 // team's deploy pipeline does. Its exec step fails unless it runs in the
-// pipeline's directory with the token given.
+// pipeline's directory with the token given; "where" prints the $PWD its
+// commands inherit.
 const ciPipeline = `
 pipeline "ci" {}
 variable "image_tag" {
@@ -42,6 +43,11 @@ stage "deploy" {
     command = "sh"
     args    = ["-c", "cat \"$0\" && test -n \"$TOKEN\"", local.data]
     env     = { TOKEN = var.token }
+  }
+  step "where" {
+    action  = std.exec
+    command = "printenv"
+    args    = ["PWD"]
   }
   step "notes" {
     action        = std.render
@@ -155,8 +161,8 @@ func TestSavedPlanAppliesFromWhereverItsContentIs(t *testing.T) {
 			}
 			apply := append([]string{"apply", planFile}, c.applyArgs...)
 			stdout, errOut, code := in(repo.p, c.applyDir, secret).run(apply...)
-			if code != 0 || !strings.Contains(stdout, "Run succeeded") {
-				t.Fatalf("pipectl %s: exit %d\n%s%s", strings.Join(apply, " "), code, stdout, errOut)
+			if code != 0 || !strings.Contains(stdout, "Run succeeded") || !strings.Contains(stdout, "where │ "+repo.deploy+"\n") {
+				t.Fatalf("pipectl %s (its commands' $PWD the pipeline's directory): exit %d\n%s%s", strings.Join(apply, " "), code, stdout, errOut)
 			}
 		})
 	}
