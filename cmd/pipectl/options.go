@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/hashicorp/go-hclog"
@@ -100,6 +101,13 @@ func registerLogFlags(root *cobra.Command) {
 	fl.StringVar(&logOptions.level, "log-level", os.Getenv("PIPECTL_LOG"),
 		"level of that log: trace, debug, info, warn or error (default $PIPECTL_LOG, else info)")
 	root.PersistentPreRunE = func(cmd *cobra.Command, _ []string) error {
+		if logOptions.file != "" { // from where pipectl started: plan and apply enter the pipeline's directory
+			abs, err := filepath.Abs(logOptions.file)
+			if err != nil {
+				return err
+			}
+			logOptions.file = abs
+		}
 		if logOptions.level != "" && hclog.LevelFromString(logOptions.level) == hclog.NoLevel {
 			return fmt.Errorf("invalid log level %q: use trace, debug, info, warn or error", logOptions.level)
 		}
