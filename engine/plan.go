@@ -322,13 +322,16 @@ func (pl *Planner) planStep(ctx context.Context, s *dsl.Step, phase PhaseGraph, 
 	return ps, rs.Value(outputs), diags
 }
 
-// readPaths records what a step's plugin reads. The host cannot know it,
-// so it takes every string of the configuration that names a file or a
-// directory in the pipeline directory. When the protocol carries the
-// paths a plugin reports (client.PlanResult.ReadPaths), those are added
-// here: for each, pl.sources.add(path); and for a plugin that reports
-// them, the guess is no longer needed.
-func (pl *Planner) readPaths(_ *client.PlanResult, config cty.Value) {
+// readPaths records what a step's plugin reads: the paths it reports
+// (Capabilities.PlanReadPaths), and every string of the configuration that
+// names a file or a directory in the pipeline directory. The guess stays
+// beside the report: a plugin reports what its Plan read, while a command
+// it runs at apply (std.exec's args) reads what the configuration names.
+// A path recorded in excess only makes the saved plan stricter.
+func (pl *Planner) readPaths(res *client.PlanResult, config cty.Value) {
+	for _, p := range res.ReadPaths {
+		pl.sources.add(p)
+	}
 	pl.sources.addStrings(config)
 }
 

@@ -10,6 +10,7 @@ import (
 	"github.com/zclconf/go-cty/cty"
 
 	"github.com/pipectl/pipectl/dsl"
+	"github.com/pipectl/pipectl/sdk/client"
 )
 
 // What the host takes for a plugin's reads among a step's strings: files
@@ -72,5 +73,20 @@ func write(t *testing.T, path, content string) {
 	}
 	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// A path the plugin reports is recorded though no string of the step
+// names it (a plugin that reads name + ".yaml"), beside what the step names.
+func TestSourcesRecordWhatThePluginReports(t *testing.T) {
+	dir := t.TempDir()
+	write(t, filepath.Join(dir, "values", "web.yaml"), "replicas: 2")
+	write(t, filepath.Join(dir, "script.sh"), "echo")
+	pl := &Planner{sources: &sourceRecorder{dir: dir, src: &Sources{Files: map[string]string{}}}}
+	pl.readPaths(&client.PlanResult{ReadPaths: []string{filepath.Join(dir, "values", "web.yaml")}, ReadPathsReported: true},
+		cty.ObjectVal(map[string]cty.Value{"name": cty.StringVal("web"), "command": cty.StringVal(filepath.Join(dir, "script.sh"))}))
+	got := slices.Sorted(maps.Keys(pl.sources.src.Files))
+	if want := []string{"script.sh", "values/web.yaml"}; !slices.Equal(got, want) {
+		t.Fatalf("recorded %v, want %v", got, want)
 	}
 }
