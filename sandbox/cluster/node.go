@@ -113,7 +113,11 @@ func (n nodeLayout) socket() string          { return filepath.Join(nodeHome, "c
 // containerd, kubelet, kube-proxy; it returns once the node is Ready.
 func (s *starter) startRealNode(ctx context.Context, client kubernetes.Interface) error {
 	n := nodeLayout{dir: s.l.path("node"), bin: s.o.NodeBin}
-	shim, err := filepath.Abs(filepath.Join(n.bin, "containerd-shim-runc-v2"))
+	// Resolved: the journal finds the shims by their /proc/PID/exe.
+	shim, err := filepath.EvalSymlinks(filepath.Join(n.bin, "containerd-shim-runc-v2"))
+	if err == nil {
+		shim, err = filepath.Abs(shim)
+	}
 	if err != nil {
 		return err
 	}
@@ -180,7 +184,9 @@ func kubeletArgs(n nodeLayout, l layout) []string {
 	return []string{
 		"--config=" + n.path("kubelet.yaml"),
 		"--kubeconfig=" + l.kubeconfig(),
-		"--root-dir=" + n.path("kubelet"),
+		// Under nodeHome, not the state dir: the kubelet makes unix sockets
+		// there, whose paths must stay short (108 bytes).
+		"--root-dir=" + filepath.Join(nodeHome, "kubelet"),
 		"--cert-dir=" + n.path("kubelet-pki"), // else /var/lib/kubelet/pki
 		"--node-ip=" + bridgeIP,
 		"--hostname-override=" + RealNodeName,
@@ -192,7 +198,7 @@ func kubeletArgs(n nodeLayout, l layout) []string {
 // writeNodeConfig writes the configuration of containerd, CNI, the
 // kubelet and kube-proxy. docs/sandbox.md explains each non-default value.
 func writeNodeConfig(n nodeLayout, l layout, st *State, pause string) error {
-	for _, d := range []string{"containerd", "kubelet", "kubelet-pki", "pod-logs", "cni/net.d", "cni/ipam", "opt"} {
+	for _, d := range []string{"containerd", "kubelet-pki", "pod-logs", "cni/net.d", "cni/ipam", "opt"} {
 		if err := os.MkdirAll(n.path(d), 0o700); err != nil {
 			return err
 		}

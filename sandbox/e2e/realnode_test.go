@@ -3,6 +3,9 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"io"
+	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -11,10 +14,19 @@ import (
 	"testing"
 	"time"
 
+	"helm.sh/helm/v3/pkg/action"
+	"helm.sh/helm/v3/pkg/chart/loader"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+	"k8s.io/client-go/tools/portforward"
+	"k8s.io/client-go/tools/remotecommand"
+	"k8s.io/client-go/transport/spdy"
 
 	"github.com/pipectl/pipectl/sandbox/cluster"
 )
@@ -199,5 +211,143 @@ func TestRealNode(t *testing.T) {
 			cs := p.Status.ContainerStatuses
 			return len(cs) == 1 && cs[0].State.Waiting != nil && cs[0].State.Waiting.Reason == "ImagePullBackOff"
 		})
+	})
+}
+
+// podinfoChart is the public podinfo chart, unmodified (the helm plugin's
+// test copy of ../shared/charts/podinfo).
+const podinfoChart = "../../plugins/helm/testdata/charts/podinfo"
+
+// TestRealNodeRunsPodinfoChart installs the podinfo chart as it is
+// published and talks to its real containers the ways a user does.
+func TestRealNodeRunsPodinfoChart(t *testing.T) {
+	bin := realNodeBinary(t)
+	st := upRealNode(t, bin)
+	c := client(t, st)
+	cfg, err := clientcmd.BuildConfigFromFlags("", st.Kubeconfig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	ns := "podinfo"
+	installChart(t, st, ns, "podinfo", podinfoChart)
+	pods, err := c.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: "app.kubernetes.io/name=podinfo"})
+	if err != nil || len(pods.Items) == 0 {
+		t.Fatalf("podinfo pods: %v (%d)", err, len(pods.Items))
+	}
+	pod := pods.Items[0]
+	if pod.Spec.NodeName != st.RealNode {
+		t.Fatalf("podinfo ran on %s, want the real node %s", pod.Spec.NodeName, st.RealNode)
+	}
+
+	t.Run("logs", func(t *testing.T) {
+		logs, err := c.CoreV1().Pods(ns).GetLogs(pod.Name, &corev1.PodLogOptions{}).DoRaw(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		contains(t, "podinfo's log", string(logs), "Starting podinfo")
+	})
+
+	t.Run("exec, and a Service name resolves in the pod", func(t *testing.T) {
+		// podcli resolves the name through the pod's resolv.conf: the
+		// cluster DNS behind kube-dns.
+		out := execIn(t, cfg, c, ns, pod.Name, "podcli", "check", "http", "http://podinfo."+ns+":9898/healthz")
+		contains(t, "podcli's output", out, "check succeed")
+	})
+
+	t.Run("port-forward", func(t *testing.T) {
+		port := portForward(t, cfg, ns, pod.Name, 9898)
+		requireHTTPOK(t, fmt.Sprintf("http://127.0.0.1:%d/healthz", port))
+	})
+
+	t.Run("the ClusterIP answers from the host", func(t *testing.T) {
+		svc, err := c.CoreV1().Services(ns).Get(ctx, "podinfo", metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		requireHTTPOK(t, fmt.Sprintf("http://%s:9898/healthz", svc.Spec.ClusterIP))
+	})
+}
+
+func installChart(t *testing.T, st *cluster.State, ns, name, path string) {
+	t.Helper()
+	flags := genericclioptions.NewConfigFlags(false)
+	flags.KubeConfig, flags.Namespace = &st.Kubeconfig, &ns
+	cfg := new(action.Configuration)
+	if err := cfg.Init(flags, ns, "secret", t.Logf); err != nil {
+		t.Fatal(err)
+	}
+	chart, err := loader.Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	install := action.NewInstall(cfg)
+	install.ReleaseName, install.Namespace, install.CreateNamespace = name, ns, true
+	install.Wait, install.Timeout = true, 3*time.Minute
+	if _, err := install.Run(chart, nil); err != nil {
+		t.Fatalf("helm install --wait %s: %v", path, err)
+	}
+}
+
+// execIn runs a command in the pod's first container, as kubectl exec does.
+func execIn(t *testing.T, cfg *rest.Config, c kubernetes.Interface, ns, pod string, command ...string) string {
+	t.Helper()
+	req := c.CoreV1().RESTClient().Post().Resource("pods").Namespace(ns).Name(pod).SubResource("exec").
+		VersionedParams(&corev1.PodExecOptions{Command: command, Stdout: true, Stderr: true}, scheme.ParameterCodec)
+	exec, err := remotecommand.NewSPDYExecutor(cfg, "POST", req.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stdout, stderr strings.Builder
+	if err := exec.StreamWithContext(context.Background(), remotecommand.StreamOptions{Stdout: &stdout, Stderr: &stderr}); err != nil {
+		t.Fatalf("exec %v: %v\nstdout: %s\nstderr: %s", command, err, stdout.String(), stderr.String())
+	}
+	return stdout.String() + stderr.String()
+}
+
+// portForward forwards a free local port to the pod's port, as kubectl
+// port-forward does, until the test ends.
+func portForward(t *testing.T, cfg *rest.Config, ns, pod string, port int) int {
+	t.Helper()
+	transport, upgrader, err := spdy.RoundTripperFor(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, err := url.Parse(cfg.Host + fmt.Sprintf("/api/v1/namespaces/%s/pods/%s/portforward", ns, pod))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dialer := spdy.NewDialer(upgrader, &http.Client{Transport: transport}, "POST", u)
+	stop, ready := make(chan struct{}), make(chan struct{})
+	t.Cleanup(func() { close(stop) })
+	fw, err := portforward.New(dialer, []string{fmt.Sprintf("0:%d", port)}, stop, ready, io.Discard, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	errs := make(chan error, 1)
+	go func() { errs <- fw.ForwardPorts() }()
+	select {
+	case <-ready:
+	case err := <-errs:
+		t.Fatalf("port-forward: %v", err)
+	case <-time.After(time.Minute):
+		t.Fatal("port-forward: not ready after a minute")
+	}
+	ports, err := fw.GetPorts()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return int(ports[0].Local)
+}
+
+func requireHTTPOK(t *testing.T, u string) {
+	t.Helper()
+	eventually(t, 30*time.Second, "GET "+u, func() (bool, error) {
+		resp, err := (&http.Client{Timeout: 2 * time.Second}).Get(u)
+		if err != nil {
+			return false, err
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK, fmt.Errorf("GET %s: %s", u, resp.Status)
 	})
 }
