@@ -29,7 +29,8 @@ sandbox: bin/pipectl-sandbox bin/kubectl sandbox-node
 # graph nor another's: containerd v2 + its runc shim (pure Go), what containerd
 # execs, runc (cgo, with seccomp: pods asking for the RuntimeDefault profile
 # need it), the CNI plugins and the pause process; CoreDNS with only the
-# plugins the sandbox uses; and podinfo, the test image the shared chart runs. bin/sandbox-node/ is where `up` looks.
+# plugins the sandbox uses; and podinfo (binaries, UI, and the chart of the
+# same commit, for the tests). bin/sandbox-node/ is where `up` looks.
 SANDBOX_NODE := $(BIN)/sandbox-node
 # libseccomp-dev (with gcc, pkg-config) builds runc; nftables is what
 # kube-proxy drives at run time.
@@ -49,7 +50,9 @@ sandbox-node: sandbox-node-deps
 	cd sandbox/runtime/podinfo && CGO_ENABLED=0 $(GO) build -trimpath -ldflags '-s -w' -o $(SANDBOX_NODE)/podinfo/ \
 	  github.com/stefanprodan/podinfo/cmd/podinfo github.com/stefanprodan/podinfo/cmd/podcli
 	cd sandbox/runtime/coredns && CGO_ENABLED=0 $(GO) build -trimpath -ldflags '-s -w' -o $(SANDBOX_NODE)/coredns .
-	mkdir -p $(SANDBOX_NODE)/podinfo/ui && cp -f "$$(cd sandbox/runtime/podinfo && $(GO) list -m -f '{{.Dir}}' github.com/stefanprodan/podinfo)/ui/vue.html" $(SANDBOX_NODE)/podinfo/ui/
+	src="$$(cd sandbox/runtime/podinfo && $(GO) list -m -f '{{.Dir}}' github.com/stefanprodan/podinfo)" && \
+	  mkdir -p $(SANDBOX_NODE)/podinfo/ui && cp -f "$$src/ui/vue.html" $(SANDBOX_NODE)/podinfo/ui/ && \
+	  rm -rf $(SANDBOX_NODE)/podinfo/chart && cp -r "$$src/charts/podinfo" $(SANDBOX_NODE)/podinfo/chart && chmod -R u+w $(SANDBOX_NODE)/podinfo/chart
 else
 sandbox-node:
 	@echo "sandbox-node: a real node needs Linux; the sandbox will run kwok's fake nodes only"

@@ -44,9 +44,10 @@ var NodeBinaries = []string{"containerd", "containerd-shim-runc-v2", "runc", "pa
 const pauseRef = "pipectl/pause:3.10"
 
 // PodinfoTags are the tags under which `up` pushes podinfo, built from its
-// Go module: the one the shared podinfo chart asks for
-// (ghcr.io/stefanprodan/podinfo, mapped to the sandbox registry).
-var PodinfoTags = []string{"6.14.1", "latest"}
+// Go module (the proxy's @latest, which reports 6.9.2): the chart of that
+// commit asks for ghcr.io/stefanprodan/podinfo:6.9.2, mapped to the sandbox
+// registry. Never a newer tag: a chart of 6.14.1 passes flags 6.9.2 lacks.
+var PodinfoTags = []string{"6.9.2", "latest"}
 
 // pushNodeImages pushes the pause image and podinfo to the registry; it
 // returns the pause image's reference.

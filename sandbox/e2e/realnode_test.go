@@ -214,9 +214,13 @@ func TestRealNode(t *testing.T) {
 	})
 }
 
-// podinfoChart is the public podinfo chart, unmodified (the helm plugin's
-// test copy of ../shared/charts/podinfo).
-const podinfoChart = "../../plugins/helm/testdata/charts/podinfo"
+// podinfoChart is podinfo's own chart, unmodified, of the commit the
+// sandbox builds podinfo from (make copies it next to the binaries). The
+// shared 6.14.1 chart cannot run that binary: it passes --prefix, which
+// 6.9.2, the newest podinfo the Go module proxy serves, does not know.
+func podinfoChart(bin string) string {
+	return filepath.Join(filepath.Dir(bin), "sandbox-node", "podinfo", "chart")
+}
 
 // TestRealNodeRunsPodinfoChart installs the podinfo chart as it is
 // published and talks to its real containers the ways a user does.
@@ -230,12 +234,18 @@ func TestRealNodeRunsPodinfoChart(t *testing.T) {
 	}
 	ctx := context.Background()
 	ns := "podinfo"
-	installChart(t, st, ns, "podinfo", podinfoChart)
-	pods, err := c.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: "app.kubernetes.io/name=podinfo"})
-	if err != nil || len(pods.Items) == 0 {
-		t.Fatalf("podinfo pods: %v (%d)", err, len(pods.Items))
-	}
-	pod := pods.Items[0]
+	installChart(t, st, ns, "podinfo", podinfoChart(bin))
+	// Helm's --wait is satisfied by replicas - maxUnavailable Ready pods,
+	// here 0 of 1: wait for the pod itself.
+	var pod corev1.Pod
+	eventually(t, 2*time.Minute, "a Ready podinfo pod", func() (bool, error) {
+		pods, err := c.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: "app.kubernetes.io/name=podinfo"})
+		if err != nil || len(pods.Items) == 0 {
+			return false, err
+		}
+		pod = pods.Items[0]
+		return podReady(&pod), fmt.Errorf("pod %s: phase %s, %+v", pod.Name, pod.Status.Phase, pod.Status.ContainerStatuses)
+	})
 	if pod.Spec.NodeName != st.RealNode {
 		t.Fatalf("podinfo ran on %s, want the real node %s", pod.Spec.NodeName, st.RealNode)
 	}
