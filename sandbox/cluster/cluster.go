@@ -123,6 +123,10 @@ func Up(ctx context.Context, o Options) (*State, error) {
 	if err := o.Nodes.validate(); err != nil {
 		return nil, err
 	}
+	whyNoRealNode := RealNodeUnavailable(o.NodeBin)
+	if whyNoRealNode != "" && o.RealNode == RealNodeOn {
+		return nil, fmt.Errorf("--real-node=on: %s", whyNoRealNode)
+	}
 	dir, err := filepath.Abs(o.Dir)
 	if err != nil {
 		return nil, err
@@ -142,11 +146,7 @@ func Up(ctx context.Context, o Options) (*State, error) {
 	defer cancel()
 	s := &starter{o: o, st: &State{Name: o.Name, Dir: dir, StartedAt: time.Now()}, exits: make(chan exit, 16)}
 	if o.RealNode == RealNodeAuto || o.RealNode == RealNodeOn {
-		why := RealNodeUnavailable(o.NodeBin)
-		if why != "" && o.RealNode == RealNodeOn {
-			return nil, fmt.Errorf("--real-node=on: %s", why)
-		}
-		s.st.RealNodeUnavailable, s.realNode = why, why == ""
+		s.st.RealNodeUnavailable, s.realNode = whyNoRealNode, whyNoRealNode == ""
 	}
 	if err := s.start(ctx); err != nil {
 		if err2 := stopAndRelease(dir, s.st.Processes); err2 != nil {

@@ -192,6 +192,19 @@ func TestRealNode(t *testing.T) {
 		}
 	})
 
+	t.Run("one real node per machine", func(t *testing.T) {
+		dir := filepath.Join(t.TempDir(), "second")
+		r := run(t, bin, "up", "--quiet", "--dir", dir, "--real-node=on")
+		if r.code == 0 {
+			run(t, bin, "down", "--dir", dir)
+			t.Fatal("a second sandbox started a real node while one runs")
+		}
+		contains(t, "the refusal", r.stderr, "runs this machine's real node", st.Dir, "--real-node=off")
+		if dead := st.Dead(); len(dead) > 0 {
+			t.Errorf("the refused up disturbed the running sandbox: %v exited", dead)
+		}
+	})
+
 	t.Run("a liveness failure restarts the container", func(t *testing.T) {
 		createPod(t, c, "default", podinfoPod("unhealthy", st.Registry+"/stefanprodan/podinfo:latest", func(c *corev1.Container) {
 			c.LivenessProbe = &corev1.Probe{ProbeHandler: corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{
