@@ -218,6 +218,8 @@ func TestRealNode(t *testing.T) {
 		}
 	})
 
+	t.Run("podinfo's chart", func(t *testing.T) { testPodinfoChart(t, bin, st) })
+
 	t.Run("a missing image goes to ImagePullBackOff", func(t *testing.T) {
 		createPod(t, c, "default", podinfoPod("missing", st.Registry+"/no-such-image:1", nil))
 		waitPod(t, c, "default", "missing", "ImagePullBackOff", func(p *corev1.Pod) bool {
@@ -235,11 +237,9 @@ func podinfoChart(bin string) string {
 	return filepath.Join(filepath.Dir(bin), "sandbox-node", "podinfo", "chart")
 }
 
-// TestRealNodeRunsPodinfoChart installs the podinfo chart as it is
-// published and talks to its real containers the ways a user does.
-func TestRealNodeRunsPodinfoChart(t *testing.T) {
-	bin := realNodeBinary(t)
-	st := upRealNode(t, bin)
+// testPodinfoChart installs the podinfo chart as it is published and talks
+// to its real containers the ways a user does.
+func testPodinfoChart(t *testing.T, bin string, st *cluster.State) {
 	c := client(t, st)
 	cfg, err := clientcmd.BuildConfigFromFlags("", st.Kubeconfig)
 	if err != nil {
