@@ -63,6 +63,9 @@ type Result struct {
 	// HandlersRan: the run failed and failure handlers (on_failure) ran;
 	// HandlersFailed: one of them failed too.
 	HandlersRan, HandlersFailed bool
+	// Outcome is what a run that did not succeed left its target as; ""
+	// when it succeeded.
+	Outcome Outcome
 }
 
 // run is the mutable state of one Apply.
@@ -81,6 +84,7 @@ type run struct {
 	gates       map[string]*gateState // by address, once reached
 	gateFailure *GateFailure          // the first gate that stopped the run
 	handlersRan bool                  // an on_failure step ran
+	outcomes    outcomes              // what the run changed and what restored it; under mu
 	gateStop    chan struct{}         // closed when the main steps stop starting: gates stop waiting
 	gateStopped sync.Once
 }
@@ -130,11 +134,16 @@ func (r *Runner) Apply(ctx, kill context.Context) *Result {
 	default:
 		res.Outputs, res.OutputDiagnostics = rn.outputs()
 	}
+	if res.Status != StatusSucceeded {
+		rn.mu.Lock()
+		res.Outcome = rn.outcomes.outcome()
+		rn.mu.Unlock()
+	}
 	if res.OutputDiagnostics.HasErrors() {
 		rn.emit(Event{Type: OutputsFailed, Status: res.Status, Message: "the pipeline's outputs could not be evaluated: " + diagnosticsText(res.OutputDiagnostics),
 			Diagnostics: res.OutputDiagnostics})
 	}
-	rn.emit(Event{Type: RunFinished, Status: res.Status, Outputs: jsonOutputs(res.Outputs)})
+	rn.emit(Event{Type: RunFinished, Status: res.Status, Outcome: res.Outcome, Outputs: jsonOutputs(res.Outputs)})
 	return res
 }
 
@@ -452,7 +461,7 @@ type instance struct {
 
 // apply decodes the instance's config with known values and applies it,
 // with retries and a timeout per attempt.
-func (in *instance) apply(ctx context.Context) (Status, cty.Value) {
+func (in *instance) apply(ctx context.Context) (st Status, _ cty.Value) {
 	null := cty.NullVal(cty.DynamicPseudoType)
 	if in.Problem.HasErrors() {
 		in.diags = in.Problem
@@ -487,6 +496,9 @@ func (in *instance) apply(ctx context.Context) (Status, cty.Value) {
 		if ctx.Err() != nil {
 			return in.finished(StatusCancelled, "cancelled before it started", 0, attempt, null)
 		}
+		if attempt == 1 { // from now on the action may have changed its target
+			defer func() { in.noteApplied(config, st) }()
+		}
 		start := time.Now()
 		status, out, msg := in.attempt(ctx, config, attempt)
 		if status != StatusFailed || attempt >= in.meta.RetryAttempts {
@@ -502,6 +514,18 @@ func (in *instance) apply(ctx context.Context) (Status, cty.Value) {
 			return in.finished(StatusCancelled, "cancelled while waiting to retry: "+msg, 0, attempt, null)
 		}
 	}
+}
+
+// noteApplied tells the run's outcome about an instance whose action was
+// called, with what its plan said it would do.
+func (in *instance) noteApplied(config cty.Value, st Status) {
+	kind := ""
+	if p := in.Plan.plannedStep(in.step.Name).Instance(in.key); p != nil {
+		kind = p.Kind
+	}
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	in.outcomes.applied(in.step, in.base.Phase, kind, config, st)
 }
 
 // attempt is one call of the action, bounded by the step's timeout.

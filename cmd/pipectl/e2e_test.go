@@ -164,8 +164,9 @@ func events(t *testing.T, stream string) []engine.Event {
 // recordedRun is a run as `pipectl runs -json` lists it, with its steps'
 // statuses by name.
 type recordedRun struct {
-	ID     string
-	Status string
+	ID      string
+	Status  string
+	Outcome string
 	Steps  []struct{ Step, Status string }
 	steps  map[string]string
 }
