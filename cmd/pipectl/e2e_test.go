@@ -167,8 +167,8 @@ type recordedRun struct {
 	ID      string
 	Status  string
 	Outcome string
-	Steps  []struct{ Step, Status string }
-	steps  map[string]string
+	Steps   []struct{ Step, Status string }
+	steps   map[string]string
 }
 
 // onlyRecordedRun is the one run the project's record holds.
