@@ -15,6 +15,7 @@ import (
 
 	"github.com/pipectl/pipectl/dsl"
 	"github.com/pipectl/pipectl/engine/pluginhost"
+	"github.com/pipectl/pipectl/sdk"
 	"github.com/pipectl/pipectl/sdk/client"
 )
 
@@ -37,6 +38,10 @@ type Runner struct {
 	Done map[string]cty.Value
 	// Resumed names the run Done comes from, for the events.
 	Resumed string
+	// Continues: Done comes from a failed run this one resumes, so what
+	// those steps changed is this run's to restore (not so for -only,
+	// whose Done comes from a run that succeeded).
+	Continues bool
 	// OnStepValue, when set, receives every main step that succeeded with
 	// its value, so that a later run can resume after it.
 	OnStepValue func(step string, value cty.Value)
@@ -316,8 +321,28 @@ func (p *phaseRun) reuse() {
 		s := p.Pipeline.Config.Step(name)
 		p.state[StepAddr(name)] = StatusSucceeded
 		p.finish(s, StatusSucceeded, value)
+		if p.Continues {
+			p.continued(s)
+		}
 		p.emit(Event{Type: StepFinished, Phase: p.ph.Name, Stage: s.Stage, Step: name, Action: s.Action.String(),
 			Status: StatusSucceeded, Message: "succeeded in run " + p.Resumed + "; not run again"})
+	}
+}
+
+// continued counts what a step not run again may have changed in the run
+// this one resumes: anything but a check. Its plan now says "no-change"
+// when its change went in then.
+func (rn *run) continued(s *dsl.Step) {
+	ps := rn.Plan.plannedStep(s.Name)
+	if ps == nil {
+		return
+	}
+	rn.mu.Lock()
+	defer rn.mu.Unlock()
+	for _, in := range ps.Instances {
+		if !in.Skipped && in.Kind != sdk.PlanRun.String() {
+			rn.outcomes.changed = append(rn.outcomes.changed, targetOf(s.Name, in.Config))
+		}
 	}
 }
 

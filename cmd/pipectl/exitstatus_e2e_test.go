@@ -1,8 +1,11 @@
 package main_test
 
 import (
+	"slices"
 	"strings"
 	"testing"
+
+	"github.com/pipectl/pipectl/engine"
 )
 
 // The exit statuses of a failed apply tell CI what the run left behind
@@ -151,5 +154,24 @@ func TestDetailedExitcodeIgnoresHandlers(t *testing.T) {
 	}
 	if _, _, code := p.run("plan", "-detailed-exitcode", "-var", "version=3"); code != 2 {
 		t.Fatalf("with a new version: exit %d, want 2", code)
+	}
+}
+
+// A resumed run continues the failed one: what the steps it does not run
+// again changed is still to be restored. Without a rollback, resuming into
+// the same failure leaves it changed (4), not "nothing changed" (7).
+func TestResumedRunCountsTheChangesItContinues(t *testing.T) {
+	p := newProject(t, exitPipeline(notifyHandler))
+	if out, errOut, code := p.run("apply", "-auto-approve", "-var", "version=3"); code != 4 {
+		t.Fatalf("first run: exit %d, want 4\n%s%s", code, out, errOut)
+	}
+	first := onlyRecordedRun(t, p).ID
+	out, errOut, code := p.run("apply", "-resume", first, "-json")
+	evs := events(t, out)
+	reused := slices.ContainsFunc(evs, func(e engine.Event) bool {
+		return e.Type == engine.StepFinished && e.Step == "release" && strings.Contains(e.Message, "not run again")
+	})
+	if last := evs[len(evs)-1]; code != 4 || !reused || last.Outcome != engine.OutcomeChanged {
+		t.Fatalf("resume: exit %d, outcome %q, release reused %v; want 4, changed, true\n%s%s", code, last.Outcome, reused, out, errOut)
 	}
 }
