@@ -882,8 +882,8 @@ stage "two" {
     depends_on = [step.deploy]
   }
 }`)
-	if _, _, code := p.run("apply", "-auto-approve"); code != 4 {
-		t.Fatalf("first run: exit %d, want 4 (deploy fails)", code)
+	if _, _, code := p.run("apply", "-auto-approve"); code != 7 {
+		t.Fatalf("first run: exit %d, want 7 (deploy fails; its steps only ran commands)", code)
 	}
 	list, _, _ := p.run("runs", "-json")
 	var runsList []struct{ ID string }
