@@ -6,11 +6,18 @@ variable "chart" { type = string }     # a chart directory
 variable "namespace" { type = string } # created on first install
 variable "release" { default = "podinfo" }
 variable "cpu" { default = "1m" } # the pods' CPU request
-variable "scan_severities" { default = ["CRITICAL", "HIGH"] }
+variable "scan_severities" {
+  type    = list(string)
+  default = ["CRITICAL", "HIGH"]
+}
 variable "notify_webhook" { default = "" } # none: no notification
 
 locals {
-  set = { resources = { requests = { cpu = var.cpu } } } # values on top of the chart's
+  set = { # values on top of the chart's
+    resources          = { requests = { cpu = var.cpu } }
+    podSecurityContext = { runAsNonRoot = true }
+    securityContext    = { readOnlyRootFilesystem = true, runAsUser = 10001 }
+  }
 }
 
 stage "check" {
