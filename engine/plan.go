@@ -92,6 +92,10 @@ type PlannedStep struct {
 	Attempts        int                `json:"attempts,omitempty"`
 	ContinueOnError bool               `json:"continue_on_error,omitempty"`
 	Instances       []*PlannedInstance `json:"instances,omitempty"`
+	// Restores, on a failure handler that changes something, names the
+	// main steps planned to change the same target (outcome.go): a failed
+	// run they changed counts as restored when this handler succeeds.
+	Restores []string `json:"restores,omitempty"`
 }
 
 // PlannedInstance is one instance of a step (one per for_each key).
@@ -143,11 +147,16 @@ func (s *PlannedStep) Instance(key string) *PlannedInstance {
 	return nil
 }
 
-// HasChanges reports whether any step that may run would change the world
-// (kind "change"). Steps that only run (checks, scans, commands) do not
-// count, as Terraform does not count reading a data source.
+// HasChanges reports whether any main step that may run would change the
+// world (kind "change"). Steps that only run (checks, scans, commands) do
+// not count, as Terraform does not count reading a data source; nor do
+// failure handlers and finally steps: a rollback that may run after a
+// failure is not a change of a run that succeeds.
 func (p *Plan) HasChanges() bool {
 	for _, s := range p.Steps {
+		if s.Phase != PhaseMain || s.LeftOut != "" {
+			continue
+		}
 		for _, in := range s.Instances {
 			if s.Run != DecisionSkip && !in.Skipped && in.Kind == sdk.PlanChange.String() {
 				return true
@@ -249,6 +258,7 @@ func (pl *Planner) Plan(ctx context.Context) (*Plan, hcl.Diagnostics) {
 		pl.sources.add(path)
 	}
 	plan.Sources = pl.sources.withoutSecrets(pl.Redactor)
+	markRestores(plan, p.Config)
 	return plan, diags
 }
 
