@@ -161,5 +161,7 @@ func (r rollback) Apply(ctx context.Context, req sdk.ApplyRequest, resp *sdk.App
 		return
 	}
 	req.Events.Log(sdk.Stdout, fmt.Sprintf("release %s: revision %d (a copy of revision %d) is %s", rc.Release, now.Version, target.Version, now.Info.Status))
+	resp.Summary = fmt.Sprintf("rolled back release %s in %s from revision %d (%s) to revision %d, as revision %d (%s)",
+		rc.Release, ns, last.Version, last.Info.Status, target.Version, now.Version, now.Info.Status)
 	resp.Outputs = releaseValues(now, ns, red, true, readySummary(wc.results()))
 }

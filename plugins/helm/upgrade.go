@@ -291,6 +291,7 @@ func (u upgrade) Apply(ctx context.Context, req sdk.ApplyRequest, resp *sdk.Appl
 		}
 	} else if last.Info.Status == release.StatusDeployed && u.unchanged(ctx, cfg, uc.Release, ns, ch, vals, last) {
 		events.Log(sdk.Stdout, fmt.Sprintf("release %s: no changes; it stays at revision %d", uc.Release, last.Version))
+		resp.Summary = fmt.Sprintf("release %s in %s: no changes, stays at revision %d", uc.Release, ns, last.Version)
 		resp.Outputs = releaseValues(last, ns, red, false, nil)
 		return
 	}
@@ -302,10 +303,20 @@ func (u upgrade) Apply(ctx context.Context, req sdk.ApplyRequest, resp *sdk.Appl
 	waits := wc.results()
 	if runErr == nil {
 		events.Log(sdk.Stdout, fmt.Sprintf("release %s: revision %d %s in %s", rel.Name, rel.Version, rel.Info.Status, time.Since(started).Round(time.Millisecond)))
+		resp.Summary = upgradedSummary(rel, last, ns)
 		resp.Outputs = releaseValues(rel, ns, red, false, readySummary(waits))
 		return
 	}
 	u.failed(ctx, cfg, uc, ns, red, runErr, waits, last, resp)
+}
+
+// upgradedSummary says what an install or upgrade did, from the revisions
+// Helm really wrote.
+func upgradedSummary(rel, before *release.Release, ns string) string {
+	if before == nil || before.Info.Status == release.StatusUninstalled {
+		return fmt.Sprintf("installed release %s in %s as revision %d (%s)", rel.Name, ns, rel.Version, rel.Info.Status)
+	}
+	return fmt.Sprintf("upgraded release %s in %s from revision %d to revision %d (%s)", rel.Name, ns, before.Version, rel.Version, rel.Info.Status)
 }
 
 // run installs or upgrades. Helm gets a context that is never cancelled:
