@@ -265,6 +265,7 @@ func (pl *Planner) planStep(ctx context.Context, s *dsl.Step, phase PhaseGraph, 
 	if rs.Action == nil {
 		return ps, cty.DynamicVal, diags
 	}
+	diags = append(diags, metaWarnings(s, schema.Name, rs.Action)...)
 	meta := rs.Meta
 	ps.Run = rs.Decision
 	ps.Attempts, ps.ContinueOnError = meta.RetryAttempts, meta.ContinueOnError
