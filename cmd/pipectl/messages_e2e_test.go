@@ -66,3 +66,51 @@ on_failure {
 		}
 	}
 }
+
+// The plan shows each gate under its stage (or before its step), counts
+// the gates in its Plan: line, and says when a failure handler acts.
+func TestPlanShowsGatesWhereTheyWaitAndWhenHandlersAct(t *testing.T) {
+	p := newProject(t, `
+pipeline "e2e" {}
+stage "build" {
+  step "a" { action = std.noop }
+}
+stage "deploy" {
+  depends_on = [stage.build]
+  approval {
+    message = "Deploy?"
+  }
+  step "b" { action = std.noop }
+  step "c" {
+    action = std.noop
+    approval { message = "Really c?" }
+  }
+  on_failure {
+    step "rollback" {
+      action = std.noop
+      when   = run.steps.b.status == "succeeded"
+    }
+  }
+}`)
+	out, errOut, code := p.run("plan")
+	if code != 0 {
+		t.Fatalf("plan: exit %d\n%s", code, errOut)
+	}
+	for _, want := range []string{
+		"Stage deploy\n  ⏸ stage.deploy waits here before it starts:\n      approval: \"Deploy?\" (1 approval)\n  + b ",
+		"  ⏸ step.c waits here before it starts:\n      approval: \"Really c?\" (1 approval)\n  + c ",
+		"  ! rollback                 std.noop  (when run.steps.b.status == \"succeeded\")\n",
+		"; 1 failure handler and finally step; 2 gates to pass.\n",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("plan does not say %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "Gates (the stage or step waits here") {
+		t.Errorf("the gates are listed again at the bottom:\n%s", out)
+	}
+	js, _, _ := p.run("plan", "-json")
+	if !strings.Contains(js, `"step":"rollback"`) || !strings.Contains(js, `"when":"run.steps.b.status == \"succeeded\""`) {
+		t.Errorf("plan -json does not give the handler's when:\n%s", js)
+	}
+}

@@ -126,6 +126,7 @@ func (httpCheck) Apply(ctx context.Context, req sdk.ApplyRequest, resp *sdk.Appl
 			req.Events.Log(sdk.Stdout, fmt.Sprintf("attempt %d/%d: %d, as expected", i, attempts, status))
 			req.Events.Progress(1, "passed")
 			resp.SetOutputs(httpCheckOutputs{status, body, i})
+			resp.Summary = fmt.Sprintf("%s %s answered %d (attempt %d of %d)", cfg.Method, shown, status, i, attempts)
 			return
 		}
 		req.Events.Log(sdk.Stderr, fmt.Sprintf("attempt %d/%d: %s", i, attempts, problem))

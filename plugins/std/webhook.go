@@ -100,6 +100,7 @@ func (webhook) Apply(ctx context.Context, req sdk.ApplyRequest, resp *sdk.ApplyR
 	defer res.Body.Close()
 	data, _ := io.ReadAll(io.LimitReader(res.Body, maxBody))
 	req.Events.Log(sdk.Stdout, fmt.Sprintf("POST %s: %s", target, res.Status))
+	resp.Summary = fmt.Sprintf("POST %s: %s", target, res.Status)
 	resp.Outputs = cty.ObjectVal(map[string]cty.Value{
 		"status_code": cty.NumberIntVal(int64(res.StatusCode)),
 		"response":    cty.StringVal(string(data)),
