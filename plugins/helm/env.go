@@ -17,6 +17,7 @@ import (
 	"helm.sh/helm/v3/pkg/registry"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/pipectl/pipectl/sdk"
 )
@@ -181,11 +182,51 @@ func (e *helmEnv) kubeClient(namespace string, getter genericclioptions.RESTClie
 	return kc
 }
 
+// kubeconfigProblem says, when no kubeconfig (nor in-cluster config, nor
+// HELM_KUBEAPISERVER) names a cluster, where the plugin looked: Helm's
+// flags default the server to http://localhost:8080, so Helm itself would
+// only say that nothing answers there.
+func (e *helmEnv) kubeconfigProblem(namespace string) error {
+	s := e.envSettings(namespace)
+	rules := clientcmd.NewDefaultClientConfigLoadingRules()
+	rules.ExplicitPath = s.KubeConfig
+	overrides := &clientcmd.ConfigOverrides{CurrentContext: s.KubeContext}
+	overrides.ClusterInfo.Server = s.KubeAPIServer
+	if _, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, overrides).ClientConfig(); err != nil {
+		return fmt.Errorf("no usable kubeconfig (%s): %w; set the plugin's kubeconfig and context, or KUBECONFIG",
+			e.kubeconfigSource(namespace), err)
+	}
+	return nil
+}
+
+// kubeconfigSource says where the plugin looks for its kubeconfig, as the
+// k8s plugin says it.
+func (e *helmEnv) kubeconfigSource(namespace string) string {
+	s := e.envSettings(namespace)
+	where := "KUBECONFIG unset, so ~/.kube/config"
+	switch {
+	case e.set.Kubeconfig != "":
+		where = "kubeconfig " + e.set.Kubeconfig
+	case s.KubeConfig != "":
+		where = "KUBECONFIG " + s.KubeConfig
+	}
+	if home, err := os.UserHomeDir(); err == nil {
+		where = strings.Replace(where, "~/.kube/config", filepath.Join(home, ".kube", "config"), 1)
+	}
+	if s.KubeContext != "" {
+		where += ", context " + s.KubeContext
+	}
+	return where
+}
+
 // actionConfig is a Helm action.Configuration for one step in namespace,
 // whose waits go through a watcher that streams progress to events and
 // honours ctx (see watchingClient).
 func (e *helmEnv) actionConfig(ctx context.Context, namespace string, events sdk.Events) (*action.Configuration, *watchingClient, error) {
 	getter := e.getter(namespace)
+	if err := e.kubeconfigProblem(namespace); err != nil {
+		return nil, nil, err
+	}
 	cfg := new(action.Configuration)
 	logf := func(format string, v ...any) { sdk.Logger(ctx).Debug(fmt.Sprintf(format, v...)) }
 	if err := cfg.Init(getter, namespace, os.Getenv("HELM_DRIVER"), logf); err != nil {

@@ -175,7 +175,7 @@ func writePlanGate(b *strings.Builder, gate []string, entries []ignoreEntry, now
 		if until, err := e.expiry(); err == nil && !now.Before(until) {
 			state = "EXPIRED on " + e.Expires + ": no longer ignored"
 		}
-		fmt.Fprintf(b, "ignore %s (%s): %s\n", e.ID, state, e.Reason)
+		fmt.Fprintf(b, "ignore %s%s (%s): %s\n", e.ID, e.scope(), state, e.Reason)
 	}
 }
 
