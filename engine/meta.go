@@ -33,11 +33,11 @@ func metaWarnings(s *dsl.Step, plugin string, as *sdk.ActionSchema) hcl.Diagnost
 		diags = append(diags, &hcl.Diagnostic{
 			Severity: hcl.DiagWarning,
 			Summary:  fmt.Sprintf("timeout is the step's timeout, not %s's %s", s.Action, renamed),
-			Detail: fmt.Sprintf("In a step, timeout is the meta-argument: it bounds the whole step, every attempt included, as it "+
-				"always did, though std's documentation once called it the time one request may take. %s's own "+
-				"setting is now %s (default \"10s\"). To bound each request, write %s instead of timeout; to keep the "+
-				"step's timeout, set %s as well, which says so and silences this warning.",
-				s.Action, renamed, renamed, renamed),
+			Detail: fmt.Sprintf("In a step, timeout is the meta-argument: how long one attempt of the step may take, the "+
+				"action's own requests and waits included, as it always was in effect, though std's documentation once "+
+				"called it the time one request may take. %s's own setting is now %s (default \"10s\"). To bound each "+
+				"request, write %s instead of timeout; to keep the step's timeout, set %s as well, which says so "+
+				"and silences this warning.", s.Action, renamed, renamed, renamed),
 			Subject: s.Timeout.Range().Ptr(),
 		})
 	}

@@ -43,7 +43,7 @@ func (httpCheck) Schema() sdk.ActionSchema {
 			"retries":         {Type: cty.Number, Description: "Attempts after the first (default 0)."},
 			"interval":        {Type: cty.String, Description: `Wait between attempts (default "2s").`},
 			"request_timeout": {Type: cty.String, Description: `How long one attempt's request may take (default "10s"). ` +
-				`(Not timeout: that is the step's meta-argument, which bounds the whole check, every attempt included.)`},
+				`(Not timeout: that is the step's meta-argument, which bounds a whole attempt of the step, the check's own retries included.)`},
 		}},
 		Outputs: map[string]*sdk.Attribute{
 			"status_code": {Type: cty.Number, Description: "Status of the last response."},

@@ -26,7 +26,7 @@ func (webhook) Schema() sdk.ActionSchema {
 			"payload": {Type: cty.DynamicPseudoType, Description: "An object sent as the JSON body (with text merged in): blocks, channel, ..."},
 			"headers": {Type: cty.Map(cty.String), Description: "Extra request headers."},
 			"request_timeout": {Type: cty.String, Description: `How long the request may take (default "10s"). ` +
-				`(Not timeout: that is the step's meta-argument, which bounds the whole step.)`},
+				`(Not timeout: that is the step's meta-argument, which bounds a whole attempt of the step.)`},
 		}},
 		Outputs: map[string]*sdk.Attribute{
 			"status_code": {Type: cty.Number, Description: "The response status."},
