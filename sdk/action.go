@@ -131,6 +131,12 @@ type PlanResponse struct {
 	// release's revision); the host refuses to apply a saved plan when Plan
 	// now returns another fingerprint. Empty: nothing observed.
 	Fingerprint string
+	// ReadPaths are the files and directories the plan read (a chart
+	// directory, values files, manifests, templates), so that the host can
+	// fingerprint them for a saved plan. Relative paths are to the plugin's
+	// working directory (the host's); a directory stands for every file
+	// under it, and a path that does not exist was looked for.
+	ReadPaths   []string
 	Diagnostics Diagnostics
 
 	outputType cty.Type // the action's, set by the SDK for SetPlannedOutputs

@@ -14,6 +14,26 @@ type Schema struct {
 	Name, Version string
 	Settings      *Block // the plugin block's attributes; nil: none
 	Actions       map[string]*ActionSchema
+	// Capabilities is what the plugin supports beyond the original
+	// protocol. The SDK declares them for every plugin it serves (authors
+	// leave it alone); the host reads them from GetSchema.
+	Capabilities Capabilities
+}
+
+// Capabilities are the optional parts of the protocol a plugin supports
+// (docs/plugin-protocol.md). A host makes an optional call, or trusts an
+// optional field, only when the plugin declares it.
+type Capabilities struct {
+	// Declared: the plugin sent its capabilities. A plugin older than them
+	// did not: the host tries an optional call and takes Unimplemented as
+	// "not supported".
+	Declared bool
+	// Cancel: the plugin cancels one Apply on request and ends its stream
+	// with the result once it has cleaned up.
+	Cancel bool
+	// PlanReadPaths: Plan responses list the files the plan read
+	// (PlanResponse.ReadPaths), an empty list meaning none.
+	PlanReadPaths bool
 }
 
 // ActionSchema describes one action: the config a step gives it and the

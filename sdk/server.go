@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"path/filepath"
 	"runtime/debug"
 	"slices"
 	"strings"
@@ -64,7 +65,8 @@ func newServer(p Plugin, logger hclog.Logger) (*server, error) {
 		}
 	}
 	var err error
-	schema := &Schema{Name: p.Name, Version: p.Version, Settings: p.Settings, Actions: s.schemas}
+	schema := &Schema{Name: p.Name, Version: p.Version, Settings: p.Settings, Actions: s.schemas,
+		Capabilities: Capabilities{Declared: true, Cancel: true, PlanReadPaths: true}}
 	if s.schema, err = encodeSchema(schema, s.validators()); err != nil {
 		return nil, err
 	}
@@ -290,7 +292,8 @@ func (s *server) Plan(ctx context.Context, req *pb.Plan_Request) (*pb.Plan_Respo
 		act.Plan(ctx, PlanRequest{StepID: req.StepId, Config: cfg}, &resp)
 	})
 	diags.Append(resp.Diagnostics...)
-	out := &pb.Plan_Response{Kind: pb.Plan_Response_Kind(resp.Kind), Summary: resp.Summary, Change: resp.Change, Fingerprint: resp.Fingerprint}
+	out := &pb.Plan_Response{Kind: pb.Plan_Response_Kind(resp.Kind), Summary: resp.Summary, Change: resp.Change,
+		Fingerprint: resp.Fingerprint, ReadPaths: absPaths(resp.ReadPaths)}
 	if !diags.HasErrors() {
 		planned, odiags := conformOutputs(sch, resp.PlannedOutputs, true)
 		diags.Append(odiags...)
@@ -418,3 +421,16 @@ func (e *eventSink) Artifact(name, mediaType string, data []byte) {
 }
 
 func joinKeys[V any](m map[string]V) string { return strings.Join(slices.Sorted(maps.Keys(m)), ", ") }
+
+// absPaths makes the paths a plan read absolute and clean: the host may
+// compare them from another directory (a saved plan applied elsewhere).
+func absPaths(paths []string) []string {
+	var out []string
+	for _, p := range paths {
+		if abs, err := filepath.Abs(p); err == nil {
+			p = abs
+		}
+		out = append(out, filepath.Clean(p))
+	}
+	return out
+}

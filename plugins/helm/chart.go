@@ -33,6 +33,22 @@ type chartConfig struct {
 	Set              cty.Value `cty:"set"`
 }
 
+// localFiles are the chart and values files read from disk (not a
+// repository's or a registry's chart, nor a values URL): what a plan read,
+// for the host to fingerprint (sdk.PlanResponse.ReadPaths).
+func (c chartConfig) localFiles() []string {
+	var out []string
+	for i, p := range append([]string{c.Chart}, c.Values...) {
+		if i == 0 && c.Repository != "" {
+			continue
+		}
+		if _, err := os.Stat(p); err == nil {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
 // chartAttributes are the schema of chartConfig.
 func chartAttributes(required bool) map[string]*sdk.Attribute {
 	return map[string]*sdk.Attribute{

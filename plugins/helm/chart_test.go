@@ -6,6 +6,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -321,4 +322,22 @@ func hasObject(list cty.Value, kind, ns, name string) bool {
 		}
 	}
 	return false
+}
+
+// A plan reports the chart directory and values files it read from disk,
+// not a repository's chart or a values URL.
+func TestLocalFilesAreWhatThePlanRead(t *testing.T) {
+	dir := t.TempDir()
+	values := filepath.Join(dir, "values.yaml")
+	if err := os.WriteFile(values, []byte("a: 1\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	local := chartConfig{Chart: dir, Values: []string{values, "https://example.com/values.yaml"}}
+	if got := local.localFiles(); !slices.Equal(got, []string{dir, values}) {
+		t.Errorf("local chart: %q", got)
+	}
+	repo := chartConfig{Chart: dir, Repository: "https://charts.example.com", Values: []string{values}}
+	if got := repo.localFiles(); !slices.Equal(got, []string{values}) {
+		t.Errorf("repository chart: %q", got)
+	}
 }

@@ -129,6 +129,7 @@ func (u upgrade) Plan(ctx context.Context, req sdk.PlanRequest, resp *sdk.PlanRe
 		return
 	}
 	red := sensitiveStrings(req.Config)
+	resp.ReadPaths = cc.localFiles()
 	ch, vals, ok := u.env.chartAndValues(cfg, cc, d)
 	if !ok {
 		return

@@ -23,6 +23,7 @@ func (a applyAction) Plan(ctx context.Context, req sdk.PlanRequest, resp *sdk.Pl
 		return
 	}
 	cfg, objs, cn := a.prepare(req.Config, &resp.Diagnostics)
+	resp.ReadPaths = cfg.Files
 	if cn == nil {
 		return
 	}

@@ -3,6 +3,7 @@ package main
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -115,8 +116,12 @@ func TestApplyDryRunPersistsNothing(t *testing.T) {
 		t.Fatal(err)
 	}
 	config := cfg(map[string]any{"namespace": env.Namespace, "files": []string{file}, "dry_run": true})
-	if plan := p.Plan("apply", config); plan.Kind != sdk.PlanRun || !strings.Contains(plan.Summary, "dry run") {
+	plan := p.Plan("apply", config)
+	if plan.Kind != sdk.PlanRun || !strings.Contains(plan.Summary, "dry run") {
 		t.Errorf("plan %v %q", plan.Kind, plan.Summary)
+	}
+	if !slices.Equal(plan.ReadPaths, []string{file}) {
+		t.Errorf("read paths %q, want the manifest file", plan.ReadPaths)
 	}
 	run := p.Apply("apply", config)
 	run.RequireSuccess(t)

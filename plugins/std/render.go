@@ -88,6 +88,7 @@ func (render) Plan(_ context.Context, req sdk.PlanRequest, resp *sdk.PlanRespons
 		return
 	}
 	resp.Fingerprint = fingerprint(old, exists)
+	resp.ReadPaths = []string{out}
 	if !req.Config.IsWhollyKnown() {
 		resp.Summary = fmt.Sprintf("render %s (content known after apply)", out)
 		return
@@ -96,6 +97,9 @@ func (render) Plan(_ context.Context, req sdk.PlanRequest, resp *sdk.PlanRespons
 	if err := req.Decode(&cfg); err != nil {
 		resp.Diagnostics.AddError("Invalid config", err.Error())
 		return
+	}
+	if cfg.TemplateFile != "" {
+		resp.ReadPaths = append(resp.ReadPaths, cfg.TemplateFile)
 	}
 	content, diags := renderTemplate(&cfg, req.Config.GetAttr("vars"))
 	if diags.HasErrors() {

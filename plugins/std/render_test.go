@@ -3,6 +3,7 @@ package main
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -77,6 +78,14 @@ func TestRenderFromFileWithUnknownVars(t *testing.T) {
 		"vars": cty.ObjectVal(map[string]cty.Value{"image": cty.UnknownVal(cty.String), "at": cty.StringVal("noon")})}))
 	if plan.Summary != "render "+out+" (content known after apply)" {
 		t.Errorf("summary %q", plan.Summary)
+	}
+	if !slices.Equal(plan.ReadPaths, []string{out}) {
+		t.Errorf("read paths with the vars unknown: %q", plan.ReadPaths)
+	}
+	known := p.Plan("render", cfg(map[string]any{"template_file": tmpl, "output": out,
+		"vars": cfg(map[string]any{"image": "app:1.0", "at": "noon"})}))
+	if !known.ReadPathsReported || !slices.Equal(known.ReadPaths, []string{out, tmpl}) {
+		t.Errorf("read paths: %q (reported %v), want the output and the template", known.ReadPaths, known.ReadPathsReported)
 	}
 	run := p.Apply("render", cfg(map[string]any{"template_file": tmpl, "output": out,
 		"vars": cfg(map[string]any{"image": "app:1.0", "at": "noon"})}))

@@ -128,6 +128,9 @@ func (a *configScan) Plan(ctx context.Context, req sdk.PlanRequest, resp *sdk.Pl
 		resp.Diagnostics.AddError("Invalid config", err.Error())
 		return
 	}
+	if cfg.Manifest == "" { // the target and values files, else nothing on disk
+		resp.ReadPaths = append([]string{cfg.Target}, cfg.Values...)
+	}
 	sum, err := cfg.fingerprint()
 	if err != nil {
 		resp.Diagnostics.AddAttributeError(cty.GetAttrPath("target"), "Cannot read the target", err.Error())

@@ -62,6 +62,10 @@ type Plugin struct {
 	schemaMu sync.Mutex
 	schema   *sdk.Schema
 
+	// unsupported holds the optional calls a plugin older than
+	// capabilities answered Unimplemented: never tried again.
+	unsupported sync.Map
+
 	calls atomic.Int64 // Apply call ids
 
 	closeOnce sync.Once
@@ -219,10 +223,21 @@ func (p *Plugin) ValidateConfig(ctx context.Context, action string, config cty.V
 }
 
 // Configure sends the plugin block's settings (wholly known; cty.NilVal:
-// none). Call it once, after Schema and before any other call. Problems
-// with the settings come back as diagnostics whose paths point into the
-// plugin block.
+// none). Call it once, before any call but Schema. Problems with the
+// settings come back as diagnostics whose paths point into the plugin block.
+//
+// A plugin that declares no settings is not called at all: it has nothing to
+// receive, and one older than ConfigurePlugin does not implement it. One that
+// declares settings but answers Unimplemented cannot receive them: an error
+// when any is set.
 func (p *Plugin) Configure(ctx context.Context, settings cty.Value) (sdk.Diagnostics, error) {
+	schema, err := p.Schema(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if schema.Settings == nil {
+		return nil, nil
+	}
 	if settings == cty.NilVal {
 		settings = cty.EmptyObjectVal
 	}
@@ -231,10 +246,57 @@ func (p *Plugin) Configure(ctx context.Context, settings cty.Value) (sdk.Diagnos
 		return nil, fmt.Errorf("plugin %s: settings: %w", p.name, err)
 	}
 	resp, err := p.rpc.ConfigurePlugin(ctx, &pb.ConfigurePlugin_Request{Config: dv})
+	if status.Code(err) == codes.Unimplemented && !anySet(settings) {
+		return nil, nil
+	}
 	if err != nil {
 		return nil, p.callErr("ConfigurePlugin", err)
 	}
 	return decodeDiags(resp.Diagnostics)
+}
+
+// anySet reports whether a settings object has an attribute that is not null.
+func anySet(settings cty.Value) bool {
+	if settings.IsNull() || !settings.CanIterateElements() {
+		return false
+	}
+	for it := settings.ElementIterator(); it.Next(); {
+		if _, v := it.Element(); !v.IsNull() {
+			return true
+		}
+	}
+	return false
+}
+
+// capabilities are what the plugin declared in its schema (asked once);
+// none when it cannot say.
+func (p *Plugin) capabilities(ctx context.Context) sdk.Capabilities {
+	s, err := p.Schema(ctx)
+	if err != nil {
+		return sdk.Capabilities{}
+	}
+	return s.Capabilities
+}
+
+// supports decides whether to make an optional call: as the plugin
+// declares, or, for a plugin older than capabilities, until it has
+// answered Unimplemented (see unimplemented).
+func (p *Plugin) supports(caps sdk.Capabilities, method string, declared bool) bool {
+	if caps.Declared {
+		return declared
+	}
+	_, no := p.unsupported.Load(method)
+	return !no
+}
+
+// unimplemented reports whether err says the plugin has no such call, and
+// remembers it so that the call is not made again.
+func (p *Plugin) unimplemented(method string, err error) bool {
+	if status.Code(err) != codes.Unimplemented {
+		return false
+	}
+	p.unsupported.Store(method, true)
+	return true
 }
 
 // PlanRequest asks what an action would do.
@@ -250,7 +312,13 @@ type PlanResult struct {
 	Summary, Change string
 	PlannedOutputs  cty.Value // unknown where known only after apply
 	Fingerprint     string
-	Diagnostics     sdk.Diagnostics
+	// ReadPaths are the files and directories the plan read, absolute (a
+	// directory stands for every file under it). ReadPathsReported says the
+	// plugin reports them (Capabilities.PlanReadPaths), so an empty list
+	// means it read none; without it ReadPaths is nil and says nothing.
+	ReadPaths         []string
+	ReadPathsReported bool
+	Diagnostics       sdk.Diagnostics
 }
 
 // Plan asks the plugin what the action would do.
@@ -271,8 +339,12 @@ func (p *Plugin) Plan(ctx context.Context, req PlanRequest) (*PlanResult, error)
 	if err != nil {
 		return nil, fmt.Errorf("plugin %s: Plan: planned outputs: %w", p.name, err)
 	}
-	return &PlanResult{Kind: planKind(resp), Summary: resp.Summary, Change: resp.Change, PlannedOutputs: planned,
-		Fingerprint: resp.Fingerprint, Diagnostics: diags}, nil
+	res := &PlanResult{Kind: planKind(resp), Summary: resp.Summary, Change: resp.Change, PlannedOutputs: planned,
+		Fingerprint: resp.Fingerprint, Diagnostics: diags}
+	if p.capabilities(ctx).PlanReadPaths {
+		res.ReadPaths, res.ReadPathsReported = resp.ReadPaths, true
+	}
+	return res, nil
 }
 
 // planKind is what the plugin said, or for a plugin older than the field:
@@ -394,11 +466,17 @@ func (p *Plugin) applyResult(r *pb.Apply_Result) (*ApplyResult, error) {
 const CancelGrace = 5 * time.Second
 
 // cancelCall asks the plugin to cancel one Apply and gives it CancelGrace;
-// a plugin that cannot be asked (older than Cancel) has its stream cut now.
+// a plugin that cannot be asked (older than Cancel, or not declaring it)
+// has its stream cut now.
 func (p *Plugin) cancelCall(callID string, cut context.CancelFunc) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
+	if caps := p.capabilities(ctx); !p.supports(caps, "Cancel", caps.Cancel) {
+		cut()
+		return
+	}
 	if _, err := p.rpc.Cancel(ctx, &pb.Cancel_Request{CallId: callID}); err != nil {
+		p.unimplemented("Cancel", err)
 		cut()
 		return
 	}

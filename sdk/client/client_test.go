@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -146,6 +147,9 @@ func TestPlanWithUnknownAndSensitiveConfig(t *testing.T) {
 	}
 	if res.Summary != "echo a message" || res.Change != "+ message" || res.Fingerprint != "fp-s1" {
 		t.Errorf("plan: %+v", res)
+	}
+	if wd, _ := os.Getwd(); !res.ReadPathsReported || !slices.Equal(res.ReadPaths, []string{filepath.Join(wd, "echo.txt")}) {
+		t.Errorf("read paths: %q (reported: %v), want echo.txt in %s", res.ReadPaths, res.ReadPathsReported, wd)
 	}
 	planned := res.PlannedOutputs
 	for _, name := range []string{"message", "upper", "token", "extra"} {

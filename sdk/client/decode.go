@@ -23,7 +23,12 @@ func decodeSchema(resp *pb.GetSchema_Response) (*sdk.Schema, error) {
 			return nil, fmt.Errorf("action %s outputs: %w", name, err)
 		}
 		s.Actions[name] = &sdk.ActionSchema{Description: a.Description, Block: block, Outputs: outputs,
-			HasValidateConfig: a.HasValidateConfig, AlwaysApply: a.AlwaysApply}
+			// A plugin older than capabilities may be older than
+			// has_validate_config too (f4c25e7): it may have checks.
+			HasValidateConfig: a.HasValidateConfig || resp.Capabilities == nil, AlwaysApply: a.AlwaysApply}
+	}
+	if c := resp.Capabilities; c != nil {
+		s.Capabilities = sdk.Capabilities{Declared: true, Cancel: c.Cancel, PlanReadPaths: c.PlanReadPaths}
 	}
 	if resp.PluginSettings != nil {
 		settings, err := decodeBlock(resp.PluginSettings)

@@ -311,6 +311,9 @@ class _PluginService(plugin_pb2_grpc.PluginServicer):
 
     def GetSchema(self, request, context):
         resp = pb.GetSchema.Response(name=self.plugin.name, version=self.plugin.version)
+        # The optional calls this module implements: none (no Cancel, no
+        # read_paths). Declared, so the host does not try them.
+        resp.capabilities.SetInParent()
         for name, act in self.plugin.actions.items():
             a = resp.actions[name]
             a.description = act.description

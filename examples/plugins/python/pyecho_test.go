@@ -74,6 +74,9 @@ func TestProtocol(t *testing.T) {
 		if s.Name != "pyecho" || s.Version != "0.1.0" || upper == nil {
 			t.Fatalf("schema: %+v", s)
 		}
+		if c := s.Capabilities; !c.Declared || c.Cancel || c.PlanReadPaths {
+			t.Errorf("capabilities %+v, want declared, none supported", c)
+		}
 		msg := upper.Block.Attributes["message"]
 		if msg == nil || !msg.Required || !msg.Type.Equals(cty.String) || !upper.HasValidateConfig {
 			t.Fatalf("action upper: %+v", upper)

@@ -152,6 +152,8 @@ func (echo) Plan(_ context.Context, req sdk.PlanRequest, resp *sdk.PlanResponse)
 	}
 	resp.Change = "+ message"
 	resp.Fingerprint = "fp-" + req.StepID
+	// Relative: the SDK sends it absolute.
+	resp.ReadPaths = []string{"echo.txt"}
 	resp.SetPlannedOutputs(struct { // the other outputs stay unknown
 		Message cty.Value `cty:"message"`
 	}{msg})

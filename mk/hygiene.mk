@@ -1,0 +1,13 @@
+# What the repository holds: source, never build outputs. check-binaries
+# fails on any tracked executable binary (ELF, Mach-O, PE by their magic
+# bytes): a plugin built in its own directory (`go build` names it after
+# the directory, plugins/std/std) is the usual slip; .gitignore ignores those.
+
+TEST_TARGETS += check-binaries
+.PHONY: check-binaries
+
+check-binaries:
+	@bad=$$(git ls-files -z | perl -0ne 'chomp; open(F, "<", $$_) or next; read(F, $$m, 4); \
+	  print "  $$_\n" if $$m =~ /^(\x7fELF|\xcf\xfa\xed\xfe|\xce\xfa\xed\xfe|\xfe\xed\xfa[\xce\xcf]|\xca\xfe\xba\xbe|MZ)/'); \
+	  [ -z "$$bad" ] || { printf 'tracked executable binaries (build outputs belong in bin/, ignored):\n%s\n' "$$bad"; exit 1; }
+	@echo "no tracked executable binary"

@@ -1,0 +1,162 @@
+package client
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/zclconf/go-cty/cty"
+)
+
+// buildRaw builds sdk/internal/rawplugin, which declares and implements
+// what its environment says and records the calls it gets.
+var buildRaw = sync.OnceValues(func() (string, error) {
+	path := filepath.Join(filepath.Dir(testPlugin), "pipectl-plugin-rawplugin")
+	if out, err := exec.Command("go", "build", "-o", path, "../internal/rawplugin").CombinedOutput(); err != nil {
+		return "", fmt.Errorf("building rawplugin: %v\n%s", err, out)
+	}
+	return path, nil
+})
+
+// launchRaw starts rawplugin with env and returns it with a function that
+// lists the calls it got so far.
+func launchRaw(t *testing.T, env ...string) (*Plugin, func() []string) {
+	t.Helper()
+	calls := filepath.Join(t.TempDir(), "calls")
+	path, err := buildRaw()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := launch(t, LaunchConfig{Path: path, Env: append(env, "RAWPLUGIN_CALLS="+calls)})
+	if _, err := p.Schema(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	return p, func() []string {
+		b, _ := os.ReadFile(calls)
+		return strings.Fields(strings.ReplaceAll(string(b), "Apply ended", "Apply-ended"))
+	}
+}
+
+// cancelApply starts the wait action, cancels it once it runs, and
+// returns what Apply returned.
+func cancelApply(t *testing.T, p *Plugin) (*ApplyResult, error) {
+	ctx, cancel := context.WithCancel(t.Context())
+	results, errs := applyUntilWaiting(t, ctx, p)
+	cancel()
+	return <-results, <-errs
+}
+
+func count(calls []string, name string) int {
+	n := 0
+	for _, c := range calls {
+		if c == name {
+			n++
+		}
+	}
+	return n
+}
+
+// Cancel is optional (added after the original v1): the host calls it
+// when the plugin declares it, never when the plugin declares capabilities
+// without it, and for a plugin older than capabilities tries it once,
+// taking Unimplemented as "not supported".
+func TestCancelIsNegotiated(t *testing.T) {
+	for _, tc := range []struct {
+		name        string
+		env         []string
+		wantCancels int  // Cancel calls over two cancelled Applies
+		wantResult  bool // the action's own result came back (it cleaned up)
+	}{
+		{"declared", []string{"RAWPLUGIN_CAPS=cancel", "RAWPLUGIN_CANCEL=1"}, 2, true},
+		{"not declared", []string{"RAWPLUGIN_CAPS=plan_read_paths", "RAWPLUGIN_CANCEL=1"}, 0, false},
+		{"older plugin that has it", []string{"RAWPLUGIN_CANCEL=1"}, 2, true},
+		{"older plugin, Unimplemented", nil, 1, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p, calls := launchRaw(t, tc.env...)
+			for range 2 {
+				res, err := cancelApply(t, p)
+				if !errors.Is(err, context.Canceled) {
+					t.Fatalf("want context.Canceled, got %v", err)
+				}
+				if got := res != nil && res.Diagnostics.HasErrors() && res.Diagnostics[0].Summary == "Cancelled"; got != tc.wantResult {
+					t.Errorf("the action's result came back: %v, want %v (%v)", got, tc.wantResult, res)
+				}
+			}
+			if got := count(calls(), "Cancel"); got != tc.wantCancels {
+				t.Errorf("Cancel called %d times, want %d: %q", got, tc.wantCancels, calls())
+			}
+		})
+	}
+}
+
+// ConfigurePlugin is optional: a plugin that declares no settings is never
+// called (a plugin of the original v1 has no such call), and one that
+// answers Unimplemented is taken not to have it while no setting is set.
+func TestConfigurePluginIsNegotiated(t *testing.T) {
+	greeting := cty.ObjectVal(map[string]cty.Value{"greeting": cty.StringVal("hi")})
+	unset := cty.ObjectVal(map[string]cty.Value{"greeting": cty.NullVal(cty.String)})
+	for _, tc := range []struct {
+		name      string
+		env       []string
+		settings  cty.Value
+		wantCalls int
+		wantErr   string
+	}{
+		{"declares settings", []string{"RAWPLUGIN_SETTINGS=1"}, greeting, 1, ""},
+		{"declares none", nil, cty.NilVal, 0, ""},
+		{"declares none, capabilities", []string{"RAWPLUGIN_CAPS="}, cty.NilVal, 0, ""},
+		{"Unimplemented, nothing set", []string{"RAWPLUGIN_SETTINGS=unimplemented"}, unset, 1, ""},
+		{"Unimplemented, a setting set", []string{"RAWPLUGIN_SETTINGS=unimplemented"}, greeting, 1, "ConfigurePlugin"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p, calls := launchRaw(t, tc.env...)
+			diags, err := p.Configure(t.Context(), tc.settings)
+			if tc.wantErr == "" && (err != nil || diags.HasErrors()) {
+				t.Fatalf("Configure: %v %v", err, diags)
+			}
+			if tc.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tc.wantErr)) {
+				t.Fatalf("want an error about %s, got %v", tc.wantErr, err)
+			}
+			if got := count(calls(), "ConfigurePlugin"); got != tc.wantCalls {
+				t.Errorf("ConfigurePlugin called %d times, want %d", got, tc.wantCalls)
+			}
+			// The plugin serves steps either way.
+			if _, err := p.Plan(t.Context(), PlanRequest{Action: "wait", Config: cty.EmptyObjectVal}); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}
+
+// read_paths is trusted only from a plugin that declares it: otherwise
+// ReadPaths says nothing (nil, not reported), whatever the response holds.
+func TestReadPathsAreNegotiated(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		env  []string
+		want []string
+	}{
+		{"declared", []string{"RAWPLUGIN_CAPS=plan_read_paths"}, []string{"/etc/hostname"}},
+		{"not declared", []string{"RAWPLUGIN_CAPS=cancel"}, nil},
+		{"older plugin", nil, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p, _ := launchRaw(t, tc.env...)
+			res, err := p.Plan(t.Context(), PlanRequest{Action: "wait", Config: cty.EmptyObjectVal})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(res.ReadPaths, tc.want) || res.ReadPathsReported != (tc.want != nil) {
+				t.Errorf("read paths %q (reported %v), want %q", res.ReadPaths, res.ReadPathsReported, tc.want)
+			}
+		})
+	}
+}

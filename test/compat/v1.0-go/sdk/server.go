@@ -1,0 +1,255 @@
+package sdk
+
+import (
+	"context"
+	"fmt"
+	"runtime/debug"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/zclconf/go-cty/cty"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	pb "github.com/pipectl/pipectl/sdk/internal/pluginpb"
+	"github.com/pipectl/pipectl/sdk/internal/wire"
+)
+
+// server implements the gRPC service on top of a Plugin's actions.
+type server struct {
+	pb.UnimplementedPluginServer
+	plugin  Plugin
+	schemas map[string]*ActionSchema
+	schema  *pb.GetSchema_Response // encoded once: GetSchema is called per run
+	logger  hclog.Logger
+
+	mu      sync.Mutex
+	running map[int]context.CancelFunc // for Stop
+	nextID  int
+	wg      sync.WaitGroup
+}
+
+func newServer(p Plugin, logger hclog.Logger) (*server, error) {
+	if p.Name == "" || !validName(p.Name) {
+		return nil, fmt.Errorf("plugin name %q is not valid (use letters, digits and underscores)", p.Name)
+	}
+	if len(p.Actions) == 0 {
+		return nil, fmt.Errorf("plugin %s has no actions", p.Name)
+	}
+	s := &server{plugin: p, schemas: map[string]*ActionSchema{}, logger: logger, running: map[int]context.CancelFunc{}}
+	for _, name := range sortedKeys(p.Actions) {
+		if !validName(name) || p.Actions[name] == nil {
+			return nil, fmt.Errorf("action %q: a valid name and a non-nil Action are required", name)
+		}
+		sch := p.Actions[name].Schema()
+		if err := sch.Validate(); err != nil {
+			return nil, fmt.Errorf("action %s: invalid schema: %w", name, err)
+		}
+		s.schemas[name] = &sch
+	}
+	var err error
+	if s.schema, err = encodeSchema(&Schema{Name: p.Name, Version: p.Version, Actions: s.schemas}); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// begin registers a call so Stop and shutdown can cancel it.
+func (s *server) begin(ctx context.Context) (context.Context, func()) {
+	ctx, cancel := context.WithCancel(hclog.WithContext(ctx, s.logger))
+	s.mu.Lock()
+	id := s.nextID
+	s.nextID++
+	s.running[id] = cancel
+	s.wg.Add(1)
+	s.mu.Unlock()
+	return ctx, func() {
+		s.mu.Lock()
+		delete(s.running, id)
+		s.mu.Unlock()
+		cancel()
+		s.wg.Done()
+	}
+}
+
+func (s *server) cancelAll() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, cancel := range s.running {
+		cancel()
+	}
+}
+
+// shutdown cancels what still runs and gives it a moment to clean up (an
+// exec action kills its child processes) before the process exits.
+func (s *server) shutdown(grace time.Duration) {
+	s.cancelAll()
+	done := make(chan struct{})
+	go func() { s.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(grace):
+		s.logger.Warn("actions still running at shutdown", "grace", grace)
+	}
+}
+
+func (s *server) Stop(context.Context, *pb.Stop_Request) (*pb.Stop_Response, error) {
+	s.cancelAll()
+	return &pb.Stop_Response{}, nil
+}
+
+func (s *server) GetSchema(context.Context, *pb.GetSchema_Request) (*pb.GetSchema_Response, error) {
+	return s.schema, nil
+}
+
+// prepare finds the action and conforms its config to the schema.
+func (s *server) prepare(action string, dv *pb.DynamicValue) (Action, *ActionSchema, cty.Value, Diagnostics, error) {
+	act, ok := s.plugin.Actions[action]
+	if !ok {
+		var diags Diagnostics
+		diags.AddError(fmt.Sprintf("Plugin %s has no action %q", s.plugin.Name, action),
+			fmt.Sprintf("Its actions are: %s.", joinKeys(s.plugin.Actions)))
+		return nil, nil, cty.NilVal, diags, nil
+	}
+	cfg, err := wire.DecodeValue(dv)
+	if err != nil {
+		return nil, nil, cty.NilVal, nil, status.Errorf(codes.InvalidArgument, "config: %v", err)
+	}
+	sch := s.schemas[action]
+	cfg, diags := conformConfig(&sch.Block, cfg)
+	return act, sch, cfg, diags, nil
+}
+
+func (s *server) ValidateConfig(ctx context.Context, req *pb.ValidateConfig_Request) (*pb.ValidateConfig_Response, error) {
+	ctx, done := s.begin(ctx)
+	defer done()
+	act, _, cfg, diags, err := s.prepare(req.Action, req.Config)
+	if err != nil {
+		return nil, err
+	}
+	if v, ok := act.(ActionWithValidateConfig); ok && !diags.HasErrors() {
+		var resp ValidateConfigResponse
+		s.guard(req.Action, &resp.Diagnostics, func() {
+			v.ValidateConfig(ctx, ValidateConfigRequest{Config: cfg}, &resp)
+		})
+		diags.Append(resp.Diagnostics...)
+	}
+	return &pb.ValidateConfig_Response{Diagnostics: encodeDiags(diags)}, nil
+}
+
+func (s *server) Plan(ctx context.Context, req *pb.Plan_Request) (*pb.Plan_Response, error) {
+	ctx, done := s.begin(ctx)
+	defer done()
+	act, sch, cfg, diags, err := s.prepare(req.Action, req.Config)
+	if err != nil {
+		return nil, err
+	}
+	if diags.HasErrors() {
+		return &pb.Plan_Response{Diagnostics: encodeDiags(diags)}, nil
+	}
+	var resp PlanResponse
+	s.guard(req.Action, &resp.Diagnostics, func() {
+		act.Plan(ctx, PlanRequest{StepID: req.StepId, Config: cfg}, &resp)
+	})
+	diags.Append(resp.Diagnostics...)
+	out := &pb.Plan_Response{Summary: resp.Summary, Change: resp.Change, Fingerprint: resp.Fingerprint}
+	if !diags.HasErrors() {
+		planned, odiags := conformOutputs(sch, resp.PlannedOutputs, true)
+		diags.Append(odiags...)
+		if out.PlannedOutputs, err = wire.EncodeValue(planned); err != nil {
+			diags.AddError("Plugin returned unencodable planned outputs", err.Error())
+		}
+	}
+	out.Diagnostics = encodeDiags(diags)
+	return out, nil
+}
+
+func (s *server) Apply(req *pb.Apply_Request, stream pb.Plugin_ApplyServer) error {
+	ctx, done := s.begin(stream.Context())
+	defer done()
+	act, sch, cfg, diags, err := s.prepare(req.Action, req.Config)
+	if err != nil {
+		return err
+	}
+	result := &pb.Apply_Result{}
+	if !diags.HasErrors() && !cfg.IsWhollyKnown() {
+		diags.AddError("Config has unknown values at apply time",
+			"The host must resolve every value before Apply; this is a bug in the host.")
+	}
+	if !diags.HasErrors() {
+		sink := &eventSink{stream: stream}
+		var resp ApplyResponse
+		s.guard(req.Action, &resp.Diagnostics, func() {
+			act.Apply(ctx, ApplyRequest{StepID: req.StepId, Config: cfg, Events: sink}, &resp)
+		})
+		sink.close()
+		diags.Append(resp.Diagnostics...)
+		outputs, odiags := conformOutputs(sch, resp.Outputs, false)
+		diags.Append(odiags...)
+		if result.Outputs, err = wire.EncodeValue(outputs); err != nil {
+			diags.AddError("Plugin returned unencodable outputs", err.Error())
+		}
+	}
+	result.Diagnostics = encodeDiags(diags)
+	return stream.Send(&pb.Apply_Event{Event: &pb.Apply_Event_Result{Result: result}})
+}
+
+// guard turns a panic in an action into an error diagnostic: one bad step
+// must not take down the process that serves every other step of the run.
+func (s *server) guard(action string, diags *Diagnostics, fn func()) {
+	defer func() {
+		if r := recover(); r != nil {
+			s.logger.Error("action panicked", "action", action, "panic", r, "stack", string(debug.Stack()))
+			diags.AddError(fmt.Sprintf("Action %s.%s crashed", s.plugin.Name, action),
+				fmt.Sprintf("panic: %v. This is a bug in the plugin; its log has the stack trace.", r))
+		}
+	}()
+	fn()
+}
+
+// eventSink sends Apply events on the stream. gRPC streams allow one sender
+// at a time, and none after the handler returned, hence the lock and flag.
+type eventSink struct {
+	mu     sync.Mutex
+	stream pb.Plugin_ApplyServer
+	closed bool
+}
+
+func (e *eventSink) send(ev *pb.Apply_Event) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if !e.closed {
+		_ = e.stream.Send(ev) // a broken stream also cancels ctx: the action stops
+	}
+}
+
+func (e *eventSink) close() {
+	e.mu.Lock()
+	e.closed = true
+	e.mu.Unlock()
+}
+
+func (e *eventSink) Log(stream, line string) {
+	e.send(&pb.Apply_Event{Event: &pb.Apply_Event_Log{Log: &pb.Apply_Log{Stream: stream, Line: line}}})
+}
+
+func (e *eventSink) Progress(fraction float64, message string) {
+	e.send(&pb.Apply_Event{Event: &pb.Apply_Event_Progress{Progress: &pb.Apply_Progress{Fraction: fraction, Message: message}}})
+}
+
+func (e *eventSink) Artifact(name, mediaType string, data []byte) {
+	e.send(&pb.Apply_Event{Event: &pb.Apply_Event_Artifact{Artifact: &pb.Apply_Artifact{Name: name, MediaType: mediaType, Data: data}}})
+}
+
+func joinKeys[V any](m map[string]V) string {
+	keys := sortedKeys(m)
+	out := ""
+	for i, k := range keys {
+		if i > 0 {
+			out += ", "
+		}
+		out += k
+	}
+	return out
+}
