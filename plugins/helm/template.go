@@ -134,6 +134,7 @@ func (t template) Apply(ctx context.Context, req sdk.ApplyRequest, resp *sdk.App
 		objects = cty.ListVal(list)
 	}
 	req.Events.Log(sdk.Stdout, fmt.Sprintf("rendered %d objects from %s", len(objs), chartName(rel)))
+	resp.Summary = fmt.Sprintf("rendered %d objects from %s", len(objs), chartName(rel))
 	resp.Outputs = cty.ObjectVal(map[string]cty.Value{"manifests": strVal(masked), "objects": objects})
 }
 

@@ -88,6 +88,7 @@ func (t test) Apply(ctx context.Context, req sdk.ApplyRequest, resp *sdk.ApplyRe
 	resp.Outputs = cty.ObjectVal(map[string]cty.Value{"passed": numVal(passed), "failed": numVal(len(failed)), "tests": tests})
 	if runErr == nil && len(failed) == 0 {
 		req.Events.Log(sdk.Stdout, fmt.Sprintf("%d test(s) passed", passed))
+		resp.Summary = fmt.Sprintf("tests of release %s: %d passed", tc.Release, passed)
 		return
 	}
 	detail := fmt.Sprint(runErr)

@@ -91,6 +91,7 @@ func (a diagnose) Apply(ctx context.Context, req sdk.ApplyRequest, resp *sdk.App
 		req.Events.Log(sdk.Stdout, line)
 	}
 	req.Events.Artifact("diagnosis.md", "text/markdown", []byte(report))
+	resp.Summary, _, _ = strings.Cut(summary, "\n")
 	resp.Outputs = cty.ObjectVal(map[string]cty.Value{
 		"causes": stringList(d.causes), "summary": cty.StringVal(summary), "report": cty.StringVal(report),
 	})

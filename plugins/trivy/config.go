@@ -224,7 +224,7 @@ func (a *configScan) Apply(ctx context.Context, req sdk.ApplyRequest, resp *sdk.
 	header := reportHeader{Kind: "config", Trivy: trivy, Targets: []string{cfg.describe()},
 		Notes: []string{"Checks: trivy's built-in checks of this trivy version."}}
 	req.Events.Artifact("trivy-config-report.md", "text/markdown", []byte(markdownReport(header, v)))
-	logVerdict(req.Events, v)
+	resp.Summary = "scanned " + cfg.describe() + ": " + logVerdict(req.Events, v)
 	resp.Outputs = cty.ObjectVal(map[string]cty.Value{
 		"passed":        cty.BoolVal(v.Passed()),
 		"counts":        countsValue(v.Counts),
