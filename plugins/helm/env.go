@@ -219,14 +219,20 @@ func (e *helmEnv) kubeconfigSource(namespace string) string {
 	return where
 }
 
+// clusterConfig is actionConfig for an action that talks to the cluster;
+// without a kubeconfig it fails saying where it looked.
+func (e *helmEnv) clusterConfig(ctx context.Context, namespace string, events sdk.Events) (*action.Configuration, *watchingClient, error) {
+	if err := e.kubeconfigProblem(namespace); err != nil {
+		return nil, nil, err
+	}
+	return e.actionConfig(ctx, namespace, events)
+}
+
 // actionConfig is a Helm action.Configuration for one step in namespace,
 // whose waits go through a watcher that streams progress to events and
 // honours ctx (see watchingClient).
 func (e *helmEnv) actionConfig(ctx context.Context, namespace string, events sdk.Events) (*action.Configuration, *watchingClient, error) {
 	getter := e.getter(namespace)
-	if err := e.kubeconfigProblem(namespace); err != nil {
-		return nil, nil, err
-	}
 	cfg := new(action.Configuration)
 	logf := func(format string, v ...any) { sdk.Logger(ctx).Debug(fmt.Sprintf(format, v...)) }
 	if err := cfg.Init(getter, namespace, os.Getenv("HELM_DRIVER"), logf); err != nil {

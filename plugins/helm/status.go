@@ -70,7 +70,7 @@ func (s statusAction) Apply(ctx context.Context, req sdk.ApplyRequest, resp *sdk
 		n = *sc.History
 	}
 	ns := s.env.namespace(sc.Namespace)
-	cfg, _, err := s.env.actionConfig(ctx, ns, req.Events)
+	cfg, _, err := s.env.clusterConfig(ctx, ns, req.Events)
 	if err != nil {
 		d.AddError("Cannot reach the cluster", err.Error())
 		return

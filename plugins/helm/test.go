@@ -65,7 +65,7 @@ func (t test) Apply(ctx context.Context, req sdk.ApplyRequest, resp *sdk.ApplyRe
 		return
 	}
 	ns := t.env.namespace(tc.Namespace)
-	cfg, _, err := t.env.actionConfig(ctx, ns, req.Events)
+	cfg, _, err := t.env.clusterConfig(ctx, ns, req.Events)
 	if err != nil {
 		d.AddError("Cannot reach the cluster", err.Error())
 		return

@@ -93,7 +93,7 @@ func (u upgrade) Plan(ctx context.Context, req sdk.PlanRequest, resp *sdk.PlanRe
 		return
 	}
 	ns := u.env.namespace(nsVal)
-	cfg, _, err := u.env.actionConfig(ctx, ns, discardEvents{})
+	cfg, _, err := u.env.clusterConfig(ctx, ns, discardEvents{})
 	if err != nil {
 		d.AddError("Cannot reach the cluster", err.Error())
 		return
@@ -257,7 +257,7 @@ func (u upgrade) Apply(ctx context.Context, req sdk.ApplyRequest, resp *sdk.Appl
 	if d.HasErrors() {
 		return
 	}
-	cfg, wc, err := u.env.actionConfig(ctx, ns, events)
+	cfg, wc, err := u.env.clusterConfig(ctx, ns, events)
 	if err != nil {
 		d.AddError("Cannot reach the cluster", err.Error())
 		return
@@ -368,7 +368,7 @@ func (u upgrade) recoverPending(ctx context.Context, uc upgradeConfig, ns string
 		return nil
 	}
 	events.Log(sdk.Stderr, fmt.Sprintf("%s; recover_pending = true: rolling back to revision %d first", summary, good.Version))
-	cfg, _, err := u.env.actionConfig(ctx, ns, events)
+	cfg, _, err := u.env.clusterConfig(ctx, ns, events)
 	if err != nil {
 		d.AddError("Cannot reach the cluster", err.Error())
 		return nil
