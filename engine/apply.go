@@ -524,8 +524,10 @@ func (in *instance) attempt(ctx context.Context, config cty.Value, attempt int) 
 		in.diags = launchDiagnostics(in.step, err)
 		return StatusFailed, cty.NullVal(cty.DynamicPseudoType), in.diagnosticsText(in.diags)
 	}
+	cut := &cutLines{redactor: in.Redactor}
 	res, err := plugin.Apply(actx, client.ApplyRequest{Action: in.step.Action.Name, StepID: instanceID(in.step.Name, in.key), Config: config},
-		func(e client.Event) { in.pluginEvent(e, attempt) })
+		func(e client.Event) { in.pluginEvent(e, attempt, cut) })
+	cut.flush(func(stream, line string) { in.logEvent(stream, line, attempt) })
 	null := cty.NullVal(cty.DynamicPseudoType)
 	switch {
 	case err == nil && !res.Diagnostics.HasErrors():
@@ -553,12 +555,15 @@ func (in *instance) attempt(ctx context.Context, config cty.Value, attempt int) 
 	return StatusFailed, null, in.diagnosticsText(in.diags)
 }
 
-func (in *instance) pluginEvent(e client.Event, attempt int) {
+func (in *instance) pluginEvent(e client.Event, attempt int, cut *cutLines) {
 	ev := in.base
 	ev.Attempt = attempt
 	switch e.Kind {
 	case client.EventLog:
-		ev.Type, ev.Stream, ev.Message = StepLog, e.Stream, e.Line
+		if line := cut.line(e.Stream, e.Line); line != "" || e.Line == "" {
+			in.logEvent(e.Stream, line, attempt)
+		}
+		return
 	case client.EventProgress:
 		ev.Type, ev.Fraction, ev.Message = StepProgress, e.Fraction, e.Message
 	case client.EventArtifact:
@@ -571,6 +576,12 @@ func (in *instance) pluginEvent(e client.Event, attempt int) {
 	default:
 		return
 	}
+	in.emit(ev)
+}
+
+func (in *instance) logEvent(stream, line string, attempt int) {
+	ev := in.base
+	ev.Type, ev.Stream, ev.Message, ev.Attempt = StepLog, stream, line, attempt
 	in.emit(ev)
 }
 

@@ -21,19 +21,27 @@ import (
 	"github.com/pipectl/pipectl/sdk/client"
 )
 
-// PlanFormatVersion changes whenever a saved plan's layout does.
-const PlanFormatVersion = 2
+// PlanFormatVersion changes whenever a saved plan's layout does. Format 3
+// records the pipeline by content (Sources) rather than by its absolute
+// directory; a plan of an older format is refused, saying to plan again.
+const PlanFormatVersion = 3
 
 // Plan is what apply will do: every step, in dependency order, with what
 // its action said it would do and a fingerprint of what it observed.
 // Sensitive values never appear in it.
 type Plan struct {
-	FormatVersion int                        `json:"format_version"`
-	Pipeline      string                     `json:"pipeline"`
-	Dir           string                     `json:"dir"`
-	Environment   string                     `json:"environment,omitempty"`
-	ConfigDigest  string                     `json:"config_digest"`
-	Variables     map[string]PlannedVariable `json:"variables"`
+	FormatVersion int    `json:"format_version"`
+	Pipeline      string `json:"pipeline"`
+	// PlannedIn is the directory the plan was made in, on the machine it
+	// was made on: a hint when apply finds no pipeline, never read from.
+	PlannedIn string `json:"planned_in"`
+	// File is the pipeline's file when it is one file, not a directory.
+	File         string `json:"file,omitempty"`
+	Environment  string `json:"environment,omitempty"`
+	ConfigDigest string `json:"config_digest"`
+	// Sources are the files the plan was made from, by content.
+	Sources   *Sources                   `json:"sources,omitempty"`
+	Variables map[string]PlannedVariable `json:"variables"`
 	// Salt of the digests of sensitive variables (see PlannedVariable).
 	Salt  string         `json:"salt,omitempty"`
 	Steps []*PlannedStep `json:"steps"`
@@ -173,6 +181,7 @@ type Planner struct {
 
 	unavailable map[string]bool // plugins whose launch failure was reported
 	steps       *stepResolver
+	sources     *sourceRecorder // what the plan being made read
 }
 
 // plugin gets a step's plugin; a plugin that cannot start is reported on
@@ -203,10 +212,12 @@ func (pl *Planner) Plan(ctx context.Context) (*Plan, hcl.Diagnostics) {
 		dir = p.Config.Dir
 	}
 	salt := newSalt()
+	pl.sources = newSourceRecorder(p)
 	plan := &Plan{
 		FormatVersion: PlanFormatVersion,
 		Pipeline:      p.Config.Pipeline.Name,
-		Dir:           dir,
+		PlannedIn:     dir,
+		File:          p.Config.File,
 		Environment:   p.Scope.Environment,
 		ConfigDigest:  p.ConfigDigest(),
 		Variables:     plannedVariables(p, salt),
@@ -237,6 +248,10 @@ func (pl *Planner) Plan(ctx context.Context) (*Plan, hcl.Diagnostics) {
 	diags = append(diags, d...)
 	plan.Outputs = pl.plannedOutputs(outputs)
 	plan.Gates = plannedGates(p, plan.CreatedAt, pl.Redactor)
+	for _, path := range p.Scope.Reads.Paths() { // read while binding and planning
+		pl.sources.add(path)
+	}
+	plan.Sources = pl.sources.withoutSecrets(pl.Redactor)
 	return plan, diags
 }
 
@@ -305,10 +320,24 @@ func (pl *Planner) planStep(ctx context.Context, s *dsl.Step, phase PhaseGraph, 
 		in.Change = pl.Redactor.String(res.Change)
 		in.Fingerprint = res.Fingerprint
 		in.held = &heldValues{config: config, outputs: res.PlannedOutputs}
+		pl.readPaths(res, config)
 		pl.Redactor.AddValue(res.PlannedOutputs)
 		outputs[ri.Key] = res.PlannedOutputs
 	}
 	return ps, rs.Value(outputs), diags
+}
+
+// readPaths records what a step's plugin reads: the paths it reports
+// (Capabilities.PlanReadPaths), and every string of the configuration that
+// names a file or a directory in the pipeline directory. The guess stays
+// beside the report: a plugin reports what its Plan read, while a command
+// it runs at apply (std.exec's args) reads what the configuration names.
+// A path recorded in excess only makes the saved plan stricter.
+func (pl *Planner) readPaths(res *client.PlanResult, config cty.Value) {
+	for _, p := range res.ReadPaths {
+		pl.sources.add(p)
+	}
+	pl.sources.addStrings(config)
 }
 
 // resolver is the planner's step resolver, made on first use.

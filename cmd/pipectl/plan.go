@@ -28,10 +28,15 @@ part of the pipeline, as apply runs it; the plan shows what is left out.`,
 			if err != nil {
 				return err
 			}
+			file := out // the name the user gave, for the message
+			path, err := enterPipeline(pathArg(args), namedFiles(&in, &file)...)
+			if err != nil {
+				return err
+			}
 			cfg := newConfiguration()
 			op := operation.NewPlan(cfg)
-			op.Inputs, op.Out, op.Subset = in, out, sub.subset()
-			planned, diags, err := op.Run(cmd.Context(), pathArg(args))
+			op.Inputs, op.Out, op.Subset = in, file, sub.subset()
+			planned, diags, err := op.Run(cmd.Context(), path)
 			v := &view.Plan{Base: f.base(cmd, &planned.Pipeline, cfg.Redactor)}
 			v.Diagnostics(diags)
 			if diags.HasErrors() {
@@ -42,7 +47,11 @@ part of the pipeline, as apply runs it; the plan shows what is left out.`,
 				return err
 			}
 			if out != "" {
-				v.Printf("\nSaved the plan to %s. Apply exactly this plan with: pipectl apply %s\n", out, out)
+				apply := out
+				if dir := pathArg(args); dir != "." {
+					apply += " " + dir
+				}
+				v.Printf("\nSaved the plan to %s. Apply exactly this plan with: pipectl apply %s\n", out, apply)
 			}
 			if detailed && planned.Plan.HasChanges() {
 				return exitError(2)
