@@ -131,7 +131,7 @@ func (r *Runner) Apply(ctx, kill context.Context) *Result {
 		res.Outputs, res.OutputDiagnostics = rn.outputs()
 	}
 	if res.OutputDiagnostics.HasErrors() {
-		rn.emit(Event{Type: OutputsFailed, Status: res.Status, Message: "the pipeline's outputs could not be evaluated: " + r.diagnosticsText(res.OutputDiagnostics),
+		rn.emit(Event{Type: OutputsFailed, Status: res.Status, Message: "the pipeline's outputs could not be evaluated: " + diagnosticsText(res.OutputDiagnostics),
 			Diagnostics: res.OutputDiagnostics})
 	}
 	rn.emit(Event{Type: RunFinished, Status: res.Status, Outputs: jsonOutputs(res.Outputs)})
@@ -339,7 +339,7 @@ func (rn *run) runStep(ctx context.Context, s *dsl.Step, ph PhaseGraph) Status {
 	base := Event{Phase: ph.Name, Stage: s.Stage, Step: s.Name, Action: s.Action.String()}
 	fail := func(diags hcl.Diagnostics) Status {
 		ev := base
-		ev.Type, ev.Status, ev.Message, ev.Diagnostics = StepFinished, StatusFailed, rn.diagnosticsText(diags), diags
+		ev.Type, ev.Status, ev.Message, ev.Diagnostics = StepFinished, StatusFailed, diagnosticsText(diags), diags
 		if ctx.Err() != nil {
 			ev.Status, ev.Message, ev.Diagnostics = StatusCancelled, "cancelled before it started", nil
 		}
@@ -456,7 +456,7 @@ func (in *instance) apply(ctx context.Context) (Status, cty.Value) {
 	null := cty.NullVal(cty.DynamicPseudoType)
 	if in.Problem.HasErrors() {
 		in.diags = in.Problem
-		return in.finished(StatusFailed, in.diagnosticsText(in.Problem), 0, 1, null)
+		return in.finished(StatusFailed, diagnosticsText(in.Problem), 0, 1, null)
 	}
 	if in.Skipped {
 		return in.finished(StatusSkipped, string(ReasonInstanceWhenFalse), 0, 0, null)
@@ -465,7 +465,7 @@ func (in *instance) apply(ctx context.Context) (Status, cty.Value) {
 	in.Redactor.AddValue(config)
 	if diags.HasErrors() {
 		in.diags = diags
-		return in.finished(StatusFailed, in.diagnosticsText(diags), 0, 1, null)
+		return in.finished(StatusFailed, diagnosticsText(diags), 0, 1, null)
 	}
 	if !wholeKnown(config) {
 		in.diags = hcl.Diagnostics{errorDiagnostic("Unknown values in the configuration",
@@ -522,7 +522,7 @@ func (in *instance) attempt(ctx context.Context, config cty.Value, attempt int) 
 		return StatusCancelled, cty.NullVal(cty.DynamicPseudoType), "cancelled while its plugin started"
 	case err != nil:
 		in.diags = launchDiagnostics(in.step, err)
-		return StatusFailed, cty.NullVal(cty.DynamicPseudoType), in.diagnosticsText(in.diags)
+		return StatusFailed, cty.NullVal(cty.DynamicPseudoType), diagnosticsText(in.diags)
 	}
 	cut := &cutLines{redactor: in.Redactor}
 	res, err := plugin.Apply(actx, client.ApplyRequest{Action: in.step.Action.Name, StepID: instanceID(in.step.Name, in.key), Config: config},
@@ -552,7 +552,7 @@ func (in *instance) attempt(ctx context.Context, config cty.Value, attempt int) 
 		return StatusFailed, null, err.Error()
 	}
 	in.diags = pluginDiagnostics(in.step, res.Diagnostics)
-	return StatusFailed, null, in.diagnosticsText(in.diags)
+	return StatusFailed, null, diagnosticsText(in.diags)
 }
 
 func (in *instance) pluginEvent(e client.Event, attempt int, cut *cutLines) {
@@ -609,11 +609,6 @@ func (rn *run) emit(e Event) {
 	e.Message = rn.Redactor.String(e.Message)
 	e.Diagnostics = rn.Redactor.Diagnostics(e.Diagnostics)
 	e.RecordedDiagnostics = RecordedDiagnostics(e.Diagnostics, rn.Pipeline.Config.Files, rn.Redactor)
-	for _, d := range e.RecordedDiagnostics {
-		if d.Range != nil {
-			d.Range.Filename = rn.Pipeline.RelativePath(d.Range.Filename)
-		}
-	}
 	if e.Outputs != nil {
 		e.Outputs = rn.Redactor.Any(e.Outputs).(map[string]any)
 	}
@@ -628,11 +623,9 @@ func (rn *run) emit(e Event) {
 	}
 }
 
-// diagnosticsText is the errors as one line each, with where they are in
-// the pipeline's directory: "pipeline.hcl:12:5: Invalid pattern: ...",
-// never the runner's absolute path. Run records, run.failed_steps (and so
-// the chat messages handlers send) keep this text.
-func (r *Runner) diagnosticsText(ds hcl.Diagnostics) string {
+// diagnosticsText is the errors as one line each, with where they are:
+// "pipeline.hcl:12:5: Invalid pattern: ...". Run records keep this text.
+func diagnosticsText(ds hcl.Diagnostics) string {
 	var lines []string
 	for _, d := range ds {
 		if d.Severity != hcl.DiagError {
@@ -643,7 +636,7 @@ func (r *Runner) diagnosticsText(ds hcl.Diagnostics) string {
 			line += ": " + d.Detail
 		}
 		if d.Subject != nil {
-			line = fmt.Sprintf("%s:%d:%d: %s", r.Pipeline.RelativePath(d.Subject.Filename), d.Subject.Start.Line, d.Subject.Start.Column, line)
+			line = fmt.Sprintf("%s:%d:%d: %s", d.Subject.Filename, d.Subject.Start.Line, d.Subject.Start.Column, line)
 		}
 		lines = append(lines, line)
 	}

@@ -88,28 +88,15 @@ func (p *Pipeline) ConfigDigest() string {
 		if f := p.Config.Files[n]; f != nil {
 			// Named relative to the pipeline: a plan made in the directory
 			// applies from anywhere (Load names files after the path given).
-			fmt.Fprintf(h, "%s\x00%d\x00", p.RelativePath(n), len(f.Bytes))
+			name := n
+			if rel, err := filepath.Rel(p.Config.Dir, n); err == nil {
+				name = rel
+			}
+			fmt.Fprintf(h, "%s\x00%d\x00", name, len(f.Bytes))
 			h.Write(f.Bytes)
 		}
 	}
 	return hex.EncodeToString(h.Sum(nil))
-}
-
-// RelativePath names a file of the pipeline relative to its directory, as
-// people read it (Load names files after the path given: absolute when a
-// saved plan is applied from elsewhere).
-func (p *Pipeline) RelativePath(name string) string {
-	if !filepath.IsAbs(name) {
-		return name
-	}
-	dir, err := filepath.Abs(p.Config.Dir)
-	if err != nil {
-		return name
-	}
-	if rel, err := filepath.Rel(dir, name); err == nil {
-		return rel
-	}
-	return name
 }
 
 // Source is an expression as written in the pipeline's files, on one line;

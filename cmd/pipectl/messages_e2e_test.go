@@ -6,9 +6,9 @@ import (
 	"testing"
 )
 
-// A saved plan applied from another directory (a CI runner's checkout)
-// names the pipeline's files relative to its directory wherever the text
-// reaches people: run.failed_steps (what a handler posts to chat), the
+// A saved plan applied from another directory (a CI runner's checkout,
+// the pipeline's directory given absolute) names the pipeline's files
+// relative to its directory wherever the text reaches people: run.failed_steps (what a handler posts to chat), the
 // step's record and its recorded diagnostics.
 func TestFailedStepErrorsNameFilesRelativeToThePipeline(t *testing.T) {
 	p := newProject(t, `
@@ -31,7 +31,7 @@ on_failure {
 		t.Fatalf("plan: %s", errOut)
 	}
 	elsewhere := &project{t: t, dir: t.TempDir(), env: p.env}
-	if out, errOut, code := elsewhere.run("apply", planPath); code == 0 {
+	if out, errOut, code := elsewhere.run("apply", planPath, p.dir); code == 0 {
 		t.Fatalf("apply of a failing plan from another directory succeeded:\n%s%s", out, errOut)
 	}
 	out, errOut, code := p.run("runs", "show", "latest", "-json")
