@@ -225,7 +225,8 @@ step "nap" {
   timeout = "1s"
 }`)
 			run(t, dir, 0, "init")
-			out := run(t, dir, 4, "apply", "-auto-approve")
+			// 7: failed before any step that changes the target ran (a nap changes nothing).
+			out := run(t, dir, 7, "apply", "-auto-approve")
 			if !strings.Contains(out, "Step timed out") || !strings.Contains(out, "woke: context deadline exceeded") {
 				t.Errorf("want the action's own result:\n%s", out)
 			}
