@@ -135,7 +135,7 @@ func (pl *Planner) CheckResume(ctx context.Context, saved *Plan, done map[string
 		return nil, append(diags, d...)
 	case len(moved) > 0:
 		return nil, append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "The run cannot be resumed as approved",
-			Detail: stalePlan("The steps not run yet", moved, nil) + "\nNothing ran. Resuming would do something else than what was approved: " +
+			Detail: stalePlan("Nothing ran", moved, nil) + "\nResuming would do something else than what was approved: " +
 				"plan and apply afresh (pipectl plan)."})
 	}
 	return fresh, diags

@@ -190,13 +190,13 @@ func normalJSON(v any) any {
 	return back
 }
 
-// stalePlan is the message of a check that failed: what moved, or why it
-// could not be told.
-func stalePlan(what string, moved []string, diags hcl.Diagnostics) string {
+// stalePlan is the message of a check that failed: head, then what moved,
+// or why it could not be told.
+func stalePlan(head string, moved []string, diags hcl.Diagnostics) string {
 	if diags.HasErrors() {
-		return fmt.Sprintf("%s: cannot tell whether the approved plan still holds: %s", what, diagnosticsText(diags))
+		return fmt.Sprintf("%s: cannot tell whether the steps would still do what was approved: %s", head, diagnosticsText(diags))
 	}
-	return fmt.Sprintf("%s: what the steps would do changed since the plan was approved:\n  - %s", what, strings.Join(moved, "\n  - "))
+	return fmt.Sprintf("%s: the steps would not do what was approved (the world moved):\n  - %s", head, strings.Join(moved, "\n  - "))
 }
 
 // checkBehindGate re-plans the steps behind a gate as it opens and stops
@@ -212,7 +212,7 @@ func (rn *run) checkBehindGate(ctx context.Context, gate string) *GateFailure {
 	if ctx.Err() != nil || (len(moved) == 0 && !diags.HasErrors()) {
 		return nil // a cancelled run stops at the gate anyway
 	}
-	msg := stalePlan(gate, moved, diags) + "\nNothing behind the gate ran. Plan again and have the new plan approved."
+	msg := stalePlan(gate+" opened but nothing behind it ran", moved, diags) + "\nPlan again and have the new plan approved"
 	rn.emit(Event{Type: GateStale, Gate: gate, Message: msg})
 	return &GateFailure{Gate: gate, Reason: "stale", Message: msg}
 }

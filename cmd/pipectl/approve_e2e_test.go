@@ -89,8 +89,9 @@ func TestGateStopsWhenTheWorldMovedWhileWaiting(t *testing.T) {
 				t.Fatalf("no gate_stale event saying %q:\n%+v", c.want, seen)
 			}
 			show, _, _ := p.run("runs", "show", id)
-			if !strings.Contains(show, "Gate stage.deploy (approval): stale — stage.deploy: what the steps would do changed since the plan was approved:") ||
-				!strings.Contains(show, c.want) || !strings.Contains(show, "Nothing behind the gate ran.") {
+			if !strings.Contains(show, "Gate stage.deploy (approval): stale — stage.deploy opened but nothing behind it ran: "+
+				"the steps would not do what was approved (the world moved):") ||
+				!strings.Contains(show, c.want) || !strings.Contains(show, "Plan again and have the new plan approved") {
 				t.Fatalf("runs show does not record the difference:\n%s", show)
 			}
 			if js, _, _ := p.run("runs", "show", id, "-json"); !strings.Contains(js, `"type":"gate_stale"`) || !strings.Contains(js, `"status":"stale"`) {
