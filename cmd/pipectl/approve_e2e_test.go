@@ -3,6 +3,7 @@ package main_test
 import (
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -149,5 +150,41 @@ stage "two" {
 	}
 	if got, _ := os.ReadFile(filepath.Join(p.dir, "config.txt")); string(got) != "v2\n" {
 		t.Fatalf("config.txt %q after the resume", got)
+	}
+}
+
+// At a terminal approve shows the plan it approves and asks: anything but
+// yes approves nothing; yes approves. tmux is the terminal.
+func TestApproveAsksAtTheTerminal(t *testing.T) {
+	tmux, err := exec.LookPath("tmux")
+	if err != nil {
+		needTmux(t)
+	}
+	p := newProject(t, gatedPipeline)
+	cmd, ch, stderr := startApplyAs(t, p, "alice")
+	var seen []engine.Event
+	id := waitingRun(t, p, ch, &seen)
+	socket := fmt.Sprintf("pipectl-test-approve-%d", os.Getpid())
+	tm := func(args ...string) string {
+		out, _ := exec.Command(tmux, append([]string{"-L", socket, "-f", "/dev/null"}, args...)...).CombinedOutput()
+		return string(out)
+	}
+	t.Cleanup(func() { tm("kill-server") })
+	approve := fmt.Sprintf("cd %s && env PIPECTL_PLUGIN_PATH=%s PIPECTL_USER=bob %s approve %s", p.dir, binDir, filepath.Join(binDir, "pipectl"), id)
+	tm("new-session", "-d", "-x", "160", "-y", "50", approve+"; echo EXIT=$?; "+approve+"; echo EXIT=$?; sleep 120")
+	screen := waitScreen(t, tm, "Type yes to approve:")
+	if !strings.Contains(screen, `pipectl will run pipeline "gated"`) || !strings.Contains(screen, "Approve stage.deploy of run "+id+", to run this plan?") {
+		t.Fatalf("approve does not show the plan it approves:\n%s", screen)
+	}
+	tm("send-keys", "y", "Enter")
+	waitScreen(t, tm, "not approved: nothing was recorded")
+	if statusOf(seen, "release") != "" {
+		t.Fatal("the run went on without an approval")
+	}
+	tm("send-keys", "yes", "Enter")
+	waitScreen(t, tm, "Approved stage.deploy of run "+id+" as bob.")
+	drain(ch, &seen)
+	if code := exitCode(cmd.Wait()); code != 0 || statusOf(seen, "release") != engine.StatusSucceeded {
+		t.Fatalf("apply: exit %d, release %s\n%s", code, statusOf(seen, "release"), stderr)
 	}
 }
