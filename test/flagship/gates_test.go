@@ -25,8 +25,8 @@ func TestAnotherDeployWhileWaitingAtTheGate(t *testing.T) {
 	vars := []string{"PIPECTL_VAR_kubeconfig=" + env.Kubeconfig, "PIPECTL_VAR_namespace=" + env.Namespace}
 	// Two checkouts of one pipeline: two CI jobs, each with its own
 	// records and lock, deploying the same release.
-	waiting := gatedRelease(t, vars)
-	other := gatedRelease(t, vars)
+	waiting := releaseCheckout(t, vars, gated)
+	other := releaseCheckout(t, vars, gated)
 	other.mustRun("apply", "-auto-approve", "-approve", "deploy", "PIPECTL_VAR_value=first") // revision 1
 
 	cmd := exec.Command(filepath.Join(bins, "pipectl"), "apply", "-auto-approve", "-json")
@@ -77,9 +77,60 @@ func TestAnotherDeployWhileWaitingAtTheGate(t *testing.T) {
 	}
 }
 
-// gatedRelease is a checkout of a pipeline whose deploy stage, behind an
-// approval gate, upgrades the release "moved" (a ConfigMap of var.value).
-func gatedRelease(t *testing.T, vars []string) *secretsProject {
+// A run that failed before its deploy is resumed after another helm
+// upgrade landed: the release is planned again and compared with what was
+// approved (by its change: it comes after a step that ran); the resume is
+// refused and upgrades nothing.
+func TestResumeAfterAnotherDeploy(t *testing.T) {
+	t.Parallel()
+	env := sandboxtest.Cluster(t)
+	vars := []string{"PIPECTL_VAR_kubeconfig=" + env.Kubeconfig, "PIPECTL_VAR_namespace=" + env.Namespace}
+	failed := releaseCheckout(t, vars, afterACheck)
+	other := releaseCheckout(t, vars, gated)
+	other.mustRun("apply", "-auto-approve", "-approve", "deploy", "PIPECTL_VAR_value=first") // revision 1
+	if _, errOut, code := failed.run("apply", "-auto-approve", "PIPECTL_VAR_value=approved"); code != 4 {
+		t.Fatalf("first run: exit %d, want 4 (its check fails)\n%s", code, errOut)
+	}
+	list, _, _ := failed.run("runs")
+	id := strings.Fields(strings.Split(list, "\n")[1])[0]
+	failed.write("ready", "")
+	other.mustRun("apply", "-auto-approve", "-approve", "deploy", "PIPECTL_VAR_value=hotfix") // revision 2
+
+	out, errOut, code := failed.run("apply", "-resume", id, "PIPECTL_VAR_value=approved")
+	if code != 1 || !strings.Contains(errOut, "The run cannot be resumed as approved") ||
+		!strings.Contains(errOut, "step release (helm.upgrade) would do something else than what was approved") ||
+		!strings.Contains(errOut, "now:      upgrade release moved in "+env.Namespace+" to revision 3") {
+		t.Fatalf("resume after another deploy: exit %d, want 1 with the difference\n%s%s", code, out, errOut)
+	}
+	cm, err := env.Client.CoreV1().ConfigMaps(env.Namespace).Get(context.Background(), "moved-values", metav1.GetOptions{})
+	if err != nil || cm.Data["value"] != "hotfix" {
+		t.Fatalf("the stale plan was applied: %v %v", cm.Data, err)
+	}
+	if revs := releaseHistory(t, env, "moved"); len(revs) != 2 {
+		t.Fatalf("release history %v, want the two deploys only", revs)
+	}
+}
+
+// How a checkout's deploy stage is held back: by an approval gate, or
+// after a check that fails until a file named ready exists.
+var (
+	gated       = holdBack{head: `approval { message = "Deploy?" }`}
+	afterACheck = holdBack{before: `
+stage "check" {
+  step "ready" {
+    action  = std.exec
+    command = "test"
+    args    = ["-f", "ready"]
+  }
+}`, head: `depends_on = [stage.check]`}
+)
+
+// holdBack is what comes before the deploy stage, and at its head.
+type holdBack struct{ before, head string }
+
+// releaseCheckout is a checkout of a pipeline whose deploy stage (held
+// back by head) upgrades the release "moved" (a ConfigMap of var.value).
+func releaseCheckout(t *testing.T, vars []string, hold holdBack) *secretsProject {
 	p := &secretsProject{t: t, dir: t.TempDir(), vars: vars}
 	p.write("chart/Chart.yaml", "apiVersion: v2\nname: moved\nversion: 0.1.0\n")
 	p.write("chart/templates/configmap.yaml", `apiVersion: v1
@@ -95,8 +146,9 @@ variable "kubeconfig" { type = string }
 variable "namespace" { type = string }
 variable "value" { type = string }
 plugin "helm" { kubeconfig = var.kubeconfig }
+`+hold.before+`
 stage "deploy" {
-  approval { message = "Deploy?" }
+  `+hold.head+`
   step "release" {
     action    = helm.upgrade
     release   = "moved"
