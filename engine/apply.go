@@ -15,6 +15,7 @@ import (
 
 	"github.com/pipectl/pipectl/dsl"
 	"github.com/pipectl/pipectl/engine/pluginhost"
+	"github.com/pipectl/pipectl/sdk"
 	"github.com/pipectl/pipectl/sdk/client"
 )
 
@@ -37,6 +38,10 @@ type Runner struct {
 	Done map[string]cty.Value
 	// Resumed names the run Done comes from, for the events.
 	Resumed string
+	// Continues: Done comes from a failed run this one resumes, so what
+	// those steps changed is this run's to restore (not so for -only,
+	// whose Done comes from a run that succeeded).
+	Continues bool
 	// OnStepValue, when set, receives every main step that succeeded with
 	// its value, so that a later run can resume after it.
 	OnStepValue func(step string, value cty.Value)
@@ -63,6 +68,9 @@ type Result struct {
 	// HandlersRan: the run failed and failure handlers (on_failure) ran;
 	// HandlersFailed: one of them failed too.
 	HandlersRan, HandlersFailed bool
+	// Outcome is what a run that did not succeed left its target as; ""
+	// when it succeeded.
+	Outcome Outcome
 }
 
 // run is the mutable state of one Apply.
@@ -81,6 +89,7 @@ type run struct {
 	gates       map[string]*gateState // by address, once reached
 	gateFailure *GateFailure          // the first gate that stopped the run
 	handlersRan bool                  // an on_failure step ran
+	outcomes    outcomes              // what the run changed and what restored it; under mu
 	gateStop    chan struct{}         // closed when the main steps stop starting: gates stop waiting
 	gateStopped sync.Once
 }
@@ -130,11 +139,16 @@ func (r *Runner) Apply(ctx, kill context.Context) *Result {
 	default:
 		res.Outputs, res.OutputDiagnostics = rn.outputs()
 	}
+	if res.Status != StatusSucceeded {
+		rn.mu.Lock()
+		res.Outcome = rn.outcomes.outcome()
+		rn.mu.Unlock()
+	}
 	if res.OutputDiagnostics.HasErrors() {
 		rn.emit(Event{Type: OutputsFailed, Status: res.Status, Message: "the pipeline's outputs could not be evaluated: " + diagnosticsText(res.OutputDiagnostics),
 			Diagnostics: res.OutputDiagnostics})
 	}
-	rn.emit(Event{Type: RunFinished, Status: res.Status, Outputs: jsonOutputs(res.Outputs)})
+	rn.emit(Event{Type: RunFinished, Status: res.Status, Outcome: res.Outcome, Outputs: jsonOutputs(res.Outputs)})
 	return res
 }
 
@@ -307,8 +321,28 @@ func (p *phaseRun) reuse() {
 		s := p.Pipeline.Config.Step(name)
 		p.state[StepAddr(name)] = StatusSucceeded
 		p.finish(s, StatusSucceeded, value)
+		if p.Continues {
+			p.continued(s)
+		}
 		p.emit(Event{Type: StepFinished, Phase: p.ph.Name, Stage: s.Stage, Step: name, Action: s.Action.String(),
 			Status: StatusSucceeded, Message: "succeeded in run " + p.Resumed + "; not run again"})
+	}
+}
+
+// continued counts what a step not run again may have changed in the run
+// this one resumes: anything but a check. Its plan now says "no-change"
+// when its change went in then.
+func (rn *run) continued(s *dsl.Step) {
+	ps := rn.Plan.plannedStep(s.Name)
+	if ps == nil {
+		return
+	}
+	rn.mu.Lock()
+	defer rn.mu.Unlock()
+	for _, in := range ps.Instances {
+		if !in.Skipped && in.Kind != sdk.PlanRun.String() {
+			rn.outcomes.changed = append(rn.outcomes.changed, targetOf(s.Name, in.Config))
+		}
 	}
 }
 
@@ -452,7 +486,7 @@ type instance struct {
 
 // apply decodes the instance's config with known values and applies it,
 // with retries and a timeout per attempt.
-func (in *instance) apply(ctx context.Context) (Status, cty.Value) {
+func (in *instance) apply(ctx context.Context) (st Status, _ cty.Value) {
 	null := cty.NullVal(cty.DynamicPseudoType)
 	if in.Problem.HasErrors() {
 		in.diags = in.Problem
@@ -487,6 +521,9 @@ func (in *instance) apply(ctx context.Context) (Status, cty.Value) {
 		if ctx.Err() != nil {
 			return in.finished(StatusCancelled, "cancelled before it started", 0, attempt, null)
 		}
+		if attempt == 1 { // from now on the action may have changed its target
+			defer func() { in.noteApplied(config, st) }()
+		}
 		start := time.Now()
 		status, out, msg := in.attempt(ctx, config, attempt)
 		if status != StatusFailed || attempt >= in.meta.RetryAttempts {
@@ -504,7 +541,21 @@ func (in *instance) apply(ctx context.Context) (Status, cty.Value) {
 	}
 }
 
-// attempt is one call of the action, bounded by the step's timeout.
+// noteApplied tells the run's outcome about an instance whose action was
+// called, with what its plan said it would do.
+func (in *instance) noteApplied(config cty.Value, st Status) {
+	kind := ""
+	if p := in.Plan.plannedStep(in.step.Name).Instance(in.key); p != nil {
+		kind = p.Kind
+	}
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	in.outcomes.applied(in.step, in.base.Phase, kind, config, st)
+}
+
+// attempt is one call of the action, bounded by the step's timeout. Its
+// message is what the action says it did when it succeeded (never the
+// plan's forecast: records must say what happened), else why it failed.
 func (in *instance) attempt(ctx context.Context, config cty.Value, attempt int) (Status, cty.Value, string) {
 	ev := in.base
 	ev.Type, ev.Attempt = StepStarted, attempt
@@ -530,7 +581,7 @@ func (in *instance) attempt(ctx context.Context, config cty.Value, attempt int) 
 	switch {
 	case err == nil && !res.Diagnostics.HasErrors():
 		in.Redactor.AddValue(res.Outputs)
-		return StatusSucceeded, res.Outputs, ""
+		return StatusSucceeded, res.Outputs, firstLine(res.Summary)
 	// From here it failed; an action may report its own cancellation, so
 	// the contexts tell the cause.
 	case ctx.Err() != nil:
@@ -675,4 +726,10 @@ func soFar(cancelled, failed bool) Status {
 		return StatusFailed
 	}
 	return StatusSucceeded
+}
+
+// firstLine keeps a one-line text to its first line.
+func firstLine(s string) string {
+	line, _, _ := strings.Cut(s, "\n")
+	return line
 }

@@ -85,6 +85,9 @@ type PlannedStep struct {
 	// Run is "yes", "no" (its when condition is false, or it is left out)
 	// or "unknown" (decided at apply).
 	Run Decision `json:"run"`
+	// When is its when condition as written (a failure handler's says when
+	// it acts); "" without one.
+	When string `json:"when,omitempty"`
 	// LeftOut says why a subset run (-target, -only) leaves the step out.
 	LeftOut string `json:"left_out,omitempty"`
 	// Deferred is true when for_each depends on outputs not known yet: the
@@ -95,6 +98,10 @@ type PlannedStep struct {
 	Attempts        int                `json:"attempts,omitempty"`
 	ContinueOnError bool               `json:"continue_on_error,omitempty"`
 	Instances       []*PlannedInstance `json:"instances,omitempty"`
+	// Restores, on a failure handler that changes something, names the
+	// main steps planned to change the same target (outcome.go): a failed
+	// run they changed counts as restored when this handler succeeds.
+	Restores []string `json:"restores,omitempty"`
 }
 
 // PlannedInstance is one instance of a step (one per for_each key).
@@ -146,11 +153,16 @@ func (s *PlannedStep) Instance(key string) *PlannedInstance {
 	return nil
 }
 
-// HasChanges reports whether any step that may run would change the world
-// (kind "change"). Steps that only run (checks, scans, commands) do not
-// count, as Terraform does not count reading a data source.
+// HasChanges reports whether any main step that may run would change the
+// world (kind "change"). Steps that only run (checks, scans, commands) do
+// not count, as Terraform does not count reading a data source; nor do
+// failure handlers and finally steps: a rollback that may run after a
+// failure is not a change of a run that succeeds.
 func (p *Plan) HasChanges() bool {
 	for _, s := range p.Steps {
+		if s.Phase != PhaseMain || s.LeftOut != "" {
+			continue
+		}
 		for _, in := range s.Instances {
 			if s.Run != DecisionSkip && !in.Skipped && in.Kind == sdk.PlanChange.String() {
 				return true
@@ -253,6 +265,7 @@ func (pl *Planner) Plan(ctx context.Context) (*Plan, hcl.Diagnostics) {
 		pl.sources.add(path)
 	}
 	plan.Sources = pl.sources.withoutSecrets(pl.Redactor)
+	markRestores(plan, p.Config)
 	return plan, diags
 }
 
@@ -284,8 +297,10 @@ func (pl *Planner) planStep(ctx context.Context, s *dsl.Step, phase PhaseGraph, 
 	if rs.Action == nil {
 		return ps, cty.DynamicVal, diags
 	}
+	diags = append(diags, metaWarnings(s, schema.Name, rs.Action)...)
 	meta := rs.Meta
 	ps.Run = rs.Decision
+	ps.When = pl.Redactor.String(pl.Pipeline.Source(s.When))
 	ps.Attempts, ps.ContinueOnError = meta.RetryAttempts, meta.ContinueOnError
 	if meta.Timeout > 0 {
 		ps.Timeout = meta.Timeout.String()

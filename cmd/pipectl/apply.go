@@ -53,10 +53,12 @@ runs those and what they depend on; -only stage.X runs that stage alone, with
 the outputs of the steps before it from the last successful run.
 
 Exit status: 0 succeeded; 1 an error before anything ran; 3 every step
-succeeded but the pipeline's outputs could not be evaluated; 4 the run failed;
-5 the run failed and its failure handlers ran and succeeded (rolled back);
-6 a gate stopped the run (approval rejected or timed out, outside the deploy
-window); 130 cancelled.`,
+succeeded but the pipeline's outputs could not be evaluated; 4 the run failed
+and left a change no failure handler restored; 5 the run failed and failure
+handlers changing the same targets restored every change; 6 a gate stopped the
+run (approval rejected or timed out, outside the deploy window); 7 the run
+failed before any step that changes the target ran (nothing deployed);
+8 reserved (parked at a gate); 130 cancelled. docs/cli.md has the table.`,
 		Args: cobra.MaximumNArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.subset = sub.subset()

@@ -55,7 +55,7 @@ stage "after" {
   }
 }`)
 	p.write("broken", "")
-	if _, _, code := p.run("apply", "-env", "prod", "-var-file", "prod.vars", "-auto-approve"); code != 4 {
+	if _, _, code := p.run("apply", "-env", "prod", "-var-file", "prod.vars", "-auto-approve"); code != 7 { // failed, nothing changed
 		t.Fatalf("the failing run did not fail")
 	}
 	os.Remove(filepath.Join(p.dir, "broken"))
@@ -223,7 +223,7 @@ stage "s" {
 		t.Fatalf("apply /abs/plan.json DIR from another directory: exit %d\n%s%s", code, out, errOut)
 	}
 	p.write("broken", "")
-	if _, _, code := p.run("apply", "-auto-approve"); code != 4 {
+	if _, _, code := p.run("apply", "-auto-approve"); code != 7 { // failed, nothing changed
 		t.Fatal("the run did not fail")
 	}
 	os.Remove(filepath.Join(p.dir, "broken"))

@@ -200,7 +200,7 @@ func (a *Apply) run(ctx context.Context, s *Session, plan *engine.Plan, t *apply
 		runner.Done, runner.Resumed = sel.Values, sel.From // -only: the outputs of the steps before
 	}
 	if res := t.resume; res != nil {
-		runner.Done, runner.Resumed = res.done(s.Pipeline), res.id
+		runner.Done, runner.Resumed, runner.Continues = res.done(s.Pipeline), res.id, true
 		recorder.ResumeOf(res.id)
 	}
 	out.Result = runner.Apply(ctx, kill)

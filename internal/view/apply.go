@@ -138,18 +138,18 @@ func (v *Apply) render(b *bytes.Buffer, e engine.Event, withLogs bool) {
 // duration, a one-line summary — and a failure's diagnostics under it.
 func (v *Apply) finishedLine(b *bytes.Buffer, name string, e engine.Event) {
 	mark, color := statusMark(e.Status)
-	fmt.Fprintf(b, "%s %s %s\n", v.paint(color, mark), name, strings.TrimRight(oneLine(e, v.steps.summary(e)), " "))
+	fmt.Fprintf(b, "%s %s %s\n", v.paint(color, mark), name, strings.TrimRight(oneLine(e, v.steps.done(e)), " "))
 	if (e.Status == engine.StatusFailed || e.Status == engine.StatusFailedContinued) && len(e.Diagnostics) > 0 {
 		_ = dsl.WriteDiagnostics(b, v.redact(e.Diagnostics), v.files(), v.Width, v.Color)
 	}
 }
 
 // oneLine is what a finished instance says after its name.
-func oneLine(e engine.Event, planned string) string {
+func oneLine(e engine.Event, done string) string {
 	d := e.Duration.Round(time.Millisecond).String()
 	switch e.Status {
 	case engine.StatusSucceeded:
-		return fmt.Sprintf("%-8s %s", d, planned)
+		return fmt.Sprintf("%-8s %s", d, done)
 	case engine.StatusUnchanged:
 		return "unchanged, not applied: " + firstLine(e.Message)
 	case engine.StatusSkipped:
@@ -215,7 +215,8 @@ func (v *Apply) Result(res *engine.Result, runID string) {
 		counts[s]++
 	}
 	if v.JSON {
-		m := &RunMessage{Status: res.Status, Counts: map[string]int{}, RunID: runID, Outputs: map[string]any{}, GateFailure: res.GateFailure}
+		m := &RunMessage{Status: res.Status, Counts: map[string]int{}, RunID: runID, Outputs: map[string]any{}, GateFailure: res.GateFailure,
+			Outcome: res.Outcome}
 		for s, n := range counts {
 			m.Counts[string(s)] = n
 		}
@@ -242,6 +243,9 @@ func (v *Apply) Result(res *engine.Result, runID string) {
 	if f := res.GateFailure; f != nil {
 		fmt.Fprintf(&b, "%s\n", v.paint("31", "Stopped at a gate: "+f.Message+"."))
 	}
+	if text := OutcomeText(res.Outcome); text != "" {
+		fmt.Fprintf(&b, "%s\n", text)
+	}
 	if len(res.Outputs) > 0 {
 		fmt.Fprintf(&b, "\nOutputs:\n")
 		for _, k := range slices.Sorted(maps.Keys(res.Outputs)) {
@@ -252,6 +256,19 @@ func (v *Apply) Result(res *engine.Result, runID string) {
 		fmt.Fprintf(&b, "\nRecorded as run %s: pipectl runs show %s\n", runID, runID)
 	}
 	fmt.Fprint(v.Out, b.String())
+}
+
+// OutcomeText says what a run that did not succeed left its target as.
+func OutcomeText(o engine.Outcome) string {
+	switch o {
+	case engine.OutcomeUnchanged:
+		return "Nothing was changed: the run stopped before any step that changes the target ran."
+	case engine.OutcomeRestored:
+		return "Restored: every step that changed the target was restored by its failure handler."
+	case engine.OutcomeChanged:
+		return "Left changed: a step changed the target and no failure handler restored it."
+	}
+	return ""
 }
 
 func phaseTitle(phase engine.Phase, stage string) string {
@@ -311,8 +328,20 @@ func (o *outcomes) finished(e engine.Event) {
 	o.rows[id] = e
 }
 
-// summary is the plan's one-line summary of an instance ("" without).
-func (o *outcomes) summary(e engine.Event) string {
+// done says what a succeeded instance did: what its action reported,
+// else its plan's summary marked as the forecast it was ("" without).
+func (o *outcomes) done(e engine.Event) string {
+	if e.Message != "" {
+		return firstLine(e.Message)
+	}
+	if s := o.planned(e); s != "" {
+		return "planned: " + s
+	}
+	return ""
+}
+
+// planned is the plan's one-line summary of an instance ("" without).
+func (o *outcomes) planned(e engine.Event) string {
 	if o.plan == nil {
 		return ""
 	}
@@ -366,7 +395,7 @@ func (o *outcomes) table(b *bytes.Buffer, paint func(code, s string) string) {
 		note := ""
 		switch e.Status {
 		case engine.StatusSucceeded:
-			note = o.summary(e)
+			note = o.done(e)
 		case engine.StatusFailed, engine.StatusFailedContinued:
 			note = failureSummary(e)
 		default:
