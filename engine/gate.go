@@ -35,6 +35,10 @@ const (
 	// apply -override-window (User, Reason).
 	GateWindowOverridden EventType = "gate_window_overridden"
 	GatePassed           EventType = "gate_passed" // the stage may start
+	// GateStale: as the gate opened, the steps behind it were planned
+	// again and would not do what was approved (Message says how, or why
+	// it could not be told): the run fails, nothing behind it runs.
+	GateStale EventType = "gate_stale"
 )
 
 // Clock is where gates read the time; tests give a fake one.
@@ -79,7 +83,7 @@ type GateOptions struct {
 // GateFailure is why a gate stopped the run.
 type GateFailure struct {
 	Gate    string `json:"gate"`
-	Reason  string `json:"reason"` // "rejected", "timed_out" or "window_closed"
+	Reason  string `json:"reason"` // "rejected", "timed_out", "window_closed" or "stale"
 	Message string `json:"message"`
 }
 
@@ -163,7 +167,8 @@ func (rn *run) awaitGate(ctx context.Context, addr string) (failure *GateFailure
 
 // passGate waits for the window, then for the approvals, then checks the
 // window again: a stage starts inside its window even when approval took
-// long.
+// long. Last it checks that the steps behind the gate would still do what
+// was approved (checkBehindGate).
 func (rn *run) passGate(ctx context.Context, g *dsl.Gate) (*GateFailure, bool) {
 	if f, cancelled := rn.awaitWindow(ctx, g); f != nil || cancelled {
 		return f, cancelled
@@ -179,6 +184,9 @@ func (rn *run) passGate(ctx context.Context, g *dsl.Gate) (*GateFailure, bool) {
 		if f, cancelled := rn.awaitWindow(ctx, g); f != nil || cancelled {
 			return f, cancelled
 		}
+	}
+	if f := rn.checkBehindGate(ctx, g.Address); f != nil || ctx.Err() != nil {
+		return f, f == nil
 	}
 	rn.emit(Event{Type: GatePassed, Gate: g.Address, Message: g.Address + " may start"})
 	return nil, false

@@ -55,6 +55,9 @@ type Plan struct {
 	// ContentHash is the sha256 of the rest of the saved plan: an edited
 	// plan file is refused (see WritePlan).
 	ContentHash string `json:"content_hash,omitempty"`
+	// values is what each step evaluated to while planning, for the
+	// checks at gates (recheck.go); in memory only: it may hold secrets.
+	values map[string]cty.Value
 	// A subset run (see Selection): the -target addresses, or the -only
 	// stage and the run the outputs of the steps before it come from.
 	Targets  []string `json:"targets,omitempty"`
@@ -253,6 +256,7 @@ func (pl *Planner) Plan(ctx context.Context) (*Plan, hcl.Diagnostics) {
 			planned[name] = value
 		}
 	}
+	plan.values = planned
 	outputs, d := p.Scope.Outputs(planned)
 	diags = append(diags, d...)
 	plan.Outputs = pl.plannedOutputs(outputs)

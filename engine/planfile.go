@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/hashicorp/hcl/v2"
+	"github.com/zclconf/go-cty/cty"
 
 	"github.com/pipectl/pipectl/dsl"
 )
@@ -109,11 +110,35 @@ func (pl *Planner) CheckSaved(ctx context.Context, saved *Plan) (*Plan, hcl.Diag
 	return pl.replan(ctx, saved, true)
 }
 
-// CheckResume is CheckSaved for resuming a run: the steps that already ran
-// changed the world on purpose, so fingerprints are not compared; the
-// pipeline and its variables must still be the same.
-func (pl *Planner) CheckResume(ctx context.Context, saved *Plan) (*Plan, hcl.Diagnostics) {
-	return pl.replan(ctx, saved, false)
+// CheckResume is CheckSaved for resuming a run: the pipeline and its
+// variables must still be the same, and the steps not run yet must still
+// do what was approved (recheck): done holds the values of the steps that
+// succeeded, ran every step that ran (succeeded or not). The steps that
+// ran changed the world on purpose, so their own fingerprints are not
+// compared, and a step downstream of one is compared by its change.
+func (pl *Planner) CheckResume(ctx context.Context, saved *Plan, done map[string]cty.Value, ran map[string]bool) (*Plan, hcl.Diagnostics) {
+	fresh, diags := pl.replan(ctx, saved, false)
+	if fresh == nil {
+		return nil, diags
+	}
+	values := maps.Clone(fresh.values)
+	maps.Copy(values, done)
+	notRun := map[string]bool{}
+	for _, name := range StepNames(pl.Pipeline.Graph.Main) {
+		if _, ok := done[name]; !ok && !ran[name] {
+			notRun[name] = true
+		}
+	}
+	moved, d := pl.recheck(ctx, saved, notRun, values, ran)
+	switch {
+	case d.HasErrors():
+		return nil, append(diags, d...)
+	case len(moved) > 0:
+		return nil, append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "The run cannot be resumed as approved",
+			Detail: stalePlan("Nothing ran", moved, nil) + "\nResuming would do something else than what was approved: " +
+				"plan and apply afresh (pipectl plan)."})
+	}
+	return fresh, diags
 }
 
 func (pl *Planner) replan(ctx context.Context, saved *Plan, fingerprints bool) (*Plan, hcl.Diagnostics) {

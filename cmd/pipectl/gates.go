@@ -65,6 +65,7 @@ func currentUser() (string, error) {
 
 func newApproveCommand() *cobra.Command {
 	var stage, reason string
+	var yes bool
 	cmd := &cobra.Command{
 		Use:   "approve RUN [DIR]",
 		Short: "Approve a run waiting at an approval gate",
@@ -73,12 +74,18 @@ where). -stage names the gate (a stage, or step.NAME for a step's approval)
 when the run waits at several. The approval is recorded with who gave it
 (PIPECTL_USER, or the OS user), when, and -reason. A gate may refuse it: not
 one of its approvers, or the user who started the run when it forbids
-self-approval (allow_self_approval = false).`,
+self-approval (allow_self_approval = false). It prints the plan the run applies
+(as pipectl plan printed it) and asks to confirm; -yes approves without asking,
+and is needed where there is no terminal to ask at (CI).`,
 		Args: runArgs(2, aWaitingRun),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := confirmApproval(cmd, args, stage, yes); err != nil {
+				return err
+			}
 			return answerGate(cmd, args, stage, reason, true)
 		},
 	}
+	cmd.Flags().BoolVar(&yes, "yes", false, "approve without asking to confirm (after reviewing the plan: pipectl runs show RUN -plan)")
 	cmd.Flags().StringVar(&stage, "stage", "", "the gate: a stage name, or step.NAME (needed when the run waits at several)")
 	cmd.Flags().StringVar(&reason, "reason", "", "why, recorded with the approval")
 	return cmd
@@ -174,7 +181,7 @@ type gatePrompter struct {
 // Event reacts to a gate waiting for approval, and to its end.
 func (p *gatePrompter) Event(e engine.Event) {
 	switch e.Type {
-	case engine.GatePassed, engine.GateRejected, engine.GateTimedOut, engine.GateWindowClosed:
+	case engine.GatePassed, engine.GateRejected, engine.GateTimedOut, engine.GateWindowClosed, engine.GateStale:
 		p.mu.Lock()
 		if p.decided == nil {
 			p.decided = map[string]bool{}

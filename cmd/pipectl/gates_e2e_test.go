@@ -131,7 +131,7 @@ func TestGateApprovedFromAnotherProcess(t *testing.T) {
 		!strings.Contains(show, "compile") {
 		t.Fatalf("runs show while waiting:\n%s", show)
 	}
-	out, errOut, code := p.as("bob", "approve", id, "-reason", "change ticket CHG-7")
+	out, errOut, code := p.as("bob", "approve", id, "-yes", "-reason", "change ticket CHG-7")
 	if code != 0 || !strings.Contains(out, "Approved stage.deploy of run "+id+" as bob.") {
 		t.Fatalf("approve: exit %d\n%s%s", code, out, errOut)
 	}
@@ -238,10 +238,10 @@ func TestFourEyesRefusesSelfApproval(t *testing.T) {
 	cmd, ch, stderr := startApplyAs(t, p, "alice", "-var", "self=false")
 	var seen []engine.Event
 	id := waitingRun(t, p, ch, &seen)
-	if _, errOut, code := p.as("alice", "approve", id); code != 1 || !strings.Contains(errOut, "alice started this run and cannot approve it") {
+	if _, errOut, code := p.as("alice", "approve", id, "-yes"); code != 1 || !strings.Contains(errOut, "alice started this run and cannot approve it") {
 		t.Fatalf("self-approval: exit %d\n%s", code, errOut)
 	}
-	if _, errOut, code := p.as("bob", "approve", id); code != 0 {
+	if _, errOut, code := p.as("bob", "approve", id, "-yes"); code != 0 {
 		t.Fatalf("approve by bob: exit %d\n%s", code, errOut)
 	}
 	drain(ch, &seen)

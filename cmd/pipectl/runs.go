@@ -40,7 +40,7 @@ everything recorded until then.`,
 }
 
 func newRunsShowCommand() *cobra.Command {
-	var asJSON, logs bool
+	var asJSON, logs, plan bool
 	cmd := &cobra.Command{
 		Use:   "show RUN [DIR]",
 		Short: "Show one run: its steps, their outcomes and outputs, and (with -logs) every event",
@@ -50,11 +50,19 @@ func newRunsShowCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			run, plan, err := store.Show(id, nil)
+			run, planJSON, err := store.Show(id, nil)
 			if err != nil {
 				return err
 			}
-			return runsView(cmd, asJSON).Show(run, plan, logs, func(fn func(engine.Event) error) error {
+			if plan { // what was approved, as plan printed it
+				p, err := runs.DecodePlan(id, planJSON)
+				if err != nil {
+					return err
+				}
+				planView(cmd, asJSON).Show(p)
+				return nil
+			}
+			return runsView(cmd, asJSON).Show(run, planJSON, logs, func(fn func(engine.Event) error) error {
 				_, _, err := store.Show(id, fn)
 				return err
 			})
@@ -62,6 +70,7 @@ func newRunsShowCommand() *cobra.Command {
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "the run, its plan and every event as JSON lines (docs/json-events.md)")
 	cmd.Flags().BoolVar(&logs, "logs", false, "also print every event: log lines, retries, outcomes")
+	cmd.Flags().BoolVar(&plan, "plan", false, "print the plan the run applies (what was approved), as pipectl plan printed it")
 	return cmd
 }
 

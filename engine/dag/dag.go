@@ -63,6 +63,9 @@ func (g *Graph[K]) DependentsOf(k K) []K { return g.ordered(g.users[k]) }
 // Ancestors lists every node k depends on, directly or not, in insertion order.
 func (g *Graph[K]) Ancestors(k K) []K { return g.reach(k, g.deps) }
 
+// Descendants lists every node that depends on k, directly or not, in insertion order.
+func (g *Graph[K]) Descendants(k K) []K { return g.reach(k, g.users) }
+
 func (g *Graph[K]) reach(start K, edges map[K]map[K]struct{}) []K {
 	seen := map[K]struct{}{}
 	stack := []K{start}

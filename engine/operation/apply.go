@@ -281,7 +281,7 @@ func noPipeline(err error) string {
 // checked against the world, or a fresh one the user confirmed.
 func (a *Apply) plan(ctx context.Context, path string, t *applyTarget) (*Session, *engine.Plan, error) {
 	if t.resume != nil {
-		return a.checkedPlan(ctx, t, t.resume.plan, (*engine.Planner).CheckResume)
+		return a.checkedPlan(ctx, t, t.resume.plan, t.resume.check)
 	}
 	if t.saved != nil {
 		if diags := t.saved.CheckSources(t.dir); diags.HasErrors() { // before anything is evaluated

@@ -1,7 +1,10 @@
 package operation
 
 import (
+	"context"
 	"fmt"
+
+	"github.com/hashicorp/hcl/v2"
 
 	"github.com/zclconf/go-cty/cty"
 
@@ -16,6 +19,7 @@ type resumption struct {
 	id     string
 	plan   *engine.Plan
 	values map[string]cty.Value
+	ran    map[string]bool // main steps that ran in it, succeeded or not
 }
 
 // loadResumption applies the resume rules: a run whose record is complete,
@@ -52,7 +56,19 @@ func loadResumption(store *runs.Store, id string) (*resumption, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &resumption{id: id, plan: plan, values: values}, nil
+	ran := map[string]bool{}
+	for _, s := range run.Steps {
+		if s.Phase == engine.PhaseMain && s.Status.Ran() {
+			ran[s.Step] = true
+		}
+	}
+	return &resumption{id: id, plan: plan, values: values, ran: ran}, nil
+}
+
+// check is the plan check of a resume: the steps not run yet must still
+// do what was approved (engine.Planner.CheckResume).
+func (r *resumption) check(pl *engine.Planner, ctx context.Context, saved *engine.Plan) (*engine.Plan, hcl.Diagnostics) {
+	return pl.CheckResume(ctx, saved, r.done(pl.Pipeline), r.ran)
 }
 
 // done keeps the values of main steps that still exist; the others run.

@@ -23,7 +23,8 @@ type GateRecord struct {
 	Gate string `json:"gate"` // stage.NAME or step.NAME
 	// Kind is what it waits (or waited) for last: "approval" or "window".
 	Kind string `json:"kind"`
-	// Status: "waiting", "passed", "rejected", "timed_out", "window_closed";
+	// Status: "waiting", "passed", "rejected", "timed_out", "window_closed",
+	// "stale" (what the steps behind it would do changed: Message says how);
 	// "cancelled" or "abandoned" when the run ended while it waited.
 	Status  string         `json:"status"`
 	Message string         `json:"message,omitempty"`
@@ -97,6 +98,8 @@ func (r *Recorder) summarizeGate(e engine.Event) {
 		g.Status, g.Message = "timed_out", e.Message
 	case engine.GateWindowClosed:
 		g.Status, g.Message = "window_closed", e.Message
+	case engine.GateStale:
+		g.Status, g.Message = "stale", e.Message
 	case engine.GatePassed:
 		g.Status, g.Message = "passed", e.Message
 	}

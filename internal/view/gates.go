@@ -24,7 +24,7 @@ func (v *Apply) gateLine(b *bytes.Buffer, e engine.Event) {
 		fmt.Fprintf(b, "%s %s%s\n", v.paint("32", "✓"), e.Message, reasonNote(e.Reason))
 	case engine.GateRefused:
 		fmt.Fprintf(b, "%s %s: answer by %s not counted: %s\n", v.paint("33", "!"), e.Gate, e.User, e.Message)
-	case engine.GateRejected, engine.GateTimedOut, engine.GateWindowClosed:
+	case engine.GateRejected, engine.GateTimedOut, engine.GateWindowClosed, engine.GateStale:
 		fmt.Fprintf(b, "%s %s\n", v.paint("31", "✗"), e.Message)
 	case engine.GateWindowOverridden:
 		fmt.Fprintf(b, "%s %s, by %s%s\n", v.paint("33", "!"), e.Message, e.User, reasonNote(e.Reason))
@@ -44,7 +44,7 @@ func reasonNote(reason string) string {
 func isGateEvent(t engine.EventType) bool {
 	switch t {
 	case engine.GateWaiting, engine.GateApproved, engine.GateRefused, engine.GateRejected, engine.GateTimedOut,
-		engine.GateWindowClosed, engine.GateWindowOverridden, engine.GatePassed:
+		engine.GateWindowClosed, engine.GateWindowOverridden, engine.GatePassed, engine.GateStale:
 		return true
 	}
 	return false
@@ -136,8 +136,8 @@ func writeRunGates(w io.Writer, run *runs.Run) {
 	}
 	for _, g := range run.Gates {
 		fmt.Fprintf(w, "Gate %s (%s): %s", g.Gate, g.Kind, g.Status)
-		if g.Message != "" {
-			fmt.Fprintf(w, " — %s", firstLine(g.Message))
+		if g.Message != "" { // all of it: a stale gate lists what moved
+			fmt.Fprintf(w, " — %s", strings.ReplaceAll(strings.TrimRight(g.Message, "\n"), "\n", "\n  "))
 		}
 		fmt.Fprintln(w)
 		for _, a := range g.Answers {

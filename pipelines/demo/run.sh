@@ -75,8 +75,8 @@ if [[ $env == prod ]]; then
   # the release manager from "another terminal" once the run waits.
   (
     until id=$(pipectl runs 2>/dev/null | awk '/waiting for approval/ {print $1; exit}') && [[ -n $id ]]; do sleep 1; done
-    say "release-manager: pipectl approve $id"
-    PIPECTL_USER=release-manager pipectl approve "$id" -reason "demo: approved by a second person"
+    say "release-manager: pipectl approve $id -yes"
+    PIPECTL_USER=release-manager pipectl approve "$id" -yes -reason "demo: approved by a second person"
   ) &
 fi
 say "pipectl apply -env $env"

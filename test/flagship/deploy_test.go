@@ -113,15 +113,15 @@ func TestProdDeploy(t *testing.T) {
 			// Four eyes: whoever started the run cannot approve it. The
 			// record says the run waits a moment after the event: until
 			// then approve answers "not waiting", which proves nothing.
-			_, errOut, code := f.pipectl("approve", id, "-reason", "my own change")
+			_, errOut, code := f.pipectl("approve", id, "-yes", "-reason", "my own change")
 			for deadline := time.Now().Add(time.Minute); strings.Contains(errOut, "is not waiting for approval") && time.Now().Before(deadline); {
 				time.Sleep(100 * time.Millisecond)
-				_, errOut, code = f.pipectl("approve", id, "-reason", "my own change")
+				_, errOut, code = f.pipectl("approve", id, "-yes", "-reason", "my own change")
 			}
 			if code != 1 || !strings.Contains(errOut, "cannot approve it") {
 				t.Errorf("a self-approval: exit %d, want 1 with the reason\n%s", code, errOut)
 			}
-			approve := f.command("approve", id, "-reason", "e2e: CHG-1 approved")
+			approve := f.command("approve", id, "-yes", "-reason", "e2e: CHG-1 approved")
 			approve.Env = append(approve.Env, "PIPECTL_USER=release-manager")
 			if out, err := approve.CombinedOutput(); err != nil {
 				t.Errorf("pipectl approve %s as release-manager: %v\n%s", id, err, out)

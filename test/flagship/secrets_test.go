@@ -101,15 +101,14 @@ func (p *secretsProject) write(name, content string) {
 	}
 }
 
-// run runs pipectl; args of the form PIPECTL_VAR_x=... go to its
-// environment for this command only.
+// run runs pipectl; args of the form PIPECTL_VAR_x=... and PIPECTL_USER=...
+// go to its environment for this command only.
 func (p *secretsProject) run(args ...string) (stdout, stderr string, code int) {
 	p.t.Helper()
-	env := append(os.Environ(), "PIPECTL_PLUGIN_PATH="+bins, "NO_COLOR=1")
-	env = append(env, p.vars...)
+	env := p.env()
 	var cmdArgs []string
 	for _, a := range args {
-		if strings.HasPrefix(a, "PIPECTL_VAR_") {
+		if strings.HasPrefix(a, "PIPECTL_VAR_") || strings.HasPrefix(a, "PIPECTL_USER=") {
 			env = append(env, a)
 		} else {
 			cmdArgs = append(cmdArgs, a)
@@ -121,6 +120,12 @@ func (p *secretsProject) run(args ...string) (stdout, stderr string, code int) {
 	cmd.Stdout, cmd.Stderr = &out, &errOut
 	code = exitCode(p.t, cmd.Run(), &out, &errOut)
 	return out.String(), errOut.String(), code
+}
+
+// env is the environment of every command: the plugins, no colour, the
+// variables.
+func (p *secretsProject) env() []string {
+	return append(append(os.Environ(), "PIPECTL_PLUGIN_PATH="+bins, "NO_COLOR=1"), p.vars...)
 }
 
 func (p *secretsProject) mustRun(args ...string) {
