@@ -149,6 +149,19 @@ func (p *Plan) HasChanges() bool {
 	return false
 }
 
+// StepsByName indexes the planned steps by name, for callers that look
+// up every step (Step is a scan).
+func (p *Plan) StepsByName() map[string]*PlannedStep {
+	if p == nil {
+		return nil
+	}
+	out := make(map[string]*PlannedStep, len(p.Steps))
+	for _, s := range p.Steps {
+		out[s.Name] = s
+	}
+	return out
+}
+
 // Step returns the planned step by name, or nil.
 func (p *Plan) Step(name string) *PlannedStep {
 	for _, s := range p.Steps {
@@ -375,12 +388,4 @@ func secretDigest(salt, name string, v cty.Value) string {
 		return ""
 	}
 	return hex.EncodeToString(key)
-}
-
-// plannedStep is Step on a plan that may be nil (a Runner without one).
-func (p *Plan) plannedStep(name string) *PlannedStep {
-	if p == nil {
-		return nil
-	}
-	return p.Step(name)
 }
