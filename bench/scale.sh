@@ -68,9 +68,10 @@ ratio=$(awk -v a="$last" -v b="$first" 'BEGIN { printf "%.2f", a / b }')
 if awk -v r="$ratio" 'BEGIN { exit !(r <= 1.5) }'; then verdict=linear; else verdict="NOT linear"; fi
 echo "per step at $lastn is ${ratio}x that at $firstn (target <= 1.5x): $verdict"
 if command -v terraform > /dev/null && [[ ${TERRAFORM:-1} != 0 ]]; then
-  t=$work/tf; mkdir -p "$t"
+  t=$work/tf; mkdir -p "$t" # TERRAFORM=0 skips this
   printf 'resource "terraform_data" "n" {\n  count = 1000\n}\n' > "$t/main.tf"
-  (cd "$t" && terraform init -input=false > /dev/null)
+  (cd "$t" && terraform init -input=false > /dev/null 2>&1)
+  export TF_CLI_CONFIG_FILE=/dev/null # no warning about a missing ~/.terraformrc
   read -r tt _ <<< "$(cd "$t" && measure "$t/apply.log" terraform apply -auto-approve -input=false)"
-  echo "terraform $(terraform version | head -1 | cut -d' ' -f2): 1,000 terraform_data apply ${tt}s; pipectl 1,000 plan + apply is $(awk -v t="$tt" -v p="$first" 'BEGIN { printf "%.1f", t / (p * 1000 / 1000) }')x faster (for information)"
+  echo "terraform $(terraform version 2>/dev/null | head -1 | cut -d' ' -f2): 1,000 terraform_data apply ${tt}s; pipectl 1,000 plan + apply is $(awk -v t="$tt" -v p="$first" 'BEGIN { printf "%.1f", t / (p * 1000 / 1000) }')x faster (for information)"
 fi
