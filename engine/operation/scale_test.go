@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"path/filepath"
 	"runtime"
 	"strings"
 	"testing"
@@ -41,24 +42,30 @@ type scaleCost struct {
 	scheduled float64 // graph nodes the scheduler looked at
 }
 
-// applyScale plans and applies n noop steps in process: the engine, the
-// recorder, and both views a user meets (plain lines, as the live view
-// prints when not on a terminal, and JSON lines).
-func applyScale(t testing.TB, n int) scaleCost {
+// applyScale saves a plan of n noop steps and applies it in process, as
+// plan -out and apply PLAN do: the engine, the saved plan's check, the
+// recorder, and both views a user meets (plain lines, what apply prints
+// when not on a terminal, and JSON lines).
+func applyScale(t *testing.T, n int) scaleCost {
 	t.Helper()
-	dir := initialized(t.(*testing.T), noopStages(n))
+	dir := initialized(t, noopStages(n))
+	planFile := filepath.Join(t.TempDir(), "saved.plan")
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	p := operation.NewPlan(operation.NewConfiguration())
+	p.Out = planFile
+	if _, diags, err := p.Run(context.Background(), dir); diags.HasErrors() || err != nil {
+		t.Fatalf("plan: %v %v", diags, err)
+	}
 	a := operation.NewApply(operation.NewConfiguration())
-	a.AutoApprove = true
 	a.Start = func(plan *engine.Plan) engine.EventSink {
 		plain := view.NewApply(view.Base{Streams: view.Streams{Out: io.Discard, Err: io.Discard}}, false, plan)
 		json := view.NewApply(view.Base{Streams: view.Streams{Out: io.Discard, Err: io.Discard}, JSON: true,
 			JSONOut: view.NewJSONStream(io.Discard, io.Discard)}, false, plan)
 		return engine.EventFunc(func(e engine.Event) { plain.Event(e); json.Event(e) })
 	}
-	var before, after runtime.MemStats
-	runtime.GC()
-	runtime.ReadMemStats(&before)
-	applied, err := a.Run(context.Background(), dir)
+	applied, err := a.Run(context.Background(), planFile)
 	runtime.ReadMemStats(&after)
 	if err != nil {
 		t.Fatal(err)
