@@ -3,6 +3,9 @@
 # plugin), in stages of ten, each step depending on the step ten before:
 # validate, plan -out and apply of that saved plan, each with its peak
 # memory (/usr/bin/time), a per-step cost and a verdict on linearity.
+# Times are wall clock and, in brackets, CPU (user + sys, the plugin
+# process included): on a shared machine the CPU time is the steadier one,
+# and the verdict is made on both.
 #   bench/scale.sh                 # 1000 10000 20000 100000
 #   bench/scale.sh 1000 10000      # some sizes
 # Uses bin/pipectl and bin/pipectl-plugin-std (make build). Targets: see
@@ -36,37 +39,44 @@ generate() {
   }' > "$2/pipeline.hcl"
 }
 
-# measure LOG CMD...: runs CMD, prints "SECONDS MB" (wall time, peak RSS).
+# measure LOG CMD...: runs CMD, prints "WALL CPU MB" (seconds, seconds of
+# user + sys, peak RSS).
 measure() {
   local log=$1; shift
-  if ! /usr/bin/time -f '%e %M' -o "$log.time" "$@" > "$log" 2>&1; then
+  if ! /usr/bin/time -f '%e %U %S %M' -o "$log.time" "$@" > "$log" 2>&1; then
     echo "failed: $*" >&2; tail -5 "$log" >&2; exit 1
   fi
-  awk '{ printf "%.2f %.0f", $1, $2 / 1024 }' "$log.time"
+  awk '{ printf "%.2f %.2f %.0f", $1, $2 + $3, $4 / 1024 }' "$log.time"
 }
 
 echo "pipectl $(bin/pipectl version 2>/dev/null | head -1), $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
-printf '| %7s | %-16s | %-16s | %-16s | %-13s | %-11s |\n' N validate "plan -out" "apply PLAN" "per step (ms)" "KB/step val"
-printf '|---------|------------------|------------------|------------------|---------------|-------------|\n'
+printf '| %7s | %-26s | %-26s | %-26s | %-17s | %-11s |\n' N "validate" "plan -out" "apply PLAN" "ms/step p+a [cpu]" "KB/step val"
+printf '|---------|----------------------------|----------------------------|----------------------------|-------------------|-------------|\n'
 first=""
 for n in "${sizes[@]}"; do
   d=$work/p$n; mkdir -p "$d/.pipectl/plugins"
   ln -s "$root/bin/pipectl-plugin-std" "$d/.pipectl/plugins/pipectl-plugin-std"
   generate "$n" "$d"
   bin/pipectl init "$d" > /dev/null
-  read -r vt vm <<< "$(measure "$d/validate.log" bin/pipectl validate "$d")"
-  read -r pt pm <<< "$(measure "$d/plan.log" bin/pipectl plan -out "$d/plan.json" "$d")"
-  read -r at am <<< "$(measure "$d/apply.log" bin/pipectl apply -no-color "$d/plan.json")"
+  read -r vt vc vm <<< "$(measure "$d/validate.log" bin/pipectl validate "$d")"
+  read -r pt pc pm <<< "$(measure "$d/plan.log" bin/pipectl plan -out "$d/plan.json" "$d")"
+  read -r at ac am <<< "$(measure "$d/apply.log" bin/pipectl apply -no-color "$d/plan.json")"
   per=$(awk -v p="$pt" -v a="$at" -v n="$n" 'BEGIN { printf "%.3f", (p + a) * 1000 / n }')
+  cpu=$(awk -v p="$pc" -v a="$ac" -v n="$n" 'BEGIN { printf "%.3f", (p + a) * 1000 / n }')
   kb=$(awk -v m="$vm" -v n="$n" 'BEGIN { printf "%.1f", m * 1024 / n }')
-  printf '| %7d | %5ss %6s MB | %5ss %6s MB | %5ss %6s MB | %13s | %11s |\n' "$n" "$vt" "$vm" "$pt" "$pm" "$at" "$am" "$per" "$kb"
-  [[ -n $first ]] || { first=$per; firstn=$n; }
-  last=$per; lastn=$n
+  printf '| %7d | %6ss [%6ss] %5s MB | %6ss [%6ss] %5s MB | %6ss [%6ss] %5s MB | %7s [%7s] | %11s |\n' \
+    "$n" "$vt" "$vc" "$vm" "$pt" "$pc" "$pm" "$at" "$ac" "$am" "$per" "$cpu" "$kb"
+  [[ -n $first ]] || { first=$per; firstcpu=$cpu; firstn=$n; }
+  last=$per; lastcpu=$cpu; lastn=$n
   rm -rf "$d"
 done
-ratio=$(awk -v a="$last" -v b="$first" 'BEGIN { printf "%.2f", a / b }')
-if awk -v r="$ratio" 'BEGIN { exit !(r <= 1.5) }'; then verdict=linear; else verdict="NOT linear"; fi
-echo "per step at $lastn is ${ratio}x that at $firstn (target <= 1.5x): $verdict"
+verdict() { # NAME LAST FIRST
+  local r; r=$(awk -v a="$2" -v b="$3" 'BEGIN { printf "%.2f", a / b }')
+  if awk -v r="$r" 'BEGIN { exit !(r <= 1.5) }'; then v=linear; else v="NOT linear"; fi
+  echo "$1 per step at $lastn is ${r}x that at $firstn (target <= 1.5x): $v"
+}
+verdict "wall time" "$last" "$first"
+verdict "CPU time" "$lastcpu" "$firstcpu"
 if command -v terraform > /dev/null && [[ ${TERRAFORM:-1} != 0 ]]; then
   t=$work/tf; mkdir -p "$t" # TERRAFORM=0 skips this
   printf 'resource "terraform_data" "n" {\n  count = 1000\n}\n' > "$t/main.tf"
