@@ -8,6 +8,7 @@
 # and the verdict is made on both.
 #   bench/scale.sh                 # 1000 10000 20000 100000
 #   bench/scale.sh 1000 10000      # some sizes
+# It also times reading the run back: runs show, runs show -json, runs report.
 # Uses bin/pipectl and bin/pipectl-plugin-std (make build). Targets: see
 # docs/architecture.md (Performance): per step at the largest N within
 # 1.5x of the smallest.
@@ -53,6 +54,7 @@ echo "pipectl $(bin/pipectl version 2>/dev/null | head -1), $(nproc) cores, load
 printf '| %7s | %-26s | %-26s | %-26s | %-17s | %-11s |\n' N "validate" "plan -out" "apply PLAN" "ms/step p+a [cpu]" "KB/step val"
 printf '|---------|----------------------------|----------------------------|----------------------------|-------------------|-------------|\n'
 first=""
+reads=()
 for n in "${sizes[@]}"; do
   d=$work/p$n; mkdir -p "$d/.pipectl/plugins"
   ln -s "$root/bin/pipectl-plugin-std" "$d/.pipectl/plugins/pipectl-plugin-std"
@@ -66,6 +68,10 @@ for n in "${sizes[@]}"; do
   kb=$(awk -v m="$vm" -v n="$n" 'BEGIN { printf "%.1f", m * 1024 / n }')
   printf '| %7d | %6ss [%6ss] %5s MB | %6ss [%6ss] %5s MB | %6ss [%6ss] %5s MB | %7s [%7s] | %11s |\n' \
     "$n" "$vt" "$vc" "$vm" "$pt" "$pc" "$pm" "$at" "$ac" "$am" "$per" "$cpu" "$kb"
+  read -r st _ _ <<< "$(measure "$d/show.log" bin/pipectl runs show latest "$d")"
+  read -r sj _ _ <<< "$(measure "$d/showjson.log" bin/pipectl runs show latest "$d" -json)"
+  read -r rt _ _ <<< "$(measure "$d/report.log" bin/pipectl runs report latest "$d" -o "$d/report.html")"
+  reads+=("$n steps: runs show ${st}s, runs show -json ${sj}s, runs report ${rt}s")
   [[ -n $first ]] || { first=$per; firstcpu=$cpu; firstn=$n; }
   last=$per; lastcpu=$cpu; lastn=$n
   rm -rf "$d"
@@ -75,6 +81,7 @@ verdict() { # NAME LAST FIRST
   if awk -v r="$r" 'BEGIN { exit !(r <= 1.5) }'; then v=linear; else v="NOT linear"; fi
   echo "$1 per step at $lastn is ${r}x that at $firstn (target <= 1.5x): $v"
 }
+printf '%s\n' "${reads[@]}"
 verdict "wall time" "$last" "$first"
 verdict "CPU time" "$lastcpu" "$firstcpu"
 if command -v terraform > /dev/null && [[ ${TERRAFORM:-1} != 0 ]]; then
