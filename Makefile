@@ -63,7 +63,7 @@ test-race:
 
 lint:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go' | grep -v '\.pb\.go$$'))" || (gofmt -l $$(git ls-files '*.go' | grep -v '\.pb\.go$$'); exit 1)
-	@for m in $(MODULES) sandbox; do \
+	@for m in $(MODULES) sandbox sandbox/runtime/execs sandbox/runtime/coredns; do \
 	  echo "==> go vet $$m"; \
 	  (cd $$m && $(GO) vet ./...) || exit 1; \
 	done

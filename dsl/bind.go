@@ -28,6 +28,11 @@ type Inputs struct {
 	VarFiles    []string          // -var-file, HCL (or .json) files of NAME = value
 	// Getenv looks up PIPECTL_VAR_<name>; nil means os.LookupEnv.
 	Getenv func(string) (string, bool)
+	// Saved are the values of a saved plan being applied, as -var gives
+	// them: they stand in for the defaults, and anything given (-var,
+	// -var-file, PIPECTL_VAR_*) wins, so that a value that differs from
+	// the plan's is seen, and refused, rather than ignored.
+	Saved map[string]string
 	// AllowUnset makes a required variable without a value unknown instead
 	// of an error, as `terraform validate` does: the pipeline can be checked
 	// before anyone decides the values.
@@ -35,9 +40,9 @@ type Inputs struct {
 }
 
 // Bind resolves a loaded pipeline's values for one run: variables (from
-// defaults, then PIPECTL_VAR_* environment variables, then var files in
-// order, then -var, the later winning, as in Terraform), their types and
-// validation rules, the selected environment and the locals, in dependency
+// defaults, then a saved plan's values, then PIPECTL_VAR_* environment
+// variables, then var files in order, then -var, the later winning, as in
+// Terraform), their types and validation rules, the selected environment and the locals, in dependency
 // order. The Scope is never nil: after errors, the values that failed are
 // unknown.
 //
@@ -45,12 +50,13 @@ type Inputs struct {
 // render with source snippets.
 func (c *Config) Bind(in Inputs) (*Scope, hcl.Diagnostics) {
 	s := &Scope{
-		Config:    c,
-		Vars:      map[string]cty.Value{},
-		Env:       cty.EmptyObjectVal,
-		Locals:    map[string]cty.Value{},
-		Functions: funcs.Table(c.Dir),
+		Config: c,
+		Vars:   map[string]cty.Value{},
+		Env:    cty.EmptyObjectVal,
+		Locals: map[string]cty.Value{},
+		Reads:  &funcs.Reads{},
 	}
+	s.Functions = funcs.Table(c.Dir, s.Reads)
 	var diags hcl.Diagnostics
 	s.Environment, diags = c.selectEnvironment(in.Environment)
 	diags = append(diags, s.bindVariables(in)...)
@@ -123,6 +129,11 @@ func (s *Scope) bindVariables(in Inputs) hcl.Diagnostics {
 	for name, v := range c.Variables {
 		if v.Default != cty.NilVal {
 			raw[name] = rawValue{v.Default, "its default", v.defaultRange.Ptr()}
+		}
+		if text, ok := in.Saved[name]; ok {
+			val, d := parseRawValue(v, text, "the saved plan")
+			diags = append(diags, d...)
+			raw[name] = rawValue{val, "the saved plan", nil}
 		}
 		if text, ok := getenv(VarEnvPrefix + name); ok {
 			val, d := parseRawValue(v, text, VarEnvPrefix+name)

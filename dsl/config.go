@@ -28,8 +28,11 @@ const SensitiveMark = funcs.SensitiveMark
 // Config is the static structure of a pipeline: every block of every file,
 // decoded and cross-checked, but nothing evaluated yet.
 type Config struct {
-	Dir   string               // path.root: the pipeline's directory
+	Dir   string               // the pipeline's directory, as given (path.root is "." in it)
 	Files map[string]*hcl.File // by filename, for source snippets in diagnostics
+	// File is the pipeline's one file when Load was given a file; "" for
+	// a directory, whose every .hcl file is the pipeline.
+	File string
 	// VarFiles are the files in Files that Bind read variables from: they
 	// are not part of the pipeline (their values are the variables').
 	VarFiles     map[string]bool

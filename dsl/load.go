@@ -1,6 +1,7 @@
 package dsl
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -21,27 +22,20 @@ import (
 // The returned Config is never nil, even with errors, so that callers can
 // still render diagnostics with its Files.
 func Load(path string) (*Config, hcl.Diagnostics) {
-	info, err := os.Stat(path)
-	if err != nil {
+	dir, files, err := Files(path)
+	switch {
+	case errors.Is(err, ErrNoPipelineFiles):
+		return emptyConfig(dir), hcl.Diagnostics{{
+			Severity: hcl.DiagError,
+			Summary:  "No pipeline files",
+			Detail:   fmt.Sprintf("The directory %s contains no .hcl files.", path),
+		}}
+	case err != nil:
 		return emptyConfig(path), hcl.Diagnostics{{
 			Severity: hcl.DiagError,
 			Summary:  "Cannot read pipeline",
 			Detail:   fmt.Sprintf("%s. Give the path of a pipeline directory or of one .hcl file.", err),
 		}}
-	}
-	dir, files := filepath.Dir(path), []string{path}
-	if info.IsDir() {
-		dir = path
-		files, _ = filepath.Glob(filepath.Join(path, "*.hcl")) // the pattern is valid
-		files = slices.DeleteFunc(files, isHidden)             // .pipectl.lock.hcl and editor files
-		sort.Strings(files)
-		if len(files) == 0 {
-			return emptyConfig(dir), hcl.Diagnostics{{
-				Severity: hcl.DiagError,
-				Summary:  "No pipeline files",
-				Detail:   fmt.Sprintf("The directory %s contains no .hcl files.", path),
-			}}
-		}
 	}
 	sources := make([]source, 0, len(files))
 	var diags hcl.Diagnostics
@@ -58,11 +52,38 @@ func Load(path string) (*Config, hcl.Diagnostics) {
 		sources = append(sources, source{name, src})
 	}
 	cfg, moreDiags := load(dir, sources)
+	if dir != path {
+		cfg.File = filepath.Base(path)
+	}
 	return cfg, append(diags, moreDiags...)
 }
 
+// ErrNoPipelineFiles is Files' error for a directory without .hcl files.
+var ErrNoPipelineFiles = errors.New("no pipeline files")
+
+// Files finds the files of the pipeline at path without reading them: a
+// directory's *.hcl files (not hidden ones), in name order, or the one file
+// given; and the pipeline directory. Callers that must not write anything
+// before a pipeline is found (apply) ask it first.
+func Files(path string) (dir string, files []string, err error) {
+	info, err := os.Stat(path)
+	if err != nil {
+		return path, nil, err
+	}
+	if !info.IsDir() {
+		return filepath.Dir(path), []string{path}, nil
+	}
+	files, _ = filepath.Glob(filepath.Join(path, "*.hcl")) // the pattern is valid
+	files = slices.DeleteFunc(files, isHidden)             // .pipectl.lock.hcl and editor files
+	sort.Strings(files)
+	if len(files) == 0 {
+		return path, nil, fmt.Errorf("%s holds no .hcl files: %w", path, ErrNoPipelineFiles)
+	}
+	return path, files, nil
+}
+
 // LoadSource is Load for a single file given in memory; filename is used in
-// diagnostics and its directory becomes path.root.
+// diagnostics and its directory is the pipeline directory.
 func LoadSource(filename string, src []byte) (*Config, hcl.Diagnostics) {
 	return load(filepath.Dir(filename), []source{{filename, src}})
 }

@@ -9,6 +9,8 @@ import (
 	"github.com/hashicorp/hcl/v2"
 	"github.com/zclconf/go-cty/cty"
 	"github.com/zclconf/go-cty/cty/function"
+
+	"github.com/pipectl/pipectl/dsl/funcs"
 )
 
 // Scope holds the values of one run that do not depend on steps: variables,
@@ -21,6 +23,8 @@ type Scope struct {
 	Env         cty.Value            // object of the selected environment's attributes
 	Locals      map[string]cty.Value
 	Functions   map[string]function.Function
+	// Reads are the files the file functions read (see engine.Sources).
+	Reads *funcs.Reads
 	// RawSecrets are the values given to sensitive variables, as given,
 	// even those that failed to convert to their type: no message may
 	// quote them (see engine.Pipeline.LearnSecrets).
@@ -81,6 +85,13 @@ func (s *Scope) child(steps map[string]cty.Value, each *Each) *hcl.EvalContext {
 	return ctx
 }
 
+// PathRoot is path.root: ".", the pipeline directory as seen from itself.
+// pipectl runs a pipeline in its directory (as terraform -chdir does), so a
+// path built on path.root means the same wherever pipectl was started, on
+// whichever machine, at plan and at apply: a saved plan's steps evaluate
+// the same in another checkout.
+const PathRoot = "."
+
 // baseContext holds what every expression may see: var, env, local, path,
 // pipeline and the functions. Before locals are bound it omits them.
 func (s *Scope) baseContext(withLocals bool) *hcl.EvalContext {
@@ -94,7 +105,7 @@ func (s *Scope) baseContext(withLocals bool) *hcl.EvalContext {
 	vars := map[string]cty.Value{
 		"var":      cty.ObjectVal(s.Vars),
 		"env":      s.Env,
-		"path":     cty.ObjectVal(map[string]cty.Value{"root": cty.StringVal(s.Config.Dir)}),
+		"path":     cty.ObjectVal(map[string]cty.Value{"root": cty.StringVal(PathRoot)}),
 		"pipeline": cty.ObjectVal(pipeline),
 		// Known only while a run goes on: the engine sets it (WithRun).
 		"run": cty.UnknownVal(s.Config.RunType()),

@@ -16,6 +16,7 @@ import (
 	"github.com/pipectl/pipectl/dsl"
 	"github.com/pipectl/pipectl/engine/dag"
 	"github.com/pipectl/pipectl/engine/pluginhost"
+	"github.com/pipectl/pipectl/sdk"
 	"github.com/pipectl/pipectl/sdk/client"
 )
 
@@ -38,6 +39,10 @@ type Runner struct {
 	Done map[string]cty.Value
 	// Resumed names the run Done comes from, for the events.
 	Resumed string
+	// Continues: Done comes from a failed run this one resumes, so what
+	// those steps changed is this run's to restore (not so for -only,
+	// whose Done comes from a run that succeeded).
+	Continues bool
 	// OnStepValue, when set, receives every main step that succeeded with
 	// its value, so that a later run can resume after it.
 	OnStepValue func(step string, value cty.Value)
@@ -68,6 +73,9 @@ type Result struct {
 	// what may start: it grows with the steps and their dependencies, not
 	// faster (engine/operation's TestApplyScalesLinearly).
 	Scheduled int
+	// Outcome is what a run that did not succeed left its target as; ""
+	// when it succeeded.
+	Outcome Outcome
 }
 
 // run is the mutable state of one Apply.
@@ -88,6 +96,7 @@ type run struct {
 	gateFailure *GateFailure          // the first gate that stopped the run
 	handlersRan bool                  // an on_failure step ran
 	scheduled   int                   // Result.Scheduled
+	outcomes    outcomes              // what the run changed and what restored it; under mu
 	gateStop    chan struct{}         // closed when the main steps stop starting: gates stop waiting
 	gateStopped sync.Once
 }
@@ -137,11 +146,16 @@ func (r *Runner) Apply(ctx, kill context.Context) *Result {
 	default:
 		res.Outputs, res.OutputDiagnostics = rn.outputs()
 	}
+	if res.Status != StatusSucceeded {
+		rn.mu.Lock()
+		res.Outcome = rn.outcomes.outcome()
+		rn.mu.Unlock()
+	}
 	if res.OutputDiagnostics.HasErrors() {
 		rn.emit(Event{Type: OutputsFailed, Status: res.Status, Message: "the pipeline's outputs could not be evaluated: " + diagnosticsText(res.OutputDiagnostics),
 			Diagnostics: res.OutputDiagnostics})
 	}
-	rn.emit(Event{Type: RunFinished, Status: res.Status, Outputs: jsonOutputs(res.Outputs)})
+	rn.emit(Event{Type: RunFinished, Status: res.Status, Outcome: res.Outcome, Outputs: jsonOutputs(res.Outputs)})
 	return res
 }
 
@@ -327,8 +341,28 @@ func (p *phaseRun) reuse() {
 		s := p.Pipeline.Config.Step(name)
 		p.settle(StepAddr(name), StatusSucceeded)
 		p.finish(s, StatusSucceeded, value)
+		if p.Continues {
+			p.continued(s)
+		}
 		p.emit(Event{Type: StepFinished, Phase: p.ph.Name, Stage: s.Stage, Step: name, Action: s.Action.String(),
 			Status: StatusSucceeded, Message: "succeeded in run " + p.Resumed + "; not run again"})
+	}
+}
+
+// continued counts what a step not run again may have changed in the run
+// this one resumes: anything but a check. Its plan now says "no-change"
+// when its change went in then.
+func (rn *run) continued(s *dsl.Step) {
+	ps := rn.planned[s.Name]
+	if ps == nil {
+		return
+	}
+	rn.mu.Lock()
+	defer rn.mu.Unlock()
+	for _, in := range ps.Instances {
+		if !in.Skipped && in.Kind != sdk.PlanRun.String() {
+			rn.outcomes.changed = append(rn.outcomes.changed, targetOf(s.Name, in.Config))
+		}
 	}
 }
 
@@ -472,7 +506,7 @@ type instance struct {
 
 // apply decodes the instance's config with known values and applies it,
 // with retries and a timeout per attempt.
-func (in *instance) apply(ctx context.Context) (Status, cty.Value) {
+func (in *instance) apply(ctx context.Context) (st Status, _ cty.Value) {
 	null := cty.NullVal(cty.DynamicPseudoType)
 	if in.Problem.HasErrors() {
 		in.diags = in.Problem
@@ -507,6 +541,9 @@ func (in *instance) apply(ctx context.Context) (Status, cty.Value) {
 		if ctx.Err() != nil {
 			return in.finished(StatusCancelled, "cancelled before it started", 0, attempt, null)
 		}
+		if attempt == 1 { // from now on the action may have changed its target
+			defer func() { in.noteApplied(config, st) }()
+		}
 		start := time.Now()
 		status, out, msg := in.attempt(ctx, config, attempt)
 		if status != StatusFailed || attempt >= in.meta.RetryAttempts {
@@ -522,6 +559,18 @@ func (in *instance) apply(ctx context.Context) (Status, cty.Value) {
 			return in.finished(StatusCancelled, "cancelled while waiting to retry: "+msg, 0, attempt, null)
 		}
 	}
+}
+
+// noteApplied tells the run's outcome about an instance whose action was
+// called, with what its plan said it would do.
+func (in *instance) noteApplied(config cty.Value, st Status) {
+	kind := ""
+	if p := in.run.planned[in.step.Name].Instance(in.key); p != nil {
+		kind = p.Kind
+	}
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	in.outcomes.applied(in.step, in.base.Phase, kind, config, st)
 }
 
 // attempt is one call of the action, bounded by the step's timeout.
@@ -542,8 +591,10 @@ func (in *instance) attempt(ctx context.Context, config cty.Value, attempt int) 
 		in.diags = launchDiagnostics(in.step, err)
 		return StatusFailed, cty.NullVal(cty.DynamicPseudoType), diagnosticsText(in.diags)
 	}
+	cut := &cutLines{redactor: in.Redactor}
 	res, err := plugin.Apply(actx, client.ApplyRequest{Action: in.step.Action.Name, StepID: instanceID(in.step.Name, in.key), Config: config},
-		func(e client.Event) { in.pluginEvent(e, attempt) })
+		func(e client.Event) { in.pluginEvent(e, attempt, cut) })
+	cut.flush(func(stream, line string) { in.logEvent(stream, line, attempt) })
 	null := cty.NullVal(cty.DynamicPseudoType)
 	switch {
 	case err == nil && !res.Diagnostics.HasErrors():
@@ -571,12 +622,15 @@ func (in *instance) attempt(ctx context.Context, config cty.Value, attempt int) 
 	return StatusFailed, null, diagnosticsText(in.diags)
 }
 
-func (in *instance) pluginEvent(e client.Event, attempt int) {
+func (in *instance) pluginEvent(e client.Event, attempt int, cut *cutLines) {
 	ev := in.base
 	ev.Attempt = attempt
 	switch e.Kind {
 	case client.EventLog:
-		ev.Type, ev.Stream, ev.Message = StepLog, e.Stream, e.Line
+		if line := cut.line(e.Stream, e.Line); line != "" || e.Line == "" {
+			in.logEvent(e.Stream, line, attempt)
+		}
+		return
 	case client.EventProgress:
 		ev.Type, ev.Fraction, ev.Message = StepProgress, e.Fraction, e.Message
 	case client.EventArtifact:
@@ -589,6 +643,12 @@ func (in *instance) pluginEvent(e client.Event, attempt int) {
 	default:
 		return
 	}
+	in.emit(ev)
+}
+
+func (in *instance) logEvent(stream, line string, attempt int) {
+	ev := in.base
+	ev.Type, ev.Stream, ev.Message, ev.Attempt = StepLog, stream, line, attempt
 	in.emit(ev)
 }
 

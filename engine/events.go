@@ -64,6 +64,9 @@ type Event struct {
 	Size        int            `json:"size,omitempty"`     // step_artifact: its size as the plugin sent it
 	Withheld    bool           `json:"withheld,omitempty"` // step_artifact: it held a secret that could not be redacted
 	Outputs     map[string]any `json:"outputs,omitempty"`
+	// Outcome (run_finished of a run that did not succeed): what it left
+	// its target as — unchanged, restored or changed (outcome.go).
+	Outcome Outcome `json:"outcome,omitempty"`
 	// Diagnostics of a failed step, on its source like plan-time ones;
 	// views render them (the JSON view with ranges and snippets).
 	Diagnostics hcl.Diagnostics `json:"-"`

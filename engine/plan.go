@@ -22,19 +22,27 @@ import (
 	"github.com/pipectl/pipectl/sdk/client"
 )
 
-// PlanFormatVersion changes whenever a saved plan's layout does.
-const PlanFormatVersion = 2
+// PlanFormatVersion changes whenever a saved plan's layout does. Format 3
+// records the pipeline by content (Sources) rather than by its absolute
+// directory; a plan of an older format is refused, saying to plan again.
+const PlanFormatVersion = 3
 
 // Plan is what apply will do: every step, in dependency order, with what
 // its action said it would do and a fingerprint of what it observed.
 // Sensitive values never appear in it.
 type Plan struct {
-	FormatVersion int                        `json:"format_version"`
-	Pipeline      string                     `json:"pipeline"`
-	Dir           string                     `json:"dir"`
-	Environment   string                     `json:"environment,omitempty"`
-	ConfigDigest  string                     `json:"config_digest"`
-	Variables     map[string]PlannedVariable `json:"variables"`
+	FormatVersion int    `json:"format_version"`
+	Pipeline      string `json:"pipeline"`
+	// PlannedIn is the directory the plan was made in, on the machine it
+	// was made on: a hint when apply finds no pipeline, never read from.
+	PlannedIn string `json:"planned_in"`
+	// File is the pipeline's file when it is one file, not a directory.
+	File         string `json:"file,omitempty"`
+	Environment  string `json:"environment,omitempty"`
+	ConfigDigest string `json:"config_digest"`
+	// Sources are the files the plan was made from, by content.
+	Sources   *Sources                   `json:"sources,omitempty"`
+	Variables map[string]PlannedVariable `json:"variables"`
 	// Salt of the digests of sensitive variables (see PlannedVariable).
 	Salt  string         `json:"salt,omitempty"`
 	Steps []*PlannedStep `json:"steps"`
@@ -85,6 +93,10 @@ type PlannedStep struct {
 	Attempts        int                `json:"attempts,omitempty"`
 	ContinueOnError bool               `json:"continue_on_error,omitempty"`
 	Instances       []*PlannedInstance `json:"instances,omitempty"`
+	// Restores, on a failure handler that changes something, names the
+	// main steps planned to change the same target (outcome.go): a failed
+	// run they changed counts as restored when this handler succeeds.
+	Restores []string `json:"restores,omitempty"`
 }
 
 // PlannedInstance is one instance of a step (one per for_each key).
@@ -136,11 +148,16 @@ func (s *PlannedStep) Instance(key string) *PlannedInstance {
 	return nil
 }
 
-// HasChanges reports whether any step that may run would change the world
-// (kind "change"). Steps that only run (checks, scans, commands) do not
-// count, as Terraform does not count reading a data source.
+// HasChanges reports whether any main step that may run would change the
+// world (kind "change"). Steps that only run (checks, scans, commands) do
+// not count, as Terraform does not count reading a data source; nor do
+// failure handlers and finally steps: a rollback that may run after a
+// failure is not a change of a run that succeeds.
 func (p *Plan) HasChanges() bool {
 	for _, s := range p.Steps {
+		if s.Phase != PhaseMain || s.LeftOut != "" {
+			continue
+		}
 		for _, in := range s.Instances {
 			if s.Run != DecisionSkip && !in.Skipped && in.Kind == sdk.PlanChange.String() {
 				return true
@@ -184,6 +201,7 @@ type Planner struct {
 
 	unavailable map[string]bool // plugins whose launch failure was reported
 	steps       *stepResolver
+	sources     *sourceRecorder // what the plan being made read
 }
 
 // plugin gets a step's plugin; a plugin that cannot start is reported on
@@ -214,10 +232,12 @@ func (pl *Planner) Plan(ctx context.Context) (*Plan, hcl.Diagnostics) {
 		dir = p.Config.Dir
 	}
 	salt := newSalt()
+	pl.sources = newSourceRecorder(p)
 	plan := &Plan{
 		FormatVersion: PlanFormatVersion,
 		Pipeline:      p.Config.Pipeline.Name,
-		Dir:           dir,
+		PlannedIn:     dir,
+		File:          p.Config.File,
 		Environment:   p.Scope.Environment,
 		ConfigDigest:  p.ConfigDigest(),
 		Variables:     plannedVariables(p, salt),
@@ -243,6 +263,11 @@ func (pl *Planner) Plan(ctx context.Context) (*Plan, hcl.Diagnostics) {
 	diags = append(diags, d...)
 	plan.Outputs = pl.plannedOutputs(outputs)
 	plan.Gates = plannedGates(p, plan.CreatedAt, pl.Redactor)
+	for _, path := range p.Scope.Reads.Paths() { // read while binding and planning
+		pl.sources.add(path)
+	}
+	plan.Sources = pl.sources.withoutSecrets(pl.Redactor)
+	markRestores(plan, p.Config)
 	return plan, diags
 }
 
@@ -397,10 +422,24 @@ func (pl *Planner) planStep(ctx context.Context, s *dsl.Step, phase PhaseGraph, 
 		in.Change = pl.Redactor.String(res.Change)
 		in.Fingerprint = res.Fingerprint
 		in.held = &heldValues{config: config, outputs: res.PlannedOutputs}
+		pl.readPaths(res, config)
 		pl.Redactor.AddValue(res.PlannedOutputs)
 		outputs[ri.Key] = res.PlannedOutputs
 	}
 	return ps, rs.Value(outputs), diags
+}
+
+// readPaths records what a step's plugin reads: the paths it reports
+// (Capabilities.PlanReadPaths), and every string of the configuration that
+// names a file or a directory in the pipeline directory. The guess stays
+// beside the report: a plugin reports what its Plan read, while a command
+// it runs at apply (std.exec's args) reads what the configuration names.
+// A path recorded in excess only makes the saved plan stricter.
+func (pl *Planner) readPaths(res *client.PlanResult, config cty.Value) {
+	for _, p := range res.ReadPaths {
+		pl.sources.add(p)
+	}
+	pl.sources.addStrings(config)
 }
 
 // resolver is the planner's step resolver, made on first use.

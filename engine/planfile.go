@@ -69,8 +69,8 @@ func ReadPlan(path string) (*Plan, error) {
 		return nil, fmt.Errorf("%s is not a pipectl plan file%s: save one with pipectl plan -out FILE", path, where)
 	}
 	if p.FormatVersion != PlanFormatVersion {
-		return nil, fmt.Errorf("%s was saved in plan format %d; this pipectl reads format %d: run `pipectl plan` again",
-			path, p.FormatVersion, PlanFormatVersion)
+		return nil, fmt.Errorf("%s was saved in plan format %d; this pipectl reads format %d: plan again with this pipectl "+
+			"(pipectl plan -out FILE) and apply that plan", path, p.FormatVersion, PlanFormatVersion)
 	}
 	saved := p.ContentHash
 	p.ContentHash = ""
@@ -82,28 +82,28 @@ func ReadPlan(path string) (*Plan, error) {
 	return &p, nil
 }
 
-// Inputs gives back the choices a saved plan was made with. given adds
-// the sensitive variables, which a plan never stores; a variable given
-// that the plan has another value for is kept, so that the check refuses
-// the plan and says why (rather than apply ignoring the flag).
+// Inputs gives back the choices a saved plan was made with. The plan's
+// values stand in for the defaults; what is given again (-var, -var-file,
+// PIPECTL_VAR_*) wins, so that a value that differs from the plan's is
+// refused by the check, saying why, rather than ignored. given also
+// brings the sensitive variables, which a plan never stores.
 func (p *Plan) Inputs(given dsl.Inputs) dsl.Inputs {
 	in := given
 	in.Environment = p.Environment
-	in.Vars = map[string]string{}
+	in.Saved = map[string]string{}
 	for name, v := range p.Variables {
 		if !v.Sensitive {
-			in.Vars[name] = v.Value
+			in.Saved[name] = v.Value
 		}
-	}
-	for name, raw := range given.Vars {
-		in.Vars[name] = raw
 	}
 	return in
 }
 
 // CheckSaved refuses a saved plan that no longer describes what apply
-// would do: the pipeline's files changed, a variable differs, or an
-// action's Plan now observes a different world (its fingerprint differs).
+// would do: the pipeline's files changed, or a file it reads (see Sources;
+// CheckSources looks before the pipeline is even loaded), a variable
+// differs, or an action's Plan now observes a different world (its
+// fingerprint differs).
 // It returns the fresh plan to apply.
 func (pl *Planner) CheckSaved(ctx context.Context, saved *Plan) (*Plan, hcl.Diagnostics) {
 	return pl.replan(ctx, saved, true)
@@ -123,6 +123,11 @@ func (pl *Planner) replan(ctx context.Context, saved *Plan, fingerprints bool) (
 	fresh, diags := pl.Plan(ctx)
 	if diags.HasErrors() {
 		return nil, diags
+	}
+	if fingerprints && saved.Sources != nil { // what the plugins read now, say
+		if d := saved.Sources.refuse(fresh.Sources); d.HasErrors() {
+			return nil, d
+		}
 	}
 	moved := pl.changedVariables(saved, fresh)
 	if fingerprints {

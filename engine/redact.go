@@ -1,9 +1,6 @@
 package engine
 
 import (
-	"encoding/json"
-	"sort"
-	"strconv"
 	"strings"
 	"sync"
 
@@ -11,26 +8,29 @@ import (
 	"github.com/zclconf/go-cty/cty"
 
 	"github.com/pipectl/pipectl/dsl"
+	"github.com/pipectl/pipectl/sdk/redact"
 )
 
 // Redacted replaces a sensitive value wherever pipectl shows or records one.
-const Redacted = "(sensitive value)"
-
-// minSecretLen keeps one- and two-character values out of the redactor:
-// replacing every "1" or "ok" in every log line would destroy the logs
-// without protecting anything worth protecting.
-const minSecretLen = 3
+const Redacted = redact.Mask
 
 // Redactor knows every sensitive value a run has seen — sensitive
 // variables, sensitive config attributes, sensitive outputs — and removes
-// them from any text before it reaches a terminal, a log, a plan file or a
-// record. Plugins may print a secret they were given; this is the last
-// line of defence. Safe for concurrent use.
+// them, in every form package redact finds (escaped, encoded, line by
+// line, the parts of a URL; a secret shorter than redact.MinLen only as a
+// whole token), from any text before it reaches a terminal, a log, a plan
+// file or a record. Plugins may print a secret they were given; this is
+// the last line of defence. Safe for concurrent use.
 type Redactor struct {
-	mu       sync.RWMutex
-	secrets  map[string]struct{}
-	replacer *strings.Replacer
-	masker   *strings.Replacer
+	mu      sync.RWMutex
+	secrets map[string]struct{}
+	forms   *forms // nil until needed after a secret is learnt
+}
+
+// forms is what the redactor finds of the secrets it knows at one time.
+type forms struct {
+	set              *redact.Set
+	replacer, masker *redact.Replacer
 }
 
 // NewRedactor returns an empty redactor.
@@ -46,9 +46,9 @@ func (r *Redactor) AddValue(v cty.Value) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	for _, s := range found {
-		if _, ok := r.secrets[s]; !ok && len(s) >= minSecretLen {
+		if _, ok := r.secrets[s]; !ok && s != "" {
 			r.secrets[s] = struct{}{}
-			r.replacer, r.masker = nil, nil
+			r.forms = nil
 		}
 	}
 }
@@ -84,83 +84,50 @@ func (r *Redactor) String(s string) string {
 	if r == nil {
 		return s
 	}
-	r.mu.RLock()
-	rep := r.replacer
-	n := len(r.secrets)
-	r.mu.RUnlock()
-	if n == 0 {
-		return s
-	}
-	if rep == nil {
-		rep = r.build()
-	}
-	return rep.Replace(s)
+	return r.built().replacer.Replace(s)
 }
 
-// build makes the replacer, longest secrets first so that a secret that
-// contains another is replaced whole.
-func (r *Redactor) build() *strings.Replacer {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.replacer != nil {
-		return r.replacer
+// Mask hides every known secret in a source file's bytes behind asterisks
+// of the same length: the positions of diagnostics in the file stay right,
+// so a snippet can be shown without the secret on the same line.
+func (r *Redactor) Mask(src []byte) []byte {
+	if r == nil {
+		return src
 	}
-	secrets := make([]string, 0, len(r.secrets))
-	for s := range r.secrets {
-		secrets = append(secrets, s)
-	}
-	sort.Slice(secrets, func(i, j int) bool { return len(secrets[i]) > len(secrets[j]) })
-	pairs := make([]string, 0, 2*len(secrets))
-	for _, s := range secrets {
-		pairs = append(pairs, s, Redacted)
-	}
-	r.replacer = strings.NewReplacer(pairs...)
-	return r.replacer
+	return []byte(r.built().masker.Replace(string(src)))
 }
 
 // Contains reports whether s holds a secret the redactor knows.
 func (r *Redactor) Contains(s string) bool { return r.String(s) != s }
 
-// Mask hides every known secret in a source file's bytes, as it is written
-// there (raw, or escaped as a JSON string), behind asterisks of the same
-// length: the positions of diagnostics in the file stay right, so a
-// snippet can be shown without the secret on the same line.
-func (r *Redactor) Mask(src []byte) []byte {
-	if r == nil {
-		return src
+// Longest is the length of the longest text that reveals a known secret.
+func (r *Redactor) Longest() int { return r.built().set.Longest() }
+
+// SafeCut is the last cut point not after at that splits no known secret.
+func (r *Redactor) SafeCut(s string, at int) int { return r.built().set.SafeCut(s, at) }
+
+// built is what the redactor finds of the secrets it knows now.
+func (r *Redactor) built() *forms {
+	r.mu.RLock()
+	f := r.forms
+	r.mu.RUnlock()
+	if f != nil {
+		return f
 	}
 	r.mu.Lock()
-	if r.masker == nil {
-		var pairs []string
+	defer r.mu.Unlock()
+	if r.forms == nil {
+		secrets := make([]string, 0, len(r.secrets))
 		for s := range r.secrets {
-			forms := []string{s}
-			if q, err := json.Marshal(s); err == nil {
-				forms = append(forms, string(q[1:len(q)-1])) // \u0026 for &
-			}
-			forms = append(forms, strings.Trim(strconv.Quote(s), `"`)) // \" and \\ as in HCL
-			for _, f := range forms {
-				pairs = append(pairs, f, strings.Repeat("*", len(f)))
-			}
+			secrets = append(secrets, s)
 		}
-		sortLongestFirst(pairs)
-		r.masker = strings.NewReplacer(pairs...)
+		set := redact.New(secrets...)
+		r.forms = &forms{set: set,
+			replacer: set.Replacer(func(string) string { return Redacted }),
+			masker:   set.Replacer(func(f string) string { return strings.Repeat("*", len(f)) }),
+		}
 	}
-	m := r.masker
-	r.mu.Unlock()
-	return []byte(m.Replace(string(src)))
-}
-
-// sortLongestFirst sorts old/new pairs by the length of old, longest first.
-func sortLongestFirst(pairs []string) {
-	type pair struct{ old, new string }
-	ps := make([]pair, 0, len(pairs)/2)
-	for i := 0; i < len(pairs); i += 2 {
-		ps = append(ps, pair{pairs[i], pairs[i+1]})
-	}
-	sort.SliceStable(ps, func(i, j int) bool { return len(ps[i].old) > len(ps[j].old) })
-	for i, p := range ps {
-		pairs[2*i], pairs[2*i+1] = p.old, p.new
-	}
+	return r.forms
 }
 
 // Value replaces every known secret in the strings of v, before v is

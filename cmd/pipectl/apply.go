@@ -23,14 +23,17 @@ func newApplyCommand() *cobra.Command {
 	var o applyOptions
 	var sub subsetFlags
 	cmd := &cobra.Command{
-		Use:   "apply [PLAN|DIR|FILE]",
+		Use:   "apply [PLAN [DIR] | DIR | FILE]",
 		Short: "Run the pipeline: a saved plan, or plan and confirm",
-		Long: `Runs a pipeline. Given a plan saved by ` + "`pipectl plan -out PLAN`" + `, it first
-plans again and refuses the saved plan if the pipeline's files, its variables or
-what any action observes changed since (a stale plan); sensitive variables are
-never saved in a plan, so give them again (-var, -var-file, PIPECTL_VAR_*).
-Otherwise it plans, shows the plan and asks for confirmation (-auto-approve
-skips the question).
+		Long: `Runs a pipeline. Given a plan saved by ` + "`pipectl plan -out PLAN`" + `, it applies
+it against the pipeline in DIR (default: the current directory) — any checkout
+of it, at any path, on any machine. It first plans again and refuses the saved
+plan if a file it was planned from differs (named: changed, missing or added),
+a variable differs, or what any action observes changed since (a stale plan);
+sensitive variables are never saved in a plan, so give them again (-var,
+-var-file, PIPECTL_VAR_*). Otherwise it plans, shows the plan and asks for
+confirmation (-auto-approve skips the question). It runs in the pipeline's
+directory, wherever it is started from.
 
 Steps start as soon as everything they depend on has succeeded, up to
 -parallelism at once. When a step fails nothing new starts; the failed stages'
@@ -50,14 +53,16 @@ runs those and what they depend on; -only stage.X runs that stage alone, with
 the outputs of the steps before it from the last successful run.
 
 Exit status: 0 succeeded; 1 an error before anything ran; 3 every step
-succeeded but the pipeline's outputs could not be evaluated; 4 the run failed;
-5 the run failed and its failure handlers ran and succeeded (rolled back);
-6 a gate stopped the run (approval rejected or timed out, outside the deploy
-window); 130 cancelled.`,
-		Args: cobra.MaximumNArgs(1),
+succeeded but the pipeline's outputs could not be evaluated; 4 the run failed
+and left a change no failure handler restored; 5 the run failed and failure
+handlers changing the same targets restored every change; 6 a gate stopped the
+run (approval rejected or timed out, outside the deploy window); 7 the run
+failed before any step that changes the target ran (nothing deployed);
+8 reserved (parked at a gate); 130 cancelled. docs/cli.md has the table.`,
+		Args: cobra.MaximumNArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.subset = sub.subset()
-			return runApply(cmd, &f, pathArg(args), o)
+			return runApply(cmd, &f, args, o)
 		},
 	}
 	f.register(cmd)
@@ -86,9 +91,19 @@ type applyOptions struct {
 
 // runApply sets up the apply operation with the flags and the views; the
 // operation locks, plans (or checks a saved plan), records and runs.
-func runApply(cmd *cobra.Command, f *pipelineFlags, path string, o applyOptions) error {
+func runApply(cmd *cobra.Command, f *pipelineFlags, args []string, o applyOptions) error {
 	in, err := f.inputs()
 	if err != nil {
+		return err
+	}
+	planFile, path := "", pathArg(args)
+	switch {
+	case len(args) > 0 && operation.IsPlanFile(args[0]):
+		planFile, path = args[0], pathArg(args[1:])
+	case len(args) > 1:
+		return fmt.Errorf("%s is not a saved plan: apply takes a second argument only after one (pipectl apply PLAN DIR)", args[0])
+	}
+	if path, err = enterPipeline(path, namedFiles(&in, &o.report, &planFile)...); err != nil {
 		return err
 	}
 	out, errOut, outputGone := watchOutput(cmd.OutOrStdout(), cmd.ErrOrStderr())
@@ -99,6 +114,9 @@ func runApply(cmd *cobra.Command, f *pipelineFlags, path string, o applyOptions)
 	base := f.base(cmd, &p, cfg.Redactor)
 	var v view.ApplyView
 	a := operation.NewApply(cfg)
+	if planFile != "" {
+		a.Dir, path = path, planFile
+	}
 	a.Inputs, a.Parallelism, a.AutoApprove, a.Resume, a.AllowReapply = in, o.parallelism, o.autoApprove, o.resume, o.reapply
 	a.LockTimeout, a.OnLockWait = o.lockTimeout, lockWaitMessage(cmd, o.lockTimeout)
 	a.Subset = o.subset

@@ -164,10 +164,11 @@ func events(t *testing.T, stream string) []engine.Event {
 // recordedRun is a run as `pipectl runs -json` lists it, with its steps'
 // statuses by name.
 type recordedRun struct {
-	ID     string
-	Status string
-	Steps  []struct{ Step, Status string }
-	steps  map[string]string
+	ID      string
+	Status  string
+	Outcome string
+	Steps   []struct{ Step, Status string }
+	steps   map[string]string
 }
 
 // onlyRecordedRun is the one run the project's record holds.
@@ -344,8 +345,8 @@ func TestKilledPluginFailsItsStepAndHandlersStillRun(t *testing.T) {
 		t.Fatal(err)
 	}
 	drain(ch, &seen)
-	if code := exitCode(cmd.Wait()); code != 5 {
-		t.Fatalf("exit code %d, want 5 (failed, rolled back); stderr %s", code, stderr)
+	if code := exitCode(cmd.Wait()); code != 7 {
+		t.Fatalf("exit code %d, want 7 (failed, nothing changed: the step only runs a command); stderr %s", code, stderr)
 	}
 	if got := statusOf(seen, "long"); got != engine.StatusFailed {
 		t.Errorf("long: %s, want failed", got)
@@ -525,8 +526,8 @@ func TestApplyScheduling(t *testing.T) {
 		t.Fatalf("plan: %s", errOut)
 	}
 	out, errOut, code := p.run("apply", "-auto-approve", "-json", "-var", "counter="+counter)
-	if code != 5 {
-		t.Fatalf("exit %d, want 5 (publish times out, its handlers run)\n%s", code, errOut)
+	if code != 7 {
+		t.Fatalf("exit %d, want 7 (publish times out before anything changed, its handlers run)\n%s", code, errOut)
 	}
 	evs := events(t, out)
 	at := func(typ engine.EventType, step string) time.Time {
@@ -881,8 +882,8 @@ stage "two" {
     depends_on = [step.deploy]
   }
 }`)
-	if _, _, code := p.run("apply", "-auto-approve"); code != 4 {
-		t.Fatalf("first run: exit %d, want 4 (deploy fails)", code)
+	if _, _, code := p.run("apply", "-auto-approve"); code != 7 {
+		t.Fatalf("first run: exit %d, want 7 (deploy fails; its steps only ran commands)", code)
 	}
 	list, _, _ := p.run("runs", "-json")
 	var runsList []struct{ ID string }

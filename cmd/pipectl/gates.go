@@ -18,12 +18,14 @@ import (
 )
 
 // Exit statuses of apply (docs/cli.md lists them all), distinct so that CI
-// can branch on what happened.
+// can branch on what happened. A number, once given, keeps its meaning.
 const (
 	exitNotStarted  = 1   // an error before anything ran: nothing changed
-	exitRunFailed   = 4   // the run failed; no failure handler ran, or one failed too
-	exitRolledBack  = 5   // the run failed and its failure handlers ran and succeeded
+	exitRunFailed   = 4   // the run failed and left its target changed
+	exitRestored    = 5   // the run failed, and its failure handlers restored every target it changed
 	exitGateStopped = 6   // a gate stopped the run: approval rejected or timed out, outside the deploy window
+	exitUnchanged   = 7   // the run failed before any step that changes the target ran: nothing deployed
+	exitParked      = 8   // reserved: the run waits at a gate, parked, for another runner to resume it
 	exitCancelled   = 130 // Ctrl-C or SIGTERM
 )
 
@@ -38,8 +40,10 @@ func runExitCode(res *engine.Result) int {
 		return exitCancelled
 	case res.GateFailure != nil:
 		return exitGateStopped
-	case res.HandlersRan && !res.HandlersFailed:
-		return exitRolledBack
+	case res.Outcome == engine.OutcomeUnchanged:
+		return exitUnchanged
+	case res.Outcome == engine.OutcomeRestored:
+		return exitRestored
 	}
 	return exitRunFailed
 }

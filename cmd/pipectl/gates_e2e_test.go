@@ -330,34 +330,67 @@ func TestExitCodes(t *testing.T) {
 stage "s" {
   step "a" { action = std.nope }
 }`, 1},
-		{"run failed", `pipeline "x" {}
-stage "s" {
-  step "a" {
-    action  = std.exec
-    command = "false"
-  }
-}`, 4},
-		{"failed and rolled back", `pipeline "x" {}
+		{"failed before any change", `pipeline "x" {}
 stage "s" {
   step "a" {
     action  = std.exec
     command = "false"
   }
   on_failure {
-    step "undo" { action = std.noop }
+    step "tell" { action = std.noop }
+  }
+}`, 7},
+		{"failed, left changed", `pipeline "x" {}
+stage "s" {
+  step "w" {
+    action  = std.render
+    content = "v2"
+    output  = "w.txt"
+  }
+  step "a" {
+    action     = std.exec
+    command    = "false"
+    depends_on = [step.w]
+  }
+}`, 4},
+		{"failed and restored", `pipeline "x" {}
+stage "s" {
+  step "w" {
+    action  = std.render
+    content = "v2"
+    output  = "w.txt"
+  }
+  step "a" {
+    action     = std.exec
+    command    = "false"
+    depends_on = [step.w]
+  }
+  on_failure {
+    step "undo" {
+      action  = std.render
+      content = "v1"
+      output  = step.w.path
+    }
   }
 }`, 5},
 		{"failed and the rollback failed too", `pipeline "x" {}
 stage "s" {
+  step "w" {
+    action  = std.render
+    content = "v2"
+    output  = "w.txt"
+  }
   step "a" {
-    action  = std.exec
-    command = "false"
+    action     = std.exec
+    command    = "false"
+    depends_on = [step.w]
   }
 }
 on_failure {
   step "undo" {
-    action  = std.exec
-    command = "false"
+    action  = std.render
+    content = "v1"
+    output  = "/proc/${step.w.path}"
   }
 }`, 4},
 		{"stopped at a gate", `pipeline "x" {}

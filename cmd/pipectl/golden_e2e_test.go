@@ -28,8 +28,8 @@ func TestGoldenPlanOutput(t *testing.T) {
 func TestGoldenApplyOutput(t *testing.T) {
 	p := newProjectFrom(t, "testdata/golden/apply.hcl")
 	out, errOut, code := p.run("apply", "-auto-approve", "-no-color")
-	if code != 5 {
-		t.Fatalf("apply: exit %d, want 5 (smoke fails, its handlers run)\n%s%s", code, out, errOut)
+	if code != 7 {
+		t.Fatalf("apply: exit %d, want 7 (smoke fails before anything changed, its handlers run)\n%s%s", code, out, errOut)
 	}
 	golden(t, "apply.txt", normalize(p, out, true))
 }

@@ -83,8 +83,8 @@ func TestLiveViewLeavesNoStaleBarsOnTheTerminal(t *testing.T) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	if !strings.Contains(screen, "EXIT=5") {
-		t.Fatalf("pipectl did not finish with exit 5 (failed, rolled back); screen:\n%s", screen)
+	if !strings.Contains(screen, "EXIT=7") {
+		t.Fatalf("pipectl did not finish with exit 7 (failed before any change); screen:\n%s", screen)
 	}
 	if !sawPanel {
 		t.Errorf("the live panel (spinner rows of running steps) was never on screen")

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/hashicorp/go-hclog"
@@ -57,13 +58,8 @@ func (f *pipelineFlags) base(cmd *cobra.Command, p **engine.Pipeline, r *engine.
 	}
 	return view.Base{
 		JSONOut: stream,
-		Streams: view.Streams{
-			Out:   cmd.OutOrStdout(),
-			Err:   cmd.ErrOrStderr(),
-			Color: useColor(cmd, f.noColor),
-			Width: terminalWidth(cmd),
-		},
-		JSON: f.json,
+		Streams: view.NewStreams(cmd.OutOrStdout(), cmd.ErrOrStderr(), useColor(cmd, f.noColor), terminalWidth(cmd)),
+		JSON:    f.json,
 		Files: func() map[string]*hcl.File {
 			if *p == nil || (*p).Config == nil {
 				return nil
@@ -78,7 +74,7 @@ func (f *pipelineFlags) base(cmd *cobra.Command, p **engine.Pipeline, r *engine.
 // fmt): its streams, -json, -no-color, the files its diagnostics quote.
 func commandBase(cmd *cobra.Command, asJSON, noColor bool, r *engine.Redactor, files func() map[string]*hcl.File) view.Base {
 	return view.Base{
-		Streams:  view.Streams{Out: cmd.OutOrStdout(), Err: cmd.ErrOrStderr(), Color: useColor(cmd, noColor), Width: terminalWidth(cmd)},
+		Streams:  view.NewStreams(cmd.OutOrStdout(), cmd.ErrOrStderr(), useColor(cmd, noColor), terminalWidth(cmd)),
 		JSON:     asJSON,
 		Files:    files,
 		Redactor: r,
@@ -105,6 +101,13 @@ func registerLogFlags(root *cobra.Command) {
 	fl.StringVar(&logOptions.level, "log-level", os.Getenv("PIPECTL_LOG"),
 		"level of that log: trace, debug, info, warn or error (default $PIPECTL_LOG, else info)")
 	root.PersistentPreRunE = func(cmd *cobra.Command, _ []string) error {
+		if logOptions.file != "" { // from where pipectl started: plan and apply enter the pipeline's directory
+			abs, err := filepath.Abs(logOptions.file)
+			if err != nil {
+				return err
+			}
+			logOptions.file = abs
+		}
 		if logOptions.level != "" && hclog.LevelFromString(logOptions.level) == hclog.NoLevel {
 			return fmt.Errorf("invalid log level %q: use trace, debug, info, warn or error", logOptions.level)
 		}

@@ -20,7 +20,8 @@ what it would do against the live world (values from upstream steps are
 unknown until apply). The plan is printed grouped by stage; -out saves it for
 ` + "`pipectl apply FILE`" + `, which refuses it if the world moved since.
 Sensitive values are never shown or saved. With -detailed-exitcode: 0 when no
-action announces a change, 2 when some do, 1 on errors. -target and -only plan
+main step announces a change, 2 when some do (failure handlers and finally
+steps, which may run, do not count), 1 on errors. -target and -only plan
 part of the pipeline, as apply runs it; the plan shows what is left out.`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -28,10 +29,15 @@ part of the pipeline, as apply runs it; the plan shows what is left out.`,
 			if err != nil {
 				return err
 			}
+			file := out // the name the user gave, for the message
+			path, err := enterPipeline(pathArg(args), namedFiles(&in, &file)...)
+			if err != nil {
+				return err
+			}
 			cfg := newConfiguration()
 			op := operation.NewPlan(cfg)
-			op.Inputs, op.Out, op.Subset = in, out, sub.subset()
-			planned, diags, err := op.Run(cmd.Context(), pathArg(args))
+			op.Inputs, op.Out, op.Subset = in, file, sub.subset()
+			planned, diags, err := op.Run(cmd.Context(), path)
 			v := &view.Plan{Base: f.base(cmd, &planned.Pipeline, cfg.Redactor)}
 			v.Diagnostics(diags)
 			if diags.HasErrors() {
@@ -42,7 +48,11 @@ part of the pipeline, as apply runs it; the plan shows what is left out.`,
 				return err
 			}
 			if out != "" {
-				v.Printf("\nSaved the plan to %s. Apply exactly this plan with: pipectl apply %s\n", out, out)
+				apply := out
+				if dir := pathArg(args); dir != "." {
+					apply += " " + dir
+				}
+				v.Printf("\nSaved the plan to %s. Apply exactly this plan with: pipectl apply %s\n", out, apply)
 			}
 			if detailed && planned.Plan.HasChanges() {
 				return exitError(2)
@@ -52,7 +62,7 @@ part of the pipeline, as apply runs it; the plan shows what is left out.`,
 	}
 	f.register(cmd)
 	cmd.Flags().StringVar(&out, "out", "", "save the plan to FILE for pipectl apply")
-	cmd.Flags().BoolVar(&detailed, "detailed-exitcode", false, "exit 2 when the plan has changes, 0 when none, 1 on errors")
+	cmd.Flags().BoolVar(&detailed, "detailed-exitcode", false, "exit 2 when a main step would change something, 0 when none would, 1 on errors")
 	sub.register(cmd)
 	return cmd
 }

@@ -55,7 +55,7 @@ stage "after" {
   }
 }`)
 	p.write("broken", "")
-	if _, _, code := p.run("apply", "-env", "prod", "-var-file", "prod.vars", "-auto-approve"); code != 4 {
+	if _, _, code := p.run("apply", "-env", "prod", "-var-file", "prod.vars", "-auto-approve"); code != 7 { // failed, nothing changed
 		t.Fatalf("the failing run did not fail")
 	}
 	os.Remove(filepath.Join(p.dir, "broken"))
@@ -108,7 +108,7 @@ func TestEditedPlanIsRefused(t *testing.T) {
 }
 
 // A file read by a function that changed after the plan makes the plan
-// stale: the step would run something else than what was reviewed.
+// stale, named: the step would run something else than what was reviewed.
 func TestFileReadByAFunctionChangedMakesThePlanStale(t *testing.T) {
 	p := newProject(t, `
 pipeline "e2e" {}
@@ -125,7 +125,7 @@ stage "s" {
 	}
 	p.write("script.sh", "echo something else")
 	out, errOut, code := p.run("apply", "plan.json")
-	if code != 1 || !strings.Contains(errOut, "Saved plan is stale") || !strings.Contains(errOut, "step script") || strings.Contains(out, "something else") {
+	if code != 1 || !strings.Contains(errOut, "Saved plan is stale") || !strings.Contains(errOut, "script.sh changed since the plan was made") || strings.Contains(out, "something else") {
 		t.Fatalf("apply after the script changed: exit %d\n%s%s", code, out, errOut)
 	}
 }
@@ -199,7 +199,8 @@ func TestSensitiveValueMustBeGivenAgainTheSame(t *testing.T) {
 	}
 }
 
-// A plan applies from any directory; -resume RUN DIR resumes in DIR.
+// A plan applies from any directory (apply PLAN DIR); -resume RUN DIR
+// resumes in DIR.
 func TestPlansAndResumesWorkFromElsewhere(t *testing.T) {
 	p := newProject(t, `
 pipeline "e2e" {}
@@ -218,11 +219,11 @@ stage "s" {
 		t.Fatalf("plan: %s", errOut)
 	}
 	elsewhere := &project{t: t, dir: t.TempDir(), env: p.env}
-	if out, errOut, code := elsewhere.run("apply", planPath); code != 0 {
-		t.Fatalf("apply /abs/plan.json from another directory: exit %d\n%s%s", code, out, errOut)
+	if out, errOut, code := elsewhere.run("apply", planPath, p.dir); code != 0 {
+		t.Fatalf("apply /abs/plan.json DIR from another directory: exit %d\n%s%s", code, out, errOut)
 	}
 	p.write("broken", "")
-	if _, _, code := p.run("apply", "-auto-approve"); code != 4 {
+	if _, _, code := p.run("apply", "-auto-approve"); code != 7 { // failed, nothing changed
 		t.Fatal("the run did not fail")
 	}
 	os.Remove(filepath.Join(p.dir, "broken"))

@@ -112,7 +112,7 @@ func newPluginsShowCommand() *cobra.Command {
 					schema.Name, action, strings.Join(slices.Sorted(maps.Keys(schema.Actions)), ", "))
 			}
 			v := &view.PluginSchema{Base: view.Base{
-				Streams: view.Streams{Out: cmd.OutOrStdout(), Err: cmd.ErrOrStderr(), Color: useColor(cmd, f.noColor), Width: 100},
+				Streams: view.NewStreams(cmd.OutOrStdout(), cmd.ErrOrStderr(), useColor(cmd, f.noColor), 100),
 				JSON:    f.json,
 			}}
 			v.Show(schema, action)

@@ -133,7 +133,7 @@ func TestStepTimeoutLeavesNothingRunning(t *testing.T) {
 	t.Cleanup(func() { killLeftovers(mark) })
 	p := newProject(t, stubbornPipeline(mark, "1s"))
 	out, errOut, code := p.run("apply", "-auto-approve")
-	if code != 5 || !strings.Contains(out, "timed out after 1s") {
+	if code != 7 || !strings.Contains(out, "timed out after 1s") { // failed, nothing changed
 		t.Fatalf("exit %d\n%s%s", code, out, errOut)
 	}
 	noLeftovers(t, mark, 0)
@@ -204,8 +204,8 @@ func TestKilledPluginLeavesNothingRunning(t *testing.T) {
 		t.Fatal(err)
 	}
 	drain(ch, seen)
-	if code := exitCode(cmd.Wait()); code != 5 {
-		t.Fatalf("exit code %d, want 5 (failed, its handlers ran)", code)
+	if code := exitCode(cmd.Wait()); code != 7 {
+		t.Fatalf("exit code %d, want 7 (failed, nothing changed; its handlers ran)", code)
 	}
 	if statusOf(*seen, "rollback") != engine.StatusSucceeded {
 		t.Errorf("the failure handler did not run: %+v", *seen)

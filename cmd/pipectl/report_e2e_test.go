@@ -33,7 +33,7 @@ func TestRunLogsArtifactsAndReportOfAFailedRun(t *testing.T) {
 		return out
 	}
 	p.env = append(p.env, "PIPECTL_USER=ci-bot")
-	run(5, "apply", "-auto-approve", "-no-color", "-approve", "deploy", "-report", "applied.html") // failed, handlers ran
+	run(4, "apply", "-auto-approve", "-no-color", "-approve", "deploy", "-report", "applied.html") // failed after writing RELEASE.md, which no handler restores
 
 	logs := run(0, "runs", "logs", "latest")
 	for _, want := range []string{"compile  │ compiling 12 packages", "compile  │ using token (sensitive value)",

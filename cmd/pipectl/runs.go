@@ -66,7 +66,7 @@ func newRunsShowCommand() *cobra.Command {
 }
 
 func runsView(cmd *cobra.Command, asJSON bool) *view.Runs {
-	base := view.Base{Streams: view.Streams{Out: cmd.OutOrStdout(), Err: cmd.ErrOrStderr()}, JSON: asJSON}
+	base := view.Base{Streams: view.NewStreams(cmd.OutOrStdout(), cmd.ErrOrStderr(), false, 0), JSON: asJSON}
 	if asJSON {
 		base.JSONOut = view.NewJSONStream(cmd.OutOrStdout(), cmd.ErrOrStderr())
 	}

@@ -103,7 +103,7 @@ stage "s" {
   }
 }`)
 	out, errOut, code := p.run("apply", "-auto-approve")
-	if code != 4 || !strings.Contains(out, `The directory "no-such-dir" does not exist`) || strings.Contains(out, "fork/exec") {
+	if code != 7 || !strings.Contains(out, `The directory "no-such-dir" does not exist`) || strings.Contains(out, "fork/exec") {
 		t.Errorf("exec with a missing dir: exit %d\n%s%s", code, out, errOut)
 	}
 }

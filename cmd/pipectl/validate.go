@@ -33,6 +33,9 @@ func runValidate(cmd *cobra.Command, f *pipelineFlags, path string) error {
 	if err != nil {
 		return err
 	}
+	if path, err = enterPipeline(path, namedFiles(&in)...); err != nil {
+		return err
+	}
 	cfg := newConfiguration()
 	op := operation.NewValidate(cfg)
 	op.Inputs = in

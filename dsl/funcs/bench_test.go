@@ -10,7 +10,7 @@ import (
 // BenchmarkTable measures building the table, which the dsl does once per pipeline.
 func BenchmarkTable(b *testing.B) {
 	for b.Loop() {
-		Table("testdata")
+		Table("testdata", nil)
 	}
 }
 
@@ -23,7 +23,7 @@ func BenchmarkTemplateFile(b *testing.B) {
 	if diags.HasErrors() {
 		b.Fatal(diags)
 	}
-	ctx := &hcl.EvalContext{Functions: Table("testdata")}
+	ctx := &hcl.EvalContext{Functions: Table("testdata", nil)}
 	for b.Loop() {
 		if _, diags := expr.Value(ctx); diags.HasErrors() {
 			b.Fatal(diags)

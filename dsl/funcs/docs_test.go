@@ -68,7 +68,7 @@ func readDoc(t *testing.T) []docFunction {
 // Every function of the table has a section in docs/functions.md, and every
 // section documents a function of the table.
 func TestEveryFunctionIsDocumented(t *testing.T) {
-	table := Table("testdata")
+	table := Table("testdata", nil)
 	documented := map[string]bool{}
 	for _, fn := range readDoc(t) {
 		if documented[fn.name] {
@@ -97,7 +97,7 @@ func TestEveryFunctionIsDocumented(t *testing.T) {
 // Every example of docs/functions.md evaluates to the result it shows.
 func TestDocExamples(t *testing.T) {
 	t.Setenv("HOME", "/home/ops") // the pathexpand example
-	ctx := &hcl.EvalContext{Functions: Table("testdata")}
+	ctx := &hcl.EvalContext{Functions: Table("testdata", nil)}
 	for _, fn := range readDoc(t) {
 		for _, ex := range fn.examples {
 			got := evalDoc(t, ctx, ex.line, ex.expr)

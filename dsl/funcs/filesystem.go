@@ -20,8 +20,8 @@ import (
 // so a pipeline gives the same plan wherever pipectl is run from.
 
 // MakeFileFunc returns file(path): the content of a UTF-8 text file.
-func MakeFileFunc(baseDir string) function.Function {
-	return fileContentFunc(baseDir, "Returns the content of the UTF-8 text file at the given path.",
+func MakeFileFunc(baseDir string, reads *Reads) function.Function {
+	return fileContentFunc(baseDir, reads, "Returns the content of the UTF-8 text file at the given path.",
 		func(path string, data []byte) (string, error) {
 			if !utf8.Valid(data) {
 				return "", function.NewArgErrorf(0,
@@ -32,22 +32,22 @@ func MakeFileFunc(baseDir string) function.Function {
 }
 
 // MakeFileBase64Func returns filebase64(path): a file's bytes as base64.
-func MakeFileBase64Func(baseDir string) function.Function {
-	return fileContentFunc(baseDir, "Returns the content of the file at the given path, encoded as base64.",
+func MakeFileBase64Func(baseDir string, reads *Reads) function.Function {
+	return fileContentFunc(baseDir, reads, "Returns the content of the file at the given path, encoded as base64.",
 		func(_ string, data []byte) (string, error) {
 			return base64.StdEncoding.EncodeToString(data), nil
 		})
 }
 
 // MakeFileSHA256Func returns filesha256(path): the hex SHA-256 of a file.
-func MakeFileSHA256Func(baseDir string) function.Function {
-	return fileContentFunc(baseDir, "Returns the hexadecimal SHA-256 digest of the file at the given path.",
+func MakeFileSHA256Func(baseDir string, reads *Reads) function.Function {
+	return fileContentFunc(baseDir, reads, "Returns the hexadecimal SHA-256 digest of the file at the given path.",
 		func(_ string, data []byte) (string, error) {
 			return hexDigest(sha256.New, data), nil
 		})
 }
 
-func fileContentFunc(baseDir, desc string, render func(path string, data []byte) (string, error)) function.Function {
+func fileContentFunc(baseDir string, reads *Reads, desc string, render func(path string, data []byte) (string, error)) function.Function {
 	return function.New(&function.Spec{
 		Description:  desc,
 		Params:       []function.Parameter{{Name: "path", Type: cty.String}},
@@ -55,7 +55,7 @@ func fileContentFunc(baseDir, desc string, render func(path string, data []byte)
 		RefineResult: refineNotNull,
 		Impl: func(args []cty.Value, _ cty.Type) (cty.Value, error) {
 			path := args[0].AsString()
-			data, err := readFile(baseDir, path)
+			data, err := reads.readFile(baseDir, path)
 			if err != nil {
 				return cty.NilVal, function.NewArgError(0, err)
 			}
@@ -69,13 +69,16 @@ func fileContentFunc(baseDir, desc string, render func(path string, data []byte)
 }
 
 // readFile reads the file a pipeline refers to, with errors that say which
-// file was meant and where it was looked for.
-func readFile(baseDir, path string) ([]byte, error) {
+// file was meant and where it was looked for, and records that it was read.
+func (r *Reads) readFile(baseDir, path string) ([]byte, error) {
 	full, err := resolve(baseDir, path)
 	if err != nil {
 		return nil, err
 	}
 	data, err := ReadRegular(full)
+	if err == nil {
+		r.add(full)
+	}
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		return nil, fmt.Errorf("no file exists at %q%s; this function works only with files that are distributed as part of the pipeline directory",

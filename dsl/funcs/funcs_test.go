@@ -22,7 +22,7 @@ type testCase struct {
 // runCases calls the table's function name, built for testdata/, with each case.
 func runCases(t *testing.T, name string, cases []testCase) {
 	t.Helper()
-	f, ok := Table("testdata")[name]
+	f, ok := Table("testdata", nil)[name]
 	if !ok {
 		t.Fatalf("the table has no function %q", name)
 	}
@@ -138,7 +138,7 @@ func TestBase64(t *testing.T) {
 		{args: []cty.Value{unknown(cty.String)}, want: str(""), unknown: true},
 	})
 	// The sensitive value itself must not leak into the message.
-	_, err := Table("")["base64decode"].Call([]cty.Value{secret(str("hunter2!"))})
+	_, err := Table("", nil)["base64decode"].Call([]cty.Value{secret(str("hunter2!"))})
 	if err == nil || strings.Contains(err.Error(), "hunter2") {
 		t.Fatalf("base64decode error leaks the sensitive argument: %v", err)
 	}

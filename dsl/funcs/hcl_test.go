@@ -12,7 +12,7 @@ import (
 // evalContext is what the dsl package builds: the table, and a few variables.
 func evalContext() *hcl.EvalContext {
 	return &hcl.EvalContext{
-		Functions: Table("testdata"),
+		Functions: Table("testdata", nil),
 		Variables: map[string]cty.Value{
 			"var": cty.ObjectVal(map[string]cty.Value{
 				"image_tag": str("1.4.2"),

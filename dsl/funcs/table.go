@@ -22,9 +22,9 @@ const SensitiveMark = "sensitive"
 
 // Table returns every function of the language. baseDir resolves relative
 // paths for the filesystem functions (file, fileexists, templatefile, ...): the
-// pipeline's directory. The table is safe for concurrent use as long as
-// nobody modifies it.
-func Table(baseDir string) map[string]function.Function {
+// pipeline's directory; reads, when not nil, records every file they read.
+// The table is safe for concurrent use as long as nobody modifies it.
+func Table(baseDir string, reads *Reads) map[string]function.Function {
 	t := map[string]function.Function{
 		// Strings.
 		"chomp":       stdlib.ChompFunc,
@@ -114,10 +114,10 @@ func Table(baseDir string) map[string]function.Function {
 		"abspath":    MakeAbsPathFunc(baseDir),
 		"basename":   BasenameFunc,
 		"dirname":    DirnameFunc,
-		"file":       MakeFileFunc(baseDir),
-		"filebase64": MakeFileBase64Func(baseDir),
+		"file":       MakeFileFunc(baseDir, reads),
+		"filebase64": MakeFileBase64Func(baseDir, reads),
 		"fileexists": MakeFileExistsFunc(baseDir),
-		"filesha256": MakeFileSHA256Func(baseDir),
+		"filesha256": MakeFileSHA256Func(baseDir, reads),
 		"pathexpand": PathExpandFunc,
 
 		// Types, conversions and errors.
@@ -135,6 +135,6 @@ func Table(baseDir string) map[string]function.Function {
 		"try":          tryfunc.TryFunc,
 	}
 	// A template sees the whole table, except templatefile itself.
-	t["templatefile"] = MakeTemplateFileFunc(baseDir, func() map[string]function.Function { return t })
+	t["templatefile"] = MakeTemplateFileFunc(baseDir, reads, func() map[string]function.Function { return t })
 	return t
 }

@@ -14,13 +14,13 @@ import (
 // MakeTemplateFileFunc returns templatefile(path, vars): the file at path
 // rendered as an HCL template with vars as its variables. The template may
 // call every function of table() except templatefile itself.
-func MakeTemplateFileFunc(baseDir string, table func() map[string]function.Function) function.Function {
+func MakeTemplateFileFunc(baseDir string, reads *Reads, table func() map[string]function.Function) function.Function {
 	params := []function.Parameter{
 		{Name: "path", Type: cty.String},
 		{Name: "vars", Type: cty.DynamicPseudoType},
 	}
 	render := func(args []cty.Value) (cty.Value, error) {
-		expr, err := loadTemplate(baseDir, args[0].AsString())
+		expr, err := loadTemplate(baseDir, reads, args[0].AsString())
 		if err != nil {
 			return cty.DynamicVal, err
 		}
@@ -52,8 +52,8 @@ func MakeTemplateFileFunc(baseDir string, table func() map[string]function.Funct
 	})
 }
 
-func loadTemplate(baseDir, path string) (hclsyntax.Expression, error) {
-	src, err := readFile(baseDir, path)
+func loadTemplate(baseDir string, reads *Reads, path string) (hclsyntax.Expression, error) {
+	src, err := reads.readFile(baseDir, path)
 	if err != nil {
 		return nil, function.NewArgError(0, err)
 	}

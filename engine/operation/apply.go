@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -32,6 +34,10 @@ type Apply struct {
 	AutoApprove bool
 	// Resume is the id of a failed, cancelled or interrupted run to resume.
 	Resume string
+	// Dir is the pipeline a saved plan is applied against, a directory or
+	// a file ("": the current directory). It is never the directory the
+	// plan names: that one is another machine's, maybe.
+	Dir string
 	// AllowReapply applies a saved plan a recorded run applied before.
 	AllowReapply bool
 	// LockTimeout is how long to wait for another apply of the
@@ -89,12 +95,13 @@ type Applied struct {
 	RecordCost runs.RecordCost
 }
 
-// applyTarget is what an apply works on: the pipeline directory and the
-// environment (to lock them before planning), and, for Resume, the run.
+// applyTarget is what an apply works on: the pipeline (path) and its
+// directory and the environment (to lock them before planning), and, for
+// Resume, the run.
 type applyTarget struct {
-	dir, env string
-	saved    *engine.Plan // a saved plan being applied
-	resume   *resumption
+	path, dir, env string
+	saved          *engine.Plan // a saved plan being applied
+	resume         *resumption
 }
 
 // Run applies path: a saved plan, or a pipeline directory or file.
@@ -195,7 +202,7 @@ func (a *Apply) run(ctx context.Context, s *Session, plan *engine.Plan, t *apply
 		runner.Done, runner.Resumed = sel.Values, sel.From // -only: the outputs of the steps before
 	}
 	if res := t.resume; res != nil {
-		runner.Done, runner.Resumed = res.done(s.Pipeline), res.id
+		runner.Done, runner.Resumed, runner.Continues = res.done(s.Pipeline), res.id, true
 		recorder.ResumeOf(res.id)
 	}
 	out.Result = runner.Apply(ctx, kill)
@@ -205,6 +212,8 @@ func (a *Apply) run(ctx context.Context, s *Session, plan *engine.Plan, t *apply
 	return out, nil
 }
 
+// target finds what path is to apply, and refuses before anything is
+// written (the lock, the record) when it finds no pipeline.
 func (a *Apply) target(path string) (*applyTarget, error) {
 	switch {
 	case a.Resume != "":
@@ -216,29 +225,73 @@ func (a *Apply) target(path string) (*applyTarget, error) {
 		if err != nil {
 			return nil, err
 		}
-		return &applyTarget{dir: PipelineDir(path), env: run.Environment}, nil
+		return &applyTarget{path: path, dir: PipelineDir(path), env: run.Environment}, nil
 	case IsPlanFile(path):
-		saved, err := engine.ReadPlan(path)
-		if err != nil {
-			return nil, err
-		}
-		if env := a.Inputs.Environment; env != "" && env != saved.Environment {
-			return nil, fmt.Errorf("%s is a plan of pipeline %q for environment %s, not %s: "+
-				"plan for %s with pipectl plan -env %s -out FILE", path, saved.Pipeline, orNone(saved.Environment), env, env, env)
-		}
-		return &applyTarget{dir: saved.Dir, env: saved.Environment, saved: saved}, nil
+		return a.savedTarget(path)
 	}
-	return &applyTarget{dir: PipelineDir(path), env: a.Inputs.Environment}, nil
+	if _, _, err := dsl.Files(path); err != nil {
+		return nil, fmt.Errorf("%s is neither a saved plan nor a pipeline (%s): give a plan saved by pipectl plan -out FILE, "+
+			"or a pipeline's directory or .hcl file", path, noPipeline(err))
+	}
+	return &applyTarget{path: path, dir: PipelineDir(path), env: a.Inputs.Environment}, nil
+}
+
+// savedTarget reads a saved plan and finds the pipeline to apply it
+// against: Dir, else the current directory; never the directory the plan
+// was made in, which it names only as a hint.
+func (a *Apply) savedTarget(file string) (*applyTarget, error) {
+	saved, err := engine.ReadPlan(file)
+	if err != nil {
+		return nil, err
+	}
+	if env := a.Inputs.Environment; env != "" && env != saved.Environment {
+		return nil, fmt.Errorf("%s is a plan of pipeline %q for environment %s, not %s: "+
+			"plan for %s with pipectl plan -env %s -out FILE", file, saved.Pipeline, orNone(saved.Environment), env, env, env)
+	}
+	dir := a.Dir
+	if dir == "" {
+		dir = "."
+	}
+	path := dir
+	if info, err := os.Stat(dir); err == nil && info.IsDir() && saved.File != "" {
+		path = filepath.Join(dir, saved.File)
+	}
+	if _, _, err := dsl.Files(path); err != nil {
+		where := "the current directory"
+		if a.Dir != "" && a.Dir != "." {
+			where = a.Dir
+		}
+		return nil, fmt.Errorf("%s holds no pipeline to apply %s against (%s). Give the pipeline's directory: pipectl apply %s DIR "+
+			"(the plan was made in %s, on the machine that made it)", where, file, noPipeline(err), file, saved.PlannedIn)
+	}
+	return &applyTarget{path: path, dir: PipelineDir(path), env: saved.Environment, saved: saved}, nil
+}
+
+// noPipeline says why dsl.Files found no pipeline, without repeating
+// the path.
+func noPipeline(err error) string {
+	var pe *fs.PathError
+	switch {
+	case errors.Is(err, dsl.ErrNoPipelineFiles):
+		return "no .hcl files"
+	case errors.As(err, &pe):
+		return pe.Err.Error()
+	}
+	return err.Error()
 }
 
 // plan returns the plan to apply: a saved one (or a resumed run's),
 // checked against the world, or a fresh one the user confirmed.
 func (a *Apply) plan(ctx context.Context, path string, t *applyTarget) (*Session, *engine.Plan, error) {
 	if t.resume != nil {
-		return a.checkedPlan(ctx, t.dir, t.resume.plan, (*engine.Planner).CheckResume)
+		return a.checkedPlan(ctx, t, t.resume.plan, (*engine.Planner).CheckResume)
 	}
 	if t.saved != nil {
-		return a.checkedPlan(ctx, t.dir, t.saved, (*engine.Planner).CheckSaved)
+		if diags := t.saved.CheckSources(t.dir); diags.HasErrors() { // before anything is evaluated
+			a.diagnostics(nil, diags)
+			return nil, nil, ErrDiagnostics
+		}
+		return a.checkedPlan(ctx, t, t.saved, (*engine.Planner).CheckSaved)
 	}
 	if !a.AutoApprove && a.Confirm == nil {
 		return nil, nil, ErrNoConfirmation
@@ -267,13 +320,13 @@ func (a *Apply) plan(ctx context.Context, path string, t *applyTarget) (*Session
 
 // checkedPlan opens the pipeline a plan was made from, with the plan's
 // choices, and checks the plan still holds.
-func (a *Apply) checkedPlan(ctx context.Context, dir string, saved *engine.Plan,
+func (a *Apply) checkedPlan(ctx context.Context, t *applyTarget, saved *engine.Plan,
 	check func(*engine.Planner, context.Context, *engine.Plan) (*engine.Plan, hcl.Diagnostics)) (*Session, *engine.Plan, error) {
-	s, err := a.open(dir, saved.Inputs(a.Inputs))
+	s, err := a.open(t.path, saved.Inputs(a.Inputs))
 	if err != nil {
 		return nil, nil, err
 	}
-	if diags := selectSteps(s, dir, subsetOf(saved)); diags.HasErrors() {
+	if diags := selectSteps(s, t.dir, subsetOf(saved)); diags.HasErrors() {
 		a.diagnostics(s.Pipeline, diags)
 		s.Close()
 		return nil, nil, ErrDiagnostics

@@ -178,7 +178,8 @@ func TestPlanSavesWhatApplyThenRunsOnce(t *testing.T) {
 		t.Fatalf("plan: %v %v", diags, err)
 	}
 
-	applied, events := apply(t, planFile, nil)
+	against := func(a *operation.Apply) { a.Dir = dir } // apply PLAN DIR
+	applied, events := apply(t, planFile, against)
 	if applied.Result.Status != engine.StatusSucceeded || applied.RunID == "" {
 		t.Fatalf("apply: %+v", applied.Result)
 	}
@@ -190,11 +191,13 @@ func TestPlanSavesWhatApplyThenRunsOnce(t *testing.T) {
 		t.Errorf("record: %+v", run)
 	}
 
-	_, err = operation.NewApply(operation.NewConfiguration()).Run(context.Background(), planFile)
+	a := operation.NewApply(operation.NewConfiguration())
+	against(a)
+	_, err = a.Run(context.Background(), planFile)
 	if err == nil || !strings.Contains(err.Error(), "was already applied, by run "+applied.RunID) {
 		t.Fatalf("second apply of the saved plan: %v", err)
 	}
-	again, _ := apply(t, planFile, func(a *operation.Apply) { a.AllowReapply = true })
+	again, _ := apply(t, planFile, func(a *operation.Apply) { against(a); a.AllowReapply = true })
 	if again.Result.Status != engine.StatusSucceeded {
 		t.Fatalf("-allow-reapply: %+v", again.Result)
 	}

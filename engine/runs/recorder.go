@@ -227,7 +227,7 @@ func (r *Recorder) summarize(e engine.Event) {
 	case engine.StepStarted, engine.StepFinished:
 	case engine.RunFinished:
 		if e.Status != "" {
-			r.run.Status, r.run.Finished, r.run.Outputs = e.Status, e.Time.UTC(), e.Outputs
+			r.run.Status, r.run.Finished, r.run.Outputs, r.run.Outcome = e.Status, e.Time.UTC(), e.Outputs, e.Outcome
 		}
 		return
 	default:

@@ -181,12 +181,15 @@ func (s *Store) checkSize() error {
 
 // Run is the summary of one run.
 type Run struct {
-	ID          string         `json:"id"`
-	Pipeline    string         `json:"pipeline"`
-	Environment string         `json:"environment,omitempty"`
-	Started     time.Time      `json:"started"`
-	Finished    time.Time      `json:"finished,omitzero"`
-	Status      engine.Status  `json:"status"` // "running" until it finishes
+	ID          string        `json:"id"`
+	Pipeline    string        `json:"pipeline"`
+	Environment string        `json:"environment,omitempty"`
+	Started     time.Time     `json:"started"`
+	Finished    time.Time     `json:"finished,omitzero"`
+	Status      engine.Status `json:"status"` // "running" until it finishes
+	// Outcome of a run that did not succeed: what it left its target as
+	// (engine.Outcome). Records made before pipectl said so have none.
+	Outcome     engine.Outcome `json:"outcome,omitempty"`
 	Steps       []StepRecord   `json:"steps"`
 	Outputs     map[string]any `json:"outputs,omitempty"`
 	ResumedFrom string         `json:"resumed_from,omitempty"`

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/zclconf/go-cty/cty"
+	bolt "go.etcd.io/bbolt"
 	"time"
 
 	"github.com/pipectl/pipectl/engine"
@@ -253,5 +254,43 @@ func TestStepValuesKeptForResumeNeverHoldSecrets(t *testing.T) {
 	}
 	if len(values) != 1 || !values["plain"].RawEquals(plain) {
 		t.Fatalf("kept values %#v, want only plain, with its type", values)
+	}
+}
+
+// A run records what it left its target as; a record made before pipectl
+// kept that (no "outcome" in its meta) still reads, with none.
+func TestOutcomeIsRecordedAndOlderRecordsRead(t *testing.T) {
+	dir := t.TempDir()
+	store, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	record := func(outcome engine.Outcome) string {
+		rec, err := store.Start(&engine.Plan{Pipeline: "p"}, engine.NewRedactor())
+		if err != nil {
+			t.Fatal(err)
+		}
+		rec.Event(engine.Event{Type: engine.RunStarted})
+		rec.Event(engine.Event{Type: engine.RunFinished, Status: engine.StatusFailed, Outcome: outcome, Time: time.Now()})
+		if err := rec.Finish(); err != nil {
+			t.Fatal(err)
+		}
+		return rec.ID()
+	}
+	now := record(engine.OutcomeRestored)
+	old := record("")
+	// The meta of a run as an older pipectl wrote it: the fields it knew.
+	err = store.update(func(tx *bolt.Tx) error {
+		return tx.Bucket(runsBucket).Bucket([]byte(old)).Put(metaKey,
+			[]byte(`{"id":"`+old+`","pipeline":"p","started":"2026-11-01T10:00:00Z","finished":"2026-11-01T10:01:00Z","status":"failed","steps":[]}`))
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for id, want := range map[string]engine.Outcome{now: engine.OutcomeRestored, old: ""} {
+		run, _, err := store.Show(id, nil)
+		if err != nil || run.Status != engine.StatusFailed || run.Outcome != want {
+			t.Errorf("run %s: %+v, %v; want failed with outcome %q", id, run, err, want)
+		}
 	}
 }

@@ -244,8 +244,8 @@ func failedRunReport(t *testing.T) string {
 	report := filepath.Join(dir, "report.html")
 	out, err := pipectl("apply", "-auto-approve", "-no-color", "-approve", "deploy", "-report", report)
 	var exit *exec.ExitError
-	if !errors.As(err, &exit) || exit.ExitCode() != 5 {
-		t.Fatalf("apply: %v, want exit status 5 (the run failed, its handlers ran)\n%s", err, out)
+	if !errors.As(err, &exit) || exit.ExitCode() != 4 {
+		t.Fatalf("apply: %v, want exit status 4 (the run failed after writing a file no handler restores)\n%s", err, out)
 	}
 	if !strings.Contains(out, "Stage deploy failed: running its on_failure steps") {
 		t.Fatalf("the run's failure was not handled:\n%s", out)

@@ -38,13 +38,16 @@ import (
 
 // Env is one test's share of the sandbox.
 type Env struct {
-	Kubeconfig string // admin kubeconfig of the sandbox
-	Server     string // https://127.0.0.1:PORT
-	Namespace  string // created for this test, deleted after it
-	Registry   string // host:port of the sandbox's OCI registry (plain HTTP)
-	Nodes      []string
-	Config     *rest.Config
-	Client     kubernetes.Interface
+	Kubeconfig string   // admin kubeconfig of the sandbox
+	Server     string   // https://127.0.0.1:PORT
+	Namespace  string   // created for this test, deleted after it
+	Registry   string   // host:port of the sandbox's OCI registry (plain HTTP)
+	Nodes      []string // kwok's fake nodes
+	// RealNode is the node that runs real containers (Options.RealNode);
+	// "" on a kwok-only sandbox.
+	RealNode string
+	Config   *rest.Config
+	Client   kubernetes.Interface
 }
 
 // Image is the reference of a demo image in the sandbox registry, e.g.
@@ -53,12 +56,23 @@ func (e *Env) Image(tag string) string {
 	return e.Registry + "/alpha-members:" + tag
 }
 
-// Options size the sandbox's fake nodes.
+// Options size the sandbox's fake nodes and ask for a real one.
 type Options struct {
 	Nodes      int    // default 1
 	NodeCPU    string // allocatable CPU per node, default "4"
 	NodeMemory string // allocatable memory per node, default "8Gi"
+	// RealNode asks for a node that runs real containers (kubelet and
+	// containerd; Linux and root, one per machine). The fake nodes are then
+	// tainted (pods that must land there tolerate FakeNodeToleration).
+	// Where it cannot run (not Linux, not root, not built), the tests are
+	// skipped loudly, and fail in CI (CI=true); they never fall back to
+	// kwok's simulated pods.
+	RealNode bool
 }
+
+// FakeNodeToleration lets a pod onto kwok's fake nodes when a real node
+// is up (they are tainted NoSchedule then).
+var FakeNodeToleration = corev1.Toleration{Key: "pipectl.dev/fake-node", Operator: corev1.TolerationOpExists, Effect: corev1.TaintEffectNoSchedule}
 
 // state is the part of the sandbox's state.json this package reads. The
 // sandbox module is not imported: it would bring k8s.io/kubernetes along.
@@ -68,6 +82,7 @@ type state struct {
 	Server     string   `json:"server"`
 	Registry   string   `json:"registry"`
 	Nodes      []string `json:"nodes"`
+	RealNode   string   `json:"realNode"`
 }
 
 var shared struct {
@@ -118,7 +133,7 @@ func Cluster(t testing.TB) *Env {
 	ns := createNamespace(t)
 	st := shared.st
 	return &Env{Kubeconfig: st.Kubeconfig, Server: st.Server, Namespace: ns, Registry: st.Registry,
-		Nodes: st.Nodes, Config: rest.CopyConfig(shared.config), Client: shared.client}
+		Nodes: st.Nodes, RealNode: st.RealNode, Config: rest.CopyConfig(shared.config), Client: shared.client}
 }
 
 // start brings the shared sandbox up in a temporary directory. The sandbox
@@ -146,9 +161,20 @@ func start() {
 	if o.NodeMemory != "" {
 		args = append(args, "--node-memory", o.NodeMemory)
 	}
+	if o.RealNode {
+		args = append(args, "--real-node=on")
+	} else {
+		args = append(args, "--real-node=off")
+	}
 	out, err := exec.Command(shared.bin, args...).CombinedOutput()
 	if err != nil {
 		os.RemoveAll(dir)
+		if o.RealNode && strings.Contains(string(out), "--real-node=on: ") {
+			// Not Linux, not root, not built: as for a missing binary.
+			shared.missing = strings.TrimSpace(string(out))
+			fmt.Fprintf(os.Stderr, "\n*** sandboxtest: %s — tests that need real pods are SKIPPED ***\n\n", shared.missing)
+			return
+		}
 		shared.err = fmt.Errorf("%s up: %v\n%s", shared.bin, err, out)
 		return
 	}

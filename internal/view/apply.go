@@ -215,7 +215,8 @@ func (v *Apply) Result(res *engine.Result, runID string) {
 		counts[s]++
 	}
 	if v.JSON {
-		m := &RunMessage{Status: res.Status, Counts: map[string]int{}, RunID: runID, Outputs: map[string]any{}, GateFailure: res.GateFailure}
+		m := &RunMessage{Status: res.Status, Counts: map[string]int{}, RunID: runID, Outputs: map[string]any{}, GateFailure: res.GateFailure,
+			Outcome: res.Outcome}
 		for s, n := range counts {
 			m.Counts[string(s)] = n
 		}
@@ -242,6 +243,9 @@ func (v *Apply) Result(res *engine.Result, runID string) {
 	if f := res.GateFailure; f != nil {
 		fmt.Fprintf(&b, "%s\n", v.paint("31", "Stopped at a gate: "+f.Message+"."))
 	}
+	if text := OutcomeText(res.Outcome); text != "" {
+		fmt.Fprintf(&b, "%s\n", text)
+	}
 	if len(res.Outputs) > 0 {
 		fmt.Fprintf(&b, "\nOutputs:\n")
 		for _, k := range slices.Sorted(maps.Keys(res.Outputs)) {
@@ -252,6 +256,19 @@ func (v *Apply) Result(res *engine.Result, runID string) {
 		fmt.Fprintf(&b, "\nRecorded as run %s: pipectl runs show %s\n", runID, runID)
 	}
 	fmt.Fprint(v.Out, b.String())
+}
+
+// OutcomeText says what a run that did not succeed left its target as.
+func OutcomeText(o engine.Outcome) string {
+	switch o {
+	case engine.OutcomeUnchanged:
+		return "Nothing was changed: the run stopped before any step that changes the target ran."
+	case engine.OutcomeRestored:
+		return "Restored: every step that changed the target was restored by its failure handler."
+	case engine.OutcomeChanged:
+		return "Left changed: a step changed the target and no failure handler restored it."
+	}
+	return ""
 }
 
 func phaseTitle(phase engine.Phase, stage string) string {

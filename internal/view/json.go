@@ -22,7 +22,7 @@ import (
 // anything else is a new major version).
 
 // JSONFormatVersion is the version of the -json format: major.minor.
-const JSONFormatVersion = "1.2"
+const JSONFormatVersion = "1.3"
 
 // Message types.
 const (
@@ -84,6 +84,8 @@ type StepPlannedMessage struct {
 	Instances       []PlannedInstanceJSON `json:"instances"`
 	// LeftOut says why a subset run (-target, -only) leaves the step out.
 	LeftOut string `json:"left_out,omitempty"`
+	// Restores: a failure handler's main steps whose target it changes too.
+	Restores []string `json:"restores,omitempty"`
 }
 
 // PlannedInstanceJSON is one instance of a planned step.
@@ -142,6 +144,7 @@ type RunMessage struct {
 	Stage    string         `json:"stage,omitempty"`    // phase_started of a stage's on_failure
 	Message  string         `json:"message,omitempty"`  // run_cancelling, outputs_failed
 	Status   engine.Status  `json:"status,omitempty"`   // run_finished
+	Outcome  engine.Outcome `json:"outcome,omitempty"`  // run_finished of a run that did not succeed
 	Outputs  map[string]any `json:"outputs,omitempty"`  // run_finished
 	Counts   map[string]int `json:"counts,omitempty"`   // run_finished: instances by status
 	RunID    string         `json:"run_id,omitempty"`   // run_finished: the run record
@@ -154,10 +157,13 @@ type RunMessage struct {
 // RunRecordMessage is a recorded run, as `pipectl runs` lists it.
 type RunRecordMessage struct {
 	envelope
-	ID          string     `json:"id"`
-	Pipeline    string     `json:"pipeline"`
-	Environment string     `json:"environment,omitempty"`
-	Status      string     `json:"status"`
+	ID          string `json:"id"`
+	Pipeline    string `json:"pipeline"`
+	Environment string `json:"environment,omitempty"`
+	Status      string `json:"status"`
+	// Outcome of a run that did not succeed (unchanged, restored,
+	// changed); none in records made before pipectl kept it.
+	Outcome     string     `json:"outcome,omitempty"`
 	Started     time.Time  `json:"started"`
 	Finished    *time.Time `json:"finished,omitempty"`
 	ResumedFrom string     `json:"resumed_from,omitempty"`
@@ -328,7 +334,7 @@ func eventMessage(e engine.Event, diags func(engine.Event) []dsl.DiagnosticJSON)
 func stepPlannedMessage(s *engine.PlannedStep) *StepPlannedMessage {
 	m := &StepPlannedMessage{Step: s.Name, Stage: s.Stage, Phase: string(s.Phase), Action: s.Action, DependsOn: s.DependsOn,
 		Run: string(s.Run), Deferred: s.Deferred, Timeout: s.Timeout, Attempts: s.Attempts, ContinueOnError: s.ContinueOnError,
-		Instances: []PlannedInstanceJSON{}, LeftOut: s.LeftOut}
+		Instances: []PlannedInstanceJSON{}, LeftOut: s.LeftOut, Restores: s.Restores}
 	for _, in := range s.Instances {
 		m.Instances = append(m.Instances, PlannedInstanceJSON{Key: in.Key, Skipped: in.Skipped, Kind: in.Kind,
 			Summary: in.Summary, Change: in.Change, Config: in.Config})

@@ -62,9 +62,9 @@ var spinner = []string{"⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "
 // NewLiveApply draws on base's Out, which should be a terminal.
 func NewLiveApply(base Base, plan *engine.Plan) *LiveApply {
 	out := base.Out
-	p := mpb.New(mpb.WithOutput(out), mpb.WithWidth(int(base.Width)), mpb.WithRefreshRate(120*time.Millisecond),
+	p := mpb.New(mpb.WithOutput(unescaped(out)), mpb.WithWidth(int(base.Width)), mpb.WithRefreshRate(120*time.Millisecond),
 		mpb.WithAutoRefresh()) // refresh even when out is not detected as a terminal
-	base.Out = p // lines are printed above the panel
+	base.Out = Escaping(p) // lines are printed above the panel
 	return &LiveApply{Apply: newPlainApply(base, plan), progress: p, out: out,
 		groups: map[string]*liveGroup{}, rows: map[string]*liveRow{}, order: groupOrder(plan)}
 }
@@ -105,7 +105,7 @@ func (v *LiveApply) Event(e engine.Event) {
 		return
 	case engine.StepRetrying:
 		if r := v.rows[id]; r != nil {
-			r.set(func() { r.state, r.latest = "retrying", e.Message })
+			r.set(func() { r.state, r.latest = "retrying", EscapeControls(e.Message) })
 		}
 	case engine.StepFinished:
 		v.steps.finished(e)
@@ -170,6 +170,7 @@ func (v *LiveApply) update(id, text string, isLog bool) {
 	if r == nil {
 		return
 	}
+	text = EscapeControls(text) // the panel is drawn on the terminal itself
 	r.set(func() {
 		r.latest = text
 		if isLog {

@@ -41,6 +41,7 @@ func (v *Plan) Show(p *engine.Plan) {
 		v.step(s)
 	}
 	writeGates(v.Out, p.Gates, v.paint)
+	v.restoration(p)
 	if len(p.Outputs) > 0 {
 		v.Printf("\n%s\n", v.bold("Outputs"))
 		for _, k := range slices.Sorted(maps.Keys(p.Outputs)) {
@@ -48,6 +49,38 @@ func (v *Plan) Show(p *engine.Plan) {
 		}
 	}
 	v.Printf("\n%s\n", Summary(p))
+}
+
+// restoration says, for every main step planned to change something, what
+// a failed run would leave it as: restored by a failure handler that
+// changes the same target (apply exits 5), or left changed (4). Only for a
+// pipeline with failure handlers: without, every failure leaves it so.
+func (v *Plan) restoration(p *engine.Plan) {
+	by := map[string][]string{}
+	handlers := false
+	for _, s := range p.Steps {
+		if s.Phase == engine.PhaseStageOnFailure || s.Phase == engine.PhaseOnFailure {
+			handlers = true
+			for _, r := range s.Restores {
+				by[r] = append(by[r], s.Name)
+			}
+		}
+	}
+	var lines []string
+	for _, s := range p.Steps {
+		if s.Phase != engine.PhaseMain || s.Run == engine.DecisionSkip || s.LeftOut != "" || countKind(s, "change") == 0 {
+			continue
+		}
+		if h := by[s.Name]; len(h) > 0 {
+			lines = append(lines, fmt.Sprintf("  %s restored by %s", pad(s.Name, 24), strings.Join(h, ", ")))
+		} else {
+			lines = append(lines, fmt.Sprintf("  %s not restored: no failure handler changes its target", pad(s.Name, 24)))
+		}
+	}
+	if !handlers || len(lines) == 0 {
+		return
+	}
+	v.Printf("\n%s\n%s\n", v.bold("If the run fails after these changes"), strings.Join(lines, "\n"))
 }
 
 // planValue renders a planned output (JSON-shaped, unknowns marked).
@@ -65,9 +98,9 @@ func planValue(x any) string {
 func heading(s *engine.PlannedStep) string {
 	switch s.Phase {
 	case engine.PhaseStageOnFailure:
-		return fmt.Sprintf("On failure of stage %s", s.Stage)
+		return fmt.Sprintf("On failure of stage %s (may run)", s.Stage)
 	case engine.PhaseOnFailure:
-		return "On failure of the pipeline"
+		return "On failure of the pipeline (may run)"
 	case engine.PhaseFinally:
 		return "Finally (always)"
 	}
@@ -90,6 +123,9 @@ func (v *Plan) step(s *engine.PlannedStep) {
 	}
 	if s.Deferred {
 		note += "  (for_each decided at apply)"
+	}
+	if len(s.Restores) > 0 {
+		note += "  (restores " + strings.Join(s.Restores, ", ") + ")"
 	}
 	for _, in := range s.Instances {
 		name := s.Name

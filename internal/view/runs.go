@@ -57,6 +57,9 @@ func (v *Runs) Show(run *runs.Run, planJSON json.RawMessage, logs bool, each fun
 		fmt.Fprintf(v.Out, " in %s", run.Environment)
 	}
 	fmt.Fprintf(v.Out, ": %s, started %s, took %s\n", run.Status, run.Started.Local().Format(time.DateTime), span(run.Started, run.Finished))
+	if text := OutcomeText(run.Outcome); text != "" {
+		fmt.Fprintln(v.Out, text)
+	}
 	if run.RecordFailed != "" {
 		fmt.Fprintf(v.Out, "The record is incomplete: %s.\n", run.RecordFailed)
 	}
@@ -100,7 +103,7 @@ func outputSize(s runs.StepRecord) string {
 
 func runRecordMessage(r *runs.Run) *RunRecordMessage {
 	m := &RunRecordMessage{ID: r.ID, Pipeline: r.Pipeline, Environment: r.Environment, Status: string(r.Status),
-		Started: r.Started, Finished: timePtr(r.Finished), ResumedFrom: r.ResumedFrom, SavedPlan: r.SavedPlan,
+		Outcome: string(r.Outcome), Started: r.Started, Finished: timePtr(r.Finished), ResumedFrom: r.ResumedFrom, SavedPlan: r.SavedPlan,
 		RecordFailed: r.RecordFailed, Outputs: r.Outputs, Steps: []StepRecordJSON{}, ForceUnlocked: r.ForceUnlocked,
 		StartedBy: r.StartedBy, Gates: r.Gates}
 	for _, s := range r.Steps {

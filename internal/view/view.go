@@ -23,6 +23,12 @@ type Streams struct {
 	Width    uint
 }
 
+// NewStreams are the streams of a command for people, escaping the
+// terminal controls of what steps and plugins print (see Escaping).
+func NewStreams(out, err io.Writer, color bool, width uint) Streams {
+	return Streams{Out: Escaping(out), Err: Escaping(err), Color: color, Width: width}
+}
+
 // Base is what every view shares: diagnostics, with source snippets from
 // the pipeline's files, redacted.
 type Base struct {

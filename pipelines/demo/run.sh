@@ -34,7 +34,9 @@ cleanup() {
 
 say "starting the sandbox (Kubernetes API server, fake nodes, OCI registry)"
 "$bin/pipectl-sandbox" down --name "$name" >/dev/null 2>&1 || true
-"$bin/pipectl-sandbox" up --name "$name" --nodes 2 --node-cpu 8 --node-memory 16Gi # prod's capacity check counts 20 pods of 500m
+# prod's capacity check counts 20 pods of 500m. Fake nodes only: the demo's
+# alpha-members images are scan fixtures with no program a container could run.
+"$bin/pipectl-sandbox" up --name "$name" --nodes 2 --node-cpu 8 --node-memory 16Gi --real-node=off
 trap cleanup EXIT
 eval "$("$bin/pipectl-sandbox" env --name "$name")"
 registry=$PIPECTL_SANDBOX_REGISTRY

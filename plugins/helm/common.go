@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"sort"
-	"strings"
 	"time"
 
 	"github.com/zclconf/go-cty/cty"
@@ -14,6 +13,7 @@ import (
 	"helm.sh/helm/v3/pkg/storage/driver"
 
 	"github.com/pipectl/pipectl/sdk"
+	"github.com/pipectl/pipectl/sdk/redact"
 )
 
 func attr(name string) cty.Path { return cty.GetAttrPath(name) }
@@ -124,35 +124,87 @@ func appVersion(rel *release.Release) string {
 
 // redactor hides the config's sensitive values (cty-marked: a sensitive
 // variable, a sensitive output of another step) in any text the plugin
-// shows: plans, logs, outputs, diagnostics.
-type redactor []string
+// shows: plans, logs, outputs, diagnostics; in every form package redact
+// finds (line by line, escaped, base64...).
+type redactor struct{ r *redact.Replacer }
 
-func sensitiveStrings(config cty.Value) redactor {
+// sensitiveStrings is the redactor of a config's sensitive values, and of
+// the values the previous release had at the config's sensitive `set`
+// paths: a rotated secret's old value is as secret as its new one, and an
+// upgrade's diff shows it on its - side.
+func sensitiveStrings(config cty.Value, previous ...*release.Release) redactor {
 	unmarked, marks := config.UnmarkDeepWithPaths()
-	var r redactor
+	var secrets []string
 	for _, pvm := range marks {
 		if _, ok := pvm.Marks[sdk.Sensitive]; !ok {
 			continue
 		}
-		v, err := pvm.Path.Apply(unmarked)
-		if err != nil {
-			continue
+		if v, err := pvm.Path.Apply(unmarked); err == nil {
+			secrets = appendStrings(secrets, v)
 		}
-		r = appendStrings(r, v)
+		for _, rel := range previous {
+			secrets = append(secrets, previousValues(rel, pvm.Path)...)
+		}
 	}
-	sort.Slice(r, func(i, j int) bool { return len(r[i]) > len(r[j]) })
-	return r
+	return redactor{redact.New(secrets...).Replacer(func(string) string { return maskedValue })}
 }
 
-func appendStrings(r redactor, v cty.Value) redactor {
+// previousValues are the strings a release's values held at a path of the
+// config under set (set.db.password: the release's db.password).
+func previousValues(rel *release.Release, path cty.Path) []string {
+	if rel == nil || len(path) == 0 || path[0] != (cty.GetAttrStep{Name: "set"}) {
+		return nil
+	}
+	var v any = rel.Config
+	for _, step := range path[1:] {
+		switch step := step.(type) {
+		case cty.GetAttrStep:
+			m, _ := v.(map[string]any)
+			v = m[step.Name]
+		case cty.IndexStep:
+			switch k := step.Key; {
+			case k.Type() == cty.String:
+				m, _ := v.(map[string]any)
+				v = m[k.AsString()]
+			case k.Type() == cty.Number:
+				l, _ := v.([]any)
+				i, _ := k.AsBigFloat().Int64()
+				v = nil
+				if i >= 0 && int(i) < len(l) {
+					v = l[i]
+				}
+			}
+		}
+	}
+	return leafStrings(nil, v)
+}
+
+// leafStrings appends every string and number in a JSON-like value.
+func leafStrings(out []string, v any) []string {
+	switch v := v.(type) {
+	case string:
+		out = append(out, v)
+	case float64, int, int64:
+		out = append(out, fmt.Sprint(v))
+	case map[string]any:
+		for _, e := range v {
+			out = leafStrings(out, e)
+		}
+	case []any:
+		for _, e := range v {
+			out = leafStrings(out, e)
+		}
+	}
+	return out
+}
+
+func appendStrings(r []string, v cty.Value) []string {
 	switch {
 	case !v.IsKnown() || v.IsNull():
 	case v.Type() == cty.String:
-		if s := v.AsString(); len(s) >= 2 {
-			r = append(r, s)
-		}
+		r = append(r, v.AsString())
 	case v.Type() == cty.Number:
-		r = append(r, v.AsBigFloat().String())
+		r = append(r, v.AsBigFloat().Text('f', -1))
 	case v.CanIterateElements():
 		for it := v.ElementIterator(); it.Next(); {
 			_, ev := it.Element()
@@ -162,12 +214,7 @@ func appendStrings(r redactor, v cty.Value) redactor {
 	return r
 }
 
-func (r redactor) apply(s string) string {
-	for _, secret := range r {
-		s = strings.ReplaceAll(s, secret, maskedValue)
-	}
-	return s
-}
+func (r redactor) apply(s string) string { return r.r.Replace(s) }
 
 // redactedEvents applies the redactor to everything an action streams.
 type redactedEvents struct {

@@ -128,7 +128,7 @@ func (u upgrade) Plan(ctx context.Context, req sdk.PlanRequest, resp *sdk.PlanRe
 		d.AddError("Invalid config", err.Error())
 		return
 	}
-	red := sensitiveStrings(req.Config)
+	red := sensitiveStrings(req.Config, revs...)
 	resp.ReadPaths = cc.localFiles()
 	ch, vals, ok := u.env.chartAndValues(cfg, cc, d)
 	if !ok {
@@ -251,7 +251,7 @@ func (u upgrade) Apply(ctx context.Context, req sdk.ApplyRequest, resp *sdk.Appl
 		return
 	}
 	red := sensitiveStrings(req.Config)
-	events := redactedEvents{Events: req.Events, r: red}
+	events := &redactedEvents{Events: req.Events, r: red}
 	ns := u.env.namespace(uc.Namespace)
 	grace := parseDuration(d, "failure_grace", uc.FailureGrace, defaultFailureGrace)
 	if d.HasErrors() {
@@ -268,6 +268,8 @@ func (u upgrade) Apply(ctx context.Context, req sdk.ApplyRequest, resp *sdk.Appl
 		d.AddError("Cannot read the release", err.Error())
 		return
 	}
+	red = sensitiveStrings(req.Config, revs...) // a rollback shows the old values
+	events.r = red
 	var last *release.Release
 	if len(revs) > 0 {
 		last = revs[len(revs)-1]

@@ -30,8 +30,9 @@ func (a applyAction) Plan(ctx context.Context, req sdk.PlanRequest, resp *sdk.Pl
 	var changes, seen []string
 	var changed []cty.Value
 	var conflicted []string
-	for _, u := range objs {
-		d, err := planObject(ctx, cn, u, cfg)
+	hidden := sensitiveFields(req.Config, objs)
+	for i, u := range objs {
+		d, err := planObject(ctx, cn, u, cfg, hidden[i])
 		if err != nil {
 			resp.Diagnostics.AddError("Cannot plan "+objectName(u), err.Error())
 			return
@@ -79,10 +80,10 @@ type objectPlan struct {
 // the object between the read and the dry run (the deployment
 // controller's revision annotation), and that is no change of ours, so a
 // dry run made on another version than the one read is made again.
-func planObject(ctx context.Context, cn *conn, u *unstructured.Unstructured, cfg applyConfig) (p objectPlan, err error) {
+func planObject(ctx context.Context, cn *conn, u *unstructured.Unstructured, cfg applyConfig, hidden []fieldPath) (p objectPlan, err error) {
 	for range 5 {
 		var before, after *unstructured.Unstructured
-		if p, before, after, err = planObjectOnce(ctx, cn, u, cfg); err != nil || before == nil || after == nil ||
+		if p, before, after, err = planObjectOnce(ctx, cn, u, cfg, hidden); err != nil || before == nil || after == nil ||
 			after.GetResourceVersion() == before.GetResourceVersion() {
 			break
 		}
@@ -92,7 +93,7 @@ func planObject(ctx context.Context, cn *conn, u *unstructured.Unstructured, cfg
 
 // planObjectOnce reads the live object, dry-runs the apply and diffs the
 // two. A conflict is planned again with force to still show the diff.
-func planObjectOnce(ctx context.Context, cn *conn, u *unstructured.Unstructured, cfg applyConfig) (p objectPlan, before, after *unstructured.Unstructured, err error) {
+func planObjectOnce(ctx context.Context, cn *conn, u *unstructured.Unstructured, cfg applyConfig, hidden []fieldPath) (p objectPlan, before, after *unstructured.Unstructured, err error) {
 	before, err = live(ctx, cn, u)
 	if err != nil {
 		return objectPlan{}, nil, nil, err
@@ -116,15 +117,15 @@ func planObjectOnce(ctx context.Context, cn *conn, u *unstructured.Unstructured,
 	if err != nil {
 		return p, before, nil, err
 	}
-	p.diff, err = diffObjects(objectName(u), before, after)
+	p.diff, err = diffObjects(objectName(u), before, after, hidden)
 	return p, before, after, err
 }
 
 // diffObjects is a unified diff of the parts of two objects a person
 // cares about: no managed fields, resource versions or status, and no
-// Secret values.
-func diffObjects(name string, before, after *unstructured.Unstructured) (string, error) {
-	a, b := comparable(before, nil), comparable(after, before)
+// Secret values nor values at the hidden paths (those of sensitive inputs).
+func diffObjects(name string, before, after *unstructured.Unstructured, hidden []fieldPath) (string, error) {
+	a, b := comparable(before, nil, hidden), comparable(after, before, hidden)
 	if reflect.DeepEqual(a, b) {
 		return "", nil
 	}
@@ -160,9 +161,10 @@ var volatile = [][]string{
 	{"metadata", "uid"}, {"metadata", "creationTimestamp"}, {"status"},
 }
 
-// comparable is u without volatile fields; Secret values are hidden, and
-// marked changed where they differ from was.
-func comparable(u, was *unstructured.Unstructured) map[string]any {
+// comparable is u without volatile fields; Secret values and the values
+// at the hidden paths are hidden, and marked changed where they differ
+// from was.
+func comparable(u, was *unstructured.Unstructured, hidden []fieldPath) map[string]any {
 	if u == nil {
 		return nil
 	}
@@ -173,31 +175,24 @@ func comparable(u, was *unstructured.Unstructured) map[string]any {
 	if c.GetKind() == "Secret" && c.GetAPIVersion() == "v1" {
 		// kubectl's client-side apply keeps the whole Secret, values and all, here.
 		unstructured.RemoveNestedField(c.Object, "metadata", "annotations", "kubectl.kubernetes.io/last-applied-configuration")
-		var old map[string]any
-		if was != nil {
-			old = was.Object
-		}
-		hideSecretValues(c.Object, old)
+		hidden = append(hidden, fieldPath{"data"}, fieldPath{"stringData"})
 	}
-	return c.Object
-}
-
-// hideSecretValues replaces each value of data and stringData by a
-// placeholder that only says whether it changed since old.
-func hideSecretValues(obj, old map[string]any) {
-	for _, field := range []string{"data", "stringData"} {
-		values, ok := obj[field].(map[string]any)
-		if !ok {
+	var old map[string]any
+	if was != nil {
+		old = was.Object
+	}
+	for _, path := range hidden {
+		if len(path) == 0 { // a sensitive object: all but what names it
+			for k := range c.Object {
+				if k != "apiVersion" && k != "kind" && k != "metadata" {
+					hideAt(c.Object, old, fieldPath{k}, was != nil)
+				}
+			}
 			continue
 		}
-		oldValues, _ := old[field].(map[string]any)
-		for k, v := range values {
-			values[k] = "(sensitive value)"
-			if old != nil && !reflect.DeepEqual(oldValues[k], v) {
-				values[k] = "(sensitive value, changed)"
-			}
-		}
+		hideAt(c.Object, old, path, was != nil)
 	}
+	return c.Object
 }
 
 func describeConflicts(u *unstructured.Unstructured, c []string, cfg applyConfig) string {

@@ -43,7 +43,7 @@ func (execAction) Schema() sdk.ActionSchema {
 			"command":            {Type: cty.String, Required: true, Description: "The program: a path or a name looked up in PATH."},
 			"args":               {Type: cty.List(cty.String), Description: "Its arguments."},
 			"env":                {Type: cty.Map(cty.String), Description: "Environment variables added to pipectl's."},
-			"dir":                {Type: cty.String, Description: "Working directory (default: pipectl's)."},
+			"dir":                {Type: cty.String, Description: "Working directory (default: the pipeline's directory, where pipectl runs)."},
 			"allowed_exit_codes": {Type: cty.List(cty.Number), Description: "Exit codes that count as success (default [0])."},
 		}},
 		Outputs: map[string]*sdk.Attribute{

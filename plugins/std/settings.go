@@ -22,7 +22,7 @@ type settings struct {
 }
 
 var settingsSchema = &sdk.Block{Attributes: map[string]*sdk.Attribute{
-	"working_dir": {Type: cty.String, Description: "Working directory of exec steps that set no dir (default: pipectl's)."},
+	"working_dir": {Type: cty.String, Description: "Working directory of exec steps that set no dir (default: the pipeline's directory, where pipectl runs)."},
 	"env":         {Type: cty.Map(cty.String), Description: "Environment variables for every exec step; a step's own env wins."},
 }}
 

@@ -31,16 +31,20 @@ const stateFile = "state.json"
 // State describes a sandbox. Its JSON form (DIR/state.json) is read by
 // pipectl's test helper; keep the field names stable.
 type State struct {
-	Name       string    `json:"name"`
-	Dir        string    `json:"dir"`
-	Kubeconfig string    `json:"kubeconfig"`
-	Server     string    `json:"server"`
-	Registry   string    `json:"registry"`
-	Ports      Ports     `json:"ports"`
-	Nodes      []string  `json:"nodes"`
-	Images     []string  `json:"images"`
-	Ready      bool      `json:"ready"`
-	StartedAt  time.Time `json:"startedAt"`
+	Name       string   `json:"name"`
+	Dir        string   `json:"dir"`
+	Kubeconfig string   `json:"kubeconfig"`
+	Server     string   `json:"server"`
+	Registry   string   `json:"registry"`
+	Ports      Ports    `json:"ports"`
+	Nodes      []string `json:"nodes"` // the kwok nodes
+	// RealNode is the name of the node running real containers, if any;
+	// RealNodeUnavailable says why there is none when one was wanted.
+	RealNode            string    `json:"realNode,omitempty"`
+	RealNodeUnavailable string    `json:"realNodeUnavailable,omitempty"`
+	Images              []string  `json:"images"`
+	Ready               bool      `json:"ready"`
+	StartedAt           time.Time `json:"startedAt"`
 	// StartSeconds is how long `up` took until the sandbox was usable.
 	StartSeconds float64   `json:"startSeconds"`
 	Processes    []Process `json:"processes"`
@@ -48,11 +52,15 @@ type State struct {
 
 // Options says which sandbox to start and how.
 type Options struct {
-	Name    string
-	Dir     string // state directory; must be dedicated to this sandbox
-	Binary  string // the pipectl-sandbox executable that runs each component
-	Nodes   NodeSpec
-	Timeout time.Duration // for the whole start
+	Name   string
+	Dir    string // state directory; must be dedicated to this sandbox
+	Binary string // the pipectl-sandbox executable that runs each component
+	Nodes  NodeSpec
+	// RealNode says whether to run a real node ("" is off); NodeBin is
+	// where its runtime binaries are (bin/sandbox-node).
+	RealNode RealNodeMode
+	NodeBin  string
+	Timeout  time.Duration // for the whole start
 	// WatchPID, when non-zero, makes the sandbox stop itself once that
 	// process has exited: a test binary that dies cannot leak a cluster.
 	WatchPID int
@@ -115,6 +123,10 @@ func Up(ctx context.Context, o Options) (*State, error) {
 	if err := o.Nodes.validate(); err != nil {
 		return nil, err
 	}
+	whyNoRealNode := RealNodeUnavailable(o.NodeBin)
+	if whyNoRealNode != "" && o.RealNode == RealNodeOn {
+		return nil, fmt.Errorf("--real-node=on: %s", whyNoRealNode)
+	}
 	dir, err := filepath.Abs(o.Dir)
 	if err != nil {
 		return nil, err
@@ -133,9 +145,12 @@ func Up(ctx context.Context, o Options) (*State, error) {
 	ctx, cancel := context.WithTimeout(ctx, o.Timeout)
 	defer cancel()
 	s := &starter{o: o, st: &State{Name: o.Name, Dir: dir, StartedAt: time.Now()}, exits: make(chan exit, 16)}
+	if o.RealNode == RealNodeAuto || o.RealNode == RealNodeOn {
+		s.st.RealNodeUnavailable, s.realNode = whyNoRealNode, whyNoRealNode == ""
+	}
 	if err := s.start(ctx); err != nil {
-		if survivors := stopAll(s.st.Processes, 5*time.Second); len(survivors) > 0 {
-			return nil, fmt.Errorf("%w\n(and could not stop %s; state kept in %s)", err, strings.Join(survivors, ", "), dir)
+		if err2 := stopAndRelease(dir, s.st.Processes); err2 != nil {
+			return nil, fmt.Errorf("%w\n(and %v)", err, err2)
 		}
 		os.RemoveAll(dir)
 		return nil, err
@@ -158,6 +173,9 @@ func clearStale(dir string, progress io.Writer) error {
 			st.Name, dir, dir)
 	}
 	logf(progress, "removing the state of a sandbox that is no longer running")
+	if err := stopAndRelease(dir, st.Processes); err != nil {
+		return err
+	}
 	clearDir(dir)
 	return nil
 }
@@ -194,13 +212,25 @@ func Down(dir string, keepState bool) error {
 			procs = append(procs, p)
 		}
 	}
-	if survivors := stopAll(procs, 10*time.Second); len(survivors) > 0 {
-		return fmt.Errorf("could not stop %s; state kept in %s", strings.Join(survivors, ", "), dir)
+	if err := stopAndRelease(dir, procs); err != nil {
+		return err
 	}
 	if keepState {
 		return nil
 	}
 	return os.RemoveAll(dir)
+}
+
+// stopAndRelease stops the processes of the sandbox in dir, then puts the
+// host back as it was if that sandbox owned the machine's real node.
+func stopAndRelease(dir string, procs []Process) error {
+	if survivors := stopAll(procs, 10*time.Second); len(survivors) > 0 {
+		return fmt.Errorf("could not stop %s; state kept in %s", strings.Join(survivors, ", "), dir)
+	}
+	if err := releaseNode(dir); err != nil {
+		return fmt.Errorf("undo the real node's changes to this machine: %w (run down again; the record is %s)", err, journalPath())
+	}
+	return nil
 }
 
 // clearDir empties dir except its lock file, which the caller holds.

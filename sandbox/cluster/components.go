@@ -77,6 +77,12 @@ func apiServerArgs(l layout, p Ports) []string {
 		"--allow-privileged=true",
 		"--profiling=false",
 		"--cert-dir=" + l.path("pki/apiserver"),
+		// The real node's kubelet: reached on its node IP (the bridge), as
+		// a client it authenticates with a certificate and authorizes by
+		// webhook (the admin identity, which may do everything).
+		"--kubelet-preferred-address-types=InternalIP",
+		"--kubelet-client-certificate=" + l.pki.AdminCert,
+		"--kubelet-client-key=" + l.pki.AdminKey,
 	}
 }
 

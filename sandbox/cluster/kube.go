@@ -17,15 +17,20 @@ import (
 // writeKubeconfig writes an admin kubeconfig with the certificates
 // embedded, so the file works wherever it is copied.
 func writeKubeconfig(path, name, server string, p *pki) error {
-	ca, err := os.ReadFile(p.CACert)
+	return writeKubeconfigAs(path, name, server, p.CACert, p.AdminCert, p.AdminKey)
+}
+
+// writeKubeconfigAs writes a kubeconfig for the client certificate certPath.
+func writeKubeconfigAs(path, name, server, caPath, certPath, keyPath string) error {
+	ca, err := os.ReadFile(caPath)
 	if err != nil {
 		return err
 	}
-	cert, err := os.ReadFile(p.AdminCert)
+	cert, err := os.ReadFile(certPath)
 	if err != nil {
 		return err
 	}
-	key, err := os.ReadFile(p.AdminKey)
+	key, err := os.ReadFile(keyPath)
 	if err != nil {
 		return err
 	}

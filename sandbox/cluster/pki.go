@@ -21,6 +21,7 @@ type pki struct {
 	CACert, CAKey         string // signs everything below; trusted by every client
 	ServerCert, ServerKey string // kube-apiserver's serving certificate
 	AdminCert, AdminKey   string // client certificate in system:masters
+	DNSCert, DNSKey       string // CoreDNS's read-only identity (the real node's DNS)
 	SAKey, SAPub          string // service-account token signing key pair
 }
 
@@ -32,6 +33,7 @@ func newPKI(dir string) (*pki, error) {
 		CACert: filepath.Join(dir, "ca.crt"), CAKey: filepath.Join(dir, "ca.key"),
 		ServerCert: filepath.Join(dir, "apiserver.crt"), ServerKey: filepath.Join(dir, "apiserver.key"),
 		AdminCert: filepath.Join(dir, "admin.crt"), AdminKey: filepath.Join(dir, "admin.key"),
+		DNSCert: filepath.Join(dir, "coredns.crt"), DNSKey: filepath.Join(dir, "coredns.key"),
 		SAKey: filepath.Join(dir, "sa.key"), SAPub: filepath.Join(dir, "sa.pub"),
 	}
 	notBefore := time.Now().Add(-time.Hour)
@@ -86,6 +88,16 @@ func newPKI(dir string) (*pki, error) {
 		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
 	}
 	if err := issue(admin, caCert, caKey, p.AdminCert, p.AdminKey); err != nil {
+		return nil, err
+	}
+	dns := &x509.Certificate{
+		SerialNumber: serial(),
+		Subject:      pkix.Name{CommonName: DNSUser},
+		NotBefore:    notBefore, NotAfter: notAfter,
+		KeyUsage:    x509.KeyUsageDigitalSignature | x509.KeyUsageKeyEncipherment,
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
+	}
+	if err := issue(dns, caCert, caKey, p.DNSCert, p.DNSKey); err != nil {
 		return nil, err
 	}
 

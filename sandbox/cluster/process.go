@@ -34,13 +34,18 @@ type exit struct {
 // with stdout and stderr appended to logDir/name.log. Its end is reported
 // on exits.
 func startProcess(bin, logDir, name string, args []string, exits chan<- exit) (Process, error) {
+	return startCmd(exec.Command(bin, append([]string{name}, args...)...), logDir, name, exits)
+}
+
+// startCmd is startProcess for any prepared command (the real node's
+// containerd is not a command of pipectl-sandbox).
+func startCmd(cmd *exec.Cmd, logDir, name string, exits chan<- exit) (Process, error) {
 	logPath := filepath.Join(logDir, name+".log")
 	logFile, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
 		return Process{}, err
 	}
 	defer logFile.Close()
-	cmd := exec.Command(bin, append([]string{name}, args...)...)
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	if err := cmd.Start(); err != nil {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"os/exec"
 	"strconv"
 	"strings"
 	"time"
@@ -23,6 +24,8 @@ type starter struct {
 	st    *State
 	l     layout
 	exits chan exit
+	// realNode: a real node is wanted and can run here.
+	realNode bool
 }
 
 func (s *starter) start(ctx context.Context) error {
@@ -67,6 +70,11 @@ func (s *starter) start(ctx context.Context) error {
 	if st.Nodes, err = createNodes(ctx, client, s.o.Nodes); err != nil {
 		return err
 	}
+	if s.realNode {
+		if err := taintFakeNodes(ctx, client, st.Nodes); err != nil {
+			return err
+		}
+	}
 	insecure := &http.Client{Transport: &http.Transport{
 		// The components' self-signed serving certs; only their health is read.
 		TLSClientConfig: &tls.Config{InsecureSkipVerify: true}, //nolint:gosec
@@ -88,6 +96,11 @@ func (s *starter) start(ctx context.Context) error {
 	}
 	if st.Images, err = images.Push(ctx, st.Registry); err != nil {
 		return fmt.Errorf("push the demo images: %w", err)
+	}
+	if s.realNode {
+		if err := s.startRealNode(ctx, client); err != nil {
+			return err
+		}
 	}
 	if s.o.WatchPID != 0 {
 		if err := s.run("reap", []string{"--dir=" + st.Dir, "--pid=" + strconv.Itoa(s.o.WatchPID)}); err != nil {
@@ -131,8 +144,12 @@ func (s *starter) prepare() error {
 
 // run starts one component and records it before anything else can fail.
 func (s *starter) run(name string, args []string) error {
+	return s.runCmd(name, exec.Command(s.o.Binary, append([]string{name}, args...)...))
+}
+
+func (s *starter) runCmd(name string, cmd *exec.Cmd) error {
 	logf(s.o.Progress, "starting %s", name)
-	p, err := startProcess(s.o.Binary, s.l.path("logs"), name, args, s.exits)
+	p, err := startCmd(cmd, s.l.path("logs"), name, s.exits)
 	if err != nil {
 		return err
 	}

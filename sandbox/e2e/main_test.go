@@ -67,11 +67,12 @@ func run(t *testing.T, bin string, args ...string) result {
 	return result{stdout.String(), stderr.String(), cmd.ProcessState.ExitCode()}
 }
 
-// startSandbox runs `up` for a sandbox in dir; safe from any goroutine.
+// startSandbox runs `up` for a sandbox in dir, kwok nodes only unless args
+// ask for the real node; safe from any goroutine.
 func startSandbox(bin, dir string, args ...string) (*cluster.State, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	out, err := exec.CommandContext(ctx, bin, append([]string{"up", "--quiet", "--dir", dir}, args...)...).CombinedOutput()
+	out, err := exec.CommandContext(ctx, bin, append([]string{"up", "--quiet", "--dir", dir, "--real-node=off"}, args...)...).CombinedOutput()
 	if err != nil {
 		return nil, fmt.Errorf("up: %v\n%s", err, out)
 	}

@@ -327,6 +327,9 @@ func TestCommandLineMistakes(t *testing.T) {
 		{[]string{"up", "extra"}, 2, `unexpected argument "extra"`},
 		{[]string{"up", "--watch-pid", "999999999"}, 1, "--watch-pid 999999999: no such process"},
 		{[]string{"launch"}, 2, `unknown command "launch"`},
+		{[]string{"up", "--real-node", "maybe"}, 1, `--real-node "maybe": want auto, on or off`},
+		// Never a silent fallback to kwok when a real node is required.
+		{[]string{"up", "--real-node=on", "--node-bin", "/nonexistent"}, 1, "--real-node=on: "},
 	} {
 		cmd := exec.Command(bin, c.args...)
 		cmd.Dir = wd
@@ -338,5 +341,25 @@ func TestCommandLineMistakes(t *testing.T) {
 	}
 	if entries, _ := os.ReadDir(filepath.Join(wd, ".pipectl", "sandbox")); len(entries) > 0 {
 		t.Errorf("a refused command left sandbox directories: %v", entries)
+	}
+}
+
+// TestNoRealNodeIsLoud: where the real node cannot run, `up` (auto) starts
+// kwok nodes only and says so on stderr even with --quiet.
+func TestNoRealNodeIsLoud(t *testing.T) {
+	bin := binary(t)
+	dir := filepath.Join(t.TempDir(), "sandbox")
+	stopWhenDone(t, bin, dir)
+	r := run(t, bin, "up", "--quiet", "--dir", dir, "--real-node=auto", "--node-bin", "/nonexistent")
+	if r.code != 0 {
+		t.Fatalf("up exited %d: %s", r.code, r.stderr)
+	}
+	contains(t, "up's stderr", r.stderr, "NO REAL NODE", "no container runs")
+	st, err := cluster.Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.RealNode != "" || st.RealNodeUnavailable == "" {
+		t.Errorf("state: realNode %q, realNodeUnavailable %q; want none, and why", st.RealNode, st.RealNodeUnavailable)
 	}
 }

@@ -47,6 +47,38 @@ func TestDevDeploy(t *testing.T) {
 	requireNoChange(t, p, "release")
 }
 
+// CI: the plan job saves a dev plan in its checkout; the apply job, on
+// another runner, applies that plan file in a fresh checkout at another
+// path (its own pipectl init; the sensitive webhook given again). The plan
+// file holds no sensitive value.
+func TestDevDeployFromASavedPlanInAnotherClone(t *testing.T) {
+	t.Parallel()
+	f := newFlagship(t, "dev")
+	hook := newReceiver(t)
+	f.vars["notify_webhook"] = hook.URL
+	planFile := filepath.Join(t.TempDir(), "dev.plan")
+	if out, errOut, code := f.pipectl(append([]string{"plan", "-out", planFile}, f.args()...)...); code != 0 {
+		t.Fatalf("plan job: exit %d\n%s%s", code, out, errOut)
+	}
+	if b, err := os.ReadFile(planFile); err != nil || strings.Contains(string(b), hook.URL) {
+		t.Fatalf("the plan file holds the sensitive webhook URL (%v)", err)
+	}
+
+	job := *f
+	job.dir = filepath.Join(t.TempDir(), "runner-b", "checkout", "pipelines")
+	copyDir(t, f.dir, job.dir)
+	if out, errOut, code := job.pipectl("init"); code != 0 {
+		t.Fatalf("apply job: pipectl init: exit %d\n%s%s", code, out, errOut)
+	}
+	r := job.stream(nil, "apply", "-json", planFile, "-var", "notify_webhook="+hook.URL)
+	requireSucceeded(t, r)
+	requireEveryStepSucceeded(t, r)
+	requireDeployed(t, f, 1, 1)
+	if notes := hook.received(); len(notes) != 1 || !strings.Contains(fmt.Sprint(notes[0]["text"]), "is live in dev") {
+		t.Errorf("the webhook received %v", notes)
+	}
+}
+
 // Staging: two replicas, the same pipeline.
 func TestStagingDeploy(t *testing.T) {
 	t.Parallel()

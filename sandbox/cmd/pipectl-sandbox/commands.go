@@ -120,6 +120,8 @@ func cmdUp(args []string) int {
 	timeout := fs.Duration("timeout", 2*time.Minute, "give up (and clean up) if the sandbox is not usable by then")
 	watchPID := fs.Int("watch-pid", 0, "stop the sandbox by itself once this process has exited (used by tests)")
 	quiet := fs.Bool("quiet", false, "do not report each step on stderr")
+	realNode := fs.String("real-node", "auto", "run a real node (kubelet, containerd, kube-proxy) beside the fake ones: auto (wherever it can: Linux, root; elsewhere say why), on (or fail), off")
+	nodeBin := fs.String("node-bin", "", "directory of the real node's runtime binaries (default: sandbox-node beside this executable)")
 	if code, ok := parse(fs, args); !ok {
 		return code
 	}
@@ -134,6 +136,13 @@ func cmdUp(args []string) int {
 	if err != nil {
 		return fail("up", err)
 	}
+	mode := cluster.RealNodeMode(*realNode)
+	if mode != cluster.RealNodeAuto && mode != cluster.RealNodeOn && mode != cluster.RealNodeOff {
+		return fail("up", fmt.Errorf("--real-node %q: want auto, on or off", *realNode))
+	}
+	if *nodeBin == "" {
+		*nodeBin = filepath.Join(filepath.Dir(bin), "sandbox-node")
+	}
 	var progress io.Writer = os.Stderr
 	if *quiet {
 		progress = nil
@@ -142,13 +151,20 @@ func cmdUp(args []string) int {
 	defer stop()
 	st, err := cluster.Up(ctx, cluster.Options{
 		Name: w.name, Dir: dir, Binary: bin, Nodes: nodes, Timeout: *timeout,
-		WatchPID: *watchPID, Progress: progress,
+		WatchPID: *watchPID, Progress: progress, RealNode: mode, NodeBin: *nodeBin,
 	})
 	if err != nil {
 		return fail("up", err)
 	}
 	self := os.Args[0]
-	fmt.Printf(`sandbox %q is up after %.1fs: %d fake node(s) of %s CPU / %s, Kubernetes v1.37.2
+	if st.RealNodeUnavailable != "" { // even with --quiet: pods will not run containers
+		fmt.Fprintf(os.Stderr, "\n*** pipectl-sandbox up: NO REAL NODE: %s.\n*** Pods run on kwok's fake nodes only: no container runs (docs/sandbox.md).\n\n", st.RealNodeUnavailable)
+	}
+	nodesLine := "no real node"
+	if st.RealNode != "" {
+		nodesLine = "real node " + st.RealNode + " (containerd)"
+	}
+	fmt.Printf(`sandbox %q is up after %.1fs: %s, %d fake node(s) of %s CPU / %s, Kubernetes v1.37.2
   kubeconfig  %s
   api server  %s
   registry    %s (%s)
@@ -157,7 +173,7 @@ Use it:
   kubectl get nodes
 Stop it:
   %s down%s
-`, st.Name, st.StartSeconds, len(st.Nodes), nodes.CPU, nodes.Memory, st.Kubeconfig, st.Server,
+`, st.Name, st.StartSeconds, nodesLine, len(st.Nodes), nodes.CPU, nodes.Memory, st.Kubeconfig, st.Server,
 		st.Registry, strings.Join(st.Images, ", "), self, w.flagsForEcho(), self, w.flagsForEcho())
 	return 0
 }

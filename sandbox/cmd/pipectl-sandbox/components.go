@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"os"
 
 	"github.com/spf13/pflag"
@@ -10,7 +11,9 @@ import (
 	kubectlutil "k8s.io/kubectl/pkg/cmd/util"
 	apiserver "k8s.io/kubernetes/cmd/kube-apiserver/app"
 	controllermanager "k8s.io/kubernetes/cmd/kube-controller-manager/app"
+	proxy "k8s.io/kubernetes/cmd/kube-proxy/app"
 	scheduler "k8s.io/kubernetes/cmd/kube-scheduler/app"
+	kubelet "k8s.io/kubernetes/cmd/kubelet/app"
 	kwokconfig "sigs.k8s.io/kwok/pkg/config"
 	kwokcmd "sigs.k8s.io/kwok/pkg/kwok/cmd"
 	kwoklog "sigs.k8s.io/kwok/pkg/log"
@@ -45,6 +48,20 @@ func runControllerManager(args []string) int {
 
 func runScheduler(args []string) int {
 	c := scheduler.NewSchedulerCommand()
+	c.SetArgs(args)
+	return cli.Run(c)
+}
+
+// runKubelet and runKubeProxy are the real node's agents (see
+// cluster/node.go): the same pinned Kubernetes as the control plane.
+func runKubelet(args []string) int {
+	c := kubelet.NewKubeletCommand(context.Background())
+	c.SetArgs(args)
+	return cli.Run(c)
+}
+
+func runKubeProxy(args []string) int {
+	c := proxy.NewProxyCommand()
 	c.SetArgs(args)
 	return cli.Run(c)
 }

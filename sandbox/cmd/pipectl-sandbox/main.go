@@ -17,6 +17,8 @@ var components = map[string]func(args []string) int{
 	"kube-controller-manager": runControllerManager,
 	"kube-scheduler":          runScheduler,
 	"kwok":                    runKwok,
+	"kubelet":                 runKubelet,
+	"kube-proxy":              runKubeProxy,
 	"kubectl":                 runKubectl,
 }
 

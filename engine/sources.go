@@ -1,0 +1,253 @@
+package engine
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"io/fs"
+	"maps"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/zclconf/go-cty/cty"
+
+	"github.com/pipectl/pipectl/dsl"
+)
+
+// Sources is what a plan was made from, by content: every file it read, by
+// its path relative to the pipeline directory (slash-separated), with its
+// sha256. Nothing in it names a directory of the machine the plan was made
+// on, so a saved plan applies wherever the same content is found (another
+// checkout, at another path) and is refused where it is not.
+//
+// The files are the pipeline's .hcl files, those the file functions read
+// (file, templatefile, ...) and those the plugins read: a path a step's
+// configuration names (a chart, a values file, a template), read whole when
+// it is a directory. Files outside the pipeline directory are left out:
+// they are the machine's, not the pipeline's (what they gave the steps is
+// still compared, as the steps' configuration).
+type Sources struct {
+	Files map[string]string `json:"files"`
+	// Dirs were read whole: a file added to one is a change too. The
+	// pipeline directory itself is, for its .hcl files.
+	Dirs []string `json:"dirs,omitempty"`
+}
+
+// sourceRecorder builds a plan's Sources.
+type sourceRecorder struct {
+	dir string // the pipeline directory, absolute
+	src *Sources
+}
+
+func newSourceRecorder(p *Pipeline) *sourceRecorder {
+	dir, err := filepath.Abs(p.Config.Dir)
+	if err != nil {
+		dir = p.Config.Dir
+	}
+	r := &sourceRecorder{dir: dir, src: &Sources{Files: map[string]string{}}}
+	for name := range p.Config.Files {
+		if !p.Config.VarFiles[name] { // var files are compared by their values
+			r.add(name)
+		}
+	}
+	return r
+}
+
+// add records a path the plan read: relative to the working directory, or
+// absolute. Paths outside it, the directory itself and hidden directories
+// (.pipectl, .git) are not recorded; neither is what does not exist (a file
+// a step will write).
+func (r *sourceRecorder) add(path string) {
+	rel, ok := r.relative(path)
+	if !ok {
+		return
+	}
+	full := filepath.Join(r.dir, filepath.FromSlash(rel))
+	info, err := os.Stat(full)
+	switch {
+	case err != nil:
+	case info.IsDir():
+		if !slices.Contains(r.src.Dirs, rel) {
+			r.src.Dirs = append(r.src.Dirs, rel)
+			slices.Sort(r.src.Dirs)
+			maps.Copy(r.src.Files, hashTree(r.dir, rel))
+		}
+	case info.Mode().IsRegular():
+		if sum, err := hashFile(full); err == nil {
+			r.src.Files[rel] = sum
+		}
+	}
+}
+
+// relative is path relative to the pipeline directory, slash-separated,
+// when it is a recordable path inside it.
+func (r *sourceRecorder) relative(path string) (string, bool) {
+	if path == "" || len(path) > 4096 || strings.ContainsAny(path, "\n\x00") {
+		return "", false
+	}
+	// Relative to the working directory, as the file functions, the
+	// loader and the plugins (which inherit it) resolve them; pipectl
+	// makes it the pipeline's directory.
+	path, err := filepath.Abs(path)
+	if err != nil {
+		return "", false
+	}
+	rel, err := filepath.Rel(r.dir, path)
+	if err != nil || rel == "." || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+		return "", false
+	}
+	parts := strings.Split(rel, string(filepath.Separator))
+	for _, part := range parts[:len(parts)-1] {
+		if strings.HasPrefix(part, ".") {
+			return "", false
+		}
+	}
+	return filepath.ToSlash(rel), true
+}
+
+// addStrings records every string of a step's configuration that names a
+// file or directory in the pipeline directory: what the plugin will read,
+// as far as the host can tell (see readPaths). Sensitive strings are not
+// looked at: a plan records no secret, not even as a path.
+func (r *sourceRecorder) addStrings(v cty.Value) {
+	_ = cty.Walk(v, func(_ cty.Path, v cty.Value) (bool, error) {
+		if v.IsMarked() {
+			return false, nil
+		}
+		if v.IsKnown() && !v.IsNull() && v.Type() == cty.String {
+			r.add(v.AsString())
+		}
+		return true, nil
+	})
+}
+
+// withoutSecrets is the record without the paths that hold a sensitive
+// value (file(var.token_file), say): a plan never holds one, not even as
+// a file name. Such a file is then compared only by what it gave the
+// steps.
+func (r *sourceRecorder) withoutSecrets(red *Redactor) *Sources {
+	for rel := range r.src.Files {
+		if red.Contains(rel) {
+			delete(r.src.Files, rel)
+		}
+	}
+	r.src.Dirs = slices.DeleteFunc(r.src.Dirs, red.Contains)
+	return r.src
+}
+
+// hashTree hashes every regular file under dir/rel, hidden directories
+// left out, by path relative to dir.
+func hashTree(dir, rel string) map[string]string {
+	out := map[string]string{}
+	root := filepath.Join(dir, filepath.FromSlash(rel))
+	_ = filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		switch {
+		case err != nil:
+			return nil
+		case d.IsDir() && path != root && strings.HasPrefix(d.Name(), "."):
+			return filepath.SkipDir
+		case !d.Type().IsRegular():
+			return nil
+		}
+		if sum, err := hashFile(path); err == nil {
+			r, _ := filepath.Rel(dir, path)
+			out[filepath.ToSlash(r)] = sum
+		}
+		return nil
+	})
+	return out
+}
+
+func hashFile(path string) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// onDisk is what is at dir now, for the paths s recorded: each recorded
+// file hashed again, each recorded directory read whole again, and the
+// pipeline's .hcl files (pipelineFile: a one-file pipeline; "" for a
+// directory, whose .hcl files are all the pipeline).
+func (s *Sources) onDisk(dir, pipelineFile string) *Sources {
+	now := &Sources{Files: map[string]string{}, Dirs: s.Dirs}
+	for rel := range s.Files {
+		if sum, err := hashFile(filepath.Join(dir, filepath.FromSlash(rel))); err == nil {
+			now.Files[rel] = sum
+		}
+	}
+	for _, rel := range s.Dirs {
+		maps.Copy(now.Files, hashTree(dir, rel))
+	}
+	if pipelineFile == "" {
+		if _, files, err := dsl.Files(dir); err == nil {
+			for _, f := range files {
+				if sum, err := hashFile(f); err == nil {
+					now.Files[filepath.Base(f)] = sum
+				}
+			}
+		}
+	}
+	return now
+}
+
+// firstDifference is the first path, in name order, whose content differs
+// between s (the plan's) and now, and how: "changed", "missing" (in the
+// plan, not now) or "added". "" when they are the same.
+func (s *Sources) firstDifference(now *Sources) (path, how string) {
+	paths := slices.Sorted(maps.Keys(s.Files))
+	for rel := range now.Files {
+		if _, ok := s.Files[rel]; !ok {
+			paths = append(paths, rel)
+		}
+	}
+	slices.Sort(paths)
+	for _, rel := range paths {
+		was, planned := s.Files[rel]
+		is, present := now.Files[rel]
+		switch {
+		case !present:
+			return rel, "missing"
+		case !planned:
+			return rel, "added"
+		case was != is:
+			return rel, "changed"
+		}
+	}
+	return "", ""
+}
+
+// CheckSources refuses a saved plan whose files differ from those in dir,
+// the pipeline directory it is applied against, naming the first that
+// differs. It reads only the files: nothing is evaluated, no plugin asked.
+func (p *Plan) CheckSources(dir string) hcl.Diagnostics {
+	if p.Sources == nil {
+		return nil
+	}
+	return p.Sources.refuse(p.Sources.onDisk(dir, p.File))
+}
+
+// refuse is the stale-plan error for the first difference between the
+// plan's sources and now's, if any.
+func (s *Sources) refuse(now *Sources) hcl.Diagnostics {
+	path, how := s.firstDifference(now)
+	switch how {
+	case "":
+		return nil
+	case "missing":
+		return stale(fmt.Sprintf("%s is missing: the plan read it, it is not in the pipeline directory now.", path))
+	case "added":
+		return stale(fmt.Sprintf("%s was added since the plan was made: the plan did not read it.", path))
+	}
+	return stale(fmt.Sprintf("%s changed since the plan was made: its content is not the one planned.", path))
+}

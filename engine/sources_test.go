@@ -1,0 +1,92 @@
+package engine
+
+import (
+	"maps"
+	"os"
+	"path/filepath"
+	"slices"
+	"testing"
+
+	"github.com/zclconf/go-cty/cty"
+
+	"github.com/pipectl/pipectl/dsl"
+	"github.com/pipectl/pipectl/sdk/client"
+)
+
+// What the host takes for a plugin's reads among a step's strings: files
+// and directories inside the pipeline directory, by relative path; not the
+// directory itself, nor what is outside it or under a hidden directory,
+// nor a sensitive string, nor what does not exist yet.
+func TestSourcesRecordWhatAStepNames(t *testing.T) {
+	dir := t.TempDir()
+	outside := filepath.Join(t.TempDir(), "outside.txt")
+	for path, content := range map[string]string{
+		"pipeline.hcl":                "",
+		"script.sh":                   "echo",
+		"chart/Chart.yaml":            "name: c",
+		"chart/templates/deploy.yaml": "kind: Deployment",
+		"chart/.helmignore":           "*.bak",
+		"chart/.git/HEAD":             "ref",
+		".pipectl/runs.db":            "records",
+		"secret.txt":                  "s",
+	} {
+		write(t, filepath.Join(dir, path), content)
+	}
+	write(t, outside, "x")
+	r := &sourceRecorder{dir: dir, src: &Sources{Files: map[string]string{}}}
+	r.addStrings(cty.ObjectVal(map[string]cty.Value{
+		"command": cty.StringVal(filepath.Join(dir, "script.sh")),
+		"chart":   cty.StringVal(filepath.Join(dir, "chart")),
+		"args": cty.ListVal([]cty.Value{
+			cty.StringVal(dir), cty.StringVal(outside), cty.StringVal(filepath.Join(dir, ".pipectl", "runs.db")),
+			cty.StringVal(filepath.Join(dir, "out.txt")), cty.StringVal("-c"),
+		}),
+		"token": cty.StringVal(filepath.Join(dir, "secret.txt")).Mark(dsl.SensitiveMark),
+	}))
+	got := slices.Sorted(maps.Keys(r.src.Files))
+	want := []string{"chart/.helmignore", "chart/Chart.yaml", "chart/templates/deploy.yaml", "script.sh"}
+	if !slices.Equal(got, want) || !slices.Equal(r.src.Dirs, []string{"chart"}) {
+		t.Fatalf("recorded %v, dirs %v; want %v, dirs [chart]", got, r.src.Dirs, want)
+	}
+
+	// Applied against the same files, nothing differs; then the first
+	// difference in name order, and how.
+	if path, how := r.src.firstDifference(r.src.onDisk(dir, "x.hcl")); how != "" {
+		t.Fatalf("the same files differ: %s %s", path, how)
+	}
+	write(t, filepath.Join(dir, "chart", "templates", "new.yaml"), "")
+	write(t, filepath.Join(dir, "script.sh"), "echo other")
+	if path, how := r.src.firstDifference(r.src.onDisk(dir, "x.hcl")); path != "chart/templates/new.yaml" || how != "added" {
+		t.Fatalf("first difference %s %s, want chart/templates/new.yaml added", path, how)
+	}
+	os.Remove(filepath.Join(dir, "chart", "templates", "new.yaml"))
+	os.Remove(filepath.Join(dir, "chart", "Chart.yaml"))
+	if path, how := r.src.firstDifference(r.src.onDisk(dir, "x.hcl")); path != "chart/Chart.yaml" || how != "missing" {
+		t.Fatalf("first difference %s %s, want chart/Chart.yaml missing", path, how)
+	}
+}
+
+func write(t *testing.T, path, content string) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// A path the plugin reports is recorded though no string of the step
+// names it (a plugin that reads name + ".yaml"), beside what the step names.
+func TestSourcesRecordWhatThePluginReports(t *testing.T) {
+	dir := t.TempDir()
+	write(t, filepath.Join(dir, "values", "web.yaml"), "replicas: 2")
+	write(t, filepath.Join(dir, "script.sh"), "echo")
+	pl := &Planner{sources: &sourceRecorder{dir: dir, src: &Sources{Files: map[string]string{}}}}
+	pl.readPaths(&client.PlanResult{ReadPaths: []string{filepath.Join(dir, "values", "web.yaml")}, ReadPathsReported: true},
+		cty.ObjectVal(map[string]cty.Value{"name": cty.StringVal("web"), "command": cty.StringVal(filepath.Join(dir, "script.sh"))}))
+	got := slices.Sorted(maps.Keys(pl.sources.src.Files))
+	if want := []string{"script.sh", "values/web.yaml"}; !slices.Equal(got, want) {
+		t.Fatalf("recorded %v, want %v", got, want)
+	}
+}
