@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Times pipectl end to end on a generated pipeline of N no-op steps (std
 # plugin), in stages of ten, each step depending on the step ten before:
-# validate, plan -out and apply of that saved plan, each with its peak
+# validate, plan -out and apply of that saved plan (apply PLAN DIR), each with its peak
 # memory (/usr/bin/time), a per-step cost and a verdict on linearity.
 # Times are wall clock and, in brackets, CPU (user + sys, the plugin
 # process included): on a shared machine the CPU time is the steadier one,
@@ -62,7 +62,7 @@ for n in "${sizes[@]}"; do
   bin/pipectl init "$d" > /dev/null
   read -r vt vc vm <<< "$(measure "$d/validate.log" bin/pipectl validate "$d")"
   read -r pt pc pm <<< "$(measure "$d/plan.log" bin/pipectl plan -out "$d/plan.json" "$d")"
-  read -r at ac am <<< "$(measure "$d/apply.log" bin/pipectl apply -no-color "$d/plan.json")"
+  read -r at ac am <<< "$(measure "$d/apply.log" bin/pipectl apply -no-color "$d/plan.json" "$d")"
   per=$(awk -v p="$pt" -v a="$at" -v n="$n" 'BEGIN { printf "%.3f", (p + a) * 1000 / n }')
   cpu=$(awk -v p="$pc" -v a="$ac" -v n="$n" 'BEGIN { printf "%.3f", (p + a) * 1000 / n }')
   kb=$(awk -v m="$vm" -v n="$n" 'BEGIN { printf "%.1f", m * 1024 / n }')

@@ -59,6 +59,7 @@ func applyScale(t *testing.T, n int) scaleCost {
 		t.Fatalf("plan: %v %v", diags, err)
 	}
 	a := operation.NewApply(operation.NewConfiguration())
+	a.Dir = dir // apply PLAN DIR
 	a.Start = func(plan *engine.Plan) engine.EventSink {
 		plain := view.NewApply(view.Base{Streams: view.Streams{Out: io.Discard, Err: io.Discard}}, false, plan)
 		json := view.NewApply(view.Base{Streams: view.Streams{Out: io.Discard, Err: io.Discard}, JSON: true,
