@@ -336,12 +336,42 @@ func exprRange(expr hclsyntax.Expression, path cty.Path) hcl.Range {
 	return expr.Range()
 }
 
+// ConfigBlock is a step's escape for an action attribute named like a
+// meta-argument, which a plugin built before the SDK refused such names may
+// have: in a step, `timeout = "5m"` is always the step's timeout, and
+// `config { timeout = "5s" }` sets the action's. Attributes in the block
+// are the action's, as if written in the step's body.
+const ConfigBlock = "config"
+
+// actionBody is what the action's configuration decodes from: the step's
+// body without its meta-arguments, plus its config block, unless the
+// action has a config of its own.
+func (s *Step) actionBody(schema *BlockSchema) (hcl.Body, hcl.Diagnostics) {
+	if schema == nil || schema.Blocks[ConfigBlock] != nil || schema.Attributes[ConfigBlock] != nil || s.Config == nil {
+		return s.Config, nil
+	}
+	content, rest, diags := s.Config.PartialContent(&hcl.BodySchema{Blocks: []hcl.BlockHeaderSchema{{Type: ConfigBlock}}})
+	switch len(content.Blocks) {
+	case 0:
+		return s.Config, nil
+	case 1:
+	default:
+		second := content.Blocks[1]
+		diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Duplicate config block",
+			Detail:  fmt.Sprintf("Step %q already has a config block at %s. Put every attribute in one.", s.Name, content.Blocks[0].DefRange),
+			Subject: second.DefRange.Ptr()})
+	}
+	return hcl.MergeBodies([]hcl.Body{rest, content.Blocks[0].Body}), diags
+}
+
 // DecodeConfig decodes the step's configuration against its action's
 // schema, as DecodeBody does. A name the schema does not know and that looks
 // like a misspelled meta-argument ("depend_on", "retyr") gets that
 // suggestion.
 func (s *Step) DecodeConfig(schema *BlockSchema, ctx *hcl.EvalContext) (cty.Value, hcl.Diagnostics) {
-	val, diags := DecodeBody(s.Config, schema, ctx)
+	config, diags := s.actionBody(schema)
+	val, d := DecodeBody(config, schema, ctx)
+	diags = append(diags, d...)
 	body, ok := s.Config.(*hclsyntax.Body)
 	if !ok {
 		return val, diags
@@ -365,7 +395,7 @@ func (s *Step) DecodeConfig(schema *BlockSchema, ctx *hcl.EvalContext) (cty.Valu
 				}
 			}
 		}
-		if hint := suggest(name, metaArgumentNames(), ""); name != "" && hint != "" {
+		if hint := suggest(name, MetaArgumentNames(), ""); name != "" && hint != "" {
 			d.Detail += strings.Replace(hint, "Did you mean", "Did you mean the meta-argument", 1)
 		}
 	}

@@ -282,8 +282,9 @@ func isMetaArgument(name string) bool {
 	return name == "retry" || name == "approval"
 }
 
-// metaArgumentNames lists the meta-arguments, for suggestions.
-func metaArgumentNames() []string {
+// MetaArgumentNames lists a step's meta-arguments: in a step's body these
+// names are the host's, never the action's (see ConfigBlock).
+func MetaArgumentNames() []string {
 	names := []string{"retry", "approval"}
 	for _, a := range metaSchema.Attributes {
 		names = append(names, a.Name)

@@ -573,7 +573,9 @@ func (in *instance) noteApplied(config cty.Value, st Status) {
 	in.outcomes.applied(in.step, in.base.Phase, kind, config, st)
 }
 
-// attempt is one call of the action, bounded by the step's timeout.
+// attempt is one call of the action, bounded by the step's timeout. Its
+// message is what the action says it did when it succeeded (never the
+// plan's forecast: records must say what happened), else why it failed.
 func (in *instance) attempt(ctx context.Context, config cty.Value, attempt int) (Status, cty.Value, string) {
 	ev := in.base
 	ev.Type, ev.Attempt = StepStarted, attempt
@@ -599,7 +601,7 @@ func (in *instance) attempt(ctx context.Context, config cty.Value, attempt int) 
 	switch {
 	case err == nil && !res.Diagnostics.HasErrors():
 		in.Redactor.AddValue(res.Outputs)
-		return StatusSucceeded, res.Outputs, ""
+		return StatusSucceeded, res.Outputs, firstLine(res.Summary)
 	// From here it failed; an action may report its own cancellation, so
 	// the contexts tell the cause.
 	case ctx.Err() != nil:
@@ -744,4 +746,10 @@ func soFar(cancelled, failed bool) Status {
 		return StatusFailed
 	}
 	return StatusSucceeded
+}
+
+// firstLine keeps a one-line text to its first line.
+func firstLine(s string) string {
+	line, _, _ := strings.Cut(s, "\n")
+	return line
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"sort"
+	"strings"
 
 	"github.com/hashicorp/hcl/v2"
 
@@ -96,4 +97,22 @@ func (p *Pipeline) ConfigDigest() string {
 		}
 	}
 	return hex.EncodeToString(h.Sum(nil))
+}
+
+// Source is an expression as written in the pipeline's files, on one line;
+// "" for nil.
+func (p *Pipeline) Source(expr hcl.Expression) string {
+	if expr == nil {
+		return ""
+	}
+	rng := expr.Range()
+	f := p.Config.Files[rng.Filename]
+	if f == nil || rng.End.Byte > len(f.Bytes) {
+		return ""
+	}
+	lines := strings.Split(string(rng.SliceBytes(f.Bytes)), "\n")
+	for i, l := range lines {
+		lines[i] = strings.TrimSpace(l)
+	}
+	return strings.Join(lines, " ")
 }

@@ -83,6 +83,9 @@ type PlannedStep struct {
 	// Run is "yes", "no" (its when condition is false, or it is left out)
 	// or "unknown" (decided at apply).
 	Run Decision `json:"run"`
+	// When is its when condition as written (a failure handler's says when
+	// it acts); "" without one.
+	When string `json:"when,omitempty"`
 	// LeftOut says why a subset run (-target, -only) leaves the step out.
 	LeftOut string `json:"left_out,omitempty"`
 	// Deferred is true when for_each depends on outputs not known yet: the
@@ -387,8 +390,10 @@ func (pl *Planner) planStep(ctx context.Context, s *dsl.Step, phase PhaseGraph, 
 	if rs.Action == nil {
 		return ps, cty.DynamicVal, diags
 	}
+	diags = append(diags, metaWarnings(s, schema.Name, rs.Action)...)
 	meta := rs.Meta
 	ps.Run = rs.Decision
+	ps.When = pl.Redactor.String(pl.Pipeline.Source(s.When))
 	ps.Attempts, ps.ContinueOnError = meta.RetryAttempts, meta.ContinueOnError
 	if meta.Timeout > 0 {
 		ps.Timeout = meta.Timeout.String()

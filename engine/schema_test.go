@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"slices"
 	"testing"
 
 	"github.com/hashicorp/hcl/v2"
@@ -63,5 +64,16 @@ header "user" { value = "ada" }
 	}
 	if !viaPipectl.RawEquals(viaSDK) {
 		t.Errorf("the same body decodes differently:\npipectl %#v\nsdk     %#v", viaPipectl, viaSDK)
+	}
+}
+
+// The SDK refuses action attributes named like a step meta-argument: its
+// list is the language's, plus the config block that is the escape.
+func TestSDKKnowsTheMetaArguments(t *testing.T) {
+	want := append(dsl.MetaArgumentNames(), dsl.ConfigBlock)
+	slices.Sort(want)
+	got := slices.Sorted(slices.Values(sdk.StepMetaArguments))
+	if !slices.Equal(got, want) {
+		t.Errorf("sdk.StepMetaArguments %v, want the language's %v", got, want)
 	}
 }

@@ -77,7 +77,7 @@ func (pl *Planner) decodeForValidate(ctx context.Context, s *dsl.Step) (*pluginC
 	if len(rs.Instances) > 0 && rs.Meta.ForEach != nil {
 		in = rs.Instances[0]
 	}
-	diags = rs.Diagnostics
+	diags = append(rs.Diagnostics, metaWarnings(s, schema.Name, rs.Action)...)
 	config, d := rs.Decode(in)
 	diags = append(diags, d...)
 	if d.HasErrors() || !rs.Action.HasValidateConfig {

@@ -168,6 +168,12 @@ type ApplyResponse struct {
 	// on the host.
 	Outputs     cty.Value
 	Diagnostics Diagnostics
+	// Summary says in one line what the action did, from what it observed
+	// while it ran: "rolled back release web from revision 6 to revision 5,
+	// as revision 7". Run records, the live view and the report show it
+	// for a step that succeeded; the plan's Summary was a forecast. Empty:
+	// they show that the step succeeded, and the plan's summary as such.
+	Summary string
 
 	outputType cty.Type // the action's, set by the SDK for SetOutputs
 }

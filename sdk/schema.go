@@ -166,11 +166,31 @@ func (b *Block) HCLSpec() hcldec.Spec {
 	return spec
 }
 
+// StepMetaArguments are the names a step's body reserves for the host:
+// its meta-arguments (timeout, when, retry, ...) and the config block that
+// sets an old plugin's attribute of the same name. An action's top-level
+// attributes and blocks may not use them (ActionSchema.Validate); the
+// engine checks that this list is the language's.
+var StepMetaArguments = []string{
+	"action", "plugin", "depends_on", "when", "for_each", "timeout", "continue_on_error", "retry", "approval", "config",
+}
+
+// legacyMetaNames lets a schema use StepMetaArguments, as the SDK did
+// before it refused them: only test plugins that stand for such old
+// plugins are built so (build tag pipectl_legacy_schemas).
+var legacyMetaNames = false
+
 // Validate reports what is wrong with a schema an author wrote: Serve
 // refuses to start a plugin whose schema is invalid.
 func (s *ActionSchema) Validate() error {
 	if err := s.Block.validate(""); err != nil {
 		return err
+	}
+	for _, name := range StepMetaArguments {
+		if !legacyMetaNames && s.Block.Attributes[name] != nil || s.Block.Blocks[name] != nil {
+			return fmt.Errorf("%q is a step meta-argument of pipectl's language: a step's %s is the host's, so the action could "+
+				"never be given its own; name it for what it is (e.g. request_%s)", name, name, name)
+		}
 	}
 	for _, name := range slices.Sorted(maps.Keys(s.Outputs)) {
 		if err := validateAttr("output ", name, s.Outputs[name]); err != nil {

@@ -21,7 +21,7 @@ var testBlock = Block{
 		"vars":    {Type: cty.DynamicPseudoType},
 	},
 	Blocks: map[string]*NestedBlock{
-		"retry":  {Nesting: NestingSingle, Block: Block{Attributes: map[string]*Attribute{"attempts": {Type: cty.Number, Required: true}}}},
+		"policy": {Nesting: NestingSingle, Block: Block{Attributes: map[string]*Attribute{"attempts": {Type: cty.Number, Required: true}}}},
 		"header": {Nesting: NestingList, MaxItems: 2, Block: Block{Attributes: map[string]*Attribute{"name": {Type: cty.String, Required: true}}}},
 	},
 }
@@ -44,7 +44,7 @@ func TestConformConfigFillsOptionalAndMarksSensitive(t *testing.T) {
 	if !got.GetAttr("retries").RawEquals(cty.NumberIntVal(3)) {
 		t.Errorf("retries: %#v", got.GetAttr("retries"))
 	}
-	for _, name := range []string{"tags", "vars", "retry", "header"} {
+	for _, name := range []string{"tags", "vars", "policy", "header"} {
 		if !got.GetAttr(name).IsNull() {
 			t.Errorf("%s should be null, got %#v", name, got.GetAttr(name))
 		}
@@ -61,7 +61,7 @@ func TestConformConfigDiagnostics(t *testing.T) {
 	}{
 		"missing": {cty.EmptyObjectVal, `error in url: Missing required argument "url": Set url (string).`},
 		"unsupported": {cty.ObjectVal(map[string]cty.Value{"url": cty.StringVal("u"), "urll": cty.True}),
-			`error in urll: Unsupported argument "urll": This action accepts: retries, tags, token, url, vars, header {}, retry {}.`},
+			`error in urll: Unsupported argument "urll": This action accepts: retries, tags, token, url, vars, header {}, policy {}.`},
 		"wrong type": {cty.ObjectVal(map[string]cty.Value{"url": cty.StringVal("u"), "retries": cty.StringVal("many")}),
 			`error in retries: Invalid value for retries: A number is required.`},
 		"nested": {cty.ObjectVal(map[string]cty.Value{"url": cty.StringVal("u"), "header": cty.TupleVal([]cty.Value{cty.EmptyObjectVal})}),
@@ -138,7 +138,7 @@ type decodeTarget struct {
 	Vars    cty.Value `cty:"vars"`
 	Retry   *struct {
 		Attempts int `cty:"attempts"`
-	} `cty:"retry"`
+	} `cty:"policy"`
 	Header []struct {
 		Name string `cty:"name"`
 	} `cty:"header"`
@@ -178,13 +178,16 @@ func TestDecodeErrors(t *testing.T) {
 
 func TestSchemaValidate(t *testing.T) {
 	cases := map[string]ActionSchema{
-		"no type":     {Block: Block{Attributes: map[string]*Attribute{"a": {}}}},
-		"bad name":    {Block: Block{Attributes: map[string]*Attribute{"a-b": {Type: cty.String}}}},
-		"clash":       {Block: Block{Attributes: map[string]*Attribute{"a": {Type: cty.String}}, Blocks: map[string]*NestedBlock{"a": {Nesting: NestingList}}}},
-		"no nesting":  {Block: Block{Blocks: map[string]*NestedBlock{"b": {}}}},
-		"bad range":   {Block: Block{Blocks: map[string]*NestedBlock{"b": {Nesting: NestingList, MinItems: 3, MaxItems: 1}}}},
-		"nil output":  {Outputs: map[string]*Attribute{"o": nil}},
-		"nested type": {Block: Block{Blocks: map[string]*NestedBlock{"b": {Nesting: NestingSingle, Block: Block{Attributes: map[string]*Attribute{"x": {}}}}}}},
+		"no type":      {Block: Block{Attributes: map[string]*Attribute{"a": {}}}},
+		"bad name":     {Block: Block{Attributes: map[string]*Attribute{"a-b": {Type: cty.String}}}},
+		"clash":        {Block: Block{Attributes: map[string]*Attribute{"a": {Type: cty.String}}, Blocks: map[string]*NestedBlock{"a": {Nesting: NestingList}}}},
+		"no nesting":   {Block: Block{Blocks: map[string]*NestedBlock{"b": {}}}},
+		"bad range":    {Block: Block{Blocks: map[string]*NestedBlock{"b": {Nesting: NestingList, MinItems: 3, MaxItems: 1}}}},
+		"nil output":   {Outputs: map[string]*Attribute{"o": nil}},
+		"meta timeout": {Block: Block{Attributes: map[string]*Attribute{"timeout": {Type: cty.String}}}},
+		"meta retry":   {Block: Block{Blocks: map[string]*NestedBlock{"retry": {Nesting: NestingSingle}}}},
+		"meta config":  {Block: Block{Attributes: map[string]*Attribute{"config": {Type: cty.String}}}},
+		"nested type":  {Block: Block{Blocks: map[string]*NestedBlock{"b": {Nesting: NestingSingle, Block: Block{Attributes: map[string]*Attribute{"x": {}}}}}}},
 	}
 	for name, s := range cases {
 		if err := s.Validate(); err == nil {
@@ -203,7 +206,7 @@ url = "http://x"
 retries = 2
 header { name = "a" }
 header { name = "b" }
-retry { attempts = 3 }
+policy { attempts = 3 }
 `
 	f, diags := hclparse.NewParser().ParseHCL([]byte(src), "step.hcl")
 	if diags.HasErrors() {
@@ -220,8 +223,8 @@ retry { attempts = 3 }
 	if n := conformed.GetAttr("header").LengthInt(); n != 2 {
 		t.Errorf("headers: %d", n)
 	}
-	if !conformed.GetAttr("retry").GetAttr("attempts").RawEquals(cty.NumberIntVal(3)) {
-		t.Errorf("retry: %#v", conformed.GetAttr("retry"))
+	if !conformed.GetAttr("policy").GetAttr("attempts").RawEquals(cty.NumberIntVal(3)) {
+		t.Errorf("policy: %#v", conformed.GetAttr("policy"))
 	}
 }
 

@@ -333,6 +333,7 @@ func (s *server) Apply(req *pb.Apply_Request, stream pb.Plugin_ApplyServer) erro
 		})
 		sink.close()
 		diags.Append(resp.Diagnostics...)
+		result.Summary = resp.Summary
 		outputs, odiags := conformOutputs(sch, resp.Outputs, false)
 		diags.Append(odiags...)
 		if result.Outputs, err = wire.EncodeValue(outputs); err != nil {

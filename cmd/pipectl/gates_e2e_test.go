@@ -207,7 +207,7 @@ func TestGateTimeoutRunsTheFailureHandlers(t *testing.T) {
 func TestPreApprovalForCI(t *testing.T) {
 	p := newProject(t, gatedPipeline)
 	if out, errOut, code := p.run("plan", "-var", "self=false"); code != 0 ||
-		!strings.Contains(out, "  stage.deploy\n    approval: \"Deploy to prod?\" (1 approval; not by who applies; times out after 1h0m0s)") {
+		!strings.Contains(out, "  ⏸ stage.deploy waits here before it starts:\n      approval: \"Deploy to prod?\" (1 approval; not by who applies; times out after 1h0m0s)") {
 		t.Fatalf("plan does not show the gate: exit %d\n%s%s", code, out, errOut)
 	}
 	if _, errOut, code := p.as("ci-bot", "apply", "-auto-approve", "-approve", "nosuch"); code != 1 ||

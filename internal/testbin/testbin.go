@@ -19,9 +19,10 @@ func Root() string {
 
 // Build builds the main package in dir (relative to the repository root)
 // into out. Each module builds on its own requirements (GOWORK=off), as in CI.
-// With PIPECTL_TEST_COVER set, it builds with -cover.
-func Build(out, dir string) error {
-	args := []string{"build", "-o", out}
+// With PIPECTL_TEST_COVER set, it builds with -cover. flags are more
+// go build flags, such as -tags.
+func Build(out, dir string, flags ...string) error {
+	args := append([]string{"build", "-o", out}, flags...)
 	if os.Getenv("PIPECTL_TEST_COVER") != "" {
 		// Coverage of the binaries the tests run: they write it to the
 		// GOCOVERDIR they inherit (go tool covdata percent -i DIR).

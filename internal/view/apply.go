@@ -138,18 +138,18 @@ func (v *Apply) render(b *bytes.Buffer, e engine.Event, withLogs bool) {
 // duration, a one-line summary — and a failure's diagnostics under it.
 func (v *Apply) finishedLine(b *bytes.Buffer, name string, e engine.Event) {
 	mark, color := statusMark(e.Status)
-	fmt.Fprintf(b, "%s %s %s\n", v.paint(color, mark), name, strings.TrimRight(oneLine(e, v.steps.summary(e)), " "))
+	fmt.Fprintf(b, "%s %s %s\n", v.paint(color, mark), name, strings.TrimRight(oneLine(e, v.steps.done(e)), " "))
 	if (e.Status == engine.StatusFailed || e.Status == engine.StatusFailedContinued) && len(e.Diagnostics) > 0 {
 		_ = dsl.WriteDiagnostics(b, v.redact(e.Diagnostics), v.files(), v.Width, v.Color)
 	}
 }
 
 // oneLine is what a finished instance says after its name.
-func oneLine(e engine.Event, planned string) string {
+func oneLine(e engine.Event, done string) string {
 	d := e.Duration.Round(time.Millisecond).String()
 	switch e.Status {
 	case engine.StatusSucceeded:
-		return fmt.Sprintf("%-8s %s", d, planned)
+		return fmt.Sprintf("%-8s %s", d, done)
 	case engine.StatusUnchanged:
 		return "unchanged, not applied: " + firstLine(e.Message)
 	case engine.StatusSkipped:
@@ -329,6 +329,18 @@ func (o *outcomes) finished(e engine.Event) {
 	o.rows[id] = e
 }
 
+// done says what a succeeded instance did: what its action reported,
+// else its plan's summary marked as the forecast it was ("" without).
+func (o *outcomes) done(e engine.Event) string {
+	if e.Message != "" {
+		return firstLine(e.Message)
+	}
+	if s := o.summary(e); s != "" {
+		return "planned: " + s
+	}
+	return ""
+}
+
 // summary is the plan's one-line summary of an instance ("" without).
 func (o *outcomes) summary(e engine.Event) string {
 	if in := o.planned[e.Step].Instance(e.Instance); in != nil {
@@ -381,7 +393,7 @@ func (o *outcomes) table(b *bytes.Buffer, paint func(code, s string) string) {
 		note := ""
 		switch e.Status {
 		case engine.StatusSucceeded:
-			note = o.summary(e)
+			note = o.done(e)
 		case engine.StatusFailed, engine.StatusFailedContinued:
 			note = failureSummary(e)
 		default:

@@ -72,7 +72,8 @@ type GatePlannedMessage struct {
 	*engine.PlannedGate
 }
 
-// writeGates lists a plan's gates for people.
+// writeGates lists gates of a plan for people, after its steps: those of
+// stages and steps the plan does not show (left out).
 func writeGates(w io.Writer, gates []*engine.PlannedGate, paint func(code, s string) string) {
 	if len(gates) == 0 {
 		return
@@ -80,45 +81,50 @@ func writeGates(w io.Writer, gates []*engine.PlannedGate, paint func(code, s str
 	fmt.Fprintf(w, "\n%s\n", paint("1", "Gates (the stage or step waits here before it starts):"))
 	for _, g := range gates {
 		fmt.Fprintf(w, "  %s\n", g.Gate)
-		if a := g.Approval; a != nil {
-			var who []string
-			if len(a.Approvers) > 0 {
-				who = append(who, "from "+strings.Join(a.Approvers, ", "))
-			}
-			if !a.AllowSelfApproval {
-				who = append(who, "not by who applies")
-			}
-			if a.Timeout != "" {
-				who = append(who, "times out after "+a.Timeout)
-			}
-			n := "1 approval"
-			if a.MinApprovals > 1 {
-				n = fmt.Sprintf("%d approvals", a.MinApprovals)
-			}
-			extra := ""
-			if len(who) > 0 {
-				extra = "; " + strings.Join(who, "; ")
-			}
-			fmt.Fprintf(w, "    approval: %q (%s%s)\n", a.Message, n, extra)
+		writeGate(w, g, "    ")
+	}
+}
+
+// writeGate says what one gate of a plan waits for, each line indented.
+func writeGate(w io.Writer, g *engine.PlannedGate, indent string) {
+	if a := g.Approval; a != nil {
+		var who []string
+		if len(a.Approvers) > 0 {
+			who = append(who, "from "+strings.Join(a.Approvers, ", "))
 		}
-		if g.ApprovalUnknown {
-			fmt.Fprintf(w, "    approval: decided at apply\n")
+		if !a.AllowSelfApproval {
+			who = append(who, "not by who applies")
 		}
-		for _, win := range g.Windows {
-			fmt.Fprintf(w, "    window: %s\n", win)
+		if a.Timeout != "" {
+			who = append(who, "times out after "+a.Timeout)
 		}
-		for _, f := range g.Freezes {
-			fmt.Fprintf(w, "    %s\n", f)
+		n := "1 approval"
+		if a.MinApprovals > 1 {
+			n = fmt.Sprintf("%d approvals", a.MinApprovals)
 		}
-		if g.OutsideWindow != "" {
-			switch {
-			case g.OpenAt == nil:
-				fmt.Fprintf(w, "    no window opens within a year: the stage cannot start\n")
-			case time.Since(*g.OpenAt) >= 0:
-				fmt.Fprintf(w, "    open now\n")
-			default:
-				fmt.Fprintf(w, "    closed now: it may start at %s (outside a window the run %ss)\n", g.OpenAt.Local().Format(time.DateTime+" MST"), g.OutsideWindow)
-			}
+		extra := ""
+		if len(who) > 0 {
+			extra = "; " + strings.Join(who, "; ")
+		}
+		fmt.Fprintf(w, "%sapproval: %q (%s%s)\n", indent, a.Message, n, extra)
+	}
+	if g.ApprovalUnknown {
+		fmt.Fprintln(w, indent+"approval: decided at apply")
+	}
+	for _, win := range g.Windows {
+		fmt.Fprintf(w, "%swindow: %s\n", indent, win)
+	}
+	for _, f := range g.Freezes {
+		fmt.Fprintf(w, "%s%s\n", indent, f)
+	}
+	if g.OutsideWindow != "" {
+		switch {
+		case g.OpenAt == nil:
+			fmt.Fprintln(w, indent+"no window opens within a year: the stage cannot start")
+		case time.Since(*g.OpenAt) >= 0:
+			fmt.Fprintln(w, indent+"open now")
+		default:
+			fmt.Fprintf(w, "%sclosed now: it may start at %s (outside a window the run %ss)\n", indent, g.OpenAt.Local().Format(time.DateTime+" MST"), g.OutsideWindow)
 		}
 	}
 }

@@ -77,6 +77,7 @@ type StepPlannedMessage struct {
 	Action          string                `json:"action"`
 	DependsOn       []string              `json:"depends_on,omitempty"`
 	Run             string                `json:"run"`
+	When            string                `json:"when,omitempty"` // its when condition as written
 	Deferred        bool                  `json:"deferred,omitempty"`
 	Timeout         string                `json:"timeout,omitempty"`
 	Attempts        int                   `json:"attempts,omitempty"`
@@ -333,7 +334,7 @@ func eventMessage(e engine.Event, diags func(engine.Event) []dsl.DiagnosticJSON)
 
 func stepPlannedMessage(s *engine.PlannedStep) *StepPlannedMessage {
 	m := &StepPlannedMessage{Step: s.Name, Stage: s.Stage, Phase: string(s.Phase), Action: s.Action, DependsOn: s.DependsOn,
-		Run: string(s.Run), Deferred: s.Deferred, Timeout: s.Timeout, Attempts: s.Attempts, ContinueOnError: s.ContinueOnError,
+		Run: string(s.Run), When: s.When, Deferred: s.Deferred, Timeout: s.Timeout, Attempts: s.Attempts, ContinueOnError: s.ContinueOnError,
 		Instances: []PlannedInstanceJSON{}, LeftOut: s.LeftOut, Restores: s.Restores}
 	for _, in := range s.Instances {
 		m.Instances = append(m.Instances, PlannedInstanceJSON{Key: in.Key, Skipped: in.Skipped, Kind: in.Kind,

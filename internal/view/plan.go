@@ -32,15 +32,23 @@ func (v *Plan) Show(p *engine.Plan) {
 		env = fmt.Sprintf(" in environment %q", p.Environment)
 	}
 	v.Printf("pipectl will run pipeline %q%s:\n", p.Pipeline, env)
+	gates := map[string]*engine.PlannedGate{}
+	for _, g := range p.Gates {
+		gates[g.Gate] = g
+	}
 	group := ""
 	for _, s := range p.Steps {
 		if h := heading(s); h != group {
 			group = h
 			v.Printf("\n%s\n", v.bold(h))
+			if s.Phase == engine.PhaseMain {
+				v.gate(gates, engine.StageAddr(s.Stage).String())
+			}
 		}
+		v.gate(gates, engine.StepAddr(s.Name).String())
 		v.step(s)
 	}
-	writeGates(v.Out, p.Gates, v.paint)
+	writeGates(v.Out, slices.DeleteFunc(slices.Clone(p.Gates), func(g *engine.PlannedGate) bool { return gates[g.Gate] == nil }), v.paint)
 	v.restoration(p)
 	if len(p.Outputs) > 0 {
 		v.Printf("\n%s\n", v.bold("Outputs"))
@@ -81,6 +89,18 @@ func (v *Plan) restoration(p *engine.Plan) {
 		return
 	}
 	v.Printf("\n%s\n%s\n", v.bold("If the run fails after these changes"), strings.Join(lines, "\n"))
+}
+
+// gate prints, under its stage or before its step, the gate the plan has
+// there, once.
+func (v *Plan) gate(gates map[string]*engine.PlannedGate, name string) {
+	g := gates[name]
+	if g == nil {
+		return
+	}
+	delete(gates, name)
+	v.Printf("  %s %s waits here before it starts:\n", v.colored("⏸"), name)
+	writeGate(v.Out, g, "      ")
 }
 
 // planValue renders a planned output (JSON-shaped, unknowns marked).
@@ -126,6 +146,9 @@ func (v *Plan) step(s *engine.PlannedStep) {
 	}
 	if len(s.Restores) > 0 {
 		note += "  (restores " + strings.Join(s.Restores, ", ") + ")"
+	}
+	if s.When != "" && (s.Phase != engine.PhaseMain || s.Run == engine.DecisionUnknown) {
+		note += "  (when " + s.When + ")"
 	}
 	for _, in := range s.Instances {
 		name := s.Name
@@ -199,6 +222,9 @@ func Summary(p *engine.Plan) string {
 	}
 	out := fmt.Sprintf("Plan: %s to run (%d to change, %d unchanged), %d skipped, %d decided at apply; %s.",
 		plural(run, "step"), changes, unchanged, skipped, unknown, plural(handlers, "failure handler and finally step"))
+	if len(p.Gates) > 0 {
+		out = strings.TrimSuffix(out, ".") + fmt.Sprintf("; %s to pass.", plural(len(p.Gates), "gate"))
+	}
 	if leftOut > 0 {
 		out += fmt.Sprintf(" %d left out (%s).", leftOut, subsetFlags(p))
 	}
@@ -233,7 +259,7 @@ func (v *Plan) colored(mark string) string {
 	if !v.Color {
 		return mark
 	}
-	code := map[string]string{"+": "32", "~": "33", "=": "90", "-": "90", "?": "33", "!": "35"}[mark]
+	code := map[string]string{"+": "32", "~": "33", "=": "90", "-": "90", "?": "33", "!": "35", "⏸": "33"}[mark]
 	return "\x1b[" + code + "m" + mark + "\x1b[0m"
 }
 

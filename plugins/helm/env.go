@@ -17,6 +17,7 @@ import (
 	"helm.sh/helm/v3/pkg/registry"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/pipectl/pipectl/sdk"
 )
@@ -179,6 +180,52 @@ func (e *helmEnv) kubeClient(namespace string, getter genericclioptions.RESTClie
 	_ = kc.IsReachable() // creates its clientset now, before steps share it
 	e.kube[namespace] = kc
 	return kc
+}
+
+// kubeconfigProblem says, when no kubeconfig (nor in-cluster config, nor
+// HELM_KUBEAPISERVER) names a cluster, where the plugin looked: Helm's
+// flags default the server to http://localhost:8080, so Helm itself would
+// only say that nothing answers there.
+func (e *helmEnv) kubeconfigProblem(namespace string) error {
+	s := e.envSettings(namespace)
+	rules := clientcmd.NewDefaultClientConfigLoadingRules()
+	rules.ExplicitPath = s.KubeConfig
+	overrides := &clientcmd.ConfigOverrides{CurrentContext: s.KubeContext}
+	overrides.ClusterInfo.Server = s.KubeAPIServer
+	if _, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, overrides).ClientConfig(); err != nil {
+		return fmt.Errorf("no usable kubeconfig (%s): %w; set the plugin's kubeconfig and context, or KUBECONFIG",
+			e.kubeconfigSource(namespace), err)
+	}
+	return nil
+}
+
+// kubeconfigSource says where the plugin looks for its kubeconfig, as the
+// k8s plugin says it.
+func (e *helmEnv) kubeconfigSource(namespace string) string {
+	s := e.envSettings(namespace)
+	where := "KUBECONFIG unset, so ~/.kube/config"
+	switch {
+	case e.set.Kubeconfig != "":
+		where = "kubeconfig " + e.set.Kubeconfig
+	case s.KubeConfig != "":
+		where = "KUBECONFIG " + s.KubeConfig
+	}
+	if home, err := os.UserHomeDir(); err == nil {
+		where = strings.Replace(where, "~/.kube/config", filepath.Join(home, ".kube", "config"), 1)
+	}
+	if s.KubeContext != "" {
+		where += ", context " + s.KubeContext
+	}
+	return where
+}
+
+// clusterConfig is actionConfig for an action that talks to the cluster;
+// without a kubeconfig it fails saying where it looked.
+func (e *helmEnv) clusterConfig(ctx context.Context, namespace string, events sdk.Events) (*action.Configuration, *watchingClient, error) {
+	if err := e.kubeconfigProblem(namespace); err != nil {
+		return nil, nil, err
+	}
+	return e.actionConfig(ctx, namespace, events)
 }
 
 // actionConfig is a Helm action.Configuration for one step in namespace,

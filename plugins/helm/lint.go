@@ -118,6 +118,7 @@ func (l lint) Apply(ctx context.Context, req sdk.ApplyRequest, resp *sdk.ApplyRe
 	passed := len(result.Errors) == 0
 	verdict := fmt.Sprintf("%d chart(s) linted, %d error(s), %d warning(s)", result.TotalChartsLinted, counts[support.ErrorSev], counts[support.WarningSev])
 	req.Events.Log(sdk.Stdout, verdict)
+	resp.Summary = fmt.Sprintf("linted chart %s: %s", cc.Chart, verdict)
 	list := cty.ListValEmpty(messageType)
 	if len(msgs) > 0 {
 		list = cty.ListVal(msgs)

@@ -63,7 +63,7 @@ func (r rollback) Plan(ctx context.Context, req sdk.PlanRequest, resp *sdk.PlanR
 		return
 	}
 	ns := r.env.namespace(rc.Namespace)
-	cfg, _, err := r.env.actionConfig(ctx, ns, discardEvents{})
+	cfg, _, err := r.env.clusterConfig(ctx, ns, discardEvents{})
 	if err != nil {
 		resp.Diagnostics.AddError("Cannot reach the cluster", err.Error())
 		return
@@ -126,7 +126,7 @@ func (r rollback) Apply(ctx context.Context, req sdk.ApplyRequest, resp *sdk.App
 	}
 	ns := r.env.namespace(rc.Namespace)
 	red := sensitiveStrings(req.Config)
-	cfg, wc, err := r.env.actionConfig(ctx, ns, req.Events)
+	cfg, wc, err := r.env.clusterConfig(ctx, ns, req.Events)
 	if err != nil {
 		d.AddError("Cannot reach the cluster", err.Error())
 		return
@@ -161,5 +161,7 @@ func (r rollback) Apply(ctx context.Context, req sdk.ApplyRequest, resp *sdk.App
 		return
 	}
 	req.Events.Log(sdk.Stdout, fmt.Sprintf("release %s: revision %d (a copy of revision %d) is %s", rc.Release, now.Version, target.Version, now.Info.Status))
+	resp.Summary = fmt.Sprintf("rolled back release %s in %s from revision %d (%s) to revision %d, as revision %d (%s)",
+		rc.Release, ns, last.Version, last.Info.Status, target.Version, now.Version, now.Info.Status)
 	resp.Outputs = releaseValues(now, ns, red, true, readySummary(wc.results()))
 }

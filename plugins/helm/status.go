@@ -70,7 +70,7 @@ func (s statusAction) Apply(ctx context.Context, req sdk.ApplyRequest, resp *sdk
 		n = *sc.History
 	}
 	ns := s.env.namespace(sc.Namespace)
-	cfg, _, err := s.env.actionConfig(ctx, ns, req.Events)
+	cfg, _, err := s.env.clusterConfig(ctx, ns, req.Events)
 	if err != nil {
 		d.AddError("Cannot reach the cluster", err.Error())
 		return
@@ -100,6 +100,7 @@ func (s statusAction) Apply(ctx context.Context, req sdk.ApplyRequest, resp *sdk
 	}
 	last := revs[len(revs)-1]
 	req.Events.Log(sdk.Stdout, fmt.Sprintf("release %s: revision %d %s (%s)", last.Name, last.Version, last.Info.Status, chartName(last)))
+	resp.Summary = fmt.Sprintf("release %s is at revision %d, %s (%s)", last.Name, last.Version, last.Info.Status, chartName(last))
 	resp.Outputs = cty.ObjectVal(map[string]cty.Value{
 		"name": strVal(last.Name), "namespace": strVal(ns), "revision": numVal(last.Version),
 		"status": strVal(string(last.Info.Status)), "chart": strVal(chartName(last)), "app_version": strVal(appVersion(last)),

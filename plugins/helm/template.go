@@ -85,7 +85,11 @@ func (t template) Apply(ctx context.Context, req sdk.ApplyRequest, resp *sdk.App
 	}
 	red := sensitiveStrings(req.Config)
 	ns := t.env.namespace(tc.Namespace)
-	cfg, _, err := t.env.actionConfig(ctx, ns, req.Events)
+	config := t.env.actionConfig // client-side rendering needs no cluster
+	if tc.Validate {
+		config = t.env.clusterConfig
+	}
+	cfg, _, err := config(ctx, ns, req.Events)
 	if err != nil {
 		d.AddError("Helm", err.Error())
 		return
@@ -134,6 +138,7 @@ func (t template) Apply(ctx context.Context, req sdk.ApplyRequest, resp *sdk.App
 		objects = cty.ListVal(list)
 	}
 	req.Events.Log(sdk.Stdout, fmt.Sprintf("rendered %d objects from %s", len(objs), chartName(rel)))
+	resp.Summary = fmt.Sprintf("rendered %d objects from %s", len(objs), chartName(rel))
 	resp.Outputs = cty.ObjectVal(map[string]cty.Value{"manifests": strVal(masked), "objects": objects})
 }
 

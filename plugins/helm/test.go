@@ -65,7 +65,7 @@ func (t test) Apply(ctx context.Context, req sdk.ApplyRequest, resp *sdk.ApplyRe
 		return
 	}
 	ns := t.env.namespace(tc.Namespace)
-	cfg, _, err := t.env.actionConfig(ctx, ns, req.Events)
+	cfg, _, err := t.env.clusterConfig(ctx, ns, req.Events)
 	if err != nil {
 		d.AddError("Cannot reach the cluster", err.Error())
 		return
@@ -88,6 +88,7 @@ func (t test) Apply(ctx context.Context, req sdk.ApplyRequest, resp *sdk.ApplyRe
 	resp.Outputs = cty.ObjectVal(map[string]cty.Value{"passed": numVal(passed), "failed": numVal(len(failed)), "tests": tests})
 	if runErr == nil && len(failed) == 0 {
 		req.Events.Log(sdk.Stdout, fmt.Sprintf("%d test(s) passed", passed))
+		resp.Summary = fmt.Sprintf("tests of release %s: %d passed", tc.Release, passed)
 		return
 	}
 	detail := fmt.Sprint(runErr)

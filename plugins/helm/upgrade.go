@@ -93,7 +93,7 @@ func (u upgrade) Plan(ctx context.Context, req sdk.PlanRequest, resp *sdk.PlanRe
 		return
 	}
 	ns := u.env.namespace(nsVal)
-	cfg, _, err := u.env.actionConfig(ctx, ns, discardEvents{})
+	cfg, _, err := u.env.clusterConfig(ctx, ns, discardEvents{})
 	if err != nil {
 		d.AddError("Cannot reach the cluster", err.Error())
 		return
@@ -257,7 +257,7 @@ func (u upgrade) Apply(ctx context.Context, req sdk.ApplyRequest, resp *sdk.Appl
 	if d.HasErrors() {
 		return
 	}
-	cfg, wc, err := u.env.actionConfig(ctx, ns, events)
+	cfg, wc, err := u.env.clusterConfig(ctx, ns, events)
 	if err != nil {
 		d.AddError("Cannot reach the cluster", err.Error())
 		return
@@ -294,6 +294,7 @@ func (u upgrade) Apply(ctx context.Context, req sdk.ApplyRequest, resp *sdk.Appl
 		}
 	} else if last.Info.Status == release.StatusDeployed && u.unchanged(ctx, cfg, uc.Release, ns, ch, vals, last) {
 		events.Log(sdk.Stdout, fmt.Sprintf("release %s: no changes; it stays at revision %d", uc.Release, last.Version))
+		resp.Summary = fmt.Sprintf("release %s in %s: no changes, stays at revision %d", uc.Release, ns, last.Version)
 		resp.Outputs = releaseValues(last, ns, red, false, nil)
 		return
 	}
@@ -305,10 +306,20 @@ func (u upgrade) Apply(ctx context.Context, req sdk.ApplyRequest, resp *sdk.Appl
 	waits := wc.results()
 	if runErr == nil {
 		events.Log(sdk.Stdout, fmt.Sprintf("release %s: revision %d %s in %s", rel.Name, rel.Version, rel.Info.Status, time.Since(started).Round(time.Millisecond)))
+		resp.Summary = upgradedSummary(rel, last, ns)
 		resp.Outputs = releaseValues(rel, ns, red, false, readySummary(waits))
 		return
 	}
 	u.failed(ctx, cfg, uc, ns, red, runErr, waits, last, resp)
+}
+
+// upgradedSummary says what an install or upgrade did, from the revisions
+// Helm really wrote.
+func upgradedSummary(rel, before *release.Release, ns string) string {
+	if before == nil || before.Info.Status == release.StatusUninstalled {
+		return fmt.Sprintf("installed release %s in %s as revision %d (%s)", rel.Name, ns, rel.Version, rel.Info.Status)
+	}
+	return fmt.Sprintf("upgraded release %s in %s from revision %d to revision %d (%s)", rel.Name, ns, before.Version, rel.Version, rel.Info.Status)
 }
 
 // run installs or upgrades. Helm gets a context that is never cancelled:
@@ -359,7 +370,7 @@ func (u upgrade) recoverPending(ctx context.Context, uc upgradeConfig, ns string
 		return nil
 	}
 	events.Log(sdk.Stderr, fmt.Sprintf("%s; recover_pending = true: rolling back to revision %d first", summary, good.Version))
-	cfg, _, err := u.env.actionConfig(ctx, ns, events)
+	cfg, _, err := u.env.clusterConfig(ctx, ns, events)
 	if err != nil {
 		d.AddError("Cannot reach the cluster", err.Error())
 		return nil

@@ -154,6 +154,9 @@ func TestPodinfoLifecycle(t *testing.T) {
 		if num(t, run.Output("revision")) != 4 || run.Output("status").AsString() != "deployed" {
 			t.Fatalf("rollback outputs: %#v", run.Outputs)
 		}
+		if want := "rolled back release podinfo in " + env.Namespace + " from revision 3 (deployed) to revision 1, as revision 4 (deployed)"; run.Summary != want {
+			t.Errorf("rollback says it did %q, want %q", run.Summary, want)
+		}
 		dep, err := env.Client.AppsV1().Deployments(env.Namespace).Get(t.Context(), "podinfo", metav1.GetOptions{})
 		if err != nil || *dep.Spec.Replicas != 1 {
 			t.Fatalf("deployment after the rollback: %v", err)

@@ -85,6 +85,10 @@ func (a applyAction) Apply(ctx context.Context, req sdk.ApplyRequest, resp *sdk.
 		resp.Diagnostics.AddError(fmt.Sprintf("%s of %s not applied", plural(len(failures), "object"), plural(len(objs), "object")), joinLines(failures))
 		return
 	}
+	resp.Summary = fmt.Sprintf("applied %s (server-side)", plural(len(applied), "object"))
+	if cfg.DryRun {
+		resp.Summary = fmt.Sprintf("dry-ran %s (server-side, nothing changed)", plural(len(applied), "object"))
+	}
 	resp.Outputs = cty.ObjectVal(map[string]cty.Value{"objects": objectList(applied)})
 }
 

@@ -114,6 +114,7 @@ func (a capacity) Apply(ctx context.Context, req sdk.ApplyRequest, resp *sdk.App
 		resp.Diagnostics.AddError(fmt.Sprintf("The release does not fit in namespace %s", ns), "- "+strings.Join(problems, "\n- "))
 		return
 	}
+	resp.Summary = r.verdict()
 	resp.Outputs = cty.ObjectVal(map[string]cty.Value{
 		"needed": quantities(n.total(requestsOf)), "available": quantities(r.totalFree()), "report": cty.StringVal(report),
 	})

@@ -107,6 +107,7 @@ func (a checkAccess) Apply(ctx context.Context, req sdk.ApplyRequest, resp *sdk.
 			"Missing permissions:\n  "+strings.Join(missing, "\n  ")+"\nGrant them with a Role and RoleBinding for this identity, or run as one that has them.")
 		return
 	}
+	resp.Summary = fmt.Sprintf("%s has all %d permissions checked in namespace %s (Kubernetes %s)", user, checked, ns, ver.GitVersion)
 	resp.Outputs = cty.ObjectVal(map[string]cty.Value{
 		"server_version": cty.StringVal(ver.GitVersion),
 		"user":           cty.StringVal(user),

@@ -91,6 +91,10 @@ func (a diagnose) Apply(ctx context.Context, req sdk.ApplyRequest, resp *sdk.App
 		req.Events.Log(sdk.Stdout, line)
 	}
 	req.Events.Artifact("diagnosis.md", "text/markdown", []byte(report))
+	resp.Summary = summary
+	if len(d.causes) > 0 {
+		resp.Summary = fmt.Sprintf("%s, the first: %s", plural(len(d.causes), "probable cause"), d.causes[0])
+	}
 	resp.Outputs = cty.ObjectVal(map[string]cty.Value{
 		"causes": stringList(d.causes), "summary": cty.StringVal(summary), "report": cty.StringVal(report),
 	})

@@ -85,6 +85,7 @@ func (a endpoints) Apply(ctx context.Context, req sdk.ApplyRequest, resp *sdk.Ap
 		waitEnded(ctx, &resp.Diagnostics, summary, append(waitError(err), report...))
 		return
 	}
+	resp.Summary = fmt.Sprintf("service %s/%s has %d ready endpoints", ns, cfg.Service, len(ready))
 	resp.Outputs = cty.ObjectVal(map[string]cty.Value{"ready": cty.NumberIntVal(int64(len(ready))), "addresses": stringList(ready)})
 }
 

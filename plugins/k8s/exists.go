@@ -115,6 +115,7 @@ func (a exists) Apply(ctx context.Context, req sdk.ApplyRequest, resp *sdk.Apply
 			fmt.Sprintf("%s missing in namespace %s", plural(len(problems), "object"), ns), joinLines(problems))
 		return
 	}
+	resp.Summary = fmt.Sprintf("found %s in namespace %s", plural(len(found), "object"), ns)
 	resp.Outputs = cty.ObjectVal(map[string]cty.Value{"found": stringList(found)})
 }
 

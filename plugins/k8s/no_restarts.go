@@ -94,7 +94,8 @@ func (a noRestarts) Apply(ctx context.Context, req sdk.ApplyRequest, resp *sdk.A
 	case err != nil && wctx.Err() == nil:
 		resp.Diagnostics.AddError("Cannot watch pods", err.Error())
 	default:
-		req.Events.Log(sdk.Stdout, fmt.Sprintf("no restarts and no pod unready in %s (%s)", window, plural(len(pods), "pod")))
+		resp.Summary = fmt.Sprintf("no restarts and no pod unready in %s (%s)", window, plural(len(pods), "pod"))
+		req.Events.Log(sdk.Stdout, resp.Summary)
 		resp.Outputs = cty.ObjectVal(map[string]cty.Value{"pods": stringList(pods), "restarts": cty.Zero})
 	}
 }

@@ -120,7 +120,8 @@ func (a podSecurity) Apply(ctx context.Context, req sdk.ApplyRequest, resp *sdk.
 			joinLines(r.violations))
 		return
 	}
-	req.Events.Log(sdk.Stdout, fmt.Sprintf("%s meet %s", plural(len(pods.Items), "pod"), level))
+	resp.Summary = fmt.Sprintf("%s meet %s", plural(len(pods.Items), "pod"), level)
+	req.Events.Log(sdk.Stdout, resp.Summary)
 	resp.Outputs = cty.ObjectVal(map[string]cty.Value{
 		"levels": stringMapValue(r.levels), "violations": stringList(r.violations), "report": cty.StringVal(report),
 	})

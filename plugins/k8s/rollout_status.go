@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/zclconf/go-cty/cty"
@@ -103,6 +104,7 @@ func (a rolloutStatus) Apply(ctx context.Context, req sdk.ApplyRequest, resp *sd
 		waitEnded(ctx, &resp.Diagnostics, summary, append(waitError(err), w.lines...))
 		return
 	}
+	resp.Summary = fmt.Sprintf("rolled out in namespace %s: %s", w.ns, strings.Join(w.done, ", "))
 	resp.Outputs = cty.ObjectVal(map[string]cty.Value{"workloads": stringList(w.done)})
 }
 

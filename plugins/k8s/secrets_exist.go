@@ -107,6 +107,7 @@ func (a secretsExist) Apply(ctx context.Context, req sdk.ApplyRequest, resp *sdk
 			strings.Join(problems, "\n")+fixHint(cfg.Source))
 		return
 	}
+	resp.Summary = fmt.Sprintf("found %s in namespace %s", plural(len(found), "Secret"), ns)
 	resp.Outputs = cty.ObjectVal(map[string]cty.Value{"names": stringList(cfg.Names), "keys": keysValue(found)})
 }
 

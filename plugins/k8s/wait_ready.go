@@ -106,6 +106,7 @@ func (a waitReady) Apply(ctx context.Context, req sdk.ApplyRequest, resp *sdk.Ap
 		waitEnded(ctx, &resp.Diagnostics, summary, append(why, report...))
 		return
 	}
+	resp.Summary = fmt.Sprintf("%d pods ready in namespace %s (%s)", len(ready), ns, sel)
 	resp.Outputs = cty.ObjectVal(map[string]cty.Value{"ready": cty.NumberIntVal(int64(len(ready))), "pods": stringList(ready)})
 }
 

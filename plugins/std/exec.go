@@ -62,15 +62,7 @@ func (execAction) ValidateConfig(_ context.Context, req sdk.ValidateConfigReques
 
 func (a execAction) Plan(_ context.Context, req sdk.PlanRequest, resp *sdk.PlanResponse) {
 	cfg := req.Config
-	line := []string{sdk.Display(cfg.GetAttr("command"))}
-	if args, _ := cfg.GetAttr("args").Unmark(); args.IsKnown() && !args.IsNull() {
-		for it := args.ElementIterator(); it.Next(); {
-			_, a := it.Element()
-			line = append(line, sdk.Display(a))
-		}
-	} else if !args.IsNull() {
-		line = append(line, "(args known after apply)")
-	}
+	line := commandLine(cfg)
 	resp.Kind = sdk.PlanRun
 	resp.Summary = "run " + strings.Join(line, " ")
 	var change strings.Builder
@@ -101,6 +93,21 @@ func (a execAction) Plan(_ context.Context, req sdk.PlanRequest, resp *sdk.PlanR
 	resp.Change = change.String()
 }
 
+// commandLine is the command and its arguments as plans and records show
+// them: sensitive ones hidden.
+func commandLine(cfg cty.Value) []string {
+	line := []string{sdk.Display(cfg.GetAttr("command"))}
+	if args, _ := cfg.GetAttr("args").Unmark(); args.IsKnown() && !args.IsNull() {
+		for it := args.ElementIterator(); it.Next(); {
+			_, a := it.Element()
+			line = append(line, sdk.Display(a))
+		}
+	} else if !args.IsNull() {
+		line = append(line, "(args known after apply)")
+	}
+	return line
+}
+
 func (a execAction) Apply(ctx context.Context, req sdk.ApplyRequest, resp *sdk.ApplyResponse) {
 	var cfg execConfig
 	if err := req.Decode(&cfg); err != nil {
@@ -129,6 +136,7 @@ func (a execAction) Apply(ctx context.Context, req sdk.ApplyRequest, resp *sdk.A
 	if cmd.ProcessState != nil {
 		code = cmd.ProcessState.ExitCode()
 	}
+	resp.Summary = fmt.Sprintf("ran %s: exit status %d", strings.Join(commandLine(req.Config), " "), code)
 	resp.Outputs = cty.ObjectVal(map[string]cty.Value{
 		"exit_code": cty.NumberIntVal(int64(code)),
 		"stdout":    cty.StringVal(stdout.captured()),

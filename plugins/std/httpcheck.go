@@ -28,7 +28,7 @@ type httpCheckConfig struct {
 	BodyMatch      string            `cty:"body_match"`
 	Retries        int               `cty:"retries"`
 	Interval       string            `cty:"interval"`
-	Timeout        string            `cty:"timeout"`
+	Timeout        string            `cty:"request_timeout"`
 }
 
 func (httpCheck) Schema() sdk.ActionSchema {
@@ -42,7 +42,8 @@ func (httpCheck) Schema() sdk.ActionSchema {
 			"body_match":      {Type: cty.String, Description: "A regular expression the body must match."},
 			"retries":         {Type: cty.Number, Description: "Attempts after the first (default 0)."},
 			"interval":        {Type: cty.String, Description: `Wait between attempts (default "2s").`},
-			"timeout":         {Type: cty.String, Description: `Timeout of one attempt (default "10s").`},
+			"request_timeout": {Type: cty.String, Description: `How long one attempt's request may take (default "10s"). ` +
+				`(Not timeout: that is the step's meta-argument, which bounds a whole attempt of the step, the check's own retries included.)`},
 		}},
 		Outputs: map[string]*sdk.Attribute{
 			"status_code": {Type: cty.Number, Description: "Status of the last response."},
@@ -76,7 +77,7 @@ func (httpCheck) ValidateConfig(_ context.Context, req sdk.ValidateConfigRequest
 		}
 	}
 	sdk.ValidateDuration(d, req.Config, "interval")
-	sdk.ValidateDuration(d, req.Config, "timeout")
+	sdk.ValidateDuration(d, req.Config, "request_timeout")
 }
 
 func (httpCheck) Plan(_ context.Context, req sdk.PlanRequest, resp *sdk.PlanResponse) {
@@ -125,6 +126,7 @@ func (httpCheck) Apply(ctx context.Context, req sdk.ApplyRequest, resp *sdk.Appl
 			req.Events.Log(sdk.Stdout, fmt.Sprintf("attempt %d/%d: %d, as expected", i, attempts, status))
 			req.Events.Progress(1, "passed")
 			resp.SetOutputs(httpCheckOutputs{status, body, i})
+			resp.Summary = fmt.Sprintf("%s %s answered %d (attempt %d of %d)", cfg.Method, shown, status, i, attempts)
 			return
 		}
 		req.Events.Log(sdk.Stderr, fmt.Sprintf("attempt %d/%d: %s", i, attempts, problem))

@@ -99,7 +99,7 @@ func TestHTTPCheckCancel(t *testing.T) {
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan error, 1)
 	go func() {
-		done <- p.ApplyContext(ctx, "http_check", cfg(map[string]any{"url": srv.URL, "timeout": "1h"})).Err
+		done <- p.ApplyContext(ctx, "http_check", cfg(map[string]any{"url": srv.URL, "request_timeout": "1h"})).Err
 	}()
 	<-arrived
 	cancel()

@@ -44,6 +44,7 @@ func (noop) Apply(_ context.Context, req sdk.ApplyRequest, resp *sdk.ApplyRespon
 		resp.Diagnostics.AddError(msg, "noop was asked to fail.")
 		return
 	}
+	resp.Summary = "did nothing"
 	resp.Outputs = cty.ObjectVal(map[string]cty.Value{
 		"inputs":  req.Config.GetAttr("inputs"),
 		"step_id": cty.StringVal(req.StepID),

@@ -154,8 +154,10 @@ func (render) Apply(ctx context.Context, req sdk.ApplyRequest, resp *sdk.ApplyRe
 			return
 		}
 		req.Events.Log(sdk.Stdout, fmt.Sprintf("wrote %s (%d bytes)", cfg.Output, len(content)))
+		resp.Summary = fmt.Sprintf("wrote %s (%d lines)", cfg.Output, countLines(content))
 	} else {
 		req.Events.Log(sdk.Stdout, cfg.Output+" is up to date")
+		resp.Summary = cfg.Output + " was up to date"
 	}
 	if !req.Config.ContainsMarked() {
 		req.Events.Artifact(filepath.Base(cfg.Output), mediaType(cfg.Output), []byte(content))

@@ -45,5 +45,6 @@ func (sleep) Apply(ctx context.Context, req sdk.ApplyRequest, resp *sdk.ApplyRes
 		return
 	}
 	req.Events.Progress(1, "done")
+	resp.Summary = "slept " + d.String()
 	resp.Outputs = cty.ObjectVal(map[string]cty.Value{"slept": cty.StringVal(d.String())})
 }

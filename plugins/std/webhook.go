@@ -25,7 +25,8 @@ func (webhook) Schema() sdk.ActionSchema {
 			"text":    {Type: cty.String, Description: "The message: the payload's \"text\"."},
 			"payload": {Type: cty.DynamicPseudoType, Description: "An object sent as the JSON body (with text merged in): blocks, channel, ..."},
 			"headers": {Type: cty.Map(cty.String), Description: "Extra request headers."},
-			"timeout": {Type: cty.String, Description: `Request timeout (default "10s").`},
+			"request_timeout": {Type: cty.String, Description: `How long the request may take (default "10s"). ` +
+				`(Not timeout: that is the step's meta-argument, which bounds a whole attempt of the step.)`},
 		}},
 		Outputs: map[string]*sdk.Attribute{
 			"status_code": {Type: cty.Number, Description: "The response status."},
@@ -43,7 +44,7 @@ func (webhook) ValidateConfig(_ context.Context, req sdk.ValidateConfigRequest, 
 		resp.Diagnostics.AddAttributeError(cty.GetAttrPath("payload"), "Payload must be an object",
 			fmt.Sprintf("Got %s; use payload = { ... }.", p.Type().FriendlyName()))
 	}
-	sdk.ValidateDuration(&resp.Diagnostics, req.Config, "timeout")
+	sdk.ValidateDuration(&resp.Diagnostics, req.Config, "request_timeout")
 }
 
 func (webhook) Plan(_ context.Context, req sdk.PlanRequest, resp *sdk.PlanResponse) {
@@ -66,7 +67,7 @@ func (webhook) Apply(ctx context.Context, req sdk.ApplyRequest, resp *sdk.ApplyR
 	var cfg struct {
 		URL     string            `cty:"url"`
 		Headers map[string]string `cty:"headers"`
-		Timeout string            `cty:"timeout"`
+		Timeout string            `cty:"request_timeout"`
 		Text    cty.Value         `cty:"text"`
 		Payload cty.Value         `cty:"payload"`
 	}
@@ -99,6 +100,7 @@ func (webhook) Apply(ctx context.Context, req sdk.ApplyRequest, resp *sdk.ApplyR
 	defer res.Body.Close()
 	data, _ := io.ReadAll(io.LimitReader(res.Body, maxBody))
 	req.Events.Log(sdk.Stdout, fmt.Sprintf("POST %s: %s", target, res.Status))
+	resp.Summary = fmt.Sprintf("POST %s: %s", target, res.Status)
 	resp.Outputs = cty.ObjectVal(map[string]cty.Value{
 		"status_code": cty.NumberIntVal(int64(res.StatusCode)),
 		"response":    cty.StringVal(string(data)),

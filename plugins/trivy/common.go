@@ -110,8 +110,9 @@ func describeFinding(f finding) string {
 	return fmt.Sprintf("%s — %s", f.Target, f.Title)
 }
 
-// logVerdict writes the outcome to the step's log.
-func logVerdict(events sdk.Events, v *verdict) {
+// logVerdict writes the outcome to the step's log and returns its last line, for
+// the step's summary.
+func logVerdict(events sdk.Events, v *verdict) string {
 	for _, m := range expiredMessages(v) {
 		events.Log(sdk.Stderr, "WARNING: "+m)
 	}
@@ -125,7 +126,12 @@ func logVerdict(events sdk.Events, v *verdict) {
 		}
 		events.Log(sdk.Stdout, fmt.Sprintf("%s %s: %s%s", f.Severity, f.ID, describeFinding(f), mark))
 	}
-	events.Log(sdk.Stdout, fmt.Sprintf("%s; %s: %s", countsLine(v.Counts), gateText(v.Gate), passFail(v.Passed())))
+	line := fmt.Sprintf("%s; %s: %s", countsLine(v.Counts), gateText(v.Gate), passFail(v.Passed()))
+	events.Log(sdk.Stdout, line)
+	if len(v.Ignored) > 0 {
+		line += fmt.Sprintf(" (%d ignored)", len(v.Ignored))
+	}
+	return line
 }
 
 // gateSeverities is the severities attribute, or def when it is not set
@@ -175,7 +181,7 @@ func writePlanGate(b *strings.Builder, gate []string, entries []ignoreEntry, now
 		if until, err := e.expiry(); err == nil && !now.Before(until) {
 			state = "EXPIRED on " + e.Expires + ": no longer ignored"
 		}
-		fmt.Fprintf(b, "ignore %s (%s): %s\n", e.ID, state, e.Reason)
+		fmt.Fprintf(b, "ignore %s%s (%s): %s\n", e.ID, e.scope(), state, e.Reason)
 	}
 }
 

@@ -199,7 +199,7 @@ func (a *configScan) Apply(ctx context.Context, req sdk.ApplyRequest, resp *sdk.
 		return
 	}
 	defer os.RemoveAll(work)
-	args, attr, err := cfg.args(work)
+	args, scanned, attr, err := cfg.args(work)
 	if err != nil {
 		resp.Diagnostics.AddAttributeError(cty.GetAttrPath(attr), "Cannot prepare the scan", err.Error())
 		return
@@ -216,11 +216,15 @@ func (a *configScan) Apply(ctx context.Context, req sdk.ApplyRequest, resp *sdk.
 		return
 	}
 	req.Events.Artifact("trivy-config.json", "application/json", raw)
-	v := judge(rep.misconfigurations(), cfg.gate(), cfg.Ignore, time.Now())
+	found := rep.misconfigurations()
+	if fi, err := os.Stat(scanned); err == nil && fi.IsDir() {
+		nameResources(found, scanned)
+	}
+	v := judge(found, cfg.gate(), cfg.Ignore, time.Now())
 	header := reportHeader{Kind: "config", Trivy: trivy, Targets: []string{cfg.describe()},
 		Notes: []string{"Checks: trivy's built-in checks of this trivy version."}}
 	req.Events.Artifact("trivy-config-report.md", "text/markdown", []byte(markdownReport(header, v)))
-	logVerdict(req.Events, v)
+	resp.Summary = "scanned " + cfg.describe() + ": " + logVerdict(req.Events, v)
 	resp.Outputs = cty.ObjectVal(map[string]cty.Value{
 		"passed":        cty.BoolVal(v.Passed()),
 		"counts":        countsValue(v.Counts),
@@ -234,8 +238,9 @@ func (a *configScan) Apply(ctx context.Context, req sdk.ApplyRequest, resp *sdk.
 }
 
 // args builds trivy's command line, writing the manifest and the set values
-// into work. On error it names the attribute at fault.
-func (c *configConfig) args(work string) ([]string, string, error) {
+// into work, and says what it scans. On error it names the attribute at
+// fault.
+func (c *configConfig) args(work string) ([]string, string, string, error) {
 	args := append([]string{"config"}, commonFlags...)
 	// The checks embedded in the binary: no download of a newer bundle.
 	args = append(args, "--skip-check-update", "--cache-dir", filepath.Join(work, "cache"))
@@ -243,39 +248,39 @@ func (c *configConfig) args(work string) ([]string, string, error) {
 	if c.Manifest != "" {
 		dir := filepath.Join(work, "manifest")
 		if err := os.Mkdir(dir, 0o700); err != nil {
-			return nil, "manifest", err
+			return nil, "", "manifest", err
 		}
 		if err := writeManifests(dir, c.Manifest); err != nil {
-			return nil, "manifest", err
+			return nil, "", "manifest", err
 		}
 		target = dir
 	}
 	if _, err := os.Stat(target); err != nil {
-		return nil, "target", err
+		return nil, "", "target", err
 	}
 	for _, v := range c.Values {
 		if _, err := os.Stat(v); err != nil {
-			return nil, "values", err
+			return nil, "", "values", err
 		}
 		args = append(args, "--helm-values", v)
 	}
 	if !c.Set.IsNull() {
 		raw, err := ctyjson.Marshal(c.Set, c.Set.Type())
 		if err != nil {
-			return nil, "set", err
+			return nil, "", "set", err
 		}
 		// JSON is YAML: a values file helm reads after the others.
 		var check map[string]any
 		if err := json.Unmarshal(raw, &check); err != nil {
-			return nil, "set", fmt.Errorf("set must be an object: %w", err)
+			return nil, "", "set", fmt.Errorf("set must be an object: %w", err)
 		}
 		f := filepath.Join(work, "set-values.yaml")
 		if err := os.WriteFile(f, raw, 0o600); err != nil {
-			return nil, "set", err
+			return nil, "", "set", err
 		}
 		args = append(args, "--helm-values", f)
 	}
-	return append(args, target), "", nil
+	return append(args, target), target, "", nil
 }
 
 // logTrivyConfigLine passes trivy's log on, except the error it always

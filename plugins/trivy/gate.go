@@ -6,6 +6,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/bmatcuk/doublestar/v4"
+	"github.com/package-url/packageurl-go"
 	"github.com/zclconf/go-cty/cty"
 )
 
@@ -30,27 +32,44 @@ type finding struct {
 
 	// Vulnerabilities.
 	Package, Installed, Fixed string
+	PURL                      string // the package URL
+	// Misconfigurations in rendered manifests: the Kubernetes resource.
+	Kind, Name string
 	// Misconfigurations and secrets.
 	Line                int
 	Message, Resolution string
 	Category            string
 
 	aliases []string // other ids an ignore entry may use (AVD-KSV-0017)
+	// paths an ignore entry's paths match, as trivy's: the file of the
+	// result, and a package's path in the image.
+	paths []string
 }
 
-// ignoreEntry is one accepted risk: a finding id, why, and until when.
+// ignoreEntry is one accepted risk: a finding id, where, why, and until
+// when. paths and purls mean what they mean in trivy's ignore file
+// (.trivyignore.yaml); kind and name are pipectl's, for rendered
+// Kubernetes resources, whose file names are template names.
 type ignoreEntry struct {
-	ID      string `cty:"id"`
-	Reason  string `cty:"reason"`
-	Expires string `cty:"expires"`
+	ID      string   `cty:"id"`
+	Reason  string   `cty:"reason"`
+	Expires string   `cty:"expires"`
+	Paths   []string `cty:"paths"`
+	PURLs   []string `cty:"purls"`
+	Kind    string   `cty:"kind"`
+	Name    string   `cty:"name"`
 }
 
-var ignoreType = cty.List(cty.Object(map[string]cty.Type{
+var ignoreType = cty.List(cty.ObjectWithOptionalAttrs(map[string]cty.Type{
 	"id": cty.String, "reason": cty.String, "expires": cty.String,
-}))
+	"paths": cty.List(cty.String), "purls": cty.List(cty.String), "kind": cty.String, "name": cty.String,
+}, []string{"paths", "purls", "kind", "name"}))
 
 const ignoreDescription = `Accepted findings: a list of { id = "CVE-2025-9230", reason = "why it is acceptable", expires = "2026-12-31" }. ` +
-	"An entry ignores the finding with that id through its expiry date (UTC, inclusive); once expired it stops ignoring, and the step says so."
+	"An entry ignores the finding with that id through its expiry date (UTC, inclusive); once expired it stops ignoring, and the step says so. " +
+	"Optional, as in trivy's ignore file: paths (glob patterns, ** included) the finding's file must match, and for vulnerabilities " +
+	`purls (package URLs, "pkg:golang/golang.org/x/net@v0.30.0"; without a version, every version). ` +
+	`pipectl's own addition: kind and name, the Kubernetes resource a misconfiguration is in (kind = "Deployment", name = "web").`
 
 // expiry parses an entry's date: a day (ignored through its end, UTC) or
 // an RFC 3339 time.
@@ -65,7 +84,68 @@ func (e ignoreEntry) expiry() (time.Time, error) {
 }
 
 func (e ignoreEntry) matches(f finding) bool {
-	return strings.EqualFold(e.ID, f.ID) || slices.ContainsFunc(f.aliases, func(a string) bool { return strings.EqualFold(e.ID, a) })
+	id := strings.EqualFold(e.ID, f.ID) || slices.ContainsFunc(f.aliases, func(a string) bool { return strings.EqualFold(e.ID, a) })
+	return id && e.matchesPath(f) && e.matchesPURL(f) &&
+		(e.Kind == "" || strings.EqualFold(e.Kind, f.Kind)) && (e.Name == "" || e.Name == f.Name)
+}
+
+// scope says where an entry applies, for plans: "" for everywhere.
+func (e ignoreEntry) scope() string {
+	var parts []string
+	if e.Kind != "" || e.Name != "" {
+		parts = append(parts, "in "+strings.Trim(e.Kind+"/"+e.Name, "/"))
+	}
+	if len(e.Paths) > 0 {
+		parts = append(parts, "at "+strings.Join(e.Paths, ", "))
+	}
+	if len(e.PURLs) > 0 {
+		parts = append(parts, "for "+strings.Join(e.PURLs, ", "))
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return " " + strings.Join(parts, " ")
+}
+
+// matchesPath is trivy's: any pattern matching the finding's file (or,
+// for a vulnerability, its package's path).
+func (e ignoreEntry) matchesPath(f finding) bool {
+	if len(e.Paths) == 0 {
+		return true
+	}
+	for _, p := range e.Paths {
+		for _, path := range f.paths {
+			if ok, _ := doublestar.Match(p, path); ok && path != "" {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// matchesPURL is trivy's: type, namespace and name equal, version and
+// subpath when the entry gives them, and the entry's qualifiers present.
+// A finding without a package URL is not told apart, as in trivy.
+func (e ignoreEntry) matchesPURL(f finding) bool {
+	if len(e.PURLs) == 0 || f.PURL == "" {
+		return true
+	}
+	target, err := packageurl.FromString(f.PURL)
+	if err != nil {
+		return true
+	}
+	for _, s := range e.PURLs {
+		p, err := packageurl.FromString(s)
+		if err != nil || p.Type != target.Type || p.Namespace != target.Namespace || p.Name != target.Name ||
+			(p.Version != "" && p.Version != target.Version) || (p.Subpath != "" && p.Subpath != target.Subpath) {
+			continue
+		}
+		have := target.Qualifiers.Map()
+		if !slices.ContainsFunc(p.Qualifiers, func(q packageurl.Qualifier) bool { return have[q.Key] != q.Value }) {
+			return true
+		}
+	}
+	return false
 }
 
 // validateIgnores checks each entry: an id, a reason, a date.
@@ -80,6 +160,16 @@ func validateIgnores(entries []ignoreEntry) []string {
 		}
 		if _, err := e.expiry(); err != nil {
 			problems = append(problems, fmt.Sprintf("ignore[%d] (%s): %v", i, e.ID, err))
+		}
+		for _, p := range e.Paths {
+			if !doublestar.ValidatePattern(p) {
+				problems = append(problems, fmt.Sprintf("ignore[%d] (%s): paths: %q is not a valid glob pattern", i, e.ID, p))
+			}
+		}
+		for _, p := range e.PURLs {
+			if _, err := packageurl.FromString(p); err != nil {
+				problems = append(problems, fmt.Sprintf("ignore[%d] (%s): purls: %q is not a package URL (%v): write it as trivy's report does, such as \"pkg:npm/lodash@4.17.20\"", i, e.ID, p, err))
+			}
 		}
 	}
 	return problems

@@ -115,3 +115,48 @@ func TestCheckAliases(t *testing.T) {
 		t.Errorf("aliases %s", got)
 	}
 }
+
+// paths and purls as trivy's ignore file means them; kind and name for
+// the Kubernetes resource of a misconfiguration in rendered manifests.
+func TestIgnoreEntriesScope(t *testing.T) {
+	own := finding{ID: "KSV-0017", Severity: "HIGH", Target: "app/templates/deploy.yaml", Kind: "Deployment", Name: "web",
+		paths: []string{"app/templates/deploy.yaml"}}
+	dep := finding{ID: "KSV-0017", Severity: "HIGH", Target: "app/charts/redis/templates/deploy.yaml", Kind: "Deployment", Name: "redis",
+		paths: []string{"app/charts/redis/templates/deploy.yaml"}}
+	vuln := finding{ID: "CVE-9", Severity: "HIGH", Target: "img", PURL: "pkg:golang/golang.org/x/net@v0.30.0?arch=amd64",
+		paths: []string{"usr/local/bin/app", "usr/local/bin/app"}}
+	cases := []struct {
+		entry ignoreEntry
+		want  []bool // own, dep, vuln ignored
+	}{
+		{ignoreEntry{ID: "KSV-0017", Kind: "deployment", Name: "redis"}, []bool{false, true, false}},
+		{ignoreEntry{ID: "KSV-0017", Paths: []string{"app/charts/**"}}, []bool{false, true, false}},
+		{ignoreEntry{ID: "KSV-0017", Paths: []string{"**/deploy.yaml"}}, []bool{true, true, false}},
+		{ignoreEntry{ID: "KSV-0017"}, []bool{true, true, false}},
+		{ignoreEntry{ID: "CVE-9", PURLs: []string{"pkg:golang/golang.org/x/net"}}, []bool{false, false, true}},
+		{ignoreEntry{ID: "CVE-9", PURLs: []string{"pkg:golang/golang.org/x/net@v0.31.0"}}, []bool{false, false, false}},
+		{ignoreEntry{ID: "CVE-9", PURLs: []string{"pkg:golang/golang.org/x/net@v0.30.0?arch=arm64"}}, []bool{false, false, false}},
+		{ignoreEntry{ID: "CVE-9", Paths: []string{"usr/local/bin/*"}}, []bool{false, false, true}},
+		{ignoreEntry{ID: "CVE-9", Paths: []string{"usr/lib/**"}}, []bool{false, false, false}},
+	}
+	for _, c := range cases {
+		for i, f := range []finding{own, dep, vuln} {
+			if got := c.entry.matches(f); got != c.want[i] {
+				t.Errorf("%+v matches %s in %s/%s (%s): %v, want %v", c.entry, f.ID, f.Kind, f.Name, f.Target, got, c.want[i])
+			}
+		}
+	}
+	bad := validateIgnores([]ignoreEntry{{ID: "X", Reason: "r", Expires: "2099-01-01", Paths: []string{"a/[b"}, PURLs: []string{"golang.org/x/net"}}})
+	if len(bad) != 2 {
+		t.Errorf("an invalid glob and a purl without pkg: accepted: %q", bad)
+	}
+}
+
+func TestResourceAt(t *testing.T) {
+	text := "---\n# Source: a.yaml\nkind: Service\nmetadata:\n  name: web\n---\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  replicas: 1\n"
+	for line, want := range map[int]string{3: "Service/web", 5: "Service/web", 7: "Deployment/web", 11: "Deployment/web"} {
+		if kind, name := resourceAt(text, line); kind+"/"+name != want {
+			t.Errorf("line %d: %s/%s, want %s", line, kind, name, want)
+		}
+	}
+}

@@ -4,7 +4,9 @@ go 1.26.0
 
 require (
 	github.com/aquasecurity/trivy-db v0.0.0-20260813095258-0e0340a01b57
+	github.com/bmatcuk/doublestar/v4 v4.10.0
 	github.com/google/go-containerregistry v0.21.9
+	github.com/package-url/packageurl-go v0.1.6
 	github.com/pipectl/pipectl/internal/sandboxtest v0.0.0
 	github.com/pipectl/pipectl/sdk v0.1.0
 	github.com/zclconf/go-cty v1.20.0

@@ -273,7 +273,7 @@ func (a *imageScan) Apply(ctx context.Context, req sdk.ApplyRequest, resp *sdk.A
 		header.Notes = append(header.Notes, "Vulnerabilities without a fixed version are left out (ignore_unfixed).")
 	}
 	req.Events.Artifact("trivy-image-report.md", "text/markdown", []byte(markdownReport(header, v)))
-	logVerdict(req.Events, v)
+	resp.Summary = "scanned " + strings.Join(header.Targets, ", ") + ": " + logVerdict(req.Events, v)
 	resp.Outputs = cty.ObjectVal(map[string]cty.Value{
 		"passed":        cty.BoolVal(v.Passed()),
 		"counts":        countsValue(v.Counts),

@@ -37,6 +37,8 @@ type trivyResult struct {
 type trivyVuln struct {
 	VulnerabilityID  string
 	PkgName          string
+	PkgPath          string
+	PkgIdentifier    struct{ PURL string }
 	InstalledVersion string
 	FixedVersion     string
 	Severity         string
@@ -71,7 +73,8 @@ func (r *trivyReport) vulnerabilities(image string) []finding {
 	for _, res := range r.Results {
 		for _, v := range res.Vulnerabilities {
 			out = append(out, finding{ID: v.VulnerabilityID, Severity: v.Severity, Title: v.Title, Target: image,
-				Package: v.PkgName, Installed: v.InstalledVersion, Fixed: v.FixedVersion})
+				Package: v.PkgName, Installed: v.InstalledVersion, Fixed: v.FixedVersion, PURL: v.PkgIdentifier.PURL,
+				paths: []string{res.Target, v.PkgPath}})
 		}
 	}
 	return out
@@ -87,7 +90,8 @@ func (r *trivyReport) misconfigurations() []finding {
 				continue
 			}
 			out = append(out, finding{ID: m.ID, Severity: m.Severity, Title: m.Title, Target: res.Target,
-				Line: m.CauseMetadata.StartLine, Message: m.Message, Resolution: m.Resolution, aliases: checkAliases(m.ID, m.AVDID)})
+				Line: m.CauseMetadata.StartLine, Message: m.Message, Resolution: m.Resolution, aliases: checkAliases(m.ID, m.AVDID),
+				paths: []string{res.Target}})
 		}
 	}
 	return out
@@ -114,7 +118,7 @@ func (r *trivyReport) secrets() []finding {
 	for _, res := range r.Results {
 		for _, s := range res.Secrets {
 			out = append(out, finding{ID: s.RuleID, Severity: s.Severity, Title: s.Title, Target: res.Target,
-				Line: s.StartLine, Category: s.Category})
+				Line: s.StartLine, Category: s.Category, paths: []string{res.Target}})
 		}
 	}
 	return out

@@ -88,6 +88,27 @@ spec:
 	}
 }
 
+// An ignore entry with kind and name accepts a finding in one rendered
+// resource (a dependency's) and not the same check failing in another
+// (your own), though both come from the same check.
+func TestConfigIgnoreByResource(t *testing.T) {
+	p := startPlugin(t)
+	pod := func(name string) string {
+		return "---\n# Source: app/templates/" + name + ".yaml\napiVersion: v1\nkind: Pod\nmetadata:\n  name: " + name +
+			"\nspec:\n  containers:\n    - name: c\n      image: app:1\n      securityContext:\n        privileged: true\n"
+	}
+	entry := cty.ObjectVal(map[string]cty.Value{"id": cty.StringVal("KSV-0017"), "reason": cty.StringVal("redis needs it"),
+		"expires": cty.StringVal("2099-01-01"), "kind": cty.StringVal("Pod"), "name": cty.StringVal("redis")})
+	run := p.Apply("config", plugintest.Object(map[string]any{"manifest": pod("redis") + pod("web"), "ignore": cty.ListVal([]cty.Value{entry})}))
+	requireError(t, run.Diagnostics, "KSV-0017")
+	if f := findingByID(t, run.Output("findings"), "KSV-0017"); f["file"].AsString() != "app/templates/web.yaml" {
+		t.Errorf("the finding left is in %s, want web's", f["file"].AsString())
+	}
+	if n := run.Output("ignored").LengthInt(); n != 1 {
+		t.Errorf("%d findings ignored, want redis's only", n)
+	}
+}
+
 // A fake AWS key (trivy's rule aws-access-key-id): random letters, no
 // "example" in it (trivy's built-in allow rules skip such values).
 const fakeKeyID = "AKIA" + "QWERTYUIOPASDFGH"

@@ -177,7 +177,7 @@ func (a *secretScan) Apply(ctx context.Context, req sdk.ApplyRequest, resp *sdk.
 	v := judge(rep.secrets(), cfg.gate(), cfg.Ignore, time.Now())
 	header := reportHeader{Kind: "secret", Trivy: trivy, Targets: []string{cfg.Target}, Notes: cfg.notes()}
 	req.Events.Artifact("trivy-secret-report.md", "text/markdown", []byte(markdownReport(header, v)))
-	logVerdict(req.Events, v)
+	resp.Summary = "scanned " + cfg.Target + " for secrets: " + logVerdict(req.Events, v)
 	resp.Outputs = cty.ObjectVal(map[string]cty.Value{
 		"passed":        cty.BoolVal(v.Passed()),
 		"counts":        countsValue(v.Counts),

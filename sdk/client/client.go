@@ -374,6 +374,7 @@ type ApplyRequest struct {
 type ApplyResult struct {
 	Outputs     cty.Value // sensitive paths re-marked
 	Diagnostics sdk.Diagnostics
+	Summary     string // what the action did, one line; "" from plugins that do not say
 }
 
 // EventKind tells what an Event carries.
@@ -460,7 +461,7 @@ func (p *Plugin) applyResult(r *pb.Apply_Result) (*ApplyResult, error) {
 	if err != nil {
 		return nil, fmt.Errorf("plugin %s: Apply: outputs: %w", p.name, err)
 	}
-	return &ApplyResult{Outputs: outputs, Diagnostics: diags}, nil
+	return &ApplyResult{Outputs: outputs, Diagnostics: diags, Summary: r.GetSummary()}, nil
 }
 
 // CancelGrace is how long a cancelled Apply gets to clean up and end with

@@ -14,7 +14,7 @@ func TestHCLConfigsAreDecodedAsPipectlDecodesThem(t *testing.T) {
 	p := plugintest.Start(t, testplugin)
 	src := `
 image   = sensitive("registry/app:1.0")
-timeout = "90s"
+deadline = "90s"
 
 target {
   name     = "eu"
@@ -40,7 +40,7 @@ header "Authorization" {
 	}
 
 	plan := p.PlanHCL("deploy", src)
-	if plan.Summary != "deploy (sensitive)" || !plan.PlannedOutputs.GetAttr("timeout").RawEquals(cty.StringVal("1m30s")) {
+	if plan.Summary != "deploy (sensitive)" || !plan.PlannedOutputs.GetAttr("deadline").RawEquals(cty.StringVal("1m30s")) {
 		t.Errorf("plan: %+v", plan)
 	}
 	if plan.PlannedOutputs.GetAttr("targets").IsKnown() {
@@ -66,14 +66,14 @@ func TestHCLUnknownValuesAndValidation(t *testing.T) {
 	p := plugintest.Start(t, testplugin)
 	plan := p.PlanHCL("deploy", `
 image   = unknown
-timeout = unknown
+deadline = unknown
 target { name = unknown }
 `)
-	if plan.Diagnostics.HasErrors() || plan.Summary != "deploy (known after apply)" || plan.PlannedOutputs.GetAttr("timeout").IsKnown() {
+	if plan.Diagnostics.HasErrors() || plan.Summary != "deploy (known after apply)" || plan.PlannedOutputs.GetAttr("deadline").IsKnown() {
 		t.Errorf("plan with unknowns: %+v", plan)
 	}
-	diags := p.ValidateHCL("deploy", "image = \"x\"\ntimeout = \"soon\"\ntarget { name = \"eu\" }\n")
-	if len(diags) != 1 || sdk.FormatPath(diags[0].Attribute) != "timeout" || diags[0].Summary != `Invalid duration "soon"` {
+	diags := p.ValidateHCL("deploy", "image = \"x\"\ndeadline = \"soon\"\ntarget { name = \"eu\" }\n")
+	if len(diags) != 1 || sdk.FormatPath(diags[0].Attribute) != "deadline" || diags[0].Summary != `Invalid duration "soon"` {
 		t.Errorf("validate: %v", diags)
 	}
 	run := p.ApplyHCL("echo", "message = \"hi\"\nsettings {\n  level = 2\n}\nlabels = { a = 1 }\n")

@@ -138,7 +138,7 @@ func (p *Plugin) ApplyContext(ctx context.Context, action string, config cty.Val
 		})
 	run.Err = err
 	if res != nil {
-		run.Outputs, run.Diagnostics = res.Outputs, res.Diagnostics
+		run.Outputs, run.Diagnostics, run.Summary = res.Outputs, res.Diagnostics, res.Summary
 	}
 	return run
 }
@@ -149,7 +149,8 @@ type Run struct {
 	Events      []client.Event
 	Outputs     cty.Value
 	Diagnostics sdk.Diagnostics
-	Err         error // talking to the plugin failed, or ctx was cancelled
+	Summary     string // what the action says it did
+	Err         error  // talking to the plugin failed, or ctx was cancelled
 }
 
 // RequireSuccess fails the test unless the Apply completed without errors.

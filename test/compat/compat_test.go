@@ -21,6 +21,7 @@ type revision struct {
 	alwaysApply bool   // AlwaysApply (3ab0519)
 	cancel      bool   // Cancel, the step's deadline in Apply (3807f49)
 	readPaths   bool   // capabilities, Plan.read_paths
+	summary     bool   // Apply's result says what it did
 	python      bool
 }
 
@@ -33,6 +34,7 @@ var revisions = []revision{
 	{dir: "v1.2-go", commit: "3ab0519", settings: true, alwaysApply: true},
 	{dir: "v1.3-go", commit: "3807f49", settings: true, alwaysApply: true, cancel: true},
 	{dir: "v1.4-go", commit: "capabilities", settings: true, alwaysApply: true, cancel: true, readPaths: true},
+	{dir: "v1.5-go", commit: "3d5bbc8", settings: true, alwaysApply: true, cancel: true, readPaths: true, summary: true},
 }
 
 // v10Calls are the calls of the original v1: all a plugin of f4c25e7 has.
@@ -146,6 +148,11 @@ step "second" {
 					t.Errorf("step %s: %s", step, events.status[step])
 				}
 			}
+			// What a step did is its action's word, or nothing from a plugin
+			// older than the summary (never the plan's forecast).
+			if want := map[bool]string{true: "wrote first.txt"}[r.summary]; events.message["first"] != want {
+				t.Errorf("first's step_finished message %q, want %q", events.message["first"], want)
+			}
 			// The output reached the next step, the secret too, in the world only.
 			sum := sha256.Sum256([]byte("hello"))
 			if got := readFile(t, dir, "second.txt"); got != header(r)+hex.EncodeToString(sum[:])+" "+secret {
@@ -218,7 +225,8 @@ step "nap" {
   timeout = "1s"
 }`)
 			run(t, dir, 0, "init")
-			out := run(t, dir, 4, "apply", "-auto-approve")
+			// 7: failed before any step that changes the target ran (a nap changes nothing).
+			out := run(t, dir, 7, "apply", "-auto-approve")
 			if !strings.Contains(out, "Step timed out") || !strings.Contains(out, "woke: context deadline exceeded") {
 				t.Errorf("want the action's own result:\n%s", out)
 			}
@@ -327,8 +335,9 @@ func checkCalls(t *testing.T, file string) {
 }
 
 type applied struct {
-	logs   map[string]string // step -> its log lines
-	status map[string]string // step -> its step_finished status
+	logs    map[string]string // step -> its log lines
+	status  map[string]string // step -> its step_finished status
+	message map[string]string // step -> its step_finished message
 }
 
 // apply runs pipectl apply -json and collects its steps' logs and statuses.
@@ -336,7 +345,7 @@ type applied struct {
 func apply(t *testing.T, dir string) applied {
 	t.Helper()
 	out := run(t, dir, 0, "apply", "-auto-approve", "-json")
-	a := applied{logs: map[string]string{}, status: map[string]string{}}
+	a := applied{logs: map[string]string{}, status: map[string]string{}, message: map[string]string{}}
 	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
 		var e struct{ Type, Step, Message, Status string }
 		if err := json.Unmarshal([]byte(line), &e); err != nil {
@@ -346,7 +355,7 @@ func apply(t *testing.T, dir string) applied {
 		case "step_log":
 			a.logs[e.Step] = strings.TrimPrefix(a.logs[e.Step]+"\n"+e.Message, "\n")
 		case "step_finished":
-			a.status[e.Step] = e.Status
+			a.status[e.Step], a.message[e.Step] = e.Status, e.Message
 		}
 	}
 	return a

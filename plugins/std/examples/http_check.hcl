@@ -5,5 +5,5 @@ step "smoke" {
   body_match      = "\"status\":\\s*\"ok\""
   retries         = 10
   interval        = "3s"
-  timeout         = "5s"
+  request_timeout = "5s"
 }

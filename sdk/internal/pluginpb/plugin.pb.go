@@ -1784,9 +1784,14 @@ func (x *Apply_Artifact) GetData() []byte {
 }
 
 type Apply_Result struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Outputs       *DynamicValue          `protobuf:"bytes,1,opt,name=outputs,proto3" json:"outputs,omitempty"`
-	Diagnostics   []*Diagnostic          `protobuf:"bytes,2,rep,name=diagnostics,proto3" json:"diagnostics,omitempty"`
+	state       protoimpl.MessageState `protogen:"open.v1"`
+	Outputs     *DynamicValue          `protobuf:"bytes,1,opt,name=outputs,proto3" json:"outputs,omitempty"`
+	Diagnostics []*Diagnostic          `protobuf:"bytes,2,rep,name=diagnostics,proto3" json:"diagnostics,omitempty"`
+	// What the action did, one line ("rolled back release web from revision
+	// 6 to revision 5, as revision 7"). The host shows it in the run's
+	// record, live view and report instead of the plan's summary, which
+	// was a guess made before. Empty: the host says only that it succeeded.
+	Summary       string `protobuf:"bytes,3,opt,name=summary,proto3" json:"summary,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1833,6 +1838,13 @@ func (x *Apply_Result) GetDiagnostics() []*Diagnostic {
 		return x.Diagnostics
 	}
 	return nil
+}
+
+func (x *Apply_Result) GetSummary() string {
+	if x != nil {
+		return x.Summary
+	}
+	return ""
 }
 
 type Apply_Event struct {
@@ -2209,7 +2221,7 @@ const file_plugin_proto_rawDesc = "" +
 	"\tNO_CHANGE\x10\x01\x12\n" +
 	"\n" +
 	"\x06CHANGE\x10\x02\x12\a\n" +
-	"\x03RUN\x10\x03\"\x95\x06\n" +
+	"\x03RUN\x10\x03\"\xaf\x06\n" +
 	"\x05Apply\x1a\xba\x01\n" +
 	"\aRequest\x12\x16\n" +
 	"\x06action\x18\x01 \x01(\tR\x06action\x12\x17\n" +
@@ -2227,10 +2239,11 @@ const file_plugin_proto_rawDesc = "" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x1d\n" +
 	"\n" +
 	"media_type\x18\x02 \x01(\tR\tmediaType\x12\x12\n" +
-	"\x04data\x18\x03 \x01(\fR\x04data\x1a\x84\x01\n" +
+	"\x04data\x18\x03 \x01(\fR\x04data\x1a\x9e\x01\n" +
 	"\x06Result\x129\n" +
 	"\aoutputs\x18\x01 \x01(\v2\x1f.pipectl.plugin.v1.DynamicValueR\aoutputs\x12?\n" +
-	"\vdiagnostics\x18\x02 \x03(\v2\x1d.pipectl.plugin.v1.DiagnosticR\vdiagnostics\x1a\xff\x01\n" +
+	"\vdiagnostics\x18\x02 \x03(\v2\x1d.pipectl.plugin.v1.DiagnosticR\vdiagnostics\x12\x18\n" +
+	"\asummary\x18\x03 \x01(\tR\asummary\x1a\xff\x01\n" +
 	"\x05Event\x120\n" +
 	"\x03log\x18\x01 \x01(\v2\x1c.pipectl.plugin.v1.Apply.LogH\x00R\x03log\x12?\n" +
 	"\bprogress\x18\x02 \x01(\v2!.pipectl.plugin.v1.Apply.ProgressH\x00R\bprogress\x12?\n" +

@@ -5,6 +5,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"maps"
 	"os"
 	"slices"
 	"strings"
@@ -15,8 +16,20 @@ import (
 	"github.com/pipectl/pipectl/sdk"
 )
 
+// extraActions are added by files built with a tag (legacy.go).
+var extraActions = map[string]sdk.Action{}
+
 func main() {
 	p := &settings{}
+	actions := map[string]sdk.Action{
+		"echo":   echo{},
+		"wait":   wait{},
+		"crash":  crash{},
+		"panic":  panicky{},
+		"greet":  greet{p},
+		"deploy": deploy{},
+	}
+	maps.Copy(actions, extraActions)
 	sdk.Serve(sdk.Plugin{
 		Name:    "testplugin",
 		Version: "1.2.3",
@@ -25,14 +38,7 @@ func main() {
 			"token":    {Type: cty.String, Sensitive: true},
 		}},
 		Configure: p.configure,
-		Actions: map[string]sdk.Action{
-			"echo":   echo{},
-			"wait":   wait{},
-			"crash":  crash{},
-			"panic":  panicky{},
-			"greet":  greet{p},
-			"deploy": deploy{},
-		},
+		Actions:   actions,
 	})
 }
 
@@ -191,7 +197,7 @@ type deployOutputs struct {
 	Targets   []string `cty:"targets"`
 	Headers   int      `cty:"headers"`
 	Sensitive []string `cty:"sensitive"`
-	Timeout   *string  `cty:"timeout"`
+	Timeout   *string  `cty:"deadline"`
 }
 
 func (deploy) Schema() sdk.ActionSchema {
@@ -199,8 +205,8 @@ func (deploy) Schema() sdk.ActionSchema {
 		Description: "Deploy to targets.",
 		Block: sdk.Block{
 			Attributes: map[string]*sdk.Attribute{
-				"image":   {Type: cty.String, Required: true},
-				"timeout": {Type: cty.String},
+				"image":    {Type: cty.String, Required: true},
+				"deadline": {Type: cty.String},
 			},
 			Blocks: map[string]*sdk.NestedBlock{
 				"target": {Nesting: sdk.NestingList, MinItems: 1, Block: sdk.Block{Attributes: map[string]*sdk.Attribute{
@@ -217,28 +223,28 @@ func (deploy) Schema() sdk.ActionSchema {
 			"targets":   {Type: cty.List(cty.String)},
 			"headers":   {Type: cty.Number},
 			"sensitive": {Type: cty.List(cty.String)},
-			"timeout":   {Type: cty.String},
+			"deadline":  {Type: cty.String},
 		},
 	}
 }
 
 func (deploy) ValidateConfig(_ context.Context, req sdk.ValidateConfigRequest, resp *sdk.ValidateConfigResponse) {
-	sdk.ValidateDuration(&resp.Diagnostics, req.Config, "timeout")
+	sdk.ValidateDuration(&resp.Diagnostics, req.Config, "deadline")
 }
 
 func (deploy) Plan(_ context.Context, req sdk.PlanRequest, resp *sdk.PlanResponse) {
 	resp.Kind = sdk.PlanChange
 	resp.Summary = "deploy " + sdk.Display(req.Config.GetAttr("image"))
-	if t, ok := sdk.KnownString(req.Config, "timeout"); ok {
+	if t, ok := sdk.KnownString(req.Config, "deadline"); ok {
 		resp.SetPlannedOutputs(struct {
-			Timeout string `cty:"timeout"`
+			Timeout string `cty:"deadline"`
 		}{sdk.DurationOr(t, 0).String()})
 	}
 }
 
 func (deploy) Apply(_ context.Context, req sdk.ApplyRequest, resp *sdk.ApplyResponse) {
 	var cfg struct {
-		Timeout string `cty:"timeout"`
+		Timeout string `cty:"deadline"`
 		Target  []struct {
 			Name     string    `cty:"name"`
 			Password cty.Value `cty:"password"`
