@@ -22,7 +22,7 @@ if [[ $what == all || $what == engine ]]; then
   run "engine: DAG sort and cycle search, 10,000 nodes" -bench . -benchmem ./engine/dag
 fi
 if [[ $what == all || $what == plugins ]]; then
-  run "plugins: launch + handshake + GetSchema + Close of the std plugin" -bench Launch -benchtime 20x ./sdk/client
+  run "plugins: launch + handshake + GetSchema + Close of a plugin, unlocked and checked against its lock checksum" -bench Launch -benchtime 20x ./sdk/client
 fi
 if [[ $what == all || $what == k8s ]]; then
   # Against the sandbox (bin/pipectl-sandbox; `make sandbox`).

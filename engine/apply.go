@@ -14,6 +14,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/pipectl/pipectl/dsl"
+	"github.com/pipectl/pipectl/engine/dag"
 	"github.com/pipectl/pipectl/engine/pluginhost"
 	"github.com/pipectl/pipectl/sdk"
 	"github.com/pipectl/pipectl/sdk/client"
@@ -68,6 +69,10 @@ type Result struct {
 	// HandlersRan: the run failed and failure handlers (on_failure) ran;
 	// HandlersFailed: one of them failed too.
 	HandlersRan, HandlersFailed bool
+	// Scheduled counts the graph nodes the scheduler looked at to decide
+	// what may start: it grows with the steps and their dependencies, not
+	// faster (engine/operation's TestApplyScalesLinearly).
+	Scheduled int
 	// Outcome is what a run that did not succeed left its target as; ""
 	// when it succeeded.
 	Outcome Outcome
@@ -76,8 +81,9 @@ type Result struct {
 // run is the mutable state of one Apply.
 type run struct {
 	*Runner
-	steps *stepResolver
-	sem   chan struct{}
+	steps   *stepResolver
+	planned map[string]*PlannedStep // the plan's steps by name
+	sem     chan struct{}
 
 	mu        sync.Mutex
 	values    map[string]cty.Value // step name → what step.NAME evaluates to
@@ -89,6 +95,7 @@ type run struct {
 	gates       map[string]*gateState // by address, once reached
 	gateFailure *GateFailure          // the first gate that stopped the run
 	handlersRan bool                  // an on_failure step ran
+	scheduled   int                   // Result.Scheduled
 	outcomes    outcomes              // what the run changed and what restored it; under mu
 	gateStop    chan struct{}         // closed when the main steps stop starting: gates stop waiting
 	gateStopped sync.Once
@@ -103,7 +110,7 @@ func (r *Runner) Apply(ctx, kill context.Context) *Result {
 	if n < 1 {
 		n = 10
 	}
-	rn := &run{Runner: r, steps: newStepResolver(r.Pipeline), sem: make(chan struct{}, n), values: map[string]cty.Value{}, status: map[string]Status{}, instances: map[string]Status{},
+	rn := &run{Runner: r, steps: newStepResolver(r.Pipeline), planned: r.Plan.StepsByName(), sem: make(chan struct{}, n), values: map[string]cty.Value{}, status: map[string]Status{}, instances: map[string]Status{},
 		state: newRunState(r.Pipeline.Config, r.RunID),
 		gates: map[string]*gateState{}, gateStop: make(chan struct{})}
 	r.Pipeline.LearnSecrets(r.Redactor)
@@ -130,7 +137,7 @@ func (r *Runner) Apply(ctx, kill context.Context) *Result {
 	handlersFailed = rn.runPhase(kill, phases[len(phases)-1], false) || handlersFailed
 
 	res := &Result{Status: StatusSucceeded, Steps: rn.status, Instances: rn.instances,
-		GateFailure: rn.gateFailure, HandlersRan: rn.handlersRan, HandlersFailed: handlersFailed}
+		GateFailure: rn.gateFailure, HandlersRan: rn.handlersRan, HandlersFailed: handlersFailed, Scheduled: rn.scheduled}
 	switch {
 	case cancelled:
 		res.Status = StatusCancelled
@@ -204,6 +211,7 @@ type phaseRun struct {
 	*run
 	ph       PhaseGraph
 	state    map[Addr]Status // node address → status ("running" while it runs)
+	frontier *dag.Frontier[Addr]
 	results  chan nodeDone
 	inFlight int
 }
@@ -223,6 +231,15 @@ func (p *phaseRun) done(addr Addr) bool {
 
 func (p *phaseRun) started(addr Addr) bool { _, ok := p.state[addr]; return ok }
 
+// settle records a node's outcome; once it is done, its dependants may
+// become ready.
+func (p *phaseRun) settle(addr Addr, s Status) {
+	p.state[addr] = s
+	if p.done(addr) {
+		p.frontier.Done(addr)
+	}
+}
+
 // runPhase schedules one graph. In the main phase ctx being cancelled
 // stops new starts, and so does a failure when failFast; otherwise (and in
 // handler phases) steps independent of the failure go on. What depends on
@@ -234,7 +251,7 @@ func (rn *run) runPhase(ctx context.Context, ph PhaseGraph, failFast bool) (fail
 	if ph.Name != PhaseMain {
 		rn.emit(Event{Type: PhaseStarted, Phase: ph.Name, Stage: ph.Stage})
 	}
-	p := &phaseRun{run: rn, ph: ph, state: map[Addr]Status{}, results: make(chan nodeDone)}
+	p := &phaseRun{run: rn, ph: ph, state: map[Addr]Status{}, results: make(chan nodeDone), frontier: ph.Graph.Frontier()}
 	if ph.Name == PhaseMain {
 		p.reuse()
 		p.leaveOut()
@@ -250,7 +267,7 @@ func (rn *run) runPhase(ctx context.Context, ph PhaseGraph, failFast bool) (fail
 		}
 		res := <-p.results
 		p.inFlight--
-		p.state[res.addr] = res.status
+		p.settle(res.addr, res.status)
 		if res.status == StatusFailed || res.status == StatusCancelled || res.status == statusGateBlocked {
 			failed = true
 			stopping = stopping || failFast
@@ -260,28 +277,31 @@ func (rn *run) runPhase(ctx context.Context, ph PhaseGraph, failFast bool) (fail
 		}
 	}
 	p.markNotRun()
+	rn.scheduled += p.frontier.Evaluations
 	return failed
 }
 
-// startReady starts every node whose dependencies are done (the pure
-// dag.Ready decides). Stage nodes complete at once, which may make more
-// nodes ready, hence the loop.
+// startReady starts every node whose dependencies are done (the
+// dag.Frontier knows which, from what settled). Stage nodes complete at
+// once, which may make more nodes ready, hence the loop.
 func (p *phaseRun) startReady(ctx context.Context) {
 	for {
-		progressed := false
-		for _, addr := range p.ph.Graph.Ready(p.done, p.started) {
+		ready := p.frontier.Take()
+		if len(ready) == 0 {
+			return
+		}
+		for _, addr := range ready {
+			if p.started(addr) { // reused or left out
+				continue
+			}
 			name, isStep := addr.Step()
 			if !isStep {
-				p.state[addr] = StatusSucceeded
-				progressed = true
+				p.settle(addr, StatusSucceeded)
 				continue
 			}
 			p.state[addr] = statusRunning
 			p.inFlight++
 			go func() { p.results <- nodeDone{addr, p.runStep(ctx, p.Pipeline.Config.Step(name), p.ph)} }()
-		}
-		if !progressed {
-			return
 		}
 	}
 }
@@ -319,7 +339,7 @@ func (p *phaseRun) reuse() {
 			continue
 		}
 		s := p.Pipeline.Config.Step(name)
-		p.state[StepAddr(name)] = StatusSucceeded
+		p.settle(StepAddr(name), StatusSucceeded)
 		p.finish(s, StatusSucceeded, value)
 		if p.Continues {
 			p.continued(s)
@@ -333,7 +353,7 @@ func (p *phaseRun) reuse() {
 // this one resumes: anything but a check. Its plan now says "no-change"
 // when its change went in then.
 func (rn *run) continued(s *dsl.Step) {
-	ps := rn.Plan.plannedStep(s.Name)
+	ps := rn.planned[s.Name]
 	if ps == nil {
 		return
 	}
@@ -409,7 +429,7 @@ func (rn *run) runStep(ctx context.Context, s *dsl.Step, ph PhaseGraph) Status {
 		return rn.gateBlocked(s, base, f, cancelled)
 	}
 	meta := rs.Meta
-	planned := rn.Plan.plannedStep(s.Name)
+	planned := rn.planned[s.Name]
 	statuses := make([]Status, len(rs.Instances))
 	outputs := make(map[string]cty.Value, len(rs.Instances))
 	var outMu sync.Mutex
@@ -545,7 +565,7 @@ func (in *instance) apply(ctx context.Context) (st Status, _ cty.Value) {
 // called, with what its plan said it would do.
 func (in *instance) noteApplied(config cty.Value, st Status) {
 	kind := ""
-	if p := in.Plan.plannedStep(in.step.Name).Instance(in.key); p != nil {
+	if p := in.run.planned[in.step.Name].Instance(in.key); p != nil {
 		kind = p.Kind
 	}
 	in.mu.Lock()

@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/hashicorp/hcl/v2"
@@ -172,6 +173,19 @@ func (p *Plan) HasChanges() bool {
 	return false
 }
 
+// StepsByName indexes the planned steps by name, for callers that look
+// up every step (Step is a scan).
+func (p *Plan) StepsByName() map[string]*PlannedStep {
+	if p == nil {
+		return nil
+	}
+	out := make(map[string]*PlannedStep, len(p.Steps))
+	for _, s := range p.Steps {
+		out[s.Name] = s
+	}
+	return out
+}
+
 // Step returns the planned step by name, or nil.
 func (p *Plan) Step(name string) *PlannedStep {
 	for _, s := range p.Steps {
@@ -243,17 +257,12 @@ func (pl *Planner) Plan(ctx context.Context) (*Plan, hcl.Diagnostics) {
 	planned := map[string]cty.Value{}
 	var diags hcl.Diagnostics
 	for _, phase := range p.Graph.Phases() {
-		for _, name := range StepNames(phase.Graph) {
-			s := p.Config.Step(name)
-			if why := pl.Selection.LeftOut(name); why != "" && s.Kind == dsl.Main {
-				plan.Steps = append(plan.Steps, pl.leftOut(s, phase, why))
-				planned[name] = pl.Selection.value(name)
-				continue
-			}
-			ps, value, d := pl.planStep(ctx, s, phase, planned)
-			diags = append(diags, d...)
-			plan.Steps = append(plan.Steps, ps)
-			planned[name] = value
+		names := StepNames(phase.Graph)
+		steps := pl.planPhase(ctx, phase, planned)
+		for _, name := range names { // in the graph's order, however they were planned
+			plan.Steps = append(plan.Steps, steps[name].step)
+			diags = append(diags, steps[name].diags...)
+			planned[name] = steps[name].value
 		}
 	}
 	plan.values = planned
@@ -267,6 +276,90 @@ func (pl *Planner) Plan(ctx context.Context) (*Plan, hcl.Diagnostics) {
 	plan.Sources = pl.sources.withoutSecrets(pl.Redactor)
 	markRestores(plan, p.Config)
 	return plan, diags
+}
+
+// plannedStepResult is one step's plan, and the value downstream steps see.
+type plannedStepResult struct {
+	step  *PlannedStep
+	value cty.Value
+	diags hcl.Diagnostics
+}
+
+// planParallelism is how many steps are planned at once: a plan call is a
+// round trip to a plugin process, and one after the other they made the
+// plan of a large pipeline wait on latency rather than work.
+const planParallelism = 16
+
+// planPhase plans the steps of one phase graph, each once the steps it
+// depends on are planned (their planned values are what it reads), up to
+// planParallelism at once. earlier holds the values of the phases before.
+func (pl *Planner) planPhase(ctx context.Context, phase PhaseGraph, earlier map[string]cty.Value) map[string]plannedStepResult {
+	out := map[string]plannedStepResult{}
+	var mu sync.Mutex // pl's launch bookkeeping
+	value := func(name string) (cty.Value, bool) {
+		if r, ok := out[name]; ok {
+			return r.value, true
+		}
+		v, ok := earlier[name]
+		return v, ok
+	}
+	frontier := phase.Graph.Frontier()
+	sem := make(chan struct{}, planParallelism)
+	type planned struct {
+		addr Addr
+		plannedStepResult
+	}
+	done := make(chan planned)
+	inFlight := 0
+	for {
+		for ready := frontier.Take(); len(ready) > 0; ready = frontier.Take() { // stage nodes settle at once
+			for _, addr := range ready {
+				name, isStep := addr.Step()
+				if !isStep {
+					frontier.Done(addr)
+					continue
+				}
+				s := pl.Pipeline.Config.Step(name)
+				if why := pl.Selection.LeftOut(name); why != "" && s.Kind == dsl.Main {
+					out[name] = plannedStepResult{step: pl.leftOut(s, phase, why), value: pl.Selection.value(name)}
+					frontier.Done(addr)
+					continue
+				}
+				values := referenced(s, pl.Pipeline.Config, value)
+				inFlight++
+				go func() {
+					sem <- struct{}{}
+					ps, v, d := pl.planStep(ctx, s, phase, values, &mu)
+					<-sem
+					done <- planned{addr, plannedStepResult{step: ps, value: v, diags: d}}
+				}()
+			}
+		}
+		if inFlight == 0 {
+			return out
+		}
+		r := <-done
+		inFlight--
+		name, _ := r.addr.Step()
+		out[name] = r.plannedStepResult
+		frontier.Done(r.addr) // planned, failed or not: a failure plans downstream with unknowns
+	}
+}
+
+// referenced is what a step's expressions read of the values planned so
+// far: the steps it and its stage's condition refer to.
+func referenced(s *dsl.Step, cfg *dsl.Config, value func(string) (cty.Value, bool)) map[string]cty.Value {
+	refs := s.References()
+	if st := cfg.Stage(s.Stage); st != nil {
+		refs = append(refs, stageConditionRefs(st)...)
+	}
+	out := make(map[string]cty.Value, len(refs))
+	for _, r := range refs {
+		if v, ok := value(r.Name); ok {
+			out[r.Name] = v
+		}
+	}
+	return out
 }
 
 // plannedOutputs is the outputs for the plan: redacted, unknowns marked.
@@ -283,16 +376,20 @@ func (pl *Planner) plannedOutputs(out map[string]cty.Value) map[string]any {
 }
 
 // planStep plans one step and returns the value downstream steps see.
-func (pl *Planner) planStep(ctx context.Context, s *dsl.Step, phase PhaseGraph, planned map[string]cty.Value) (*PlannedStep, cty.Value, hcl.Diagnostics) {
+// mu guards the planner's own state, as steps are planned side by side.
+func (pl *Planner) planStep(ctx context.Context, s *dsl.Step, phase PhaseGraph, planned map[string]cty.Value, mu *sync.Mutex) (*PlannedStep, cty.Value, hcl.Diagnostics) {
 	ps := &PlannedStep{
 		Name: s.Name, Stage: s.Stage, Phase: phase.Name, Action: s.Action.String(),
 		DependsOn: DirectSteps(phase.Graph, StepAddr(s.Name)), Run: DecisionRun,
 	}
+	mu.Lock()
 	plugin, schema, diags := pl.plugin(ctx, s)
+	resolver := pl.resolver()
+	mu.Unlock()
 	if plugin == nil {
 		return ps, cty.DynamicVal, diags
 	}
-	rs := pl.resolver().resolve(s, schema, planned, cty.NilVal)
+	rs := resolver.resolve(s, schema, planned, cty.NilVal)
 	diags = rs.Diagnostics
 	if rs.Action == nil {
 		return ps, cty.DynamicVal, diags
@@ -423,12 +520,4 @@ func secretDigest(salt, name string, v cty.Value) string {
 		return ""
 	}
 	return hex.EncodeToString(key)
-}
-
-// plannedStep is Step on a plan that may be nil (a Runner without one).
-func (p *Plan) plannedStep(name string) *PlannedStep {
-	if p == nil {
-		return nil
-	}
-	return p.Step(name)
 }

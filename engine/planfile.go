@@ -198,8 +198,9 @@ func (pl *Planner) changedVariables(saved, fresh *Plan) []string {
 // something else (a file a function reads changed, say).
 func changedSteps(saved, fresh *Plan) []string {
 	var moved []string
+	byName := saved.StepsByName()
 	for _, fs := range fresh.Steps {
-		ss := saved.Step(fs.Name)
+		ss := byName[fs.Name]
 		if ss == nil || len(ss.Instances) != len(fs.Instances) {
 			moved = append(moved, fmt.Sprintf("step %q now has other instances", fs.Name))
 			continue

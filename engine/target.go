@@ -213,7 +213,7 @@ func (p *phaseRun) leaveOut() {
 		if s == nil {
 			continue
 		}
-		p.state[StepAddr(s.Name)] = StatusSkipped
+		p.settle(StepAddr(s.Name), StatusSkipped)
 		p.finish(s, StatusSkipped, cty.NullVal(cty.DynamicPseudoType))
 		p.emit(Event{Type: StepFinished, Phase: p.ph.Name, Stage: s.Stage, Step: s.Name, Action: s.Action.String(),
 			Status: StatusSkipped, Message: "left out: " + ps.LeftOut})

@@ -144,3 +144,51 @@ func (g *Graph[K]) allDone(n K, done func(K) bool) bool {
 	}
 	return true
 }
+
+// Frontier is Ready made incremental, for a scheduler that asks again
+// after each node finishes: it counts, per node, the dependencies not done
+// yet, so a finished node costs a look at its dependants only. Calling
+// Ready after every finish looks at every node each time: quadratic in
+// the graph's size.
+type Frontier[K comparable] struct {
+	g       *Graph[K]
+	waiting map[K]int // node → dependencies not done yet
+	ready   []K       // may start, not yet taken
+	// Evaluations counts the nodes looked at, for tests that the work
+	// grows with the graph, not faster.
+	Evaluations int
+}
+
+// Frontier starts a schedule where nothing is done: Take lists the nodes
+// without dependencies.
+func (g *Graph[K]) Frontier() *Frontier[K] {
+	f := &Frontier[K]{g: g, waiting: make(map[K]int, len(g.nodes))}
+	for _, n := range g.nodes {
+		f.Evaluations++
+		f.waiting[n] = len(g.deps[n])
+		if f.waiting[n] == 0 {
+			f.ready = append(f.ready, n)
+		}
+	}
+	return f
+}
+
+// Done records that k finished successfully (once per node): each of its
+// dependants whose dependencies are now all done becomes ready.
+func (f *Frontier[K]) Done(k K) {
+	for _, u := range f.g.DependentsOf(k) {
+		f.Evaluations++
+		if f.waiting[u]--; f.waiting[u] == 0 {
+			f.ready = append(f.ready, u)
+		}
+	}
+}
+
+// Take returns the nodes that became ready since the last Take, in the
+// order they did. Whether one was already started (a resumed run) is the
+// caller's to check, as with Ready.
+func (f *Frontier[K]) Take() []K {
+	out := f.ready
+	f.ready = nil
+	return out
+}

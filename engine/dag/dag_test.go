@@ -77,6 +77,61 @@ func TestReadyNeverSchedulesPastAFailure(t *testing.T) {
 	}
 }
 
+func TestFrontierSchedulesAsReadyDoes(t *testing.T) {
+	g := diamond()
+	f := g.Frontier()
+	if got := f.Take(); !slices.Equal(got, []string{"a"}) {
+		t.Fatalf("first Take = %v, want [a]", got)
+	}
+	f.Done("a")
+	if got := f.Take(); !slices.Equal(got, []string{"b", "c"}) {
+		t.Fatalf("after a: Take = %v, want [b c]", got)
+	}
+	f.Done("b")
+	if got := f.Take(); len(got) != 0 {
+		t.Fatalf("after b: Take = %v, want nothing (d waits for c)", got)
+	}
+	f.Done("c")
+	if got := f.Take(); !slices.Equal(got, []string{"d"}) {
+		t.Fatalf("after c: Take = %v, want [d]", got)
+	}
+}
+
+func TestFrontierNeverSchedulesPastAFailure(t *testing.T) {
+	f := diamond().Frontier()
+	f.Take()
+	f.Done("a")
+	f.Take()
+	f.Done("c") // b failed: never Done
+	if got := f.Take(); len(got) != 0 {
+		t.Fatalf("Take = %v, want nothing (d depends on failed b)", got)
+	}
+}
+
+// A chain of stages is scheduled with work proportional to its edges,
+// where calling Ready after each finish looks at every node every time.
+func TestFrontierWorkIsLinear(t *testing.T) {
+	work := func(n int) int {
+		g := New[int]()
+		for i := range n {
+			g.Add(i)
+			if i >= 10 {
+				g.Connect(i, i-10)
+			}
+		}
+		f := g.Frontier()
+		for ready := f.Take(); len(ready) > 0; ready = f.Take() {
+			for _, k := range ready {
+				f.Done(k)
+			}
+		}
+		return f.Evaluations
+	}
+	if small, big := work(1000), work(8000); float64(big)/8000 > 1.3*float64(small)/1000 {
+		t.Fatalf("%d evaluations for 1,000 nodes, %d for 8,000: not linear", small, big)
+	}
+}
+
 func TestCyclesGivesConcretePaths(t *testing.T) {
 	g := New[string]()
 	g.Add("start")

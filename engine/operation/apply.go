@@ -91,6 +91,8 @@ type Applied struct {
 	// Incomplete is why the record could not be finished (nil when it
 	// was): the run is marked so and cannot be resumed.
 	Incomplete error
+	// RecordCost is what recording the run wrote.
+	RecordCost runs.RecordCost
 }
 
 // applyTarget is what an apply works on: the pipeline (path) and its
@@ -205,6 +207,7 @@ func (a *Apply) run(ctx context.Context, s *Session, plan *engine.Plan, t *apply
 	}
 	out.Result = runner.Apply(ctx, kill)
 	out.Incomplete = recorder.Finish()
+	out.RecordCost = recorder.Cost()
 	out.RecordFailed = recordFailed.Load()
 	return out, nil
 }

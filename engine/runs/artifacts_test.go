@@ -73,7 +73,7 @@ func TestEventsSince(t *testing.T) {
 		t.Fatal(err)
 	}
 	rec.Event(engine.Event{Type: engine.StepLog, Step: "a", Message: "one"})
-	rec.flush()
+	rec.flush(false)
 	var got []string
 	collect := func(e engine.Event) error { got = append(got, e.Message); return nil }
 	run, last, err := store.EventsSince(rec.ID(), 0, collect)

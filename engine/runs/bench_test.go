@@ -20,7 +20,7 @@ func BenchmarkFlush(b *testing.B) {
 	}
 	for b.Loop() {
 		rec.Event(engine.Event{Type: engine.StepLog, Step: "a", Message: "a line of output"})
-		rec.flush()
+		rec.flush(false)
 	}
 	_ = rec.Finish()
 }

@@ -33,6 +33,8 @@ type Recorder struct {
 	values  map[string][]byte // step → typed value, for a resume
 	logs    map[string]*stepLog
 	seq     uint64
+	dirty   map[int]bool // steps (index in run.Steps) changed since the last flush
+	cost    RecordCost
 	err     error // the last write's
 	failed  bool  // some write failed (the record is marked incomplete)
 	onError func(error)
@@ -76,6 +78,7 @@ func (s *Store) StartRun(id string, plan *engine.Plan, redactor *engine.Redactor
 		steps:    map[string]int{},
 		redactor: redactor,
 		values:   map[string][]byte{},
+		dirty:    map[int]bool{},
 		logs:     map[string]*stepLog{},
 		stop:     make(chan struct{}),
 		done:     make(chan struct{}),
@@ -99,6 +102,9 @@ func (s *Store) StartRun(id string, plan *engine.Plan, redactor *engine.Redactor
 			return err
 		}
 		if _, err := b.CreateBucket(valuesBucket); err != nil {
+			return err
+		}
+		if _, err := b.CreateBucket(stepsBucket); err != nil {
 			return err
 		}
 		if err := b.Put(planKey, planJSON); err != nil {
@@ -235,6 +241,7 @@ func (r *Recorder) summarize(e engine.Event) {
 		r.run.Steps = append(r.run.Steps, StepRecord{Step: e.Step, Instance: e.Instance, Phase: e.Phase,
 			Action: e.Action, Status: StatusRunning})
 	}
+	r.dirty[i] = true
 	s := &r.run.Steps[i]
 	if e.Type == engine.StepStarted {
 		if s.Started.IsZero() {
@@ -259,9 +266,9 @@ func (r *Recorder) flushLoop() {
 	for {
 		select {
 		case <-t.C:
-			r.flush()
+			r.flush(false)
 		case <-r.stop:
-			r.flush()
+			r.flush(true)
 			return
 		}
 	}
@@ -270,17 +277,33 @@ func (r *Recorder) flushLoop() {
 // flush writes the pending events and the current summary in one
 // transaction. When the write fails, they are kept for the next flush,
 // the record is marked incomplete until one succeeds, and onError is told.
-func (r *Recorder) flush() {
+//
+// While the run goes on, a flush writes the steps that changed since the
+// last one, each under its own key, and the run's summary without its
+// steps: rewriting every step at every flush made a run's recording
+// quadratic in its steps. The last flush (final) writes the whole
+// summary, steps included, as records always had it.
+func (r *Recorder) flush(final bool) {
 	r.mu.Lock()
-	events, values, artifacts := r.pending, r.values, r.artifacts
-	if len(events) == 0 && len(values) == 0 {
+	events, values, artifacts, dirty := r.pending, r.values, r.artifacts, r.dirty
+	if len(events) == 0 && len(values) == 0 && !final {
 		r.mu.Unlock()
 		return // nothing happened: no write, no fsync, during a long step
 	}
-	r.pending, r.values, r.artifacts = nil, map[string][]byte{}, nil
-	meta, _ := json.Marshal(r.run)
+	r.pending, r.values, r.artifacts, r.dirty = nil, map[string][]byte{}, nil, map[int]bool{}
+	steps := make(map[int][]byte, len(dirty))
+	for i := range dirty {
+		steps[i], _ = json.Marshal(&r.run.Steps[i])
+	}
+	summary := *r.run
+	if !final {
+		summary.Steps = nil
+	}
+	meta, _ := json.Marshal(&summary)
+	r.cost.StepRecords += len(steps) + len(summary.Steps)
 	seq := r.seq
 	r.mu.Unlock()
+	written := int64(len(meta))
 	err := r.store.update(func(tx *bolt.Tx) error {
 		b := tx.Bucket(runsBucket).Bucket([]byte(r.run.ID))
 		vb := b.Bucket(valuesBucket)
@@ -288,6 +311,10 @@ func (r *Recorder) flush() {
 			if err := vb.Put([]byte(step), v); err != nil {
 				return err
 			}
+			written += int64(len(v))
+		}
+		if err := putSteps(b, steps, &written); err != nil {
+			return err
 		}
 		if err := putArtifacts(b, artifacts); err != nil {
 			return err
@@ -302,6 +329,7 @@ func (r *Recorder) flush() {
 			if err := ev.Put(seqKey(seq), v); err != nil {
 				return err
 			}
+			written += int64(len(v))
 		}
 		return b.Put(metaKey, meta)
 	})
@@ -310,6 +338,7 @@ func (r *Recorder) flush() {
 	r.err = err
 	if err == nil {
 		r.seq = seq
+		r.cost.Bytes += written
 		if r.failed { // everything is in after all
 			r.failed = false
 			_ = os.Remove(r.incompletePath())
@@ -318,6 +347,9 @@ func (r *Recorder) flush() {
 	}
 	r.pending = append(events, r.pending...)
 	r.artifacts = append(artifacts, r.artifacts...)
+	for i := range dirty {
+		r.dirty[i] = true
+	}
 	for step, v := range values {
 		if _, newer := r.values[step]; !newer {
 			r.values[step] = v
@@ -347,6 +379,37 @@ func (r *Recorder) Finish() error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return r.err
+}
+
+// putSteps writes step records by their index in the run (older records
+// have none: their steps are in the summary).
+func putSteps(b *bolt.Bucket, steps map[int][]byte, written *int64) error {
+	sb := b.Bucket(stepsBucket)
+	if sb == nil || len(steps) == 0 {
+		return nil
+	}
+	for i, v := range steps {
+		if err := sb.Put(seqKey(uint64(i)), v); err != nil {
+			return err
+		}
+		*written += int64(len(v))
+	}
+	return nil
+}
+
+// RecordCost is what recording a run has cost so far: bytes written to
+// the database and step records serialized. Both grow with the run's
+// events, not faster (engine/operation's TestApplyScalesLinearly).
+type RecordCost struct {
+	Bytes       int64
+	StepRecords int
+}
+
+// Cost is what the recording has written so far.
+func (r *Recorder) Cost() RecordCost {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.cost
 }
 
 func putMeta(b *bolt.Bucket, run *Run) error {

@@ -33,6 +33,7 @@ var (
 	planKey      = []byte("plan")
 	eventsBucket = []byte("events")
 	valuesBucket = []byte("values")
+	stepsBucket  = []byte("steps") // step records while the run goes on (Recorder.flush)
 )
 
 // Store is the run database of one pipeline directory. Nobody holds the
@@ -319,6 +320,9 @@ func (s *Store) readMeta(b *bolt.Bucket) (*Run, error) {
 	if err := json.Unmarshal(b.Get(metaKey), &r); err != nil {
 		return nil, fmt.Errorf("a run record is damaged: %w", err)
 	}
+	if err := readSteps(b, &r); err != nil {
+		return nil, err
+	}
 	if r.RecordFailed == "" && s.recordFailed(r.ID) {
 		r.RecordFailed = "a write to the run database failed: what happened after it is not recorded"
 	}
@@ -334,6 +338,23 @@ func (s *Store) readMeta(b *bolt.Bucket) (*Run, error) {
 		}
 	}
 	return &r, nil
+}
+
+// readSteps reads the step records of a run whose summary has none: it
+// was still going on at its last flush (or its process died).
+func readSteps(b *bolt.Bucket, r *Run) error {
+	sb := b.Bucket(stepsBucket)
+	if len(r.Steps) > 0 || sb == nil {
+		return nil
+	}
+	return sb.ForEach(func(_, v []byte) error {
+		var s StepRecord
+		if err := json.Unmarshal(v, &s); err != nil {
+			return fmt.Errorf("a run record is damaged: %w", err)
+		}
+		r.Steps = append(r.Steps, s)
+		return nil
+	})
 }
 
 func seqKey(n uint64) []byte {

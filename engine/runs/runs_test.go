@@ -92,7 +92,7 @@ func TestEnvironmentLocks(t *testing.T) {
 		t.Fatal(err)
 	}
 	rec.Event(engine.Event{Type: engine.StepStarted, Step: "a", Attempt: 1})
-	rec.flush()
+	rec.flush(false)
 	list, err := store.List()
 	if err != nil || len(list) != 1 || list[0].Status != StatusRunning {
 		t.Fatalf("a run in progress reads as %+v (%v)", list, err)
@@ -101,6 +101,8 @@ func TestEnvironmentLocks(t *testing.T) {
 	prod.Release()
 	if list, _ := store.List(); list[0].Status != StatusInterrupted {
 		t.Errorf("a run whose lock is free reads as %s, want interrupted", list[0].Status)
+	} else if len(list[0].Steps) != 1 || list[0].Steps[0].Step != "a" || list[0].Steps[0].Status != StatusInterrupted {
+		t.Errorf("its step, written while it ran, reads as %+v, want a interrupted", list[0].Steps)
 	}
 	if _, err := LockEnvironment(dir, "dev"); err != nil {
 		t.Errorf("dev after release: %v", err)

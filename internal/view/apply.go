@@ -311,13 +311,14 @@ func nameWidth(plan *engine.Plan) int {
 
 // outcomes are the finished instances of a run, for the summary table.
 type outcomes struct {
-	plan  *engine.Plan
-	order []string // instance ids, as they finished
-	rows  map[string]engine.Event
+	plan    *engine.Plan
+	planned map[string]*engine.PlannedStep // the plan's steps by name
+	order   []string                       // instance ids, as they finished
+	rows    map[string]engine.Event
 }
 
 func newOutcomes(plan *engine.Plan) *outcomes {
-	return &outcomes{plan: plan, rows: map[string]engine.Event{}}
+	return &outcomes{plan: plan, planned: plan.StepsByName(), rows: map[string]engine.Event{}}
 }
 
 func (o *outcomes) finished(e engine.Event) {
@@ -334,22 +335,15 @@ func (o *outcomes) done(e engine.Event) string {
 	if e.Message != "" {
 		return firstLine(e.Message)
 	}
-	if s := o.planned(e); s != "" {
+	if s := o.summary(e); s != "" {
 		return "planned: " + s
 	}
 	return ""
 }
 
-// planned is the plan's one-line summary of an instance ("" without).
-func (o *outcomes) planned(e engine.Event) string {
-	if o.plan == nil {
-		return ""
-	}
-	s := o.plan.Step(e.Step)
-	if s == nil {
-		return ""
-	}
-	if in := s.Instance(e.Instance); in != nil {
+// summary is the plan's one-line summary of an instance ("" without).
+func (o *outcomes) summary(e engine.Event) string {
+	if in := o.planned[e.Step].Instance(e.Instance); in != nil {
 		return firstLine(in.Summary)
 	}
 	return ""
@@ -358,19 +352,23 @@ func (o *outcomes) planned(e engine.Event) string {
 // ordered lists the finished instances in the plan's order, then any the
 // plan did not name (instances of a for_each decided at apply).
 func (o *outcomes) ordered() []engine.Event {
-	var out []engine.Event
-	done := map[string]bool{}
+	byStep := map[string][]string{} // step → its instance ids, as they finished
+	for _, id := range o.order {
+		if e := o.rows[id]; o.planned[e.Step] != nil {
+			byStep[e.Step] = append(byStep[e.Step], id)
+		}
+	}
+	out := make([]engine.Event, 0, len(o.order))
 	if o.plan != nil {
 		for _, s := range o.plan.Steps {
-			for _, id := range o.order {
-				if e := o.rows[id]; e.Step == s.Name && !done[id] {
-					out, done[id] = append(out, e), true
-				}
+			for _, id := range byStep[s.Name] {
+				out = append(out, o.rows[id])
 			}
+			delete(byStep, s.Name) // a name the plan lists twice shows its rows once
 		}
 	}
 	for _, id := range o.order {
-		if !done[id] {
+		if o.planned[o.rows[id].Step] == nil {
 			out = append(out, o.rows[id])
 		}
 	}

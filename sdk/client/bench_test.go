@@ -1,6 +1,8 @@
 package client
 
 import (
+	"crypto/sha256"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"testing"
@@ -13,14 +15,24 @@ func BenchmarkLaunch(b *testing.B) {
 	if out, err := exec.Command("go", "build", "-o", bin, "../internal/testplugin").CombinedOutput(); err != nil {
 		b.Fatalf("building the test plugin: %v\n%s", err, out)
 	}
-	for b.Loop() {
-		p, err := Launch(b.Context(), LaunchConfig{Path: bin})
-		if err != nil {
-			b.Fatal(err)
-		}
-		if _, err := p.Schema(b.Context()); err != nil {
-			b.Fatal(err)
-		}
-		p.Close()
+	data, err := os.ReadFile(bin)
+	if err != nil {
+		b.Fatal(err)
+	}
+	sum := sha256.Sum256(data)
+	// locked: checked against its checksum, as pipectl launches plugins.
+	for name, cfg := range map[string]LaunchConfig{"unlocked": {Path: bin}, "locked": {Path: bin, SHA256: sum[:]}} {
+		b.Run(name, func(b *testing.B) {
+			for b.Loop() {
+				p, err := Launch(b.Context(), cfg)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if _, err := p.Schema(b.Context()); err != nil {
+					b.Fatal(err)
+				}
+				p.Close()
+			}
+		})
 	}
 }

@@ -86,10 +86,9 @@ func Launch(ctx context.Context, cfg LaunchConfig) (*Plugin, error) {
 	}
 	var secure *plugin.SecureConfig
 	if len(cfg.SHA256) > 0 {
-		if err := checkSum(cfg.Path, cfg.SHA256); err != nil {
-			return nil, err
-		}
-		// go-plugin checks again right before it executes the binary.
+		// go-plugin checks it right before it executes the binary. Hashing
+		// it here as well cost a second read of a 20 MB binary, most of a
+		// launch.
 		secure = &plugin.SecureConfig{Checksum: cfg.SHA256, Hash: sha256.New()}
 	}
 	stdout, stderr := logWriter(logger, "stdout"), logWriter(logger, "stderr")
@@ -131,6 +130,9 @@ func Launch(ctx context.Context, cfg LaunchConfig) (*Plugin, error) {
 	case s := <-ch:
 		if s.err != nil {
 			p.Close()
+			if errors.Is(s.err, plugin.ErrChecksumsDoNotMatch) {
+				return nil, checkSum(cfg.Path, cfg.SHA256) // says which checksum it has
+			}
 			if strings.Contains(s.err.Error(), "timeout while waiting for plugin to start") {
 				return nil, fmt.Errorf("plugin %s did not complete its handshake within %s: %w", name, startTimeout, ErrStartTimeout)
 			}
@@ -170,6 +172,8 @@ func dispense(pc *plugin.Client) (pb.PluginClient, error) {
 	return raw.(pb.PluginClient), nil
 }
 
+// checkSum explains a checksum mismatch: the binary's checksum and the
+// expected one.
 func checkSum(path string, want []byte) error {
 	f, err := os.Open(path)
 	if err != nil {
@@ -185,7 +189,7 @@ func checkSum(path string, want []byte) error {
 			"the plugin changed since it was locked (run `pipectl init` to re-lock it if the change is intended)",
 			path, hex.EncodeToString(got), hex.EncodeToString(want))
 	}
-	return nil
+	return fmt.Errorf("plugin %s: its checksum did not match when it was started, and does now: it changed meanwhile", filepath.Base(path))
 }
 
 // Schema returns the plugin's schema, asking the plugin once.

@@ -1,0 +1,94 @@
+#!/usr/bin/env bash
+# Times pipectl end to end on a generated pipeline of N no-op steps (std
+# plugin), in stages of ten, each step depending on the step ten before:
+# validate, plan -out and apply of that saved plan (apply PLAN DIR), each with its peak
+# memory (/usr/bin/time), a per-step cost and a verdict on linearity.
+# Times are wall clock and, in brackets, CPU (user + sys, the plugin
+# process included): on a shared machine the CPU time is the steadier one,
+# and the verdict is made on both.
+#   bench/scale.sh                 # 1000 10000 20000 100000
+#   bench/scale.sh 1000 10000      # some sizes
+# It also times reading the run back: runs show, runs show -json, runs report.
+# Uses bin/pipectl and bin/pipectl-plugin-std (make build). Targets: see
+# docs/architecture.md (Performance): per step at the largest N within
+# 1.5x of the smallest.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+sizes=("$@")
+[[ ${#sizes[@]} -gt 0 ]] || sizes=(1000 10000 20000 100000)
+for b in pipectl pipectl-plugin-std; do
+  [[ -x bin/$b ]] || { echo "bin/$b is missing: make build" >&2; exit 1; }
+done
+[[ -x /usr/bin/time ]] || { echo "/usr/bin/time is missing: apt-get install time" >&2; exit 1; }
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+# generate N DIR: the pipeline, as the engine's BenchmarkApplyNoop1000 builds it.
+generate() {
+  awk -v n="$1" 'BEGIN {
+    print "pipeline \"scale\" {}"
+    for (s = 0; s * 10 < n; s++) {
+      printf "stage \"s%d\" {\n", s
+      for (i = s * 10; i < n && i < s * 10 + 10; i++) {
+        printf "  step \"n%d\" {\n    action = std.noop\n", i
+        if (i >= 10) printf "    inputs = step.n%d.step_id\n", i - 10
+        print "  }"
+      }
+      print "}"
+    }
+  }' > "$2/pipeline.hcl"
+}
+
+# measure LOG CMD...: runs CMD, prints "WALL CPU MB" (seconds, seconds of
+# user + sys, peak RSS).
+measure() {
+  local log=$1; shift
+  if ! /usr/bin/time -f '%e %U %S %M' -o "$log.time" "$@" > "$log" 2>&1; then
+    echo "failed: $*" >&2; tail -5 "$log" >&2; exit 1
+  fi
+  awk '{ printf "%.2f %.2f %.0f", $1, $2 + $3, $4 / 1024 }' "$log.time"
+}
+
+echo "pipectl $(bin/pipectl version 2>/dev/null | head -1), $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
+printf '| %7s | %-26s | %-26s | %-26s | %-17s | %-11s |\n' N "validate" "plan -out" "apply PLAN" "ms/step p+a [cpu]" "KB/step val"
+printf '|---------|----------------------------|----------------------------|----------------------------|-------------------|-------------|\n'
+first=""
+reads=()
+for n in "${sizes[@]}"; do
+  d=$work/p$n; mkdir -p "$d/.pipectl/plugins"
+  ln -s "$root/bin/pipectl-plugin-std" "$d/.pipectl/plugins/pipectl-plugin-std"
+  generate "$n" "$d"
+  bin/pipectl init "$d" > /dev/null
+  read -r vt vc vm <<< "$(measure "$d/validate.log" bin/pipectl validate "$d")"
+  read -r pt pc pm <<< "$(measure "$d/plan.log" bin/pipectl plan -out "$d/plan.json" "$d")"
+  read -r at ac am <<< "$(measure "$d/apply.log" bin/pipectl apply -no-color "$d/plan.json" "$d")"
+  per=$(awk -v p="$pt" -v a="$at" -v n="$n" 'BEGIN { printf "%.3f", (p + a) * 1000 / n }')
+  cpu=$(awk -v p="$pc" -v a="$ac" -v n="$n" 'BEGIN { printf "%.3f", (p + a) * 1000 / n }')
+  kb=$(awk -v m="$vm" -v n="$n" 'BEGIN { printf "%.1f", m * 1024 / n }')
+  printf '| %7d | %6ss [%6ss] %5s MB | %6ss [%6ss] %5s MB | %6ss [%6ss] %5s MB | %7s [%7s] | %11s |\n' \
+    "$n" "$vt" "$vc" "$vm" "$pt" "$pc" "$pm" "$at" "$ac" "$am" "$per" "$cpu" "$kb"
+  read -r st _ _ <<< "$(measure "$d/show.log" bin/pipectl runs show latest "$d")"
+  read -r sj _ _ <<< "$(measure "$d/showjson.log" bin/pipectl runs show latest "$d" -json)"
+  read -r rt _ _ <<< "$(measure "$d/report.log" bin/pipectl runs report latest "$d" -o "$d/report.html")"
+  reads+=("$n steps: runs show ${st}s, runs show -json ${sj}s, runs report ${rt}s")
+  [[ -n $first ]] || { first=$per; firstcpu=$cpu; firstn=$n; }
+  last=$per; lastcpu=$cpu; lastn=$n
+  rm -rf "$d"
+done
+verdict() { # NAME LAST FIRST
+  local r; r=$(awk -v a="$2" -v b="$3" 'BEGIN { printf "%.2f", a / b }')
+  if awk -v r="$r" 'BEGIN { exit !(r <= 1.5) }'; then v=linear; else v="NOT linear"; fi
+  echo "$1 per step at $lastn is ${r}x that at $firstn (target <= 1.5x): $v"
+}
+printf '%s\n' "${reads[@]}"
+verdict "wall time" "$last" "$first"
+verdict "CPU time" "$lastcpu" "$firstcpu"
+if command -v terraform > /dev/null && [[ ${TERRAFORM:-1} != 0 ]]; then
+  t=$work/tf; mkdir -p "$t" # TERRAFORM=0 skips this
+  printf 'resource "terraform_data" "n" {\n  count = 1000\n}\n' > "$t/main.tf"
+  (cd "$t" && terraform init -input=false > /dev/null 2>&1)
+  export TF_CLI_CONFIG_FILE=/dev/null # no warning about a missing ~/.terraformrc
+  read -r tt _ <<< "$(cd "$t" && measure "$t/apply.log" terraform apply -auto-approve -input=false)"
+  echo "terraform $(terraform version 2>/dev/null | head -1 | cut -d' ' -f2): 1,000 terraform_data apply ${tt}s; pipectl 1,000 plan + apply is $(awk -v t="$tt" -v p="$first" 'BEGIN { printf "%.1f", t / (p * 1000 / 1000) }')x faster (for information)"
+fi
