@@ -28,6 +28,7 @@ part of the pipeline, as apply runs it; the plan shows what is left out.`,
 			if err != nil {
 				return err
 			}
+			defer withInterrupt(cmd)()
 			cfg := newConfiguration()
 			op := operation.NewPlan(cfg)
 			op.Inputs, op.Out, op.Subset = in, out, sub.subset()

@@ -1,0 +1,129 @@
+package main_test
+
+import (
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// Issue 30, faults round 3. Each test fails on main at e65b3f1.
+
+// ghostPlugin is a project whose one step uses plugin ghost, the given
+// script (run in the project's directory).
+func ghostPlugin(t *testing.T, script string) *project {
+	t.Helper()
+	p := newProject(t, onePipeline)
+	plugins := filepath.Join(p.dir, ".pipectl", "plugins")
+	if err := os.MkdirAll(plugins, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(plugins, "pipectl-plugin-ghost"), []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	p.write("pipeline.hcl", `
+pipeline "e2e" {}
+stage "s" {
+  step "a" {
+    action = ghost.noop
+  }
+}`)
+	return p
+}
+
+// pidIn reads a pid a script wrote, waiting for the file (bounded by
+// hangBound, only a broken script exhausts it).
+func pidIn(t *testing.T, path string) int {
+	t.Helper()
+	for deadline := time.Now().Add(hangBound); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		b, err := os.ReadFile(path)
+		if pid, _ := strconv.Atoi(strings.TrimSpace(string(b))); err == nil && pid > 0 {
+			return pid
+		}
+	}
+	t.Fatalf("no pid in %s", path)
+	return 0
+}
+
+// alive: the process exists and is not a zombie.
+func alive(pid int) bool {
+	stat, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return false
+	}
+	s := string(stat)
+	fields := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
+	return len(fields) > 0 && fields[0] != "Z"
+}
+
+// Item 8: a plugin whose children keep its stdout open (a background
+// sleep, a daemon in a session of its own) is given up on at its start
+// timeout: its process group is killed and its pipes are no longer read,
+// so pipectl ends (on main it waited for the children: minutes, or forever).
+func TestPluginStartTimeoutEndsWhatItStarted(t *testing.T) {
+	p := ghostPlugin(t, `#!/bin/sh
+sleep 300 &
+echo $! > child.pid
+setsid sh -c 'echo $$ > daemon.pid; exec sleep 300' &
+exec sleep 300
+`)
+	t.Cleanup(func() { _ = syscall.Kill(pidIn(t, filepath.Join(p.dir, "daemon.pid")), syscall.SIGKILL) })
+	p.env = append(p.env, "PIPECTL_PLUGIN_START_TIMEOUT=1s")
+	out, code := p.runWithin(hangBound, "init")
+	if code != 1 || !strings.Contains(out, "did not complete its handshake within 1s") {
+		t.Errorf("init with a plugin whose children hold its stdout: exit %d\n%s", code, out)
+	}
+	if child := pidIn(t, filepath.Join(p.dir, "child.pid")); alive(child) {
+		t.Errorf("the plugin's background child %d still runs after pipectl ended", child)
+	}
+}
+
+// Item 8: Ctrl-C stops pipectl while a plugin is starting, whatever the
+// start timeout and whatever holds the plugin's pipes.
+func TestInterruptWhileAPluginStarts(t *testing.T) {
+	p := ghostPlugin(t, `#!/bin/sh
+sleep 300 &
+echo $! > child.pid
+exec sleep 300
+`)
+	p.env = append(p.env, "PIPECTL_PLUGIN_START_TIMEOUT=10m")
+	cmd := p.command("init")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	child := pidIn(t, filepath.Join(p.dir, "child.pid"))
+	_ = cmd.Process.Signal(syscall.SIGINT)
+	select {
+	case err := <-done:
+		if exitCode(err) == 0 {
+			t.Error("init interrupted while its plugin starts exited 0")
+		}
+	case <-time.After(hangBound):
+		_ = cmd.Process.Kill()
+		t.Fatalf("init still ran %s after Ctrl-C while its plugin was starting", hangBound)
+	}
+	if alive(child) {
+		t.Errorf("the plugin's background child %d still runs after pipectl ended", child)
+	}
+}
+
+// Item 6: a plugin that exits before its handshake is reported with its
+// exit status and what it wrote on stderr, not go-plugin's "Unrecognized
+// remote plugin message".
+func TestPluginFailingAtStartSaysWhy(t *testing.T) {
+	p := ghostPlugin(t, `#!/bin/sh
+echo "ghost: cannot read /etc/ghost.conf: no such file" >&2
+exit 7
+`)
+	out, code := p.runWithin(hangBound, "init")
+	if code != 1 || !strings.Contains(out, "exited with status 7") ||
+		!strings.Contains(out, "ghost: cannot read /etc/ghost.conf: no such file") ||
+		strings.Contains(out, "Unrecognized remote plugin message") {
+		t.Errorf("init with a plugin that exits 7 at start: exit %d\n%s", code, out)
+	}
+}
