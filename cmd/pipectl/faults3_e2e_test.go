@@ -127,3 +127,19 @@ exit 7
 		t.Errorf("init with a plugin that exits 7 at start: exit %d\n%s", code, out)
 	}
 }
+
+// Item 9: 100,000 nested "[" are refused at file:line with a diagnostic,
+// by validate and fmt alike (on main: "fatal error: stack overflow" after
+// a gigabyte of memory).
+func TestDeepNestingIsADiagnostic(t *testing.T) {
+	p := newProject(t, onePipeline)
+	deep := strings.Repeat("[", 100_000) + strings.Repeat("]", 100_000)
+	p.write("pipeline.hcl", "pipeline \"e2e\" {}\n\nlocals { x = "+deep+" }\n")
+	for _, args := range [][]string{{"validate"}, {"fmt", "-check"}} {
+		out, code := p.runWithin(hangBound, args...)
+		if code != 1 || !strings.Contains(out, "Nested too deeply") || !strings.Contains(out, "pipeline.hcl line 3") ||
+			strings.Contains(out, "goroutine") || strings.Contains(out, "Missing pipeline block") {
+			t.Errorf("%v of 100,000 nested [: exit %d\n%.2000s", args, code, out)
+		}
+	}
+}
