@@ -143,3 +143,37 @@ func TestDeepNestingIsADiagnostic(t *testing.T) {
 		}
 	}
 }
+
+// Item 4: -target leaves out steps that outputs read; those outputs have
+// no value, the plan says why, and the plan and its apply succeed (on
+// main: "Attempt to get attribute from null value", exit 1).
+func TestTargetWithOutputsOfLeftOutSteps(t *testing.T) {
+	p := newProject(t, `
+pipeline "e2e" {}
+stage "s" {
+  step "a" {
+    action  = std.exec
+    command = "true"
+  }
+  step "b" {
+    action  = std.exec
+    command = "true"
+  }
+}
+output "a_code" {
+  value = step.a.exit_code
+}
+output "b_code" {
+  value = "b exited ${step.b.exit_code}"
+}`)
+	out, errOut, code := p.run("plan", "-target", "step.a", "-out", "a.plan")
+	if code != 0 || !strings.Contains(out, "b_code: no value (reads step b, left out: not targeted (-target step.a))") ||
+		!strings.Contains(out, "a_code = (known after apply)") {
+		t.Fatalf("plan -target step.a: exit %d\n%s%s", code, out, errOut)
+	}
+	out, errOut, code = p.run("apply", "a.plan")
+	if code != 0 || !strings.Contains(out, "a_code = 0") || strings.Contains(out, "b_code") ||
+		strings.Contains(out+errOut, "could not be evaluated") {
+		t.Errorf("apply of the -target plan: exit %d\n%s%s", code, out, errOut)
+	}
+}
