@@ -115,6 +115,7 @@ func Launch(ctx context.Context, cfg LaunchConfig) (*Plugin, error) {
 			p.proc.Store(r)
 			return r, err
 		},
+		SkipHostEnv:      true, // pluginEnv: the host's without secrets
 		AllowedProtocols: []plugin.Protocol{plugin.ProtocolGRPC},
 		AutoMTLS:         true,
 		Logger:           logger,
