@@ -5,9 +5,12 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/pipectl/pipectl/engine"
 )
 
 // Issue 30, faults round 3. Each test fails on main at e65b3f1.
@@ -175,5 +178,68 @@ output "b_code" {
 	if code != 0 || !strings.Contains(out, "a_code = 0") || strings.Contains(out, "b_code") ||
 		strings.Contains(out+errOut, "could not be evaluated") {
 		t.Errorf("apply of the -target plan: exit %d\n%s%s", code, out, errOut)
+	}
+}
+
+// Item 3: approving twice is refused, exit 1, as the record says; of
+// approvals by one person at the same moment, one counts and the others
+// are refused and recorded (on main every one printed "Approved", exit 0).
+func TestApprovingTwiceIsRefusedAsRecorded(t *testing.T) {
+	p := newProject(t, strings.Replace(gatedPipeline, `message             = "Deploy to prod?"`,
+		`message             = "Deploy to prod?"
+    min_approvals       = 3`, 1))
+	cmd, ch, stderr := startApplyAs(t, p, "alice")
+	var seen []engine.Event
+	id := waitingRun(t, p, ch, &seen)
+	if out, errOut, code := p.as("bob", "approve", id); code != 0 || !strings.Contains(out, "Approved stage.deploy") {
+		t.Fatalf("first approval by bob: exit %d\n%s%s", code, out, errOut)
+	}
+	out, errOut, code := p.as("bob", "approve", id)
+	if code != 1 || strings.Contains(out, "Approved") || !strings.Contains(errOut, "refused: bob already approved") {
+		t.Fatalf("second approval by bob: exit %d\n%s%s", code, out, errOut)
+	}
+	const n = 4
+	var wg sync.WaitGroup
+	codes := make([]int, n)
+	outs := make([]string, n)
+	for i := range n {
+		wg.Go(func() {
+			c := p.command("approve", id)
+			c.Env = append(c.Env, "PIPECTL_USER=carol")
+			b, err := c.CombinedOutput()
+			codes[i], outs[i] = exitCode(err), string(b)
+		})
+	}
+	wg.Wait()
+	approved := 0
+	for i := range n {
+		switch {
+		case codes[i] == 0 && strings.Contains(outs[i], "Approved stage.deploy"):
+			approved++
+		case codes[i] == 1 && strings.Contains(outs[i], "refused: carol already approved"):
+		default:
+			t.Errorf("approval %d by carol at the same moment: exit %d\n%s", i, codes[i], outs[i])
+		}
+	}
+	if approved != 1 {
+		t.Errorf("%d of %d approvals by carol at the same moment said Approved; want 1", approved, n)
+	}
+	// The gate still waits (2 of 3): every answer is read and recorded.
+	if out, errOut, code := p.as("dave", "approve", id); code != 0 {
+		t.Fatalf("approval by dave: exit %d\n%s%s", code, out, errOut)
+	}
+	drain(ch, &seen)
+	if code := exitCode(cmd.Wait()); code != 0 {
+		t.Fatalf("apply: exit %d\n%s", code, stderr)
+	}
+	show, _, _ := p.run("runs", "show", id)
+	if got := strings.Count(show, "refused by bob (bob already approved"); got != 1 {
+		t.Errorf("runs show has %d refusals of bob's second approval; want 1:\n%s", got, show)
+	}
+	if got := strings.Count(show, "approved by carol"); got != 1 {
+		t.Errorf("runs show has %d approvals by carol; want 1:\n%s", got, show)
+	}
+	if got := strings.Count(show, "refused by carol (carol already approved"); got != n-1 {
+		t.Errorf("runs show has %d refusals of carol's other approvals; want %d:\n%s", got, n-1, show)
 	}
 }
