@@ -47,7 +47,8 @@ func (upgrade) Schema() sdk.ActionSchema {
 		"create_namespace": {Type: cty.Bool, Description: "Create the namespace when installing, if it does not exist."},
 		"description":      {Type: cty.String, Description: "Description of the new revision (helm history shows it)."},
 		"recover_pending": {Type: cty.Bool, Description: "When the release is stuck in pending-install/upgrade/rollback, roll it back " +
-			"to the last deployed revision first (reported in the plan and the logs). Default false: such a release is refused with advice."},
+			"to the last deployed revision first, or, when it was never deployed, uninstall it and install it again " +
+			"(reported in the plan and the logs). Default false: such a release is refused with advice."},
 		"failure_grace": {Type: cty.String, Description: "How long a pod may stay Unschedulable, in ImagePullBackOff, CrashLoopBackOff " +
 			"(or similar) before the wait fails early. Default \"30s\"."},
 	} {
@@ -140,6 +141,9 @@ func (u upgrade) Plan(ctx context.Context, req sdk.PlanRequest, resp *sdk.PlanRe
 		return
 	}
 	base := deployedManifest(cfg, name, last)
+	if recovering != "" && lastGood(revs) == nil { // uninstalled first: installed from nothing
+		last, base = nil, ""
+	}
 	diff, err := diffManifests(base, proposed.Manifest, ns)
 	if err != nil {
 		d.AddError("Cannot compare the manifests", err.Error())
@@ -188,9 +192,13 @@ func planRevision(last *release.Release, revs []*release.Release, recover bool, 
 	}
 	summary, detail := pendingAdvice(last, revs)
 	good := lastGood(revs)
-	if !recover || good == nil {
+	switch {
+	case !recover:
 		d.AddAttributeError(attr("release"), summary, detail)
 		return 0, "", false
+	case good == nil:
+		return 1, fmt.Sprintf("recover_pending: revision %d is %s and no revision was ever deployed; "+
+			"the release will be uninstalled first, then installed again\n", last.Version, last.Info.Status), true
 	}
 	recovering = fmt.Sprintf("recover_pending: revision %d is %s; it will be rolled back to revision %d (as revision %d) first\n",
 		last.Version, last.Info.Status, good.Version, next)
@@ -275,7 +283,8 @@ func (u upgrade) Apply(ctx context.Context, req sdk.ApplyRequest, resp *sdk.Appl
 		last = revs[len(revs)-1]
 	}
 	if last != nil && last.Info.Status.IsPending() {
-		if last = u.recoverPending(ctx, uc, ns, revs, events, d); last == nil {
+		var ok bool
+		if last, ok = u.recoverPending(ctx, uc, ns, revs, events, d); !ok {
 			return
 		}
 	}
@@ -347,44 +356,66 @@ func (u upgrade) unchanged(ctx context.Context, cfg *action.Configuration, name,
 }
 
 // recoverPending rolls a release stuck in pending-* back to its last
-// deployed revision when recover_pending allows it; otherwise it refuses
-// with advice. It returns the release's newest revision afterwards.
+// deployed revision when recover_pending allows it, or uninstalls one
+// never deployed; otherwise it refuses with advice. It returns the
+// release's newest revision afterwards (nil: none, install it), and false
+// when the release cannot be upgraded.
 func (u upgrade) recoverPending(ctx context.Context, uc upgradeConfig, ns string, revs []*release.Release,
-	events sdk.Events, d *sdk.Diagnostics) *release.Release {
+	events sdk.Events, d *sdk.Diagnostics) (*release.Release, bool) {
 	last := revs[len(revs)-1]
 	summary, detail := pendingAdvice(last, revs)
-	good := lastGood(revs)
-	if !uc.RecoverPending || good == nil {
+	if !uc.RecoverPending {
 		d.AddAttributeError(attr("release"), summary, detail)
-		return nil
+		return nil, false
 	}
-	events.Log(sdk.Stderr, fmt.Sprintf("%s; recover_pending = true: rolling back to revision %d first", summary, good.Version))
 	cfg, _, err := u.env.actionConfig(ctx, ns, events)
 	if err != nil {
 		d.AddError("Cannot reach the cluster", err.Error())
-		return nil
+		return nil, false
 	}
+	good := lastGood(revs)
+	if good == nil {
+		return nil, u.uninstallNeverDeployed(ctx, cfg, uc.Release, summary, events, d)
+	}
+	events.Log(sdk.Stderr, fmt.Sprintf("%s; recover_pending = true: rolling back to revision %d first", summary, good.Version))
 	// Helm refuses to roll back a pending release: mark the stuck revision
 	// failed first, which is what it is.
 	last.Info.Status = release.StatusFailed
 	last.Info.Description = "Marked failed by pipectl (recover_pending): the operation never finished"
 	if err := cfg.Releases.Update(last); err != nil {
 		d.AddError("Cannot repair the pending release", err.Error())
-		return nil
+		return nil, false
 	}
 	rb := action.NewRollback(cfg)
 	rb.Version, rb.Wait, rb.Timeout = good.Version, true, helmTimeout(ctx)
 	if err := rb.Run(uc.Release); err != nil {
 		d.AddAttributeError(attr("release"), fmt.Sprintf("Rolling back the pending release %s to revision %d failed", uc.Release, good.Version), err.Error())
-		return nil
+		return nil, false
 	}
 	rel, err := lastRelease(cfg, uc.Release)
 	if err != nil || rel == nil {
 		d.AddError("Cannot read the release after the rollback", fmt.Sprint(err))
-		return nil
+		return nil, false
 	}
 	events.Log(sdk.Stdout, fmt.Sprintf("release %s recovered: revision %d (a copy of revision %d) is deployed", uc.Release, rel.Version, good.Version))
-	return rel
+	return rel, true
+}
+
+// uninstallNeverDeployed repairs a release stuck in pending-* that no
+// revision of ever deployed: there is nothing to roll back to, so it is
+// uninstalled (its objects deleted, its history purged) and installed
+// again. The step's log records it.
+func (u upgrade) uninstallNeverDeployed(ctx context.Context, cfg *action.Configuration, name, summary string,
+	events sdk.Events, d *sdk.Diagnostics) bool {
+	events.Log(sdk.Stderr, summary+"; recover_pending = true: no revision was ever deployed, so it is uninstalled first, then installed again")
+	un := action.NewUninstall(cfg)
+	un.Wait, un.Timeout = true, helmTimeout(ctx)
+	if _, err := un.Run(name); err != nil {
+		d.AddAttributeError(attr("release"), fmt.Sprintf("Uninstalling the never-deployed release %s failed", name), err.Error())
+		return false
+	}
+	events.Log(sdk.Stdout, fmt.Sprintf("release %s recovered: the never-deployed release was uninstalled; installing it again", name))
+	return true
 }
 
 // failed reports a failed install or upgrade: why, and where the release
