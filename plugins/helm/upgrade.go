@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"regexp"
 	"strings"
@@ -436,6 +437,8 @@ func (u upgrade) failed(ctx context.Context, cfg *action.Configuration, uc upgra
 		if len(waits) >= 2 && waits[len(waits)-1].Err == nil {
 			detail += fmt.Sprintf("\n\nRevision %d's objects are Ready again:\n  %s", before.Version, strings.Join(waits[len(waits)-1].Summary, "\n  "))
 		}
+	} else if lost := unreachableWait(waits); lost != nil {
+		summary, detail = unreachableFailure(uc, before, now, lost)
 	} else if uc.Atomic && before == nil {
 		summary = fmt.Sprintf("Install of %s %s and was uninstalled (atomic)", uc.Release, cause)
 	}
@@ -443,6 +446,50 @@ func (u upgrade) failed(ctx context.Context, cfg *action.Configuration, uc upgra
 	if now != nil {
 		resp.Outputs = releaseValues(now, ns, red, rolledBack, readySummary(waits))
 	}
+}
+
+// unreachableWait is the error of a wait that ended as the cluster stopped
+// answering, or nil.
+func unreachableWait(waits []waitResult) error {
+	for _, w := range waits {
+		if errors.Is(w.Err, errUnreachable) {
+			return w.Err
+		}
+	}
+	return nil
+}
+
+// unreachableFailure explains an install or upgrade whose cluster stopped
+// answering: that it did, that Helm could neither mark the revision failed
+// nor roll it back, the state the release is left in, and the repair.
+func unreachableFailure(uc upgradeConfig, before, now *release.Release, waitErr error) (summary, detail string) {
+	summary = fmt.Sprintf("Release %s: cluster unreachable during the %s", uc.Release, map[bool]string{true: "install", false: "upgrade"}[before == nil])
+	detail = waitErr.Error() + "."
+	if uc.Atomic {
+		detail += " The atomic rollback could not run: it needs the cluster."
+	}
+	state, rev := release.StatusPendingUpgrade, 2
+	if before != nil {
+		rev = before.Version + 1
+	} else {
+		state, rev = release.StatusPendingInstall, 1
+	}
+	if now != nil {
+		state, rev = now.Info.Status, now.Version
+		detail += fmt.Sprintf(" The release is now in %s (revision %d).", state, rev)
+	} else {
+		detail += fmt.Sprintf(" The release is left in %s (revision %d), as far as pipectl can tell: "+
+			"Helm could not record the failure, and the release could not be read back.", state, rev)
+	}
+	if state.IsPending() {
+		repair := "uninstalls it (it was never deployed) and installs it again"
+		if before != nil {
+			repair = "rolls it back to its last deployed revision first"
+		}
+		detail += fmt.Sprintf(" Helm refuses to change a pending release. Once the cluster answers again, "+
+			"apply again with recover_pending = true on this step: it %s, then deploys.", repair)
+	}
+	return summary, detail
 }
 
 // readySummary is the final status of the last wait's objects.
