@@ -463,7 +463,11 @@ func unreachableWait(waits []waitResult) error {
 // answering: that it did, that Helm could neither mark the revision failed
 // nor roll it back, the state the release is left in, and the repair.
 func unreachableFailure(uc upgradeConfig, before, now *release.Release, waitErr error) (summary, detail string) {
-	summary = fmt.Sprintf("Release %s: cluster unreachable during the %s", uc.Release, map[bool]string{true: "install", false: "upgrade"}[before == nil])
+	op := "upgrade"
+	if before == nil {
+		op = "install"
+	}
+	summary = fmt.Sprintf("Release %s: cluster unreachable during the %s", uc.Release, op)
 	detail = waitErr.Error() + "."
 	if uc.Atomic {
 		detail += " The atomic rollback could not run: it needs the cluster."
