@@ -219,6 +219,10 @@ func parseRawValue(v *Variable, text, origin string) (cty.Value, hcl.Diagnostics
 	if v.Type.IsPrimitiveType() || v.Type == cty.DynamicPseudoType {
 		return cty.StringVal(text), nil
 	}
+	diags := CheckNesting([]byte(text), origin, hcl.InitialPos)
+	if diags.HasErrors() {
+		return cty.DynamicVal, diags
+	}
 	expr, diags := hclsyntax.ParseExpression([]byte(text), origin, hcl.InitialPos)
 	if diags.HasErrors() {
 		return cty.DynamicVal, diags
@@ -238,6 +242,9 @@ func (s *Scope) readVarFile(path string, raw map[string]rawValue) hcl.Diagnostic
 			Summary:  "Cannot read variables file",
 			Detail:   fmt.Sprintf("%s.", err),
 		}}
+	}
+	if diags := CheckNesting(src, path, hcl.InitialPos); diags.HasErrors() {
+		return diags
 	}
 	parser := hclparse.NewParser()
 	var file *hcl.File

@@ -165,6 +165,29 @@ type Output struct {
 	DeclRange         hcl.Range
 }
 
+// Steps lists the steps the output reads (step.NAME), sorted.
+func (o *Output) Steps() []string {
+	if o.Value == nil {
+		return nil
+	}
+	var names []string
+	for _, t := range o.Value.Variables() {
+		if t.RootName() != "step" || len(t) < 2 {
+			continue
+		}
+		switch a := t[1].(type) {
+		case hcl.TraverseAttr:
+			names = append(names, a.Name)
+		case hcl.TraverseIndex:
+			if a.Key.Type() == cty.String && a.Key.IsKnown() && !a.Key.IsNull() {
+				names = append(names, a.Key.AsString())
+			}
+		}
+	}
+	slices.Sort(names)
+	return slices.Compact(names)
+}
+
 // Stage is a `stage "name"` block.
 type Stage struct {
 	Name      string

@@ -123,6 +123,7 @@ var rootSchema = &hcl.BodySchema{Blocks: []hcl.BlockHeaderSchema{
 // checks what spans files: references, required blocks.
 type loader struct {
 	cfg           *Config
+	refused       bool // a file was not parsed at all: its blocks are unknown
 	diags         hcl.Diagnostics
 	exprs         []scopedExpr // expressions whose references are checked at the end
 	onFailureDecl *hcl.Range
@@ -135,6 +136,8 @@ func load(dir string, sources []source) (*Config, hcl.Diagnostics) {
 		file, diags := parseFile(s.src, s.name)
 		l.diags = append(l.diags, diags...)
 		if file == nil || file.Body == nil {
+			l.refused = true
+			l.cfg.Files[s.name] = &hcl.File{Bytes: s.src, Body: hcl.EmptyBody()} // for the snippets
 			continue
 		}
 		l.cfg.Files[s.name] = file
@@ -179,7 +182,7 @@ func (l *loader) file(file *hcl.File) {
 // finish runs the checks that need every file: the pipeline block, the
 // step index and the references.
 func (l *loader) finish(sources []source) {
-	if l.cfg.Pipeline == nil {
+	if l.cfg.Pipeline == nil && !l.refused {
 		d := &hcl.Diagnostic{
 			Severity: hcl.DiagError,
 			Summary:  "Missing pipeline block",

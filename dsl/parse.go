@@ -26,6 +26,9 @@ const chunkSize = 128 << 10
 // the whole file is parsed at once, so the result and its diagnostics are
 // always those of a plain parse.
 func parseFile(src []byte, filename string) (*hcl.File, hcl.Diagnostics) {
+	if diags := CheckNesting(src, filename, hcl.InitialPos); diags.HasErrors() {
+		return nil, diags
+	}
 	chunks := splitTopLevel(src, chunkSize)
 	if len(chunks) > 1 {
 		if file, ok := parseChunks(src, filename, chunks); ok {

@@ -213,12 +213,19 @@ func indexOf(list []string, s string) int {
 // Outputs evaluates the pipeline's outputs with the given step values (see
 // EvalContext). Sensitive outputs carry SensitiveMark.
 func (s *Scope) Outputs(steps map[string]cty.Value) (map[string]cty.Value, hcl.Diagnostics) {
+	return s.OutputsExcept(steps, nil)
+}
+
+// OutputsExcept is Outputs without those reading a step for which
+// leftOut is true (a step left out of a subset run, -target or -only):
+// such an output has no value, rather than an error.
+func (s *Scope) OutputsExcept(steps map[string]cty.Value, leftOut func(step string) bool) (map[string]cty.Value, hcl.Diagnostics) {
 	ctx := s.EvalContext(steps, nil)
 	out := make(map[string]cty.Value, len(s.Config.Outputs))
 	var diags hcl.Diagnostics
 	for _, name := range slices.Sorted(maps.Keys(s.Config.Outputs)) {
 		o := s.Config.Outputs[name]
-		if o.Value == nil {
+		if o.Value == nil || leftOut != nil && slices.ContainsFunc(o.Steps(), leftOut) {
 			continue
 		}
 		val, d := o.Value.Value(ctx)

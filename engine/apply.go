@@ -167,7 +167,11 @@ func (rn *run) outputs() (map[string]cty.Value, hcl.Diagnostics) {
 	rn.mu.Lock()
 	values := rn.values
 	rn.mu.Unlock()
-	out, diags := rn.Pipeline.Scope.Outputs(values)
+	var unread func(string) bool // a subset run: outputs reading a step left out have no value
+	if rn.Plan != nil {
+		unread = rn.Plan.unread(values)
+	}
+	out, diags := rn.Pipeline.Scope.OutputsExcept(values, unread)
 	for _, v := range out {
 		rn.Redactor.AddValue(v)
 	}

@@ -272,6 +272,7 @@ func (rn *run) awaitApproval(ctx context.Context, addr string, a *dsl.Approval) 
 				return f, false
 			}
 			if len(approvedBy) >= a.MinApprovals {
+				rn.tooLate(addr, answers[seen+1:])
 				return nil, false
 			}
 		}
@@ -321,6 +322,16 @@ func (rn *run) answer(addr string, a *dsl.Approval, ans GateAnswer, approvedBy m
 	ev.Type, ev.Message = GateApproved, fmt.Sprintf("%s approved by %s (%d of %d)", addr, ans.User, len(approvedBy), a.MinApprovals)
 	rn.emit(ev)
 	return nil
+}
+
+// tooLate records the answers read with those that passed the gate but
+// after them (given at the same moment, a duplicate approval most often):
+// they do not count, and the record says so rather than losing them.
+func (rn *run) tooLate(addr string, answers []GateAnswer) {
+	for _, ans := range answers {
+		rn.emit(Event{Type: GateRefused, Gate: addr, GateKind: "approval", User: ans.User, Reason: rn.Redactor.String(ans.Reason),
+			Message: addr + " had already passed: this answer came after the approvals it needed"})
+	}
 }
 
 // ApprovalRule is what decides whether an answer to an approval gate

@@ -352,3 +352,29 @@ stage "checks" {
 		t.Fatal("the run still waits at the gate after lint failed")
 	}
 }
+
+// allAtOnce gives every answer at the first poll: answers given at the
+// same moment.
+type allAtOnce []engine.GateAnswer
+
+func (a allAtOnce) Answers(string) ([]engine.GateAnswer, error) { return a, nil }
+
+// Answers read with those that passed the gate, but after them, are
+// recorded as refused, not lost (issue 30 item 3).
+func TestAnswersAfterThePassAreRefusedNotLost(t *testing.T) {
+	f := load(t, strings.Replace(gated, "%d", "1", 1), dsl.Inputs{})
+	answers := allAtOnce{
+		{Gate: "stage.deploy", Approve: true, User: "bob"},
+		{Gate: "stage.deploy", Approve: true, User: "bob"},
+		{Gate: "stage.deploy", Approve: false, User: "carol", Reason: "wait"},
+	}
+	res := f.applyGated(engine.GateOptions{Answers: answers, StartedBy: "alice", Clock: &fakeClock{now: time.Now()}})
+	if res.Status != engine.StatusSucceeded {
+		t.Fatalf("status %s, gate failure %+v", res.Status, res.GateFailure)
+	}
+	refused := f.gateEvents(engine.GateRefused)
+	if len(refused) != 2 || refused[0].User != "bob" || refused[1].User != "carol" || refused[1].Reason != "wait" ||
+		!strings.Contains(refused[0].Message, "stage.deploy had already passed") {
+		t.Fatalf("refusals: %+v", refused)
+	}
+}

@@ -51,8 +51,11 @@ type Plan struct {
 	Gates []*PlannedGate `json:"gates,omitempty"`
 	// Outputs are the pipeline's outputs as planned: unknown where they
 	// read what only apply knows, redacted where sensitive.
-	Outputs   map[string]any `json:"outputs,omitempty"`
-	CreatedAt time.Time      `json:"created_at"`
+	Outputs map[string]any `json:"outputs,omitempty"`
+	// OutputsLeftOut are the outputs a subset run gives no value, as they
+	// read a step it leaves out: output name → why.
+	OutputsLeftOut map[string]string `json:"outputs_left_out,omitempty"`
+	CreatedAt      time.Time         `json:"created_at"`
 	// ContentHash is the sha256 of the rest of the saved plan: an edited
 	// plan file is refused (see WritePlan).
 	ContentHash string `json:"content_hash,omitempty"`
@@ -266,9 +269,11 @@ func (pl *Planner) Plan(ctx context.Context) (*Plan, hcl.Diagnostics) {
 		}
 	}
 	plan.values = planned
-	outputs, d := p.Scope.Outputs(planned)
+	unread := plan.unread(planned)
+	outputs, d := p.Scope.OutputsExcept(planned, unread)
 	diags = append(diags, d...)
 	plan.Outputs = pl.plannedOutputs(outputs)
+	plan.OutputsLeftOut = plan.outputsLeftOut(p.Config, unread)
 	plan.Gates = plannedGates(p, plan.CreatedAt, pl.Redactor)
 	for _, path := range p.Scope.Reads.Paths() { // read while binding and planning
 		pl.sources.add(path)

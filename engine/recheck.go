@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"maps"
 	"strings"
+	"sync"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/zclconf/go-cty/cty"
@@ -28,12 +29,14 @@ func (pl *Planner) recheck(ctx context.Context, approved *Plan, steps map[string
 	main := pl.Pipeline.Graph.Phases()[0]
 	var moved []string
 	var diags hcl.Diagnostics
+	var mu sync.Mutex // one step at a time here: each sees the last one's value
+	byName := approved.StepsByName()
 	for _, name := range StepNames(main.Graph) {
-		was := approved.Step(name)
+		was := byName[name]
 		if !steps[name] || was == nil || was.LeftOut != "" {
 			continue
 		}
-		now, value, d := pl.planStep(ctx, pl.Pipeline.Config.Step(name), main, values)
+		now, value, d := pl.planStep(ctx, pl.Pipeline.Config.Step(name), main, values, &mu)
 		diags = append(diags, d...)
 		values[name] = value
 		if !d.HasErrors() {

@@ -188,6 +188,32 @@ func (s *Selection) value(step string) cty.Value {
 	return cty.NullVal(cty.DynamicPseudoType)
 }
 
+// unread reports whether a step is left out of the plan with nothing to
+// read (not from an -only run): the outputs that read it have no value.
+func (p *Plan) unread(values map[string]cty.Value) func(step string) bool {
+	return func(step string) bool {
+		ps := p.Step(step)
+		v, ok := values[step]
+		return ps != nil && ps.LeftOut != "" && (!ok || v.IsNull())
+	}
+}
+
+// outputsLeftOut says, for each output reading an unread step, why it has
+// no value.
+func (p *Plan) outputsLeftOut(cfg *dsl.Config, unread func(string) bool) map[string]string {
+	var why map[string]string
+	for name, o := range cfg.Outputs {
+		if i := slices.IndexFunc(o.Steps(), unread); i >= 0 {
+			if why == nil {
+				why = map[string]string{}
+			}
+			step := o.Steps()[i]
+			why[name] = fmt.Sprintf("reads step %s, left out: %s", step, p.Step(step).LeftOut)
+		}
+	}
+	return why
+}
+
 // ChangesSince says how the pipeline differs from the plan a run
 // applied: its files, or its variables. -only refuses to read the outputs
 // of a run of another pipeline than this one.

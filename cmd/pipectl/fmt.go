@@ -11,6 +11,8 @@ import (
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/hashicorp/hcl/v2/hclwrite"
+
+	"github.com/pipectl/pipectl/dsl"
 	"github.com/pmezard/go-difflib/difflib"
 	"github.com/spf13/cobra"
 
@@ -59,6 +61,11 @@ func runFmt(cmd *cobra.Command, o fmtOptions, paths []string) error {
 		src, err := os.ReadFile(name)
 		if err != nil {
 			return err
+		}
+		if d := dsl.CheckNesting(src, name, hcl.InitialPos); d.HasErrors() {
+			sources[name] = &hcl.File{Bytes: src}
+			diags = append(diags, d...)
+			continue
 		}
 		f, d := hclsyntax.ParseConfig(src, name, hcl.InitialPos)
 		sources[name] = f

@@ -32,6 +32,7 @@ pipectl binary, then $PATH. Use -upgrade to accept binaries that changed.`,
 }
 
 func runInit(cmd *cobra.Command, path string, upgrade, noColor, asJSON bool) error {
+	defer withInterrupt(cmd)()
 	cfg := newConfiguration()
 	var files map[string]*hcl.File
 	v := view.NewInit(commandBase(cmd, asJSON, noColor, cfg.Redactor, func() map[string]*hcl.File { return files }))

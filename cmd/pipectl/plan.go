@@ -29,6 +29,7 @@ part of the pipeline, as apply runs it; the plan shows what is left out.`,
 			if err != nil {
 				return err
 			}
+			defer withInterrupt(cmd)()
 			file := out // the name the user gave, for the message
 			path, err := enterPipeline(pathArg(args), namedFiles(&in, &file)...)
 			if err != nil {

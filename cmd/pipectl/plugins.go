@@ -26,6 +26,7 @@ func newPluginsCommand() *cobra.Command {
 		Short: "List the pipeline's plugins: where they are, what is locked, their actions",
 		Args:  cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			defer withInterrupt(cmd)()
 			cfg, diags := dsl.Load(pathArg(args))
 			if diags.HasErrors() {
 				_ = dsl.WriteDiagnostics(cmd.ErrOrStderr(), diags, cfg.Files, 100, false)
@@ -99,6 +100,7 @@ func newPluginsShowCommand() *cobra.Command {
 		Example: "  pipectl plugins show std.exec\n  pipectl plugins show std -json",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			defer withInterrupt(cmd)()
 			name, action, _ := strings.Cut(args[0], ".")
 			if strings.ContainsRune(args[0], filepath.Separator) {
 				name, action = args[0], ""
@@ -138,6 +140,7 @@ func newPluginsDocsCommand() *cobra.Command {
 		Example: "  pipectl plugins docs std -examples plugins/std/examples > docs/plugins/std.md",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			defer withInterrupt(cmd)()
 			schema, err := pluginSchema(cmd, args[0], f.dir)
 			if err != nil {
 				return err

@@ -8,6 +8,8 @@ import (
 	"os/signal"
 	"sync"
 	"syscall"
+
+	"github.com/spf13/cobra"
 )
 
 // interruptSignals stop a run the same way: Ctrl-C, a termination, and a
@@ -79,4 +81,14 @@ func (o outputWatch) Write(b []byte) (int, error) {
 		o.once.Do(func() { close(o.gone) })
 	}
 	return n, err
+}
+
+// withInterrupt makes cmd's context end at an interrupt, for commands that
+// start plugins but have no run to stop (init, plan, validate, plugins): a
+// Ctrl-C then ends the plugins, with what they started, and the command
+// says it was interrupted, instead of pipectl dying with them left behind.
+func withInterrupt(cmd *cobra.Command) (stop func()) {
+	ctx, stop := signal.NotifyContext(cmd.Context(), interruptSignals...)
+	cmd.SetContext(ctx)
+	return stop
 }

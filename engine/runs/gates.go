@@ -164,25 +164,51 @@ func (r *Recorder) PutAnswer(a engine.GateAnswer) error {
 }
 
 func (s *Store) putAnswer(id string, a engine.GateAnswer) error {
+	return s.update(func(tx *bolt.Tx) error {
+		ab, err := answersOf(tx, id)
+		if err != nil {
+			return err
+		}
+		return putAnswerTx(ab, a)
+	})
+}
+
+// answersOf is the answers bucket of a run, created when missing.
+func answersOf(tx *bolt.Tx, id string) (*bolt.Bucket, error) {
+	b := tx.Bucket(runsBucket).Bucket([]byte(id))
+	if b == nil {
+		return nil, fmt.Errorf("no run %q: `pipectl runs` lists them", id)
+	}
+	return b.CreateBucketIfNotExists(answersBucket)
+}
+
+func putAnswerTx(ab *bolt.Bucket, a engine.GateAnswer) error {
 	v, err := json.Marshal(a)
 	if err != nil {
 		return err
 	}
-	return s.update(func(tx *bolt.Tx) error {
-		b := tx.Bucket(runsBucket).Bucket([]byte(id))
-		if b == nil {
-			return fmt.Errorf("no run %q: `pipectl runs` lists them", id)
-		}
-		ab, err := b.CreateBucketIfNotExists(answersBucket)
-		if err != nil {
+	n, err := ab.NextSequence()
+	if err != nil {
+		return err
+	}
+	return ab.Put(seqKey(n), v)
+}
+
+// approvedBy is who approved a gate so far, as the run counts them: the
+// answers stored, in order, that the rule does not refuse.
+func approvedBy(ab *bolt.Bucket, gate string, rule engine.ApprovalRule, startedBy string) (map[string]bool, error) {
+	by := map[string]bool{}
+	err := ab.ForEach(func(_, v []byte) error {
+		var a engine.GateAnswer
+		if err := json.Unmarshal(v, &a); err != nil {
 			return err
 		}
-		n, err := ab.NextSequence()
-		if err != nil {
-			return err
+		if a.Gate == gate && a.Approve && rule.Refusal(a, startedBy, by) == "" {
+			by[a.User] = true
 		}
-		return ab.Put(seqKey(n), v)
+		return nil
 	})
+	return by, err
 }
 
 // ErrNotWaiting: the run does not wait at the gate (or at any).
@@ -206,20 +232,45 @@ func (s *Store) Answer(id string, a engine.GateAnswer) (string, error) {
 		return "", err
 	}
 	a.Gate = gate
+	var rule *engine.ApprovalRule
 	var plan engine.Plan
 	if json.Unmarshal(planJSON, &plan) == nil {
 		if pg := plan.Gate(gate); pg != nil && pg.Approval != nil {
-			rule := engine.ApprovalRule{Approvers: pg.Approval.Approvers, AllowSelfApproval: pg.Approval.AllowSelfApproval}
+			rule = &engine.ApprovalRule{Approvers: pg.Approval.Approvers, AllowSelfApproval: pg.Approval.AllowSelfApproval}
 			if why := rule.Refusal(a, run.StartedBy, nil); why != "" {
-				return "", errors.New(why)
+				return "", fmt.Errorf("%w: %s", ErrRefused, why)
 			}
 		}
 	}
 	if a.Time.IsZero() {
 		a.Time = time.Now().UTC()
 	}
-	return gate, s.putAnswer(id, a)
+	// One transaction: of two approvals by the same person at once, the
+	// second sees the first.
+	var refusal string
+	err = s.update(func(tx *bolt.Tx) error {
+		ab, err := answersOf(tx, id)
+		if err != nil {
+			return err
+		}
+		if rule != nil {
+			by, err := approvedBy(ab, gate, *rule, run.StartedBy)
+			if err != nil {
+				return err
+			}
+			refusal = rule.Refusal(a, run.StartedBy, by)
+		}
+		// Stored even when refused: the run records it as refused.
+		return putAnswerTx(ab, a)
+	})
+	if err == nil && refusal != "" {
+		err = fmt.Errorf("%w: %s (recorded as refused)", ErrRefused, refusal)
+	}
+	return gate, err
 }
+
+// ErrRefused: the gate does not count the answer; the error says why.
+var ErrRefused = errors.New("refused")
 
 // waitingGate resolves the gate an answer is for among those the run
 // waits at for approval.

@@ -107,6 +107,8 @@ type PlanMessage struct {
 	HasChanges  bool           `json:"has_changes"`
 	Summary     string         `json:"summary"`
 	Outputs     map[string]any `json:"outputs,omitempty"`
+	// OutputsLeftOut: the outputs a subset run gives no value, and why.
+	OutputsLeftOut map[string]string `json:"outputs_left_out,omitempty"`
 }
 
 // StepMessage is every step_* message of a run: started, log, progress,

@@ -24,7 +24,7 @@ func (v *Plan) Show(p *engine.Plan) {
 			v.emit(MsgGatePlanned, &GatePlannedMessage{PlannedGate: g})
 		}
 		v.emit(MsgPlan, &PlanMessage{Pipeline: p.Pipeline, Environment: p.Environment, HasChanges: p.HasChanges(),
-			Summary: Summary(p), Outputs: p.Outputs})
+			Summary: Summary(p), Outputs: p.Outputs, OutputsLeftOut: p.OutputsLeftOut})
 		return
 	}
 	env := ""
@@ -50,10 +50,13 @@ func (v *Plan) Show(p *engine.Plan) {
 	}
 	writeGates(v.Out, slices.DeleteFunc(slices.Clone(p.Gates), func(g *engine.PlannedGate) bool { return gates[g.Gate] == nil }), v.paint)
 	v.restoration(p)
-	if len(p.Outputs) > 0 {
+	if len(p.Outputs)+len(p.OutputsLeftOut) > 0 {
 		v.Printf("\n%s\n", v.bold("Outputs"))
 		for _, k := range slices.Sorted(maps.Keys(p.Outputs)) {
 			v.Printf("  %s = %s\n", k, planValue(p.Outputs[k]))
+		}
+		for _, k := range slices.Sorted(maps.Keys(p.OutputsLeftOut)) {
+			v.Printf("  %s: no value (%s)\n", k, p.OutputsLeftOut[k])
 		}
 	}
 	v.Printf("\n%s\n", Summary(p))

@@ -100,10 +100,11 @@ func pendingAdvice(rel *release.Release, revs []*release.Release) (summary, deta
 	summary = fmt.Sprintf("Release %s is stuck in %s (revision %d)", rel.Name, rel.Info.Status, rel.Version)
 	detail = "Another Helm operation is running on it, or one was interrupted (a killed process, a lost connection). "
 	if good := lastGood(revs); good != nil {
-		detail += fmt.Sprintf("If nothing else is deploying it, set recover_pending = true to roll it back to revision %d (the last deployed) "+
-			"before upgrading, or roll back by hand: helm rollback %s %d -n %s.", good.Version, rel.Name, good.Version, rel.Namespace)
+		detail += fmt.Sprintf("If nothing else is deploying it, set recover_pending = true on this step to roll it back to revision %d "+
+			"(the last deployed) before upgrading.", good.Version)
 	} else {
-		detail += fmt.Sprintf("It was never deployed successfully: uninstall it (helm uninstall %s -n %s) and install again.", rel.Name, rel.Namespace)
+		detail += "It was never deployed successfully: if nothing else is deploying it, set recover_pending = true on this step " +
+			"to uninstall it (its objects are deleted) and install it again."
 	}
 	return summary, detail
 }

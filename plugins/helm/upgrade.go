@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"regexp"
 	"strings"
@@ -47,7 +48,8 @@ func (upgrade) Schema() sdk.ActionSchema {
 		"create_namespace": {Type: cty.Bool, Description: "Create the namespace when installing, if it does not exist."},
 		"description":      {Type: cty.String, Description: "Description of the new revision (helm history shows it)."},
 		"recover_pending": {Type: cty.Bool, Description: "When the release is stuck in pending-install/upgrade/rollback, roll it back " +
-			"to the last deployed revision first (reported in the plan and the logs). Default false: such a release is refused with advice."},
+			"to the last deployed revision first, or, when it was never deployed, uninstall it and install it again " +
+			"(reported in the plan and the logs). Default false: such a release is refused with advice."},
 		"failure_grace": {Type: cty.String, Description: "How long a pod may stay Unschedulable, in ImagePullBackOff, CrashLoopBackOff " +
 			"(or similar) before the wait fails early. Default \"30s\"."},
 	} {
@@ -140,6 +142,9 @@ func (u upgrade) Plan(ctx context.Context, req sdk.PlanRequest, resp *sdk.PlanRe
 		return
 	}
 	base := deployedManifest(cfg, name, last)
+	if recovering != "" && lastGood(revs) == nil { // uninstalled first: installed from nothing
+		last, base = nil, ""
+	}
 	diff, err := diffManifests(base, proposed.Manifest, ns)
 	if err != nil {
 		d.AddError("Cannot compare the manifests", err.Error())
@@ -188,9 +193,13 @@ func planRevision(last *release.Release, revs []*release.Release, recover bool, 
 	}
 	summary, detail := pendingAdvice(last, revs)
 	good := lastGood(revs)
-	if !recover || good == nil {
+	switch {
+	case !recover:
 		d.AddAttributeError(attr("release"), summary, detail)
 		return 0, "", false
+	case good == nil:
+		return 1, fmt.Sprintf("recover_pending: revision %d is %s and no revision was ever deployed; "+
+			"the release will be uninstalled first, then installed again\n", last.Version, last.Info.Status), true
 	}
 	recovering = fmt.Sprintf("recover_pending: revision %d is %s; it will be rolled back to revision %d (as revision %d) first\n",
 		last.Version, last.Info.Status, good.Version, next)
@@ -275,7 +284,8 @@ func (u upgrade) Apply(ctx context.Context, req sdk.ApplyRequest, resp *sdk.Appl
 		last = revs[len(revs)-1]
 	}
 	if last != nil && last.Info.Status.IsPending() {
-		if last = u.recoverPending(ctx, uc, ns, revs, events, d); last == nil {
+		var ok bool
+		if last, ok = u.recoverPending(ctx, uc, ns, revs, events, d); !ok {
 			return
 		}
 	}
@@ -358,44 +368,66 @@ func (u upgrade) unchanged(ctx context.Context, cfg *action.Configuration, name,
 }
 
 // recoverPending rolls a release stuck in pending-* back to its last
-// deployed revision when recover_pending allows it; otherwise it refuses
-// with advice. It returns the release's newest revision afterwards.
+// deployed revision when recover_pending allows it, or uninstalls one
+// never deployed; otherwise it refuses with advice. It returns the
+// release's newest revision afterwards (nil: none, install it), and false
+// when the release cannot be upgraded.
 func (u upgrade) recoverPending(ctx context.Context, uc upgradeConfig, ns string, revs []*release.Release,
-	events sdk.Events, d *sdk.Diagnostics) *release.Release {
+	events sdk.Events, d *sdk.Diagnostics) (*release.Release, bool) {
 	last := revs[len(revs)-1]
 	summary, detail := pendingAdvice(last, revs)
-	good := lastGood(revs)
-	if !uc.RecoverPending || good == nil {
+	if !uc.RecoverPending {
 		d.AddAttributeError(attr("release"), summary, detail)
-		return nil
+		return nil, false
 	}
-	events.Log(sdk.Stderr, fmt.Sprintf("%s; recover_pending = true: rolling back to revision %d first", summary, good.Version))
 	cfg, _, err := u.env.clusterConfig(ctx, ns, events)
 	if err != nil {
 		d.AddError("Cannot reach the cluster", err.Error())
-		return nil
+		return nil, false
 	}
+	good := lastGood(revs)
+	if good == nil {
+		return nil, u.uninstallNeverDeployed(ctx, cfg, uc.Release, summary, events, d)
+	}
+	events.Log(sdk.Stderr, fmt.Sprintf("%s; recover_pending = true: rolling back to revision %d first", summary, good.Version))
 	// Helm refuses to roll back a pending release: mark the stuck revision
 	// failed first, which is what it is.
 	last.Info.Status = release.StatusFailed
 	last.Info.Description = "Marked failed by pipectl (recover_pending): the operation never finished"
 	if err := cfg.Releases.Update(last); err != nil {
 		d.AddError("Cannot repair the pending release", err.Error())
-		return nil
+		return nil, false
 	}
 	rb := action.NewRollback(cfg)
 	rb.Version, rb.Wait, rb.Timeout = good.Version, true, helmTimeout(ctx)
 	if err := rb.Run(uc.Release); err != nil {
 		d.AddAttributeError(attr("release"), fmt.Sprintf("Rolling back the pending release %s to revision %d failed", uc.Release, good.Version), err.Error())
-		return nil
+		return nil, false
 	}
 	rel, err := lastRelease(cfg, uc.Release)
 	if err != nil || rel == nil {
 		d.AddError("Cannot read the release after the rollback", fmt.Sprint(err))
-		return nil
+		return nil, false
 	}
 	events.Log(sdk.Stdout, fmt.Sprintf("release %s recovered: revision %d (a copy of revision %d) is deployed", uc.Release, rel.Version, good.Version))
-	return rel
+	return rel, true
+}
+
+// uninstallNeverDeployed repairs a release stuck in pending-* that no
+// revision of ever deployed: there is nothing to roll back to, so it is
+// uninstalled (its objects deleted, its history purged) and installed
+// again. The step's log records it.
+func (u upgrade) uninstallNeverDeployed(ctx context.Context, cfg *action.Configuration, name, summary string,
+	events sdk.Events, d *sdk.Diagnostics) bool {
+	events.Log(sdk.Stderr, summary+"; recover_pending = true: no revision was ever deployed, so it is uninstalled first, then installed again")
+	un := action.NewUninstall(cfg)
+	un.Wait, un.Timeout = true, helmTimeout(ctx)
+	if _, err := un.Run(name); err != nil {
+		d.AddAttributeError(attr("release"), fmt.Sprintf("Uninstalling the never-deployed release %s failed", name), err.Error())
+		return false
+	}
+	events.Log(sdk.Stdout, fmt.Sprintf("release %s recovered: the never-deployed release was uninstalled; installing it again", name))
+	return true
 }
 
 // failed reports a failed install or upgrade: why, and where the release
@@ -416,6 +448,8 @@ func (u upgrade) failed(ctx context.Context, cfg *action.Configuration, uc upgra
 		if len(waits) >= 2 && waits[len(waits)-1].Err == nil {
 			detail += fmt.Sprintf("\n\nRevision %d's objects are Ready again:\n  %s", before.Version, strings.Join(waits[len(waits)-1].Summary, "\n  "))
 		}
+	} else if lost := unreachableWait(waits); lost != nil {
+		summary, detail = unreachableFailure(uc, before, now, lost)
 	} else if uc.Atomic && before == nil {
 		summary = fmt.Sprintf("Install of %s %s and was uninstalled (atomic)", uc.Release, cause)
 	}
@@ -423,6 +457,54 @@ func (u upgrade) failed(ctx context.Context, cfg *action.Configuration, uc upgra
 	if now != nil {
 		resp.Outputs = releaseValues(now, ns, red, rolledBack, readySummary(waits))
 	}
+}
+
+// unreachableWait is the error of a wait that ended as the cluster stopped
+// answering, or nil.
+func unreachableWait(waits []waitResult) error {
+	for _, w := range waits {
+		if errors.Is(w.Err, errUnreachable) {
+			return w.Err
+		}
+	}
+	return nil
+}
+
+// unreachableFailure explains an install or upgrade whose cluster stopped
+// answering: that it did, that Helm could neither mark the revision failed
+// nor roll it back, the state the release is left in, and the repair.
+func unreachableFailure(uc upgradeConfig, before, now *release.Release, waitErr error) (summary, detail string) {
+	op := "upgrade"
+	if before == nil {
+		op = "install"
+	}
+	summary = fmt.Sprintf("Release %s: cluster unreachable during the %s", uc.Release, op)
+	detail = waitErr.Error() + "."
+	if uc.Atomic {
+		detail += " The atomic rollback could not run: it needs the cluster."
+	}
+	state, rev := release.StatusPendingUpgrade, 2
+	if before != nil {
+		rev = before.Version + 1
+	} else {
+		state, rev = release.StatusPendingInstall, 1
+	}
+	if now != nil {
+		state, rev = now.Info.Status, now.Version
+		detail += fmt.Sprintf(" The release is now in %s (revision %d).", state, rev)
+	} else {
+		detail += fmt.Sprintf(" The release is left in %s (revision %d), as far as pipectl can tell: "+
+			"Helm could not record the failure, and the release could not be read back.", state, rev)
+	}
+	if state.IsPending() {
+		repair := "uninstalls it (it was never deployed) and installs it again"
+		if before != nil {
+			repair = "rolls it back to its last deployed revision first"
+		}
+		detail += fmt.Sprintf(" Helm refuses to change a pending release. Once the cluster answers again, "+
+			"apply again with recover_pending = true on this step: it %s, then deploys.", repair)
+	}
+	return summary, detail
 }
 
 // readySummary is the final status of the last wait's objects.

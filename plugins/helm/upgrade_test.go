@@ -318,7 +318,7 @@ func TestPendingRelease(t *testing.T) {
 	next := with(base, map[string]any{"set": obj(map[string]any{"image": env.Image("1.0.0"), "message": "after recovery"})})
 
 	plan := p.Plan("upgrade", next)
-	if err := contains2(diagText(plan.Diagnostics), "stuck in pending-upgrade (revision 2)", "recover_pending = true", "helm rollback fx 1"); err != nil {
+	if err := contains2(diagText(plan.Diagnostics), "stuck in pending-upgrade (revision 2)", "set recover_pending = true on this step to roll it back to revision 1"); err != nil {
 		t.Fatal(err)
 	}
 	if run := p.Apply("upgrade", next); !strings.Contains(diagText(run.Diagnostics), "stuck in pending-upgrade") {
@@ -338,6 +338,53 @@ func TestPendingRelease(t *testing.T) {
 	requireOK(t, run)
 	if num(t, run.Output("revision")) != 4 || !strings.Contains(strings.Join(run.Logs(sdk.Stderr), "\n"), "recover_pending = true: rolling back to revision 1") {
 		t.Fatalf("recovered upgrade: %#v %q", run.Outputs, run.Logs(""))
+	}
+}
+
+// A first install interrupted (pipectl killed) leaves the release in
+// pending-install with no revision ever deployed: refused with advice that
+// needs pipectl alone; recover_pending uninstalls it and installs it again,
+// as the plan says and the log records. Fails on main at e65b3f1 (issue 30
+// item 2: refused even with recover_pending, advice "helm uninstall").
+func TestPendingInstallIsUninstalledAndInstalledAgain(t *testing.T) {
+	env := sandboxtest.Cluster(t)
+	p := start(t, env)
+	base := fixtureBase(env)
+	requireOK(t, p.Apply("upgrade", with(base, nil)))
+	cfg := helmConfig(t, env)
+	rel, err := cfg.Releases.Last("fx")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rel.Info.Status = release.StatusPendingInstall // as a killed first install leaves it
+	if err := cfg.Releases.Update(rel); err != nil {
+		t.Fatal(err)
+	}
+
+	plan := p.Plan("upgrade", with(base, nil))
+	text := diagText(plan.Diagnostics)
+	if err := contains2(text, "stuck in pending-install (revision 1)", "set recover_pending = true on this step to uninstall it"); err != nil ||
+		strings.Contains(text, "helm uninstall") {
+		t.Fatalf("advice for a pending install: %v\n%s", err, text)
+	}
+	recover := with(base, map[string]any{"recover_pending": true})
+	plan = p.Plan("upgrade", recover)
+	requirePlanOK(t, plan)
+	if err := contains2(plan.Change, "recover_pending: revision 1 is pending-install and no revision was ever deployed; "+
+		"the release will be uninstalled first, then installed again"); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(plan.Summary, "install release fx") || !strings.Contains(plan.Summary, "to revision 1") {
+		t.Fatalf("summary %q", plan.Summary)
+	}
+	run := p.Apply("upgrade", recover)
+	requireOK(t, run)
+	if err := contains2(strings.Join(run.Logs(""), "\n"), "no revision was ever deployed, so it is uninstalled first",
+		"release fx recovered: the never-deployed release was uninstalled"); err != nil {
+		t.Fatal(err)
+	}
+	if now := releaseNow(t, env, "fx"); now.Version != 1 || now.Info.Status != release.StatusDeployed {
+		t.Fatalf("release after the recovery: revision %d %s", now.Version, now.Info.Status)
 	}
 }
 

@@ -221,8 +221,9 @@ func (rw *rolloutWatch) run(ctx context.Context, timeout time.Duration) error {
 	if grace <= 0 {
 		grace = defaultFailureGrace
 	}
-	tick := time.NewTicker(time.Second) // only re-reads what the watches told us: no API calls
+	tick := time.NewTicker(time.Second) // only re-reads what the watches told us, and probes the API server
 	defer tick.Stop()
+	reach := &reachability{rw: rw, result: make(chan error, 1), last: time.Now()}
 	rw.w.events.Progress(0, fmt.Sprintf("waiting for %d objects", len(rw.objects)))
 	started := time.Now()
 	defer func() {
@@ -249,7 +250,12 @@ func (rw *rolloutWatch) run(ctx context.Context, timeout time.Duration) error {
 			}
 		case pod := <-pods:
 			rw.podChanged(pod)
+		case err := <-reach.result:
+			if err := reach.answered(err); err != nil {
+				return err
+			}
 		case <-tick.C:
+			reach.probe(watchCtx)
 		case <-deadline.Done():
 			return rw.ended(ctx, timeout)
 		}
@@ -258,6 +264,63 @@ func (rw *rolloutWatch) run(ctx context.Context, timeout time.Duration) error {
 				p.pod, p.reason, p.message, grace, strings.Join(rw.notReady(), "; "))
 		}
 	}
+}
+
+// The API server is probed during a wait: a watch that breaks (the server
+// gone) or goes silent (the server hung) would otherwise look like objects
+// that are slow to become ready, until the timeout, with stale problems.
+const (
+	probeEvery       = 5 * time.Second
+	probeTimeout     = 3 * time.Second
+	unreachableAfter = 15 * time.Second // without an answer: the wait ends
+)
+
+// errUnreachable ends a wait whose cluster stopped answering.
+var errUnreachable = errors.New("cluster unreachable")
+
+// reachability probes the API server (GET /version, public to any
+// client) every probeEvery, one probe at a time.
+type reachability struct {
+	rw        *rolloutWatch
+	result    chan error
+	inFlight  bool
+	last      time.Time
+	downSince time.Time // first failed probe of the current outage
+}
+
+func (r *reachability) probe(ctx context.Context) {
+	if r.inFlight || time.Since(r.last) < probeEvery {
+		return
+	}
+	r.inFlight, r.last = true, time.Now()
+	go func() {
+		pctx, cancel := context.WithTimeout(ctx, probeTimeout)
+		defer cancel()
+		err := r.rw.clientset.Discovery().RESTClient().Get().AbsPath("/version").Do(pctx).Error()
+		if ctx.Err() == nil {
+			r.result <- err
+		}
+	}()
+}
+
+// answered takes a probe's outcome; an error once the server has not
+// answered for unreachableAfter.
+func (r *reachability) answered(err error) error {
+	r.inFlight = false
+	switch {
+	case err == nil && !r.downSince.IsZero():
+		r.rw.w.events.Log(sdk.Stdout, "cluster reachable again")
+		r.downSince = time.Time{}
+	case err == nil:
+	case r.downSince.IsZero():
+		r.downSince = time.Now()
+		r.rw.w.events.Log(sdk.Stderr, fmt.Sprintf("cluster unreachable: the API server does not answer (%v); "+
+			"the wait ends unless it answers within %s", err, unreachableAfter))
+	case time.Since(r.downSince) >= unreachableAfter:
+		return fmt.Errorf("%w: the API server has not answered for %s (%v); what the release's objects do now is unknown",
+			errUnreachable, time.Since(r.downSince).Round(time.Second), err)
+	}
+	return nil
 }
 
 // update records an object's new status and reports it when it changed.

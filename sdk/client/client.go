@@ -22,6 +22,7 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/go-plugin"
+	"github.com/hashicorp/go-plugin/runner"
 	"github.com/zclconf/go-cty/cty"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -56,8 +57,8 @@ type Plugin struct {
 	name   string
 	client *plugin.Client
 	rpc    pb.PluginClient
-	cmd    *exec.Cmd
-	stdio  []io.Closer // the log writers for the plugin's stray output
+	proc   atomic.Pointer[procRunner] // set once go-plugin starts the process
+	stdio  []io.Closer                // the log writers for the plugin's stray output
 
 	schemaMu sync.Mutex
 	schema   *sdk.Schema
@@ -84,28 +85,32 @@ func Launch(ctx context.Context, cfg LaunchConfig) (*Plugin, error) {
 	if _, err := os.Stat(cfg.Path); err != nil {
 		return nil, fmt.Errorf("plugin %s: %w", name, err)
 	}
-	var secure *plugin.SecureConfig
-	if len(cfg.SHA256) > 0 {
-		// go-plugin checks it right before it executes the binary. Hashing
-		// it here as well cost a second read of a 20 MB binary, most of a
-		// launch.
-		secure = &plugin.SecureConfig{Checksum: cfg.SHA256, Hash: sha256.New()}
-	}
 	stdout, stderr := logWriter(logger, "stdout"), logWriter(logger, "stderr")
-	cmd := exec.Command(cfg.Path)
-	cmd.Env = append(pluginEnv(os.Environ()), cfg.Env...)
-	setProcessGroup(cmd)
 	startTimeout := cfg.StartTimeout
 	if startTimeout <= 0 {
 		startTimeout = DefaultStartTimeout
 	}
-	pc := plugin.NewClient(&plugin.ClientConfig{
-		StartTimeout:     startTimeout,
-		HandshakeConfig:  wire.Handshake,
-		Plugins:          plugin.PluginSet{wire.PluginName: &grpcPlugin{}},
-		Cmd:              cmd,
-		SkipHostEnv:      true, // cmd.Env already has it
-		SecureConfig:     secure,
+	p := &Plugin{name: name, stdio: []io.Closer{stdout, stderr}}
+	p.client = plugin.NewClient(&plugin.ClientConfig{
+		StartTimeout:    startTimeout,
+		HandshakeConfig: wire.Handshake,
+		Plugins:         plugin.PluginSet{wire.PluginName: &grpcPlugin{}},
+		// go-plugin hands over its command: its environment (handshake,
+		// TLS certificate) and stdin; the rest is ours.
+		RunnerFunc: func(_ hclog.Logger, cmd *exec.Cmd, _ string) (runner.Runner, error) {
+			if len(cfg.SHA256) > 0 { // again, right before it runs
+				if err := checkSum(cfg.Path, cfg.SHA256); err != nil {
+					return nil, err
+				}
+			}
+			cmd.Path, cmd.Args = cfg.Path, []string{cfg.Path}
+			cmd.Env = append(append(pluginEnv(os.Environ()), cfg.Env...), cmd.Env...)
+			setProcessGroup(cmd)
+			r, err := newProcRunner(cmd)
+			p.proc.Store(r)
+			return r, err
+		},
+		SkipHostEnv:      true, // pluginEnv: the host's without secrets
 		AllowedProtocols: []plugin.Protocol{plugin.ProtocolGRPC},
 		AutoMTLS:         true,
 		Logger:           logger,
@@ -116,34 +121,53 @@ func Launch(ctx context.Context, cfg LaunchConfig) (*Plugin, error) {
 			grpc.MaxCallRecvMsgSize(wire.MaxMessageSize),
 			grpc.MaxCallSendMsgSize(wire.MaxMessageSize))},
 	})
-	p := &Plugin{name: name, client: pc, cmd: cmd, stdio: []io.Closer{stdout, stderr}}
 	type started struct {
 		rpc pb.PluginClient
 		err error
 	}
 	ch := make(chan started, 1)
 	go func() {
-		rpc, err := dispense(pc)
+		rpc, err := dispense(p.client)
 		ch <- started{rpc, err}
 	}()
 	select {
 	case s := <-ch:
 		if s.err != nil {
 			p.Close()
-			if errors.Is(s.err, plugin.ErrChecksumsDoNotMatch) {
-				return nil, checkSum(cfg.Path, cfg.SHA256) // says which checksum it has
-			}
-			if strings.Contains(s.err.Error(), "timeout while waiting for plugin to start") {
-				return nil, fmt.Errorf("plugin %s did not complete its handshake within %s: %w", name, startTimeout, ErrStartTimeout)
-			}
-			return nil, fmt.Errorf("plugin %s: %w", name, s.err)
+			return nil, p.startErr(s.err, startTimeout)
 		}
 		p.rpc = s.rpc
 	case <-ctx.Done():
+		if r := p.proc.Load(); r != nil {
+			_ = r.Kill(ctx) // the handshake then fails at once
+		}
 		go func() { <-ch; p.Close() }()
 		return nil, fmt.Errorf("plugin %s: launch cancelled: %w", name, ctx.Err())
 	}
 	return p, nil
+}
+
+// startErr explains a plugin that did not start, once it is closed: one
+// that hung, or one that exited (with its status and the start of its
+// stderr, where it usually says why) instead of go-plugin's guesses.
+func (p *Plugin) startErr(err error, timeout time.Duration) error {
+	if strings.Contains(err.Error(), "timeout while waiting for plugin to start") {
+		return fmt.Errorf("plugin %s did not complete its handshake within %s: %w", p.name, timeout, ErrStartTimeout)
+	}
+	r := p.proc.Load()
+	if r == nil {
+		return fmt.Errorf("plugin %s: %w", p.name, err)
+	}
+	msg := err.Error()
+	if st := r.cmd.ProcessState; st != nil && st.Exited() {
+		msg = fmt.Sprintf("exited with status %d before its handshake (is it a pipectl plugin?)", st.ExitCode())
+	}
+	if out := strings.TrimSpace(r.stderrHead()); out != "" {
+		msg += "; its stderr:\n    " + strings.ReplaceAll(out, "\n", "\n    ")
+	} else {
+		msg += "; it wrote nothing on stderr"
+	}
+	return fmt.Errorf("plugin %s %s", p.name, msg)
 }
 
 // pluginEnv is the host's environment without pipectl's variables
@@ -501,8 +525,8 @@ func (p *Plugin) Stop(ctx context.Context) error {
 func (p *Plugin) Close() error {
 	p.closeOnce.Do(func() {
 		p.client.Kill()
-		if p.cmd.Process != nil {
-			killProcessGroup(p.cmd.Process.Pid) // Setpgid: group id = leader's pid
+		if r := p.proc.Load(); r != nil {
+			_ = r.Kill(context.Background()) // what a graceful exit left
 		}
 		for _, c := range p.stdio {
 			_ = c.Close()

@@ -403,7 +403,7 @@ func TestLaunchRefusesNonPlugins(t *testing.T) {
 
 func TestCloseIsIdempotentAndKillsTheProcessGroup(t *testing.T) {
 	p := launch(t, LaunchConfig{})
-	pgid := p.cmd.Process.Pid
+	pgid := p.Pid()
 	if got, err := syscall.Getpgid(pgid); err != nil || got != pgid {
 		t.Fatalf("plugin is not its own process group leader: pgid %d, err %v", got, err)
 	}

@@ -54,8 +54,9 @@ func KillStrays(plugins []int) {
 
 // Pid is the plugin's process id (0 before it started).
 func (p *Plugin) Pid() int {
-	if p.cmd.Process == nil {
+	r := p.proc.Load()
+	if r == nil || r.cmd.Process == nil {
 		return 0
 	}
-	return p.cmd.Process.Pid
+	return r.cmd.Process.Pid
 }
