@@ -1,10 +1,7 @@
 package engine
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
-	"io"
 	"io/fs"
 	"maps"
 	"os"
@@ -16,6 +13,7 @@ import (
 	"github.com/zclconf/go-cty/cty"
 
 	"github.com/pipectl/pipectl/dsl"
+	"github.com/pipectl/pipectl/engine/pluginhost"
 )
 
 // Sources is what a plan was made from, by content: every file it read, by
@@ -77,7 +75,7 @@ func (r *sourceRecorder) add(path string) {
 			maps.Copy(r.src.Files, hashTree(r.dir, rel))
 		}
 	case info.Mode().IsRegular():
-		if sum, err := hashFile(full); err == nil {
+		if sum, err := pluginhost.Checksum(full); err == nil {
 			r.src.Files[rel] = sum
 		}
 	}
@@ -153,26 +151,13 @@ func hashTree(dir, rel string) map[string]string {
 		case !d.Type().IsRegular():
 			return nil
 		}
-		if sum, err := hashFile(path); err == nil {
+		if sum, err := pluginhost.Checksum(path); err == nil {
 			r, _ := filepath.Rel(dir, path)
 			out[filepath.ToSlash(r)] = sum
 		}
 		return nil
 	})
 	return out
-}
-
-func hashFile(path string) (string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return "", err
-	}
-	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
 // onDisk is what is at dir now, for the paths s recorded: each recorded
@@ -182,7 +167,7 @@ func hashFile(path string) (string, error) {
 func (s *Sources) onDisk(dir, pipelineFile string) *Sources {
 	now := &Sources{Files: map[string]string{}, Dirs: s.Dirs}
 	for rel := range s.Files {
-		if sum, err := hashFile(filepath.Join(dir, filepath.FromSlash(rel))); err == nil {
+		if sum, err := pluginhost.Checksum(filepath.Join(dir, filepath.FromSlash(rel))); err == nil {
 			now.Files[rel] = sum
 		}
 	}
@@ -192,7 +177,7 @@ func (s *Sources) onDisk(dir, pipelineFile string) *Sources {
 	if pipelineFile == "" {
 		if _, files, err := dsl.Files(dir); err == nil {
 			for _, f := range files {
-				if sum, err := hashFile(f); err == nil {
+				if sum, err := pluginhost.Checksum(f); err == nil {
 					now.Files[filepath.Base(f)] = sum
 				}
 			}
