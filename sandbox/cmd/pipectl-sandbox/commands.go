@@ -41,7 +41,7 @@ type where struct{ name, dir string }
 
 func (w *where) register(fs *flag.FlagSet) {
 	fs.StringVar(&w.name, "name", "default", "sandbox name; several sandboxes can run side by side")
-	fs.StringVar(&w.dir, "dir", "", "state directory (default: .pipectl/sandbox/NAME under the repository root, or under the current directory outside one)")
+	fs.StringVar(&w.dir, "dir", "", "state directory (default: .pipectl/sandbox/NAME at the top of the git repository you are in; outside one, $XDG_STATE_HOME/pipectl/sandbox/NAME or ~/.local/state/pipectl/sandbox/NAME)")
 }
 
 func (w *where) resolve() (string, error) {
@@ -51,29 +51,40 @@ func (w *where) resolve() (string, error) {
 	if w.name == "" || strings.ContainsAny(w.name, `/\`) || w.name == "." || w.name == ".." {
 		return "", fmt.Errorf("--name %q: want a plain name such as default or test-1", w.name)
 	}
-	root, err := projectRoot()
+	root, err := stateRoot()
 	if err != nil {
 		return "", err
 	}
-	return filepath.Join(root, ".pipectl", "sandbox", w.name), nil
+	return filepath.Join(root, "sandbox", w.name), nil
 }
 
-// projectRoot is the nearest directory, from the working directory up,
-// whose go.mod declares pipectl's main module; else the working directory.
-func projectRoot() (string, error) {
+// stateRoot is where sandboxes keep their state when no --dir is given:
+// the top level of the git repository the working directory is in (its
+// .pipectl/, gitignored), so that every subdirectory of a checkout finds
+// the same sandbox; outside a repository, the user's state directory
+// ($XDG_STATE_HOME/pipectl, else ~/.local/state/pipectl), the same
+// wherever one stands.
+func stateRoot() (string, error) {
 	wd, err := os.Getwd()
 	if err != nil {
 		return "", err
 	}
 	for d := wd; ; d = filepath.Dir(d) {
-		if b, err := os.ReadFile(filepath.Join(d, "go.mod")); err == nil &&
-			strings.HasPrefix(strings.TrimSpace(string(b)), "module github.com/pipectl/pipectl\n") {
-			return d, nil
+		if _, err := os.Stat(filepath.Join(d, ".git")); err == nil { // a directory, or a worktree's file
+			return filepath.Join(d, ".pipectl"), nil
 		}
 		if filepath.Dir(d) == d {
-			return wd, nil
+			break
 		}
 	}
+	if x := os.Getenv("XDG_STATE_HOME"); filepath.IsAbs(x) {
+		return filepath.Join(x, "pipectl"), nil
+	}
+	home, err := os.UserHomeDir()
+	if err != nil {
+		return "", fmt.Errorf("no git repository here and no home directory for the sandbox's state (%w): give --dir", err)
+	}
+	return filepath.Join(home, ".local", "state", "pipectl"), nil
 }
 
 func newFlags(name, usage string) *flag.FlagSet {
