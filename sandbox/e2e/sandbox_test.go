@@ -312,13 +312,21 @@ func TestFailedStartCleansUp(t *testing.T) {
 // code, and start nothing.
 func TestCommandLineMistakes(t *testing.T) {
 	bin := binary(t)
-	wd := t.TempDir()
+	// Run from a subdirectory of a git checkout: the state is found at
+	// the checkout's top, wherever one stands in it (issue 23).
+	top := t.TempDir()
+	wd := filepath.Join(top, "pipelines", "prod")
+	for _, d := range []string{filepath.Join(top, ".git"), wd} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
 	for _, c := range []struct {
 		args []string
 		code int
 		want string
 	}{
-		{[]string{"env", "--name", "nothing-here"}, 3, "no sandbox in " + filepath.Join(wd, ".pipectl", "sandbox", "nothing-here")},
+		{[]string{"env", "--name", "nothing-here"}, 3, "no sandbox in " + filepath.Join(top, ".pipectl", "sandbox", "nothing-here")},
 		{[]string{"status", "--name", "nothing-here"}, 3, "no sandbox in"},
 		{[]string{"down", "--name", "nothing-here"}, 3, "no sandbox in"},
 		{[]string{"up", "--name", "../escape"}, 1, `--name "../escape": want a plain name`},
@@ -339,7 +347,12 @@ func TestCommandLineMistakes(t *testing.T) {
 		}
 		contains(t, fmt.Sprint(c.args), string(out), c.want)
 	}
-	if entries, _ := os.ReadDir(filepath.Join(wd, ".pipectl", "sandbox")); len(entries) > 0 {
+	// Outside a repository: the user's state directory, not where one stands.
+	cmd := exec.Command(bin, "env", "--name", "nothing-here")
+	cmd.Dir, cmd.Env = t.TempDir(), append(os.Environ(), "XDG_STATE_HOME="+filepath.Join(top, "state"))
+	out, _ := cmd.CombinedOutput()
+	contains(t, "env outside a repository", string(out), "no sandbox in "+filepath.Join(top, "state", "pipectl", "sandbox", "nothing-here"))
+	if entries, _ := os.ReadDir(filepath.Join(top, ".pipectl", "sandbox")); len(entries) > 0 {
 		t.Errorf("a refused command left sandbox directories: %v", entries)
 	}
 }
