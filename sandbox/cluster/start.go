@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -94,7 +95,7 @@ func (s *starter) start(ctx context.Context) error {
 			return err
 		}
 	}
-	if st.Images, err = images.Push(ctx, st.Registry); err != nil {
+	if st.Images, err = images.Push(ctx, st.Registry, filepath.Join(s.o.NodeBin, images.ProgramName)); err != nil {
 		return fmt.Errorf("push the demo images: %w", err)
 	}
 	if s.realNode {
