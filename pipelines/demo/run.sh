@@ -6,6 +6,8 @@
 #   pipelines/demo/run.sh            # dev
 #   DEMO_ENV=staging pipelines/demo/run.sh
 #   KEEP=1 pipelines/demo/run.sh     # leave the sandbox and service running to explore
+#   DEMO_REAL_NODE=off|on            # kwok's fake nodes only | a real node or fail (default auto)
+#   DEMO_NAME=NAME                   # the sandbox's name (default demo; test/flagship/demo sets one)
 #
 # What it sets up is what a platform team has in place before the pipeline
 # runs: a cluster, the platform's Secrets, the Prometheus Operator's CRD,
@@ -20,8 +22,8 @@ root=$(cd "$(dirname "$0")/../.." && pwd)
 bin=$root/bin
 env=${DEMO_ENV:-dev}
 tag=${DEMO_TAG:-1.0.0}
-name=demo
-state=$root/.pipectl/demo
+name=${DEMO_NAME:-demo}
+state=$root/.pipectl/$name
 export PATH=$bin:$PATH PIPECTL_PLUGIN_PATH=$bin
 
 say() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
@@ -38,7 +40,6 @@ cleanup() {
 say "starting the sandbox (Kubernetes API server, a real node where it can run, fake nodes, OCI registry)"
 "$bin/pipectl-sandbox" down --name "$name" >/dev/null 2>&1 || true
 # prod's capacity check counts 20 pods of 500m: the fake nodes' capacity.
-# DEMO_REAL_NODE=off: fake nodes only (auto: a real node wherever it can run).
 "$bin/pipectl-sandbox" up --name "$name" --nodes 2 --node-cpu 8 --node-memory 16Gi --real-node="${DEMO_REAL_NODE:-auto}"
 trap cleanup EXIT
 eval "$("$bin/pipectl-sandbox" env --name "$name")"
