@@ -55,10 +55,6 @@ func Build(im Image, program []byte) (v1.Image, error) {
 	return mutate.ConfigFile(img, cfg)
 }
 
-// ProgramName is the service's file name in the node binary directory
-// (bin/sandbox-node, where `make build` puts it).
-const ProgramName = "alpha-members"
-
 // Push builds every demo image around the program at programPath and pushes
 // it to the registry at addr (host:port, plain HTTP). It returns the pushed
 // references.
