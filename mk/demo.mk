@@ -10,7 +10,8 @@ BUILD_TARGETS += bin/alpha-members bin/trivy-dbfixture
 demo: build
 	pipelines/demo/run.sh
 
-# The stand-in of the platform that the demo's health checks reach.
+# The service on the host, for the flagship tests on kwok's fake nodes
+# (the sandbox builds the same program into the demo images).
 bin/alpha-members:
 	$(GO) build -o $@ ./cmd/alpha-members
 

@@ -19,9 +19,14 @@ BUILD_TARGETS += sandbox
 TEST_TARGETS  += test-sandbox
 
 .PHONY: sandbox bin/pipectl-sandbox bin/kubectl sandbox-up sandbox-down sandbox-status test-sandbox \
-	sandbox-node sandbox-node-deps
+	sandbox-node sandbox-node-deps sandbox-platform
 
-sandbox: bin/pipectl-sandbox bin/kubectl sandbox-node
+sandbox: bin/pipectl-sandbox bin/kubectl sandbox-node sandbox-platform
+
+# The Alpha Members service (cmd/alpha-members) that `up` builds into the
+# demo images: static, for the images' linux/amd64, on any host.
+sandbox-platform:
+	CGO_ENABLED=0 GOOS=linux GOARCH=amd64 $(GO) build -trimpath -ldflags '-s -w' -o $(BIN)/sandbox-node/alpha-members ./cmd/alpha-members
 
 # The real node's runtime (docs/sandbox.md): kubelet and kube-proxy are
 # commands of pipectl-sandbox; what they drive comes from small modules of

@@ -89,6 +89,12 @@ variable "base_url" {
   description = "Where health checks and smoke tests reach the platform; empty: https:// and the environment's host."
 }
 
+variable "service_ip" {
+  type        = string
+  default     = ""
+  description = "A fixed ClusterIP for the platform's Service, e.g. \"10.96.0.80\", so that base_url can name it before the deploy (the sandbox demo); empty: the cluster assigns one."
+}
+
 variable "namespace" {
   type        = string
   default     = ""
@@ -220,6 +226,7 @@ locals {
       maxReplicas = env.autoscaling.max
     }
     resources = env.resources
+    service   = { clusterIP = var.service_ip }
     ingress = {
       enabled = true
       hosts   = [{ host = env.host, paths = [{ path = "/", pathType = "Prefix" }] }]

@@ -1,14 +1,21 @@
 package main
 
 import (
+	"bytes"
+	"context"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"runtime"
 	"strings"
 	"testing"
 )
 
 func TestEndpointsTheSmokeTestsCheck(t *testing.T) {
-	srv := httptest.NewServer(newServer("1.2.3"))
+	s := newServer("1.2.3")
+	s.ready.Store(true)
+	srv := httptest.NewServer(s)
 	defer srv.Close()
 	for path, want := range map[string]int{
 		"/": 200, "/healthz": 200, "/readyz": 200, "/api/v1/auth/status": 200,
@@ -36,7 +43,74 @@ func TestEndpointsTheSmokeTestsCheck(t *testing.T) {
 	n, _ := resp.Body.Read(buf)
 	b.Write(buf[:n])
 	resp.Body.Close()
-	if !strings.Contains(b.String(), `"version":"1.2.3"`) {
-		t.Errorf("healthz body %q does not report the version", b.String())
+	host, _ := os.Hostname()
+	for _, want := range []string{`"version":"1.2.3"`, `"pod":"` + host + `"`} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("healthz body %q lacks %s", b.String(), want)
+		}
 	}
+}
+
+// Readiness follows the server's life: not ready before it listens, ready
+// while it serves, not ready again once it is told to stop (while draining).
+func TestReadinessFollowsTheServersLife(t *testing.T) {
+	s := newServer("1.0.0")
+	probe := httptest.NewServer(s) // the same handler, to probe it while serve stops
+	defer probe.Close()
+	if code := status(t, probe.URL+"/readyz"); code != 503 {
+		t.Fatalf("before serving: /readyz %d, want 503", code)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- serve(ctx, "127.0.0.1:0", s, slog.New(slog.DiscardHandler)) }()
+	for !s.ready.Load() {
+		runtime.Gosched()
+	}
+	if code := status(t, probe.URL+"/readyz"); code != 200 {
+		t.Fatalf("serving: /readyz %d, want 200", code)
+	}
+	cancel()
+	for s.ready.Load() {
+		runtime.Gosched()
+	}
+	if code := status(t, probe.URL+"/readyz"); code != 503 {
+		t.Errorf("stopping: /readyz %d, want 503", code)
+	}
+	if code := status(t, probe.URL+"/healthz"); code != 200 {
+		t.Errorf("stopping: /healthz %d, want 200 (alive while draining)", code)
+	}
+	if err := <-done; err != nil {
+		t.Errorf("serve: %v", err)
+	}
+}
+
+func TestGetIsTheHelmTestClient(t *testing.T) {
+	s := newServer("1.0.0")
+	srv := httptest.NewServer(s)
+	defer srv.Close()
+	for _, c := range []struct {
+		args []string
+		code int
+		out  string
+	}{
+		{[]string{srv.URL + "/healthz"}, 0, `"status":"ok"`},
+		{[]string{srv.URL + "/readyz"}, 1, "HTTP 503"}, // never served: not ready
+		{[]string{"http://127.0.0.1:1/healthz"}, 1, "connection refused"},
+		{nil, 2, "usage"},
+	} {
+		var stdout, stderr bytes.Buffer
+		if code := get(c.args, &stdout, &stderr); code != c.code || !strings.Contains(stdout.String()+stderr.String(), c.out) {
+			t.Errorf("get %v: exit %d, output %q; want exit %d with %q", c.args, code, stdout.String()+stderr.String(), c.code, c.out)
+		}
+	}
+}
+
+func status(t *testing.T, url string) int {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
 }

@@ -6,19 +6,24 @@
 #   pipelines/demo/run.sh            # dev
 #   DEMO_ENV=staging pipelines/demo/run.sh
 #   KEEP=1 pipelines/demo/run.sh     # leave the sandbox and service running to explore
+#   DEMO_REAL_NODE=off|on            # kwok's fake nodes only | a real node or fail (default auto)
+#   DEMO_NAME=NAME                   # the sandbox's name (default demo; test/flagship/demo sets one)
 #
 # What it sets up is what a platform team has in place before the pipeline
 # runs: a cluster, the platform's Secrets, the Prometheus Operator's CRD,
-# a registry holding the image and a mirror of the trivy DB. The sandbox's
-# pods run no containers, so the health checks and smoke tests reach a
-# local stand-in of the platform (bin/alpha-members) through -var base_url.
+# a registry holding the image and a mirror of the trivy DB. On the
+# sandbox's real node (Linux, root) the platform's pods run, and the health
+# checks and smoke tests reach them through the cluster: the release's
+# Service, pinned to a ClusterIP that kube-proxy answers from this machine.
+# Where no real node can run, pods run no container and the checks reach a
+# local stand-in of the platform (bin/alpha-members) instead.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 bin=$root/bin
 env=${DEMO_ENV:-dev}
 tag=${DEMO_TAG:-1.0.0}
-name=demo
-state=$root/.pipectl/demo
+name=${DEMO_NAME:-demo}
+state=$root/.pipectl/$name
 export PATH=$bin:$PATH PIPECTL_PLUGIN_PATH=$bin
 
 say() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
@@ -32,15 +37,18 @@ cleanup() {
   fi
 }
 
-say "starting the sandbox (Kubernetes API server, fake nodes, OCI registry)"
+say "starting the sandbox (Kubernetes API server, a real node where it can run, fake nodes, OCI registry)"
 "$bin/pipectl-sandbox" down --name "$name" >/dev/null 2>&1 || true
-# prod's capacity check counts 20 pods of 500m. Fake nodes only: the demo's
-# alpha-members images are scan fixtures with no program a container could run.
-"$bin/pipectl-sandbox" up --name "$name" --nodes 2 --node-cpu 8 --node-memory 16Gi --real-node=off
+# prod's capacity check counts 20 pods of 500m: the fake nodes' capacity.
+"$bin/pipectl-sandbox" up --name "$name" --nodes 2 --node-cpu 8 --node-memory 16Gi --real-node="${DEMO_REAL_NODE:-auto}"
 trap cleanup EXIT
 eval "$("$bin/pipectl-sandbox" env --name "$name")"
 registry=$PIPECTL_SANDBOX_REGISTRY
 ns=$(case $env in dev) echo development;; staging) echo staging;; prod) echo production;; esac)
+# The release's Service address, fixed so that the checks can name it
+# before the deploy (in the sandbox's Service range, its static band).
+service_ip=10.96.0.80
+real_node=$(kubectl get node sandbox-real-node -o name 2>/dev/null || true)
 
 say "what the platform team provides: the namespace, its Secrets, the alert rules' CRD, the trivy DB mirror"
 kubectl apply -f "$root/pipelines/cluster/prometheusrules.crd.yaml"
@@ -50,10 +58,16 @@ for s in alpha-members-db alpha-members-jwt alpha-members-smtp; do
 done
 "$bin/trivy-dbfixture" -push "$registry/trivy-db:2"
 
-say "a local stand-in of the platform for health checks and smoke tests"
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-"$bin/alpha-members" -listen "127.0.0.1:$port" -version "$tag" &
-app_pid=$!
+if [[ -n $real_node ]]; then
+  say "the platform runs on the real node: health checks and smoke tests reach its Service, http://$service_ip"
+  base_url=http://$service_ip
+else
+  say "no real node: pods run no container; a local stand-in of the platform answers health checks and smoke tests"
+  port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+  "$bin/alpha-members" -listen "127.0.0.1:$port" -version "$tag" &
+  app_pid=$!
+  base_url=http://127.0.0.1:$port
+fi
 
 mkdir -p "$state"
 cat > "$state/demo.vars" <<VARS
@@ -62,7 +76,8 @@ image_repository    = "$registry/alpha-members"
 kubeconfig          = "$KUBECONFIG"
 registry_plain_http = true
 trivy_db_repository = "$registry/trivy-db:2"
-base_url            = "http://127.0.0.1:$port"
+base_url            = "$base_url"
+service_ip          = "$service_ip"
 VARS
 
 cd "$root/pipelines"
@@ -83,6 +98,13 @@ say "pipectl apply -env $env"
 pipectl apply -env "$env" -var-file "$state/demo.vars" -auto-approve -report "$state/report.html"
 say "the release in the cluster"
 kubectl -n "$ns" get deployments,services,ingresses,prometheusrules -l app.kubernetes.io/instance=alpha-members
+if [[ -n $real_node ]]; then
+  say "which pod answers: $base_url/healthz through the Service"
+  health=$(curl -fsS "$base_url/healthz")
+  echo "$health"
+  pod=$(sed -n 's/.*"pod":"\([^"]*\)".*/\1/p' <<<"$health")
+  kubectl -n "$ns" get pod "$pod" -o wide
+fi
 say "re-planning right after the deploy: the release has no changes"
 pipectl plan -env "$env" -var-file "$state/demo.vars" | grep -E "release|Plan:" || true
 say "the run is recorded: pipectl runs"

@@ -60,6 +60,9 @@ type Options struct {
 	// where its runtime binaries are (bin/sandbox-node).
 	RealNode RealNodeMode
 	NodeBin  string
+	// Platform is the Alpha Members service (a static linux/amd64 build of
+	// cmd/alpha-members) that the demo images run.
+	Platform string
 	Timeout  time.Duration // for the whole start
 	// WatchPID, when non-zero, makes the sandbox stop itself once that
 	// process has exited: a test binary that dies cannot leak a cluster.

@@ -94,7 +94,7 @@ func (s *starter) start(ctx context.Context) error {
 			return err
 		}
 	}
-	if st.Images, err = images.Push(ctx, st.Registry); err != nil {
+	if st.Images, err = images.Push(ctx, st.Registry, s.o.Platform); err != nil {
 		return fmt.Errorf("push the demo images: %w", err)
 	}
 	if s.realNode {

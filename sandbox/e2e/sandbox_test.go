@@ -338,6 +338,8 @@ func TestCommandLineMistakes(t *testing.T) {
 		{[]string{"up", "--real-node", "maybe"}, 1, `--real-node "maybe": want auto, on or off`},
 		// Never a silent fallback to kwok when a real node is required.
 		{[]string{"up", "--real-node=on", "--node-bin", "/nonexistent"}, 1, "--real-node=on: "},
+		// The demo images need the service they run.
+		{[]string{"up", "--platform", "/nonexistent/alpha-members"}, 1, "--platform /nonexistent/alpha-members: the demo images' service is missing (make build builds it)"},
 	} {
 		cmd := exec.Command(bin, c.args...)
 		cmd.Dir = wd

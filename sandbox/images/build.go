@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 	"time"
 
@@ -20,9 +21,10 @@ import (
 // epoch keeps the images reproducible: the same fixture, the same digest.
 var epoch = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 
-// Build returns the OCI image for im.
-func Build(im Image) (v1.Image, error) {
-	layerTar, err := rootfs(im)
+// Build returns the OCI image for im, whose program is the Alpha Members
+// service (a static linux/amd64 build of cmd/alpha-members).
+func Build(im Image, program []byte) (v1.Image, error) {
+	layerTar, err := rootfs(im, program)
 	if err != nil {
 		return nil, err
 	}
@@ -42,7 +44,10 @@ func Build(im Image) (v1.Image, error) {
 	}
 	cfg = cfg.DeepCopy()
 	cfg.OS, cfg.Architecture, cfg.Created = "linux", "amd64", v1.Time{Time: epoch}
-	cfg.Config.Cmd = []string{"/bin/alpha-members"}
+	// An entrypoint, not a command: the chart passes the service's flags as
+	// args, and its helm test pod runs `alpha-members get URL`.
+	cfg.Config.Entrypoint = []string{"/bin/alpha-members"}
+	cfg.Config.Env = []string{defaultPath, "ALPHA_MEMBERS_VERSION=" + im.Tag}
 	cfg.Config.Labels = map[string]string{
 		"org.opencontainers.image.title":   "Alpha Members (pipectl demo fixture)",
 		"org.opencontainers.image.version": im.Tag,
@@ -50,16 +55,21 @@ func Build(im Image) (v1.Image, error) {
 	return mutate.ConfigFile(img, cfg)
 }
 
-// Push builds every demo image and pushes it to the registry at addr
-// (host:port, plain HTTP). It returns the pushed references.
-func Push(ctx context.Context, addr string) ([]string, error) {
+// Push builds every demo image around the program at programPath and pushes
+// it to the registry at addr (host:port, plain HTTP). It returns the pushed
+// references.
+func Push(ctx context.Context, addr, programPath string) ([]string, error) {
+	program, err := os.ReadFile(programPath)
+	if err != nil {
+		return nil, fmt.Errorf("the Alpha Members service: %w (run make build)", err)
+	}
 	var refs []string
 	for _, im := range Images {
 		ref, err := name.NewTag(fmt.Sprintf("%s/%s:%s", addr, Repository, im.Tag), name.Insecure)
 		if err != nil {
 			return nil, err
 		}
-		img, err := Build(im)
+		img, err := Build(im, program)
 		if err != nil {
 			return nil, fmt.Errorf("build %s: %w", ref, err)
 		}
@@ -72,12 +82,12 @@ func Push(ctx context.Context, addr string) ([]string, error) {
 }
 
 // rootfs is the image's only layer, as a tar stream.
-func rootfs(im Image) ([]byte, error) {
+func rootfs(im Image, program []byte) ([]byte, error) {
 	files := []struct{ path, body string }{
 		{"etc/alpine-release", AlpineRelease + "\n"},
 		{"etc/os-release", osRelease()},
 		{"lib/apk/db/installed", apkInstalled(im.Packages)},
-		{"bin/alpha-members", "#!/bin/sh\necho \"alpha-members " + im.Tag + "\"\n"},
+		{"bin/alpha-members", string(program)},
 	}
 	var buf bytes.Buffer
 	tw := tar.NewWriter(&buf)

@@ -3,17 +3,21 @@ package images
 import (
 	"archive/tar"
 	"io"
+	"slices"
 	"strings"
 	"testing"
 )
 
+// program stands for the static build of cmd/alpha-members.
+var program = []byte("\x7fELF the service")
+
 func TestBuildIsReproducible(t *testing.T) {
 	for _, im := range Images {
-		a, err := Build(im)
+		a, err := Build(im, program)
 		if err != nil {
 			t.Fatal(err)
 		}
-		b, err := Build(im)
+		b, err := Build(im, program)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -47,7 +51,7 @@ func TestFixturesAreCoherent(t *testing.T) {
 }
 
 func TestLayerHoldsReleaseAndApkDatabase(t *testing.T) {
-	img, err := Build(Images[1])
+	img, err := Build(Images[1], program)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -60,7 +64,7 @@ func TestLayerHoldsReleaseAndApkDatabase(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer rc.Close()
-	files := map[string]string{}
+	files, modes := map[string]string{}, map[string]int64{}
 	tr := tar.NewReader(rc)
 	for {
 		hdr, err := tr.Next()
@@ -71,7 +75,7 @@ func TestLayerHoldsReleaseAndApkDatabase(t *testing.T) {
 			t.Fatal(err)
 		}
 		b, _ := io.ReadAll(tr)
-		files[hdr.Name] = string(b)
+		files[hdr.Name], modes[hdr.Name] = string(b), hdr.Mode
 	}
 	if files["etc/alpine-release"] != AlpineRelease+"\n" {
 		t.Errorf("etc/alpine-release = %q", files["etc/alpine-release"])
@@ -86,5 +90,15 @@ func TestLayerHoldsReleaseAndApkDatabase(t *testing.T) {
 	}
 	if cfg.OS != "linux" || cfg.Architecture != "amd64" {
 		t.Errorf("platform %s/%s, want linux/amd64", cfg.OS, cfg.Architecture)
+	}
+	// The service runs as the chart's entrypoint, reporting the image's tag.
+	if files["bin/alpha-members"] != string(program) || modes["bin/alpha-members"] != 0o755 {
+		t.Errorf("bin/alpha-members: %q mode %o, want the program, 0755", files["bin/alpha-members"], modes["bin/alpha-members"])
+	}
+	if got := strings.Join(cfg.Config.Entrypoint, " "); got != "/bin/alpha-members" {
+		t.Errorf("entrypoint %q, want /bin/alpha-members", got)
+	}
+	if !slices.Contains(cfg.Config.Env, "ALPHA_MEMBERS_VERSION="+Images[1].Tag) {
+		t.Errorf("env %q does not set ALPHA_MEMBERS_VERSION=%s", cfg.Config.Env, Images[1].Tag)
 	}
 }

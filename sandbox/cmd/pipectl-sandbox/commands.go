@@ -133,6 +133,7 @@ func cmdUp(args []string) int {
 	quiet := fs.Bool("quiet", false, "do not report each step on stderr")
 	realNode := fs.String("real-node", "auto", "run a real node (kubelet, containerd, kube-proxy) beside the fake ones: auto (wherever it can: Linux, root; elsewhere say why), on (or fail), off")
 	nodeBin := fs.String("node-bin", "", "directory of the real node's runtime binaries (default: sandbox-node beside this executable)")
+	platform := fs.String("platform", "", "the Alpha Members service the demo images run, a linux/amd64 build of cmd/alpha-members (default: sandbox-node/alpha-members beside this executable)")
 	if code, ok := parse(fs, args); !ok {
 		return code
 	}
@@ -154,6 +155,12 @@ func cmdUp(args []string) int {
 	if *nodeBin == "" {
 		*nodeBin = filepath.Join(filepath.Dir(bin), "sandbox-node")
 	}
+	if *platform == "" {
+		*platform = filepath.Join(filepath.Dir(bin), "sandbox-node", "alpha-members")
+	}
+	if _, err := os.Stat(*platform); err != nil { // before anything starts
+		return fail("up", fmt.Errorf("--platform %s: the demo images' service is missing (make build builds it): %w", *platform, err))
+	}
 	var progress io.Writer = os.Stderr
 	if *quiet {
 		progress = nil
@@ -163,6 +170,7 @@ func cmdUp(args []string) int {
 	st, err := cluster.Up(ctx, cluster.Options{
 		Name: w.name, Dir: dir, Binary: bin, Nodes: nodes, Timeout: *timeout,
 		WatchPID: *watchPID, Progress: progress, RealNode: mode, NodeBin: *nodeBin,
+		Platform: *platform,
 	})
 	if err != nil {
 		return fail("up", err)
