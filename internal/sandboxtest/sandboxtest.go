@@ -162,7 +162,9 @@ func start() {
 		args = append(args, "--node-memory", o.NodeMemory)
 	}
 	if o.RealNode {
-		args = append(args, "--real-node=on")
+		// One real node per machine: the test binaries of other modules
+		// that need it take turns (make test runs modules side by side).
+		args = append(args, "--real-node=on", "--real-node-wait=10m")
 	} else {
 		args = append(args, "--real-node=off")
 	}

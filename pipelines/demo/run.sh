@@ -40,7 +40,8 @@ cleanup() {
 say "starting the sandbox (Kubernetes API server, a real node where it can run, fake nodes, OCI registry)"
 "$bin/pipectl-sandbox" down --name "$name" >/dev/null 2>&1 || true
 # prod's capacity check counts 20 pods of 500m: the fake nodes' capacity.
-"$bin/pipectl-sandbox" up --name "$name" --nodes 2 --node-cpu 8 --node-memory 16Gi --real-node="${DEMO_REAL_NODE:-auto}"
+"$bin/pipectl-sandbox" up --name "$name" --nodes 2 --node-cpu 8 --node-memory 16Gi --real-node="${DEMO_REAL_NODE:-auto}" \
+  --real-node-wait="${DEMO_REAL_NODE_WAIT:-0s}"
 trap cleanup EXIT
 eval "$("$bin/pipectl-sandbox" env --name "$name")"
 registry=$PIPECTL_SANDBOX_REGISTRY

@@ -60,6 +60,9 @@ type Options struct {
 	// where its runtime binaries are (bin/sandbox-node).
 	RealNode RealNodeMode
 	NodeBin  string
+	// NodeWait is how long to wait for the machine's real node while
+	// another live sandbox owns it (0: refuse at once). It adds to Timeout.
+	NodeWait time.Duration
 	// Platform is the Alpha Members service (a static linux/amd64 build of
 	// cmd/alpha-members) that the demo images run.
 	Platform string

@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -122,9 +123,29 @@ func lockNode() (unlock func(), err error) {
 	return lock(nodeHome, time.Minute)
 }
 
+// errNodeBusy: a live sandbox other than this one owns the real node.
+var errNodeBusy = errors.New("the machine's real node is taken")
+
 // claimNode makes dir's sandbox the owner of the machine's real node,
-// cleaning up after a dead owner, and journals the host as it is.
-func claimNode(dir string, roots []string, shim string) error {
+// cleaning up after a dead owner, and journals the host as it is. While a
+// live sandbox owns it, it waits up to wait for it to be released (test
+// binaries of several modules share one machine), then refuses.
+func claimNode(ctx context.Context, dir string, roots []string, shim string, wait time.Duration) error {
+	deadline := time.Now().Add(wait)
+	for {
+		err := tryClaimNode(dir, roots, shim)
+		if !errors.Is(err, errNodeBusy) || !time.Now().Before(deadline) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(time.Second):
+		}
+	}
+}
+
+func tryClaimNode(dir string, roots []string, shim string) error {
 	unlock, err := lockNode()
 	if err != nil {
 		return err
@@ -136,8 +157,8 @@ func claimNode(dir string, roots []string, shim string) error {
 	}
 	if j != nil {
 		if j.Owner != dir && ownerAlive(j.Owner) {
-			return fmt.Errorf("the sandbox in %s runs this machine's real node (one per machine); stop it (pipectl-sandbox down --dir %s) or start this one with --real-node=off",
-				j.Owner, j.Owner)
+			return fmt.Errorf("%w: the sandbox in %s runs it (one per machine); stop it (pipectl-sandbox down --dir %s), wait for it (--real-node-wait), or start this one with --real-node=off",
+				errNodeBusy, j.Owner, j.Owner)
 		}
 		if err := j.undo(); err != nil {
 			return fmt.Errorf("clean up after the real node of the sandbox in %s: %w", j.Owner, err)

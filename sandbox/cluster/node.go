@@ -122,7 +122,7 @@ func (s *starter) startRealNode(ctx context.Context, client kubernetes.Interface
 	if err != nil {
 		return err
 	}
-	if err := claimNode(s.st.Dir, []string{nodeHome, n.dir}, shim); err != nil {
+	if err := claimNode(ctx, s.st.Dir, []string{nodeHome, n.dir}, shim, s.o.NodeWait); err != nil {
 		return err
 	}
 	s.st.RealNode = RealNodeName

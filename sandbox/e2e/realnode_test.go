@@ -199,7 +199,14 @@ func TestRealNode(t *testing.T) {
 			run(t, bin, "down", "--dir", dir)
 			t.Fatal("a second sandbox started a real node while one runs")
 		}
-		contains(t, "the refusal", r.stderr, "runs this machine's real node", st.Dir, "--real-node=off")
+		contains(t, "the refusal", r.stderr, "real node is taken", st.Dir, "--real-node=off", "--real-node-wait")
+		// Waiting for it ends in the same refusal while the owner lives.
+		r = run(t, bin, "up", "--quiet", "--dir", dir, "--real-node=on", "--real-node-wait=2s")
+		if r.code == 0 {
+			run(t, bin, "down", "--dir", dir)
+			t.Fatal("a second sandbox that waited started a real node while one runs")
+		}
+		contains(t, "the refusal after waiting", r.stderr, "real node is taken", st.Dir)
 		if dead := st.Dead(); len(dead) > 0 {
 			t.Errorf("the refused up disturbed the running sandbox: %v exited", dead)
 		}

@@ -132,6 +132,7 @@ func cmdUp(args []string) int {
 	watchPID := fs.Int("watch-pid", 0, "stop the sandbox by itself once this process has exited (used by tests)")
 	quiet := fs.Bool("quiet", false, "do not report each step on stderr")
 	realNode := fs.String("real-node", "auto", "run a real node (kubelet, containerd, kube-proxy) beside the fake ones: auto (wherever it can: Linux, root; elsewhere say why), on (or fail), off")
+	nodeWait := fs.Duration("real-node-wait", 0, "while another sandbox runs this machine's real node, wait up to this long for it (default: refuse at once)")
 	nodeBin := fs.String("node-bin", "", "directory of the real node's runtime binaries (default: sandbox-node beside this executable)")
 	platform := fs.String("platform", "", "the Alpha Members service the demo images run, a linux/amd64 build of cmd/alpha-members (default: sandbox-node/alpha-members beside this executable)")
 	if code, ok := parse(fs, args); !ok {
@@ -168,8 +169,8 @@ func cmdUp(args []string) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	st, err := cluster.Up(ctx, cluster.Options{
-		Name: w.name, Dir: dir, Binary: bin, Nodes: nodes, Timeout: *timeout,
-		WatchPID: *watchPID, Progress: progress, RealNode: mode, NodeBin: *nodeBin,
+		Name: w.name, Dir: dir, Binary: bin, Nodes: nodes, Timeout: *timeout + *nodeWait,
+		WatchPID: *watchPID, Progress: progress, RealNode: mode, NodeBin: *nodeBin, NodeWait: *nodeWait,
 		Platform: *platform,
 	})
 	if err != nil {

@@ -43,7 +43,7 @@ func TestDemoPlatformAnswersFromAPodOnTheRealNode(t *testing.T) {
 		}
 	})
 	cmd := exec.Command(filepath.Join(root, "pipelines", "demo", "run.sh"))
-	cmd.Env = append(os.Environ(), "KEEP=1", "DEMO_NAME="+name, "DEMO_REAL_NODE=on", "NO_COLOR=1")
+	cmd.Env = append(os.Environ(), "KEEP=1", "DEMO_NAME="+name, "DEMO_REAL_NODE=on", "DEMO_REAL_NODE_WAIT=10m", "NO_COLOR=1")
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		if strings.Contains(string(out), "--real-node=on: ") { // not Linux, not root, or the node is taken
