@@ -124,8 +124,9 @@ stage "two" {
   }
 }`)
 	p.write("config.txt", "v1\n")
-	if _, errOut, code := p.run("apply", "-auto-approve"); code != 4 {
-		t.Fatalf("first run: exit %d, want 4 (build fails)\n%s", code, errOut)
+	// 7: the build fails before any step that changes the target ran.
+	if _, errOut, code := p.run("apply", "-auto-approve"); code != 7 {
+		t.Fatalf("first run: exit %d, want 7 (build fails before any change)\n%s", code, errOut)
 	}
 	list, _, _ := p.run("runs", "-json")
 	var runsList []struct{ ID string }

@@ -110,6 +110,9 @@ func Launch(ctx context.Context, cfg LaunchConfig) (*Plugin, error) {
 			p.proc.Store(r)
 			return r, err
 		},
+		// Each plugin's socket directory is made fresh inside the one the
+		// host's environment names, if any, so that setting honours it.
+		UnixSocketConfig: &plugin.UnixSocketConfig{TempDir: os.Getenv("PLUGIN_UNIX_SOCKET_DIR")},
 		SkipHostEnv:      true, // pluginEnv: the host's without secrets
 		AllowedProtocols: []plugin.Protocol{plugin.ProtocolGRPC},
 		AutoMTLS:         true,

@@ -88,8 +88,9 @@ func TestResumeAfterAnotherDeploy(t *testing.T) {
 	failed := releaseCheckout(t, vars, afterACheck)
 	other := releaseCheckout(t, vars, gated)
 	other.mustRun("apply", "-auto-approve", "-approve", "deploy", "PIPECTL_VAR_value=first") // revision 1
-	if _, errOut, code := failed.run("apply", "-auto-approve", "PIPECTL_VAR_value=approved"); code != 4 {
-		t.Fatalf("first run: exit %d, want 4 (its check fails)\n%s", code, errOut)
+	if _, errOut, code := failed.run("apply", "-auto-approve", "PIPECTL_VAR_value=approved"); code != 7 {
+		// 7: the check fails before the release, the one change, ran.
+		t.Fatalf("first run: exit %d, want 7 (its check fails before any change)\n%s", code, errOut)
 	}
 	list, _, _ := failed.run("runs")
 	id := strings.Fields(strings.Split(list, "\n")[1])[0]
