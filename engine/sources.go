@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/zclconf/go-cty/cty"
@@ -35,9 +36,11 @@ type Sources struct {
 	Dirs []string `json:"dirs,omitempty"`
 }
 
-// sourceRecorder builds a plan's Sources.
+// sourceRecorder builds a plan's Sources. Steps are planned side by side,
+// so add is safe for concurrent use.
 type sourceRecorder struct {
 	dir string // the pipeline directory, absolute
+	mu  sync.Mutex
 	src *Sources
 }
 
@@ -65,6 +68,8 @@ func (r *sourceRecorder) add(path string) {
 		return
 	}
 	full := filepath.Join(r.dir, filepath.FromSlash(rel))
+	r.mu.Lock()
+	defer r.mu.Unlock()
 	info, err := os.Stat(full)
 	switch {
 	case err != nil:

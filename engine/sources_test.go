@@ -1,10 +1,12 @@
 package engine
 
 import (
+	"fmt"
 	"maps"
 	"os"
 	"path/filepath"
 	"slices"
+	"sync"
 	"testing"
 
 	"github.com/zclconf/go-cty/cty"
@@ -88,5 +90,23 @@ func TestSourcesRecordWhatThePluginReports(t *testing.T) {
 	got := slices.Sorted(maps.Keys(pl.sources.src.Files))
 	if want := []string{"script.sh", "values/web.yaml"}; !slices.Equal(got, want) {
 		t.Fatalf("recorded %v, want %v", got, want)
+	}
+}
+
+// Steps are planned side by side (planPhase), each recording what it
+// reads: the recorder takes them at once (run under -race by make test;
+// a concurrent map write crashed the flagship's dev plan).
+func TestSourcesRecordStepsPlannedSideBySide(t *testing.T) {
+	dir := t.TempDir()
+	r := &sourceRecorder{dir: dir, src: &Sources{Files: map[string]string{}}}
+	var wg sync.WaitGroup
+	for i := range 16 {
+		name := filepath.Join(dir, "values", fmt.Sprintf("%d.yaml", i))
+		write(t, name, "x")
+		wg.Go(func() { r.addStrings(cty.ObjectVal(map[string]cty.Value{"values": cty.StringVal(name)})) })
+	}
+	wg.Wait()
+	if len(r.src.Files) != 16 {
+		t.Fatalf("recorded %d files, want 16", len(r.src.Files))
 	}
 }
