@@ -221,14 +221,9 @@ func changedSteps(saved, fresh *Plan) []string {
 
 // sameJSON compares two JSON-like values as JSON: one comes from a file.
 func sameJSON(a, b any) bool {
-	norm := func(v any) string {
-		raw, _ := json.Marshal(v)
-		var back any
-		_ = json.Unmarshal(raw, &back)
-		out, _ := json.Marshal(back)
-		return string(out)
-	}
-	return norm(a) == norm(b)
+	x, _ := json.Marshal(normalJSON(a))
+	y, _ := json.Marshal(normalJSON(b))
+	return string(x) == string(y)
 }
 
 func orNothing(s string) string {
