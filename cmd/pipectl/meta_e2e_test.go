@@ -55,13 +55,16 @@ stage "s" {
     action          = std.http_check
     url             = "`+srv.URL+`"
     request_timeout = "200ms"
+    timeout         = "5s"
   }
 }`)
 	if out, warnings, code := migrated.run("validate"); code != 0 || strings.Contains(out+warnings, "Warning") {
 		t.Errorf("validate with request_timeout: exit %d, want no warning:\n%s", code, out)
 	}
 	out, _, code = migrated.runBounded(hangBound, "request_timeout did not reach the action", "apply", "-auto-approve")
-	if code == 0 || !strings.Contains(out, "health") {
+	// The action's 200ms ends its one attempt, well before the step's 5s
+	// (std's default request_timeout, 10s, would be cut by the step's).
+	if code == 0 || !strings.Contains(out, "After 1 attempt(s)") || strings.Contains(out, "Step timed out") {
 		t.Errorf("apply against a server that never answers: exit %d, want the check failed by its request_timeout:\n%s", code, out)
 	}
 }

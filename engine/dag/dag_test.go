@@ -120,10 +120,15 @@ func TestFrontierWorkIsLinear(t *testing.T) {
 			}
 		}
 		f := g.Frontier()
+		taken := 0
 		for ready := f.Take(); len(ready) > 0; ready = f.Take() {
 			for _, k := range ready {
 				f.Done(k)
+				taken++
 			}
+		}
+		if taken != n || f.Evaluations < n {
+			t.Fatalf("%d of %d nodes scheduled, %d evaluations counted", taken, n, f.Evaluations)
 		}
 		return f.Evaluations
 	}

@@ -84,9 +84,6 @@ func applyScale(t *testing.T, n int) scaleCost {
 // number of steps. Counts, not time: bytes allocated, bytes the recorder
 // wrote, scheduler candidates looked at and run states copied.
 func TestApplyScalesLinearly(t *testing.T) {
-	if testing.Short() {
-		t.Skip("applies 9,000 steps")
-	}
 	small, big := applyScale(t, 1000), applyScale(t, 8000)
 	for _, c := range []struct {
 		what       string
