@@ -450,6 +450,9 @@ func (pl *Planner) planStep(ctx context.Context, s *dsl.Step, phase PhaseGraph, 
 // it runs at apply (std.exec's args) reads what the configuration names.
 // A path recorded in excess only makes the saved plan stricter.
 func (pl *Planner) readPaths(res *client.PlanResult, config cty.Value) {
+	if pl.sources == nil { // re-planning for a check (recheck): nothing is recorded
+		return
+	}
 	for _, p := range res.ReadPaths {
 		pl.sources.add(p)
 	}

@@ -24,7 +24,7 @@ import (
 // ran since approved was made: it changed the world on purpose) is
 // compared by its change; any other by its fingerprint (stepMoved).
 func (pl *Planner) recheck(ctx context.Context, approved *Plan, steps map[string]bool, values map[string]cty.Value, ran map[string]bool) ([]string, hcl.Diagnostics) {
-	pl.sources = newSourceRecorder(pl.Pipeline) // not the last plan's: that is its Sources
+	pl.sources = nil // what the steps read was compared when the plan was; the last plan keeps its Sources
 	values = maps.Clone(values)
 	main := pl.Pipeline.Graph.Phases()[0]
 	var moved []string
