@@ -172,16 +172,11 @@ func (o *Output) Steps() []string {
 	}
 	var names []string
 	for _, t := range o.Value.Variables() {
-		if t.RootName() != "step" || len(t) < 2 {
+		if t.RootName() != "step" {
 			continue
 		}
-		switch a := t[1].(type) {
-		case hcl.TraverseAttr:
-			names = append(names, a.Name)
-		case hcl.TraverseIndex:
-			if a.Key.Type() == cty.String && a.Key.IsKnown() && !a.Key.IsNull() {
-				names = append(names, a.Key.AsString())
-			}
+		if name, ok := traversalName(t); ok {
+			names = append(names, name)
 		}
 	}
 	slices.Sort(names)

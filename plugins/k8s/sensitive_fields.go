@@ -1,6 +1,8 @@
 package main
 
 import (
+	"slices"
+
 	"reflect"
 
 	"github.com/zclconf/go-cty/cty"
@@ -21,6 +23,9 @@ type fieldPath []any
 func sensitiveFields(config cty.Value, objs []*unstructured.Unstructured) [][]fieldPath {
 	out := make([][]fieldPath, len(objs))
 	_, marks := config.UnmarkDeepWithPaths()
+	if !slices.ContainsFunc(marks, func(pvm cty.PathValueMarks) bool { _, ok := pvm.Marks[sdk.Sensitive]; return ok }) {
+		return out // nothing sensitive: no need to parse the objects again
+	}
 	hcl, _ := hclObjects(config.GetAttr("objects"))
 	first := len(objs) - len(hcl) // the HCL objects come last
 	manifest, _ := parseManifests(manifestText(config))
