@@ -25,6 +25,8 @@ func TestCheckNestingCountsOnlyLevels(t *testing.T) {
 	for name, src := range map[string]string{
 		"brackets":       "x = " + deep,
 		"interpolations": "x = " + strings.Repeat(`"${`, MaxNesting/2+1),
+		// HCL parses a heredoc's interpolations as expressions: they nest.
+		"in a heredoc": "x = <<EOT\n${" + deep + "\nEOT\n",
 	} {
 		if diags := CheckNesting([]byte(src), "a.hcl", hcl.InitialPos); !diags.HasErrors() {
 			t.Errorf("%s: no error past the limit", name)
