@@ -71,7 +71,7 @@ type Result struct {
 	HandlersRan, HandlersFailed bool
 	// Scheduled counts the graph nodes the scheduler looked at to decide
 	// what may start: it grows with the steps and their dependencies, not
-	// faster (engine/operation's TestApplyScalesLinearly).
+	// faster (operation's TestApplyScalesLinearly).
 	Scheduled int
 	// Outcome is what a run that did not succeed left its target as; ""
 	// when it succeeded.

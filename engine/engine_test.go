@@ -70,7 +70,7 @@ func loadWith(t testing.TB, src string, in dsl.Inputs, binaries map[string]strin
 	if err := os.MkdirAll(plugins, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	lock := &pluginhost.Lock{Plugins: map[string]pluginhost.LockedPlugin{}}
+	lock := &pluginhost.LockFile{Plugins: map[string]pluginhost.LockedPlugin{}}
 	for name, bin := range binaries {
 		if err := os.Symlink(bin, filepath.Join(plugins, pluginhost.BinaryName(name))); err != nil {
 			t.Fatal(err)

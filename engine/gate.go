@@ -336,7 +336,7 @@ func (rn *run) tooLate(addr string, answers []GateAnswer) {
 
 // ApprovalRule is what decides whether an answer to an approval gate
 // counts: the engine applies it, and `pipectl approve` tells the person
-// answering at once (engine/runs).
+// answering at once (record).
 type ApprovalRule struct {
 	Approvers         []string
 	AllowSelfApproval bool

@@ -18,7 +18,7 @@ import (
 // NewHost is the plugin host of a run of the pipeline: its plugins found
 // from their blocks' sources, checked against the lock, and configured
 // with their blocks' settings.
-func (p *Pipeline) NewHost(lock *pluginhost.Lock, logger hclog.Logger, r *Redactor) *pluginhost.Host {
+func (p *Pipeline) NewHost(lock *pluginhost.LockFile, logger hclog.Logger, r *Redactor) *pluginhost.Host {
 	h := pluginhost.NewHost(p.Config.Dir, p.Plugins(), lock, logger)
 	h.Configure = p.PluginConfigurer(r)
 	return h

@@ -13,9 +13,9 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/pipectl/pipectl/engine"
-	"github.com/pipectl/pipectl/engine/operation"
-	"github.com/pipectl/pipectl/engine/runs"
 	"github.com/pipectl/pipectl/internal/view"
+	"github.com/pipectl/pipectl/operation"
+	"github.com/pipectl/pipectl/record"
 )
 
 func newApplyCommand() *cobra.Command {
@@ -175,7 +175,7 @@ func applyResult(cmd *cobra.Command, v view.ApplyView, applied *operation.Applie
 	v.Result(result, applied.RunID)
 	if report != "" && applied.StorePath != "" {
 		// The store is DIR/.pipectl/runs.db.
-		store, err := runs.OpenExisting(filepath.Dir(filepath.Dir(applied.StorePath)))
+		store, err := record.OpenExisting(filepath.Dir(filepath.Dir(applied.StorePath)))
 		if err == nil {
 			err = writeReport(store, applied.RunID, report)
 		}

@@ -8,15 +8,15 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/pipectl/pipectl/engine/runs"
 	"github.com/pipectl/pipectl/internal/view"
+	"github.com/pipectl/pipectl/record"
 )
 
 // confirmApproval prints the plan a run applies, the plan being approved,
 // and asks to approve it, unless yes. Without a terminal to ask at it
 // refuses: an approval nobody saw is not one, so CI says -yes.
 func confirmApproval(cmd *cobra.Command, args []string, gate string, yes bool) error {
-	store, err := runs.OpenExisting(pathDir(pathArg(args[1:])))
+	store, err := record.OpenExisting(pathDir(pathArg(args[1:])))
 	if err != nil {
 		return err
 	}
@@ -24,10 +24,10 @@ func confirmApproval(cmd *cobra.Command, args []string, gate string, yes bool) e
 	if err != nil {
 		return err
 	}
-	if run.Status != runs.StatusRunning || len(run.Waiting()) == 0 {
+	if run.Status != record.StatusRunning || len(run.Waiting()) == 0 {
 		return nil // nothing to approve: answerGate says why
 	}
-	plan, err := runs.DecodePlan(args[0], planJSON)
+	plan, err := record.DecodePlan(args[0], planJSON)
 	if err != nil {
 		return err
 	}
@@ -49,7 +49,7 @@ func confirmApproval(cmd *cobra.Command, args []string, gate string, yes bool) e
 }
 
 // waitingAt names the gate being approved, for the question.
-func waitingAt(run *runs.Run, gate string) string {
+func waitingAt(run *record.Run, gate string) string {
 	if gate != "" {
 		return gate
 	}

@@ -13,8 +13,8 @@ import (
 	"golang.org/x/term"
 
 	"github.com/pipectl/pipectl/engine"
-	"github.com/pipectl/pipectl/engine/operation"
-	"github.com/pipectl/pipectl/engine/runs"
+	"github.com/pipectl/pipectl/operation"
+	"github.com/pipectl/pipectl/record"
 )
 
 // Exit statuses of apply (docs/cli.md lists them all), distinct so that CI
@@ -117,7 +117,7 @@ func answerGate(cmd *cobra.Command, args []string, gate, reason string, approve 
 	if err != nil {
 		return err
 	}
-	store, err := runs.OpenExisting(pathDir(pathArg(args[1:])))
+	store, err := record.OpenExisting(pathDir(pathArg(args[1:])))
 	if err != nil {
 		return err
 	}

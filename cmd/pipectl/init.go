@@ -4,9 +4,9 @@ import (
 	"github.com/hashicorp/hcl/v2"
 	"github.com/spf13/cobra"
 
-	"github.com/pipectl/pipectl/engine/operation"
 	"github.com/pipectl/pipectl/engine/pluginhost"
 	"github.com/pipectl/pipectl/internal/view"
+	"github.com/pipectl/pipectl/operation"
 )
 
 func newInitCommand() *cobra.Command {

@@ -10,12 +10,12 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
-	"github.com/pipectl/pipectl/engine/runs"
+	"github.com/pipectl/pipectl/record"
 )
 
 // lockWaitMessage says on stderr, once, that apply waits for the lock.
-func lockWaitMessage(cmd *cobra.Command, timeout time.Duration) func(runs.Holder) {
-	return func(h runs.Holder) {
+func lockWaitMessage(cmd *cobra.Command, timeout time.Duration) func(record.Holder) {
+	return func(h record.Holder) {
 		fmt.Fprintf(cmd.ErrOrStderr(), "Waiting up to %s for the lock of %s, held by %s…\n", timeout, envName(h.Environment), h)
 	}
 }
@@ -46,7 +46,7 @@ live apply with Ctrl-C instead. It asks for confirmation on a terminal;
 		Args: runArgs(2, "the run the stale lock names, as the refused apply printed it"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			dir := pathDir(pathArg(args[1:]))
-			stale, err := runs.FindStaleLock(dir, args[0])
+			stale, err := record.FindStaleLock(dir, args[0])
 			if err != nil {
 				return err
 			}

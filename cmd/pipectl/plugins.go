@@ -40,7 +40,7 @@ func newPluginsCommand() *cobra.Command {
 }
 
 func listPlugins(cmd *cobra.Command, cfg *dsl.Config) error {
-	lock, diags := pluginhost.ReadLock(cfg.Dir)
+	lock, diags := pluginhost.ReadLockFile(cfg.Dir)
 	if diags.HasErrors() {
 		return fmt.Errorf("%s", diags.Error())
 	}
@@ -174,7 +174,7 @@ func pluginSchema(cmd *cobra.Command, nameOrPath, dir string) (*sdk.Schema, erro
 		if path, err = pluginhost.Find(name, source, dir); err != nil {
 			return nil, err
 		}
-		if lock, diags := pluginhost.ReadLock(dir); !diags.HasErrors() {
+		if lock, diags := pluginhost.ReadLockFile(dir); !diags.HasErrors() {
 			if locked, ok := lock.Plugins[name]; ok {
 				sum, _ = hex.DecodeString(locked.SHA256)
 			}

@@ -6,8 +6,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/pipectl/pipectl/engine"
-	"github.com/pipectl/pipectl/engine/runs"
 	"github.com/pipectl/pipectl/internal/view"
+	"github.com/pipectl/pipectl/record"
 )
 
 func newRunsCommand() *cobra.Command {
@@ -21,7 +21,7 @@ and a summary per step. A run whose process died shows as interrupted, with
 everything recorded until then.`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			store, err := runs.OpenExisting(pathDir(pathArg(args)))
+			store, err := record.OpenExisting(pathDir(pathArg(args)))
 			if err != nil {
 				return err
 			}
@@ -55,7 +55,7 @@ func newRunsShowCommand() *cobra.Command {
 				return err
 			}
 			if plan { // what was approved, as plan printed it
-				p, err := runs.DecodePlan(id, planJSON)
+				p, err := record.DecodePlan(id, planJSON)
 				if err != nil {
 					return err
 				}
@@ -89,13 +89,13 @@ func newRunsPruneCommand() *cobra.Command {
 		Short: "Delete the oldest recorded runs, keeping the newest -keep",
 		Long: fmt.Sprintf(`Deletes the oldest finished runs from DIR/.pipectl/runs.db, keeping the newest
 -keep (runs still going on are always kept). Every apply already keeps at most
-the newest %d runs.`, runs.DefaultKeep),
+the newest %d runs.`, record.DefaultKeep),
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if keep < 0 {
 				return fmt.Errorf("-keep must be 0 or more, not %d", keep)
 			}
-			store, err := runs.OpenExisting(pathDir(pathArg(args)))
+			store, err := record.OpenExisting(pathDir(pathArg(args)))
 			if err != nil {
 				return err
 			}

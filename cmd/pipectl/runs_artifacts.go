@@ -9,8 +9,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/pipectl/pipectl/engine/runs"
 	"github.com/pipectl/pipectl/internal/view"
+	"github.com/pipectl/pipectl/record"
 )
 
 func newRunsArtifactsCommand() *cobra.Command {
@@ -56,7 +56,7 @@ gets -2, -3 before its extension. RUN is a run id, or latest.`,
 // extractArtifacts writes each kept artifact under dir and returns where
 // each went. Writing goes through an os.Root: even a name that escaped
 // safeName could not leave dir.
-func extractArtifacts(store *runs.Store, id string, list []runs.Artifact, dir string) (map[uint64]string, error) {
+func extractArtifacts(store *record.Store, id string, list []record.Artifact, dir string) (map[uint64]string, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("cannot write the artifacts into %s (-o): %w", dir, err)
 	}

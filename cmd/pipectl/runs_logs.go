@@ -13,8 +13,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/pipectl/pipectl/engine"
-	"github.com/pipectl/pipectl/engine/runs"
 	"github.com/pipectl/pipectl/internal/view"
+	"github.com/pipectl/pipectl/record"
 )
 
 // followPoll is how often `runs logs -f` reads the record: the recorder
@@ -56,7 +56,7 @@ func printRunLogs(cmd *cobra.Command, args []string, asJSON, follow bool) error 
 	step, dir := logsArgs(args[1:])
 	ctx, stop := signal.NotifyContext(cmd.Context(), interruptSignals...)
 	defer stop()
-	var store *runs.Store
+	var store *record.Store
 	var id string
 	var err error
 	if follow {
@@ -115,8 +115,8 @@ func isDir(path string) bool {
 
 // openRun opens the run database of a pipeline directory and resolves a
 // run id, or latest.
-func openRun(dir, id string) (*runs.Store, string, error) {
-	store, err := runs.OpenExisting(pathDir(dir))
+func openRun(dir, id string) (*record.Store, string, error) {
+	store, err := record.OpenExisting(pathDir(dir))
 	if err != nil {
 		return nil, "", err
 	}
@@ -130,8 +130,8 @@ func openRun(dir, id string) (*runs.Store, string, error) {
 // recorded: while its apply plans or waits for its confirmation, the run
 // is known only from the lock it holds. latest is then that run, not the
 // newest recorded one, and -f waits for the apply to record it.
-func openLiveRun(ctx context.Context, cmd *cobra.Command, dir, id string) (*runs.Store, string, error) {
-	store, err := runs.OpenExisting(pathDir(dir))
+func openLiveRun(ctx context.Context, cmd *cobra.Command, dir, id string) (*record.Store, string, error) {
+	store, err := record.OpenExisting(pathDir(dir))
 	if err != nil {
 		return nil, "", err
 	}
@@ -207,7 +207,7 @@ func parseStepArg(arg string) (name, key string, err error) {
 
 // followRun hands on every event of a run as it is recorded, until the
 // run is no longer running (finished, or its process died) or ctx ends.
-func followRun(ctx context.Context, store *runs.Store, id string, fn func(engine.Event) error) error {
+func followRun(ctx context.Context, store *record.Store, id string, fn func(engine.Event) error) error {
 	var after uint64
 	for {
 		run, last, err := store.EventsSince(id, after, fn)
@@ -215,7 +215,7 @@ func followRun(ctx context.Context, store *runs.Store, id string, fn func(engine
 			return err
 		}
 		after = last
-		if run.Status != runs.StatusRunning {
+		if run.Status != record.StatusRunning {
 			return nil
 		}
 		select {

@@ -9,8 +9,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/pipectl/pipectl/engine/runs"
 	"github.com/pipectl/pipectl/internal/report"
+	"github.com/pipectl/pipectl/record"
 )
 
 func newRunsReportCommand() *cobra.Command {
@@ -53,7 +53,7 @@ directory) writes that file in DIR.`,
 
 // writeReport writes the report of a run to path, whole or not at all:
 // into a temporary file beside it, renamed when complete.
-func writeReport(store *runs.Store, id, path string) error {
+func writeReport(store *record.Store, id, path string) error {
 	r, err := report.FromStore(store, id) // no run, no file: nothing to clean up
 	if err != nil {
 		return err

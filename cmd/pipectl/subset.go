@@ -3,7 +3,7 @@ package main
 import (
 	"github.com/spf13/cobra"
 
-	"github.com/pipectl/pipectl/engine/operation"
+	"github.com/pipectl/pipectl/operation"
 )
 
 // subsetFlags are -target and -only, of plan and apply.

@@ -20,7 +20,7 @@ import (
 type Host struct {
 	dir     string            // the pipeline directory
 	sources map[string]string // plugin name → source from its plugin block
-	lock    *Lock
+	lock    *LockFile
 	logger  hclog.Logger
 
 	// Configure, when set, sends a freshly launched plugin its settings for
@@ -41,7 +41,7 @@ type launch struct {
 }
 
 // NewHost prepares a host; nothing is started until a plugin is asked for.
-func NewHost(dir string, sources map[string]string, lock *Lock, logger hclog.Logger) *Host {
+func NewHost(dir string, sources map[string]string, lock *LockFile, logger hclog.Logger) *Host {
 	if logger == nil {
 		logger = hclog.NewNullLogger()
 	}

@@ -20,9 +20,9 @@ import (
 // LockFileName is written by `pipectl init` beside the pipeline.
 const LockFileName = ".pipectl.lock.hcl"
 
-// Lock records, for every plugin of a pipeline, the version and checksum
+// LockFile records, for every plugin of a pipeline, the version and checksum
 // that `pipectl init` accepted. Every later launch must match it.
-type Lock struct {
+type LockFile struct {
 	Plugins map[string]LockedPlugin
 }
 
@@ -40,11 +40,11 @@ type lockFile struct {
 	} `hcl:"plugin,block"`
 }
 
-// ReadLock reads the lock file of a pipeline directory; a missing file is
+// ReadLockFile reads the lock file of a pipeline directory; a missing file is
 // an empty lock, not an error.
-func ReadLock(dir string) (*Lock, hcl.Diagnostics) {
+func ReadLockFile(dir string) (*LockFile, hcl.Diagnostics) {
 	path := filepath.Join(dir, LockFileName)
-	lock := &Lock{Plugins: map[string]LockedPlugin{}}
+	lock := &LockFile{Plugins: map[string]LockedPlugin{}}
 	if _, err := os.Stat(path); os.IsNotExist(err) {
 		return lock, nil
 	}
@@ -63,7 +63,7 @@ func ReadLock(dir string) (*Lock, hcl.Diagnostics) {
 }
 
 // Write saves the lock file, sorted by plugin name.
-func (l *Lock) Write(dir string) error {
+func (l *LockFile) Write(dir string) error {
 	f := hclwrite.NewEmptyFile()
 	body := f.Body()
 	body.AppendUnstructuredTokens(hclwrite.Tokens{{Type: hclsyntax.TokenComment, Bytes: []byte(

@@ -52,7 +52,7 @@ func TestFindFollowsTheSearchOrder(t *testing.T) {
 
 func TestLockRoundTrip(t *testing.T) {
 	dir := t.TempDir()
-	lock, diags := ReadLock(dir)
+	lock, diags := ReadLockFile(dir)
 	if diags.HasErrors() || len(lock.Plugins) != 0 {
 		t.Fatalf("a missing lock file should be empty: %v %v", lock, diags)
 	}
@@ -61,7 +61,7 @@ func TestLockRoundTrip(t *testing.T) {
 	if err := lock.Write(dir); err != nil {
 		t.Fatal(err)
 	}
-	again, diags := ReadLock(dir)
+	again, diags := ReadLockFile(dir)
 	if diags.HasErrors() || again.Plugins["std"] != lock.Plugins["std"] || again.Plugins["helm"] != lock.Plugins["helm"] {
 		t.Fatalf("read back %v (%v)", again.Plugins, diags)
 	}
@@ -72,7 +72,7 @@ func TestLockRoundTrip(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, LockFileName), []byte("plugin \"x\" {\n  versoin = 1\n}\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if _, diags := ReadLock(dir); !diags.HasErrors() || !strings.Contains(diags.Error(), LockFileName) {
+	if _, diags := ReadLockFile(dir); !diags.HasErrors() || !strings.Contains(diags.Error(), LockFileName) {
 		t.Fatalf("a broken lock file: %v", diags)
 	}
 }

@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/pipectl/pipectl/engine"
-	"github.com/pipectl/pipectl/engine/runs"
+	"github.com/pipectl/pipectl/record"
 )
 
 // BenchmarkReport builds and renders the report of a run of 1,000 steps
@@ -22,9 +22,9 @@ func BenchmarkReport(b *testing.B) {
 	}
 }
 
-func bigRun(steps, lines int) (*runs.Run, *engine.Plan, []engine.Event) {
+func bigRun(steps, lines int) (*record.Run, *engine.Plan, []engine.Event) {
 	start := time.Date(2026, 11, 29, 8, 0, 0, 0, time.UTC)
-	run := &runs.Run{ID: "r", Pipeline: "big", Started: start, Finished: start.Add(time.Hour), Status: engine.StatusSucceeded}
+	run := &record.Run{ID: "r", Pipeline: "big", Started: start, Finished: start.Add(time.Hour), Status: engine.StatusSucceeded}
 	plan := &engine.Plan{Pipeline: "big"}
 	var events []engine.Event
 	for i := range steps {
@@ -36,7 +36,7 @@ func bigRun(steps, lines int) (*runs.Run, *engine.Plan, []engine.Event) {
 		}
 		plan.Steps = append(plan.Steps, ps)
 		t0 := start.Add(time.Duration(i) * time.Second)
-		run.Steps = append(run.Steps, runs.StepRecord{Step: name, Phase: "main", Action: "std.noop", Status: engine.StatusSucceeded,
+		run.Steps = append(run.Steps, record.StepRecord{Step: name, Phase: "main", Action: "std.noop", Status: engine.StatusSucceeded,
 			Attempts: 1, Started: t0, Finished: t0.Add(time.Second), Outputs: map[string]any{"inputs": i}})
 		events = append(events, engine.Event{Type: engine.StepStarted, Step: name, Attempt: 1, Time: t0})
 		for l := range lines {

@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/pipectl/pipectl/engine"
-	"github.com/pipectl/pipectl/engine/runs"
+	"github.com/pipectl/pipectl/record"
 )
 
 // Group is one graph of the run: the main steps, or one phase of handlers
@@ -403,7 +403,7 @@ type Tick struct {
 }
 
 // timelineOf places each attempt between the run's start and end.
-func timelineOf(run *runs.Run, steps []*Step, waits []gateWait, end time.Time) *Timeline {
+func timelineOf(run *record.Run, steps []*Step, waits []gateWait, end time.Time) *Timeline {
 	start := run.Started
 	total := end.Sub(start)
 	if total <= 0 {

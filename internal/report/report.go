@@ -14,20 +14,20 @@ import (
 	"time"
 
 	"github.com/pipectl/pipectl/engine"
-	"github.com/pipectl/pipectl/engine/runs"
+	"github.com/pipectl/pipectl/record"
 )
 
 // Report is a run as the report shows it.
 type Report struct {
-	Run       *runs.Run
+	Run       *record.Run
 	Plan      *engine.Plan
 	Generated time.Time
 	Duration  time.Duration
 	Groups    []*Group // the main phase, then each handler phase
 	Steps     []*Step  // every step instance, in plan order
 	Timeline  *Timeline
-	Gates     []runs.GateRecord // the approval gates and deploy windows the run reached
-	Outputs   string            // the pipeline's outputs, as JSON
+	Gates     []record.GateRecord // the approval gates and deploy windows the run reached
+	Outputs   string              // the pipeline's outputs, as JSON
 	Counts    []Count
 	Problems  []string // what the record lacks (an incomplete record, artifacts not kept)
 }
@@ -39,12 +39,12 @@ type Count struct {
 }
 
 // FromStore reads a run from its record.
-func FromStore(store *runs.Store, id string) (*Report, error) {
+func FromStore(store *record.Store, id string) (*Report, error) {
 	run, events, raw, err := store.Get(id)
 	if err != nil {
 		return nil, err
 	}
-	plan, err := runs.DecodePlan(id, raw)
+	plan, err := record.DecodePlan(id, raw)
 	if err != nil {
 		return nil, err
 	}
@@ -64,7 +64,7 @@ func FromStore(store *runs.Store, id string) (*Report, error) {
 }
 
 // build assembles the report of a run from its summary, plan and events.
-func build(run *runs.Run, plan *engine.Plan, events []engine.Event) *Report {
+func build(run *record.Run, plan *engine.Plan, events []engine.Event) *Report {
 	r := &Report{Run: run, Plan: plan, Generated: time.Now()}
 	r.Steps = stepsOf(run, plan, events)
 	r.Duration = runEnd(run, events).Sub(run.Started)
@@ -82,7 +82,7 @@ func build(run *runs.Run, plan *engine.Plan, events []engine.Event) *Report {
 }
 
 // runEnd is when the run finished, or its last event for one that did not.
-func runEnd(run *runs.Run, events []engine.Event) time.Time {
+func runEnd(run *record.Run, events []engine.Event) time.Time {
 	if !run.Finished.IsZero() {
 		return run.Finished
 	}

@@ -10,7 +10,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/pipectl/pipectl/engine"
-	"github.com/pipectl/pipectl/engine/runs"
+	"github.com/pipectl/pipectl/record"
 )
 
 // What of a step's record the report carries: its last maxLogLines log
@@ -98,11 +98,11 @@ func statusClass(status string) string {
 	switch engine.Status(status) {
 	case engine.StatusSucceeded, engine.StatusUnchanged:
 		return "ok"
-	case engine.StatusFailed, engine.StatusCancelled, runs.StatusInterrupted:
+	case engine.StatusFailed, engine.StatusCancelled, record.StatusInterrupted:
 		return "fail"
 	case engine.StatusFailedContinued:
 		return "warn"
-	case runs.StatusRunning:
+	case record.StatusRunning:
 		return "run"
 	}
 	return "skip"
@@ -110,7 +110,7 @@ func statusClass(status string) string {
 
 // stepsOf lists every planned step's instances with what the record says
 // of them; a handler that never ran is "not triggered".
-func stepsOf(run *runs.Run, plan *engine.Plan, events []engine.Event) []*Step {
+func stepsOf(run *record.Run, plan *engine.Plan, events []engine.Event) []*Step {
 	byKey := map[string]*Step{}
 	var out []*Step
 	add := func(s *Step) {
@@ -118,7 +118,7 @@ func stepsOf(run *runs.Run, plan *engine.Plan, events []engine.Event) []*Step {
 		out = append(out, s)
 		byKey[s.Name+"\x00"+s.Instance] = s
 	}
-	recorded := map[string][]runs.StepRecord{}
+	recorded := map[string][]record.StepRecord{}
 	for _, rec := range run.Steps {
 		recorded[rec.Step] = append(recorded[rec.Step], rec)
 	}
@@ -195,7 +195,7 @@ func (s *Step) lastAttempt() *Attempt {
 }
 
 // attach adds a recorded artifact, with its content, to its step.
-func (r *Report) attach(a runs.Artifact, data []byte) {
+func (r *Report) attach(a record.Artifact, data []byte) {
 	var step *Step
 	for _, s := range r.Steps {
 		if s.Name == a.Step && s.Instance == a.Instance {
@@ -237,7 +237,7 @@ func isShownAsText(mt string, data []byte) bool {
 }
 
 // SizeText is an artifact's size for people.
-func (a *Artifact) SizeText() string { return runs.ByteSize(int64(a.Size)) }
+func (a *Artifact) SizeText() string { return record.ByteSize(int64(a.Size)) }
 
 func firstLine(s string) string {
 	line, _, _ := strings.Cut(s, "\n")

@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/pipectl/pipectl/engine"
-	"github.com/pipectl/pipectl/engine/runs"
+	"github.com/pipectl/pipectl/record"
 )
 
 // gateLine writes what a gate event says for people.
@@ -130,7 +130,7 @@ func writeGate(w io.Writer, g *engine.PlannedGate, indent string) {
 }
 
 // writeRunGates lists a recorded run's gates for people.
-func writeRunGates(w io.Writer, run *runs.Run) {
+func writeRunGates(w io.Writer, run *record.Run) {
 	if run.StartedBy != "" {
 		fmt.Fprintf(w, "Started by %s.\n", run.StartedBy)
 	}

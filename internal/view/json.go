@@ -9,8 +9,8 @@ import (
 
 	"github.com/pipectl/pipectl/dsl"
 	"github.com/pipectl/pipectl/engine"
-	"github.com/pipectl/pipectl/engine/runs"
 	"github.com/pipectl/pipectl/internal/version"
+	"github.com/pipectl/pipectl/record"
 )
 
 // The machine-readable contract of every -json output (validate, plan,
@@ -178,10 +178,10 @@ type RunRecordMessage struct {
 	Steps        []StepRecordJSON `json:"steps"`
 	// ForceUnlocked: the run's process died holding its environment's
 	// lock, broken since with pipectl force-unlock.
-	ForceUnlocked *runs.ForceUnlock `json:"force_unlocked,omitempty"`
+	ForceUnlocked *record.ForceUnlock `json:"force_unlocked,omitempty"`
 	// StartedBy is who started the run; Gates what happened at its gates.
-	StartedBy string            `json:"started_by,omitempty"`
-	Gates     []runs.GateRecord `json:"gates,omitempty"`
+	StartedBy string              `json:"started_by,omitempty"`
+	Gates     []record.GateRecord `json:"gates,omitempty"`
 }
 
 // StepRecordJSON is one step instance of a recorded run.

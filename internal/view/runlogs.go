@@ -6,7 +6,7 @@ import (
 
 	"github.com/pipectl/pipectl/dsl"
 	"github.com/pipectl/pipectl/engine"
-	"github.com/pipectl/pipectl/engine/runs"
+	"github.com/pipectl/pipectl/record"
 )
 
 // RunLogs is the output of `pipectl runs logs`: the log lines of a run as
@@ -50,7 +50,7 @@ type RunArtifacts struct{ Base }
 
 // List prints a run's artifacts and, when they were extracted, the file
 // each went to (files, by the artifact's number).
-func (v *RunArtifacts) List(list []runs.Artifact, files map[uint64]string) {
+func (v *RunArtifacts) List(list []record.Artifact, files map[uint64]string) {
 	if v.JSON {
 		for _, a := range list {
 			v.emit(MsgArtifact, artifactMessage(a, files[a.Seq]))
@@ -68,12 +68,12 @@ func (v *RunArtifacts) List(list []runs.Artifact, files map[uint64]string) {
 		if !a.Kept() {
 			file = "not kept: " + a.NotKept
 		}
-		fmt.Fprintf(w, "%s\t%d\t%s\t%s\t%s\t%s\n", instanceName(a.Step, a.Instance), a.Attempt, a.Name, dash(a.MediaType), runs.ByteSize(int64(a.Size)), dash(file))
+		fmt.Fprintf(w, "%s\t%d\t%s\t%s\t%s\t%s\n", instanceName(a.Step, a.Instance), a.Attempt, a.Name, dash(a.MediaType), record.ByteSize(int64(a.Size)), dash(file))
 	}
 	_ = w.Flush()
 }
 
-func artifactMessage(a runs.Artifact, file string) *ArtifactMessage {
+func artifactMessage(a record.Artifact, file string) *ArtifactMessage {
 	return &ArtifactMessage{envelope: envelope{Time: a.Time}, Phase: string(a.Phase), Stage: a.Stage, Step: a.Step, Instance: a.Instance,
 		Attempt: a.Attempt, Name: a.Name, MediaType: a.MediaType, Size: a.Size, Kept: a.Kept(), NotKept: a.NotKept, File: file}
 }

@@ -9,14 +9,14 @@ import (
 
 	"github.com/pipectl/pipectl/dsl"
 	"github.com/pipectl/pipectl/engine"
-	"github.com/pipectl/pipectl/engine/runs"
+	"github.com/pipectl/pipectl/record"
 )
 
 // Runs is the output of `pipectl runs` and `pipectl runs show`.
 type Runs struct{ Base }
 
 // List prints the runs, newest first: a table, or one run message each.
-func (v *Runs) List(list []*runs.Run) {
+func (v *Runs) List(list []*record.Run) {
 	if v.JSON {
 		for _, r := range list {
 			v.emit(MsgRun, runRecordMessage(r))
@@ -35,7 +35,7 @@ func (v *Runs) List(list []*runs.Run) {
 // Show prints one run: with -json its run message, then its plan as
 // step_planned messages and its events as the messages apply -json wrote.
 // Events are streamed from the record by each, never held all at once.
-func (v *Runs) Show(run *runs.Run, planJSON json.RawMessage, logs bool, each func(func(engine.Event) error) error) error {
+func (v *Runs) Show(run *record.Run, planJSON json.RawMessage, logs bool, each func(func(engine.Event) error) error) error {
 	if v.JSON {
 		v.emit(MsgRun, runRecordMessage(run))
 		var plan engine.Plan
@@ -94,14 +94,14 @@ func (v *Runs) Show(run *runs.Run, planJSON json.RawMessage, logs bool, each fun
 
 // outputSize is how much a step printed, as recorded (the record keeps its
 // head and tail).
-func outputSize(s runs.StepRecord) string {
+func outputSize(s record.StepRecord) string {
 	if s.OutputBytes == 0 {
 		return "-"
 	}
 	return fmt.Sprintf("%d lines, %d B", s.OutputLines, s.OutputBytes)
 }
 
-func runRecordMessage(r *runs.Run) *RunRecordMessage {
+func runRecordMessage(r *record.Run) *RunRecordMessage {
 	m := &RunRecordMessage{ID: r.ID, Pipeline: r.Pipeline, Environment: r.Environment, Status: string(r.Status),
 		Outcome: string(r.Outcome), Started: r.Started, Finished: timePtr(r.Finished), ResumedFrom: r.ResumedFrom, SavedPlan: r.SavedPlan,
 		RecordFailed: r.RecordFailed, Outputs: r.Outputs, Steps: []StepRecordJSON{}, ForceUnlocked: r.ForceUnlocked,
@@ -148,8 +148,8 @@ func firstLine(s string) string {
 }
 
 // runStatus is a run's status for people: a running run says where it waits.
-func runStatus(r *runs.Run) string {
-	if w := r.Waiting(); len(w) > 0 && r.Status == runs.StatusRunning {
+func runStatus(r *record.Run) string {
+	if w := r.Waiting(); len(w) > 0 && r.Status == record.StatusRunning {
 		if w[0].Kind == "window" {
 			return "waiting for the deploy window at " + w[0].Gate
 		}

@@ -10,7 +10,7 @@ import (
 
 	"github.com/pipectl/pipectl/dsl"
 	"github.com/pipectl/pipectl/engine"
-	"github.com/pipectl/pipectl/engine/runs"
+	"github.com/pipectl/pipectl/record"
 )
 
 // resumption is what `apply -resume` starts from: the run's plan and the
@@ -24,7 +24,7 @@ type resumption struct {
 
 // loadResumption applies the resume rules: a run whose record is complete,
 // that did not succeed, is not running and was not resumed already.
-func loadResumption(store *runs.Store, id string) (*resumption, error) {
+func loadResumption(store *record.Store, id string) (*resumption, error) {
 	run, planJSON, err := store.Show(id, nil)
 	if err != nil {
 		return nil, err
@@ -33,7 +33,7 @@ func loadResumption(store *runs.Store, id string) (*resumption, error) {
 		return nil, fmt.Errorf("run %s cannot be resumed: its record is incomplete (%s), so which steps succeeded is not known. "+
 			"Check what it did, then plan and apply afresh", id, run.RecordFailed)
 	}
-	if run.Status == runs.StatusRunning {
+	if run.Status == record.StatusRunning {
 		return nil, fmt.Errorf("run %s is still running", id)
 	}
 	if run.Status == engine.StatusSucceeded {
@@ -48,7 +48,7 @@ func loadResumption(store *runs.Store, id string) (*resumption, error) {
 			return nil, fmt.Errorf("run %s was already resumed by run %s: resume that one if it did not succeed", id, later.ID)
 		}
 	}
-	plan, err := runs.DecodePlan(id, planJSON)
+	plan, err := record.DecodePlan(id, planJSON)
 	if err != nil {
 		return nil, err
 	}

@@ -16,7 +16,7 @@ import (
 
 	"github.com/pipectl/pipectl/dsl"
 	"github.com/pipectl/pipectl/engine"
-	"github.com/pipectl/pipectl/engine/runs"
+	"github.com/pipectl/pipectl/record"
 )
 
 // Apply runs a pipeline: a saved plan checked against the world, a failed
@@ -44,7 +44,7 @@ type Apply struct {
 	// environment to finish (0: do not wait); OnLockWait is told once
 	// when the wait starts, with who holds the lock.
 	LockTimeout time.Duration
-	OnLockWait  func(runs.Holder)
+	OnLockWait  func(record.Holder)
 	// Subset runs part of the pipeline (-target, -only); a saved or
 	// resumed plan carries its own.
 	Subset Subset
@@ -92,7 +92,7 @@ type Applied struct {
 	// was): the run is marked so and cannot be resumed.
 	Incomplete error
 	// RecordCost is what recording the run wrote.
-	RecordCost runs.RecordCost
+	RecordCost record.RecordCost
 }
 
 // applyTarget is what an apply works on: the pipeline (path) and its
@@ -123,12 +123,12 @@ func (a *Apply) Run(ctx context.Context, path string) (*Applied, error) {
 	}
 	// Resuming the run that left a stale lock takes that lock over: the
 	// resume is the explicit recovery.
-	lock, err := runs.AcquireLock(ctx, t.dir, t.env, runs.LockOptions{Timeout: a.LockTimeout, OnWait: a.OnLockWait, TakeOver: a.Resume})
+	lock, err := record.AcquireLock(ctx, t.dir, t.env, record.LockOptions{Timeout: a.LockTimeout, OnWait: a.OnLockWait, TakeOver: a.Resume})
 	if err != nil {
 		return nil, err
 	}
 	defer lock.Release()
-	store, err := runs.Open(t.dir) // a damaged database stops us here, before anything runs
+	store, err := record.Open(t.dir) // a damaged database stops us here, before anything runs
 	if err != nil {
 		return nil, err
 	}
@@ -166,7 +166,7 @@ func (a *Apply) Run(ctx context.Context, path string) (*Applied, error) {
 }
 
 // run runs a recorded plan to its end and finishes the record.
-func (a *Apply) run(ctx context.Context, s *Session, plan *engine.Plan, t *applyTarget, store *runs.Store, recorder *runs.Recorder) (*Applied, error) {
+func (a *Apply) run(ctx context.Context, s *Session, plan *engine.Plan, t *applyTarget, store *record.Store, recorder *record.Recorder) (*Applied, error) {
 	var sink engine.EventSink = engine.EventFunc(func(engine.Event) {})
 	if a.Start != nil {
 		sink = a.Start(plan)
@@ -217,7 +217,7 @@ func (a *Apply) run(ctx context.Context, s *Session, plan *engine.Plan, t *apply
 func (a *Apply) target(path string) (*applyTarget, error) {
 	switch {
 	case a.Resume != "":
-		store, err := runs.OpenExisting(PipelineDir(path))
+		store, err := record.OpenExisting(PipelineDir(path))
 		if err != nil {
 			return nil, err
 		}
@@ -371,7 +371,7 @@ func orNone(env string) string {
 
 // appliedBefore refuses a saved plan a recorded run already applied, as
 // Terraform does: applying it again would do it all again.
-func appliedBefore(store *runs.Store, path string, saved *engine.Plan) error {
+func appliedBefore(store *record.Store, path string, saved *engine.Plan) error {
 	list, err := store.List()
 	if err != nil {
 		return err

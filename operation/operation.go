@@ -2,7 +2,7 @@
 // Configuration, in the manner of Helm's pkg/action: Validate, Plan, Apply
 // (with its resume rules) and Init are each a struct with fields and a Run.
 // cmd/pipectl keeps the flags and the views; everything that decides lives
-// here, above engine and engine/runs, and is tested in-process.
+// here, above engine and record, and is tested in-process.
 package operation
 
 import (
@@ -63,7 +63,7 @@ func (c *Configuration) Open(path string, in dsl.Inputs) (*Session, *engine.Pipe
 	if diags.HasErrors() {
 		return nil, p, diags
 	}
-	lock, more := pluginhost.ReadLock(p.Config.Dir)
+	lock, more := pluginhost.ReadLockFile(p.Config.Dir)
 	diags = append(diags, more...)
 	if more.HasErrors() {
 		return nil, p, diags

@@ -10,8 +10,8 @@ import (
 	"testing"
 
 	"github.com/pipectl/pipectl/engine"
-	"github.com/pipectl/pipectl/engine/operation"
 	"github.com/pipectl/pipectl/internal/view"
+	"github.com/pipectl/pipectl/operation"
 )
 
 // noopStages is n noop steps in stages of ten, each step depending on the

@@ -49,7 +49,7 @@ func (v *Validate) Run(ctx context.Context, path string) (*Validated, hcl.Diagno
 // checkSchemas validates step configs against the plugins that are locked;
 // the others are reported as not checked.
 func (v *Validate) checkSchemas(ctx context.Context, p *engine.Pipeline) hcl.Diagnostics {
-	lock, diags := pluginhost.ReadLock(p.Config.Dir)
+	lock, diags := pluginhost.ReadLockFile(p.Config.Dir)
 	if diags.HasErrors() {
 		return diags
 	}

@@ -6,7 +6,7 @@ import (
 	"strings"
 
 	"github.com/pipectl/pipectl/engine"
-	"github.com/pipectl/pipectl/engine/runs"
+	"github.com/pipectl/pipectl/record"
 )
 
 // Gates are Apply's approval and deploy-window options.
@@ -64,7 +64,7 @@ func approvalGates(plan *engine.Plan) string {
 }
 
 // startGates records who started the run and the approvals given ahead.
-func (g *Gates) startGates(recorder *runs.Recorder, approvals []engine.GateAnswer) error {
+func (g *Gates) startGates(recorder *record.Recorder, approvals []engine.GateAnswer) error {
 	recorder.SetStartedBy(g.User)
 	for _, a := range approvals {
 		if err := recorder.PutAnswer(a); err != nil {
@@ -75,6 +75,6 @@ func (g *Gates) startGates(recorder *runs.Recorder, approvals []engine.GateAnswe
 }
 
 // options are the engine's gate options for a recorded run.
-func (g *Gates) options(recorder *runs.Recorder) engine.GateOptions {
+func (g *Gates) options(recorder *record.Recorder) engine.GateOptions {
 	return engine.GateOptions{Answers: recorder, StartedBy: g.User, OverrideWindow: g.OverrideWindow}
 }

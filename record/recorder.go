@@ -1,4 +1,4 @@
-package runs
+package record
 
 import (
 	"crypto/rand"
@@ -399,7 +399,7 @@ func putSteps(b *bolt.Bucket, steps map[int][]byte, written *int64) error {
 
 // RecordCost is what recording a run has cost so far: bytes written to
 // the database and step records serialized. Both grow with the run's
-// events, not faster (engine/operation's TestApplyScalesLinearly).
+// events, not faster (operation's TestApplyScalesLinearly).
 type RecordCost struct {
 	Bytes       int64
 	StepRecords int

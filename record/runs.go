@@ -3,7 +3,7 @@
 // redacted by the engine), and a summary per step. A run that fails, is
 // cancelled or whose process dies keeps everything recorded up to that
 // moment; `pipectl runs` lists and shows them.
-package runs
+package record
 
 import (
 	"encoding/binary"

@@ -13,10 +13,10 @@ import (
 
 	"github.com/pipectl/pipectl/dsl"
 	"github.com/pipectl/pipectl/engine"
-	"github.com/pipectl/pipectl/engine/operation"
 	"github.com/pipectl/pipectl/engine/pluginhost"
-	"github.com/pipectl/pipectl/engine/runs"
 	"github.com/pipectl/pipectl/internal/testbin"
+	"github.com/pipectl/pipectl/operation"
+	"github.com/pipectl/pipectl/record"
 )
 
 // The operations run in-process against the real std plugin, built once
@@ -95,7 +95,7 @@ func TestInitLocksWhatThePipelineUses(t *testing.T) {
 	if !res.Written || res.Failed != 0 || strings.Join(told, ",") != "std true" {
 		t.Fatalf("init: %+v, told %v", res, told)
 	}
-	lock, diags := pluginhost.ReadLock(dir)
+	lock, diags := pluginhost.ReadLockFile(dir)
 	want, _ := pluginhost.Checksum(stdPlugin)
 	if diags.HasErrors() || lock.Plugins["std"].SHA256 != want {
 		t.Fatalf("lock file: %+v %v", lock, diags)
@@ -104,7 +104,7 @@ func TestInitLocksWhatThePipelineUses(t *testing.T) {
 
 func TestInitRefusesAChangedBinaryUnlessUpgrading(t *testing.T) {
 	dir := initialized(t, twoSteps)
-	lock, _ := pluginhost.ReadLock(dir)
+	lock, _ := pluginhost.ReadLockFile(dir)
 	lock.Plugins["std"] = pluginhost.LockedPlugin{Version: "1.0.0", SHA256: strings.Repeat("0", 64)}
 	if err := lock.Write(dir); err != nil {
 		t.Fatal(err)
@@ -116,7 +116,7 @@ func TestInitRefusesAChangedBinaryUnlessUpgrading(t *testing.T) {
 	if err != nil || res.Written || res.Failed != 1 || failure == nil || !strings.Contains(failure.Error(), "pipectl init -upgrade") {
 		t.Fatalf("init: %+v, err %v, told %v", res, err, failure)
 	}
-	if after, _ := pluginhost.ReadLock(dir); after.Plugins["std"].SHA256 != strings.Repeat("0", 64) {
+	if after, _ := pluginhost.ReadLockFile(dir); after.Plugins["std"].SHA256 != strings.Repeat("0", 64) {
 		t.Error("the lock file was rewritten although a plugin failed")
 	}
 	op.Upgrade = true
@@ -124,7 +124,7 @@ func TestInitRefusesAChangedBinaryUnlessUpgrading(t *testing.T) {
 		t.Fatalf("init -upgrade: %+v %v", res, err)
 	}
 	want, _ := pluginhost.Checksum(stdPlugin)
-	if after, _ := pluginhost.ReadLock(dir); after.Plugins["std"].SHA256 != want {
+	if after, _ := pluginhost.ReadLockFile(dir); after.Plugins["std"].SHA256 != want {
 		t.Error("init -upgrade did not lock the new checksum")
 	}
 }
@@ -378,9 +378,9 @@ func startedSteps(events []engine.Event) string {
 	return strings.Join(names, ",")
 }
 
-func runList(t *testing.T, dir string) []*runs.Run {
+func runList(t *testing.T, dir string) []*record.Run {
 	t.Helper()
-	store, err := runs.Open(dir)
+	store, err := record.Open(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -391,7 +391,7 @@ func runList(t *testing.T, dir string) []*runs.Run {
 	return list
 }
 
-func recorded(t *testing.T, dir, id string) *runs.Run {
+func recorded(t *testing.T, dir, id string) *record.Run {
 	t.Helper()
 	for _, r := range runList(t, dir) {
 		if r.ID == id {

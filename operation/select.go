@@ -7,7 +7,7 @@ import (
 	"github.com/hashicorp/hcl/v2"
 
 	"github.com/pipectl/pipectl/engine"
-	"github.com/pipectl/pipectl/engine/runs"
+	"github.com/pipectl/pipectl/record"
 )
 
 // Subset is a subset run as asked for: -target addresses (steps and
@@ -60,7 +60,7 @@ func selectSteps(s *Session, dir string, sub Subset) hcl.Diagnostics {
 func fillFromLastRun(s *Session, dir string, sel *engine.Selection, from string) hcl.Diagnostics {
 	p := s.Pipeline
 	summary := "Cannot run " + sel.Only + " alone (-only)"
-	store, err := runs.OpenExisting(dir)
+	store, err := record.OpenExisting(dir)
 	if err != nil {
 		return refusal(summary, err.Error())
 	}
@@ -107,7 +107,7 @@ func fillFromLastRun(s *Session, dir string, sel *engine.Selection, from string)
 
 // lastSucceeded is the newest succeeded run of the pipeline in its
 // environment, or "".
-func lastSucceeded(store *runs.Store, p *engine.Pipeline) (string, error) {
+func lastSucceeded(store *record.Store, p *engine.Pipeline) (string, error) {
 	list, err := store.List() // newest first
 	if err != nil {
 		return "", err

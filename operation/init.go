@@ -31,7 +31,7 @@ func NewInit(cfg *Configuration) *Init { return &Init{cfg: cfg} }
 type Initialized struct {
 	Config  *dsl.Config // never nil, for the diagnostics' files
 	Plugins []string    // in order
-	Lock    *pluginhost.Lock
+	Lock    *pluginhost.LockFile
 	Failed  int  // plugins that could not be locked
 	Written bool // the lock file was written (none failed)
 }
@@ -45,7 +45,7 @@ func (o *Init) Run(ctx context.Context, path string) (*Initialized, hcl.Diagnost
 	if diags.HasErrors() {
 		return out, diags, nil
 	}
-	lock, more := pluginhost.ReadLock(cfg.Dir)
+	lock, more := pluginhost.ReadLockFile(cfg.Dir)
 	diags = append(diags, more...)
 	if more.HasErrors() {
 		return out, diags, nil
@@ -78,7 +78,7 @@ func (o *Init) Run(ctx context.Context, path string) (*Initialized, hcl.Diagnost
 }
 
 // lockPlugin finds, checks and describes one plugin for the lock file.
-func (o *Init) lockPlugin(ctx context.Context, cfg *dsl.Config, name, source string, lock *pluginhost.Lock) (pluginhost.LockedPlugin, error) {
+func (o *Init) lockPlugin(ctx context.Context, cfg *dsl.Config, name, source string, lock *pluginhost.LockFile) (pluginhost.LockedPlugin, error) {
 	var none pluginhost.LockedPlugin
 	path, err := pluginhost.Find(name, source, cfg.Dir)
 	if err != nil {
