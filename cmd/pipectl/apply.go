@@ -139,16 +139,13 @@ func runApply(cmd *cobra.Command, f *pipelineFlags, args []string, o applyOption
 	a.Interruptible = func(ctx context.Context) (context.Context, context.Context, func()) {
 		return interruptible(ctx, outputGone, func() { v.Event(operation.Cancelling()) })
 	}
-	a.RecordError = func(store string, err error) {
-		fmt.Fprintf(cmd.ErrOrStderr(), "Error: cannot record the run in %s: %v\n"+
-			"Stopping: no new step starts (failure handlers and finally still run). This run cannot be resumed.\n", store, err)
-	}
+	a.RecordError = notices(cmd).RecordFailed
 	applied, err := a.Run(cmd.Context(), path)
 	switch {
 	case errors.Is(err, operation.ErrNoConfirmation):
 		return fmt.Errorf("-json needs -auto-approve (or a saved plan): there is no one to answer the confirmation")
 	case errors.Is(err, operation.ErrNotConfirmed):
-		fmt.Fprintln(cmd.OutOrStdout(), "Apply cancelled: nothing was done.")
+		notices(cmd).ApplyCancelled()
 		return err
 	case err != nil:
 		return err
@@ -160,19 +157,18 @@ func runApply(cmd *cobra.Command, f *pipelineFlags, args []string, o applyOption
 func applyResult(cmd *cobra.Command, v view.ApplyView, applied *operation.Applied) error {
 	if applied.Incomplete != nil {
 		v.Result(applied.Result, "")
-		fmt.Fprintf(cmd.ErrOrStderr(), "Error: the record of run %s is incomplete: %v\n"+
-			"It is marked so: it cannot be resumed. Check what the run did before applying again.\n", applied.RunID, applied.Incomplete)
+		notices(cmd).RecordIncomplete(applied.RunID, applied.Incomplete)
 		return applied.Err()
 	}
 	v.Result(applied.Result, applied.RunID)
 	if applied.ReportError != nil { // the exit status stays the run's: the report is not the run
-		fmt.Fprintf(cmd.ErrOrStderr(), "Warning: the run report was not written: %v\n", applied.ReportError)
+		notices(cmd).ReportNotWritten(applied.ReportError)
 	}
 	return applied.Err()
 }
 
 func confirm(cmd *cobra.Command) bool {
-	fmt.Fprint(cmd.OutOrStdout(), "\nDo you want to run this plan? Only 'yes' will be accepted: ")
+	notices(cmd).AskApply()
 	line, _ := bufio.NewReader(cmd.InOrStdin()).ReadString('\n')
 	return strings.TrimSpace(line) == "yes"
 }

@@ -54,7 +54,7 @@ func reviewApproval(cmd *cobra.Command, plan *operation.RunPlan, runID, waitingA
 	if yes {
 		return nil
 	}
-	fmt.Fprintf(cmd.OutOrStdout(), "\nApprove %s of run %s, to run this plan? Type yes to approve: ", waitingAt, runID)
+	notices(cmd).AskApproval(waitingAt, runID)
 	line, _ := bufio.NewReader(cmd.InOrStdin()).ReadString('\n')
 	if strings.ToLower(strings.TrimSpace(line)) != "yes" {
 		return operation.ErrNotApproved
@@ -87,7 +87,7 @@ func answered(cmd *cobra.Command, verb string) func(*operation.Answered, error) 
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(cmd.OutOrStdout(), "%s %s of run %s as %s.\n", verb, a.Gate, a.Run, a.User)
+		notices(cmd).Answered(verb, a.Gate, a.Run, a.User)
 		return nil
 	}
 }

@@ -14,7 +14,7 @@ import (
 // lockWaitMessage says on stderr, once, that apply waits for the lock.
 func lockWaitMessage(cmd *cobra.Command, timeout time.Duration) func(operation.Holder) {
 	return func(h operation.Holder) {
-		fmt.Fprintf(cmd.ErrOrStderr(), "Waiting up to %s for the lock of %s, held by %s…\n", timeout, operation.EnvironmentName(h.Environment), h)
+		notices(cmd).LockWait(timeout, operation.EnvironmentName(h.Environment), h)
 	}
 }
 
@@ -44,11 +44,7 @@ live apply with Ctrl-C instead. It asks for confirmation on a terminal;
 			if err != nil {
 				return err
 			}
-			where := "in .pipectl/locks/force-unlocks.log (the run was killed before it was recorded)"
-			if u.InRecord {
-				where = "in the run's record and in .pipectl/locks/force-unlocks.log"
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "Unlocked %s (left by run %s); recorded %s.\n", u.What, u.Run, where)
+			notices(cmd).Unlocked(u.What, u.Run, u.InRecord)
 			return nil
 		},
 	}
@@ -62,12 +58,10 @@ func confirmUnlock(cmd *cobra.Command, what string, holder operation.Holder) (bo
 	if !stdinTerminal(cmd) {
 		return false, fmt.Errorf("the lock of %s is stale, left by %s; not a terminal, so nobody can confirm: give -force to break it", what, holder)
 	}
-	fmt.Fprintf(cmd.OutOrStdout(), "The lock of %s was left by %s, whose process is gone.\n"+
-		"Breaking it lets the next apply start, whatever that run left half-done.\n"+
-		"Do you want to break it? Only 'yes' will be accepted: ", what, holder)
+	notices(cmd).AskUnlock(what, holder)
 	line, _ := bufio.NewReader(cmd.InOrStdin()).ReadString('\n')
 	if strings.TrimSpace(line) != "yes" {
-		fmt.Fprintln(cmd.OutOrStdout(), "Not unlocked.")
+		notices(cmd).NotUnlocked()
 		return false, nil
 	}
 	return true, nil

@@ -73,6 +73,11 @@ func commandBase(cmd *cobra.Command, asJSON, noColor bool, cfg *operation.Config
 	return b
 }
 
+// notices is the view of a command's one-line results and questions.
+func notices(cmd *cobra.Command) *view.Notices {
+	return &view.Notices{Base: commandBase(cmd, false, true, nil, nil)}
+}
+
 // pathArg is a command's pipeline path: its argument or the current directory.
 func pathArg(args []string) string {
 	if len(args) > 0 {

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"fmt"
 	"path/filepath"
 	"strings"
 
@@ -40,22 +39,16 @@ func newPluginsCommand() *cobra.Command {
 }
 
 func printPlugins(cmd *cobra.Command, plugins []operation.PluginInfo) {
-	out := cmd.OutOrStdout()
+	v := &view.PluginList{Base: commandBase(cmd, false, true, nil, nil)}
 	for _, p := range plugins {
 		switch {
 		case p.NotFound != nil:
-			fmt.Fprintf(out, "%s\n  not found: %v\n", p.Name, p.NotFound)
-			continue
+			v.NotFound(p.Name, p.NotFound)
 		case !p.Locked:
-			fmt.Fprintf(out, "%s\n  path:   %s\n  locked: no (run pipectl init)\n", p.Name, p.Path)
-			continue
+			v.NotLocked(p.Name, p.Path)
+		default:
+			v.Locked(p.Name, p.Version, p.Path, p.SHA256, p.Actions, p.Err)
 		}
-		fmt.Fprintf(out, "%s %s\n  path:   %s\n  sha256: %s\n", p.Name, p.Version, p.Path, p.SHA256)
-		if p.Err != nil {
-			fmt.Fprintf(out, "  error:  %v\n", p.Err)
-			continue
-		}
-		fmt.Fprintf(out, "  actions: %s\n", strings.Join(p.Actions, ", "))
 	}
 }
 

@@ -84,7 +84,7 @@ the newest %d runs.`, operation.DefaultKeep),
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "Deleted %d %s.\n", n, plural(n, "run", "runs"))
+			notices(cmd).Pruned(n)
 			return nil
 		},
 	}

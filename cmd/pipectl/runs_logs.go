@@ -1,7 +1,6 @@
 package main
 
 import (
-	"fmt"
 	"os"
 	"os/signal"
 	"strings"
@@ -35,9 +34,7 @@ not a step.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			op := operation.FollowRun{ID: args[0], Follow: follow}
 			op.Step, op.Dir = logsArgs(args[1:])
-			op.Waiting = func(id string) {
-				fmt.Fprintf(cmd.ErrOrStderr(), "Run %s is being planned (or waits for its confirmation); following it once it starts…\n", id)
-			}
+			op.Waiting = notices(cmd).FollowWaiting
 			ctx, stop := signal.NotifyContext(cmd.Context(), interruptSignals...)
 			defer stop()
 			return op.Run(ctx, func(plan *operation.RunPlan) operation.EventSink {

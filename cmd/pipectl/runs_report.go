@@ -1,8 +1,6 @@
 package main
 
 import (
-	"fmt"
-
 	"github.com/spf13/cobra"
 
 	"github.com/pipectl/pipectl/operation"
@@ -28,7 +26,7 @@ directory) writes that file in DIR.`,
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "Wrote the report of run %s to %s\n", r.ID, r.Path)
+			notices(cmd).ReportWritten(r.ID, r.Path)
 			return nil
 		},
 	}
