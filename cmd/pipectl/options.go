@@ -109,7 +109,7 @@ func registerLogFlags(root *cobra.Command) {
 			return fmt.Errorf("invalid log level %q: use trace, debug, info, warn or error", logOptions.level)
 		}
 		if cmd.Flags().Changed("log-level") && logOptions.file == "" {
-			fmt.Fprintln(cmd.ErrOrStderr(), "pipectl: -log-level has no effect without -log-file (or $PIPECTL_LOG_FILE): logs never go to the terminal")
+			notices(cmd).LogLevelUnused()
 		}
 		return nil
 	}

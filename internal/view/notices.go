@@ -84,6 +84,11 @@ func (v *Notices) Unlocked(what, run string, inRecord bool) {
 	fmt.Fprintf(v.Out, "Unlocked %s (left by run %s); recorded %s.\n", what, run, where)
 }
 
+// LogLevelUnused: -log-level was given without a log file.
+func (v *Notices) LogLevelUnused() {
+	fmt.Fprintln(v.Err, "pipectl: -log-level has no effect without -log-file (or $PIPECTL_LOG_FILE): logs never go to the terminal")
+}
+
 // PluginList prints the plugins of a pipeline, one entry each.
 type PluginList struct{ Base }
 
