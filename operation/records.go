@@ -7,8 +7,9 @@ import (
 )
 
 // The run records of a pipeline (its runs, their journals and artifacts,
-// its environment locks) are reached from here only: another backend than
-// the store in DIR/.pipectl is a change to this file.
+// its environment locks) are opened here only; the operations then call
+// the store they were given. Another backend than the store in
+// DIR/.pipectl starts as a change to this file.
 
 // openRecords opens the records of the pipeline at path (a directory or a
 // file in it), refusing when nothing was ever recorded there.
