@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -183,5 +184,37 @@ func TestPluginOperationsAskThePluginItself(t *testing.T) {
 	schema.Action = "noop"
 	if doc, err := schema.Run(context.Background(), "std"); err != nil || doc.Schema.Actions["noop"] == nil {
 		t.Errorf("std.noop: %v", err)
+	}
+}
+
+func TestFmtChecksWithoutWritingAndRewritesOtherwise(t *testing.T) {
+	dir := t.TempDir()
+	messy := filepath.Join(dir, "messy.hcl")
+	if err := os.WriteFile(messy, []byte("pipeline \"x\" {\n  a=1\n}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "broken.hcl"), []byte("pipeline {\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var told []string
+	op := operation.Fmt{Check: true, Diff: true, Unformatted: func(name string, written bool, diff string) {
+		told = append(told, fmt.Sprintf("%s %v %v", filepath.Base(name), written, strings.Contains(diff, "+  a = 1")))
+	}}
+	res, diags, err := op.Run([]string{dir})
+	if err != nil || !diags.HasErrors() || res.Files != 2 || res.Unformatted != 1 || res.Sources[filepath.Join(dir, "broken.hcl")] == nil {
+		t.Fatalf("fmt -check: %+v %v %v", res, diags, err)
+	}
+	if strings.Join(told, ",") != "messy.hcl false true" {
+		t.Errorf("told %v", told)
+	}
+	if b, _ := os.ReadFile(messy); string(b) != "pipeline \"x\" {\n  a=1\n}\n" {
+		t.Errorf("-check wrote %q", b)
+	}
+	op.Check = false
+	if _, _, err := op.Run([]string{messy}); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile(messy); string(b) != "pipeline \"x\" {\n  a = 1\n}\n" {
+		t.Errorf("fmt wrote %q", b)
 	}
 }
