@@ -52,8 +52,9 @@ type Apply struct {
 	Gates Gates
 
 	// Diagnostics receives warnings and errors as they come, with the
-	// pipeline they are about (for its source files). It is called once a
-	// pipeline is loaded, and after planning, even with no diagnostics.
+	// source files of the pipeline they are about (nil before one is
+	// loaded). It is called once a pipeline is loaded, and after
+	// planning, even with no diagnostics.
 	Diagnostics func(files map[string]*hcl.File, diags hcl.Diagnostics)
 	// Confirm shows a fresh plan and asks to run it. Without AutoApprove
 	// it must be set, or Run returns ErrNoConfirmation before planning.
