@@ -52,9 +52,10 @@ type Apply struct {
 	Gates Gates
 
 	// Diagnostics receives warnings and errors as they come, with the
-	// pipeline they are about (for its source files). It is called once a
-	// pipeline is loaded, and after planning, even with no diagnostics.
-	Diagnostics func(*engine.Pipeline, hcl.Diagnostics)
+	// source files of the pipeline they are about (nil before one is
+	// loaded). It is called once a pipeline is loaded, and after
+	// planning, even with no diagnostics.
+	Diagnostics func(files map[string]*hcl.File, diags hcl.Diagnostics)
 	// Confirm shows a fresh plan and asks to run it. Without AutoApprove
 	// it must be set, or Run returns ErrNoConfirmation before planning.
 	Confirm func(*engine.Plan) bool
@@ -68,6 +69,9 @@ type Apply struct {
 	// RecordError is told when the record can no longer be written; the
 	// run then stops as if cancelled (Applied.RecordFailed).
 	RecordError func(storePath string, err error)
+	// Report, when set, is the file the run's HTML report is written to
+	// once the run is recorded (as Report writes it).
+	Report string
 }
 
 // NewApply is an Apply on cfg, with the default parallelism.
@@ -93,6 +97,9 @@ type Applied struct {
 	Incomplete error
 	// RecordCost is what recording the run wrote.
 	RecordCost record.RecordCost
+	// ReportError is why the report (Apply.Report) was not written: the
+	// run's outcome stays the run's, the report is not the run.
+	ReportError error
 }
 
 // applyTarget is what an apply works on: the pipeline (path) and its
@@ -123,12 +130,17 @@ func (a *Apply) Run(ctx context.Context, path string) (*Applied, error) {
 	}
 	// Resuming the run that left a stale lock takes that lock over: the
 	// resume is the explicit recovery.
-	lock, err := record.AcquireLock(ctx, t.dir, t.env, record.LockOptions{Timeout: a.LockTimeout, OnWait: a.OnLockWait, TakeOver: a.Resume})
+	if a.Gates.User == "" {
+		if a.Gates.User, err = Who(); err != nil {
+			return nil, err
+		}
+	}
+	lock, err := lockEnvironment(ctx, t.dir, t.env, record.LockOptions{Timeout: a.LockTimeout, OnWait: a.OnLockWait, TakeOver: a.Resume, User: a.Gates.User})
 	if err != nil {
 		return nil, err
 	}
 	defer lock.Release()
-	store, err := record.Open(t.dir) // a damaged database stops us here, before anything runs
+	store, err := createRecords(t.dir) // a damaged database stops us here, before anything runs
 	if err != nil {
 		return nil, err
 	}
@@ -173,7 +185,7 @@ func (a *Apply) run(ctx context.Context, s *Session, plan *engine.Plan, t *apply
 	}
 	var prompt engine.EventSink = engine.EventFunc(func(engine.Event) {})
 	if a.Gates.Prompt != nil {
-		prompt = a.Gates.Prompt(plan, recorder.ID(), recorder.PutAnswer)
+		prompt = a.Gates.Prompt.sink(plan, recorder.ID(), a.Gates.User, recorder.PutAnswer)
 	}
 	ctx, kill := ctx, ctx
 	if a.Interruptible != nil {
@@ -209,6 +221,9 @@ func (a *Apply) run(ctx context.Context, s *Session, plan *engine.Plan, t *apply
 	out.Incomplete = recorder.Finish()
 	out.RecordCost = recorder.Cost()
 	out.RecordFailed = recordFailed.Load()
+	if a.Report != "" && out.Incomplete == nil {
+		out.ReportError = writeReport(store, out.RunID, a.Report)
+	}
 	return out, nil
 }
 
@@ -217,7 +232,7 @@ func (a *Apply) run(ctx context.Context, s *Session, plan *engine.Plan, t *apply
 func (a *Apply) target(path string) (*applyTarget, error) {
 	switch {
 	case a.Resume != "":
-		store, err := record.OpenExisting(PipelineDir(path))
+		store, err := openRecords(path)
 		if err != nil {
 			return nil, err
 		}
@@ -352,7 +367,7 @@ func (a *Apply) open(path string, in dsl.Inputs) (*Session, error) {
 
 func (a *Apply) diagnostics(p *engine.Pipeline, diags hcl.Diagnostics) {
 	if a.Diagnostics != nil {
-		a.Diagnostics(p, diags)
+		a.Diagnostics(sourceFiles(p), diags)
 	}
 }
 

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/user"
 	"path/filepath"
 	"strings"
 	"time"
@@ -63,6 +62,9 @@ type LockOptions struct {
 	// TakeOver is a run whose stale lock may be taken: `apply -resume RUN`
 	// of the very run that was killed recovers it explicitly.
 	TakeOver string
+	// User is who takes the lock, as the run records who started it: the
+	// caller decides identity (operation.Who), the lock only writes it.
+	User string
 }
 
 // ErrLocked is the cause of every LockedError.
@@ -158,7 +160,7 @@ func AcquireLock(ctx context.Context, pipelineDir, env string, o LockOptions) (*
 		recorded, err := storeOf(pipelineDir).recorded(left.Run)
 		return nil, &LockedError{What: lockedWhat(env), Holder: left, Stale: true, Unrecorded: err == nil && !recorded}
 	}
-	l := &Lock{f: f, path: path, holder: Holder{Run: newID(), User: userName(), Host: hostname(), PID: os.Getpid(),
+	l := &Lock{f: f, path: path, holder: Holder{Run: newID(), User: o.User, Host: hostname(), PID: os.Getpid(),
 		Started: time.Now().UTC(), Environment: env}}
 	if err := l.write(); err != nil {
 		l.Release()
@@ -260,13 +262,6 @@ func (s *Store) stillRunning(r *Run) bool {
 func (s *Store) recordFailed(id string) bool {
 	_, err := os.Stat(filepath.Join(s.dir, "incomplete", id))
 	return err == nil
-}
-
-func userName() string {
-	if u, err := user.Current(); err == nil && u.Username != "" {
-		return u.Username
-	}
-	return os.Getenv("USER")
 }
 
 func hostname() string {

@@ -68,8 +68,9 @@ func FindStaleLock(pipelineDir, run string) (*StaleLock, error) {
 
 // Break erases the stale holder, if it is still the one found, and
 // records who broke it in the force-unlock log and, when the run was
-// recorded (an apply killed while planning was not), in its record.
-func (l *StaleLock) Break(pipelineDir string) (inRecord bool, err error) {
+// recorded (an apply killed while planning was not), in its record. user
+// is who breaks it (operation.Who), recorded as user@host.
+func (l *StaleLock) Break(pipelineDir, user string) (inRecord bool, err error) {
 	f, err := os.OpenFile(l.path, os.O_RDWR, 0o644)
 	if err != nil {
 		return false, err
@@ -84,7 +85,7 @@ func (l *StaleLock) Break(pipelineDir string) (inRecord bool, err error) {
 	if readHolder(l.path).Run != l.Holder.Run {
 		return false, fmt.Errorf("the lock of %s changed meanwhile: it names %s now", lockedWhat(l.Environment), readHolder(l.path))
 	}
-	u := ForceUnlock{Holder: l.Holder, By: userName() + "@" + hostname(), PID: os.Getpid(), At: time.Now().UTC()}
+	u := ForceUnlock{Holder: l.Holder, By: user + "@" + hostname(), PID: os.Getpid(), At: time.Now().UTC()}
 	if err := appendUnlockLog(filepath.Dir(l.path), u); err != nil {
 		return false, fmt.Errorf("recording the force-unlock: %w", err)
 	}

@@ -5,9 +5,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/pipectl/pipectl/engine"
 	"github.com/pipectl/pipectl/internal/view"
-	"github.com/pipectl/pipectl/record"
+	"github.com/pipectl/pipectl/operation"
 )
 
 func newRunsCommand() *cobra.Command {
@@ -21,11 +20,7 @@ and a summary per step. A run whose process died shows as interrupted, with
 everything recorded until then.`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			store, err := record.OpenExisting(pathDir(pathArg(args)))
-			if err != nil {
-				return err
-			}
-			list, err := store.List()
+			list, err := (&operation.ListRuns{Dir: pathArg(args)}).Run()
 			if err != nil {
 				return err
 			}
@@ -46,26 +41,19 @@ func newRunsShowCommand() *cobra.Command {
 		Short: "Show one run: its steps, their outcomes and outputs, and (with -logs) every event",
 		Args:  runArgs(2, aRecordedRun),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			store, id, err := openRun(pathArg(args[1:]), args[0]) // a run id, or latest
-			if err != nil {
-				return err
-			}
-			run, planJSON, err := store.Show(id, nil)
+			shown, err := (&operation.ShowRun{Dir: pathArg(args[1:]), ID: args[0]}).Run()
 			if err != nil {
 				return err
 			}
 			if plan { // what was approved, as plan printed it
-				p, err := record.DecodePlan(id, planJSON)
+				p, err := shown.Plan()
 				if err != nil {
 					return err
 				}
 				planView(cmd, asJSON).Show(p)
 				return nil
 			}
-			return runsView(cmd, asJSON).Show(run, planJSON, logs, func(fn func(engine.Event) error) error {
-				_, _, err := store.Show(id, fn)
-				return err
-			})
+			return runsView(cmd, asJSON).Show(shown.Run, shown.PlanJSON, logs, shown.Events)
 		},
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "the run, its plan and every event as JSON lines (docs/json-events.md)")
@@ -89,21 +77,14 @@ func newRunsPruneCommand() *cobra.Command {
 		Short: "Delete the oldest recorded runs, keeping the newest -keep",
 		Long: fmt.Sprintf(`Deletes the oldest finished runs from DIR/.pipectl/runs.db, keeping the newest
 -keep (runs still going on are always kept). Every apply already keeps at most
-the newest %d runs.`, record.DefaultKeep),
+the newest %d runs.`, operation.DefaultKeep),
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if keep < 0 {
-				return fmt.Errorf("-keep must be 0 or more, not %d", keep)
-			}
-			store, err := record.OpenExisting(pathDir(pathArg(args)))
+			n, err := (&operation.Prune{Dir: pathArg(args), Keep: keep}).Run()
 			if err != nil {
 				return err
 			}
-			n, err := store.Prune(keep)
-			if err != nil {
-				return err
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "Deleted %d %s.\n", n, plural(n, "run", "runs"))
+			notices(cmd).Pruned(n)
 			return nil
 		},
 	}
