@@ -64,7 +64,7 @@ func (s *Local) Prune(r Retention) (*Pruned, error) {
 		return out, nil
 	}
 	err := s.update(func(tx *bolt.Tx) error {
-		runs, err := s.sizes(tx)
+		runs, err := s.sizes(tx, r.MaxBytes > 0)
 		if err != nil {
 			return err
 		}
@@ -85,8 +85,10 @@ func (s *Local) Prune(r Retention) (*Pruned, error) {
 	return out, nil
 }
 
-// sizes lists every run, newest first, with the bytes its pages hold.
-func (s *Local) sizes(tx *bolt.Tx) ([]runSize, error) {
+// sizes lists every run, newest first, with the bytes its pages hold
+// when measure is set: that walks every page of every run, which an apply
+// pruning at its start must not pay.
+func (s *Local) sizes(tx *bolt.Tx, measure bool) ([]runSize, error) {
 	runs := tx.Bucket(runsBucket)
 	if runs == nil {
 		return nil, nil
@@ -98,8 +100,12 @@ func (s *Local) sizes(tx *bolt.Tx) ([]runSize, error) {
 		if err != nil {
 			return err
 		}
-		st := b.Stats()
-		out = append(out, runSize{run: r, bytes: int64(st.LeafInuse + st.BranchInuse + st.InlineBucketInuse)})
+		rs := runSize{run: r}
+		if measure {
+			st := b.Stats()
+			rs.bytes = int64(st.LeafInuse + st.BranchInuse + st.InlineBucketInuse)
+		}
+		out = append(out, rs)
 		return nil
 	})
 	slices.SortFunc(out, func(a, b runSize) int { return b.run.Started.Compare(a.run.Started) })

@@ -122,7 +122,11 @@ runs logs -f, go on reading across it.`, record.DefaultKeep),
 				return err
 			}
 			n := len(pruned.Deleted)
-			fmt.Fprintf(cmd.OutOrStdout(), "Deleted %d %s; kept %d (%s).\n", n, plural(n, "run", "runs"), pruned.Kept, record.ByteSize(pruned.Bytes))
+			size := ""
+			if capBytes > 0 {
+				size = fmt.Sprintf(" (%s)", record.ByteSize(pruned.Bytes))
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "Deleted %d %s; kept %d%s.\n", n, plural(n, "run", "runs"), pruned.Kept, size)
 			compacted, err := store.Compact(cmd.Context())
 			if errors.Is(err, record.ErrActive) {
 				fmt.Fprintf(cmd.OutOrStdout(), "Not compacted: %v.\n", err)
