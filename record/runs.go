@@ -209,7 +209,7 @@ type Run struct {
 }
 
 // StatusRunning is recorded while a run goes on. A run holds the lock of
-// its environment for its whole duration (LockEnvironment); a run still
+// its environment for its whole duration (Local.Lock); a run still
 // marked running whose lock is free had its process die: it is reported as
 // StatusInterrupted.
 const (

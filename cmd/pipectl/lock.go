@@ -46,8 +46,11 @@ run's record (pipectl runs show RUN -json: force_unlocked) and in
 .pipectl/locks/force-unlocks.log.`,
 		Args: runArgs(2, "the run the stale lock names, as the refused apply printed it"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			dir := pathDir(pathArg(args[1:]))
-			stale, err := record.FindStaleLock(dir, args[0])
+			store, err := record.OpenExisting(pathDir(pathArg(args[1:])))
+			if err != nil {
+				return err
+			}
+			stale, err := store.StaleLock(args[0])
 			if err != nil {
 				return err
 			}
@@ -64,7 +67,7 @@ run's record (pipectl runs show RUN -json: force_unlocked) and in
 					return exitError(1)
 				}
 			}
-			inRecord, err := stale.Break(dir, reason)
+			inRecord, err := store.ForceUnlock(stale, reason)
 			if err != nil {
 				return err
 			}
