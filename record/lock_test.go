@@ -115,7 +115,7 @@ func TestLockRefusesAnEnvironmentThatIsNotAName(t *testing.T) {
 // asking) is known from the lock alone, until it is recorded or released.
 func TestUnrecordedRunIsKnownFromItsLock(t *testing.T) {
 	dir := t.TempDir()
-	store := storeOf(dir)
+	store := NewLocal(dir)
 	l, err := LockEnvironment(dir, "dev")
 	if err != nil {
 		t.Fatal(err)
