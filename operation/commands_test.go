@@ -113,11 +113,13 @@ func TestRunsOperationsReadTheRecord(t *testing.T) {
 		t.Errorf("artifacts: %+v %v", arts, err)
 	}
 
-	if _, err := (&operation.Prune{Dir: dir, Keep: -1}).Run(); err == nil {
+	ctx := context.Background()
+	if _, err := (&operation.Prune{Dir: dir, Keep: -1}).Run(ctx); err == nil {
 		t.Error("prune -keep -1 was accepted")
 	}
-	if n, err := (&operation.Prune{Dir: dir, Keep: 0}).Run(); err != nil || n != 1 {
-		t.Errorf("prune -keep 0 deleted %d, %v", n, err)
+	p, err := (&operation.Prune{Dir: dir, Keep: 0}).Run(ctx)
+	if err != nil || len(p.Deleted) != 1 || p.Compacted == nil || p.NotCompacted != nil {
+		t.Errorf("prune -keep 0: %+v, %v", p, err)
 	}
 }
 

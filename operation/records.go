@@ -17,10 +17,6 @@ func openRecords(path string) (*record.Store, error) {
 	return record.OpenExisting(PipelineDir(path))
 }
 
-// createRecords opens the records of a pipeline directory for a run,
-// creating them the first time.
-func createRecords(dir string) (*record.Store, error) { return record.Open(dir) }
-
 // openRun opens the records of the pipeline at path and resolves id: a
 // run id, or latest for the newest run.
 func openRun(path, id string) (*record.Store, string, error) {
@@ -37,12 +33,24 @@ func openRun(path, id string) (*record.Store, string, error) {
 // Latest names the newest run where a run id is expected.
 const Latest = "latest"
 
-// lockEnvironment takes the lock of one environment of a pipeline
-// directory for an apply.
-func lockEnvironment(ctx context.Context, dir, env string, o record.LockOptions) (*record.Lock, error) {
-	return record.AcquireLock(ctx, dir, env, o)
+// lockEnvironment opens the records of a pipeline directory and takes the
+// lock of one of its environments for an apply.
+func lockEnvironment(ctx context.Context, dir, env string, o record.LockOptions) (*record.Store, record.Lease, error) {
+	store, err := record.OpenExisting(dir)
+	if err != nil {
+		return nil, nil, err
+	}
+	lease, err := store.Lock(ctx, env, o)
+	return store, lease, err
 }
 
 // findStaleLock finds the lock run left on an environment of a pipeline
 // directory, refusing one its process still holds.
-func findStaleLock(dir, run string) (*record.StaleLock, error) { return record.FindStaleLock(dir, run) }
+func findStaleLock(dir, run string) (*record.Store, *record.StaleLock, error) {
+	store, err := record.OpenExisting(dir)
+	if err != nil {
+		return nil, nil, err
+	}
+	stale, err := store.StaleLock(run)
+	return store, stale, err
+}

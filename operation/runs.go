@@ -1,7 +1,9 @@
 package operation
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 
 	"github.com/pipectl/pipectl/engine"
@@ -61,25 +63,50 @@ func (r *ShownRun) Events(fn func(engine.Event) error) error {
 	return err
 }
 
-// Prune deletes the oldest finished runs of a pipeline.
+// Prune deletes the oldest finished runs of a pipeline beyond a retention
+// policy, then compacts what the deletions left behind.
 type Prune struct {
 	Dir string
-	// Keep is how many of the newest runs to keep; running ones are
-	// always kept.
+	// Keep is how many of the newest finished runs of each environment to
+	// keep; a run going on or parked at a gate is always kept.
 	Keep int
+	// MaxBytes caps what the kept runs may take (0: no cap).
+	MaxBytes int64
 }
 
-// DefaultKeep is how many runs every apply keeps.
+// DefaultKeep is how many finished runs of each environment every apply keeps.
 const DefaultKeep = record.DefaultKeep
 
-// Run prunes, and says how many runs it deleted.
-func (o *Prune) Run() (int, error) {
+// Pruned is what a prune did: the runs deleted and kept, and the
+// compaction, or why there was none (an apply going on).
+type Pruned struct {
+	*record.Pruned
+	Where        string
+	Compacted    *record.Compacted
+	NotCompacted error
+}
+
+// Run prunes, then compacts.
+func (o *Prune) Run(ctx context.Context) (*Pruned, error) {
 	if o.Keep < 0 {
-		return 0, fmt.Errorf("-keep must be 0 or more, not %d", o.Keep)
+		return nil, fmt.Errorf("-keep must be 0 or more, not %d", o.Keep)
 	}
 	store, err := openRecords(o.Dir)
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
-	return store.Prune(o.Keep)
+	policy := record.Retention{KeepPerEnvironment: o.Keep, MaxBytes: o.MaxBytes}
+	if o.Keep == 0 {
+		policy.MaxBytes = 1 // -keep 0 keeps no finished run: every one is over a 1-byte cap
+	}
+	pruned, err := store.Prune(policy)
+	if err != nil {
+		return nil, err
+	}
+	out := &Pruned{Pruned: pruned, Where: store.Path()}
+	out.Compacted, err = store.Compact(ctx)
+	if errors.Is(err, record.ErrActive) {
+		out.NotCompacted, err = err, nil
+	}
+	return out, err
 }

@@ -17,6 +17,8 @@ type ForceUnlock struct {
 	// Confirm, unless nil, is asked before the lock is broken; false
 	// refuses (ErrNotUnlocked), an error too.
 	Confirm func(what string, holder record.Holder) (bool, error)
+	// Reason is why the lock is broken, recorded with the break.
+	Reason string
 }
 
 // ErrNotUnlocked: the user did not confirm the force-unlock.
@@ -33,7 +35,7 @@ type Unlocked struct {
 // Run breaks the lock.
 func (o *ForceUnlock) Run() (*Unlocked, error) {
 	dir := PipelineDir(o.Dir)
-	stale, err := findStaleLock(dir, o.ID)
+	store, stale, err := findStaleLock(dir, o.ID)
 	if err != nil {
 		return nil, err
 	}
@@ -51,7 +53,7 @@ func (o *ForceUnlock) Run() (*Unlocked, error) {
 	if err != nil {
 		return nil, err
 	}
-	inRecord, err := stale.Break(dir, who)
+	inRecord, err := store.ForceUnlock(stale, who, o.Reason)
 	if err != nil {
 		return nil, err
 	}

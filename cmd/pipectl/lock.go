@@ -20,6 +20,7 @@ func lockWaitMessage(cmd *cobra.Command, timeout time.Duration) func(operation.H
 
 func newForceUnlockCommand() *cobra.Command {
 	var force bool
+	var reason string
 	cmd := &cobra.Command{
 		Use:   "force-unlock RUN [DIR]",
 		Short: "Break the lock a killed apply left on its environment",
@@ -31,12 +32,12 @@ run (pipectl apply -resume RUN), which takes the lock over.
 
 force-unlock refuses while the run's process still holds the lock: stop a
 live apply with Ctrl-C instead. It asks for confirmation on a terminal;
--force skips the question (scripts). The break is recorded in the run's record
-(pipectl runs show RUN -json: force_unlocked) and in
+-force skips the question (scripts). The break is recorded, with -reason, in the
+run's record (pipectl runs show RUN -json: force_unlocked) and in
 .pipectl/locks/force-unlocks.log.`,
 		Args: runArgs(2, "the run the stale lock names, as the refused apply printed it"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			op := operation.ForceUnlock{ID: args[0], Dir: pathArg(args[1:])}
+			op := operation.ForceUnlock{ID: args[0], Dir: pathArg(args[1:]), Reason: reason}
 			if !force {
 				op.Confirm = func(what string, holder operation.Holder) (bool, error) { return confirmUnlock(cmd, what, holder) }
 			}
@@ -49,6 +50,7 @@ live apply with Ctrl-C instead. It asks for confirmation on a terminal;
 		},
 	}
 	cmd.Flags().BoolVar(&force, "force", false, "do not ask for confirmation")
+	cmd.Flags().StringVar(&reason, "reason", "", "why the lock is broken, recorded with the break")
 	return cmd
 }
 

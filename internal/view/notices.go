@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/pipectl/pipectl/record"
 )
 
 // Notices are what the commands without a view of their own say: a line
@@ -52,8 +54,20 @@ func (v *Notices) ReportWritten(run, path string) {
 	fmt.Fprintf(v.Out, "Wrote the report of run %s to %s\n", run, path)
 }
 
-// Pruned says how many runs were deleted.
-func (v *Notices) Pruned(n int) { fmt.Fprintf(v.Out, "Deleted %s.\n", plural(n, "run")) }
+// Pruned says how many runs a prune deleted and kept (and, under a size
+// cap, what they took), then what compaction did or why it did not run.
+func (v *Notices) Pruned(p *record.Pruned, capped bool, where string, c *record.Compacted, notCompacted error) {
+	size := ""
+	if capped {
+		size = fmt.Sprintf(" (%s)", record.ByteSize(p.Bytes))
+	}
+	fmt.Fprintf(v.Out, "Deleted %s; kept %d%s.\n", plural(len(p.Deleted), "run"), p.Kept, size)
+	if notCompacted != nil {
+		fmt.Fprintf(v.Out, "Not compacted: %v.\n", notCompacted)
+		return
+	}
+	fmt.Fprintf(v.Out, "Compacted %s: %s → %s.\n", where, record.ByteSize(c.Before), record.ByteSize(c.After))
+}
 
 // LockWait: apply waits for another one to release the environment.
 func (v *Notices) LockWait(timeout time.Duration, what string, holder fmt.Stringer) {
