@@ -4,6 +4,7 @@ package main
 import (
 	"fmt"
 	"os"
+	"runtime/pprof"
 	"strings"
 
 	"github.com/pipectl/pipectl/sdk/client"
@@ -13,7 +14,31 @@ func main() {
 	// Whatever a plugin started and left behind when it died becomes
 	// pipectl's to kill (see pluginhost), rather than init's.
 	_ = client.BecomeSubreaper()
-	os.Exit(run(os.Args[1:]))
+	stop := cpuProfile(os.Getenv("PIPECTL_CPUPROFILE"))
+	code := run(os.Args[1:])
+	stop()
+	os.Exit(code)
+}
+
+// cpuProfile writes a CPU profile of the command to path, when set, for
+// `go tool pprof` (bench/README.md): the benchmarks measure the engine in
+// process, this measures the command as a user runs it.
+func cpuProfile(path string) (stop func()) {
+	if path == "" {
+		return func() {}
+	}
+	f, err := os.Create(path)
+	if err == nil {
+		err = pprof.StartCPUProfile(f)
+	}
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "pipectl: PIPECTL_CPUPROFILE: %v\n", err)
+		return func() {}
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
+	}
 }
 
 // run executes one command and returns its exit code; panics inside a

@@ -160,3 +160,53 @@ func TestReadPathsAreNegotiated(t *testing.T) {
 		})
 	}
 }
+
+// A plugin that declares plan_stream (every SDK plugin) gets its Plan calls
+// over one PlanStream: many at once, each answered with its own plan.
+func TestPlanStreamAnswersEachCall(t *testing.T) {
+	p := launch(t, LaunchConfig{})
+	if s, _ := p.Schema(t.Context()); !s.Capabilities.PlanStream {
+		t.Fatalf("the SDK does not declare plan_stream: %+v", s.Capabilities)
+	}
+	const n = 200
+	errs := make(chan error, n)
+	for i := range n {
+		go func() {
+			msg := fmt.Sprint("m", i)
+			res, err := p.Plan(t.Context(), PlanRequest{Action: "echo", StepID: fmt.Sprint("s", i),
+				Config: obj(map[string]cty.Value{"message": cty.StringVal(msg)})})
+			switch {
+			case err != nil:
+				errs <- err
+			case res.Fingerprint != fmt.Sprint("fp-s", i) || res.PlannedOutputs.GetAttr("message").AsString() != msg:
+				errs <- fmt.Errorf("plan %d got %s, %#v", i, res.Fingerprint, res.PlannedOutputs.GetAttr("message"))
+			default:
+				errs <- nil
+			}
+		}()
+	}
+	for range n {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+	if p.stream == nil {
+		t.Error("the plans did not go over PlanStream")
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	if _, err := p.Plan(ctx, PlanRequest{Action: "wait", Config: obj(map[string]cty.Value{"duration": cty.StringVal("1s")})}); !errors.Is(err, context.Canceled) {
+		t.Errorf("a cancelled plan: %v", err)
+	}
+}
+
+// A plugin that declares capabilities without plan_stream is asked Plan.
+func TestPlanWithoutPlanStream(t *testing.T) {
+	p, calls := launchRaw(t, "RAWPLUGIN_CAPS=cancel")
+	if _, err := p.Plan(t.Context(), PlanRequest{Action: "wait", Config: cty.EmptyObjectVal}); err != nil {
+		t.Fatal(err)
+	}
+	if got := calls(); count(got, "Plan") != 1 || p.stream != nil {
+		t.Errorf("calls %q, stream %v", got, p.stream != nil)
+	}
+}

@@ -69,6 +69,9 @@ type Plugin struct {
 
 	calls atomic.Int64 // Apply call ids
 
+	streamMu sync.Mutex
+	stream   *planStream // Plan calls, when the plugin declares PlanStream
+
 	closeOnce sync.Once
 }
 
@@ -358,7 +361,7 @@ func (p *Plugin) Plan(ctx context.Context, req PlanRequest) (*PlanResult, error)
 	if err != nil {
 		return nil, fmt.Errorf("plugin %s: %s config: %w", p.name, req.Action, err)
 	}
-	resp, err := p.rpc.Plan(ctx, &pb.Plan_Request{Action: req.Action, StepId: req.StepID, Config: dv})
+	resp, err := p.plan(ctx, &pb.Plan_Request{Action: req.Action, StepId: req.StepID, Config: dv})
 	if err != nil {
 		return nil, p.callErr("Plan", err)
 	}
@@ -376,6 +379,33 @@ func (p *Plugin) Plan(ctx context.Context, req PlanRequest) (*PlanResult, error)
 		res.ReadPaths, res.ReadPathsReported = resp.ReadPaths, true
 	}
 	return res, nil
+}
+
+// plan makes one Plan call, over the plugin's PlanStream when it has one.
+func (p *Plugin) plan(ctx context.Context, req *pb.Plan_Request) (*pb.Plan_Response, error) {
+	if !p.capabilities(ctx).PlanStream {
+		return p.rpc.Plan(ctx, req)
+	}
+	s, err := p.planStream()
+	if err != nil {
+		return nil, err
+	}
+	return s.plan(ctx, req)
+}
+
+// planStream is the plugin's PlanStream, opened on first use and again
+// after it ended (a call too large for it ends it, not the plugin).
+func (p *Plugin) planStream() (*planStream, error) {
+	p.streamMu.Lock()
+	defer p.streamMu.Unlock()
+	if p.stream == nil || p.stream.ended() != nil {
+		s, err := openPlanStream(p.rpc)
+		if err != nil {
+			return nil, err
+		}
+		p.stream = s
+	}
+	return p.stream, nil
 }
 
 // planKind is what the plugin said, or for a plugin older than the field:
@@ -527,6 +557,11 @@ func (p *Plugin) Stop(ctx context.Context) error {
 // idempotent and safe to call concurrently; it always returns nil.
 func (p *Plugin) Close() error {
 	p.closeOnce.Do(func() {
+		p.streamMu.Lock()
+		if p.stream != nil {
+			p.stream.close()
+		}
+		p.streamMu.Unlock()
 		p.client.Kill()
 		if r := p.proc.Load(); r != nil {
 			_ = r.Kill(context.Background()) // what a graceful exit left
