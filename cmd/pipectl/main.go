@@ -17,6 +17,7 @@ func main() {
 	stop := cpuProfile(os.Getenv("PIPECTL_CPUPROFILE"))
 	code := run(os.Args[1:])
 	stop()
+	memProfile(os.Getenv("PIPECTL_MEMPROFILE"))
 	os.Exit(code)
 }
 
@@ -38,6 +39,22 @@ func cpuProfile(path string) (stop func()) {
 	return func() {
 		pprof.StopCPUProfile()
 		f.Close()
+	}
+}
+
+// memProfile writes what the command allocated, by where, to path when
+// set (`go tool pprof -sample_index=alloc_space`).
+func memProfile(path string) {
+	if path == "" {
+		return
+	}
+	f, err := os.Create(path)
+	if err == nil {
+		err = pprof.Lookup("allocs").WriteTo(f, 0)
+		f.Close()
+	}
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "pipectl: PIPECTL_MEMPROFILE: %v\n", err)
 	}
 }
 
