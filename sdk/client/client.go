@@ -93,6 +93,10 @@ func Launch(ctx context.Context, cfg LaunchConfig) (*Plugin, error) {
 	if startTimeout <= 0 {
 		startTimeout = DefaultStartTimeout
 	}
+	cert, err := hostCert()
+	if err != nil {
+		return nil, fmt.Errorf("plugin %s: the host's TLS certificate: %w", name, err)
+	}
 	p := &Plugin{name: name, stdio: []io.Closer{stdout, stderr}}
 	p.client = plugin.NewClient(&plugin.ClientConfig{
 		StartTimeout:    startTimeout,
@@ -108,6 +112,7 @@ func Launch(ctx context.Context, cfg LaunchConfig) (*Plugin, error) {
 			}
 			cmd.Path, cmd.Args = cfg.Path, []string{cfg.Path}
 			cmd.Env = append(append(pluginEnv(os.Environ()), cfg.Env...), cmd.Env...)
+			cmd.Env = append(cmd.Env, "PLUGIN_CLIENT_CERT="+string(cert.pem))
 			setProcessGroup(cmd)
 			r, err := newProcRunner(cmd)
 			p.proc.Store(r)
@@ -118,7 +123,7 @@ func Launch(ctx context.Context, cfg LaunchConfig) (*Plugin, error) {
 		UnixSocketConfig: &plugin.UnixSocketConfig{TempDir: os.Getenv("PLUGIN_UNIX_SOCKET_DIR")},
 		SkipHostEnv:      true, // pluginEnv: the host's without secrets
 		AllowedProtocols: []plugin.Protocol{plugin.ProtocolGRPC},
-		AutoMTLS:         true,
+		TLSConfig:        cert.tlsConfig(), // AutoMTLS, with one certificate per host (mtls.go)
 		Logger:           logger,
 		Stderr:           io.Discard, // non-JSON stderr lines are logged by go-plugin too
 		SyncStdout:       stdout,
