@@ -311,9 +311,12 @@ func (s *server) Plan(ctx context.Context, req *pb.Plan_Request) (*pb.Plan_Respo
 // cancels the plan of its id.
 func (s *server) PlanStream(stream pb.Plugin_PlanStreamServer) error {
 	var (
-		mu      sync.Mutex // cancels, and Send: one message at a time
+		mu      sync.Mutex // cancels
 		cancels = map[uint64]context.CancelFunc{}
-		wg      sync.WaitGroup
+		// Send has a lock of its own: one waiting for the host to read
+		// (gRPC flow control) must not keep this loop from reading.
+		sendMu sync.Mutex
+		wg     sync.WaitGroup
 	)
 	defer wg.Wait()
 	for {
@@ -344,8 +347,10 @@ func (s *server) PlanStream(stream pb.Plugin_PlanStreamServer) error {
 				out.ErrorCode, out.ErrorMessage = int32(st.Code()), st.Message()
 			}
 			mu.Lock()
-			defer mu.Unlock()
 			delete(cancels, req.Id)
+			mu.Unlock()
+			sendMu.Lock()
+			defer sendMu.Unlock()
 			if err := stream.Send(out); err != nil {
 				s.logger.Debug("PlanStream: the host is gone", "error", err)
 			}

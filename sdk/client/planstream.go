@@ -18,7 +18,11 @@ type planStream struct {
 	stream pb.Plugin_PlanStreamClient
 	cancel context.CancelFunc // ends the stream
 
-	mu      sync.Mutex // the fields below, and Send: one message at a time
+	// Send has a lock of its own: a Send waiting for the plugin to read
+	// (gRPC flow control) must not keep receive from taking answers.
+	sendMu sync.Mutex
+
+	mu      sync.Mutex // the fields below
 	next    uint64
 	waiting map[uint64]chan *pb.PlanStream_Response
 	err     error // why the stream ended: every later call fails with it
@@ -76,9 +80,9 @@ func (s *planStream) plan(ctx context.Context, req *pb.Plan_Request) (*pb.Plan_R
 	id := s.next
 	s.next++
 	s.waiting[id] = ch
-	// A failed Send ends the stream: receive then closes ch with its error.
-	_ = s.stream.Send(&pb.PlanStream_Request{Id: id, Plan: req})
 	s.mu.Unlock()
+	// A failed Send ends the stream: receive then closes ch with its error.
+	s.send(&pb.PlanStream_Request{Id: id, Plan: req})
 	select {
 	case resp, ok := <-ch:
 		if !ok {
@@ -91,12 +95,17 @@ func (s *planStream) plan(ctx context.Context, req *pb.Plan_Request) (*pb.Plan_R
 	case <-ctx.Done():
 		s.mu.Lock()
 		delete(s.waiting, id)
-		if s.err == nil {
-			_ = s.stream.Send(&pb.PlanStream_Request{Id: id}) // cancel it there too
-		}
 		s.mu.Unlock()
+		s.send(&pb.PlanStream_Request{Id: id}) // cancel it there too
 		return nil, status.FromContextError(ctx.Err()).Err()
 	}
+}
+
+// send sends one message; an error ends the stream, which receive reports.
+func (s *planStream) send(req *pb.PlanStream_Request) {
+	s.sendMu.Lock()
+	defer s.sendMu.Unlock()
+	_ = s.stream.Send(req)
 }
 
 // ended is why the stream ended, once it has.
