@@ -13,6 +13,10 @@ import (
 	"testing"
 
 	"github.com/zclconf/go-cty/cty"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/pipectl/pipectl/sdk/internal/wire"
 )
 
 // buildRaw builds sdk/internal/rawplugin, which declares and implements
@@ -218,4 +222,21 @@ func TestPlanWithoutPlanStream(t *testing.T) {
 	if got := calls(); count(got, "Plan") != 1 || p.stream != nil {
 		t.Errorf("calls %q, stream %v", got, p.stream != nil)
 	}
+}
+
+// A plan request over the message limit fails alone: the plans beside it,
+// and the next ones, still go over the stream.
+func TestPlanStreamRequestTooLarge(t *testing.T) {
+	p := launch(t, LaunchConfig{})
+	planMany(t, p, 1, "")
+	stream := p.stream
+	huge := strings.Repeat("x", wire.MaxMessageSize)
+	_, err := p.Plan(t.Context(), PlanRequest{Action: "echo", Config: obj(map[string]cty.Value{"message": cty.StringVal(huge)})})
+	if status.Code(errors.Unwrap(err)) != codes.ResourceExhausted {
+		t.Fatalf("a request over the limit: %v", err)
+	}
+	if err := stream.ended(); err != nil || p.stream != stream {
+		t.Errorf("the stream ended with it: %v", err)
+	}
+	planMany(t, p, 4, "")
 }

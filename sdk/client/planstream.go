@@ -6,8 +6,10 @@ import (
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
 
 	pb "github.com/pipectl/pipectl/sdk/internal/pluginpb"
+	"github.com/pipectl/pipectl/sdk/internal/wire"
 )
 
 // planStream carries every Plan call of a plugin that declares
@@ -71,18 +73,23 @@ func (s *planStream) plan(ctx context.Context, req *pb.Plan_Request) (*pb.Plan_R
 	if err := ctx.Err(); err != nil {
 		return nil, status.FromContextError(err).Err()
 	}
+	msg := &pb.PlanStream_Request{Plan: req}
+	if n := proto.Size(msg) + 16; n > wire.MaxMessageSize { // room for the id
+		// gRPC would end the stream, and fail every plan on it.
+		return nil, status.Errorf(codes.ResourceExhausted, "the plan request is %d bytes, over the limit of %d", n, wire.MaxMessageSize)
+	}
 	ch := make(chan *pb.PlanStream_Response, 1)
 	s.mu.Lock()
 	if s.err != nil {
 		defer s.mu.Unlock()
 		return nil, s.err
 	}
-	id := s.next
+	msg.Id = s.next
 	s.next++
-	s.waiting[id] = ch
+	s.waiting[msg.Id] = ch
 	s.mu.Unlock()
 	// A failed Send ends the stream: receive then closes ch with its error.
-	s.send(&pb.PlanStream_Request{Id: id, Plan: req})
+	s.send(msg)
 	select {
 	case resp, ok := <-ch:
 		if !ok {
@@ -94,9 +101,9 @@ func (s *planStream) plan(ctx context.Context, req *pb.Plan_Request) (*pb.Plan_R
 		return resp.Plan, nil
 	case <-ctx.Done():
 		s.mu.Lock()
-		delete(s.waiting, id)
+		delete(s.waiting, msg.Id)
 		s.mu.Unlock()
-		s.send(&pb.PlanStream_Request{Id: id}) // cancel it there too
+		s.send(&pb.PlanStream_Request{Id: msg.Id}) // cancel it there too
 		return nil, status.FromContextError(ctx.Err()).Err()
 	}
 }
