@@ -148,3 +148,22 @@ func BenchmarkPlanNoop10000(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/10000/1e3, "µs/step")
 }
+
+// BenchmarkPlanForEach1000 is the plan of one step with 1,000 instances
+// (for_each over services × regions, say): one plan call per instance.
+func BenchmarkPlanForEach1000(b *testing.B) {
+	f := load(b, `pipeline "bench" {}
+stage "s" {
+  step "each" {
+    for_each = toset([for i in range(1000) : "i${i}"])
+    action   = std.noop
+    inputs   = each.key
+  }
+}
+`, dsl.Inputs{})
+	f.plan() // warm: the plugin is launched
+	for b.Loop() {
+		f.plan()
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/1000/1e3, "µs/instance")
+}
