@@ -9,22 +9,6 @@ import (
 	"github.com/pipectl/pipectl/sdk"
 )
 
-// Outcome is what a run that did not succeed left its target as, so that
-// CI can tell "blocked before deploy" from "deployed, then rolled back"
-// (docs/cli.md, Exit statuses).
-type Outcome string
-
-const (
-	// OutcomeUnchanged: no step that changes the target ran (its plan
-	// said it would change something): nothing was deployed.
-	OutcomeUnchanged Outcome = "unchanged"
-	// OutcomeRestored: every step that changed the target has a failure
-	// handler that changes the same target, and that handler succeeded.
-	OutcomeRestored Outcome = "restored"
-	// OutcomeChanged: a step changed the target and nothing restored it.
-	OutcomeChanged Outcome = "changed"
-)
-
 // target is what a step instance changes, as far as pipectl can tell from
 // outside the action: the step, and the release and namespace it names.
 type target struct {
@@ -117,7 +101,7 @@ type restorer struct {
 // the config it was applied with and what its plan said it would do; it
 // counts once the instance ended with status st.
 func (o *outcomes) applied(s *dsl.Step, phase Phase, kind string, config cty.Value, st Status) {
-	t := targetOf(s.Name, JSONValue(config))
+	t := targetOf(s.Name, dsl.JSONValue(config))
 	switch {
 	case phase == PhaseMain && changes(kind):
 		o.changed = append(o.changed, t)

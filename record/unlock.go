@@ -1,9 +1,11 @@
 package record
 
 import (
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
+	v1 "github.com/pipectl/pipectl/api/v1"
 	"os"
 	"path/filepath"
 	"slices"
@@ -15,12 +17,7 @@ import (
 
 // ForceUnlock is a broken lock, as recorded in the run that held it and in
 // .pipectl/locks/force-unlocks.log.
-type ForceUnlock struct {
-	Holder Holder    `json:"holder"` // who held it
-	By     string    `json:"by"`     // user@host that broke it
-	PID    int       `json:"pid"`
-	At     time.Time `json:"at"`
-}
+type ForceUnlock = v1.ForceUnlock
 
 // StaleLock is the lock a run left behind.
 type StaleLock struct {
@@ -55,7 +52,7 @@ func FindStaleLock(pipelineDir, run string) (*StaleLock, error) {
 		what := lockedWhat(h.Environment)
 		if held(path) {
 			return nil, fmt.Errorf("run %s holds the lock of %s and is alive: %s. "+
-				"Stop it (Ctrl-C where it runs, or kill -INT %d on %s) rather than breaking its lock", run, what, h, h.PID, orUnknown(h.Host))
+				"Stop it (Ctrl-C where it runs, or kill -INT %d on %s) rather than breaking its lock", run, what, h, h.PID, cmp.Or(h.Host, "unknown"))
 		}
 		return &StaleLock{Environment: h.Environment, Holder: h, path: path}, nil
 	}

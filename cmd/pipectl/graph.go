@@ -27,18 +27,19 @@ after. -format dot (Graphviz: pipectl graph | dot -Tsvg > graph.svg) or
 			}
 			in.AllowUnset = true // the graph does not depend on values
 			var p *engine.Pipeline
-			base := f.base(cmd, &p, engine.NewRedactor())
+			redactor := engine.NewRedactor()
+			base := f.base(cmd, &p, redactor)
 			p, diags := engine.Load(pathArg(args), in)
-			p.LearnSecrets(base.Redactor)
+			p.LearnSecrets(redactor)
 			base.Diagnostics(diags)
 			if diags.HasErrors() {
 				return exitError(1)
 			}
 			switch format {
 			case "dot":
-				view.WriteDOT(cmd.OutOrStdout(), p.Graph)
+				view.WriteDOT(cmd.OutOrStdout(), drawing(p.Graph))
 			case "mermaid":
-				view.WriteMermaid(cmd.OutOrStdout(), p.Graph)
+				view.WriteMermaid(cmd.OutOrStdout(), drawing(p.Graph))
 			default:
 				return fmt.Errorf("unknown -format %q: use dot or mermaid", format)
 			}
@@ -48,4 +49,13 @@ after. -format dot (Graphviz: pipectl graph | dot -Tsvg > graph.svg) or
 	f.register(cmd)
 	cmd.Flags().StringVar(&format, "format", "dot", "dot or mermaid")
 	return cmd
+}
+
+// drawing is the pipeline's graph as the views draw it.
+func drawing(g *engine.Graph) view.Graph {
+	out := view.Graph{Config: g.Config}
+	for _, ph := range g.Phases() {
+		out.Phases = append(out.Phases, view.GraphPhase{Name: ph.Name, Stage: ph.Stage, Steps: engine.StepNames(ph.Graph), Graph: ph.Graph})
+	}
+	return out
 }

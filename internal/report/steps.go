@@ -9,7 +9,7 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/pipectl/pipectl/engine"
+	v1 "github.com/pipectl/pipectl/api/v1"
 	"github.com/pipectl/pipectl/record"
 )
 
@@ -40,7 +40,7 @@ type Step struct {
 	Logs      []LogLine
 	LogsCut   int // lines left out of the report (the oldest)
 	Artifacts []*Artifact
-	Planned   *engine.PlannedInstance
+	Planned   *v1.PlannedInstance
 	Config    string // as planned, redacted, as JSON
 }
 
@@ -95,12 +95,12 @@ func (s *Step) Duration() string {
 func (s *Step) Class() string { return statusClass(s.Status) }
 
 func statusClass(status string) string {
-	switch engine.Status(status) {
-	case engine.StatusSucceeded, engine.StatusUnchanged:
+	switch v1.Status(status) {
+	case v1.StatusSucceeded, v1.StatusUnchanged:
 		return "ok"
-	case engine.StatusFailed, engine.StatusCancelled, record.StatusInterrupted:
+	case v1.StatusFailed, v1.StatusCancelled, record.StatusInterrupted:
 		return "fail"
-	case engine.StatusFailedContinued:
+	case v1.StatusFailedContinued:
 		return "warn"
 	case record.StatusRunning:
 		return "run"
@@ -110,7 +110,7 @@ func statusClass(status string) string {
 
 // stepsOf lists every planned step's instances with what the record says
 // of them; a handler that never ran is "not triggered".
-func stepsOf(run *record.Run, plan *engine.Plan, events []engine.Event) []*Step {
+func stepsOf(run *record.Run, plan *v1.Plan, events []v1.Event) []*Step {
 	byKey := map[string]*Step{}
 	var out []*Step
 	add := func(s *Step) {
@@ -162,15 +162,15 @@ func stepsOf(run *record.Run, plan *engine.Plan, events []engine.Event) []*Step 
 }
 
 // event adds what one recorded event says of the step.
-func (s *Step) event(e engine.Event) {
+func (s *Step) event(e v1.Event) {
 	switch e.Type {
-	case engine.StepStarted:
+	case v1.StepStarted:
 		s.Attempts = append(s.Attempts, Attempt{N: e.Attempt, Start: e.Time})
-	case engine.StepRetrying:
+	case v1.StepRetrying:
 		if a := s.lastAttempt(); a != nil && a.End.IsZero() {
 			a.End, a.Outcome, a.Failed = e.Time, e.Message, true
 		}
-	case engine.StepFinished:
+	case v1.StepFinished:
 		if a := s.lastAttempt(); a != nil && a.End.IsZero() {
 			a.End, a.Outcome = e.Time, string(e.Status)
 			a.Failed = statusClass(string(e.Status)) == "fail"
@@ -178,7 +178,7 @@ func (s *Step) event(e engine.Event) {
 				a.Outcome += ": " + firstLine(e.Message)
 			}
 		}
-	case engine.StepLog:
+	case v1.StepLog:
 		prev := 1
 		if n := len(s.Logs); n > 0 {
 			prev = s.Logs[n-1].Attempt

@@ -13,7 +13,7 @@ import (
 	"github.com/hashicorp/hcl/v2"
 
 	"github.com/pipectl/pipectl/dsl"
-	"github.com/pipectl/pipectl/engine"
+	"github.com/zclconf/go-cty/cty"
 )
 
 // Streams are where a view writes.
@@ -35,10 +35,19 @@ type Base struct {
 	Streams
 	JSON     bool
 	Files    func() map[string]*hcl.File
-	Redactor *engine.Redactor
+	Redactor Redactor
 	// JSONOut is the command's JSON lines stream when JSON is set; views
 	// of one command share it, so the version line comes once, first.
 	JSONOut *JSONStream
+}
+
+// Redactor removes the secrets a run has seen from what views print
+// (engine.Redactor); a nil one removes nothing.
+type Redactor interface {
+	String(s string) string
+	Mask(src []byte) []byte
+	Value(v cty.Value) cty.Value
+	Any(v any) any
 }
 
 // Diagnostics reports problems: on stderr for people, as one JSON object
