@@ -59,12 +59,11 @@ type run struct {
 	planned map[string]*PlannedStep // the plan's steps by name
 	sem     chan struct{}
 
-	mu        sync.Mutex
-	values    map[string]cty.Value // step name → what step.NAME evaluates to
-	status    map[string]Status    // step name → outcome
-	instances map[string]Status    // instance id → outcome, from step_finished events
-	events    sync.Mutex           // serializes Events
-	state     *runState            // what run.* shows
+	mu     sync.Mutex
+	values map[string]cty.Value // step name → what step.NAME evaluates to
+	status map[string]Status    // step name → outcome
+	events sync.Mutex           // serializes Events
+	state  *runState            // what run.* shows
 
 	gates       map[string]*gateState // by address, once reached
 	gateFailure *GateFailure          // the first gate that stopped the run
@@ -84,7 +83,7 @@ func (r *Runner) Apply(ctx, kill context.Context) *Result {
 	if n < 1 {
 		n = 10
 	}
-	rn := &run{Runner: r, steps: newStepResolver(r.Pipeline), planned: r.Plan.StepsByName(), sem: make(chan struct{}, n), values: map[string]cty.Value{}, status: map[string]Status{}, instances: map[string]Status{},
+	rn := &run{Runner: r, steps: newStepResolver(r.Pipeline), planned: r.Plan.StepsByName(), sem: make(chan struct{}, n), values: map[string]cty.Value{}, status: map[string]Status{},
 		state: newRunState(r.Pipeline.Config, r.RunID),
 		gates: map[string]*gateState{}, gateStop: make(chan struct{})}
 	r.Pipeline.LearnSecrets(r.Redactor)
@@ -110,7 +109,7 @@ func (r *Runner) Apply(ctx, kill context.Context) *Result {
 	rn.state.setStatus(soFar(cancelled, mainFailed || handlersFailed))
 	handlersFailed = rn.runPhase(kill, phases[len(phases)-1], false) || handlersFailed
 
-	res := &Result{Status: StatusSucceeded, Steps: rn.status, Instances: rn.instances,
+	res := &Result{Status: StatusSucceeded, Steps: rn.status, Instances: rn.state.instances(),
 		GateFailure: rn.gateFailure, HandlersRan: rn.handlersRan, HandlersFailed: handlersFailed, Scheduled: rn.scheduled}
 	switch {
 	case cancelled:
@@ -659,9 +658,6 @@ func (rn *run) emit(e Event) {
 	}
 	rn.events.Lock()
 	defer rn.events.Unlock()
-	if e.Type == StepFinished {
-		rn.instances[instanceID(e.Step, e.Instance)] = e.Status
-	}
 	rn.state.event(e)
 	if rn.Events != nil {
 		rn.Events.Event(e)

@@ -1,7 +1,6 @@
 package engine
 
 import (
-	"fmt"
 	"sync"
 
 	"github.com/hashicorp/hcl/v2"
@@ -193,9 +192,4 @@ func stepValue(meta *dsl.StepMeta, outputs map[string]cty.Value) cty.Value {
 }
 
 // instanceID names an instance: step, or step["key"].
-func instanceID(step, key string) string {
-	if key == "" {
-		return step
-	}
-	return fmt.Sprintf("%s[%q]", step, key)
-}
+func instanceID(step, key string) string { return StepAddr(step).Instance(key).Name() }

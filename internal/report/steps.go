@@ -76,12 +76,7 @@ type Artifact struct {
 }
 
 // Label is the step's name with its for_each key.
-func (s *Step) Label() string {
-	if s.Instance == "" {
-		return s.Name
-	}
-	return fmt.Sprintf("%s[%q]", s.Name, s.Instance)
-}
+func (s *Step) Label() string { return v1.StepAddr(s.Name).Instance(s.Instance).Name() }
 
 // Duration is how long the step took, first attempt to outcome.
 func (s *Step) Duration() string {

@@ -61,9 +61,7 @@ func (v *Apply) Event(e v1.Event) {
 		}
 		return
 	}
-	if e.Type == v1.StepFinished {
-		v.steps.finished(e)
-	}
+	v.steps.summary.Apply(e)
 	var b bytes.Buffer
 	v.render(&b, e, true)
 	if b.Len() > 0 {
@@ -138,7 +136,7 @@ func (v *Apply) render(b *bytes.Buffer, e v1.Event, withLogs bool) {
 // duration, a one-line summary — and a failure's diagnostics under it.
 func (v *Apply) finishedLine(b *bytes.Buffer, name string, e v1.Event) {
 	mark, color := statusMark(e.Status)
-	fmt.Fprintf(b, "%s %s %s\n", v.paint(color, mark), name, strings.TrimRight(oneLine(e, v.steps.done(e)), " "))
+	fmt.Fprintf(b, "%s %s %s\n", v.paint(color, mark), name, strings.TrimRight(oneLine(e, v.steps.done(e.Step, e.Instance, e.Message)), " "))
 	if (e.Status == v1.StatusFailed || e.Status == v1.StatusFailedContinued) && len(e.Diagnostics) > 0 {
 		_ = dsl.WriteDiagnostics(b, v.redact(e.Diagnostics), v.files(), v.Width, v.Color)
 	}
@@ -162,6 +160,16 @@ func oneLine(e v1.Event, done string) string {
 		return fmt.Sprintf("%-8s failed, continuing (continue_on_error): %s", d, failureSummary(e))
 	}
 	return fmt.Sprintf("%-8s failed: %s", d, failureSummary(e))
+}
+
+// recordedFailure is failureSummary of a step record.
+func recordedFailure(r *v1.StepRecord) string {
+	for _, d := range r.Diagnostics {
+		if d.Summary != "" {
+			return d.Summary
+		}
+	}
+	return firstLine(r.Message)
 }
 
 // failureSummary is a failure in one line: its first diagnostic's summary,
@@ -309,67 +317,53 @@ func nameWidth(plan *v1.Plan) int {
 	return min(w, 40)
 }
 
-// outcomes are the finished instances of a run, for the summary table.
+// outcomes are the finished instances of a run, for the summary table,
+// as the run's one fold tells them (v1.Summary).
 type outcomes struct {
 	plan    *v1.Plan
 	planned map[string]*v1.PlannedStep // the plan's steps by name
-	order   []string                   // instance ids, as they finished
-	rows    map[string]v1.Event
+	summary *v1.Summary
 }
 
 func newOutcomes(plan *v1.Plan) *outcomes {
-	return &outcomes{plan: plan, planned: plan.StepsByName(), rows: map[string]v1.Event{}}
-}
-
-func (o *outcomes) finished(e v1.Event) {
-	id := instanceName(e.Step, e.Instance)
-	if _, seen := o.rows[id]; !seen {
-		o.order = append(o.order, id)
-	}
-	o.rows[id] = e
+	return &outcomes{plan: plan, planned: plan.StepsByName(), summary: v1.NewSummary(v1.Run{})}
 }
 
 // done says what a succeeded instance did: what its action reported,
 // else its plan's summary marked as the forecast it was ("" without).
-func (o *outcomes) done(e v1.Event) string {
-	if e.Message != "" {
-		return firstLine(e.Message)
+func (o *outcomes) done(step, instance, message string) string {
+	if message != "" {
+		return firstLine(message)
 	}
-	if s := o.summary(e); s != "" {
-		return "planned: " + s
-	}
-	return ""
-}
-
-// summary is the plan's one-line summary of an instance ("" without).
-func (o *outcomes) summary(e v1.Event) string {
-	if in := o.planned[e.Step].Instance(e.Instance); in != nil {
-		return firstLine(in.Summary)
+	if in := o.planned[step].Instance(instance); in != nil && in.Summary != "" {
+		return "planned: " + firstLine(in.Summary)
 	}
 	return ""
 }
 
 // ordered lists the finished instances in the plan's order, then any the
 // plan did not name (instances of a for_each decided at apply).
-func (o *outcomes) ordered() []v1.Event {
-	byStep := map[string][]string{} // step → its instance ids, as they finished
-	for _, id := range o.order {
-		if e := o.rows[id]; o.planned[e.Step] != nil {
-			byStep[e.Step] = append(byStep[e.Step], id)
+func (o *outcomes) ordered() []*v1.StepRecord {
+	var out []*v1.StepRecord
+	add := func(r *v1.StepRecord) {
+		if r.Status != v1.StatusRunning {
+			out = append(out, r)
 		}
 	}
-	out := make([]v1.Event, 0, len(o.order))
 	if o.plan != nil {
+		seen := map[string]bool{} // a name the plan lists twice shows its rows once
 		for _, s := range o.plan.Steps {
-			for _, id := range byStep[s.Name] {
-				out = append(out, o.rows[id])
+			if !seen[s.Name] {
+				seen[s.Name] = true
+				for _, r := range o.summary.Instances(s.Name) {
+					add(r)
+				}
 			}
-			delete(byStep, s.Name) // a name the plan lists twice shows its rows once
 		}
 	}
-	for _, id := range o.order {
-		if o.planned[o.rows[id].Step] == nil {
-			out = append(out, o.rows[id])
+	for i := range o.summary.Run.Steps {
+		if r := &o.summary.Run.Steps[i]; o.planned[r.Step] == nil {
+			add(r)
 		}
 	}
 	return out
@@ -384,22 +378,22 @@ func (o *outcomes) table(b *bytes.Buffer, paint func(code, s string) string) {
 	fmt.Fprintln(b)
 	w := tabwriter.NewWriter(b, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(w, "  STEP\tSTAGE\tSTATUS\tDURATION\tNOTE")
-	for _, e := range rows {
-		mark, _ := statusMark(e.Status)
+	for _, r := range rows {
+		mark, _ := statusMark(r.Status)
 		d := "-"
-		if e.Duration > 0 {
-			d = e.Duration.Round(time.Millisecond).String()
+		if r.Duration > 0 {
+			d = r.Duration.Round(time.Millisecond).String()
 		}
 		note := ""
-		switch e.Status {
+		switch r.Status {
 		case v1.StatusSucceeded:
-			note = o.done(e)
+			note = o.done(r.Step, r.Instance, r.Message)
 		case v1.StatusFailed, v1.StatusFailedContinued:
-			note = failureSummary(e)
+			note = recordedFailure(r)
 		default:
-			note = firstLine(e.Message)
+			note = firstLine(r.Message)
 		}
-		fmt.Fprintf(w, "%s %s\t%s\t%s\t%s\t%s\n", mark, instanceName(e.Step, e.Instance), dash(e.Stage), e.Status, d, truncate(note, 60))
+		fmt.Fprintf(w, "%s %s\t%s\t%s\t%s\t%s\n", mark, r.Addr().Name(), dash(r.Stage), r.Status, d, truncate(note, 60))
 	}
 	_ = w.Flush()
 }

@@ -89,6 +89,7 @@ func groupOrder(plan *v1.Plan) map[string]int {
 func (v *LiveApply) Event(e v1.Event) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
+	v.steps.summary.Apply(e)
 	id := instanceName(e.Step, e.Instance)
 	switch e.Type {
 	case v1.StepStarted:
@@ -107,8 +108,6 @@ func (v *LiveApply) Event(e v1.Event) {
 		if r := v.rows[id]; r != nil {
 			r.set(func() { r.state, r.latest = "retrying", EscapeControls(e.Message) })
 		}
-	case v1.StepFinished:
-		v.steps.finished(e)
 	}
 	var b bytes.Buffer
 	switch e.Type {

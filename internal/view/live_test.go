@@ -72,10 +72,10 @@ func TestLiveRowIsCutToTheTerminalWidth(t *testing.T) {
 func TestSuccessWithoutSummaryShowsThePlanAsPlanned(t *testing.T) {
 	plan := &v1.Plan{Steps: []*v1.PlannedStep{{Name: "a", Instances: []*v1.PlannedInstance{{Summary: "do it"}}}}}
 	o := newOutcomes(plan)
-	if got := o.done(v1.Event{Step: "a", Status: v1.StatusSucceeded}); got != "planned: do it" {
+	if got := o.done("a", "", ""); got != "planned: do it" {
 		t.Errorf("without a summary: %q", got)
 	}
-	if got := o.done(v1.Event{Step: "a", Status: v1.StatusSucceeded, Message: "did it\nand more"}); got != "did it" {
+	if got := o.done("a", "", "did it\nand more"); got != "did it" {
 		t.Errorf("with one: %q", got)
 	}
 }

@@ -156,7 +156,7 @@ func (v *Plan) step(s *v1.PlannedStep) {
 	for _, in := range s.Instances {
 		name := s.Name
 		if in.Key != "" && in.Key != "*" {
-			name = fmt.Sprintf("%s[%q]", s.Name, in.Key)
+			name = instanceName(s.Name, in.Key)
 		}
 		if in.Skipped {
 			v.Printf("  %s %s %s  (skipped: its when condition is false for this instance)\n", v.colored("-"), pad(name, 24), s.Action)

@@ -121,12 +121,8 @@ func timePtr(t time.Time) *time.Time {
 	return &t
 }
 
-func instanceName(step, instance string) string {
-	if instance == "" {
-		return step
-	}
-	return fmt.Sprintf("%s[%q]", step, instance)
-}
+// instanceName names an instance as views show it: step, or step["key"].
+func instanceName(step, instance string) string { return v1.StepAddr(step).Instance(instance).Name() }
 
 func dash(s string) string {
 	if s == "" {
