@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	v1 "github.com/pipectl/pipectl/api/v1"
 	"os"
 	"os/user"
 	"path/filepath"
@@ -13,6 +12,8 @@ import (
 	"time"
 
 	"github.com/hashicorp/hcl/v2/hclsyntax"
+
+	v1 "github.com/pipectl/pipectl/api/v1"
 )
 
 // Lock is an apply's hold on one environment of a pipeline: an exclusive

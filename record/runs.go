@@ -10,7 +10,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	v1 "github.com/pipectl/pipectl/api/v1"
 	"os"
 	"path/filepath"
 	"runtime/debug"
@@ -21,6 +20,7 @@ import (
 	ctyjson "github.com/zclconf/go-cty/cty/json"
 	bolt "go.etcd.io/bbolt"
 
+	v1 "github.com/pipectl/pipectl/api/v1"
 	"github.com/pipectl/pipectl/engine"
 )
 

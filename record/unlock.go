@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	v1 "github.com/pipectl/pipectl/api/v1"
 	"os"
 	"path/filepath"
 	"slices"
@@ -13,6 +12,8 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+
+	v1 "github.com/pipectl/pipectl/api/v1"
 )
 
 // ForceUnlock is a broken lock, as recorded in the run that held it and in

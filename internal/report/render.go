@@ -5,12 +5,12 @@ import (
 	"embed"
 	"encoding/base64"
 	"fmt"
-	v1 "github.com/pipectl/pipectl/api/v1"
 	"html/template"
 	"io"
 	"strings"
 	"time"
 
+	v1 "github.com/pipectl/pipectl/api/v1"
 	"github.com/pipectl/pipectl/internal/version"
 )
 
