@@ -72,10 +72,22 @@ type StepRecord struct {
 	OutputBytes int64 `json:"output_bytes,omitempty"`
 	OutputLines int64 `json:"output_lines,omitempty"`
 
-	// What the live view shows and records do not keep: the stage, how
-	// long the last attempt took.
+	// What views and the report show and records do not keep (events
+	// tell it): the stage, how long the last attempt took, each attempt.
 	Stage    string        `json:"-"`
 	Duration time.Duration `json:"-"`
+	Tries    []Attempt     `json:"-"`
+}
+
+// Attempt is one call of a step instance's action.
+type Attempt struct {
+	N          int
+	Start, End time.Time // End is zero while it runs
+	// Status is how it ended: the instance's status for its last attempt,
+	// StatusFailed for one retried; "" while it runs.
+	Status  Status
+	Message string // why it ended so
+	Retried bool   // it failed and the step was tried again
 }
 
 // Addr is the address of the step instance.

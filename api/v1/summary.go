@@ -48,6 +48,11 @@ func (s *Summary) Apply(e Event) int {
 			r.Started = e.Time.UTC()
 		}
 		r.Attempts = e.Attempt
+		r.Tries = append(r.Tries, Attempt{N: e.Attempt, Start: e.Time})
+	case StepRetrying:
+		if a := s.lastTry(e); a != nil {
+			a.End, a.Status, a.Message, a.Retried = e.Time, StatusFailed, e.Message, true
+		}
 	case StepFinished:
 		s.finished(e)
 	case RunFinished:
@@ -74,7 +79,23 @@ func (s *Summary) log(e Event) {
 	c.lines++
 }
 
+// lastTry is the instance's attempt still running, or nil.
+func (s *Summary) lastTry(e Event) *Attempt {
+	i, ok := s.index[e.InstanceAddr()]
+	if !ok {
+		return nil
+	}
+	r := &s.Run.Steps[i]
+	if n := len(r.Tries); n > 0 && r.Tries[n-1].End.IsZero() {
+		return &r.Tries[n-1]
+	}
+	return nil
+}
+
 func (s *Summary) finished(e Event) {
+	if a := s.lastTry(e); a != nil {
+		a.End, a.Status, a.Message = e.Time, e.Status, e.Message
+	}
 	r := s.step(e)
 	r.Status, r.Finished, r.Message, r.Outputs, r.Diagnostics = e.Status, e.Time.UTC(), e.Message, e.Outputs, e.RecordedDiagnostics
 	r.Stage, r.Duration = e.Stage, e.Duration
@@ -102,6 +123,14 @@ func (s *Summary) step(e Event) *StepRecord {
 	}
 	s.changed = i
 	return &s.Run.Steps[i]
+}
+
+// Record is the record of a step instance; nil before its first event.
+func (s *Summary) Record(a InstanceAddr) *StepRecord {
+	if i, ok := s.index[a]; ok {
+		return &s.Run.Steps[i]
+	}
+	return nil
 }
 
 // Instances are the records of a step's instances, in the order they

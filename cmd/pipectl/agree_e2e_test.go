@@ -28,6 +28,7 @@ func TestRunsShowReportAndRunReferencesAgree(t *testing.T) {
 		Status, Outcome string
 		Steps           []struct {
 			Step, Instance, Status, Message string
+			Attempts                        int
 			Outputs                         map[string]any
 		}
 	}
@@ -44,12 +45,14 @@ func TestRunsShowReportAndRunReferencesAgree(t *testing.T) {
 
 	// runs show: every instance's status; run.*: every step's, read by summary.
 	instances := map[string]string{} // instance name → status
+	attempts := map[string]int{}     // instance name → attempts
 	byStep := map[string][]string{}  // step → its instances' statuses
 	var failed []string              // instances that failed the run
 	var runRefs map[string]any
 	for _, s := range shown.Steps {
 		name := v1.StepAddr(s.Step).Instance(s.Instance).Name()
 		instances[name] = s.Status
+		attempts[name] = s.Attempts
 		byStep[s.Step] = append(byStep[s.Step], s.Status)
 		if s.Status == "failed" {
 			failed = append(failed, "step."+name)
@@ -123,6 +126,15 @@ func TestRunsShowReportAndRunReferencesAgree(t *testing.T) {
 	reported := map[string]string{}
 	for _, s := range rep.Steps {
 		reported[s.Label()] = s.Status
+		if n := attempts[s.Label()]; len(s.Attempts) != n {
+			t.Errorf("the report shows %d attempts of %s, runs show %d", len(s.Attempts), s.Label(), n)
+		}
+		if last := len(s.Attempts) - 1; last >= 0 && !strings.HasPrefix(s.Attempts[last].Outcome, s.Status) {
+			t.Errorf("the report's last attempt of %s ended %q, the step %s", s.Label(), s.Attempts[last].Outcome, s.Status)
+		}
+	}
+	if attempts[`rollout["us"]`] != 2 {
+		t.Errorf(`runs show: rollout["us"] made %d attempts, want 2 (retry)`, attempts[`rollout["us"]`])
 	}
 	for name, st := range instances {
 		if reported[name] != st {

@@ -143,12 +143,17 @@ func stepsOf(run *record.Run, plan *v1.Plan, events []v1.Event) []*Step {
 			s.Config = prettyJSON(s.Planned.Config)
 		}
 	}
+	sum := v1.NewSummary(v1.Run{}) // the run's one fold, for the attempts the record does not keep
 	for _, e := range events {
-		if s := byKey[e.Step+"\x00"+e.Instance]; s != nil {
-			s.event(e)
+		sum.Apply(e)
+		if s := byKey[e.Step+"\x00"+e.Instance]; s != nil && e.Type == v1.StepLog {
+			s.log(e)
 		}
 	}
 	for _, s := range out {
+		if r := sum.Record(v1.StepAddr(s.Name).Instance(s.Instance)); r != nil {
+			s.Attempts = attemptsOf(r.Tries)
+		}
 		if n := len(s.Logs) - maxLogLines; n > 0 {
 			s.LogsCut, s.Logs = n, s.Logs[n:]
 		}
@@ -156,37 +161,29 @@ func stepsOf(run *record.Run, plan *v1.Plan, events []v1.Event) []*Step {
 	return out
 }
 
-// event adds what one recorded event says of the step.
-func (s *Step) event(e v1.Event) {
-	switch e.Type {
-	case v1.StepStarted:
-		s.Attempts = append(s.Attempts, Attempt{N: e.Attempt, Start: e.Time})
-	case v1.StepRetrying:
-		if a := s.lastAttempt(); a != nil && a.End.IsZero() {
-			a.End, a.Outcome, a.Failed = e.Time, e.Message, true
-		}
-	case v1.StepFinished:
-		if a := s.lastAttempt(); a != nil && a.End.IsZero() {
-			a.End, a.Outcome = e.Time, string(e.Status)
-			a.Failed = statusClass(string(e.Status)) == "fail"
-			if e.Message != "" {
-				a.Outcome += ": " + firstLine(e.Message)
-			}
-		}
-	case v1.StepLog:
-		prev := 1
-		if n := len(s.Logs); n > 0 {
-			prev = s.Logs[n-1].Attempt
-		}
-		s.Logs = append(s.Logs, LogLine{Attempt: e.Attempt, Stream: e.Stream, Text: e.Message, NewAttempt: e.Attempt != prev})
+// log adds a line the step printed.
+func (s *Step) log(e v1.Event) {
+	prev := 1
+	if n := len(s.Logs); n > 0 {
+		prev = s.Logs[n-1].Attempt
 	}
+	s.Logs = append(s.Logs, LogLine{Attempt: e.Attempt, Stream: e.Stream, Text: e.Message, NewAttempt: e.Attempt != prev})
 }
 
-func (s *Step) lastAttempt() *Attempt {
-	if len(s.Attempts) == 0 {
-		return nil
+// attemptsOf is how the report shows a step's attempts.
+func attemptsOf(tries []v1.Attempt) []Attempt {
+	out := make([]Attempt, 0, len(tries))
+	for _, t := range tries {
+		a := Attempt{N: t.N, Start: t.Start, End: t.End, Outcome: t.Message, Failed: t.Retried}
+		if !t.Retried && t.Status != "" {
+			a.Outcome, a.Failed = string(t.Status), statusClass(string(t.Status)) == "fail"
+			if t.Message != "" {
+				a.Outcome += ": " + firstLine(t.Message)
+			}
+		}
+		out = append(out, a)
 	}
-	return &s.Attempts[len(s.Attempts)-1]
+	return out
 }
 
 // attach adds a recorded artifact, with its content, to its step.
