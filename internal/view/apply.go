@@ -229,7 +229,7 @@ func (v *Apply) Result(res *v1.Result, runID string) {
 			m.Counts[string(s)] = n
 		}
 		for k, val := range res.Outputs {
-			m.Outputs[k] = v.Redactor.Any(dsl.JSONValue(val))
+			m.Outputs[k] = v.redactor().Any(dsl.JSONValue(val))
 		}
 		v.emit(string(v1.RunFinished), m)
 		return
@@ -257,7 +257,7 @@ func (v *Apply) Result(res *v1.Result, runID string) {
 	if len(res.Outputs) > 0 {
 		fmt.Fprintf(&b, "\nOutputs:\n")
 		for _, k := range slices.Sorted(maps.Keys(res.Outputs)) {
-			fmt.Fprintf(&b, "  %s = %s\n", k, v.Redactor.String(dsl.FormatValue(v.Redactor.Value(res.Outputs[k]))))
+			fmt.Fprintf(&b, "  %s = %s\n", k, v.redactor().String(dsl.FormatValue(v.redactor().Value(res.Outputs[k]))))
 		}
 	}
 	if runID != "" {

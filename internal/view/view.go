@@ -50,6 +50,22 @@ type Redactor interface {
 	Any(v any) any
 }
 
+// redactor is the Base's Redactor, or one that removes nothing: a view
+// made without one (runs) must not fail for it.
+func (b *Base) redactor() Redactor {
+	if b.Redactor == nil {
+		return unredacted{}
+	}
+	return b.Redactor
+}
+
+type unredacted struct{}
+
+func (unredacted) String(s string) string      { return s }
+func (unredacted) Mask(src []byte) []byte      { return src }
+func (unredacted) Value(v cty.Value) cty.Value { return v }
+func (unredacted) Any(v any) any               { return v }
+
 // Diagnostics reports problems: on stderr for people, as one JSON object
 // on stdout for machines.
 func (b *Base) Diagnostics(diags hcl.Diagnostics) {
