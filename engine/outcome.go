@@ -50,9 +50,6 @@ func restores(h *dsl.Step, ht target, c target) bool {
 // counts as a change rather than claim nothing was deployed.
 func changes(kind string) bool { return kind == sdk.PlanChange.String() || kind == "" }
 
-// isFailureHandler: the phases that run only when the run failed.
-func isFailureHandler(p Phase) bool { return p == PhaseStageOnFailure || p == PhaseOnFailure }
-
 // markRestores notes, on every failure handler of the plan, the main steps
 // it would restore if the run failed after changing them.
 func markRestores(plan *Plan, cfg *dsl.Config) {
@@ -69,7 +66,7 @@ func markRestores(plan *Plan, cfg *dsl.Config) {
 	}
 	for _, h := range plan.Steps {
 		hs := cfg.Step(h.Name)
-		if !isFailureHandler(h.Phase) || hs == nil {
+		if !h.Phase.FailureHandler() || hs == nil {
 			continue
 		}
 		for _, in := range h.Instances {
@@ -105,7 +102,7 @@ func (o *outcomes) applied(s *dsl.Step, phase Phase, kind string, config cty.Val
 	switch {
 	case phase == PhaseMain && changes(kind):
 		o.changed = append(o.changed, t)
-	case isFailureHandler(phase) && kind == sdk.PlanChange.String() && st == StatusSucceeded:
+	case phase.FailureHandler() && kind == sdk.PlanChange.String() && st == StatusSucceeded:
 		o.restorers = append(o.restorers, restorer{step: s, target: t})
 	}
 }

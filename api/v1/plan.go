@@ -31,7 +31,7 @@ type Plan struct {
 	Salt  string         `json:"salt,omitempty"`
 	Steps []*PlannedStep `json:"steps"`
 	// Gates are the approvals and deploy windows that hold stages or
-	// steps back , in declaration order.
+	// steps back, in declaration order.
 	Gates []*PlannedGate `json:"gates,omitempty"`
 	// Outputs are the pipeline's outputs as planned: unknown where they
 	// read what only apply knows, redacted where sensitive.
@@ -41,12 +41,12 @@ type Plan struct {
 	OutputsLeftOut map[string]string `json:"outputs_left_out,omitempty"`
 	CreatedAt      time.Time         `json:"created_at"`
 	// ContentHash is the sha256 of the rest of the saved plan: an edited
-	// plan file is refused (see WritePlan).
+	// plan file is refused (see engine.WritePlan).
 	ContentHash string `json:"content_hash,omitempty"`
 	// Values is what each step evaluated to while planning, for the
 	// checks at gates; in memory only: it may hold secrets.
 	Values map[string]cty.Value `json:"-"`
-	// A subset run (see Selection): the -target addresses, or the -only
+	// A subset run (see engine.Selection): the -target addresses, or the -only
 	// stage and the run the outputs of the steps before it come from.
 	Targets  []string `json:"targets,omitempty"`
 	Only     string   `json:"only,omitempty"`
