@@ -44,7 +44,7 @@ func (st *runState) instances() map[string]Status {
 	out := make(map[string]Status, len(st.summary.Run.Steps))
 	for _, r := range st.summary.Run.Steps {
 		if r.Status != v1.StatusRunning {
-			out[r.Addr().Name()] = r.Status
+			out[instanceID(r.Step, r.Instance)] = r.Status
 		}
 	}
 	return out

@@ -192,4 +192,9 @@ func stepValue(meta *dsl.StepMeta, outputs map[string]cty.Value) cty.Value {
 }
 
 // instanceID names an instance: step, or step["key"].
-func instanceID(step, key string) string { return StepAddr(step).Instance(key).Name() }
+func instanceID(step, key string) string {
+	if key == "" {
+		return step // most steps: no address to build
+	}
+	return StepAddr(step).Instance(key).Name()
+}

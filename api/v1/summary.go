@@ -38,23 +38,23 @@ func NewSummary(run Run) *Summary {
 // Run.Steps of the step record it changed, or -1 when it changed none.
 func (s *Summary) Apply(e Event) int {
 	s.changed = -1
-	s.gate(e)
+	s.gate(&e)
 	switch e.Type {
 	case StepLog:
-		s.log(e)
+		s.log(&e)
 	case StepStarted:
-		r := s.step(e)
+		r := s.step(&e)
 		if r.Started.IsZero() {
 			r.Started = e.Time.UTC()
 		}
 		r.Attempts = e.Attempt
 		r.Tries = append(r.Tries, Attempt{N: e.Attempt, Start: e.Time})
 	case StepRetrying:
-		if a := s.lastTry(e); a != nil {
+		if a := s.lastTry(&e); a != nil {
 			a.End, a.Status, a.Message, a.Retried = e.Time, StatusFailed, e.Message, true
 		}
 	case StepFinished:
-		s.finished(e)
+		s.finished(&e)
 	case RunFinished:
 		if e.Status != "" {
 			s.Run.Status, s.Run.Finished, s.Run.Outputs, s.Run.Outcome = e.Status, e.Time.UTC(), e.Outputs, e.Outcome
@@ -68,7 +68,7 @@ func (s *Summary) Apply(e Event) int {
 	return s.changed
 }
 
-func (s *Summary) log(e Event) {
+func (s *Summary) log(e *Event) {
 	addr := e.InstanceAddr()
 	c := s.output[addr]
 	if c == nil {
@@ -80,7 +80,7 @@ func (s *Summary) log(e Event) {
 }
 
 // lastTry is the instance's attempt still running, or nil.
-func (s *Summary) lastTry(e Event) *Attempt {
+func (s *Summary) lastTry(e *Event) *Attempt {
 	i, ok := s.index[e.InstanceAddr()]
 	if !ok {
 		return nil
@@ -92,7 +92,7 @@ func (s *Summary) lastTry(e Event) *Attempt {
 	return nil
 }
 
-func (s *Summary) finished(e Event) {
+func (s *Summary) finished(e *Event) {
 	if a := s.lastTry(e); a != nil {
 		a.End, a.Status, a.Message = e.Time, e.Status, e.Message
 	}
@@ -111,7 +111,7 @@ func (s *Summary) finished(e Event) {
 }
 
 // step is the record of the event's instance, made running when new.
-func (s *Summary) step(e Event) *StepRecord {
+func (s *Summary) step(e *Event) *StepRecord {
 	addr := e.InstanceAddr()
 	i, ok := s.index[addr]
 	if !ok {
@@ -149,16 +149,16 @@ func (s *Summary) Failed() []FailedStep { return s.failed }
 
 // StepState is what the records of a step's instances say of it.
 type StepState struct {
-	Error     string        // its failed instances' errors, one a line
-	Started   time.Time     // its first attempt; zero when it never started
-	Instances []*StepRecord // its instances
+	Error   string    // its failed instances' errors, one a line
+	Started time.Time // its first attempt; zero when it never started
 }
 
 // Step is what the records of a step's instances say of it.
 func (s *Summary) Step(name string) StepState {
-	st := StepState{Instances: s.Instances(name)}
+	var st StepState
 	var errs []string
-	for _, r := range st.Instances {
+	for _, i := range s.byStep[name] {
+		r := &s.Run.Steps[i]
 		if !r.Started.IsZero() && (st.Started.IsZero() || r.Started.Before(st.Started)) {
 			st.Started = r.Started
 		}
@@ -175,7 +175,7 @@ func (s *Summary) Step(name string) StepState {
 }
 
 // gate keeps the run's gate records current.
-func (s *Summary) gate(e Event) {
+func (s *Summary) gate(e *Event) {
 	if e.Gate == "" {
 		return
 	}
