@@ -11,9 +11,13 @@ import (
 // cannot disagree. It is not safe for concurrent use.
 type Summary struct {
 	Run Run
+	// Attempts: keep each attempt of an instance (StepRecord.Tries), for
+	// a reader that shows them (the report); records do not keep them.
+	Attempts bool
 
 	index   map[InstanceAddr]int // instance → its record in Run.Steps
-	byStep  map[string][]int     // step name → its instances' records
+	ends    map[string][2]int    // step name → its first and last instances' records
+	next    []int                // record → the next record of its step, or -1
 	output  map[InstanceAddr]*outputCount
 	failed  []FailedStep
 	changed int // the record Apply changed last, or -1
@@ -31,7 +35,7 @@ type FailedStep struct {
 
 // NewSummary starts the summary of a run.
 func NewSummary(run Run) *Summary {
-	return &Summary{Run: run, index: map[InstanceAddr]int{}, byStep: map[string][]int{}, output: map[InstanceAddr]*outputCount{}}
+	return &Summary{Run: run, index: map[InstanceAddr]int{}, ends: map[string][2]int{}, output: map[InstanceAddr]*outputCount{}}
 }
 
 // Apply folds one event into the run's state. It returns the index in
@@ -48,7 +52,9 @@ func (s *Summary) Apply(e Event) int {
 			r.Started = e.Time.UTC()
 		}
 		r.Attempts = e.Attempt
-		r.Tries = append(r.Tries, Attempt{N: e.Attempt, Start: e.Time})
+		if s.Attempts {
+			r.Tries = append(r.Tries, Attempt{N: e.Attempt, Start: e.Time})
+		}
 	case StepRetrying:
 		if a := s.lastTry(&e); a != nil {
 			a.End, a.Status, a.Message, a.Retried = e.Time, StatusFailed, e.Message, true
@@ -117,7 +123,13 @@ func (s *Summary) step(e *Event) *StepRecord {
 	if !ok {
 		i = len(s.Run.Steps)
 		s.index[addr] = i
-		s.byStep[e.Step] = append(s.byStep[e.Step], i)
+		s.next = append(s.next, -1)
+		if ends, ok := s.ends[e.Step]; ok {
+			s.next[ends[1]] = i
+			s.ends[e.Step] = [2]int{ends[0], i}
+		} else {
+			s.ends[e.Step] = [2]int{i, i}
+		}
 		s.Run.Steps = append(s.Run.Steps, StepRecord{Step: e.Step, Instance: e.Instance, Phase: e.Phase,
 			Action: e.Action, Status: StatusRunning})
 	}
@@ -136,11 +148,17 @@ func (s *Summary) Record(a InstanceAddr) *StepRecord {
 // Instances are the records of a step's instances, in the order they
 // started (or finished, for those that never started).
 func (s *Summary) Instances(step string) []*StepRecord {
-	out := make([]*StepRecord, 0, len(s.byStep[step]))
-	for _, i := range s.byStep[step] {
-		out = append(out, &s.Run.Steps[i])
-	}
+	var out []*StepRecord
+	s.each(step, func(r *StepRecord) { out = append(out, r) })
 	return out
+}
+
+// each calls fn with the record of each instance of a step.
+func (s *Summary) each(step string, fn func(*StepRecord)) {
+	ends, ok := s.ends[step]
+	for i := ends[0]; ok && i >= 0; i = s.next[i] {
+		fn(&s.Run.Steps[i])
+	}
 }
 
 // Failed are the step instances that failed (continue_on_error aside) and
@@ -157,8 +175,7 @@ type StepState struct {
 func (s *Summary) Step(name string) StepState {
 	var st StepState
 	var errs []string
-	for _, i := range s.byStep[name] {
-		r := &s.Run.Steps[i]
+	s.each(name, func(r *StepRecord) {
 		if !r.Started.IsZero() && (st.Started.IsZero() || r.Started.Before(st.Started)) {
 			st.Started = r.Started
 		}
@@ -169,7 +186,7 @@ func (s *Summary) Step(name string) StepState {
 			}
 			errs = append(errs, msg)
 		}
-	}
+	})
 	st.Error = strings.Join(errs, "\n")
 	return st
 }

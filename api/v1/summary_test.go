@@ -13,6 +13,7 @@ import (
 func TestSummaryApply(t *testing.T) {
 	t0 := time.Date(2026, 12, 6, 10, 0, 0, 0, time.UTC)
 	s := NewSummary(Run{ID: "r", Status: StatusRunning})
+	s.Attempts = true
 	changed := []int{}
 	for i, e := range []Event{
 		{Type: RunStarted},

@@ -144,6 +144,7 @@ func stepsOf(run *record.Run, plan *v1.Plan, events []v1.Event) []*Step {
 		}
 	}
 	sum := v1.NewSummary(v1.Run{}) // the run's one fold, for the attempts the record does not keep
+	sum.Attempts = true
 	for _, e := range events {
 		sum.Apply(e)
 		if s := byKey[e.Step+"\x00"+e.Instance]; s != nil && e.Type == v1.StepLog {
