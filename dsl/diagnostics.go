@@ -5,6 +5,8 @@ import (
 	"io"
 
 	"github.com/hashicorp/hcl/v2"
+
+	v1 "github.com/pipectl/pipectl/api/v1"
 )
 
 // WriteDiagnostics renders diagnostics for people: severity, summary,
@@ -14,38 +16,14 @@ func WriteDiagnostics(w io.Writer, diags hcl.Diagnostics, files map[string]*hcl.
 	return hcl.NewDiagnosticTextWriter(w, files, width, color).WriteDiagnostics(diags)
 }
 
-// DiagnosticJSON is the machine-readable form of a diagnostic, shaped like
-// Terraform's -json diagnostics.
-type DiagnosticJSON struct {
-	Severity string       `json:"severity"` // "error" or "warning"
-	Summary  string       `json:"summary"`
-	Detail   string       `json:"detail,omitempty"`
-	Range    *RangeJSON   `json:"range,omitempty"`
-	Snippet  *SnippetJSON `json:"snippet,omitempty"`
-}
-
-// RangeJSON is a source range; lines and columns start at 1, bytes at 0.
-type RangeJSON struct {
-	Filename string  `json:"filename"`
-	Start    PosJSON `json:"start"`
-	End      PosJSON `json:"end"`
-}
-
-// PosJSON is a position in a source file.
-type PosJSON struct {
-	Line   int `json:"line"`
-	Column int `json:"column"`
-	Byte   int `json:"byte"`
-}
-
-// SnippetJSON is the source code around a diagnostic: the lines its range
-// covers, and where the range lies in them.
-type SnippetJSON struct {
-	Code                 string `json:"code"`
-	StartLine            int    `json:"start_line"`
-	HighlightStartOffset int    `json:"highlight_start_offset"`
-	HighlightEndOffset   int    `json:"highlight_end_offset"`
-}
+// The machine-readable form of diagnostics is the vocabulary's (api/v1):
+// records keep it.
+type (
+	DiagnosticJSON = v1.Diagnostic
+	RangeJSON      = v1.Range
+	PosJSON        = v1.Pos
+	SnippetJSON    = v1.Snippet
+)
 
 // DiagnosticsJSON converts diagnostics for JSON output. files provides the
 // source for snippets (Config.Files); a diagnostic whose file is not in it
@@ -60,8 +38,8 @@ func DiagnosticsJSON(diags hcl.Diagnostics, files map[string]*hcl.File) []Diagno
 		if r := d.Subject; r != nil {
 			j.Range = &RangeJSON{
 				Filename: r.Filename,
-				Start:    PosJSON{r.Start.Line, r.Start.Column, r.Start.Byte},
-				End:      PosJSON{r.End.Line, r.End.Column, r.End.Byte},
+				Start:    PosJSON{Line: r.Start.Line, Column: r.Start.Column, Byte: r.Start.Byte},
+				End:      PosJSON{Line: r.End.Line, Column: r.End.Column, Byte: r.End.Byte},
 			}
 			if f := files[r.Filename]; f != nil {
 				j.Snippet = snippet(f.Bytes, *r)

@@ -5,6 +5,8 @@ import (
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/zclconf/go-cty/cty"
+
+	v1 "github.com/pipectl/pipectl/api/v1"
 )
 
 // run.* tells a step how the run goes: its id everywhere, and in failure
@@ -62,7 +64,7 @@ type RunState struct {
 
 // FailedStep is one failed step instance: address is step.NAME or
 // step.NAME["key"]; the error is already redacted.
-type FailedStep struct{ Address, Step, Error string }
+type FailedStep = v1.FailedStep
 
 // StepState is how a step went.
 type StepState struct {

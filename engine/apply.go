@@ -52,32 +52,6 @@ type Runner struct {
 	Gates GateOptions
 }
 
-// Result is the outcome of a run.
-type Result struct {
-	Status Status
-	Steps  map[string]Status // by step name
-	// Instances is the outcome of every step instance (for_each key), as
-	// run records count them; a step that never started counts once.
-	Instances map[string]Status
-	Outputs   map[string]cty.Value // the pipeline's outputs, when the run succeeded
-	// OutputDiagnostics: the steps succeeded but the outputs could not be
-	// evaluated. It does not change Status: what ran, ran.
-	OutputDiagnostics hcl.Diagnostics
-	// GateFailure: a gate stopped the run (rejected, timed out, outside
-	// its window); nil otherwise.
-	GateFailure *GateFailure
-	// HandlersRan: the run failed and failure handlers (on_failure) ran;
-	// HandlersFailed: one of them failed too.
-	HandlersRan, HandlersFailed bool
-	// Scheduled counts the graph nodes the scheduler looked at to decide
-	// what may start: it grows with the steps and their dependencies, not
-	// faster (operation's TestApplyScalesLinearly).
-	Scheduled int
-	// Outcome is what a run that did not succeed left its target as; ""
-	// when it succeeded.
-	Outcome Outcome
-}
-
 // run is the mutable state of one Apply.
 type run struct {
 	*Runner
@@ -85,12 +59,11 @@ type run struct {
 	planned map[string]*PlannedStep // the plan's steps by name
 	sem     chan struct{}
 
-	mu        sync.Mutex
-	values    map[string]cty.Value // step name → what step.NAME evaluates to
-	status    map[string]Status    // step name → outcome
-	instances map[string]Status    // instance id → outcome, from step_finished events
-	events    sync.Mutex           // serializes Events
-	state     *runState            // what run.* shows
+	mu     sync.Mutex
+	values map[string]cty.Value // step name → what step.NAME evaluates to
+	status map[string]Status    // step name → outcome
+	events sync.Mutex           // serializes Events
+	state  *runState            // what run.* shows
 
 	gates       map[string]*gateState // by address, once reached
 	gateFailure *GateFailure          // the first gate that stopped the run
@@ -110,7 +83,7 @@ func (r *Runner) Apply(ctx, kill context.Context) *Result {
 	if n < 1 {
 		n = 10
 	}
-	rn := &run{Runner: r, steps: newStepResolver(r.Pipeline), planned: r.Plan.StepsByName(), sem: make(chan struct{}, n), values: map[string]cty.Value{}, status: map[string]Status{}, instances: map[string]Status{},
+	rn := &run{Runner: r, steps: newStepResolver(r.Pipeline), planned: r.Plan.StepsByName(), sem: make(chan struct{}, n), values: map[string]cty.Value{}, status: map[string]Status{},
 		state: newRunState(r.Pipeline.Config, r.RunID),
 		gates: map[string]*gateState{}, gateStop: make(chan struct{})}
 	r.Pipeline.LearnSecrets(r.Redactor)
@@ -136,7 +109,7 @@ func (r *Runner) Apply(ctx, kill context.Context) *Result {
 	rn.state.setStatus(soFar(cancelled, mainFailed || handlersFailed))
 	handlersFailed = rn.runPhase(kill, phases[len(phases)-1], false) || handlersFailed
 
-	res := &Result{Status: StatusSucceeded, Steps: rn.status, Instances: rn.instances,
+	res := &Result{Status: StatusSucceeded, Steps: rn.status, Instances: rn.state.instances(),
 		GateFailure: rn.gateFailure, HandlersRan: rn.handlersRan, HandlersFailed: handlersFailed, Scheduled: rn.scheduled}
 	switch {
 	case cancelled:
@@ -169,7 +142,7 @@ func (rn *run) outputs() (map[string]cty.Value, hcl.Diagnostics) {
 	rn.mu.Unlock()
 	var unread func(string) bool // a subset run: outputs reading a step left out have no value
 	if rn.Plan != nil {
-		unread = rn.Plan.unread(values)
+		unread = unreadSteps(rn.Plan, values)
 	}
 	out, diags := rn.Pipeline.Scope.OutputsExcept(values, unread)
 	for _, v := range out {
@@ -191,7 +164,7 @@ func jsonOutputs(out map[string]cty.Value) map[string]any {
 	}
 	m := make(map[string]any, len(out))
 	for k, v := range out {
-		m[k] = JSONValue(v)
+		m[k] = dsl.JSONValue(v)
 	}
 	return m
 }
@@ -224,8 +197,6 @@ type nodeDone struct {
 	addr   Addr
 	status Status
 }
-
-const statusRunning Status = "running"
 
 // done: the node's dependants may start.
 func (p *phaseRun) done(addr Addr) bool {
@@ -530,8 +501,8 @@ func (in *instance) apply(ctx context.Context) (st Status, _ cty.Value) {
 			errors.New("A step it refers to did not produce them."), in.step.DeclRange)}
 		return in.finished(StatusFailed, "configuration still has unknown values: a step it refers to did not produce them", 0, 1, null)
 	}
-	if in.planned.unchangedFor(config) {
-		return in.finished(StatusUnchanged, unchangedMessage(in.planned), 0, 0, in.planned.held.outputs)
+	if unchangedFor(in.planned, config) {
+		return in.finished(StatusUnchanged, unchangedMessage(in.planned), 0, 0, in.planned.Held.Outputs)
 	}
 	// One slot of -parallelism from the first attempt until the outcome is
 	// reported, so events never show more instances at work than allowed.
@@ -668,7 +639,7 @@ func (in *instance) finished(st Status, msg string, d time.Duration, attempt int
 		ev.Diagnostics = in.diags
 	}
 	if (st == StatusSucceeded || st == StatusUnchanged) && out != cty.NilVal {
-		if m, ok := JSONValue(out).(map[string]any); ok {
+		if m, ok := dsl.JSONValue(out).(map[string]any); ok {
 			ev.Outputs = m
 		}
 	}
@@ -687,9 +658,6 @@ func (rn *run) emit(e Event) {
 	}
 	rn.events.Lock()
 	defer rn.events.Unlock()
-	if e.Type == StepFinished {
-		rn.instances[instanceID(e.Step, e.Instance)] = e.Status
-	}
 	rn.state.event(e)
 	if rn.Events != nil {
 		rn.Events.Event(e)

@@ -14,33 +14,6 @@ import (
 	"github.com/pipectl/pipectl/dsl"
 )
 
-// Gate events: a stage (or step) with an approval block or deploy windows
-// waits before it starts.
-const (
-	// GateWaiting: the gate holds the stage back; GateKind says for what
-	// ("approval" or "window"), Until until when (the approval's deadline,
-	// or when the next window opens).
-	GateWaiting  EventType = "gate_waiting"
-	GateApproved EventType = "gate_approved" // one approval counted (User, Reason)
-	// GateRefused: an answer that does not count (a self-approval where the
-	// gate forbids it, someone not among the approvers, a second approval
-	// by the same person); Message says why.
-	GateRefused  EventType = "gate_refused"
-	GateRejected EventType = "gate_rejected" // the run fails (User, Reason)
-	GateTimedOut EventType = "gate_timed_out"
-	// GateWindowClosed: outside the windows with outside_window = "fail":
-	// the run fails.
-	GateWindowClosed EventType = "gate_window_closed"
-	// GateWindowOverridden: outside the windows, let through by
-	// apply -override-window (User, Reason).
-	GateWindowOverridden EventType = "gate_window_overridden"
-	GatePassed           EventType = "gate_passed" // the stage may start
-	// GateStale: as the gate opened, the steps behind it were planned
-	// again and would not do what was approved (Message says how, or why
-	// it could not be told): the run fails, nothing behind it runs.
-	GateStale EventType = "gate_stale"
-)
-
 // Clock is where gates read the time; tests give a fake one.
 type Clock interface {
 	Now() time.Time
@@ -78,13 +51,6 @@ type GateOptions struct {
 	OverrideWindow string
 	Clock          Clock         // nil: the real one
 	PollEvery      time.Duration // how often answers are read; <=0: every second
-}
-
-// GateFailure is why a gate stopped the run.
-type GateFailure struct {
-	Gate    string `json:"gate"`
-	Reason  string `json:"reason"` // "rejected", "timed_out", "window_closed" or "stale"
-	Message string `json:"message"`
 }
 
 // gateState is one gate of a run: every step of a gated stage waits on
@@ -385,34 +351,6 @@ func (rn *run) gateBlocked(s *dsl.Step, base Event, f *GateFailure, cancelled bo
 	return statusGateBlocked
 }
 
-// statusGateBlocked is what the scheduler sees of a step its gate stopped:
-// the run fails (its record says not_run).
-const statusGateBlocked Status = "gate_blocked"
-
-// PlannedGate is a gate as the plan shows it.
-type PlannedGate struct {
-	Gate     string           `json:"gate"` // stage.NAME or step.NAME
-	Approval *PlannedApproval `json:"approval,omitempty"`
-	// ApprovalUnknown: whether approval is needed is decided at apply.
-	ApprovalUnknown bool     `json:"approval_unknown,omitempty"`
-	Windows         []string `json:"windows,omitempty"` // "mon-fri 09:00-17:00 Europe/Berlin"
-	Freezes         []string `json:"freezes,omitempty"`
-	OutsideWindow   string   `json:"outside_window,omitempty"` // with windows: "wait" or "fail"
-	// OpenAt is, when the gate has windows, the first moment from planning
-	// on when the stage may start (the planning time when open already);
-	// absent when none within a year.
-	OpenAt *time.Time `json:"open_at,omitempty"`
-}
-
-// PlannedApproval is an approval as the plan shows it.
-type PlannedApproval struct {
-	Message           string   `json:"message"`
-	Timeout           string   `json:"timeout,omitempty"`
-	Approvers         []string `json:"approvers,omitempty"`
-	MinApprovals      int      `json:"min_approvals"`
-	AllowSelfApproval bool     `json:"allow_self_approval"`
-}
-
 // plannedGates lists the pipeline's gates in declaration order, as of now.
 func plannedGates(p *Pipeline, now time.Time, redact *Redactor) []*PlannedGate {
 	var out []*PlannedGate
@@ -451,16 +389,6 @@ func plannedGates(p *Pipeline, now time.Time, redact *Redactor) []*PlannedGate {
 		out = append(out, pg)
 	}
 	return out
-}
-
-// Gate returns the planned gate of an address (stage.NAME, step.NAME), or nil.
-func (p *Plan) Gate(addr string) *PlannedGate {
-	for _, g := range p.Gates {
-		if g.Gate == addr {
-			return g
-		}
-	}
-	return nil
 }
 
 // ranAny reports whether a step of a handler phase ran (was not skipped or

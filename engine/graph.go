@@ -17,14 +17,6 @@ import (
 // after a failure each failed stage's on_failure and the pipeline's
 // on_failure, and finally always. Its values are what events, plans and
 // records say.
-type Phase string
-
-const (
-	PhaseMain           Phase = "main"
-	PhaseStageOnFailure Phase = "stage_on_failure"
-	PhaseOnFailure      Phase = "on_failure"
-	PhaseFinally        Phase = "finally"
-)
 
 // Graph is the dependency structure of a pipeline: one DAG for the main
 // steps and stages, and one per block of failure handlers.

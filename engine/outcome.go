@@ -9,22 +9,6 @@ import (
 	"github.com/pipectl/pipectl/sdk"
 )
 
-// Outcome is what a run that did not succeed left its target as, so that
-// CI can tell "blocked before deploy" from "deployed, then rolled back"
-// (docs/cli.md, Exit statuses).
-type Outcome string
-
-const (
-	// OutcomeUnchanged: no step that changes the target ran (its plan
-	// said it would change something): nothing was deployed.
-	OutcomeUnchanged Outcome = "unchanged"
-	// OutcomeRestored: every step that changed the target has a failure
-	// handler that changes the same target, and that handler succeeded.
-	OutcomeRestored Outcome = "restored"
-	// OutcomeChanged: a step changed the target and nothing restored it.
-	OutcomeChanged Outcome = "changed"
-)
-
 // target is what a step instance changes, as far as pipectl can tell from
 // outside the action: the step, and the release and namespace it names.
 type target struct {
@@ -66,9 +50,6 @@ func restores(h *dsl.Step, ht target, c target) bool {
 // counts as a change rather than claim nothing was deployed.
 func changes(kind string) bool { return kind == sdk.PlanChange.String() || kind == "" }
 
-// isFailureHandler: the phases that run only when the run failed.
-func isFailureHandler(p Phase) bool { return p == PhaseStageOnFailure || p == PhaseOnFailure }
-
 // markRestores notes, on every failure handler of the plan, the main steps
 // it would restore if the run failed after changing them.
 func markRestores(plan *Plan, cfg *dsl.Config) {
@@ -85,7 +66,7 @@ func markRestores(plan *Plan, cfg *dsl.Config) {
 	}
 	for _, h := range plan.Steps {
 		hs := cfg.Step(h.Name)
-		if !isFailureHandler(h.Phase) || hs == nil {
+		if !h.Phase.FailureHandler() || hs == nil {
 			continue
 		}
 		for _, in := range h.Instances {
@@ -117,11 +98,11 @@ type restorer struct {
 // the config it was applied with and what its plan said it would do; it
 // counts once the instance ended with status st.
 func (o *outcomes) applied(s *dsl.Step, phase Phase, kind string, config cty.Value, st Status) {
-	t := targetOf(s.Name, JSONValue(config))
+	t := targetOf(s.Name, dsl.JSONValue(config))
 	switch {
 	case phase == PhaseMain && changes(kind):
 		o.changed = append(o.changed, t)
-	case isFailureHandler(phase) && kind == sdk.PlanChange.String() && st == StatusSucceeded:
+	case phase.FailureHandler() && kind == sdk.PlanChange.String() && st == StatusSucceeded:
 		o.restorers = append(o.restorers, restorer{step: s, target: t})
 	}
 }

@@ -16,187 +16,26 @@ import (
 	"github.com/zclconf/go-cty/cty/convert"
 	ctyjson "github.com/zclconf/go-cty/cty/json"
 
+	v1 "github.com/pipectl/pipectl/api/v1"
 	"github.com/pipectl/pipectl/dsl"
 	"github.com/pipectl/pipectl/engine/pluginhost"
 	"github.com/pipectl/pipectl/sdk"
 	"github.com/pipectl/pipectl/sdk/client"
 )
 
-// PlanFormatVersion changes whenever a saved plan's layout does. Format 3
-// records the pipeline by content (Sources) rather than by its absolute
-// directory; a plan of an older format is refused, saying to plan again.
-const PlanFormatVersion = 3
-
-// Plan is what apply will do: every step, in dependency order, with what
-// its action said it would do and a fingerprint of what it observed.
-// Sensitive values never appear in it.
-type Plan struct {
-	FormatVersion int    `json:"format_version"`
-	Pipeline      string `json:"pipeline"`
-	// PlannedIn is the directory the plan was made in, on the machine it
-	// was made on: a hint when apply finds no pipeline, never read from.
-	PlannedIn string `json:"planned_in"`
-	// File is the pipeline's file when it is one file, not a directory.
-	File         string `json:"file,omitempty"`
-	Environment  string `json:"environment,omitempty"`
-	ConfigDigest string `json:"config_digest"`
-	// Sources are the files the plan was made from, by content.
-	Sources   *Sources                   `json:"sources,omitempty"`
-	Variables map[string]PlannedVariable `json:"variables"`
-	// Salt of the digests of sensitive variables (see PlannedVariable).
-	Salt  string         `json:"salt,omitempty"`
-	Steps []*PlannedStep `json:"steps"`
-	// Gates are the approvals and deploy windows that hold stages or
-	// steps back (gate.go), in declaration order.
-	Gates []*PlannedGate `json:"gates,omitempty"`
-	// Outputs are the pipeline's outputs as planned: unknown where they
-	// read what only apply knows, redacted where sensitive.
-	Outputs map[string]any `json:"outputs,omitempty"`
-	// OutputsLeftOut are the outputs a subset run gives no value, as they
-	// read a step it leaves out: output name → why.
-	OutputsLeftOut map[string]string `json:"outputs_left_out,omitempty"`
-	CreatedAt      time.Time         `json:"created_at"`
-	// ContentHash is the sha256 of the rest of the saved plan: an edited
-	// plan file is refused (see WritePlan).
-	ContentHash string `json:"content_hash,omitempty"`
-	// values is what each step evaluated to while planning, for the
-	// checks at gates (recheck.go); in memory only: it may hold secrets.
-	values map[string]cty.Value
-	// A subset run (see Selection): the -target addresses, or the -only
-	// stage and the run the outputs of the steps before it come from.
-	Targets  []string `json:"targets,omitempty"`
-	Only     string   `json:"only,omitempty"`
-	OnlyFrom string   `json:"only_from,omitempty"`
-}
-
-// PlannedVariable is a variable's value as planned; a sensitive value is
-// not saved and must be given again to apply the plan. Its salted digest
-// is saved, so that a value given again that differs — or a default that
-// stands in for a value not given again — is refused.
-type PlannedVariable struct {
-	Value     string `json:"value,omitempty"` // as -var would give it
-	Sensitive bool   `json:"sensitive,omitempty"`
-	Digest    string `json:"digest,omitempty"` // sensitive: PBKDF2-SHA256 of the value, with the plan's salt
-}
-
-// PlannedStep is one step of the plan.
-type PlannedStep struct {
-	Name      string   `json:"name"`
-	Stage     string   `json:"stage,omitempty"`
-	Phase     Phase    `json:"phase"`
-	Action    string   `json:"action"`
-	DependsOn []string `json:"depends_on,omitempty"`
-	// Run is "yes", "no" (its when condition is false, or it is left out)
-	// or "unknown" (decided at apply).
-	Run Decision `json:"run"`
-	// When is its when condition as written (a failure handler's says when
-	// it acts); "" without one.
-	When string `json:"when,omitempty"`
-	// LeftOut says why a subset run (-target, -only) leaves the step out.
-	LeftOut string `json:"left_out,omitempty"`
-	// Deferred is true when for_each depends on outputs not known yet: the
-	// instances are decided at apply.
-	Deferred bool `json:"deferred,omitempty"`
-	// How it runs: per-attempt timeout, total attempts, continue_on_error.
-	Timeout         string             `json:"timeout,omitempty"`
-	Attempts        int                `json:"attempts,omitempty"`
-	ContinueOnError bool               `json:"continue_on_error,omitempty"`
-	Instances       []*PlannedInstance `json:"instances,omitempty"`
-	// Restores, on a failure handler that changes something, names the
-	// main steps planned to change the same target (outcome.go): a failed
-	// run they changed counts as restored when this handler succeeds.
-	Restores []string `json:"restores,omitempty"`
-}
-
-// PlannedInstance is one instance of a step (one per for_each key).
-type PlannedInstance struct {
-	Key     string `json:"key,omitempty"`
-	Skipped bool   `json:"skipped,omitempty"` // its when condition is false for this instance
-	// Kind is what the action said apply would do: "no-change", "change"
-	// (Change says how) or "run" (a check, a command); "" when not planned.
-	Kind        string `json:"kind,omitempty"`
-	Summary     string `json:"summary"`
-	Change      string `json:"change,omitempty"`
-	Fingerprint string `json:"fingerprint,omitempty"`
-	Config      any    `json:"config,omitempty"` // redacted, unknowns marked
-
-	// What the action was planned with and said it would output, for the
-	// Runner to leave an unchanged instance alone; never saved (they may
-	// hold secrets), so a plan read from a file has none. Behind a pointer
-	// so that even printing the plan with %+v shows no secret.
-	held *heldValues
-}
-
-type heldValues struct{ config, outputs cty.Value }
-
 // unchangedFor reports whether apply may leave the instance alone: its
 // plan said "no change" for exactly this config, with outputs known.
-func (in *PlannedInstance) unchangedFor(config cty.Value) bool {
-	if in == nil || in.Kind != sdk.PlanNoChange.String() || in.held == nil {
+func unchangedFor(in *PlannedInstance, config cty.Value) bool {
+	if in == nil || in.Kind != sdk.PlanNoChange.String() || in.Held == nil {
 		return false
 	}
-	h := in.held
-	if h.config == cty.NilVal || h.outputs == cty.NilVal || !h.config.IsWhollyKnown() || !h.outputs.IsWhollyKnown() {
+	h := in.Held
+	if h.Config == cty.NilVal || h.Outputs == cty.NilVal || !h.Config.IsWhollyKnown() || !h.Outputs.IsWhollyKnown() {
 		return false
 	}
-	planned, _ := h.config.UnmarkDeep()
+	planned, _ := h.Config.UnmarkDeep()
 	now, _ := config.UnmarkDeep()
 	return planned.RawEquals(now)
-}
-
-// Instance returns the planned instance of a step by key, or nil.
-func (s *PlannedStep) Instance(key string) *PlannedInstance {
-	if s == nil {
-		return nil
-	}
-	for _, in := range s.Instances {
-		if in.Key == key {
-			return in
-		}
-	}
-	return nil
-}
-
-// HasChanges reports whether any main step that may run would change the
-// world (kind "change"). Steps that only run (checks, scans, commands) do
-// not count, as Terraform does not count reading a data source; nor do
-// failure handlers and finally steps: a rollback that may run after a
-// failure is not a change of a run that succeeds.
-func (p *Plan) HasChanges() bool {
-	for _, s := range p.Steps {
-		if s.Phase != PhaseMain || s.LeftOut != "" {
-			continue
-		}
-		for _, in := range s.Instances {
-			if s.Run != DecisionSkip && !in.Skipped && in.Kind == sdk.PlanChange.String() {
-				return true
-			}
-		}
-	}
-	return false
-}
-
-// StepsByName indexes the planned steps by name, for callers that look
-// up every step (Step is a scan).
-func (p *Plan) StepsByName() map[string]*PlannedStep {
-	if p == nil {
-		return nil
-	}
-	out := make(map[string]*PlannedStep, len(p.Steps))
-	for _, s := range p.Steps {
-		out[s.Name] = s
-	}
-	return out
-}
-
-// Step returns the planned step by name, or nil.
-func (p *Plan) Step(name string) *PlannedStep {
-	for _, s := range p.Steps {
-		if s.Name == name {
-			return s
-		}
-	}
-	return nil
 }
 
 // Planner plans a pipeline with the plugins of a host.
@@ -268,12 +107,12 @@ func (pl *Planner) Plan(ctx context.Context) (*Plan, hcl.Diagnostics) {
 			planned[name] = steps[name].value
 		}
 	}
-	plan.values = planned
-	unread := plan.unread(planned)
+	plan.Values = planned
+	unread := unreadSteps(plan, planned)
 	outputs, d := p.Scope.OutputsExcept(planned, unread)
 	diags = append(diags, d...)
 	plan.Outputs = pl.plannedOutputs(outputs)
-	plan.OutputsLeftOut = plan.outputsLeftOut(p.Config, unread)
+	plan.OutputsLeftOut = outputsLeftOut(plan, p.Config, unread)
 	plan.Gates = plannedGates(p, plan.CreatedAt, pl.Redactor)
 	for _, path := range p.Scope.Reads.Paths() { // read while binding and planning
 		pl.sources.add(path)
@@ -375,7 +214,7 @@ func (pl *Planner) plannedOutputs(out map[string]cty.Value) map[string]any {
 	m := make(map[string]any, len(out))
 	for k, v := range out {
 		pl.Redactor.AddValue(v)
-		m[k] = pl.Redactor.Any(JSONValue(v))
+		m[k] = pl.Redactor.Any(dsl.JSONValue(v))
 	}
 	return m
 }
@@ -432,7 +271,7 @@ func (pl *Planner) planStep(ctx context.Context, s *dsl.Step, phase PhaseGraph, 
 		config, d := rs.Decode(ri)
 		ip.diags = append(ip.diags, d...)
 		pl.Redactor.AddValue(config)
-		ip.in.Config = JSONValue(config)
+		ip.in.Config = dsl.JSONValue(config)
 		ip.config, ip.plan = config, !d.HasErrors() && rs.Decision != DecisionSkip
 	}
 	forEachParallel(instances, planParallelism, func(ip *instancePlan) {
@@ -456,7 +295,7 @@ func (pl *Planner) planStep(ctx context.Context, s *dsl.Step, phase PhaseGraph, 
 		in.Summary = pl.Redactor.String(res.Summary)
 		in.Change = pl.Redactor.String(res.Change)
 		in.Fingerprint = res.Fingerprint
-		in.held = &heldValues{config: ip.config, outputs: res.PlannedOutputs}
+		in.Held = &v1.Held{Config: ip.config, Outputs: res.PlannedOutputs}
 		pl.readPaths(res, ip.config)
 		pl.Redactor.AddValue(res.PlannedOutputs)
 		outputs[ip.key] = res.PlannedOutputs

@@ -88,7 +88,7 @@ func ReadPlan(path string) (*Plan, error) {
 // PIPECTL_VAR_*) wins, so that a value that differs from the plan's is
 // refused by the check, saying why, rather than ignored. given also
 // brings the sensitive variables, which a plan never stores.
-func (p *Plan) Inputs(given dsl.Inputs) dsl.Inputs {
+func PlanInputs(p *Plan, given dsl.Inputs) dsl.Inputs {
 	in := given
 	in.Environment = p.Environment
 	in.Saved = map[string]string{}
@@ -121,7 +121,7 @@ func (pl *Planner) CheckResume(ctx context.Context, saved *Plan, done map[string
 	if fresh == nil {
 		return nil, diags
 	}
-	values := maps.Clone(fresh.values)
+	values := maps.Clone(fresh.Values)
 	maps.Copy(values, done)
 	notRun := map[string]bool{}
 	for _, name := range StepNames(pl.Pipeline.Graph.Main) {
@@ -150,7 +150,7 @@ func (pl *Planner) replan(ctx context.Context, saved *Plan, fingerprints bool) (
 		return nil, diags
 	}
 	if fingerprints && saved.Sources != nil { // what the plugins read now, say
-		if d := saved.Sources.refuse(fresh.Sources); d.HasErrors() {
+		if d := refuse(saved.Sources, fresh.Sources); d.HasErrors() {
 			return nil, d
 		}
 	}

@@ -252,7 +252,7 @@ func (rn *run) behind(gate Addr) map[string]bool {
 // finished, the plan's for the others — and which ran (and so may have
 // moved what the steps after them observe).
 func (rn *run) soFar() (values map[string]cty.Value, ran map[string]bool) {
-	values, ran = maps.Clone(rn.Plan.values), map[string]bool{}
+	values, ran = maps.Clone(rn.Plan.Values), map[string]bool{}
 	if values == nil {
 		values = map[string]cty.Value{}
 	}
@@ -263,13 +263,4 @@ func (rn *run) soFar() (values map[string]cty.Value, ran map[string]bool) {
 		ran[name] = st.Ran()
 	}
 	return values, ran
-}
-
-// Ran reports whether a step that finished so may have changed the world.
-func (st Status) Ran() bool {
-	switch st {
-	case StatusSucceeded, StatusFailed, StatusFailedContinued, StatusCancelled:
-		return true
-	}
-	return false
 }

@@ -7,12 +7,13 @@ import (
 	"github.com/hashicorp/hcl/v2"
 	"github.com/zclconf/go-cty/cty"
 
+	v1 "github.com/pipectl/pipectl/api/v1"
 	"github.com/pipectl/pipectl/dsl"
 	"github.com/pipectl/pipectl/sdk/redact"
 )
 
 // Redacted replaces a sensitive value wherever pipectl shows or records one.
-const Redacted = redact.Mask
+const Redacted = v1.Redacted
 
 // Redactor knows every sensitive value a run has seen — sensitive
 // variables, sensitive config attributes, sensitive outputs — and removes

@@ -1,72 +1,67 @@
 package engine
 
 import (
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/zclconf/go-cty/cty"
 
+	v1 "github.com/pipectl/pipectl/api/v1"
 	"github.com/pipectl/pipectl/dsl"
 )
 
 // runState is what run.* shows a step: how the run has gone so far (see
-// dsl.RunState). It learns from the events, already redacted, so an error
-// it hands on holds no secret.
+// dsl.RunState). It learns from the events, already redacted, through the
+// one fold records and views use too (v1.Summary), so an error it hands on
+// holds no secret and says what `runs show` says.
 type runState struct {
 	mu      sync.Mutex
 	id      string
 	status  string
-	started map[string]time.Time // step → its first attempt
-	errors  map[string][]string  // step → its failed instances' errors
-	failed  []dsl.FailedStep
+	summary *v1.Summary
 	steps   map[string]dsl.StepState
 	main    cty.Value // run.* as the main steps see it
 }
 
 func newRunState(cfg *dsl.Config, id string) *runState {
-	st := &runState{id: id, status: string(statusRunning), started: map[string]time.Time{}, errors: map[string][]string{},
-		steps: map[string]dsl.StepState{}}
+	st := &runState{id: id, status: string(statusRunning), summary: v1.NewSummary(v1.Run{ID: id}), steps: map[string]dsl.StepState{}}
 	st.main = cfg.RunValue(dsl.RunState{ID: id, Status: st.status})
 	return st
 }
 
-// event notes a step's start and its instances' failures.
+// event folds one event into the run's state.
 func (st *runState) event(e Event) {
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	switch {
-	case e.Type == StepStarted:
-		if _, ok := st.started[e.Step]; !ok {
-			st.started[e.Step] = e.Time
-		}
-	case e.Type == StepFinished && e.Status == StatusFailed:
-		st.failed = append(st.failed, dsl.FailedStep{Address: StepAddr(instanceID(e.Step, e.Instance)).String(), Step: e.Step, Error: e.Message})
-		msg := e.Message
-		if e.Instance != "" {
-			msg = instanceID(e.Step, e.Instance) + ": " + msg
-		}
-		st.errors[e.Step] = append(st.errors[e.Step], msg)
-	case e.Type == GateRejected || e.Type == GateTimedOut || e.Type == GateWindowClosed:
-		// A gate that stopped the run is why it failed: handlers say so.
-		step := ""
-		if name, ok := strings.CutPrefix(e.Gate, "step."); ok {
-			step = name
-		}
-		st.failed = append(st.failed, dsl.FailedStep{Address: e.Gate, Step: step, Error: e.Message})
-	}
+	st.summary.Apply(e)
 }
 
-// finished notes a step's outcome.
+// instances is the outcome of every step instance so far, by its name
+// (Result.Instances).
+func (st *runState) instances() map[string]Status {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	out := make(map[string]Status, len(st.summary.Run.Steps))
+	for _, r := range st.summary.Run.Steps {
+		if r.Status != v1.StatusRunning {
+			out[instanceID(r.Step, r.Instance)] = r.Status
+		}
+	}
+	return out
+}
+
+// finished notes a step's outcome, as the scheduler decided it from its
+// instances'.
 func (st *runState) finished(name string, status Status) {
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	s := dsl.StepState{Status: string(status)}
-	if status == StatusFailed || status == StatusFailedContinued {
-		s.Error = strings.Join(st.errors[name], "\n")
+	rec := st.summary.Step(name)
+	if status.Failed() {
+		s.Error = rec.Error
 	}
-	if start, ok := st.started[name]; ok {
-		d := time.Since(start)
+	if !rec.Started.IsZero() {
+		d := time.Since(rec.Started)
 		s.Duration = &d
 	}
 	st.steps[name] = s
@@ -87,5 +82,5 @@ func (st *runState) value(cfg *dsl.Config, s *dsl.Step) cty.Value {
 	}
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	return cfg.RunValue(dsl.RunState{ID: st.id, Status: st.status, Failed: st.failed, Steps: st.steps})
+	return cfg.RunValue(dsl.RunState{ID: st.id, Status: st.status, Failed: st.summary.Failed(), Steps: st.steps})
 }

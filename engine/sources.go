@@ -17,25 +17,6 @@ import (
 	"github.com/pipectl/pipectl/engine/pluginhost"
 )
 
-// Sources is what a plan was made from, by content: every file it read, by
-// its path relative to the pipeline directory (slash-separated), with its
-// sha256. Nothing in it names a directory of the machine the plan was made
-// on, so a saved plan applies wherever the same content is found (another
-// checkout, at another path) and is refused where it is not.
-//
-// The files are the pipeline's .hcl files, those the file functions read
-// (file, templatefile, ...) and those the plugins read: a path a step's
-// configuration names (a chart, a values file, a template), read whole when
-// it is a directory. Files outside the pipeline directory are left out:
-// they are the machine's, not the pipeline's (what they gave the steps is
-// still compared, as the steps' configuration).
-type Sources struct {
-	Files map[string]string `json:"files"`
-	// Dirs were read whole: a file added to one is a change too. The
-	// pipeline directory itself is, for its .hcl files.
-	Dirs []string `json:"dirs,omitempty"`
-}
-
 // sourceRecorder builds a plan's Sources. Steps are planned side by side,
 // so add is safe for concurrent use.
 type sourceRecorder struct {
@@ -177,7 +158,7 @@ func hashTree(dir, rel string) map[string]string {
 // file hashed again, each recorded directory read whole again, and the
 // pipeline's .hcl files (pipelineFile: a one-file pipeline; "" for a
 // directory, whose .hcl files are all the pipeline).
-func (s *Sources) onDisk(dir, pipelineFile string) *Sources {
+func onDisk(s *Sources, dir, pipelineFile string) *Sources {
 	now := &Sources{Files: map[string]string{}, Dirs: s.Dirs}
 	for rel := range s.Files {
 		if sum, err := pluginhost.Checksum(filepath.Join(dir, filepath.FromSlash(rel))); err == nil {
@@ -202,7 +183,7 @@ func (s *Sources) onDisk(dir, pipelineFile string) *Sources {
 // firstDifference is the first path, in name order, whose content differs
 // between s (the plan's) and now, and how: "changed", "missing" (in the
 // plan, not now) or "added". "" when they are the same.
-func (s *Sources) firstDifference(now *Sources) (path, how string) {
+func firstDifference(s *Sources, now *Sources) (path, how string) {
 	paths := slices.Sorted(maps.Keys(s.Files))
 	for rel := range now.Files {
 		if _, ok := s.Files[rel]; !ok {
@@ -228,17 +209,17 @@ func (s *Sources) firstDifference(now *Sources) (path, how string) {
 // CheckSources refuses a saved plan whose files differ from those in dir,
 // the pipeline directory it is applied against, naming the first that
 // differs. It reads only the files: nothing is evaluated, no plugin asked.
-func (p *Plan) CheckSources(dir string) hcl.Diagnostics {
+func CheckSources(p *Plan, dir string) hcl.Diagnostics {
 	if p.Sources == nil {
 		return nil
 	}
-	return p.Sources.refuse(p.Sources.onDisk(dir, p.File))
+	return refuse(p.Sources, onDisk(p.Sources, dir, p.File))
 }
 
 // refuse is the stale-plan error for the first difference between the
 // plan's sources and now's, if any.
-func (s *Sources) refuse(now *Sources) hcl.Diagnostics {
-	path, how := s.firstDifference(now)
+func refuse(s *Sources, now *Sources) hcl.Diagnostics {
+	path, how := firstDifference(s, now)
 	switch how {
 	case "":
 		return nil

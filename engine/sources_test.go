@@ -53,17 +53,17 @@ func TestSourcesRecordWhatAStepNames(t *testing.T) {
 
 	// Applied against the same files, nothing differs; then the first
 	// difference in name order, and how.
-	if path, how := r.src.firstDifference(r.src.onDisk(dir, "x.hcl")); how != "" {
+	if path, how := firstDifference(r.src, onDisk(r.src, dir, "x.hcl")); how != "" {
 		t.Fatalf("the same files differ: %s %s", path, how)
 	}
 	write(t, filepath.Join(dir, "chart", "templates", "new.yaml"), "")
 	write(t, filepath.Join(dir, "script.sh"), "echo other")
-	if path, how := r.src.firstDifference(r.src.onDisk(dir, "x.hcl")); path != "chart/templates/new.yaml" || how != "added" {
+	if path, how := firstDifference(r.src, onDisk(r.src, dir, "x.hcl")); path != "chart/templates/new.yaml" || how != "added" {
 		t.Fatalf("first difference %s %s, want chart/templates/new.yaml added", path, how)
 	}
 	os.Remove(filepath.Join(dir, "chart", "templates", "new.yaml"))
 	os.Remove(filepath.Join(dir, "chart", "Chart.yaml"))
-	if path, how := r.src.firstDifference(r.src.onDisk(dir, "x.hcl")); path != "chart/Chart.yaml" || how != "missing" {
+	if path, how := firstDifference(r.src, onDisk(r.src, dir, "x.hcl")); path != "chart/Chart.yaml" || how != "missing" {
 		t.Fatalf("first difference %s %s, want chart/Chart.yaml missing", path, how)
 	}
 }

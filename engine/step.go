@@ -1,7 +1,6 @@
 package engine
 
 import (
-	"fmt"
 	"sync"
 
 	"github.com/hashicorp/hcl/v2"
@@ -9,36 +8,6 @@ import (
 
 	"github.com/pipectl/pipectl/dsl"
 	"github.com/pipectl/pipectl/sdk"
-)
-
-// Decision is whether a step runs, as validate, plan and apply all see it:
-// one resolver decides (see resolveStep), in the manner of Tekton's
-// ResolvedPipelineTask. Its values are the plan's "run" field.
-type Decision string
-
-const (
-	// DecisionRun: the step runs (some for_each instances may still be
-	// skipped by a when that reads each.*).
-	DecisionRun Decision = "yes"
-	// DecisionSkip: its when, or its stage's, is false.
-	DecisionSkip Decision = "no"
-	// DecisionUnknown: its when depends on outputs known only at apply.
-	DecisionUnknown Decision = "unknown"
-	// DecisionNotRun: it never started, because a step it depends on
-	// failed or the run was cancelled (apply only).
-	DecisionNotRun Decision = "not_run"
-)
-
-// Reason says why a step (or an instance) does not run, as the run's
-// events and records say it.
-type Reason string
-
-const (
-	ReasonWhenFalse         Reason = "when condition is false"
-	ReasonStageWhenFalse    Reason = "stage condition is false"
-	ReasonNotStarted        Reason = "not started: an earlier step failed or the run was cancelled"
-	ReasonInstanceWhenFalse Reason = "when condition is false for this instance"
-	ReasonUnknownUntilApply Reason = "when condition is not known until apply"
 )
 
 // ResolvedStep is a step resolved against the values known at one moment
@@ -225,7 +194,7 @@ func stepValue(meta *dsl.StepMeta, outputs map[string]cty.Value) cty.Value {
 // instanceID names an instance: step, or step["key"].
 func instanceID(step, key string) string {
 	if key == "" {
-		return step
+		return step // most steps: no address to build
 	}
-	return fmt.Sprintf("%s[%q]", step, key)
+	return StepAddr(step).Instance(key).Name()
 }

@@ -190,7 +190,7 @@ func (s *Selection) value(step string) cty.Value {
 
 // unread reports whether a step is left out of the plan with nothing to
 // read (not from an -only run): the outputs that read it have no value.
-func (p *Plan) unread(values map[string]cty.Value) func(step string) bool {
+func unreadSteps(p *Plan, values map[string]cty.Value) func(step string) bool {
 	return func(step string) bool {
 		ps := p.Step(step)
 		v, ok := values[step]
@@ -200,7 +200,7 @@ func (p *Plan) unread(values map[string]cty.Value) func(step string) bool {
 
 // outputsLeftOut says, for each output reading an unread step, why it has
 // no value.
-func (p *Plan) outputsLeftOut(cfg *dsl.Config, unread func(string) bool) map[string]string {
+func outputsLeftOut(p *Plan, cfg *dsl.Config, unread func(string) bool) map[string]string {
 	var why map[string]string
 	for name, o := range cfg.Outputs {
 		if i := slices.IndexFunc(o.Steps(), unread); i >= 0 {

@@ -309,7 +309,7 @@ func (a *Apply) plan(ctx context.Context, path string, t *applyTarget) (*Session
 		return a.checkedPlan(ctx, t, t.resume.plan, t.resume.check)
 	}
 	if t.saved != nil {
-		if diags := t.saved.CheckSources(t.dir); diags.HasErrors() { // before anything is evaluated
+		if diags := engine.CheckSources(t.saved, t.dir); diags.HasErrors() { // before anything is evaluated
 			a.diagnostics(nil, diags)
 			return nil, nil, ErrDiagnostics
 		}
@@ -344,7 +344,7 @@ func (a *Apply) plan(ctx context.Context, path string, t *applyTarget) (*Session
 // choices, and checks the plan still holds.
 func (a *Apply) checkedPlan(ctx context.Context, t *applyTarget, saved *engine.Plan,
 	check func(*engine.Planner, context.Context, *engine.Plan) (*engine.Plan, hcl.Diagnostics)) (*Session, *engine.Plan, error) {
-	s, err := a.open(t.path, saved.Inputs(a.Inputs))
+	s, err := a.open(t.path, engine.PlanInputs(saved, a.Inputs))
 	if err != nil {
 		return nil, nil, err
 	}

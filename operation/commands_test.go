@@ -13,6 +13,7 @@ import (
 
 	"github.com/hashicorp/hcl/v2"
 
+	v1 "github.com/pipectl/pipectl/api/v1"
 	"github.com/pipectl/pipectl/engine"
 	"github.com/pipectl/pipectl/operation"
 )
@@ -36,7 +37,7 @@ stage "one" {
 func TestRunAndLockNameOneIdentity(t *testing.T) {
 	t.Setenv("PIPECTL_USER", "alice")
 	dir := initialized(t, twoSteps)
-	var holder operation.Holder
+	var holder v1.LockHolder
 	applied, _ := apply(t, dir, func(a *operation.Apply) {
 		a.AutoApprove = true
 		a.Start = func(*engine.Plan) engine.EventSink { // the run is recorded, the lock held
@@ -80,7 +81,7 @@ func TestRunsOperationsReadTheRecord(t *testing.T) {
 
 	var lines []string
 	logs := &operation.FollowRun{Dir: dir, ID: applied.RunID, Step: "step.build"}
-	err = logs.Run(context.Background(), func(plan *operation.RunPlan) operation.EventSink {
+	err = logs.Run(context.Background(), func(plan *v1.Plan) v1.EventSink {
 		if w := operation.StepNameWidth(plan); w != len("after") && w != len("build") {
 			t.Errorf("name width %d", w)
 		}
@@ -130,7 +131,7 @@ func TestAnswersAndUnlocksRefuseWhatIsNotWaiting(t *testing.T) {
 		t.Errorf("reject without a reason: %v", err)
 	}
 	reviewed := false
-	op := &operation.Approve{Dir: dir, ID: applied.RunID, Review: func(*operation.RunPlan, string, string) error { reviewed = true; return nil }}
+	op := &operation.Approve{Dir: dir, ID: applied.RunID, Review: func(*v1.Plan, string, string) error { reviewed = true; return nil }}
 	if _, err := op.Run(); err == nil || reviewed {
 		t.Errorf("approving a finished run: %v (reviewed %v)", err, reviewed)
 	}

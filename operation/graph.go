@@ -5,6 +5,7 @@ import (
 
 	"github.com/pipectl/pipectl/dsl"
 	"github.com/pipectl/pipectl/engine"
+	"github.com/pipectl/pipectl/internal/view"
 )
 
 // Graph loads a pipeline for its step graph; the graph does not depend on
@@ -31,4 +32,13 @@ func (o *Graph) Run(path string) (*Graphed, hcl.Diagnostics) {
 	p, diags := engine.Load(path, in)
 	p.LearnSecrets(o.cfg.Redactor)
 	return &Graphed{Pipeline: p}, diags
+}
+
+// Drawing is the pipeline's graph as the views draw it.
+func (g *Graphed) Drawing() view.Graph {
+	out := view.Graph{Config: g.Pipeline.Graph.Config}
+	for _, ph := range g.Pipeline.Graph.Phases() {
+		out.Phases = append(out.Phases, view.GraphPhase{Name: ph.Name, Stage: ph.Stage, Steps: engine.StepNames(ph.Graph), Graph: ph.Graph})
+	}
+	return out
 }

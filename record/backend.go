@@ -175,12 +175,6 @@ type Compacted struct {
 	Before, After int64 // bytes
 }
 
-// Active tells whether retention must keep a run: it goes on, or waits
-// at a gate (parked: it can still be answered and resumed).
-func (r *Run) Active() bool {
-	return r.Status == StatusRunning || len(r.Waiting()) > 0
-}
-
 // ErrActive: compaction waits for no run to be active.
 var ErrActive = errors.New("a run is active")
 

@@ -9,113 +9,18 @@ import (
 	"strings"
 	"time"
 
+	v1 "github.com/pipectl/pipectl/api/v1"
 	"github.com/pipectl/pipectl/engine"
 )
 
-// GateRecord is what happened at one gate of a run.
-type GateRecord struct {
-	Gate string `json:"gate"` // stage.NAME or step.NAME
-	// Kind is what it waits (or waited) for last: "approval" or "window".
-	Kind string `json:"kind"`
-	// Status: "waiting", "passed", "rejected", "timed_out", "window_closed",
-	// "stale" (what the steps behind it would do changed: Message says how);
-	// "cancelled" or "abandoned" when the run ended while it waited.
-	Status  string         `json:"status"`
-	Message string         `json:"message,omitempty"`
-	Since   time.Time      `json:"since"`
-	Until   time.Time      `json:"until,omitzero"` // the approval's deadline, or when the window opens
-	Answers []AnswerRecord `json:"answers,omitempty"`
-}
-
-// AnswerRecord is one answer at a gate, as the run took it.
-type AnswerRecord struct {
-	User string `json:"user"`
-	// Decision: "approved", "rejected", "refused" (it did not count:
-	// Message says why) or "window_overridden".
-	Decision string    `json:"decision"`
-	Reason   string    `json:"reason,omitempty"`
-	Message  string    `json:"message,omitempty"`
-	Time     time.Time `json:"time"`
-}
+// A run's gate records, and the answers it took (api/v1).
+type (
+	GateRecord   = v1.GateRecord
+	AnswerRecord = v1.AnswerRecord
+)
 
 // GateStatusWaiting is a gate the run waits at.
-const GateStatusWaiting = "waiting"
-
-// Waiting returns the gates the run waits at now.
-func (r *Run) Waiting() []GateRecord {
-	var out []GateRecord
-	for _, g := range r.Gates {
-		if g.Status == GateStatusWaiting {
-			out = append(out, g)
-		}
-	}
-	return out
-}
-
-// summarizeGate keeps the run's gate records current.
-func (r *Recorder) summarizeGate(e engine.Event) {
-	if e.Type == engine.RunFinished {
-		r.closeWaitingGates(e.Status)
-	}
-	if e.Gate == "" {
-		return
-	}
-	var g *GateRecord
-	for i := range r.run.Gates {
-		if r.run.Gates[i].Gate == e.Gate {
-			g = &r.run.Gates[i]
-		}
-	}
-	if g == nil {
-		r.run.Gates = append(r.run.Gates, GateRecord{Gate: e.Gate, Kind: e.GateKind, Since: e.Time.UTC()})
-		g = &r.run.Gates[len(r.run.Gates)-1]
-	}
-	if e.GateKind != "" {
-		g.Kind = e.GateKind
-	}
-	answer := func(decision string) {
-		g.Answers = append(g.Answers, AnswerRecord{User: e.User, Decision: decision, Reason: e.Reason, Message: e.Message, Time: e.Time.UTC()})
-	}
-	switch e.Type {
-	case engine.GateWaiting:
-		g.Status, g.Message, g.Until = GateStatusWaiting, e.Message, e.Until.UTC()
-	case engine.GateApproved:
-		answer("approved")
-	case engine.GateRefused:
-		answer("refused")
-	case engine.GateWindowOverridden:
-		answer("window_overridden")
-	case engine.GateRejected:
-		answer("rejected")
-		g.Status, g.Message = "rejected", e.Message
-	case engine.GateTimedOut:
-		g.Status, g.Message = "timed_out", e.Message
-	case engine.GateWindowClosed:
-		g.Status, g.Message = "window_closed", e.Message
-	case engine.GateStale:
-		g.Status, g.Message = "stale", e.Message
-	case engine.GatePassed:
-		g.Status, g.Message = "passed", e.Message
-	}
-	if g.Status != GateStatusWaiting {
-		g.Until = time.Time{}
-	}
-}
-
-// closeWaitingGates: a run that ends while waiting at a gate (cancelled,
-// or an earlier failure stopped it) did not pass it.
-func (r *Recorder) closeWaitingGates(status engine.Status) {
-	for i := range r.run.Gates {
-		g := &r.run.Gates[i]
-		if g.Status != GateStatusWaiting {
-			continue
-		}
-		g.Status, g.Message, g.Until = "abandoned", "the run ended while it waited: an earlier step failed", time.Time{}
-		if status == engine.StatusCancelled {
-			g.Status, g.Message = "cancelled", "the run was cancelled while it waited"
-		}
-	}
-}
+const GateStatusWaiting = v1.GateStatusWaiting
 
 // SetStartedBy records who started the run.
 func (r *Recorder) SetStartedBy(user string) {

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/hashicorp/hcl/v2/hclsyntax"
+
+	v1 "github.com/pipectl/pipectl/api/v1"
 )
 
 // Lock is an apply's hold on one environment of a pipeline: an exclusive
@@ -25,33 +27,7 @@ type Lock struct {
 }
 
 // Holder is who holds (or held) a lock, as written in its file.
-type Holder struct {
-	// Run is the id of the run the apply records; it is decided when the
-	// lock is taken, before planning, so even an apply killed while it
-	// plans is named.
-	Run         string    `json:"run"`
-	User        string    `json:"user"`
-	Host        string    `json:"host"`
-	PID         int       `json:"pid"`
-	Started     time.Time `json:"started"`
-	Environment string    `json:"environment,omitempty"`
-}
-
-// String is the holder as messages name it.
-func (h Holder) String() string {
-	if h.Run == "" && h.PID == 0 {
-		return "an unknown holder"
-	}
-	return fmt.Sprintf("run %s (user %s, host %s, pid %d, started %s)", h.Run, orUnknown(h.User), orUnknown(h.Host), h.PID,
-		h.Started.Local().Format("2006-01-02 15:04:05 MST"))
-}
-
-func orUnknown(s string) string {
-	if s == "" {
-		return "unknown"
-	}
-	return s
-}
+type Holder = v1.LockHolder
 
 // LockOptions say how to take a lock.
 type LockOptions struct {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/zclconf/go-cty/cty"
 
+	v1 "github.com/pipectl/pipectl/api/v1"
 	"github.com/pipectl/pipectl/engine"
 )
 
@@ -22,9 +23,9 @@ const flushEvery = 200 * time.Millisecond
 // Recorder is an engine.EventSink that records a run as it happens.
 type Recorder struct {
 	store    *Store
-	token    uint64 // the lock's fencing token (Lease.Token)
-	run      *Run
-	steps    map[string]int // step+instance → index in run.Steps
+	token    uint64      // the lock's fencing token (Lease.Token)
+	summary  *v1.Summary // the run as its events tell it
+	run      *Run        // the summary's
 	redactor *engine.Redactor
 
 	mu      sync.Mutex
@@ -77,9 +78,8 @@ func (s *Store) startRun(id string, token uint64, plan *engine.Plan, redactor *e
 	r := &Recorder{
 		store: s,
 		token: token,
-		run: &Run{ID: id, Pipeline: plan.Pipeline, Environment: plan.Environment,
-			Started: time.Now().UTC(), Status: StatusRunning},
-		steps:    map[string]int{},
+		summary: v1.NewSummary(Run{FormatVersion: v1.RecordFormatVersion, ID: id, Pipeline: plan.Pipeline, Environment: plan.Environment,
+			Started: time.Now().UTC(), Status: StatusRunning}),
 		redactor: redactor,
 		values:   map[string][]byte{},
 		dirty:    map[int]bool{},
@@ -87,6 +87,7 @@ func (s *Store) startRun(id string, token uint64, plan *engine.Plan, redactor *e
 		stop:     make(chan struct{}),
 		done:     make(chan struct{}),
 	}
+	r.run = &r.summary.Run
 	planJSON, err := json.Marshal(plan)
 	if err != nil {
 		return nil, err
@@ -130,7 +131,9 @@ func (r *Recorder) ID() string { return r.run.ID }
 func (r *Recorder) Event(e engine.Event) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.summarize(e)
+	if i := r.summary.Apply(e); i >= 0 {
+		r.dirty[i] = true
+	}
 	key := e.Step + "\x00" + e.Instance
 	switch e.Type {
 	case engine.StepLog:
@@ -199,45 +202,6 @@ func (r *Recorder) StepValue(step string, v cty.Value) {
 	r.mu.Lock()
 	r.values[step] = b
 	r.mu.Unlock()
-}
-
-// summarize keeps the per-step summary and the run's status current.
-func (r *Recorder) summarize(e engine.Event) {
-	r.summarizeGate(e)
-	switch e.Type {
-	case engine.StepStarted, engine.StepFinished:
-	case engine.RunFinished:
-		if e.Status != "" {
-			r.run.Status, r.run.Finished, r.run.Outputs, r.run.Outcome = e.Status, e.Time.UTC(), e.Outputs, e.Outcome
-		}
-		return
-	default:
-		return
-	}
-	key := e.Step + "\x00" + e.Instance
-	i, ok := r.steps[key]
-	if !ok {
-		i = len(r.run.Steps)
-		r.steps[key] = i
-		r.run.Steps = append(r.run.Steps, StepRecord{Step: e.Step, Instance: e.Instance, Phase: e.Phase,
-			Action: e.Action, Status: StatusRunning})
-	}
-	r.dirty[i] = true
-	s := &r.run.Steps[i]
-	if e.Type == engine.StepStarted {
-		if s.Started.IsZero() {
-			s.Started = e.Time.UTC()
-		}
-		s.Attempts = e.Attempt
-		return
-	}
-	s.Status, s.Finished, s.Message, s.Outputs, s.Diagnostics = e.Status, e.Time.UTC(), e.Message, e.Outputs, e.RecordedDiagnostics
-	if l := r.logs[key]; l != nil {
-		s.OutputBytes, s.OutputLines = l.bytes, l.lines
-	}
-	if e.Attempt > 0 {
-		s.Attempts = e.Attempt
-	}
 }
 
 func (r *Recorder) flushLoop() {

@@ -22,7 +22,7 @@ import (
 	ctyjson "github.com/zclconf/go-cty/cty/json"
 	bolt "go.etcd.io/bbolt"
 
-	"github.com/pipectl/pipectl/dsl"
+	v1 "github.com/pipectl/pipectl/api/v1"
 	"github.com/pipectl/pipectl/engine"
 )
 
@@ -177,62 +177,20 @@ func (s *Local) checkSize() error {
 	return nil
 }
 
-// Run is the summary of one run.
-type Run struct {
-	ID          string        `json:"id"`
-	Pipeline    string        `json:"pipeline"`
-	Environment string        `json:"environment,omitempty"`
-	Started     time.Time     `json:"started"`
-	Finished    time.Time     `json:"finished,omitzero"`
-	Status      engine.Status `json:"status"` // "running" until it finishes
-	// Outcome of a run that did not succeed: what it left its target as
-	// (engine.Outcome). Records made before pipectl said so have none.
-	Outcome     engine.Outcome `json:"outcome,omitempty"`
-	Steps       []StepRecord   `json:"steps"`
-	Outputs     map[string]any `json:"outputs,omitempty"`
-	ResumedFrom string         `json:"resumed_from,omitempty"`
-	// SavedPlan is the content hash of the saved plan the run applied: a
-	// saved plan is applied once.
-	SavedPlan string `json:"saved_plan,omitempty"`
-	// RecordFailed says why the record is incomplete: a write to the
-	// database failed during the run. Such a run cannot be resumed.
-	RecordFailed string `json:"record_failed,omitempty"`
-	// ForceUnlocked: the run's process died holding its environment's
-	// lock, which was broken with pipectl force-unlock.
-	ForceUnlocked *ForceUnlock `json:"force_unlocked,omitempty"`
-	// StartedBy is the user who started the run (PIPECTL_USER, or the
-	// OS user); Gates what happened at its approvals and windows (gates.go).
-	StartedBy string       `json:"started_by,omitempty"`
-	Gates     []GateRecord `json:"gates,omitempty"`
-}
+// The records are the vocabulary's (api/v1); records keep them as its JSON.
+type (
+	Run        = v1.Run
+	StepRecord = v1.StepRecord
+)
 
 // StatusRunning is recorded while a run goes on. A run holds the lock of
 // its environment for its whole duration (Local.Lock); a run still
 // marked running whose lock is free had its process die: it is reported as
 // StatusInterrupted.
 const (
-	StatusRunning     engine.Status = "running"
-	StatusInterrupted engine.Status = "interrupted"
+	StatusRunning     = v1.StatusRunning
+	StatusInterrupted = v1.StatusInterrupted
 )
-
-// StepRecord is the outcome of one step instance.
-type StepRecord struct {
-	Step     string         `json:"step"`
-	Instance string         `json:"instance,omitempty"`
-	Phase    engine.Phase   `json:"phase"`
-	Action   string         `json:"action"`
-	Status   engine.Status  `json:"status"`
-	Attempts int            `json:"attempts,omitempty"`
-	Started  time.Time      `json:"started,omitzero"`
-	Finished time.Time      `json:"finished,omitzero"`
-	Message  string         `json:"message,omitempty"`
-	Outputs  map[string]any `json:"outputs,omitempty"`
-	// Diagnostics of a failure, with ranges and snippets, as apply showed them.
-	Diagnostics []dsl.DiagnosticJSON `json:"diagnostics,omitempty"`
-	// What the step printed in all; the record keeps its head and tail.
-	OutputBytes int64 `json:"output_bytes,omitempty"`
-	OutputLines int64 `json:"output_lines,omitempty"`
-}
 
 // ListRuns returns the runs f selects, newest first.
 func (s *Local) ListRuns(f Filter) ([]*Run, error) {
@@ -298,6 +256,10 @@ func (s *Local) readMeta(b *bolt.Bucket) (*Run, error) {
 	var r Run
 	if err := json.Unmarshal(b.Get(metaKey), &r); err != nil {
 		return nil, fmt.Errorf("a run record is damaged: %w", err)
+	}
+	if r.FormatVersion > v1.RecordFormatVersion { // 0: made before records were versioned, read alike
+		return nil, fmt.Errorf("run %s was recorded by a newer pipectl (record format %d; this one reads up to %d): read it with that release",
+			r.ID, r.FormatVersion, v1.RecordFormatVersion)
 	}
 	if err := readSteps(b, &r); err != nil {
 		return nil, err

@@ -1,6 +1,7 @@
 package record
 
 import (
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -11,17 +12,13 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+
+	v1 "github.com/pipectl/pipectl/api/v1"
 )
 
 // ForceUnlock is a broken lock, as recorded in the run that held it and in
 // the backend's log of force-unlocks (.pipectl/locks/force-unlocks.log).
-type ForceUnlock struct {
-	Holder Holder    `json:"holder"` // who held it
-	By     string    `json:"by"`     // user@host that broke it
-	PID    int       `json:"pid"`
-	At     time.Time `json:"at"`
-	Reason string    `json:"reason,omitempty"`
-}
+type ForceUnlock = v1.ForceUnlock
 
 // StaleLock is the lock a run left behind.
 type StaleLock struct {
@@ -51,7 +48,7 @@ func (s *Local) StaleLock(run string) (*StaleLock, error) {
 		what := lockedWhat(h.Environment)
 		if held(path) {
 			return nil, fmt.Errorf("run %s holds the lock of %s and is alive: %s. "+
-				"Stop it (Ctrl-C where it runs, or kill -INT %d on %s) rather than breaking its lock", run, what, h, h.PID, orUnknown(h.Host))
+				"Stop it (Ctrl-C where it runs, or kill -INT %d on %s) rather than breaking its lock", run, what, h, h.PID, cmp.Or(h.Host, "unknown"))
 		}
 		return &StaleLock{Environment: h.Environment, Holder: h}, nil
 	}

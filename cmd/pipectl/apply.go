@@ -11,6 +11,7 @@ import (
 	"github.com/hashicorp/hcl/v2"
 	"github.com/spf13/cobra"
 
+	v1 "github.com/pipectl/pipectl/api/v1"
 	"github.com/pipectl/pipectl/internal/view"
 	"github.com/pipectl/pipectl/operation"
 )
@@ -127,12 +128,12 @@ func runApply(cmd *cobra.Command, f *pipelineFlags, args []string, o applyOption
 	}
 	a.Diagnostics = func(loaded map[string]*hcl.File, diags hcl.Diagnostics) { files = loaded; base.Diagnostics(diags) }
 	if !f.json {
-		a.Confirm = func(plan *operation.RunPlan) bool {
+		a.Confirm = func(plan *v1.Plan) bool {
 			(&view.Plan{Base: base}).Show(plan)
 			return confirm(cmd)
 		}
 	}
-	a.Start = func(plan *operation.RunPlan) operation.EventSink {
+	a.Start = func(plan *v1.Plan) v1.EventSink {
 		v = view.NewApply(base, isTerminal(cmd) && !f.noColor, plan) // -no-color: plain lines, as in CI
 		return v
 	}

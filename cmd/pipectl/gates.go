@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
+	v1 "github.com/pipectl/pipectl/api/v1"
 	"github.com/pipectl/pipectl/internal/view"
 	"github.com/pipectl/pipectl/operation"
 )
@@ -30,7 +31,7 @@ and is needed where there is no terminal to ask at (CI).`,
 		Args: runArgs(2, aWaitingRun),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			op.ID, op.Dir = args[0], pathArg(args[1:])
-			op.Review = func(plan *operation.RunPlan, runID, waitingAt string) error {
+			op.Review = func(plan *v1.Plan, runID, waitingAt string) error {
 				return reviewApproval(cmd, plan, runID, waitingAt, yes)
 			}
 			return answered(cmd, "Approved")(op.Run())
@@ -45,7 +46,7 @@ and is needed where there is no terminal to ask at (CI).`,
 // reviewApproval prints the plan a run applies, the plan being approved,
 // and asks to approve it, unless yes. Without a terminal to ask at it
 // refuses: an approval nobody saw is not one, so CI says -yes.
-func reviewApproval(cmd *cobra.Command, plan *operation.RunPlan, runID, waitingAt string, yes bool) error {
+func reviewApproval(cmd *cobra.Command, plan *v1.Plan, runID, waitingAt string, yes bool) error {
 	if !yes && !stdinTerminal(cmd) {
 		return fmt.Errorf("pipectl approve asks you to confirm the plan it approves, and there is no terminal to ask at (stdin is not one). "+
 			"Review the plan (pipectl runs show %s -plan), then approve it with -yes: pipectl approve %s -yes", runID, runID)

@@ -36,9 +36,9 @@ after. -format dot (Graphviz: pipectl graph | dot -Tsvg > graph.svg) or
 			}
 			switch format {
 			case "dot":
-				view.WriteDOT(cmd.OutOrStdout(), g.Pipeline.Graph)
+				view.WriteDOT(cmd.OutOrStdout(), g.Drawing())
 			case "mermaid":
-				view.WriteMermaid(cmd.OutOrStdout(), g.Pipeline.Graph)
+				view.WriteMermaid(cmd.OutOrStdout(), g.Drawing())
 			default:
 				return fmt.Errorf("unknown -format %q: use dot or mermaid", format)
 			}

@@ -8,12 +8,13 @@ import (
 
 	"github.com/spf13/cobra"
 
+	v1 "github.com/pipectl/pipectl/api/v1"
 	"github.com/pipectl/pipectl/operation"
 )
 
 // lockWaitMessage says on stderr, once, that apply waits for the lock.
-func lockWaitMessage(cmd *cobra.Command, timeout time.Duration) func(operation.Holder) {
-	return func(h operation.Holder) {
+func lockWaitMessage(cmd *cobra.Command, timeout time.Duration) func(v1.LockHolder) {
+	return func(h v1.LockHolder) {
 		notices(cmd).LockWait(timeout, operation.EnvironmentName(h.Environment), h)
 	}
 }
@@ -39,7 +40,7 @@ run's record (pipectl runs show RUN -json: force_unlocked) and in
 		RunE: func(cmd *cobra.Command, args []string) error {
 			op := operation.ForceUnlock{ID: args[0], Dir: pathArg(args[1:]), Reason: reason}
 			if !force {
-				op.Confirm = func(what string, holder operation.Holder) (bool, error) { return confirmUnlock(cmd, what, holder) }
+				op.Confirm = func(what string, holder v1.LockHolder) (bool, error) { return confirmUnlock(cmd, what, holder) }
 			}
 			u, err := op.Run()
 			if err != nil {
@@ -56,7 +57,7 @@ run's record (pipectl runs show RUN -json: force_unlocked) and in
 
 // confirmUnlock asks at the terminal whether to break a stale lock; with
 // no terminal nobody can confirm, and -force is needed.
-func confirmUnlock(cmd *cobra.Command, what string, holder operation.Holder) (bool, error) {
+func confirmUnlock(cmd *cobra.Command, what string, holder v1.LockHolder) (bool, error) {
 	if !stdinTerminal(cmd) {
 		return false, fmt.Errorf("the lock of %s is stale, left by %s; not a terminal, so nobody can confirm: give -force to break it", what, holder)
 	}

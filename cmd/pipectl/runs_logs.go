@@ -7,6 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	v1 "github.com/pipectl/pipectl/api/v1"
 	"github.com/pipectl/pipectl/internal/view"
 	"github.com/pipectl/pipectl/operation"
 )
@@ -37,7 +38,7 @@ not a step.`,
 			op.Waiting = notices(cmd).FollowWaiting
 			ctx, stop := signal.NotifyContext(cmd.Context(), interruptSignals...)
 			defer stop()
-			return op.Run(ctx, func(plan *operation.RunPlan) operation.EventSink {
+			return op.Run(ctx, func(plan *v1.Plan) v1.EventSink {
 				return &view.RunLogs{Base: runsView(cmd, asJSON).Base, Named: op.Step == "", NameWidth: operation.StepNameWidth(plan)}
 			})
 		},

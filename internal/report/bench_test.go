@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pipectl/pipectl/engine"
+	v1 "github.com/pipectl/pipectl/api/v1"
 	"github.com/pipectl/pipectl/record"
 )
 
@@ -22,27 +22,27 @@ func BenchmarkReport(b *testing.B) {
 	}
 }
 
-func bigRun(steps, lines int) (*record.Run, *engine.Plan, []engine.Event) {
+func bigRun(steps, lines int) (*record.Run, *v1.Plan, []v1.Event) {
 	start := time.Date(2026, 11, 29, 8, 0, 0, 0, time.UTC)
-	run := &record.Run{ID: "r", Pipeline: "big", Started: start, Finished: start.Add(time.Hour), Status: engine.StatusSucceeded}
-	plan := &engine.Plan{Pipeline: "big"}
-	var events []engine.Event
+	run := &record.Run{ID: "r", Pipeline: "big", Started: start, Finished: start.Add(time.Hour), Status: v1.StatusSucceeded}
+	plan := &v1.Plan{Pipeline: "big"}
+	var events []v1.Event
 	for i := range steps {
 		name := fmt.Sprintf("step_%d", i)
-		ps := &engine.PlannedStep{Name: name, Stage: "s", Phase: "main", Action: "std.noop", Run: "yes",
-			Instances: []*engine.PlannedInstance{{Summary: "do nothing", Config: map[string]any{"i": i}}}}
+		ps := &v1.PlannedStep{Name: name, Stage: "s", Phase: "main", Action: "std.noop", Run: "yes",
+			Instances: []*v1.PlannedInstance{{Summary: "do nothing", Config: map[string]any{"i": i}}}}
 		if i >= 10 {
 			ps.DependsOn = []string{fmt.Sprintf("step_%d", i-10)}
 		}
 		plan.Steps = append(plan.Steps, ps)
 		t0 := start.Add(time.Duration(i) * time.Second)
-		run.Steps = append(run.Steps, record.StepRecord{Step: name, Phase: "main", Action: "std.noop", Status: engine.StatusSucceeded,
+		run.Steps = append(run.Steps, record.StepRecord{Step: name, Phase: "main", Action: "std.noop", Status: v1.StatusSucceeded,
 			Attempts: 1, Started: t0, Finished: t0.Add(time.Second), Outputs: map[string]any{"inputs": i}})
-		events = append(events, engine.Event{Type: engine.StepStarted, Step: name, Attempt: 1, Time: t0})
+		events = append(events, v1.Event{Type: v1.StepStarted, Step: name, Attempt: 1, Time: t0})
 		for l := range lines {
-			events = append(events, engine.Event{Type: engine.StepLog, Step: name, Attempt: 1, Stream: "stdout", Message: fmt.Sprintf("line %d of %s", l, name)})
+			events = append(events, v1.Event{Type: v1.StepLog, Step: name, Attempt: 1, Stream: "stdout", Message: fmt.Sprintf("line %d of %s", l, name)})
 		}
-		events = append(events, engine.Event{Type: engine.StepFinished, Step: name, Attempt: 1, Status: engine.StatusSucceeded, Time: t0.Add(time.Second)})
+		events = append(events, v1.Event{Type: v1.StepFinished, Step: name, Attempt: 1, Status: v1.StatusSucceeded, Time: t0.Add(time.Second)})
 	}
 	return run, plan, events
 }

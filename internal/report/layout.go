@@ -6,7 +6,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/pipectl/pipectl/engine"
+	v1 "github.com/pipectl/pipectl/api/v1"
 	"github.com/pipectl/pipectl/record"
 )
 
@@ -49,7 +49,7 @@ const (
 
 // groupsOf groups the steps by phase in plan order and lays out each
 // group's graph.
-func groupsOf(plan *engine.Plan, steps []*Step) []*Group {
+func groupsOf(plan *v1.Plan, steps []*Step) []*Group {
 	var out []*Group
 	byKey := map[string]*Group{}
 	for _, s := range steps {
@@ -365,7 +365,7 @@ type gateWait struct {
 }
 
 // gateWaits pairs each gate_waiting with what ended the wait.
-func gateWaits(events []engine.Event) []gateWait {
+func gateWaits(events []v1.Event) []gateWait {
 	var out []gateWait
 	open := map[string]int{} // gate → index in out, while it waits
 	for _, e := range events {
@@ -374,13 +374,13 @@ func gateWaits(events []engine.Event) []gateWait {
 		}
 		i, waiting := open[e.Gate]
 		switch {
-		case e.Type == engine.GateWaiting && !waiting:
+		case e.Type == v1.GateWaiting && !waiting:
 			open[e.Gate] = len(out)
-			out = append(out, gateWait{gate: e.Gate, kind: e.GateKind, outcome: "still waiting", start: e.Time})
-		case e.Type == engine.GatePassed && waiting:
+			out = append(out, gateWait{gate: e.Gate, kind: string(e.GateKind), outcome: "still waiting", start: e.Time})
+		case e.Type == v1.GatePassed && waiting:
 			out[i].end, out[i].outcome = e.Time, "passed"
 			delete(open, e.Gate)
-		case (e.Type == engine.GateRejected || e.Type == engine.GateTimedOut || e.Type == engine.GateWindowClosed) && waiting:
+		case (e.Type == v1.GateRejected || e.Type == v1.GateTimedOut || e.Type == v1.GateWindowClosed) && waiting:
 			out[i].end, out[i].outcome, out[i].class = e.Time, strings.TrimPrefix(string(e.Type), "gate_"), "fail"
 			delete(open, e.Gate)
 		}

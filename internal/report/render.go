@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	v1 "github.com/pipectl/pipectl/api/v1"
 	"github.com/pipectl/pipectl/internal/version"
 )
 
@@ -29,11 +30,11 @@ var page = template.Must(template.New("report.html.tmpl").Funcs(template.FuncMap
 	},
 	"short": func(s string) string { return clip(s, 13) },
 	"join":  strings.Join,
-	"gateClass": func(status string) string {
+	"gateClass": func(status v1.GateStatus) string {
 		switch status {
-		case "passed":
+		case v1.GateStatusPassed:
 			return "ok"
-		case "waiting":
+		case v1.GateStatusWaiting:
 			return "run"
 		}
 		return "fail"

@@ -13,14 +13,14 @@ import (
 	"strings"
 	"time"
 
-	"github.com/pipectl/pipectl/engine"
+	v1 "github.com/pipectl/pipectl/api/v1"
 	"github.com/pipectl/pipectl/record"
 )
 
 // Report is a run as the report shows it.
 type Report struct {
 	Run       *record.Run
-	Plan      *engine.Plan
+	Plan      *v1.Plan
 	Generated time.Time
 	Duration  time.Duration
 	Groups    []*Group // the main phase, then each handler phase
@@ -64,7 +64,7 @@ func FromStore(store *record.Store, id string) (*Report, error) {
 }
 
 // build assembles the report of a run from its summary, plan and events.
-func build(run *record.Run, plan *engine.Plan, events []engine.Event) *Report {
+func build(run *record.Run, plan *v1.Plan, events []v1.Event) *Report {
 	r := &Report{Run: run, Plan: plan, Generated: time.Now()}
 	r.Steps = stepsOf(run, plan, events)
 	r.Duration = runEnd(run, events).Sub(run.Started)
@@ -82,7 +82,7 @@ func build(run *record.Run, plan *engine.Plan, events []engine.Event) *Report {
 }
 
 // runEnd is when the run finished, or its last event for one that did not.
-func runEnd(run *record.Run, events []engine.Event) time.Time {
+func runEnd(run *record.Run, events []v1.Event) time.Time {
 	if !run.Finished.IsZero() {
 		return run.Finished
 	}

@@ -9,7 +9,7 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/pipectl/pipectl/engine"
+	v1 "github.com/pipectl/pipectl/api/v1"
 	"github.com/pipectl/pipectl/record"
 )
 
@@ -40,7 +40,7 @@ type Step struct {
 	Logs      []LogLine
 	LogsCut   int // lines left out of the report (the oldest)
 	Artifacts []*Artifact
-	Planned   *engine.PlannedInstance
+	Planned   *v1.PlannedInstance
 	Config    string // as planned, redacted, as JSON
 }
 
@@ -76,12 +76,7 @@ type Artifact struct {
 }
 
 // Label is the step's name with its for_each key.
-func (s *Step) Label() string {
-	if s.Instance == "" {
-		return s.Name
-	}
-	return fmt.Sprintf("%s[%q]", s.Name, s.Instance)
-}
+func (s *Step) Label() string { return v1.StepAddr(s.Name).Instance(s.Instance).Name() }
 
 // Duration is how long the step took, first attempt to outcome.
 func (s *Step) Duration() string {
@@ -95,12 +90,12 @@ func (s *Step) Duration() string {
 func (s *Step) Class() string { return statusClass(s.Status) }
 
 func statusClass(status string) string {
-	switch engine.Status(status) {
-	case engine.StatusSucceeded, engine.StatusUnchanged:
+	switch v1.Status(status) {
+	case v1.StatusSucceeded, v1.StatusUnchanged:
 		return "ok"
-	case engine.StatusFailed, engine.StatusCancelled, record.StatusInterrupted:
+	case v1.StatusFailed, v1.StatusCancelled, record.StatusInterrupted:
 		return "fail"
-	case engine.StatusFailedContinued:
+	case v1.StatusFailedContinued:
 		return "warn"
 	case record.StatusRunning:
 		return "run"
@@ -110,7 +105,7 @@ func statusClass(status string) string {
 
 // stepsOf lists every planned step's instances with what the record says
 // of them; a handler that never ran is "not triggered".
-func stepsOf(run *record.Run, plan *engine.Plan, events []engine.Event) []*Step {
+func stepsOf(run *record.Run, plan *v1.Plan, events []v1.Event) []*Step {
 	byKey := map[string]*Step{}
 	var out []*Step
 	add := func(s *Step) {
@@ -148,12 +143,18 @@ func stepsOf(run *record.Run, plan *engine.Plan, events []engine.Event) []*Step 
 			s.Config = prettyJSON(s.Planned.Config)
 		}
 	}
+	sum := v1.NewSummary(v1.Run{}) // the run's one fold, for the attempts the record does not keep
+	sum.Attempts = true
 	for _, e := range events {
-		if s := byKey[e.Step+"\x00"+e.Instance]; s != nil {
-			s.event(e)
+		sum.Apply(e)
+		if s := byKey[e.Step+"\x00"+e.Instance]; s != nil && e.Type == v1.StepLog {
+			s.log(e)
 		}
 	}
 	for _, s := range out {
+		if r := sum.Record(v1.StepAddr(s.Name).Instance(s.Instance)); r != nil {
+			s.Attempts = attemptsOf(r.Tries)
+		}
 		if n := len(s.Logs) - maxLogLines; n > 0 {
 			s.LogsCut, s.Logs = n, s.Logs[n:]
 		}
@@ -161,37 +162,29 @@ func stepsOf(run *record.Run, plan *engine.Plan, events []engine.Event) []*Step 
 	return out
 }
 
-// event adds what one recorded event says of the step.
-func (s *Step) event(e engine.Event) {
-	switch e.Type {
-	case engine.StepStarted:
-		s.Attempts = append(s.Attempts, Attempt{N: e.Attempt, Start: e.Time})
-	case engine.StepRetrying:
-		if a := s.lastAttempt(); a != nil && a.End.IsZero() {
-			a.End, a.Outcome, a.Failed = e.Time, e.Message, true
-		}
-	case engine.StepFinished:
-		if a := s.lastAttempt(); a != nil && a.End.IsZero() {
-			a.End, a.Outcome = e.Time, string(e.Status)
-			a.Failed = statusClass(string(e.Status)) == "fail"
-			if e.Message != "" {
-				a.Outcome += ": " + firstLine(e.Message)
-			}
-		}
-	case engine.StepLog:
-		prev := 1
-		if n := len(s.Logs); n > 0 {
-			prev = s.Logs[n-1].Attempt
-		}
-		s.Logs = append(s.Logs, LogLine{Attempt: e.Attempt, Stream: e.Stream, Text: e.Message, NewAttempt: e.Attempt != prev})
+// log adds a line the step printed.
+func (s *Step) log(e v1.Event) {
+	prev := 1
+	if n := len(s.Logs); n > 0 {
+		prev = s.Logs[n-1].Attempt
 	}
+	s.Logs = append(s.Logs, LogLine{Attempt: e.Attempt, Stream: e.Stream, Text: e.Message, NewAttempt: e.Attempt != prev})
 }
 
-func (s *Step) lastAttempt() *Attempt {
-	if len(s.Attempts) == 0 {
-		return nil
+// attemptsOf is how the report shows a step's attempts.
+func attemptsOf(tries []v1.Attempt) []Attempt {
+	out := make([]Attempt, 0, len(tries))
+	for _, t := range tries {
+		a := Attempt{N: t.N, Start: t.Start, End: t.End, Outcome: t.Message, Failed: t.Retried}
+		if !t.Retried && t.Status != "" {
+			a.Outcome, a.Failed = string(t.Status), statusClass(string(t.Status)) == "fail"
+			if t.Message != "" {
+				a.Outcome += ": " + firstLine(t.Message)
+			}
+		}
+		out = append(out, a)
 	}
-	return &s.Attempts[len(s.Attempts)-1]
+	return out
 }
 
 // attach adds a recorded artifact, with its content, to its step.

@@ -10,15 +10,15 @@ import (
 	"text/tabwriter"
 	"time"
 
+	v1 "github.com/pipectl/pipectl/api/v1"
 	"github.com/pipectl/pipectl/dsl"
-	"github.com/pipectl/pipectl/engine"
 )
 
 // ApplyView is what apply reports to: the run's events, then its result
 // and the id of its run record ("" when it could not be recorded).
 type ApplyView interface {
-	engine.EventSink
-	Result(res *engine.Result, runID string)
+	v1.EventSink
+	Result(res *v1.Result, runID string)
 }
 
 var (
@@ -30,7 +30,7 @@ var (
 // plain timestamped lines (CI logs, pipes, -no-color). plan is the plan
 // being applied (nil when unknown): it names the steps ahead of time, so
 // columns line up and the summary follows the plan's order.
-func NewApply(base Base, live bool, plan *engine.Plan) ApplyView {
+func NewApply(base Base, live bool, plan *v1.Plan) ApplyView {
 	if live && !base.JSON {
 		return NewLiveApply(base, plan)
 	}
@@ -47,23 +47,21 @@ type Apply struct {
 	now   func() time.Time
 }
 
-func newPlainApply(base Base, plan *engine.Plan) *Apply {
+func newPlainApply(base Base, plan *v1.Plan) *Apply {
 	return &Apply{Base: base, width: nameWidth(plan), steps: newOutcomes(plan), now: time.Now}
 }
 
-// Event implements engine.EventSink.
-func (v *Apply) Event(e engine.Event) {
+// Event implements v1.EventSink.
+func (v *Apply) Event(e v1.Event) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	if v.JSON {
-		if e.Type != engine.RunFinished { // Result says it, with the counts and the record
-			v.emit(eventMessage(e, func(e engine.Event) []dsl.DiagnosticJSON { return diagnosticsJSON(&v.Base, e.Diagnostics) }))
+		if e.Type != v1.RunFinished { // Result says it, with the counts and the record
+			v.emit(eventMessage(e, func(e v1.Event) []dsl.DiagnosticJSON { return diagnosticsJSON(&v.Base, e.Diagnostics) }))
 		}
 		return
 	}
-	if e.Type == engine.StepFinished {
-		v.steps.finished(e)
-	}
+	v.steps.summary.Apply(e)
 	var b bytes.Buffer
 	v.render(&b, e, true)
 	if b.Len() > 0 {
@@ -93,40 +91,40 @@ func (v *Apply) stamp(t time.Time, text string) string {
 
 // render writes what an event says for people; logs and progress only
 // when withLogs (the live panel shows them in place instead).
-func (v *Apply) render(b *bytes.Buffer, e engine.Event, withLogs bool) {
+func (v *Apply) render(b *bytes.Buffer, e v1.Event, withLogs bool) {
 	name := pad(instanceName(e.Step, e.Instance), v.width)
 	switch e.Type {
-	case engine.RunStarted:
+	case v1.RunStarted:
 		if e.Environment != "" {
 			fmt.Fprintf(b, "Applying pipeline %q to environment %s\n", e.Message, e.Environment)
 		} else {
 			fmt.Fprintf(b, "Applying pipeline %q\n", e.Message)
 		}
-	case engine.PhaseStarted:
+	case v1.PhaseStarted:
 		fmt.Fprintf(b, "%s\n", v.paint("35", phaseTitle(e.Phase, e.Stage)))
-	case engine.StepStarted:
+	case v1.StepStarted:
 		if withLogs {
 			fmt.Fprintf(b, "%s %s %s%s\n", v.paint("36", "→"), name, e.Action, attemptNote(e.Attempt))
 		}
-	case engine.StepLog:
+	case v1.StepLog:
 		if withLogs {
 			fmt.Fprintf(b, "  %s │ %s\n", name, e.Message)
 		}
-	case engine.StepProgress:
+	case v1.StepProgress:
 		if withLogs {
 			fmt.Fprintf(b, "  %s │ %s\n", name, progressText(e))
 		}
-	case engine.StepArtifact:
+	case v1.StepArtifact:
 		if withLogs {
 			fmt.Fprintf(b, "  %s │ artifact %s (%s)\n", name, e.Artifact, e.Message)
 		}
-	case engine.StepRetrying:
+	case v1.StepRetrying:
 		fmt.Fprintf(b, "%s %s %s\n", v.paint("33", "↻"), name, e.Message)
-	case engine.StepFinished:
+	case v1.StepFinished:
 		v.finishedLine(b, name, e)
-	case engine.RunCancelling:
+	case v1.RunCancelling:
 		fmt.Fprintf(b, "%s\n", v.paint("33", e.Message))
-	case engine.OutputsFailed:
+	case v1.OutputsFailed:
 		fmt.Fprintf(b, "%s\n", v.paint("31", "The steps succeeded, but the pipeline's outputs could not be evaluated:"))
 		_ = dsl.WriteDiagnostics(b, v.redact(e.Diagnostics), v.files(), v.Width, v.Color)
 	default:
@@ -136,37 +134,47 @@ func (v *Apply) render(b *bytes.Buffer, e engine.Event, withLogs bool) {
 
 // finishedLine collapses a finished instance to one line — mark, name,
 // duration, a one-line summary — and a failure's diagnostics under it.
-func (v *Apply) finishedLine(b *bytes.Buffer, name string, e engine.Event) {
+func (v *Apply) finishedLine(b *bytes.Buffer, name string, e v1.Event) {
 	mark, color := statusMark(e.Status)
-	fmt.Fprintf(b, "%s %s %s\n", v.paint(color, mark), name, strings.TrimRight(oneLine(e, v.steps.done(e)), " "))
-	if (e.Status == engine.StatusFailed || e.Status == engine.StatusFailedContinued) && len(e.Diagnostics) > 0 {
+	fmt.Fprintf(b, "%s %s %s\n", v.paint(color, mark), name, strings.TrimRight(oneLine(e, v.steps.done(e.Step, e.Instance, e.Message)), " "))
+	if (e.Status == v1.StatusFailed || e.Status == v1.StatusFailedContinued) && len(e.Diagnostics) > 0 {
 		_ = dsl.WriteDiagnostics(b, v.redact(e.Diagnostics), v.files(), v.Width, v.Color)
 	}
 }
 
 // oneLine is what a finished instance says after its name.
-func oneLine(e engine.Event, done string) string {
+func oneLine(e v1.Event, done string) string {
 	d := e.Duration.Round(time.Millisecond).String()
 	switch e.Status {
-	case engine.StatusSucceeded:
+	case v1.StatusSucceeded:
 		return fmt.Sprintf("%-8s %s", d, done)
-	case engine.StatusUnchanged:
+	case v1.StatusUnchanged:
 		return "unchanged, not applied: " + firstLine(e.Message)
-	case engine.StatusSkipped:
+	case v1.StatusSkipped:
 		return "skipped: " + firstLine(e.Message)
-	case engine.StatusNotRun:
+	case v1.StatusNotRun:
 		return "not run: " + firstLine(e.Message)
-	case engine.StatusCancelled:
+	case v1.StatusCancelled:
 		return "cancelled: " + firstLine(e.Message)
-	case engine.StatusFailedContinued:
+	case v1.StatusFailedContinued:
 		return fmt.Sprintf("%-8s failed, continuing (continue_on_error): %s", d, failureSummary(e))
 	}
 	return fmt.Sprintf("%-8s failed: %s", d, failureSummary(e))
 }
 
+// recordedFailure is failureSummary of a step record.
+func recordedFailure(r *v1.StepRecord) string {
+	for _, d := range r.Diagnostics {
+		if d.Summary != "" {
+			return d.Summary
+		}
+	}
+	return firstLine(r.Message)
+}
+
 // failureSummary is a failure in one line: its first diagnostic's summary,
 // or the first line of its message.
-func failureSummary(e engine.Event) string {
+func failureSummary(e v1.Event) string {
 	for _, d := range e.Diagnostics {
 		if d.Summary != "" {
 			return d.Summary
@@ -175,17 +183,17 @@ func failureSummary(e engine.Event) string {
 	return firstLine(e.Message)
 }
 
-func statusMark(s engine.Status) (mark, color string) {
+func statusMark(s v1.Status) (mark, color string) {
 	switch s {
-	case engine.StatusSucceeded:
+	case v1.StatusSucceeded:
 		return "✓", "32"
-	case engine.StatusUnchanged:
+	case v1.StatusUnchanged:
 		return "=", "90"
-	case engine.StatusSkipped:
+	case v1.StatusSkipped:
 		return "-", "90"
-	case engine.StatusNotRun:
+	case v1.StatusNotRun:
 		return "·", "90"
-	case engine.StatusCancelled, engine.StatusFailedContinued:
+	case v1.StatusCancelled, v1.StatusFailedContinued:
 		return "✗", "33"
 	}
 	return "✗", "31"
@@ -198,7 +206,7 @@ func attemptNote(attempt int) string {
 	return ""
 }
 
-func progressText(e engine.Event) string {
+func progressText(e v1.Event) string {
 	if e.Fraction < 0 {
 		return e.Message
 	}
@@ -207,10 +215,10 @@ func progressText(e engine.Event) string {
 
 // Result prints the run's outcome: a table of every instance, the
 // counts, the outputs and where the run is recorded.
-func (v *Apply) Result(res *engine.Result, runID string) {
+func (v *Apply) Result(res *v1.Result, runID string) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	counts := map[engine.Status]int{}
+	counts := map[v1.Status]int{}
 	for _, s := range res.Instances { // as pipectl runs counts them
 		counts[s]++
 	}
@@ -221,21 +229,21 @@ func (v *Apply) Result(res *engine.Result, runID string) {
 			m.Counts[string(s)] = n
 		}
 		for k, val := range res.Outputs {
-			m.Outputs[k] = v.Redactor.Any(engine.JSONValue(val))
+			m.Outputs[k] = v.redactor().Any(dsl.JSONValue(val))
 		}
-		v.emit(string(engine.RunFinished), m)
+		v.emit(string(v1.RunFinished), m)
 		return
 	}
 	var b bytes.Buffer
 	v.steps.table(&b, v.paint)
 	var parts []string
-	for _, s := range []engine.Status{engine.StatusSucceeded, engine.StatusUnchanged, engine.StatusFailed, engine.StatusFailedContinued,
-		engine.StatusCancelled, engine.StatusSkipped, engine.StatusNotRun} {
+	for _, s := range []v1.Status{v1.StatusSucceeded, v1.StatusUnchanged, v1.StatusFailed, v1.StatusFailedContinued,
+		v1.StatusCancelled, v1.StatusSkipped, v1.StatusNotRun} {
 		if counts[s] > 0 {
 			parts = append(parts, fmt.Sprintf("%d %s", counts[s], strings.ReplaceAll(string(s), "_", " ")))
 		}
 	}
-	color := map[engine.Status]string{engine.StatusSucceeded: "32", engine.StatusFailed: "31", engine.StatusCancelled: "33"}[res.Status]
+	color := map[v1.Status]string{v1.StatusSucceeded: "32", v1.StatusFailed: "31", v1.StatusCancelled: "33"}[res.Status]
 	fmt.Fprintf(&b, "\n%s %s\n", v.paint(color, "Run "+string(res.Status)+"."), strings.Join(parts, ", "))
 	if res.OutputDiagnostics.HasErrors() {
 		fmt.Fprintf(&b, "%s\n", v.paint("31", "The pipeline's outputs could not be evaluated (see above)."))
@@ -249,7 +257,7 @@ func (v *Apply) Result(res *engine.Result, runID string) {
 	if len(res.Outputs) > 0 {
 		fmt.Fprintf(&b, "\nOutputs:\n")
 		for _, k := range slices.Sorted(maps.Keys(res.Outputs)) {
-			fmt.Fprintf(&b, "  %s = %s\n", k, v.Redactor.String(engine.FormatValue(v.Redactor.Value(res.Outputs[k]))))
+			fmt.Fprintf(&b, "  %s = %s\n", k, v.redactor().String(dsl.FormatValue(v.redactor().Value(res.Outputs[k]))))
 		}
 	}
 	if runID != "" {
@@ -259,25 +267,25 @@ func (v *Apply) Result(res *engine.Result, runID string) {
 }
 
 // OutcomeText says what a run that did not succeed left its target as.
-func OutcomeText(o engine.Outcome) string {
+func OutcomeText(o v1.Outcome) string {
 	switch o {
-	case engine.OutcomeUnchanged:
+	case v1.OutcomeUnchanged:
 		return "Nothing was changed: the run stopped before any step that changes the target ran."
-	case engine.OutcomeRestored:
+	case v1.OutcomeRestored:
 		return "Restored: every step that changed the target was restored by its failure handler."
-	case engine.OutcomeChanged:
+	case v1.OutcomeChanged:
 		return "Left changed: a step changed the target and no failure handler restored it."
 	}
 	return ""
 }
 
-func phaseTitle(phase engine.Phase, stage string) string {
+func phaseTitle(phase v1.Phase, stage string) string {
 	switch phase {
-	case engine.PhaseMain:
+	case v1.PhaseMain:
 		return "Stage " + stage
-	case engine.PhaseStageOnFailure:
+	case v1.PhaseStageOnFailure:
 		return fmt.Sprintf("Stage %s failed: running its on_failure steps", stage)
-	case engine.PhaseOnFailure:
+	case v1.PhaseOnFailure:
 		return "Running the pipeline's on_failure steps"
 	}
 	return "Running the finally steps"
@@ -292,7 +300,7 @@ func (b *Base) paint(code, s string) string {
 
 // nameWidth is the width of the widest instance name of the plan, so
 // that step names line up; 0 without a plan.
-func nameWidth(plan *engine.Plan) int {
+func nameWidth(plan *v1.Plan) int {
 	w := 0
 	if plan == nil {
 		return w
@@ -309,67 +317,53 @@ func nameWidth(plan *engine.Plan) int {
 	return min(w, 40)
 }
 
-// outcomes are the finished instances of a run, for the summary table.
+// outcomes are the finished instances of a run, for the summary table,
+// as the run's one fold tells them (v1.Summary).
 type outcomes struct {
-	plan    *engine.Plan
-	planned map[string]*engine.PlannedStep // the plan's steps by name
-	order   []string                       // instance ids, as they finished
-	rows    map[string]engine.Event
+	plan    *v1.Plan
+	planned map[string]*v1.PlannedStep // the plan's steps by name
+	summary *v1.Summary
 }
 
-func newOutcomes(plan *engine.Plan) *outcomes {
-	return &outcomes{plan: plan, planned: plan.StepsByName(), rows: map[string]engine.Event{}}
-}
-
-func (o *outcomes) finished(e engine.Event) {
-	id := instanceName(e.Step, e.Instance)
-	if _, seen := o.rows[id]; !seen {
-		o.order = append(o.order, id)
-	}
-	o.rows[id] = e
+func newOutcomes(plan *v1.Plan) *outcomes {
+	return &outcomes{plan: plan, planned: plan.StepsByName(), summary: v1.NewSummary(v1.Run{})}
 }
 
 // done says what a succeeded instance did: what its action reported,
 // else its plan's summary marked as the forecast it was ("" without).
-func (o *outcomes) done(e engine.Event) string {
-	if e.Message != "" {
-		return firstLine(e.Message)
+func (o *outcomes) done(step, instance, message string) string {
+	if message != "" {
+		return firstLine(message)
 	}
-	if s := o.summary(e); s != "" {
-		return "planned: " + s
-	}
-	return ""
-}
-
-// summary is the plan's one-line summary of an instance ("" without).
-func (o *outcomes) summary(e engine.Event) string {
-	if in := o.planned[e.Step].Instance(e.Instance); in != nil {
-		return firstLine(in.Summary)
+	if in := o.planned[step].Instance(instance); in != nil && in.Summary != "" {
+		return "planned: " + firstLine(in.Summary)
 	}
 	return ""
 }
 
 // ordered lists the finished instances in the plan's order, then any the
 // plan did not name (instances of a for_each decided at apply).
-func (o *outcomes) ordered() []engine.Event {
-	byStep := map[string][]string{} // step → its instance ids, as they finished
-	for _, id := range o.order {
-		if e := o.rows[id]; o.planned[e.Step] != nil {
-			byStep[e.Step] = append(byStep[e.Step], id)
+func (o *outcomes) ordered() []*v1.StepRecord {
+	var out []*v1.StepRecord
+	add := func(r *v1.StepRecord) {
+		if r.Status != v1.StatusRunning {
+			out = append(out, r)
 		}
 	}
-	out := make([]engine.Event, 0, len(o.order))
 	if o.plan != nil {
+		seen := map[string]bool{} // a name the plan lists twice shows its rows once
 		for _, s := range o.plan.Steps {
-			for _, id := range byStep[s.Name] {
-				out = append(out, o.rows[id])
+			if !seen[s.Name] {
+				seen[s.Name] = true
+				for _, r := range o.summary.Instances(s.Name) {
+					add(r)
+				}
 			}
-			delete(byStep, s.Name) // a name the plan lists twice shows its rows once
 		}
 	}
-	for _, id := range o.order {
-		if o.planned[o.rows[id].Step] == nil {
-			out = append(out, o.rows[id])
+	for i := range o.summary.Run.Steps {
+		if r := &o.summary.Run.Steps[i]; o.planned[r.Step] == nil {
+			add(r)
 		}
 	}
 	return out
@@ -384,22 +378,22 @@ func (o *outcomes) table(b *bytes.Buffer, paint func(code, s string) string) {
 	fmt.Fprintln(b)
 	w := tabwriter.NewWriter(b, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(w, "  STEP\tSTAGE\tSTATUS\tDURATION\tNOTE")
-	for _, e := range rows {
-		mark, _ := statusMark(e.Status)
+	for _, r := range rows {
+		mark, _ := statusMark(r.Status)
 		d := "-"
-		if e.Duration > 0 {
-			d = e.Duration.Round(time.Millisecond).String()
+		if r.Duration > 0 {
+			d = r.Duration.Round(time.Millisecond).String()
 		}
 		note := ""
-		switch e.Status {
-		case engine.StatusSucceeded:
-			note = o.done(e)
-		case engine.StatusFailed, engine.StatusFailedContinued:
-			note = failureSummary(e)
+		switch r.Status {
+		case v1.StatusSucceeded:
+			note = o.done(r.Step, r.Instance, r.Message)
+		case v1.StatusFailed, v1.StatusFailedContinued:
+			note = recordedFailure(r)
 		default:
-			note = firstLine(e.Message)
+			note = firstLine(r.Message)
 		}
-		fmt.Fprintf(w, "%s %s\t%s\t%s\t%s\t%s\n", mark, instanceName(e.Step, e.Instance), dash(e.Stage), e.Status, d, truncate(note, 60))
+		fmt.Fprintf(w, "%s %s\t%s\t%s\t%s\t%s\n", mark, r.Addr().Name(), dash(r.Stage), r.Status, d, truncate(note, 60))
 	}
 	_ = w.Flush()
 }

@@ -7,28 +7,28 @@ import (
 	"strings"
 	"time"
 
-	"github.com/pipectl/pipectl/engine"
+	v1 "github.com/pipectl/pipectl/api/v1"
 	"github.com/pipectl/pipectl/record"
 )
 
 // gateLine writes what a gate event says for people.
-func (v *Apply) gateLine(b *bytes.Buffer, e engine.Event) {
+func (v *Apply) gateLine(b *bytes.Buffer, e v1.Event) {
 	switch e.Type {
-	case engine.GateWaiting:
+	case v1.GateWaiting:
 		until := ""
 		if e.GateKind == "approval" && !e.Until.IsZero() {
 			until = " (until " + e.Until.Local().Format(time.DateTime) + ")"
 		}
 		fmt.Fprintf(b, "%s %s waits for %s%s: %s\n", v.paint("33", "⏸"), e.Gate, e.GateKind, until, e.Message)
-	case engine.GateApproved:
+	case v1.GateApproved:
 		fmt.Fprintf(b, "%s %s%s\n", v.paint("32", "✓"), e.Message, reasonNote(e.Reason))
-	case engine.GateRefused:
+	case v1.GateRefused:
 		fmt.Fprintf(b, "%s %s: answer by %s not counted: %s\n", v.paint("33", "!"), e.Gate, e.User, e.Message)
-	case engine.GateRejected, engine.GateTimedOut, engine.GateWindowClosed, engine.GateStale:
+	case v1.GateRejected, v1.GateTimedOut, v1.GateWindowClosed, v1.GateStale:
 		fmt.Fprintf(b, "%s %s\n", v.paint("31", "✗"), e.Message)
-	case engine.GateWindowOverridden:
+	case v1.GateWindowOverridden:
 		fmt.Fprintf(b, "%s %s, by %s%s\n", v.paint("33", "!"), e.Message, e.User, reasonNote(e.Reason))
-	case engine.GatePassed:
+	case v1.GatePassed:
 		fmt.Fprintf(b, "%s %s\n", v.paint("36", "▶"), e.Message)
 	}
 }
@@ -41,10 +41,10 @@ func reasonNote(reason string) string {
 }
 
 // isGateEvent tells the gate events apart.
-func isGateEvent(t engine.EventType) bool {
+func isGateEvent(t v1.EventType) bool {
 	switch t {
-	case engine.GateWaiting, engine.GateApproved, engine.GateRefused, engine.GateRejected, engine.GateTimedOut,
-		engine.GateWindowClosed, engine.GateWindowOverridden, engine.GatePassed, engine.GateStale:
+	case v1.GateWaiting, v1.GateApproved, v1.GateRefused, v1.GateRejected, v1.GateTimedOut,
+		v1.GateWindowClosed, v1.GateWindowOverridden, v1.GatePassed, v1.GateStale:
 		return true
 	}
 	return false
@@ -61,20 +61,20 @@ type GateMessage struct {
 	Until    *time.Time `json:"until,omitempty"`
 }
 
-func gateMessage(e engine.Event) *GateMessage {
-	return &GateMessage{envelope: envelope{Time: e.Time}, Gate: e.Gate, GateKind: e.GateKind, User: e.User, Reason: e.Reason,
+func gateMessage(e v1.Event) *GateMessage {
+	return &GateMessage{envelope: envelope{Time: e.Time}, Gate: e.Gate, GateKind: string(e.GateKind), User: e.User, Reason: e.Reason,
 		Message: e.Message, Until: timePtr(e.Until)}
 }
 
 // GatePlannedMessage is one gate of a plan (plan -json, runs show -json).
 type GatePlannedMessage struct {
 	envelope
-	*engine.PlannedGate
+	*v1.PlannedGate
 }
 
 // writeGates lists gates of a plan for people, after its steps: those of
 // stages and steps the plan does not show (left out).
-func writeGates(w io.Writer, gates []*engine.PlannedGate, paint func(code, s string) string) {
+func writeGates(w io.Writer, gates []*v1.PlannedGate, paint func(code, s string) string) {
 	if len(gates) == 0 {
 		return
 	}
@@ -86,7 +86,7 @@ func writeGates(w io.Writer, gates []*engine.PlannedGate, paint func(code, s str
 }
 
 // writeGate says what one gate of a plan waits for, each line indented.
-func writeGate(w io.Writer, g *engine.PlannedGate, indent string) {
+func writeGate(w io.Writer, g *v1.PlannedGate, indent string) {
 	if a := g.Approval; a != nil {
 		var who []string
 		if len(a.Approvers) > 0 {

@@ -5,29 +5,46 @@ import (
 	"io"
 	"strings"
 
-	"github.com/pipectl/pipectl/engine"
+	v1 "github.com/pipectl/pipectl/api/v1"
+	"github.com/pipectl/pipectl/dsl"
 	"github.com/pipectl/pipectl/engine/dag"
 )
+
+// Graph is a pipeline's graph as the drawings show it: its phases in run
+// order, the main one first (engine.Graph.Phases).
+type Graph struct {
+	Config *dsl.Config
+	Phases []GraphPhase
+}
+
+// GraphPhase is one graph of the pipeline: the main steps, or a block of
+// failure handlers or finally steps.
+type GraphPhase struct {
+	Name  v1.Phase
+	Stage string   // for stage_on_failure
+	Steps []string // its steps, in run order
+	Graph *dag.Graph[v1.Addr]
+}
 
 // cluster is one box of the drawing: a stage, or a block of handlers.
 type cluster struct {
 	id, label string
 	handlers  bool
 	steps     []string
-	graph     *dag.Graph[engine.Addr]
+	graph     *dag.Graph[v1.Addr]
 }
 
-func clusters(g *engine.Graph) []cluster {
+func clusters(g Graph) []cluster {
 	var out []cluster
 	for _, st := range g.Config.Stages {
-		c := cluster{id: st.Name, label: "stage " + st.Name, graph: g.Main}
+		c := cluster{id: st.Name, label: "stage " + st.Name, graph: g.Phases[0].Graph}
 		for _, s := range st.Steps {
 			c.steps = append(c.steps, s.Name)
 		}
 		out = append(out, c)
 	}
-	for _, ph := range g.Phases()[1:] {
-		c := cluster{id: string(ph.Name), label: string(ph.Name), handlers: true, steps: engine.StepNames(ph.Graph), graph: ph.Graph}
+	for _, ph := range g.Phases[1:] {
+		c := cluster{id: string(ph.Name), label: string(ph.Name), handlers: true, steps: ph.Steps, graph: ph.Graph}
 		if ph.Stage != "" {
 			c.id, c.label = ph.Stage+"_on_failure", "on_failure of stage "+ph.Stage
 		}
@@ -42,18 +59,18 @@ func clusters(g *engine.Graph) []cluster {
 // stage dependencies kept as stage nodes.
 func edges(c cluster, fn func(from, to string)) {
 	for _, s := range c.steps {
-		for _, d := range c.graph.DependenciesOf(engine.StepAddr(s)) {
-			if d == engine.StageAddr(c.id) && !c.handlers {
+		for _, d := range c.graph.DependenciesOf(v1.StepAddr(s)) {
+			if d == v1.StageAddr(c.id) && !c.handlers {
 				continue // a step's own stage
 			}
-			fn(d.String(), engine.StepAddr(s).String())
+			fn(d.String(), v1.StepAddr(s).String())
 		}
 	}
 }
 
 // WriteDOT draws the graph for Graphviz: stages as clusters, arrows from
 // what runs first to what runs after.
-func WriteDOT(w io.Writer, g *engine.Graph) {
+func WriteDOT(w io.Writer, g Graph) {
 	fmt.Fprintf(w, "digraph %q {\n  compound=true;\n  rankdir=LR;\n  node [shape=box, style=rounded, fontname=\"Helvetica\"];\n", g.Config.Pipeline.Name)
 	for _, c := range clusters(g) {
 		style := "rounded"
@@ -82,7 +99,7 @@ func WriteDOT(w io.Writer, g *engine.Graph) {
 }
 
 // WriteMermaid draws the graph as a Mermaid flowchart.
-func WriteMermaid(w io.Writer, g *engine.Graph) {
+func WriteMermaid(w io.Writer, g Graph) {
 	id := func(addr string) string {
 		kind, name, _ := strings.Cut(addr, ".")
 		return kind + "_" + strings.NewReplacer("-", "_", ".", "_").Replace(name)

@@ -35,7 +35,7 @@ type InitHuman struct{ Base }
 
 func (v *InitHuman) Locked(plugin string, entry pluginhost.LockedPlugin, err error) {
 	if err != nil {
-		fmt.Fprintf(v.Err, "✗ %s: %s\n", plugin, v.Redactor.String(err.Error()))
+		fmt.Fprintf(v.Err, "✗ %s: %s\n", plugin, v.redactor().String(err.Error()))
 		return
 	}
 	fmt.Fprintf(v.Out, "✓ %s %s (sha256 %s…)\n", plugin, entry.Version, entry.SHA256[:12])
@@ -70,7 +70,7 @@ type InitResultMessage struct {
 func (v *InitJSON) Locked(plugin string, entry pluginhost.LockedPlugin, err error) {
 	m := &PluginLockedMessage{Plugin: plugin, Version: entry.Version, SHA256: entry.SHA256}
 	if err != nil {
-		m.Version, m.SHA256, m.Error = "", "", v.Redactor.String(err.Error())
+		m.Version, m.SHA256, m.Error = "", "", v.redactor().String(err.Error())
 	}
 	v.emit(MsgPluginLocked, m)
 }

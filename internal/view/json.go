@@ -7,17 +7,16 @@ import (
 	"sync"
 	"time"
 
+	v1 "github.com/pipectl/pipectl/api/v1"
 	"github.com/pipectl/pipectl/dsl"
-	"github.com/pipectl/pipectl/engine"
 	"github.com/pipectl/pipectl/internal/version"
-	"github.com/pipectl/pipectl/record"
 )
 
 // The machine-readable contract of every -json output (validate, plan,
 // apply, runs): JSON lines, the first a version message, each line one of
 // the closed set of messages below. docs/json-events.md documents them and
 // docs/json-events.schema.json is their JSON Schema. These types are the
-// contract: engine.Event and the run record may change, these may only
+// contract: v1.Event and the run record may change, these may only
 // grow (a new optional field, a new message type keeps the major version;
 // anything else is a new major version).
 
@@ -132,7 +131,7 @@ type StepMessage struct {
 	MediaType string `json:"media_type,omitempty"`
 	Size      int    `json:"size,omitempty"`
 	// step_finished.
-	Status      engine.Status        `json:"status,omitempty"`
+	Status      v1.Status            `json:"status,omitempty"`
 	DurationMS  *int64               `json:"duration_ms,omitempty"`
 	Outputs     map[string]any       `json:"outputs,omitempty"`
 	Diagnostics []dsl.DiagnosticJSON `json:"diagnostics,omitempty"`
@@ -146,14 +145,14 @@ type RunMessage struct {
 	Phase    string         `json:"phase,omitempty"`    // phase_started
 	Stage    string         `json:"stage,omitempty"`    // phase_started of a stage's on_failure
 	Message  string         `json:"message,omitempty"`  // run_cancelling, outputs_failed
-	Status   engine.Status  `json:"status,omitempty"`   // run_finished
-	Outcome  engine.Outcome `json:"outcome,omitempty"`  // run_finished of a run that did not succeed
+	Status   v1.Status      `json:"status,omitempty"`   // run_finished
+	Outcome  v1.Outcome     `json:"outcome,omitempty"`  // run_finished of a run that did not succeed
 	Outputs  map[string]any `json:"outputs,omitempty"`  // run_finished
 	Counts   map[string]int `json:"counts,omitempty"`   // run_finished: instances by status
 	RunID    string         `json:"run_id,omitempty"`   // run_finished: the run record
 	// run_finished: the gate that stopped the run (rejected, timed out,
 	// outside its window), when one did.
-	GateFailure *engine.GateFailure  `json:"gate_failure,omitempty"`
+	GateFailure *v1.GateFailure      `json:"gate_failure,omitempty"`
 	Diagnostics []dsl.DiagnosticJSON `json:"diagnostics,omitempty"` // outputs_failed
 }
 
@@ -178,10 +177,10 @@ type RunRecordMessage struct {
 	Steps        []StepRecordJSON `json:"steps"`
 	// ForceUnlocked: the run's process died holding its environment's
 	// lock, broken since with pipectl force-unlock.
-	ForceUnlocked *record.ForceUnlock `json:"force_unlocked,omitempty"`
+	ForceUnlocked *v1.ForceUnlock `json:"force_unlocked,omitempty"`
 	// StartedBy is who started the run; Gates what happened at its gates.
-	StartedBy string              `json:"started_by,omitempty"`
-	Gates     []record.GateRecord `json:"gates,omitempty"`
+	StartedBy string          `json:"started_by,omitempty"`
+	Gates     []v1.GateRecord `json:"gates,omitempty"`
 }
 
 // StepRecordJSON is one step instance of a recorded run.
@@ -299,18 +298,18 @@ func envelopeOf(msg any) *envelope {
 
 // eventMessage converts an engine event to its public message; Time is
 // the event's own. diags renders diagnostics with ranges and snippets.
-func eventMessage(e engine.Event, diags func(engine.Event) []dsl.DiagnosticJSON) (string, any) {
+func eventMessage(e v1.Event, diags func(v1.Event) []dsl.DiagnosticJSON) (string, any) {
 	env := envelope{Time: e.Time}
 	switch e.Type {
-	case engine.RunStarted:
+	case v1.RunStarted:
 		return string(e.Type), &RunMessage{envelope: env, Pipeline: e.Message}
-	case engine.PhaseStarted:
+	case v1.PhaseStarted:
 		return string(e.Type), &RunMessage{envelope: env, Phase: string(e.Phase), Stage: e.Stage}
-	case engine.RunCancelling:
+	case v1.RunCancelling:
 		return string(e.Type), &RunMessage{envelope: env, Message: e.Message}
-	case engine.OutputsFailed:
+	case v1.OutputsFailed:
 		return string(e.Type), &RunMessage{envelope: env, Message: e.Message, Diagnostics: diags(e)}
-	case engine.RunFinished:
+	case v1.RunFinished:
 		return string(e.Type), &RunMessage{envelope: env, Status: e.Status, Outputs: e.Outputs}
 	}
 	if isGateEvent(e.Type) {
@@ -318,23 +317,23 @@ func eventMessage(e engine.Event, diags func(engine.Event) []dsl.DiagnosticJSON)
 	}
 	m := &StepMessage{envelope: env, Phase: string(e.Phase), Stage: e.Stage, Step: e.Step, Instance: e.Instance, Action: e.Action, Attempt: e.Attempt}
 	switch e.Type {
-	case engine.StepLog:
+	case v1.StepLog:
 		m.Stream, m.Message = e.Stream, e.Message
-	case engine.StepProgress:
+	case v1.StepProgress:
 		f := e.Fraction
 		m.Fraction, m.Message = &f, e.Message
-	case engine.StepArtifact:
+	case v1.StepArtifact:
 		m.Artifact, m.MediaType, m.Size = e.Artifact, e.Message, e.Size
-	case engine.StepRetrying:
+	case v1.StepRetrying:
 		m.Message = e.Message
-	case engine.StepFinished:
+	case v1.StepFinished:
 		ms := e.Duration.Milliseconds()
 		m.Status, m.DurationMS, m.Message, m.Outputs, m.Diagnostics = e.Status, &ms, e.Message, e.Outputs, diags(e)
 	}
 	return string(e.Type), m
 }
 
-func stepPlannedMessage(s *engine.PlannedStep) *StepPlannedMessage {
+func stepPlannedMessage(s *v1.PlannedStep) *StepPlannedMessage {
 	m := &StepPlannedMessage{Step: s.Name, Stage: s.Stage, Phase: string(s.Phase), Action: s.Action, DependsOn: s.DependsOn,
 		Run: string(s.Run), When: s.When, Deferred: s.Deferred, Timeout: s.Timeout, Attempts: s.Attempts, ContinueOnError: s.ContinueOnError,
 		Instances: []PlannedInstanceJSON{}, LeftOut: s.LeftOut, Restores: s.Restores}

@@ -11,7 +11,7 @@ import (
 	"github.com/vbauerster/mpb/v8"
 	"github.com/vbauerster/mpb/v8/decor"
 
-	"github.com/pipectl/pipectl/engine"
+	v1 "github.com/pipectl/pipectl/api/v1"
 )
 
 // LiveApply is Apply on a terminal: a live panel (drawn with mpb) of the
@@ -60,7 +60,7 @@ const keptLogLines = 5
 var spinner = []string{"⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"}
 
 // NewLiveApply draws on base's Out, which should be a terminal.
-func NewLiveApply(base Base, plan *engine.Plan) *LiveApply {
+func NewLiveApply(base Base, plan *v1.Plan) *LiveApply {
 	out := base.Out
 	p := mpb.New(mpb.WithOutput(unescaped(out)), mpb.WithWidth(int(base.Width)), mpb.WithRefreshRate(120*time.Millisecond),
 		mpb.WithAutoRefresh()) // refresh even when out is not detected as a terminal
@@ -70,13 +70,13 @@ func NewLiveApply(base Base, plan *engine.Plan) *LiveApply {
 }
 
 // groupOrder places the groups as the plan lists them.
-func groupOrder(plan *engine.Plan) map[string]int {
+func groupOrder(plan *v1.Plan) map[string]int {
 	out := map[string]int{}
 	if plan == nil {
 		return out
 	}
 	for _, s := range plan.Steps {
-		if t := phaseTitle(s.Phase, s.Stage); s.Phase == engine.PhaseMain {
+		if t := phaseTitle(s.Phase, s.Stage); s.Phase == v1.PhaseMain {
 			if _, ok := out[t]; !ok {
 				out[t] = len(out)
 			}
@@ -85,44 +85,43 @@ func groupOrder(plan *engine.Plan) map[string]int {
 	return out
 }
 
-// Event implements engine.EventSink.
-func (v *LiveApply) Event(e engine.Event) {
+// Event implements v1.EventSink.
+func (v *LiveApply) Event(e v1.Event) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
+	v.steps.summary.Apply(e)
 	id := instanceName(e.Step, e.Instance)
 	switch e.Type {
-	case engine.StepStarted:
+	case v1.StepStarted:
 		v.start(id, e)
 		return
-	case engine.StepLog:
+	case v1.StepLog:
 		v.update(id, e.Message, true)
 		return
-	case engine.StepProgress:
+	case v1.StepProgress:
 		v.update(id, progressText(e), false)
 		return
-	case engine.StepArtifact:
+	case v1.StepArtifact:
 		v.update(id, "artifact "+e.Artifact, false)
 		return
-	case engine.StepRetrying:
+	case v1.StepRetrying:
 		if r := v.rows[id]; r != nil {
 			r.set(func() { r.state, r.latest = "retrying", EscapeControls(e.Message) })
 		}
-	case engine.StepFinished:
-		v.steps.finished(e)
 	}
 	var b bytes.Buffer
 	switch e.Type {
-	case engine.PhaseStarted:
+	case v1.PhaseStarted:
 		v.heading = phaseTitle(e.Phase, e.Stage)
-	case engine.StepFinished:
+	case v1.StepFinished:
 		// Finished lines scroll up grouped: a heading when the group changes.
-		if title := phaseTitle(e.Phase, e.Stage); title != v.heading && e.Phase == engine.PhaseMain {
+		if title := phaseTitle(e.Phase, e.Stage); title != v.heading && e.Phase == v1.PhaseMain {
 			v.heading = title
 			fmt.Fprintf(&b, "%s\n", v.paint("1", title))
 		}
 	}
 	v.render(&b, e, false)
-	if e.Type == engine.StepFinished {
+	if e.Type == v1.StepFinished {
 		v.finish(id, &b, e)
 	}
 	if b.Len() > 0 {
@@ -130,7 +129,7 @@ func (v *LiveApply) Event(e engine.Event) {
 	}
 }
 
-func (v *LiveApply) start(id string, e engine.Event) {
+func (v *LiveApply) start(id string, e v1.Event) {
 	if r := v.rows[id]; r != nil { // a new attempt
 		r.set(func() { r.state, r.latest = fmt.Sprintf("attempt %d", e.Attempt), "" })
 		return
@@ -146,7 +145,7 @@ func (v *LiveApply) start(id string, e engine.Event) {
 
 // group returns the row group of an event's stage or phase, showing its
 // heading.
-func (v *LiveApply) group(e engine.Event) *liveGroup {
+func (v *LiveApply) group(e v1.Event) *liveGroup {
 	title := phaseTitle(e.Phase, e.Stage)
 	g := v.groups[title]
 	if g == nil {
@@ -184,7 +183,7 @@ func (v *LiveApply) update(id, text string, isLog bool) {
 
 // finish removes an instance's row (and its group's heading when it was
 // the last at work); a failure's last log lines follow its diagnostics.
-func (v *LiveApply) finish(id string, b *bytes.Buffer, e engine.Event) {
+func (v *LiveApply) finish(id string, b *bytes.Buffer, e v1.Event) {
 	r := v.rows[id]
 	if r == nil {
 		return
@@ -196,7 +195,7 @@ func (v *LiveApply) finish(id string, b *bytes.Buffer, e engine.Event) {
 		r.group.header.Abort(true)
 		r.group.header = nil
 	}
-	if e.Status == engine.StatusFailed || e.Status == engine.StatusFailedContinued {
+	if e.Status == v1.StatusFailed || e.Status == v1.StatusFailedContinued {
 		r.mu.Lock()
 		logs := r.logs
 		r.mu.Unlock()
@@ -231,7 +230,7 @@ func (r *liveRow) line(nameWidth, width int) string {
 
 // Result takes the panel down — every row, so nothing stale stays on the
 // screen — then prints the outcome below where it was.
-func (v *LiveApply) Result(res *engine.Result, runID string) {
+func (v *LiveApply) Result(res *v1.Result, runID string) {
 	v.mu.Lock()
 	for id, r := range v.rows {
 		r.bar.Abort(true)

@@ -8,6 +8,7 @@ import (
 
 	"github.com/hashicorp/hcl/v2"
 
+	v1 "github.com/pipectl/pipectl/api/v1"
 	"github.com/pipectl/pipectl/engine"
 )
 
@@ -17,26 +18,26 @@ import (
 // not what its plan guessed.
 func TestLiveApplyCollapsesFinishedStepsAndClosesThePanel(t *testing.T) {
 	var out bytes.Buffer
-	plan := &engine.Plan{Steps: []*engine.PlannedStep{
-		{Name: "release", Stage: "deploy", Phase: "main", Instances: []*engine.PlannedInstance{{Summary: "upgrade alpha-members to revision 6"}}},
-		{Name: "smoke", Stage: "deploy", Phase: "main", Instances: []*engine.PlannedInstance{{}}},
+	plan := &v1.Plan{Steps: []*v1.PlannedStep{
+		{Name: "release", Stage: "deploy", Phase: "main", Instances: []*v1.PlannedInstance{{Summary: "upgrade alpha-members to revision 6"}}},
+		{Name: "smoke", Stage: "deploy", Phase: "main", Instances: []*v1.PlannedInstance{{}}},
 	}}
 	v := NewLiveApply(Base{Streams: Streams{Out: &out, Err: &out, Width: 80}, Redactor: engine.NewRedactor()}, plan)
-	step := func(name string, e engine.Event) {
+	step := func(name string, e v1.Event) {
 		e.Step, e.Action, e.Stage, e.Phase = name, "helm.upgrade", "deploy", "main"
 		v.Event(e)
 	}
-	step("release", engine.Event{Type: engine.StepStarted, Attempt: 1})
-	step("smoke", engine.Event{Type: engine.StepStarted, Attempt: 1})
-	step("release", engine.Event{Type: engine.StepProgress, Fraction: 0.5, Message: "waiting for pods"})
-	step("release", engine.Event{Type: engine.StepLog, Message: "deployment ready"})
-	step("smoke", engine.Event{Type: engine.StepLog, Message: "GET /healthz 503"})
-	step("release", engine.Event{Type: engine.StepFinished, Status: engine.StatusSucceeded, Duration: time.Second,
+	step("release", v1.Event{Type: v1.StepStarted, Attempt: 1})
+	step("smoke", v1.Event{Type: v1.StepStarted, Attempt: 1})
+	step("release", v1.Event{Type: v1.StepProgress, Fraction: 0.5, Message: "waiting for pods"})
+	step("release", v1.Event{Type: v1.StepLog, Message: "deployment ready"})
+	step("smoke", v1.Event{Type: v1.StepLog, Message: "GET /healthz 503"})
+	step("release", v1.Event{Type: v1.StepFinished, Status: v1.StatusSucceeded, Duration: time.Second,
 		Message: "upgraded alpha-members from revision 6 to revision 7", Outputs: map[string]any{"stdout": "scanning layer 1 scanning layer 2"}})
-	step("smoke", engine.Event{Type: engine.StepFinished, Status: engine.StatusFailed, Duration: 2 * time.Second,
+	step("smoke", v1.Event{Type: v1.StepFinished, Status: v1.StatusFailed, Duration: 2 * time.Second,
 		Message: "HTTP 503", Diagnostics: hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Health check failed", Detail: "HTTP 503 from /healthz"}}})
-	v.Result(&engine.Result{Status: engine.StatusFailed,
-		Instances: map[string]engine.Status{"release": engine.StatusSucceeded, "smoke": engine.StatusFailed}}, "20261129T000000Z-abcd")
+	v.Result(&v1.Result{Status: v1.StatusFailed,
+		Instances: map[string]v1.Status{"release": v1.StatusSucceeded, "smoke": v1.StatusFailed}}, "20261129T000000Z-abcd")
 	text := out.String()
 	for _, want := range []string{
 		"✓ release 1s       upgraded alpha-members from revision 6 to revision 7", "✗ smoke   2s       failed: Health check failed",
@@ -69,12 +70,12 @@ func TestLiveRowIsCutToTheTerminalWidth(t *testing.T) {
 // A plugin that does not say what its apply did gets its plan's summary,
 // marked as the forecast it was.
 func TestSuccessWithoutSummaryShowsThePlanAsPlanned(t *testing.T) {
-	plan := &engine.Plan{Steps: []*engine.PlannedStep{{Name: "a", Instances: []*engine.PlannedInstance{{Summary: "do it"}}}}}
+	plan := &v1.Plan{Steps: []*v1.PlannedStep{{Name: "a", Instances: []*v1.PlannedInstance{{Summary: "do it"}}}}}
 	o := newOutcomes(plan)
-	if got := o.done(engine.Event{Step: "a", Status: engine.StatusSucceeded}); got != "planned: do it" {
+	if got := o.done("a", "", ""); got != "planned: do it" {
 		t.Errorf("without a summary: %q", got)
 	}
-	if got := o.done(engine.Event{Step: "a", Status: engine.StatusSucceeded, Message: "did it\nand more"}); got != "did it" {
+	if got := o.done("a", "", "did it\nand more"); got != "did it" {
 		t.Errorf("with one: %q", got)
 	}
 }

@@ -7,7 +7,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/pipectl/pipectl/engine"
+	v1 "github.com/pipectl/pipectl/api/v1"
 )
 
 // Plan is the output of `pipectl plan` (and of apply before it asks).
@@ -15,7 +15,7 @@ type Plan struct{ Base }
 
 // Show prints the plan grouped by stage, then the failure handlers and
 // finally steps, each with its action's summary and change text.
-func (v *Plan) Show(p *engine.Plan) {
+func (v *Plan) Show(p *v1.Plan) {
 	if v.JSON {
 		for _, s := range p.Steps {
 			v.emit(MsgStepPlanned, stepPlannedMessage(s))
@@ -32,7 +32,7 @@ func (v *Plan) Show(p *engine.Plan) {
 		env = fmt.Sprintf(" in environment %q", p.Environment)
 	}
 	v.Printf("pipectl will run pipeline %q%s:\n", p.Pipeline, env)
-	gates := map[string]*engine.PlannedGate{}
+	gates := map[string]*v1.PlannedGate{}
 	for _, g := range p.Gates {
 		gates[g.Gate] = g
 	}
@@ -41,14 +41,14 @@ func (v *Plan) Show(p *engine.Plan) {
 		if h := heading(s); h != group {
 			group = h
 			v.Printf("\n%s\n", v.bold(h))
-			if s.Phase == engine.PhaseMain {
-				v.gate(gates, engine.StageAddr(s.Stage).String())
+			if s.Phase == v1.PhaseMain {
+				v.gate(gates, v1.StageAddr(s.Stage).String())
 			}
 		}
-		v.gate(gates, engine.StepAddr(s.Name).String())
+		v.gate(gates, v1.StepAddr(s.Name).String())
 		v.step(s)
 	}
-	writeGates(v.Out, slices.DeleteFunc(slices.Clone(p.Gates), func(g *engine.PlannedGate) bool { return gates[g.Gate] == nil }), v.paint)
+	writeGates(v.Out, slices.DeleteFunc(slices.Clone(p.Gates), func(g *v1.PlannedGate) bool { return gates[g.Gate] == nil }), v.paint)
 	v.restoration(p)
 	if len(p.Outputs)+len(p.OutputsLeftOut) > 0 {
 		v.Printf("\n%s\n", v.bold("Outputs"))
@@ -66,11 +66,11 @@ func (v *Plan) Show(p *engine.Plan) {
 // a failed run would leave it as: restored by a failure handler that
 // changes the same target (apply exits 5), or left changed (4). Only for a
 // pipeline with failure handlers: without, every failure leaves it so.
-func (v *Plan) restoration(p *engine.Plan) {
+func (v *Plan) restoration(p *v1.Plan) {
 	by := map[string][]string{}
 	handlers := false
 	for _, s := range p.Steps {
-		if s.Phase == engine.PhaseStageOnFailure || s.Phase == engine.PhaseOnFailure {
+		if s.Phase == v1.PhaseStageOnFailure || s.Phase == v1.PhaseOnFailure {
 			handlers = true
 			for _, r := range s.Restores {
 				by[r] = append(by[r], s.Name)
@@ -79,7 +79,7 @@ func (v *Plan) restoration(p *engine.Plan) {
 	}
 	var lines []string
 	for _, s := range p.Steps {
-		if s.Phase != engine.PhaseMain || s.Run == engine.DecisionSkip || s.LeftOut != "" || countKind(s, "change") == 0 {
+		if s.Phase != v1.PhaseMain || s.Run == v1.DecisionSkip || s.LeftOut != "" || countKind(s, "change") == 0 {
 			continue
 		}
 		if h := by[s.Name]; len(h) > 0 {
@@ -96,7 +96,7 @@ func (v *Plan) restoration(p *engine.Plan) {
 
 // gate prints, under its stage or before its step, the gate the plan has
 // there, once.
-func (v *Plan) gate(gates map[string]*engine.PlannedGate, name string) {
+func (v *Plan) gate(gates map[string]*v1.PlannedGate, name string) {
 	g := gates[name]
 	if g == nil {
 		return
@@ -108,7 +108,7 @@ func (v *Plan) gate(gates map[string]*engine.PlannedGate, name string) {
 
 // planValue renders a planned output (JSON-shaped, unknowns marked).
 func planValue(x any) string {
-	if s, ok := x.(string); ok && (s == engine.Unknown || s == engine.Redacted) {
+	if s, ok := x.(string); ok && (s == v1.Unknown || s == v1.Redacted) {
 		return s
 	}
 	b, err := json.Marshal(x)
@@ -118,30 +118,30 @@ func planValue(x any) string {
 	return string(b)
 }
 
-func heading(s *engine.PlannedStep) string {
+func heading(s *v1.PlannedStep) string {
 	switch s.Phase {
-	case engine.PhaseStageOnFailure:
+	case v1.PhaseStageOnFailure:
 		return fmt.Sprintf("On failure of stage %s (may run)", s.Stage)
-	case engine.PhaseOnFailure:
+	case v1.PhaseOnFailure:
 		return "On failure of the pipeline (may run)"
-	case engine.PhaseFinally:
+	case v1.PhaseFinally:
 		return "Finally (always)"
 	}
 	return "Stage " + s.Stage
 }
 
-func (v *Plan) step(s *engine.PlannedStep) {
+func (v *Plan) step(s *v1.PlannedStep) {
 	if s.LeftOut != "" {
 		v.Printf("  %s %s %s  (left out: %s)\n", v.colored("-"), pad(s.Name, 24), s.Action, s.LeftOut)
 		return
 	}
 	mark, note := "+", ""
 	switch {
-	case s.Phase != engine.PhaseMain:
+	case s.Phase != v1.PhaseMain:
 		mark = "!"
-	case s.Run == engine.DecisionSkip:
+	case s.Run == v1.DecisionSkip:
 		mark, note = "-", "  (skipped: its when condition is false)"
-	case s.Run == engine.DecisionUnknown:
+	case s.Run == v1.DecisionUnknown:
 		mark, note = "?", "  (runs if its when condition holds at apply)"
 	}
 	if s.Deferred {
@@ -150,13 +150,13 @@ func (v *Plan) step(s *engine.PlannedStep) {
 	if len(s.Restores) > 0 {
 		note += "  (restores " + strings.Join(s.Restores, ", ") + ")"
 	}
-	if s.When != "" && (s.Phase != engine.PhaseMain || s.Run == engine.DecisionUnknown) {
+	if s.When != "" && (s.Phase != v1.PhaseMain || s.Run == v1.DecisionUnknown) {
 		note += "  (when " + s.When + ")"
 	}
 	for _, in := range s.Instances {
 		name := s.Name
 		if in.Key != "" && in.Key != "*" {
-			name = fmt.Sprintf("%s[%q]", s.Name, in.Key)
+			name = instanceName(s.Name, in.Key)
 		}
 		if in.Skipped {
 			v.Printf("  %s %s %s  (skipped: its when condition is false for this instance)\n", v.colored("-"), pad(name, 24), s.Action)
@@ -180,8 +180,8 @@ func (v *Plan) step(s *engine.PlannedStep) {
 }
 
 // how prints what a step waits for and how it runs.
-func (v *Plan) how(s *engine.PlannedStep) {
-	if len(s.DependsOn) > 0 && s.Phase == engine.PhaseMain {
+func (v *Plan) how(s *v1.PlannedStep) {
+	if len(s.DependsOn) > 0 && s.Phase == v1.PhaseMain {
 		v.Printf("      after: %s\n", strings.Join(s.DependsOn, ", "))
 	}
 	if how := runsHow(s); how != "" {
@@ -190,7 +190,7 @@ func (v *Plan) how(s *engine.PlannedStep) {
 }
 
 // runsHow summarizes the meta-arguments that change how a step runs.
-func runsHow(s *engine.PlannedStep) string {
+func runsHow(s *v1.PlannedStep) string {
 	var parts []string
 	if s.Timeout != "" {
 		parts = append(parts, "timeout "+s.Timeout)
@@ -205,17 +205,17 @@ func runsHow(s *engine.PlannedStep) string {
 }
 
 // Summary is the plan's one-line count.
-func Summary(p *engine.Plan) string {
+func Summary(p *v1.Plan) string {
 	var run, changes, unchanged, skipped, unknown, handlers, leftOut int
 	for _, s := range p.Steps {
 		switch {
 		case s.LeftOut != "":
 			leftOut++
-		case s.Phase != engine.PhaseMain:
+		case s.Phase != v1.PhaseMain:
 			handlers++
-		case s.Run == engine.DecisionSkip:
+		case s.Run == v1.DecisionSkip:
 			skipped++
-		case s.Run == engine.DecisionUnknown:
+		case s.Run == v1.DecisionUnknown:
 			unknown++
 		default:
 			run++
@@ -234,7 +234,7 @@ func Summary(p *engine.Plan) string {
 	return out
 }
 
-func countKind(s *engine.PlannedStep, kind string) int {
+func countKind(s *v1.PlannedStep, kind string) int {
 	n := 0
 	for _, in := range s.Instances {
 		if !in.Skipped && in.Kind == kind {
@@ -282,7 +282,7 @@ func indent(s, prefix string) string {
 }
 
 // subsetFlags names the flags that made a subset plan.
-func subsetFlags(p *engine.Plan) string {
+func subsetFlags(p *v1.Plan) string {
 	if p.Only != "" {
 		return "-only " + p.Only + ", outputs before it from run " + p.OnlyFrom
 	}

@@ -9,7 +9,7 @@ import (
 
 	"github.com/zclconf/go-cty/cty"
 
-	"github.com/pipectl/pipectl/engine"
+	v1 "github.com/pipectl/pipectl/api/v1"
 	"github.com/pipectl/pipectl/sdk"
 )
 
@@ -118,7 +118,7 @@ func TestPluginMarkdown(t *testing.T) {
 func TestStepLineShowsNoOutputValues(t *testing.T) {
 	var out bytes.Buffer
 	v := newPlainApply(Base{Streams: Streams{Out: &out}}, nil)
-	v.Event(engine.Event{Type: engine.StepFinished, Step: "s", Status: engine.StatusSucceeded, Duration: time.Second,
+	v.Event(v1.Event{Type: v1.StepFinished, Step: "s", Status: v1.StatusSucceeded, Duration: time.Second,
 		Outputs: map[string]any{"digest": nil, "tags": []any{"a"}, "name": "web"}})
 	if got := out.String(); !strings.Contains(got, "✓ s 1s") || strings.Contains(got, "digest") || strings.Contains(got, "<nil>") {
 		t.Errorf("got %q: want the step, its duration and no output values", got)

@@ -4,8 +4,8 @@ import (
 	"fmt"
 	"text/tabwriter"
 
+	v1 "github.com/pipectl/pipectl/api/v1"
 	"github.com/pipectl/pipectl/dsl"
-	"github.com/pipectl/pipectl/engine"
 	"github.com/pipectl/pipectl/record"
 )
 
@@ -20,23 +20,23 @@ type RunLogs struct {
 }
 
 // Event prints a log line, and where a step's next attempt begins.
-func (v *RunLogs) Event(e engine.Event) {
+func (v *RunLogs) Event(e v1.Event) {
 	if v.JSON {
-		if e.Type == engine.StepLog {
-			v.emit(eventMessage(e, func(engine.Event) []dsl.DiagnosticJSON { return nil }))
+		if e.Type == v1.StepLog {
+			v.emit(eventMessage(e, func(v1.Event) []dsl.DiagnosticJSON { return nil }))
 		}
 		return
 	}
 	name := instanceName(e.Step, e.Instance)
 	switch {
-	case e.Type == engine.StepLog && v.Named:
+	case e.Type == v1.StepLog && v.Named:
 		v.NameWidth = max(v.NameWidth, len(name))
 		fmt.Fprintf(v.Out, "%s │ %s\n", pad(name, v.NameWidth), e.Message)
-	case e.Type == engine.StepLog:
+	case e.Type == v1.StepLog:
 		fmt.Fprintln(v.Out, e.Message)
-	case e.Type == engine.StepStarted && e.Attempt > 1:
+	case e.Type == v1.StepStarted && e.Attempt > 1:
 		fmt.Fprintf(v.Out, "── %s: attempt %d ──\n", name, e.Attempt)
-	case v.Named && e.Type == engine.GateWaiting:
+	case v.Named && e.Type == v1.GateWaiting:
 		fmt.Fprintf(v.Out, "── %s waits for %s: %s ──\n", e.Gate, e.GateKind, firstLine(e.Message))
 	case v.Named && e.Gate != "" && e.Message != "":
 		// Where the run waits, and why it goes on: what someone

@@ -7,8 +7,8 @@ import (
 	"text/tabwriter"
 	"time"
 
+	v1 "github.com/pipectl/pipectl/api/v1"
 	"github.com/pipectl/pipectl/dsl"
-	"github.com/pipectl/pipectl/engine"
 	"github.com/pipectl/pipectl/record"
 )
 
@@ -35,10 +35,10 @@ func (v *Runs) List(list []*record.Run) {
 // Show prints one run: with -json its run message, then its plan as
 // step_planned messages and its events as the messages apply -json wrote.
 // Events are streamed from the record by each, never held all at once.
-func (v *Runs) Show(run *record.Run, planJSON json.RawMessage, logs bool, each func(func(engine.Event) error) error) error {
+func (v *Runs) Show(run *record.Run, planJSON json.RawMessage, logs bool, each func(func(v1.Event) error) error) error {
 	if v.JSON {
 		v.emit(MsgRun, runRecordMessage(run))
-		var plan engine.Plan
+		var plan v1.Plan
 		if json.Unmarshal(planJSON, &plan) == nil {
 			for _, s := range plan.Steps {
 				v.emit(MsgStepPlanned, stepPlannedMessage(s))
@@ -47,8 +47,8 @@ func (v *Runs) Show(run *record.Run, planJSON json.RawMessage, logs bool, each f
 				v.emit(MsgGatePlanned, &GatePlannedMessage{PlannedGate: g})
 			}
 		}
-		return each(func(e engine.Event) error {
-			v.emit(eventMessage(e, func(e engine.Event) []dsl.DiagnosticJSON { return e.RecordedDiagnostics }))
+		return each(func(e v1.Event) error {
+			v.emit(eventMessage(e, func(e v1.Event) []dsl.DiagnosticJSON { return e.RecordedDiagnostics }))
 			return nil
 		})
 	}
@@ -90,7 +90,7 @@ func (v *Runs) Show(run *record.Run, planJSON json.RawMessage, logs bool, each f
 		return nil
 	}
 	fmt.Fprintln(v.Out, "\nEvents:")
-	return each(func(e engine.Event) error {
+	return each(func(e v1.Event) error {
 		_, err := fmt.Fprintf(v.Out, "%s %-14s %s %s\n", e.Time.Local().Format("15:04:05.000"), e.Type, e.Step, firstLine(e.Message))
 		return err
 	})
@@ -125,12 +125,8 @@ func timePtr(t time.Time) *time.Time {
 	return &t
 }
 
-func instanceName(step, instance string) string {
-	if instance == "" {
-		return step
-	}
-	return fmt.Sprintf("%s[%q]", step, instance)
-}
+// instanceName names an instance as views show it: step, or step["key"].
+func instanceName(step, instance string) string { return v1.StepAddr(step).Instance(instance).Name() }
 
 func dash(s string) string {
 	if s == "" {

@@ -13,7 +13,7 @@ import (
 	"github.com/hashicorp/hcl/v2"
 
 	"github.com/pipectl/pipectl/dsl"
-	"github.com/pipectl/pipectl/engine"
+	"github.com/zclconf/go-cty/cty"
 )
 
 // Streams are where a view writes.
@@ -35,11 +35,36 @@ type Base struct {
 	Streams
 	JSON     bool
 	Files    func() map[string]*hcl.File
-	Redactor *engine.Redactor
+	Redactor Redactor
 	// JSONOut is the command's JSON lines stream when JSON is set; views
 	// of one command share it, so the version line comes once, first.
 	JSONOut *JSONStream
 }
+
+// Redactor removes the secrets a run has seen from what views print
+// (engine.Redactor); a nil one removes nothing.
+type Redactor interface {
+	String(s string) string
+	Mask(src []byte) []byte
+	Value(v cty.Value) cty.Value
+	Any(v any) any
+}
+
+// redactor is the Base's Redactor, or one that removes nothing: a view
+// made without one (runs) must not fail for it.
+func (b *Base) redactor() Redactor {
+	if b.Redactor == nil {
+		return unredacted{}
+	}
+	return b.Redactor
+}
+
+type unredacted struct{}
+
+func (unredacted) String(s string) string      { return s }
+func (unredacted) Mask(src []byte) []byte      { return src }
+func (unredacted) Value(v cty.Value) cty.Value { return v }
+func (unredacted) Any(v any) any               { return v }
 
 // Diagnostics reports problems: on stderr for people, as one JSON object
 // on stdout for machines.

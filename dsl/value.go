@@ -1,4 +1,4 @@
-package engine
+package dsl
 
 import (
 	"strconv"
@@ -6,14 +6,11 @@ import (
 
 	"github.com/zclconf/go-cty/cty"
 
-	"github.com/pipectl/pipectl/dsl"
+	v1 "github.com/pipectl/pipectl/api/v1"
 )
 
-// Unknown stands for a value that is known only after apply.
-const Unknown = "(known after apply)"
-
 // FormatValue renders a value in HCL syntax for people, sensitive parts
-// as Redacted and unknown parts as Unknown.
+// as v1.Redacted and unknown parts as v1.Unknown.
 func FormatValue(v cty.Value) string {
 	var b strings.Builder
 	formatValue(&b, v)
@@ -21,8 +18,8 @@ func FormatValue(v cty.Value) string {
 }
 
 func formatValue(b *strings.Builder, v cty.Value) {
-	if v.HasMark(dsl.SensitiveMark) {
-		b.WriteString(Redacted)
+	if v.HasMark(SensitiveMark) {
+		b.WriteString(v1.Redacted)
 		return
 	}
 	v, _ = v.Unmark()
@@ -31,7 +28,7 @@ func formatValue(b *strings.Builder, v cty.Value) {
 		b.WriteString("null")
 		return
 	case !v.IsKnown():
-		b.WriteString(Unknown)
+		b.WriteString(v1.Unknown)
 		return
 	}
 	ty := v.Type()
@@ -72,17 +69,17 @@ func formatValue(b *strings.Builder, v cty.Value) {
 }
 
 // JSONValue converts a value for JSON output: sensitive parts become
-// Redacted and unknown parts Unknown, so no secret reaches a machine view.
+// v1.Redacted and unknown parts v1.Unknown, so no secret reaches a machine view.
 func JSONValue(v cty.Value) any {
-	if v.HasMark(dsl.SensitiveMark) {
-		return Redacted
+	if v.HasMark(SensitiveMark) {
+		return v1.Redacted
 	}
 	v, _ = v.Unmark()
 	switch {
 	case v == cty.NilVal || v.IsNull():
 		return nil
 	case !v.IsKnown():
-		return Unknown
+		return v1.Unknown
 	}
 	ty := v.Type()
 	switch {

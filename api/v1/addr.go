@@ -1,6 +1,10 @@
-package engine
+package v1
 
-import "strings"
+import (
+	"fmt"
+	"strconv"
+	"strings"
+)
 
 // Addr is the address of a node of the step graph, as users write it:
 // "step.NAME" or "stage.NAME". It is typed so that a step's name and a
@@ -58,3 +62,51 @@ func (a Addr) local() string {
 }
 
 func (a Addr) String() string { return string(a) }
+
+// InstanceAddr is the address of one instance of a step: the step's
+// address and its for_each key ("" for a step without for_each).
+type InstanceAddr struct {
+	Step Addr
+	Key  string
+}
+
+// Instance is the address of the instance of step a with the key.
+func (a Addr) Instance(key string) InstanceAddr { return InstanceAddr{Step: a, Key: key} }
+
+// String is the full address: step.NAME, or step.NAME["KEY"].
+func (a InstanceAddr) String() string { return withKey(string(a.Step), a.Key) }
+
+// Name is the instance as views and messages name it, within its module:
+// NAME, or NAME["KEY"].
+func (a InstanceAddr) Name() string {
+	name, _ := a.Step.Step()
+	return withKey(name, a.Key)
+}
+
+func withKey(s, key string) string {
+	if key == "" {
+		return s
+	}
+	return s + "[" + strconv.Quote(key) + "]"
+}
+
+// ParseInstanceAddr reads a step instance's address, as String writes it
+// (a module path, step.NAME, then an optional quoted key).
+func ParseInstanceAddr(s string) (InstanceAddr, error) {
+	addr, key := s, ""
+	if i := strings.IndexByte(s, '['); i >= 0 {
+		if !strings.HasSuffix(s, "]") {
+			return InstanceAddr{}, fmt.Errorf("%q: an instance key ends with ]", s)
+		}
+		k, err := strconv.Unquote(s[i+1 : len(s)-1])
+		if err != nil {
+			return InstanceAddr{}, fmt.Errorf("%q: an instance key is a quoted string, as in step.NAME[\"KEY\"]", s)
+		}
+		addr, key = s[:i], k
+	}
+	a := Addr(addr)
+	if name, ok := a.Step(); !ok || name == "" || strings.Contains(name, ".") {
+		return InstanceAddr{}, fmt.Errorf("%q is not a step address: step.NAME or step.NAME[\"KEY\"]", s)
+	}
+	return InstanceAddr{Step: a, Key: key}, nil
+}

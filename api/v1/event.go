@@ -1,11 +1,9 @@
-package engine
+package v1
 
 import (
 	"time"
 
 	"github.com/hashicorp/hcl/v2"
-
-	"github.com/pipectl/pipectl/dsl"
 )
 
 // EventType names what happened in a run.
@@ -27,24 +25,35 @@ const (
 	OutputsFailed EventType = "outputs_failed"
 )
 
-// Status is the outcome of a step instance or a run.
-type Status string
-
+// Gate events: a stage (or step) with an approval block or deploy windows
+// waits before it starts.
 const (
-	StatusSucceeded Status = "succeeded"
-	StatusFailed    Status = "failed"
-	// StatusFailedContinued is a failed step with continue_on_error: the run goes on.
-	StatusFailedContinued Status = "failed_continued"
-	StatusSkipped         Status = "skipped"   // its when condition was false
-	StatusCancelled       Status = "cancelled" // stopped by Ctrl-C
-	StatusNotRun          Status = "not_run"   // never started: an earlier failure stopped the run
-	// StatusUnchanged: its plan said "no change" for the very config it has
-	// at apply, so it was not applied; its outputs are the planned ones.
-	StatusUnchanged Status = "unchanged"
+	// GateWaiting: the gate holds the stage back; GateKind says for what
+	// ("approval" or "window"), Until until when (the approval's deadline,
+	// or when the next window opens).
+	GateWaiting  EventType = "gate_waiting"
+	GateApproved EventType = "gate_approved" // one approval counted (User, Reason)
+	// GateRefused: an answer that does not count (a self-approval where the
+	// gate forbids it, someone not among the approvers, a second approval
+	// by the same person); Message says why.
+	GateRefused  EventType = "gate_refused"
+	GateRejected EventType = "gate_rejected" // the run fails (User, Reason)
+	GateTimedOut EventType = "gate_timed_out"
+	// GateWindowClosed: outside the windows with outside_window = "fail":
+	// the run fails.
+	GateWindowClosed EventType = "gate_window_closed"
+	// GateWindowOverridden: outside the windows, let through by
+	// apply -override-window (User, Reason).
+	GateWindowOverridden EventType = "gate_window_overridden"
+	GatePassed           EventType = "gate_passed" // the stage may start
+	// GateStale: as the gate opened, the steps behind it were planned
+	// again and would not do what was approved (Message says how, or why
+	// it could not be told): the run fails, nothing behind it runs.
+	GateStale EventType = "gate_stale"
 )
 
 // Event is one thing that happened in a run. Every text in it has been
-// through the run's Redactor.
+// through the run's redactor. Records keep events as this JSON.
 type Event struct {
 	Type        EventType      `json:"type"`
 	Time        time.Time      `json:"time"`
@@ -60,26 +69,31 @@ type Event struct {
 	Message     string         `json:"message,omitempty"`
 	Fraction    float64        `json:"fraction,omitempty"`
 	Artifact    string         `json:"artifact,omitempty"`
-	Data        []byte         `json:"-"`                  // step_artifact: its content, redacted (ArtifactData); nil when Withheld
+	Data        []byte         `json:"-"`                  // step_artifact: its content, redacted; nil when Withheld
 	Size        int            `json:"size,omitempty"`     // step_artifact: its size as the plugin sent it
 	Withheld    bool           `json:"withheld,omitempty"` // step_artifact: it held a secret that could not be redacted
 	Outputs     map[string]any `json:"outputs,omitempty"`
 	// Outcome (run_finished of a run that did not succeed): what it left
-	// its target as — unchanged, restored or changed (outcome.go).
+	// its target as — unchanged, restored or changed.
 	Outcome Outcome `json:"outcome,omitempty"`
 	// Diagnostics of a failed step, on its source like plan-time ones;
 	// views render them (the JSON view with ranges and snippets).
 	Diagnostics hcl.Diagnostics `json:"-"`
 	// RecordedDiagnostics are Diagnostics as records keep them: ranges
 	// and snippets (secrets masked), rendered later without the files.
-	RecordedDiagnostics []dsl.DiagnosticJSON `json:"diagnostics,omitempty"`
-	Duration            time.Duration        `json:"duration_ns,omitempty"`
-	// Gate events (gate.go): which gate, waiting for what, who answered.
-	Gate     string    `json:"gate,omitempty"`      // stage.NAME or step.NAME
-	GateKind string    `json:"gate_kind,omitempty"` // "approval" or "window"
+	RecordedDiagnostics []Diagnostic  `json:"diagnostics,omitempty"`
+	Duration            time.Duration `json:"duration_ns,omitempty"`
+	// Gate events: which gate, waiting for what, who answered.
+	Gate     string    `json:"gate,omitempty"` // stage.NAME or step.NAME
+	GateKind GateKind  `json:"gate_kind,omitempty"`
 	User     string    `json:"user,omitempty"`
 	Reason   string    `json:"reason,omitempty"`
 	Until    time.Time `json:"until,omitzero"` // gate_waiting: the approval's deadline, when the window opens
+}
+
+// InstanceAddr is the address of the step instance the event is about.
+func (e *Event) InstanceAddr() InstanceAddr {
+	return InstanceAddr{Step: StepAddr(e.Step), Key: e.Instance}
 }
 
 // EventSink receives the events of a run, one at a time, in order.

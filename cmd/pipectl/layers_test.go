@@ -1,0 +1,64 @@
+package main
+
+import (
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+const module = "github.com/pipectl/pipectl"
+
+// imports lists the module's packages with what each imports (not its
+// tests), as go list sees them.
+func imports(t *testing.T) map[string][]string {
+	t.Helper()
+	cmd := exec.Command("go", "list", "-f", `{{.ImportPath}} {{join .Imports " "}}`, "./...")
+	cmd.Dir = "../.."
+	cmd.Env = append(cmd.Environ(), "GOWORK=off")
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	pkgs := map[string][]string{}
+	for line := range strings.Lines(string(out)) {
+		f := strings.Fields(line)
+		pkgs[f[0]] = f[1:]
+	}
+	for _, p := range []string{"/api/v1", "/engine", "/engine/dag", "/internal/view", "/internal/report"} {
+		if _, ok := pkgs[module+p]; !ok {
+			t.Fatalf("go list did not list %s: %q", module+p, out)
+		}
+	}
+	return pkgs
+}
+
+// The layers of docs/architecture.md: the vocabulary (api/v1) is a leaf
+// anyone may read without the engine; views and the report render it
+// without reaching into the engine; nothing under engine/ imports engine
+// itself (a child importing its parent is an arrow upwards).
+func TestImportRules(t *testing.T) {
+	pkgs := imports(t)
+	cmd := exec.Command("go", "list", "-deps", "./api/v1")
+	cmd.Dir = "../.."
+	cmd.Env = append(cmd.Environ(), "GOWORK=off")
+	deps, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("go list -deps: %v", err)
+	}
+	for _, d := range strings.Fields(string(deps)) {
+		if strings.HasPrefix(d, module+"/") && d != module+"/api/v1" {
+			t.Errorf("api/v1 depends on %s: the vocabulary imports no pipectl package", d)
+		}
+	}
+	for pkg, imps := range pkgs {
+		for _, imp := range imps {
+			switch {
+			case imp != module+"/engine":
+			case pkg == module+"/internal/view" || pkg == module+"/internal/report":
+				t.Errorf("%s imports engine: views and the report render the vocabulary (api/v1)", pkg)
+			case strings.HasPrefix(pkg, module+"/engine/"):
+				t.Errorf("%s imports its parent engine", pkg)
+			}
+		}
+	}
+}
