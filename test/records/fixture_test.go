@@ -38,7 +38,6 @@ type command struct {
 func fixtures(t *testing.T) []*fixture {
 	t.Helper()
 	base := filepath.Join("testdata", oldCommit)
-	capture := fields(t, filepath.Join(base, "capture.txt"))
 	entries, err := os.ReadDir(base)
 	if err != nil {
 		t.Fatal(err)
@@ -48,9 +47,10 @@ func fixtures(t *testing.T) []*fixture {
 		if !e.IsDir() {
 			continue
 		}
+		dir := filepath.Join(base, e.Name())
+		capture := fields(t, filepath.Join(dir, "capture.txt"))
 		f := &fixture{
-			name: e.Name(), dir: filepath.Join(base, e.Name()),
-			oldDir: filepath.Join(capture["workdir"][0], e.Name()), oldBin: capture["bindir"][0],
+			name: e.Name(), dir: dir, oldDir: capture["workdir"][0], oldBin: capture["bindir"][0],
 			commands: map[string]command{}, runIDs: map[string]string{},
 		}
 		for _, line := range lines(t, filepath.Join(f.dir, "commands.txt")) {

@@ -3,5 +3,5 @@
 
 plugin "std" {
   version = "0.1.0"
-  sha256  = "20d97e32b224e650987ab84d03377258807a73ced927db308ec981c0cedc8a9a"
+  sha256  = "58bc981366ef66d0aa9b8606cfdf7335c40c304f5065314d357d94a6bb777a73"
 }
