@@ -5,8 +5,9 @@
 #   test/records/capture.sh COMMIT OUTDIR [PIPELINE...]
 #
 # It checks COMMIT out in a temporary git worktree, builds pipectl and its
-# plugins there (make), and runs every pipeline of test/records/pipelines
-# (or the ones named; "flagship" is pipelines/alpha-members.hcl) with them. For each pipeline, OUTDIR/NAME/ gets:
+# plugins there (make), and runs every pipeline of test/records/pipelines, or
+# the ones named ("flagship" is pipelines/alpha-members.hcl), with them. For
+# each pipeline, OUTDIR/NAME/ gets:
 #
 #   store/           the pipeline's directory after the runs: pipeline.hcl, the
 #                    plugin lock file, .pipectl/ (the run database, artifacts)
@@ -17,13 +18,12 @@
 #   capture.txt      which commit, where the pipeline ran and where the
 #                    binaries were (what the tests normalise away)
 #
-# The fixtures are only
-# ever written by this script run against the old commit: never by new code.
+# The fixtures are only ever written by this script run against the old
+# commit: never by new code.
 #
-# The flagship (pipelines/alpha-members.hcl) needs the sandbox and trivy:
-# name it (PIPELINE flagship) to capture it (see capture_flagship). trivy is not rebuilt
-# (about 20 CPU minutes; its pin is the same across these commits): it is
-# $PIPECTL_TRIVY_BIN, else the repository's bin/trivy.
+# The flagship needs a sandbox (started and stopped here) and trivy, which is
+# not rebuilt (about 20 CPU minutes; its pin is the same across these
+# commits): $PIPECTL_TRIVY_BIN, else the repository's bin/trivy.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
@@ -35,7 +35,10 @@ pipelines=("$@")
 [[ ${#pipelines[@]} -gt 0 ]] || pipelines=($(cd "$here/pipelines" && ls))
 
 tmp=$(mktemp -d /tmp/pipectl-capture.XXXXXX)
-src=$tmp/src
+# The checkout at a path of its own, the same every time: Go's build cache
+# keys the packages of the main module by their directory.
+src=/tmp/pipectl-capture-src-${commit:0:12}
+git -C "$root" worktree remove --force "$src" 2>/dev/null || rm -rf "$src"
 cleanup() {
   git -C "$root" worktree remove --force "$src" 2>/dev/null || true
   rm -rf "$tmp"

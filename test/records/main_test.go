@@ -22,6 +22,12 @@ var bins string
 func TestMain(m *testing.M) {
 	code := func() int {
 		if dir := os.Getenv("PIPECTL_E2E_BIN"); dir != "" {
+			for _, name := range []string{"pipectl", "pipectl-plugin-std"} {
+				if _, err := os.Stat(filepath.Join(dir, name)); err != nil {
+					fmt.Fprintf(os.Stderr, "PIPECTL_E2E_BIN=%s: %v (run `make build`)\n", dir, err)
+					return 1
+				}
+			}
 			bins = dir
 			return m.Run()
 		}
