@@ -117,9 +117,10 @@ capture() {
 # The flagship, pipelines/alpha-members.hcl of the old commit, in staging
 # against a sandbox of the old commit (kwok's fake nodes; a local stand-in
 # of the service answers the checks): a first deploy that succeeds, then
-# (before_apply) a health check that finds nothing answering, so that
-# validation fails and its on_failure rolls the release back to the first
-# revision. The reading commands show that failed-and-rolled-back run.
+# (before_apply: first_deploy) an upgrade whose health check finds nothing
+# answering, so that validation fails and its on_failure rolls the release
+# back to the first revision. The reading commands show that
+# failed-and-rolled-back run.
 capture_flagship() {
   local name=compat-capture ns=staging port
   trivy=${PIPECTL_TRIVY_BIN:-$root/bin/trivy}
@@ -157,10 +158,13 @@ VARS
   printf 'sandbox_registry %s\nkubeconfig %s\nservice %s\n' "$registry" "$KUBECONFIG" "http://127.0.0.1:$port" >>"$out/flagship/capture.txt"
 }
 
-# first_deploy is the flagship's first apply, which succeeds; then it stops
-# the stand-in: the health checks of the applies that follow fail.
+# first_deploy is the flagship's first apply, which succeeds; then it
+# changes the release (its log level), so that the next apply upgrades it,
+# and stops the stand-in: the health checks of the applies that follow fail
+# and validation's on_failure rolls the release back.
 first_deploy() {
   pipectl apply-ok apply -auto-approve -env staging -var-file capture.vars
+  printf 'logLevel: debug\n' >>"$w/alpha-members/values/staging.yaml"
   kill "$app_pid"
   wait "$app_pid" 2>/dev/null || true
   app_pid=

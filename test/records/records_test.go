@@ -24,9 +24,13 @@ func TestOldRecordsReadBack(t *testing.T) {
 
 // The same pipelines run by the current pipectl print what the old one
 // printed, for every command capture.sh ran: validate, plan, apply (human
-// and -json), then the reading commands on the new runs.
+// and -json), then the reading commands on the new runs. The std pipelines
+// only (those of pipelines/): the flagship needs the sandbox.
 func TestCommandsAsAtOldCommit(t *testing.T) {
 	for _, f := range fixtures(t) {
+		if _, err := os.Stat(filepath.Join("pipelines", f.name)); err != nil {
+			continue
+		}
 		t.Run(f.name, func(t *testing.T) {
 			dir := filepath.Join(t.TempDir(), f.name)
 			copyDir(t, filepath.Join("pipelines", f.name), dir)
