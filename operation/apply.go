@@ -52,9 +52,10 @@ type Apply struct {
 	Gates Gates
 
 	// Diagnostics receives warnings and errors as they come, with the
-	// pipeline they are about (for its source files). It is called once a
-	// pipeline is loaded, and after planning, even with no diagnostics.
-	Diagnostics func(*engine.Pipeline, hcl.Diagnostics)
+	// source files of the pipeline they are about (nil before one is
+	// loaded). It is called once a pipeline is loaded, and after
+	// planning, even with no diagnostics.
+	Diagnostics func(files map[string]*hcl.File, diags hcl.Diagnostics)
 	// Confirm shows a fresh plan and asks to run it. Without AutoApprove
 	// it must be set, or Run returns ErrNoConfirmation before planning.
 	Confirm func(*engine.Plan) bool
@@ -68,6 +69,9 @@ type Apply struct {
 	// RecordError is told when the record can no longer be written; the
 	// run then stops as if cancelled (Applied.RecordFailed).
 	RecordError func(storePath string, err error)
+	// Report, when set, is the file the run's HTML report is written to
+	// once the run is recorded (as Report writes it).
+	Report string
 }
 
 // NewApply is an Apply on cfg, with the default parallelism.
@@ -93,6 +97,9 @@ type Applied struct {
 	Incomplete error
 	// RecordCost is what recording the run wrote.
 	RecordCost record.RecordCost
+	// ReportError is why the report (Apply.Report) was not written: the
+	// run's outcome stays the run's, the report is not the run.
+	ReportError error
 }
 
 // applyTarget is what an apply works on: the pipeline (path) and its
@@ -123,13 +130,17 @@ func (a *Apply) Run(ctx context.Context, path string) (*Applied, error) {
 	}
 	// Resuming the run that left a stale lock takes that lock over: the
 	// resume is the explicit recovery.
-	lock, err := record.AcquireLock(ctx, t.dir, t.env, record.LockOptions{Timeout: a.LockTimeout, OnWait: a.OnLockWait, TakeOver: a.Resume})
+	if a.Gates.User == "" {
+		if a.Gates.User, err = Who(); err != nil {
+			return nil, err
+		}
+	}
+	store, lock, err := lockEnvironment(ctx, t.dir, t.env, record.LockOptions{Timeout: a.LockTimeout, OnWait: a.OnLockWait, TakeOver: a.Resume, User: a.Gates.User})
 	if err != nil {
 		return nil, err
 	}
 	defer lock.Release()
-	store, err := record.Open(t.dir) // a damaged database stops us here, before anything runs
-	if err != nil {
+	if err := store.Init(); err != nil { // a damaged record stops us here, before anything runs
 		return nil, err
 	}
 	if a.Resume != "" {
@@ -137,8 +148,8 @@ func (a *Apply) Run(ctx context.Context, path string) (*Applied, error) {
 			return nil, err
 		}
 	}
-	if t.saved != nil && !a.AllowReapply {
-		if err := appliedBefore(store, path, t.saved); err != nil {
+	if t.saved != nil {
+		if err := a.appliedBefore(store, path, t.saved); err != nil {
 			return nil, err
 		}
 	}
@@ -151,7 +162,15 @@ func (a *Apply) Run(ctx context.Context, path string) (*Applied, error) {
 	if err != nil {
 		return nil, err
 	}
-	recorder, err := store.StartRun(lock.RunID(), plan, s.Redactor)
+	if t.saved != nil {
+		// The mark, not the check above, makes the plan single use: of two
+		// applies of it at once, one is refused here, before any step.
+		var again *record.PlanAppliedError
+		if err := store.MarkPlanApplied(t.saved.ContentHash, lock.RunID()); err != nil && !(errors.As(err, &again) && a.AllowReapply) {
+			return nil, err
+		}
+	}
+	recorder, err := store.StartRun(lock, plan, s.Redactor)
 	if err != nil {
 		return nil, fmt.Errorf("cannot record the run in %s, so it does not start: %w", store.Path(), err)
 	}
@@ -173,7 +192,7 @@ func (a *Apply) run(ctx context.Context, s *Session, plan *engine.Plan, t *apply
 	}
 	var prompt engine.EventSink = engine.EventFunc(func(engine.Event) {})
 	if a.Gates.Prompt != nil {
-		prompt = a.Gates.Prompt(plan, recorder.ID(), recorder.PutAnswer)
+		prompt = a.Gates.Prompt.sink(plan, recorder.ID(), a.Gates.User, recorder.PutAnswer)
 	}
 	ctx, kill := ctx, ctx
 	if a.Interruptible != nil {
@@ -209,6 +228,9 @@ func (a *Apply) run(ctx context.Context, s *Session, plan *engine.Plan, t *apply
 	out.Incomplete = recorder.Finish()
 	out.RecordCost = recorder.Cost()
 	out.RecordFailed = recordFailed.Load()
+	if a.Report != "" && out.Incomplete == nil {
+		out.ReportError = writeReport(store, out.RunID, a.Report)
+	}
 	return out, nil
 }
 
@@ -217,7 +239,7 @@ func (a *Apply) run(ctx context.Context, s *Session, plan *engine.Plan, t *apply
 func (a *Apply) target(path string) (*applyTarget, error) {
 	switch {
 	case a.Resume != "":
-		store, err := record.OpenExisting(PipelineDir(path))
+		store, err := openRecords(path)
 		if err != nil {
 			return nil, err
 		}
@@ -352,7 +374,7 @@ func (a *Apply) open(path string, in dsl.Inputs) (*Session, error) {
 
 func (a *Apply) diagnostics(p *engine.Pipeline, diags hcl.Diagnostics) {
 	if a.Diagnostics != nil {
-		a.Diagnostics(p, diags)
+		a.Diagnostics(sourceFiles(p), diags)
 	}
 }
 
@@ -370,18 +392,30 @@ func orNone(env string) string {
 }
 
 // appliedBefore refuses a saved plan a recorded run already applied, as
-// Terraform does: applying it again would do it all again.
-func appliedBefore(store *record.Store, path string, saved *engine.Plan) error {
-	list, err := store.List()
-	if err != nil {
+// Terraform does: applying it again would do it all again. A plan made
+// before the record started to keep saved plans (a fresh workspace, a
+// moved or new record) may have been applied where it cannot tell: a
+// warning says so.
+func (a *Apply) appliedBefore(store *record.Store, path string, saved *engine.Plan) error {
+	run, since, err := store.PlanApplied(saved.ContentHash)
+	switch {
+	case err != nil:
 		return err
-	}
-	for _, r := range list {
-		if r.SavedPlan != "" && r.SavedPlan == saved.ContentHash {
-			return fmt.Errorf("the plan %s was already applied, by run %s (%s): a saved plan is applied once. "+
-				"Plan again; or resume that run (pipectl apply -resume %s); or, to really apply it again, -allow-reapply",
-				path, r.ID, r.Status, r.ID)
+	case run != "" && !a.AllowReapply:
+		if _, _, err := store.Show(run, nil); err != nil { // pruned, or it never started
+			return fmt.Errorf("the plan %s was already applied, by run %s, which is no longer in the record (pruned): a saved plan is applied once. "+
+				"Plan again; or, to really apply it again, -allow-reapply", path, run)
 		}
+		return fmt.Errorf("the plan %s was already applied, by run %s: a saved plan is applied once. "+
+			"Plan again; or resume that run (pipectl apply -resume %s); or, to really apply it again, -allow-reapply",
+			path, run, run)
+	case run == "" && saved.CreatedAt.Before(since):
+		a.diagnostics(nil, hcl.Diagnostics{{Severity: hcl.DiagWarning,
+			Summary: "Cannot tell whether this plan was applied before",
+			Detail: fmt.Sprintf("The plan %s was made at %s; the record in %s keeps the saved plans applied since %s only, "+
+				"so it cannot tell whether this one was applied before (by another workspace, or a record since moved or deleted). "+
+				"If it may have been, plan again rather than apply it.",
+				path, saved.CreatedAt.UTC().Format(time.RFC3339), store.Path(), since.UTC().Format(time.RFC3339))}})
 	}
 	return nil
 }

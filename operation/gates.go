@@ -11,8 +11,9 @@ import (
 
 // Gates are Apply's approval and deploy-window options.
 type Gates struct {
-	// User is who starts the run (PIPECTL_USER, or the OS user): recorded,
-	// and refused as an approver where a gate forbids self-approval.
+	// User is who starts the run ("": Who()): recorded, named by the
+	// environment's lock, and refused as an approver where a gate forbids
+	// self-approval.
 	User string
 	// PreApprove approves these gates ahead (stage names, or step.NAME),
 	// as User, before the run starts.
@@ -20,9 +21,9 @@ type Gates struct {
 	// OverrideWindow, when not empty, is why gated stages may start
 	// outside their windows and freezes (recorded).
 	OverrideWindow string
-	// Prompt, when set, is told of the run's events once it is recorded,
-	// with a way to answer its gates (the terminal's questions).
-	Prompt func(plan *engine.Plan, runID string, answer func(engine.GateAnswer) error) engine.EventSink
+	// Prompt, when set, asks at the terminal when the run waits for
+	// approval, and records the answer as User's.
+	Prompt *Prompt
 }
 
 // preApprovals checks PreApprove against the plan's gates before anything

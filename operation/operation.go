@@ -80,6 +80,15 @@ func (c *Configuration) Open(path string, in dsl.Inputs) (*Session, *engine.Pipe
 // Close stops the session's plugins.
 func (s *Session) Close() { s.Host.Close() }
 
+// sourceFiles are the files of a pipeline, which diagnostics quote; nil
+// before one is loaded.
+func sourceFiles(p *engine.Pipeline) map[string]*hcl.File {
+	if p == nil || p.Config == nil {
+		return nil
+	}
+	return p.Config.Files
+}
+
 // PipelineDir is the pipeline directory of a path: itself, or a file's
 // directory.
 func PipelineDir(path string) string {

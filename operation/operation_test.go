@@ -233,7 +233,7 @@ func TestApplyReportsPipelineErrorsAsDiagnostics(t *testing.T) {
 	var files map[string]*hcl.File
 	a := operation.NewApply(operation.NewConfiguration())
 	a.AutoApprove = true
-	a.Diagnostics = func(p *engine.Pipeline, d hcl.Diagnostics) { got, files = append(got, d...), p.Config.Files }
+	a.Diagnostics = func(f map[string]*hcl.File, d hcl.Diagnostics) { got, files = append(got, d...), f }
 	if _, err := a.Run(context.Background(), dir); !errors.Is(err, operation.ErrDiagnostics) {
 		t.Fatalf("apply: %v", err)
 	}

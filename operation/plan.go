@@ -29,6 +29,9 @@ type Planned struct {
 	Plan     *engine.Plan // nil when the diagnostics have errors
 }
 
+// Files are the pipeline's source files, for the diagnostics.
+func (p *Planned) Files() map[string]*hcl.File { return sourceFiles(p.Pipeline) }
+
 // Run plans the pipeline at path (and saves the plan to Out). An error is
 // one of writing the plan; the pipeline's problems are diagnostics.
 func (o *Plan) Run(ctx context.Context, path string) (*Planned, hcl.Diagnostics, error) {

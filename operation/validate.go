@@ -46,6 +46,9 @@ func (v *Validate) Run(ctx context.Context, path string) (*Validated, hcl.Diagno
 	return out, diags
 }
 
+// Files are the pipeline's source files, for the diagnostics.
+func (v *Validated) Files() map[string]*hcl.File { return sourceFiles(v.Pipeline) }
+
 // checkSchemas validates step configs against the plugins that are locked;
 // the others are reported as not checked.
 func (v *Validate) checkSchemas(ctx context.Context, p *engine.Pipeline) hcl.Diagnostics {

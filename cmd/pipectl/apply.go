@@ -5,17 +5,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/spf13/cobra"
 
-	"github.com/pipectl/pipectl/engine"
 	"github.com/pipectl/pipectl/internal/view"
 	"github.com/pipectl/pipectl/operation"
-	"github.com/pipectl/pipectl/record"
 )
 
 func newApplyCommand() *cobra.Command {
@@ -103,15 +100,15 @@ func runApply(cmd *cobra.Command, f *pipelineFlags, args []string, o applyOption
 	case len(args) > 1:
 		return fmt.Errorf("%s is not a saved plan: apply takes a second argument only after one (pipectl apply PLAN DIR)", args[0])
 	}
-	if path, err = enterPipeline(path, namedFiles(&in, &o.report, &planFile)...); err != nil {
+	if path, err = operation.EnterPipeline(path, operation.NamedFiles(&in, &o.report, &planFile)...); err != nil {
 		return err
 	}
 	out, errOut, outputGone := watchOutput(cmd.OutOrStdout(), cmd.ErrOrStderr())
 	cmd.SetOut(out)
 	cmd.SetErr(errOut)
 	cfg := newConfiguration()
-	var p *engine.Pipeline
-	base := f.base(cmd, &p, cfg.Redactor)
+	var files map[string]*hcl.File
+	base := f.base(cmd, cfg, func() map[string]*hcl.File { return files })
 	var v view.ApplyView
 	a := operation.NewApply(cfg)
 	if planFile != "" {
@@ -119,7 +116,7 @@ func runApply(cmd *cobra.Command, f *pipelineFlags, args []string, o applyOption
 	}
 	a.Inputs, a.Parallelism, a.AutoApprove, a.Resume, a.AllowReapply = in, o.parallelism, o.autoApprove, o.resume, o.reapply
 	a.LockTimeout, a.OnLockWait = o.lockTimeout, lockWaitMessage(cmd, o.lockTimeout)
-	a.Subset = o.subset
+	a.Subset, a.Report = o.subset, o.report
 	notice := func(text string) {
 		if n, ok := v.(interface{ Notice(string) }); ok {
 			n.Notice(text)
@@ -128,76 +125,50 @@ func runApply(cmd *cobra.Command, f *pipelineFlags, args []string, o applyOption
 	if a.Gates, err = o.gates.options(cmd, f.json, notice); err != nil {
 		return err
 	}
-	a.Diagnostics = func(loaded *engine.Pipeline, diags hcl.Diagnostics) { p = loaded; base.Diagnostics(diags) }
+	a.Diagnostics = func(loaded map[string]*hcl.File, diags hcl.Diagnostics) { files = loaded; base.Diagnostics(diags) }
 	if !f.json {
-		a.Confirm = func(plan *engine.Plan) bool {
+		a.Confirm = func(plan *operation.RunPlan) bool {
 			(&view.Plan{Base: base}).Show(plan)
 			return confirm(cmd)
 		}
 	}
-	a.Start = func(plan *engine.Plan) engine.EventSink {
+	a.Start = func(plan *operation.RunPlan) operation.EventSink {
 		v = view.NewApply(base, isTerminal(cmd) && !f.noColor, plan) // -no-color: plain lines, as in CI
 		return v
 	}
 	a.Interruptible = func(ctx context.Context) (context.Context, context.Context, func()) {
-		return interruptible(ctx, outputGone, func() {
-			v.Event(engine.Event{Type: engine.RunCancelling, Message: "Interrupt received: cancelling the running steps…"})
-		})
+		return interruptible(ctx, outputGone, func() { v.Event(operation.Cancelling()) })
 	}
-	a.RecordError = func(store string, err error) {
-		fmt.Fprintf(cmd.ErrOrStderr(), "Error: cannot record the run in %s: %v\n"+
-			"Stopping: no new step starts (failure handlers and finally still run). This run cannot be resumed.\n", store, err)
-	}
+	a.RecordError = notices(cmd).RecordFailed
 	applied, err := a.Run(cmd.Context(), path)
 	switch {
-	case errors.Is(err, operation.ErrDiagnostics):
-		return exitError(1)
 	case errors.Is(err, operation.ErrNoConfirmation):
 		return fmt.Errorf("-json needs -auto-approve (or a saved plan): there is no one to answer the confirmation")
 	case errors.Is(err, operation.ErrNotConfirmed):
-		fmt.Fprintln(cmd.OutOrStdout(), "Apply cancelled: nothing was done.")
-		return exitError(1)
+		notices(cmd).ApplyCancelled()
+		return err
 	case err != nil:
 		return err
 	}
-	return applyResult(cmd, v, applied, o.report)
+	return applyResult(cmd, v, applied)
 }
 
-// applyResult shows how the run ended and turns it into the exit status.
-func applyResult(cmd *cobra.Command, v view.ApplyView, applied *operation.Applied, report string) error {
-	result := applied.Result
+// applyResult shows how the run ended; its error is the exit status.
+func applyResult(cmd *cobra.Command, v view.ApplyView, applied *operation.Applied) error {
 	if applied.Incomplete != nil {
-		v.Result(result, "")
-		fmt.Fprintf(cmd.ErrOrStderr(), "Error: the record of run %s is incomplete: %v\n"+
-			"It is marked so: it cannot be resumed. Check what the run did before applying again.\n", applied.RunID, applied.Incomplete)
-		return exitError(exitRunFailed)
+		v.Result(applied.Result, "")
+		notices(cmd).RecordIncomplete(applied.RunID, applied.Incomplete)
+		return applied.Err()
 	}
-	v.Result(result, applied.RunID)
-	if report != "" && applied.StorePath != "" {
-		// The store is DIR/.pipectl/runs.db.
-		store, err := record.OpenExisting(filepath.Dir(filepath.Dir(applied.StorePath)))
-		if err == nil {
-			err = writeReport(store, applied.RunID, report)
-		}
-		if err != nil { // the exit status stays the run's: the report is not the run
-			fmt.Fprintf(cmd.ErrOrStderr(), "Warning: the run report was not written: %v\n", err)
-		}
+	v.Result(applied.Result, applied.RunID)
+	if applied.ReportError != nil { // the exit status stays the run's: the report is not the run
+		notices(cmd).ReportNotWritten(applied.ReportError)
 	}
-	if result.Status == engine.StatusCancelled && applied.RecordFailed {
-		return exitError(exitRunFailed) // stopped because the record failed, not by a person
-	}
-	if code := runExitCode(result); code != 0 {
-		return exitError(code)
-	}
-	return nil
+	return applied.Err()
 }
 
 func confirm(cmd *cobra.Command) bool {
-	fmt.Fprint(cmd.OutOrStdout(), "\nDo you want to run this plan? Only 'yes' will be accepted: ")
+	notices(cmd).AskApply()
 	line, _ := bufio.NewReader(cmd.InOrStdin()).ReadString('\n')
 	return strings.TrimSpace(line) == "yes"
 }
-
-// exitOutputsFailed: the steps succeeded (and were recorded so) but an
-// output block could not be evaluated; scripts can tell it from a failure.
-const exitOutputsFailed = 3

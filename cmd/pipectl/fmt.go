@@ -1,22 +1,11 @@
 package main
 
 import (
-	"bytes"
-	"fmt"
-	"io/fs"
-	"os"
-	"path/filepath"
-	"strings"
-
 	"github.com/hashicorp/hcl/v2"
-	"github.com/hashicorp/hcl/v2/hclsyntax"
-	"github.com/hashicorp/hcl/v2/hclwrite"
-
-	"github.com/pipectl/pipectl/dsl"
-	"github.com/pmezard/go-difflib/difflib"
 	"github.com/spf13/cobra"
 
 	"github.com/pipectl/pipectl/internal/view"
+	"github.com/pipectl/pipectl/operation"
 )
 
 type fmtOptions struct {
@@ -49,95 +38,21 @@ reported with their diagnostics and exit code 1.`,
 }
 
 func runFmt(cmd *cobra.Command, o fmtOptions, paths []string) error {
-	files, err := fmtTargets(paths, o.recursive)
+	var sources map[string]*hcl.File
+	v := view.NewFmt(commandBase(cmd, o.json, true, nil, func() map[string]*hcl.File { return sources }), o.list)
+	op := operation.Fmt{Check: o.check, Diff: o.diff, Recursive: o.recursive, Unformatted: v.Unformatted}
+	res, diags, err := op.Run(paths)
 	if err != nil {
 		return err
 	}
-	var diags hcl.Diagnostics
-	sources := map[string]*hcl.File{}
-	v := view.NewFmt(commandBase(cmd, o.json, true, nil, func() map[string]*hcl.File { return sources }), o.list)
-	unformatted := 0
-	for _, name := range files {
-		src, err := os.ReadFile(name)
-		if err != nil {
-			return err
-		}
-		if d := dsl.CheckNesting(src, name, hcl.InitialPos); d.HasErrors() {
-			sources[name] = &hcl.File{Bytes: src}
-			diags = append(diags, d...)
-			continue
-		}
-		f, d := hclsyntax.ParseConfig(src, name, hcl.InitialPos)
-		sources[name] = f
-		if d.HasErrors() {
-			diags = append(diags, d...)
-			continue
-		}
-		out := hclwrite.Format(src)
-		if bytes.Equal(src, out) {
-			continue
-		}
-		unformatted++
-		if !o.check {
-			if err := os.WriteFile(name, out, 0o644); err != nil {
-				return err
-			}
-		}
-		diff := ""
-		if o.diff {
-			diff = unifiedDiff(name, src, out)
-		}
-		v.Unformatted(name, !o.check, diff)
-	}
+	sources = res.Sources
 	v.Diagnostics(diags)
-	v.Result(len(files), unformatted)
+	v.Result(res.Files, res.Unformatted)
 	if len(diags) > 0 {
-		return exitError(1)
+		return operation.ErrDiagnostics
 	}
-	if o.check && unformatted > 0 {
-		return exitError(3)
+	if o.check && res.Unformatted > 0 {
+		return exitError(exitUnformatted)
 	}
 	return nil
-}
-
-// fmtTargets expands the arguments into .hcl files, sorted within each directory.
-func fmtTargets(paths []string, recursive bool) ([]string, error) {
-	var files []string
-	for _, p := range paths {
-		info, err := os.Stat(p)
-		if err != nil {
-			return nil, fmt.Errorf("no file or directory at %q", p)
-		}
-		if !info.IsDir() {
-			files = append(files, p)
-			continue
-		}
-		err = filepath.WalkDir(p, func(path string, d fs.DirEntry, err error) error {
-			if err != nil {
-				return err
-			}
-			if d.IsDir() && path != p && (!recursive || strings.HasPrefix(d.Name(), ".")) {
-				return filepath.SkipDir
-			}
-			if !d.IsDir() && strings.HasSuffix(path, ".hcl") {
-				files = append(files, path)
-			}
-			return nil
-		})
-		if err != nil {
-			return nil, err
-		}
-	}
-	return files, nil
-}
-
-func unifiedDiff(name string, a, b []byte) string {
-	text, _ := difflib.GetUnifiedDiffString(difflib.UnifiedDiff{
-		A:        difflib.SplitLines(string(a)),
-		B:        difflib.SplitLines(string(b)),
-		FromFile: name,
-		ToFile:   name + " (formatted)",
-		Context:  3,
-	})
-	return text
 }

@@ -5,8 +5,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/pipectl/pipectl/engine"
 	"github.com/pipectl/pipectl/internal/view"
+	"github.com/pipectl/pipectl/operation"
 )
 
 func newGraphCommand() *cobra.Command {
@@ -25,20 +25,20 @@ after. -format dot (Graphviz: pipectl graph | dot -Tsvg > graph.svg) or
 			if err != nil {
 				return err
 			}
-			in.AllowUnset = true // the graph does not depend on values
-			var p *engine.Pipeline
-			base := f.base(cmd, &p, engine.NewRedactor())
-			p, diags := engine.Load(pathArg(args), in)
-			p.LearnSecrets(base.Redactor)
+			cfg := operation.NewConfiguration()
+			op := operation.NewGraph(cfg)
+			op.Inputs = in
+			g, diags := op.Run(pathArg(args))
+			base := f.base(cmd, cfg, g.Files)
 			base.Diagnostics(diags)
 			if diags.HasErrors() {
-				return exitError(1)
+				return operation.ErrDiagnostics
 			}
 			switch format {
 			case "dot":
-				view.WriteDOT(cmd.OutOrStdout(), p.Graph)
+				view.WriteDOT(cmd.OutOrStdout(), g.Pipeline.Graph)
 			case "mermaid":
-				view.WriteMermaid(cmd.OutOrStdout(), p.Graph)
+				view.WriteMermaid(cmd.OutOrStdout(), g.Pipeline.Graph)
 			default:
 				return fmt.Errorf("unknown -format %q: use dot or mermaid", format)
 			}

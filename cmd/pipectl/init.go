@@ -4,7 +4,6 @@ import (
 	"github.com/hashicorp/hcl/v2"
 	"github.com/spf13/cobra"
 
-	"github.com/pipectl/pipectl/engine/pluginhost"
 	"github.com/pipectl/pipectl/internal/view"
 	"github.com/pipectl/pipectl/operation"
 )
@@ -16,7 +15,7 @@ func newInitCommand() *cobra.Command {
 		Short: "Find the pipeline's plugins and lock their versions and checksums",
 		Long: `Finds every plugin the pipeline uses (plugin blocks and step actions), checks
 its version against the plugin block's constraint, and records its version and
-sha256 in ` + pluginhost.LockFileName + ` beside the pipeline. Every later run
+sha256 in ` + operation.LockFileName + ` beside the pipeline. Every later run
 verifies each plugin binary against that file and refuses one that changed.
 Plugins are looked up in DIR/.pipectl/plugins, $PIPECTL_PLUGIN_PATH, beside the
 pipectl binary, then $PATH. Use -upgrade to accept binaries that changed.`,
@@ -35,21 +34,21 @@ func runInit(cmd *cobra.Command, path string, upgrade, noColor, asJSON bool) err
 	defer withInterrupt(cmd)()
 	cfg := newConfiguration()
 	var files map[string]*hcl.File
-	v := view.NewInit(commandBase(cmd, asJSON, noColor, cfg.Redactor, func() map[string]*hcl.File { return files }))
+	v := view.NewInit(commandBase(cmd, asJSON, noColor, cfg, func() map[string]*hcl.File { return files }))
 	op := operation.NewInit(cfg)
 	op.Upgrade, op.Locked = upgrade, v.Locked
 	res, diags, err := op.Run(cmd.Context(), path)
 	files = res.Config.Files
 	v.Diagnostics(diags)
 	if diags.HasErrors() {
-		return exitError(1)
+		return operation.ErrDiagnostics
 	}
 	if err != nil {
 		return err
 	}
 	v.Result(res.Written)
-	if res.Failed > 0 {
-		return exitError(1)
+	if res.Failed > 0 { // the view named each plugin and why
+		return exitError(exitNotStarted)
 	}
 	return nil
 }

@@ -3,32 +3,24 @@ package main
 import (
 	"bufio"
 	"fmt"
-	"os"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
-	"golang.org/x/term"
 
-	"github.com/pipectl/pipectl/record"
+	"github.com/pipectl/pipectl/operation"
 )
 
 // lockWaitMessage says on stderr, once, that apply waits for the lock.
-func lockWaitMessage(cmd *cobra.Command, timeout time.Duration) func(record.Holder) {
-	return func(h record.Holder) {
-		fmt.Fprintf(cmd.ErrOrStderr(), "Waiting up to %s for the lock of %s, held by %s…\n", timeout, envName(h.Environment), h)
+func lockWaitMessage(cmd *cobra.Command, timeout time.Duration) func(operation.Holder) {
+	return func(h operation.Holder) {
+		notices(cmd).LockWait(timeout, operation.EnvironmentName(h.Environment), h)
 	}
-}
-
-func envName(env string) string {
-	if env == "" {
-		return "this pipeline"
-	}
-	return fmt.Sprintf("environment %q", env)
 }
 
 func newForceUnlockCommand() *cobra.Command {
 	var force bool
+	var reason string
 	cmd := &cobra.Command{
 		Use:   "force-unlock RUN [DIR]",
 		Short: "Break the lock a killed apply left on its environment",
@@ -40,52 +32,39 @@ run (pipectl apply -resume RUN), which takes the lock over.
 
 force-unlock refuses while the run's process still holds the lock: stop a
 live apply with Ctrl-C instead. It asks for confirmation on a terminal;
--force skips the question (scripts). The break is recorded in the run's record
-(pipectl runs show RUN -json: force_unlocked) and in
+-force skips the question (scripts). The break is recorded, with -reason, in the
+run's record (pipectl runs show RUN -json: force_unlocked) and in
 .pipectl/locks/force-unlocks.log.`,
 		Args: runArgs(2, "the run the stale lock names, as the refused apply printed it"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			dir := pathDir(pathArg(args[1:]))
-			stale, err := record.FindStaleLock(dir, args[0])
-			if err != nil {
-				return err
-			}
-			what := envName(stale.Environment)
+			op := operation.ForceUnlock{ID: args[0], Dir: pathArg(args[1:]), Reason: reason}
 			if !force {
-				if !unlockAsksTerminal(cmd) {
-					return fmt.Errorf("the lock of %s is stale, left by %s; not a terminal, so nobody can confirm: give -force to break it", what, stale.Holder)
-				}
-				fmt.Fprintf(cmd.OutOrStdout(), "The lock of %s was left by %s, whose process is gone.\n"+
-					"Breaking it lets the next apply start, whatever that run left half-done.\n"+
-					"Do you want to break it? Only 'yes' will be accepted: ", what, stale.Holder)
-				if !unlockAnsweredYes(cmd) {
-					fmt.Fprintln(cmd.OutOrStdout(), "Not unlocked.")
-					return exitError(1)
-				}
+				op.Confirm = func(what string, holder operation.Holder) (bool, error) { return confirmUnlock(cmd, what, holder) }
 			}
-			inRecord, err := stale.Break(dir)
+			u, err := op.Run()
 			if err != nil {
 				return err
 			}
-			where := "in .pipectl/locks/force-unlocks.log (the run was killed before it was recorded)"
-			if inRecord {
-				where = "in the run's record and in .pipectl/locks/force-unlocks.log"
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "Unlocked %s (left by run %s); recorded %s.\n", what, stale.Holder.Run, where)
+			notices(cmd).Unlocked(u.What, u.Run, u.InRecord)
 			return nil
 		},
 	}
 	cmd.Flags().BoolVar(&force, "force", false, "do not ask for confirmation")
+	cmd.Flags().StringVar(&reason, "reason", "", "why the lock is broken, recorded with the break")
 	return cmd
 }
 
-// unlockAsksTerminal: someone at a terminal can answer the question.
-func unlockAsksTerminal(cmd *cobra.Command) bool {
-	f, ok := cmd.InOrStdin().(*os.File)
-	return ok && term.IsTerminal(int(f.Fd()))
-}
-
-func unlockAnsweredYes(cmd *cobra.Command) bool {
+// confirmUnlock asks at the terminal whether to break a stale lock; with
+// no terminal nobody can confirm, and -force is needed.
+func confirmUnlock(cmd *cobra.Command, what string, holder operation.Holder) (bool, error) {
+	if !stdinTerminal(cmd) {
+		return false, fmt.Errorf("the lock of %s is stale, left by %s; not a terminal, so nobody can confirm: give -force to break it", what, holder)
+	}
+	notices(cmd).AskUnlock(what, holder)
 	line, _ := bufio.NewReader(cmd.InOrStdin()).ReadString('\n')
-	return strings.TrimSpace(line) == "yes"
+	if strings.TrimSpace(line) != "yes" {
+		notices(cmd).NotUnlocked()
+		return false, nil
+	}
+	return true, nil
 }

@@ -20,8 +20,10 @@ type runTimes struct {
 	Environment   string
 	Started       time.Time
 	Finished      time.Time
+	StartedBy     string `json:"started_by"`
 	ForceUnlocked *struct {
 		By     string
+		Reason string
 		Holder struct{ Run string }
 	} `json:"force_unlocked"`
 }
@@ -101,12 +103,14 @@ func handshake(touch, await string) []string {
 
 // Two applies of one environment: the second waits (-lock-timeout) for
 // the first and runs after it; one that may not wait that long fails,
-// naming the holder; a live holder's lock cannot be broken. The first
-// holds the lock until the test has seen the second wait.
+// naming the holder — as the run names who started it, PIPECTL_USER —; a
+// live holder's lock cannot be broken. The first holds the lock until the
+// test has seen the second wait.
 func TestAppliesOfOneEnvironmentSerializeWithLockTimeout(t *testing.T) {
 	p := newProject(t, handshakePipeline)
 	release := filepath.Join(p.dir, "release-first")
 	first := p.command(append([]string{"apply", "-env", "dev", "-auto-approve"}, handshake(filepath.Join(p.dir, "first-ran"), release)...)...)
+	first.Env = append(first.Env, "PIPECTL_USER=dana")
 	var firstErr strings.Builder
 	first.Stderr = &firstErr
 	if err := first.Start(); err != nil {
@@ -117,7 +121,7 @@ func TestAppliesOfOneEnvironmentSerializeWithLockTimeout(t *testing.T) {
 
 	now := filepath.Join(p.dir, "now")
 	_, errOut, code := p.run(append([]string{"apply", "-env", "dev", "-auto-approve", "-lock-timeout", "300ms"}, handshake(now, now)...)...)
-	for _, want := range []string{"run " + holder.ID, fmt.Sprintf("pid %d", first.Process.Pid), "user ", "host ", "started ", "waited 300ms"} {
+	for _, want := range []string{"run " + holder.ID, fmt.Sprintf("pid %d", first.Process.Pid), "user dana,", "host ", "started ", "waited 300ms"} {
 		if code != 1 || !strings.Contains(errOut, want) {
 			t.Errorf("an apply that may wait 300ms: exit %d, no %q in\n%s", code, want, errOut)
 		}
@@ -152,6 +156,9 @@ func TestAppliesOfOneEnvironmentSerializeWithLockTimeout(t *testing.T) {
 	list := runsWithTimes(t, p) // newest first
 	if len(list) != 2 || list[1].ID != holder.ID || list[0].Status != "succeeded" || list[1].Status != "succeeded" {
 		t.Fatalf("runs: %+v", list)
+	}
+	if list[1].StartedBy != "dana" {
+		t.Errorf("the first run was started by %q, want dana (PIPECTL_USER), who its lock named", list[1].StartedBy)
 	}
 	t.Logf("the waiting apply's run started %s after the first run finished", list[0].Started.Sub(list[1].Finished))
 	if list[0].Started.Before(list[1].Finished) {
@@ -269,21 +276,24 @@ func TestStaleLockIsReportedAndBrokenWithForceUnlock(t *testing.T) {
 	if code := term.ProcessState.ExitCode(); code != 1 || !strings.Contains(string(asked), "Do you want to break it?") || !strings.Contains(string(asked), "Not unlocked.") {
 		t.Errorf("force-unlock on a terminal, answered no: exit %d\n%s", code, asked)
 	}
-	out, errOut, code := p.run("force-unlock", killed.ID, "-force")
+	p.env = append(p.env, "PIPECTL_USER=erin") // who breaks it is recorded as the gates name users
+	out, errOut, code := p.run("force-unlock", killed.ID, "-force", "-reason", "the runner was lost")
 	if code != 0 || !strings.Contains(out, "Unlocked environment \"dev\"") || !strings.Contains(out, "recorded in the run's record") {
 		t.Fatalf("force-unlock -force: exit %d\n%s%s", code, out, errOut)
 	}
 	if _, errOut, code := p.run("apply", "-env", "dev", "-auto-approve", "-var", "pause=10ms"); code != 0 {
 		t.Errorf("apply after force-unlock: exit %d\n%s", code, errOut)
 	}
-	if show, _, _ := p.run("runs", "show", killed.ID); !strings.Contains(show, "broke the lock (pipectl force-unlock)") {
+	if show, _, _ := p.run("runs", "show", killed.ID); !strings.Contains(show, "broke the lock (pipectl force-unlock)") ||
+		!strings.Contains(show, ": the runner was lost.") {
 		t.Errorf("runs show does not say the lock was broken:\n%s", show)
 	}
 	for _, r := range runsWithTimes(t, p) {
 		if r.ID != killed.ID {
 			continue
 		}
-		if r.Status != "interrupted" || r.ForceUnlocked == nil || r.ForceUnlocked.Holder.Run != killed.ID || r.ForceUnlocked.By == "" {
+		if r.Status != "interrupted" || r.ForceUnlocked == nil || r.ForceUnlocked.Holder.Run != killed.ID || !strings.HasPrefix(r.ForceUnlocked.By, "erin@") ||
+			r.ForceUnlocked.Reason != "the runner was lost" {
 			t.Errorf("the killed run's record: %+v", r)
 		}
 	}

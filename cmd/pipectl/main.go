@@ -6,13 +6,11 @@ import (
 	"os"
 	"strings"
 
-	"github.com/pipectl/pipectl/sdk/client"
+	"github.com/pipectl/pipectl/operation"
 )
 
 func main() {
-	// Whatever a plugin started and left behind when it died becomes
-	// pipectl's to kill (see pluginhost), rather than init's.
-	_ = client.BecomeSubreaper()
+	_ = operation.AdoptOrphans()
 	os.Exit(run(os.Args[1:]))
 }
 
@@ -27,21 +25,8 @@ func run(args []string) (code int) {
 	}()
 	root := newRootCommand()
 	root.SetArgs(longFlags(args))
-	if err := root.Execute(); err != nil {
-		if e, ok := err.(exitError); ok {
-			return int(e)
-		}
-		fmt.Fprintf(os.Stderr, "Error: %v\n", err)
-		return 1
-	}
-	return 0
+	return exit(root.Execute())
 }
-
-// exitError carries an exit code out of a command that already reported
-// what went wrong.
-type exitError int
-
-func (e exitError) Error() string { return fmt.Sprintf("exit status %d", int(e)) }
 
 // longFlags accepts Terraform's single-dash long flags (-env dev) by
 // rewriting them to the double-dash form cobra parses; single letters stay

@@ -12,8 +12,6 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
-	"github.com/pipectl/pipectl/dsl"
-	"github.com/pipectl/pipectl/engine"
 	"github.com/pipectl/pipectl/internal/view"
 	"github.com/pipectl/pipectl/operation"
 )
@@ -36,8 +34,8 @@ func (f *pipelineFlags) register(cmd *cobra.Command) {
 	fl.BoolVar(&f.noColor, "no-color", false, "no colors in the output")
 }
 
-func (f *pipelineFlags) inputs() (dsl.Inputs, error) {
-	in := dsl.Inputs{Environment: f.env, VarFiles: f.varFiles, Vars: map[string]string{}}
+func (f *pipelineFlags) inputs() (operation.Inputs, error) {
+	in := operation.Inputs{Environment: f.env, VarFiles: f.varFiles, Vars: map[string]string{}}
 	for i, kv := range f.vars {
 		k, v, ok := strings.Cut(kv, "=")
 		if !ok || k == "" {
@@ -49,36 +47,35 @@ func (f *pipelineFlags) inputs() (dsl.Inputs, error) {
 	return in, nil
 }
 
-// base builds the view base of a command for a pipeline (which may be nil
-// before it is loaded).
-func (f *pipelineFlags) base(cmd *cobra.Command, p **engine.Pipeline, r *engine.Redactor) view.Base {
-	var stream *view.JSONStream
+// base builds the view base of a command for a pipeline: its streams,
+// -json, -no-color, the redactor of the command's operations and the
+// pipeline files its diagnostics quote (nil before one is loaded).
+func (f *pipelineFlags) base(cmd *cobra.Command, cfg *operation.Configuration, files func() map[string]*hcl.File) view.Base {
+	b := commandBase(cmd, f.json, f.noColor, cfg, files)
 	if f.json {
-		stream = view.NewJSONStream(cmd.OutOrStdout(), cmd.ErrOrStderr())
+		b.JSONOut = view.NewJSONStream(cmd.OutOrStdout(), cmd.ErrOrStderr())
 	}
-	return view.Base{
-		JSONOut: stream,
-		Streams: view.NewStreams(cmd.OutOrStdout(), cmd.ErrOrStderr(), useColor(cmd, f.noColor), terminalWidth(cmd)),
-		JSON:    f.json,
-		Files: func() map[string]*hcl.File {
-			if *p == nil || (*p).Config == nil {
-				return nil
-			}
-			return (*p).Config.Files
-		},
-		Redactor: r,
-	}
+	return b
 }
 
 // commandBase is the view base of a command without pipeline flags (init,
-// fmt): its streams, -json, -no-color, the files its diagnostics quote.
-func commandBase(cmd *cobra.Command, asJSON, noColor bool, r *engine.Redactor, files func() map[string]*hcl.File) view.Base {
-	return view.Base{
-		Streams:  view.NewStreams(cmd.OutOrStdout(), cmd.ErrOrStderr(), useColor(cmd, noColor), terminalWidth(cmd)),
-		JSON:     asJSON,
-		Files:    files,
-		Redactor: r,
+// fmt): its streams, -json, -no-color, the files its diagnostics quote,
+// and the redactor of cfg (nil: no secrets to hide).
+func commandBase(cmd *cobra.Command, asJSON, noColor bool, cfg *operation.Configuration, files func() map[string]*hcl.File) view.Base {
+	b := view.Base{
+		Streams: view.NewStreams(cmd.OutOrStdout(), cmd.ErrOrStderr(), useColor(cmd, noColor), terminalWidth(cmd)),
+		JSON:    asJSON,
+		Files:   files,
 	}
+	if cfg != nil {
+		b.Redactor = cfg.Redactor
+	}
+	return b
+}
+
+// notices is the view of a command's one-line results and questions.
+func notices(cmd *cobra.Command) *view.Notices {
+	return &view.Notices{Base: commandBase(cmd, false, true, nil, nil)}
 }
 
 // pathArg is a command's pipeline path: its argument or the current directory.
@@ -91,7 +88,7 @@ func pathArg(args []string) string {
 
 // logOptions are the root's -log-file and -log-level, which default to
 // $PIPECTL_LOG_FILE and $PIPECTL_LOG. Every command that starts plugins
-// reads them through pluginLogger.
+// reads them through newConfiguration.
 var logOptions struct{ file, level string }
 
 func registerLogFlags(root *cobra.Command) {
@@ -112,48 +109,18 @@ func registerLogFlags(root *cobra.Command) {
 			return fmt.Errorf("invalid log level %q: use trace, debug, info, warn or error", logOptions.level)
 		}
 		if cmd.Flags().Changed("log-level") && logOptions.file == "" {
-			fmt.Fprintln(cmd.ErrOrStderr(), "pipectl: -log-level has no effect without -log-file (or $PIPECTL_LOG_FILE): logs never go to the terminal")
+			notices(cmd).LogLevelUnused()
 		}
 		return nil
 	}
-}
-
-// pluginLogger sends plugin logs to the -log-file (or nowhere), never to the
-// user's terminal, where they would interleave with the run's output.
-func pluginLogger(r *engine.Redactor) hclog.Logger {
-	if logOptions.file == "" {
-		return hclog.NewNullLogger()
-	}
-	f, err := os.OpenFile(logOptions.file, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
-	if err != nil {
-		return hclog.NewNullLogger()
-	}
-	level := hclog.LevelFromString(logOptions.level)
-	if level == hclog.NoLevel {
-		level = hclog.Info
-	}
-	return hclog.New(&hclog.LoggerOptions{Name: "pipectl", Output: redactingWriter{f, r}, Level: level})
 }
 
 // newConfiguration is what a command's operations share: a redactor, and
 // the plugin log (-log-file) redacted with it.
 func newConfiguration() *operation.Configuration {
 	cfg := operation.NewConfiguration()
-	cfg.Logger = pluginLogger(cfg.Redactor)
+	cfg.LogTo(logOptions.file, logOptions.level)
 	return cfg
-}
-
-// redactingWriter keeps secrets out of the plugin log file.
-type redactingWriter struct {
-	w io.Writer
-	r *engine.Redactor
-}
-
-func (w redactingWriter) Write(b []byte) (int, error) {
-	if _, err := io.WriteString(w.w, w.r.String(string(b))); err != nil {
-		return 0, err
-	}
-	return len(b), nil
 }
 
 // useColor is true when output goes to a terminal and nobody said no.
@@ -193,6 +160,3 @@ func ordinal(n int) string {
 	}
 	return fmt.Sprintf("%d%s", n, suffix)
 }
-
-// pathDir is the pipeline directory of a path: itself, or a file's directory.
-func pathDir(path string) string { return operation.PipelineDir(path) }

@@ -31,7 +31,7 @@ part of the pipeline, as apply runs it; the plan shows what is left out.`,
 			}
 			defer withInterrupt(cmd)()
 			file := out // the name the user gave, for the message
-			path, err := enterPipeline(pathArg(args), namedFiles(&in, &file)...)
+			path, err := operation.EnterPipeline(pathArg(args), operation.NamedFiles(&in, &file)...)
 			if err != nil {
 				return err
 			}
@@ -39,10 +39,10 @@ part of the pipeline, as apply runs it; the plan shows what is left out.`,
 			op := operation.NewPlan(cfg)
 			op.Inputs, op.Out, op.Subset = in, file, sub.subset()
 			planned, diags, err := op.Run(cmd.Context(), path)
-			v := &view.Plan{Base: f.base(cmd, &planned.Pipeline, cfg.Redactor)}
+			v := &view.Plan{Base: f.base(cmd, cfg, planned.Files)}
 			v.Diagnostics(diags)
 			if diags.HasErrors() {
-				return exitError(1)
+				return operation.ErrDiagnostics
 			}
 			v.Show(planned.Plan)
 			if err != nil {
@@ -56,7 +56,7 @@ part of the pipeline, as apply runs it; the plan shows what is left out.`,
 				v.Printf("\nSaved the plan to %s. Apply exactly this plan with: pipectl apply %s\n", out, apply)
 			}
 			if detailed && planned.Plan.HasChanges() {
-				return exitError(2)
+				return exitError(exitChanges)
 			}
 			return nil
 		},

@@ -2,12 +2,13 @@ package main
 
 import (
 	"fmt"
+	"math"
 
+	"github.com/dustin/go-humanize"
 	"github.com/spf13/cobra"
 
-	"github.com/pipectl/pipectl/engine"
 	"github.com/pipectl/pipectl/internal/view"
-	"github.com/pipectl/pipectl/record"
+	"github.com/pipectl/pipectl/operation"
 )
 
 func newRunsCommand() *cobra.Command {
@@ -21,11 +22,7 @@ and a summary per step. A run whose process died shows as interrupted, with
 everything recorded until then.`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			store, err := record.OpenExisting(pathDir(pathArg(args)))
-			if err != nil {
-				return err
-			}
-			list, err := store.List()
+			list, err := (&operation.ListRuns{Dir: pathArg(args)}).Run()
 			if err != nil {
 				return err
 			}
@@ -46,26 +43,19 @@ func newRunsShowCommand() *cobra.Command {
 		Short: "Show one run: its steps, their outcomes and outputs, and (with -logs) every event",
 		Args:  runArgs(2, aRecordedRun),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			store, id, err := openRun(pathArg(args[1:]), args[0]) // a run id, or latest
-			if err != nil {
-				return err
-			}
-			run, planJSON, err := store.Show(id, nil)
+			shown, err := (&operation.ShowRun{Dir: pathArg(args[1:]), ID: args[0]}).Run()
 			if err != nil {
 				return err
 			}
 			if plan { // what was approved, as plan printed it
-				p, err := record.DecodePlan(id, planJSON)
+				p, err := shown.Plan()
 				if err != nil {
 					return err
 				}
 				planView(cmd, asJSON).Show(p)
 				return nil
 			}
-			return runsView(cmd, asJSON).Show(run, planJSON, logs, func(fn func(engine.Event) error) error {
-				_, _, err := store.Show(id, fn)
-				return err
-			})
+			return runsView(cmd, asJSON).Show(shown.Run, shown.PlanJSON, logs, shown.Events)
 		},
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "the run, its plan and every event as JSON lines (docs/json-events.md)")
@@ -84,31 +74,45 @@ func runsView(cmd *cobra.Command, asJSON bool) *view.Runs {
 
 func newRunsPruneCommand() *cobra.Command {
 	var keep int
+	var maxSize string
 	cmd := &cobra.Command{
 		Use:   "prune [DIR]",
-		Short: "Delete the oldest recorded runs, keeping the newest -keep",
-		Long: fmt.Sprintf(`Deletes the oldest finished runs from DIR/.pipectl/runs.db, keeping the newest
--keep (runs still going on are always kept). Every apply already keeps at most
-the newest %d runs.`, record.DefaultKeep),
+		Short: "Delete the oldest recorded runs, then give their space back",
+		Long: fmt.Sprintf(`Deletes the oldest finished runs of each pipeline and environment beyond -keep,
+then the oldest finished runs of any until the record takes at most -max-size
+(e.g. 500MiB; 0: no cap). A run going on or waiting at a gate is never deleted.
+Every apply already keeps at most the newest %d finished runs per environment.
+
+Then it compacts DIR/.pipectl/runs.db, which deleted runs do not shrink: it
+takes the lock of every environment, so it waits for no apply and stops none:
+while one is going on it says so and leaves the file as it is. Readers, such as
+runs logs -f, go on reading across it.`, operation.DefaultKeep),
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if keep < 0 {
-				return fmt.Errorf("-keep must be 0 or more, not %d", keep)
+			capBytes, err := parseSize(maxSize)
+			if err != nil {
+				return fmt.Errorf("-max-size: %w", err)
 			}
-			store, err := record.OpenExisting(pathDir(pathArg(args)))
+			pruned, err := (&operation.Prune{Dir: pathArg(args), Keep: keep, MaxBytes: capBytes}).Run(cmd.Context())
 			if err != nil {
 				return err
 			}
-			n, err := store.Prune(keep)
-			if err != nil {
-				return err
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "Deleted %d %s.\n", n, plural(n, "run", "runs"))
+			notices(cmd).Pruned(pruned.Pruned, capBytes > 0, pruned.Where, pruned.Compacted, pruned.NotCompacted)
 			return nil
 		},
 	}
-	cmd.Flags().IntVar(&keep, "keep", 20, "how many of the newest runs to keep")
+	cmd.Flags().IntVar(&keep, "keep", 20, "how many of the newest finished runs of each environment to keep (0: none)")
+	cmd.Flags().StringVar(&maxSize, "max-size", "0", "the most the kept runs may take, e.g. 200MiB or 1GiB (0: no cap)")
 	return cmd
+}
+
+// parseSize reads a size such as 500MiB, 1GB or bytes.
+func parseSize(s string) (int64, error) {
+	n, err := humanize.ParseBytes(s)
+	if err != nil || n > math.MaxInt64 {
+		return 0, fmt.Errorf("%q is not a size: give bytes, or a number with KiB, MiB, GiB (or kB, MB, GB), e.g. 500MiB", s)
+	}
+	return int64(n), nil
 }
 
 func plural(n int, one, many string) string {

@@ -34,18 +34,18 @@ func runValidate(cmd *cobra.Command, f *pipelineFlags, path string) error {
 	if err != nil {
 		return err
 	}
-	if path, err = enterPipeline(path, namedFiles(&in)...); err != nil {
+	if path, err = operation.EnterPipeline(path, operation.NamedFiles(&in)...); err != nil {
 		return err
 	}
 	cfg := newConfiguration()
 	op := operation.NewValidate(cfg)
 	op.Inputs = in
 	res, diags := op.Run(cmd.Context(), path)
-	v := &view.Validate{Base: f.base(cmd, &res.Pipeline, cfg.Redactor)}
+	v := &view.Validate{Base: f.base(cmd, cfg, res.Files)}
 	v.Result(diags, fmt.Sprintf("The pipeline is valid: %d %s in %d %s.",
 		res.Steps, plural(res.Steps, "step", "steps"), res.Stages, plural(res.Stages, "stage", "stages")))
 	if diags.HasErrors() {
-		return exitError(1)
+		return operation.ErrDiagnostics
 	}
 	return nil
 }

@@ -1,4 +1,4 @@
-package main
+package operation
 
 import (
 	"os"
@@ -7,7 +7,7 @@ import (
 	"github.com/pipectl/pipectl/dsl"
 )
 
-// enterPipeline makes the directory of the pipeline at path the working
+// EnterPipeline makes the directory of the pipeline at path the working
 // directory, as terraform -chdir does, so that a relative path (path.root
 // is ".", a step's chart or script, a command's directory) means the same
 // wherever pipectl was started: a saved plan evaluates the same when it
@@ -15,7 +15,7 @@ import (
 // rebases the files the user named (a var file, -out) from where pipectl
 // started. A path that holds no pipeline is left alone and nothing is
 // rebased: the operation refuses it by the name the user gave.
-func enterPipeline(path string, named ...*string) (string, error) {
+func EnterPipeline(path string, named ...*string) (string, error) {
 	dir, files, err := dsl.Files(path)
 	if err != nil {
 		return path, nil
@@ -51,9 +51,9 @@ func enterPipeline(path string, named ...*string) (string, error) {
 	return ".", nil
 }
 
-// namedFiles are the files a command's flags name: its var files, and
-// more (-out, -report, a plan), for enterPipeline to rebase.
-func namedFiles(in *dsl.Inputs, more ...*string) []*string {
+// NamedFiles are the files a command's flags name: its var files, and
+// more (-out, -report, a plan), for EnterPipeline to rebase.
+func NamedFiles(in *dsl.Inputs, more ...*string) []*string {
 	for i := range in.VarFiles {
 		more = append(more, &in.VarFiles[i])
 	}

@@ -1,0 +1,127 @@
+package view
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/pipectl/pipectl/record"
+)
+
+// Notices are what the commands without a view of their own say: a line
+// of result, a question, a warning. People read them; they are not part
+// of the JSON contract. Questions and results go to Out, what happens
+// meanwhile (waits, failures beside the view's story) to Err.
+type Notices struct{ Base }
+
+// Answered: a gate answer was recorded.
+func (v *Notices) Answered(verb, gate, run, user string) {
+	fmt.Fprintf(v.Out, "%s %s of run %s as %s.\n", verb, gate, run, user)
+}
+
+// AskApproval asks to approve the plan shown, at the gates named.
+func (v *Notices) AskApproval(waitingAt, run string) {
+	fmt.Fprintf(v.Out, "\nApprove %s of run %s, to run this plan? Type yes to approve: ", waitingAt, run)
+}
+
+// AskApply asks to run the plan shown.
+func (v *Notices) AskApply() {
+	fmt.Fprint(v.Out, "\nDo you want to run this plan? Only 'yes' will be accepted: ")
+}
+
+// ApplyCancelled: the plan was not confirmed.
+func (v *Notices) ApplyCancelled() { fmt.Fprintln(v.Out, "Apply cancelled: nothing was done.") }
+
+// RecordFailed: the run can no longer be recorded, so it stops.
+func (v *Notices) RecordFailed(store string, err error) {
+	fmt.Fprintf(v.Err, "Error: cannot record the run in %s: %v\n"+
+		"Stopping: no new step starts (failure handlers and finally still run). This run cannot be resumed.\n", store, err)
+}
+
+// RecordIncomplete: the run's record could not be finished.
+func (v *Notices) RecordIncomplete(run string, err error) {
+	fmt.Fprintf(v.Err, "Error: the record of run %s is incomplete: %v\n"+
+		"It is marked so: it cannot be resumed. Check what the run did before applying again.\n", run, err)
+}
+
+// ReportNotWritten: apply -report failed; the run's outcome stands.
+func (v *Notices) ReportNotWritten(err error) {
+	fmt.Fprintf(v.Err, "Warning: the run report was not written: %v\n", err)
+}
+
+// ReportWritten says where the report of a run went.
+func (v *Notices) ReportWritten(run, path string) {
+	fmt.Fprintf(v.Out, "Wrote the report of run %s to %s\n", run, path)
+}
+
+// Pruned says how many runs a prune deleted and kept (and, under a size
+// cap, what they took), then what compaction did or why it did not run.
+func (v *Notices) Pruned(p *record.Pruned, capped bool, where string, c *record.Compacted, notCompacted error) {
+	size := ""
+	if capped {
+		size = fmt.Sprintf(" (%s)", record.ByteSize(p.Bytes))
+	}
+	fmt.Fprintf(v.Out, "Deleted %s; kept %d%s.\n", plural(len(p.Deleted), "run"), p.Kept, size)
+	if notCompacted != nil {
+		fmt.Fprintf(v.Out, "Not compacted: %v.\n", notCompacted)
+		return
+	}
+	fmt.Fprintf(v.Out, "Compacted %s: %s → %s.\n", where, record.ByteSize(c.Before), record.ByteSize(c.After))
+}
+
+// LockWait: apply waits for another one to release the environment.
+func (v *Notices) LockWait(timeout time.Duration, what string, holder fmt.Stringer) {
+	fmt.Fprintf(v.Err, "Waiting up to %s for the lock of %s, held by %s…\n", timeout, what, holder)
+}
+
+// FollowWaiting: runs logs -f waits for the run to start.
+func (v *Notices) FollowWaiting(run string) {
+	fmt.Fprintf(v.Err, "Run %s is being planned (or waits for its confirmation); following it once it starts…\n", run)
+}
+
+// AskUnlock asks whether to break a stale lock.
+func (v *Notices) AskUnlock(what string, holder fmt.Stringer) {
+	fmt.Fprintf(v.Out, "The lock of %s was left by %s, whose process is gone.\n"+
+		"Breaking it lets the next apply start, whatever that run left half-done.\n"+
+		"Do you want to break it? Only 'yes' will be accepted: ", what, holder)
+}
+
+// NotUnlocked: the user did not confirm the force-unlock.
+func (v *Notices) NotUnlocked() { fmt.Fprintln(v.Out, "Not unlocked.") }
+
+// Unlocked: a stale lock was broken, and recorded where.
+func (v *Notices) Unlocked(what, run string, inRecord bool) {
+	where := "in .pipectl/locks/force-unlocks.log (the run was killed before it was recorded)"
+	if inRecord {
+		where = "in the run's record and in .pipectl/locks/force-unlocks.log"
+	}
+	fmt.Fprintf(v.Out, "Unlocked %s (left by run %s); recorded %s.\n", what, run, where)
+}
+
+// LogLevelUnused: -log-level was given without a log file.
+func (v *Notices) LogLevelUnused() {
+	fmt.Fprintln(v.Err, "pipectl: -log-level has no effect without -log-file (or $PIPECTL_LOG_FILE): logs never go to the terminal")
+}
+
+// PluginList prints the plugins of a pipeline, one entry each.
+type PluginList struct{ Base }
+
+// NotFound: no binary of the plugin was found.
+func (v *PluginList) NotFound(name string, err error) {
+	fmt.Fprintf(v.Out, "%s\n  not found: %v\n", name, err)
+}
+
+// NotLocked: found, not in the lock file.
+func (v *PluginList) NotLocked(name, path string) {
+	fmt.Fprintf(v.Out, "%s\n  path:   %s\n  locked: no (run pipectl init)\n", name, path)
+}
+
+// Locked: found and locked, with its actions, or why it could not be asked.
+func (v *PluginList) Locked(name, version, path, sha256 string, actions []string, err error) {
+	fmt.Fprintf(v.Out, "%s %s\n  path:   %s\n  sha256: %s\n", name, version, path, sha256)
+	if err != nil {
+		fmt.Fprintf(v.Out, "  error:  %v\n", err)
+		return
+	}
+	fmt.Fprintf(v.Out, "  actions: %s\n", strings.Join(actions, ", "))
+}

@@ -1,0 +1,69 @@
+package operation
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/pipectl/pipectl/record"
+)
+
+// ForceUnlock breaks the lock a killed apply left on its environment. It
+// refuses while the run's process still holds the lock, and records the
+// break, as Who()'s, in the run's record and in the force-unlock log.
+type ForceUnlock struct {
+	Dir string
+	// ID is the run the stale lock names.
+	ID string
+	// Confirm, unless nil, is asked before the lock is broken; false
+	// refuses (ErrNotUnlocked), an error too.
+	Confirm func(what string, holder record.Holder) (bool, error)
+	// Reason is why the lock is broken, recorded with the break.
+	Reason string
+}
+
+// ErrNotUnlocked: the user did not confirm the force-unlock.
+var ErrNotUnlocked = errors.New("not unlocked")
+
+// Unlocked is the lock broken: what it locked, the run that left it, and
+// whether the break is in that run's record (a run killed while it
+// planned was never recorded).
+type Unlocked struct {
+	What, Run string
+	InRecord  bool
+}
+
+// Run breaks the lock.
+func (o *ForceUnlock) Run() (*Unlocked, error) {
+	dir := PipelineDir(o.Dir)
+	store, stale, err := findStaleLock(dir, o.ID)
+	if err != nil {
+		return nil, err
+	}
+	what := EnvironmentName(stale.Environment)
+	if o.Confirm != nil {
+		ok, err := o.Confirm(what, stale.Holder)
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			return nil, ErrNotUnlocked
+		}
+	}
+	who, err := Who()
+	if err != nil {
+		return nil, err
+	}
+	inRecord, err := store.ForceUnlock(stale, who, o.Reason)
+	if err != nil {
+		return nil, err
+	}
+	return &Unlocked{What: what, Run: stale.Holder.Run, InRecord: inRecord}, nil
+}
+
+// EnvironmentName is how messages name the environment a lock is of.
+func EnvironmentName(env string) string {
+	if env == "" {
+		return "this pipeline"
+	}
+	return fmt.Sprintf("environment %q", env)
+}
