@@ -34,18 +34,19 @@ var used = map[string]bool{}
 
 // The commits that made the differences below (on main, after e65b3f1).
 const (
-	ciExit      = "ef495c6 (issue 20, ci-exit: exit statuses CI can branch on)"
-	plainRecord = "0b159d0 (issue 23, plain-records: records say what steps did)"
+	ciExit       = "ef495c6 (issue 20, ci-exit: exit statuses CI can branch on)"
+	plainRecord  = "0b159d0 (issue 23, plain-records: records say what steps did)"
+	jsonContract = "JSON contract 1.3 (" + ciExit + ": run outcome, gate_stale) and 1.4 (b1b576d, issue 24: force_unlocked.reason), listed in docs/json-events.md"
 )
 
 var differences = slices.Concat([]difference{
 	{in: "read", labels: []string{"runs-json", "show-json"}, streams: []string{"out"},
-		old: re(`"format_version":"1.2"`), new: `"format_version":"1.3"`,
-		why: "JSON contract 1.3 (" + ciExit + "): run outcome and gate_stale added, listed in docs/json-events.md"},
+		old: re(`"format_version":"1.2"`), new: `"format_version":"1.4"`,
+		why: jsonContract},
 
 	{in: "rerun", streams: []string{"out"},
-		old: re(`"format_version":"1.2"`), new: `"format_version":"1.3"`,
-		why: "JSON contract 1.3 (" + ciExit + "): run outcome and gate_stale added, listed in docs/json-events.md"},
+		old: re(`"format_version":"1.2"`), new: `"format_version":"1.4"`,
+		why: jsonContract},
 	{in: "rerun", labels: []string{"plan", "plan-out"},
 		old: re(`(?m)^(On failure of .*)$`), new: `$1 (may run)`,
 		why: "a failure handler's heading says it runs only if something fails (" + ciExit + ")"},
