@@ -33,3 +33,22 @@ func TestCheckNestingCountsOnlyLevels(t *testing.T) {
 		}
 	}
 }
+
+// A file parsed in chunks checks each chunk's nesting before parsing it
+// (never the whole file's tokens at once), and a chunk nested too deeply
+// is reported where it is, as from a plain parse.
+func TestLargeFileNestedTooDeeply(t *testing.T) {
+	var b strings.Builder
+	line := 0
+	for i := 0; b.Len() < 3*chunkSize; i++ {
+		if b.Len() > chunkSize && line == 0 {
+			line = strings.Count(b.String(), "\n") + 2
+			b.WriteString("stage \"deep\" {\n  x = " + strings.Repeat("[", MaxNesting+1) + "\n}\n")
+		}
+		b.WriteString("stage \"s" + strings.Repeat("x", i%7) + "\" {\n  step \"n\" {\n    action = std.noop\n  }\n}\n")
+	}
+	_, diags := parseFile([]byte(b.String()), "big.hcl")
+	if len(diags) != 1 || diags[0].Summary != "Nested too deeply" || diags[0].Subject.Start.Line != line {
+		t.Fatalf("want Nested too deeply on line %d, got %v", line, diags)
+	}
+}

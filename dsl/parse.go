@@ -24,16 +24,18 @@ const chunkSize = 128 << 10
 // parse separately and their bodies are merged. A split at the wrong place
 // (inside a heredoc or a comment, say) makes a chunk fail to parse, and then
 // the whole file is parsed at once, so the result and its diagnostics are
-// always those of a plain parse.
+// always those of a plain parse. The nesting check goes with each parse:
+// of each chunk, and of the whole file only when it is parsed whole (its
+// tokens at once are what chunks avoid: 500 MB at 100,000 steps).
 func parseFile(src []byte, filename string) (*hcl.File, hcl.Diagnostics) {
-	if diags := CheckNesting(src, filename, hcl.InitialPos); diags.HasErrors() {
-		return nil, diags
-	}
 	chunks := splitTopLevel(src, chunkSize)
 	if len(chunks) > 1 {
 		if file, ok := parseChunks(src, filename, chunks); ok {
 			return file, nil
 		}
+	}
+	if diags := CheckNesting(src, filename, hcl.InitialPos); diags.HasErrors() {
+		return nil, diags
 	}
 	file, diags := hclsyntax.ParseConfig(src, filename, hcl.InitialPos)
 	return file, pointAtOpenHeredoc(src, filename, diags)
@@ -130,7 +132,12 @@ func parseChunks(src []byte, filename string, chunks []chunk) (*hcl.File, bool) 
 		sem <- struct{}{}
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			f, diags := hclsyntax.ParseConfig(src[c.start.Byte:c.end], filename, c.start)
+			part := src[c.start.Byte:c.end]
+			if CheckNesting(part, filename, c.start).HasErrors() { // the whole parse reports it
+				failed[i] = true
+				return
+			}
+			f, diags := hclsyntax.ParseConfig(part, filename, c.start)
 			bodies[i], failed[i] = f.Body.(*hclsyntax.Body), diags.HasErrors()
 		}()
 	}

@@ -1,12 +1,13 @@
 package dsl
 
 import (
+	"maps"
+	"slices"
 	"strconv"
+	"sync"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
-	"maps"
-	"slices"
 )
 
 var stageSchema = &hcl.BodySchema{
@@ -284,13 +285,16 @@ func isMetaArgument(name string) bool {
 
 // MetaArgumentNames lists a step's meta-arguments: in a step's body these
 // names are the host's, never the action's (see ConfigBlock).
-func MetaArgumentNames() []string {
+func MetaArgumentNames() []string { return slices.Clip(metaArgumentNames()) }
+
+// metaArgumentNames is made once: plan asks for every step.
+var metaArgumentNames = sync.OnceValue(func() []string {
 	names := []string{"retry", "approval"}
 	for _, a := range metaSchema.Attributes {
 		names = append(names, a.Name)
 	}
 	return names
-}
+})
 
 // stepApproval decodes a step's approval block: the step waits for it
 // before its first instance starts. A failure handler runs because

@@ -136,3 +136,34 @@ func BenchmarkValidate10000(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkPlanNoop10000 is `pipectl plan` of 10,000 no-op steps after the
+// load: each step resolved, decoded and planned by the plugin process.
+func BenchmarkPlanNoop10000(b *testing.B) {
+	f := load(b, noopPipeline(10000), dsl.Inputs{})
+	f.plan() // warm: the plugin is launched
+	b.ReportAllocs()
+	for b.Loop() {
+		f.plan()
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/10000/1e3, "µs/step")
+}
+
+// BenchmarkPlanForEach1000 is the plan of one step with 1,000 instances
+// (for_each over services × regions, say): one plan call per instance.
+func BenchmarkPlanForEach1000(b *testing.B) {
+	f := load(b, `pipeline "bench" {}
+stage "s" {
+  step "each" {
+    for_each = toset([for i in range(1000) : "i${i}"])
+    action   = std.noop
+    inputs   = each.key
+  }
+}
+`, dsl.Inputs{})
+	f.plan() // warm: the plugin is launched
+	for b.Loop() {
+		f.plan()
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/1000/1e3, "µs/instance")
+}

@@ -408,26 +408,47 @@ func (pl *Planner) planStep(ctx context.Context, s *dsl.Step, phase PhaseGraph, 
 		ps.Timeout = meta.Timeout.String()
 	}
 	ps.Deferred = meta.ForEachUnknown
-	outputs := map[string]cty.Value{}
+	// Each instance is decoded in order, then planned side by side: one
+	// call after the other, a for_each of a thousand waited on a thousand
+	// round trips. Diagnostics stay in instance order.
+	type instancePlan struct {
+		in     *PlannedInstance
+		key    string
+		config cty.Value
+		plan   bool // decoded, and the step is not skipped
+		diags  hcl.Diagnostics
+		res    *client.PlanResult
+		err    error
+	}
+	instances := make([]*instancePlan, 0, len(rs.Instances))
 	for _, ri := range rs.Instances {
-		in := &PlannedInstance{Key: ri.Key}
-		diags = append(diags, ri.Problem...)
+		ip := &instancePlan{in: &PlannedInstance{Key: ri.Key}, key: ri.Key, diags: ri.Problem}
+		ps.Instances = append(ps.Instances, ip.in)
+		instances = append(instances, ip)
 		if ri.Skipped {
-			in.Skipped = true
-			ps.Instances = append(ps.Instances, in)
+			ip.in.Skipped = true
 			continue
 		}
 		config, d := rs.Decode(ri)
-		diags = append(diags, d...)
+		ip.diags = append(ip.diags, d...)
 		pl.Redactor.AddValue(config)
-		in.Config = JSONValue(config)
-		ps.Instances = append(ps.Instances, in)
-		if d.HasErrors() || rs.Decision == DecisionSkip {
-			continue
+		ip.in.Config = JSONValue(config)
+		ip.config, ip.plan = config, !d.HasErrors() && rs.Decision != DecisionSkip
+	}
+	forEachParallel(instances, planParallelism, func(ip *instancePlan) {
+		if ip.plan {
+			ip.res, ip.err = plugin.Plan(ctx, client.PlanRequest{Action: s.Action.Name, StepID: instanceID(s.Name, ip.key), Config: ip.config})
 		}
-		res, err := plugin.Plan(ctx, client.PlanRequest{Action: s.Action.Name, StepID: instanceID(s.Name, ri.Key), Config: config})
-		if err != nil {
-			diags = append(diags, pluginError(s, err))
+	})
+	outputs := map[string]cty.Value{}
+	for _, ip := range instances {
+		diags = append(diags, ip.diags...)
+		res, in := ip.res, ip.in
+		switch {
+		case ip.err != nil:
+			diags = append(diags, pluginError(s, ip.err))
+			continue
+		case res == nil:
 			continue
 		}
 		diags = append(diags, pluginDiagnostics(s, res.Diagnostics)...)
@@ -435,12 +456,31 @@ func (pl *Planner) planStep(ctx context.Context, s *dsl.Step, phase PhaseGraph, 
 		in.Summary = pl.Redactor.String(res.Summary)
 		in.Change = pl.Redactor.String(res.Change)
 		in.Fingerprint = res.Fingerprint
-		in.held = &heldValues{config: config, outputs: res.PlannedOutputs}
-		pl.readPaths(res, config)
+		in.held = &heldValues{config: ip.config, outputs: res.PlannedOutputs}
+		pl.readPaths(res, ip.config)
 		pl.Redactor.AddValue(res.PlannedOutputs)
-		outputs[ri.Key] = res.PlannedOutputs
+		outputs[ip.key] = res.PlannedOutputs
 	}
 	return ps, rs.Value(outputs), diags
+}
+
+// forEachParallel calls fn for each item, up to n at once, and returns
+// when every call has: one item is called in place, with no goroutine.
+func forEachParallel[T any](items []T, n int, fn func(T)) {
+	if len(items) == 1 {
+		fn(items[0])
+		return
+	}
+	sem := make(chan struct{}, n)
+	var wg sync.WaitGroup
+	for _, it := range items {
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			fn(it)
+		})
+	}
+	wg.Wait()
 }
 
 // readPaths records what a step's plugin reads: the paths it reports

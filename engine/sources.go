@@ -39,9 +39,10 @@ type Sources struct {
 // sourceRecorder builds a plan's Sources. Steps are planned side by side,
 // so add is safe for concurrent use.
 type sourceRecorder struct {
-	dir string // the pipeline directory, absolute
-	mu  sync.Mutex
-	src *Sources
+	dir  string // the pipeline directory, absolute
+	mu   sync.Mutex
+	src  *Sources
+	seen map[string]bool // paths looked at: a file many steps name is hashed once
 }
 
 func newSourceRecorder(p *Pipeline) *sourceRecorder {
@@ -70,6 +71,13 @@ func (r *sourceRecorder) add(path string) {
 	full := filepath.Join(r.dir, filepath.FromSlash(rel))
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if r.seen[rel] {
+		return
+	}
+	if r.seen == nil {
+		r.seen = map[string]bool{}
+	}
+	r.seen[rel] = true
 	info, err := os.Stat(full)
 	switch {
 	case err != nil:

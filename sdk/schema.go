@@ -34,6 +34,9 @@ type Capabilities struct {
 	// PlanReadPaths: Plan responses list the files the plan read
 	// (PlanResponse.ReadPaths), an empty list meaning none.
 	PlanReadPaths bool
+	// PlanStream: the plugin plans many steps over one PlanStream call,
+	// which the host then uses instead of a Plan call per step.
+	PlanStream bool
 }
 
 // ActionSchema describes one action: the config a step gives it and the

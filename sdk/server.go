@@ -3,6 +3,7 @@ package sdk
 import (
 	"context"
 	"fmt"
+	"io"
 	"maps"
 	"path/filepath"
 	"runtime/debug"
@@ -66,7 +67,7 @@ func newServer(p Plugin, logger hclog.Logger) (*server, error) {
 	}
 	var err error
 	schema := &Schema{Name: p.Name, Version: p.Version, Settings: p.Settings, Actions: s.schemas,
-		Capabilities: Capabilities{Declared: true, Cancel: true, PlanReadPaths: true}}
+		Capabilities: Capabilities{Declared: true, Cancel: true, PlanReadPaths: true, PlanStream: true}}
 	if s.schema, err = encodeSchema(schema, s.validators()); err != nil {
 		return nil, err
 	}
@@ -303,6 +304,58 @@ func (s *server) Plan(ctx context.Context, req *pb.Plan_Request) (*pb.Plan_Respo
 	}
 	out.Diagnostics = encodeDiags(diags)
 	return out, nil
+}
+
+// PlanStream plans each request as Plan does, side by side, and answers
+// each under its id as soon as it is done. A request without a plan
+// cancels the plan of its id.
+func (s *server) PlanStream(stream pb.Plugin_PlanStreamServer) error {
+	var (
+		mu      sync.Mutex // cancels
+		cancels = map[uint64]context.CancelFunc{}
+		// Send has a lock of its own: one waiting for the host to read
+		// (gRPC flow control) must not keep this loop from reading.
+		sendMu sync.Mutex
+		wg     sync.WaitGroup
+	)
+	defer wg.Wait()
+	for {
+		req, err := stream.Recv()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		mu.Lock()
+		if req.Plan == nil {
+			if cancel := cancels[req.Id]; cancel != nil {
+				cancel()
+			}
+			mu.Unlock()
+			continue
+		}
+		ctx, cancel := context.WithCancel(stream.Context())
+		cancels[req.Id] = cancel
+		mu.Unlock()
+		wg.Go(func() {
+			defer cancel()
+			resp, err := s.Plan(ctx, req.Plan)
+			out := &pb.PlanStream_Response{Id: req.Id, Plan: resp}
+			if err != nil {
+				st := status.Convert(err)
+				out.ErrorCode, out.ErrorMessage = int32(st.Code()), st.Message()
+			}
+			mu.Lock()
+			delete(cancels, req.Id)
+			mu.Unlock()
+			sendMu.Lock()
+			defer sendMu.Unlock()
+			if err := stream.Send(out); err != nil {
+				s.logger.Debug("PlanStream: the host is gone", "error", err)
+			}
+		})
+	}
 }
 
 func (s *server) Apply(req *pb.Apply_Request, stream pb.Plugin_ApplyServer) error {

@@ -4,6 +4,7 @@ package main
 import (
 	"fmt"
 	"os"
+	"runtime/pprof"
 	"strings"
 
 	"github.com/pipectl/pipectl/operation"
@@ -11,7 +12,48 @@ import (
 
 func main() {
 	_ = operation.AdoptOrphans()
-	os.Exit(run(os.Args[1:]))
+	stop := cpuProfile(os.Getenv("PIPECTL_CPUPROFILE"))
+	code := run(os.Args[1:])
+	stop()
+	memProfile(os.Getenv("PIPECTL_MEMPROFILE"))
+	os.Exit(code)
+}
+
+// cpuProfile writes a CPU profile of the command to path, when set, for
+// `go tool pprof` (bench/README.md): the benchmarks measure the engine in
+// process, this measures the command as a user runs it.
+func cpuProfile(path string) (stop func()) {
+	if path == "" {
+		return func() {}
+	}
+	f, err := os.Create(path)
+	if err == nil {
+		err = pprof.StartCPUProfile(f)
+	}
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "pipectl: PIPECTL_CPUPROFILE: %v\n", err)
+		return func() {}
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
+	}
+}
+
+// memProfile writes what the command allocated, by where, to path when
+// set (`go tool pprof -sample_index=alloc_space`).
+func memProfile(path string) {
+	if path == "" {
+		return
+	}
+	f, err := os.Create(path)
+	if err == nil {
+		err = pprof.Lookup("allocs").WriteTo(f, 0)
+		f.Close()
+	}
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "pipectl: PIPECTL_MEMPROFILE: %v\n", err)
+	}
 }
 
 // run executes one command and returns its exit code; panics inside a

@@ -13,8 +13,11 @@ import (
 type Graph[K comparable] struct {
 	index map[K]int // insertion order
 	nodes []K
-	deps  map[K]map[K]struct{} // node -> what it depends on
-	users map[K]map[K]struct{} // node -> what depends on it
+	// node -> what it depends on, and what depends on it; nil until the
+	// node has one (two maps made per node, many never filled: 20 MB of a
+	// 100k-step validate)
+	deps  map[K]map[K]struct{}
+	users map[K]map[K]struct{}
 }
 
 // New returns an empty graph.
@@ -33,8 +36,6 @@ func (g *Graph[K]) Add(k K) {
 	}
 	g.index[k] = len(g.nodes)
 	g.nodes = append(g.nodes, k)
-	g.deps[k] = map[K]struct{}{}
-	g.users[k] = map[K]struct{}{}
 }
 
 // Has reports whether k is a node of the graph.
@@ -47,8 +48,15 @@ func (g *Graph[K]) Has(k K) bool {
 func (g *Graph[K]) Connect(from, to K) {
 	g.Add(from)
 	g.Add(to)
-	g.deps[from][to] = struct{}{}
-	g.users[to][from] = struct{}{}
+	link(g.deps, from, to)
+	link(g.users, to, from)
+}
+
+func link[K comparable](edges map[K]map[K]struct{}, from, to K) {
+	if edges[from] == nil {
+		edges[from] = map[K]struct{}{}
+	}
+	edges[from][to] = struct{}{}
 }
 
 // Len is the number of nodes.

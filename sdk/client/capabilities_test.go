@@ -13,6 +13,10 @@ import (
 	"testing"
 
 	"github.com/zclconf/go-cty/cty"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/pipectl/pipectl/sdk/internal/wire"
 )
 
 // buildRaw builds sdk/internal/rawplugin, which declares and implements
@@ -159,4 +163,80 @@ func TestReadPathsAreNegotiated(t *testing.T) {
 			}
 		})
 	}
+}
+
+// A plugin that declares plan_stream (every SDK plugin) gets its Plan calls
+// over one PlanStream: many at once, each answered with its own plan, also
+// when the messages are larger than gRPC's flow-control windows (a Send
+// waiting for the other side to read must not stop either side reading).
+func TestPlanStreamAnswersEachCall(t *testing.T) {
+	p := launch(t, LaunchConfig{})
+	if s, _ := p.Schema(t.Context()); !s.Capabilities.PlanStream {
+		t.Fatalf("the SDK does not declare plan_stream: %+v", s.Capabilities)
+	}
+	planMany(t, p, 200, "")
+	planMany(t, p, 32, strings.Repeat("x", 512<<10))
+	if p.stream == nil {
+		t.Error("the plans did not go over PlanStream")
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	if _, err := p.Plan(ctx, PlanRequest{Action: "wait", Config: obj(map[string]cty.Value{"duration": cty.StringVal("1s")})}); !errors.Is(err, context.Canceled) {
+		t.Errorf("a cancelled plan: %v", err)
+	}
+}
+
+// planMany plans n echo steps at once, each message made of pad and its
+// number, and checks that each gets its own answer.
+func planMany(t *testing.T, p *Plugin, n int, pad string) {
+	t.Helper()
+	errs := make(chan error, n)
+	for i := range n {
+		go func() {
+			msg := fmt.Sprint(pad, "m", i)
+			res, err := p.Plan(t.Context(), PlanRequest{Action: "echo", StepID: fmt.Sprint("s", i),
+				Config: obj(map[string]cty.Value{"message": cty.StringVal(msg)})})
+			switch {
+			case err != nil:
+				errs <- err
+			case res.Fingerprint != fmt.Sprint("fp-s", i) || res.PlannedOutputs.GetAttr("message").AsString() != msg:
+				errs <- fmt.Errorf("plan %d got %s", i, res.Fingerprint)
+			default:
+				errs <- nil
+			}
+		}()
+	}
+	for range n {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+}
+
+// A plugin that declares capabilities without plan_stream is asked Plan.
+func TestPlanWithoutPlanStream(t *testing.T) {
+	p, calls := launchRaw(t, "RAWPLUGIN_CAPS=cancel")
+	if _, err := p.Plan(t.Context(), PlanRequest{Action: "wait", Config: cty.EmptyObjectVal}); err != nil {
+		t.Fatal(err)
+	}
+	if got := calls(); count(got, "Plan") != 1 || p.stream != nil {
+		t.Errorf("calls %q, stream %v", got, p.stream != nil)
+	}
+}
+
+// A plan request over the message limit fails alone: the plans beside it,
+// and the next ones, still go over the stream.
+func TestPlanStreamRequestTooLarge(t *testing.T) {
+	p := launch(t, LaunchConfig{})
+	planMany(t, p, 1, "")
+	stream := p.stream
+	huge := strings.Repeat("x", wire.MaxMessageSize)
+	_, err := p.Plan(t.Context(), PlanRequest{Action: "echo", Config: obj(map[string]cty.Value{"message": cty.StringVal(huge)})})
+	if status.Code(errors.Unwrap(err)) != codes.ResourceExhausted {
+		t.Fatalf("a request over the limit: %v", err)
+	}
+	if err := stream.ended(); err != nil || p.stream != stream {
+		t.Errorf("the stream ended with it: %v", err)
+	}
+	planMany(t, p, 4, "")
 }

@@ -69,6 +69,9 @@ type Plugin struct {
 
 	calls atomic.Int64 // Apply call ids
 
+	streamMu sync.Mutex
+	stream   *planStream // Plan calls, when the plugin declares PlanStream
+
 	closeOnce sync.Once
 }
 
@@ -90,6 +93,10 @@ func Launch(ctx context.Context, cfg LaunchConfig) (*Plugin, error) {
 	if startTimeout <= 0 {
 		startTimeout = DefaultStartTimeout
 	}
+	cert, err := hostCert()
+	if err != nil {
+		return nil, fmt.Errorf("plugin %s: the host's TLS certificate: %w", name, err)
+	}
 	p := &Plugin{name: name, stdio: []io.Closer{stdout, stderr}}
 	p.client = plugin.NewClient(&plugin.ClientConfig{
 		StartTimeout:    startTimeout,
@@ -105,6 +112,7 @@ func Launch(ctx context.Context, cfg LaunchConfig) (*Plugin, error) {
 			}
 			cmd.Path, cmd.Args = cfg.Path, []string{cfg.Path}
 			cmd.Env = append(append(pluginEnv(os.Environ()), cfg.Env...), cmd.Env...)
+			cmd.Env = append(cmd.Env, "PLUGIN_CLIENT_CERT="+string(cert.pem))
 			setProcessGroup(cmd)
 			r, err := newProcRunner(cmd)
 			p.proc.Store(r)
@@ -115,7 +123,7 @@ func Launch(ctx context.Context, cfg LaunchConfig) (*Plugin, error) {
 		UnixSocketConfig: &plugin.UnixSocketConfig{TempDir: os.Getenv("PLUGIN_UNIX_SOCKET_DIR")},
 		SkipHostEnv:      true, // pluginEnv: the host's without secrets
 		AllowedProtocols: []plugin.Protocol{plugin.ProtocolGRPC},
-		AutoMTLS:         true,
+		TLSConfig:        cert.tlsConfig(), // AutoMTLS, with one certificate per host (mtls.go)
 		Logger:           logger,
 		Stderr:           io.Discard, // non-JSON stderr lines are logged by go-plugin too
 		SyncStdout:       stdout,
@@ -358,7 +366,7 @@ func (p *Plugin) Plan(ctx context.Context, req PlanRequest) (*PlanResult, error)
 	if err != nil {
 		return nil, fmt.Errorf("plugin %s: %s config: %w", p.name, req.Action, err)
 	}
-	resp, err := p.rpc.Plan(ctx, &pb.Plan_Request{Action: req.Action, StepId: req.StepID, Config: dv})
+	resp, err := p.plan(ctx, &pb.Plan_Request{Action: req.Action, StepId: req.StepID, Config: dv})
 	if err != nil {
 		return nil, p.callErr("Plan", err)
 	}
@@ -376,6 +384,33 @@ func (p *Plugin) Plan(ctx context.Context, req PlanRequest) (*PlanResult, error)
 		res.ReadPaths, res.ReadPathsReported = resp.ReadPaths, true
 	}
 	return res, nil
+}
+
+// plan makes one Plan call, over the plugin's PlanStream when it has one.
+func (p *Plugin) plan(ctx context.Context, req *pb.Plan_Request) (*pb.Plan_Response, error) {
+	if !p.capabilities(ctx).PlanStream {
+		return p.rpc.Plan(ctx, req)
+	}
+	s, err := p.planStream()
+	if err != nil {
+		return nil, err
+	}
+	return s.plan(ctx, req)
+}
+
+// planStream is the plugin's PlanStream, opened on first use and again
+// after it ended (a call too large for it ends it, not the plugin).
+func (p *Plugin) planStream() (*planStream, error) {
+	p.streamMu.Lock()
+	defer p.streamMu.Unlock()
+	if p.stream == nil || p.stream.ended() != nil {
+		s, err := openPlanStream(p.rpc)
+		if err != nil {
+			return nil, err
+		}
+		p.stream = s
+	}
+	return p.stream, nil
 }
 
 // planKind is what the plugin said, or for a plugin older than the field:
@@ -527,6 +562,11 @@ func (p *Plugin) Stop(ctx context.Context) error {
 // idempotent and safe to call concurrently; it always returns nil.
 func (p *Plugin) Close() error {
 	p.closeOnce.Do(func() {
+		p.streamMu.Lock()
+		if p.stream != nil {
+			p.stream.close()
+		}
+		p.streamMu.Unlock()
 		p.client.Kill()
 		if r := p.proc.Load(); r != nil {
 			_ = r.Kill(context.Background()) // what a graceful exit left

@@ -28,7 +28,7 @@ func decodeSchema(resp *pb.GetSchema_Response) (*sdk.Schema, error) {
 			HasValidateConfig: a.HasValidateConfig || resp.Capabilities == nil, AlwaysApply: a.AlwaysApply}
 	}
 	if c := resp.Capabilities; c != nil {
-		s.Capabilities = sdk.Capabilities{Declared: true, Cancel: c.Cancel, PlanReadPaths: c.PlanReadPaths}
+		s.Capabilities = sdk.Capabilities{Declared: true, Cancel: c.Cancel, PlanReadPaths: c.PlanReadPaths, PlanStream: c.PlanStream}
 	}
 	if resp.PluginSettings != nil {
 		settings, err := decodeBlock(resp.PluginSettings)

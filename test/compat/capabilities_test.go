@@ -27,7 +27,8 @@ func TestCapabilitiesOfEachRevision(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if caps := s.Capabilities; caps.Declared != r.readPaths || caps.PlanReadPaths != r.readPaths || caps.Cancel != r.readPaths {
+			if caps := s.Capabilities; caps.Declared != r.readPaths || caps.PlanReadPaths != r.readPaths || caps.Cancel != r.readPaths ||
+				caps.PlanStream != r.planStream {
 				t.Errorf("capabilities %+v", caps)
 			}
 			if diags, err := p.Configure(t.Context(), cty.NilVal); err != nil || diags.HasErrors() {

@@ -22,6 +22,7 @@ type revision struct {
 	cancel      bool   // Cancel, the step's deadline in Apply (3807f49)
 	readPaths   bool   // capabilities, Plan.read_paths
 	summary     bool   // Apply's result says what it did
+	planStream  bool   // PlanStream: plans over one stream
 	python      bool
 }
 
@@ -35,6 +36,7 @@ var revisions = []revision{
 	{dir: "v1.3-go", commit: "3807f49", settings: true, alwaysApply: true, cancel: true},
 	{dir: "v1.4-go", commit: "capabilities", settings: true, alwaysApply: true, cancel: true, readPaths: true},
 	{dir: "v1.5-go", commit: "3d5bbc8", settings: true, alwaysApply: true, cancel: true, readPaths: true, summary: true},
+	{dir: "v1.6-go", commit: "d1601ae", settings: true, alwaysApply: true, cancel: true, readPaths: true, summary: true, planStream: true},
 }
 
 // v10Calls are the calls of the original v1: all a plugin of f4c25e7 has.

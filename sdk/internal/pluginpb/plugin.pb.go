@@ -454,6 +454,9 @@ type Capabilities struct {
 	// Plan responses list read_paths, every file the plan read; an empty
 	// list then means it read none.
 	PlanReadPaths bool `protobuf:"varint,2,opt,name=plan_read_paths,json=planReadPaths,proto3" json:"plan_read_paths,omitempty"`
+	// PlanStream is implemented. Without it the host calls Plan once per
+	// step (a plugin older than Capabilities is never asked for it).
+	PlanStream    bool `protobuf:"varint,3,opt,name=plan_stream,json=planStream,proto3" json:"plan_stream,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -498,6 +501,13 @@ func (x *Capabilities) GetCancel() bool {
 func (x *Capabilities) GetPlanReadPaths() bool {
 	if x != nil {
 		return x.PlanReadPaths
+	}
+	return false
+}
+
+func (x *Capabilities) GetPlanStream() bool {
+	if x != nil {
+		return x.PlanStream
 	}
 	return false
 }
@@ -610,6 +620,42 @@ func (*Plan) Descriptor() ([]byte, []int) {
 	return file_plugin_proto_rawDescGZIP(), []int{8}
 }
 
+type PlanStream struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PlanStream) Reset() {
+	*x = PlanStream{}
+	mi := &file_plugin_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PlanStream) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PlanStream) ProtoMessage() {}
+
+func (x *PlanStream) ProtoReflect() protoreflect.Message {
+	mi := &file_plugin_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PlanStream.ProtoReflect.Descriptor instead.
+func (*PlanStream) Descriptor() ([]byte, []int) {
+	return file_plugin_proto_rawDescGZIP(), []int{9}
+}
+
 type Apply struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	unknownFields protoimpl.UnknownFields
@@ -618,7 +664,7 @@ type Apply struct {
 
 func (x *Apply) Reset() {
 	*x = Apply{}
-	mi := &file_plugin_proto_msgTypes[9]
+	mi := &file_plugin_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -630,7 +676,7 @@ func (x *Apply) String() string {
 func (*Apply) ProtoMessage() {}
 
 func (x *Apply) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[9]
+	mi := &file_plugin_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -643,7 +689,7 @@ func (x *Apply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Apply.ProtoReflect.Descriptor instead.
 func (*Apply) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{9}
+	return file_plugin_proto_rawDescGZIP(), []int{10}
 }
 
 type Stop struct {
@@ -654,7 +700,7 @@ type Stop struct {
 
 func (x *Stop) Reset() {
 	*x = Stop{}
-	mi := &file_plugin_proto_msgTypes[10]
+	mi := &file_plugin_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -666,7 +712,7 @@ func (x *Stop) String() string {
 func (*Stop) ProtoMessage() {}
 
 func (x *Stop) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[10]
+	mi := &file_plugin_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -679,7 +725,7 @@ func (x *Stop) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Stop.ProtoReflect.Descriptor instead.
 func (*Stop) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{10}
+	return file_plugin_proto_rawDescGZIP(), []int{11}
 }
 
 type Cancel struct {
@@ -690,7 +736,7 @@ type Cancel struct {
 
 func (x *Cancel) Reset() {
 	*x = Cancel{}
-	mi := &file_plugin_proto_msgTypes[11]
+	mi := &file_plugin_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -702,7 +748,7 @@ func (x *Cancel) String() string {
 func (*Cancel) ProtoMessage() {}
 
 func (x *Cancel) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[11]
+	mi := &file_plugin_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -715,7 +761,7 @@ func (x *Cancel) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Cancel.ProtoReflect.Descriptor instead.
 func (*Cancel) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{11}
+	return file_plugin_proto_rawDescGZIP(), []int{12}
 }
 
 type AttributePath_Step struct {
@@ -732,7 +778,7 @@ type AttributePath_Step struct {
 
 func (x *AttributePath_Step) Reset() {
 	*x = AttributePath_Step{}
-	mi := &file_plugin_proto_msgTypes[12]
+	mi := &file_plugin_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -744,7 +790,7 @@ func (x *AttributePath_Step) String() string {
 func (*AttributePath_Step) ProtoMessage() {}
 
 func (x *AttributePath_Step) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[12]
+	mi := &file_plugin_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -828,7 +874,7 @@ type Schema_Attribute struct {
 
 func (x *Schema_Attribute) Reset() {
 	*x = Schema_Attribute{}
-	mi := &file_plugin_proto_msgTypes[13]
+	mi := &file_plugin_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -840,7 +886,7 @@ func (x *Schema_Attribute) String() string {
 func (*Schema_Attribute) ProtoMessage() {}
 
 func (x *Schema_Attribute) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[13]
+	mi := &file_plugin_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -894,7 +940,7 @@ type Schema_Block struct {
 
 func (x *Schema_Block) Reset() {
 	*x = Schema_Block{}
-	mi := &file_plugin_proto_msgTypes[14]
+	mi := &file_plugin_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -906,7 +952,7 @@ func (x *Schema_Block) String() string {
 func (*Schema_Block) ProtoMessage() {}
 
 func (x *Schema_Block) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[14]
+	mi := &file_plugin_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -948,7 +994,7 @@ type Schema_NestedBlock struct {
 
 func (x *Schema_NestedBlock) Reset() {
 	*x = Schema_NestedBlock{}
-	mi := &file_plugin_proto_msgTypes[15]
+	mi := &file_plugin_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -960,7 +1006,7 @@ func (x *Schema_NestedBlock) String() string {
 func (*Schema_NestedBlock) ProtoMessage() {}
 
 func (x *Schema_NestedBlock) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[15]
+	mi := &file_plugin_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1021,7 +1067,7 @@ type Schema_Action struct {
 
 func (x *Schema_Action) Reset() {
 	*x = Schema_Action{}
-	mi := &file_plugin_proto_msgTypes[16]
+	mi := &file_plugin_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1033,7 +1079,7 @@ func (x *Schema_Action) String() string {
 func (*Schema_Action) ProtoMessage() {}
 
 func (x *Schema_Action) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[16]
+	mi := &file_plugin_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1092,7 +1138,7 @@ type GetSchema_Request struct {
 
 func (x *GetSchema_Request) Reset() {
 	*x = GetSchema_Request{}
-	mi := &file_plugin_proto_msgTypes[20]
+	mi := &file_plugin_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1104,7 +1150,7 @@ func (x *GetSchema_Request) String() string {
 func (*GetSchema_Request) ProtoMessage() {}
 
 func (x *GetSchema_Request) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[20]
+	mi := &file_plugin_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1137,7 +1183,7 @@ type GetSchema_Response struct {
 
 func (x *GetSchema_Response) Reset() {
 	*x = GetSchema_Response{}
-	mi := &file_plugin_proto_msgTypes[21]
+	mi := &file_plugin_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1149,7 +1195,7 @@ func (x *GetSchema_Response) String() string {
 func (*GetSchema_Response) ProtoMessage() {}
 
 func (x *GetSchema_Response) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[21]
+	mi := &file_plugin_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1209,7 +1255,7 @@ type ConfigurePlugin_Request struct {
 
 func (x *ConfigurePlugin_Request) Reset() {
 	*x = ConfigurePlugin_Request{}
-	mi := &file_plugin_proto_msgTypes[23]
+	mi := &file_plugin_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1221,7 +1267,7 @@ func (x *ConfigurePlugin_Request) String() string {
 func (*ConfigurePlugin_Request) ProtoMessage() {}
 
 func (x *ConfigurePlugin_Request) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[23]
+	mi := &file_plugin_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1253,7 +1299,7 @@ type ConfigurePlugin_Response struct {
 
 func (x *ConfigurePlugin_Response) Reset() {
 	*x = ConfigurePlugin_Response{}
-	mi := &file_plugin_proto_msgTypes[24]
+	mi := &file_plugin_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1265,7 +1311,7 @@ func (x *ConfigurePlugin_Response) String() string {
 func (*ConfigurePlugin_Response) ProtoMessage() {}
 
 func (x *ConfigurePlugin_Response) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[24]
+	mi := &file_plugin_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1298,7 +1344,7 @@ type ValidateConfig_Request struct {
 
 func (x *ValidateConfig_Request) Reset() {
 	*x = ValidateConfig_Request{}
-	mi := &file_plugin_proto_msgTypes[25]
+	mi := &file_plugin_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1310,7 +1356,7 @@ func (x *ValidateConfig_Request) String() string {
 func (*ValidateConfig_Request) ProtoMessage() {}
 
 func (x *ValidateConfig_Request) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[25]
+	mi := &file_plugin_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1349,7 +1395,7 @@ type ValidateConfig_Response struct {
 
 func (x *ValidateConfig_Response) Reset() {
 	*x = ValidateConfig_Response{}
-	mi := &file_plugin_proto_msgTypes[26]
+	mi := &file_plugin_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1361,7 +1407,7 @@ func (x *ValidateConfig_Response) String() string {
 func (*ValidateConfig_Response) ProtoMessage() {}
 
 func (x *ValidateConfig_Response) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[26]
+	mi := &file_plugin_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1395,7 +1441,7 @@ type Plan_Request struct {
 
 func (x *Plan_Request) Reset() {
 	*x = Plan_Request{}
-	mi := &file_plugin_proto_msgTypes[27]
+	mi := &file_plugin_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1407,7 +1453,7 @@ func (x *Plan_Request) String() string {
 func (*Plan_Request) ProtoMessage() {}
 
 func (x *Plan_Request) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[27]
+	mi := &file_plugin_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1463,7 +1509,7 @@ type Plan_Response struct {
 
 func (x *Plan_Response) Reset() {
 	*x = Plan_Response{}
-	mi := &file_plugin_proto_msgTypes[28]
+	mi := &file_plugin_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1475,7 +1521,7 @@ func (x *Plan_Response) String() string {
 func (*Plan_Response) ProtoMessage() {}
 
 func (x *Plan_Response) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[28]
+	mi := &file_plugin_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1540,6 +1586,130 @@ func (x *Plan_Response) GetReadPaths() []string {
 	return nil
 }
 
+type PlanStream_Request struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Id    uint64                 `protobuf:"varint,1,opt,name=id,proto3" json:"id,omitempty"` // unique on the stream; the response carries it
+	// The step to plan. Absent: cancel the plan of this id (its response
+	// still comes, as a cancelled call's).
+	Plan          *Plan_Request `protobuf:"bytes,2,opt,name=plan,proto3" json:"plan,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PlanStream_Request) Reset() {
+	*x = PlanStream_Request{}
+	mi := &file_plugin_proto_msgTypes[30]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PlanStream_Request) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PlanStream_Request) ProtoMessage() {}
+
+func (x *PlanStream_Request) ProtoReflect() protoreflect.Message {
+	mi := &file_plugin_proto_msgTypes[30]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PlanStream_Request.ProtoReflect.Descriptor instead.
+func (*PlanStream_Request) Descriptor() ([]byte, []int) {
+	return file_plugin_proto_rawDescGZIP(), []int{9, 0}
+}
+
+func (x *PlanStream_Request) GetId() uint64 {
+	if x != nil {
+		return x.Id
+	}
+	return 0
+}
+
+func (x *PlanStream_Request) GetPlan() *Plan_Request {
+	if x != nil {
+		return x.Plan
+	}
+	return nil
+}
+
+type PlanStream_Response struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Id    uint64                 `protobuf:"varint,1,opt,name=id,proto3" json:"id,omitempty"`
+	Plan  *Plan_Response         `protobuf:"bytes,2,opt,name=plan,proto3" json:"plan,omitempty"`
+	// A call that failed the way a Plan call fails with a gRPC status
+	// (an undecodable config): the status code and message. 0: it did not.
+	ErrorCode     int32  `protobuf:"varint,3,opt,name=error_code,json=errorCode,proto3" json:"error_code,omitempty"`
+	ErrorMessage  string `protobuf:"bytes,4,opt,name=error_message,json=errorMessage,proto3" json:"error_message,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PlanStream_Response) Reset() {
+	*x = PlanStream_Response{}
+	mi := &file_plugin_proto_msgTypes[31]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PlanStream_Response) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PlanStream_Response) ProtoMessage() {}
+
+func (x *PlanStream_Response) ProtoReflect() protoreflect.Message {
+	mi := &file_plugin_proto_msgTypes[31]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PlanStream_Response.ProtoReflect.Descriptor instead.
+func (*PlanStream_Response) Descriptor() ([]byte, []int) {
+	return file_plugin_proto_rawDescGZIP(), []int{9, 1}
+}
+
+func (x *PlanStream_Response) GetId() uint64 {
+	if x != nil {
+		return x.Id
+	}
+	return 0
+}
+
+func (x *PlanStream_Response) GetPlan() *Plan_Response {
+	if x != nil {
+		return x.Plan
+	}
+	return nil
+}
+
+func (x *PlanStream_Response) GetErrorCode() int32 {
+	if x != nil {
+		return x.ErrorCode
+	}
+	return 0
+}
+
+func (x *PlanStream_Response) GetErrorMessage() string {
+	if x != nil {
+		return x.ErrorMessage
+	}
+	return ""
+}
+
 type Apply_Request struct {
 	state  protoimpl.MessageState `protogen:"open.v1"`
 	Action string                 `protobuf:"bytes,1,opt,name=action,proto3" json:"action,omitempty"`
@@ -1556,7 +1726,7 @@ type Apply_Request struct {
 
 func (x *Apply_Request) Reset() {
 	*x = Apply_Request{}
-	mi := &file_plugin_proto_msgTypes[29]
+	mi := &file_plugin_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1568,7 +1738,7 @@ func (x *Apply_Request) String() string {
 func (*Apply_Request) ProtoMessage() {}
 
 func (x *Apply_Request) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[29]
+	mi := &file_plugin_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1581,7 +1751,7 @@ func (x *Apply_Request) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Apply_Request.ProtoReflect.Descriptor instead.
 func (*Apply_Request) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{9, 0}
+	return file_plugin_proto_rawDescGZIP(), []int{10, 0}
 }
 
 func (x *Apply_Request) GetAction() string {
@@ -1629,7 +1799,7 @@ type Apply_Log struct {
 
 func (x *Apply_Log) Reset() {
 	*x = Apply_Log{}
-	mi := &file_plugin_proto_msgTypes[30]
+	mi := &file_plugin_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1641,7 +1811,7 @@ func (x *Apply_Log) String() string {
 func (*Apply_Log) ProtoMessage() {}
 
 func (x *Apply_Log) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[30]
+	mi := &file_plugin_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1654,7 +1824,7 @@ func (x *Apply_Log) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Apply_Log.ProtoReflect.Descriptor instead.
 func (*Apply_Log) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{9, 1}
+	return file_plugin_proto_rawDescGZIP(), []int{10, 1}
 }
 
 func (x *Apply_Log) GetStream() string {
@@ -1681,7 +1851,7 @@ type Apply_Progress struct {
 
 func (x *Apply_Progress) Reset() {
 	*x = Apply_Progress{}
-	mi := &file_plugin_proto_msgTypes[31]
+	mi := &file_plugin_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1693,7 +1863,7 @@ func (x *Apply_Progress) String() string {
 func (*Apply_Progress) ProtoMessage() {}
 
 func (x *Apply_Progress) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[31]
+	mi := &file_plugin_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1706,7 +1876,7 @@ func (x *Apply_Progress) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Apply_Progress.ProtoReflect.Descriptor instead.
 func (*Apply_Progress) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{9, 2}
+	return file_plugin_proto_rawDescGZIP(), []int{10, 2}
 }
 
 func (x *Apply_Progress) GetFraction() float64 {
@@ -1734,7 +1904,7 @@ type Apply_Artifact struct {
 
 func (x *Apply_Artifact) Reset() {
 	*x = Apply_Artifact{}
-	mi := &file_plugin_proto_msgTypes[32]
+	mi := &file_plugin_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1746,7 +1916,7 @@ func (x *Apply_Artifact) String() string {
 func (*Apply_Artifact) ProtoMessage() {}
 
 func (x *Apply_Artifact) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[32]
+	mi := &file_plugin_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1759,7 +1929,7 @@ func (x *Apply_Artifact) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Apply_Artifact.ProtoReflect.Descriptor instead.
 func (*Apply_Artifact) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{9, 3}
+	return file_plugin_proto_rawDescGZIP(), []int{10, 3}
 }
 
 func (x *Apply_Artifact) GetName() string {
@@ -1798,7 +1968,7 @@ type Apply_Result struct {
 
 func (x *Apply_Result) Reset() {
 	*x = Apply_Result{}
-	mi := &file_plugin_proto_msgTypes[33]
+	mi := &file_plugin_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1810,7 +1980,7 @@ func (x *Apply_Result) String() string {
 func (*Apply_Result) ProtoMessage() {}
 
 func (x *Apply_Result) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[33]
+	mi := &file_plugin_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1823,7 +1993,7 @@ func (x *Apply_Result) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Apply_Result.ProtoReflect.Descriptor instead.
 func (*Apply_Result) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{9, 4}
+	return file_plugin_proto_rawDescGZIP(), []int{10, 4}
 }
 
 func (x *Apply_Result) GetOutputs() *DynamicValue {
@@ -1862,7 +2032,7 @@ type Apply_Event struct {
 
 func (x *Apply_Event) Reset() {
 	*x = Apply_Event{}
-	mi := &file_plugin_proto_msgTypes[34]
+	mi := &file_plugin_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1874,7 +2044,7 @@ func (x *Apply_Event) String() string {
 func (*Apply_Event) ProtoMessage() {}
 
 func (x *Apply_Event) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[34]
+	mi := &file_plugin_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1887,7 +2057,7 @@ func (x *Apply_Event) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Apply_Event.ProtoReflect.Descriptor instead.
 func (*Apply_Event) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{9, 5}
+	return file_plugin_proto_rawDescGZIP(), []int{10, 5}
 }
 
 func (x *Apply_Event) GetEvent() isApply_Event_Event {
@@ -1969,7 +2139,7 @@ type Stop_Request struct {
 
 func (x *Stop_Request) Reset() {
 	*x = Stop_Request{}
-	mi := &file_plugin_proto_msgTypes[35]
+	mi := &file_plugin_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1981,7 +2151,7 @@ func (x *Stop_Request) String() string {
 func (*Stop_Request) ProtoMessage() {}
 
 func (x *Stop_Request) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[35]
+	mi := &file_plugin_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1994,7 +2164,7 @@ func (x *Stop_Request) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Stop_Request.ProtoReflect.Descriptor instead.
 func (*Stop_Request) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{10, 0}
+	return file_plugin_proto_rawDescGZIP(), []int{11, 0}
 }
 
 type Stop_Response struct {
@@ -2005,7 +2175,7 @@ type Stop_Response struct {
 
 func (x *Stop_Response) Reset() {
 	*x = Stop_Response{}
-	mi := &file_plugin_proto_msgTypes[36]
+	mi := &file_plugin_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2017,7 +2187,7 @@ func (x *Stop_Response) String() string {
 func (*Stop_Response) ProtoMessage() {}
 
 func (x *Stop_Response) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[36]
+	mi := &file_plugin_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2030,7 +2200,7 @@ func (x *Stop_Response) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Stop_Response.ProtoReflect.Descriptor instead.
 func (*Stop_Response) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{10, 1}
+	return file_plugin_proto_rawDescGZIP(), []int{11, 1}
 }
 
 type Cancel_Request struct {
@@ -2042,7 +2212,7 @@ type Cancel_Request struct {
 
 func (x *Cancel_Request) Reset() {
 	*x = Cancel_Request{}
-	mi := &file_plugin_proto_msgTypes[37]
+	mi := &file_plugin_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2054,7 +2224,7 @@ func (x *Cancel_Request) String() string {
 func (*Cancel_Request) ProtoMessage() {}
 
 func (x *Cancel_Request) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[37]
+	mi := &file_plugin_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2067,7 +2237,7 @@ func (x *Cancel_Request) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Cancel_Request.ProtoReflect.Descriptor instead.
 func (*Cancel_Request) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{11, 0}
+	return file_plugin_proto_rawDescGZIP(), []int{12, 0}
 }
 
 func (x *Cancel_Request) GetCallId() string {
@@ -2085,7 +2255,7 @@ type Cancel_Response struct {
 
 func (x *Cancel_Response) Reset() {
 	*x = Cancel_Response{}
-	mi := &file_plugin_proto_msgTypes[38]
+	mi := &file_plugin_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2097,7 +2267,7 @@ func (x *Cancel_Response) String() string {
 func (*Cancel_Response) ProtoMessage() {}
 
 func (x *Cancel_Response) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[38]
+	mi := &file_plugin_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2110,7 +2280,7 @@ func (x *Cancel_Response) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Cancel_Response.ProtoReflect.Descriptor instead.
 func (*Cancel_Response) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{11, 1}
+	return file_plugin_proto_rawDescGZIP(), []int{12, 1}
 }
 
 var File_plugin_proto protoreflect.FileDescriptor
@@ -2187,10 +2357,12 @@ const file_plugin_proto_rawDesc = "" +
 	"\fcapabilities\x18\x05 \x01(\v2\x1f.pipectl.plugin.v1.CapabilitiesR\fcapabilities\x1a\\\n" +
 	"\fActionsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x126\n" +
-	"\x05value\x18\x02 \x01(\v2 .pipectl.plugin.v1.Schema.ActionR\x05value:\x028\x01\"N\n" +
+	"\x05value\x18\x02 \x01(\v2 .pipectl.plugin.v1.Schema.ActionR\x05value:\x028\x01\"o\n" +
 	"\fCapabilities\x12\x16\n" +
 	"\x06cancel\x18\x01 \x01(\bR\x06cancel\x12&\n" +
-	"\x0fplan_read_paths\x18\x02 \x01(\bR\rplanReadPaths\"\xa2\x01\n" +
+	"\x0fplan_read_paths\x18\x02 \x01(\bR\rplanReadPaths\x12\x1f\n" +
+	"\vplan_stream\x18\x03 \x01(\bR\n" +
+	"planStream\"\xa2\x01\n" +
 	"\x0fConfigurePlugin\x1aB\n" +
 	"\aRequest\x127\n" +
 	"\x06config\x18\x01 \x01(\v2\x1f.pipectl.plugin.v1.DynamicValueR\x06config\x1aK\n" +
@@ -2221,7 +2393,18 @@ const file_plugin_proto_rawDesc = "" +
 	"\tNO_CHANGE\x10\x01\x12\n" +
 	"\n" +
 	"\x06CHANGE\x10\x02\x12\a\n" +
-	"\x03RUN\x10\x03\"\xaf\x06\n" +
+	"\x03RUN\x10\x03\"\xf3\x01\n" +
+	"\n" +
+	"PlanStream\x1aN\n" +
+	"\aRequest\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\x04R\x02id\x123\n" +
+	"\x04plan\x18\x02 \x01(\v2\x1f.pipectl.plugin.v1.Plan.RequestR\x04plan\x1a\x94\x01\n" +
+	"\bResponse\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\x04R\x02id\x124\n" +
+	"\x04plan\x18\x02 \x01(\v2 .pipectl.plugin.v1.Plan.ResponseR\x04plan\x12\x1d\n" +
+	"\n" +
+	"error_code\x18\x03 \x01(\x05R\terrorCode\x12#\n" +
+	"\rerror_message\x18\x04 \x01(\tR\ferrorMessage\"\xaf\x06\n" +
 	"\x05Apply\x1a\xba\x01\n" +
 	"\aRequest\x12\x16\n" +
 	"\x06action\x18\x01 \x01(\tR\x06action\x12\x17\n" +
@@ -2258,7 +2441,7 @@ const file_plugin_proto_rawDesc = "" +
 	"\aRequest\x12\x17\n" +
 	"\acall_id\x18\x01 \x01(\tR\x06callId\x1a\n" +
 	"\n" +
-	"\bResponse2\xeb\x04\n" +
+	"\bResponse2\xcc\x05\n" +
 	"\x06Plugin\x12X\n" +
 	"\tGetSchema\x12$.pipectl.plugin.v1.GetSchema.Request\x1a%.pipectl.plugin.v1.GetSchema.Response\x12j\n" +
 	"\x0fConfigurePlugin\x12*.pipectl.plugin.v1.ConfigurePlugin.Request\x1a+.pipectl.plugin.v1.ConfigurePlugin.Response\x12g\n" +
@@ -2266,7 +2449,9 @@ const file_plugin_proto_rawDesc = "" +
 	"\x04Plan\x12\x1f.pipectl.plugin.v1.Plan.Request\x1a .pipectl.plugin.v1.Plan.Response\x12K\n" +
 	"\x05Apply\x12 .pipectl.plugin.v1.Apply.Request\x1a\x1e.pipectl.plugin.v1.Apply.Event0\x01\x12I\n" +
 	"\x04Stop\x12\x1f.pipectl.plugin.v1.Stop.Request\x1a .pipectl.plugin.v1.Stop.Response\x12O\n" +
-	"\x06Cancel\x12!.pipectl.plugin.v1.Cancel.Request\x1a\".pipectl.plugin.v1.Cancel.ResponseB2Z0github.com/pipectl/pipectl/sdk/internal/pluginpbb\x06proto3"
+	"\x06Cancel\x12!.pipectl.plugin.v1.Cancel.Request\x1a\".pipectl.plugin.v1.Cancel.Response\x12_\n" +
+	"\n" +
+	"PlanStream\x12%.pipectl.plugin.v1.PlanStream.Request\x1a&.pipectl.plugin.v1.PlanStream.Response(\x010\x01B2Z0github.com/pipectl/pipectl/sdk/internal/pluginpbb\x06proto3"
 
 var (
 	file_plugin_proto_rawDescOnce sync.Once
@@ -2281,7 +2466,7 @@ func file_plugin_proto_rawDescGZIP() []byte {
 }
 
 var file_plugin_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
-var file_plugin_proto_msgTypes = make([]protoimpl.MessageInfo, 39)
+var file_plugin_proto_msgTypes = make([]protoimpl.MessageInfo, 42)
 var file_plugin_proto_goTypes = []any{
 	(Diagnostic_Severity)(0),         // 0: pipectl.plugin.v1.Diagnostic.Severity
 	(Schema_NestedBlock_Nesting)(0),  // 1: pipectl.plugin.v1.Schema.NestedBlock.Nesting
@@ -2295,55 +2480,58 @@ var file_plugin_proto_goTypes = []any{
 	(*ConfigurePlugin)(nil),          // 9: pipectl.plugin.v1.ConfigurePlugin
 	(*ValidateConfig)(nil),           // 10: pipectl.plugin.v1.ValidateConfig
 	(*Plan)(nil),                     // 11: pipectl.plugin.v1.Plan
-	(*Apply)(nil),                    // 12: pipectl.plugin.v1.Apply
-	(*Stop)(nil),                     // 13: pipectl.plugin.v1.Stop
-	(*Cancel)(nil),                   // 14: pipectl.plugin.v1.Cancel
-	(*AttributePath_Step)(nil),       // 15: pipectl.plugin.v1.AttributePath.Step
-	(*Schema_Attribute)(nil),         // 16: pipectl.plugin.v1.Schema.Attribute
-	(*Schema_Block)(nil),             // 17: pipectl.plugin.v1.Schema.Block
-	(*Schema_NestedBlock)(nil),       // 18: pipectl.plugin.v1.Schema.NestedBlock
-	(*Schema_Action)(nil),            // 19: pipectl.plugin.v1.Schema.Action
-	nil,                              // 20: pipectl.plugin.v1.Schema.Block.AttributesEntry
-	nil,                              // 21: pipectl.plugin.v1.Schema.Block.BlocksEntry
-	nil,                              // 22: pipectl.plugin.v1.Schema.Action.OutputsEntry
-	(*GetSchema_Request)(nil),        // 23: pipectl.plugin.v1.GetSchema.Request
-	(*GetSchema_Response)(nil),       // 24: pipectl.plugin.v1.GetSchema.Response
-	nil,                              // 25: pipectl.plugin.v1.GetSchema.Response.ActionsEntry
-	(*ConfigurePlugin_Request)(nil),  // 26: pipectl.plugin.v1.ConfigurePlugin.Request
-	(*ConfigurePlugin_Response)(nil), // 27: pipectl.plugin.v1.ConfigurePlugin.Response
-	(*ValidateConfig_Request)(nil),   // 28: pipectl.plugin.v1.ValidateConfig.Request
-	(*ValidateConfig_Response)(nil),  // 29: pipectl.plugin.v1.ValidateConfig.Response
-	(*Plan_Request)(nil),             // 30: pipectl.plugin.v1.Plan.Request
-	(*Plan_Response)(nil),            // 31: pipectl.plugin.v1.Plan.Response
-	(*Apply_Request)(nil),            // 32: pipectl.plugin.v1.Apply.Request
-	(*Apply_Log)(nil),                // 33: pipectl.plugin.v1.Apply.Log
-	(*Apply_Progress)(nil),           // 34: pipectl.plugin.v1.Apply.Progress
-	(*Apply_Artifact)(nil),           // 35: pipectl.plugin.v1.Apply.Artifact
-	(*Apply_Result)(nil),             // 36: pipectl.plugin.v1.Apply.Result
-	(*Apply_Event)(nil),              // 37: pipectl.plugin.v1.Apply.Event
-	(*Stop_Request)(nil),             // 38: pipectl.plugin.v1.Stop.Request
-	(*Stop_Response)(nil),            // 39: pipectl.plugin.v1.Stop.Response
-	(*Cancel_Request)(nil),           // 40: pipectl.plugin.v1.Cancel.Request
-	(*Cancel_Response)(nil),          // 41: pipectl.plugin.v1.Cancel.Response
+	(*PlanStream)(nil),               // 12: pipectl.plugin.v1.PlanStream
+	(*Apply)(nil),                    // 13: pipectl.plugin.v1.Apply
+	(*Stop)(nil),                     // 14: pipectl.plugin.v1.Stop
+	(*Cancel)(nil),                   // 15: pipectl.plugin.v1.Cancel
+	(*AttributePath_Step)(nil),       // 16: pipectl.plugin.v1.AttributePath.Step
+	(*Schema_Attribute)(nil),         // 17: pipectl.plugin.v1.Schema.Attribute
+	(*Schema_Block)(nil),             // 18: pipectl.plugin.v1.Schema.Block
+	(*Schema_NestedBlock)(nil),       // 19: pipectl.plugin.v1.Schema.NestedBlock
+	(*Schema_Action)(nil),            // 20: pipectl.plugin.v1.Schema.Action
+	nil,                              // 21: pipectl.plugin.v1.Schema.Block.AttributesEntry
+	nil,                              // 22: pipectl.plugin.v1.Schema.Block.BlocksEntry
+	nil,                              // 23: pipectl.plugin.v1.Schema.Action.OutputsEntry
+	(*GetSchema_Request)(nil),        // 24: pipectl.plugin.v1.GetSchema.Request
+	(*GetSchema_Response)(nil),       // 25: pipectl.plugin.v1.GetSchema.Response
+	nil,                              // 26: pipectl.plugin.v1.GetSchema.Response.ActionsEntry
+	(*ConfigurePlugin_Request)(nil),  // 27: pipectl.plugin.v1.ConfigurePlugin.Request
+	(*ConfigurePlugin_Response)(nil), // 28: pipectl.plugin.v1.ConfigurePlugin.Response
+	(*ValidateConfig_Request)(nil),   // 29: pipectl.plugin.v1.ValidateConfig.Request
+	(*ValidateConfig_Response)(nil),  // 30: pipectl.plugin.v1.ValidateConfig.Response
+	(*Plan_Request)(nil),             // 31: pipectl.plugin.v1.Plan.Request
+	(*Plan_Response)(nil),            // 32: pipectl.plugin.v1.Plan.Response
+	(*PlanStream_Request)(nil),       // 33: pipectl.plugin.v1.PlanStream.Request
+	(*PlanStream_Response)(nil),      // 34: pipectl.plugin.v1.PlanStream.Response
+	(*Apply_Request)(nil),            // 35: pipectl.plugin.v1.Apply.Request
+	(*Apply_Log)(nil),                // 36: pipectl.plugin.v1.Apply.Log
+	(*Apply_Progress)(nil),           // 37: pipectl.plugin.v1.Apply.Progress
+	(*Apply_Artifact)(nil),           // 38: pipectl.plugin.v1.Apply.Artifact
+	(*Apply_Result)(nil),             // 39: pipectl.plugin.v1.Apply.Result
+	(*Apply_Event)(nil),              // 40: pipectl.plugin.v1.Apply.Event
+	(*Stop_Request)(nil),             // 41: pipectl.plugin.v1.Stop.Request
+	(*Stop_Response)(nil),            // 42: pipectl.plugin.v1.Stop.Response
+	(*Cancel_Request)(nil),           // 43: pipectl.plugin.v1.Cancel.Request
+	(*Cancel_Response)(nil),          // 44: pipectl.plugin.v1.Cancel.Response
 }
 var file_plugin_proto_depIdxs = []int32{
 	4,  // 0: pipectl.plugin.v1.DynamicValue.sensitive_paths:type_name -> pipectl.plugin.v1.AttributePath
-	15, // 1: pipectl.plugin.v1.AttributePath.steps:type_name -> pipectl.plugin.v1.AttributePath.Step
+	16, // 1: pipectl.plugin.v1.AttributePath.steps:type_name -> pipectl.plugin.v1.AttributePath.Step
 	0,  // 2: pipectl.plugin.v1.Diagnostic.severity:type_name -> pipectl.plugin.v1.Diagnostic.Severity
 	4,  // 3: pipectl.plugin.v1.Diagnostic.attribute:type_name -> pipectl.plugin.v1.AttributePath
-	20, // 4: pipectl.plugin.v1.Schema.Block.attributes:type_name -> pipectl.plugin.v1.Schema.Block.AttributesEntry
-	21, // 5: pipectl.plugin.v1.Schema.Block.blocks:type_name -> pipectl.plugin.v1.Schema.Block.BlocksEntry
+	21, // 4: pipectl.plugin.v1.Schema.Block.attributes:type_name -> pipectl.plugin.v1.Schema.Block.AttributesEntry
+	22, // 5: pipectl.plugin.v1.Schema.Block.blocks:type_name -> pipectl.plugin.v1.Schema.Block.BlocksEntry
 	1,  // 6: pipectl.plugin.v1.Schema.NestedBlock.nesting:type_name -> pipectl.plugin.v1.Schema.NestedBlock.Nesting
-	17, // 7: pipectl.plugin.v1.Schema.NestedBlock.block:type_name -> pipectl.plugin.v1.Schema.Block
-	17, // 8: pipectl.plugin.v1.Schema.Action.block:type_name -> pipectl.plugin.v1.Schema.Block
-	22, // 9: pipectl.plugin.v1.Schema.Action.outputs:type_name -> pipectl.plugin.v1.Schema.Action.OutputsEntry
-	16, // 10: pipectl.plugin.v1.Schema.Block.AttributesEntry.value:type_name -> pipectl.plugin.v1.Schema.Attribute
-	18, // 11: pipectl.plugin.v1.Schema.Block.BlocksEntry.value:type_name -> pipectl.plugin.v1.Schema.NestedBlock
-	16, // 12: pipectl.plugin.v1.Schema.Action.OutputsEntry.value:type_name -> pipectl.plugin.v1.Schema.Attribute
-	25, // 13: pipectl.plugin.v1.GetSchema.Response.actions:type_name -> pipectl.plugin.v1.GetSchema.Response.ActionsEntry
-	17, // 14: pipectl.plugin.v1.GetSchema.Response.plugin_settings:type_name -> pipectl.plugin.v1.Schema.Block
+	18, // 7: pipectl.plugin.v1.Schema.NestedBlock.block:type_name -> pipectl.plugin.v1.Schema.Block
+	18, // 8: pipectl.plugin.v1.Schema.Action.block:type_name -> pipectl.plugin.v1.Schema.Block
+	23, // 9: pipectl.plugin.v1.Schema.Action.outputs:type_name -> pipectl.plugin.v1.Schema.Action.OutputsEntry
+	17, // 10: pipectl.plugin.v1.Schema.Block.AttributesEntry.value:type_name -> pipectl.plugin.v1.Schema.Attribute
+	19, // 11: pipectl.plugin.v1.Schema.Block.BlocksEntry.value:type_name -> pipectl.plugin.v1.Schema.NestedBlock
+	17, // 12: pipectl.plugin.v1.Schema.Action.OutputsEntry.value:type_name -> pipectl.plugin.v1.Schema.Attribute
+	26, // 13: pipectl.plugin.v1.GetSchema.Response.actions:type_name -> pipectl.plugin.v1.GetSchema.Response.ActionsEntry
+	18, // 14: pipectl.plugin.v1.GetSchema.Response.plugin_settings:type_name -> pipectl.plugin.v1.Schema.Block
 	8,  // 15: pipectl.plugin.v1.GetSchema.Response.capabilities:type_name -> pipectl.plugin.v1.Capabilities
-	19, // 16: pipectl.plugin.v1.GetSchema.Response.ActionsEntry.value:type_name -> pipectl.plugin.v1.Schema.Action
+	20, // 16: pipectl.plugin.v1.GetSchema.Response.ActionsEntry.value:type_name -> pipectl.plugin.v1.Schema.Action
 	3,  // 17: pipectl.plugin.v1.ConfigurePlugin.Request.config:type_name -> pipectl.plugin.v1.DynamicValue
 	5,  // 18: pipectl.plugin.v1.ConfigurePlugin.Response.diagnostics:type_name -> pipectl.plugin.v1.Diagnostic
 	3,  // 19: pipectl.plugin.v1.ValidateConfig.Request.config:type_name -> pipectl.plugin.v1.DynamicValue
@@ -2352,32 +2540,36 @@ var file_plugin_proto_depIdxs = []int32{
 	3,  // 22: pipectl.plugin.v1.Plan.Response.planned_outputs:type_name -> pipectl.plugin.v1.DynamicValue
 	5,  // 23: pipectl.plugin.v1.Plan.Response.diagnostics:type_name -> pipectl.plugin.v1.Diagnostic
 	2,  // 24: pipectl.plugin.v1.Plan.Response.kind:type_name -> pipectl.plugin.v1.Plan.Response.Kind
-	3,  // 25: pipectl.plugin.v1.Apply.Request.config:type_name -> pipectl.plugin.v1.DynamicValue
-	3,  // 26: pipectl.plugin.v1.Apply.Result.outputs:type_name -> pipectl.plugin.v1.DynamicValue
-	5,  // 27: pipectl.plugin.v1.Apply.Result.diagnostics:type_name -> pipectl.plugin.v1.Diagnostic
-	33, // 28: pipectl.plugin.v1.Apply.Event.log:type_name -> pipectl.plugin.v1.Apply.Log
-	34, // 29: pipectl.plugin.v1.Apply.Event.progress:type_name -> pipectl.plugin.v1.Apply.Progress
-	35, // 30: pipectl.plugin.v1.Apply.Event.artifact:type_name -> pipectl.plugin.v1.Apply.Artifact
-	36, // 31: pipectl.plugin.v1.Apply.Event.result:type_name -> pipectl.plugin.v1.Apply.Result
-	23, // 32: pipectl.plugin.v1.Plugin.GetSchema:input_type -> pipectl.plugin.v1.GetSchema.Request
-	26, // 33: pipectl.plugin.v1.Plugin.ConfigurePlugin:input_type -> pipectl.plugin.v1.ConfigurePlugin.Request
-	28, // 34: pipectl.plugin.v1.Plugin.ValidateConfig:input_type -> pipectl.plugin.v1.ValidateConfig.Request
-	30, // 35: pipectl.plugin.v1.Plugin.Plan:input_type -> pipectl.plugin.v1.Plan.Request
-	32, // 36: pipectl.plugin.v1.Plugin.Apply:input_type -> pipectl.plugin.v1.Apply.Request
-	38, // 37: pipectl.plugin.v1.Plugin.Stop:input_type -> pipectl.plugin.v1.Stop.Request
-	40, // 38: pipectl.plugin.v1.Plugin.Cancel:input_type -> pipectl.plugin.v1.Cancel.Request
-	24, // 39: pipectl.plugin.v1.Plugin.GetSchema:output_type -> pipectl.plugin.v1.GetSchema.Response
-	27, // 40: pipectl.plugin.v1.Plugin.ConfigurePlugin:output_type -> pipectl.plugin.v1.ConfigurePlugin.Response
-	29, // 41: pipectl.plugin.v1.Plugin.ValidateConfig:output_type -> pipectl.plugin.v1.ValidateConfig.Response
-	31, // 42: pipectl.plugin.v1.Plugin.Plan:output_type -> pipectl.plugin.v1.Plan.Response
-	37, // 43: pipectl.plugin.v1.Plugin.Apply:output_type -> pipectl.plugin.v1.Apply.Event
-	39, // 44: pipectl.plugin.v1.Plugin.Stop:output_type -> pipectl.plugin.v1.Stop.Response
-	41, // 45: pipectl.plugin.v1.Plugin.Cancel:output_type -> pipectl.plugin.v1.Cancel.Response
-	39, // [39:46] is the sub-list for method output_type
-	32, // [32:39] is the sub-list for method input_type
-	32, // [32:32] is the sub-list for extension type_name
-	32, // [32:32] is the sub-list for extension extendee
-	0,  // [0:32] is the sub-list for field type_name
+	31, // 25: pipectl.plugin.v1.PlanStream.Request.plan:type_name -> pipectl.plugin.v1.Plan.Request
+	32, // 26: pipectl.plugin.v1.PlanStream.Response.plan:type_name -> pipectl.plugin.v1.Plan.Response
+	3,  // 27: pipectl.plugin.v1.Apply.Request.config:type_name -> pipectl.plugin.v1.DynamicValue
+	3,  // 28: pipectl.plugin.v1.Apply.Result.outputs:type_name -> pipectl.plugin.v1.DynamicValue
+	5,  // 29: pipectl.plugin.v1.Apply.Result.diagnostics:type_name -> pipectl.plugin.v1.Diagnostic
+	36, // 30: pipectl.plugin.v1.Apply.Event.log:type_name -> pipectl.plugin.v1.Apply.Log
+	37, // 31: pipectl.plugin.v1.Apply.Event.progress:type_name -> pipectl.plugin.v1.Apply.Progress
+	38, // 32: pipectl.plugin.v1.Apply.Event.artifact:type_name -> pipectl.plugin.v1.Apply.Artifact
+	39, // 33: pipectl.plugin.v1.Apply.Event.result:type_name -> pipectl.plugin.v1.Apply.Result
+	24, // 34: pipectl.plugin.v1.Plugin.GetSchema:input_type -> pipectl.plugin.v1.GetSchema.Request
+	27, // 35: pipectl.plugin.v1.Plugin.ConfigurePlugin:input_type -> pipectl.plugin.v1.ConfigurePlugin.Request
+	29, // 36: pipectl.plugin.v1.Plugin.ValidateConfig:input_type -> pipectl.plugin.v1.ValidateConfig.Request
+	31, // 37: pipectl.plugin.v1.Plugin.Plan:input_type -> pipectl.plugin.v1.Plan.Request
+	35, // 38: pipectl.plugin.v1.Plugin.Apply:input_type -> pipectl.plugin.v1.Apply.Request
+	41, // 39: pipectl.plugin.v1.Plugin.Stop:input_type -> pipectl.plugin.v1.Stop.Request
+	43, // 40: pipectl.plugin.v1.Plugin.Cancel:input_type -> pipectl.plugin.v1.Cancel.Request
+	33, // 41: pipectl.plugin.v1.Plugin.PlanStream:input_type -> pipectl.plugin.v1.PlanStream.Request
+	25, // 42: pipectl.plugin.v1.Plugin.GetSchema:output_type -> pipectl.plugin.v1.GetSchema.Response
+	28, // 43: pipectl.plugin.v1.Plugin.ConfigurePlugin:output_type -> pipectl.plugin.v1.ConfigurePlugin.Response
+	30, // 44: pipectl.plugin.v1.Plugin.ValidateConfig:output_type -> pipectl.plugin.v1.ValidateConfig.Response
+	32, // 45: pipectl.plugin.v1.Plugin.Plan:output_type -> pipectl.plugin.v1.Plan.Response
+	40, // 46: pipectl.plugin.v1.Plugin.Apply:output_type -> pipectl.plugin.v1.Apply.Event
+	42, // 47: pipectl.plugin.v1.Plugin.Stop:output_type -> pipectl.plugin.v1.Stop.Response
+	44, // 48: pipectl.plugin.v1.Plugin.Cancel:output_type -> pipectl.plugin.v1.Cancel.Response
+	34, // 49: pipectl.plugin.v1.Plugin.PlanStream:output_type -> pipectl.plugin.v1.PlanStream.Response
+	42, // [42:50] is the sub-list for method output_type
+	34, // [34:42] is the sub-list for method input_type
+	34, // [34:34] is the sub-list for extension type_name
+	34, // [34:34] is the sub-list for extension extendee
+	0,  // [0:34] is the sub-list for field type_name
 }
 
 func init() { file_plugin_proto_init() }
@@ -2385,12 +2577,12 @@ func file_plugin_proto_init() {
 	if File_plugin_proto != nil {
 		return
 	}
-	file_plugin_proto_msgTypes[12].OneofWrappers = []any{
+	file_plugin_proto_msgTypes[13].OneofWrappers = []any{
 		(*AttributePath_Step_AttributeName)(nil),
 		(*AttributePath_Step_ElementKeyString)(nil),
 		(*AttributePath_Step_ElementKeyInt)(nil),
 	}
-	file_plugin_proto_msgTypes[34].OneofWrappers = []any{
+	file_plugin_proto_msgTypes[37].OneofWrappers = []any{
 		(*Apply_Event_Log)(nil),
 		(*Apply_Event_Progress)(nil),
 		(*Apply_Event_Artifact)(nil),
@@ -2402,7 +2594,7 @@ func file_plugin_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_plugin_proto_rawDesc), len(file_plugin_proto_rawDesc)),
 			NumEnums:      3,
-			NumMessages:   39,
+			NumMessages:   42,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

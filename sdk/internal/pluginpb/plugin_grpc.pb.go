@@ -43,6 +43,7 @@ const (
 	Plugin_Apply_FullMethodName           = "/pipectl.plugin.v1.Plugin/Apply"
 	Plugin_Stop_FullMethodName            = "/pipectl.plugin.v1.Plugin/Stop"
 	Plugin_Cancel_FullMethodName          = "/pipectl.plugin.v1.Plugin/Cancel"
+	Plugin_PlanStream_FullMethodName      = "/pipectl.plugin.v1.Plugin/PlanStream"
 )
 
 // PluginClient is the client API for Plugin service.
@@ -69,6 +70,12 @@ type PluginClient interface {
 	// Cancelling the Apply call itself also cancels it, but then the host
 	// cannot wait for the clean-up. Unknown ids are ignored.
 	Cancel(ctx context.Context, in *Cancel_Request, opts ...grpc.CallOption) (*Cancel_Response, error)
+	// Plan, many at once: the host sends Plan requests on one stream, each
+	// with an id of its own, and the plugin answers each as it is done, in
+	// any order, under the same id. One stream per process instead of a
+	// call per step: at thousands of steps, the calls' own cost is what a
+	// plan waits on. Only with Capabilities.plan_stream.
+	PlanStream(ctx context.Context, opts ...grpc.CallOption) (grpc.BidiStreamingClient[PlanStream_Request, PlanStream_Response], error)
 }
 
 type pluginClient struct {
@@ -158,6 +165,19 @@ func (c *pluginClient) Cancel(ctx context.Context, in *Cancel_Request, opts ...g
 	return out, nil
 }
 
+func (c *pluginClient) PlanStream(ctx context.Context, opts ...grpc.CallOption) (grpc.BidiStreamingClient[PlanStream_Request, PlanStream_Response], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &Plugin_ServiceDesc.Streams[1], Plugin_PlanStream_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[PlanStream_Request, PlanStream_Response]{ClientStream: stream}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type Plugin_PlanStreamClient = grpc.BidiStreamingClient[PlanStream_Request, PlanStream_Response]
+
 // PluginServer is the server API for Plugin service.
 // All implementations must embed UnimplementedPluginServer
 // for forward compatibility.
@@ -182,6 +202,12 @@ type PluginServer interface {
 	// Cancelling the Apply call itself also cancels it, but then the host
 	// cannot wait for the clean-up. Unknown ids are ignored.
 	Cancel(context.Context, *Cancel_Request) (*Cancel_Response, error)
+	// Plan, many at once: the host sends Plan requests on one stream, each
+	// with an id of its own, and the plugin answers each as it is done, in
+	// any order, under the same id. One stream per process instead of a
+	// call per step: at thousands of steps, the calls' own cost is what a
+	// plan waits on. Only with Capabilities.plan_stream.
+	PlanStream(grpc.BidiStreamingServer[PlanStream_Request, PlanStream_Response]) error
 	mustEmbedUnimplementedPluginServer()
 }
 
@@ -212,6 +238,9 @@ func (UnimplementedPluginServer) Stop(context.Context, *Stop_Request) (*Stop_Res
 }
 func (UnimplementedPluginServer) Cancel(context.Context, *Cancel_Request) (*Cancel_Response, error) {
 	return nil, status.Error(codes.Unimplemented, "method Cancel not implemented")
+}
+func (UnimplementedPluginServer) PlanStream(grpc.BidiStreamingServer[PlanStream_Request, PlanStream_Response]) error {
+	return status.Error(codes.Unimplemented, "method PlanStream not implemented")
 }
 func (UnimplementedPluginServer) mustEmbedUnimplementedPluginServer() {}
 func (UnimplementedPluginServer) testEmbeddedByValue()                {}
@@ -353,6 +382,13 @@ func _Plugin_Cancel_Handler(srv interface{}, ctx context.Context, dec func(inter
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Plugin_PlanStream_Handler(srv interface{}, stream grpc.ServerStream) error {
+	return srv.(PluginServer).PlanStream(&grpc.GenericServerStream[PlanStream_Request, PlanStream_Response]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type Plugin_PlanStreamServer = grpc.BidiStreamingServer[PlanStream_Request, PlanStream_Response]
+
 // Plugin_ServiceDesc is the grpc.ServiceDesc for Plugin service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -390,6 +426,12 @@ var Plugin_ServiceDesc = grpc.ServiceDesc{
 			StreamName:    "Apply",
 			Handler:       _Plugin_Apply_Handler,
 			ServerStreams: true,
+		},
+		{
+			StreamName:    "PlanStream",
+			Handler:       _Plugin_PlanStream_Handler,
+			ServerStreams: true,
+			ClientStreams: true,
 		},
 	},
 	Metadata: "plugin.proto",

@@ -2,6 +2,8 @@ package wire
 
 import (
 	"fmt"
+	"sync"
+	"sync/atomic"
 
 	"github.com/zclconf/go-cty/cty"
 	ctyjson "github.com/zclconf/go-cty/cty/json"
@@ -42,7 +44,7 @@ func DecodeValue(dv *pb.DynamicValue) (cty.Value, error) {
 	if dv == nil {
 		return cty.NilVal, nil
 	}
-	ty, err := ctyjson.UnmarshalType(dv.TypeJson)
+	ty, err := decodeType(dv.TypeJson)
 	if err != nil {
 		return cty.NilVal, fmt.Errorf("decoding value type: %w", err)
 	}
@@ -62,6 +64,28 @@ func DecodeValue(dv *pb.DynamicValue) (cty.Value, error) {
 		marks = append(marks, cty.PathValueMarks{Path: path, Marks: cty.NewValueMarks(SensitiveMark)})
 	}
 	return v.MarkWithPaths(marks), nil
+}
+
+// types are the types decoded so far, by their JSON: a run sends the same
+// few (a step's config, an action's outputs) thousands of times, and
+// parsing them was a tenth of a large plan's time. Bounded, as a plugin
+// may send a type of its own with every value.
+var types struct {
+	sync.Map // string -> cty.Type
+	n        atomic.Int32
+}
+
+const maxTypes = 1024
+
+func decodeType(js []byte) (cty.Type, error) {
+	if ty, ok := types.Load(string(js)); ok {
+		return ty.(cty.Type), nil
+	}
+	ty, err := ctyjson.UnmarshalType(js)
+	if err == nil && types.n.Add(1) <= maxTypes {
+		types.Store(string(js), ty)
+	}
+	return ty, err
 }
 
 // EncodePath converts a cty.Path. A step the protocol cannot name (a set

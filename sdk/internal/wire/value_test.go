@@ -116,3 +116,19 @@ func TestDecodeRejectsGarbage(t *testing.T) {
 		t.Error("a string decoded as a number")
 	}
 }
+
+// A type is parsed once, and a bad one is refused every time, not cached.
+func TestDecodeTypeCached(t *testing.T) {
+	js := []byte(`["object",{"a":"string","b":["list","number"]}]`)
+	for range 2 {
+		ty, err := decodeType(js)
+		if err != nil || !ty.Equals(cty.Object(map[string]cty.Type{"a": cty.String, "b": cty.List(cty.Number)})) {
+			t.Fatalf("%#v %v", ty, err)
+		}
+	}
+	for range 2 {
+		if _, err := decodeType([]byte(`["object"`)); err == nil {
+			t.Fatal("a bad type decoded")
+		}
+	}
+}

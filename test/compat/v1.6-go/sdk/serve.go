@@ -1,0 +1,77 @@
+package sdk
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/hashicorp/go-plugin"
+	"google.golang.org/grpc"
+
+	pb "github.com/pipectl/pipectl/sdk/internal/pluginpb"
+	"github.com/pipectl/pipectl/sdk/internal/wire"
+)
+
+// shutdownGrace is how long in-flight actions get to clean up when the host
+// closes the plugin (go-plugin force-kills after 2s anyway).
+const shutdownGrace = 1500 * time.Millisecond
+
+// Serve runs the plugin: call it from main. It speaks the pipectl plugin
+// protocol v1 over go-plugin (gRPC, mutual TLS) and returns when the host
+// closes the plugin. Run by hand, the binary says it is a plugin and exits.
+// An invalid schema is reported on stderr with exit status 1.
+func Serve(p Plugin) {
+	// Logs go to the process's real stderr as JSON, which the host's
+	// go-plugin client parses into its own logger; after plugin.Serve,
+	// os.Stderr itself is redirected to the host's stdio sink.
+	logger := hclog.New(&hclog.LoggerOptions{
+		Name:       p.Name,
+		Level:      hclog.Trace,
+		Output:     os.Stderr,
+		JSONFormat: true,
+	})
+	srv, err := newServer(p, logger)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "pipectl-plugin-%s: %v\n", p.Name, err)
+		os.Exit(1)
+	}
+	guardChildren(srv, logger)
+	plugin.Serve(&plugin.ServeConfig{
+		HandshakeConfig: wire.Handshake,
+		Plugins:         plugin.PluginSet{wire.PluginName: &grpcPlugin{server: srv}},
+		GRPCServer: func(opts []grpc.ServerOption) *grpc.Server {
+			return grpc.NewServer(append(opts,
+				grpc.MaxRecvMsgSize(wire.MaxMessageSize),
+				grpc.MaxSendMsgSize(wire.MaxMessageSize))...)
+		},
+		Logger: logger,
+	})
+	srv.shutdown(shutdownGrace)
+	killChildren() // what did not stop within the grace, and orphans
+}
+
+// Logger is the plugin's logger, from an action's ctx. Its output reaches
+// the host's log, never the user's terminal: pipectl writes it to
+// -log-file ($PIPECTL_LOG_FILE) at -log-level ($PIPECTL_LOG, default info);
+// plugintest sends it to t.Log.
+func Logger(ctx context.Context) hclog.Logger {
+	return hclog.FromContext(ctx)
+}
+
+// grpcPlugin registers the service with go-plugin's gRPC server.
+type grpcPlugin struct {
+	plugin.NetRPCUnsupportedPlugin
+	server *server
+}
+
+func (p *grpcPlugin) GRPCServer(_ *plugin.GRPCBroker, s *grpc.Server) error {
+	pb.RegisterPluginServer(s, p.server)
+	return nil
+}
+
+func (p *grpcPlugin) GRPCClient(context.Context, *plugin.GRPCBroker, *grpc.ClientConn) (any, error) {
+	return nil, errors.New("the sdk package serves plugins; hosts use sdk/client")
+}
