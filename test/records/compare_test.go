@@ -74,7 +74,7 @@ func compare(t *testing.T, in string, f *fixture, label, stream, where, old, got
 		}
 	}
 	if got = normalize(got, dirs); got != want {
-		t.Errorf("%s differs from what pipectl %s printed, beyond the differences listed in differences.go:\n%s",
+		t.Errorf("%s differs from what pipectl %s printed, beyond the differences listed in differences_test.go:\n%s",
 			where, oldCommit, lineDiff(want, got))
 	}
 }
@@ -122,7 +122,7 @@ func requireAllUsed(t *testing.T, in string) {
 	}
 	for _, d := range differences {
 		if d.in == in && !used[d.key()] {
-			t.Errorf("difference %q (%s) matched nothing: remove it from differences.go and DIFFERENCES.md", d.old, d.why)
+			t.Errorf("difference %q (%s) matched nothing: remove it from differences_test.go and DIFFERENCES.md", d.old, d.why)
 		}
 	}
 }

@@ -3,7 +3,7 @@
 // capture.sh recorded at that commit, in testdata/COMMIT) are read back by
 // the pipectl of this checkout, run as a real process, and what it prints is
 // compared with what the earlier one printed. Every difference must be one
-// listed as intended (differences.go, and DIFFERENCES.md beside the fixtures).
+// listed as intended (differences_test.go, and DIFFERENCES.md beside the fixtures).
 package records
 
 import (
