@@ -70,8 +70,8 @@ func ReadPlan(path string) (*Plan, error) {
 		return nil, fmt.Errorf("%s is not a pipectl plan file%s: save one with pipectl plan -out FILE", path, where)
 	}
 	if p.FormatVersion != PlanFormatVersion {
-		return nil, fmt.Errorf("%s was saved in plan format %d; this pipectl reads format %d: plan again with this pipectl "+
-			"(pipectl plan -out FILE) and apply that plan", path, p.FormatVersion, PlanFormatVersion)
+		return nil, fmt.Errorf("%s was saved in plan format %d%s; this pipectl reads format %d: plan again with this pipectl "+
+			"(pipectl plan -out FILE) and apply that plan", path, p.FormatVersion, appliedBy(p.FormatVersion), PlanFormatVersion)
 	}
 	saved := p.ContentHash
 	p.ContentHash = ""
@@ -81,6 +81,22 @@ func ReadPlan(path string) (*Plan, error) {
 	}
 	p.ContentHash = saved
 	return &p, nil
+}
+
+// applying names, for each earlier plan format, the pipectl that applies
+// it: the commits of main that wrote it (every build says 0.1.0 so far, so
+// the commit is what tells them apart).
+var applying = map[int]string{
+	1: "pipectl 0.1.0 built from commits 0f0cb22 to ccaa1ee",
+	2: "pipectl 0.1.0 built from commits 572a463 to fdbcfc4",
+}
+
+// appliedBy says which pipectl applies a plan of an older format, if any.
+func appliedBy(format int) string {
+	if by, ok := applying[format]; ok {
+		return ", which " + by + " applies"
+	}
+	return ""
 }
 
 // Inputs gives back the choices a saved plan was made with. The plan's

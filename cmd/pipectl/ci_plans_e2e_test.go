@@ -289,7 +289,8 @@ func TestApplyWithoutAPipelineCreatesNothing(t *testing.T) {
 func TestPlanOfAnOlderFormatIsRefused(t *testing.T) {
 	p := newProject(t, onePipeline)
 	_, errOut, code := p.run("apply", filepath.Join(testdataDir(t), "plan-format-2.json"))
-	if code != 1 || !strings.Contains(errOut, "was saved in plan format 2; this pipectl reads format 3: plan again with this pipectl") {
+	if code != 1 || !strings.Contains(errOut, "was saved in plan format 2, which pipectl 0.1.0 built from commits 572a463 to fdbcfc4 applies; "+
+		"this pipectl reads format 3: plan again with this pipectl") {
 		t.Fatalf("apply of a format 2 plan: exit %d\n%s", code, errOut)
 	}
 }

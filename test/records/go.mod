@@ -1,0 +1,3 @@
+module github.com/pipectl/pipectl/test/records
+
+go 1.26.0

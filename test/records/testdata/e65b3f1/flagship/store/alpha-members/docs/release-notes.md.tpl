@@ -1,0 +1,6 @@
+# Alpha Members {{ .version }}
+
+- Environment: {{ .environment }}
+- Image: `{{ .image }}`
+- Helm revision: {{ .revision }}
+- URL: {{ .url }}
