@@ -320,7 +320,9 @@ func requireFailedWithin(t *testing.T, f *flagship, r *run, limit time.Duration,
 	}
 	// Events are stamped to the second: the first one happened up to a
 	// second after its stamp.
-	if took := gaveUp.Sub(first); took < -time.Second || took > limit+time.Second {
+	took := gaveUp.Sub(first)
+	t.Logf("the deploy gave up %s after the first %s event", took.Round(100*time.Millisecond), reason)
+	if took < -time.Second || took > limit+time.Second {
 		t.Errorf("the deploy gave up %s after the first %s event (%s), want at most %s", took, reason, first, limit)
 	}
 }
