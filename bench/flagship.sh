@@ -46,9 +46,8 @@ kubectl apply -f "$root/pipelines/cluster/prometheusrules.crd.yaml" >/dev/null
 "$bin/trivy-dbfixture" -push "$registry/trivy-db:2" >/dev/null
 kubectl wait --for=condition=Established crd/prometheusrules.monitoring.coreos.com >/dev/null
 
-# Each deploy's Service address, in the Service range's static band.
-ips=0
-service_ip() { ips=$((ips + 1)); echo "10.96.0.$((100 + ips))"; }
+# Each deploy's Service address (the Nth), in the Service range's static band.
+service_ip() { echo "10.96.0.$((100 + $1))"; }
 
 namespace() {
   kubectl create namespace "$1" >/dev/null
@@ -85,15 +84,15 @@ echo "== warm-up (not timed)"
 # A round's namespaces go once it is done (not timed): the real node's
 # CPU is the machine's.
 gone() { kubectl delete namespace "$@" --wait=true >/dev/null; }
-namespace warm-p && run_pipectl warm-p "$(service_ip)"
-namespace warm-s && run_script warm-s "$(service_ip)"
+namespace warm-p && run_pipectl warm-p "$(service_ip 1)"
+namespace warm-s && run_script warm-s "$(service_ip 2)"
 gone warm-p warm-s
 
 echo "== $rounds rounds, alternately (seconds)"
 p_all=() s_all=()
 for i in $(seq 1 "$rounds"); do
   namespace "p-$i" && namespace "s-$i"
-  pip=$(service_ip) sip=$(service_ip)
+  pip=$(service_ip $((2 * i + 1))) sip=$(service_ip $((2 * i + 2)))
   if (( i % 2 )); then
     p=$(timed run_pipectl "p-$i" "$pip"); s=$(timed run_script "s-$i" "$sip")
   else
