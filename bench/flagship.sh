@@ -103,6 +103,10 @@ for i in $(seq 1 "$rounds"); do
   printf 'round %d: pipectl %6.2f   script %6.2f   ratio %.2f\n' "$i" "$p" "$s" "$(echo "$p / $s" | bc -l)"
 done
 
+echo
+echo "== where pipectl's last round went (its run record)"
+(cd "$work/pipelines" && pipectl runs show latest | sed -n '/STEP/,/^$/p')
+
 mean() { local n=0 sum=0; for x in "$@"; do sum=$(echo "$sum + $x" | bc -l); n=$((n + 1)); done; echo "$sum / $n" | bc -l; }
 pm=$(mean "${p_all[@]}") sm=$(mean "${s_all[@]}")
 printf '\nmean: pipectl %.2f s, script %.2f s: pipectl takes %.2fx the script'"'"'s time (target <= 0.8x)\n' "$pm" "$sm" "$(echo "$pm / $sm" | bc -l)"
