@@ -51,10 +51,22 @@ test: build $(TEST_TARGETS)
 # module's output is printed whole when it ends. TEST_JOBS=1 for one by one.
 TEST_JOBS    ?= 3
 SLOW_MODULES := test/flagship . plugins/trivy plugins/helm plugins/k8s
+#
+# The machine has one real node: one sandbox with it serves every module
+# whose tests need real pods (internal/sandboxtest attaches them through
+# PIPECTL_SANDBOX_SHARED, a namespace per test) rather than each starting
+# its own in turn. It stops when the modules are done (or this shell dies);
+# where no real node can run, each module says so as before.
+SHARED_SANDBOX_FLAGS := --quiet --real-node=on --real-node-wait=10m --nodes 2 --node-cpu 8 --node-memory 16Gi
 test-unit:
-	@printf '%s\n' $(filter $(MODULES),$(SLOW_MODULES)) $(filter-out $(SLOW_MODULES),$(MODULES)) | \
+	@shared=$$(mktemp -d /tmp/pipectl-test-sandbox-XXXXXX); \
+	if $(BIN)/pipectl-sandbox up --dir $$shared $(SHARED_SANDBOX_FLAGS) --watch-pid $$$$ >$$shared.log 2>&1; then \
+	  export PIPECTL_SANDBOX_SHARED=$$shared; echo "==> one real-node sandbox for the modules' tests: $$shared"; \
+	else echo "==> no shared real-node sandbox ($$(tail -1 $$shared.log)): the modules start their own"; fi; \
+	printf '%s\n' $(filter $(MODULES),$(SLOW_MODULES)) $(filter-out $(SLOW_MODULES),$(MODULES)) | \
 	  xargs -P $(TEST_JOBS) -I{} sh -c 'out=$$(cd {} && $(GO) test -count=1 ./... 2>&1); rc=$$?; \
-	    printf "==> go test %s\n%s\n" {} "$$out"; exit $$rc'
+	    printf "==> go test %s\n%s\n" {} "$$out"; exit $$rc'; rc=$$?; \
+	$(BIN)/pipectl-sandbox down --dir $$shared >/dev/null 2>&1; rm -rf $$shared $$shared.log; exit $$rc
 
 # The engine and the SDK are concurrent by design: keep them race-free.
 test-race:

@@ -4,13 +4,17 @@
 # pipelines/alpha-members.hcl, one command after the other, the way such
 # pipelines are usually scripted. bench/flagship.sh times it against pipectl.
 #
-#   bench/flagship-script.sh NAMESPACE REGISTRY BASE_URL WORK_DIR WINDOW_SECONDS
+#   bench/flagship-script.sh NAMESPACE REGISTRY SERVICE_IP WORK_DIR WINDOW_SECONDS
+#
+# SERVICE_IP is the ClusterIP the release's Service is given: the health
+# check and smoke tests reach the pods through it.
 #
 # KUBECONFIG points at the cluster; helm, trivy and kubectl are on PATH;
 # trivy's DB is already in WORK_DIR/trivy-cache (bench/flagship.sh puts it
 # there once, as the plugin keeps its own).
 set -euo pipefail
-ns=$1 registry=$2 base_url=$3 work=$4 window=$5
+ns=$1 registry=$2 service_ip=$3 work=$4 window=$5
+base_url=http://$service_ip
 root=$(cd "$(dirname "$0")/.." && pwd)
 chart=$root/pipelines/alpha-members
 release=alpha-members
@@ -32,6 +36,7 @@ autoscaling: { enabled: false, minReplicas: 1, maxReplicas: 1 }
 resources:
   requests: { cpu: 100m, memory: 128Mi }
   limits: { cpu: 250m, memory: 256Mi }
+service: { clusterIP: "$service_ip" }
 ingress:
   enabled: true
   hosts: [{ host: dev.members.example.com, paths: [{ path: /, pathType: Prefix }] }]

@@ -86,13 +86,13 @@ variable "registry_plain_http" {
 variable "base_url" {
   type        = string
   default     = ""
-  description = "Where health checks and smoke tests reach the platform; empty: https:// and the environment's host."
+  description = "Where health checks and smoke tests reach the platform; empty: http:// and service_ip when that is set, else https:// and the environment's host."
 }
 
 variable "service_ip" {
   type        = string
   default     = ""
-  description = "A fixed ClusterIP for the platform's Service, e.g. \"10.96.0.80\", so that base_url can name it before the deploy (the sandbox demo); empty: the cluster assigns one."
+  description = "A fixed ClusterIP for the platform's Service, e.g. \"10.96.0.80\": the checks then reach the pods through it (the sandbox, from the machine the cluster runs on); empty: the cluster assigns one."
 }
 
 variable "namespace" {
@@ -199,7 +199,7 @@ locals {
   namespace   = var.namespace != "" ? var.namespace : env.namespace
   deadline    = var.rollout_deadline != "" ? var.rollout_deadline : env.rollout_deadline
   window      = var.monitor_window != "" ? var.monitor_window : env.monitor_window
-  base_url    = var.base_url != "" ? var.base_url : "https://${env.host}"
+  base_url    = var.base_url != "" ? var.base_url : var.service_ip != "" ? "http://${var.service_ip}" : "https://${env.host}"
   selector    = { "app.kubernetes.io/instance" = var.release_name }
   values      = [for f in env.values : "${local.chart}/${f}"]
   max_pods    = env.autoscaling.enabled ? env.autoscaling.max : env.replicas
@@ -368,6 +368,9 @@ stage "deploy" {
     create_namespace = true
     depends_on       = [step.manifests]
     timeout          = local.deadline
+    # A pod that cannot start (crash loop, image not pullable, unschedulable)
+    # fails the deploy this long after its first sign, not at the deadline.
+    failure_grace = "20s"
   }
 
   step "rollout" {

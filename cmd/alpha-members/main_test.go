@@ -114,3 +114,53 @@ func status(t *testing.T, url string) int {
 	resp.Body.Close()
 	return resp.StatusCode
 }
+
+// Each fault build breaks the one answer it names, and only that one: the
+// flagship's tests rely on a broken release failing one check.
+func TestFaultsBreakTheirAnswerOnly(t *testing.T) {
+	healthy := map[string]int{"/healthz": 200, "/readyz": 200, "/api/v1/auth/status": 200, "/api/v1/members": 401}
+	for fault, broken := range map[string]map[string]int{
+		"unready":      {"/readyz": 503},
+		"unhealthy":    {"/healthz": 500},
+		"auth-down":    {"/api/v1/auth/status": 500},
+		"members-down": {"/api/v1/members": 500},
+	} {
+		s := newServer("1.0.0")
+		s.fault = fault
+		s.ready.Store(true)
+		srv := httptest.NewServer(s)
+		for path, want := range healthy {
+			if b, ok := broken[path]; ok {
+				want = b
+			}
+			if got := status(t, srv.URL+path); got != want {
+				t.Errorf("fault %s: GET %s: %d, want %d", fault, path, got, want)
+			}
+		}
+		srv.Close()
+	}
+}
+
+// The crash-on-request build exits 1 when asked; no other build does.
+func TestCrashOnRequest(t *testing.T) {
+	var code []int
+	exit = func(c int) { code = append(code, c) }
+	defer func() { exit = os.Exit }()
+	for _, fault := range []string{"", "crash-on-request"} {
+		s := newServer("1.0.0")
+		s.fault = fault
+		srv := httptest.NewServer(s)
+		resp, err := http.Post(srv.URL+"/debug/crash", "", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		srv.Close()
+		if want := map[string]int{"": 404, "crash-on-request": 202}[fault]; resp.StatusCode != want {
+			t.Errorf("fault %q: POST /debug/crash: %d, want %d", fault, resp.StatusCode, want)
+		}
+	}
+	if len(code) != 1 || code[0] != 1 {
+		t.Errorf("exits %v, want one exit 1 (crash-on-request only)", code)
+	}
+}

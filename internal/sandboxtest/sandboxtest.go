@@ -13,6 +13,12 @@
 // that need it are skipped with a loud message, except in CI (CI=true),
 // where a missing sandbox fails them. A sandbox that fails to start always
 // fails them.
+//
+// The machine has one real node: when $PIPECTL_SANDBOX_SHARED names the
+// state directory of a running sandbox with a real node (make test starts
+// one for all its modules), the test binaries that ask for a real node
+// attach to it, each test in a namespace of its own, instead of starting
+// their own and taking turns; they leave it running.
 package sandboxtest
 
 import (
@@ -86,15 +92,16 @@ type state struct {
 }
 
 var shared struct {
-	inMain  bool
-	opts    Options
-	once    sync.Once
-	bin     string
-	missing string // why the binary is unavailable, if it is
-	st      *state
-	config  *rest.Config
-	client  kubernetes.Interface
-	err     error
+	inMain   bool
+	attached bool // to the shared sandbox: not ours to stop
+	opts     Options
+	once     sync.Once
+	bin      string
+	missing  string // why the binary is unavailable, if it is
+	st       *state
+	config   *rest.Config
+	client   kubernetes.Interface
+	err      error
 }
 
 // Main runs the package's tests, then stops the sandbox if a test started
@@ -145,6 +152,14 @@ func start() {
 		fmt.Fprintf(os.Stderr, "\n*** sandboxtest: %s — tests that need Kubernetes are SKIPPED ***\n\n", shared.missing)
 		return
 	}
+	if dir := os.Getenv("PIPECTL_SANDBOX_SHARED"); dir != "" && shared.opts.RealNode {
+		if st, err := load(dir); err == nil && st.RealNode != "" {
+			shared.attached = true
+			connect(st)
+			return
+		}
+		fmt.Fprintf(os.Stderr, "sandboxtest: PIPECTL_SANDBOX_SHARED=%s holds no sandbox with a real node: starting one\n", dir)
+	}
 	dir, err := os.MkdirTemp("", "pipectl-sandboxtest-")
 	if err != nil {
 		shared.err = err
@@ -180,10 +195,17 @@ func start() {
 		shared.err = fmt.Errorf("%s up: %v\n%s", shared.bin, err, out)
 		return
 	}
-	shared.st, shared.err = load(dir)
-	if shared.err != nil {
+	st, err := load(dir)
+	if err != nil {
+		shared.err = err
 		return
 	}
+	connect(st)
+}
+
+// connect makes the clients of the sandbox st describes.
+func connect(st *state) {
+	shared.st = st
 	shared.config, shared.err = clientcmd.BuildConfigFromFlags("", shared.st.Kubeconfig)
 	if shared.err != nil {
 		return
@@ -193,7 +215,7 @@ func start() {
 }
 
 func stop() {
-	if shared.st == nil {
+	if shared.st == nil || shared.attached {
 		return
 	}
 	if out, err := exec.Command(shared.bin, "down", "--dir", shared.st.Dir).CombinedOutput(); err != nil {

@@ -8,6 +8,8 @@
 #   KEEP=1 pipelines/demo/run.sh     # leave the sandbox and service running to explore
 #   DEMO_REAL_NODE=off|on            # kwok's fake nodes only | a real node or fail (default auto)
 #   DEMO_NAME=NAME                   # the sandbox's name (default demo; test/flagship/demo sets one)
+#   DEMO_SANDBOX_DIR=DIR             # deploy on the running sandbox in DIR instead (make test's shared
+#                                    # real-node sandbox); it is neither started nor stopped
 #
 # What it sets up is what a platform team has in place before the pipeline
 # runs: a cluster, the platform's Secrets, the Prometheus Operator's CRD,
@@ -24,26 +26,30 @@ env=${DEMO_ENV:-dev}
 tag=${DEMO_TAG:-1.0.0}
 name=${DEMO_NAME:-demo}
 state=$root/.pipectl/$name
+where=(--name "$name")
+[[ -n ${DEMO_SANDBOX_DIR:-} ]] && where=(--dir "$DEMO_SANDBOX_DIR")
 export PATH=$bin:$PATH PIPECTL_PLUGIN_PATH=$bin
 
 say() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
 
 cleanup() {
   [[ -n ${app_pid:-} ]] && kill "$app_pid" 2>/dev/null || true
-  if [[ ${KEEP:-} == 1 ]]; then
-    say "kept running: eval \"\$(bin/pipectl-sandbox env --name $name)\"; stop with: bin/pipectl-sandbox down --name $name"
+  if [[ ${KEEP:-} == 1 || -n ${DEMO_SANDBOX_DIR:-} ]]; then
+    say "kept running: eval \"\$(bin/pipectl-sandbox env ${where[*]})\"; stop with: bin/pipectl-sandbox down ${where[*]}"
   else
-    "$bin/pipectl-sandbox" down --name "$name" >/dev/null 2>&1 || true
+    "$bin/pipectl-sandbox" down "${where[@]}" >/dev/null 2>&1 || true
   fi
 }
 
-say "starting the sandbox (Kubernetes API server, a real node where it can run, fake nodes, OCI registry)"
-"$bin/pipectl-sandbox" down --name "$name" >/dev/null 2>&1 || true
-# prod's capacity check counts 20 pods of 500m: the fake nodes' capacity.
-"$bin/pipectl-sandbox" up --name "$name" --nodes 2 --node-cpu 8 --node-memory 16Gi --real-node="${DEMO_REAL_NODE:-auto}" \
-  --real-node-wait="${DEMO_REAL_NODE_WAIT:-0s}"
+if [[ -z ${DEMO_SANDBOX_DIR:-} ]]; then
+  say "starting the sandbox (Kubernetes API server, a real node where it can run, fake nodes, OCI registry)"
+  "$bin/pipectl-sandbox" down "${where[@]}" >/dev/null 2>&1 || true
+  # prod's capacity check counts 20 pods of 500m: the fake nodes' capacity.
+  "$bin/pipectl-sandbox" up "${where[@]}" --nodes 2 --node-cpu 8 --node-memory 16Gi --real-node="${DEMO_REAL_NODE:-auto}" \
+    --real-node-wait="${DEMO_REAL_NODE_WAIT:-0s}"
+fi
 trap cleanup EXIT
-eval "$("$bin/pipectl-sandbox" env --name "$name")"
+eval "$("$bin/pipectl-sandbox" env "${where[@]}")"
 registry=$PIPECTL_SANDBOX_REGISTRY
 ns=$(case $env in dev) echo development;; staging) echo staging;; prod) echo production;; esac)
 # The release's Service address, fixed so that the checks can name it

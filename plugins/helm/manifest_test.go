@@ -3,9 +3,12 @@ package main
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"helm.sh/helm/v3/pkg/release"
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/cli-utils/pkg/object"
 )
 
 const deployed = `---
@@ -156,5 +159,67 @@ func TestSetValuesKeepIntegers(t *testing.T) {
 	merged := mergeMaps(map[string]any{"image": map[string]any{"repo": "r", "tag": "old"}, "x": 1}, v)
 	if merged["image"].(map[string]any)["repo"] != "r" || merged["image"].(map[string]any)["tag"] != "1.2" || merged["x"] != 1 {
 		t.Fatalf("merge %#v", merged)
+	}
+}
+
+// logEvents keeps what an action logs (the wait's own unit tests).
+type logEvents struct{ lines []string }
+
+func (e *logEvents) Log(_, line string)              { e.lines = append(e.lines, line) }
+func (e *logEvents) Progress(float64, string)        {}
+func (e *logEvents) Artifact(string, string, []byte) {}
+
+// The kubelet alternates ErrImagePull and ImagePullBackOff as it retries,
+// and a crash-looping container runs between its back-offs: the wait's
+// clock starts at the first sign of either and keeps running, so such a
+// pod fails the wait one grace after it first failed, not never. A crash
+// loop clears once the pod is Ready; deletion clears any problem. (The
+// flagship's real-pod tests check the same on a real kubelet.)
+func TestPodProblemClockKeepsRunning(t *testing.T) {
+	rw := &rolloutWatch{w: &watchingClient{events: &logEvents{}}, problems: map[string]*podProblem{},
+		objects: []object.ObjMetadata{{Name: "not-ready-yet"}}}
+	waiting := func(reason, msg string) *corev1.Pod {
+		return &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "p", Namespace: "ns"}, Status: corev1.PodStatus{
+			ContainerStatuses: []corev1.ContainerStatus{{Name: "app", RestartCount: 2,
+				State: corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: reason, Message: msg}}}}}}
+	}
+	running := func(ready bool) *corev1.Pod {
+		st := corev1.ConditionFalse
+		if ready {
+			st = corev1.ConditionTrue
+		}
+		return &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "p", Namespace: "ns"}, Status: corev1.PodStatus{
+			Conditions:        []corev1.PodCondition{{Type: corev1.PodReady, Status: st}},
+			ContainerStatuses: []corev1.ContainerStatus{{Name: "app", State: corev1.ContainerState{Running: &corev1.ContainerStateRunning{}}}}}}
+	}
+	long := time.Now().Add(-time.Minute)
+	for _, tc := range []struct {
+		name  string
+		pods  []*corev1.Pod
+		stuck bool   // a minute after the first pod: past the grace
+		want  string // the stuck problem, as the wait's error names it
+	}{
+		{"image", []*corev1.Pod{waiting("ErrImagePull", "x: not found"), waiting("ImagePullBackOff", "Back-off pulling image"), waiting("ErrImagePull", "x: not found")},
+			true, "ErrImagePull: container app: x: not found"},
+		{"image back-off", []*corev1.Pod{waiting("ErrImagePull", "x: not found"), waiting("ImagePullBackOff", "Back-off")},
+			true, "ImagePullBackOff: container app: Back-off; first ErrImagePull: container app: x: not found"},
+		{"crash loop", []*corev1.Pod{waiting("CrashLoopBackOff", "back-off 10s"), running(false), waiting("CrashLoopBackOff", "back-off 20s")},
+			true, "CrashLoopBackOff: container app: back-off 20s; first CrashLoopBackOff: container app: back-off 10s"},
+		{"crash loop between back-offs", []*corev1.Pod{waiting("CrashLoopBackOff", "back-off 10s"), running(false)},
+			true, "CrashLoopBackOff: container app: back-off 10s"},
+		{"crashed once, then Ready", []*corev1.Pod{waiting("CrashLoopBackOff", "back-off 10s"), running(true)}, false, ""},
+		{"image pulled", []*corev1.Pod{waiting("ErrImagePull", "x"), running(false)}, false, ""},
+	} {
+		clear(rw.problems)
+		for i, pod := range tc.pods {
+			rw.podChanged(pod)
+			if p := rw.problems["ns/p"]; i == 0 && p != nil {
+				p.since = long
+			}
+		}
+		p := rw.stuckPod(30 * time.Second)
+		if (p != nil) != tc.stuck || (p != nil && p.String() != tc.want) {
+			t.Errorf("%s: stuck %v, want %v %q", tc.name, p, tc.stuck, tc.want)
+		}
 	}
 }

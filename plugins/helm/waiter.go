@@ -154,7 +154,18 @@ type rolloutWatch struct {
 
 type podProblem struct {
 	pod, namespace, reason, message string
+	first                           string // the reason and message that started the clock
 	since                           time.Time
+}
+
+// String names the problem, and how it began when it has changed since
+// (an ImagePullBackOff began as an ErrImagePull saying why).
+func (p *podProblem) String() string {
+	s := p.reason + ": " + p.message
+	if p.first != s {
+		s += "; first " + p.first
+	}
+	return s
 }
 
 func (w *watchingClient) newRun(resources kube.ResourceList, withJobs bool) (*rolloutWatch, error) {
@@ -260,8 +271,8 @@ func (rw *rolloutWatch) run(ctx context.Context, timeout time.Duration) error {
 			return rw.ended(ctx, timeout)
 		}
 		if p := rw.stuckPod(grace); p != nil {
-			return fmt.Errorf("pod %s cannot start: %s: %s (for more than %s); not ready: %s",
-				p.pod, p.reason, p.message, grace, strings.Join(rw.notReady(), "; "))
+			return fmt.Errorf("pod %s cannot start: %s (for more than %s); not ready: %s",
+				p.pod, p, grace, strings.Join(rw.notReady(), "; "))
 		}
 	}
 }
@@ -412,7 +423,7 @@ func (rw *rolloutWatch) ended(ctx context.Context, timeout time.Duration) error 
 		}
 	}
 	for _, p := range rw.problems {
-		fmt.Fprintf(&b, "\n  - pod %s: %s: %s", p.pod, p.reason, p.message)
+		fmt.Fprintf(&b, "\n  - pod %s: %s", p.pod, p)
 	}
 	return errors.New(b.String())
 }
@@ -503,23 +514,56 @@ func matchesAny(sels []labels.Selector, l map[string]string) bool {
 	return false
 }
 
-// podChanged records (or clears) a pod's problem and reports a new one.
+// podChanged records (or clears) a pod's problem and reports a new one. A
+// problem is timed from when its kind was first seen: ErrImagePull and
+// ImagePullBackOff alternate as the kubelet retries, and a crash-looping
+// container runs a moment between back-offs; neither starts the clock again.
+// A crash loop clears only once the pod is Ready.
 func (rw *rolloutWatch) podChanged(pod *corev1.Pod) {
 	key := pod.Namespace + "/" + pod.Name
 	reason, message := podProblemOf(pod)
-	if reason == "" || pod.DeletionTimestamp != nil {
-		if p := rw.problems[key]; p != nil {
+	p := rw.problems[key]
+	if pod.DeletionTimestamp != nil || (reason == "" && (p == nil || problemKind(p.reason) != "crash" || podReady(pod))) {
+		if p != nil {
 			rw.w.events.Log(sdk.Stdout, fmt.Sprintf("Pod/%s: %s cleared", pod.Name, p.reason))
 		}
 		delete(rw.problems, key)
 		return
 	}
-	if p := rw.problems[key]; p != nil && p.reason == reason {
-		p.message = message
+	if reason == "" {
+		return // a crash-looping container between its back-offs
+	}
+	if p != nil && problemKind(p.reason) == problemKind(reason) {
+		if p.reason != reason {
+			rw.w.events.Log(sdk.Stderr, fmt.Sprintf("Pod/%s: %s: %s", pod.Name, reason, message))
+		}
+		p.reason, p.message = reason, message
 		return
 	}
-	rw.problems[key] = &podProblem{pod: pod.Name, namespace: pod.Namespace, reason: reason, message: message, since: time.Now()}
+	rw.problems[key] = &podProblem{pod: pod.Name, namespace: pod.Namespace, reason: reason, message: message,
+		first: reason + ": " + message, since: time.Now()}
 	rw.w.events.Log(sdk.Stderr, fmt.Sprintf("Pod/%s: %s: %s", pod.Name, reason, message))
+}
+
+// problemKind groups the reasons the kubelet alternates between for one
+// cause.
+func problemKind(reason string) string {
+	switch reason {
+	case "ErrImagePull", "ImagePullBackOff":
+		return "image"
+	case "CrashLoopBackOff", "RunContainerError":
+		return "crash"
+	}
+	return reason
+}
+
+func podReady(pod *corev1.Pod) bool {
+	for _, c := range pod.Status.Conditions {
+		if c.Type == corev1.PodReady {
+			return c.Status == corev1.ConditionTrue
+		}
+	}
+	return false
 }
 
 // stuckPod is a pod whose problem outlasted the grace while the release is
@@ -553,7 +597,11 @@ func podProblemOf(pod *corev1.Pod) (reason, message string) {
 	}
 	for _, cs := range slices.Concat(pod.Status.InitContainerStatuses, pod.Status.ContainerStatuses) {
 		if w := cs.State.Waiting; w != nil && waitingReasons[w.Reason] {
-			return w.Reason, fmt.Sprintf("container %s: %s", cs.Name, w.Message)
+			message = fmt.Sprintf("container %s: %s", cs.Name, w.Message)
+			if t := cs.LastTerminationState.Terminated; t != nil {
+				message += fmt.Sprintf(" (restarted %d times; last exit code %d, %s)", cs.RestartCount, t.ExitCode, t.Reason)
+			}
+			return w.Reason, message
 		}
 	}
 	return "", ""

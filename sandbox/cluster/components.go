@@ -74,6 +74,8 @@ func apiServerArgs(l layout, p Ports) []string {
 		"--service-account-signing-key-file=" + l.pki.SAKey,
 		"--service-cluster-ip-range=" + serviceCIDR,
 		"--authorization-mode=Node,RBAC",
+		// A kubelet changes only its own Node and the pods bound to it.
+		"--enable-admission-plugins=NodeRestriction",
 		"--allow-privileged=true",
 		"--profiling=false",
 		"--cert-dir=" + l.path("pki/apiserver"),

@@ -139,6 +139,9 @@ func (s *starter) startRealNode(ctx context.Context, client kubernetes.Interface
 	if err := writeNodeConfig(n, s.l, s.st, pause); err != nil {
 		return err
 	}
+	if err := writeKubeconfigAs(n.path("kubelet.kubeconfig"), s.st.Name, s.st.Server, s.l.pki.CACert, s.l.pki.NodeCert, s.l.pki.NodeKey); err != nil {
+		return err
+	}
 	containerd := exec.Command(filepath.Join(n.bin, "containerd"), "--config", n.path("containerd.toml"))
 	containerd.Env = append(os.Environ(), "PATH="+n.bin+":"+os.Getenv("PATH")) // it finds the shim on PATH
 	if err := s.runCmd("containerd", containerd); err != nil {
@@ -184,7 +187,7 @@ func socketUp(path string) condition {
 func kubeletArgs(n nodeLayout, l layout) []string {
 	return []string{
 		"--config=" + n.path("kubelet.yaml"),
-		"--kubeconfig=" + l.kubeconfig(),
+		"--kubeconfig=" + n.path("kubelet.kubeconfig"), // the node's own identity, not the admin's
 		// Under nodeHome, not the state dir: the kubelet makes unix sockets
 		// there, whose paths must stay short (108 bytes).
 		"--root-dir=" + filepath.Join(nodeHome, "kubelet"),

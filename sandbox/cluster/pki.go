@@ -22,6 +22,7 @@ type pki struct {
 	ServerCert, ServerKey string // kube-apiserver's serving certificate
 	AdminCert, AdminKey   string // client certificate in system:masters
 	DNSCert, DNSKey       string // CoreDNS's read-only identity (the real node's DNS)
+	NodeCert, NodeKey     string // the real node's kubelet: system:node:<name> in system:nodes
 	SAKey, SAPub          string // service-account token signing key pair
 }
 
@@ -34,6 +35,7 @@ func newPKI(dir string) (*pki, error) {
 		ServerCert: filepath.Join(dir, "apiserver.crt"), ServerKey: filepath.Join(dir, "apiserver.key"),
 		AdminCert: filepath.Join(dir, "admin.crt"), AdminKey: filepath.Join(dir, "admin.key"),
 		DNSCert: filepath.Join(dir, "coredns.crt"), DNSKey: filepath.Join(dir, "coredns.key"),
+		NodeCert: filepath.Join(dir, "kubelet.crt"), NodeKey: filepath.Join(dir, "kubelet.key"),
 		SAKey: filepath.Join(dir, "sa.key"), SAPub: filepath.Join(dir, "sa.pub"),
 	}
 	notBefore := time.Now().Add(-time.Hour)
@@ -90,15 +92,26 @@ func newPKI(dir string) (*pki, error) {
 	if err := issue(admin, caCert, caKey, p.AdminCert, p.AdminKey); err != nil {
 		return nil, err
 	}
-	dns := &x509.Certificate{
-		SerialNumber: serial(),
-		Subject:      pkix.Name{CommonName: DNSUser},
-		NotBefore:    notBefore, NotAfter: notAfter,
-		KeyUsage:    x509.KeyUsageDigitalSignature | x509.KeyUsageKeyEncipherment,
-		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
-	}
-	if err := issue(dns, caCert, caKey, p.DNSCert, p.DNSKey); err != nil {
-		return nil, err
+	// Identities of their own, so each may do only what it needs: CoreDNS
+	// reads (RBAC, dns.go); the kubelet is a node, which the Node
+	// authorizer and NodeRestriction confine to its own Node and pods.
+	for _, c := range []struct {
+		subject   pkix.Name
+		cert, key string
+	}{
+		{pkix.Name{CommonName: DNSUser}, p.DNSCert, p.DNSKey},
+		{pkix.Name{CommonName: "system:node:" + RealNodeName, Organization: []string{"system:nodes"}}, p.NodeCert, p.NodeKey},
+	} {
+		tmpl := &x509.Certificate{
+			SerialNumber: serial(),
+			Subject:      c.subject,
+			NotBefore:    notBefore, NotAfter: notAfter,
+			KeyUsage:    x509.KeyUsageDigitalSignature | x509.KeyUsageKeyEncipherment,
+			ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
+		}
+		if err := issue(tmpl, caCert, caKey, c.cert, c.key); err != nil {
+			return nil, err
+		}
 	}
 
 	// Service-account tokens are signed with RSA (RS256), what every

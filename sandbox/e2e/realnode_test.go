@@ -17,7 +17,9 @@ import (
 	"helm.sh/helm/v3/pkg/action"
 	"helm.sh/helm/v3/pkg/chart/loader"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/client-go/kubernetes"
@@ -192,6 +194,29 @@ func TestRealNode(t *testing.T) {
 		}
 	})
 
+	t.Run("the kubelet is a node, not an admin", func(t *testing.T) {
+		cfg, err := clientcmd.BuildConfigFromFlags("", filepath.Join(st.Dir, "node", "kubelet.kubeconfig"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		kubelet, err := kubernetes.NewForConfig(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := kubelet.CoreV1().Nodes().Get(ctx, st.RealNode, metav1.GetOptions{}); err != nil {
+			t.Errorf("the kubelet's identity cannot read its own Node: %v", err)
+		}
+		// The Node authorizer: no Secret a pod of the node does not mount.
+		if _, err := kubelet.CoreV1().Secrets("default").List(ctx, metav1.ListOptions{}); !apierrors.IsForbidden(err) {
+			t.Errorf("the kubelet's identity lists Secrets (err %v), want Forbidden", err)
+		}
+		// NodeRestriction: no other Node.
+		patch := []byte(`{"metadata":{"labels":{"pipectl.dev/touched":"yes"}}}`)
+		if _, err := kubelet.CoreV1().Nodes().Patch(ctx, st.Nodes[0], types.MergePatchType, patch, metav1.PatchOptions{}); !apierrors.IsForbidden(err) {
+			t.Errorf("the kubelet's identity patched node %s (err %v), want Forbidden", st.Nodes[0], err)
+		}
+	})
+
 	t.Run("one real node per machine", func(t *testing.T) {
 		dir := filepath.Join(t.TempDir(), "second")
 		r := run(t, bin, "up", "--quiet", "--dir", dir, "--real-node=on")
@@ -236,12 +261,42 @@ func TestRealNode(t *testing.T) {
 	})
 }
 
-// podinfoChart is podinfo's own chart, unmodified, of the commit the
-// sandbox builds podinfo from (make copies it next to the binaries). The
-// shared 6.14.1 chart cannot run that binary: it passes --prefix, which
-// 6.9.2, the newest podinfo the Go module proxy serves, does not know.
-func podinfoChart(bin string) string {
-	return filepath.Join(filepath.Dir(bin), "sandbox-node", "podinfo", "chart")
+// podinfoChart is the repository's shared podinfo chart
+// (plugins/helm/testdata/charts/podinfo), which the plugins' and the
+// flagship's tests deploy: podinfo's own chart, unmodified, of the commit
+// the sandbox builds podinfo from. TestSharedPodinfoChartIsTheBuiltOne
+// keeps the two together.
+var podinfoChart = filepath.Join("..", "..", "plugins", "helm", "testdata", "charts", "podinfo")
+
+// The shared podinfo chart is the chart of the podinfo the sandbox builds
+// (make copies it beside the binaries, from the Go module): a newer chart
+// passes flags the built podinfo does not know (6.14.1's --prefix, exit 2,
+// CrashLoopBackOff on the real node). When sandbox/runtime/podinfo moves,
+// copy bin/sandbox-node/podinfo/chart over the shared one.
+func TestSharedPodinfoChartIsTheBuiltOne(t *testing.T) {
+	built := filepath.Join(filepath.Dir(binary(t)), "sandbox-node", "podinfo", "chart")
+	if _, err := os.Stat(built); err != nil {
+		t.Skipf("SKIPPED, NOT PASSED: %v (not built: a real node needs Linux)", err)
+	}
+	err := filepath.WalkDir(built, func(path string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		rel, _ := filepath.Rel(built, path)
+		want, _ := os.ReadFile(path)
+		got, err := os.ReadFile(filepath.Join(podinfoChart, rel))
+		if err != nil || string(got) != string(want) {
+			t.Errorf("shared chart's %s differs from the built podinfo's (%v)", rel, err)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	appVersion := "appVersion: " + cluster.PodinfoTags[0] + "\n"
+	if b, _ := os.ReadFile(filepath.Join(podinfoChart, "Chart.yaml")); !strings.Contains(string(b), appVersion) {
+		t.Errorf("the shared chart's Chart.yaml lacks %q, the tag the sandbox pushes", appVersion)
+	}
 }
 
 // testPodinfoChart installs the podinfo chart as it is published and talks
@@ -254,7 +309,7 @@ func testPodinfoChart(t *testing.T, bin string, st *cluster.State) {
 	}
 	ctx := context.Background()
 	ns := "podinfo"
-	installChart(t, st, ns, "podinfo", podinfoChart(bin))
+	installChart(t, st, ns, "podinfo", podinfoChart)
 	// Helm's --wait is satisfied by replicas - maxUnavailable Ready pods,
 	// here 0 of 1: wait for the pod itself.
 	var pod corev1.Pod

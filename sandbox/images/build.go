@@ -48,6 +48,9 @@ func Build(im Image, program []byte) (v1.Image, error) {
 	// args, and its helm test pod runs `alpha-members get URL`.
 	cfg.Config.Entrypoint = []string{"/bin/alpha-members"}
 	cfg.Config.Env = []string{defaultPath, "ALPHA_MEMBERS_VERSION=" + im.Tag}
+	if im.Fault != "" {
+		cfg.Config.Env = append(cfg.Config.Env, "ALPHA_MEMBERS_FAULT="+im.Fault)
+	}
 	cfg.Config.Labels = map[string]string{
 		"org.opencontainers.image.title":   "Alpha Members (pipectl demo fixture)",
 		"org.opencontainers.image.version": im.Tag,

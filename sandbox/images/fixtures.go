@@ -38,6 +38,9 @@ type Image struct {
 	Packages []Package
 	// Findings lists the CVE ids a scan of this image must report.
 	Findings []string
+	// Fault is the broken build of the service this image runs
+	// ($ALPHA_MEMBERS_FAULT, see cmd/alpha-members), "" for a good one.
+	Fault string
 }
 
 // Vulnerabilities is what the trivy DB fixture must contain for the demo.
@@ -67,7 +70,22 @@ func openssl(version string) []Package {
 // Images are the demo images: a good one, whose openssl is at the fixed
 // version (a fixture CVE fixed at the installed version must NOT be
 // reported), and one whose openssl is older than the fix.
-var Images = []Image{
-	{Tag: "1.0.0", Packages: append(append([]Package{}, base...), openssl("3.5.4-r0")...)},
+var Images = append([]Image{
+	{Tag: "1.0.0", Packages: clean},
 	{Tag: "1.0.1-vuln", Packages: append(append([]Package{}, base...), openssl("3.5.0-r0")...), Findings: []string{"CVE-2025-9230"}},
+}, faultImages()...)
+
+var clean = append(append([]Package{}, base...), openssl("3.5.4-r0")...)
+
+// Faults are the broken builds of 1.0.0 that the flagship's tests deploy
+// on the real node, each tagged 1.0.0-FAULT: their scans pass, and each
+// fails one check of the pipeline on a running container.
+var Faults = []string{"crash", "unready", "unhealthy", "auth-down", "members-down", "crash-on-request"}
+
+func faultImages() []Image {
+	var out []Image
+	for _, f := range Faults {
+		out = append(out, Image{Tag: "1.0.0-" + f, Packages: clean, Fault: f})
+	}
+	return out
 }

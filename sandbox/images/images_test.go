@@ -102,3 +102,30 @@ func TestLayerHoldsReleaseAndApkDatabase(t *testing.T) {
 		t.Errorf("env %q does not set ALPHA_MEMBERS_VERSION=%s", cfg.Config.Env, Images[1].Tag)
 	}
 }
+
+// A fault image runs the service's broken build (its environment says
+// which); a good image sets no fault.
+func TestFaultImagesSayTheirFault(t *testing.T) {
+	for _, im := range Images {
+		img, err := Build(im, program)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg, err := img.ConfigFile()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var faults []string
+		for _, e := range cfg.Config.Env {
+			if v, ok := strings.CutPrefix(e, "ALPHA_MEMBERS_FAULT="); ok {
+				faults = append(faults, v)
+			}
+		}
+		if want := im.Fault; (want == "" && len(faults) != 0) || (want != "" && !slices.Equal(faults, []string{want})) {
+			t.Errorf("%s: env faults %v, want %q", im.Tag, faults, want)
+		}
+	}
+	if len(Images) != 2+len(Faults) {
+		t.Errorf("%d images, want 1.0.0, 1.0.1-vuln and one per fault", len(Images))
+	}
+}

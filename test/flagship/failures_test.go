@@ -1,19 +1,20 @@
 package flagship
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"net/http"
-	"net/http/httptest"
-	"net/http/httputil"
-	"net/url"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/types"
+
+	"github.com/pipectl/pipectl/internal/sandboxtest"
 )
 
 // An image with a HIGH CVE stops the pipeline in pre-deploy: the scan names
@@ -67,65 +68,83 @@ func TestInvalidValuesFailPreDeploy(t *testing.T) {
 	requireNothingDeployed(t, f, r)
 }
 
-// A release whose pods never become ready (no node matches their
-// nodeSelector) fails the deploy; the release is back at the previous
-// revision in the cluster, and the diagnosis names the cause. (Success
-// criterion: all pods reach Ready.)
+// A release whose pods never become ready (its build's readiness probe
+// answers 503, on the real node) fails the deploy at its deadline; the
+// release is back at the previous revision in the cluster, and the
+// diagnosis names the failing probe. (Success criterion: all pods reach
+// Ready.)
 func TestUnreadyReleaseIsRolledBack(t *testing.T) {
 	t.Parallel()
 	f := newFlagship(t, "dev")
 	requireSucceeded(t, f.apply(nil))
 
-	f.appendFile("alpha-members/values/dev.yaml", "nodeSelector:\n  disktype: ssd-that-no-node-has\n")
+	f.vars["image_tag"] = "1.0.0-unready"
+	f.vars["rollout_deadline"] = "40s"
 	hook := newReceiver(t)
 	f.vars["notify_webhook"] = hook.URL
 	r := f.apply(nil)
-	requireFailedAt(t, r, "deploy", "release", "rolled back")
-	if r.ran("pods_ready") || r.ran("notify") {
-		t.Errorf("validation or post-deploy ran after a failed deploy:\n%s", r)
-	}
-	// Helm's atomic upgrade rolled back by itself: the handler's rollback
-	// (for a failed rollout after a good upgrade) has nothing to add.
-	if st := r.finished(t, "rollback").Status; st != "skipped" {
-		t.Errorf("rollback: %s, want skipped after Helm's own rollback", st)
-	}
+	requireFailedAt(t, r, "deploy", "release", "rolled back", "timed out after", "waiting for the release's objects")
+	requireRolledBack(t, f, r)
 
-	// In the cluster: the newest revision is deployed and is revision 1's
-	// configuration again; the failed one is recorded as failed.
-	hist := releaseHistory(t, f.env, "alpha-members")
-	last := hist[len(hist)-1]
-	if last != (revision{3, "deployed"}) || !hasStatus(hist, 2, "failed") {
-		t.Fatalf("release history %v: want revision 2 failed and 3 (the rollback to 1) deployed", hist)
-	}
-	dep, err := f.env.Client.AppsV1().Deployments(f.env.Namespace).Get(context.Background(), "alpha-members", metav1.GetOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if sel := dep.Spec.Template.Spec.NodeSelector; len(sel) != 0 {
-		t.Errorf("the Deployment still has the failed revision's nodeSelector %v", sel)
-	}
-	if ready := readyPods(t, f.env); len(ready) != 1 {
-		t.Errorf("%d pods Ready after the rollback, want 1", len(ready))
-	}
-
-	// The investigation names the cause.
+	// The investigation names the cause: the kubelet's probe events.
 	inv := r.finished(t, "investigate")
 	summary, _ := inv.Outputs["summary"].(string)
-	if inv.Status != "succeeded" || !strings.Contains(summary, "node affinity/selector") {
-		t.Errorf("investigate: %s, summary %q: want the unmatched nodeSelector named", inv.Status, summary)
+	if inv.Status != "succeeded" || !strings.Contains(summary, "Readiness probe failed") || !strings.Contains(summary, "503") {
+		t.Errorf("investigate: %s, summary %q: want the failing readiness probe named", inv.Status, summary)
 	}
-	requireFailureNotified(t, hook, "1.0.0", "release", "rolled back")
+	requireFailureNotified(t, hook, "1.0.0-unready", "release", "rolled back")
 }
 
-// A health check that does not answer 200 fails validation, and the
-// failure is investigated. (Success criterion: health checks pass.)
-func TestFailingHealthCheckFailsValidation(t *testing.T) {
+// A release whose container crashes at start fails the deploy soon after
+// the kubelet first reports CrashLoopBackOff (not at the deadline, 5m in
+// dev), naming the cause, and is rolled back.
+func TestCrashLoopingReleaseFailsFast(t *testing.T) {
 	t.Parallel()
 	f := newFlagship(t, "dev")
-	f.vars["base_url"] = brokenStandIn(t, "/healthz", http.StatusServiceUnavailable)
+	requireSucceeded(t, f.apply(nil))
+
+	f.vars["image_tag"] = "1.0.0-crash"
+	r := f.apply(nil)
+	requireFailedAt(t, r, "deploy", "release", "rolled back", "CrashLoopBackOff", "last exit code 1")
+	requireRolledBack(t, f, r)
+	requireFailedWithin(t, f, r, 30*time.Second, "BackOff", "Back-off restarting failed container")
+	requireCause(t, r, "crash loop: ")
+}
+
+// A release whose image is not in the registry when it deploys (it was,
+// when pre-deploy scanned it: the test deletes its tag right after the
+// scan) fails the deploy soon after the kubelet's first ErrImagePull,
+// naming the image, and is rolled back.
+func TestMissingImageFailsFast(t *testing.T) {
+	t.Parallel()
+	f := newFlagship(t, "dev")
+	requireSucceeded(t, f.apply(nil))
+
+	tag := "1.0.0-gone-" + f.env.Namespace[len(f.env.Namespace)-5:]
+	copyTag(t, f.env.Registry, "1.0.0", tag)
+	f.vars["image_tag"] = tag
+	r := f.apply(func(m message) {
+		if m.Type == "step_finished" && m.Step == "image_scan" && m.Status == "succeeded" {
+			deleteTag(t, f.env.Registry, tag)
+		}
+	})
+	requireFailedAt(t, r, "deploy", "release", "rolled back", "ErrImagePull", tag, "not found")
+	requireRolledBack(t, f, r)
+	requireFailedWithin(t, f, r, 30*time.Second, "Failed", "ErrImagePull")
+	requireCause(t, r, "image pull error: ")
+}
+
+// A helm test that fails fails validation: the chart's test pod calls the
+// API through the Service's name, and this build's API answers 500. The
+// failure carries the test pod's log, served by the kubelet. (Success
+// criterion: helm tests pass.)
+func TestFailingHelmTestFailsValidation(t *testing.T) {
+	t.Parallel()
+	f := newFlagship(t, "dev")
+	f.vars["image_tag"] = "1.0.0-auth-down"
 
 	r := f.apply(nil)
-	requireFailedAt(t, r, "validate", "health", "503")
+	requireFailedAt(t, r, "validate", "helm_tests", "alpha-members-test-connection", "HTTP 500")
 	if r.finished(t, "validation_investigate").Status != "succeeded" {
 		t.Errorf("the failed validation was not investigated:\n%s", r)
 	}
@@ -134,21 +153,39 @@ func TestFailingHealthCheckFailsValidation(t *testing.T) {
 	}
 }
 
-// A smoke test that gets the wrong answer fails validation: the members API
-// must refuse a request without a token. (Success criterion: smoke tests
-// pass.)
+// A health check that does not answer 200 fails validation, and the
+// failure is investigated: the build's /healthz answers 500, from the pod,
+// through the Service. (Success criterion: health checks pass.)
+func TestFailingHealthCheckFailsValidation(t *testing.T) {
+	t.Parallel()
+	f := newFlagship(t, "dev")
+	f.vars["image_tag"] = "1.0.0-unhealthy"
+
+	r := f.apply(nil)
+	requireFailedAt(t, r, "validate", "health", "status 500, want 200")
+	if r.finished(t, "validation_investigate").Status != "succeeded" {
+		t.Errorf("the failed validation was not investigated:\n%s", r)
+	}
+	if r.ran("security_posture") {
+		t.Errorf("post-deploy ran after a failed validation:\n%s", r)
+	}
+}
+
+// A smoke test that gets the wrong answer fails validation: the members
+// API must refuse a request without a token (401); this build answers 500.
+// (Success criterion: smoke tests pass.)
 func TestFailingSmokeTestFailsValidation(t *testing.T) {
 	t.Parallel()
 	f := newFlagship(t, "staging")
-	f.vars["base_url"] = brokenStandIn(t, "/api/v1/members", http.StatusOK)
+	f.vars["image_tag"] = "1.0.0-members-down"
 
 	r := f.apply(nil)
 	if r.code == 0 {
 		t.Fatalf("the run succeeded:\n%s", r)
 	}
 	m := r.finished(t, "smoke", "members")
-	if m.Status != "failed" || !strings.Contains(m.Message, "200") {
-		t.Fatalf("smoke[members]: %s %q, want failed on HTTP 200\n%s", m.Status, m.Message, r)
+	if m.Status != "failed" || !strings.Contains(m.Message, "500") {
+		t.Fatalf("smoke[members]: %s %q, want failed on HTTP 500\n%s", m.Status, m.Message, r)
 	}
 	// Outside dev a failed validation rolls back: a first install has
 	// nothing to go back to, which the rollback says, and the
@@ -176,69 +213,176 @@ func TestMissingAlertRulesFailPostDeploy(t *testing.T) {
 	}
 }
 
-// A container restart inside the monitor window fails post-deploy, naming
-// the pod. kwok runs no containers, so the test writes the restart into the
-// pod's status once the window is being watched. (Success criterion: no
-// restarts in the window.)
+// A container that restarts inside the monitor window fails post-deploy,
+// naming the pod: once the window is watched, the test asks this build to
+// crash (POST /debug/crash through the Service); the kubelet restarts it.
+// (Success criterion: no restarts in the window.)
 func TestRestartInMonitorWindowFailsPostDeploy(t *testing.T) {
 	t.Parallel()
 	f := newFlagship(t, "dev")
+	f.vars["image_tag"] = "1.0.0-crash-on-request"
 	f.vars["monitor_window"] = "45s"
 	hook := newReceiver(t)
 	f.vars["notify_webhook"] = hook.URL
 
-	var restarted string
+	var crashed string
 	r := f.apply(func(m message) {
-		if m.Type == "step_progress" && m.Step == "monitor" && restarted == "" {
-			restarted = restartPod(t, f)
+		if m.Type == "step_progress" && m.Step == "monitor" && crashed == "" {
+			crashed = crashPod(t, f)
 		}
 	})
-	if restarted == "" {
+	if crashed == "" {
 		t.Fatalf("the monitor window never started:\n%s", r)
 	}
-	requireFailedAt(t, r, "post_deploy", "monitor", restarted, "restarted")
+	requireFailedAt(t, r, "post_deploy", "monitor", crashed, "restarted")
 	// The deploy itself succeeded and was announced; the failure after it too.
 	if got := hook.received(); len(got) != 2 {
 		t.Errorf("the webhook received %d messages, want the success and the failure: %v", len(got), got)
 	}
+	pod, err := f.env.Client.CoreV1().Pods(f.env.Namespace).Get(context.Background(), crashed, metav1.GetOptions{})
+	if err != nil || pod.Status.ContainerStatuses[0].RestartCount < 1 {
+		t.Errorf("pod %s: the kubelet reports no restart (%v)", crashed, err)
+	}
 }
 
-// restartPod marks the first Ready pod's container as restarted once, with
-// the termination a real kubelet would report, through the status
-// subresource; it returns the pod's name.
-func restartPod(t *testing.T, f *flagship) string {
+// crashPod asks the release's one pod to crash, through the Service; it
+// returns the pod's name.
+func crashPod(t *testing.T, f *flagship) string {
 	ready := readyPods(t, f.env)
-	if len(ready) == 0 {
-		t.Errorf("no Ready pod to restart")
+	if len(ready) != 1 {
+		t.Errorf("%d Ready pods, want dev's one", len(ready))
 		return "(none)"
 	}
-	pod := ready[0]
-	patch := fmt.Sprintf(`{"status":{"containerStatuses":[{"name":%q,"restartCount":1,"ready":true,"image":%q,"imageID":"","started":true,`+
-		`"state":{"running":{"startedAt":"2026-01-01T00:00:00Z"}},"lastState":{"terminated":{"exitCode":137,"reason":"OOMKilled","startedAt":"2026-01-01T00:00:00Z","finishedAt":"2026-01-01T00:00:00Z"}}}]}}`,
-		pod.Spec.Containers[0].Name, pod.Spec.Containers[0].Image)
-	if _, err := f.env.Client.CoreV1().Pods(f.env.Namespace).Patch(context.Background(), pod.Name, types.StrategicMergePatchType,
-		[]byte(patch), metav1.PatchOptions{}, "status"); err != nil {
-		t.Errorf("patching %s's status: %v", pod.Name, err)
+	resp, err := http.Post("http://"+f.vars["service_ip"]+"/debug/crash", "", nil)
+	if err != nil {
+		t.Errorf("POST /debug/crash: %v", err)
+		return "(none)"
 	}
-	return pod.Name
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusAccepted {
+		t.Errorf("POST /debug/crash: HTTP %d, want 202", resp.StatusCode)
+	}
+	return ready[0].Name
 }
 
-// brokenStandIn is the stand-in service with one path answering status.
-func brokenStandIn(t *testing.T, path string, status int) string {
-	target, err := url.Parse(standIn)
+// requireRolledBack: in the cluster, the newest revision is deployed and is
+// revision 1's configuration again (image 1.0.0, one pod Ready); the
+// failed one is recorded as failed; validation and post-deploy never ran.
+// Helm's atomic upgrade rolled back by itself, so the handler's rollback
+// (for a failed rollout after a good upgrade) had nothing to add.
+func requireRolledBack(t *testing.T, f *flagship, r *run) {
+	t.Helper()
+	if r.ran("pods_ready") || r.ran("notify") {
+		t.Errorf("validation or post-deploy ran after a failed deploy:\n%s", r)
+	}
+	if st := r.finished(t, "rollback").Status; st != "skipped" {
+		t.Errorf("rollback: %s, want skipped after Helm's own rollback", st)
+	}
+	hist := releaseHistory(t, f.env, "alpha-members")
+	if last := hist[len(hist)-1]; last != (revision{3, "deployed"}) || !hasStatus(hist, 2, "failed") {
+		t.Fatalf("release history %v: want revision 2 failed and 3 (the rollback to 1) deployed", hist)
+	}
+	dep, err := f.env.Client.AppsV1().Deployments(f.env.Namespace).Get(context.Background(), "alpha-members", metav1.GetOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	proxy := httputil.NewSingleHostReverseProxy(target)
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path == path {
-			w.WriteHeader(status)
-			return
+	if img := dep.Spec.Template.Spec.Containers[0].Image; img != f.env.Image("1.0.0") {
+		t.Errorf("the Deployment runs %s after the rollback, want %s", img, f.env.Image("1.0.0"))
+	}
+	if ready := readyPods(t, f.env); len(ready) != 1 {
+		t.Errorf("%d pods Ready after the rollback, want 1", len(ready))
+	}
+}
+
+// requireFailedWithin: the release step gave up on the upgrade (its
+// rollback began) at most limit after the kubelet's first event of reason
+// whose message holds what: measured between the recorded events (the
+// cluster's, and the run's), not by the test's clock.
+func requireFailedWithin(t *testing.T, f *flagship, r *run, limit time.Duration, reason, what string) {
+	t.Helper()
+	first := firstPodEvent(t, f.env, reason, what)
+	var gaveUp time.Time
+	for _, m := range r.messages {
+		if m.Type == "step_log" && m.Step == "release" && strings.HasPrefix(m.Message, "rolling back:") {
+			gaveUp = m.Time
+			break
 		}
-		proxy.ServeHTTP(w, r)
-	}))
-	t.Cleanup(srv.Close)
-	return srv.URL
+	}
+	if first.IsZero() || gaveUp.IsZero() {
+		t.Fatalf("no %s event %q (%v) or no rollback in the release's log (%v):\n%s", reason, what, first, gaveUp, r)
+	}
+	// Events are stamped to the second: the first one happened up to a
+	// second after its stamp.
+	took := gaveUp.Sub(first)
+	t.Logf("the deploy gave up %s after the first %s event", took.Round(100*time.Millisecond), reason)
+	if took < -time.Second || took > limit+time.Second {
+		t.Errorf("the deploy gave up %s after the first %s event (%s), want at most %s", took, reason, first, limit)
+	}
+}
+
+// firstPodEvent is the time of the earliest event about a pod of the
+// test's namespace with this reason and a message holding what.
+func firstPodEvent(t *testing.T, env *sandboxtest.Env, reason, what string) time.Time {
+	t.Helper()
+	list, err := env.Client.CoreV1().Events(env.Namespace).List(context.Background(), metav1.ListOptions{FieldSelector: "involvedObject.kind=Pod,reason=" + reason})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var first time.Time
+	for _, e := range list.Items {
+		at := e.FirstTimestamp.Time
+		if at.IsZero() {
+			at = e.EventTime.Time
+		}
+		if strings.Contains(e.Message, what) && (first.IsZero() || at.Before(first)) {
+			first = at
+		}
+	}
+	return first
+}
+
+// requireCause: the investigation after the failed deploy names the cause.
+func requireCause(t *testing.T, r *run, cause string) {
+	t.Helper()
+	inv := r.finished(t, "investigate")
+	if summary, _ := inv.Outputs["summary"].(string); inv.Status != "succeeded" || !strings.Contains(summary, cause) {
+		t.Errorf("investigate: %s, summary %q: want %q", inv.Status, summary, cause)
+	}
+}
+
+// copyTag tags the manifest of from as to too, in the sandbox registry's
+// alpha-members repository (the OCI distribution API, plain HTTP).
+func copyTag(t *testing.T, registry, from, to string) {
+	t.Helper()
+	base := "http://" + registry + "/v2/alpha-members/manifests/"
+	req, _ := http.NewRequest(http.MethodGet, base+from, nil)
+	req.Header.Set("Accept", "application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET manifest %s: HTTP %d %v", from, resp.StatusCode, err)
+	}
+	put, _ := http.NewRequest(http.MethodPut, base+to, bytes.NewReader(body))
+	put.Header.Set("Content-Type", resp.Header.Get("Content-Type"))
+	if resp, err = http.DefaultClient.Do(put); err != nil || resp.StatusCode != http.StatusCreated {
+		t.Fatalf("PUT manifest %s: %v %v", to, resp, err)
+	}
+	resp.Body.Close()
+}
+
+// deleteTag removes a tag from the alpha-members repository.
+func deleteTag(t *testing.T, registry, tag string) {
+	req, _ := http.NewRequest(http.MethodDelete, "http://"+registry+"/v2/alpha-members/manifests/"+tag, nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil || resp.StatusCode != http.StatusAccepted {
+		t.Errorf("DELETE manifest %s: %v %v", tag, resp, err)
+		return
+	}
+	resp.Body.Close()
 }
 
 // requireNothingDeployed: no deploy step started and there is no release,

@@ -18,6 +18,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -57,7 +58,9 @@ func newFlagship(t *testing.T, envName string, opts ...func(*setup)) *flagship {
 		}
 		t.Skipf("SKIPPED, NOT PASSED — %s", missing)
 	}
-	env := cluster(t)
+	var env *sandboxtest.Env
+	shareTheNode(t, envName, func() *sandboxtest.Env { return env })
+	env = cluster(t)
 	s := setup{secrets: platformSecrets}
 	for _, o := range opts {
 		o(&s)
@@ -71,7 +74,7 @@ func newFlagship(t *testing.T, envName string, opts ...func(*setup)) *flagship {
 		"kubeconfig":          env.Kubeconfig,
 		"registry_plain_http": "true",
 		"trivy_db_repository": env.Registry + "/trivy-db:2",
-		"base_url":            standIn,
+		"service_ip":          nextServiceIP(t),
 		"namespace":           env.Namespace,
 		"monitor_window":      "3s",
 	}
@@ -79,6 +82,55 @@ func newFlagship(t *testing.T, envName string, opts ...func(*setup)) *flagship {
 		t.Fatalf("pipectl init: exit %d\n%s%s", code, out, errOut)
 	}
 	return f
+}
+
+// serviceIPs counts the ClusterIPs handed out: each test's release pins
+// its own (service_ip), and the pipeline's checks reach its pods through it,
+// from this machine, by kube-proxy's rules: the way make demo does.
+var serviceIPs atomic.Int32
+
+func nextServiceIP(t *testing.T) string {
+	n := serviceIPs.Add(1)
+	if n > 150 {
+		t.Fatal("more than 150 flagship tests: widen nextServiceIP's band")
+	}
+	return fmt.Sprintf("10.96.0.%d", 100+n) // the Service range's static band
+}
+
+// theNode is the real node's CPU, shared by the tests' releases: prod asks
+// 3 pods of 500m, which do not fit on a 2-core machine beside a staging
+// rollout, so a prod test has the node to itself.
+var theNode sync.RWMutex
+
+// shareTheNode takes the test's share until its pods are gone: the
+// clean-up runs after the test's namespace is deleted (registered first,
+// it runs last).
+func shareTheNode(t *testing.T, envName string, env func() *sandboxtest.Env) {
+	lock, unlock := theNode.RLock, theNode.RUnlock
+	if envName == "prod" {
+		lock, unlock = theNode.Lock, theNode.Unlock
+	}
+	lock()
+	t.Cleanup(func() {
+		defer unlock()
+		if e := env(); e != nil {
+			podsGone(t, e)
+		}
+	})
+}
+
+// podsGone waits (a minute at most) until the test's namespace holds no pod.
+func podsGone(t *testing.T, env *sandboxtest.Env) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	for ctx.Err() == nil {
+		pods, err := env.Client.CoreV1().Pods(env.Namespace).List(ctx, metav1.ListOptions{})
+		if err == nil && len(pods.Items) == 0 {
+			return
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	t.Logf("the pods of %s were not gone within a minute", env.Namespace)
 }
 
 // setup is what a test changes in what the platform provides.
@@ -140,6 +192,7 @@ type run struct {
 // message is one -json line (docs/json-events.md), the fields the tests read.
 type message struct {
 	Type        string         `json:"type"`
+	Time        time.Time      `json:"time"`
 	Phase       string         `json:"phase"`
 	Stage       string         `json:"stage"`
 	Step        string         `json:"step"`

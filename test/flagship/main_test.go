@@ -1,28 +1,27 @@
 // Package flagship holds the end-to-end tests of the Alpha Members pipeline
 // (pipelines/alpha-members.hcl): the real pipectl binary and its real helm,
 // k8s, trivy and std plugins, the pinned trivy with the fixture DB, against
-// one shared sandbox (internal/sandboxtest), each test in a namespace of
-// its own. See docs/tutorial.md for the pipeline they run.
+// one shared sandbox (internal/sandboxtest) with a real node, each test in a
+// namespace of its own. The platform's pods run the service's image on that
+// node; health checks and smoke tests reach them through their Service. See
+// docs/tutorial.md for the pipeline they run.
 package flagship
 
 import (
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
 	"testing"
-	"time"
 
 	"github.com/pipectl/pipectl/internal/sandboxtest"
 )
 
-// bins is the directory holding pipectl, its plugins, trivy, the trivy DB
-// fixture and the stand-in service; standIn is where that service answers.
+// bins is the directory holding pipectl, its plugins, trivy and the trivy
+// DB fixture.
 var (
-	bins    string
-	standIn string
+	bins string
 	// missing says which prerequisite is absent (the tests then skip, or
 	// fail under CI=true).
 	missing string
@@ -37,7 +36,6 @@ var programs = map[string]string{
 	"pipectl-plugin-k8s":   "plugins/k8s",
 	"pipectl-plugin-trivy": "plugins/trivy",
 	"trivy-dbfixture":      "plugins/trivy/cmd/trivy-dbfixture",
-	"alpha-members":        "cmd/alpha-members",
 }
 
 func TestMain(m *testing.M) {
@@ -49,15 +47,11 @@ func TestMain(m *testing.M) {
 		}
 		defer cleanup()
 		bins = dir
-		stop, err := startStandIn()
-		if err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			return 1
-		}
-		defer stop()
-		// Two roomy nodes: prod's capacity check counts its autoscaling
-		// maximum (20 pods of 500m), beside the other tests' releases.
-		return sandboxtest.RunWith(m, sandboxtest.Options{Nodes: 2, NodeCPU: "8", NodeMemory: "16Gi"})
+		// The real node runs every pod. Two roomy fake nodes beside it
+		// (tainted, so no pod lands there): prod's capacity check counts
+		// its autoscaling maximum, 20 pods of 500m, which no machine of
+		// the tests has.
+		return sandboxtest.RunWith(m, sandboxtest.Options{RealNode: true, Nodes: 2, NodeCPU: "8", NodeMemory: "16Gi"})
 	}()
 	os.Exit(code)
 }
@@ -125,36 +119,4 @@ func build(out, src string) error {
 		return fmt.Errorf("building %s: %v\n%s", src, err, b)
 	}
 	return nil
-}
-
-// startStandIn runs the Alpha Members stand-in (cmd/alpha-members) that the
-// health checks and smoke tests reach: the sandbox's pods run no containers.
-func startStandIn() (stop func(), err error) {
-	addr, err := freeAddr()
-	if err != nil {
-		return nil, err
-	}
-	cmd := exec.Command(filepath.Join(bins, "alpha-members"), "-listen", addr, "-version", "1.0.0")
-	if err := cmd.Start(); err != nil {
-		return nil, err
-	}
-	stop = func() { cmd.Process.Kill(); cmd.Wait() }
-	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-		if c, err := net.Dial("tcp", addr); err == nil {
-			c.Close()
-			standIn = "http://" + addr
-			return stop, nil
-		}
-	}
-	stop()
-	return nil, fmt.Errorf("the stand-in service did not listen on %s within 10s", addr)
-}
-
-func freeAddr() (string, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
-	}
-	defer l.Close()
-	return l.Addr().String(), nil
 }

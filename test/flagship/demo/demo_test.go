@@ -37,13 +37,21 @@ func TestDemoPlatformAnswersFromAPodOnTheRealNode(t *testing.T) {
 		skip(t, "the demo runs bin/ as make build leaves it: run it through make test-flagship")
 	}
 	name := fmt.Sprintf("demo-test-%d", os.Getpid()) // not `make demo`'s sandbox
-	t.Cleanup(func() {                               // KEEP=1 left it running; a failed start left nothing
-		if out, err := exec.Command(filepath.Join(bin, "pipectl-sandbox"), "down", "--name", name).CombinedOutput(); err != nil {
-			t.Logf("pipectl-sandbox down --name %s: %v\n%s", name, err, out)
-		}
-	})
+	where := []string{"--name", name}
 	cmd := exec.Command(filepath.Join(root, "pipelines", "demo", "run.sh"))
 	cmd.Env = append(os.Environ(), "KEEP=1", "DEMO_NAME="+name, "DEMO_REAL_NODE=on", "DEMO_REAL_NODE_WAIT=10m", "NO_COLOR=1")
+	if dir := os.Getenv("PIPECTL_SANDBOX_SHARED"); dir != "" {
+		// make test's one real-node sandbox: the demo deploys there (its
+		// namespace and ClusterIP are its own) rather than wait for it.
+		where = []string{"--dir", dir}
+		cmd.Env = append(cmd.Env, "DEMO_SANDBOX_DIR="+dir)
+	} else {
+		t.Cleanup(func() { // KEEP=1 left it running; a failed start left nothing
+			if out, err := exec.Command(filepath.Join(bin, "pipectl-sandbox"), "down", "--name", name).CombinedOutput(); err != nil {
+				t.Logf("pipectl-sandbox down --name %s: %v\n%s", name, err, out)
+			}
+		})
+	}
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		if strings.Contains(string(out), "--real-node=on: ") { // not Linux, not root, or the node is taken
@@ -68,7 +76,7 @@ func TestDemoPlatformAnswersFromAPodOnTheRealNode(t *testing.T) {
 	}
 
 	// That pod is one kubectl lists in the release, running on the real node.
-	env, err := exec.Command(filepath.Join(bin, "pipectl-sandbox"), "env", "--name", name).Output()
+	env, err := exec.Command(filepath.Join(bin, "pipectl-sandbox"), append([]string{"env"}, where...)...).Output()
 	if err != nil {
 		t.Fatal(err)
 	}
