@@ -327,10 +327,11 @@ func (l *Lock) Held() error {
 
 // Check reads the Lease and says whether it still names this run with the
 // token it was taken with: the fencing check before a record write.
+//
+// It does not look at the deadline: a run whose renewals failed during
+// an outage starts no further step (Held), but as long as nobody took the
+// Lease meanwhile it still writes its record, saying why it stopped.
 func (l *Lock) Check(ctx context.Context) error {
-	if err := l.Held(); err != nil {
-		return err
-	}
 	lease, err := l.c.coord.Leases(l.c.ns).Get(ctx, l.name, metav1.GetOptions{})
 	if err != nil {
 		return err // not reached: the caller retries; Held bounds how long
