@@ -123,13 +123,16 @@ func (a *Apply) Run(ctx context.Context, path string) (*Applied, error) {
 	}
 	// Resuming the run that left a stale lock takes that lock over: the
 	// resume is the explicit recovery.
-	lock, err := record.AcquireLock(ctx, t.dir, t.env, record.LockOptions{Timeout: a.LockTimeout, OnWait: a.OnLockWait, TakeOver: a.Resume})
+	store, err := record.OpenExisting(t.dir)
+	if err != nil {
+		return nil, err
+	}
+	lock, err := store.Lock(ctx, t.env, record.LockOptions{Timeout: a.LockTimeout, OnWait: a.OnLockWait, TakeOver: a.Resume})
 	if err != nil {
 		return nil, err
 	}
 	defer lock.Release()
-	store, err := record.Open(t.dir) // a damaged database stops us here, before anything runs
-	if err != nil {
+	if err := store.Init(); err != nil { // a damaged record stops us here, before anything runs
 		return nil, err
 	}
 	if a.Resume != "" {
@@ -137,8 +140,8 @@ func (a *Apply) Run(ctx context.Context, path string) (*Applied, error) {
 			return nil, err
 		}
 	}
-	if t.saved != nil && !a.AllowReapply {
-		if err := appliedBefore(store, path, t.saved); err != nil {
+	if t.saved != nil {
+		if err := a.appliedBefore(store, path, t.saved); err != nil {
 			return nil, err
 		}
 	}
@@ -151,7 +154,15 @@ func (a *Apply) Run(ctx context.Context, path string) (*Applied, error) {
 	if err != nil {
 		return nil, err
 	}
-	recorder, err := store.StartRun(lock.RunID(), plan, s.Redactor)
+	if t.saved != nil {
+		// The mark, not the check above, makes the plan single use: of two
+		// applies of it at once, one is refused here, before any step.
+		var again *record.PlanAppliedError
+		if err := store.MarkPlanApplied(t.saved.ContentHash, lock.RunID()); err != nil && !(errors.As(err, &again) && a.AllowReapply) {
+			return nil, err
+		}
+	}
+	recorder, err := store.StartRun(lock, plan, s.Redactor)
 	if err != nil {
 		return nil, fmt.Errorf("cannot record the run in %s, so it does not start: %w", store.Path(), err)
 	}
@@ -370,18 +381,26 @@ func orNone(env string) string {
 }
 
 // appliedBefore refuses a saved plan a recorded run already applied, as
-// Terraform does: applying it again would do it all again.
-func appliedBefore(store *record.Store, path string, saved *engine.Plan) error {
-	list, err := store.List()
-	if err != nil {
+// Terraform does: applying it again would do it all again. A plan made
+// before the record started to keep saved plans (a fresh workspace, a
+// moved or new record) may have been applied where it cannot tell: a
+// warning says so.
+func (a *Apply) appliedBefore(store *record.Store, path string, saved *engine.Plan) error {
+	run, since, err := store.PlanApplied(saved.ContentHash)
+	switch {
+	case err != nil:
 		return err
-	}
-	for _, r := range list {
-		if r.SavedPlan != "" && r.SavedPlan == saved.ContentHash {
-			return fmt.Errorf("the plan %s was already applied, by run %s (%s): a saved plan is applied once. "+
-				"Plan again; or resume that run (pipectl apply -resume %s); or, to really apply it again, -allow-reapply",
-				path, r.ID, r.Status, r.ID)
-		}
+	case run != "" && !a.AllowReapply:
+		return fmt.Errorf("the plan %s was already applied, by run %s: a saved plan is applied once. "+
+			"Plan again; or resume that run (pipectl apply -resume %s); or, to really apply it again, -allow-reapply",
+			path, run, run)
+	case run == "" && saved.CreatedAt.Before(since):
+		a.diagnostics(nil, hcl.Diagnostics{{Severity: hcl.DiagWarning,
+			Summary: "Cannot tell whether this plan was applied before",
+			Detail: fmt.Sprintf("The plan %s was made at %s; the record in %s keeps the saved plans applied since %s only, "+
+				"so it cannot tell whether this one was applied before (by another workspace, or a record since moved or deleted). "+
+				"If it may have been, plan again rather than apply it.",
+				path, saved.CreatedAt.UTC().Format(time.RFC3339), store.Path(), since.UTC().Format(time.RFC3339))}})
 	}
 	return nil
 }

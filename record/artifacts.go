@@ -46,12 +46,6 @@ type Artifact struct {
 // Kept reports whether the record holds the artifact's content.
 func (a *Artifact) Kept() bool { return a.NotKept == "" }
 
-// pendingArtifact is an artifact waiting for the next flush.
-type pendingArtifact struct {
-	meta Artifact
-	data []byte
-}
-
 // artifact takes a step_artifact event's content out of the event (events
 // are kept without it) and queues it, within the caps.
 func (r *Recorder) artifact(e engine.Event) {
@@ -71,7 +65,7 @@ func (r *Recorder) artifact(e engine.Event) {
 		data = nil
 	}
 	r.artifactBytes += int64(len(data))
-	r.artifacts = append(r.artifacts, pendingArtifact{meta: a, data: data})
+	r.artifacts = append(r.artifacts, PendingArtifact{Meta: a, Data: data})
 }
 
 // ByteSize is a size for people: 812 B, 14.2 KiB, 3.0 MiB.
@@ -86,7 +80,7 @@ func ByteSize(n int64) string {
 }
 
 // putArtifacts writes queued artifacts into a run's bucket.
-func putArtifacts(b *bolt.Bucket, list []pendingArtifact) error {
+func putArtifacts(b *bolt.Bucket, list []PendingArtifact) error {
 	if len(list) == 0 {
 		return nil
 	}
@@ -99,15 +93,15 @@ func putArtifacts(b *bolt.Bucket, list []pendingArtifact) error {
 		return err
 	}
 	for _, a := range list {
-		v, err := json.Marshal(a.meta)
+		v, err := json.Marshal(a.Meta)
 		if err != nil {
 			return err
 		}
-		if err := meta.Put(seqKey(a.meta.Seq), v); err != nil {
+		if err := meta.Put(seqKey(a.Meta.Seq), v); err != nil {
 			return err
 		}
-		if a.meta.Kept() {
-			if err := data.Put(seqKey(a.meta.Seq), a.data); err != nil {
+		if a.Meta.Kept() {
+			if err := data.Put(seqKey(a.Meta.Seq), a.Data); err != nil {
 				return err
 			}
 		}
@@ -116,7 +110,7 @@ func putArtifacts(b *bolt.Bucket, list []pendingArtifact) error {
 }
 
 // Artifacts lists a run's artifacts in the order they were attached.
-func (s *Store) Artifacts(id string) ([]Artifact, error) {
+func (s *Local) Artifacts(id string) ([]Artifact, error) {
 	var out []Artifact
 	err := s.runBucket(id, func(b *bolt.Bucket) error {
 		ab := b.Bucket(artifactsBucket)
@@ -136,7 +130,7 @@ func (s *Store) Artifacts(id string) ([]Artifact, error) {
 }
 
 // ArtifactData returns the content of one artifact (nil when not kept).
-func (s *Store) ArtifactData(id string, seq uint64) ([]byte, error) {
+func (s *Local) ArtifactData(id string, seq uint64) ([]byte, error) {
 	var out []byte
 	err := s.runBucket(id, func(b *bolt.Bucket) error {
 		if db := b.Bucket(artifactDataBucket); db != nil {
@@ -148,7 +142,7 @@ func (s *Store) ArtifactData(id string, seq uint64) ([]byte, error) {
 }
 
 // runBucket calls fn with a run's bucket in a read transaction.
-func (s *Store) runBucket(id string, fn func(*bolt.Bucket) error) error {
+func (s *Local) runBucket(id string, fn func(*bolt.Bucket) error) error {
 	found := false
 	err := s.view(func(tx *bolt.Tx) error {
 		b := tx.Bucket(runsBucket).Bucket([]byte(id))
@@ -159,7 +153,7 @@ func (s *Store) runBucket(id string, fn func(*bolt.Bucket) error) error {
 		return fn(b)
 	})
 	if err == nil && !found {
-		err = fmt.Errorf("no run %q: `pipectl runs` lists them", id)
+		err = errNoRun(id)
 	}
 	return err
 }

@@ -18,7 +18,7 @@ import (
 // run that is no longer running has every event in: its summary and its
 // last events are written together. That is what following a run from
 // another process needs: call it again with the returned number.
-func (s *Store) EventsSince(id string, after uint64, onEvent func(engine.Event) error) (*Run, uint64, error) {
+func (s *Local) EventsSince(id string, after uint64, onEvent func(engine.Event) error) (*Run, uint64, error) {
 	var run *Run
 	last := after
 	err := s.runBucket(id, func(b *bolt.Bucket) error {
@@ -42,23 +42,11 @@ func (s *Store) EventsSince(id string, after uint64, onEvent func(engine.Event) 
 	return run, last, err
 }
 
-// Latest is the id of the newest run, for `latest` in place of a run id.
-func (s *Store) Latest() (string, error) {
-	list, err := s.List()
-	if err != nil {
-		return "", err
-	}
-	if len(list) == 0 {
-		return "", fmt.Errorf("no run is recorded in %s yet", s.path)
-	}
-	return list[0].ID, nil
-}
-
 // Unrecorded lists the runs whose apply holds a lock but has not
 // recorded them yet, newest first: it is planning, or waiting for its
 // confirmation. Their ids are known from the locks before anything of
 // them is in the record.
-func (s *Store) Unrecorded() []string {
+func (s *Local) Unrecorded() []string {
 	paths, _ := filepath.Glob(filepath.Join(s.dir, "locks", "*.lock"))
 	var holders []Holder
 	for _, path := range paths {
@@ -80,7 +68,7 @@ func (s *Store) Unrecorded() []string {
 }
 
 // recorded tells whether the record holds run id.
-func (s *Store) recorded(id string) (found bool, err error) {
+func (s *Local) recorded(id string) (found bool, err error) {
 	err = s.view(func(tx *bolt.Tx) error {
 		found = tx.Bucket(runsBucket).Bucket([]byte(id)) != nil
 		return nil

@@ -4,19 +4,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
 	"slices"
 	"strings"
 	"time"
 
-	bolt "go.etcd.io/bbolt"
-
 	"github.com/pipectl/pipectl/engine"
 )
-
-// The answers to a run's gates live in its record: `pipectl approve` and
-// `reject` write them from any process (the database is opened per
-// write), the waiting apply reads them (Recorder.Answers).
-var answersBucket = []byte("answers")
 
 // GateRecord is what happened at one gate of a run.
 type GateRecord struct {
@@ -131,25 +125,16 @@ func (r *Recorder) SetStartedBy(user string) {
 }
 
 // Answers returns the answers given to a gate of the recorded run, oldest
-// first (engine.GateAnswers).
+// first (engine.GateAnswers), refused ones included: the engine refuses
+// them again, and the run's gate record shows them.
 func (r *Recorder) Answers(gate string) ([]engine.GateAnswer, error) {
+	all, err := r.store.Answers(r.run.ID)
 	var out []engine.GateAnswer
-	err := r.store.view(func(tx *bolt.Tx) error {
-		b := tx.Bucket(runsBucket).Bucket([]byte(r.run.ID))
-		if b == nil || b.Bucket(answersBucket) == nil {
-			return nil
+	for _, a := range all {
+		if a.Gate == gate {
+			out = append(out, a.GateAnswer)
 		}
-		return b.Bucket(answersBucket).ForEach(func(_, v []byte) error {
-			var a engine.GateAnswer
-			if err := json.Unmarshal(v, &a); err != nil {
-				return err
-			}
-			if a.Gate == gate {
-				out = append(out, a)
-			}
-			return nil
-		})
-	})
+	}
 	return out, err
 }
 
@@ -157,58 +142,28 @@ func (r *Recorder) Answers(gate string) ([]engine.GateAnswer, error) {
 // (apply -approve ahead, the terminal's question), which knows the gate
 // without reading the record; the engine still refuses what does not count.
 func (r *Recorder) PutAnswer(a engine.GateAnswer) error {
+	_, err := r.store.AppendAnswer(r.run.ID, answerFrom(a), nil)
+	return err
+}
+
+// answerFrom is an answer given by this process, now.
+func answerFrom(a engine.GateAnswer) Answer {
 	if a.Time.IsZero() {
 		a.Time = time.Now().UTC()
 	}
-	return r.store.putAnswer(r.run.ID, a)
-}
-
-func (s *Store) putAnswer(id string, a engine.GateAnswer) error {
-	return s.update(func(tx *bolt.Tx) error {
-		ab, err := answersOf(tx, id)
-		if err != nil {
-			return err
-		}
-		return putAnswerTx(ab, a)
-	})
-}
-
-// answersOf is the answers bucket of a run, created when missing.
-func answersOf(tx *bolt.Tx, id string) (*bolt.Bucket, error) {
-	b := tx.Bucket(runsBucket).Bucket([]byte(id))
-	if b == nil {
-		return nil, fmt.Errorf("no run %q: `pipectl runs` lists them", id)
-	}
-	return b.CreateBucketIfNotExists(answersBucket)
-}
-
-func putAnswerTx(ab *bolt.Bucket, a engine.GateAnswer) error {
-	v, err := json.Marshal(a)
-	if err != nil {
-		return err
-	}
-	n, err := ab.NextSequence()
-	if err != nil {
-		return err
-	}
-	return ab.Put(seqKey(n), v)
+	return Answer{GateAnswer: a, Host: hostname(), PID: os.Getpid()}
 }
 
 // approvedBy is who approved a gate so far, as the run counts them: the
-// answers stored, in order, that the rule does not refuse.
-func approvedBy(ab *bolt.Bucket, gate string, rule engine.ApprovalRule, startedBy string) (map[string]bool, error) {
+// answers recorded, in order, that the rule does not refuse.
+func approvedBy(prior []Answer, gate string, rule engine.ApprovalRule, startedBy string) map[string]bool {
 	by := map[string]bool{}
-	err := ab.ForEach(func(_, v []byte) error {
-		var a engine.GateAnswer
-		if err := json.Unmarshal(v, &a); err != nil {
-			return err
-		}
-		if a.Gate == gate && a.Approve && rule.Refusal(a, startedBy, by) == "" {
+	for _, a := range prior {
+		if a.Gate == gate && a.Approve && rule.Refusal(a.GateAnswer, startedBy, by) == "" {
 			by[a.User] = true
 		}
-		return nil
-	})
-	return by, err
+	}
+	return by
 }
 
 // ErrNotWaiting: the run does not wait at the gate (or at any).
@@ -217,9 +172,10 @@ var ErrNotWaiting = errors.New("not waiting for approval")
 // Answer gives an answer to a gate of a running run, from any process.
 // The gate is stage.NAME, step.NAME or a stage's name; "" picks the one
 // approval the run waits for. An answer the gate would refuse (not an
-// approver, a self-approval where forbidden) is refused here, with why.
-// It returns the gate answered.
-func (s *Store) Answer(id string, a engine.GateAnswer) (string, error) {
+// approver, a self-approval where forbidden, a second approval by the same
+// person) is recorded as refused, with why, and refused here. It returns
+// the gate answered.
+func (s *Store) Answer(id string, given engine.GateAnswer) (string, error) {
 	run, planJSON, err := s.Show(id, nil)
 	if err != nil {
 		return "", err
@@ -227,44 +183,26 @@ func (s *Store) Answer(id string, a engine.GateAnswer) (string, error) {
 	if run.Status != StatusRunning {
 		return "", fmt.Errorf("run %s is %s: only a running run waits for approval", id, run.Status)
 	}
-	gate, err := waitingGate(run, a.Gate)
+	gate, err := waitingGate(run, given.Gate)
 	if err != nil {
 		return "", err
 	}
-	a.Gate = gate
-	var rule *engine.ApprovalRule
+	given.Gate = gate
+	var check func([]Answer) string
 	var plan engine.Plan
 	if json.Unmarshal(planJSON, &plan) == nil {
 		if pg := plan.Gate(gate); pg != nil && pg.Approval != nil {
-			rule = &engine.ApprovalRule{Approvers: pg.Approval.Approvers, AllowSelfApproval: pg.Approval.AllowSelfApproval}
-			if why := rule.Refusal(a, run.StartedBy, nil); why != "" {
-				return "", fmt.Errorf("%w: %s", ErrRefused, why)
+			rule := engine.ApprovalRule{Approvers: pg.Approval.Approvers, AllowSelfApproval: pg.Approval.AllowSelfApproval}
+			// Counted against the answers before it, atomically: of two
+			// approvals by the same person at once, the second sees the first.
+			check = func(prior []Answer) string {
+				return rule.Refusal(given, run.StartedBy, approvedBy(prior, gate, rule, run.StartedBy))
 			}
 		}
 	}
-	if a.Time.IsZero() {
-		a.Time = time.Now().UTC()
-	}
-	// One transaction: of two approvals by the same person at once, the
-	// second sees the first.
-	var refusal string
-	err = s.update(func(tx *bolt.Tx) error {
-		ab, err := answersOf(tx, id)
-		if err != nil {
-			return err
-		}
-		if rule != nil {
-			by, err := approvedBy(ab, gate, *rule, run.StartedBy)
-			if err != nil {
-				return err
-			}
-			refusal = rule.Refusal(a, run.StartedBy, by)
-		}
-		// Stored even when refused: the run records it as refused.
-		return putAnswerTx(ab, a)
-	})
-	if err == nil && refusal != "" {
-		err = fmt.Errorf("%w: %s (recorded as refused)", ErrRefused, refusal)
+	a, err := s.AppendAnswer(id, answerFrom(given), check)
+	if err == nil && a.Refused != "" {
+		err = fmt.Errorf("%w: %s (recorded as refused)", ErrRefused, a.Refused)
 	}
 	return gate, err
 }

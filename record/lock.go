@@ -126,20 +126,33 @@ func LockEnvironment(pipelineDir, env string) (*Lock, error) {
 	return AcquireLock(context.Background(), pipelineDir, env, LockOptions{})
 }
 
+// AcquireLock is Local.Lock of a pipeline directory.
+func AcquireLock(ctx context.Context, pipelineDir, env string, o LockOptions) (*Lock, error) {
+	return NewLocal(pipelineDir).lock(ctx, env, o)
+}
+
 // lockPoll is how often a waiting apply tries the lock again.
 const lockPoll = 100 * time.Millisecond
 
-// AcquireLock takes the lock of one environment of the pipeline, waiting
-// up to o.Timeout for its holder to finish. Applies of two environments
-// run side by side. A stale lock is never taken silently: it is an error
+// Lock takes the lock of one environment of the pipeline, waiting up to
+// o.Timeout for its holder to finish. Applies of two environments run side
+// by side. A stale lock is never taken silently: it is an error
 // (LockedError.Stale) until force-unlocked, or taken over by o.TakeOver.
-func AcquireLock(ctx context.Context, pipelineDir, env string, o LockOptions) (*Lock, error) {
+func (s *Local) Lock(ctx context.Context, env string, o LockOptions) (Lease, error) {
+	l, err := s.lock(ctx, env, o)
+	if err != nil {
+		return nil, err
+	}
+	return l, nil
+}
+
+func (s *Local) lock(ctx context.Context, env string, o LockOptions) (*Lock, error) {
 	// The name becomes a file name, and comes from -env or a saved plan
 	// before the pipeline is read: "../x" must not lock a file elsewhere.
 	if env != "" && !hclsyntax.ValidIdentifier(env) {
 		return nil, fmt.Errorf("%q is not an environment name: an environment is named like environment \"prod\" {} (letters, digits, _ and -)", env)
 	}
-	path := lockPath(filepath.Join(pipelineDir, ".pipectl"), env)
+	path := lockPath(s.dir, env)
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return nil, err
 	}
@@ -155,7 +168,7 @@ func AcquireLock(ctx context.Context, pipelineDir, env string, o LockOptions) (*
 	// left the run id behind even when it ended well: not a sign of death.
 	if left := readHolder(path); left.Run != "" && left.PID != 0 && left.Run != o.TakeOver {
 		f.Close() // releases the flock: the stale holder stays written
-		recorded, err := storeOf(pipelineDir).recorded(left.Run)
+		recorded, err := s.recorded(left.Run)
 		return nil, &LockedError{What: lockedWhat(env), Holder: left, Stale: true, Unrecorded: err == nil && !recorded}
 	}
 	l := &Lock{f: f, path: path, holder: Holder{Run: newID(), User: userName(), Host: hostname(), PID: os.Getpid(),
@@ -198,6 +211,12 @@ func waitForLock(ctx context.Context, f *os.File, path, env string, o LockOption
 // RunID is the id of the run this lock is taken for (see Holder.Run).
 func (l *Lock) RunID() string { return l.holder.Run }
 
+// Holder is who holds the lock: this process, for the run RunID.
+func (l *Lock) Holder() Holder { return l.holder }
+
+// Token is 0: a flock cannot be lost while its process lives.
+func (l *Lock) Token() uint64 { return 0 }
+
 // SetRun names another run as the holder, for readers.
 func (l *Lock) SetRun(id string) error {
 	l.holder.Run = id
@@ -228,6 +247,15 @@ func (l *Lock) Release() {
 	}
 }
 
+// Abandon ends the hold as a killed process does: the flock is released,
+// the holder stays written, and the lock reads as stale. The contract
+// suite (backendtest) stands for a process killed with it.
+func (l *Lock) Abandon() {
+	if l != nil {
+		l.f.Close()
+	}
+}
+
 // readHolder reads who holds (or held) a lock. The first lock files held
 // only a run id, on one line.
 func readHolder(path string) Holder {
@@ -250,14 +278,14 @@ func held(path string) bool {
 }
 
 // stillRunning: the run's environment is locked, by this run.
-func (s *Store) stillRunning(r *Run) bool {
+func (s *Local) stillRunning(r *Run) bool {
 	path := lockPath(s.dir, r.Environment)
 	return readHolder(path).Run == r.ID && held(path)
 }
 
 // recordFailed tells whether a recorder marked the run's record as
 // incomplete (see Recorder.markFailed).
-func (s *Store) recordFailed(id string) bool {
+func (s *Local) recordFailed(id string) bool {
 	_, err := os.Stat(filepath.Join(s.dir, "incomplete", id))
 	return err == nil
 }

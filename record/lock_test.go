@@ -73,7 +73,7 @@ func TestStaleLock(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if inRecord, err := stale.Break(dir); err != nil || inRecord {
+	if inRecord, err := stale.Break(dir, "test"); err != nil || inRecord {
 		t.Fatalf("breaking the lock of a run never recorded: in its record %v, %v", inRecord, err)
 	}
 	again, err := LockEnvironment(dir, "dev")

@@ -5,13 +5,11 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"os"
-	"path/filepath"
+	"slices"
 	"sync"
 	"time"
 
 	"github.com/zclconf/go-cty/cty"
-	bolt "go.etcd.io/bbolt"
 
 	"github.com/pipectl/pipectl/engine"
 )
@@ -24,6 +22,7 @@ const flushEvery = 200 * time.Millisecond
 // Recorder is an engine.EventSink that records a run as it happens.
 type Recorder struct {
 	store    *Store
+	token    uint64 // the lock's fencing token (Lease.Token)
 	run      *Run
 	steps    map[string]int // step+instance → index in run.Steps
 	redactor *engine.Redactor
@@ -43,7 +42,7 @@ type Recorder struct {
 
 	// Artifacts waiting for the next flush, how many the run attached and
 	// how many bytes of content the record keeps (artifacts.go).
-	artifacts     []pendingArtifact
+	artifacts     []PendingArtifact
 	artifactSeq   uint64
 	artifactBytes int64
 }
@@ -65,14 +64,19 @@ type stepLog struct {
 // Start records a new run of a plan and returns its recorder; call Finish.
 // The redactor decides which step values may be kept for a resume.
 func (s *Store) Start(plan *engine.Plan, redactor *engine.Redactor) (*Recorder, error) {
-	return s.StartRun(newID(), plan, redactor)
+	return s.startRun(newID(), 0, plan, redactor)
 }
 
-// StartRun is Start with the run's id decided beforehand: the id the
-// environment's lock names (Lock.RunID).
-func (s *Store) StartRun(id string, plan *engine.Plan, redactor *engine.Redactor) (*Recorder, error) {
+// StartRun is Start for the run an environment's lock was taken for
+// (Lease.RunID): its writes carry the lock's fencing token.
+func (s *Store) StartRun(lease Lease, plan *engine.Plan, redactor *engine.Redactor) (*Recorder, error) {
+	return s.startRun(lease.RunID(), lease.Token(), plan, redactor)
+}
+
+func (s *Store) startRun(id string, token uint64, plan *engine.Plan, redactor *engine.Redactor) (*Recorder, error) {
 	r := &Recorder{
 		store: s,
+		token: token,
 		run: &Run{ID: id, Pipeline: plan.Pipeline, Environment: plan.Environment,
 			Started: time.Now().UTC(), Status: StatusRunning},
 		steps:    map[string]int{},
@@ -87,32 +91,9 @@ func (s *Store) StartRun(id string, plan *engine.Plan, redactor *engine.Redactor
 	if err != nil {
 		return nil, err
 	}
-	// Where a failed write is marked, made now: an empty file needs no
-	// free space, the directory would.
-	if err := os.MkdirAll(filepath.Join(s.dir, "incomplete"), 0o755); err != nil {
-		return nil, err
-	}
-	s.prune(DefaultKeep)
-	err = s.update(func(tx *bolt.Tx) error {
-		b, err := tx.Bucket(runsBucket).CreateBucket([]byte(r.run.ID))
-		if err != nil {
-			return err
-		}
-		if _, err := b.CreateBucket(eventsBucket); err != nil {
-			return err
-		}
-		if _, err := b.CreateBucket(valuesBucket); err != nil {
-			return err
-		}
-		if _, err := b.CreateBucket(stepsBucket); err != nil {
-			return err
-		}
-		if err := b.Put(planKey, planJSON); err != nil {
-			return err
-		}
-		return putMeta(b, r.run)
-	})
-	if err != nil {
+	// Retention must not keep a run from starting.
+	_, _ = s.Prune(Retention{KeepPerEnvironment: DefaultKeep})
+	if err := s.CreateRun(token, r.run, planJSON); err != nil {
 		return nil, err
 	}
 	go r.flushLoop()
@@ -291,57 +272,27 @@ func (r *Recorder) flush(final bool) {
 		return // nothing happened: no write, no fsync, during a long step
 	}
 	r.pending, r.values, r.artifacts, r.dirty = nil, map[string][]byte{}, nil, map[int]bool{}
-	steps := make(map[int][]byte, len(dirty))
+	steps := make(map[int]StepRecord, len(dirty))
 	for i := range dirty {
-		steps[i], _ = json.Marshal(&r.run.Steps[i])
+		steps[i] = r.run.Steps[i]
 	}
 	summary := *r.run
-	if !final {
-		summary.Steps = nil
+	summary.Steps = nil
+	if final {
+		summary.Steps = slices.Clone(r.run.Steps)
 	}
-	meta, _ := json.Marshal(&summary)
 	r.cost.StepRecords += len(steps) + len(summary.Steps)
-	seq := r.seq
 	r.mu.Unlock()
-	written := int64(len(meta))
-	err := r.store.update(func(tx *bolt.Tx) error {
-		b := tx.Bucket(runsBucket).Bucket([]byte(r.run.ID))
-		vb := b.Bucket(valuesBucket)
-		for step, v := range values {
-			if err := vb.Put([]byte(step), v); err != nil {
-				return err
-			}
-			written += int64(len(v))
-		}
-		if err := putSteps(b, steps, &written); err != nil {
-			return err
-		}
-		if err := putArtifacts(b, artifacts); err != nil {
-			return err
-		}
-		ev := b.Bucket(eventsBucket)
-		for _, e := range events {
-			v, err := json.Marshal(e)
-			if err != nil {
-				return err
-			}
-			seq++
-			if err := ev.Put(seqKey(seq), v); err != nil {
-				return err
-			}
-			written += int64(len(v))
-		}
-		return b.Put(metaKey, meta)
-	})
+	b := &Batch{Token: r.token, Run: &summary, Final: final, Steps: steps, Events: events, Values: values, Artifacts: artifacts}
+	written, err := r.store.WriteRun(r.run.ID, b)
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.err = err
 	if err == nil {
-		r.seq = seq
 		r.cost.Bytes += written
 		if r.failed { // everything is in after all
 			r.failed = false
-			_ = os.Remove(r.incompletePath())
+			_ = r.store.MarkIncomplete(r.run.ID, false)
 		}
 		return
 	}
@@ -357,17 +308,11 @@ func (r *Recorder) flush(final bool) {
 	}
 	if !r.failed {
 		r.failed = true
-		if f, ferr := os.Create(r.incompletePath()); ferr == nil {
-			f.Close()
-		}
+		_ = r.store.MarkIncomplete(r.run.ID, true)
 		if r.onError != nil {
 			go r.onError(err)
 		}
 	}
-}
-
-func (r *Recorder) incompletePath() string {
-	return filepath.Join(r.store.dir, "incomplete", r.run.ID)
 }
 
 // Finish writes everything still pending and returns the error of the
@@ -379,22 +324,6 @@ func (r *Recorder) Finish() error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return r.err
-}
-
-// putSteps writes step records by their index in the run (older records
-// have none: their steps are in the summary).
-func putSteps(b *bolt.Bucket, steps map[int][]byte, written *int64) error {
-	sb := b.Bucket(stepsBucket)
-	if sb == nil || len(steps) == 0 {
-		return nil
-	}
-	for i, v := range steps {
-		if err := sb.Put(seqKey(uint64(i)), v); err != nil {
-			return err
-		}
-		*written += int64(len(v))
-	}
-	return nil
 }
 
 // RecordCost is what recording a run has cost so far: bytes written to
@@ -410,14 +339,6 @@ func (r *Recorder) Cost() RecordCost {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return r.cost
-}
-
-func putMeta(b *bolt.Bucket, run *Run) error {
-	v, err := json.Marshal(run)
-	if err != nil {
-		return err
-	}
-	return b.Put(metaKey, v)
 }
 
 // newID sorts by time: 20261126T104900Z-3fa2.

@@ -1,8 +1,10 @@
-// Package runs records every run in an embedded database (bbolt) beside the
-// pipeline, as it happens: the plan that was applied, every event (already
-// redacted by the engine), and a summary per step. A run that fails, is
-// cancelled or whose process dies keeps everything recorded up to that
-// moment; `pipectl runs` lists and shows them.
+// Package record records every run as it happens: the plan that was
+// applied, every event (already redacted by the engine), a summary per
+// step, gate answers and artifacts, behind a Backend (backend.go). Local,
+// the first backend, keeps them in an embedded database (bbolt) beside the
+// pipeline. A run that fails, is cancelled or whose process dies keeps
+// everything recorded up to that moment; `pipectl runs` lists and shows
+// them.
 package record
 
 import (
@@ -24,9 +26,6 @@ import (
 	"github.com/pipectl/pipectl/engine"
 )
 
-// FileName is the database, under the pipeline's .pipectl directory.
-const FileName = "runs.db"
-
 var (
 	runsBucket   = []byte("runs")
 	metaKey      = []byte("meta")
@@ -36,13 +35,14 @@ var (
 	stepsBucket  = []byte("steps") // step records while the run goes on (Recorder.flush)
 )
 
-// Store is the run database of one pipeline directory. Nobody holds the
-// database open for long: a recorder opens it for each write (a few
-// milliseconds every 200 ms at most), readers open it read-only, so
-// `pipectl runs` works while applies run, and applies of two environments
-// of one pipeline record side by side. What keeps two applies of one
-// environment apart is the environment's lock file (LockEnvironment).
-type Store struct {
+// Local is the Backend of one pipeline directory: a bbolt database,
+// .pipectl/runs.db, and lock files beside it. Nobody holds the database
+// open for long: a recorder opens it for each write (a few milliseconds
+// every 200 ms at most), readers open it read-only, so `pipectl runs`
+// works while applies run, and applies of two environments of one
+// pipeline record side by side. What keeps two applies of one environment
+// apart is the environment's lock file (Lock).
+type Local struct {
 	dir  string // the pipeline's .pipectl directory
 	path string // the database
 }
@@ -50,52 +50,40 @@ type Store struct {
 // openTimeout bounds the wait for another pipectl's write transaction.
 const openTimeout = 10 * time.Second
 
-// Open returns the run database of a pipeline directory for recording:
-// it creates the .pipectl directory and the database if needed, and
+// NewLocal is the local backend of a pipeline directory. It creates
+// nothing until Init or a write.
+func NewLocal(pipelineDir string) *Local { return storeOf(pipelineDir) }
+
+// Init creates the .pipectl directory and the database if needed, and
 // refuses a damaged database (see ErrDamaged).
-func Open(pipelineDir string) (*Store, error) {
-	s := storeOf(pipelineDir)
+func (s *Local) Init() error {
 	if err := os.MkdirAll(s.dir, 0o755); err != nil {
-		return nil, err
+		return err
 	}
 	if err := s.update(func(tx *bolt.Tx) error {
-		_, err := tx.CreateBucketIfNotExists(runsBucket)
-		return err
+		if _, err := tx.CreateBucketIfNotExists(runsBucket); err != nil {
+			return err
+		}
+		return initPlans(tx)
 	}); err != nil {
-		return nil, err
+		return err
 	}
-	if _, err := s.List(); err != nil { // reads every run's summary: a damaged page shows now
-		return nil, err
-	}
-	return s, nil
+	_, err := s.ListRuns(Filter{}) // reads every run's summary: a damaged page shows now
+	return err
 }
 
-// OpenExisting returns the run database of a pipeline directory for
-// reading. It creates nothing: a directory that does not exist is an
-// error, one without a database has no runs.
-func OpenExisting(pipelineDir string) (*Store, error) {
-	info, err := os.Stat(pipelineDir)
-	if err != nil || !info.IsDir() {
-		return nil, fmt.Errorf("%s is not a pipeline directory", pipelineDir)
-	}
-	return storeOf(pipelineDir), nil
-}
-
-func storeOf(pipelineDir string) *Store {
+func storeOf(pipelineDir string) *Local {
 	dir := filepath.Join(pipelineDir, ".pipectl")
-	return &Store{dir: dir, path: filepath.Join(dir, FileName)}
+	return &Local{dir: dir, path: filepath.Join(dir, FileName)}
 }
 
-// Path is the database file.
-func (s *Store) Path() string { return s.path }
-
-// Close is kept for callers of the former API: nothing stays open.
-func (s *Store) Close() error { return nil }
+// Where is the database file.
+func (s *Local) Where() string { return s.path }
 
 // ErrDamaged is the error of a database that cannot be read.
 var ErrDamaged = errors.New("the run database is damaged")
 
-func (s *Store) damaged(cause any) error {
+func (s *Local) damaged(cause any) error {
 	path := s.path
 	if abs, err := filepath.Abs(path); err == nil {
 		path = abs
@@ -105,13 +93,13 @@ func (s *Store) damaged(cause any) error {
 }
 
 // update runs fn in a write transaction of a freshly opened database.
-func (s *Store) update(fn func(*bolt.Tx) error) error {
+func (s *Local) update(fn func(*bolt.Tx) error) error {
 	return s.with(false, func(db *bolt.DB) error { return db.Update(fn) })
 }
 
 // view runs fn in a read transaction; without a database there is nothing
 // to read and fn is not called.
-func (s *Store) view(fn func(*bolt.Tx) error) error {
+func (s *Local) view(fn func(*bolt.Tx) error) error {
 	if _, err := os.Stat(s.path); errors.Is(err, os.ErrNotExist) {
 		return nil
 	}
@@ -131,7 +119,7 @@ func (s *Store) view(fn func(*bolt.Tx) error) error {
 // Both become errors here; the database is then left as it is (a panicked
 // transaction may hold its locks: closing could hang), the process ends
 // soon after.
-func (s *Store) with(readOnly bool, fn func(*bolt.DB) error) (err error) {
+func (s *Local) with(readOnly bool, fn func(*bolt.DB) error) (err error) {
 	if err := s.checkSize(); err != nil {
 		return err
 	}
@@ -141,6 +129,7 @@ func (s *Store) with(readOnly bool, fn func(*bolt.DB) error) (err error) {
 			err = s.damaged(r)
 		}
 	}()
+	before, _ := os.Stat(s.path)
 	db, err := bolt.Open(s.path, 0o600, &bolt.Options{Timeout: openTimeout, ReadOnly: readOnly})
 	switch {
 	case errors.Is(err, bolt.ErrTimeout):
@@ -150,6 +139,10 @@ func (s *Store) with(readOnly bool, fn func(*bolt.DB) error) (err error) {
 	case err != nil:
 		return fmt.Errorf("opening the run database %s: %w", s.path, err)
 	}
+	if !readOnly && replaced(before, s.path) { // compacted while we waited for it (Local.Compact)
+		db.Close()
+		return s.with(readOnly, fn)
+	}
 	if err := fn(db); err != nil {
 		db.Close()
 		return err
@@ -157,9 +150,16 @@ func (s *Store) with(readOnly bool, fn func(*bolt.DB) error) (err error) {
 	return db.Close()
 }
 
+// replaced tells whether the file at path is no longer the one it was
+// before it was opened.
+func replaced(before os.FileInfo, path string) bool {
+	now, err := os.Stat(path)
+	return before != nil && err == nil && !os.SameFile(before, now)
+}
+
 // checkSize refuses a file shorter than its own header says: bbolt would
 // fault reading the missing pages.
-func (s *Store) checkSize() error {
+func (s *Local) checkSize() error {
 	f, err := os.Open(s.path)
 	if err != nil {
 		return nil // bbolt creates it, or reports why not
@@ -236,13 +236,13 @@ type StepRecord struct {
 	OutputLines int64 `json:"output_lines,omitempty"`
 }
 
-// List returns every run, newest first.
-func (s *Store) List() ([]*Run, error) {
+// ListRuns returns the runs f selects, newest first.
+func (s *Local) ListRuns(f Filter) ([]*Run, error) {
 	var out []*Run
 	err := s.view(func(tx *bolt.Tx) error {
 		return tx.Bucket(runsBucket).ForEachBucket(func(id []byte) error {
 			r, err := s.readMeta(tx.Bucket(runsBucket).Bucket(id))
-			if err == nil {
+			if err == nil && f.Match(r) {
 				out = append(out, r)
 			}
 			return err
@@ -252,20 +252,10 @@ func (s *Store) List() ([]*Run, error) {
 	return out, err
 }
 
-// Get returns one run with its events and the plan it applied (JSON).
-func (s *Store) Get(id string) (*Run, []engine.Event, json.RawMessage, error) {
-	var events []engine.Event
-	run, plan, err := s.Show(id, func(e engine.Event) error {
-		events = append(events, e)
-		return nil
-	})
-	return run, events, plan, err
-}
-
 // Show returns one run and the plan it applied (JSON), and hands each of
 // its events to onEvent (when not nil) as it reads them: a run's events
 // are never all in memory at once.
-func (s *Store) Show(id string, onEvent func(engine.Event) error) (*Run, json.RawMessage, error) {
+func (s *Local) Show(id string, onEvent func(engine.Event) error) (*Run, json.RawMessage, error) {
 	var run *Run
 	var plan json.RawMessage
 	err := s.view(func(tx *bolt.Tx) error {
@@ -295,15 +285,6 @@ func (s *Store) Show(id string, onEvent func(engine.Event) error) (*Run, json.Ra
 	return run, plan, err
 }
 
-// Plan returns the plan a run applied.
-func (s *Store) Plan(id string) (*engine.Plan, error) {
-	_, raw, err := s.Show(id, nil)
-	if err != nil {
-		return nil, err
-	}
-	return DecodePlan(id, raw)
-}
-
 // DecodePlan decodes the plan of run id, as Show and Get return it.
 func DecodePlan(id string, raw json.RawMessage) (*engine.Plan, error) {
 	var plan engine.Plan
@@ -315,7 +296,7 @@ func DecodePlan(id string, raw json.RawMessage) (*engine.Plan, error) {
 
 // readMeta reads a run's summary. A run recorded as running whose process
 // no longer holds its environment's lock died: it reads as interrupted.
-func (s *Store) readMeta(b *bolt.Bucket) (*Run, error) {
+func (s *Local) readMeta(b *bolt.Bucket) (*Run, error) {
 	var r Run
 	if err := json.Unmarshal(b.Get(metaKey), &r); err != nil {
 		return nil, fmt.Errorf("a run record is damaged: %w", err)
@@ -365,7 +346,7 @@ func seqKey(n uint64) []byte {
 
 // Values returns the kept values of a run's succeeded steps (see
 // Recorder.StepValue): what a resume starts from.
-func (s *Store) Values(id string) (map[string]cty.Value, error) {
+func (s *Local) Values(id string) (map[string]cty.Value, error) {
 	out := map[string]cty.Value{}
 	err := s.view(func(tx *bolt.Tx) error {
 		b := tx.Bucket(runsBucket).Bucket([]byte(id))
@@ -441,41 +422,3 @@ func decodeValue(b []byte) (cty.Value, error) {
 	}
 	return ctyjson.Unmarshal(sv.Value, ty)
 }
-
-// DefaultKeep is how many runs the database keeps: starting a run deletes
-// the oldest beyond it (bbolt reuses their space).
-const DefaultKeep = 100
-
-// Prune deletes the oldest finished runs beyond keep, and returns how many
-// it deleted. Runs still going on are kept.
-func (s *Store) Prune(keep int) (int, error) {
-	list, err := s.List()
-	if err != nil {
-		return 0, err
-	}
-	var old [][]byte
-	kept := 0
-	for _, r := range list { // newest first
-		if r.Status == StatusRunning || kept < keep {
-			kept++
-			continue
-		}
-		old = append(old, []byte(r.ID))
-	}
-	if len(old) == 0 {
-		return 0, nil
-	}
-	err = s.update(func(tx *bolt.Tx) error {
-		for _, id := range old {
-			if err := tx.Bucket(runsBucket).DeleteBucket(id); err != nil {
-				return err
-			}
-			_ = os.Remove(filepath.Join(s.dir, "incomplete", string(id)))
-		}
-		return nil
-	})
-	return len(old), err
-}
-
-// prune is Prune for Start: retention must not keep a run from starting.
-func (s *Store) prune(keep int) { _, _ = s.Prune(keep) }

@@ -209,26 +209,6 @@ func TestStepOutputIsCappedHeadAndTail(t *testing.T) {
 	}
 }
 
-func TestPruneKeepsTheNewest(t *testing.T) {
-	store, err := Open(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i := 0; i < 5; i++ {
-		rec, _ := store.Start(&engine.Plan{Pipeline: "p"}, engine.NewRedactor())
-		rec.Event(engine.Event{Type: engine.RunFinished, Status: engine.StatusSucceeded, Time: time.Now().Add(time.Duration(i) * time.Second)})
-		_ = rec.Finish()
-		time.Sleep(2 * time.Millisecond)
-	}
-	n, err := store.Prune(2)
-	if err != nil || n != 3 {
-		t.Fatalf("Prune: %d, %v", n, err)
-	}
-	if list, _ := store.List(); len(list) != 2 {
-		t.Errorf("%d runs left", len(list))
-	}
-}
-
 func TestStepValuesKeptForResumeNeverHoldSecrets(t *testing.T) {
 	store, err := Open(t.TempDir())
 	if err != nil {
@@ -280,7 +260,7 @@ func TestOutcomeIsRecordedAndOlderRecordsRead(t *testing.T) {
 	now := record(engine.OutcomeRestored)
 	old := record("")
 	// The meta of a run as an older pipectl wrote it: the fields it knew.
-	err = store.update(func(tx *bolt.Tx) error {
+	err = store.Backend.(*Local).update(func(tx *bolt.Tx) error {
 		return tx.Bucket(runsBucket).Bucket([]byte(old)).Put(metaKey,
 			[]byte(`{"id":"`+old+`","pipeline":"p","started":"2026-11-01T10:00:00Z","finished":"2026-11-01T10:01:00Z","status":"failed","steps":[]}`))
 	})

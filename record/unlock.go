@@ -14,34 +14,38 @@ import (
 )
 
 // ForceUnlock is a broken lock, as recorded in the run that held it and in
-// .pipectl/locks/force-unlocks.log.
+// the backend's log of force-unlocks (.pipectl/locks/force-unlocks.log).
 type ForceUnlock struct {
 	Holder Holder    `json:"holder"` // who held it
 	By     string    `json:"by"`     // user@host that broke it
 	PID    int       `json:"pid"`
 	At     time.Time `json:"at"`
+	Reason string    `json:"reason,omitempty"`
 }
 
 // StaleLock is the lock a run left behind.
 type StaleLock struct {
 	Environment string
 	Holder      Holder
-	path        string
 }
 
-// FindStaleLock finds the lock run holds or left in a pipeline directory,
-// and refuses when its process still holds it: a live apply is stopped
-// (Ctrl-C), never unlocked under its feet.
+// FindStaleLock is Local.StaleLock of a pipeline directory.
 func FindStaleLock(pipelineDir, run string) (*StaleLock, error) {
 	if _, err := os.Stat(pipelineDir); err != nil {
 		return nil, fmt.Errorf("no pipeline directory %s: give the directory of the pipeline whose lock to break", pipelineDir)
 	}
-	where := pipelineDir
-	if abs, err := filepath.Abs(pipelineDir); err == nil {
+	return NewLocal(pipelineDir).StaleLock(run)
+}
+
+// StaleLock finds the lock run holds or left, and refuses when its
+// process still holds it: a live apply is stopped (Ctrl-C), never unlocked
+// under its feet.
+func (s *Local) StaleLock(run string) (*StaleLock, error) {
+	where := filepath.Dir(s.dir)
+	if abs, err := filepath.Abs(where); err == nil {
 		where = abs // "no lock of ." says nothing of where pipectl looked
 	}
-	dir := filepath.Join(pipelineDir, ".pipectl", "locks")
-	paths, _ := filepath.Glob(filepath.Join(dir, "*.lock"))
+	paths, _ := filepath.Glob(filepath.Join(s.dir, "locks", "*.lock"))
 	var others []string
 	for _, path := range paths {
 		h := readHolder(path)
@@ -57,7 +61,7 @@ func FindStaleLock(pipelineDir, run string) (*StaleLock, error) {
 			return nil, fmt.Errorf("run %s holds the lock of %s and is alive: %s. "+
 				"Stop it (Ctrl-C where it runs, or kill -INT %d on %s) rather than breaking its lock", run, what, h, h.PID, orUnknown(h.Host))
 		}
-		return &StaleLock{Environment: h.Environment, Holder: h, path: path}, nil
+		return &StaleLock{Environment: h.Environment, Holder: h}, nil
 	}
 	if len(others) == 0 {
 		return nil, fmt.Errorf("no lock in %s names run %s: nothing is locked there", where, run)
@@ -66,32 +70,38 @@ func FindStaleLock(pipelineDir, run string) (*StaleLock, error) {
 	return nil, fmt.Errorf("no lock in %s names run %s; locks name: %s", where, run, strings.Join(others, ", "))
 }
 
-// Break erases the stale holder, if it is still the one found, and
-// records who broke it in the force-unlock log and, when the run was
-// recorded (an apply killed while planning was not), in its record.
-func (l *StaleLock) Break(pipelineDir string) (inRecord bool, err error) {
-	f, err := os.OpenFile(l.path, os.O_RDWR, 0o644)
+// Break is Local.ForceUnlock of a pipeline directory.
+func (l *StaleLock) Break(pipelineDir, reason string) (inRecord bool, err error) {
+	return NewLocal(pipelineDir).ForceUnlock(l, reason)
+}
+
+// ForceUnlock erases the stale holder, if it is still the one found, and
+// records who broke it and why in the force-unlock log and, when the run
+// was recorded (an apply killed while planning was not), in its record.
+func (s *Local) ForceUnlock(l *StaleLock, reason string) (inRecord bool, err error) {
+	path := lockPath(s.dir, l.Environment)
+	f, err := os.OpenFile(path, os.O_RDWR, 0o644)
 	if err != nil {
 		return false, err
 	}
 	defer f.Close()
 	if err := tryLock(f); err != nil {
 		if errors.Is(err, errLocked) {
-			return false, fmt.Errorf("the lock of %s was taken again meanwhile: %s", lockedWhat(l.Environment), readHolder(l.path))
+			return false, fmt.Errorf("the lock of %s was taken again meanwhile: %s", lockedWhat(l.Environment), readHolder(path))
 		}
 		return false, err
 	}
-	if readHolder(l.path).Run != l.Holder.Run {
-		return false, fmt.Errorf("the lock of %s changed meanwhile: it names %s now", lockedWhat(l.Environment), readHolder(l.path))
+	if readHolder(path).Run != l.Holder.Run {
+		return false, fmt.Errorf("the lock of %s changed meanwhile: it names %s now", lockedWhat(l.Environment), readHolder(path))
 	}
-	u := ForceUnlock{Holder: l.Holder, By: userName() + "@" + hostname(), PID: os.Getpid(), At: time.Now().UTC()}
-	if err := appendUnlockLog(filepath.Dir(l.path), u); err != nil {
+	u := ForceUnlock{Holder: l.Holder, By: userName() + "@" + hostname(), PID: os.Getpid(), At: time.Now().UTC(), Reason: reason}
+	if err := appendUnlockLog(filepath.Dir(path), u); err != nil {
 		return false, fmt.Errorf("recording the force-unlock: %w", err)
 	}
 	if err := f.Truncate(0); err != nil {
 		return false, err
 	}
-	return storeOf(pipelineDir).recordUnlock(u)
+	return s.recordUnlock(u)
 }
 
 func appendUnlockLog(dir string, u ForceUnlock) error {
@@ -109,7 +119,7 @@ func appendUnlockLog(dir string, u ForceUnlock) error {
 
 // recordUnlock notes the force-unlock in the run's record, and tells
 // whether the run was recorded at all.
-func (s *Store) recordUnlock(u ForceUnlock) (recorded bool, err error) {
+func (s *Local) recordUnlock(u ForceUnlock) (recorded bool, err error) {
 	if _, err := os.Stat(s.path); err != nil {
 		return false, nil
 	}

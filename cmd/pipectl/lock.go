@@ -29,6 +29,7 @@ func envName(env string) string {
 
 func newForceUnlockCommand() *cobra.Command {
 	var force bool
+	var reason string
 	cmd := &cobra.Command{
 		Use:   "force-unlock RUN [DIR]",
 		Short: "Break the lock a killed apply left on its environment",
@@ -40,8 +41,8 @@ run (pipectl apply -resume RUN), which takes the lock over.
 
 force-unlock refuses while the run's process still holds the lock: stop a
 live apply with Ctrl-C instead. It asks for confirmation on a terminal;
--force skips the question (scripts). The break is recorded in the run's record
-(pipectl runs show RUN -json: force_unlocked) and in
+-force skips the question (scripts). The break is recorded, with -reason, in the
+run's record (pipectl runs show RUN -json: force_unlocked) and in
 .pipectl/locks/force-unlocks.log.`,
 		Args: runArgs(2, "the run the stale lock names, as the refused apply printed it"),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -63,7 +64,7 @@ live apply with Ctrl-C instead. It asks for confirmation on a terminal;
 					return exitError(1)
 				}
 			}
-			inRecord, err := stale.Break(dir)
+			inRecord, err := stale.Break(dir, reason)
 			if err != nil {
 				return err
 			}
@@ -76,6 +77,7 @@ live apply with Ctrl-C instead. It asks for confirmation on a terminal;
 		},
 	}
 	cmd.Flags().BoolVar(&force, "force", false, "do not ask for confirmation")
+	cmd.Flags().StringVar(&reason, "reason", "", "why the lock is broken, recorded with the break")
 	return cmd
 }
 

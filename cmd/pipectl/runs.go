@@ -1,8 +1,11 @@
 package main
 
 import (
+	"errors"
 	"fmt"
+	"math"
 
+	"github.com/dustin/go-humanize"
 	"github.com/spf13/cobra"
 
 	"github.com/pipectl/pipectl/engine"
@@ -84,31 +87,62 @@ func runsView(cmd *cobra.Command, asJSON bool) *view.Runs {
 
 func newRunsPruneCommand() *cobra.Command {
 	var keep int
+	var maxSize string
 	cmd := &cobra.Command{
 		Use:   "prune [DIR]",
-		Short: "Delete the oldest recorded runs, keeping the newest -keep",
-		Long: fmt.Sprintf(`Deletes the oldest finished runs from DIR/.pipectl/runs.db, keeping the newest
--keep (runs still going on are always kept). Every apply already keeps at most
-the newest %d runs.`, record.DefaultKeep),
+		Short: "Delete the oldest recorded runs, then give their space back",
+		Long: fmt.Sprintf(`Deletes the oldest finished runs of each pipeline and environment beyond -keep,
+then the oldest finished runs of any until the record takes at most -max-size
+(e.g. 500MiB; 0: no cap). A run going on or waiting at a gate is never deleted.
+Every apply already keeps at most the newest %d finished runs per environment.
+
+Then it compacts DIR/.pipectl/runs.db, which deleted runs do not shrink: it
+takes the lock of every environment, so it waits for no apply and stops none:
+while one is going on it says so and leaves the file as it is. Readers, such as
+runs logs -f, go on reading across it.`, record.DefaultKeep),
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if keep < 0 {
 				return fmt.Errorf("-keep must be 0 or more, not %d", keep)
 			}
+			capBytes, err := parseSize(maxSize)
+			if err != nil {
+				return fmt.Errorf("-max-size: %w", err)
+			}
 			store, err := record.OpenExisting(pathDir(pathArg(args)))
 			if err != nil {
 				return err
 			}
-			n, err := store.Prune(keep)
+			pruned, err := store.Prune(record.Retention{KeepPerEnvironment: keep, MaxBytes: capBytes})
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "Deleted %d %s.\n", n, plural(n, "run", "runs"))
+			n := len(pruned.Deleted)
+			fmt.Fprintf(cmd.OutOrStdout(), "Deleted %d %s; kept %d (%s).\n", n, plural(n, "run", "runs"), pruned.Kept, record.ByteSize(pruned.Bytes))
+			compacted, err := store.Compact(cmd.Context())
+			if errors.Is(err, record.ErrActive) {
+				fmt.Fprintf(cmd.OutOrStdout(), "Not compacted: %v.\n", err)
+				return nil
+			}
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "Compacted %s: %s → %s.\n", store.Path(), record.ByteSize(compacted.Before), record.ByteSize(compacted.After))
 			return nil
 		},
 	}
-	cmd.Flags().IntVar(&keep, "keep", 20, "how many of the newest runs to keep")
+	cmd.Flags().IntVar(&keep, "keep", 20, "how many of the newest finished runs of each environment to keep (0: any number)")
+	cmd.Flags().StringVar(&maxSize, "max-size", "0", "the most the kept runs may take, e.g. 200MiB or 1GiB (0: no cap)")
 	return cmd
+}
+
+// parseSize reads a size such as 500MiB, 1GB or bytes.
+func parseSize(s string) (int64, error) {
+	n, err := humanize.ParseBytes(s)
+	if err != nil || n > math.MaxInt64 {
+		return 0, fmt.Errorf("%q is not a size: give bytes, or a number with KiB, MiB, GiB (or kB, MB, GB), e.g. 500MiB", s)
+	}
+	return int64(n), nil
 }
 
 func plural(n int, one, many string) string {

@@ -1,0 +1,134 @@
+package record
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// CreateRun creates the run's bucket with its plan and summary. The local
+// lock cannot be lost while held: the token is not checked.
+func (s *Local) CreateRun(_ uint64, run *Run, plan json.RawMessage) error {
+	// Where a failed write is marked, made now: an empty file needs no
+	// free space, the directory would.
+	if err := os.MkdirAll(filepath.Join(s.dir, "incomplete"), 0o755); err != nil {
+		return err
+	}
+	return s.update(func(tx *bolt.Tx) error {
+		runs, err := tx.CreateBucketIfNotExists(runsBucket)
+		if err != nil {
+			return err
+		}
+		b, err := runs.CreateBucket([]byte(run.ID))
+		if err != nil {
+			return err
+		}
+		for _, name := range [][]byte{eventsBucket, valuesBucket, stepsBucket} {
+			if _, err := b.CreateBucket(name); err != nil {
+				return err
+			}
+		}
+		if err := b.Put(planKey, plan); err != nil {
+			return err
+		}
+		return putMeta(b, run)
+	})
+}
+
+// WriteRun writes a batch in one transaction (one fsync). While the run
+// goes on, the steps that changed are written each under its own key, and
+// the summary without its steps: rewriting every step at every batch made
+// a run's recording quadratic in its steps. The final batch writes the
+// whole summary, steps included, as records always had it.
+func (s *Local) WriteRun(id string, batch *Batch) (int64, error) {
+	meta, err := json.Marshal(batch.Run)
+	if err != nil {
+		return 0, err
+	}
+	written := int64(len(meta))
+	err = s.update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(runsBucket).Bucket([]byte(id))
+		if b == nil {
+			return errNoRun(id)
+		}
+		vb := b.Bucket(valuesBucket)
+		for step, v := range batch.Values {
+			if err := vb.Put([]byte(step), v); err != nil {
+				return err
+			}
+			written += int64(len(v))
+		}
+		if err := putSteps(b, batch.Steps, &written); err != nil {
+			return err
+		}
+		if err := putArtifacts(b, batch.Artifacts); err != nil {
+			return err
+		}
+		ev := b.Bucket(eventsBucket)
+		for _, e := range batch.Events {
+			v, err := json.Marshal(e)
+			if err != nil {
+				return err
+			}
+			seq, err := ev.NextSequence()
+			if err != nil {
+				return err
+			}
+			if err := ev.Put(seqKey(seq), v); err != nil {
+				return err
+			}
+			written += int64(len(v))
+		}
+		return b.Put(metaKey, meta)
+	})
+	return written, err
+}
+
+// putSteps writes step records by their index in the run (older records
+// have none: their steps are in the summary).
+func putSteps(b *bolt.Bucket, steps map[int]StepRecord, written *int64) error {
+	sb := b.Bucket(stepsBucket)
+	if sb == nil || len(steps) == 0 {
+		return nil
+	}
+	for i, step := range steps {
+		v, err := json.Marshal(&step)
+		if err != nil {
+			return err
+		}
+		if err := sb.Put(seqKey(uint64(i)), v); err != nil {
+			return err
+		}
+		*written += int64(len(v))
+	}
+	return nil
+}
+
+func putMeta(b *bolt.Bucket, run *Run) error {
+	v, err := json.Marshal(run)
+	if err != nil {
+		return err
+	}
+	return b.Put(metaKey, v)
+}
+
+// MarkIncomplete marks the run's record incomplete with an empty file,
+// which needs no free space (its directory is made by CreateRun).
+func (s *Local) MarkIncomplete(id string, incomplete bool) error {
+	path := filepath.Join(s.dir, "incomplete", id)
+	if !incomplete {
+		return os.Remove(path)
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	return f.Close()
+}
+
+func errNoRun(id string) error {
+	return fmt.Errorf("no run %q: `pipectl runs` lists them", id)
+}

@@ -1,0 +1,190 @@
+package record
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// DefaultKeep is how many finished runs of each environment the record
+// keeps: starting a run deletes the oldest beyond it.
+const DefaultKeep = 100
+
+// runSize is a run and what it takes in the record.
+type runSize struct {
+	run   *Run
+	bytes int64
+}
+
+// retained decides what a retention policy deletes from runs (newest
+// first): the oldest finished runs of each pipeline and environment beyond
+// r.KeepPerEnvironment, then the oldest finished runs of any until the rest
+// fits r.MaxBytes. Active runs are kept, and count in the size. It is the
+// policy of every backend: a backend measures, this decides.
+func retained(runs []runSize, r Retention) (deleted []string, kept int, bytes int64) {
+	seen := map[[2]string]int{}
+	keep := make([]bool, len(runs))
+	for i, rs := range runs {
+		key := [2]string{rs.run.Pipeline, rs.run.Environment}
+		keep[i] = rs.run.Active() || r.KeepPerEnvironment <= 0 || seen[key] < r.KeepPerEnvironment
+		if !rs.run.Active() {
+			seen[key]++
+		}
+		if keep[i] {
+			bytes += rs.bytes
+		}
+	}
+	for i := len(runs) - 1; i >= 0 && r.MaxBytes > 0 && bytes > r.MaxBytes; i-- { // oldest first
+		if keep[i] && !runs[i].run.Active() {
+			keep[i] = false
+			bytes -= runs[i].bytes
+		}
+	}
+	for i := len(runs) - 1; i >= 0; i-- {
+		if keep[i] {
+			kept++
+		} else {
+			deleted = append(deleted, runs[i].run.ID)
+		}
+	}
+	return deleted, kept, bytes
+}
+
+// Prune deletes the runs the retention policy does not keep, in one
+// transaction. bbolt reuses their pages; the file shrinks only when
+// compacted (Compact).
+func (s *Local) Prune(r Retention) (*Pruned, error) {
+	out := &Pruned{}
+	if _, err := os.Stat(s.path); errors.Is(err, os.ErrNotExist) {
+		return out, nil
+	}
+	err := s.update(func(tx *bolt.Tx) error {
+		runs, err := s.sizes(tx)
+		if err != nil {
+			return err
+		}
+		out.Deleted, out.Kept, out.Bytes = retained(runs, r)
+		for _, id := range out.Deleted {
+			if err := tx.Bucket(runsBucket).DeleteBucket([]byte(id)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	for _, id := range out.Deleted {
+		_ = os.Remove(filepath.Join(s.dir, "incomplete", id))
+	}
+	return out, nil
+}
+
+// sizes lists every run, newest first, with the bytes its pages hold.
+func (s *Local) sizes(tx *bolt.Tx) ([]runSize, error) {
+	runs := tx.Bucket(runsBucket)
+	if runs == nil {
+		return nil, nil
+	}
+	var out []runSize
+	err := runs.ForEachBucket(func(id []byte) error {
+		b := runs.Bucket(id)
+		r, err := s.readMeta(b)
+		if err != nil {
+			return err
+		}
+		st := b.Stats()
+		out = append(out, runSize{run: r, bytes: int64(st.LeafInuse + st.BranchInuse + st.InlineBucketInuse)})
+		return nil
+	})
+	slices.SortFunc(out, func(a, b runSize) int { return b.run.Started.Compare(a.run.Started) })
+	return out, err
+}
+
+// Compact rewrites the database without the free pages deleted runs left,
+// and puts it in place of the old one. It holds the lock of every
+// environment meanwhile, so no apply starts, and refuses while one holds a
+// lock (a run goes on, or an apply plans). Readers (`runs logs -f`) open
+// the database for each read: the next read opens the new file. A writer
+// that waited on the old file sees it replaced and opens the new one
+// (Local.with).
+func (s *Local) Compact(ctx context.Context) (*Compacted, error) {
+	info, err := os.Stat(s.path)
+	if errors.Is(err, os.ErrNotExist) {
+		return &Compacted{}, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	release, err := s.lockAll()
+	if err != nil {
+		return nil, err
+	}
+	defer release()
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	tmp := s.path + ".compacting"
+	_ = os.Remove(tmp)
+	err = s.with(false, func(src *bolt.DB) error {
+		dst, err := bolt.Open(tmp, 0o600, &bolt.Options{Timeout: openTimeout})
+		if err != nil {
+			return err
+		}
+		if err := bolt.Compact(dst, src, 64<<20); err != nil {
+			dst.Close()
+			return err
+		}
+		if err := dst.Close(); err != nil {
+			return err
+		}
+		// Still holding the old file's lock: a writer waiting for it
+		// finds the new file in its place.
+		return os.Rename(tmp, s.path)
+	})
+	if err != nil {
+		_ = os.Remove(tmp)
+		return nil, fmt.Errorf("compacting %s: %w", s.path, err)
+	}
+	after, err := os.Stat(s.path)
+	if err != nil {
+		return nil, err
+	}
+	return &Compacted{Before: info.Size(), After: after.Size()}, nil
+}
+
+// lockAll takes the flock of every environment's lock file, or says which
+// apply holds one (ErrActive). An environment without a lock file has had
+// no apply yet; one that starts meanwhile waits for the database.
+func (s *Local) lockAll() (release func(), err error) {
+	paths, _ := filepath.Glob(filepath.Join(s.dir, "locks", "*.lock"))
+	var held []*os.File
+	release = func() {
+		for _, f := range held {
+			f.Close()
+		}
+	}
+	for _, path := range paths {
+		f, err := os.OpenFile(path, os.O_RDWR, 0o644)
+		if err != nil {
+			release()
+			return nil, err
+		}
+		if err := tryLock(f); err != nil {
+			f.Close()
+			release()
+			if errors.Is(err, errLocked) {
+				h := readHolder(path)
+				return nil, fmt.Errorf("%w: %s holds the lock of %s; compact when no run is going on", ErrActive, h, lockedWhat(h.Environment))
+			}
+			return nil, err
+		}
+		held = append(held, f)
+	}
+	return release, nil
+}
