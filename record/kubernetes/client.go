@@ -2,8 +2,11 @@ package kubernetes
 
 import (
 	"fmt"
+	"net/http"
 	"regexp"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"crypto/rand"
@@ -42,7 +45,43 @@ type Client struct {
 	core          corev1.CoreV1Interface
 	coord         coordinationv1.CoordinationV1Interface
 	leaseDuration time.Duration
+	requests      *atomic.Int64 // API requests made, for the benchmark
+	config        Config        // as connected, for Another
+
+	mu       sync.Mutex
+	observed map[string]observation // Lease name → what this process saw last
 }
+
+// observation is a Lease's resourceVersion and when this process first
+// saw it (or wrote it), on its monotonic clock.
+type observation struct {
+	rv    string
+	since time.Time
+}
+
+// observe notes the version of a Lease seen now and says since when this
+// process has seen that version unchanged.
+func (c *Client) observe(name, rv string) time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	o, ok := c.observed[name]
+	if !ok || o.rv != rv {
+		o = observation{rv: rv, since: time.Now()}
+		c.observed[name] = o
+	}
+	return o.since
+}
+
+// wroteLease notes a version this process wrote at began: it has seen it
+// since then.
+func (c *Client) wroteLease(name, rv string, began time.Time) {
+	c.mu.Lock()
+	c.observed[name] = observation{rv: rv, since: began}
+	c.mu.Unlock()
+}
+
+// Requests is how many API requests this client has made.
+func (c *Client) Requests() int64 { return c.requests.Load() }
 
 // Connect builds a client from c. It makes no request.
 func Connect(c Config) (*Client, error) {
@@ -61,6 +100,8 @@ func Connect(c Config) (*Client, error) {
 	}
 	cfg = rest.CopyConfig(cfg)
 	cfg.UserAgent = "pipectl-backend"
+	requests := &atomic.Int64{}
+	cfg.Wrap(func(rt http.RoundTripper) http.RoundTripper { return countRequests{rt, requests} })
 	if cfg.Timeout == 0 {
 		cfg.Timeout = 15 * time.Second // a hung API server must not hang a write forever
 	}
@@ -79,7 +120,15 @@ func Connect(c Config) (*Client, error) {
 	if d <= 0 {
 		d = DefaultLeaseDuration
 	}
-	return &Client{ns: c.Namespace, core: core, coord: coord, leaseDuration: d}, nil
+	c.Rest = cfg
+	return &Client{ns: c.Namespace, core: core, coord: coord, leaseDuration: d, requests: requests, config: c,
+		observed: map[string]observation{}}, nil
+}
+
+// Another is a client of the same backend that has observed nothing: what
+// another runner sees (tests).
+func (c *Client) Another() (*Client, error) {
+	return Connect(c.config)
 }
 
 // Namespace is where the backend's objects live.
@@ -106,6 +155,7 @@ const (
 	labelEnvironment = "pipectl.dev/environment"
 	labelStatus      = "pipectl.dev/status"
 	labelRun         = "pipectl.dev/run"
+	labelScope       = "pipectl.dev/scope" // the pipeline whose backend wrote it
 )
 
 var notLabel = regexp.MustCompile(`[^A-Za-z0-9_.-]+`)
@@ -154,4 +204,14 @@ func newID() string {
 	var b [2]byte
 	_, _ = rand.Read(b[:])
 	return time.Now().UTC().Format("20060102T150405Z") + "-" + hex.EncodeToString(b[:])
+}
+
+type countRequests struct {
+	rt http.RoundTripper
+	n  *atomic.Int64
+}
+
+func (c countRequests) RoundTrip(r *http.Request) (*http.Response, error) {
+	c.n.Add(1)
+	return c.rt.RoundTrip(r)
 }

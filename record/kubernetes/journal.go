@@ -6,6 +6,7 @@ import (
 	"compress/gzip"
 	"context"
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -72,21 +73,32 @@ type Entry struct {
 type Marker struct {
 	Chunks int    `json:"chunks"`
 	Hash   string `json:"sha256"` // chained: sha256(previous hash + sha256(chunk))
+	Bytes  int64  `json:"bytes"`  // of the chunks before gzip (retention counts them)
 }
 
 func (m Marker) next(chunk []byte) Marker {
 	sum := sha256.Sum256(chunk)
 	chained := sha256.Sum256([]byte(m.Hash + hex.EncodeToString(sum[:])))
-	return Marker{Chunks: m.Chunks + 1, Hash: hex.EncodeToString(chained[:])}
+	return Marker{Chunks: m.Chunks + 1, Hash: hex.EncodeToString(chained[:]), Bytes: m.Bytes + gzipSize(chunk)}
+}
+
+// gzipSize is the size of gzipped data before compression, from its
+// trailer (exact below 4 GiB: a chunk is at most chunkMax).
+func gzipSize(z []byte) int64 {
+	if len(z) < 4 {
+		return 0
+	}
+	return int64(binary.LittleEndian.Uint32(z[len(z)-4:]))
 }
 
 // RunMeta is what labels a run object.
 type RunMeta struct {
 	ID, Pipeline, Environment, Status string
+	Scope                             string // the pipeline whose backend wrote it
 }
 
 func (m RunMeta) labels(kind string) map[string]string {
-	l := map[string]string{labelManaged: managedBy, labelKind: kind, labelRun: labelValue(m.ID),
+	l := map[string]string{labelManaged: managedBy, labelKind: kind, labelRun: labelValue(m.ID), labelScope: labelValue(m.Scope),
 		labelPipeline: labelValue(m.Pipeline), labelEnvironment: labelValue(m.Environment)}
 	if kind == "run" {
 		l[labelStatus] = labelValue(m.Status)
@@ -243,12 +255,12 @@ func split(e Entry) []Entry {
 
 // writeChunk creates one immutable chunk; a chunk that exists already
 // (a retry of a write whose answer was lost) must be the same one.
-func (c *Client) writeChunk(ctx context.Context, m RunMeta, n int, z []byte, token int32) error {
+func (c *Client) writeChunk(ctx context.Context, m RunMeta, n int, z []byte, token uint64) error {
 	sum := sha256.Sum256(z)
 	hash := hex.EncodeToString(sum[:])
 	immutable := true
 	s := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: chunkName(m.ID, n), Labels: m.labels("chunk"),
-		Annotations: map[string]string{annFormat: strconv.Itoa(FormatVersion), annHash: hash, annToken: strconv.Itoa(int(token))}},
+		Annotations: map[string]string{annFormat: strconv.Itoa(FormatVersion), annHash: hash, annToken: strconv.FormatUint(token, 10)}},
 		Type: chunkType, Immutable: &immutable, Data: map[string][]byte{keyChunk: z}}
 	_, err := c.core.Secrets(c.ns).Create(ctx, s, metav1.CreateOptions{})
 	if !apierrors.IsAlreadyExists(err) {
@@ -360,26 +372,26 @@ func (c *Client) ReadRun(ctx context.Context, id string, fn func(Entry) error) (
 	return o.Summary, nil
 }
 
-// ListRuns returns the summaries (JSON) of the runs of a pipeline, and of
-// one environment and status when they are given, by their labels.
-func (c *Client) ListRuns(ctx context.Context, pipeline, env, status string) ([][]byte, error) {
-	sel := labelManaged + "=" + managedBy + "," + labelKind + "=run"
-	for k, v := range map[string]string{labelPipeline: pipeline, labelEnvironment: env, labelStatus: status} {
-		if v != "" {
-			sel += "," + k + "=" + labelValue(v)
+// listRuns returns the run objects a backend's scope holds, of a
+// pipeline, environment and status when they are given, by their labels.
+func (c *Client) listRuns(ctx context.Context, scope, pipeline, env, status string) ([]*runObject, error) {
+	sel := labelManaged + "=" + managedBy + "," + labelKind + "=run," + labelScope + "=" + labelValue(scope)
+	for _, kv := range [][2]string{{labelPipeline, pipeline}, {labelEnvironment, env}, {labelStatus, status}} {
+		if kv[1] != "" {
+			sel += "," + kv[0] + "=" + labelValue(kv[1])
 		}
 	}
 	list, err := c.core.Secrets(c.ns).List(ctx, metav1.ListOptions{LabelSelector: sel})
 	if err != nil {
 		return nil, err
 	}
-	out := make([][]byte, 0, len(list.Items))
+	out := make([]*runObject, 0, len(list.Items))
 	for i := range list.Items {
 		o, err := decodeRun(&list.Items[i])
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, o.Summary)
+		out = append(out, o)
 	}
 	return out, nil
 }

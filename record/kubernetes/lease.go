@@ -83,8 +83,6 @@ func (c *Client) AcquireLock(ctx context.Context, pipeline, env string, o record
 		holder: record.Holder{Run: newID(), User: userName(), Host: hostname(), PID: os.Getpid(),
 			Started: time.Now().UTC(), Environment: env}}
 	start, told := time.Now(), false
-	var seenRV string
-	var seenAt time.Time // monotonic: when seenRV was first observed
 	for {
 		lease, err := c.coord.Leases(c.ns).Get(ctx, l.name, metav1.GetOptions{})
 		switch {
@@ -110,11 +108,8 @@ func (c *Client) AcquireLock(ctx context.Context, pipeline, env string, o record
 			}
 			continue
 		}
-		if lease.ResourceVersion != seenRV {
-			seenRV, seenAt = lease.ResourceVersion, time.Now()
-		}
 		held := holderOf(lease)
-		expired := time.Since(seenAt) >= leaseDuration(lease, c.leaseDuration)
+		expired := c.expired(lease)
 		if expired && o.TakeOver != "" && held.Run == o.TakeOver {
 			prev := held
 			err := l.take(ctx, lease, &prev)
@@ -128,7 +123,7 @@ func (c *Client) AcquireLock(ctx context.Context, pipeline, env string, o record
 			continue
 		}
 		if expired {
-			return nil, &record.LockedError{What: what(env), Holder: held, Stale: true}
+			return nil, &record.LockedError{What: what(env), Holder: held, Stale: true, Unrecorded: !c.recorded(ctx, held.Run)}
 		}
 		// Resuming the holder's own run waits to see whether it expires.
 		resuming := o.TakeOver != "" && held.Run == o.TakeOver
@@ -152,6 +147,19 @@ func what(env string) string {
 		return "this pipeline"
 	}
 	return fmt.Sprintf("environment %q of this pipeline", env)
+}
+
+// expired tells whether this process has seen the Lease unchanged for
+// its duration.
+func (c *Client) expired(l *coordv1.Lease) bool {
+	return time.Since(c.observe(l.Name, l.ResourceVersion)) >= leaseDuration(l, c.leaseDuration)
+}
+
+// recorded tells whether a run has a run object (an apply killed while it
+// planned has none).
+func (c *Client) recorded(ctx context.Context, id string) bool {
+	_, err := c.core.Secrets(c.ns).Get(ctx, runName(id), metav1.GetOptions{})
+	return !apierrors.IsNotFound(err)
 }
 
 // leaseDuration is the Lease's own duration, else the client's.
@@ -233,6 +241,7 @@ func (l *Lock) wrote(lease *coordv1.Lease, began time.Time) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.lease = lease
+	l.c.wroteLease(lease.Name, lease.ResourceVersion, began)
 	if lease.Spec.LeaseTransitions != nil {
 		l.token = *lease.Spec.LeaseTransitions
 	}
@@ -340,17 +349,54 @@ func (l *Lock) Check(ctx context.Context) error {
 	token := l.token
 	l.mu.Unlock()
 	if holderOf(lease).Run != l.holder.Run || transitions(lease) != token {
-		return l.lose(fmt.Errorf("%w: the Lease %s/%s names %s (transition %d, this run took transition %d)",
-			ErrLost, l.c.ns, l.name, holderOf(lease), transitions(lease), token))
+		return l.lose(fmt.Errorf("%w: the Lease %s/%s names %s at transition %d; this run took it at transition %d",
+			ErrLost, l.c.ns, l.name, orNobody(holderOf(lease)), transitions(lease), token))
 	}
 	return nil
 }
 
-// Token is the fencing token: leaseTransitions when this run took the Lease.
-func (l *Lock) Token() int32 {
+// Token is the fencing token (record.Lease): leaseTransitions when this
+// run took the Lease, plus one (0 means "no lock" to the record layer).
+func (l *Lock) Token() uint64 {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return l.token
+	return uint64(l.token) + 1
+}
+
+// SetRun names another run as the holder (a CAS on the Lease: not a
+// transition, the token stays).
+func (l *Lock) SetRun(id string) error {
+	l.mu.Lock()
+	lease := l.lease.DeepCopy()
+	l.mu.Unlock()
+	lease.Spec.HolderIdentity = &id
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	began := time.Now()
+	got, err := l.c.coord.Leases(l.c.ns).Update(ctx, lease, metav1.UpdateOptions{})
+	if err != nil {
+		return fmt.Errorf("naming run %s on the Lease %s/%s: %w", id, l.c.ns, l.name, err)
+	}
+	l.holder.Run = id
+	l.wrote(got, began)
+	return nil
+}
+
+// Abandon leaves the Lease as a killed process does: renewal stops,
+// nothing is released, and it returns once the Lease has expired (no
+// renewal for its duration), as another runner would then see it. The
+// contract suite (backendtest) stands for a killed holder with it.
+func (l *Lock) Abandon() {
+	if l == nil || l.stop == nil {
+		return
+	}
+	close(l.stop)
+	<-l.done
+	l.stop = nil
+	l.mu.Lock()
+	wait := time.Until(l.deadline)
+	l.mu.Unlock()
+	time.Sleep(wait)
 }
 
 // RunID is the run the Lease names.
@@ -370,7 +416,7 @@ func (l *Lock) Release() {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	lease, err := l.c.coord.Leases(l.c.ns).Get(ctx, l.name, metav1.GetOptions{})
-	if err != nil || holderOf(lease).Run != l.holder.Run || transitions(lease) != l.Token() {
+	if err != nil || holderOf(lease).Run != l.holder.Run || uint64(transitions(lease))+1 != l.Token() {
 		return
 	}
 	lease.Spec.HolderIdentity = nil

@@ -102,14 +102,23 @@ func TestLeaseExpiresByObservationAndIsTakenOver(t *testing.T) {
 	<-dead.done
 	dead.stop = nil
 
-	_, err = c.AcquireLock(ctx, "shop", "prod", record.LockOptions{Timeout: 10 * time.Second})
+	// Another runner, which has seen nothing of it: a Lease it has not
+	// watched for its duration is held, not stale, however old renewTime is.
+	other, err := c.Another()
+	if err != nil {
+		t.Fatal(err)
+	}
 	var locked *record.LockedError
+	if _, err := other.AcquireLock(ctx, "shop", "prod", record.LockOptions{}); !errors.As(err, &locked) || locked.Stale {
+		t.Fatalf("another runner at first sight: %v, want a live LockedError", err)
+	}
+	_, err = other.AcquireLock(ctx, "shop", "prod", record.LockOptions{Timeout: 10 * time.Second})
 	if !errors.As(err, &locked) || !locked.Stale || locked.Holder.Run != dead.RunID() {
 		t.Fatalf("a plain apply after expiry: got %v, want a stale LockedError naming %s", err, dead.RunID())
 	}
 	// -resume of the dead run takes it over, without -lock-timeout: it
 	// waits to see the Lease expire.
-	next, err := c.AcquireLock(ctx, "shop", "prod", record.LockOptions{TakeOver: dead.RunID()})
+	next, err := other.AcquireLock(ctx, "shop", "prod", record.LockOptions{TakeOver: dead.RunID()})
 	if err != nil {
 		t.Fatalf("resume of the dead run: %v", err)
 	}
@@ -118,7 +127,7 @@ func TestLeaseExpiresByObservationAndIsTakenOver(t *testing.T) {
 		t.Errorf("TakenOver = %v, want the dead run", next.TakenOver)
 	}
 	lease, _ := c.coord.Leases(c.ns).Get(ctx, LockName("shop", "prod"), metav1.GetOptions{})
-	if !strings.Contains(lease.Annotations[annTakenFrom], dead.RunID()) || transitions(lease) != dead.Token()+1 {
+	if !strings.Contains(lease.Annotations[annTakenFrom], dead.RunID()) || uint64(transitions(lease)) != dead.Token() {
 		t.Errorf("the takeover is not recorded on the Lease: %v, transitions %d", lease.Annotations, transitions(lease))
 	}
 	if err := dead.Check(ctx); !errors.Is(err, ErrLost) {

@@ -28,7 +28,7 @@ const (
 // holds the environment's Lease (Lock.Check), and the token it holds it with.
 type Fence interface {
 	Check(ctx context.Context) error
-	Token() int32
+	Token() uint64
 }
 
 // batch is one write: chunks, then the run object.
@@ -47,6 +47,8 @@ type Writer struct {
 	meta  RunMeta
 	fence Fence
 	spool string // directory of spilled batches
+
+	writing sync.Mutex // one drain at a time: the loop's or a Flush
 
 	mu       sync.Mutex
 	pending  []Entry
@@ -78,6 +80,21 @@ func (c *Client) StartWriter(ctx context.Context, m RunMeta, summary []byte, fen
 	if err != nil {
 		return nil, fmt.Errorf("recording run %s in %s: %w", m.ID, c.ns, err)
 	}
+	w := &Writer{c: c, meta: m, fence: fence, spool: spoolDir(spool, m.ID), obj: obj, summary: summary, status: m.Status,
+		kick: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
+	go w.loop()
+	return w, nil
+}
+
+// resumeWriter writes on over a run object another process created.
+func (c *Client) resumeWriter(m RunMeta, o *runObject, fence Fence, spool string) *Writer {
+	w := &Writer{c: c, meta: m, fence: fence, spool: spoolDir(spool, m.ID), obj: o, summary: o.Summary, status: m.Status,
+		kick: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
+	go w.loop()
+	return w
+}
+
+func spoolDir(spool, id string) string {
 	if spool == "" {
 		dir, err := os.UserCacheDir()
 		if err != nil {
@@ -85,10 +102,35 @@ func (c *Client) StartWriter(ctx context.Context, m RunMeta, summary []byte, fen
 		}
 		spool = filepath.Join(dir, "pipectl", "backend-spool")
 	}
-	w := &Writer{c: c, meta: m, fence: fence, spool: filepath.Join(spool, m.ID), obj: obj, summary: summary, status: m.Status,
-		kick: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
-	go w.loop()
-	return w, nil
+	return filepath.Join(spool, id)
+}
+
+// Flush writes what is pending now, retrying while the API server is
+// away, until ctx ends.
+func (w *Writer) Flush(ctx context.Context) error {
+	w.freeze()
+	for {
+		err := w.drain(ctx)
+		if err == nil || errors.Is(err, ErrLost) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("the record of run %s could not be written to namespace %s: %w", w.meta.ID, w.c.ns, err)
+		case <-time.After(retryMax):
+		}
+	}
+}
+
+// Err is the last write's error (nil once a write succeeded again), or
+// the error that stopped the writer.
+func (w *Writer) Err() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.fatal != nil {
+		return w.fatal
+	}
+	return w.err
 }
 
 // OnError is told (once, from the writer's goroutine) when a write fails.
@@ -187,6 +229,8 @@ func (w *Writer) spill(b *batch) error {
 
 // drain writes the queued batches in order until one fails.
 func (w *Writer) drain(ctx context.Context) error {
+	w.writing.Lock()
+	defer w.writing.Unlock()
 	for {
 		w.mu.Lock()
 		if w.fatal != nil {
@@ -278,28 +322,17 @@ func (w *Writer) write(ctx context.Context, b *batch) error {
 	return nil
 }
 
-// Finish writes everything still waiting, retrying while the API server
-// is away, until ctx ends. What could not be written stays in the spool
-// directory and the error says so.
+// Finish stops the writer after writing everything still waiting (see
+// Flush). What could not be written stays in the spool directory and the
+// error says so.
 func (w *Writer) Finish(ctx context.Context) error {
 	close(w.stop)
 	<-w.done
-	w.freeze()
-	for {
-		err := w.drain(ctx)
-		if err == nil {
-			os.Remove(w.spool)
-			return nil
-		}
-		if errors.Is(err, ErrLost) {
-			return err
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("the record of run %s could not be written to namespace %s: %w", w.meta.ID, w.c.ns, err)
-		case <-time.After(retryMax):
-		}
+	err := w.Flush(ctx)
+	if err == nil {
+		os.Remove(w.spool)
 	}
+	return err
 }
 
 // Waiting is how many batches wait to be written (in memory and on disk).
