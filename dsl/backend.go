@@ -4,6 +4,8 @@ import (
 	"time"
 
 	"github.com/hashicorp/hcl/v2"
+
+	"github.com/pipectl/pipectl/dsl/funcs"
 )
 
 // Backend is a `backend "TYPE" { ... }` block: where runs and locks are
@@ -60,7 +62,7 @@ func (l *loader) backend(block *hcl.Block, first *Backend) *Backend {
 		l.errorf(block.LabelRanges[0], "Unknown backend type",
 			"%q is not a backend: use \"local\" (the default: .pipectl/ beside the pipeline) or \"kubernetes\" (runs and locks in a namespace of a cluster, shared by every runner).%s",
 			typ, suggest(typ, []string{BackendLocal, BackendKubernetes}, ""))
-		return nil
+		return &Backend{Type: typ, DeclRange: block.DefRange} // never silently local
 	}
 	content, diags := block.Body.Content(schema)
 	l.diags = append(l.diags, diags...)
@@ -81,4 +83,56 @@ func (l *loader) backend(block *hcl.Block, first *Backend) *Backend {
 		l.errorf(attr.Expr.Range(), "Invalid namespace value", "The namespace must not be empty: the backend keeps its runs and locks in a namespace of their own (pipectl backend setup creates it).")
 	}
 	return b
+}
+
+// backendsSchema is what LoadBackend reads of a file: nothing else.
+var backendsSchema = &hcl.BodySchema{Blocks: []hcl.BlockHeaderSchema{
+	{Type: "pipeline", LabelNames: []string{"name"}}, {Type: "environment", LabelNames: []string{"name"}}, backendBlock,
+}}
+
+// LoadBackend reads only what choosing a record backend needs, before the
+// pipeline is loaded (the lock is taken first): the pipeline's name and
+// the backend block of env (its own, else the pipeline's; nil: local).
+// Files that do not parse are skipped: Load reports them. The
+// diagnostics are the backend blocks' only.
+func LoadBackend(path, env string) (pipeline string, b *Backend, diags hcl.Diagnostics) {
+	_, files, err := Files(path)
+	if err != nil {
+		return "", nil, nil
+	}
+	l := &loader{cfg: emptyConfig(path)}
+	var envBackend *Backend
+	for _, name := range files {
+		src, err := funcs.ReadRegular(name)
+		if err != nil {
+			continue
+		}
+		file, d := parseFile(src, name)
+		if d.HasErrors() || file == nil {
+			continue
+		}
+		content, _, _ := file.Body.PartialContent(backendsSchema)
+		for _, block := range content.Blocks {
+			switch {
+			case block.Type == "pipeline" && pipeline == "":
+				pipeline = block.Labels[0]
+			case block.Type == "backend":
+				if got := l.backend(block, l.cfg.Backend); l.cfg.Backend == nil {
+					l.cfg.Backend = got
+				}
+			case block.Type == "environment" && block.Labels[0] == env && env != "":
+				inner, _, _ := block.Body.PartialContent(&hcl.BodySchema{Blocks: []hcl.BlockHeaderSchema{backendBlock}})
+				for _, ib := range inner.Blocks {
+					if got := l.backend(ib, envBackend); envBackend == nil {
+						envBackend = got
+					}
+				}
+			}
+		}
+	}
+	b = l.cfg.Backend
+	if envBackend != nil {
+		b = envBackend
+	}
+	return pipeline, b, l.diags
 }

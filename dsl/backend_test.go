@@ -1,6 +1,8 @@
 package dsl
 
 import (
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 )
@@ -48,5 +50,41 @@ stage "s" {
 	}
 	if b := plain.BackendFor(""); b != nil {
 		t.Errorf("a pipeline without a backend block has backend %+v, want nil (local)", b)
+	}
+}
+
+// LoadBackend reads the backend blocks alone, before the pipeline is
+// loaded: an error elsewhere in the pipeline does not hide them, and an
+// unknown type is an error, never the local backend.
+func TestLoadBackend(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, src string) {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(src), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("a.hcl", `pipeline "shop" {}
+backend "local" {}
+environment "prod" {
+  backend "kubernetes" { namespace = "pipectl-prod" }
+}
+stage "s" {
+  step "a" {
+    action = std.exec
+    bogus = undefined.reference
+  }
+}
+`)
+	write("b.hcl", "this does not parse {{{")
+	name, b, diags := LoadBackend(dir, "prod")
+	if diags.HasErrors() || name != "shop" || b == nil || b.Type != BackendKubernetes || b.Namespace != "pipectl-prod" {
+		t.Errorf("prod: %q, %+v, %v", name, b, diags)
+	}
+	if _, b, _ := LoadBackend(dir, "dev"); b == nil || b.Type != BackendLocal {
+		t.Errorf("dev: %+v, want the pipeline's local block", b)
+	}
+	write("a.hcl", "pipeline \"shop\" {}\nbackend \"kubernetess\" {}\n")
+	if _, b, diags := LoadBackend(dir, ""); !diags.HasErrors() || b == nil || b.Type != "kubernetess" {
+		t.Errorf("an unknown type: %+v, %v; want an error and the type kept", b, diags)
 	}
 }

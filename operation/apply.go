@@ -44,7 +44,10 @@ type Apply struct {
 	// environment to finish (0: do not wait); OnLockWait is told once
 	// when the wait starts, with who holds the lock.
 	LockTimeout time.Duration
-	OnLockWait  func(record.Holder)
+	// BackendConfig overrides the pipeline's backend block
+	// (-backend-config, see OpenRecord).
+	BackendConfig map[string]string
+	OnLockWait    func(record.Holder)
 	// Subset runs part of the pipeline (-target, -only); a saved or
 	// resumed plan carries its own.
 	Subset Subset
@@ -86,6 +89,7 @@ type Applied struct {
 	Result    *engine.Result
 	RunID     string
 	StorePath string
+	Store     *record.Store // where the run is recorded
 	// RecordFailed: the record could not be written, so the run stopped.
 	RecordFailed bool
 	// Incomplete is why the record could not be finished (nil when it
@@ -123,7 +127,7 @@ func (a *Apply) Run(ctx context.Context, path string) (*Applied, error) {
 	}
 	// Resuming the run that left a stale lock takes that lock over: the
 	// resume is the explicit recovery.
-	store, err := record.OpenExisting(t.dir)
+	store, err := OpenRecord(t.dir, t.env, a.BackendConfig)
 	if err != nil {
 		return nil, err
 	}
@@ -194,7 +198,7 @@ func (a *Apply) run(ctx context.Context, s *Session, plan *engine.Plan, t *apply
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	out := &Applied{Plan: plan, RunID: recorder.ID(), StorePath: store.Path()}
+	out := &Applied{Plan: plan, RunID: recorder.ID(), StorePath: store.Path(), Store: store}
 	var once sync.Once
 	var recordFailed atomic.Bool
 	recorder.OnWriteError(func(err error) {
@@ -228,7 +232,7 @@ func (a *Apply) run(ctx context.Context, s *Session, plan *engine.Plan, t *apply
 func (a *Apply) target(path string) (*applyTarget, error) {
 	switch {
 	case a.Resume != "":
-		store, err := record.OpenExisting(PipelineDir(path))
+		store, err := OpenRecord(path, a.Inputs.Environment, a.BackendConfig)
 		if err != nil {
 			return nil, err
 		}

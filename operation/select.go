@@ -60,7 +60,7 @@ func selectSteps(s *Session, dir string, sub Subset) hcl.Diagnostics {
 func fillFromLastRun(s *Session, dir string, sel *engine.Selection, from string) hcl.Diagnostics {
 	p := s.Pipeline
 	summary := "Cannot run " + sel.Only + " alone (-only)"
-	store, err := record.OpenExisting(dir)
+	store, err := OpenRecord(dir, p.Scope.Environment, nil)
 	if err != nil {
 		return refusal(summary, err.Error())
 	}

@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -15,7 +14,6 @@ import (
 	"github.com/pipectl/pipectl/engine"
 	"github.com/pipectl/pipectl/internal/view"
 	"github.com/pipectl/pipectl/operation"
-	"github.com/pipectl/pipectl/record"
 )
 
 func newApplyCommand() *cobra.Command {
@@ -119,6 +117,9 @@ func runApply(cmd *cobra.Command, f *pipelineFlags, args []string, o applyOption
 	}
 	a.Inputs, a.Parallelism, a.AutoApprove, a.Resume, a.AllowReapply = in, o.parallelism, o.autoApprove, o.resume, o.reapply
 	a.LockTimeout, a.OnLockWait = o.lockTimeout, lockWaitMessage(cmd, o.lockTimeout)
+	if a.BackendConfig, err = operation.ParseBackendConfig(backendConfig); err != nil {
+		return err
+	}
 	a.Subset = o.subset
 	notice := func(text string) {
 		if n, ok := v.(interface{ Notice(string) }); ok {
@@ -173,13 +174,8 @@ func applyResult(cmd *cobra.Command, v view.ApplyView, applied *operation.Applie
 		return exitError(exitRunFailed)
 	}
 	v.Result(result, applied.RunID)
-	if report != "" && applied.StorePath != "" {
-		// The store is DIR/.pipectl/runs.db.
-		store, err := record.OpenExisting(filepath.Dir(filepath.Dir(applied.StorePath)))
-		if err == nil {
-			err = writeReport(store, applied.RunID, report)
-		}
-		if err != nil { // the exit status stays the run's: the report is not the run
+	if report != "" && applied.Store != nil {
+		if err := writeReport(applied.Store, applied.RunID, report); err != nil { // the exit status stays the run's: the report is not the run
 			fmt.Fprintf(cmd.ErrOrStderr(), "Warning: the run report was not written: %v\n", err)
 		}
 	}

@@ -16,7 +16,7 @@ import (
 // and asks to approve it, unless yes. Without a terminal to ask at it
 // refuses: an approval nobody saw is not one, so CI says -yes.
 func confirmApproval(cmd *cobra.Command, args []string, gate string, yes bool) error {
-	store, err := record.OpenExisting(pathDir(pathArg(args[1:])))
+	store, err := openRecord(pathArg(args[1:]))
 	if err != nil {
 		return err
 	}

@@ -14,7 +14,6 @@ import (
 
 	"github.com/pipectl/pipectl/engine"
 	"github.com/pipectl/pipectl/operation"
-	"github.com/pipectl/pipectl/record"
 )
 
 // Exit statuses of apply (docs/cli.md lists them all), distinct so that CI
@@ -117,7 +116,7 @@ func answerGate(cmd *cobra.Command, args []string, gate, reason string, approve 
 	if err != nil {
 		return err
 	}
-	store, err := record.OpenExisting(pathDir(pathArg(args[1:])))
+	store, err := openRecord(pathArg(args[1:]))
 	if err != nil {
 		return err
 	}

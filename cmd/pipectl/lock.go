@@ -47,7 +47,11 @@ run's record (pipectl runs show RUN -json: force_unlocked) and in
 		Args: runArgs(2, "the run the stale lock names, as the refused apply printed it"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			dir := pathDir(pathArg(args[1:]))
-			stale, err := record.FindStaleLock(dir, args[0])
+			store, err := openRecord(dir)
+			if err != nil {
+				return err
+			}
+			stale, err := store.StaleLock(args[0])
 			if err != nil {
 				return err
 			}
@@ -64,13 +68,17 @@ run's record (pipectl runs show RUN -json: force_unlocked) and in
 					return exitError(1)
 				}
 			}
-			inRecord, err := stale.Break(dir, reason)
+			inRecord, err := store.ForceUnlock(stale, reason)
 			if err != nil {
 				return err
 			}
-			where := "in .pipectl/locks/force-unlocks.log (the run was killed before it was recorded)"
+			log := ".pipectl/locks/force-unlocks.log"
+			if _, local := store.Backend.(*record.Local); !local {
+				log = "the force-unlock log of " + store.Where()
+			}
+			where := "in " + log + " (the run was killed before it was recorded)"
 			if inRecord {
-				where = "in the run's record and in .pipectl/locks/force-unlocks.log"
+				where = "in the run's record and in " + log
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "Unlocked %s (left by run %s); recorded %s.\n", what, stale.Holder.Run, where)
 			return nil

@@ -19,6 +19,7 @@ func newRootCommand() *cobra.Command {
 	}
 	root.SetVersionTemplate("pipectl {{.Version}}\n")
 	registerLogFlags(root)
+	registerBackendFlags(root)
 	root.AddCommand(
 		newVersionCommand(),
 		newFmtCommand(),

@@ -24,7 +24,7 @@ and a summary per step. A run whose process died shows as interrupted, with
 everything recorded until then.`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			store, err := record.OpenExisting(pathDir(pathArg(args)))
+			store, err := openRecord(pathArg(args))
 			if err != nil {
 				return err
 			}
@@ -109,7 +109,7 @@ runs logs -f, go on reading across it.`, record.DefaultKeep),
 			if err != nil {
 				return fmt.Errorf("-max-size: %w", err)
 			}
-			store, err := record.OpenExisting(pathDir(pathArg(args)))
+			store, err := openRecord(pathArg(args))
 			if err != nil {
 				return err
 			}

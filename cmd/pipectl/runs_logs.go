@@ -116,7 +116,7 @@ func isDir(path string) bool {
 // openRun opens the run database of a pipeline directory and resolves a
 // run id, or latest.
 func openRun(dir, id string) (*record.Store, string, error) {
-	store, err := record.OpenExisting(pathDir(dir))
+	store, err := openRecord(dir)
 	if err != nil {
 		return nil, "", err
 	}
@@ -131,7 +131,7 @@ func openRun(dir, id string) (*record.Store, string, error) {
 // is known only from the lock it holds. latest is then that run, not the
 // newest recorded one, and -f waits for the apply to record it.
 func openLiveRun(ctx context.Context, cmd *cobra.Command, dir, id string) (*record.Store, string, error) {
-	store, err := record.OpenExisting(pathDir(dir))
+	store, err := openRecord(dir)
 	if err != nil {
 		return nil, "", err
 	}
