@@ -1,0 +1,400 @@
+package kubernetes
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/pipectl/pipectl/internal/sandboxtest"
+	"github.com/pipectl/pipectl/internal/testbin"
+)
+
+// The CLI against the kubernetes backend: real pipectl processes, each in
+// a directory of its own (two CI runners, two clones), the std plugin as a
+// real subprocess, one namespace of the sandbox as the backend.
+
+var cli struct {
+	once sync.Once
+	dir  string
+	err  error
+}
+
+// binaries builds pipectl and the std plugin once per test binary, into a
+// fixed directory (sandboxtest.Main exits the process: nothing could
+// remove a fresh temporary one).
+func binaries(t *testing.T) string {
+	t.Helper()
+	cli.once.Do(func() {
+		cli.dir = filepath.Join(os.TempDir(), "pipectl-kube-backend-e2e")
+		if cli.err = os.MkdirAll(cli.dir, 0o755); cli.err != nil {
+			return
+		}
+		for out, src := range map[string]string{"pipectl": "cmd/pipectl", "pipectl-plugin-std": "plugins/std"} {
+			if cli.err = testbin.Build(filepath.Join(cli.dir, out), src); cli.err != nil {
+				return
+			}
+		}
+	})
+	if cli.err != nil {
+		t.Fatal(cli.err)
+	}
+	return cli.dir
+}
+
+// runner is one checkout of a pipeline on one CI runner.
+type runner struct {
+	t   *testing.T
+	dir string
+	env []string
+	bin string
+}
+
+// newRunners writes the same pipeline into n directories, with a backend
+// block naming the test's namespace, and runs pipectl init in each.
+func newRunners(t *testing.T, env *sandboxtest.Env, n int, stages string) []*runner {
+	t.Helper()
+	bin := binaries(t)
+	src := fmt.Sprintf(`pipeline "shop" {}
+backend "kubernetes" {
+  namespace      = %q
+  kubeconfig     = %q
+  lease_duration = "5s"
+}
+environment "prod" {}
+%s`, env.Namespace, env.Kubeconfig, stages)
+	var out []*runner
+	for i := 0; i < n; i++ {
+		r := &runner{t: t, dir: t.TempDir(), bin: bin,
+			env: append(os.Environ(), "PIPECTL_PLUGIN_PATH="+bin, "NO_COLOR=1", fmt.Sprintf("PIPECTL_USER=runner-%d", i+1))}
+		if err := os.WriteFile(filepath.Join(r.dir, "pipeline.hcl"), []byte(src), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if o, e, code := r.run("init"); code != 0 {
+			t.Fatalf("init: %d\n%s%s", code, o, e)
+		}
+		out = append(out, r)
+	}
+	return out
+}
+
+func (r *runner) command(args ...string) *exec.Cmd {
+	cmd := exec.Command(filepath.Join(r.bin, "pipectl"), args...)
+	cmd.Dir, cmd.Env = r.dir, r.env
+	return cmd
+}
+
+func (r *runner) run(args ...string) (stdout, stderr string, code int) {
+	r.t.Helper()
+	var out, errOut bytes.Buffer
+	cmd := r.command(args...)
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	err := cmd.Run()
+	if exit, ok := err.(*exec.ExitError); ok {
+		code = exit.ExitCode()
+	} else if err != nil {
+		r.t.Fatal(err)
+	}
+	return out.String(), errOut.String(), code
+}
+
+// start runs pipectl in the background, its -json events on a channel.
+func (r *runner) start(args ...string) (*exec.Cmd, <-chan map[string]any, *bytes.Buffer) {
+	r.t.Helper()
+	cmd := r.command(args...)
+	var errOut bytes.Buffer
+	cmd.Stderr = &errOut
+	pipe, err := cmd.StdoutPipe()
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		r.t.Fatal(err)
+	}
+	events := make(chan map[string]any, 1024)
+	go func() {
+		defer close(events)
+		sc := bufio.NewScanner(pipe)
+		sc.Buffer(make([]byte, 1<<20), 1<<20)
+		for sc.Scan() {
+			var e map[string]any
+			if json.Unmarshal(sc.Bytes(), &e) == nil {
+				events <- e
+			}
+		}
+	}()
+	r.t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	return cmd, events, &errOut
+}
+
+// waitFor reads events until one matches, and returns it.
+func waitFor(t *testing.T, events <-chan map[string]any, what string, match func(map[string]any) bool) map[string]any {
+	t.Helper()
+	timeout := time.After(2 * time.Minute) // a bound on a hang only
+	for {
+		select {
+		case e, ok := <-events:
+			if !ok {
+				t.Fatalf("the apply ended before %s", what)
+			}
+			if match(e) {
+				return e
+			}
+		case <-timeout:
+			t.Fatalf("no %s", what)
+		}
+	}
+}
+
+func isStepStarted(step string) func(map[string]any) bool {
+	return func(e map[string]any) bool { return e["type"] == "step_started" && e["step"] == step }
+}
+
+// runsJSON lists the runs as a runner sees them.
+func (r *runner) runs() []map[string]any {
+	r.t.Helper()
+	out, errOut, code := r.run("runs", "-json")
+	if code != 0 {
+		r.t.Fatalf("runs -json: %d\n%s", code, errOut)
+	}
+	var list []map[string]any
+	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+		var m map[string]any
+		if json.Unmarshal([]byte(line), &m) == nil && m["type"] == "run" {
+			list = append(list, m)
+		}
+	}
+	return list
+}
+
+func (r *runner) show(id string) map[string]any {
+	r.t.Helper()
+	out, errOut, code := r.run("runs", "show", id, "-json")
+	if code != 0 {
+		r.t.Fatalf("runs show %s: %d\n%s", id, code, errOut)
+	}
+	for _, line := range strings.Split(out, "\n") {
+		var m map[string]any
+		if json.Unmarshal([]byte(line), &m) == nil && m["type"] == "run" {
+			return m
+		}
+	}
+	r.t.Fatalf("runs show %s -json printed no run:\n%s", id, out)
+	return nil
+}
+
+// running is the id of the run another runner sees going on.
+func (r *runner) running() string {
+	r.t.Helper()
+	for _, run := range r.runs() {
+		if run["status"] == "running" {
+			return fmt.Sprint(run["id"])
+		}
+	}
+	r.t.Fatalf("runner %s sees no run going on: %v", r.dir, r.runs())
+	return ""
+}
+
+const sleeper = `stage "deploy" {
+  step "first" {
+    action = std.noop
+  }
+  step "wait" {
+    action     = std.sleep
+    duration   = "6s"
+    depends_on = [step.first]
+  }
+}
+`
+
+// Two runners on one environment: the second is refused while the first
+// runs (its message names the first's run), waits for it with
+// -lock-timeout, and both runs are in the one shared history, one after
+// the other, never interleaved.
+func TestCLITwoRunnersOneEnvironment(t *testing.T) {
+	env := sandboxtest.Cluster(t)
+	rs := newRunners(t, env, 2, sleeper)
+	a, b := rs[0], rs[1]
+	first, events, aErr := a.start("apply", "-env", "prod", "-auto-approve", "-json")
+	waitFor(t, events, "step wait started", isStepStarted("wait"))
+	time.Sleep(1500 * time.Millisecond) // past a journal write (at most one a second)
+	runA := b.running()
+
+	out, errOut, code := b.run("apply", "-env", "prod", "-auto-approve")
+	if code == 0 || !strings.Contains(errOut, "another pipectl is applying") || !strings.Contains(errOut, runA) {
+		t.Fatalf("the second runner was not refused by the Lease: %d\n%s%s", code, out, errOut)
+	}
+	out, errOut, code = b.run("apply", "-env", "prod", "-auto-approve", "-lock-timeout", "2m")
+	if code != 0 {
+		t.Fatalf("the second runner, waiting: %d\n%s%s", code, out, errOut)
+	}
+	if err := first.Wait(); err != nil {
+		t.Fatalf("the first runner: %v\n%s", err, aErr)
+	}
+	for _, r := range rs {
+		list := r.runs()
+		if len(list) != 2 {
+			t.Fatalf("runner %s sees %d runs, want both: %v", r.dir, len(list), list)
+		}
+		newer, older := list[0], list[1]
+		if newer["status"] != "succeeded" || older["status"] != "succeeded" {
+			t.Errorf("statuses: %v, %v", newer["status"], older["status"])
+		}
+		olderEnd, _ := time.Parse(time.RFC3339Nano, fmt.Sprint(older["finished"]))
+		newerStart, _ := time.Parse(time.RFC3339Nano, fmt.Sprint(newer["started"]))
+		if newerStart.Before(olderEnd) {
+			t.Errorf("the runs interleave: the second started %s, before the first finished %s", newerStart, olderEnd)
+		}
+	}
+}
+
+// A runner killed mid-run leaves its run recorded; another runner, in
+// another directory, resumes it once the Lease has expired (watched
+// unchanged for lease_duration): the takeover is recorded, the killed run
+// reads as interrupted, the resumed run does not redo what succeeded.
+func TestCLIKilledRunnerIsResumedByAnother(t *testing.T) {
+	env := sandboxtest.Cluster(t)
+	rs := newRunners(t, env, 2, strings.Replace(sleeper, `"6s"`, `"10m"`, 1))
+	a, b := rs[0], rs[1]
+	killed, events, _ := a.start("apply", "-env", "prod", "-auto-approve", "-json")
+	waitFor(t, events, "step wait started", isStepStarted("wait"))
+	time.Sleep(1500 * time.Millisecond) // past a journal write (at most one a second)
+	run := b.running()
+	_ = killed.Process.Signal(syscall.SIGKILL)
+	_ = killed.Wait()
+
+	if _, errOut, code := b.run("apply", "-env", "prod", "-auto-approve"); code == 0 || !strings.Contains(errOut, run) {
+		t.Fatalf("a fresh apply while the killed run's Lease is held: %d\n%s", code, errOut)
+	}
+	// The resume waits to see the Lease unchanged for its duration, then
+	// takes it over.
+	resumed, revents, rErr := b.start("apply", "-auto-approve", "-json", "-resume", run)
+	waitFor(t, revents, "the resumed run's step wait", isStepStarted("wait"))
+	time.Sleep(1500 * time.Millisecond)
+	again := map[string]any{"run": b.running()}
+	if again["run"] == run {
+		t.Errorf("the resume records under the killed run's id")
+	}
+	if killedRun := b.show(run); killedRun["status"] != "interrupted" {
+		t.Errorf("the killed run reads as %v from the other runner, want interrupted", killedRun["status"])
+	}
+	_ = resumed.Process.Signal(os.Interrupt)
+	_ = resumed.Wait()
+	resumedRun := b.show(fmt.Sprint(again["run"]))
+	if resumedRun["resumed_from"] != run {
+		t.Errorf("the resumed run: resumed_from %v, want %s\n%s", resumedRun["resumed_from"], run, rErr)
+	}
+	steps, _ := resumedRun["steps"].([]any)
+	for _, s := range steps {
+		if st := s.(map[string]any); st["step"] == "first" && !strings.Contains(fmt.Sprint(st["message"]), "not run again") {
+			t.Errorf("the resume ran step first again: %v", st)
+		}
+	}
+	lease, err := testClientFor(t, env).coord.Leases(env.Namespace).Get(context.Background(), LockName("shop", "prod"), metav1.GetOptions{})
+	if err != nil || !strings.Contains(lease.Annotations[annTakenFrom], run) {
+		t.Errorf("the takeover is not recorded on the Lease: %v, %v", lease.Annotations, err)
+	}
+}
+
+func testClientFor(t *testing.T, env *sandboxtest.Env) *Client {
+	c, err := Connect(Config{Namespace: env.Namespace, Rest: env.Config})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// Every data value the backend wrote, decoded (base64 as the API returns
+// it, gunzip, journal entries parsed and their parts reassembled), holds
+// no form of a sensitive value: not in logs, outputs, events or plans.
+func TestCLIStoresNoSecretInAnyForm(t *testing.T) {
+	const secret = "S3cret&<tok>-41"
+	env := sandboxtest.Cluster(t)
+	rs := newRunners(t, env, 1, `variable "token" {
+  type      = string
+  sensitive = true
+}
+stage "deploy" {
+  step "echo" {
+    action = std.exec
+    command = "sh"
+    args    = ["-c", "echo token=$TOKEN; echo done"]
+    env     = { TOKEN = var.token }
+  }
+}
+`)
+	r := rs[0]
+	r.env = append(r.env, "PIPECTL_VAR_token="+secret)
+	if out, errOut, code := r.run("apply", "-env", "prod", "-auto-approve"); code != 0 {
+		t.Fatalf("apply: %d\n%s%s", code, out, errOut)
+	}
+	c := testClientFor(t, env)
+	secrets, err := c.core.Secrets(env.Namespace).List(context.Background(), metav1.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var texts []string
+	for _, s := range secrets.Items {
+		for key, v := range s.Data {
+			texts = append(texts, decodedForms(t, s.Name+"/"+key, v)...)
+		}
+		for k, v := range s.Annotations {
+			texts = append(texts, k+"="+v)
+		}
+	}
+	if len(texts) < 3 {
+		t.Fatalf("only %d values decoded: the backend wrote nothing?", len(texts))
+	}
+	forms := []string{secret, base64.StdEncoding.EncodeToString([]byte(secret)), `S3cret\u0026\u003ctok\u003e-41`}
+	found := false
+	for _, text := range texts {
+		for _, f := range forms {
+			if strings.Contains(text, f) {
+				t.Errorf("the secret is stored as %q in:\n%.300s", f, text)
+			}
+		}
+		found = found || strings.Contains(text, "token=") // the log line, redacted
+	}
+	if !found {
+		t.Error("the step's log line is not in the record at all: the test looked in the wrong place")
+	}
+}
+
+// decodedForms is a Secret value in every form a reader could decode it
+// to: as stored (the client has already decoded the API's base64), its
+// base64, gunzipped, and each journal entry with its bytes decoded.
+func decodedForms(t *testing.T, name string, v []byte) []string {
+	forms := []string{string(v), base64.StdEncoding.EncodeToString(v)}
+	raw, err := gunzip(v)
+	if err != nil {
+		return forms
+	}
+	forms = append(forms, string(raw))
+	if strings.HasSuffix(name, keyChunk) {
+		var whole []byte
+		_ = eachEntry(v, func(e Entry) error {
+			forms = append(forms, string(e.JSON), string(e.Bytes))
+			if e.Parts > 0 {
+				whole = append(whole, e.Bytes...)
+				if e.Part == e.Parts {
+					forms = append(forms, string(whole))
+					whole = nil
+				}
+			}
+			return nil
+		})
+	}
+	return forms
+}
