@@ -188,7 +188,9 @@ func (b *Backend) WriteRun(id string, batch *record.Batch) (int64, error) {
 			return 0, err
 		}
 	}
-	return written + int64(len(summary)), st.w.Err()
+	// A write that failed for now (the API server is away) waits in the
+	// writer: only a writer that stopped (fenced off) fails the batch.
+	return written + int64(len(summary)), st.w.Fatal()
 }
 
 // finalWait bounds how long the last write of a run waits for an API

@@ -66,15 +66,20 @@ type runner struct {
 // block naming the test's namespace, and runs pipectl init in each.
 func newRunners(t *testing.T, env *sandboxtest.Env, n int, stages string) []*runner {
 	t.Helper()
+	return newRunnersLease(t, env, n, "5s", stages)
+}
+
+func newRunnersLease(t *testing.T, env *sandboxtest.Env, n int, lease, stages string) []*runner {
+	t.Helper()
 	bin := binaries(t)
 	src := fmt.Sprintf(`pipeline "shop" {}
 backend "kubernetes" {
   namespace      = %q
   kubeconfig     = %q
-  lease_duration = "5s"
+  lease_duration = %q
 }
 environment "prod" {}
-%s`, env.Namespace, env.Kubeconfig, stages)
+%s`, env.Namespace, env.Kubeconfig, lease, stages)
 	var out []*runner
 	for i := 0; i < n; i++ {
 		r := &runner{t: t, dir: t.TempDir(), bin: bin,
@@ -397,4 +402,67 @@ func decodedForms(t *testing.T, name string, v []byte) []string {
 		})
 	}
 	return forms
+}
+
+// sandboxctl runs the sandbox's own command on the test's sandbox.
+func sandboxctl(t *testing.T, env *sandboxtest.Env, args ...string) {
+	t.Helper()
+	bin := os.Getenv("PIPECTL_SANDBOX_BIN")
+	if bin == "" {
+		bin = filepath.Join(testbin.Root(), "bin", "pipectl-sandbox")
+	}
+	args = append(args, "--dir", filepath.Dir(env.Kubeconfig))
+	if out, err := exec.Command(bin, args...).CombinedOutput(); err != nil {
+		t.Fatalf("pipectl-sandbox %v: %v\n%s", args, err, out)
+	}
+}
+
+// The API server taken away for 20 s in the middle of a step (frozen:
+// requests hang, as in a partition) and brought back: the run goes on
+// (its Lease of 60 s outlasts the outage), its writes wait and are written
+// once the API server answers, and the record has every log line.
+func TestCLIAPIServerOutageLosesNoRecord(t *testing.T) {
+	env := sandboxtest.Cluster(t)
+	r := newRunnersLease(t, env, 1, "60s", `stage "deploy" {
+  step "talk" {
+    action  = std.exec
+    command = "sh"
+    args    = ["-c", "i=1; while [ $i -le 40 ]; do echo line $i; i=$((i+1)); sleep 1; done"]
+  }
+}
+`)[0]
+	apply, events, errOut := r.start("apply", "-env", "prod", "-auto-approve", "-json")
+	waitFor(t, events, "step talk started", isStepStarted("talk"))
+	time.Sleep(3 * time.Second)
+	sandboxctl(t, env, "apiserver", "stop")
+	thawed := false
+	t.Cleanup(func() {
+		if !thawed {
+			sandboxctl(t, env, "apiserver", "start")
+		}
+	})
+	time.Sleep(20 * time.Second)
+	sandboxctl(t, env, "apiserver", "start")
+	thawed = true
+	go func() {
+		for range events { // keep the pipe drained
+		}
+	}()
+	if err := apply.Wait(); err != nil {
+		t.Fatalf("the apply across the outage: %v\n%s", err, errOut)
+	}
+	list := r.runs()
+	if len(list) != 1 || list[0]["status"] != "succeeded" || list[0]["record_failed"] != nil {
+		t.Fatalf("the run after the outage: %v", list)
+	}
+	out, stderr, code := r.run("runs", "logs", fmt.Sprint(list[0]["id"]))
+	if code != 0 {
+		t.Fatalf("runs logs: %d\n%s", code, stderr)
+	}
+	for i := 1; i <= 40; i++ {
+		if !strings.Contains(out, fmt.Sprintf("line %d\n", i)) {
+			t.Errorf("log line %d is missing from the record:\n%s", i, out)
+			break
+		}
+	}
 }

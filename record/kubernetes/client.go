@@ -13,10 +13,12 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 
+	"github.com/go-logr/logr"
 	coordinationv1 "k8s.io/client-go/kubernetes/typed/coordination/v1"
 	corev1 "k8s.io/client-go/kubernetes/typed/core/v1"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
+	"k8s.io/klog/v2"
 )
 
 // Config says where the backend keeps its objects: the namespace, and the
@@ -98,6 +100,9 @@ func Connect(c Config) (*Client, error) {
 			return nil, fmt.Errorf("the kubernetes backend finds no usable kubeconfig (%s): %w; set config_path and context in the backend block, or KUBECONFIG", describeSource(c), err)
 		}
 	}
+	// client-go logs through klog to stderr (retries, throttling): the
+	// backend reports what matters in its own errors.
+	klog.SetLogger(logr.Discard())
 	cfg = rest.CopyConfig(cfg)
 	cfg.UserAgent = "pipectl-backend"
 	requests := &atomic.Int64{}
@@ -210,6 +215,10 @@ type countRequests struct {
 	rt http.RoundTripper
 	n  *atomic.Int64
 }
+
+// WrappedRoundTripper lets client-go reach the transport beneath (to
+// cancel requests).
+func (c countRequests) WrappedRoundTripper() http.RoundTripper { return c.rt }
 
 func (c countRequests) RoundTrip(r *http.Request) (*http.Response, error) {
 	c.n.Add(1)

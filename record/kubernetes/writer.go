@@ -133,6 +133,13 @@ func (w *Writer) Err() error {
 	return w.err
 }
 
+// Fatal is the error that stopped the writer (fenced off), if any.
+func (w *Writer) Fatal() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.fatal
+}
+
 // OnError is told (once, from the writer's goroutine) when a write fails.
 func (w *Writer) OnError(fn func(error)) {
 	w.mu.Lock()
