@@ -1,7 +1,9 @@
 package operation
 
 import (
+	"context"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -41,7 +43,46 @@ func ParseBackendConfig(pairs []string) (map[string]string, error) {
 // PIPECTL_BACKEND_* and config; the local backend (.pipectl/ beside the
 // pipeline, unchanged) when none says otherwise. It creates nothing.
 func OpenRecord(path, env string, config map[string]string) (*record.Store, error) {
-	dir := PipelineDir(path)
+	pipeline, c, err := chooseBackend(path, env, config)
+	if err != nil {
+		return nil, err
+	}
+	if c.Type == dsl.BackendLocal {
+		return record.OpenExisting(PipelineDir(path))
+	}
+	client, err := connect(c)
+	if err != nil {
+		return nil, err
+	}
+	return &record.Store{Backend: kubernetes.New(client, pipeline, filepath.Join(PipelineDir(path), ".pipectl", "spool"))}, nil
+}
+
+// BackendSetup creates the namespace and RBAC Roles of the kubernetes
+// backend the pipeline at path chooses for env, saying on out what it
+// creates.
+func BackendSetup(ctx context.Context, path, env string, config map[string]string, out io.Writer) error {
+	_, c, err := chooseBackend(path, env, config)
+	if err != nil {
+		return err
+	}
+	if c.Type != dsl.BackendKubernetes {
+		return fmt.Errorf("the backend of %s is %s: setup is for a kubernetes backend (a backend \"kubernetes\" block, or -backend-config type=kubernetes)", path, c.Type)
+	}
+	client, err := connect(c)
+	if err != nil {
+		return err
+	}
+	return client.Setup(ctx, out)
+}
+
+func connect(c dsl.Backend) (*kubernetes.Client, error) {
+	return kubernetes.Connect(kubernetes.Config{Namespace: c.Namespace, Kubeconfig: c.Kubeconfig, Context: c.Context,
+		LeaseDuration: c.LeaseDuration})
+}
+
+// chooseBackend is the backend block of env, else the pipeline's, with the
+// overrides applied, and the pipeline's name.
+func chooseBackend(path, env string, config map[string]string) (string, dsl.Backend, error) {
 	set := map[string]string{}
 	for _, k := range BackendKeys {
 		if v, ok := os.LookupEnv(BackendEnvPrefix + strings.ToUpper(k)); ok {
@@ -56,7 +97,7 @@ func OpenRecord(path, env string, config map[string]string) (*record.Store, erro
 	}
 	pipeline, b, diags := dsl.LoadBackend(path, env)
 	if diags.HasErrors() {
-		return nil, fmt.Errorf("the backend block: %s", diags.Error())
+		return "", dsl.Backend{}, fmt.Errorf("the backend block: %s", diags.Error())
 	}
 	if b == nil {
 		b = &dsl.Backend{Type: dsl.BackendLocal}
@@ -73,23 +114,18 @@ func OpenRecord(path, env string, config map[string]string) (*record.Store, erro
 	if v, ok := set["lease_duration"]; ok {
 		d, err := time.ParseDuration(v)
 		if err != nil || d < 5*time.Second {
-			return nil, fmt.Errorf("backend lease_duration %q: want a duration of at least 5s, like 60s", v)
+			return "", c, fmt.Errorf("backend lease_duration %q: want a duration of at least 5s, like 60s", v)
 		}
 		c.LeaseDuration = d
 	}
 	switch c.Type {
 	case dsl.BackendLocal:
-		return record.OpenExisting(dir)
+		return pipeline, c, nil
 	case dsl.BackendKubernetes:
 		if pipeline == "" {
-			return nil, fmt.Errorf("%s has no pipeline block: the kubernetes backend keeps runs by pipeline name", path)
+			return "", c, fmt.Errorf("%s has no pipeline block: the kubernetes backend keeps runs by pipeline name", path)
 		}
-		client, err := kubernetes.Connect(kubernetes.Config{Namespace: c.Namespace, Kubeconfig: c.Kubeconfig, Context: c.Context,
-			LeaseDuration: c.LeaseDuration})
-		if err != nil {
-			return nil, err
-		}
-		return &record.Store{Backend: kubernetes.New(client, pipeline, filepath.Join(dir, ".pipectl", "spool"))}, nil
+		return pipeline, c, nil
 	}
-	return nil, fmt.Errorf("backend type %q: want local or kubernetes", c.Type)
+	return "", c, fmt.Errorf("backend type %q: want local or kubernetes", c.Type)
 }

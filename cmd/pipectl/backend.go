@@ -1,6 +1,8 @@
 package main
 
 import (
+	"fmt"
+
 	"github.com/spf13/cobra"
 
 	"github.com/pipectl/pipectl/operation"
@@ -25,4 +27,59 @@ func openRecord(path string) (*record.Store, error) {
 		return nil, err
 	}
 	return operation.OpenRecord(path, "", config)
+}
+
+func newBackendCommand() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "backend",
+		Short: "Set up where runs and locks are kept (docs/backends.md)",
+	}
+	var env string
+	setup := &cobra.Command{
+		Use:   "setup [DIR]",
+		Short: "Create the kubernetes backend's namespace and RBAC roles",
+		Long: `Creates the namespace the pipeline's backend "kubernetes" block names (or
+-backend-config namespace=...), and in it the Roles pipectl-runner (runs and
+locks: Secrets and Leases) and pipectl-reader (reading runs), printing what it
+creates. It refuses a namespace that holds Secrets pipectl did not write: who
+may run pipectl may read and delete every Secret of the backend's namespace.
+Run it once, as someone who may create namespaces and roles; bind the roles to
+your CI's identity and your team (it prints how).`,
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			config, err := operation.ParseBackendConfig(backendConfig)
+			if err != nil {
+				return err
+			}
+			return operation.BackendSetup(cmd.Context(), pathArg(args), env, config, cmd.OutOrStdout())
+		},
+	}
+	setup.Flags().StringVar(&env, "env", "", "set up the backend of this environment's own backend block")
+	cmd.AddCommand(setup)
+	return cmd
+}
+
+func newRunsMigrateCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:   "migrate [DIR]",
+		Short: "Copy the local run history into the pipeline's shared backend",
+		Long: `Copies every finished run of .pipectl/runs.db (plan, events, kept values,
+artifacts, gate answers, saved-plan marks) into the backend the pipeline's
+backend block (or -backend-config) names, oldest first. Runs already there are
+skipped, so it can be run again; runs still going on are skipped. The local
+database is left as it is.`,
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			config, err := operation.ParseBackendConfig(backendConfig)
+			if err != nil {
+				return err
+			}
+			n, err := operation.MigrateRuns(pathArg(args), config, cmd.OutOrStdout())
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "%d run(s) copied.\n", n)
+			return nil
+		},
+	}
 }

@@ -33,6 +33,7 @@ func newRootCommand() *cobra.Command {
 		newForceUnlockCommand(),
 		newApproveCommand(),
 		newRejectCommand(),
+		newBackendCommand(),
 	)
 	return root
 }

@@ -37,7 +37,7 @@ everything recorded until then.`,
 		},
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "machine-readable JSON lines (docs/json-events.md)")
-	cmd.AddCommand(newRunsShowCommand(), newRunsPruneCommand(), newRunsLogsCommand(), newRunsArtifactsCommand(),
+	cmd.AddCommand(newRunsShowCommand(), newRunsMigrateCommand(), newRunsPruneCommand(), newRunsLogsCommand(), newRunsArtifactsCommand(),
 		newRunsReportCommand())
 	return cmd
 }

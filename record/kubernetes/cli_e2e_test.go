@@ -466,3 +466,89 @@ func TestCLIAPIServerOutageLosesNoRecord(t *testing.T) {
 		}
 	}
 }
+
+// runs migrate copies a local history into the cluster backend: the same
+// runs, statuses and events, read through the same commands; running it
+// again copies nothing. backend setup makes the namespace it needs.
+func TestCLIMigrateLocalHistoryAndSetup(t *testing.T) {
+	env := sandboxtest.Cluster(t)
+	r := newRunners(t, env, 1, sleeper)[0]
+	local := strings.Replace(readFile(t, filepath.Join(r.dir, "pipeline.hcl")), `backend "kubernetes"`, `backend "local" {}
+locals`, 1)
+	local = strings.Replace(local, `namespace      =`, `ns =`, 1)
+	local = strings.Replace(local, `kubeconfig     =`, `kc =`, 1)
+	local = strings.Replace(local, `lease_duration =`, `ld =`, 1)
+	writeFile(t, filepath.Join(r.dir, "pipeline.hcl"), strings.Replace(local, `"6s"`, `"1s"`, 1))
+	for i := 0; i < 2; i++ {
+		if out, errOut, code := r.run("apply", "-env", "prod", "-auto-approve"); code != 0 {
+			t.Fatalf("local apply: %d\n%s%s", code, out, errOut)
+		}
+	}
+	localRuns := r.runs()
+	target := env.Namespace + "-runs"
+	t.Cleanup(func() { _ = env.Client.CoreV1().Namespaces().Delete(context.Background(), target, metav1.DeleteOptions{}) })
+	cfg := []string{"-backend-config", "type=kubernetes", "-backend-config", "namespace=" + target, "-backend-config", "kubeconfig=" + env.Kubeconfig}
+	out, errOut, code := r.run(append([]string{"backend", "setup"}, cfg...)...)
+	if code != 0 || !strings.Contains(out, "created  namespace/"+target) || !strings.Contains(out, "role/pipectl-runner") {
+		t.Fatalf("backend setup: %d\n%s%s", code, out, errOut)
+	}
+	out, errOut, code = r.run(append([]string{"runs", "migrate"}, cfg...)...)
+	if code != 0 || !strings.Contains(out, "2 run(s) copied") {
+		t.Fatalf("runs migrate: %d\n%s%s", code, out, errOut)
+	}
+	out, _, _ = r.run(append([]string{"runs", "migrate"}, cfg...)...)
+	if !strings.Contains(out, "0 run(s) copied") {
+		t.Errorf("migrate again copied something:\n%s", out)
+	}
+	r.env = append(r.env, "PIPECTL_BACKEND_TYPE=kubernetes", "PIPECTL_BACKEND_NAMESPACE="+target, "PIPECTL_BACKEND_KUBECONFIG="+env.Kubeconfig)
+	shared := r.runs()
+	if len(shared) != len(localRuns) {
+		t.Fatalf("%d runs in the cluster, %d local", len(shared), len(localRuns))
+	}
+	for i := range shared {
+		if shared[i]["id"] != localRuns[i]["id"] || shared[i]["status"] != localRuns[i]["status"] || fmt.Sprint(shared[i]["steps"]) != fmt.Sprint(localRuns[i]["steps"]) {
+			t.Errorf("run %d differs:\ncluster %v\nlocal   %v", i, shared[i], localRuns[i])
+		}
+	}
+	id := fmt.Sprint(shared[0]["id"])
+	fromCluster, _, _ := r.run("runs", "show", id, "-json")
+	r.env = r.env[:len(r.env)-3]
+	fromLocal, _, _ := r.run("runs", "show", id, "-json")
+	if stripTimes(fromCluster) != stripTimes(fromLocal) {
+		t.Errorf("runs show differs between the backends:\ncluster:\n%s\nlocal:\n%s", fromCluster, fromLocal)
+	}
+}
+
+func readFile(t *testing.T, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+func writeFile(t *testing.T, path, s string) {
+	t.Helper()
+	if err := os.WriteFile(path, []byte(s), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// stripTimes drops the time of the messages runs show prints as it
+// shows (the run and its plan), not the recorded events'.
+func stripTimes(s string) string {
+	var out []string
+	for _, line := range strings.Split(s, "\n") {
+		var m map[string]any
+		if json.Unmarshal([]byte(line), &m) == nil {
+			if t := m["type"]; t == "version" || t == "run" || t == "step_planned" {
+				delete(m, "time")
+			}
+			b, _ := json.Marshal(m)
+			line = string(b)
+		}
+		out = append(out, line)
+	}
+	return strings.Join(out, "\n")
+}
