@@ -486,7 +486,9 @@ locals`, 1)
 	}
 	localRuns := r.runs()
 	target := env.Namespace + "-runs"
-	t.Cleanup(func() { _ = env.Client.CoreV1().Namespaces().Delete(context.Background(), target, metav1.DeleteOptions{}) })
+	t.Cleanup(func() {
+		_ = env.Client.CoreV1().Namespaces().Delete(context.Background(), target, metav1.DeleteOptions{})
+	})
 	cfg := []string{"-backend-config", "type=kubernetes", "-backend-config", "namespace=" + target, "-backend-config", "kubeconfig=" + env.Kubeconfig}
 	out, errOut, code := r.run(append([]string{"backend", "setup"}, cfg...)...)
 	if code != 0 || !strings.Contains(out, "created  namespace/"+target) || !strings.Contains(out, "role/pipectl-runner") {

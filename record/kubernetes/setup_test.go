@@ -18,7 +18,9 @@ func TestSetup(t *testing.T) {
 	env := sandboxtest.Cluster(t)
 	ctx := context.Background()
 	fresh := env.Namespace + "-backend"
-	t.Cleanup(func() { _ = env.Client.CoreV1().Namespaces().Delete(context.Background(), fresh, metav1.DeleteOptions{}) })
+	t.Cleanup(func() {
+		_ = env.Client.CoreV1().Namespaces().Delete(context.Background(), fresh, metav1.DeleteOptions{})
+	})
 	c, err := Connect(Config{Namespace: fresh, Rest: env.Config})
 	if err != nil {
 		t.Fatal(err)
