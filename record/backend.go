@@ -165,7 +165,9 @@ type Retention struct {
 type Pruned struct {
 	Deleted []string // run ids, oldest first
 	Kept    int
-	Bytes   int64 // what the kept runs take, as the backend counts it
+	// Bytes is what the kept runs take, as the backend counts it; measured
+	// only under a size cap (it may read every page of the record).
+	Bytes int64
 }
 
 // Compacted is what Compact did.

@@ -120,17 +120,6 @@ func lockedWhat(env string) string {
 	return fmt.Sprintf("environment %q of this pipeline", env)
 }
 
-// LockEnvironment takes the lock of one environment of the pipeline
-// without waiting, or says who holds it.
-func LockEnvironment(pipelineDir, env string) (*Lock, error) {
-	return AcquireLock(context.Background(), pipelineDir, env, LockOptions{})
-}
-
-// AcquireLock is Local.Lock of a pipeline directory.
-func AcquireLock(ctx context.Context, pipelineDir, env string, o LockOptions) (*Lock, error) {
-	return NewLocal(pipelineDir).lock(ctx, env, o)
-}
-
 // lockPoll is how often a waiting apply tries the lock again.
 const lockPoll = 100 * time.Millisecond
 

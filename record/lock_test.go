@@ -58,22 +58,22 @@ func TestStaleLock(t *testing.T) {
 	if !locked.Unrecorded || !strings.Contains(err.Error(), "none of its steps ran") || strings.Contains(err.Error(), "-resume") {
 		t.Errorf("a stale lock of a run never recorded: %v", err)
 	}
-	if _, err := FindStaleLock(dir, "other"); err == nil || !strings.Contains(err.Error(), killed.RunID()) {
+	if _, err := NewLocal(dir).StaleLock("other"); err == nil || !strings.Contains(err.Error(), killed.RunID()) {
 		t.Errorf("force-unlock of another run: %v", err)
 	}
 	resumed, err := AcquireLock(context.Background(), dir, "dev", LockOptions{TakeOver: killed.RunID()})
 	if err != nil {
 		t.Fatalf("a resume of the killed run: %v", err)
 	}
-	if _, err := FindStaleLock(dir, resumed.RunID()); err == nil || !strings.Contains(err.Error(), "is alive") {
+	if _, err := NewLocal(dir).StaleLock(resumed.RunID()); err == nil || !strings.Contains(err.Error(), "is alive") {
 		t.Errorf("force-unlock of a live holder: %v", err)
 	}
 	resumed.f.Close()
-	stale, err := FindStaleLock(dir, resumed.RunID())
+	stale, err := NewLocal(dir).StaleLock(resumed.RunID())
 	if err != nil {
 		t.Fatal(err)
 	}
-	if inRecord, err := stale.Break(dir, "test"); err != nil || inRecord {
+	if inRecord, err := NewLocal(dir).ForceUnlock(stale, "test"); err != nil || inRecord {
 		t.Fatalf("breaking the lock of a run never recorded: in its record %v, %v", inRecord, err)
 	}
 	again, err := LockEnvironment(dir, "dev")
@@ -115,7 +115,7 @@ func TestLockRefusesAnEnvironmentThatIsNotAName(t *testing.T) {
 // asking) is known from the lock alone, until it is recorded or released.
 func TestUnrecordedRunIsKnownFromItsLock(t *testing.T) {
 	dir := t.TempDir()
-	store := storeOf(dir)
+	store := NewLocal(dir)
 	l, err := LockEnvironment(dir, "dev")
 	if err != nil {
 		t.Fatal(err)
@@ -127,4 +127,15 @@ func TestUnrecordedRunIsKnownFromItsLock(t *testing.T) {
 	if got := store.Unrecorded(); len(got) != 0 {
 		t.Errorf("after the apply: %v", got)
 	}
+}
+
+// LockEnvironment takes the lock of one environment of the pipeline in
+// dir without waiting, or says who holds it.
+func LockEnvironment(dir, env string) (*Lock, error) {
+	return AcquireLock(context.Background(), dir, env, LockOptions{})
+}
+
+// AcquireLock is Local.Lock of the pipeline in dir, as a *Lock.
+func AcquireLock(ctx context.Context, dir, env string, o LockOptions) (*Lock, error) {
+	return NewLocal(dir).lock(ctx, env, o)
 }

@@ -64,7 +64,7 @@ func (s *Local) Prune(r Retention) (*Pruned, error) {
 		return out, nil
 	}
 	err := s.update(func(tx *bolt.Tx) error {
-		runs, err := s.sizes(tx)
+		runs, err := s.sizes(tx, r.MaxBytes > 0)
 		if err != nil {
 			return err
 		}
@@ -85,8 +85,10 @@ func (s *Local) Prune(r Retention) (*Pruned, error) {
 	return out, nil
 }
 
-// sizes lists every run, newest first, with the bytes its pages hold.
-func (s *Local) sizes(tx *bolt.Tx) ([]runSize, error) {
+// sizes lists every run, newest first, with the bytes its pages hold
+// when measure is set: that walks every page of every run, which an apply
+// pruning at its start must not pay.
+func (s *Local) sizes(tx *bolt.Tx, measure bool) ([]runSize, error) {
 	runs := tx.Bucket(runsBucket)
 	if runs == nil {
 		return nil, nil
@@ -98,8 +100,12 @@ func (s *Local) sizes(tx *bolt.Tx) ([]runSize, error) {
 		if err != nil {
 			return err
 		}
-		st := b.Stats()
-		out = append(out, runSize{run: r, bytes: int64(st.LeafInuse + st.BranchInuse + st.InlineBucketInuse)})
+		rs := runSize{run: r}
+		if measure {
+			st := b.Stats()
+			rs.bytes = int64(st.LeafInuse + st.BranchInuse + st.InlineBucketInuse)
+		}
+		out = append(out, rs)
 		return nil
 	})
 	slices.SortFunc(out, func(a, b runSize) int { return b.run.Started.Compare(a.run.Started) })
@@ -110,9 +116,10 @@ func (s *Local) sizes(tx *bolt.Tx) ([]runSize, error) {
 // and puts it in place of the old one. It holds the lock of every
 // environment meanwhile, so no apply starts, and refuses while one holds a
 // lock (a run goes on, or an apply plans). Readers (`runs logs -f`) open
-// the database for each read: the next read opens the new file. A writer
-// that waited on the old file sees it replaced and opens the new one
-// (Local.with).
+// the database for each read and are not held up: the next read opens the
+// new file. A writer (`runs prune`, an apply of an environment that had no
+// lock file yet) waits for the old file, sees it replaced and opens the new
+// one (Local.with).
 func (s *Local) Compact(ctx context.Context) (*Compacted, error) {
 	info, err := os.Stat(s.path)
 	if errors.Is(err, os.ErrNotExist) {
@@ -131,7 +138,9 @@ func (s *Local) Compact(ctx context.Context) (*Compacted, error) {
 	}
 	tmp := s.path + ".compacting"
 	_ = os.Remove(tmp)
-	err = s.with(false, func(src *bolt.DB) error {
+	// Read only: readers go on meanwhile; writers wait for the shared
+	// lock, then find the new file in its place.
+	err = s.with(true, func(src *bolt.DB) error {
 		dst, err := bolt.Open(tmp, 0o600, &bolt.Options{Timeout: openTimeout})
 		if err != nil {
 			return err
@@ -143,9 +152,7 @@ func (s *Local) Compact(ctx context.Context) (*Compacted, error) {
 		if err := dst.Close(); err != nil {
 			return err
 		}
-		// Still holding the old file's lock: a writer waiting for it
-		// finds the new file in its place.
-		return os.Rename(tmp, s.path)
+		return os.Rename(tmp, s.path) // still holding the old file's lock
 	})
 	if err != nil {
 		_ = os.Remove(tmp)

@@ -52,7 +52,10 @@ const openTimeout = 10 * time.Second
 
 // NewLocal is the local backend of a pipeline directory. It creates
 // nothing until Init or a write.
-func NewLocal(pipelineDir string) *Local { return storeOf(pipelineDir) }
+func NewLocal(pipelineDir string) *Local {
+	dir := filepath.Join(pipelineDir, ".pipectl")
+	return &Local{dir: dir, path: filepath.Join(dir, FileName)}
+}
 
 // Init creates the .pipectl directory and the database if needed, and
 // refuses a damaged database (see ErrDamaged).
@@ -70,11 +73,6 @@ func (s *Local) Init() error {
 	}
 	_, err := s.ListRuns(Filter{}) // reads every run's summary: a damaged page shows now
 	return err
-}
-
-func storeOf(pipelineDir string) *Local {
-	dir := filepath.Join(pipelineDir, ".pipectl")
-	return &Local{dir: dir, path: filepath.Join(dir, FileName)}
 }
 
 // Where is the database file.
@@ -209,7 +207,7 @@ type Run struct {
 }
 
 // StatusRunning is recorded while a run goes on. A run holds the lock of
-// its environment for its whole duration (LockEnvironment); a run still
+// its environment for its whole duration (Local.Lock); a run still
 // marked running whose lock is free had its process die: it is reported as
 // StatusInterrupted.
 const (

@@ -29,14 +29,6 @@ type StaleLock struct {
 	Holder      Holder
 }
 
-// FindStaleLock is Local.StaleLock of a pipeline directory.
-func FindStaleLock(pipelineDir, run string) (*StaleLock, error) {
-	if _, err := os.Stat(pipelineDir); err != nil {
-		return nil, fmt.Errorf("no pipeline directory %s: give the directory of the pipeline whose lock to break", pipelineDir)
-	}
-	return NewLocal(pipelineDir).StaleLock(run)
-}
-
 // StaleLock finds the lock run holds or left, and refuses when its
 // process still holds it: a live apply is stopped (Ctrl-C), never unlocked
 // under its feet.
@@ -68,11 +60,6 @@ func (s *Local) StaleLock(run string) (*StaleLock, error) {
 	}
 	slices.Sort(others)
 	return nil, fmt.Errorf("no lock in %s names run %s; locks name: %s", where, run, strings.Join(others, ", "))
-}
-
-// Break is Local.ForceUnlock of a pipeline directory.
-func (l *StaleLock) Break(pipelineDir, reason string) (inRecord bool, err error) {
-	return NewLocal(pipelineDir).ForceUnlock(l, reason)
 }
 
 // ForceUnlock erases the stale holder, if it is still the one found, and

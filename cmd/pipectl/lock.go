@@ -46,8 +46,7 @@ run's record (pipectl runs show RUN -json: force_unlocked) and in
 .pipectl/locks/force-unlocks.log.`,
 		Args: runArgs(2, "the run the stale lock names, as the refused apply printed it"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			dir := pathDir(pathArg(args[1:]))
-			store, err := openRecord(dir)
+			store, err := openRecord(pathArg(args[1:]))
 			if err != nil {
 				return err
 			}

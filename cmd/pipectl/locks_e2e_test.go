@@ -22,6 +22,7 @@ type runTimes struct {
 	Finished      time.Time
 	ForceUnlocked *struct {
 		By     string
+		Reason string
 		Holder struct{ Run string }
 	} `json:"force_unlocked"`
 }
@@ -269,21 +270,23 @@ func TestStaleLockIsReportedAndBrokenWithForceUnlock(t *testing.T) {
 	if code := term.ProcessState.ExitCode(); code != 1 || !strings.Contains(string(asked), "Do you want to break it?") || !strings.Contains(string(asked), "Not unlocked.") {
 		t.Errorf("force-unlock on a terminal, answered no: exit %d\n%s", code, asked)
 	}
-	out, errOut, code := p.run("force-unlock", killed.ID, "-force")
+	out, errOut, code := p.run("force-unlock", killed.ID, "-force", "-reason", "the runner was lost")
 	if code != 0 || !strings.Contains(out, "Unlocked environment \"dev\"") || !strings.Contains(out, "recorded in the run's record") {
 		t.Fatalf("force-unlock -force: exit %d\n%s%s", code, out, errOut)
 	}
 	if _, errOut, code := p.run("apply", "-env", "dev", "-auto-approve", "-var", "pause=10ms"); code != 0 {
 		t.Errorf("apply after force-unlock: exit %d\n%s", code, errOut)
 	}
-	if show, _, _ := p.run("runs", "show", killed.ID); !strings.Contains(show, "broke the lock (pipectl force-unlock)") {
+	if show, _, _ := p.run("runs", "show", killed.ID); !strings.Contains(show, "broke the lock (pipectl force-unlock)") ||
+		!strings.Contains(show, ": the runner was lost.") {
 		t.Errorf("runs show does not say the lock was broken:\n%s", show)
 	}
 	for _, r := range runsWithTimes(t, p) {
 		if r.ID != killed.ID {
 			continue
 		}
-		if r.Status != "interrupted" || r.ForceUnlocked == nil || r.ForceUnlocked.Holder.Run != killed.ID || r.ForceUnlocked.By == "" {
+		if r.Status != "interrupted" || r.ForceUnlocked == nil || r.ForceUnlocked.Holder.Run != killed.ID || r.ForceUnlocked.By == "" ||
+			r.ForceUnlocked.Reason != "the runner was lost" {
 			t.Errorf("the killed run's record: %+v", r)
 		}
 	}

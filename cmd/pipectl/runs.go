@@ -113,12 +113,20 @@ runs logs -f, go on reading across it.`, record.DefaultKeep),
 			if err != nil {
 				return err
 			}
-			pruned, err := store.Prune(record.Retention{KeepPerEnvironment: keep, MaxBytes: capBytes})
+			policy := record.Retention{KeepPerEnvironment: keep, MaxBytes: capBytes}
+			if keep == 0 {
+				policy.MaxBytes = 1 // -keep 0 keeps no finished run: every one is over a 1-byte cap
+			}
+			pruned, err := store.Prune(policy)
 			if err != nil {
 				return err
 			}
 			n := len(pruned.Deleted)
-			fmt.Fprintf(cmd.OutOrStdout(), "Deleted %d %s; kept %d (%s).\n", n, plural(n, "run", "runs"), pruned.Kept, record.ByteSize(pruned.Bytes))
+			size := ""
+			if capBytes > 0 {
+				size = fmt.Sprintf(" (%s)", record.ByteSize(pruned.Bytes))
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "Deleted %d %s; kept %d%s.\n", n, plural(n, "run", "runs"), pruned.Kept, size)
 			compacted, err := store.Compact(cmd.Context())
 			if errors.Is(err, record.ErrActive) {
 				fmt.Fprintf(cmd.OutOrStdout(), "Not compacted: %v.\n", err)
@@ -131,7 +139,7 @@ runs logs -f, go on reading across it.`, record.DefaultKeep),
 			return nil
 		},
 	}
-	cmd.Flags().IntVar(&keep, "keep", 20, "how many of the newest finished runs of each environment to keep (0: any number)")
+	cmd.Flags().IntVar(&keep, "keep", 20, "how many of the newest finished runs of each environment to keep (0: none)")
 	cmd.Flags().StringVar(&maxSize, "max-size", "0", "the most the kept runs may take, e.g. 200MiB or 1GiB (0: no cap)")
 	return cmd
 }

@@ -22,7 +22,7 @@ import (
 // anything else is a new major version).
 
 // JSONFormatVersion is the version of the -json format: major.minor.
-const JSONFormatVersion = "1.3"
+const JSONFormatVersion = "1.4"
 
 // Message types.
 const (

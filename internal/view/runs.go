@@ -64,8 +64,12 @@ func (v *Runs) Show(run *record.Run, planJSON json.RawMessage, logs bool, each f
 		fmt.Fprintf(v.Out, "The record is incomplete: %s.\n", run.RecordFailed)
 	}
 	if u := run.ForceUnlocked; u != nil {
-		fmt.Fprintf(v.Out, "Its process died holding the lock of its environment; %s broke the lock (pipectl force-unlock) at %s.\n",
-			u.By, u.At.Local().Format(time.DateTime))
+		why := ""
+		if u.Reason != "" {
+			why = ": " + u.Reason
+		}
+		fmt.Fprintf(v.Out, "Its process died holding the lock of its environment; %s broke the lock (pipectl force-unlock) at %s%s.\n",
+			u.By, u.At.Local().Format(time.DateTime), why)
 	}
 	writeRunGates(v.Out, run)
 	fmt.Fprintln(v.Out)
