@@ -35,7 +35,7 @@ var cli struct {
 // binaries builds pipectl and the std plugin once per test binary, into a
 // fixed directory (sandboxtest.Main exits the process: nothing could
 // remove a fresh temporary one).
-func binaries(t *testing.T) string {
+func binaries(t testing.TB) string {
 	t.Helper()
 	cli.once.Do(func() {
 		cli.dir = filepath.Join(os.TempDir(), "pipectl-kube-backend-e2e")
@@ -56,7 +56,7 @@ func binaries(t *testing.T) string {
 
 // runner is one checkout of a pipeline on one CI runner.
 type runner struct {
-	t   *testing.T
+	t   testing.TB
 	dir string
 	env []string
 	bin string
@@ -64,12 +64,12 @@ type runner struct {
 
 // newRunners writes the same pipeline into n directories, with a backend
 // block naming the test's namespace, and runs pipectl init in each.
-func newRunners(t *testing.T, env *sandboxtest.Env, n int, stages string) []*runner {
+func newRunners(t testing.TB, env *sandboxtest.Env, n int, stages string) []*runner {
 	t.Helper()
 	return newRunnersLease(t, env, n, "5s", stages)
 }
 
-func newRunnersLease(t *testing.T, env *sandboxtest.Env, n int, lease, stages string) []*runner {
+func newRunnersLease(t testing.TB, env *sandboxtest.Env, n int, lease, stages string) []*runner {
 	t.Helper()
 	bin := binaries(t)
 	src := fmt.Sprintf(`pipeline "shop" {}
@@ -174,6 +174,11 @@ func (r *runner) runs() []map[string]any {
 	if code != 0 {
 		r.t.Fatalf("runs -json: %d\n%s", code, errOut)
 	}
+	return parseRuns(out)
+}
+
+// parseRuns reads the runs of runs -json.
+func parseRuns(out string) []map[string]any {
 	var list []map[string]any
 	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
 		var m map[string]any
@@ -521,7 +526,7 @@ locals`, 1)
 	}
 }
 
-func readFile(t *testing.T, path string) string {
+func readFile(t testing.TB, path string) string {
 	t.Helper()
 	b, err := os.ReadFile(path)
 	if err != nil {
@@ -530,7 +535,7 @@ func readFile(t *testing.T, path string) string {
 	return string(b)
 }
 
-func writeFile(t *testing.T, path, s string) {
+func writeFile(t testing.TB, path, s string) {
 	t.Helper()
 	if err := os.WriteFile(path, []byte(s), 0o644); err != nil {
 		t.Fatal(err)
