@@ -162,6 +162,11 @@ func (b *Backend) WriteRun(id string, batch *record.Batch) (int64, error) {
 	b.mu.Unlock()
 	if lock != nil {
 		if err := lock.Held(); err != nil {
+			if batch.Final { // what MarkIncomplete said is written before the process ends
+				ctx, cancel := context.WithTimeout(context.Background(), finalWait)
+				defer cancel()
+				_ = st.w.Flush(ctx)
+			}
 			return 0, err
 		}
 	}

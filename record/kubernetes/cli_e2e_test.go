@@ -559,3 +559,54 @@ func stripTimes(s string) string {
 	}
 	return strings.Join(out, "\n")
 }
+
+// An outage longer than the Lease: the holder cannot renew before its
+// deadline, so the run starts no further step, and once the API server is
+// back its record says why (record_failed) and the run reads interrupted.
+func TestCLIOutageLongerThanTheLeaseStopsTheRun(t *testing.T) {
+	env := sandboxtest.Cluster(t)
+	r := newRunnersLease(t, env, 1, "5s", `stage "deploy" {
+  step "talk" {
+    action  = std.exec
+    command = "sh"
+    args    = ["-c", "i=1; while [ $i -le 30 ]; do echo line $i; i=$((i+1)); sleep 1; done"]
+  }
+  step "after" {
+    action     = std.noop
+    depends_on = [step.talk]
+  }
+}
+`)[0]
+	apply, events, errOut := r.start("apply", "-env", "prod", "-auto-approve", "-json")
+	waitFor(t, events, "step talk started", isStepStarted("talk"))
+	time.Sleep(2 * time.Second)
+	sandboxctl(t, env, "apiserver", "stop")
+	thawed := false
+	t.Cleanup(func() {
+		if !thawed {
+			sandboxctl(t, env, "apiserver", "start")
+		}
+	})
+	time.Sleep(20 * time.Second)
+	sandboxctl(t, env, "apiserver", "start")
+	thawed = true
+	var started []string
+	for e := range events {
+		if e["type"] == "step_started" {
+			started = append(started, fmt.Sprint(e["step"]))
+		}
+	}
+	if err := apply.Wait(); err == nil {
+		t.Fatalf("the apply went on without its lock:\n%s", errOut)
+	}
+	if strings.Contains(strings.Join(started, " "), "after") {
+		t.Errorf("a step started after the lock was lost: %v", started)
+	}
+	if !strings.Contains(errOut.String(), "lock") {
+		t.Errorf("the apply does not say it lost its lock:\n%s", errOut)
+	}
+	list := r.runs()
+	if len(list) != 1 || list[0]["status"] != "interrupted" || !strings.Contains(fmt.Sprint(list[0]["record_failed"]), "lock") {
+		t.Errorf("the run's record does not say why it stopped: %v", list)
+	}
+}

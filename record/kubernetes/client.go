@@ -50,6 +50,8 @@ type Client struct {
 	requests      *atomic.Int64 // API requests made, for the benchmark
 	config        Config        // as connected, for Another
 
+	chunks sync.Map // chunk name → its data: chunks are immutable
+
 	mu       sync.Mutex
 	observed map[string]observation // Lease name → what this process saw last
 }

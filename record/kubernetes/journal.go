@@ -276,17 +276,31 @@ func (c *Client) writeChunk(ctx context.Context, m RunMeta, n int, z []byte, tok
 	return nil
 }
 
+// chunk reads a journal chunk. Chunks are immutable: each is read once
+// per process (runs logs -f reads the journal again every 200 ms).
+func (c *Client) chunk(ctx context.Context, name string) ([]byte, error) {
+	if z, ok := c.chunks.Load(name); ok {
+		return z.([]byte), nil
+	}
+	s, err := c.core.Secrets(c.ns).Get(ctx, name, metav1.GetOptions{})
+	if err != nil {
+		return nil, err
+	}
+	z := s.Data[keyChunk]
+	c.chunks.Store(name, z)
+	return z, nil
+}
+
 // readJournal hands every committed entry of a run to fn, in order, parts
 // reassembled: chunk by chunk, never all in memory.
 func (c *Client) readJournal(ctx context.Context, id string, m Marker, fn func(Entry) error) error {
 	var chain Marker
 	var whole *Entry
 	for n := 1; n <= m.Chunks; n++ {
-		s, err := c.core.Secrets(c.ns).Get(ctx, chunkName(id, n), metav1.GetOptions{})
+		z, err := c.chunk(ctx, chunkName(id, n))
 		if err != nil {
 			return fmt.Errorf("reading chunk %d of run %s: %w", n, id, err)
 		}
-		z := s.Data[keyChunk]
 		chain = chain.next(z)
 		if n == m.Chunks && chain.Hash != m.Hash {
 			return fmt.Errorf("the journal of run %s does not match its commit marker: the record is damaged", id)
