@@ -9,8 +9,9 @@ import (
 // The CLI talks to clusters and scanners only through plugins: none of
 // Helm or trivy may be linked into pipectl itself, and Kubernetes only
 // through the kubernetes state backend (record/kubernetes), which is
-// storage (Secrets and Leases), not a cluster action: it uses the typed
-// core/v1 and coordination/v1 clients and clientcmd, nothing else.
+// storage (Secrets and Leases), not a cluster action: it uses client-go's
+// REST client and clientcmd over the core, coordination and rbac API
+// groups, nothing else.
 func TestCLIImportsNoClusterOrScannerPackages(t *testing.T) {
 	cmd := exec.Command("go", "list", "-deps", "-f", "{{.ImportPath}} {{join .Imports \" \"}}", ".")
 	cmd.Env = append(cmd.Environ(), "GOWORK=off")

@@ -14,8 +14,8 @@ import (
 	"encoding/hex"
 
 	"github.com/go-logr/logr"
-	coordinationv1 "k8s.io/client-go/kubernetes/typed/coordination/v1"
-	corev1 "k8s.io/client-go/kubernetes/typed/core/v1"
+	coordv1 "k8s.io/api/coordination/v1"
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 	"k8s.io/klog/v2"
@@ -44,8 +44,8 @@ const DefaultLeaseDuration = 60 * time.Second
 // typed core/v1 (Secrets) and coordination/v1 (Leases) clients.
 type Client struct {
 	ns            string
-	core          corev1.CoreV1Interface
-	coord         coordinationv1.CoordinationV1Interface
+	core          coreClient
+	coord         coordClient
 	leaseDuration time.Duration
 	requests      *atomic.Int64 // API requests made, for the benchmark
 	config        Config        // as connected, for Another
@@ -115,11 +115,11 @@ func Connect(c Config) (*Client, error) {
 	if cfg.QPS == 0 {
 		cfg.QPS, cfg.Burst = 20, 40
 	}
-	core, err := corev1.NewForConfig(cfg)
+	core, err := restClient(cfg, corev1.SchemeGroupVersion)
 	if err != nil {
 		return nil, err
 	}
-	coord, err := coordinationv1.NewForConfig(cfg)
+	coord, err := restClient(cfg, coordv1.SchemeGroupVersion)
 	if err != nil {
 		return nil, err
 	}
@@ -128,7 +128,7 @@ func Connect(c Config) (*Client, error) {
 		d = DefaultLeaseDuration
 	}
 	c.Rest = cfg
-	return &Client{ns: c.Namespace, core: core, coord: coord, leaseDuration: d, requests: requests, config: c,
+	return &Client{ns: c.Namespace, core: coreClient{core}, coord: coordClient{coord}, leaseDuration: d, requests: requests, config: c,
 		observed: map[string]observation{}}, nil
 }
 

@@ -10,7 +10,6 @@ import (
 	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	rbacclient "k8s.io/client-go/kubernetes/typed/rbac/v1"
 )
 
 // Roles `pipectl backend setup` creates in the backend's namespace: what
@@ -52,10 +51,11 @@ func (c *Client) Setup(ctx context.Context, out io.Writer) error {
 		}
 		fmt.Fprintf(out, "kept     namespace/%s (it holds pipectl's records only)\n", c.ns)
 	}
-	rbac, err := rbacclient.NewForConfig(c.config.Rest)
+	rc, err := restClient(c.config.Rest, rbacv1.SchemeGroupVersion)
 	if err != nil {
 		return err
 	}
+	rbac := rbacClient{rc}
 	for _, name := range slices.Sorted(mapsKeys(roles)) {
 		role := &rbacv1.Role{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: c.ns, Labels: map[string]string{labelManaged: managedBy}},
 			Rules: roles[name]}
