@@ -422,6 +422,23 @@ func sandboxctl(t *testing.T, env *sandboxtest.Env, args ...string) {
 	}
 }
 
+// outage freezes the sandbox's API server after a while, for d, and
+// thaws it (also when the test fails meanwhile).
+func outage(t *testing.T, env *sandboxtest.Env, after, d time.Duration) {
+	t.Helper()
+	time.Sleep(after)
+	sandboxctl(t, env, "apiserver", "stop")
+	thawed := false
+	defer func() {
+		if !thawed {
+			sandboxctl(t, env, "apiserver", "start")
+		}
+	}()
+	time.Sleep(d)
+	sandboxctl(t, env, "apiserver", "start")
+	thawed = true
+}
+
 // The API server taken away for 20 s in the middle of a step (frozen:
 // requests hang, as in a partition) and brought back: the run goes on
 // (its Lease of 60 s outlasts the outage), its writes wait and are written
@@ -438,17 +455,7 @@ func TestCLIAPIServerOutageLosesNoRecord(t *testing.T) {
 `)[0]
 	apply, events, errOut := r.start("apply", "-env", "prod", "-auto-approve", "-json")
 	waitFor(t, events, "step talk started", isStepStarted("talk"))
-	time.Sleep(3 * time.Second)
-	sandboxctl(t, env, "apiserver", "stop")
-	thawed := false
-	t.Cleanup(func() {
-		if !thawed {
-			sandboxctl(t, env, "apiserver", "start")
-		}
-	})
-	time.Sleep(20 * time.Second)
-	sandboxctl(t, env, "apiserver", "start")
-	thawed = true
+	outage(t, env, 3*time.Second, 20*time.Second)
 	go func() {
 		for range events { // keep the pipe drained
 		}
@@ -579,17 +586,7 @@ func TestCLIOutageLongerThanTheLeaseStopsTheRun(t *testing.T) {
 `)[0]
 	apply, events, errOut := r.start("apply", "-env", "prod", "-auto-approve", "-json")
 	waitFor(t, events, "step talk started", isStepStarted("talk"))
-	time.Sleep(2 * time.Second)
-	sandboxctl(t, env, "apiserver", "stop")
-	thawed := false
-	t.Cleanup(func() {
-		if !thawed {
-			sandboxctl(t, env, "apiserver", "start")
-		}
-	})
-	time.Sleep(20 * time.Second)
-	sandboxctl(t, env, "apiserver", "start")
-	thawed = true
+	outage(t, env, 2*time.Second, 20*time.Second)
 	var started []string
 	for e := range events {
 		if e["type"] == "step_started" {
