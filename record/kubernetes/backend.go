@@ -189,9 +189,12 @@ func (b *Backend) WriteRun(id string, batch *record.Batch) (int64, error) {
 	if batch.Final {
 		ctx, cancel := context.WithTimeout(context.Background(), finalWait)
 		defer cancel()
-		if err := st.w.Flush(ctx); err != nil {
+		if err := st.w.Finish(ctx); err != nil {
 			return 0, err
 		}
+		b.mu.Lock()
+		delete(b.runs, id) // all written: a later write opens the run again
+		b.mu.Unlock()
 	}
 	// A write that failed for now (the API server is away) waits in the
 	// writer: only a writer that stopped (fenced off) fails the batch.

@@ -607,3 +607,48 @@ func TestCLIOutageLongerThanTheLeaseStopsTheRun(t *testing.T) {
 		t.Errorf("the run's record does not say why it stopped: %v", list)
 	}
 }
+
+// Across runners: a saved plan made on one is applied once, wherever it is
+// applied from (the second apply, on another runner, is refused); and
+// runs logs -f on one runner follows a run another runner applies, to its
+// end, every line once.
+func TestCLISavedPlanOnceAndFollowAcrossRunners(t *testing.T) {
+	env := sandboxtest.Cluster(t)
+	rs := newRunners(t, env, 2, `stage "deploy" {
+  step "talk" {
+    action  = std.exec
+    command = "sh"
+    args    = ["-c", "i=1; while [ $i -le 5 ]; do echo line $i; i=$((i+1)); sleep 1; done"]
+  }
+}
+`)
+	a, b := rs[0], rs[1]
+	plan := filepath.Join(t.TempDir(), "prod.plan")
+	if out, errOut, code := a.run("plan", "-env", "prod", "-out", plan); code != 0 {
+		t.Fatalf("plan: %d\n%s%s", code, out, errOut)
+	}
+	applying, events, aErr := a.start("apply", "-json", plan)
+	waitFor(t, events, "step talk started", isStepStarted("talk"))
+	time.Sleep(1500 * time.Millisecond)
+	run := b.running()
+	logs, _, code := b.run("runs", "logs", run, "-f")
+	if code != 0 {
+		t.Fatalf("runs logs -f from the other runner: %d", code)
+	}
+	for i := 1; i <= 5; i++ {
+		if strings.Count(logs, fmt.Sprintf("line %d\n", i)) != 1 {
+			t.Errorf("runs logs -f shows line %d %d times, want once:\n%s", i, strings.Count(logs, fmt.Sprintf("line %d\n", i)), logs)
+		}
+	}
+	go func() {
+		for range events {
+		}
+	}()
+	if err := applying.Wait(); err != nil {
+		t.Fatalf("apply PLAN: %v\n%s", err, aErr)
+	}
+	out, errOut, code := b.run("apply", plan)
+	if code == 0 || !strings.Contains(out+errOut, "already applied") || !strings.Contains(out+errOut, run) {
+		t.Errorf("the saved plan applied again from another runner: %d\n%s%s", code, out, errOut)
+	}
+}

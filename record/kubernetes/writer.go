@@ -64,9 +64,10 @@ type Writer struct {
 	onError  func(error)
 	told     bool
 
-	kick chan struct{}
-	stop chan struct{}
-	done chan struct{}
+	kick     chan struct{}
+	stop     chan struct{}
+	stopOnce sync.Once
+	done     chan struct{}
 }
 
 // StartWriter creates the run object and starts writing its journal.
@@ -333,7 +334,7 @@ func (w *Writer) write(ctx context.Context, b *batch) error {
 // Flush). What could not be written stays in the spool directory and the
 // error says so.
 func (w *Writer) Finish(ctx context.Context) error {
-	close(w.stop)
+	w.stopOnce.Do(func() { close(w.stop) })
 	<-w.done
 	err := w.Flush(ctx)
 	if err == nil {
