@@ -341,7 +341,9 @@ func (a *Apply) checkedPlan(ctx context.Context, t *applyTarget, saved *engine.P
 	if err != nil {
 		return nil, nil, err
 	}
-	if diags := selectSteps(s, t.dir, subsetOf(saved)); diags.HasErrors() {
+	sub := subsetOf(saved)
+	sub.Backend = a.BackendConfig
+	if diags := selectSteps(s, t.dir, sub); diags.HasErrors() {
 		a.diagnostics(s.Pipeline, diags)
 		s.Close()
 		return nil, nil, ErrDiagnostics

@@ -19,6 +19,9 @@ func (s *subsetFlags) register(cmd *cobra.Command) {
 		"run only stage.NAME, with the outputs of the steps before it from the last successful run")
 }
 
+// subset is the subset flags ask for; -only reads the last run from the
+// backend -backend-config says (an invalid one is reported by the command).
 func (s *subsetFlags) subset() operation.Subset {
-	return operation.Subset{Targets: s.targets, Only: s.only}
+	config, _ := operation.ParseBackendConfig(backendConfig)
+	return operation.Subset{Targets: s.targets, Only: s.only, Backend: config}
 }

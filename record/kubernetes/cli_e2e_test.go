@@ -652,3 +652,38 @@ func TestCLISavedPlanOnceAndFollowAcrossRunners(t *testing.T) {
 		t.Errorf("the saved plan applied again from another runner: %d\n%s%s", code, out, errOut)
 	}
 }
+
+// -only on one runner reads the outputs of the steps before its stage from
+// the last successful run, which another runner applied.
+func TestCLIOnlyReadsAnotherRunnersRun(t *testing.T) {
+	env := sandboxtest.Cluster(t)
+	rs := newRunners(t, env, 2, `stage "build" {
+  step "version" {
+    action  = std.exec
+    command = "echo"
+    args    = ["1.2.3"]
+  }
+}
+stage "deploy" {
+  depends_on = [stage.build]
+  step "use" {
+    action  = std.exec
+    command = "echo"
+    args    = ["deploying ${trimspace(step.version.stdout)}"]
+  }
+}
+`)
+	a, b := rs[0], rs[1]
+	if out, errOut, code := a.run("apply", "-env", "prod", "-auto-approve"); code != 0 {
+		t.Fatalf("the whole pipeline on runner A: %d\n%s%s", code, out, errOut)
+	}
+	out, errOut, code := b.run("apply", "-env", "prod", "-auto-approve", "-only", "stage.deploy")
+	if code != 0 {
+		t.Fatalf("-only on runner B: %d\n%s%s", code, out, errOut)
+	}
+	run := b.runs()[0]
+	logs, _, _ := b.run("runs", "logs", fmt.Sprint(run["id"]))
+	if !strings.Contains(logs, "deploying 1.2.3") {
+		t.Errorf("-only did not get runner A's output:\n%s\n%s", logs, out)
+	}
+}
