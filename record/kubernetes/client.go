@@ -3,6 +3,8 @@ package kubernetes
 import (
 	"fmt"
 	"net/http"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -95,11 +97,11 @@ func Connect(c Config) (*Client, error) {
 	cfg := c.Rest
 	if cfg == nil {
 		rules := clientcmd.NewDefaultClientConfigLoadingRules()
-		rules.ExplicitPath = c.Kubeconfig
+		rules.ExplicitPath = expandHome(c.Kubeconfig)
 		loader := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &clientcmd.ConfigOverrides{CurrentContext: c.Context})
 		var err error
 		if cfg, err = loader.ClientConfig(); err != nil {
-			return nil, fmt.Errorf("the kubernetes backend finds no usable kubeconfig (%s): %w; set config_path and context in the backend block, or KUBECONFIG", describeSource(c), err)
+			return nil, fmt.Errorf("the kubernetes backend finds no usable kubeconfig (%s): %w; set kubeconfig and context in the backend block, or KUBECONFIG", describeSource(c), err)
 		}
 	}
 	// client-go logs through klog to stderr (retries, throttling): the
@@ -142,7 +144,7 @@ func (c *Client) Another() (*Client, error) {
 func (c *Client) Namespace() string { return c.ns }
 
 func describeSource(c Config) string {
-	where := "config_path " + c.Kubeconfig
+	where := "kubeconfig " + c.Kubeconfig
 	if c.Kubeconfig == "" {
 		where = "KUBECONFIG or ~/.kube/config"
 	}
@@ -225,4 +227,18 @@ func (c countRequests) WrappedRoundTripper() http.RoundTripper { return c.rt }
 func (c countRequests) RoundTrip(r *http.Request) (*http.Response, error) {
 	c.n.Add(1)
 	return c.rt.RoundTrip(r)
+}
+
+// expandHome turns a leading ~/ into the home directory, as the k8s
+// plugin does (a kubeconfig path in HCL is not seen by a shell).
+func expandHome(path string) string {
+	rest, ok := strings.CutPrefix(path, "~/")
+	if !ok {
+		return path
+	}
+	home, err := os.UserHomeDir()
+	if err != nil {
+		return path
+	}
+	return filepath.Join(home, rest)
 }

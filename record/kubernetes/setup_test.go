@@ -3,6 +3,8 @@ package kubernetes
 import (
 	"bytes"
 	"context"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -53,5 +55,30 @@ func TestSetup(t *testing.T) {
 	shared, _ := Connect(Config{Namespace: env.Namespace, Rest: env.Config})
 	if err := shared.Setup(ctx, &out); err == nil || !strings.Contains(err.Error(), "db-password") {
 		t.Errorf("a namespace holding another Secret: %v, want a refusal naming it", err)
+	}
+}
+
+// A kubeconfig path in the backend block is read as the k8s plugin reads
+// it: ~/ is the home directory.
+func TestConnectExpandsHome(t *testing.T) {
+	env := sandboxtest.Cluster(t)
+	home := t.TempDir()
+	t.Setenv("HOME", home)
+	b, err := os.ReadFile(env.Kubeconfig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(home, "ci.yaml"), b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c, err := Connect(Config{Namespace: env.Namespace, Kubeconfig: "~/ci.yaml"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := New(c, "shop", t.TempDir()).Init(); err != nil {
+		t.Errorf("a backend through ~/ci.yaml: %v", err)
+	}
+	if _, err := Connect(Config{Namespace: env.Namespace, Kubeconfig: "~/missing.yaml"}); err == nil || !strings.Contains(err.Error(), "kubeconfig ~/missing.yaml") {
+		t.Errorf("a missing kubeconfig: %v", err)
 	}
 }
