@@ -397,6 +397,10 @@ func (a *Apply) appliedBefore(store *record.Store, path string, saved *engine.Pl
 	case err != nil:
 		return err
 	case run != "" && !a.AllowReapply:
+		if _, _, err := store.Show(run, nil); err != nil { // pruned, or it never started
+			return fmt.Errorf("the plan %s was already applied, by run %s, which is no longer in the record (pruned): a saved plan is applied once. "+
+				"Plan again; or, to really apply it again, -allow-reapply", path, run)
+		}
 		return fmt.Errorf("the plan %s was already applied, by run %s: a saved plan is applied once. "+
 			"Plan again; or resume that run (pipectl apply -resume %s); or, to really apply it again, -allow-reapply",
 			path, run, run)

@@ -181,7 +181,8 @@ stage "s" {
 	if out := p.mustRun("runs"); strings.Contains(out, "succeeded") {
 		t.Fatalf("runs prune -keep 0 kept runs:\n%s", out)
 	}
-	if _, errOut, code := p.run("apply", "second.plan"); code != 1 || !strings.Contains(errOut, "was already applied") {
+	if _, errOut, code := p.run("apply", "second.plan"); code != 1 || !strings.Contains(errOut, "was already applied") ||
+		!strings.Contains(errOut, "no longer in the record (pruned)") {
 		t.Errorf("a saved plan whose run was pruned: exit %d\n%s", code, errOut)
 	}
 	// A fresh workspace's record cannot know: it applies, and says so.
