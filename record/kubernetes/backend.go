@@ -564,6 +564,18 @@ func (b *Backend) Lock(ctx context.Context, env string, o record.LockOptions) (r
 	b.mu.Lock()
 	b.locks[l.RunID()] = l
 	b.mu.Unlock()
+	if l.TakenOver != nil { // never silent: in the old run's record and the log
+		u := record.ForceUnlock{Holder: *l.TakenOver, By: userName() + "@" + hostname(), PID: os.Getpid(), At: time.Now().UTC(),
+			Reason: fmt.Sprintf("taken over by run %s (apply -resume) after its Lease went unrenewed for %s", l.RunID(), b.c.leaseDuration)}
+		if err := b.logUnlock(ctx, u); err != nil {
+			l.Release()
+			return nil, fmt.Errorf("recording the takeover of the lock: %w", err)
+		}
+		if _, err := b.recordUnlock(ctx, u); err != nil {
+			l.Release()
+			return nil, fmt.Errorf("recording the takeover in run %s: %w", u.Holder.Run, err)
+		}
+	}
 	return l, nil
 }
 

@@ -297,8 +297,12 @@ func TestCLIKilledRunnerIsResumedByAnother(t *testing.T) {
 	if again["run"] == run {
 		t.Errorf("the resume records under the killed run's id")
 	}
-	if killedRun := b.show(run); killedRun["status"] != "interrupted" {
+	killedRun := b.show(run)
+	if killedRun["status"] != "interrupted" {
 		t.Errorf("the killed run reads as %v from the other runner, want interrupted", killedRun["status"])
+	}
+	if u, _ := killedRun["force_unlocked"].(map[string]any); u == nil || !strings.Contains(fmt.Sprint(u["reason"]), "taken over by run") {
+		t.Errorf("the killed run's record does not say its lock was taken over: %v", killedRun["force_unlocked"])
 	}
 	_ = resumed.Process.Signal(os.Interrupt)
 	_ = resumed.Wait()
