@@ -529,6 +529,13 @@ locals`, 1)
 		}
 	}
 	id := fmt.Sprint(shared[0]["id"])
+	report := filepath.Join(t.TempDir(), "report.html")
+	if _, errOut, code := r.run("runs", "report", id, "-o", report); code != 0 || !strings.Contains(readFile(t, report), id) {
+		t.Errorf("runs report from the cluster: %d\n%s", code, errOut)
+	}
+	if out, errOut, code := r.run("runs", "artifacts", id); code != 0 {
+		t.Errorf("runs artifacts from the cluster: %d\n%s%s", code, out, errOut)
+	}
 	fromCluster, _, _ := r.run("runs", "show", id, "-json")
 	r.env = r.env[:len(r.env)-3]
 	fromLocal, _, _ := r.run("runs", "show", id, "-json")
