@@ -128,9 +128,17 @@ func (l *loader) environment(block *hcl.Block) {
 		l.duplicate(block, "environment", prev.DeclRange)
 		return
 	}
-	attrs, diags := block.Body.JustAttributes()
+	content, rest, diags := block.Body.PartialContent(&hcl.BodySchema{Blocks: []hcl.BlockHeaderSchema{backendBlock}})
 	l.diags = append(l.diags, diags...)
-	l.cfg.Environments[name] = &Environment{Name: name, Attrs: attrs, DeclRange: block.DefRange}
+	attrs, diags := withoutBackends(rest).JustAttributes()
+	l.diags = append(l.diags, diags...)
+	e := &Environment{Name: name, Attrs: attrs, DeclRange: block.DefRange}
+	for _, b := range content.Blocks {
+		if got := l.backend(b, e.Backend); e.Backend == nil {
+			e.Backend = got
+		}
+	}
+	l.cfg.Environments[name] = e
 	for _, attr := range attrs {
 		l.scoped(attr.Expr, exprEnvironment, nil)
 	}
@@ -285,4 +293,17 @@ func (l *loader) staticValue(attr *hcl.Attribute, ty cty.Type, want string) cty.
 		return cty.NullVal(ty)
 	}
 	return converted
+}
+
+// withoutBackends is an environment's body without its backend blocks:
+// hclsyntax's JustAttributes reports any block, even one PartialContent
+// took, and the environment's other blocks must still be reported.
+func withoutBackends(body hcl.Body) hcl.Body {
+	sb, ok := body.(*hclsyntax.Body)
+	if !ok {
+		return body
+	}
+	c := *sb
+	c.Blocks = slices.DeleteFunc(slices.Clone(sb.Blocks), func(b *hclsyntax.Block) bool { return b.Type == backendBlock.Type })
+	return &c
 }

@@ -40,11 +40,14 @@ type Config struct {
 	Variables    map[string]*Variable
 	Locals       map[string]*Local
 	Environments map[string]*Environment
-	Plugins      map[string]*PluginRequirement
-	Stages       []*Stage // declaration order
-	OnFailure    []*Step  // pipeline-level failure handlers (Kind PipelineOnFailure)
-	Finally      []*Step  // always-run handlers (Kind Finally)
-	Outputs      map[string]*Output
+	// Backend is the pipeline's backend block (nil: local); an
+	// environment's own block overrides it (BackendFor).
+	Backend   *Backend
+	Plugins   map[string]*PluginRequirement
+	Stages    []*Stage // declaration order
+	OnFailure []*Step  // pipeline-level failure handlers (Kind PipelineOnFailure)
+	Finally   []*Step  // always-run handlers (Kind Finally)
+	Outputs   map[string]*Output
 
 	steps     []*Step
 	stepIndex map[string]*Step
@@ -107,6 +110,7 @@ type Local struct {
 type Environment struct {
 	Name      string
 	Attrs     hcl.Attributes
+	Backend   *Backend // its backend block, if any
 	DeclRange hcl.Range
 }
 

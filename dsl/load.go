@@ -117,6 +117,7 @@ var rootSchema = &hcl.BodySchema{Blocks: []hcl.BlockHeaderSchema{
 	{Type: "on_failure"},
 	{Type: "finally"},
 	{Type: "output", LabelNames: []string{"name"}},
+	backendBlock,
 }}
 
 // loader accumulates a Config and its diagnostics over all files, then
@@ -175,6 +176,10 @@ func (l *loader) file(file *hcl.File) {
 			}
 		case "output":
 			l.output(block)
+		case "backend":
+			if b := l.backend(block, l.cfg.Backend); l.cfg.Backend == nil {
+				l.cfg.Backend = b
+			}
 		}
 	}
 }

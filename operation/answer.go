@@ -14,6 +14,8 @@ import (
 // and the answer, taken or refused, is recorded.
 type Approve struct {
 	Dir string
+	// Backend overrides the pipeline's backend block (-backend-config).
+	Backend BackendConfig
 	// ID is the id of the run that waits.
 	ID string
 	// Gate is a stage name or step.NAME; "" is the one the run waits at.
@@ -35,7 +37,7 @@ type Answered struct {
 
 // Run approves.
 func (o *Approve) Run() (*Answered, error) {
-	store, err := openRecords(o.Dir)
+	store, err := openRecords(o.Dir, "", o.Backend)
 	if err != nil {
 		return nil, err
 	}
@@ -60,6 +62,8 @@ func (o *Approve) Run() (*Answered, error) {
 // does not start and the run fails.
 type Reject struct {
 	Dir, ID, Gate string
+	// Backend overrides the pipeline's backend block (-backend-config).
+	Backend BackendConfig
 	// Reason is why (required): it is recorded and shown to whoever
 	// started the run.
 	Reason string
@@ -70,7 +74,7 @@ func (o *Reject) Run() (*Answered, error) {
 	if strings.TrimSpace(o.Reason) == "" {
 		return nil, fmt.Errorf("say why with -reason: it is recorded and shown to whoever started the run")
 	}
-	store, err := openRecords(o.Dir)
+	store, err := openRecords(o.Dir, "", o.Backend)
 	if err != nil {
 		return nil, err
 	}

@@ -45,6 +45,8 @@ type Apply struct {
 	// when the wait starts, with who holds the lock.
 	LockTimeout time.Duration
 	OnLockWait  func(record.Holder)
+	// Backend overrides the pipeline's backend block (-backend-config).
+	Backend BackendConfig
 	// Subset runs part of the pipeline (-target, -only); a saved or
 	// resumed plan carries its own.
 	Subset Subset
@@ -135,7 +137,7 @@ func (a *Apply) Run(ctx context.Context, path string) (*Applied, error) {
 			return nil, err
 		}
 	}
-	store, lock, err := lockEnvironment(ctx, t.dir, t.env, record.LockOptions{Timeout: a.LockTimeout, OnWait: a.OnLockWait, TakeOver: a.Resume, User: a.Gates.User})
+	store, lock, err := lockEnvironment(ctx, t.dir, t.env, a.Backend, record.LockOptions{Timeout: a.LockTimeout, OnWait: a.OnLockWait, TakeOver: a.Resume, User: a.Gates.User})
 	if err != nil {
 		return nil, err
 	}
@@ -239,7 +241,7 @@ func (a *Apply) run(ctx context.Context, s *Session, plan *engine.Plan, t *apply
 func (a *Apply) target(path string) (*applyTarget, error) {
 	switch {
 	case a.Resume != "":
-		store, err := openRecords(path)
+		store, err := openRecords(path, a.Inputs.Environment, a.Backend)
 		if err != nil {
 			return nil, err
 		}
@@ -348,7 +350,9 @@ func (a *Apply) checkedPlan(ctx context.Context, t *applyTarget, saved *engine.P
 	if err != nil {
 		return nil, nil, err
 	}
-	if diags := selectSteps(s, t.dir, subsetOf(saved)); diags.HasErrors() {
+	sub := subsetOf(saved)
+	sub.Backend = a.Backend
+	if diags := selectSteps(s, t.dir, sub); diags.HasErrors() {
 		a.diagnostics(s.Pipeline, diags)
 		s.Close()
 		return nil, nil, ErrDiagnostics

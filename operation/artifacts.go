@@ -14,6 +14,8 @@ import (
 // them into Out when it is set.
 type Artifacts struct {
 	Dir string
+	// Backend overrides the pipeline's backend block (-backend-config).
+	Backend BackendConfig
 	// ID is a run id, or Latest.
 	ID string
 	// Out is the directory the kept artifacts are written into ("": none
@@ -30,7 +32,7 @@ type ArtifactList struct {
 
 // Run lists (and extracts) the artifacts.
 func (o *Artifacts) Run() (*ArtifactList, error) {
-	store, id, err := openRun(o.Dir, o.ID)
+	store, id, err := openRun(o.Dir, o.ID, o.Backend)
 	if err != nil {
 		return nil, err
 	}

@@ -18,6 +18,8 @@ import (
 // (runs logs -f).
 type FollowRun struct {
 	Dir string
+	// Backend overrides the pipeline's backend block (-backend-config).
+	Backend BackendConfig
 	// ID is a run id, or Latest. With Follow, a run still being planned
 	// (known only by the lock it holds) is followed once it starts, and
 	// Latest is that run.
@@ -74,9 +76,9 @@ func (o *FollowRun) Run(ctx context.Context, start func(*engine.Plan) engine.Eve
 // confirmation the run is known only from the lock it holds.
 func (o *FollowRun) open(ctx context.Context) (*record.Store, string, error) {
 	if !o.Follow {
-		return openRun(o.Dir, o.ID)
+		return openRun(o.Dir, o.ID, o.Backend)
 	}
-	store, err := openRecords(o.Dir)
+	store, err := openRecords(o.Dir, "", o.Backend)
 	if err != nil {
 		return nil, "", err
 	}
@@ -85,7 +87,7 @@ func (o *FollowRun) open(ctx context.Context) (*record.Store, string, error) {
 		id = pending[0]
 	}
 	if !slices.Contains(store.Unrecorded(), id) {
-		return openRun(o.Dir, id)
+		return openRun(o.Dir, id, o.Backend)
 	}
 	if o.Waiting != nil {
 		o.Waiting(id)

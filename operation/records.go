@@ -8,19 +8,14 @@ import (
 
 // The run records of a pipeline (its runs, their journals and artifacts,
 // its environment locks) are opened here only; the operations then call
-// the store they were given. Another backend than the store in
-// DIR/.pipectl starts as a change to this file.
-
-// openRecords opens the records of the pipeline at path (a directory or a
-// file in it), refusing when nothing was ever recorded there.
-func openRecords(path string) (*record.Store, error) {
-	return record.OpenExisting(PipelineDir(path))
-}
+// the store they were given. Which backend holds them is the pipeline's
+// backend block, overridden by PIPECTL_BACKEND_* and -backend-config
+// (backend.go, openRecords).
 
 // openRun opens the records of the pipeline at path and resolves id: a
 // run id, or latest for the newest run.
-func openRun(path, id string) (*record.Store, string, error) {
-	store, err := openRecords(path)
+func openRun(path, id string, c BackendConfig) (*record.Store, string, error) {
+	store, err := openRecords(path, "", c)
 	if err != nil {
 		return nil, "", err
 	}
@@ -35,8 +30,8 @@ const Latest = "latest"
 
 // lockEnvironment opens the records of a pipeline directory and takes the
 // lock of one of its environments for an apply.
-func lockEnvironment(ctx context.Context, dir, env string, o record.LockOptions) (*record.Store, record.Lease, error) {
-	store, err := record.OpenExisting(dir)
+func lockEnvironment(ctx context.Context, dir, env string, c BackendConfig, o record.LockOptions) (*record.Store, record.Lease, error) {
+	store, err := openRecords(dir, env, c)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -46,8 +41,8 @@ func lockEnvironment(ctx context.Context, dir, env string, o record.LockOptions)
 
 // findStaleLock finds the lock run left on an environment of a pipeline
 // directory, refusing one its process still holds.
-func findStaleLock(dir, run string) (*record.Store, *record.StaleLock, error) {
-	store, err := record.OpenExisting(dir)
+func findStaleLock(dir, run string, c BackendConfig) (*record.Store, *record.StaleLock, error) {
+	store, err := openRecords(dir, "", c)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -15,6 +15,8 @@ import (
 // file.
 type Report struct {
 	Dir string
+	// Backend overrides the pipeline's backend block (-backend-config).
+	Backend BackendConfig
 	// ID is a run id, or Latest.
 	ID string
 	// Out is the file to write; "" is pipectl-run-RUN.html in the current
@@ -27,7 +29,7 @@ type Reported struct{ ID, Path string }
 
 // Run writes the report.
 func (o *Report) Run() (*Reported, error) {
-	store, id, err := openRun(o.Dir, o.ID)
+	store, id, err := openRun(o.Dir, o.ID, o.Backend)
 	if err != nil {
 		return nil, err
 	}

@@ -14,11 +14,13 @@ import (
 type ListRuns struct {
 	// Dir is the pipeline's directory (or a file in it).
 	Dir string
+	// Backend overrides the pipeline's backend block (-backend-config).
+	Backend BackendConfig
 }
 
 // Run lists the runs.
 func (o *ListRuns) Run() ([]*record.Run, error) {
-	store, err := openRecords(o.Dir)
+	store, err := openRecords(o.Dir, "", o.Backend)
 	if err != nil {
 		return nil, err
 	}
@@ -28,6 +30,8 @@ func (o *ListRuns) Run() ([]*record.Run, error) {
 // ShowRun reads one recorded run.
 type ShowRun struct {
 	Dir string
+	// Backend overrides the pipeline's backend block (-backend-config).
+	Backend BackendConfig
 	// ID is a run id, or Latest.
 	ID string
 }
@@ -43,7 +47,7 @@ type ShownRun struct {
 
 // Run reads the run.
 func (o *ShowRun) Run() (*ShownRun, error) {
-	store, id, err := openRun(o.Dir, o.ID)
+	store, id, err := openRun(o.Dir, o.ID, o.Backend)
 	if err != nil {
 		return nil, err
 	}
@@ -67,6 +71,8 @@ func (r *ShownRun) Events(fn func(engine.Event) error) error {
 // policy, then compacts what the deletions left behind.
 type Prune struct {
 	Dir string
+	// Backend overrides the pipeline's backend block (-backend-config).
+	Backend BackendConfig
 	// Keep is how many of the newest finished runs of each environment to
 	// keep; a run going on or parked at a gate is always kept.
 	Keep int
@@ -91,7 +97,7 @@ func (o *Prune) Run(ctx context.Context) (*Pruned, error) {
 	if o.Keep < 0 {
 		return nil, fmt.Errorf("-keep must be 0 or more, not %d", o.Keep)
 	}
-	store, err := openRecords(o.Dir)
+	store, err := openRecords(o.Dir, "", o.Backend)
 	if err != nil {
 		return nil, err
 	}

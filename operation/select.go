@@ -19,6 +19,8 @@ type Subset struct {
 	// From is the run -only reads outputs from; "" finds the last
 	// successful run of the pipeline and environment.
 	From string
+	// Backend is where -only finds that run (-backend-config).
+	Backend BackendConfig
 }
 
 func (s Subset) empty() bool { return len(s.Targets) == 0 && s.Only == "" }
@@ -45,7 +47,7 @@ func selectSteps(s *Session, dir string, sub Subset) hcl.Diagnostics {
 	if diags.HasErrors() {
 		return diags
 	}
-	if diags := fillFromLastRun(s, dir, sel, sub.From); diags.HasErrors() {
+	if diags := fillFromLastRun(s, dir, sel, sub); diags.HasErrors() {
 		return diags
 	}
 	s.Planner.Selection = sel
@@ -57,10 +59,11 @@ func selectSteps(s *Session, dir string, sub Subset) hcl.Diagnostics {
 // environment (or from the run named), refusing when there is none, when
 // the pipeline or its variables changed since, or when an output needed
 // was not kept.
-func fillFromLastRun(s *Session, dir string, sel *engine.Selection, from string) hcl.Diagnostics {
+func fillFromLastRun(s *Session, dir string, sel *engine.Selection, sub Subset) hcl.Diagnostics {
+	from := sub.From
 	p := s.Pipeline
 	summary := "Cannot run " + sel.Only + " alone (-only)"
-	store, err := openRecords(dir)
+	store, err := openRecords(dir, p.Scope.Environment, sub.Backend)
 	if err != nil {
 		return refusal(summary, err.Error())
 	}

@@ -12,6 +12,8 @@ import (
 // break, as Who()'s, in the run's record and in the force-unlock log.
 type ForceUnlock struct {
 	Dir string
+	// Backend overrides the pipeline's backend block (-backend-config).
+	Backend BackendConfig
 	// ID is the run the stale lock names.
 	ID string
 	// Confirm, unless nil, is asked before the lock is broken; false
@@ -35,7 +37,7 @@ type Unlocked struct {
 // Run breaks the lock.
 func (o *ForceUnlock) Run() (*Unlocked, error) {
 	dir := PipelineDir(o.Dir)
-	store, stale, err := findStaleLock(dir, o.ID)
+	store, stale, err := findStaleLock(dir, o.ID, o.Backend)
 	if err != nil {
 		return nil, err
 	}

@@ -117,7 +117,7 @@ func runApply(cmd *cobra.Command, f *pipelineFlags, args []string, o applyOption
 	}
 	a.Inputs, a.Parallelism, a.AutoApprove, a.Resume, a.AllowReapply = in, o.parallelism, o.autoApprove, o.resume, o.reapply
 	a.LockTimeout, a.OnLockWait = o.lockTimeout, lockWaitMessage(cmd, o.lockTimeout)
-	a.Subset, a.Report = o.subset, o.report
+	a.Subset, a.Report, a.Backend = o.subset, o.report, backend
 	notice := func(text string) {
 		if n, ok := v.(interface{ Notice(string) }); ok {
 			n.Notice(text)

@@ -30,7 +30,7 @@ self-approval (allow_self_approval = false). It prints the plan the run applies
 and is needed where there is no terminal to ask at (CI).`,
 		Args: runArgs(2, aWaitingRun),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			op.ID, op.Dir = args[0], pathArg(args[1:])
+			op.ID, op.Dir, op.Backend = args[0], pathArg(args[1:]), backend
 			op.Review = func(plan *v1.Plan, runID, waitingAt string) error {
 				return reviewApproval(cmd, plan, runID, waitingAt, yes)
 			}
@@ -73,7 +73,7 @@ fails (its on_failure handlers run) and apply exits with status 6. Who
 rejected (PIPECTL_USER, or the OS user), when and -reason are recorded.`,
 		Args: runArgs(2, aWaitingRun),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			op.ID, op.Dir = args[0], pathArg(args[1:])
+			op.ID, op.Dir, op.Backend = args[0], pathArg(args[1:]), backend
 			return answered(cmd, "Rejected")(op.Run())
 		},
 	}

@@ -38,7 +38,7 @@ run's record (pipectl runs show RUN -json: force_unlocked) and in
 .pipectl/locks/force-unlocks.log.`,
 		Args: runArgs(2, "the run the stale lock names, as the refused apply printed it"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			op := operation.ForceUnlock{ID: args[0], Dir: pathArg(args[1:]), Reason: reason}
+			op := operation.ForceUnlock{ID: args[0], Dir: pathArg(args[1:]), Backend: backend, Reason: reason}
 			if !force {
 				op.Confirm = func(what string, holder v1.LockHolder) (bool, error) { return confirmUnlock(cmd, what, holder) }
 			}

@@ -19,6 +19,7 @@ func newRootCommand() *cobra.Command {
 	}
 	root.SetVersionTemplate("pipectl {{.Version}}\n")
 	registerLogFlags(root)
+	registerBackendFlags(root)
 	root.AddCommand(
 		newVersionCommand(),
 		newFmtCommand(),
@@ -32,6 +33,7 @@ func newRootCommand() *cobra.Command {
 		newForceUnlockCommand(),
 		newApproveCommand(),
 		newRejectCommand(),
+		newBackendCommand(),
 	)
 	return root
 }

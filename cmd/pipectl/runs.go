@@ -22,7 +22,7 @@ and a summary per step. A run whose process died shows as interrupted, with
 everything recorded until then.`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			list, err := (&operation.ListRuns{Dir: pathArg(args)}).Run()
+			list, err := (&operation.ListRuns{Dir: pathArg(args), Backend: backend}).Run()
 			if err != nil {
 				return err
 			}
@@ -43,7 +43,7 @@ func newRunsShowCommand() *cobra.Command {
 		Short: "Show one run: its steps, their outcomes and outputs, and (with -logs) every event",
 		Args:  runArgs(2, aRecordedRun),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			shown, err := (&operation.ShowRun{Dir: pathArg(args[1:]), ID: args[0]}).Run()
+			shown, err := (&operation.ShowRun{Dir: pathArg(args[1:]), Backend: backend, ID: args[0]}).Run()
 			if err != nil {
 				return err
 			}
@@ -93,7 +93,7 @@ runs logs -f, go on reading across it.`, operation.DefaultKeep),
 			if err != nil {
 				return fmt.Errorf("-max-size: %w", err)
 			}
-			pruned, err := (&operation.Prune{Dir: pathArg(args), Keep: keep, MaxBytes: capBytes}).Run(cmd.Context())
+			pruned, err := (&operation.Prune{Dir: pathArg(args), Backend: backend, Keep: keep, MaxBytes: capBytes}).Run(cmd.Context())
 			if err != nil {
 				return err
 			}

@@ -24,7 +24,7 @@ leaves DIR (no .., no /), and a second artifact of the same name (a retry's)
 gets -2, -3 before its extension. RUN is a run id, or latest.`,
 		Args: runArgs(2, aRecordedRun),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			a, err := (&operation.Artifacts{ID: args[0], Dir: pathArg(args[1:]), Out: out}).Run()
+			a, err := (&operation.Artifacts{ID: args[0], Dir: pathArg(args[1:]), Backend: backend, Out: out}).Run()
 			if err != nil {
 				return err
 			}

@@ -33,7 +33,7 @@ A second argument that is an existing directory, or a path with a /, is DIR,
 not a step.`,
 		Args: runArgs(3, aRecordedRun),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			op := operation.FollowRun{ID: args[0], Follow: follow}
+			op := operation.FollowRun{ID: args[0], Backend: backend, Follow: follow}
 			op.Step, op.Dir = logsArgs(args[1:])
 			op.Waiting = notices(cmd).FollowWaiting
 			ctx, stop := signal.NotifyContext(cmd.Context(), interruptSignals...)

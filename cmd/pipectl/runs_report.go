@@ -22,7 +22,7 @@ which secrets are already redacted. RUN is a run id, or latest.
 directory) writes that file in DIR.`,
 		Args: runArgs(2, aRecordedRun),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			r, err := (&operation.Report{ID: args[0], Dir: pathArg(args[1:]), Out: out}).Run()
+			r, err := (&operation.Report{ID: args[0], Dir: pathArg(args[1:]), Backend: backend, Out: out}).Run()
 			if err != nil {
 				return err
 			}

@@ -19,6 +19,8 @@ func (s *subsetFlags) register(cmd *cobra.Command) {
 		"run only stage.NAME, with the outputs of the steps before it from the last successful run")
 }
 
+// subset is the subset flags ask for; -only reads the last run from the
+// backend -backend-config says.
 func (s *subsetFlags) subset() operation.Subset {
-	return operation.Subset{Targets: s.targets, Only: s.only}
+	return operation.Subset{Targets: s.targets, Only: s.only, Backend: backend}
 }

@@ -1,0 +1,24 @@
+package kubernetes
+
+import (
+	"testing"
+	"time"
+
+	"github.com/pipectl/pipectl/internal/sandboxtest"
+)
+
+// The backend is tested against the sandbox's real API server (kwok nodes
+// only: a backend needs no pod).
+func TestMain(m *testing.M) { sandboxtest.Main(m) }
+
+// testClient connects to a fresh namespace of the sandbox, with a short
+// Lease so that expiry is observed within a test.
+func testClient(t *testing.T, lease time.Duration) *Client {
+	t.Helper()
+	env := sandboxtest.Cluster(t)
+	c, err := Connect(Config{Namespace: env.Namespace, Rest: env.Config, LeaseDuration: lease})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}

@@ -1,0 +1,255 @@
+package kubernetes
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"slices"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/pipectl/pipectl/record"
+)
+
+// Gate answers: one Secret per run, answers.<run>, a JSON list updated
+// with optimistic concurrency, so an answer is checked against every one
+// recorded before it (of eight concurrent approvals by one person, one
+// counts).
+func answersName(id string) string { return "answers." + runName(id) }
+
+const keyAnswers = "answers.json"
+
+// AppendAnswer records an answer, refused or not.
+func (b *Backend) AppendAnswer(id string, a record.Answer, check func(prior []record.Answer) string) (record.Answer, error) {
+	ctx, cancel := ctx()
+	defer cancel()
+	if _, err := b.c.getRun(ctx, id); err != nil {
+		return a, err
+	}
+	for {
+		s, prior, err := b.answers(ctx, id)
+		if err != nil {
+			return a, err
+		}
+		if check != nil {
+			a.Refused = check(prior)
+		}
+		j, err := json.Marshal(append(prior, a))
+		if err != nil {
+			return a, err
+		}
+		if s == nil {
+			s = &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: answersName(id),
+				Labels: RunMeta{ID: id, Scope: b.scope}.labels("answers")}, Type: "pipectl.dev/answers",
+				Data: map[string][]byte{keyAnswers: j}}
+			_, err = b.c.core.Secrets(b.c.ns).Create(ctx, s, metav1.CreateOptions{})
+		} else {
+			s.Data = map[string][]byte{keyAnswers: j}
+			_, err = b.c.core.Secrets(b.c.ns).Update(ctx, s, metav1.UpdateOptions{})
+		}
+		if apierrors.IsConflict(err) || apierrors.IsAlreadyExists(err) {
+			continue // another answer came first: check against it too
+		}
+		return a, err
+	}
+}
+
+// Answers returns every answer recorded for a run, oldest first.
+func (b *Backend) Answers(id string) ([]record.Answer, error) {
+	ctx, cancel := ctx()
+	defer cancel()
+	if _, err := b.c.getRun(ctx, id); err != nil {
+		return nil, err
+	}
+	_, out, err := b.answers(ctx, id)
+	return out, err
+}
+
+func (b *Backend) answers(ctx context.Context, id string) (*corev1.Secret, []record.Answer, error) {
+	s, err := b.c.core.Secrets(b.c.ns).Get(ctx, answersName(id), metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		return nil, nil, nil
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	var out []record.Answer
+	if err := json.Unmarshal(s.Data[keyAnswers], &out); err != nil {
+		return nil, nil, fmt.Errorf("the answers of run %s are damaged: %w", id, err)
+	}
+	return s, out, nil
+}
+
+// Saved plans applied: one Secret per plan, created once (Create is the
+// API server's compare-and-swap: of concurrent marks, one is created).
+// Marks outlive the runs.
+func markName(hash string) string { return objectName("plan-applied", hash) }
+
+type planMark struct {
+	Run  string    `json:"run"`
+	Time time.Time `json:"time"`
+}
+
+// MarkPlanApplied marks a saved plan applied by run, once.
+func (b *Backend) MarkPlanApplied(hash, run string) error {
+	ctx, cancel := ctx()
+	defer cancel()
+	j, _ := json.Marshal(planMark{Run: run, Time: time.Now().UTC()})
+	s := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: markName(hash),
+		Labels:      map[string]string{labelManaged: managedBy, labelKind: "plan-mark", labelScope: labelValue(b.scope)},
+		Annotations: map[string]string{annHash: hash}}, Type: "pipectl.dev/plan-mark", Data: map[string][]byte{"mark.json": j}}
+	_, err := b.c.core.Secrets(b.c.ns).Create(ctx, s, metav1.CreateOptions{})
+	if apierrors.IsAlreadyExists(err) {
+		m, gerr := b.mark(ctx, hash)
+		if gerr != nil {
+			return gerr
+		}
+		return &record.PlanAppliedError{Hash: hash, Run: m.Run}
+	}
+	return b.explain(err)
+}
+
+func (b *Backend) mark(ctx context.Context, hash string) (planMark, error) {
+	var m planMark
+	s, err := b.c.core.Secrets(b.c.ns).Get(ctx, markName(hash), metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		return m, nil
+	}
+	if err != nil {
+		return m, err
+	}
+	return m, json.Unmarshal(s.Data["mark.json"], &m)
+}
+
+// PlanApplied is the run that applied a saved plan, and since when this
+// backend keeps marks (its creation).
+func (b *Backend) PlanApplied(hash string) (string, time.Time, error) {
+	ctx, cancel := ctx()
+	defer cancel()
+	since := time.Now().UTC()
+	if info, err := b.info(ctx, false); err == nil {
+		since = info.CreationTimestamp.UTC()
+	}
+	m, err := b.mark(ctx, hash)
+	return m.Run, since, err
+}
+
+// runSize is a run and the bytes its record holds (summary and journal,
+// before compression: what the user's runs amount to).
+type runSize struct {
+	run   *record.Run
+	bytes int64
+}
+
+func (b *Backend) sizes(ctx context.Context) ([]runSize, error) {
+	objs, err := b.c.listRuns(ctx, b.scope, "", "", "")
+	if err != nil {
+		return nil, b.explain(err)
+	}
+	var out []runSize
+	for _, o := range objs {
+		r, err := b.decode(ctx, o, nil)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, runSize{run: r, bytes: int64(len(o.Summary)) + o.Marker.Bytes})
+	}
+	slices.SortStableFunc(out, func(x, y runSize) int { return y.run.Started.Compare(x.run.Started) })
+	return out, nil
+}
+
+// Prune deletes the runs the retention policy does not keep: run object
+// first (a half-deleted run is not listed), then its journal and answers.
+func (b *Backend) Prune(r record.Retention) (*record.Pruned, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	runs, err := b.sizes(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := &record.Pruned{}
+	out.Deleted, out.Kept, out.Bytes = retained(runs, r)
+	for _, id := range out.Deleted {
+		if err := b.deleteRun(ctx, id); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+func (b *Backend) deleteRun(ctx context.Context, id string) error {
+	secrets := b.c.core.Secrets(b.c.ns)
+	if err := secrets.Delete(ctx, runName(id), metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
+		return err
+	}
+	sel := labelManaged + "=" + managedBy + "," + labelRun + "=" + labelValue(id)
+	if err := secrets.DeleteCollection(ctx, metav1.DeleteOptions{}, metav1.ListOptions{LabelSelector: sel}); err != nil {
+		return err
+	}
+	b.mu.Lock()
+	delete(b.runs, id)
+	b.mu.Unlock()
+	_ = os.RemoveAll(spoolDir(b.spool, id))
+	return nil
+}
+
+// retained is record's retention policy (record/retention.go), which is
+// unexported: kept identical until record exports it.
+func retained(runs []runSize, r record.Retention) (deleted []string, kept int, bytes int64) {
+	seen := map[[2]string]int{}
+	keep := make([]bool, len(runs))
+	for i, rs := range runs {
+		key := [2]string{rs.run.Pipeline, rs.run.Environment}
+		keep[i] = rs.run.Active() || r.KeepPerEnvironment <= 0 || seen[key] < r.KeepPerEnvironment
+		if !rs.run.Active() {
+			seen[key]++
+		}
+		if keep[i] {
+			bytes += rs.bytes
+		}
+	}
+	for i := len(runs) - 1; i >= 0 && r.MaxBytes > 0 && bytes > r.MaxBytes; i-- { // oldest first
+		if keep[i] && !runs[i].run.Active() {
+			keep[i] = false
+			bytes -= runs[i].bytes
+		}
+	}
+	for i := len(runs) - 1; i >= 0; i-- {
+		if keep[i] {
+			kept++
+		} else {
+			deleted = append(deleted, runs[i].run.ID)
+		}
+	}
+	return deleted, kept, bytes
+}
+
+// Compact has nothing to give back: deleted Secrets free their space in
+// etcd, which the API server compacts on its own. It refuses while a run
+// holds a Lease of this pipeline, as the local backend does, and reports
+// the size of the records.
+func (b *Backend) Compact(ctx context.Context) (*record.Compacted, error) {
+	leases, err := b.c.coord.Leases(b.c.ns).List(ctx, metav1.ListOptions{LabelSelector: labelKind + "=lock," + labelPipeline + "=" + labelValue(b.scope)})
+	if err != nil {
+		return nil, b.explain(err)
+	}
+	for i := range leases.Items {
+		l := &leases.Items[i]
+		if h := holderOf(l); h.Run != "" && !b.c.expired(l) {
+			return nil, fmt.Errorf("%w: %s holds the lock of %s; compact when no run is going on", record.ErrActive, h, what(h.Environment))
+		}
+	}
+	runs, err := b.sizes(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var n int64
+	for _, r := range runs {
+		n += r.bytes
+	}
+	return &record.Compacted{Before: n, After: n}, nil
+}
