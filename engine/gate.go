@@ -3,36 +3,22 @@ package engine
 import (
 	"context"
 	"fmt"
-	"slices"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/zclconf/go-cty/cty"
 
+	v1 "github.com/pipectl/pipectl/api/v1"
 	"github.com/pipectl/pipectl/dsl"
+	"github.com/pipectl/pipectl/gate"
 )
 
 // Clock is where gates read the time; tests give a fake one.
-type Clock interface {
-	Now() time.Time
-	After(d time.Duration) <-chan time.Time
-}
-
-type realClock struct{}
-
-func (realClock) Now() time.Time                         { return time.Now() }
-func (realClock) After(d time.Duration) <-chan time.Time { return time.After(d) }
+type Clock = gate.Clock
 
 // GateAnswer is someone's answer to a gate.
-type GateAnswer struct {
-	Gate    string    `json:"gate"` // stage.NAME or step.NAME
-	Approve bool      `json:"approve"`
-	User    string    `json:"user"`
-	Reason  string    `json:"reason,omitempty"`
-	Time    time.Time `json:"time"`
-}
+type GateAnswer = gate.Answer
 
 // GateAnswers is where a waiting run reads the answers to a gate, oldest
 // first: the run record, where `pipectl approve` and `reject` write.
@@ -64,14 +50,14 @@ type gateState struct {
 // abandoned is the GateFailure reason of a gate that stopped waiting
 // because the run stopped starting steps (an earlier failure): it is not
 // why the run failed.
-const abandoned = "abandoned"
+const abandoned = v1.GateStatusAbandoned
 
 // stopWaitingGates ends every wait at a gate: the run starts nothing new.
 func (rn *run) stopWaitingGates() { rn.gateStopped.Do(func() { close(rn.gateStop) }) }
 
 func (o *GateOptions) clock() Clock {
 	if o.Clock == nil {
-		return realClock{}
+		return gate.RealClock{}
 	}
 	return o.Clock
 }
@@ -79,7 +65,7 @@ func (o *GateOptions) clock() Clock {
 // EvalGates evaluates every stage's and step's gate with the run's
 // values. Gates read no step, so they are known before anything runs.
 func (p *Pipeline) EvalGates() hcl.Diagnostics {
-	p.Gates = map[string]*dsl.Gate{}
+	p.Gates = map[string]*gate.Gate{}
 	var diags hcl.Diagnostics
 	ctx := p.Scope.EvalContext(nil, nil)
 	add := func(addr string, cfg *dsl.GateConfig) {
@@ -135,15 +121,11 @@ func (rn *run) awaitGate(ctx context.Context, addr string) (failure *GateFailure
 // window again: a stage starts inside its window even when approval took
 // long. Last it checks that the steps behind the gate would still do what
 // was approved (checkBehindGate).
-func (rn *run) passGate(ctx context.Context, g *dsl.Gate) (*GateFailure, bool) {
+func (rn *run) passGate(ctx context.Context, g *gate.Gate) (*GateFailure, bool) {
 	if f, cancelled := rn.awaitWindow(ctx, g); f != nil || cancelled {
 		return f, cancelled
 	}
-	if g.Approval != nil || g.ApprovalUnknown {
-		a := g.Approval
-		if a == nil { // its condition was unknown: ask, the safe side
-			a = &dsl.Approval{Message: "Approve " + g.Address + "?", MinApprovals: 1, AllowSelfApproval: true}
-		}
+	if a := g.Asks(); a != nil {
 		if f, cancelled := rn.awaitApproval(ctx, g.Address, a); f != nil || cancelled {
 			return f, cancelled
 		}
@@ -159,7 +141,7 @@ func (rn *run) passGate(ctx context.Context, g *dsl.Gate) (*GateFailure, bool) {
 }
 
 // awaitWindow returns once the gate's windows are open (or overridden).
-func (rn *run) awaitWindow(ctx context.Context, g *dsl.Gate) (*GateFailure, bool) {
+func (rn *run) awaitWindow(ctx context.Context, g *gate.Gate) (*GateFailure, bool) {
 	if !g.HasWindows() {
 		return nil, false
 	}
@@ -170,10 +152,10 @@ func (rn *run) awaitWindow(ctx context.Context, g *dsl.Gate) (*GateFailure, bool
 	case open:
 		return nil, false
 	case rn.Gates.OverrideWindow != "":
-		rn.emit(Event{Type: GateWindowOverridden, Gate: g.Address, GateKind: "window", User: rn.Gates.StartedBy,
+		rn.emit(Event{Type: GateWindowOverridden, Gate: g.Address, GateKind: gate.KindWindow, User: rn.Gates.StartedBy,
 			Reason: rn.Redactor.String(rn.Gates.OverrideWindow), Message: fmt.Sprintf("%s is %s; let through by -override-window", g.Address, why)})
 		return nil, false
-	case g.OutsideWindow == "fail":
+	case g.OutsideWindow == gate.Fail:
 		return rn.windowClosed(g, fmt.Sprintf("%s may not start now: it is %s (outside_window = \"fail\")", g.Address, why)), false
 	}
 	for {
@@ -181,7 +163,7 @@ func (rn *run) awaitWindow(ctx context.Context, g *dsl.Gate) (*GateFailure, bool
 		if !ok {
 			return rn.windowClosed(g, fmt.Sprintf("%s may not start: it is %s, and no window opens within a year", g.Address, why)), false
 		}
-		rn.emit(Event{Type: GateWaiting, Gate: g.Address, GateKind: "window", Until: next,
+		rn.emit(Event{Type: GateWaiting, Gate: g.Address, GateKind: gate.KindWindow, Until: next,
 			Message: fmt.Sprintf("%s waits: it is %s; the next window opens at %s", g.Address, why, next.Format(time.RFC3339))})
 		// Wake at least every minute: a machine that slept must not oversleep the window.
 		for now.Before(next) {
@@ -200,14 +182,14 @@ func (rn *run) awaitWindow(ctx context.Context, g *dsl.Gate) (*GateFailure, bool
 	}
 }
 
-func (rn *run) windowClosed(g *dsl.Gate, msg string) *GateFailure {
-	rn.emit(Event{Type: GateWindowClosed, Gate: g.Address, GateKind: "window", Message: msg})
-	return &GateFailure{Gate: g.Address, Reason: "window_closed", Message: msg}
+func (rn *run) windowClosed(g *gate.Gate, msg string) *GateFailure {
+	rn.emit(Event{Type: GateWindowClosed, Gate: g.Address, GateKind: gate.KindWindow, Message: msg})
+	return &GateFailure{Gate: g.Address, Reason: v1.GateStatusWindowClosed, Message: msg}
 }
 
 // awaitApproval polls the answers until enough people approved, someone
 // rejected, or the timeout.
-func (rn *run) awaitApproval(ctx context.Context, addr string, a *dsl.Approval) (*GateFailure, bool) {
+func (rn *run) awaitApproval(ctx context.Context, addr string, a *gate.Approval) (*GateFailure, bool) {
 	clock := rn.Gates.clock()
 	poll := rn.Gates.PollEvery
 	if poll <= 0 {
@@ -217,8 +199,8 @@ func (rn *run) awaitApproval(ctx context.Context, addr string, a *dsl.Approval) 
 	if a.Timeout > 0 {
 		deadline = clock.Now().Add(a.Timeout)
 	}
-	rn.emit(Event{Type: GateWaiting, Gate: addr, GateKind: "approval", Until: deadline, Message: rn.Redactor.String(a.Message)})
-	approvedBy := map[string]bool{}
+	rn.emit(Event{Type: GateWaiting, Gate: addr, GateKind: gate.KindApproval, Until: deadline, Message: rn.Redactor.String(a.Message)})
+	tally := &gate.Tally{Rule: a.Rule, StartedBy: rn.Gates.StartedBy}
 	seen := 0
 	var readErr string
 	for {
@@ -228,16 +210,15 @@ func (rn *run) awaitApproval(ctx context.Context, addr string, a *dsl.Approval) 
 			answers, err = rn.Gates.Answers.Answers(addr)
 			if err != nil && err.Error() != readErr { // say it once; keep trying
 				readErr = err.Error()
-				rn.emit(Event{Type: GateWaiting, Gate: addr, GateKind: "approval", Until: deadline,
+				rn.emit(Event{Type: GateWaiting, Gate: addr, GateKind: gate.KindApproval, Until: deadline,
 					Message: "cannot read the answers to " + addr + " (retrying): " + readErr})
 			}
 		}
 		for ; seen < len(answers); seen++ {
-			ans := answers[seen]
-			if f := rn.answer(addr, a, ans, approvedBy); f != nil {
+			if f := rn.answer(addr, tally, answers[seen]); f != nil {
 				return f, false
 			}
-			if len(approvedBy) >= a.MinApprovals {
+			if tally.Passed() {
 				rn.tooLate(addr, answers[seen+1:])
 				return nil, false
 			}
@@ -246,9 +227,9 @@ func (rn *run) awaitApproval(ctx context.Context, addr string, a *dsl.Approval) 
 		if !deadline.IsZero() {
 			left := deadline.Sub(clock.Now())
 			if left <= 0 {
-				msg := fmt.Sprintf("%s was not approved within %s (%d of %d approvals)", addr, a.Timeout, len(approvedBy), a.MinApprovals)
-				rn.emit(Event{Type: GateTimedOut, Gate: addr, GateKind: "approval", Message: msg})
-				return &GateFailure{Gate: addr, Reason: "timed_out", Message: msg}, false
+				msg := fmt.Sprintf("%s was not approved within %s (%d of %d approvals)", addr, a.Timeout, tally.Approvals(), a.MinApprovals)
+				rn.emit(Event{Type: GateTimedOut, Gate: addr, GateKind: gate.KindApproval, Message: msg})
+				return &GateFailure{Gate: addr, Reason: v1.GateStatusTimedOut, Message: msg}, false
 			}
 			wait = min(wait, left)
 		}
@@ -262,70 +243,37 @@ func (rn *run) awaitApproval(ctx context.Context, addr string, a *dsl.Approval) 
 	}
 }
 
-// answer takes one answer into account: a rejection fails the gate, an
-// approval counts unless the gate refuses it.
-func (rn *run) answer(addr string, a *dsl.Approval, ans GateAnswer, approvedBy map[string]bool) *GateFailure {
+// answer takes one answer into the tally and says what it did: a
+// rejection fails the gate.
+func (rn *run) answer(addr string, tally *gate.Tally, ans GateAnswer) *GateFailure {
 	reason := rn.Redactor.String(ans.Reason)
-	base := Event{Gate: addr, GateKind: "approval", User: ans.User, Reason: reason}
-	if why := (ApprovalRule{a.Approvers, a.AllowSelfApproval}).Refusal(ans, rn.Gates.StartedBy, approvedBy); why != "" {
-		ev := base
-		ev.Type, ev.Message = GateRefused, why
-		rn.emit(ev)
-		return nil
-	}
-	if !ans.Approve {
+	ev := Event{Gate: addr, GateKind: gate.KindApproval, User: ans.User, Reason: reason}
+	switch decision, refusal := tally.Take(ans); decision {
+	case v1.AnswerRefused:
+		ev.Type, ev.Message = GateRefused, refusal.Message
+	case v1.AnswerRejected:
 		msg := fmt.Sprintf("%s was rejected by %s", addr, ans.User)
 		if reason != "" {
 			msg += ": " + reason
 		}
-		ev := base
 		ev.Type, ev.Message = GateRejected, msg
 		rn.emit(ev)
-		return &GateFailure{Gate: addr, Reason: "rejected", Message: msg}
+		return &GateFailure{Gate: addr, Reason: v1.GateStatusRejected, Message: msg}
+	default:
+		ev.Type, ev.Message = GateApproved, fmt.Sprintf("%s approved by %s (%d of %d)", addr, ans.User, tally.Approvals(), tally.Rule.MinApprovals)
 	}
-	approvedBy[ans.User] = true
-	ev := base
-	ev.Type, ev.Message = GateApproved, fmt.Sprintf("%s approved by %s (%d of %d)", addr, ans.User, len(approvedBy), a.MinApprovals)
 	rn.emit(ev)
 	return nil
 }
 
 // tooLate records the answers read with those that passed the gate but
-// after them (given at the same moment, a duplicate approval most often):
-// they do not count, and the record says so rather than losing them.
+// after them: they do not count, and the record says so rather than
+// losing them.
 func (rn *run) tooLate(addr string, answers []GateAnswer) {
 	for _, ans := range answers {
-		rn.emit(Event{Type: GateRefused, Gate: addr, GateKind: "approval", User: ans.User, Reason: rn.Redactor.String(ans.Reason),
-			Message: addr + " had already passed: this answer came after the approvals it needed"})
+		rn.emit(Event{Type: GateRefused, Gate: addr, GateKind: gate.KindApproval, User: ans.User, Reason: rn.Redactor.String(ans.Reason),
+			Message: gate.AfterPass(addr).Message})
 	}
-}
-
-// ApprovalRule is what decides whether an answer to an approval gate
-// counts: the engine applies it, and `pipectl approve` tells the person
-// answering at once (record).
-type ApprovalRule struct {
-	Approvers         []string
-	AllowSelfApproval bool
-}
-
-// Refusal says why an answer does not count, or "". Anyone allowed to
-// approve may reject; the user who started the run may always reject
-// (stop) it. approvedBy holds who approved already (nil: nobody yet).
-func (r ApprovalRule) Refusal(ans GateAnswer, startedBy string, approvedBy map[string]bool) string {
-	self := ans.User == startedBy && startedBy != ""
-	switch {
-	case ans.User == "":
-		return "an answer without a user name does not count"
-	case !ans.Approve && self:
-		return ""
-	case len(r.Approvers) > 0 && !slices.Contains(r.Approvers, ans.User):
-		return fmt.Sprintf("%s is not one of the approvers (%s)", ans.User, strings.Join(r.Approvers, ", "))
-	case ans.Approve && self && !r.AllowSelfApproval:
-		return fmt.Sprintf("%s started this run and cannot approve it: the gate needs someone else (allow_self_approval = false)", ans.User)
-	case ans.Approve && approvedBy[ans.User]:
-		return fmt.Sprintf("%s already approved: min_approvals counts different people", ans.User)
-	}
-	return ""
 }
 
 // gateBlocked finishes a step its gate kept from starting.
@@ -380,7 +328,7 @@ func plannedGates(p *Pipeline, now time.Time, redact *Redactor) []*PlannedGate {
 			pg.Freezes = append(pg.Freezes, f.String())
 		}
 		if g.HasWindows() {
-			pg.OutsideWindow = g.OutsideWindow
+			pg.OutsideWindow = string(g.OutsideWindow)
 			if at, ok := g.NextOpen(now); ok {
 				at = at.UTC()
 				pg.OpenAt = &at

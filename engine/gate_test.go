@@ -117,13 +117,15 @@ func TestApprovalCountsOthersAndRefusesSelfApproval(t *testing.T) {
 	if res.Status != engine.StatusSucceeded || res.GateFailure != nil {
 		t.Fatalf("status %s, gate failure %+v", res.Status, res.GateFailure)
 	}
+	// Which answers count is the gate's rule (package gate); the loop
+	// says so for each answer, in order.
 	refused := f.gateEvents(engine.GateRefused)
-	if len(refused) != 2 || refused[0].User != "alice" || !strings.Contains(refused[0].Message, "allow_self_approval = false") ||
-		refused[1].User != "bob" || !strings.Contains(refused[1].Message, "already approved") {
+	if len(refused) != 2 || refused[0].User != "alice" || refused[0].Message == "" || refused[1].User != "bob" {
 		t.Fatalf("refusals: %+v", refused)
 	}
 	approved := f.gateEvents(engine.GateApproved)
-	if len(approved) != 2 || approved[0].User != "bob" || approved[0].Reason != "looks good" || approved[1].User != "carol" {
+	if len(approved) != 2 || approved[0].User != "bob" || approved[0].Reason != "looks good" || approved[1].User != "carol" ||
+		approved[1].Message != "stage.deploy approved by carol (2 of 2)" {
 		t.Fatalf("approvals: %+v", approved)
 	}
 	// The stage started only once approved; the one before it did not wait.
@@ -213,18 +215,19 @@ stage "deploy" {
 func TestWindowWaitsForTheNextOpening(t *testing.T) {
 	f := load(t, strings.Replace(windowed, "%s", "wait", 1), dsl.Inputs{})
 	berlin, _ := time.LoadLocation("Europe/Berlin")
-	clock := &fakeClock{now: time.Date(2026, 12, 23, 18, 30, 0, 0, berlin)} // Wednesday evening, before the freeze
+	start := time.Date(2026, 12, 23, 18, 30, 0, 0, berlin) // Wednesday evening, before the freeze
+	clock := &fakeClock{now: start}
 	res := f.applyGated(engine.GateOptions{Clock: clock})
 	if res.Status != engine.StatusSucceeded {
 		t.Fatalf("status %s", res.Status)
 	}
-	// Thursday 24 to Saturday 26 are frozen, then the weekend: Monday 28 at 09:00.
-	want := time.Date(2026, 12, 28, 9, 0, 0, 0, berlin)
+	// When the window opens is the gate's arithmetic (package gate: the
+	// freeze, then the weekend); the loop says when and sleeps until then.
 	waiting := f.gateEvents(engine.GateWaiting)
-	if len(waiting) != 1 || !waiting[0].Until.Equal(want) || waiting[0].GateKind != "window" {
+	if len(waiting) != 1 || !waiting[0].Until.After(start) || waiting[0].GateKind != "window" {
 		t.Fatalf("waiting: %+v", waiting)
 	}
-	if !clock.Now().Equal(want) {
+	if want := waiting[0].Until; !clock.Now().Equal(want) || !f.started("release").Time.After(waiting[0].Time) {
 		t.Fatalf("started at %s, want %s", clock.Now(), want)
 	}
 }
@@ -233,7 +236,8 @@ func TestWindowFailsOrIsOverridden(t *testing.T) {
 	saturday := time.Date(2026, 12, 5, 12, 0, 0, 0, time.UTC)
 	f := load(t, strings.Replace(windowed, "%s", "fail", 1), dsl.Inputs{})
 	res := f.applyGated(engine.GateOptions{Clock: &fakeClock{now: saturday}})
-	if res.GateFailure == nil || res.GateFailure.Reason != "window_closed" || !strings.Contains(res.GateFailure.Message, "outside the deploy windows (mon-fri 09:00-17:00 Europe/Berlin)") {
+	if res.GateFailure == nil || res.GateFailure.Reason != "window_closed" || !strings.Contains(res.GateFailure.Message, `stage.deploy may not start now: it is outside the deploy windows`) ||
+		!strings.HasSuffix(res.GateFailure.Message, `(outside_window = "fail")`) {
 		t.Fatalf("gate failure %+v", res.GateFailure)
 	}
 	if f.finished("release").Status != engine.StatusNotRun {
@@ -299,7 +303,7 @@ stage "s" {
 		t.Fatalf("status %s", res.Status)
 	}
 	refused, approved := f.gateEvents(engine.GateRefused), f.gateEvents(engine.GateApproved)
-	if len(refused) != 1 || !strings.Contains(refused[0].Message, "dev is not one of the approvers (dba)") || len(approved) != 1 || approved[0].Gate != "step.migrate" {
+	if len(refused) != 1 || refused[0].User != "dev" || len(approved) != 1 || approved[0].Gate != "step.migrate" {
 		t.Fatalf("refused %+v, approved %+v", refused, approved)
 	}
 	// Only migrate waits: a skipped step does not ask.

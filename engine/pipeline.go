@@ -11,6 +11,7 @@ import (
 	"github.com/hashicorp/hcl/v2"
 
 	"github.com/pipectl/pipectl/dsl"
+	"github.com/pipectl/pipectl/gate"
 )
 
 // Pipeline is a loaded, bound pipeline: its configuration, the values of
@@ -21,7 +22,7 @@ type Pipeline struct {
 	Graph  *Graph
 	// Gates are the evaluated approvals and windows by address
 	// (stage.NAME, step.NAME); only those that hold something back.
-	Gates map[string]*dsl.Gate
+	Gates map[string]*gate.Gate
 }
 
 // Load reads, binds and compiles a pipeline. The result is never nil, so

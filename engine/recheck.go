@@ -10,6 +10,8 @@ import (
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/zclconf/go-cty/cty"
+
+	v1 "github.com/pipectl/pipectl/api/v1"
 )
 
 // Approve what runs: the plan someone approved is checked again right
@@ -217,7 +219,7 @@ func (rn *run) checkBehindGate(ctx context.Context, gate string) *GateFailure {
 	}
 	msg := stalePlan(gate+" opened but nothing behind it ran", moved, diags) + "\nPlan again and have the new plan approved"
 	rn.emit(Event{Type: GateStale, Gate: gate, Message: msg})
-	return &GateFailure{Gate: gate, Reason: "stale", Message: msg}
+	return &GateFailure{Gate: gate, Reason: v1.GateStatusStale, Message: msg}
 }
 
 // behind lists the main steps a gate holds back that have not finished:

@@ -1,11 +1,14 @@
 package operation
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/pipectl/pipectl/engine"
+	"github.com/pipectl/pipectl/gate"
 	"github.com/pipectl/pipectl/record"
 )
 
@@ -55,7 +58,7 @@ func (o *Approve) Run() (*Answered, error) {
 			return nil, err
 		}
 	}
-	return answer(store, o.ID, engine.GateAnswer{Gate: o.Gate, Approve: true, Reason: o.Reason})
+	return answer(store, o.ID, gate.Answer{Gate: o.Gate, Approve: true, Reason: o.Reason})
 }
 
 // Reject rejects the gate a running apply waits at, as Who(): the stage
@@ -78,21 +81,102 @@ func (o *Reject) Run() (*Answered, error) {
 	if err != nil {
 		return nil, err
 	}
-	return answer(store, o.ID, engine.GateAnswer{Gate: o.Gate, Reason: o.Reason})
+	return answer(store, o.ID, gate.Answer{Gate: o.Gate, Reason: o.Reason})
 }
 
 // answer records an answer to a gate of run id as Who()'s.
-func answer(store *record.Store, id string, a engine.GateAnswer) (*Answered, error) {
+func answer(store *record.Store, id string, a gate.Answer) (*Answered, error) {
 	who, err := Who()
 	if err != nil {
 		return nil, err
 	}
 	a.User = who
-	gate, err := store.Answer(id, a)
+	at, err := answerWaiting(store, id, a)
 	if err != nil {
 		return nil, err
 	}
-	return &Answered{Gate: gate, Run: id, User: who}, nil
+	return &Answered{Gate: at, Run: id, User: who}, nil
+}
+
+// ErrNotWaiting: the run does not wait at the gate (or at any).
+var ErrNotWaiting = errors.New("not waiting for approval")
+
+// ErrRefused: the gate does not count the answer; the error says why.
+var ErrRefused = errors.New("refused")
+
+// answerWaiting records an answer to a gate a running run waits at, from
+// any process. The gate is stage.NAME, step.NAME or a stage's name; ""
+// picks the one approval the run waits for. An answer the gate's rule
+// refuses (gate.Rule: not an approver, a self-approval where forbidden, a
+// second approval by the same person) is recorded as refused, with why,
+// and refused here. It returns the gate answered.
+func answerWaiting(store *record.Store, id string, given gate.Answer) (string, error) {
+	run, planJSON, err := store.Show(id, nil)
+	if err != nil {
+		return "", err
+	}
+	if run.Status != record.StatusRunning {
+		return "", fmt.Errorf("run %s is %s: only a running run waits for approval", id, run.Status)
+	}
+	at, err := waitingGate(run, given.Gate)
+	if err != nil {
+		return "", err
+	}
+	given.Gate = at
+	var check func([]record.Answer) string
+	var plan engine.Plan
+	if json.Unmarshal(planJSON, &plan) == nil {
+		if pg := plan.Gate(at); pg != nil && pg.Approval != nil {
+			rule := gate.Rule{Approvers: pg.Approval.Approvers, MinApprovals: pg.Approval.MinApprovals, AllowSelfApproval: pg.Approval.AllowSelfApproval}
+			check = func(prior []record.Answer) string { return refusedBy(rule, run.StartedBy, prior, given) }
+		}
+	}
+	a, err := store.AppendAnswer(id, record.NewAnswer(given), check)
+	if err == nil && a.Refused != "" {
+		err = fmt.Errorf("%w: %s (recorded as refused)", ErrRefused, a.Refused)
+	}
+	return at, err
+}
+
+// refusedBy says why the rule refuses given after the approvals recorded
+// before it, or "": counted atomically with the write (AppendAnswer), so
+// of two approvals by the same person at once, the second sees the first.
+func refusedBy(rule gate.Rule, startedBy string, prior []record.Answer, given gate.Answer) string {
+	tally := &gate.Tally{Rule: rule, StartedBy: startedBy}
+	for _, a := range prior {
+		if a.Gate == given.Gate && a.Approve {
+			tally.Take(a.GateAnswer)
+		}
+	}
+	if r := tally.Check(given); r != nil {
+		return r.Message
+	}
+	return ""
+}
+
+// waitingGate resolves the gate an answer is for among those the run
+// waits at for approval.
+func waitingGate(run *record.Run, name string) (string, error) {
+	var waiting []string
+	for _, g := range run.Waiting() {
+		if g.Kind == gate.KindApproval {
+			waiting = append(waiting, g.Gate)
+		}
+	}
+	if name != "" && !strings.Contains(name, ".") {
+		name = "stage." + name
+	}
+	switch {
+	case len(waiting) == 0:
+		return "", fmt.Errorf("run %s is %w (it may not have reached its gate yet: `pipectl runs show %s`)", run.ID, ErrNotWaiting, run.ID)
+	case name == "" && len(waiting) == 1:
+		return waiting[0], nil
+	case name == "":
+		return "", fmt.Errorf("run %s waits for approval at %s: say which with -stage", run.ID, strings.Join(waiting, " and "))
+	case !slices.Contains(waiting, name):
+		return "", fmt.Errorf("run %s is %w at %s; it waits at %s", run.ID, ErrNotWaiting, name, strings.Join(waiting, ", "))
+	}
+	return name, nil
 }
 
 // waitingAt names the gate being approved, for the question.

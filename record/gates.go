@@ -1,12 +1,7 @@
 package record
 
 import (
-	"encoding/json"
-	"errors"
-	"fmt"
 	"os"
-	"slices"
-	"strings"
 	"time"
 
 	v1 "github.com/pipectl/pipectl/api/v1"
@@ -47,95 +42,14 @@ func (r *Recorder) Answers(gate string) ([]engine.GateAnswer, error) {
 // (apply -approve ahead, the terminal's question), which knows the gate
 // without reading the record; the engine still refuses what does not count.
 func (r *Recorder) PutAnswer(a engine.GateAnswer) error {
-	_, err := r.store.AppendAnswer(r.run.ID, answerFrom(a), nil)
+	_, err := r.store.AppendAnswer(r.run.ID, NewAnswer(a), nil)
 	return err
 }
 
-// answerFrom is an answer given by this process, now.
-func answerFrom(a engine.GateAnswer) Answer {
+// NewAnswer is an answer given by this process, now.
+func NewAnswer(a engine.GateAnswer) Answer {
 	if a.Time.IsZero() {
 		a.Time = time.Now().UTC()
 	}
 	return Answer{GateAnswer: a, Host: hostname(), PID: os.Getpid()}
-}
-
-// approvedBy is who approved a gate so far, as the run counts them: the
-// answers recorded, in order, that the rule does not refuse.
-func approvedBy(prior []Answer, gate string, rule engine.ApprovalRule, startedBy string) map[string]bool {
-	by := map[string]bool{}
-	for _, a := range prior {
-		if a.Gate == gate && a.Approve && rule.Refusal(a.GateAnswer, startedBy, by) == "" {
-			by[a.User] = true
-		}
-	}
-	return by
-}
-
-// ErrNotWaiting: the run does not wait at the gate (or at any).
-var ErrNotWaiting = errors.New("not waiting for approval")
-
-// Answer gives an answer to a gate of a running run, from any process.
-// The gate is stage.NAME, step.NAME or a stage's name; "" picks the one
-// approval the run waits for. An answer the gate would refuse (not an
-// approver, a self-approval where forbidden, a second approval by the same
-// person) is recorded as refused, with why, and refused here. It returns
-// the gate answered.
-func (s *Store) Answer(id string, given engine.GateAnswer) (string, error) {
-	run, planJSON, err := s.Show(id, nil)
-	if err != nil {
-		return "", err
-	}
-	if run.Status != StatusRunning {
-		return "", fmt.Errorf("run %s is %s: only a running run waits for approval", id, run.Status)
-	}
-	gate, err := waitingGate(run, given.Gate)
-	if err != nil {
-		return "", err
-	}
-	given.Gate = gate
-	var check func([]Answer) string
-	var plan engine.Plan
-	if json.Unmarshal(planJSON, &plan) == nil {
-		if pg := plan.Gate(gate); pg != nil && pg.Approval != nil {
-			rule := engine.ApprovalRule{Approvers: pg.Approval.Approvers, AllowSelfApproval: pg.Approval.AllowSelfApproval}
-			// Counted against the answers before it, atomically: of two
-			// approvals by the same person at once, the second sees the first.
-			check = func(prior []Answer) string {
-				return rule.Refusal(given, run.StartedBy, approvedBy(prior, gate, rule, run.StartedBy))
-			}
-		}
-	}
-	a, err := s.AppendAnswer(id, answerFrom(given), check)
-	if err == nil && a.Refused != "" {
-		err = fmt.Errorf("%w: %s (recorded as refused)", ErrRefused, a.Refused)
-	}
-	return gate, err
-}
-
-// ErrRefused: the gate does not count the answer; the error says why.
-var ErrRefused = errors.New("refused")
-
-// waitingGate resolves the gate an answer is for among those the run
-// waits at for approval.
-func waitingGate(run *Run, name string) (string, error) {
-	var waiting []string
-	for _, g := range run.Waiting() {
-		if g.Kind == "approval" {
-			waiting = append(waiting, g.Gate)
-		}
-	}
-	if name != "" && !strings.Contains(name, ".") {
-		name = "stage." + name
-	}
-	switch {
-	case len(waiting) == 0:
-		return "", fmt.Errorf("run %s is %w (it may not have reached its gate yet: `pipectl runs show %s`)", run.ID, ErrNotWaiting, run.ID)
-	case name == "" && len(waiting) == 1:
-		return waiting[0], nil
-	case name == "":
-		return "", fmt.Errorf("run %s waits for approval at %s: say which with -stage", run.ID, strings.Join(waiting, " and "))
-	case !slices.Contains(waiting, name):
-		return "", fmt.Errorf("run %s is %w at %s; it waits at %s", run.ID, ErrNotWaiting, name, strings.Join(waiting, ", "))
-	}
-	return name, nil
 }

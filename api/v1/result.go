@@ -33,7 +33,9 @@ type Result struct {
 
 // GateFailure is why a gate stopped the run.
 type GateFailure struct {
-	Gate    string `json:"gate"`
-	Reason  string `json:"reason"` // "rejected", "timed_out", "window_closed" or "stale"
-	Message string `json:"message"`
+	Gate string `json:"gate"`
+	// Reason is rejected, timed_out, window_closed or stale (abandoned:
+	// the run stopped for another failure while it waited).
+	Reason  GateStatus `json:"reason"`
+	Message string     `json:"message"`
 }

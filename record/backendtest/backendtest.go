@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/pipectl/pipectl/engine"
+	"github.com/pipectl/pipectl/gate"
 	"github.com/pipectl/pipectl/record"
 )
 
@@ -351,28 +352,45 @@ func approvalRun(t *testing.T, b record.Backend, approvers ...string) (*record.R
 	return r, l
 }
 
+// answerChecked records an answer at stage.deploy as pipectl approve
+// does: the gate's rule checks it against the answers before it, in the
+// same write.
+func answerChecked(b record.Backend, r *record.Run, approvers []string, user string, approve bool) (record.Answer, error) {
+	given := gate.Answer{Gate: "stage.deploy", User: user, Approve: approve, Reason: "because"}
+	return b.AppendAnswer(r.ID, record.NewAnswer(given), func(prior []record.Answer) string {
+		tally := &gate.Tally{Rule: gate.Rule{Approvers: approvers, MinApprovals: 2}, StartedBy: r.StartedBy}
+		for _, a := range prior {
+			tally.Take(a.GateAnswer)
+		}
+		if why := tally.Check(given); why != nil {
+			return why.Message
+		}
+		return ""
+	})
+}
+
 func testAnswers(t *testing.T, b record.Backend) {
-	r, l := approvalRun(t, b, "alice", "bob", "carol")
+	approvers := []string{"alice", "bob", "carol"}
+	r, l := approvalRun(t, b, approvers...)
 	defer l.Release()
-	s := &record.Store{Backend: b}
-	answer := func(user string, approve bool) error {
-		_, err := s.Answer(r.ID, engine.GateAnswer{User: user, Approve: approve, Reason: "because"})
-		return err
+	answer := func(user string, approve bool) (string, error) {
+		a, err := answerChecked(b, r, approvers, user, approve)
+		return a.Refused, err
 	}
-	if err := answer("bob", true); err != nil {
-		t.Fatalf("bob's approval: %v", err)
+	if refused, err := answer("bob", true); err != nil || refused != "" {
+		t.Fatalf("bob's approval: %v, refused %q", err, refused)
 	}
 	for _, c := range []struct{ user, why string }{
 		{"mallory", "not one of the approvers"},
 		{"alice", "started this run"},
 		{"bob", "already approved"},
 	} {
-		if err := answer(c.user, true); !errors.Is(err, record.ErrRefused) || !strings.Contains(err.Error(), c.why) {
-			t.Errorf("%s's approval: %v; want refused: %s", c.user, err, c.why)
+		if refused, err := answer(c.user, true); err != nil || !strings.Contains(refused, c.why) {
+			t.Errorf("%s's approval: %v, refused %q; want refused: %s", c.user, err, refused, c.why)
 		}
 	}
-	if err := answer("carol", false); err != nil {
-		t.Fatalf("carol's rejection: %v", err)
+	if refused, err := answer("carol", false); err != nil || refused != "" {
+		t.Fatalf("carol's rejection: %v, refused %q", err, refused)
 	}
 	all, err := b.Answers(r.ID)
 	if err != nil || len(all) != 5 {
@@ -393,9 +411,9 @@ func testAnswers(t *testing.T, b record.Backend) {
 }
 
 func testConcurrentAnswers(t *testing.T, b record.Backend) {
-	r, l := approvalRun(t, b, "bob", "carol")
+	approvers := []string{"bob", "carol"}
+	r, l := approvalRun(t, b, approvers...)
 	defer l.Release()
-	s := &record.Store{Backend: b}
 	const n = 8
 	var wg sync.WaitGroup
 	var counted sync.Map
@@ -403,11 +421,11 @@ func testConcurrentAnswers(t *testing.T, b record.Backend) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			_, err := s.Answer(r.ID, engine.GateAnswer{User: "bob", Approve: true})
-			if err == nil {
-				counted.Store(i, true)
-			} else if !errors.Is(err, record.ErrRefused) {
+			a, err := answerChecked(b, r, approvers, "bob", true)
+			if err != nil {
 				t.Errorf("approval %d: %v", i, err)
+			} else if a.Refused == "" {
+				counted.Store(i, true)
 			}
 		}()
 	}

@@ -1,0 +1,116 @@
+package gate
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	v1 "github.com/pipectl/pipectl/api/v1"
+)
+
+// Approval is an approval a gate waits for.
+type Approval struct {
+	Message string
+	// Timeout bounds the wait for approval; 0: no bound.
+	Timeout time.Duration
+	Rule
+}
+
+// Rule decides which answers to an approval count, and how many must.
+type Rule struct {
+	// Approvers who may approve; empty: anyone.
+	Approvers    []string
+	MinApprovals int
+	// AllowSelfApproval: the user who started the run may approve it
+	// (false is the four-eyes rule).
+	AllowSelfApproval bool
+}
+
+// Answer is someone's answer to a gate: an approval, or a rejection.
+// Runs record them as given (record.Answer).
+type Answer struct {
+	Gate    string    `json:"gate"` // stage.NAME or step.NAME
+	Approve bool      `json:"approve"`
+	User    string    `json:"user"`
+	Reason  string    `json:"reason,omitempty"`
+	Time    time.Time `json:"time"`
+}
+
+// RefusalReason is why an answer does not count.
+type RefusalReason string
+
+const (
+	RefusedAnonymous    RefusalReason = "anonymous"     // no user name
+	RefusedNotApprover  RefusalReason = "not_approver"  // not one of the approvers
+	RefusedSelfApproval RefusalReason = "self_approval" // the user who started the run, with allow_self_approval = false
+	RefusedDuplicate    RefusalReason = "duplicate"     // a second approval by the same person
+	RefusedAfterPass    RefusalReason = "after_pass"    // read after the approvals the gate needed
+)
+
+// Refusal is an answer that does not count: why, and a sentence saying it.
+type Refusal struct {
+	Reason  RefusalReason
+	Message string
+}
+
+// Refuse says why ans does not count, or nil. Anyone allowed to approve
+// may reject; the user who started the run (startedBy) may always reject
+// (stop) it. approvedBy holds who approved already (nil: nobody yet).
+func (r Rule) Refuse(ans Answer, startedBy string, approvedBy map[string]bool) *Refusal {
+	self := ans.User == startedBy && startedBy != ""
+	switch {
+	case ans.User == "":
+		return &Refusal{RefusedAnonymous, "an answer without a user name does not count"}
+	case !ans.Approve && self:
+		return nil
+	case len(r.Approvers) > 0 && !slices.Contains(r.Approvers, ans.User):
+		return &Refusal{RefusedNotApprover, fmt.Sprintf("%s is not one of the approvers (%s)", ans.User, strings.Join(r.Approvers, ", "))}
+	case ans.Approve && self && !r.AllowSelfApproval:
+		return &Refusal{RefusedSelfApproval, fmt.Sprintf("%s started this run and cannot approve it: the gate needs someone else (allow_self_approval = false)", ans.User)}
+	case ans.Approve && approvedBy[ans.User]:
+		return &Refusal{RefusedDuplicate, fmt.Sprintf("%s already approved: min_approvals counts different people", ans.User)}
+	}
+	return nil
+}
+
+// AfterPass refuses an answer read with those that passed gate, but after
+// them (given at the same moment, a duplicate approval most often).
+func AfterPass(gate string) *Refusal {
+	return &Refusal{RefusedAfterPass, gate + " had already passed: this answer came after the approvals it needed"}
+}
+
+// Tally counts the answers to one approval in the order they were given.
+type Tally struct {
+	Rule      Rule
+	StartedBy string // who started the run
+	by        map[string]bool
+}
+
+// Take counts one answer: approved, rejected, or refused (and why). It
+// takes rejections, like refusals, without changing the count.
+func (t *Tally) Take(ans Answer) (v1.AnswerDecision, *Refusal) {
+	if r := t.Check(ans); r != nil {
+		return v1.AnswerRefused, r
+	}
+	if !ans.Approve {
+		return v1.AnswerRejected, nil
+	}
+	if t.by == nil {
+		t.by = map[string]bool{}
+	}
+	t.by[ans.User] = true
+	return v1.AnswerApproved, nil
+}
+
+// Check says why ans would not count after the answers taken, or nil;
+// it takes nothing.
+func (t *Tally) Check(ans Answer) *Refusal {
+	return t.Rule.Refuse(ans, t.StartedBy, t.by)
+}
+
+// Approvals is how many different people approved.
+func (t *Tally) Approvals() int { return len(t.by) }
+
+// Passed reports whether enough people approved.
+func (t *Tally) Passed() bool { return len(t.by) >= t.Rule.MinApprovals }
