@@ -10,8 +10,6 @@ import (
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/zclconf/go-cty/cty"
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
 
 	"github.com/pipectl/pipectl/dsl"
 	"github.com/pipectl/pipectl/engine/dag"
@@ -586,7 +584,7 @@ func (in *instance) attempt(ctx context.Context, config cty.Value, attempt int) 
 		in.diags = hcl.Diagnostics{errorDiagnostic("Step timed out", fmt.Errorf("The action did not finish within the step's timeout: %s.", msg), in.timeoutRange())}
 		return StatusFailed, null, msg
 	case err != nil:
-		if status.Code(err) == codes.Unavailable {
+		if errors.Is(err, client.ErrPluginExited) {
 			in.Host.Retire(in.step.PluginConfigKey(), plugin)
 			msg := fmt.Sprintf("plugin %s exited or stopped answering during the step: %v", in.step.Action.Plugin, err)
 			in.diags = hcl.Diagnostics{errorDiagnostic("Plugin stopped during the step", errors.New(msg), in.step.Action.Range)}

@@ -70,6 +70,9 @@ func TestImportRules(t *testing.T) {
 	}
 	for pkg, imps := range pkgs {
 		for _, imp := range imps {
+			if (pkg == module+"/engine" || strings.HasPrefix(pkg, module+"/engine/")) && strings.HasPrefix(imp, "google.golang.org/grpc") {
+				t.Errorf("%s imports %s: the plugin client (sdk/client) says what a failed call means (client.ErrPluginExited)", pkg, imp)
+			}
 			switch {
 			case imp != module+"/engine":
 			case pkg == module+"/internal/view" || pkg == module+"/internal/report":

@@ -581,12 +581,26 @@ func (p *Plugin) Close() error {
 // Exited reports whether the plugin process has exited.
 func (p *Plugin) Exited() bool { return p.client.Exited() }
 
+// ErrPluginExited: the plugin's process exited, or its connection broke,
+// during the call (errors.Is): a host retires the plugin rather than call
+// it again.
+var ErrPluginExited = errors.New("plugin exited")
+
+// exitedErr is a call's error that is also ErrPluginExited; its text is
+// the call's.
+type exitedErr struct{ error }
+
+func (e exitedErr) Is(target error) bool { return target == ErrPluginExited }
+func (e exitedErr) Unwrap() error        { return e.error }
+
 // callErr explains a failed call: a dead plugin, a cancelled call, or an
 // error from the plugin.
 func (p *Plugin) callErr(method string, err error) error {
 	switch {
 	case p.client.Exited():
-		return fmt.Errorf("plugin %s exited during %s (its log may say why): %w", p.name, method, err)
+		return exitedErr{fmt.Errorf("plugin %s exited during %s (its log may say why): %w", p.name, method, err)}
+	case status.Code(err) == codes.Unavailable: // gone, but go-plugin has not noticed yet
+		return exitedErr{fmt.Errorf("plugin %s: %s: %w", p.name, method, err)}
 	case status.Code(err) == codes.Canceled:
 		return fmt.Errorf("plugin %s: %s: %w", p.name, method, context.Canceled)
 	case status.Code(err) == codes.DeadlineExceeded:

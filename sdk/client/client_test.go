@@ -277,7 +277,7 @@ func TestCancelledApplyReturnsAndPluginStaysUsable(t *testing.T) {
 	results, errs := applyUntilWaiting(t, ctx, p)
 	cancel()
 	res, err := <-results, <-errs
-	if !errors.Is(err, context.Canceled) || res == nil || !res.Diagnostics.HasErrors() || res.Diagnostics[0].Summary != "Cancelled" {
+	if !errors.Is(err, context.Canceled) || errors.Is(err, ErrPluginExited) || res == nil || !res.Diagnostics.HasErrors() || res.Diagnostics[0].Summary != "Cancelled" {
 		t.Fatalf("want context.Canceled with the action's own result, got %v, %v", res, err)
 	}
 	res, err = p.Apply(t.Context(), ApplyRequest{Action: "echo", Config: obj(map[string]cty.Value{"message": cty.StringVal("again")})}, nil)
@@ -305,16 +305,16 @@ func TestCrashedPluginFailsInFlightApply(t *testing.T) {
 	p := launch(t, LaunchConfig{})
 	var lines []string
 	_, err := p.Apply(t.Context(), ApplyRequest{Action: "crash", Config: obj(nil)}, func(ev Event) { lines = append(lines, ev.Line) })
-	if err == nil {
-		t.Fatal("apply of a crashing plugin succeeded")
+	if !errors.Is(err, ErrPluginExited) {
+		t.Fatalf("apply of a crashing plugin: %v; want ErrPluginExited", err)
 	}
 	if len(lines) != 1 || lines[0] != "about to crash" {
 		t.Errorf("events before the crash: %q", lines)
 	}
 	// go-plugin notices the exit asynchronously; the next call must fail
 	// rather than hang.
-	if _, err := p.Plan(t.Context(), PlanRequest{Action: "echo", Config: obj(map[string]cty.Value{"message": cty.StringVal("x")})}); err == nil {
-		t.Fatal("plan on a dead plugin succeeded")
+	if _, err := p.Plan(t.Context(), PlanRequest{Action: "echo", Config: obj(map[string]cty.Value{"message": cty.StringVal("x")})}); !errors.Is(err, ErrPluginExited) {
+		t.Fatalf("plan on a dead plugin: %v; want ErrPluginExited", err)
 	}
 	for i := 0; !p.Exited() && i < 100; i++ {
 		time.Sleep(20 * time.Millisecond)
@@ -543,5 +543,34 @@ func TestPlanKind(t *testing.T) {
 		if res.Kind != want {
 			t.Errorf("%s: kind %s, want %s", action, res.Kind, want)
 		}
+	}
+}
+
+// Closing a plugin cancels what it still runs, and the actions clean up
+// before it exits (the controller's Shutdown): why pipectl, which closes
+// its plugins as it ends, never calls Stop.
+func TestCloseCancelsRunningActions(t *testing.T) {
+	p := launch(t, LaunchConfig{})
+	marker := filepath.Join(t.TempDir(), "cancelled")
+	started := make(chan struct{})
+	done := make(chan error, 1)
+	go func() {
+		var once sync.Once
+		_, err := p.Apply(t.Context(), ApplyRequest{Action: "wait", Config: obj(map[string]cty.Value{
+			"duration": cty.StringVal("1h"), "marker": cty.StringVal(marker)})},
+			func(Event) { once.Do(func() { close(started) }) })
+		done <- err
+	}()
+	select {
+	case <-started:
+	case err := <-done:
+		t.Fatalf("apply ended early: %v", err)
+	}
+	p.Close()
+	if err := <-done; err == nil {
+		t.Error("an Apply the plugin was closed under succeeded")
+	}
+	if _, err := os.Stat(marker); err != nil {
+		t.Fatalf("the action did not see its cancellation before the plugin exited: %v", err)
 	}
 }

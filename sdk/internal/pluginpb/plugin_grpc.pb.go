@@ -63,7 +63,9 @@ type PluginClient interface {
 	// Do it: a stream of events, ending with exactly one Result.
 	// Cancelling the call cancels the action.
 	Apply(ctx context.Context, in *Apply_Request, opts ...grpc.CallOption) (grpc.ServerStreamingClient[Apply_Event], error)
-	// Cancel every Plan and Apply in progress (the host is shutting down).
+	// Cancel every Plan and Apply in progress; keep serving. A host may call
+	// it; pipectl does not: it cancels each call itself (Cancel, a cancelled
+	// call), and the controller's Shutdown cancels what still runs.
 	Stop(ctx context.Context, in *Stop_Request, opts ...grpc.CallOption) (*Stop_Response, error)
 	// Cancel one Apply, named by its call_id, and let its stream end with
 	// the Result once the action has cleaned up (its processes are gone).
@@ -195,7 +197,9 @@ type PluginServer interface {
 	// Do it: a stream of events, ending with exactly one Result.
 	// Cancelling the call cancels the action.
 	Apply(*Apply_Request, grpc.ServerStreamingServer[Apply_Event]) error
-	// Cancel every Plan and Apply in progress (the host is shutting down).
+	// Cancel every Plan and Apply in progress; keep serving. A host may call
+	// it; pipectl does not: it cancels each call itself (Cancel, a cancelled
+	// call), and the controller's Shutdown cancels what still runs.
 	Stop(context.Context, *Stop_Request) (*Stop_Response, error)
 	// Cancel one Apply, named by its call_id, and let its stream end with
 	// the Result once the action has cleaned up (its processes are gone).

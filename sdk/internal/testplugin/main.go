@@ -287,6 +287,9 @@ func (wait) Schema() sdk.ActionSchema {
 	return sdk.ActionSchema{
 		Block: sdk.Block{Attributes: map[string]*sdk.Attribute{
 			"duration": {Type: cty.String, Required: true},
+			// marker, when set, is a file the action writes once it sees it
+			// is cancelled: its clean-up ran.
+			"marker": {Type: cty.String},
 		}},
 		Outputs: map[string]*sdk.Attribute{"waited": {Type: cty.String}},
 	}
@@ -307,6 +310,9 @@ func (wait) Apply(ctx context.Context, req sdk.ApplyRequest, resp *sdk.ApplyResp
 	case <-time.After(d):
 		resp.Outputs = cty.ObjectVal(map[string]cty.Value{"waited": cty.StringVal(d.String())})
 	case <-ctx.Done():
+		if m := req.Config.GetAttr("marker"); !m.IsNull() {
+			_ = os.WriteFile(m.AsString(), []byte("cancelled\n"), 0o644)
+		}
 		resp.Diagnostics.AddError("Cancelled", ctx.Err().Error())
 	}
 }
