@@ -270,6 +270,11 @@ func (s *Local) readMeta(b *bolt.Bucket) (*Run, error) {
 	if r.Status == StatusRunning && s.stillRunning(&r) {
 		return &r, nil
 	}
+	// The record of a run that did not finish it (a full disk, a process
+	// that died) may miss the last step outcomes: they are kept beside it.
+	if kept, err := s.KeptOutcomes(r.ID); err == nil && kept != nil {
+		kept.apply(&r)
+	}
 	if r.Status == StatusRunning {
 		r.Status = StatusInterrupted
 	}

@@ -34,51 +34,128 @@ func listRuns(t *testing.T, p *project) []runSummary {
 	return list
 }
 
-// On a full disk the run cannot be recorded: the apply stops and fails
-// loudly, and the run cannot be resumed (which would run again what
-// succeeded after the last write).
-func TestFullDiskFailsTheApplyAndTheRunCannotBeResumed(t *testing.T) {
-	p := newProject(t, `
+// fullDiskPipeline deploys once (deploys.txt counts it), then fills the
+// disk under .pipectl with its output, and succeeds; wait then waits
+// until the test says the run was resumed (the file resumed).
+const fullDiskPipeline = `
 pipeline "e2e" {}
 stage "s" {
   step "first" {
     action = std.noop
   }
-  step "big" {
+  step "deploy" {
     action     = std.exec
     command    = "sh"
-    args       = ["-c", "head -c 3000000 /dev/zero | tr '\\0' 'x' | fold -w 1000; exec sleep 300"]
+    args       = ["-c", "echo deployed >> deploys.txt; head -c 3000000 /dev/zero | tr '\\0' 'x' | fold -w 1000"]
     depends_on = [step.first]
   }
-  step "after" {
-    action     = std.noop
-    depends_on = [step.big]
+  step "wait" {
+    action     = std.exec
+    command    = "sh"
+    args       = ["-c", "test -f resumed || exec sleep 300"]
+    depends_on = [step.deploy]
   }
-}`)
+  step "last" {
+    action     = std.noop
+    inputs     = length(step.deploy.stdout)
+    depends_on = [step.wait]
+  }
+}`
+
+// fullDisk mounts a small file system on the project's .pipectl (it needs
+// root) and returns how to make it bigger: a user freeing space.
+func fullDisk(t *testing.T, p *project, size string) (grow func()) {
+	t.Helper()
 	records := filepath.Join(p.dir, ".pipectl")
 	if err := os.MkdirAll(records, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=600k", "tmpfs", records).CombinedOutput(); err != nil {
+	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size="+size, "tmpfs", records).CombinedOutput(); err != nil {
 		t.Skipf("cannot mount a small tmpfs to fill (needs root): %v %s", err, out)
 	}
 	t.Cleanup(func() { _ = exec.Command("umount", records).Run() })
-	// big waits until the failed record stops the run (a fixed pause
+	return func() {
+		if out, err := exec.Command("mount", "-o", "remount,size=64m", records).CombinedOutput(); err != nil {
+			t.Fatalf("growing the tmpfs: %v %s", err, out)
+		}
+	}
+}
+
+// applyOnFullDisk applies fullDiskPipeline on a disk its output fills:
+// the apply stops, fails loudly, and the record is marked incomplete.
+func applyOnFullDisk(t *testing.T, p *project) runSummary {
+	t.Helper()
+	// wait waits until the failed record stops the run (a fixed pause
 	// could end before the next flush on a loaded machine).
 	out, errOut, code := p.runBounded(hangBound, "the failed record did not stop the run", "apply", "-auto-approve")
 	if code != 4 || !strings.Contains(errOut, "cannot record the run") || !strings.Contains(errOut, "no space left on device") {
 		t.Fatalf("apply on a full disk: exit %d\n%s%s", code, out, errOut)
 	}
-	if started(out, "after") {
+	if started(out, "last") {
 		t.Error("a step started after the record failed")
 	}
 	list := listRuns(t, p)
 	if len(list) != 1 || list[0].RecordFailed == "" {
 		t.Fatalf("the run is not marked incomplete: %+v", list)
 	}
-	out, errOut, code = p.run("apply", "-resume", list[0].ID, "-auto-approve")
-	if code != 1 || !strings.Contains(errOut, "cannot be resumed") || strings.Contains(out, "started") {
+	return list[0]
+}
+
+// Issue 30, item 5: on a full disk the record stops, but the step
+// outcomes survive it (the outcomes file, allocated when the run starts):
+// the record shows what succeeded, and a resume, once there is room
+// again, does not run it again — no second deploy. On main before this
+// change (43fbbb6) the record said "interrupted" without the deploy, and
+// the resume was refused (or, where the incomplete mark was lost, ran
+// every step again).
+func TestFullDiskKeepsStepOutcomesAndTheResumeDoesNotDeployAgain(t *testing.T) {
+	p := newProject(t, fullDiskPipeline)
+	grow := fullDisk(t, p, "5m")
+	run := applyOnFullDisk(t, p)
+	got := map[string]string{}
+	for _, s := range run.Steps {
+		got[s.Step] = s.Status
+	}
+	if got["first"] != "succeeded" || got["deploy"] != "succeeded" {
+		t.Errorf("the record does not say what succeeded after it failed: %+v", run.Steps)
+	}
+	grow()
+	p.write("resumed", "")
+	out, errOut, code := p.runBounded(hangBound, "the resume hung", "apply", "-resume", run.ID, "-auto-approve")
+	if code != 0 {
+		t.Fatalf("resume after the disk is freed: exit %d\n%s%s", code, out, errOut)
+	}
+	for _, step := range []string{"first", "deploy"} {
+		if started(out, step) {
+			t.Errorf("the resume ran %s again:\n%s", step, out)
+		}
+	}
+	if !started(out, "wait") || !started(out, "last") {
+		t.Errorf("the resume did not run the steps left:\n%s", out)
+	}
+	if b, _ := os.ReadFile(filepath.Join(p.dir, "deploys.txt")); strings.Count(string(b), "deployed") != 1 {
+		t.Errorf("deployed %d times, not once", strings.Count(string(b), "deployed"))
+	}
+}
+
+// Where the step outcomes were not kept either (here: a record made
+// before they were, which has none), the resume is refused, naming the
+// steps that may have run.
+func TestFullDiskWithoutKeptOutcomesRefusesTheResumeNamingTheSteps(t *testing.T) {
+	p := newProject(t, fullDiskPipeline)
+	grow := fullDisk(t, p, "5m")
+	run := applyOnFullDisk(t, p)
+	grow()
+	if err := os.RemoveAll(filepath.Join(p.dir, ".pipectl", "outcomes")); err != nil {
+		t.Fatal(err)
+	}
+	out, errOut, code := p.run("apply", "-resume", run.ID, "-auto-approve")
+	if code != 1 || !strings.Contains(errOut, "cannot be resumed") || strings.Contains(out, "→") {
 		t.Fatalf("resume of an incompletely recorded run: exit %d\n%s%s", code, out, errOut)
+	}
+	if !strings.Contains(errOut, "Steps that may have run: first (") || !strings.Contains(errOut, ", deploy (") ||
+		!strings.Contains(errOut, "last (not recorded)") {
+		t.Errorf("the refusal does not name the steps that may have run:\n%s", errOut)
 	}
 }
 
