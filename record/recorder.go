@@ -340,6 +340,14 @@ func (r *Recorder) Finish() error {
 	return r.err
 }
 
+// OutcomesKept tells whether every step outcome of the run was kept
+// beside its record (outcomes.go): a resume can then rely on them.
+func (r *Recorder) OutcomesKept() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.outcomes != nil && r.outcomesErr == nil
+}
+
 // RecordCost is what recording a run has cost so far: bytes written to
 // the database and step records serialized. Both grow with the run's
 // events, not faster (operation's TestApplyScalesLinearly).
