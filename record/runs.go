@@ -274,6 +274,9 @@ func (s *Local) readMeta(b *bolt.Bucket) (*Run, error) {
 	// that died) may miss the last step outcomes: they are kept beside it.
 	if kept, err := s.KeptOutcomes(r.ID); err == nil && kept != nil {
 		kept.apply(&r)
+		if r.RecordFailed != "" && kept.Failed == "" {
+			r.RecordFailed += "; the steps' outcomes are from those kept beside it"
+		}
 	}
 	if r.Status == StatusRunning {
 		r.Status = StatusInterrupted
