@@ -1,6 +1,7 @@
 package record
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/binary"
 	"encoding/json"
@@ -27,7 +28,8 @@ import (
 // resume reads which steps succeeded, and their values, from it.
 //
 // The file is a header (headerSize bytes: magic, format version, whether
-// a write failed and why) and records, each a length, a CRC-32 and an
+// a write to it failed and why, whether a write to the record failed)
+// and records, each a length, a CRC-32 and an
 // Outcome as JSON. It holds statuses, step addresses and the values a
 // resume needs, kept by the same rule as the database's (encodeValue): no
 // value that holds a secret.
@@ -39,6 +41,14 @@ const (
 	outcomesMagic = "pipectl-outcomes"
 	headerSize    = 512
 	recordHeader  = 8 // length, CRC-32
+	// The header: magic [0:16], format version [16:20], flags, each a
+	// word of its own, written alone in place: a write to the file failed
+	// (why at [64:]), a write to the record failed (a second mark of
+	// Local.MarkIncomplete's, which needs no room either); the run [28:64].
+	flagOutcomesFailed = 20
+	flagRecordFailed   = 24
+	headerRun          = 28
+	headerWhy          = 64
 	// How much room a run's outcomes get: enough for the statuses of
 	// every step and the values of the steps a resume skips, within which
 	// values keep valueShare of it, so statuses always fit.
@@ -95,7 +105,9 @@ type Outcomes struct {
 	// Failed is why an outcome could not be kept: what happened after it
 	// is not known.
 	Failed string
-	List   []Outcome
+	// RecordFailed: a write to the run's record failed (Local.MarkIncomplete).
+	RecordFailed bool
+	List         []Outcome
 }
 
 // Values are the values of the main steps that succeeded as a whole, and
@@ -182,6 +194,17 @@ func (s *Local) KeepOutcomes(id string, steps int) (OutcomeLog, error) {
 
 // KeptOutcomes reads a run's outcomes file, if it has one.
 func (s *Local) KeptOutcomes(id string) (*Outcomes, error) {
+	return s.readOutcomes(id, readOutcomes)
+}
+
+// outcomesSayRecordFailed reads the header of a run's outcomes file, if
+// it has one, for MarkIncomplete's mark.
+func (s *Local) outcomesSayRecordFailed(id string) bool {
+	h, err := s.readOutcomes(id, readHeader)
+	return err == nil && h != nil && h.RecordFailed
+}
+
+func (s *Local) readOutcomes(id string, read func(*os.File, string) (*Outcomes, error)) (*Outcomes, error) {
 	f, err := os.Open(s.outcomesPath(id))
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, nil
@@ -190,7 +213,7 @@ func (s *Local) KeptOutcomes(id string) (*Outcomes, error) {
 		return nil, err
 	}
 	defer f.Close()
-	return readOutcomes(f, s.outcomesPath(id))
+	return read(f, s.outcomesPath(id))
 }
 
 // DropOutcomes deletes a run's outcomes file.
@@ -217,24 +240,14 @@ func (l *outcomeLog) create() error {
 	if err := allocate(l.f, l.size); err != nil {
 		return err
 	}
-	if _, err := l.f.WriteAt(l.header(""), 0); err != nil {
-		return err
-	}
-	return l.f.Sync()
-}
-
-// header is the file's first headerSize bytes: the magic, the format
-// version, whether a write failed (and why) and the run.
-func (l *outcomeLog) header(failed string) []byte {
 	h := make([]byte, headerSize)
 	copy(h, outcomesMagic)
 	binary.LittleEndian.PutUint32(h[16:], OutcomesFormatVersion)
-	if failed != "" {
-		binary.LittleEndian.PutUint32(h[20:], 1)
-		copy(h[64:], failed)
+	copy(h[headerRun:headerWhy], l.id)
+	if _, err := l.f.WriteAt(h, 0); err != nil {
+		return err
 	}
-	copy(h[24:64], l.id)
-	return h
+	return l.f.Sync()
 }
 
 func (l *outcomeLog) Append(o Outcome) error {
@@ -267,7 +280,12 @@ func (l *outcomeLog) Append(o Outcome) error {
 // fail marks the log failed, in its header (in place: it needs no room).
 func (l *outcomeLog) fail(cause error) error {
 	l.failed = true
-	if _, err := l.f.WriteAt(l.header(cause.Error()), 0); err != nil {
+	why := make([]byte, headerSize-headerWhy)
+	copy(why, cause.Error())
+	if _, err := l.f.WriteAt(why, headerWhy); err != nil {
+		return fmt.Errorf("%w (and marking the outcomes file so failed too: %v)", cause, err)
+	}
+	if err := setFlag(l.f, flagOutcomesFailed, true); err != nil {
 		return fmt.Errorf("%w (and marking the outcomes file so failed too: %v)", cause, err)
 	}
 	_ = l.f.Sync()
@@ -278,8 +296,37 @@ func (l *outcomeLog) Sync() error { return l.f.Sync() }
 
 func (l *outcomeLog) Close() error { return l.f.Close() }
 
-// readOutcomes reads an outcomes file up to its last whole record.
+// readOutcomes reads an outcomes file up to its last whole record (not
+// the room after it).
 func readOutcomes(f *os.File, path string) (*Outcomes, error) {
+	out, err := readHeader(f, path)
+	if err != nil {
+		return nil, err
+	}
+	r := bufio.NewReader(f)
+	head := make([]byte, recordHeader)
+	for {
+		if _, err := io.ReadFull(r, head); err != nil {
+			return out, nil
+		}
+		n := int(binary.LittleEndian.Uint32(head))
+		if n == 0 || n > 1<<30 {
+			return out, nil // the end: zeros, where nothing was written yet
+		}
+		b := make([]byte, n)
+		if _, err := io.ReadFull(r, b); err != nil || crc32.ChecksumIEEE(b) != binary.LittleEndian.Uint32(head[4:]) {
+			return out, nil // a record the process died writing
+		}
+		var o Outcome
+		if err := json.Unmarshal(b, &o); err != nil {
+			return nil, fmt.Errorf("%s is damaged: %w", path, err)
+		}
+		out.List = append(out.List, o)
+	}
+}
+
+// readHeader reads an outcomes file's header: its flags.
+func readHeader(f *os.File, path string) (*Outcomes, error) {
 	h := make([]byte, headerSize)
 	if _, err := io.ReadFull(f, h); err != nil || string(h[:16]) != outcomesMagic {
 		return nil, fmt.Errorf("%s is not a pipectl outcomes file, or is damaged", path)
@@ -288,29 +335,9 @@ func readOutcomes(f *os.File, path string) (*Outcomes, error) {
 		return nil, fmt.Errorf("%s was written by a newer pipectl (outcomes format %d; this one reads up to %d): resume the run with that release",
 			path, v, OutcomesFormatVersion)
 	}
-	out := &Outcomes{}
-	if binary.LittleEndian.Uint32(h[20:]) != 0 {
-		out.Failed = string(bytes.TrimRight(h[64:], "\x00"))
-	}
-	rest, err := io.ReadAll(f)
-	if err != nil {
-		return nil, err
-	}
-	for len(rest) >= recordHeader {
-		n := int(binary.LittleEndian.Uint32(rest))
-		if n == 0 || recordHeader+n > len(rest) {
-			break // the end: zeros, where nothing was written yet
-		}
-		b := rest[recordHeader : recordHeader+n]
-		if crc32.ChecksumIEEE(b) != binary.LittleEndian.Uint32(rest[4:]) {
-			break // a record the process died writing
-		}
-		var o Outcome
-		if err := json.Unmarshal(b, &o); err != nil {
-			return nil, fmt.Errorf("%s is damaged: %w", path, err)
-		}
-		out.List = append(out.List, o)
-		rest = rest[recordHeader+n:]
+	out := &Outcomes{RecordFailed: binary.LittleEndian.Uint32(h[flagRecordFailed:]) != 0}
+	if binary.LittleEndian.Uint32(h[flagOutcomesFailed:]) != 0 {
+		out.Failed = string(bytes.TrimRight(h[headerWhy:], "\x00"))
 	}
 	return out, nil
 }
@@ -324,4 +351,32 @@ func writeZeros(f *os.File, size int64) error {
 		}
 	}
 	return nil
+}
+
+// setFlag writes one flag word of an outcomes file's header, in place.
+func setFlag(f *os.File, at int64, on bool) error {
+	w := make([]byte, 4)
+	if on {
+		binary.LittleEndian.PutUint32(w, 1)
+	}
+	_, err := f.WriteAt(w, at)
+	return err
+}
+
+// markRecordFailed says in a run's outcomes file, if it has one, whether
+// a write to its record failed: a mark beside Local.MarkIncomplete's
+// empty file, where creating even that fails.
+func (s *Local) markRecordFailed(id string, failed bool) error {
+	f, err := os.OpenFile(s.outcomesPath(id), os.O_WRONLY, 0)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if err := setFlag(f, flagRecordFailed, failed); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }

@@ -3,6 +3,7 @@ package record
 import (
 	"encoding/binary"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -176,5 +177,32 @@ func TestOutcomesFileGoesWithACompleteRecord(t *testing.T) {
 	}
 	if _, err := os.Stat(s.outcomesPath("r1")); !os.IsNotExist(err) {
 		t.Errorf("the outcomes file of a pruned run is still there: %v", err)
+	}
+}
+
+// Where even the empty file that marks a record incomplete cannot be
+// made, the mark in the outcomes file's header says it; a later write
+// that succeeds clears both.
+func TestOutcomesFileKeepsTheIncompleteMark(t *testing.T) {
+	s, log := keptRun(t, 1)
+	if err := log.Append(Outcome{Step: "a", Phase: engine.PhaseMain, Status: engine.StatusSucceeded}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.MarkIncomplete("r1", true); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(filepath.Join(s.dir, "incomplete", "r1")); err != nil {
+		t.Fatal(err)
+	}
+	runs, err := s.ListRuns(Filter{})
+	if err != nil || len(runs) != 1 {
+		t.Fatalf("%v %v", runs, err)
+	}
+	if !strings.Contains(runs[0].RecordFailed, "kept beside it") || len(runs[0].Steps) != 1 || runs[0].Steps[0].Status != engine.StatusSucceeded {
+		t.Errorf("record_failed %q, steps %+v", runs[0].RecordFailed, runs[0].Steps)
+	}
+	_ = s.MarkIncomplete("r1", false)
+	if runs, _ := s.ListRuns(Filter{}); runs[0].RecordFailed != "" {
+		t.Errorf("still incomplete: %q", runs[0].RecordFailed)
 	}
 }
