@@ -82,6 +82,7 @@ type OutcomeLog interface {
 	// Sync makes what was written durable (the recorder calls it with
 	// each flush: a crash of the machine loses no more than the record).
 	Sync() error
+	// Close ends the writing: the room not used may be given back.
 	Close() error
 }
 
@@ -294,7 +295,13 @@ func (l *outcomeLog) fail(cause error) error {
 
 func (l *outcomeLog) Sync() error { return l.f.Sync() }
 
-func (l *outcomeLog) Close() error { return l.f.Close() }
+// Close gives the room not used back: the run writes no more outcomes.
+func (l *outcomeLog) Close() error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	_ = l.f.Truncate(l.off)
+	return l.f.Close()
+}
 
 // readOutcomes reads an outcomes file up to its last whole record (not
 // the room after it).
