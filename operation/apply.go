@@ -95,8 +95,10 @@ type Applied struct {
 	// RecordFailed: the record could not be written, so the run stopped.
 	RecordFailed bool
 	// Incomplete is why the record could not be finished (nil when it
-	// was): the run is marked so and cannot be resumed.
-	Incomplete error
+	// was): the run is marked so. OutcomesKept: its step outcomes were
+	// kept beside the record, so it can be resumed from them.
+	Incomplete   error
+	OutcomesKept bool
 	// RecordCost is what recording the run wrote.
 	RecordCost record.RecordCost
 	// ReportError is why the report (Apply.Report) was not written: the
@@ -228,6 +230,7 @@ func (a *Apply) run(ctx context.Context, s *Session, plan *engine.Plan, t *apply
 	}
 	out.Result = runner.Apply(ctx, kill)
 	out.Incomplete = recorder.Finish()
+	out.OutcomesKept = recorder.OutcomesKept()
 	out.RecordCost = recorder.Cost()
 	out.RecordFailed = recordFailed.Load()
 	if a.Report != "" && out.Incomplete == nil {

@@ -3,6 +3,8 @@ package operation
 import (
 	"context"
 	"fmt"
+	"slices"
+	"strings"
 
 	"github.com/hashicorp/hcl/v2"
 
@@ -22,16 +24,30 @@ type resumption struct {
 	ran    map[string]bool // main steps that ran in it, succeeded or not
 }
 
-// loadResumption applies the resume rules: a run whose record is complete,
-// that did not succeed, is not running and was not resumed already.
+// loadResumption applies the resume rules: a run that did not succeed, is
+// not running and was not resumed already, and whose step outcomes are
+// known: its record is complete, or the outcomes kept beside it (a full
+// disk stops the record's writes, not theirs) are.
 func loadResumption(store *record.Store, id string) (*resumption, error) {
 	run, planJSON, err := store.Show(id, nil)
 	if err != nil {
 		return nil, err
 	}
-	if run.RecordFailed != "" {
-		return nil, fmt.Errorf("run %s cannot be resumed: its record is incomplete (%s), so which steps succeeded is not known. "+
-			"Check what it did, then plan and apply afresh", id, run.RecordFailed)
+	plan, err := record.DecodePlan(id, planJSON)
+	if err != nil {
+		return nil, err
+	}
+	kept, err := store.KeptOutcomes(id)
+	if err != nil {
+		return nil, fmt.Errorf("run %s cannot be resumed: %w", id, err)
+	}
+	if run.RecordFailed != "" && (kept == nil || kept.Failed != "") {
+		why := "no step outcomes were kept beside it"
+		if kept != nil {
+			why = "keeping its step outcomes failed too: " + kept.Failed
+		}
+		return nil, fmt.Errorf("run %s cannot be resumed: its record is incomplete (%s) and %s, so which steps succeeded is not known. "+
+			"Steps that may have run: %s. Check what they did, then plan and apply afresh", id, run.RecordFailed, why, mayHaveRun(run, plan))
 	}
 	if run.Status == record.StatusRunning {
 		return nil, fmt.Errorf("run %s is still running", id)
@@ -48,12 +64,11 @@ func loadResumption(store *record.Store, id string) (*resumption, error) {
 			return nil, fmt.Errorf("run %s was already resumed by run %s: resume that one if it did not succeed", id, later.ID)
 		}
 	}
-	plan, err := record.DecodePlan(id, planJSON)
+	values, err := store.Values(id)
 	if err != nil {
 		return nil, err
 	}
-	values, err := store.Values(id)
-	if err != nil {
+	if err := addKept(id, run, plan, values, kept); err != nil {
 		return nil, err
 	}
 	ran := map[string]bool{}
@@ -63,6 +78,58 @@ func loadResumption(store *record.Store, id string) (*resumption, error) {
 		}
 	}
 	return &resumption{id: id, plan: plan, values: values, ran: ran}, nil
+}
+
+// addKept adds the values of the steps that succeeded after the record's
+// last write, from the outcomes kept beside it. A step that succeeded
+// whose value was kept nowhere would run again: the resume is refused.
+func addKept(id string, run *record.Run, plan *engine.Plan, values map[string]cty.Value, kept *record.Outcomes) error {
+	if kept == nil {
+		return nil
+	}
+	more, lost, err := kept.Values()
+	if err != nil {
+		return fmt.Errorf("run %s cannot be resumed: %w", id, err)
+	}
+	for step, v := range more {
+		if _, ok := values[step]; !ok {
+			values[step] = v
+		}
+	}
+	lost = slices.DeleteFunc(lost, func(step string) bool { _, ok := values[step]; return ok })
+	if len(lost) > 0 {
+		return fmt.Errorf("run %s cannot be resumed: step %s succeeded in it but what it evaluated to was not kept (its record is incomplete, "+
+			"and the value did not fit beside it), so a resume would run it again. Steps that may have run: %s. "+
+			"Check what they did, then plan and apply afresh", id, strings.Join(lost, ", "), mayHaveRun(run, plan))
+	}
+	return nil
+}
+
+// mayHaveRun lists, in plan order, the main steps a run whose record is
+// incomplete may have run: those recorded as started, and those not
+// recorded at all (they may have started after its last write).
+func mayHaveRun(run *record.Run, plan *engine.Plan) string {
+	status := map[string]engine.Status{}
+	for _, s := range run.Steps {
+		if s.Phase == engine.PhaseMain && (status[s.Step] == "" || s.Status.Ran()) {
+			status[s.Step] = s.Status
+		}
+	}
+	var out []string
+	for _, s := range plan.Steps {
+		st, recorded := status[s.Name]
+		switch {
+		case s.Phase != engine.PhaseMain || s.Run == engine.DecisionSkip:
+		case !recorded:
+			out = append(out, s.Name+" (not recorded)")
+		case st.Ran() || st == record.StatusInterrupted || st == record.StatusRunning:
+			out = append(out, fmt.Sprintf("%s (%s)", s.Name, st))
+		}
+	}
+	if len(out) == 0 {
+		return "none"
+	}
+	return strings.Join(out, ", ")
 }
 
 // check is the plan check of a resume: the steps not run yet must still

@@ -2,6 +2,7 @@ package record
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -116,17 +117,20 @@ func putMeta(b *bolt.Bucket, run *Run) error {
 }
 
 // MarkIncomplete marks the run's record incomplete with an empty file,
-// which needs no free space (its directory is made by CreateRun).
+// which needs no free space (its directory is made by CreateRun), and in
+// its outcomes file's header, in place: where even the empty file cannot
+// be made, the mark is not lost.
 func (s *Local) MarkIncomplete(id string, incomplete bool) error {
+	inFile := s.markRecordFailed(id, incomplete)
 	path := filepath.Join(s.dir, "incomplete", id)
 	if !incomplete {
-		return os.Remove(path)
+		return errors.Join(os.Remove(path), inFile)
 	}
 	f, err := os.Create(path)
 	if err != nil {
-		return err
+		return errors.Join(err, inFile)
 	}
-	return f.Close()
+	return errors.Join(f.Close(), inFile)
 }
 
 func errNoRun(id string) error {

@@ -37,9 +37,14 @@ type Recorder struct {
 	cost    RecordCost
 	err     error // the last write's
 	failed  bool  // some write failed (the record is marked incomplete)
-	onError func(error)
-	stop    chan struct{}
-	done    chan struct{}
+	// Step outcomes, written as they happen where a full disk does not
+	// stop them (outcomes.go); nil on a backend that does not keep them.
+	outcomes       OutcomeLog
+	outcomesErr    error // why an outcome could not be kept
+	outcomesToSync bool
+	onError        func(error)
+	stop           chan struct{}
+	done           chan struct{}
 
 	// Artifacts waiting for the next flush, how many the run attached and
 	// how many bytes of content the record keeps (artifacts.go).
@@ -94,7 +99,17 @@ func (s *Store) startRun(id string, token uint64, plan *engine.Plan, redactor *e
 	}
 	// Retention must not keep a run from starting.
 	_, _ = s.Prune(Retention{KeepPerEnvironment: DefaultKeep})
+	keeper, _ := s.Backend.(OutcomeKeeper)
+	if keeper != nil {
+		if r.outcomes, err = keeper.KeepOutcomes(id, len(plan.Steps)); err != nil {
+			return nil, err
+		}
+	}
 	if err := s.CreateRun(token, r.run, planJSON); err != nil {
+		if keeper != nil {
+			_ = r.outcomes.Close()
+			_ = keeper.DropOutcomes(id)
+		}
 		return nil, err
 	}
 	go r.flushLoop()
@@ -139,7 +154,10 @@ func (r *Recorder) Event(e engine.Event) {
 	case engine.StepLog:
 		r.log(key, e)
 		return
+	case engine.StepStarted:
+		r.keep(Outcome{Step: e.Step, Instance: e.Instance, Phase: e.Phase, Status: StatusRunning})
 	case engine.StepFinished:
+		r.keep(Outcome{Step: e.Step, Instance: e.Instance, Phase: e.Phase, Status: e.Status})
 		r.endLog(key)
 	case engine.StepArtifact:
 		r.artifact(e)
@@ -201,7 +219,31 @@ func (r *Recorder) StepValue(step string, v cty.Value) {
 	}
 	r.mu.Lock()
 	r.values[step] = b
+	r.keep(Outcome{Step: step, Phase: engine.PhaseMain, Status: engine.StatusSucceeded, Done: true, Value: b})
 	r.mu.Unlock()
+}
+
+// keep writes a step outcome where a full disk does not lose it, at once:
+// not at the next flush, which may fail. The first that cannot be kept
+// stops the keeping (the log says so, and a resume refuses).
+func (r *Recorder) keep(o Outcome) {
+	if r.outcomes == nil || r.outcomesErr != nil {
+		return
+	}
+	r.outcomesErr = r.outcomes.Append(o)
+	r.outcomesToSync = true
+}
+
+// syncOutcomes makes the kept outcomes as durable as a flush makes the
+// record.
+func (r *Recorder) syncOutcomes() {
+	r.mu.Lock()
+	do := r.outcomesToSync && r.outcomesErr == nil
+	r.outcomesToSync = false
+	r.mu.Unlock()
+	if do {
+		_ = r.outcomes.Sync()
+	}
 }
 
 func (r *Recorder) flushLoop() {
@@ -248,6 +290,7 @@ func (r *Recorder) flush(final bool) {
 	r.cost.StepRecords += len(steps) + len(summary.Steps)
 	r.mu.Unlock()
 	b := &Batch{Token: r.token, Run: &summary, Final: final, Steps: steps, Events: events, Values: values, Artifacts: artifacts}
+	r.syncOutcomes()
 	written, err := r.store.WriteRun(r.run.ID, b)
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -280,14 +323,29 @@ func (r *Recorder) flush(final bool) {
 }
 
 // Finish writes everything still pending and returns the error of the
-// last write, if it failed: the record is then incomplete (and marked so:
-// it cannot be resumed).
+// last write, if it failed: the record is then incomplete (and marked
+// so). The step outcomes kept beside it then stay, for a resume; with a
+// complete record they are deleted.
 func (r *Recorder) Finish() error {
 	close(r.stop)
 	<-r.done
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if r.outcomes != nil {
+		_ = r.outcomes.Close()
+		if r.err == nil && !r.failed {
+			_ = r.store.Backend.(OutcomeKeeper).DropOutcomes(r.run.ID)
+		}
+	}
 	return r.err
+}
+
+// OutcomesKept tells whether every step outcome of the run was kept
+// beside its record (outcomes.go): a resume can then rely on them.
+func (r *Recorder) OutcomesKept() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.outcomes != nil && r.outcomesErr == nil
 }
 
 // RecordCost is what recording a run has cost so far: bytes written to

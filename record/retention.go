@@ -81,6 +81,7 @@ func (s *Local) Prune(r Retention) (*Pruned, error) {
 	}
 	for _, id := range out.Deleted {
 		_ = os.Remove(filepath.Join(s.dir, "incomplete", id))
+		_ = s.DropOutcomes(id)
 	}
 	return out, nil
 }

@@ -264,11 +264,19 @@ func (s *Local) readMeta(b *bolt.Bucket) (*Run, error) {
 	if err := readSteps(b, &r); err != nil {
 		return nil, err
 	}
-	if r.RecordFailed == "" && s.recordFailed(r.ID) {
+	if r.RecordFailed == "" && (s.recordFailed(r.ID) || s.outcomesSayRecordFailed(r.ID)) {
 		r.RecordFailed = "a write to the run database failed: what happened after it is not recorded"
 	}
 	if r.Status == StatusRunning && s.stillRunning(&r) {
 		return &r, nil
+	}
+	// The record of a run that did not finish it (a full disk, a process
+	// that died) may miss the last step outcomes: they are kept beside it.
+	if kept, err := s.KeptOutcomes(r.ID); err == nil && kept != nil { // else a resume says why
+		kept.apply(&r)
+		if r.RecordFailed != "" && kept.Failed == "" {
+			r.RecordFailed += "; the steps' outcomes are from those kept beside it"
+		}
 	}
 	if r.Status == StatusRunning {
 		r.Status = StatusInterrupted

@@ -104,3 +104,12 @@ func Follow(ctx context.Context, b Backend, id string, fn func(engine.Event) err
 		}
 	}
 }
+
+// KeptOutcomes are the step outcomes kept beside a run's record (see
+// OutcomeKeeper); nil when the backend keeps none or the run has none.
+func (s *Store) KeptOutcomes(id string) (*Outcomes, error) {
+	if k, ok := s.Backend.(OutcomeKeeper); ok {
+		return k.KeptOutcomes(id)
+	}
+	return nil, nil
+}

@@ -31,7 +31,8 @@ type Run struct {
 	// saved plan is applied once.
 	SavedPlan string `json:"saved_plan,omitempty"`
 	// RecordFailed says why the record is incomplete: a write to the
-	// database failed during the run. Such a run cannot be resumed.
+	// database failed during the run. Such a run is resumed from the step
+	// outcomes kept beside its record, or not at all.
 	RecordFailed string `json:"record_failed,omitempty"`
 	// ForceUnlocked: the run's process died holding its environment's
 	// lock, which was broken with pipectl force-unlock.

@@ -158,7 +158,7 @@ func runApply(cmd *cobra.Command, f *pipelineFlags, args []string, o applyOption
 func applyResult(cmd *cobra.Command, v view.ApplyView, applied *operation.Applied) error {
 	if applied.Incomplete != nil {
 		v.Result(applied.Result, "")
-		notices(cmd).RecordIncomplete(applied.RunID, applied.Incomplete)
+		notices(cmd).RecordIncomplete(applied.RunID, applied.Incomplete, applied.OutcomesKept)
 		return applied.Err()
 	}
 	v.Result(applied.Result, applied.RunID)

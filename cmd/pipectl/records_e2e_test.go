@@ -34,51 +34,176 @@ func listRuns(t *testing.T, p *project) []runSummary {
 	return list
 }
 
-// On a full disk the run cannot be recorded: the apply stops and fails
-// loudly, and the run cannot be resumed (which would run again what
-// succeeded after the last write).
-func TestFullDiskFailsTheApplyAndTheRunCannotBeResumed(t *testing.T) {
-	p := newProject(t, `
+// fullDiskPipeline deploys once (deploys.txt counts it): deploy prints
+// 1 MB, which the record keeps, then waits until the test has filled the
+// disk under .pipectl (the file filled) and succeeds, its value (what it
+// printed) too big for the database's free pages. wait then waits until
+// the test says the run was resumed (the file resumed).
+const fullDiskPipeline = `
 pipeline "e2e" {}
 stage "s" {
   step "first" {
     action = std.noop
   }
-  step "big" {
+  step "deploy" {
     action     = std.exec
     command    = "sh"
-    args       = ["-c", "head -c 3000000 /dev/zero | tr '\\0' 'x' | fold -w 1000; exec sleep 300"]
+    args       = ["-c", "echo deployed >> deploys.txt; head -c 1000000 /dev/zero | tr '\\0' 'x'; echo; until test -f filled; do sleep 0.05; done"]
     depends_on = [step.first]
   }
-  step "after" {
-    action     = std.noop
-    depends_on = [step.big]
+  step "wait" {
+    action     = std.exec
+    command    = "sh"
+    args       = ["-c", "test -f resumed || exec sleep 300"]
+    depends_on = [step.deploy]
   }
-}`)
+  step "last" {
+    action     = std.noop
+    inputs     = length(step.deploy.stdout)
+    depends_on = [step.wait]
+  }
+}`
+
+// fullDisk mounts a small file system on the project's .pipectl (it needs
+// root) and returns how to make it bigger: a user freeing space.
+func fullDisk(t *testing.T, p *project) (grow func()) {
+	t.Helper()
 	records := filepath.Join(p.dir, ".pipectl")
 	if err := os.MkdirAll(records, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=600k", "tmpfs", records).CombinedOutput(); err != nil {
+	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=8m", "tmpfs", records).CombinedOutput(); err != nil {
 		t.Skipf("cannot mount a small tmpfs to fill (needs root): %v %s", err, out)
 	}
 	t.Cleanup(func() { _ = exec.Command("umount", records).Run() })
-	// big waits until the failed record stops the run (a fixed pause
-	// could end before the next flush on a loaded machine).
-	out, errOut, code := p.runBounded(hangBound, "the failed record did not stop the run", "apply", "-auto-approve")
-	if code != 4 || !strings.Contains(errOut, "cannot record the run") || !strings.Contains(errOut, "no space left on device") {
-		t.Fatalf("apply on a full disk: exit %d\n%s%s", code, out, errOut)
+	return func() {
+		if out, err := exec.Command("mount", "-o", "remount,size=64m", records).CombinedOutput(); err != nil {
+			t.Fatalf("growing the tmpfs: %v %s", err, out)
+		}
 	}
-	if started(out, "after") {
+}
+
+// fill writes a file under dir until the disk is full.
+func fill(t *testing.T, dir string) {
+	t.Helper()
+	f, err := os.Create(filepath.Join(dir, "filler"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	chunk := make([]byte, 4096)
+	for {
+		if _, err := f.Write(chunk); err != nil {
+			if !strings.Contains(err.Error(), "no space left") {
+				t.Fatal(err)
+			}
+			return
+		}
+	}
+}
+
+// applyOnFullDisk applies fullDiskPipeline and fills the disk once the
+// record holds what deploy printed: deploy succeeds after the record's
+// last write. The apply stops, fails loudly, and the record is marked
+// incomplete.
+func applyOnFullDisk(t *testing.T, p *project) (runSummary, string) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	cmd := p.command("apply", "-auto-approve")
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	timer := time.AfterFunc(2*hangBound, func() { _ = cmd.Process.Kill() })
+	defer timer.Stop()
+	for deadline := time.Now().Add(hangBound); ; time.Sleep(100 * time.Millisecond) {
+		if logs, _, _ := p.run("runs", "logs", "latest"); strings.Count(logs, "x") >= 1000000 {
+			break
+		}
+		if time.Now().After(deadline) {
+			_ = cmd.Process.Kill()
+			_ = cmd.Wait()
+			t.Fatalf("deploy's output never reached the record:\n%s%s", out.String(), errOut.String())
+		}
+	}
+	fill(t, filepath.Join(p.dir, ".pipectl"))
+	p.write("filled", "")
+	err := cmd.Wait()
+	code := cmd.ProcessState.ExitCode()
+	if err != nil && code < 0 {
+		t.Fatalf("apply: %v\n%s%s", err, out.String(), errOut.String())
+	}
+	if code != 4 || !strings.Contains(errOut.String(), "cannot record the run") || !strings.Contains(errOut.String(), "no space left on device") {
+		t.Fatalf("apply on a full disk: exit %d\n%s%s", code, out.String(), errOut.String())
+	}
+	if started(out.String(), "last") {
 		t.Error("a step started after the record failed")
 	}
 	list := listRuns(t, p)
 	if len(list) != 1 || list[0].RecordFailed == "" {
 		t.Fatalf("the run is not marked incomplete: %+v", list)
 	}
-	out, errOut, code = p.run("apply", "-resume", list[0].ID, "-auto-approve")
-	if code != 1 || !strings.Contains(errOut, "cannot be resumed") || strings.Contains(out, "started") {
+	return list[0], errOut.String()
+}
+
+// Issue 30, item 5: on a full disk the record stops, but the step
+// outcomes survive it (the outcomes file, allocated when the run starts):
+// the record shows what succeeded, and a resume, once there is room
+// again, does not run it again — no second deploy. On main before this
+// change (43fbbb6) the record said "interrupted" without the deploy, and
+// the resume was refused (or, where the incomplete mark was lost, ran
+// every step again).
+func TestFullDiskKeepsStepOutcomesAndTheResumeDoesNotDeployAgain(t *testing.T) {
+	p := newProject(t, fullDiskPipeline)
+	grow := fullDisk(t, p)
+	run, errOut := applyOnFullDisk(t, p)
+	if !strings.Contains(errOut, "pipectl apply -resume "+run.ID+" runs what is left") {
+		t.Errorf("the apply does not say the run can be resumed:\n%s", errOut)
+	}
+	got := map[string]string{}
+	for _, s := range run.Steps {
+		got[s.Step] = s.Status
+	}
+	if got["first"] != "succeeded" || got["deploy"] != "succeeded" {
+		t.Errorf("the record does not say what succeeded after it failed: %+v", run.Steps)
+	}
+	grow()
+	p.write("resumed", "")
+	out, errOut, code := p.runBounded(hangBound, "the resume hung", "apply", "-resume", run.ID, "-auto-approve")
+	if code != 0 {
+		t.Fatalf("resume after the disk is freed: exit %d\n%s%s", code, out, errOut)
+	}
+	for _, step := range []string{"first", "deploy"} {
+		if started(out, step) {
+			t.Errorf("the resume ran %s again:\n%s", step, out)
+		}
+	}
+	if !started(out, "wait") || !started(out, "last") {
+		t.Errorf("the resume did not run the steps left:\n%s", out)
+	}
+	if b, _ := os.ReadFile(filepath.Join(p.dir, "deploys.txt")); strings.Count(string(b), "deployed") != 1 {
+		t.Errorf("deployed %d times, not once", strings.Count(string(b), "deployed"))
+	}
+}
+
+// Where the step outcomes were not kept either (here: a record made
+// before they were, which has none), the resume is refused, naming the
+// steps that may have run.
+func TestFullDiskWithoutKeptOutcomesRefusesTheResumeNamingTheSteps(t *testing.T) {
+	p := newProject(t, fullDiskPipeline)
+	grow := fullDisk(t, p)
+	run, _ := applyOnFullDisk(t, p)
+	grow()
+	if err := os.RemoveAll(filepath.Join(p.dir, ".pipectl", "outcomes")); err != nil {
+		t.Fatal(err)
+	}
+	out, errOut, code := p.run("apply", "-resume", run.ID, "-auto-approve")
+	if code != 1 || !strings.Contains(errOut, "cannot be resumed") || strings.Contains(out, "→") {
 		t.Fatalf("resume of an incompletely recorded run: exit %d\n%s%s", code, out, errOut)
+	}
+	if !strings.Contains(errOut, "Steps that may have run: first (succeeded), deploy (interrupted), ") ||
+		!strings.Contains(errOut, "last (not recorded)") {
+		t.Errorf("the refusal does not name the steps that may have run:\n%s", errOut)
 	}
 }
 

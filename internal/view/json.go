@@ -171,7 +171,8 @@ type RunRecordMessage struct {
 	ResumedFrom string     `json:"resumed_from,omitempty"`
 	// SavedPlan is the content hash of the saved plan the run applied.
 	SavedPlan string `json:"saved_plan,omitempty"`
-	// RecordFailed says why the record is incomplete (it cannot be resumed).
+	// RecordFailed says why the record is incomplete (it is resumed from
+	// the step outcomes kept beside it, or not at all).
 	RecordFailed string           `json:"record_failed,omitempty"`
 	Outputs      map[string]any   `json:"outputs,omitempty"`
 	Steps        []StepRecordJSON `json:"steps"`

@@ -35,13 +35,20 @@ func (v *Notices) ApplyCancelled() { fmt.Fprintln(v.Out, "Apply cancelled: nothi
 // RecordFailed: the run can no longer be recorded, so it stops.
 func (v *Notices) RecordFailed(store string, err error) {
 	fmt.Fprintf(v.Err, "Error: cannot record the run in %s: %v\n"+
-		"Stopping: no new step starts (failure handlers and finally still run). This run cannot be resumed.\n", store, err)
+		"Stopping: no new step starts (failure handlers and finally still run).\n", store, err)
 }
 
-// RecordIncomplete: the run's record could not be finished.
-func (v *Notices) RecordIncomplete(run string, err error) {
-	fmt.Fprintf(v.Err, "Error: the record of run %s is incomplete: %v\n"+
-		"It is marked so: it cannot be resumed. Check what the run did before applying again.\n", run, err)
+// RecordIncomplete: the run's record could not be finished; kept: its
+// step outcomes were kept beside it, so it can be resumed.
+func (v *Notices) RecordIncomplete(run string, err error, kept bool) {
+	fmt.Fprintf(v.Err, "Error: the record of run %s is incomplete: %v\n", run, err)
+	if kept {
+		fmt.Fprintf(v.Err, "It is marked so; its step outcomes were kept beside it. Once the record can be written again (free space), "+
+			"pipectl apply -resume %s runs what is left, not what succeeded.\n", run)
+		return
+	}
+	fmt.Fprintf(v.Err, "It is marked so, and its step outcomes could not be kept: it cannot be resumed. "+
+		"Check what the run did before applying again.\n")
 }
 
 // ReportNotWritten: apply -report failed; the run's outcome stands.
