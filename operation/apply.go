@@ -248,6 +248,11 @@ func (a *Apply) target(path string) (*applyTarget, error) {
 		if err != nil {
 			return nil, err
 		}
+		if a.Resume == Latest { // as runs show latest: the newest run
+			if a.Resume, err = store.Latest(); err != nil {
+				return nil, err
+			}
+		}
 		run, _, err := store.Show(a.Resume, nil)
 		if err != nil {
 			return nil, err
