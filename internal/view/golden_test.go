@@ -115,7 +115,7 @@ func goldenEvents() []v1.Event {
 		{Type: v1.GatePassed, Time: t1, Gate: "stage.ship", Message: "stage.ship passed"},
 		{Type: v1.StepFinished, Time: t1, Phase: v1.PhaseMain, Stage: "ship", Step: "deploy", Instance: "eu", Action: "helm.upgrade", Attempt: 1,
 			Status: v1.StatusFailed, Duration: 2 * time.Second, Message: "upgrade failed",
-			Diagnostics: hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Release failed", Detail: "timed out", Subject: &diagRange}},
+			Diagnostics:         hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Release failed", Detail: "timed out", Subject: &diagRange}},
 			RecordedDiagnostics: []v1.Diagnostic{{Severity: "error", Summary: "Release failed", Detail: "timed out"}}},
 		{Type: v1.PhaseStarted, Time: t1, Phase: v1.PhaseStageOnFailure, Stage: "ship"},
 		{Type: v1.RunCancelling, Time: t1, Message: "Interrupt received: stopping"},
