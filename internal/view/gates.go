@@ -8,11 +8,10 @@ import (
 	"time"
 
 	v1 "github.com/pipectl/pipectl/api/v1"
-	"github.com/pipectl/pipectl/record"
 )
 
 // gateLine writes what a gate event says for people.
-func (v *Apply) gateLine(b *bytes.Buffer, e v1.Event) {
+func (v *ApplyHuman) gateLine(b *bytes.Buffer, e v1.Event) {
 	switch e.Type {
 	case v1.GateWaiting:
 		until := ""
@@ -59,6 +58,11 @@ type GateMessage struct {
 	Reason   string     `json:"reason,omitempty"`
 	Message  string     `json:"message,omitempty"`
 	Until    *time.Time `json:"until,omitempty"`
+}
+
+// gatePlannedMessage is a gate of a plan as its message.
+func gatePlannedMessage(g *v1.PlannedGate) *GatePlannedMessage {
+	return &GatePlannedMessage{PlannedGate: g}
 }
 
 func gateMessage(e v1.Event) *GateMessage {
@@ -130,7 +134,7 @@ func writeGate(w io.Writer, g *v1.PlannedGate, indent string) {
 }
 
 // writeRunGates lists a recorded run's gates for people.
-func writeRunGates(w io.Writer, run *record.Run) {
+func writeRunGates(w io.Writer, run *v1.Run) {
 	if run.StartedBy != "" {
 		fmt.Fprintf(w, "Started by %s.\n", run.StartedBy)
 	}
@@ -152,17 +156,15 @@ func writeRunGates(w io.Writer, run *record.Run) {
 
 // Notice writes text for people between events (the question of an
 // approval gate asked at the terminal), in order with the events: above
-// the live panel, or as plain timestamped lines. JSON output has none.
-func (v *Apply) Notice(text string) {
+// the live panel, or as plain timestamped lines.
+func (v *ApplyHuman) Notice(text string) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	if !v.JSON {
-		fmt.Fprint(v.Out, v.stamp(v.now(), text))
-	}
+	fmt.Fprint(v.Out, v.stamp(v.now(), text))
 }
 
 // Notice writes text above the live panel.
-func (v *LiveApply) Notice(text string) {
+func (v *ApplyLive) Notice(text string) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	_, _ = v.progress.Write([]byte(text))

@@ -124,13 +124,13 @@ func goldenEvents() []v1.Event {
 	}
 }
 
-func goldenRun() *record.Run {
-	return &record.Run{ID: "r-0001", Pipeline: "shop", Environment: "prod", Status: v1.StatusFailed, Outcome: v1.OutcomeRestored,
+func goldenRun() *v1.Run {
+	return &v1.Run{ID: "r-0001", Pipeline: "shop", Environment: "prod", Status: v1.StatusFailed, Outcome: v1.OutcomeRestored,
 		Started: t0, Finished: t1, SavedPlan: "sha256:abc", Outputs: map[string]any{"url": "https://shop"}, StartedBy: "alice",
 		ForceUnlocked: &v1.ForceUnlock{By: "bob", At: t1, Reason: "host died"},
 		Gates: []v1.GateRecord{{Gate: "stage.ship", Kind: "approval", Status: "approved", Since: t0,
 			Answers: []v1.AnswerRecord{{User: "alice", Decision: "approved", Reason: "ok", Time: t1}}}},
-		Steps: []record.StepRecord{
+		Steps: []v1.StepRecord{
 			{Step: "build", Phase: v1.PhaseMain, Action: "std.exec", Status: v1.StatusSucceeded, Attempts: 2, Started: t0, Finished: t1,
 				Outputs: map[string]any{"image": "shop:1.1"}, OutputBytes: 120, OutputLines: 3},
 			{Step: "deploy", Instance: "eu", Phase: v1.PhaseMain, Action: "helm.upgrade", Status: v1.StatusFailed, Attempts: 1, Started: t0,
@@ -140,17 +140,17 @@ func goldenRun() *record.Run {
 
 func TestGoldenValidateJSON(t *testing.T) {
 	var out bytes.Buffer
-	(&Validate{Base: jsonBase(&out)}).Result(goldenDiags(), "ignored")
+	NewValidate(jsonBase(&out)).Result(goldenDiags(), "ignored")
 	checkGolden(t, "validate", out.Bytes())
 
 	out.Reset()
-	(&Validate{Base: jsonBase(&out)}).Result(nil, "ignored")
+	NewValidate(jsonBase(&out)).Result(nil, "ignored")
 	checkGolden(t, "validate_valid", out.Bytes())
 }
 
 func TestGoldenPlanJSON(t *testing.T) {
 	var out bytes.Buffer
-	(&Plan{Base: jsonBase(&out)}).Show(goldenPlan())
+	NewPlan(jsonBase(&out)).Show(goldenPlan())
 	checkGolden(t, "plan", out.Bytes())
 }
 
@@ -169,7 +169,7 @@ func TestGoldenApplyJSON(t *testing.T) {
 
 func TestGoldenRunsJSON(t *testing.T) {
 	var out bytes.Buffer
-	(&Runs{Base: jsonBase(&out)}).List([]*record.Run{goldenRun(), {ID: "r-0000", Pipeline: "shop", Status: v1.StatusSucceeded, Started: t0}})
+	NewRuns(jsonBase(&out)).List([]*v1.Run{goldenRun(), {ID: "r-0000", Pipeline: "shop", Status: v1.StatusSucceeded, Started: t0}})
 	checkGolden(t, "runs_list", out.Bytes())
 
 	out.Reset()
@@ -177,7 +177,7 @@ func TestGoldenRunsJSON(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	err = (&Runs{Base: jsonBase(&out)}).Show(goldenRun(), plan, true, func(fn func(v1.Event) error) error {
+	err = NewRuns(jsonBase(&out)).Show(goldenRun(), plan, true, func(fn func(v1.Event) error) error {
 		for _, e := range goldenEvents() {
 			if err := fn(e); err != nil {
 				return err
@@ -193,7 +193,7 @@ func TestGoldenRunsJSON(t *testing.T) {
 
 func TestGoldenRunLogsJSON(t *testing.T) {
 	var out bytes.Buffer
-	v := &RunLogs{Base: jsonBase(&out), Named: true}
+	v := NewRunLogs(jsonBase(&out), true, 0)
 	for _, e := range goldenEvents() {
 		v.Event(e)
 	}
@@ -202,7 +202,7 @@ func TestGoldenRunLogsJSON(t *testing.T) {
 
 func TestGoldenRunArtifactsJSON(t *testing.T) {
 	var out bytes.Buffer
-	(&RunArtifacts{Base: jsonBase(&out)}).List([]record.Artifact{
+	NewRunArtifacts(jsonBase(&out)).List([]record.Artifact{
 		{Seq: 1, Phase: v1.PhaseMain, Stage: "build", Step: "build", Attempt: 1, Name: "sbom.json", MediaType: "application/json", Size: 42, Time: t0},
 		{Seq: 2, Phase: v1.PhaseMain, Stage: "ship", Step: "deploy", Instance: "eu", Name: "secret.bin", Size: 9, Time: t1, NotKept: "it holds a sensitive value"},
 	}, map[uint64]string{1: "out/sbom.json"})
@@ -230,10 +230,10 @@ func TestGoldenFmtJSON(t *testing.T) {
 
 func TestGoldenPluginSchemaJSON(t *testing.T) {
 	var out bytes.Buffer
-	(&PluginSchema{Base: jsonBase(&out)}).Show(deploySchema, "")
+	NewPluginSchema(jsonBase(&out)).Show(deploySchema, "")
 	checkGolden(t, "plugins_show", out.Bytes())
 
 	out.Reset()
-	(&PluginSchema{Base: jsonBase(&out)}).Show(deploySchema, "deploy")
+	NewPluginSchema(jsonBase(&out)).Show(deploySchema, "deploy")
 	checkGolden(t, "plugins_show_action", out.Bytes())
 }
