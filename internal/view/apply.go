@@ -66,7 +66,7 @@ func (v *ApplyJSON) Notice(string) {}
 func (v *ApplyJSON) Result(res *v1.Result, runID string) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	m := &RunMessage{Status: res.Status, Counts: map[string]int{}, RunID: runID, Outputs: map[string]any{}, GateFailure: res.GateFailure,
+	m := &RunMessage{Status: res.Status, Counts: map[string]int{}, RunID: runID, Outputs: map[string]any{}, GateFailure: gateFailureJSON(res.GateFailure),
 		Outcome: res.Outcome}
 	for s, n := range instanceCounts(res) {
 		m.Counts[string(s)] = n

@@ -62,7 +62,13 @@ type GateMessage struct {
 
 // gatePlannedMessage is a gate of a plan as its message.
 func gatePlannedMessage(g *v1.PlannedGate) *GatePlannedMessage {
-	return &GatePlannedMessage{PlannedGate: g}
+	m := &GatePlannedMessage{Gate: g.Gate, ApprovalUnknown: g.ApprovalUnknown, Windows: g.Windows, Freezes: g.Freezes,
+		OutsideWindow: g.OutsideWindow, OpenAt: g.OpenAt}
+	if a := g.Approval; a != nil {
+		m.Approval = &ApprovalPlannedJSON{Message: a.Message, Timeout: a.Timeout, Approvers: a.Approvers, MinApprovals: a.MinApprovals,
+			AllowSelfApproval: a.AllowSelfApproval}
+	}
+	return m
 }
 
 func gateMessage(e v1.Event) *GateMessage {
@@ -73,7 +79,22 @@ func gateMessage(e v1.Event) *GateMessage {
 // GatePlannedMessage is one gate of a plan (plan -json, runs show -json).
 type GatePlannedMessage struct {
 	envelope
-	*v1.PlannedGate
+	Gate            string               `json:"gate"`
+	Approval        *ApprovalPlannedJSON `json:"approval,omitempty"`
+	ApprovalUnknown bool                 `json:"approval_unknown,omitempty"`
+	Windows         []string             `json:"windows,omitempty"`
+	Freezes         []string             `json:"freezes,omitempty"`
+	OutsideWindow   string               `json:"outside_window,omitempty"`
+	OpenAt          *time.Time           `json:"open_at,omitempty"`
+}
+
+// ApprovalPlannedJSON is a planned gate's approval.
+type ApprovalPlannedJSON struct {
+	Message           string   `json:"message"`
+	Timeout           string   `json:"timeout,omitempty"`
+	Approvers         []string `json:"approvers,omitempty"`
+	MinApprovals      int      `json:"min_approvals"`
+	AllowSelfApproval bool     `json:"allow_self_approval"`
 }
 
 // writeGates lists gates of a plan for people, after its steps: those of
