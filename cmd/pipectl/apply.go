@@ -119,8 +119,8 @@ func runApply(cmd *cobra.Command, f *pipelineFlags, args []string, o applyOption
 	a.LockTimeout, a.OnLockWait = o.lockTimeout, lockWaitMessage(cmd, o.lockTimeout)
 	a.Subset, a.Report, a.Backend = o.subset, o.report, backend
 	notice := func(text string) {
-		if n, ok := v.(interface{ Notice(string) }); ok {
-			n.Notice(text)
+		if v != nil {
+			v.Notice(text)
 		}
 	}
 	if a.Gates, err = o.gates.options(cmd, f.json, notice); err != nil {
@@ -129,7 +129,7 @@ func runApply(cmd *cobra.Command, f *pipelineFlags, args []string, o applyOption
 	a.Diagnostics = func(loaded map[string]*hcl.File, diags hcl.Diagnostics) { files = loaded; base.Diagnostics(diags) }
 	if !f.json {
 		a.Confirm = func(plan *v1.Plan) bool {
-			(&view.Plan{Base: base}).Show(plan)
+			view.NewPlan(base).Show(plan)
 			return confirm(cmd)
 		}
 	}

@@ -1,8 +1,6 @@
 package main
 
 import (
-	"fmt"
-
 	"github.com/spf13/cobra"
 
 	"github.com/pipectl/pipectl/operation"
@@ -72,7 +70,7 @@ database is left as it is.`,
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "%d run(s) copied.\n", n)
+			notices(cmd).RunsCopied(n)
 			return nil
 		},
 	}

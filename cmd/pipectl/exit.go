@@ -3,7 +3,6 @@ package main
 import (
 	"errors"
 	"fmt"
-	"os"
 
 	"github.com/pipectl/pipectl/operation"
 )
@@ -68,7 +67,7 @@ func exitStatus(err error) (code int, tell bool) {
 func exit(err error) int {
 	code, tell := exitStatus(err)
 	if tell {
-		fmt.Fprintf(os.Stderr, "Error: %v\n", err)
+		processNotices().Error(err)
 	}
 	return code
 }

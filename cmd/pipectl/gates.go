@@ -94,8 +94,8 @@ func answered(cmd *cobra.Command, verb string) func(*operation.Answered, error) 
 }
 
 // planView prints a recorded plan as `pipectl plan` printed it.
-func planView(cmd *cobra.Command, asJSON bool) *view.Plan {
-	return &view.Plan{Base: commandBase(cmd, asJSON, false, nil, nil)}
+func planView(cmd *cobra.Command, asJSON bool) view.PlanView {
+	return view.NewPlan(commandBase(cmd, asJSON, false, nil, nil))
 }
 
 // gateFlags are apply's -approve and -override-window.

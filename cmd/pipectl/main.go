@@ -2,11 +2,11 @@
 package main
 
 import (
-	"fmt"
 	"os"
 	"runtime/pprof"
 	"strings"
 
+	"github.com/pipectl/pipectl/internal/view"
 	"github.com/pipectl/pipectl/operation"
 )
 
@@ -18,6 +18,10 @@ func main() {
 	memProfile(os.Getenv("PIPECTL_MEMPROFILE"))
 	os.Exit(code)
 }
+
+// processNotices is the view of what happens outside any command: the
+// one place the process's stderr is named (noprint_test.go allows it).
+func processNotices() *view.Notices { return view.NewProcessNotices(os.Stderr) }
 
 // cpuProfile writes a CPU profile of the command to path, when set, for
 // `go tool pprof` (bench/README.md): the benchmarks measure the engine in
@@ -31,7 +35,7 @@ func cpuProfile(path string) (stop func()) {
 		err = pprof.StartCPUProfile(f)
 	}
 	if err != nil {
-		fmt.Fprintf(os.Stderr, "pipectl: PIPECTL_CPUPROFILE: %v\n", err)
+		processNotices().ProfileFailed("PIPECTL_CPUPROFILE", err)
 		return func() {}
 	}
 	return func() {
@@ -52,7 +56,7 @@ func memProfile(path string) {
 		f.Close()
 	}
 	if err != nil {
-		fmt.Fprintf(os.Stderr, "pipectl: PIPECTL_MEMPROFILE: %v\n", err)
+		processNotices().ProfileFailed("PIPECTL_MEMPROFILE", err)
 	}
 }
 
@@ -61,7 +65,7 @@ func memProfile(path string) {
 func run(args []string) (code int) {
 	defer func() {
 		if r := recover(); r != nil {
-			fmt.Fprintf(os.Stderr, "pipectl: internal error: %v\nThis is a bug in pipectl; please report it with the command you ran.\n", r)
+			processNotices().InternalError(r)
 			code = 1
 		}
 	}()

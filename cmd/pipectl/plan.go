@@ -39,7 +39,7 @@ part of the pipeline, as apply runs it; the plan shows what is left out.`,
 			op := operation.NewPlan(cfg)
 			op.Inputs, op.Out, op.Subset = in, file, sub.subset()
 			planned, diags, err := op.Run(cmd.Context(), path)
-			v := &view.Plan{Base: f.base(cmd, cfg, planned.Files)}
+			v := view.NewPlan(f.base(cmd, cfg, planned.Files))
 			v.Diagnostics(diags)
 			if diags.HasErrors() {
 				return operation.ErrDiagnostics
@@ -53,7 +53,7 @@ part of the pipeline, as apply runs it; the plan shows what is left out.`,
 				if dir := pathArg(args); dir != "." {
 					apply += " " + dir
 				}
-				v.Printf("\nSaved the plan to %s. Apply exactly this plan with: pipectl apply %s\n", out, apply)
+				v.Saved(out, apply)
 			}
 			if detailed && planned.Plan.HasChanges() {
 				return exitError(exitChanges)

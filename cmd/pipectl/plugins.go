@@ -83,10 +83,10 @@ func newPluginsShowCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			v := &view.PluginSchema{Base: view.Base{
+			v := view.NewPluginSchema(view.Base{
 				Streams: view.NewStreams(cmd.OutOrStdout(), cmd.ErrOrStderr(), useColor(cmd, f.noColor), 100),
 				JSON:    f.json,
-			}}
+			})
 			v.Show(doc.Schema, action)
 			return nil
 		},

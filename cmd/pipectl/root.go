@@ -1,8 +1,6 @@
 package main
 
 import (
-	"fmt"
-
 	"github.com/spf13/cobra"
 
 	"github.com/pipectl/pipectl/internal/version"
@@ -44,7 +42,7 @@ func newVersionCommand() *cobra.Command {
 		Short: "Print the pipectl version",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			fmt.Fprintf(cmd.OutOrStdout(), "pipectl %s\n", version.Version)
+			notices(cmd).Version(version.Version)
 			return nil
 		},
 	}

@@ -64,12 +64,18 @@ func newRunsShowCommand() *cobra.Command {
 	return cmd
 }
 
-func runsView(cmd *cobra.Command, asJSON bool) *view.Runs {
+func runsView(cmd *cobra.Command, asJSON bool) view.RunsView {
+	return view.NewRuns(runsBase(cmd, asJSON))
+}
+
+// runsBase is the view base of the runs commands: no colors, and with
+// -json a JSON lines stream of its own.
+func runsBase(cmd *cobra.Command, asJSON bool) view.Base {
 	base := view.Base{Streams: view.NewStreams(cmd.OutOrStdout(), cmd.ErrOrStderr(), false, 0), JSON: asJSON}
 	if asJSON {
 		base.JSONOut = view.NewJSONStream(cmd.OutOrStdout(), cmd.ErrOrStderr())
 	}
-	return &view.Runs{Base: base}
+	return base
 }
 
 func newRunsPruneCommand() *cobra.Command {

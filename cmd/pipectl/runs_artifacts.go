@@ -28,7 +28,7 @@ gets -2, -3 before its extension. RUN is a run id, or latest.`,
 			if err != nil {
 				return err
 			}
-			(&view.RunArtifacts{Base: runsView(cmd, asJSON).Base}).List(a.List, a.Files)
+			view.NewRunArtifacts(runsBase(cmd, asJSON)).List(a.List, a.Files)
 			return nil
 		},
 	}

@@ -39,7 +39,7 @@ not a step.`,
 			ctx, stop := signal.NotifyContext(cmd.Context(), interruptSignals...)
 			defer stop()
 			return op.Run(ctx, func(plan *v1.Plan) v1.EventSink {
-				return &view.RunLogs{Base: runsView(cmd, asJSON).Base, Named: op.Step == "", NameWidth: operation.StepNameWidth(plan)}
+				return view.NewRunLogs(runsBase(cmd, asJSON), op.Step == "", operation.StepNameWidth(plan))
 			})
 		},
 	}

@@ -41,7 +41,7 @@ func runValidate(cmd *cobra.Command, f *pipelineFlags, path string) error {
 	op := operation.NewValidate(cfg)
 	op.Inputs = in
 	res, diags := op.Run(cmd.Context(), path)
-	v := &view.Validate{Base: f.base(cmd, cfg, res.Files)}
+	v := view.NewValidate(f.base(cmd, cfg, res.Files))
 	v.Result(diags, fmt.Sprintf("The pipeline is valid: %d %s in %d %s.",
 		res.Steps, plural(res.Steps, "step", "steps"), res.Stages, plural(res.Stages, "stage", "stages")))
 	if diags.HasErrors() {

@@ -14,16 +14,19 @@ import (
 	"github.com/pipectl/pipectl/dsl"
 )
 
-// ApplyView is what apply reports to: the run's events, then its result
-// and the id of its run record ("" when it could not be recorded).
+// ApplyView is what apply reports to: the run's events, text for people
+// between them (an approval's question asked at the terminal), then its
+// result and the id of its run record ("" when it could not be recorded).
 type ApplyView interface {
 	v1.EventSink
+	Notice(text string)
 	Result(res *v1.Result, runID string)
 }
 
 var (
-	_ ApplyView = (*Apply)(nil)
-	_ ApplyView = (*LiveApply)(nil)
+	_ ApplyView = (*ApplyHuman)(nil)
+	_ ApplyView = (*ApplyJSON)(nil)
+	_ ApplyView = (*ApplyLive)(nil)
 )
 
 // NewApply picks the view: JSON lines, a live panel on a terminal, or
@@ -31,15 +34,61 @@ var (
 // being applied (nil when unknown): it names the steps ahead of time, so
 // columns line up and the summary follows the plan's order.
 func NewApply(base Base, live bool, plan *v1.Plan) ApplyView {
-	if live && !base.JSON {
-		return NewLiveApply(base, plan)
+	switch {
+	case base.JSON:
+		return &ApplyJSON{Base: base}
+	case live:
+		return NewApplyLive(base, plan)
 	}
-	return newPlainApply(base, plan)
+	return newApplyHuman(base, plan)
 }
 
-// Apply renders a run's events as plain lines for people, one per event
-// with its time, readable in CI logs; or as JSON lines for machines.
-type Apply struct {
+// ApplyJSON is a run as JSON lines: a message an event, then run_finished
+// with the counts and the record.
+type ApplyJSON struct {
+	Base
+	mu sync.Mutex // the interrupt handler reports from its own goroutine
+}
+
+// Event implements v1.EventSink.
+func (v *ApplyJSON) Event(e v1.Event) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if e.Type != v1.RunFinished { // Result says it, with the counts and the record
+		v.emit(eventMessage(e, func(e v1.Event) []dsl.DiagnosticJSON { return diagnosticsJSON(&v.Base, e.Diagnostics) }))
+	}
+}
+
+// Notice: JSON output has no text for people.
+func (v *ApplyJSON) Notice(string) {}
+
+// Result writes run_finished.
+func (v *ApplyJSON) Result(res *v1.Result, runID string) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	m := &RunMessage{Status: res.Status, Counts: map[string]int{}, RunID: runID, Outputs: map[string]any{}, GateFailure: gateFailureJSON(res.GateFailure),
+		Outcome: res.Outcome}
+	for s, n := range instanceCounts(res) {
+		m.Counts[string(s)] = n
+	}
+	for k, val := range res.Outputs {
+		m.Outputs[k] = v.redactor().Any(dsl.JSONValue(val))
+	}
+	v.emit(string(v1.RunFinished), m)
+}
+
+// instanceCounts counts a run's instances by status, as pipectl runs does.
+func instanceCounts(res *v1.Result) map[v1.Status]int {
+	counts := map[v1.Status]int{}
+	for _, s := range res.Instances {
+		counts[s]++
+	}
+	return counts
+}
+
+// ApplyHuman renders a run's events as plain lines for people, one per
+// event with its time, readable in CI logs.
+type ApplyHuman struct {
 	Base
 	mu    sync.Mutex // the interrupt handler reports from its own goroutine
 	width int        // of the step names column
@@ -47,20 +96,14 @@ type Apply struct {
 	now   func() time.Time
 }
 
-func newPlainApply(base Base, plan *v1.Plan) *Apply {
-	return &Apply{Base: base, width: nameWidth(plan), steps: newOutcomes(plan), now: time.Now}
+func newApplyHuman(base Base, plan *v1.Plan) *ApplyHuman {
+	return &ApplyHuman{Base: base, width: nameWidth(plan), steps: newOutcomes(plan), now: time.Now}
 }
 
 // Event implements v1.EventSink.
-func (v *Apply) Event(e v1.Event) {
+func (v *ApplyHuman) Event(e v1.Event) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	if v.JSON {
-		if e.Type != v1.RunFinished { // Result says it, with the counts and the record
-			v.emit(eventMessage(e, func(e v1.Event) []dsl.DiagnosticJSON { return diagnosticsJSON(&v.Base, e.Diagnostics) }))
-		}
-		return
-	}
 	v.steps.summary.Apply(e)
 	var b bytes.Buffer
 	v.render(&b, e, true)
@@ -70,7 +113,7 @@ func (v *Apply) Event(e v1.Event) {
 }
 
 // stamp prefixes every line with the time, as CI logs want.
-func (v *Apply) stamp(t time.Time, text string) string {
+func (v *ApplyHuman) stamp(t time.Time, text string) string {
 	if t.IsZero() {
 		t = v.now()
 	}
@@ -91,7 +134,7 @@ func (v *Apply) stamp(t time.Time, text string) string {
 
 // render writes what an event says for people; logs and progress only
 // when withLogs (the live panel shows them in place instead).
-func (v *Apply) render(b *bytes.Buffer, e v1.Event, withLogs bool) {
+func (v *ApplyHuman) render(b *bytes.Buffer, e v1.Event, withLogs bool) {
 	name := pad(instanceName(e.Step, e.Instance), v.width)
 	switch e.Type {
 	case v1.RunStarted:
@@ -134,7 +177,7 @@ func (v *Apply) render(b *bytes.Buffer, e v1.Event, withLogs bool) {
 
 // finishedLine collapses a finished instance to one line — mark, name,
 // duration, a one-line summary — and a failure's diagnostics under it.
-func (v *Apply) finishedLine(b *bytes.Buffer, name string, e v1.Event) {
+func (v *ApplyHuman) finishedLine(b *bytes.Buffer, name string, e v1.Event) {
 	mark, color := statusMark(e.Status)
 	fmt.Fprintf(b, "%s %s %s\n", v.paint(color, mark), name, strings.TrimRight(oneLine(e, v.steps.done(e.Step, e.Instance, e.Message)), " "))
 	if (e.Status == v1.StatusFailed || e.Status == v1.StatusFailedContinued) && len(e.Diagnostics) > 0 {
@@ -215,25 +258,10 @@ func progressText(e v1.Event) string {
 
 // Result prints the run's outcome: a table of every instance, the
 // counts, the outputs and where the run is recorded.
-func (v *Apply) Result(res *v1.Result, runID string) {
+func (v *ApplyHuman) Result(res *v1.Result, runID string) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	counts := map[v1.Status]int{}
-	for _, s := range res.Instances { // as pipectl runs counts them
-		counts[s]++
-	}
-	if v.JSON {
-		m := &RunMessage{Status: res.Status, Counts: map[string]int{}, RunID: runID, Outputs: map[string]any{}, GateFailure: res.GateFailure,
-			Outcome: res.Outcome}
-		for s, n := range counts {
-			m.Counts[string(s)] = n
-		}
-		for k, val := range res.Outputs {
-			m.Outputs[k] = v.redactor().Any(dsl.JSONValue(val))
-		}
-		v.emit(string(v1.RunFinished), m)
-		return
-	}
+	counts := instanceCounts(res)
 	var b bytes.Buffer
 	v.steps.table(&b, v.paint)
 	var parts []string

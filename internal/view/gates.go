@@ -8,11 +8,10 @@ import (
 	"time"
 
 	v1 "github.com/pipectl/pipectl/api/v1"
-	"github.com/pipectl/pipectl/record"
 )
 
 // gateLine writes what a gate event says for people.
-func (v *Apply) gateLine(b *bytes.Buffer, e v1.Event) {
+func (v *ApplyHuman) gateLine(b *bytes.Buffer, e v1.Event) {
 	switch e.Type {
 	case v1.GateWaiting:
 		until := ""
@@ -61,6 +60,17 @@ type GateMessage struct {
 	Until    *time.Time `json:"until,omitempty"`
 }
 
+// gatePlannedMessage is a gate of a plan as its message.
+func gatePlannedMessage(g *v1.PlannedGate) *GatePlannedMessage {
+	m := &GatePlannedMessage{Gate: g.Gate, ApprovalUnknown: g.ApprovalUnknown, Windows: g.Windows, Freezes: g.Freezes,
+		OutsideWindow: g.OutsideWindow, OpenAt: g.OpenAt}
+	if a := g.Approval; a != nil {
+		m.Approval = &ApprovalPlannedJSON{Message: a.Message, Timeout: a.Timeout, Approvers: a.Approvers, MinApprovals: a.MinApprovals,
+			AllowSelfApproval: a.AllowSelfApproval}
+	}
+	return m
+}
+
 func gateMessage(e v1.Event) *GateMessage {
 	return &GateMessage{envelope: envelope{Time: e.Time}, Gate: e.Gate, GateKind: string(e.GateKind), User: e.User, Reason: e.Reason,
 		Message: e.Message, Until: timePtr(e.Until)}
@@ -69,7 +79,22 @@ func gateMessage(e v1.Event) *GateMessage {
 // GatePlannedMessage is one gate of a plan (plan -json, runs show -json).
 type GatePlannedMessage struct {
 	envelope
-	*v1.PlannedGate
+	Gate            string               `json:"gate"`
+	Approval        *ApprovalPlannedJSON `json:"approval,omitempty"`
+	ApprovalUnknown bool                 `json:"approval_unknown,omitempty"`
+	Windows         []string             `json:"windows,omitempty"`
+	Freezes         []string             `json:"freezes,omitempty"`
+	OutsideWindow   string               `json:"outside_window,omitempty"`
+	OpenAt          *time.Time           `json:"open_at,omitempty"`
+}
+
+// ApprovalPlannedJSON is a planned gate's approval.
+type ApprovalPlannedJSON struct {
+	Message           string   `json:"message"`
+	Timeout           string   `json:"timeout,omitempty"`
+	Approvers         []string `json:"approvers,omitempty"`
+	MinApprovals      int      `json:"min_approvals"`
+	AllowSelfApproval bool     `json:"allow_self_approval"`
 }
 
 // writeGates lists gates of a plan for people, after its steps: those of
@@ -130,7 +155,7 @@ func writeGate(w io.Writer, g *v1.PlannedGate, indent string) {
 }
 
 // writeRunGates lists a recorded run's gates for people.
-func writeRunGates(w io.Writer, run *record.Run) {
+func writeRunGates(w io.Writer, run *v1.Run) {
 	if run.StartedBy != "" {
 		fmt.Fprintf(w, "Started by %s.\n", run.StartedBy)
 	}
@@ -152,17 +177,15 @@ func writeRunGates(w io.Writer, run *record.Run) {
 
 // Notice writes text for people between events (the question of an
 // approval gate asked at the terminal), in order with the events: above
-// the live panel, or as plain timestamped lines. JSON output has none.
-func (v *Apply) Notice(text string) {
+// the live panel, or as plain timestamped lines.
+func (v *ApplyHuman) Notice(text string) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	if !v.JSON {
-		fmt.Fprint(v.Out, v.stamp(v.now(), text))
-	}
+	fmt.Fprint(v.Out, v.stamp(v.now(), text))
 }
 
 // Notice writes text above the live panel.
-func (v *LiveApply) Notice(text string) {
+func (v *ApplyLive) Notice(text string) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	_, _ = v.progress.Write([]byte(text))

@@ -152,7 +152,7 @@ type RunMessage struct {
 	RunID    string         `json:"run_id,omitempty"`   // run_finished: the run record
 	// run_finished: the gate that stopped the run (rejected, timed out,
 	// outside its window), when one did.
-	GateFailure *v1.GateFailure      `json:"gate_failure,omitempty"`
+	GateFailure *GateFailureJSON     `json:"gate_failure,omitempty"`
 	Diagnostics []dsl.DiagnosticJSON `json:"diagnostics,omitempty"` // outputs_failed
 }
 
@@ -178,10 +178,88 @@ type RunRecordMessage struct {
 	Steps        []StepRecordJSON `json:"steps"`
 	// ForceUnlocked: the run's process died holding its environment's
 	// lock, broken since with pipectl force-unlock.
-	ForceUnlocked *v1.ForceUnlock `json:"force_unlocked,omitempty"`
+	ForceUnlocked *ForceUnlockJSON `json:"force_unlocked,omitempty"`
 	// StartedBy is who started the run; Gates what happened at its gates.
-	StartedBy string          `json:"started_by,omitempty"`
-	Gates     []v1.GateRecord `json:"gates,omitempty"`
+	StartedBy string           `json:"started_by,omitempty"`
+	Gates     []GateRecordJSON `json:"gates,omitempty"`
+}
+
+// The messages' own copies of the vocabulary's gate and lock records:
+// v1 may change with the run record's format, these only grow with the
+// JSON format (its 1.4 added force_unlocked's reason).
+
+// GateFailureJSON is the gate that stopped a run (run_finished).
+type GateFailureJSON struct {
+	Gate    string `json:"gate"`
+	Reason  string `json:"reason"`
+	Message string `json:"message"`
+}
+
+// ForceUnlockJSON is a broken lock of a run (run).
+type ForceUnlockJSON struct {
+	Holder LockHolderJSON `json:"holder"`
+	By     string         `json:"by"`
+	PID    int            `json:"pid"`
+	At     time.Time      `json:"at"`
+	Reason string         `json:"reason,omitempty"`
+}
+
+// LockHolderJSON is who held a lock: the run and its process.
+type LockHolderJSON struct {
+	Run         string    `json:"run"`
+	User        string    `json:"user"`
+	Host        string    `json:"host"`
+	PID         int       `json:"pid"`
+	Started     time.Time `json:"started"`
+	Environment string    `json:"environment,omitempty"`
+}
+
+// GateRecordJSON is what happened at one gate of a run (run).
+type GateRecordJSON struct {
+	Gate    string             `json:"gate"`
+	Kind    string             `json:"kind"`
+	Status  string             `json:"status"`
+	Message string             `json:"message,omitempty"`
+	Since   time.Time          `json:"since"`
+	Until   time.Time          `json:"until,omitzero"`
+	Answers []AnswerRecordJSON `json:"answers,omitempty"`
+}
+
+// AnswerRecordJSON is one answer at a gate.
+type AnswerRecordJSON struct {
+	User     string    `json:"user"`
+	Decision string    `json:"decision"`
+	Reason   string    `json:"reason,omitempty"`
+	Message  string    `json:"message,omitempty"`
+	Time     time.Time `json:"time"`
+}
+
+func gateFailureJSON(f *v1.GateFailure) *GateFailureJSON {
+	if f == nil {
+		return nil
+	}
+	return &GateFailureJSON{Gate: f.Gate, Reason: string(f.Reason), Message: f.Message}
+}
+
+func forceUnlockJSON(u *v1.ForceUnlock) *ForceUnlockJSON {
+	if u == nil {
+		return nil
+	}
+	h := u.Holder
+	return &ForceUnlockJSON{By: u.By, PID: u.PID, At: u.At, Reason: u.Reason,
+		Holder: LockHolderJSON{Run: h.Run, User: h.User, Host: h.Host, PID: h.PID, Started: h.Started, Environment: h.Environment}}
+}
+
+func gateRecordsJSON(gates []v1.GateRecord) []GateRecordJSON {
+	var out []GateRecordJSON
+	for _, g := range gates {
+		m := GateRecordJSON{Gate: g.Gate, Kind: string(g.Kind), Status: string(g.Status), Message: g.Message, Since: g.Since, Until: g.Until}
+		for _, a := range g.Answers {
+			m.Answers = append(m.Answers, AnswerRecordJSON{User: a.User, Decision: string(a.Decision), Reason: a.Reason, Message: a.Message, Time: a.Time})
+		}
+		out = append(out, m)
+	}
+	return out
 }
 
 // StepRecordJSON is one step instance of a recorded run.

@@ -14,7 +14,8 @@ import (
 	v1 "github.com/pipectl/pipectl/api/v1"
 )
 
-// LiveApply is Apply on a terminal: a live panel (drawn with mpb) of the
+// ApplyLive is apply on a terminal (the third implementation of
+// ApplyView): a live panel (drawn with mpb) of the
 // steps at work, grouped by stage, each with its state, elapsed time and
 // latest log or progress line. A finished step collapses to one line that
 // scrolls above the panel (a failure with its diagnostics and last log
@@ -22,8 +23,8 @@ import (
 //
 // Every row is one line cut to the terminal's width: a row that wrapped
 // would make the panel miscount its lines and leave stale rows behind.
-type LiveApply struct {
-	*Apply
+type ApplyLive struct {
+	*ApplyHuman
 	progress *mpb.Progress
 	out      io.Writer // the terminal, under the panel
 	groups   map[string]*liveGroup
@@ -59,13 +60,13 @@ const keptLogLines = 5
 
 var spinner = []string{"⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"}
 
-// NewLiveApply draws on base's Out, which should be a terminal.
-func NewLiveApply(base Base, plan *v1.Plan) *LiveApply {
+// NewApplyLive draws on base's Out, which should be a terminal.
+func NewApplyLive(base Base, plan *v1.Plan) *ApplyLive {
 	out := base.Out
 	p := mpb.New(mpb.WithOutput(unescaped(out)), mpb.WithWidth(int(base.Width)), mpb.WithRefreshRate(120*time.Millisecond),
 		mpb.WithAutoRefresh()) // refresh even when out is not detected as a terminal
 	base.Out = Escaping(p) // lines are printed above the panel
-	return &LiveApply{Apply: newPlainApply(base, plan), progress: p, out: out,
+	return &ApplyLive{ApplyHuman: newApplyHuman(base, plan), progress: p, out: out,
 		groups: map[string]*liveGroup{}, rows: map[string]*liveRow{}, order: groupOrder(plan)}
 }
 
@@ -86,7 +87,7 @@ func groupOrder(plan *v1.Plan) map[string]int {
 }
 
 // Event implements v1.EventSink.
-func (v *LiveApply) Event(e v1.Event) {
+func (v *ApplyLive) Event(e v1.Event) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	v.steps.summary.Apply(e)
@@ -129,7 +130,7 @@ func (v *LiveApply) Event(e v1.Event) {
 	}
 }
 
-func (v *LiveApply) start(id string, e v1.Event) {
+func (v *ApplyLive) start(id string, e v1.Event) {
 	if r := v.rows[id]; r != nil { // a new attempt
 		r.set(func() { r.state, r.latest = fmt.Sprintf("attempt %d", e.Attempt), "" })
 		return
@@ -145,7 +146,7 @@ func (v *LiveApply) start(id string, e v1.Event) {
 
 // group returns the row group of an event's stage or phase, showing its
 // heading.
-func (v *LiveApply) group(e v1.Event) *liveGroup {
+func (v *ApplyLive) group(e v1.Event) *liveGroup {
 	title := phaseTitle(e.Phase, e.Stage)
 	g := v.groups[title]
 	if g == nil {
@@ -164,7 +165,7 @@ func (v *LiveApply) group(e v1.Event) *liveGroup {
 	return g
 }
 
-func (v *LiveApply) update(id, text string, isLog bool) {
+func (v *ApplyLive) update(id, text string, isLog bool) {
 	r := v.rows[id]
 	if r == nil {
 		return
@@ -183,7 +184,7 @@ func (v *LiveApply) update(id, text string, isLog bool) {
 
 // finish removes an instance's row (and its group's heading when it was
 // the last at work); a failure's last log lines follow its diagnostics.
-func (v *LiveApply) finish(id string, b *bytes.Buffer, e v1.Event) {
+func (v *ApplyLive) finish(id string, b *bytes.Buffer, e v1.Event) {
 	r := v.rows[id]
 	if r == nil {
 		return
@@ -230,7 +231,7 @@ func (r *liveRow) line(nameWidth, width int) string {
 
 // Result takes the panel down — every row, so nothing stale stays on the
 // screen — then prints the outcome below where it was.
-func (v *LiveApply) Result(res *v1.Result, runID string) {
+func (v *ApplyLive) Result(res *v1.Result, runID string) {
 	v.mu.Lock()
 	for id, r := range v.rows {
 		r.bar.Abort(true)
@@ -245,5 +246,5 @@ func (v *LiveApply) Result(res *v1.Result, runID string) {
 	v.mu.Unlock()
 	v.progress.Wait()
 	v.Out = v.out
-	v.Apply.Result(res, runID)
+	v.ApplyHuman.Result(res, runID)
 }

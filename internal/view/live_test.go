@@ -16,13 +16,13 @@ import (
 // per finished step (no outputs, no log lines), a failure's diagnostic and
 // last output, and the summary table. A success says what its action did,
 // not what its plan guessed.
-func TestLiveApplyCollapsesFinishedStepsAndClosesThePanel(t *testing.T) {
+func TestApplyLiveCollapsesFinishedStepsAndClosesThePanel(t *testing.T) {
 	var out bytes.Buffer
 	plan := &v1.Plan{Steps: []*v1.PlannedStep{
 		{Name: "release", Stage: "deploy", Phase: "main", Instances: []*v1.PlannedInstance{{Summary: "upgrade alpha-members to revision 6"}}},
 		{Name: "smoke", Stage: "deploy", Phase: "main", Instances: []*v1.PlannedInstance{{}}},
 	}}
-	v := NewLiveApply(Base{Streams: Streams{Out: &out, Err: &out, Width: 80}, Redactor: engine.NewRedactor()}, plan)
+	v := NewApplyLive(Base{Streams: Streams{Out: &out, Err: &out, Width: 80}, Redactor: engine.NewRedactor()}, plan)
 	step := func(name string, e v1.Event) {
 		e.Step, e.Action, e.Stage, e.Phase = name, "helm.upgrade", "deploy", "main"
 		v.Event(e)

@@ -2,6 +2,7 @@ package view
 
 import (
 	"fmt"
+	"io"
 	"strings"
 	"time"
 
@@ -131,4 +132,32 @@ func (v *PluginList) Locked(name, version, path, sha256 string, actions []string
 		return
 	}
 	fmt.Fprintf(v.Out, "  actions: %s\n", strings.Join(actions, ", "))
+}
+
+// RunsCopied: runs migrate copied n runs into the shared backend.
+func (v *Notices) RunsCopied(n int) { fmt.Fprintf(v.Out, "%d run(s) copied.\n", n) }
+
+// Version is what `pipectl version` prints.
+func (v *Notices) Version(version string) { fmt.Fprintf(v.Out, "pipectl %s\n", version) }
+
+// Error is the error a command returned, when nothing reported it yet:
+// the last line of a command that failed.
+func (v *Notices) Error(err error) { fmt.Fprintf(v.Err, "Error: %v\n", err) }
+
+// ProfileFailed: the profile $env asked for cannot be written; the
+// command runs (or ran) anyway.
+func (v *Notices) ProfileFailed(env string, err error) {
+	fmt.Fprintf(v.Err, "pipectl: %s: %v\n", env, err)
+}
+
+// InternalError is a panic inside a command, said without a Go stack trace.
+func (v *Notices) InternalError(r any) {
+	fmt.Fprintf(v.Err, "pipectl: internal error: %v\nThis is a bug in pipectl; please report it with the command you ran.\n", r)
+}
+
+// NewProcessNotices is the view of what happens outside any command (a
+// profile, the error a command returned, a panic), on the process's own
+// stderr, as it is: no escaping, no colors.
+func NewProcessNotices(stderr io.Writer) *Notices {
+	return &Notices{Base: Base{Streams: Streams{Out: stderr, Err: stderr}}}
 }

@@ -7,26 +7,63 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/hashicorp/hcl/v2"
+
 	v1 "github.com/pipectl/pipectl/api/v1"
 )
 
-// Plan is the output of `pipectl plan` (and of apply before it asks).
-type Plan struct{ Base }
+// PlanView is what `pipectl plan` reports (and apply before it asks, and
+// runs show -plan): diagnostics, the plan, and where it was saved.
+type PlanView interface {
+	Diagnostics(hcl.Diagnostics)
+	Show(p *v1.Plan)
+	// Saved says where -out wrote the plan and how to apply it.
+	Saved(file, applyArgs string)
+}
+
+var (
+	_ PlanView = (*PlanHuman)(nil)
+	_ PlanView = (*PlanJSON)(nil)
+)
+
+// NewPlan picks plan's view.
+func NewPlan(base Base) PlanView {
+	if base.JSON {
+		return &PlanJSON{base}
+	}
+	return &PlanHuman{base}
+}
+
+// PlanJSON is a plan as JSON lines: step_planned a step, gate_planned a
+// gate, then plan.
+type PlanJSON struct{ Base }
+
+// Show writes the plan's messages.
+func (v *PlanJSON) Show(p *v1.Plan) {
+	for _, s := range p.Steps {
+		v.emit(MsgStepPlanned, stepPlannedMessage(s))
+	}
+	for _, g := range p.Gates {
+		v.emit(MsgGatePlanned, gatePlannedMessage(g))
+	}
+	v.emit(MsgPlan, &PlanMessage{Pipeline: p.Pipeline, Environment: p.Environment, HasChanges: p.HasChanges(),
+		Summary: Summary(p), Outputs: p.Outputs, OutputsLeftOut: p.OutputsLeftOut})
+}
+
+// Saved: the JSON contract has no message for it (the caller named the file).
+func (v *PlanJSON) Saved(string, string) {}
+
+// PlanHuman is a plan for people.
+type PlanHuman struct{ Base }
+
+// Saved says where the plan went and how to apply exactly it.
+func (v *PlanHuman) Saved(file, applyArgs string) {
+	v.Printf("\nSaved the plan to %s. Apply exactly this plan with: pipectl apply %s\n", file, applyArgs)
+}
 
 // Show prints the plan grouped by stage, then the failure handlers and
 // finally steps, each with its action's summary and change text.
-func (v *Plan) Show(p *v1.Plan) {
-	if v.JSON {
-		for _, s := range p.Steps {
-			v.emit(MsgStepPlanned, stepPlannedMessage(s))
-		}
-		for _, g := range p.Gates {
-			v.emit(MsgGatePlanned, &GatePlannedMessage{PlannedGate: g})
-		}
-		v.emit(MsgPlan, &PlanMessage{Pipeline: p.Pipeline, Environment: p.Environment, HasChanges: p.HasChanges(),
-			Summary: Summary(p), Outputs: p.Outputs, OutputsLeftOut: p.OutputsLeftOut})
-		return
-	}
+func (v *PlanHuman) Show(p *v1.Plan) {
 	env := ""
 	if p.Environment != "" {
 		env = fmt.Sprintf(" in environment %q", p.Environment)
@@ -66,7 +103,7 @@ func (v *Plan) Show(p *v1.Plan) {
 // a failed run would leave it as: restored by a failure handler that
 // changes the same target (apply exits 5), or left changed (4). Only for a
 // pipeline with failure handlers: without, every failure leaves it so.
-func (v *Plan) restoration(p *v1.Plan) {
+func (v *PlanHuman) restoration(p *v1.Plan) {
 	by := map[string][]string{}
 	handlers := false
 	for _, s := range p.Steps {
@@ -96,7 +133,7 @@ func (v *Plan) restoration(p *v1.Plan) {
 
 // gate prints, under its stage or before its step, the gate the plan has
 // there, once.
-func (v *Plan) gate(gates map[string]*v1.PlannedGate, name string) {
+func (v *PlanHuman) gate(gates map[string]*v1.PlannedGate, name string) {
 	g := gates[name]
 	if g == nil {
 		return
@@ -130,7 +167,7 @@ func heading(s *v1.PlannedStep) string {
 	return "Stage " + s.Stage
 }
 
-func (v *Plan) step(s *v1.PlannedStep) {
+func (v *PlanHuman) step(s *v1.PlannedStep) {
 	if s.LeftOut != "" {
 		v.Printf("  %s %s %s  (left out: %s)\n", v.colored("-"), pad(s.Name, 24), s.Action, s.LeftOut)
 		return
@@ -180,7 +217,7 @@ func (v *Plan) step(s *v1.PlannedStep) {
 }
 
 // how prints what a step waits for and how it runs.
-func (v *Plan) how(s *v1.PlannedStep) {
+func (v *PlanHuman) how(s *v1.PlannedStep) {
 	if len(s.DependsOn) > 0 && s.Phase == v1.PhaseMain {
 		v.Printf("      after: %s\n", strings.Join(s.DependsOn, ", "))
 	}
@@ -251,14 +288,14 @@ func plural(n int, noun string) string {
 	return fmt.Sprintf("%d %ss", n, noun)
 }
 
-func (v *Plan) bold(s string) string {
+func (v *PlanHuman) bold(s string) string {
 	if !v.Color {
 		return s
 	}
 	return "\x1b[1m" + s + "\x1b[0m"
 }
 
-func (v *Plan) colored(mark string) string {
+func (v *PlanHuman) colored(mark string) string {
 	if !v.Color {
 		return mark
 	}

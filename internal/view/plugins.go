@@ -15,22 +15,51 @@ import (
 	"github.com/pipectl/pipectl/sdk"
 )
 
-// PluginSchema is the output of `pipectl plugins show`: a plugin's
+// PluginSchemaView is what `pipectl plugins show` reports: a plugin's
 // settings, and each action's attributes, nested blocks and outputs, from
 // the plugin's own schema (Terraform's `providers schema`).
-type PluginSchema struct{ Base }
+type PluginSchemaView interface {
+	// Show shows the schema of one action, or of the whole plugin when
+	// action is "".
+	Show(s *sdk.Schema, action string)
+}
 
-// Show prints the schema of one action, or of the whole plugin when action
-// is "".
-func (v *PluginSchema) Show(s *sdk.Schema, action string) {
-	actions := slices.Sorted(maps.Keys(s.Actions))
+var (
+	_ PluginSchemaView = (*PluginSchemaHuman)(nil)
+	_ PluginSchemaView = (*PluginSchemaJSON)(nil)
+)
+
+// NewPluginSchema picks the view.
+func NewPluginSchema(base Base) PluginSchemaView {
+	if base.JSON {
+		return &PluginSchemaJSON{base}
+	}
+	return &PluginSchemaHuman{base}
+}
+
+// PluginSchemaJSON is the schema as one JSON document (not JSON lines,
+// like Terraform's providers schema -json).
+type PluginSchemaJSON struct{ Base }
+
+// Show writes the document.
+func (v *PluginSchemaJSON) Show(s *sdk.Schema, action string) {
+	v.writeJSON(schemaJSON(s, shownActions(s, action), action == ""))
+}
+
+// shownActions are the actions Show shows, sorted.
+func shownActions(s *sdk.Schema, action string) []string {
 	if action != "" {
-		actions = []string{action}
+		return []string{action}
 	}
-	if v.JSON {
-		v.writeJSON(schemaJSON(s, actions, action == ""))
-		return
-	}
+	return slices.Sorted(maps.Keys(s.Actions))
+}
+
+// PluginSchemaHuman is the schema for people.
+type PluginSchemaHuman struct{ Base }
+
+// Show prints the schema.
+func (v *PluginSchemaHuman) Show(s *sdk.Schema, action string) {
+	actions := shownActions(s, action)
 	w := &v.Streams
 	if action == "" {
 		fmt.Fprintf(w.Out, "Plugin %s %s\n", s.Name, s.Version)

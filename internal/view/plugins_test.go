@@ -39,7 +39,7 @@ var deploySchema = &sdk.Schema{
 
 func TestPluginSchemaHuman(t *testing.T) {
 	var out bytes.Buffer
-	v := &PluginSchema{Base{Streams: Streams{Out: &out}}}
+	v := NewPluginSchema(Base{Streams: Streams{Out: &out}})
 	v.Show(deploySchema, "")
 	for _, want := range []string{
 		"Plugin demo 1.0.0",
@@ -60,7 +60,7 @@ func TestPluginSchemaHuman(t *testing.T) {
 
 func TestPluginSchemaJSON(t *testing.T) {
 	var out bytes.Buffer
-	v := &PluginSchema{Base{Streams: Streams{Out: &out}, JSON: true}}
+	v := NewPluginSchema(Base{Streams: Streams{Out: &out}, JSON: true})
 	v.Show(deploySchema, "deploy")
 	var doc struct {
 		Name     string          `json:"name"`
@@ -117,7 +117,7 @@ func TestPluginMarkdown(t *testing.T) {
 // Go's <nil> nor a long stdout ever reaches it; the run record keeps them.
 func TestStepLineShowsNoOutputValues(t *testing.T) {
 	var out bytes.Buffer
-	v := newPlainApply(Base{Streams: Streams{Out: &out}}, nil)
+	v := newApplyHuman(Base{Streams: Streams{Out: &out}}, nil)
 	v.Event(v1.Event{Type: v1.StepFinished, Step: "s", Status: v1.StatusSucceeded, Duration: time.Second,
 		Outputs: map[string]any{"digest": nil, "tags": []any{"a"}, "name": "web"}})
 	if got := out.String(); !strings.Contains(got, "✓ s 1s") || strings.Contains(got, "digest") || strings.Contains(got, "<nil>") {

@@ -20,7 +20,7 @@ func TestApplyWithoutRedactorPrintsOutputs(t *testing.T) {
 		if asJSON {
 			base.JSONOut = NewJSONStream(&out, &out)
 		}
-		v := newPlainApply(base, &v1.Plan{})
+		v := NewApply(base, false, &v1.Plan{})
 		v.Result(&v1.Result{Status: v1.StatusSucceeded, Outputs: map[string]cty.Value{"url": cty.StringVal("https://example.test")}}, "r1")
 		if !strings.Contains(out.String(), "https://example.test") {
 			t.Errorf("json=%v: the output is missing:\n%s", asJSON, out.String())

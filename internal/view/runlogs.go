@@ -9,9 +9,39 @@ import (
 	"github.com/pipectl/pipectl/record"
 )
 
-// RunLogs is the output of `pipectl runs logs`: the log lines of a run as
-// recorded (redacted when they were), as they come when following it.
-type RunLogs struct {
+// RunLogsView is what `pipectl runs logs` reports: the log lines of a
+// run as recorded (redacted when they were), as they come when following
+// it.
+type RunLogsView interface {
+	v1.EventSink
+}
+
+var (
+	_ RunLogsView = (*RunLogsHuman)(nil)
+	_ RunLogsView = (*RunLogsJSON)(nil)
+)
+
+// NewRunLogs picks the view. named: lines of several steps, each named
+// (else one step's, bare); nameWidth aligns the names up to that long.
+func NewRunLogs(base Base, named bool, nameWidth int) RunLogsView {
+	if base.JSON {
+		return &RunLogsJSON{base}
+	}
+	return &RunLogsHuman{Base: base, Named: named, NameWidth: nameWidth}
+}
+
+// RunLogsJSON is the log lines as step_log messages.
+type RunLogsJSON struct{ Base }
+
+// Event writes a step_log message; other events have no place here.
+func (v *RunLogsJSON) Event(e v1.Event) {
+	if e.Type == v1.StepLog {
+		v.emit(eventMessage(e, func(v1.Event) []dsl.DiagnosticJSON { return nil }))
+	}
+}
+
+// RunLogsHuman is the log lines for people, with where the run waits.
+type RunLogsHuman struct {
 	Base
 	// Named: lines of several steps, each named; else one step's, bare.
 	Named bool
@@ -20,13 +50,7 @@ type RunLogs struct {
 }
 
 // Event prints a log line, and where a step's next attempt begins.
-func (v *RunLogs) Event(e v1.Event) {
-	if v.JSON {
-		if e.Type == v1.StepLog {
-			v.emit(eventMessage(e, func(v1.Event) []dsl.DiagnosticJSON { return nil }))
-		}
-		return
-	}
+func (v *RunLogsHuman) Event(e v1.Event) {
 	name := instanceName(e.Step, e.Instance)
 	switch {
 	case e.Type == v1.StepLog && v.Named:
@@ -45,18 +69,41 @@ func (v *RunLogs) Event(e v1.Event) {
 	}
 }
 
-// RunArtifacts is the output of `pipectl runs artifacts`.
-type RunArtifacts struct{ Base }
+// RunArtifactsView is what `pipectl runs artifacts` reports: a run's
+// artifacts and, when they were extracted, the file each went to (files,
+// by the artifact's number).
+type RunArtifactsView interface {
+	List(list []record.Artifact, files map[uint64]string)
+}
 
-// List prints a run's artifacts and, when they were extracted, the file
-// each went to (files, by the artifact's number).
-func (v *RunArtifacts) List(list []record.Artifact, files map[uint64]string) {
-	if v.JSON {
-		for _, a := range list {
-			v.emit(MsgArtifact, artifactMessage(a, files[a.Seq]))
-		}
-		return
+var (
+	_ RunArtifactsView = (*RunArtifactsHuman)(nil)
+	_ RunArtifactsView = (*RunArtifactsJSON)(nil)
+)
+
+// NewRunArtifacts picks the view.
+func NewRunArtifacts(base Base) RunArtifactsView {
+	if base.JSON {
+		return &RunArtifactsJSON{base}
 	}
+	return &RunArtifactsHuman{base}
+}
+
+// RunArtifactsJSON is the artifacts as artifact messages.
+type RunArtifactsJSON struct{ Base }
+
+// List writes an artifact message each.
+func (v *RunArtifactsJSON) List(list []record.Artifact, files map[uint64]string) {
+	for _, a := range list {
+		v.emit(MsgArtifact, artifactMessage(a, files[a.Seq]))
+	}
+}
+
+// RunArtifactsHuman is the artifacts as a table.
+type RunArtifactsHuman struct{ Base }
+
+// List prints the artifacts as a table.
+func (v *RunArtifactsHuman) List(list []record.Artifact, files map[uint64]string) {
 	if len(list) == 0 {
 		fmt.Fprintln(v.Out, "The run attached no artifact.")
 		return

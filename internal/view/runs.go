@@ -9,20 +9,67 @@ import (
 
 	v1 "github.com/pipectl/pipectl/api/v1"
 	"github.com/pipectl/pipectl/dsl"
-	"github.com/pipectl/pipectl/record"
 )
 
-// Runs is the output of `pipectl runs` and `pipectl runs show`.
-type Runs struct{ Base }
+// RunsView is what `pipectl runs` and `pipectl runs show` report.
+type RunsView interface {
+	// List lists the runs, newest first.
+	List(list []*v1.Run)
+	// Show shows one run: planJSON is the plan it applied, as recorded;
+	// logs asks for its events too. Events are streamed from the record
+	// by each, never held all at once.
+	Show(run *v1.Run, planJSON json.RawMessage, logs bool, each func(func(v1.Event) error) error) error
+}
 
-// List prints the runs, newest first: a table, or one run message each.
-func (v *Runs) List(list []*record.Run) {
-	if v.JSON {
-		for _, r := range list {
-			v.emit(MsgRun, runRecordMessage(r))
-		}
-		return
+var (
+	_ RunsView = (*RunsHuman)(nil)
+	_ RunsView = (*RunsJSON)(nil)
+)
+
+// NewRuns picks the runs view.
+func NewRuns(base Base) RunsView {
+	if base.JSON {
+		return &RunsJSON{base}
 	}
+	return &RunsHuman{base}
+}
+
+// RunsJSON is runs as JSON lines: a run message a run; runs show adds its
+// plan and its events as plan -json and apply -json wrote them.
+type RunsJSON struct{ Base }
+
+// List writes one run message a run.
+func (v *RunsJSON) List(list []*v1.Run) {
+	for _, r := range list {
+		v.emit(MsgRun, runRecordMessage(r))
+	}
+}
+
+// Show writes the run message, then its plan as step_planned and
+// gate_planned messages and its events as the messages apply -json wrote
+// (logs or not: a machine filters).
+func (v *RunsJSON) Show(run *v1.Run, planJSON json.RawMessage, _ bool, each func(func(v1.Event) error) error) error {
+	v.emit(MsgRun, runRecordMessage(run))
+	var plan v1.Plan
+	if json.Unmarshal(planJSON, &plan) == nil {
+		for _, s := range plan.Steps {
+			v.emit(MsgStepPlanned, stepPlannedMessage(s))
+		}
+		for _, g := range plan.Gates {
+			v.emit(MsgGatePlanned, gatePlannedMessage(g))
+		}
+	}
+	return each(func(e v1.Event) error {
+		v.emit(eventMessage(e, func(e v1.Event) []dsl.DiagnosticJSON { return e.RecordedDiagnostics }))
+		return nil
+	})
+}
+
+// RunsHuman is runs for people: a table of runs, or one run's story.
+type RunsHuman struct{ Base }
+
+// List prints the runs, newest first, as a table.
+func (v *RunsHuman) List(list []*v1.Run) {
 	w := tabwriter.NewWriter(v.Out, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(w, "RUN\tPIPELINE\tENV\tSTATUS\tSTARTED\tDURATION\tSTEPS")
 	for _, r := range list {
@@ -32,26 +79,9 @@ func (v *Runs) List(list []*record.Run) {
 	_ = w.Flush()
 }
 
-// Show prints one run: with -json its run message, then its plan as
-// step_planned messages and its events as the messages apply -json wrote.
-// Events are streamed from the record by each, never held all at once.
-func (v *Runs) Show(run *record.Run, planJSON json.RawMessage, logs bool, each func(func(v1.Event) error) error) error {
-	if v.JSON {
-		v.emit(MsgRun, runRecordMessage(run))
-		var plan v1.Plan
-		if json.Unmarshal(planJSON, &plan) == nil {
-			for _, s := range plan.Steps {
-				v.emit(MsgStepPlanned, stepPlannedMessage(s))
-			}
-			for _, g := range plan.Gates {
-				v.emit(MsgGatePlanned, &GatePlannedMessage{PlannedGate: g})
-			}
-		}
-		return each(func(e v1.Event) error {
-			v.emit(eventMessage(e, func(e v1.Event) []dsl.DiagnosticJSON { return e.RecordedDiagnostics }))
-			return nil
-		})
-	}
+// Show prints one run: its status, gates, steps, the diagnostics of its
+// failures and, with logs, every event.
+func (v *RunsHuman) Show(run *v1.Run, _ json.RawMessage, logs bool, each func(func(v1.Event) error) error) error {
 	fmt.Fprintf(v.Out, "Run %s of pipeline %q", run.ID, run.Pipeline)
 	if run.Environment != "" {
 		fmt.Fprintf(v.Out, " in %s", run.Environment)
@@ -98,18 +128,18 @@ func (v *Runs) Show(run *record.Run, planJSON json.RawMessage, logs bool, each f
 
 // outputSize is how much a step printed, as recorded (the record keeps its
 // head and tail).
-func outputSize(s record.StepRecord) string {
+func outputSize(s v1.StepRecord) string {
 	if s.OutputBytes == 0 {
 		return "-"
 	}
 	return fmt.Sprintf("%d lines, %d B", s.OutputLines, s.OutputBytes)
 }
 
-func runRecordMessage(r *record.Run) *RunRecordMessage {
+func runRecordMessage(r *v1.Run) *RunRecordMessage {
 	m := &RunRecordMessage{ID: r.ID, Pipeline: r.Pipeline, Environment: r.Environment, Status: string(r.Status),
 		Outcome: string(r.Outcome), Started: r.Started, Finished: timePtr(r.Finished), ResumedFrom: r.ResumedFrom, SavedPlan: r.SavedPlan,
-		RecordFailed: r.RecordFailed, Outputs: r.Outputs, Steps: []StepRecordJSON{}, ForceUnlocked: r.ForceUnlocked,
-		StartedBy: r.StartedBy, Gates: r.Gates}
+		RecordFailed: r.RecordFailed, Outputs: r.Outputs, Steps: []StepRecordJSON{}, ForceUnlocked: forceUnlockJSON(r.ForceUnlocked),
+		StartedBy: r.StartedBy, Gates: gateRecordsJSON(r.Gates)}
 	for _, s := range r.Steps {
 		m.Steps = append(m.Steps, StepRecordJSON{Step: s.Step, Instance: s.Instance, Phase: string(s.Phase), Action: s.Action,
 			Status: string(s.Status), Attempts: s.Attempts, Started: timePtr(s.Started), Finished: timePtr(s.Finished),
@@ -148,8 +178,8 @@ func firstLine(s string) string {
 }
 
 // runStatus is a run's status for people: a running run says where it waits.
-func runStatus(r *record.Run) string {
-	if w := r.Waiting(); len(w) > 0 && r.Status == record.StatusRunning {
+func runStatus(r *v1.Run) string {
+	if w := r.Waiting(); len(w) > 0 && r.Status == v1.StatusRunning {
 		if w[0].Kind == "window" {
 			return "waiting for the deploy window at " + w[0].Gate
 		}
