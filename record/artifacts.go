@@ -3,10 +3,10 @@ package record
 import (
 	"encoding/json"
 	"fmt"
-	"time"
 
 	bolt "go.etcd.io/bbolt"
 
+	v1 "github.com/pipectl/pipectl/api/v1"
 	"github.com/pipectl/pipectl/engine"
 )
 
@@ -27,24 +27,8 @@ const (
 	RunArtifactsCap = 64 << 20
 )
 
-// Artifact is a file a step attached to the run: a scan report, a
-// diagnosis, a rendered file. Its content was redacted by the engine.
-type Artifact struct {
-	Seq       uint64       `json:"seq"` // its number in the run, from 1
-	Phase     engine.Phase `json:"phase"`
-	Stage     string       `json:"stage,omitempty"`
-	Step      string       `json:"step"`
-	Instance  string       `json:"instance,omitempty"`
-	Attempt   int          `json:"attempt,omitempty"`
-	Name      string       `json:"name"`
-	MediaType string       `json:"media_type,omitempty"`
-	Size      int          `json:"size"`               // as the plugin sent it
-	Time      time.Time    `json:"time"`               // when it was attached
-	NotKept   string       `json:"not_kept,omitempty"` // why the content is not in the record
-}
-
-// Kept reports whether the record holds the artifact's content.
-func (a *Artifact) Kept() bool { return a.NotKept == "" }
+// Artifact is a file a step attached to the run (api/v1).
+type Artifact = v1.Artifact
 
 // artifact takes a step_artifact event's content out of the event (events
 // are kept without it) and queues it, within the caps.

@@ -15,7 +15,6 @@ import (
 
 	v1 "github.com/pipectl/pipectl/api/v1"
 	"github.com/pipectl/pipectl/engine/pluginhost"
-	"github.com/pipectl/pipectl/record"
 )
 
 // The golden tests pin the bytes of every JSON view: the -json contract
@@ -202,7 +201,7 @@ func TestGoldenRunLogsJSON(t *testing.T) {
 
 func TestGoldenRunArtifactsJSON(t *testing.T) {
 	var out bytes.Buffer
-	NewRunArtifacts(jsonBase(&out)).List([]record.Artifact{
+	NewRunArtifacts(jsonBase(&out)).List([]v1.Artifact{
 		{Seq: 1, Phase: v1.PhaseMain, Stage: "build", Step: "build", Attempt: 1, Name: "sbom.json", MediaType: "application/json", Size: 42, Time: t0},
 		{Seq: 2, Phase: v1.PhaseMain, Stage: "ship", Step: "deploy", Instance: "eu", Name: "secret.bin", Size: 9, Time: t1, NotKept: "it holds a sensitive value"},
 	}, map[uint64]string{1: "out/sbom.json"})

@@ -73,7 +73,7 @@ func (v *RunLogsHuman) Event(e v1.Event) {
 // artifacts and, when they were extracted, the file each went to (files,
 // by the artifact's number).
 type RunArtifactsView interface {
-	List(list []record.Artifact, files map[uint64]string)
+	List(list []v1.Artifact, files map[uint64]string)
 }
 
 var (
@@ -93,7 +93,7 @@ func NewRunArtifacts(base Base) RunArtifactsView {
 type RunArtifactsJSON struct{ Base }
 
 // List writes an artifact message each.
-func (v *RunArtifactsJSON) List(list []record.Artifact, files map[uint64]string) {
+func (v *RunArtifactsJSON) List(list []v1.Artifact, files map[uint64]string) {
 	for _, a := range list {
 		v.emit(MsgArtifact, artifactMessage(a, files[a.Seq]))
 	}
@@ -103,7 +103,7 @@ func (v *RunArtifactsJSON) List(list []record.Artifact, files map[uint64]string)
 type RunArtifactsHuman struct{ Base }
 
 // List prints the artifacts as a table.
-func (v *RunArtifactsHuman) List(list []record.Artifact, files map[uint64]string) {
+func (v *RunArtifactsHuman) List(list []v1.Artifact, files map[uint64]string) {
 	if len(list) == 0 {
 		fmt.Fprintln(v.Out, "The run attached no artifact.")
 		return
@@ -120,7 +120,7 @@ func (v *RunArtifactsHuman) List(list []record.Artifact, files map[uint64]string
 	_ = w.Flush()
 }
 
-func artifactMessage(a record.Artifact, file string) *ArtifactMessage {
+func artifactMessage(a v1.Artifact, file string) *ArtifactMessage {
 	return &ArtifactMessage{envelope: envelope{Time: a.Time}, Phase: string(a.Phase), Stage: a.Stage, Step: a.Step, Instance: a.Instance,
 		Attempt: a.Attempt, Name: a.Name, MediaType: a.MediaType, Size: a.Size, Kept: a.Kept(), NotKept: a.NotKept, File: file}
 }
