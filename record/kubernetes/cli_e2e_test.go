@@ -731,7 +731,7 @@ func TestCLIBigLogIsChunkedAndReadBackWhole(t *testing.T) {
 			t.Fatalf("runs logs %s s%d on the other runner: %d\n%s", run, i, code, errOut)
 		}
 		if got != want.String() {
-			t.Errorf("step s%d's log read back is %d bytes, want the %d printed, identical (first lines: %.200q)", i, len(got), want.Len(), got)
+			t.Errorf("step s%d's log read back is %d bytes, want the %d printed, identical; %s", i, len(got), want.Len(), firstDifference(got, want.String()))
 		}
 	}
 	if total < 5<<20 {
@@ -786,4 +786,15 @@ func TestCLIForceUnlockNeedsAReasonAndIsRecorded(t *testing.T) {
 	if out, errOut, code := a.run("apply", "-env", "prod", "-auto-approve", "-target", "step.first"); code != 0 {
 		t.Errorf("an apply after the force-unlock: %d\n%s%s", code, out, errOut)
 	}
+}
+
+// firstDifference says where two texts part, by line.
+func firstDifference(got, want string) string {
+	g, w := strings.Split(got, "\n"), strings.Split(want, "\n")
+	for i := range min(len(g), len(w)) {
+		if g[i] != w[i] {
+			return fmt.Sprintf("line %d is %.60q, want %.60q", i+1, g[i], w[i])
+		}
+	}
+	return fmt.Sprintf("%d lines, want %d", len(g), len(w))
 }
