@@ -798,3 +798,54 @@ func firstDifference(got, want string) string {
 	}
 	return fmt.Sprintf("%d lines, want %d", len(g), len(w))
 }
+
+// An apply waiting at an approval gate on one runner is approved from
+// another runner: the answer crosses through the backend, the apply goes
+// on to its end, and both runners read the approval in the record.
+func TestCLIApproveFromAnotherRunner(t *testing.T) {
+	env := sandboxtest.Cluster(t)
+	rs := newRunners(t, env, 2, `stage "build" {
+  step "compile" {
+    action = std.noop
+  }
+}
+stage "deploy" {
+  depends_on = [stage.build]
+  approval {
+    message   = "Deploy to prod?"
+    approvers = ["runner-2"]
+  }
+  step "release" {
+    action = std.noop
+  }
+}
+`)
+	a, b := rs[0], rs[1]
+	apply, events, aErr := a.start("apply", "-env", "prod", "-auto-approve", "-json")
+	waitFor(t, events, "the gate waiting", func(e map[string]any) bool { return e["type"] == "gate_waiting" })
+	time.Sleep(1500 * time.Millisecond) // past a journal write (at most one a second)
+	list := b.runs()
+	if len(list) != 1 {
+		t.Fatalf("the other runner sees %d runs, want the waiting one: %v", len(list), list)
+	}
+	run := fmt.Sprint(list[0]["id"])
+	if out, errOut, code := b.run("approve", run, "-yes", "-reason", "CHG-7"); code != 0 || !strings.Contains(out, "Approved stage.deploy") {
+		t.Fatalf("approve from the other runner: %d\n%s%s", code, out, errOut)
+	}
+	go func() {
+		for range events {
+		}
+	}()
+	if err := apply.Wait(); err != nil {
+		t.Fatalf("the approved apply: %v\n%s", err, aErr)
+	}
+	for _, r := range rs {
+		out, errOut, code := r.run("runs", "show", run)
+		if code != 0 || !strings.Contains(out, "runner-2") || !strings.Contains(out, "CHG-7") {
+			t.Errorf("runner %s reads the run without its approval: %d\n%s%s", r.dir, code, out, errOut)
+		}
+		if st := r.show(run)["status"]; st != "succeeded" {
+			t.Errorf("runner %s reads the run as %v", r.dir, st)
+		}
+	}
+}
