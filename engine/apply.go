@@ -48,6 +48,10 @@ type Runner struct {
 	RunID string
 	// Gates says how approvals are answered and windows overridden (gate.go).
 	Gates GateOptions
+	// MayStart, when set, is asked before each attempt of an action: an
+	// error (the environment's lock was lost) starts no further step, and
+	// says why in the step's message.
+	MayStart func() error
 }
 
 // run is the mutable state of one Apply.
@@ -513,6 +517,11 @@ func (in *instance) apply(ctx context.Context) (st Status, _ cty.Value) {
 	for attempt := 1; ; attempt++ {
 		if ctx.Err() != nil {
 			return in.finished(StatusCancelled, "cancelled before it started", 0, attempt, null)
+		}
+		if in.MayStart != nil {
+			if err := in.MayStart(); err != nil {
+				return in.finished(StatusCancelled, "not started: "+err.Error(), 0, attempt, null)
+			}
 		}
 		if attempt == 1 { // from now on the action may have changed its target
 			defer func() { in.noteApplied(config, st) }()

@@ -2,6 +2,7 @@ package engine_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -642,5 +643,47 @@ stage "s" {
 	}
 	if len(kept) != 2 || kept["second"].GetAttr("inputs").AsString() != "from before" {
 		t.Errorf("values reported for the record: %#v", kept)
+	}
+}
+
+// MayStart is asked before each step's action: once it refuses (the run
+// lost its environment's lock), no further step starts, and the step says
+// why.
+func TestMayStartRefusedStartsNoFurtherStep(t *testing.T) {
+	f := load(t, `
+pipeline "p" {}
+stage "s" {
+  step "first" {
+    action = std.noop
+  }
+  step "second" {
+    action     = std.noop
+    depends_on = [step.first]
+  }
+}`, dsl.Inputs{})
+	var mu sync.Mutex
+	asked := 0
+	r := &engine.Runner{Pipeline: f.pipeline, Host: f.host, Redactor: f.redactor, Parallelism: 2,
+		Events: engine.EventFunc(func(e engine.Event) { f.events = append(f.events, e) }),
+		MayStart: func() error {
+			mu.Lock()
+			defer mu.Unlock()
+			if asked++; asked > 1 {
+				return errors.New("the lock was lost")
+			}
+			return nil
+		}}
+	res := r.Apply(context.Background(), context.Background())
+	if res.Status == engine.StatusSucceeded {
+		t.Fatalf("the run succeeded although MayStart refused: %+v", f.events)
+	}
+	if f.finished("first").Status != engine.StatusSucceeded {
+		t.Errorf("first: %+v", f.finished("first"))
+	}
+	if n := f.count(engine.StepStarted, "second"); n != 0 {
+		t.Errorf("second started %d times after MayStart refused", n)
+	}
+	if e := f.finished("second"); e.Status != engine.StatusCancelled || !strings.Contains(e.Message, "the lock was lost") {
+		t.Errorf("second: %s %q, want cancelled saying why", e.Status, e.Message)
 	}
 }

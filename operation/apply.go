@@ -185,11 +185,12 @@ func (a *Apply) Run(ctx context.Context, path string) (*Applied, error) {
 	if t.saved != nil {
 		recorder.FromSavedPlan(t.saved.ContentHash)
 	}
-	return a.run(ctx, s, plan, t, store, recorder)
+	return a.run(ctx, s, plan, t, store, recorder, lock.Held)
 }
 
 // run runs a recorded plan to its end and finishes the record.
-func (a *Apply) run(ctx context.Context, s *Session, plan *engine.Plan, t *applyTarget, store *record.Store, recorder *record.Recorder) (*Applied, error) {
+// mayStart is asked before each step: the lock still held.
+func (a *Apply) run(ctx context.Context, s *Session, plan *engine.Plan, t *applyTarget, store *record.Store, recorder *record.Recorder, mayStart func() error) (*Applied, error) {
 	var sink engine.EventSink = engine.EventFunc(func(engine.Event) {})
 	if a.Start != nil {
 		sink = a.Start(plan)
@@ -220,7 +221,7 @@ func (a *Apply) run(ctx context.Context, s *Session, plan *engine.Plan, t *apply
 	})
 	runner := &engine.Runner{Pipeline: s.Pipeline, Host: s.Host, Redactor: s.Redactor, Parallelism: a.Parallelism, Plan: plan,
 		Events:      engine.EventFunc(func(e engine.Event) { sink.Event(e); recorder.Event(e); prompt.Event(e) }),
-		OnStepValue: recorder.StepValue, RunID: recorder.ID(), Gates: a.Gates.options(recorder)}
+		OnStepValue: recorder.StepValue, RunID: recorder.ID(), Gates: a.Gates.options(recorder), MayStart: mayStart}
 	if sel := s.Planner.Selection; sel != nil && sel.From != "" {
 		runner.Done, runner.Resumed = sel.Values, sel.From // -only: the outputs of the steps before
 	}

@@ -2,8 +2,10 @@ package operation
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/pipectl/pipectl/record"
+	"github.com/pipectl/pipectl/record/kubernetes"
 )
 
 // The run records of a pipeline (its runs, their journals and artifacts,
@@ -40,11 +42,16 @@ func lockEnvironment(ctx context.Context, dir, env string, c BackendConfig, o re
 }
 
 // findStaleLock finds the lock run left on an environment of a pipeline
-// directory, refusing one its process still holds.
-func findStaleLock(dir, run string, c BackendConfig) (*record.Store, *record.StaleLock, error) {
+// directory, refusing one its process still holds. A shared backend's
+// lock is broken only with a reason, asked for first: before the Lease is
+// watched for its duration, and before the confirmation.
+func findStaleLock(dir, run, reason string, c BackendConfig) (*record.Store, *record.StaleLock, error) {
 	store, err := openRecords(dir, "", c)
 	if err != nil {
 		return nil, nil, err
+	}
+	if _, shared := store.Backend.(*kubernetes.Backend); shared && reason == "" {
+		return nil, nil, fmt.Errorf("force-unlock of a lock in %s needs a reason (-reason \"...\"): it is recorded for everyone who shares the backend", store.Where())
 	}
 	stale, err := store.StaleLock(run)
 	return store, stale, err

@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/pipectl/pipectl/record"
+	"github.com/pipectl/pipectl/record/kubernetes"
 )
 
 // ForceUnlock breaks the lock a killed apply left on its environment. It
@@ -32,12 +33,14 @@ var ErrNotUnlocked = errors.New("not unlocked")
 type Unlocked struct {
 	What, Run string
 	InRecord  bool
+	// Log is where the backend logs force-unlocks.
+	Log string
 }
 
 // Run breaks the lock.
 func (o *ForceUnlock) Run() (*Unlocked, error) {
 	dir := PipelineDir(o.Dir)
-	store, stale, err := findStaleLock(dir, o.ID, o.Backend)
+	store, stale, err := findStaleLock(dir, o.ID, o.Reason, o.Backend)
 	if err != nil {
 		return nil, err
 	}
@@ -59,7 +62,7 @@ func (o *ForceUnlock) Run() (*Unlocked, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Unlocked{What: what, Run: stale.Holder.Run, InRecord: inRecord}, nil
+	return &Unlocked{What: what, Run: stale.Holder.Run, InRecord: inRecord, Log: unlockLog(store)}, nil
 }
 
 // EnvironmentName is how messages name the environment a lock is of.
@@ -68,4 +71,12 @@ func EnvironmentName(env string) string {
 		return "this pipeline"
 	}
 	return fmt.Sprintf("environment %q", env)
+}
+
+// unlockLog names where the store's backend logs force-unlocks.
+func unlockLog(store *record.Store) string {
+	if k, ok := store.Backend.(*kubernetes.Backend); ok {
+		return k.UnlockLog()
+	}
+	return ".pipectl/locks/force-unlocks.log"
 }

@@ -106,6 +106,10 @@ type Lease interface {
 	// holder that lost its lock cannot write. 0 where the lock cannot be
 	// lost while held (the local flock).
 	Token() uint64
+	// Held is nil while the run holds the lock as far as this process
+	// knows (no request): an error once a shared lock was lost or its
+	// deadline passed unrenewed. The run starts no further step then.
+	Held() error
 	Release()
 }
 

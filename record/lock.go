@@ -184,6 +184,9 @@ func (l *Lock) Holder() Holder { return l.holder }
 // Token is 0: a flock cannot be lost while its process lives.
 func (l *Lock) Token() uint64 { return 0 }
 
+// Held is always nil: a flock cannot be lost while its process lives.
+func (l *Lock) Held() error { return nil }
+
 // SetRun names another run as the holder, for readers.
 func (l *Lock) SetRun(id string) error {
 	l.holder.Run = id

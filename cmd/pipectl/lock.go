@@ -34,8 +34,9 @@ run (pipectl apply -resume RUN), which takes the lock over.
 force-unlock refuses while the run's process still holds the lock: stop a
 live apply with Ctrl-C instead. It asks for confirmation on a terminal;
 -force skips the question (scripts). The break is recorded, with -reason, in the
-run's record (pipectl runs show RUN -json: force_unlocked) and in
-.pipectl/locks/force-unlocks.log.`,
+run's record (pipectl runs show RUN -json: force_unlocked) and in the backend's
+log of force-unlocks (.pipectl/locks/force-unlocks.log; with the kubernetes
+backend a force-unlock-* Secret, and -reason is required).`,
 		Args: runArgs(2, "the run the stale lock names, as the refused apply printed it"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			op := operation.ForceUnlock{ID: args[0], Dir: pathArg(args[1:]), Backend: backend, Reason: reason}
@@ -46,7 +47,7 @@ run's record (pipectl runs show RUN -json: force_unlocked) and in
 			if err != nil {
 				return err
 			}
-			notices(cmd).Unlocked(u.What, u.Run, u.InRecord)
+			notices(cmd).Unlocked(u.What, u.Run, u.Log, u.InRecord)
 			return nil
 		},
 	}

@@ -32,7 +32,7 @@ everything recorded until then.`,
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "machine-readable JSON lines (docs/json-events.md)")
 	cmd.AddCommand(newRunsShowCommand(), newRunsPruneCommand(), newRunsLogsCommand(), newRunsArtifactsCommand(),
-		newRunsReportCommand())
+		newRunsReportCommand(), newRunsMigrateCommand())
 	return cmd
 }
 

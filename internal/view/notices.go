@@ -98,10 +98,11 @@ func (v *Notices) AskUnlock(what string, holder fmt.Stringer) {
 func (v *Notices) NotUnlocked() { fmt.Fprintln(v.Out, "Not unlocked.") }
 
 // Unlocked: a stale lock was broken, and recorded where.
-func (v *Notices) Unlocked(what, run string, inRecord bool) {
-	where := "in .pipectl/locks/force-unlocks.log (the run was killed before it was recorded)"
+// log is the backend's log of force-unlocks.
+func (v *Notices) Unlocked(what, run, log string, inRecord bool) {
+	where := "in " + log + " (the run was killed before it was recorded)"
 	if inRecord {
-		where = "in the run's record and in .pipectl/locks/force-unlocks.log"
+		where = "in the run's record and in " + log
 	}
 	fmt.Fprintf(v.Out, "Unlocked %s (left by run %s); recorded %s.\n", what, run, where)
 }

@@ -678,6 +678,11 @@ func (b *Backend) ForceUnlock(sl *record.StaleLock, by, reason string) (bool, er
 	return b.recordUnlock(ctx, u)
 }
 
+// UnlockLog names the backend's log of force-unlocks, for messages.
+func (b *Backend) UnlockLog() string {
+	return fmt.Sprintf("the force-unlock-* Secrets of namespace %s", b.c.ns)
+}
+
 // logUnlock keeps the force-unlock as a Secret of its own: the backend's
 // log, which outlives the runs.
 func (b *Backend) logUnlock(ctx context.Context, u record.ForceUnlock) error {

@@ -698,3 +698,154 @@ stage "deploy" {
 		t.Errorf("-only did not get runner A's output:\n%s\n%s", logs, out)
 	}
 }
+
+// A run whose steps print 5.4 MB (six steps of 900 kB: each under the
+// record's 1 MiB kept per step) is written as many chunks, each under the
+// chunk limit, and another runner reads every step's log back whole,
+// byte for byte.
+func TestCLIBigLogIsChunkedAndReadBackWhole(t *testing.T) {
+	const steps, lines = 6, 9000
+	env := sandboxtest.Cluster(t)
+	var src strings.Builder
+	src.WriteString("stage \"deploy\" {\n")
+	for i := 1; i <= steps; i++ {
+		fmt.Fprintf(&src, "  step \"s%d\" {\n    action  = std.exec\n    command = \"seq\"\n    args    = [\"-f\", \"s%d line %%07g %s\", \"1\", \"%d\"]\n  }\n",
+			i, i, strings.Repeat("x", 84), lines)
+	}
+	src.WriteString("}\n")
+	rs := newRunners(t, env, 2, src.String())
+	a, b := rs[0], rs[1]
+	if out, errOut, code := a.run("apply", "-env", "prod", "-auto-approve"); code != 0 {
+		t.Fatalf("apply: %d\n%s%s", code, out, errOut)
+	}
+	run := fmt.Sprint(b.runs()[0]["id"])
+	total := 0
+	for i := 1; i <= steps; i++ {
+		var want strings.Builder
+		for n := 1; n <= lines; n++ {
+			fmt.Fprintf(&want, "s%d line %07d %s\n", i, n, strings.Repeat("x", 84))
+		}
+		total += want.Len()
+		got, errOut, code := b.run("runs", "logs", run, fmt.Sprintf("s%d", i))
+		if code != 0 {
+			t.Fatalf("runs logs %s s%d on the other runner: %d\n%s", run, i, code, errOut)
+		}
+		if got != want.String() {
+			t.Errorf("step s%d's log read back is %d bytes, want the %d printed, identical; %s", i, len(got), want.Len(), firstDifference(got, want.String()))
+		}
+	}
+	if total < 5<<20 {
+		t.Fatalf("the steps printed %d bytes, want over 5 MiB", total)
+	}
+	chunks, err := testClientFor(t, env).core.Secrets(env.Namespace).List(context.Background(), metav1.ListOptions{LabelSelector: labelKind + "=chunk"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(chunks.Items) < total/chunkMax {
+		t.Errorf("%d chunks for %d bytes of log: not chunked under %d bytes", len(chunks.Items), total, chunkMax)
+	}
+	for _, s := range chunks.Items {
+		if n := len(s.Data[keyChunk]); n > chunkMax {
+			t.Errorf("chunk %s holds %d bytes, over %d", s.Name, n, chunkMax)
+		}
+	}
+}
+
+// force-unlock of a killed runner's lock, from another runner: refused
+// without -reason; with one, the lock is free, and the break (who, why) is
+// in the run's record both runners read and in the backend's log.
+func TestCLIForceUnlockNeedsAReasonAndIsRecorded(t *testing.T) {
+	env := sandboxtest.Cluster(t)
+	rs := newRunners(t, env, 2, strings.Replace(sleeper, `"6s"`, `"10m"`, 1))
+	a, b := rs[0], rs[1]
+	killed, events, _ := a.start("apply", "-env", "prod", "-auto-approve", "-json")
+	waitFor(t, events, "step wait started", isStepStarted("wait"))
+	time.Sleep(1500 * time.Millisecond) // past a journal write (at most one a second)
+	run := b.running()
+	_ = killed.Process.Signal(syscall.SIGKILL)
+	_ = killed.Wait()
+
+	out, errOut, code := b.run("force-unlock", run, "-force")
+	if code == 0 || !strings.Contains(errOut, "needs a reason") || !strings.Contains(errOut, "-reason") {
+		t.Fatalf("force-unlock without -reason: %d\n%s%s", code, out, errOut)
+	}
+	out, errOut, code = b.run("force-unlock", run, "-force", "-reason", "runner VM deleted")
+	if code != 0 || !strings.Contains(out, "Unlocked environment \"prod\"") || !strings.Contains(out, "force-unlock-* Secrets of namespace "+env.Namespace) {
+		t.Fatalf("force-unlock -reason: %d\n%s%s", code, out, errOut)
+	}
+	for _, r := range rs {
+		u, _ := r.show(run)["force_unlocked"].(map[string]any)
+		if u == nil || u["reason"] != "runner VM deleted" || !strings.HasPrefix(fmt.Sprint(u["by"]), "runner-2@") {
+			t.Errorf("runner %s reads the break as %v, want by runner-2, reason recorded", r.dir, u)
+		}
+	}
+	logged, err := testClientFor(t, env).core.Secrets(env.Namespace).List(context.Background(), metav1.ListOptions{LabelSelector: labelKind + "=force-unlock"})
+	if err != nil || len(logged.Items) != 1 || !strings.Contains(string(logged.Items[0].Data["force-unlock.json"]), "runner VM deleted") {
+		t.Errorf("the backend's log of force-unlocks: %v, %v", logged, err)
+	}
+	if out, errOut, code := a.run("apply", "-env", "prod", "-auto-approve", "-target", "step.first"); code != 0 {
+		t.Errorf("an apply after the force-unlock: %d\n%s%s", code, out, errOut)
+	}
+}
+
+// firstDifference says where two texts part, by line.
+func firstDifference(got, want string) string {
+	g, w := strings.Split(got, "\n"), strings.Split(want, "\n")
+	for i := range min(len(g), len(w)) {
+		if g[i] != w[i] {
+			return fmt.Sprintf("line %d is %.60q, want %.60q", i+1, g[i], w[i])
+		}
+	}
+	return fmt.Sprintf("%d lines, want %d", len(g), len(w))
+}
+
+// An apply waiting at an approval gate on one runner is approved from
+// another runner: the answer crosses through the backend, the apply goes
+// on to its end, and both runners read the approval in the record.
+func TestCLIApproveFromAnotherRunner(t *testing.T) {
+	env := sandboxtest.Cluster(t)
+	rs := newRunners(t, env, 2, `stage "build" {
+  step "compile" {
+    action = std.noop
+  }
+}
+stage "deploy" {
+  depends_on = [stage.build]
+  approval {
+    message   = "Deploy to prod?"
+    approvers = ["runner-2"]
+  }
+  step "release" {
+    action = std.noop
+  }
+}
+`)
+	a, b := rs[0], rs[1]
+	apply, events, aErr := a.start("apply", "-env", "prod", "-auto-approve", "-json")
+	waitFor(t, events, "the gate waiting", func(e map[string]any) bool { return e["type"] == "gate_waiting" })
+	time.Sleep(1500 * time.Millisecond) // past a journal write (at most one a second)
+	list := b.runs()
+	if len(list) != 1 {
+		t.Fatalf("the other runner sees %d runs, want the waiting one: %v", len(list), list)
+	}
+	run := fmt.Sprint(list[0]["id"])
+	if out, errOut, code := b.run("approve", run, "-yes", "-reason", "CHG-7"); code != 0 || !strings.Contains(out, "Approved stage.deploy") {
+		t.Fatalf("approve from the other runner: %d\n%s%s", code, out, errOut)
+	}
+	go func() {
+		for range events {
+		}
+	}()
+	if err := apply.Wait(); err != nil {
+		t.Fatalf("the approved apply: %v\n%s", err, aErr)
+	}
+	for _, r := range rs {
+		out, errOut, code := r.run("runs", "show", run)
+		if code != 0 || !strings.Contains(out, "runner-2") || !strings.Contains(out, "CHG-7") {
+			t.Errorf("runner %s reads the run without its approval: %d\n%s%s", r.dir, code, out, errOut)
+		}
+		if st := r.show(run)["status"]; st != "succeeded" {
+			t.Errorf("runner %s reads the run as %v", r.dir, st)
+		}
+	}
+}

@@ -20,7 +20,7 @@ func TestLeaseExcludesAndIsReleased(t *testing.T) {
 	t.Setenv("GITHUB_SERVER_URL", "https://github.example")
 	t.Setenv("GITHUB_REPOSITORY", "team/app")
 	t.Setenv("GITHUB_RUN_ID", "42")
-	first, err := c.AcquireLock(ctx, "shop", "prod", record.LockOptions{})
+	first, err := c.AcquireLock(ctx, "shop", "prod", record.LockOptions{User: "ann"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -34,7 +34,7 @@ func TestLeaseExcludesAndIsReleased(t *testing.T) {
 	if got := lease.Annotations[annCIJob]; got != "https://github.example/team/app/actions/runs/42" {
 		t.Errorf("CI job annotation = %q", got)
 	}
-	if lease.Annotations[annHost] == "" || lease.Annotations[annPID] == "" || lease.Annotations[annUser] == "" {
+	if lease.Annotations[annHost] == "" || lease.Annotations[annPID] == "" || lease.Annotations[annUser] != "ann" {
 		t.Errorf("holder annotations missing: %v", lease.Annotations)
 	}
 
