@@ -15,41 +15,41 @@ import (
 // keeps: starting a run deletes the oldest beyond it.
 const DefaultKeep = 100
 
-// runSize is a run and what it takes in the record.
-type runSize struct {
-	run   *Run
-	bytes int64
+// RunSize is a run and what it takes in its backend.
+type RunSize struct {
+	Run   *Run
+	Bytes int64
 }
 
-// retained decides what a retention policy deletes from runs (newest
+// Retained decides what a retention policy deletes from runs (newest
 // first): the oldest finished runs of each pipeline and environment beyond
 // r.KeepPerEnvironment, then the oldest finished runs of any until the rest
 // fits r.MaxBytes. Active runs are kept, and count in the size. It is the
 // policy of every backend: a backend measures, this decides.
-func retained(runs []runSize, r Retention) (deleted []string, kept int, bytes int64) {
+func Retained(runs []RunSize, r Retention) (deleted []string, kept int, bytes int64) {
 	seen := map[[2]string]int{}
 	keep := make([]bool, len(runs))
 	for i, rs := range runs {
-		key := [2]string{rs.run.Pipeline, rs.run.Environment}
-		keep[i] = rs.run.Active() || r.KeepPerEnvironment <= 0 || seen[key] < r.KeepPerEnvironment
-		if !rs.run.Active() {
+		key := [2]string{rs.Run.Pipeline, rs.Run.Environment}
+		keep[i] = rs.Run.Active() || r.KeepPerEnvironment <= 0 || seen[key] < r.KeepPerEnvironment
+		if !rs.Run.Active() {
 			seen[key]++
 		}
 		if keep[i] {
-			bytes += rs.bytes
+			bytes += rs.Bytes
 		}
 	}
 	for i := len(runs) - 1; i >= 0 && r.MaxBytes > 0 && bytes > r.MaxBytes; i-- { // oldest first
-		if keep[i] && !runs[i].run.Active() {
+		if keep[i] && !runs[i].Run.Active() {
 			keep[i] = false
-			bytes -= runs[i].bytes
+			bytes -= runs[i].Bytes
 		}
 	}
 	for i := len(runs) - 1; i >= 0; i-- {
 		if keep[i] {
 			kept++
 		} else {
-			deleted = append(deleted, runs[i].run.ID)
+			deleted = append(deleted, runs[i].Run.ID)
 		}
 	}
 	return deleted, kept, bytes
@@ -68,7 +68,7 @@ func (s *Local) Prune(r Retention) (*Pruned, error) {
 		if err != nil {
 			return err
 		}
-		out.Deleted, out.Kept, out.Bytes = retained(runs, r)
+		out.Deleted, out.Kept, out.Bytes = Retained(runs, r)
 		for _, id := range out.Deleted {
 			if err := tx.Bucket(runsBucket).DeleteBucket([]byte(id)); err != nil {
 				return err
@@ -89,27 +89,27 @@ func (s *Local) Prune(r Retention) (*Pruned, error) {
 // sizes lists every run, newest first, with the bytes its pages hold
 // when measure is set: that walks every page of every run, which an apply
 // pruning at its start must not pay.
-func (s *Local) sizes(tx *bolt.Tx, measure bool) ([]runSize, error) {
+func (s *Local) sizes(tx *bolt.Tx, measure bool) ([]RunSize, error) {
 	runs := tx.Bucket(runsBucket)
 	if runs == nil {
 		return nil, nil
 	}
-	var out []runSize
+	var out []RunSize
 	err := runs.ForEachBucket(func(id []byte) error {
 		b := runs.Bucket(id)
 		r, err := s.readMeta(b)
 		if err != nil {
 			return err
 		}
-		rs := runSize{run: r}
+		rs := RunSize{Run: r}
 		if measure {
 			st := b.Stats()
-			rs.bytes = int64(st.LeafInuse + st.BranchInuse + st.InlineBucketInuse)
+			rs.Bytes = int64(st.LeafInuse + st.BranchInuse + st.InlineBucketInuse)
 		}
 		out = append(out, rs)
 		return nil
 	})
-	slices.SortFunc(out, func(a, b runSize) int { return b.run.Started.Compare(a.run.Started) })
+	slices.SortFunc(out, func(a, b RunSize) int { return b.Run.Started.Compare(a.Run.Started) })
 	return out, err
 }
 

@@ -138,27 +138,22 @@ func (b *Backend) PlanApplied(hash string) (string, time.Time, error) {
 	return m.Run, since, err
 }
 
-// runSize is a run and the bytes its record holds (summary and journal,
-// before compression: what the user's runs amount to).
-type runSize struct {
-	run   *record.Run
-	bytes int64
-}
-
-func (b *Backend) sizes(ctx context.Context) ([]runSize, error) {
+// sizes are the runs and the bytes each record holds (summary and
+// journal, before compression: what the user's runs amount to).
+func (b *Backend) sizes(ctx context.Context) ([]record.RunSize, error) {
 	objs, err := b.c.listRuns(ctx, b.scope, "", "", "")
 	if err != nil {
 		return nil, b.explain(err)
 	}
-	var out []runSize
+	var out []record.RunSize
 	for _, o := range objs {
 		r, err := b.decode(ctx, o, nil)
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, runSize{run: r, bytes: int64(len(o.Summary)) + o.Marker.Bytes})
+		out = append(out, record.RunSize{Run: r, Bytes: int64(len(o.Summary)) + o.Marker.Bytes})
 	}
-	slices.SortStableFunc(out, func(x, y runSize) int { return y.run.Started.Compare(x.run.Started) })
+	slices.SortStableFunc(out, func(x, y record.RunSize) int { return y.Run.Started.Compare(x.Run.Started) })
 	return out, nil
 }
 
@@ -172,7 +167,7 @@ func (b *Backend) Prune(r record.Retention) (*record.Pruned, error) {
 		return nil, err
 	}
 	out := &record.Pruned{}
-	out.Deleted, out.Kept, out.Bytes = retained(runs, r)
+	out.Deleted, out.Kept, out.Bytes = record.Retained(runs, r)
 	for _, id := range out.Deleted {
 		if err := b.deleteRun(ctx, id); err != nil {
 			return nil, err
@@ -197,37 +192,6 @@ func (b *Backend) deleteRun(ctx context.Context, id string) error {
 	return nil
 }
 
-// retained is record's retention policy (record/retention.go), which is
-// unexported: kept identical until record exports it.
-func retained(runs []runSize, r record.Retention) (deleted []string, kept int, bytes int64) {
-	seen := map[[2]string]int{}
-	keep := make([]bool, len(runs))
-	for i, rs := range runs {
-		key := [2]string{rs.run.Pipeline, rs.run.Environment}
-		keep[i] = rs.run.Active() || r.KeepPerEnvironment <= 0 || seen[key] < r.KeepPerEnvironment
-		if !rs.run.Active() {
-			seen[key]++
-		}
-		if keep[i] {
-			bytes += rs.bytes
-		}
-	}
-	for i := len(runs) - 1; i >= 0 && r.MaxBytes > 0 && bytes > r.MaxBytes; i-- { // oldest first
-		if keep[i] && !runs[i].run.Active() {
-			keep[i] = false
-			bytes -= runs[i].bytes
-		}
-	}
-	for i := len(runs) - 1; i >= 0; i-- {
-		if keep[i] {
-			kept++
-		} else {
-			deleted = append(deleted, runs[i].run.ID)
-		}
-	}
-	return deleted, kept, bytes
-}
-
 // Compact has nothing to give back: deleted Secrets free their space in
 // etcd, which the API server compacts on its own. It refuses while a run
 // holds a Lease of this pipeline, as the local backend does, and reports
@@ -249,7 +213,7 @@ func (b *Backend) Compact(ctx context.Context) (*record.Compacted, error) {
 	}
 	var n int64
 	for _, r := range runs {
-		n += r.bytes
+		n += r.Bytes
 	}
 	return &record.Compacted{Before: n, After: n}, nil
 }
