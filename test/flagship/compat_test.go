@@ -28,17 +28,17 @@ func TestFailedAndRolledBackAsAtE65b3f1(t *testing.T) {
 	fixture := filepath.Join(root(), "test", "records", "testdata", "e65b3f1", "flagship")
 	oldCode, oldSteps, oldRollback := capturedRun(t, fixture)
 
-	// The service answers at an address of its own, which stops answering
-	// after the first deploy, as capture.sh stopped its stand-in: the
-	// pipeline's inputs (its summary names the URL) stay those of the first
-	// deploy but the log level.
-	target, err := url.Parse(standIn)
+	// The checks reach the release's pods (through its Service) at an
+	// address of its own, which stops answering after the first deploy, as
+	// capture.sh stopped its stand-in: the pipeline's inputs (its summary
+	// names the URL) stay those of the first deploy but the log level.
+	f := newFlagship(t, "staging")
+	target, err := url.Parse("http://" + f.vars["service_ip"])
 	if err != nil {
 		t.Fatal(err)
 	}
 	service := httptest.NewServer(httputil.NewSingleHostReverseProxy(target))
 	defer service.Close()
-	f := newFlagship(t, "staging")
 	f.vars["monitor_window"] = "10s"
 	f.vars["base_url"] = service.URL
 	requireSucceeded(t, f.apply(nil))
@@ -192,14 +192,16 @@ func TestOldFlagshipPipelinePlansAsAtE65b3f1(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The service's address: planning never calls it.
+	service := "http://" + f.vars["service_ip"]
 	here := strings.NewReplacer(captured["sandbox_registry"], f.env.Registry, captured["kubeconfig"], f.env.Kubeconfig,
-		captured["service"], standIn).Replace(string(vars))
+		captured["service"], service).Replace(string(vars))
 	writeFile(t, filepath.Join(f.dir, "capture.vars"), here+fmt.Sprintf("namespace = %q\n", f.env.Namespace))
 
 	normal := strings.NewReplacer(
 		captured["sandbox_registry"], "$REGISTRY", f.env.Registry, "$REGISTRY",
 		captured["kubeconfig"], "$KUBECONFIG", f.env.Kubeconfig, "$KUBECONFIG",
-		captured["service"], "$SERVICE", standIn, "$SERVICE",
+		captured["service"], "$SERVICE", service, "$SERVICE",
 		captured["bindir"], "$BIN", bins, "$BIN",
 		captured["workdir"], "$DIR", f.dir, "$DIR",
 		f.env.Namespace, "staging",

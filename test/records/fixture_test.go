@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"os/exec"
@@ -48,6 +49,9 @@ func fixtures(t *testing.T) []*fixture {
 			continue
 		}
 		dir := filepath.Join(base, e.Name())
+		if err := runDatabase(dir); err != nil {
+			t.Fatal(err)
+		}
 		capture := fields(t, filepath.Join(dir, "capture.txt"))
 		f := &fixture{
 			name: e.Name(), dir: dir, oldDir: capture["workdir"][0], oldBin: capture["bindir"][0],
@@ -70,6 +74,32 @@ func fixtures(t *testing.T) []*fixture {
 		t.Fatalf("no fixtures in %s (test/records/capture.sh %s %s)", base, oldCommit, base)
 	}
 	return all
+}
+
+// runDatabase says what is wrong when a fixture's store has no run
+// database, or one git would not commit: the root .gitignore ignores
+// .pipectl/ everywhere but in these stores (issue 24: the fixtures were
+// once committed without theirs, and every read-back failed on a clone).
+func runDatabase(dir string) error {
+	db := filepath.Join(dir, "store", ".pipectl", "runs.db")
+	if _, err := os.Stat(db); err != nil {
+		return fmt.Errorf("%s: no run database (%v): the fixture is incomplete; "+
+			"the root .gitignore must keep its exception for test/records/testdata/**/store/.pipectl/, "+
+			"and the fixture be captured again (test/records/capture.sh %s test/records/%s)", dir, err, oldCommit, filepath.Dir(dir))
+	}
+	cmd := exec.Command("git", "check-ignore", "-v", filepath.Base(db))
+	cmd.Dir = filepath.Dir(db)
+	out, err := cmd.Output()
+	var exit *exec.ExitError
+	switch {
+	case err == nil:
+		return fmt.Errorf("%s is ignored by git (%s): it would not be committed; "+
+			"restore the root .gitignore's exception for test/records/testdata/**/store/.pipectl/", db, strings.TrimSpace(string(out)))
+	case errors.As(err, &exit) && exit.ExitCode() == 1:
+		return nil // not ignored
+	default:
+		return nil // not in a git checkout (an unpacked source archive): the file is there
+	}
 }
 
 func lines(t *testing.T, path string) []string {

@@ -75,3 +75,25 @@ func TestOldSavedPlanIsRefusedWithAWayOn(t *testing.T) {
 		})
 	}
 }
+
+// Every fixture's store holds the run database the old pipectl wrote, and
+// git commits it (the other tests stop at the first fixture without one;
+// this one names them all).
+func TestFixturesKeepTheirRunDatabases(t *testing.T) {
+	entries, err := os.ReadDir(filepath.Join("testdata", oldCommit))
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, e := range entries {
+		if e.IsDir() {
+			n++
+			if err := runDatabase(filepath.Join("testdata", oldCommit, e.Name())); err != nil {
+				t.Error(err)
+			}
+		}
+	}
+	if n == 0 {
+		t.Fatalf("no fixtures in testdata/%s", oldCommit)
+	}
+}
