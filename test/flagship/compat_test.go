@@ -31,14 +31,15 @@ func TestFailedAndRolledBackAsAtE65b3f1(t *testing.T) {
 	// The service answers at an address of its own, which stops answering
 	// after the first deploy, as capture.sh stopped its stand-in: the
 	// pipeline's inputs (its summary names the URL) stay those of the first
-	// deploy but the log level.
-	target, err := url.Parse(standIn)
+	// deploy but the log level. Behind that address: the release's pods, on
+	// the real node, through its Service.
+	f := newFlagship(t, "staging")
+	target, err := url.Parse("http://" + f.vars["service_ip"])
 	if err != nil {
 		t.Fatal(err)
 	}
 	service := httptest.NewServer(httputil.NewSingleHostReverseProxy(target))
 	defer service.Close()
-	f := newFlagship(t, "staging")
 	f.vars["monitor_window"] = "10s"
 	f.vars["base_url"] = service.URL
 	requireSucceeded(t, f.apply(nil))
@@ -193,13 +194,13 @@ func TestOldFlagshipPipelinePlansAsAtE65b3f1(t *testing.T) {
 		t.Fatal(err)
 	}
 	here := strings.NewReplacer(captured["sandbox_registry"], f.env.Registry, captured["kubeconfig"], f.env.Kubeconfig,
-		captured["service"], standIn).Replace(string(vars))
+		captured["service"], "http://"+f.vars["service_ip"]).Replace(string(vars))
 	writeFile(t, filepath.Join(f.dir, "capture.vars"), here+fmt.Sprintf("namespace = %q\n", f.env.Namespace))
 
 	normal := strings.NewReplacer(
 		captured["sandbox_registry"], "$REGISTRY", f.env.Registry, "$REGISTRY",
 		captured["kubeconfig"], "$KUBECONFIG", f.env.Kubeconfig, "$KUBECONFIG",
-		captured["service"], "$SERVICE", standIn, "$SERVICE",
+		captured["service"], "$SERVICE", "http://"+f.vars["service_ip"], "$SERVICE",
 		captured["bindir"], "$BIN", bins, "$BIN",
 		captured["workdir"], "$DIR", f.dir, "$DIR",
 		f.env.Namespace, "staging",
