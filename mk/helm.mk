@@ -2,7 +2,8 @@
 # every plugin (bin/pipectl-plugin-helm) and `make test-unit` runs its tests
 # (against the sandbox: they need bin/pipectl-sandbox).
 #
-# bench-helm: its upgrade of podinfo against the helm CLI's, alternately.
+# bench-helm: its upgrade of podinfo against the helm CLI's (bin/helm,
+# mk/flagship.mk), alternately, on real pods (NODE=kwok: on kwok's).
 .PHONY: bench-helm
-bench-helm: sandbox
+bench-helm: sandbox bin/helm
 	bench/helm.sh

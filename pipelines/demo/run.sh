@@ -5,8 +5,8 @@
 #
 #   pipelines/demo/run.sh            # dev
 #   DEMO_ENV=staging pipelines/demo/run.sh
-#   KEEP=1 pipelines/demo/run.sh     # leave the sandbox and service running to explore
-#   DEMO_REAL_NODE=off|on            # kwok's fake nodes only | a real node or fail (default auto)
+#   KEEP=1 pipelines/demo/run.sh     # leave the sandbox running to explore
+#   DEMO_REAL_NODE_WAIT=10m          # wait that long for another sandbox to release the real node
 #   DEMO_NAME=NAME                   # the sandbox's name (default demo; test/flagship/demo sets one)
 #   DEMO_SANDBOX_DIR=DIR             # deploy on the running sandbox in DIR instead (make test's shared
 #                                    # real-node sandbox); it is neither started nor stopped
@@ -17,8 +17,9 @@
 # sandbox's real node (Linux, root) the platform's pods run, and the health
 # checks and smoke tests reach them through the cluster: the release's
 # Service, pinned to a ClusterIP that kube-proxy answers from this machine.
-# Where no real node can run, pods run no container and the checks reach a
-# local stand-in of the platform (bin/alpha-members) instead.
+# Where no real node can run (not Linux, not root, or another sandbox has
+# it) the demo stops with the reason: kwok's fake nodes run no container,
+# so nothing would answer the checks.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 bin=$root/bin
@@ -33,7 +34,6 @@ export PATH=$bin:$PATH PIPECTL_PLUGIN_PATH=$bin
 say() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
 
 cleanup() {
-  [[ -n ${app_pid:-} ]] && kill "$app_pid" 2>/dev/null || true
   if [[ ${KEEP:-} == 1 || -n ${DEMO_SANDBOX_DIR:-} ]]; then
     say "kept running: eval \"\$(bin/pipectl-sandbox env ${where[*]})\"; stop with: bin/pipectl-sandbox down ${where[*]}"
   else
@@ -42,10 +42,10 @@ cleanup() {
 }
 
 if [[ -z ${DEMO_SANDBOX_DIR:-} ]]; then
-  say "starting the sandbox (Kubernetes API server, a real node where it can run, fake nodes, OCI registry)"
+  say "starting the sandbox (Kubernetes API server, the real node, fake nodes, OCI registry)"
   "$bin/pipectl-sandbox" down "${where[@]}" >/dev/null 2>&1 || true
   # prod's capacity check counts 20 pods of 500m: the fake nodes' capacity.
-  "$bin/pipectl-sandbox" up "${where[@]}" --nodes 2 --node-cpu 8 --node-memory 16Gi --real-node="${DEMO_REAL_NODE:-auto}" \
+  "$bin/pipectl-sandbox" up "${where[@]}" --nodes 2 --node-cpu 8 --node-memory 16Gi --real-node=on \
     --real-node-wait="${DEMO_REAL_NODE_WAIT:-0s}"
 fi
 trap cleanup EXIT
@@ -55,7 +55,10 @@ ns=$(case $env in dev) echo development;; staging) echo staging;; prod) echo pro
 # The release's Service address, fixed so that the checks can name it
 # before the deploy (in the sandbox's Service range, its static band).
 service_ip=10.96.0.80
-real_node=$(kubectl get node sandbox-real-node -o name 2>/dev/null || true)
+if ! kubectl get node sandbox-real-node >/dev/null 2>&1; then
+  echo "the sandbox (${where[*]}) has no real node: the platform's pods would run no container. Start one with: bin/pipectl-sandbox up --real-node=on" >&2
+  exit 1
+fi
 
 say "what the platform team provides: the namespace, its Secrets, the alert rules' CRD, the trivy DB mirror"
 kubectl apply -f "$root/pipelines/cluster/prometheusrules.crd.yaml"
@@ -65,16 +68,8 @@ for s in alpha-members-db alpha-members-jwt alpha-members-smtp; do
 done
 "$bin/trivy-dbfixture" -push "$registry/trivy-db:2"
 
-if [[ -n $real_node ]]; then
-  say "the platform runs on the real node: health checks and smoke tests reach its Service, http://$service_ip"
-  base_url=http://$service_ip
-else
-  say "no real node: pods run no container; a local stand-in of the platform answers health checks and smoke tests"
-  port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-  "$bin/alpha-members" -listen "127.0.0.1:$port" -version "$tag" &
-  app_pid=$!
-  base_url=http://127.0.0.1:$port
-fi
+say "the platform runs on the real node: health checks and smoke tests reach its Service, http://$service_ip"
+base_url=http://$service_ip
 
 mkdir -p "$state"
 cat > "$state/demo.vars" <<VARS
@@ -83,7 +78,6 @@ image_repository    = "$registry/alpha-members"
 kubeconfig          = "$KUBECONFIG"
 registry_plain_http = true
 trivy_db_repository = "$registry/trivy-db:2"
-base_url            = "$base_url"
 service_ip          = "$service_ip"
 VARS
 
@@ -105,13 +99,11 @@ say "pipectl apply -env $env"
 pipectl apply -env "$env" -var-file "$state/demo.vars" -auto-approve -report "$state/report.html"
 say "the release in the cluster"
 kubectl -n "$ns" get deployments,services,ingresses,prometheusrules -l app.kubernetes.io/instance=alpha-members
-if [[ -n $real_node ]]; then
-  say "which pod answers: $base_url/healthz through the Service"
-  health=$(curl -fsS "$base_url/healthz")
-  echo "$health"
-  pod=$(sed -n 's/.*"pod":"\([^"]*\)".*/\1/p' <<<"$health")
-  kubectl -n "$ns" get pod "$pod" -o wide
-fi
+say "which pod answers: $base_url/healthz through the Service"
+health=$(curl -fsS "$base_url/healthz")
+echo "$health"
+pod=$(sed -n 's/.*"pod":"\([^"]*\)".*/\1/p' <<<"$health")
+kubectl -n "$ns" get pod "$pod" -o wide
 say "re-planning right after the deploy: the release has no changes"
 pipectl plan -env "$env" -var-file "$state/demo.vars" | grep -E "release|Plan:" || true
 say "the run is recorded: pipectl runs"

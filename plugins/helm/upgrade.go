@@ -69,7 +69,7 @@ func releaseOutputs() map[string]*sdk.Attribute {
 		"namespace":   {Type: cty.String, Description: "Release namespace."},
 		"revision":    {Type: cty.Number, Description: "Revision now deployed."},
 		"status":      {Type: cty.String, Description: "Status of that revision (deployed, failed, ...)."},
-		"chart":       {Type: cty.String, Description: "Chart name and version, e.g. podinfo-6.9.2."},
+		"chart":       {Type: cty.String, Description: "Chart name and version, e.g. podinfo-6.14.1."},
 		"app_version": {Type: cty.String, Description: "The chart's appVersion."},
 		"manifest":    {Type: cty.String, Description: "The deployed manifest (Secret values masked)."},
 		"rolled_back": {Type: cty.Bool, Description: "Whether the upgrade failed and the release was rolled back (atomic)."},

@@ -46,7 +46,7 @@ func TestPodinfoLifecycle(t *testing.T) {
 
 	run := p.Apply("upgrade", with(base, nil))
 	requireOK(t, run)
-	if num(t, run.Output("revision")) != 1 || run.Output("status").AsString() != "deployed" || run.Output("chart").AsString() != "podinfo-6.9.2" {
+	if num(t, run.Output("revision")) != 1 || run.Output("status").AsString() != "deployed" || run.Output("chart").AsString() != "podinfo-6.14.1" {
 		t.Fatalf("install outputs: %#v", run.Outputs)
 	}
 	logs := strings.Join(run.Logs(""), "\n")

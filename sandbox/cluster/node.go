@@ -43,11 +43,12 @@ var NodeBinaries = []string{"containerd", "containerd-shim-runc-v2", "runc", "pa
 // pauseRef is where `up` pushes the Go-built pause image.
 const pauseRef = "pipectl/pause:3.10"
 
-// PodinfoTags are the tags under which `up` pushes podinfo, built from its
-// Go module (the proxy's @latest, which reports 6.9.2): the chart of that
-// commit asks for ghcr.io/stefanprodan/podinfo:6.9.2, mapped to the sandbox
-// registry. Never a newer tag: a chart of 6.14.1 passes flags 6.9.2 lacks.
-var PodinfoTags = []string{"6.9.2", "latest"}
+// PodinfoTags are the tags under which `up` pushes podinfo, built from
+// sandbox/runtime/podinfo (6.14.1, the release of the shared chart): that
+// chart asks for ghcr.io/stefanprodan/podinfo:6.14.1, mapped to the
+// sandbox registry. The tag must be the version built: a chart passes the
+// flags of its own release (6.9.2 exits 2 on 6.14.1's --prefix).
+var PodinfoTags = []string{"6.14.1", "latest"}
 
 // pushNodeImages pushes the pause image and podinfo to the registry; it
 // returns the pause image's reference.

@@ -269,33 +269,60 @@ func TestRealNode(t *testing.T) {
 var podinfoChart = filepath.Join("..", "..", "plugins", "helm", "testdata", "charts", "podinfo")
 
 // The shared podinfo chart is the chart of the podinfo the sandbox builds
-// (make copies it beside the binaries, from the Go module): a newer chart
-// passes flags the built podinfo does not know (6.14.1's --prefix, exit 2,
-// CrashLoopBackOff on the real node). When sandbox/runtime/podinfo moves,
-// copy bin/sandbox-node/podinfo/chart over the shared one.
+// (make copies it beside the binaries, from sandbox/runtime/podinfo): a newer chart
+// passes flags an older podinfo does not know (6.14.1's --prefix made
+// 6.9.2 exit 2: CrashLoopBackOff on the real node). When
+// sandbox/runtime/podinfo moves, copy bin/sandbox-node/podinfo/chart over
+// the shared one (sandbox/runtime/podinfo/README.md).
 func TestSharedPodinfoChartIsTheBuiltOne(t *testing.T) {
 	built := filepath.Join(filepath.Dir(binary(t)), "sandbox-node", "podinfo", "chart")
 	if _, err := os.Stat(built); err != nil {
 		t.Skipf("SKIPPED, NOT PASSED: %v (not built: a real node needs Linux)", err)
 	}
-	err := filepath.WalkDir(built, func(path string, d os.DirEntry, err error) error {
+	requireSameFiles(t, built, podinfoChart)
+	appVersion := "appVersion: " + cluster.PodinfoTags[0] + "\n"
+	if b, _ := os.ReadFile(filepath.Join(podinfoChart, "Chart.yaml")); !strings.Contains(string(b), appVersion) {
+		t.Errorf("the shared chart's Chart.yaml lacks %q, the tag the sandbox pushes", appVersion)
+	}
+}
+
+// The repository's podinfo chart is the one in the project's shared
+// charts (../shared/charts/podinfo beside the checkout, as CI lays it out),
+// unmodified: the real node runs the published chart as it is.
+func TestPodinfoChartIsTheSharedOne(t *testing.T) {
+	root, err := filepath.Abs(filepath.Join("..", ".."))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, dir := range []string{filepath.Dir(root), filepath.Dir(filepath.Dir(root))} {
+		shared := filepath.Join(dir, "shared", "charts", "podinfo")
+		if _, err := os.Stat(shared); err == nil {
+			requireSameFiles(t, shared, podinfoChart)
+			requireSameFiles(t, podinfoChart, shared)
+			return
+		}
+	}
+	t.Skipf("SKIPPED, NOT PASSED: no shared/charts/podinfo beside %s or its parent", root)
+}
+
+// requireSameFiles fails for each file under want that got lacks or holds
+// otherwise.
+func requireSameFiles(t *testing.T, want, got string) {
+	t.Helper()
+	err := filepath.WalkDir(want, func(path string, d os.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
 			return err
 		}
-		rel, _ := filepath.Rel(built, path)
-		want, _ := os.ReadFile(path)
-		got, err := os.ReadFile(filepath.Join(podinfoChart, rel))
-		if err != nil || string(got) != string(want) {
-			t.Errorf("shared chart's %s differs from the built podinfo's (%v)", rel, err)
+		rel, _ := filepath.Rel(want, path)
+		w, _ := os.ReadFile(path)
+		g, err := os.ReadFile(filepath.Join(got, rel))
+		if err != nil || string(g) != string(w) {
+			t.Errorf("%s differs from %s (%v)", filepath.Join(got, rel), path, err)
 		}
 		return nil
 	})
 	if err != nil {
 		t.Fatal(err)
-	}
-	appVersion := "appVersion: " + cluster.PodinfoTags[0] + "\n"
-	if b, _ := os.ReadFile(filepath.Join(podinfoChart, "Chart.yaml")); !strings.Contains(string(b), appVersion) {
-		t.Errorf("the shared chart's Chart.yaml lacks %q, the tag the sandbox pushes", appVersion)
 	}
 }
 

@@ -52,7 +52,7 @@ func TestPodsRunOnTheRealNode(t *testing.T) {
 }
 
 func pod(name string, spec corev1.PodSpec) *corev1.Pod {
-	spec.Containers = []corev1.Container{{Name: "podinfo", Image: "ghcr.io/stefanprodan/podinfo:6.9.2", Command: []string{"./podinfo"}}}
+	spec.Containers = []corev1.Container{{Name: "podinfo", Image: "ghcr.io/stefanprodan/podinfo:6.14.1", Command: []string{"./podinfo"}}}
 	return &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: name}, Spec: spec}
 }
 

@@ -39,7 +39,7 @@ func TestDemoPlatformAnswersFromAPodOnTheRealNode(t *testing.T) {
 	name := fmt.Sprintf("demo-test-%d", os.Getpid()) // not `make demo`'s sandbox
 	where := []string{"--name", name}
 	cmd := exec.Command(filepath.Join(root, "pipelines", "demo", "run.sh"))
-	cmd.Env = append(os.Environ(), "KEEP=1", "DEMO_NAME="+name, "DEMO_REAL_NODE=on", "DEMO_REAL_NODE_WAIT=10m", "NO_COLOR=1")
+	cmd.Env = append(os.Environ(), "KEEP=1", "DEMO_NAME="+name, "DEMO_REAL_NODE_WAIT=10m", "NO_COLOR=1")
 	if dir := os.Getenv("PIPECTL_SANDBOX_SHARED"); dir != "" {
 		// make test's one real-node sandbox: the demo deploys there (its
 		// namespace and ClusterIP are its own) rather than wait for it.
