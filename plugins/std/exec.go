@@ -208,20 +208,66 @@ func runGroup(cmd *exec.Cmd, stdout, stderr *lineSink) error {
 	if err != nil {
 		return err
 	}
+	out, errs := &pipeReader{f: outR}, &pipeReader{f: errR}
 	var copying sync.WaitGroup
-	copying.Go(func() { _, _ = io.Copy(stdout, outR) })
-	copying.Go(func() { _, _ = io.Copy(stderr, errR) })
+	copying.Go(func() { _, _ = io.Copy(stdout, out) })
+	copying.Go(func() { _, _ = io.Copy(stderr, errs) })
 	err = cmd.Wait()
 	_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) // what it left in its group
 	drained := make(chan struct{})
 	go func() { copying.Wait(); close(drained) }()
-	select {
-	case <-drained:
-	case <-time.After(time.Second): // an escaped process still holds the pipe
+	// What the command wrote is read to the end, however slow the host is
+	// to take it. Only a pipe that stays empty for a second while a
+	// process that escaped the group holds it open is closed (or, at the
+	// latest, drainMax after the command exited: an escapee that never
+	// stops writing does not hold the step).
+	deadline := time.After(drainMax)
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case <-drained:
+			return err
+		case <-tick.C:
+			if !out.idle(time.Second) || !errs.idle(time.Second) {
+				continue
+			}
+		case <-deadline:
+		}
 		closeAll(readers)
 		<-drained
+		return err
 	}
-	return err
+}
+
+// drainMax bounds reading a step's output once its command exited.
+const drainMax = 30 * time.Second
+
+// pipeReader is one end of a command's output pipe, telling whether its
+// reader waits on the pipe (nothing to read), not on the host.
+type pipeReader struct {
+	f         *os.File
+	mu        sync.Mutex
+	waitSince time.Time // when the pending Read started; zero when none
+	done      bool      // the pipe reached its end
+}
+
+func (r *pipeReader) Read(p []byte) (int, error) {
+	r.mu.Lock()
+	r.waitSince = time.Now()
+	r.mu.Unlock()
+	n, err := r.f.Read(p)
+	r.mu.Lock()
+	r.waitSince, r.done = time.Time{}, err != nil
+	r.mu.Unlock()
+	return n, err
+}
+
+// idle: the pipe is at its end, or its reader has waited on it for d.
+func (r *pipeReader) idle(d time.Duration) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.done || !r.waitSince.IsZero() && time.Since(r.waitSince) >= d
 }
 
 func closeAll(files []*os.File) {

@@ -6,9 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -162,5 +165,77 @@ func TestClosingThePluginKillsRunningCommands(t *testing.T) {
 	}
 	if alive(grandchild) {
 		t.Fatalf("grandchild %d survived closing the plugin", grandchild)
+	}
+}
+
+// slowEvents is a host that takes its time with each line, as one under
+// heavy load does.
+type slowEvents struct {
+	mu    sync.Mutex
+	lines []string
+}
+
+func (e *slowEvents) Log(_, line string) {
+	time.Sleep(2 * time.Millisecond)
+	e.mu.Lock()
+	e.lines = append(e.lines, line)
+	e.mu.Unlock()
+}
+func (e *slowEvents) Progress(float64, string)        {}
+func (e *slowEvents) Artifact(string, string, []byte) {}
+
+// The command exits with its last output still in the pipe while the host
+// is slow to take what was read before: every line must reach the host.
+// Draining gave up one second after the command exited, closing the pipe
+// with what it still held (up to 64 KiB), so a step's log and stdout lost
+// their middle under load (found by record/kubernetes's 5 MB log test at
+// 09ea2a0).
+func TestExecOutputOutlivesASlowHost(t *testing.T) {
+	const lines = 2000 // 60 KB: the pipe holds it all, the command exits at once
+	events := &slowEvents{}
+	sink := &lineSink{stream: "stdout", events: events}
+	cmd := exec.CommandContext(context.Background(), "sh", "-c", fmt.Sprintf(`i=1; while [ $i -le %d ]; do printf 'line %%024d\n' $i; i=$((i+1)); done`, lines))
+	if err := runGroup(cmd, sink, &lineSink{stream: "stderr", events: events}); err != nil {
+		t.Fatal(err)
+	}
+	events.mu.Lock()
+	defer events.mu.Unlock()
+	if len(events.lines) != lines || events.lines[lines-1] != fmt.Sprintf("line %024d", lines) {
+		t.Fatalf("the host got %d lines of %d", len(events.lines), lines)
+	}
+}
+
+// A process that escaped the command's group (a daemon in a session of its
+// own) and keeps its stdout open does not hold the step: once the pipe has
+// stayed empty for a while, it is closed. A hang bound, not a speed limit.
+func TestExecEndsWhileAnEscapedProcessHoldsItsOutput(t *testing.T) {
+	pidFile := filepath.Join(t.TempDir(), "daemon.pid")
+	events := &slowEvents{}
+	cmd := exec.CommandContext(context.Background(), "sh", "-c",
+		`echo before; setsid sh -c 'echo $$ > "$0"; exec sleep 300' "$1" &
+		while [ ! -s "$1" ]; do sleep 0.01; done; echo after`, "sh", pidFile) // after: the daemon is out of the group
+	done := make(chan error, 1)
+	go func() {
+		done <- runGroup(cmd, &lineSink{stream: "stdout", events: events}, &lineSink{stream: "stderr", events: events})
+	}()
+	t.Cleanup(func() {
+		if b, err := os.ReadFile(pidFile); err == nil {
+			if pid, err := strconv.Atoi(strings.TrimSpace(string(b))); err == nil {
+				_ = syscall.Kill(pid, syscall.SIGKILL)
+			}
+		}
+	})
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("the step still runs 20 s after its command exited: the escaped process's pipe is read forever")
+	}
+	events.mu.Lock()
+	defer events.mu.Unlock()
+	if !slices.Equal(events.lines, []string{"before", "after"}) {
+		t.Errorf("lines: %q", events.lines)
 	}
 }
