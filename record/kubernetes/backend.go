@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"slices"
 	"strconv"
@@ -219,14 +220,14 @@ func batchEntries(batch *record.Batch) ([]Entry, int64, error) {
 		out = append(out, e)
 		n += int64(len(e.JSON) + len(e.Bytes))
 	}
-	for _, i := range slices.Sorted(mapsKeys(batch.Steps)) {
+	for _, i := range slices.Sorted(maps.Keys(batch.Steps)) {
 		j, err := json.Marshal(batch.Steps[i])
 		if err != nil {
 			return nil, 0, err
 		}
 		add(Entry{Kind: kindStep, Key: strconv.Itoa(i), JSON: j})
 	}
-	for _, step := range slices.Sorted(mapsKeys(batch.Values)) {
+	for _, step := range slices.Sorted(maps.Keys(batch.Values)) {
 		add(Entry{Kind: kindValue, Key: step, Bytes: batch.Values[step]})
 	}
 	for _, a := range batch.Artifacts {
@@ -247,16 +248,6 @@ func batchEntries(batch *record.Batch) ([]Entry, int64, error) {
 		add(Entry{Kind: kindEvent, JSON: j})
 	}
 	return out, n, nil
-}
-
-func mapsKeys[K comparable, V any](m map[K]V) func(func(K) bool) {
-	return func(yield func(K) bool) {
-		for k := range m {
-			if !yield(k) {
-				return
-			}
-		}
-	}
 }
 
 // state is the run this process writes, or a writer over a run another
@@ -399,7 +390,7 @@ func (b *Backend) decode(ctx context.Context, o *runObject, fn func(Entry) error
 		if err != nil && !errors.Is(err, errStop) {
 			return nil, err
 		}
-		for _, i := range slices.Sorted(mapsKeys(steps)) {
+		for _, i := range slices.Sorted(maps.Keys(steps)) {
 			r.Steps = append(r.Steps, steps[i])
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"maps"
 	"slices"
 
 	corev1 "k8s.io/api/core/v1"
@@ -56,7 +57,7 @@ func (c *Client) Setup(ctx context.Context, out io.Writer) error {
 		return err
 	}
 	rbac := rbacClient{rc}
-	for _, name := range slices.Sorted(mapsKeys(roles)) {
+	for _, name := range slices.Sorted(maps.Keys(roles)) {
 		role := &rbacv1.Role{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: c.ns, Labels: map[string]string{labelManaged: managedBy}},
 			Rules: roles[name]}
 		verb := "created"
