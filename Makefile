@@ -50,6 +50,10 @@ test: build $(TEST_TARGETS)
 # sandbox's API server, a rollout), not computing. The slowest go first; each
 # module's output is printed whole when it ends. TEST_JOBS=1 for one by one.
 TEST_JOBS    ?= 3
+# go test's default 10 minutes is less than the flagship's suite takes on
+# real pods beside the other modules (deploys, crash loops, monitor windows
+# that really run): a bound for a hang, not a speed target.
+TEST_TIMEOUT ?= 30m
 SLOW_MODULES := test/flagship . plugins/trivy plugins/helm plugins/k8s
 #
 # The machine has one real node: one sandbox with it serves every module
@@ -64,7 +68,7 @@ test-unit:
 	  export PIPECTL_SANDBOX_SHARED=$$shared; echo "==> one real-node sandbox for the modules' tests: $$shared"; \
 	else echo "==> no shared real-node sandbox ($$(tail -1 $$shared.log)): the modules start their own"; fi; \
 	printf '%s\n' $(filter $(MODULES),$(SLOW_MODULES)) $(filter-out $(SLOW_MODULES),$(MODULES)) | \
-	  xargs -P $(TEST_JOBS) -I{} sh -c 'out=$$(cd {} && $(GO) test -count=1 ./... 2>&1); rc=$$?; \
+	  xargs -P $(TEST_JOBS) -I{} sh -c 'out=$$(cd {} && $(GO) test -count=1 -timeout $(TEST_TIMEOUT) ./... 2>&1); rc=$$?; \
 	    printf "==> go test %s\n%s\n" {} "$$out"; exit $$rc'; rc=$$?; \
 	$(BIN)/pipectl-sandbox down --dir $$shared >/dev/null 2>&1; rm -rf $$shared $$shared.log; exit $$rc
 
