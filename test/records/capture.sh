@@ -10,7 +10,8 @@
 # each pipeline, OUTDIR/NAME/ gets:
 #
 #   store/           the pipeline's directory after the runs: pipeline.hcl, the
-#                    plugin lock file, .pipectl/ (the run database, artifacts)
+#                    plugin lock file, .pipectl/ (the run database, gzipped:
+#                    runs.db.gz; artifacts)
 #   plan.saved       a plan saved with plan -out, never applied
 #   golden/L.out     stdout of command L, golden/L.err its stderr,
 #   commands.txt     "L<TAB>exit status<TAB>arguments" for every command, in order
@@ -111,6 +112,9 @@ capture() {
   # Run ids in the commands, as the tests substitute them back.
   sed -i "s/$run1/\$$show/g" "$o/commands.txt"
   cp -R "$w" "$o/store"
+  # The run database, gzipped: bbolt's file is mostly free pages, and no
+  # file of the repository is over 1 MiB (the tests unzip it as they copy).
+  gzip -n -9 "$o/store/.pipectl/runs.db"
   unset w
 }
 

@@ -3,8 +3,10 @@ package records
 import (
 	"bufio"
 	"bytes"
+	"compress/gzip"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"os/exec"
@@ -81,7 +83,7 @@ func fixtures(t *testing.T) []*fixture {
 // .pipectl/ everywhere but in these stores (issue 24: the fixtures were
 // once committed without theirs, and every read-back failed on a clone).
 func runDatabase(dir string) error {
-	db := filepath.Join(dir, "store", ".pipectl", "runs.db")
+	db := filepath.Join(dir, "store", ".pipectl", "runs.db.gz")
 	if _, err := os.Stat(db); err != nil {
 		return fmt.Errorf("%s: no run database (%v): the fixture is incomplete; "+
 			"the root .gitignore must keep its exception for test/records/testdata/**/store/.pipectl/, "+
@@ -175,11 +177,36 @@ func copyDir(t *testing.T, from, to string) {
 		if d.IsDir() {
 			return os.MkdirAll(target, 0o755)
 		}
+		if name, ok := strings.CutSuffix(target, ".db.gz"); ok { // kept gzipped (capture.sh)
+			return gunzipFile(path, name+".db")
+		}
 		return copyFileErr(path, target)
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
+}
+
+// gunzipFile writes the file gzipped at from, as it was, to to.
+func gunzipFile(from, to string) error {
+	f, err := os.Open(from)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	z, err := gzip.NewReader(f)
+	if err != nil {
+		return err
+	}
+	out, err := os.Create(to)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, z); err != nil {
+		out.Close()
+		return err
+	}
+	return out.Close()
 }
 
 func copyFile(t *testing.T, from, to string) {
