@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -19,23 +18,24 @@ import (
 	"github.com/pipectl/pipectl/sdk/plugintest"
 )
 
-// pluginBin is this plugin, built once per test binary into a fixed
-// directory (sandboxtest.Main exits the process, so nothing could remove a
-// fresh temporary one).
+// pluginBin is this plugin, built once per test binary into a directory of
+// its own: CI runs and several checkouts test side by side on one machine.
 var pluginBin string
 
 func TestMain(m *testing.M) {
-	dir := filepath.Join(os.TempDir(), "pipectl-k8s-plugin-test")
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	dir, err := os.MkdirTemp("", "pipectl-k8s-plugin-test-")
+	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	var err error
 	if pluginBin, err = plugintest.BuildBinary(".", dir); err != nil {
 		fmt.Fprintln(os.Stderr, err)
+		os.RemoveAll(dir)
 		os.Exit(1)
 	}
-	sandboxtest.Main(m)
+	code := sandboxtest.RunWith(m, sandboxtest.Options{})
+	os.RemoveAll(dir)
+	os.Exit(code)
 }
 
 // start runs the plugin as a real subprocess configured with settings,

@@ -33,13 +33,11 @@ var cli struct {
 }
 
 // binaries builds pipectl and the std plugin once per test binary, into a
-// fixed directory (sandboxtest.Main exits the process: nothing could
-// remove a fresh temporary one).
+// fresh directory that TestMain removes.
 func binaries(t testing.TB) string {
 	t.Helper()
 	cli.once.Do(func() {
-		cli.dir = filepath.Join(os.TempDir(), "pipectl-kube-backend-e2e")
-		if cli.err = os.MkdirAll(cli.dir, 0o755); cli.err != nil {
+		if cli.dir, cli.err = os.MkdirTemp("", "pipectl-kube-backend-e2e-"); cli.err != nil {
 			return
 		}
 		for out, src := range map[string]string{"pipectl": "cmd/pipectl", "pipectl-plugin-std": "plugins/std"} {

@@ -1,6 +1,7 @@
 package kubernetes
 
 import (
+	"os"
 	"testing"
 	"time"
 
@@ -8,8 +9,16 @@ import (
 )
 
 // The backend is tested against the sandbox's real API server (kwok nodes
-// only: a backend needs no pod).
-func TestMain(m *testing.M) { sandboxtest.Main(m) }
+// only: a backend needs no pod). The CLI's binaries are built into a
+// directory of this test process's own, removed once the sandbox stops:
+// CI runs and several checkouts test side by side on one machine.
+func TestMain(m *testing.M) {
+	code := sandboxtest.RunWith(m, sandboxtest.Options{})
+	if cli.dir != "" {
+		os.RemoveAll(cli.dir)
+	}
+	os.Exit(code)
+}
 
 // testClient connects to a fresh namespace of the sandbox, with a short
 // Lease so that expiry is observed within a test.
