@@ -37,7 +37,19 @@ type GateOptions struct {
 	OverrideWindow string
 	Clock          Clock         // nil: the real one
 	PollEvery      time.Duration // how often answers are read; <=0: every second
+	// Park stops the run at an approval gate that starts waiting
+	// (apply -park): the steps behind it do not start, the handlers and
+	// finally do not run, and the run ends parked (Result.Parked), to be
+	// resumed once answered.
+	Park bool
+	// Deadlines are the deadlines of gates a parked run waited at, for the
+	// run that resumes it: the gate's timeout counts from when it first
+	// waited (a zero deadline: it has none).
+	Deadlines map[string]time.Time
 }
+
+// ParkedGate is a gate a parked run waits at.
+type ParkedGate = v1.ParkedGate
 
 // gateState is one gate of a run: every step of a gated stage waits on
 // the same one.
@@ -51,6 +63,10 @@ type gateState struct {
 // because the run stopped starting steps (an earlier failure): it is not
 // why the run failed.
 const abandoned = v1.GateStatusAbandoned
+
+// parked is the GateFailure reason of a gate the run parked at (GateOptions.Park):
+// not a failure, the run stops there to be resumed.
+const parked = v1.GateStatusWaiting
 
 // stopWaitingGates ends every wait at a gate: the run starts nothing new.
 func (rn *run) stopWaitingGates() { rn.gateStopped.Do(func() { close(rn.gateStop) }) }
@@ -106,7 +122,7 @@ func (rn *run) awaitGate(ctx context.Context, addr string) (failure *GateFailure
 		if st.cancelled && ctx.Err() == nil { // stopped by an earlier failure, not by the user
 			st.failure, st.cancelled = &GateFailure{Gate: g.Address, Reason: abandoned, Message: "an earlier step failed"}, false
 		}
-		if st.failure != nil && st.failure.Reason != abandoned {
+		if st.failure != nil && st.failure.Reason != abandoned && st.failure.Reason != parked {
 			rn.mu.Lock()
 			if rn.gateFailure == nil {
 				rn.gateFailure = st.failure
@@ -199,6 +215,10 @@ func (rn *run) awaitApproval(ctx context.Context, addr string, a *gate.Approval)
 	if a.Timeout > 0 {
 		deadline = clock.Now().Add(a.Timeout)
 	}
+	inherited, fromParked := rn.Gates.Deadlines[addr]
+	if fromParked {
+		deadline = inherited
+	}
 	rn.emit(Event{Type: GateWaiting, Gate: addr, GateKind: gate.KindApproval, Until: deadline, Message: rn.Redactor.String(a.Message)})
 	tally := &gate.Tally{Rule: a.Rule, StartedBy: rn.Gates.StartedBy}
 	seen := 0
@@ -228,10 +248,16 @@ func (rn *run) awaitApproval(ctx context.Context, addr string, a *gate.Approval)
 			left := deadline.Sub(clock.Now())
 			if left <= 0 {
 				msg := fmt.Sprintf("%s was not approved within %s (%d of %d approvals)", addr, a.Timeout, tally.Approvals(), a.MinApprovals)
+				if fromParked {
+					msg += fmt.Sprintf(": its deadline, %s, passed while run %s was parked there", deadline.UTC().Format(time.RFC3339), rn.Resumed)
+				}
 				rn.emit(Event{Type: GateTimedOut, Gate: addr, GateKind: gate.KindApproval, Message: msg})
 				return &GateFailure{Gate: addr, Reason: v1.GateStatusTimedOut, Message: msg}, false
 			}
 			wait = min(wait, left)
+		}
+		if rn.Gates.Park {
+			return rn.park(addr, deadline), false
 		}
 		select {
 		case <-clock.After(wait):
@@ -241,6 +267,15 @@ func (rn *run) awaitApproval(ctx context.Context, addr string, a *gate.Approval)
 			return nil, true
 		}
 	}
+}
+
+// park stops the run at a gate that waits for approval: it stays
+// waiting in the record, for the run that resumes this one.
+func (rn *run) park(addr string, until time.Time) *GateFailure {
+	rn.mu.Lock()
+	rn.parked = append(rn.parked, ParkedGate{Gate: addr, Until: until})
+	rn.mu.Unlock()
+	return &GateFailure{Gate: addr, Reason: parked, Message: "the run parked at " + addr + ", waiting for approval"}
 }
 
 // answer takes one answer into the tally and says what it did: a
@@ -280,6 +315,12 @@ func (rn *run) tooLate(addr string, answers []GateAnswer) {
 func (rn *run) gateBlocked(s *dsl.Step, base Event, f *GateFailure, cancelled bool) Status {
 	ev := base
 	ev.Type, ev.Status = StepFinished, StatusNotRun
+	if f != nil && f.Reason == parked {
+		ev.Message = "not started: " + f.Message
+		rn.emit(ev)
+		rn.finish(s, ev.Status, cty.NullVal(cty.DynamicPseudoType))
+		return statusParked
+	}
 	if f != nil && f.Reason == abandoned {
 		ev.Message = "not started: an earlier step failed while it waited at its gate"
 		rn.emit(ev)

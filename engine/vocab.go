@@ -59,6 +59,8 @@ const (
 	StatusUnchanged       = v1.StatusUnchanged
 	statusRunning         = v1.StatusRunning
 	statusGateBlocked     = v1.StatusGateBlocked
+	StatusParked          = v1.StatusParked
+	statusParked          = v1.StatusParked // what the scheduler sees of a step behind a parked gate
 
 	OutcomeUnchanged = v1.OutcomeUnchanged
 	OutcomeRestored  = v1.OutcomeRestored
