@@ -101,6 +101,13 @@ func (v *RunsHuman) Show(run *v1.Run, _ json.RawMessage, logs bool, each func(fu
 		fmt.Fprintf(v.Out, "Its process died holding the lock of its environment; %s broke the lock (pipectl force-unlock) at %s%s.\n",
 			u.By, u.At.Local().Format(time.DateTime), why)
 	}
+	if h := run.TookOver; h != nil {
+		fmt.Fprintf(v.Out, "It took over the lock of %s.\n", h)
+	}
+	if run.Status == v1.StatusParked {
+		fmt.Fprintf(v.Out, "Parked: it keeps its environment's lock, with no process. pipectl approve %s, then pipectl apply -resume %s on any runner; "+
+			"or pipectl reject %s -reason \"...\" and resume it to end it.\n", run.ID, run.ID, run.ID)
+	}
 	writeRunGates(v.Out, run)
 	fmt.Fprintln(v.Out)
 	w := tabwriter.NewWriter(v.Out, 0, 4, 2, ' ', 0)
@@ -139,7 +146,7 @@ func runRecordMessage(r *v1.Run) *RunRecordMessage {
 	m := &RunRecordMessage{ID: r.ID, Pipeline: r.Pipeline, Environment: r.Environment, Status: string(r.Status),
 		Outcome: string(r.Outcome), Started: r.Started, Finished: timePtr(r.Finished), ResumedFrom: r.ResumedFrom, SavedPlan: r.SavedPlan,
 		RecordFailed: r.RecordFailed, Outputs: r.Outputs, Steps: []StepRecordJSON{}, ForceUnlocked: forceUnlockJSON(r.ForceUnlocked),
-		StartedBy: r.StartedBy, Gates: gateRecordsJSON(r.Gates)}
+		StartedBy: r.StartedBy, Gates: gateRecordsJSON(r.Gates), TookOver: lockHolderJSON(r.TookOver)}
 	for _, s := range r.Steps {
 		m.Steps = append(m.Steps, StepRecordJSON{Step: s.Step, Instance: s.Instance, Phase: string(s.Phase), Action: s.Action,
 			Status: string(s.Status), Attempts: s.Attempts, Started: timePtr(s.Started), Finished: timePtr(s.Finished),
