@@ -115,8 +115,8 @@ func TestParkedRunIsApprovedAndResumed(t *testing.T) {
 			t.Errorf("the resume ran compile again: %+v", s)
 		}
 	}
-	if _, errOut, code := p.as("carol", "apply", "-auto-approve"); code != 0 {
-		t.Fatalf("an apply after the resumed run ended: exit %d\n%s", code, errOut)
+	if _, errOut, code := p.as("carol", "apply", "-auto-approve", "-park"); code != 8 {
+		t.Fatalf("an apply after the resumed run ended: exit %d, want 8 (it parks at the gate)\n%s", code, errOut)
 	}
 }
 
