@@ -75,6 +75,8 @@ type run struct {
 	outcomes    outcomes              // what the run changed and what restored it; under mu
 	gateStop    chan struct{}         // closed when the main steps stop starting: gates stop waiting
 	parked      []ParkedGate          // the gates the run parked at (GateOptions.Park); under mu
+	telling     sync.Mutex            // one on_waiting run at a time
+	waiting     cty.Value             // gate.* of the on_waiting run going on; under mu
 	gateStopped sync.Once
 }
 
@@ -106,7 +108,7 @@ func (r *Runner) Apply(ctx, kill context.Context) *Result {
 			rn.emit(Event{Type: RunCancelling, Message: "cancelled: running failure handlers (press Ctrl-C again to stop them)"})
 		}
 		for _, ph := range phases[1:] {
-			if ph.Name == PhaseFinally || (ph.Name == PhaseStageOnFailure && !rn.stageFailed(ph.Stage)) {
+			if ph.Name == PhaseFinally || ph.Name == PhaseOnWaiting || (ph.Name == PhaseStageOnFailure && !rn.stageFailed(ph.Stage)) {
 				continue
 			}
 			handlersFailed = rn.runPhase(kill, ph, false) || handlersFailed
@@ -408,7 +410,7 @@ func (rn *run) runStep(ctx context.Context, s *dsl.Step, ph PhaseGraph) Status {
 		return fail(launchDiagnostics(s, err))
 	}
 	values := rn.knownValues(s)
-	rs := rn.steps.resolve(s, schema, values, rn.state.value(rn.Pipeline.Config, s))
+	rs := rn.steps.resolve(s, schema, values, rn.state.value(rn.Pipeline.Config, s), rn.waitingGate(s))
 	if rs.Reason == ReasonStageWhenFalse { // whatever the step's own arguments say
 		return rn.skip(s, base, rs.Reason)
 	}

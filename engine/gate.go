@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -221,7 +222,7 @@ func (rn *run) awaitApproval(ctx context.Context, addr string, a *gate.Approval)
 	}
 	rn.emit(Event{Type: GateWaiting, Gate: addr, GateKind: gate.KindApproval, Until: deadline, Message: rn.Redactor.String(a.Message)})
 	tally := &gate.Tally{Rule: a.Rule, StartedBy: rn.Gates.StartedBy}
-	seen := 0
+	seen, told := 0, false
 	var readErr string
 	for {
 		var answers []GateAnswer
@@ -256,6 +257,10 @@ func (rn *run) awaitApproval(ctx context.Context, addr string, a *gate.Approval)
 			}
 			wait = min(wait, left)
 		}
+		if !told { // it waits: its approvers are told (on_waiting)
+			told = true
+			rn.tellWaiting(ctx, addr, a, deadline)
+		}
 		if rn.Gates.Park {
 			return rn.park(addr, deadline), false
 		}
@@ -267,6 +272,71 @@ func (rn *run) awaitApproval(ctx context.Context, addr string, a *gate.Approval)
 			return nil, true
 		}
 	}
+}
+
+// tellWaiting runs the on_waiting steps for a gate that starts waiting,
+// with gate.* describing it. Their failure does not fail the run (they
+// tell, they deploy nothing); it is recorded as theirs.
+func (rn *run) tellWaiting(ctx context.Context, addr string, a *gate.Approval, deadline time.Time) {
+	g := rn.Pipeline.Graph.OnWaiting
+	if g == nil || g.Len() == 0 {
+		return
+	}
+	rn.telling.Lock()
+	defer rn.telling.Unlock()
+	until := ""
+	if !deadline.IsZero() {
+		until = deadline.UTC().Format(time.RFC3339)
+	}
+	id := rn.RunID
+	v := dsl.GateValue(dsl.WaitingGate{Address: addr, Message: rn.Redactor.String(a.Message), Until: until, Approvers: a.Approvers,
+		MinApprovals: a.MinApprovals, Parked: rn.Gates.Park, PlanSummary: planSummary(rn.Pipeline, rn.Plan),
+		Approve: "pipectl approve " + id, Reject: "pipectl reject " + id + ` -reason "..."`, Resume: "pipectl apply -resume " + id})
+	rn.mu.Lock()
+	rn.waiting = v
+	rn.mu.Unlock()
+	rn.runPhase(ctx, PhaseGraph{Name: PhaseOnWaiting, Graph: g}, false)
+}
+
+// waitingGate is gate.* for step s: the gate being told about, in an
+// on_waiting step; cty.NilVal elsewhere.
+func (rn *run) waitingGate(s *dsl.Step) cty.Value {
+	if s.Kind != dsl.OnWaiting {
+		return cty.NilVal
+	}
+	rn.mu.Lock()
+	defer rn.mu.Unlock()
+	return rn.waiting
+}
+
+// planSummary is the one line an approver reads first: what the run
+// applies, and the steps planned to change something.
+func planSummary(p *Pipeline, plan *Plan) string {
+	head := "pipeline " + p.Config.Pipeline.Name
+	if env := p.Scope.Environment; env != "" {
+		head += ", environment " + env
+	}
+	if plan == nil {
+		return head
+	}
+	run, change := 0, []string{}
+	for _, s := range plan.Steps {
+		if s.Phase != PhaseMain || s.LeftOut != "" || s.Run == DecisionSkip {
+			continue
+		}
+		run++
+		for _, in := range s.Instances {
+			if changes(in.Kind) && !in.Skipped {
+				change = append(change, s.Name)
+				break
+			}
+		}
+	}
+	out := fmt.Sprintf("%s: %d steps to run, %d to change", head, run, len(change))
+	if len(change) > 0 {
+		out += " (" + strings.Join(change, ", ") + ")"
+	}
+	return out
 }
 
 // park stops the run at a gate that waits for approval: it stays

@@ -70,6 +70,7 @@ const (
 	PhaseStageOnFailure = v1.PhaseStageOnFailure
 	PhaseOnFailure      = v1.PhaseOnFailure
 	PhaseFinally        = v1.PhaseFinally
+	PhaseOnWaiting      = v1.PhaseOnWaiting
 
 	DecisionRun     = v1.DecisionRun
 	DecisionSkip    = v1.DecisionSkip

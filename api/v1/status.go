@@ -60,6 +60,9 @@ const (
 	PhaseStageOnFailure Phase = "stage_on_failure"
 	PhaseOnFailure      Phase = "on_failure"
 	PhaseFinally        Phase = "finally"
+	// PhaseOnWaiting: the on_waiting steps, run each time an approval
+	// gate starts waiting (to tell its approvers).
+	PhaseOnWaiting Phase = "on_waiting"
 )
 
 // FailureHandler: the phases that run only when the run failed.

@@ -1,7 +1,10 @@
 package main_test
 
 import (
+	"encoding/json"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -172,4 +175,87 @@ func newestRun(t *testing.T, p *project) string {
 		t.Fatalf("runs -json: %v\n%s", err, out)
 	}
 	return list[0].ID
+}
+
+// on_waiting tells the approvers when a gate starts waiting: its webhook
+// carries the run id, the plan summary and the commands, sent before a
+// parked apply ends. It does not run for a gate approved ahead.
+func TestOnWaitingWebhookTellsTheApprovers(t *testing.T) {
+	got := make(chan map[string]any, 4)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var m map[string]any
+		_ = json.NewDecoder(r.Body).Decode(&m)
+		got <- m
+	}))
+	defer srv.Close()
+	p := newProject(t, parkedPipeline("1h")+`
+variable "hook" {
+  type      = string
+  sensitive = true
+}
+on_waiting {
+  step "tell" {
+    action = std.webhook
+    url    = var.hook
+    text   = "${gate.address} of run ${run.id} waits: ${gate.approve_command}"
+    payload = {
+      run     = run.id
+      plan    = gate.plan_summary
+      approve = gate.approve_command
+      resume  = gate.resume_command
+      parked  = gate.parked
+      until   = gate.until
+    }
+  }
+}
+`)
+	p.env = append(p.env, "PIPECTL_VAR_hook="+srv.URL)
+	out, errOut, code := p.run("plan")
+	if code != 0 || !strings.Contains(out, "On waiting at an approval gate") || !strings.Contains(out, "tell") {
+		t.Fatalf("plan does not show the on_waiting step: exit %d\n%s%s", code, out, errOut)
+	}
+	id := parkRun(t, p)
+	var m map[string]any
+	select {
+	case m = <-got:
+	default:
+		t.Fatal("the parked apply ended without calling the on_waiting webhook")
+	}
+	want := map[string]string{"run": id, "approve": "pipectl approve " + id, "resume": "pipectl apply -resume " + id, "parked": "true",
+		"text": "stage.deploy of run " + id + " waits: pipectl approve " + id}
+	for k, v := range want {
+		if fmt.Sprint(m[k]) != v {
+			t.Errorf("webhook %s = %v, want %s", k, m[k], v)
+		}
+	}
+	if plan := fmt.Sprint(m["plan"]); !strings.Contains(plan, "pipeline parked") || !strings.Contains(plan, "to change (config)") {
+		t.Errorf("webhook plan summary %q does not say what the run changes", plan)
+	}
+	if _, err := time.Parse(time.RFC3339, fmt.Sprint(m["until"])); err != nil {
+		t.Errorf("webhook until %v is not the gate's deadline: %v", m["until"], err)
+	}
+	if r := showRun(t, p, id); !hasStep(r, "tell", "succeeded") {
+		t.Errorf("the on_waiting step is not recorded as succeeded: %+v", r.Steps)
+	}
+
+	if _, errOut, code := p.as("bob", "approve", id, "-yes"); code != 0 {
+		t.Fatalf("approve: %d\n%s", code, errOut)
+	}
+	if out, errOut, code := p.as("dave", "apply", "-resume", id); code != 0 {
+		t.Fatalf("resume: exit %d\n%s%s", code, out, errOut)
+	}
+	select {
+	case m := <-got:
+		t.Errorf("the resume, whose gate was answered, told the approvers again: %v", m)
+	default:
+	}
+}
+
+func hasStep(r parkedRun, step, status string) bool {
+	for _, s := range r.Steps {
+		if s.Step == step && s.Status == status {
+			return true
+		}
+	}
+	return false
 }

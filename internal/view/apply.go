@@ -334,6 +334,8 @@ func phaseTitle(phase v1.Phase, stage string) string {
 		return fmt.Sprintf("Stage %s failed: running its on_failure steps", stage)
 	case v1.PhaseOnFailure:
 		return "Running the pipeline's on_failure steps"
+	case v1.PhaseOnWaiting:
+		return "A gate waits: running the on_waiting steps"
 	}
 	return "Running the finally steps"
 }
