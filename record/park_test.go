@@ -75,3 +75,17 @@ func TestOlderLockFilesStillRead(t *testing.T) {
 		t.Fatalf("an older stale lock file: %v", err)
 	}
 }
+
+// Retention keeps a parked run (it can still be answered and resumed)
+// until a run resumed it.
+func TestRetentionKeepsAParkedRunUntilResumed(t *testing.T) {
+	parked := func(id string) *Run {
+		return &Run{ID: id, Pipeline: "p", Status: "parked", Gates: []GateRecord{{Gate: "stage.deploy", Status: GateStatusWaiting}}}
+	}
+	done := func(id, from string) *Run { return &Run{ID: id, Pipeline: "p", Status: "succeeded", ResumedFrom: from} }
+	runs := []RunSize{{Run: done("4", "")}, {Run: done("3", "2")}, {Run: parked("2")}, {Run: parked("1")}} // newest first
+	deleted, _, _ := Retained(runs, Retention{KeepPerEnvironment: 1})
+	if strings.Join(deleted, ",") != "2,3" {
+		t.Fatalf("deleted %v, want the resumed parked run and the older finished one (2, 3), keeping the parked run 1", deleted)
+	}
+}
