@@ -75,6 +75,9 @@ func parkRun(t *testing.T, p *project) string {
 			t.Errorf("apply -park does not say %q:\n%s", want, out)
 		}
 	}
+	if list, _, _ := p.run("runs"); !strings.Contains(list, "parked at stage.deploy") {
+		t.Errorf("runs does not say where the run is parked:\n%s", list)
+	}
 	return run.ID
 }
 

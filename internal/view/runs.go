@@ -192,5 +192,8 @@ func runStatus(r *v1.Run) string {
 		}
 		return "waiting for approval at " + w[0].Gate
 	}
+	if w := r.Waiting(); len(w) > 0 && r.Status == v1.StatusParked {
+		return "parked at " + w[0].Gate
+	}
 	return string(r.Status)
 }
