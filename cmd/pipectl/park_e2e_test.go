@@ -112,6 +112,9 @@ func TestParkedRunIsApprovedAndResumed(t *testing.T) {
 		t.Fatalf("the resumed run did not deploy: config.txt %q", got)
 	}
 	resumed := newestRun(t, p)
+	if list, _, _ := p.run("runs"); !strings.Contains(list, "parked, resumed by "+resumed) {
+		t.Errorf("runs does not say the parked run was resumed:\n%s", list)
+	}
 	r := showRun(t, p, resumed)
 	if r.Status != "succeeded" || r.ResumedFrom != id || r.TookOver == nil || r.TookOver.Run != id || r.TookOver.ParkedAt != "stage.deploy" {
 		t.Fatalf("the resumed run's record: %+v, want succeeded, resumed from %s, took over its parked lock", r, id)

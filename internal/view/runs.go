@@ -72,8 +72,16 @@ type RunsHuman struct{ Base }
 func (v *RunsHuman) List(list []*v1.Run) {
 	w := tabwriter.NewWriter(v.Out, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(w, "RUN\tPIPELINE\tENV\tSTATUS\tSTARTED\tDURATION\tSTEPS")
+	resumedBy := map[string]string{}
 	for _, r := range list {
-		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%d\n", r.ID, r.Pipeline, dash(r.Environment), runStatus(r),
+		resumedBy[r.ResumedFrom] = r.ID
+	}
+	for _, r := range list {
+		status := runStatus(r)
+		if by := resumedBy[r.ID]; by != "" && r.Status == v1.StatusParked {
+			status = "parked, resumed by " + by
+		}
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%d\n", r.ID, r.Pipeline, dash(r.Environment), status,
 			r.Started.Local().Format(time.DateTime), span(r.Started, r.Finished), len(r.Steps))
 	}
 	_ = w.Flush()
