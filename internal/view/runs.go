@@ -106,8 +106,12 @@ func (v *RunsHuman) Show(run *v1.Run, _ json.RawMessage, logs bool, each func(fu
 		if u.Reason != "" {
 			why = ": " + u.Reason
 		}
-		fmt.Fprintf(v.Out, "Its process died holding the lock of its environment; %s broke the lock (pipectl force-unlock) at %s%s.\n",
-			u.By, u.At.Local().Format(time.DateTime), why)
+		if run.Status == v1.StatusParked { // no process held it: its resume took it over
+			fmt.Fprintf(v.Out, "Its lock was taken over by %s at %s%s.\n", u.By, u.At.Local().Format(time.DateTime), why)
+		} else {
+			fmt.Fprintf(v.Out, "Its process died holding the lock of its environment; %s broke the lock (pipectl force-unlock) at %s%s.\n",
+				u.By, u.At.Local().Format(time.DateTime), why)
+		}
 	}
 	if h := run.TookOver; h != nil {
 		fmt.Fprintf(v.Out, "It took over the lock of %s.\n", h)
