@@ -265,3 +265,16 @@ func hasStep(r parkedRun, step, status string) bool {
 	}
 	return false
 }
+
+// force-unlock breaks a parked lock, freeing the environment for the
+// next apply.
+func TestParkedLockIsForceUnlocked(t *testing.T) {
+	p := newProject(t, parkedPipeline("1h"))
+	id := parkRun(t, p)
+	if out, errOut, code := p.run("force-unlock", id, "-force", "-reason", "release cancelled"); code != 0 {
+		t.Fatalf("force-unlock of a parked lock: exit %d\n%s%s", code, out, errOut)
+	}
+	if _, errOut, code := p.as("carol", "apply", "-auto-approve", "-park"); code != 8 {
+		t.Fatalf("an apply after the force-unlock: exit %d\n%s", code, errOut)
+	}
+}

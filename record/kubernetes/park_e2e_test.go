@@ -121,3 +121,22 @@ func TestCLIParkedRunPastItsTimeout(t *testing.T) {
 		t.Fatalf("the Lease was not freed: exit %d\n%s", code, errOut)
 	}
 }
+
+// force-unlock breaks a parked Lease at once: nothing renews it, so there
+// is no holder to watch for its duration (an hour here).
+func TestCLIParkedLeaseIsForceUnlocked(t *testing.T) {
+	env := sandboxtest.Cluster(t)
+	rs := newRunners(t, env, 2, gatedStages("1h"))
+	a, b := rs[0], rs[1]
+	run := a.park()
+	start := time.Now()
+	if out, errOut, code := b.run("force-unlock", run, "-force", "-reason", "release cancelled"); code != 0 {
+		t.Fatalf("force-unlock of a parked Lease: exit %d\n%s%s", code, out, errOut)
+	}
+	if waited := time.Since(start); waited > time.Minute { // a bound on a hang only: the Lease lasts an hour
+		t.Errorf("force-unlock of a parked Lease waited %s", waited)
+	}
+	if _, errOut, code := b.run("apply", "-env", "prod", "-auto-approve", "-park"); code != 8 {
+		t.Fatalf("an apply after the force-unlock: exit %d\n%s", code, errOut)
+	}
+}
