@@ -47,6 +47,7 @@ type Config struct {
 	Stages    []*Stage // declaration order
 	OnFailure []*Step  // pipeline-level failure handlers (Kind PipelineOnFailure)
 	Finally   []*Step  // always-run handlers (Kind Finally)
+	OnWaiting []*Step  // run when an approval gate starts waiting (Kind OnWaiting)
 	Outputs   map[string]*Output
 
 	steps     []*Step
@@ -208,6 +209,7 @@ const (
 	StageOnFailure                    // in a stage's on_failure block
 	PipelineOnFailure                 // in the pipeline-level on_failure block
 	Finally                           // in the pipeline-level finally block
+	OnWaiting                         // in the pipeline-level on_waiting block
 )
 
 func (k StepKind) String() string {
@@ -218,6 +220,8 @@ func (k StepKind) String() string {
 		return "stage on_failure"
 	case PipelineOnFailure:
 		return "pipeline on_failure"
+	case OnWaiting:
+		return "on_waiting"
 	case Finally:
 		return "finally"
 	}

@@ -116,6 +116,7 @@ var rootSchema = &hcl.BodySchema{Blocks: []hcl.BlockHeaderSchema{
 	{Type: "stage", LabelNames: []string{"name"}},
 	{Type: "on_failure"},
 	{Type: "finally"},
+	{Type: "on_waiting"},
 	{Type: "output", LabelNames: []string{"name"}},
 	backendBlock,
 }}
@@ -129,6 +130,7 @@ type loader struct {
 	exprs         []scopedExpr // expressions whose references are checked at the end
 	onFailureDecl *hcl.Range
 	finallyDecl   *hcl.Range
+	onWaitingDecl *hcl.Range
 }
 
 func load(dir string, sources []source) (*Config, hcl.Diagnostics) {
@@ -174,6 +176,10 @@ func (l *loader) file(file *hcl.File) {
 			if l.unique(&l.finallyDecl, block) {
 				l.cfg.Finally = l.handlerSteps(block, "", Finally)
 			}
+		case "on_waiting":
+			if l.unique(&l.onWaitingDecl, block) {
+				l.cfg.OnWaiting = l.handlerSteps(block, "", OnWaiting)
+			}
 		case "output":
 			l.output(block)
 		case "backend":
@@ -204,6 +210,7 @@ func (l *loader) finish(sources []source) {
 	}
 	l.indexSteps(l.cfg.OnFailure)
 	l.indexSteps(l.cfg.Finally)
+	l.indexSteps(l.cfg.OnWaiting)
 	l.checkDependsOn()
 	l.checkReferences()
 	l.checkPlugins()

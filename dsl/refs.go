@@ -37,7 +37,7 @@ var scopes = map[exprScope]struct {
 	exprEnvironment: {"an environment block", []string{"var", "path", "pipeline"}},
 	exprLocal:       {"a local value", []string{"var", "local", "env", "path", "pipeline"}},
 	exprStage:       {"a stage", []string{"var", "local", "env", "step", "path", "pipeline"}},
-	exprStep:        {"a step", []string{"var", "local", "env", "step", "each", "path", "pipeline", "run"}},
+	exprStep:        {"a step", []string{"var", "local", "env", "step", "each", "path", "pipeline", "run", "gate"}},
 	exprOutput:      {"an output", []string{"var", "local", "env", "step", "path", "pipeline"}},
 	exprPlugin:      {"a plugin block", []string{"var", "local", "env", "path", "pipeline"}},
 	exprGate:        {"an approval, window or freeze block", []string{"var", "local", "env", "path", "pipeline"}},
@@ -49,6 +49,7 @@ var whyNot = map[string]string{
 	"local": "Local values are evaluated after variables and the environment, and may depend on them.",
 	"env":   "The environment's attributes are evaluated after variables are validated.",
 	"each":  "each.key and each.value exist only in a step that has for_each.",
+	"gate":  gateWhy,
 	"run":   "run.* describes the run in progress: steps can use run.id, and on_failure and finally steps how the run went (run.status, run.failed_steps, run.steps).",
 }
 
@@ -115,6 +116,8 @@ func (l *loader) checkTraversal(t hcl.Traversal, se scopedExpr) {
 		l.checkFixed(t, name, hasName, "pipeline", []string{"environment", "name"})
 	case "run":
 		l.checkRunRef(t, se.step)
+	case "gate":
+		l.checkGateRef(t, se.step, name, hasName)
 	}
 }
 

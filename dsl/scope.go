@@ -109,6 +109,8 @@ func (s *Scope) baseContext(withLocals bool) *hcl.EvalContext {
 		"pipeline": cty.ObjectVal(pipeline),
 		// Known only while a run goes on: the engine sets it (WithRun).
 		"run": cty.UnknownVal(s.Config.RunType()),
+		// Known only in on_waiting steps, as a gate starts waiting (WithGate).
+		"gate": cty.UnknownVal(GateType),
 	}
 	if withLocals {
 		vars["local"] = cty.ObjectVal(s.Locals)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -73,6 +74,9 @@ type run struct {
 	scheduled   int                   // Result.Scheduled
 	outcomes    outcomes              // what the run changed and what restored it; under mu
 	gateStop    chan struct{}         // closed when the main steps stop starting: gates stop waiting
+	parked      []ParkedGate          // the gates the run parked at (GateOptions.Park); under mu
+	telling     sync.Mutex            // one on_waiting run at a time
+	waiting     cty.Value             // gate.* of the on_waiting run going on; under mu
 	gateStopped sync.Once
 }
 
@@ -94,6 +98,9 @@ func (r *Runner) Apply(ctx, kill context.Context) *Result {
 
 	mainFailed := rn.runPhase(ctx, phases[0], r.Pipeline.Config.Pipeline.FailFast)
 	cancelled := ctx.Err() != nil
+	if parked := rn.parkedAt(); len(parked) > 0 && !mainFailed && !cancelled {
+		return rn.parkedResult(parked)
+	}
 	handlersFailed := false
 	rn.state.setStatus(soFar(cancelled, mainFailed))
 	if mainFailed || cancelled {
@@ -101,7 +108,7 @@ func (r *Runner) Apply(ctx, kill context.Context) *Result {
 			rn.emit(Event{Type: RunCancelling, Message: "cancelled: running failure handlers (press Ctrl-C again to stop them)"})
 		}
 		for _, ph := range phases[1:] {
-			if ph.Name == PhaseFinally || (ph.Name == PhaseStageOnFailure && !rn.stageFailed(ph.Stage)) {
+			if ph.Name == PhaseFinally || ph.Name == PhaseOnWaiting || (ph.Name == PhaseStageOnFailure && !rn.stageFailed(ph.Stage)) {
 				continue
 			}
 			handlersFailed = rn.runPhase(kill, ph, false) || handlersFailed
@@ -131,6 +138,25 @@ func (r *Runner) Apply(ctx, kill context.Context) *Result {
 			Diagnostics: res.OutputDiagnostics})
 	}
 	rn.emit(Event{Type: RunFinished, Status: res.Status, Outcome: res.Outcome, Outputs: jsonOutputs(res.Outputs)})
+	return res
+}
+
+// parkedAt are the gates the run parked at.
+func (rn *run) parkedAt() []ParkedGate {
+	rn.mu.Lock()
+	defer rn.mu.Unlock()
+	return slices.Clone(rn.parked)
+}
+
+// parkedResult ends a run parked at its gates: no handler and no finally
+// runs (the run is not over; the run that resumes it runs them).
+func (rn *run) parkedResult(parked []ParkedGate) *Result {
+	res := &Result{Status: StatusParked, Steps: rn.status, Instances: rn.state.instances(), Parked: parked, Scheduled: rn.scheduled}
+	var at []string
+	for _, p := range parked {
+		at = append(at, p.Gate)
+	}
+	rn.emit(Event{Type: RunFinished, Status: res.Status, Message: "parked at " + strings.Join(at, ", ") + ", waiting for approval"})
 	return res
 }
 
@@ -249,6 +275,7 @@ func (rn *run) runPhase(ctx context.Context, ph PhaseGraph, failFast bool) (fail
 			failed = true
 			stopping = stopping || failFast
 		}
+		stopping = stopping || res.status == statusParked // the steps left start when it is resumed
 		if stopping && ph.Name == PhaseMain {
 			rn.stopWaitingGates() // a gate waiting now would hold the run for a stage that cannot start
 		}
@@ -383,7 +410,7 @@ func (rn *run) runStep(ctx context.Context, s *dsl.Step, ph PhaseGraph) Status {
 		return fail(launchDiagnostics(s, err))
 	}
 	values := rn.knownValues(s)
-	rs := rn.steps.resolve(s, schema, values, rn.state.value(rn.Pipeline.Config, s))
+	rs := rn.steps.resolve(s, schema, values, rn.state.value(rn.Pipeline.Config, s), rn.waitingGate(s))
 	if rs.Reason == ReasonStageWhenFalse { // whatever the step's own arguments say
 		return rn.skip(s, base, rs.Reason)
 	}

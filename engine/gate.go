@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -37,7 +38,19 @@ type GateOptions struct {
 	OverrideWindow string
 	Clock          Clock         // nil: the real one
 	PollEvery      time.Duration // how often answers are read; <=0: every second
+	// Park stops the run at an approval gate that starts waiting
+	// (apply -park): the steps behind it do not start, the handlers and
+	// finally do not run, and the run ends parked (Result.Parked), to be
+	// resumed once answered.
+	Park bool
+	// Deadlines are the deadlines of gates a parked run waited at, for the
+	// run that resumes it: the gate's timeout counts from when it first
+	// waited (a zero deadline: it has none).
+	Deadlines map[string]time.Time
 }
+
+// ParkedGate is a gate a parked run waits at.
+type ParkedGate = v1.ParkedGate
 
 // gateState is one gate of a run: every step of a gated stage waits on
 // the same one.
@@ -51,6 +64,10 @@ type gateState struct {
 // because the run stopped starting steps (an earlier failure): it is not
 // why the run failed.
 const abandoned = v1.GateStatusAbandoned
+
+// parked is the GateFailure reason of a gate the run parked at (GateOptions.Park):
+// not a failure, the run stops there to be resumed.
+const parked = v1.GateStatusWaiting
 
 // stopWaitingGates ends every wait at a gate: the run starts nothing new.
 func (rn *run) stopWaitingGates() { rn.gateStopped.Do(func() { close(rn.gateStop) }) }
@@ -106,7 +123,7 @@ func (rn *run) awaitGate(ctx context.Context, addr string) (failure *GateFailure
 		if st.cancelled && ctx.Err() == nil { // stopped by an earlier failure, not by the user
 			st.failure, st.cancelled = &GateFailure{Gate: g.Address, Reason: abandoned, Message: "an earlier step failed"}, false
 		}
-		if st.failure != nil && st.failure.Reason != abandoned {
+		if st.failure != nil && st.failure.Reason != abandoned && st.failure.Reason != parked {
 			rn.mu.Lock()
 			if rn.gateFailure == nil {
 				rn.gateFailure = st.failure
@@ -199,9 +216,13 @@ func (rn *run) awaitApproval(ctx context.Context, addr string, a *gate.Approval)
 	if a.Timeout > 0 {
 		deadline = clock.Now().Add(a.Timeout)
 	}
+	inherited, fromParked := rn.Gates.Deadlines[addr]
+	if fromParked {
+		deadline = inherited
+	}
 	rn.emit(Event{Type: GateWaiting, Gate: addr, GateKind: gate.KindApproval, Until: deadline, Message: rn.Redactor.String(a.Message)})
 	tally := &gate.Tally{Rule: a.Rule, StartedBy: rn.Gates.StartedBy}
-	seen := 0
+	seen, told := 0, false
 	var readErr string
 	for {
 		var answers []GateAnswer
@@ -228,10 +249,20 @@ func (rn *run) awaitApproval(ctx context.Context, addr string, a *gate.Approval)
 			left := deadline.Sub(clock.Now())
 			if left <= 0 {
 				msg := fmt.Sprintf("%s was not approved within %s (%d of %d approvals)", addr, a.Timeout, tally.Approvals(), a.MinApprovals)
+				if fromParked {
+					msg += fmt.Sprintf(": its deadline, %s, passed while run %s was parked there", deadline.UTC().Format(time.RFC3339), rn.Resumed)
+				}
 				rn.emit(Event{Type: GateTimedOut, Gate: addr, GateKind: gate.KindApproval, Message: msg})
 				return &GateFailure{Gate: addr, Reason: v1.GateStatusTimedOut, Message: msg}, false
 			}
 			wait = min(wait, left)
+		}
+		if !told { // it waits: its approvers are told (on_waiting)
+			told = true
+			rn.tellWaiting(ctx, addr, a, deadline)
+		}
+		if rn.Gates.Park {
+			return rn.park(addr, deadline), false
 		}
 		select {
 		case <-clock.After(wait):
@@ -241,6 +272,80 @@ func (rn *run) awaitApproval(ctx context.Context, addr string, a *gate.Approval)
 			return nil, true
 		}
 	}
+}
+
+// tellWaiting runs the on_waiting steps for a gate that starts waiting,
+// with gate.* describing it. Their failure does not fail the run (they
+// tell, they deploy nothing); it is recorded as theirs.
+func (rn *run) tellWaiting(ctx context.Context, addr string, a *gate.Approval, deadline time.Time) {
+	g := rn.Pipeline.Graph.OnWaiting
+	if g == nil || g.Len() == 0 {
+		return
+	}
+	rn.telling.Lock()
+	defer rn.telling.Unlock()
+	until := ""
+	if !deadline.IsZero() {
+		until = deadline.UTC().Format(time.RFC3339)
+	}
+	id := rn.RunID
+	v := dsl.GateValue(dsl.WaitingGate{Address: addr, Message: rn.Redactor.String(a.Message), Until: until, Approvers: a.Approvers,
+		MinApprovals: a.MinApprovals, Parked: rn.Gates.Park, PlanSummary: planSummary(rn.Pipeline, rn.Plan),
+		Approve: "pipectl approve " + id, Reject: "pipectl reject " + id + ` -reason "..."`, Resume: "pipectl apply -resume " + id})
+	rn.mu.Lock()
+	rn.waiting = v
+	rn.mu.Unlock()
+	rn.runPhase(ctx, PhaseGraph{Name: PhaseOnWaiting, Graph: g}, false)
+}
+
+// waitingGate is gate.* for step s: the gate being told about, in an
+// on_waiting step; cty.NilVal elsewhere.
+func (rn *run) waitingGate(s *dsl.Step) cty.Value {
+	if s.Kind != dsl.OnWaiting {
+		return cty.NilVal
+	}
+	rn.mu.Lock()
+	defer rn.mu.Unlock()
+	return rn.waiting
+}
+
+// planSummary is the one line an approver reads first: what the run
+// applies, and the steps planned to change something.
+func planSummary(p *Pipeline, plan *Plan) string {
+	head := "pipeline " + p.Config.Pipeline.Name
+	if env := p.Scope.Environment; env != "" {
+		head += ", environment " + env
+	}
+	if plan == nil {
+		return head
+	}
+	run, change := 0, []string{}
+	for _, s := range plan.Steps {
+		if s.Phase != PhaseMain || s.LeftOut != "" || s.Run == DecisionSkip {
+			continue
+		}
+		run++
+		for _, in := range s.Instances {
+			if changes(in.Kind) && !in.Skipped {
+				change = append(change, s.Name)
+				break
+			}
+		}
+	}
+	out := fmt.Sprintf("%s: %d steps to run, %d to change", head, run, len(change))
+	if len(change) > 0 {
+		out += " (" + strings.Join(change, ", ") + ")"
+	}
+	return out
+}
+
+// park stops the run at a gate that waits for approval: it stays
+// waiting in the record, for the run that resumes this one.
+func (rn *run) park(addr string, until time.Time) *GateFailure {
+	rn.mu.Lock()
+	rn.parked = append(rn.parked, ParkedGate{Gate: addr, Until: until})
+	rn.mu.Unlock()
+	return &GateFailure{Gate: addr, Reason: parked, Message: "the run parked at " + addr + ", waiting for approval"}
 }
 
 // answer takes one answer into the tally and says what it did: a
@@ -280,6 +385,12 @@ func (rn *run) tooLate(addr string, answers []GateAnswer) {
 func (rn *run) gateBlocked(s *dsl.Step, base Event, f *GateFailure, cancelled bool) Status {
 	ev := base
 	ev.Type, ev.Status = StepFinished, StatusNotRun
+	if f != nil && f.Reason == parked {
+		ev.Message = "not started: " + f.Message
+		rn.emit(ev)
+		rn.finish(s, ev.Status, cty.NullVal(cty.DynamicPseudoType))
+		return statusParked
+	}
 	if f != nil && f.Reason == abandoned {
 		ev.Message = "not started: an earlier step failed while it waited at its gate"
 		rn.emit(ev)

@@ -27,6 +27,7 @@ type Graph struct {
 	StageHandlers map[string]*dag.Graph[Addr]
 	OnFailure     *dag.Graph[Addr]
 	Finally       *dag.Graph[Addr]
+	OnWaiting     *dag.Graph[Addr] // run when an approval gate starts waiting
 
 	edgeRanges map[[2]Addr]hcl.Range // where each edge comes from
 }
@@ -41,6 +42,7 @@ func BuildGraph(cfg *dsl.Config) (*Graph, hcl.Diagnostics) {
 		StageHandlers: map[string]*dag.Graph[Addr]{},
 		OnFailure:     dag.New[Addr](),
 		Finally:       dag.New[Addr](),
+		OnWaiting:     dag.New[Addr](),
 		edgeRanges:    map[[2]Addr]hcl.Range{},
 	}
 	var diags hcl.Diagnostics
@@ -56,6 +58,7 @@ func BuildGraph(cfg *dsl.Config) (*Graph, hcl.Diagnostics) {
 	}
 	g.OnFailure = handlerGraph(cfg.OnFailure)
 	g.Finally = handlerGraph(cfg.Finally)
+	g.OnWaiting = handlerGraph(cfg.OnWaiting)
 
 	for _, st := range cfg.Stages {
 		for _, s := range st.Steps {
@@ -70,6 +73,9 @@ func BuildGraph(cfg *dsl.Config) (*Graph, hcl.Diagnostics) {
 	}
 	for _, s := range cfg.Finally {
 		diags = append(diags, g.connectStep(g.Finally, s, nil)...)
+	}
+	for _, s := range cfg.OnWaiting {
+		diags = append(diags, g.connectStep(g.OnWaiting, s, nil)...)
 	}
 	for _, graph := range g.all() {
 		diags = append(diags, g.cycleDiagnostics(graph)...)
@@ -92,7 +98,7 @@ func (g *Graph) all() []*dag.Graph[Addr] {
 			out = append(out, h)
 		}
 	}
-	return append(out, g.OnFailure, g.Finally)
+	return append(out, g.OnFailure, g.Finally, g.OnWaiting)
 }
 
 // connectStep adds the edges of one step: its depends_on, its stage's
@@ -233,9 +239,10 @@ type PhaseGraph struct {
 	Graph *dag.Graph[Addr]
 }
 
-// Phases lists the graphs in the order a failed run would go through them.
+// Phases lists the graphs in the order a failed run would go through
+// them, on_waiting (run while the main steps wait at a gate) second.
 func (g *Graph) Phases() []PhaseGraph {
-	out := []PhaseGraph{{Name: PhaseMain, Graph: g.Main}}
+	out := []PhaseGraph{{Name: PhaseMain, Graph: g.Main}, {Name: PhaseOnWaiting, Graph: g.OnWaiting}}
 	for _, st := range g.Config.Stages {
 		if h := g.StageHandlers[st.Name]; h != nil {
 			out = append(out, PhaseGraph{Name: PhaseStageOnFailure, Stage: st.Name, Graph: h})

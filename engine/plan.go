@@ -233,7 +233,7 @@ func (pl *Planner) planStep(ctx context.Context, s *dsl.Step, phase PhaseGraph, 
 	if plugin == nil {
 		return ps, cty.DynamicVal, diags
 	}
-	rs := resolver.resolve(s, schema, planned, cty.NilVal)
+	rs := resolver.resolve(s, schema, planned, cty.NilVal, cty.NilVal)
 	diags = rs.Diagnostics
 	if rs.Action == nil {
 		return ps, cty.DynamicVal, diags

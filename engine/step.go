@@ -71,8 +71,9 @@ func newStepResolver(p *Pipeline) *stepResolver {
 // resolve decides about step s with its plugin's schema and the values
 // of the steps known so far (unknown where missing). run is what run.*
 // evaluates to while a run goes on (cty.NilVal at validate and plan,
-// where the scope leaves it unknown).
-func (r *stepResolver) resolve(s *dsl.Step, schema *sdk.Schema, values map[string]cty.Value, run cty.Value) *ResolvedStep {
+// where the scope leaves it unknown); gate is gate.* in an on_waiting step
+// (cty.NilVal: unknown).
+func (r *stepResolver) resolve(s *dsl.Step, schema *sdk.Schema, values map[string]cty.Value, run, gate cty.Value) *ResolvedStep {
 	rs := &ResolvedStep{Step: s, Decision: DecisionRun}
 	as, diags := actionSchema(s, schema)
 	if diags.HasErrors() {
@@ -85,6 +86,9 @@ func (r *stepResolver) resolve(s *dsl.Step, schema *sdk.Schema, values map[strin
 		ctx := scope.StepEvalContext(s, values, each)
 		if run != cty.NilVal {
 			ctx = dsl.WithRun(ctx, run)
+		}
+		if gate != cty.NilVal {
+			ctx = dsl.WithGate(ctx, gate)
 		}
 		return ctx
 	}

@@ -86,7 +86,7 @@ func TestResolverDecidesOnceForPlanAndApply(t *testing.T) {
 		{"each", nil, DecisionRun, ""}, // decided per instance
 		{"later", planned, DecisionUnknown, ReasonUnknownUntilApply},
 	} {
-		rs := r.resolve(p.Config.Step(c.step), noopSchema, c.values, cty.NilVal)
+		rs := r.resolve(p.Config.Step(c.step), noopSchema, c.values, cty.NilVal, cty.NilVal)
 		if rs.Diagnostics.HasErrors() {
 			t.Errorf("%s: %s", c.step, rs.Diagnostics.Error())
 		}
@@ -98,7 +98,7 @@ func TestResolverDecidesOnceForPlanAndApply(t *testing.T) {
 
 func TestResolverInstances(t *testing.T) {
 	r, p := resolverFor(t, decisions)
-	rs := r.resolve(p.Config.Step("each"), noopSchema, nil, cty.NilVal)
+	rs := r.resolve(p.Config.Step("each"), noopSchema, nil, cty.NilVal, cty.NilVal)
 	var got []string
 	for _, in := range rs.Instances {
 		config, diags := rs.Decode(in)
@@ -110,7 +110,7 @@ func TestResolverInstances(t *testing.T) {
 	if strings.Join(got, ",") != "a=a,b=b skipped" {
 		t.Errorf("instances: %v", got)
 	}
-	rs = r.resolve(p.Config.Step("later"), noopSchema, map[string]cty.Value{"check": cty.DynamicVal}, cty.NilVal)
+	rs = r.resolve(p.Config.Step("later"), noopSchema, map[string]cty.Value{"check": cty.DynamicVal}, cty.NilVal, cty.NilVal)
 	if len(rs.Instances) != 1 || rs.Instances[0].Key != "*" || !rs.Meta.ForEachUnknown {
 		t.Errorf("for_each unknown: want one placeholder instance, got %+v", rs.Instances)
 	}
@@ -119,15 +119,15 @@ func TestResolverInstances(t *testing.T) {
 	}
 	if v := r.resolve(p.Config.Step("own"), noopSchema, map[string]cty.Value{
 		"check": cty.ObjectVal(map[string]cty.Value{"inputs": cty.StringVal("stop")}),
-	}, cty.NilVal).Value(nil); !v.IsNull() {
+	}, cty.NilVal, cty.NilVal).Value(nil); !v.IsNull() {
 		t.Errorf("a skipped step's value is %#v, want null", v)
 	}
 }
 
 func TestResolverConvertsAnActionSchemaOnce(t *testing.T) {
 	r, p := resolverFor(t, decisions)
-	a := r.resolve(p.Config.Step("check"), noopSchema, nil, cty.NilVal)
-	b := r.resolve(p.Config.Step("own"), noopSchema, nil, cty.NilVal)
+	a := r.resolve(p.Config.Step("check"), noopSchema, nil, cty.NilVal, cty.NilVal)
+	b := r.resolve(p.Config.Step("own"), noopSchema, nil, cty.NilVal, cty.NilVal)
 	if a.Schema == nil || a.Schema != b.Schema {
 		t.Errorf("two steps of std.noop got schemas %p and %p, want the same one", a.Schema, b.Schema)
 	}
@@ -141,7 +141,7 @@ stage "s" {
     action = std.nope
   }
 }`)
-	rs := r.resolve(p.Config.Step("x"), noopSchema, nil, cty.NilVal)
+	rs := r.resolve(p.Config.Step("x"), noopSchema, nil, cty.NilVal, cty.NilVal)
 	if rs.Action != nil || !strings.Contains(rs.Diagnostics.Error(), `has no action "nope"`) {
 		t.Errorf("unknown action: %v", rs.Diagnostics)
 	}
@@ -158,7 +158,7 @@ stage "s" {
     depend_on = []
   }
 }`)
-	rs := r.resolve(p.Config.Step("x"), noopSchema, nil, cty.NilVal)
+	rs := r.resolve(p.Config.Step("x"), noopSchema, nil, cty.NilVal, cty.NilVal)
 	_, diags := rs.Decode(rs.Instances[0])
 	if !diags.HasErrors() || !strings.Contains(diags[0].Detail, "Did you mean the meta-argument \"depends_on\"?") {
 		t.Errorf("depend_on: %v", diags)

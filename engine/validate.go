@@ -67,7 +67,7 @@ func (pl *Planner) decodeForValidate(ctx context.Context, s *dsl.Step) (*pluginC
 	if plugin == nil {
 		return nil, diags
 	}
-	rs := pl.resolver().resolve(s, schema, nil, cty.NilVal)
+	rs := pl.resolver().resolve(s, schema, nil, cty.NilVal, cty.NilVal)
 	if rs.Action == nil {
 		return nil, rs.Diagnostics
 	}

@@ -59,6 +59,8 @@ const (
 	StatusUnchanged       = v1.StatusUnchanged
 	statusRunning         = v1.StatusRunning
 	statusGateBlocked     = v1.StatusGateBlocked
+	StatusParked          = v1.StatusParked
+	statusParked          = v1.StatusParked // what the scheduler sees of a step behind a parked gate
 
 	OutcomeUnchanged = v1.OutcomeUnchanged
 	OutcomeRestored  = v1.OutcomeRestored
@@ -68,6 +70,7 @@ const (
 	PhaseStageOnFailure = v1.PhaseStageOnFailure
 	PhaseOnFailure      = v1.PhaseOnFailure
 	PhaseFinally        = v1.PhaseFinally
+	PhaseOnWaiting      = v1.PhaseOnWaiting
 
 	DecisionRun     = v1.DecisionRun
 	DecisionSkip    = v1.DecisionSkip

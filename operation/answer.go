@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/pipectl/pipectl/engine"
 	"github.com/pipectl/pipectl/gate"
@@ -49,7 +50,7 @@ func (o *Approve) Run() (*Answered, error) {
 		return nil, err
 	}
 	// A run that waits at nothing has nothing to review: Answer says why.
-	if o.Review != nil && run.Status == record.StatusRunning && len(run.Waiting()) > 0 {
+	if o.Review != nil && waits(run) && len(run.Waiting()) > 0 {
 		plan, err := record.DecodePlan(o.ID, planJSON)
 		if err != nil {
 			return nil, err
@@ -115,11 +116,14 @@ func answerWaiting(store *record.Store, id string, given gate.Answer) (string, e
 	if err != nil {
 		return "", err
 	}
-	if run.Status != record.StatusRunning {
-		return "", fmt.Errorf("run %s is %s: only a running run waits for approval", id, run.Status)
+	if !waits(run) {
+		return "", fmt.Errorf("run %s is %s: only a running or parked run waits for approval", id, run.Status)
 	}
 	at, err := waitingGate(run, given.Gate)
 	if err != nil {
+		return "", err
+	}
+	if err := parkedInTime(run, at); err != nil {
 		return "", err
 	}
 	given.Gate = at
@@ -136,6 +140,27 @@ func answerWaiting(store *record.Store, id string, given gate.Answer) (string, e
 		err = fmt.Errorf("%w: %s (recorded as refused)", ErrRefused, a.Refused)
 	}
 	return at, err
+}
+
+// waits: a running run, or a parked one, may wait at a gate.
+func waits(run *record.Run) bool {
+	return run.Status == record.StatusRunning || run.Status == engine.StatusParked
+}
+
+// parkedInTime refuses an answer to a parked run's gate past its deadline:
+// the gate timed out while no process watched it, and the resume says so.
+func parkedInTime(run *record.Run, gate string) error {
+	if run.Status != engine.StatusParked {
+		return nil
+	}
+	for _, g := range run.Waiting() {
+		if g.Gate == gate && !g.Until.IsZero() && time.Now().After(g.Until) {
+			return fmt.Errorf("run %s is parked at %s, whose deadline passed at %s: the gate timed out, nothing was recorded. "+
+				"pipectl apply -resume %s ends the run (it fails at the gate); then plan and apply afresh",
+				run.ID, gate, g.Until.Local().Format("2006-01-02 15:04:05 MST"), run.ID)
+		}
+	}
+	return nil
 }
 
 // refusedBy says why the rule refuses given after the approvals recorded

@@ -52,6 +52,10 @@ type Apply struct {
 	Subset Subset
 	// Gates: who applies, approvals given ahead, window overrides (gates.go).
 	Gates Gates
+	// Park stops the run at an approval gate that waits, parked: it keeps
+	// the environment's lock, and apply -resume continues it on any
+	// runner once it is answered (Applied.Err is ErrParked).
+	Park bool
 
 	// Diagnostics receives warnings and errors as they come, with the
 	// source files of the pipeline they are about (nil before one is
@@ -185,7 +189,36 @@ func (a *Apply) Run(ctx context.Context, path string) (*Applied, error) {
 	if t.saved != nil {
 		recorder.FromSavedPlan(t.saved.ContentHash)
 	}
-	return a.run(ctx, s, plan, t, store, recorder, lock.Held)
+	recorder.SetTookOver(lock.TookOver())
+	out, err := a.run(ctx, s, plan, t, store, recorder, lock.Held)
+	if err == nil && out.Result.Status == engine.StatusParked && out.Incomplete == nil {
+		gate, until := parkedLock(out.Result.Parked)
+		if err := lock.Park(gate, until); err != nil {
+			return out, fmt.Errorf("run %s parked at %s, but its lock could not be kept for it: %w", out.RunID, gate, err)
+		}
+	}
+	return out, err
+}
+
+// parkedLock is what a parked run's lock says: the gate it waits at, and
+// the latest of its gates' deadlines (zero when one has none: the lock
+// holds until the run is resumed).
+func parkedLock(parked []engine.ParkedGate) (string, time.Time) {
+	var until time.Time
+	for _, p := range parked {
+		if p.Until.IsZero() {
+			return parked[0].Gate, time.Time{}
+		}
+		until = maxTime(until, p.Until)
+	}
+	return parked[0].Gate, until
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
 }
 
 // run runs a recorded plan to its end and finishes the record.
@@ -228,7 +261,12 @@ func (a *Apply) run(ctx context.Context, s *Session, plan *engine.Plan, t *apply
 	if res := t.resume; res != nil {
 		runner.Done, runner.Resumed, runner.Continues = res.done(s.Pipeline), res.id, true
 		recorder.ResumeOf(res.id)
+		if res.parked != nil { // its gates' answers and deadlines carry over
+			runner.Gates.Answers = resumedAnswers{own: recorder, store: store, from: res.id}
+			runner.Gates.Deadlines = res.parked
+		}
 	}
+	runner.Gates.Park = a.Park
 	out.Result = runner.Apply(ctx, kill)
 	out.Incomplete = recorder.Finish()
 	out.OutcomesKept = recorder.OutcomesKept()

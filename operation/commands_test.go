@@ -157,6 +157,7 @@ func TestAppliedErrNamesHowTheRunEnded(t *testing.T) {
 		{operation.Applied{Result: &engine.Result{Status: engine.StatusFailed, Outcome: engine.OutcomeUnchanged}}, operation.ErrUnchanged},
 		{operation.Applied{Result: &engine.Result{Status: engine.StatusFailed, Outcome: engine.OutcomeRestored}}, operation.ErrRestored},
 		{operation.Applied{Result: &engine.Result{Status: engine.StatusFailed}}, operation.ErrRunFailed},
+		{operation.Applied{Result: &engine.Result{Status: engine.StatusParked}}, operation.ErrParked},
 	} {
 		if got := c.applied.Err(); !errors.Is(got, c.want) || (c.want == nil) != (got == nil) {
 			t.Errorf("%+v: %v, want %v", c.applied.Result, got, c.want)

@@ -25,6 +25,9 @@ var (
 	// ErrUnchanged: the run failed before any step that changes the
 	// target ran: nothing was deployed.
 	ErrUnchanged = errors.New("the run failed before anything was deployed")
+	// ErrParked: the run stopped at a gate that waits for approval (apply
+	// -park), keeping its environment's lock: apply -resume continues it.
+	ErrParked = errors.New("the run is parked at a gate, waiting for approval")
 )
 
 // Err is how the run ended: nil when it succeeded, else one of the
@@ -38,6 +41,8 @@ func (a *Applied) Err() error {
 		return ErrOutputsFailed
 	case res.Status == engine.StatusSucceeded:
 		return nil
+	case res.Status == engine.StatusParked:
+		return ErrParked
 	case res.Status == engine.StatusCancelled && a.RecordFailed:
 		return ErrRunFailed // stopped because the record failed, not by a person
 	case res.Status == engine.StatusCancelled:

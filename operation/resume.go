@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/hashicorp/hcl/v2"
 
@@ -22,6 +23,9 @@ type resumption struct {
 	plan   *engine.Plan
 	values map[string]cty.Value
 	ran    map[string]bool // main steps that ran in it, succeeded or not
+	// parked: the run was parked (apply -park) at these gates, with
+	// their deadlines (zero: none).
+	parked map[string]time.Time
 }
 
 // loadResumption applies the resume rules: a run that did not succeed, is
@@ -77,7 +81,37 @@ func loadResumption(store *record.Store, id string) (*resumption, error) {
 			ran[s.Step] = true
 		}
 	}
-	return &resumption{id: id, plan: plan, values: values, ran: ran}, nil
+	r := &resumption{id: id, plan: plan, values: values, ran: ran}
+	if run.Status == engine.StatusParked {
+		r.parked = map[string]time.Time{}
+		for _, g := range run.Waiting() {
+			r.parked[g.Gate] = g.Until
+		}
+	}
+	return r, nil
+}
+
+// resumedAnswers are the answers a run resuming a parked one reads at a
+// gate: those given to the parked run, then its own.
+type resumedAnswers struct {
+	own   engine.GateAnswers
+	store *record.Store
+	from  string
+}
+
+func (r resumedAnswers) Answers(gate string) ([]engine.GateAnswer, error) {
+	prior, err := r.store.Answers(r.from)
+	if err != nil {
+		return nil, err
+	}
+	var out []engine.GateAnswer
+	for _, a := range prior {
+		if a.Gate == gate {
+			out = append(out, a.GateAnswer)
+		}
+	}
+	own, err := r.own.Answers(gate)
+	return append(out, own...), err
 }
 
 // addKept adds the values of the steps that succeeded after the record's

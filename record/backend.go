@@ -111,7 +111,20 @@ type Lease interface {
 	// deadline passed unrenewed. The run starts no further step then.
 	Held() error
 	Release()
+	// Park keeps the lock for the run after its process ends (apply
+	// -park): it names the run, parked at gate, is no longer renewed, and
+	// expires ParkMargin after until (never, when until is zero). Only
+	// apply -resume of the run takes it (TookOver), or force-unlock.
+	Park(gate string, until time.Time) error
+	// TookOver is the holder whose lock this one took over (a parked run,
+	// or one whose process died, resumed), or nil.
+	TookOver() *Holder
 }
+
+// ParkMargin is how long a parked run's lock outlives its gate's
+// deadline: the run that resumes it then still finds it, and records that
+// the gate timed out.
+const ParkMargin = 15 * time.Minute
 
 // Batch is what a recorder writes at once: one transaction of the local
 // backend, one journal chunk of a shared one.

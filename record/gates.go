@@ -24,6 +24,13 @@ func (r *Recorder) SetStartedBy(user string) {
 	r.mu.Unlock()
 }
 
+// SetTookOver records the lock the run took over as it started (nil: none).
+func (r *Recorder) SetTookOver(h *Holder) {
+	r.mu.Lock()
+	r.run.TookOver = h
+	r.mu.Unlock()
+}
+
 // Answers returns the answers given to a gate of the recorded run, oldest
 // first (engine.GateAnswers), refused ones included: the engine refuses
 // them again, and the run's gate record shows them.

@@ -21,9 +21,10 @@ import (
 // it ends; a process that ends without Release leaves its holder written
 // in the file, which is how the next apply knows the lock is stale.
 type Lock struct {
-	f      *os.File
-	path   string
-	holder Holder
+	f        *os.File
+	path     string
+	holder   Holder
+	tookOver *Holder
 }
 
 // Holder is who holds (or held) a lock, as written in its file.
@@ -60,6 +61,9 @@ type LockedError struct {
 }
 
 func (e *LockedError) Error() string {
+	if h := e.Holder; h.Parked() {
+		return e.parked()
+	}
 	if e.Stale && e.Unrecorded {
 		return fmt.Sprintf("%s is locked by %s, whose process ended without releasing it (killed?): the lock is stale. "+
 			"It was killed before its run was recorded (while planning or asking for confirmation), so none of its steps ran: "+
@@ -81,7 +85,27 @@ func (e *LockedError) Error() string {
 	return fmt.Sprintf("another pipectl is applying %s: %s%s; %s", e.What, e.Holder, gone, waited)
 }
 
+// parked says that a parked run holds the lock, and how to end that.
+func (e *LockedError) parked() string {
+	h := e.Holder
+	if e.Stale {
+		return fmt.Sprintf("%s is locked by %s: its gate timed out at %s without the approval it waited for, and its lock expired. "+
+			"Resume it to end it (pipectl apply -resume %s: it fails at the gate and frees the lock), or break the lock with pipectl force-unlock %s",
+			e.What, h, h.ParkedUntil.Local().Format("2006-01-02 15:04:05 MST"), h.Run, h.Run)
+	}
+	return fmt.Sprintf("%s is locked by %s: the run waits for approval there, with no process. "+
+		"Approve it (pipectl approve %s) and resume it on any runner (pipectl apply -resume %s); "+
+		"or reject it (pipectl reject %s -reason \"...\"), then pipectl apply -resume %s ends it and frees the lock",
+		e.What, h, h.Run, h.Run, h.Run, h.Run)
+}
+
 func (e *LockedError) Unwrap() error { return ErrLocked }
+
+// ParkExpired tells whether a parked lock expired: ParkMargin after its
+// gate's deadline.
+func ParkExpired(h Holder, now time.Time) bool {
+	return h.Parked() && !h.ParkedUntil.IsZero() && now.After(h.ParkedUntil.Add(ParkMargin))
+}
 
 func lockPath(dir, env string) string {
 	name := "pipeline.lock" // a pipeline without environments
@@ -133,13 +157,20 @@ func (s *Local) lock(ctx context.Context, env string, o LockOptions) (*Lock, err
 	}
 	// A holder without a pid is a lock file of an older pipectl, which
 	// left the run id behind even when it ended well: not a sign of death.
-	if left := readHolder(path); left.Run != "" && left.PID != 0 && left.Run != o.TakeOver {
-		f.Close() // releases the flock: the stale holder stays written
+	left := readHolder(path)
+	if left.Run != "" && left.PID != 0 && left.Run != o.TakeOver {
+		f.Close() // releases the flock: the stale (or parked) holder stays written
+		if left.Parked() {
+			return nil, &LockedError{What: lockedWhat(env), Holder: left, Stale: ParkExpired(left, time.Now())}
+		}
 		recorded, err := s.recorded(left.Run)
 		return nil, &LockedError{What: lockedWhat(env), Holder: left, Stale: true, Unrecorded: err == nil && !recorded}
 	}
 	l := &Lock{f: f, path: path, holder: Holder{Run: newID(), User: o.User, Host: hostname(), PID: os.Getpid(),
 		Started: time.Now().UTC(), Environment: env}}
+	if left.Run != "" && left.PID != 0 { // o.TakeOver's: a parked run, or a killed one, resumed
+		l.tookOver = &left
+	}
 	if err := l.write(); err != nil {
 		l.Release()
 		return nil, fmt.Errorf("writing the lock %s: %w", path, err)
@@ -205,6 +236,26 @@ func (l *Lock) write() error {
 		return err
 	}
 	return l.f.Truncate(int64(len(b)))
+}
+
+// TookOver is the holder whose lock this one took over, or nil.
+func (l *Lock) TookOver() *Holder { return l.tookOver }
+
+// Park leaves the lock to the parked run: the holder, marked parked at
+// gate until its deadline, stays written while the flock is released, so
+// the next apply finds it (and only apply -resume of the run takes it).
+// The pid stays too: an older pipectl, which knows no parked lock, sees a
+// stale one and refuses it.
+func (l *Lock) Park(gate string, until time.Time) error {
+	l.holder.ParkedAt, l.holder.ParkedUntil = gate, until.UTC()
+	if until.IsZero() {
+		l.holder.ParkedUntil = time.Time{}
+	}
+	if err := l.write(); err != nil {
+		return fmt.Errorf("parking the lock %s: %w", l.path, err)
+	}
+	l.Abandon()
+	return nil
 }
 
 // Release frees the environment: the holder is erased first, while the

@@ -27,12 +27,19 @@ type RunSize struct {
 // fits r.MaxBytes. Active runs are kept, and count in the size. It is the
 // policy of every backend: a backend measures, this decides.
 func Retained(runs []RunSize, r Retention) (deleted []string, kept int, bytes int64) {
+	// A parked run still waits at its gate in its record once resumed:
+	// the run that resumed it goes on for it.
+	resumed := map[string]bool{}
+	for _, rs := range runs {
+		resumed[rs.Run.ResumedFrom] = true
+	}
+	active := func(run *Run) bool { return run.Active() && !resumed[run.ID] }
 	seen := map[[2]string]int{}
 	keep := make([]bool, len(runs))
 	for i, rs := range runs {
 		key := [2]string{rs.Run.Pipeline, rs.Run.Environment}
-		keep[i] = rs.Run.Active() || r.KeepPerEnvironment <= 0 || seen[key] < r.KeepPerEnvironment
-		if !rs.Run.Active() {
+		keep[i] = active(rs.Run) || r.KeepPerEnvironment <= 0 || seen[key] < r.KeepPerEnvironment
+		if !active(rs.Run) {
 			seen[key]++
 		}
 		if keep[i] {
@@ -40,7 +47,7 @@ func Retained(runs []RunSize, r Retention) (deleted []string, kept int, bytes in
 		}
 	}
 	for i := len(runs) - 1; i >= 0 && r.MaxBytes > 0 && bytes > r.MaxBytes; i-- { // oldest first
-		if keep[i] && !runs[i].Run.Active() {
+		if keep[i] && !active(runs[i].Run) {
 			keep[i] = false
 			bytes -= runs[i].Bytes
 		}

@@ -1,6 +1,8 @@
 package v1
 
 import (
+	"time"
+
 	"github.com/hashicorp/hcl/v2"
 	"github.com/zclconf/go-cty/cty"
 )
@@ -29,6 +31,16 @@ type Result struct {
 	// Outcome is what a run that did not succeed left its target as; ""
 	// when it succeeded.
 	Outcome Outcome
+	// Parked are the gates a run of apply -park stopped at, waiting for
+	// approval (Status StatusParked).
+	Parked []ParkedGate
+}
+
+// ParkedGate is a gate a parked run waits at, and its deadline (zero:
+// the gate has no timeout).
+type ParkedGate struct {
+	Gate  string
+	Until time.Time
 }
 
 // GateFailure is why a gate stopped the run.

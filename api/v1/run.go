@@ -41,6 +41,9 @@ type Run struct {
 	// OS user); Gates what happened at its approvals and windows.
 	StartedBy string       `json:"started_by,omitempty"`
 	Gates     []GateRecord `json:"gates,omitempty"`
+	// TookOver is the lock this run took over as it started: the holder
+	// of a parked run (or of one whose process died) it resumes.
+	TookOver *LockHolder `json:"took_over,omitempty"`
 }
 
 // Active tells whether the run goes on, or waits at a gate (parked: it
@@ -142,12 +145,28 @@ type LockHolder struct {
 	PID         int       `json:"pid"`
 	Started     time.Time `json:"started"`
 	Environment string    `json:"environment,omitempty"`
+	// ParkedAt is the gate a parked run waits at (apply -park): the lock
+	// is held by the run, not by a process (PID is the one that parked
+	// it). ParkedUntil is the gate's deadline (zero: it has none); the
+	// lock expires a margin after it. Older lock files have neither.
+	ParkedAt    string    `json:"parked_at,omitempty"`
+	ParkedUntil time.Time `json:"parked_until,omitzero"`
 }
+
+// Parked tells whether the holder is a parked run.
+func (h LockHolder) Parked() bool { return h.ParkedAt != "" }
 
 // String is the holder as messages name it.
 func (h LockHolder) String() string {
 	if h.Run == "" && h.PID == 0 {
 		return "an unknown holder"
+	}
+	if h.Parked() {
+		until := "with no deadline"
+		if !h.ParkedUntil.IsZero() {
+			until = "until " + h.ParkedUntil.Local().Format("2006-01-02 15:04:05 MST")
+		}
+		return fmt.Sprintf("run %s (user %s, parked at %s %s by host %s)", h.Run, orUnknown(h.User), h.ParkedAt, until, orUnknown(h.Host))
 	}
 	return fmt.Sprintf("run %s (user %s, host %s, pid %d, started %s)", h.Run, orUnknown(h.User), orUnknown(h.Host), h.PID,
 		h.Started.Local().Format("2006-01-02 15:04:05 MST"))

@@ -23,11 +23,15 @@ const (
 	// StatusGateBlocked is what the scheduler sees of a step its gate
 	// stopped: the run fails, its record says not_run. Never recorded.
 	StatusGateBlocked Status = "gate_blocked"
+	// StatusParked: a run of apply -park that stopped at a gate waiting
+	// for approval. It keeps its environment's lock (the lock names the
+	// run, no process) until apply -resume continues it on any runner.
+	StatusParked Status = "parked"
 )
 
 // Statuses is the closed set, in the order above.
 var Statuses = []Status{StatusSucceeded, StatusFailed, StatusFailedContinued, StatusSkipped, StatusCancelled,
-	StatusNotRun, StatusUnchanged, StatusRunning, StatusInterrupted, StatusGateBlocked}
+	StatusNotRun, StatusUnchanged, StatusRunning, StatusInterrupted, StatusGateBlocked, StatusParked}
 
 // Failed: a failure, whether or not the run went on.
 func (s Status) Failed() bool { return s == StatusFailed || s == StatusFailedContinued }
@@ -56,6 +60,9 @@ const (
 	PhaseStageOnFailure Phase = "stage_on_failure"
 	PhaseOnFailure      Phase = "on_failure"
 	PhaseFinally        Phase = "finally"
+	// PhaseOnWaiting: the on_waiting steps, run each time an approval
+	// gate starts waiting (to tell its approvers).
+	PhaseOnWaiting Phase = "on_waiting"
 )
 
 // FailureHandler: the phases that run only when the run failed.

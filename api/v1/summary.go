@@ -241,6 +241,9 @@ func (s *Summary) gate(e *Event) {
 // closeWaitingGates: a run that ends while waiting at a gate (cancelled,
 // or an earlier failure stopped it) did not pass it.
 func (s *Summary) closeWaitingGates(status Status) {
+	if status == StatusParked { // it still waits, for the run that resumes it
+		return
+	}
 	for i := range s.Run.Gates {
 		g := &s.Run.Gates[i]
 		if g.Status != GateStatusWaiting {

@@ -44,6 +44,11 @@ asks; anyone may answer with pipectl approve or reject RUN; -approve STAGE
 approves ahead, for automation. A stage with deploy windows waits for the next
 one (or fails); -override-window "reason" lets it through, recorded.
 
+-park stops the run where an approval gate starts waiting, with exit status 8:
+the run is recorded as parked and keeps the environment's lock (the lock names
+the run, no process); once approved, pipectl apply -resume RUN continues it on
+any runner, taking the lock over (or waits there for the answer).
+
 One apply at a time per environment: -lock-timeout waits for another one to
 finish (default: do not wait); a lock left by a killed apply is stale and
 refused until pipectl force-unlock RUN. -target step.X or stage.X (repeatable)
@@ -56,7 +61,7 @@ and left a change no failure handler restored; 5 the run failed and failure
 handlers changing the same targets restored every change; 6 a gate stopped the
 run (approval rejected or timed out, outside the deploy window); 7 the run
 failed before any step that changes the target ran (nothing deployed);
-8 reserved (parked at a gate); 130 cancelled. docs/cli.md has the table.`,
+8 parked at a gate (-park); 130 cancelled. docs/cli.md has the table.`,
 		Args: cobra.MaximumNArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.subset = sub.subset()
@@ -66,8 +71,9 @@ failed before any step that changes the target ran (nothing deployed);
 	f.register(cmd)
 	cmd.Flags().BoolVar(&o.autoApprove, "auto-approve", false, "do not ask for confirmation")
 	cmd.Flags().IntVar(&o.parallelism, "parallelism", 10, "how many steps may run at once")
-	cmd.Flags().StringVar(&o.resume, "resume", "", "resume a failed, cancelled or interrupted run (its id, from pipectl runs, or latest)")
+	cmd.Flags().StringVar(&o.resume, "resume", "", "resume a failed, cancelled, interrupted or parked run (its id, from pipectl runs, or latest)")
 	cmd.Flags().BoolVar(&o.reapply, "allow-reapply", false, "apply a saved plan that was applied before")
+	cmd.Flags().BoolVar(&o.park, "park", false, "stop at an approval gate that waits (exit status 8), keeping the environment locked for the run: apply -resume RUN continues it once approved")
 	cmd.Flags().DurationVar(&o.lockTimeout, "lock-timeout", 0, "how long to wait for another apply of the environment to finish (0: do not wait)")
 	sub.register(cmd)
 	cmd.Flags().StringVar(&o.report, "report", "", "when the run ends, write its HTML report to this file (as pipectl runs report)")
@@ -81,6 +87,7 @@ type applyOptions struct {
 	parallelism int
 	resume      string // a run id
 	reapply     bool   // a saved plan a second time
+	park        bool   // stop at a waiting approval gate
 	lockTimeout time.Duration
 	subset      operation.Subset // -target, -only
 	report      string           // the HTML report's file
@@ -117,7 +124,7 @@ func runApply(cmd *cobra.Command, f *pipelineFlags, args []string, o applyOption
 	}
 	a.Inputs, a.Parallelism, a.AutoApprove, a.Resume, a.AllowReapply = in, o.parallelism, o.autoApprove, o.resume, o.reapply
 	a.LockTimeout, a.OnLockWait = o.lockTimeout, lockWaitMessage(cmd, o.lockTimeout)
-	a.Subset, a.Report, a.Backend = o.subset, o.report, backend
+	a.Subset, a.Report, a.Backend, a.Park = o.subset, o.report, backend, o.park
 	notice := func(text string) {
 		if v != nil {
 			v.Notice(text)
@@ -125,6 +132,9 @@ func runApply(cmd *cobra.Command, f *pipelineFlags, args []string, o applyOption
 	}
 	if a.Gates, err = o.gates.options(cmd, f.json, notice); err != nil {
 		return err
+	}
+	if o.park {
+		a.Gates.Prompt = nil // a parked run asks nobody: approvers answer it
 	}
 	a.Diagnostics = func(loaded map[string]*hcl.File, diags hcl.Diagnostics) { files = loaded; base.Diagnostics(diags) }
 	if !f.json {

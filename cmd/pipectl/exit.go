@@ -19,7 +19,7 @@ const (
 	exitRestored    = 5   // apply: the run failed, its failure handlers restored every target it changed
 	exitGateStopped = 6   // apply: a gate stopped the run
 	exitUnchanged   = 7   // apply: the run failed before any step that changes the target ran
-	exitParked      = 8   // reserved: the run waits at a gate, parked, for another runner to resume it
+	exitParked      = 8   // apply -park: the run waits at a gate, parked, for a runner to resume it
 	exitCancelled   = 130 // Ctrl-C or SIGTERM
 )
 
@@ -38,6 +38,7 @@ var silent = []struct {
 	{operation.ErrRestored, exitRestored},
 	{operation.ErrGateStopped, exitGateStopped},
 	{operation.ErrUnchanged, exitUnchanged},
+	{operation.ErrParked, exitParked},
 	{operation.ErrCancelled, exitCancelled},
 }
 

@@ -152,7 +152,7 @@ func TestGateApprovedFromAnotherProcess(t *testing.T) {
 			t.Errorf("runs show -json lacks %s:\n%s", want, js)
 		}
 	}
-	if _, errOut, code := p.as("bob", "approve", id); code != 1 || !strings.Contains(errOut, "is succeeded: only a running run waits for approval") {
+	if _, errOut, code := p.as("bob", "approve", id); code != 1 || !strings.Contains(errOut, "is succeeded: only a running or parked run waits for approval") {
 		t.Fatalf("approving a finished run: exit %d\n%s", code, errOut)
 	}
 }

@@ -84,6 +84,8 @@ func groupTitle(phase, stage string) string {
 		return "On failure of the pipeline"
 	case "finally":
 		return "Finally"
+	case "on_waiting":
+		return "On waiting at an approval gate"
 	}
 	return phase
 }

@@ -271,7 +271,7 @@ func (v *ApplyHuman) Result(res *v1.Result, runID string) {
 			parts = append(parts, fmt.Sprintf("%d %s", counts[s], strings.ReplaceAll(string(s), "_", " ")))
 		}
 	}
-	color := map[v1.Status]string{v1.StatusSucceeded: "32", v1.StatusFailed: "31", v1.StatusCancelled: "33"}[res.Status]
+	color := map[v1.Status]string{v1.StatusSucceeded: "32", v1.StatusFailed: "31", v1.StatusCancelled: "33", v1.StatusParked: "33"}[res.Status]
 	fmt.Fprintf(&b, "\n%s %s\n", v.paint(color, "Run "+string(res.Status)+"."), strings.Join(parts, ", "))
 	if res.OutputDiagnostics.HasErrors() {
 		fmt.Fprintf(&b, "%s\n", v.paint("31", "The pipeline's outputs could not be evaluated (see above)."))
@@ -281,6 +281,9 @@ func (v *ApplyHuman) Result(res *v1.Result, runID string) {
 	}
 	if text := OutcomeText(res.Outcome); text != "" {
 		fmt.Fprintf(&b, "%s\n", text)
+	}
+	if len(res.Parked) > 0 && runID != "" {
+		b.WriteString(parkedText(res.Parked, runID))
 	}
 	if len(res.Outputs) > 0 {
 		fmt.Fprintf(&b, "\nOutputs:\n")
@@ -292,6 +295,22 @@ func (v *ApplyHuman) Result(res *v1.Result, runID string) {
 		fmt.Fprintf(&b, "\nRecorded as run %s: pipectl runs show %s\n", runID, runID)
 	}
 	fmt.Fprint(v.Out, b.String())
+}
+
+// parkedText says where a parked run waits, and the commands that go on.
+func parkedText(parked []v1.ParkedGate, runID string) string {
+	var b strings.Builder
+	for _, p := range parked {
+		until := "it has no timeout"
+		if !p.Until.IsZero() {
+			until = "it times out at " + p.Until.Local().Format("2006-01-02 15:04:05 MST")
+		}
+		fmt.Fprintf(&b, "Parked at %s, waiting for approval (%s).\n", p.Gate, until)
+	}
+	fmt.Fprintf(&b, "The environment stays locked for run %s, with no process.\n"+
+		"  approve:  pipectl approve %s\n  resume:   pipectl apply -resume %s   (on any runner; it waits if not answered yet)\n"+
+		"  reject:   pipectl reject %s -reason \"...\"   (then resume it to end it)\n", runID, runID, runID, runID)
+	return b.String()
 }
 
 // OutcomeText says what a run that did not succeed left its target as.
@@ -315,6 +334,8 @@ func phaseTitle(phase v1.Phase, stage string) string {
 		return fmt.Sprintf("Stage %s failed: running its on_failure steps", stage)
 	case v1.PhaseOnFailure:
 		return "Running the pipeline's on_failure steps"
+	case v1.PhaseOnWaiting:
+		return "A gate waits: running the on_waiting steps"
 	}
 	return "Running the finally steps"
 }

@@ -21,7 +21,7 @@ import (
 // anything else is a new major version).
 
 // JSONFormatVersion is the version of the -json format: major.minor.
-const JSONFormatVersion = "1.4"
+const JSONFormatVersion = "1.5"
 
 // Message types.
 const (
@@ -182,6 +182,9 @@ type RunRecordMessage struct {
 	// StartedBy is who started the run; Gates what happened at its gates.
 	StartedBy string           `json:"started_by,omitempty"`
 	Gates     []GateRecordJSON `json:"gates,omitempty"`
+	// TookOver is the lock the run took over as it started: a parked
+	// (or killed) run's, resumed (since 1.5).
+	TookOver *LockHolderJSON `json:"took_over,omitempty"`
 }
 
 // The messages' own copies of the vocabulary's gate and lock records:
@@ -212,6 +215,9 @@ type LockHolderJSON struct {
 	PID         int       `json:"pid"`
 	Started     time.Time `json:"started"`
 	Environment string    `json:"environment,omitempty"`
+	// A parked run's lock: the gate it waits at and its deadline (1.5).
+	ParkedAt    string     `json:"parked_at,omitempty"`
+	ParkedUntil *time.Time `json:"parked_until,omitempty"`
 }
 
 // GateRecordJSON is what happened at one gate of a run (run).
@@ -245,9 +251,15 @@ func forceUnlockJSON(u *v1.ForceUnlock) *ForceUnlockJSON {
 	if u == nil {
 		return nil
 	}
-	h := u.Holder
-	return &ForceUnlockJSON{By: u.By, PID: u.PID, At: u.At, Reason: u.Reason,
-		Holder: LockHolderJSON{Run: h.Run, User: h.User, Host: h.Host, PID: h.PID, Started: h.Started, Environment: h.Environment}}
+	return &ForceUnlockJSON{By: u.By, PID: u.PID, At: u.At, Reason: u.Reason, Holder: *lockHolderJSON(&u.Holder)}
+}
+
+func lockHolderJSON(h *v1.LockHolder) *LockHolderJSON {
+	if h == nil {
+		return nil
+	}
+	return &LockHolderJSON{Run: h.Run, User: h.User, Host: h.Host, PID: h.PID, Started: h.Started, Environment: h.Environment,
+		ParkedAt: h.ParkedAt, ParkedUntil: timePtr(h.ParkedUntil)}
 }
 
 func gateRecordsJSON(gates []v1.GateRecord) []GateRecordJSON {

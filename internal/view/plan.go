@@ -163,6 +163,8 @@ func heading(s *v1.PlannedStep) string {
 		return "On failure of the pipeline (may run)"
 	case v1.PhaseFinally:
 		return "Finally (always)"
+	case v1.PhaseOnWaiting:
+		return "On waiting at an approval gate (may run)"
 	}
 	return "Stage " + s.Stage
 }

@@ -72,8 +72,16 @@ type RunsHuman struct{ Base }
 func (v *RunsHuman) List(list []*v1.Run) {
 	w := tabwriter.NewWriter(v.Out, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(w, "RUN\tPIPELINE\tENV\tSTATUS\tSTARTED\tDURATION\tSTEPS")
+	resumedBy := map[string]string{}
 	for _, r := range list {
-		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%d\n", r.ID, r.Pipeline, dash(r.Environment), runStatus(r),
+		resumedBy[r.ResumedFrom] = r.ID
+	}
+	for _, r := range list {
+		status := runStatus(r)
+		if by := resumedBy[r.ID]; by != "" && r.Status == v1.StatusParked {
+			status = "parked, resumed by " + by
+		}
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%d\n", r.ID, r.Pipeline, dash(r.Environment), status,
 			r.Started.Local().Format(time.DateTime), span(r.Started, r.Finished), len(r.Steps))
 	}
 	_ = w.Flush()
@@ -98,8 +106,19 @@ func (v *RunsHuman) Show(run *v1.Run, _ json.RawMessage, logs bool, each func(fu
 		if u.Reason != "" {
 			why = ": " + u.Reason
 		}
-		fmt.Fprintf(v.Out, "Its process died holding the lock of its environment; %s broke the lock (pipectl force-unlock) at %s%s.\n",
-			u.By, u.At.Local().Format(time.DateTime), why)
+		if run.Status == v1.StatusParked { // no process held it: its resume took it over
+			fmt.Fprintf(v.Out, "Its lock was taken over by %s at %s%s.\n", u.By, u.At.Local().Format(time.DateTime), why)
+		} else {
+			fmt.Fprintf(v.Out, "Its process died holding the lock of its environment; %s broke the lock (pipectl force-unlock) at %s%s.\n",
+				u.By, u.At.Local().Format(time.DateTime), why)
+		}
+	}
+	if h := run.TookOver; h != nil {
+		fmt.Fprintf(v.Out, "It took over the lock of %s.\n", h)
+	}
+	if run.Status == v1.StatusParked {
+		fmt.Fprintf(v.Out, "Parked: it keeps its environment's lock, with no process. pipectl approve %s, then pipectl apply -resume %s on any runner; "+
+			"or pipectl reject %s -reason \"...\" and resume it to end it.\n", run.ID, run.ID, run.ID)
 	}
 	writeRunGates(v.Out, run)
 	fmt.Fprintln(v.Out)
@@ -139,7 +158,7 @@ func runRecordMessage(r *v1.Run) *RunRecordMessage {
 	m := &RunRecordMessage{ID: r.ID, Pipeline: r.Pipeline, Environment: r.Environment, Status: string(r.Status),
 		Outcome: string(r.Outcome), Started: r.Started, Finished: timePtr(r.Finished), ResumedFrom: r.ResumedFrom, SavedPlan: r.SavedPlan,
 		RecordFailed: r.RecordFailed, Outputs: r.Outputs, Steps: []StepRecordJSON{}, ForceUnlocked: forceUnlockJSON(r.ForceUnlocked),
-		StartedBy: r.StartedBy, Gates: gateRecordsJSON(r.Gates)}
+		StartedBy: r.StartedBy, Gates: gateRecordsJSON(r.Gates), TookOver: lockHolderJSON(r.TookOver)}
 	for _, s := range r.Steps {
 		m.Steps = append(m.Steps, StepRecordJSON{Step: s.Step, Instance: s.Instance, Phase: string(s.Phase), Action: s.Action,
 			Status: string(s.Status), Attempts: s.Attempts, Started: timePtr(s.Started), Finished: timePtr(s.Finished),
@@ -184,6 +203,9 @@ func runStatus(r *v1.Run) string {
 			return "waiting for the deploy window at " + w[0].Gate
 		}
 		return "waiting for approval at " + w[0].Gate
+	}
+	if w := r.Waiting(); len(w) > 0 && r.Status == v1.StatusParked {
+		return "parked at " + w[0].Gate
 	}
 	return string(r.Status)
 }

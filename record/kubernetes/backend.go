@@ -556,8 +556,11 @@ func (b *Backend) Lock(ctx context.Context, env string, o record.LockOptions) (r
 	b.locks[l.RunID()] = l
 	b.mu.Unlock()
 	if l.TakenOver != nil { // never silent: in the old run's record and the log
-		u := record.ForceUnlock{Holder: *l.TakenOver, By: o.User + "@" + hostname(), PID: os.Getpid(), At: time.Now().UTC(),
-			Reason: fmt.Sprintf("taken over by run %s (apply -resume) after its Lease went unrenewed for %s", l.RunID(), b.c.leaseDuration)}
+		why := fmt.Sprintf("taken over by run %s (apply -resume) after its Lease went unrenewed for %s", l.RunID(), b.c.leaseDuration)
+		if l.TakenOver.Parked() {
+			why = fmt.Sprintf("taken over by run %s (apply -resume) of the run parked at %s", l.RunID(), l.TakenOver.ParkedAt)
+		}
+		u := record.ForceUnlock{Holder: *l.TakenOver, By: o.User + "@" + hostname(), PID: os.Getpid(), At: time.Now().UTC(), Reason: why}
 		if err := b.logUnlock(ctx, u); err != nil {
 			l.Release()
 			return nil, fmt.Errorf("recording the takeover of the lock: %w", err)
@@ -605,7 +608,7 @@ func (b *Backend) StaleLock(run string) (*record.StaleLock, error) {
 			others = append(others, h.Run)
 			continue
 		}
-		for !b.c.expired(l) {
+		for !h.Parked() && !b.c.expired(l) { // a parked Lease has no process that renews it
 			select {
 			case <-ctx.Done():
 				return nil, ctx.Err()

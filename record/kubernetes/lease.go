@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"strconv"
 	"sync"
@@ -33,6 +34,8 @@ const (
 	annStarted     = "pipectl.dev/started"
 	annCIJob       = "pipectl.dev/ci-job-url"
 	annTakenFrom   = "pipectl.dev/taken-over-from"
+	annParkedAt    = "pipectl.dev/parked-at"    // the gate a parked run waits at
+	annParkedUntil = "pipectl.dev/parked-until" // its deadline (RFC 3339), if any
 	annUnlockedBy  = "pipectl.dev/force-unlocked-by"
 	annUnlockWhy   = "pipectl.dev/force-unlock-reason"
 	annPipelineKey = "pipectl.dev/pipeline-name"
@@ -108,6 +111,21 @@ func (c *Client) AcquireLock(ctx context.Context, pipeline, env string, o record
 			continue
 		}
 		held := holderOf(lease)
+		if held.Parked() { // no process renews it: only its resume takes it
+			if o.TakeOver != held.Run {
+				return nil, &record.LockedError{What: what(env), Holder: held, Stale: record.ParkExpired(held, time.Now())}
+			}
+			prev := held
+			err := l.take(ctx, lease, &prev)
+			if err == nil {
+				l.TakenOver = &prev
+				return l.started(), nil
+			}
+			if !apierrors.IsConflict(err) {
+				return nil, err
+			}
+			continue
+		}
 		expired := c.expired(lease)
 		if expired && o.TakeOver != "" && held.Run == o.TakeOver {
 			prev := held
@@ -195,6 +213,8 @@ func (l *Lock) take(ctx context.Context, observed *coordv1.Lease, from *record.H
 	delete(lease.Annotations, annUnlockedBy)
 	delete(lease.Annotations, annUnlockWhy)
 	delete(lease.Annotations, annTakenFrom)
+	delete(lease.Annotations, annParkedAt)
+	delete(lease.Annotations, annParkedUntil)
 	if from != nil {
 		lease.Annotations[annTakenFrom] = from.String()
 	}
@@ -398,6 +418,41 @@ func (l *Lock) Abandon() {
 	time.Sleep(wait)
 }
 
+// Park leaves the Lease to the parked run (record.Lease): renewal stops,
+// and the Lease says where the run waits and until when; its duration
+// becomes the time to the gate's deadline plus record.ParkMargin (the
+// longest a Lease can say, with no deadline), so that a runner of any
+// version sees it held that long. A CAS: a Lease changed meanwhile is lost.
+func (l *Lock) Park(gate string, until time.Time) error {
+	if l == nil || l.stop == nil {
+		return fmt.Errorf("parking the lock: it is not held")
+	}
+	close(l.stop)
+	<-l.done
+	l.stop = nil
+	l.mu.Lock()
+	lease := l.lease.DeepCopy()
+	l.mu.Unlock()
+	secs := int32(math.MaxInt32)
+	if !until.IsZero() {
+		secs = int32(max(time.Until(until)+record.ParkMargin, time.Second) / time.Second)
+		lease.Annotations[annParkedUntil] = until.UTC().Format(time.RFC3339)
+	}
+	lease.Annotations[annParkedAt] = gate
+	now := metav1.NewMicroTime(time.Now())
+	lease.Spec.LeaseDurationSeconds, lease.Spec.RenewTime = &secs, &now
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	if _, err := l.c.coord.Leases(l.c.ns).Update(ctx, lease, metav1.UpdateOptions{}); err != nil {
+		return fmt.Errorf("parking run %s on the Lease %s/%s: %w", l.holder.Run, l.c.ns, l.name, err)
+	}
+	l.holder.ParkedAt, l.holder.ParkedUntil = gate, until
+	return nil
+}
+
+// TookOver is the holder whose Lease this lock took over, or nil.
+func (l *Lock) TookOver() *record.Holder { return l.TakenOver }
+
 // RunID is the run the Lease names.
 func (l *Lock) RunID() string { return l.holder.Run }
 
@@ -489,6 +544,8 @@ func holderOf(l *coordv1.Lease) record.Holder {
 	h.User, h.Host, h.Environment = a[annUser], a[annHost], a[annEnvironment]
 	h.PID, _ = strconv.Atoi(a[annPID])
 	h.Started, _ = time.Parse(time.RFC3339, a[annStarted])
+	h.ParkedAt = a[annParkedAt]
+	h.ParkedUntil, _ = time.Parse(time.RFC3339, a[annParkedUntil])
 	return h
 }
 

@@ -275,8 +275,8 @@ var planDifferences = []struct {
 	new string
 }{
 	// JSON contract 1.3 (ef495c6, issue 20: outcome, gate_stale) and 1.4
-	// (b1b576d, issue 24: force_unlocked.reason).
-	{regexp.MustCompile(`"format_version":"1.2"`), `"format_version":"1.4"`},
+	// (b1b576d, issue 24: force_unlocked.reason) and 1.5 (issue 26: parked, took_over).
+	{regexp.MustCompile(`"format_version":"1.2"`), `"format_version":"1.5"`},
 	// A failure handler's heading says it runs only if something fails,
 	// and which change it restores (ef495c6, issue 20).
 	{regexp.MustCompile(`(?m)^(On failure of .*)$`), `$1 (may run)`},

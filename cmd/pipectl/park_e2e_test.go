@@ -1,0 +1,280 @@
+package main_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// A pipeline whose deploy stage waits for approval, then renders a file.
+func parkedPipeline(timeout string) string {
+	return fmt.Sprintf(`
+pipeline "parked" {}
+stage "build" {
+  step "compile" { action = std.noop }
+}
+stage "deploy" {
+  depends_on = [stage.build]
+  approval {
+    message = "Deploy?"
+    timeout = %q
+  }
+  step "config" {
+    action  = std.render
+    output  = "config.txt"
+    content = "v2\n"
+  }
+}
+`, timeout)
+}
+
+// parkedRun is what runs show -json says of a run.
+type parkedRun struct {
+	ID, Status  string
+	ResumedFrom string `json:"resumed_from"`
+	TookOver    *struct {
+		Run      string
+		ParkedAt string `json:"parked_at"`
+	} `json:"took_over"`
+	Gates []struct{ Gate, Status string }
+	Steps []struct{ Step, Status, Message string }
+}
+
+func showRun(t *testing.T, p *project, id string) parkedRun {
+	t.Helper()
+	out, errOut, code := p.run("runs", "show", id, "-json")
+	if code != 0 {
+		t.Fatalf("runs show %s: %d\n%s", id, code, errOut)
+	}
+	var list []parkedRun
+	if err := runsJSON(out, &list); err != nil || len(list) != 1 {
+		t.Fatalf("runs show -json: %v\n%s", err, out)
+	}
+	return list[0]
+}
+
+// parkRun applies with -park and returns the parked run's id.
+func parkRun(t *testing.T, p *project) string {
+	t.Helper()
+	out, errOut, code := p.as("alice", "apply", "-auto-approve", "-park")
+	if code != 8 {
+		t.Fatalf("apply -park: exit %d, want 8 (parked)\n%s%s", code, out, errOut)
+	}
+	run := onlyRecordedRun(t, p)
+	if run.Status != "parked" || run.steps["compile"] != "succeeded" || run.steps["config"] != "not_run" {
+		t.Fatalf("the parked run is recorded as %s, steps %v", run.Status, run.steps)
+	}
+	for _, want := range []string{"Parked at stage.deploy, waiting for approval", "pipectl approve " + run.ID, "pipectl apply -resume " + run.ID} {
+		if !strings.Contains(out, want) {
+			t.Errorf("apply -park does not say %q:\n%s", want, out)
+		}
+	}
+	if list, _, _ := p.run("runs"); !strings.Contains(list, "parked at stage.deploy") {
+		t.Errorf("runs does not say where the run is parked:\n%s", list)
+	}
+	return run.ID
+}
+
+// apply -park ends at the waiting gate with exit 8; the environment stays
+// locked for the run, with no process: another apply is refused, naming
+// the run and how to reject it. Approved, apply -resume in another
+// process takes the lock over (recorded) and deploys, without running
+// again what ran before the gate.
+func TestParkedRunIsApprovedAndResumed(t *testing.T) {
+	p := newProject(t, parkedPipeline("1h"))
+	id := parkRun(t, p)
+	if g := showRun(t, p, id).Gates; len(g) != 1 || g[0].Status != "waiting" {
+		t.Fatalf("the parked run's gate: %+v, want stage.deploy waiting", g)
+	}
+	if _, err := os.Stat(filepath.Join(p.dir, "config.txt")); err == nil {
+		t.Fatal("the step behind the gate ran")
+	}
+
+	_, errOut, code := p.as("carol", "apply", "-auto-approve")
+	if code != 1 || !strings.Contains(errOut, "parked at stage.deploy") || !strings.Contains(errOut, "pipectl reject "+id) {
+		t.Fatalf("an apply while the run is parked: exit %d, want it refused naming the run and the reject command\n%s", code, errOut)
+	}
+
+	if out, errOut, code := p.as("bob", "approve", id, "-yes"); code != 0 {
+		t.Fatalf("approve the parked run: exit %d\n%s%s", code, out, errOut)
+	}
+	out, errOut, code := p.as("dave", "apply", "-resume", id)
+	if code != 0 {
+		t.Fatalf("apply -resume of the approved parked run: exit %d\n%s%s", code, out, errOut)
+	}
+	if got, _ := os.ReadFile(filepath.Join(p.dir, "config.txt")); string(got) != "v2\n" {
+		t.Fatalf("the resumed run did not deploy: config.txt %q", got)
+	}
+	resumed := newestRun(t, p)
+	if list, _, _ := p.run("runs"); !strings.Contains(list, "parked, resumed by "+resumed) {
+		t.Errorf("runs does not say the parked run was resumed:\n%s", list)
+	}
+	r := showRun(t, p, resumed)
+	if r.Status != "succeeded" || r.ResumedFrom != id || r.TookOver == nil || r.TookOver.Run != id || r.TookOver.ParkedAt != "stage.deploy" {
+		t.Fatalf("the resumed run's record: %+v, want succeeded, resumed from %s, took over its parked lock", r, id)
+	}
+	for _, s := range r.Steps {
+		if s.Step == "compile" && !strings.Contains(s.Message, "not run again") {
+			t.Errorf("the resume ran compile again: %+v", s)
+		}
+	}
+	if _, errOut, code := p.as("carol", "apply", "-auto-approve", "-park"); code != 8 {
+		t.Fatalf("an apply after the resumed run ended: exit %d, want 8 (it parks at the gate)\n%s", code, errOut)
+	}
+}
+
+// A resume that finds the gate unanswered waits for the answer (or, with
+// -park, parks again, exit 8); a rejection ends the run at the gate.
+func TestParkedRunResumedBeforeItsAnswer(t *testing.T) {
+	p := newProject(t, parkedPipeline("1h"))
+	id := parkRun(t, p)
+	if out, errOut, code := p.as("dave", "apply", "-resume", id, "-park"); code != 8 || !strings.Contains(out, "Parked at stage.deploy") {
+		t.Fatalf("apply -resume -park of an unanswered parked run: exit %d, want 8\n%s%s", code, out, errOut)
+	}
+	again := newestRun(t, p)
+	if _, errOut, code := p.as("bob", "reject", again, "-reason", "not today"); code != 0 {
+		t.Fatalf("reject the parked run: exit %d\n%s", code, errOut)
+	}
+	out, errOut, code := p.as("dave", "apply", "-resume", again)
+	if code != 6 || !strings.Contains(out+errOut, "rejected by bob") {
+		t.Fatalf("apply -resume of a rejected parked run: exit %d, want 6 (a gate stopped it)\n%s%s", code, out, errOut)
+	}
+	if _, errOut, code := p.as("carol", "apply", "-auto-approve", "-park"); code != 8 {
+		t.Fatalf("the lock was not freed by the run that ended at the gate: exit %d\n%s", code, errOut)
+	}
+}
+
+// A parked gate's timeout runs while no process watches it: past it an
+// approval is refused, and the resume says the gate timed out while the
+// run was parked, fails at the gate and frees the environment.
+func TestParkedRunPastItsGateTimeout(t *testing.T) {
+	p := newProject(t, parkedPipeline("2s"))
+	id := parkRun(t, p)
+	time.Sleep(2500 * time.Millisecond)
+	if _, errOut, code := p.as("bob", "approve", id, "-yes"); code != 1 || !strings.Contains(errOut, "the gate timed out") {
+		t.Fatalf("approve past the parked gate's deadline: exit %d\n%s", code, errOut)
+	}
+	out, errOut, code := p.as("dave", "apply", "-resume", id)
+	if code != 6 || !strings.Contains(out+errOut, "passed while run "+id+" was parked there") {
+		t.Fatalf("apply -resume past the deadline: exit %d, want 6 saying the gate timed out while parked\n%s%s", code, out, errOut)
+	}
+	if _, errOut, code := p.as("carol", "apply", "-auto-approve", "-park"); code != 8 {
+		t.Fatalf("the environment was not freed: exit %d\n%s", code, errOut)
+	}
+}
+
+// newestRun is the id of the newest run in the project's record.
+func newestRun(t *testing.T, p *project) string {
+	t.Helper()
+	out, errOut, code := p.run("runs", "-json")
+	if code != 0 {
+		t.Fatalf("runs: %s", errOut)
+	}
+	var list []struct{ ID string }
+	if err := runsJSON(out, &list); err != nil || len(list) == 0 {
+		t.Fatalf("runs -json: %v\n%s", err, out)
+	}
+	return list[0].ID
+}
+
+// on_waiting tells the approvers when a gate starts waiting: its webhook
+// carries the run id, the plan summary and the commands, sent before a
+// parked apply ends. It does not run for a gate approved ahead.
+func TestOnWaitingWebhookTellsTheApprovers(t *testing.T) {
+	got := make(chan map[string]any, 4)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var m map[string]any
+		_ = json.NewDecoder(r.Body).Decode(&m)
+		got <- m
+	}))
+	defer srv.Close()
+	p := newProject(t, parkedPipeline("1h")+`
+variable "hook" {
+  type      = string
+  sensitive = true
+}
+on_waiting {
+  step "tell" {
+    action = std.webhook
+    url    = var.hook
+    text   = "${gate.address} of run ${run.id} waits: ${gate.approve_command}"
+    payload = {
+      run     = run.id
+      plan    = gate.plan_summary
+      approve = gate.approve_command
+      resume  = gate.resume_command
+      parked  = gate.parked
+      until   = gate.until
+    }
+  }
+}
+`)
+	p.env = append(p.env, "PIPECTL_VAR_hook="+srv.URL)
+	out, errOut, code := p.run("plan")
+	if code != 0 || !strings.Contains(out, "On waiting at an approval gate") || !strings.Contains(out, "tell") {
+		t.Fatalf("plan does not show the on_waiting step: exit %d\n%s%s", code, out, errOut)
+	}
+	id := parkRun(t, p)
+	var m map[string]any
+	select {
+	case m = <-got:
+	default:
+		t.Fatal("the parked apply ended without calling the on_waiting webhook")
+	}
+	want := map[string]string{"run": id, "approve": "pipectl approve " + id, "resume": "pipectl apply -resume " + id, "parked": "true",
+		"text": "stage.deploy of run " + id + " waits: pipectl approve " + id}
+	for k, v := range want {
+		if fmt.Sprint(m[k]) != v {
+			t.Errorf("webhook %s = %v, want %s", k, m[k], v)
+		}
+	}
+	if plan := fmt.Sprint(m["plan"]); !strings.Contains(plan, "pipeline parked") || !strings.Contains(plan, "to change (config)") {
+		t.Errorf("webhook plan summary %q does not say what the run changes", plan)
+	}
+	if _, err := time.Parse(time.RFC3339, fmt.Sprint(m["until"])); err != nil {
+		t.Errorf("webhook until %v is not the gate's deadline: %v", m["until"], err)
+	}
+	if r := showRun(t, p, id); !hasStep(r, "tell", "succeeded") {
+		t.Errorf("the on_waiting step is not recorded as succeeded: %+v", r.Steps)
+	}
+
+	if _, errOut, code := p.as("bob", "approve", id, "-yes"); code != 0 {
+		t.Fatalf("approve: %d\n%s", code, errOut)
+	}
+	if out, errOut, code := p.as("dave", "apply", "-resume", id); code != 0 {
+		t.Fatalf("resume: exit %d\n%s%s", code, out, errOut)
+	}
+	select {
+	case m := <-got:
+		t.Errorf("the resume, whose gate was answered, told the approvers again: %v", m)
+	default:
+	}
+}
+
+func hasStep(r parkedRun, step, status string) bool {
+	for _, s := range r.Steps {
+		if s.Step == step && s.Status == status {
+			return true
+		}
+	}
+	return false
+}
+
+// force-unlock breaks a parked lock, freeing the environment for the
+// next apply.
+func TestParkedLockIsForceUnlocked(t *testing.T) {
+	p := newProject(t, parkedPipeline("1h"))
+	id := parkRun(t, p)
+	if out, errOut, code := p.run("force-unlock", id, "-force", "-reason", "release cancelled"); code != 0 {
+		t.Fatalf("force-unlock of a parked lock: exit %d\n%s%s", code, out, errOut)
+	}
+	if _, errOut, code := p.as("carol", "apply", "-auto-approve", "-park"); code != 8 {
+		t.Fatalf("an apply after the force-unlock: exit %d\n%s", code, errOut)
+	}
+}
