@@ -51,6 +51,13 @@ func (v *RunsJSON) List(list []*v1.Run) {
 // gate_planned messages and its events as the messages apply -json wrote
 // (logs or not: a machine filters).
 func (v *RunsJSON) Show(run *v1.Run, planJSON json.RawMessage, _ bool, each func(func(v1.Event) error) error) error {
+	if v.JSONOut == nil {
+		v.JSONOut = NewJSONStream(v.Out, v.Err)
+	}
+	return v.JSONOut.Batch(func() error { return v.show(run, planJSON, each) })
+}
+
+func (v *RunsJSON) show(run *v1.Run, planJSON json.RawMessage, each func(func(v1.Event) error) error) error {
 	v.emit(MsgRun, runRecordMessage(run))
 	var plan v1.Plan
 	if json.Unmarshal(planJSON, &plan) == nil {
