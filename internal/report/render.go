@@ -39,8 +39,11 @@ func init() {
 			}
 			return "fail"
 		},
-		"add":   func(a, b int) int { return a + b },
-		"steps": stepsHTML,
+		"add":          func(a, b int) int { return a + b },
+		"steps":        stepsHTML,
+		"graphNodes":   graphNodes,
+		"timelineRows": timelineRows,
+		"planRows":     planRows,
 	}).ParseFS(assets, "assets/report.html.tmpl"))
 }
 

@@ -11,17 +11,11 @@ import (
 )
 
 // writeStep writes exactly what the "step" template wrote before it
-// (testdata/step-reference.html.tmpl, executed by html/template), escaping
+// (testdata/reference.html.tmpl, executed by html/template), escaping
 // included, for steps with every part present or absent and text that
 // needs escaping in every field.
 func TestStepHTMLMatchesTemplate(t *testing.T) {
-	ref := template.Must(template.New("ref").Funcs(template.FuncMap{
-		"class": func(status any) string { return statusClass(fmt.Sprint(status)) },
-		"dur":   shortDuration,
-		"since": func(a, b time.Time) time.Duration { return b.Sub(a) },
-		"stamp": stamp,
-		"join":  strings.Join,
-	}).ParseFiles("testdata/step-reference.html.tmpl"))
+	ref := referenceTemplate()
 	t0 := time.Date(2026, 12, 6, 8, 0, 0, 0, time.UTC)
 	nasty := "a<b>&\"c\"+'d' \x00 é \xff ${x} {{y}} </pre><script>"
 	steps := []*Step{
@@ -55,4 +49,42 @@ func TestStepHTMLMatchesTemplate(t *testing.T) {
 			t.Errorf("step %s:\n got: %q\nwant: %q", s.Name, got.String(), want.String())
 		}
 	}
+}
+
+// The graph's nodes, the timeline's rows and the plan's table are written
+// as the template's ranges over them wrote them.
+func TestRowsHTMLMatchTemplate(t *testing.T) {
+	ref := referenceTemplate()
+	nasty := "a<b>&\"c\"+'d' \x00 é \xff </title><script>"
+	same := func(name string, data any, got template.HTML) {
+		t.Helper()
+		var want strings.Builder
+		if err := ref.ExecuteTemplate(&want, name, data); err != nil {
+			t.Fatal(err)
+		}
+		if string(got) != want.String() {
+			t.Errorf("%s:\n got: %q\nwant: %q", name, got, want.String())
+		}
+	}
+	nodes := []Node{{X: 8, Y: 8, W: 176, H: 44, Name: "n" + nasty, Sub: "s · " + nasty, Class: "ok", Href: "#step-1", Title: nasty},
+		{X: 232, Y: 66, W: 176, H: 44, Name: "m", Class: "fail" + nasty, Href: "#step-22"}}
+	same("nodes", nodes, graphNodes(nodes))
+	rows := []TimelineRow{{Label: "⏸ " + nasty, Href: "#approvals", Class: "skip"},
+		{Label: "a", Href: "#step-3", Class: "ok", Bars: []Bar{{X: "1.5%", W: "3%", Class: "ok" + nasty, Title: nasty}, {X: "5%", W: "0.2%"}}}}
+	same("rows", rows, timelineRows(rows))
+	plan := []*v1.PlannedStep{{Name: "bare" + nasty, Stage: "s" + nasty, Phase: "main", Action: "std.exec", Run: "yes"},
+		{Name: "each", Phase: "finally", Action: "k8s.apply" + nasty, Run: v1.Decision("no" + nasty), Instances: []*v1.PlannedInstance{
+			{Key: "k" + nasty, Summary: "do " + nasty, Change: "+ a\n- " + nasty}, {Summary: "plain"}}}}
+	same("plan", plan, planRows(plan))
+}
+
+func referenceTemplate() *template.Template {
+	return template.Must(template.New("ref").Funcs(template.FuncMap{
+		"class": func(status any) string { return statusClass(fmt.Sprint(status)) },
+		"dur":   shortDuration,
+		"since": func(a, b time.Time) time.Duration { return b.Sub(a) },
+		"stamp": stamp,
+		"join":  strings.Join,
+		"add":   func(a, b int) int { return a + b },
+	}).ParseFiles("testdata/reference.html.tmpl"))
 }
