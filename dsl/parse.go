@@ -49,7 +49,10 @@ func parseFile(src []byte, filename string) (*hcl.File, hcl.Diagnostics) {
 // no block comment, its brackets balanced): a wrong split then shows in a
 // chunk that is parsed, and the file is parsed whole, as parseFile does.
 func parseFileFor(src []byte, filename string, types []string) (*hcl.File, hcl.Diagnostics) {
-	chunks := splitTopLevel(src, chunkSize)
+	chunks := splitTopLevel(src, chunkSize/8) // smaller: the few parsed are all the work
+	if len(src) <= chunkSize {
+		chunks = nil // as parseFile: a small file is parsed whole
+	}
 	if len(chunks) > 1 {
 		var named []chunk
 		for _, c := range chunks {
