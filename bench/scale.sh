@@ -9,7 +9,8 @@
 #   bench/scale.sh                 # 1000 10000 20000 100000
 #   bench/scale.sh 1000 10000      # some sizes
 # It also times reading the run back: runs show, runs show -json, runs report.
-# Uses bin/pipectl and bin/pipectl-plugin-std (make build). Targets: see
+# Uses bin/pipectl and bin/pipectl-plugin-std (make build); PIPECTL=path
+# times another pipectl binary (a build of main, to compare). Targets: see
 # docs/architecture.md (Performance): per step at the largest N within
 # 1.5x of the smallest.
 set -euo pipefail
@@ -20,6 +21,7 @@ sizes=("$@")
 for b in pipectl pipectl-plugin-std; do
   [[ -x bin/$b ]] || { echo "bin/$b is missing: make build" >&2; exit 1; }
 done
+pipectl=${PIPECTL:-bin/pipectl}
 [[ -x /usr/bin/time ]] || { echo "/usr/bin/time is missing: apt-get install time" >&2; exit 1; }
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -50,7 +52,7 @@ measure() {
   awk '{ printf "%.2f %.2f %.0f", $1, $2 + $3, $4 / 1024 }' "$log.time"
 }
 
-echo "pipectl $(bin/pipectl version 2>/dev/null | head -1), $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "pipectl $($pipectl version 2>/dev/null | head -1), $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
 printf '| %7s | %-26s | %-26s | %-26s | %-17s | %-11s |\n' N "validate" "plan -out" "apply PLAN" "ms/step p+a [cpu]" "KB/step val"
 printf '|---------|----------------------------|----------------------------|----------------------------|-------------------|-------------|\n'
 first=""
@@ -59,19 +61,19 @@ for n in "${sizes[@]}"; do
   d=$work/p$n; mkdir -p "$d/.pipectl/plugins"
   ln -s "$root/bin/pipectl-plugin-std" "$d/.pipectl/plugins/pipectl-plugin-std"
   generate "$n" "$d"
-  bin/pipectl init "$d" > /dev/null
-  read -r vt vc vm <<< "$(measure "$d/validate.log" bin/pipectl validate "$d")"
-  read -r pt pc pm <<< "$(measure "$d/plan.log" bin/pipectl plan -out "$d/plan.json" "$d")"
-  read -r at ac am <<< "$(measure "$d/apply.log" bin/pipectl apply -no-color "$d/plan.json" "$d")"
+  "$pipectl" init "$d" > /dev/null
+  read -r vt vc vm <<< "$(measure "$d/validate.log" "$pipectl" validate "$d")"
+  read -r pt pc pm <<< "$(measure "$d/plan.log" "$pipectl" plan -out "$d/plan.json" "$d")"
+  read -r at ac am <<< "$(measure "$d/apply.log" "$pipectl" apply -no-color "$d/plan.json" "$d")"
   per=$(awk -v p="$pt" -v a="$at" -v n="$n" 'BEGIN { printf "%.3f", (p + a) * 1000 / n }')
   cpu=$(awk -v p="$pc" -v a="$ac" -v n="$n" 'BEGIN { printf "%.3f", (p + a) * 1000 / n }')
   kb=$(awk -v m="$vm" -v n="$n" 'BEGIN { printf "%.1f", m * 1024 / n }')
   printf '| %7d | %6ss [%6ss] %5s MB | %6ss [%6ss] %5s MB | %6ss [%6ss] %5s MB | %7s [%7s] | %11s |\n' \
     "$n" "$vt" "$vc" "$vm" "$pt" "$pc" "$pm" "$at" "$ac" "$am" "$per" "$cpu" "$kb"
-  read -r st _ _ <<< "$(measure "$d/show.log" bin/pipectl runs show latest "$d")"
-  read -r sj _ _ <<< "$(measure "$d/showjson.log" bin/pipectl runs show latest "$d" -json)"
-  read -r rt _ _ <<< "$(measure "$d/report.log" bin/pipectl runs report latest "$d" -o "$d/report.html")"
-  reads+=("$n steps: runs show ${st}s, runs show -json ${sj}s, runs report ${rt}s")
+  read -r st sc _ <<< "$(measure "$d/show.log" "$pipectl" runs show latest "$d")"
+  read -r sj sjc _ <<< "$(measure "$d/showjson.log" "$pipectl" runs show latest "$d" -json)"
+  read -r rt rc _ <<< "$(measure "$d/report.log" "$pipectl" runs report latest "$d" -o "$d/report.html")"
+  reads+=("$n steps: runs show ${st}s [${sc}s], runs show -json ${sj}s [${sjc}s], runs report ${rt}s [${rc}s]")
   [[ -n $first ]] || { first=$per; firstcpu=$cpu; firstn=$n; }
   last=$per; lastcpu=$cpu; lastn=$n
   rm -rf "$d"

@@ -90,10 +90,15 @@ var backendsSchema = &hcl.BodySchema{Blocks: []hcl.BlockHeaderSchema{
 	{Type: "pipeline", LabelNames: []string{"name"}}, {Type: "environment", LabelNames: []string{"name"}}, backendBlock,
 }}
 
+// backendTypes are backendsSchema's block types: a chunk of a file that
+// names none of them holds nothing LoadBackend reads.
+var backendTypes = []string{"pipeline", "environment", "backend"}
+
 // LoadBackend reads only what choosing a record backend needs, before the
 // pipeline is loaded (the lock is taken first): the pipeline's name and
 // the backend block of env (its own, else the pipeline's; nil: local).
-// Files that do not parse are skipped: Load reports them. The
+// Files that do not parse are skipped: Load reports them (a large file's
+// chunks that name none of its blocks are not parsed: parseFileFor). The
 // diagnostics are the backend blocks' only.
 func LoadBackend(path, env string) (pipeline string, b *Backend, diags hcl.Diagnostics) {
 	_, files, err := Files(path)
@@ -107,7 +112,7 @@ func LoadBackend(path, env string) (pipeline string, b *Backend, diags hcl.Diagn
 		if err != nil {
 			continue
 		}
-		file, d := parseFile(src, name)
+		file, d := parseFileFor(src, name, backendTypes)
 		if d.HasErrors() || file == nil {
 			continue
 		}

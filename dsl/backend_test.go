@@ -1,8 +1,10 @@
 package dsl
 
 import (
+	"bytes"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 )
@@ -86,5 +88,50 @@ stage "s" {
 	write("a.hcl", "pipeline \"shop\" {}\nbackend \"kubernetess\" {}\n")
 	if _, b, diags := LoadBackend(dir, ""); !diags.HasErrors() || b == nil || b.Type != "kubernetess" {
 		t.Errorf("an unknown type: %+v, %v; want an error and the type kept", b, diags)
+	}
+}
+
+// In a large file LoadBackend parses only the chunks that may hold its
+// blocks: a backend block after 2,000 steps is found, a mistake in a chunk
+// that names none of them does not hide it (Load reports it), and a
+// backend block inside a heredoc that spans chunks is not one.
+func TestLoadBackendLargeFile(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "p.hcl")
+	load := func(src []byte) (string, *Backend) {
+		t.Helper()
+		if err := os.WriteFile(path, src, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		name, b, diags := LoadBackend(dir, "")
+		if diags.HasErrors() {
+			t.Fatal(diags.Error())
+		}
+		return name, b
+	}
+	steps := generatePipeline(2000)
+	late := []byte("backend \"kubernetes\" { namespace = \"late\" }\n")
+	if chunks := splitTopLevel(append(steps, late...), chunkSize); len(chunks) < 3 {
+		t.Fatalf("want a file of several chunks, got %d", len(chunks))
+	}
+	if name, b := load(append(steps, late...)); name != "bench" || b == nil || b.Namespace != "late" {
+		t.Errorf("backend at the end: %q, %+v", name, b)
+	}
+
+	broken := bytes.Replace(steps, []byte(`step "step700" {`), []byte(`step "step700" = {`), 1)
+	if name, b := load(append(broken, late...)); name != "bench" || b == nil || b.Namespace != "late" {
+		t.Errorf("a mistake among the steps: %q, %+v", name, b)
+	}
+
+	var heredoc bytes.Buffer
+	heredoc.WriteString("locals {\n  script = <<EOT\n")
+	long := strings.Repeat("x", chunkSize) // few lines: HCL's heredoc parse is quadratic in them
+	// HCL blocks, as text, split where a block ends
+	for range 2 {
+		heredoc.WriteString("thing \"x\" { a = \"" + long + "\" }\n}\nbackend \"kubernetes\" {\n  namespace = \"fake\"\n}\n")
+	}
+	heredoc.WriteString("EOT\n}\npipeline \"h\" {}\n")
+	if name, b := load(heredoc.Bytes()); name != "h" || b != nil {
+		t.Errorf("a backend block inside a heredoc: %q, %+v, want none", name, b)
 	}
 }

@@ -24,6 +24,13 @@ type sourceRecorder struct {
 	mu   sync.Mutex
 	src  *Sources
 	seen map[string]bool // paths looked at: a file many steps name is hashed once
+
+	// The working directory, read once: filepath.Abs reads it for every
+	// string of every step (getcwd and two stats), 0.3 s of CPU in a plan
+	// and an apply of 10,000 steps. pipectl changes it before planning only.
+	wdOnce sync.Once
+	wd     string
+	wdErr  error
 }
 
 func newSourceRecorder(p *Pipeline) *sourceRecorder {
@@ -75,6 +82,18 @@ func (r *sourceRecorder) add(path string) {
 	}
 }
 
+// abs is filepath.Abs(path) with the working directory read once.
+func (r *sourceRecorder) abs(path string) (string, error) {
+	if filepath.IsAbs(path) {
+		return filepath.Clean(path), nil
+	}
+	r.wdOnce.Do(func() { r.wd, r.wdErr = os.Getwd() })
+	if r.wdErr != nil {
+		return "", r.wdErr
+	}
+	return filepath.Join(r.wd, path), nil
+}
+
 // relative is path relative to the pipeline directory, slash-separated,
 // when it is a recordable path inside it.
 func (r *sourceRecorder) relative(path string) (string, bool) {
@@ -84,7 +103,7 @@ func (r *sourceRecorder) relative(path string) (string, bool) {
 	// Relative to the working directory, as the file functions, the
 	// loader and the plugins (which inherit it) resolve them; pipectl
 	// makes it the pipeline's directory.
-	path, err := filepath.Abs(path)
+	path, err := r.abs(path)
 	if err != nil {
 		return "", false
 	}

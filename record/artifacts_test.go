@@ -93,3 +93,35 @@ func TestEventsSince(t *testing.T) {
 		t.Errorf("Latest: %q %v", id, err)
 	}
 }
+
+// Latest, which reads only the runs' summaries, names the run List puts
+// first: the newest started.
+func TestLatestIsListsFirst(t *testing.T) {
+	store, err := Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := store.Latest(); err == nil || !strings.Contains(err.Error(), "no run is recorded") {
+		t.Fatalf("an empty record: %v", err)
+	}
+	var last string
+	for range 4 {
+		rec, err := store.Start(&engine.Plan{Pipeline: "p"}, engine.NewRedactor())
+		if err != nil {
+			t.Fatal(err)
+		}
+		rec.Event(engine.Event{Type: engine.RunFinished, Status: engine.StatusSucceeded, Time: time.Now()})
+		if err := rec.Finish(); err != nil {
+			t.Fatal(err)
+		}
+		last = rec.ID()
+		time.Sleep(2 * time.Millisecond)
+	}
+	list, err := store.List()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if id, err := store.Latest(); err != nil || id != last || id != list[0].ID {
+		t.Errorf("Latest %q %v; want the last started %q, List's first %q", id, err, last, list[0].ID)
+	}
+}

@@ -208,6 +208,38 @@ func (s *Local) ListRuns(f Filter) ([]*Run, error) {
 	return out, err
 }
 
+// Latest is the id of the newest run. ListRuns decodes every kept run
+// with its step records; this reads only each summary's id, start and
+// format: `runs show latest` of a store keeping a few 10,000-step runs
+// spent most of its time there. A damaged or newer summary is the same
+// error as ListRuns's.
+func (s *Local) Latest() (string, error) {
+	type header struct {
+		FormatVersion int       `json:"format_version"`
+		ID            string    `json:"id"`
+		Started       time.Time `json:"started"`
+	}
+	var latest header
+	err := s.view(func(tx *bolt.Tx) error {
+		runs := tx.Bucket(runsBucket)
+		return runs.ForEachBucket(func(id []byte) error {
+			var h header
+			if err := json.Unmarshal(runs.Bucket(id).Get(metaKey), &h); err != nil {
+				return fmt.Errorf("a run record is damaged: %w", err)
+			}
+			if h.FormatVersion > v1.RecordFormatVersion {
+				return fmt.Errorf("run %s was recorded by a newer pipectl (record format %d; this one reads up to %d): read it with that release",
+					h.ID, h.FormatVersion, v1.RecordFormatVersion)
+			}
+			if latest.ID == "" || h.Started.After(latest.Started) {
+				latest = h
+			}
+			return nil
+		})
+	})
+	return latest.ID, err
+}
+
 // Show returns one run and the plan it applied (JSON), and hands each of
 // its events to onEvent (when not nil) as it reads them: a run's events
 // are never all in memory at once.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"runtime/pprof"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -39,6 +40,7 @@ func Serve(p Plugin) {
 		os.Exit(1)
 	}
 	guardChildren(srv, logger)
+	defer cpuProfile(os.Getenv(CPUProfileEnv), p.Name, logger)()
 	plugin.Serve(&plugin.ServeConfig{
 		HandshakeConfig: wire.Handshake,
 		Plugins:         plugin.PluginSet{wire.PluginName: &grpcPlugin{server: srv}},
@@ -51,6 +53,29 @@ func Serve(p Plugin) {
 	})
 	srv.shutdown(shutdownGrace)
 	killChildren() // what did not stop within the grace, and orphans
+}
+
+// CPUProfileEnv names a file prefix: a plugin started with it set writes
+// its CPU profile to PREFIX.NAME.PID until the host closes it, the plugin's
+// side of what PIPECTL_CPUPROFILE shows of pipectl (bench/README.md).
+const CPUProfileEnv = "PIPECTL_PLUGIN_CPUPROFILE"
+
+func cpuProfile(prefix, name string, logger hclog.Logger) (stop func()) {
+	if prefix == "" {
+		return func() {}
+	}
+	f, err := os.Create(fmt.Sprintf("%s.%s.%d", prefix, name, os.Getpid()))
+	if err == nil {
+		err = pprof.StartCPUProfile(f)
+	}
+	if err != nil {
+		logger.Warn("no CPU profile", "env", CPUProfileEnv, "error", err)
+		return func() {}
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
+	}
 }
 
 // Logger is the plugin's logger, from an action's ctx. Its output reaches

@@ -46,3 +46,16 @@ func bigRun(steps, lines int) (*record.Run, *v1.Plan, []v1.Event) {
 	}
 	return run, plan, events
 }
+
+// BenchmarkRender10k renders the report of a run of 10,000 steps without
+// logs (bench/scale.sh's runs report, without reading the record).
+func BenchmarkRender10k(b *testing.B) {
+	run, plan, events := bigRun(10000, 0)
+	r := build(run, plan, events)
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := r.Render(io.Discard); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

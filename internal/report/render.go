@@ -18,29 +18,34 @@ import (
 //go:embed assets
 var assets embed.FS
 
-var page = template.Must(template.New("report.html.tmpl").Funcs(template.FuncMap{
-	"class": func(status any) string { return statusClass(fmt.Sprint(status)) },
-	"dur":   shortDuration,
-	"since": func(a, b time.Time) time.Duration { return b.Sub(a) },
-	"stamp": func(t time.Time) string {
-		if t.IsZero() {
-			return "–"
-		}
-		return t.Local().Format("2006-01-02 15:04:05 MST")
-	},
-	"short": func(s string) string { return clip(s, 13) },
-	"join":  strings.Join,
-	"gateClass": func(status v1.GateStatus) string {
-		switch status {
-		case v1.GateStatusPassed:
-			return "ok"
-		case v1.GateStatusWaiting:
-			return "run"
-		}
-		return "fail"
-	},
-	"add": func(a, b int) int { return a + b },
-}).ParseFS(assets, "assets/report.html.tmpl"))
+// page is the report's template; set in init, as its "steps" function
+// renders artifacts with it.
+var page *template.Template
+
+func init() {
+	page = template.Must(template.New("report.html.tmpl").Funcs(template.FuncMap{
+		"class": func(status any) string { return statusClass(fmt.Sprint(status)) },
+		"dur":   shortDuration,
+		"since": func(a, b time.Time) time.Duration { return b.Sub(a) },
+		"stamp": stamp,
+		"short": func(s string) string { return clip(s, 13) },
+		"join":  strings.Join,
+		"gateClass": func(status v1.GateStatus) string {
+			switch status {
+			case v1.GateStatusPassed:
+				return "ok"
+			case v1.GateStatusWaiting:
+				return "run"
+			}
+			return "fail"
+		},
+		"add":          func(a, b int) int { return a + b },
+		"steps":        stepsHTML,
+		"graphNodes":   graphNodes,
+		"timelineRows": timelineRows,
+		"planRows":     planRows,
+	}).ParseFS(assets, "assets/report.html.tmpl"))
+}
 
 // pageData is what the template is given.
 type pageData struct {

@@ -1,6 +1,7 @@
 package view
 
 import (
+	"bufio"
 	"encoding/json"
 	"fmt"
 	"maps"
@@ -64,6 +65,13 @@ func (v *PlanHuman) Saved(file, applyArgs string) {
 // Show prints the plan grouped by stage, then the failure handlers and
 // finally steps, each with its action's summary and change text.
 func (v *PlanHuman) Show(p *v1.Plan) {
+	out := v.Out // a write call per line was 10,000 system calls at 10,000 steps
+	buf := bufio.NewWriterSize(out, 64<<10)
+	v.Out = buf
+	defer func() {
+		_ = buf.Flush()
+		v.Out = out
+	}()
 	env := ""
 	if p.Environment != "" {
 		env = fmt.Sprintf(" in environment %q", p.Environment)

@@ -1,14 +1,19 @@
 package plugintest_test
 
 import (
+	"bytes"
+	"compress/gzip"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/zclconf/go-cty/cty"
 
+	"github.com/pipectl/pipectl/sdk"
 	"github.com/pipectl/pipectl/sdk/plugintest"
 )
 
@@ -80,5 +85,32 @@ func TestApplyContextReportsCancellation(t *testing.T) {
 	run := p.ApplyContext(ctx, "wait", plugintest.Object(map[string]any{"duration": "1h"}))
 	if !errors.Is(run.Err, context.Canceled) {
 		t.Fatalf("want context.Canceled, got %v", run.Err)
+	}
+}
+
+// PIPECTL_PLUGIN_CPUPROFILE=PREFIX: the plugin writes its CPU profile to
+// PREFIX.NAME.PID, complete once the host has closed it.
+func TestPluginCPUProfile(t *testing.T) {
+	prefix := filepath.Join(t.TempDir(), "cpu")
+	t.Setenv(sdk.CPUProfileEnv, prefix)
+	p := plugintest.Start(t, testplugin)
+	p.Plan("echo", plugintest.Object(map[string]any{"message": "hi"}))
+	if err := p.Close(); err != nil {
+		t.Fatal(err)
+	}
+	files, _ := filepath.Glob(prefix + ".testplugin.*")
+	if len(files) != 1 {
+		t.Fatalf("profiles %v, want one %s.testplugin.PID", files, prefix)
+	}
+	data, err := os.ReadFile(files[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	zr, err := gzip.NewReader(bytes.NewReader(data)) // a profile is gzipped protobuf
+	if err == nil {
+		_, err = io.ReadAll(zr)
+	}
+	if err != nil {
+		t.Fatalf("%s is not a complete profile: %v", files[0], err)
 	}
 }
