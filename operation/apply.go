@@ -147,6 +147,9 @@ func (a *Apply) Run(ctx context.Context, path string) (*Applied, error) {
 	if err := store.Init(); err != nil { // a damaged record stops us here, before anything runs
 		return nil, err
 	}
+	if err := a.Gates.identify(store); err != nil {
+		return nil, err
+	}
 	if a.Resume != "" {
 		if t.resume, err = loadResumption(store, a.Resume); err != nil {
 			return nil, err

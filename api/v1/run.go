@@ -37,10 +37,15 @@ type Run struct {
 	// ForceUnlocked: the run's process died holding its environment's
 	// lock, which was broken with pipectl force-unlock.
 	ForceUnlocked *ForceUnlock `json:"force_unlocked,omitempty"`
-	// StartedBy is the user who started the run (PIPECTL_USER, or the
-	// OS user); Gates what happened at its approvals and windows.
-	StartedBy string       `json:"started_by,omitempty"`
-	Gates     []GateRecord `json:"gates,omitempty"`
+	// StartedBy is the user who started the run: on the kubernetes
+	// backend the cluster's authenticated identity of the runner; on the
+	// local one PIPECTL_USER, or the OS user. StartedByActor is who the
+	// CI job says triggered it (GITHUB_ACTOR, GITLAB_USER_LOGIN...), as
+	// the job asserts it: unverified. Gates is what happened at its
+	// approvals and windows.
+	StartedBy      string       `json:"started_by,omitempty"`
+	StartedByActor string       `json:"started_by_actor,omitempty"`
+	Gates          []GateRecord `json:"gates,omitempty"`
 }
 
 // Active tells whether the run goes on, or waits at a gate (parked: it
