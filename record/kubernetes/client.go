@@ -16,6 +16,9 @@ import (
 	"encoding/hex"
 
 	"github.com/go-logr/logr"
+	"github.com/pipectl/pipectl/record"
+	admissionv1 "k8s.io/api/admissionregistration/v1"
+	authnv1 "k8s.io/api/authentication/v1"
 	coordv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/client-go/rest"
@@ -48,6 +51,8 @@ type Client struct {
 	ns            string
 	core          coreClient
 	coord         coordClient
+	admission     admissionClient
+	authn         *rest.RESTClient
 	leaseDuration time.Duration
 	requests      *atomic.Int64 // API requests made, for the benchmark
 	config        Config        // as connected, for Another
@@ -56,6 +61,8 @@ type Client struct {
 
 	mu       sync.Mutex
 	observed map[string]observation // Lease name → what this process saw last
+	identity *record.Identity       // the SelfSubjectReview's, once asked
+	policyOK time.Time              // when the votes' policy was last found in place
 }
 
 // observation is a Lease's resourceVersion and when this process first
@@ -125,12 +132,21 @@ func Connect(c Config) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
+	admission, err := restClient(cfg, admissionv1.SchemeGroupVersion)
+	if err != nil {
+		return nil, err
+	}
+	authn, err := restClient(cfg, authnv1.SchemeGroupVersion)
+	if err != nil {
+		return nil, err
+	}
 	d := c.LeaseDuration
 	if d <= 0 {
 		d = DefaultLeaseDuration
 	}
 	c.Rest = cfg
-	return &Client{ns: c.Namespace, core: coreClient{core}, coord: coordClient{coord}, leaseDuration: d, requests: requests, config: c,
+	return &Client{ns: c.Namespace, core: coreClient{core}, coord: coordClient{coord}, admission: admissionClient{admission}, authn: authn,
+		leaseDuration: d, requests: requests, config: c,
 		observed: map[string]observation{}}, nil
 }
 
