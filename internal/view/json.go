@@ -179,9 +179,11 @@ type RunRecordMessage struct {
 	// ForceUnlocked: the run's process died holding its environment's
 	// lock, broken since with pipectl force-unlock.
 	ForceUnlocked *ForceUnlockJSON `json:"force_unlocked,omitempty"`
-	// StartedBy is who started the run; Gates what happened at its gates.
-	StartedBy string           `json:"started_by,omitempty"`
-	Gates     []GateRecordJSON `json:"gates,omitempty"`
+	// StartedBy is who started the run; StartedByActor who the CI job
+	// said triggered it (unverified); Gates what happened at its gates.
+	StartedBy      string           `json:"started_by,omitempty"`
+	StartedByActor string           `json:"started_by_actor,omitempty"`
+	Gates          []GateRecordJSON `json:"gates,omitempty"`
 }
 
 // The messages' own copies of the vocabulary's gate and lock records:

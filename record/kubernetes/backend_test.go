@@ -67,6 +67,8 @@ func setUpVotes(t *testing.T, env *sandboxtest.Env) {
 	for {
 		_, err := env.Client.CoreV1().ConfigMaps(env.Namespace).Create(context.Background(), probe, metav1.CreateOptions{})
 		if err != nil && strings.Contains(err.Error(), "a vote names its approver") {
+			// Votes are trusted from the second after the policy's last change.
+			time.Sleep(time.Until(time.Now().Truncate(time.Second).Add(time.Second + 10*time.Millisecond)))
 			return
 		}
 		if time.Now().After(deadline) {

@@ -126,8 +126,36 @@ func (c *Client) checkPolicy(ctx context.Context) error {
 	}
 	c.mu.Lock()
 	c.policyOK = time.Now()
+	c.policySince = lastChange(&p.ObjectMeta, &b.ObjectMeta)
 	c.mu.Unlock()
 	return nil
+}
+
+// lastChange is when the newest of objs was created or last written
+// (their managed fields' times, to the second).
+func lastChange(objs ...*metav1.ObjectMeta) time.Time {
+	var last time.Time
+	for _, o := range objs {
+		if t := o.CreationTimestamp.Time; t.After(last) {
+			last = t
+		}
+		for _, f := range o.ManagedFields {
+			if f.Time != nil && f.Time.After(last) {
+				last = f.Time.Time
+			}
+		}
+	}
+	return last
+}
+
+// trusted tells whether the policy admitted the vote as it stands now: a
+// vote created before the policy or its binding last changed (or were
+// made again) may have been admitted by none, or by a weaker one.
+func (c *Client) trusted(v *corev1.ConfigMap) bool {
+	c.mu.Lock()
+	since := c.policySince
+	c.mu.Unlock()
+	return v.CreationTimestamp.Time.After(since)
 }
 
 func sameValidations(have, want []admissionv1.Validation) bool {
@@ -262,7 +290,8 @@ func (b *Backend) runOf(ctx context.Context, id string) (*record.Run, error) {
 // its creation). Answers an older pipectl kept in one Secret per run
 // (answers.<run>) come first, for a finished run only: no running run
 // counts an answer that is not a vote. A vote for another run or
-// environment than its labels say is not the run's.
+// environment than its labels say is not the run's; one older than the
+// policy's last change is not trusted (trusted).
 func (b *Backend) answers(ctx context.Context, run *record.Run) ([]record.Answer, error) {
 	var out []record.Answer
 	if run.Status != record.StatusRunning {
@@ -280,7 +309,7 @@ func (b *Backend) answers(ctx context.Context, run *record.Run) ([]record.Answer
 	votes := list.Items
 	slices.SortStableFunc(votes, func(x, y corev1.ConfigMap) int { return compareVersions(x.ResourceVersion, y.ResourceVersion) })
 	for _, v := range votes {
-		if v.Data[voteRun] != run.ID || v.Data[voteEnvironment] != run.Environment {
+		if v.Data[voteRun] != run.ID || v.Data[voteEnvironment] != run.Environment || !b.c.trusted(&v) {
 			continue
 		}
 		if f, _ := strconv.Atoi(v.Data[voteFormatKey]); f > VoteFormat {
