@@ -16,7 +16,6 @@ import (
 	"encoding/hex"
 
 	"github.com/go-logr/logr"
-	"github.com/pipectl/pipectl/record"
 	admissionv1 "k8s.io/api/admissionregistration/v1"
 	authnv1 "k8s.io/api/authentication/v1"
 	coordv1 "k8s.io/api/coordination/v1"
@@ -24,6 +23,8 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 	"k8s.io/klog/v2"
+
+	"github.com/pipectl/pipectl/record"
 )
 
 // Config says where the backend keeps its objects: the namespace, and the
