@@ -200,7 +200,10 @@ func (a *Apply) run(ctx context.Context, s *Session, plan *engine.Plan, t *apply
 	}
 	var prompt engine.EventSink = engine.EventFunc(func(engine.Event) {})
 	if a.Gates.Prompt != nil {
-		prompt = a.Gates.Prompt.sink(plan, recorder.ID(), a.Gates.User, recorder.PutAnswer)
+		prompt = a.Gates.Prompt.sink(plan, recorder.ID(), a.Gates.User, func(ans engine.GateAnswer) error {
+			ans.Groups = a.Gates.Groups // the starter's, as the backend authenticated them
+			return recorder.PutAnswer(ans)
+		})
 	}
 	ctx, kill := ctx, ctx
 	if a.Interruptible != nil {
