@@ -50,7 +50,7 @@ func TestContract(t *testing.T) {
 
 // setUpVotes runs backend setup in the test's namespace and waits until
 // the API server enforces the votes' policy (it reads policies a moment
-// after they are written).
+// after they are written) and votes are trusted.
 func setUpVotes(t *testing.T, env *sandboxtest.Env) {
 	t.Helper()
 	c, err := Connect(Config{Namespace: env.Namespace, Rest: env.Config})
@@ -67,8 +67,12 @@ func setUpVotes(t *testing.T, env *sandboxtest.Env) {
 	for {
 		_, err := env.Client.CoreV1().ConfigMaps(env.Namespace).Create(context.Background(), probe, metav1.CreateOptions{})
 		if err != nil && strings.Contains(err.Error(), "a vote names its approver") {
-			// Votes are trusted from the second after the policy's last change.
-			time.Sleep(time.Until(time.Now().Truncate(time.Second).Add(time.Second + 10*time.Millisecond)))
+			// Votes are trusted from policySettle after the policy's last change.
+			since, err := c.checkPolicy(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			time.Sleep(time.Until(since.Add(policySettle + 10*time.Millisecond)))
 			return
 		}
 		if time.Now().After(deadline) {

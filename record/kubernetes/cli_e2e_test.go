@@ -19,6 +19,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/pipectl/pipectl/internal/sandboxtest"
 	"github.com/pipectl/pipectl/internal/testbin"
@@ -934,6 +935,7 @@ stage "deploy" {
 
 	// The policy deleted: the API server would admit anything; pipectl
 	// refuses approvals, and the waiting runner does not count votes.
+	t.Cleanup(func() { setUpVotes(t, env) }) // should the test stop with the policy deleted
 	apply2, events2, _ := ci.start("apply", "-env", "prod", "-auto-approve", "-json")
 	waitFor(t, events2, "the gate waiting", func(e map[string]any) bool { return e["type"] == "gate_waiting" })
 	time.Sleep(1500 * time.Millisecond)
@@ -941,10 +943,50 @@ stage "deploy" {
 	if err := env.Client.AdmissionregistrationV1().ValidatingAdmissionPolicies().Delete(ctx, PolicyName, metav1.DeleteOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { setUpVotes(t, env) }) // for the tests after this one
 	refused(as("alice"), "backend not set up: run pipectl backend setup")
 	waitFor(t, events2, "the runner saying so", func(e map[string]any) bool {
 		return e["type"] == "gate_waiting" && strings.Contains(fmt.Sprint(e["message"]), "backend not set up: run pipectl backend setup")
 	})
-	_ = apply2
+	// Meanwhile the API server admits a vote mallory writes naming alice;
+	// once setup runs again, the runner does not count it: it was written
+	// before the policy was back.
+	malloryCfg, err := clientcmd.BuildConfigFromFlags("", mallory)
+	if err != nil {
+		t.Fatal(err)
+	}
+	malloryClient, err := kubernetes.NewForConfig(malloryCfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	forged = &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "forged-unguarded", Labels: map[string]string{labelManaged: managedBy, labelKind: kindVote, labelRun: labelValue(run)}},
+		Data: map[string]string{voteRun: run, voteEnvironment: "prod", voteApprover: "alice", voteGroups: "release-managers",
+			voteAnswer: `{"gate":"stage.deploy","approve":true,"user":"alice","groups":["release-managers"]}`}}
+	// (The API server stops enforcing a deleted policy a moment later.)
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(200 * time.Millisecond) {
+		_, err := malloryClient.CoreV1().ConfigMaps(env.Namespace).Create(ctx, forged, metav1.CreateOptions{})
+		if err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("without the policy, the API server still refuses mallory's forged vote (so nothing here shows the runner distrusts it): %v", err)
+		}
+	}
+	setUpVotes(t, env)
+	time.Sleep(3 * time.Second) // the waiting runner reads the votes again, every second
+	if st := ci.show(run); st["status"] != "running" {
+		t.Fatalf("the forged vote released the run: %v", st["status"])
+	}
+	if out, errOut, code := as("alice").run("approve", run, "-yes", "-reason", "CHG-8"); code != 0 {
+		t.Fatalf("alice's approval once set up again: %d\n%s%s", code, out, errOut)
+	}
+	go func() {
+		for range events2 {
+		}
+	}()
+	if err := apply2.Wait(); err != nil {
+		t.Fatalf("the second apply, approved by alice: %v", err)
+	}
+	if st := ci.show(run); st["status"] != "succeeded" {
+		t.Errorf("the second run: %v", st["status"])
+	}
 }

@@ -60,11 +60,9 @@ type Client struct {
 
 	chunks sync.Map // chunk name → its data: chunks are immutable
 
-	mu          sync.Mutex
-	observed    map[string]observation // Lease name → what this process saw last
-	identity    *record.Identity       // the SelfSubjectReview's, once asked
-	policyOK    time.Time              // when the votes' policy was last found in place
-	policySince time.Time              // when it, or its binding, last changed
+	mu       sync.Mutex
+	observed map[string]observation // Lease name → what this process saw last
+	identity *record.Identity       // the SelfSubjectReview's, once asked
 }
 
 // observation is a Lease's resourceVersion and when this process first

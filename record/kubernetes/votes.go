@@ -36,8 +36,10 @@ const (
 	// PolicyName names the policy and its binding (cluster-wide: they
 	// cover votes in every namespace).
 	PolicyName = "pipectl.dev-votes"
-	// policyFresh is how long the runner trusts the policy it has seen.
-	policyFresh = 10 * time.Second
+	// policySettle is how long after the policy or its binding changed a
+	// vote is still not trusted: the API server enforces a policy a moment
+	// after it is written, and times are kept to the second.
+	policySettle = 3 * time.Second
 )
 
 // Keys of a vote's data the policy reads.
@@ -96,39 +98,32 @@ func votePolicyBinding() *admissionv1.ValidatingAdmissionPolicyBinding {
 }
 
 // checkPolicy is nil when the votes' policy and its Deny binding are in
-// place, as setup made them (seen within policyFresh), else why not.
-func (c *Client) checkPolicy(ctx context.Context) error {
-	c.mu.Lock()
-	fresh := time.Since(c.policyOK) < policyFresh
-	c.mu.Unlock()
-	if fresh {
-		return nil
-	}
+// place, as setup made them, else why not; and since when they have
+// been, unchanged. It is asked at every read of votes, after the list:
+// a vote created a settling time after that has been admitted by this
+// policy (trustedSince).
+func (c *Client) checkPolicy(ctx context.Context) (since time.Time, err error) {
 	p, err := c.admission.Policies().Get(ctx, PolicyName, metav1.GetOptions{})
 	if err != nil {
-		return notSetUp("the ValidatingAdmissionPolicy "+PolicyName, err)
+		return since, notSetUp("the ValidatingAdmissionPolicy "+PolicyName, err)
 	}
 	b, err := c.admission.Bindings().Get(ctx, PolicyName, metav1.GetOptions{})
 	if err != nil {
-		return notSetUp("its ValidatingAdmissionPolicyBinding "+PolicyName, err)
+		return since, notSetUp("its ValidatingAdmissionPolicyBinding "+PolicyName, err)
 	}
 	want := votePolicy()
 	switch {
 	case p.Spec.FailurePolicy != nil && *p.Spec.FailurePolicy != admissionv1.Fail:
-		return fmt.Errorf("%w (the policy %s does not fail closed: failurePolicy %s)", ErrNotSetUp, PolicyName, *p.Spec.FailurePolicy)
+		return since, fmt.Errorf("%w (the policy %s does not fail closed: failurePolicy %s)", ErrNotSetUp, PolicyName, *p.Spec.FailurePolicy)
 	case !sameValidations(p.Spec.Validations, want.Spec.Validations):
-		return fmt.Errorf("%w (the policy %s does not check what this pipectl's votes need)", ErrNotSetUp, PolicyName)
+		return since, fmt.Errorf("%w (the policy %s does not check what this pipectl's votes need)", ErrNotSetUp, PolicyName)
 	case b.Spec.PolicyName != PolicyName || !slices.Contains(b.Spec.ValidationActions, admissionv1.Deny) || b.Spec.ParamRef != nil ||
 		b.Spec.MatchResources != nil && (b.Spec.MatchResources.NamespaceSelector != nil && len(b.Spec.MatchResources.NamespaceSelector.MatchLabels)+len(b.Spec.MatchResources.NamespaceSelector.MatchExpressions) > 0 ||
 			b.Spec.MatchResources.ObjectSelector != nil && len(b.Spec.MatchResources.ObjectSelector.MatchLabels)+len(b.Spec.MatchResources.ObjectSelector.MatchExpressions) > 0 ||
 			len(b.Spec.MatchResources.ExcludeResourceRules) > 0):
-		return fmt.Errorf("%w (the binding %s does not deny every vote the policy refuses)", ErrNotSetUp, PolicyName)
+		return since, fmt.Errorf("%w (the binding %s does not deny every vote the policy refuses)", ErrNotSetUp, PolicyName)
 	}
-	c.mu.Lock()
-	c.policyOK = time.Now()
-	c.policySince = lastChange(&p.ObjectMeta, &b.ObjectMeta)
-	c.mu.Unlock()
-	return nil
+	return lastChange(&p.ObjectMeta, &b.ObjectMeta), nil
 }
 
 // lastChange is when the newest of objs was created or last written
@@ -148,14 +143,12 @@ func lastChange(objs ...*metav1.ObjectMeta) time.Time {
 	return last
 }
 
-// trusted tells whether the policy admitted the vote as it stands now: a
-// vote created before the policy or its binding last changed (or were
-// made again) may have been admitted by none, or by a weaker one.
-func (c *Client) trusted(v *corev1.ConfigMap) bool {
-	c.mu.Lock()
-	since := c.policySince
-	c.mu.Unlock()
-	return v.CreationTimestamp.Time.After(since)
+// trusted tells whether the policy, in place and unchanged since since,
+// admitted the vote: one created before the policy or its binding last
+// changed (or were made again), or while the API server may not yet
+// have enforced them, may have been admitted by none, or a weaker one.
+func trusted(v *corev1.ConfigMap, since time.Time) bool {
+	return v.CreationTimestamp.Time.Sub(since) >= policySettle
 }
 
 func sameValidations(have, want []admissionv1.Validation) bool {
@@ -208,7 +201,7 @@ func (c *Client) Identity() (record.Identity, error) {
 func (b *Backend) AppendAnswer(id string, a record.Answer, check func(prior []record.Answer) string) (record.Answer, error) {
 	ctx, cancel := ctx()
 	defer cancel()
-	if err := b.c.checkPolicy(ctx); err != nil {
+	if _, err := b.c.checkPolicy(ctx); err != nil {
 		return a, err
 	}
 	run, err := b.runOf(ctx, id)
@@ -259,13 +252,10 @@ func (b *Backend) writeVote(ctx context.Context, name string, run *record.Run, a
 }
 
 // Answers returns every answer recorded for a run, oldest first: its
-// votes, once the policy that admits them is seen in place.
+// votes, if the policy that admits them is in place (answers).
 func (b *Backend) Answers(id string) ([]record.Answer, error) {
 	ctx, cancel := ctx()
 	defer cancel()
-	if err := b.c.checkPolicy(ctx); err != nil {
-		return nil, err
-	}
 	run, err := b.runOf(ctx, id)
 	if err != nil {
 		return nil, err
@@ -306,10 +296,14 @@ func (b *Backend) answers(ctx context.Context, run *record.Run) ([]record.Answer
 	if err != nil {
 		return nil, b.explain(err)
 	}
+	since, err := b.c.checkPolicy(ctx) // after the list: every vote listed was created before
+	if err != nil {
+		return nil, err
+	}
 	votes := list.Items
 	slices.SortStableFunc(votes, func(x, y corev1.ConfigMap) int { return compareVersions(x.ResourceVersion, y.ResourceVersion) })
 	for _, v := range votes {
-		if v.Data[voteRun] != run.ID || v.Data[voteEnvironment] != run.Environment || !b.c.trusted(&v) {
+		if v.Data[voteRun] != run.ID || v.Data[voteEnvironment] != run.Environment || !trusted(&v, since) {
 			continue
 		}
 		if f, _ := strconv.Atoi(v.Data[voteFormatKey]); f > VoteFormat {
