@@ -196,8 +196,9 @@ func (c *Client) Identity() (record.Identity, error) {
 // credentials; the API server admits it only if a.User is who they are
 // and may approve in the run's environment. check sees the answers
 // before it. Of concurrent approvals by one person to one gate, one
-// counts: a counted approval has a name of its own (countedName), which
-// one create gets; the others are checked again, and recorded refused.
+// counts: a counted approval has a name of its own (the gate's and the
+// user's), which one create gets; the others are checked again, and
+// recorded refused.
 func (b *Backend) AppendAnswer(id string, a record.Answer, check func(prior []record.Answer) string) (record.Answer, error) {
 	ctx, cancel := ctx()
 	defer cancel()
@@ -208,6 +209,7 @@ func (b *Backend) AppendAnswer(id string, a record.Answer, check func(prior []re
 	if err != nil {
 		return a, err
 	}
+	clash := false
 	for {
 		prior, err := b.answers(ctx, run)
 		if err != nil {
@@ -217,12 +219,16 @@ func (b *Backend) AppendAnswer(id string, a record.Answer, check func(prior []re
 			a.Refused = check(prior)
 		}
 		name := objectName("vote", id) + "." + randomSuffix()
-		if a.Approve && a.Refused == "" {
+		if a.Approve && a.Refused == "" && !clash {
 			name = objectName("vote", id) + "." + shortHash(a.Gate+"\x00"+a.User)
 		}
 		err = b.writeVote(ctx, name, run, a)
-		if apierrors.IsAlreadyExists(err) {
-			continue // the same approval came first: check against it
+		if apierrors.IsAlreadyExists(err) && !clash {
+			// The same approval came first: check against it. Should it
+			// not count (not trusted), this one is written under a name
+			// of its own.
+			clash = true
+			continue
 		}
 		return a, err
 	}
