@@ -96,6 +96,8 @@ func (c *Client) wroteLease(name, rv string, began time.Time) {
 // Requests is how many API requests this client has made.
 func (c *Client) Requests() int64 { return c.requests.Load() }
 
+var quietKlog sync.Once
+
 // Connect builds a client from c. It makes no request.
 func Connect(c Config) (*Client, error) {
 	if c.Namespace == "" {
@@ -113,7 +115,7 @@ func Connect(c Config) (*Client, error) {
 	}
 	// client-go logs through klog to stderr (retries, throttling): the
 	// backend reports what matters in its own errors.
-	klog.SetLogger(logr.Discard())
+	quietKlog.Do(func() { klog.SetLogger(logr.Discard()) }) // once: clients already connected read it
 	cfg = rest.CopyConfig(cfg)
 	cfg.UserAgent = "pipectl-backend"
 	requests := &atomic.Int64{}
