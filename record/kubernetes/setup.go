@@ -41,6 +41,14 @@ var roles = map[string][]rbacv1.PolicyRule{
 		{APIGroups: []string{"coordination.k8s.io"}, Resources: []string{"leases"}, Verbs: []string{"get", "list"}},
 		{APIGroups: []string{""}, Resources: []string{"configmaps"}, Verbs: []string{"get", "list", "create"}},
 	},
+	// The right to approve, in every environment of the namespace: the
+	// verb approve on the virtual resource approvals.pipectl.dev, whose
+	// resource names are environments (a Role with resourceNames limits
+	// it). kubectl create role refuses the resource (nothing serves it),
+	// so setup makes this one.
+	"pipectl-approve": {
+		{APIGroups: []string{"pipectl.dev"}, Resources: []string{"approvals"}, Verbs: []string{"approve"}},
+	},
 }
 
 // policyReader lets everyone authenticated read the votes' policy and
@@ -104,9 +112,9 @@ func (c *Client) Setup(ctx context.Context, out io.Writer) error {
 		"  kubectl -n %[1]s create rolebinding pipectl-runner --role=pipectl-runner --serviceaccount=ci:deployer\n"+
 		"  kubectl -n %[1]s create rolebinding pipectl-reader --role=pipectl-reader --group=developers\n"+
 		"  kubectl -n %[1]s create rolebinding pipectl-approver --role=pipectl-approver --group=release-managers\n"+
-		"  kubectl -n %[1]s create role approve-prod --verb=approve --resource=approvals.pipectl.dev --resource-name=prod\n"+
-		"  kubectl -n %[1]s create rolebinding approve-prod --role=approve-prod --group=release-managers\n"+
-		"(kubectl warns that approve is not a standard verb: that is expected, the verb is pipectl's.)\n", c.ns)
+		"  kubectl -n %[1]s create rolebinding pipectl-approve --role=pipectl-approve --group=release-managers\n"+
+		"pipectl-approve grants approving in every environment; a Role of yours with resourceNames limits it\n"+
+		"(rules: apiGroups [pipectl.dev], resources [approvals], verbs [approve], resourceNames [prod]; see docs/backends.md).\n", c.ns)
 	return nil
 }
 

@@ -31,9 +31,9 @@ func TestSetup(t *testing.T) {
 	if err := c.Setup(ctx, &out); err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"created  namespace/" + fresh, "created  role/pipectl-runner", "created  role/pipectl-reader", "created  role/pipectl-approver",
+	for _, want := range []string{"created  namespace/" + fresh, "created  role/pipectl-runner", "created  role/pipectl-reader", "created  role/pipectl-approver", "created  role/pipectl-approve ",
 		"validatingadmissionpolicy/pipectl.dev-votes: failurePolicy Fail", "object.data.approver == request.userInfo.username",
-		"check('approve')", "validatingadmissionpolicybinding/pipectl.dev-votes: validationActions [Deny]", "--verb=approve --resource=approvals.pipectl.dev"} {
+		"check('approve')", "validatingadmissionpolicybinding/pipectl.dev-votes: validationActions [Deny]", "create rolebinding pipectl-approve --role=pipectl-approve"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("setup does not say %q:\n%s", want, out.String())
 		}
