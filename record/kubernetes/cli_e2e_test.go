@@ -17,6 +17,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
@@ -817,7 +818,17 @@ func TestCLIApprovalsAreTheClusters(t *testing.T) {
 	ctx := context.Background()
 	approver(t, env, "deployer", "prod")
 	bindUser(t, env, "deployer", "pipectl-runner")
-	aliceCfg := approver(t, env, "alice", "prod", "release-managers")
+	// Release managers approve through setup's Roles, bound to their group.
+	for _, role := range []string{"pipectl-approver", "pipectl-approve"} {
+		b := &rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Name: role + "-release-managers"},
+			RoleRef:  rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: role},
+			Subjects: []rbacv1.Subject{{Kind: rbacv1.GroupKind, APIGroup: rbacv1.GroupName, Name: "release-managers"}}}
+		if _, err := env.Client.RbacV1().RoleBindings(env.Namespace).Create(ctx, b, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, aliceCfg := env.User(t, "alice", "release-managers")
+	waitAllowed(t, aliceCfg, env.Namespace, "approve", "pipectl.dev", "approvals", "prod")
 	mallory, _ := env.User(t, "mallory", "developers")
 	bindUser(t, env, "mallory", "pipectl-approver")
 	kubeconfigs := map[string]string{}
@@ -896,7 +907,6 @@ stage "deploy" {
 	// on the CI job's actor; both recorded.
 	refused(as("deployer"), "deployer started this run and cannot approve it", "recorded as refused")
 	// The CI job's actor too (carol, given the right to approve here).
-	approver(t, env, "carol", "prod", "release-managers")
 	kubeconfigs["carol"], _ = env.User(t, "carol", "release-managers")
 	refused(as("carol"), "carol started this run (the CI job that started it as deployer names carol as its actor)", "recorded as refused")
 	// Alice, from another runner, releases it.
