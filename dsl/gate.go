@@ -204,8 +204,8 @@ func (e *gateEval) approval(a *ApprovalConfig, address string) (*gate.Approval, 
 	if v, ok := e.value(a.Approvers, cty.List(cty.String), `a list of user names, like ["alice", "bob"]`); ok {
 		for i, u := range v.AsValueSlice() {
 			name := strings.TrimSpace(u.AsString())
-			if name == "" {
-				e.errorAt(elementRange(a.Approvers, i), "Invalid approver", "An approver is a user name; this one is empty.")
+			if name == "" || name == gate.GroupPrefix {
+				e.errorAt(elementRange(a.Approvers, i), "Invalid approver", `An approver is a user name, or "group:NAME" for the members of a group; this one is empty.`)
 				continue
 			}
 			out.Approvers = append(out.Approvers, name)
@@ -217,7 +217,7 @@ func (e *gateEval) approval(a *ApprovalConfig, address string) (*gate.Approval, 
 		case acc != big.Exact || n < 1 || n > 100:
 			e.errorf(a.MinApprovals, "Invalid min_approvals",
 				"min_approvals is how many different people must approve, a whole number from 1 to 100, not %s.", v.AsBigFloat().Text('g', -1))
-		case len(out.Approvers) > 0 && int(n) > len(out.Approvers):
+		case len(out.Approvers) > 0 && int(n) > len(out.Approvers) && !namesGroup(out.Approvers):
 			e.errorf(a.MinApprovals, "Invalid min_approvals",
 				"min_approvals is %d but approvers names only %d people: the gate could never open. Lower min_approvals or add approvers.", n, len(out.Approvers))
 		default:
@@ -330,4 +330,14 @@ func elementRange(expr hcl.Expression, i int) hcl.Range {
 		return exprRange(se, cty.Path{cty.IndexStep{Key: cty.NumberIntVal(int64(i))}})
 	}
 	return expr.Range()
+}
+
+// namesGroup tells whether approvers name a group (of any size).
+func namesGroup(approvers []string) bool {
+	for _, a := range approvers {
+		if strings.HasPrefix(a, gate.GroupPrefix) {
+			return true
+		}
+	}
+	return false
 }

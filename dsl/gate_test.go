@@ -78,3 +78,15 @@ func TestApprovalDefaults(t *testing.T) {
 		t.Fatalf("%+v", a)
 	}
 }
+
+// A group approver may stand for any number of people: min_approvals is
+// not bounded by the number of entries then.
+func TestApproversNameGroups(t *testing.T) {
+	g := evalGate(t, `approval {
+  approvers     = ["group:release-managers", "bob"]
+  min_approvals = 3
+}`)
+	if a := g.Approval; a == nil || a.MinApprovals != 3 || a.Approvers[0] != "group:release-managers" {
+		t.Fatalf("%+v", a)
+	}
+}

@@ -33,6 +33,9 @@ type GateOptions struct {
 	// StartedBy is who started the run: allow_self_approval = false
 	// refuses their approval.
 	StartedBy string
+	// StartedByActor is who the CI job says triggered the run
+	// (GITHUB_ACTOR...), unverified: refused as StartedBy is.
+	StartedByActor string
 	// OverrideWindow, when not empty, lets gated stages start outside their
 	// windows and freezes; it is the reason, recorded.
 	OverrideWindow string
@@ -221,7 +224,7 @@ func (rn *run) awaitApproval(ctx context.Context, addr string, a *gate.Approval)
 		deadline = inherited
 	}
 	rn.emit(Event{Type: GateWaiting, Gate: addr, GateKind: gate.KindApproval, Until: deadline, Message: rn.Redactor.String(a.Message)})
-	tally := &gate.Tally{Rule: a.Rule, StartedBy: rn.Gates.StartedBy}
+	tally := &gate.Tally{Rule: a.Rule, StartedBy: rn.Gates.StartedBy, Actor: rn.Gates.StartedByActor}
 	seen, told := 0, false
 	var readErr string
 	for {

@@ -19,7 +19,8 @@ type Approval struct {
 
 // Rule decides which answers to an approval count, and how many must.
 type Rule struct {
-	// Approvers who may approve; empty: anyone.
+	// Approvers who may approve; empty: anyone. An entry is a user name,
+	// or group:NAME for any member of the group (Answer.Groups).
 	Approvers    []string
 	MinApprovals int
 	// AllowSelfApproval: the user who started the run may approve it
@@ -30,11 +31,14 @@ type Rule struct {
 // Answer is someone's answer to a gate: an approval, or a rejection.
 // Runs record them as given (record.Answer).
 type Answer struct {
-	Gate    string    `json:"gate"` // stage.NAME or step.NAME
-	Approve bool      `json:"approve"`
-	User    string    `json:"user"`
-	Reason  string    `json:"reason,omitempty"`
-	Time    time.Time `json:"time"`
+	Gate    string `json:"gate"` // stage.NAME or step.NAME
+	Approve bool   `json:"approve"`
+	User    string `json:"user"`
+	// Groups are the user's groups, as the backend authenticated them
+	// (the kubernetes backend's votes); none on the local backend.
+	Groups []string  `json:"groups,omitempty"`
+	Reason string    `json:"reason,omitempty"`
+	Time   time.Time `json:"time"`
 }
 
 // RefusalReason is why an answer does not count.
@@ -64,7 +68,7 @@ func (r Rule) Refuse(ans Answer, startedBy string, approvedBy map[string]bool) *
 		return &Refusal{RefusedAnonymous, "an answer without a user name does not count"}
 	case !ans.Approve && self:
 		return nil
-	case len(r.Approvers) > 0 && !slices.Contains(r.Approvers, ans.User):
+	case !r.IsApprover(ans.User, ans.Groups):
 		return &Refusal{RefusedNotApprover, fmt.Sprintf("%s is not one of the approvers (%s)", ans.User, strings.Join(r.Approvers, ", "))}
 	case ans.Approve && self && !r.AllowSelfApproval:
 		return &Refusal{RefusedSelfApproval, fmt.Sprintf("%s started this run and cannot approve it: the gate needs someone else (allow_self_approval = false)", ans.User)}
@@ -72,6 +76,24 @@ func (r Rule) Refuse(ans Answer, startedBy string, approvedBy map[string]bool) *
 		return &Refusal{RefusedDuplicate, fmt.Sprintf("%s already approved: min_approvals counts different people", ans.User)}
 	}
 	return nil
+}
+
+// GroupPrefix marks an approvers entry that names a group.
+const GroupPrefix = "group:"
+
+// IsApprover tells whether user, a member of groups, is one of the
+// approvers (anyone, when there are none).
+func (r Rule) IsApprover(user string, groups []string) bool {
+	if len(r.Approvers) == 0 {
+		return true
+	}
+	for _, a := range r.Approvers {
+		g, isGroup := strings.CutPrefix(a, GroupPrefix)
+		if isGroup && slices.Contains(groups, g) || !isGroup && a == user {
+			return true
+		}
+	}
+	return false
 }
 
 // AfterPass refuses an answer read with those that passed gate, but after
@@ -84,7 +106,11 @@ func AfterPass(gate string) *Refusal {
 type Tally struct {
 	Rule      Rule
 	StartedBy string // who started the run
-	by        map[string]bool
+	// Actor is who the CI job that started the run says triggered it
+	// (GITHUB_ACTOR...): unverified, but under four eyes that person may
+	// not approve either.
+	Actor string
+	by    map[string]bool
 }
 
 // Take counts one answer: approved, rejected, or refused (and why). It
@@ -106,7 +132,14 @@ func (t *Tally) Take(ans Answer) (v1.AnswerDecision, *Refusal) {
 // Check says why ans would not count after the answers taken, or nil;
 // it takes nothing.
 func (t *Tally) Check(ans Answer) *Refusal {
-	return t.Rule.Refuse(ans, t.StartedBy, t.by)
+	if r := t.Rule.Refuse(ans, t.StartedBy, t.by); r != nil {
+		return r
+	}
+	if ans.Approve && !t.Rule.AllowSelfApproval && t.Actor != "" && ans.User == t.Actor && t.Actor != t.StartedBy {
+		return &Refusal{RefusedSelfApproval, fmt.Sprintf("%s started this run (the CI job that started it as %s names %s as its actor) and cannot approve it: "+
+			"the gate needs someone else (allow_self_approval = false)", ans.User, t.StartedBy, t.Actor)}
+	}
+	return nil
 }
 
 // Approvals is how many different people approved.

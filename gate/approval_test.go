@@ -1,6 +1,7 @@
 package gate
 
 import (
+	"strings"
 	"testing"
 
 	v1 "github.com/pipectl/pipectl/api/v1"
@@ -83,5 +84,41 @@ func TestTallyCountsDifferentPeople(t *testing.T) {
 	}
 	if r := AfterPass("stage.deploy"); r.Reason != RefusedAfterPass || r.Message != "stage.deploy had already passed: this answer came after the approvals it needed" {
 		t.Errorf("after the pass: %+v", r)
+	}
+}
+
+// Approvers name users and groups (group:NAME); the CI job's actor is,
+// under four eyes, refused as the starter is.
+func TestApproversGroupsAndActor(t *testing.T) {
+	rule := Rule{Approvers: []string{"bob", "group:release-managers"}, MinApprovals: 1}
+	for _, c := range []struct {
+		user   string
+		groups []string
+		want   bool
+	}{
+		{"bob", nil, true},
+		{"carol", []string{"system:authenticated", "release-managers"}, true},
+		{"carol", []string{"developers"}, false},
+		{"group:release-managers", nil, false},
+		{"release-managers", nil, false},
+	} {
+		if got := rule.IsApprover(c.user, c.groups); got != c.want {
+			t.Errorf("%s in %v: approver %v, want %v", c.user, c.groups, got, c.want)
+		}
+	}
+	tally := &Tally{Rule: Rule{MinApprovals: 1}, StartedBy: "system:serviceaccount:ci:deployer", Actor: "alice"}
+	if r := tally.Check(Answer{Approve: true, User: "alice"}); r == nil || r.Reason != RefusedSelfApproval ||
+		!strings.Contains(r.Message, "names alice as its actor") {
+		t.Errorf("the actor's approval: %+v", r)
+	}
+	if r := tally.Check(Answer{User: "alice"}); r != nil {
+		t.Errorf("the actor's rejection: %+v", r)
+	}
+	if r := tally.Check(Answer{Approve: true, User: "bob"}); r != nil {
+		t.Errorf("bob's approval: %+v", r)
+	}
+	tally.Rule.AllowSelfApproval = true
+	if r := tally.Check(Answer{Approve: true, User: "alice"}); r != nil {
+		t.Errorf("the actor's approval, self-approval allowed: %+v", r)
 	}
 }

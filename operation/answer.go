@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
 	"slices"
 	"strings"
 	"time"
@@ -85,18 +86,24 @@ func (o *Reject) Run() (*Answered, error) {
 	return answer(store, o.ID, gate.Answer{Gate: o.Gate, Reason: o.Reason})
 }
 
-// answer records an answer to a gate of run id as Who()'s.
+// answer records an answer to a gate of run id as who runs pipectl. On
+// a backend that authenticates (kubernetes) the answer names the
+// cluster's identity, or what PIPECTL_USER claims: the API server admits
+// the vote only when that is who writes it. Elsewhere it is Who().
 func answer(store *record.Store, id string, a gate.Answer) (*Answered, error) {
-	who, err := Who()
+	who, authenticated, err := identity(store)
 	if err != nil {
 		return nil, err
 	}
-	a.User = who
+	a.User, a.Groups = who.User, who.Groups
+	if claim := strings.TrimSpace(os.Getenv("PIPECTL_USER")); authenticated && claim != "" {
+		a.User = claim
+	}
 	at, err := answerWaiting(store, id, a)
 	if err != nil {
 		return nil, err
 	}
-	return &Answered{Gate: at, Run: id, User: who}, nil
+	return &Answered{Gate: at, Run: id, User: a.User}, nil
 }
 
 // ErrNotWaiting: the run does not wait at the gate (or at any).
@@ -132,7 +139,7 @@ func answerWaiting(store *record.Store, id string, given gate.Answer) (string, e
 	if json.Unmarshal(planJSON, &plan) == nil {
 		if pg := plan.Gate(at); pg != nil && pg.Approval != nil {
 			rule := gate.Rule{Approvers: pg.Approval.Approvers, MinApprovals: pg.Approval.MinApprovals, AllowSelfApproval: pg.Approval.AllowSelfApproval}
-			check = func(prior []record.Answer) string { return refusedBy(rule, run.StartedBy, prior, given) }
+			check = func(prior []record.Answer) string { return refusedBy(rule, run, prior, given) }
 		}
 	}
 	a, err := store.AppendAnswer(id, record.NewAnswer(given), check)
@@ -166,8 +173,8 @@ func parkedInTime(run *record.Run, gate string) error {
 // refusedBy says why the rule refuses given after the approvals recorded
 // before it, or "": counted atomically with the write (AppendAnswer), so
 // of two approvals by the same person at once, the second sees the first.
-func refusedBy(rule gate.Rule, startedBy string, prior []record.Answer, given gate.Answer) string {
-	tally := &gate.Tally{Rule: rule, StartedBy: startedBy}
+func refusedBy(rule gate.Rule, run *record.Run, prior []record.Answer, given gate.Answer) string {
+	tally := &gate.Tally{Rule: rule, StartedBy: run.StartedBy, Actor: run.StartedByActor}
 	for _, a := range prior {
 		if a.Gate == given.Gate && a.Approve {
 			tally.Take(a.GateAnswer)

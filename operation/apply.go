@@ -151,6 +151,9 @@ func (a *Apply) Run(ctx context.Context, path string) (*Applied, error) {
 	if err := store.Init(); err != nil { // a damaged record stops us here, before anything runs
 		return nil, err
 	}
+	if err := a.Gates.identify(store); err != nil {
+		return nil, err
+	}
 	if a.Resume != "" {
 		if t.resume, err = loadResumption(store, a.Resume); err != nil {
 			return nil, err
@@ -230,7 +233,10 @@ func (a *Apply) run(ctx context.Context, s *Session, plan *engine.Plan, t *apply
 	}
 	var prompt engine.EventSink = engine.EventFunc(func(engine.Event) {})
 	if a.Gates.Prompt != nil {
-		prompt = a.Gates.Prompt.sink(plan, recorder.ID(), a.Gates.User, recorder.PutAnswer)
+		prompt = a.Gates.Prompt.sink(plan, recorder.ID(), a.Gates.User, func(ans engine.GateAnswer) error {
+			ans.Groups = a.Gates.Groups // the starter's, as the backend authenticated them
+			return recorder.PutAnswer(ans)
+		})
 	}
 	ctx, kill := ctx, ctx
 	if a.Interruptible != nil {

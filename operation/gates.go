@@ -2,10 +2,10 @@ package operation
 
 import (
 	"fmt"
-	"slices"
 	"strings"
 
 	"github.com/pipectl/pipectl/engine"
+	"github.com/pipectl/pipectl/gate"
 	"github.com/pipectl/pipectl/record"
 )
 
@@ -15,6 +15,11 @@ type Gates struct {
 	// environment's lock, and refused as an approver where a gate forbids
 	// self-approval.
 	User string
+	// Actor is who the CI job says triggered the run (CIActor),
+	// recorded as unverified; under four eyes refused as User is.
+	Actor string
+	// Groups are User's groups, as the backend authenticated them.
+	Groups []string
 	// PreApprove approves these gates ahead (stage names, or step.NAME),
 	// as User, before the run starts.
 	PreApprove []string
@@ -43,10 +48,10 @@ func (g *Gates) preApprovals(plan *engine.Plan) ([]engine.GateAnswer, error) {
 		case pg.Approval != nil && !pg.Approval.AllowSelfApproval:
 			return nil, fmt.Errorf("-approve %s: %s needs the approval of someone other than who starts the run (allow_self_approval = false); "+
 				"-approve is yours. Have an approver run `pipectl approve` while the run waits", name, addr)
-		case pg.Approval != nil && len(pg.Approval.Approvers) > 0 && !slices.Contains(pg.Approval.Approvers, g.User):
+		case pg.Approval != nil && !(gate.Rule{Approvers: pg.Approval.Approvers}).IsApprover(g.User, g.Groups):
 			return nil, fmt.Errorf("-approve %s: %s is not one of the approvers of %s (%s)", name, g.User, addr, strings.Join(pg.Approval.Approvers, ", "))
 		}
-		out = append(out, engine.GateAnswer{Gate: addr, Approve: true, User: g.User, Reason: "approved ahead with apply -approve"})
+		out = append(out, engine.GateAnswer{Gate: addr, Approve: true, User: g.User, Groups: g.Groups, Reason: "approved ahead with apply -approve"})
 	}
 	return out, nil
 }
@@ -66,7 +71,7 @@ func approvalGates(plan *engine.Plan) string {
 
 // startGates records who started the run and the approvals given ahead.
 func (g *Gates) startGates(recorder *record.Recorder, approvals []engine.GateAnswer) error {
-	recorder.SetStartedBy(g.User)
+	recorder.SetStartedBy(g.User, g.Actor)
 	for _, a := range approvals {
 		if err := recorder.PutAnswer(a); err != nil {
 			return fmt.Errorf("cannot record -approve %s: %w", a.Gate, err)
@@ -77,5 +82,5 @@ func (g *Gates) startGates(recorder *record.Recorder, approvals []engine.GateAns
 
 // options are the engine's gate options for a recorded run.
 func (g *Gates) options(recorder *record.Recorder) engine.GateOptions {
-	return engine.GateOptions{Answers: recorder, StartedBy: g.User, OverrideWindow: g.OverrideWindow}
+	return engine.GateOptions{Answers: recorder, StartedBy: g.User, StartedByActor: g.Actor, OverrideWindow: g.OverrideWindow}
 }

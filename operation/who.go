@@ -5,6 +5,8 @@ import (
 	"os"
 	"os/user"
 	"strings"
+
+	"github.com/pipectl/pipectl/record"
 )
 
 // ErrNoIdentity: pipectl cannot tell who runs it.
@@ -26,4 +28,47 @@ func Who() (string, error) {
 		return u, nil
 	}
 	return "", ErrNoIdentity
+}
+
+// ciActors are the variables in which CI systems name who triggered a
+// job, in the order they are read.
+var ciActors = []string{"GITHUB_ACTOR", "GITLAB_USER_LOGIN", "CIRCLE_USERNAME", "BUILDKITE_BUILD_CREATOR", "BUILD_REQUESTEDFOR", "BITBUCKET_STEP_TRIGGERER_UUID", "BUILD_USER_ID"}
+
+// CIActor is who the CI system says triggered the job that runs pipectl
+// ("" outside CI). Nothing verifies it: a run records it as unverified,
+// and four eyes refuses that person's approval as the starter's.
+func CIActor() string {
+	for _, v := range ciActors {
+		if a := strings.TrimSpace(os.Getenv(v)); a != "" {
+			return a
+		}
+	}
+	return ""
+}
+
+// identity is who runs pipectl against store: on a backend that
+// authenticates its caller (the kubernetes backend: the cluster's
+// SelfSubjectReview) that identity, whatever PIPECTL_USER says
+// (authenticated is true); elsewhere Who(), with no groups.
+func identity(store *record.Store) (id record.Identity, authenticated bool, err error) {
+	if a, ok := store.Backend.(record.Authenticator); ok {
+		id, err = a.Identity()
+		return id, true, err
+	}
+	id.User, err = Who()
+	return id, false, err
+}
+
+// identify makes the run's starter the backend's authenticated identity
+// where it has one, and notes the CI job's actor.
+func (g *Gates) identify(store *record.Store) error {
+	id, authenticated, err := identity(store)
+	if err != nil {
+		return err
+	}
+	if authenticated {
+		g.User, g.Groups = id.User, id.Groups
+	}
+	g.Actor = CIActor()
+	return nil
 }

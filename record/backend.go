@@ -160,12 +160,38 @@ func (f Filter) Match(r *Run) bool {
 }
 
 // Answer is one answer to a gate as recorded: who (User), when (Time),
-// from where (Host, PID) and, when refused, why (Refused).
+// from where (Host, PID, and the OS user and uid of that process) and,
+// when refused, why (Refused). Authenticated: User is the identity the
+// backend's service authenticated (a kubernetes vote), not what the
+// process said. Answers recorded before Format 2 have only User, Host
+// and PID.
 type Answer struct {
 	engine.GateAnswer
-	Host    string `json:"host,omitempty"`
-	PID     int    `json:"pid,omitempty"`
-	Refused string `json:"refused,omitempty"`
+	Format        int    `json:"format,omitempty"`
+	Host          string `json:"host,omitempty"`
+	PID           int    `json:"pid,omitempty"`
+	OSUser        string `json:"os_user,omitempty"`
+	UID           string `json:"uid,omitempty"`
+	Authenticated bool   `json:"authenticated,omitempty"`
+	Refused       string `json:"refused,omitempty"`
+}
+
+// AnswerFormat is the version of the answers written now: 2 added the
+// OS user, uid, groups and whether the user was authenticated.
+const AnswerFormat = 2
+
+// Identity is who runs pipectl as a backend's service authenticated it
+// (Authenticator): a user and its groups.
+type Identity struct {
+	User   string
+	Groups []string
+}
+
+// Authenticator is a backend that knows who its caller is from the
+// service that keeps the records (the cluster), not from what the caller
+// says: on such a backend that identity starts runs and answers gates.
+type Authenticator interface {
+	Identity() (Identity, error)
 }
 
 // Retention is how many runs a backend keeps.

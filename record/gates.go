@@ -2,6 +2,8 @@ package record
 
 import (
 	"os"
+	"os/user"
+	"strconv"
 	"time"
 
 	v1 "github.com/pipectl/pipectl/api/v1"
@@ -17,10 +19,11 @@ type (
 // GateStatusWaiting is a gate the run waits at.
 const GateStatusWaiting = v1.GateStatusWaiting
 
-// SetStartedBy records who started the run.
-func (r *Recorder) SetStartedBy(user string) {
+// SetStartedBy records who started the run, and the CI job's actor
+// (unverified; "" outside CI).
+func (r *Recorder) SetStartedBy(user, actor string) {
 	r.mu.Lock()
-	r.run.StartedBy = user
+	r.run.StartedBy, r.run.StartedByActor = user, actor
 	r.mu.Unlock()
 }
 
@@ -53,10 +56,15 @@ func (r *Recorder) PutAnswer(a engine.GateAnswer) error {
 	return err
 }
 
-// NewAnswer is an answer given by this process, now.
+// NewAnswer is an answer given by this process, now: from where (host,
+// pid) and as which OS user, whatever the answer's user says.
 func NewAnswer(a engine.GateAnswer) Answer {
 	if a.Time.IsZero() {
 		a.Time = time.Now().UTC()
 	}
-	return Answer{GateAnswer: a, Host: hostname(), PID: os.Getpid()}
+	out := Answer{GateAnswer: a, Format: AnswerFormat, Host: hostname(), PID: os.Getpid(), UID: strconv.Itoa(os.Getuid())}
+	if u, err := user.Current(); err == nil {
+		out.OSUser = u.Username
+	}
+	return out
 }

@@ -37,10 +37,15 @@ type Run struct {
 	// ForceUnlocked: the run's process died holding its environment's
 	// lock, which was broken with pipectl force-unlock.
 	ForceUnlocked *ForceUnlock `json:"force_unlocked,omitempty"`
-	// StartedBy is the user who started the run (PIPECTL_USER, or the
-	// OS user); Gates what happened at its approvals and windows.
-	StartedBy string       `json:"started_by,omitempty"`
-	Gates     []GateRecord `json:"gates,omitempty"`
+	// StartedBy is the user who started the run: on the kubernetes
+	// backend the cluster's authenticated identity of the runner; on the
+	// local one PIPECTL_USER, or the OS user. StartedByActor is who the
+	// CI job says triggered it (GITHUB_ACTOR, GITLAB_USER_LOGIN...), as
+	// the job asserts it: unverified. Gates is what happened at its
+	// approvals and windows.
+	StartedBy      string       `json:"started_by,omitempty"`
+	StartedByActor string       `json:"started_by_actor,omitempty"`
+	Gates          []GateRecord `json:"gates,omitempty"`
 	// TookOver is the lock this run took over as it started: the holder
 	// of a parked run (or of one whose process died) it resumes.
 	TookOver *LockHolder `json:"took_over,omitempty"`

@@ -65,6 +65,11 @@ func newProject(t *testing.T, src string) *project {
 	t.Helper()
 	p := &project{t: t, dir: t.TempDir()}
 	p.env = append(os.Environ(), "PIPECTL_PLUGIN_PATH="+binDir, "NO_COLOR=1")
+	// A CI system's actor (GITHUB_ACTOR...) would be recorded beside the
+	// starter and change what runs show prints: the tests set their own.
+	for _, v := range []string{"GITHUB_ACTOR", "GITLAB_USER_LOGIN", "CIRCLE_USERNAME", "BUILDKITE_BUILD_CREATOR", "BUILD_REQUESTEDFOR", "BITBUCKET_STEP_TRIGGERER_UUID", "BUILD_USER_ID"} {
+		p.env = append(p.env, v+"=")
+	}
 	p.write("pipeline.hcl", src)
 	if out, errOut, code := p.run("init"); code != 0 {
 		t.Fatalf("init: %d\n%s%s", code, out, errOut)
@@ -722,6 +727,11 @@ stage "s" {
 func TestAlphaMembersValidates(t *testing.T) {
 	p := &project{t: t, dir: t.TempDir()}
 	p.env = append(os.Environ(), "PIPECTL_PLUGIN_PATH="+binDir, "NO_COLOR=1")
+	// A CI system's actor (GITHUB_ACTOR...) would be recorded beside the
+	// starter and change what runs show prints: the tests set their own.
+	for _, v := range []string{"GITHUB_ACTOR", "GITLAB_USER_LOGIN", "CIRCLE_USERNAME", "BUILDKITE_BUILD_CREATOR", "BUILD_REQUESTEDFOR", "BITBUCKET_STEP_TRIGGERER_UUID", "BUILD_USER_ID"} {
+		p.env = append(p.env, v+"=")
+	}
 	if err := os.CopyFS(p.dir, os.DirFS("../../pipelines")); err != nil {
 		t.Fatal(err)
 	}

@@ -250,6 +250,38 @@ func TestFourEyesRefusesSelfApproval(t *testing.T) {
 	}
 }
 
+// The CI job that starts a run names who triggered it (GITHUB_ACTOR):
+// recorded as unverified, and under four eyes that person may not approve
+// either (on the local backend, names are what PIPECTL_USER says).
+func TestFourEyesRefusesTheCIActor(t *testing.T) {
+	p := newProject(t, gatedPipeline)
+	saved := p.env
+	p.env = append(append([]string{}, p.env...), "GITHUB_ACTOR=alice")
+	cmd, ch, stderr := startApplyAs(t, p, "ci-bot", "-var", "self=false")
+	p.env = saved
+	var seen []engine.Event
+	id := waitingRun(t, p, ch, &seen)
+	if _, errOut, code := p.as("alice", "approve", id, "-yes"); code != 1 ||
+		!strings.Contains(errOut, "alice started this run (the CI job that started it as ci-bot names alice as its actor) and cannot approve it") {
+		t.Fatalf("the actor's approval: exit %d\n%s", code, errOut)
+	}
+	if show, _, _ := p.run("runs", "show", id); !strings.Contains(show, "Started by ci-bot, for alice (the CI job's actor, unverified).") {
+		t.Errorf("runs show does not name the actor:\n%s", show)
+	}
+	if js, _, _ := p.run("runs", "show", id, "-json"); !strings.Contains(js, `"started_by_actor":"alice"`) {
+		t.Errorf("runs show -json does not name the actor:\n%s", js)
+	} else {
+		checkJSONLines(t, js)
+	}
+	if _, errOut, code := p.as("bob", "approve", id, "-yes"); code != 0 {
+		t.Fatalf("approve by bob: exit %d\n%s", code, errOut)
+	}
+	drain(ch, &seen)
+	if code := exitCode(cmd.Wait()); code != 0 {
+		t.Fatalf("apply: exit %d\n%s", code, stderr)
+	}
+}
+
 // A window computed from now: a day that is not today, or a freeze that
 // ends in a moment.
 func windowPipeline(gate string) string {

@@ -56,6 +56,31 @@ type Env struct {
 	Client   kubernetes.Interface
 }
 
+// User is a kubeconfig of the sandbox for user name in groups (a client
+// certificate its CA signs: `pipectl-sandbox user`), and its client
+// configuration. RBAC grants it nothing until a binding names it.
+func (e *Env) User(t testing.TB, name string, groups ...string) (string, *rest.Config) {
+	t.Helper()
+	args := []string{"user", name, "--dir", shared.st.Dir}
+	for _, g := range groups {
+		args = append(args, "--group", g)
+	}
+	out, err := exec.Command(shared.bin, args...).Output()
+	if err != nil {
+		var stderr []byte
+		if ee, ok := err.(*exec.ExitError); ok {
+			stderr = ee.Stderr
+		}
+		t.Fatalf("pipectl-sandbox %v: %v\n%s", args, err, stderr)
+	}
+	path := strings.TrimSpace(string(out))
+	cfg, err := clientcmd.BuildConfigFromFlags("", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return path, cfg
+}
+
 // Image is the reference of a demo image in the sandbox registry, e.g.
 // Image("1.0.0") or Image("1.0.1-vuln") (see docs/sandbox.md).
 func (e *Env) Image(tag string) string {

@@ -156,7 +156,10 @@ func writeGate(w io.Writer, g *v1.PlannedGate, indent string) {
 
 // writeRunGates lists a recorded run's gates for people.
 func writeRunGates(w io.Writer, run *v1.Run) {
-	if run.StartedBy != "" {
+	switch {
+	case run.StartedBy != "" && run.StartedByActor != "" && run.StartedByActor != run.StartedBy:
+		fmt.Fprintf(w, "Started by %s, for %s (the CI job's actor, unverified).\n", run.StartedBy, run.StartedByActor)
+	case run.StartedBy != "":
 		fmt.Fprintf(w, "Started by %s.\n", run.StartedBy)
 	}
 	for _, g := range run.Gates {

@@ -180,9 +180,11 @@ type RunRecordMessage struct {
 	// ForceUnlocked: the run's process died holding its environment's
 	// lock, broken since with pipectl force-unlock.
 	ForceUnlocked *ForceUnlockJSON `json:"force_unlocked,omitempty"`
-	// StartedBy is who started the run; Gates what happened at its gates.
-	StartedBy string           `json:"started_by,omitempty"`
-	Gates     []GateRecordJSON `json:"gates,omitempty"`
+	// StartedBy is who started the run; StartedByActor who the CI job
+	// said triggered it (unverified); Gates what happened at its gates.
+	StartedBy      string           `json:"started_by,omitempty"`
+	StartedByActor string           `json:"started_by_actor,omitempty"`
+	Gates          []GateRecordJSON `json:"gates,omitempty"`
 	// TookOver is the lock the run took over as it started: a parked
 	// (or killed) run's, resumed (since 1.5).
 	TookOver *LockHolderJSON `json:"took_over,omitempty"`

@@ -17,6 +17,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -34,8 +35,24 @@ type Abandoner interface {
 	Abandon()
 }
 
-// Run runs the contract against fresh backends from open.
+// As is the backend b as seen by user: answers given through it are
+// user's. A backend that authenticates its caller (the kubernetes one)
+// connects with user's own credentials; others return b.
+type As func(t *testing.T, b record.Backend, user string) record.Backend
+
+// Run runs the contract against fresh backends from open, on which
+// anyone answers as whom the answer names.
 func Run(t *testing.T, open func(t *testing.T) record.Backend) {
+	RunAs(t, open, func(_ *testing.T, b record.Backend, _ string) record.Backend { return b })
+}
+
+// as is the suite's As.
+var as As
+
+// RunAs runs the contract against fresh backends from open; answers are
+// given through as.
+func RunAs(t *testing.T, open func(t *testing.T) record.Backend, by As) {
+	as = by
 	for _, c := range []struct {
 		name string
 		test func(*testing.T, record.Backend)
@@ -374,7 +391,7 @@ func testAnswers(t *testing.T, b record.Backend) {
 	r, l := approvalRun(t, b, approvers...)
 	defer l.Release()
 	answer := func(user string, approve bool) (string, error) {
-		a, err := answerChecked(b, r, approvers, user, approve)
+		a, err := answerChecked(as(t, b, user), r, approvers, user, approve)
 		return a.Refused, err
 	}
 	if refused, err := answer("bob", true); err != nil || refused != "" {
@@ -398,7 +415,8 @@ func testAnswers(t *testing.T, b record.Backend) {
 	}
 	wantRefused := []string{"", "not one of the approvers", "started this run", "already approved", ""}
 	for i, a := range all {
-		if a.Gate != "stage.deploy" || a.User == "" || a.Time.IsZero() || a.Host == "" || a.PID != os.Getpid() || a.Reason != "because" {
+		if a.Gate != "stage.deploy" || a.User == "" || a.Time.IsZero() || a.Host == "" || a.PID != os.Getpid() || a.Reason != "because" ||
+			a.UID != strconv.Itoa(os.Getuid()) || a.Format != record.AnswerFormat {
 			t.Errorf("answer %d lacks who, when or from where: %+v", i, a)
 		}
 		if !strings.Contains(a.Refused, wantRefused[i]) || (wantRefused[i] == "") != (a.Refused == "") {
@@ -415,13 +433,14 @@ func testConcurrentAnswers(t *testing.T, b record.Backend) {
 	r, l := approvalRun(t, b, approvers...)
 	defer l.Release()
 	const n = 8
+	bob := as(t, b, "bob")
 	var wg sync.WaitGroup
 	var counted sync.Map
 	for i := 0; i < n; i++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			a, err := answerChecked(b, r, approvers, "bob", true)
+			a, err := answerChecked(bob, r, approvers, "bob", true)
 			if err != nil {
 				t.Errorf("approval %d: %v", i, err)
 			} else if a.Refused == "" {

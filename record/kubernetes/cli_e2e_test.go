@@ -16,7 +16,11 @@ import (
 	"testing"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/pipectl/pipectl/internal/sandboxtest"
 	"github.com/pipectl/pipectl/internal/testbin"
@@ -797,38 +801,116 @@ func firstDifference(got, want string) string {
 	return fmt.Sprintf("%d lines, want %d", len(g), len(w))
 }
 
-// An apply waiting at an approval gate on one runner is approved from
-// another runner: the answer crosses through the backend, the apply goes
-// on to its end, and both runners read the approval in the record.
-func TestCLIApproveFromAnotherRunner(t *testing.T) {
+// A prod gate under four eyes, on the cluster's identities (never the
+// admin's, which passes every authorizer check): the run is started by
+// deployer, a CI identity with the runner Role; alice, in the group the
+// approvers name and that RBAC lets approve prod, releases it from
+// another runner. Before that, the API server refuses a PIPECTL_USER
+// spoofed as alice, mallory who may not approve, and a vote written by
+// hand naming someone else; the runner refuses deployer's own approval
+// and records it; votes cannot be changed. With the policy deleted,
+// approvals are refused with the setup message.
+func TestCLIApprovalsAreTheClusters(t *testing.T) {
 	env := sandboxtest.Cluster(t)
-	rs := newRunners(t, env, 2, `stage "build" {
-  step "compile" {
-    action = std.noop
-  }
+	setUpVotes(t, env)
+	ctx := context.Background()
+	approver(t, env, "deployer", "prod")
+	bindUser(t, env, "deployer", "pipectl-runner")
+	// Release managers approve through setup's Roles, bound to their group.
+	for _, role := range []string{"pipectl-approver", "pipectl-approve"} {
+		b := &rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Name: role + "-release-managers"},
+			RoleRef:  rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: role},
+			Subjects: []rbacv1.Subject{{Kind: rbacv1.GroupKind, APIGroup: rbacv1.GroupName, Name: "release-managers"}}}
+		if _, err := env.Client.RbacV1().RoleBindings(env.Namespace).Create(ctx, b, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, aliceCfg := env.User(t, "alice", "release-managers")
+	waitAllowed(t, aliceCfg, env.Namespace, "approve", "pipectl.dev", "approvals", "prod")
+	mallory, _ := env.User(t, "mallory", "developers")
+	bindUser(t, env, "mallory", "pipectl-approver")
+	kubeconfigs := map[string]string{}
+	for _, u := range []string{"deployer", "alice"} {
+		kubeconfigs[u], _ = env.User(t, u, map[string][]string{"alice": {"release-managers"}}[u]...)
+	}
+	kubeconfigs["mallory"] = mallory
+
+	bin := binaries(t)
+	src := fmt.Sprintf(`pipeline "shop" {}
+backend "kubernetes" {
+  namespace = %q
 }
+environment "prod" {}
 stage "deploy" {
-  depends_on = [stage.build]
   approval {
-    message   = "Deploy to prod?"
-    approvers = ["runner-2"]
+    approvers           = ["group:release-managers", "deployer"]
+    allow_self_approval = false
   }
   step "release" {
     action = std.noop
   }
 }
-`)
-	a, b := rs[0], rs[1]
-	apply, events, aErr := a.start("apply", "-env", "prod", "-auto-approve", "-json")
+`, env.Namespace)
+	as := func(user string, extra ...string) *runner {
+		r := &runner{t: t, dir: t.TempDir(), bin: bin, env: append(os.Environ(), "PIPECTL_PLUGIN_PATH="+bin, "NO_COLOR=1",
+			"KUBECONFIG="+kubeconfigs[user], "PIPECTL_USER=", "GITHUB_ACTOR=")}
+		r.env = append(r.env, extra...)
+		if err := os.WriteFile(filepath.Join(r.dir, "pipeline.hcl"), []byte(src), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if o, e, code := r.run("init"); code != 0 {
+			t.Fatalf("init: %d\n%s%s", code, o, e)
+		}
+		return r
+	}
+	// The CI job says a human triggered it: recorded, unverified.
+	ci := as("deployer", "GITHUB_ACTOR=carol")
+	apply, events, aErr := ci.start("apply", "-env", "prod", "-auto-approve", "-json")
 	waitFor(t, events, "the gate waiting", func(e map[string]any) bool { return e["type"] == "gate_waiting" })
 	time.Sleep(1500 * time.Millisecond) // past a journal write (at most one a second)
-	list := b.runs()
-	if len(list) != 1 {
-		t.Fatalf("the other runner sees %d runs, want the waiting one: %v", len(list), list)
+	run := ci.running()
+
+	refused := func(r *runner, why ...string) {
+		t.Helper()
+		out, errOut, code := r.run("approve", run, "-yes", "-reason", "CHG-7")
+		if code == 0 {
+			t.Fatalf("approved: %s", out)
+		}
+		for _, w := range why {
+			if !strings.Contains(out+errOut, w) {
+				t.Errorf("the refusal does not say %q:\n%s%s", w, out, errOut)
+			}
+		}
 	}
-	run := fmt.Sprint(list[0]["id"])
-	if out, errOut, code := b.run("approve", run, "-yes", "-reason", "CHG-7"); code != 0 || !strings.Contains(out, "Approved stage.deploy") {
-		t.Fatalf("approve from the other runner: %d\n%s%s", code, out, errOut)
+	// By the API server: the policy, and RBAC.
+	refused(as("mallory", "PIPECTL_USER=alice"), "the API server refused alice's vote", "this one names alice and is written by mallory")
+	refused(as("mallory"), "the API server refused mallory's vote", "mallory may not approve prod in namespace "+env.Namespace, "approvals.pipectl.dev")
+	aliceClient, err := kubernetes.NewForConfig(aliceCfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	forged := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "forged", Labels: map[string]string{labelManaged: managedBy, labelKind: kindVote, labelRun: labelValue(run)}},
+		Data: map[string]string{voteRun: run, voteEnvironment: "prod", voteApprover: "bob", voteAnswer: `{"gate":"stage.deploy","approve":true,"user":"bob"}`}}
+	if _, err := aliceClient.CoreV1().ConfigMaps(env.Namespace).Create(ctx, forged, metav1.CreateOptions{}); err == nil ||
+		!strings.Contains(err.Error(), "this one names bob and is written by alice") {
+		t.Errorf("a vote by alice naming bob: %v, want refused by the API server", err)
+	}
+	forged.Data[voteGroups] = "release-managers,system:masters"
+	forged.Data[voteApprover] = "alice"
+	if _, err := aliceClient.CoreV1().ConfigMaps(env.Namespace).Create(ctx, forged, metav1.CreateOptions{}); err == nil ||
+		!strings.Contains(err.Error(), "a vote names only groups of who writes it") {
+		t.Errorf("a vote by alice naming a group of others: %v, want refused by the API server", err)
+	}
+	// By the runner: four eyes, on deployer's authenticated identity and
+	// on the CI job's actor; both recorded.
+	refused(as("deployer"), "deployer started this run and cannot approve it", "recorded as refused")
+	// The CI job's actor too (carol, given the right to approve here).
+	kubeconfigs["carol"], _ = env.User(t, "carol", "release-managers")
+	refused(as("carol"), "carol started this run (the CI job that started it as deployer names carol as its actor)", "recorded as refused")
+	// Alice, from another runner, releases it.
+	out, errOut, code := as("alice", "PIPECTL_USER=alice").run("approve", run, "-yes", "-reason", "CHG-7")
+	if code != 0 || !strings.Contains(out, "Approved stage.deploy") {
+		t.Fatalf("alice's approval: %d\n%s%s", code, out, errOut)
 	}
 	go func() {
 		for range events {
@@ -837,13 +919,82 @@ stage "deploy" {
 	if err := apply.Wait(); err != nil {
 		t.Fatalf("the approved apply: %v\n%s", err, aErr)
 	}
-	for _, r := range rs {
-		out, errOut, code := r.run("runs", "show", run)
-		if code != 0 || !strings.Contains(out, "runner-2") || !strings.Contains(out, "CHG-7") {
-			t.Errorf("runner %s reads the run without its approval: %d\n%s%s", r.dir, code, out, errOut)
+	shown, errOut, code := ci.run("runs", "show", run)
+	if code != 0 || !strings.Contains(shown, "alice") || !strings.Contains(shown, "deployer started this run and cannot approve it") {
+		t.Errorf("the record lacks alice's approval or deployer's refusal: %d\n%s%s", code, shown, errOut)
+	}
+	rec := ci.show(run)
+	if rec["status"] != "succeeded" || rec["started_by"] != "deployer" || rec["started_by_actor"] != "carol" {
+		t.Errorf("the run: %v started by %v for %v; want succeeded, started by deployer for carol", rec["status"], rec["started_by"], rec["started_by_actor"])
+	}
+	// Votes are immutable, even for the admin; an approver cannot delete one.
+	votes, err := env.Client.CoreV1().ConfigMaps(env.Namespace).List(ctx, metav1.ListOptions{LabelSelector: labelKind + "=" + kindVote + "," + labelRun + "=" + labelValue(run)})
+	if err != nil || len(votes.Items) != 3 {
+		t.Fatalf("votes: %v, %v; want deployer's, carol's and alice's", votes, err)
+	}
+	v := votes.Items[0]
+	v.Data[voteApprover] = "someone"
+	if _, err := env.Client.CoreV1().ConfigMaps(env.Namespace).Update(ctx, &v, metav1.UpdateOptions{}); err == nil || !strings.Contains(err.Error(), "pipectl votes are immutable") {
+		t.Errorf("the admin changed a vote: %v", err)
+	}
+	if err := aliceClient.CoreV1().ConfigMaps(env.Namespace).Delete(ctx, v.Name, metav1.DeleteOptions{}); err == nil {
+		t.Errorf("alice deleted a vote")
+	}
+
+	// The policy deleted: the API server would admit anything; pipectl
+	// refuses approvals, and the waiting runner does not count votes.
+	t.Cleanup(func() { setUpVotes(t, env) }) // should the test stop with the policy deleted
+	apply2, events2, _ := ci.start("apply", "-env", "prod", "-auto-approve", "-json")
+	waitFor(t, events2, "the gate waiting", func(e map[string]any) bool { return e["type"] == "gate_waiting" })
+	time.Sleep(1500 * time.Millisecond)
+	run = ci.running()
+	if err := env.Client.AdmissionregistrationV1().ValidatingAdmissionPolicies().Delete(ctx, PolicyName, metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	refused(as("alice"), "backend not set up: run pipectl backend setup")
+	waitFor(t, events2, "the runner saying so", func(e map[string]any) bool {
+		return e["type"] == "gate_waiting" && strings.Contains(fmt.Sprint(e["message"]), "backend not set up: run pipectl backend setup")
+	})
+	// Meanwhile the API server admits a vote mallory writes naming alice;
+	// once setup runs again, the runner does not count it: it was written
+	// before the policy was back.
+	malloryCfg, err := clientcmd.BuildConfigFromFlags("", mallory)
+	if err != nil {
+		t.Fatal(err)
+	}
+	malloryClient, err := kubernetes.NewForConfig(malloryCfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	forged = &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "forged-unguarded", Labels: map[string]string{labelManaged: managedBy, labelKind: kindVote, labelRun: labelValue(run)}},
+		Data: map[string]string{voteRun: run, voteEnvironment: "prod", voteApprover: "alice", voteGroups: "release-managers",
+			voteAnswer: `{"gate":"stage.deploy","approve":true,"user":"alice","groups":["release-managers"]}`}}
+	// (The API server stops enforcing a deleted policy a moment later.)
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(200 * time.Millisecond) {
+		_, err := malloryClient.CoreV1().ConfigMaps(env.Namespace).Create(ctx, forged, metav1.CreateOptions{})
+		if err == nil {
+			break
 		}
-		if st := r.show(run)["status"]; st != "succeeded" {
-			t.Errorf("runner %s reads the run as %v", r.dir, st)
+		if time.Now().After(deadline) {
+			t.Fatalf("without the policy, the API server still refuses mallory's forged vote (so nothing here shows the runner distrusts it): %v", err)
 		}
+	}
+	setUpVotes(t, env)
+	time.Sleep(3 * time.Second) // the waiting runner reads the votes again, every second
+	if st := ci.show(run); st["status"] != "running" {
+		t.Fatalf("the forged vote released the run: %v", st["status"])
+	}
+	if out, errOut, code := as("alice").run("approve", run, "-yes", "-reason", "CHG-8"); code != 0 {
+		t.Fatalf("alice's approval once set up again: %d\n%s%s", code, out, errOut)
+	}
+	go func() {
+		for range events2 {
+		}
+	}()
+	if err := apply2.Wait(); err != nil {
+		t.Fatalf("the second apply, approved by alice: %v", err)
+	}
+	if st := ci.show(run); st["status"] != "succeeded" {
+		t.Errorf("the second run: %v", st["status"])
 	}
 }

@@ -16,11 +16,15 @@ import (
 	"encoding/hex"
 
 	"github.com/go-logr/logr"
+	admissionv1 "k8s.io/api/admissionregistration/v1"
+	authnv1 "k8s.io/api/authentication/v1"
 	coordv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 	"k8s.io/klog/v2"
+
+	"github.com/pipectl/pipectl/record"
 )
 
 // Config says where the backend keeps its objects: the namespace, and the
@@ -48,6 +52,8 @@ type Client struct {
 	ns            string
 	core          coreClient
 	coord         coordClient
+	admission     admissionClient
+	authn         *rest.RESTClient
 	leaseDuration time.Duration
 	requests      *atomic.Int64 // API requests made, for the benchmark
 	config        Config        // as connected, for Another
@@ -56,6 +62,7 @@ type Client struct {
 
 	mu       sync.Mutex
 	observed map[string]observation // Lease name → what this process saw last
+	identity *record.Identity       // the SelfSubjectReview's, once asked
 }
 
 // observation is a Lease's resourceVersion and when this process first
@@ -89,6 +96,8 @@ func (c *Client) wroteLease(name, rv string, began time.Time) {
 // Requests is how many API requests this client has made.
 func (c *Client) Requests() int64 { return c.requests.Load() }
 
+var quietKlog sync.Once
+
 // Connect builds a client from c. It makes no request.
 func Connect(c Config) (*Client, error) {
 	if c.Namespace == "" {
@@ -106,7 +115,7 @@ func Connect(c Config) (*Client, error) {
 	}
 	// client-go logs through klog to stderr (retries, throttling): the
 	// backend reports what matters in its own errors.
-	klog.SetLogger(logr.Discard())
+	quietKlog.Do(func() { klog.SetLogger(logr.Discard()) }) // once: clients already connected read it
 	cfg = rest.CopyConfig(cfg)
 	cfg.UserAgent = "pipectl-backend"
 	requests := &atomic.Int64{}
@@ -125,12 +134,21 @@ func Connect(c Config) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
+	admission, err := restClient(cfg, admissionv1.SchemeGroupVersion)
+	if err != nil {
+		return nil, err
+	}
+	authn, err := restClient(cfg, authnv1.SchemeGroupVersion)
+	if err != nil {
+		return nil, err
+	}
 	d := c.LeaseDuration
 	if d <= 0 {
 		d = DefaultLeaseDuration
 	}
 	c.Rest = cfg
-	return &Client{ns: c.Namespace, core: coreClient{core}, coord: coordClient{coord}, leaseDuration: d, requests: requests, config: c,
+	return &Client{ns: c.Namespace, core: coreClient{core}, coord: coordClient{coord}, admission: admissionClient{admission}, authn: authn,
+		leaseDuration: d, requests: requests, config: c,
 		observed: map[string]observation{}}, nil
 }
 

@@ -3,6 +3,8 @@ package kubernetes
 import (
 	"context"
 
+	admissionv1 "k8s.io/api/admissionregistration/v1"
+	authnv1 "k8s.io/api/authentication/v1"
 	coordv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
@@ -14,8 +16,8 @@ import (
 )
 
 // The backend talks to the API server through REST clients of its own,
-// over a scheme of the three API groups it uses (core/v1, coordination/v1,
-// rbac/v1): client-go's typed clients register every API group's types
+// over a scheme of the API groups it uses (core/v1, coordination/v1,
+// rbac/v1, admissionregistration/v1, authentication/v1): client-go's typed clients register every API group's types
 // (kubernetes/scheme), which doubled the size of pipectl. The resources
 // below have the typed clients' method signatures.
 
@@ -26,7 +28,8 @@ var (
 )
 
 func init() {
-	for _, add := range []func(*runtime.Scheme) error{corev1.AddToScheme, coordv1.AddToScheme, rbacv1.AddToScheme} {
+	for _, add := range []func(*runtime.Scheme) error{corev1.AddToScheme, coordv1.AddToScheme, rbacv1.AddToScheme,
+		admissionv1.AddToScheme, authnv1.AddToScheme} {
 		if err := add(scheme); err != nil {
 			panic(err) // the scheme is static: a conflict is a programming error
 		}
@@ -118,4 +121,51 @@ type rbacClient struct{ rc *rest.RESTClient }
 func (c rbacClient) Roles(ns string) resource[*rbacv1.Role, *rbacv1.RoleList] {
 	return resource[*rbacv1.Role, *rbacv1.RoleList]{c.rc, ns, "roles",
 		func() *rbacv1.Role { return &rbacv1.Role{} }, func() *rbacv1.RoleList { return &rbacv1.RoleList{} }}
+}
+
+func (c coreClient) ConfigMaps(ns string) resource[*corev1.ConfigMap, *corev1.ConfigMapList] {
+	return resource[*corev1.ConfigMap, *corev1.ConfigMapList]{c.rc, ns, "configmaps",
+		func() *corev1.ConfigMap { return &corev1.ConfigMap{} }, func() *corev1.ConfigMapList { return &corev1.ConfigMapList{} }}
+}
+
+func (c rbacClient) RoleBindings(ns string) resource[*rbacv1.RoleBinding, *rbacv1.RoleBindingList] {
+	return resource[*rbacv1.RoleBinding, *rbacv1.RoleBindingList]{c.rc, ns, "rolebindings",
+		func() *rbacv1.RoleBinding { return &rbacv1.RoleBinding{} }, func() *rbacv1.RoleBindingList { return &rbacv1.RoleBindingList{} }}
+}
+
+func (c rbacClient) ClusterRoles() resource[*rbacv1.ClusterRole, *rbacv1.ClusterRoleList] {
+	return resource[*rbacv1.ClusterRole, *rbacv1.ClusterRoleList]{c.rc, "", "clusterroles",
+		func() *rbacv1.ClusterRole { return &rbacv1.ClusterRole{} }, func() *rbacv1.ClusterRoleList { return &rbacv1.ClusterRoleList{} }}
+}
+
+func (c rbacClient) ClusterRoleBindings() resource[*rbacv1.ClusterRoleBinding, *rbacv1.ClusterRoleBindingList] {
+	return resource[*rbacv1.ClusterRoleBinding, *rbacv1.ClusterRoleBindingList]{c.rc, "", "clusterrolebindings",
+		func() *rbacv1.ClusterRoleBinding { return &rbacv1.ClusterRoleBinding{} },
+		func() *rbacv1.ClusterRoleBindingList { return &rbacv1.ClusterRoleBindingList{} }}
+}
+
+// admissionClient is admissionregistration.k8s.io/v1: the votes' policy.
+type admissionClient struct{ rc *rest.RESTClient }
+
+func (c admissionClient) Policies() resource[*admissionv1.ValidatingAdmissionPolicy, *admissionv1.ValidatingAdmissionPolicyList] {
+	return resource[*admissionv1.ValidatingAdmissionPolicy, *admissionv1.ValidatingAdmissionPolicyList]{c.rc, "", "validatingadmissionpolicies",
+		func() *admissionv1.ValidatingAdmissionPolicy { return &admissionv1.ValidatingAdmissionPolicy{} },
+		func() *admissionv1.ValidatingAdmissionPolicyList { return &admissionv1.ValidatingAdmissionPolicyList{} }}
+}
+
+func (c admissionClient) Bindings() resource[*admissionv1.ValidatingAdmissionPolicyBinding, *admissionv1.ValidatingAdmissionPolicyBindingList] {
+	return resource[*admissionv1.ValidatingAdmissionPolicyBinding, *admissionv1.ValidatingAdmissionPolicyBindingList]{c.rc, "", "validatingadmissionpolicybindings",
+		func() *admissionv1.ValidatingAdmissionPolicyBinding {
+			return &admissionv1.ValidatingAdmissionPolicyBinding{}
+		},
+		func() *admissionv1.ValidatingAdmissionPolicyBindingList {
+			return &admissionv1.ValidatingAdmissionPolicyBindingList{}
+		}}
+}
+
+// whoAmI is a SelfSubjectReview: who the API server says the caller is
+// (kubectl auth whoami).
+func whoAmI(ctx context.Context, rc *rest.RESTClient) (*authnv1.SelfSubjectReview, error) {
+	out := &authnv1.SelfSubjectReview{}
+	return out, rc.Post().Resource("selfsubjectreviews").Body(&authnv1.SelfSubjectReview{}).Do(ctx).Into(out)
 }

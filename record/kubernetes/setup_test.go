@@ -31,13 +31,15 @@ func TestSetup(t *testing.T) {
 	if err := c.Setup(ctx, &out); err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"created  namespace/" + fresh, "created  role/pipectl-runner", "created  role/pipectl-reader"} {
+	for _, want := range []string{"created  namespace/" + fresh, "created  role/pipectl-runner", "created  role/pipectl-reader", "created  role/pipectl-approver", "created  role/pipectl-approve ",
+		"validatingadmissionpolicy/pipectl.dev-votes: failurePolicy Fail", "object.data.approver == request.userInfo.username",
+		"check('approve')", "validatingadmissionpolicybinding/pipectl.dev-votes: validationActions [Deny]", "create rolebinding pipectl-approve --role=pipectl-approve"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("setup does not say %q:\n%s", want, out.String())
 		}
 	}
 	role, err := env.Client.RbacV1().Roles(fresh).Get(ctx, "pipectl-runner", metav1.GetOptions{})
-	if err != nil || len(role.Rules) != 2 {
+	if err != nil || len(role.Rules) != 4 {
 		t.Fatalf("the runner role: %v, %v", role, err)
 	}
 	if err := New(c, "shop", t.TempDir()).Init(); err != nil { // the backend's own Secret

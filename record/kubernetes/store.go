@@ -15,61 +15,30 @@ import (
 	"github.com/pipectl/pipectl/record"
 )
 
-// Gate answers: one Secret per run, answers.<run>, a JSON list updated
-// with optimistic concurrency, so an answer is checked against every one
-// recorded before it (of eight concurrent approvals by one person, one
-// counts).
+// Gate answers of an older pipectl (before votes): one Secret per run,
+// answers.<run>, a JSON list. They are read (for finished runs, see
+// answers) and written only by ImportAnswers (migrated history).
 func answersName(id string) string { return "answers." + runName(id) }
 
 const keyAnswers = "answers.json"
 
-// AppendAnswer records an answer, refused or not.
-func (b *Backend) AppendAnswer(id string, a record.Answer, check func(prior []record.Answer) string) (record.Answer, error) {
+// ImportAnswers keeps the answers of a finished run migrated from
+// another backend as they were recorded: they are history, not votes.
+func (b *Backend) ImportAnswers(id string, answers []record.Answer) error {
 	ctx, cancel := ctx()
 	defer cancel()
-	if _, err := b.c.getRun(ctx, id); err != nil {
-		return a, err
+	j, err := json.Marshal(answers)
+	if err != nil {
+		return err
 	}
-	for {
-		s, prior, err := b.answers(ctx, id)
-		if err != nil {
-			return a, err
-		}
-		if check != nil {
-			a.Refused = check(prior)
-		}
-		j, err := json.Marshal(append(prior, a))
-		if err != nil {
-			return a, err
-		}
-		if s == nil {
-			s = &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: answersName(id),
-				Labels: RunMeta{ID: id, Scope: b.scope}.labels("answers")}, Type: "pipectl.dev/answers",
-				Data: map[string][]byte{keyAnswers: j}}
-			_, err = b.c.core.Secrets(b.c.ns).Create(ctx, s, metav1.CreateOptions{})
-		} else {
-			s.Data = map[string][]byte{keyAnswers: j}
-			_, err = b.c.core.Secrets(b.c.ns).Update(ctx, s, metav1.UpdateOptions{})
-		}
-		if apierrors.IsConflict(err) || apierrors.IsAlreadyExists(err) {
-			continue // another answer came first: check against it too
-		}
-		return a, err
-	}
+	s := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: answersName(id),
+		Labels: RunMeta{ID: id, Scope: b.scope}.labels("answers")}, Type: "pipectl.dev/answers",
+		Data: map[string][]byte{keyAnswers: j}}
+	_, err = b.c.core.Secrets(b.c.ns).Create(ctx, s, metav1.CreateOptions{})
+	return err
 }
 
-// Answers returns every answer recorded for a run, oldest first.
-func (b *Backend) Answers(id string) ([]record.Answer, error) {
-	ctx, cancel := ctx()
-	defer cancel()
-	if _, err := b.c.getRun(ctx, id); err != nil {
-		return nil, err
-	}
-	_, out, err := b.answers(ctx, id)
-	return out, err
-}
-
-func (b *Backend) answers(ctx context.Context, id string) (*corev1.Secret, []record.Answer, error) {
+func (b *Backend) legacyAnswers(ctx context.Context, id string) (*corev1.Secret, []record.Answer, error) {
 	s, err := b.c.core.Secrets(b.c.ns).Get(ctx, answersName(id), metav1.GetOptions{})
 	if apierrors.IsNotFound(err) {
 		return nil, nil, nil
@@ -183,6 +152,11 @@ func (b *Backend) deleteRun(ctx context.Context, id string) error {
 	}
 	sel := labelManaged + "=" + managedBy + "," + labelRun + "=" + labelValue(id)
 	if err := secrets.DeleteCollection(ctx, metav1.DeleteOptions{}, metav1.ListOptions{LabelSelector: sel}); err != nil {
+		return err
+	}
+	// Its votes: the policy admits these deletes from who may delete
+	// votes.pipectl.dev (the pipectl-runner Role).
+	if err := b.c.core.ConfigMaps(b.c.ns).DeleteCollection(ctx, metav1.DeleteOptions{}, metav1.ListOptions{LabelSelector: sel}); err != nil {
 		return err
 	}
 	b.mu.Lock()

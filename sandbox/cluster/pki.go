@@ -13,6 +13,8 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"time"
 )
 
@@ -169,4 +171,72 @@ func writeKey(path string, key any) error {
 
 func writePEM(path, typ string, der []byte, mode os.FileMode) error {
 	return os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der}), mode)
+}
+
+// WriteUser writes a kubeconfig for user name in groups, with a client
+// certificate the sandbox's CA signs (CN=name, O=groups): an identity the
+// API server authenticates, which RBAC grants nothing until a binding
+// names it. It returns the kubeconfig's path (DIR/users/NAME.kubeconfig).
+func WriteUser(st *State, name string, groups []string) (string, error) {
+	if name == "" || strings.ContainsAny(name, `/\`) || name == "." || name == ".." {
+		return "", fmt.Errorf("user %q: want a plain name such as alice", name)
+	}
+	if name == "system:masters" || slices.Contains(groups, "system:masters") {
+		return "", fmt.Errorf("group system:masters passes every authorization check: the sandbox's admin kubeconfig (%s) is that identity already", st.Kubeconfig)
+	}
+	dir := filepath.Join(st.Dir, "pki")
+	ca, caKey, err := loadCA(filepath.Join(dir, "ca.crt"), filepath.Join(dir, "ca.key"))
+	if err != nil {
+		return "", fmt.Errorf("reading the sandbox's CA: %w", err)
+	}
+	users := filepath.Join(st.Dir, "users")
+	if err := os.MkdirAll(users, 0o700); err != nil {
+		return "", err
+	}
+	notBefore := time.Now().Add(-time.Hour)
+	tmpl := &x509.Certificate{
+		SerialNumber: serial(),
+		Subject:      pkix.Name{CommonName: name, Organization: groups},
+		NotBefore:    notBefore, NotAfter: notBefore.Add(365 * 24 * time.Hour),
+		KeyUsage:    x509.KeyUsageDigitalSignature | x509.KeyUsageKeyEncipherment,
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
+	}
+	cert, key := filepath.Join(users, name+".crt"), filepath.Join(users, name+".key")
+	if err := issue(tmpl, ca, caKey, cert, key); err != nil {
+		return "", err
+	}
+	path := filepath.Join(users, name+".kubeconfig")
+	if err := writeKubeconfigAs(path, st.Name+"-"+name, st.Server, filepath.Join(dir, "ca.crt"), cert, key); err != nil {
+		return "", err
+	}
+	return path, os.Chmod(path, 0o600)
+}
+
+func loadCA(certPath, keyPath string) (*x509.Certificate, *ecdsa.PrivateKey, error) {
+	certPEM, err := os.ReadFile(certPath)
+	if err != nil {
+		return nil, nil, err
+	}
+	keyPEM, err := os.ReadFile(keyPath)
+	if err != nil {
+		return nil, nil, err
+	}
+	cb, _ := pem.Decode(certPEM)
+	kb, _ := pem.Decode(keyPEM)
+	if cb == nil || kb == nil {
+		return nil, nil, fmt.Errorf("%s or %s holds no PEM block", certPath, keyPath)
+	}
+	cert, err := x509.ParseCertificate(cb.Bytes)
+	if err != nil {
+		return nil, nil, err
+	}
+	k, err := x509.ParsePKCS8PrivateKey(kb.Bytes)
+	if err != nil {
+		return nil, nil, err
+	}
+	key, ok := k.(*ecdsa.PrivateKey)
+	if !ok {
+		return nil, nil, fmt.Errorf("%s: not an ECDSA key", keyPath)
+	}
+	return cert, key, nil
 }

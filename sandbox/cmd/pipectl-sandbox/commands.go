@@ -25,6 +25,7 @@ var commands = map[string]func(args []string) int{
 	"down":     cmdDown,
 	"status":   cmdStatus,
 	"env":      cmdEnv,
+	"user":     cmdUser,
 	"registry": cmdRegistry,
 	"reap":     cmdReap,
 }
@@ -319,6 +320,46 @@ func cmdEnv(args []string) int {
 		return fail("env", err)
 	}
 	fmt.Print(st.Env())
+	return 0
+}
+
+// groupFlags is a repeatable --group.
+type groupFlags []string
+
+func (g *groupFlags) String() string     { return strings.Join(*g, ",") }
+func (g *groupFlags) Set(v string) error { *g = append(*g, v); return nil }
+
+func cmdUser(args []string) int {
+	fs := newFlags("user NAME", "Write a kubeconfig for user NAME (a client certificate the sandbox's CA signs: CN=NAME, O=each --group)\n"+
+		"and print its path. RBAC grants the user nothing until a binding names it or one of its groups.")
+	var w where
+	w.register(fs)
+	var groups groupFlags
+	fs.Var(&groups, "group", "a group of the user (repeat for several)")
+	name := ""
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") { // NAME first, flags after
+		name, args = args[0], args[1:]
+	}
+	if code, ok := parse(fs, args); !ok {
+		return code
+	}
+	if name == "" {
+		fmt.Fprintln(os.Stderr, "pipectl-sandbox user: name the user: pipectl-sandbox user alice --group release-managers")
+		return exitUsage
+	}
+	dir, err := w.resolve()
+	if err != nil {
+		return fail("user", err)
+	}
+	st, err := cluster.Load(dir)
+	if err != nil {
+		return fail("user", err)
+	}
+	path, err := cluster.WriteUser(st, name, groups)
+	if err != nil {
+		return fail("user", err)
+	}
+	fmt.Println(path)
 	return 0
 }
 

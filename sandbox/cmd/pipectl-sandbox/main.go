@@ -50,6 +50,7 @@ Sandbox commands:
   down      stop every process a sandbox started and remove its state
   status    tell which of a sandbox's processes are alive
   env       print the shell lines that point kubectl/helm/pipectl at a sandbox
+  user      write a kubeconfig for a named user with groups (client certificate of the sandbox's CA)
 
 Processes that up starts (each component through its upstream entry point):
   etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kwok,
