@@ -55,11 +55,15 @@ func (r *runner) park() string {
 // the run and where it waits; another runner is refused, told the run
 // and how to reject it. Approved, a third checkout resumes it: it takes
 // the Lease over (recorded in both runs and on the Lease), does not run
-// again what ran, and deploys.
+// again what ran, and deploys once alice, who may approve prod, has.
 func TestCLIParkedRunIsResumedByAnotherRunner(t *testing.T) {
 	env := sandboxtest.Cluster(t)
+	setUpVotes(t, env)
+	approver(t, env, "alice", "prod") // votes are the approvers' own: never the admin's
+	aliceKubeconfig, _ := env.User(t, "alice")
 	rs := newRunners(t, env, 3, gatedStages("1h"))
-	a, b, approver := rs[0], rs[1], rs[2]
+	a, b, alice := rs[0], rs[1], rs[2]
+	alice.env = append(alice.env, "PIPECTL_USER=") // who approves is the cluster's to say
 	run := a.park()
 	lease, err := testClientFor(t, env).coord.Leases(env.Namespace).Get(context.Background(), LockName("shop", "prod"), metav1.GetOptions{})
 	if err != nil || *lease.Spec.HolderIdentity != run || lease.Annotations[annParkedAt] != "stage.deploy" || lease.Annotations[annParkedUntil] == "" {
@@ -73,7 +77,7 @@ func TestCLIParkedRunIsResumedByAnotherRunner(t *testing.T) {
 	if code != 1 || !strings.Contains(errOut, run) || !strings.Contains(errOut, "pipectl reject "+run) {
 		t.Fatalf("an apply while the run is parked: exit %d, want it refused at once naming the run and reject\n%s", code, errOut)
 	}
-	if out, errOut, code := approver.run("approve", run, "-yes"); code != 0 {
+	if out, errOut, code := alice.run("approve", run, "-yes", "-backend-config", "kubeconfig="+aliceKubeconfig); code != 0 {
 		t.Fatalf("approve the parked run: %d\n%s%s", code, out, errOut)
 	}
 	if out, errOut, code := b.run("apply", "-resume", run); code != 0 {
