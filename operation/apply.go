@@ -143,15 +143,12 @@ func (a *Apply) Run(ctx context.Context, path string) (*Applied, error) {
 			return nil, err
 		}
 	}
-	store, lock, err := lockEnvironment(ctx, t.dir, t.env, a.Backend, record.LockOptions{Timeout: a.LockTimeout, OnWait: a.OnLockWait, TakeOver: a.Resume, User: a.Gates.User})
+	store, lock, err := lockEnvironment(ctx, t.dir, t.env, a.Backend, &a.Gates, record.LockOptions{Timeout: a.LockTimeout, OnWait: a.OnLockWait, TakeOver: a.Resume})
 	if err != nil {
 		return nil, err
 	}
 	defer lock.Release()
 	if err := store.Init(); err != nil { // a damaged record stops us here, before anything runs
-		return nil, err
-	}
-	if err := a.Gates.identify(store); err != nil {
 		return nil, err
 	}
 	if a.Resume != "" {

@@ -32,11 +32,17 @@ const Latest = "latest"
 
 // lockEnvironment opens the records of a pipeline directory and takes the
 // lock of one of its environments for an apply.
-func lockEnvironment(ctx context.Context, dir, env string, c BackendConfig, o record.LockOptions) (*record.Store, record.Lease, error) {
+func lockEnvironment(ctx context.Context, dir, env string, c BackendConfig, g *Gates, o record.LockOptions) (*record.Store, record.Lease, error) {
 	store, err := openRecords(dir, env, c)
 	if err != nil {
 		return nil, nil, err
 	}
+	// The lock names the run's starter as the backend knows them: on a
+	// cluster its authenticated identity, not what PIPECTL_USER says.
+	if err := g.identify(store); err != nil {
+		return nil, nil, err
+	}
+	o.User = g.User
 	lease, err := store.Lock(ctx, env, o)
 	return store, lease, err
 }

@@ -864,11 +864,15 @@ stage "deploy" {
 		return r
 	}
 	// The CI job says a human triggered it: recorded, unverified.
-	ci := as("deployer", "GITHUB_ACTOR=carol")
+	// PIPECTL_USER names no one on the cluster: the Lease names deployer.
+	ci := as("deployer", "GITHUB_ACTOR=carol", "PIPECTL_USER=alice")
 	apply, events, aErr := ci.start("apply", "-env", "prod", "-auto-approve", "-json")
 	waitFor(t, events, "the gate waiting", func(e map[string]any) bool { return e["type"] == "gate_waiting" })
 	time.Sleep(1500 * time.Millisecond) // past a journal write (at most one a second)
 	run := ci.running()
+	if l, err := env.Client.CoordinationV1().Leases(env.Namespace).Get(ctx, LockName("shop", "prod"), metav1.GetOptions{}); err != nil || l.Annotations[annUser] != "deployer" {
+		t.Errorf("the environment's Lease names %q as its holder's user (%v), want the runner's cluster identity deployer", l.Annotations[annUser], err)
+	}
 
 	refused := func(r *runner, why ...string) {
 		t.Helper()
