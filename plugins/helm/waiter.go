@@ -13,12 +13,16 @@ import (
 	"helm.sh/helm/v3/pkg/kube"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
+	"k8s.io/cli-runtime/pkg/resource"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
@@ -117,6 +121,68 @@ func (w *watchingClient) wait(resources kube.ResourceList, timeout time.Duration
 	w.waits = append(w.waits, waitResult{Resources: len(rw.ids()), Err: err, Summary: rw.summary()})
 	w.mu.Unlock()
 	return err
+}
+
+// WaitForDelete waits until the deleted objects are gone, watching each
+// one: Helm 3 looks every 2 seconds, which every hook deleted by its policy
+// paid (a test pod with hook-succeeded: up to 2 s per helm test). As Helm,
+// it is bounded by timeout only: it also runs in an atomic clean-up after
+// the step was cancelled.
+func (w *watchingClient) WaitForDelete(resources kube.ResourceList, timeout time.Duration) error {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(w.ctx), timeout)
+	defer cancel()
+	for _, info := range resources {
+		if err := waitGone(ctx, info); err != nil {
+			return fmt.Errorf("waiting for %s/%s to be deleted: %w", kindOf(info.Object), info.Name, err)
+		}
+	}
+	return nil
+}
+
+// waitGone returns once the object is not found: it reads it, then watches
+// it from that version until it is deleted (again when a watch ends early).
+func waitGone(ctx context.Context, info *resource.Info) error {
+	helper := resource.NewHelper(info.Client, info.Mapping)
+	for {
+		obj, err := helper.Get(info.Namespace, info.Name)
+		if apierrors.IsNotFound(err) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		acc, err := meta.Accessor(obj)
+		if err != nil {
+			return err
+		}
+		wi, err := helper.WatchSingle(info.Namespace, info.Name, acc.GetResourceVersion())
+		if err != nil {
+			return err
+		}
+		gone, err := untilDeleted(ctx, wi)
+		wi.Stop()
+		if gone || err != nil {
+			return err
+		}
+	}
+}
+
+// untilDeleted reads a watch until a Deleted event (true), its end (false:
+// look again) or ctx's.
+func untilDeleted(ctx context.Context, wi watch.Interface) (bool, error) {
+	for {
+		select {
+		case ev, ok := <-wi.ResultChan():
+			if !ok {
+				return false, nil
+			}
+			if ev.Type == watch.Deleted {
+				return true, nil
+			}
+		case <-ctx.Done():
+			return false, errors.New("timed out")
+		}
+	}
 }
 
 // WatchUntilReady runs hooks (including test hooks): Helm's own watch, with

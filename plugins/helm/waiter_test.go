@@ -1,11 +1,19 @@
 package main
 
 import (
+	"context"
 	"strings"
 	"testing"
+	"time"
 
+	"helm.sh/helm/v3/pkg/cli"
+	"helm.sh/helm/v3/pkg/kube"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/cli-utils/pkg/kstatus/status"
+
+	"github.com/pipectl/pipectl/internal/sandboxtest"
 )
 
 // TestDeploymentReadiness holds a Deployment's readiness to `kubectl
@@ -73,5 +81,50 @@ func TestReadinessOfOtherKindsIsKstatus(t *testing.T) {
 		if err != nil || got.Status != want.Status || got.Message != want.Message {
 			t.Errorf("%s: got %v %v, want kstatus' %s: %q", u.GetKind(), got, err, want.Status, want.Message)
 		}
+	}
+}
+
+// WaitForDelete watches a deleted object until it is gone: not before (a
+// finalizer holds it: the wait times out), and at once after.
+func TestWaitForDeleteWatches(t *testing.T) {
+	env := sandboxtest.Cluster(t)
+	s := cli.New()
+	s.KubeConfig = env.Kubeconfig
+	s.SetNamespace(env.Namespace)
+	kc := kube.New(s.RESTClientGetter())
+	kc.Namespace = env.Namespace
+	wc := &watchingClient{Client: kc, ctx: t.Context(), events: &logEvents{}, getter: s.RESTClientGetter(), namespace: env.Namespace}
+	cms := env.Client.CoreV1().ConfigMaps(env.Namespace)
+	if _, err := cms.Create(t.Context(), &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "held",
+		Finalizers: []string{"pipectl.dev/test"}}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	resources, err := kc.Build(strings.NewReader("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: held\n"), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cms.Delete(t.Context(), "held", metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := wc.WaitForDelete(resources, time.Second); err == nil || !strings.Contains(err.Error(), "ConfigMap/held") {
+		t.Fatalf("the finalizer holds the ConfigMap: want a timeout naming it, got %v", err)
+	}
+	go func() {
+		time.Sleep(300 * time.Millisecond)
+		cm, err := cms.Get(context.Background(), "held", metav1.GetOptions{})
+		if err == nil {
+			cm.Finalizers = nil
+			_, _ = cms.Update(context.Background(), cm, metav1.UpdateOptions{})
+		}
+	}()
+	if err := wc.WaitForDelete(resources, time.Minute); err != nil {
+		t.Fatalf("the ConfigMap went once its finalizer did: %v", err)
+	}
+	if _, err := cms.Get(t.Context(), "held", metav1.GetOptions{}); err == nil {
+		t.Fatal("WaitForDelete returned while the ConfigMap was still there")
+	}
+	// Gone already: at once.
+	if err := wc.WaitForDelete(resources, time.Second); err != nil {
+		t.Fatal(err)
 	}
 }
