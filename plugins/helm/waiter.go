@@ -478,7 +478,10 @@ func (rw *rolloutWatch) summary() []string {
 // timeout or a cancellation, naming what is not ready and its latest events.
 func (rw *rolloutWatch) ended(ctx context.Context, timeout time.Duration) error {
 	var b strings.Builder
-	if ctx.Err() != nil {
+	// The step's own deadline is a timeout too: it can come before the
+	// wait's (timeout was computed from it before Helm's apply, which under
+	// load may take longer than the margin helmTimeout leaves).
+	if ctx.Err() != nil && !errors.Is(ctx.Err(), context.DeadlineExceeded) {
 		fmt.Fprintf(&b, "cancelled while waiting for the release's objects")
 	} else {
 		fmt.Fprintf(&b, "timed out after %s waiting for the release's objects", timeout)
