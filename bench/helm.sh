@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
 # The helm plugin's upgrade of podinfo against `helm upgrade --install
 # --wait --atomic` of the same chart on the same sandbox, alternately,
-# ROUNDS rounds (default 10). Target: the plugin takes at most half the
-# CLI's time (Helm 3's CLI polls readiness every 2 s; the plugin watches).
+# ROUNDS rounds (default 10), each CLI upgrade followed by `kubectl rollout
+# status` (timed apart). Target: the plugin takes at most half the CLI's
+# time (Helm 3's CLI polls readiness every 2 s; the plugin watches). The
+# plugin waits as rollout status does (new pods available); Helm 3's --wait
+# accepts podinfo's Deployment with no new pod Ready (maxUnavailable 1 of 1
+# replica), so plugin/cli+rollout compares the same work.
 #
 #   bench/helm.sh                    # needs make build and bin/helm (make bin/helm)
 #   ROUNDS=20 bench/helm.sh
@@ -16,7 +20,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export GOWORK=off GOFLAGS=-buildvcs=false
-[[ -x bin/helm && -x bin/pipectl-sandbox ]] || { echo "bin/helm or bin/pipectl-sandbox is missing: make build bin/helm" >&2; exit 1; }
+[[ -x bin/helm && -x bin/kubectl && -x bin/pipectl-sandbox ]] || { echo "bin/helm, bin/kubectl or bin/pipectl-sandbox is missing: make build bin/helm" >&2; exit 1; }
 bin/helm version --short
 case ${NODE:-real} in
   real) export HELM_BENCH_REAL_NODE=1 ;;
@@ -25,7 +29,7 @@ case ${NODE:-real} in
 esac
 echo "== helm plugin upgrade vs helm upgrade --install --wait (podinfo, ${NODE:-real} pods), alternately; load: $(cut -d' ' -f1-3 /proc/loadavg)"
 cd plugins/helm
-HELM_BIN="$PWD/../../bin/helm" PIPECTL_SANDBOX_BIN="$PWD/../../bin/pipectl-sandbox" \
+HELM_BIN="$PWD/../../bin/helm" KUBECTL_BIN="$PWD/../../bin/kubectl" PIPECTL_SANDBOX_BIN="$PWD/../../bin/pipectl-sandbox" \
   go test -run '^$' -bench BenchmarkUpgradePodinfo -benchtime "${ROUNDS:-10}x" -count 1 -v . \
   | grep -E '^(Benchmark|ok|FAIL|\s+bench_test.go)'
 echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -11,12 +11,18 @@ import (
 	"time"
 
 	"helm.sh/helm/v3/pkg/kube"
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
+	"k8s.io/cli-runtime/pkg/resource"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
@@ -43,7 +49,8 @@ const recoveryBudget = 60 * time.Second
 
 // watchingClient is Helm's kube client with its waits replaced: instead of
 // Helm 3's 2-second polling, a wait watches the release's objects with
-// kstatus (sigs.k8s.io/cli-utils, what Helm 4 adopted), streams each
+// kstatus (sigs.k8s.io/cli-utils, what Helm 4 adopted; a Deployment by
+// `kubectl rollout status`'s rule, see deploymentRollout), streams each
 // object's progress to the step's events, ends early on pods that cannot
 // start, honours the step's context, and on failure names every object that
 // is not ready with its status and latest events. Everything else (apply,
@@ -114,6 +121,68 @@ func (w *watchingClient) wait(resources kube.ResourceList, timeout time.Duration
 	w.waits = append(w.waits, waitResult{Resources: len(rw.ids()), Err: err, Summary: rw.summary()})
 	w.mu.Unlock()
 	return err
+}
+
+// WaitForDelete waits until the deleted objects are gone, watching each
+// one: Helm 3 looks every 2 seconds, which every hook deleted by its policy
+// paid (a test pod with hook-succeeded: up to 2 s per helm test). As Helm,
+// it is bounded by timeout only: it also runs in an atomic clean-up after
+// the step was cancelled.
+func (w *watchingClient) WaitForDelete(resources kube.ResourceList, timeout time.Duration) error {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(w.ctx), timeout)
+	defer cancel()
+	for _, info := range resources {
+		if err := waitGone(ctx, info); err != nil {
+			return fmt.Errorf("waiting for %s/%s to be deleted: %w", kindOf(info.Object), info.Name, err)
+		}
+	}
+	return nil
+}
+
+// waitGone returns once the object is not found: it reads it, then watches
+// it from that version until it is deleted (again when a watch ends early).
+func waitGone(ctx context.Context, info *resource.Info) error {
+	helper := resource.NewHelper(info.Client, info.Mapping)
+	for {
+		obj, err := helper.Get(info.Namespace, info.Name)
+		if apierrors.IsNotFound(err) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		acc, err := meta.Accessor(obj)
+		if err != nil {
+			return err
+		}
+		wi, err := helper.WatchSingle(info.Namespace, info.Name, acc.GetResourceVersion())
+		if err != nil {
+			return err
+		}
+		gone, err := untilDeleted(ctx, wi)
+		wi.Stop()
+		if gone || err != nil {
+			return err
+		}
+	}
+}
+
+// untilDeleted reads a watch until a Deleted event (true), its end (false:
+// look again) or ctx's.
+func untilDeleted(ctx context.Context, wi watch.Interface) (bool, error) {
+	for {
+		select {
+		case ev, ok := <-wi.ResultChan():
+			if !ok {
+				return false, nil
+			}
+			if ev.Type == watch.Deleted {
+				return true, nil
+			}
+		case <-ctx.Done():
+			return false, errors.New("timed out")
+		}
+	}
 }
 
 // WatchUntilReady runs hooks (including test hooks): Helm's own watch, with
@@ -211,11 +280,11 @@ func (rw *rolloutWatch) run(ctx context.Context, timeout time.Duration) error {
 
 	sdk.Logger(rw.w.ctx).Debug("wait: start", "objects", len(rw.objects))
 	sw := watcher.NewDefaultStatusWatcher(rw.dynamic, mapper)
-	// Status from each object alone (kstatus' Compute: conditions,
-	// replicas, generations): the default readers also list a Deployment's
-	// ReplicaSets and Pods on every event, which only feeds detail we take
-	// from the pod informer instead.
-	sw.StatusReader = statusreaders.NewGenericStatusReader(mapper, status.Compute)
+	// Status from each object alone (readiness: kstatus' Compute, and
+	// `kubectl rollout status` for Deployments): the default readers also
+	// list a Deployment's ReplicaSets and Pods on every event, which only
+	// feeds detail we take from the pod informer instead.
+	sw.StatusReader = statusreaders.NewGenericStatusReader(mapper, readiness)
 	statuses := sw.Watch(watchCtx, rw.objects, watcher.Options{})
 	defer func() {
 		// The watcher stops on the cancelled context, but only once the
@@ -409,7 +478,10 @@ func (rw *rolloutWatch) summary() []string {
 // timeout or a cancellation, naming what is not ready and its latest events.
 func (rw *rolloutWatch) ended(ctx context.Context, timeout time.Duration) error {
 	var b strings.Builder
-	if ctx.Err() != nil {
+	// The step's own deadline is a timeout too: it can come before the
+	// wait's (timeout was computed from it before Helm's apply, which under
+	// load may take longer than the margin helmTimeout leaves).
+	if ctx.Err() != nil && !errors.Is(ctx.Err(), context.DeadlineExceeded) {
 		fmt.Fprintf(&b, "cancelled while waiting for the release's objects")
 	} else {
 		fmt.Fprintf(&b, "timed out after %s waiting for the release's objects", timeout)
@@ -605,6 +677,57 @@ func podProblemOf(pod *corev1.Pod) (reason, message string) {
 		}
 	}
 	return "", ""
+}
+
+// readiness is kstatus' Compute, except for a Deployment being rolled out,
+// which is ready when `kubectl rollout status` says it is rolled out.
+func readiness(u *unstructured.Unstructured) (*status.Result, error) {
+	gk := u.GroupVersionKind().GroupKind()
+	if gk.Group != "apps" || gk.Kind != "Deployment" || u.GetDeletionTimestamp() != nil {
+		return status.Compute(u)
+	}
+	var d appsv1.Deployment
+	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(u.Object, &d); err != nil {
+		return nil, err
+	}
+	return deploymentRollout(&d), nil
+}
+
+// deploymentRollout is `kubectl rollout status` for a Deployment: rolled
+// out once the controller has seen the current generation, every replica
+// is updated and available, and no old replica is left. Old pods that are
+// terminating are not counted (status.replicas leaves them out), so their
+// graceful shutdown is not waited on; a pod that cannot start ends the wait
+// through the pod watch, and a Deployment past its progress deadline fails.
+func deploymentRollout(d *appsv1.Deployment) *status.Result {
+	inProgress := func(reason, format string, args ...any) *status.Result {
+		msg := fmt.Sprintf(format, args...)
+		return &status.Result{Status: status.InProgressStatus, Message: msg,
+			Conditions: []status.Condition{{Type: status.ConditionReconciling, Status: corev1.ConditionTrue, Reason: reason, Message: msg}}}
+	}
+	st := d.Status
+	if d.Generation > st.ObservedGeneration {
+		return inProgress("LatestGenerationNotObserved", "Deployment generation is %d, but latest observed generation is %d", d.Generation, st.ObservedGeneration)
+	}
+	for _, c := range st.Conditions {
+		if c.Type == appsv1.DeploymentProgressing && c.Reason == "ProgressDeadlineExceeded" {
+			return &status.Result{Status: status.FailedStatus, Message: "Progress deadline exceeded",
+				Conditions: []status.Condition{{Type: status.ConditionStalled, Status: corev1.ConditionTrue, Reason: c.Reason, Message: c.Message}}}
+		}
+	}
+	want := int32(1)
+	if d.Spec.Replicas != nil {
+		want = *d.Spec.Replicas
+	}
+	switch {
+	case st.UpdatedReplicas < want:
+		return inProgress("LessUpdated", "Updated: %d/%d", st.UpdatedReplicas, want)
+	case st.Replicas > st.UpdatedReplicas:
+		return inProgress("ExtraPods", "Old replicas: %d left", st.Replicas-st.UpdatedReplicas)
+	case st.AvailableReplicas < st.UpdatedReplicas:
+		return inProgress("LessAvailable", "Available: %d/%d", st.AvailableReplicas, st.UpdatedReplicas)
+	}
+	return &status.Result{Status: status.CurrentStatus, Message: fmt.Sprintf("Deployment is available. Replicas: %d", st.Replicas)}
 }
 
 func objName(id object.ObjMetadata) string { return id.GroupKind.Kind + "/" + id.Name }

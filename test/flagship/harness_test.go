@@ -97,26 +97,74 @@ func nextServiceIP(t *testing.T) string {
 	return fmt.Sprintf("10.96.0.%d", 100+n) // the Service range's static band
 }
 
-// theNode is the real node's CPU, shared by the tests' releases: prod asks
-// 3 pods of 500m, which do not fit on a 2-core machine beside a staging
-// rollout, so a prod test has the node to itself.
-var theNode sync.RWMutex
+// theNode is the real node's CPU, shared by the tests' releases, which run
+// side by side (t.Parallel; TestMain raises go test's -parallel, since they
+// mostly wait on the cluster): each test holds, until its pods are gone,
+// the CPU its environment's pods request, a rollout's surge pod included,
+// so that no release of one test is left Unschedulable by another's. prod
+// asks 3 pods of 500m: it has the node to itself.
+var theNode = newShare(nodeShare)
+
+// nodeShare is what the tests may request of the node together (in
+// millicores): less than its 2 cores, for what the other modules of make
+// test run on the same node meanwhile.
+const nodeShare = 1500
+
+// envCPU is an environment's pods' CPU (millicores): the replicas and one
+// surge pod of its rolling update, at its request (pipelines/alpha-members.hcl).
+var envCPU = map[string]int{"dev": 2 * 100, "staging": 3 * 250, "prod": nodeShare}
 
 // shareTheNode takes the test's share until its pods are gone: the
 // clean-up runs after the test's namespace is deleted (registered first,
 // it runs last).
 func shareTheNode(t *testing.T, envName string, env func() *sandboxtest.Env) {
-	lock, unlock := theNode.RLock, theNode.RUnlock
-	if envName == "prod" {
-		lock, unlock = theNode.Lock, theNode.Unlock
+	cpu, ok := envCPU[envName]
+	if !ok {
+		t.Fatalf("shareTheNode: no CPU known for environment %q", envName)
 	}
-	lock()
+	theNode.acquire(cpu)
 	t.Cleanup(func() {
-		defer unlock()
+		defer theNode.release(cpu)
 		if e := env(); e != nil {
 			podsGone(t, e)
 		}
 	})
+}
+
+// share is a counting semaphore of weighted holds, first come first served
+// (a big hold waits for the room it needs; the holds after it wait behind it,
+// so prod is not starved by a stream of dev tests).
+type share struct {
+	mu    sync.Mutex
+	free  int
+	queue []chan struct{} // waiters, in order; each woken when it is first and fits
+	sizes []int
+}
+
+func newShare(capacity int) *share { return &share{free: capacity} }
+
+func (s *share) acquire(n int) {
+	s.mu.Lock()
+	if len(s.queue) == 0 && n <= s.free {
+		s.free -= n
+		s.mu.Unlock()
+		return
+	}
+	ready := make(chan struct{})
+	s.queue, s.sizes = append(s.queue, ready), append(s.sizes, n)
+	s.mu.Unlock()
+	<-ready
+}
+
+func (s *share) release(n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.free += n
+	for len(s.queue) > 0 && s.sizes[0] <= s.free {
+		s.free -= s.sizes[0]
+		close(s.queue[0])
+		s.queue, s.sizes = s.queue[1:], s.sizes[1:]
+	}
 }
 
 // podsGone waits (a minute at most) until the test's namespace holds no pod.

@@ -21,6 +21,7 @@ import (
 // the README's own `|| test $? -eq N` says which exit status it expects.
 // The cluster is then checked for what the README says happened.
 func TestHelmServiceREADME(t *testing.T) {
+	t.Parallel()
 	env := helmServiceCluster(t)
 	dir := filepath.Join(t.TempDir(), "helm-service")
 	copyDir(t, filepath.Join(root(), "examples", "helm-service"), dir)
@@ -110,6 +111,7 @@ func helmServiceCluster(t *testing.T) *sandboxtest.Env {
 // A scan gate that fails stops the run before anything is deployed: apply
 // exits 7, the record says unchanged, and the namespace holds no release.
 func TestHelmServiceScanGateDeploysNothing(t *testing.T) {
+	t.Parallel()
 	env := helmServiceCluster(t)
 	dir := filepath.Join(t.TempDir(), "helm-service")
 	copyDir(t, filepath.Join(root(), "examples", "helm-service"), dir)

@@ -8,11 +8,13 @@
 package flagship
 
 import (
+	"flag"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"testing"
 
 	"github.com/pipectl/pipectl/internal/sandboxtest"
@@ -38,7 +40,22 @@ var programs = map[string]string{
 	"trivy-dbfixture":      "plugins/trivy/cmd/trivy-dbfixture",
 }
 
+// parallel is how many tests run at once unless -parallel says otherwise:
+// go test's default is the number of CPUs (2 here), but these tests spend
+// their time waiting on the cluster (rollouts, crash loops, monitor
+// windows), and the real node's CPU is shared out among them (shareTheNode).
+const parallel = 8
+
 func TestMain(m *testing.M) {
+	flag.Parse()
+	explicit := false
+	flag.Visit(func(f *flag.Flag) { explicit = explicit || f.Name == "test.parallel" })
+	if !explicit {
+		if err := flag.Set("test.parallel", strconv.Itoa(parallel)); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+	}
 	code := func() int {
 		dir, cleanup, err := prepareBins()
 		if err != nil {
