@@ -111,23 +111,12 @@ func (c *Client) AcquireLock(ctx context.Context, pipeline, env string, o record
 			continue
 		}
 		held := holderOf(lease)
-		if held.Parked() { // no process renews it: only its resume takes it
-			if o.TakeOver != held.Run {
-				return nil, &record.LockedError{What: what(env), Holder: held, Stale: record.ParkExpired(held, time.Now())}
-			}
-			prev := held
-			err := l.take(ctx, lease, &prev)
-			if err == nil {
-				l.TakenOver = &prev
-				return l.started(), nil
-			}
-			if !apierrors.IsConflict(err) {
-				return nil, err
-			}
-			continue
+		parked := held.Parked()
+		if parked && o.TakeOver != held.Run { // no process renews it: only its resume takes it
+			return nil, &record.LockedError{What: what(env), Holder: held, Stale: record.ParkExpired(held, time.Now())}
 		}
 		expired := c.expired(lease)
-		if expired && o.TakeOver != "" && held.Run == o.TakeOver {
+		if parked || expired && o.TakeOver != "" && held.Run == o.TakeOver {
 			prev := held
 			err := l.take(ctx, lease, &prev)
 			if err == nil {
