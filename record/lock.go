@@ -134,6 +134,18 @@ func (s *Local) Lock(ctx context.Context, env string, o LockOptions) (Lease, err
 	if err != nil {
 		return nil, err
 	}
+	if h := l.tookOver; h != nil && h.Parked() { // never silent: in the parked run's record and the log, as on a cluster
+		u := ForceUnlock{Holder: *h, By: o.User + "@" + hostname(), PID: os.Getpid(), At: time.Now().UTC(),
+			Reason: fmt.Sprintf("taken over by run %s (apply -resume) of the run parked at %s", l.RunID(), h.ParkedAt)}
+		if err := appendUnlockLog(filepath.Dir(lockPath(s.dir, env)), u); err != nil {
+			l.Release()
+			return nil, fmt.Errorf("recording the takeover of the lock: %w", err)
+		}
+		if _, err := s.recordUnlock(u); err != nil {
+			l.Release()
+			return nil, fmt.Errorf("recording the takeover in run %s: %w", h.Run, err)
+		}
+	}
 	return l, nil
 }
 

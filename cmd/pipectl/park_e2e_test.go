@@ -36,9 +36,12 @@ stage "deploy" {
 
 // parkedRun is what runs show -json says of a run.
 type parkedRun struct {
-	ID, Status  string
-	ResumedFrom string `json:"resumed_from"`
-	TookOver    *struct {
+	ID, Status    string
+	ResumedFrom   string `json:"resumed_from"`
+	ForceUnlocked *struct {
+		By, Reason string
+	} `json:"force_unlocked"`
+	TookOver *struct {
 		Run      string
 		ParkedAt string `json:"parked_at"`
 	} `json:"took_over"`
@@ -123,6 +126,13 @@ func TestParkedRunIsApprovedAndResumed(t *testing.T) {
 		if s.Step == "compile" && !strings.Contains(s.Message, "not run again") {
 			t.Errorf("the resume ran compile again: %+v", s)
 		}
+	}
+	// The parked run's own record says who took its lock, as on a cluster.
+	if u := showRun(t, p, id).ForceUnlocked; u == nil || !strings.HasPrefix(u.By, "dave@") || !strings.Contains(u.Reason, "taken over by run "+resumed) {
+		t.Errorf("the parked run's record does not say its lock was taken over by %s: %+v", resumed, u)
+	}
+	if show, _, _ := p.run("runs", "show", id); !strings.Contains(show, "Its lock was taken over by dave@") {
+		t.Errorf("runs show of the parked run does not say its lock was taken over:\n%s", show)
 	}
 	if _, errOut, code := p.as("carol", "apply", "-auto-approve", "-park"); code != 8 {
 		t.Fatalf("an apply after the resumed run ended: exit %d, want 8 (it parks at the gate)\n%s", code, errOut)
