@@ -36,16 +36,16 @@ var used = map[string]bool{}
 const (
 	ciExit       = "ef495c6 (issue 20, ci-exit: exit statuses CI can branch on)"
 	plainRecord  = "0b159d0 (issue 23, plain-records: records say what steps did)"
-	jsonContract = "JSON contract 1.3 (" + ciExit + ": run outcome, gate_stale) and 1.4 (b1b576d, issue 24: force_unlocked.reason), listed in docs/json-events.md"
+	jsonContract = "JSON contract 1.3 (" + ciExit + ": run outcome, gate_stale), 1.4 (b1b576d, issue 24: force_unlocked.reason) and 1.5 (61b4b0a, issue 26: parked runs, took_over, started_by_actor), listed in docs/json-events.md"
 )
 
 var differences = slices.Concat([]difference{
 	{in: "read", labels: []string{"runs-json", "show-json"}, streams: []string{"out"},
-		old: re(`"format_version":"1.2"`), new: `"format_version":"1.4"`,
+		old: re(`"format_version":"1.2"`), new: `"format_version":"1.5"`,
 		why: jsonContract},
 
 	{in: "rerun", streams: []string{"out"},
-		old: re(`"format_version":"1.2"`), new: `"format_version":"1.4"`,
+		old: re(`"format_version":"1.2"`), new: `"format_version":"1.5"`,
 		why: jsonContract},
 	{in: "rerun", labels: []string{"plan", "plan-out"},
 		old: re(`(?m)^(On failure of .*)$`), new: `$1 (may run)`,
