@@ -127,7 +127,10 @@ func (c *Client) checkPolicy(ctx context.Context) (since time.Time, err error) {
 }
 
 // lastChange is when the newest of objs was created or last written
-// (their managed fields' times, to the second).
+// (their managed fields' times, to the second). Writes of the status
+// subresource do not count: the API server's own controller records the
+// policy's type checking there a moment after each change, which changes
+// nothing it enforces.
 func lastChange(objs ...*metav1.ObjectMeta) time.Time {
 	var last time.Time
 	for _, o := range objs {
@@ -135,7 +138,7 @@ func lastChange(objs ...*metav1.ObjectMeta) time.Time {
 			last = t
 		}
 		for _, f := range o.ManagedFields {
-			if f.Time != nil && f.Time.After(last) {
+			if f.Subresource == "" && f.Time != nil && f.Time.After(last) {
 				last = f.Time.Time
 			}
 		}
