@@ -38,7 +38,9 @@ type execConfig struct {
 
 func (execAction) Schema() sdk.ActionSchema {
 	return sdk.ActionSchema{
-		Description: "Run a command (no shell: use command = \"sh\", args = [\"-c\", ...] for one), streaming its output.",
+		Description: "Run a command (no shell: use command = \"sh\", args = [\"-c\", ...] for one), streaming its output. " +
+			"Its output is read to its end; a process it left running in the background that keeps stdout or stderr open " +
+			"ends the step once that output has been silent for 1 s, and 30 s after the command exited at the latest.",
 		Block: sdk.Block{Attributes: map[string]*sdk.Attribute{
 			"command":            {Type: cty.String, Required: true, Description: "The program: a path or a name looked up in PATH."},
 			"args":               {Type: cty.List(cty.String), Description: "Its arguments."},
