@@ -2,6 +2,8 @@ package sdk
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"os"
@@ -49,10 +51,44 @@ func Serve(p Plugin) {
 				grpc.MaxRecvMsgSize(wire.MaxMessageSize),
 				grpc.MaxSendMsgSize(wire.MaxMessageSize))...)
 		},
-		Logger: logger,
+		TLSProvider: offeredTLS(logger),
+		Logger:      logger,
 	})
 	srv.shutdown(shutdownGrace)
 	killChildren() // what did not stop within the grace, and orphans
+}
+
+// offeredTLS serves with the certificate the host made for this plugin
+// (wire.ServerKeyPairEnv), when it offers one: go-plugin's AutoMTLS would
+// make a P-521 key and certificate, a third of a launch's time, and send
+// it in the handshake line. Without an offer (an older host), it is nil
+// and AutoMTLS does as before. The key is taken out of the environment, so
+// that the commands a plugin runs never see it.
+func offeredTLS(logger hclog.Logger) func() (*tls.Config, error) {
+	pair, clientCert := os.Getenv(wire.ServerKeyPairEnv), os.Getenv("PLUGIN_CLIENT_CERT")
+	os.Unsetenv(wire.ServerKeyPairEnv)
+	if pair == "" || clientCert == "" {
+		return nil
+	}
+	cert, err := tls.X509KeyPair([]byte(pair), []byte(pair))
+	clients := x509.NewCertPool()
+	if err == nil && !clients.AppendCertsFromPEM([]byte(clientCert)) {
+		err = errors.New("PLUGIN_CLIENT_CERT holds no certificate")
+	}
+	if err != nil { // AutoMTLS then, which an offering host accepts too
+		logger.Warn("the host's server certificate is not usable", "error", err)
+		return nil
+	}
+	return func() (*tls.Config, error) {
+		return &tls.Config{ // as go-plugin's AutoMTLS server
+			Certificates: []tls.Certificate{cert},
+			ClientAuth:   tls.RequireAndVerifyClientCert,
+			ClientCAs:    clients,
+			MinVersion:   tls.VersionTLS12,
+			RootCAs:      clients,
+			ServerName:   "localhost",
+		}, nil
+	}
 }
 
 // CPUProfileEnv names a file prefix: a plugin started with it set writes

@@ -41,6 +41,20 @@ func TestExecStreamsOutputAndReturnsIt(t *testing.T) {
 	}
 }
 
+// The server key the host gave the plugin for its TLS never reaches the
+// commands it runs (a deploy script that dumps its environment).
+func TestExecEnvironmentHoldsNoTLSKey(t *testing.T) {
+	run := start(t).Apply("exec", cfg(map[string]any{"command": "env"}))
+	run.RequireSuccess(t)
+	env := run.Output("stdout").AsString()
+	if !strings.Contains(env, "PLUGIN_CLIENT_CERT=") {
+		t.Fatalf("env printed no PLUGIN_CLIENT_CERT, so this test sees the wrong environment:\n%s", env)
+	}
+	if strings.Contains(env, "PIPECTL_PLUGIN_SERVER_KEYPAIR") || strings.Contains(env, "PRIVATE KEY") {
+		t.Errorf("a command the plugin ran was given its TLS key:\n%s", env)
+	}
+}
+
 func TestExecRunsInDir(t *testing.T) {
 	dir := t.TempDir()
 	run := start(t).Apply("exec", cfg(map[string]any{"command": "pwd", "dir": dir}))

@@ -59,6 +59,7 @@ type Plugin struct {
 	rpc    pb.PluginClient
 	proc   atomic.Pointer[procRunner] // set once go-plugin starts the process
 	stdio  []io.Closer                // the log writers for the plugin's stray output
+	mtls   *launchTLS
 
 	schemaMu sync.Mutex
 	schema   *sdk.Schema
@@ -93,11 +94,11 @@ func Launch(ctx context.Context, cfg LaunchConfig) (*Plugin, error) {
 	if startTimeout <= 0 {
 		startTimeout = DefaultStartTimeout
 	}
-	cert, err := hostCert()
+	mtls, err := newLaunchTLS()
 	if err != nil {
-		return nil, fmt.Errorf("plugin %s: the host's TLS certificate: %w", name, err)
+		return nil, fmt.Errorf("plugin %s: TLS certificates: %w", name, err)
 	}
-	p := &Plugin{name: name, stdio: []io.Closer{stdout, stderr}}
+	p := &Plugin{name: name, stdio: []io.Closer{stdout, stderr}, mtls: mtls}
 	p.client = plugin.NewClient(&plugin.ClientConfig{
 		StartTimeout:    startTimeout,
 		HandshakeConfig: wire.Handshake,
@@ -112,7 +113,7 @@ func Launch(ctx context.Context, cfg LaunchConfig) (*Plugin, error) {
 			}
 			cmd.Path, cmd.Args = cfg.Path, []string{cfg.Path}
 			cmd.Env = append(append(pluginEnv(os.Environ()), cfg.Env...), cmd.Env...)
-			cmd.Env = append(cmd.Env, "PLUGIN_CLIENT_CERT="+string(cert.pem))
+			cmd.Env = append(cmd.Env, mtls.env...)
 			setProcessGroup(cmd)
 			r, err := newProcRunner(cmd)
 			p.proc.Store(r)
@@ -123,7 +124,7 @@ func Launch(ctx context.Context, cfg LaunchConfig) (*Plugin, error) {
 		UnixSocketConfig: &plugin.UnixSocketConfig{TempDir: os.Getenv("PLUGIN_UNIX_SOCKET_DIR")},
 		SkipHostEnv:      true, // pluginEnv: the host's without secrets
 		AllowedProtocols: []plugin.Protocol{plugin.ProtocolGRPC},
-		TLSConfig:        cert.tlsConfig(), // AutoMTLS, with one certificate per host (mtls.go)
+		TLSConfig:        mtls.config, // AutoMTLS, with a server certificate offered (mtls.go)
 		Logger:           logger,
 		Stderr:           io.Discard, // non-JSON stderr lines are logged by go-plugin too
 		SyncStdout:       stdout,

@@ -24,3 +24,9 @@ var Handshake = plugin.HandshakeConfig{
 	MagicCookieKey:   "PIPECTL_PLUGIN_MAGIC_COOKIE",
 	MagicCookieValue: "7b1f3c52d6e94a0c8f2b5e7d9a1c3e5f",
 }
+
+// ServerKeyPairEnv carries a server certificate and its key (PEM), which
+// the host made for this plugin alone, next to AutoMTLS's
+// PLUGIN_CLIENT_CERT: a plugin may serve with it and send no certificate
+// in the handshake line (docs/plugin-protocol.md, section 2).
+const ServerKeyPairEnv = "PIPECTL_PLUGIN_SERVER_KEYPAIR"
