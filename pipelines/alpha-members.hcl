@@ -445,6 +445,10 @@ stage "validate" {
     url             = "${local.base_url}/healthz"
     expected_status = 200
     depends_on      = [step.endpoints]
+    # The Service's new endpoints reach kube-proxy a moment after the
+    # endpoints step sees them: poll briefly first, then back off.
+    retries  = 4
+    interval = "250ms"
     retry { # about a minute in all: 2s, 4s, ... 32s between attempts
       attempts = 6
       backoff  = "2s"
@@ -465,18 +469,18 @@ stage "validate" {
 
   # The workflow's "validation results": an artifact of the run.
   step "validation_results" {
-    action  = std.render
-    output  = "${local.work_dir}/validation-results.md"
-    content = <<-EOT
+    action     = std.render
+    output     = "${local.work_dir}/validation-results.md"
+    content    = <<-EOT
       # Validation of ${var.release_name} revision ${step.release.revision} in ${pipeline.environment}
 
       - [x] Pods ready: ${step.pods_ready.ready} (${join(", ", step.pods_ready.pods)})
       - [x] Helm tests: ${step.helm_tests.passed} passed, ${step.helm_tests.failed} failed
       - [x] Service endpoints ready: ${step.endpoints.ready}
       - [x] Health check: HTTP ${step.health.status_code} from ${local.base_url}/healthz after ${step.health.attempts} attempt(s)
-      %{~ for name, t in var.smoke_tests}
+      %{~for name, t in var.smoke_tests}
       - [x] Smoke test ${name}: HTTP ${step.smoke[name].status_code} from ${t.path}
-      %{~ endfor}
+      %{~endfor}
     EOT
     depends_on = [step.smoke, step.helm_tests]
   }
@@ -583,9 +587,9 @@ stage "post_deploy" {
       | release notes | ${step.release_notes.path} |
 
       Revisions, newest first:
-      %{~ for h in step.release_status.history}
+      %{~for h in step.release_status.history}
       - ${h.revision}: ${h.status} (${h.chart}) ${h.description}
-      %{~ endfor}
+      %{~endfor}
     EOT
   }
 
@@ -628,8 +632,8 @@ on_failure {
 
 finally {
   step "record" {
-    action = std.render
-    output = "${local.work_dir}/summary.json"
+    action  = std.render
+    output  = "${local.work_dir}/summary.json"
     content = jsonencode(local.summary)
   }
 }
