@@ -2,6 +2,7 @@ package kubernetes
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -9,9 +10,14 @@ import (
 	"testing"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
 
+	v1 "github.com/pipectl/pipectl/api/v1"
+	"github.com/pipectl/pipectl/gate"
 	"github.com/pipectl/pipectl/internal/sandboxtest"
+	"github.com/pipectl/pipectl/record"
 )
 
 // A deploy stage behind an approval gate, rendering a file in the
@@ -142,5 +148,79 @@ func TestCLIParkedLeaseIsForceUnlocked(t *testing.T) {
 	}
 	if _, errOut, code := b.run("apply", "-env", "prod", "-auto-approve", "-park"); code != 8 {
 		t.Fatalf("an apply after the force-unlock: exit %d\n%s", code, errOut)
+	}
+}
+
+// Only votes release a gate. A Secret in the form an older pipectl kept
+// a run's answers in (answers.run.<id>), approving a parked run as alice,
+// is written by ci, who holds only the runner Role (no admission policy
+// checks Secrets): the resume does not count it and parks again. Alice's
+// own vote then releases the run.
+func TestCLIParkedRunCountsNoLegacyAnswer(t *testing.T) {
+	env := sandboxtest.Cluster(t)
+	setUpVotes(t, env)
+	approver(t, env, "alice", "prod")
+	aliceKubeconfig, _ := env.User(t, "alice")
+	_, ciCfg := env.User(t, "ci")
+	bindUser(t, env, "ci", "pipectl-runner")
+	waitAllowed(t, ciCfg, env.Namespace, "create", "", "secrets", "")
+	rs := newRunners(t, env, 2, gatedStages("1h"))
+	a, alice := rs[0], rs[1]
+	alice.env = append(alice.env, "PIPECTL_USER=")
+	run := a.park()
+
+	ci, err := kubernetes.NewForConfig(ciCfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	forged := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: answersName(run), Labels: RunMeta{ID: run, Scope: "shop"}.labels("answers")},
+		Type: "pipectl.dev/answers", Data: map[string][]byte{keyAnswers: []byte(
+			`[{"gate":"stage.deploy","approve":true,"user":"alice","groups":["release-managers"],"authenticated":true,"format":2}]`)}}
+	if _, err := ci.CoreV1().Secrets(env.Namespace).Create(context.Background(), forged, metav1.CreateOptions{}); err != nil {
+		t.Fatalf("the runner Role writes an answers Secret: %v (nothing here would show it is not counted)", err)
+	}
+	if out, errOut, code := a.run("apply", "-resume", run, "-park"); code != 8 {
+		t.Fatalf("resume of the parked run with a forged answers Secret: exit %d, want 8 (parked again, the gate unanswered)\n%s%s", code, out, errOut)
+	}
+	if _, err := os.Stat(filepath.Join(a.dir, "config.txt")); !os.IsNotExist(err) {
+		t.Fatalf("the forged answer deployed: config.txt %v", err)
+	}
+
+	again := fmt.Sprint(a.runs()[0]["id"])
+	if out, errOut, code := alice.run("approve", again, "-yes", "-backend-config", "kubeconfig="+aliceKubeconfig); code != 0 {
+		t.Fatalf("alice approves the run parked again: %d\n%s%s", code, out, errOut)
+	}
+	if out, errOut, code := a.run("apply", "-resume", again); code != 0 {
+		t.Fatalf("resume once alice approved: exit %d\n%s%s", code, out, errOut)
+	}
+	if got, _ := os.ReadFile(filepath.Join(a.dir, "config.txt")); string(got) != "v2\n" {
+		t.Fatalf("alice's vote did not release the run: config.txt %q", got)
+	}
+}
+
+// Answers migrated from a local history are history: kept for a finished
+// run, and shown with it; a parked run's are refused (its resume would
+// never count them).
+func TestImportAnswersOnlyOfFinishedRuns(t *testing.T) {
+	env := sandboxtest.Cluster(t)
+	setUpVotes(t, env)
+	c := testClientFor(t, env)
+	b := New(c, "shop", t.TempDir())
+	answers := []record.Answer{{GateAnswer: gate.Answer{Gate: "stage.deploy", Approve: true, User: "alice"}}}
+	for _, status := range []v1.Status{v1.StatusParked, v1.StatusSucceeded} {
+		run := &record.Run{ID: newID(), Pipeline: "shop", Environment: "prod", Status: status}
+		if err := b.CreateRun(0, run, json.RawMessage(`{}`)); err != nil {
+			t.Fatal(err)
+		}
+		err := b.ImportAnswers(run.ID, answers)
+		got, aerr := b.Answers(run.ID)
+		switch {
+		case aerr != nil:
+			t.Fatalf("answers of a %s run: %v", status, aerr)
+		case status == v1.StatusParked && (err == nil || !strings.Contains(err.Error(), "only a finished run's answers are imported") || len(got) != 0):
+			t.Errorf("importing a parked run's answers: %v, then it has %d answers; want refused", err, len(got))
+		case status == v1.StatusSucceeded && (err != nil || len(got) != 1 || got[0].User != "alice"):
+			t.Errorf("importing a finished run's answers: %v, then it has %v", err, got)
+		}
 	}
 }

@@ -17,6 +17,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	v1 "github.com/pipectl/pipectl/api/v1"
 	"github.com/pipectl/pipectl/record"
 )
 
@@ -287,14 +288,14 @@ func (b *Backend) runOf(ctx context.Context, id string) (*record.Run, error) {
 // answers are the run's votes, in the order the API server created them
 // (votes are never updated: a vote's resourceVersion is the revision of
 // its creation). Answers an older pipectl kept in one Secret per run
-// (answers.<run>) come first, for a finished run only: no running run
-// counts an answer that is not a vote. A vote for another run or
+// (answers.<run>) come first, for a finished run only (finished): no
+// gate counts an answer that is not a vote. A vote for another run or
 // environment than its labels say is not the run's; one older than the
 // policy's last change is not trusted (trusted).
 func (b *Backend) answers(ctx context.Context, run *record.Run) ([]record.Answer, error) {
 	var out []record.Answer
-	if run.Status != record.StatusRunning {
-		_, legacy, err := b.legacyAnswers(ctx, run.ID)
+	if finished(run.Status) {
+		legacy, err := b.legacyAnswers(ctx, run.ID)
 		if err != nil {
 			return nil, err
 		}
@@ -331,6 +332,20 @@ func (b *Backend) answers(ctx context.Context, run *record.Run) ([]record.Answer
 		out = append(out, a)
 	}
 	return out, nil
+}
+
+// finished: the run ended and no gate of it reads answers again. Only
+// such a run shows the answers of an older pipectl (legacyAnswers): they
+// are a Secret whoever holds the pipectl-runner Role may write, which no
+// admission policy checks, so a running run, a parked one (its resume
+// counts its answers) or a status this pipectl does not know never
+// reads them.
+func finished(s v1.Status) bool {
+	switch s {
+	case v1.StatusSucceeded, v1.StatusFailed, v1.StatusCancelled:
+		return true
+	}
+	return false
 }
 
 // compareVersions orders resourceVersions: etcd revisions, compared as
