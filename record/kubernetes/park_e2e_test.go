@@ -224,3 +224,43 @@ func TestImportAnswersOnlyOfFinishedRuns(t *testing.T) {
 		}
 	}
 }
+
+// A pipeline without environments is approved as pipeline.NAME: RBAC
+// names it (resourceNames [pipeline.shop]), and a right to approve prod
+// does not cover it.
+func TestCLIApprovalOfAPipelineWithoutEnvironments(t *testing.T) {
+	env := sandboxtest.Cluster(t)
+	setUpVotes(t, env)
+	approver(t, env, "alice", "pipeline.shop")
+	approver(t, env, "bob", "prod")
+	rs := newRunnersOf(t, 3, fmt.Sprintf(`pipeline "shop" {}
+backend "kubernetes" {
+  namespace  = %q
+  kubeconfig = %q
+}
+%s`, env.Namespace, env.Kubeconfig, gatedStages("1h")))
+	a, alice, bob := rs[0], rs[1], rs[2]
+	as := func(r *runner, user string) {
+		kubeconfig, _ := env.User(t, user)
+		r.env = append(r.env, "PIPECTL_USER=", "PIPECTL_BACKEND_KUBECONFIG="+kubeconfig)
+	}
+	as(alice, "alice")
+	as(bob, "bob")
+	out, errOut, code := a.run("apply", "-auto-approve", "-park")
+	if code != 8 {
+		t.Fatalf("apply -park: exit %d, want 8\n%s%s", code, out, errOut)
+	}
+	run := fmt.Sprint(a.runs()[0]["id"])
+	if out, errOut, code := bob.run("approve", run, "-yes"); code == 0 || !strings.Contains(out+errOut, "bob may not approve pipeline.shop") {
+		t.Fatalf("bob, who may approve prod only: exit %d, want refused by the API server\n%s%s", code, out, errOut)
+	}
+	if out, errOut, code := alice.run("approve", run, "-yes"); code != 0 {
+		t.Fatalf("alice, who may approve pipeline.shop: exit %d\n%s%s", code, out, errOut)
+	}
+	if out, errOut, code := a.run("apply", "-resume", run); code != 0 {
+		t.Fatalf("resume once alice approved: exit %d\n%s%s", code, out, errOut)
+	}
+	if got, _ := os.ReadFile(filepath.Join(a.dir, "config.txt")); string(got) != "v2\n" {
+		t.Fatalf("alice's approval did not release the run: config.txt %q", got)
+	}
+}

@@ -26,7 +26,7 @@ import (
 // through the ValidatingAdmissionPolicy `pipectl backend setup` installs
 // (votePolicy): its approver must be who writes it, who must hold the
 // verb approve on approvals.pipectl.dev for the run's environment in the
-// namespace; votes are never updated; only who may delete
+// namespace (approvalName); votes are never updated; only who may delete
 // votes.pipectl.dev (retention, the pipectl-runner Role) deletes them.
 // The runner trusts no vote before it has seen that policy and its Deny
 // binding in place.
@@ -252,13 +252,24 @@ func (b *Backend) writeVote(ctx context.Context, name string, run *record.Run, a
 	}
 	labels := RunMeta{ID: run.ID, Scope: b.scope, Pipeline: run.Pipeline, Environment: run.Environment}.labels(kindVote)
 	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: labels},
-		Data: map[string]string{voteFormatKey: strconv.Itoa(VoteFormat), voteRun: run.ID, voteEnvironment: run.Environment,
+		Data: map[string]string{voteFormatKey: strconv.Itoa(VoteFormat), voteRun: run.ID, voteEnvironment: approvalName(run),
 			voteApprover: a.User, voteGroups: strings.Join(a.Groups, ","), voteAnswer: string(j)}}
 	_, err = b.c.core.ConfigMaps(b.c.ns).Create(ctx, cm, metav1.CreateOptions{})
 	if apierrors.IsInvalid(err) || apierrors.IsForbidden(err) {
 		return fmt.Errorf("the API server refused %s's vote: %w", a.User, err)
 	}
 	return err
+}
+
+// approvalName is what a vote for run names as its environment: the
+// resource name of approvals.pipectl.dev its approver needs the verb
+// approve on. A pipeline without environments is "pipeline.NAME" (NAME
+// the pipeline's): never an environment's name, which has no dot.
+func approvalName(run *record.Run) string {
+	if run.Environment != "" {
+		return run.Environment
+	}
+	return "pipeline." + run.Pipeline
 }
 
 // Answers returns every answer recorded for a run, oldest first: its
@@ -313,7 +324,7 @@ func (b *Backend) answers(ctx context.Context, run *record.Run) ([]record.Answer
 	votes := list.Items
 	slices.SortStableFunc(votes, func(x, y corev1.ConfigMap) int { return compareVersions(x.ResourceVersion, y.ResourceVersion) })
 	for _, v := range votes {
-		if v.Data[voteRun] != run.ID || v.Data[voteEnvironment] != run.Environment || !trusted(&v, since) {
+		if v.Data[voteRun] != run.ID || v.Data[voteEnvironment] != approvalName(run) || !trusted(&v, since) {
 			continue
 		}
 		if f, _ := strconv.Atoi(v.Data[voteFormatKey]); f > VoteFormat {
