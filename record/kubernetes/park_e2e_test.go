@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	admissionv1 "k8s.io/api/admissionregistration/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
@@ -262,5 +263,54 @@ backend "kubernetes" {
 	}
 	if got, _ := os.ReadFile(filepath.Join(a.dir, "config.txt")); string(got) != "v2\n" {
 		t.Fatalf("alice's approval did not release the run: config.txt %q", got)
+	}
+}
+
+// A policy or binding rewritten to match fewer requests (here: a match
+// condition that is never true, or a binding that selects no vote) would
+// let any vote through: approvals are refused, saying setup must run
+// again, until it has.
+func TestCLINarrowedPolicyRefusesApprovals(t *testing.T) {
+	env := sandboxtest.Cluster(t)
+	setUpVotes(t, env)
+	approver(t, env, "alice", "prod")
+	aliceKubeconfig, _ := env.User(t, "alice")
+	rs := newRunners(t, env, 2, gatedStages("1h"))
+	a, alice := rs[0], rs[1]
+	alice.env = append(alice.env, "PIPECTL_USER=", "PIPECTL_BACKEND_KUBECONFIG="+aliceKubeconfig)
+	run := a.park()
+	ctx := context.Background()
+	admission := env.Client.AdmissionregistrationV1()
+	t.Cleanup(func() { setUpVotes(t, env) }) // should the test stop with the policy narrowed
+
+	p, err := admission.ValidatingAdmissionPolicies().Get(ctx, PolicyName, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.Spec.MatchConditions = []admissionv1.MatchCondition{{Name: "never", Expression: "false"}}
+	if _, err := admission.ValidatingAdmissionPolicies().Update(ctx, p, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if out, errOut, code := alice.run("approve", run, "-yes"); code == 0 ||
+		!strings.Contains(out+errOut, "backend not set up: run pipectl backend setup") || !strings.Contains(out+errOut, "matchConditions") {
+		t.Fatalf("approve with the policy's match narrowed: exit %d, want refused saying setup must run\n%s%s", code, out, errOut)
+	}
+	setUpVotes(t, env)
+
+	b, err := admission.ValidatingAdmissionPolicyBindings().Get(ctx, PolicyName, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.Spec.MatchResources = &admissionv1.MatchResources{ObjectSelector: &metav1.LabelSelector{MatchLabels: map[string]string{"team": "none"}}}
+	if _, err := admission.ValidatingAdmissionPolicyBindings().Update(ctx, b, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if out, errOut, code := alice.run("approve", run, "-yes"); code == 0 ||
+		!strings.Contains(out+errOut, "backend not set up: run pipectl backend setup") || !strings.Contains(out+errOut, "matchResources") {
+		t.Fatalf("approve with the binding's match narrowed: exit %d, want refused saying setup must run\n%s%s", code, out, errOut)
+	}
+	setUpVotes(t, env)
+	if out, errOut, code := alice.run("approve", run, "-yes"); code != 0 {
+		t.Fatalf("approve once set up again: exit %d\n%s%s", code, out, errOut)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -112,17 +113,8 @@ func (c *Client) checkPolicy(ctx context.Context) (since time.Time, err error) {
 	if err != nil {
 		return since, notSetUp("its ValidatingAdmissionPolicyBinding "+PolicyName, err)
 	}
-	want := votePolicy()
-	switch {
-	case p.Spec.FailurePolicy != nil && *p.Spec.FailurePolicy != admissionv1.Fail:
-		return since, fmt.Errorf("%w (the policy %s does not fail closed: failurePolicy %s)", ErrNotSetUp, PolicyName, *p.Spec.FailurePolicy)
-	case !sameValidations(p.Spec.Validations, want.Spec.Validations):
-		return since, fmt.Errorf("%w (the policy %s does not check what this pipectl's votes need)", ErrNotSetUp, PolicyName)
-	case b.Spec.PolicyName != PolicyName || !slices.Contains(b.Spec.ValidationActions, admissionv1.Deny) || b.Spec.ParamRef != nil ||
-		b.Spec.MatchResources != nil && (b.Spec.MatchResources.NamespaceSelector != nil && len(b.Spec.MatchResources.NamespaceSelector.MatchLabels)+len(b.Spec.MatchResources.NamespaceSelector.MatchExpressions) > 0 ||
-			b.Spec.MatchResources.ObjectSelector != nil && len(b.Spec.MatchResources.ObjectSelector.MatchLabels)+len(b.Spec.MatchResources.ObjectSelector.MatchExpressions) > 0 ||
-			len(b.Spec.MatchResources.ExcludeResourceRules) > 0):
-		return since, fmt.Errorf("%w (the binding %s does not deny every vote the policy refuses)", ErrNotSetUp, PolicyName)
+	if why := notAsSetUp(p, b); why != "" {
+		return since, fmt.Errorf("%w (%s)", ErrNotSetUp, why)
 	}
 	return lastChange(&p.ObjectMeta, &b.ObjectMeta), nil
 }
@@ -153,6 +145,60 @@ func lastChange(objs ...*metav1.ObjectMeta) time.Time {
 // have enforced them, may have been admitted by none, or a weaker one.
 func trusted(v *corev1.ConfigMap, since time.Time) bool {
 	return v.CreationTimestamp.Time.Sub(since) >= policySettle
+}
+
+// notAsSetUp says how the policy or its binding differ from what setup
+// makes in what the API server enforces, or "". Whatever narrows what
+// they match (a selector, fewer operations, a match condition, the
+// binding's own match) would leave votes unchecked; the API server's
+// defaults (matchPolicy Equivalent, empty selectors, scope "*") are as
+// setup made them.
+func notAsSetUp(p *admissionv1.ValidatingAdmissionPolicy, b *admissionv1.ValidatingAdmissionPolicyBinding) string {
+	want := votePolicy()
+	switch {
+	case p.Spec.FailurePolicy != nil && *p.Spec.FailurePolicy != admissionv1.Fail:
+		return fmt.Sprintf("the policy %s does not fail closed: failurePolicy %s", PolicyName, *p.Spec.FailurePolicy)
+	case !sameValidations(p.Spec.Validations, want.Spec.Validations):
+		return fmt.Sprintf("the policy %s does not check what this pipectl's votes need", PolicyName)
+	case !sameMatch(p.Spec.MatchConstraints, want.Spec.MatchConstraints) || len(p.Spec.MatchConditions) > 0 || p.Spec.ParamKind != nil:
+		return fmt.Sprintf("the policy %s does not match every vote as setup made it (its matchConstraints, matchConditions or paramKind changed)", PolicyName)
+	case b.Spec.PolicyName != PolicyName || !slices.Contains(b.Spec.ValidationActions, admissionv1.Deny) || b.Spec.ParamRef != nil ||
+		!unconstrained(b.Spec.MatchResources):
+		return fmt.Sprintf("the binding %s does not deny every vote the policy refuses (its policyName, validationActions, paramRef or matchResources changed)", PolicyName)
+	}
+	return ""
+}
+
+// sameMatch: have matches what want does, the API server's defaults aside.
+func sameMatch(have, want *admissionv1.MatchResources) bool {
+	return have != nil && emptySelector(have.NamespaceSelector) && sameSelector(have.ObjectSelector, want.ObjectSelector) &&
+		(have.MatchPolicy == nil || *have.MatchPolicy == admissionv1.Equivalent) && len(have.ExcludeResourceRules) == 0 &&
+		slices.EqualFunc(have.ResourceRules, want.ResourceRules, sameRule)
+}
+
+// unconstrained: a binding's matchResources that narrow nothing.
+func unconstrained(m *admissionv1.MatchResources) bool {
+	return m == nil || emptySelector(m.NamespaceSelector) && emptySelector(m.ObjectSelector) &&
+		len(m.ResourceRules) == 0 && len(m.ExcludeResourceRules) == 0
+}
+
+func emptySelector(s *metav1.LabelSelector) bool {
+	return s == nil || len(s.MatchLabels) == 0 && len(s.MatchExpressions) == 0
+}
+
+func sameSelector(have, want *metav1.LabelSelector) bool {
+	return have != nil && maps.Equal(have.MatchLabels, want.MatchLabels) && len(have.MatchExpressions) == 0
+}
+
+func sameRule(have, want admissionv1.NamedRuleWithOperations) bool {
+	h, w := have.RuleWithOperations, want.RuleWithOperations
+	return len(have.ResourceNames) == 0 && (h.Scope == nil || *h.Scope == admissionv1.AllScopes) &&
+		sameSet(h.Operations, w.Operations) && sameSet(h.APIGroups, w.APIGroups) &&
+		sameSet(h.APIVersions, w.APIVersions) && sameSet(h.Resources, w.Resources)
+}
+
+func sameSet[T ~string](a, b []T) bool {
+	return slices.Equal(slices.Sorted(slices.Values(a)), slices.Sorted(slices.Values(b)))
 }
 
 func sameValidations(have, want []admissionv1.Validation) bool {
