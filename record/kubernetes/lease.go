@@ -59,6 +59,7 @@ type Lock struct {
 	holder   record.Holder
 	// TakenOver is the holder whose expired Lease this lock took, if any.
 	TakenOver *record.Holder
+	from      *coordv1.Lease // the Lease as TakenOver left it (giveBack)
 
 	mu       sync.Mutex
 	lease    *coordv1.Lease // as this lock last wrote it
@@ -120,7 +121,7 @@ func (c *Client) AcquireLock(ctx context.Context, pipeline, env string, o record
 			prev := held
 			err := l.take(ctx, lease, &prev)
 			if err == nil {
-				l.TakenOver = &prev
+				l.TakenOver, l.from = &prev, lease
 				return l.started(), nil
 			}
 			if !apierrors.IsConflict(err) {
@@ -436,6 +437,28 @@ func (l *Lock) Park(gate string, until time.Time) error {
 		return fmt.Errorf("parking run %s on the Lease %s/%s: %w", l.holder.Run, l.c.ns, l.name, err)
 	}
 	l.holder.ParkedAt, l.holder.ParkedUntil = gate, until
+	return nil
+}
+
+// giveBack undoes a takeover: renewal stops and the Lease is as its
+// previous holder left it (parked, or stale), with a CAS on what this
+// lock wrote. Its transitions stay counted: this lock's token is void.
+func (l *Lock) giveBack() error {
+	if l.stop == nil || l.from == nil {
+		return fmt.Errorf("giving the lock back: it was not taken over")
+	}
+	close(l.stop)
+	<-l.done
+	l.stop = nil
+	l.mu.Lock()
+	back := l.from.DeepCopy()
+	back.ResourceVersion, back.Spec.LeaseTransitions = l.lease.ResourceVersion, l.lease.Spec.LeaseTransitions
+	l.mu.Unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	if _, err := l.c.coord.Leases(l.c.ns).Update(ctx, back, metav1.UpdateOptions{}); err != nil {
+		return fmt.Errorf("giving the Lease %s/%s back to run %s: %w", l.c.ns, l.name, l.TakenOver.Run, err)
+	}
 	return nil
 }
 

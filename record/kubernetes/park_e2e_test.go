@@ -12,6 +12,7 @@ import (
 
 	admissionv1 "k8s.io/api/admissionregistration/v1"
 	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 
@@ -312,5 +313,52 @@ func TestCLINarrowedPolicyRefusesApprovals(t *testing.T) {
 	setUpVotes(t, env)
 	if out, errOut, code := alice.run("approve", run, "-yes"); code != 0 {
 		t.Fatalf("approve once set up again: exit %d\n%s%s", code, out, errOut)
+	}
+}
+
+// A resume that takes a parked run's Lease over but cannot record it
+// (here: its user may update Leases, not create the force-unlock log's
+// Secrets) gives the Lease back: the parked run keeps it, other applies
+// are still refused naming it, and a resume that can record it goes on.
+func TestCLITakeoverNotRecordedLeavesTheParkedLock(t *testing.T) {
+	env := sandboxtest.Cluster(t)
+	setUpVotes(t, env)
+	ctx := context.Background()
+	role := &rbacv1.Role{ObjectMeta: metav1.ObjectMeta{Name: "no-log"}, Rules: []rbacv1.PolicyRule{
+		{APIGroups: []string{""}, Resources: []string{"secrets", "configmaps"}, Verbs: []string{"get", "list"}},
+		{APIGroups: []string{"coordination.k8s.io"}, Resources: []string{"leases"}, Verbs: []string{"get", "list", "create", "update"}}}}
+	if _, err := env.Client.RbacV1().Roles(env.Namespace).Create(ctx, role, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	limited, cfg := env.User(t, "limited")
+	bindUser(t, env, "limited", "no-log")
+	waitAllowed(t, cfg, env.Namespace, "update", "coordination.k8s.io", "leases", "")
+	rs := newRunners(t, env, 3, gatedStages("1h"))
+	a, b, c := rs[0], rs[1], rs[2]
+	b.env = append(b.env, "PIPECTL_BACKEND_KUBECONFIG="+limited)
+	run := a.park()
+	before, err := env.Client.CoordinationV1().Leases(env.Namespace).Get(ctx, LockName("shop", "prod"), metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	out, errOut, code := b.run("apply", "-resume", run)
+	if code == 0 || !strings.Contains(out+errOut, "recording the takeover of the lock") || !strings.Contains(out+errOut, "the lock stays with run "+run) {
+		t.Fatalf("a resume that cannot record its takeover: exit %d, want refused saying the lock stays with the parked run\n%s%s", code, out, errOut)
+	}
+	after, err := env.Client.CoordinationV1().Leases(env.Namespace).Get(ctx, LockName("shop", "prod"), metav1.GetOptions{})
+	if err != nil || *after.Spec.HolderIdentity != run || after.Annotations[annParkedAt] != "stage.deploy" ||
+		after.Annotations[annParkedUntil] != before.Annotations[annParkedUntil] || *after.Spec.LeaseDurationSeconds != *before.Spec.LeaseDurationSeconds {
+		t.Fatalf("the Lease after the failed takeover: holder %v, annotations %v, duration %v (%v); want the parked run's as it was",
+			after.Spec.HolderIdentity, after.Annotations, after.Spec.LeaseDurationSeconds, err)
+	}
+	if transitions(after) <= transitions(before) {
+		t.Errorf("the Lease's transitions went from %d to %d: the failed takeover's token must stay void", transitions(before), transitions(after))
+	}
+	if _, errOut, code := c.run("apply", "-env", "prod", "-auto-approve", "-lock-timeout", "1m"); code != 1 || !strings.Contains(errOut, "pipectl reject "+run) {
+		t.Fatalf("an apply after the failed takeover: exit %d, want refused naming the parked run\n%s", code, errOut)
+	}
+	if out, errOut, code := c.run("apply", "-resume", run, "-park"); code != 8 {
+		t.Fatalf("a resume that can record the takeover: exit %d, want 8 (parked again: unanswered)\n%s%s", code, out, errOut)
 	}
 }
