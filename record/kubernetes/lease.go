@@ -423,9 +423,8 @@ func (l *Lock) Park(gate string, until time.Time) error {
 	l.mu.Lock()
 	lease := l.lease.DeepCopy()
 	l.mu.Unlock()
-	secs := int32(math.MaxInt32)
+	secs := parkSeconds(until, time.Now())
 	if !until.IsZero() {
-		secs = int32(max(time.Until(until)+record.ParkMargin, time.Second) / time.Second)
 		lease.Annotations[annParkedUntil] = until.UTC().Format(time.RFC3339)
 	}
 	lease.Annotations[annParkedAt] = gate
@@ -460,6 +459,18 @@ func (l *Lock) giveBack() error {
 		return fmt.Errorf("giving the Lease %s/%s back to run %s: %w", l.c.ns, l.name, l.TakenOver.Run, err)
 	}
 	return nil
+}
+
+// parkSeconds is a parked Lease's duration: to the gate's deadline
+// until plus record.ParkMargin, at least a second, at most the longest a
+// Lease can say (math.MaxInt32 s, some 68 years), which a gate without
+// deadline gets. In float seconds: a Duration overflows past 292 years.
+func parkSeconds(until, now time.Time) int32 {
+	if until.IsZero() {
+		return math.MaxInt32
+	}
+	secs := until.Sub(now).Seconds() + record.ParkMargin.Seconds()
+	return int32(min(max(secs, 1), math.MaxInt32))
 }
 
 // TookOver is the holder whose Lease this lock took over, or nil.
