@@ -500,56 +500,6 @@ func (l *Lock) Release() {
 	_, _ = l.c.coord.Leases(l.c.ns).Update(ctx, lease, metav1.UpdateOptions{})
 }
 
-// ForceUnlock frees the Lease that names run: recorded on the Lease (who,
-// why) and returned so the run's record can say so. A reason is required.
-// A Lease that is still being renewed is not broken: its run is alive.
-func (c *Client) ForceUnlock(ctx context.Context, pipeline, env, run, reason, by string) (record.Holder, error) {
-	if reason == "" {
-		return record.Holder{}, fmt.Errorf("force-unlock needs a reason (-reason \"...\"): it is recorded")
-	}
-	name := LockName(pipeline, env)
-	lease, err := c.coord.Leases(c.ns).Get(ctx, name, metav1.GetOptions{})
-	if apierrors.IsNotFound(err) {
-		return record.Holder{}, fmt.Errorf("no lock of %s names run %s: nothing is locked", what(env), run)
-	}
-	if err != nil {
-		return record.Holder{}, err
-	}
-	held := holderOf(lease)
-	if held.Run != run {
-		return record.Holder{}, fmt.Errorf("the lock of %s names %s, not run %s", what(env), orNobody(held), run)
-	}
-	// Alive? Watch it for one renewal period (a third of its duration).
-	rv := lease.ResourceVersion
-	select {
-	case <-ctx.Done():
-		return record.Holder{}, ctx.Err()
-	case <-time.After(leaseDuration(lease, c.leaseDuration)/3 + c.pollEvery()):
-	}
-	if lease, err = c.coord.Leases(c.ns).Get(ctx, name, metav1.GetOptions{}); err != nil {
-		return record.Holder{}, err
-	}
-	if lease.ResourceVersion != rv {
-		return record.Holder{}, fmt.Errorf("run %s holds the lock of %s and renews it: it is alive (%s). "+
-			"Stop it (Ctrl-C where it runs) rather than breaking its lock", run, what(env), held)
-	}
-	lease.Spec.HolderIdentity = nil
-	t := transitions(lease) + 1
-	lease.Spec.LeaseTransitions = &t // the broken holder's token is no longer valid
-	if lease.Annotations == nil {
-		lease.Annotations = map[string]string{}
-	}
-	lease.Annotations[annUnlockedBy] = by
-	lease.Annotations[annUnlockWhy] = reason
-	if _, err := c.coord.Leases(c.ns).Update(ctx, lease, metav1.UpdateOptions{}); err != nil {
-		if apierrors.IsConflict(err) {
-			return record.Holder{}, fmt.Errorf("the lock of %s changed meanwhile: look again (pipectl runs)", what(env))
-		}
-		return record.Holder{}, err
-	}
-	return held, nil
-}
-
 func orNobody(h record.Holder) string {
 	if h.Run == "" {
 		return "no run (it is free)"
