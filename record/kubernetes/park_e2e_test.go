@@ -362,3 +362,26 @@ func TestCLITakeoverNotRecordedLeavesTheParkedLock(t *testing.T) {
 		t.Fatalf("a resume that can record the takeover: exit %d, want 8 (parked again: unanswered)\n%s%s", code, out, errOut)
 	}
 }
+
+// runs migrate leaves a parked run where it was parked: on the cluster
+// its gate would count only votes, and its lock is the local one.
+func TestCLIMigrateSkipsParkedRuns(t *testing.T) {
+	env := sandboxtest.Cluster(t)
+	r := newRunnersOf(t, 1, "pipeline \"shop\" {}\nenvironment \"prod\" {}\n"+gatedStages("1h"))[0]
+	if out, errOut, code := r.run("apply", "-env", "prod", "-auto-approve", "-park"); code != 8 {
+		t.Fatalf("local apply -park: exit %d, want 8\n%s%s", code, out, errOut)
+	}
+	run := fmt.Sprint(r.runs()[0]["id"])
+	target := env.Namespace + "-runs"
+	t.Cleanup(func() {
+		_ = env.Client.CoreV1().Namespaces().Delete(context.Background(), target, metav1.DeleteOptions{})
+	})
+	cfg := []string{"-backend-config", "type=kubernetes", "-backend-config", "namespace=" + target, "-backend-config", "kubeconfig=" + env.Kubeconfig}
+	if out, errOut, code := r.run(append([]string{"backend", "setup"}, cfg...)...); code != 0 {
+		t.Fatalf("backend setup: %d\n%s%s", code, out, errOut)
+	}
+	out, errOut, code := r.run(append([]string{"runs", "migrate"}, cfg...)...)
+	if code != 0 || !strings.Contains(out, "skipped  "+run+" (parked") || !strings.Contains(out, "0 run(s) copied") {
+		t.Fatalf("runs migrate of a parked run: %d, want it skipped\n%s%s", code, out, errOut)
+	}
+}
