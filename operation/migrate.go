@@ -54,8 +54,11 @@ func MigrateRuns(path string, config BackendConfig, out io.Writer) (copied int, 
 }
 
 func skipReason(r *record.Run) string {
-	if r.Status == record.StatusRunning {
+	switch r.Status {
+	case record.StatusRunning:
 		return "still running"
+	case engine.StatusParked:
+		return "parked: resume or reject it here first"
 	}
 	return "already there"
 }
@@ -67,7 +70,9 @@ type answerImporter interface {
 }
 
 func migrateRun(from, to *record.Store, r *record.Run) (bool, error) {
-	if r.Status == record.StatusRunning {
+	// A parked run waits for answers: the cluster's would be votes, not
+	// answers copied from here (which its gate would never count).
+	if r.Status == record.StatusRunning || r.Status == engine.StatusParked {
 		return false, nil
 	}
 	if _, _, err := to.Show(r.ID, nil); err == nil {

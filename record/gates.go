@@ -51,7 +51,11 @@ func (r *Recorder) Answers(gate string) ([]engine.GateAnswer, error) {
 // PutAnswer records an answer given by the process that runs the apply
 // (apply -approve ahead, the terminal's question), which knows the gate
 // without reading the record; the engine still refuses what does not count.
+// Its reason is redacted with the secrets the run knows: a backend may
+// keep answers where more people read them than read the record (the
+// kubernetes backend's votes are ConfigMaps).
 func (r *Recorder) PutAnswer(a engine.GateAnswer) error {
+	a.Reason = r.redactor.String(a.Reason)
 	_, err := r.store.AppendAnswer(r.run.ID, NewAnswer(a), nil)
 	return err
 }

@@ -134,19 +134,24 @@ func (s *Local) Lock(ctx context.Context, env string, o LockOptions) (Lease, err
 	if err != nil {
 		return nil, err
 	}
-	if h := l.tookOver; h != nil && h.Parked() { // never silent: in the parked run's record and the log, as on a cluster
-		u := ForceUnlock{Holder: *h, By: o.User + "@" + hostname(), PID: os.Getpid(), At: time.Now().UTC(),
-			Reason: fmt.Sprintf("taken over by run %s (apply -resume) of the run parked at %s", l.RunID(), h.ParkedAt)}
-		if err := appendUnlockLog(filepath.Dir(lockPath(s.dir, env)), u); err != nil {
-			l.Release()
-			return nil, fmt.Errorf("recording the takeover of the lock: %w", err)
-		}
-		if _, err := s.recordUnlock(u); err != nil {
-			l.Release()
-			return nil, fmt.Errorf("recording the takeover in run %s: %w", h.Run, err)
-		}
-	}
 	return l, nil
+}
+
+// recordTakeover notes in the parked run's record and the log that l
+// takes its lock over: never silent, as on a cluster. It is written
+// before l names itself in the lock file, so that a takeover it cannot
+// record leaves the lock to the parked run.
+func (s *Local) recordTakeover(l *Lock, by string) error {
+	h := l.tookOver
+	u := ForceUnlock{Holder: *h, By: by + "@" + hostname(), PID: os.Getpid(), At: time.Now().UTC(),
+		Reason: fmt.Sprintf("taken over by run %s (apply -resume) of the run parked at %s", l.RunID(), h.ParkedAt)}
+	if err := appendUnlockLog(filepath.Dir(l.path), u); err != nil {
+		return fmt.Errorf("recording the takeover of the lock: %w (the lock stays with run %s)", err, h.Run)
+	}
+	if _, err := s.recordUnlock(u); err != nil {
+		return fmt.Errorf("recording the takeover in run %s: %w (the lock stays with it)", h.Run, err)
+	}
+	return nil
 }
 
 func (s *Local) lock(ctx context.Context, env string, o LockOptions) (*Lock, error) {
@@ -182,8 +187,21 @@ func (s *Local) lock(ctx context.Context, env string, o LockOptions) (*Lock, err
 		Started: time.Now().UTC(), Environment: env}}
 	if left.Run != "" && left.PID != 0 { // o.TakeOver's: a parked run, or a killed one, resumed
 		l.tookOver = &left
+		if left.Parked() {
+			if err := s.recordTakeover(l, o.User); err != nil {
+				f.Close() // the parked holder stays written
+				return nil, err
+			}
+		}
 	}
 	if err := l.write(); err != nil {
+		if l.tookOver != nil { // the old holder back, as the takeover had never been
+			l.holder = *l.tookOver
+			if l.write() == nil {
+				l.Abandon()
+				return nil, fmt.Errorf("writing the lock %s: %w (it stays with run %s)", path, err, left.Run)
+			}
+		}
 		l.Release()
 		return nil, fmt.Errorf("writing the lock %s: %w", path, err)
 	}

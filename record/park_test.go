@@ -89,3 +89,53 @@ func TestRetentionKeepsAParkedRunUntilResumed(t *testing.T) {
 		t.Fatalf("deleted %v, want the resumed parked run and the older finished one (2, 3), keeping the parked run 1", deleted)
 	}
 }
+
+// A takeover that cannot be recorded (the force-unlock log, then the
+// parked run's record, cannot be written) does not happen: the lock stays
+// with the parked run, which the next resume takes over.
+func TestParkedLockStaysWhenTheTakeoverIsNotRecorded(t *testing.T) {
+	dir := t.TempDir()
+	s := NewLocal(dir)
+	parked, err := LockEnvironment(dir, "prod")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := parked.Park("stage.deploy", time.Now().Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	stays := func(what string) {
+		t.Helper()
+		_, err := s.Lock(context.Background(), "prod", LockOptions{TakeOver: parked.RunID(), User: "bob"})
+		if err == nil || !strings.Contains(err.Error(), "recording the takeover") {
+			t.Fatalf("%s: the takeover: %v, want refused", what, err)
+		}
+		if h := readHolder(lockPath(s.dir, "prod")); h.Run != parked.RunID() || !h.Parked() {
+			t.Fatalf("%s: the lock names %+v, want the parked run", what, h)
+		}
+		_, err = s.Lock(context.Background(), "prod", LockOptions{Timeout: time.Minute})
+		var locked *LockedError
+		if !errors.As(err, &locked) || !strings.Contains(err.Error(), "parked at stage.deploy") {
+			t.Fatalf("%s: another apply: %v, want refused naming the parked run", what, err)
+		}
+	}
+	log := filepath.Join(s.dir, "locks", "force-unlocks.log")
+	if err := os.Mkdir(log, 0o755); err != nil { // the log cannot be written
+		t.Fatal(err)
+	}
+	stays("the log not written")
+	if err := os.Remove(log); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Mkdir(s.path, 0o755); err != nil { // the records cannot be opened
+		t.Fatal(err)
+	}
+	stays("the record not written")
+	if err := os.Remove(s.path); err != nil {
+		t.Fatal(err)
+	}
+	resumed, err := s.Lock(context.Background(), "prod", LockOptions{TakeOver: parked.RunID(), User: "bob"})
+	if err != nil {
+		t.Fatalf("the takeover once it can be recorded: %v", err)
+	}
+	resumed.(*Lock).Release()
+}

@@ -562,15 +562,26 @@ func (b *Backend) Lock(ctx context.Context, env string, o record.LockOptions) (r
 		}
 		u := record.ForceUnlock{Holder: *l.TakenOver, By: o.User + "@" + hostname(), PID: os.Getpid(), At: time.Now().UTC(), Reason: why}
 		if err := b.logUnlock(ctx, u); err != nil {
-			l.Release()
-			return nil, fmt.Errorf("recording the takeover of the lock: %w", err)
+			return nil, b.giveBack(l, fmt.Errorf("recording the takeover of the lock: %w", err))
 		}
 		if _, err := b.recordUnlock(ctx, u); err != nil {
-			l.Release()
-			return nil, fmt.Errorf("recording the takeover in run %s: %w", u.Holder.Run, err)
+			return nil, b.giveBack(l, fmt.Errorf("recording the takeover in run %s: %w", u.Holder.Run, err))
 		}
 	}
 	return l, nil
+}
+
+// giveBack undoes a takeover that could not be recorded: the Lease goes
+// back to the run it was taken from (a parked run keeps its lock), not
+// freed for any apply. err is why.
+func (b *Backend) giveBack(l *Lock, err error) error {
+	b.mu.Lock()
+	delete(b.locks, l.RunID())
+	b.mu.Unlock()
+	if gerr := l.giveBack(); gerr != nil {
+		return fmt.Errorf("%w; and %v: it names run %s, which nothing renews (pipectl force-unlock %s frees it)", err, gerr, l.RunID(), l.RunID())
+	}
+	return fmt.Errorf("%w (the lock stays with run %s)", err, l.TakenOver.Run)
 }
 
 func (b *Backend) explainLock(err error) error {

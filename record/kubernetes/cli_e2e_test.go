@@ -73,15 +73,21 @@ func newRunners(t testing.TB, env *sandboxtest.Env, n int, stages string) []*run
 
 func newRunnersLease(t testing.TB, env *sandboxtest.Env, n int, lease, stages string) []*runner {
 	t.Helper()
-	bin := binaries(t)
-	src := fmt.Sprintf(`pipeline "shop" {}
+	return newRunnersOf(t, n, fmt.Sprintf(`pipeline "shop" {}
 backend "kubernetes" {
   namespace      = %q
   kubeconfig     = %q
   lease_duration = %q
 }
 environment "prod" {}
-%s`, env.Namespace, env.Kubeconfig, lease, stages)
+%s`, env.Namespace, env.Kubeconfig, lease, stages))
+}
+
+// newRunnersOf writes the pipeline src into n directories and runs
+// pipectl init in each.
+func newRunnersOf(t testing.TB, n int, src string) []*runner {
+	t.Helper()
+	bin := binaries(t)
 	var out []*runner
 	for i := 0; i < n; i++ {
 		r := &runner{t: t, dir: t.TempDir(), bin: bin,

@@ -59,6 +59,7 @@ type Lock struct {
 	holder   record.Holder
 	// TakenOver is the holder whose expired Lease this lock took, if any.
 	TakenOver *record.Holder
+	from      *coordv1.Lease // the Lease as TakenOver left it (giveBack)
 
 	mu       sync.Mutex
 	lease    *coordv1.Lease // as this lock last wrote it
@@ -120,7 +121,7 @@ func (c *Client) AcquireLock(ctx context.Context, pipeline, env string, o record
 			prev := held
 			err := l.take(ctx, lease, &prev)
 			if err == nil {
-				l.TakenOver = &prev
+				l.TakenOver, l.from = &prev, lease
 				return l.started(), nil
 			}
 			if !apierrors.IsConflict(err) {
@@ -422,9 +423,8 @@ func (l *Lock) Park(gate string, until time.Time) error {
 	l.mu.Lock()
 	lease := l.lease.DeepCopy()
 	l.mu.Unlock()
-	secs := int32(math.MaxInt32)
+	secs := parkSeconds(until, time.Now())
 	if !until.IsZero() {
-		secs = int32(max(time.Until(until)+record.ParkMargin, time.Second) / time.Second)
 		lease.Annotations[annParkedUntil] = until.UTC().Format(time.RFC3339)
 	}
 	lease.Annotations[annParkedAt] = gate
@@ -437,6 +437,40 @@ func (l *Lock) Park(gate string, until time.Time) error {
 	}
 	l.holder.ParkedAt, l.holder.ParkedUntil = gate, until
 	return nil
+}
+
+// giveBack undoes a takeover: renewal stops and the Lease is as its
+// previous holder left it (parked, or stale), with a CAS on what this
+// lock wrote. Its transitions stay counted: this lock's token is void.
+func (l *Lock) giveBack() error {
+	if l.stop == nil || l.from == nil {
+		return fmt.Errorf("giving the lock back: it was not taken over")
+	}
+	close(l.stop)
+	<-l.done
+	l.stop = nil
+	l.mu.Lock()
+	back := l.from.DeepCopy()
+	back.ResourceVersion, back.Spec.LeaseTransitions = l.lease.ResourceVersion, l.lease.Spec.LeaseTransitions
+	l.mu.Unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	if _, err := l.c.coord.Leases(l.c.ns).Update(ctx, back, metav1.UpdateOptions{}); err != nil {
+		return fmt.Errorf("giving the Lease %s/%s back to run %s: %w", l.c.ns, l.name, l.TakenOver.Run, err)
+	}
+	return nil
+}
+
+// parkSeconds is a parked Lease's duration: to the gate's deadline
+// until plus record.ParkMargin, at least a second, at most the longest a
+// Lease can say (math.MaxInt32 s, some 68 years), which a gate without
+// deadline gets. In float seconds: a Duration overflows past 292 years.
+func parkSeconds(until, now time.Time) int32 {
+	if until.IsZero() {
+		return math.MaxInt32
+	}
+	secs := until.Sub(now).Seconds() + record.ParkMargin.Seconds()
+	return int32(min(max(secs, 1), math.MaxInt32))
 }
 
 // TookOver is the holder whose Lease this lock took over, or nil.
@@ -464,56 +498,6 @@ func (l *Lock) Release() {
 	}
 	lease.Spec.HolderIdentity = nil
 	_, _ = l.c.coord.Leases(l.c.ns).Update(ctx, lease, metav1.UpdateOptions{})
-}
-
-// ForceUnlock frees the Lease that names run: recorded on the Lease (who,
-// why) and returned so the run's record can say so. A reason is required.
-// A Lease that is still being renewed is not broken: its run is alive.
-func (c *Client) ForceUnlock(ctx context.Context, pipeline, env, run, reason, by string) (record.Holder, error) {
-	if reason == "" {
-		return record.Holder{}, fmt.Errorf("force-unlock needs a reason (-reason \"...\"): it is recorded")
-	}
-	name := LockName(pipeline, env)
-	lease, err := c.coord.Leases(c.ns).Get(ctx, name, metav1.GetOptions{})
-	if apierrors.IsNotFound(err) {
-		return record.Holder{}, fmt.Errorf("no lock of %s names run %s: nothing is locked", what(env), run)
-	}
-	if err != nil {
-		return record.Holder{}, err
-	}
-	held := holderOf(lease)
-	if held.Run != run {
-		return record.Holder{}, fmt.Errorf("the lock of %s names %s, not run %s", what(env), orNobody(held), run)
-	}
-	// Alive? Watch it for one renewal period (a third of its duration).
-	rv := lease.ResourceVersion
-	select {
-	case <-ctx.Done():
-		return record.Holder{}, ctx.Err()
-	case <-time.After(leaseDuration(lease, c.leaseDuration)/3 + c.pollEvery()):
-	}
-	if lease, err = c.coord.Leases(c.ns).Get(ctx, name, metav1.GetOptions{}); err != nil {
-		return record.Holder{}, err
-	}
-	if lease.ResourceVersion != rv {
-		return record.Holder{}, fmt.Errorf("run %s holds the lock of %s and renews it: it is alive (%s). "+
-			"Stop it (Ctrl-C where it runs) rather than breaking its lock", run, what(env), held)
-	}
-	lease.Spec.HolderIdentity = nil
-	t := transitions(lease) + 1
-	lease.Spec.LeaseTransitions = &t // the broken holder's token is no longer valid
-	if lease.Annotations == nil {
-		lease.Annotations = map[string]string{}
-	}
-	lease.Annotations[annUnlockedBy] = by
-	lease.Annotations[annUnlockWhy] = reason
-	if _, err := c.coord.Leases(c.ns).Update(ctx, lease, metav1.UpdateOptions{}); err != nil {
-		if apierrors.IsConflict(err) {
-			return record.Holder{}, fmt.Errorf("the lock of %s changed meanwhile: look again (pipectl runs)", what(env))
-		}
-		return record.Holder{}, err
-	}
-	return held, nil
 }
 
 func orNobody(h record.Holder) string {

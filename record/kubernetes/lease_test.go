@@ -9,6 +9,7 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/pipectl/pipectl/internal/sandboxtest"
 	"github.com/pipectl/pipectl/record"
 )
 
@@ -138,36 +139,48 @@ func TestLeaseExpiresByObservationAndIsTakenOver(t *testing.T) {
 	}
 }
 
-// force-unlock needs a reason, refuses a Lease that is being renewed, and
-// records who broke it and why.
+// force-unlock needs a reason, refuses a Lease that is being renewed
+// (seen from another runner), and records who broke it and why.
 func TestForceUnlock(t *testing.T) {
-	c := testClient(t, 3*time.Second)
+	env := sandboxtest.Cluster(t)
+	connect := func() *Backend {
+		c, err := Connect(Config{Namespace: env.Namespace, Rest: env.Config, LeaseDuration: 3 * time.Second})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return New(c, "shop", t.TempDir())
+	}
+	holder, other := connect(), connect()
 	ctx := context.Background()
-	alive, err := c.AcquireLock(ctx, "shop", "prod", record.LockOptions{})
+	lease, err := holder.Lock(ctx, "prod", record.LockOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.ForceUnlock(ctx, "shop", "prod", alive.RunID(), "", "ann@ci"); err == nil || !strings.Contains(err.Error(), "reason") {
-		t.Errorf("without a reason: %v", err)
-	}
-	if _, err := c.ForceUnlock(ctx, "shop", "prod", alive.RunID(), "stuck", "ann@ci"); err == nil || !strings.Contains(err.Error(), "alive") {
+	alive := lease.(*Lock)
+	if _, err := other.StaleLock(alive.RunID()); err == nil || !strings.Contains(err.Error(), "alive") {
 		t.Errorf("a live holder: %v, want a refusal", err)
 	}
 	close(alive.stop)
 	<-alive.done
 	alive.stop = nil
-	h, err := c.ForceUnlock(ctx, "shop", "prod", alive.RunID(), "runner VM deleted", "ann@ci")
-	if err != nil || h.Run != alive.RunID() {
-		t.Fatalf("force-unlock of a dead holder: %v, %v", h, err)
+	stale, err := other.StaleLock(alive.RunID())
+	if err != nil {
+		t.Fatalf("a holder that stopped renewing: %v", err)
 	}
-	lease, _ := c.coord.Leases(c.ns).Get(ctx, LockName("shop", "prod"), metav1.GetOptions{})
-	if lease.Annotations[annUnlockWhy] != "runner VM deleted" || lease.Annotations[annUnlockedBy] != "ann@ci" {
-		t.Errorf("force-unlock not recorded: %v", lease.Annotations)
+	if _, err := other.ForceUnlock(stale, "ann", ""); err == nil || !strings.Contains(err.Error(), "reason") {
+		t.Errorf("without a reason: %v", err)
+	}
+	if _, err := other.ForceUnlock(stale, "ann", "runner VM deleted"); err != nil {
+		t.Fatalf("force-unlock of a dead holder: %v", err)
+	}
+	l, _ := other.c.coord.Leases(other.c.ns).Get(ctx, LockName("shop", "prod"), metav1.GetOptions{})
+	if l.Annotations[annUnlockWhy] != "runner VM deleted" || !strings.HasPrefix(l.Annotations[annUnlockedBy], "ann@") {
+		t.Errorf("force-unlock not recorded: %v", l.Annotations)
 	}
 	if err := alive.Check(ctx); !errors.Is(err, ErrLost) {
 		t.Errorf("the broken holder's fencing check = %v, want ErrLost", err)
 	}
-	next, err := c.AcquireLock(ctx, "shop", "prod", record.LockOptions{})
+	next, err := other.Lock(ctx, "prod", record.LockOptions{})
 	if err != nil {
 		t.Fatalf("after force-unlock: %v", err)
 	}

@@ -16,17 +16,27 @@ import (
 )
 
 // Gate answers of an older pipectl (before votes): one Secret per run,
-// answers.<run>, a JSON list. They are read (for finished runs, see
-// answers) and written only by ImportAnswers (migrated history).
+// answers.<run>, a JSON list. They are read for finished runs only, and
+// never counted by a gate (see finished); written only by ImportAnswers
+// (migrated history).
 func answersName(id string) string { return "answers." + runName(id) }
 
 const keyAnswers = "answers.json"
 
 // ImportAnswers keeps the answers of a finished run migrated from
-// another backend as they were recorded: they are history, not votes.
+// another backend as they were recorded: they are history, not votes. A
+// run that is not finished is refused: its gates would never count them.
 func (b *Backend) ImportAnswers(id string, answers []record.Answer) error {
 	ctx, cancel := ctx()
 	defer cancel()
+	run, err := b.runOf(ctx, id)
+	if err != nil {
+		return err
+	}
+	if !finished(run.Status) {
+		return fmt.Errorf("run %s is %s: only a finished run's answers are imported (a gate here counts votes only, "+
+			"each written by its approver); resume or reject it where it was recorded", id, run.Status)
+	}
 	j, err := json.Marshal(answers)
 	if err != nil {
 		return err
@@ -38,19 +48,19 @@ func (b *Backend) ImportAnswers(id string, answers []record.Answer) error {
 	return err
 }
 
-func (b *Backend) legacyAnswers(ctx context.Context, id string) (*corev1.Secret, []record.Answer, error) {
+func (b *Backend) legacyAnswers(ctx context.Context, id string) ([]record.Answer, error) {
 	s, err := b.c.core.Secrets(b.c.ns).Get(ctx, answersName(id), metav1.GetOptions{})
 	if apierrors.IsNotFound(err) {
-		return nil, nil, nil
+		return nil, nil
 	}
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	var out []record.Answer
 	if err := json.Unmarshal(s.Data[keyAnswers], &out); err != nil {
-		return nil, nil, fmt.Errorf("the answers of run %s are damaged: %w", id, err)
+		return nil, fmt.Errorf("the answers of run %s are damaged: %w", id, err)
 	}
-	return s, out, nil
+	return out, nil
 }
 
 // Saved plans applied: one Secret per plan, created once (Create is the

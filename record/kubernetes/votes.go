@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -17,6 +18,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	v1 "github.com/pipectl/pipectl/api/v1"
 	"github.com/pipectl/pipectl/record"
 )
 
@@ -25,7 +27,7 @@ import (
 // through the ValidatingAdmissionPolicy `pipectl backend setup` installs
 // (votePolicy): its approver must be who writes it, who must hold the
 // verb approve on approvals.pipectl.dev for the run's environment in the
-// namespace; votes are never updated; only who may delete
+// namespace (approvalName); votes are never updated; only who may delete
 // votes.pipectl.dev (retention, the pipectl-runner Role) deletes them.
 // The runner trusts no vote before it has seen that policy and its Deny
 // binding in place.
@@ -111,17 +113,8 @@ func (c *Client) checkPolicy(ctx context.Context) (since time.Time, err error) {
 	if err != nil {
 		return since, notSetUp("its ValidatingAdmissionPolicyBinding "+PolicyName, err)
 	}
-	want := votePolicy()
-	switch {
-	case p.Spec.FailurePolicy != nil && *p.Spec.FailurePolicy != admissionv1.Fail:
-		return since, fmt.Errorf("%w (the policy %s does not fail closed: failurePolicy %s)", ErrNotSetUp, PolicyName, *p.Spec.FailurePolicy)
-	case !sameValidations(p.Spec.Validations, want.Spec.Validations):
-		return since, fmt.Errorf("%w (the policy %s does not check what this pipectl's votes need)", ErrNotSetUp, PolicyName)
-	case b.Spec.PolicyName != PolicyName || !slices.Contains(b.Spec.ValidationActions, admissionv1.Deny) || b.Spec.ParamRef != nil ||
-		b.Spec.MatchResources != nil && (b.Spec.MatchResources.NamespaceSelector != nil && len(b.Spec.MatchResources.NamespaceSelector.MatchLabels)+len(b.Spec.MatchResources.NamespaceSelector.MatchExpressions) > 0 ||
-			b.Spec.MatchResources.ObjectSelector != nil && len(b.Spec.MatchResources.ObjectSelector.MatchLabels)+len(b.Spec.MatchResources.ObjectSelector.MatchExpressions) > 0 ||
-			len(b.Spec.MatchResources.ExcludeResourceRules) > 0):
-		return since, fmt.Errorf("%w (the binding %s does not deny every vote the policy refuses)", ErrNotSetUp, PolicyName)
+	if why := notAsSetUp(p, b); why != "" {
+		return since, fmt.Errorf("%w (%s)", ErrNotSetUp, why)
 	}
 	return lastChange(&p.ObjectMeta, &b.ObjectMeta), nil
 }
@@ -152,6 +145,60 @@ func lastChange(objs ...*metav1.ObjectMeta) time.Time {
 // have enforced them, may have been admitted by none, or a weaker one.
 func trusted(v *corev1.ConfigMap, since time.Time) bool {
 	return v.CreationTimestamp.Time.Sub(since) >= policySettle
+}
+
+// notAsSetUp says how the policy or its binding differ from what setup
+// makes in what the API server enforces, or "". Whatever narrows what
+// they match (a selector, fewer operations, a match condition, the
+// binding's own match) would leave votes unchecked; the API server's
+// defaults (matchPolicy Equivalent, empty selectors, scope "*") are as
+// setup made them.
+func notAsSetUp(p *admissionv1.ValidatingAdmissionPolicy, b *admissionv1.ValidatingAdmissionPolicyBinding) string {
+	want := votePolicy()
+	switch {
+	case p.Spec.FailurePolicy != nil && *p.Spec.FailurePolicy != admissionv1.Fail:
+		return fmt.Sprintf("the policy %s does not fail closed: failurePolicy %s", PolicyName, *p.Spec.FailurePolicy)
+	case !sameValidations(p.Spec.Validations, want.Spec.Validations):
+		return fmt.Sprintf("the policy %s does not check what this pipectl's votes need", PolicyName)
+	case !sameMatch(p.Spec.MatchConstraints, want.Spec.MatchConstraints) || len(p.Spec.MatchConditions) > 0 || p.Spec.ParamKind != nil:
+		return fmt.Sprintf("the policy %s does not match every vote as setup made it (its matchConstraints, matchConditions or paramKind changed)", PolicyName)
+	case b.Spec.PolicyName != PolicyName || !slices.Contains(b.Spec.ValidationActions, admissionv1.Deny) || b.Spec.ParamRef != nil ||
+		!unconstrained(b.Spec.MatchResources):
+		return fmt.Sprintf("the binding %s does not deny every vote the policy refuses (its policyName, validationActions, paramRef or matchResources changed)", PolicyName)
+	}
+	return ""
+}
+
+// sameMatch: have matches what want does, the API server's defaults aside.
+func sameMatch(have, want *admissionv1.MatchResources) bool {
+	return have != nil && emptySelector(have.NamespaceSelector) && sameSelector(have.ObjectSelector, want.ObjectSelector) &&
+		(have.MatchPolicy == nil || *have.MatchPolicy == admissionv1.Equivalent) && len(have.ExcludeResourceRules) == 0 &&
+		slices.EqualFunc(have.ResourceRules, want.ResourceRules, sameRule)
+}
+
+// unconstrained: a binding's matchResources that narrow nothing.
+func unconstrained(m *admissionv1.MatchResources) bool {
+	return m == nil || emptySelector(m.NamespaceSelector) && emptySelector(m.ObjectSelector) &&
+		len(m.ResourceRules) == 0 && len(m.ExcludeResourceRules) == 0
+}
+
+func emptySelector(s *metav1.LabelSelector) bool {
+	return s == nil || len(s.MatchLabels) == 0 && len(s.MatchExpressions) == 0
+}
+
+func sameSelector(have, want *metav1.LabelSelector) bool {
+	return have != nil && maps.Equal(have.MatchLabels, want.MatchLabels) && len(have.MatchExpressions) == 0
+}
+
+func sameRule(have, want admissionv1.NamedRuleWithOperations) bool {
+	h, w := have.RuleWithOperations, want.RuleWithOperations
+	return len(have.ResourceNames) == 0 && (h.Scope == nil || *h.Scope == admissionv1.AllScopes) &&
+		sameSet(h.Operations, w.Operations) && sameSet(h.APIGroups, w.APIGroups) &&
+		sameSet(h.APIVersions, w.APIVersions) && sameSet(h.Resources, w.Resources)
+}
+
+func sameSet[T ~string](a, b []T) bool {
+	return slices.Equal(slices.Sorted(slices.Values(a)), slices.Sorted(slices.Values(b)))
 }
 
 func sameValidations(have, want []admissionv1.Validation) bool {
@@ -251,13 +298,24 @@ func (b *Backend) writeVote(ctx context.Context, name string, run *record.Run, a
 	}
 	labels := RunMeta{ID: run.ID, Scope: b.scope, Pipeline: run.Pipeline, Environment: run.Environment}.labels(kindVote)
 	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: labels},
-		Data: map[string]string{voteFormatKey: strconv.Itoa(VoteFormat), voteRun: run.ID, voteEnvironment: run.Environment,
+		Data: map[string]string{voteFormatKey: strconv.Itoa(VoteFormat), voteRun: run.ID, voteEnvironment: approvalName(run),
 			voteApprover: a.User, voteGroups: strings.Join(a.Groups, ","), voteAnswer: string(j)}}
 	_, err = b.c.core.ConfigMaps(b.c.ns).Create(ctx, cm, metav1.CreateOptions{})
 	if apierrors.IsInvalid(err) || apierrors.IsForbidden(err) {
 		return fmt.Errorf("the API server refused %s's vote: %w", a.User, err)
 	}
 	return err
+}
+
+// approvalName is what a vote for run names as its environment: the
+// resource name of approvals.pipectl.dev its approver needs the verb
+// approve on. A pipeline without environments is "pipeline.NAME" (NAME
+// the pipeline's): never an environment's name, which has no dot.
+func approvalName(run *record.Run) string {
+	if run.Environment != "" {
+		return run.Environment
+	}
+	return "pipeline." + run.Pipeline
 }
 
 // Answers returns every answer recorded for a run, oldest first: its
@@ -287,14 +345,14 @@ func (b *Backend) runOf(ctx context.Context, id string) (*record.Run, error) {
 // answers are the run's votes, in the order the API server created them
 // (votes are never updated: a vote's resourceVersion is the revision of
 // its creation). Answers an older pipectl kept in one Secret per run
-// (answers.<run>) come first, for a finished run only: no running run
-// counts an answer that is not a vote. A vote for another run or
+// (answers.<run>) come first, for a finished run only (finished): no
+// gate counts an answer that is not a vote. A vote for another run or
 // environment than its labels say is not the run's; one older than the
 // policy's last change is not trusted (trusted).
 func (b *Backend) answers(ctx context.Context, run *record.Run) ([]record.Answer, error) {
 	var out []record.Answer
-	if run.Status != record.StatusRunning {
-		_, legacy, err := b.legacyAnswers(ctx, run.ID)
+	if finished(run.Status) {
+		legacy, err := b.legacyAnswers(ctx, run.ID)
 		if err != nil {
 			return nil, err
 		}
@@ -312,7 +370,7 @@ func (b *Backend) answers(ctx context.Context, run *record.Run) ([]record.Answer
 	votes := list.Items
 	slices.SortStableFunc(votes, func(x, y corev1.ConfigMap) int { return compareVersions(x.ResourceVersion, y.ResourceVersion) })
 	for _, v := range votes {
-		if v.Data[voteRun] != run.ID || v.Data[voteEnvironment] != run.Environment || !trusted(&v, since) {
+		if v.Data[voteRun] != run.ID || v.Data[voteEnvironment] != approvalName(run) || !trusted(&v, since) {
 			continue
 		}
 		if f, _ := strconv.Atoi(v.Data[voteFormatKey]); f > VoteFormat {
@@ -331,6 +389,20 @@ func (b *Backend) answers(ctx context.Context, run *record.Run) ([]record.Answer
 		out = append(out, a)
 	}
 	return out, nil
+}
+
+// finished: the run ended and no gate of it reads answers again. Only
+// such a run shows the answers of an older pipectl (legacyAnswers): they
+// are a Secret whoever holds the pipectl-runner Role may write, which no
+// admission policy checks, so a running run, a parked one (its resume
+// counts its answers) or a status this pipectl does not know never
+// reads them.
+func finished(s v1.Status) bool {
+	switch s {
+	case v1.StatusSucceeded, v1.StatusFailed, v1.StatusCancelled:
+		return true
+	}
+	return false
 }
 
 // compareVersions orders resourceVersions: etcd revisions, compared as
