@@ -102,7 +102,7 @@ func (w *watchingClient) waitContext() (ctx context.Context, cancel context.Canc
 	first := len(w.waits) == 0
 	w.mu.Unlock()
 	if first || w.ctx.Err() == nil {
-		ctx, cancel := context.WithCancel(w.ctx)
+		ctx, cancel = context.WithCancel(w.ctx)
 		return ctx, cancel, !first, "the step's timeout"
 	}
 	ctx, cancel = context.WithTimeout(context.WithoutCancel(w.ctx), recoveryBudget)
