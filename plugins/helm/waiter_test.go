@@ -140,8 +140,8 @@ func newWatchingClient(t *testing.T, kubeconfig, namespace string) *watchingClie
 // An API server that stops answering does not hold WaitForDelete past its
 // timeout: each request is bounded by it. (resource.Helper's Get and
 // WatchSingle took no context: the wait hung until the HTTP/2 health
-// check gave up on the connection, 45 s later.) A hang bound, not a speed
-// limit.
+// check gave up on the connection and a new one's TLS handshake timed out,
+// 56 s into a 1 s timeout on the sandbox.) A hang bound, not a speed limit.
 func TestWaitForDeleteEndsWhenTheServerHangs(t *testing.T) {
 	env := sandboxtest.Cluster(t)
 	u, err := url.Parse(env.Server)
