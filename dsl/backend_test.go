@@ -135,3 +135,39 @@ func TestLoadBackendLargeFile(t *testing.T) {
 		t.Errorf("a backend block inside a heredoc: %q, %+v, want none", name, b)
 	}
 }
+
+// Steps that refer to pipeline.name and pipeline.environment (every real
+// pipeline's messages do) name no block LoadBackend reads: their chunks are
+// not parsed. A match of the word anywhere parsed every chunk of such a
+// file, and LoadBackend cost as much as Load.
+func TestLoadBackendSkipsReferencesToThePipeline(t *testing.T) {
+	steps := strings.ReplaceAll(string(generatePipeline(2000)), `timeout = "5m"`,
+		"timeout = \"5m\"\n    environment = pipeline.environment\n    message = \"${pipeline.name} to ${pipeline.environment}\"")
+	src := []byte(steps + "backend \"kubernetes\" { namespace = \"late\" }\n")
+	all := splitTopLevel(src, chunkSize/8)
+	parsed := chunksFor(src, backendTypes)
+	// The first chunk holds the pipeline and environment blocks, the last the backend.
+	if len(all) < 10 || len(parsed) != 2 || parsed[0] != all[0] || parsed[1] != all[len(all)-1] {
+		t.Errorf("parsed %d chunks of %d, want the first and the last", len(parsed), len(all))
+	}
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "p.hcl"), src, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	name, b, diags := LoadBackend(dir, "prod")
+	if diags.HasErrors() || name != "bench" || b == nil || b.Namespace != "late" {
+		t.Errorf("LoadBackend: %q, %+v, %v", name, b, diags)
+	}
+
+	// A line that starts such a block is parsed, however it is written.
+	for _, line := range []string{`backend "x" {`, `  environment "e" {}`, "pipeline p {", `backend{`} {
+		if skippable([]byte(line+"\n"), backendTypes) {
+			t.Errorf("%q skipped", line)
+		}
+	}
+	for _, line := range []string{"pipeline_name = 1", "environment = pipeline.environment", "backends = []", `x = "the backend: ${pipeline.name}"`} {
+		if !skippable([]byte(line+"\n"), backendTypes) {
+			t.Errorf("%q parsed", line)
+		}
+	}
+}

@@ -159,16 +159,22 @@ func (t test) Apply(ctx context.Context, req sdk.ApplyRequest, resp *sdk.ApplyRe
 type skippedTest struct{ name, reason string }
 
 // skippedTests are the release's test hooks that skip names (a name or a
-// path.Match pattern -> the reason), and the entries of skip that name none.
+// path.Match pattern -> the reason), each once, with the reason of the
+// first entry in sorted order that names it, and the entries of skip that
+// name none.
 func skippedTests(rel *release.Release, skip map[string]string) ([]skippedTest, []string) {
 	var out []skippedTest
 	var unmatched []string
+	seen := map[string]bool{}
 	for _, pattern := range slices.Sorted(maps.Keys(skip)) {
 		matched := false
 		for _, name := range testNames(rel) {
 			if ok, _ := path.Match(pattern, name); ok || pattern == name {
-				out = append(out, skippedTest{name, skip[pattern]})
 				matched = true
+				if !seen[name] {
+					seen[name] = true
+					out = append(out, skippedTest{name, skip[pattern]})
+				}
 			}
 		}
 		if !matched {

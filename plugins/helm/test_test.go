@@ -1,10 +1,12 @@
 package main
 
 import (
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/zclconf/go-cty/cty"
+	"helm.sh/helm/v3/pkg/release"
 
 	"github.com/pipectl/pipectl/internal/sandboxtest"
 )
@@ -19,9 +21,17 @@ func TestHelmTestSkip(t *testing.T) {
 	p := start(t, env)
 	requireOK(t, p.Apply("upgrade", obj(map[string]any{"release": "pi", "chart": podinfoChart, "namespace": env.Namespace, "wait": true})))
 
+	// Two entries name the grpc test: it is skipped once, with the reason
+	// of the first in sorted order ("*-grpc-test-*" before "pi-podinfo-grpc-*").
 	run := p.Apply("test", obj(map[string]any{"release": "pi", "namespace": env.Namespace, "skip": obj(map[string]any{
-		"*-grpc-test-*": "grpc_health_probe image", "*-jwt-test-*": "tiny-tools image"})}))
+		"*-grpc-test-*": "grpc_health_probe image", "*-jwt-test-*": "tiny-tools image", "pi-podinfo-grpc-*": "grpc again"})}))
 	requireOK(t, run)
+	if n := len(run.Output("skipped").AsValueSlice()); n != 2 {
+		t.Errorf("skipped lists %d tests, want 2 (grpc once, jwt): %#v", n, run.Output("skipped"))
+	}
+	if n := strings.Count(strings.Join(run.Logs(""), "\n"), "skipped:"); n != 2 {
+		t.Errorf("%d skipped lines logged, want 2:\n%s", n, strings.Join(run.Logs(""), "\n"))
+	}
 	if passed := num(t, run.Output("passed")); passed != 1 {
 		t.Errorf("passed %d, want 1 (the service test; grpc and jwt skipped)", passed)
 	}
@@ -52,6 +62,22 @@ func TestHelmTestSkip(t *testing.T) {
 		"skip": obj(map[string]any{"*-curl-test-*": "a typo"})}))
 	if err := contains2(diagText(run.Diagnostics), `No test of release pi is named "*-curl-test-*"`, "pi-podinfo-service-test-"); err != nil {
 		t.Error(err)
+	}
+}
+
+// A test that several entries of skip name is skipped once, with the
+// reason of the first entry in sorted order; each entry counts as matched.
+func TestSkippedTestsOnce(t *testing.T) {
+	hook := func(name string) *release.Hook {
+		return &release.Hook{Name: name, Events: []release.HookEvent{release.HookTest}}
+	}
+	rel := &release.Release{Hooks: []*release.Hook{hook("pi-grpc-test-x1"), hook("pi-jwt-test-y2"),
+		{Name: "pi-pre-install", Events: []release.HookEvent{release.HookPreInstall}}}}
+	skipped, unmatched := skippedTests(rel, map[string]string{
+		"*-grpc-test-*": "probe image", "pi-grpc-*": "again", "pi-grpc-test-x1": "by name", "*-curl-*": "a typo"})
+	want := []skippedTest{{"pi-grpc-test-x1", "probe image"}}
+	if !slices.Equal(skipped, want) || !slices.Equal(unmatched, []string{"*-curl-*"}) {
+		t.Errorf("skipped %v, unmatched %q; want %v, [*-curl-*]", skipped, unmatched, want)
 	}
 }
 

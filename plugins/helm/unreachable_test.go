@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -21,9 +22,12 @@ import (
 )
 
 // cutProxy is the way to the sandbox's API server that a test can cut, as
-// a server that goes away: every connection closed, new ones refused.
+// a server that goes away: every connection closed, new ones refused; or
+// hang, as a server that stops answering: connections stay open, and what
+// goes either way is dropped.
 type cutProxy struct {
 	ln    net.Listener
+	hung  atomic.Bool
 	mu    sync.Mutex
 	conns []net.Conn
 }
@@ -49,12 +53,31 @@ func newCutProxy(t *testing.T, target string) *cutProxy {
 			p.mu.Lock()
 			p.conns = append(p.conns, c, up)
 			p.mu.Unlock()
-			go func() { _, _ = io.Copy(up, c); up.Close() }()
-			go func() { _, _ = io.Copy(c, up); c.Close() }()
+			go func() { p.pipe(up, c); up.Close() }()
+			go func() { p.pipe(c, up); c.Close() }()
 		}
 	}()
 	return p
 }
+
+// pipe copies src to dst until src ends, dropping what comes once the
+// proxy hangs.
+func (p *cutProxy) pipe(dst io.Writer, src io.Reader) {
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := src.Read(buf)
+		if n > 0 && !p.hung.Load() {
+			if _, werr := dst.Write(buf[:n]); werr != nil {
+				return
+			}
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+func (p *cutProxy) hang() { p.hung.Store(true) }
 
 func (p *cutProxy) cut() {
 	p.ln.Close()

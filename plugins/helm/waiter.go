@@ -26,6 +26,7 @@ import (
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/cache"
 	"sigs.k8s.io/cli-utils/pkg/kstatus/polling/event"
 	"sigs.k8s.io/cli-utils/pkg/kstatus/polling/statusreaders"
@@ -95,25 +96,27 @@ func (w *watchingClient) results() []waitResult {
 // waitContext is the step's context for the first wait of a step. A later
 // wait is a recovery (Helm's atomic rollback after a failed or cancelled
 // wait): it runs even when the step was cancelled, within recoveryBudget.
-func (w *watchingClient) waitContext() (context.Context, context.CancelFunc, bool) {
+// limit names what ends the context by its deadline.
+func (w *watchingClient) waitContext() (ctx context.Context, cancel context.CancelFunc, recovery bool, limit string) {
 	w.mu.Lock()
 	first := len(w.waits) == 0
 	w.mu.Unlock()
 	if first || w.ctx.Err() == nil {
-		ctx, cancel := context.WithCancel(w.ctx)
-		return ctx, cancel, !first
+		ctx, cancel = context.WithCancel(w.ctx)
+		return ctx, cancel, !first, "the step's timeout"
 	}
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(w.ctx), recoveryBudget)
-	return ctx, cancel, true
+	ctx, cancel = context.WithTimeout(context.WithoutCancel(w.ctx), recoveryBudget)
+	return ctx, cancel, true, fmt.Sprintf("the rollback's %s after the step ended", recoveryBudget)
 }
 
 func (w *watchingClient) wait(resources kube.ResourceList, timeout time.Duration, withJobs bool) error {
-	ctx, cancel, recovery := w.waitContext()
+	ctx, cancel, recovery, limit := w.waitContext()
 	defer cancel()
 	if recovery {
 		w.events.Log(sdk.Stdout, "rolling back: waiting for the previous revision's objects to be Ready again")
 	}
 	rw, err := w.newRun(resources, withJobs)
+	rw.limit = limit
 	if err == nil {
 		err = rw.run(ctx, timeout)
 	}
@@ -133,6 +136,9 @@ func (w *watchingClient) WaitForDelete(resources kube.ResourceList, timeout time
 	defer cancel()
 	for _, info := range resources {
 		if err := waitGone(ctx, info); err != nil {
+			if ctx.Err() != nil {
+				err = fmt.Errorf("timed out after %s", timeout)
+			}
 			return fmt.Errorf("waiting for %s/%s to be deleted: %w", kindOf(info.Object), info.Name, err)
 		}
 	}
@@ -140,11 +146,15 @@ func (w *watchingClient) WaitForDelete(resources kube.ResourceList, timeout time
 }
 
 // waitGone returns once the object is not found: it reads it, then watches
-// it from that version until it is deleted (again when a watch ends early).
+// it from that version until it is deleted, and again when a watch ends
+// early, after a pause that grows to Helm's 2 s (a server that ends every
+// watch at once is not asked in a loop). Every request is bounded by ctx:
+// a hung API server does not hold the wait past its timeout (resource.Helper's
+// Get and WatchSingle take no context).
 func waitGone(ctx context.Context, info *resource.Info) error {
-	helper := resource.NewHelper(info.Client, info.Mapping)
+	pause := 100 * time.Millisecond
 	for {
-		obj, err := helper.Get(info.Namespace, info.Name)
+		obj, err := objectRequest(info).Name(info.Name).Do(ctx).Get()
 		if apierrors.IsNotFound(err) {
 			return nil
 		}
@@ -155,7 +165,11 @@ func waitGone(ctx context.Context, info *resource.Info) error {
 		if err != nil {
 			return err
 		}
-		wi, err := helper.WatchSingle(info.Namespace, info.Name, acc.GetResourceVersion())
+		wi, err := objectRequest(info).VersionedParams(&metav1.ListOptions{
+			ResourceVersion: acc.GetResourceVersion(),
+			Watch:           true,
+			FieldSelector:   fields.OneTermEqualSelector("metadata.name", info.Name).String(),
+		}, metav1.ParameterCodec).Watch(ctx)
 		if err != nil {
 			return err
 		}
@@ -164,7 +178,21 @@ func waitGone(ctx context.Context, info *resource.Info) error {
 		if gone || err != nil {
 			return err
 		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(pause):
+		}
+		pause = min(2*pause, 2*time.Second)
 	}
+}
+
+// objectRequest is a GET of info's kind in its namespace, as resource.Helper
+// builds it.
+func objectRequest(info *resource.Info) *rest.Request {
+	return info.Client.Get().
+		NamespaceIfScoped(info.Namespace, info.Mapping.Scope.Name() == meta.RESTScopeNameNamespace).
+		Resource(info.Mapping.Resource.Resource)
 }
 
 // untilDeleted reads a watch until a Deleted event (true), its end (false:
@@ -180,7 +208,7 @@ func untilDeleted(ctx context.Context, wi watch.Interface) (bool, error) {
 				return true, nil
 			}
 		case <-ctx.Done():
-			return false, errors.New("timed out")
+			return false, ctx.Err()
 		}
 	}
 }
@@ -219,6 +247,7 @@ type rolloutWatch struct {
 
 	state    map[object.ObjMetadata]*event.ResourceStatus
 	problems map[string]*podProblem // pod namespace/name -> problem
+	limit    string                 // what ends the wait's context at its deadline: "the step's timeout"
 }
 
 type podProblem struct {
@@ -313,7 +342,7 @@ func (rw *rolloutWatch) run(ctx context.Context, timeout time.Duration) error {
 		select {
 		case ev, ok := <-statuses:
 			if !ok {
-				return rw.ended(ctx, timeout)
+				return rw.ended(ctx, deadline, timeout, started)
 			}
 			if ev.Type == event.ErrorEvent {
 				return fmt.Errorf("watching the release's objects: %w", ev.Error)
@@ -337,7 +366,7 @@ func (rw *rolloutWatch) run(ctx context.Context, timeout time.Duration) error {
 		case <-tick.C:
 			reach.probe(watchCtx)
 		case <-deadline.Done():
-			return rw.ended(ctx, timeout)
+			return rw.ended(ctx, deadline, timeout, started)
 		}
 		if p := rw.stuckPod(grace); p != nil {
 			return fmt.Errorf("pod %s cannot start: %s (for more than %s); not ready: %s",
@@ -474,17 +503,25 @@ func (rw *rolloutWatch) summary() []string {
 	return out
 }
 
-// ended explains why the wait stopped before everything was ready: the
-// timeout or a cancellation, naming what is not ready and its latest events.
-func (rw *rolloutWatch) ended(ctx context.Context, timeout time.Duration) error {
+// ended explains why the wait stopped before everything was ready: ctx
+// cancelled or past its deadline (rw.limit: the step's timeout, or a
+// rollback's budget), or the wait's own timeout passed, naming what is
+// not ready and its latest events. The time said is the time waited.
+func (rw *rolloutWatch) ended(ctx, deadline context.Context, timeout time.Duration, started time.Time) error {
 	var b strings.Builder
-	// The step's own deadline is a timeout too: it can come before the
-	// wait's (timeout was computed from it before Helm's apply, which under
-	// load may take longer than the margin helmTimeout leaves).
-	if ctx.Err() != nil && !errors.Is(ctx.Err(), context.DeadlineExceeded) {
+	waited := time.Since(started).Round(100 * time.Millisecond)
+	switch {
+	case ctx.Err() != nil && !errors.Is(ctx.Err(), context.DeadlineExceeded):
 		fmt.Fprintf(&b, "cancelled while waiting for the release's objects")
-	} else {
+	case ctx.Err() != nil:
+		// The step's own deadline can come before the wait's: timeout was
+		// computed from it before Helm's apply, which under load may take
+		// longer than the margin helmTimeout leaves.
+		fmt.Fprintf(&b, "timed out after %s (%s) waiting for the release's objects", waited, rw.limit)
+	case deadline.Err() != nil:
 		fmt.Fprintf(&b, "timed out after %s waiting for the release's objects", timeout)
+	default:
+		fmt.Fprintf(&b, "the watch of the release's objects ended after %s", waited)
 	}
 	b.WriteString("; not ready:")
 	for _, line := range rw.notReady() {

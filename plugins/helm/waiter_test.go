@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -88,12 +89,8 @@ func TestReadinessOfOtherKindsIsKstatus(t *testing.T) {
 // finalizer holds it: the wait times out), and at once after.
 func TestWaitForDeleteWatches(t *testing.T) {
 	env := sandboxtest.Cluster(t)
-	s := cli.New()
-	s.KubeConfig = env.Kubeconfig
-	s.SetNamespace(env.Namespace)
-	kc := kube.New(s.RESTClientGetter())
-	kc.Namespace = env.Namespace
-	wc := &watchingClient{Client: kc, ctx: t.Context(), events: &logEvents{}, getter: s.RESTClientGetter(), namespace: env.Namespace}
+	wc := newWatchingClient(t, env.Kubeconfig, env.Namespace)
+	kc := wc.Client
 	cms := env.Client.CoreV1().ConfigMaps(env.Namespace)
 	if _, err := cms.Create(t.Context(), &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "held",
 		Finalizers: []string{"pipectl.dev/test"}}}, metav1.CreateOptions{}); err != nil {
@@ -126,5 +123,128 @@ func TestWaitForDeleteWatches(t *testing.T) {
 	// Gone already: at once.
 	if err := wc.WaitForDelete(resources, time.Second); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// newWatchingClient is the plugin's kube client for a test's namespace,
+// through kubeconfig, as the plugin makes it for a step.
+func newWatchingClient(t *testing.T, kubeconfig, namespace string) *watchingClient {
+	s := cli.New()
+	s.KubeConfig = kubeconfig
+	s.SetNamespace(namespace)
+	kc := kube.New(s.RESTClientGetter())
+	kc.Namespace = namespace
+	return &watchingClient{Client: kc, ctx: t.Context(), events: &logEvents{}, getter: s.RESTClientGetter(), namespace: namespace}
+}
+
+// An API server that stops answering does not hold WaitForDelete past its
+// timeout: each request is bounded by it. (resource.Helper's Get and
+// WatchSingle took no context: the wait hung until the HTTP/2 health
+// check gave up on the connection and a new one's TLS handshake timed out,
+// 56 s into a 1 s timeout on the sandbox.) A hang bound, not a speed limit.
+func TestWaitForDeleteEndsWhenTheServerHangs(t *testing.T) {
+	env := sandboxtest.Cluster(t)
+	u, err := url.Parse(env.Server)
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy := newCutProxy(t, u.Host)
+	wc := newWatchingClient(t, kubeconfigVia(t, env, proxy), env.Namespace)
+	cms := env.Client.CoreV1().ConfigMaps(env.Namespace)
+	if _, err := cms.Create(t.Context(), &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "held",
+		Finalizers: []string{"pipectl.dev/test"}}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { // the finalizer off, so that the namespace can go
+		if cm, err := cms.Get(context.Background(), "held", metav1.GetOptions{}); err == nil {
+			cm.Finalizers = nil
+			_, _ = cms.Update(context.Background(), cm, metav1.UpdateOptions{})
+		}
+	})
+	resources, err := wc.Client.Build(strings.NewReader("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: held\n"), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cms.Delete(t.Context(), "held", metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	proxy.hang()
+	done := make(chan error, 1)
+	go func() { done <- wc.WaitForDelete(resources, time.Second) }()
+	select {
+	case err := <-done:
+		if err == nil || !strings.Contains(err.Error(), "ConfigMap/held") || !strings.Contains(err.Error(), "timed out after 1s") {
+			t.Fatalf("want a timeout naming the ConfigMap, got %v", err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("WaitForDelete still waits 20 s into its 1 s timeout on a server that does not answer")
+	}
+}
+
+// A wait that the step's deadline ends before its own timeout says how
+// long it waited and that the step's timeout ended it, not the wait's
+// timeout, which had not passed ("timed out after 5m0s" two seconds in).
+func TestWaitEndedByTheStepsTimeoutSaysSo(t *testing.T) {
+	env := sandboxtest.Cluster(t)
+	wc := newWatchingClient(t, env.Kubeconfig, env.Namespace)
+	wc.failureGrace = 10 * time.Minute // the unschedulable pod does not end the wait first
+	resources, err := wc.Client.Build(strings.NewReader(`apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: nowhere
+spec:
+  selector:
+    matchLabels: {app: nowhere}
+  template:
+    metadata:
+      labels: {app: nowhere}
+    spec:
+      nodeSelector: {pipectl.dev/no-such-node: "true"}
+      containers:
+      - {name: app, image: registry.local/app:1}
+`), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := wc.Client.Create(resources); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Second)
+	defer cancel()
+	wc.ctx = ctx
+	err = wc.Wait(resources, 5*time.Minute)
+	if err == nil {
+		t.Fatal("the Deployment cannot become ready: want the wait to fail")
+	}
+	msg := err.Error()
+	if err := contains2(msg, "(the step's timeout) waiting for the release's objects", "not ready:", "Deployment/nowhere"); err != nil {
+		t.Error(err)
+	}
+	if strings.Contains(msg, "5m0s") {
+		t.Errorf("the wait's 5m timeout had not passed: %s", msg)
+	}
+}
+
+// ended's words for each way a wait can end before everything is ready.
+func TestWaitEndedSaysWhy(t *testing.T) {
+	expired, cancel := context.WithDeadline(context.Background(), time.Now().Add(-time.Second))
+	defer cancel()
+	cancelled, cancel2 := context.WithCancel(context.Background())
+	cancel2()
+	live := context.Background()
+	started := time.Now().Add(-2 * time.Second)
+	for _, c := range []struct {
+		ctx, deadline context.Context
+		want          string
+	}{
+		{cancelled, cancelled, "cancelled while waiting for the release's objects"},
+		{expired, expired, "timed out after 2s (the step's timeout) waiting"},
+		{live, expired, "timed out after 5m0s waiting"},
+		{live, live, "the watch of the release's objects ended after 2s"},
+	} {
+		rw := &rolloutWatch{limit: "the step's timeout"}
+		if got := rw.ended(c.ctx, c.deadline, 5*time.Minute, started).Error(); !strings.HasPrefix(got, c.want) {
+			t.Errorf("got %q, want %q...", got, c.want)
+		}
 	}
 }

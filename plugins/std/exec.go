@@ -14,6 +14,7 @@ import (
 	"syscall"
 	"time"
 	"unicode/utf8"
+	"unsafe"
 
 	"github.com/zclconf/go-cty/cty"
 
@@ -215,14 +216,15 @@ func runGroup(cmd *exec.Cmd, stdout, stderr *lineSink) error {
 	copying.Go(func() { _, _ = io.Copy(stdout, out) })
 	copying.Go(func() { _, _ = io.Copy(stderr, errs) })
 	err = cmd.Wait()
+	exited := time.Now()
 	_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) // what it left in its group
 	drained := make(chan struct{})
 	go func() { copying.Wait(); close(drained) }()
 	// What the command wrote is read to the end, however slow the host is
-	// to take it. Only a pipe that stays empty for a second while a
-	// process that escaped the group holds it open is closed (or, at the
-	// latest, drainMax after the command exited: an escapee that never
-	// stops writing does not hold the step).
+	// to take it. Only a pipe that stays empty for a second after the
+	// command exited, while a process that escaped the group holds it open,
+	// is closed (or, at the latest, drainMax after the command exited: an
+	// escapee that never stops writing does not hold the step).
 	deadline := time.After(drainMax)
 	tick := time.NewTicker(100 * time.Millisecond)
 	defer tick.Stop()
@@ -231,7 +233,7 @@ func runGroup(cmd *exec.Cmd, stdout, stderr *lineSink) error {
 		case <-drained:
 			return err
 		case <-tick.C:
-			if !out.idle(time.Second) || !errs.idle(time.Second) {
+			if !out.idle(exited, time.Second) || !errs.idle(exited, time.Second) {
 				continue
 			}
 		case <-deadline:
@@ -265,11 +267,39 @@ func (r *pipeReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// idle: the pipe is at its end, or its reader has waited on it for d.
-func (r *pipeReader) idle(d time.Duration) bool {
+// idle: the pipe is at its end, or it is empty and its reader has waited
+// on it for d, counted from exited at the earliest. A Read that started
+// before the command's last words (it was silent, then wrote and exited)
+// may not have returned them yet on a loaded host: its waiting since then
+// is not silence, and what the pipe holds is never dropped.
+func (r *pipeReader) idle(exited time.Time, d time.Duration) bool {
 	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.done || !r.waitSince.IsZero() && time.Since(r.waitSince) >= d
+	since, done := r.waitSince, r.done
+	r.mu.Unlock()
+	switch {
+	case done:
+		return true
+	case since.IsZero():
+		return false // reading, or handing what it read to the host
+	case since.Before(exited):
+		since = exited
+	}
+	return time.Since(since) >= d && pending(r.f) == 0
+}
+
+// pending is how many bytes the pipe holds unread (0 once it is closed).
+func pending(f *os.File) int {
+	conn, err := f.SyscallConn() // not f.Fd(), which would make reads blocking
+	if err != nil {
+		return 0
+	}
+	var n int32 // the kernel's int
+	_ = conn.Control(func(fd uintptr) {
+		if _, _, errno := syscall.Syscall(syscall.SYS_IOCTL, fd, syscall.TIOCINQ, uintptr(unsafe.Pointer(&n))); errno != 0 {
+			n = 0
+		}
+	})
+	return int(n)
 }
 
 func closeAll(files []*os.File) {

@@ -253,3 +253,57 @@ func TestExecEndsWhileAnEscapedProcessHoldsItsOutput(t *testing.T) {
 		t.Errorf("lines: %q", events.lines)
 	}
 }
+
+// A command silent for over a second that then writes its last line and
+// exits: its reader has been waiting on the pipe since long before the
+// line came. Measured from when that Read started, the pipe looked idle at
+// once, and on a loaded host whose reader had not yet woken, the pipe was
+// closed with the line in it. Several at once, for a host that is slow to
+// wake each reader.
+func TestExecKeepsTheLastWordsOfASilentCommand(t *testing.T) {
+	p := start(t)
+	var wg sync.WaitGroup
+	for i := range 4 {
+		wg.Go(func() {
+			run := p.Apply("exec", cfg(map[string]any{"command": "sh", "args": []string{"-c", fmt.Sprintf("sleep 1.5; echo last %d", i)}}))
+			if run.Err != nil || run.Diagnostics.HasErrors() {
+				t.Errorf("run %d: %v %v", i, run.Err, run.Diagnostics)
+				return
+			}
+			if got, want := run.Output("stdout").AsString(), fmt.Sprintf("last %d\n", i); got != want {
+				t.Errorf("run %d: stdout %q, want %q", i, got, want)
+			}
+		})
+	}
+	wg.Wait()
+}
+
+// The same at the reader, made certain: a Read that started two seconds
+// ago, before the command wrote its last line, has not returned it yet (a
+// host slow to wake the reader). The pipe is not idle while it holds the
+// line, nor within a second of the command's exit; it is once it is empty
+// and that second has passed.
+func TestPipeIsNotIdleWhileItHoldsOutput(t *testing.T) {
+	rd, wr, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rd.Close()
+	defer wr.Close()
+	r := &pipeReader{f: rd, waitSince: time.Now().Add(-2 * time.Second)}
+	if _, err := wr.WriteString("last\n"); err != nil {
+		t.Fatal(err)
+	}
+	if r.idle(time.Now(), time.Second) {
+		t.Error("idle just after the command exited, with its last line unread")
+	}
+	if r.idle(time.Now().Add(-5*time.Second), time.Second) {
+		t.Error("idle with the command's last line in the pipe")
+	}
+	if _, err := rd.Read(make([]byte, 16)); err != nil {
+		t.Fatal(err)
+	}
+	if !r.idle(time.Now().Add(-5*time.Second), time.Second) {
+		t.Error("not idle: the pipe is empty, its reader has waited for it long after the command exited")
+	}
+}
