@@ -1,7 +1,7 @@
 # pipectl — the one entry point for building, testing and running the demo.
 #
 # Each part of the project adds its own targets in mk/<part>.mk and appends
-# them to BUILD_TARGETS / TEST_TARGETS, so this file stays small.
+# them to BUILD_TARGETS / TEST_BESIDE / TEST_AFTER, so this file stays small.
 
 SHELL        := /bin/bash
 GO           ?= go
@@ -13,7 +13,11 @@ export PATH    := $(BIN):$(PATH)
 LDFLAGS := -X github.com/pipectl/pipectl/internal/version.Version=$(VERSION)
 
 BUILD_TARGETS := bin/pipectl
-TEST_TARGETS  := test-unit test-race
+# Test targets that run beside test-unit (no real node: they compute, or
+# wait on API servers of their own) and after it (sandboxes of their own
+# that take the machine's one real node).
+TEST_BESIDE := test-race
+TEST_AFTER  :=
 
 .PHONY: all build test test-unit test-race lint
 all: build
@@ -42,8 +46,16 @@ build: $(BUILD_TARGETS)
 bin/pipectl:
 	$(GO) build -ldflags '$(LDFLAGS)' -o $@ ./cmd/pipectl
 
-# Every test of the project, the one command CI runs.
-test: build $(TEST_TARGETS)
+# Every test of the project, the one command CI runs. The build runs
+# BUILD_JOBS targets at a time: on a cold machine one's module downloads and
+# single-threaded links overlap another's compiles. test-unit spends most
+# of its time waiting (plugins, API servers, rollouts), so the TEST_BESIDE
+# targets fill that time; TEST_AFTER come once its real node is free.
+BUILD_JOBS ?= 2
+test:
+	@$(MAKE) --no-print-directory -j$(BUILD_JOBS) build
+	@$(MAKE) --no-print-directory -j$(words test-unit $(TEST_BESIDE)) test-unit $(TEST_BESIDE)
+	@$(MAKE) --no-print-directory $(TEST_AFTER)
 
 # `go test ./...` stops at a nested go.mod, so walk every module, TEST_JOBS
 # at a time: most of a module's test time is spent waiting (on plugins, the

@@ -10,7 +10,7 @@ DSL_FUZZTIME ?= 20s
 
 .PHONY: test-fuzz bench-dsl
 
-TEST_TARGETS += test-fuzz
+TEST_BESIDE += test-fuzz
 
 test-fuzz:
 	$(GO) test -run='^$$' -fuzz=FuzzLoad -fuzztime=$(DSL_FUZZTIME) ./dsl

@@ -29,7 +29,7 @@ bench-flagship: build bin/helm
 # bench/tools has no Go code of its own (a `tool` directive only), so it has
 # no tests; CI checks what the benchmark relies on instead: the helm CLI
 # builds, is the version the helm plugin links, and the scripts parse.
-TEST_TARGETS += test-bench-tools
+TEST_BESIDE += test-bench-tools
 .PHONY: test-bench-tools
 test-bench-tools: bin/helm
 	@v=$$($(BIN)/helm version --short); case $$v in $(HELM_CLI_VERSION)*) ;; *) echo "bin/helm is $$v, want $(HELM_CLI_VERSION)"; exit 1;; esac

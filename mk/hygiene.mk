@@ -3,7 +3,7 @@
 # bytes): a plugin built in its own directory (`go build` names it after
 # the directory, plugins/std/std) is the usual slip; .gitignore ignores those.
 
-TEST_TARGETS += check-binaries
+TEST_BESIDE += check-binaries
 .PHONY: check-binaries
 
 check-binaries:

@@ -16,7 +16,7 @@ SANDBOX_LDFLAGS := -s -w \
 SANDBOX_FLAGS ?=
 
 BUILD_TARGETS += sandbox
-TEST_TARGETS  += test-sandbox
+TEST_AFTER += test-sandbox
 
 .PHONY: sandbox bin/pipectl-sandbox bin/kubectl sandbox-up sandbox-down sandbox-status test-sandbox \
 	sandbox-node sandbox-node-deps sandbox-platform
