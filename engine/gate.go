@@ -30,8 +30,11 @@ type GateAnswers interface {
 // GateOptions is how a run's gates are answered.
 type GateOptions struct {
 	Answers GateAnswers // nil: nobody can answer (a gate waits until its timeout)
-	// StartedBy is who started the run: allow_self_approval = false
-	// refuses their approval.
+	// User is who runs this apply: it names window overrides.
+	User string
+	// StartedBy is who started the run (of a resumed run, who started
+	// the first run it continues): allow_self_approval = false refuses
+	// their approval.
 	StartedBy string
 	// StartedByActor is who the CI job says triggered the run
 	// (GITHUB_ACTOR...), unverified: refused as StartedBy is.
@@ -172,7 +175,7 @@ func (rn *run) awaitWindow(ctx context.Context, g *gate.Gate) (*GateFailure, boo
 	case open:
 		return nil, false
 	case rn.Gates.OverrideWindow != "":
-		rn.emit(Event{Type: GateWindowOverridden, Gate: g.Address, GateKind: gate.KindWindow, User: rn.Gates.StartedBy,
+		rn.emit(Event{Type: GateWindowOverridden, Gate: g.Address, GateKind: gate.KindWindow, User: rn.Gates.User,
 			Reason: rn.Redactor.String(rn.Gates.OverrideWindow), Message: fmt.Sprintf("%s is %s; let through by -override-window", g.Address, why)})
 		return nil, false
 	case g.OutsideWindow == gate.Fail:

@@ -182,7 +182,7 @@ func (a *Apply) Run(ctx context.Context, path string) (*Applied, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cannot record the run in %s, so it does not start: %w", store.Path(), err)
 	}
-	if err := a.Gates.startGates(recorder, approvals); err != nil {
+	if err := a.Gates.startGates(recorder, approvals, t.resume); err != nil {
 		_ = recorder.Finish()
 		return nil, err
 	}
@@ -257,7 +257,7 @@ func (a *Apply) run(ctx context.Context, s *Session, plan *engine.Plan, t *apply
 	})
 	runner := &engine.Runner{Pipeline: s.Pipeline, Host: s.Host, Redactor: s.Redactor, Parallelism: a.Parallelism, Plan: plan,
 		Events:      engine.EventFunc(func(e engine.Event) { sink.Event(e); recorder.Event(e); prompt.Event(e) }),
-		OnStepValue: recorder.StepValue, RunID: recorder.ID(), Gates: a.Gates.options(recorder), MayStart: mayStart}
+		OnStepValue: recorder.StepValue, RunID: recorder.ID(), Gates: a.Gates.options(recorder, t.resume), MayStart: mayStart}
 	if sel := s.Planner.Selection; sel != nil && sel.From != "" {
 		runner.Done, runner.Resumed = sel.Values, sel.From // -only: the outputs of the steps before
 	}
@@ -265,7 +265,7 @@ func (a *Apply) run(ctx context.Context, s *Session, plan *engine.Plan, t *apply
 		runner.Done, runner.Resumed, runner.Continues = res.done(s.Pipeline), res.id, true
 		recorder.ResumeOf(res.id)
 		if res.parked != nil { // its gates' answers and deadlines carry over
-			runner.Gates.Answers = resumedAnswers{own: recorder, store: store, from: res.id}
+			runner.Gates.Answers = newResumedAnswers(recorder, store, res.answered)
 			runner.Gates.Deadlines = res.parked
 		}
 	}

@@ -41,10 +41,13 @@ type Run struct {
 	// backend the cluster's authenticated identity of the runner; on the
 	// local one PIPECTL_USER, or the OS user. StartedByActor is who the
 	// CI job says triggered it (GITHUB_ACTOR, GITLAB_USER_LOGIN...), as
-	// the job asserts it: unverified. Gates is what happened at its
-	// approvals and windows.
+	// the job asserts it: unverified. A run that resumes another keeps
+	// that one's: four eyes refuses them in every run of the chain.
+	// ResumedBy is who resumed it (apply -resume), as StartedBy is
+	// decided. Gates is what happened at its approvals and windows.
 	StartedBy      string       `json:"started_by,omitempty"`
 	StartedByActor string       `json:"started_by_actor,omitempty"`
+	ResumedBy      string       `json:"resumed_by,omitempty"`
 	Gates          []GateRecord `json:"gates,omitempty"`
 	// TookOver is the lock this run took over as it started: the holder
 	// of a parked run (or of one whose process died) it resumes.

@@ -13,7 +13,11 @@ import (
 )
 
 // A pipeline whose deploy stage waits for approval, then renders a file.
-func parkedPipeline(timeout string) string {
+func parkedPipeline(timeout string) string { return parkedPipelineWith(timeout, "") }
+
+// parkedPipelineWith is parkedPipeline with more of the approval block
+// (rule: "allow_self_approval = false", ...).
+func parkedPipelineWith(timeout, rule string) string {
 	return fmt.Sprintf(`
 pipeline "parked" {}
 stage "build" {
@@ -24,6 +28,7 @@ stage "deploy" {
   approval {
     message = "Deploy?"
     timeout = %q
+    %s
   }
   step "config" {
     action  = std.render
@@ -31,7 +36,7 @@ stage "deploy" {
     content = "v2\n"
   }
 }
-`, timeout)
+`, timeout, rule)
 }
 
 // parkedRun is what runs show -json says of a run.
@@ -45,8 +50,25 @@ type parkedRun struct {
 		Run      string
 		ParkedAt string `json:"parked_at"`
 	} `json:"took_over"`
-	Gates []struct{ Gate, Status string }
+	StartedBy string `json:"started_by"`
+	ResumedBy string `json:"resumed_by"`
+	Gates     []struct {
+		Gate, Status string
+		Answers      []struct{ User, Decision string }
+	}
 	Steps []struct{ Step, Status, Message string }
+}
+
+// answersAt lists a run's answers at its first gate as user:decision.
+func (r parkedRun) answersAt() string {
+	if len(r.Gates) == 0 {
+		return ""
+	}
+	var out []string
+	for _, a := range r.Gates[0].Answers {
+		out = append(out, a.User+":"+a.Decision)
+	}
+	return strings.Join(out, ",")
 }
 
 func showRun(t *testing.T, p *project, id string) parkedRun {
@@ -286,5 +308,83 @@ func TestParkedLockIsForceUnlocked(t *testing.T) {
 	}
 	if _, errOut, code := p.as("carol", "apply", "-auto-approve", "-park"); code != 8 {
 		t.Fatalf("an apply after the force-unlock: exit %d\n%s", code, errOut)
+	}
+}
+
+// Four eyes holds across resumes: the run that resumes a parked one
+// refuses who started the first run, not who resumed it. Alice's refused
+// approval of her own parked run stays refused when Bob resumes it, and
+// she cannot approve the resumed run either; Bob, who only resumed it,
+// may approve it, and his approval releases the deploy.
+func TestFourEyesHoldsAcrossResumes(t *testing.T) {
+	p := newProject(t, parkedPipelineWith("1h", "allow_self_approval = false"))
+	id := parkRun(t, p)
+	if _, errOut, code := p.as("alice", "approve", id, "-yes"); code != 1 || !strings.Contains(errOut, "alice started this run and cannot approve it") {
+		t.Fatalf("alice approving her own parked run: exit %d\n%s", code, errOut)
+	}
+	if out, errOut, code := p.as("bob", "apply", "-resume", id, "-park"); code != 8 {
+		t.Fatalf("bob's resume counted alice's refused approval: exit %d, want 8 (parked again)\n%s%s", code, out, errOut)
+	}
+	again := newestRun(t, p)
+	r := showRun(t, p, again)
+	if r.StartedBy != "alice" || r.ResumedBy != "bob" || r.answersAt() != "alice:refused" {
+		t.Fatalf("the resumed run: started by %q, resumed by %q, answers %q; want alice, bob, alice:refused", r.StartedBy, r.ResumedBy, r.answersAt())
+	}
+	if show, _, _ := p.run("runs", "show", again); !strings.Contains(show, "Started by alice.\nResumed by bob, continuing run "+id+".") {
+		t.Errorf("runs show does not say who started and who resumed the run:\n%s", show)
+	}
+	if _, errOut, code := p.as("alice", "approve", again, "-yes"); code != 1 || !strings.Contains(errOut, "alice started this run and cannot approve it") {
+		t.Fatalf("alice approving the run that resumes hers: exit %d\n%s", code, errOut)
+	}
+	if _, errOut, code := p.as("bob", "approve", again, "-yes"); code != 0 {
+		t.Fatalf("bob, who resumed the run, approving it: exit %d\n%s", code, errOut)
+	}
+	if out, errOut, code := p.as("bob", "apply", "-resume", again); code != 0 {
+		t.Fatalf("resume of the approved run: exit %d\n%s%s", code, out, errOut)
+	}
+	if got, _ := os.ReadFile(filepath.Join(p.dir, "config.txt")); string(got) != "v2\n" {
+		t.Fatalf("the approved run did not deploy: config.txt %q", got)
+	}
+	if r := showRun(t, p, newestRun(t, p)); r.answersAt() != "alice:refused,alice:refused,bob:approved" {
+		t.Errorf("the run that deployed took the answers %q, want alice:refused,alice:refused,bob:approved", r.answersAt())
+	}
+}
+
+// A run parked twice (resumed with -park before its answer) keeps the
+// approvals given to every run it continues, and answers go to the newest
+// run of the chain: one to a parked run already resumed is refused,
+// naming the run to answer.
+func TestApprovalsCarryOverWhenParkedTwice(t *testing.T) {
+	p := newProject(t, parkedPipelineWith("1h", "min_approvals = 2"))
+	first := parkRun(t, p)
+	if _, errOut, code := p.as("bob", "approve", first, "-yes"); code != 0 {
+		t.Fatalf("approve: exit %d\n%s", code, errOut)
+	}
+	if out, errOut, code := p.as("dave", "apply", "-resume", first, "-park"); code != 8 || !strings.Contains(out, "approved by bob (1 of 2)") {
+		t.Fatalf("resume with one approval of two: exit %d, want 8\n%s%s", code, out, errOut)
+	}
+	second := newestRun(t, p)
+	if _, errOut, code := p.as("carol", "approve", first, "-yes"); code != 1 ||
+		!strings.Contains(errOut, "run "+first+" was resumed by run "+second+", which goes on for it: answer that one (pipectl approve "+second) {
+		t.Fatalf("an approval of the resumed parked run: exit %d, want it refused naming %s\n%s", code, second, errOut)
+	}
+	if out, errOut, code := p.as("dave", "apply", "-resume", second, "-park"); code != 8 || !strings.Contains(out, "approved by bob (1 of 2)") {
+		t.Fatalf("the second resume lost bob's approval of the first run: exit %d\n%s%s", code, out, errOut)
+	}
+	third := newestRun(t, p)
+	if _, errOut, code := p.as("carol", "approve", first, "-yes"); code != 1 || !strings.Contains(errOut, "answer that one (pipectl approve "+third) {
+		t.Fatalf("an approval of the first run: exit %d, want it refused naming the newest run %s\n%s", code, third, errOut)
+	}
+	if _, errOut, code := p.as("bob", "approve", third, "-yes"); code != 1 || !strings.Contains(errOut, "bob already approved") {
+		t.Fatalf("bob approving again in the third run: exit %d, want it refused as a second approval by him\n%s", code, errOut)
+	}
+	if _, errOut, code := p.as("carol", "approve", third, "-yes"); code != 0 {
+		t.Fatalf("carol's approval: exit %d\n%s", code, errOut)
+	}
+	if out, errOut, code := p.as("dave", "apply", "-resume", third, "-park"); code != 0 {
+		t.Fatalf("resume with bob's approval of the first run and carol's of the third: exit %d, want 0 (deployed)\n%s%s", code, out, errOut)
+	}
+	if got, _ := os.ReadFile(filepath.Join(p.dir, "config.txt")); string(got) != "v2\n" {
+		t.Fatalf("the approved run did not deploy: config.txt %q", got)
 	}
 }

@@ -162,6 +162,9 @@ func writeRunGates(w io.Writer, run *v1.Run) {
 	case run.StartedBy != "":
 		fmt.Fprintf(w, "Started by %s.\n", run.StartedBy)
 	}
+	if run.ResumedBy != "" { // StartedBy started the run it continues
+		fmt.Fprintf(w, "Resumed by %s, continuing run %s.\n", run.ResumedBy, run.ResumedFrom)
+	}
 	for _, g := range run.Gates {
 		fmt.Fprintf(w, "Gate %s (%s): %s", g.Gate, g.Kind, g.Status)
 		if g.Message != "" { // all of it: a stale gate lists what moved

@@ -181,9 +181,12 @@ type RunRecordMessage struct {
 	// lock, broken since with pipectl force-unlock.
 	ForceUnlocked *ForceUnlockJSON `json:"force_unlocked,omitempty"`
 	// StartedBy is who started the run; StartedByActor who the CI job
-	// said triggered it (unverified); Gates what happened at its gates.
+	// said triggered it (unverified); a resumed run keeps those of the
+	// run it continues, and ResumedBy names who resumed it (since 1.5).
+	// Gates is what happened at its gates.
 	StartedBy      string           `json:"started_by,omitempty"`
 	StartedByActor string           `json:"started_by_actor,omitempty"`
+	ResumedBy      string           `json:"resumed_by,omitempty"`
 	Gates          []GateRecordJSON `json:"gates,omitempty"`
 	// TookOver is the lock the run took over as it started: a parked
 	// (or killed) run's, resumed (since 1.5).

@@ -176,7 +176,7 @@ func runRecordMessage(r *v1.Run) *RunRecordMessage {
 	m := &RunRecordMessage{ID: r.ID, Pipeline: r.Pipeline, Environment: r.Environment, Status: string(r.Status),
 		Outcome: string(r.Outcome), Started: r.Started, Finished: timePtr(r.Finished), ResumedFrom: r.ResumedFrom, SavedPlan: r.SavedPlan,
 		RecordFailed: r.RecordFailed, Outputs: r.Outputs, Steps: []StepRecordJSON{}, ForceUnlocked: forceUnlockJSON(r.ForceUnlocked),
-		StartedBy: r.StartedBy, StartedByActor: r.StartedByActor, Gates: gateRecordsJSON(r.Gates), TookOver: lockHolderJSON(r.TookOver)}
+		StartedBy: r.StartedBy, StartedByActor: r.StartedByActor, ResumedBy: r.ResumedBy, Gates: gateRecordsJSON(r.Gates), TookOver: lockHolderJSON(r.TookOver)}
 	for _, s := range r.Steps {
 		m.Steps = append(m.Steps, StepRecordJSON{Step: s.Step, Instance: s.Instance, Phase: string(s.Phase), Action: s.Action,
 			Status: string(s.Status), Attempts: s.Attempts, Started: timePtr(s.Started), Finished: timePtr(s.Finished),
