@@ -290,14 +290,20 @@ func (a *Apply) target(path string) (*applyTarget, error) {
 		if err != nil {
 			return nil, err
 		}
-		if a.Resume == Latest { // as runs show latest: the newest run
-			if a.Resume, err = store.Latest(); err != nil {
+		env := a.Inputs.Environment
+		if a.Resume == Latest { // as runs show latest: the newest run (of -env's environment)
+			if a.Resume, err = latestOf(store, env); err != nil {
 				return nil, err
 			}
 		}
 		run, _, err := store.Show(a.Resume, nil)
 		if err != nil {
 			return nil, err
+		}
+		if env != "" && env != run.Environment {
+			return nil, fmt.Errorf("run %s is a run of environment %s, not %s: a resumed run applies to its own environment. "+
+				"Resume it without -env, or resume a run of %s (pipectl runs; -resume latest -env %s is the newest)",
+				run.ID, orNone(run.Environment), env, env, env)
 		}
 		return &applyTarget{path: path, dir: PipelineDir(path), env: run.Environment}, nil
 	case IsPlanFile(path):
@@ -308,6 +314,21 @@ func (a *Apply) target(path string) (*applyTarget, error) {
 			"or a pipeline's directory or .hcl file", path, noPipeline(err))
 	}
 	return &applyTarget{path: path, dir: PipelineDir(path), env: a.Inputs.Environment}, nil
+}
+
+// latestOf is the newest run of environment env ("": of any).
+func latestOf(store *record.Store, env string) (string, error) {
+	if env == "" {
+		return store.Latest()
+	}
+	runs, err := store.ListRuns(record.Filter{Environment: env})
+	if err != nil {
+		return "", err
+	}
+	if len(runs) == 0 {
+		return "", fmt.Errorf("no run of environment %s is recorded in %s yet", env, store.Where())
+	}
+	return runs[0].ID, nil
 }
 
 // savedTarget reads a saved plan and finds the pipeline to apply it

@@ -388,3 +388,37 @@ func TestApprovalsCarryOverWhenParkedTwice(t *testing.T) {
 		t.Fatalf("the approved run did not deploy: config.txt %q", got)
 	}
 }
+
+// apply -resume latest -env ENV resumes the newest run of that
+// environment, not the newest of all; a run of another environment than
+// -env says is refused.
+func TestResumeLatestKeepsToItsEnvironment(t *testing.T) {
+	p := newProject(t, parkedPipeline("1h")+`
+environment "dev" {}
+environment "prod" {}
+`)
+	for _, env := range []string{"prod", "dev"} {
+		if out, errOut, code := p.as("alice", "apply", "-env", env, "-auto-approve", "-park"); code != 8 {
+			t.Fatalf("apply -env %s -park: exit %d, want 8\n%s%s", env, code, out, errOut)
+		}
+	}
+	var runs []struct{ ID, Environment string }
+	out, _, _ := p.run("runs", "-json")
+	if err := runsJSON(out, &runs); err != nil || len(runs) != 2 || runs[0].Environment != "dev" {
+		t.Fatalf("runs -json: %v\n%s", err, out)
+	}
+	dev, prod := runs[0].ID, runs[1].ID
+	if _, errOut, code := p.as("bob", "approve", prod, "-yes"); code != 0 {
+		t.Fatalf("approve: exit %d\n%s", code, errOut)
+	}
+	if _, errOut, code := p.as("dave", "apply", "-resume", dev, "-env", "prod"); code != 1 ||
+		!strings.Contains(errOut, "run "+dev+" is a run of environment dev, not prod") {
+		t.Fatalf("apply -resume of a dev run with -env prod: exit %d, want it refused\n%s", code, errOut)
+	}
+	if out, errOut, code := p.as("dave", "apply", "-resume", "latest", "-env", "prod", "-park"); code != 0 {
+		t.Fatalf("apply -resume latest -env prod: exit %d, want 0 (the approved prod run deploys)\n%s%s", code, out, errOut)
+	}
+	if r := showRun(t, p, newestRun(t, p)); r.ResumedFrom != prod {
+		t.Fatalf("apply -resume latest -env prod resumed %s, want the prod run %s", r.ResumedFrom, prod)
+	}
+}
