@@ -136,7 +136,7 @@ func (s *Local) Lock(ctx context.Context, env string, o LockOptions) (Lease, err
 	}
 	if h := l.tookOver; h != nil && h.Parked() { // never silent: in the parked run's record and the log, as on a cluster
 		u := ForceUnlock{Holder: *h, By: o.User + "@" + hostname(), PID: os.Getpid(), At: time.Now().UTC(),
-			Reason: fmt.Sprintf("taken over by run %s (apply -resume) of the run parked at %s", l.RunID(), h.ParkedAt)}
+			Reason: fmt.Sprintf("taken over by run %s (apply -resume) of the run parked at %s", l.RunID(), h.ParkedAt), TakenOverBy: l.RunID()}
 		if err := appendUnlockLog(filepath.Dir(lockPath(s.dir, env)), u); err != nil {
 			l.Release()
 			return nil, fmt.Errorf("recording the takeover of the lock: %w", err)

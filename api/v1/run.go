@@ -140,6 +140,10 @@ type ForceUnlock struct {
 	PID    int        `json:"pid"`
 	At     time.Time  `json:"at"`
 	Reason string     `json:"reason,omitempty"` // why, as given to force-unlock -reason
+	// TakenOverBy is the run that took the lock over (apply -resume of
+	// a parked run, or of one whose process died); "" when force-unlock
+	// broke it.
+	TakenOverBy string `json:"taken_over_by,omitempty"`
 }
 
 // LockHolder is who holds an environment's lock: the run and its process.

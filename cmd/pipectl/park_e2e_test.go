@@ -44,7 +44,8 @@ type parkedRun struct {
 	ID, Status    string
 	ResumedFrom   string `json:"resumed_from"`
 	ForceUnlocked *struct {
-		By, Reason string
+		By, Reason  string
+		TakenOverBy string `json:"taken_over_by"`
 	} `json:"force_unlocked"`
 	TookOver *struct {
 		Run      string
@@ -150,10 +151,11 @@ func TestParkedRunIsApprovedAndResumed(t *testing.T) {
 		}
 	}
 	// The parked run's own record says who took its lock, as on a cluster.
-	if u := showRun(t, p, id).ForceUnlocked; u == nil || !strings.HasPrefix(u.By, "dave@") || !strings.Contains(u.Reason, "taken over by run "+resumed) {
+	if u := showRun(t, p, id).ForceUnlocked; u == nil || !strings.HasPrefix(u.By, "dave@") || !strings.Contains(u.Reason, "taken over by run "+resumed) ||
+		u.TakenOverBy != resumed {
 		t.Errorf("the parked run's record does not say its lock was taken over by %s: %+v", resumed, u)
 	}
-	if show, _, _ := p.run("runs", "show", id); !strings.Contains(show, "Its lock was taken over by dave@") {
+	if show, _, _ := p.run("runs", "show", id); !strings.Contains(show, "Its lock was taken over by dave@") || !strings.Contains(show, "(run "+resumed+", apply -resume)") {
 		t.Errorf("runs show of the parked run does not say its lock was taken over:\n%s", show)
 	}
 	if _, errOut, code := p.as("carol", "apply", "-auto-approve", "-park"); code != 8 {
@@ -305,6 +307,13 @@ func TestParkedLockIsForceUnlocked(t *testing.T) {
 	id := parkRun(t, p)
 	if out, errOut, code := p.run("force-unlock", id, "-force", "-reason", "release cancelled"); code != 0 {
 		t.Fatalf("force-unlock of a parked lock: exit %d\n%s%s", code, out, errOut)
+	}
+	// A force-unlock is not a takeover, though the run it broke was parked.
+	if u := showRun(t, p, id).ForceUnlocked; u == nil || u.TakenOverBy != "" || u.Reason != "release cancelled" {
+		t.Errorf("the force-unlocked parked run's record: %+v, want a force-unlock with no taking-over run", u)
+	}
+	if show, _, _ := p.run("runs", "show", id); strings.Contains(show, "taken over") || !strings.Contains(show, "broke the lock (pipectl force-unlock)") {
+		t.Errorf("runs show calls a force-unlock of a parked run a takeover:\n%s", show)
 	}
 	if _, errOut, code := p.as("carol", "apply", "-auto-approve", "-park"); code != 8 {
 		t.Fatalf("an apply after the force-unlock: exit %d\n%s", code, errOut)

@@ -211,6 +211,9 @@ type ForceUnlockJSON struct {
 	PID    int            `json:"pid"`
 	At     time.Time      `json:"at"`
 	Reason string         `json:"reason,omitempty"`
+	// TakenOverBy is the run that took the lock over (apply -resume);
+	// absent when force-unlock broke it (since 1.5).
+	TakenOverBy string `json:"taken_over_by,omitempty"`
 }
 
 // LockHolderJSON is who held a lock: the run and its process.
@@ -257,7 +260,7 @@ func forceUnlockJSON(u *v1.ForceUnlock) *ForceUnlockJSON {
 	if u == nil {
 		return nil
 	}
-	return &ForceUnlockJSON{By: u.By, PID: u.PID, At: u.At, Reason: u.Reason, Holder: *lockHolderJSON(&u.Holder)}
+	return &ForceUnlockJSON{By: u.By, PID: u.PID, At: u.At, Reason: u.Reason, TakenOverBy: u.TakenOverBy, Holder: *lockHolderJSON(&u.Holder)}
 }
 
 func lockHolderJSON(h *v1.LockHolder) *LockHolderJSON {

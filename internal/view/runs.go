@@ -81,9 +81,11 @@ type RunsHuman struct{ Base }
 func (v *RunsHuman) List(list []*v1.Run) {
 	w := tabwriter.NewWriter(v.Out, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(w, "RUN\tPIPELINE\tENV\tSTATUS\tSTARTED\tDURATION\tSTEPS")
-	resumedBy := map[string]string{}
+	resumedBy := map[string]string{} // newest first: the newest resume is named
 	for _, r := range list {
-		resumedBy[r.ResumedFrom] = r.ID
+		if _, ok := resumedBy[r.ResumedFrom]; r.ResumedFrom != "" && !ok {
+			resumedBy[r.ResumedFrom] = r.ID
+		}
 	}
 	for _, r := range list {
 		status := runStatus(r)
@@ -124,9 +126,13 @@ func (v *RunsHuman) show(out io.Writer, run *v1.Run, logs bool, each func(func(v
 		if u.Reason != "" {
 			why = ": " + u.Reason
 		}
-		if run.Status == v1.StatusParked { // no process held it: its resume took it over
-			fmt.Fprintf(out, "Its lock was taken over by %s at %s%s.\n", u.By, u.At.Local().Format(time.DateTime), why)
-		} else {
+		switch {
+		case u.TakenOverBy != "": // its resume took it over
+			fmt.Fprintf(out, "Its lock was taken over by %s (run %s, apply -resume) at %s%s.\n", u.By, u.TakenOverBy, u.At.Local().Format(time.DateTime), why)
+		case run.Status == v1.StatusParked: // no process held it
+			fmt.Fprintf(out, "It was parked, keeping the lock of its environment; %s broke the lock (pipectl force-unlock) at %s%s.\n",
+				u.By, u.At.Local().Format(time.DateTime), why)
+		default:
 			fmt.Fprintf(out, "Its process died holding the lock of its environment; %s broke the lock (pipectl force-unlock) at %s%s.\n",
 				u.By, u.At.Local().Format(time.DateTime), why)
 		}
