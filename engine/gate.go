@@ -294,10 +294,10 @@ func (rn *run) tellWaiting(ctx context.Context, addr string, a *gate.Approval, d
 	if !deadline.IsZero() {
 		until = deadline.UTC().Format(time.RFC3339)
 	}
-	id := rn.RunID
+	cmds := v1.CommandsFor(rn.RunID)
 	v := dsl.GateValue(dsl.WaitingGate{Address: addr, Message: rn.Redactor.String(a.Message), Until: until, Approvers: a.Approvers,
 		MinApprovals: a.MinApprovals, Parked: rn.Gates.Park, PlanSummary: planSummary(rn.Pipeline, rn.Plan),
-		Approve: "pipectl approve " + id, Reject: "pipectl reject " + id + ` -reason "..."`, Resume: "pipectl apply -resume " + id})
+		Approve: cmds.Approve, Reject: cmds.Reject, Resume: cmds.Resume})
 	rn.mu.Lock()
 	rn.waiting = v
 	rn.mu.Unlock()

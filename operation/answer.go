@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	v1 "github.com/pipectl/pipectl/api/v1"
 	"github.com/pipectl/pipectl/engine"
 	"github.com/pipectl/pipectl/gate"
 	"github.com/pipectl/pipectl/record"
@@ -177,8 +178,8 @@ func notResumed(store *record.Store, run *record.Run) error {
 	if last == run.ID {
 		return nil
 	}
-	return fmt.Errorf("run %s was resumed by run %s, which goes on for it: answer that one (pipectl approve %s; `pipectl runs show %s` says where it is)",
-		run.ID, last, last, last)
+	return fmt.Errorf("run %s was resumed by run %s, which goes on for it: answer that one (%s; `pipectl runs show %s` says where it is)",
+		run.ID, last, v1.CommandsFor(last).Approve, last)
 }
 
 // carriedAnswers are the answers a resumed run carries from the parked

@@ -93,10 +93,11 @@ func (e *LockedError) parked() string {
 			"Resume it to end it (pipectl apply -resume %s: it fails at the gate and frees the lock), or break the lock with pipectl force-unlock %s",
 			e.What, h, h.ParkedUntil.Local().Format("2006-01-02 15:04:05 MST"), h.Run, h.Run)
 	}
+	cmds := v1.CommandsFor(h.Run)
 	return fmt.Sprintf("%s is locked by %s: the run waits for approval there, with no process. "+
-		"Approve it (pipectl approve %s) and resume it on any runner (pipectl apply -resume %s); "+
-		"or reject it (pipectl reject %s -reason \"...\"), then pipectl apply -resume %s ends it and frees the lock",
-		e.What, h, h.Run, h.Run, h.Run, h.Run)
+		"Approve it (%s) and resume it on any runner (%s); "+
+		"or reject it (%s), then %s ends it and frees the lock",
+		e.What, h, cmds.Approve, cmds.Resume, cmds.Reject, cmds.Resume)
 }
 
 func (e *LockedError) Unwrap() error { return ErrLocked }

@@ -190,3 +190,13 @@ func orUnknown(s string) string {
 	}
 	return s
 }
+
+// ParkedCommands are the commands that answer a run waiting at a gate
+// and continue it, as on_waiting's gate.*, apply, runs show and a parked
+// lock's error name them: one place, so that they cannot disagree.
+type ParkedCommands struct{ Approve, Reject, Resume string }
+
+// CommandsFor are the ParkedCommands of run id.
+func CommandsFor(id string) ParkedCommands {
+	return ParkedCommands{Approve: "pipectl approve " + id, Reject: "pipectl reject " + id + ` -reason "..."`, Resume: "pipectl apply -resume " + id}
+}

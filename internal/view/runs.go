@@ -141,8 +141,9 @@ func (v *RunsHuman) show(out io.Writer, run *v1.Run, logs bool, each func(func(v
 		fmt.Fprintf(out, "It took over the lock of %s.\n", h)
 	}
 	if run.Status == v1.StatusParked {
-		fmt.Fprintf(out, "Parked: it keeps its environment's lock, with no process. pipectl approve %s, then pipectl apply -resume %s on any runner; "+
-			"or pipectl reject %s -reason \"...\" and resume it to end it.\n", run.ID, run.ID, run.ID)
+		cmds := v1.CommandsFor(run.ID)
+		fmt.Fprintf(out, "Parked: it keeps its environment's lock, with no process. %s, then %s on any runner; "+
+			"or %s and resume it to end it.\n", cmds.Approve, cmds.Resume, cmds.Reject)
 	}
 	writeRunGates(out, run)
 	fmt.Fprintln(out)
