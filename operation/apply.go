@@ -14,6 +14,7 @@ import (
 
 	"github.com/hashicorp/hcl/v2"
 
+	v1 "github.com/pipectl/pipectl/api/v1"
 	"github.com/pipectl/pipectl/dsl"
 	"github.com/pipectl/pipectl/engine"
 	"github.com/pipectl/pipectl/record"
@@ -108,6 +109,9 @@ type Applied struct {
 	// ReportError is why the report (Apply.Report) was not written: the
 	// run's outcome stays the run's, the report is not the run.
 	ReportError error
+	// ParkFailed is why a parked run's lock could not be kept for it
+	// (Err is then ErrParkedUnlocked, not ErrParked).
+	ParkFailed error
 }
 
 // applyTarget is what an apply works on: the pipeline (path) and its
@@ -193,8 +197,10 @@ func (a *Apply) Run(ctx context.Context, path string) (*Applied, error) {
 	out, err := a.run(ctx, s, plan, t, store, recorder, lock.Held)
 	if err == nil && out.Result.Status == engine.StatusParked && out.Incomplete == nil {
 		gate, until := parkedLock(out.Result.Parked)
-		if err := lock.Park(gate, until); err != nil {
-			return out, fmt.Errorf("run %s parked at %s, but its lock could not be kept for it: %w", out.RunID, gate, err)
+		if perr := lock.Park(gate, until); perr != nil { // the deferred Release frees the environment
+			out.ParkFailed = fmt.Errorf("run %s parked at %s, but its environment's lock could not be kept for it (%w): "+
+				"the environment is not held while the run waits, and another apply may start. Once the gate is answered, "+
+				"%s continues it", out.RunID, gate, perr, v1.CommandsFor(out.RunID).Resume)
 		}
 	}
 	return out, err
