@@ -126,8 +126,8 @@ func (rn *run) awaitGate(ctx context.Context, addr string) (failure *GateFailure
 	rn.mu.Unlock()
 	st.once.Do(func() {
 		st.failure, st.cancelled = rn.passGate(ctx, g)
-		if st.cancelled && ctx.Err() == nil { // stopped by an earlier failure, not by the user
-			st.failure, st.cancelled = &GateFailure{Gate: g.Address, Reason: abandoned, Message: "an earlier step failed"}, false
+		if st.cancelled && ctx.Err() == nil { // stopped by the run (a failure, a park), not by the user
+			st.failure, st.cancelled = rn.abandon(g.Address), false
 		}
 		if st.failure != nil && st.failure.Reason != abandoned && st.failure.Reason != parked {
 			rn.mu.Lock()
@@ -138,6 +138,21 @@ func (rn *run) awaitGate(ctx context.Context, addr string) (failure *GateFailure
 		}
 	})
 	return st.failure, st.cancelled
+}
+
+// abandon is the failure of a gate that stopped waiting because the run
+// starts nothing more: an earlier step failed (the run's end closes its
+// record), or the run parked at another gate: then it is closed now, so
+// that the parked run's record waits only at the gates it parked at.
+func (rn *run) abandon(addr string) *GateFailure {
+	at := rn.parkedAt()
+	if len(at) == 0 {
+		return &GateFailure{Gate: addr, Reason: abandoned, Message: "an earlier step failed while it waited at its gate"}
+	}
+	rn.emit(Event{Type: GateAbandoned, Gate: addr,
+		Message: fmt.Sprintf("%s stopped waiting: the run parked at %s; it waits again when the run is resumed", addr, at[0].Gate)})
+	return &GateFailure{Gate: addr, Reason: abandoned,
+		Message: fmt.Sprintf("the run parked at %s while it waited at its gate; it starts when the run is resumed", at[0].Gate)}
 }
 
 // passGate waits for the window, then for the approvals, then checks the
@@ -398,7 +413,7 @@ func (rn *run) gateBlocked(s *dsl.Step, base Event, f *GateFailure, cancelled bo
 		return statusParked
 	}
 	if f != nil && f.Reason == abandoned {
-		ev.Message = "not started: an earlier step failed while it waited at its gate"
+		ev.Message = "not started: " + f.Message
 		rn.emit(ev)
 		rn.finish(s, ev.Status, cty.NullVal(cty.DynamicPseudoType))
 		return StatusNotRun

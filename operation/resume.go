@@ -15,6 +15,7 @@ import (
 
 	"github.com/pipectl/pipectl/dsl"
 	"github.com/pipectl/pipectl/engine"
+	"github.com/pipectl/pipectl/gate"
 	"github.com/pipectl/pipectl/record"
 )
 
@@ -90,7 +91,9 @@ func loadResumption(store *record.Store, id string) (*resumption, error) {
 	if run.Status == engine.StatusParked {
 		r.parked = map[string]time.Time{}
 		for _, g := range run.Waiting() {
-			r.parked[g.Gate] = g.Until
+			if g.Kind == gate.KindApproval { // a window's Until is when it opens, no deadline
+				r.parked[g.Gate] = g.Until
+			}
 		}
 		if r.answered, err = carried(run, listed(all)); err != nil {
 			return nil, err

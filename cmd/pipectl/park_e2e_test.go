@@ -431,3 +431,56 @@ environment "prod" {}
 		t.Fatalf("apply -resume latest -env prod resumed %s, want the prod run %s", r.ResumedFrom, prod)
 	}
 }
+
+// A deploy window that waits while the run parks at another gate stops
+// waiting with it: the parked run's record waits only at the approval
+// gate it parked at (gate_abandoned closes the window gate), runs names
+// that gate, and the steps behind the window say why they did not start.
+// The resume waits for the window again (here let through by
+// -override-window).
+func TestParkClosesTheWindowGateItStops(t *testing.T) {
+	notToday := strings.ToLower(time.Now().UTC().Add(48 * time.Hour).Weekday().String()[:3])
+	p := newProject(t, parkedPipeline("1h")+fmt.Sprintf(`
+stage "train" {
+  window {
+    days      = [%q]
+    time_zone = "UTC"
+  }
+  step "ship" { action = std.noop }
+}
+`, notToday))
+	out, errOut, code := p.as("alice", "apply", "-auto-approve", "-park", "-json")
+	if code != 8 {
+		t.Fatalf("apply -park: exit %d, want 8\n%s%s", code, out, errOut)
+	}
+	if !strings.Contains(out, `"type":"gate_abandoned"`) || !strings.Contains(out, "stage.train stopped waiting: the run parked at stage.deploy") {
+		t.Errorf("apply -json does not say the window gate stopped waiting:\n%s", out)
+	}
+	checkJSONLines(t, out)
+	id := newestRun(t, p)
+	r := showRun(t, p, id)
+	status := map[string]string{}
+	for _, g := range r.Gates {
+		status[g.Gate] = g.Status
+	}
+	if status["stage.deploy"] != "waiting" || status["stage.train"] != "abandoned" {
+		t.Fatalf("the parked run's gates: %v, want stage.deploy waiting and stage.train abandoned", status)
+	}
+	for _, s := range r.Steps {
+		if s.Step == "ship" && (s.Status != "not_run" || !strings.Contains(s.Message, "the run parked at stage.deploy while it waited at its gate")) {
+			t.Errorf("the step behind the window: %+v", s)
+		}
+	}
+	if list, _, _ := p.run("runs"); !strings.Contains(list, "parked at stage.deploy") {
+		t.Errorf("runs does not name the gate the run parked at:\n%s", list)
+	}
+	if _, errOut, code := p.as("bob", "approve", id, "-yes"); code != 0 {
+		t.Fatalf("approve: exit %d\n%s", code, errOut)
+	}
+	if out, errOut, code := p.as("dave", "apply", "-resume", id, "-override-window", "release train moved"); code != 0 {
+		t.Fatalf("resume: exit %d\n%s%s", code, out, errOut)
+	}
+	if r := showRun(t, p, newestRun(t, p)); !hasStep(r, "ship", "succeeded") || !hasStep(r, "config", "succeeded") {
+		t.Fatalf("the resumed run: %+v", r.Steps)
+	}
+}

@@ -29,6 +29,8 @@ func (v *ApplyHuman) gateLine(b *bytes.Buffer, e v1.Event) {
 		fmt.Fprintf(b, "%s %s, by %s%s\n", v.paint("33", "!"), e.Message, e.User, reasonNote(e.Reason))
 	case v1.GatePassed:
 		fmt.Fprintf(b, "%s %s\n", v.paint("36", "▶"), e.Message)
+	case v1.GateAbandoned:
+		fmt.Fprintf(b, "%s %s\n", v.paint("33", "⏹"), e.Message)
 	}
 }
 
@@ -43,7 +45,7 @@ func reasonNote(reason string) string {
 func isGateEvent(t v1.EventType) bool {
 	switch t {
 	case v1.GateWaiting, v1.GateApproved, v1.GateRefused, v1.GateRejected, v1.GateTimedOut,
-		v1.GateWindowClosed, v1.GateWindowOverridden, v1.GatePassed, v1.GateStale:
+		v1.GateWindowClosed, v1.GateWindowOverridden, v1.GatePassed, v1.GateStale, v1.GateAbandoned:
 		return true
 	}
 	return false
