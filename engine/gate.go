@@ -314,9 +314,33 @@ func (rn *run) tellWaiting(ctx context.Context, addr string, a *gate.Approval, d
 		MinApprovals: a.MinApprovals, Parked: rn.Gates.Park, PlanSummary: planSummary(rn.Pipeline, rn.Plan),
 		Approve: cmds.Approve, Reject: cmds.Reject, Resume: cmds.Resume})
 	rn.mu.Lock()
-	rn.waiting = v
+	rn.waiting, rn.waitingAt = v, addr
 	rn.mu.Unlock()
 	rn.runPhase(ctx, PhaseGraph{Name: PhaseOnWaiting, Graph: g}, false)
+}
+
+// tellingAbout is the instance key of an on_waiting step's run: the gate
+// it tells about, so that each gate's notification is recorded as its
+// own (step["stage.deploy"]); "" for other steps.
+func (rn *run) tellingAbout(s *dsl.Step) string {
+	if s.Kind != dsl.OnWaiting {
+		return ""
+	}
+	rn.mu.Lock()
+	defer rn.mu.Unlock()
+	return rn.waitingAt
+}
+
+// instanceKey is an instance's key within a run of its step keyed by
+// run (an on_waiting step's gate), or its own key alone.
+func instanceKey(run, key string) string {
+	switch {
+	case run == "":
+		return key
+	case key == "":
+		return run
+	}
+	return run + "/" + key
 }
 
 // waitingGate is gate.* for step s: the gate being told about, in an

@@ -57,7 +57,10 @@ type parkedRun struct {
 		Gate, Status string
 		Answers      []struct{ User, Decision string }
 	}
-	Steps []struct{ Step, Status, Message string }
+	Steps []struct {
+		Step, Instance, Status, Message string
+		Attempts                        int
+	}
 }
 
 // answersAt lists a run's answers at its first gate as user:decision.
@@ -482,5 +485,37 @@ stage "train" {
 	}
 	if r := showRun(t, p, newestRun(t, p)); !hasStep(r, "ship", "succeeded") || !hasStep(r, "config", "succeeded") {
 		t.Fatalf("the resumed run: %+v", r.Steps)
+	}
+}
+
+// on_waiting runs once for each gate that starts waiting, and each run is
+// recorded as its own (the step keyed by the gate), not as attempts of
+// one record.
+func TestOnWaitingIsRecordedOncePerGate(t *testing.T) {
+	p := newProject(t, parkedPipeline("1h")+`
+stage "docs" {
+  depends_on = [stage.build]
+  approval { message = "Publish?" }
+  step "publish" { action = std.noop }
+}
+on_waiting {
+  step "tell" { action = std.noop }
+}
+`)
+	if out, errOut, code := p.as("alice", "apply", "-auto-approve", "-park"); code != 8 {
+		t.Fatalf("apply -park: exit %d, want 8\n%s%s", code, out, errOut)
+	}
+	r := showRun(t, p, newestRun(t, p))
+	told := map[string]string{}
+	for _, s := range r.Steps {
+		if s.Step == "tell" {
+			told[s.Instance] = fmt.Sprintf("%s/%d", s.Status, s.Attempts)
+		}
+	}
+	if len(told) != 2 || told["stage.deploy"] != "succeeded/1" || told["stage.docs"] != "succeeded/1" {
+		t.Fatalf("the on_waiting step's records: %v, want one for each gate (stage.deploy, stage.docs), each succeeded in 1 attempt", told)
+	}
+	if show, _, _ := p.run("runs", "show", r.ID); !strings.Contains(show, `tell["stage.deploy"]`) || !strings.Contains(show, `tell["stage.docs"]`) {
+		t.Errorf("runs show does not list the on_waiting step once per gate:\n%s", show)
 	}
 }
