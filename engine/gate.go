@@ -281,6 +281,7 @@ func (rn *run) awaitApproval(ctx context.Context, addr string, a *gate.Approval)
 		if !told { // it waits: its approvers are told (on_waiting)
 			told = true
 			rn.tellWaiting(ctx, addr, a, deadline)
+			continue // answers may have come, or the deadline passed, while they were told
 		}
 		if rn.Gates.Park {
 			return rn.park(addr, deadline), false
@@ -305,6 +306,12 @@ func (rn *run) tellWaiting(ctx context.Context, addr string, a *gate.Approval, d
 	}
 	rn.telling.Lock()
 	defer rn.telling.Unlock()
+	if !rn.Gates.Park { // the run stopping (fail-fast) ends the wait, and the telling of it;
+		// a parking run's notice must leave: no process waits after it
+		var stop context.CancelFunc
+		ctx, stop = rn.untilGateStop(ctx)
+		defer stop()
+	}
 	until := ""
 	if !deadline.IsZero() {
 		until = deadline.UTC().Format(time.RFC3339)
@@ -341,6 +348,20 @@ func instanceKey(run, key string) string {
 		return run
 	}
 	return run + "/" + key
+}
+
+// untilGateStop is ctx, cancelled too when the gates stop waiting
+// (stopWaitingGates).
+func (rn *run) untilGateStop(ctx context.Context) (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithCancel(ctx)
+	go func() {
+		select {
+		case <-rn.gateStop:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	return ctx, cancel
 }
 
 // waitingGate is gate.* for step s: the gate being told about, in an

@@ -519,3 +519,48 @@ on_waiting {
 		t.Errorf("runs show does not list the on_waiting step once per gate:\n%s", show)
 	}
 }
+
+// A gate's deadline that passes while on_waiting tells its approvers is
+// checked before the run parks: it times out (exit 6) rather than parking
+// past its deadline.
+func TestDeadlinePassedWhileTellingIsNotParked(t *testing.T) {
+	p := newProject(t, parkedPipeline("2s")+`
+on_waiting {
+  step "slow" {
+    action   = std.sleep
+    duration = "3s"
+  }
+}
+`)
+	out, errOut, code := p.as("alice", "apply", "-auto-approve", "-park")
+	if code != 6 || !strings.Contains(out+errOut, "stage.deploy was not approved within 2s") {
+		t.Fatalf("apply -park whose gate timed out while on_waiting ran: exit %d, want 6 (timed out)\n%s%s", code, out, errOut)
+	}
+}
+
+// A failure elsewhere (fail_fast) ends the wait at a gate, and the
+// on_waiting steps telling of it: the run does not wait for them.
+func TestFailFastStopsOnWaiting(t *testing.T) {
+	p := newProject(t, parkedPipeline("1h")+`
+stage "check" {
+  step "flaky" {
+    action  = std.exec
+    command = "sh"
+    args    = ["-c", "sleep 1; exit 1"]
+  }
+}
+on_waiting {
+  step "slow" {
+    action   = std.sleep
+    duration = "60s"
+  }
+}
+`)
+	out, errOut, code := p.as("alice", "apply", "-auto-approve")
+	if code == 0 {
+		t.Fatalf("apply whose check failed while on_waiting ran: exit 0\n%s%s", out, errOut)
+	}
+	if r := showRun(t, p, newestRun(t, p)); !hasStep(r, "slow", "cancelled") {
+		t.Errorf("the on_waiting step is not recorded as cancelled: %+v", r.Steps)
+	}
+}
