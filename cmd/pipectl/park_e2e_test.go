@@ -518,6 +518,14 @@ on_waiting {
 	if show, _, _ := p.run("runs", "show", r.ID); !strings.Contains(show, `tell["stage.deploy"]`) || !strings.Contains(show, `tell["stage.docs"]`) {
 		t.Errorf("runs show does not list the on_waiting step once per gate:\n%s", show)
 	}
+	// The report shows them under their own heading, not as failure handlers.
+	if _, errOut, code := p.run("runs", "report", r.ID, "-o", "report.html"); code != 0 {
+		t.Fatalf("runs report: exit %d\n%s", code, errOut)
+	}
+	html, _ := os.ReadFile(filepath.Join(p.dir, "report.html"))
+	if !strings.Contains(string(html), "<h2>Telling approvers (on_waiting)</h2>") || strings.Contains(string(html), "Failure handlers and finally") {
+		t.Errorf("the report does not give the on_waiting steps a heading of their own")
+	}
 }
 
 // A gate's deadline that passes while on_waiting tells its approvers is
