@@ -51,6 +51,9 @@ func (o *Approve) Run() (*Answered, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := notResumed(store, run); err != nil { // before the review: nothing there is to approve
+		return nil, err
+	}
 	// A run that waits at nothing has nothing to review: Answer says why.
 	if o.Review != nil && waits(run) && len(run.Waiting()) > 0 {
 		plan, err := record.DecodePlan(o.ID, planJSON)
