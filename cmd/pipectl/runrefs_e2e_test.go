@@ -166,7 +166,7 @@ on_waiting {
 		switch {
 		case want == "" && code != 0:
 			t.Errorf("%s: exit %d\n%s%s", body, code, out, errOut)
-		case want != "" && (code != 1 || !strings.Contains(out+errOut, want) || !strings.Contains(out+errOut, "pipeline.hcl:")):
+		case want != "" && (code != 1 || !strings.Contains(out+errOut, want) || !strings.Contains(out+errOut, "on pipeline.hcl line 10")):
 			t.Errorf("%s: exit %d, want %q with its place:\n%s%s", body, code, want, out, errOut)
 		}
 	}
