@@ -423,7 +423,7 @@ environment "prod" {}
 	if _, errOut, code := p.as("bob", "approve", prod, "-yes"); code != 0 {
 		t.Fatalf("approve: exit %d\n%s", code, errOut)
 	}
-	if _, errOut, code := p.as("dave", "apply", "-resume", dev, "-env", "prod"); code != 1 ||
+	if _, errOut, code := p.as("dave", "apply", "-resume", dev, "-env", "prod", "-park"); code != 1 ||
 		!strings.Contains(errOut, "run "+dev+" is a run of environment dev, not prod") {
 		t.Fatalf("apply -resume of a dev run with -env prod: exit %d, want it refused\n%s", code, errOut)
 	}
