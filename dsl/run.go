@@ -113,12 +113,14 @@ func WithRun(ctx *hcl.EvalContext, run cty.Value) *hcl.EvalContext {
 
 // checkRunRef checks a run.* reference in a step: run.id anywhere, the
 // rest only where it can be known — in on_failure and finally steps,
-// which run once the main steps are over.
+// which run once the main steps are over; not in main steps nor in
+// on_waiting steps, which run while they do.
 func (l *loader) checkRunRef(t hcl.Traversal, step *Step) {
 	name, hasName := traversalName(t)
+	where, why := runRefPlace(step)
 	if len(t) == 1 {
-		if step != nil && step.Kind == Main {
-			l.errorf(t.SourceRange(), "Invalid reference", "Only run.id can be used in a stage's steps: %s", runWhy)
+		if where != "" {
+			l.errorf(t.SourceRange(), "Invalid reference", "Only run.id can be used in %s: %s", where, why)
 		}
 		return
 	}
@@ -127,14 +129,31 @@ func (l *loader) checkRunRef(t hcl.Traversal, step *Step) {
 			name, suggest(name, runAttrs, "run."))
 		return
 	}
-	if name != "id" && step != nil && step.Kind == Main {
-		l.errorf(t.SourceRange(), "Invalid reference", "run.%s cannot be used in a stage's steps: %s", name, runWhy)
+	if name != "id" && where != "" {
+		l.errorf(t.SourceRange(), "Invalid reference", "run.%s cannot be used in %s: %s", name, where, why)
 		return
 	}
 	if name == "steps" && len(t) > 2 {
 		l.checkRunStep(t[2:], t.SourceRange())
 	}
 }
+
+// runRefPlace names the steps that may read only run.id, and why; ""
+// where the rest of run.* is known.
+func runRefPlace(step *Step) (where, why string) {
+	switch {
+	case step == nil:
+		return "", ""
+	case step.Kind == Main:
+		return "a stage's steps", runWhy
+	case step.Kind == OnWaiting:
+		return "on_waiting steps", runWaitingWhy
+	}
+	return "", ""
+}
+
+const runWaitingWhy = "on_waiting steps run while the main steps do, when a gate starts waiting, so how the run went " +
+	"(run.status, run.failed_steps, run.steps) would depend on timing. Tell what waits with gate.* (gate.plan_summary says what the run changes)."
 
 const runWhy = "how the run went (run.status, run.failed_steps, run.steps) is known in on_failure and finally steps, " +
 	"which run once the main steps are over; in the main steps it would depend on timing. " +

@@ -300,6 +300,11 @@ var metaArgumentNames = sync.OnceValue(func() []string {
 // before its first instance starts. A failure handler runs because
 // something failed: it never waits.
 func (l *loader) stepApproval(s *Step, b *hcl.Block) {
+	if s.Kind == OnWaiting {
+		l.errorf(b.DefRange, "Approval on an on_waiting step",
+			"Step %q is an on_waiting step: it tells approvers that a gate waits, and must not wait itself. Put the approval on a stage or a main step.", s.Name)
+		return
+	}
 	if s.Kind != Main {
 		l.errorf(b.DefRange, "Approval on a failure handler",
 			"Step %q is a %s step: it runs because something failed and must not wait for anyone. Put the approval on a stage or a main step.", s.Name, s.Kind)

@@ -77,6 +77,7 @@ type run struct {
 	parked      []ParkedGate          // the gates the run parked at (GateOptions.Park); under mu
 	telling     sync.Mutex            // one on_waiting run at a time
 	waiting     cty.Value             // gate.* of the on_waiting run going on; under mu
+	waitingAt   string                // the address of that gate; under mu
 	gateStopped sync.Once
 }
 
@@ -394,7 +395,7 @@ func (rn *run) knownValues(s *dsl.Step) map[string]cty.Value {
 // runStep evaluates a step's conditions and meta-arguments with the values
 // known now, then applies each of its instances.
 func (rn *run) runStep(ctx context.Context, s *dsl.Step, ph PhaseGraph) Status {
-	base := Event{Phase: ph.Name, Stage: s.Stage, Step: s.Name, Action: s.Action.String()}
+	base := Event{Phase: ph.Name, Stage: s.Stage, Step: s.Name, Action: s.Action.String(), Instance: rn.tellingAbout(s)}
 	fail := func(diags hcl.Diagnostics) Status {
 		ev := base
 		ev.Type, ev.Status, ev.Message, ev.Diagnostics = StepFinished, StatusFailed, diagnosticsText(diags), diags
@@ -444,7 +445,7 @@ func (rn *run) runStep(ctx context.Context, s *dsl.Step, ph PhaseGraph) Status {
 			if !rs.Action.AlwaysApply {
 				inst.planned = planned.Instance(ri.Key)
 			}
-			inst.base.Instance = ri.Key
+			inst.base.Instance = instanceKey(base.Instance, ri.Key)
 			st, out := inst.apply(ctx)
 			statuses[i] = st
 			outMu.Lock()

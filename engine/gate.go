@@ -30,8 +30,11 @@ type GateAnswers interface {
 // GateOptions is how a run's gates are answered.
 type GateOptions struct {
 	Answers GateAnswers // nil: nobody can answer (a gate waits until its timeout)
-	// StartedBy is who started the run: allow_self_approval = false
-	// refuses their approval.
+	// User is who runs this apply: it names window overrides.
+	User string
+	// StartedBy is who started the run (of a resumed run, who started
+	// the first run it continues): allow_self_approval = false refuses
+	// their approval.
 	StartedBy string
 	// StartedByActor is who the CI job says triggered the run
 	// (GITHUB_ACTOR...), unverified: refused as StartedBy is.
@@ -123,8 +126,8 @@ func (rn *run) awaitGate(ctx context.Context, addr string) (failure *GateFailure
 	rn.mu.Unlock()
 	st.once.Do(func() {
 		st.failure, st.cancelled = rn.passGate(ctx, g)
-		if st.cancelled && ctx.Err() == nil { // stopped by an earlier failure, not by the user
-			st.failure, st.cancelled = &GateFailure{Gate: g.Address, Reason: abandoned, Message: "an earlier step failed"}, false
+		if st.cancelled && ctx.Err() == nil { // stopped by the run (a failure, a park), not by the user
+			st.failure, st.cancelled = rn.abandon(g.Address), false
 		}
 		if st.failure != nil && st.failure.Reason != abandoned && st.failure.Reason != parked {
 			rn.mu.Lock()
@@ -135,6 +138,21 @@ func (rn *run) awaitGate(ctx context.Context, addr string) (failure *GateFailure
 		}
 	})
 	return st.failure, st.cancelled
+}
+
+// abandon is the failure of a gate that stopped waiting because the run
+// starts nothing more: an earlier step failed (the run's end closes its
+// record), or the run parked at another gate: then it is closed now, so
+// that the parked run's record waits only at the gates it parked at.
+func (rn *run) abandon(addr string) *GateFailure {
+	at := rn.parkedAt()
+	if len(at) == 0 {
+		return &GateFailure{Gate: addr, Reason: abandoned, Message: "an earlier step failed while it waited at its gate"}
+	}
+	rn.emit(Event{Type: GateAbandoned, Gate: addr,
+		Message: fmt.Sprintf("%s stopped waiting: the run parked at %s; it waits again when the run is resumed", addr, at[0].Gate)})
+	return &GateFailure{Gate: addr, Reason: abandoned,
+		Message: fmt.Sprintf("the run parked at %s while it waited at its gate; it starts when the run is resumed", at[0].Gate)}
 }
 
 // passGate waits for the window, then for the approvals, then checks the
@@ -172,7 +190,7 @@ func (rn *run) awaitWindow(ctx context.Context, g *gate.Gate) (*GateFailure, boo
 	case open:
 		return nil, false
 	case rn.Gates.OverrideWindow != "":
-		rn.emit(Event{Type: GateWindowOverridden, Gate: g.Address, GateKind: gate.KindWindow, User: rn.Gates.StartedBy,
+		rn.emit(Event{Type: GateWindowOverridden, Gate: g.Address, GateKind: gate.KindWindow, User: rn.Gates.User,
 			Reason: rn.Redactor.String(rn.Gates.OverrideWindow), Message: fmt.Sprintf("%s is %s; let through by -override-window", g.Address, why)})
 		return nil, false
 	case g.OutsideWindow == gate.Fail:
@@ -263,6 +281,7 @@ func (rn *run) awaitApproval(ctx context.Context, addr string, a *gate.Approval)
 		if !told { // it waits: its approvers are told (on_waiting)
 			told = true
 			rn.tellWaiting(ctx, addr, a, deadline)
+			continue // answers may have come, or the deadline passed, while they were told
 		}
 		if rn.Gates.Park {
 			return rn.park(addr, deadline), false
@@ -287,18 +306,62 @@ func (rn *run) tellWaiting(ctx context.Context, addr string, a *gate.Approval, d
 	}
 	rn.telling.Lock()
 	defer rn.telling.Unlock()
+	if !rn.Gates.Park { // the run stopping (fail-fast) ends the wait, and the telling of it;
+		// a parking run's notice must leave: no process waits after it
+		var stop context.CancelFunc
+		ctx, stop = rn.untilGateStop(ctx)
+		defer stop()
+	}
 	until := ""
 	if !deadline.IsZero() {
 		until = deadline.UTC().Format(time.RFC3339)
 	}
-	id := rn.RunID
+	cmds := v1.CommandsFor(rn.RunID)
 	v := dsl.GateValue(dsl.WaitingGate{Address: addr, Message: rn.Redactor.String(a.Message), Until: until, Approvers: a.Approvers,
 		MinApprovals: a.MinApprovals, Parked: rn.Gates.Park, PlanSummary: planSummary(rn.Pipeline, rn.Plan),
-		Approve: "pipectl approve " + id, Reject: "pipectl reject " + id + ` -reason "..."`, Resume: "pipectl apply -resume " + id})
+		Approve: cmds.Approve, Reject: cmds.Reject, Resume: cmds.Resume})
 	rn.mu.Lock()
-	rn.waiting = v
+	rn.waiting, rn.waitingAt = v, addr
 	rn.mu.Unlock()
 	rn.runPhase(ctx, PhaseGraph{Name: PhaseOnWaiting, Graph: g}, false)
+}
+
+// tellingAbout is the instance key of an on_waiting step's run: the gate
+// it tells about, so that each gate's notification is recorded as its
+// own (step["stage.deploy"]); "" for other steps.
+func (rn *run) tellingAbout(s *dsl.Step) string {
+	if s.Kind != dsl.OnWaiting {
+		return ""
+	}
+	rn.mu.Lock()
+	defer rn.mu.Unlock()
+	return rn.waitingAt
+}
+
+// instanceKey is an instance's key within a run of its step keyed by
+// run (an on_waiting step's gate), or its own key alone.
+func instanceKey(run, key string) string {
+	switch {
+	case run == "":
+		return key
+	case key == "":
+		return run
+	}
+	return run + "/" + key
+}
+
+// untilGateStop is ctx, cancelled too when the gates stop waiting
+// (stopWaitingGates).
+func (rn *run) untilGateStop(ctx context.Context) (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithCancel(ctx)
+	go func() {
+		select {
+		case <-rn.gateStop:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	return ctx, cancel
 }
 
 // waitingGate is gate.* for step s: the gate being told about, in an
@@ -395,7 +458,7 @@ func (rn *run) gateBlocked(s *dsl.Step, base Event, f *GateFailure, cancelled bo
 		return statusParked
 	}
 	if f != nil && f.Reason == abandoned {
-		ev.Message = "not started: an earlier step failed while it waited at its gate"
+		ev.Message = "not started: " + f.Message
 		rn.emit(ev)
 		rn.finish(s, ev.Status, cty.NullVal(cty.DynamicPseudoType))
 		return StatusNotRun

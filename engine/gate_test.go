@@ -245,7 +245,7 @@ func TestWindowFailsOrIsOverridden(t *testing.T) {
 	}
 
 	f = load(t, strings.Replace(windowed, "%s", "fail", 1), dsl.Inputs{})
-	res = f.applyGated(engine.GateOptions{Clock: &fakeClock{now: saturday}, StartedBy: "oncall", OverrideWindow: "hotfix for INC-42"})
+	res = f.applyGated(engine.GateOptions{Clock: &fakeClock{now: saturday}, User: "oncall", OverrideWindow: "hotfix for INC-42"})
 	over := f.gateEvents(engine.GateWindowOverridden)
 	if res.Status != engine.StatusSucceeded || len(over) != 1 || over[0].User != "oncall" || over[0].Reason != "hotfix for INC-42" {
 		t.Fatalf("status %s, overrides %+v", res.Status, over)

@@ -49,6 +49,7 @@ const (
 	GateWindowOverridden = v1.GateWindowOverridden
 	GatePassed           = v1.GatePassed
 	GateStale            = v1.GateStale
+	GateAbandoned        = v1.GateAbandoned
 
 	StatusSucceeded       = v1.StatusSucceeded
 	StatusFailed          = v1.StatusFailed

@@ -39,6 +39,10 @@ type Answer struct {
 	Groups []string  `json:"groups,omitempty"`
 	Reason string    `json:"reason,omitempty"`
 	Time   time.Time `json:"time"`
+	// RefusedBefore is why the answer was refused when it was recorded
+	// (record.Answer.Refused): it stays refused, whoever reads it later
+	// (the run that resumes a parked one).
+	RefusedBefore string `json:"-"`
 }
 
 // RefusalReason is why an answer does not count.
@@ -50,6 +54,7 @@ const (
 	RefusedSelfApproval RefusalReason = "self_approval" // the user who started the run, with allow_self_approval = false
 	RefusedDuplicate    RefusalReason = "duplicate"     // a second approval by the same person
 	RefusedAfterPass    RefusalReason = "after_pass"    // read after the approvals the gate needed
+	RefusedRecorded     RefusalReason = "recorded"      // refused when it was recorded (Answer.RefusedBefore)
 )
 
 // Refusal is an answer that does not count: why, and a sentence saying it.
@@ -132,6 +137,9 @@ func (t *Tally) Take(ans Answer) (v1.AnswerDecision, *Refusal) {
 // Check says why ans would not count after the answers taken, or nil;
 // it takes nothing.
 func (t *Tally) Check(ans Answer) *Refusal {
+	if ans.RefusedBefore != "" {
+		return &Refusal{RefusedRecorded, ans.RefusedBefore}
+	}
 	if r := t.Rule.Refuse(ans, t.StartedBy, t.by); r != nil {
 		return r
 	}

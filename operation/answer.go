@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	v1 "github.com/pipectl/pipectl/api/v1"
 	"github.com/pipectl/pipectl/engine"
 	"github.com/pipectl/pipectl/gate"
 	"github.com/pipectl/pipectl/record"
@@ -48,6 +49,9 @@ func (o *Approve) Run() (*Answered, error) {
 	}
 	run, planJSON, err := store.Show(o.ID, nil)
 	if err != nil {
+		return nil, err
+	}
+	if err := notResumed(store, run); err != nil { // before the review: nothing there is to approve
 		return nil, err
 	}
 	// A run that waits at nothing has nothing to review: Answer says why.
@@ -126,6 +130,9 @@ func answerWaiting(store *record.Store, id string, given gate.Answer) (string, e
 	if !waits(run) {
 		return "", fmt.Errorf("run %s is %s: only a running or parked run waits for approval", id, run.Status)
 	}
+	if err := notResumed(store, run); err != nil {
+		return "", err
+	}
 	at, err := waitingGate(run, given.Gate)
 	if err != nil {
 		return "", err
@@ -134,12 +141,16 @@ func answerWaiting(store *record.Store, id string, given gate.Answer) (string, e
 		return "", err
 	}
 	given.Gate = at
+	before, err := carriedAnswers(store, run)
+	if err != nil {
+		return "", err
+	}
 	var check func([]record.Answer) string
 	var plan engine.Plan
 	if json.Unmarshal(planJSON, &plan) == nil {
 		if pg := plan.Gate(at); pg != nil && pg.Approval != nil {
 			rule := gate.Rule{Approvers: pg.Approval.Approvers, MinApprovals: pg.Approval.MinApprovals, AllowSelfApproval: pg.Approval.AllowSelfApproval}
-			check = func(prior []record.Answer) string { return refusedBy(rule, run, prior, given) }
+			check = func(prior []record.Answer) string { return refusedBy(rule, run, slices.Concat(before, prior), given) }
 		}
 	}
 	a, err := store.AppendAnswer(id, record.NewAnswer(given), check)
@@ -147,6 +158,60 @@ func answerWaiting(store *record.Store, id string, given gate.Answer) (string, e
 		err = fmt.Errorf("%w: %s (recorded as refused)", ErrRefused, a.Refused)
 	}
 	return at, err
+}
+
+// notResumed refuses an answer to a parked run another run resumed: that
+// one goes on for it, and reads the answers given to it.
+func notResumed(store *record.Store, run *record.Run) error {
+	if run.Status != engine.StatusParked {
+		return nil
+	}
+	all, err := store.List()
+	if err != nil {
+		return err
+	}
+	last := run.ID
+	for i := 0; i < len(all); i++ {
+		next := resumedBy(all, last)
+		if next == "" {
+			break
+		}
+		last = next
+	}
+	if last == run.ID {
+		return nil
+	}
+	return fmt.Errorf("run %s was resumed by run %s, which goes on for it: answer that one (%s; `pipectl runs show %s` says where it is)",
+		run.ID, last, v1.CommandsFor(last).Approve, last)
+}
+
+// carriedAnswers are the answers a resumed run carries from the parked
+// runs it continues, oldest first: its gates count them before its own.
+func carriedAnswers(store *record.Store, run *record.Run) ([]record.Answer, error) {
+	if run.ResumedFrom == "" {
+		return nil, nil
+	}
+	get := func(id string) (*record.Run, error) {
+		r, _, err := store.Show(id, nil)
+		return r, err
+	}
+	from, err := get(run.ResumedFrom)
+	if err != nil {
+		return nil, fmt.Errorf("run %s resumes run %s, and cannot read it: %w", run.ID, run.ResumedFrom, err)
+	}
+	ids, err := carried(from, get)
+	if err != nil {
+		return nil, err
+	}
+	var out []record.Answer
+	for _, id := range ids {
+		answers, err := store.Answers(id)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, answers...)
+	}
+	return out, nil
 }
 
 // waits: a running run, or a parked one, may wait at a gate.
@@ -177,7 +242,7 @@ func refusedBy(rule gate.Rule, run *record.Run, prior []record.Answer, given gat
 	tally := &gate.Tally{Rule: rule, StartedBy: run.StartedBy, Actor: run.StartedByActor}
 	for _, a := range prior {
 		if a.Gate == given.Gate && a.Approve {
-			tally.Take(a.GateAnswer)
+			tally.Take(a.Taken())
 		}
 	}
 	if r := tally.Check(given); r != nil {

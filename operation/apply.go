@@ -14,6 +14,7 @@ import (
 
 	"github.com/hashicorp/hcl/v2"
 
+	v1 "github.com/pipectl/pipectl/api/v1"
 	"github.com/pipectl/pipectl/dsl"
 	"github.com/pipectl/pipectl/engine"
 	"github.com/pipectl/pipectl/record"
@@ -108,6 +109,9 @@ type Applied struct {
 	// ReportError is why the report (Apply.Report) was not written: the
 	// run's outcome stays the run's, the report is not the run.
 	ReportError error
+	// ParkFailed is why a parked run's lock could not be kept for it
+	// (Err is then ErrParkedUnlocked, not ErrParked).
+	ParkFailed error
 }
 
 // applyTarget is what an apply works on: the pipeline (path) and its
@@ -182,7 +186,7 @@ func (a *Apply) Run(ctx context.Context, path string) (*Applied, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cannot record the run in %s, so it does not start: %w", store.Path(), err)
 	}
-	if err := a.Gates.startGates(recorder, approvals); err != nil {
+	if err := a.Gates.startGates(recorder, approvals, t.resume); err != nil {
 		_ = recorder.Finish()
 		return nil, err
 	}
@@ -193,8 +197,10 @@ func (a *Apply) Run(ctx context.Context, path string) (*Applied, error) {
 	out, err := a.run(ctx, s, plan, t, store, recorder, lock.Held)
 	if err == nil && out.Result.Status == engine.StatusParked && out.Incomplete == nil {
 		gate, until := parkedLock(out.Result.Parked)
-		if err := lock.Park(gate, until); err != nil {
-			return out, fmt.Errorf("run %s parked at %s, but its lock could not be kept for it: %w", out.RunID, gate, err)
+		if perr := lock.Park(gate, until); perr != nil { // the deferred Release frees the environment
+			out.ParkFailed = fmt.Errorf("run %s parked at %s, but its environment's lock could not be kept for it (%w): "+
+				"the environment is not held while the run waits, and another apply may start. Once the gate is answered, "+
+				"%s continues it", out.RunID, gate, perr, v1.CommandsFor(out.RunID).Resume)
 		}
 	}
 	return out, err
@@ -257,7 +263,7 @@ func (a *Apply) run(ctx context.Context, s *Session, plan *engine.Plan, t *apply
 	})
 	runner := &engine.Runner{Pipeline: s.Pipeline, Host: s.Host, Redactor: s.Redactor, Parallelism: a.Parallelism, Plan: plan,
 		Events:      engine.EventFunc(func(e engine.Event) { sink.Event(e); recorder.Event(e); prompt.Event(e) }),
-		OnStepValue: recorder.StepValue, RunID: recorder.ID(), Gates: a.Gates.options(recorder), MayStart: mayStart}
+		OnStepValue: recorder.StepValue, RunID: recorder.ID(), Gates: a.Gates.options(recorder, t.resume), MayStart: mayStart}
 	if sel := s.Planner.Selection; sel != nil && sel.From != "" {
 		runner.Done, runner.Resumed = sel.Values, sel.From // -only: the outputs of the steps before
 	}
@@ -265,7 +271,7 @@ func (a *Apply) run(ctx context.Context, s *Session, plan *engine.Plan, t *apply
 		runner.Done, runner.Resumed, runner.Continues = res.done(s.Pipeline), res.id, true
 		recorder.ResumeOf(res.id)
 		if res.parked != nil { // its gates' answers and deadlines carry over
-			runner.Gates.Answers = resumedAnswers{own: recorder, store: store, from: res.id}
+			runner.Gates.Answers = newResumedAnswers(recorder, store, res.answered)
 			runner.Gates.Deadlines = res.parked
 		}
 	}
@@ -290,14 +296,20 @@ func (a *Apply) target(path string) (*applyTarget, error) {
 		if err != nil {
 			return nil, err
 		}
-		if a.Resume == Latest { // as runs show latest: the newest run
-			if a.Resume, err = store.Latest(); err != nil {
+		env := a.Inputs.Environment
+		if a.Resume == Latest { // as runs show latest: the newest run (of -env's environment)
+			if a.Resume, err = latestOf(store, env); err != nil {
 				return nil, err
 			}
 		}
 		run, _, err := store.Show(a.Resume, nil)
 		if err != nil {
 			return nil, err
+		}
+		if env != "" && env != run.Environment {
+			return nil, fmt.Errorf("run %s is a run of environment %s, not %s: a resumed run applies to its own environment. "+
+				"Resume it without -env, or resume a run of %s (pipectl runs; -resume latest -env %s is the newest)",
+				run.ID, orNone(run.Environment), env, env, env)
 		}
 		return &applyTarget{path: path, dir: PipelineDir(path), env: run.Environment}, nil
 	case IsPlanFile(path):
@@ -308,6 +320,21 @@ func (a *Apply) target(path string) (*applyTarget, error) {
 			"or a pipeline's directory or .hcl file", path, noPipeline(err))
 	}
 	return &applyTarget{path: path, dir: PipelineDir(path), env: a.Inputs.Environment}, nil
+}
+
+// latestOf is the newest run of environment env ("": of any).
+func latestOf(store *record.Store, env string) (string, error) {
+	if env == "" {
+		return store.Latest()
+	}
+	runs, err := store.ListRuns(record.Filter{Environment: env})
+	if err != nil {
+		return "", err
+	}
+	if len(runs) == 0 {
+		return "", fmt.Errorf("no run of environment %s is recorded in %s yet", env, store.Where())
+	}
+	return runs[0].ID, nil
 }
 
 // savedTarget reads a saved plan and finds the pipeline to apply it

@@ -158,6 +158,9 @@ func TestAppliedErrNamesHowTheRunEnded(t *testing.T) {
 		{operation.Applied{Result: &engine.Result{Status: engine.StatusFailed, Outcome: engine.OutcomeRestored}}, operation.ErrRestored},
 		{operation.Applied{Result: &engine.Result{Status: engine.StatusFailed}}, operation.ErrRunFailed},
 		{operation.Applied{Result: &engine.Result{Status: engine.StatusParked}}, operation.ErrParked},
+		// Parked, but nothing holds the environment for it: not exit 8.
+		{operation.Applied{Result: &engine.Result{Status: engine.StatusParked}, ParkFailed: errors.New("lease update refused")}, operation.ErrParkedUnlocked},
+		{operation.Applied{Result: &engine.Result{Status: engine.StatusParked}, Incomplete: errors.New("disk full")}, operation.ErrRunFailed},
 	} {
 		if got := c.applied.Err(); !errors.Is(got, c.want) || (c.want == nil) != (got == nil) {
 			t.Errorf("%+v: %v, want %v", c.applied.Result, got, c.want)

@@ -69,9 +69,25 @@ func approvalGates(plan *engine.Plan) string {
 	return "its approval gates: " + strings.Join(names, ", ")
 }
 
-// startGates records who started the run and the approvals given ahead.
-func (g *Gates) startGates(recorder *record.Recorder, approvals []engine.GateAnswer) error {
-	recorder.SetStartedBy(g.User, g.Actor)
+// starter is who four eyes refuses as an approver: who starts the run
+// or, when it resumes one, who started that one (its record carries the
+// first run's starter on, resume after resume). Whoever resumes a run
+// only continues it: they may approve it.
+func (g *Gates) starter(res *resumption) (user, actor string) {
+	if res != nil && res.startedBy != "" {
+		return res.startedBy, res.actor
+	}
+	return g.User, g.Actor
+}
+
+// startGates records who started the run (and who resumes it) and the
+// approvals given ahead.
+func (g *Gates) startGates(recorder *record.Recorder, approvals []engine.GateAnswer, res *resumption) error {
+	user, actor := g.starter(res)
+	recorder.SetStartedBy(user, actor)
+	if res != nil {
+		recorder.SetResumedBy(g.User)
+	}
 	for _, a := range approvals {
 		if err := recorder.PutAnswer(a); err != nil {
 			return fmt.Errorf("cannot record -approve %s: %w", a.Gate, err)
@@ -81,6 +97,7 @@ func (g *Gates) startGates(recorder *record.Recorder, approvals []engine.GateAns
 }
 
 // options are the engine's gate options for a recorded run.
-func (g *Gates) options(recorder *record.Recorder) engine.GateOptions {
-	return engine.GateOptions{Answers: recorder, StartedBy: g.User, StartedByActor: g.Actor, OverrideWindow: g.OverrideWindow}
+func (g *Gates) options(recorder *record.Recorder, res *resumption) engine.GateOptions {
+	user, actor := g.starter(res)
+	return engine.GateOptions{Answers: recorder, User: g.User, StartedBy: user, StartedByActor: actor, OverrideWindow: g.OverrideWindow}
 }

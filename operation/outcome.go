@@ -28,6 +28,10 @@ var (
 	// ErrParked: the run stopped at a gate that waits for approval (apply
 	// -park), keeping its environment's lock: apply -resume continues it.
 	ErrParked = errors.New("the run is parked at a gate, waiting for approval")
+	// ErrParkedUnlocked: the run parked, but its environment's lock could
+	// not be kept for it (Applied.ParkFailed says why): not the parked
+	// status a CI job branches on, since nothing holds the environment.
+	ErrParkedUnlocked = errors.New("the run parked, but its environment's lock could not be kept for it")
 )
 
 // Err is how the run ended: nil when it succeeded, else one of the
@@ -41,6 +45,8 @@ func (a *Applied) Err() error {
 		return ErrOutputsFailed
 	case res.Status == engine.StatusSucceeded:
 		return nil
+	case res.Status == engine.StatusParked && a.ParkFailed != nil:
+		return ErrParkedUnlocked
 	case res.Status == engine.StatusParked:
 		return ErrParked
 	case res.Status == engine.StatusCancelled && a.RecordFailed:

@@ -40,7 +40,7 @@ type gatePrompter struct {
 // Event reacts to a gate waiting for approval, and to its end.
 func (p *gatePrompter) Event(e engine.Event) {
 	switch e.Type {
-	case engine.GatePassed, engine.GateRejected, engine.GateTimedOut, engine.GateWindowClosed, engine.GateStale:
+	case engine.GatePassed, engine.GateRejected, engine.GateTimedOut, engine.GateWindowClosed, engine.GateStale, engine.GateAbandoned:
 		p.mu.Lock()
 		if p.decided == nil {
 			p.decided = map[string]bool{}

@@ -2,9 +2,11 @@ package operation
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/hashicorp/hcl/v2"
@@ -13,6 +15,7 @@ import (
 
 	"github.com/pipectl/pipectl/dsl"
 	"github.com/pipectl/pipectl/engine"
+	"github.com/pipectl/pipectl/gate"
 	"github.com/pipectl/pipectl/record"
 )
 
@@ -24,8 +27,13 @@ type resumption struct {
 	values map[string]cty.Value
 	ran    map[string]bool // main steps that ran in it, succeeded or not
 	// parked: the run was parked (apply -park) at these gates, with
-	// their deadlines (zero: none).
-	parked map[string]time.Time
+	// their deadlines (zero: none). answered are the parked runs whose
+	// answers carry over (carried).
+	parked   map[string]time.Time
+	answered []string
+	// startedBy and actor started the run (or the first of the runs it
+	// resumes): four eyes refuses them in the resuming run too.
+	startedBy, actor string
 }
 
 // loadResumption applies the resume rules: a run that did not succeed, is
@@ -63,10 +71,8 @@ func loadResumption(store *record.Store, id string) (*resumption, error) {
 	if err != nil {
 		return nil, err
 	}
-	for _, later := range all {
-		if later.ResumedFrom == id {
-			return nil, fmt.Errorf("run %s was already resumed by run %s: resume that one if it did not succeed", id, later.ID)
-		}
+	if later := resumedBy(all, id); later != "" {
+		return nil, fmt.Errorf("run %s was already resumed by run %s: resume that one if it did not succeed", id, later)
 	}
 	values, err := store.Values(id)
 	if err != nil {
@@ -81,37 +87,123 @@ func loadResumption(store *record.Store, id string) (*resumption, error) {
 			ran[s.Step] = true
 		}
 	}
-	r := &resumption{id: id, plan: plan, values: values, ran: ran}
+	r := &resumption{id: id, plan: plan, values: values, ran: ran, startedBy: run.StartedBy, actor: run.StartedByActor}
 	if run.Status == engine.StatusParked {
 		r.parked = map[string]time.Time{}
 		for _, g := range run.Waiting() {
-			r.parked[g.Gate] = g.Until
+			if g.Kind == gate.KindApproval { // a window's Until is when it opens, no deadline
+				r.parked[g.Gate] = g.Until
+			}
+		}
+		if r.answered, err = carried(run, listed(all)); err != nil {
+			return nil, err
 		}
 	}
 	return r, nil
 }
 
-// resumedAnswers are the answers a run resuming a parked one reads at a
-// gate: those given to the parked run, then its own.
-type resumedAnswers struct {
-	own   engine.GateAnswers
-	store *record.Store
-	from  string
-}
-
-func (r resumedAnswers) Answers(gate string) ([]engine.GateAnswer, error) {
-	prior, err := r.store.Answers(r.from)
-	if err != nil {
-		return nil, err
-	}
-	var out []engine.GateAnswer
-	for _, a := range prior {
-		if a.Gate == gate {
-			out = append(out, a.GateAnswer)
+// resumedBy is the run that resumed run id ("": none).
+func resumedBy(all []*record.Run, id string) string {
+	for _, later := range all {
+		if later.ResumedFrom == id {
+			return later.ID
 		}
 	}
+	return ""
+}
+
+// listed reads runs from a list of them.
+func listed(all []*record.Run) func(id string) (*record.Run, error) {
+	return func(id string) (*record.Run, error) {
+		for _, r := range all {
+			if r.ID == id {
+				return r, nil
+			}
+		}
+		return nil, fmt.Errorf("run %s is not in the record", id)
+	}
+}
+
+// carried are the parked runs whose answers carry over to a run that
+// resumes run: run itself when parked, and the parked runs it continues
+// (apply -resume -park parked it again), oldest first. get reads a run.
+func carried(run *record.Run, get func(id string) (*record.Run, error)) ([]string, error) {
+	var out []string
+	for r := run; r.Status == engine.StatusParked; {
+		out = append(out, r.ID)
+		if r.ResumedFrom == "" || len(out) > 1000 {
+			break
+		}
+		from, err := get(r.ResumedFrom)
+		if err != nil {
+			return nil, fmt.Errorf("run %s resumes run %s, whose gates' answers carry over to it, and cannot read it: %w", r.ID, r.ResumedFrom, err)
+		}
+		r = from
+	}
+	slices.Reverse(out)
+	return out, nil
+}
+
+// resumedAnswers are the answers a run resuming a parked one reads at a
+// gate: those given to the parked runs it continues (from), then its own
+// (own). Each source's answers are added as they come, after those read
+// before, whatever source they came to: the engine reads the list by
+// position, so none is read twice or skipped.
+type resumedAnswers struct {
+	own  engine.GateAnswers
+	from []string
+	read func(id string) ([]record.Answer, error)
+
+	mu    sync.Mutex
+	gates map[string]*readAnswers
+}
+
+// readAnswers are the answers to one gate read so far, and how many
+// came from each source ("": own).
+type readAnswers struct {
+	list []engine.GateAnswer
+	n    map[string]int
+}
+
+func newResumedAnswers(own engine.GateAnswers, store *record.Store, from []string) *resumedAnswers {
+	return &resumedAnswers{own: own, from: from, read: store.Answers, gates: map[string]*readAnswers{}}
+}
+
+func (r *resumedAnswers) Answers(gate string) ([]engine.GateAnswer, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	g := r.gates[gate]
+	if g == nil {
+		g = &readAnswers{n: map[string]int{}}
+		r.gates[gate] = g
+	}
+	add := func(source string, answers []engine.GateAnswer) {
+		if len(answers) > g.n[source] {
+			g.list = append(g.list, answers[g.n[source]:]...)
+			g.n[source] = len(answers)
+		}
+	}
+	var errs []error
+	for _, id := range r.from {
+		all, err := r.read(id)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		var answers []engine.GateAnswer
+		for _, a := range all {
+			if a.Gate == gate {
+				answers = append(answers, a.Taken())
+			}
+		}
+		add(id, answers)
+	}
 	own, err := r.own.Answers(gate)
-	return append(out, own...), err
+	if err != nil {
+		errs = append(errs, err)
+	}
+	add("", own)
+	return slices.Clone(g.list), errors.Join(errs...)
 }
 
 // addKept adds the values of the steps that succeeded after the record's

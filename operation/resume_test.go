@@ -70,3 +70,72 @@ func TestResumeRefusedWhenAValueWasNotKept(t *testing.T) {
 		t.Errorf("resume: %v", err)
 	}
 }
+
+// answersOf reads a recorded run's answers to a gate, as its recorder does.
+type answersOf struct {
+	store *record.Store
+	id    string
+}
+
+func (o answersOf) Answers(gate string) ([]engine.GateAnswer, error) {
+	all, err := o.store.Answers(o.id)
+	var out []engine.GateAnswer
+	for _, a := range all {
+		if a.Gate == gate {
+			out = append(out, a.Taken())
+		}
+	}
+	return out, err
+}
+
+// A run resuming a parked one reads the answers of both as one list that
+// only grows: an answer that reaches the parked run after the resumed
+// run has one of its own comes after it, so the engine, which reads by
+// position, neither skips it nor reads one twice. An answer refused when
+// recorded stays refused.
+func TestResumedAnswersOnlyGrow(t *testing.T) {
+	local := record.NewLocal(t.TempDir())
+	if err := local.Init(); err != nil {
+		t.Fatal(err)
+	}
+	store := &record.Store{Backend: local}
+	plan, _ := json.Marshal(&engine.Plan{Pipeline: "p"})
+	for _, id := range []string{"parked", "resumed"} {
+		if err := local.CreateRun(0, &record.Run{ID: id, Pipeline: "p", Started: time.Now(), Status: record.StatusRunning}, plan); err != nil {
+			t.Fatal(err)
+		}
+	}
+	give := func(id, user, refused string) {
+		t.Helper()
+		a := record.NewAnswer(engine.GateAnswer{Gate: "stage.deploy", Approve: true, User: user})
+		if _, err := local.AppendAnswer(id, a, func([]record.Answer) string { return refused }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	answers := newResumedAnswers(answersOf{store, "resumed"}, store, []string{"parked"})
+	read := func() string {
+		t.Helper()
+		got, err := answers.Answers("stage.deploy")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, a := range got {
+			out = append(out, a.User+map[bool]string{true: "(refused)"}[a.RefusedBefore != ""])
+		}
+		return strings.Join(out, ",")
+	}
+	give("parked", "alice", "alice started this run")
+	give("parked", "bob", "")
+	if got := read(); got != "alice(refused),bob" {
+		t.Fatalf("answers %s, want alice(refused),bob", got)
+	}
+	give("resumed", "carol", "")
+	if got := read(); got != "alice(refused),bob,carol" {
+		t.Fatalf("answers %s, want alice(refused),bob,carol", got)
+	}
+	give("parked", "dave", "") // late, to the parked run
+	if got := read(); got != "alice(refused),bob,carol,dave" {
+		t.Fatalf("answers %s, want the late answer to the parked run after carol's: alice(refused),bob,carol,dave", got)
+	}
+}

@@ -10,7 +10,8 @@ import (
 
 // ForceUnlock breaks the lock a killed apply left on its environment. It
 // refuses while the run's process still holds the lock, and records the
-// break, as Who()'s, in the run's record and in the force-unlock log.
+// break, as who runs pipectl (the backend's authenticated identity, else
+// Who()), in the run's record and in the force-unlock log.
 type ForceUnlock struct {
 	Dir string
 	// Backend overrides the pipeline's backend block (-backend-config).
@@ -54,11 +55,14 @@ func (o *ForceUnlock) Run() (*Unlocked, error) {
 			return nil, ErrNotUnlocked
 		}
 	}
-	who, err := Who()
+	// Who breaks it as the backend knows them: on a cluster its
+	// authenticated identity, as an apply's lock and a vote name them,
+	// not what PIPECTL_USER says.
+	who, _, err := identity(store)
 	if err != nil {
 		return nil, err
 	}
-	inRecord, err := store.ForceUnlock(stale, who, o.Reason)
+	inRecord, err := store.ForceUnlock(stale, who.User, o.Reason)
 	if err != nil {
 		return nil, err
 	}

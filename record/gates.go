@@ -27,6 +27,14 @@ func (r *Recorder) SetStartedBy(user, actor string) {
 	r.mu.Unlock()
 }
 
+// SetResumedBy records who resumes the run it continues (StartedBy is
+// who started that one).
+func (r *Recorder) SetResumedBy(user string) {
+	r.mu.Lock()
+	r.run.ResumedBy = user
+	r.mu.Unlock()
+}
+
 // SetTookOver records the lock the run took over as it started (nil: none).
 func (r *Recorder) SetTookOver(h *Holder) {
 	r.mu.Lock()
@@ -35,17 +43,25 @@ func (r *Recorder) SetTookOver(h *Holder) {
 }
 
 // Answers returns the answers given to a gate of the recorded run, oldest
-// first (engine.GateAnswers), refused ones included: the engine refuses
-// them again, and the run's gate record shows them.
+// first (engine.GateAnswers), refused ones included: they stay refused
+// (Taken), and the run's gate record shows them.
 func (r *Recorder) Answers(gate string) ([]engine.GateAnswer, error) {
 	all, err := r.store.Answers(r.run.ID)
 	var out []engine.GateAnswer
 	for _, a := range all {
 		if a.Gate == gate {
-			out = append(out, a.GateAnswer)
+			out = append(out, a.Taken())
 		}
 	}
 	return out, err
+}
+
+// Taken is the answer as a run takes it: one refused when it was recorded
+// stays refused, whichever run reads it.
+func (a Answer) Taken() engine.GateAnswer {
+	g := a.GateAnswer
+	g.RefusedBefore = a.Refused
+	return g
 }
 
 // PutAnswer records an answer given by the process that runs the apply

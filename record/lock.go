@@ -93,10 +93,11 @@ func (e *LockedError) parked() string {
 			"Resume it to end it (pipectl apply -resume %s: it fails at the gate and frees the lock), or break the lock with pipectl force-unlock %s",
 			e.What, h, h.ParkedUntil.Local().Format("2006-01-02 15:04:05 MST"), h.Run, h.Run)
 	}
+	cmds := v1.CommandsFor(h.Run)
 	return fmt.Sprintf("%s is locked by %s: the run waits for approval there, with no process. "+
-		"Approve it (pipectl approve %s) and resume it on any runner (pipectl apply -resume %s); "+
-		"or reject it (pipectl reject %s -reason \"...\"), then pipectl apply -resume %s ends it and frees the lock",
-		e.What, h, h.Run, h.Run, h.Run, h.Run)
+		"Approve it (%s) and resume it on any runner (%s); "+
+		"or reject it (%s), then %s ends it and frees the lock",
+		e.What, h, cmds.Approve, cmds.Resume, cmds.Reject, cmds.Resume)
 }
 
 func (e *LockedError) Unwrap() error { return ErrLocked }
@@ -144,7 +145,7 @@ func (s *Local) Lock(ctx context.Context, env string, o LockOptions) (Lease, err
 func (s *Local) recordTakeover(l *Lock, by string) error {
 	h := l.tookOver
 	u := ForceUnlock{Holder: *h, By: by + "@" + hostname(), PID: os.Getpid(), At: time.Now().UTC(),
-		Reason: fmt.Sprintf("taken over by run %s (apply -resume) of the run parked at %s", l.RunID(), h.ParkedAt)}
+		Reason: fmt.Sprintf("taken over by run %s (apply -resume) of the run parked at %s", l.RunID(), h.ParkedAt), TakenOverBy: l.RunID()}
 	if err := appendUnlockLog(filepath.Dir(l.path), u); err != nil {
 		return fmt.Errorf("recording the takeover of the lock: %w (the lock stays with run %s)", err, h.Run)
 	}

@@ -139,3 +139,17 @@ func TestParkedLockStaysWhenTheTakeoverIsNotRecorded(t *testing.T) {
 	}
 	resumed.(*Lock).Release()
 }
+
+// The runs a parked run continues (apply -resume -park parked it again)
+// are kept with it: resuming it reads the answers given to them.
+func TestRetentionKeepsTheRunsAParkedRunContinues(t *testing.T) {
+	parked := func(id, from string) *Run {
+		return &Run{ID: id, Pipeline: "p", Status: "parked", ResumedFrom: from, Gates: []GateRecord{{Gate: "stage.deploy", Status: GateStatusWaiting}}}
+	}
+	done := func(id string) *Run { return &Run{ID: id, Pipeline: "p", Status: "succeeded"} }
+	runs := []RunSize{{Run: done("5")}, {Run: parked("4", "2")}, {Run: done("3")}, {Run: parked("2", "1")}, {Run: parked("1", "")}} // newest first
+	deleted, _, _ := Retained(runs, Retention{KeepPerEnvironment: 1})
+	if strings.Join(deleted, ",") != "3" {
+		t.Fatalf("deleted %v, want only the older finished run 3, keeping parked run 4 and the runs 2 and 1 it continues", deleted)
+	}
+}

@@ -30,10 +30,23 @@ func Retained(runs []RunSize, r Retention) (deleted []string, kept int, bytes in
 	// A parked run still waits at its gate in its record once resumed:
 	// the run that resumed it goes on for it.
 	resumed := map[string]bool{}
+	byID := map[string]*Run{}
 	for _, rs := range runs {
 		resumed[rs.Run.ResumedFrom] = true
+		byID[rs.Run.ID] = rs.Run
 	}
-	active := func(run *Run) bool { return run.Active() && !resumed[run.ID] }
+	// The runs an active run resumes are kept with it: a run resuming a
+	// parked one reads the answers given to the runs it continues.
+	continued := map[string]bool{}
+	for _, rs := range runs {
+		if !rs.Run.Active() || resumed[rs.Run.ID] {
+			continue
+		}
+		for r := byID[rs.Run.ResumedFrom]; r != nil && !continued[r.ID]; r = byID[r.ResumedFrom] {
+			continued[r.ID] = true
+		}
+	}
+	active := func(run *Run) bool { return run.Active() && !resumed[run.ID] || continued[run.ID] }
 	seen := map[[2]string]int{}
 	keep := make([]bool, len(runs))
 	for i, rs := range runs {

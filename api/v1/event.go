@@ -50,6 +50,10 @@ const (
 	// again and would not do what was approved (Message says how, or why
 	// it could not be told): the run fails, nothing behind it runs.
 	GateStale EventType = "gate_stale"
+	// GateAbandoned: the gate stopped waiting because the run parked at
+	// another one (apply -park): nothing behind it started, and it waits
+	// again when the run is resumed.
+	GateAbandoned EventType = "gate_abandoned"
 )
 
 // Event is one thing that happened in a run. Every text in it has been

@@ -41,10 +41,13 @@ type Run struct {
 	// backend the cluster's authenticated identity of the runner; on the
 	// local one PIPECTL_USER, or the OS user. StartedByActor is who the
 	// CI job says triggered it (GITHUB_ACTOR, GITLAB_USER_LOGIN...), as
-	// the job asserts it: unverified. Gates is what happened at its
-	// approvals and windows.
+	// the job asserts it: unverified. A run that resumes another keeps
+	// that one's: four eyes refuses them in every run of the chain.
+	// ResumedBy is who resumed it (apply -resume), as StartedBy is
+	// decided. Gates is what happened at its approvals and windows.
 	StartedBy      string       `json:"started_by,omitempty"`
 	StartedByActor string       `json:"started_by_actor,omitempty"`
+	ResumedBy      string       `json:"resumed_by,omitempty"`
 	Gates          []GateRecord `json:"gates,omitempty"`
 	// TookOver is the lock this run took over as it started: the holder
 	// of a parked run (or of one whose process died) it resumes.
@@ -137,6 +140,10 @@ type ForceUnlock struct {
 	PID    int        `json:"pid"`
 	At     time.Time  `json:"at"`
 	Reason string     `json:"reason,omitempty"` // why, as given to force-unlock -reason
+	// TakenOverBy is the run that took the lock over (apply -resume of
+	// a parked run, or of one whose process died); "" when force-unlock
+	// broke it.
+	TakenOverBy string `json:"taken_over_by,omitempty"`
 }
 
 // LockHolder is who holds an environment's lock: the run and its process.
@@ -182,4 +189,14 @@ func orUnknown(s string) string {
 		return "unknown"
 	}
 	return s
+}
+
+// ParkedCommands are the commands that answer a run waiting at a gate
+// and continue it, as on_waiting's gate.*, apply, runs show and a parked
+// lock's error name them: one place, so that they cannot disagree.
+type ParkedCommands struct{ Approve, Reject, Resume string }
+
+// CommandsFor are the ParkedCommands of run id.
+func CommandsFor(id string) ParkedCommands {
+	return ParkedCommands{Approve: "pipectl approve " + id, Reject: "pipectl reject " + id + ` -reason "..."`, Resume: "pipectl apply -resume " + id}
 }

@@ -230,6 +230,8 @@ func (s *Summary) gate(e *Event) {
 		g.Status, g.Message = GateStatusWindowClosed, e.Message
 	case GateStale:
 		g.Status, g.Message = GateStatusStale, e.Message
+	case GateAbandoned:
+		g.Status, g.Message = GateStatusAbandoned, e.Message
 	case GatePassed:
 		g.Status, g.Message = GateStatusPassed, e.Message
 	}

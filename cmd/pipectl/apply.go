@@ -172,6 +172,9 @@ func applyResult(cmd *cobra.Command, v view.ApplyView, applied *operation.Applie
 		return applied.Err()
 	}
 	v.Result(applied.Result, applied.RunID)
+	if applied.ParkFailed != nil {
+		notices(cmd).Error(applied.ParkFailed)
+	}
 	if applied.ReportError != nil { // the exit status stays the run's: the report is not the run
 		notices(cmd).ReportNotWritten(applied.ReportError)
 	}

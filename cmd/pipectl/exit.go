@@ -39,6 +39,7 @@ var silent = []struct {
 	{operation.ErrGateStopped, exitGateStopped},
 	{operation.ErrUnchanged, exitUnchanged},
 	{operation.ErrParked, exitParked},
+	{operation.ErrParkedUnlocked, exitRunFailed},
 	{operation.ErrCancelled, exitCancelled},
 }
 

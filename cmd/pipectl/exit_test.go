@@ -31,6 +31,8 @@ func TestExitStatusOfEverySentinel(t *testing.T) {
 		{operation.ErrRestored, 5, false},
 		{operation.ErrGateStopped, 6, false},
 		{fmt.Errorf("run x: %w", operation.ErrUnchanged), 7, false},
+		{operation.ErrParked, 8, false},
+		{operation.ErrParkedUnlocked, 4, false}, // apply told it: parked, but nothing holds the environment
 		{operation.ErrCancelled, 130, false},
 	} {
 		if code, tell := exitStatus(c.err); code != c.code || tell != c.tell {

@@ -138,3 +138,36 @@ finally {
 		}
 	}
 }
+
+// on_waiting steps run while the main steps do: how the run went is
+// refused there as in a stage's steps, and so is an approval of their own,
+// each with its own words.
+func TestOnWaitingReferencesAndApprovalAreValidated(t *testing.T) {
+	p := newProject(t, onePipeline)
+	for body, want := range map[string]string{
+		`inputs = run.status`:             "run.status cannot be used in on_waiting steps",
+		`inputs = run.steps.a.status`:     "run.steps cannot be used in on_waiting steps",
+		`approval { message = "tell?" }`:  "Approval on an on_waiting step",
+		`inputs = [run.id, gate.address]`: "",
+	} {
+		p.write("pipeline.hcl", `
+pipeline "e2e" {}
+stage "s" {
+  approval { message = "go?" }
+  step "a" { action = std.noop }
+}
+on_waiting {
+  step "tell" {
+    action = std.noop
+    `+body+`
+  }
+}`)
+		out, errOut, code := p.run("validate")
+		switch {
+		case want == "" && code != 0:
+			t.Errorf("%s: exit %d\n%s%s", body, code, out, errOut)
+		case want != "" && (code != 1 || !strings.Contains(out+errOut, want) || !strings.Contains(out+errOut, "on pipeline.hcl line 10")):
+			t.Errorf("%s: exit %d, want %q with its place:\n%s%s", body, code, want, out, errOut)
+		}
+	}
+}

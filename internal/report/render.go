@@ -52,10 +52,13 @@ type pageData struct {
 	R        *Report
 	Main     []*Step
 	Handlers []*Group
-	CSS      template.CSS
-	JS       template.JS
-	CSP      string
-	Version  string
+	// Waiting are the on_waiting steps: they tell approvers, they handle
+	// no failure.
+	Waiting []*Group
+	CSS     template.CSS
+	JS      template.JS
+	CSP     string
+	Version string
 }
 
 // Render writes the report as one HTML file.
@@ -70,9 +73,12 @@ func (r *Report) Render(w io.Writer) error {
 	}
 	d := pageData{R: r, CSS: template.CSS(css), JS: template.JS(js), Version: version.Version, CSP: csp(css, js)}
 	for _, g := range r.Groups {
-		if g.Phase == "main" {
+		switch g.Phase {
+		case "main":
 			d.Main = g.Steps
-		} else {
+		case "on_waiting":
+			d.Waiting = append(d.Waiting, g)
+		default:
 			d.Handlers = append(d.Handlers, g)
 		}
 	}

@@ -307,9 +307,10 @@ func parkedText(parked []v1.ParkedGate, runID string) string {
 		}
 		fmt.Fprintf(&b, "Parked at %s, waiting for approval (%s).\n", p.Gate, until)
 	}
+	cmds := v1.CommandsFor(runID)
 	fmt.Fprintf(&b, "The environment stays locked for run %s, with no process.\n"+
-		"  approve:  pipectl approve %s\n  resume:   pipectl apply -resume %s   (on any runner; it waits if not answered yet)\n"+
-		"  reject:   pipectl reject %s -reason \"...\"   (then resume it to end it)\n", runID, runID, runID, runID)
+		"  approve:  %s\n  resume:   %s   (on any runner; it waits if not answered yet)\n"+
+		"  reject:   %s   (then resume it to end it)\n", runID, cmds.Approve, cmds.Resume, cmds.Reject)
 	return b.String()
 }
 

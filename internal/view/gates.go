@@ -29,6 +29,8 @@ func (v *ApplyHuman) gateLine(b *bytes.Buffer, e v1.Event) {
 		fmt.Fprintf(b, "%s %s, by %s%s\n", v.paint("33", "!"), e.Message, e.User, reasonNote(e.Reason))
 	case v1.GatePassed:
 		fmt.Fprintf(b, "%s %s\n", v.paint("36", "▶"), e.Message)
+	case v1.GateAbandoned:
+		fmt.Fprintf(b, "%s %s\n", v.paint("33", "⏹"), e.Message)
 	}
 }
 
@@ -43,7 +45,7 @@ func reasonNote(reason string) string {
 func isGateEvent(t v1.EventType) bool {
 	switch t {
 	case v1.GateWaiting, v1.GateApproved, v1.GateRefused, v1.GateRejected, v1.GateTimedOut,
-		v1.GateWindowClosed, v1.GateWindowOverridden, v1.GatePassed, v1.GateStale:
+		v1.GateWindowClosed, v1.GateWindowOverridden, v1.GatePassed, v1.GateStale, v1.GateAbandoned:
 		return true
 	}
 	return false
@@ -161,6 +163,9 @@ func writeRunGates(w io.Writer, run *v1.Run) {
 		fmt.Fprintf(w, "Started by %s, for %s (the CI job's actor, unverified).\n", run.StartedBy, run.StartedByActor)
 	case run.StartedBy != "":
 		fmt.Fprintf(w, "Started by %s.\n", run.StartedBy)
+	}
+	if run.ResumedBy != "" { // StartedBy started the run it continues
+		fmt.Fprintf(w, "Resumed by %s, continuing run %s.\n", run.ResumedBy, run.ResumedFrom)
 	}
 	for _, g := range run.Gates {
 		fmt.Fprintf(w, "Gate %s (%s): %s", g.Gate, g.Kind, g.Status)

@@ -181,9 +181,12 @@ type RunRecordMessage struct {
 	// lock, broken since with pipectl force-unlock.
 	ForceUnlocked *ForceUnlockJSON `json:"force_unlocked,omitempty"`
 	// StartedBy is who started the run; StartedByActor who the CI job
-	// said triggered it (unverified); Gates what happened at its gates.
+	// said triggered it (unverified); a resumed run keeps those of the
+	// run it continues, and ResumedBy names who resumed it (since 1.5).
+	// Gates is what happened at its gates.
 	StartedBy      string           `json:"started_by,omitempty"`
 	StartedByActor string           `json:"started_by_actor,omitempty"`
+	ResumedBy      string           `json:"resumed_by,omitempty"`
 	Gates          []GateRecordJSON `json:"gates,omitempty"`
 	// TookOver is the lock the run took over as it started: a parked
 	// (or killed) run's, resumed (since 1.5).
@@ -208,6 +211,9 @@ type ForceUnlockJSON struct {
 	PID    int            `json:"pid"`
 	At     time.Time      `json:"at"`
 	Reason string         `json:"reason,omitempty"`
+	// TakenOverBy is the run that took the lock over (apply -resume);
+	// absent when force-unlock broke it (since 1.5).
+	TakenOverBy string `json:"taken_over_by,omitempty"`
 }
 
 // LockHolderJSON is who held a lock: the run and its process.
@@ -254,7 +260,7 @@ func forceUnlockJSON(u *v1.ForceUnlock) *ForceUnlockJSON {
 	if u == nil {
 		return nil
 	}
-	return &ForceUnlockJSON{By: u.By, PID: u.PID, At: u.At, Reason: u.Reason, Holder: *lockHolderJSON(&u.Holder)}
+	return &ForceUnlockJSON{By: u.By, PID: u.PID, At: u.At, Reason: u.Reason, TakenOverBy: u.TakenOverBy, Holder: *lockHolderJSON(&u.Holder)}
 }
 
 func lockHolderJSON(h *v1.LockHolder) *LockHolderJSON {

@@ -81,9 +81,11 @@ type RunsHuman struct{ Base }
 func (v *RunsHuman) List(list []*v1.Run) {
 	w := tabwriter.NewWriter(v.Out, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(w, "RUN\tPIPELINE\tENV\tSTATUS\tSTARTED\tDURATION\tSTEPS")
-	resumedBy := map[string]string{}
+	resumedBy := map[string]string{} // newest first: the newest resume is named
 	for _, r := range list {
-		resumedBy[r.ResumedFrom] = r.ID
+		if _, ok := resumedBy[r.ResumedFrom]; r.ResumedFrom != "" && !ok {
+			resumedBy[r.ResumedFrom] = r.ID
+		}
 	}
 	for _, r := range list {
 		status := runStatus(r)
@@ -124,9 +126,13 @@ func (v *RunsHuman) show(out io.Writer, run *v1.Run, logs bool, each func(func(v
 		if u.Reason != "" {
 			why = ": " + u.Reason
 		}
-		if run.Status == v1.StatusParked { // no process held it: its resume took it over
-			fmt.Fprintf(out, "Its lock was taken over by %s at %s%s.\n", u.By, u.At.Local().Format(time.DateTime), why)
-		} else {
+		switch {
+		case u.TakenOverBy != "": // its resume took it over
+			fmt.Fprintf(out, "Its lock was taken over by %s (run %s, apply -resume) at %s%s.\n", u.By, u.TakenOverBy, u.At.Local().Format(time.DateTime), why)
+		case run.Status == v1.StatusParked: // no process held it
+			fmt.Fprintf(out, "It was parked, keeping the lock of its environment; %s broke the lock (pipectl force-unlock) at %s%s.\n",
+				u.By, u.At.Local().Format(time.DateTime), why)
+		default:
 			fmt.Fprintf(out, "Its process died holding the lock of its environment; %s broke the lock (pipectl force-unlock) at %s%s.\n",
 				u.By, u.At.Local().Format(time.DateTime), why)
 		}
@@ -135,8 +141,9 @@ func (v *RunsHuman) show(out io.Writer, run *v1.Run, logs bool, each func(func(v
 		fmt.Fprintf(out, "It took over the lock of %s.\n", h)
 	}
 	if run.Status == v1.StatusParked {
-		fmt.Fprintf(out, "Parked: it keeps its environment's lock, with no process. pipectl approve %s, then pipectl apply -resume %s on any runner; "+
-			"or pipectl reject %s -reason \"...\" and resume it to end it.\n", run.ID, run.ID, run.ID)
+		cmds := v1.CommandsFor(run.ID)
+		fmt.Fprintf(out, "Parked: it keeps its environment's lock, with no process. %s, then %s on any runner; "+
+			"or %s and resume it to end it.\n", cmds.Approve, cmds.Resume, cmds.Reject)
 	}
 	writeRunGates(out, run)
 	fmt.Fprintln(out)
@@ -176,7 +183,7 @@ func runRecordMessage(r *v1.Run) *RunRecordMessage {
 	m := &RunRecordMessage{ID: r.ID, Pipeline: r.Pipeline, Environment: r.Environment, Status: string(r.Status),
 		Outcome: string(r.Outcome), Started: r.Started, Finished: timePtr(r.Finished), ResumedFrom: r.ResumedFrom, SavedPlan: r.SavedPlan,
 		RecordFailed: r.RecordFailed, Outputs: r.Outputs, Steps: []StepRecordJSON{}, ForceUnlocked: forceUnlockJSON(r.ForceUnlocked),
-		StartedBy: r.StartedBy, StartedByActor: r.StartedByActor, Gates: gateRecordsJSON(r.Gates), TookOver: lockHolderJSON(r.TookOver)}
+		StartedBy: r.StartedBy, StartedByActor: r.StartedByActor, ResumedBy: r.ResumedBy, Gates: gateRecordsJSON(r.Gates), TookOver: lockHolderJSON(r.TookOver)}
 	for _, s := range r.Steps {
 		m.Steps = append(m.Steps, StepRecordJSON{Step: s.Step, Instance: s.Instance, Phase: string(s.Phase), Action: s.Action,
 			Status: string(s.Status), Attempts: s.Attempts, Started: timePtr(s.Started), Finished: timePtr(s.Finished),

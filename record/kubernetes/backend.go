@@ -560,7 +560,8 @@ func (b *Backend) Lock(ctx context.Context, env string, o record.LockOptions) (r
 		if l.TakenOver.Parked() {
 			why = fmt.Sprintf("taken over by run %s (apply -resume) of the run parked at %s", l.RunID(), l.TakenOver.ParkedAt)
 		}
-		u := record.ForceUnlock{Holder: *l.TakenOver, By: o.User + "@" + hostname(), PID: os.Getpid(), At: time.Now().UTC(), Reason: why}
+		u := record.ForceUnlock{Holder: *l.TakenOver, By: o.User + "@" + hostname(), PID: os.Getpid(), At: time.Now().UTC(), Reason: why,
+			TakenOverBy: l.RunID()}
 		if err := b.logUnlock(ctx, u); err != nil {
 			return nil, b.giveBack(l, fmt.Errorf("recording the takeover of the lock: %w", err))
 		}
