@@ -433,6 +433,7 @@ func (l *Lock) Park(gate string, until time.Time) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
 	if _, err := l.c.coord.Leases(l.c.ns).Update(ctx, lease, metav1.UpdateOptions{}); err != nil {
+		l.free() // the run ends without its lock: free now, not once it has gone unrenewed
 		return fmt.Errorf("parking run %s on the Lease %s/%s: %w", l.holder.Run, l.c.ns, l.name, err)
 	}
 	l.holder.ParkedAt, l.holder.ParkedUntil = gate, until
@@ -490,6 +491,12 @@ func (l *Lock) Release() {
 	}
 	close(l.stop)
 	<-l.done
+	l.stop = nil
+	l.free()
+}
+
+// free clears the Lease's holder, if it is still this lock's.
+func (l *Lock) free() {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	lease, err := l.c.coord.Leases(l.c.ns).Get(ctx, l.name, metav1.GetOptions{})

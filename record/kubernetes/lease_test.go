@@ -91,6 +91,40 @@ func TestLeaseExcludesAndIsReleased(t *testing.T) {
 // considers expired only after watching it unchanged for its duration: a
 // plain apply is then refused with a stale lock, a resume of that very run
 // takes it over, recorded on the Lease, and the old holder is fenced off.
+// A run that cannot park its Lease ends without its lock (the apply says
+// the environment is free), so the Lease is freed at once rather than left
+// to go unrenewed for a Lease duration.
+func TestLeaseNotParkedIsFreed(t *testing.T) {
+	c := testClient(t, time.Minute)
+	ctx := context.Background()
+	l, err := c.AcquireLock(ctx, "shop", "prod", record.LockOptions{User: "ann"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	leases := c.coord.Leases(c.ns)
+	lease, err := leases.Get(ctx, LockName("shop", "prod"), metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lease.Annotations["example.com/touched"] = "by another writer" // the lock's copy is now stale
+	if _, err := leases.Update(ctx, lease, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Park("stage.deploy", time.Now().Add(time.Hour)); err == nil {
+		t.Fatal("Park over a stale copy of the Lease succeeded")
+	}
+	lease, err = leases.Get(ctx, LockName("shop", "prod"), metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h := holderOf(lease); h.Run != "" {
+		t.Errorf("the Lease still names %s after its run failed to park", h)
+	}
+	if _, err := c.AcquireLock(ctx, "shop", "prod", record.LockOptions{}); err != nil {
+		t.Errorf("another apply: %v, want the lock", err)
+	}
+}
+
 func TestLeaseExpiresByObservationAndIsTakenOver(t *testing.T) {
 	c := testClient(t, 2*time.Second)
 	ctx := context.Background()
