@@ -148,6 +148,14 @@ func TestCLIParkedLeaseIsForceUnlocked(t *testing.T) {
 	if waited := time.Since(start); waited > time.Minute { // a bound on a hang only: the Lease lasts an hour
 		t.Errorf("force-unlock of a parked Lease waited %s", waited)
 	}
+	// Who broke it is who the cluster says b is, not PIPECTL_USER (runner-2).
+	rec := a.show(run)
+	startedBy, _ := rec["started_by"].(string)
+	unlocked, _ := rec["force_unlocked"].(map[string]any)
+	by, _ := unlocked["by"].(string)
+	if startedBy == "" || strings.HasPrefix(by, "runner-2@") || !strings.HasPrefix(by, startedBy+"@") {
+		t.Errorf("force_unlocked.by = %q, want the cluster identity %q (both runners use the sandbox's admin), not PIPECTL_USER", by, startedBy)
+	}
 	if _, errOut, code := b.run("apply", "-env", "prod", "-auto-approve", "-park"); code != 8 {
 		t.Fatalf("an apply after the force-unlock: exit %d\n%s", code, errOut)
 	}
