@@ -399,9 +399,7 @@ func (l *Lock) Abandon() {
 	if l == nil || l.stop == nil {
 		return
 	}
-	close(l.stop)
-	<-l.done
-	l.stop = nil
+	l.stopRenewal()
 	l.mu.Lock()
 	wait := time.Until(l.deadline)
 	l.mu.Unlock()
@@ -417,9 +415,7 @@ func (l *Lock) Park(gate string, until time.Time) error {
 	if l == nil || l.stop == nil {
 		return fmt.Errorf("parking the lock: it is not held")
 	}
-	close(l.stop)
-	<-l.done
-	l.stop = nil
+	l.stopRenewal()
 	l.mu.Lock()
 	lease := l.lease.DeepCopy()
 	l.mu.Unlock()
@@ -447,9 +443,7 @@ func (l *Lock) giveBack() error {
 	if l.stop == nil || l.from == nil {
 		return fmt.Errorf("giving the lock back: it was not taken over")
 	}
-	close(l.stop)
-	<-l.done
-	l.stop = nil
+	l.stopRenewal()
 	l.mu.Lock()
 	back := l.from.DeepCopy()
 	back.ResourceVersion, back.Spec.LeaseTransitions = l.lease.ResourceVersion, l.lease.Spec.LeaseTransitions
@@ -489,10 +483,15 @@ func (l *Lock) Release() {
 	if l == nil || l.stop == nil {
 		return
 	}
+	l.stopRenewal()
+	l.free()
+}
+
+// stopRenewal stops the goroutine that renews the Lease, once.
+func (l *Lock) stopRenewal() {
 	close(l.stop)
 	<-l.done
 	l.stop = nil
-	l.free()
 }
 
 // free clears the Lease's holder, if it is still this lock's.
