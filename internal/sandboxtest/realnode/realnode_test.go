@@ -4,6 +4,7 @@ package realnode
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -43,11 +44,12 @@ func TestPodsRunOnTheRealNode(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	for name, want := range map[string]string{"real": env.RealNode, "fake": env.Nodes[0]} {
-		p := waitRunning(t, env, name)
-		if p.Spec.NodeName != want {
-			t.Errorf("pod %s ran on %s, want %s", name, p.Spec.NodeName, want)
-		}
+	if got := waitRunning(t, env, "real").Spec.NodeName; got != env.RealNode {
+		t.Errorf("pod real ran on %s, want the real node %s", got, env.RealNode)
+	}
+	// A shared sandbox may have several fake nodes; the scheduler picks one.
+	if got := waitRunning(t, env, "fake").Spec.NodeName; !slices.Contains(env.Nodes, got) {
+		t.Errorf("pod fake ran on %s, want one of the fake nodes %v", got, env.Nodes)
 	}
 }
 
