@@ -245,3 +245,31 @@ func TestJSONEventsDocExamplesMatchTheSchema(t *testing.T) {
 		t.Errorf("the doc has examples of %d message types, want all 32: %v", len(types), types)
 	}
 }
+
+// A CI job reading `apply -json` learns which environment the run deploys
+// to from its first event, as `runs -json` tells it afterwards.
+func TestApplyJSONNamesTheEnvironment(t *testing.T) {
+	p := newProject(t, `
+pipeline "e2e" {}
+environment "dev" {}
+environment "prod" {}
+stage "s" {
+  step "a" { action = std.noop }
+}`)
+	out, errOut, code := p.run("apply", "-auto-approve", "-json", "-env", "prod")
+	if code != 0 {
+		t.Fatalf("apply -env prod -json: exit %d\n%s%s", code, out, errOut)
+	}
+	checkJSONLines(t, out)
+	for _, line := range strings.Split(out, "\n") {
+		if strings.Contains(line, `"type":"run_started"`) {
+			var m struct{ Pipeline, Environment string }
+			_ = json.Unmarshal([]byte(line), &m)
+			if m.Pipeline != "e2e" || m.Environment != "prod" {
+				t.Errorf("run_started names pipeline %q, environment %q; want e2e, prod\n%s", m.Pipeline, m.Environment, line)
+			}
+			return
+		}
+	}
+	t.Fatalf("apply -json printed no run_started:\n%s", out)
+}

@@ -142,15 +142,18 @@ type StepMessage struct {
 // outputs that failed, and the run's end.
 type RunMessage struct {
 	envelope
-	Pipeline string         `json:"pipeline,omitempty"` // run_started
-	Phase    string         `json:"phase,omitempty"`    // phase_started
-	Stage    string         `json:"stage,omitempty"`    // phase_started of a stage's on_failure
-	Message  string         `json:"message,omitempty"`  // run_cancelling, outputs_failed
-	Status   v1.Status      `json:"status,omitempty"`   // run_finished
-	Outcome  v1.Outcome     `json:"outcome,omitempty"`  // run_finished of a run that did not succeed
-	Outputs  map[string]any `json:"outputs,omitempty"`  // run_finished
-	Counts   map[string]int `json:"counts,omitempty"`   // run_finished: instances by status
-	RunID    string         `json:"run_id,omitempty"`   // run_finished: the run record
+	Pipeline string `json:"pipeline,omitempty"` // run_started
+	// run_started: the environment the run deploys to, when the pipeline
+	// has environments (since 1.5).
+	Environment string         `json:"environment,omitempty"`
+	Phase       string         `json:"phase,omitempty"`   // phase_started
+	Stage       string         `json:"stage,omitempty"`   // phase_started of a stage's on_failure
+	Message     string         `json:"message,omitempty"` // run_cancelling, outputs_failed
+	Status      v1.Status      `json:"status,omitempty"`  // run_finished
+	Outcome     v1.Outcome     `json:"outcome,omitempty"` // run_finished of a run that did not succeed
+	Outputs     map[string]any `json:"outputs,omitempty"` // run_finished
+	Counts      map[string]int `json:"counts,omitempty"`  // run_finished: instances by status
+	RunID       string         `json:"run_id,omitempty"`  // run_finished: the run record
 	// run_finished: the gate that stopped the run (rejected, timed out,
 	// outside its window), when one did.
 	GateFailure *GateFailureJSON     `json:"gate_failure,omitempty"`
@@ -422,7 +425,7 @@ func eventMessage(e v1.Event, diags func(v1.Event) []dsl.DiagnosticJSON) (string
 	env := envelope{Time: e.Time}
 	switch e.Type {
 	case v1.RunStarted:
-		return string(e.Type), &RunMessage{envelope: env, Pipeline: e.Message}
+		return string(e.Type), &RunMessage{envelope: env, Pipeline: e.Message, Environment: e.Environment}
 	case v1.PhaseStarted:
 		return string(e.Type), &RunMessage{envelope: env, Phase: string(e.Phase), Stage: e.Stage}
 	case v1.RunCancelling:
