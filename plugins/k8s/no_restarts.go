@@ -149,12 +149,15 @@ func (m *restartMonitor) update(obj any) {
 		return // the first check takes the baseline from the cache
 	}
 	b, seen := m.baseline[p.Name]
+	if !seen && outOfService(p) {
+		return
+	}
 	if !seen { // a pod created during the window starts from zero
 		b = podBaseline{restarts: map[string]int32{}}
 		m.baseline[p.Name] = podBaseline{ready: podReady(p), restarts: map[string]int32{}}
 	}
 	m.violations = append(m.violations, restartsOf(p, b)...)
-	if b.ready && !podReady(p) {
+	if b.ready && !podReady(p) && !outOfService(p) {
 		m.violations = append(m.violations, fmt.Sprintf("pod %s became unready: %s", p.Name, strings.Join(podProblems(p), "; ")))
 	}
 }
@@ -173,14 +176,27 @@ func (m *restartMonitor) check(pods []*corev1.Pod) error {
 	}
 	elapsed := time.Since(m.start)
 	m.progress.report(min(1, elapsed.Seconds()/m.window.Seconds()),
-		fmt.Sprintf("%s: no restarts for %s of %s", plural(len(pods), "pod"), elapsed.Round(time.Second), m.window), nil)
+		fmt.Sprintf("%s: no restarts for %s of %s", plural(len(m.baseline), "pod"), elapsed.Round(time.Second), m.window), nil)
 	return nil
 }
 
+// outOfService is a pod that has finished (a Job's or a test hook's) or is
+// being deleted (a rollout's old pod, a scale-down): it is meant to stop
+// being ready, which is no fault of the release.
+func outOfService(p *corev1.Pod) bool {
+	return p.DeletionTimestamp != nil || p.Status.Phase == corev1.PodSucceeded
+}
+
 // begin records the baseline; pods not ready at the start fail at once.
+// Pods already out of service are not watched.
 func (m *restartMonitor) begin(pods []*corev1.Pod) error {
 	m.baseline = map[string]podBaseline{}
+	left := 0
 	for _, p := range pods {
+		if outOfService(p) {
+			left++
+			continue
+		}
 		b := podBaseline{ready: podReady(p), restarts: map[string]int32{}}
 		for _, cs := range allContainerStatuses(p) {
 			b.restarts[cs.Name] = cs.RestartCount
@@ -191,12 +207,14 @@ func (m *restartMonitor) begin(pods []*corev1.Pod) error {
 		}
 	}
 	switch {
-	case len(pods) == 0:
+	case len(m.baseline) == 0 && left > 0:
+		m.failure = fmt.Sprintf("No pods to watch: every pod matching the selector (%d) has finished or is being deleted", left)
+	case len(m.baseline) == 0:
 		m.failure = "No pods match the selector: nothing to watch"
 	case len(m.violations) > 0:
 		m.failure = "Pods are not ready at the start of the window"
 	default:
-		msg := fmt.Sprintf("watching %s for %s: %s", plural(len(pods), "pod"), m.window, strings.Join(sortedKeys(m.baseline), ", "))
+		msg := fmt.Sprintf("watching %s for %s: %s", plural(len(m.baseline), "pod"), m.window, strings.Join(sortedKeys(m.baseline), ", "))
 		m.progress.events.Log(sdk.Stdout, msg)
 		m.progress.report(0, msg, nil)
 		return nil

@@ -2,11 +2,13 @@ package main
 
 import (
 	"context"
+	"slices"
 	"testing"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/util/retry"
 
 	"github.com/pipectl/pipectl/internal/sandboxtest"
@@ -44,6 +46,60 @@ func TestNoRestartsPodBecomesUnready(t *testing.T) {
 	time.AfterFunc(1500*time.Millisecond, func() { simulateUnready(t, env, pod.Name) })
 	run := applyWithin(t, p, time.Minute, "no_restarts", cfg(map[string]any{"namespace": env.Namespace, "selector": "app=wobbly", "window": "30s"}))
 	requireFailure(t, run, "pod "+pod.Name+" became unready")
+}
+
+// Pods meant to stop being ready are no violation: one that finished (a
+// Job's, a test hook's) is not watched, and one being deleted (a rollout's
+// old pod, a scale-down) may turn unready. The selector matches both beside
+// the Deployment's pod; they sit on a node no kubelet runs, so only the
+// test writes their status.
+func TestNoRestartsLeavesOutFinishedAndDeletedPods(t *testing.T) {
+	env, p := sandbox(t)
+	deployment(t, env, "mixed", 1, "50m")
+	serving := waitPodsReady(t, env, "mixed", 1)[0]
+	finished := unmanagedPod(t, env, "mixed-test-hook", func(p *corev1.Pod) {
+		p.Status.Phase = corev1.PodSucceeded
+		p.Status.Conditions = []corev1.PodCondition{{Type: corev1.PodReady, Status: corev1.ConditionFalse, Reason: "PodCompleted"}}
+	})
+	old := unmanagedPod(t, env, "mixed-old", func(p *corev1.Pod) {
+		p.Status.Phase = corev1.PodRunning
+		p.Status.Conditions = []corev1.PodCondition{{Type: corev1.PodReady, Status: corev1.ConditionTrue}}
+		p.Status.ContainerStatuses = []corev1.ContainerStatus{{Name: "app", Ready: true, Image: p.Spec.Containers[0].Image}}
+	})
+	time.AfterFunc(1500*time.Millisecond, func() {
+		if err := env.Client.CoreV1().Pods(env.Namespace).Delete(context.Background(), old, metav1.DeleteOptions{}); err != nil {
+			t.Errorf("delete pod %s: %v", old, err)
+		}
+		simulateUnready(t, env, old)
+	})
+	run := applyWithin(t, p, time.Minute, "no_restarts", cfg(map[string]any{"namespace": env.Namespace, "selector": "app=mixed", "window": "4s"}))
+	run.RequireSuccess(t)
+	var watched []string
+	for _, v := range run.Output("pods").AsValueSlice() {
+		watched = append(watched, v.AsString())
+	}
+	if want := []string{serving.Name, old}; !slices.Equal(watched, want) {
+		t.Errorf("watched %v, want %v (not the finished %s)", watched, want, finished)
+	}
+}
+
+// unmanagedPod creates a pod labelled app=mixed on a node that does not
+// exist, held by a finalizer until the test ends, and sets its status.
+func unmanagedPod(t *testing.T, env *sandboxtest.Env, name string, status func(*corev1.Pod)) string {
+	t.Helper()
+	pods := env.Client.CoreV1().Pods(env.Namespace)
+	spec := podSpec(env, "10m")
+	spec.NodeName = "no-such-node"
+	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{"app": "mixed"}, Finalizers: []string{"pipectl.test/hold"}}, Spec: spec}
+	if _, err := pods.Create(t.Context(), pod, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		patch := []byte(`{"metadata":{"finalizers":null}}`)
+		_, _ = pods.Patch(context.Background(), name, types.MergePatchType, patch, metav1.PatchOptions{})
+	})
+	updatePodStatus(t, env, name, status)
+	return name
 }
 
 func TestNoRestartsCancelled(t *testing.T) {
