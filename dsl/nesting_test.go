@@ -1,10 +1,14 @@
 package dsl
 
 import (
+	"math/rand/v2"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
 )
 
 // Brackets in comments, strings and heredocs are text, not nesting: only
@@ -51,4 +55,76 @@ func TestLargeFileNestedTooDeeply(t *testing.T) {
 	if len(diags) != 1 || diags[0].Summary != "Nested too deeply" || diags[0].Subject.Start.Line != line {
 		t.Fatalf("want Nested too deeply on line %d, got %v", line, diags)
 	}
+}
+
+// quickDepth, which spares CheckNesting the lexer, must find exactly the
+// nesting the lexer's tokens hold wherever it answers: checked on the
+// flagship, the invalid corpus and random text made of the characters that
+// open and close levels.
+func TestQuickDepthAgreesWithTheLexer(t *testing.T) {
+	seeds := [][]byte{readFile(t, alphaMembers)}
+	for _, glob := range []string{"testdata/invalid/*.hcl", "testdata/invalid/*/*.hcl"} {
+		paths, _ := filepath.Glob(glob)
+		for _, p := range paths {
+			seeds = append(seeds, readFile(t, p))
+		}
+	}
+	if d, ok := quickDepth(seeds[0], MaxNesting); !ok || d != lexedDepth(seeds[0]) {
+		t.Fatalf("the flagship: quickDepth %d (ok %t), the lexer %d", d, ok, lexedDepth(seeds[0]))
+	}
+	pieces := []string{"[", "]", "{", "}", "(", ")", `"`, `\"`, `\\`, "${", "%{", "$${", "%%{", "~}", "$", "%",
+		"<<EOT\n", "<<-EOT\n", "EOT\n", "  EOT\n", "<<EOT\r\n", "EOT\r\n", "\r", "\n", "# c\n", "// c\n", "/*", "*/", "# [\"${\n", "// ({\n", "/* ]\"} */",
+		"x", " ", "a = ", "é", "<<", "-", "<<É\n", "\xff"}
+	rng := rand.New(rand.NewPCG(1, 2))
+	answered := 0
+	for n := 0; n < 200000; n++ {
+		var b strings.Builder
+		if n < len(seeds) {
+			b.Write(seeds[n])
+		}
+		for k := rng.IntN(24); k > 0; k-- {
+			b.WriteString(pieces[rng.IntN(len(pieces))])
+		}
+		src := []byte(b.String())
+		d, ok := quickDepth(src, 8)
+		if !ok {
+			continue
+		}
+		answered++
+		// Less would let a file too deep reach the parser; more would
+		// show the model wrong somewhere.
+		if lexed := lexedDepth(src); d != lexed {
+			t.Fatalf("quickDepth %d, the lexer %d, for %q", d, lexed, src)
+		}
+	}
+	if answered < 20000 {
+		t.Errorf("quickDepth answered %d of 200,000: it gives up too often to spare the lexer", answered)
+	}
+}
+
+// lexedDepth is the deepest nesting CheckNesting's count reaches.
+func lexedDepth(src []byte) int {
+	tokens, _ := hclsyntax.LexConfig(src, "a.hcl", hcl.InitialPos)
+	depth, deepest := 0, 0
+	for _, tok := range tokens {
+		switch tok.Type {
+		case hclsyntax.TokenOBrack, hclsyntax.TokenOBrace, hclsyntax.TokenOParen, hclsyntax.TokenOQuote,
+			hclsyntax.TokenOHeredoc, hclsyntax.TokenTemplateInterp, hclsyntax.TokenTemplateControl:
+			depth++
+			deepest = max(deepest, depth)
+		case hclsyntax.TokenCBrack, hclsyntax.TokenCBrace, hclsyntax.TokenCParen, hclsyntax.TokenCQuote,
+			hclsyntax.TokenCHeredoc, hclsyntax.TokenTemplateSeqEnd:
+			depth = max(depth-1, 0)
+		}
+	}
+	return deepest
+}
+
+func readFile(t *testing.T, path string) []byte {
+	t.Helper()
+	src, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return src
 }
