@@ -34,9 +34,10 @@ var used = map[string]bool{}
 
 // The commits that made the differences below (on main, after e65b3f1).
 const (
-	ciExit       = "ef495c6 (issue 20, ci-exit: exit statuses CI can branch on)"
-	plainRecord  = "0b159d0 (issue 23, plain-records: records say what steps did)"
-	jsonContract = "JSON contract 1.3 (" + ciExit + ": run outcome, gate_stale), 1.4 (b1b576d, issue 24: force_unlocked.reason) and 1.5 (61b4b0a, issue 26: parked runs, took_over, started_by_actor), listed in docs/json-events.md"
+	ciExit        = "ef495c6 (issue 20, ci-exit: exit statuses CI can branch on)"
+	plainRecord   = "0b159d0 (issue 23, plain-records: records say what steps did)"
+	runStartedEnv = "run_started names the run's environment (b9ac5c1, JSON 1.5), as the run record does"
+	jsonContract  = "JSON contract 1.3 (" + ciExit + ": run outcome, gate_stale), 1.4 (b1b576d, issue 24: force_unlocked.reason) and 1.5 (61b4b0a, issue 26: parked runs, took_over, started_by_actor), listed in docs/json-events.md"
 )
 
 var differences = slices.Concat([]difference{
@@ -47,6 +48,15 @@ var differences = slices.Concat([]difference{
 	{in: "rerun", streams: []string{"out"},
 		old: re(`"format_version":"1.2"`), new: `"format_version":"1.5"`,
 		why: jsonContract},
+	{in: "read", pipelines: []string{"simple"}, labels: []string{"show-json"}, streams: []string{"out"},
+		old: re(`("type":"run_started","time":"TIME","pipeline":"simple")`), new: `$1,"environment":"dev"`,
+		why: runStartedEnv},
+	{in: "read", pipelines: []string{"flagship"}, labels: []string{"show-json"}, streams: []string{"out"},
+		old: re(`("type":"run_started","time":"TIME","pipeline":"alpha-members")`), new: `$1,"environment":"staging"`,
+		why: runStartedEnv},
+	{in: "rerun", pipelines: []string{"simple"}, labels: []string{"apply-json", "show-json"}, streams: []string{"out"},
+		old: re(`("type":"run_started","time":"TIME","pipeline":"simple")`), new: `$1,"environment":"dev"`,
+		why: runStartedEnv},
 	{in: "rerun", labels: []string{"plan", "plan-out"},
 		old: re(`(?m)^(On failure of .*)$`), new: `$1 (may run)`,
 		why: "a failure handler's heading says it runs only if something fails (" + ciExit + ")"},
