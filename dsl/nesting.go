@@ -210,17 +210,16 @@ func (s *nestScan) code() {
 
 // loneCR says whether src has a carriage return not followed by a newline.
 func loneCR(src []byte) bool {
-	for i := bytes.IndexByte(src, '\r'); i >= 0; {
-		if i+1 >= len(src) || src[i+1] != '\n' {
+	for rest := src; ; {
+		i := bytes.IndexByte(rest, '\r')
+		if i < 0 {
+			return false
+		}
+		if i+1 == len(rest) || rest[i+1] != '\n' {
 			return true
 		}
-		next := bytes.IndexByte(src[i+1:], '\r')
-		if next < 0 {
-			break
-		}
-		i += 1 + next
+		rest = rest[i+2:]
 	}
-	return false
 }
 
 // lineLength is the length of src's first line, its newline included.

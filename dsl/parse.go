@@ -188,11 +188,7 @@ func splitTopLevel(src []byte, size int) []chunk {
 	chunks := []chunk{{start: hcl.InitialPos}}
 	line, afterClose := 1, false
 	for off := 0; off < len(src); {
-		next := bytes.IndexByte(src[off:], '\n')
-		lineEnd := len(src)
-		if next >= 0 {
-			lineEnd = off + next + 1
-		}
+		lineEnd := off + lineLength(src[off:])
 		text := bytes.TrimRight(src[off:lineEnd], " \t\r\n")
 		cur := &chunks[len(chunks)-1]
 		if afterClose && len(text) > 0 && isNameStart(text[0]) && off-cur.start.Byte >= size {
