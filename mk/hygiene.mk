@@ -11,3 +11,12 @@ check-binaries:
 	  print "  $$_\n" if $$m =~ /^(\x7fELF|\xcf\xfa\xed\xfe|\xce\xfa\xed\xfe|\xfe\xed\xfa[\xce\xcf]|\xca\xfe\xba\xbe|MZ)/'); \
 	  [ -z "$$bad" ] || { printf 'tracked executable binaries (build outputs belong in bin/, ignored):\n%s\n' "$$bad"; exit 1; }
 	@echo "no tracked executable binary"
+
+# The modules that build client-go share one compile of it (and of
+# k8s.io/api) only while they agree on its dependencies' versions:
+# mk/shared-versions.sh says which module drifted and how to align it.
+TEST_BESIDE += check-shared-versions
+.PHONY: check-shared-versions
+
+check-shared-versions:
+	@mk/shared-versions.sh $(MODULES) sandbox
