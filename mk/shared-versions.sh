@@ -4,8 +4,8 @@
 # Fails unless every given module that builds client-go resolves client-go
 # and each module its clientset imports to the same version. Go's build cache
 # keys a compiled package by its dependencies' versions too: a module one
-# x/sys release behind the others compiles its own client-go and k8s.io/api,
-# minutes each on a cold machine (issue 27). The runtime modules
+# x/sys release behind the others compiles its own client-go and k8s.io/api
+# on a cold machine (issue 27). The runtime modules
 # (sandbox/runtime/*) build with other flags and share nothing anyway.
 set -euo pipefail
 export GOWORK=off GOFLAGS=-buildvcs=false
