@@ -20,3 +20,13 @@ TEST_BESIDE += check-shared-versions
 
 check-shared-versions:
 	@mk/shared-versions.sh $(MODULES) sandbox
+
+# The pipelines the project ships are what users copy: they stay in
+# `pipectl fmt` form. It runs the pipectl that `make test` built first (no
+# rebuild beside the tests that run it).
+TEST_BESIDE += check-hcl-fmt
+.PHONY: check-hcl-fmt
+
+check-hcl-fmt:
+	@test -x $(BIN)/pipectl || { echo "bin/pipectl is missing: make build"; exit 1; }
+	@$(BIN)/pipectl fmt --check --recursive pipelines examples && echo "pipelines and examples are in pipectl fmt form"
