@@ -6,9 +6,9 @@ package proctree
 
 import (
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 )
@@ -42,42 +42,13 @@ func SetParentDeathSignal(sig syscall.Signal) error {
 	return nil
 }
 
-// proc is one live process: its parent. Zombies (exited, not yet reaped)
-// are left out: they run nothing.
-type proc struct{ pid, ppid int }
-
-func list() []proc {
-	entries, _ := os.ReadDir("/proc")
-	out := make([]proc, 0, len(entries))
-	for _, e := range entries {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		b, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
-		if err != nil {
-			continue // it exited meanwhile
-		}
-		// "pid (comm) state ppid ...": comm may hold spaces and parentheses.
-		s := string(b)
-		i := strings.LastIndexByte(s, ')')
-		if i < 0 {
-			continue
-		}
-		fields := strings.Fields(s[i+1:])
-		if len(fields) < 2 || fields[0] == "Z" || fields[0] == "X" {
-			continue
-		}
-		ppid, _ := strconv.Atoi(fields[1])
-		out = append(out, proc{pid, ppid})
-	}
-	return out
-}
-
 // Children lists the live direct children of pid.
 func Children(pid int) []int {
+	if kernelListsChildren() {
+		return listedChildren(pid)
+	}
 	var out []int
-	for _, p := range list() {
+	for _, p := range scan() {
 		if p.ppid == pid {
 			out = append(out, p.pid)
 		}
@@ -87,21 +58,106 @@ func Children(pid int) []int {
 
 // Descendants lists every live descendant of pid (not pid itself).
 func Descendants(pid int) []int {
+	if !kernelListsChildren() {
+		return scannedDescendants(pid)
+	}
+	return walk(pid, listedChildren)
+}
+
+// scannedDescendants finds them with one scan of the machine, not one per
+// process of the tree.
+func scannedDescendants(pid int) []int {
 	kids := map[int][]int{}
-	for _, p := range list() {
+	for _, p := range scan() {
 		kids[p.ppid] = append(kids[p.ppid], p.pid)
 	}
+	return walk(pid, func(pid int) []int { return kids[pid] })
+}
+
+// walk lists the tree under pid, breadth first.
+func walk(pid int, children func(int) []int) []int {
 	var out []int
-	queue := []int{pid}
-	for len(queue) > 0 {
-		next := queue[0]
-		queue = queue[1:]
-		for _, c := range kids[next] {
+	for queue := []int{pid}; len(queue) > 0; queue = queue[1:] {
+		for _, c := range children(queue[0]) {
 			out = append(out, c)
 			queue = append(queue, c)
 		}
 	}
 	return out
+}
+
+// kernelListsChildren tells whether the kernel keeps each thread's children
+// in /proc/PID/task/TID/children (CONFIG_PROC_CHILDREN, on in the common
+// distributions' kernels). Reading those takes a few small files per
+// process of the tree; without them every process of the machine is read
+// at each plugin's exit, a cost that grows with the machine's processes (a
+// CI runner's can be many).
+var kernelListsChildren = sync.OnceValue(func() bool {
+	self := strconv.Itoa(os.Getpid())
+	_, err := os.Stat("/proc/" + self + "/task/" + self + "/children")
+	return err == nil
+})
+
+// listedChildren reads pid's children from the kernel's lists, one per
+// thread (a child belongs to the thread that forked it or adopted it).
+func listedChildren(pid int) []int {
+	dir := "/proc/" + strconv.Itoa(pid) + "/task/"
+	tasks, _ := os.ReadDir(dir)
+	var out []int
+	for _, t := range tasks {
+		b, err := os.ReadFile(dir + t.Name() + "/children")
+		if err != nil {
+			continue // the thread ended meanwhile
+		}
+		for _, f := range strings.Fields(string(b)) {
+			if c, err := strconv.Atoi(f); err == nil {
+				if _, live := status(c); live {
+					out = append(out, c)
+				}
+			}
+		}
+	}
+	return out
+}
+
+// proc is one live process: its parent.
+type proc struct{ pid, ppid int }
+
+// scan reads every live process's parent: the whole machine.
+func scan() []proc {
+	entries, _ := os.ReadDir("/proc")
+	out := make([]proc, 0, len(entries))
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		if ppid, live := status(pid); live {
+			out = append(out, proc{pid, ppid})
+		}
+	}
+	return out
+}
+
+// status reads pid's parent from /proc/PID/stat; live is false for a
+// process gone or a zombie (exited, not yet reaped: it runs nothing).
+func status(pid int) (ppid int, live bool) {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return 0, false // it exited meanwhile
+	}
+	// "pid (comm) state ppid ...": comm may hold spaces and parentheses.
+	s := string(b)
+	i := strings.LastIndexByte(s, ')')
+	if i < 0 {
+		return 0, false
+	}
+	fields := strings.Fields(s[i+1:])
+	if len(fields) < 2 || fields[0] == "Z" || fields[0] == "X" {
+		return 0, false
+	}
+	ppid, _ = strconv.Atoi(fields[1])
+	return ppid, true
 }
 
 // KillDescendants sends SIGKILL to every descendant of pid, again and
