@@ -26,20 +26,31 @@ func CheckNesting(src []byte, filename string, start hcl.Pos) hcl.Diagnostics {
 		return nil
 	}
 	tokens, _ := hclsyntax.LexConfig(src, filename, start)
+	if _, past := lexedDepth(tokens, MaxNesting); past != nil {
+		return tooDeep(*past)
+	}
+	return nil
+}
+
+// lexedDepth is the deepest nesting of tokens as the parser will nest them,
+// and the first token past limit (nil when none is).
+func lexedDepth(tokens hclsyntax.Tokens, limit int) (deepest int, past *hcl.Range) {
 	depth := 0
 	for _, tok := range tokens {
 		switch tok.Type {
 		case hclsyntax.TokenOBrack, hclsyntax.TokenOBrace, hclsyntax.TokenOParen, hclsyntax.TokenOQuote,
 			hclsyntax.TokenOHeredoc, hclsyntax.TokenTemplateInterp, hclsyntax.TokenTemplateControl:
-			if depth++; depth > MaxNesting {
-				return tooDeep(tok.Range)
+			depth++
+			if depth > limit {
+				return depth, &tok.Range
 			}
+			deepest = max(deepest, depth)
 		case hclsyntax.TokenCBrack, hclsyntax.TokenCBrace, hclsyntax.TokenCParen, hclsyntax.TokenCQuote,
 			hclsyntax.TokenCHeredoc, hclsyntax.TokenTemplateSeqEnd:
 			depth = max(depth-1, 0)
 		}
 	}
-	return nil
+	return deepest, nil
 }
 
 func tooDeep(at hcl.Range) hcl.Diagnostics {

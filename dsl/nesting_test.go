@@ -1,6 +1,7 @@
 package dsl
 
 import (
+	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -69,8 +70,8 @@ func TestQuickDepthAgreesWithTheLexer(t *testing.T) {
 			seeds = append(seeds, readFile(t, p))
 		}
 	}
-	if d, ok := quickDepth(seeds[0], MaxNesting); !ok || d != lexedDepth(seeds[0]) {
-		t.Fatalf("the flagship: quickDepth %d (ok %t), the lexer %d", d, ok, lexedDepth(seeds[0]))
+	if d, ok := quickDepth(seeds[0], MaxNesting); !ok || d != lexed(seeds[0]) {
+		t.Fatalf("the flagship: quickDepth %d (ok %t), the lexer %d", d, ok, lexed(seeds[0]))
 	}
 	pieces := []string{"[", "]", "{", "}", "(", ")", `"`, `\"`, `\\`, "${", "%{", "$${", "%%{", "~}", "$", "%",
 		"<<EOT\n", "<<-EOT\n", "EOT\n", "  EOT\n", "<<EOT\r\n", "EOT\r\n", "\r", "\n", "# c\n", "// c\n", "/*", "*/", "# [\"${\n", "// ({\n", "/* ]\"} */",
@@ -93,8 +94,8 @@ func TestQuickDepthAgreesWithTheLexer(t *testing.T) {
 		answered++
 		// Less would let a file too deep reach the parser; more would
 		// show the model wrong somewhere.
-		if lexed := lexedDepth(src); d != lexed {
-			t.Fatalf("quickDepth %d, the lexer %d, for %q", d, lexed, src)
+		if want := lexed(src); d != want {
+			t.Fatalf("quickDepth %d, the lexer %d, for %q", d, want, src)
 		}
 	}
 	if answered < 20000 {
@@ -102,21 +103,10 @@ func TestQuickDepthAgreesWithTheLexer(t *testing.T) {
 	}
 }
 
-// lexedDepth is the deepest nesting CheckNesting's count reaches.
-func lexedDepth(src []byte) int {
+// lexed is the depth CheckNesting finds when it lexes.
+func lexed(src []byte) int {
 	tokens, _ := hclsyntax.LexConfig(src, "a.hcl", hcl.InitialPos)
-	depth, deepest := 0, 0
-	for _, tok := range tokens {
-		switch tok.Type {
-		case hclsyntax.TokenOBrack, hclsyntax.TokenOBrace, hclsyntax.TokenOParen, hclsyntax.TokenOQuote,
-			hclsyntax.TokenOHeredoc, hclsyntax.TokenTemplateInterp, hclsyntax.TokenTemplateControl:
-			depth++
-			deepest = max(deepest, depth)
-		case hclsyntax.TokenCBrack, hclsyntax.TokenCBrace, hclsyntax.TokenCParen, hclsyntax.TokenCQuote,
-			hclsyntax.TokenCHeredoc, hclsyntax.TokenTemplateSeqEnd:
-			depth = max(depth-1, 0)
-		}
-	}
+	deepest, _ := lexedDepth(tokens, math.MaxInt)
 	return deepest
 }
 
