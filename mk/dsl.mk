@@ -13,7 +13,7 @@ DSL_FUZZTIME ?= 20s
 TEST_BESIDE += test-fuzz
 
 test-fuzz:
-	$(GO) test -run='^$$' -fuzz=FuzzLoad -fuzztime=$(DSL_FUZZTIME) ./dsl
+	$(GO) test -timeout $(TEST_TIMEOUT) -run='^$$' -fuzz=FuzzLoad -fuzztime=$(DSL_FUZZTIME) ./dsl
 
 bench-dsl:
-	$(GO) test -run='^$$' -bench=. -benchmem ./dsl
+	$(GO) test -timeout $(TEST_TIMEOUT) -run='^$$' -bench=. -benchmem ./dsl

@@ -13,7 +13,7 @@
 test: export PIPECTL_E2E_BIN := $(BIN)
 
 test-flagship: build
-	cd test/flagship && PIPECTL_E2E_BIN=$(BIN) PIPECTL_SANDBOX_BIN=$(BIN)/pipectl-sandbox $(GO) test -count=1 ./...
+	cd test/flagship && PIPECTL_E2E_BIN=$(BIN) PIPECTL_SANDBOX_BIN=$(BIN)/pipectl-sandbox $(GO) test -count=1 -timeout $(TEST_TIMEOUT) ./...
 
 # The helm CLI the benchmark's script runs, at the version the helm plugin
 # links (bench/tools: a tool module resolved on the plugin's Kubernetes

@@ -30,3 +30,17 @@ TEST_BESIDE += check-hcl-fmt
 check-hcl-fmt:
 	@test -x $(BIN)/pipectl || { echo "bin/pipectl is missing: make build"; exit 1; }
 	@$(BIN)/pipectl fmt --check --recursive pipelines examples && echo "pipelines and examples are in pipectl fmt form"
+
+# go test stops a test binary after 10 minutes unless told otherwise, and a
+# slow CI machine reaches that on a module that passes locally (record/
+# kubernetes under -race did): every `go test` of a target names
+# $(TEST_TIMEOUT), the bound for a hang that test-unit uses (compile-only
+# `go test -c` aside).
+TEST_BESIDE += check-test-timeouts
+.PHONY: check-test-timeouts
+
+check-test-timeouts:
+	@bad=$$(grep -n -E '\$$\(GO\) +test' Makefile mk/*.mk | grep -v -E '^[^:]+:[0-9]+:[[:space:]]*#' | \
+	  grep -v -F -e '-timeout $$(TEST_TIMEOUT)' -e ' test -c '); \
+	  [ -z "$$bad" ] || { printf 'go test without -timeout $$(TEST_TIMEOUT), so with go test'"'"'s 10 minutes:\n%s\n' "$$bad"; exit 1; }
+	@echo 'every go test of a make target passes -timeout $$(TEST_TIMEOUT)'

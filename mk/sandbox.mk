@@ -88,7 +88,7 @@ sandbox-status:
 
 # The sandbox's own tests start real sandboxes from the built binary.
 test-sandbox: sandbox
-	cd sandbox && $(GO) vet ./... && PIPECTL_SANDBOX_BIN=$(BIN)/pipectl-sandbox $(GO) test -count=1 ./...
+	cd sandbox && $(GO) vet ./... && PIPECTL_SANDBOX_BIN=$(BIN)/pipectl-sandbox $(GO) test -count=1 -timeout $(TEST_TIMEOUT) ./...
 
 # Vetting and compiling those tests (Kubernetes' packages: about 10 minutes
 # on a cold cache) needs no real node, so it runs beside test-unit; the
