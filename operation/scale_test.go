@@ -12,6 +12,7 @@ import (
 	"github.com/pipectl/pipectl/engine"
 	"github.com/pipectl/pipectl/internal/view"
 	"github.com/pipectl/pipectl/operation"
+	"github.com/pipectl/pipectl/record"
 )
 
 // noopStages is n noop steps in stages of ten, each step depending on the
@@ -45,10 +46,12 @@ type scaleCost struct {
 // applyScale saves a plan of n noop steps and applies it in process, as
 // plan -out and apply PLAN do: the engine, the saved plan's check, the
 // recorder, and both views a user meets (plain lines, what apply prints
-// when not on a terminal, and JSON lines).
-func applyScale(t *testing.T, n int) scaleCost {
+// when not on a terminal, and JSON lines). The record keeps history
+// finished runs of the pipeline from before.
+func applyScale(t *testing.T, n, history int) scaleCost {
 	t.Helper()
 	dir := initialized(t, noopStages(n))
+	keepRuns(t, dir, history, n)
 	planFile := filepath.Join(t.TempDir(), "saved.plan")
 	var before, after runtime.MemStats
 	runtime.GC()
@@ -84,7 +87,7 @@ func applyScale(t *testing.T, n int) scaleCost {
 // number of steps. Counts, not time: bytes allocated, bytes the recorder
 // wrote, scheduler candidates looked at and run states copied.
 func TestApplyScalesLinearly(t *testing.T) {
-	small, big := applyScale(t, 1000), applyScale(t, 8000)
+	small, big := applyScale(t, 1000, 0), applyScale(t, 8000, 0)
 	for _, c := range []struct {
 		what       string
 		small, big float64
@@ -98,5 +101,42 @@ func TestApplyScalesLinearly(t *testing.T) {
 		if r := c.big / c.small; !(r < 1.3 && r > 1/1.3) {
 			t.Errorf("%s per step differ by %.2f× between %d and %d steps (want < 1.3×)", c.what, r, small.n, big.n)
 		}
+	}
+}
+
+// keepRuns records runs finished runs of n succeeded steps each.
+func keepRuns(t *testing.T, dir string, runs, n int) {
+	t.Helper()
+	store, err := record.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range runs {
+		rec, err := store.Start(&engine.Plan{Pipeline: "scale"}, engine.NewRedactor())
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range n {
+			step := fmt.Sprintf("n%d", i)
+			rec.Event(engine.Event{Type: engine.StepStarted, Step: step, Attempt: 1})
+			rec.Event(engine.Event{Type: engine.StepFinished, Step: step, Status: engine.StatusSucceeded, Outputs: map[string]any{"step_id": step}})
+		}
+		rec.Event(engine.Event{Type: engine.RunFinished, Status: engine.StatusSucceeded})
+		if err := rec.Finish(); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// TestApplyCostDoesNotGrowWithHistory: what an apply costs must not grow
+// with the runs the record keeps (DefaultKeep, 100 per environment). Opening
+// the record and pruning it read every kept run's summary, every step
+// record of it included, before each plan and apply.
+func TestApplyCostDoesNotGrowWithHistory(t *testing.T) {
+	const n, kept = 1000, 40
+	fresh, old := applyScale(t, n, 0), applyScale(t, n, kept)
+	t.Logf("bytes allocated per step: %.1f with no run kept, %.1f with %d runs of %d steps kept", fresh.allocs, old.allocs, kept, n)
+	if r := old.allocs / fresh.allocs; r > 1.3 {
+		t.Errorf("with %d runs kept, an apply allocates %.2f× what it does with none (want < 1.3×)", kept, r)
 	}
 }

@@ -83,7 +83,7 @@ func (s *Local) WriteRun(id string, batch *Batch) (int64, error) {
 			}
 			written += int64(len(v))
 		}
-		return b.Put(metaKey, meta)
+		return putSummary(b, batch.Run, meta)
 	})
 	return written, err
 }
@@ -113,7 +113,7 @@ func putMeta(b *bolt.Bucket, run *Run) error {
 	if err != nil {
 		return err
 	}
-	return b.Put(metaKey, v)
+	return putSummary(b, run, v)
 }
 
 // MarkIncomplete marks the run's record incomplete with an empty file,

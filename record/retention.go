@@ -106,9 +106,9 @@ func (s *Local) Prune(r Retention) (*Pruned, error) {
 	return out, nil
 }
 
-// sizes lists every run, newest first, with the bytes its pages hold
-// when measure is set: that walks every page of every run, which an apply
-// pruning at its start must not pay.
+// sizes lists every run (its head: no step records), newest first, with
+// the bytes its pages hold when measure is set: that walks every page of
+// every run, which an apply pruning at its start must not pay.
 func (s *Local) sizes(tx *bolt.Tx, measure bool) ([]RunSize, error) {
 	runs := tx.Bucket(runsBucket)
 	if runs == nil {
@@ -117,7 +117,7 @@ func (s *Local) sizes(tx *bolt.Tx, measure bool) ([]RunSize, error) {
 	var out []RunSize
 	err := runs.ForEachBucket(func(id []byte) error {
 		b := runs.Bucket(id)
-		r, err := s.readMeta(b)
+		r, err := s.readHead(b)
 		if err != nil {
 			return err
 		}

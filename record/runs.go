@@ -71,8 +71,15 @@ func (s *Local) Init() error {
 	}); err != nil {
 		return err
 	}
-	_, err := s.ListRuns(Filter{}) // reads every run's summary: a damaged page shows now
-	return err
+	// Every run's head, and with it every summary's pages: a damaged page
+	// shows now.
+	return s.view(func(tx *bolt.Tx) error {
+		runs := tx.Bucket(runsBucket)
+		return runs.ForEachBucket(func(id []byte) error {
+			_, err := s.readHead(runs.Bucket(id))
+			return err
+		})
+	})
 }
 
 // Where is the database file.
@@ -289,23 +296,30 @@ func (s *Local) readMeta(b *bolt.Bucket) (*Run, error) {
 	if err := json.Unmarshal(b.Get(metaKey), &r); err != nil {
 		return nil, fmt.Errorf("a run record is damaged: %w", err)
 	}
-	if r.FormatVersion > v1.RecordFormatVersion { // 0: made before records were versioned, read alike
-		return nil, fmt.Errorf("run %s was recorded by a newer pipectl (record format %d; this one reads up to %d): read it with that release",
-			r.ID, r.FormatVersion, v1.RecordFormatVersion)
+	if err := checkFormat(&r); err != nil {
+		return nil, err
 	}
 	if err := readSteps(b, &r); err != nil {
 		return nil, err
 	}
+	s.settle(&r, true)
+	return &r, nil
+}
+
+// settle completes a run as read with what is kept beside its record: a
+// failed write's mark, the lock that tells a run going on from one whose
+// process died and, when withSteps, the step outcomes kept beside it.
+func (s *Local) settle(r *Run, withSteps bool) {
 	if r.RecordFailed == "" && (s.recordFailed(r.ID) || s.outcomesSayRecordFailed(r.ID)) {
 		r.RecordFailed = "a write to the run database failed: what happened after it is not recorded"
 	}
-	if r.Status == StatusRunning && s.stillRunning(&r) {
-		return &r, nil
+	if r.Status == StatusRunning && s.stillRunning(r) {
+		return
 	}
 	// The record of a run that did not finish it (a full disk, a process
 	// that died) may miss the last step outcomes: they are kept beside it.
-	if kept, err := s.KeptOutcomes(r.ID); err == nil && kept != nil { // else a resume says why
-		kept.apply(&r)
+	if kept, err := s.KeptOutcomes(r.ID); withSteps && err == nil && kept != nil { // else a resume says why
+		kept.apply(r)
 		if r.RecordFailed != "" && kept.Failed == "" {
 			r.RecordFailed += "; the steps' outcomes are from those kept beside it"
 		}
@@ -318,7 +332,6 @@ func (s *Local) readMeta(b *bolt.Bucket) (*Run, error) {
 			r.Steps[i].Status = StatusInterrupted
 		}
 	}
-	return &r, nil
 }
 
 // readSteps reads the step records of a run whose summary has none: it

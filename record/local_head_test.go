@@ -1,0 +1,157 @@
+package record
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"hash/crc32"
+	"reflect"
+	"testing"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/pipectl/pipectl/engine"
+)
+
+// A run's head is its summary without the step records, whoever wrote the
+// summary last: this pipectl (a finished run, one going on, a recorded
+// force-unlock), a pipectl that knows no head (the summary changed, the
+// head did not), or nobody sane (a damaged head).
+func TestHeadIsTheSummaryWithoutItsSteps(t *testing.T) {
+	store, err := Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	finished, err := store.Start(&engine.Plan{Pipeline: "p", Environment: "dev"}, engine.NewRedactor())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, step := range []string{"a", "b", "c"} {
+		finished.Event(engine.Event{Type: engine.StepStarted, Step: step, Attempt: 1})
+		finished.Event(engine.Event{Type: engine.StepFinished, Step: step, Status: engine.StatusSucceeded, Outputs: map[string]any{"x": step}})
+	}
+	finished.Event(engine.Event{Type: engine.RunFinished, Status: engine.StatusSucceeded})
+	if err := finished.Finish(); err != nil {
+		t.Fatal(err)
+	}
+	going, err := store.Start(&engine.Plan{Pipeline: "p", Environment: "stg"}, engine.NewRedactor())
+	if err != nil {
+		t.Fatal(err)
+	}
+	going.Event(engine.Event{Type: engine.StepStarted, Step: "a", Attempt: 1})
+	going.flush(false)
+	local := store.Backend.(*Local)
+
+	same := func(when string) {
+		t.Helper()
+		err := local.view(func(tx *bolt.Tx) error {
+			runs := tx.Bucket(runsBucket)
+			return runs.ForEachBucket(func(id []byte) error {
+				whole, err := local.readMeta(runs.Bucket(id))
+				if err != nil {
+					return err
+				}
+				head, err := local.readHead(runs.Bucket(id))
+				if err != nil {
+					return err
+				}
+				if len(whole.Steps) == 0 {
+					t.Errorf("%s: run %s has no step records to leave out", when, id)
+				}
+				whole.Steps = nil
+				if !reflect.DeepEqual(head, whole) {
+					t.Errorf("%s: run %s\nhead    %+v\nsummary %+v", when, id, head, whole)
+				}
+				return nil
+			})
+		})
+		if err != nil {
+			t.Fatalf("%s: %v", when, err)
+		}
+	}
+	same("written by this pipectl")
+	if h := rawHead(t, local, finished.ID()); len(h) < 4 || !json.Valid(h[4:]) {
+		t.Fatalf("the finished run has no head: %q", h)
+	}
+	if got := headSteps(t, local, finished.ID()); got != 0 {
+		t.Errorf("the head holds %d step records, want none", got)
+	}
+
+	// A pipectl that knows no head rewrites the summary.
+	rewrite(t, local, finished.ID(), metaKey, func(v []byte) []byte {
+		var r Run
+		if err := json.Unmarshal(v, &r); err != nil {
+			t.Fatal(err)
+		}
+		r.Status = engine.StatusFailed
+		out, _ := json.Marshal(&r)
+		return out
+	})
+	same("summary rewritten without its head")
+	if headCurrent(t, local, finished.ID()) {
+		t.Fatal("the rewritten summary's head is current before any write")
+	}
+	if _, err := local.Prune(Retention{KeepPerEnvironment: DefaultKeep}); err != nil {
+		t.Fatal(err)
+	}
+	if !headCurrent(t, local, finished.ID()) {
+		t.Error("pruning, which reads every head in a write, did not give the rewritten summary its head")
+	}
+	same("head given by Prune")
+	runs, err := store.ListRuns(Filter{Status: engine.StatusFailed})
+	if err != nil || len(runs) != 1 {
+		t.Fatalf("the rewritten run: %v %v", runs, err)
+	}
+
+	// A damaged head beside a summary it was made from.
+	rewrite(t, local, going.ID(), headKey, func(v []byte) []byte { return append(v[:4:4], "{not json"...) })
+	same("damaged head")
+
+	if err := going.Finish(); err != nil {
+		t.Fatal(err)
+	}
+	same("both finished")
+}
+
+func rawHead(t *testing.T, s *Local, id string) (head []byte) {
+	t.Helper()
+	if err := s.view(func(tx *bolt.Tx) error {
+		head = append(head, tx.Bucket(runsBucket).Bucket([]byte(id)).Get(headKey)...)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return head
+}
+
+// headCurrent: the run's head was made from its summary as it is.
+func headCurrent(t *testing.T, s *Local, id string) (current bool) {
+	t.Helper()
+	if err := s.view(func(tx *bolt.Tx) error {
+		b := tx.Bucket(runsBucket).Bucket([]byte(id))
+		head := b.Get(headKey)
+		current = len(head) >= 4 && binary.BigEndian.Uint32(head) == crc32.Checksum(b.Get(metaKey), castagnoli)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return current
+}
+
+func headSteps(t *testing.T, s *Local, id string) int {
+	t.Helper()
+	var r Run
+	if err := json.Unmarshal(rawHead(t, s, id)[4:], &r); err != nil {
+		t.Fatal(err)
+	}
+	return len(r.Steps)
+}
+
+func rewrite(t *testing.T, s *Local, id string, key []byte, change func([]byte) []byte) {
+	t.Helper()
+	if err := s.update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(runsBucket).Bucket([]byte(id))
+		return b.Put(key, change(append([]byte(nil), b.Get(key)...)))
+	}); err != nil {
+		t.Fatal(err)
+	}
+}
