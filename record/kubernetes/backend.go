@@ -339,7 +339,7 @@ func (b *Backend) MarkIncomplete(id string, incomplete bool) error {
 func (b *Backend) ListRuns(f record.Filter) ([]*record.Run, error) {
 	ctx, cancel := ctx()
 	defer cancel()
-	objs, err := b.c.listRuns(ctx, b.scope, f.Pipeline, f.Environment, "")
+	objs, err := b.c.listRuns(ctx, b.scope, f.Pipeline, f.Environment, "", false)
 	if err != nil {
 		return nil, b.explain(err)
 	}
@@ -394,15 +394,22 @@ func (b *Backend) decode(ctx context.Context, o *runObject, fn func(Entry) error
 			r.Steps = append(r.Steps, steps[i])
 		}
 	}
-	if r.Status == record.StatusRunning && !b.stillRunning(ctx, &r) {
-		r.Status = record.StatusInterrupted
-		for i := range r.Steps {
-			if r.Steps[i].Status == record.StatusRunning {
-				r.Steps[i].Status = record.StatusInterrupted
-			}
+	b.settle(ctx, &r)
+	return &r, nil
+}
+
+// settle makes a run recorded as running whose Lease no longer names it,
+// or has expired, interrupted, with the steps it had running.
+func (b *Backend) settle(ctx context.Context, r *record.Run) {
+	if r.Status != record.StatusRunning || b.stillRunning(ctx, r) {
+		return
+	}
+	r.Status = record.StatusInterrupted
+	for i := range r.Steps {
+		if r.Steps[i].Status == record.StatusRunning {
+			r.Steps[i].Status = record.StatusInterrupted
 		}
 	}
-	return &r, nil
 }
 
 // errStop ends a journal read early.

@@ -110,10 +110,12 @@ func runName(id string) string          { return objectName("run", id) }
 func chunkName(id string, n int) string { return runName(id) + "." + fmt.Sprintf("%06d", n) }
 
 // runObject is a run object as read: its summary, marker and version.
+// Read by its head (listRuns with heads), it has the head and no Summary.
 type runObject struct {
 	secret  *corev1.Secret
 	Summary []byte // JSON
 	Marker  Marker
+	head    *head
 }
 
 func (c *Client) getRun(ctx context.Context, id string) (*runObject, error) {
@@ -124,19 +126,26 @@ func (c *Client) getRun(ctx context.Context, id string) (*runObject, error) {
 	if err != nil {
 		return nil, err
 	}
-	return decodeRun(s)
+	return decodeRun(s, false)
 }
 
-func decodeRun(s *corev1.Secret) (*runObject, error) {
+// decodeRun reads a run object; byHead, its summary is left unread when
+// it has a head of it.
+func decodeRun(s *corev1.Secret, byHead bool) (*runObject, error) {
 	if v := s.Annotations[annFormat]; v != strconv.Itoa(FormatVersion) {
 		return nil, fmt.Errorf("the run object %s is of format %q; this pipectl reads format %d: use the pipectl that wrote it", s.Name, v, FormatVersion)
 	}
 	o := &runObject{secret: s}
-	var err error
-	if o.Summary, err = gunzip(s.Data[keySummary]); err != nil {
+	if err := json.Unmarshal(s.Data[keyMarker], &o.Marker); err != nil {
 		return nil, fmt.Errorf("the run object %s is damaged: %w", s.Name, err)
 	}
-	if err := json.Unmarshal(s.Data[keyMarker], &o.Marker); err != nil {
+	if byHead {
+		if o.head = headOf(s); o.head != nil {
+			return o, nil
+		}
+	}
+	var err error
+	if o.Summary, err = gunzip(s.Data[keySummary]); err != nil {
 		return nil, fmt.Errorf("the run object %s is damaged: %w", s.Name, err)
 	}
 	return o, nil
@@ -153,7 +162,7 @@ func (c *Client) createRun(ctx context.Context, m RunMeta, summary []byte) (*run
 	if err != nil {
 		return nil, err
 	}
-	return decodeRun(got)
+	return decodeRun(got, false)
 }
 
 func fillRun(s *corev1.Secret, summary []byte, m Marker) error {
@@ -166,7 +175,7 @@ func fillRun(s *corev1.Secret, summary []byte, m Marker) error {
 	}
 	mj, _ := json.Marshal(m)
 	s.Data = map[string][]byte{keySummary: z, keyMarker: mj}
-	return nil
+	return setHead(s, summary, z)
 }
 
 // ErrConflict: the run object changed since it was read (optimistic
@@ -190,7 +199,7 @@ func (c *Client) updateRun(ctx context.Context, o *runObject, status string, sum
 	if err != nil {
 		return nil, err
 	}
-	return decodeRun(got)
+	return decodeRun(got, false)
 }
 
 // encodeChunks packs entries into chunks of at most chunkMax bytes (gzip
@@ -387,8 +396,9 @@ func (c *Client) ReadRun(ctx context.Context, id string, fn func(Entry) error) (
 }
 
 // listRuns returns the run objects a backend's scope holds, of a
-// pipeline, environment and status when they are given, by their labels.
-func (c *Client) listRuns(ctx context.Context, scope, pipeline, env, status string) ([]*runObject, error) {
+// pipeline, environment and status when they are given, by their labels;
+// byHead, read by their heads where they have one (decodeRun).
+func (c *Client) listRuns(ctx context.Context, scope, pipeline, env, status string, byHead bool) ([]*runObject, error) {
 	sel := labelManaged + "=" + managedBy + "," + labelKind + "=run," + labelScope + "=" + labelValue(scope)
 	for _, kv := range [][2]string{{labelPipeline, pipeline}, {labelEnvironment, env}, {labelStatus, status}} {
 		if kv[1] != "" {
@@ -401,7 +411,7 @@ func (c *Client) listRuns(ctx context.Context, scope, pipeline, env, status stri
 	}
 	out := make([]*runObject, 0, len(list.Items))
 	for i := range list.Items {
-		o, err := decodeRun(&list.Items[i])
+		o, err := decodeRun(&list.Items[i], byHead)
 		if err != nil {
 			return nil, err
 		}

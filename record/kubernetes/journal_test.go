@@ -88,7 +88,7 @@ func TestJournalChunksBigLogsAndReadsThemBackWhole(t *testing.T) {
 			t.Errorf("chunk %s is not immutable", s.Name)
 		}
 	}
-	runs, err := c.listRuns(ctx, "", "shop", "prod", "succeeded")
+	runs, err := c.listRuns(ctx, "", "shop", "prod", "succeeded", false)
 	if err != nil || len(runs) != 1 {
 		t.Errorf("listing by pipeline, environment and status: %d runs, %v", len(runs), err)
 	}

@@ -117,19 +117,26 @@ func (b *Backend) PlanApplied(hash string) (string, time.Time, error) {
 	return m.Run, since, err
 }
 
-// sizes are the runs and the bytes each record holds (summary and
-// journal, before compression: what the user's runs amount to).
+// sizes are the runs, read by their heads (no step records), and the
+// bytes each record holds (summary and journal, before compression: what
+// the user's runs amount to).
 func (b *Backend) sizes(ctx context.Context) ([]record.RunSize, error) {
-	objs, err := b.c.listRuns(ctx, b.scope, "", "", "")
+	objs, err := b.c.listRuns(ctx, b.scope, "", "", "", true)
 	if err != nil {
 		return nil, b.explain(err)
 	}
 	var out []record.RunSize
 	for _, o := range objs {
+		if h := o.head; h != nil {
+			b.settle(ctx, h.Run)
+			out = append(out, record.RunSize{Run: h.Run, Bytes: int64(h.SummaryBytes) + o.Marker.Bytes})
+			continue
+		}
 		r, err := b.decode(ctx, o, nil)
 		if err != nil {
 			return nil, err
 		}
+		r.Steps = nil
 		out = append(out, record.RunSize{Run: r, Bytes: int64(len(o.Summary)) + o.Marker.Bytes})
 	}
 	slices.SortStableFunc(out, func(x, y record.RunSize) int { return y.Run.Started.Compare(x.Run.Started) })
