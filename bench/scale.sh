@@ -10,7 +10,10 @@
 #   bench/scale.sh 1000 10000      # some sizes
 # It also times reading the run back: runs show, runs show -json, runs report.
 # Uses bin/pipectl and bin/pipectl-plugin-std (make build); PIPECTL=path
-# times another pipectl binary (a build of main, to compare). Targets: see
+# times another pipectl binary (a build of main, to compare). KEPT=K first
+# records K runs of the pipeline (apply -auto-approve, untimed), so that
+# what is timed meets a record keeping K runs (DefaultKeep is 100 per
+# environment): what an apply costs must not grow with them. Targets: see
 # docs/architecture.md (Performance): per step at the largest N within
 # 1.5x of the smallest.
 set -euo pipefail
@@ -22,6 +25,7 @@ for b in pipectl pipectl-plugin-std; do
   [[ -x bin/$b ]] || { echo "bin/$b is missing: make build" >&2; exit 1; }
 done
 pipectl=${PIPECTL:-bin/pipectl}
+kept=${KEPT:-0}
 [[ -x /usr/bin/time ]] || { echo "/usr/bin/time is missing: apt-get install time" >&2; exit 1; }
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -52,7 +56,7 @@ measure() {
   awk '{ printf "%.2f %.2f %.0f", $1, $2 + $3, $4 / 1024 }' "$log.time"
 }
 
-echo "pipectl $($pipectl version 2>/dev/null | head -1), $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "pipectl $($pipectl version 2>/dev/null | head -1), $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg), $kept runs kept before each size"
 printf '| %7s | %-26s | %-26s | %-26s | %-17s | %-11s |\n' N "validate" "plan -out" "apply PLAN" "ms/step p+a [cpu]" "KB/step val"
 printf '|---------|----------------------------|----------------------------|----------------------------|-------------------|-------------|\n'
 first=""
@@ -62,6 +66,9 @@ for n in "${sizes[@]}"; do
   ln -s "$root/bin/pipectl-plugin-std" "$d/.pipectl/plugins/pipectl-plugin-std"
   generate "$n" "$d"
   "$pipectl" init "$d" > /dev/null
+  for ((k = 0; k < kept; k++)); do
+    "$pipectl" apply -auto-approve "$d" > "$d/kept.log" 2>&1 || { echo "failed: kept run $k" >&2; tail -5 "$d/kept.log" >&2; exit 1; }
+  done
   read -r vt vc vm <<< "$(measure "$d/validate.log" "$pipectl" validate "$d")"
   read -r pt pc pm <<< "$(measure "$d/plan.log" "$pipectl" plan -out "$d/plan.json" "$d")"
   read -r at ac am <<< "$(measure "$d/apply.log" "$pipectl" apply -no-color "$d/plan.json" "$d")"
