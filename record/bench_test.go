@@ -1,6 +1,7 @@
 package record
 
 import (
+	"fmt"
 	"testing"
 
 	"github.com/pipectl/pipectl/engine"
@@ -38,6 +39,28 @@ func BenchmarkList(b *testing.B) {
 	}
 	for b.Loop() {
 		if _, err := store.List(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkLatest measures finding the newest of DefaultKeep runs of
+// 1,000 steps each (`runs show latest`, `apply -resume latest`).
+func BenchmarkLatest(b *testing.B) {
+	store, err := Open(b.TempDir())
+	if err != nil {
+		b.Fatal(err)
+	}
+	for range DefaultKeep {
+		rec, _ := store.Start(&engine.Plan{Pipeline: "p"}, engine.NewRedactor())
+		for i := range 1000 {
+			rec.Event(engine.Event{Type: engine.StepFinished, Step: fmt.Sprintf("s%d", i), Status: engine.StatusSucceeded})
+		}
+		rec.Event(engine.Event{Type: engine.RunFinished, Status: engine.StatusSucceeded})
+		_ = rec.Finish()
+	}
+	for b.Loop() {
+		if _, err := store.Latest(); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -215,35 +215,25 @@ func (s *Local) ListRuns(f Filter) ([]*Run, error) {
 	return out, err
 }
 
-// Latest is the id of the newest run. ListRuns decodes every kept run
-// with its step records; this reads only each summary's id, start and
-// format: `runs show latest` of a store keeping a few 10,000-step runs
-// spent most of its time there. A damaged or newer summary is the same
-// error as ListRuns's.
+// Latest is the id of the newest run, read from every run's head (its
+// summary without step records): ListRuns decodes every kept run with its
+// step records, and `runs show latest` of a store keeping a few
+// 10,000-step runs spent most of its time there.
 func (s *Local) Latest() (string, error) {
-	type header struct {
-		FormatVersion int       `json:"format_version"`
-		ID            string    `json:"id"`
-		Started       time.Time `json:"started"`
-	}
-	var latest header
+	var latest *Run
 	err := s.view(func(tx *bolt.Tx) error {
 		runs := tx.Bucket(runsBucket)
 		return runs.ForEachBucket(func(id []byte) error {
-			var h header
-			if err := json.Unmarshal(runs.Bucket(id).Get(metaKey), &h); err != nil {
-				return fmt.Errorf("a run record is damaged: %w", err)
+			r, err := s.readHead(runs.Bucket(id))
+			if err == nil && (latest == nil || r.Started.After(latest.Started)) {
+				latest = r
 			}
-			if h.FormatVersion > v1.RecordFormatVersion {
-				return fmt.Errorf("run %s was recorded by a newer pipectl (record format %d; this one reads up to %d): read it with that release",
-					h.ID, h.FormatVersion, v1.RecordFormatVersion)
-			}
-			if latest.ID == "" || h.Started.After(latest.Started) {
-				latest = h
-			}
-			return nil
+			return err
 		})
 	})
+	if latest == nil {
+		return "", err
+	}
 	return latest.ID, err
 }
 
