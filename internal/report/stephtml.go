@@ -149,7 +149,7 @@ func writeStep(b *strings.Builder, s *Step) error {
 	}
 	b.WriteString("\n    ")
 	if len(s.Artifacts) > 0 {
-		if err := page.ExecuteTemplate(b, "artifacts", s); err != nil {
+		if err := page().ExecuteTemplate(b, "artifacts", s); err != nil {
 			return err
 		}
 	}
