@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"reflect"
 	"testing"
 
 	"github.com/pipectl/pipectl/engine"
@@ -87,5 +88,17 @@ func TestRecordOf03b9d15(t *testing.T) {
 	var again *record.PlanAppliedError
 	if err := store.MarkPlanApplied(approved.SavedPlan, "new"); !errors.As(err, &again) || again.Run != approved.ID {
 		t.Errorf("the old run's saved plan marked again: %v", err)
+	}
+	// Its runs have no heads: pruning, as an apply does first, reads their
+	// summaries, keeps them all and gives them heads, which read alike.
+	pruned, err := store.Prune(record.Retention{KeepPerEnvironment: record.DefaultKeep})
+	if err != nil || len(pruned.Deleted) != 0 || pruned.Kept != 3 {
+		t.Fatalf("pruned %+v, %v; want the 3 runs kept", pruned, err)
+	}
+	if after, err := store.List(); err != nil || !reflect.DeepEqual(after, list) {
+		t.Errorf("after pruning: %v, %v", after, err)
+	}
+	if latest, err := store.Latest(); err != nil || latest != rejected.ID {
+		t.Errorf("latest %q, %v; want %s", latest, err, rejected.ID)
 	}
 }
