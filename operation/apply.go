@@ -298,7 +298,7 @@ func (a *Apply) target(path string) (*applyTarget, error) {
 		}
 		env := a.Inputs.Environment
 		if a.Resume == Latest { // as runs show latest: the newest run (of -env's environment)
-			if a.Resume, err = latestOf(store, env); err != nil {
+			if a.Resume, err = store.LatestOf(record.Filter{Environment: env}); err != nil {
 				return nil, err
 			}
 		}
@@ -320,21 +320,6 @@ func (a *Apply) target(path string) (*applyTarget, error) {
 			"or a pipeline's directory or .hcl file", path, noPipeline(err))
 	}
 	return &applyTarget{path: path, dir: PipelineDir(path), env: a.Inputs.Environment}, nil
-}
-
-// latestOf is the newest run of environment env ("": of any).
-func latestOf(store *record.Store, env string) (string, error) {
-	if env == "" {
-		return store.Latest()
-	}
-	runs, err := store.ListRuns(record.Filter{Environment: env})
-	if err != nil {
-		return "", err
-	}
-	if len(runs) == 0 {
-		return "", fmt.Errorf("no run of environment %s is recorded in %s yet", env, store.Where())
-	}
-	return runs[0].ID, nil
 }
 
 // savedTarget reads a saved plan and finds the pipeline to apply it

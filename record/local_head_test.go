@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"hash/crc32"
 	"reflect"
+	"strings"
 	"testing"
+	"time"
 
 	bolt "go.etcd.io/bbolt"
 
@@ -153,5 +155,36 @@ func rewrite(t *testing.T, s *Local, id string, key []byte, change func([]byte) 
 		return b.Put(key, change(append([]byte(nil), b.Get(key)...)))
 	}); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// The newest run of an environment, or of any, read from the heads; an
+// environment with no run says so.
+func TestLatestOfAnEnvironment(t *testing.T) {
+	store, err := Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids := map[string]string{}
+	for _, env := range []string{"prod", "dev"} {
+		rec, err := store.Start(&engine.Plan{Pipeline: "p", Environment: env}, engine.NewRedactor())
+		if err != nil {
+			t.Fatal(err)
+		}
+		rec.Event(engine.Event{Type: engine.StepFinished, Step: "a", Status: engine.StatusSucceeded})
+		rec.Event(engine.Event{Type: engine.RunFinished, Status: engine.StatusSucceeded})
+		if err := rec.Finish(); err != nil {
+			t.Fatal(err)
+		}
+		ids[env] = rec.ID()
+		time.Sleep(10 * time.Millisecond) // ids and starts in order
+	}
+	for f, want := range map[Filter]string{{}: ids["dev"], {Environment: "prod"}: ids["prod"], {Environment: "dev"}: ids["dev"]} {
+		if got, err := store.LatestOf(f); err != nil || got != want {
+			t.Errorf("LatestOf(%+v) = %q, %v; want %s", f, got, err, want)
+		}
+	}
+	if _, err := store.LatestOf(Filter{Environment: "stg"}); err == nil || !strings.Contains(err.Error(), "no run of environment stg is recorded") {
+		t.Errorf("LatestOf an environment without runs: %v", err)
 	}
 }

@@ -215,17 +215,17 @@ func (s *Local) ListRuns(f Filter) ([]*Run, error) {
 	return out, err
 }
 
-// Latest is the id of the newest run, read from every run's head (its
-// summary without step records): ListRuns decodes every kept run with its
-// step records, and `runs show latest` of a store keeping a few
+// LatestOf is the id of the newest run f selects, read from every run's
+// head (its summary without step records): ListRuns decodes every kept run
+// with its step records, and `runs show latest` of a store keeping a few
 // 10,000-step runs spent most of its time there.
-func (s *Local) Latest() (string, error) {
+func (s *Local) LatestOf(f Filter) (string, error) {
 	var latest *Run
 	err := s.view(func(tx *bolt.Tx) error {
 		runs := tx.Bucket(runsBucket)
 		return runs.ForEachBucket(func(id []byte) error {
 			r, err := s.readHead(runs.Bucket(id))
-			if err == nil && (latest == nil || r.Started.After(latest.Started)) {
+			if err == nil && f.Match(r) && (latest == nil || r.Started.After(latest.Started)) {
 				latest = r
 			}
 			return err

@@ -70,23 +70,30 @@ func (s *Store) Plan(id string) (*engine.Plan, error) {
 }
 
 // Latest is the id of the newest run, for `latest` in place of a run id.
-// A backend that can tell it without reading every run whole says so.
-func (s *Store) Latest() (string, error) {
-	if b, ok := s.Backend.(interface{ Latest() (string, error) }); ok {
-		id, err := b.Latest()
-		if err == nil && id == "" {
-			err = fmt.Errorf("no run is recorded in %s yet", s.Where())
+func (s *Store) Latest() (string, error) { return s.LatestOf(Filter{}) }
+
+// LatestOf is the id of the newest run f selects. A backend that can tell
+// it from its runs' heads, without their step records, says so; else every
+// run is read whole.
+func (s *Store) LatestOf(f Filter) (string, error) {
+	var id string
+	var err error
+	if b, ok := s.Backend.(interface{ LatestOf(Filter) (string, error) }); ok {
+		id, err = b.LatestOf(f)
+	} else {
+		var list []*Run
+		if list, err = s.ListRuns(f); len(list) > 0 {
+			id = list[0].ID
 		}
-		return id, err
 	}
-	list, err := s.List()
-	if err != nil {
-		return "", err
+	if err == nil && id == "" {
+		what := "no run"
+		if f.Environment != "" {
+			what = "no run of environment " + f.Environment
+		}
+		err = fmt.Errorf("%s is recorded in %s yet", what, s.Where())
 	}
-	if len(list) == 0 {
-		return "", fmt.Errorf("no run is recorded in %s yet", s.Where())
-	}
-	return list[0].ID, nil
+	return id, err
 }
 
 // FollowPoll is how often Follow looks for new events.

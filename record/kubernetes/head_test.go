@@ -14,10 +14,10 @@ import (
 	"github.com/pipectl/pipectl/record"
 )
 
-// Pruning reads the run objects by their heads, and by their summaries
-// where a head is not of the summary it sits beside. Each head is told
-// apart from its summary by the start time it gives, which decides what
-// the retention policy deletes (the oldest).
+// Pruning and LatestOf read the run objects by their heads, and by their
+// summaries where a head is not of the summary it sits beside. Each head
+// is told apart from its summary by the start time it gives, which decides
+// what the retention policy deletes (the oldest) and which run is latest.
 func TestPruneReadsHeadsNotSummaries(t *testing.T) {
 	c := testClient(t, 5*time.Second)
 	b := New(c, "heads", t.TempDir())
@@ -45,6 +45,9 @@ func TestPruneReadsHeadsNotSummaries(t *testing.T) {
 	}
 	if want := runs[1].ID; strings.Join(pruned.Deleted, " ") != want {
 		t.Fatalf("deleted %v, want %s: the oldest by the heads", pruned.Deleted, want)
+	}
+	if latest, err := b.LatestOf(record.Filter{Environment: "dev"}); err != nil || latest != runs[0].ID {
+		t.Errorf("the latest run of dev: %q, %v; want %s, the newest by the heads", latest, err, runs[0].ID)
 	}
 
 	// A pipectl without heads rewrites that run's summary (older than the

@@ -117,11 +117,12 @@ func (b *Backend) PlanApplied(hash string) (string, time.Time, error) {
 	return m.Run, since, err
 }
 
-// sizes are the runs, read by their heads (no step records), and the
-// bytes each record holds (summary and journal, before compression: what
-// the user's runs amount to).
-func (b *Backend) sizes(ctx context.Context) ([]record.RunSize, error) {
-	objs, err := b.c.listRuns(ctx, b.scope, "", "", "", true)
+// heads are the runs of a pipeline and environment ("": any), newest
+// first, read by their heads (no step records), with the bytes each record
+// holds (summary and journal, before compression: what the user's runs
+// amount to).
+func (b *Backend) heads(ctx context.Context, pipeline, env string) ([]record.RunSize, error) {
+	objs, err := b.c.listRuns(ctx, b.scope, pipeline, env, "", true)
 	if err != nil {
 		return nil, b.explain(err)
 	}
@@ -143,12 +144,29 @@ func (b *Backend) sizes(ctx context.Context) ([]record.RunSize, error) {
 	return out, nil
 }
 
+// LatestOf is the id of the newest run f selects, read from the run
+// objects' heads.
+func (b *Backend) LatestOf(f record.Filter) (string, error) {
+	ctx, cancel := ctx()
+	defer cancel()
+	runs, err := b.heads(ctx, f.Pipeline, f.Environment)
+	if err != nil {
+		return "", err
+	}
+	for _, r := range runs { // newest first
+		if f.Match(r.Run) {
+			return r.Run.ID, nil
+		}
+	}
+	return "", nil
+}
+
 // Prune deletes the runs the retention policy does not keep: run object
 // first (a half-deleted run is not listed), then its journal and answers.
 func (b *Backend) Prune(r record.Retention) (*record.Pruned, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	runs, err := b.sizes(ctx)
+	runs, err := b.heads(ctx, "", "")
 	if err != nil {
 		return nil, err
 	}
@@ -198,7 +216,7 @@ func (b *Backend) Compact(ctx context.Context) (*record.Compacted, error) {
 			return nil, fmt.Errorf("%w: %s holds the lock of %s; compact when no run is going on", record.ErrActive, h, what(h.Environment))
 		}
 	}
-	runs, err := b.sizes(ctx)
+	runs, err := b.heads(ctx, "", "")
 	if err != nil {
 		return nil, err
 	}
