@@ -308,10 +308,12 @@ func (s *Local) settle(r *Run, withSteps bool) {
 	}
 	// The record of a run that did not finish it (a full disk, a process
 	// that died) may miss the last step outcomes: they are kept beside it.
-	if kept, err := s.KeptOutcomes(r.ID); withSteps && err == nil && kept != nil { // else a resume says why
-		kept.apply(r)
-		if r.RecordFailed != "" && kept.Failed == "" {
-			r.RecordFailed += "; the steps' outcomes are from those kept beside it"
+	if withSteps {
+		if kept, err := s.KeptOutcomes(r.ID); err == nil && kept != nil { // else a resume says why
+			kept.apply(r)
+			if r.RecordFailed != "" && kept.Failed == "" {
+				r.RecordFailed += "; the steps' outcomes are from those kept beside it"
+			}
 		}
 	}
 	if r.Status == StatusRunning {
