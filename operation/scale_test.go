@@ -131,7 +131,7 @@ func keepRuns(t *testing.T, dir string, runs, n int) {
 // TestApplyCostDoesNotGrowWithHistory: what an apply costs must not grow
 // with the runs the record keeps (DefaultKeep, 100 per environment). Opening
 // the record and pruning it read every kept run's summary, every step
-// record of it included, before each plan and apply.
+// record of it included, before each apply.
 func TestApplyCostDoesNotGrowWithHistory(t *testing.T) {
 	const n, kept = 1000, 40
 	fresh, old := applyScale(t, n, 0), applyScale(t, n, kept)
