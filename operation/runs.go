@@ -16,6 +16,10 @@ type ListRuns struct {
 	Dir string
 	// Backend overrides the pipeline's backend block (-backend-config).
 	Backend BackendConfig
+	// Heads leaves the runs' step records unread where the backend can
+	// (Run.StepTotal counts them): a table of runs needs their number
+	// only, and a hundred kept runs of 10,000 steps are a million records.
+	Heads bool
 }
 
 // Run lists the runs.
@@ -23,6 +27,9 @@ func (o *ListRuns) Run() ([]*record.Run, error) {
 	store, err := openRecords(o.Dir, "", o.Backend)
 	if err != nil {
 		return nil, err
+	}
+	if o.Heads {
+		return store.ListHeads(record.Filter{})
 	}
 	return store.List()
 }

@@ -140,3 +140,33 @@ func TestApplyCostDoesNotGrowWithHistory(t *testing.T) {
 		t.Errorf("with %d runs kept, an apply allocates %.2f× what it does with none (want < 1.3×)", kept, r)
 	}
 }
+
+// TestListingRunsCostDoesNotGrowWithSteps: the table of runs (`pipectl
+// runs`) counts each kept run's step records without decoding them, so
+// what it costs does not grow with them.
+func TestListingRunsCostDoesNotGrowWithSteps(t *testing.T) {
+	const kept = 20
+	allocated := func(steps int) uint64 {
+		dir := initialized(t, noopStages(10))
+		keepRuns(t, dir, kept, steps)
+		var before, after runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		list, err := (&operation.ListRuns{Dir: dir, Heads: true}).Run()
+		runtime.ReadMemStats(&after)
+		if err != nil || len(list) != kept {
+			t.Fatalf("%d runs, %v; want %d", len(list), err, kept)
+		}
+		for _, r := range list {
+			if r.StepTotal() != steps {
+				t.Fatalf("run %s counts %d steps, want %d", r.ID, r.StepTotal(), steps)
+			}
+		}
+		return after.TotalAlloc - before.TotalAlloc
+	}
+	few, many := allocated(1), allocated(1000)
+	t.Logf("listing %d runs allocates %d bytes with 1 step each, %d with 1,000", kept, few, many)
+	if r := float64(many) / float64(few); r > 1.3 {
+		t.Errorf("listing runs of 1,000 steps allocates %.1f× what runs of 1 step do (want < 1.3×)", r)
+	}
+}

@@ -59,7 +59,10 @@ func TestHeadIsTheSummaryWithoutItsSteps(t *testing.T) {
 				if len(whole.Steps) == 0 {
 					t.Errorf("%s: run %s has no step records to leave out", when, id)
 				}
-				whole.Steps = nil
+				if head.Status != StatusRunning && head.Status != StatusInterrupted && head.StepCount != len(whole.Steps) {
+					t.Errorf("%s: run %s's head counts %d step records, its summary has %d", when, id, head.StepCount, len(whole.Steps))
+				}
+				whole.Steps, head.StepCount = nil, 0
 				if !reflect.DeepEqual(head, whole) {
 					t.Errorf("%s: run %s\nhead    %+v\nsummary %+v", when, id, head, whole)
 				}
@@ -69,6 +72,7 @@ func TestHeadIsTheSummaryWithoutItsSteps(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", when, err)
 		}
+		listsAgree(t, when, store)
 	}
 	same("written by this pipectl")
 	if h := rawHead(t, local, finished.ID()); len(h) < 4 || !json.Valid(h[4:]) {
@@ -108,6 +112,19 @@ func TestHeadIsTheSummaryWithoutItsSteps(t *testing.T) {
 	rewrite(t, local, going.ID(), headKey, func(v []byte) []byte { return append(v[:4:4], "{not json"...) })
 	same("damaged head")
 
+	// A head without its step count (the first heads had none) is not used.
+	rewrite(t, local, finished.ID(), headKey, func(v []byte) []byte {
+		var m map[string]any
+		if err := json.Unmarshal(v[4:], &m); err != nil || m["step_count"] == nil {
+			t.Fatalf("the head %s: %v", v[4:], err)
+		}
+		delete(m, "step_count")
+		m["status"] = "running"
+		out, _ := json.Marshal(m)
+		return append(v[:4:4], out...)
+	})
+	same("head without its step count")
+
 	if err := going.Finish(); err != nil {
 		t.Fatal(err)
 	}
@@ -123,6 +140,33 @@ func rawHead(t *testing.T, s *Local, id string) (head []byte) {
 		t.Fatal(err)
 	}
 	return head
+}
+
+// listsAgree: the runs listed by their heads are those listed whole, in
+// the same order, without their step records and counting them.
+func listsAgree(t *testing.T, when string, store *Store) {
+	t.Helper()
+	whole, err := store.ListRuns(Filter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	heads, err := store.ListHeads(Filter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(heads) != len(whole) {
+		t.Fatalf("%s: %d runs by their heads, %d whole", when, len(heads), len(whole))
+	}
+	for i, h := range heads {
+		w := *whole[i]
+		if h.Steps != nil || h.StepTotal() != len(w.Steps) {
+			t.Errorf("%s: run %s listed with %d step records, counting %d; want none, counting %d", when, h.ID, len(h.Steps), h.StepTotal(), len(w.Steps))
+		}
+		w.Steps, w.StepCount = nil, h.StepCount
+		if !reflect.DeepEqual(h, &w) {
+			t.Errorf("%s: listed by its head %+v\nwhole %+v", when, h, &w)
+		}
+	}
 }
 
 // headCurrent: the run's head was made from its summary as it is.

@@ -69,6 +69,16 @@ func (s *Store) Plan(id string) (*engine.Plan, error) {
 	return DecodePlan(id, raw)
 }
 
+// ListHeads returns the runs f selects, newest first, without their step
+// records where the backend can leave them unread (StepCount says how
+// many; Run.StepTotal either way): what a list of runs shows.
+func (s *Store) ListHeads(f Filter) ([]*Run, error) {
+	if b, ok := s.Backend.(interface{ ListHeads(Filter) ([]*Run, error) }); ok {
+		return b.ListHeads(f)
+	}
+	return s.ListRuns(f)
+}
+
 // Latest is the id of the newest run, for `latest` in place of a run id.
 func (s *Store) Latest() (string, error) { return s.LatestOf(Filter{}) }
 

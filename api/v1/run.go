@@ -52,6 +52,18 @@ type Run struct {
 	// TookOver is the lock this run took over as it started: the holder
 	// of a parked run (or of one whose process died) it resumes.
 	TookOver *LockHolder `json:"took_over,omitempty"`
+	// StepCount is how many step records a run read without them has
+	// (Steps nil): a list of runs reads each run's head, its summary
+	// without the step records. Not stored: the records' own count.
+	StepCount int `json:"-"`
+}
+
+// StepTotal is how many step records the run has, read or not.
+func (r *Run) StepTotal() int {
+	if r.Steps != nil {
+		return len(r.Steps)
+	}
+	return r.StepCount
 }
 
 // Active tells whether the run goes on, or waits at a gate (parked: it

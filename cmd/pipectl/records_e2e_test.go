@@ -283,6 +283,17 @@ stage "s" {
 	if byEnv["dev"] != "running" || byEnv["prod"] != "succeeded" {
 		t.Errorf("runs: %v", byEnv)
 	}
+	// The table counts each run's step records without reading them: the
+	// finished run's from its head, the running one's beside its summary.
+	table, _, _ := p.run("runs")
+	steps := map[string]string{}
+	for _, line := range strings.Split(strings.TrimSpace(table), "\n")[1:] {
+		f := strings.Fields(line)
+		steps[f[2]] = f[len(f)-1]
+	}
+	if steps["dev"] != "1" || steps["prod"] != "1" {
+		t.Errorf("the table's STEPS by environment: %v, want 1 each\n%s", steps, table)
+	}
 }
 
 // Reading runs creates nothing.

@@ -22,7 +22,8 @@ and a summary per step. A run whose process died shows as interrupted, with
 everything recorded until then.`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			list, err := (&operation.ListRuns{Dir: pathArg(args), Backend: backend}).Run()
+			// -json lists every run's step records; the table counts them.
+			list, err := (&operation.ListRuns{Dir: pathArg(args), Backend: backend, Heads: !asJSON}).Run()
 			if err != nil {
 				return err
 			}

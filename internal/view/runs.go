@@ -93,7 +93,7 @@ func (v *RunsHuman) List(list []*v1.Run) {
 			status = "parked, resumed by " + by
 		}
 		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%d\n", r.ID, r.Pipeline, dash(r.Environment), status,
-			r.Started.Local().Format(time.DateTime), span(r.Started, r.Finished), len(r.Steps))
+			r.Started.Local().Format(time.DateTime), span(r.Started, r.Finished), r.StepTotal())
 	}
 	_ = w.Flush()
 }

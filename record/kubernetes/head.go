@@ -10,10 +10,11 @@ import (
 )
 
 // A run object's head (annotation annHead) is its summary without the
-// step records, with the CRC-32C and size of the summary it was made from.
-// Pruning, at the start of every apply, lists every run object: it decoded
-// each summary, every step record of up to DefaultKeep runs per
-// environment, where the heads are enough. A head whose CRC is not that of
+// step records, with the CRC-32C and size of the summary it was made from
+// and how many step records it has. Pruning, at the start of every apply,
+// lists every run object: it decoded each summary, every step record of up
+// to DefaultKeep runs per environment, where the heads are enough (so do
+// LatestOf and ListHeads). A head whose CRC is not that of
 // the object's summary (a pipectl without heads rewrote the summary and
 // kept the annotation) is not used: the summary is read, as before. The
 // CRC is of the gzipped summary, so checking it needs no gunzip.
@@ -29,6 +30,7 @@ var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 type head struct {
 	SummaryCRC   uint32      `json:"summary_crc32c"`
 	SummaryBytes int         `json:"summary_bytes"`
+	StepCount    *int        `json:"step_count"` // the summary's step records; a head without is not used
 	Run          *record.Run `json:"run"`
 }
 
@@ -38,8 +40,9 @@ func setHead(s *corev1.Secret, summary, z []byte) error {
 	if err := json.Unmarshal(summary, &r); err != nil {
 		return err
 	}
+	count := len(r.Steps)
 	r.Steps = nil
-	j, err := json.Marshal(head{SummaryCRC: crc32.Checksum(z, castagnoli), SummaryBytes: len(summary), Run: &r})
+	j, err := json.Marshal(head{SummaryCRC: crc32.Checksum(z, castagnoli), SummaryBytes: len(summary), StepCount: &count, Run: &r})
 	if err != nil {
 		return err
 	}
@@ -61,8 +64,10 @@ func headOf(s *corev1.Secret) *head {
 		return nil
 	}
 	var h head
-	if json.Unmarshal([]byte(v), &h) != nil || h.Run == nil || h.SummaryCRC != crc32.Checksum(s.Data[keySummary], castagnoli) {
+	if json.Unmarshal([]byte(v), &h) != nil || h.Run == nil || h.StepCount == nil ||
+		h.SummaryCRC != crc32.Checksum(s.Data[keySummary], castagnoli) {
 		return nil
 	}
+	h.Run.StepCount = *h.StepCount
 	return &h
 }

@@ -14,8 +14,8 @@ import (
 	"github.com/pipectl/pipectl/record"
 )
 
-// Pruning and LatestOf read the run objects by their heads, and by their
-// summaries where a head is not of the summary it sits beside. Each head
+// Pruning, LatestOf and ListHeads read the run objects by their heads,
+// and by their summaries where a head is not of the summary it sits beside. Each head
 // is told apart from its summary by the start time it gives, which decides
 // what the retention policy deletes (the oldest) and which run is latest.
 func TestPruneReadsHeadsNotSummaries(t *testing.T) {
@@ -26,7 +26,19 @@ func TestPruneReadsHeadsNotSummaries(t *testing.T) {
 	for n := range 3 {
 		runs = append(runs, finishedRun(t, b, base.Add(time.Duration(n)*time.Minute)))
 	}
-	// The oldest run's head says it is the newest.
+	going := runningRun(t, b, base.Add(time.Hour))
+	// Listed by their heads, the runs count their step records: the
+	// finished ones' from their heads, the running one's from its journal.
+	heads, err := b.ListHeads(record.Filter{})
+	if err != nil || len(heads) != 4 || heads[0].ID != going {
+		t.Fatalf("ListHeads: %v, %v; want 4 runs, the running one first", heads, err)
+	}
+	for _, h := range heads {
+		if h.Steps != nil || h.StepTotal() != 1 {
+			t.Errorf("run %s (%s) listed with %d step records, counting %d; want none, counting 1", h.ID, h.Status, len(h.Steps), h.StepTotal())
+		}
+	}
+	// The oldest run's head says it is the newest (of dev).
 	editRun(t, c, runs[0].ID, func(annotations map[string]string, _ map[string][]byte) {
 		var h head
 		if err := json.Unmarshal([]byte(annotations[annHead]), &h); err != nil {
@@ -91,6 +103,28 @@ func finishedRun(t *testing.T, b *Backend, started time.Time) *record.Run {
 		t.Fatal(err)
 	}
 	return r
+}
+
+// runningRun records a run of environment stg that goes on, its one step
+// record written (a journal entry), and returns its id.
+func runningRun(t *testing.T, b *Backend, started time.Time) string {
+	t.Helper()
+	l, err := b.Lock(context.Background(), "stg", record.LockOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(l.Release)
+	r := &record.Run{ID: l.RunID(), Pipeline: "heads", Environment: "stg", Started: started, Status: record.StatusRunning}
+	plan, _ := json.Marshal(&engine.Plan{FormatVersion: 1, Pipeline: "heads", Environment: "stg"})
+	if err := b.CreateRun(l.Token(), r, plan); err != nil {
+		t.Fatal(err)
+	}
+	step := map[int]record.StepRecord{0: {Step: "a", Phase: engine.PhaseMain, Action: "std.noop", Status: record.StatusRunning}}
+	if _, err := b.WriteRun(r.ID, &record.Batch{Token: l.Token(), Run: r, Steps: step}); err != nil {
+		t.Fatal(err)
+	}
+	b.flush(r.ID)
+	return r.ID
 }
 
 // editRun changes a run object's annotations and data in place.

@@ -137,7 +137,7 @@ func (b *Backend) heads(ctx context.Context, pipeline, env string) ([]record.Run
 		if err != nil {
 			return nil, err
 		}
-		r.Steps = nil
+		r.Steps, r.StepCount = nil, len(r.Steps)
 		out = append(out, record.RunSize{Run: r, Bytes: int64(len(o.Summary)) + o.Marker.Bytes})
 	}
 	slices.SortStableFunc(out, func(x, y record.RunSize) int { return y.Run.Started.Compare(x.Run.Started) })
@@ -159,6 +159,43 @@ func (b *Backend) LatestOf(f record.Filter) (string, error) {
 		}
 	}
 	return "", nil
+}
+
+// ListHeads returns the runs f selects, newest first, each without its
+// step records (StepCount says how many): what `pipectl runs` shows. A run
+// that did not finish (going on, or its runner died) is read whole: its
+// step records are journal entries.
+func (b *Backend) ListHeads(f record.Filter) ([]*record.Run, error) {
+	ctx, cancel := ctx()
+	defer cancel()
+	objs, err := b.c.listRuns(ctx, b.scope, f.Pipeline, f.Environment, "", true)
+	if err != nil {
+		return nil, b.explain(err)
+	}
+	var out []*record.Run
+	for _, o := range objs {
+		var r *record.Run
+		if o.head != nil {
+			r = o.head.Run
+			b.settle(ctx, r)
+		}
+		if r == nil || r.Status == record.StatusRunning || r.Status == record.StatusInterrupted {
+			if o.head != nil {
+				if o, err = decodeRun(o.secret, false); err != nil {
+					return nil, err
+				}
+			}
+			if r, err = b.decode(ctx, o, nil); err != nil {
+				return nil, err
+			}
+			r.Steps, r.StepCount = nil, len(r.Steps)
+		}
+		if f.Match(r) {
+			out = append(out, r)
+		}
+	}
+	slices.SortStableFunc(out, func(x, y *record.Run) int { return y.Started.Compare(x.Started) })
+	return out, nil
 }
 
 // Prune deletes the runs the retention policy does not keep: run object
