@@ -3,6 +3,7 @@ package kubernetes
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"fmt"
 	"path/filepath"
 	"strconv"
@@ -11,7 +12,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pipectl/pipectl/engine"
 	"github.com/pipectl/pipectl/internal/sandboxtest"
+	"github.com/pipectl/pipectl/record"
 )
 
 // Benchmarks of the kubernetes backend through the CLI, against the
@@ -138,4 +141,37 @@ func BenchmarkConcurrentApplies(b *testing.B) {
 	}
 	b.ReportMetric(total.Seconds()/float64(b.N), "s/20-applies")
 	b.ReportMetric(requests/float64(b.N*n*steps), "requests/step")
+}
+
+// BenchmarkPruneKeeping100Runs: what an apply's pruning costs with
+// DefaultKeep runs of 1,000 steps kept in one environment (it deletes none).
+func BenchmarkPruneKeeping100Runs(b *testing.B) {
+	c := testClient(b, 60*time.Second)
+	be := New(c, "prune", b.TempDir())
+	steps := make([]record.StepRecord, 1000)
+	for i := range steps {
+		steps[i] = record.StepRecord{Step: fmt.Sprintf("s%d", i), Phase: engine.PhaseMain, Action: "std.noop", Status: engine.StatusSucceeded}
+	}
+	plan, _ := json.Marshal(&engine.Plan{FormatVersion: 1, Pipeline: "prune", Environment: "dev"})
+	for n := range record.DefaultKeep {
+		l, err := be.Lock(context.Background(), "dev", record.LockOptions{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		r := &record.Run{ID: l.RunID(), Pipeline: "prune", Environment: "dev", Status: record.StatusRunning,
+			Started: time.Date(2026, 11, 1, 10, n, 0, 0, time.UTC)}
+		if err := be.CreateRun(l.Token(), r, plan); err != nil {
+			b.Fatal(err)
+		}
+		r.Status, r.Finished, r.Steps = engine.StatusSucceeded, r.Started.Add(time.Second), steps
+		if _, err := be.WriteRun(r.ID, &record.Batch{Token: l.Token(), Run: r, Final: true}); err != nil {
+			b.Fatal(err)
+		}
+		l.Release()
+	}
+	for b.Loop() {
+		if pruned, err := be.Prune(record.Retention{KeepPerEnvironment: record.DefaultKeep}); err != nil || len(pruned.Deleted) != 0 {
+			b.Fatalf("pruned %+v, %v", pruned, err)
+		}
+	}
 }

@@ -22,7 +22,7 @@ func TestMain(m *testing.M) {
 
 // testClient connects to a fresh namespace of the sandbox, with a short
 // Lease so that expiry is observed within a test.
-func testClient(t *testing.T, lease time.Duration) *Client {
+func testClient(t testing.TB, lease time.Duration) *Client {
 	t.Helper()
 	env := sandboxtest.Cluster(t)
 	c, err := Connect(Config{Namespace: env.Namespace, Rest: env.Config, LeaseDuration: lease})
