@@ -22,8 +22,9 @@ import (
 // A head starts with the CRC-32C of the summary it was made from. One
 // that does not match its summary (the summary was written by a pipectl
 // that knows no head, or the head is damaged) or has no step count is not
-// used: the summary is read whole, as before. Computing the CRC reads every page of the
-// summary, so a truncated database still faults where Init looks.
+// used: the summary is read whole, as before. Computing the CRC reads
+// every page of the summary, so a truncated database still faults where
+// Init looks.
 var headKey = []byte("head")
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)

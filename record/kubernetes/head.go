@@ -13,11 +13,12 @@ import (
 // step records, with the CRC-32C and size of the summary it was made from
 // and how many step records it has. Pruning, at the start of every apply,
 // lists every run object: it decoded each summary, every step record of up
-// to DefaultKeep runs per environment, where the heads are enough (so do
-// LatestOf and ListHeads). A head whose CRC is not that of
-// the object's summary (a pipectl without heads rewrote the summary and
-// kept the annotation) is not used: the summary is read, as before. The
-// CRC is of the gzipped summary, so checking it needs no gunzip.
+// to DefaultKeep runs per environment, where the heads are enough (as for
+// LatestOf and ListHeads). A head whose CRC is not that of the object's
+// summary (a pipectl without heads rewrote the summary and kept the
+// annotation) or that has no step count is not used: the summary is read,
+// as before. The CRC is of the gzipped summary, so checking it needs no
+// gunzip.
 const annHead = "pipectl.dev/head"
 
 // headMax bounds a head, far under the 256 KiB all of an object's
