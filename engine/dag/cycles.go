@@ -10,7 +10,8 @@ func (g *Graph[K]) Cycles() [][]K {
 	var cycles [][]K
 	for _, scc := range g.components() {
 		if len(scc) == 1 {
-			if _, self := g.deps[scc[0]][scc[0]]; !self {
+			n := uint64(g.index[scc[0]])
+			if _, self := g.edges[n<<32|n]; !self {
 				continue
 			}
 		}

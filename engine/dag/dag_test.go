@@ -205,3 +205,19 @@ func BenchmarkTopoSort10k(b *testing.B) {
 		_ = g.Cycles()
 	}
 }
+
+// BenchmarkConnect100k builds the graph of a 100,000-step pipeline in
+// stages of ten, each step depending on the one ten before: what a graph
+// costs a step (B/op over 100,000).
+func BenchmarkConnect100k(b *testing.B) {
+	b.ReportAllocs()
+	for b.Loop() {
+		g := New[string]()
+		for i := range 100_000 {
+			g.Add(fmt.Sprint("n", i))
+			if i >= 10 {
+				g.Connect(fmt.Sprint("n", i), fmt.Sprint("n", i-10))
+			}
+		}
+	}
+}
