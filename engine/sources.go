@@ -56,28 +56,36 @@ func (r *sourceRecorder) add(path string) {
 	if !ok {
 		return
 	}
-	full := filepath.Join(r.dir, filepath.FromSlash(rel))
 	r.mu.Lock()
-	defer r.mu.Unlock()
 	if r.seen[rel] {
+		r.mu.Unlock()
 		return
 	}
 	if r.seen == nil {
 		r.seen = map[string]bool{}
 	}
 	r.seen[rel] = true
+	r.mu.Unlock()
+	// The file system is looked at outside the lock: steps planned side by
+	// side each stat what they name (every string of their configuration).
+	full := filepath.Join(r.dir, filepath.FromSlash(rel))
 	info, err := os.Stat(full)
 	switch {
 	case err != nil:
 	case info.IsDir():
+		files := hashTree(r.dir, rel)
+		r.mu.Lock()
 		if !slices.Contains(r.src.Dirs, rel) {
 			r.src.Dirs = append(r.src.Dirs, rel)
 			slices.Sort(r.src.Dirs)
-			maps.Copy(r.src.Files, hashTree(r.dir, rel))
+			maps.Copy(r.src.Files, files)
 		}
+		r.mu.Unlock()
 	case info.Mode().IsRegular():
 		if sum, err := pluginhost.Checksum(full); err == nil {
+			r.mu.Lock()
 			r.src.Files[rel] = sum
+			r.mu.Unlock()
 		}
 	}
 }
