@@ -91,7 +91,7 @@ func (r *Runner) Apply(ctx, kill context.Context) *Result {
 		n = 10
 	}
 	rn := &run{Runner: r, steps: newStepResolver(r.Pipeline), planned: r.Plan.StepsByName(), sem: make(chan struct{}, n), values: map[string]cty.Value{}, status: map[string]Status{},
-		state: newRunState(r.Pipeline.Config, r.RunID),
+		state: newRunState(r.Pipeline.Config, r.RunID, r.Plan.InstanceCount()),
 		gates: map[string]*gateState{}, gateStop: make(chan struct{})}
 	r.Pipeline.LearnSecrets(r.Redactor)
 	rn.emit(Event{Type: RunStarted, Message: r.Pipeline.Config.Pipeline.Name, Environment: r.Pipeline.Scope.Environment})

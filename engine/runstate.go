@@ -23,8 +23,9 @@ type runState struct {
 	main    cty.Value // run.* as the main steps see it
 }
 
-func newRunState(cfg *dsl.Config, id string) *runState {
+func newRunState(cfg *dsl.Config, id string, instances int) *runState {
 	st := &runState{id: id, status: string(statusRunning), summary: v1.NewSummary(v1.Run{ID: id}), steps: map[string]dsl.StepState{}}
+	st.summary.Expect(instances)
 	st.main = cfg.RunValue(dsl.RunState{ID: id, Status: st.status})
 	return st
 }

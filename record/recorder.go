@@ -92,6 +92,7 @@ func (s *Store) startRun(id string, token uint64, plan *engine.Plan, redactor *e
 		stop:     make(chan struct{}),
 		done:     make(chan struct{}),
 	}
+	r.summary.Expect(plan.InstanceCount())
 	r.run = &r.summary.Run
 	planJSON, err := json.Marshal(plan)
 	if err != nil {

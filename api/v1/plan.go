@@ -159,6 +159,19 @@ func (p *Plan) StepsByName() map[string]*PlannedStep {
 	return out
 }
 
+// InstanceCount is how many step instances the plan knows of: a step
+// whose instances are not known yet counts one.
+func (p *Plan) InstanceCount() int {
+	if p == nil {
+		return 0
+	}
+	n := 0
+	for _, s := range p.Steps {
+		n += max(1, len(s.Instances))
+	}
+	return n
+}
+
 // Step returns the planned step by name, or nil.
 func (p *Plan) Step(name string) *PlannedStep {
 	for _, s := range p.Steps {

@@ -38,6 +38,19 @@ func NewSummary(run Run) *Summary {
 	return &Summary{Run: run, index: map[InstanceAddr]int{}, ends: map[string][2]int{}, output: map[InstanceAddr]*outputCount{}}
 }
 
+// Expect makes room for a run of about n step instances (a plan's
+// InstanceCount), so that the fold does not grow its records and indexes
+// as they come: three folds of a 10,000-step apply regrew them 30 MB.
+func (s *Summary) Expect(n int) {
+	if len(s.Run.Steps) > 0 || n <= 0 {
+		return
+	}
+	s.Run.Steps = make([]StepRecord, 0, n)
+	s.next = make([]int, 0, n)
+	s.index = make(map[InstanceAddr]int, n)
+	s.ends = make(map[string][2]int, n)
+}
+
 // Apply folds one event into the run's state. It returns the index in
 // Run.Steps of the step record it changed, or -1 when it changed none.
 func (s *Summary) Apply(e Event) int {

@@ -376,7 +376,9 @@ type outcomes struct {
 }
 
 func newOutcomes(plan *v1.Plan) *outcomes {
-	return &outcomes{plan: plan, planned: plan.StepsByName(), summary: v1.NewSummary(v1.Run{})}
+	o := &outcomes{plan: plan, planned: plan.StepsByName(), summary: v1.NewSummary(v1.Run{})}
+	o.summary.Expect(plan.InstanceCount())
+	return o
 }
 
 // done says what a succeeded instance did: what its action reported,
