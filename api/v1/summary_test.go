@@ -1,6 +1,7 @@
 package v1
 
 import (
+	"fmt"
 	"slices"
 	"testing"
 	"time"
@@ -9,10 +10,18 @@ import (
 // The fold: a step's record follows its events (attempts, output size,
 // outcome), Apply names the record it changed, failures are listed in
 // the order they happened, and a gate left waiting is closed by the
-// run's end.
+// run's end. Expecting a number of instances (fewer, or more, than come)
+// changes nothing of it.
 func TestSummaryApply(t *testing.T) {
+	for _, expect := range []int{0, 1, 100} {
+		t.Run(fmt.Sprint("expect=", expect), func(t *testing.T) { testSummaryApply(t, expect) })
+	}
+}
+
+func testSummaryApply(t *testing.T, expect int) {
 	t0 := time.Date(2026, 12, 6, 10, 0, 0, 0, time.UTC)
 	s := NewSummary(Run{ID: "r", Status: StatusRunning})
+	s.Expect(expect)
 	s.Attempts = true
 	changed := []int{}
 	for i, e := range []Event{
