@@ -94,12 +94,17 @@ func (r *stepResolver) resolve(s *dsl.Step, schema *sdk.Schema, values map[strin
 	}
 	stageWhen, d := r.stageCondition(s, values)
 	rs.Diagnostics = append(rs.Diagnostics, d...)
-	rs.Meta, d = s.EvalMeta(evalContext(nil))
+	metaContext := evalContext(nil)
+	rs.Meta, d = s.EvalMeta(metaContext)
 	rs.Diagnostics = append(rs.Diagnostics, d...)
 	rs.Decision, rs.Reason = decide(s, rs.Meta, stageWhen)
 	keys, eachOf := instanceKeys(rs.Meta)
 	for _, key := range keys {
-		in := &ResolvedInstance{Key: key, EvalContext: evalContext(eachOf(key))}
+		ctx := metaContext // a step without for_each: its one instance sees what its meta-arguments saw
+		if each := eachOf(key); each != nil {
+			ctx = evalContext(each)
+		}
+		in := &ResolvedInstance{Key: key, EvalContext: ctx}
 		in.Skipped, in.Problem = instanceSkipped(s, in.EvalContext)
 		rs.Instances = append(rs.Instances, in)
 	}
