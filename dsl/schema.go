@@ -350,6 +350,9 @@ func (s *Step) actionBody(schema *BlockSchema) (hcl.Body, hcl.Diagnostics) {
 	if schema == nil || schema.Blocks[ConfigBlock] != nil || schema.Attributes[ConfigBlock] != nil || s.Config == nil {
 		return s.Config, nil
 	}
+	if body, ok := s.Config.(*hclsyntax.Body); ok && !slices.ContainsFunc(body.Blocks, func(b *hclsyntax.Block) bool { return b.Type == ConfigBlock }) {
+		return s.Config, nil // no config block: spare the split below, at every decode of every step
+	}
 	content, rest, diags := s.Config.PartialContent(&hcl.BodySchema{Blocks: []hcl.BlockHeaderSchema{{Type: ConfigBlock}}})
 	switch len(content.Blocks) {
 	case 0:
