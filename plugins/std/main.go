@@ -3,7 +3,12 @@
 // webhook, render a file, wait) and noop for tests and benchmarks.
 package main
 
-import "github.com/pipectl/pipectl/sdk"
+import (
+	"os"
+	"runtime"
+
+	"github.com/pipectl/pipectl/sdk"
+)
 
 // What each action can do, checked at compile time: an action that lost
 // its ValidateConfig (a typo in the signature) would silently skip its checks.
@@ -20,6 +25,13 @@ var (
 var version = "dev"
 
 func main() {
+	// std's actions wait: on processes, the network, a timer. One thread
+	// runs its Go code: with more, the scheduler wakes and parks threads
+	// around every call, CPU taken from pipectl on the same cores (10% of
+	// plan + apply of 10,000 no-op steps on 2 cores). $GOMAXPROCS wins.
+	if os.Getenv("GOMAXPROCS") == "" {
+		runtime.GOMAXPROCS(1)
+	}
 	defaults := &settings{}
 	sdk.Serve(sdk.Plugin{
 		Name:      "std",
