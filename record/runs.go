@@ -33,6 +33,9 @@ var (
 	eventsBucket = []byte("events")
 	valuesBucket = []byte("values")
 	stepsBucket  = []byte("steps") // step records while the run goes on (Recorder.flush)
+	// The plan while the run goes on; the final write moves it to planKey
+	// (local_journal.go, settlePlan).
+	pendingPlanBucket = []byte("plan_pending")
 )
 
 // Local is the Backend of one pipeline directory: a bbolt database,
@@ -252,7 +255,7 @@ func (s *Local) Show(id string, onEvent func(engine.Event) error) (*Run, json.Ra
 		if run, err = s.readMeta(b); err != nil {
 			return err
 		}
-		plan = append(json.RawMessage(nil), b.Get(planKey)...)
+		plan = append(json.RawMessage(nil), runPlan(b)...)
 		if onEvent == nil {
 			return nil
 		}
