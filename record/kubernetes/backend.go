@@ -337,15 +337,23 @@ func (b *Backend) MarkIncomplete(id string, incomplete bool) error {
 // ListRuns returns the runs of this backend's pipeline that f selects,
 // newest first.
 func (b *Backend) ListRuns(f record.Filter) ([]*record.Run, error) {
+	return b.list(f, false, func(ctx context.Context, o *runObject) (*record.Run, error) {
+		return b.decode(ctx, o, nil)
+	})
+}
+
+// list reads the run objects f selects (their heads when byHead) with
+// read, newest first.
+func (b *Backend) list(f record.Filter, byHead bool, read func(context.Context, *runObject) (*record.Run, error)) ([]*record.Run, error) {
 	ctx, cancel := ctx()
 	defer cancel()
-	objs, err := b.c.listRuns(ctx, b.scope, f.Pipeline, f.Environment, "", false)
+	objs, err := b.c.listRuns(ctx, b.scope, f.Pipeline, f.Environment, "", byHead)
 	if err != nil {
 		return nil, b.explain(err)
 	}
 	var out []*record.Run
 	for _, o := range objs {
-		r, err := b.decode(ctx, o, nil)
+		r, err := read(ctx, o)
 		if err != nil {
 			return nil, err
 		}

@@ -166,36 +166,28 @@ func (b *Backend) LatestOf(f record.Filter) (string, error) {
 // that did not finish (going on, or its runner died) is read whole: its
 // step records are journal entries.
 func (b *Backend) ListHeads(f record.Filter) ([]*record.Run, error) {
-	ctx, cancel := ctx()
-	defer cancel()
-	objs, err := b.c.listRuns(ctx, b.scope, f.Pipeline, f.Environment, "", true)
-	if err != nil {
-		return nil, b.explain(err)
-	}
-	var out []*record.Run
-	for _, o := range objs {
+	return b.list(f, true, func(ctx context.Context, o *runObject) (*record.Run, error) {
 		var r *record.Run
 		if o.head != nil {
 			r = o.head.Run
 			b.settle(ctx, r)
 		}
-		if r == nil || r.Status == record.StatusRunning || r.Status == record.StatusInterrupted {
-			if o.head != nil {
-				if o, err = decodeRun(o.secret, false); err != nil {
-					return nil, err
-				}
-			}
-			if r, err = b.decode(ctx, o, nil); err != nil {
+		if r != nil && r.Status != record.StatusRunning && r.Status != record.StatusInterrupted {
+			return r, nil
+		}
+		if o.head != nil {
+			var err error
+			if o, err = decodeRun(o.secret, false); err != nil {
 				return nil, err
 			}
-			r.Steps, r.StepCount = nil, len(r.Steps)
 		}
-		if f.Match(r) {
-			out = append(out, r)
+		r, err := b.decode(ctx, o, nil)
+		if err != nil {
+			return nil, err
 		}
-	}
-	slices.SortStableFunc(out, func(x, y *record.Run) int { return y.Started.Compare(x.Started) })
-	return out, nil
+		r.Steps, r.StepCount = nil, len(r.Steps)
+		return r, nil
+	})
 }
 
 // Prune deletes the runs the retention policy does not keep: run object
