@@ -19,13 +19,16 @@ func EncodeValue(v cty.Value) (*pb.DynamicValue, error) {
 	if v == cty.NilVal {
 		return nil, nil
 	}
-	unmarked, marks := v.UnmarkDeepWithPaths()
+	unmarked, marks := v, []cty.PathValueMarks(nil)
+	if containsMarked(v) { // most values hold no secret: spared a copy
+		unmarked, marks = v.UnmarkDeepWithPaths()
+	}
 	ty := unmarked.Type()
 	data, err := msgpack.Marshal(unmarked, ty)
 	if err != nil {
 		return nil, fmt.Errorf("encoding value: %w", err)
 	}
-	tyJSON, err := ctyjson.MarshalType(ty)
+	tyJSON, err := encodeType(ty)
 	if err != nil {
 		return nil, fmt.Errorf("encoding type %s: %w", ty.FriendlyName(), err)
 	}
@@ -36,6 +39,30 @@ func EncodeValue(v cty.Value) (*pb.DynamicValue, error) {
 		}
 	}
 	return dv, nil
+}
+
+// containsMarked is cty's ContainsMarked without its allocations: a
+// value's attributes are read in place, only collections are iterated.
+func containsMarked(v cty.Value) bool {
+	switch ty := v.Type(); {
+	case v.IsMarked():
+		return true
+	case !v.IsKnown() || v.IsNull():
+		return false
+	case ty.IsObjectType():
+		for name := range ty.AttributeTypes() {
+			if containsMarked(v.GetAttr(name)) {
+				return true
+			}
+		}
+	case ty.IsCollectionType() || ty.IsTupleType():
+		for it := v.ElementIterator(); it.Next(); {
+			if _, e := it.Element(); containsMarked(e) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // DecodeValue is the inverse of EncodeValue: it re-marks the sensitive paths.
@@ -86,6 +113,37 @@ func decodeType(js []byte) (cty.Type, error) {
 		types.Store(string(js), ty)
 	}
 	return ty, err
+}
+
+// encoded are the types encoded so far with their JSON, for the same
+// reason as types: a type cannot be a map key, so they are compared in
+// turn, newest first. Copied on write; bounded like types.
+var encoded atomic.Pointer[[]encodedType]
+
+type encodedType struct {
+	ty   cty.Type
+	json []byte
+}
+
+const maxEncodedTypes = 64
+
+func encodeType(ty cty.Type) ([]byte, error) {
+	p := encoded.Load()
+	var known []encodedType
+	if p != nil {
+		known = *p
+	}
+	for i := len(known) - 1; i >= 0; i-- {
+		if known[i].ty.Equals(ty) {
+			return known[i].json, nil
+		}
+	}
+	js, err := ctyjson.MarshalType(ty)
+	if err == nil && len(known) < maxEncodedTypes {
+		more := append(known[:len(known):len(known)], encodedType{ty, js})
+		encoded.CompareAndSwap(p, &more) // lost to another: cached next time
+	}
+	return js, err
 }
 
 // EncodePath converts a cty.Path. A step the protocol cannot name (a set

@@ -1,9 +1,11 @@
 package wire
 
 import (
+	"fmt"
 	"testing"
 
 	"github.com/zclconf/go-cty/cty"
+	ctyjson "github.com/zclconf/go-cty/cty/json"
 )
 
 func roundTrip(t *testing.T, v cty.Value) cty.Value {
@@ -45,6 +47,12 @@ func TestValuesRoundTrip(t *testing.T) {
 			"unknown": cty.UnknownVal(cty.String).Mark(SensitiveMark),
 		}),
 		"sensitive root": cty.StringVal("whole").Mark(SensitiveMark),
+		// The secret is the only mark, at the bottom of each kind of
+		// container: encoding looks for marks before it strips them.
+		"sensitive only in a tuple": cty.TupleVal([]cty.Value{cty.True, cty.ObjectVal(map[string]cty.Value{"t": secret})}),
+		"sensitive only in a map":   cty.MapVal(map[string]cty.Value{"a": cty.ListVal([]cty.Value{secret})}),
+		"sensitive only unknown":    cty.ObjectVal(map[string]cty.Value{"u": cty.UnknownVal(cty.Number).Mark(SensitiveMark)}),
+		"sensitive only null":       cty.ObjectVal(map[string]cty.Value{"n": cty.NullVal(cty.String).Mark(SensitiveMark)}),
 	}
 	for name, v := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -130,5 +138,36 @@ func TestDecodeTypeCached(t *testing.T) {
 		if _, err := decodeType([]byte(`["object"`)); err == nil {
 			t.Fatal("a bad type decoded")
 		}
+	}
+}
+
+// Types are encoded from a cache: each type gets its own JSON, however
+// alike two are, and more types than the cache keeps still encode.
+func TestEncodeTypeCached(t *testing.T) {
+	alike := []cty.Type{
+		cty.Object(map[string]cty.Type{"a": cty.String}),
+		cty.Object(map[string]cty.Type{"a": cty.Number}),
+		cty.Object(map[string]cty.Type{"b": cty.String}),
+		cty.ObjectWithOptionalAttrs(map[string]cty.Type{"a": cty.String}, []string{"a"}),
+		cty.Map(cty.String),
+		cty.List(cty.String),
+	}
+	for i := range maxEncodedTypes + 10 { // past the cache's bound
+		alike = append(alike, cty.Object(map[string]cty.Type{fmt.Sprintf("n%d", i): cty.Bool}))
+	}
+	for range 2 {
+		for _, ty := range alike {
+			got, err := encodeType(ty)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, _ := ctyjson.MarshalType(ty)
+			if string(got) != string(want) {
+				t.Fatalf("%#v encoded as %s, want %s", ty, got, want)
+			}
+		}
+	}
+	if n := len(*encoded.Load()); n != maxEncodedTypes {
+		t.Errorf("the cache keeps %d types, want its bound %d", n, maxEncodedTypes)
 	}
 }
