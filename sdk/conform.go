@@ -11,14 +11,14 @@ import (
 )
 
 // conformConfig checks a step's config against the action's block and
-// returns it in the block's implied type: absent optional attributes null,
-// types converted, sensitive attributes marked. Unknown values stay unknown.
-func conformConfig(b *Block, v cty.Value) (cty.Value, Diagnostics) {
+// returns it in the block's implied type ty: absent optional attributes
+// null, types converted, sensitive attributes marked. Unknown values stay
+// unknown.
+func conformConfig(b *Block, ty cty.Type, v cty.Value) (cty.Value, Diagnostics) {
 	var diags Diagnostics
 	if v == cty.NilVal || v.IsNull() {
 		v = cty.EmptyObjectVal
 	}
-	ty := b.ImpliedType()
 	if !v.IsKnown() {
 		return cty.UnknownVal(ty.WithoutOptionalAttributesDeep()), nil
 	}

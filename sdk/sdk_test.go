@@ -33,7 +33,7 @@ func TestSensitiveConstantMatchesTheWire(t *testing.T) {
 }
 
 func TestConformConfigFillsOptionalAndMarksSensitive(t *testing.T) {
-	got, diags := conformConfig(&testBlock, cty.ObjectVal(map[string]cty.Value{
+	got, diags := conformConfig(&testBlock, testBlock.ImpliedType(), cty.ObjectVal(map[string]cty.Value{
 		"url":     cty.StringVal("http://x"),
 		"token":   cty.StringVal("t"),
 		"retries": cty.StringVal("3"), // converted
@@ -74,7 +74,7 @@ func TestConformConfigDiagnostics(t *testing.T) {
 	}
 	for name, c := range cases {
 		t.Run(name, func(t *testing.T) {
-			_, diags := conformConfig(&testBlock, c.config)
+			_, diags := conformConfig(&testBlock, testBlock.ImpliedType(), c.config)
 			if len(diags) != 1 || diags[0].Error() != c.want {
 				t.Fatalf("got %v\nwant %s", diags, c.want)
 			}
@@ -83,7 +83,7 @@ func TestConformConfigDiagnostics(t *testing.T) {
 }
 
 func TestConformConfigKeepsUnknownsAndMarks(t *testing.T) {
-	got, diags := conformConfig(&testBlock, cty.ObjectVal(map[string]cty.Value{
+	got, diags := conformConfig(&testBlock, testBlock.ImpliedType(), cty.ObjectVal(map[string]cty.Value{
 		"url":  cty.UnknownVal(cty.String),
 		"tags": cty.ListVal([]cty.Value{cty.StringVal("a").Mark(Sensitive)}),
 	}))
@@ -97,7 +97,7 @@ func TestConformConfigKeepsUnknownsAndMarks(t *testing.T) {
 	if !tags.Index(cty.Zero).HasMark(Sensitive) || got.GetAttr("url").IsMarked() {
 		t.Errorf("marks moved: %#v", got)
 	}
-	whole, diags := conformConfig(&testBlock, cty.DynamicVal)
+	whole, diags := conformConfig(&testBlock, testBlock.ImpliedType(), cty.DynamicVal)
 	if diags.HasErrors() || whole.IsKnown() {
 		t.Errorf("a wholly unknown config: %#v %v", whole, diags)
 	}
@@ -145,7 +145,7 @@ type decodeTarget struct {
 }
 
 func TestDecodeNullsAsZeroValues(t *testing.T) {
-	cfg, diags := conformConfig(&testBlock, cty.ObjectVal(map[string]cty.Value{
+	cfg, diags := conformConfig(&testBlock, testBlock.ImpliedType(), cty.ObjectVal(map[string]cty.Value{
 		"url":    cty.StringVal("http://x"),
 		"header": cty.ListVal([]cty.Value{cty.ObjectVal(map[string]cty.Value{"name": cty.StringVal("h")})}),
 		"vars":   cty.ObjectVal(map[string]cty.Value{"v": cty.UnknownVal(cty.String)}),
@@ -167,7 +167,7 @@ func TestDecodeNullsAsZeroValues(t *testing.T) {
 
 func TestDecodeErrors(t *testing.T) {
 	var target decodeTarget
-	cfg, _ := conformConfig(&testBlock, cty.ObjectVal(map[string]cty.Value{"url": cty.UnknownVal(cty.String)}))
+	cfg, _ := conformConfig(&testBlock, testBlock.ImpliedType(), cty.ObjectVal(map[string]cty.Value{"url": cty.UnknownVal(cty.String)}))
 	if err := Decode(cfg, &target); err == nil || !strings.HasPrefix(err.Error(), "url: ") {
 		t.Errorf("unknown into a string: %v", err)
 	}
@@ -216,7 +216,7 @@ policy { attempts = 3 }
 	if diags.HasErrors() {
 		t.Fatal(diags)
 	}
-	conformed, cdiags := conformConfig(&testBlock, v)
+	conformed, cdiags := conformConfig(&testBlock, testBlock.ImpliedType(), v)
 	if cdiags.HasErrors() {
 		t.Fatal(cdiags.Err())
 	}
@@ -236,7 +236,7 @@ func TestFormatPath(t *testing.T) {
 }
 
 func TestDecodeTakesASubset(t *testing.T) {
-	cfg, _ := conformConfig(&testBlock, cty.ObjectVal(map[string]cty.Value{"url": cty.StringVal("u"), "retries": cty.NumberIntVal(2)}))
+	cfg, _ := conformConfig(&testBlock, testBlock.ImpliedType(), cty.ObjectVal(map[string]cty.Value{"url": cty.StringVal("u"), "retries": cty.NumberIntVal(2)}))
 	var just struct {
 		Retries int `cty:"retries"`
 	}

@@ -27,6 +27,7 @@ type server struct {
 	pb.UnimplementedPluginServer
 	plugin  Plugin
 	schemas map[string]*ActionSchema
+	types   map[string]actionTypes // built once: every call conforms to them
 	schema  *pb.GetSchema_Response // encoded once: GetSchema is called per run
 	logger  hclog.Logger
 
@@ -49,7 +50,8 @@ func newServer(p Plugin, logger hclog.Logger) (*server, error) {
 	if len(p.Actions) == 0 {
 		return nil, fmt.Errorf("plugin %s has no actions", p.Name)
 	}
-	s := &server{plugin: p, schemas: map[string]*ActionSchema{}, logger: logger, running: map[int]context.CancelFunc{}}
+	s := &server{plugin: p, schemas: map[string]*ActionSchema{}, types: map[string]actionTypes{}, logger: logger,
+		running: map[int]context.CancelFunc{}}
 	for _, name := range slices.Sorted(maps.Keys(p.Actions)) {
 		if !validName(name) || p.Actions[name] == nil {
 			return nil, fmt.Errorf("action %q: a valid name and a non-nil Action are required", name)
@@ -59,6 +61,7 @@ func newServer(p Plugin, logger hclog.Logger) (*server, error) {
 			return nil, fmt.Errorf("action %s: invalid schema: %w", name, err)
 		}
 		s.schemas[name] = &sch
+		s.types[name] = actionTypes{config: sch.Block.ImpliedType(), outputs: sch.OutputType()}
 	}
 	if p.Settings != nil {
 		if err := p.Settings.validate(""); err != nil {
@@ -188,6 +191,9 @@ func (s *server) ConfigurePlugin(ctx context.Context, req *pb.ConfigurePlugin_Re
 	return &pb.ConfigurePlugin_Response{Diagnostics: encodeDiags(s.configDiag)}, nil
 }
 
+// actionTypes are the types an action's config and outputs conform to.
+type actionTypes struct{ config, outputs cty.Type }
+
 // configure conforms the settings and hands them to the plugin's Configure.
 // The caller holds configMu.
 func (s *server) configure(ctx context.Context, cfg cty.Value) {
@@ -196,7 +202,7 @@ func (s *server) configure(ctx context.Context, cfg cty.Value) {
 	if settings == nil {
 		settings = &Block{}
 	}
-	cfg, diags := conformConfig(settings, cfg)
+	cfg, diags := conformConfig(settings, settings.ImpliedType(), cfg)
 	if !diags.HasErrors() && !cfg.IsWhollyKnown() {
 		diags.AddError("Plugin settings have unknown values",
 			"A plugin block may use variables, env, locals and functions, but not step outputs.")
@@ -246,7 +252,7 @@ func (s *server) prepare(ctx context.Context, action string, dv *pb.DynamicValue
 		return nil, nil, cty.NilVal, nil, status.Errorf(codes.InvalidArgument, "config: %v", err)
 	}
 	sch := s.schemas[action]
-	cfg, diags := conformConfig(&sch.Block, cfg)
+	cfg, diags := conformConfig(&sch.Block, s.types[action].config, cfg)
 	if !diags.HasErrors() {
 		diags.Append(s.validate(ctx, action, act, cfg)...)
 	}
@@ -288,7 +294,7 @@ func (s *server) Plan(ctx context.Context, req *pb.Plan_Request) (*pb.Plan_Respo
 	if diags.HasErrors() {
 		return &pb.Plan_Response{Diagnostics: encodeDiags(diags)}, nil
 	}
-	resp := PlanResponse{outputType: sch.OutputType()}
+	resp := PlanResponse{outputType: s.types[req.Action].outputs}
 	s.guard(req.Action, &resp.Diagnostics, func() {
 		act.Plan(ctx, PlanRequest{StepID: req.StepId, Config: cfg}, &resp)
 	})
@@ -380,7 +386,7 @@ func (s *server) Apply(req *pb.Apply_Request, stream pb.Plugin_ApplyServer) erro
 	}
 	if !diags.HasErrors() {
 		sink := &eventSink{stream: stream}
-		resp := ApplyResponse{outputType: sch.OutputType()}
+		resp := ApplyResponse{outputType: s.types[req.Action].outputs}
 		s.guard(req.Action, &resp.Diagnostics, func() {
 			act.Apply(ctx, ApplyRequest{StepID: req.StepId, Config: cfg, Events: sink}, &resp)
 		})
