@@ -31,13 +31,16 @@ export GOWORK := off
 MODULES := . sdk $(patsubst %/go.mod,%,$(wildcard internal/*/go.mod plugins/*/go.mod examples/plugins/*/go.mod test/*/go.mod))
 
 # Every first-party plugin is a module of its own: plugins/<name>/ ->
-# bin/pipectl-plugin-<name>, versioned by its own ldflag.
+# bin/pipectl-plugin-<name>, versioned by its own ldflag. Built without
+# the symbol table and DWARF (-s -w): pipectl hashes a locked plugin
+# before every launch, and helm's is 128 MB with them, 91 MB without
+# (launch 141 -> 108 ms). Panics and profiles keep their names.
 PLUGINS := $(patsubst plugins/%/go.mod,%,$(wildcard plugins/*/go.mod))
 BUILD_TARGETS += $(addprefix bin/pipectl-plugin-,$(PLUGINS))
 
 .PHONY: $(addprefix bin/pipectl-plugin-,$(PLUGINS))
 $(addprefix bin/pipectl-plugin-,$(PLUGINS)): bin/pipectl-plugin-%:
-	cd plugins/$* && $(GO) build -ldflags '-X main.version=$(VERSION)' -o $(BIN)/pipectl-plugin-$* .
+	cd plugins/$* && $(GO) build -ldflags '-s -w -X main.version=$(VERSION)' -o $(BIN)/pipectl-plugin-$* .
 
 build: $(BUILD_TARGETS)
 
