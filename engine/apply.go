@@ -438,22 +438,28 @@ func (rn *run) runStep(ctx context.Context, s *dsl.Step, ph PhaseGraph) Status {
 	statuses := make([]Status, len(rs.Instances))
 	outputs := make(map[string]cty.Value, len(rs.Instances))
 	var outMu sync.Mutex
-	var wg sync.WaitGroup
-	for i, ri := range rs.Instances {
-		wg.Go(func() {
-			inst := instance{run: rn, ResolvedInstance: ri, resolved: rs, step: s, meta: meta, key: ri.Key, base: base}
-			if !rs.Action.AlwaysApply {
-				inst.planned = planned.Instance(ri.Key)
-			}
-			inst.base.Instance = instanceKey(base.Instance, ri.Key)
-			st, out := inst.apply(ctx)
-			statuses[i] = st
-			outMu.Lock()
-			outputs[ri.Key] = out
-			outMu.Unlock()
-		})
+	applyInstance := func(i int) {
+		ri := rs.Instances[i]
+		inst := instance{run: rn, ResolvedInstance: ri, resolved: rs, step: s, meta: meta, key: ri.Key, base: base}
+		if !rs.Action.AlwaysApply {
+			inst.planned = planned.Instance(ri.Key)
+		}
+		inst.base.Instance = instanceKey(base.Instance, ri.Key)
+		st, out := inst.apply(ctx)
+		statuses[i] = st
+		outMu.Lock()
+		outputs[ri.Key] = out
+		outMu.Unlock()
 	}
-	wg.Wait()
+	if len(rs.Instances) == 1 { // most steps: no goroutine to start and grow a stack for
+		applyInstance(0)
+	} else {
+		var wg sync.WaitGroup
+		for i := range rs.Instances {
+			wg.Go(func() { applyInstance(i) })
+		}
+		wg.Wait()
+	}
 	status := worst(statuses)
 	if status == StatusFailed && meta.ContinueOnError {
 		status = StatusFailedContinued
