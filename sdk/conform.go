@@ -22,14 +22,17 @@ func conformConfig(b *Block, ty cty.Type, v cty.Value) (cty.Value, Diagnostics) 
 	if !v.IsKnown() {
 		return cty.UnknownVal(ty.WithoutOptionalAttributesDeep()), nil
 	}
-	checkNames(b, v, nil, &diags)
-	if diags.HasErrors() {
-		return cty.NilVal, diags
-	}
-	out, err := convert.Convert(v, ty)
-	if err != nil {
-		diags.Append(pathDiag(err, "Invalid config"))
-		return cty.NilVal, diags
+	out := v
+	if !fits(b, v.Type()) { // what a host sends fits; anything else is checked name by name
+		checkNames(b, v, nil, &diags)
+		if diags.HasErrors() {
+			return cty.NilVal, diags
+		}
+		var err error
+		if out, err = convert.Convert(v, ty); err != nil {
+			diags.Append(pathDiag(err, "Invalid config"))
+			return cty.NilVal, diags
+		}
 	}
 	var sensitive []cty.PathValueMarks
 	checkBlock(b, out, nil, &diags, &sensitive)
@@ -37,6 +40,24 @@ func conformConfig(b *Block, ty cty.Type, v cty.Value) (cty.Value, Diagnostics) 
 		return cty.NilVal, diags
 	}
 	return out.MarkWithPaths(sensitive), diags
+}
+
+// fits tells a config whose type is already the block's: an object with
+// exactly the block's attributes, each of its type (or any type where the
+// block takes any), and no nested blocks. checkNames would find nothing
+// wrong with it and converting it would give it back unchanged, so both
+// are skipped: a host sends every config so, for every Plan and Apply.
+func fits(b *Block, ty cty.Type) bool {
+	if len(b.Blocks) > 0 || !ty.IsObjectType() || len(ty.AttributeTypes()) != len(b.Attributes) {
+		return false
+	}
+	for name, at := range ty.AttributeTypes() {
+		a, ok := b.Attributes[name]
+		if !ok || !(at.Equals(a.Type) || a.Type == cty.DynamicPseudoType) {
+			return false
+		}
+	}
+	return true
 }
 
 // checkNames reports values of the wrong type, arguments and blocks the schema does not have (convert
@@ -92,9 +113,11 @@ func checkBlock(b *Block, v cty.Value, path cty.Path, diags *Diagnostics, sensit
 		return
 	}
 	for name, a := range b.Attributes {
+		if !a.Required && !a.Sensitive {
+			continue
+		}
 		p := path.Copy().GetAttr(name)
-		av := v.GetAttr(name)
-		if a.Required && av.IsKnown() && av.IsNull() {
+		if av := v.GetAttr(name); a.Required && av.IsKnown() && av.IsNull() {
 			diags.Append(Diagnostic{Severity: Error, Summary: fmt.Sprintf("Missing required argument %q", name),
 				Detail: describe(name, a), Attribute: p})
 		}

@@ -1,6 +1,7 @@
 package sdk
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -248,5 +249,61 @@ func TestDecodeTakesASubset(t *testing.T) {
 	}
 	if err := Decode(cfg, &extra); err == nil {
 		t.Error("a field without an attribute decoded")
+	}
+}
+
+// A config that already has the block's type (what a host sends) skips the
+// name checks and the conversion; what comes out is what they would give.
+func TestConformConfigOfAFittingConfig(t *testing.T) {
+	flat := Block{Attributes: map[string]*Attribute{
+		"url":   {Type: cty.String, Required: true},
+		"token": {Type: cty.String, Sensitive: true},
+		"vars":  {Type: cty.DynamicPseudoType},
+		"tags":  {Type: cty.List(cty.String)},
+	}}
+	config := func(url, token, vars, tags cty.Value) cty.Value {
+		return cty.ObjectVal(map[string]cty.Value{"url": url, "token": token, "vars": vars, "tags": tags})
+	}
+	noTags := cty.NullVal(cty.List(cty.String))
+	fitting := config(cty.StringVal("u"), cty.StringVal("s"), cty.NumberIntVal(1), noTags)
+	if !fits(&flat, fitting.Type()) {
+		t.Fatal("a config of the block's type does not fit")
+	}
+	got, diags := conformConfig(&flat, flat.ImpliedType(), fitting)
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	if !got.GetAttr("token").HasMark(Sensitive) || got.GetAttr("url").IsMarked() {
+		t.Errorf("marks: %#v", got)
+	}
+	if v := got.GetAttr("vars"); !v.Type().Equals(cty.Number) {
+		t.Errorf("vars (any) became %s, want the number it is", v.Type().FriendlyName())
+	}
+	_, diags = conformConfig(&flat, flat.ImpliedType(), config(cty.NullVal(cty.String), cty.StringVal("s"), cty.True, noTags))
+	if !diags.HasErrors() || diags[0].Summary != `Missing required argument "url"` {
+		t.Errorf("a null required argument in a fitting config: %v", diags)
+	}
+	// Not fitting: converted, or refused, as before.
+	for name, c := range map[string]struct {
+		v    cty.Value
+		want string
+	}{
+		"a tuple for a list": {config(cty.StringVal("u"), cty.StringVal("s"), cty.True, cty.TupleVal([]cty.Value{cty.StringVal("a")})), ""},
+		"a wrong type":       {config(cty.StringVal("u"), cty.StringVal("s"), cty.True, cty.StringVal("a")), "List of string required"},
+		"an extra argument": {cty.ObjectVal(map[string]cty.Value{"url": cty.StringVal("u"), "token": cty.StringVal("s"),
+			"vars": cty.True, "tags": noTags, "extra": cty.True}), `Unsupported argument "extra"`},
+	} {
+		if fits(&flat, c.v.Type()) {
+			t.Errorf("%s: fits", name)
+		}
+		got, diags := conformConfig(&flat, flat.ImpliedType(), c.v)
+		switch {
+		case c.want == "" && diags.HasErrors():
+			t.Errorf("%s: %v", name, diags)
+		case c.want == "" && !got.GetAttr("tags").Type().Equals(cty.List(cty.String)):
+			t.Errorf("%s: not converted: %#v", name, got)
+		case c.want != "" && (!diags.HasErrors() || !strings.Contains(fmt.Sprint(diags), c.want)):
+			t.Errorf("%s: got %v, want %q", name, diags, c.want)
+		}
 	}
 }

@@ -1,0 +1,25 @@
+package sdk
+
+import (
+	"testing"
+
+	"github.com/zclconf/go-cty/cty"
+)
+
+// BenchmarkConformConfig conforms a config as every Plan and Apply call
+// does: std.noop's, as a host sends it (every attribute, of its type).
+func BenchmarkConformConfig(b *testing.B) {
+	noop := Block{Attributes: map[string]*Attribute{
+		"inputs":      {Type: cty.DynamicPseudoType},
+		"fail":        {Type: cty.Bool},
+		"fingerprint": {Type: cty.String},
+	}}
+	ty := noop.ImpliedType()
+	v := cty.ObjectVal(map[string]cty.Value{"inputs": cty.StringVal("n5"), "fail": cty.NullVal(cty.Bool), "fingerprint": cty.NullVal(cty.String)})
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, diags := conformConfig(&noop, ty, v); diags.HasErrors() {
+			b.Fatal(diags)
+		}
+	}
+}
