@@ -23,3 +23,16 @@ func BenchmarkConformConfig(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkConformOutputs conforms std.noop's outputs, as every Plan and
+// Apply answer does.
+func BenchmarkConformOutputs(b *testing.B) {
+	s := &ActionSchema{Outputs: map[string]*Attribute{"inputs": {Type: cty.DynamicPseudoType}, "step_id": {Type: cty.String}}}
+	v := cty.ObjectVal(map[string]cty.Value{"inputs": cty.StringVal("n5"), "step_id": cty.StringVal("n15")})
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, diags := conformOutputs(s, v, false); diags.HasErrors() {
+			b.Fatal(diags)
+		}
+	}
+}

@@ -23,7 +23,7 @@ func conformConfig(b *Block, ty cty.Type, v cty.Value) (cty.Value, Diagnostics) 
 		return cty.UnknownVal(ty.WithoutOptionalAttributesDeep()), nil
 	}
 	out := v
-	if !fits(b, v.Type()) { // what a host sends fits; anything else is checked name by name
+	if len(b.Blocks) > 0 || !fits(b.Attributes, v.Type()) { // what a host sends fits; anything else is checked name by name
 		checkNames(b, v, nil, &diags)
 		if diags.HasErrors() {
 			return cty.NilVal, diags
@@ -42,17 +42,17 @@ func conformConfig(b *Block, ty cty.Type, v cty.Value) (cty.Value, Diagnostics) 
 	return out.MarkWithPaths(sensitive), diags
 }
 
-// fits tells a config whose type is already the block's: an object with
-// exactly the block's attributes, each of its type (or any type where the
-// block takes any), and no nested blocks. checkNames would find nothing
-// wrong with it and converting it would give it back unchanged, so both
-// are skipped: a host sends every config so, for every Plan and Apply.
-func fits(b *Block, ty cty.Type) bool {
-	if len(b.Blocks) > 0 || !ty.IsObjectType() || len(ty.AttributeTypes()) != len(b.Attributes) {
+// fits tells a value whose type is already the one attrs make: an object
+// with exactly those attributes, each of its type (or any type where the
+// attribute takes any). Checking its names would find nothing wrong and
+// converting it would give it back unchanged, so both are skipped: a host
+// sends every config so, and a plugin most outputs, at every call.
+func fits(attrs map[string]*Attribute, ty cty.Type) bool {
+	if !ty.IsObjectType() || len(ty.AttributeTypes()) != len(attrs) {
 		return false
 	}
 	for name, at := range ty.AttributeTypes() {
-		a, ok := b.Attributes[name]
+		a, ok := attrs[name]
 		if !ok || !(at.Equals(a.Type) || a.Type == cty.DynamicPseudoType) {
 			return false
 		}
@@ -160,6 +160,9 @@ func checkBlock(b *Block, v cty.Value, path cty.Path, diags *Diagnostics, sensit
 // out are unknown in a plan and null after apply; sensitive ones are marked.
 func conformOutputs(s *ActionSchema, v cty.Value, planned bool) (cty.Value, Diagnostics) {
 	var diags Diagnostics
+	if v != cty.NilVal && !v.IsMarked() && v.IsKnown() && !v.IsNull() && fits(s.Outputs, v.Type()) && !anySensitive(s.Outputs) {
+		return v, nil // every output given, of its type, none to mark
+	}
 	given := map[string]cty.Value{}
 	if v != cty.NilVal && !v.IsNull() {
 		uv, _ := v.Unmark()
@@ -204,6 +207,15 @@ func conformOutputs(s *ActionSchema, v cty.Value, planned bool) (cty.Value, Diag
 		out = out.MarkWithPaths(marks)
 	}
 	return out, diags
+}
+
+func anySensitive(attrs map[string]*Attribute) bool {
+	for _, a := range attrs {
+		if a.Sensitive {
+			return true
+		}
+	}
+	return false
 }
 
 func pathDiag(err error, summary string) Diagnostic {

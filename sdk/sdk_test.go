@@ -129,6 +129,32 @@ func TestConformOutputs(t *testing.T) {
 	if !diags.HasErrors() {
 		t.Error("an output of the wrong type passed")
 	}
+	// Every output given, of its type: a sensitive one is still marked.
+	all, diags := conformOutputs(s, cty.ObjectVal(map[string]cty.Value{"id": cty.StringVal("i"), "count": cty.NumberIntVal(1), "secret": cty.StringVal("s")}), false)
+	if diags.HasErrors() || !all.GetAttr("secret").HasMark(Sensitive) || all.GetAttr("id").IsMarked() {
+		t.Errorf("all outputs given: %#v %v", all, diags)
+	}
+}
+
+// Outputs that already have the schema's type, none of them sensitive, come
+// back as they are: an output of type any keeps its own type and the marks
+// inside it (std.noop echoes its inputs so).
+func TestConformOutputsOfFittingOutputs(t *testing.T) {
+	s := &ActionSchema{Outputs: map[string]*Attribute{"inputs": {Type: cty.DynamicPseudoType}, "step_id": {Type: cty.String}}}
+	v := cty.ObjectVal(map[string]cty.Value{
+		"inputs":  cty.ObjectVal(map[string]cty.Value{"token": cty.StringVal("s").Mark(Sensitive), "n": cty.NumberIntVal(1)}),
+		"step_id": cty.StringVal("a"),
+	})
+	for _, planned := range []bool{false, true} {
+		got, diags := conformOutputs(s, v, planned)
+		if diags.HasErrors() || !got.RawEquals(v) {
+			t.Errorf("planned %v: got %#v %v, want it unchanged", planned, got, diags)
+		}
+	}
+	converted, diags := conformOutputs(s, cty.ObjectVal(map[string]cty.Value{"inputs": cty.True, "step_id": cty.NumberIntVal(7)}), false)
+	if diags.HasErrors() || !converted.GetAttr("step_id").RawEquals(cty.StringVal("7")) {
+		t.Errorf("a number for a string output: %#v %v", converted, diags)
+	}
 }
 
 type decodeTarget struct {
@@ -266,7 +292,7 @@ func TestConformConfigOfAFittingConfig(t *testing.T) {
 	}
 	noTags := cty.NullVal(cty.List(cty.String))
 	fitting := config(cty.StringVal("u"), cty.StringVal("s"), cty.NumberIntVal(1), noTags)
-	if !fits(&flat, fitting.Type()) {
+	if !fits(flat.Attributes, fitting.Type()) {
 		t.Fatal("a config of the block's type does not fit")
 	}
 	got, diags := conformConfig(&flat, flat.ImpliedType(), fitting)
@@ -293,7 +319,7 @@ func TestConformConfigOfAFittingConfig(t *testing.T) {
 		"an extra argument": {cty.ObjectVal(map[string]cty.Value{"url": cty.StringVal("u"), "token": cty.StringVal("s"),
 			"vars": cty.True, "tags": noTags, "extra": cty.True}), `Unsupported argument "extra"`},
 	} {
-		if fits(&flat, c.v.Type()) {
+		if fits(flat.Attributes, c.v.Type()) {
 			t.Errorf("%s: fits", name)
 		}
 		got, diags := conformConfig(&flat, flat.ImpliedType(), c.v)
