@@ -24,6 +24,7 @@ fi
 if [[ $what == all || $what == plugins ]]; then
   run "plugins: launch + handshake + GetSchema + Close of a plugin, unlocked and checked against its lock checksum" -bench Launch -benchtime 20x ./sdk/client
   run "plugins: a step's config encoded for the wire (each Plan and Apply call)" -bench EncodeValue -benchmem ./sdk/internal/wire
+  run "plugins: a step's config and outputs conformed to the action's schema (each Plan and Apply call)" -bench Conform -benchmem ./sdk
 fi
 if [[ $what == all || $what == k8s ]]; then
   # Against the sandbox (bin/pipectl-sandbox; `make sandbox`).
