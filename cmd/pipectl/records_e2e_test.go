@@ -285,11 +285,21 @@ stage "s" {
 	}
 	// The table counts each run's step records without reading them: the
 	// finished run's from its head, the running one's beside its summary.
-	table, _, _ := p.run("runs")
-	steps := map[string]string{}
-	for _, line := range strings.Split(strings.TrimSpace(table), "\n")[1:] {
-		f := strings.Fields(line)
-		steps[f[2]] = f[len(f)-1]
+	// The running one's step record is written at its recorder's next flush
+	// (every 200 ms), which the commands above may beat: asked again until
+	// it is there (CI at e83ba5e failed here when they did).
+	var table string
+	var steps map[string]string
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		table, _, _ = p.run("runs")
+		steps = map[string]string{}
+		for _, line := range strings.Split(strings.TrimSpace(table), "\n")[1:] {
+			f := strings.Fields(line)
+			steps[f[2]] = f[len(f)-1]
+		}
+		if steps["dev"] == "1" || time.Now().After(deadline) {
+			break
+		}
 	}
 	if steps["dev"] != "1" || steps["prod"] != "1" {
 		t.Errorf("the table's STEPS by environment: %v, want 1 each\n%s", steps, table)
