@@ -38,6 +38,7 @@ func TestSourcesRecordWhatAStepNames(t *testing.T) {
 	r := &sourceRecorder{dir: dir, src: &Sources{Files: map[string]string{}}}
 	r.addStrings(cty.ObjectVal(map[string]cty.Value{
 		"command": cty.StringVal(filepath.Join(dir, "script.sh")),
+		"image":   cty.StringVal("registry.local/app:1.0"), // names nothing here: not looked at
 		"chart":   cty.StringVal(filepath.Join(dir, "chart")),
 		"args": cty.ListVal([]cty.Value{
 			cty.StringVal(dir), cty.StringVal(outside), cty.StringVal(filepath.Join(dir, ".pipectl", "runs.db")),
@@ -108,5 +109,27 @@ func TestSourcesRecordStepsPlannedSideBySide(t *testing.T) {
 	wg.Wait()
 	if len(r.src.Files) != 16 {
 		t.Fatalf("recorded %d files, want 16", len(r.src.Files))
+	}
+}
+
+// A string is looked at on disk only when its first name is at the top of
+// the pipeline directory (in any case); a directory that cannot be listed
+// has every string looked at, as before the listing.
+func TestSourcesLookOnlyUnderNamesInTheDirectory(t *testing.T) {
+	dir := t.TempDir()
+	write(t, filepath.Join(dir, "Chart", "values.yaml"), "x")
+	write(t, filepath.Join(dir, "script.sh"), "echo")
+	r := &sourceRecorder{dir: dir, src: &Sources{Files: map[string]string{}}}
+	for rel, want := range map[string]bool{
+		"script.sh": true, "Chart/values.yaml": true, "chart/values.yaml": true, "Chart/missing.yaml": true,
+		"n5": false, "registry.local/app:1.0": false, "https:/example.com/x": false,
+	} {
+		if got := r.mayExist(rel); got != want {
+			t.Errorf("mayExist(%q) = %v, want %v", rel, got, want)
+		}
+	}
+	unlisted := &sourceRecorder{dir: filepath.Join(dir, "gone"), src: &Sources{Files: map[string]string{}}}
+	if !unlisted.mayExist("n5") {
+		t.Error("a directory that cannot be listed ruled a path out")
 	}
 }
