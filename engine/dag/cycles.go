@@ -79,7 +79,8 @@ func (g *Graph[K]) components() [][]K {
 					break
 				}
 			}
-			result = append(result, g.ordered(setOf(scc)))
+			slices.SortFunc(scc, func(a, b K) int { return g.index[a] - g.index[b] }) // insertion order
+			result = append(result, scc)
 		}
 	}
 	sortByFirst(result, g.index)

@@ -80,8 +80,13 @@ func (g *Graph[K]) keys(edges [][]int32, k K) []K {
 	if !ok {
 		return nil
 	}
-	out := make([]K, len(edges[i]))
-	for j, n := range edges[i] {
+	return g.named(edges[i])
+}
+
+// named is the nodes of indices, in their order.
+func (g *Graph[K]) named(indices []int32) []K {
+	out := make([]K, len(indices))
+	for j, n := range indices {
 		out[j] = g.nodes[n]
 	}
 	return out
@@ -111,21 +116,7 @@ func (g *Graph[K]) reach(start K, edges [][]int32) []K {
 		}
 	}
 	delete(seen, int32(s))
-	found := slices.Sorted(maps.Keys(seen))
-	out := make([]K, len(found))
-	for j, n := range found {
-		out[j] = g.nodes[n]
-	}
-	return out
-}
-
-func (g *Graph[K]) ordered(set map[K]struct{}) []K {
-	out := make([]K, 0, len(set))
-	for k := range set {
-		out = append(out, k)
-	}
-	slices.SortFunc(out, func(a, b K) int { return g.index[a] - g.index[b] })
-	return out
+	return g.named(slices.Sorted(maps.Keys(seen)))
 }
 
 // TopoSort orders the nodes so that every node comes after what it depends
