@@ -38,7 +38,7 @@ func TestSourcesRecordWhatAStepNames(t *testing.T) {
 	r := &sourceRecorder{dir: dir, src: &Sources{Files: map[string]string{}}}
 	r.addStrings(cty.ObjectVal(map[string]cty.Value{
 		"command": cty.StringVal(filepath.Join(dir, "script.sh")),
-		"image":   cty.StringVal("registry.local/app:1.0"), // names nothing here: not looked at
+		"image":   cty.StringVal("registry.local/app:1.0"), // names nothing here: not recorded
 		"chart":   cty.StringVal(filepath.Join(dir, "chart")),
 		"args": cty.ListVal([]cty.Value{
 			cty.StringVal(dir), cty.StringVal(outside), cty.StringVal(filepath.Join(dir, ".pipectl", "runs.db")),
