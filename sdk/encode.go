@@ -13,7 +13,7 @@ import (
 func encodeSchema(s *Schema, validators map[string]bool) (*pb.GetSchema_Response, error) {
 	out := &pb.GetSchema_Response{Name: s.Name, Version: s.Version, Actions: map[string]*pb.Schema_Action{},
 		Capabilities: &pb.Capabilities{Cancel: s.Capabilities.Cancel, PlanReadPaths: s.Capabilities.PlanReadPaths,
-			PlanStream: s.Capabilities.PlanStream}}
+			PlanStream: s.Capabilities.PlanStream, ApplyStream: s.Capabilities.ApplyStream}}
 	if s.Settings != nil {
 		settings, err := encodeBlock(s.Settings)
 		if err != nil {

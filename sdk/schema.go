@@ -37,6 +37,9 @@ type Capabilities struct {
 	// PlanStream: the plugin plans many steps over one PlanStream call,
 	// which the host then uses instead of a Plan call per step.
 	PlanStream bool
+	// ApplyStream: the same for Apply (one ApplyStream call instead of an
+	// Apply call per step).
+	ApplyStream bool
 }
 
 // ActionSchema describes one action: the config a step gives it and the

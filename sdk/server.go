@@ -15,6 +15,7 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/zclconf/go-cty/cty"
+	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
@@ -70,7 +71,7 @@ func newServer(p Plugin, logger hclog.Logger) (*server, error) {
 	}
 	var err error
 	schema := &Schema{Name: p.Name, Version: p.Version, Settings: p.Settings, Actions: s.schemas,
-		Capabilities: Capabilities{Declared: true, Cancel: true, PlanReadPaths: true, PlanStream: true}}
+		Capabilities: Capabilities{Declared: true, Cancel: true, PlanReadPaths: true, PlanStream: true, ApplyStream: true}}
 	if s.schema, err = encodeSchema(schema, s.validators()); err != nil {
 		return nil, err
 	}
@@ -316,14 +317,56 @@ func (s *server) Plan(ctx context.Context, req *pb.Plan_Request) (*pb.Plan_Respo
 // each under its id as soon as it is done. A request without a plan
 // cancels the plan of its id.
 func (s *server) PlanStream(stream pb.Plugin_PlanStreamServer) error {
+	return serveStream(stream, (*pb.PlanStream_Request).GetId, func(req *pb.PlanStream_Request) bool { return req.Plan != nil },
+		func(ctx context.Context, req *pb.PlanStream_Request, send func(*pb.PlanStream_Response) error) {
+			resp, err := s.Plan(ctx, req.Plan)
+			out := &pb.PlanStream_Response{Id: req.Id, Plan: resp}
+			out.ErrorCode, out.ErrorMessage = statusOf(err)
+			if err := send(out); err != nil {
+				s.logger.Debug("PlanStream: the host is gone", "error", err)
+			}
+		})
+}
+
+// ApplyStream applies each request as Apply does, side by side, and sends
+// each call's events and then its result under its id. A request without
+// an apply cancels the call of its id, as Cancel does: its result follows
+// once the action has cleaned up.
+func (s *server) ApplyStream(stream pb.Plugin_ApplyStreamServer) error {
+	return serveStream(stream, (*pb.ApplyStream_Request).GetId, func(req *pb.ApplyStream_Request) bool { return req.Apply != nil },
+		func(ctx context.Context, req *pb.ApplyStream_Request, send func(*pb.ApplyStream_Response) error) {
+			result, err := s.apply(ctx, req.Apply, func(ev *pb.Apply_Event) error {
+				return send(&pb.ApplyStream_Response{Id: req.Id, Event: ev})
+			})
+			out := &pb.ApplyStream_Response{Id: req.Id, Event: &pb.Apply_Event{Event: &pb.Apply_Event_Result{Result: result}}}
+			if err != nil {
+				out = &pb.ApplyStream_Response{Id: req.Id}
+				out.ErrorCode, out.ErrorMessage = statusOf(err)
+			}
+			if err := send(out); err != nil {
+				s.logger.Debug("ApplyStream: the host is gone", "error", err)
+			}
+		})
+}
+
+// serveStream serves PlanStream and ApplyStream: each request that has a
+// call (hasCall) runs side by side with the others, with a context that a
+// request of the same id without a call cancels. Its responses go out
+// through send, one at a time: a Send waiting for the host to read (gRPC
+// flow control) must not keep this loop from reading.
+func serveStream[Req, Resp any](stream grpc.BidiStreamingServer[Req, Resp], id func(*Req) uint64, hasCall func(*Req) bool,
+	run func(ctx context.Context, req *Req, send func(*Resp) error)) error {
 	var (
 		mu      sync.Mutex // cancels
 		cancels = map[uint64]context.CancelFunc{}
-		// Send has a lock of its own: one waiting for the host to read
-		// (gRPC flow control) must not keep this loop from reading.
-		sendMu sync.Mutex
-		wg     sync.WaitGroup
+		sendMu  sync.Mutex
+		wg      sync.WaitGroup
 	)
+	send := func(resp *Resp) error {
+		sendMu.Lock()
+		defer sendMu.Unlock()
+		return stream.Send(resp)
+	}
 	defer wg.Wait()
 	for {
 		req, err := stream.Recv()
@@ -334,38 +377,49 @@ func (s *server) PlanStream(stream pb.Plugin_PlanStreamServer) error {
 			return err
 		}
 		mu.Lock()
-		if req.Plan == nil {
-			if cancel := cancels[req.Id]; cancel != nil {
+		if !hasCall(req) {
+			if cancel := cancels[id(req)]; cancel != nil {
 				cancel()
 			}
 			mu.Unlock()
 			continue
 		}
 		ctx, cancel := context.WithCancel(stream.Context())
-		cancels[req.Id] = cancel
+		cancels[id(req)] = cancel
 		mu.Unlock()
 		wg.Go(func() {
 			defer cancel()
-			resp, err := s.Plan(ctx, req.Plan)
-			out := &pb.PlanStream_Response{Id: req.Id, Plan: resp}
-			if err != nil {
-				st := status.Convert(err)
-				out.ErrorCode, out.ErrorMessage = int32(st.Code()), st.Message()
-			}
+			run(ctx, req, send)
 			mu.Lock()
-			delete(cancels, req.Id)
+			delete(cancels, id(req))
 			mu.Unlock()
-			sendMu.Lock()
-			defer sendMu.Unlock()
-			if err := stream.Send(out); err != nil {
-				s.logger.Debug("PlanStream: the host is gone", "error", err)
-			}
 		})
 	}
 }
 
+// statusOf is a call's error as a stream's response carries it: the code
+// and message of its gRPC status (0 and "" for none).
+func statusOf(err error) (int32, string) {
+	if err == nil {
+		return 0, ""
+	}
+	st := status.Convert(err)
+	return int32(st.Code()), st.Message()
+}
+
 func (s *server) Apply(req *pb.Apply_Request, stream pb.Plugin_ApplyServer) error {
-	ctx, done := s.begin(stream.Context())
+	result, err := s.apply(stream.Context(), req, stream.Send)
+	if err != nil {
+		return err
+	}
+	return stream.Send(&pb.Apply_Event{Event: &pb.Apply_Event_Result{Result: result}})
+}
+
+// apply does one Apply call: its events go to send, one at a time; its
+// result is returned for the caller to send last. An error is a gRPC
+// status (an undecodable config), which the call fails with instead.
+func (s *server) apply(ctx context.Context, req *pb.Apply_Request, send func(*pb.Apply_Event) error) (*pb.Apply_Result, error) {
+	ctx, done := s.begin(ctx)
 	defer done()
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -377,7 +431,7 @@ func (s *server) Apply(req *pb.Apply_Request, stream pb.Plugin_ApplyServer) erro
 	}
 	act, sch, cfg, diags, err := s.prepare(ctx, req.Action, req.Config)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	result := &pb.Apply_Result{}
 	if !diags.HasErrors() && !cfg.IsWhollyKnown() {
@@ -385,7 +439,7 @@ func (s *server) Apply(req *pb.Apply_Request, stream pb.Plugin_ApplyServer) erro
 			"The host must resolve every value before Apply; this is a bug in the host.")
 	}
 	if !diags.HasErrors() {
-		sink := &eventSink{stream: stream}
+		sink := &eventSink{out: send}
 		resp := ApplyResponse{outputType: s.types[req.Action].outputs}
 		s.guard(req.Action, &resp.Diagnostics, func() {
 			act.Apply(ctx, ApplyRequest{StepID: req.StepId, Config: cfg, Events: sink}, &resp)
@@ -400,7 +454,7 @@ func (s *server) Apply(req *pb.Apply_Request, stream pb.Plugin_ApplyServer) erro
 		}
 	}
 	result.Diagnostics = encodeDiags(diags)
-	return stream.Send(&pb.Apply_Event{Event: &pb.Apply_Event_Result{Result: result}})
+	return result, nil
 }
 
 // guard turns a panic in an action into an error diagnostic: one bad step
@@ -416,11 +470,12 @@ func (s *server) guard(action string, diags *Diagnostics, fn func()) {
 	fn()
 }
 
-// eventSink sends Apply events on the stream. gRPC streams allow one sender
-// at a time, and none after the handler returned, hence the lock and flag.
+// eventSink sends an Apply's events. gRPC streams allow one sender at a
+// time, and none after the handler returned (or, on ApplyStream, after
+// the call's result), hence the lock and flag.
 type eventSink struct {
 	mu     sync.Mutex
-	stream pb.Plugin_ApplyServer
+	out    func(*pb.Apply_Event) error
 	closed bool
 }
 
@@ -428,7 +483,7 @@ func (e *eventSink) send(ev *pb.Apply_Event) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if !e.closed {
-		_ = e.stream.Send(ev) // a broken stream also cancels ctx: the action stops
+		_ = e.out(ev) // a broken stream also cancels ctx: the action stops
 	}
 }
 

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/zclconf/go-cty/cty"
 	"google.golang.org/grpc/codes"
@@ -176,7 +177,7 @@ func TestPlanStreamAnswersEachCall(t *testing.T) {
 	}
 	planMany(t, p, 200, "")
 	planMany(t, p, 32, strings.Repeat("x", 512<<10))
-	if p.stream == nil {
+	if p.plans == nil {
 		t.Error("the plans did not go over PlanStream")
 	}
 	ctx, cancel := context.WithCancel(t.Context())
@@ -219,8 +220,8 @@ func TestPlanWithoutPlanStream(t *testing.T) {
 	if _, err := p.Plan(t.Context(), PlanRequest{Action: "wait", Config: cty.EmptyObjectVal}); err != nil {
 		t.Fatal(err)
 	}
-	if got := calls(); count(got, "Plan") != 1 || p.stream != nil {
-		t.Errorf("calls %q, stream %v", got, p.stream != nil)
+	if got := calls(); count(got, "Plan") != 1 || p.plans != nil {
+		t.Errorf("calls %q, stream %v", got, p.plans != nil)
 	}
 }
 
@@ -229,14 +230,123 @@ func TestPlanWithoutPlanStream(t *testing.T) {
 func TestPlanStreamRequestTooLarge(t *testing.T) {
 	p := launch(t, LaunchConfig{})
 	planMany(t, p, 1, "")
-	stream := p.stream
+	stream := p.plans
 	huge := strings.Repeat("x", wire.MaxMessageSize)
 	_, err := p.Plan(t.Context(), PlanRequest{Action: "echo", Config: obj(map[string]cty.Value{"message": cty.StringVal(huge)})})
 	if status.Code(errors.Unwrap(err)) != codes.ResourceExhausted {
 		t.Fatalf("a request over the limit: %v", err)
 	}
-	if err := stream.ended(); err != nil || p.stream != stream {
+	if err := stream.ended(); err != nil || p.plans != stream {
 		t.Errorf("the stream ended with it: %v", err)
 	}
 	planMany(t, p, 4, "")
+}
+
+// A plugin that declares apply_stream (every SDK plugin) gets its Apply
+// calls over one ApplyStream: many at once, each with its own events and
+// result, also when the messages are larger than gRPC's flow-control
+// windows.
+func TestApplyStreamCarriesEachCall(t *testing.T) {
+	p := launch(t, LaunchConfig{})
+	if s, _ := p.Schema(t.Context()); !s.Capabilities.ApplyStream {
+		t.Fatalf("the SDK does not declare apply_stream: %+v", s.Capabilities)
+	}
+	applyMany(t, p, 200, "")
+	stream := p.applies
+	applyMany(t, p, 32, strings.Repeat("x", 512<<10))
+	if stream == nil || p.applies != stream {
+		t.Error("the applies did not all go over one ApplyStream")
+	}
+}
+
+// applyMany applies n echo steps at once, each message made of pad and
+// its number, and checks that each gets its own events and outputs.
+func applyMany(t *testing.T, p *Plugin, n int, pad string) {
+	t.Helper()
+	errs := make(chan error, n)
+	for i := range n {
+		go func() {
+			msg := fmt.Sprint(pad, "m", i)
+			var stdout strings.Builder // a long line comes in pieces (sdk.MaxLogLine)
+			res, err := p.Apply(t.Context(), ApplyRequest{Action: "echo", StepID: fmt.Sprint("s", i),
+				Config: obj(map[string]cty.Value{"message": cty.StringVal(msg)})},
+				func(ev Event) {
+					if ev.Kind == EventLog && ev.Stream == "stdout" {
+						stdout.WriteString(ev.Line)
+					}
+				})
+			switch {
+			case err != nil:
+				errs <- err
+			case res.Outputs.GetAttr("message").AsString() != msg || stdout.String() != msg:
+				errs <- fmt.Errorf("apply %d: stdout %.40q", i, stdout.String())
+			default:
+				errs <- nil
+			}
+		}()
+	}
+	for range n {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+}
+
+// A plugin that declares capabilities without apply_stream is asked Apply,
+// once per step.
+func TestApplyWithoutApplyStream(t *testing.T) {
+	p, calls := launchRaw(t, "RAWPLUGIN_CAPS=cancel", "RAWPLUGIN_CANCEL=1")
+	if _, err := cancelApply(t, p); !errors.Is(err, context.Canceled) {
+		t.Fatal(err)
+	}
+	if got := calls(); count(got, "Apply") != 1 || count(got, "ApplyStream") != 0 || p.applies != nil {
+		t.Errorf("calls %q, stream %v", got, p.applies != nil)
+	}
+}
+
+// A cancelled Apply on ApplyStream is cancelled on the stream: the
+// action's own result comes back once it cleaned up; a plugin that does
+// not clean up gets CancelGrace, after which the call returns alone and
+// the stream goes on.
+func TestApplyStreamCancel(t *testing.T) {
+	p, calls := launchRaw(t, "RAWPLUGIN_CAPS=apply_stream,cancel", "RAWPLUGIN_CANCEL=1")
+	for range 2 {
+		res, err := cancelApply(t, p)
+		if !errors.Is(err, context.Canceled) || res == nil || res.Diagnostics[0].Summary != "Cancelled" {
+			t.Fatalf("want context.Canceled with the action's result, got %v %v", res, err)
+		}
+	}
+	if got := calls(); count(got, "ApplyStream") != 1 || count(got, "Apply") != 2 || count(got, "ApplyStream-cancel") != 2 || count(got, "Cancel") != 0 {
+		t.Errorf("calls %q", got)
+	}
+
+	p, calls = launchRaw(t, "RAWPLUGIN_CAPS=apply_stream,cancel")
+	start := time.Now()
+	res, err := cancelApply(t, p)
+	if !errors.Is(err, context.Canceled) || res != nil {
+		t.Fatalf("want context.Canceled and no result, got %v %v", res, err)
+	}
+	if waited := time.Since(start); waited < CancelGrace || waited > CancelGrace+3*time.Second {
+		t.Errorf("returned after %s, want the grace of %s", waited, CancelGrace)
+	}
+	if count(calls(), "ApplyStream-cancel") != 1 || p.applies.ended() != nil {
+		t.Errorf("calls %q, stream ended: %v", calls(), p.applies.ended())
+	}
+}
+
+// An apply request over the message limit fails alone: the calls after
+// it still go over the stream.
+func TestApplyStreamRequestTooLarge(t *testing.T) {
+	p := launch(t, LaunchConfig{})
+	applyMany(t, p, 1, "")
+	stream := p.applies
+	huge := strings.Repeat("x", wire.MaxMessageSize)
+	_, err := p.Apply(t.Context(), ApplyRequest{Action: "echo", Config: obj(map[string]cty.Value{"message": cty.StringVal(huge)})}, nil)
+	if status.Code(errors.Unwrap(err)) != codes.ResourceExhausted {
+		t.Fatalf("a request over the limit: %v", err)
+	}
+	if err := stream.ended(); err != nil || p.applies != stream {
+		t.Errorf("the stream ended with it: %v", err)
+	}
+	applyMany(t, p, 4, "")
 }

@@ -71,7 +71,8 @@ type Plugin struct {
 	calls atomic.Int64 // Apply call ids
 
 	streamMu sync.Mutex
-	stream   *planStream // Plan calls, when the plugin declares PlanStream
+	plans    *planStream  // Plan calls, when the plugin declares PlanStream
+	applies  *applyStream // Apply calls, when it declares ApplyStream
 
 	closeOnce sync.Once
 }
@@ -392,26 +393,26 @@ func (p *Plugin) plan(ctx context.Context, req *pb.Plan_Request) (*pb.Plan_Respo
 	if !p.capabilities(ctx).PlanStream {
 		return p.rpc.Plan(ctx, req)
 	}
-	s, err := p.planStream()
+	p.streamMu.Lock()
+	s, err := current(&p.plans, func() (*planStream, error) { return openPlanStream(p.rpc) })
+	p.streamMu.Unlock()
 	if err != nil {
 		return nil, err
 	}
-	return s.plan(ctx, req)
+	return planOver(ctx, s, req)
 }
 
-// planStream is the plugin's PlanStream, opened on first use and again
-// after it ended (a call too large for it ends it, not the plugin).
-func (p *Plugin) planStream() (*planStream, error) {
-	p.streamMu.Lock()
-	defer p.streamMu.Unlock()
-	if p.stream == nil || p.stream.ended() != nil {
-		s, err := openPlanStream(p.rpc)
+// current is the stream *s, opened on first use and again after it ended
+// (not with the plugin: a broken connection); the caller holds streamMu.
+func current[Req, Resp any](s **callStream[Req, Resp], open func() (*callStream[Req, Resp], error)) (*callStream[Req, Resp], error) {
+	if *s == nil || (*s).ended() != nil {
+		fresh, err := open()
 		if err != nil {
 			return nil, err
 		}
-		p.stream = s
+		*s = fresh
 	}
-	return p.stream, nil
+	return *s, nil
 }
 
 // planKind is what the plugin said, or for a plugin older than the field:
@@ -469,7 +470,10 @@ type Artifact struct {
 // in order, from the calling goroutine. Cancelling ctx (or its deadline)
 // cancels the action in the plugin and waits up to CancelGrace for it to
 // clean up: a failed result then comes with an error wrapping ctx.Err(). A
-// plugin that dies makes Apply return an error at once.
+// plugin that dies makes Apply return an error at once. A plugin that
+// declares ApplyStream gets every Apply over one stream: there, a call
+// whose events are not taken holds back the plugin's other calls, so
+// onEvent must not wait for another Apply of the same plugin.
 func (p *Plugin) Apply(ctx context.Context, req ApplyRequest, onEvent func(Event)) (*ApplyResult, error) {
 	dv, err := wire.EncodeValue(req.Config)
 	if err != nil {
@@ -488,6 +492,15 @@ func (p *Plugin) Apply(ctx context.Context, req ApplyRequest, onEvent func(Event
 	if deadline, ok := ctx.Deadline(); ok {
 		call.DeadlineUnixNano = deadline.UnixNano()
 	}
+	if p.capabilities(ctx).ApplyStream {
+		p.streamMu.Lock()
+		s, err := current(&p.applies, func() (*applyStream, error) { return openApplyStream(p.rpc) })
+		p.streamMu.Unlock()
+		if err != nil {
+			return nil, p.callErr("Apply", err)
+		}
+		return p.applyOver(ctx, s, call, onEvent)
+	}
 	stream, err := p.rpc.Apply(streamCtx, call)
 	if err != nil {
 		return nil, p.callErr("Apply", err)
@@ -501,18 +514,27 @@ func (p *Plugin) Apply(ctx context.Context, req ApplyRequest, onEvent func(Event
 		if err != nil {
 			return nil, p.callErr("Apply", err)
 		}
-		if r, ok := msg.Event.(*pb.Apply_Event_Result); ok {
-			res, err := p.applyResult(r.Result)
-			if err == nil && ctx.Err() != nil && res.Diagnostics.HasErrors() {
-				// Cleaned up after a cancel or timeout: the result, and why.
-				err = fmt.Errorf("plugin %s: Apply of %s: %w", p.name, req.Action, ctx.Err())
-			}
+		if res, last, err := p.take(ctx, req.Action, msg, onEvent); last {
 			return res, err
 		}
-		if ev, ok := decodeEvent(msg); ok && onEvent != nil {
-			onEvent(ev)
-		}
 	}
+}
+
+// take is one of an Apply's events: onEvent gets it, or, its result, the
+// call ends with it (last).
+func (p *Plugin) take(ctx context.Context, action string, msg *pb.Apply_Event, onEvent func(Event)) (_ *ApplyResult, last bool, _ error) {
+	if r, ok := msg.GetEvent().(*pb.Apply_Event_Result); ok {
+		res, err := p.applyResult(r.Result)
+		if err == nil && ctx.Err() != nil && res.Diagnostics.HasErrors() {
+			// Cleaned up after a cancel or timeout: the result, and why.
+			err = fmt.Errorf("plugin %s: Apply of %s: %w", p.name, action, ctx.Err())
+		}
+		return res, true, err
+	}
+	if ev, ok := decodeEvent(msg); ok && onEvent != nil {
+		onEvent(ev)
+	}
+	return nil, false, nil
 }
 
 func (p *Plugin) applyResult(r *pb.Apply_Result) (*ApplyResult, error) {
@@ -564,8 +586,11 @@ func (p *Plugin) Stop(ctx context.Context) error {
 func (p *Plugin) Close() error {
 	p.closeOnce.Do(func() {
 		p.streamMu.Lock()
-		if p.stream != nil {
-			p.stream.close()
+		if p.plans != nil {
+			p.plans.close()
+		}
+		if p.applies != nil {
+			p.applies.close()
 		}
 		p.streamMu.Unlock()
 		p.client.Kill()

@@ -28,7 +28,8 @@ func decodeSchema(resp *pb.GetSchema_Response) (*sdk.Schema, error) {
 			HasValidateConfig: a.HasValidateConfig || resp.Capabilities == nil, AlwaysApply: a.AlwaysApply}
 	}
 	if c := resp.Capabilities; c != nil {
-		s.Capabilities = sdk.Capabilities{Declared: true, Cancel: c.Cancel, PlanReadPaths: c.PlanReadPaths, PlanStream: c.PlanStream}
+		s.Capabilities = sdk.Capabilities{Declared: true, Cancel: c.Cancel, PlanReadPaths: c.PlanReadPaths, PlanStream: c.PlanStream,
+			ApplyStream: c.ApplyStream}
 	}
 	if resp.PluginSettings != nil {
 		settings, err := decodeBlock(resp.PluginSettings)
@@ -90,7 +91,7 @@ func decodeDiags(in []*pb.Diagnostic) (sdk.Diagnostics, error) {
 }
 
 func decodeEvent(msg *pb.Apply_Event) (Event, bool) {
-	switch e := msg.Event.(type) {
+	switch e := msg.GetEvent().(type) {
 	case *pb.Apply_Event_Log:
 		return Event{Kind: EventLog, Stream: e.Log.GetStream(), Line: e.Log.GetLine()}, true
 	case *pb.Apply_Event_Progress:

@@ -456,7 +456,10 @@ type Capabilities struct {
 	PlanReadPaths bool `protobuf:"varint,2,opt,name=plan_read_paths,json=planReadPaths,proto3" json:"plan_read_paths,omitempty"`
 	// PlanStream is implemented. Without it the host calls Plan once per
 	// step (a plugin older than Capabilities is never asked for it).
-	PlanStream    bool `protobuf:"varint,3,opt,name=plan_stream,json=planStream,proto3" json:"plan_stream,omitempty"`
+	PlanStream bool `protobuf:"varint,3,opt,name=plan_stream,json=planStream,proto3" json:"plan_stream,omitempty"`
+	// ApplyStream is implemented. Without it the host calls Apply once per
+	// step (a plugin older than Capabilities is never asked for it).
+	ApplyStream   bool `protobuf:"varint,4,opt,name=apply_stream,json=applyStream,proto3" json:"apply_stream,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -508,6 +511,13 @@ func (x *Capabilities) GetPlanReadPaths() bool {
 func (x *Capabilities) GetPlanStream() bool {
 	if x != nil {
 		return x.PlanStream
+	}
+	return false
+}
+
+func (x *Capabilities) GetApplyStream() bool {
+	if x != nil {
+		return x.ApplyStream
 	}
 	return false
 }
@@ -692,6 +702,42 @@ func (*Apply) Descriptor() ([]byte, []int) {
 	return file_plugin_proto_rawDescGZIP(), []int{10}
 }
 
+type ApplyStream struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ApplyStream) Reset() {
+	*x = ApplyStream{}
+	mi := &file_plugin_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ApplyStream) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ApplyStream) ProtoMessage() {}
+
+func (x *ApplyStream) ProtoReflect() protoreflect.Message {
+	mi := &file_plugin_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ApplyStream.ProtoReflect.Descriptor instead.
+func (*ApplyStream) Descriptor() ([]byte, []int) {
+	return file_plugin_proto_rawDescGZIP(), []int{11}
+}
+
 type Stop struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	unknownFields protoimpl.UnknownFields
@@ -700,7 +746,7 @@ type Stop struct {
 
 func (x *Stop) Reset() {
 	*x = Stop{}
-	mi := &file_plugin_proto_msgTypes[11]
+	mi := &file_plugin_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -712,7 +758,7 @@ func (x *Stop) String() string {
 func (*Stop) ProtoMessage() {}
 
 func (x *Stop) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[11]
+	mi := &file_plugin_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -725,7 +771,7 @@ func (x *Stop) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Stop.ProtoReflect.Descriptor instead.
 func (*Stop) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{11}
+	return file_plugin_proto_rawDescGZIP(), []int{12}
 }
 
 type Cancel struct {
@@ -736,7 +782,7 @@ type Cancel struct {
 
 func (x *Cancel) Reset() {
 	*x = Cancel{}
-	mi := &file_plugin_proto_msgTypes[12]
+	mi := &file_plugin_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -748,7 +794,7 @@ func (x *Cancel) String() string {
 func (*Cancel) ProtoMessage() {}
 
 func (x *Cancel) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[12]
+	mi := &file_plugin_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -761,7 +807,7 @@ func (x *Cancel) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Cancel.ProtoReflect.Descriptor instead.
 func (*Cancel) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{12}
+	return file_plugin_proto_rawDescGZIP(), []int{13}
 }
 
 type AttributePath_Step struct {
@@ -778,7 +824,7 @@ type AttributePath_Step struct {
 
 func (x *AttributePath_Step) Reset() {
 	*x = AttributePath_Step{}
-	mi := &file_plugin_proto_msgTypes[13]
+	mi := &file_plugin_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -790,7 +836,7 @@ func (x *AttributePath_Step) String() string {
 func (*AttributePath_Step) ProtoMessage() {}
 
 func (x *AttributePath_Step) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[13]
+	mi := &file_plugin_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -874,7 +920,7 @@ type Schema_Attribute struct {
 
 func (x *Schema_Attribute) Reset() {
 	*x = Schema_Attribute{}
-	mi := &file_plugin_proto_msgTypes[14]
+	mi := &file_plugin_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -886,7 +932,7 @@ func (x *Schema_Attribute) String() string {
 func (*Schema_Attribute) ProtoMessage() {}
 
 func (x *Schema_Attribute) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[14]
+	mi := &file_plugin_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -940,7 +986,7 @@ type Schema_Block struct {
 
 func (x *Schema_Block) Reset() {
 	*x = Schema_Block{}
-	mi := &file_plugin_proto_msgTypes[15]
+	mi := &file_plugin_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -952,7 +998,7 @@ func (x *Schema_Block) String() string {
 func (*Schema_Block) ProtoMessage() {}
 
 func (x *Schema_Block) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[15]
+	mi := &file_plugin_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -994,7 +1040,7 @@ type Schema_NestedBlock struct {
 
 func (x *Schema_NestedBlock) Reset() {
 	*x = Schema_NestedBlock{}
-	mi := &file_plugin_proto_msgTypes[16]
+	mi := &file_plugin_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1006,7 +1052,7 @@ func (x *Schema_NestedBlock) String() string {
 func (*Schema_NestedBlock) ProtoMessage() {}
 
 func (x *Schema_NestedBlock) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[16]
+	mi := &file_plugin_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1067,7 +1113,7 @@ type Schema_Action struct {
 
 func (x *Schema_Action) Reset() {
 	*x = Schema_Action{}
-	mi := &file_plugin_proto_msgTypes[17]
+	mi := &file_plugin_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1079,7 +1125,7 @@ func (x *Schema_Action) String() string {
 func (*Schema_Action) ProtoMessage() {}
 
 func (x *Schema_Action) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[17]
+	mi := &file_plugin_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1138,7 +1184,7 @@ type GetSchema_Request struct {
 
 func (x *GetSchema_Request) Reset() {
 	*x = GetSchema_Request{}
-	mi := &file_plugin_proto_msgTypes[21]
+	mi := &file_plugin_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1150,7 +1196,7 @@ func (x *GetSchema_Request) String() string {
 func (*GetSchema_Request) ProtoMessage() {}
 
 func (x *GetSchema_Request) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[21]
+	mi := &file_plugin_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1183,7 +1229,7 @@ type GetSchema_Response struct {
 
 func (x *GetSchema_Response) Reset() {
 	*x = GetSchema_Response{}
-	mi := &file_plugin_proto_msgTypes[22]
+	mi := &file_plugin_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1195,7 +1241,7 @@ func (x *GetSchema_Response) String() string {
 func (*GetSchema_Response) ProtoMessage() {}
 
 func (x *GetSchema_Response) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[22]
+	mi := &file_plugin_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1255,7 +1301,7 @@ type ConfigurePlugin_Request struct {
 
 func (x *ConfigurePlugin_Request) Reset() {
 	*x = ConfigurePlugin_Request{}
-	mi := &file_plugin_proto_msgTypes[24]
+	mi := &file_plugin_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1267,7 +1313,7 @@ func (x *ConfigurePlugin_Request) String() string {
 func (*ConfigurePlugin_Request) ProtoMessage() {}
 
 func (x *ConfigurePlugin_Request) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[24]
+	mi := &file_plugin_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1299,7 +1345,7 @@ type ConfigurePlugin_Response struct {
 
 func (x *ConfigurePlugin_Response) Reset() {
 	*x = ConfigurePlugin_Response{}
-	mi := &file_plugin_proto_msgTypes[25]
+	mi := &file_plugin_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1311,7 +1357,7 @@ func (x *ConfigurePlugin_Response) String() string {
 func (*ConfigurePlugin_Response) ProtoMessage() {}
 
 func (x *ConfigurePlugin_Response) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[25]
+	mi := &file_plugin_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1344,7 +1390,7 @@ type ValidateConfig_Request struct {
 
 func (x *ValidateConfig_Request) Reset() {
 	*x = ValidateConfig_Request{}
-	mi := &file_plugin_proto_msgTypes[26]
+	mi := &file_plugin_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1356,7 +1402,7 @@ func (x *ValidateConfig_Request) String() string {
 func (*ValidateConfig_Request) ProtoMessage() {}
 
 func (x *ValidateConfig_Request) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[26]
+	mi := &file_plugin_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1395,7 +1441,7 @@ type ValidateConfig_Response struct {
 
 func (x *ValidateConfig_Response) Reset() {
 	*x = ValidateConfig_Response{}
-	mi := &file_plugin_proto_msgTypes[27]
+	mi := &file_plugin_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1407,7 +1453,7 @@ func (x *ValidateConfig_Response) String() string {
 func (*ValidateConfig_Response) ProtoMessage() {}
 
 func (x *ValidateConfig_Response) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[27]
+	mi := &file_plugin_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1441,7 +1487,7 @@ type Plan_Request struct {
 
 func (x *Plan_Request) Reset() {
 	*x = Plan_Request{}
-	mi := &file_plugin_proto_msgTypes[28]
+	mi := &file_plugin_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1453,7 +1499,7 @@ func (x *Plan_Request) String() string {
 func (*Plan_Request) ProtoMessage() {}
 
 func (x *Plan_Request) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[28]
+	mi := &file_plugin_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1509,7 +1555,7 @@ type Plan_Response struct {
 
 func (x *Plan_Response) Reset() {
 	*x = Plan_Response{}
-	mi := &file_plugin_proto_msgTypes[29]
+	mi := &file_plugin_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1521,7 +1567,7 @@ func (x *Plan_Response) String() string {
 func (*Plan_Response) ProtoMessage() {}
 
 func (x *Plan_Response) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[29]
+	mi := &file_plugin_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1598,7 +1644,7 @@ type PlanStream_Request struct {
 
 func (x *PlanStream_Request) Reset() {
 	*x = PlanStream_Request{}
-	mi := &file_plugin_proto_msgTypes[30]
+	mi := &file_plugin_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1610,7 +1656,7 @@ func (x *PlanStream_Request) String() string {
 func (*PlanStream_Request) ProtoMessage() {}
 
 func (x *PlanStream_Request) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[30]
+	mi := &file_plugin_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1654,7 +1700,7 @@ type PlanStream_Response struct {
 
 func (x *PlanStream_Response) Reset() {
 	*x = PlanStream_Response{}
-	mi := &file_plugin_proto_msgTypes[31]
+	mi := &file_plugin_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1666,7 +1712,7 @@ func (x *PlanStream_Response) String() string {
 func (*PlanStream_Response) ProtoMessage() {}
 
 func (x *PlanStream_Response) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[31]
+	mi := &file_plugin_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1726,7 +1772,7 @@ type Apply_Request struct {
 
 func (x *Apply_Request) Reset() {
 	*x = Apply_Request{}
-	mi := &file_plugin_proto_msgTypes[32]
+	mi := &file_plugin_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1738,7 +1784,7 @@ func (x *Apply_Request) String() string {
 func (*Apply_Request) ProtoMessage() {}
 
 func (x *Apply_Request) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[32]
+	mi := &file_plugin_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1799,7 +1845,7 @@ type Apply_Log struct {
 
 func (x *Apply_Log) Reset() {
 	*x = Apply_Log{}
-	mi := &file_plugin_proto_msgTypes[33]
+	mi := &file_plugin_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1811,7 +1857,7 @@ func (x *Apply_Log) String() string {
 func (*Apply_Log) ProtoMessage() {}
 
 func (x *Apply_Log) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[33]
+	mi := &file_plugin_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1851,7 +1897,7 @@ type Apply_Progress struct {
 
 func (x *Apply_Progress) Reset() {
 	*x = Apply_Progress{}
-	mi := &file_plugin_proto_msgTypes[34]
+	mi := &file_plugin_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1863,7 +1909,7 @@ func (x *Apply_Progress) String() string {
 func (*Apply_Progress) ProtoMessage() {}
 
 func (x *Apply_Progress) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[34]
+	mi := &file_plugin_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1904,7 +1950,7 @@ type Apply_Artifact struct {
 
 func (x *Apply_Artifact) Reset() {
 	*x = Apply_Artifact{}
-	mi := &file_plugin_proto_msgTypes[35]
+	mi := &file_plugin_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1916,7 +1962,7 @@ func (x *Apply_Artifact) String() string {
 func (*Apply_Artifact) ProtoMessage() {}
 
 func (x *Apply_Artifact) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[35]
+	mi := &file_plugin_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1968,7 +2014,7 @@ type Apply_Result struct {
 
 func (x *Apply_Result) Reset() {
 	*x = Apply_Result{}
-	mi := &file_plugin_proto_msgTypes[36]
+	mi := &file_plugin_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1980,7 +2026,7 @@ func (x *Apply_Result) String() string {
 func (*Apply_Result) ProtoMessage() {}
 
 func (x *Apply_Result) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[36]
+	mi := &file_plugin_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2032,7 +2078,7 @@ type Apply_Event struct {
 
 func (x *Apply_Event) Reset() {
 	*x = Apply_Event{}
-	mi := &file_plugin_proto_msgTypes[37]
+	mi := &file_plugin_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2044,7 +2090,7 @@ func (x *Apply_Event) String() string {
 func (*Apply_Event) ProtoMessage() {}
 
 func (x *Apply_Event) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[37]
+	mi := &file_plugin_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2131,6 +2177,133 @@ func (*Apply_Event_Artifact) isApply_Event_Event() {}
 
 func (*Apply_Event_Result) isApply_Event_Event() {}
 
+type ApplyStream_Request struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Id    uint64                 `protobuf:"varint,1,opt,name=id,proto3" json:"id,omitempty"` // unique on the stream; the responses carry it
+	// The step to apply. Absent: cancel the call of this id (its Result
+	// still comes, once the action has cleaned up).
+	Apply         *Apply_Request `protobuf:"bytes,2,opt,name=apply,proto3" json:"apply,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ApplyStream_Request) Reset() {
+	*x = ApplyStream_Request{}
+	mi := &file_plugin_proto_msgTypes[39]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ApplyStream_Request) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ApplyStream_Request) ProtoMessage() {}
+
+func (x *ApplyStream_Request) ProtoReflect() protoreflect.Message {
+	mi := &file_plugin_proto_msgTypes[39]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ApplyStream_Request.ProtoReflect.Descriptor instead.
+func (*ApplyStream_Request) Descriptor() ([]byte, []int) {
+	return file_plugin_proto_rawDescGZIP(), []int{11, 0}
+}
+
+func (x *ApplyStream_Request) GetId() uint64 {
+	if x != nil {
+		return x.Id
+	}
+	return 0
+}
+
+func (x *ApplyStream_Request) GetApply() *Apply_Request {
+	if x != nil {
+		return x.Apply
+	}
+	return nil
+}
+
+type ApplyStream_Response struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Id    uint64                 `protobuf:"varint,1,opt,name=id,proto3" json:"id,omitempty"`
+	// One of the call's events, as the Apply call streams them; the
+	// call's last response carries its Result.
+	Event *Apply_Event `protobuf:"bytes,2,opt,name=event,proto3" json:"event,omitempty"`
+	// A call that failed the way an Apply call fails with a gRPC status
+	// (an undecodable config), instead of a Result: the status code and
+	// message. 0: it did not.
+	ErrorCode     int32  `protobuf:"varint,3,opt,name=error_code,json=errorCode,proto3" json:"error_code,omitempty"`
+	ErrorMessage  string `protobuf:"bytes,4,opt,name=error_message,json=errorMessage,proto3" json:"error_message,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ApplyStream_Response) Reset() {
+	*x = ApplyStream_Response{}
+	mi := &file_plugin_proto_msgTypes[40]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ApplyStream_Response) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ApplyStream_Response) ProtoMessage() {}
+
+func (x *ApplyStream_Response) ProtoReflect() protoreflect.Message {
+	mi := &file_plugin_proto_msgTypes[40]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ApplyStream_Response.ProtoReflect.Descriptor instead.
+func (*ApplyStream_Response) Descriptor() ([]byte, []int) {
+	return file_plugin_proto_rawDescGZIP(), []int{11, 1}
+}
+
+func (x *ApplyStream_Response) GetId() uint64 {
+	if x != nil {
+		return x.Id
+	}
+	return 0
+}
+
+func (x *ApplyStream_Response) GetEvent() *Apply_Event {
+	if x != nil {
+		return x.Event
+	}
+	return nil
+}
+
+func (x *ApplyStream_Response) GetErrorCode() int32 {
+	if x != nil {
+		return x.ErrorCode
+	}
+	return 0
+}
+
+func (x *ApplyStream_Response) GetErrorMessage() string {
+	if x != nil {
+		return x.ErrorMessage
+	}
+	return ""
+}
+
 type Stop_Request struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	unknownFields protoimpl.UnknownFields
@@ -2139,7 +2312,7 @@ type Stop_Request struct {
 
 func (x *Stop_Request) Reset() {
 	*x = Stop_Request{}
-	mi := &file_plugin_proto_msgTypes[38]
+	mi := &file_plugin_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2151,7 +2324,7 @@ func (x *Stop_Request) String() string {
 func (*Stop_Request) ProtoMessage() {}
 
 func (x *Stop_Request) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[38]
+	mi := &file_plugin_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2164,7 +2337,7 @@ func (x *Stop_Request) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Stop_Request.ProtoReflect.Descriptor instead.
 func (*Stop_Request) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{11, 0}
+	return file_plugin_proto_rawDescGZIP(), []int{12, 0}
 }
 
 type Stop_Response struct {
@@ -2175,7 +2348,7 @@ type Stop_Response struct {
 
 func (x *Stop_Response) Reset() {
 	*x = Stop_Response{}
-	mi := &file_plugin_proto_msgTypes[39]
+	mi := &file_plugin_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2187,7 +2360,7 @@ func (x *Stop_Response) String() string {
 func (*Stop_Response) ProtoMessage() {}
 
 func (x *Stop_Response) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[39]
+	mi := &file_plugin_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2200,7 +2373,7 @@ func (x *Stop_Response) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Stop_Response.ProtoReflect.Descriptor instead.
 func (*Stop_Response) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{11, 1}
+	return file_plugin_proto_rawDescGZIP(), []int{12, 1}
 }
 
 type Cancel_Request struct {
@@ -2212,7 +2385,7 @@ type Cancel_Request struct {
 
 func (x *Cancel_Request) Reset() {
 	*x = Cancel_Request{}
-	mi := &file_plugin_proto_msgTypes[40]
+	mi := &file_plugin_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2224,7 +2397,7 @@ func (x *Cancel_Request) String() string {
 func (*Cancel_Request) ProtoMessage() {}
 
 func (x *Cancel_Request) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[40]
+	mi := &file_plugin_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2237,7 +2410,7 @@ func (x *Cancel_Request) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Cancel_Request.ProtoReflect.Descriptor instead.
 func (*Cancel_Request) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{12, 0}
+	return file_plugin_proto_rawDescGZIP(), []int{13, 0}
 }
 
 func (x *Cancel_Request) GetCallId() string {
@@ -2255,7 +2428,7 @@ type Cancel_Response struct {
 
 func (x *Cancel_Response) Reset() {
 	*x = Cancel_Response{}
-	mi := &file_plugin_proto_msgTypes[41]
+	mi := &file_plugin_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2267,7 +2440,7 @@ func (x *Cancel_Response) String() string {
 func (*Cancel_Response) ProtoMessage() {}
 
 func (x *Cancel_Response) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[41]
+	mi := &file_plugin_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2280,7 +2453,7 @@ func (x *Cancel_Response) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Cancel_Response.ProtoReflect.Descriptor instead.
 func (*Cancel_Response) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{12, 1}
+	return file_plugin_proto_rawDescGZIP(), []int{13, 1}
 }
 
 var File_plugin_proto protoreflect.FileDescriptor
@@ -2357,12 +2530,13 @@ const file_plugin_proto_rawDesc = "" +
 	"\fcapabilities\x18\x05 \x01(\v2\x1f.pipectl.plugin.v1.CapabilitiesR\fcapabilities\x1a\\\n" +
 	"\fActionsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x126\n" +
-	"\x05value\x18\x02 \x01(\v2 .pipectl.plugin.v1.Schema.ActionR\x05value:\x028\x01\"o\n" +
+	"\x05value\x18\x02 \x01(\v2 .pipectl.plugin.v1.Schema.ActionR\x05value:\x028\x01\"\x92\x01\n" +
 	"\fCapabilities\x12\x16\n" +
 	"\x06cancel\x18\x01 \x01(\bR\x06cancel\x12&\n" +
 	"\x0fplan_read_paths\x18\x02 \x01(\bR\rplanReadPaths\x12\x1f\n" +
 	"\vplan_stream\x18\x03 \x01(\bR\n" +
-	"planStream\"\xa2\x01\n" +
+	"planStream\x12!\n" +
+	"\fapply_stream\x18\x04 \x01(\bR\vapplyStream\"\xa2\x01\n" +
 	"\x0fConfigurePlugin\x1aB\n" +
 	"\aRequest\x127\n" +
 	"\x06config\x18\x01 \x01(\v2\x1f.pipectl.plugin.v1.DynamicValueR\x06config\x1aK\n" +
@@ -2432,7 +2606,17 @@ const file_plugin_proto_rawDesc = "" +
 	"\bprogress\x18\x02 \x01(\v2!.pipectl.plugin.v1.Apply.ProgressH\x00R\bprogress\x12?\n" +
 	"\bartifact\x18\x03 \x01(\v2!.pipectl.plugin.v1.Apply.ArtifactH\x00R\bartifact\x129\n" +
 	"\x06result\x18\x04 \x01(\v2\x1f.pipectl.plugin.v1.Apply.ResultH\x00R\x06resultB\a\n" +
-	"\x05event\"\x1d\n" +
+	"\x05event\"\xf7\x01\n" +
+	"\vApplyStream\x1aQ\n" +
+	"\aRequest\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\x04R\x02id\x126\n" +
+	"\x05apply\x18\x02 \x01(\v2 .pipectl.plugin.v1.Apply.RequestR\x05apply\x1a\x94\x01\n" +
+	"\bResponse\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\x04R\x02id\x124\n" +
+	"\x05event\x18\x02 \x01(\v2\x1e.pipectl.plugin.v1.Apply.EventR\x05event\x12\x1d\n" +
+	"\n" +
+	"error_code\x18\x03 \x01(\x05R\terrorCode\x12#\n" +
+	"\rerror_message\x18\x04 \x01(\tR\ferrorMessage\"\x1d\n" +
 	"\x04Stop\x1a\t\n" +
 	"\aRequest\x1a\n" +
 	"\n" +
@@ -2441,7 +2625,7 @@ const file_plugin_proto_rawDesc = "" +
 	"\aRequest\x12\x17\n" +
 	"\acall_id\x18\x01 \x01(\tR\x06callId\x1a\n" +
 	"\n" +
-	"\bResponse2\xcc\x05\n" +
+	"\bResponse2\xb0\x06\n" +
 	"\x06Plugin\x12X\n" +
 	"\tGetSchema\x12$.pipectl.plugin.v1.GetSchema.Request\x1a%.pipectl.plugin.v1.GetSchema.Response\x12j\n" +
 	"\x0fConfigurePlugin\x12*.pipectl.plugin.v1.ConfigurePlugin.Request\x1a+.pipectl.plugin.v1.ConfigurePlugin.Response\x12g\n" +
@@ -2451,7 +2635,8 @@ const file_plugin_proto_rawDesc = "" +
 	"\x04Stop\x12\x1f.pipectl.plugin.v1.Stop.Request\x1a .pipectl.plugin.v1.Stop.Response\x12O\n" +
 	"\x06Cancel\x12!.pipectl.plugin.v1.Cancel.Request\x1a\".pipectl.plugin.v1.Cancel.Response\x12_\n" +
 	"\n" +
-	"PlanStream\x12%.pipectl.plugin.v1.PlanStream.Request\x1a&.pipectl.plugin.v1.PlanStream.Response(\x010\x01B2Z0github.com/pipectl/pipectl/sdk/internal/pluginpbb\x06proto3"
+	"PlanStream\x12%.pipectl.plugin.v1.PlanStream.Request\x1a&.pipectl.plugin.v1.PlanStream.Response(\x010\x01\x12b\n" +
+	"\vApplyStream\x12&.pipectl.plugin.v1.ApplyStream.Request\x1a'.pipectl.plugin.v1.ApplyStream.Response(\x010\x01B2Z0github.com/pipectl/pipectl/sdk/internal/pluginpbb\x06proto3"
 
 var (
 	file_plugin_proto_rawDescOnce sync.Once
@@ -2466,7 +2651,7 @@ func file_plugin_proto_rawDescGZIP() []byte {
 }
 
 var file_plugin_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
-var file_plugin_proto_msgTypes = make([]protoimpl.MessageInfo, 42)
+var file_plugin_proto_msgTypes = make([]protoimpl.MessageInfo, 45)
 var file_plugin_proto_goTypes = []any{
 	(Diagnostic_Severity)(0),         // 0: pipectl.plugin.v1.Diagnostic.Severity
 	(Schema_NestedBlock_Nesting)(0),  // 1: pipectl.plugin.v1.Schema.NestedBlock.Nesting
@@ -2482,56 +2667,59 @@ var file_plugin_proto_goTypes = []any{
 	(*Plan)(nil),                     // 11: pipectl.plugin.v1.Plan
 	(*PlanStream)(nil),               // 12: pipectl.plugin.v1.PlanStream
 	(*Apply)(nil),                    // 13: pipectl.plugin.v1.Apply
-	(*Stop)(nil),                     // 14: pipectl.plugin.v1.Stop
-	(*Cancel)(nil),                   // 15: pipectl.plugin.v1.Cancel
-	(*AttributePath_Step)(nil),       // 16: pipectl.plugin.v1.AttributePath.Step
-	(*Schema_Attribute)(nil),         // 17: pipectl.plugin.v1.Schema.Attribute
-	(*Schema_Block)(nil),             // 18: pipectl.plugin.v1.Schema.Block
-	(*Schema_NestedBlock)(nil),       // 19: pipectl.plugin.v1.Schema.NestedBlock
-	(*Schema_Action)(nil),            // 20: pipectl.plugin.v1.Schema.Action
-	nil,                              // 21: pipectl.plugin.v1.Schema.Block.AttributesEntry
-	nil,                              // 22: pipectl.plugin.v1.Schema.Block.BlocksEntry
-	nil,                              // 23: pipectl.plugin.v1.Schema.Action.OutputsEntry
-	(*GetSchema_Request)(nil),        // 24: pipectl.plugin.v1.GetSchema.Request
-	(*GetSchema_Response)(nil),       // 25: pipectl.plugin.v1.GetSchema.Response
-	nil,                              // 26: pipectl.plugin.v1.GetSchema.Response.ActionsEntry
-	(*ConfigurePlugin_Request)(nil),  // 27: pipectl.plugin.v1.ConfigurePlugin.Request
-	(*ConfigurePlugin_Response)(nil), // 28: pipectl.plugin.v1.ConfigurePlugin.Response
-	(*ValidateConfig_Request)(nil),   // 29: pipectl.plugin.v1.ValidateConfig.Request
-	(*ValidateConfig_Response)(nil),  // 30: pipectl.plugin.v1.ValidateConfig.Response
-	(*Plan_Request)(nil),             // 31: pipectl.plugin.v1.Plan.Request
-	(*Plan_Response)(nil),            // 32: pipectl.plugin.v1.Plan.Response
-	(*PlanStream_Request)(nil),       // 33: pipectl.plugin.v1.PlanStream.Request
-	(*PlanStream_Response)(nil),      // 34: pipectl.plugin.v1.PlanStream.Response
-	(*Apply_Request)(nil),            // 35: pipectl.plugin.v1.Apply.Request
-	(*Apply_Log)(nil),                // 36: pipectl.plugin.v1.Apply.Log
-	(*Apply_Progress)(nil),           // 37: pipectl.plugin.v1.Apply.Progress
-	(*Apply_Artifact)(nil),           // 38: pipectl.plugin.v1.Apply.Artifact
-	(*Apply_Result)(nil),             // 39: pipectl.plugin.v1.Apply.Result
-	(*Apply_Event)(nil),              // 40: pipectl.plugin.v1.Apply.Event
-	(*Stop_Request)(nil),             // 41: pipectl.plugin.v1.Stop.Request
-	(*Stop_Response)(nil),            // 42: pipectl.plugin.v1.Stop.Response
-	(*Cancel_Request)(nil),           // 43: pipectl.plugin.v1.Cancel.Request
-	(*Cancel_Response)(nil),          // 44: pipectl.plugin.v1.Cancel.Response
+	(*ApplyStream)(nil),              // 14: pipectl.plugin.v1.ApplyStream
+	(*Stop)(nil),                     // 15: pipectl.plugin.v1.Stop
+	(*Cancel)(nil),                   // 16: pipectl.plugin.v1.Cancel
+	(*AttributePath_Step)(nil),       // 17: pipectl.plugin.v1.AttributePath.Step
+	(*Schema_Attribute)(nil),         // 18: pipectl.plugin.v1.Schema.Attribute
+	(*Schema_Block)(nil),             // 19: pipectl.plugin.v1.Schema.Block
+	(*Schema_NestedBlock)(nil),       // 20: pipectl.plugin.v1.Schema.NestedBlock
+	(*Schema_Action)(nil),            // 21: pipectl.plugin.v1.Schema.Action
+	nil,                              // 22: pipectl.plugin.v1.Schema.Block.AttributesEntry
+	nil,                              // 23: pipectl.plugin.v1.Schema.Block.BlocksEntry
+	nil,                              // 24: pipectl.plugin.v1.Schema.Action.OutputsEntry
+	(*GetSchema_Request)(nil),        // 25: pipectl.plugin.v1.GetSchema.Request
+	(*GetSchema_Response)(nil),       // 26: pipectl.plugin.v1.GetSchema.Response
+	nil,                              // 27: pipectl.plugin.v1.GetSchema.Response.ActionsEntry
+	(*ConfigurePlugin_Request)(nil),  // 28: pipectl.plugin.v1.ConfigurePlugin.Request
+	(*ConfigurePlugin_Response)(nil), // 29: pipectl.plugin.v1.ConfigurePlugin.Response
+	(*ValidateConfig_Request)(nil),   // 30: pipectl.plugin.v1.ValidateConfig.Request
+	(*ValidateConfig_Response)(nil),  // 31: pipectl.plugin.v1.ValidateConfig.Response
+	(*Plan_Request)(nil),             // 32: pipectl.plugin.v1.Plan.Request
+	(*Plan_Response)(nil),            // 33: pipectl.plugin.v1.Plan.Response
+	(*PlanStream_Request)(nil),       // 34: pipectl.plugin.v1.PlanStream.Request
+	(*PlanStream_Response)(nil),      // 35: pipectl.plugin.v1.PlanStream.Response
+	(*Apply_Request)(nil),            // 36: pipectl.plugin.v1.Apply.Request
+	(*Apply_Log)(nil),                // 37: pipectl.plugin.v1.Apply.Log
+	(*Apply_Progress)(nil),           // 38: pipectl.plugin.v1.Apply.Progress
+	(*Apply_Artifact)(nil),           // 39: pipectl.plugin.v1.Apply.Artifact
+	(*Apply_Result)(nil),             // 40: pipectl.plugin.v1.Apply.Result
+	(*Apply_Event)(nil),              // 41: pipectl.plugin.v1.Apply.Event
+	(*ApplyStream_Request)(nil),      // 42: pipectl.plugin.v1.ApplyStream.Request
+	(*ApplyStream_Response)(nil),     // 43: pipectl.plugin.v1.ApplyStream.Response
+	(*Stop_Request)(nil),             // 44: pipectl.plugin.v1.Stop.Request
+	(*Stop_Response)(nil),            // 45: pipectl.plugin.v1.Stop.Response
+	(*Cancel_Request)(nil),           // 46: pipectl.plugin.v1.Cancel.Request
+	(*Cancel_Response)(nil),          // 47: pipectl.plugin.v1.Cancel.Response
 }
 var file_plugin_proto_depIdxs = []int32{
 	4,  // 0: pipectl.plugin.v1.DynamicValue.sensitive_paths:type_name -> pipectl.plugin.v1.AttributePath
-	16, // 1: pipectl.plugin.v1.AttributePath.steps:type_name -> pipectl.plugin.v1.AttributePath.Step
+	17, // 1: pipectl.plugin.v1.AttributePath.steps:type_name -> pipectl.plugin.v1.AttributePath.Step
 	0,  // 2: pipectl.plugin.v1.Diagnostic.severity:type_name -> pipectl.plugin.v1.Diagnostic.Severity
 	4,  // 3: pipectl.plugin.v1.Diagnostic.attribute:type_name -> pipectl.plugin.v1.AttributePath
-	21, // 4: pipectl.plugin.v1.Schema.Block.attributes:type_name -> pipectl.plugin.v1.Schema.Block.AttributesEntry
-	22, // 5: pipectl.plugin.v1.Schema.Block.blocks:type_name -> pipectl.plugin.v1.Schema.Block.BlocksEntry
+	22, // 4: pipectl.plugin.v1.Schema.Block.attributes:type_name -> pipectl.plugin.v1.Schema.Block.AttributesEntry
+	23, // 5: pipectl.plugin.v1.Schema.Block.blocks:type_name -> pipectl.plugin.v1.Schema.Block.BlocksEntry
 	1,  // 6: pipectl.plugin.v1.Schema.NestedBlock.nesting:type_name -> pipectl.plugin.v1.Schema.NestedBlock.Nesting
-	18, // 7: pipectl.plugin.v1.Schema.NestedBlock.block:type_name -> pipectl.plugin.v1.Schema.Block
-	18, // 8: pipectl.plugin.v1.Schema.Action.block:type_name -> pipectl.plugin.v1.Schema.Block
-	23, // 9: pipectl.plugin.v1.Schema.Action.outputs:type_name -> pipectl.plugin.v1.Schema.Action.OutputsEntry
-	17, // 10: pipectl.plugin.v1.Schema.Block.AttributesEntry.value:type_name -> pipectl.plugin.v1.Schema.Attribute
-	19, // 11: pipectl.plugin.v1.Schema.Block.BlocksEntry.value:type_name -> pipectl.plugin.v1.Schema.NestedBlock
-	17, // 12: pipectl.plugin.v1.Schema.Action.OutputsEntry.value:type_name -> pipectl.plugin.v1.Schema.Attribute
-	26, // 13: pipectl.plugin.v1.GetSchema.Response.actions:type_name -> pipectl.plugin.v1.GetSchema.Response.ActionsEntry
-	18, // 14: pipectl.plugin.v1.GetSchema.Response.plugin_settings:type_name -> pipectl.plugin.v1.Schema.Block
+	19, // 7: pipectl.plugin.v1.Schema.NestedBlock.block:type_name -> pipectl.plugin.v1.Schema.Block
+	19, // 8: pipectl.plugin.v1.Schema.Action.block:type_name -> pipectl.plugin.v1.Schema.Block
+	24, // 9: pipectl.plugin.v1.Schema.Action.outputs:type_name -> pipectl.plugin.v1.Schema.Action.OutputsEntry
+	18, // 10: pipectl.plugin.v1.Schema.Block.AttributesEntry.value:type_name -> pipectl.plugin.v1.Schema.Attribute
+	20, // 11: pipectl.plugin.v1.Schema.Block.BlocksEntry.value:type_name -> pipectl.plugin.v1.Schema.NestedBlock
+	18, // 12: pipectl.plugin.v1.Schema.Action.OutputsEntry.value:type_name -> pipectl.plugin.v1.Schema.Attribute
+	27, // 13: pipectl.plugin.v1.GetSchema.Response.actions:type_name -> pipectl.plugin.v1.GetSchema.Response.ActionsEntry
+	19, // 14: pipectl.plugin.v1.GetSchema.Response.plugin_settings:type_name -> pipectl.plugin.v1.Schema.Block
 	8,  // 15: pipectl.plugin.v1.GetSchema.Response.capabilities:type_name -> pipectl.plugin.v1.Capabilities
-	20, // 16: pipectl.plugin.v1.GetSchema.Response.ActionsEntry.value:type_name -> pipectl.plugin.v1.Schema.Action
+	21, // 16: pipectl.plugin.v1.GetSchema.Response.ActionsEntry.value:type_name -> pipectl.plugin.v1.Schema.Action
 	3,  // 17: pipectl.plugin.v1.ConfigurePlugin.Request.config:type_name -> pipectl.plugin.v1.DynamicValue
 	5,  // 18: pipectl.plugin.v1.ConfigurePlugin.Response.diagnostics:type_name -> pipectl.plugin.v1.Diagnostic
 	3,  // 19: pipectl.plugin.v1.ValidateConfig.Request.config:type_name -> pipectl.plugin.v1.DynamicValue
@@ -2540,36 +2728,40 @@ var file_plugin_proto_depIdxs = []int32{
 	3,  // 22: pipectl.plugin.v1.Plan.Response.planned_outputs:type_name -> pipectl.plugin.v1.DynamicValue
 	5,  // 23: pipectl.plugin.v1.Plan.Response.diagnostics:type_name -> pipectl.plugin.v1.Diagnostic
 	2,  // 24: pipectl.plugin.v1.Plan.Response.kind:type_name -> pipectl.plugin.v1.Plan.Response.Kind
-	31, // 25: pipectl.plugin.v1.PlanStream.Request.plan:type_name -> pipectl.plugin.v1.Plan.Request
-	32, // 26: pipectl.plugin.v1.PlanStream.Response.plan:type_name -> pipectl.plugin.v1.Plan.Response
+	32, // 25: pipectl.plugin.v1.PlanStream.Request.plan:type_name -> pipectl.plugin.v1.Plan.Request
+	33, // 26: pipectl.plugin.v1.PlanStream.Response.plan:type_name -> pipectl.plugin.v1.Plan.Response
 	3,  // 27: pipectl.plugin.v1.Apply.Request.config:type_name -> pipectl.plugin.v1.DynamicValue
 	3,  // 28: pipectl.plugin.v1.Apply.Result.outputs:type_name -> pipectl.plugin.v1.DynamicValue
 	5,  // 29: pipectl.plugin.v1.Apply.Result.diagnostics:type_name -> pipectl.plugin.v1.Diagnostic
-	36, // 30: pipectl.plugin.v1.Apply.Event.log:type_name -> pipectl.plugin.v1.Apply.Log
-	37, // 31: pipectl.plugin.v1.Apply.Event.progress:type_name -> pipectl.plugin.v1.Apply.Progress
-	38, // 32: pipectl.plugin.v1.Apply.Event.artifact:type_name -> pipectl.plugin.v1.Apply.Artifact
-	39, // 33: pipectl.plugin.v1.Apply.Event.result:type_name -> pipectl.plugin.v1.Apply.Result
-	24, // 34: pipectl.plugin.v1.Plugin.GetSchema:input_type -> pipectl.plugin.v1.GetSchema.Request
-	27, // 35: pipectl.plugin.v1.Plugin.ConfigurePlugin:input_type -> pipectl.plugin.v1.ConfigurePlugin.Request
-	29, // 36: pipectl.plugin.v1.Plugin.ValidateConfig:input_type -> pipectl.plugin.v1.ValidateConfig.Request
-	31, // 37: pipectl.plugin.v1.Plugin.Plan:input_type -> pipectl.plugin.v1.Plan.Request
-	35, // 38: pipectl.plugin.v1.Plugin.Apply:input_type -> pipectl.plugin.v1.Apply.Request
-	41, // 39: pipectl.plugin.v1.Plugin.Stop:input_type -> pipectl.plugin.v1.Stop.Request
-	43, // 40: pipectl.plugin.v1.Plugin.Cancel:input_type -> pipectl.plugin.v1.Cancel.Request
-	33, // 41: pipectl.plugin.v1.Plugin.PlanStream:input_type -> pipectl.plugin.v1.PlanStream.Request
-	25, // 42: pipectl.plugin.v1.Plugin.GetSchema:output_type -> pipectl.plugin.v1.GetSchema.Response
-	28, // 43: pipectl.plugin.v1.Plugin.ConfigurePlugin:output_type -> pipectl.plugin.v1.ConfigurePlugin.Response
-	30, // 44: pipectl.plugin.v1.Plugin.ValidateConfig:output_type -> pipectl.plugin.v1.ValidateConfig.Response
-	32, // 45: pipectl.plugin.v1.Plugin.Plan:output_type -> pipectl.plugin.v1.Plan.Response
-	40, // 46: pipectl.plugin.v1.Plugin.Apply:output_type -> pipectl.plugin.v1.Apply.Event
-	42, // 47: pipectl.plugin.v1.Plugin.Stop:output_type -> pipectl.plugin.v1.Stop.Response
-	44, // 48: pipectl.plugin.v1.Plugin.Cancel:output_type -> pipectl.plugin.v1.Cancel.Response
-	34, // 49: pipectl.plugin.v1.Plugin.PlanStream:output_type -> pipectl.plugin.v1.PlanStream.Response
-	42, // [42:50] is the sub-list for method output_type
-	34, // [34:42] is the sub-list for method input_type
-	34, // [34:34] is the sub-list for extension type_name
-	34, // [34:34] is the sub-list for extension extendee
-	0,  // [0:34] is the sub-list for field type_name
+	37, // 30: pipectl.plugin.v1.Apply.Event.log:type_name -> pipectl.plugin.v1.Apply.Log
+	38, // 31: pipectl.plugin.v1.Apply.Event.progress:type_name -> pipectl.plugin.v1.Apply.Progress
+	39, // 32: pipectl.plugin.v1.Apply.Event.artifact:type_name -> pipectl.plugin.v1.Apply.Artifact
+	40, // 33: pipectl.plugin.v1.Apply.Event.result:type_name -> pipectl.plugin.v1.Apply.Result
+	36, // 34: pipectl.plugin.v1.ApplyStream.Request.apply:type_name -> pipectl.plugin.v1.Apply.Request
+	41, // 35: pipectl.plugin.v1.ApplyStream.Response.event:type_name -> pipectl.plugin.v1.Apply.Event
+	25, // 36: pipectl.plugin.v1.Plugin.GetSchema:input_type -> pipectl.plugin.v1.GetSchema.Request
+	28, // 37: pipectl.plugin.v1.Plugin.ConfigurePlugin:input_type -> pipectl.plugin.v1.ConfigurePlugin.Request
+	30, // 38: pipectl.plugin.v1.Plugin.ValidateConfig:input_type -> pipectl.plugin.v1.ValidateConfig.Request
+	32, // 39: pipectl.plugin.v1.Plugin.Plan:input_type -> pipectl.plugin.v1.Plan.Request
+	36, // 40: pipectl.plugin.v1.Plugin.Apply:input_type -> pipectl.plugin.v1.Apply.Request
+	44, // 41: pipectl.plugin.v1.Plugin.Stop:input_type -> pipectl.plugin.v1.Stop.Request
+	46, // 42: pipectl.plugin.v1.Plugin.Cancel:input_type -> pipectl.plugin.v1.Cancel.Request
+	34, // 43: pipectl.plugin.v1.Plugin.PlanStream:input_type -> pipectl.plugin.v1.PlanStream.Request
+	42, // 44: pipectl.plugin.v1.Plugin.ApplyStream:input_type -> pipectl.plugin.v1.ApplyStream.Request
+	26, // 45: pipectl.plugin.v1.Plugin.GetSchema:output_type -> pipectl.plugin.v1.GetSchema.Response
+	29, // 46: pipectl.plugin.v1.Plugin.ConfigurePlugin:output_type -> pipectl.plugin.v1.ConfigurePlugin.Response
+	31, // 47: pipectl.plugin.v1.Plugin.ValidateConfig:output_type -> pipectl.plugin.v1.ValidateConfig.Response
+	33, // 48: pipectl.plugin.v1.Plugin.Plan:output_type -> pipectl.plugin.v1.Plan.Response
+	41, // 49: pipectl.plugin.v1.Plugin.Apply:output_type -> pipectl.plugin.v1.Apply.Event
+	45, // 50: pipectl.plugin.v1.Plugin.Stop:output_type -> pipectl.plugin.v1.Stop.Response
+	47, // 51: pipectl.plugin.v1.Plugin.Cancel:output_type -> pipectl.plugin.v1.Cancel.Response
+	35, // 52: pipectl.plugin.v1.Plugin.PlanStream:output_type -> pipectl.plugin.v1.PlanStream.Response
+	43, // 53: pipectl.plugin.v1.Plugin.ApplyStream:output_type -> pipectl.plugin.v1.ApplyStream.Response
+	45, // [45:54] is the sub-list for method output_type
+	36, // [36:45] is the sub-list for method input_type
+	36, // [36:36] is the sub-list for extension type_name
+	36, // [36:36] is the sub-list for extension extendee
+	0,  // [0:36] is the sub-list for field type_name
 }
 
 func init() { file_plugin_proto_init() }
@@ -2577,12 +2769,12 @@ func file_plugin_proto_init() {
 	if File_plugin_proto != nil {
 		return
 	}
-	file_plugin_proto_msgTypes[13].OneofWrappers = []any{
+	file_plugin_proto_msgTypes[14].OneofWrappers = []any{
 		(*AttributePath_Step_AttributeName)(nil),
 		(*AttributePath_Step_ElementKeyString)(nil),
 		(*AttributePath_Step_ElementKeyInt)(nil),
 	}
-	file_plugin_proto_msgTypes[37].OneofWrappers = []any{
+	file_plugin_proto_msgTypes[38].OneofWrappers = []any{
 		(*Apply_Event_Log)(nil),
 		(*Apply_Event_Progress)(nil),
 		(*Apply_Event_Artifact)(nil),
@@ -2594,7 +2786,7 @@ func file_plugin_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_plugin_proto_rawDesc), len(file_plugin_proto_rawDesc)),
 			NumEnums:      3,
-			NumMessages:   42,
+			NumMessages:   45,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

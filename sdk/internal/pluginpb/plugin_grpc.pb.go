@@ -44,6 +44,7 @@ const (
 	Plugin_Stop_FullMethodName            = "/pipectl.plugin.v1.Plugin/Stop"
 	Plugin_Cancel_FullMethodName          = "/pipectl.plugin.v1.Plugin/Cancel"
 	Plugin_PlanStream_FullMethodName      = "/pipectl.plugin.v1.Plugin/PlanStream"
+	Plugin_ApplyStream_FullMethodName     = "/pipectl.plugin.v1.Plugin/ApplyStream"
 )
 
 // PluginClient is the client API for Plugin service.
@@ -78,6 +79,14 @@ type PluginClient interface {
 	// call per step: at thousands of steps, the calls' own cost is what a
 	// plan waits on. Only with Capabilities.plan_stream.
 	PlanStream(ctx context.Context, opts ...grpc.CallOption) (grpc.BidiStreamingClient[PlanStream_Request, PlanStream_Response], error)
+	// Apply, many at once: the host sends Apply requests on one stream, each
+	// with an id of its own, and the plugin sends each call's events, then
+	// its Result, under the call's id, the calls interleaved. A request
+	// without an apply cancels the call of its id as Cancel does: its
+	// Result still comes once the action has cleaned up. One stream per
+	// process instead of a call per step, as PlanStream is for plans. Only
+	// with Capabilities.apply_stream.
+	ApplyStream(ctx context.Context, opts ...grpc.CallOption) (grpc.BidiStreamingClient[ApplyStream_Request, ApplyStream_Response], error)
 }
 
 type pluginClient struct {
@@ -180,6 +189,19 @@ func (c *pluginClient) PlanStream(ctx context.Context, opts ...grpc.CallOption) 
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type Plugin_PlanStreamClient = grpc.BidiStreamingClient[PlanStream_Request, PlanStream_Response]
 
+func (c *pluginClient) ApplyStream(ctx context.Context, opts ...grpc.CallOption) (grpc.BidiStreamingClient[ApplyStream_Request, ApplyStream_Response], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &Plugin_ServiceDesc.Streams[2], Plugin_ApplyStream_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[ApplyStream_Request, ApplyStream_Response]{ClientStream: stream}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type Plugin_ApplyStreamClient = grpc.BidiStreamingClient[ApplyStream_Request, ApplyStream_Response]
+
 // PluginServer is the server API for Plugin service.
 // All implementations must embed UnimplementedPluginServer
 // for forward compatibility.
@@ -212,6 +234,14 @@ type PluginServer interface {
 	// call per step: at thousands of steps, the calls' own cost is what a
 	// plan waits on. Only with Capabilities.plan_stream.
 	PlanStream(grpc.BidiStreamingServer[PlanStream_Request, PlanStream_Response]) error
+	// Apply, many at once: the host sends Apply requests on one stream, each
+	// with an id of its own, and the plugin sends each call's events, then
+	// its Result, under the call's id, the calls interleaved. A request
+	// without an apply cancels the call of its id as Cancel does: its
+	// Result still comes once the action has cleaned up. One stream per
+	// process instead of a call per step, as PlanStream is for plans. Only
+	// with Capabilities.apply_stream.
+	ApplyStream(grpc.BidiStreamingServer[ApplyStream_Request, ApplyStream_Response]) error
 	mustEmbedUnimplementedPluginServer()
 }
 
@@ -245,6 +275,9 @@ func (UnimplementedPluginServer) Cancel(context.Context, *Cancel_Request) (*Canc
 }
 func (UnimplementedPluginServer) PlanStream(grpc.BidiStreamingServer[PlanStream_Request, PlanStream_Response]) error {
 	return status.Error(codes.Unimplemented, "method PlanStream not implemented")
+}
+func (UnimplementedPluginServer) ApplyStream(grpc.BidiStreamingServer[ApplyStream_Request, ApplyStream_Response]) error {
+	return status.Error(codes.Unimplemented, "method ApplyStream not implemented")
 }
 func (UnimplementedPluginServer) mustEmbedUnimplementedPluginServer() {}
 func (UnimplementedPluginServer) testEmbeddedByValue()                {}
@@ -393,6 +426,13 @@ func _Plugin_PlanStream_Handler(srv interface{}, stream grpc.ServerStream) error
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type Plugin_PlanStreamServer = grpc.BidiStreamingServer[PlanStream_Request, PlanStream_Response]
 
+func _Plugin_ApplyStream_Handler(srv interface{}, stream grpc.ServerStream) error {
+	return srv.(PluginServer).ApplyStream(&grpc.GenericServerStream[ApplyStream_Request, ApplyStream_Response]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type Plugin_ApplyStreamServer = grpc.BidiStreamingServer[ApplyStream_Request, ApplyStream_Response]
+
 // Plugin_ServiceDesc is the grpc.ServiceDesc for Plugin service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -434,6 +474,12 @@ var Plugin_ServiceDesc = grpc.ServiceDesc{
 		{
 			StreamName:    "PlanStream",
 			Handler:       _Plugin_PlanStream_Handler,
+			ServerStreams: true,
+			ClientStreams: true,
+		},
+		{
+			StreamName:    "ApplyStream",
+			Handler:       _Plugin_ApplyStream_Handler,
 			ServerStreams: true,
 			ClientStreams: true,
 		},

@@ -5,7 +5,10 @@
 //
 //	RAWPLUGIN_CAPS      absent: no Capabilities (a plugin older than them);
 //	                    else a comma-separated list ("cancel,plan_read_paths")
-//	RAWPLUGIN_CANCEL    "1": Cancel is implemented; else it is Unimplemented
+//	RAWPLUGIN_CANCEL    "1": Cancel is implemented, and a cancel on
+//	                    ApplyStream is obeyed; else Cancel is Unimplemented
+//	                    and a cancel on ApplyStream is ignored (a plugin
+//	                    that does not clean up)
 //	RAWPLUGIN_SETTINGS  "1": it declares a setting "greeting" and implements
 //	                    ConfigurePlugin; "unimplemented": declares it only
 //	RAWPLUGIN_CALLS     the file the calls are appended to
@@ -76,6 +79,7 @@ func (s *server) GetSchema(context.Context, *pb.GetSchema_Request) (*pb.GetSchem
 		resp.Capabilities = &pb.Capabilities{
 			Cancel:        strings.Contains(caps, "cancel"),
 			PlanReadPaths: strings.Contains(caps, "plan_read_paths"),
+			ApplyStream:   strings.Contains(caps, "apply_stream"),
 		}
 	}
 	if os.Getenv("RAWPLUGIN_SETTINGS") != "" {
@@ -121,6 +125,36 @@ func (s *server) Apply(req *pb.Apply_Request, stream pb.Plugin_ApplyServer) erro
 	record("Apply ended")
 	return stream.Send(&pb.Apply_Event{Event: &pb.Apply_Event_Result{Result: &pb.Apply_Result{Diagnostics: []*pb.Diagnostic{
 		{Severity: pb.Diagnostic_ERROR, Summary: "Cancelled"}}}}})
+}
+
+// ApplyStream applies wait for each request: a "waiting" event, then,
+// once a cancel for it comes (if obeyed), its result.
+func (s *server) ApplyStream(stream pb.Plugin_ApplyStreamServer) error {
+	record("ApplyStream")
+	var mu sync.Mutex // Send
+	send := func(resp *pb.ApplyStream_Response) error {
+		mu.Lock()
+		defer mu.Unlock()
+		return stream.Send(resp)
+	}
+	for {
+		req, err := stream.Recv()
+		if err != nil {
+			return nil
+		}
+		if req.Apply != nil {
+			record("Apply")
+			_ = send(&pb.ApplyStream_Response{Id: req.Id, Event: &pb.Apply_Event{Event: &pb.Apply_Event_Log{
+				Log: &pb.Apply_Log{Stream: "stdout", Line: "waiting"}}}})
+			continue
+		}
+		record("ApplyStream-cancel")
+		if os.Getenv("RAWPLUGIN_CANCEL") == "1" {
+			record("Apply ended")
+			_ = send(&pb.ApplyStream_Response{Id: req.Id, Event: &pb.Apply_Event{Event: &pb.Apply_Event_Result{
+				Result: &pb.Apply_Result{Diagnostics: []*pb.Diagnostic{{Severity: pb.Diagnostic_ERROR, Summary: "Cancelled"}}}}}})
+		}
+	}
 }
 
 func (s *server) Stop(context.Context, *pb.Stop_Request) (*pb.Stop_Response, error) {
