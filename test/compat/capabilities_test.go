@@ -28,7 +28,7 @@ func TestCapabilitiesOfEachRevision(t *testing.T) {
 				t.Fatal(err)
 			}
 			if caps := s.Capabilities; caps.Declared != r.readPaths || caps.PlanReadPaths != r.readPaths || caps.Cancel != r.readPaths ||
-				caps.PlanStream != r.planStream {
+				caps.PlanStream != r.planStream || caps.ApplyStream != r.applyStream {
 				t.Errorf("capabilities %+v", caps)
 			}
 			if diags, err := p.Configure(t.Context(), cty.NilVal); err != nil || diags.HasErrors() {

@@ -23,6 +23,7 @@ type revision struct {
 	readPaths   bool   // capabilities, Plan.read_paths
 	summary     bool   // Apply's result says what it did
 	planStream  bool   // PlanStream: plans over one stream
+	applyStream bool   // ApplyStream: applies over one stream
 	python      bool
 }
 
@@ -37,6 +38,8 @@ var revisions = []revision{
 	{dir: "v1.4-go", commit: "capabilities", settings: true, alwaysApply: true, cancel: true, readPaths: true},
 	{dir: "v1.5-go", commit: "3d5bbc8", settings: true, alwaysApply: true, cancel: true, readPaths: true, summary: true},
 	{dir: "v1.6-go", commit: "d1601ae", settings: true, alwaysApply: true, cancel: true, readPaths: true, summary: true, planStream: true},
+	{dir: "v1.7-go", commit: "fba297f", settings: true, alwaysApply: true, cancel: true, readPaths: true, summary: true, planStream: true,
+		applyStream: true},
 }
 
 // v10Calls are the calls of the original v1: all a plugin of f4c25e7 has.
