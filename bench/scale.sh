@@ -2,7 +2,9 @@
 # Times pipectl end to end on a generated pipeline of N no-op steps (std
 # plugin), in stages of ten, each step depending on the step ten before:
 # validate, plan -out and apply of that saved plan (apply PLAN DIR), each with its peak
-# memory (/usr/bin/time), a per-step cost and a verdict on linearity.
+# memory (/usr/bin/time), a per-step cost and a verdict on linearity; then the
+# same steps planned and applied by one command (apply -auto-approve, which plans
+# once: the saved plan's apply plans again, to check it still holds).
 # Times are wall clock and, in brackets, CPU (user + sys, the plugin
 # process included): on a shared machine the CPU time is the steadier one,
 # and the verdict is made on both.
@@ -57,8 +59,8 @@ measure() {
 }
 
 echo "pipectl $($pipectl version 2>/dev/null | head -1), $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg), $kept runs kept before each size"
-printf '| %7s | %-26s | %-26s | %-26s | %-17s | %-11s |\n' N "validate" "plan -out" "apply PLAN" "ms/step p+a [cpu]" "KB/step val"
-printf '|---------|----------------------------|----------------------------|----------------------------|-------------------|-------------|\n'
+printf '| %7s | %-26s | %-26s | %-26s | %-17s | %-11s | %-26s | %-17s |\n' N "validate" "plan -out" "apply PLAN" "ms/step p+a [cpu]" "KB/step val" "apply -auto-approve" "ms/step [cpu]"
+printf '|---------|----------------------------|----------------------------|----------------------------|-------------------|-------------|----------------------------|-------------------|\n'
 first=""
 reads=()
 for n in "${sizes[@]}"; do
@@ -72,17 +74,20 @@ for n in "${sizes[@]}"; do
   read -r vt vc vm <<< "$(measure "$d/validate.log" "$pipectl" validate "$d")"
   read -r pt pc pm <<< "$(measure "$d/plan.log" "$pipectl" plan -out "$d/plan.json" "$d")"
   read -r at ac am <<< "$(measure "$d/apply.log" "$pipectl" apply -no-color "$d/plan.json" "$d")"
+  read -r ot oc om <<< "$(measure "$d/auto.log" "$pipectl" apply -auto-approve -no-color "$d")"
   per=$(awk -v p="$pt" -v a="$at" -v n="$n" 'BEGIN { printf "%.3f", (p + a) * 1000 / n }')
   cpu=$(awk -v p="$pc" -v a="$ac" -v n="$n" 'BEGIN { printf "%.3f", (p + a) * 1000 / n }')
   kb=$(awk -v m="$vm" -v n="$n" 'BEGIN { printf "%.1f", m * 1024 / n }')
-  printf '| %7d | %6ss [%6ss] %5s MB | %6ss [%6ss] %5s MB | %6ss [%6ss] %5s MB | %7s [%7s] | %11s |\n' \
-    "$n" "$vt" "$vc" "$vm" "$pt" "$pc" "$pm" "$at" "$ac" "$am" "$per" "$cpu" "$kb"
+  oper=$(awk -v t="$ot" -v c="$oc" -v n="$n" 'BEGIN { printf "%.3f [%.3f]", t * 1000 / n, c * 1000 / n }')
+  printf '| %7d | %6ss [%6ss] %5s MB | %6ss [%6ss] %5s MB | %6ss [%6ss] %5s MB | %7s [%7s] | %11s | %6ss [%6ss] %5s MB | %17s |\n' \
+    "$n" "$vt" "$vc" "$vm" "$pt" "$pc" "$pm" "$at" "$ac" "$am" "$per" "$cpu" "$kb" "$ot" "$oc" "$om" "$oper"
   read -r st sc _ <<< "$(measure "$d/show.log" "$pipectl" runs show latest "$d")"
   read -r sj sjc _ <<< "$(measure "$d/showjson.log" "$pipectl" runs show latest "$d" -json)"
   read -r rt rc _ <<< "$(measure "$d/report.log" "$pipectl" runs report latest "$d" -o "$d/report.html")"
   reads+=("$n steps: runs show ${st}s [${sc}s], runs show -json ${sj}s [${sjc}s], runs report ${rt}s [${rc}s]")
-  [[ -n $first ]] || { first=$per; firstcpu=$cpu; firstn=$n; }
-  last=$per; lastcpu=$cpu; lastn=$n
+  operstep=$(awk -v t="$ot" -v n="$n" 'BEGIN { printf "%.3f", t * 1000 / n }')
+  [[ -n $first ]] || { first=$per; firstcpu=$cpu; firstn=$n; firstauto=$operstep; }
+  last=$per; lastcpu=$cpu; lastn=$n; lastauto=$operstep
   rm -rf "$d"
 done
 verdict() { # NAME LAST FIRST
@@ -93,6 +98,7 @@ verdict() { # NAME LAST FIRST
 printf '%s\n' "${reads[@]}"
 verdict "wall time" "$last" "$first"
 verdict "CPU time" "$lastcpu" "$firstcpu"
+verdict "apply -auto-approve wall time" "$lastauto" "$firstauto"
 if command -v terraform > /dev/null && [[ ${TERRAFORM:-1} != 0 ]]; then
   t=$work/tf; mkdir -p "$t" # TERRAFORM=0 skips this
   printf 'resource "terraform_data" "n" {\n  count = 1000\n}\n' > "$t/main.tf"
