@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -393,6 +394,69 @@ func TestTamperedPluginIsRefused(t *testing.T) {
 	}
 	if _, errOut, code := p.run("init"); code != 1 || !strings.Contains(errOut, "init -upgrade") {
 		t.Fatalf("init over a tampered plugin: exit %d\n%s", code, errOut)
+	}
+}
+
+// A plugin binary verified against the lock file is remembered in
+// .pipectl/checksums.json, so that the next command need not hash it; a
+// binary changed after that, in place with the same size or replaced, is
+// still refused.
+func TestVerifiedPluginIsRememberedAndAChangeStillRefused(t *testing.T) {
+	p := newProject(t, onePipeline)
+	plugins := filepath.Join(p.dir, ".pipectl", "plugins")
+	if err := os.MkdirAll(plugins, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	bin, err := os.ReadFile(filepath.Join(binDir, "pipectl-plugin-std"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	copyPath := filepath.Join(plugins, "pipectl-plugin-std")
+	if err := os.WriteFile(copyPath, bin, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if _, e, code := p.run("init", "-upgrade"); code != 0 {
+		t.Fatalf("init: %s", e)
+	}
+	time.Sleep(2500 * time.Millisecond) // a binary changed a moment ago is not remembered
+	if _, e, code := p.run("plan"); code != 0 {
+		t.Fatalf("plan: %s", e)
+	}
+	sums, err := os.ReadFile(filepath.Join(p.dir, ".pipectl", "checksums.json"))
+	sum := sha256.Sum256(bin)
+	if err != nil || !strings.Contains(string(sums), copyPath) || !strings.Contains(string(sums), hex.EncodeToString(sum[:])) {
+		t.Fatalf("the verified plugin is not remembered: %v\n%s", err, sums)
+	}
+
+	changed := append([]byte(nil), bin...)
+	changed[len(changed)/2] ^= 1
+	f, err := os.OpenFile(copyPath, os.O_WRONLY, 0) // in place: the same file, the same size
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.WriteAt(changed[len(changed)/2:len(changed)/2+1], int64(len(changed)/2)); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	if _, errOut, code := p.run("plan"); code != 1 || !strings.Contains(errOut, "does not match .pipectl.lock.hcl") {
+		t.Fatalf("plan with the remembered plugin written in place: exit %d\n%s", code, errOut)
+	}
+
+	if err := os.WriteFile(copyPath, bin, 0o755); err != nil { // the locked binary again
+		t.Fatal(err)
+	}
+	if _, e, code := p.run("plan"); code != 0 {
+		t.Fatalf("plan with the locked binary back: %s", e)
+	}
+	other := copyPath + ".other"
+	if err := os.WriteFile(other, changed, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(other, copyPath); err != nil { // another file in its place
+		t.Fatal(err)
+	}
+	if _, errOut, code := p.run("plan"); code != 1 || !strings.Contains(errOut, "does not match .pipectl.lock.hcl") {
+		t.Fatalf("plan with another binary in the remembered one's place: exit %d\n%s", code, errOut)
 	}
 }
 

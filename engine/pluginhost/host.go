@@ -21,6 +21,7 @@ type Host struct {
 	dir     string            // the pipeline directory
 	sources map[string]string // plugin name → source from its plugin block
 	lock    *LockFile
+	sums    *fileSums // the binaries verified before (sums.go)
 	logger  hclog.Logger
 
 	// Configure, when set, sends a freshly launched plugin its settings for
@@ -45,7 +46,7 @@ func NewHost(dir string, sources map[string]string, lock *LockFile, logger hclog
 	if logger == nil {
 		logger = hclog.NewNullLogger()
 	}
-	return &Host{dir: dir, sources: sources, lock: lock, logger: logger, running: map[string]*launch{}}
+	return &Host{dir: dir, sources: sources, lock: lock, sums: newFileSums(dir), logger: logger, running: map[string]*launch{}}
 }
 
 // ErrNotLocked means the plugin has no entry in the lock file.
@@ -101,7 +102,7 @@ func (h *Host) start(ctx context.Context, key string) (*client.Plugin, *sdk.Sche
 	if err != nil {
 		return nil, nil, err
 	}
-	p, err := Launch(ctx, client.LaunchConfig{Path: path, SHA256: sum, Logger: h.logger})
+	p, err := Launch(ctx, client.LaunchConfig{Path: path, SHA256: sum, Sums: h.sums, Logger: h.logger})
 	if err != nil {
 		if actual, cerr := Checksum(path); cerr == nil && actual != locked.SHA256 {
 			return nil, nil, fmt.Errorf("plugin %q at %s does not match %s (sha256 %s, locked %s): "+

@@ -6,6 +6,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"testing"
+	"time"
 )
 
 // BenchmarkLaunch measures what a run pays per plugin: start a plugin,
@@ -21,8 +22,20 @@ func BenchmarkLaunch(b *testing.B) {
 		b.Fatal(err)
 	}
 	sum := sha256.Sum256(data)
-	// locked: checked against its checksum, as pipectl launches plugins.
-	for name, cfg := range map[string]LaunchConfig{"unlocked": {Path: bin}, "locked": {Path: bin, SHA256: sum[:]}} {
+	// locked: checked against its checksum, as pipectl launches plugins;
+	// verified: a binary verified before and not changed since (SumCache).
+	defer func() { now = time.Now }()
+	now = func() time.Time { return time.Now().Add(time.Minute) } // the binary has settled
+	sums := &memSums{files: map[FileID][32]byte{}}
+	for _, c := range []struct {
+		name string
+		cfg  LaunchConfig
+	}{
+		{"unlocked", LaunchConfig{Path: bin}},
+		{"locked", LaunchConfig{Path: bin, SHA256: sum[:]}},
+		{"verified", LaunchConfig{Path: bin, SHA256: sum[:], Sums: sums}},
+	} {
+		name, cfg := c.name, c.cfg
 		b.Run(name, func(b *testing.B) {
 			for b.Loop() {
 				p, err := Launch(b.Context(), cfg)

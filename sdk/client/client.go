@@ -4,10 +4,7 @@
 package client
 
 import (
-	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -35,8 +32,12 @@ import (
 
 // LaunchConfig says which plugin binary to start and how.
 type LaunchConfig struct {
-	Path   string       // the plugin binary
-	SHA256 []byte       // optional: its expected checksum (from the lock file)
+	Path   string // the plugin binary
+	SHA256 []byte // optional: its expected checksum (from the lock file)
+	// Sums, when set with SHA256, remembers the binaries found to match
+	// their checksum, so that one not changed since is not hashed again
+	// (checksum.go).
+	Sums   SumCache
 	Logger hclog.Logger // the plugin's logs and stray output go here
 	Env    []string     // added to the host's environment
 	// StartTimeout bounds the wait for the plugin's handshake (default
@@ -108,7 +109,7 @@ func Launch(ctx context.Context, cfg LaunchConfig) (*Plugin, error) {
 		// TLS certificate) and stdin; the rest is ours.
 		RunnerFunc: func(_ hclog.Logger, cmd *exec.Cmd, _ string) (runner.Runner, error) {
 			if len(cfg.SHA256) > 0 { // again, right before it runs
-				if err := checkSum(cfg.Path, cfg.SHA256); err != nil {
+				if err := checkSum(cfg.Path, cfg.SHA256, cfg.Sums); err != nil {
 					return nil, err
 				}
 			}
@@ -207,26 +208,6 @@ func dispense(pc *plugin.Client) (pb.PluginClient, error) {
 		return nil, err
 	}
 	return raw.(pb.PluginClient), nil
-}
-
-// checkSum refuses a binary whose SHA-256 is not the locked one, naming
-// both checksums; nil when it is.
-func checkSum(path string, want []byte) error {
-	f, err := os.Open(path)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return fmt.Errorf("plugin %s: reading for checksum: %w", filepath.Base(path), err)
-	}
-	if got := h.Sum(nil); !bytes.Equal(got, want) {
-		return fmt.Errorf("plugin %s: checksum mismatch: the binary's SHA-256 is %s but %s was expected; "+
-			"the plugin changed since it was locked (run `pipectl init` to re-lock it if the change is intended)",
-			path, hex.EncodeToString(got), hex.EncodeToString(want))
-	}
-	return nil
 }
 
 // Schema returns the plugin's schema, asking the plugin once.
