@@ -33,8 +33,14 @@ func TestSensitiveConstantMatchesTheWire(t *testing.T) {
 	}
 }
 
+// conformTest conforms v to testBlock, as the server conforms a step's
+// config to its action's block.
+func conformTest(v cty.Value) (cty.Value, Diagnostics) {
+	return conformConfig(&testBlock, testBlock.ImpliedType(), v)
+}
+
 func TestConformConfigFillsOptionalAndMarksSensitive(t *testing.T) {
-	got, diags := conformConfig(&testBlock, testBlock.ImpliedType(), cty.ObjectVal(map[string]cty.Value{
+	got, diags := conformTest(cty.ObjectVal(map[string]cty.Value{
 		"url":     cty.StringVal("http://x"),
 		"token":   cty.StringVal("t"),
 		"retries": cty.StringVal("3"), // converted
@@ -75,7 +81,7 @@ func TestConformConfigDiagnostics(t *testing.T) {
 	}
 	for name, c := range cases {
 		t.Run(name, func(t *testing.T) {
-			_, diags := conformConfig(&testBlock, testBlock.ImpliedType(), c.config)
+			_, diags := conformTest(c.config)
 			if len(diags) != 1 || diags[0].Error() != c.want {
 				t.Fatalf("got %v\nwant %s", diags, c.want)
 			}
@@ -84,7 +90,7 @@ func TestConformConfigDiagnostics(t *testing.T) {
 }
 
 func TestConformConfigKeepsUnknownsAndMarks(t *testing.T) {
-	got, diags := conformConfig(&testBlock, testBlock.ImpliedType(), cty.ObjectVal(map[string]cty.Value{
+	got, diags := conformTest(cty.ObjectVal(map[string]cty.Value{
 		"url":  cty.UnknownVal(cty.String),
 		"tags": cty.ListVal([]cty.Value{cty.StringVal("a").Mark(Sensitive)}),
 	}))
@@ -98,7 +104,7 @@ func TestConformConfigKeepsUnknownsAndMarks(t *testing.T) {
 	if !tags.Index(cty.Zero).HasMark(Sensitive) || got.GetAttr("url").IsMarked() {
 		t.Errorf("marks moved: %#v", got)
 	}
-	whole, diags := conformConfig(&testBlock, testBlock.ImpliedType(), cty.DynamicVal)
+	whole, diags := conformTest(cty.DynamicVal)
 	if diags.HasErrors() || whole.IsKnown() {
 		t.Errorf("a wholly unknown config: %#v %v", whole, diags)
 	}
@@ -172,7 +178,7 @@ type decodeTarget struct {
 }
 
 func TestDecodeNullsAsZeroValues(t *testing.T) {
-	cfg, diags := conformConfig(&testBlock, testBlock.ImpliedType(), cty.ObjectVal(map[string]cty.Value{
+	cfg, diags := conformTest(cty.ObjectVal(map[string]cty.Value{
 		"url":    cty.StringVal("http://x"),
 		"header": cty.ListVal([]cty.Value{cty.ObjectVal(map[string]cty.Value{"name": cty.StringVal("h")})}),
 		"vars":   cty.ObjectVal(map[string]cty.Value{"v": cty.UnknownVal(cty.String)}),
@@ -194,7 +200,7 @@ func TestDecodeNullsAsZeroValues(t *testing.T) {
 
 func TestDecodeErrors(t *testing.T) {
 	var target decodeTarget
-	cfg, _ := conformConfig(&testBlock, testBlock.ImpliedType(), cty.ObjectVal(map[string]cty.Value{"url": cty.UnknownVal(cty.String)}))
+	cfg, _ := conformTest(cty.ObjectVal(map[string]cty.Value{"url": cty.UnknownVal(cty.String)}))
 	if err := Decode(cfg, &target); err == nil || !strings.HasPrefix(err.Error(), "url: ") {
 		t.Errorf("unknown into a string: %v", err)
 	}
@@ -243,7 +249,7 @@ policy { attempts = 3 }
 	if diags.HasErrors() {
 		t.Fatal(diags)
 	}
-	conformed, cdiags := conformConfig(&testBlock, testBlock.ImpliedType(), v)
+	conformed, cdiags := conformTest(v)
 	if cdiags.HasErrors() {
 		t.Fatal(cdiags.Err())
 	}
@@ -263,7 +269,7 @@ func TestFormatPath(t *testing.T) {
 }
 
 func TestDecodeTakesASubset(t *testing.T) {
-	cfg, _ := conformConfig(&testBlock, testBlock.ImpliedType(), cty.ObjectVal(map[string]cty.Value{"url": cty.StringVal("u"), "retries": cty.NumberIntVal(2)}))
+	cfg, _ := conformTest(cty.ObjectVal(map[string]cty.Value{"url": cty.StringVal("u"), "retries": cty.NumberIntVal(2)}))
 	var just struct {
 		Retries int `cty:"retries"`
 	}

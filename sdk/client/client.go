@@ -374,9 +374,7 @@ func (p *Plugin) plan(ctx context.Context, req *pb.Plan_Request) (*pb.Plan_Respo
 	if !p.capabilities(ctx).PlanStream {
 		return p.rpc.Plan(ctx, req)
 	}
-	p.streamMu.Lock()
-	s, err := current(&p.plans, func() (*planStream, error) { return openPlanStream(p.rpc) })
-	p.streamMu.Unlock()
+	s, err := current(&p.streamMu, &p.plans, func() (*planStream, error) { return openPlanStream(p.rpc) })
 	if err != nil {
 		return nil, err
 	}
@@ -384,8 +382,10 @@ func (p *Plugin) plan(ctx context.Context, req *pb.Plan_Request) (*pb.Plan_Respo
 }
 
 // current is the stream *s, opened on first use and again after it ended
-// (not with the plugin: a broken connection); the caller holds streamMu.
-func current[Req, Resp any](s **callStream[Req, Resp], open func() (*callStream[Req, Resp], error)) (*callStream[Req, Resp], error) {
+// (not with the plugin: a broken connection), under mu.
+func current[Req, Resp any](mu *sync.Mutex, s **callStream[Req, Resp], open func() (*callStream[Req, Resp], error)) (*callStream[Req, Resp], error) {
+	mu.Lock()
+	defer mu.Unlock()
 	if *s == nil || (*s).ended() != nil {
 		fresh, err := open()
 		if err != nil {
@@ -463,25 +463,23 @@ func (p *Plugin) Apply(ctx context.Context, req ApplyRequest, onEvent func(Event
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("plugin %s: Apply of %s: %w", p.name, req.Action, err)
 	}
-	// The stream outlives ctx by a grace: a cancelled action is asked to
-	// stop (Cancel) and its result awaited, so that the step is reported
-	// only once what it started is gone.
-	streamCtx, cut := context.WithCancel(context.WithoutCancel(ctx))
-	defer cut() // ends the stream if we stop reading early
 	callID := strconv.FormatInt(p.calls.Add(1), 10)
 	call := &pb.Apply_Request{Action: req.Action, StepId: req.StepID, Config: dv, CallId: callID}
 	if deadline, ok := ctx.Deadline(); ok {
 		call.DeadlineUnixNano = deadline.UnixNano()
 	}
 	if p.capabilities(ctx).ApplyStream {
-		p.streamMu.Lock()
-		s, err := current(&p.applies, func() (*applyStream, error) { return openApplyStream(p.rpc) })
-		p.streamMu.Unlock()
+		s, err := current(&p.streamMu, &p.applies, func() (*applyStream, error) { return openApplyStream(p.rpc) })
 		if err != nil {
 			return nil, p.callErr("Apply", err)
 		}
 		return p.applyOver(ctx, s, call, onEvent)
 	}
+	// The stream outlives ctx by a grace: a cancelled action is asked to
+	// stop (Cancel) and its result awaited, so that the step is reported
+	// only once what it started is gone.
+	streamCtx, cut := context.WithCancel(context.WithoutCancel(ctx))
+	defer cut() // ends the stream if we stop reading early
 	stream, err := p.rpc.Apply(streamCtx, call)
 	if err != nil {
 		return nil, p.callErr("Apply", err)
