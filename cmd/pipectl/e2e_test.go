@@ -367,9 +367,10 @@ func TestKilledPluginFailsItsStepAndHandlersStillRun(t *testing.T) {
 	}
 }
 
-func TestTamperedPluginIsRefused(t *testing.T) {
-	p := newProject(t, onePipeline)
-	// Install a copy of the plugin in the project, lock it, then change it.
+// lockedPluginCopy installs a copy of the std plugin in the project's
+// .pipectl/plugins and locks it; it returns the copy's path and content.
+func lockedPluginCopy(t *testing.T, p *project) (string, []byte) {
+	t.Helper()
 	plugins := filepath.Join(p.dir, ".pipectl", "plugins")
 	if err := os.MkdirAll(plugins, 0o755); err != nil {
 		t.Fatal(err)
@@ -385,6 +386,12 @@ func TestTamperedPluginIsRefused(t *testing.T) {
 	if _, e, code := p.run("init", "-upgrade"); code != 0 {
 		t.Fatalf("init: %s", e)
 	}
+	return copyPath, bin
+}
+
+func TestTamperedPluginIsRefused(t *testing.T) {
+	p := newProject(t, onePipeline)
+	copyPath, bin := lockedPluginCopy(t, p) // then changed
 	if err := os.WriteFile(copyPath, append(bin, "tampered"...), 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -403,21 +410,7 @@ func TestTamperedPluginIsRefused(t *testing.T) {
 // still refused.
 func TestVerifiedPluginIsRememberedAndAChangeStillRefused(t *testing.T) {
 	p := newProject(t, onePipeline)
-	plugins := filepath.Join(p.dir, ".pipectl", "plugins")
-	if err := os.MkdirAll(plugins, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	bin, err := os.ReadFile(filepath.Join(binDir, "pipectl-plugin-std"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	copyPath := filepath.Join(plugins, "pipectl-plugin-std")
-	if err := os.WriteFile(copyPath, bin, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if _, e, code := p.run("init", "-upgrade"); code != 0 {
-		t.Fatalf("init: %s", e)
-	}
+	copyPath, bin := lockedPluginCopy(t, p)
 	time.Sleep(2500 * time.Millisecond) // a binary changed a moment ago is not remembered
 	if _, e, code := p.run("plan"); code != 0 {
 		t.Fatalf("plan: %s", e)
