@@ -1,0 +1,75 @@
+package gcfloor
+
+import (
+	"math"
+	"runtime"
+	"runtime/debug"
+	"testing"
+	"time"
+)
+
+// settings reads the collector's settings without changing them.
+func settings() (percent int, limit int64) {
+	percent = debug.SetGCPercent(100)
+	debug.SetGCPercent(percent)
+	return percent, debug.SetMemoryLimit(-1)
+}
+
+func restore(t *testing.T) {
+	percent, limit := settings()
+	t.Cleanup(func() {
+		debug.SetGCPercent(percent)
+		debug.SetMemoryLimit(limit)
+	})
+}
+
+func TestFloorHoldsWhileTheLiveHeapIsSmallAndLiftsAfter(t *testing.T) {
+	restore(t)
+	t.Setenv("GOGC", "")
+	t.Setenv("GOMEMLIMIT", "")
+	const floor = 64 << 20
+	Set(floor)
+	if p, l := settings(); p != -1 || l != floor {
+		t.Fatalf("after Set: GC percent %d, memory limit %d; want -1 (off) and %d (the floor)", p, l, floor)
+	}
+
+	small := make([]byte, 1<<20)
+	runtime.GC()
+	time.Sleep(200 * time.Millisecond) // the finalizer's goroutine runs the check
+	if p, l := settings(); p != -1 || l != floor {
+		t.Fatalf("with 1 MB live: GC percent %d, memory limit %d; want the floor kept", p, l)
+	}
+	runtime.KeepAlive(small)
+
+	large := make([][]byte, 40) // 40 MB live: more than half the floor
+	for i := range large {
+		large[i] = make([]byte, 1<<20)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		runtime.GC()
+		p, l := settings()
+		if p == 100 && l == math.MaxInt64 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("with 40 MB live: GC percent %d, memory limit %d; want Go's defaults back (100, no limit)", p, l)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	runtime.KeepAlive(large)
+}
+
+func TestTheEnvironmentWins(t *testing.T) {
+	for _, env := range []string{"GOGC", "GOMEMLIMIT"} {
+		t.Run(env, func(t *testing.T) {
+			restore(t)
+			t.Setenv(env, "200")
+			before, limit := settings()
+			Set(64 << 20)
+			if p, l := settings(); p != before || l != limit {
+				t.Errorf("with %s set: GC percent %d, memory limit %d; want them left at %d and %d", env, p, l, before, limit)
+			}
+		})
+	}
+}
