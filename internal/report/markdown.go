@@ -19,11 +19,13 @@ import (
 // otherwise) and bluemonday's policy for user content strips whatever
 // else could run or load something.
 var (
-	markdown = goldmark.New(
-		goldmark.WithExtensions(extension.Strikethrough, extension.Linkify, extension.TaskList,
-			extension.NewTable(extension.WithTableCellAlignMethod(extension.TableCellAlignAttribute))),
-		goldmark.WithRendererOptions(renderer.WithNodeRenderers(util.Prioritized(imageAsLink{}, 100))),
-	)
+	markdown = sync.OnceValue(func() goldmark.Markdown { // at first use, not at every command's start
+		return goldmark.New(
+			goldmark.WithExtensions(extension.Strikethrough, extension.Linkify, extension.TaskList,
+				extension.NewTable(extension.WithTableCellAlignMethod(extension.TableCellAlignAttribute))),
+			goldmark.WithRendererOptions(renderer.WithNodeRenderers(util.Prioritized(imageAsLink{}, 100))),
+		)
+	})
 	sanitizer = sync.OnceValue(func() *bluemonday.Policy {
 		p := bluemonday.UGCPolicy()
 		p.AllowURLSchemes("http", "https", "mailto")
@@ -36,7 +38,7 @@ var (
 // renderMarkdown is a Markdown document as safe HTML.
 func renderMarkdown(src []byte) (template.HTML, error) {
 	var b bytes.Buffer
-	if err := markdown.Convert(src, &b); err != nil {
+	if err := markdown().Convert(src, &b); err != nil {
 		return "", err
 	}
 	return template.HTML(sanitizer().SanitizeBytes(b.Bytes())), nil

@@ -2,6 +2,7 @@ package kubernetes
 
 import (
 	"context"
+	"sync"
 
 	admissionv1 "k8s.io/api/admissionregistration/v1"
 	authnv1 "k8s.io/api/authentication/v1"
@@ -21,13 +22,10 @@ import (
 // (kubernetes/scheme), which doubled the size of pipectl. The resources
 // below have the typed clients' method signatures.
 
-var (
-	scheme         = runtime.NewScheme()
-	codecs         = serializer.NewCodecFactory(scheme)
-	parameterCodec = runtime.NewParameterCodec(scheme)
-)
-
-func init() {
+// serializers is built on first use: a command that does not use this
+// backend (most do not) does not build the scheme when it starts.
+var serializers = sync.OnceValues(func() (runtime.NegotiatedSerializer, runtime.ParameterCodec) {
+	scheme := runtime.NewScheme()
 	for _, add := range []func(*runtime.Scheme) error{corev1.AddToScheme, coordv1.AddToScheme, rbacv1.AddToScheme,
 		admissionv1.AddToScheme, authnv1.AddToScheme} {
 		if err := add(scheme); err != nil {
@@ -35,6 +33,12 @@ func init() {
 		}
 	}
 	metav1.AddToGroupVersion(scheme, schema.GroupVersion{Version: "v1"})
+	return serializer.NewCodecFactory(scheme).WithoutConversion(), runtime.NewParameterCodec(scheme)
+})
+
+func parameterCodec() runtime.ParameterCodec {
+	_, codec := serializers()
+	return codec
 }
 
 // restClient is a REST client of one group version.
@@ -45,7 +49,7 @@ func restClient(cfg *rest.Config, gv schema.GroupVersion) (*rest.RESTClient, err
 	if gv.Group == "" {
 		c.APIPath = "/api"
 	}
-	c.NegotiatedSerializer = codecs.WithoutConversion()
+	c.NegotiatedSerializer, _ = serializers()
 	return rest.RESTClientFor(c)
 }
 
@@ -85,7 +89,7 @@ func (r resource[T, L]) Update(ctx context.Context, obj T, _ metav1.UpdateOption
 
 func (r resource[T, L]) List(ctx context.Context, opts metav1.ListOptions) (L, error) {
 	out := r.newList()
-	return out, r.req("GET").VersionedParams(&opts, parameterCodec).Do(ctx).Into(out)
+	return out, r.req("GET").VersionedParams(&opts, parameterCodec()).Do(ctx).Into(out)
 }
 
 func (r resource[T, L]) Delete(ctx context.Context, name string, opts metav1.DeleteOptions) error {
@@ -93,7 +97,7 @@ func (r resource[T, L]) Delete(ctx context.Context, name string, opts metav1.Del
 }
 
 func (r resource[T, L]) DeleteCollection(ctx context.Context, opts metav1.DeleteOptions, list metav1.ListOptions) error {
-	return r.req("DELETE").VersionedParams(&list, parameterCodec).Body(&opts).Do(ctx).Error()
+	return r.req("DELETE").VersionedParams(&list, parameterCodec()).Body(&opts).Do(ctx).Error()
 }
 
 // coreClient, coordClient and rbacClient are the groups the backend uses.
