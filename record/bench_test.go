@@ -65,3 +65,26 @@ func BenchmarkLatest(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkWriteSteps measures the step records of a 1,000-step run
+// written as a recorder writes them: ten batches of a hundred, each in its
+// transaction (one op is the whole run).
+func BenchmarkWriteSteps(b *testing.B) {
+	local := NewLocal(b.TempDir())
+	run := &Run{ID: "r"}
+	for n := 0; b.Loop(); n++ {
+		run.ID = fmt.Sprintf("r%d", n)
+		if err := local.CreateRun(0, run, []byte("{}")); err != nil {
+			b.Fatal(err)
+		}
+		for batch := range 10 {
+			steps := map[int]StepRecord{}
+			for i := batch * 100; i < batch*100+100; i++ {
+				steps[i] = StepRecord{Step: fmt.Sprintf("n%d", i), Action: "std.noop", Status: "succeeded", Attempts: 1}
+			}
+			if _, err := local.WriteRun(run.ID, &Batch{Run: run, Steps: steps}); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+}

@@ -5,8 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 
 	bolt "go.etcd.io/bbolt"
 )
@@ -94,7 +96,8 @@ func (s *Local) WriteRun(id string, batch *Batch) (int64, error) {
 			return errNoRun(id)
 		}
 		vb := b.Bucket(valuesBucket)
-		for step, v := range batch.Values {
+		for _, step := range slices.Sorted(maps.Keys(batch.Values)) {
+			v := batch.Values[step]
 			if err := vb.Put([]byte(step), v); err != nil {
 				return err
 			}
@@ -138,7 +141,8 @@ func putSteps(b *bolt.Bucket, steps map[int]StepRecord, written *int64) error {
 	if sb == nil || len(steps) == 0 {
 		return nil
 	}
-	for i, step := range steps {
+	for _, i := range slices.Sorted(maps.Keys(steps)) {
+		step := steps[i]
 		v, err := json.Marshal(&step)
 		if err != nil {
 			return err
