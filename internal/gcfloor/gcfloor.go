@@ -4,9 +4,9 @@
 // Go's default pacing (GOGC=100) collects whenever the heap doubles, from
 // a 4 MB start: a command that builds 20 MB of live data collects seven or
 // eight times on the way, and in a plan and apply of 1,000 steps that was
-// 15% of its CPU. Below the floor nothing is gained by collecting early; a
-// floor of tens of megabytes is what Go's own guide suggests for this
-// (https://go.dev/doc/gc-guide, "GOMEMLIMIT").
+// 15% of its CPU. This is the minimum heap golang/go#23044 asked for (gopls
+// keeps a ballast for it), made of the soft memory limit: with GOGC off,
+// the heap grows to the limit before a collection (golang/go#48409).
 package gcfloor
 
 import (
