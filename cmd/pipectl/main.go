@@ -6,17 +6,12 @@ import (
 	"runtime/pprof"
 	"strings"
 
-	"github.com/pipectl/pipectl/internal/gcfloor"
 	"github.com/pipectl/pipectl/internal/view"
 	"github.com/pipectl/pipectl/operation"
 )
 
-// heapFloor is the heap a command grows to before it collects (gcfloor):
-// an apply of a saved plan of 1,000 steps collects twice, not eleven times.
-const heapFloor = 64 << 20
-
 func main() {
-	gcfloor.Set(heapFloor)
+	operation.SetHeapFloor()
 	_ = operation.AdoptOrphans()
 	stop := cpuProfile(os.Getenv("PIPECTL_CPUPROFILE"))
 	code := run(os.Args[1:])
