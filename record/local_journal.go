@@ -110,6 +110,7 @@ func (s *Local) WriteRun(id string, batch *Batch) (int64, error) {
 			return err
 		}
 		ev := b.Bucket(eventsBucket)
+		ev.FillPercent = appendOnly
 		for _, e := range batch.Events {
 			v, err := json.Marshal(e)
 			if err != nil {
@@ -134,6 +135,12 @@ func (s *Local) WriteRun(id string, batch *Batch) (int64, error) {
 	return written, err
 }
 
+// appendOnly fills a page whole before it splits, for the buckets written
+// in the order of their keys: a run's events (a sequence) and its step
+// records (by index, rewritten while a step goes on). bbolt's default
+// splits at half a page, which left them half empty.
+const appendOnly = 1.0
+
 // putSteps writes step records by their index in the run (older records
 // have none: their steps are in the summary).
 func putSteps(b *bolt.Bucket, steps map[int]StepRecord, written *int64) error {
@@ -141,6 +148,7 @@ func putSteps(b *bolt.Bucket, steps map[int]StepRecord, written *int64) error {
 	if sb == nil || len(steps) == 0 {
 		return nil
 	}
+	sb.FillPercent = appendOnly
 	for _, i := range slices.Sorted(maps.Keys(steps)) {
 		step := steps[i]
 		v, err := json.Marshal(&step)

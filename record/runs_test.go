@@ -274,3 +274,40 @@ func TestOutcomeIsRecordedAndOlderRecordsRead(t *testing.T) {
 		}
 	}
 }
+
+// TestRecordPagesAreFilled: a run's events and step records are written in
+// the order of their keys, and fill the database's pages rather than
+// leaving each half empty (bbolt's default split), which made a record of
+// 10,000 steps 23 MB instead of 14.
+func TestRecordPagesAreFilled(t *testing.T) {
+	local := NewLocal(t.TempDir())
+	run := &Run{ID: "r"}
+	if err := local.CreateRun(0, run, []byte("{}")); err != nil {
+		t.Fatal(err)
+	}
+	for batch := range 10 {
+		steps := map[int]StepRecord{}
+		var events []engine.Event
+		for i := batch * 100; i < batch*100+100; i++ {
+			name := fmt.Sprintf("n%d", i)
+			steps[i] = StepRecord{Step: name, Action: "std.noop", Status: "succeeded", Attempts: 1}
+			events = append(events, engine.Event{Type: engine.StepStarted, Step: name}, engine.Event{Type: engine.StepFinished, Step: name})
+		}
+		if _, err := local.WriteRun(run.ID, &Batch{Run: run, Steps: steps, Events: events}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	err := local.view(func(tx *bolt.Tx) error {
+		b := tx.Bucket(runsBucket).Bucket([]byte(run.ID))
+		for _, name := range [][]byte{eventsBucket, stepsBucket} {
+			s := b.Bucket(name).Stats()
+			if fill := float64(s.LeafInuse) / float64(s.LeafAlloc); fill < 0.85 {
+				t.Errorf("%s: %d keys in %d pages, %.0f%% of their bytes used; want at least 85%%", name, s.KeyN, s.LeafPageN, 100*fill)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
