@@ -10,7 +10,8 @@
 # and the verdict is made on both.
 #   bench/scale.sh                 # 1000 10000 20000 100000
 #   bench/scale.sh 1000 10000      # some sizes
-# It also times reading the run back: runs show, runs show -json, runs report.
+# It also times reading the run back: runs show, runs show -json, runs report,
+# and gives the size of the record (runs.db) that holds its two runs.
 # Uses bin/pipectl and bin/pipectl-plugin-std (make build); PIPECTL=path
 # times another pipectl binary (a build of main, to compare). KEPT=K first
 # records K runs of the pipeline (apply -auto-approve, untimed), so that
@@ -84,7 +85,8 @@ for n in "${sizes[@]}"; do
   read -r st sc _ <<< "$(measure "$d/show.log" "$pipectl" runs show latest "$d")"
   read -r sj sjc _ <<< "$(measure "$d/showjson.log" "$pipectl" runs show latest "$d" -json)"
   read -r rt rc _ <<< "$(measure "$d/report.log" "$pipectl" runs report latest "$d" -o "$d/report.html")"
-  reads+=("$n steps: runs show ${st}s [${sc}s], runs show -json ${sj}s [${sjc}s], runs report ${rt}s [${rc}s]")
+  rec=$(du -k "$d/.pipectl/runs.db" | awk -v n="$n" '{ printf "%.1f MB (%.2f KB a step of a run)", $1 / 1024, $1 / n / 2 }')
+  reads+=("$n steps: runs show ${st}s [${sc}s], runs show -json ${sj}s [${sjc}s], runs report ${rt}s [${rc}s]; the record of its two runs $rec")
   operstep=$(awk -v t="$ot" -v n="$n" 'BEGIN { printf "%.3f", t * 1000 / n }')
   [[ -n $first ]] || { first=$per; firstcpu=$cpu; firstn=$n; firstauto=$operstep; }
   last=$per; lastcpu=$cpu; lastn=$n; lastauto=$operstep
