@@ -11,7 +11,9 @@
 #   bench/scale.sh                 # 1000 10000 20000 100000
 #   bench/scale.sh 1000 10000      # some sizes
 # It also times reading the run back: runs show, runs show -json, runs report,
-# and gives the size of the record (runs.db) that holds its two runs.
+# and gives the size of the record (runs.db) that holds its runs. ROUNDS=R
+# measures each size R times, a row each (a shared machine varies from one
+# run to the next), and makes the verdict on the medians.
 # Uses bin/pipectl and bin/pipectl-plugin-std (make build); PIPECTL=path
 # times another pipectl binary (a build of main, to compare). KEPT=K first
 # records K runs of the pipeline (apply -auto-approve, untimed), so that
@@ -29,6 +31,7 @@ for b in pipectl pipectl-plugin-std; do
 done
 pipectl=${PIPECTL:-bin/pipectl}
 kept=${KEPT:-0}
+rounds=${ROUNDS:-1}
 [[ -x /usr/bin/time ]] || { echo "/usr/bin/time is missing: apt-get install time" >&2; exit 1; }
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -49,6 +52,9 @@ generate() {
   }' > "$2/pipeline.hcl"
 }
 
+# median X...: the median of numbers.
+median() { printf '%s\n' "$@" | sort -n | awk '{ a[NR] = $1 } END { printf "%.3f", (a[int((NR + 1) / 2)] + a[int(NR / 2) + 1]) / 2 }'; }
+
 # measure LOG CMD...: runs CMD, prints "WALL CPU MB" (seconds, seconds of
 # user + sys, peak RSS).
 measure() {
@@ -59,7 +65,7 @@ measure() {
   awk '{ printf "%.2f %.2f %.0f", $1, $2 + $3, $4 / 1024 }' "$log.time"
 }
 
-echo "pipectl $($pipectl version 2>/dev/null | head -1), $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg), $kept runs kept before each size"
+echo "pipectl $($pipectl version 2>/dev/null | head -1), $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg), $kept runs kept before each size, $rounds round(s) of each"
 printf '| %7s | %-26s | %-26s | %-26s | %-17s | %-11s | %-26s | %-17s |\n' N "validate" "plan -out" "apply PLAN" "ms/step p+a [cpu]" "KB/step val" "apply -auto-approve" "ms/step [cpu]"
 printf '|---------|----------------------------|----------------------------|----------------------------|-------------------|-------------|----------------------------|-------------------|\n'
 first=""
@@ -72,22 +78,27 @@ for n in "${sizes[@]}"; do
   for ((k = 0; k < kept; k++)); do
     "$pipectl" apply -auto-approve "$d" > "$d/kept.log" 2>&1 || { echo "failed: kept run $k" >&2; tail -5 "$d/kept.log" >&2; exit 1; }
   done
-  read -r vt vc vm <<< "$(measure "$d/validate.log" "$pipectl" validate "$d")"
-  read -r pt pc pm <<< "$(measure "$d/plan.log" "$pipectl" plan -out "$d/plan.json" "$d")"
-  read -r at ac am <<< "$(measure "$d/apply.log" "$pipectl" apply -no-color "$d/plan.json" "$d")"
-  read -r ot oc om <<< "$(measure "$d/auto.log" "$pipectl" apply -auto-approve -no-color "$d")"
-  per=$(awk -v p="$pt" -v a="$at" -v n="$n" 'BEGIN { printf "%.3f", (p + a) * 1000 / n }')
-  cpu=$(awk -v p="$pc" -v a="$ac" -v n="$n" 'BEGIN { printf "%.3f", (p + a) * 1000 / n }')
-  kb=$(awk -v m="$vm" -v n="$n" 'BEGIN { printf "%.1f", m * 1024 / n }')
-  oper=$(awk -v t="$ot" -v c="$oc" -v n="$n" 'BEGIN { printf "%.3f [%.3f]", t * 1000 / n, c * 1000 / n }')
-  printf '| %7d | %6ss [%6ss] %5s MB | %6ss [%6ss] %5s MB | %6ss [%6ss] %5s MB | %7s [%7s] | %11s | %6ss [%6ss] %5s MB | %17s |\n' \
-    "$n" "$vt" "$vc" "$vm" "$pt" "$pc" "$pm" "$at" "$ac" "$am" "$per" "$cpu" "$kb" "$ot" "$oc" "$om" "$oper"
+  pers=(); cpus=(); opers=()
+  for ((r = 0; r < rounds; r++)); do
+    read -r vt vc vm <<< "$(measure "$d/validate.log" "$pipectl" validate "$d")"
+    read -r pt pc pm <<< "$(measure "$d/plan.log" "$pipectl" plan -out "$d/plan.json" "$d")"
+    read -r at ac am <<< "$(measure "$d/apply.log" "$pipectl" apply -no-color "$d/plan.json" "$d")"
+    read -r ot oc om <<< "$(measure "$d/auto.log" "$pipectl" apply -auto-approve -no-color "$d")"
+    per=$(awk -v p="$pt" -v a="$at" -v n="$n" 'BEGIN { printf "%.3f", (p + a) * 1000 / n }')
+    cpu=$(awk -v p="$pc" -v a="$ac" -v n="$n" 'BEGIN { printf "%.3f", (p + a) * 1000 / n }')
+    kb=$(awk -v m="$vm" -v n="$n" 'BEGIN { printf "%.1f", m * 1024 / n }')
+    oper=$(awk -v t="$ot" -v c="$oc" -v n="$n" 'BEGIN { printf "%.3f [%.3f]", t * 1000 / n, c * 1000 / n }')
+    printf '| %7d | %6ss [%6ss] %5s MB | %6ss [%6ss] %5s MB | %6ss [%6ss] %5s MB | %7s [%7s] | %11s | %6ss [%6ss] %5s MB | %17s |\n' \
+      "$n" "$vt" "$vc" "$vm" "$pt" "$pc" "$pm" "$at" "$ac" "$am" "$per" "$cpu" "$kb" "$ot" "$oc" "$om" "$oper"
+    pers+=("$per"); cpus+=("$cpu"); opers+=("$(awk -v t="$ot" -v n="$n" 'BEGIN { printf "%.3f", t * 1000 / n }')")
+  done
   read -r st sc _ <<< "$(measure "$d/show.log" "$pipectl" runs show latest "$d")"
   read -r sj sjc _ <<< "$(measure "$d/showjson.log" "$pipectl" runs show latest "$d" -json)"
   read -r rt rc _ <<< "$(measure "$d/report.log" "$pipectl" runs report latest "$d" -o "$d/report.html")"
-  rec=$(du -k "$d/.pipectl/runs.db" | awk -v n="$n" '{ printf "%.1f MB (%.2f KB a step of a run)", $1 / 1024, $1 / n / 2 }')
-  reads+=("$n steps: runs show ${st}s [${sc}s], runs show -json ${sj}s [${sjc}s], runs report ${rt}s [${rc}s]; the record of its two runs $rec")
-  operstep=$(awk -v t="$ot" -v n="$n" 'BEGIN { printf "%.3f", t * 1000 / n }')
+  runs=$((kept + 2 * rounds))
+  rec=$(du -k "$d/.pipectl/runs.db" | awk -v n="$n" -v r="$runs" '{ printf "%.1f MB (%.2f KB a step of a run)", $1 / 1024, $1 / n / r }')
+  reads+=("$n steps: runs show ${st}s [${sc}s], runs show -json ${sj}s [${sjc}s], runs report ${rt}s [${rc}s]; the record of its $runs runs $rec")
+  per=$(median "${pers[@]}"); cpu=$(median "${cpus[@]}"); operstep=$(median "${opers[@]}")
   [[ -n $first ]] || { first=$per; firstcpu=$cpu; firstn=$n; firstauto=$operstep; }
   last=$per; lastcpu=$cpu; lastn=$n; lastauto=$operstep
   rm -rf "$d"
