@@ -143,8 +143,8 @@ func load(dir string, sources []source) (*Config, hcl.Diagnostics) {
 			l.cfg.Files[s.name] = &hcl.File{Bytes: s.src, Body: hcl.EmptyBody()} // for the snippets
 			continue
 		}
-		l.cfg.Files[s.name] = file
 		l.file(file)
+		l.cfg.Files[s.name] = outline(file)
 	}
 	l.finish(sources)
 	sortDiagnostics(l.diags)

@@ -76,3 +76,31 @@ func describeBody(b *hclsyntax.Body) string {
 	}
 	return strings.Join(parts, " ")
 }
+
+// Once loaded, a file keeps only its bytes and an outline of its top-level
+// blocks; diagnostics still name the block they are in (`in stage
+// "deploy"`) as hclsyntax's navigation of a plain parse does, at every
+// offset of a file parsed whole and of one parsed in chunks.
+func TestLoadedFilesGiveDiagnosticsTheirContext(t *testing.T) {
+	type navigator interface {
+		ContextString(offset int) string
+		ContextDefRange(offset int) hcl.Range
+	}
+	for name, src := range map[string][]byte{"small.hcl": generatePipeline(20), "large.hcl": generatePipeline(2000)} {
+		cfg, diags := LoadSource(name, src)
+		requireNoDiags(t, cfg, diags)
+		plain, _ := hclsyntax.ParseConfig(src, name, hcl.InitialPos)
+		want, got := plain.Nav.(navigator), cfg.Files[name].Nav.(navigator)
+		if _, whole := cfg.Files[name].Body.(*hclsyntax.Body); whole {
+			t.Fatalf("%s: the loaded file still holds its syntax tree", name)
+		}
+		for off := 0; off <= len(src); off += 3 {
+			if w, g := want.ContextString(off), got.ContextString(off); w != g {
+				t.Fatalf("%s at byte %d: context %q, want %q", name, off, g, w)
+			}
+			if w, g := want.ContextDefRange(off), got.ContextDefRange(off); w != g {
+				t.Fatalf("%s at byte %d: definition %v, want %v", name, off, g, w)
+			}
+		}
+	}
+}
