@@ -7,7 +7,6 @@ import (
 	"testing"
 
 	"github.com/hashicorp/hcl/v2"
-	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/zclconf/go-cty/cty"
 )
 
@@ -71,7 +70,8 @@ func permissiveSchema(st *Step) *BlockSchema {
 	for _, a := range metaSchema.Attributes {
 		meta[a.Name] = true
 	}
-	for name := range st.Config.(*hclsyntax.Body).Attributes {
+	body, _ := SyntaxBody(st.Config)
+	for name := range body.Attributes {
 		if !meta[name] {
 			schema.Attributes[name] = &AttributeSchema{Type: cty.DynamicPseudoType}
 		}
