@@ -246,7 +246,6 @@ type Step struct {
 	Config                                  hcl.Body    // everything but the meta-arguments
 	DeclRange                               hcl.Range
 
-	body        hcl.Body // the whole step body, for References
 	refs        []Ref
 	pluginRange hcl.Range // of the plugin meta-argument
 }

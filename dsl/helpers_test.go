@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/zclconf/go-cty/cty"
 )
 
@@ -70,8 +71,7 @@ func permissiveSchema(st *Step) *BlockSchema {
 	for _, a := range metaSchema.Attributes {
 		meta[a.Name] = true
 	}
-	body, _ := SyntaxBody(st.Config)
-	for name := range body.Attributes {
+	for name := range st.Config.(*hclsyntax.Body).Attributes {
 		if !meta[name] {
 			schema.Attributes[name] = &AttributeSchema{Type: cty.DynamicPseudoType}
 		}

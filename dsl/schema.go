@@ -244,7 +244,7 @@ func mapOf(elems map[string]cty.Value, ty cty.Type) cty.Value {
 // complaint about, say, values[1] points at that element. It falls back to
 // the closest enclosing item, then to the body.
 func AttributeRange(body hcl.Body, path cty.Path) hcl.Range {
-	sb, ok := SyntaxBody(body)
+	sb, ok := body.(*hclsyntax.Body)
 	if !ok {
 		if body == nil {
 			return hcl.Range{}
@@ -350,7 +350,7 @@ func (s *Step) actionBody(schema *BlockSchema) (hcl.Body, hcl.Diagnostics) {
 	if schema == nil || schema.Blocks[ConfigBlock] != nil || schema.Attributes[ConfigBlock] != nil || s.Config == nil {
 		return s.Config, nil
 	}
-	if body, ok := SyntaxBody(s.Config); ok && !slices.ContainsFunc(body.Blocks, func(b *hclsyntax.Block) bool { return b.Type == ConfigBlock }) {
+	if body, ok := s.Config.(*hclsyntax.Body); ok && !slices.ContainsFunc(body.Blocks, func(b *hclsyntax.Block) bool { return b.Type == ConfigBlock }) {
 		return s.Config, nil // no config block: spare the split below, at every decode of every step
 	}
 	content, rest, diags := s.Config.PartialContent(&hcl.BodySchema{Blocks: []hcl.BlockHeaderSchema{{Type: ConfigBlock}}})
@@ -375,7 +375,7 @@ func (s *Step) DecodeConfig(schema *BlockSchema, ctx *hcl.EvalContext) (cty.Valu
 	config, diags := s.actionBody(schema)
 	val, d := DecodeBody(config, schema, ctx)
 	diags = append(diags, d...)
-	body, ok := SyntaxBody(s.Config)
+	body, ok := s.Config.(*hclsyntax.Body)
 	if !ok {
 		return val, diags
 	}
