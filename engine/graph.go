@@ -28,8 +28,6 @@ type Graph struct {
 	OnFailure     *dag.Graph[Addr]
 	Finally       *dag.Graph[Addr]
 	OnWaiting     *dag.Graph[Addr] // run when an approval gate starts waiting
-
-	edgeRanges map[[2]Addr]hcl.Range // where each edge comes from
 }
 
 // BuildGraph compiles the step graph from depends_on (of steps and stages)
@@ -43,7 +41,6 @@ func BuildGraph(cfg *dsl.Config) (*Graph, hcl.Diagnostics) {
 		OnFailure:     dag.New[Addr](),
 		Finally:       dag.New[Addr](),
 		OnWaiting:     dag.New[Addr](),
-		edgeRanges:    map[[2]Addr]hcl.Range{},
 	}
 	var diags hcl.Diagnostics
 	for _, st := range cfg.Stages {
@@ -109,16 +106,11 @@ func (g *Graph) all() []*dag.Graph[Addr] {
 func (g *Graph) connectStep(graph *dag.Graph[Addr], s *dsl.Step, st *dsl.Stage) hcl.Diagnostics {
 	var diags hcl.Diagnostics
 	from := StepAddr(s.Name)
-	refs := append([]dsl.Ref{}, s.DependsOn...)
-	if st != nil {
-		refs = append(refs, st.DependsOn...)
-		refs = append(refs, stageConditionRefs(st)...)
-	}
-	explicit := len(s.DependsOn)
+	refs, explicit := waitsFor(s, st)
 	for i, r := range refs {
 		to := Addr(r.String())
 		if graph.Has(to) {
-			g.connect(graph, from, to, r.Range)
+			graph.Connect(from, to)
 			continue
 		}
 		if r.Kind == "stage" && graph == g.Main {
@@ -140,7 +132,7 @@ func (g *Graph) connectStep(graph *dag.Graph[Addr], s *dsl.Step, st *dsl.Stage) 
 	}
 	for _, r := range s.References() {
 		if r.Kind == "step" && graph.Has(StepAddr(r.Name)) {
-			g.connect(graph, from, StepAddr(r.Name), r.Range)
+			graph.Connect(from, StepAddr(r.Name))
 		} else if t := g.Config.Step(r.Name); graph == g.Main && t != nil && t.Kind != dsl.Main {
 			diags = append(diags, &hcl.Diagnostic{
 				Severity: hcl.DiagError,
@@ -153,11 +145,44 @@ func (g *Graph) connectStep(graph *dag.Graph[Addr], s *dsl.Step, st *dsl.Stage) 
 	return diags
 }
 
-func (g *Graph) connect(graph *dag.Graph[Addr], from, to Addr, rng hcl.Range) {
-	graph.Connect(from, to)
-	if _, ok := g.edgeRanges[[2]Addr{from, to}]; !ok {
-		g.edgeRanges[[2]Addr{from, to}] = rng
+// waitsFor is what step s waits for besides its references: its own
+// depends_on (explicit counts them), then its stage's depends_on and the
+// steps its stage's condition reads (st is nil for a handler).
+func waitsFor(s *dsl.Step, st *dsl.Stage) (refs []dsl.Ref, explicit int) {
+	refs = append([]dsl.Ref{}, s.DependsOn...)
+	if st != nil {
+		refs = append(refs, st.DependsOn...)
+		refs = append(refs, stageConditionRefs(st)...)
 	}
+	return refs, len(s.DependsOn)
+}
+
+// edgeRange is where the edge from → to of graph comes from: the first of
+// the step's reasons to wait for to, in connectStep's order. It is found
+// again for a cycle's message rather than kept for every edge (a map of
+// them was 360 bytes a step of every pipeline).
+func (g *Graph) edgeRange(graph *dag.Graph[Addr], from, to Addr) (hcl.Range, bool) {
+	name, ok := from.Step()
+	s := g.Config.Step(name)
+	if !ok || s == nil {
+		return hcl.Range{}, false // a stage: its steps are part of it
+	}
+	var st *dsl.Stage
+	if graph == g.Main {
+		st = g.Config.Stage(s.Stage)
+	}
+	refs, _ := waitsFor(s, st)
+	for _, r := range refs {
+		if Addr(r.String()) == to {
+			return r.Range, true
+		}
+	}
+	for _, r := range s.References() {
+		if r.Kind == "step" && StepAddr(r.Name) == to {
+			return r.Range, true
+		}
+	}
+	return hcl.Range{}, false
 }
 
 // stageConditionRefs are the steps a stage's `when` reads: every step of the
@@ -186,7 +211,7 @@ func (g *Graph) cycleDiagnostics(graph *dag.Graph[Addr]) hcl.Diagnostics {
 		var subject *hcl.Range
 		for i := 0; i+1 < len(path); i++ {
 			from, to := path[i], path[i+1]
-			rng, ok := g.edgeRanges[[2]Addr{from, to}]
+			rng, ok := g.edgeRange(graph, from, to)
 			if !ok {
 				lines = append(lines, fmt.Sprintf("  %s is part of %s", to, from))
 				continue

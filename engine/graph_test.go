@@ -90,6 +90,36 @@ stage "s" {
 	}
 }
 
+// A cycle through a stage's depends_on names the entry that closes it; a
+// step that both depends on and refers to another is shown its depends_on
+// (the first reason, as the edge was drawn).
+func TestGraphReportsCyclesThroughStagesWithTheirRanges(t *testing.T) {
+	_, errs := loadGraph(t, `
+pipeline "p" {}
+stage "a" {
+  step "a1" {
+    action     = std.noop
+    depends_on = [step.b1]
+    inputs     = step.b1.inputs
+  }
+}
+stage "b" {
+  depends_on = [stage.a]
+  step "b1" {
+    action = std.noop
+  }
+}`)
+	for _, want := range []string{
+		"step.a1 depends on step.b1 (pipeline.hcl:6:19)",
+		"step.b1 depends on stage.a (pipeline.hcl:11:17)",
+		"step.a1 is part of stage.a",
+	} {
+		if !strings.Contains(errs, want) {
+			t.Errorf("diagnostics lack %q:\n%s", want, errs)
+		}
+	}
+}
+
 func TestGraphRefusesMainStepWaitingForAHandler(t *testing.T) {
 	_, errs := loadGraph(t, `
 pipeline "p" {}
