@@ -134,8 +134,31 @@ type loader struct {
 }
 
 func load(dir string, sources []source) (*Config, hcl.Diagnostics) {
+	whole := map[string]bool{} // files whose chunks did not parse
+	for {
+		cfg, diags, failed := loadOnce(dir, sources, whole)
+		if failed == "" {
+			return cfg, diags
+		}
+		whole[failed] = true
+	}
+}
+
+// loadOnce loads the pipeline, a large file chunk by chunk (parseEach)
+// unless whole says otherwise. A file whose chunks do not parse stops it:
+// its name is returned, and the load must start again with the file
+// parsed whole.
+func loadOnce(dir string, sources []source, whole map[string]bool) (*Config, hcl.Diagnostics, string) {
 	l := &loader{cfg: emptyConfig(dir)}
 	for _, s := range sources {
+		if chunks := splitTopLevel(s.src, chunkSize); len(chunks) > 1 && !whole[s.name] {
+			file, ok := parseEach(s.src, s.name, chunks, l.file)
+			if !ok {
+				return nil, nil, s.name
+			}
+			l.cfg.Files[s.name] = file
+			continue
+		}
 		file, diags := parseFile(s.src, s.name)
 		l.diags = append(l.diags, diags...)
 		if file == nil || file.Body == nil {
@@ -148,7 +171,7 @@ func load(dir string, sources []source) (*Config, hcl.Diagnostics) {
 	}
 	l.finish(sources)
 	sortDiagnostics(l.diags)
-	return l.cfg, l.diags
+	return l.cfg, l.diags, ""
 }
 
 func (l *loader) file(file *hcl.File) {

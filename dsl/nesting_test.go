@@ -52,7 +52,7 @@ func TestLargeFileNestedTooDeeply(t *testing.T) {
 		}
 		b.WriteString("stage \"s" + strings.Repeat("x", i%7) + "\" {\n  step \"n\" {\n    action = std.noop\n  }\n}\n")
 	}
-	_, diags := parseFile([]byte(b.String()), "big.hcl")
+	_, diags := LoadSource("big.hcl", []byte(b.String()))
 	if len(diags) != 1 || diags[0].Summary != "Nested too deeply" || diags[0].Subject.Start.Line != line {
 		t.Fatalf("want Nested too deeply on line %d, got %v", line, diags)
 	}

@@ -3,6 +3,7 @@ package dsl
 import (
 	"bytes"
 	"fmt"
+	"maps"
 	"runtime"
 	"sort"
 	"strings"
@@ -21,27 +22,95 @@ import (
 // allocated 174 MB, not 207, in 220 ms, not 275).
 const chunkSize = 16 << 10
 
-// parseFile parses a pipeline file in HCL native syntax. A large file is
-// split where a top-level block ends ("}" alone at the start of a line)
-// and the next begins (a name at the start of the next line); the chunks
-// parse separately and their bodies are merged. A split at the wrong place
-// (inside a heredoc or a comment, say) makes a chunk fail to parse, and then
-// the whole file is parsed at once, so the result and its diagnostics are
-// always those of a plain parse. The nesting check goes with each parse:
-// of each chunk, and of the whole file only when it is parsed whole (its
-// tokens at once are what chunks avoid: 500 MB at 100,000 steps).
+// parseFile parses a pipeline file in HCL native syntax, whole: load
+// parses a large file in chunks (parseEach) and comes here when they fail.
+// The nesting check goes first (the lexer's tokens of a file nested too
+// deeply are what it spares).
 func parseFile(src []byte, filename string) (*hcl.File, hcl.Diagnostics) {
-	chunks := splitTopLevel(src, chunkSize)
-	if len(chunks) > 1 {
-		if file, ok := parseChunks(src, filename, chunks); ok {
-			return file, nil
-		}
-	}
 	if diags := CheckNesting(src, filename, hcl.InitialPos); diags.HasErrors() {
 		return nil, diags
 	}
 	file, diags := hclsyntax.ParseConfig(src, filename, hcl.InitialPos)
 	return file, pointAtOpenHeredoc(src, filename, diags)
+}
+
+// parseEach parses a large file in chunks and gives use each chunk, as a
+// file of its own, in order. A file is split where a top-level block ends
+// ("}" alone at the start of a line) and the next begins (a name at the
+// start of the next line). Chunks parse in parallel, a few ahead of use,
+// and each chunk's syntax can go once use is done with it: merged (as
+// parseChunks does), the whole file's was the peak of a 100,000-step load.
+// A split at the wrong place (inside a heredoc or a comment, say) makes a
+// chunk fail to parse, and two chunks may set one top-level attribute;
+// then parseEach returns false, what use was given must be thrown away,
+// and the file parsed whole (parseFile), so the result and its
+// diagnostics are always those of a plain parse. Otherwise it returns the
+// file as diagnostics need it (outline).
+func parseEach(src []byte, filename string, chunks []chunk, use func(*hcl.File)) (*hcl.File, bool) {
+	type parsed struct {
+		body *hclsyntax.Body
+		done chan struct{}
+	}
+	results := make([]parsed, len(chunks))
+	for i := range results {
+		results[i].done = make(chan struct{})
+	}
+	ahead := make(chan struct{}, runtime.GOMAXPROCS(0)+1) // parsed or parsing, not yet used
+	stop := make(chan struct{})
+	defer close(stop)
+	go func() {
+		for i, c := range chunks {
+			select {
+			case ahead <- struct{}{}:
+			case <-stop:
+				return
+			}
+			go func() {
+				results[i].body = parseChunk(src, filename, c)
+				close(results[i].done)
+			}()
+		}
+	}()
+	var nav navigation
+	attrs := map[string]bool{}
+	for i := range results {
+		<-results[i].done
+		body := results[i].body
+		if body == nil || redefines(attrs, body) {
+			return nil, false
+		}
+		nav = append(nav, headers(body)...)
+		use(&hcl.File{Body: body, Bytes: src})
+		results[i].body = nil
+		<-ahead
+	}
+	return &hcl.File{Bytes: src, Body: hcl.EmptyBody(), Nav: nav}, true
+}
+
+// parseChunk parses one chunk of a file; nil when it does not parse (the
+// whole file's parse reports why).
+func parseChunk(src []byte, filename string, c chunk) *hclsyntax.Body {
+	part := src[c.start.Byte:c.end]
+	if CheckNesting(part, filename, c.start).HasErrors() {
+		return nil
+	}
+	f, diags := hclsyntax.ParseConfig(part, filename, c.start)
+	if diags.HasErrors() {
+		return nil
+	}
+	return f.Body.(*hclsyntax.Body)
+}
+
+// redefines records body's attributes in seen and says whether one was
+// set by an earlier chunk: a plain parse reports that, the chunks cannot.
+func redefines(seen map[string]bool, body *hclsyntax.Body) bool {
+	for name := range body.Attributes {
+		if seen[name] {
+			return true
+		}
+		seen[name] = true
+	}
+	return false
 }
 
 // parseFileFor parses what of a pipeline file may hold a top-level block
@@ -51,6 +120,11 @@ func parseFile(src []byte, filename string) (*hcl.File, hcl.Diagnostics) {
 func parseFileFor(src []byte, filename string, types []string) (*hcl.File, hcl.Diagnostics) {
 	if named := chunksFor(src, types); named != nil {
 		if file, ok := parseChunks(src, filename, named); ok {
+			return file, nil
+		}
+	}
+	if chunks := splitTopLevel(src, chunkSize); len(chunks) > 1 {
+		if file, ok := parseChunks(src, filename, chunks); ok {
 			return file, nil
 		}
 	}
@@ -211,24 +285,18 @@ func isNameStart(c byte) bool {
 	return c == '_' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
 }
 
+// parseChunks parses chunks of a file and merges their bodies into one,
+// for parseFileFor; false as parseEach.
 func parseChunks(src []byte, filename string, chunks []chunk) (*hcl.File, bool) {
 	bodies := make([]*hclsyntax.Body, len(chunks))
-	failed := make([]bool, len(chunks))
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, runtime.GOMAXPROCS(0))
 	for i, c := range chunks {
-		wg.Add(1)
 		sem <- struct{}{}
-		go func() {
-			defer func() { <-sem; wg.Done() }()
-			part := src[c.start.Byte:c.end]
-			if CheckNesting(part, filename, c.start).HasErrors() { // the whole parse reports it
-				failed[i] = true
-				return
-			}
-			f, diags := hclsyntax.ParseConfig(part, filename, c.start)
-			bodies[i], failed[i] = f.Body.(*hclsyntax.Body), diags.HasErrors()
-		}()
+		wg.Go(func() {
+			defer func() { <-sem }()
+			bodies[i] = parseChunk(src, filename, c)
+		})
 	}
 	wg.Wait()
 	end := endPos(src)
@@ -237,16 +305,12 @@ func parseChunks(src []byte, filename string, chunks []chunk) (*hcl.File, bool) 
 		SrcRange:   hcl.Range{Filename: filename, Start: hcl.InitialPos, End: end},
 		EndRange:   hcl.Range{Filename: filename, Start: end, End: end},
 	}
-	for i, b := range bodies {
-		if failed[i] {
+	seen := map[string]bool{}
+	for _, b := range bodies {
+		if b == nil || redefines(seen, b) {
 			return nil, false
 		}
-		for name, attr := range b.Attributes {
-			if root.Attributes[name] != nil {
-				return nil, false // let the plain parse report it
-			}
-			root.Attributes[name] = attr
-		}
+		maps.Copy(root.Attributes, b.Attributes)
 		root.Blocks = append(root.Blocks, b.Blocks...)
 	}
 	return &hcl.File{Body: root, Bytes: src}, true
@@ -265,12 +329,18 @@ func endPos(src []byte) hcl.Pos {
 func outline(file *hcl.File) *hcl.File {
 	var nav navigation
 	if body, ok := file.Body.(*hclsyntax.Body); ok {
-		nav = make(navigation, len(body.Blocks))
-		for i, b := range body.Blocks {
-			nav[i] = header{typ: b.Type, labels: b.Labels, rng: b.Range(), def: b.DefRange()}
-		}
+		nav = headers(body)
 	}
 	return &hcl.File{Bytes: file.Bytes, Body: hcl.EmptyBody(), Nav: nav}
+}
+
+// headers are the headers of body's blocks.
+func headers(body *hclsyntax.Body) navigation {
+	nav := make(navigation, len(body.Blocks))
+	for i, b := range body.Blocks {
+		nav[i] = header{typ: b.Type, labels: b.Labels, rng: b.Range(), def: b.DefRange()}
+	}
+	return nav
 }
 
 // navigation gives diagnostics their context from the headers of a file's

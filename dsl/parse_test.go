@@ -44,6 +44,28 @@ func TestChunkedParseFallsBackInsideHeredoc(t *testing.T) {
 	}
 }
 
+// A large file is loaded chunk by chunk; when a later chunk does not parse
+// (split inside a heredoc) the load starts again with the file parsed
+// whole: the chunks loaded before it leave nothing behind (no step defined
+// twice), and the heredoc keeps its "}" lines.
+func TestLoadStartsAgainWhenAChunkDoesNotParse(t *testing.T) {
+	steps := generatePipeline(2000)
+	heredoc := strings.Repeat("x", chunkSize) + "\n}\nstage \"fake\" {\n"
+	src := append(steps, "locals {\n  script = <<EOT\n"+heredoc+"EOT\n}\n"...)
+	chunks := splitTopLevel(src, chunkSize)
+	if _, ok := parseEach(src, "big.hcl", chunks, func(*hcl.File) {}); ok {
+		t.Fatal("the chunks parsed: no split fell inside the heredoc")
+	}
+	cfg, diags := LoadSource("big.hcl", src)
+	requireNoDiags(t, cfg, diags)
+	if got, want := len(cfg.Steps()), 2000; got != want {
+		t.Errorf("%d steps, want %d", got, want)
+	}
+	if cfg.Stage("fake") != nil || cfg.Locals["script"] == nil {
+		t.Errorf("the heredoc was cut: stage fake %v, local script %v", cfg.Stage("fake"), cfg.Locals["script"])
+	}
+}
+
 func assertChunkedParse(t testing.TB, name string, src []byte, size int) {
 	t.Helper()
 	plain, diags := hclsyntax.ParseConfig(src, name, hcl.InitialPos)
