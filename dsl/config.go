@@ -246,8 +246,7 @@ type Step struct {
 	Config                                  hcl.Body    // everything but the meta-arguments
 	DeclRange                               hcl.Range
 
-	refs        []Ref
-	pluginRange hcl.Range // of the plugin meta-argument
+	refs []Ref
 }
 
 // ActionRef is the value of `action = plugin.name`.

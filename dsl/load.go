@@ -125,7 +125,8 @@ var rootSchema = &hcl.BodySchema{Blocks: []hcl.BlockHeaderSchema{
 // checks what spans files: references, required blocks.
 type loader struct {
 	cfg           *Config
-	refused       bool // a file was not parsed at all: its blocks are unknown
+	aliasRanges   map[*Step]hcl.Range // of steps' plugin meta-argument, for checkPlugins
+	refused       bool                // a file was not parsed at all: its blocks are unknown
 	diags         hcl.Diagnostics
 	exprs         []scopedExpr // expressions whose references are checked at the end
 	onFailureDecl *hcl.Range

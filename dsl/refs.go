@@ -237,7 +237,7 @@ func (l *loader) checkPlugins() {
 		}
 		req := l.pluginRequirement(s.Action.Plugin, s.Action.Range)
 		if s.PluginAlias != "" && req.Aliases[s.PluginAlias] == nil {
-			l.errorf(s.pluginRange, "Unknown plugin configuration",
+			l.errorf(l.aliasRanges[s], "Unknown plugin configuration",
 				"Plugin %q has no configuration with alias %q.%s Declare it with plugin %q { alias = %q ... }.",
 				req.Name, s.PluginAlias, suggest(s.PluginAlias, slices.Sorted(maps.Keys(req.Aliases)), ""), req.Name, s.PluginAlias)
 		}

@@ -119,7 +119,12 @@ func (l *loader) step(block *hcl.Block, stage string, kind StepKind) *Step {
 			"Step %q has no action. Say what it does with action = PLUGIN.ACTION, for example action = std.exec.", s.Name)
 	}
 	if attr := attrs["plugin"]; attr != nil {
-		s.PluginAlias, s.pluginRange = l.stepPlugin(attr, s.Action)
+		var rng hcl.Range
+		s.PluginAlias, rng = l.stepPlugin(attr, s.Action)
+		if l.aliasRanges == nil {
+			l.aliasRanges = map[*Step]hcl.Range{}
+		}
+		l.aliasRanges[s] = rng
 	}
 	if attr := attrs["depends_on"]; attr != nil {
 		s.DependsOn = l.dependsOn(attr)
