@@ -71,7 +71,7 @@ func permissiveSchema(st *Step) *BlockSchema {
 	for _, a := range metaSchema.Attributes {
 		meta[a.Name] = true
 	}
-	for name := range st.Config.(*hclsyntax.Body).Attributes {
+	for name := range st.ConfigSyntax().(*hclsyntax.Body).Attributes {
 		if !meta[name] {
 			schema.Attributes[name] = &AttributeSchema{Type: cty.DynamicPseudoType}
 		}

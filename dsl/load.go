@@ -21,7 +21,10 @@ import (
 //
 // The returned Config is never nil, even with errors, so that callers can
 // still render diagnostics with its Files.
-func Load(path string) (*Config, hcl.Diagnostics) {
+func Load(path string) (*Config, hcl.Diagnostics) { return LoadWith(path, KeepStepSyntax) }
+
+// LoadWith is Load keeping syntax of the steps' configuration.
+func LoadWith(path string, syntax StepSyntax) (*Config, hcl.Diagnostics) {
 	dir, files, err := Files(path)
 	switch {
 	case errors.Is(err, ErrNoPipelineFiles):
@@ -51,7 +54,10 @@ func Load(path string) (*Config, hcl.Diagnostics) {
 		}
 		sources = append(sources, source{name, src})
 	}
-	cfg, moreDiags := load(dir, sources)
+	if syntax == ReparseStepSyntax && sourceSize(sources) <= reparseAbove {
+		syntax = KeepStepSyntax
+	}
+	cfg, moreDiags := load(dir, sources, syntax)
 	if dir != path {
 		cfg.File = filepath.Base(path)
 	}
@@ -85,7 +91,7 @@ func Files(path string) (dir string, files []string, err error) {
 // LoadSource is Load for a single file given in memory; filename is used in
 // diagnostics and its directory is the pipeline directory.
 func LoadSource(filename string, src []byte) (*Config, hcl.Diagnostics) {
-	return load(filepath.Dir(filename), []source{{filename, src}})
+	return load(filepath.Dir(filename), []source{{filename, src}}, KeepStepSyntax)
 }
 
 type source struct {
@@ -125,6 +131,8 @@ var rootSchema = &hcl.BodySchema{Blocks: []hcl.BlockHeaderSchema{
 // checks what spans files: references, required blocks.
 type loader struct {
 	cfg           *Config
+	syntax        StepSyntax          // for the file being loaded
+	src           []byte              // of the file being loaded
 	aliasRanges   map[*Step]hcl.Range // of steps' plugin meta-argument, for checkPlugins
 	refused       bool                // a file was not parsed at all: its blocks are unknown
 	diags         hcl.Diagnostics
@@ -134,10 +142,10 @@ type loader struct {
 	onWaitingDecl *hcl.Range
 }
 
-func load(dir string, sources []source) (*Config, hcl.Diagnostics) {
+func load(dir string, sources []source, syntax StepSyntax) (*Config, hcl.Diagnostics) {
 	whole := map[string]bool{} // files whose chunks did not parse
 	for {
-		cfg, diags, failed := loadOnce(dir, sources, whole)
+		cfg, diags, failed := loadOnce(dir, sources, syntax, whole)
 		if failed == "" {
 			return cfg, diags
 		}
@@ -149,9 +157,10 @@ func load(dir string, sources []source) (*Config, hcl.Diagnostics) {
 // unless whole says otherwise. A file whose chunks do not parse stops it:
 // its name is returned, and the load must start again with the file
 // parsed whole.
-func loadOnce(dir string, sources []source, whole map[string]bool) (*Config, hcl.Diagnostics, string) {
+func loadOnce(dir string, sources []source, syntax StepSyntax, whole map[string]bool) (*Config, hcl.Diagnostics, string) {
 	l := &loader{cfg: emptyConfig(dir)}
 	for _, s := range sources {
+		l.syntax = syntax
 		if chunks := splitTopLevel(s.src, chunkSize); len(chunks) > 1 && !whole[s.name] {
 			file, ok := parseEach(s.src, s.name, chunks, l.file)
 			if !ok {
@@ -167,6 +176,9 @@ func loadOnce(dir string, sources []source, whole map[string]bool) (*Config, hcl
 			l.cfg.Files[s.name] = &hcl.File{Bytes: s.src, Body: hcl.EmptyBody()} // for the snippets
 			continue
 		}
+		if diags.HasErrors() {
+			l.syntax = KeepStepSyntax // what parsed of a broken file may not parse alone
+		}
 		l.file(file)
 		l.cfg.Files[s.name] = outline(file)
 	}
@@ -176,6 +188,7 @@ func loadOnce(dir string, sources []source, whole map[string]bool) (*Config, hcl
 }
 
 func (l *loader) file(file *hcl.File) {
+	l.src = file.Bytes
 	content, diags := file.Body.Content(rootSchema)
 	l.diags = append(l.diags, diags...)
 	for _, block := range content.Blocks {

@@ -346,17 +346,17 @@ const ConfigBlock = "config"
 // actionBody is what the action's configuration decodes from: the step's
 // body without its meta-arguments, plus its config block, unless the
 // action has a config of its own.
-func (s *Step) actionBody(schema *BlockSchema) (hcl.Body, hcl.Diagnostics) {
-	if schema == nil || schema.Blocks[ConfigBlock] != nil || schema.Attributes[ConfigBlock] != nil || s.Config == nil {
-		return s.Config, nil
+func (s *Step) actionBody(config hcl.Body, schema *BlockSchema) (hcl.Body, hcl.Diagnostics) {
+	if schema == nil || schema.Blocks[ConfigBlock] != nil || schema.Attributes[ConfigBlock] != nil || config == nil {
+		return config, nil
 	}
-	if body, ok := s.Config.(*hclsyntax.Body); ok && !slices.ContainsFunc(body.Blocks, func(b *hclsyntax.Block) bool { return b.Type == ConfigBlock }) {
-		return s.Config, nil // no config block: spare the split below, at every decode of every step
+	if body, ok := config.(*hclsyntax.Body); ok && !slices.ContainsFunc(body.Blocks, func(b *hclsyntax.Block) bool { return b.Type == ConfigBlock }) {
+		return config, nil // no config block: spare the split below, at every decode of every step
 	}
-	content, rest, diags := s.Config.PartialContent(&hcl.BodySchema{Blocks: []hcl.BlockHeaderSchema{{Type: ConfigBlock}}})
+	content, rest, diags := config.PartialContent(&hcl.BodySchema{Blocks: []hcl.BlockHeaderSchema{{Type: ConfigBlock}}})
 	switch len(content.Blocks) {
 	case 0:
-		return s.Config, nil
+		return config, nil
 	case 1:
 	default:
 		second := content.Blocks[1]
@@ -372,10 +372,11 @@ func (s *Step) actionBody(schema *BlockSchema) (hcl.Body, hcl.Diagnostics) {
 // like a misspelled meta-argument ("depend_on", "retyr") gets that
 // suggestion.
 func (s *Step) DecodeConfig(schema *BlockSchema, ctx *hcl.EvalContext) (cty.Value, hcl.Diagnostics) {
-	config, diags := s.actionBody(schema)
+	syntax := s.ConfigSyntax()
+	config, diags := s.actionBody(syntax, schema)
 	val, d := DecodeBody(config, schema, ctx)
 	diags = append(diags, d...)
-	body, ok := s.Config.(*hclsyntax.Body)
+	body, ok := syntax.(*hclsyntax.Body)
 	if !ok {
 		return val, diags
 	}

@@ -47,7 +47,7 @@ approval {
 			t.Fatalf("%s: %s", name, diags.Error())
 		}
 		_, rest, _ := file.Body.PartialContent(metaSchema)
-		config := withoutMeta(file.Body, rest)
+		config := withoutMeta(file.Body.(*hclsyntax.Body))
 		if want, got := readBody(rest, schema), readBody(config, schema); got != want {
 			t.Errorf("%s: the config reads\n%s\nwant, as the remainder\n%s", name, got, want)
 		}

@@ -66,7 +66,7 @@ func metaRange(s *dsl.Step, name string) hcl.Range {
 
 // setsAttribute says whether the step's body sets an action attribute.
 func setsAttribute(s *dsl.Step, name string) bool {
-	body, ok := s.Config.(*hclsyntax.Body)
+	body, ok := s.ConfigSyntax().(*hclsyntax.Body)
 	if !ok {
 		return false
 	}

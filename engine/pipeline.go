@@ -28,7 +28,12 @@ type Pipeline struct {
 // Load reads, binds and compiles a pipeline. The result is never nil, so
 // diagnostics can be rendered with its Config.Files.
 func Load(path string, in dsl.Inputs) (*Pipeline, hcl.Diagnostics) {
-	cfg, diags := dsl.Load(path)
+	return LoadWith(path, in, dsl.KeepStepSyntax)
+}
+
+// LoadWith is Load keeping syntax of the steps' configuration.
+func LoadWith(path string, in dsl.Inputs, syntax dsl.StepSyntax) (*Pipeline, hcl.Diagnostics) {
+	cfg, diags := dsl.LoadWith(path, syntax)
 	p := &Pipeline{Config: cfg}
 	if diags.HasErrors() {
 		return p, diags

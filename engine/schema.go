@@ -68,7 +68,7 @@ func pluginDiagnostics(s *dsl.Step, diags sdk.Diagnostics) hcl.Diagnostics {
 		}
 		rng := s.DeclRange
 		if len(d.Attribute) > 0 {
-			rng = dsl.AttributeRange(s.Config, d.Attribute)
+			rng = dsl.AttributeRange(s.ConfigSyntax(), d.Attribute)
 		}
 		out = append(out, &hcl.Diagnostic{
 			Severity: sev,

@@ -34,7 +34,7 @@ type Validated struct {
 func (v *Validate) Run(ctx context.Context, path string) (*Validated, hcl.Diagnostics) {
 	in := v.Inputs
 	in.AllowUnset = true
-	p, diags := engine.Load(path, in)
+	p, diags := engine.LoadWith(path, in, dsl.ReparseStepSyntax) // each step's config is read once
 	p.LearnSecrets(v.cfg.Redactor)
 	if !diags.HasErrors() {
 		diags = append(diags, v.checkSchemas(ctx, p)...)

@@ -558,6 +558,47 @@ stage "s" {
 	}
 }
 
+// A pipeline of more than 1 MiB is validated from its source, each step's
+// configuration parsed again when it is checked (dsl.ReparseStepSyntax):
+// its errors point where they are, a one-line step's included.
+func TestValidateReportsErrorsOfALargePipelineWithPositions(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("pipeline \"e2e\" {}\n")
+	for s := 0; s < 1700; s++ {
+		fmt.Fprintf(&b, "stage \"s%d\" {\n", s)
+		for i := s * 10; i < s*10+10; i++ {
+			fmt.Fprintf(&b, "  step \"n%d\" {\n    action = std.noop\n    inputs = \"%d\"\n  }\n", i, i)
+		}
+		b.WriteString("}\n")
+	}
+	if b.Len() <= 1<<20 {
+		t.Fatalf("the pipeline is %d bytes: too small to be reparsed", b.Len())
+	}
+	line := strings.Count(b.String(), "\n") + 1
+	b.WriteString(`stage "late" {
+  step "a" {
+    action = std.noop
+    inptus = 1
+  }
+  step "b" { action = std.exec }
+}
+`)
+	p := newProject(t, onePipeline)
+	p.write("pipeline.hcl", b.String())
+	_, errOut, code := p.run("validate")
+	if code != 1 {
+		t.Fatalf("exit %d\n%s", code, errOut)
+	}
+	for _, want := range []string{
+		fmt.Sprintf("on pipeline.hcl line %d, in stage \"late\"", line+3), `Did you mean "inputs"?`,
+		fmt.Sprintf("on pipeline.hcl line %d, in stage \"late\"", line+5), `The argument "command" is required`,
+	} {
+		if !strings.Contains(errOut, want) {
+			t.Errorf("validate output lacks %q:\n%s", want, errOut)
+		}
+	}
+}
+
 func TestPlanDetailedExitCode(t *testing.T) {
 	p := newProject(t, `
 pipeline "e2e" {}
