@@ -23,7 +23,8 @@ import (
 // still render diagnostics with its Files.
 func Load(path string) (*Config, hcl.Diagnostics) { return LoadWith(path, KeepStepSyntax) }
 
-// LoadWith is Load keeping syntax of the steps' configuration.
+// LoadWith is Load keeping what syntax says of the steps' configuration
+// (validate asks for ReparseStepSyntax).
 func LoadWith(path string, syntax StepSyntax) (*Config, hcl.Diagnostics) {
 	dir, files, err := Files(path)
 	switch {

@@ -31,7 +31,8 @@ func Load(path string, in dsl.Inputs) (*Pipeline, hcl.Diagnostics) {
 	return LoadWith(path, in, dsl.KeepStepSyntax)
 }
 
-// LoadWith is Load keeping syntax of the steps' configuration.
+// LoadWith is Load keeping what syntax says of the steps' configuration
+// (validate asks for ReparseStepSyntax).
 func LoadWith(path string, in dsl.Inputs, syntax dsl.StepSyntax) (*Pipeline, hcl.Diagnostics) {
 	cfg, diags := dsl.LoadWith(path, syntax)
 	p := &Pipeline{Config: cfg}
