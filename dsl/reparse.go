@@ -43,7 +43,7 @@ type reparsed struct {
 	src      []byte // the whole file
 	filename string
 	start    hcl.Pos // of the step block
-	end      int     // the end of the line where the block ends
+	end      int     // just past the block's "}"
 }
 
 // configOf is what loader.step keeps as the configuration of a step
@@ -54,18 +54,29 @@ func (l *loader) configOf(block *hcl.Block, rest hcl.Body) hcl.Body {
 	case !ok:
 		return rest
 	case l.syntax == ReparseStepSyntax:
-		// The block ends on the line where its body does (a one-line
-		// body's range stops before its "}"); what follows there on that
-		// line can only be a comment.
-		end := body.SrcRange.End.Byte
-		if i := bytes.IndexByte(l.src[end:], '\n'); i >= 0 {
-			end += i
-		} else {
-			end = len(l.src)
-		}
-		return &reparsed{src: l.src, filename: block.DefRange.Filename, start: block.DefRange.Start, end: end}
+		return &reparsed{src: l.src, filename: block.DefRange.Filename, start: block.DefRange.Start, end: blockEnd(l.src, body)}
 	}
 	return withoutMeta(body)
+}
+
+// blockEnd is the offset just past the "}" that closes the block of body.
+// A body's range runs from its "{" to its "}", but a one-line body's
+// (step "a" { action = std.noop }) is its attribute's, which only spaces
+// and block comments separate from the "}".
+func blockEnd(src []byte, body *hclsyntax.Body) int {
+	end := body.SrcRange.End.Byte
+	if src[body.SrcRange.Start.Byte] == '{' {
+		return end
+	}
+	for end < len(src) && src[end] != '}' {
+		if bytes.HasPrefix(src[end:], []byte("/*")) {
+			if i := bytes.Index(src[end+2:], []byte("*/")); i >= 0 {
+				end += 2 + i + 1
+			}
+		}
+		end++
+	}
+	return min(end+1, len(src))
 }
 
 // syntax parses the step block again and gives its configuration. The

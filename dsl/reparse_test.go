@@ -21,7 +21,17 @@ func TestReparsedConfigReadsAsTheKeptOne(t *testing.T) {
 	files, _ := filepath.Glob("testdata/invalid/*.hcl")
 	golden, _ := filepath.Glob("testdata/golden/*.hcl")
 	files = append(append(files, golden...), alphaMembers)
-	sources := map[string][]byte{"generated.hcl": generatePipeline(2000)}
+	sources := map[string][]byte{"generated.hcl": generatePipeline(2000), "one-line.hcl": []byte(`pipeline "p" {}
+stage "s" {
+  step "a" { action = std.noop } /* a comment
+  over two lines */
+  step "b" { action = std.noop /* } */ }
+  step "c" { action = std.exec }
+  step "d" {
+    action = std.exec /* } */
+    command = "x" # }
+  }
+}`)}
 	for _, f := range files {
 		sources[f] = readFile(t, f)
 	}
