@@ -10,7 +10,8 @@ import (
 
 // FuzzLoad feeds arbitrary bytes through everything the language does with
 // a pipeline file — parse, decode, bind, evaluate, render diagnostics — and
-// fails on any panic. It is seeded with the flagship pipeline and the corpus
+// fails on any panic, or if validate's reparsed step configurations read
+// otherwise than the kept ones. It is seeded with the flagship pipeline and the corpus
 // of invalid ones.
 //
 //	go test -run='^$' -fuzz=FuzzLoad -fuzztime=20s ./dsl
@@ -27,6 +28,7 @@ func FuzzLoad(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, src []byte) {
 		assertChunkedParse(t, "fuzz.hcl", src, 1)
+		assertReparsedReadsAsKept(t, "fuzz.hcl", src)
 		cfg, diags := LoadSource("fuzz.hcl", src)
 		_ = render(cfg, diags)
 		_ = DiagnosticsJSON(diags, cfg.Files)

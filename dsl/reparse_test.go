@@ -36,24 +36,31 @@ stage "s" {
 		sources[f] = readFile(t, f)
 	}
 	for name, src := range sources {
-		kept, keptDiags := load(filepath.Dir(name), []source{{name, src}}, KeepStepSyntax)
-		again, againDiags := load(filepath.Dir(name), []source{{name, src}}, ReparseStepSyntax)
-		if k, a := fmt.Sprint(keptDiags), fmt.Sprint(againDiags); k != a {
-			t.Fatalf("%s: load diagnostics differ\n kept: %s\nagain: %s", name, k, a)
+		assertReparsedReadsAsKept(t, name, src)
+	}
+}
+
+// assertReparsedReadsAsKept loads src both ways and compares what each
+// step's configuration reads as.
+func assertReparsedReadsAsKept(t *testing.T, name string, src []byte) {
+	t.Helper()
+	kept, keptDiags := load(filepath.Dir(name), []source{{name, src}}, KeepStepSyntax)
+	again, againDiags := load(filepath.Dir(name), []source{{name, src}}, ReparseStepSyntax)
+	if k, a := fmt.Sprint(keptDiags), fmt.Sprint(againDiags); k != a {
+		t.Fatalf("%s: load diagnostics differ\n kept: %s\nagain: %s", name, k, a)
+	}
+	for _, s := range kept.Steps() {
+		r := again.Step(s.Name)
+		if _, ok := r.Config.(*reparsed); !ok && !keptDiags.HasErrors() {
+			t.Fatalf("%s: step %s keeps its syntax (%T)", name, s.Name, r.Config)
 		}
-		for _, s := range kept.Steps() {
-			r := again.Step(s.Name)
-			if _, ok := r.Config.(*reparsed); !ok && !keptDiags.HasErrors() {
-				t.Fatalf("%s: step %s keeps its syntax (%T)", name, s.Name, r.Config)
-			}
-			if k, a := describeConfig(s), describeConfig(r); k != a {
-				t.Fatalf("%s: step %s's config differs\n kept: %s\nagain: %s", name, s.Name, k, a)
-			}
-			kv, kd := s.DecodeConfig(permissiveSchema(s), &hcl.EvalContext{})
-			av, ad := r.DecodeConfig(permissiveSchema(r), &hcl.EvalContext{})
-			if k, a := fmt.Sprintf("%#v %s", kv, kd), fmt.Sprintf("%#v %s", av, ad); k != a {
-				t.Fatalf("%s: step %s decodes differently\n kept: %s\nagain: %s", name, s.Name, k, a)
-			}
+		if k, a := describeConfig(s), describeConfig(r); k != a {
+			t.Fatalf("%s: step %s's config differs\n kept: %s\nagain: %s", name, s.Name, k, a)
+		}
+		kv, kd := s.DecodeConfig(permissiveSchema(s), &hcl.EvalContext{})
+		av, ad := r.DecodeConfig(permissiveSchema(r), &hcl.EvalContext{})
+		if k, a := fmt.Sprintf("%#v %s", kv, kd), fmt.Sprintf("%#v %s", av, ad); k != a {
+			t.Fatalf("%s: step %s decodes differently\n kept: %s\nagain: %s", name, s.Name, k, a)
 		}
 	}
 }
