@@ -15,10 +15,11 @@ const (
 	// every step, some more than once.
 	KeepStepSyntax StepSyntax = iota
 	// ReparseStepSyntax keeps where each step is written and parses it
-	// again when its configuration is read: validate reads each once, and
-	// the syntax of every step at once is half of what a large pipeline
-	// holds (1,000 of 2,100 bytes a step at 100,000 no-op steps). It
-	// applies above reparseAbove bytes of source.
+	// again when its configuration is read: for a command that reads each
+	// once (validate) or never (graph, init, plugins). The syntax of every
+	// step at once is half of what a large pipeline holds (1,000 of 2,100
+	// bytes a step at 100,000 no-op steps). It applies above reparseAbove
+	// bytes of source.
 	ReparseStepSyntax
 )
 

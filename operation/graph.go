@@ -29,7 +29,7 @@ func (g *Graphed) Files() map[string]*hcl.File { return sourceFiles(g.Pipeline) 
 func (o *Graph) Run(path string) (*Graphed, hcl.Diagnostics) {
 	in := o.Inputs
 	in.AllowUnset = true
-	p, diags := engine.Load(path, in)
+	p, diags := engine.LoadWith(path, in, dsl.ReparseStepSyntax) // it reads no step's config
 	p.LearnSecrets(o.cfg.Redactor)
 	return &Graphed{Pipeline: p}, diags
 }

@@ -40,7 +40,7 @@ type Initialized struct {
 // pipeline or the lock file are diagnostics; a plugin that cannot be
 // locked is told to Locked, counted, and the lock file is then not written.
 func (o *Init) Run(ctx context.Context, path string) (*Initialized, hcl.Diagnostics, error) {
-	cfg, diags := dsl.Load(path)
+	cfg, diags := dsl.LoadWith(path, dsl.ReparseStepSyntax) // it reads no step's config
 	out := &Initialized{Config: cfg}
 	if diags.HasErrors() {
 		return out, diags, nil

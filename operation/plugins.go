@@ -53,7 +53,7 @@ type PluginList struct {
 // Run lists the plugins. Problems with the pipeline are diagnostics; a
 // lock file that cannot be read is an error.
 func (o *ListPlugins) Run(ctx context.Context) (*PluginList, hcl.Diagnostics, error) {
-	cfg, diags := dsl.Load(o.Dir)
+	cfg, diags := dsl.LoadWith(o.Dir, dsl.ReparseStepSyntax) // it reads no step's config
 	out := &PluginList{Files: cfg.Files}
 	if diags.HasErrors() {
 		return out, diags, nil
@@ -127,7 +127,7 @@ func (o *PluginSchema) schema(ctx context.Context, nameOrPath string) (*sdk.Sche
 	if !strings.ContainsRune(nameOrPath, filepath.Separator) {
 		name = nameOrPath
 		source := ""
-		if cfg, diags := dsl.Load(o.Dir); !diags.HasErrors() { // no pipeline here is fine
+		if cfg, diags := dsl.LoadWith(o.Dir, dsl.ReparseStepSyntax); !diags.HasErrors() { // no pipeline here is fine
 			source = (&engine.Pipeline{Config: cfg}).Plugins()[name]
 		}
 		var err error
