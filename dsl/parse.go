@@ -7,7 +7,6 @@ import (
 	"runtime"
 	"sort"
 	"strings"
-	"sync"
 	"unicode/utf8"
 
 	"github.com/hashicorp/hcl/v2"
@@ -285,33 +284,22 @@ func isNameStart(c byte) bool {
 	return c == '_' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
 }
 
-// parseChunks parses chunks of a file and merges their bodies into one,
-// for parseFileFor; false as parseEach.
+// parseChunks parses chunks of a file (parseEach) and merges their bodies
+// into one, for parseFileFor; false as parseEach.
 func parseChunks(src []byte, filename string, chunks []chunk) (*hcl.File, bool) {
-	bodies := make([]*hclsyntax.Body, len(chunks))
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, runtime.GOMAXPROCS(0))
-	for i, c := range chunks {
-		sem <- struct{}{}
-		wg.Go(func() {
-			defer func() { <-sem }()
-			bodies[i] = parseChunk(src, filename, c)
-		})
-	}
-	wg.Wait()
 	end := endPos(src)
 	root := &hclsyntax.Body{
 		Attributes: hclsyntax.Attributes{},
 		SrcRange:   hcl.Range{Filename: filename, Start: hcl.InitialPos, End: end},
 		EndRange:   hcl.Range{Filename: filename, Start: end, End: end},
 	}
-	seen := map[string]bool{}
-	for _, b := range bodies {
-		if b == nil || redefines(seen, b) {
-			return nil, false
-		}
+	_, ok := parseEach(src, filename, chunks, func(f *hcl.File) {
+		b := f.Body.(*hclsyntax.Body)
 		maps.Copy(root.Attributes, b.Attributes)
 		root.Blocks = append(root.Blocks, b.Blocks...)
+	})
+	if !ok {
+		return nil, false
 	}
 	return &hcl.File{Body: root, Bytes: src}, true
 }
