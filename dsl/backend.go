@@ -105,7 +105,7 @@ func LoadBackend(path, env string) (pipeline string, b *Backend, diags hcl.Diagn
 	if err != nil {
 		return "", nil, nil
 	}
-	l := &loader{cfg: emptyConfig(path)}
+	l := newLoader(path)
 	var envBackend *Backend
 	for _, name := range files {
 		src, err := funcs.ReadRegular(name)

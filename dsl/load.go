@@ -143,6 +143,10 @@ type loader struct {
 	onWaitingDecl *hcl.Range
 }
 
+func newLoader(dir string) *loader {
+	return &loader{cfg: emptyConfig(dir), aliasRanges: map[*Step]hcl.Range{}}
+}
+
 func load(dir string, sources []source, syntax StepSyntax) (*Config, hcl.Diagnostics) {
 	whole := map[string]bool{} // files whose chunks did not parse
 	for {
@@ -159,7 +163,7 @@ func load(dir string, sources []source, syntax StepSyntax) (*Config, hcl.Diagnos
 // its name is returned, and the load must start again with the file
 // parsed whole.
 func loadOnce(dir string, sources []source, syntax StepSyntax, whole map[string]bool) (*Config, hcl.Diagnostics, string) {
-	l := &loader{cfg: emptyConfig(dir)}
+	l := newLoader(dir)
 	for _, s := range sources {
 		l.syntax = syntax
 		if chunks := splitTopLevel(s.src, chunkSize); len(chunks) > 1 && !whole[s.name] {

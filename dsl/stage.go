@@ -121,9 +121,6 @@ func (l *loader) step(block *hcl.Block, stage string, kind StepKind) *Step {
 	if attr := attrs["plugin"]; attr != nil {
 		var rng hcl.Range
 		s.PluginAlias, rng = l.stepPlugin(attr, s.Action)
-		if l.aliasRanges == nil {
-			l.aliasRanges = map[*Step]hcl.Range{}
-		}
 		l.aliasRanges[s] = rng
 	}
 	if attr := attrs["depends_on"]; attr != nil {
