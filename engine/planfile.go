@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
+	"math"
 	"os"
 	"slices"
 	"strings"
@@ -236,10 +237,73 @@ func changedSteps(saved, fresh *Plan) []string {
 }
 
 // sameJSON compares two JSON-like values as JSON: one comes from a file.
+// Values alike as they are (a saved plan that still holds: every step's)
+// are not encoded; a difference is confirmed by encoding both, which
+// tells apart what JSON would not (an int and the float of it, a string
+// JSON would repair).
 func sameJSON(a, b any) bool {
+	if alikeJSON(a, b) {
+		return true
+	}
 	x, _ := json.Marshal(normalJSON(a))
 	y, _ := json.Marshal(normalJSON(b))
 	return string(x) == string(y)
+}
+
+// alikeJSON tells two values of the types JSON decodes to (and JSONValue
+// makes: int64 too) apart without encoding them. True means they encode
+// alike; false, that they may not.
+func alikeJSON(a, b any) bool {
+	switch x := a.(type) {
+	case nil:
+		return b == nil
+	case string:
+		y, ok := b.(string)
+		return ok && x == y
+	case bool:
+		y, ok := b.(bool)
+		return ok && x == y
+	case float64, int64:
+		f, ok := jsonNumber(a)
+		g, ok2 := jsonNumber(b)
+		return ok && ok2 && math.Float64bits(f) == math.Float64bits(g) // -0 is not 0 in JSON
+	case []any:
+		y, ok := b.([]any)
+		return ok && len(x) == len(y) && alikeSlices(x, y)
+	case map[string]any:
+		y, ok := b.(map[string]any)
+		if !ok || len(x) != len(y) {
+			return false
+		}
+		for k, v := range x {
+			if w, ok := y[k]; !ok || !alikeJSON(v, w) {
+				return false
+			}
+		}
+		return true
+	}
+	return false
+}
+
+func alikeSlices(x, y []any) bool {
+	for i := range x {
+		if !alikeJSON(x[i], y[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+// jsonNumber is a number as JSON decodes it: a float64 (an int64 is
+// rounded as parsing its digits would).
+func jsonNumber(v any) (float64, bool) {
+	switch n := v.(type) {
+	case float64:
+		return n, true
+	case int64:
+		return float64(n), true
+	}
+	return 0, false
 }
 
 func orNothing(s string) string {
