@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -35,14 +36,20 @@ func WritePlan(path string, p *Plan) error {
 		return err
 	}
 	normal.ContentHash = ""
-	if normal.ContentHash, err = contentHash(&normal); err != nil {
-		return err
-	}
-	out, err := json.MarshalIndent(&normal, "", "  ")
+	hashed, err := json.Marshal(&normal)
 	if err != nil {
 		return err
 	}
-	return os.WriteFile(path, append(out, '\n'), 0o600)
+	// The file is that encoding, indented, with the hash added last (a
+	// reader finds it by name): not the plan encoded a third time.
+	var withHash, out bytes.Buffer
+	withHash.Write(hashed[:len(hashed)-1])
+	fmt.Fprintf(&withHash, `,"content_hash":%q}`, hashOf(hashed))
+	if err := json.Indent(&out, withHash.Bytes(), "", "  "); err != nil {
+		return err
+	}
+	out.WriteByte('\n')
+	return os.WriteFile(path, out.Bytes(), 0o600)
 }
 
 func contentHash(p *Plan) (string, error) {
@@ -50,8 +57,12 @@ func contentHash(p *Plan) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	return hashOf(b), nil
+}
+
+func hashOf(b []byte) string {
 	sum := sha256.Sum256(b)
-	return hex.EncodeToString(sum[:]), nil
+	return hex.EncodeToString(sum[:])
 }
 
 // ReadPlan loads a saved plan and checks it was not edited.
