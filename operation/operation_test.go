@@ -41,7 +41,7 @@ func TestMain(m *testing.M) {
 
 // project writes a pipeline into a fresh directory with the std plugin
 // installed beside it (not locked: Init locks it).
-func project(t *testing.T, src string) string {
+func project(t testing.TB, src string) string {
 	t.Helper()
 	dir := t.TempDir()
 	if err := os.WriteFile(filepath.Join(dir, "pipeline.hcl"), []byte(src), 0o644); err != nil {
@@ -58,7 +58,7 @@ func project(t *testing.T, src string) string {
 }
 
 // initialized is project, locked by the Init operation.
-func initialized(t *testing.T, src string) string {
+func initialized(t testing.TB, src string) string {
 	t.Helper()
 	dir := project(t, src)
 	res, diags, err := operation.NewInit(operation.NewConfiguration()).Run(context.Background(), dir)
