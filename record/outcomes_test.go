@@ -2,6 +2,7 @@ package record
 
 import (
 	"encoding/binary"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -9,6 +10,7 @@ import (
 	"time"
 
 	"github.com/zclconf/go-cty/cty"
+	ctyjson "github.com/zclconf/go-cty/cty/json"
 
 	"github.com/pipectl/pipectl/engine"
 )
@@ -204,5 +206,32 @@ func TestOutcomesFileKeepsTheIncompleteMark(t *testing.T) {
 	_ = s.MarkIncomplete("r1", false)
 	if runs, _ := s.ListRuns(Filter{}); runs[0].RecordFailed != "" {
 		t.Errorf("still incomplete: %q", runs[0].RecordFailed)
+	}
+}
+
+// A kept value reads back as the value it was, whatever its strings hold,
+// and in the layout json.Marshal gave it (storedValue).
+func TestKeptValueReadsBackAsItWas(t *testing.T) {
+	for _, v := range []cty.Value{
+		cty.StringVal("<b>&\u2028\"quoted\"\n"),
+		cty.NumberFloatVal(0.1),
+		cty.ObjectVal(map[string]cty.Value{
+			"step_id": cty.StringVal("n1"),
+			"list":    cty.ListVal([]cty.Value{cty.NumberIntVal(1), cty.NumberIntVal(1 << 60)}),
+			"map":     cty.MapVal(map[string]cty.Value{"a&b": cty.True}),
+			"none":    cty.NullVal(cty.String),
+			"tuple":   cty.TupleVal([]cty.Value{cty.StringVal("x"), cty.EmptyObjectVal}),
+		}),
+	} {
+		b := value(t, v)
+		back, err := decodeValue(b)
+		if err != nil || !back.RawEquals(v) {
+			t.Errorf("%#v read back as %#v (%v)", v, back, err)
+		}
+		ty, _ := v.Type().MarshalJSON()
+		val, _ := ctyjson.Marshal(v, v.Type())
+		if want, _ := json.Marshal(storedValue{Type: ty, Value: val}); string(b) != string(want) {
+			t.Errorf("kept as %s, json.Marshal gives %s", b, want)
+		}
 	}
 }

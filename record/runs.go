@@ -400,16 +400,18 @@ func encodeValue(v cty.Value, redactor *engine.Redactor) ([]byte, bool) {
 	if err != nil {
 		return nil, false
 	}
-	b, err := json.Marshal(storedValue{Type: ty, Value: val})
-	return b, err == nil
+	// storedValue, written out: both parts are compact JSON already,
+	// which json.Marshal would scan and copy again.
+	b := make([]byte, 0, len(`{"type":,"value":}`)+len(ty)+len(val))
+	b = append(append(append(append(b, `{"type":`...), ty...), `,"value":`...), val...)
+	return append(b, '}'), true
 }
 
-// holdsSecret looks for a known secret in every string of v, before any
-// encoding: JSON escapes characters such as & < > " (\u0026...), and the
-// redactor searches for the raw text.
+// holdsSecret looks for a known secret in every string of v (which has no
+// mark: encodeValue checked), before any encoding: JSON escapes characters
+// such as & < > " (\u0026...), and the redactor searches for the raw text.
 func holdsSecret(v cty.Value, redactor *engine.Redactor) bool {
 	found := false
-	v, _ = v.UnmarkDeep()
 	_ = cty.Walk(v, func(_ cty.Path, e cty.Value) (bool, error) {
 		if !found && e.IsKnown() && !e.IsNull() && e.Type() == cty.String && redactor.Contains(e.AsString()) {
 			found = true
