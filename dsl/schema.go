@@ -18,6 +18,20 @@ import (
 type BlockSchema struct {
 	Attributes map[string]*AttributeSchema
 	Blocks     map[string]*NestedBlockSchema
+
+	body *hcl.BodySchema // what Content needs, when Ready made it once
+}
+
+// Ready makes what decoding against b needs once, for DecodeBody to use at
+// every call rather than make it again: for a schema that no longer
+// changes, such as one made from a plugin's, decoded against at every
+// step. It returns b.
+func (b *BlockSchema) Ready() *BlockSchema {
+	for _, nb := range b.Blocks {
+		nb.Block.Ready()
+	}
+	b.body = b.bodySchema()
+	return b
 }
 
 // AttributeSchema describes one attribute. Optional attributes that are
@@ -81,6 +95,13 @@ func (nb *NestedBlockSchema) impliedType() cty.Type {
 }
 
 func (b *BlockSchema) hclSchema() *hcl.BodySchema {
+	if b.body != nil {
+		return b.body
+	}
+	return b.bodySchema()
+}
+
+func (b *BlockSchema) bodySchema() *hcl.BodySchema {
 	s := &hcl.BodySchema{}
 	for _, name := range slices.Sorted(maps.Keys(b.Attributes)) {
 		s.Attributes = append(s.Attributes, hcl.AttributeSchema{Name: name, Required: b.Attributes[name].Required})

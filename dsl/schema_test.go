@@ -258,3 +258,52 @@ stage "s" {
 	wantDiag(t, diags, "Unsupported argument", `Did you mean the meta-argument "depends_on"?`)
 	wantDiag(t, diags, "Unsupported block type", `Did you mean the meta-argument "retry"?`)
 }
+
+// A Ready schema decodes as it did before: the same values and the same
+// diagnostics, from what it made once.
+func TestReadySchemaDecodesAsBefore(t *testing.T) {
+	var copyOf func(b *BlockSchema) *BlockSchema
+	copyOf = func(b *BlockSchema) *BlockSchema {
+		c := &BlockSchema{Attributes: b.Attributes, Blocks: map[string]*NestedBlockSchema{}}
+		for name, nb := range b.Blocks {
+			n := *nb
+			n.Block = *copyOf(&nb.Block)
+			c.Blocks[name] = &n
+		}
+		return c
+	}
+	ready := copyOf(upgradeSchema).Ready()
+	if ready.body == nil || ready.Blocks["set"].Block.body == nil || upgradeSchema.body != nil {
+		t.Fatal("Ready did not make what decoding needs, for the schema and its blocks (or made it for the schema it was copied from)")
+	}
+	for _, body := range []string{`
+    release  = "members"
+    chart    = "./chart"
+    values   = ["a.yaml"]
+    password = var.token
+    registry {
+      url = "x"
+    }
+    set {
+      name = "a"
+    }
+    hook "pre" {
+      weight = 1
+    }
+`, `
+    chrat    = "./chart"
+    replicas = "three"
+    regsitry {}
+    set {
+      nmae = "d"
+    }
+    hook "pre" {}
+    hook "pre" {}
+`} {
+		want, wantDiags := decodeStep(t, body, upgradeSchema)
+		got, gotDiags := decodeStep(t, body, ready)
+		if !got.RawEquals(want) || listDiags(gotDiags) != listDiags(wantDiags) {
+			t.Errorf("against a Ready schema:\n%#v\n%s\nbefore:\n%#v\n%s", got, listDiags(gotDiags), want, listDiags(wantDiags))
+		}
+	}
+}

@@ -151,7 +151,7 @@ func (r *stepResolver) blockSchema(s *dsl.Step, as *sdk.ActionSchema) *dsl.Block
 	if b, ok := r.schemas[key]; ok {
 		return b
 	}
-	b := blockSchema(&as.Block)
+	b := blockSchema(&as.Block).Ready() // every step of the action decodes against it
 	r.schemas[key] = b
 	return b
 }
