@@ -277,6 +277,7 @@ func (a *Apply) run(ctx context.Context, s *Session, plan *engine.Plan, t *apply
 	}
 	runner.Gates.Park = a.Park
 	out.Result = runner.Apply(ctx, kill)
+	s.Release() // the run is over: its plugins stop while its record is finished
 	out.Incomplete = recorder.Finish()
 	out.OutcomesKept = recorder.OutcomesKept()
 	out.RecordCost = recorder.Cost()

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"sync"
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/hcl/v2"
@@ -52,6 +53,9 @@ type Session struct {
 	Host     *pluginhost.Host
 	Planner  *engine.Planner
 	Redactor *engine.Redactor
+
+	release sync.Once
+	stopped chan struct{} // closed once the plugins are stopped
 }
 
 // Open loads and binds the pipeline at path and prepares its locked
@@ -77,8 +81,25 @@ func (c *Configuration) Open(path string, in dsl.Inputs) (*Session, *engine.Pipe
 	}, p, diags
 }
 
+// Release starts stopping the session's plugins, once it needs them no
+// more, while the command writes what is left (a saved plan, a run's
+// record): stopping one waits for it to exit, milliseconds at the end
+// of every command. Close waits for them.
+func (s *Session) Release() {
+	s.release.Do(func() {
+		s.stopped = make(chan struct{})
+		go func() {
+			defer close(s.stopped)
+			s.Host.Close()
+		}()
+	})
+}
+
 // Close stops the session's plugins.
-func (s *Session) Close() { s.Host.Close() }
+func (s *Session) Close() {
+	s.Release()
+	<-s.stopped
+}
 
 // sourceFiles are the files of a pipeline, which diagnostics quote; nil
 // before one is loaded.

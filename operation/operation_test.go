@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -201,6 +202,48 @@ func TestPlanSavesWhatApplyThenRunsOnce(t *testing.T) {
 	if again.Result.Status != engine.StatusSucceeded {
 		t.Fatalf("-allow-reapply: %+v", again.Result)
 	}
+}
+
+// The plugins stop while a command writes its plan or its run's record,
+// and are gone when it returns: none is left running after it.
+func TestPlanAndApplyLeaveNoPluginRunning(t *testing.T) {
+	dir := initialized(t, twoSteps)
+	planFile := filepath.Join(t.TempDir(), "saved.plan")
+	op := operation.NewPlan(operation.NewConfiguration())
+	op.Out = planFile
+	if _, diags, err := op.Run(context.Background(), dir); diags.HasErrors() || err != nil {
+		t.Fatalf("plan: %v %v", diags, err)
+	}
+	if running := pluginsRunning(t); len(running) > 0 {
+		t.Errorf("plan -out returned with the std plugin still running: pids %v", running)
+	}
+	if applied, _ := apply(t, planFile, func(a *operation.Apply) { a.Dir = dir }); applied.Result.Status != engine.StatusSucceeded {
+		t.Fatalf("apply: %+v", applied.Result)
+	}
+	if running := pluginsRunning(t); len(running) > 0 {
+		t.Errorf("apply returned with the std plugin still running: pids %v", running)
+	}
+}
+
+// pluginsRunning lists this test binary's std plugin processes that have
+// not exited (a zombie has, and has no executable left to name).
+func pluginsRunning(t *testing.T) []int {
+	t.Helper()
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		t.Fatalf("listing processes: %v", err)
+	}
+	var pids []int
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		if exe, err := os.Readlink(fmt.Sprintf("/proc/%d/exe", pid)); err == nil && exe == stdPlugin {
+			pids = append(pids, pid)
+		}
+	}
+	return pids
 }
 
 func TestApplyAsksAndDoesNothingWithoutYes(t *testing.T) {

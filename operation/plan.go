@@ -45,6 +45,7 @@ func (o *Plan) Run(ctx context.Context, path string) (*Planned, hcl.Diagnostics,
 		return out, append(diags, more...), nil
 	}
 	plan, more := s.Planner.Plan(ctx)
+	s.Release()
 	diags = append(diags, more...)
 	if diags.HasErrors() {
 		return out, diags, nil
