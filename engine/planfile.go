@@ -265,44 +265,53 @@ func sameJSON(a, b any) bool {
 // makes: int64 too) apart without encoding them. True means they encode
 // alike; false, that they may not.
 func alikeJSON(a, b any) bool {
+	return zipJSON(a, b, func(a, b any) bool {
+		switch x := a.(type) {
+		case nil:
+			return b == nil
+		case string:
+			y, ok := b.(string)
+			return ok && x == y
+		case bool:
+			y, ok := b.(bool)
+			return ok && x == y
+		case float64, int64:
+			f, ok := jsonNumber(a)
+			g, ok2 := jsonNumber(b)
+			return ok && ok2 && math.Float64bits(f) == math.Float64bits(g) // -0 is not 0 in JSON
+		}
+		return false
+	})
+}
+
+// zipJSON walks two JSON-like values together, objects of the same keys
+// and arrays of the same length, and asks leaf about every other pair.
+func zipJSON(a, b any, leaf func(a, b any) bool) bool {
 	switch x := a.(type) {
-	case nil:
-		return b == nil
-	case string:
-		y, ok := b.(string)
-		return ok && x == y
-	case bool:
-		y, ok := b.(bool)
-		return ok && x == y
-	case float64, int64:
-		f, ok := jsonNumber(a)
-		g, ok2 := jsonNumber(b)
-		return ok && ok2 && math.Float64bits(f) == math.Float64bits(g) // -0 is not 0 in JSON
-	case []any:
-		y, ok := b.([]any)
-		return ok && len(x) == len(y) && alikeSlices(x, y)
 	case map[string]any:
 		y, ok := b.(map[string]any)
 		if !ok || len(x) != len(y) {
 			return false
 		}
 		for k, v := range x {
-			if w, ok := y[k]; !ok || !alikeJSON(v, w) {
+			if w, ok := y[k]; !ok || !zipJSON(v, w, leaf) {
+				return false
+			}
+		}
+		return true
+	case []any:
+		y, ok := b.([]any)
+		if !ok || len(x) != len(y) {
+			return false
+		}
+		for i := range x {
+			if !zipJSON(x[i], y[i], leaf) {
 				return false
 			}
 		}
 		return true
 	}
-	return false
-}
-
-func alikeSlices(x, y []any) bool {
-	for i := range x {
-		if !alikeJSON(x[i], y[i]) {
-			return false
-		}
-	}
-	return true
+	return leaf(a, b)
 }
 
 // jsonNumber is a number as JSON decodes it: a float64 (an int64 is

@@ -132,35 +132,7 @@ func refines(was, now any) bool {
 }
 
 func refinesJSON(was, now any) bool {
-	switch w := was.(type) {
-	case string:
-		if w == Unknown {
-			return true
-		}
-	case map[string]any:
-		n, ok := now.(map[string]any)
-		if !ok || len(n) != len(w) {
-			return false
-		}
-		for k, v := range w {
-			if nv, ok := n[k]; !ok || !refinesJSON(v, nv) {
-				return false
-			}
-		}
-		return true
-	case []any:
-		n, ok := now.([]any)
-		if !ok || len(n) != len(w) {
-			return false
-		}
-		for i := range w {
-			if !refinesJSON(w[i], n[i]) {
-				return false
-			}
-		}
-		return true
-	}
-	return sameJSON(was, now)
+	return zipJSON(was, now, func(was, now any) bool { return was == Unknown || sameJSON(was, now) })
 }
 
 // hasUnknown reports whether a planned value holds a part known only
