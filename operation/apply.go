@@ -170,15 +170,21 @@ func (a *Apply) Run(ctx context.Context, path string) (*Applied, error) {
 		return nil, err
 	}
 	defer s.Close()
+	// Checked, the saved plan is its hash: its steps (a copy of the run's
+	// plan, 100 MB at 100,000 steps) would stay live through the run.
+	var savedHash string
+	if t.saved != nil {
+		savedHash, t.saved = t.saved.ContentHash, nil
+	}
 	approvals, err := a.Gates.preApprovals(plan)
 	if err != nil {
 		return nil, err
 	}
-	if t.saved != nil {
+	if savedHash != "" {
 		// The mark, not the check above, makes the plan single use: of two
 		// applies of it at once, one is refused here, before any step.
 		var again *record.PlanAppliedError
-		if err := store.MarkPlanApplied(t.saved.ContentHash, lock.RunID()); err != nil && !(errors.As(err, &again) && a.AllowReapply) {
+		if err := store.MarkPlanApplied(savedHash, lock.RunID()); err != nil && !(errors.As(err, &again) && a.AllowReapply) {
 			return nil, err
 		}
 	}
@@ -190,8 +196,8 @@ func (a *Apply) Run(ctx context.Context, path string) (*Applied, error) {
 		_ = recorder.Finish()
 		return nil, err
 	}
-	if t.saved != nil {
-		recorder.FromSavedPlan(t.saved.ContentHash)
+	if savedHash != "" {
+		recorder.FromSavedPlan(savedHash)
 	}
 	recorder.SetTookOver(lock.TookOver())
 	out, err := a.run(ctx, s, plan, t, store, recorder, lock.Held)
