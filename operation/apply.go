@@ -171,7 +171,7 @@ func (a *Apply) Run(ctx context.Context, path string) (*Applied, error) {
 	}
 	defer s.Close()
 	// Checked, the saved plan is its hash: its steps (a copy of the run's
-	// plan, 100 MB at 100,000 steps) would stay live through the run.
+	// plan, ~20 MB at 100,000 steps) would stay live through the run.
 	var savedHash string
 	if t.saved != nil {
 		savedHash, t.saved = t.saved.ContentHash, nil
