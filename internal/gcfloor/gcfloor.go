@@ -15,26 +15,57 @@ import (
 	"runtime"
 	"runtime/debug"
 	"runtime/metrics"
+	"sync"
+)
+
+var (
+	mu     sync.Mutex
+	set    bool // Set changed the collector's settings
+	lifted bool // and the heap has since outgrown the floor
+	above  int  // the GC percent past the floor
 )
 
 // Set makes the collector run only when the heap reaches floor bytes, until
 // its live part after a collection is half the floor; from then on the
-// pacing is Go's default, so a large heap grows no more than it did.
-// GOGC or GOMEMLIMIT in the environment leave the collector as they say.
+// pacing is Go's default (or SetAbove's), so a large heap grows no more
+// than it did. GOGC or GOMEMLIMIT in the environment leave the collector
+// as they say.
 func Set(floor int64) {
 	if os.Getenv("GOGC") != "" || os.Getenv("GOMEMLIMIT") != "" {
 		return
 	}
-	percent := debug.SetGCPercent(-1)
+	mu.Lock()
+	above = debug.SetGCPercent(-1)
+	set, lifted = true, false
+	mu.Unlock()
 	limit := debug.SetMemoryLimit(floor)
 	afterCollection(func() bool {
 		if 2*liveHeap() < uint64(floor) {
 			return true
 		}
-		debug.SetGCPercent(percent)
+		mu.Lock()
+		defer mu.Unlock()
+		lifted = true
+		debug.SetGCPercent(above)
 		debug.SetMemoryLimit(limit)
 		return false
 	})
+}
+
+// SetAbove paces a heap past Set's floor at percent (GOGC's meaning)
+// rather than as GOGC was: a command whose memory matters more than its
+// time collects sooner. Without Set (GOGC or GOMEMLIMIT in the
+// environment) it does nothing.
+func SetAbove(percent int) {
+	mu.Lock()
+	defer mu.Unlock()
+	if !set {
+		return
+	}
+	above = percent
+	if lifted {
+		debug.SetGCPercent(percent)
+	}
 }
 
 // afterCollection calls f after each collection while f returns true: a

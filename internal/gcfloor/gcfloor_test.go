@@ -73,3 +73,52 @@ func TestTheEnvironmentWins(t *testing.T) {
 		})
 	}
 }
+
+// Past the floor the heap is paced as SetAbove says, whether it says so
+// before the heap outgrows the floor or after.
+func TestSetAbovePacesTheHeapPastTheFloor(t *testing.T) {
+	restore(t)
+	t.Setenv("GOGC", "")
+	t.Setenv("GOMEMLIMIT", "")
+	const floor = 64 << 20
+	Set(floor)
+	SetAbove(50)
+	if p, l := settings(); p != -1 || l != floor {
+		t.Fatalf("SetAbove before the heap outgrew the floor: GC percent %d, memory limit %d; want the floor kept", p, l)
+	}
+	large := make([][]byte, 40) // 40 MB live: more than half the floor
+	for i := range large {
+		large[i] = make([]byte, 1<<20)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		runtime.GC()
+		p, l := settings()
+		if p == 50 && l == math.MaxInt64 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("with 40 MB live: GC percent %d, memory limit %d; want SetAbove's 50 and no limit", p, l)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	runtime.KeepAlive(large)
+	SetAbove(70)
+	if p, _ := settings(); p != 70 {
+		t.Errorf("SetAbove past the floor: GC percent %d, want 70 at once", p)
+	}
+}
+
+func TestSetAboveLeavesTheEnvironmentsCollector(t *testing.T) {
+	restore(t)
+	mu.Lock()
+	set = false // as in a process whose environment sets GOGC
+	mu.Unlock()
+	t.Setenv("GOGC", "200")
+	before, limit := settings()
+	Set(64 << 20)
+	SetAbove(50)
+	if p, l := settings(); p != before || l != limit {
+		t.Errorf("with GOGC set: GC percent %d, memory limit %d; want them left at %d and %d", p, l, before, limit)
+	}
+}
