@@ -30,6 +30,7 @@ plugin's schema. Exit status 0 when valid, 1 on errors.`,
 
 func runValidate(cmd *cobra.Command, f *pipelineFlags, path string) error {
 	defer withInterrupt(cmd)()
+	operation.PaceValidate()
 	in, err := f.inputs()
 	if err != nil {
 		return err
