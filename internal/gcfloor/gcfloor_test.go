@@ -23,12 +23,19 @@ func restore(t *testing.T) {
 	})
 }
 
-func TestFloorHoldsWhileTheLiveHeapIsSmallAndLiftsAfter(t *testing.T) {
+// withFloor sets a floor of 64 MB in an environment without GOGC or
+// GOMEMLIMIT, and sets the collector back after the test.
+func withFloor(t *testing.T) (floor int64) {
 	restore(t)
 	t.Setenv("GOGC", "")
 	t.Setenv("GOMEMLIMIT", "")
-	const floor = 64 << 20
+	floor = 64 << 20
 	Set(floor)
+	return floor
+}
+
+func TestFloorHoldsWhileTheLiveHeapIsSmallAndLiftsAfter(t *testing.T) {
+	floor := withFloor(t)
 	if p, l := settings(); p != -1 || l != floor {
 		t.Fatalf("after Set: GC percent %d, memory limit %d; want -1 (off) and %d (the floor)", p, l, floor)
 	}
@@ -41,7 +48,14 @@ func TestFloorHoldsWhileTheLiveHeapIsSmallAndLiftsAfter(t *testing.T) {
 	}
 	runtime.KeepAlive(small)
 
-	large := make([][]byte, 40) // 40 MB live: more than half the floor
+	outgrowFloor(t, 100) // Go's defaults back
+}
+
+// outgrowFloor keeps 40 MB live, more than half the floor, until the
+// collector paces at percent with no memory limit: the floor lifted.
+func outgrowFloor(t *testing.T, percent int) {
+	t.Helper()
+	large := make([][]byte, 40)
 	for i := range large {
 		large[i] = make([]byte, 1<<20)
 	}
@@ -49,11 +63,11 @@ func TestFloorHoldsWhileTheLiveHeapIsSmallAndLiftsAfter(t *testing.T) {
 	for {
 		runtime.GC()
 		p, l := settings()
-		if p == 100 && l == math.MaxInt64 {
+		if p == percent && l == math.MaxInt64 {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("with 40 MB live: GC percent %d, memory limit %d; want Go's defaults back (100, no limit)", p, l)
+			t.Fatalf("with 40 MB live: GC percent %d, memory limit %d; want %d and no limit", p, l, percent)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
@@ -77,32 +91,12 @@ func TestTheEnvironmentWins(t *testing.T) {
 // Past the floor the heap is paced as SetAbove says, whether it says so
 // before the heap outgrows the floor or after.
 func TestSetAbovePacesTheHeapPastTheFloor(t *testing.T) {
-	restore(t)
-	t.Setenv("GOGC", "")
-	t.Setenv("GOMEMLIMIT", "")
-	const floor = 64 << 20
-	Set(floor)
+	floor := withFloor(t)
 	SetAbove(50)
 	if p, l := settings(); p != -1 || l != floor {
 		t.Fatalf("SetAbove before the heap outgrew the floor: GC percent %d, memory limit %d; want the floor kept", p, l)
 	}
-	large := make([][]byte, 40) // 40 MB live: more than half the floor
-	for i := range large {
-		large[i] = make([]byte, 1<<20)
-	}
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		runtime.GC()
-		p, l := settings()
-		if p == 50 && l == math.MaxInt64 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("with 40 MB live: GC percent %d, memory limit %d; want SetAbove's 50 and no limit", p, l)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	runtime.KeepAlive(large)
+	outgrowFloor(t, 50)
 	SetAbove(70)
 	if p, _ := settings(); p != 70 {
 		t.Errorf("SetAbove past the floor: GC percent %d, want 70 at once", p)
