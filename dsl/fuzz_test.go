@@ -2,7 +2,6 @@ package dsl
 
 import (
 	"os"
-	"path/filepath"
 	"testing"
 
 	"github.com/zclconf/go-cty/cty"
@@ -16,10 +15,7 @@ import (
 //
 //	go test -run='^$' -fuzz=FuzzLoad -fuzztime=20s ./dsl
 func FuzzLoad(f *testing.F) {
-	seeds, _ := filepath.Glob("testdata/invalid/*.hcl")
-	more, _ := filepath.Glob("testdata/invalid/*/*.hcl")
-	seeds = append(append(seeds, more...), alphaMembers)
-	for _, path := range seeds {
+	for _, path := range corpus("invalid/*.hcl", "invalid/*/*.hcl") {
 		src, err := os.ReadFile(path)
 		if err != nil {
 			f.Fatal(err)

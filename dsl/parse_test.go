@@ -3,7 +3,6 @@ package dsl
 import (
 	"fmt"
 	"os"
-	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
@@ -15,9 +14,7 @@ import (
 // Parsing in chunks gives exactly the structure of a plain parse: same
 // blocks, labels, attributes and source ranges.
 func TestChunkedParseMatchesPlainParse(t *testing.T) {
-	files, _ := filepath.Glob("testdata/invalid/*.hcl")
-	files = append(files, alphaMembers)
-	for _, path := range files {
+	for _, path := range corpus("invalid/*.hcl") {
 		src, err := os.ReadFile(path)
 		if err != nil {
 			t.Fatal(err)

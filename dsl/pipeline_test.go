@@ -1,6 +1,7 @@
 package dsl
 
 import (
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -8,6 +9,17 @@ import (
 )
 
 const alphaMembers = "../pipelines/alpha-members.hcl"
+
+// corpus is the pipeline files of the patterns (under testdata) and the
+// flagship: what the tests that compare two ways of reading a file read.
+func corpus(patterns ...string) []string {
+	var files []string
+	for _, p := range patterns {
+		matched, _ := filepath.Glob(filepath.Join("testdata", p))
+		files = append(files, matched...)
+	}
+	return append(files, alphaMembers)
+}
 
 // The flagship pipeline loads, binds for every environment, and every
 // expression of every step evaluates at plan time (step outputs unknown).

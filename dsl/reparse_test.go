@@ -18,9 +18,7 @@ import (
 // (A file that does not parse keeps its syntax: what parsed of it may not
 // parse alone.)
 func TestReparsedConfigReadsAsTheKeptOne(t *testing.T) {
-	files, _ := filepath.Glob("testdata/invalid/*.hcl")
-	golden, _ := filepath.Glob("testdata/golden/*.hcl")
-	files = append(append(files, golden...), alphaMembers)
+	files := corpus("invalid/*.hcl", "golden/*.hcl")
 	sources := map[string][]byte{"generated.hcl": generatePipeline(2000), "one-line.hcl": []byte(`pipeline "p" {}
 stage "s" {
   step "a" { action = std.noop } /* a comment

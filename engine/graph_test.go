@@ -78,16 +78,12 @@ stage "s" {
     depends_on = [step.b]
   }
 }`)
-	for _, want := range []string{
+	wantDiagnostics(t, errs,
 		"Dependency cycle: step.a → step.c → step.b → step.a",
 		"step.a depends on step.c (pipeline.hcl:6:14)",
 		"step.c depends on step.b (pipeline.hcl:14:19)",
 		"step.b depends on step.a (pipeline.hcl:10:14)",
-	} {
-		if !strings.Contains(errs, want) {
-			t.Errorf("diagnostics lack %q:\n%s", want, errs)
-		}
-	}
+	)
 }
 
 // A cycle through a stage's depends_on names the entry that closes it; a
@@ -109,15 +105,11 @@ stage "b" {
     action = std.noop
   }
 }`)
-	for _, want := range []string{
+	wantDiagnostics(t, errs,
 		"step.a1 depends on step.b1 (pipeline.hcl:6:19)",
 		"step.b1 depends on stage.a (pipeline.hcl:11:17)",
 		"step.a1 is part of stage.a",
-	} {
-		if !strings.Contains(errs, want) {
-			t.Errorf("diagnostics lack %q:\n%s", want, errs)
-		}
-	}
+	)
 }
 
 func TestGraphRefusesMainStepWaitingForAHandler(t *testing.T) {
@@ -136,5 +128,15 @@ finally {
 }`)
 	if !strings.Contains(errs, "Reference to a failure handler") {
 		t.Fatalf("diagnostics: %s", errs)
+	}
+}
+
+// wantDiagnostics fails t for each of wants the diagnostics errs lack.
+func wantDiagnostics(t *testing.T, errs string, wants ...string) {
+	t.Helper()
+	for _, want := range wants {
+		if !strings.Contains(errs, want) {
+			t.Errorf("diagnostics lack %q:\n%s", want, errs)
+		}
 	}
 }
