@@ -360,14 +360,14 @@ func serveStream[Req, Resp any](stream grpc.BidiStreamingServer[Req, Resp], id f
 		mu      sync.Mutex // cancels
 		cancels = map[uint64]context.CancelFunc{}
 		sendMu  sync.Mutex
-		wg      sync.WaitGroup
 	)
 	send := func(resp *Resp) error {
 		sendMu.Lock()
 		defer sendMu.Unlock()
 		return stream.Send(resp)
 	}
-	defer wg.Wait()
+	calls := newWorkers()
+	defer calls.stop()
 	for {
 		req, err := stream.Recv()
 		if err == io.EOF {
@@ -387,7 +387,7 @@ func serveStream[Req, Resp any](stream grpc.BidiStreamingServer[Req, Resp], id f
 		ctx, cancel := context.WithCancel(stream.Context())
 		cancels[id(req)] = cancel
 		mu.Unlock()
-		wg.Go(func() {
+		calls.run(func() {
 			defer cancel()
 			run(ctx, req, send)
 			mu.Lock()
@@ -395,6 +395,45 @@ func serveStream[Req, Resp any](stream grpc.BidiStreamingServer[Req, Resp], id f
 			mu.Unlock()
 		})
 	}
+}
+
+// workers run a stream's calls side by side, as many at once as there are
+// calls, each on a goroutine that then waits for the next call rather than
+// ending: a goroutine started per call grew its stack anew through the
+// decoding of its config and gRPC (runtime.newstack was a fifth of a no-op
+// plugin's CPU), a worker keeps the stack it grew.
+type workers struct {
+	idle chan func() // a send succeeds only when a worker waits
+	done chan struct{}
+	wg   sync.WaitGroup
+}
+
+func newWorkers() *workers {
+	return &workers{idle: make(chan func()), done: make(chan struct{})}
+}
+
+// run gives call to a waiting worker, or to a new one when none waits.
+func (w *workers) run(call func()) {
+	select {
+	case w.idle <- call:
+	default:
+		w.wg.Go(func() {
+			for {
+				call()
+				select {
+				case call = <-w.idle:
+				case <-w.done:
+					return
+				}
+			}
+		})
+	}
+}
+
+// stop returns once every call given has returned, and the workers with it.
+func (w *workers) stop() {
+	close(w.done)
+	w.wg.Wait()
 }
 
 // statusOf is a call's error as a stream's response carries it: the code
