@@ -185,3 +185,26 @@ stage "s" {
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/1000/1e3, "µs/instance")
 }
+
+// BenchmarkPlanFile10000 writes and reads a saved plan of 10,000 no-op
+// steps, as plan -out and apply PLAN do.
+func BenchmarkPlanFile10000(b *testing.B) {
+	p := load(b, noopPipeline(10000), dsl.Inputs{}).plan()
+	path := filepath.Join(b.TempDir(), "plan.json")
+	b.Run("write", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if err := engine.WritePlan(path, p); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("read", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := engine.ReadPlan(path); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}

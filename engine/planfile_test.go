@@ -1,9 +1,15 @@
 package engine
 
 import (
+	"bytes"
 	"encoding/json"
 	"math"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/zclconf/go-cty/cty"
 
@@ -71,6 +77,114 @@ func TestSameJSONDecidesAsEncodingBothSides(t *testing.T) {
 		}
 		if alikeJSON(c.a, c.b) && !encoded(c.a, c.b) {
 			t.Errorf("%s: alike, but they encode differently", c.name)
+		}
+	}
+}
+
+// testPlan is a saved plan's content with configurations and outputs of
+// every kind dsl.JSONValue makes; extra is put in one configuration.
+func testPlan(extra any) *Plan {
+	config := func(i int) any {
+		return map[string]any{"release": "podinfo", "replicas": int64(i), "ratio": 0.25, "zero": math.Copysign(0, -1),
+			"values": []any{"a.yaml", "<b>&\u2028.yaml"}, "wait": true, "note": nil, "later": Unknown, "token": Redacted,
+			"env": map[string]any{"A": "1"}, "extra": extra}
+	}
+	p := &Plan{FormatVersion: PlanFormatVersion, Pipeline: "p", PlannedIn: "/w", ConfigDigest: "abc", Salt: "0f",
+		Sources: &Sources{Files: map[string]string{"pipeline.hcl": "1234"}}, Variables: map[string]PlannedVariable{"tag": {Value: "1.0"}},
+		Outputs: map[string]any{"url": "http://x", "count": int64(2)}, CreatedAt: time.Date(2026, 12, 7, 21, 0, 0, 5, time.UTC)}
+	for i := range 3 {
+		p.Steps = append(p.Steps, &PlannedStep{Name: "s" + string(rune('a'+i)), Stage: "st", Phase: PhaseMain, Action: "std.noop", Run: DecisionRun,
+			Instances: []*PlannedInstance{{Kind: "run", Summary: "do nothing", Config: config(i)}}})
+	}
+	return p
+}
+
+// roundTripHashed is what WritePlan hashed before it skipped the round
+// trip: the plan decoded from its encoding, encoded again.
+func roundTripHashed(t *testing.T, p *Plan) []byte {
+	b, _ := json.Marshal(p)
+	var normal Plan
+	if err := json.Unmarshal(b, &normal); err != nil {
+		t.Fatal(err)
+	}
+	normal.ContentHash = ""
+	out, _ := json.Marshal(&normal)
+	return out
+}
+
+// A saved plan's hash is of the encoding any pipectl since format 3 sees
+// when it decodes the file and encodes it again, whether WritePlan made it
+// with a round trip or, where that changes nothing, without; and the plan
+// reads back as it was written.
+func TestWritePlanHashesWhatReadersSee(t *testing.T) {
+	invalid := testPlan(nil)
+	invalid.Steps[1].Instances[0].Summary = "bad \xff byte"
+	badName := testPlan(nil)
+	badName.Sources.Files["p\xfe.hcl"] = "5678"
+	for name, p := range map[string]*Plan{
+		"ordinary":             testPlan(nil),
+		"an integer past 2^53": testPlan(int64(1<<53 + 1)),
+		"a negative one":       testPlan([]any{int64(-(1<<53 + 3))}),
+		"an integer at 2^53":   testPlan(int64(1 << 53)),
+		"a summary not UTF-8":  invalid,
+		"a source not UTF-8":   badName,
+		"an unknown Go type":   testPlan(float32(0.1)),
+		"nested past 2^53":     testPlan(map[string]any{"a": []any{map[string]any{"b": int64(1 << 60)}}}),
+	} {
+		want := roundTripHashed(t, p)
+		got, err := planEncoding(p)
+		if err != nil || !bytes.Equal(got, want) {
+			t.Errorf("%s: WritePlan hashes\n%s\nwhere a reader encodes\n%s", name, got, want)
+			continue
+		}
+		path := filepath.Join(t.TempDir(), "plan.json")
+		if err := WritePlan(path, p); err != nil {
+			t.Fatal(err)
+		}
+		read, err := ReadPlan(path)
+		if err != nil {
+			t.Errorf("%s: %v", name, err)
+			continue
+		}
+		read.ContentHash = ""
+		if again, _ := json.Marshal(read); !bytes.Equal(again, want) {
+			t.Errorf("%s: read back as\n%s\nnot\n%s", name, again, want)
+		}
+	}
+}
+
+// ReadPlan takes a plan WritePlan wrote, and one in another layout (the
+// hash amid the fields, as pipectl wrote it before 1a448fa; compacted):
+// what it checks is the content, and any of them edited is refused.
+func TestReadPlanChecksEveryLayout(t *testing.T) {
+	p := testPlan(int64(7))
+	dir := t.TempDir()
+	current := filepath.Join(dir, "current.json")
+	if err := WritePlan(current, p); err != nil {
+		t.Fatal(err)
+	}
+	b, _ := os.ReadFile(current)
+	normal := *p
+	normal.ContentHash = hashOf(roundTripHashed(t, p))
+	older, _ := json.MarshalIndent(&normal, "", "  ") // the hash amid the fields
+	var compact bytes.Buffer
+	_ = json.Compact(&compact, b)
+	layouts := map[string][]byte{"current": b, "older": append(older, '\n'), "compacted": compact.Bytes()}
+	want, _ := ReadPlan(current)
+	for name, file := range layouts {
+		path := filepath.Join(dir, name+".json")
+		os.WriteFile(path, file, 0o600)
+		got, err := ReadPlan(path)
+		if err != nil || !reflect.DeepEqual(got, want) {
+			t.Errorf("%s layout: %v\n%+v", name, err, got)
+		}
+		edited := strings.Replace(string(file), `"do nothing"`, `"do something"`, 1)
+		if edited == string(file) {
+			t.Fatalf("%s: the edit changed nothing", name)
+		}
+		os.WriteFile(path, []byte(edited), 0o600)
+		if _, err := ReadPlan(path); err == nil || !strings.Contains(err.Error(), "was modified after pipectl saved it") {
+			t.Errorf("%s layout, edited: %v", name, err)
 		}
 	}
 }

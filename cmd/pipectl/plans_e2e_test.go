@@ -107,6 +107,27 @@ func TestEditedPlanIsRefused(t *testing.T) {
 	}
 }
 
+// A saved plan whose configurations hold what JSON does not carry exactly
+// (an integer past 2^53, which a reader decodes as a float) applies: its
+// hash is of what the reader sees.
+func TestSavedPlanOfLargeIntegersApplies(t *testing.T) {
+	p := newProject(t, `
+pipeline "e2e" {}
+stage "s" {
+  step "big" {
+    action = std.noop
+    inputs = { id = 9007199254740993, ids = [-9007199254740995, 3], ratio = 0.1 }
+  }
+}`)
+	if _, errOut, code := p.run("plan", "-out", "plan.json"); code != 0 {
+		t.Fatalf("plan: %s", errOut)
+	}
+	out, errOut, code := p.run("apply", "plan.json")
+	if code != 0 || !strings.Contains(out, "Run succeeded") {
+		t.Fatalf("apply of the saved plan: exit %d\n%s%s", code, out, errOut)
+	}
+}
+
 // A file read by a function that changed after the plan makes the plan
 // stale, named: the step would run something else than what was reviewed.
 func TestFileReadByAFunctionChangedMakesThePlanStale(t *testing.T) {
