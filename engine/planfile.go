@@ -84,29 +84,15 @@ func roundTrips(p *Plan) bool {
 // the same after a JSON round trip; false for what it does not know.
 func jsonRoundTrips(v any) bool {
 	const exact = 1 << 53 // the integers a float64 holds exactly
-	switch v := v.(type) {
-	case nil, bool, string, float64:
-		return true
-	case int64:
-		return -exact <= v && v <= exact
-	case int:
-		return -exact <= v && v <= exact
-	case map[string]any:
-		for _, e := range v {
-			if !jsonRoundTrips(e) {
-				return false
-			}
+	return zipJSON(v, v, func(leaf, _ any) bool {
+		switch x := leaf.(type) {
+		case nil, bool, string, float64:
+			return true
+		case int64:
+			return -exact <= x && x <= exact
 		}
-		return true
-	case []any:
-		for _, e := range v {
-			if !jsonRoundTrips(e) {
-				return false
-			}
-		}
-		return true
-	}
-	return false
+		return false
+	})
 }
 
 func contentHash(p *Plan) (string, error) {

@@ -15,8 +15,9 @@ func SetHeapFloor() { gcfloor.Set(heapFloor) }
 // when the heap has grown half again over what is live (GOGC=50), not
 // doubled. Validate holds a whole pipeline for little CPU; what a CI
 // runner validating a large one runs short of is memory (issue 31: ≤ 3 KB
-// a step). At 100,000 steps: 240 MB at its peak rather than 290, 4.7 s
-// rather than 3.7 (docs/architecture.md, Performance).
+// a step). At 100,000 steps: 238–242 MB at its peak rather than 287–296,
+// in 4.5–4.7 s rather than 4.1–4.7, 1 s more CPU (docs/architecture.md,
+// Performance).
 const validatePacing = 50
 
 // PaceValidate makes the collector keep validate's heap closer to what is
