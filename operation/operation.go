@@ -59,20 +59,27 @@ type Session struct {
 }
 
 // Open loads and binds the pipeline at path and prepares its locked
-// plugins. The session is nil when the diagnostics have errors; the
-// pipeline (for the diagnostics' source files) is always returned.
+// plugins, which start while it loads (pluginhost.Prestart). The session
+// is nil when the diagnostics have errors; the pipeline (for the
+// diagnostics' source files) is always returned.
 func (c *Configuration) Open(path string, in dsl.Inputs) (*Session, *engine.Pipeline, hcl.Diagnostics) {
+	lock, lockDiags := pluginhost.ReadLockFile(PipelineDir(path))
+	var pre *pluginhost.Prestarted
+	if !lockDiags.HasErrors() {
+		pre = pluginhost.Prestart(PipelineDir(path), lock, c.logger())
+	}
 	p, diags := engine.Load(path, in)
 	p.LearnSecrets(c.Redactor)
 	if diags.HasErrors() {
+		pre.Close()
 		return nil, p, diags
 	}
-	lock, more := pluginhost.ReadLockFile(p.Config.Dir)
-	diags = append(diags, more...)
-	if more.HasErrors() {
+	diags = append(diags, lockDiags...)
+	if lockDiags.HasErrors() {
 		return nil, p, diags
 	}
 	host := p.NewHost(lock, c.logger(), c.Redactor)
+	host.Adopt(pre)
 	return &Session{
 		Pipeline: p,
 		Host:     host,

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/pipectl/pipectl/engine/pluginhost"
 	"github.com/pipectl/pipectl/internal/testbin"
 )
 
@@ -166,4 +167,89 @@ func TestNullOutputsNeverPrintAsGoNil(t *testing.T) {
 	if !strings.Contains(jsonOut, `"inputs":null`) {
 		t.Errorf("-json lost the null output:\n%s", jsonOut)
 	}
+}
+
+// Plugins start while the pipeline loads, from the lock file (pluginhost
+// Prestart). What a plugin block's source names still serves the steps,
+// and nothing started ahead outlives the command: not the default binary
+// the source overrides, not a locked plugin the pipeline no longer uses,
+// not the plugins of a pipeline that does not load.
+func TestPluginsStartedAheadServeTheSourceAndLeaveNothing(t *testing.T) {
+	p := newProject(t, onePipeline)
+	bin, err := os.ReadFile(filepath.Join(binDir, "pipectl-plugin-std"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	copies := map[string]string{} // what each copy stands for → its path
+	for what, rel := range map[string]string{
+		"default": ".pipectl/plugins/pipectl-plugin-std",
+		"source":  "bin/my-std",
+		"unused":  ".pipectl/plugins/pipectl-plugin-spare",
+	} {
+		path := filepath.Join(p.dir, rel)
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, bin, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		copies[what] = path
+	}
+	lock, diags := pluginhost.ReadLockFile(p.dir)
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	lock.Plugins["spare"] = lock.Plugins["std"] // the same binary: its checksum
+	if err := lock.Write(p.dir); err != nil {
+		t.Fatal(err)
+	}
+	p.write("pipeline.hcl", `
+pipeline "e2e" {}
+plugin "std" {
+  source = "./bin/my-std"
+}
+stage "s" {
+  step "which" {
+    action  = std.exec
+    command = "sh"
+    args    = ["-c", "echo served by $(readlink /proc/$PPID/exe)"]
+  }
+}`)
+	out, errOut, code := p.run("apply", "-auto-approve")
+	if code != 0 || !strings.Contains(out, "served by "+copies["source"]) {
+		t.Fatalf("apply: exit %d, the step not served by %s:\n%s%s", code, copies["source"], out, errOut)
+	}
+	if left := running(t, copies); len(left) > 0 {
+		t.Errorf("after apply, still running: %v", left)
+	}
+
+	p.write("pipeline.hcl", "pipeline \"e2e\" {}\nstage \"s\" {\n")
+	if _, errOut, code := p.run("plan"); code != 1 {
+		t.Fatalf("plan of a broken pipeline: exit %d\n%s", code, errOut)
+	}
+	if left := running(t, copies); len(left) > 0 {
+		t.Errorf("after a plan that did not load, still running: %v", left)
+	}
+}
+
+// running lists which of the binaries have a live process.
+func running(t *testing.T, binaries map[string]string) []string {
+	t.Helper()
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var found []string
+	for _, e := range entries {
+		exe, err := os.Readlink(filepath.Join("/proc", e.Name(), "exe"))
+		if err != nil {
+			continue
+		}
+		for what, path := range binaries {
+			if exe == path {
+				found = append(found, what+" (pid "+e.Name()+")")
+			}
+		}
+	}
+	return found
 }

@@ -24,6 +24,8 @@ type Host struct {
 	sums    *fileSums // the binaries verified before (sums.go)
 	logger  hclog.Logger
 
+	prestarted *Prestarted // what Adopt took over; nil without
+
 	// Configure, when set, sends a freshly launched plugin its settings for
 	// the configuration key ("k8s" or "k8s.eu"); its error fails the launch.
 	Configure func(ctx context.Context, key string, p *client.Plugin, schema *sdk.Schema) error
@@ -47,6 +49,19 @@ func NewHost(dir string, sources map[string]string, lock *LockFile, logger hclog
 		logger = hclog.NewNullLogger()
 	}
 	return &Host{dir: dir, sources: sources, lock: lock, sums: newFileSums(dir), logger: logger, running: map[string]*launch{}}
+}
+
+// Adopt takes over plugins started while the pipeline loaded: a plugin
+// the pipeline uses takes its prestarted process when that is the binary
+// its plugin block names; the rest stop with the host. Call it before
+// asking for any plugin.
+func (h *Host) Adopt(pre *Prestarted) {
+	if pre == nil {
+		return
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.prestarted, h.sums = pre, pre.sums
 }
 
 // ErrNotLocked means the plugin has no entry in the lock file.
@@ -102,8 +117,8 @@ func (h *Host) start(ctx context.Context, key string) (*client.Plugin, *sdk.Sche
 	if err != nil {
 		return nil, nil, err
 	}
-	p, err := Launch(ctx, client.LaunchConfig{Path: path, SHA256: sum, Sums: h.sums, Logger: h.logger})
-	if err != nil {
+	p, schema, err := h.launch(ctx, name, path, sum)
+	if p == nil {
 		if actual, cerr := Checksum(path); cerr == nil && actual != locked.SHA256 {
 			return nil, nil, fmt.Errorf("plugin %q at %s does not match %s (sha256 %s, locked %s): "+
 				"the binary changed since `pipectl init`. If you trust the new binary, run `pipectl init -upgrade`",
@@ -111,7 +126,6 @@ func (h *Host) start(ctx context.Context, key string) (*client.Plugin, *sdk.Sche
 		}
 		return nil, nil, err
 	}
-	schema, err := p.Schema(ctx)
 	if err == nil && h.Configure != nil {
 		err = h.Configure(ctx, key, p, schema)
 	}
@@ -120,6 +134,20 @@ func (h *Host) start(ctx context.Context, key string) (*client.Plugin, *sdk.Sche
 		return nil, nil, err
 	}
 	return p, schema, nil
+}
+
+// launch starts the plugin at path, or takes it prestarted, and asks
+// for its schema. Only a failure to start returns no plugin.
+func (h *Host) launch(ctx context.Context, name, path string, sum []byte) (*client.Plugin, *sdk.Schema, error) {
+	if l := h.prestarted.take(name, path); l != nil {
+		return l.plugin, l.schema, nil
+	}
+	p, err := Launch(ctx, client.LaunchConfig{Path: path, SHA256: sum, Sums: h.sums, Logger: h.logger})
+	if err != nil {
+		return nil, nil, err
+	}
+	schema, err := p.Schema(ctx)
+	return p, schema, err
 }
 
 // Retire drops a plugin process that stopped answering (its connection
@@ -141,11 +169,16 @@ func (h *Host) Retire(key string, p *client.Plugin) {
 
 // killStrays kills what a dead plugin left running (its orphans are
 // re-parented to pipectl, a subreaper: see client.BecomeSubreaper). While
-// a plugin is starting, its pid is not known yet and it could be taken
-// for a stray: then Close, which waits for launches, does it.
+// a plugin is starting (prestarted ones too), its pid is not known yet and
+// it could be taken for a stray: then Close, which waits for launches,
+// does it.
 func (h *Host) killStrays() {
 	h.mu.Lock()
-	var plugins []int
+	plugins, known := h.prestarted.pids()
+	if !known {
+		h.mu.Unlock()
+		return
+	}
 	for _, l := range h.all {
 		select {
 		case <-l.done:
@@ -183,5 +216,6 @@ func (h *Host) Close() {
 			l.plugin.Close()
 		}
 	}
+	h.prestarted.Close()
 	h.killStrays()
 }
