@@ -174,24 +174,31 @@ func (h *Host) Retire(key string, p *client.Plugin) {
 // does it.
 func (h *Host) killStrays() {
 	h.mu.Lock()
-	plugins, known := h.prestarted.pids()
-	if !known {
-		h.mu.Unlock()
-		return
-	}
+	plugins, known := h.prestarted.appendPids(nil)
 	for _, l := range h.all {
-		select {
-		case <-l.done:
-			if l.plugin != nil {
-				plugins = append(plugins, l.plugin.Pid())
-			}
-		default:
-			h.mu.Unlock()
-			return
+		if !known {
+			break
 		}
+		plugins, known = l.appendPid(plugins)
 	}
 	h.mu.Unlock()
-	client.KillStrays(plugins)
+	if known {
+		client.KillStrays(plugins)
+	}
+}
+
+// appendPid appends the launched plugin's process (none if it failed),
+// and says whether the launch is over: while starting, its pid is unknown.
+func (l *launch) appendPid(pids []int) ([]int, bool) {
+	select {
+	case <-l.done:
+		if l.plugin != nil {
+			pids = append(pids, l.plugin.Pid())
+		}
+		return pids, true
+	default:
+		return pids, false
+	}
 }
 
 func (l *launch) crashed() bool {

@@ -93,21 +93,17 @@ func (pre *Prestarted) take(name, path string) *prestart {
 	return l
 }
 
-// pids are the processes of the plugins not taken, and whether they are
-// all known: a plugin still starting has none yet.
-func (pre *Prestarted) pids() (pids []int, known bool) {
+// appendPids appends the processes of the plugins not taken, and says
+// whether they are all known: a plugin still starting has none yet.
+func (pre *Prestarted) appendPids(pids []int) ([]int, bool) {
 	if pre == nil {
-		return nil, true
+		return pids, true
 	}
 	pre.mu.Lock()
 	defer pre.mu.Unlock()
 	for _, l := range pre.launches {
-		select {
-		case <-l.done:
-			if l.plugin != nil {
-				pids = append(pids, l.plugin.Pid())
-			}
-		default:
+		var ok bool
+		if pids, ok = l.appendPid(pids); !ok {
 			return nil, false
 		}
 	}
