@@ -98,7 +98,8 @@ func (r *Report) Render(w io.Writer) error {
 // csp is the page's Content-Security-Policy: nothing is loaded from
 // anywhere (default-src 'none'), images only from data: URLs, and only
 // the page's own style and script run (by hash), so even HTML that got
-// into an artifact past the sanitizer could neither run nor phone home.
+// into an artifact past the Markdown renderer could neither run nor
+// phone home.
 func csp(css, js []byte) string {
 	return fmt.Sprintf("default-src 'none'; style-src '%s'; script-src '%s'; img-src data:; base-uri 'none'; form-action 'none'",
 		hash(css), hash(js))

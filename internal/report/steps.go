@@ -69,7 +69,7 @@ type Artifact struct {
 	Size      int
 	Attempt   int
 	NotKept   string
-	HTML      template.HTML // Markdown, rendered and sanitized
+	HTML      template.HTML // Markdown, rendered safe (markdown.go)
 	Text      string        // other text, shown as is (its first maxShown bytes)
 	TextCut   bool
 	Download  template.URL // a data: URL, when small enough
