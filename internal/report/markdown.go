@@ -99,6 +99,16 @@ func openLink(w util.BufWriter, dest, title []byte) bool {
 	return true
 }
 
+// linked writes what text writes inside a link to dest, or alone when
+// dest may not be followed.
+func linked(w util.BufWriter, dest []byte, text func()) {
+	open := openLink(w, dest, nil)
+	text()
+	if open {
+		_, _ = w.WriteString(`</a>`)
+	}
+}
+
 func renderLink(w util.BufWriter, _ []byte, node ast.Node, entering bool) (ast.WalkStatus, error) {
 	n := node.(*ast.Link)
 	if entering {
@@ -118,11 +128,7 @@ func renderAutoLink(w util.BufWriter, source []byte, node ast.Node, entering boo
 	if n.AutoLinkType == ast.AutoLinkEmail && !bytes.HasPrefix(bytes.ToLower(dest), []byte("mailto:")) {
 		dest = append([]byte("mailto:"), dest...)
 	}
-	linked := openLink(w, dest, nil)
-	_, _ = w.Write(util.EscapeHTML(n.Label(source)))
-	if linked {
-		_, _ = w.WriteString(`</a>`)
-	}
+	linked(w, dest, func() { _, _ = w.Write(util.EscapeHTML(n.Label(source))) })
 	return ast.WalkContinue, nil
 }
 
@@ -131,16 +137,14 @@ func renderImage(w util.BufWriter, _ []byte, node ast.Node, entering bool) (ast.
 		return ast.WalkContinue, nil
 	}
 	img := node.(*ast.Image)
-	linked := openLink(w, img.Destination, nil)
-	_, _ = w.WriteString(`image: `)
-	if len(img.Title) > 0 {
-		_, _ = w.Write(util.EscapeHTML(img.Title))
-	} else {
-		_, _ = w.Write(util.EscapeHTML(img.Destination))
-	}
-	if linked {
-		_, _ = w.WriteString(`</a>`)
-	}
+	linked(w, img.Destination, func() {
+		_, _ = w.WriteString(`image: `)
+		if len(img.Title) > 0 {
+			_, _ = w.Write(util.EscapeHTML(img.Title))
+		} else {
+			_, _ = w.Write(util.EscapeHTML(img.Destination))
+		}
+	})
 	return ast.WalkSkipChildren, nil
 }
 
