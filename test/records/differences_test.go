@@ -37,6 +37,7 @@ const (
 	ciExit        = "ef495c6 (issue 20, ci-exit: exit statuses CI can branch on)"
 	plainRecord   = "0b159d0 (issue 23, plain-records: records say what steps did)"
 	runStartedEnv = "run_started names the run's environment (b9ac5c1, JSON 1.5), as the run record does"
+	markdownSafe  = "the report renders Markdown safe by construction, without bluemonday (5e8f219, issue 31): apostrophes in Markdown's text are written as they are, quotes as &quot;, a task's checkbox as ☑ or ☐ (bluemonday left a space where it removed the <input>)"
 	jsonContract  = "JSON contract 1.3 (" + ciExit + ": run outcome, gate_stale), 1.4 (b1b576d, issue 24: force_unlocked.reason) and 1.5 (61b4b0a, issue 26: parked runs, took_over, started_by_actor), listed in docs/json-events.md"
 )
 
@@ -48,6 +49,15 @@ var differences = slices.Concat([]difference{
 	{in: "rerun", streams: []string{"out"},
 		old: re(`"format_version":"1.2"`), new: `"format_version":"1.5"`,
 		why: jsonContract},
+	{in: "read", pipelines: []string{"flagship"}, labels: []string{"report"}, streams: []string{"html"},
+		old: re(`(?m)^(<li>(?:Checks: |The secrets themselves .*)trivy|^<li> Values validate .*pipeline|^<li> Chart configuration .*chart)&#39;(s )`), new: `$1'$2`,
+		why: markdownSafe},
+	{in: "read", pipelines: []string{"flagship"}, labels: []string{"report"}, streams: []string{"html"},
+		old: re(`(?m)^(<p>.*: logs unavailable: an error on the server \()&#34;unknown&#34;(\) has prevented .*</p>)$`), new: `$1&quot;unknown&quot;$2`,
+		why: markdownSafe},
+	{in: "read", pipelines: []string{"flagship"}, labels: []string{"report"}, streams: []string{"html"},
+		old: re(`(?m)^<li> `), new: `<li>☑ `,
+		why: markdownSafe},
 	{in: "read", pipelines: []string{"simple"}, labels: []string{"show-json"}, streams: []string{"out"},
 		old: re(`("type":"run_started","time":"TIME","pipeline":"simple")`), new: `$1,"environment":"dev"`,
 		why: runStartedEnv},
