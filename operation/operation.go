@@ -63,10 +63,11 @@ type Session struct {
 // is nil when the diagnostics have errors; the pipeline (for the
 // diagnostics' source files) is always returned.
 func (c *Configuration) Open(path string, in dsl.Inputs) (*Session, *engine.Pipeline, hcl.Diagnostics) {
-	lock, lockDiags := pluginhost.ReadLockFile(PipelineDir(path))
+	dir := PipelineDir(path)
+	lock, lockDiags := pluginhost.ReadLockFile(dir)
 	var pre *pluginhost.Prestarted
 	if !lockDiags.HasErrors() {
-		pre = pluginhost.Prestart(PipelineDir(path), lock, c.logger())
+		pre = pluginhost.Prestart(dir, lock, c.logger())
 	}
 	p, diags := engine.Load(path, in)
 	p.LearnSecrets(c.Redactor)

@@ -2,34 +2,41 @@ package pluginhost
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
-	"sync"
 	"syscall"
 	"testing"
 
 	"github.com/pipectl/pipectl/internal/testbin"
 )
 
-// The std plugin, built once, run as a real process.
-var stdBinary = sync.OnceValues(func() (string, error) {
+// stdBinary is the std plugin, built once for these tests and run as a
+// real process.
+var stdBinary string
+
+func TestMain(m *testing.M) {
 	dir, err := os.MkdirTemp("", "pluginhost-test")
 	if err != nil {
-		return "", err
+		panic(err)
 	}
-	out := filepath.Join(dir, BinaryName("std"))
-	return out, testbin.Build(out, "plugins/std")
-})
+	stdBinary = filepath.Join(dir, BinaryName("std"))
+	if err := testbin.Build(stdBinary, "plugins/std"); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.RemoveAll(dir)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
 
 // lockedCopies puts a copy of the std plugin at each of paths (relative to
 // a fresh pipeline directory) and locks plugin names to it.
 func lockedCopies(t *testing.T, names []string, paths ...string) (string, *LockFile) {
 	t.Helper()
-	bin, err := stdBinary()
-	if err != nil {
-		t.Fatal(err)
-	}
+	bin := stdBinary
 	b, err := os.ReadFile(bin)
 	if err != nil {
 		t.Fatal(err)
